@@ -1,0 +1,116 @@
+"""The terminal edge: prints chunk results as they arrive and a timeline summary at the end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.session import Session
+from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
+from eager_lsp.providers.replay import ReplayStream
+
+
+class ConsolePrinter:
+    """Turns pipeline events into short lines on a terminal (or nothing, with --json)."""
+
+    def __init__(self, out: TextIO = sys.stdout, *, quiet: bool = False, width: int = 100) -> None:
+        self.out = out
+        self.quiet = quiet
+        self.width = width
+        self.t0: float | None = None
+
+    def __call__(self, event: Event) -> None:
+        if self.t0 is None:
+            self.t0 = event.t
+        if self.quiet:
+            return
+        if event.kind == "result":
+            self.result(event.data["result"], event.t)
+        elif event.kind == "syntax_error":
+            issue: SyntaxIssue = event.data["issue"]
+            self._line(event.t, f"line {issue.line}", f"SyntaxError: {issue.message}")
+        elif event.kind == "stop_requested":
+            self._line(event.t, "stop", str(event.data.get("reason", "")))
+        elif event.kind == "worker_lost":
+            self._line(event.t, "lost", f"interpreter lost: {event.data.get('reason')}")
+
+    def result(self, r: ChunkResult, t: float) -> None:
+        c = r.chunk
+        where = (
+            f"L{c.start_line}" if c.start_line == c.end_line else f"L{c.start_line}-{c.end_line}"
+        )
+        if r.skipped:
+            self._line(t, where, "skipped")
+            return
+        took = f"({(r.exec_end - r.exec_start) * 1000:.1f} ms)"
+        if r.error is not None:
+            at = f" at line {r.error.line}" if r.error.line else ""
+            self._line(t, where, f"{r.error.type}: {r.error.message}{at} {took}")
+            return
+        parts = [f"{v.name} = {v.summary}" for v in r.values]
+        if r.expr is not None:
+            parts.append(f"→ {r.expr.summary}")
+        self._line(t, where, ("  ".join(parts) or "ok") + f" {took}")
+        for stream, text in (("out", r.stdout), ("err", r.stderr)):
+            for line in text.splitlines()[:20]:
+                self.out.write(f"{'':>17}{stream}| {line[: self.width]}\n")
+        self.out.flush()
+
+    def _line(self, t: float, where: str, text: str) -> None:
+        rel = t - (self.t0 or t)
+        self.out.write(f"[{rel:7.2f}s] {where:<7} {text[: self.width]}\n")
+        self.out.flush()
+
+    def summary(self, report: RunReport) -> None:
+        if self.quiet:
+            return
+        self.out.write(format_summary(report) + "\n")
+        self.out.flush()
+
+
+def format_summary(report: RunReport) -> str:
+    j = report.to_json()
+    ran = sum(1 for c in j["chunks"] if not c["skipped"])
+    lines = [
+        f"stream {_s(j['first_token_s'])} → {_s(j['last_token_s'])} · all results {_s(j['done_s'])}"
+        f" · {ran}/{len(j['chunks'])} chunks ran · execution {_s(j['exec_total_s'])}",
+    ]
+    if j["serial_estimate_s"] is not None:
+        hidden = (j["done_s"] or 0) - (j["last_token_s"] or 0)
+        lines.append(
+            f"generate-then-run would take {_s(j['serial_estimate_s'])}; eager took {_s(j['done_s'])}"
+            f" (saved {_s(j['saved_s'])}; {_s(hidden)} after the last token)"
+        )
+    if report.gate_fallback:
+        lines.append(f"gate: ran serially from {report.gate_fallback}")
+    if report.stopped_early:
+        lines.append(f"stopped early: {report.stop_reason}")
+    return "\n".join(lines)
+
+
+def _s(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f} s"
+
+
+async def run_file(text: str, args: argparse.Namespace) -> int:
+    """`eager-lsp run`: replay `text` at a token rate through a fresh session."""
+    from eager_lsp.cli import session_config_from_args
+
+    config = session_config_from_args(args, str(args.file.resolve()))
+    printer = ConsolePrinter(quiet=args.json)
+    session = Session(config)
+    try:
+        await session.start()
+        stream = ReplayStream(text, rate=args.rate, piece_size=args.piece_size)
+        report = await session.run_stream(stream, listener=printer)
+    finally:
+        await session.close()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        printer.summary(report)
+    failed = report.failed is not None or report.syntax_error is not None
+    return 1 if failed else 0

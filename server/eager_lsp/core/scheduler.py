@@ -1,0 +1,328 @@
+"""One stream of text through detector → gate → worker, with dynamic batching.
+
+While the interpreter is busy, admitted chunks queue; when it frees up, everything queued goes
+in one round trip (Eager's dynamic batching). Results still come back per chunk, as events.
+The first failing chunk stops later chunks (early error interruption) unless the session
+says to keep going, and `stop_requested` tells the stream's consumer to stop the source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from eager_lsp.core.detector import BoundaryDetector
+from eager_lsp.core.gate import Gate
+from eager_lsp.core.results import error_from_wire, lost_result, result_from_wire, skipped_result
+from eager_lsp.core.types import Chunk, ChunkResult, Event, SyntaxIssue
+
+if TYPE_CHECKING:
+    from eager_lsp.core.session import Session
+
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class RunReport:
+    """Everything a run produced, with its timeline; times are monotonic seconds."""
+
+    started_at: float
+    first_piece_at: float | None
+    last_piece_at: float | None
+    end_at: float | None
+    done_at: float
+    chunks: list[Chunk]
+    results: list[ChunkResult]
+    syntax_error: SyntaxIssue | None
+    stopped_early: bool
+    stop_reason: str | None
+    gate_fallback: str | None
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def failed(self) -> ChunkResult | None:
+        return next((r for r in self.results if not r.ok and not r.skipped), None)
+
+    @property
+    def exec_total(self) -> float:
+        return sum(r.exec_end - r.exec_start for r in self.results if not r.skipped)
+
+    @property
+    def serial_estimate(self) -> float | None:
+        """Seconds from the start had we generated everything first and run it afterwards
+        in a warm interpreter: the last token's time plus every chunk's execution time."""
+        if self.last_piece_at is None:
+            return None
+        return self.last_piece_at - self.started_at + self.exec_total
+
+    @property
+    def saved(self) -> float | None:
+        serial = self.serial_estimate
+        return None if serial is None else serial - (self.done_at - self.started_at)
+
+    def rel(self, t: float | None) -> float | None:
+        return None if t is None else round(t - self.started_at, 6)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary object printed by `eager-lsp run --json` and `generate --json`."""
+        by_index = {r.chunk.index: r for r in self.results}
+        chunks = []
+        for c in self.chunks:
+            r = by_index.get(c.index)
+            chunks.append(
+                {
+                    "start_line": c.start_line,
+                    "end_line": c.end_line,
+                    "released_s": self.rel(c.released_at),
+                    "exec_start_s": self.rel(r.exec_start) if r and not r.skipped else None,
+                    "exec_end_s": self.rel(r.exec_end) if r and not r.skipped else None,
+                    "ok": bool(r and r.ok),
+                    "skipped": bool(r is None or r.skipped),
+                    "error": _error_text(r),
+                }
+            )
+        syntax = self.syntax_error
+        return {
+            "first_token_s": self.rel(self.first_piece_at),
+            "last_token_s": self.rel(self.last_piece_at),
+            "done_s": self.rel(self.done_at),
+            "exec_total_s": round(self.exec_total, 6),
+            "serial_estimate_s": _round(self.serial_estimate),
+            "saved_s": _round(self.saved),
+            "stopped_early": self.stopped_early,
+            "stop_reason": self.stop_reason,
+            "gate_fallback": self.gate_fallback,
+            "syntax_error": None
+            if syntax is None
+            else {"line": syntax.line, "column": syntax.column, "message": syntax.message},
+            "chunks": chunks,
+        }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def _error_text(r: ChunkResult | None) -> str | None:
+    if r is None or r.error is None:
+        return None
+    return f"{r.error.type}: {r.error.message}" if r.error.message else r.error.type
+
+
+class Run:
+    """Feed it pieces; it releases, gates and executes chunks in the background."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        first_line: int = 1,
+        listener: Listener | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._session = session
+        self._clock = clock
+        self._listener = listener
+        self._detector = BoundaryDetector(first_line=first_line, clock=clock)
+        self._gate = Gate(session.config.gate)
+        self._queue: list[Chunk] = []
+        self._wake = asyncio.Event()
+        self._ended = False
+        self._in_flight = False
+        self._skip_rest = False
+        self.stop_requested = asyncio.Event()
+        self.stop_reason: str | None = None
+        self.started_at = clock()
+        self.first_piece_at: float | None = None
+        self.last_piece_at: float | None = None
+        self.end_at: float | None = None
+        self.chunks: list[Chunk] = []
+        self.results: dict[int, ChunkResult] = {}
+        self.events: list[Event] = []
+        self.syntax_error: SyntaxIssue | None = None
+        self._pump = asyncio.get_running_loop().create_task(self._pump_loop())
+
+    # -- input side ----------------------------------------------------------------------
+    @property
+    def offset(self) -> int:
+        return self._detector.offset
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_requested.is_set()
+
+    def feed(self, piece: str) -> list[Chunk]:
+        """Take one piece of text; returns the chunks it released."""
+        if self._ended:
+            raise RuntimeError("feed() after end()")
+        now = self._clock()
+        if self.first_piece_at is None:
+            self.first_piece_at = now
+        self.last_piece_at = now
+        self._emit("piece", now, offset=self._detector.offset, size=len(piece))
+        if self.stopped:
+            return []
+        released = self._detector.feed(piece)
+        self._accept(released)
+        return released
+
+    def end(self, *, flush_tail: bool = True) -> list[Chunk]:
+        """End of stream. `flush_tail=False` (a broken or stopped stream) leaves the
+        unfinished last statement unexecuted instead of treating it as complete."""
+        if self._ended:
+            return []
+        self.end_at = self._clock()
+        released: list[Chunk] = []
+        if flush_tail and not self._skip_rest:
+            released = self._detector.end()
+            self._accept(released)
+        self._enqueue(self._gate.flush())
+        self._emit("end_of_stream", self.end_at, offset=self._detector.offset)
+        self._ended = True
+        self._wake.set()
+        return released
+
+    def request_stop(self, reason: str, *, skip_rest: bool = True) -> None:
+        """Ask the source to stop (idempotent). With `skip_rest`, nothing not yet run runs;
+        without it (a syntax error), what was complete before the stop still runs."""
+        if skip_rest and not self._skip_rest:
+            self._skip_rest = True
+            queued, self._queue = self._queue, []
+            for chunk in queued:
+                self._record(skipped_result(chunk))
+        if self.stopped:
+            return
+        self.stop_reason = reason
+        self.stop_requested.set()
+        self._emit("stop_requested", self._clock(), reason=reason)
+
+    async def cancel(self) -> None:
+        """The user stopped it: no more chunks run, a running one is interrupted."""
+        self.request_stop("cancelled")
+        if self._in_flight:
+            await self._session.interrupt()
+        self.end(flush_tail=False)
+
+    async def wait(self) -> RunReport:
+        await asyncio.shield(self._pump)
+        return self.report()
+
+    def report(self) -> RunReport:
+        done = [e.t for e in self.events if e.kind == "done"]
+        return RunReport(
+            started_at=self.started_at,
+            first_piece_at=self.first_piece_at,
+            last_piece_at=self.last_piece_at,
+            end_at=self.end_at,
+            done_at=done[-1] if done else self._clock(),
+            chunks=list(self.chunks),
+            results=[self.results[c.index] for c in self.chunks if c.index in self.results],
+            syntax_error=self.syntax_error,
+            stopped_early=self.stopped,
+            stop_reason=self.stop_reason,
+            gate_fallback=self._gate.fallback_reason,
+            events=list(self.events),
+        )
+
+    # -- internals -------------------------------------------------------------------------
+    def _accept(self, released: list[Chunk]) -> None:
+        for chunk in released:
+            self.chunks.append(chunk)
+            self._emit("release", chunk.released_at, chunk=chunk)
+            self._enqueue(self._gate.admit(chunk))
+        issue = self._detector.error
+        if issue is not None and self.syntax_error is None:
+            self.syntax_error = issue
+            self._emit("syntax_error", self._clock(), issue=issue)
+            if self._session.config.stop_on_error:
+                self.request_stop(f"SyntaxError at line {issue.line}", skip_rest=False)
+
+    def _enqueue(self, ready: list[Chunk]) -> None:
+        if not ready:
+            return
+        if self._skip_rest:
+            for chunk in ready:
+                self._record(skipped_result(chunk))
+            return
+        self._queue.extend(ready)
+        self._wake.set()
+
+    async def _pump_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch, self._queue = self._queue, []
+                await self._execute(batch)
+            if self._ended and not self._queue:
+                break
+        self._emit("done", self._clock())
+
+    async def _execute(self, batch: list[Chunk]) -> None:
+        session = self._session
+        pending = {c.index: c for c in batch}
+        dispatched = self._clock()
+        self._emit("dispatch", dispatched, chunks=[c.index for c in batch])
+        started: dict[int, float] = {}
+
+        def on_event(msg: dict[str, Any]) -> None:
+            kind = msg.get("ev")
+            chunk = pending.get(int(msg.get("id", -1)))
+            if chunk is None:
+                return
+            if kind == "started":
+                started[chunk.index] = float(msg.get("t", self._clock()))
+                self._emit("exec_start", started[chunk.index], chunk=chunk.index)
+            elif kind == "result":
+                result = result_from_wire(chunk, msg, dispatched, self._clock())
+                self._emit("exec_end", result.exec_end, chunk=chunk.index)
+                pending.pop(chunk.index, None)
+                self._record(result)
+                if not result.ok and session.config.stop_on_error:
+                    line = result.error.line if result.error else None
+                    self.request_stop(f"{_error_text(result)} at line {line}")
+            elif kind == "skipped":
+                pending.pop(chunk.index, None)
+                self._record(skipped_result(chunk, dispatched))
+
+        requests = [session.chunk_request(c) for c in batch]
+        self._in_flight = True
+        try:
+            worker = await session.worker()
+            await worker.execute(
+                requests, stop_on_error=session.config.stop_on_error, on_event=on_event
+            )
+        except Exception as exc:  # the interpreter died, was killed, or never started
+            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+            await session.worker_lost(reason)
+            self._emit("worker_lost", self._clock(), reason=reason, state_lost=True)
+            first = True
+            for chunk in batch:
+                if chunk.index not in pending:
+                    continue
+                if first:
+                    t0 = started.get(chunk.index, dispatched)
+                    error = error_from_wire(None, reason)
+                    self._record(lost_result(chunk, error, dispatched, t0, self._clock()))
+                    first = False
+                else:
+                    self._record(skipped_result(chunk, dispatched))
+            if session.config.stop_on_error:
+                self.request_stop(f"interpreter lost: {reason}")
+        finally:
+            self._in_flight = False
+
+    def _record(self, result: ChunkResult) -> None:
+        if result.chunk.index in self.results:
+            return
+        self.results[result.chunk.index] = result
+        self._emit("result", result.result_at or self._clock(), result=result)
+
+    def _emit(self, kind: str, t: float, **data: Any) -> None:
+        event = Event(kind, t, data)
+        self.events.append(event)
+        if self._listener is not None:
+            self._listener(event)

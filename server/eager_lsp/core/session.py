@@ -1,0 +1,219 @@
+"""The facade every edge (CLI, LSP, benchmarks) uses: one interpreter, many streams.
+
+A Session owns one persistent interpreter (one namespace per document) and runs streams of
+text through it one at a time. `run_stream` consumes any async stream of text pieces (a model,
+a replayed file, a document being typed into) and closes that stream early when the run asks
+to stop (early error interruption), so every provider looks the same to the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eager_lsp.core.gate import GatePolicy
+from eager_lsp.core.scheduler import Listener, Run, RunReport
+from eager_lsp.core.types import Chunk, Event
+from eager_lsp.worker.client import WorkerClient, WorkerOptions, WorkerPool
+
+
+@dataclass
+class SessionConfig:
+    path: str = "<stream>"  # the document's real path: tracebacks and breakpoints use it
+    cwd: str | None = None  # the interpreter's working directory (the workspace root)
+    python: str | None = None  # interpreter for user code; None: the server's own
+    debug: bool = True  # debugpy listens on 127.0.0.1
+    gate: GatePolicy = field(default_factory=GatePolicy)
+    stop_on_error: bool = True
+    interrupt_grace_s: float = 2.0
+
+    def worker_options(self) -> WorkerOptions:
+        return WorkerOptions(
+            python=self.python,
+            cwd=self.cwd or os.getcwd(),
+            debug=self.debug,
+            interrupt_grace_s=self.interrupt_grace_s,
+        )
+
+
+class Session:
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        *,
+        pool: WorkerPool | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        self.config = config or SessionConfig()
+        self._own_pool = pool is None
+        self._pool = pool or WorkerPool(self.config.worker_options())
+        self._listener = listener
+        self._worker: WorkerClient | None = None
+        self._starting: asyncio.Task[WorkerClient] | None = None
+        self.run: Run | None = None
+        self.lost_reasons: list[str] = []
+
+    # -- the interpreter -------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start (or take a warm) interpreter now, before it is needed."""
+        await self.worker()
+
+    async def worker(self) -> WorkerClient:
+        if self._worker is not None and self._worker.alive:
+            return self._worker
+        if self._starting is None or self._starting.done():
+            self._starting = asyncio.ensure_future(self._pool.acquire())
+        worker = await asyncio.shield(self._starting)
+        self._worker = worker
+        self._notify("worker_started", pid=worker.pid, debug_port=worker.debug_port)
+        return worker
+
+    @property
+    def debug_port(self) -> int | None:
+        return self._worker.debug_port if self._worker is not None else None
+
+    @property
+    def pid(self) -> int | None:
+        return self._worker.pid if self._worker is not None else None
+
+    async def worker_lost(self, reason: str) -> None:
+        """The interpreter died or was killed: drop it; the next use takes the warm spare."""
+        self.lost_reasons.append(reason)
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            try:
+                await worker.kill()
+            except Exception:
+                pass
+
+    async def interrupt(self) -> str:
+        """KeyboardInterrupt into the running chunk; kill and replace it after the grace period.
+        Returns "interrupted", "killed" (state lost) or "idle"."""
+        if self._worker is None:
+            return "idle"
+        outcome = await self._worker.interrupt()
+        if outcome == "killed":
+            await self.worker_lost("interrupted by force after the grace period")
+        return outcome
+
+    async def restart(self) -> None:
+        """A fresh interpreter (state is lost by design)."""
+        if self.run is not None:
+            await self.run.cancel()
+        await self.worker_lost("restarted on request")
+        await self.worker()
+
+    async def close(self) -> None:
+        if self.run is not None:
+            self.run.request_stop("session closed")
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await worker.shutdown()
+        if self._own_pool:
+            await self._pool.close()
+
+    # -- streams -----------------------------------------------------------------------------
+    def chunk_request(self, chunk: Chunk) -> dict[str, Any]:
+        """The wire form of one chunk (worker/protocol.py)."""
+        return {
+            "id": chunk.index,
+            "code": chunk.code,
+            "path": self.config.path,
+            "first_line": chunk.start_line,
+            "names": list(chunk.binds),
+            "trailing_expr": chunk.trailing_expr,
+        }
+
+    def new_run(self, *, first_line: int = 1, listener: Listener | None = None) -> Run:
+        """Begin a stream whose first character lands on document line `first_line`."""
+        self.run = Run(self, first_line=first_line, listener=self._chain(listener))
+        return self.run
+
+    async def run_stream(
+        self,
+        source: AsyncIterator[str],
+        *,
+        first_line: int = 1,
+        listener: Listener | None = None,
+        on_piece: Callable[[str], None] | None = None,
+    ) -> RunReport:
+        """Consume `source` through a new run and return its report once all results are in.
+
+        When the run asks to stop (an error ran, or a syntax error), the source is closed at
+        once. If the source raises (a broken model stream), the complete chunks before the
+        break still finish, the unfinished tail is not run, and the error propagates after.
+        """
+        run = self.new_run(first_line=first_line, listener=listener)
+        failure: BaseException | None = None
+
+        async def consume() -> None:
+            async for piece in source:
+                if on_piece is not None:
+                    on_piece(piece)
+                run.feed(piece)
+                if run.stopped:
+                    return
+
+        consumer = asyncio.ensure_future(consume())
+        stopper = asyncio.ensure_future(run.stop_requested.wait())
+        try:
+            await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not consumer.done():
+                consumer.cancel()
+            try:
+                await consumer
+            except asyncio.CancelledError:
+                if not run.stopped:
+                    raise
+            except Exception as exc:  # the source broke
+                failure = exc
+        except asyncio.CancelledError:
+            await run.cancel()
+            raise
+        finally:
+            stopper.cancel()
+            await _aclose(source)
+            run.end(flush_tail=failure is None and not run.stopped)
+        report = await run.wait()
+        if failure is not None:
+            raise StreamFailed(failure, report) from failure
+        return report
+
+    def _chain(self, listener: Listener | None) -> Listener | None:
+        if listener is None:
+            return self._listener
+        if self._listener is None:
+            return listener
+        outer = self._listener
+
+        def both(event: Event) -> None:
+            outer(event)
+            listener(event)
+
+        return both
+
+    def _notify(self, kind: str, **data: Any) -> None:
+        if self._listener is not None:
+            self._listener(Event(kind, time.monotonic(), data))
+
+
+class StreamFailed(Exception):
+    """The source broke mid-stream; `report` holds what ran before the break."""
+
+    def __init__(self, cause: BaseException, report: RunReport) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.report = report
+
+
+async def _aclose(source: object) -> None:
+    close = getattr(source, "aclose", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception:
+            pass
