@@ -1,0 +1,246 @@
+"""`eager-lsp generate`: a model writes a script, and it runs while it is being written.
+
+The terminal shows each completed line of code as it arrives, the values, output and errors of
+each chunk right under it, a live status line (tokens/s, chunks run) when on a terminal, and a
+summary of the timeline at the end. When a chunk raises, generation stops at once; with
+`--repair N` the model is asked up to N times to rewrite from the failing statement, and the
+statements before it keep their interpreter state (they are not run again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from eager_lsp.console import ConsolePrinter, format_summary
+from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.session import Session, StreamFailed
+from eager_lsp.core.types import Event
+from eager_lsp.providers import open_stream
+from eager_lsp.providers.base import ProviderError
+from eager_lsp.providers.config import LLMConfig, resolve
+from eager_lsp.providers.prompts import generation_messages, repair_messages
+from eager_lsp.providers.replay import CHARS_PER_TOKEN
+from eager_lsp.providers.throttle import ThrottledStream
+
+
+@dataclass
+class Attempt:
+    """One model stream: what it wrote and what running it produced."""
+
+    first_line: int
+    text: str = ""
+    report: RunReport | None = None
+    error: str | None = None
+
+
+@dataclass
+class LiveView:
+    """Code lines, results and a status line, interleaved readably on one terminal."""
+
+    out: TextIO
+    quiet: bool
+    tty: bool
+    printer: ConsolePrinter
+    line_no: int = 1
+    partial: str = ""
+    chars: int = 0
+    started: float = field(default_factory=time.monotonic)
+    chunks_done: int = 0
+    status_shown: bool = False
+
+    def piece(self, text: str) -> None:
+        self.chars += len(text)
+        if self.quiet:
+            return
+        self.partial += text
+        while "\n" in self.partial:
+            line, self.partial = self.partial.split("\n", 1)
+            self._clear_status()
+            self.out.write(f"{self.line_no:4d} │ {line}\n")
+            self.line_no += 1
+        self._status()
+
+    def event(self, event: Event) -> None:
+        if event.kind == "result":
+            self.chunks_done += 1
+        if self.quiet:
+            return
+        self._clear_status()
+        self.printer(event)
+        self._status()
+
+    def flush(self) -> None:
+        if self.quiet:
+            return
+        self._clear_status()
+        if self.partial:
+            self.out.write(f"{self.line_no:4d} │ {self.partial}\n")
+            self.line_no += 1
+            self.partial = ""
+        self.out.flush()
+
+    def _status(self) -> None:
+        if not self.tty:
+            return
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        tokens = self.chars / CHARS_PER_TOKEN
+        self.out.write(
+            f"\r\x1b[2m… {tokens:.0f} tokens · {tokens / elapsed:.1f} tok/s · "
+            f"{self.chunks_done} chunks run\x1b[0m\x1b[K"
+        )
+        self.out.flush()
+        self.status_shown = True
+
+    def _clear_status(self) -> None:
+        if self.status_shown:
+            self.out.write("\r\x1b[K")
+            self.status_shown = False
+
+
+def llm_config_from_args(args: argparse.Namespace) -> LLMConfig:
+    settings: dict[str, Any] = {
+        "provider": args.provider,
+        "model": args.model,
+        "base_url": args.base_url,
+        "max_tokens": args.max_tokens,
+    }
+    return resolve(LLMConfig.from_dict(settings))
+
+
+async def generate_main(args: argparse.Namespace) -> int:
+    from eager_lsp.cli import session_config_from_args
+
+    try:
+        llm = llm_config_from_args(args)
+    except ValueError as exc:
+        print(f"eager-lsp: {exc}", file=sys.stderr)
+        return 2
+    out_path: Path | None = args.output
+    doc_path = str(out_path.resolve()) if out_path else str(Path("generated.py").resolve())
+    view = LiveView(
+        out=sys.stdout,
+        quiet=args.json,
+        tty=sys.stdout.isatty(),
+        printer=ConsolePrinter(),
+    )
+    session = Session(session_config_from_args(args, doc_path))
+    warm = asyncio.ensure_future(session.start())  # the interpreter starts while the model does
+    attempts: list[Attempt] = []
+    lines: list[str] = []  # the program as kept so far
+    messages = generation_messages(args.prompt, before="", after="", path=doc_path)
+    exit_code = 0
+    try:
+        await warm
+        for attempt_no in range(1 + max(0, args.repair)):
+            attempt = Attempt(first_line=len(lines) + 1)
+            attempts.append(attempt)
+            if attempt_no and not args.json:
+                view.line_no = attempt.first_line
+                print(f"── repair attempt {attempt_no}: rewriting from line {attempt.first_line}")
+            report = await _one_stream(session, llm, messages, attempt, view, args.rate_limit)
+            lines += _kept_lines(attempt)
+            if attempt.error is not None or report is None:
+                exit_code = 1
+                break
+            failed = report.failed
+            if failed is None and report.syntax_error is None:
+                exit_code = 0
+                break
+            exit_code = 1
+            if report.syntax_error is not None or failed is None or failed.error is None:
+                break  # syntax errors are reported; repair targets runtime errors
+            if attempt_no == args.repair:
+                break
+            # Keep the statements before the failing one; the model rewrites from it on.
+            failing_statement = failed.chunk.code
+            lines = lines[: failed.chunk.start_line - 1]
+            messages = repair_messages(
+                task=args.prompt,
+                code_ran="".join(lines),
+                failing_statement=failing_statement,
+                traceback=failed.error.traceback or f"{failed.error.type}: {failed.error.message}",
+                before="".join(lines),
+            )
+    finally:
+        view.flush()
+        await session.close()
+    code = "".join(lines)
+    if out_path is not None:
+        out_path.write_text(code, encoding="utf-8")
+    final = attempts[-1].report
+    if args.json:
+        summary: dict[str, Any] = final.to_json() if final else {}
+        summary.update(
+            {
+                "provider": llm.provider,
+                "model": llm.model,
+                "attempts": len(attempts),
+                "code": code,
+                "error": attempts[-1].error,
+                "ok": exit_code == 0,
+            }
+        )
+        print(json.dumps(summary, indent=2))
+    else:
+        for i, attempt in enumerate(attempts):
+            if attempt.error:
+                print(f"model error: {attempt.error}", file=sys.stderr)
+            if attempt.report is not None:
+                label = "" if len(attempts) == 1 else f"attempt {i + 1}: "
+                print(label + format_summary(attempt.report).replace("\n", "\n" + " " * len(label)))
+        if out_path is not None:
+            print(f"wrote {out_path}")
+    return exit_code
+
+
+async def _one_stream(
+    session: Session,
+    llm: LLMConfig,
+    messages: list[dict[str, str]],
+    attempt: Attempt,
+    view: LiveView,
+    rate_limit: float | None,
+) -> RunReport | None:
+    def on_piece(piece: str) -> None:
+        attempt.text += piece
+        view.piece(piece)
+
+    try:
+        stream: Any = open_stream(llm, messages)
+        if rate_limit:
+            stream = ThrottledStream(stream, rate_limit)
+        attempt.report = await session.run_stream(
+            stream, first_line=attempt.first_line, listener=view.event, on_piece=on_piece
+        )
+    except StreamFailed as exc:
+        attempt.report = exc.report
+        attempt.error = str(exc.cause)
+    except ProviderError as exc:
+        attempt.error = str(exc)
+    if attempt.report is not None and not attempt.text.strip() and attempt.error is None:
+        attempt.error = "The model returned no code"
+    return attempt.report
+
+
+def _kept_lines(attempt: Attempt) -> list[str]:
+    """The attempt's text, cut after the failing statement when the run stopped early."""
+    text_lines = attempt.text.splitlines(keepends=True)
+    if text_lines and not text_lines[-1].endswith("\n"):
+        text_lines[-1] += "\n"
+    report = attempt.report
+    if report is None or not report.stopped_early:
+        return text_lines
+    failed = report.failed
+    if failed is not None:
+        end = failed.chunk.end_line - attempt.first_line + 1
+        return text_lines[:end]
+    if report.syntax_error is not None:
+        return text_lines[: report.syntax_error.line - attempt.first_line + 1]
+    return text_lines
