@@ -1,0 +1,55 @@
+"""The one interface the core sees for any model: a cancellable stream of text pieces.
+
+Keeping it this small lets the core, the CLI and the benchmarks swap a hosted API, a local
+llama.cpp server or a replayed recording without knowing which one is behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol, runtime_checkable
+
+ERROR_KINDS = frozenset(
+    {
+        "connection",
+        "auth",
+        "rate_limit",
+        "server",
+        "bad_stream",
+        "empty",
+        "model_missing",
+        "checksum",
+    }
+)
+
+
+@runtime_checkable
+class TextStream(Protocol):
+    """Text pieces as the model produces them; `aclose()` cancels at once.
+
+    Errors surface as `ProviderError` from iteration, before or in the middle of the stream.
+    `usage` holds the server's token counts and timings once it reported them, else None.
+    """
+
+    usage: dict[str, Any] | None
+
+    def __aiter__(self) -> AsyncIterator[str]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ProviderError(Exception):
+    """A model failure phrased for the user (never contains the API key)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown ProviderError kind {kind!r}")
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"ProviderError({self.kind!r}, {self.message!r})"

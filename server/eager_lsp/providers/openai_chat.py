@@ -1,0 +1,298 @@
+"""Stream code from any OpenAI-compatible chat endpoint (OpenAI, llama.cpp, Ollama, vLLM, …).
+
+Why the care around cancelling and errors: the eager runner stops generation as soon as
+executed code fails, so `aclose()` must drop the HTTP stream at once (the server then stops
+decoding), and whatever goes wrong must reach the user as one clear sentence that never
+contains the API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+import openai
+
+from .base import ProviderError
+from .config import LLMConfig
+
+log = logging.getLogger(__name__)
+
+_END = object()  # sentinel: the inner generator finished
+_BACKOFF_S = 0.25  # first retry delay; doubles per attempt
+
+
+class OpenAIChatProvider:
+    """Chat completions over the `openai` SDK; one instance per configuration."""
+
+    def __init__(self, config: LLMConfig) -> None:
+        if not config.base_url:
+            raise ValueError("OpenAIChatProvider needs a base_url (call config.resolve() first)")
+        self.config = config
+        self.base_url = config.base_url.rstrip("/")
+        self._client: openai.AsyncOpenAI | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._model: str | None = config.model
+        self._stream_options = True  # dropped once if the server rejects it
+
+    def stream(self, messages: list[dict[str, Any]]) -> OpenAIChatStream:
+        """Start lazily: the request goes out on first iteration, so errors surface there."""
+        return OpenAIChatStream(self, messages)
+
+    # -- helpers used by the stream ----------------------------------------------------------
+
+    def client(self) -> openai.AsyncOpenAI:
+        # An httpx client belongs to the event loop that first used it.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = openai.AsyncOpenAI(
+                base_url=self.base_url,
+                api_key=self.config.api_key or "no-key",  # local servers ignore it
+                timeout=self.config.timeout_s,
+                max_retries=0,  # we retry connection failures ourselves, before the first token
+            )
+            self._client_loop = loop
+        return self._client
+
+    def scrub(self, text: str) -> str:
+        key = self.config.api_key
+        if key and len(key) >= 4:
+            text = text.replace(key, "***")
+        return text
+
+    async def model(self) -> str:
+        """The configured model, else the first one the server lists (local servers)."""
+        if self._model is None:
+            page = await self.client().models.list()
+            ids = [m.id for m in page.data]
+            if not ids:
+                raise ProviderError(
+                    "server", f"No model configured and {self.base_url} lists none; set llm.model"
+                )
+            self._model = ids[0]
+        return self._model
+
+    def map_error(self, e: BaseException, *, chars: int, started: bool) -> ProviderError:
+        """Turn an SDK exception into one user-facing sentence."""
+        if isinstance(e, ProviderError):
+            return e
+        where = self.base_url
+        if isinstance(e, openai.APITimeoutError):
+            if started:
+                return ProviderError(
+                    "connection",
+                    f"The model stream stalled for {self.config.timeout_s:g} s after {chars} characters",
+                )
+            return ProviderError(
+                "connection",
+                f"The model at {where} did not answer within {self.config.timeout_s:g} s",
+            )
+        if isinstance(e, openai.APIConnectionError):
+            if started:
+                return ProviderError(
+                    "connection", f"The connection dropped mid-stream after {chars} characters"
+                )
+            return ProviderError("connection", f"Cannot reach the model at {where}: {_reason(e)}")
+        if isinstance(e, openai.APIStatusError):
+            status = e.status_code
+            detail = self.scrub(_detail(e))
+            suffix = f": {detail}" if detail else ""
+            if status == 401:
+                return ProviderError("auth", f"The model endpoint rejected the API key ({status})")
+            if status == 403:
+                return ProviderError(
+                    "auth", f"The model endpoint refused access ({status}){suffix}"
+                )
+            if status == 429:
+                return ProviderError(
+                    "rate_limit", f"Rate limited by the model endpoint ({status}){suffix}"
+                )
+            if status == 404:
+                return ProviderError(
+                    "server",
+                    f"The model endpoint has no model {self._model!r} or no chat API at {where} "
+                    f"({status}){suffix}",
+                )
+            return ProviderError("server", f"The model endpoint failed ({status}){suffix}")
+        if isinstance(e, json.JSONDecodeError | openai.APIError):
+            detail = self.scrub(getattr(e, "message", "") or str(e))
+            return ProviderError(
+                "bad_stream",
+                f"The model stream was malformed after {chars} characters ({detail})",
+            )
+        return ProviderError("bad_stream", f"The model stream failed: {type(e).__name__}")
+
+
+class OpenAIChatStream:
+    """One streamed completion. Iterate once; `aclose()` may be called from any task."""
+
+    def __init__(self, provider: OpenAIChatProvider, messages: list[dict[str, Any]]) -> None:
+        self.usage: dict[str, Any] | None = None
+        self.finish_reason: str | None = None
+        self._provider = provider
+        self._messages = messages
+        self._gen = self._produce()
+        self._sdk_stream: Any = None
+        self._pending: asyncio.Future[Any] | None = None
+        self._closed = False
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._closed:
+            raise StopAsyncIteration
+        # Each step runs as its own task so `aclose()` from another task can cancel a read
+        # that is blocked on the socket.
+        task = asyncio.ensure_future(self._step())
+        self._pending = task
+        try:
+            await asyncio.wait({task})
+        except BaseException:  # our caller was cancelled: stop the read too
+            task.cancel()
+            raise
+        finally:
+            self._pending = None
+        if task.cancelled():  # aclose() interrupted the read
+            raise StopAsyncIteration
+        result = task.result()
+        if result is _END:
+            self._closed = True
+            raise StopAsyncIteration
+        return str(result)
+
+    async def _step(self) -> object:
+        try:
+            return await self._gen.__anext__()
+        except StopAsyncIteration:
+            return _END
+
+    async def aclose(self) -> None:
+        """Stop now: cancel a pending read, then close the HTTP response."""
+        self._closed = True
+        pending = self._pending
+        if pending is not None and not pending.done():
+            pending.cancel()
+            await asyncio.wait({pending})
+        try:
+            await self._gen.aclose()
+        except (RuntimeError, ProviderError):
+            pass
+        if self._sdk_stream is not None:
+            await self._sdk_stream.close()
+
+    async def _open(self) -> Any:
+        """Send the request, retrying connection failures (never timeouts or HTTP errors)."""
+        p = self._provider
+        cfg = p.config
+        attempt = 0
+        while True:
+            try:
+                model = await p.model()
+                kwargs: dict[str, Any] = {
+                    "model": model,
+                    "messages": self._messages,
+                    "stream": True,
+                    "temperature": cfg.temperature,
+                    "max_tokens": cfg.max_tokens,
+                }
+                if p._stream_options:
+                    kwargs["stream_options"] = {"include_usage": True}
+                log.debug("chat request to %s (model %s, attempt %d)", p.base_url, model, attempt)
+                return await p.client().chat.completions.create(**kwargs)
+            except openai.APITimeoutError as e:
+                raise p.map_error(e, chars=0, started=False)
+            except openai.APIConnectionError as e:
+                if attempt >= cfg.connect_retries:
+                    raise p.map_error(e, chars=0, started=False)
+                attempt += 1
+                log.info("model endpoint %s unreachable, retry %d", p.base_url, attempt)
+                await asyncio.sleep(_BACKOFF_S * 2 ** (attempt - 1))
+            except openai.BadRequestError as e:
+                if p._stream_options and "stream_options" in str(e.body or e.message):
+                    p._stream_options = False  # an older server: ask again without usage
+                    continue
+                raise p.map_error(e, chars=0, started=False)
+            except openai.APIError as e:
+                raise p.map_error(e, chars=0, started=False)
+
+    async def _produce(self) -> AsyncGenerator[str, None]:
+        p = self._provider
+        chars = 0
+        for attempt in range(p.config.connect_retries + 1):
+            stream = await self._open()
+            self._sdk_stream = stream
+            try:
+                async for chunk in stream:
+                    self._note(chunk)
+                    for choice in chunk.choices or ():
+                        piece = choice.delta.content if choice.delta else None
+                        if piece:
+                            chars += len(piece)
+                            yield piece
+            except openai.APIConnectionError as e:
+                if chars == 0 and attempt < p.config.connect_retries:
+                    continue  # nothing was shown yet: a reconnect is invisible
+                raise p.map_error(e, chars=chars, started=True)
+            except (json.JSONDecodeError, openai.APIError) as e:
+                raise p.map_error(e, chars=chars, started=True)
+            finally:
+                await stream.close()
+            break
+        if self.finish_reason is None:
+            # The body ended without a finish_reason: the server went away mid-answer.
+            raise ProviderError(
+                "connection", f"The connection dropped mid-stream after {chars} characters"
+            )
+        if chars == 0:
+            raise ProviderError("empty", "The model returned no code")
+        log.debug("stream done: %d characters, finish_reason=%s", chars, self.finish_reason)
+
+    def _note(self, chunk: Any) -> None:
+        for choice in chunk.choices or ():
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+        usage = getattr(chunk, "usage", None)
+        extra = getattr(chunk, "model_extra", None) or {}
+        if usage is not None or "timings" in extra:
+            merged = dict(self.usage or {})
+            if usage is not None:
+                merged.update(usage.model_dump(exclude_none=True))
+            if "timings" in extra:  # llama.cpp reports speeds here
+                merged["timings"] = extra["timings"]
+            self.usage = merged
+
+
+def _detail(e: openai.APIStatusError) -> str:
+    body = e.body
+    if isinstance(body, dict):
+        msg = body.get("message")
+        if isinstance(msg, str):
+            return msg[:300]
+    if isinstance(body, str):
+        return body[:300]
+    return ""
+
+
+def _reason(e: BaseException) -> str:
+    """The innermost cause, shortened: "connection refused", "name resolution failed", …"""
+    text = ""
+    refused = False
+    cur: BaseException | None = e
+    for _ in range(10):  # cause chains can loop
+        if cur is None:
+            break
+        text = str(cur) or text
+        refused = refused or isinstance(cur, ConnectionRefusedError)
+        cur = cur.__cause__ or cur.__context__
+    low = text.lower()
+    if refused or "refused" in low or "connect call failed" in low:
+        return "connection refused"
+    if "name or service not known" in low or "nodename nor servname" in low:
+        return "host name not found"
+    if "timed out" in low:
+        return "connection timed out"
+    return text or "connection failed"

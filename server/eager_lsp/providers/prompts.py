@@ -1,0 +1,107 @@
+"""Chat messages for generating and repairing code that runs while it is being written.
+
+The system prompt asks for exactly what the eager runner can use: bare Python (no fences or
+prose), written as top-level statements that can run one by one as they arrive, printing
+results instead of leaving them in a final expression of a long function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_BEFORE = 6000  # characters of the document before the insertion point
+MAX_AFTER = 2000  # characters after it
+MAX_TRACEBACK = 4000
+
+CURSOR = "<<<INSERT HERE>>>"
+
+SYSTEM_GENERATE = """\
+You write Python that is executed statement by statement while you are still writing it.
+Rules:
+- Reply with plain Python source only. No Markdown, no ``` fences, no explanations before \
+or after the code. Comments are fine.
+- Your text is inserted into the user's file at the marked insertion point; continue from \
+there and do not repeat code that is already in the file.
+- Write top-level statements that can run as soon as each one is complete: imports first, \
+then small steps. Define a function right before using it.
+- Show results with print(); keep output short.
+- Do not wait for input, start servers, or loop forever."""
+
+SYSTEM_REPAIR = """\
+You write Python that is executed statement by statement while you are still writing it.
+A statement you wrote raised an exception. The statements before it already ran and their \
+effects (variables, imports, files) are kept.
+Reply with plain Python source only (no Markdown fences, no explanations) that replaces the \
+failing statement and everything after it: a corrected version of the failing statement, \
+then the rest of the solution. Do not repeat the statements that already ran."""
+
+
+def _tail(text: str, limit: int) -> str:
+    """The last `limit` characters, cut at a line start so the model sees whole lines."""
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    nl = cut.find("\n")
+    return cut[nl + 1 :] if 0 <= nl < len(cut) - 1 else cut
+
+
+def _head(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    nl = cut.rfind("\n")
+    return cut[: nl + 1] if nl > 0 else cut
+
+
+def document_context(before: str, after: str, path: str | None = None) -> str:
+    """The file around the insertion point, bounded, with the point marked."""
+    b = _tail(before, MAX_BEFORE)
+    a = _head(after, MAX_AFTER)
+    name = path or "untitled.py"
+    parts = [f"File {name}"]
+    if len(b) < len(before):
+        parts.append(f"(first {len(before) - len(b)} characters omitted)")
+    body = f"{b}{CURSOR}{a}"
+    trailer = f"\n(last {len(after) - len(a)} characters omitted)" if len(a) < len(after) else ""
+    return " ".join(parts) + ":\n" + body + trailer
+
+
+def generation_messages(
+    prompt: str, before: str, after: str, path: str | None = None
+) -> list[dict[str, Any]]:
+    """Messages asking the model to continue the document at the insertion point."""
+    if before.strip() or after.strip():
+        user = (
+            f"{document_context(before, after, path)}\n\n"
+            f"Task: {prompt.strip()}\n\n"
+            f"Write the Python to insert at {CURSOR}."
+        )
+    else:
+        user = f"Task: {prompt.strip()}\n\nThe file is empty; write the whole program."
+    return [
+        {"role": "system", "content": SYSTEM_GENERATE},
+        {"role": "user", "content": user},
+    ]
+
+
+def repair_messages(
+    task: str, code_ran: str, failing_statement: str, traceback: str, before: str = ""
+) -> list[dict[str, Any]]:
+    """Messages asking for a rewrite from the failing statement onwards."""
+    tb = traceback if len(traceback) <= MAX_TRACEBACK else "…\n" + traceback[-MAX_TRACEBACK:]
+    sections = [f"Task: {task.strip()}"]
+    if before.strip():
+        sections.append("The file before the generated code:\n" + _tail(before, MAX_BEFORE))
+    sections.append(
+        "Generated code that already ran successfully:\n"
+        + (_tail(code_ran, MAX_BEFORE) if code_ran.strip() else "(nothing)")
+    )
+    sections.append("The statement that failed:\n" + failing_statement.rstrip("\n"))
+    sections.append("Its traceback:\n" + tb.rstrip("\n"))
+    sections.append(
+        "Write the corrected failing statement and the rest of the solution, as plain Python only."
+    )
+    return [
+        {"role": "system", "content": SYSTEM_REPAIR},
+        {"role": "user", "content": "\n\n".join(sections)},
+    ]

@@ -1,0 +1,1 @@
+"""Shared test helpers (fake model servers) usable from any test directory."""
