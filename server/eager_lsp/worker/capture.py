@@ -1,0 +1,121 @@
+"""Per-chunk output capture, bounded so an output flood cannot exhaust memory or a pipe.
+
+Two layers. Python-level `sys.stdout`/`sys.stderr` are swapped for `CappedWriter`s while a
+chunk runs. Below that, the process's fd 1 and fd 2 point at unlinked append-only temp files
+(`FdSink`): C extensions, `os.write(1, ...)` and child processes write there, never to the
+parent, and a file never blocks the writer the way a full pipe would. After each chunk the
+new bytes (capped) are read back and appended to that chunk's output.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+
+STREAM_CAP = 64 * 1024  # characters kept per stream per chunk
+
+
+def truncation_note(dropped: int) -> str:
+    return f"\n[... output truncated: {dropped} more characters]\n"
+
+
+class CappedWriter(io.TextIOBase):
+    """A text stream that keeps the first `cap` characters and only counts the rest."""
+
+    def __init__(self, cap: int = STREAM_CAP, fileno: int | None = None) -> None:
+        super().__init__()
+        self._cap = cap
+        self._parts: list[str] = []
+        self._kept = 0
+        self._dropped = 0
+        self._fileno = fileno
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return "replace"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        # Libraries (faulthandler, subprocess) may ask; the fd is the captured fd-level sink.
+        if self._fileno is None:
+            raise io.UnsupportedOperation("fileno")
+        return self._fileno
+
+    def write(self, s: str) -> int:
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        n = len(s)
+        room = self._cap - self._kept
+        if room <= 0:
+            self._dropped += n
+        elif n <= room:
+            self._parts.append(s)
+            self._kept += n
+        else:
+            self._parts.append(s[:room])
+            self._kept += room
+            self._dropped += n - room
+        return n
+
+    def flush(self) -> None:
+        pass
+
+    def add_dropped(self, n: int) -> None:
+        self._dropped += n
+
+    @property
+    def room(self) -> int:
+        return max(0, self._cap - self._kept)
+
+    def getvalue(self) -> str:
+        text = "".join(self._parts)
+        if self._dropped:
+            text += truncation_note(self._dropped)
+        return text
+
+
+class FdSink:
+    """Points `fd` at an unlinked temp file so nothing written there reaches the parent."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        rfd, wfd = _unlinked_pair()
+        self._read_fd = rfd
+        os.dup2(wfd, fd)  # dup2'd fds are inheritable: child processes share the sink
+        os.close(wfd)
+
+    def drain(self, limit: int) -> tuple[str, int]:
+        """Text written since the last drain (at most `limit` chars) and how much was dropped."""
+        size = os.fstat(self._read_fd).st_size
+        if size == 0:
+            return "", 0
+        limit = max(limit, 0)
+        data = os.pread(self._read_fd, min(size, limit * 4), 0)
+        text = data.decode("utf-8", errors="replace")[:limit]
+        dropped = max(0, size - len(text.encode("utf-8", errors="replace")))
+        # Start over each time so a long session does not grow the file without bound.
+        os.ftruncate(self._read_fd, 0)
+        return text, dropped
+
+
+def _unlinked_pair() -> tuple[int, int]:
+    """A read fd and an O_APPEND write fd on the same unlinked temp file."""
+    handle, path = tempfile.mkstemp(prefix="eager-lsp-out-")
+    try:
+        wfd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        rfd = os.open(path, os.O_RDWR)
+    finally:
+        os.unlink(path)
+        os.close(handle)
+    os.set_inheritable(rfd, False)
+    return rfd, wfd

@@ -1,0 +1,362 @@
+"""The parent's handle on one worker process (asyncio, stdlib only).
+
+One exec request per batch; events come back on a private pipe and are routed by a single
+reader task, so the client always knows whether a batch is in flight even when the caller
+stopped listening (cancelled `execute`). The worker's stderr is drained into a bounded
+buffer, only to explain crashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .launch import worker_command, worker_env
+from .protocol import decode, encode
+
+LINE_LIMIT = 64 * 1024 * 1024  # one result line: capped output plus values, JSON-escaped
+STDERR_TAIL = 16 * 1024
+READY_TIMEOUT_S = 60.0
+INTERRUPT_RESEND_S = 0.25
+
+EventCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class WorkerOptions:
+    python: str | None = None  # interpreter; default sys.executable; may be the user's venv
+    cwd: str | None = None  # working directory: the workspace root
+    debug: bool = True  # start debugpy (listen on 127.0.0.1, ephemeral port)
+    env: Mapping[str, str] | None = None  # used as given; None: os.environ minus secrets
+    interrupt_grace_s: float = 2.0  # how long an interrupt may take before the kill
+
+
+class WorkerCrashed(Exception):
+    """The worker process went away; its namespace is lost."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "stopped responding"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        hint = " (out of memory?)" if -returncode == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exited with code {returncode}"
+
+
+class WorkerClient:
+    pid: int
+    debug_port: int | None
+    debug_error: str | None
+    python: str
+    version: str
+    start_seconds: float  # spawn to `ready`
+
+    def __init__(self, proc: asyncio.subprocess.Process, options: WorkerOptions) -> None:
+        self._proc = proc
+        self._options = options
+        self.pid = proc.pid
+        self.python = options.python or sys.executable
+        self.debug_port = None
+        self.debug_error = None
+        self.version = ""
+        self.start_seconds = 0.0
+        self._lock = asyncio.Lock()
+        self._ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._route: asyncio.Queue[dict[str, Any] | None] | None = None
+        self._in_flight: int | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._pongs: dict[int, asyncio.Future[None]] = {}
+        self._ids = itertools.count(1)
+        self._stderr = bytearray()
+        self._eof = False
+        self._kill_reason: str | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._transport: asyncio.ReadTransport | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    async def start(cls, options: WorkerOptions) -> WorkerClient:
+        """Spawn a worker and wait for its `ready` event."""
+        python = options.python or sys.executable
+        began = time.monotonic()
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *worker_command(python, write_fd, debug=options.debug),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                pass_fds=(write_fd,),
+                cwd=options.cwd,
+                env=worker_env(options.env),
+                start_new_session=True,  # no terminal Ctrl-C; kill() takes its children too
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        client = cls(proc, options)
+        client.python = python
+        try:
+            await client._connect(read_fd)
+            ready = await asyncio.wait_for(asyncio.shield(client._ready), READY_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            await client.kill()
+            raise WorkerCrashed(f"no ready event within {READY_TIMEOUT_S:.0f} s")
+        except WorkerCrashed:
+            reason = await client._exit_reason()
+            await client.kill()
+            raise WorkerCrashed(f"worker failed to start: {reason}")
+        except BaseException:
+            await client.kill()
+            raise
+        client.pid = int(ready.get("pid", proc.pid))
+        client.debug_port = ready.get("debug_port")
+        client.debug_error = ready.get("debug_error")
+        client.version = str(ready.get("version", ""))
+        client.start_seconds = time.monotonic() - began
+        return client
+
+    async def _connect(self, read_fd: int) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=LINE_LIMIT)
+        pipe = os.fdopen(read_fd, "rb", buffering=0)
+        self._transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
+        self._tasks.append(asyncio.create_task(self._read_events(reader)))
+        self._tasks.append(asyncio.create_task(self._drain_stderr()))
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.returncode is None and not self._eof
+
+    async def shutdown(self, timeout: float = 1.0) -> None:
+        """Ask politely (the worker exits between batches), then kill."""
+        if self.alive:
+            with contextlib.suppress(Exception):
+                await self._send({"op": "shutdown"})
+            with contextlib.suppress(Exception):
+                assert self._proc.stdin is not None
+                self._proc.stdin.close()
+            try:
+                await asyncio.wait_for(self._proc.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+        await self.kill()
+
+    async def kill(self) -> None:
+        """SIGKILL the worker's whole process group (it leads its own session)."""
+        if self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            await self._proc.wait()
+        await self._close()
+
+    async def _close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        for task in self._tasks:
+            if task.done():
+                continue
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 1.0)
+            except asyncio.TimeoutError:
+                task.cancel()
+            except Exception:
+                pass
+        if self._transport is not None:
+            self._transport.close()
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        batch: list[dict[str, Any]],
+        *,
+        stop_on_error: bool,
+        on_event: EventCallback | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run `batch` (chunks as in protocol.py) as one request; returns its result/skipped
+        events in order. Raises WorkerCrashed if the process dies meanwhile."""
+        async with self._lock:
+            await self._idle.wait()  # a cancelled earlier execute may still be running
+            self._check_alive()
+            batch_id = next(self._ids)
+            route: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+            self._route, self._in_flight = route, batch_id
+            self._idle.clear()
+            request = {"op": "exec", "batch": batch_id, "stop_on_error": stop_on_error}
+            request["chunks"] = batch
+            try:
+                await self._send(request)
+            except WorkerCrashed:
+                self._idle.set()
+                raise
+            results: list[dict[str, Any]] = []
+            callback_error: BaseException | None = None
+            while True:
+                event = await route.get()
+                if event is None:
+                    raise WorkerCrashed(await self._exit_reason())
+                kind = event.get("ev")
+                if kind == "batch_done":
+                    break
+                if kind in ("result", "skipped"):
+                    results.append(event)
+                if on_event is not None and callback_error is None:
+                    try:
+                        on_event(event)
+                    except Exception as exc:  # keep reading: the batch must be consumed
+                        callback_error = exc
+            if callback_error is not None:
+                raise callback_error
+            return results
+
+    async def interrupt(self) -> str:
+        """ "interrupted": KeyboardInterrupt landed and the state is kept; "killed": it did not
+        stop within the grace period, so the process was killed; "idle": nothing running."""
+        if self._idle.is_set() or not self.alive:
+            return "idle"
+        grace = self._options.interrupt_grace_s
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(signal.SIGINT)  # resent: the first may land while idle
+            try:
+                timeout = min(INTERRUPT_RESEND_S, max(0.0, deadline - time.monotonic()))
+                await asyncio.wait_for(self._idle.wait(), timeout)
+                return "interrupted" if self.alive else "killed"
+            except asyncio.TimeoutError:
+                continue
+        self._kill_reason = f"killed: did not stop within {grace:g} s of an interrupt"
+        await self.kill()
+        return "killed"
+
+    async def reset(self) -> None:
+        """A fresh namespace in the same process; returns once the worker has done it."""
+        async with self._lock:
+            await self._idle.wait()
+            self._check_alive()
+            await self._send({"op": "reset"})
+            await self.ping()
+
+    async def ping(self, timeout: float = 10.0) -> None:
+        ping_id = next(self._ids)
+        pong: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pongs[ping_id] = pong
+        try:
+            await self._send({"op": "ping", "id": ping_id})
+            await asyncio.wait_for(pong, timeout)
+        finally:
+            self._pongs.pop(ping_id, None)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _check_alive(self) -> None:
+        if not self.alive:
+            reason = self._kill_reason or describe_exit(self._proc.returncode)
+            raise WorkerCrashed(f"worker is not running ({reason})")
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(encode(message))
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            raise WorkerCrashed(await self._exit_reason())
+
+    async def _read_events(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                try:
+                    event = decode(line)
+                except ValueError:
+                    continue
+                self._dispatch(event)
+        except (ValueError, asyncio.LimitOverrunError, ConnectionError):
+            pass  # an over-long or broken line: treat as the end of the stream
+        finally:
+            self._eof = True
+            if not self._ready.done():
+                self._ready.set_exception(WorkerCrashed("exited before ready"))
+                self._ready.exception()  # mark retrieved; start() re-reads it
+            if self._route is not None:
+                self._route.put_nowait(None)
+            for pong in self._pongs.values():
+                if not pong.done():
+                    pong.set_exception(WorkerCrashed("worker exited"))
+            self._in_flight = None
+            self._idle.set()
+
+    def _dispatch(self, event: dict[str, Any]) -> None:
+        kind = event.get("ev")
+        if kind == "ready":
+            if not self._ready.done():
+                self._ready.set_result(event)
+            return
+        if kind == "pong":
+            pong = self._pongs.get(event.get("id", -1))
+            if pong is not None and not pong.done():
+                pong.set_result(None)
+            return
+        if self._route is not None:
+            self._route.put_nowait(event)
+        if kind == "batch_done" and event.get("batch") == self._in_flight:
+            self._in_flight = None
+            self._route = None
+            self._idle.set()
+
+    async def _drain_stderr(self) -> None:
+        stream = self._proc.stderr
+        assert stream is not None
+        while True:
+            data = await stream.read(4096)
+            if not data:
+                return
+            self._stderr += data
+            if len(self._stderr) > STDERR_TAIL:
+                del self._stderr[: len(self._stderr) - STDERR_TAIL]
+
+    def stderr_tail(self) -> str:
+        return self._stderr.decode("utf-8", errors="replace")
+
+    async def _exit_reason(self) -> str:
+        """Why the worker is gone: exit code or signal, then the tail of its stderr."""
+        try:
+            await asyncio.wait_for(self._proc.wait(), 2.0)
+        except asyncio.TimeoutError:
+            await self.kill()  # the pipe broke but the process lingers: finish it
+        stderr_task = self._tasks[1] if len(self._tasks) > 1 else None
+        if stderr_task is not None and not stderr_task.done():
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.shield(stderr_task), 1.0)
+        reason = self._kill_reason or describe_exit(self._proc.returncode)
+        tail = self.stderr_tail().strip()
+        return f"{reason}\n{tail}" if tail else reason

@@ -1,0 +1,243 @@
+"""Run chunks of one document in one persistent namespace, on the main thread.
+
+Chunks are compiled with the document's real path and padded to their real line numbers, so
+tracebacks, `linecache` and debugpy breakpoints all speak editor lines. SIGINT only raises
+KeyboardInterrupt while user code runs; in the worker's own code it is remembered and
+honoured before the next chunk, and while idle it is ignored.
+"""
+
+from __future__ import annotations
+import __future__
+
+import ast
+import builtins
+import linecache
+import os
+import signal
+import sys
+import time
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .capture import STREAM_CAP, CappedWriter, FdSink
+from .errors import error_info
+from .reprs import describe
+
+VALUES_BUDGET_S = 2.0  # all reprs of one chunk together; later names are skipped
+
+_FUTURE_FLAGS = 0
+for _name in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+class Interrupts:
+    """Where a SIGINT lands depends on what the main thread is doing."""
+
+    IDLE, WORKER, USER = "idle", "worker", "user"
+
+    def __init__(self) -> None:
+        self.mode = self.IDLE
+        self.pending = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.mode == self.USER:
+            raise KeyboardInterrupt
+        if self.mode == self.WORKER:
+            self.pending = True
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self.mode, self.pending = self.WORKER, False
+        try:
+            yield
+        finally:
+            self.mode, self.pending = self.IDLE, False
+
+    @contextmanager
+    def user_code(self) -> Iterator[None]:
+        if self.pending:
+            raise KeyboardInterrupt
+        self.mode = self.USER
+        try:
+            yield
+        finally:
+            self.mode = self.WORKER
+
+
+class Executor:
+    def __init__(
+        self,
+        emit: Emit,
+        interrupts: Interrupts,
+        sinks: tuple[FdSink | None, FdSink | None] = (None, None),
+    ) -> None:
+        self._emit = emit
+        self._interrupts = interrupts
+        self._out_sink, self._err_sink = sinks
+        self._documents: dict[str, list[str]] = {}
+        self._future_flags = 0
+        self.module = self._fresh_module()
+
+    @property
+    def namespace(self) -> dict[str, Any]:
+        return self.module.__dict__
+
+    def _fresh_module(self) -> types.ModuleType:
+        """A real `__main__` module, so pickle and friends find user-defined classes."""
+        module = types.ModuleType("__main__")
+        module.__dict__["__builtins__"] = builtins
+        sys.modules["__main__"] = module
+        return module
+
+    def reset(self) -> None:
+        self.module = self._fresh_module()
+        self._future_flags = 0
+        for path in self._documents:
+            linecache.cache.pop(path, None)
+        self._documents.clear()
+
+    def run_batch(self, request: dict[str, Any]) -> None:
+        stop_on_error = bool(request.get("stop_on_error", True))
+        skipping = False
+        with self._interrupts.batch():
+            for chunk in request.get("chunks", []):
+                if skipping:
+                    self._emit({"ev": "skipped", "id": chunk["id"]})
+                    continue
+                result = self.run_chunk(chunk)
+                interrupted = result.pop("_interrupted", False)
+                self._emit(result)
+                if not result["ok"] and (stop_on_error or interrupted):
+                    skipping = True
+        self._emit({"ev": "batch_done", "batch": request.get("batch"), "t": time.monotonic()})
+
+    def run_chunk(self, chunk: dict[str, Any]) -> dict[str, Any]:
+        chunk_id = chunk["id"]
+        path = str(chunk.get("path") or "<eager-lsp>")
+        first_line = max(1, int(chunk.get("first_line", 1)))
+        code = str(chunk.get("code", ""))
+        self._register_source(path, first_line, code)
+        self._enter_document(path)
+        for sink in (self._out_sink, self._err_sink):
+            if sink is not None:
+                sink.drain(0)  # whatever arrived while idle is nobody's output
+
+        self._emit({"ev": "started", "id": chunk_id, "t": time.monotonic()})
+        out, err = CappedWriter(STREAM_CAP, 1), CappedWriter(STREAM_CAP, 2)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        error: dict[str, Any] | None = None
+        interrupted = False
+        has_value, value = False, None
+        t_start = time.monotonic()
+        try:
+            compiled = self._compile(path, first_line, code, bool(chunk.get("trailing_expr")))
+        except (SyntaxError, ValueError, OverflowError, RecursionError) as exc:
+            compiled = None
+            error = error_info(exc, path, compiling=True)
+        try:
+            if compiled is not None:
+                body, expr = compiled
+                with self._interrupts.user_code():
+                    exec(body, self.namespace)
+                    if expr is not None:
+                        value = eval(expr, self.namespace)
+                        has_value = True
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            error = error_info(exc, path)
+        t_end = time.monotonic()
+        sys.stdout, sys.stderr = saved
+        self._collect_fd_output(out, err)
+
+        values: list[dict[str, str]] = []
+        expr_value = None
+        if error is None:
+            if has_value and value is not None:
+                self.namespace["_"] = value
+                expr_value = describe("", value)
+            values = self._describe_names(chunk.get("names") or [])
+        return {
+            "ev": "result",
+            "id": chunk_id,
+            "ok": error is None,
+            "values": values,
+            "expr": expr_value,
+            "stdout": out.getvalue(),
+            "stderr": err.getvalue(),
+            "error": error,
+            "t_start": t_start,
+            "t_end": t_end,
+            "_interrupted": interrupted,
+        }
+
+    def _compile(
+        self, path: str, first_line: int, code: str, trailing_expr: bool
+    ) -> tuple[types.CodeType, types.CodeType | None]:
+        """Padding with newlines keeps line numbers right for SyntaxErrors too."""
+        source = "\n" * (first_line - 1) + code
+        flags = self._future_flags
+        tree = compile(source, path, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True)
+        expr = None
+        if trailing_expr and tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = tree.body.pop()
+            expr = compile(ast.Expression(last.value), path, "eval", flags, dont_inherit=True)
+        body = compile(tree, path, "exec", flags, dont_inherit=True)
+        # `from __future__ import annotations` in one chunk holds for the next, as in a REPL.
+        self._future_flags |= body.co_flags & _FUTURE_FLAGS
+        return body, expr
+
+    def _register_source(self, path: str, first_line: int, code: str) -> None:
+        """Keep the document's text in linecache: the buffer may be unsaved. mtime None makes
+        `linecache.checkcache` leave the entry alone."""
+        lines = code.splitlines(keepends=True)
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        doc = self._documents.setdefault(path, [])
+        end = first_line - 1 + len(lines)
+        if len(doc) < end:
+            doc.extend(["\n"] * (end - len(doc)))
+        doc[first_line - 1 : end] = lines
+        linecache.cache[path] = (sum(map(len, doc)), None, doc, path)
+
+    def _enter_document(self, path: str) -> None:
+        """Behave like `python path`: `__file__`, `sys.argv` and the script's directory."""
+        ns = self.namespace
+        if ns.get("__file__") != path:
+            ns["__file__"] = path
+            sys.argv = [path]
+            directory = os.path.dirname(path)
+            if os.path.isabs(path) and os.path.isdir(directory) and directory not in sys.path:
+                sys.path.insert(0, directory)
+
+    def _collect_fd_output(self, out: CappedWriter, err: CappedWriter) -> None:
+        for sink, writer in ((self._out_sink, out), (self._err_sink, err)):
+            if sink is None:
+                continue
+            text, dropped = sink.drain(writer.room)
+            if text:
+                writer.write(text)
+            writer.add_dropped(dropped)
+
+    def _describe_names(self, names: list[str]) -> list[dict[str, str]]:
+        values = []
+        started = time.monotonic()
+        for name in names:
+            if name not in self.namespace:
+                continue
+            obj = self.namespace[name]
+            if time.monotonic() - started > VALUES_BUDGET_S:
+                skipped = "<repr skipped: time budget used up>"
+                values.append(
+                    {"name": name, "type": type(obj).__name__, "repr": skipped, "summary": skipped}
+                )
+                continue
+            values.append(describe(name, obj))
+        return values

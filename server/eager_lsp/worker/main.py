@@ -1,0 +1,132 @@
+"""Entry point of the child interpreter (`python -m eager_lsp.worker --result-fd N`).
+
+Startup order matters: take private copies of the request pipe (fd 0) and the parent's
+stderr pipe (fd 2) first, then point fds 0/1/2 at /dev/null and capture sinks, so that
+nothing user code, C extensions, debugpy or grandchildren write can reach the parent's
+stdout, and nothing can read the request pipe. Stdlib and debugpy only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import faulthandler
+import io
+import os
+import platform
+import sys
+import time
+from typing import IO, Any, NoReturn
+
+from .capture import FdSink
+from .executor import Executor, Interrupts
+from .protocol import PROTOCOL_VERSION, decode, encode
+
+INPUT_MESSAGE = "input() is not available: code runs in the eager-lsp background interpreter"
+
+
+def _no_input(prompt: object = "") -> NoReturn:
+    raise RuntimeError(INPUT_MESSAGE)
+
+
+class EventWriter:
+    """Whole JSON lines to the private result pipe."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def __call__(self, message: dict[str, Any]) -> None:
+        data = memoryview(encode(message))
+        while data:
+            written = os.write(self._fd, data)
+            data = data[written:]
+
+
+def _isolate_fds() -> tuple[IO[bytes], IO[str], tuple[FdSink, FdSink]]:
+    """Returns the private request reader, the private diagnostics stream and the sinks."""
+    requests = os.fdopen(os.dup(0), "rb")  # os.dup: the copy is not inheritable
+    diagnostics = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sinks = (FdSink(1), FdSink(2))
+    sys.stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
+    # Idle writes (debugpy, threads) land in the sinks and are discarded at the next chunk.
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    return requests, diagnostics, sinks
+
+
+def _start_debugpy() -> tuple[int | None, str | None]:
+    """`debugpy.listen` returns the (host, port) the adapter really listens on."""
+    try:
+        import debugpy
+
+        _host, port = debugpy.listen(("127.0.0.1", 0))
+        return int(port), None
+    except BaseException as exc:  # ImportError, RuntimeError, a failed adapter spawn
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m eager_lsp.worker")
+    parser.add_argument("--result-fd", type=int, required=True)
+    parser.add_argument("--no-debug", action="store_true")
+    args = parser.parse_args(argv)
+
+    interrupts = Interrupts()
+    interrupts.install()  # before anything slow: an early SIGINT must not kill us
+    os.set_inheritable(args.result_fd, False)
+    emit = EventWriter(args.result_fd)
+    requests, diagnostics, sinks = _isolate_fds()
+    faulthandler.enable(file=diagnostics)  # a segfault's traceback becomes the crash reason
+    builtins.input = _no_input
+    sys.argv = [""]
+
+    port, debug_error = (None, "disabled") if args.no_debug else _start_debugpy()
+    executor = Executor(emit, interrupts, sinks)
+    emit(
+        {
+            "ev": "ready",
+            "pid": os.getpid(),
+            "python": sys.executable,
+            "version": platform.python_version(),
+            "debug_port": port,
+            "debug_error": None if args.no_debug else debug_error,
+            "protocol": PROTOCOL_VERSION,
+            "t": time.monotonic(),
+        }
+    )
+    try:
+        _serve(requests, emit, executor, diagnostics)
+    except BrokenPipeError:
+        pass  # the parent went away
+    except BaseException:
+        import traceback
+
+        traceback.print_exc(file=diagnostics)
+        diagnostics.flush()
+        os._exit(70)
+    os._exit(0)  # do not wait for user threads or run user atexit hooks
+
+
+def _serve(requests: IO[bytes], emit: EventWriter, executor: Executor, diag: IO[str]) -> None:
+    for line in requests:
+        if not line.strip():
+            continue
+        try:
+            request = decode(line)
+        except ValueError as exc:
+            print(f"eager-lsp worker: bad request: {exc}", file=diag)
+            continue
+        op = request.get("op")
+        if op == "exec":
+            executor.run_batch(request)
+        elif op == "ping":
+            emit({"ev": "pong", "id": request.get("id")})
+        elif op == "reset":
+            executor.reset()
+        elif op == "shutdown":
+            return
+        else:
+            print(f"eager-lsp worker: unknown op {op!r}", file=diag)
