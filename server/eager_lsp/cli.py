@@ -9,8 +9,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eager_lsp.core.detector import BoundaryDetector
+
+if TYPE_CHECKING:
+    from eager_lsp.core.session import SessionConfig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,7 +152,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(quick=args.quick, out=args.out)
 
 
-def session_config_from_args(args: argparse.Namespace, path: str):  # type: ignore[no-untyped-def]
+def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConfig:
     """The SessionConfig the `run` and `generate` commands share."""
     from eager_lsp.core.gate import GatePolicy
     from eager_lsp.core.session import SessionConfig

@@ -108,9 +108,17 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
         report = await session.run_stream(stream, listener=printer)
     finally:
         await session.close()
+    summary = report.to_json()
+    summary["chars_total"] = len(text)
+    summary["chars_streamed"] = stream.sent
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        print(json.dumps(summary, indent=2))
     else:
         printer.summary(report)
+        if stream.sent < len(text):
+            unsent = len(text) - stream.sent
+            print(
+                f"not generated thanks to stopping early: {unsent} characters (~{unsent // 4} tokens)"
+            )
     failed = report.failed is not None or report.syntax_error is not None
     return 1 if failed else 0

@@ -151,6 +151,11 @@ class Run:
         return self._detector.offset
 
     @property
+    def done(self) -> bool:
+        """All results are in (or the run was abandoned)."""
+        return self._pump.done()
+
+    @property
     def stopped(self) -> bool:
         return self.stop_requested.is_set()
 

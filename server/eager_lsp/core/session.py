@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.scheduler import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event
-from eager_lsp.worker.client import WorkerClient, WorkerOptions, WorkerPool
+from eager_lsp.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.worker.pool import WorkerPool
 
 
 @dataclass
@@ -102,13 +103,13 @@ class Session:
 
     async def restart(self) -> None:
         """A fresh interpreter (state is lost by design)."""
-        if self.run is not None:
+        if self.run is not None and not self.run.done:
             await self.run.cancel()
         await self.worker_lost("restarted on request")
         await self.worker()
 
     async def close(self) -> None:
-        if self.run is not None:
+        if self.run is not None and not self.run.done:
             self.run.request_stop("session closed")
         worker, self._worker = self._worker, None
         if worker is not None:
@@ -135,7 +136,7 @@ class Session:
 
     async def run_stream(
         self,
-        source: AsyncIterator[str],
+        source: AsyncIterable[str],
         *,
         first_line: int = 1,
         listener: Listener | None = None,

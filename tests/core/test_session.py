@@ -1,0 +1,172 @@
+"""The whole core pipeline (detector → gate → scheduler → real worker subprocess)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from eager_lsp.core.gate import GatePolicy
+from eager_lsp.core.session import Session, SessionConfig, StreamFailed
+from eager_lsp.core.types import Event
+from eager_lsp.providers.replay import ReplayStream
+
+pytestmark = pytest.mark.slow
+
+
+def config(tmp_path, gate: str = "eager", **kw) -> SessionConfig:  # type: ignore[no-untyped-def]
+    return SessionConfig(
+        path=str(tmp_path / "doc.py"),
+        cwd=str(tmp_path),
+        debug=False,
+        gate=GatePolicy.from_settings(gate),
+        **kw,
+    )
+
+
+@pytest.fixture
+async def session(tmp_path):  # type: ignore[no-untyped-def]
+    s = Session(config(tmp_path))
+    await s.start()
+    yield s
+    await s.close()
+
+
+async def test_results_come_back_per_chunk_with_values(session: Session) -> None:
+    text = "x = 6 * 7\ny = [x, x]\nprint('hi', x)\nx + 1\n"
+    report = await session.run_stream(ReplayStream(text, rate=None))
+    assert [(c.start_line, c.end_line) for c in report.chunks] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    assert all(r.ok for r in report.results)
+    values = {v.name: v.summary for r in report.results for v in r.values}
+    assert values["x"] == "42"
+    assert report.results[2].stdout == "hi 42\n"
+    expr = report.results[3].expr
+    assert expr is not None and expr.repr == "43"
+
+
+async def test_state_persists_across_runs(session: Session) -> None:
+    await session.run_stream(ReplayStream("a = 5\n"))
+    report = await session.run_stream(ReplayStream("b = a * 2\n"), first_line=2)
+    assert report.results[0].values[0].summary == "10"
+    assert report.chunks[0].start_line == 2
+
+
+async def test_timestamps_are_ordered_for_every_chunk(session: Session) -> None:
+    text = "".join(f"v{i} = {i}\n" for i in range(10))
+    report = await session.run_stream(ReplayStream(text, rate=400))
+    for r in report.results:
+        assert r.chunk.released_at <= r.dispatched_at <= r.exec_start <= r.exec_end <= r.result_at
+    kinds = [e.kind for e in report.events]
+    assert kinds[-1] == "done"
+    assert {"piece", "release", "dispatch", "exec_start", "exec_end", "result"} <= set(kinds)
+
+
+async def test_chunks_released_while_busy_go_in_one_batch(session: Session) -> None:
+    # The first chunk keeps the interpreter busy while the next three are released.
+    text = "s = sum(i * i for i in range(3_000_000))\na = 1\nb = 2\nc = 3\nd = a + b + c\n"
+    events: list[Event] = []
+    run = session.new_run(listener=events.append)
+    first, rest = text.split("\n", 1)
+    run.feed(first + "\n")
+    await asyncio.sleep(0.05)
+    run.feed(rest)
+    run.end()
+    report = await run.wait()
+    dispatches = [e.data["chunks"] for e in events if e.kind == "dispatch"]
+    assert dispatches[0] == [0]
+    assert [1, 2, 3, 4] in dispatches, dispatches
+    assert len(report.results) == 5 and all(r.ok for r in report.results)
+
+
+async def test_first_error_stops_later_chunks_and_the_source(session: Session) -> None:
+    text = "x = 1\ny = 1 / 0\nz = 3\n" + "".join(f"pad{i} = {i}\n" for i in range(200))
+    stream = ReplayStream(text, rate=200)
+    report = await session.run_stream(stream)
+    assert report.stopped_early
+    failed = report.failed
+    assert failed is not None and failed.error is not None
+    assert failed.error.type == "ZeroDivisionError" and failed.error.line == 2
+    assert all(c.start_line <= 3 for c in report.chunks[:3])
+    ran_after = [r for r in report.results if r.chunk.start_line > 2 and not r.skipped]
+    assert ran_after == []
+    assert stream.sent < len(text)  # the source was closed early
+
+
+async def test_keep_going_runs_past_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s = Session(config(tmp_path, stop_on_error=False))
+    try:
+        report = await s.run_stream(ReplayStream("a = 1 / 0\nb = 2\n"))
+    finally:
+        await s.close()
+    assert [r.ok for r in report.results] == [False, True]
+    assert not report.stopped_early
+
+
+async def test_safe_gate_defers_a_def_into_the_next_working_chunk(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s = Session(config(tmp_path, gate="safe"))
+    events: list[Event] = []
+    try:
+        text = "def f():\n    return 1\n\nclass C:\n    pass\n\nx = f()\n"
+        await s.run_stream(ReplayStream(text), listener=events.append)
+    finally:
+        await s.close()
+    dispatches = [e.data["chunks"] for e in events if e.kind == "dispatch"]
+    assert dispatches == [[0, 1, 2]]
+
+
+async def test_serial_gate_runs_nothing_before_the_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s = Session(config(tmp_path, gate="serial"))
+    events: list[Event] = []
+    try:
+        await s.run_stream(ReplayStream("a = 1\nb = 2\nc = 3\n", rate=400), listener=events.append)
+    finally:
+        await s.close()
+    kinds = [e.kind for e in events]
+    assert kinds.index("dispatch") > kinds.index("end_of_stream")
+
+
+async def test_syntax_error_runs_what_came_before_and_nothing_after(session: Session) -> None:
+    stream = ReplayStream("a = 1\nb = = 2\nc = 3\n", rate=None)
+    report = await session.run_stream(stream)
+    assert report.syntax_error is not None and report.syntax_error.line == 2
+    assert [(r.chunk.start_line, r.ok) for r in report.results] == [(1, True)]
+
+
+async def test_broken_source_keeps_what_ran_and_skips_the_unfinished_tail(session: Session) -> None:
+    async def broken() -> AsyncIterator[str]:
+        yield "a = 1\nb = 2\n"
+        yield "c = (3 +"
+        raise ConnectionError("dropped")
+
+    with pytest.raises(StreamFailed) as info:
+        await session.run_stream(broken())
+    report = info.value.report
+    assert [r.chunk.start_line for r in report.results if r.ok] == [1, 2]
+    assert len(report.chunks) == 2  # `c = (3 +` was never treated as complete
+
+
+async def test_a_crash_is_reported_and_a_fresh_interpreter_follows(session: Session) -> None:
+    report = await session.run_stream(ReplayStream("import os\nkeep = 1\nos._exit(3)\n"))
+    failed = report.failed
+    assert failed is not None and failed.error is not None
+    assert failed.error.type == "InterpreterLost" and failed.error.state_lost
+    assert "3" in failed.error.message
+    again = await session.run_stream(ReplayStream("alive = 'yes'\n"))
+    assert again.results[0].ok
+
+
+async def test_interrupt_stops_a_runaway_chunk_and_keeps_state(session: Session) -> None:
+    run = session.new_run()
+    run.feed("kept = 7\nwhile True:\n    pass\n")
+    run.end()
+    for _ in range(200):
+        if any(e.kind == "exec_start" and e.data["chunk"] == 1 for e in run.events):
+            break
+        await asyncio.sleep(0.02)
+    assert await session.interrupt() == "interrupted"
+    report = await run.wait()
+    assert report.results[1].error is not None
+    assert report.results[1].error.type == "KeyboardInterrupt"
+    after = await session.run_stream(ReplayStream("kept\n"))
+    assert after.results[0].expr is not None and after.results[0].expr.repr == "7"
