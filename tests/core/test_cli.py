@@ -1,0 +1,89 @@
+"""`eager-lsp chunks` and `eager-lsp run`, as a user runs them (real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "eager_lsp", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_chunks_prints_one_json_line_per_released_chunk(tmp_path: Path) -> None:
+    src = tmp_path / "a.py"
+    src.write_text("x = 1\nif x:\n    y = 2\nelse:\n    y = 3\nprint(y)\n")
+    out = cli("chunks", str(src), "--piece-size", "3", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["start_line"], r["end_line"]) for r in rows] == [(1, 1), (2, 5), (6, 6)]
+    # the if/else is released only once `print` (the next top-level token) has arrived
+    assert rows[1]["released_at_offset"] > len("x = 1\nif x:\n    y = 2\nelse:\n    y = 3\npr")
+    assert rows[2]["released_at_offset"] == len(src.read_text())
+
+
+def test_chunks_reports_a_syntax_error_with_its_line(tmp_path: Path) -> None:
+    src = tmp_path / "bad.py"
+    src.write_text("a = 1\nb = = 2\nc = 3\n")
+    out = cli("chunks", str(src), cwd=tmp_path)
+    assert out.returncode == 1
+    assert json.loads(out.stdout.splitlines()[0])["start_line"] == 1
+    assert len(out.stdout.splitlines()) == 1
+    assert f"{src}:2:" in out.stderr and "SyntaxError" in out.stderr
+
+
+def test_chunks_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    out = cli("chunks", str(tmp_path / "nope.py"), cwd=tmp_path)
+    assert out.returncode != 0
+    assert "cannot read" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_run_json_shows_execution_overlapping_the_stream(tmp_path: Path) -> None:
+    lines = ["total = 0"]
+    lines += [f"total += sum(range({i} * 10_000))" for i in range(1, 25)]
+    lines += ["print(total)"]
+    src = tmp_path / "s.py"
+    src.write_text("\n".join(lines) + "\n")
+    out = cli("run", str(src), "--rate", "40", "--json", "--no-debug", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert set(summary) >= {"first_token_s", "last_token_s", "done_s", "exec_total_s", "chunks"}
+    chunks = summary["chunks"]
+    assert len(chunks) == len(lines) and all(c["ok"] for c in chunks)
+    first = chunks[0]
+    assert set(first) >= {
+        "start_line",
+        "end_line",
+        "released_s",
+        "exec_start_s",
+        "exec_end_s",
+        "ok",
+        "error",
+    }
+    # At 40 tok/s the stream lasts seconds; the first chunks ran long before its end.
+    assert first["exec_end_s"] < summary["last_token_s"]
+    assert summary["last_token_s"] <= summary["done_s"]
+
+
+@pytest.mark.slow
+def test_run_prints_values_and_stops_at_the_first_error(tmp_path: Path) -> None:
+    src = tmp_path / "f.py"
+    src.write_text("x = 6 * 7\nprint('x is', x)\ny = x / 0\nz = 'never'\n")
+    out = cli("run", str(src), "--rate", "0", "--no-debug", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "x = 42" in out.stdout
+    assert "x is 42" in out.stdout
+    assert "ZeroDivisionError: division by zero at line 3" in out.stdout
+    assert "never" not in out.stdout
+    assert "stopped early" in out.stdout
