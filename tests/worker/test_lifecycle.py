@@ -1,0 +1,185 @@
+"""Interrupts, crashes, the pool, debugpy, the environment and a foreign interpreter."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from worker_helpers import chunk, run1
+
+from eager_lsp.worker.client import WorkerClient, WorkerCrashed, WorkerOptions
+from eager_lsp.worker.launch import is_secret, scrub_env, worker_path_dir
+from eager_lsp.worker.pool import WorkerPool
+
+
+async def _run_in_background(worker: WorkerClient, code: str) -> asyncio.Task:
+    """Start `code` and return once the worker reports it started."""
+    started = asyncio.Event()
+
+    def on_event(event: dict) -> None:
+        if event["ev"] == "started":
+            started.set()
+
+    task = asyncio.create_task(
+        worker.execute([chunk(code, 10)], stop_on_error=True, on_event=on_event)
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    await asyncio.sleep(0.2)
+    return task
+
+
+async def test_interrupt_keeps_state(worker: WorkerClient) -> None:
+    await run1(worker, "kept = 'still here'\n")
+    task = await _run_in_background(worker, "n = 0\nwhile True:\n    n += 1\n")
+    assert await worker.interrupt() == "interrupted"
+    [result] = await asyncio.wait_for(task, 10)
+    assert result["error"]["type"] == "KeyboardInterrupt"
+    assert result["error"]["line"] in (11, 12)
+    after = await run1(worker, "kept, n > 0\n", trailing_expr=True)
+    assert after["expr"]["repr"] == "('still here', True)"
+    assert await worker.interrupt() == "idle"
+
+
+async def test_interrupt_skips_rest_of_batch(worker: WorkerClient) -> None:
+    batch = [chunk("import time\ntime.sleep(30)\n", 1), chunk("after = 1\n", 3)]
+    task = asyncio.create_task(worker.execute(batch, stop_on_error=False))
+    await asyncio.sleep(0.5)
+    assert await worker.interrupt() == "interrupted"
+    results = await task
+    assert [r["ev"] for r in results] == ["result", "skipped"]
+
+
+async def test_sigint_while_idle_is_ignored(worker: WorkerClient) -> None:
+    await run1(worker, "kept = 5\n")
+    os.kill(worker.pid, signal.SIGINT)
+    await asyncio.sleep(0.3)
+    assert worker.alive
+    result = await run1(worker, "kept\n", trailing_expr=True)
+    assert result["ok"] and result["expr"]["repr"] == "5"
+
+
+async def test_interrupt_ignored_by_code_kills_after_grace(tmp_path: Path) -> None:
+    options = WorkerOptions(debug=False, cwd=str(tmp_path), interrupt_grace_s=1.0)
+    worker = await WorkerClient.start(options)
+    try:
+        code = "import time\nwhile True:\n    try:\n        time.sleep(1)\n    except KeyboardInterrupt:\n        pass\n"
+        task = await _run_in_background(worker, code)
+        began = time.monotonic()
+        assert await worker.interrupt() == "killed"
+        assert time.monotonic() - began < 10
+        with pytest.raises(WorkerCrashed) as info:
+            await asyncio.wait_for(task, 10)
+        assert "did not stop" in info.value.reason
+        assert not worker.alive
+        with pytest.raises(WorkerCrashed):
+            await run1(worker, "1\n")
+    finally:
+        await worker.kill()
+
+
+async def test_crash_by_exit(worker: WorkerClient) -> None:
+    with pytest.raises(WorkerCrashed) as info:
+        await run1(worker, "import os\nos._exit(3)\n")
+    assert "exited with code 3" in info.value.reason
+    assert not worker.alive
+
+
+async def test_crash_by_segfault(worker: WorkerClient) -> None:
+    with pytest.raises(WorkerCrashed) as info:
+        await run1(worker, "import ctypes\nctypes.string_at(0)\n")
+    assert "SIGSEGV" in info.value.reason
+    assert "Fatal Python error" in info.value.reason  # faulthandler's report, via stderr
+
+
+async def test_pool_replaces_crashed_worker(tmp_path: Path) -> None:
+    pool = WorkerPool(WorkerOptions(debug=False, cwd=str(tmp_path)), spares=1)
+    try:
+        first = await pool.acquire()
+        await run1(first, "x = 1\n")
+        with pytest.raises(WorkerCrashed):
+            await run1(first, "import os\nos._exit(1)\n")
+        began = time.monotonic()
+        second = await pool.acquire()
+        assert time.monotonic() - began < 5
+        assert second.alive and second.pid != first.pid
+        result = await run1(second, "'x' in globals()\n", trailing_expr=True)
+        assert result["expr"]["repr"] == "False"
+        await second.shutdown()
+    finally:
+        await pool.close()
+
+
+async def test_debugpy_port_accepts_connections(tmp_path: Path) -> None:
+    worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
+    try:
+        assert worker.debug_error is None
+        assert isinstance(worker.debug_port, int) and worker.debug_port > 0
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", worker.debug_port), 10
+        )
+        writer.close()
+        await writer.wait_closed()
+        result = await run1(worker, "import sys\n'debugpy' in sys.modules\n", trailing_expr=True)
+        assert result["expr"]["repr"] == "True"
+    finally:
+        await worker.shutdown()
+
+
+async def test_no_debug_reports_no_port(worker: WorkerClient) -> None:
+    assert worker.debug_port is None
+
+
+async def test_secrets_are_not_in_child_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "t")
+    monkeypatch.setenv("EAGER_LSP_PLAIN_SETTING", "visible")
+    worker = await WorkerClient.start(WorkerOptions(debug=False, cwd=str(tmp_path)))
+    try:
+        code = "import os\n[k for k in os.environ if 'KEY' in k or 'TOKEN' in k], os.getcwd()\n"
+        result = await run1(worker, code, trailing_expr=True)
+        assert result["expr"]["repr"] == f"([], {str(tmp_path)!r})"
+        plain = await run1(worker, "os.environ['EAGER_LSP_PLAIN_SETTING']\n", trailing_expr=True)
+        assert plain["expr"]["repr"] == "'visible'"
+    finally:
+        await worker.shutdown()
+
+
+def test_secret_rule() -> None:
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "AWS_REGION", "GH_TOKEN", "db_password"):
+        assert is_secret(name), name
+    for name in ("PATH", "HOME", "LANG", "VIRTUAL_ENV", "SSH_AUTH_SOCK", "HF_HOME"):
+        assert not is_secret(name), name
+    assert scrub_env({"PATH": "/bin", "API_KEY": "x"}) == {"PATH": "/bin"}
+
+
+def test_worker_path_holds_only_symlinks() -> None:
+    path = Path(worker_path_dir())
+    entries = sorted(p.name for p in path.iterdir())
+    assert entries == ["debugpy", "eager_lsp"]
+    assert all((path / name).is_symlink() for name in entries)
+    assert worker_path_dir() == str(path)  # built once, then reused
+
+
+async def test_runs_in_a_bare_venv_without_debugpy(tmp_path: Path) -> None:
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    probe = subprocess.run([python, "-c", "import debugpy"], capture_output=True)
+    assert probe.returncode != 0  # really bare
+    worker = await WorkerClient.start(WorkerOptions(python=python, debug=True, cwd=str(tmp_path)))
+    try:
+        assert worker.python == python
+        assert worker.debug_error is None and worker.debug_port
+        code = "import sys\nsys.prefix\n"
+        result = await run1(worker, code, trailing_expr=True)
+        assert result["expr"]["repr"] == repr(str(venv))
+    finally:
+        await worker.shutdown()
