@@ -86,6 +86,9 @@ class LiveView:
             self.partial = ""
         self.out.flush()
 
+    def drop_partial(self) -> None:
+        self.partial = ""
+
     def _status(self) -> None:
         if not self.tty:
             return
@@ -145,6 +148,8 @@ async def generate_main(args: argparse.Namespace) -> int:
                 view.line_no = attempt.first_line
                 print(f"── repair attempt {attempt_no}: rewriting from line {attempt.first_line}")
             report = await _one_stream(session, llm, messages, attempt, view, args.rate_limit)
+            if report is not None and report.stopped_early:
+                view.drop_partial()  # the unfinished line after the stop is not kept
             lines += _kept_lines(attempt)
             if attempt.error is not None or report is None:
                 exit_code = 1

@@ -1,0 +1,112 @@
+"""`eager-lsp generate` against a real HTTP server speaking the OpenAI streaming format."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.openai_server import FakeOpenAIServer
+
+pytestmark = pytest.mark.slow
+
+
+def generate(
+    srv: FakeOpenAIServer, tmp_path: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env["OPENAI_API_KEY"] = "sk-test-secret-123"
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eager_lsp",
+            "generate",
+            "do the task",
+            "--base-url",
+            srv.url,
+            "--model",
+            "fake",
+            "--no-debug",
+            *extra,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+FAILING = (
+    "```python\nx = 6 * 7\nprint('x is', x)\ny = x / (x - 42)\n"
+    + "".join(f"pad{i} = {i}\n" for i in range(40))
+    + "```\nThat's it.\n"
+)
+
+
+def test_generate_strips_fences_and_runs_as_it_streams(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text="Here you go:\n```python\nx = 6 * 7\nprint(x)\n```\nDone.", delay=0.01)
+        out = generate(srv, tmp_path, "--json", "-o", str(tmp_path / "out.py"))
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["code"] == "x = 6 * 7\nprint(x)\n"
+    assert (tmp_path / "out.py").read_text() == "x = 6 * 7\nprint(x)\n"
+    assert [c["ok"] for c in summary["chunks"]] == [True, True]
+    assert summary["attempts"] == 1 and summary["ok"] is True
+    assert "sk-test-secret-123" not in out.stdout + out.stderr
+
+
+def test_generate_stops_the_model_early_on_an_error(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text=FAILING, delay=0.02)
+        out = generate(srv, tmp_path, "--json")
+        sent = srv.chat_requests[0].pieces_sent
+    assert out.returncode == 1
+    summary = json.loads(out.stdout)
+    assert summary["stopped_early"] is True
+    assert summary["code"] == "x = 6 * 7\nprint('x is', x)\ny = x / (x - 42)\n"
+    assert summary["chunks"][-1]["error"] == "ZeroDivisionError: division by zero"
+    assert sent < len(FAILING) // 4  # the HTTP stream was closed long before the end
+
+
+def test_repair_rewrites_from_the_failing_statement_and_keeps_earlier_state(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text=FAILING, delay=0.02)
+        srv.enqueue(text="y = x / 2\nprint('y is', y)\n", delay=0.01)
+        out = generate(srv, tmp_path, "--repair", "1")
+        repair_prompt = json.dumps(srv.chat_requests[1].body["messages"])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "y is 21.0" in out.stdout
+    assert "repair attempt 1: rewriting from line 3" in out.stdout
+    # the model saw the failing statement and the traceback
+    assert "y = x / (x - 42)" in repair_prompt and "ZeroDivisionError" in repair_prompt
+
+
+def test_unreachable_endpoint_is_a_clear_error(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as srv:
+        url = srv.url
+    out = subprocess.run(
+        [sys.executable, "-m", "eager_lsp", "generate", "x", "--base-url", url, "--no-debug"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OPENAI_API_KEY": "sk-x"},
+    )
+    assert out.returncode == 1
+    assert "Cannot reach the model" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_auth_failure_is_a_clear_error(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(status=401, error_message="bad key")
+        out = generate(srv, tmp_path)
+    assert out.returncode == 1
+    assert "401" in out.stderr and "sk-test-secret-123" not in out.stderr
