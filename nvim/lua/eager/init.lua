@@ -1,0 +1,270 @@
+-- eager-lsp for Neovim 0.11+: AI-written Python runs while it is still being written.
+-- The server does the work; this registers it, forwards the commands of docs/protocol.md and
+-- keeps what its custom notifications say for the statusline and :EagerOutput.
+local state = require("eager.state")
+
+local M = {}
+
+local defaults = {
+  -- Python that has eager-lsp installed; used to build `cmd` when `cmd` is not given.
+  python = "python3",
+  ---@type string[]?  full server command; default { python, "-m", "eager_lsp", "serve" }
+  cmd = nil,
+  filetypes = { "python" },
+  root_markers = { "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", ".git" },
+  -- The server's settings (docs/configuration.md), e.g. { llm = { model = "..." } }: sent as
+  -- initializationOptions and answered to workspace/configuration (section "eager").
+  settings = {},
+  inlay_hints = true, -- enable inlay hints (the values) in buffers the server attaches to
+  notify = true, -- vim.notify generation summaries and server errors
+  -- Anything else for vim.lsp.config("eager", ...): capabilities, on_attach, cmd_env, ...
+  lsp = {},
+}
+
+M.config = vim.deepcopy(defaults)
+
+---@param t table
+local function dict(t)
+  return vim.tbl_isempty(t) and vim.empty_dict() or t
+end
+
+--- Register and enable the eager language server.
+---@param opts? table  see `defaults` above
+function M.setup(opts)
+  local cfg = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
+  if opts and opts.settings then
+    cfg.settings = vim.deepcopy(opts.settings) -- settings are the user's, not merged with defaults
+  end
+  M.config = cfg
+
+  local settings = dict(cfg.settings)
+  vim.lsp.config(
+    "eager",
+    vim.tbl_deep_extend("force", {
+      cmd = cfg.cmd or { cfg.python, "-m", "eager_lsp", "serve" },
+      filetypes = cfg.filetypes,
+      root_markers = cfg.root_markers,
+      init_options = settings,
+      settings = { eager = settings },
+      handlers = require("eager.handlers").handlers,
+    }, cfg.lsp or {})
+  )
+  vim.lsp.enable("eager")
+
+  local group = vim.api.nvim_create_augroup("eager", { clear = true })
+  vim.api.nvim_create_autocmd("LspAttach", {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == "eager" and M.config.inlay_hints then
+        vim.lsp.inlay_hint.enable(true, { bufnr = args.buf })
+      end
+    end,
+  })
+
+  require("eager.commands").create()
+end
+
+---@param buf? integer
+---@return integer
+local function resolve(buf)
+  return (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
+end
+
+--- The eager client attached to a buffer, if any.
+---@param buf? integer
+---@return vim.lsp.Client?
+function M.client(buf)
+  return vim.lsp.get_clients({ name = "eager", bufnr = resolve(buf) })[1]
+end
+
+--- Send one of the server's commands for a buffer. `args` (or `args(client)`) is the argument
+--- object; `uri` is filled in. `on_result(result)` runs when the server answers.
+---@param command string
+---@param args? table|fun(client: vim.lsp.Client): table?
+---@param opts? { buf?: integer, on_result?: fun(result: any) }
+---@return boolean sent
+function M.exec(command, args, opts)
+  opts = opts or {}
+  local buf = resolve(opts.buf)
+  local client = M.client(buf)
+  if not client then
+    vim.notify("eager: the eager language server is not attached to this buffer", vim.log.levels.WARN)
+    return false
+  end
+  if type(args) == "function" then
+    args = args(client)
+    if not args then
+      return false
+    end
+  end
+  local arguments = vim.tbl_extend("force", args or {}, { uri = vim.uri_from_bufnr(buf) })
+  client:exec_cmd({ title = command, command = command, arguments = { arguments } }, { bufnr = buf }, function(err, result)
+    if err then
+      vim.notify(("eager: %s failed: %s"):format(command, err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      return
+    end
+    if result == vim.NIL then
+      result = nil
+    end
+    if opts.on_result then
+      opts.on_result(result)
+    end
+  end)
+  return true
+end
+
+---@param msg string
+local function info(msg)
+  vim.notify("eager: " .. msg, vim.log.levels.INFO)
+end
+
+--- Generate code from `prompt`. Without `line1`/`line2` it is inserted at the cursor; with them
+--- (1-based, inclusive) the generated code replaces those lines.
+---@param prompt string
+---@param range? { line1: integer, line2: integer }
+---@param buf? integer
+function M.generate(prompt, range, buf)
+  buf = resolve(buf)
+  return M.exec("eager.generate", function(client)
+    local enc = client.offset_encoding
+    local args = { prompt = prompt }
+    if range then
+      local last = vim.api.nvim_buf_get_lines(buf, range.line2 - 1, range.line2, false)[1] or ""
+      args.range = {
+        start = { line = range.line1 - 1, character = 0 },
+        ["end"] = { line = range.line2 - 1, character = vim.str_utfindex(last, enc) },
+      }
+    else
+      local win = vim.fn.bufwinid(buf)
+      if win ~= -1 then
+        args.position = vim.lsp.util.make_position_params(win, enc).position
+      end
+    end
+    return args
+  end, { buf = buf })
+end
+
+function M.stop(buf)
+  return M.exec("eager.stop", {}, {
+    buf = buf,
+    on_result = function(r)
+      if r and r.stopped == false then
+        info("nothing to stop")
+      end
+    end,
+  })
+end
+
+function M.run(buf)
+  return M.exec("eager.runDocument", {}, { buf = buf })
+end
+
+--- Turn follow mode on (true), off (false) or toggle it (nil).
+---@param enabled? boolean
+function M.follow(enabled, buf)
+  buf = resolve(buf)
+  local doc = state.for_buf(buf)
+  if enabled == nil then
+    enabled = not doc.follow
+  end
+  return M.exec("eager.follow", { enabled = enabled }, {
+    buf = buf,
+    on_result = function(r)
+      doc.follow = r and r.enabled == true or false
+      info("follow " .. (doc.follow and "on" or "off"))
+      pcall(vim.cmd.redrawstatus)
+    end,
+  })
+end
+
+function M.interrupt(buf)
+  return M.exec("eager.interrupt", {}, {
+    buf = buf,
+    on_result = function(r)
+      if not r or not r.interrupted then
+        info("nothing was running")
+      elseif r.stateLost then
+        vim.notify("eager: interrupted; the interpreter had to restart and its state is lost", vim.log.levels.WARN)
+      else
+        info("interrupted")
+      end
+    end,
+  })
+end
+
+function M.restart(buf)
+  return M.exec("eager.restartInterpreter", {}, {
+    buf = buf,
+    on_result = function()
+      info("interpreter restarted")
+    end,
+  })
+end
+
+--- Attach nvim-dap to the interpreter's debugpy (or show where it listens).
+function M.attach(buf)
+  return M.exec("eager.debugAttachInfo", {}, {
+    buf = buf,
+    on_result = function(r)
+      if not r or not r.port then
+        vim.notify("eager: debugging is off (set debug.enabled in the eager settings)", vim.log.levels.WARN)
+        return
+      end
+      require("eager.dap").attach(r.host or "127.0.0.1", r.port)
+    end,
+  })
+end
+
+--- Show stdout, stderr and errors of the executed chunks in a scratch buffer.
+function M.output(buf)
+  return require("eager.output").open(resolve(buf))
+end
+
+--- Results the server reported for a buffer (eager/chunkResult params in document order).
+---@param buf? integer
+---@return table[]
+function M.results(buf)
+  return state.sorted_results(vim.uri_from_bufnr(resolve(buf)))
+end
+
+--- Last eager/status of a buffer, or nil.
+---@param buf? integer
+function M.status(buf)
+  return state.for_buf(resolve(buf)).status
+end
+
+--- A short status for 'statusline', e.g. "eager: generating 38 tok/s"; "" when the server is
+--- not attached to the buffer.
+---@param buf? integer
+---@return string
+function M.statusline(buf)
+  buf = resolve(buf)
+  if not M.client(buf) then
+    return ""
+  end
+  local doc = state.for_buf(buf)
+  local s = doc.status
+  local text
+  if not s or s.state == "idle" then
+    text = "eager: idle"
+  elseif s.state == "generating" then
+    text = "eager: generating"
+    if tonumber(s.tokensPerSecond) then
+      text = text .. (" %.0f tok/s"):format(s.tokensPerSecond)
+    end
+  elseif s.state == "running" then
+    text = "eager: running"
+    if tonumber(s.chunksTotal) and s.chunksTotal > 0 then
+      text = text .. (" %d/%d"):format(s.chunksDone or 0, s.chunksTotal)
+    end
+  else
+    text = "eager: " .. tostring(s.state)
+  end
+  if doc.follow then
+    text = text .. " (follow)"
+  end
+  return text
+end
+
+return M

@@ -1,0 +1,20 @@
+-- :EagerGenerate against the fake OpenAI server: code streams into an empty buffer and runs as
+-- it arrives; the script fails part-way, which stops the stream.
+local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
+local H = dofile(dir .. "/harness.lua")
+
+H.run(function()
+  H.setup()
+  local buf, client = H.open(H.params.file)
+  H.result.statusline_before = require("eager").statusline(buf)
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.cmd("EagerGenerate " .. H.params.prompt)
+  H.wait_done()
+  -- After the summary, give the last diagnostics and hints time to arrive (no timing asserts).
+  H.wait(H.params.settle_ms or 10000, function()
+    local s = require("eager").status(buf)
+    return (s == nil or s.state ~= "generating")
+      and #vim.diagnostic.get(buf) > 0
+  end)
+  H.snapshot(buf, client)
+end)

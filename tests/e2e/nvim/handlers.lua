@@ -1,0 +1,53 @@
+-- The custom notification handlers, fed synthetic notifications (no server needed).
+local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
+local H = dofile(dir .. "/harness.lua")
+
+H.run(function()
+  H.setup({ filetypes = { "eager-test-none" } }) -- no server: notifications are fed by hand
+  local handlers = require("eager.handlers").handlers
+  local eager = require("eager")
+  local path = H.params.file
+  vim.cmd.edit(vim.fn.fnameescape(path))
+  local buf = vim.api.nvim_get_current_buf()
+  local uri = vim.uri_from_bufnr(buf)
+  local r = H.result
+
+  handlers["eager/status"](nil, { uri = uri, state = "generating", tokens = 12, tokensPerSecond = 38.4, chunksDone = 1, chunksTotal = 2 }, {})
+  r.status_generating = eager.status(buf).state
+  handlers["eager/status"](nil, { uri = uri, state = "error", message = "endpoint down" }, {})
+  handlers["eager/status"](nil, { uri = uri, state = "error", message = "endpoint down" }, {})
+  local function chunk(index, first, last, extra)
+    return vim.tbl_extend("force", {
+      uri = uri, version = 3, ok = true, skipped = false, values = {}, stdout = "", stderr = "",
+      chunk = { index = index, startLine = first, endLine = last,
+        range = { start = { line = first, character = 0 }, ["end"] = { line = last, character = 5 } } },
+    }, extra or {})
+  end
+  handlers["eager/chunkResult"](nil, chunk(1, 1, 1, { stdout = "hello\nworld\n" }), {})
+  handlers["eager/chunkResult"](nil, chunk(0, 0, 0, { values = { { name = "x", repr = "42" } } }), {})
+  handlers["eager/chunkResult"](nil, chunk(2, 2, 3, { ok = false,
+    error = { type = "ZeroDivisionError", message = "division by zero", line = 3, traceback = "Traceback...\nZeroDivisionError: division by zero\n" } }), {})
+  r.indexes = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
+  vim.cmd("EagerOutput")
+  r.output_lines = vim.api.nvim_buf_get_lines(vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(path, ":t")), 0, -1, false)
+  handlers["eager/stale"](nil, { uri = uri, fromLine = 1 }, {})
+  r.indexes_after_stale = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
+  r.output_after_stale = vim.api.nvim_buf_get_lines(vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(path, ":t")), 0, -1, false)
+
+  handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 4.1, savedS = 2.0, stoppedEarly = false, error = vim.NIL }, {})
+  handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 1.34, savedS = 0, stoppedEarly = true, error = { type = "ZeroDivisionError", message = "division by zero" } }, {})
+  handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 2, stoppedEarly = true, error = "ValueError: bad" }, {})
+  r.summary_events = #vim.tbl_filter(function(e) return e.name == "EagerDone" end, r.events)
+  -- statusline shows nothing without an attached client; the text it would show:
+  local client = { name = "eager" }
+  local orig = eager.client
+  eager.client = function() return client end
+  handlers["eager/status"](nil, { uri = uri, state = "generating", tokensPerSecond = 38.4 }, {})
+  r.statusline_generating = eager.statusline(buf)
+  handlers["eager/status"](nil, { uri = uri, state = "running", chunksDone = 3, chunksTotal = 5 }, {})
+  r.statusline_running = eager.statusline(buf)
+  handlers["eager/status"](nil, { uri = uri, state = "idle" }, {})
+  r.statusline_idle = eager.statusline(buf)
+  eager.client = orig
+  r.statusline_detached = eager.statusline(buf)
+end)

