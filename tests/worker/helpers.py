@@ -1,4 +1,4 @@
-"""Helpers shared by the worker tests (a uniquely named module: tests/ is not a package)."""
+"""Helpers shared by the worker tests."""
 
 from __future__ import annotations
 

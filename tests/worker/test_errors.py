@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker_helpers import DOC, chunk, run1
-
 from eager_lsp.worker.client import WorkerClient
+from tests.worker.helpers import DOC, chunk, run1
 
 
 async def test_error_line_with_first_line_offset(worker: WorkerClient) -> None:

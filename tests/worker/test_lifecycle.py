@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from worker_helpers import chunk, run1
 
 from eager_lsp.worker.client import WorkerClient, WorkerCrashed, WorkerOptions
 from eager_lsp.worker.launch import is_secret, scrub_env, worker_path_dir
 from eager_lsp.worker.pool import WorkerPool
+from tests.worker.helpers import chunk, run1
 
 
 async def _run_in_background(worker: WorkerClient, code: str) -> asyncio.Task:

@@ -8,10 +8,9 @@ import subprocess
 import sys
 import time
 
-from worker_helpers import DOC, run1
-
 from eager_lsp.worker.client import WorkerClient
 from eager_lsp.worker.launch import worker_command, worker_env
+from tests.worker.helpers import DOC, run1
 
 
 async def test_stdout_and_stderr_per_chunk(worker: WorkerClient) -> None:
@@ -100,3 +99,16 @@ def test_raw_worker_never_writes_to_stdout() -> None:
     assert stdout == b""
     assert stderr == b""
     assert proc.returncode == 0
+
+
+async def test_stream_references_kept_across_chunks(worker: WorkerClient) -> None:
+    setup = "import logging, sys\nlogging.basicConfig(level=logging.INFO)\nsaved = sys.stdout\n"
+    await run1(worker, setup)
+    code = (
+        "logging.info('later')\nsaved.write('via saved\\n')\nsys.stdout.buffer.write(b'bytes\\n')\n"
+    )
+    result = await run1(worker, code)
+    assert result["stderr"] == "INFO:root:later\n"
+    assert result["stdout"] == "via saved\nbytes\n"
+    await run1(worker, "sys.stdout = open('/dev/null', 'w')\n")
+    assert (await run1(worker, "print('back')\n"))["stdout"] == "back\n"

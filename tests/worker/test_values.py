@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-from worker_helpers import run1, values
-
 from eager_lsp.worker.client import WorkerClient
+from tests.worker.helpers import run1, values
 
 
 async def test_simple_values(worker: WorkerClient) -> None:

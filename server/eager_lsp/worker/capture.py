@@ -119,3 +119,56 @@ def _unlinked_pair() -> tuple[int, int]:
         os.close(handle)
     os.set_inheritable(rfd, False)
     return rfd, wfd
+
+
+class StreamRouter(io.TextIOBase):
+    """The permanent `sys.stdout`/`sys.stderr`: forwards to the current chunk's writer.
+
+    Libraries keep references to the stream they saw first (`logging.basicConfig`, warnings,
+    progress bars); a permanent router sends their later writes to whichever chunk is running
+    rather than to a stale writer from an earlier chunk.
+    """
+
+    def __init__(self, idle: io.TextIOBase, fileno: int) -> None:
+        super().__init__()
+        self.idle = idle
+        self.target: io.TextIOBase = idle
+        self._fileno = fileno
+        self.buffer = _BytesToText(self)
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return "replace"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._fileno
+
+    def write(self, s: str) -> int:
+        return self.target.write(s)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+class _BytesToText:
+    """`sys.stdout.buffer` for code that writes bytes."""
+
+    def __init__(self, router: StreamRouter) -> None:
+        self._router = router
+
+    def write(self, data: bytes) -> int:
+        self._router.write(bytes(data).decode("utf-8", errors="replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._router.flush()

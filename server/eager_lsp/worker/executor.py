@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .capture import STREAM_CAP, CappedWriter, FdSink
+from .capture import STREAM_CAP, CappedWriter, FdSink, StreamRouter
 from .errors import error_info
 from .reprs import describe
 
@@ -131,8 +131,9 @@ class Executor:
 
         self._emit({"ev": "started", "id": chunk_id, "t": time.monotonic()})
         out, err = CappedWriter(STREAM_CAP, 1), CappedWriter(STREAM_CAP, 2)
-        saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = out, err
+        routers = self._routers()
+        for router, writer in zip(routers, (out, err), strict=True):
+            router.target = writer
         error: dict[str, Any] | None = None
         interrupted = False
         has_value, value = False, None
@@ -154,7 +155,8 @@ class Executor:
             interrupted = isinstance(exc, KeyboardInterrupt)
             error = error_info(exc, path)
         t_end = time.monotonic()
-        sys.stdout, sys.stderr = saved
+        for router in routers:
+            router.target = router.idle
         self._collect_fd_output(out, err)
 
         values: list[dict[str, str]] = []
@@ -177,6 +179,21 @@ class Executor:
             "t_end": t_end,
             "_interrupted": interrupted,
         }
+
+    @staticmethod
+    def _routers() -> tuple[StreamRouter, StreamRouter]:
+        """The permanent stream routers, reinstalled if user code replaced sys.stdout/err."""
+        routers = []
+        for name, fd in (("stdout", 1), ("stderr", 2)):
+            current = getattr(sys, name)
+            if not isinstance(current, StreamRouter):
+                original = getattr(sys, f"__{name}__")
+                current = original if isinstance(original, StreamRouter) else None
+                if current is None:
+                    current = StreamRouter(CappedWriter(0, fd), fd)  # not started by main()
+                setattr(sys, name, current)
+            routers.append(current)
+        return routers[0], routers[1]
 
     def _compile(
         self, path: str, first_line: int, code: str, trailing_expr: bool

@@ -15,10 +15,11 @@ import io
 import os
 import platform
 import sys
+import threading
 import time
 from typing import IO, Any, NoReturn
 
-from .capture import FdSink
+from .capture import FdSink, StreamRouter
 from .executor import Executor, Interrupts
 from .protocol import PROTOCOL_VERSION, decode, encode
 
@@ -51,10 +52,28 @@ def _isolate_fds() -> tuple[IO[bytes], IO[str], tuple[FdSink, FdSink]]:
     os.close(devnull)
     sinks = (FdSink(1), FdSink(2))
     sys.stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
-    # Idle writes (debugpy, threads) land in the sinks and are discarded at the next chunk.
-    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
-    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    # Idle writes (debugpy, user threads) land in the sinks and are dropped at the next chunk.
+    sys.stdout = sys.__stdout__ = StreamRouter(_fd_text(1), 1)  # type: ignore[misc,assignment]
+    sys.stderr = sys.__stderr__ = StreamRouter(_fd_text(2), 2)  # type: ignore[misc,assignment]
     return requests, diagnostics, sinks
+
+
+def _fd_text(fd: int) -> io.TextIOBase:
+    return open(fd, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
+
+
+def _exit_with_parent() -> None:
+    """A runaway chunk must not outlive the server: stdin EOF is only seen between chunks,
+    so a daemon thread also watches for the parent going away (we get re-parented)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="eager-lsp-parent-watch", daemon=True).start()
 
 
 def _start_debugpy() -> tuple[int | None, str | None]:
@@ -80,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     emit = EventWriter(args.result_fd)
     requests, diagnostics, sinks = _isolate_fds()
     faulthandler.enable(file=diagnostics)  # a segfault's traceback becomes the crash reason
+    _exit_with_parent()
     builtins.input = _no_input
     sys.argv = [""]
 
