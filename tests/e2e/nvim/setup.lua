@@ -16,7 +16,7 @@ H.run(function()
     settings = vim.lsp.config.eager.settings,
     init_options = vim.lsp.config.eager.init_options,
   }
-  r.enabled = vim.lsp.is_enabled("eager")
+  r.enabled = vim.lsp.is_enabled == nil or vim.lsp.is_enabled("eager") -- is_enabled is 0.12+
   r.commands = {}
   for _, name in ipairs(require("eager.commands").names) do
     r.commands[name] = vim.fn.exists(":" .. name) == 2
