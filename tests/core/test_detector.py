@@ -1,0 +1,359 @@
+"""BoundaryDetector: which chunks are released, with what text, and exactly when.
+
+Each case marks with `⟂` the points where a chunk must become final: the chunk is released by
+the first feed that brings the stream at least that far, never earlier and never later. The
+markers are stripped before feeding. Every case is fed in pieces of 1, 2, 3 and 7 characters
+and whole.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+
+import pytest
+
+from eager_lsp.core.detector import BoundaryDetector
+from eager_lsp.core.types import Chunk, SyntaxIssue
+
+MARK = "⟂"
+SIZES = (1, 2, 3, 7, 10_000)
+
+
+def feed_all(src: str, size: int, **kwargs: object) -> tuple[list[Chunk], SyntaxIssue | None]:
+    detector = BoundaryDetector(**kwargs)  # type: ignore[arg-type]
+    chunks: list[Chunk] = []
+    for i in range(0, len(src), size):
+        chunks += detector.feed(src[i : i + size])
+    chunks += detector.end()
+    return chunks, detector.error
+
+
+def unmark(marked: str) -> tuple[str, list[int]]:
+    """The source without markers, and the offset each marker stands at."""
+    points: list[int] = []
+    out: list[str] = []
+    for part in marked.split(MARK)[:-1]:
+        out.append(part)
+        points.append(sum(map(len, out)))
+    out.append(marked.split(MARK)[-1])
+    return "".join(out), points
+
+
+def expected_offset(point: int, size: int, total: int) -> int:
+    """The stream offset after the feed that first reaches `point`."""
+    return min(-(-point // size) * size, total) if point else 0
+
+
+def physical_lines(src: str) -> list[str]:
+    """Lines as Python counts them (str.splitlines also splits on form feeds and more)."""
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", src)
+
+
+def lines_code(src: str, start: int, end: int) -> str:
+    code = "".join(physical_lines(src)[start - 1 : end])
+    return code if code.endswith(("\n", "\r")) else code + "\n"
+
+
+def ast_spans(src: str) -> list[tuple[int, int]]:
+    """Top-level statements per CPython; `a = 1; b = 2` on one line is one span."""
+    spans: list[tuple[int, int]] = []
+    for node in ast.parse(src).body:
+        decorators = getattr(node, "decorator_list", [])
+        start = min([node.lineno] + [d.lineno for d in decorators])
+        assert node.end_lineno is not None
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], node.end_lineno)
+        else:
+            spans.append((start, node.end_lineno))
+    return spans
+
+
+CASES: dict[str, tuple[str, list[tuple[int, int]]]] = {
+    "simple": ("x = 1\n⟂y = 2\n⟂", [(1, 1), (2, 2)]),
+    "semicolons": ("a = 1; b = 2\n⟂c = a\n⟂", [(1, 1), (2, 2)]),
+    "if_elif_else": (
+        "if a:\n    x = 1\nelif b:\n    x = 2\nelse:\n    x = 3\ny ⟂= 1\n⟂",
+        [(1, 6), (7, 7)],
+    ),
+    "comment_between_if_and_else": (
+        "if a:\n    pass\n# note\n\n   # indented note\nelse:\n    pass\n# tail\n\nz ⟂= 2\n⟂",
+        [(1, 7), (10, 10)],
+    ),
+    "el_prefixed_names": (
+        "if a:\n    pass\nel ⟂= 1\n⟂if b:\n    pass\nelephant ⟂= 2\n⟂if c:\n    pass\nelse_ ⟂= 3\n⟂",
+        [(1, 2), (3, 3), (4, 5), (6, 6), (7, 8), (9, 9)],
+    ),
+    "for_else_while_else": (
+        "for i in r:\n    pass\nelse:\n    pass\nwhile ⟂c:\n    pass\nelse:\n    pass\n⟂",
+        [(1, 4), (5, 8)],
+    ),
+    "try_full": (
+        "try:\n    a()\nexcept ValueError as e:\n    b(e)\nexcept (TypeError, KeyError):\n"
+        "    pass\nelse:\n    c()\nfinally:\n    d()\ntry:⟂\n    pass\nfinally:\n    pass\n⟂",
+        [(1, 10), (11, 14)],
+    ),
+    "except_star": (
+        "try:\n    a()\nexcept* ValueError:\n    pass\nexcept* TypeError as eg:\n    pass\nx ⟂= 1\n⟂",
+        [(1, 6), (7, 7)],
+    ),
+    "with": ("with open(p) as f, lock:\n    data = f.read()\nprint(⟂data)\n⟂", [(1, 2), (3, 3)]),
+    "async_forms": (
+        "async def main():\n    async with s as c:\n        async for x in c:\n            pass\n"
+        "    return 1\nasync ⟂def g():\n    pass\n⟂",
+        [(1, 5), (6, 7)],
+    ),
+    "def_and_class": (
+        "def f(a,\n      b):\n    return a + b\nclass ⟂C(Base):\n    x = 1\n\n"
+        "    def m(self):\n        return self.x\n⟂",
+        [(1, 3), (4, 8)],
+    ),
+    "decorators": (
+        "@first\n@second(\n    1,\n    2,\n)\ndef f():\n    pass\n@⟂dec\nclass C:\n    pass\n"
+        "@⟂d\nasync def g():\n    pass\nx ⟂= C()\n⟂",
+        [(1, 7), (8, 10), (11, 13), (14, 14)],
+    ),
+    "single_line_compound": ("if x: y()\nz\n⟂⟂while 0: pass\n⟂", [(1, 1), (2, 2), (3, 3)]),
+    "triple_quoted_column_0": (
+        "s = '''\nx = 1\nif y:\n'''\n⟂def f():\n    return \"\"\"\nclass C:\nelse:\n\"\"\"\ny ⟂= 2\n⟂",
+        [(1, 4), (5, 9), (10, 10)],
+    ),
+    "brackets_column_0": (
+        "x = [\n1,\n2,\n]\n⟂d = {\n'a':\n(1,\n2)}\n⟂if (a\nor b):\n    pass\nz ⟂= 1\n⟂",
+        [(1, 4), (5, 8), (9, 11), (12, 12)],
+    ),
+    "backslash_continuation": (
+        "total = 1 + \\\n2 + \\\n    3\n⟂if a and \\\nb:\n    pass\nz ⟂= 1\n⟂",
+        [(1, 3), (4, 6), (7, 7)],
+    ),
+    "tabs": ("if x:\n\ty = 1\n\tif y:\n\t\tpass\nz ⟂= 1\n⟂", [(1, 4), (5, 5)]),
+    "non_ascii": (
+        "naïve = 'héllo wörld'\n⟂π = 3.14\n⟂def größe(ß):\n    return ß\nλ ⟂= größe(π)\n⟂",
+        [(1, 1), (2, 2), (3, 4), (5, 5)],
+    ),
+    "no_trailing_newline": ("x = 1\n⟂if x:\n    y = 2⟂", [(1, 1), (2, 3)]),
+    "empty": ("", []),
+    "only_comments": ("# a\n# b\n\n   # c\n", []),
+    "comments_between_statements": (
+        "# head\nx = 1  # trailing\n⟂\n# mid\n\ny = 2\n⟂# end\n",
+        [(2, 2), (6, 6)],
+    ),
+    "trailing_indented_comment": (
+        "def f():\n    return 1\n    # after\n\nx ⟂= 1\n⟂",
+        [(1, 2), (5, 5)],
+    ),
+    "column_0_comment_inside_body": (
+        "def f():\n    a = 1\n# col-0 comment\n    return a\nx ⟂= f()\n⟂",
+        [(1, 4), (5, 5)],
+    ),
+    "strings_and_prefixes": (
+        "s = 'it\\'s' + rb'\\'' + f\"{x!r}\" + '' + \"\"\n⟂"
+        "t = '''a''' + \"\"\"b\\\"\"\"\" + r'''c\\\\''' + 'd'\n⟂"
+        "u = '# not a comment' + \"x # y\"; v = 1  # real comment\n⟂",
+        [(1, 1), (2, 2), (3, 3)],
+    ),
+    "hash_and_brackets_in_strings": (
+        's = \')]}\' + \'([{\'\n⟂t = """\n(\n"""\n⟂',
+        [(1, 1), (2, 4)],
+    ),
+    "form_feed": ("\fx = 1\n⟂\f\ny = 2\n⟂", [(1, 1), (3, 3)]),
+    "compound_at_end_of_stream": ("x = 1\n⟂if x:\n    pass\n\n# done\n⟂", [(1, 1), (2, 3)]),
+    "non_identifier_next_token": (
+        "if x:\n    pass\n(⟂a) = 1\n⟂for i in r:\n    pass\n'⟂doc'\n⟂for j in r:\n    pass\n[⟂j]\n⟂",
+        [(1, 2), (3, 3), (4, 5), (6, 6), (7, 8), (9, 9)],
+    ),
+    "blank_lines_with_spaces": ("x = 1\n⟂   \n\t\n\ny = 2\n⟂", [(1, 1), (5, 5)]),
+}
+
+CASES["match_case"] = (
+    "match cmd:\n    case 1:\n        pass\n    case _:\n        pass\nmatch ⟂= 3\n⟂match(x)\n⟂",
+    [(1, 5), (6, 6), (7, 7)],
+)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_release_points(name: str, size: int) -> None:
+    marked, spans = CASES[name]
+    src, points = unmark(marked)
+    assert len(points) == len(spans), "one marker per chunk"
+    assert ast_spans(src) == spans, "the case itself disagrees with CPython"
+    chunks, error = feed_all(src, size)
+    assert error is None
+    assert [(c.start_line, c.end_line) for c in chunks] == spans
+    assert [c.index for c in chunks] == list(range(len(spans)))
+    for chunk, point in zip(chunks, points, strict=True):
+        assert chunk.code == lines_code(src, chunk.start_line, chunk.end_line)
+        assert chunk.released_offset == expected_offset(point, size, len(src)), chunk
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_crlf_keeps_line_endings(size: int) -> None:
+    src = "x = 1\r\nif x:\r\n    y = 2\r\nelse:\r\n    y = 3\r\nz = 4\r\n"
+    chunks, error = feed_all(src, size)
+    assert error is None
+    assert [c.code for c in chunks] == [
+        "x = 1\r\n",
+        "if x:\r\n    y = 2\r\nelse:\r\n    y = 3\r\n",
+        "z = 4\r\n",
+    ]
+    assert [(c.start_line, c.end_line) for c in chunks] == [(1, 1), (2, 5), (6, 6)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cr_only_line_endings(size: int) -> None:
+    # A lone "\r" might be the first half of "\r\n": the line ends one character later.
+    src = "x = 1\rif x:\r    y = 2\rz = 3\r"
+    chunks, error = feed_all(src, size)
+    assert error is None
+    assert [(c.start_line, c.end_line, c.code) for c in chunks] == [
+        (1, 1, "x = 1\r"),
+        (2, 3, "if x:\r    y = 2\r"),
+        (4, 4, "z = 3\r"),
+    ]
+    assert chunks[0].released_offset == expected_offset(len("x = 1\ri"), size, len(src))
+
+
+def test_missing_final_newline_is_added() -> None:
+    chunks, _ = feed_all("x = 1\ny = 2", 3)
+    assert [c.code for c in chunks] == ["x = 1\n", "y = 2\n"]
+
+
+def test_partial_keyword_waits() -> None:
+    detector = BoundaryDetector()
+    assert detector.feed("if a:\n    pass\n") == []
+    assert detector.feed("el") == []
+    assert detector.feed("se") == []
+    assert detector.feed(":\n    pass\n") == []
+    assert detector.feed("else_") == []
+    released = detector.feed(" = 1\n")
+    assert [(c.start_line, c.end_line) for c in released] == [(1, 4), (5, 5)]
+
+
+def test_decorator_line_never_released_alone() -> None:
+    detector = BoundaryDetector()
+    assert detector.feed("x = 1\n") != []
+    assert detector.feed("@dec\n") == []
+    assert detector.feed("@other(1)\n") == []
+    assert detector.feed("def f():\n    pass\n") == []
+    (chunk,) = detector.end()
+    assert (chunk.start_line, chunk.end_line, chunk.kind) == (2, 5, "def")
+
+
+def test_first_line_offsets_document_lines() -> None:
+    chunks, _ = feed_all("x = 1\n\nif x:\n    pass\n", 4, first_line=40)
+    assert [(c.start_line, c.end_line) for c in chunks] == [(40, 40), (42, 43)]
+
+
+def test_offset_clock_and_facts() -> None:
+    ticks = iter([10.0, 20.0])
+    detector = BoundaryDetector(clock=lambda: next(ticks))
+    first = detector.feed("import os.path as p\nx = p.join('a')\n")
+    assert detector.offset == 36
+    second = detector.end()
+    assert second == []
+    imp, assign = first
+    assert (imp.kind, imp.binds, imp.modules, imp.released_at) == ("import", ("p",), ("os",), 10.0)
+    assert (assign.kind, assign.binds, assign.reads) == ("simple", ("x",), ("p",))
+    assert assign.calls == ("p.join",)  # aliases resolve within one chunk only
+    assert assign.released_at == 20.0
+    assert imp.released_offset == assign.released_offset == 36
+
+
+def test_nothing_is_released_twice_and_end_is_idempotent() -> None:
+    detector = BoundaryDetector()
+    assert len(detector.feed("x = 1\ny = 2")) == 1
+    assert len(detector.end()) == 1
+    assert detector.end() == []
+    assert detector.feed("z = 3\n") == []
+
+
+# Syntax errors
+
+
+def test_error_is_final_at_its_newline() -> None:
+    detector = BoundaryDetector()
+    assert detector.feed("x = = 1") == []
+    assert detector.error is None
+    assert detector.feed("\ny = 2\n") == []
+    assert detector.error is not None
+    assert (detector.error.line, detector.error.column) == (1, 4)
+    assert detector.feed("z = 3\n") == []
+    assert detector.end() == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_nothing_after_error_is_released(size: int) -> None:
+    chunks, error = feed_all("a = 1\nb = (1 2)\nc = 3\nif c:\n    pass\n", size)
+    assert [c.start_line for c in chunks] == [1]
+    assert error is not None and error.line == 2
+
+
+def test_open_bracket_is_still_fixable() -> None:
+    detector = BoundaryDetector()
+    detector.feed("x = 1\ndef f(:\n    pass\n")
+    assert detector.error is None
+    detector.feed("zzz\n")
+    assert detector.error is None
+    assert detector.end() == []
+    assert detector.error is not None and detector.error.line == 2
+
+
+def test_unterminated_at_end_is_an_error() -> None:
+    chunks, error = feed_all("x = 1\ns = '''abc\n", 5)
+    assert [c.start_line for c in chunks] == [1]
+    assert error is not None and error.line == 2
+
+
+def test_error_inside_compound_waits_for_next_token() -> None:
+    detector = BoundaryDetector()
+    detector.feed("if x:\n    y = = 1\n")
+    assert detector.error is None  # an `else:` could still come; the statement is not final
+    detector.feed("z ")
+    assert detector.error is not None and detector.error.line == 2
+
+
+@pytest.mark.parametrize(
+    ("src", "line", "released"),
+    [
+        ("x = 1\n    y = 2\nz = 3\n", 2, [1]),
+        ("x = 1\nelse:\n    pass\n", 2, [1]),
+        ("with a:\n    pass\nelse:\n    pass\n", 3, [1]),
+        ("try:\n    pass\nx = 1\n", 3, []),
+        ("@dec\nx = 1\n", 2, []),
+        ("if x:\ny = 1\n", 2, []),
+        ("if x:\n    pass\nelse:\n    pass\nelse:\n    pass\n", 5, []),
+        ("x = 1\ny = 'abc\nz = 2\n", 2, [1]),
+    ],
+)
+@pytest.mark.parametrize("size", (1, 3, 10_000))
+def test_error_lines(src: str, line: int, released: list[int], size: int) -> None:
+    chunks, error = feed_all(src, size)
+    assert error is not None
+    assert error.line == line
+    assert error.message
+    assert [c.start_line for c in chunks] == released
+
+
+def test_error_lines_use_first_line() -> None:
+    chunks, error = feed_all("x = 1\ny = = 2\n", 2, first_line=40)
+    assert [c.start_line for c in chunks] == [40]
+    assert error is not None and error.line == 41
+
+
+def test_unexpected_indent_waits_for_line_end() -> None:
+    detector = BoundaryDetector()
+    detector.feed("x = 1\n    y = (1,")
+    assert detector.error is None
+    detector.feed("\n 2)\n")
+    assert detector.error is not None
+    assert (detector.error.line, detector.error.column) == (2, 4)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="PEP 701 f-strings need Python 3.12")
+def test_pep701_fstring_nesting() -> None:  # pragma: no cover - depends on the interpreter
+    src = "s = f\"{'\\n'.join([\n    'a',  # comment\n])}\"\nt = f'{x['k']}'\n"
+    chunks, error = feed_all(src, 1)
+    assert error is None
+    assert [(c.start_line, c.end_line) for c in chunks] == [(1, 3), (4, 4)]
