@@ -188,9 +188,10 @@ class Executor:
             current = getattr(sys, name)
             if not isinstance(current, StreamRouter):
                 original = getattr(sys, f"__{name}__")
-                current = original if isinstance(original, StreamRouter) else None
-                if current is None:
-                    current = StreamRouter(CappedWriter(0, fd), fd)  # not started by main()
+                if isinstance(original, StreamRouter):
+                    current = original
+                else:  # not started by main(), e.g. in-process use: idle output stays put
+                    current = StreamRouter(current, fd)
                 setattr(sys, name, current)
             routers.append(current)
         return routers[0], routers[1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import signal
 import threading
+import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,28 +31,42 @@ class ReprTimeout(BaseException):
     code does not swallow it."""
 
 
+_armed = False
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    if _armed:
+        raise ReprTimeout
+
+
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise ReprTimeout in the main thread if the block runs longer than `seconds`."""
+    """Raise ReprTimeout in the main thread if the block runs longer than `seconds`.
+
+    Our SIGALRM handler stays installed when it replaced the default (it does nothing while
+    disarmed, so a late alarm is harmless); a handler user code installed is put back."""
+    global _armed
     if threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "setitimer"
     ):
         yield
         return
-    armed = True
-
-    def on_alarm(signum: int, frame: Any) -> None:
-        if armed:
-            raise ReprTimeout
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.getsignal(signal.SIGALRM)
+    if previous is not _on_alarm:
+        signal.signal(signal.SIGALRM, _on_alarm)
+    _armed = True
+    pending, interval = signal.setitimer(signal.ITIMER_REAL, seconds)  # user code's timer
+    began = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        armed = False
-        signal.signal(signal.SIGALRM, previous)
+        _armed = False
+        if previous is not _on_alarm and callable(previous):
+            signal.signal(signal.SIGALRM, previous)
+        if pending > 0:  # give user code its alarm back, minus the time we used
+            left = max(pending - (time.monotonic() - began), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
 
 
 def clip(text: str, cap: int) -> str:
@@ -69,9 +84,13 @@ def describe(name: str, obj: Any, timeout: float = REPR_DEADLINE_S) -> dict[str,
     """The protocol's VALUE for one object: never raises, never takes much longer than
     `timeout`."""
     try:
-        with deadline(timeout):
+        if type(obj) in _PLAIN:  # rendered by us alone: nothing can hang
             text = _render(obj, MAX_DEPTH, REPR_CAP, set())
             summary = _summary(obj, text)
+        else:
+            with deadline(timeout):
+                text = _render(obj, MAX_DEPTH, REPR_CAP, set())
+                summary = _summary(obj, text)
     except ReprTimeout:
         text = summary = "<repr timed out>"
     except Exception as exc:  # a broken __repr__ / __len__ / property
@@ -90,6 +109,8 @@ def _safe_str(exc: BaseException) -> str:
     except Exception:
         return "?"
 
+
+_PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes})
 
 _SEQUENCES: dict[type, tuple[str, str]] = {
     list: ("[", "]"),
@@ -201,7 +222,7 @@ def _render_container(obj: Any, depth: int, cap: int, seen: set[int]) -> str:
 
 def _render_instance(obj: Any, depth: int, cap: int, seen: set[int]) -> str:
     """`Point(x=1, y=2)` for plain instances instead of `<Point object at 0x...>`."""
-    name = type(obj).__qualname__
+    name = type(obj).__name__
     fields = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
     if not fields:
         return f"<{name} object>"

@@ -1,0 +1,106 @@
+"""Worker round-trip overhead: what running a trivial chunk costs beyond running it.
+
+Eager's gain depends on per-chunk setup being small next to token generation (the paper
+reports about 1 ms per call), so this measures, for `x = 1`: the parent-observed time per
+chunk minus the worker-observed execution time, one chunk per request and ten per batch,
+with debugpy on and off, plus the worker start time.
+
+    python -m eager_lsp.bench.worker_roundtrip [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from typing import Any
+
+from eager_lsp.worker.client import WorkerClient, WorkerOptions
+
+
+def _chunks(n: int, start_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": start_id + i,
+            "code": "x = 1\n",
+            "path": "/tmp/eager-lsp-bench.py",
+            "first_line": i + 1,
+            "names": ["x"],
+            "trailing_expr": False,
+        }
+        for i in range(n)
+    ]
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median_ms": statistics.median(ordered) * 1000,
+        "p90_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))] * 1000,
+    }
+
+
+async def _overheads(worker: WorkerClient, batch_size: int, rounds: int) -> list[float]:
+    """Per-chunk overhead: (request round trip - sum of worker exec times) / batch size."""
+    samples = []
+    for r in range(rounds + 5):
+        began = time.perf_counter()
+        results = await worker.execute(_chunks(batch_size, r * batch_size), stop_on_error=True)
+        elapsed = time.perf_counter() - began
+        executed = sum(e["t_end"] - e["t_start"] for e in results)
+        if r >= 5:  # warm-up
+            samples.append((elapsed - executed) / batch_size)
+    return samples
+
+
+async def _measure(rounds: int, starts: int) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as cwd:
+        for debug in (False, True):
+            label = "debug" if debug else "no_debug"
+            start_times = []
+            for _ in range(starts):
+                began = time.perf_counter()
+                worker = await WorkerClient.start(WorkerOptions(debug=debug, cwd=cwd))
+                start_times.append(time.perf_counter() - began)
+                await worker.shutdown()
+            worker = await WorkerClient.start(WorkerOptions(debug=debug, cwd=cwd))
+            try:
+                report[label] = {
+                    "start": _stats(start_times),
+                    "single": _stats(await _overheads(worker, 1, rounds)),
+                    "batch10": _stats(await _overheads(worker, 10, max(1, rounds // 10))),
+                }
+            finally:
+                await worker.shutdown()
+    return report
+
+
+def measure(rounds: int = 300, starts: int = 3) -> dict[str, Any]:
+    """{"no_debug"|"debug": {"start"|"single"|"batch10": {"median_ms", "p90_ms"}}}; single
+    and batch10 are per-chunk overheads, start is spawn-to-ready."""
+    return asyncio.run(_measure(rounds, starts))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--starts", type=int, default=3)
+    args = parser.parse_args(argv)
+    report = measure(args.rounds, args.starts)
+    print(f"{'mode':<10} {'what':<28} {'median ms':>10} {'p90 ms':>10}")
+    rows = (
+        ("start", "worker start (spawn→ready)"),
+        ("single", "overhead/chunk, 1 per request"),
+        ("batch10", "overhead/chunk, 10 per batch"),
+    )
+    for mode, parts in report.items():
+        for key, label in rows:
+            s = parts[key]
+            print(f"{mode:<10} {label:<28} {s['median_ms']:>10.3f} {s['p90_ms']:>10.3f}")
+
+
+if __name__ == "__main__":
+    main()
