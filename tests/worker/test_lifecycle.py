@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -181,5 +182,34 @@ async def test_runs_in_a_bare_venv_without_debugpy(tmp_path: Path) -> None:
         code = "import sys\nsys.prefix\n"
         result = await run1(worker, code, trailing_expr=True)
         assert result["expr"]["repr"] == repr(str(venv))
+    finally:
+        await worker.shutdown()
+
+
+def _older_python() -> str | None:
+    """python3.9/3.8 from PATH, or from pyenv's versions directory."""
+    candidates = [shutil.which(name) for name in ("python3.9", "python3.8")]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates += [str(p) for p in sorted(pyenv.glob("3.[89].*/bin/python"), reverse=True)]
+    for path in candidates:
+        if path and subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
+            return path
+    return None
+
+
+async def test_runs_on_an_older_python_without_debugpy(tmp_path: Path) -> None:
+    """The user's interpreter may predate what debugpy supports: run, report why no debug."""
+    python = _older_python()
+    if python is None:
+        pytest.skip("no Python 3.8/3.9 found")
+    worker = await WorkerClient.start(WorkerOptions(python=python, debug=True, cwd=str(tmp_path)))
+    try:
+        assert worker.debug_port is None and "3.10" in (worker.debug_error or "")
+        results = await worker.execute(
+            [chunk("d = {'a': [1]}\ndef f():\n    return 1 / 0\n", 1, ["d"]), chunk("f()\n", 5)],
+            stop_on_error=True,
+        )
+        assert results[0]["values"][0]["repr"] == "{'a': [1]}"
+        assert results[1]["error"]["line"] == 3
     finally:
         await worker.shutdown()

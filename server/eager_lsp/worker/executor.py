@@ -17,9 +17,9 @@ import signal
 import sys
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .capture import STREAM_CAP, CappedWriter, FdSink, StreamRouter
 from .errors import error_info
@@ -31,7 +31,10 @@ _FUTURE_FLAGS = 0
 for _name in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
 
-Emit = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:  # the worker also runs on Python 3.8, where these do not subscript
+    from collections.abc import Callable
+
+    Emit = Callable[[dict[str, Any]], None]
 
 
 class Interrupts:
@@ -132,8 +135,7 @@ class Executor:
         self._emit({"ev": "started", "id": chunk_id, "t": time.monotonic()})
         out, err = CappedWriter(STREAM_CAP, 1), CappedWriter(STREAM_CAP, 2)
         routers = self._routers()
-        for router, writer in zip(routers, (out, err), strict=True):
-            router.target = writer
+        routers[0].target, routers[1].target = out, err
         error: dict[str, Any] | None = None
         interrupted = False
         has_value, value = False, None

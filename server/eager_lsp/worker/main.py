@@ -76,8 +76,15 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="eager-lsp-parent-watch", daemon=True).start()
 
 
+DEBUGPY_MIN_PYTHON = (3, 10)  # debugpy 1.8.x: Requires-Python >=3.10
+
+
 def _start_debugpy() -> tuple[int | None, str | None]:
     """`debugpy.listen` returns the (host, port) the adapter really listens on."""
+    if sys.version_info < DEBUGPY_MIN_PYTHON:
+        # Its adapter would fail to start and listen() would wait 30 s for it.
+        major, minor = DEBUGPY_MIN_PYTHON
+        return None, f"debugpy needs Python {major}.{minor} or newer"
     try:
         import debugpy
 
