@@ -1,0 +1,191 @@
+"""Settings: initializationOptions and `workspace/configuration` (section `eager`), one shape.
+
+Parsing is forgiving on purpose: an editor sends whatever the user typed, so a bad value falls
+back to its default and is reported once (as a warning message), never crashing the server.
+Defaults are documented in docs/configuration.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eager_lsp.core.gate import GatePolicy
+from eager_lsp.providers.config import LLMConfig
+
+GATES = ("eager", "safe", "serial")
+REPAIR_MODES = ("off", "ask", "auto")
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    gate: str = "safe"
+    stop_on_error: bool = True
+    interrupt_grace_s: float = 2.0
+    python: str | None = None
+    start_on_open: bool = True
+    deny_modules: tuple[str, ...] | None = None  # None: the gate's defaults
+    deny_calls: tuple[str, ...] | None = None
+
+    def gate_policy(self) -> GatePolicy:
+        return GatePolicy.from_settings(self.gate, self.deny_modules, self.deny_calls)
+
+
+@dataclass(frozen=True)
+class RepairSettings:
+    mode: str = "ask"
+    max_attempts: int = 2
+
+
+@dataclass(frozen=True)
+class Settings:
+    llm: dict[str, Any] = field(default_factory=dict)  # handed to LLMConfig.from_dict
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+    repair: RepairSettings = field(default_factory=RepairSettings)
+    debug_enabled: bool = True
+    inline_max_length: int = 80
+
+    def llm_config(self) -> LLMConfig:
+        return LLMConfig.from_dict(self.llm)
+
+    def __repr__(self) -> str:  # settings get logged; the API key must not
+        llm = {k: ("***" if k == "apiKey" and v else v) for k, v in self.llm.items()}
+        return (
+            f"Settings(llm={llm}, execution={self.execution}, repair={self.repair}, "
+            f"debug_enabled={self.debug_enabled}, inline_max_length={self.inline_max_length})"
+        )
+
+
+def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
+    """Settings from the `eager` object, plus a list of problems (bad values, which were
+    replaced by their defaults)."""
+    problems: list[str] = []
+    d = raw if isinstance(raw, Mapping) else {}
+    if raw is not None and not isinstance(raw, Mapping):
+        problems.append("the `eager` settings are not an object; using defaults")
+    ex = _section(d, "execution", problems)
+    rp = _section(d, "repair", problems)
+    dbg = _section(d, "debug", problems)
+    inl = _section(d, "inline", problems)
+    llm = dict(_section(d, "llm", problems))
+    try:
+        LLMConfig.from_dict(llm)
+    except (TypeError, ValueError) as exc:
+        problems.append(f"llm: {exc}; using defaults")
+        llm = {}
+    defaults = ExecutionSettings()
+    execution = ExecutionSettings(
+        gate=_choice(ex, "gate", GATES, defaults.gate, problems, "execution."),
+        stop_on_error=_bool(ex, "stopOnError", defaults.stop_on_error, problems, "execution."),
+        interrupt_grace_s=_number(
+            ex, "interruptGraceSeconds", defaults.interrupt_grace_s, problems, "execution."
+        ),
+        python=_str_or_none(ex, "python", problems, "execution."),
+        start_on_open=_bool(ex, "startOnOpen", defaults.start_on_open, problems, "execution."),
+        deny_modules=_names(ex, "denyModules", problems, "execution."),
+        deny_calls=_names(ex, "denyCalls", problems, "execution."),
+    )
+    repair_defaults = RepairSettings()
+    repair = RepairSettings(
+        mode=_choice(rp, "mode", REPAIR_MODES, repair_defaults.mode, problems, "repair."),
+        max_attempts=int(
+            _number(rp, "maxAttempts", repair_defaults.max_attempts, problems, "repair.", lo=0)
+        ),
+    )
+    settings = Settings(
+        llm=llm,
+        execution=execution,
+        repair=repair,
+        debug_enabled=_bool(dbg, "enabled", True, problems, "debug."),
+        inline_max_length=int(_number(inl, "maxLength", 80, problems, "inline.", lo=8)),
+    )
+    return settings, problems
+
+
+def merge(base: Any, override: Any) -> Any:
+    """`override` on top of `base`, recursively for objects (workspace/configuration over
+    initializationOptions); None in `override` keeps the base value."""
+    if isinstance(base, Mapping) and isinstance(override, Mapping):
+        out = dict(base)
+        for k, v in override.items():
+            out[k] = merge(base.get(k), v)
+        return out
+    return base if override is None else override
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _section(d: Mapping[str, Any], key: str, problems: list[str]) -> Mapping[str, Any]:
+    value = d.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.append(f"{key} must be an object; using defaults")
+        return {}
+    return value
+
+
+def _bool(d: Mapping[str, Any], key: str, default: bool, problems: list[str], p: str) -> bool:
+    v = d.get(key)
+    if v is None:
+        return default
+    if isinstance(v, bool):
+        return v
+    problems.append(f"{p}{key} must be true or false, not {v!r}")
+    return default
+
+
+def _number(
+    d: Mapping[str, Any],
+    key: str,
+    default: float,
+    problems: list[str],
+    p: str,
+    lo: float = 0.0,
+) -> float:
+    v = d.get(key)
+    if v is None:
+        return default
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < lo:
+        problems.append(f"{p}{key} must be a number ≥ {lo:g}, not {v!r}")
+        return default
+    return float(v)
+
+
+def _choice(
+    d: Mapping[str, Any],
+    key: str,
+    choices: tuple[str, ...],
+    default: str,
+    problems: list[str],
+    p: str,
+) -> str:
+    v = d.get(key)
+    if v is None or v == "":
+        return default
+    if isinstance(v, str) and v.lower() in choices:
+        return v.lower()
+    problems.append(f"{p}{key} must be one of {', '.join(choices)}, not {v!r}")
+    return default
+
+
+def _str_or_none(d: Mapping[str, Any], key: str, problems: list[str], p: str) -> str | None:
+    v = d.get(key)
+    if v is None or v == "":
+        return None
+    if isinstance(v, str):
+        return v
+    problems.append(f"{p}{key} must be a string, not {v!r}")
+    return None
+
+
+def _names(d: Mapping[str, Any], key: str, problems: list[str], p: str) -> tuple[str, ...] | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
+        return tuple(v)
+    problems.append(f"{p}{key} must be a list of names, not {v!r}")
+    return None

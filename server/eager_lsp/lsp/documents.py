@@ -1,0 +1,214 @@
+"""Open documents: the server's copy of each text, its results, and its interpreter.
+
+A document's text changes only through `apply_changes` (didChange), which is where the pieces
+that depend on positions learn about edits, one change at a time and in order: the result
+store, line maps of runs in flight, and a generation's insertion point. Edits the server made
+itself (applyEdit, echoed back by the client) are recognised so they do not stop a generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types as lsp
+
+from eager_lsp.core.session import Session, SessionConfig
+from eager_lsp.core.types import Event
+from eager_lsp.lsp.config import Settings
+from eager_lsp.lsp.store import ResultStore
+from eager_lsp.lsp.text import LineEdit, Text
+from eager_lsp.worker.client import WorkerOptions
+from eager_lsp.worker.pool import WorkerPool
+
+log = logging.getLogger(__name__)
+
+PYTHON_LANGUAGE_IDS = frozenset({"python", "py"})
+
+
+class ChangeObserver(Protocol):
+    def on_change(self, start: int, end: int, text: str, edit: LineEdit, own: bool) -> None: ...
+
+
+class OwnEdits(Protocol):
+    """Whoever is writing into the document (a generation): recognises its own edits."""
+
+    def claims(self, start: int, end: int, text: str) -> bool: ...
+
+    def expected_source(self) -> str | None: ...
+
+    def own_edit(self) -> tuple[int, int, str] | None: ...
+
+
+def uri_to_path(uri: str) -> str | None:
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    path = unquote(parsed.path)
+    if os.name == "nt" and path.startswith("/") and len(path) > 2 and path[2] == ":":
+        path = path[1:]
+    return path
+
+
+def is_python(uri: str, language_id: str | None) -> bool:
+    if language_id:
+        return language_id.lower() in PYTHON_LANGUAGE_IDS
+    return uri.endswith((".py", ".pyw"))
+
+
+@dataclass
+class Document:
+    uri: str
+    language_id: str
+    version: int
+    text: Text
+    store: ResultStore = field(default_factory=ResultStore)
+    session: Session | None = None
+    closed: bool = False
+    observers: list[ChangeObserver] = field(default_factory=list)
+    writer: OwnEdits | None = None
+    activity: Any = None  # the Generation / DocumentRun in progress (lsp/runs.py)
+    follower: Any = None  # lsp/follow.py Follower while follow mode is on
+    last_prompt: str | None = None
+    last_region: Any = None  # edits.Region of the last generation, for "Fix with AI"
+    repair_attempts: int = 0
+    version_waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = field(
+        default_factory=list
+    )
+
+    @property
+    def path(self) -> str:
+        return uri_to_path(self.uri) or self.uri
+
+    @property
+    def python(self) -> bool:
+        return is_python(self.uri, self.language_id)
+
+    def apply_changes(
+        self, version: int, changes: Sequence[lsp.TextDocumentContentChangeEvent]
+    ) -> list[LineEdit]:
+        """Apply didChange content changes in order, telling every observer about each one."""
+        edits: list[LineEdit] = []
+        whole = self._as_own_edit(changes)
+        if whole is not None:
+            edits.append(self._apply(*whole, own=True))
+        else:
+            for change in changes:
+                if isinstance(change, lsp.TextDocumentContentChangePartial):
+                    start = self.text.offset(change.range.start)
+                    end = self.text.offset(change.range.end)
+                else:
+                    start, end = 0, len(self.text.source)
+                own = self.writer is not None and self.writer.claims(start, end, change.text)
+                edits.append(self._apply(start, end, change.text, own=own))
+        self.version = version
+        self._wake_waiters()
+        return edits
+
+    def _as_own_edit(
+        self, changes: Sequence[lsp.TextDocumentContentChangeEvent]
+    ) -> tuple[int, int, str] | None:
+        """A client may report our applyEdit differently (Neovim diffs lines; a full-sync
+        client sends the whole text): if the result is exactly what our edit produces, it
+        was our edit."""
+        if self.writer is None:
+            return None
+        expected = self.writer.expected_source()
+        own = self.writer.own_edit()
+        if expected is None or own is None:
+            return None
+        scratch = Text(self.text.source, self.text.encoding)
+        for change in changes:
+            if isinstance(change, lsp.TextDocumentContentChangePartial):
+                s, e = scratch.offset(change.range.start), scratch.offset(change.range.end)
+            else:
+                s, e = 0, len(scratch.source)
+            scratch.replace(s, e, change.text)
+        return own if scratch.source == expected else None
+
+    def _apply(self, start: int, end: int, text: str, *, own: bool) -> LineEdit:
+        edit = self.text.replace(start, end, text)
+        for observer in list(self.observers):
+            try:
+                observer.on_change(start, end, text, edit, own)
+            except Exception:
+                log.exception("change observer failed")
+        return edit
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Wait (bounded) until a didChange makes `predicate` true."""
+        if predicate():
+            return True
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (predicate, fut)
+        self.version_waiters.append(entry)
+        try:
+            await asyncio.wait_for(fut, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return predicate()
+        finally:
+            if entry in self.version_waiters:
+                self.version_waiters.remove(entry)
+
+    def _wake_waiters(self) -> None:
+        for predicate, fut in list(self.version_waiters):
+            if not fut.done() and predicate():
+                fut.set_result(None)
+
+
+class Interpreters:
+    """One Session per document, sharing a warm-spare pool per set of worker options."""
+
+    def __init__(self, listener_for: Callable[[Document], Callable[[Event], None]]) -> None:
+        self._pools: dict[tuple[Any, ...], WorkerPool] = {}
+        self._listener_for = listener_for
+        self.root: str | None = None
+
+    def _pool(self, options: WorkerOptions) -> WorkerPool:
+        key = (options.python, options.cwd, options.debug, options.interrupt_grace_s)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = WorkerPool(options)
+        return pool
+
+    def session_for(self, doc: Document, settings: Settings) -> Session:
+        """The document's session, created (not yet started) if it has none."""
+        if doc.session is None:
+            ex = settings.execution
+            path = doc.path
+            cwd = self.root or (os.path.dirname(path) if os.path.isabs(path) else None)
+            config = SessionConfig(
+                path=path,
+                cwd=cwd if cwd and os.path.isdir(cwd) else None,
+                python=ex.python,
+                debug=settings.debug_enabled,
+                gate=ex.gate_policy(),
+                stop_on_error=ex.stop_on_error,
+                interrupt_grace_s=ex.interrupt_grace_s,
+            )
+            pool = self._pool(config.worker_options())
+            doc.session = Session(config, pool=pool, listener=self._listener_for(doc))
+        return doc.session
+
+    def apply_settings(self, doc: Document, settings: Settings) -> None:
+        """Settings a running session can take without a new interpreter."""
+        if doc.session is not None:
+            ex = settings.execution
+            doc.session.config.gate = ex.gate_policy()
+            doc.session.config.stop_on_error = ex.stop_on_error
+            doc.session.config.interrupt_grace_s = ex.interrupt_grace_s
+
+    async def close(self, doc: Document) -> None:
+        session, doc.session = doc.session, None
+        if session is not None:
+            await session.close()
+
+    async def close_pools(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        await asyncio.gather(*(p.close() for p in pools), return_exceptions=True)

@@ -1,0 +1,271 @@
+"""Running code in a document's interpreter: activities, progress, and the simple commands.
+
+An activity is whatever is feeding the document's interpreter right now (a generation, a
+whole-document run, a follow-mode run). One at a time per document, since a session runs one
+stream at a time; a new one replaces the old, except that a second generation is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+
+from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.session import Session, StreamFailed
+from eager_lsp.core.types import Event
+from eager_lsp.lsp import methods
+from eager_lsp.lsp.runs import LineMap, RunBinding
+from eager_lsp.providers.replay import ReplayStream
+
+if TYPE_CHECKING:
+    from eager_lsp.lsp.documents import Document
+    from eager_lsp.lsp.server import EagerServer
+
+log = logging.getLogger(__name__)
+
+REPORT_INTERVAL_S = 0.2
+RUN_PIECE = 512  # characters per piece when replaying a document "as fast as possible"
+
+
+class Progress:
+    """A cancellable `$/progress` (when the client supports it); cancelling stops `owner`."""
+
+    def __init__(self, server: EagerServer, owner: Activity, title: str) -> None:
+        self.server = server
+        self.owner = owner
+        self.title = title
+        self.token: str | None = None
+        self._last = 0.0
+
+    async def begin(self, message: str) -> None:
+        if not self.server.client_supports("window", "work_done_progress"):
+            return
+        token = f"eager-{uuid.uuid4().hex[:12]}"
+        try:
+            await asyncio.wait_for(self.server.work_done_progress.create_async(token), 5.0)
+        except Exception as exc:
+            log.info("workDoneProgress/create failed: %s", exc)
+            return
+        self.token = token
+        self.server.progress_owners[token] = self.owner
+        self.server.work_done_progress.begin(
+            token, lsp.WorkDoneProgressBegin(title=self.title, cancellable=True, message=message)
+        )
+
+    def report(self, message: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.token is None or (not force and now - self._last < REPORT_INTERVAL_S):
+            return
+        self._last = now
+        self.server.work_done_progress.report(
+            self.token, lsp.WorkDoneProgressReport(message=message, cancellable=True)
+        )
+
+    def end(self, message: str) -> None:
+        if self.token is None:
+            return
+        token, self.token = self.token, None
+        self.server.progress_owners.pop(token, None)
+        self.server.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=message))
+
+
+class Activity:
+    """Base: a background task feeding a document's interpreter."""
+
+    kind = "activity"
+
+    def __init__(self, server: EagerServer, doc: Document) -> None:
+        self.server = server
+        self.doc = doc
+        self.task: asyncio.Task[Any] | None = None
+        self.stop_reason: str | None = None
+
+    def start(self) -> None:
+        self.doc.activity = self
+        self.task = self.server.spawn(self._guarded(), self.kind)
+
+    async def _guarded(self) -> None:
+        try:
+            await self.main()
+        finally:
+            if self.doc.activity is self:
+                self.doc.activity = None
+
+    async def main(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    async def stop(self, reason: str) -> None:
+        """Cancel and wait until it has wound down."""
+        self.stop_reason = self.stop_reason or reason
+        task = self.task
+        if task is None or task.done():
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(task), 5.0)
+
+
+async def replace_activity(doc: Document, kind: str) -> None:
+    """Make room for a new activity of `kind` (RequestError if it must be refused)."""
+    from eager_lsp.lsp.server import RequestError
+
+    current = doc.activity
+    if current is None or not current.running:
+        return
+    if kind in ("generate", "fix") and current.kind in ("generate", "fix"):
+        raise RequestError(
+            f"eager: {Path(doc.path).name} is already generating; stop it first (eager.stop).",
+            "busy",
+        )
+    await current.stop(f"replaced by {kind}")
+
+
+async def reset_namespace(session: Session) -> None:
+    """A fresh namespace for a reproducible run (a new process if the reset fails)."""
+    try:
+        worker = await session.worker()
+        await worker.reset()
+    except Exception as exc:
+        log.info("namespace reset failed (%s); restarting the interpreter", exc)
+        await session.restart()
+
+
+def summary_payload(
+    doc: Document, report: RunReport | None, *, tokens: int, error: str | None
+) -> dict[str, Any]:
+    """`eager/generationSummary` (docs/protocol.md)."""
+    if report is None:
+        return {
+            "uri": doc.uri,
+            "elapsedS": 0.0,
+            "lastTokenS": None,
+            "execTotalS": 0.0,
+            "serialEstimateS": None,
+            "savedS": None,
+            "chunks": 0,
+            "tokens": tokens,
+            "stoppedEarly": True,
+            "error": error,
+        }
+    return {
+        "uri": doc.uri,
+        "elapsedS": round(report.done_at - report.started_at, 4),
+        "lastTokenS": report.rel(report.last_piece_at),
+        "execTotalS": round(report.exec_total, 4),
+        "serialEstimateS": _r(report.serial_estimate),
+        "savedS": _r(report.saved),
+        "chunks": len(report.chunks),
+        "tokens": tokens,
+        "stoppedEarly": report.stopped_early,
+        "error": error,
+    }
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def run_error_text(binding: RunBinding) -> str | None:
+    if binding.failed is not None and binding.failed.error is not None:
+        e = binding.failed.error
+        return f"{e.type}: {e.message}" if e.message else e.type
+    if binding.syntax is not None:
+        return f"SyntaxError: {binding.syntax.message}"
+    return None
+
+
+class DocumentRun(Activity):
+    """`eager.runDocument`: a fresh namespace, then the whole text streamed through at once."""
+
+    kind = "run"
+
+    async def main(self) -> None:
+        server, doc = self.server, self.doc
+        session = await server.ensure_session(doc)
+        if doc.follower is not None:
+            doc.follower.suspend()
+        await reset_namespace(session)
+        gone = doc.store.clear()
+        if gone:
+            server.stale(doc, 0)
+            server.publisher.schedule(doc)
+        progress = Progress(server, self, "eager: running")
+        await progress.begin(Path(doc.path).name)
+        server.status(doc, "running", chunksDone=0, chunksTotal=0)
+        linemap = LineMap(doc)
+
+        def on_event(event: Event) -> None:
+            if event.kind in ("result", "release"):
+                msg = f"{binding.done}/{binding.released} statements run"
+                progress.report(msg)
+                server.status(doc, "running", chunksDone=binding.done, chunksTotal=binding.released)
+
+        binding = RunBinding(
+            doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e), on_event=on_event
+        )
+        report: RunReport | None = None
+        try:
+            source = ReplayStream(doc.text.source, rate=None, piece_size=RUN_PIECE)
+            report = await session.run_stream(source, first_line=1, listener=binding)
+        except StreamFailed as exc:  # cannot happen with a replay, but stay safe
+            report = exc.report
+        finally:
+            binding.cancelled = report is None
+            linemap.detach()
+            error = run_error_text(binding) if report is not None else "stopped"
+            progress.end(error or "done")
+            server.status(
+                doc,
+                "error" if error else "idle",
+                chunksDone=binding.done,
+                chunksTotal=binding.released,
+                message=error or "",
+            )
+            server.notify(
+                methods.GENERATION_SUMMARY, summary_payload(doc, report, tokens=0, error=error)
+            )
+            if doc.follower is not None and not doc.closed:
+                doc.follower.resume_after_run()
+
+
+# -- interpreter commands -----------------------------------------------------------------------
+
+
+async def interrupt(server: EagerServer, doc: Document) -> dict[str, Any]:
+    if doc.session is None:
+        return {"interrupted": False, "stateLost": False}
+    outcome = await doc.session.interrupt()
+    return {"interrupted": outcome != "idle", "stateLost": outcome == "killed"}
+
+
+async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
+    if doc.activity is not None:
+        await doc.activity.stop("interpreter restarted")
+    session = server.interpreters.session_for(doc, server.settings)
+    await session.restart()
+    gone = doc.store.clear()
+    if gone:
+        server.stale(doc, 0)
+        server.publisher.schedule(doc)
+    if doc.follower is not None:
+        doc.follower.resume_after_run()
+    return {"restarted": True}
+
+
+async def debug_attach_info(server: EagerServer, doc: Document) -> dict[str, Any] | None:
+    if not server.settings.debug_enabled:
+        return None
+    session = await server.ensure_session(doc)
+    port = session.debug_port
+    return None if port is None else {"host": "127.0.0.1", "port": port}

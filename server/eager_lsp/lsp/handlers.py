@@ -1,0 +1,163 @@
+"""All LSP wiring in one place; each handler only forwards to the code that does the work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from lsprotocol import types as lsp
+
+from eager_lsp.lsp import execution, generation, methods, publish
+from eager_lsp.lsp.follow import set_follow
+from eager_lsp.lsp.server import EagerServer, RequestError
+
+log = logging.getLogger(__name__)
+
+Command = Callable[[EagerServer, dict[str, Any]], Awaitable[Any]]
+
+
+def register(server: EagerServer) -> None:
+    _lifecycle(server)
+    _documents(server)
+    _results(server)
+    _commands(server)
+
+
+def _lifecycle(server: EagerServer) -> None:
+    @server.feature(lsp.INITIALIZE)
+    def initialize(params: lsp.InitializeParams) -> None:
+        server.set_initialization_options(params.initialization_options)
+        if params.root_uri or params.root_path:
+            from eager_lsp.lsp.documents import uri_to_path
+
+            server.interpreters.root = (
+                uri_to_path(params.root_uri) if params.root_uri else params.root_path
+            )
+
+    @server.feature(lsp.INITIALIZED)
+    def initialized(params: lsp.InitializedParams) -> None:
+        server.spawn(server.pull_configuration(), "reading settings")
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(params: lsp.DidChangeConfigurationParams) -> None:
+        server.spawn(server.configuration_changed(params.settings), "reading settings")
+
+    @server.feature(lsp.SHUTDOWN)
+    async def shutdown(params: None) -> None:
+        await server.shutdown_all()
+
+    @server.feature(lsp.EXIT)
+    def exit_(params: None) -> None:
+        server.kill_all()
+
+    @server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def progress_cancel(params: lsp.WorkDoneProgressCancelParams) -> None:
+        owner = server.progress_owners.get(str(params.token))
+        if owner is not None:
+            server.spawn(owner.stop("cancelled from the progress bar"), "stopping")
+
+
+def _documents(server: EagerServer) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(params: lsp.DidOpenTextDocumentParams) -> None:
+        server.open_document(params.text_document)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(params: lsp.DidChangeTextDocumentParams) -> None:
+        server.change_document(params)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(params: lsp.DidCloseTextDocumentParams) -> None:
+        server.forget_document(params.text_document.uri)
+
+
+def _results(server: EagerServer) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
+    def inlay_hint(params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+        doc = server.documents.get(params.text_document.uri)
+        if doc is None:
+            return []
+        return publish.inlay_hints(doc, params.range, server.settings.inline_max_length)
+
+    @server.feature(lsp.TEXT_DOCUMENT_INLINE_VALUE)
+    def inline_value(params: lsp.InlineValueParams) -> list[lsp.InlineValue]:
+        doc = server.documents.get(params.text_document.uri)
+        if doc is None:
+            return []
+        return publish.inline_values(doc, params.range, server.settings.inline_max_length)
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
+    )
+    def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        return generation.fix_actions(server, params)
+
+
+def _commands(server: EagerServer) -> None:
+    def command(name: str, refused: dict[str, Any]) -> Callable[[Command], Command]:
+        """Register `fn(server, args)`; a RequestError becomes a showMessage plus the
+        command's refusal object (`refused` + `error` + `reason`)."""
+
+        def decorate(fn: Command) -> Command:
+            async def handler(*args: Any) -> Any:
+                arg = _to_dict(args[0]) if args else {}
+                try:
+                    return await fn(server, arg)
+                except RequestError as exc:
+                    server.show(exc.message, error=exc.reason != "busy", warn=True)
+                    return {**refused, "error": exc.message, "reason": exc.reason}
+
+            server.command(name)(handler)
+            return fn
+
+        return decorate
+
+    @command(methods.GENERATE, {"started": False})
+    async def generate(server: EagerServer, arg: dict[str, Any]) -> Any:
+        return await generation.start_generate(server, server.document(arg), arg)
+
+    @command(methods.FIX_WITH_AI, {"started": False})
+    async def fix(server: EagerServer, arg: dict[str, Any]) -> Any:
+        return await generation.start_fix(server, server.document(arg), arg)
+
+    @command(methods.STOP, {"stopped": False})
+    async def stop(server: EagerServer, arg: dict[str, Any]) -> Any:
+        return await generation.stop(server, server.document(arg))
+
+    @command(methods.RUN_DOCUMENT, {"started": False})
+    async def run_document(server: EagerServer, arg: dict[str, Any]) -> Any:
+        doc = server.document(arg)
+        await execution.replace_activity(doc, "run")
+        execution.DocumentRun(server, doc).start()
+        return {"started": True}
+
+    @command(methods.FOLLOW, {"enabled": False})
+    async def follow(server: EagerServer, arg: dict[str, Any]) -> Any:
+        return await set_follow(server, server.document(arg), bool(arg.get("enabled", True)))
+
+    @command(methods.INTERRUPT, {"interrupted": False, "stateLost": False})
+    async def interrupt(server: EagerServer, arg: dict[str, Any]) -> Any:
+        return await execution.interrupt(server, server.document(arg))
+
+    @command(methods.RESTART_INTERPRETER, {"restarted": False})
+    async def restart(server: EagerServer, arg: dict[str, Any]) -> Any:
+        return await execution.restart(server, server.document(arg))
+
+    @command(methods.DEBUG_ATTACH_INFO, {})
+    async def debug_attach_info(server: EagerServer, arg: dict[str, Any]) -> Any:
+        return await execution.debug_attach_info(server, server.document(arg))
+
+
+def _to_dict(value: Any) -> dict[str, Any]:
+    """Command arguments arrive as plain JSON, or as attrs objects in some pygls paths."""
+    if isinstance(value, dict):
+        return value
+    try:
+        from lsprotocol.converters import get_converter
+
+        out = get_converter().unstructure(value)
+        return out if isinstance(out, dict) else {}
+    except Exception:
+        return {}

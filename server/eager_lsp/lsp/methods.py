@@ -1,0 +1,41 @@
+"""Every custom command and notification name, in one place (the VS Code extension mirrors
+these in `vscode-extension/src/methods.ts`; docs/protocol.md describes their payloads)."""
+
+from __future__ import annotations
+
+# Commands (workspace/executeCommand); each takes one argument object.
+GENERATE = "eager.generate"
+STOP = "eager.stop"
+RUN_DOCUMENT = "eager.runDocument"
+FOLLOW = "eager.follow"
+INTERRUPT = "eager.interrupt"
+RESTART_INTERPRETER = "eager.restartInterpreter"
+DEBUG_ATTACH_INFO = "eager.debugAttachInfo"
+FIX_WITH_AI = "eager.fixWithAI"
+
+COMMANDS = (
+    GENERATE,
+    STOP,
+    RUN_DOCUMENT,
+    FOLLOW,
+    INTERRUPT,
+    RESTART_INTERPRETER,
+    DEBUG_ATTACH_INFO,
+    FIX_WITH_AI,
+)
+
+# Server → client notifications.
+CHUNK_RESULT = "eager/chunkResult"
+STATUS = "eager/status"
+STALE = "eager/stale"
+GENERATION_SUMMARY = "eager/generationSummary"
+
+# Settings section for workspace/configuration.
+SETTINGS_SECTION = "eager"
+
+# Diagnostics.
+SOURCE = "eager"
+CODE_RUNTIME = "runtime-error"
+CODE_SYNTAX = "syntax-error"
+EDIT_LABEL = "eager: generate"
+FIX_TITLE = "Fix with AI"

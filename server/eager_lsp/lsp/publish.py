@@ -1,0 +1,309 @@
+"""Results → what editors show: diagnostics, inlay hints, inline values, `eager/chunkResult`.
+
+Publishing is coalesced per document (a burst of results becomes one publishDiagnostics and
+one inlayHint/refresh), because redrawing per result is what makes live tools feel laggy.
+Everything is computed from the document's ResultStore, which is always in current lines,
+so every diagnostic carries the version it was computed for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pathlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+
+from eager_lsp.core.types import ChunkResult, Value
+from eager_lsp.lsp import methods
+from eager_lsp.lsp.store import Entry
+from eager_lsp.lsp.text import Text
+
+if TYPE_CHECKING:
+    from eager_lsp.lsp.documents import Document
+
+log = logging.getLogger(__name__)
+
+PUBLISH_DELAY_S = 0.02
+REFRESH_DELAY_S = 0.05
+TOOLTIP_LIMIT = 4000
+
+
+# -- labels ---------------------------------------------------------------------------------
+
+
+def value_label(v: Value) -> str:
+    """`x = 42`, or `df: DataFrame 1000×3` when the summary already names the type."""
+    summary = v.summary or v.repr
+    if v.type_name and summary.startswith(v.type_name):
+        return f"{v.name}: {summary}"
+    return f"{v.name} = {summary}"
+
+
+def hint_label(result: ChunkResult, max_length: int) -> str:
+    """The inline text for one executed statement, or "" when it produced nothing to show."""
+    parts = [value_label(v) for v in result.values]
+    if result.expr is not None:
+        parts.append(f"→ {result.expr.summary or result.expr.repr}")
+    first_out = next((ln for ln in result.stdout.splitlines() if ln.strip()), "")
+    if first_out:
+        parts.append(f"» {first_out.strip()}")
+    label = "  ".join(parts)
+    if len(label) > max_length:
+        label = label[: max(1, max_length - 1)].rstrip() + "…"
+    return label
+
+
+def tooltip(result: ChunkResult) -> str:
+    """Markdown with the full values and output."""
+    blocks: list[str] = []
+    for v in result.values:
+        blocks.append(f"**{v.name}**: `{v.type_name}`\n```\n{v.repr}\n```")
+    if result.expr is not None:
+        blocks.append(f"**value**: `{result.expr.type_name}`\n```\n{result.expr.repr}\n```")
+    if result.stdout:
+        blocks.append(f"**stdout**\n```\n{result.stdout.rstrip()}\n```")
+    if result.stderr:
+        blocks.append(f"**stderr**\n```\n{result.stderr.rstrip()}\n```")
+    text = "\n\n".join(blocks)
+    return text if len(text) <= TOOLTIP_LIMIT else text[:TOOLTIP_LIMIT] + "\n…"
+
+
+def error_message(entry: Entry) -> str:
+    if entry.syntax is not None:
+        return f"SyntaxError: {entry.syntax.message}"
+    err = entry.result.error if entry.result else None
+    if err is None:
+        return "Error"
+    return f"{err.type}: {err.message}" if err.message else err.type
+
+
+# -- LSP objects ----------------------------------------------------------------------------
+
+
+def _line_range(text: Text, line: int, column: int | None = None) -> lsp.Range:
+    content = text.line(line)
+    if column is None:
+        column = len(content) - len(content.lstrip())
+    start = text.offset(lsp.Position(line=line, character=0)) + min(column, len(content))
+    end = text.line_start(line) + len(content)
+    if end <= start:  # an empty line: still a visible, non-empty range where possible
+        end = start
+    return text.range(start, end)
+
+
+def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
+    out: list[lsp.Diagnostic] = []
+    text = doc.text
+    for e in doc.store.entries:
+        if not e.failed:
+            continue
+        line = e.error_line if e.error_line is not None else e.first
+        if line >= text.line_count:
+            continue
+        if e.syntax is not None:
+            rng = _line_range(text, line, e.error_column)
+            code, kind = methods.CODE_SYNTAX, "syntax"
+        else:
+            rng = _line_range(text, line)
+            code, kind = methods.CODE_RUNTIME, "runtime"
+        related = _related(doc, e)
+        out.append(
+            lsp.Diagnostic(
+                range=rng,
+                message=error_message(e),
+                severity=lsp.DiagnosticSeverity.Error,
+                source=methods.SOURCE,
+                code=code,
+                related_information=related or None,
+                data={"kind": kind, "line": line, "statementLine": e.first},
+            )
+        )
+    return out
+
+
+def _related(doc: Document, e: Entry) -> list[lsp.DiagnosticRelatedInformation]:
+    out = []
+    for frame, doc_line in e.frames:
+        if frame.in_document:
+            if doc_line is None or doc_line >= doc.text.line_count:
+                continue
+            uri, rng = doc.uri, _line_range(doc.text, doc_line)
+        else:
+            try:
+                uri = pathlib.Path(frame.path).resolve().as_uri()
+            except ValueError:
+                continue
+            ln = max(0, frame.line - 1)
+            rng = lsp.Range(lsp.Position(ln, 0), lsp.Position(ln, 0))
+        out.append(
+            lsp.DiagnosticRelatedInformation(
+                location=lsp.Location(uri=uri, range=rng),
+                message=f"in {frame.function}" if frame.function else "here",
+            )
+        )
+    return out
+
+
+def _shown(e: Entry, text: Text) -> bool:
+    r = e.result
+    return r is not None and r.ok and not r.skipped and e.last < text.line_count
+
+
+def inlay_hints(doc: Document, rng: lsp.Range | None, max_length: int) -> list[lsp.InlayHint]:
+    out: list[lsp.InlayHint] = []
+    for e in doc.store.entries:
+        if not _shown(e, doc.text) or (rng is not None and not _in(e.last, rng)):
+            continue
+        assert e.result is not None
+        label = hint_label(e.result, max_length)
+        if not label:
+            continue
+        tip = tooltip(e.result)
+        out.append(
+            lsp.InlayHint(
+                position=doc.text.end_of_line(e.last),
+                label=label,
+                padding_left=True,
+                tooltip=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=tip) if tip else None,
+            )
+        )
+    return out
+
+
+def inline_values(doc: Document, rng: lsp.Range, max_length: int) -> list[lsp.InlineValue]:
+    out: list[lsp.InlineValue] = []
+    for e in doc.store.entries:
+        if not _shown(e, doc.text) or not _in(e.last, rng):
+            continue
+        assert e.result is not None
+        label = hint_label(e.result, max_length)
+        if label:
+            end = doc.text.end_of_line(e.last)
+            out.append(lsp.InlineValueText(range=lsp.Range(end, end), text=label))
+    return out
+
+
+def _in(line: int, rng: lsp.Range) -> bool:
+    return rng.start.line <= line <= rng.end.line
+
+
+def chunk_result(doc: Document, e: Entry) -> dict[str, Any]:
+    """The `eager/chunkResult` payload (docs/protocol.md), in current 0-based lines."""
+    r = e.result
+    assert r is not None
+    text = doc.text
+    start = text.line_start(e.first)
+    end = text.line_start(e.last) + len(text.line(e.last))
+    error = None
+    if r.error is not None:
+        error = {
+            "type": r.error.type,
+            "message": r.error.message,
+            "line": e.error_line,
+            "traceback": r.error.traceback,
+            "stateLost": r.error.state_lost,
+            "frames": [
+                {
+                    "path": f.path,
+                    "line": ln if f.in_document else f.line - 1,
+                    "function": f.function,
+                    "inDocument": f.in_document,
+                }
+                for f, ln in e.frames
+            ],
+        }
+    return {
+        "uri": doc.uri,
+        "version": doc.version,
+        "chunk": {
+            "index": r.chunk.index,
+            "startLine": e.first,
+            "endLine": e.last,
+            "range": _range_json(text.range(start, end)),
+        },
+        "ok": r.ok,
+        "skipped": r.skipped,
+        "values": [_value_json(v) for v in r.values],
+        "expr": _value_json(r.expr) if r.expr is not None else None,
+        "stdout": r.stdout,
+        "stderr": r.stderr,
+        "error": error,
+        "timings": e.timings,
+    }
+
+
+def _value_json(v: Value) -> dict[str, str]:
+    return {"name": v.name, "type": v.type_name, "repr": v.repr, "summary": v.summary}
+
+
+def _range_json(r: lsp.Range) -> dict[str, Any]:
+    return {
+        "start": {"line": r.start.line, "character": r.start.character},
+        "end": {"line": r.end.line, "character": r.end.character},
+    }
+
+
+# -- coalesced sending ----------------------------------------------------------------------
+
+
+class Publisher:
+    """Sends diagnostics per document and inlay-hint refreshes, coalesced."""
+
+    def __init__(
+        self,
+        send_diagnostics: Callable[[lsp.PublishDiagnosticsParams], None],
+        refresh_hints: Callable[[], Any] | None,
+    ) -> None:
+        self._send = send_diagnostics
+        self._refresh = refresh_hints
+        self._pending: dict[str, Document] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._refresh_again = False
+
+    def schedule(self, doc: Document) -> None:
+        self._pending[doc.uri] = doc
+        if self._handle is None:
+            loop = asyncio.get_running_loop()
+            self._handle = loop.call_later(PUBLISH_DELAY_S, self.flush)
+
+    def flush(self) -> None:
+        self._handle = None
+        docs, self._pending = list(self._pending.values()), {}
+        for doc in docs:
+            if doc.closed:
+                continue
+            self._send(
+                lsp.PublishDiagnosticsParams(
+                    uri=doc.uri, version=doc.version, diagnostics=diagnostics(doc)
+                )
+            )
+        if docs:
+            self._request_refresh()
+
+    def clear(self, uri: str) -> None:
+        self._pending.pop(uri, None)
+        self._send(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    def _request_refresh(self) -> None:
+        if self._refresh is None:
+            return
+        if self._refresh_task is not None and not self._refresh_task.done():
+            self._refresh_again = True  # one more after the outstanding one
+            return
+        self._refresh_task = asyncio.ensure_future(self._refresh_loop())
+
+    async def _refresh_loop(self) -> None:
+        assert self._refresh is not None
+        while True:
+            self._refresh_again = False
+            await asyncio.sleep(REFRESH_DELAY_S)
+            try:
+                await asyncio.wait_for(self._refresh(), 5.0)
+            except Exception as exc:  # an old client may not know the request
+                log.debug("inlayHint/refresh failed: %s", exc)
+            if not self._refresh_again:
+                return

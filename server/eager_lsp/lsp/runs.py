@@ -1,0 +1,176 @@
+"""One core run bound to one document: run lines → document lines, results → the store.
+
+A run's chunk lines are fixed when the text is fed, while the document keeps changing (the
+user types, a generation inserts). `RunBinding` maps each result to the lines it has *now*
+and drops results whose text was edited meanwhile; a generation can also hold a result back
+until its text has actually been written into the document.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
+from eager_lsp.lsp.store import Entry
+from eager_lsp.lsp.text import LineEdit
+
+if TYPE_CHECKING:
+    from eager_lsp.lsp.documents import Document
+
+LineMapper = Callable[[int], "int | None"]  # 1-based run line → 0-based document line
+
+
+class LineMap:
+    """Document lines as they were when a run's text was taken, followed through edits."""
+
+    def __init__(self, doc: Document, first_line: int = 1) -> None:
+        self._doc = doc
+        self._first = first_line  # the run's first_line corresponds to document line first-1
+        self._edits: list[LineEdit] = []
+        doc.observers.append(self)
+
+    def on_change(self, start: int, end: int, text: str, edit: LineEdit, own: bool) -> None:
+        self._edits.append(edit)
+
+    def map(self, run_line: int) -> int | None:
+        line: int | None = run_line - 1
+        for edit in self._edits:
+            if line is None:
+                return None
+            line = edit.map(line)
+        return line
+
+    def detach(self) -> None:
+        if self in self._doc.observers:
+            self._doc.observers.remove(self)
+
+
+class RunBinding:
+    """Receives a run's events; adds results to the document's store as entries."""
+
+    def __init__(
+        self,
+        doc: Document,
+        mapper: LineMapper,
+        *,
+        on_entry: Callable[[Entry], None],
+        on_event: Callable[[Event], None] | None = None,
+        hold: Callable[[int], bool] | None = None,
+    ) -> None:
+        self.doc = doc
+        self.mapper = mapper
+        self.on_entry = on_entry
+        self.on_event = on_event
+        self.hold = hold  # hold(last_run_line) → True while that line is not in the document
+        self.t0 = time.monotonic()
+        self.run_id = id(self)
+        self.released = 0
+        self.done = 0
+        self.failed: ChunkResult | None = None
+        self.syntax: SyntaxIssue | None = None
+        self.held: list[ChunkResult | SyntaxIssue] = []
+        self.cancelled = False
+
+    def __call__(self, event: Event) -> None:
+        if self.cancelled:
+            return
+        if event.kind == "release":
+            self.released += 1
+        elif event.kind == "result":
+            result: ChunkResult = event.data["result"]
+            self.done += 1
+            if self.failed is None and not result.ok and not result.skipped:
+                self.failed = result
+            self._offer(result)
+        elif event.kind == "syntax_error":
+            self.syntax = event.data["issue"]
+            self._offer(self.syntax)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _offer(self, item: ChunkResult | SyntaxIssue) -> None:
+        last = item.chunk.end_line if isinstance(item, ChunkResult) else item.line
+        if self.hold is not None and self.hold(last):
+            self.held.append(item)
+        else:
+            self._add(item)
+
+    def release_held(self, *, all_: bool = False) -> None:
+        """Add held results whose text has arrived (or all of them)."""
+        still = []
+        for item in self.held:
+            last = item.chunk.end_line if isinstance(item, ChunkResult) else item.line
+            if all_ or self.hold is None or not self.hold(last):
+                self._add(item)
+            else:
+                still.append(item)
+        self.held = still
+
+    def drop_held(self) -> None:
+        self.held = []
+
+    def _add(self, item: ChunkResult | SyntaxIssue) -> None:
+        entry = self.entry_for(item)
+        if entry is not None:
+            self.on_entry(entry)
+
+    def entry_for(self, item: ChunkResult | SyntaxIssue) -> Entry | None:
+        if isinstance(item, SyntaxIssue):
+            line = self.mapper(item.line)
+            if line is None:
+                return None
+            return Entry(
+                first=line,
+                last=line,
+                syntax=item,
+                error_line=line,
+                error_column=item.column,
+                run_id=self.run_id,
+            )
+        r = item
+        first, last = self.mapper(r.chunk.start_line), self.mapper(r.chunk.end_line)
+        if first is None or last is None:
+            return None  # its text was edited while it ran
+        error_line = None
+        frames: tuple[Any, ...] = ()
+        if r.error is not None:
+            error_line = first
+            if r.error.line is not None:
+                mapped = self._frame_line(r.error.line, first)
+                error_line = mapped if mapped is not None else first
+            frames = tuple(
+                (f, self._frame_line(f.line, None) if f.in_document else None)
+                for f in r.error.frames
+            )
+        return Entry(
+            first=first,
+            last=last,
+            result=r,
+            error_line=error_line,
+            frames=frames,
+            run_id=self.run_id,
+            timings=self.timings(r),
+        )
+
+    def _frame_line(self, run_line: int, fallback: int | None) -> int | None:
+        """A traceback line: this run's lines map through the run; lines of code an earlier
+        run defined are taken as document lines (best effort)."""
+        mapped = self.mapper(run_line)
+        if mapped is not None:
+            return mapped
+        return run_line - 1 if run_line >= 1 else fallback
+
+    def timings(self, r: ChunkResult) -> dict[str, float]:
+        def ms(t: float) -> float:
+            return round((t - self.t0) * 1000.0, 3) if t else 0.0
+
+        return {
+            "releasedMs": ms(r.chunk.released_at),
+            "dispatchedMs": ms(r.dispatched_at),
+            "startMs": ms(r.exec_start),
+            "endMs": ms(r.exec_end),
+            "resultMs": ms(r.result_at),
+            "elapsedMs": round(max(0.0, r.exec_end - r.exec_start) * 1000.0, 3),
+        }

@@ -1,0 +1,130 @@
+"""The server's own copy of a document, addressed by offsets (code points).
+
+Why not pygls's workspace copy: tracking an insertion point and shifting results needs the
+text *before* each change, one change at a time, and offsets make that arithmetic trivial.
+Columns on the wire are in the negotiated position encoding (UTF-16 for VS Code, UTF-8 for
+Neovim); conversion happens only here. Lines end at "\\n" (a "\\r\\n" keeps its "\\r" as the
+last character of the line, which is harmless for positions at or before it).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from lsprotocol import types as lsp
+
+
+def units(text: str, encoding: str) -> int:
+    """Length of `text` in the client's position units."""
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-32":
+        return len(text)
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+
+
+def _chars_for_units(line: str, n: int, encoding: str) -> int:
+    """How many characters of `line` make up `n` client units (clamped to the line)."""
+    if encoding == "utf-32":
+        return min(n, len(line))
+    count = 0
+    for i, c in enumerate(line):
+        if count >= n:
+            return i
+        count += units(c, encoding)
+    return len(line)
+
+
+@dataclass(frozen=True)
+class LineEdit:
+    """What one text change did to whole lines (0-based, in the text before the change):
+    lines `first..last` were modified (none when last < first); lines after `last` moved by
+    `delta`; lines before `first` are untouched."""
+
+    first: int
+    last: int
+    delta: int
+
+    def map(self, line: int) -> int | None:
+        """Where `line` is now, or None if its text was changed."""
+        if line < self.first:
+            return line
+        if line > self.last:
+            return line + self.delta
+        return None
+
+
+class Text:
+    def __init__(self, source: str, encoding: str = "utf-16") -> None:
+        self.encoding = encoding
+        self._set(source)
+
+    def _set(self, source: str) -> None:
+        self.source = source
+        starts = [0]
+        pos = source.find("\n")
+        while pos >= 0:
+            starts.append(pos + 1)
+            pos = source.find("\n", pos + 1)
+        self._starts = starts
+
+    # -- geometry ---------------------------------------------------------------------------
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def line(self, n: int) -> str:
+        """Line `n` without its newline ("" past the end)."""
+        if n < 0 or n >= len(self._starts):
+            return ""
+        start = self._starts[n]
+        end = self._starts[n + 1] - 1 if n + 1 < len(self._starts) else len(self.source)
+        return self.source[start:end]
+
+    def line_start(self, n: int) -> int:
+        if n >= len(self._starts):
+            return len(self.source)
+        return self._starts[max(0, n)]
+
+    def line_of(self, offset: int) -> int:
+        return bisect_right(self._starts, max(0, offset)) - 1
+
+    def offset(self, pos: lsp.Position) -> int:
+        """Offset of a client position (clamped into the text)."""
+        if pos.line >= len(self._starts):
+            return len(self.source)
+        line = self.line(pos.line)
+        return self._starts[pos.line] + _chars_for_units(line, pos.character, self.encoding)
+
+    def position(self, offset: int) -> lsp.Position:
+        offset = max(0, min(offset, len(self.source)))
+        n = self.line_of(offset)
+        start = self._starts[n]
+        return lsp.Position(line=n, character=units(self.source[start:offset], self.encoding))
+
+    def end_of_line(self, n: int) -> lsp.Position:
+        return lsp.Position(line=n, character=units(self.line(n), self.encoding))
+
+    def range(self, start: int, end: int) -> lsp.Range:
+        return lsp.Range(start=self.position(start), end=self.position(end))
+
+    # -- changes ----------------------------------------------------------------------------
+    def replace(self, start: int, end: int, text: str) -> LineEdit:
+        """Apply one change given as offsets; returns what it did to lines."""
+        edit = self.line_edit(start, end, text)
+        self._set(self.source[:start] + text + self.source[end:])
+        return edit
+
+    def line_edit(self, start: int, end: int, text: str) -> LineEdit:
+        """How replacing [start, end) with `text` affects whole lines. Inserting whole lines at
+        a line start, or a newline-led text at a line end, modifies no existing line."""
+        sl, el = self.line_of(start), self.line_of(end)
+        sc, ec = start - self._starts[sl], end - self._starts[el]
+        added = text.count("\n")
+        delta = added - (el - sl)
+        if sc == 0 and ec == 0 and (text == "" or text.endswith("\n")):
+            return LineEdit(sl, el - 1, delta)  # whole lines replaced/inserted/deleted
+        if start == end and sc == len(self.line(sl)) and text.startswith("\n"):
+            return LineEdit(sl + 1, sl, delta)  # new lines after the end of line sl
+        return LineEdit(sl, el, delta)

@@ -1,0 +1,63 @@
+"""eager.runDocument: the existing text through a fresh namespace; results in the editor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eager_lsp.lsp import methods
+
+from .conftest import Editor
+
+SCRIPT = """\
+import math
+x = 6 * 7
+print("hello", x)
+data = [1, 2, 3]
+math.sqrt(x)
+y = x / 0
+z = 1
+"""
+
+
+async def test_run_document_publishes_results(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("run.py", SCRIPT, tmp_path)
+    result = await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    assert result == {"started": True}
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True
+    assert summary["error"] == "ZeroDivisionError: division by zero"
+
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert [(d.range.start.line, d.message, d.source) for d in diags.diagnostics] == [
+        (5, "ZeroDivisionError: division by zero", "eager")
+    ]
+    assert diags.version == editor.docs[uri].version
+
+    labels = await editor.hint_labels(uri)
+    assert labels[1] == "x = 42"
+    assert labels[2] == "» hello 42"
+    assert labels[3] == "data: list[3]"
+    assert labels[4].startswith("→ 6.48")
+    assert 5 not in labels and 6 not in labels  # failed, then skipped
+
+    results = editor.notes_for(methods.CHUNK_RESULT, uri)
+    by_line = {r["chunk"]["startLine"]: r for r in results}
+    assert by_line[1]["values"][0]["name"] == "x"
+    assert by_line[2]["stdout"] == "hello 42\n"
+    assert by_line[5]["ok"] is False
+    assert by_line[5]["error"]["type"] == "ZeroDivisionError"
+    assert by_line[5]["error"]["line"] == 5
+    assert by_line[6]["skipped"] is True
+    assert all(r["version"] >= 1 for r in results)
+
+
+async def test_run_document_resets_the_namespace(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("reset.py", "a = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    editor.replace(uri, (0, 0), (1, 0), "b = a + 1\n")
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    summary = await editor.summary(uri, 2)
+    assert summary["error"] == "NameError: name 'a' is not defined"
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert diags.diagnostics[0].message == "NameError: name 'a' is not defined"
