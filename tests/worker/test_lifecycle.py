@@ -16,6 +16,7 @@ import pytest
 from eager_lsp.worker.client import WorkerClient, WorkerCrashed, WorkerOptions
 from eager_lsp.worker.launch import is_secret, scrub_env, worker_path_dir
 from eager_lsp.worker.pool import WorkerPool
+from tests.worker.dap import DapClient
 from tests.worker.helpers import chunk, run1
 
 
@@ -129,6 +130,47 @@ async def test_debugpy_port_accepts_connections(tmp_path: Path) -> None:
         result = await run1(worker, "import sys\n'debugpy' in sys.modules\n", trailing_expr=True)
         assert result["expr"]["repr"] == "True"
     finally:
+        await worker.shutdown()
+
+
+async def test_debugpy_breakpoint_stops_on_editor_line(tmp_path: Path) -> None:
+    """A breakpoint set on the document's path and line is hit by chunk code, in a function
+    from an earlier chunk too: chunks compile with the real path and line numbers, on the
+    thread that called debugpy.listen."""
+    doc = str(tmp_path / "doc.py")
+    # pydevd refuses breakpoints in files missing on disk and moves them to code lines of the
+    # file on disk, so this is the saved-buffer case (see the executor's docstring).
+    source = "\n" * 20 + "def g(v):\n    w = v * 2\n    return w\n" + "\n" * 6 + "y = g(20)\n"
+    (tmp_path / "doc.py").write_text(source)
+    worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
+    assert worker.debug_port is not None
+    dap = await DapClient.connect(worker.debug_port)
+    try:
+        await dap.request("initialize", adapterID="python", clientID="test", pathFormat="path")
+        attached = dap.send("attach", justMyCode=False)
+        await dap.event("initialized")
+        response = await dap.request(
+            "setBreakpoints", source={"path": doc}, breakpoints=[{"line": 22}]
+        )
+        assert response["body"]["breakpoints"][0]["line"] == 22
+        await dap.request("configurationDone")
+        assert (await asyncio.wait_for(attached, 20))["success"]
+
+        define = chunk("def g(v):\n    w = v * 2\n    return w\n", 21, path=doc)
+        run = chunk("y = g(20)\n", 30, ["y"], path=doc)
+        task = asyncio.create_task(worker.execute([define, run], stop_on_error=True))
+        stopped = await dap.event("stopped")
+        assert stopped["body"]["reason"] == "breakpoint"
+        thread = stopped["body"]["threadId"]
+        trace = await dap.request("stackTrace", threadId=thread, levels=2)
+        top, caller = trace["body"]["stackFrames"]
+        assert (top["name"], top["line"], top["source"]["path"]) == ("g", 22, doc)
+        assert (caller["line"], caller["source"]["path"]) == (30, doc)
+        await dap.request("continue", threadId=thread)
+        results = await asyncio.wait_for(task, 20)
+        assert results[1]["values"][0]["repr"] == "40"
+    finally:
+        await dap.close()
         await worker.shutdown()
 
 

@@ -4,6 +4,10 @@ Chunks are compiled with the document's real path and padded to their real line 
 tracebacks, `linecache` and debugpy breakpoints all speak editor lines. SIGINT only raises
 KeyboardInterrupt while user code runs; in the worker's own code it is remembered and
 honoured before the next chunk, and while idle it is ignored.
+
+Known limit (pydevd, not us): debugpy rejects a breakpoint whose file does not exist on disk
+and moves it to the nearest code line of the file *on disk*, so breakpoints are reliable when
+the buffer is saved; tracebacks and linecache use the live buffer regardless.
 """
 
 from __future__ import annotations
