@@ -8,7 +8,7 @@ shapes its answer into `ChunkFacts`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -33,6 +33,22 @@ class ChunkFacts:
     trailing_expr: bool
 
 
+class _ScopeProvider(ScopeProvider):
+    """ScopeProvider that lists its visitor methods once per class, not once per chunk.
+
+    libcst finds them with `inspect.getmembers` over a class with hundreds of attributes on
+    every resolve: that alone cost about as much as the analysis of a typical chunk.
+    """
+
+    _visitor_names: tuple[str, ...] | None = None
+
+    def get_visitors(self) -> Mapping[str, Callable[[cst.CSTNode], None]]:
+        cls = type(self)
+        if cls._visitor_names is None:
+            cls._visitor_names = tuple(super().get_visitors())
+        return {name: getattr(self, name) for name in cls._visitor_names}
+
+
 _COMPOUND = (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match)
 
 
@@ -44,8 +60,10 @@ def analyze(code: str) -> ChunkFacts:
 def analyze_module(module: cst.Module) -> ChunkFacts:
     """Like `analyze` for an already parsed chunk, so the detector parses only once."""
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    scopes = wrapper.resolve(ScopeProvider)
-    positions = wrapper.resolve(PositionProvider)
+    # One batched pass for both: libcst's per-pass setup costs more than the analysis itself.
+    metadata = wrapper.resolve_many([_ScopeProvider, PositionProvider])
+    scopes = metadata[_ScopeProvider]
+    positions = metadata[PositionProvider]
     collector = _Collector()
     wrapper.module.visit(collector)
     glob = _global_scope(scopes.values())

@@ -80,7 +80,7 @@ class _Code:
 _INDENT, _WORD, _CODE, _COMMENT_LINE = range(4)
 
 
-class _Scanner:
+class LogicalLineScanner:
     """Character-level tokenizer state that reports logical-line starts and ends.
 
     `on_start(line_offset, line, indent, word, first)` fires when a logical line's first token is known
@@ -440,7 +440,7 @@ class BoundaryDetector:
         self._first_line = first_line
         self._clock = clock
         self._text = _Text()
-        self._scanner = _Scanner(self._on_start, self._on_end)
+        self._scanner = LogicalLineScanner(self._on_start, self._on_end)
         self._carry = ""
         self._pending: _Pending | None = None
         self._released: list[Chunk] = []
