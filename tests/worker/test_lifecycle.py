@@ -255,3 +255,28 @@ async def test_runs_on_an_older_python_without_debugpy(tmp_path: Path) -> None:
         assert results[1]["error"]["line"] == 3
     finally:
         await worker.shutdown()
+
+
+async def test_start_failures_say_why(tmp_path: Path) -> None:
+    with pytest.raises(WorkerCrashed) as missing:
+        await WorkerClient.start(WorkerOptions(python=str(tmp_path / "no-python"), debug=False))
+    assert "cannot start" in missing.value.reason
+    script = tmp_path / "broken-python"
+    script.write_text("#!/bin/sh\necho 'no such module' >&2\nexit 3\n")
+    script.chmod(0o755)
+    with pytest.raises(WorkerCrashed) as broken:
+        await WorkerClient.start(WorkerOptions(python=str(script), debug=False))
+    assert "exited with code 3" in broken.value.reason
+    assert "no such module" in broken.value.reason
+
+
+async def test_cancelled_execute_does_not_confuse_the_next(worker: WorkerClient) -> None:
+    task = asyncio.create_task(
+        worker.execute([chunk("import time\ntime.sleep(0.5)\nlate = 1\n", 1)], stop_on_error=True)
+    )
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    result = await run1(worker, "late\n", trailing_expr=True)  # waits for the first batch
+    assert result["expr"]["repr"] == "1"

@@ -95,7 +95,7 @@ class WorkerClient:
 
     @classmethod
     async def start(cls, options: WorkerOptions) -> WorkerClient:
-        """Spawn a worker and wait for its `ready` event."""
+        """Spawn a worker and wait for its `ready` event; WorkerCrashed if it cannot start."""
         python = options.python or sys.executable
         began = time.monotonic()
         read_fd, write_fd = os.pipe()
@@ -110,6 +110,9 @@ class WorkerClient:
                 env=worker_env(options.env),
                 start_new_session=True,  # no terminal Ctrl-C; kill() takes its children too
             )
+        except OSError as exc:  # no such interpreter, not executable, bad cwd
+            os.close(read_fd)
+            raise WorkerCrashed(f"cannot start {python}: {exc}")
         except BaseException:
             os.close(read_fd)
             raise

@@ -16,16 +16,34 @@ Interrupt is not a message: the parent sends SIGINT to the worker process.
 
 Worker → parent ("ev"):
   {"ev": "ready", "pid": int, "python": str, "version": str, "debug_port": int | null,
-   "debug_error": str | null}
+   "debug_error": str | null, "protocol": int, "t": float}
   {"ev": "started", "id": int, "t": float}
   {"ev": "result", "id": int, "ok": bool, "values": [VALUE], "expr": VALUE | null,
    "stdout": str, "stderr": str, "error": ERROR | null, "t_start": float, "t_end": float}
-  {"ev": "skipped", "id": int}          not run: an earlier chunk of the batch failed
+  {"ev": "skipped", "id": int}          not run: an earlier chunk of the batch failed/stopped
   {"ev": "batch_done", "batch": int, "t": float}
   {"ev": "pong", "id": int}
   VALUE = {"name": str, "type": str, "repr": str, "summary": str}
   ERROR = {"type": str, "message": str, "line": int | null, "traceback": str,
            "frames": [{"path": str, "line": int, "function": str, "in_document": bool}]}
+
+Semantics (version 1, extended compatibly):
+- "ready" also carries "protocol" (PROTOCOL_VERSION) and "t"; with --no-debug, debug_port
+  and debug_error are both null. debug_error explains a failed debugpy start.
+- Events for one request are written in order: per chunk "started" then "result" (or just
+  "skipped"), then "batch_done". "reset" has no reply: follow it with a "ping".
+- "values" lists the requested names bound after the chunk, only when ok. "expr" is the
+  trailing expression's value when trailing_expr is set, the last statement is an
+  expression and the value is not None; it is also bound to `_`. VALUE "name" is "" for it.
+- "stdout"/"stderr" hold the chunk's output, Python-level and fd-level, capped at 64 KiB
+  each; a cut stream ends with "[... output truncated: N more characters]".
+- "frames": innermost frame in the document first, then the document's outer frames, then
+  frames outside the document (innermost first); the worker's own frames are left out.
+  "line" is the first frame's line when it is in the document. A chunk that does not
+  compile gives a SyntaxError with one frame at the offending line.
+- A chunk stopped by SIGINT fails with "KeyboardInterrupt"; the rest of its batch is
+  skipped whatever stop_on_error says. SystemExit from user code is an ordinary error.
+- Times are time.monotonic() seconds.
 """
 
 from __future__ import annotations
