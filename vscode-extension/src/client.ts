@@ -1,0 +1,235 @@
+// Starts and stops `python -m eager_lsp serve` through vscode-languageclient, and forwards the
+// server's custom notifications to the UI. Nothing here decides anything the server should.
+
+import * as vscode from "vscode";
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  RevealOutputChannelOn,
+  type ServerOptions,
+  State,
+} from "vscode-languageclient/node";
+
+import { buildInitializationOptions, redacted, type SettingKey } from "./config";
+import {
+  CONFIG_SECTION,
+  type ChunkResultParams,
+  type GenerationSummaryParams,
+  Notifications,
+  type StaleParams,
+  type StatusParams,
+} from "./methods";
+import {
+  type Interpreter,
+  candidateInterpreters,
+  checkImport,
+  chooseInterpreter,
+  notImportableMessage,
+  serverCommand,
+} from "./python";
+
+export interface NotificationSink {
+  chunkResult(p: ChunkResultParams): void;
+  status(p: StatusParams): void;
+  stale(p: StaleParams): void;
+  generationSummary(p: GenerationSummaryParams): void;
+  /** The server process went away (stopped or crashed). */
+  stopped(): void;
+}
+
+const PYTHON_EXTENSION = "ms-python.python";
+
+interface PythonExtensionApi {
+  ready?: Thenable<void>;
+  environments?: {
+    getActiveEnvironmentPath?(resource?: vscode.Uri): { id?: string; path?: string } | undefined;
+    resolveEnvironment?(
+      env: { id?: string; path?: string } | string,
+    ): Thenable<{ executable?: { uri?: vscode.Uri } } | undefined>;
+  };
+  settings?: {
+    getExecutionDetails?(resource?: vscode.Uri): { execCommand?: string[] } | undefined;
+  };
+}
+
+/** The interpreter selected in the Python extension, or undefined (not installed, no interpreter,
+ * or its API misbehaved: every step is optional). */
+async function pythonFromPythonExtension(
+  resource: vscode.Uri | undefined,
+  log: (s: string) => void,
+): Promise<string[] | undefined> {
+  const ext = vscode.extensions.getExtension<PythonExtensionApi>(PYTHON_EXTENSION);
+  if (!ext) return undefined;
+  try {
+    const api = ext.isActive ? ext.exports : await ext.activate();
+    if (!api) return undefined;
+    if (api.ready) await api.ready;
+    const envPath = api.environments?.getActiveEnvironmentPath?.(resource);
+    if (envPath && api.environments?.resolveEnvironment) {
+      const env = await api.environments.resolveEnvironment(envPath);
+      const exe = env?.executable?.uri?.fsPath;
+      if (exe) return [exe];
+    }
+    if (envPath?.path) return [envPath.path];
+    const exec = api.settings?.getExecutionDetails?.(resource)?.execCommand;
+    if (exec && exec.length > 0) return exec;
+  } catch (e) {
+    log(`[client] could not ask the Python extension for its interpreter: ${String(e)}`);
+  }
+  return undefined;
+}
+
+export function eagerConfiguration(scope?: vscode.ConfigurationScope): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(CONFIG_SECTION, scope);
+}
+
+export class EagerClient implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<boolean> | undefined;
+  private interpreter: Interpreter | undefined;
+
+  constructor(
+    private readonly output: vscode.OutputChannel,
+    private readonly sink: NotificationSink,
+  ) {}
+
+  get running(): boolean {
+    return this.client !== undefined && this.client.state === State.Running;
+  }
+
+  get languageClient(): LanguageClient | undefined {
+    return this.client;
+  }
+
+  private log(s: string): void {
+    this.output.appendLine(s);
+  }
+
+  /** Start the server unless it runs; resolves to whether it runs. */
+  start(): Promise<boolean> {
+    if (this.client) return Promise.resolve(true);
+    this.starting ??= this.doStart().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async doStart(): Promise<boolean> {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const config = eagerConfiguration(folder?.uri);
+    const configured = config.get<string>("server.python", "");
+    const fromExt = configured.trim() === "" ? await pythonFromPythonExtension(folder?.uri, (s) => this.log(s)) : undefined;
+    const candidates = candidateInterpreters({
+      configured,
+      fromPythonExtension: fromExt,
+      workspaceFolder: folder?.uri.fsPath,
+    });
+    const choice = await chooseInterpreter(candidates, (cmd) => checkImport(cmd));
+    for (const f of choice.failures) {
+      this.log(`[client] ${f.interpreter.command.join(" ")} (${f.interpreter.source}) cannot import eager_lsp: ${f.detail}`);
+    }
+    if (!choice.chosen) {
+      const open = "Open Setting";
+      void vscode.window.showErrorMessage(notImportableMessage(choice), open, "Show Output").then((pick) => {
+        if (pick === open) {
+          void vscode.commands.executeCommand("workbench.action.openSettings", `${CONFIG_SECTION}.server.python`);
+        } else if (pick === "Show Output") {
+          this.output.show(true);
+        }
+      });
+      return false;
+    }
+    this.interpreter = choice.chosen;
+    const { command, args } = serverCommand(choice.chosen);
+    this.log(`[client] starting ${command} ${args.join(" ")} (interpreter from ${choice.chosen.source})`);
+
+    const serverOptions: ServerOptions = {
+      command,
+      args,
+      options: { cwd: folder?.uri.fsPath, env: { ...process.env, PYTHONUNBUFFERED: "1" } },
+    };
+    const initializationOptions = buildInitializationOptions((key: SettingKey) => config.get(key));
+    this.log(`[client] initializationOptions ${JSON.stringify(redacted(initializationOptions))}`);
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: "file", language: "python" },
+        { scheme: "untitled", language: "python" },
+      ],
+      outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions,
+      synchronize: { configurationSection: CONFIG_SECTION },
+    };
+    const client = new LanguageClient("eager", "Eager", serverOptions, clientOptions);
+    client.onNotification(Notifications.chunkResult, (p: ChunkResultParams) => this.sink.chunkResult(p));
+    client.onNotification(Notifications.status, (p: StatusParams) => this.sink.status(p));
+    client.onNotification(Notifications.stale, (p: StaleParams) => this.sink.stale(p));
+    client.onNotification(Notifications.generationSummary, (p: GenerationSummaryParams) =>
+      this.sink.generationSummary(p),
+    );
+    client.onDidChangeState((e) => {
+      if (e.newState === State.Stopped) this.sink.stopped();
+    });
+    this.client = client;
+    try {
+      await client.start();
+      return true;
+    } catch (e) {
+      this.log(`[client] the server did not start: ${String(e)}`);
+      this.client = undefined;
+      void vscode.window
+        .showErrorMessage(`Eager: the language server did not start (${String(e)}).`, "Show Output")
+        .then((pick) => pick && this.output.show(true));
+      try {
+        await client.dispose();
+      } catch {
+        // already gone
+      }
+      return false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.starting) await this.starting;
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      try {
+        await client.stop();
+      } catch (e) {
+        this.log(`[client] stopping the server: ${String(e)}`);
+      }
+    }
+  }
+
+  async restart(): Promise<boolean> {
+    await this.stop();
+    return this.start();
+  }
+
+  /** The chosen interpreter, once started. */
+  get python(): Interpreter | undefined {
+    return this.interpreter;
+  }
+
+  /** `workspace/executeCommand` with one argument object (docs/protocol.md). Undefined when the
+   * server is not running (the user has been told). */
+  async execute<T>(command: string, arg: object): Promise<T | undefined> {
+    if (!(await this.start()) || !this.client) return undefined;
+    const result: unknown = await this.client.sendRequest(ExecuteCommandRequest.type, {
+      command,
+      arguments: [arg],
+    });
+    return result as T;
+  }
+
+  /** The document's URI as the server knows it. */
+  uri(doc: vscode.TextDocument): string {
+    return this.client ? this.client.code2ProtocolConverter.asUri(doc.uri) : doc.uri.toString();
+  }
+
+  dispose(): void {
+    void this.stop();
+  }
+}

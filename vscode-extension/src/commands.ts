@@ -1,0 +1,180 @@
+// The palette/context-menu commands. Each one gathers its argument from the editor and forwards it
+// to the server's command of docs/protocol.md; the server does the work and reports failures itself.
+
+import * as vscode from "vscode";
+
+import type { EagerClient } from "./client";
+import { ClientCommands, type DebugAttachInfo, type GenerateArgs, ServerCommands } from "./methods";
+import type { StatusBar } from "./ui";
+
+const DEBUGGER_EXTENSIONS = ["ms-python.debugpy", "ms-python.python"];
+
+function activePythonEditor(): vscode.TextEditor | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (editor && editor.document.languageId === "python") return editor;
+  void vscode.window.showWarningMessage("Eager: open a Python file first.");
+  return undefined;
+}
+
+export function registerCommands(client: EagerClient, status: StatusBar, output: vscode.OutputChannel): vscode.Disposable[] {
+  const follow = new Map<string, boolean>();
+
+  const onDocument = async <T>(command: string, extra: object = {}): Promise<{ result: T | undefined; uri: string } | undefined> => {
+    const editor = activePythonEditor();
+    if (!editor) return undefined;
+    const uri = client.uri(editor.document);
+    const result = await client.execute<T>(command, { uri, ...extra });
+    return { result, uri };
+  };
+
+  const report = (what: string, e: unknown): void => {
+    output.appendLine(`[client] ${what} failed: ${String(e)}`);
+    void vscode.window.showErrorMessage(`Eager: ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
+  };
+
+  const guarded =
+    (what: string, fn: () => Promise<void>) =>
+    async (): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        report(what, e);
+      }
+    };
+
+  return [
+    vscode.commands.registerCommand(
+      ClientCommands.generateHere,
+      guarded("generate", async () => {
+        const editor = activePythonEditor();
+        if (!editor) return;
+        const prompt = await vscode.window.showInputBox({
+          title: "Eager: Generate Code Here",
+          prompt: editor.selection.isEmpty
+            ? "Describe the code to write at the cursor"
+            : "Describe the code to write in place of the selection",
+          placeHolder: "e.g. load data.csv and plot the monthly totals",
+          ignoreFocusOut: true,
+        });
+        if (prompt === undefined || prompt.trim() === "") return;
+        if (!(await client.start())) return;
+        const lc = client.languageClient!;
+        const args: GenerateArgs = { uri: client.uri(editor.document), prompt };
+        if (editor.selection.isEmpty) {
+          args.position = lc.code2ProtocolConverter.asPosition(editor.selection.active);
+        } else {
+          args.range = lc.code2ProtocolConverter.asRange(editor.selection);
+        }
+        const result = await client.execute<{ started: boolean; reason?: string }>(ServerCommands.generate, args);
+        if (result && !result.started) output.appendLine(`[client] generate refused: ${result.reason ?? "no reason given"}`);
+      }),
+    ),
+
+    vscode.commands.registerCommand(
+      ClientCommands.stop,
+      guarded("stop", async () => {
+        const editor = vscode.window.activeTextEditor;
+        const uri =
+          status.busyUri() ?? (editor?.document.languageId === "python" ? client.uri(editor.document) : undefined);
+        if (uri === undefined) {
+          void vscode.window.showInformationMessage("Eager: nothing is running.");
+          return;
+        }
+        await client.execute(ServerCommands.stop, { uri });
+      }),
+    ),
+
+    vscode.commands.registerCommand(
+      ClientCommands.runFile,
+      guarded("run file", async () => {
+        await onDocument(ServerCommands.runDocument);
+      }),
+    ),
+
+    vscode.commands.registerCommand(
+      ClientCommands.toggleFollow,
+      guarded("toggle follow mode", async () => {
+        const editor = activePythonEditor();
+        if (!editor) return;
+        const uri = client.uri(editor.document);
+        const enabled = !(follow.get(uri) ?? false);
+        const result = await client.execute<{ enabled: boolean }>(ServerCommands.follow, { uri, enabled });
+        if (!result) return;
+        follow.set(uri, result.enabled);
+        void vscode.window.showInformationMessage(
+          result.enabled
+            ? "Eager: follow mode on: statements run as they are typed."
+            : "Eager: follow mode off.",
+        );
+      }),
+    ),
+
+    vscode.commands.registerCommand(
+      ClientCommands.interrupt,
+      guarded("interrupt", async () => {
+        const r = await onDocument<{ interrupted: boolean; stateLost: boolean }>(ServerCommands.interrupt);
+        if (!r?.result) return;
+        if (r.result.stateLost) {
+          void vscode.window.showWarningMessage(
+            "Eager: the code did not stop in time; the interpreter was restarted and its variables are gone.",
+          );
+        } else if (!r.result.interrupted) {
+          void vscode.window.showInformationMessage("Eager: nothing was running.");
+        }
+      }),
+    ),
+
+    vscode.commands.registerCommand(
+      ClientCommands.restartInterpreter,
+      guarded("restart interpreter", async () => {
+        const r = await onDocument<{ restarted: boolean }>(ServerCommands.restartInterpreter);
+        if (r?.result?.restarted) void vscode.window.showInformationMessage("Eager: interpreter restarted.");
+      }),
+    ),
+
+    vscode.commands.registerCommand(
+      ClientCommands.attachDebugger,
+      guarded("attach debugger", async () => {
+        const editor = activePythonEditor();
+        if (!editor) return;
+        const r = await onDocument<DebugAttachInfo | null>(ServerCommands.debugAttachInfo);
+        if (!r) return;
+        const info = r.result;
+        if (!info) {
+          void vscode.window.showWarningMessage(
+            "Eager: debugging is off (eager.debug.enabled) or the interpreter is not running.",
+          );
+          return;
+        }
+        const hasDebugger = DEBUGGER_EXTENSIONS.some((id) => vscode.extensions.getExtension(id) !== undefined);
+        if (hasDebugger) {
+          const folder = vscode.workspace.getWorkspaceFolder(editor.document.uri);
+          const ok = await vscode.debug.startDebugging(folder, {
+            type: "debugpy",
+            request: "attach",
+            name: "Eager interpreter",
+            connect: { host: info.host, port: info.port },
+            justMyCode: false,
+          });
+          if (ok) return;
+        }
+        const address = `${info.host}:${info.port}`;
+        const pick = await vscode.window.showInformationMessage(
+          `Eager: the interpreter's debugpy listens on ${address}. Attach a debugpy client to it` +
+            (hasDebugger ? "." : " (install the Python Debugger extension to attach from here)."),
+          "Copy",
+        );
+        if (pick === "Copy") await vscode.env.clipboard.writeText(address);
+      }),
+    ),
+
+    vscode.commands.registerCommand(
+      ClientCommands.restartServer,
+      guarded("restart server", async () => {
+        await client.restart();
+      }),
+    ),
+
+    vscode.commands.registerCommand(ClientCommands.showOutput, () => output.show(true)),
+  ];
+}

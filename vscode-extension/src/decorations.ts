@@ -1,0 +1,316 @@
+// What the extension draws for each executed chunk, and which results are stale.
+// Pure: no `vscode` import, so it is unit-tested in plain Node (test/decorations.test.ts).
+// The VS Code side (decoration types, editors) lives in ui.ts and only renders `DecorationView`s.
+
+import type { ChunkInfo, ChunkResultParams, ValueInfo } from "./methods";
+
+/** Reads one line of the document as it is now; undefined past the end. */
+export type LineReader = (line: number) => string | undefined;
+
+/** One content change, as VS Code reports it (positions refer to the document before the change). */
+export interface TextChange {
+  startLine: number;
+  startCharacter: number;
+  endLine: number;
+  endCharacter: number;
+  text: string;
+}
+
+export type ResultKind = "ok" | "error" | "skipped";
+
+/** Everything the renderer needs for one chunk. Lines are 0-based and inclusive. */
+export interface DecorationView {
+  startLine: number;
+  endLine: number;
+  kind: ResultKind;
+  stale: boolean;
+  /** Text drawn after the chunk's last line. */
+  text: string;
+  /** Markdown for the hover: full values, output, error. */
+  hover: string;
+}
+
+const ARROW = "⟵";
+const HOVER_BLOCK_LIMIT = 4000;
+
+// ---- text -----------------------------------------------------------------------------------------
+
+/** Collapse whitespace (multi-line reprs) so a value fits on one line. */
+export function oneLine(s: string): string {
+  return s.replace(/\s+/g, " ").trim();
+}
+
+/** Cut to at most `max` characters (code points), ending with "…" when cut. */
+export function truncate(s: string, max: number): string {
+  const chars = Array.from(s);
+  if (chars.length <= max) return s;
+  if (max <= 1) return "…";
+  return chars.slice(0, max - 1).join("") + "…";
+}
+
+/** 0.4 ms, 12 ms, 1.2 s, 2 min 5 s. */
+export function formatElapsed(ms: number | undefined): string | undefined {
+  if (ms === undefined || ms === null || !Number.isFinite(ms) || ms < 0) return undefined;
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+function valueText(v: ValueInfo): string {
+  return oneLine(v.summary ?? v.repr ?? "");
+}
+
+function exprText(expr: ChunkResultParams["expr"]): string | undefined {
+  if (expr === undefined || expr === null) return undefined;
+  if (typeof expr === "string") return oneLine(expr);
+  const t = valueText(expr);
+  return t === "" ? undefined : t;
+}
+
+function firstLine(s: string | undefined): string | undefined {
+  if (!s) return undefined;
+  const line = s.split(/\r?\n/).find((l) => l.trim() !== "");
+  return line === undefined ? undefined : line.trim();
+}
+
+export function resultKind(r: ChunkResultParams): ResultKind {
+  if (r.skipped) return "skipped";
+  return r.ok ? "ok" : "error";
+}
+
+/** The text drawn after a chunk, e.g. `⟵ x = 42 · 0.4 ms`. `maxLength` bounds the part between the
+ * arrow and the time. */
+export function inlineText(r: ChunkResultParams, maxLength: number, stale = false): string {
+  const kind = resultKind(r);
+  let main: string;
+  if (kind === "skipped") {
+    main = "skipped";
+  } else if (kind === "error") {
+    const e = r.error;
+    main = "✗ " + (e ? oneLine(e.message ? `${e.type}: ${e.message}` : e.type) : "error");
+  } else {
+    const parts: string[] = [];
+    const values = (r.values ?? []).map((v) => (v.name ? `${v.name} = ${valueText(v)}` : valueText(v)));
+    if (values.length > 0) parts.push(values.join(", "));
+    const expr = exprText(r.expr);
+    if (expr !== undefined) parts.push(expr);
+    const out = firstLine(r.stdout);
+    if (out !== undefined) parts.push(`» ${out}`);
+    main = parts.length > 0 ? parts.join(" · ") : "✓";
+  }
+  let text = `${ARROW} ${truncate(main, Math.max(1, maxLength))}`;
+  const time = kind === "skipped" ? undefined : formatElapsed(r.timings?.elapsedMs);
+  if (time !== undefined) text += ` · ${time}`;
+  if (stale) text += " · stale";
+  return text;
+}
+
+function fence(body: string, lang = ""): string {
+  let ticks = "```";
+  while (body.includes(ticks)) ticks += "`";
+  const cut = body.length > HOVER_BLOCK_LIMIT ? body.slice(0, HOVER_BLOCK_LIMIT) + "\n…" : body;
+  return `${ticks}${lang}\n${cut.replace(/\s+$/, "")}\n${ticks}`;
+}
+
+/** Escape text for a Markdown paragraph. */
+export function escapeMarkdown(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => "\\" + c);
+}
+
+/** Markdown for the hover over a chunk: every value in full, output, the error and its traceback. */
+export function hoverMarkdown(r: ChunkResultParams, startLine: number, endLine: number, stale = false): string {
+  const lines = startLine === endLine ? `line ${startLine + 1}` : `lines ${startLine + 1}–${endLine + 1}`;
+  const head = [`**Eager** · ${lines}`];
+  const time = formatElapsed(r.timings?.elapsedMs);
+  if (time !== undefined) head.push(time);
+  if (r.skipped) head.push("skipped");
+  const out: string[] = [head.join(" · ")];
+  if (stale) out.push("*Stale: the code changed after this ran.*");
+  for (const v of r.values ?? []) {
+    const label = v.name ? `\`${v.name.replace(/`/g, "")}\`` : "value";
+    out.push(v.type ? `${label}: *${escapeMarkdown(v.type)}*` : label);
+    out.push(fence(v.repr ?? v.summary ?? "", "python"));
+  }
+  if (r.expr !== undefined && r.expr !== null) {
+    if (typeof r.expr === "string") {
+      out.push("Result:", fence(r.expr, "python"));
+    } else {
+      out.push(r.expr.type ? `Result: *${escapeMarkdown(r.expr.type)}*` : "Result:");
+      out.push(fence(r.expr.repr ?? r.expr.summary ?? "", "python"));
+    }
+  }
+  if (r.stdout) out.push("Output:", fence(r.stdout, "text"));
+  if (r.stderr) out.push("stderr:", fence(r.stderr, "text"));
+  if (r.error) {
+    out.push(`**${escapeMarkdown(r.error.type)}**: ${escapeMarkdown(r.error.message ?? "")}`);
+    if (r.error.traceback) out.push(fence(r.error.traceback, "text"));
+  }
+  return out.join("\n\n");
+}
+
+/** What goes into the "Eager" output channel for one chunk (its stdout, stderr and error), or
+ * undefined when it printed nothing. `label` names the file, e.g. "a.py". */
+export function outputChannelText(r: ChunkResultParams, label: string): string | undefined {
+  const { start, end } = chunkLines(r.chunk);
+  const where = start === end ? `${label}:${start + 1}` : `${label}:${start + 1}-${end + 1}`;
+  const parts: string[] = [];
+  const body = (s: string): string => s.replace(/\s+$/, "");
+  if (r.stdout) parts.push(`[${where}] stdout\n${body(r.stdout)}`);
+  if (r.stderr) parts.push(`[${where}] stderr\n${body(r.stderr)}`);
+  if (r.error) {
+    const errLine = typeof r.error.line === "number" ? `${label}:${r.error.line + 1}` : where;
+    const tb = r.error.traceback ? `\n${body(r.error.traceback)}` : "";
+    parts.push(`[${errLine}] ${r.error.type}: ${r.error.message ?? ""}${tb}`);
+  }
+  return parts.length > 0 ? parts.join("\n") : undefined;
+}
+
+// ---- positions and staleness ------------------------------------------------------------------------
+
+/** The chunk's first and last line (0-based, inclusive). Prefers the LSP range; a range ending at
+ * character 0 of a later line ends on the line before. */
+export function chunkLines(chunk: ChunkInfo): { start: number; end: number } {
+  if (chunk.range) {
+    const start = chunk.range.start.line;
+    let end = chunk.range.end.line;
+    if (chunk.range.end.character === 0 && end > start) end -= 1;
+    return { start, end: Math.max(start, end) };
+  }
+  return { start: chunk.startLine, end: Math.max(chunk.startLine, chunk.endLine) };
+}
+
+function countNewlines(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+interface Tracked {
+  result: ChunkResultParams;
+  /** Current first line; the result spans `snapshot.length` lines from here. */
+  start: number;
+  /** Text of the chunk's lines when the result arrived. */
+  snapshot: string[];
+  /** Its lines no longer hold `snapshot` (goes back to false if an undo restores them). */
+  staleByText: boolean;
+  /** The server said so (`eager/stale`); stays until the result is replaced. */
+  staleByServer: boolean;
+}
+
+function readLines(getLine: LineReader, start: number, count: number): string[] | undefined {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const l = getLine(start + i);
+    if (l === undefined) return undefined;
+    out.push(l);
+  }
+  return out;
+}
+
+function sameLines(a: string[] | undefined, b: string[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The results of one document: follows them through edits (line shifts) and knows which are stale,
+ * i.e. whose lines no longer hold the text that ran, or that the server declared stale. */
+export class ResultTracker {
+  private items: Tracked[] = [];
+
+  /** Record a result; results it overlaps are replaced. `getLine` reads the document now. */
+  add(result: ChunkResultParams, getLine: LineReader): void {
+    const { start, end } = chunkLines(result.chunk);
+    this.items = this.items.filter((t) => t.start + t.snapshot.length - 1 < start || t.start > end);
+    const snapshot = readLines(getLine, start, end - start + 1) ?? [];
+    this.items.push({
+      result,
+      start,
+      snapshot: snapshot.length > 0 ? snapshot : new Array<string>(end - start + 1).fill(""),
+      staleByText: snapshot.length === 0,
+      staleByServer: false,
+    });
+    this.items.sort((a, b) => a.start - b.start);
+  }
+
+  clear(): void {
+    this.items = [];
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** `eager/stale`: results at or after `fromLine` no longer match; a chunk that contains the line is
+   * stale too. */
+  markStaleFrom(fromLine: number): void {
+    for (const t of this.items) {
+      if (t.start + t.snapshot.length - 1 >= fromLine) t.staleByServer = true;
+    }
+  }
+
+  /** Follow one `onDidChangeTextDocument` event: `changes` in the order VS Code gives them (each
+   * relative to the document after the previous ones), `getLine` reads the document after all. */
+  applyChanges(changes: readonly TextChange[], getLine: LineReader): void {
+    if (changes.length === 0) return;
+    // For each result, the line offsets it may have moved by. An edit on the chunk's own first or
+    // last line is ambiguous (text inserted before it, after it, or into it); the text decides.
+    const offsets = new Map<Tracked, Set<number>>();
+    for (const t of this.items) offsets.set(t, new Set([0]));
+    for (const c of changes) {
+      const delta = countNewlines(c.text) - (c.endLine - c.startLine);
+      for (const t of this.items) {
+        const set = offsets.get(t)!;
+        const next = new Set<number>();
+        for (const off of set) {
+          const first = t.start + off;
+          const last = first + t.snapshot.length - 1;
+          if (c.endLine < first) {
+            next.add(off + delta); // entirely above: the chunk moves
+          } else if (c.startLine > last) {
+            next.add(off); // entirely below: nothing moves
+          } else {
+            next.add(off);
+            next.add(off + delta);
+          }
+        }
+        offsets.set(t, next);
+      }
+    }
+    for (const t of this.items) {
+      const candidates = [...offsets.get(t)!].sort((a, b) => Math.abs(a) - Math.abs(b) || a - b);
+      const match = candidates.find((off) =>
+        sameLines(readLines(getLine, t.start + off, t.snapshot.length), t.snapshot),
+      );
+      if (match !== undefined) {
+        t.start += match;
+        t.staleByText = false;
+      } else {
+        // The chunk's own text changed: an edit inside a chunk leaves its first line where it was,
+        // so keep the smallest move.
+        t.start = Math.max(0, t.start + candidates[0]!);
+        t.staleByText = true;
+      }
+    }
+    this.items.sort((a, b) => a.start - b.start);
+  }
+
+  /** Decorations to draw, in line order. */
+  views(maxLength: number): DecorationView[] {
+    return this.items.map((t) => {
+      const stale = t.staleByText || t.staleByServer;
+      const endLine = t.start + t.snapshot.length - 1;
+      return {
+        startLine: t.start,
+        endLine,
+        kind: resultKind(t.result),
+        stale,
+        text: inlineText(t.result, maxLength, stale),
+        hover: hoverMarkdown(t.result, t.start, endLine, stale),
+      };
+    });
+  }
+}

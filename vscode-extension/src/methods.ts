@@ -1,0 +1,149 @@
+// Every name this extension exchanges with the server, and the shapes of the payloads, in one place.
+// The contract is docs/protocol.md; the server's twin is server/eager_lsp/lsp/methods.py.
+// No `vscode` import: unit tests load this module in plain Node.
+
+/** Server-side commands (`workspace/executeCommand`). vscode-languageclient also registers these
+ * as VS Code commands (that is how the "Fix with AI" code action runs), so the extension's own
+ * command ids below must differ from them. */
+export const ServerCommands = {
+  generate: "eager.generate",
+  stop: "eager.stop",
+  runDocument: "eager.runDocument",
+  follow: "eager.follow",
+  interrupt: "eager.interrupt",
+  restartInterpreter: "eager.restartInterpreter",
+  debugAttachInfo: "eager.debugAttachInfo",
+  fixWithAI: "eager.fixWithAI",
+} as const;
+
+/** Server → client notifications. */
+export const Notifications = {
+  chunkResult: "eager/chunkResult",
+  status: "eager/status",
+  stale: "eager/stale",
+  generationSummary: "eager/generationSummary",
+} as const;
+
+/** The extension's own commands (palette, context menu, status bar). */
+export const ClientCommands = {
+  generateHere: "eager.client.generateHere",
+  stop: "eager.client.stop",
+  runFile: "eager.client.runFile",
+  toggleFollow: "eager.client.toggleFollow",
+  interrupt: "eager.client.interrupt",
+  restartInterpreter: "eager.client.restartInterpreter",
+  attachDebugger: "eager.client.attachDebugger",
+  restartServer: "eager.client.restartServer",
+  showOutput: "eager.client.showOutput",
+} as const;
+
+/** The configuration section sent as initializationOptions and answered on workspace/configuration. */
+export const CONFIG_SECTION = "eager";
+
+// ---- payloads (docs/protocol.md) ----------------------------------------------------------------
+
+export interface LspPosition {
+  line: number;
+  character: number;
+}
+
+export interface LspRange {
+  start: LspPosition;
+  end: LspPosition;
+}
+
+export interface ValueInfo {
+  name?: string;
+  type?: string;
+  repr?: string;
+  summary?: string;
+}
+
+export interface FrameInfo {
+  path: string;
+  line: number;
+  function: string;
+  inDocument: boolean;
+}
+
+export interface ErrorInfo {
+  type: string;
+  message: string;
+  line?: number | null;
+  traceback?: string;
+  frames?: FrameInfo[];
+}
+
+export interface Timings {
+  releasedMs?: number;
+  dispatchedMs?: number;
+  startMs?: number;
+  endMs?: number;
+  resultMs?: number;
+  elapsedMs?: number;
+}
+
+export interface ChunkInfo {
+  index: number;
+  startLine: number;
+  endLine: number;
+  range?: LspRange;
+}
+
+export interface ChunkResultParams {
+  uri: string;
+  version?: number | null;
+  chunk: ChunkInfo;
+  ok: boolean;
+  skipped?: boolean;
+  values?: ValueInfo[];
+  /** A trailing expression's value; the protocol leaves its shape to the server (a value object or
+   * a plain string). */
+  expr?: ValueInfo | string | null;
+  stdout?: string;
+  stderr?: string;
+  error?: ErrorInfo | null;
+  timings?: Timings;
+}
+
+export type StatusState = "idle" | "generating" | "running" | "error";
+
+export interface StatusParams {
+  uri: string;
+  state: StatusState;
+  tokens?: number;
+  tokensPerSecond?: number;
+  chunksDone?: number;
+  chunksTotal?: number;
+  message?: string;
+}
+
+export interface StaleParams {
+  uri: string;
+  fromLine: number;
+}
+
+export interface GenerationSummaryParams {
+  uri: string;
+  elapsedS: number;
+  lastTokenS?: number;
+  execTotalS?: number;
+  serialEstimateS?: number;
+  savedS?: number;
+  chunks?: number;
+  tokens?: number;
+  stoppedEarly?: boolean;
+  error?: string | null;
+}
+
+export interface GenerateArgs {
+  uri: string;
+  prompt: string;
+  position?: LspPosition;
+  range?: LspRange;
+}
+
+export interface DebugAttachInfo {
+  host: string;
+  port: number;
+}

@@ -1,0 +1,265 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import {
+  ResultTracker,
+  type TextChange,
+  chunkLines,
+  formatElapsed,
+  hoverMarkdown,
+  inlineText,
+  outputChannelText,
+  truncate,
+} from "../src/decorations";
+import type { ChunkResultParams } from "../src/methods";
+
+function result(start: number, end: number, extra: Partial<ChunkResultParams> = {}): ChunkResultParams {
+  return {
+    uri: "file:///t/a.py",
+    version: 1,
+    chunk: {
+      index: 0,
+      startLine: start,
+      endLine: end,
+      range: { start: { line: start, character: 0 }, end: { line: end, character: 5 } },
+    },
+    ok: true,
+    values: [],
+    stdout: "",
+    stderr: "",
+    timings: { elapsedMs: 0.4 },
+    ...extra,
+  };
+}
+
+/** A tiny document model that applies changes the way VS Code reports them. */
+class Doc {
+  lines: string[];
+  constructor(text: string) {
+    this.lines = text.split("\n");
+  }
+  reader = (line: number): string | undefined => (line >= 0 && line < this.lines.length ? this.lines[line] : undefined);
+  /** Replace the range with `text`; returns the change as VS Code would report it. */
+  edit(startLine: number, startCharacter: number, endLine: number, endCharacter: number, text: string): TextChange {
+    const before = this.lines.slice(0, startLine);
+    const head = this.lines[startLine]!.slice(0, startCharacter);
+    const tail = this.lines[endLine]!.slice(endCharacter);
+    const after = this.lines.slice(endLine + 1);
+    const middle = (head + text + tail).split("\n");
+    this.lines = [...before, ...middle, ...after];
+    return { startLine, startCharacter, endLine, endCharacter, text };
+  }
+  insert(line: number, character: number, text: string): TextChange {
+    return this.edit(line, character, line, character, text);
+  }
+}
+
+describe("inline text", () => {
+  it("shows bound values and the time", () => {
+    const r = result(0, 0, { values: [{ name: "x", type: "int", repr: "42", summary: "42" }] });
+    assert.equal(inlineText(r, 60), "⟵ x = 42 · 0.4 ms");
+  });
+
+  it("joins several values, a trailing expression and the first output line", () => {
+    const r = result(0, 1, {
+      values: [
+        { name: "a", summary: "1" },
+        { name: "b", summary: "'two'" },
+      ],
+      expr: { type: "int", repr: "3", summary: "3" },
+      stdout: "\nhello\nworld\n",
+      timings: { elapsedMs: 12.34 },
+    });
+    assert.equal(inlineText(r, 60), "⟵ a = 1, b = 'two' · 3 · » hello · 12 ms");
+  });
+
+  it("accepts a trailing expression given as a plain string", () => {
+    assert.equal(inlineText(result(0, 0, { expr: "[1, 2]" }), 60), "⟵ [1, 2] · 0.4 ms");
+  });
+
+  it("truncates long values to inline.maxLength, keeping the time", () => {
+    const long = "[" + Array.from({ length: 100 }, (_, i) => i).join(", ") + "]";
+    const text = inlineText(result(0, 0, { values: [{ name: "xs", summary: long }] }), 20);
+    assert.equal(text, "⟵ xs = [0, 1, 2, 3, 4… · 0.4 ms");
+    assert.equal(Array.from(text.slice(2, text.indexOf(" · 0.4"))).length, 20);
+  });
+
+  it("collapses multi-line reprs", () => {
+    const r = result(0, 0, { values: [{ name: "df", summary: "   a  b\n0  1  2\n1  3  4" }] });
+    assert.equal(inlineText(r, 60), "⟵ df = a b 0 1 2 1 3 4 · 0.4 ms");
+  });
+
+  it("shows errors, skipped chunks, empty results and staleness", () => {
+    const err = result(2, 2, {
+      ok: false,
+      error: { type: "ZeroDivisionError", message: "division by zero", line: 2 },
+      timings: { elapsedMs: 1500 },
+    });
+    assert.equal(inlineText(err, 60), "⟵ ✗ ZeroDivisionError: division by zero · 1.5 s");
+    assert.equal(inlineText(result(3, 3, { skipped: true, ok: false }), 60), "⟵ skipped");
+    assert.equal(inlineText(result(0, 0), 60), "⟵ ✓ · 0.4 ms");
+    assert.equal(
+      inlineText(result(0, 0, { values: [{ name: "x", summary: "42" }] }), 60, true),
+      "⟵ x = 42 · 0.4 ms · stale",
+    );
+  });
+
+  it("formats times and truncates by code points", () => {
+    assert.equal(formatElapsed(0.04), "0.0 ms");
+    assert.equal(formatElapsed(9.96), "10.0 ms");
+    assert.equal(formatElapsed(250), "250 ms");
+    assert.equal(formatElapsed(61_000), "1 min 1 s");
+    assert.equal(formatElapsed(undefined), undefined);
+    assert.equal(formatElapsed(-1), undefined);
+    assert.equal(truncate("😀😀😀😀", 3), "😀😀…");
+    assert.equal(truncate("abc", 3), "abc");
+  });
+});
+
+describe("hover and output channel", () => {
+  it("has the full value, output and traceback", () => {
+    const r = result(3, 5, {
+      ok: false,
+      values: [{ name: "x", type: "int", repr: "42", summary: "42" }],
+      stdout: "hi\n",
+      stderr: "warn\n",
+      error: { type: "ZeroDivisionError", message: "division by zero", line: 5, traceback: "Traceback …\nZeroDivisionError" },
+    });
+    const md = hoverMarkdown(r, 3, 5, true);
+    assert.match(md, /\*\*Eager\*\* · lines 4–6 · 0\.4 ms/);
+    assert.match(md, /Stale/);
+    assert.match(md, /`x`: \*int\*\n\n```python\n42\n```/);
+    assert.match(md, /Output:\n\n```text\nhi\n```/);
+    assert.match(md, /stderr:\n\n```text\nwarn\n```/);
+    assert.match(md, /\*\*ZeroDivisionError\*\*: division by zero/);
+    assert.match(md, /```text\nTraceback …\nZeroDivisionError\n```/);
+  });
+
+  it("uses a longer fence when the value contains backticks", () => {
+    const md = hoverMarkdown(result(0, 0, { values: [{ name: "s", repr: "'```'" }] }), 0, 0);
+    assert.match(md, /````python\n'```'\n````/);
+  });
+
+  it("writes stdout, stderr and errors with 1-based locations", () => {
+    const r = result(3, 5, {
+      ok: false,
+      stdout: "hello\n",
+      stderr: "careful\n",
+      error: { type: "ValueError", message: "bad", line: 4, traceback: "Traceback\nValueError: bad\n" },
+    });
+    assert.equal(
+      outputChannelText(r, "a.py"),
+      "[a.py:4-6] stdout\nhello\n[a.py:4-6] stderr\ncareful\n[a.py:5] ValueError: bad\nTraceback\nValueError: bad",
+    );
+    assert.equal(outputChannelText(result(0, 0), "a.py"), undefined);
+  });
+});
+
+describe("chunk lines", () => {
+  it("prefers the range and treats an end at character 0 as the line before", () => {
+    assert.deepEqual(chunkLines({ index: 0, startLine: 9, endLine: 9, range: { start: { line: 3, character: 0 }, end: { line: 5, character: 12 } } }), { start: 3, end: 5 });
+    assert.deepEqual(chunkLines({ index: 0, startLine: 3, endLine: 6, range: { start: { line: 3, character: 0 }, end: { line: 6, character: 0 } } }), { start: 3, end: 5 });
+    assert.deepEqual(chunkLines({ index: 0, startLine: 2, endLine: 4 }), { start: 2, end: 4 });
+  });
+});
+
+describe("result tracker", () => {
+  const text = "x = 6 * 7\ny = x + 1\nz = 1 / 0";
+  function tracked(doc: Doc): ResultTracker {
+    const t = new ResultTracker();
+    t.add(result(0, 0, { values: [{ name: "x", summary: "42" }] }), doc.reader);
+    t.add(result(1, 1, { values: [{ name: "y", summary: "43" }] }), doc.reader);
+    t.add(result(2, 2, { ok: false, error: { type: "ZeroDivisionError", message: "division by zero" } }), doc.reader);
+    return t;
+  }
+  const lines = (t: ResultTracker) => t.views(60).map((v) => [v.startLine, v.endLine, v.stale]);
+
+  it("keeps results fresh while text streams in after them", () => {
+    const doc = new Doc(text);
+    const t = tracked(doc);
+    t.applyChanges([doc.insert(2, 9, '\nprint("never")')], doc.reader);
+    t.applyChanges([doc.insert(3, 14, "\n")], doc.reader);
+    assert.deepEqual(lines(t), [[0, 0, false], [1, 1, false], [2, 2, false]]);
+  });
+
+  it("moves results down when lines are inserted above them", () => {
+    const doc = new Doc(text);
+    const t = tracked(doc);
+    t.applyChanges([doc.insert(0, 0, "import os\n\n")], doc.reader);
+    assert.deepEqual(lines(t), [[2, 2, false], [3, 3, false], [4, 4, false]]);
+    // A newline typed at the end of a line above the chunk also moves it.
+    t.applyChanges([doc.insert(2, 9, "\n")], doc.reader);
+    assert.deepEqual(lines(t), [[2, 2, false], [4, 4, false], [5, 5, false]]);
+  });
+
+  it("moves results up when lines above them are deleted", () => {
+    const doc = new Doc("import os\n\n" + text);
+    const t = new ResultTracker();
+    t.add(result(3, 3, { values: [{ name: "y", summary: "43" }] }), doc.reader);
+    t.applyChanges([doc.edit(0, 0, 2, 0, "")], doc.reader);
+    assert.deepEqual(lines(t), [[1, 1, false]]);
+    assert.equal(doc.lines[1], "y = x + 1");
+  });
+
+  it("marks a result stale when its own text changes, and fresh again after undo", () => {
+    const doc = new Doc(text);
+    const t = tracked(doc);
+    t.applyChanges([doc.edit(1, 4, 1, 5, "2 * x")], doc.reader);
+    assert.deepEqual(lines(t), [[0, 0, false], [1, 1, true], [2, 2, false]]);
+    assert.match(t.views(60)[1]!.text, /stale$/);
+    t.applyChanges([doc.edit(1, 4, 1, 9, "x")], doc.reader);
+    assert.deepEqual(lines(t), [[0, 0, false], [1, 1, false], [2, 2, false]]);
+  });
+
+  it("follows a multi-line chunk and notices an edit inside it", () => {
+    const doc = new Doc("def f():\n    return 1\nv = f()");
+    const t = new ResultTracker();
+    t.add(result(0, 1), doc.reader);
+    t.add(result(2, 2, { values: [{ name: "v", summary: "1" }] }), doc.reader);
+    t.applyChanges([doc.insert(0, 0, "# header\n")], doc.reader);
+    assert.deepEqual(lines(t), [[1, 2, false], [3, 3, false]]);
+    // A line added after the chunk's last line leaves the chunk's own lines as they were (the
+    // server, which re-chunks, says with eager/stale when that changes the chunk); v moves down.
+    t.applyChanges([doc.insert(2, 12, "\n    pass")], doc.reader);
+    assert.deepEqual(lines(t), [[1, 2, false], [4, 4, false]]);
+    t.applyChanges([doc.edit(2, 4, 2, 12, "return 2")], doc.reader);
+    assert.deepEqual(lines(t), [[1, 2, true], [4, 4, false]]);
+  });
+
+  it("handles several changes in one event (applied in order)", () => {
+    const doc = new Doc(text);
+    const t = tracked(doc);
+    const c1 = doc.insert(2, 0, "# two\n");
+    const c2 = doc.insert(0, 0, "# one\n");
+    t.applyChanges([c1, c2], doc.reader);
+    assert.deepEqual(lines(t), [[1, 1, false], [2, 2, false], [4, 4, false]]);
+  });
+
+  it("marks results from a line on stale when the server says so, until replaced", () => {
+    const doc = new Doc(text);
+    const t = tracked(doc);
+    t.markStaleFrom(1);
+    assert.deepEqual(lines(t), [[0, 0, false], [1, 1, true], [2, 2, true]]);
+    t.add(result(1, 1, { values: [{ name: "y", summary: "44" }] }), doc.reader);
+    assert.deepEqual(lines(t), [[0, 0, false], [1, 1, false], [2, 2, true]]);
+    assert.equal(t.views(60)[1]!.text, "⟵ y = 44 · 0.4 ms");
+  });
+
+  it("replaces results that a new chunk overlaps", () => {
+    const doc = new Doc(text);
+    const t = tracked(doc);
+    t.add(result(0, 1, { values: [{ name: "x", summary: "1" }] }), doc.reader);
+    assert.deepEqual(lines(t), [[0, 1, false], [2, 2, false]]);
+    assert.equal(t.size, 2);
+  });
+
+  it("marks a result stale when its lines are deleted", () => {
+    const doc = new Doc(text);
+    const t = tracked(doc);
+    t.applyChanges([doc.edit(1, 0, 2, 9, "")], doc.reader);
+    const v = t.views(60);
+    assert.equal(v[0]!.stale, false);
+    assert.equal(v[1]!.stale, true);
+    assert.equal(v[2]!.stale, true);
+  });
+});

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { describe, it } from "node:test";
+
+import {
+  type Interpreter,
+  candidateInterpreters,
+  checkImport,
+  chooseInterpreter,
+  expandPath,
+  notImportableMessage,
+  serverCommand,
+} from "../src/python";
+
+describe("interpreter candidates", () => {
+  it("uses only the configured interpreter when there is one", () => {
+    assert.deepEqual(candidateInterpreters({ configured: " /venv/bin/python ", fromPythonExtension: ["/other/python"] }), [
+      { command: ["/venv/bin/python"], source: "setting" },
+    ]);
+  });
+
+  it("expands ~ and ${workspaceFolder} in the setting", () => {
+    assert.deepEqual(candidateInterpreters({ configured: "${workspaceFolder}/.venv/bin/python", workspaceFolder: "/w" }), [
+      { command: ["/w/.venv/bin/python"], source: "setting" },
+    ]);
+    assert.equal(expandPath("~/py/bin/python", { home: "/home/u" }), "/home/u/py/bin/python");
+    assert.equal(expandPath("${userHome}/x", { home: "/home/u" }), "/home/u/x");
+  });
+
+  it("otherwise prefers the Python extension's interpreter, then python3", () => {
+    assert.deepEqual(candidateInterpreters({ configured: "", fromPythonExtension: ["/env/bin/python"] }), [
+      { command: ["/env/bin/python"], source: "python-extension" },
+      { command: ["python3"], source: "default" },
+    ]);
+    assert.deepEqual(candidateInterpreters({ fromPythonExtension: ["conda", "run", "-n", "x", "python"] })[0], {
+      command: ["conda", "run", "-n", "x", "python"],
+      source: "python-extension",
+    });
+    assert.deepEqual(candidateInterpreters({}), [{ command: ["python3"], source: "default" }]);
+    assert.deepEqual(candidateInterpreters({ fromPythonExtension: ["python3"] }), [{ command: ["python3"], source: "python-extension" }]);
+  });
+});
+
+describe("choosing", () => {
+  const a: Interpreter = { command: ["/a/python"], source: "python-extension" };
+  const b: Interpreter = { command: ["python3"], source: "default" };
+
+  it("takes the first that imports eager_lsp and reports the ones that did not", async () => {
+    const choice = await chooseInterpreter([a, b], async (cmd) =>
+      cmd[0] === "python3" ? { ok: true, detail: "" } : { ok: false, detail: "ModuleNotFoundError: No module named 'eager_lsp'" },
+    );
+    assert.deepEqual(choice.chosen, b);
+    assert.equal(choice.failures.length, 1);
+  });
+
+  it("explains when none can", async () => {
+    const choice = await chooseInterpreter([a], async () => ({ ok: false, detail: "No module named 'eager_lsp'" }));
+    assert.equal(choice.chosen, undefined);
+    const msg = notImportableMessage(choice);
+    assert.match(msg, /\/a\/python \(No module named 'eager_lsp'\)/);
+    assert.match(msg, /eager\.server\.python/);
+  });
+
+  it("builds the server command line", () => {
+    assert.deepEqual(serverCommand(a), { command: "/a/python", args: ["-m", "eager_lsp", "serve"] });
+    assert.deepEqual(serverCommand({ command: ["conda", "run", "python"], source: "python-extension" }), {
+      command: "conda",
+      args: ["run", "python", "-m", "eager_lsp", "serve"],
+    });
+  });
+});
+
+describe("import check (real processes)", () => {
+  const python = (() => {
+    try {
+      execFileSync("python3", ["--version"]);
+      return "python3";
+    } catch {
+      return undefined;
+    }
+  })();
+
+  it("fails with the interpreter's own error for a missing module", { skip: python === undefined && "no python3 on PATH" }, async () => {
+    // `import eager_lsp` fails in an isolated interpreter with an empty path.
+    const check = await checkImport([python!, "-I", "-S"]);
+    assert.equal(check.ok, false);
+    assert.match(check.detail, /No module named 'eager_lsp'/);
+  });
+
+  it("fails cleanly when the interpreter does not exist", async () => {
+    const check = await checkImport(["/nonexistent/python"]);
+    assert.equal(check.ok, false);
+    assert.match(check.detail, /ENOENT/);
+  });
+
+  it("succeeds when the module imports", { skip: python === undefined && "no python3 on PATH" }, async () => {
+    // A stand-in package on PYTHONPATH is enough to prove the success path.
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "eager-import-"));
+    mkdirSync(join(dir, "eager_lsp"));
+    writeFileSync(join(dir, "eager_lsp", "__init__.py"), "");
+    const check = await checkImport([python!, "-c", `import sys; sys.path.insert(0, ${JSON.stringify(dir)}); exec(sys.argv[-1])`]);
+    // `-c CODE` above runs first and then exec()s the real check, passed last by checkImport.
+    assert.equal(check.ok, true, check.detail);
+  });
+});
