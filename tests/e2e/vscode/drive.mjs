@@ -1,0 +1,232 @@
+// Drives a running code-server (real VS Code) in headless Chromium like a person would:
+// opens a Python file, runs "Eager: Generate Code Here…" from the command palette, types the
+// prompt, and watches what the editor shows. Prints one line `EAGER_RESULT {json}`; the
+// assertions are made by tests/e2e/test_vscode.py.
+//
+//   EAGER_E2E='{"url": "...", "file": "a.py", "prompt": "...", "screenshot": "...png",
+//               "expectText": ["x = 6 * 7"], "expectValue": "42", "timeoutMs": 90000}' node drive.mjs
+import { chromium } from "playwright-core";
+
+const params = JSON.parse(process.env.EAGER_E2E ?? "{}");
+const timeout = params.timeoutMs ?? 90000;
+const result = { steps: [], error: null, toastsSeen: [] };
+const started = Date.now();
+
+function step(name) {
+  const t = ((Date.now() - started) / 1000).toFixed(1);
+  result.steps.push(`${t}s ${name}`);
+  process.stderr.write(`[drive ${t}s] ${name}\n`);
+}
+
+async function until(what, fn, ms = timeout, every = 250) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, every));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/** Everything on the page the test asserts on, read from the DOM. Notification toasts fade, so
+ * every one seen is also kept in `result.toastsSeen`. */
+async function snapshot(page) {
+  const s = await readPage(page);
+  for (const t of s.toasts) if (!result.toastsSeen.includes(t)) result.toastsSeen.push(t);
+  return s;
+}
+
+async function readPage(page) {
+  return page.evaluate(() => {
+    const editor = document.querySelector(".editor-instance .monaco-editor");
+    const viewLines = editor?.querySelector(".view-lines");
+    // `after` decorations are drawn by CSS ::after rules on spans inside the view lines.
+    const decorations = [];
+    if (editor) {
+      for (const el of editor.querySelectorAll(".view-lines span")) {
+        const content = getComputedStyle(el, "::after").content;
+        if (content && content !== "none" && content !== "normal" && content.includes("⟵")) {
+          decorations.push({
+            text: content.replace(/^"|"$/g, "").replace(/\\"/g, '"').replace(/\u00a0/g, " "),
+            color: getComputedStyle(el, "::after").color,
+            textDecoration: getComputedStyle(el, "::after").textDecorationLine,
+          });
+        }
+      }
+    }
+    const statusItems = [...document.querySelectorAll(".statusbar-item")].map((el) => ({
+      id: el.id,
+      text: el.innerText.trim(),
+      aria: el.getAttribute("aria-label") ?? "",
+    }));
+    const toasts = [...document.querySelectorAll(".notification-toast, .notifications-list-container .monaco-list-row")].map(
+      (el) => el.innerText.trim(),
+    );
+    return {
+      // Monaco draws spaces as no-break spaces.
+      text: viewLines ? viewLines.innerText.replace(/\u00a0/g, " ") : null,
+      decorations,
+      squiggles: editor ? editor.querySelectorAll(".squiggly-error").length : 0,
+      statusItems,
+      toasts,
+      title: document.title,
+    };
+  });
+}
+
+const browser = await chromium.launch({
+  executablePath: params.chromium ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+  ],
+});
+const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+page.setDefaultTimeout(timeout);
+const consoleErrors = [];
+page.on("console", (m) => {
+  if (m.type() === "error") consoleErrors.push(m.text().slice(0, 300));
+});
+
+try {
+  step(`open ${params.url}`);
+  await page.goto(params.url, { waitUntil: "domcontentloaded" });
+  await page.waitForSelector(".monaco-workbench", { timeout });
+  step("workbench loaded");
+
+  // Open the file from the explorer (Ctrl+P does not always reach a fresh workbench).
+  const row = page.locator(`.explorer-folders-view .monaco-list-row >> text=${params.file}`).first();
+  await row.waitFor({ timeout });
+  await row.click();
+  await page.waitForSelector(".editor-instance .monaco-editor .view-lines", { timeout });
+  step(`opened ${params.file}`);
+
+  // The extension activates on the Python file and starts the server; wait for its status item.
+  await until("the Eager status bar item", async () => {
+    const s = await snapshot(page);
+    return s.statusItems.some((i) => i.text.includes("Eager"));
+  });
+  step("extension active (status bar item shown)");
+
+  // Cursor at the end of the file.
+  await page.locator(".editor-instance .monaco-editor .view-lines").click();
+  await page.keyboard.press("Control+End");
+
+  // Command palette → our command → the prompt.
+  await page.keyboard.press("F1");
+  const quickInput = page.locator(".quick-input-widget input").first();
+  await quickInput.waitFor({ state: "visible" });
+  await quickInput.fill("> Eager: Generate Code Here");
+  const entry = page.locator(".quick-input-list .monaco-list-row", { hasText: "Eager: Generate Code Here" }).first();
+  await entry.waitFor({ state: "visible" });
+  step("command found in the palette");
+  await page.keyboard.press("Enter");
+  await until("the prompt input box", async () =>
+    (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
+      /Generate Code|Describe the code/.test(t),
+    ),
+  );
+  await page.keyboard.type(params.prompt, { delay: 5 });
+  await page.keyboard.press("Enter");
+  step("prompt sent");
+
+  // The generated text streams into the editor.
+  const firstText = await until("the first generated line", async () => {
+    const s = await snapshot(page);
+    return s.text && s.text.includes(params.expectText[0]) ? s : null;
+  });
+  result.firstTextAfterS = (Date.now() - started) / 1000;
+  step("first generated line visible");
+  result.earlySnapshot = firstText;
+
+  // Values: an inlay hint label is part of the view lines' text; the decoration is CSS.
+  const withValue = await until(`a value ${params.expectValue} shown`, async () => {
+    const s = await snapshot(page);
+    const inText = s.text && s.text.split("\n").some((l) => l.includes(params.expectText[0]) && l.includes(params.expectValue) && l.replace(params.expectText[0], "").includes(params.expectValue));
+    const inDecoration = s.decorations.some((d) => d.text.includes(params.expectValue));
+    return inText || inDecoration ? s : null;
+  });
+  step("value visible");
+  result.valueSnapshot = withValue;
+
+  // The failing line gets an error diagnostic: squiggle in the editor and the problems count.
+  const withError = await until("an error diagnostic", async () => {
+    const s = await snapshot(page);
+    return s.squiggles > 0 && s.text.includes(params.expectText[params.expectText.length - 1]) ? s : null;
+  });
+  step("error diagnostic visible");
+
+  // Let the generation end (status back to idle), then take the final state.
+  await until(
+    "the end of the generation",
+    async () => {
+      const s = await snapshot(page);
+      const status = s.statusItems.find((i) => i.text.includes("Eager"));
+      return status && !/generating|running/.test(status.text) && s.decorations.length >= params.minDecorations ? s : null;
+    },
+    timeout,
+  );
+  step("generation ended");
+  await page.waitForTimeout(1500); // last refreshes (inlay hints, decorations) settle
+
+  // Hover the failing line: the decoration's hover has the error and its traceback.
+  const errLine = page.locator(".editor-instance .view-line", { hasText: params.expectText[params.expectText.length - 1] }).first();
+  const box = await errLine.boundingBox();
+  if (box) {
+    await page.mouse.move(box.x + 12, box.y + box.height / 2);
+    try {
+      await page.locator(".monaco-hover").filter({ hasText: "Eager" }).first().waitFor({ state: "visible", timeout: 10000 });
+      result.hover = (await page.locator(".monaco-hover").allInnerTexts()).join("\n---\n");
+    } catch {
+      result.hover = (await page.locator(".monaco-hover").allInnerTexts()).join("\n---\n") || null;
+    }
+    step("hovered the failing line");
+  }
+  result.final = await snapshot(page);
+  result.errorSnapshot = { squiggles: withError.squiggles };
+  await page.screenshot({ path: params.screenshot });
+  step(`screenshot ${params.screenshot}`);
+
+  // The output channel: executed code's stderr/tracebacks and the server log.
+  if (params.readOutput) {
+    await page.mouse.move(5, 5);
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("F1");
+    await quickInput.waitFor({ state: "visible" });
+    await quickInput.fill("> Eager: Show Output");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "Eager: Show Output" }).first().waitFor();
+    await page.keyboard.press("Enter");
+    await until("the Eager output channel", async () => {
+      const t = await page.locator(".panel .output-view .view-lines, .panel .monaco-editor .view-lines").first().innerText();
+      return t.includes("[client]") ? t : null;
+    }, 20000);
+    await page.waitForTimeout(500);
+    result.output = await page.locator(".panel .monaco-editor .view-lines").first().innerText();
+    if (params.outputScreenshot) await page.screenshot({ path: params.outputScreenshot });
+    step("read the output channel");
+  }
+} catch (e) {
+  result.error = String(e && e.stack ? e.stack : e);
+  try {
+    result.final = await snapshot(page);
+    if (params.screenshot) await page.screenshot({ path: params.screenshot });
+  } catch {
+    // page gone
+  }
+} finally {
+  result.consoleErrors = consoleErrors.slice(0, 20);
+  await browser.close();
+}
+process.stdout.write(`EAGER_RESULT ${JSON.stringify(result)}\n`);
