@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 
 import pytest
 
+from eager_lsp.core import detector as detector_module
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.types import Chunk, SyntaxIssue
 
@@ -351,9 +351,68 @@ def test_unexpected_indent_waits_for_line_end() -> None:
     assert (detector.error.line, detector.error.column) == (2, 4)
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="PEP 701 f-strings need Python 3.12")
-def test_pep701_fstring_nesting() -> None:  # pragma: no cover - depends on the interpreter
-    src = "s = f\"{'\\n'.join([\n    'a',  # comment\n])}\"\nt = f'{x['k']}'\n"
-    chunks, error = feed_all(src, 1)
+PEP701_CASES = {
+    "multi_line_field": (
+        "s = f\"{'\\n'.join([\n    'a',  # comment\n])}\"\nt = 1\n",
+        [(1, 3), (4, 4)],
+    ),
+    "same_quotes_nested": ("t = f'{x['k']}' + f'{a[\"}\"]}'\nu = 2\n", [(1, 1), (2, 2)]),
+    "format_specs": (
+        "v = f\"{x:{'>'}10}\" + f'{y!r:^{w}}' + f'{{lit}}'\nw = 3\n",
+        [(1, 1), (2, 2)],
+    ),
+    "nested_triple": ("x = f'''{'''\n'''}'''\ny = 1\n", [(1, 2), (3, 3)]),
+    "keyword_before_quote": ("if f'{x}':\n    pass\nelse:\n    pass\nr = 1\n", [(1, 4), (5, 5)]),
+}
+
+
+@pytest.mark.parametrize("size", (1, 2, 5, 10_000))
+@pytest.mark.parametrize("name", sorted(PEP701_CASES))
+def test_pep701_fstrings(name: str, size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.12 f-strings nest quotes and span lines; libcst parses them on any Python."""
+    monkeypatch.setattr(detector_module, "PEP701", True)
+    src, spans = PEP701_CASES[name]
+    chunks, error = feed_all(src, size)
     assert error is None
-    assert [(c.start_line, c.end_line) for c in chunks] == [(1, 3), (4, 4)]
+    assert [(c.start_line, c.end_line) for c in chunks] == spans
+
+
+def test_pre_pep701_fstring_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before 3.12 the same text is an unterminated string on line 1, as CPython 3.11 says."""
+    monkeypatch.setattr(detector_module, "PEP701", False)
+    _, error = feed_all(PEP701_CASES["multi_line_field"][0], 3)
+    assert error is not None and error.line == 1
+
+
+def test_byte_order_mark_is_not_code() -> None:
+    chunks, error = feed_all("\ufeffx = 1\ny = 2\n", 1)
+    assert error is None
+    assert [(c.start_line, c.code) for c in chunks] == [(1, "x = 1\n"), (2, "y = 2\n")]
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "x = [\n" + "    1234567,\n" * 2000 + "]\n",
+        "s = '''" + "text at column 0\n" * 2000 + "'''\n",
+        "# " + "c" * 30000 + "\nx = 1\n",
+        "def f():\n" + "    total = total + 1  # work\n" * 2000 + "x = 1\n",
+    ],
+)
+def test_each_character_is_scanned_about_once(src: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fed one character at a time, a long statement must not be re-scanned from its start."""
+    steps = 0
+    original = detector_module.LogicalLineScanner._step
+
+    def counting(self: detector_module.LogicalLineScanner, *args: object) -> int:
+        nonlocal steps
+        steps += 1
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(detector_module.LogicalLineScanner, "_step", counting)
+    detector = BoundaryDetector()
+    for ch in src:
+        detector.feed(ch)
+    detector.end()
+    assert detector.error is None
+    assert steps <= 2 * len(src)

@@ -175,6 +175,9 @@ class LogicalLineScanner:
 
     def _step_indent(self, data: str, i: int, final: bool) -> int:
         c = data[i]
+        if c == "\ufeff" and self.pos == 0:
+            self.line_start = 1  # a byte-order mark is not code: compile() rejects it
+            return 1
         if c in _SPACE:
             self.indent = 0 if c == "\f" else self.indent + 1
             return 1
