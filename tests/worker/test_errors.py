@@ -98,3 +98,11 @@ async def test_future_annotations_persist(worker: WorkerClient) -> None:
     )
     assert result["ok"], result["error"]
     assert result["expr"]["repr"] == "'Undefined'"
+
+
+async def test_source_lines_survive_linecache_checkcache(worker: WorkerClient) -> None:
+    await run1(worker, "def h():\n    raise KeyError('gone')\n", first_line=1)
+    await run1(worker, "import linecache\nlinecache.checkcache()\n", first_line=4)
+    result = await run1(worker, "h()\n", first_line=7)
+    assert "raise KeyError('gone')" in result["error"]["traceback"]
+    assert "h()" in result["error"]["traceback"]

@@ -280,3 +280,49 @@ async def test_cancelled_execute_does_not_confuse_the_next(worker: WorkerClient)
         await task
     result = await run1(worker, "late\n", trailing_expr=True)  # waits for the first batch
     assert result["expr"]["repr"] == "1"
+
+
+_ORPHANING_PARENT = """
+import asyncio, sys
+from eager_lsp.worker.client import WorkerClient, WorkerOptions
+
+async def main():
+    worker = await WorkerClient.start(WorkerOptions(debug=False))
+    chunk = {"id": 1, "code": "while True:\\n    pass\\n", "path": "/tmp/x.py",
+             "first_line": 1, "names": [], "trailing_expr": False}
+    asyncio.create_task(worker.execute([chunk], stop_on_error=True))
+    await asyncio.sleep(0.3)
+    print(worker.pid, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie counts as gone
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[1].startswith("Z"))
+
+
+def test_runaway_worker_exits_when_the_server_dies(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHANING_PARENT], stdout=subprocess.PIPE, cwd=tmp_path
+    )
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        assert _alive(pid)
+        parent.kill()  # the server dies without a word; the worker is mid-`while True`
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid)
+    finally:
+        parent.kill()
+        parent.wait()
