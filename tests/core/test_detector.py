@@ -393,10 +393,12 @@ def test_byte_order_mark_is_not_code() -> None:
 @pytest.mark.parametrize(
     "src",
     [
-        "x = [\n" + "    1234567,\n" * 2000 + "]\n",
+        "x = [\n" + "    1234567,\n" * 1000 + "]\n",
         "s = '''" + "text at column 0\n" * 2000 + "'''\n",
         "# " + "c" * 30000 + "\nx = 1\n",
-        "def f():\n" + "    total = total + 1  # work\n" * 2000 + "x = 1\n",
+        "def f():\n"
+        + "".join(f"    v{i} = v{i - 1} + 1  # work\n" for i in range(2000))
+        + "x = 1\n",
     ],
 )
 def test_each_character_is_scanned_about_once(src: str, monkeypatch: pytest.MonkeyPatch) -> None:
