@@ -104,7 +104,7 @@ class RecordedRequest:
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     body: Any
     pieces_sent: int = 0
     disconnected: bool = False  # the client went away before the reply was complete
@@ -116,7 +116,7 @@ class RecordedRequest:
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("done")
-        d["headers"] = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
+        d["headers"] = {k: v for k, v in self.headers.items() if k != "authorization"}
         return d
 
 
@@ -169,7 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
             rec.done.set()
 
     def _record(self, body: Any) -> RecordedRequest:
-        rec = RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        rec = RecordedRequest(self.command, self.path, headers, body)
         with self.server.owner._lock:
             self.server.owner.requests.append(rec)
         return rec
@@ -279,6 +280,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     owner: FakeOpenAIServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients dropping idle keep-alive connections is normal; anything else is a bug.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeOpenAIServer:

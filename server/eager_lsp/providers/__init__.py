@@ -1,1 +1,110 @@
+"""The model layer: where code text comes from, behind one small interface.
 
+`open_stream(config, messages)` is all the core needs. It decides between an OpenAI-style
+endpoint and the bundled local model, starts the local server when needed, and strips
+Markdown fences and prose, so every consumer receives clean code. Nothing here speaks LSP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .base import ProviderError, TextStream
+from .config import LLMConfig, resolve
+from .filtered import FencedStream
+from .openai_chat import OpenAIChatProvider
+
+__all__ = [
+    "LLMConfig",
+    "OpenAIChatProvider",
+    "ProviderError",
+    "TextStream",
+    "open_raw_stream",
+    "open_stream",
+    "resolve",
+]
+
+_providers: dict[tuple[Any, ...], OpenAIChatProvider] = {}
+_providers_lock = threading.Lock()
+
+
+def open_stream(config: LLMConfig, messages: list[dict[str, Any]]) -> TextStream:
+    """A stream of code for these chat messages; fences and prose are already stripped.
+
+    Returns at once: the request (and, for the local model, the server start) happens on the
+    first iteration, which is where any ProviderError surfaces.
+    """
+    return FencedStream(open_raw_stream(config, messages))
+
+
+def open_raw_stream(config: LLMConfig, messages: list[dict[str, Any]]) -> TextStream:
+    """Like `open_stream` but the model's text untouched (for recording and debugging)."""
+    cfg = resolve(config)
+    if cfg.provider == "local":
+        return _DeferredStream(lambda: _open_local(cfg, messages))
+    return _provider_for(cfg).stream(messages)
+
+
+def _provider_for(cfg: LLMConfig) -> OpenAIChatProvider:
+    """Reuse providers (and their HTTP connection pools) across requests."""
+    key = tuple(getattr(cfg, f.name) for f in dataclasses.fields(cfg))
+    with _providers_lock:
+        p = _providers.pop(key, None) or OpenAIChatProvider(cfg)
+        _providers[key] = p  # most recently used last
+        while len(_providers) > 8:
+            del _providers[next(iter(_providers))]
+        return p
+
+
+async def _open_local(cfg: LLMConfig, messages: list[dict[str, Any]]) -> TextStream:
+    from .local_model import ensure_local_server
+
+    url = await ensure_local_server(cfg)
+    local = dataclasses.replace(cfg, provider="openai", base_url=url, api_key=None, model="local")
+    return _provider_for(local).stream(messages)
+
+
+class _DeferredStream:
+    """A TextStream whose real stream is created on first iteration (e.g. after a server
+    start), so that start-up failures surface like any other stream error."""
+
+    def __init__(self, opener: Callable[[], Awaitable[TextStream]]) -> None:
+        self._opener = opener
+        self._inner: TextStream | None = None
+        self._opening: asyncio.Future[TextStream] | None = None
+        self._closed = False
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        return self._inner.usage if self._inner is not None else None
+
+    def __aiter__(self) -> _DeferredStream:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._closed:
+            raise StopAsyncIteration
+        if self._inner is None:
+            if self._opening is None:
+                self._opening = asyncio.ensure_future(self._opener())
+            opening = self._opening
+            try:
+                await asyncio.wait({opening})
+            except BaseException:
+                opening.cancel()
+                raise
+            if self._closed or opening.cancelled():
+                raise StopAsyncIteration
+            self._inner = opening.result()
+        return await self._inner.__aiter__().__anext__()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()
+        if self._inner is not None:
+            await self._inner.aclose()

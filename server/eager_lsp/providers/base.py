@@ -31,7 +31,8 @@ class TextStream(Protocol):
     `usage` holds the server's token counts and timings once it reported them, else None.
     """
 
-    usage: dict[str, Any] | None
+    @property
+    def usage(self) -> dict[str, Any] | None: ...
 
     def __aiter__(self) -> AsyncIterator[str]: ...
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -75,21 +76,24 @@ class OpenAIChatProvider:
             self._model = ids[0]
         return self._model
 
+    def timeout_error(self, *, chars: int, started: bool) -> ProviderError:
+        if started:
+            return ProviderError(
+                "connection",
+                f"The model stream stalled for {self.config.timeout_s:g} s after {chars} characters",
+            )
+        return ProviderError(
+            "connection",
+            f"The model at {self.base_url} did not answer within {self.config.timeout_s:g} s",
+        )
+
     def map_error(self, e: BaseException, *, chars: int, started: bool) -> ProviderError:
         """Turn an SDK exception into one user-facing sentence."""
         if isinstance(e, ProviderError):
             return e
         where = self.base_url
         if isinstance(e, openai.APITimeoutError):
-            if started:
-                return ProviderError(
-                    "connection",
-                    f"The model stream stalled for {self.config.timeout_s:g} s after {chars} characters",
-                )
-            return ProviderError(
-                "connection",
-                f"The model at {where} did not answer within {self.config.timeout_s:g} s",
-            )
+            return self.timeout_error(chars=chars, started=started)
         if isinstance(e, openai.APIConnectionError):
             if started:
                 return ProviderError(
@@ -138,6 +142,10 @@ class OpenAIChatStream:
         self._sdk_stream: Any = None
         self._pending: asyncio.Future[Any] | None = None
         self._closed = False
+        self._started = False  # the server answered with a stream
+        self._chars = 0
+        self._begun = time.monotonic()
+        self._last_activity = self._begun
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self
@@ -147,15 +155,23 @@ class OpenAIChatStream:
             raise StopAsyncIteration
         # Each step runs as its own task so `aclose()` from another task can cancel a read
         # that is blocked on the socket.
+        if self._pending is None:  # the first read: the request starts now
+            self._begun = self._last_activity = time.monotonic()
         task = asyncio.ensure_future(self._step())
-        self._pending = task
+        self._pending = task  # kept until done: aclose() must wait for it, whoever cancelled it
         try:
-            await asyncio.wait({task})
-        except BaseException:  # our caller was cancelled: stop the read too
+            while True:
+                left = self._deadline() - time.monotonic()
+                if left <= 0:  # the server went quiet; the SDK's read timeout misses body stalls
+                    await self.aclose()
+                    raise self._provider.timeout_error(chars=self._chars, started=self._started)
+                timeout = min(left, self._provider.config.timeout_s)
+                done, _ = await asyncio.wait({task}, timeout=timeout)
+                if done:
+                    break
+        except BaseException:  # our caller was cancelled (or we timed out): stop the read too
             task.cancel()
             raise
-        finally:
-            self._pending = None
         if task.cancelled():  # aclose() interrupted the read
             raise StopAsyncIteration
         result = task.result()
@@ -163,6 +179,15 @@ class OpenAIChatStream:
             self._closed = True
             raise StopAsyncIteration
         return str(result)
+
+    def _deadline(self) -> float:
+        """When silence becomes an error: `timeout_s` after the last sign of life; before the
+        server answered, room for every connection attempt and the backoff between them."""
+        cfg = self._provider.config
+        if self._started:
+            return self._last_activity + cfg.timeout_s
+        retries = cfg.connect_retries
+        return self._begun + cfg.timeout_s * (retries + 1) + _BACKOFF_S * 2 ** (retries + 1)
 
     async def _step(self) -> object:
         try:
@@ -176,7 +201,7 @@ class OpenAIChatStream:
         pending = self._pending
         if pending is not None and not pending.done():
             pending.cancel()
-            await asyncio.wait({pending})
+            await asyncio.wait({pending})  # its cleanup closes the response; let it finish
         try:
             await self._gen.aclose()
         except (RuntimeError, ProviderError):
@@ -225,13 +250,17 @@ class OpenAIChatStream:
         for attempt in range(p.config.connect_retries + 1):
             stream = await self._open()
             self._sdk_stream = stream
+            self._started = True
+            self._last_activity = time.monotonic()
             try:
                 async for chunk in stream:
+                    self._last_activity = time.monotonic()
                     self._note(chunk)
                     for choice in chunk.choices or ():
                         piece = choice.delta.content if choice.delta else None
                         if piece:
                             chars += len(piece)
+                            self._chars = chars
                             yield piece
             except openai.APIConnectionError as e:
                 if chars == 0 and attempt < p.config.connect_retries:

@@ -1,0 +1,307 @@
+"""The OpenAI chat provider against a real local HTTP server speaking the streaming format."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+
+import pytest
+from tests.support.openai_server import FakeOpenAIServer
+
+from eager_lsp.providers import open_stream
+from eager_lsp.providers.base import ProviderError, TextStream
+from eager_lsp.providers.config import LLMConfig
+from eager_lsp.providers.openai_chat import OpenAIChatProvider
+
+KEY = "sk-test-SUPERSECRET-0123456789abcdef"
+MESSAGES = [{"role": "user", "content": "write code"}]
+
+
+def provider(srv: FakeOpenAIServer, **kw: object) -> OpenAIChatProvider:
+    cfg = LLMConfig(provider="openai", base_url=srv.url, api_key=KEY, model="fake-model")
+    for k, v in kw.items():
+        setattr(cfg, k, v)
+    return OpenAIChatProvider(cfg)
+
+
+async def collect(stream: TextStream) -> str:
+    return "".join([piece async for piece in stream])
+
+
+async def failure(stream: TextStream) -> tuple[ProviderError, str]:
+    got: list[str] = []
+    with pytest.raises(ProviderError) as info:
+        async for piece in stream:
+            got.append(piece)
+    return info.value, "".join(got)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_streams_pieces_and_usage(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(pieces=["x = 1\n", "print(", "x)\n"])
+    stream = provider(fake_openai).stream(MESSAGES)
+    pieces = [p async for p in stream]
+    assert pieces == ["x = 1\n", "print(", "x)\n"]
+    assert stream.usage is not None and stream.usage["completion_tokens"] == 3
+    (req,) = fake_openai.chat_requests
+    assert req.body["stream"] is True
+    assert req.body["messages"] == MESSAGES
+    assert req.body["stream_options"] == {"include_usage": True}
+    assert req.body["model"] == "fake-model"
+    assert req.headers["authorization"] == f"Bearer {KEY}"
+
+
+async def test_model_defaults_to_the_first_listed(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.model = "served-model"
+    fake_openai.enqueue(pieces=["x = 1\n"])
+    assert await collect(provider(fake_openai, model=None).stream(MESSAGES)) == "x = 1\n"
+    assert fake_openai.chat_requests[0].body["model"] == "served-model"
+
+
+async def test_falls_back_without_stream_options(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(reject_stream_options=True)
+    fake_openai.enqueue(pieces=["x = 1\n"])
+    assert await collect(provider(fake_openai).stream(MESSAGES)) == "x = 1\n"
+    first, second = fake_openai.chat_requests
+    assert "stream_options" in first.body and "stream_options" not in second.body
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "expected"),
+    [
+        (401, "auth", "The model endpoint rejected the API key (401)"),
+        (403, "auth", "refused access (403)"),
+        (429, "rate_limit", "Rate limited by the model endpoint (429)"),
+        (500, "server", "The model endpoint failed (500)"),
+        (503, "server", "The model endpoint failed (503)"),
+    ],
+)
+async def test_http_errors_are_clear_and_never_leak_the_key(
+    fake_openai: FakeOpenAIServer,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    kind: str,
+    expected: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake_openai.enqueue(status=status, error_message=f"Incorrect API key provided: {KEY}")
+    err, got = await failure(provider(fake_openai).stream(MESSAGES))
+    assert err.kind == kind
+    assert expected in str(err)
+    assert got == ""
+    assert KEY not in str(err) and KEY not in repr(err)
+    assert KEY not in caplog.text
+    assert len(fake_openai.chat_requests) == 1  # HTTP errors are never retried
+
+
+async def test_server_message_is_included(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(status=500, error_message="CUDA out of memory")
+    err, _ = await failure(provider(fake_openai).stream(MESSAGES))
+    assert str(err) == "The model endpoint failed (500): CUDA out of memory"
+
+
+async def test_malformed_event(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(pieces=["x = 1\n", "y = 2\n"], malformed_after=1)
+    err, got = await failure(provider(fake_openai).stream(MESSAGES))
+    assert err.kind == "bad_stream"
+    assert str(err).startswith("The model stream was malformed")
+    assert got == "x = 1\n"
+
+
+async def test_dropped_connection_mid_stream(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(pieces=["x = 1\n", "y = 2\n", "z = 3\n"], drop_after=2)
+    err, got = await failure(provider(fake_openai).stream(MESSAGES))
+    assert err.kind == "connection"
+    assert str(err) == "The connection dropped mid-stream after 12 characters"
+    assert got == "x = 1\ny = 2\n"
+    assert len(fake_openai.chat_requests) == 1  # text was shown: never silently retried
+
+
+async def test_missing_finish_reason_counts_as_a_drop(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(pieces=["x = 1\n"], finish_reason=None)
+    err, _ = await failure(provider(fake_openai).stream(MESSAGES))
+    assert err.kind == "connection" and "after 6 characters" in str(err)
+
+
+async def test_drop_before_the_first_token_is_retried(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(pieces=["x = 1\n"], drop_after=0)
+    fake_openai.enqueue(pieces=["x = 1\n"])
+    assert await collect(provider(fake_openai).stream(MESSAGES)) == "x = 1\n"
+    assert len(fake_openai.chat_requests) == 2
+
+
+async def test_empty_completion(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(pieces=[])
+    err, _ = await failure(provider(fake_openai).stream(MESSAGES))
+    assert (err.kind, str(err)) == ("empty", "The model returned no code")
+
+
+async def test_slow_tokens_arrive_as_they_are_produced(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(pieces=[f"x{i} = {i}\n" for i in range(5)], delay=0.15)
+    stream = provider(fake_openai).stream(MESSAGES)
+    start = time.monotonic()
+    arrivals = [time.monotonic() - start async for _ in stream]
+    assert len(arrivals) == 5
+    assert arrivals[0] < 0.5  # the first piece is not held back until the end
+    assert arrivals[-1] - arrivals[0] >= 0.5  # pieces are spread out, i.e. streamed
+
+
+async def test_connection_refused_is_retried_then_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    cfg = LLMConfig(provider="openai", base_url=url, api_key=KEY, model="m", connect_retries=2)
+    start = time.monotonic()
+    err, _ = await failure(OpenAIChatProvider(cfg).stream(MESSAGES))
+    elapsed = time.monotonic() - start
+    assert err.kind == "connection"
+    assert str(err) == f"Cannot reach the model at {url}: connection refused"
+    assert elapsed >= 0.7  # two backoffs: 0.25 s + 0.5 s
+    assert caplog.text.count("unreachable, retry") == 2
+    assert KEY not in caplog.text
+
+
+async def test_connection_refused_without_retries_is_fast() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    cfg = LLMConfig(provider="openai", base_url=url, model="m", connect_retries=0)
+    start = time.monotonic()
+    err, _ = await failure(OpenAIChatProvider(cfg).stream(MESSAGES))
+    assert err.kind == "connection" and time.monotonic() - start < 0.5
+
+
+async def test_server_that_comes_up_during_retries() -> None:
+    port = free_port()
+    cfg = LLMConfig(
+        provider="openai", base_url=f"http://127.0.0.1:{port}/v1", model="m", connect_retries=3
+    )
+    stream = OpenAIChatProvider(cfg).stream(MESSAGES)
+    task = asyncio.ensure_future(collect(stream))
+    await asyncio.sleep(0.1)
+    with FakeOpenAIServer(port=port) as srv:
+        srv.enqueue(pieces=["late = True\n"])
+        assert await asyncio.wait_for(task, 10) == "late = True\n"
+
+
+async def test_timeout_before_first_token(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(pieces=["x = 1\n"], first_delay=2.0)
+    err, _ = await failure(provider(fake_openai, timeout_s=0.5).stream(MESSAGES))
+    assert err.kind == "connection"
+    assert "stalled" in str(err) or "did not answer" in str(err)
+
+
+async def test_aclose_disconnects_at_once(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(pieces=["x = 1\n"] * 200, delay=0.02)
+    stream = provider(fake_openai).stream(MESSAGES)
+    n = 0
+    async for _ in stream:
+        n += 1
+        if n == 5:
+            break
+    start = time.monotonic()
+    await stream.aclose()
+    assert time.monotonic() - start < 0.2
+    (req,) = fake_openai.chat_requests
+    assert req.wait_done(5), "server still writing: the client did not hang up"
+    assert req.disconnected
+    assert req.pieces_sent < 20
+    assert [p async for p in stream] == []  # closed streams stay closed
+
+
+async def test_aclose_from_another_task_interrupts_a_pending_read(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.enqueue(pieces=["x = 1\n", "never = 1\n"], delay=30)
+    stream = provider(fake_openai).stream(MESSAGES)
+    got: list[str] = []
+
+    async def consume() -> None:
+        async for piece in stream:
+            got.append(piece)
+
+    task = asyncio.ensure_future(consume())
+    while not got:
+        await asyncio.sleep(0.01)
+    start = time.monotonic()
+    await stream.aclose()
+    await asyncio.wait_for(task, 2)  # the consumer ends normally, without an error
+    assert time.monotonic() - start < 0.5
+    assert got == ["x = 1\n"]
+
+
+async def test_cancelling_the_consumer_closes_the_connection(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.enqueue(pieces=["x = 1\n"] * 200, delay=0.02)
+    stream = provider(fake_openai).stream(MESSAGES)
+    got: list[str] = []
+
+    async def consume() -> None:
+        async for piece in stream:
+            got.append(piece)
+
+    task = asyncio.ensure_future(consume())
+    while len(got) < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await stream.aclose()
+    (req,) = fake_openai.chat_requests
+    assert req.wait_done(5) and req.disconnected
+    assert req.pieces_sent < 40
+
+
+# -- through the factory: fences stripped for every consumer ----------------------------------
+
+
+async def test_open_stream_strips_fences_and_stops_after_the_code(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    pieces = ["Here is the code:\n", "```python\n", "x = 1\n", "print(x)\n", "```\n"]
+    pieces += ["This code prints one.\n"] * 50
+    fake_openai.enqueue(pieces=pieces, delay=0.02)
+    cfg = LLMConfig(provider="openai", base_url=fake_openai.url, api_key=KEY, model="m")
+    stream = open_stream(cfg, MESSAGES)
+    assert await collect(stream) == "x = 1\nprint(x)\n"
+    (req,) = fake_openai.chat_requests
+    assert req.wait_done(5)
+    assert req.disconnected and req.pieces_sent < 20  # the explanation was not waited for
+
+
+async def test_open_stream_only_prose_in_an_empty_fence_is_empty(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.enqueue(pieces=["I cannot help with that.\n", "```\n", "```\n"])
+    cfg = LLMConfig(provider="openai", base_url=fake_openai.url, model="m")
+    err, _ = await failure(open_stream(cfg, MESSAGES))
+    assert err.kind == "empty"
+
+
+async def test_open_stream_resolves_env_fallbacks(
+    fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.url)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    fake_openai.enqueue(pieces=["x = 1\n"])
+    assert await collect(open_stream(LLMConfig(), MESSAGES)) == "x = 1\n"
+    assert fake_openai.chat_requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+async def test_open_stream_errors_pass_through(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.enqueue(status=401)
+    cfg = LLMConfig(provider="openai", base_url=fake_openai.url, api_key=KEY, model="m")
+    err, _ = await failure(open_stream(cfg, MESSAGES))
+    assert err.kind == "auth" and KEY not in str(err)
+
+
+def test_config_repr_hides_the_key() -> None:
+    cfg = LLMConfig(api_key=KEY)
+    assert KEY not in repr(cfg) and "api_key='***'" not in repr(LLMConfig())
