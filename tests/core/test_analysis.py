@@ -79,6 +79,7 @@ def test_binds(code: str, binds: tuple[str, ...]) -> None:
         ("obj.attr = value\n", ("obj", "value")),
         ("@register(app)\ndef handler():\n    return db\n", ("register", "app", "db")),
         ("with lock:\n    n = len(items)\n", ("lock", "len", "items")),
+        ("x: 'Foo' = None\ny = True or z\n", ("z",)),
     ],
 )
 def test_reads(code: str, reads: tuple[str, ...]) -> None:

@@ -49,6 +49,7 @@ class _ScopeProvider(ScopeProvider):
         return {name: getattr(self, name) for name in cls._visitor_names}
 
 
+_CONSTANTS = frozenset({"None", "True", "False", "__debug__"})
 _COMPOUND = (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match)
 
 
@@ -143,10 +144,11 @@ def _reads(
 
 
 def _access_name(access: object) -> str:
+    """The loaded name; "" for the constants libcst parses as names and for string annotations."""
     node = access.node  # type: ignore[attr-defined]
-    if isinstance(node, cst.Name):
-        return node.value
-    return str(getattr(access, "name", "")) or cst.Module([]).code_for_node(node)
+    if not isinstance(node, cst.Name) or node.value in _CONSTANTS:
+        return ""
+    return node.value
 
 
 def _start(positions: object, node: cst.CSTNode) -> CodePosition:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from eager_lsp.core.analysis import analyze_module
+from eager_lsp.core.analysis import ChunkFacts, analyze_module
 from eager_lsp.core.types import Chunk, SyntaxIssue
 
 # PEP 701 (3.12): f-strings nest quotes and may span lines inside their replacement fields.
@@ -83,10 +83,11 @@ _INDENT, _WORD, _CODE, _COMMENT_LINE = range(4)
 class LogicalLineScanner:
     """Character-level tokenizer state that reports logical-line starts and ends.
 
-    `on_start(line_offset, line, indent, word, first)` fires when a logical line's first token is known
-    (an identifier once it has ended, so `el` is never mistaken for `else`); `on_end(offset, line,
-    colon)` fires at the NEWLINE that ends a logical line (offset just after it). Either may set
-    `stopped` to halt scanning.
+    `on_start(line_offset, line, indent, word, first)` fires when a logical line's first token
+    is known (an identifier only once it has ended, so `el` is never mistaken for `else`);
+    `on_end(offset, line, colon)` fires at the NEWLINE that ends a logical line (offset just
+    after it). Either may set `stopped` to halt scanning. Each character is looked at once; at
+    most two are held back when a decision needs lookahead (triple quotes, CRLF, doubled braces).
     """
 
     def __init__(
@@ -556,7 +557,7 @@ class BoundaryDetector:
                 line = min(line, end_line - pending.line + 1)
                 self._fail(pending.line + line - 1, column, message)
             return
-        facts = analyze_module(module)
+        facts = _facts(module)
         self._released.append(
             Chunk(
                 index=self._index,
@@ -580,6 +581,15 @@ class BoundaryDetector:
         self._pending = None
         self._error = SyntaxIssue(line=self._first_line + line, column=column, message=message)
         self._scanner.stopped = True
+
+
+def _facts(module: cst.Module) -> ChunkFacts:
+    """Analysis is advisory: a libcst failure on odd code (deep nesting) must not stop the stream."""
+    try:
+        return analyze_module(module)
+    except (RecursionError, ValueError, KeyError, AttributeError, TypeError):
+        kind = "simple" if isinstance(module.body[0], cst.SimpleStatementLine) else "compound"
+        return ChunkFacts(kind, (), (), (), (), False)
 
 
 def _at_eof(exc: cst.ParserSyntaxError, lines: int) -> bool:
