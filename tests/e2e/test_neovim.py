@@ -254,9 +254,18 @@ def test_generate_streams_runs_and_stops_at_the_error(
 
     # values as inlay hints (asked of the server, and what Neovim holds for display)
     labels = _labels(r)
-    assert r["inlay_hint_error"] is None, r["inlay_hint_error"]
+    assert r.get("inlay_hint_error") is None, r["inlay_hint_error"]
     assert any("42" in label for label in labels), labels
-    assert any("[0, 1, 4, 9]" in label for label in labels), labels
+    # a list shows a summary in the label (`y: list[4]`) and its value in the tooltip
+    hint_y = [h for h in r["inlay_hints"] if h["line"] == 1]
+    assert hint_y, r["inlay_hints"]
+    assert "[0, 1, 4, 9]" in hint_y[0]["label"] + (hint_y[0].get("tooltip") or ""), hint_y
+    assert any(v["repr"] == "[0, 1, 4, 9]" for c in r["results"] for v in c["values"])
+    assert sorted(h["label"] for h in r["displayed_hints"]) == sorted(labels)  # shown by Neovim
+
+    # values arrived while the code was still being written
+    assert r["state_at_first_result"] == "generating", r["state_at_first_result"]
+    assert "z = x / 0" not in r["lines_at_first_result"], r["lines_at_first_result"]
     assert r["inlay_hints_enabled"] is True
 
     # the error as a diagnostic on its line
@@ -268,7 +277,10 @@ def test_generate_streams_runs_and_stops_at_the_error(
     # the custom notifications reached the plugin
     failed = [c for c in r["results"] if c.get("error")]
     assert failed and failed[-1]["error"]["type"] == "ZeroDivisionError", r["results"]
-    assert any("stopped early" in m for m in _messages(r)), _messages(r)
+    msgs = _messages(r)
+    assert any("stopped early" in m for m in msgs), msgs
+    # the exception is a diagnostic and part of the summary, not one more error message
+    assert "eager: ZeroDivisionError: division by zero" not in msgs, msgs
 
 
 @requires_nvim

@@ -69,8 +69,16 @@ M.handlers["eager/status"] = function(_, p)
   local doc = state.get(p.uri)
   local prev = doc.status
   doc.status = p
-  if p.state == "error" and present(p.message) then
-    if not prev or prev.state ~= "error" or prev.message ~= p.message then
+  if p.state == "error" and present(p.message) and not (prev and prev.state == "error" and prev.message == p.message) then
+    -- An exception in the executed code is already a diagnostic (and in the summary): only
+    -- failures of the server itself (endpoint down, 401, ...) are worth a message here.
+    local from_code = false
+    for _, r in pairs(doc.results) do
+      if describe_error(r.error) == p.message then
+        from_code = true
+      end
+    end
+    if not from_code then
       notify("eager: " .. p.message, vim.log.levels.ERROR)
     end
   end

@@ -52,6 +52,13 @@ function H.setup(extra)
           end
         elseif pattern == "EagerChunkResult" then
           H.result.chunk_results = H.result.chunk_results + 1
+          if H.result.chunk_results == 1 then
+            -- what the buffer and the status were when the first value arrived
+            local buf = vim.uri_to_bufnr(ev.data.uri)
+            H.result.lines_at_first_result = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+            local s = require("eager").status(buf)
+            H.result.state_at_first_result = s and s.state or nil
+          end
         elseif pattern == "EagerDone" then
           H.result.summary = ev.data
         end
@@ -127,7 +134,16 @@ function H.inlay_hints(buf, client)
   end
   local hints = {}
   for _, h in ipairs(resp.result or {}) do
-    hints[#hints + 1] = { line = h.position.line, character = h.position.character, label = label_text(h.label) }
+    local tooltip = h.tooltip
+    if type(tooltip) == "table" then
+      tooltip = tooltip.value
+    end
+    hints[#hints + 1] = {
+      line = h.position.line,
+      character = h.position.character,
+      label = label_text(h.label),
+      tooltip = tooltip,
+    }
   end
   return hints
 end
@@ -164,6 +180,12 @@ function H.snapshot(buf, client)
   r.text = table.concat(r.lines, "\n")
   r.diagnostics = H.diagnostics(buf)
   r.inlay_hints, r.inlay_hint_error = H.inlay_hints(buf, client)
+  -- Neovim fetches the hints it displays on its own after workspace/inlayHint/refresh: give it
+  -- time to catch up with the server's answer.
+  H.wait(5000, function()
+    local shown = H.displayed_hints(buf)
+    return r.inlay_hints ~= nil and #shown == #r.inlay_hints
+  end)
   r.displayed_hints = H.displayed_hints(buf)
   r.inlay_hints_enabled = vim.lsp.inlay_hint.is_enabled({ bufnr = buf })
   r.results = require("eager").results(buf)
