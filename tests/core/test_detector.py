@@ -325,6 +325,8 @@ def test_error_inside_compound_waits_for_next_token() -> None:
         ("if x:\ny = 1\n", 2, []),
         ("if x:\n    pass\nelse:\n    pass\nelse:\n    pass\n", 5, []),
         ("x = 1\ny = 'abc\nz = 2\n", 2, [1]),
+        ("class C\n    pass\nx = 1\n", 1, []),  # missing colon: its own line, not the next
+        ("x = 1\nwhile\n\n\ny = 2\n", 2, [1]),
     ],
 )
 @pytest.mark.parametrize("size", (1, 3, 10_000))

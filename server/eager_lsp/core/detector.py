@@ -549,13 +549,13 @@ class BoundaryDetector:
         try:
             module = cst.parse_module(code)
         except cst.ParserSyntaxError as exc:
-            line, column, message = _locate(code, exc)
-            if ended_by is not None and _at_eof(exc, end_line - pending.line + 1):
+            lines = end_line - pending.line + 1
+            line, column, message = _locate(code, exc, followed=ended_by is not None)
+            if line > lines and ended_by is not None:
                 # Incomplete (`try:` body with no `except`): CPython blames the next token.
                 self._fail(ended_by, 0, message)
             else:
-                line = min(line, end_line - pending.line + 1)
-                self._fail(pending.line + line - 1, column, message)
+                self._fail(pending.line + min(line, lines) - 1, column, message)
             return
         facts = _facts(module)
         self._released.append(
@@ -592,24 +592,21 @@ def _facts(module: cst.Module) -> ChunkFacts:
         return ChunkFacts(kind, (), (), (), (), False)
 
 
-def _at_eof(exc: cst.ParserSyntaxError, lines: int) -> bool:
-    """libcst places "wanted more" errors on the line after the chunk's last one."""
-    m = _LIBCST_AT.search(exc.message)
-    return m is not None and int(m.group(1)) > lines
-
-
-def _locate(code: str, exc: cst.ParserSyntaxError) -> tuple[int, int, str]:
+def _locate(code: str, exc: cst.ParserSyntaxError, followed: bool) -> tuple[int, int, str]:
     """Where a chunk's syntax error is (1-based line, 0-based column) and what it says.
 
     CPython's own parser points at errors more precisely than libcst's messages, so ask it
-    first; fall back to the position libcst's message names.
+    first. When a following top-level statement ended the chunk, parse it with a stand-in for
+    that statement: an incomplete chunk (`try:` without `except`) then fails on the line after
+    its last, as in the whole file, while `class C` without a colon still fails on its own line.
+    Fall back to the position libcst's message names.
     """
     try:
-        ast.parse(code)
+        ast.parse(code + "pass\n" if followed else code)
     except SyntaxError as err:
         if err.lineno is not None:
             return err.lineno, max((err.offset or 1) - 1, 0), err.msg
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError, MemoryError):
         pass
     m = _LIBCST_AT.search(exc.message)
     if m is not None:
