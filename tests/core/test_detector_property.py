@@ -148,3 +148,37 @@ def test_streamed_modules_release_exactly_cpython_statements(src: str, sizes: li
         assert chunk.code == (code if code.endswith(("\n", "\r")) else code + "\n")
         expected = next((b for b in boundaries if b >= point), len(src))
         assert chunk.released_offset == expected, (chunk, point)
+
+
+TOKEN_SOUP = (
+    *("if", "else", "elif", "el", "try", "except", "finally", "for", "while", "def", "class"),
+    *("match", "async", "with", "x", "f", "rb", "pass", "1", "λ", "@", ":", "=", ";", ","),
+    *("(", ")", "[", "]", "{", "}", "{{", "}}", "'", '"', "'''", '"""', "#", "\\"),
+    *(" ", "    ", "\t", "\f", "\n", "\n", "\n", "\r\n", "\r"),
+)
+
+
+def outcome(src: str, sizes: list[int]) -> tuple[list[tuple[int, int, str]], object]:
+    detector = BoundaryDetector()
+    chunks = []
+    offset = 0
+    for size in cycle(sizes):
+        if offset >= len(src):
+            break
+        chunks += detector.feed(src[offset : offset + size])
+        offset += size
+    chunks += detector.end()
+    return [(c.start_line, c.end_line, c.code) for c in chunks], detector.error
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tokens=st.lists(st.sampled_from(TOKEN_SOUP), max_size=40),
+    sizes=st.lists(st.integers(1, 6), min_size=1, max_size=6),
+)
+def test_any_text_gives_the_same_outcome_whatever_the_pieces(
+    tokens: list[str], sizes: list[int]
+) -> None:
+    """Valid or not, how the text is cut into pieces never changes what is released or the error."""
+    src = "".join(tokens)
+    assert outcome(src, sizes) == outcome(src, [len(src) + 1])

@@ -17,6 +17,7 @@ import ast
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -602,7 +603,9 @@ def _locate(code: str, exc: cst.ParserSyntaxError, followed: bool) -> tuple[int,
     Fall back to the position libcst's message names.
     """
     try:
-        ast.parse(code + "pass\n" if followed else code)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about code we will not run
+            ast.parse(code + "pass\n" if followed else code)
     except SyntaxError as err:
         if err.lineno is not None:
             return err.lineno, max((err.offset or 1) - 1, 0), err.msg
