@@ -108,6 +108,12 @@ export class EagerClient implements vscode.Disposable {
 
   /** Start the server unless it runs; resolves to whether it runs. */
   start(): Promise<boolean> {
+    if (this.client && this.client.state === State.Stopped) {
+      // languageclient gave up restarting a crashed server: start a fresh one.
+      const dead = this.client;
+      this.client = undefined;
+      void dead.dispose().catch(() => undefined);
+    }
     if (this.client) return Promise.resolve(true);
     this.starting ??= this.doStart().finally(() => {
       this.starting = undefined;
@@ -171,13 +177,14 @@ export class EagerClient implements vscode.Disposable {
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) this.sink.stopped();
     });
-    this.client = client;
     try {
+      // Commands wait for this (via `starting`): a request sent before start() resolves could reach
+      // the server before the didOpen of the documents already open.
       await client.start();
+      this.client = client;
       return true;
     } catch (e) {
       this.log(`[client] the server did not start: ${String(e)}`);
-      this.client = undefined;
       void vscode.window
         .showErrorMessage(`Eager: the language server did not start (${String(e)}).`, "Show Output")
         .then((pick) => pick && this.output.show(true));

@@ -28,7 +28,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     generationSummary: (p) => {
       output.appendLine(summaryLogLine(p));
       const message = summaryMessage(p);
-      if (message !== undefined) void vscode.window.showInformationMessage(message);
+      if (p.error) void vscode.window.showWarningMessage(message);
+      else void vscode.window.showInformationMessage(message);
     },
     stopped: () => {
       status.reset();

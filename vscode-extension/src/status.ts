@@ -58,22 +58,27 @@ export function statusView(s: StatusParams | undefined): StatusView {
   }
 }
 
-/** Seconds with one decimal. */
+/** Seconds with one decimal (never "-0.0"). */
 export function seconds(s: number | undefined): string {
-  return `${(s ?? 0).toFixed(1)} s`;
+  const v = s ?? 0;
+  return `${(Math.abs(v) < 0.05 ? 0 : v).toFixed(1)} s`;
 }
 
-/** The message shown when a generation or run ends, or undefined when there is nothing to add (a
- * failed generation: the server has already said why with window/showMessage). */
-export function summaryMessage(s: GenerationSummaryParams): string | undefined {
-  if (s.error) return undefined;
-  const chunks = s.chunks !== undefined ? ` (${s.chunks} statement${s.chunks === 1 ? "" : "s"} run)` : "";
-  if (s.stoppedEarly) return `Eager: stopped after ${seconds(s.elapsedS)}${chunks}`;
+/** The message shown when a generation or run ends. `error` is what ended it early (the code's
+ * exception, or a failure of the model endpoint). */
+export function summaryMessage(s: GenerationSummaryParams): string {
+  const n = s.chunks;
+  const chunks = n !== undefined ? `${n} statement${n === 1 ? "" : "s"} run` : undefined;
+  if (s.error) {
+    const verb = s.stoppedEarly ? "stopped" : "ended";
+    return `Eager: ${verb} after ${seconds(s.elapsedS)} (${s.error})`;
+  }
+  if (s.stoppedEarly) return `Eager: stopped after ${seconds(s.elapsedS)}${chunks ? ` (${chunks})` : ""}`;
   const saved = s.savedS ?? 0;
   if (saved >= 0.05) {
     return `Eager: done in ${seconds(s.elapsedS)} — ${seconds(saved)} saved against generating first and running afterwards`;
   }
-  return `Eager: done in ${seconds(s.elapsedS)}${chunks}`;
+  return `Eager: done in ${seconds(s.elapsedS)}${chunks ? ` (${chunks})` : ""}`;
 }
 
 /** One line for the output channel, with every number of the summary. */

@@ -44,9 +44,16 @@ describe("generation summary", () => {
     assert.equal(summaryMessage({ ...base, savedS: -0.3 }), "Eager: done in 4.1 s (6 statements run)");
     assert.equal(summaryMessage({ ...base, savedS: 0, chunks: 1 }), "Eager: done in 4.1 s (1 statement run)");
   });
-  it("reports early stops and stays silent on failures (the server reports those)", () => {
+  it("reports early stops and what stopped them", () => {
     assert.equal(summaryMessage({ ...base, stoppedEarly: true }), "Eager: stopped after 4.1 s (6 statements run)");
-    assert.equal(summaryMessage({ ...base, error: "401 Unauthorized" }), undefined);
+    assert.equal(
+      summaryMessage({ ...base, stoppedEarly: true, error: "ZeroDivisionError: division by zero" }),
+      "Eager: stopped after 4.1 s (ZeroDivisionError: division by zero)",
+    );
+    assert.equal(summaryMessage({ ...base, error: "401 Unauthorized" }), "Eager: ended after 4.1 s (401 Unauthorized)");
+  });
+  it("never prints -0.0", () => {
+    assert.match(summaryLogLine({ ...base, savedS: -0.01 }), /saved 0\.0 s/);
   });
   it("logs every number", () => {
     assert.equal(

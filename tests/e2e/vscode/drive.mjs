@@ -210,7 +210,7 @@ try {
     await page.keyboard.press("Enter");
     await until("the Eager output channel", async () => {
       const t = await page.locator(".panel .output-view .view-lines, .panel .monaco-editor .view-lines").first().innerText();
-      return t.includes("[client]") ? t : null;
+      return t.includes("[summary]") ? t : null;
     }, 20000);
     await page.waitForTimeout(500);
     result.output = await page.locator(".panel .monaco-editor .view-lines").first().innerText();
