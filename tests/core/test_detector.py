@@ -127,6 +127,10 @@ CASES: dict[str, tuple[str, list[tuple[int, int]]]] = {
         "total = 1 + \\\n2 + \\\n    3\n⟂if a and \\\nb:\n    pass\nz ⟂= 1\n⟂",
         [(1, 3), (4, 6), (7, 7)],
     ),
+    "backslash_newline_before_first_token": (
+        "x = 1\n⟂\\\ny = 2\n⟂if x:\n    pass\n\\\nelse:\n    pass\n⟂",
+        [(1, 1), (3, 3), (4, 8)],
+    ),
     "tabs": ("if x:\n\ty = 1\n\tif y:\n\t\tpass\nz ⟂= 1\n⟂", [(1, 4), (5, 5)]),
     "non_ascii": (
         "naïve = 'héllo wörld'\n⟂π = 3.14\n⟂def größe(ß):\n    return ß\nλ ⟂= größe(π)\n⟂",

@@ -193,6 +193,17 @@ class LogicalLineScanner:
             return nl
         if nl == 0:
             return 0
+        if c == "\\":
+            # CPython skips a backslash-newline before a line's first token; the token (and
+            # the statement) starts on the next physical line, indentation carried over.
+            if i + 1 >= len(data) and not final:
+                return 0
+            nl = self._newline_len(data, i + 1, final) if i + 1 < len(data) else -1
+            if nl == 0:
+                return 0
+            if nl > 0:
+                self._new_line(1 + nl)
+                return 1 + nl
         self.last = ""
         self.ident_run = ""
         if _is_ident(c):
@@ -548,17 +559,14 @@ class BoundaryDetector:
             code += "\n"
         self._text.discard_before(end)
         try:
-            module = cst.parse_module(code)
+            facts = _facts(cst.parse_module(code))
         except cst.ParserSyntaxError as exc:
-            lines = end_line - pending.line + 1
-            line, column, message = _locate(code, exc, followed=ended_by is not None)
-            if line > lines and ended_by is not None:
-                # Incomplete (`try:` body with no `except`): CPython blames the next token.
-                self._fail(ended_by, 0, message)
+            cpython = _cpython_facts(code)
+            if cpython is not None:
+                facts = cpython
             else:
-                self._fail(pending.line + min(line, lines) - 1, column, message)
-            return
-        facts = _facts(module)
+                self._fail_at(pending, end_line, code, exc, ended_by)
+                return
         self._released.append(
             Chunk(
                 index=self._index,
@@ -577,6 +585,22 @@ class BoundaryDetector:
         )
         self._index += 1
 
+    def _fail_at(
+        self,
+        pending: _Pending,
+        end_line: int,
+        code: str,
+        exc: cst.ParserSyntaxError,
+        ended_by: int | None,
+    ) -> None:
+        lines = end_line - pending.line + 1
+        line, column, message = _locate(code, exc, followed=ended_by is not None)
+        if line > lines and ended_by is not None:
+            # Incomplete (`try:` body with no `except`): CPython blames the next token.
+            self._fail(ended_by, 0, message)
+        else:
+            self._fail(pending.line + min(line, lines) - 1, column, message)
+
     def _fail(self, line: int, column: int, message: str) -> None:
         """Record an unfixable error at a 0-based stream line; nothing after it is released."""
         self._pending = None
@@ -591,6 +615,30 @@ def _facts(module: cst.Module) -> ChunkFacts:
     except (RecursionError, ValueError, KeyError, AttributeError, TypeError):
         kind = "simple" if isinstance(module.body[0], cst.SimpleStatementLine) else "compound"
         return ChunkFacts(kind, (), (), (), (), False)
+
+
+_AST_KINDS: tuple[tuple[tuple[type, ...], str], ...] = (
+    ((ast.FunctionDef, ast.AsyncFunctionDef), "def"),
+    ((ast.ClassDef,), "class"),
+    ((ast.Import, ast.ImportFrom), "import"),
+    ((ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith), "compound"),
+    ((ast.Match, *((ast.TryStar,) if sys.version_info >= (3, 11) else ())), "compound"),
+)
+
+
+def _cpython_facts(code: str) -> ChunkFacts | None:
+    """Bare facts for the rare chunk CPython runs but libcst rejects (a backslash-newline
+    before `else:`); None if CPython rejects it too. The interpreter is the final judge."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            body = ast.parse(code).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if not body:
+        return None
+    kind = next((k for types, k in _AST_KINDS if isinstance(body[0], types)), "simple")
+    return ChunkFacts(kind, (), (), (), (), isinstance(body[-1], ast.Expr))
 
 
 def _locate(code: str, exc: cst.ParserSyntaxError, followed: bool) -> tuple[int, int, str]:
