@@ -107,7 +107,7 @@ class Document:
                 own = self.writer is not None and self.writer.claims(start, end, change.text)
                 edits.append(self._apply(start, end, change.text, own=own))
         self.version = version
-        self._wake_waiters()
+        self.wake_waiters()
         return edits
 
     def _as_own_edit(
@@ -119,8 +119,7 @@ class Document:
         if self.writer is None:
             return None
         expected = self.writer.expected_source()
-        own = self.writer.own_edit()
-        if expected is None or own is None:
+        if expected is None:
             return None
         scratch = Text(self.text.source, self.text.encoding)
         for change in changes:
@@ -129,7 +128,7 @@ class Document:
             else:
                 s, e = 0, len(scratch.source)
             scratch.replace(s, e, change.text)
-        return own if scratch.source == expected else None
+        return self.writer.own_edit() if scratch.source == expected else None
 
     def _apply(self, start: int, end: int, text: str, *, own: bool) -> LineEdit:
         edit = self.text.replace(start, end, text)
@@ -156,7 +155,7 @@ class Document:
             if entry in self.version_waiters:
                 self.version_waiters.remove(entry)
 
-    def _wake_waiters(self) -> None:
+    def wake_waiters(self) -> None:
         for predicate, fut in list(self.version_waiters):
             if not fut.done() and predicate():
                 fut.set_result(None)

@@ -21,6 +21,7 @@ from eager_lsp.core.scheduler import RunReport
 from eager_lsp.core.session import Session, StreamFailed
 from eager_lsp.core.types import Event
 from eager_lsp.lsp import methods
+from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.runs import LineMap, RunBinding
 from eager_lsp.providers.replay import ReplayStream
 
@@ -118,8 +119,6 @@ class Activity:
 
 async def replace_activity(doc: Document, kind: str) -> None:
     """Make room for a new activity of `kind` (RequestError if it must be refused)."""
-    from eager_lsp.lsp.server import RequestError
-
     current = doc.activity
     if current is None or not current.running:
         return
@@ -192,7 +191,15 @@ class DocumentRun(Activity):
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
-        session = await server.ensure_session(doc)
+        try:
+            session = await server.ensure_session(doc)
+        except RequestError as exc:
+            server.show(exc.message, error=True)
+            server.status(doc, "error", message=exc.message)
+            server.notify(
+                methods.GENERATION_SUMMARY, summary_payload(doc, None, tokens=0, error=exc.message)
+            )
+            return
         if doc.follower is not None:
             doc.follower.suspend()
         await reset_namespace(session)

@@ -1,32 +1,460 @@
-"""Generation inside the editor (work in progress: the minimal server only runs documents)."""
+"""Generation inside the editor: model → interpreter and document at once.
+
+The model's pieces feed the document's run directly (execution never waits for the editor),
+while an EditWriter writes the same text into the document. A result is shown once its text
+is in the document. When executed code raises (with `execution.stopOnError`), the stream is
+closed at once, nothing past the failing statement is written, and our own text past it is
+removed, so the document ends with the code that ran up to the error, which sits on its line.
+"Fix with AI" regenerates from the failing statement: the statements before it are not re-run
+and keep their interpreter state.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
+
+from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.session import StreamFailed
+from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
+from eager_lsp.lsp import methods
+from eager_lsp.lsp.edits import EditWriter, Region
+from eager_lsp.lsp.errors import RequestError
+from eager_lsp.lsp.execution import (
+    Activity,
+    Progress,
+    replace_activity,
+    run_error_text,
+    summary_payload,
+)
+from eager_lsp.lsp.runs import RunBinding
+from eager_lsp.lsp.store import Entry
+from eager_lsp.providers import ProviderError, open_stream, prompts
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
     from eager_lsp.lsp.server import EagerServer
 
+log = logging.getLogger(__name__)
+
+DEFAULT_REPAIR_TASK = "Make the code work."
+
+
+def line_end(text: str, k: int) -> int:
+    """Offset just past line `k` (0-based) of `text`, including its newline if it has one."""
+    pos = 0
+    for _ in range(k + 1):
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return len(text)
+        pos = nl + 1
+    return pos
+
+
+class Generation(Activity):
+    """One model stream written into a document and executed as it arrives."""
+
+    kind = "generate"
+
+    def __init__(
+        self,
+        server: EagerServer,
+        doc: Document,
+        *,
+        messages: list[dict[str, Any]],
+        start: int,
+        end: int,
+        kind: str = "generate",
+    ) -> None:
+        super().__init__(server, doc)
+        self.kind = kind
+        self.messages = messages
+        self.start_offset = start
+        self.end_offset = end
+        self.tokens = 0
+        self.first_piece_at: float | None = None
+        self.writer = EditWriter(server, doc)
+        self.region: Region | None = None
+        self.first_line = 1
+        self.binding: RunBinding | None = None
+        self.keep: int | None = None  # characters of generated text to keep (after an error)
+        self.separator = False  # we opened a line before the user's text that follows
+        self._stream_task: asyncio.Task[RunReport] | None = None
+        self.progress = Progress(server, self, "eager: generating")
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def stop(self, reason: str) -> None:
+        """Stop the stream and the run; the text written so far stays."""
+        self.stop_reason = self.stop_reason or reason
+        if self._stream_task is not None and not self._stream_task.done():
+            self._stream_task.cancel()
+        elif self.task is not None and not self.task.done() and self._stream_task is None:
+            self.task.cancel()  # still starting up
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self.task), 10.0)
+
+    async def main(self) -> None:
+        server, doc = self.server, self.doc
+        name = Path(doc.path).name
+        try:
+            try:
+                session = await server.ensure_session(doc)
+            except RequestError as exc:
+                server.show(exc.message, error=True)
+                self._finish(None, error=exc.message)
+                return
+            await self.progress.begin(name)
+            server.status(doc, "generating", tokens=0, chunksDone=0, chunksTotal=0)
+            if not await self._open_line():
+                self._finish(None, error=self.writer.failure or "the editor refused the edit")
+                return
+            config = server.settings.llm_config()
+            stream = open_stream(config, self.messages)
+            self.binding = binding = RunBinding(
+                doc,
+                self._to_doc,
+                on_entry=lambda e: server.add_entry(doc, e),
+                on_event=self._on_event,
+                hold=self._held,
+            )
+            self.writer.on_applied = binding.release_held
+            writer_task = asyncio.ensure_future(self.writer.run())
+            self._stream_task = asyncio.ensure_future(
+                session.run_stream(
+                    stream, first_line=self.first_line, listener=binding, on_piece=self._on_piece
+                )
+            )
+        except BaseException as exc:
+            self.writer.detach()
+            if self.region is not None:
+                self.region.detach()
+            if isinstance(exc, asyncio.CancelledError) and self.stop_reason is not None:
+                self._finish(None, error=None)  # stopped before the model answered
+                return
+            raise
+        report: RunReport | None = None
+        error: str | None = None
+        try:
+            report = await self._stream_task
+        except StreamFailed as exc:
+            report = exc.report
+            error = str(exc.cause)
+            if isinstance(exc.cause, ProviderError):
+                server.show(f"eager: {exc.cause.message}", error=True)
+            else:
+                server.show(f"eager: the model stream failed: {exc.cause}", error=True)
+        except asyncio.CancelledError:
+            if self.stop_reason is None:
+                raise
+        except Exception as exc:
+            log.exception("generation failed")
+            error = f"{type(exc).__name__}: {exc}"
+            server.show(f"eager: generation failed: {error}", error=True)
+        finally:
+            self.keep = self._keep_length()
+            await self.writer.finish(self.keep, writer_task, trim_separator=self.separator)
+            if self.keep is not None:
+                self._drop_removed()
+            binding.release_held(all_=True)
+        if self.writer.failure is not None and error is None:
+            error = self.writer.failure
+            server.show(f"eager: generation stopped: {self.writer.failure}", warn=True)
+        self._finish(report, error=error or run_error_text(binding))
+
+    def _finish(self, report: RunReport | None, *, error: str | None) -> None:
+        server, doc = self.server, self.doc
+        if self.region is not None:
+            self.region.freeze()
+            if doc.last_region is not None and doc.last_region is not self.region:
+                doc.last_region.detach()
+            doc.last_region = self.region
+        failed = self.binding.failed if self.binding is not None else None
+        done = self.binding.done if self.binding is not None else 0
+        released = self.binding.released if self.binding is not None else 0
+        self.progress.end(error or "done")
+        server.status(
+            doc,
+            "error" if error else "idle",
+            tokens=self.tokens,
+            chunksDone=done,
+            chunksTotal=released,
+            message=error or "",
+        )
+        payload = summary_payload(doc, report, tokens=self.tokens, error=error)
+        if self.stop_reason is not None:
+            payload["stoppedEarly"] = True
+        server.notify(methods.GENERATION_SUMMARY, payload)
+        if failed is not None and not doc.closed and self.stop_reason is None:
+            after_failure(server, doc, failed)
+
+    # -- text ---------------------------------------------------------------------------------
+    async def _open_line(self) -> bool:
+        """Make the generated code start at column 0 of a line of its own: replace the
+        selection, and open a fresh line when the point is inside or after text."""
+        text = self.doc.text
+        start, end = self.start_offset, self.end_offset
+        line = text.line_of(start)
+        before = text.source[text.line_start(line) : start]
+        end_line = text.line_of(end)
+        line_stop = text.line_start(end_line) + len(text.line(end_line))
+        after = text.source[end:line_stop]
+        if start == end and before and after.strip():
+            # A point inside a line: never split the user's line; continue below it.
+            if end_line + 1 < text.line_count:
+                start = end = text.line_start(end_line + 1)
+                before, after = "", text.line(end_line + 1)
+            else:
+                start = end = line_stop
+                after = ""
+        prefix = "\n" if before else ""
+        suffix = "\n" if after.strip() else ""
+        self.separator = bool(suffix)
+        if not await self.writer.setup(start, end, prefix + suffix):
+            return False
+        self.region = Region(self.doc, start + len(prefix))
+        self.region.on_conflict = self._conflict
+        self.writer.region = self.region
+        self.first_line = self.doc.text.line_of(self.region.start) + 1
+        return True
+
+    def _conflict(self, why: str) -> None:
+        self.writer.abort(why)
+        self.stop_reason = self.stop_reason or why
+        if self._stream_task is not None and not self._stream_task.done():
+            self._stream_task.cancel()
+
+    def _on_piece(self, piece: str) -> None:
+        now = time.monotonic()
+        if self.first_piece_at is None:
+            self.first_piece_at = now
+        self.tokens += 1
+        self.writer.push(piece)
+        if self.binding is not None:
+            self._report()
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind == "result":
+            r: ChunkResult = event.data["result"]
+            if not r.ok and not r.skipped and self.server.settings.execution.stop_on_error:
+                self.writer.truncate(
+                    line_end(self.writer.received, r.chunk.end_line - self.first_line)
+                )
+            self._report(force=True)
+        elif event.kind == "syntax_error":
+            issue: SyntaxIssue = event.data["issue"]
+            self.writer.truncate(line_end(self.writer.received, issue.line - self.first_line))
+
+    def _keep_length(self) -> int | None:
+        """How much generated text stays: up to the end of the failing statement (or of the
+        line with a syntax error) when stopOnError stopped the stream; else all of it."""
+        b = self.binding
+        if b is None or not self.server.settings.execution.stop_on_error:
+            return None
+        if b.failed is not None:
+            return line_end(self.writer.received, b.failed.chunk.end_line - self.first_line)
+        if b.syntax is not None:
+            return line_end(self.writer.received, b.syntax.line - self.first_line)
+        return None
+
+    def _drop_removed(self) -> None:
+        """Forget held results of statements whose text was not kept."""
+        assert self.binding is not None and self.keep is not None
+        kept = self.writer.received[: self.keep]
+        lines = kept.count("\n") + (0 if kept.endswith("\n") or not kept else 1)
+
+        def last_line(item: ChunkResult | SyntaxIssue) -> int:
+            return item.chunk.end_line if isinstance(item, ChunkResult) else item.line
+
+        self.binding.held = [i for i in self.binding.held if last_line(i) - self.first_line < lines]
+
+    # -- line mapping ---------------------------------------------------------------------------
+    def _to_doc(self, run_line: int) -> int | None:
+        if self.region is None or run_line < self.first_line:
+            return None
+        return self.doc.text.line_of(self.region.start) + (run_line - self.first_line)
+
+    def _held(self, last_run_line: int) -> bool:
+        """True while that line (and its newline) is not yet in the document."""
+        rel = last_run_line - self.first_line
+        return self.writer.applied_text.count("\n") <= rel
+
+    # -- progress -------------------------------------------------------------------------------
+    def _report(self, force: bool = False) -> None:
+        b = self.binding
+        assert b is not None
+        elapsed = time.monotonic() - (self.first_piece_at or time.monotonic())
+        rate = round(self.tokens / elapsed, 1) if elapsed > 0 else 0.0
+        message = f"{self.tokens} tokens, {b.done} statements run"
+        self.progress.report(message, force=force)
+        if force or self.tokens % 8 == 0:
+            self.server.status(
+                self.doc,
+                "generating",
+                tokens=self.tokens,
+                tokensPerSecond=rate,
+                chunksDone=b.done,
+                chunksTotal=b.released,
+            )
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def _position(doc: Document, value: Any, default: int) -> int:
+    if not isinstance(value, dict):
+        return default
+    try:
+        pos = lsp.Position(
+            line=max(0, int(value["line"])), character=max(0, int(value["character"]))
+        )
+    except (KeyError, TypeError, ValueError):
+        raise RequestError('eager: `position` must be {"line", "character"}.')
+    return doc.text.offset(pos)
+
 
 async def start_generate(server: EagerServer, doc: Document, arg: dict[str, Any]) -> Any:
-    from eager_lsp.lsp.server import RequestError
+    prompt = arg.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise RequestError("eager: eager.generate needs a non-empty `prompt`.")
+    _check_llm(server)
+    await replace_activity(doc, "generate")
+    end_of_doc = len(doc.text.source)
+    rng = arg.get("range")
+    if isinstance(rng, dict):
+        start = _position(doc, rng.get("start"), end_of_doc)
+        end = max(start, _position(doc, rng.get("end"), start))
+    else:
+        start = end = _position(doc, arg.get("position"), end_of_doc)
+    before, after = doc.text.source[:start], doc.text.source[end:]
+    messages = prompts.generation_messages(prompt, before, after, doc.path)
+    doc.last_prompt = prompt
+    doc.repair_attempts = 0
+    Generation(server, doc, messages=messages, start=start, end=end).start()
+    return {"started": True}
 
-    raise RequestError("eager: generation is not available in this build yet.", "unavailable")
+
+def _check_llm(server: EagerServer) -> None:
+    try:
+        server.settings.llm_config()
+    except (TypeError, ValueError) as exc:
+        raise RequestError(f"eager: the llm settings are not usable: {exc}", "settings")
 
 
 async def start_fix(server: EagerServer, doc: Document, arg: dict[str, Any]) -> Any:
-    return await start_generate(server, doc, arg)
+    line = arg.get("line")
+    if not isinstance(line, int):
+        raise RequestError("eager: eager.fixWithAI needs the `line` of the error.")
+    entry = doc.store.at_line(line)
+    if entry is None or entry.result is None or entry.result.error is None:
+        raise RequestError(f"eager: there is no eager error on line {line + 1} to fix.", "no_error")
+    _check_llm(server)
+    await replace_activity(doc, "fix")
+    entry = doc.store.at_line(line) or entry  # lines may have moved while waiting
+    messages, start, end = repair_plan(doc, entry)
+    Generation(server, doc, messages=messages, start=start, end=end, kind="fix").start()
+    return {"started": True}
+
+
+def repair_plan(doc: Document, entry: Entry) -> tuple[list[dict[str, Any]], int, int]:
+    """Messages and the text range to replace: from the failing statement to the end of the
+    generated code when the last generation wrote it (and it is unedited), else the failing
+    statement alone."""
+    text = doc.text
+    stmt_start = text.line_start(entry.first)
+    stmt_end = (
+        text.line_start(entry.last + 1) if entry.last + 1 < text.line_count else len(text.source)
+    )
+    region = doc.last_region
+    assert entry.result is not None and entry.result.error is not None
+    err = entry.result.error
+    traceback = err.traceback or f"{err.type}: {err.message}"
+    failing = text.source[stmt_start:stmt_end]
+    task = doc.last_prompt or DEFAULT_REPAIR_TASK
+    if (
+        region is not None
+        and region.intact
+        and region.start <= stmt_start < max(region.end, region.start + 1)
+    ):
+        code_ran = text.source[region.start : stmt_start]
+        before = text.source[: region.start]
+        end = max(region.end, stmt_end)
+    else:
+        code_ran = text.source[:stmt_start]
+        before = ""
+        end = stmt_end
+    messages = prompts.repair_messages(task, code_ran, failing, traceback, before)
+    return messages, stmt_start, end
 
 
 async def stop(server: EagerServer, doc: Document) -> dict[str, Any]:
-    if doc.activity is None or not doc.activity.running:
+    activity = doc.activity
+    if activity is None or not activity.running:
         return {"stopped": False}
-    await doc.activity.stop("stopped on request")
+    await activity.stop("stopped on request")
     return {"stopped": True}
 
 
+def after_failure(server: EagerServer, doc: Document, failed: ChunkResult) -> None:
+    """After a generation stopped on an error: repair automatically (`repair.mode: auto`)
+    or point at the code action (`ask`)."""
+    mode = server.settings.repair.mode
+    entry = next((e for e in doc.store.entries if e.result is failed), None)
+    if entry is None or mode == "off":
+        return
+    line = entry.error_line if entry.error_line is not None else entry.first
+    if mode == "auto" and doc.repair_attempts < server.settings.repair.max_attempts:
+        doc.repair_attempts += 1
+        server.spawn(_auto_fix(server, doc, line), "repairing")
+    elif mode == "ask":
+        err = failed.error
+        what = f"{err.type}" if err is not None else "an error"
+        server.show(
+            f'eager: {what} on line {line + 1}; use the "{methods.FIX_TITLE}" code action to '
+            "regenerate from there.",
+        )
+
+
+async def _auto_fix(server: EagerServer, doc: Document, line: int) -> None:
+    # The generation that failed is still winding down: let it finish first.
+    for _ in range(100):
+        if doc.activity is None or not doc.activity.running:
+            break
+        await asyncio.sleep(0.02)
+    if doc.closed:
+        return
+    await start_fix(server, doc, {"uri": doc.uri, "line": line})
+
+
 def fix_actions(server: EagerServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-    return []
+    """ "Fix with AI" on each eager runtime-error diagnostic in the request."""
+    if server.settings.repair.mode == "off":
+        return []
+    doc = server.documents.get(params.text_document.uri)
+    if doc is None or not doc.python:
+        return []
+    actions = []
+    for d in params.context.diagnostics:
+        if d.source != methods.SOURCE or d.code != methods.CODE_RUNTIME:
+            continue
+        line = d.range.start.line
+        actions.append(
+            lsp.CodeAction(
+                title=methods.FIX_TITLE,
+                kind=lsp.CodeActionKind.QuickFix,
+                diagnostics=[d],
+                is_preferred=True,
+                command=lsp.Command(
+                    title=methods.FIX_TITLE,
+                    command=methods.FIX_WITH_AI,
+                    arguments=[{"uri": doc.uri, "line": line}],
+                ),
+            )
+        )
+    return actions

@@ -9,8 +9,9 @@ from typing import Any
 from lsprotocol import types as lsp
 
 from eager_lsp.lsp import execution, generation, methods, publish
+from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.follow import set_follow
-from eager_lsp.lsp.server import EagerServer, RequestError
+from eager_lsp.lsp.server import EagerServer
 
 log = logging.getLogger(__name__)
 

@@ -26,21 +26,15 @@ from eager_lsp.core.types import Event
 from eager_lsp.lsp import methods, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
+from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import LineEdit, Text
+
+__all__ = ["EagerServer", "RequestError", "build_server", "serve"]
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_BUDGET_S = 1.8  # interpreters must be gone within 2 s of shutdown
-
-
-class RequestError(Exception):
-    """A refusal phrased for the user: shown with window/showMessage and returned."""
-
-    def __init__(self, message: str, reason: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.reason = reason
 
 
 class EagerServer(LanguageServer):

@@ -1,0 +1,218 @@
+"""eager.generate: the model's code streams into the document and runs while it arrives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types as lsp
+
+from eager_lsp.lsp import methods
+from tests.support.openai_server import FakeOpenAIServer
+
+from .conftest import ClientDoc, Editor
+
+PROGRAM = """\
+import math
+x = 6 * 7
+print("x is", x)
+values = [math.sqrt(v) for v in range(4)]
+total = sum(values)
+"""
+
+
+async def test_generated_code_appears_and_runs(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    reply = fake_openai.enqueue(text=PROGRAM, chunk_chars=3, delay=0.005)
+    uri = editor.open("gen.py", "# numbers\n", tmp_path)
+    result = await editor.command(methods.GENERATE, uri=uri, prompt="compute things")
+    assert result == {"started": True}
+    summary = await editor.summary(uri)
+
+    assert editor.docs[uri].source == "# numbers\n" + PROGRAM
+    assert summary["error"] is None and summary["stoppedEarly"] is False
+    assert summary["chunks"] == 5
+    assert summary["tokens"] > 0
+
+    labels = await editor.hint_labels(uri)
+    assert labels[2] == "x = 42"
+    assert labels[3] == "» x is 42"
+    assert labels[5].startswith("total = ")
+
+    results = editor.notes_for(methods.CHUNK_RESULT, uri)
+    assert sorted(r["chunk"]["startLine"] for r in results) == [1, 2, 3, 4, 5]
+    assert all(r["ok"] for r in results)
+
+    # Coalesced: far fewer edits than pieces, each labelled.
+    pieces = len(reply.content_pieces())
+    assert 1 <= len(editor.apply_requests) <= pieces // 3
+    assert all(p.label == methods.EDIT_LABEL for p in editor.apply_requests)
+
+    # The model saw the prompt and the document around the insertion point.
+    body = fake_openai.chat_requests[0].body
+    user = body["messages"][-1]["content"]
+    assert "compute things" in user and "# numbers" in user
+
+    statuses = [n["state"] for n in editor.notes_for(methods.STATUS, uri)]
+    assert "generating" in statuses and statuses[-1] == "idle"
+    reports = [v for values in editor.client.progress_reports.values() for v in values]
+    assert any(isinstance(v, lsp.WorkDoneProgressBegin) and v.cancellable for v in reports)
+    assert any(isinstance(v, lsp.WorkDoneProgressEnd) for v in reports)
+
+
+FAILING = "a = 1\nb = a / 0\n" + "".join(f"v{i} = {i}\n" for i in range(60))
+
+
+async def test_an_error_stops_the_stream_and_sits_on_its_line(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    reply = fake_openai.enqueue(text=FAILING, chunk_chars=2, delay=0.01)
+    uri = editor.open("fail.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="divide")
+    summary = await editor.summary(uri)
+
+    assert summary["stoppedEarly"] is True
+    assert summary["error"] == "ZeroDivisionError: division by zero"
+    # The document ends with the failing statement: nothing after it is left behind.
+    assert editor.docs[uri].source == "a = 1\nb = a / 0\n"
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    d = diags.diagnostics[0]
+    assert (d.range.start.line, d.message, d.source, d.code) == (
+        1,
+        "ZeroDivisionError: division by zero",
+        "eager",
+        methods.CODE_RUNTIME,
+    )
+    assert diags.version == editor.docs[uri].version
+    # The model stream was cut: the fake server saw the client leave early.
+    request = fake_openai.chat_requests[0]
+    assert request.wait_done()
+    assert request.disconnected
+    assert request.pieces_sent < len(reply.content_pieces())
+    labels = await editor.hint_labels(uri)
+    assert labels == {0: "a = 1"}
+
+
+async def test_text_typed_above_the_insertion_point_survives(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text=PROGRAM, chunk_chars=2, delay=0.01)
+    uri = editor.open("above.py", "# header\n", tmp_path)
+    typed = "# typed by the user while the model writes ✓\n"
+
+    def type_above(ed: Editor, doc: ClientDoc, n: int) -> None:
+        if n == 2:
+            ed.type(doc.uri, 0, 0, typed)
+
+    # VS Code gets versioned edits: typing just before an edit lands makes it stale, so the
+    # server must retry at the moved point. Neovim gets unversioned edits: type after one.
+    if editor.kind == "vscode":
+        editor.before_apply = type_above
+    else:
+        editor.after_apply = type_above
+    await editor.command(methods.GENERATE, uri=uri, prompt="compute")
+    summary = await editor.summary(uri)
+
+    assert summary["error"] is None
+    assert editor.docs[uri].source == typed + "# header\n" + PROGRAM
+    labels = await editor.hint_labels(uri)
+    assert labels[3] == "x = 42"  # results follow the lines they belong to
+    assert labels[4] == "» x is 42"
+
+
+async def test_editing_the_generated_text_stops_generation(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    reply = fake_openai.enqueue(text=FAILING.replace("a / 0", "a / 2"), chunk_chars=2, delay=0.01)
+    uri = editor.open("conflict.py", "", tmp_path)
+
+    def edit_generated(ed: Editor, doc: ClientDoc, n: int) -> None:
+        if n == 3:
+            ed.replace(doc.uri, (0, 0), (0, 1), "z")  # "a = 1" becomes "z = 1"
+
+    editor.after_apply = edit_generated
+    await editor.command(methods.GENERATE, uri=uri, prompt="count")
+    summary = await editor.summary(uri)
+    edits_at_end = len(editor.apply_requests)
+
+    assert summary["stoppedEarly"] is True
+    assert "edited" in (summary["error"] or "")
+    text = editor.docs[uri].source
+    assert text.startswith("z = 1\n")
+    assert FAILING.replace("a / 0", "a / 2").startswith("a" + text[1:])  # nothing overwritten
+    assert any("edited" in m for m in editor.messages())
+    request = fake_openai.chat_requests[0]
+    assert request.wait_done() and request.disconnected
+    assert request.pieces_sent < len(reply.content_pieces())
+    assert edits_at_end == 3  # nothing was written after the conflict
+
+
+async def test_a_point_inside_a_line_continues_after_that_line(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text="y = x + 1\n", chunk_chars=3)
+    uri = editor.open("mid.py", "x = 1\nprint(x)", tmp_path)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="more", position={"line": 0, "character": 2}
+    )
+    await editor.summary(uri)
+    assert editor.docs[uri].source == "x = 1\ny = x + 1\nprint(x)"
+
+
+async def test_a_selection_is_replaced(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text="b = 2\n", chunk_chars=3)
+    uri = editor.open("sel.py", "a = 1\nold = 0\nc = 3\n", tmp_path)
+    rng = {"start": {"line": 1, "character": 0}, "end": {"line": 2, "character": 0}}
+    await editor.command(methods.GENERATE, uri=uri, prompt="replace", range=rng)
+    await editor.summary(uri)
+    assert editor.docs[uri].source == "a = 1\nb = 2\nc = 3\n"
+    assert (await editor.hint_labels(uri)) == {1: "b = 2"}
+
+
+async def test_stop_ends_generation_and_the_model_stream(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    reply = fake_openai.enqueue(text=FAILING.replace("a / 0", "a"), chunk_chars=2, delay=0.02)
+    uri = editor.open("stop.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="slow")
+    await editor.wait_for(lambda: len(editor.apply_requests) >= 2, "some text")
+    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True
+    request = fake_openai.chat_requests[0]
+    assert request.wait_done() and request.disconnected
+    assert request.pieces_sent < len(reply.content_pieces())
+    assert editor.docs[uri].source.startswith("a = 1\n")
+    assert await editor.command(methods.STOP, uri=uri) == {"stopped": False}
+
+
+async def test_cancelling_the_progress_stops_generation(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text=FAILING.replace("a / 0", "a"), chunk_chars=2, delay=0.02)
+    uri = editor.open("cancel.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="slow")
+    await editor.wait_for(lambda: len(editor.apply_requests) >= 2, "some text")
+    token = next(iter(editor.client.progress_reports))
+    editor.client.window_work_done_progress_cancel(lsp.WorkDoneProgressCancelParams(token=token))
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True
+    assert fake_openai.chat_requests[0].wait_done()
+    assert fake_openai.chat_requests[0].disconnected
+
+
+async def test_a_second_generate_is_refused(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text=FAILING.replace("a / 0", "a"), chunk_chars=2, delay=0.02)
+    uri = editor.open("busy.py", "", tmp_path)
+    assert (await editor.command(methods.GENERATE, uri=uri, prompt="one"))["started"] is True
+    second = await editor.command(methods.GENERATE, uri=uri, prompt="two")
+    assert second["started"] is False and second["reason"] == "busy"
+    assert any("already generating" in m for m in editor.messages())
+    await editor.wait_for(lambda: editor.apply_requests, "the first generation's text")
+    await editor.command(methods.STOP, uri=uri)
+    await editor.summary(uri)
+    assert len(fake_openai.chat_requests) == 1
