@@ -235,32 +235,38 @@ def drive(params: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
     return result
 
 
+# A quiet, predictable workbench.
+WORKBENCH_SETTINGS: dict[str, Any] = {
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": False,
+    "workbench.enableExperiments": False,
+    "security.workspace.trust.enabled": False,
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "extensions.autoCheckUpdates": False,
+    "extensions.autoUpdate": False,
+    "extensions.ignoreRecommendations": True,
+    "editor.inlayHints.enabled": "on",
+    "editor.minimap.enabled": False,
+    "editor.hover.delay": 150,
+    "files.autoSave": "off",
+    "chat.commandCenter.enabled": False,
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+    "remote.autoForwardPorts": False,
+}
+
+
 def test_generate_here_streams_runs_and_shows_values_and_errors(
     code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     openai_server.enqueue(text=COMPLETION, chunk_chars=PIECE_CHARS, delay=PIECE_DELAY, first_delay=0.3)
     settings = {
+        **WORKBENCH_SETTINGS,
         "eager.server.python": PYTHON,
         "eager.llm.provider": "openai",
         "eager.llm.baseUrl": openai_server.url,
         "eager.llm.apiKey": "test",
         "eager.llm.model": "fake-model",
-        # a quiet, predictable workbench
-        "workbench.startupEditor": "none",
-        "workbench.tips.enabled": False,
-        "workbench.enableExperiments": False,
-        "security.workspace.trust.enabled": False,
-        "telemetry.telemetryLevel": "off",
-        "update.mode": "none",
-        "extensions.autoCheckUpdates": False,
-        "extensions.autoUpdate": False,
-        "extensions.ignoreRecommendations": True,
-        "editor.inlayHints.enabled": "on",
-        "editor.minimap.enabled": False,
-        "editor.hover.delay": 150,
-        "files.autoSave": "off",
-        "chat.commandCenter.enabled": False,
-        "workbench.secondarySideBar.defaultVisibility": "hidden",
     }
     bench = Workbench(code_server, vsix, tmp_path, settings)
     (bench.folder / "a.py").write_text("")
@@ -279,6 +285,8 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
                 "expectText": ["x = 6 * 7", "z = 1 / 0"],
                 "expectValue": "42",
                 "minDecorations": 3,
+                "staleEdit": {"lineText": "y = x + 1", "type": "0"},
+                "staleScreenshot": str(ARTIFACTS / "vscode-e2e-stale.png"),
                 "timeoutMs": 120000,
             }
         )
@@ -322,3 +330,37 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
     # The output channel has the server's log and the traceback of the failing statement.
     assert "ZeroDivisionError" in (r.get("output") or ""), r.get("output")
     assert screenshot.exists()
+
+    # Editing a line that ran marks its result stale; the others stay as they were.
+    stale = {d["text"].split(" · ")[0]: d for d in r["staleSnapshot"]["decorations"]}
+    assert "stale" in stale["⟵ y = 43"]["text"], stale
+    assert "stale" not in stale["⟵ x = 42"]["text"], stale
+
+
+def test_an_interpreter_without_eager_lsp_is_reported_with_a_way_to_fix_it(
+    code_server: Path, vsix: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-python"
+    bench = Workbench(code_server, vsix, tmp_path, {**WORKBENCH_SETTINGS, "eager.server.python": str(missing)})
+    (bench.folder / "a.py").write_text("x = 1\n")
+    ARTIFACTS.mkdir(exist_ok=True)
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "noServer",
+                "url": bench.url,
+                "file": "a.py",
+                "screenshot": str(ARTIFACTS / "vscode-e2e-no-server.png"),
+                "timeoutMs": 60000,
+            }
+        )
+    finally:
+        bench.stop()
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    assert "cannot start the language server" in r["toast"], r["toast"]
+    assert str(missing) in r["toast"], r["toast"]
+    assert "Open Setting" in r["toast"], r["toast"]
+    # "Open Setting" opened the settings editor on eager.server.python.
+    assert any("Server: Python" in t for t in r["settingTitles"]), r["settingTitles"]

@@ -120,6 +120,47 @@ try {
   });
   step("extension active (status bar item shown)");
 
+  if (params.scenario === "noServer") {
+    await noServer(page);
+  } else {
+    await generate(page);
+  }
+} catch (e) {
+  result.error = String(e && e.stack ? e.stack : e);
+  try {
+    result.final = await snapshot(page);
+    if (params.screenshot) await page.screenshot({ path: params.screenshot });
+  } catch {
+    // page gone
+  }
+} finally {
+  result.consoleErrors = consoleErrors.slice(0, 20);
+  await browser.close();
+}
+process.stdout.write(`EAGER_RESULT ${JSON.stringify(result)}\n`);
+
+/** The interpreter cannot import eager_lsp: the user is told, and "Open Setting" opens the setting. */
+async function noServer(page) {
+  const toast = page.locator(".notification-toast", { hasText: "cannot start the language server" }).first();
+  await toast.waitFor({ state: "visible" });
+  result.toast = await toast.innerText();
+  step("error message shown");
+  await toast.locator(".monaco-button", { hasText: "Open Setting" }).first().click();
+  await until("the settings editor on eager.server.python", async () => {
+    const search = await page.locator(".settings-editor .settings-header .monaco-editor .view-lines").first().innerText();
+    result.settingsSearch = search.replace(/\u00a0/g, " ");
+    const titles = await page.locator(".settings-editor .setting-item-title").allInnerTexts();
+    result.settingTitles = titles.map((t) => t.replace(/\s+/g, " ").trim());
+    return result.settingTitles.some((t) => /Server: Python/.test(t)) ? true : null;
+  }, 30000);
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: params.screenshot });
+  step("settings editor shows eager.server.python");
+  result.final = await snapshot(page);
+}
+
+/** "Eager: Generate Code Here…" from the palette, then watch the code stream in and run. */
+async function generate(page) {
   // Cursor at the end of the file.
   await page.locator(".editor-instance .monaco-editor .view-lines").click();
   await page.keyboard.press("Control+End");
@@ -217,16 +258,22 @@ try {
     if (params.outputScreenshot) await page.screenshot({ path: params.outputScreenshot });
     step("read the output channel");
   }
-} catch (e) {
-  result.error = String(e && e.stack ? e.stack : e);
-  try {
-    result.final = await snapshot(page);
-    if (params.screenshot) await page.screenshot({ path: params.screenshot });
-  } catch {
-    // page gone
+
+  // Edit a line that ran: its result must be marked stale (the decoration says so).
+  if (params.staleEdit) {
+    const { lineText, type } = params.staleEdit;
+    await page.keyboard.press("Escape");
+    const line = page.locator(".editor-instance .view-line", { hasText: lineText }).first();
+    const lb = await line.boundingBox();
+    // Click in the code, then End: the caret goes to the end of the code, before hints.
+    await page.mouse.click(lb.x + 20, lb.y + lb.height / 2);
+    await page.keyboard.press("End");
+    await page.keyboard.type(type);
+    result.staleSnapshot = await until("a stale decoration", async () => {
+      const s = await snapshot(page);
+      return s.decorations.some((d) => d.text.includes("stale")) ? s : null;
+    }, 20000);
+    if (params.staleScreenshot) await page.screenshot({ path: params.staleScreenshot });
+    step("edited a line: stale decoration shown");
   }
-} finally {
-  result.consoleErrors = consoleErrors.slice(0, 20);
-  await browser.close();
 }
-process.stdout.write(`EAGER_RESULT ${JSON.stringify(result)}\n`);
