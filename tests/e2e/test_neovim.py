@@ -347,3 +347,93 @@ def test_attach_shows_host_and_port_without_nvim_dap(
     # with nvim-dap-python's adapter: its `python` type and `connect`
     assert r["with_python_adapter"]["config"]["type"] == "python"
     assert r["with_python_adapter"]["config"]["connect"] == {"host": "127.0.0.1", "port": port}
+
+
+@requires_nvim
+def test_generate_on_a_visual_range_replaces_those_lines(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.enqueue(text="b = a * 100\n", chunk_chars=PIECE_CHARS, delay=0.01)
+    target = tmp_path / "sel.py"
+    target.write_text("a = 1\nb = 2\nb2 = 3\nc = b + 1\n")
+    r = run_scenario(
+        "range",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "make b bigger",
+            "line1": 2,
+            "line2": 3,
+            "settings": _settings(openai_server.url),
+        },
+    )
+    assert r["done"], r["_debug"]
+    assert "make b bigger" in json.dumps(openai_server.chat_requests[0].body)
+    assert r["lines"][0] == "a = 1", r["lines"]
+    assert r["lines"][1] == "b = a * 100", r["lines"]
+    assert "b = 2" not in r["text"] and "b2 = 3" not in r["text"], r["text"]
+    assert "c = b + 1" in r["text"], r["text"]
+
+
+@requires_nvim
+def test_follow_runs_appended_statements(tmp_path: Path, openai_server: FakeOpenAIServer) -> None:
+    target = tmp_path / "follow.py"
+    target.write_text("")
+    r = run_scenario(
+        "follow",
+        tmp_path,
+        {
+            "file": str(target),
+            "lines": ["a = 20 + 1", "b = a * 2", "print(b)"],
+            "expect_results": 2,
+            "settings": _settings(openai_server.url),
+            "timeout_ms": 30000,
+        },
+    )
+    if any("not available" in m for m in _messages(r)):  # the server said so: nothing to test
+        pytest.skip(f"the server has no follow mode yet: {_messages(r)}")
+    assert r["statusline_follow"].endswith("(follow)"), r["statusline_follow"]
+    labels = _labels(r)
+    assert "a = 21" in labels and "b = 42" in labels, labels
+    assert "follow" not in r["statusline_after_toggle"], r["statusline_after_toggle"]
+    assert "eager: follow on" in _messages(r) and "eager: follow off" in _messages(r)
+
+
+@requires_nvim
+def test_stop_ends_the_generation_and_keeps_the_text(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    script = "".join(f"v{i} = {i}\n" for i in range(60))
+    openai_server.enqueue(text=script, chunk_chars=PIECE_CHARS, delay=0.05)
+    target = tmp_path / "stop.py"
+    target.write_text("")
+    r = run_scenario(
+        "stop",
+        tmp_path,
+        {"file": str(target), "prompt": "count", "settings": _settings(openai_server.url)},
+    )
+    assert r["done"], r["_debug"]
+    chat = openai_server.chat_requests[0]
+    assert chat.wait_done(10)
+    assert chat.pieces_sent < -(-len(script) // PIECE_CHARS) or chat.disconnected
+    assert r["lines"][0] == "v0 = 0", r["lines"]
+    assert "v59 = 59" not in r["text"]
+    assert r["status"]["state"] == "idle", r["status"]
+    assert r["statusline"] == "eager: idle"
+
+
+@requires_nvim
+def test_interrupt_a_running_statement_then_restart(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    target = tmp_path / "slow.py"
+    target.write_text("import time\ntime.sleep(60)\nafter = 1\n")
+    r = run_scenario(
+        "interrupt", tmp_path, {"file": str(target), "settings": _settings(openai_server.url)}
+    )
+    msgs = _messages(r)
+    assert "eager: interrupted" in msgs, msgs
+    assert any(d["lnum"] == 1 and "KeyboardInterrupt" in d["message"] for d in r["diagnostics"]), r[
+        "diagnostics"
+    ]
+    assert [n["msg"] for n in r["after_restart"]] == ["eager: interpreter restarted"], msgs

@@ -86,6 +86,7 @@ function H.open(path)
     return client ~= nil and client.initialized == true
   end)
   H.result.attached = ok
+  H.opened_ms = now_ms()
   H.result.filetype = vim.bo[buf].filetype
   assert(ok, "the eager client did not attach to " .. path)
   return buf, client
@@ -196,6 +197,7 @@ end
 --- Print the result, stop the servers and quit. Never returns.
 function H.finish()
   H.result.elapsed_ms = now_ms()
+  H.result.opened_ms = H.opened_ms
   io.stdout:write("EAGER_RESULT " .. vim.json.encode(H.result) .. "\n")
   io.stdout:flush()
   local clients = vim.lsp.get_clients()
