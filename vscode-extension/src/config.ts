@@ -9,12 +9,18 @@ export const SETTING_KEYS = [
   "llm.apiKey",
   "llm.temperature",
   "llm.maxTokens",
+  "llm.timeoutSeconds",
+  "llm.connectRetries",
   "llm.localModelPath",
+  "llm.localCtx",
+  "llm.localThreads",
   "execution.gate",
   "execution.stopOnError",
   "execution.interruptGraceSeconds",
   "execution.python",
   "execution.startOnOpen",
+  "execution.denyModules",
+  "execution.denyCalls",
   "repair.mode",
   "repair.maxAttempts",
   "debug.enabled",
@@ -33,7 +39,9 @@ export function buildInitializationOptions(get: (key: SettingKey) => unknown): S
   const out: Settings = {};
   for (const key of SETTING_KEYS) {
     const value = get(key);
-    if (value === undefined) continue;
+    // undefined: not contributed (older settings); null: "the server's default", which the server
+    // also assumes for a missing key.
+    if (value === undefined || value === null) continue;
     const [section, name] = key.split(".") as [string, string];
     (out[section] ??= {})[name] = value;
   }

@@ -66,6 +66,11 @@ describe("settings", () => {
     assert.equal(opts.llm!.apiKey, "sk-secret");
   });
 
+  it("leaves out null (\"the server's default\") values", () => {
+    const opts = buildInitializationOptions((k) => (k === "execution.denyModules" ? null : k === "execution.gate" ? "eager" : undefined));
+    assert.deepEqual(opts, { execution: { gate: "eager" } });
+  });
+
   it("sends the package.json defaults when nothing is set", () => {
     const opts = buildInitializationOptions((k) => properties[`eager.${k}`]!.default);
     assert.equal(opts.execution!.gate, "safe");
