@@ -437,3 +437,36 @@ def test_interrupt_a_running_statement_then_restart(
         "diagnostics"
     ]
     assert [n["msg"] for n in r["after_restart"]] == ["eager: interpreter restarted"], msgs
+
+
+@requires_nvim
+def test_fix_with_ai_code_action_regenerates_from_the_error(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.enqueue(text=SCRIPT_HEAD + SCRIPT_TAIL, chunk_chars=PIECE_CHARS, delay=0.02)
+    openai_server.enqueue(text="z = x / 2\nprint(z)\n", chunk_chars=PIECE_CHARS, delay=0.02)
+    target = tmp_path / "fix.py"
+    target.write_text("")
+    r = run_scenario(
+        "generate",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "compute things",
+            "fix": True,
+            "expect_hints": 4,
+            "settings": _settings(openai_server.url),
+        },
+    )
+    assert r["first"]["diagnostics"][0]["lnum"] == 3, r["first"]["diagnostics"]
+    assert "Fix with AI" in r["actions"], r["actions"]
+    assert r["done"], r["_debug"]
+    chats = openai_server.chat_requests
+    assert len(chats) == 2, r["_debug"]
+    assert "ZeroDivisionError" in json.dumps(chats[1].body)  # the traceback went to the model
+    assert r["text"].rstrip("\n") == (
+        'x = 6 * 7\ny = [i * i for i in range(4)]\nprint("sum", sum(y))\nz = x / 2\nprint(z)'
+    ), r["text"]
+    assert r["diagnostics"] == [], r["diagnostics"]
+    labels = _labels(r)
+    assert "z = 21.0" in labels, labels

@@ -17,4 +17,27 @@ H.run(function()
       and #vim.diagnostic.get(buf) > 0
   end)
   H.snapshot(buf, client)
+  if not H.params.fix then
+    return
+  end
+
+  -- "Fix with AI" on the error's diagnostic, as vim.lsp.buf.code_action() offers it
+  local first = H.result
+  H.result = { notifications = first.notifications, statuses = {}, events = first.events, chunk_results = 0 }
+  H.result.first = first
+  local err_line = (first.diagnostics[1] or { lnum = 0 }).lnum
+  vim.api.nvim_win_set_cursor(0, { err_line + 1, 0 })
+  H.result.actions = {}
+  vim.lsp.buf.code_action({
+    apply = true,
+    filter = function(action)
+      table.insert(H.result.actions, action.title)
+      return action.title == "Fix with AI"
+    end,
+  })
+  H.wait_done()
+  H.wait(H.params.settle_ms or 10000, function()
+    return #vim.diagnostic.get(buf) == 0 and #(H.inlay_hints(buf, client) or {}) >= (H.params.expect_hints or 0)
+  end)
+  H.snapshot(buf, client)
 end)

@@ -61,6 +61,7 @@ function H.setup(extra)
           end
         elseif pattern == "EagerDone" then
           H.result.summary = ev.data
+          H.result.summaries = (H.result.summaries or 0) + 1
         end
       end,
     })
