@@ -184,6 +184,18 @@ class Editor:
         )
         return _plain(result)
 
+    async def raw_request(self, method: str, params: Any) -> Any:
+        """A request whose result is returned as plain JSON data. Needed for
+        textDocument/codeAction: the client-side converter turns the (Command | CodeAction)
+        union into a Command, losing the CodeAction the server sent."""
+        protocol = self.client.protocol
+        original = protocol.get_result_type
+        protocol.get_result_type = lambda m: None if m == method else original(m)  # type: ignore[method-assign]
+        try:
+            return _plain(await protocol.send_request_async(method, params))
+        finally:
+            protocol.get_result_type = original  # type: ignore[method-assign]
+
     async def hints(self, uri: str) -> list[lsp.InlayHint]:
         doc = self.docs[uri]
         end = lsp.Position(line=doc.text.line_count, character=0)

@@ -1,0 +1,103 @@
+"""Bad input never takes the server down: each case gives a clear message, keeps the text
+already inserted, and leaves the interpreter usable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eager_lsp.lsp import methods
+from tests.support.openai_server import FakeOpenAIServer
+
+from .conftest import Editor
+
+
+async def _still_usable(editor: Editor, uri: str, count: int) -> None:
+    """The interpreter still runs code and the server still answers."""
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    summary = await editor.summary(uri, count)
+    assert summary["error"] is None, summary
+
+
+async def test_unknown_closed_and_non_python_documents(editor: Editor, tmp_path: Path) -> None:
+    result = await editor.command(methods.RUN_DOCUMENT, uri="file:///nowhere/ghost.py")
+    assert result["started"] is False and result["reason"] == "not_open"
+
+    uri = editor.open("closed.py", "x = 1\n", tmp_path)
+    editor.close(uri)
+    result = await editor.command(methods.GENERATE, uri=uri, prompt="anything")
+    assert result["started"] is False and result["reason"] == "not_open"
+
+    notes = editor.open("notes.txt", "just prose\n", tmp_path, language_id="plaintext")
+    result = await editor.command(methods.GENERATE, uri=notes, prompt="anything")
+    assert result["started"] is False and result["reason"] == "not_python"
+
+    result = await editor.command(methods.INTERRUPT)
+    assert result["interrupted"] is False and "uri" in result["error"]
+
+    py = editor.open("ok.py", "", tmp_path)
+    result = await editor.command(methods.GENERATE, uri=py, prompt="   ")
+    assert result["started"] is False and "prompt" in result["error"]
+
+    messages = editor.messages()
+    assert any("is not open" in m for m in messages)
+    assert any("notes.txt is not a Python document" in m for m in messages)
+    assert await editor.hints(notes) == []
+
+
+FAILURES = [
+    ({"status": 401, "error_message": "bad key"}, "rejected the API key"),
+    ({"status": 429, "error_message": "slow down"}, "Rate limited"),
+    ({"status": 500, "error_message": "boom"}, "failed (500)"),
+    ({"pieces": ["x = 1\n", "y = ", "2\n", "z = 3\n"], "malformed_after": 3}, "malformed"),
+    ({"pieces": ["x = 1\n", "y = ", "2\n", "z = 3\n"], "drop_after": 3}, "dropped"),
+    ({"pieces": []}, "no code"),
+]
+
+
+async def test_model_failures_are_reported_and_leave_things_usable(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    uri = editor.open("model.py", "", tmp_path)
+    for n, (reply, expected) in enumerate(FAILURES, start=1):
+        fake_openai.enqueue(reply)
+        before = editor.docs[uri].source
+        assert (await editor.command(methods.GENERATE, uri=uri, prompt="go"))["started"]
+        summary = await editor.summary(uri, 2 * n - 1)
+        assert summary["error"] and expected in summary["error"], (reply, summary)
+        assert any(expected in m for m in editor.messages()), (reply, editor.messages())
+        text = editor.docs[uri].source
+        assert text.startswith(before)  # nothing the document had was lost
+        if "malformed_after" in reply or "drop_after" in reply:
+            # Text that arrived before the break stays, and its complete statements ran.
+            assert text == before + "x = 1\ny = 2\n", text
+            line = before.count("\n")
+            assert (await editor.hint_labels(uri))[line] == "x = 1"
+        await _still_usable(editor, uri, 2 * n)
+
+
+async def test_model_endpoint_down(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.stop()  # the configured base URL now refuses connections
+    uri = editor.open("down.py", "a = 1\n", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="go")
+    summary = await editor.summary(uri)
+    assert "Cannot reach the model" in (summary["error"] or "")
+    assert any("Cannot reach the model" in m for m in editor.messages())
+    assert editor.docs[uri].source == "a = 1\n"
+    await _still_usable(editor, uri, 2)
+    assert (await editor.hint_labels(uri)) == {0: "a = 1"}
+
+
+async def test_a_crashing_interpreter_is_replaced(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("crash.py", "a = 1\nimport os\nos._exit(3)\nb = 2\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    summary = await editor.summary(uri)
+    assert summary["error"] and summary["error"].startswith("InterpreterLost")
+    assert any("the interpreter for crash.py stopped" in m for m in editor.messages())
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert diags.diagnostics[0].range.start.line == 2
+    # The next run gets a fresh interpreter.
+    editor.replace(uri, (1, 0), (3, 0), "")
+    await _still_usable(editor, uri, 2)
+    assert (await editor.hint_labels(uri)) == {0: "a = 1", 1: "b = 2"}

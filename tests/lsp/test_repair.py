@@ -1,0 +1,106 @@
+""" "Fix with AI": regenerate from the failing statement with the traceback as context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types as lsp
+
+from eager_lsp.lsp import methods
+from tests.support.openai_server import FakeOpenAIServer
+
+from .conftest import Editor
+
+BROKEN = "items = [1, 2, 3]\ncount = 0\nmean = sum(items) / count\nprint(mean)\n"
+FIXED = "mean = sum(items) / len(items)\nprint(mean)\n"
+
+
+async def _code_actions(editor: Editor, uri: str, diag: lsp.Diagnostic) -> list[dict[str, Any]]:
+    got = await editor.raw_request(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            range=diag.range,
+            context=lsp.CodeActionContext(diagnostics=[diag]),
+        ),
+    )
+    return list(got or [])
+
+
+async def test_fix_with_ai_regenerates_from_the_failing_statement(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text=BROKEN, chunk_chars=3, delay=0.005)
+    fake_openai.enqueue(text=FIXED, chunk_chars=3, delay=0.005)
+    uri = editor.open("fix.py", "# stats\n", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="mean of items")
+    await editor.summary(uri)
+    assert editor.docs[uri].source == "# stats\n" + BROKEN[: BROKEN.index("print")]
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    diag = diags.diagnostics[0]
+    assert diag.range.start.line == 3
+
+    actions = await _code_actions(editor, uri, diag)
+    assert [(a["title"], a["kind"]) for a in actions] == [(methods.FIX_TITLE, "quickfix")]
+    command = actions[0]["command"]
+    assert command["command"] == methods.FIX_WITH_AI
+    args = command["arguments"][0]
+    assert args == {"uri": uri, "line": 3}
+    assert await editor.command(methods.FIX_WITH_AI, **args) == {"started": True}
+    summary = await editor.summary(uri, 2)
+
+    assert summary["error"] is None
+    assert editor.docs[uri].source == "# stats\nitems = [1, 2, 3]\ncount = 0\n" + FIXED
+    labels = await editor.hint_labels(uri)
+    # `items` and `count` were not re-run, yet the fix could use them: state was kept.
+    assert labels[3] == "mean = 2.0"
+    assert labels[4] == "» 2.0"
+    diags = await editor.settle(uri, lambda ds: not ds)
+
+    repair = fake_openai.chat_requests[1].body["messages"][-1]["content"]
+    assert "mean of items" in repair  # the task
+    assert "ZeroDivisionError" in repair  # the traceback
+    assert "mean = sum(items) / count" in repair  # the failing statement
+    assert "count = 0" in repair  # the code that ran
+
+
+@pytest.mark.settings({"repair": {"mode": "auto", "maxAttempts": 1}})
+async def test_auto_repair_runs_after_an_error(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text=BROKEN, chunk_chars=3)
+    fake_openai.enqueue(text="mean = sum(items) / zero\n", chunk_chars=3)  # still broken
+    uri = editor.open("auto.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="mean of items")
+    await editor.summary(uri, 2)
+    assert editor.docs[uri].source == "items = [1, 2, 3]\ncount = 0\nmean = sum(items) / zero\n"
+    # One attempt allowed: the second failure is left for the user.
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert diags.diagnostics[0].message == "NameError: name 'zero' is not defined"
+    assert len(fake_openai.chat_requests) == 2
+
+
+@pytest.mark.settings({"repair": {"mode": "off"}})
+async def test_no_code_action_when_repair_is_off(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("off.py", "x = 1 / 0\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert await _code_actions(editor, uri, diags.diagnostics[0]) == []
+
+
+async def test_fix_of_a_statement_not_written_by_a_generation(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text="y = x / 2\n", chunk_chars=3)
+    uri = editor.open("own.py", "x = 4\ny = x / 0\nz = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    result = await editor.command(methods.FIX_WITH_AI, uri=uri, line=0)
+    assert result["started"] is False and result["reason"] == "no_error"
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=1)
+    await editor.summary(uri, 2)
+    # Only the failing statement is replaced; the user's code after it stays.
+    assert editor.docs[uri].source == "x = 4\ny = x / 2\nz = 1\n"
+    assert (await editor.hint_labels(uri))[1] == "y = 2.0"
