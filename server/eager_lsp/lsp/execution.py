@@ -266,7 +266,7 @@ async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
         server.stale(doc, 0)
         server.publisher.schedule(doc)
     if doc.follower is not None:
-        doc.follower.resume_after_run()
+        doc.follower.rebuild_soon()
     return {"restarted": True}
 
 

@@ -110,6 +110,8 @@ class Generation(Activity):
                 server.show(exc.message, error=True)
                 self._finish(None, error=exc.message)
                 return
+            if doc.follower is not None:
+                doc.follower.suspend()
             await self.progress.begin(name)
             server.status(doc, "generating", tokens=0, chunksDone=0, chunksTotal=0)
             if not await self._open_line():
@@ -191,6 +193,8 @@ class Generation(Activity):
         if self.stop_reason is not None:
             payload["stoppedEarly"] = True
         server.notify(methods.GENERATION_SUMMARY, payload)
+        if doc.follower is not None and not doc.closed:
+            doc.follower.resume_after_run()
         if failed is not None and not doc.closed and self.stop_reason is None:
             after_failure(server, doc, failed)
 
