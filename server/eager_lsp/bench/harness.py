@@ -44,6 +44,8 @@ class Plan:
     reps: int
     sweep_reps: int
     modes: list[str]
+    sweep_modes: list[str]  # at the sweep rates (the Jupyter kernel only at the main rate)
+    model_modes: list[str]
     debug_workloads: list[str]  # eager-safe-debug runs on these, at the main rate
     model: bool
     model_reps: int
@@ -64,6 +66,8 @@ class Plan:
                 reps=1,
                 sweep_reps=1,
                 modes=base,
+                sweep_modes=base,
+                model_modes=base,
                 debug_workloads=[],
                 model=False,
                 model_reps=0,
@@ -79,6 +83,8 @@ class Plan:
             reps=3,
             sweep_reps=2,
             modes=base,
+            sweep_modes=base[:4],
+            model_modes=base[:4],
             debug_workloads=["gen-stats", "bal-dp", "data-pandas"],
             model=True,
             model_reps=2,
@@ -107,6 +113,8 @@ def bench_main(quick: bool, out: Path) -> int:
         results["meta"]["notes"].append(f"no plots: {exc.name} is not installed")
     results["meta"]["duration_s"] = round(time.monotonic() - began, 1)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    with contextlib.suppress(FileNotFoundError):
+        (out / "results.partial.json").unlink()
     text = report.text_tables(results)
     (out / "table.txt").write_text(text, encoding="utf-8")
     (out / "tables.md").write_text(report.markdown(results), encoding="utf-8")
@@ -129,6 +137,14 @@ def machine() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
     }
+
+
+def _loadavg() -> list[float] | None:
+    """The machine is shared: a busy neighbour shows up here, and in the spread of runs."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _log(message: str) -> None:
@@ -158,6 +174,7 @@ async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
             "command": "eager-lsp bench" + (" --quick" if plan.quick else ""),
             "machine": machine(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "loadavg_start": _loadavg(),
             "plan": asdict(plan),
             "chars_per_token": CHARS_PER_TOKEN,
             "notes": notes,
@@ -185,14 +202,23 @@ async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
         total = sum(len(_rates(plan, w)) for w in cat.workloads)
         done = 0
         for w in cat.workloads:
-            runs, memory = await bench_workload(plan, w, modes, cwd)
+            try:
+                runs, memory = await bench_workload(plan, w, modes, cwd)
+            except Exception as exc:  # one broken workload must not lose the others
+                notes.append(f"workload {w.name} failed: {type(exc).__name__}: {exc}")
+                _log(f"  {w.name} FAILED: {exc!r}")
+                continue
             results["runs"].extend(runs)
             results["memory"][w.name] = memory
             done += len(_rates(plan, w))
+            # Partial results survive a crash or an interrupted long run.
+            (out / "results.partial.json").write_text(json.dumps(results), encoding="utf-8")
             _log(f"  [{done}/{total} workload-rates] {w.name} done")
         if plan.model:
-            results["runs"].extend(await bench_model(plan, cat.prompts, modes, cwd, notes))
+            model_modes = [m for m in modes if m.name in plan.model_modes]
+            results["runs"].extend(await bench_model(plan, cat.prompts, model_modes, cwd, notes))
     results["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    results["meta"]["loadavg_end"] = _loadavg()
     return results
 
 
@@ -235,6 +261,8 @@ async def bench_workload(
         for rate, reps in _rates(plan, w):
             for rep in range(reps):
                 mode_list = list(modes)
+                if rate != plan.main_rate:
+                    mode_list = [m for m in modes if m.name in plan.sweep_modes]
                 if ctx.worker_debug is not None and rate == plan.main_rate:
                     mode_list.append(M.EAGER_SAFE_DEBUG)
                 generated = M.Generated.from_rate(w.text, rate)
@@ -376,42 +404,59 @@ async def bench_model(
         return []
     runs: list[dict[str, Any]] = []
     for p in prompts:
-        w = Workload(name=p.name, regime=p.regime, text="", origin="local model")
-        ctx = await _pools(plan, w, modes, cwd)
         try:
-            for rep in range(plan.model_reps):
-                gen = await _generate(opener(p.prompt)())
-                for mode in _rotated(list(modes), rep):
-                    if mode.streams:
-                        record = await M.run_mode(
-                            mode, ctx, text=None, rate=None, open_source=opener(p.prompt)
-                        )
-                        record["chars_total"] = max(len(gen.text), record["chars_generated"])
-                        saved = max(0, len(gen.text) - record["chars_generated"])
-                        record["tokens_total"] = round(record["chars_total"] / CHARS_PER_TOKEN, 1)
-                        record["tokens_saved"] = round(saved / CHARS_PER_TOKEN, 1)
-                        record["same_text_as_serial"] = record.pop("text", None) == gen.text
-                    else:
-                        record = await M.run_mode(mode, ctx, text=None, rate=None, generated=gen)
-                    record.update(
-                        workload=p.name,
-                        regime=p.regime,
-                        source="model",
-                        rate=None,
-                        rep=rep,
-                        model_tok_s=_tok_s(gen),
-                        usage=gen.usage if not mode.streams else record.get("usage"),
+            runs.extend(await _bench_prompt(plan, p, modes, cwd, opener))
+        except Exception as exc:
+            notes.append(f"local model, {p.name} failed: {type(exc).__name__}: {exc}")
+            _log(f"  {p.name} FAILED: {exc!r}")
+    return runs
+
+
+async def _bench_prompt(
+    plan: Plan,
+    p: Prompt,
+    modes: list[M.Mode],
+    cwd: str,
+    opener: Callable[[str], Callable[[], Any]],
+) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = []
+    w = Workload(name=p.name, regime=p.regime, text="", origin="local model")
+    ctx = await _pools(plan, w, modes, cwd)
+    try:
+        for rep in range(plan.model_reps):
+            gen = await _generate(opener(p.prompt)())
+            for mode in _rotated(list(modes), rep):
+                if mode.streams:
+                    record = await M.run_mode(
+                        mode, ctx, text=None, rate=None, open_source=opener(p.prompt)
                     )
-                    runs.append(record)
-                    _log(
-                        f"    {p.name:<15} model rep {rep} {mode.name:<16} "
-                        f"e2e {record['e2e_s']:7.2f} s  ({len(gen.text)} chars)"
-                    )
-        finally:
-            for pool in (ctx.worker, ctx.worker_debug, ctx.kernel):
-                if pool is not None:
-                    await pool.close()
-        (Path(cwd) / f"{p.name}.generated.py").write_text(gen.text, encoding="utf-8")
+                    record["chars_total"] = max(len(gen.text), record["chars_generated"])
+                    saved = max(0, len(gen.text) - record["chars_generated"])
+                    record["tokens_total"] = round(record["chars_total"] / CHARS_PER_TOKEN, 1)
+                    record["tokens_saved"] = round(saved / CHARS_PER_TOKEN, 1)
+                    record["same_text_as_serial"] = record.pop("text", None) == gen.text
+                else:
+                    record = await M.run_mode(mode, ctx, text=None, rate=None, generated=gen)
+                    if mode.name == "serial":
+                        record["text"] = gen.text  # what the model wrote, for the record
+                record.update(
+                    workload=p.name,
+                    regime=p.regime,
+                    source="model",
+                    rate=None,
+                    rep=rep,
+                    model_tok_s=_tok_s(gen),
+                    usage=gen.usage if not mode.streams else record.get("usage"),
+                )
+                runs.append(record)
+                _log(
+                    f"    {p.name:<15} model rep {rep} {mode.name:<16} "
+                    f"e2e {record['e2e_s']:7.2f} s  ({len(gen.text)} chars)"
+                )
+    finally:
+        for pool in (ctx.worker, ctx.worker_debug, ctx.kernel):
+            if pool is not None:
+                await pool.close()
     return runs
 
 

@@ -278,7 +278,8 @@ def text_tables(results: dict[str, Any]) -> str:
     m = meta["machine"]
     lines.append(
         f"{meta['command']}: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, "
-        f"{meta.get('duration_s', '?')} s"
+        f"{meta.get('duration_s', '?')} s, load average {meta.get('loadavg_start')} → "
+        f"{meta.get('loadavg_end')}"
     )
     lines.append("medians over repetitions, (min–max) when they differ; times in seconds")
     header = (
