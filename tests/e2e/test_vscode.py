@@ -364,3 +364,38 @@ def test_an_interpreter_without_eager_lsp_is_reported_with_a_way_to_fix_it(
     assert "Open Setting" in r["toast"], r["toast"]
     # "Open Setting" opened the settings editor on eager.server.python.
     assert any("Server: Python" in t for t in r["settingTitles"]), r["settingTitles"]
+
+
+def test_run_file_from_the_context_menu_and_attach_info(
+    code_server: Path, vsix: Path, tmp_path: Path
+) -> None:
+    bench = Workbench(code_server, vsix, tmp_path, {**WORKBENCH_SETTINGS, "eager.server.python": PYTHON})
+    (bench.folder / "a.py").write_text('a = 2\nb = a * 21\nprint("hello", b)\n')
+    ARTIFACTS.mkdir(exist_ok=True)
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "runFile",
+                "url": bench.url,
+                "file": "a.py",
+                "screenshot": str(ARTIFACTS / "vscode-e2e-run-file.png"),
+                "minDecorations": 3,
+                "timeoutMs": 60000,
+            }
+        )
+    finally:
+        bench.stop()
+    (ARTIFACTS / "vscode-e2e-run-file.json").write_text(json.dumps(r, indent=1))
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    # The editor's context menu has an "Eager" submenu with the commands.
+    assert "Eager" in r["contextMenu"], r["contextMenu"]
+    for title in ("Generate Code Here…", "Stop", "Run File Eagerly", "Attach Debugger"):
+        assert title in r["eagerSubmenu"], r["eagerSubmenu"]
+    decorations = [d["text"] for d in r["afterRun"]["decorations"]]
+    assert any(d.startswith("⟵ b = 42") for d in decorations), decorations
+    assert any("» hello 42" in d for d in decorations), decorations
+    assert "b = 42" in r["afterRun"]["text"], r["afterRun"]["text"]  # the server's inlay hint
+    # No Python debugger extension in code-server: host:port is offered with a Copy button.
+    assert "127.0.0.1:" in r["attachToast"] and "Copy" in r["attachToast"], r["attachToast"]

@@ -9,7 +9,7 @@ import { ClientCommands, ServerCommands } from "../src/methods";
 interface Manifest {
   contributes: {
     commands: { command: string; title: string; category?: string }[];
-    menus: Record<string, { command: string }[]>;
+    menus: Record<string, { command?: string; submenu?: string; when?: string; group?: string }[]>;
     configuration: { properties: Record<string, { default: unknown; markdownDescription?: string; description?: string }> };
   };
   engines: { vscode: string };
@@ -86,8 +86,15 @@ describe("commands", () => {
     const server = new Set<string>(Object.values(ServerCommands));
     for (const c of declared) assert.ok(!server.has(c), `${c} collides with a server command`);
     for (const menu of Object.values(manifest.contributes.menus)) {
-      for (const item of menu) assert.ok(declared.includes(item.command), `menu names unknown ${item.command}`);
+      for (const item of menu) {
+        if (item.command !== undefined) assert.ok(declared.includes(item.command), `menu names unknown ${item.command}`);
+      }
     }
+    // The editor's context menu has one "Eager" submenu with the commands.
+    assert.deepEqual(manifest.contributes.menus["editor/context"], [
+      { submenu: "eager.editorContext", when: "editorLangId == python", group: "1_eager@1" },
+    ]);
+    assert.ok(manifest.contributes.menus["eager.editorContext"]!.some((i) => i.command === ClientCommands.runFile));
     const titles = manifest.contributes.commands.map((c) => `${c.category}: ${c.title}`);
     for (const t of ["Eager: Generate Code Here…", "Eager: Stop", "Eager: Run File Eagerly", "Eager: Toggle Follow Mode", "Eager: Interrupt", "Eager: Restart Interpreter", "Eager: Attach Debugger"]) {
       assert.ok(titles.includes(t), t);

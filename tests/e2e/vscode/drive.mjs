@@ -122,6 +122,8 @@ try {
 
   if (params.scenario === "noServer") {
     await noServer(page);
+  } else if (params.scenario === "runFile") {
+    await runFileAndAttach(page);
   } else {
     await generate(page);
   }
@@ -156,6 +158,50 @@ async function noServer(page) {
   await page.waitForTimeout(500);
   await page.screenshot({ path: params.screenshot });
   step("settings editor shows eager.server.python");
+  result.final = await snapshot(page);
+}
+
+/** Run a command from the palette (F1, type its title, Enter). */
+async function palette(page, title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.waitFor({ state: "visible" });
+  await input.fill(`> ${title}`);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ state: "visible" });
+  await page.keyboard.press("Enter");
+}
+
+/** "Eager: Run File Eagerly" from the editor's context menu, then "Eager: Attach Debugger" from the
+ * palette (no Python debugger extension in code-server: it offers host:port with "Copy"). */
+async function runFileAndAttach(page) {
+  const lines = page.locator(".editor-instance .monaco-editor .view-lines");
+  await lines.click({ button: "right" });
+  const labels = async () =>
+    (await page.locator(".context-view .monaco-menu .action-label").allInnerTexts()).map((t) => t.trim()).filter((t) => t.length > 0);
+  const submenu = page.locator(".context-view .monaco-menu .action-item", { hasText: /^\s*Eager\s*$/ }).first();
+  await submenu.waitFor({ state: "visible" });
+  result.contextMenu = await labels();
+  await submenu.hover();
+  // (The submenu's DOM sits inside the "Eager" item: find the entry by its own role and name.)
+  const item = page.getByRole("menuitem", { name: "Run File Eagerly", exact: true });
+  await item.waitFor({ state: "visible" });
+  result.eagerSubmenu = (await labels()).filter((t) => !result.contextMenu.includes(t) || t === "Copy");
+  await item.click();
+  step("Run File Eagerly from the context menu");
+  result.afterRun = await until("the decorations of the run", async () => {
+    const s = await snapshot(page);
+    return s.decorations.length >= params.minDecorations ? s : null;
+  });
+  step("run results shown");
+  await page.waitForTimeout(1000);
+  result.afterRun = await snapshot(page);
+
+  await palette(page, "Eager: Attach Debugger");
+  const toast = page.locator(".notification-toast", { hasText: "debugpy" }).first();
+  await toast.waitFor({ state: "visible" });
+  result.attachToast = await toast.innerText();
+  step("attach info shown");
+  await page.screenshot({ path: params.screenshot });
   result.final = await snapshot(page);
 }
 
