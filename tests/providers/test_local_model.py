@@ -250,3 +250,28 @@ async def test_the_bundled_model_writes_python(capfd: pytest.CaptureFixture[str]
     assert "```" not in text
     local_model.stop_local_server()
     assert not server.running()
+
+
+async def test_aclose_while_the_local_server_is_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    async def slow_start(config: LLMConfig) -> str:
+        await asyncio.sleep(30)
+        return "http://127.0.0.1:1/v1"
+
+    monkeypatch.setattr(local_model, "ensure_local_server", slow_start)
+    stream = open_stream(LLMConfig(provider="local"), [{"role": "user", "content": "x"}])
+    got: list[str] = []
+
+    async def consume() -> None:
+        async for piece in stream:
+            got.append(piece)
+
+    task = asyncio.ensure_future(consume())
+    await asyncio.sleep(0.1)
+    start = time.monotonic()
+    await stream.aclose()
+    await asyncio.wait_for(task, 2)
+    assert got == [] and time.monotonic() - start < 1

@@ -97,8 +97,11 @@ class _DeferredStream:
             except BaseException:
                 opening.cancel()
                 raise
-            if self._closed or opening.cancelled():
+            if self._closed:
                 raise StopAsyncIteration
+            if opening.cancelled():  # an earlier caller was cancelled mid-start: start again
+                self._opening = None
+                return await self.__anext__()
             self._inner = opening.result()
         return await self._inner.__aiter__().__anext__()
 
