@@ -41,7 +41,8 @@ INSTALLER = ROOT / "scripts" / "install-code-server.sh"
 # The interpreter that runs the server; EAGER_E2E_SERVER_PYTHON overrides it (harness debugging).
 PYTHON = os.environ.get("EAGER_E2E_SERVER_PYTHON", sys.executable)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
+# The first test on a new machine also installs code-server and chromium (a few minutes).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 # What the fake model writes: line 2 (0-based) raises; stopOnError (the default) stops there.
 COMPLETION = 'x = 6 * 7\ny = x + 1\nz = 1 / 0\nprint("never")\n'
@@ -111,7 +112,9 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes], log: Pat
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"code-server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"code-server exited ({proc.returncode}):\n{log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
@@ -119,7 +122,9 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes], log: Pat
         except OSError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"code-server did not answer {url} in {timeout} s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(
+        f"code-server did not answer {url} in {timeout} s:\n{log.read_text()[-3000:]}"
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -208,7 +213,9 @@ class Workbench:
         # The extension host's log and the "Eager" output channel (server log, program output).
         for path in sorted(self.user_data.glob("logs/**/*.log")):
             if "exthost" in str(path) or "Eager" in path.name or "eager" in str(path).lower():
-                out.append(f"--- {path.relative_to(self.user_data)}:\n{path.read_text(errors='replace')[-3000:]}")
+                out.append(
+                    f"--- {path.relative_to(self.user_data)}:\n{path.read_text(errors='replace')[-3000:]}"
+                )
         return "\n".join(out)
 
 
@@ -259,7 +266,9 @@ WORKBENCH_SETTINGS: dict[str, Any] = {
 def test_generate_here_streams_runs_and_shows_values_and_errors(
     code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    openai_server.enqueue(text=COMPLETION, chunk_chars=PIECE_CHARS, delay=PIECE_DELAY, first_delay=0.3)
+    openai_server.enqueue(
+        text=COMPLETION, chunk_chars=PIECE_CHARS, delay=PIECE_DELAY, first_delay=0.3
+    )
     settings = {
         **WORKBENCH_SETTINGS,
         "eager.server.python": PYTHON,
@@ -325,7 +334,9 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
     status = next(i for i in final["statusItems"] if "Eager" in i["text"])
     assert "generating" not in status["text"] and "running" not in status["text"], status
     toasts = r["toastsSeen"]
-    assert any(t.startswith("Eager: stopped after") and "ZeroDivisionError" in t for t in toasts), toasts
+    assert any(t.startswith("Eager: stopped after") and "ZeroDivisionError" in t for t in toasts), (
+        toasts
+    )
 
     # The output channel has the server's log and the traceback of the failing statement.
     assert "ZeroDivisionError" in (r.get("output") or ""), r.get("output")
@@ -341,7 +352,9 @@ def test_an_interpreter_without_eager_lsp_is_reported_with_a_way_to_fix_it(
     code_server: Path, vsix: Path, tmp_path: Path
 ) -> None:
     missing = tmp_path / "no-such-python"
-    bench = Workbench(code_server, vsix, tmp_path, {**WORKBENCH_SETTINGS, "eager.server.python": str(missing)})
+    bench = Workbench(
+        code_server, vsix, tmp_path, {**WORKBENCH_SETTINGS, "eager.server.python": str(missing)}
+    )
     (bench.folder / "a.py").write_text("x = 1\n")
     ARTIFACTS.mkdir(exist_ok=True)
     bench.start()
@@ -369,7 +382,9 @@ def test_an_interpreter_without_eager_lsp_is_reported_with_a_way_to_fix_it(
 def test_run_file_from_the_context_menu_and_attach_info(
     code_server: Path, vsix: Path, tmp_path: Path
 ) -> None:
-    bench = Workbench(code_server, vsix, tmp_path, {**WORKBENCH_SETTINGS, "eager.server.python": PYTHON})
+    bench = Workbench(
+        code_server, vsix, tmp_path, {**WORKBENCH_SETTINGS, "eager.server.python": PYTHON}
+    )
     (bench.folder / "a.py").write_text('a = 2\nb = a * 21\nprint("hello", b)\n')
     ARTIFACTS.mkdir(exist_ok=True)
     bench.start()
