@@ -161,6 +161,8 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     assert r["output_after_stale"] == ["# line 1: ok"]
     msgs = _messages(r)
     assert msgs.count("eager: endpoint down") == 1  # a repeated error status is shown once
+    assert "eager: 401 unauthorized" not in msgs  # the server's own message says it
+    assert "LSP[id=0] eager: the model endpoint said 401 unauthorized" in msgs, msgs
     assert "eager: done in 4.1 s, 2.0 s saved" in msgs
     assert "eager: stopped early after 1.3 s (ZeroDivisionError: division by zero)" in msgs
     assert "eager: stopped early after 2.0 s (ValueError: bad)" in msgs
@@ -470,3 +472,27 @@ def test_fix_with_ai_code_action_regenerates_from_the_error(
     assert r["diagnostics"] == [], r["diagnostics"]
     labels = _labels(r)
     assert "z = 21.0" in labels, labels
+
+
+@requires_nvim
+def test_typing_above_the_generation_loses_nothing(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    script = "".join(f"v{i} = {i} * 2\n" for i in range(30))
+    openai_server.enqueue(text=script, chunk_chars=PIECE_CHARS, delay=0.03)
+    target = tmp_path / "while_typing.py"  # (a typing.py in the cwd would shadow the stdlib)
+    target.write_text("start = 0\n\n")  # the cursor goes on the empty last line
+    r = run_scenario(
+        "typing",
+        tmp_path,
+        {"file": str(target), "prompt": "numbers", "settings": _settings(openai_server.url)},
+    )
+    assert r["done"], r["_debug"]
+    assert r["typed"] >= 1
+    lines = r["lines"]
+    notes = [ln for ln in lines if ln.startswith("# note")]
+    assert notes == [f"# note {i}" for i in range(r["typed"], 0, -1)], lines  # typed text intact
+    code = [ln for ln in lines if ln and not ln.startswith("# note")]
+    assert code == ["start = 0", *script.splitlines()], lines  # generated text intact
+    assert r["summary"]["stoppedEarly"] is False, r["summary"]
+    assert r["diagnostics"] == [], r["diagnostics"]

@@ -62,6 +62,60 @@ end
 
 M.handlers = {}
 
+M.dedupe_ms = 300
+
+---@type { text: string, at: integer }[]  the server's recent window/showMessage texts
+local shown = {}
+
+---@param text string
+---@return boolean
+local function shown_recently(text)
+  local now = vim.uv.now()
+  for _, m in ipairs(shown) do
+    if now - m.at < 5000 and m.text:find(text, 1, true) then
+      return true
+    end
+  end
+  return false
+end
+
+M.handlers["window/showMessage"] = function(err, result, ctx, config)
+  if type(result) == "table" and type(result.message) == "string" then
+    table.insert(shown, { text = result.message, at = vim.uv.now() })
+    if #shown > 20 then
+      table.remove(shown, 1)
+    end
+  end
+  return vim.lsp.handlers["window/showMessage"](err, result, ctx, config)
+end
+
+-- workspace/applyEdit for the eager client. Neovim's own handler prints the edit's label for
+-- every edit (one per streamed line here), and when the buffer changed since the version the
+-- edit was made for, it skips the edit yet answers `applied = true`. The server writes
+-- versioned edits while the user may be typing: tell it the truth so it can re-base and retry.
+M.handlers["workspace/applyEdit"] = function(_, params, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  if not client or type(params) ~= "table" or type(params.edit) ~= "table" then
+    return { applied = false, failureReason = "eager: invalid workspace/applyEdit" }
+  end
+  for _, change in ipairs(params.edit.documentChanges or {}) do
+    local doc = change.textDocument
+    local version = doc and doc.version
+    if type(version) == "number" and version > 0 then
+      local buf = vim.uri_to_bufnr(doc.uri)
+      local current = vim.api.nvim_buf_is_loaded(buf) and vim.lsp.util.buf_versions[buf]
+      if type(current) == "number" and current > version then
+        return {
+          applied = false,
+          failureReason = ("the document changed (version %d, the edit is for %d)"):format(current, version),
+        }
+      end
+    end
+  end
+  local ok, err = pcall(vim.lsp.util.apply_workspace_edit, params.edit, client.offset_encoding)
+  return { applied = ok, failureReason = (not ok) and tostring(err) or nil }
+end
+
 M.handlers["eager/status"] = function(_, p)
   if type(p) ~= "table" or not p.uri then
     return
@@ -70,17 +124,18 @@ M.handlers["eager/status"] = function(_, p)
   local prev = doc.status
   doc.status = p
   if p.state == "error" and present(p.message) and not (prev and prev.state == "error" and prev.message == p.message) then
-    -- An exception in the executed code is already a diagnostic (and in the summary): only
-    -- failures of the server itself (endpoint down, 401, ...) are worth a message here.
-    local from_code = false
-    for _, r in pairs(doc.results) do
-      if describe_error(r.error) == p.message then
-        from_code = true
+    -- Say it unless it was said already: an exception in the executed code is a diagnostic,
+    -- and the server reports most failures with window/showMessage (sent just before or after).
+    vim.defer_fn(function()
+      for _, r in pairs(doc.results) do
+        if describe_error(r.error) == p.message then
+          return
+        end
       end
-    end
-    if not from_code then
-      notify("eager: " .. p.message, vim.log.levels.ERROR)
-    end
+      if not shown_recently(p.message) then
+        notify("eager: " .. p.message, vim.log.levels.ERROR)
+      end
+    end, M.dedupe_ms)
   end
   pcall(vim.cmd.redrawstatus)
   emit("EagerStatus", p)

@@ -38,10 +38,19 @@ function M.setup(opts)
   M.config = cfg
 
   local settings = dict(cfg.settings)
+  -- Neovim applies `documentChanges` but does not advertise them; without them the server must
+  -- send unversioned edits, which land in the wrong place when the user typed since Neovim last
+  -- sent didChange. With them, a stale edit is refused (see handlers.lua) and the server retries.
+  local capabilities = vim.tbl_deep_extend(
+    "force",
+    vim.lsp.protocol.make_client_capabilities(),
+    { workspace = { workspaceEdit = { documentChanges = true } } }
+  )
   vim.lsp.config(
     "eager",
     vim.tbl_deep_extend("force", {
       cmd = cfg.cmd or { cfg.python, "-m", "eager_lsp", "serve" },
+      capabilities = capabilities,
       filetypes = cfg.filetypes,
       root_markers = cfg.root_markers,
       init_options = settings,

@@ -16,6 +16,11 @@ H.run(function()
   r.status_generating = eager.status(buf).state
   handlers["eager/status"](nil, { uri = uri, state = "error", message = "endpoint down" }, {})
   handlers["eager/status"](nil, { uri = uri, state = "error", message = "endpoint down" }, {})
+  -- a failure the server also reports with window/showMessage is said once, by the server
+  handlers["eager/status"](nil, { uri = uri, state = "idle" }, {})
+  handlers["eager/status"](nil, { uri = uri, state = "error", message = "401 unauthorized" }, {})
+  handlers["window/showMessage"](nil, { type = 1, message = "eager: the model endpoint said 401 unauthorized" }, { client_id = 0 })
+  vim.wait(require("eager.handlers").dedupe_ms + 300)
   local function chunk(index, first, last, extra)
     return vim.tbl_extend("force", {
       uri = uri, version = 3, ok = true, skipped = false, values = {}, stdout = "", stderr = "",

@@ -9,6 +9,9 @@ vim.g.loaded_python3_provider = 0
 
 H.params = vim.json.decode(os.getenv("EAGER_E2E_PARAMS") or "{}")
 H.timeout = H.params.timeout_ms or 60000
+if H.params.lsp_log_level then
+  vim.lsp.log.set_level(H.params.lsp_log_level) -- e.g. "debug": the messages go to lsp.log
+end
 
 H.result = {
   notifications = {}, -- { msg, level } from vim.notify

@@ -1,0 +1,35 @@
+-- The user keeps typing above the insertion point while code streams in: their text and the
+-- generated code must both end up in the buffer, intact.
+local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
+local H = dofile(dir .. "/harness.lua")
+
+H.run(function()
+  H.setup()
+  local buf, client = H.open(H.params.file)
+  local last = vim.api.nvim_buf_line_count(buf)
+  vim.api.nvim_win_set_cursor(0, { last, 0 })
+  vim.cmd("EagerGenerate " .. H.params.prompt)
+  -- wait for the first generated text, then type a comment line at the top every few tenths of
+  -- a second until the generation ends (as separate changes, like keystrokes in insert mode)
+  H.wait(H.timeout, function()
+    return #require("eager").results(buf) >= 1
+  end)
+  local typed = 0
+  while H.result.summary == nil and typed < (H.params.max_typed or 40) do
+    typed = typed + 1
+    local text = ("# note %d"):format(typed)
+    vim.api.nvim_buf_set_lines(buf, 0, 0, false, { "" })
+    for i = 1, #text do
+      vim.api.nvim_buf_set_text(buf, 0, i - 1, 0, i - 1, { text:sub(i, i) })
+      vim.wait(10)
+    end
+    vim.wait(H.params.type_pause_ms or 100)
+  end
+  H.result.typed = typed
+  H.wait_done()
+  H.wait(10000, function()
+    local s = require("eager").status(buf)
+    return s ~= nil and s.state ~= "generating"
+  end)
+  H.snapshot(buf, client)
+end)
