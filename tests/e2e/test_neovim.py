@@ -475,24 +475,32 @@ def test_fix_with_ai_code_action_regenerates_from_the_error(
 
 
 @requires_nvim
-def test_typing_above_the_generation_loses_nothing(
-    tmp_path: Path, openai_server: FakeOpenAIServer
+@pytest.mark.parametrize("at", ["top", "bottom"])
+def test_typing_while_code_streams_in_loses_nothing(
+    tmp_path: Path, openai_server: FakeOpenAIServer, at: str
 ) -> None:
     script = "".join(f"v{i} = {i} * 2\n" for i in range(30))
     openai_server.enqueue(text=script, chunk_chars=PIECE_CHARS, delay=0.03)
     target = tmp_path / "while_typing.py"  # (a typing.py in the cwd would shadow the stdlib)
-    target.write_text("start = 0\n\n")  # the cursor goes on the empty last line
+    target.write_text("start = 0\n\nend = 1\n")  # generated on the empty line 2
     r = run_scenario(
         "typing",
         tmp_path,
-        {"file": str(target), "prompt": "numbers", "settings": _settings(openai_server.url)},
+        {
+            "file": str(target),
+            "prompt": "numbers",
+            "cursor_line": 2,
+            "at": at,
+            "settings": _settings(openai_server.url),
+        },
     )
     assert r["done"], r["_debug"]
     assert r["typed"] >= 1
     lines = r["lines"]
     notes = [ln for ln in lines if ln.startswith("# note")]
-    assert notes == [f"# note {i}" for i in range(r["typed"], 0, -1)], lines  # typed text intact
+    typed = [f"# note {i}" for i in range(1, r["typed"] + 1)]
+    assert notes == (typed[::-1] if at == "top" else typed), lines  # the user's text is intact
     code = [ln for ln in lines if ln and not ln.startswith("# note")]
-    assert code == ["start = 0", *script.splitlines()], lines  # generated text intact
+    assert code == ["start = 0", *script.splitlines(), "end = 1"], lines  # and so is the code
     assert r["summary"]["stoppedEarly"] is False, r["summary"]
     assert r["diagnostics"] == [], r["diagnostics"]

@@ -1,16 +1,16 @@
--- The user keeps typing above the insertion point while code streams in: their text and the
--- generated code must both end up in the buffer, intact.
+-- The user keeps typing above (or below) the insertion point while code streams in: their text
+-- and the generated code must both end up in the buffer, intact.
 local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 local H = dofile(dir .. "/harness.lua")
 
 H.run(function()
   H.setup()
   local buf, client = H.open(H.params.file)
-  local last = vim.api.nvim_buf_line_count(buf)
-  vim.api.nvim_win_set_cursor(0, { last, 0 })
+  vim.api.nvim_win_set_cursor(0, { H.params.cursor_line, 0 })
+  local bottom = H.params.at == "bottom"
   vim.cmd("EagerGenerate " .. H.params.prompt)
-  -- wait for the first generated text, then type a comment line at the top every few tenths of
-  -- a second until the generation ends (as separate changes, like keystrokes in insert mode)
+  -- wait for the first generated text, then type a comment line at the top (or bottom) every
+  -- few tenths of a second until the generation ends (a change per character, like keystrokes)
   H.wait(H.timeout, function()
     return #require("eager").results(buf) >= 1
   end)
@@ -18,9 +18,11 @@ H.run(function()
   while H.result.summary == nil and typed < (H.params.max_typed or 40) do
     typed = typed + 1
     local text = ("# note %d"):format(typed)
-    vim.api.nvim_buf_set_lines(buf, 0, 0, false, { "" })
+    vim.api.nvim_buf_set_lines(buf, bottom and -1 or 0, bottom and -1 or 0, false, { "" })
     for i = 1, #text do
-      vim.api.nvim_buf_set_text(buf, 0, i - 1, 0, i - 1, { text:sub(i, i) })
+      -- the last line moves down as generated lines arrive above it
+      local row = bottom and vim.api.nvim_buf_line_count(buf) - 1 or 0
+      vim.api.nvim_buf_set_text(buf, row, i - 1, row, i - 1, { text:sub(i, i) })
       vim.wait(10)
     end
     vim.wait(H.params.type_pause_ms or 100)
