@@ -43,6 +43,7 @@ class EagerServer(LanguageServer):
         self.documents: dict[str, Document] = {}
         self.settings = Settings()
         self._init_options: Any = None
+        self._settings_epoch = 0
         self.interpreters = Interpreters(self._session_listener)
         self.publisher = publish.Publisher(self._send_diagnostics, self._refresh_hints)
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -75,6 +76,7 @@ class EagerServer(LanguageServer):
         """workspace/configuration (section `eager`) over initializationOptions."""
         if not self.client_supports("workspace", "configuration"):
             return
+        asked_at = self._settings_epoch
         try:
             result = await asyncio.wait_for(
                 self.workspace_configuration_async(
@@ -88,6 +90,8 @@ class EagerServer(LanguageServer):
             log.info("workspace/configuration failed: %s", exc)
             return
         value = result[0] if result else None
+        if self._settings_epoch != asked_at:
+            return  # settings pushed meanwhile are newer than this answer
         if isinstance(value, dict) and value:
             self._use_settings(merge(self._init_options or {}, value))
 
@@ -101,6 +105,7 @@ class EagerServer(LanguageServer):
     def _use_settings(self, raw: Any) -> None:
         settings, problems = parse_settings(raw or {})
         self.settings = settings
+        self._settings_epoch += 1
         log.info("settings: %r", settings)
         for doc in self.documents.values():
             self.interpreters.apply_settings(doc, settings)

@@ -1,0 +1,201 @@
+"""Interpreter commands, results kept in step with edits, settings, and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from lsprotocol import types as lsp
+
+from eager_lsp.lsp import methods
+
+from .conftest import WAIT_S, Editor
+
+
+async def test_interrupt_stops_a_runaway_statement_and_keeps_state(
+    editor: Editor, tmp_path: Path
+) -> None:
+    uri = editor.open("loop.py", "kept = 7\nwhile True:\n    pass\nafter = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.wait_for(
+        lambda: any(
+            n["chunk"]["startLine"] == 0 for n in editor.notes_for(methods.CHUNK_RESULT, uri)
+        ),
+        "the first statement",
+    )
+    result = await editor.command(methods.INTERRUPT, uri=uri)
+    assert result == {"interrupted": True, "stateLost": False}
+    summary = await editor.summary(uri)
+    assert summary["error"].startswith("KeyboardInterrupt")
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert diags.diagnostics[0].range.start.line in (1, 2)
+    assert await editor.command(methods.INTERRUPT, uri=uri) == {
+        "interrupted": False,
+        "stateLost": False,
+    }
+
+
+@pytest.mark.settings({"execution": {"interruptGraceSeconds": 0.5}})
+async def test_an_interrupt_that_does_not_land_kills_and_says_state_is_lost(
+    editor: Editor, tmp_path: Path
+) -> None:
+    code = "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass\n"
+    uri = editor.open("stubborn.py", code, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.wait_for(
+        lambda: editor.notes_for(methods.CHUNK_RESULT, uri), "the import to have run"
+    )
+    assert await editor.command(methods.INTERRUPT, uri=uri) == {
+        "interrupted": True,
+        "stateLost": True,
+    }
+    await editor.summary(uri)
+    editor.replace(uri, (0, 0), (6, 0), "fresh = 1\n")
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    assert (await editor.summary(uri, 2))["error"] is None
+
+
+async def test_restart_gives_a_fresh_interpreter(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("restart.py", "a = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    assert await editor.command(methods.RESTART_INTERPRETER, uri=uri) == {"restarted": True}
+    assert await editor.hint_labels(uri) == {}  # results of the old interpreter are gone
+    editor.replace(uri, (0, 0), (1, 0), "b = 2\n")
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    assert (await editor.summary(uri, 2))["error"] is None
+
+
+async def test_debug_attach_info_is_null_when_debugging_is_off(
+    editor: Editor, tmp_path: Path
+) -> None:
+    uri = editor.open("nodebug.py", "", tmp_path)
+    assert await editor.command(methods.DEBUG_ATTACH_INFO, uri=uri) is None
+
+
+@pytest.mark.settings({"debug": {"enabled": True}})
+async def test_debug_attach_info_points_at_a_listening_debugpy(
+    editor: Editor, tmp_path: Path
+) -> None:
+    uri = editor.open("debug.py", "", tmp_path)
+    info = await editor.command(methods.DEBUG_ATTACH_INFO, uri=uri)
+    assert info["host"] == "127.0.0.1" and isinstance(info["port"], int)
+    with socket.create_connection((info["host"], info["port"]), timeout=10):
+        pass
+
+
+async def test_results_follow_edits_and_go_stale(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("edits.py", "a = 1\nb = a / 0\nc = 3\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+
+    editor.type(uri, 0, 0, "# a comment above\n")  # everything moves down one line
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert diags.diagnostics[0].range.start.line == 2
+    assert await editor.hint_labels(uri) == {1: "a = 1"}
+
+    editor.replace(uri, (2, 8), (2, 9), "2")  # the failing statement changes
+    await editor.settle(uri, lambda ds: not ds)
+    stale = editor.notes_for(methods.STALE, uri)
+    assert stale[-1]["fromLine"] == 2 and stale[-1]["toLine"] == 2
+
+
+async def test_inline_values_are_answered(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("inline.py", "x = 40 + 2\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    values = await editor.client.text_document_inline_value_async(
+        lsp.InlineValueParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            range=lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(1, 0)),
+            context=lsp.InlineValueContext(
+                frame_id=1, stopped_location=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
+            ),
+        )
+    )
+    assert [(v.range.start.line, v.text) for v in values or []] == [(0, "x = 42")]
+
+
+async def test_long_values_are_truncated_with_the_full_value_in_the_tooltip(
+    editor: Editor, tmp_path: Path
+) -> None:
+    uri = editor.open("long.py", "s = 'ab' * 200\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    (hint,) = await editor.hints(uri)
+    assert isinstance(hint.label, str) and len(hint.label) <= 80 and hint.label.endswith("…")
+    assert isinstance(hint.tooltip, lsp.MarkupContent) and "abab" in hint.tooltip.value
+
+
+async def test_non_ascii_text_keeps_positions_right(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("unicode.py", "s = 'héllo 😀'\nn = len(s)\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    hints = await editor.hints(uri)
+    doc = editor.docs[uri]
+    ends = {h.position.line: h.position.character for h in hints}
+    assert ends[0] == doc.text.end_of_line(0).character  # in the negotiated encoding
+    assert ends[1] == len("n = len(s)")
+
+
+@pytest.mark.settings({"execution": {"startOnOpen": False, "gate": "sideways"}})
+async def test_lazy_start_and_bad_settings(editor: Editor, tmp_path: Path) -> None:
+    assert any("execution.gate" in m for m in editor.messages())
+    uri = editor.open("lazy.py", "x = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    assert (await editor.summary(uri))["error"] is None
+
+
+async def test_configuration_changes_apply(editor: Editor, tmp_path: Path) -> None:
+    # Pulled (the way VS Code does it): the notification carries no settings.
+    settings = editor.client.get_configuration(section=methods.SETTINGS_SECTION)
+    settings["inline"] = {"maxLength": 10}
+    editor.client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings=None)
+    )
+    uri = editor.open("cfg.py", "value = 'a fairly long string'\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    labels = await editor.hint_labels(uri)
+    assert len(labels[0]) <= 10
+
+    # Pushed (settings in the notification, as some clients do).
+    editor.client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings={"eager": {"inline": {"maxLength": 200}}})
+    )
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri, 2)
+    labels = await editor.hint_labels(uri)
+    assert labels[0] == "value = 'a fairly long string'"
+
+
+async def test_shutdown_ends_every_interpreter(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("pid.py", "import os\npid = os.getpid()\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    pid = int((await editor.hint_labels(uri))[1].split(" = ")[1])
+    os.kill(pid, 0)  # alive
+    await editor.client.shutdown_async(None)
+    editor.client.exit(None)
+    editor.client.capabilities = None  # the fixture must not shut down a second time
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while _alive(pid):
+        assert loop.time() < deadline, "the interpreter outlived shutdown"
+        await asyncio.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by the server) counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
