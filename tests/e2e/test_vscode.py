@@ -46,6 +46,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 # What the fake model writes: line 2 (0-based) raises; stopOnError (the default) stops there.
 COMPLETION = 'x = 6 * 7\ny = x + 1\nz = 1 / 0\nprint("never")\n'
+# Its answer to "Fix with AI".
+FIX = 'z = 1 / 1\nprint("fixed", z)\n'
 PIECE_CHARS = 3
 PIECE_DELAY = 0.08  # ~12 pieces/s: a moderate token rate; the whole completion takes ~1.5 s
 
@@ -269,6 +271,7 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
     openai_server.enqueue(
         text=COMPLETION, chunk_chars=PIECE_CHARS, delay=PIECE_DELAY, first_delay=0.3
     )
+    openai_server.enqueue(text=FIX, chunk_chars=PIECE_CHARS, delay=PIECE_DELAY)
     settings = {
         **WORKBENCH_SETTINGS,
         "eager.server.python": PYTHON,
@@ -294,6 +297,12 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
                 "expectText": ["x = 6 * 7", "z = 1 / 0"],
                 "expectValue": "42",
                 "minDecorations": 3,
+                "fix": {
+                    "lineText": "z = 1 / 0",
+                    "expectText": 'print("fixed", z)',
+                    "expectDecoration": "» fixed 1.0",
+                },
+                "fixScreenshot": str(ARTIFACTS / "vscode-e2e-fix.png"),
                 "staleEdit": {"lineText": "y = x + 1", "type": "0"},
                 "staleScreenshot": str(ARTIFACTS / "vscode-e2e-stale.png"),
                 "timeoutMs": 120000,
@@ -341,6 +350,13 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
     # The output channel has the server's log and the traceback of the failing statement.
     assert "ZeroDivisionError" in (r.get("output") or ""), r.get("output")
     assert screenshot.exists()
+
+    # "Fix with AI" (the server's quick fix) replaced the failing line; the new code ran.
+    fixed = r["fixSnapshot"]
+    assert "z = 1 / 1" in fixed["text"] and "z = 1 / 0" not in fixed["text"], fixed["text"]
+    assert fixed["squiggles"] == 0, fixed
+    assert any(d["text"].startswith("⟵ z = 1.0") for d in fixed["decorations"]), fixed
+    assert len(openai_server.chat_requests) == 2
 
     # Editing a line that ran marks its result stale; the others stay as they were.
     stale = {d["text"].split(" · ")[0]: d for d in r["staleSnapshot"]["decorations"]}

@@ -305,6 +305,32 @@ async function generate(page) {
     step("read the output channel");
   }
 
+  // The server's "Fix with AI" quick fix on the failing line: a command of the server, run through
+  // the VS Code command that vscode-languageclient registers for it.
+  if (params.fix) {
+    await page.keyboard.press("Escape");
+    const bad = page.locator(".editor-instance .view-line", { hasText: params.fix.lineText }).first();
+    const bb = await bad.boundingBox();
+    await page.mouse.click(bb.x + 12, bb.y + bb.height / 2);
+    await page.keyboard.press("Control+.");
+    const widget = page.locator(".action-widget", { hasText: "Fix with AI" }).first();
+    await widget.waitFor({ state: "visible", timeout: 20000 });
+    result.quickFixes = (await widget.innerText()).split("\n").map((t) => t.trim()).filter(Boolean);
+    // The first fix is focused; Enter applies it (a click on the row does not reach it reliably).
+    await page.keyboard.press("Enter");
+    step("Fix with AI chosen");
+    result.fixSnapshot = await until("the fixed code and its result", async () => {
+      const s = await snapshot(page);
+      return s.text.includes(params.fix.expectText) && s.decorations.some((d) => d.text.includes(params.fix.expectDecoration))
+        ? s
+        : null;
+    }, 60000);
+    await page.waitForTimeout(1000);
+    result.fixSnapshot = await snapshot(page);
+    if (params.fixScreenshot) await page.screenshot({ path: params.fixScreenshot });
+    step("fixed code ran");
+  }
+
   // Edit a line that ran: its result must be marked stale (the decoration says so).
   if (params.staleEdit) {
     const { lineText, type } = params.staleEdit;
