@@ -352,6 +352,30 @@ def test_attach_shows_host_and_port_without_nvim_dap(
 
 
 @requires_nvim
+def test_generate_on_a_line_of_code_goes_on_a_new_line_after_it(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.enqueue(text="b = 2\nc = b * 2\n", chunk_chars=PIECE_CHARS, delay=0.01)
+    target = tmp_path / "below.py"
+    target.write_text("a = 1 + 2\nz = 0\n")
+    r = run_scenario(
+        "generate",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "more",
+            "cursor": [1, 4],  # normal mode, on the `1` of `a = 1 + 2`
+            "expect_diagnostics": 0,
+            "settings": _settings(openai_server.url),
+        },
+    )
+    assert r["done"], r["_debug"]
+    code = [ln for ln in r["lines"] if ln]
+    assert code == ["a = 1 + 2", "b = 2", "c = b * 2", "z = 0"], r["lines"]
+    assert "c = 4" in _labels(r), _labels(r)
+
+
+@requires_nvim
 def test_generate_on_a_visual_range_replaces_those_lines(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:

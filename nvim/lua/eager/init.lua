@@ -128,8 +128,9 @@ local function info(msg)
   vim.notify("eager: " .. msg, vim.log.levels.INFO)
 end
 
---- Generate code from `prompt`. Without `line1`/`line2` it is inserted at the cursor; with them
---- (1-based, inclusive) the generated code replaces those lines.
+--- Generate code from `prompt`. Without `line1`/`line2` it goes at the cursor when the cursor's
+--- line is blank, else on a new line after the cursor's line; with them (1-based, inclusive)
+--- the generated code replaces those lines.
 ---@param prompt string
 ---@param range? { line1: integer, line2: integer }
 ---@param buf? integer
@@ -147,7 +148,13 @@ function M.generate(prompt, range, buf)
     else
       local win = vim.fn.bufwinid(buf)
       if win ~= -1 then
-        args.position = vim.lsp.util.make_position_params(win, enc).position
+        local row = vim.api.nvim_win_get_cursor(win)[1]
+        local line = vim.api.nvim_buf_get_lines(buf, row - 1, row, false)[1] or ""
+        if line:match("^%s*$") then
+          args.position = vim.lsp.util.make_position_params(win, enc).position
+        else -- not in the middle of code: at the end of the line (the server opens a new line)
+          args.position = { line = row - 1, character = vim.str_utfindex(line, enc) }
+        end
       end
     end
     return args

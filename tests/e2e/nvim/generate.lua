@@ -7,14 +7,14 @@ H.run(function()
   H.setup()
   local buf, client = H.open(H.params.file)
   H.result.statusline_before = require("eager").statusline(buf)
-  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.api.nvim_win_set_cursor(0, H.params.cursor or { 1, 0 })
   vim.cmd("EagerGenerate " .. H.params.prompt)
   H.wait_done()
   -- After the summary, give the last diagnostics and hints time to arrive (no timing asserts).
   H.wait(H.params.settle_ms or 10000, function()
     local s = require("eager").status(buf)
     return (s == nil or s.state ~= "generating")
-      and #vim.diagnostic.get(buf) > 0
+      and #vim.diagnostic.get(buf) >= (H.params.expect_diagnostics or 1)
   end)
   H.snapshot(buf, client)
   if not H.params.fix then
