@@ -43,6 +43,7 @@ const PYTHON_EXTENSION = "ms-python.python";
 interface PythonExtensionApi {
   ready?: Thenable<void>;
   environments?: {
+    onDidChangeActiveEnvironmentPath?: vscode.Event<unknown>;
     getActiveEnvironmentPath?(resource?: vscode.Uri): { id?: string; path?: string } | undefined;
     resolveEnvironment?(
       env: { id?: string; path?: string } | string,
@@ -53,18 +54,42 @@ interface PythonExtensionApi {
   };
 }
 
+/** The Python extension waits for its own discovery; never let it hold the server's start forever. */
+const PYTHON_EXTENSION_TIMEOUT_MS = 15000;
+
+function withTimeout<T>(p: Thenable<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer in ${ms / 1000} s`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+async function pythonExtensionApi(): Promise<PythonExtensionApi | undefined> {
+  const ext = vscode.extensions.getExtension<PythonExtensionApi>(PYTHON_EXTENSION);
+  if (!ext) return undefined;
+  const api = ext.isActive ? ext.exports : await withTimeout(ext.activate(), PYTHON_EXTENSION_TIMEOUT_MS, "the Python extension");
+  if (api?.ready) await withTimeout(api.ready, PYTHON_EXTENSION_TIMEOUT_MS, "the Python extension");
+  return api ?? undefined;
+}
+
 /** The interpreter selected in the Python extension, or undefined (not installed, no interpreter,
  * or its API misbehaved: every step is optional). */
 async function pythonFromPythonExtension(
   resource: vscode.Uri | undefined,
   log: (s: string) => void,
 ): Promise<string[] | undefined> {
-  const ext = vscode.extensions.getExtension<PythonExtensionApi>(PYTHON_EXTENSION);
-  if (!ext) return undefined;
   try {
-    const api = ext.isActive ? ext.exports : await ext.activate();
+    const api = await pythonExtensionApi();
     if (!api) return undefined;
-    if (api.ready) await api.ready;
     const envPath = api.environments?.getActiveEnvironmentPath?.(resource);
     if (envPath && api.environments?.resolveEnvironment) {
       const env = await api.environments.resolveEnvironment(envPath);
@@ -89,10 +114,29 @@ export class EagerClient implements vscode.Disposable {
   private starting: Promise<boolean> | undefined;
   private interpreter: Interpreter | undefined;
 
+  private pythonWatch: vscode.Disposable | undefined;
+
   constructor(
     private readonly output: vscode.OutputChannel,
     private readonly sink: NotificationSink,
   ) {}
+
+  /** When the server's interpreter comes from the Python extension, follow its changes. */
+  private async watchPythonExtension(): Promise<void> {
+    if (this.pythonWatch) return;
+    try {
+      const event = (await pythonExtensionApi())?.environments?.onDidChangeActiveEnvironmentPath;
+      if (!event || this.pythonWatch) return;
+      this.pythonWatch = event(() => {
+        if (this.interpreter?.source !== "python-extension" && this.client) return;
+        if (eagerConfiguration().get<string>("server.python", "").trim() !== "") return;
+        this.log("[client] the Python extension's interpreter changed: restarting the server");
+        void this.restart();
+      });
+    } catch (e) {
+      this.log(`[client] cannot follow the Python extension's interpreter: ${String(e)}`);
+    }
+  }
 
   get running(): boolean {
     return this.client !== undefined && this.client.state === State.Running;
@@ -126,6 +170,7 @@ export class EagerClient implements vscode.Disposable {
     const config = eagerConfiguration(folder?.uri);
     const configured = config.get<string>("server.python", "");
     const fromExt = configured.trim() === "" ? await pythonFromPythonExtension(folder?.uri, (s) => this.log(s)) : undefined;
+    if (configured.trim() === "") void this.watchPythonExtension();
     const candidates = candidateInterpreters({
       configured,
       fromPythonExtension: fromExt,
@@ -237,6 +282,7 @@ export class EagerClient implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.pythonWatch?.dispose();
     void this.stop();
   }
 }
