@@ -14,6 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +62,8 @@ requires_nvim = pytest.mark.skipif(
 )
 
 
-def run_scenario(
-    name: str, tmp_path: Path, params: dict[str, Any], timeout: float = 180
-) -> dict[str, Any]:
-    """Run tests/e2e/nvim/<name>.lua in headless Neovim and return the JSON it printed."""
-    assert NVIM is not None
+def _env(tmp_path: Path, params: dict[str, Any]) -> dict[str, str]:
+    """Neovim's environment: the scenario's parameters, and its state kept in tmp_path."""
     state = tmp_path / "xdg"
     env = {
         **os.environ,
@@ -83,6 +82,15 @@ def run_scenario(
     }
     env.pop("OPENAI_API_KEY", None)
     env.pop("OPENAI_BASE_URL", None)
+    return env
+
+
+def run_scenario(
+    name: str, tmp_path: Path, params: dict[str, Any], timeout: float = 180
+) -> dict[str, Any]:
+    """Run tests/e2e/nvim/<name>.lua in headless Neovim and return the JSON it printed."""
+    assert NVIM is not None
+    env = _env(tmp_path, params)
     cmd = [
         NVIM,
         "--headless",
@@ -528,3 +536,84 @@ def test_typing_while_code_streams_in_loses_nothing(
     assert code == ["start = 0", *script.splitlines(), "end = 1"], lines  # and so is the code
     assert r["summary"]["stoppedEarly"] is False, r["summary"]
     assert r["diagnostics"] == [], r["diagnostics"]
+
+
+class _Interactive:
+    """Neovim in its normal main loop (`--listen`), driven with --remote-send/--remote-expr."""
+
+    def __init__(self, tmp_path: Path, params: dict[str, Any]) -> None:
+        assert NVIM is not None
+        self.sock = os.path.join(tempfile.mkdtemp(prefix="nv"), "s")  # short: a socket path
+        self.tmp_path = tmp_path
+        env = _env(tmp_path, params)
+        self.proc = subprocess.Popen(
+            [NVIM, "--headless", "-i", "NONE", "--listen", self.sock, "-u",
+             str(SCENARIOS / "interactive_init.lua"), params["file"]],
+            env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+
+    def expr(self, expression: str) -> str:
+        assert NVIM is not None
+        out = subprocess.run(
+            [NVIM, "--server", self.sock, "--remote-expr", expression],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        return out.stdout
+
+    def lua(self, code: str) -> Any:
+        return json.loads(self.expr(f"luaeval('vim.json.encode({code})')") or "null")
+
+    def send(self, keys: str) -> None:
+        assert NVIM is not None
+        subprocess.run([NVIM, "--server", self.sock, "--remote-send", keys], timeout=30)
+
+    def wait(self, code: str, timeout: float = 60) -> bool:
+        """Poll a Lua expression until it is true."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if Path(self.sock).exists() and self.lua(code) is True:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def close(self) -> str:
+        if self.proc.poll() is None and Path(self.sock).exists():
+            self.send("<Esc>:qa!<CR>")
+        try:
+            out, _ = self.proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return f"nvim output:\n{out}\n{_logs(self.tmp_path)}"
+
+
+@requires_nvim
+def test_undo_takes_back_a_whole_generation_in_one_step(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    script = "a = 1\nb = 2\nc = 3\nd = 4\n"
+    openai_server.enqueue(text=script, chunk_chars=PIECE_CHARS, delay=PIECE_DELAY)
+    target = tmp_path / "undo.py"
+    target.write_text("")
+    nv = _Interactive(tmp_path, {"file": str(target), "settings": _settings(openai_server.url)})
+    try:
+        assert nv.wait('require("eager").statusline() ~= ""'), "the server did not attach"
+        nv.send(":EagerGenerate four numbers<CR>")
+        assert nv.wait("_G.eager_test.result.summary ~= nil"), "the generation did not end"
+        lines = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+        assert [ln for ln in lines if ln] == script.splitlines(), lines
+        messages = nv.expr('execute("messages")')
+        nv.send("u")
+        assert nv.wait('vim.api.nvim_buf_get_lines(0, 0, -1, false)[1] == ""', 10)
+        after_undo = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+        nv.send("<C-r>")
+        assert nv.wait('vim.api.nvim_buf_get_lines(0, 0, -1, false)[1] == "a = 1"', 10)
+        after_redo = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+    finally:
+        debug = nv.close()
+    assert after_undo == [""], (after_undo, debug)  # one `u` took all of it back
+    assert after_redo == lines, (after_redo, debug)
+    assert "Workspace edit" not in messages, messages  # no echo per streamed line

@@ -89,6 +89,9 @@ M.handlers["window/showMessage"] = function(err, result, ctx, config)
   return vim.lsp.handlers["window/showMessage"](err, result, ctx, config)
 end
 
+---@type table<string, integer>  uri -> changedtick right after the server's last edit
+local last_tick = {}
+
 -- workspace/applyEdit for the eager client. Neovim's own handler prints the edit's label for
 -- every edit (one per streamed line here), and when the buffer changed since the version the
 -- edit was made for, it skips the edit yet answers `applied = true`. The server writes
@@ -112,7 +115,31 @@ M.handlers["workspace/applyEdit"] = function(_, params, ctx)
       end
     end
   end
-  local ok, err = pcall(vim.lsp.util.apply_workspace_edit, params.edit, client.offset_encoding)
+  -- One generation is one undo step: join each edit to the previous one when nothing else
+  -- changed the buffer in between (the user's own typing keeps its own undo steps).
+  local uris = vim.tbl_keys(params.edit.changes or {})
+  for _, change in ipairs(params.edit.documentChanges or {}) do
+    if change.textDocument then
+      uris[#uris + 1] = change.textDocument.uri
+    end
+  end
+  local ok, err
+  local function apply()
+    ok, err = pcall(vim.lsp.util.apply_workspace_edit, params.edit, client.offset_encoding)
+  end
+  local buf = #uris == 1 and vim.fn.bufnr(vim.uri_to_fname(uris[1])) or -1
+  if buf > 0 and vim.api.nvim_buf_is_loaded(buf) and last_tick[uris[1]] == vim.b[buf].changedtick then
+    vim.api.nvim_buf_call(buf, function()
+      pcall(vim.cmd.undojoin)
+      apply()
+    end)
+  else
+    apply()
+  end
+  for _, uri in ipairs(uris) do
+    local b = vim.fn.bufnr(vim.uri_to_fname(uri))
+    last_tick[uri] = (ok and b > 0) and vim.b[b].changedtick or nil
+  end
   return { applied = ok, failureReason = (not ok) and tostring(err) or nil }
 end
 
@@ -171,6 +198,7 @@ M.handlers["eager/generationSummary"] = function(_, p)
     return
   end
   state.get(p.uri).summary = p
+  last_tick[p.uri] = nil -- the next generation is a new undo step
   local msg, level = M.summary_message(p)
   notify(msg, level)
   pcall(vim.cmd.redrawstatus)
