@@ -12,6 +12,8 @@ from eager_lsp.core.session import Session
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
 from eager_lsp.providers.replay import ReplayStream
 
+MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
+
 
 class ConsolePrinter:
     """Turns pipeline events into short lines on a terminal (or nothing, with --json)."""
@@ -55,8 +57,12 @@ class ConsolePrinter:
             parts.append(f"→ {r.expr.summary}")
         self._line(t, where, ("  ".join(parts) or "ok") + f" {took}")
         for stream, text in (("out", r.stdout), ("err", r.stderr)):
-            for line in text.splitlines()[:20]:
+            lines = text.splitlines()
+            for line in lines[:MAX_OUTPUT_LINES]:
                 self.out.write(f"{'':>17}{stream}| {line[: self.width]}\n")
+            if len(lines) > MAX_OUTPUT_LINES:
+                more = len(lines) - MAX_OUTPUT_LINES
+                self.out.write(f"{'':>17}{stream}| … {more} more lines\n")
         self.out.flush()
 
     def _line(self, t: float, where: str, text: str) -> None:

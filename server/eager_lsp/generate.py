@@ -73,6 +73,10 @@ class LiveView:
         if self.quiet:
             return
         self._clear_status()
+        if event.kind == "end_of_stream" and self.partial:
+            self.out.write(f"{self.line_no:4d} │ {self.partial}\n")  # the last, unterminated line
+            self.line_no += 1
+            self.partial = ""
         self.printer(event)
         self._status()
 

@@ -25,8 +25,25 @@ there and do not repeat code that is already in the file.
 - Write top-level statements that can run as soon as each one is complete: imports first, \
 then small steps, each doing real work. Do not wrap the program in a main() function; \
 define a function only when it is reused, right before its first use.
+- No `if __name__ == "__main__":` guard: code under it would only run at the very end.
 - Show results with print(); keep output short.
 - Do not wait for input, start servers, or loop forever."""
+
+# One worked exchange in the wanted style: small models copy an example far more reliably
+# than they follow rules (without it the bundled 0.5B model wraps everything in main()).
+EXAMPLE_TASK = "Task: Print the mean of some numbers and the even ones among them."
+EXAMPLE_ANSWER = """import statistics
+data = [3, 1, 4, 1, 5, 9, 2, 6]
+print("mean:", statistics.mean(data))
+evens = [x for x in data if x % 2 == 0]
+print("evens:", evens)
+"""
+
+# Small local models follow the user turn more than the system prompt: repeat the key rule.
+STYLE_REMINDER = (
+    "Write flat top-level statements that each run on their own, with no main() function "
+    "and no `if __name__` guard."
+)
 
 SYSTEM_REPAIR = """\
 You write Python that is executed statement by statement while you are still writing it.
@@ -79,8 +96,11 @@ def generation_messages(
         )
     else:
         user = f"Task: {prompt.strip()}\n\nThe file is empty; write the whole program."
+    user += f"\n\n{STYLE_REMINDER}"
     return [
         {"role": "system", "content": SYSTEM_GENERATE},
+        {"role": "user", "content": f"{EXAMPLE_TASK}\n\n{STYLE_REMINDER}"},
+        {"role": "assistant", "content": EXAMPLE_ANSWER},
         {"role": "user", "content": user},
     ]
 
