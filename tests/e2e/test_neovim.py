@@ -160,13 +160,19 @@ def openai_server():
 
 @requires_nvim
 def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path) -> None:
-    (tmp_path / "a.py").write_text("")
+    (tmp_path / "a.py").write_text("x = 42\nprint('hello')\nz = (\n  x / 0)\n\n")
     r = run_scenario("handlers", tmp_path, {"file": str(tmp_path / "a.py")})
     assert r["indexes"] == [0, 1, 2]
-    assert r["indexes_after_stale"] == [0]  # results at or after line 1 are gone
     assert r["output_lines"][:4] == ["# line 1: ok", "# line 2: ok", "hello", "world"]
+    assert "# lines 3-4: error" in r["output_lines"]
     assert "ZeroDivisionError: division by zero" in r["output_lines"]
-    assert r["output_after_stale"] == ["# line 1: ok"]
+    # a line inserted above moved them all down one
+    assert r["output_after_insert"][:2] == ["# line 2: ok", "# line 3: ok"]
+    assert "# lines 4-5: error" in r["output_after_insert"]
+    assert r["indexes_after_rerun"] == [0, 7, 2]  # the result on (now) line 2 was replaced
+    assert r["indexes_after_stale_range"] == [0, 7]  # the one on lines 3-4 went stale
+    # stale from (0-based) line 2 to the end: only the first statement's result stays
+    assert r["output_after_stale"] == ["# line 2: ok"]
     msgs = _messages(r)
     assert msgs.count("eager: endpoint down") == 1  # a repeated error status is shown once
     assert "eager: 401 unauthorized" not in msgs  # the server's own message says it

@@ -154,7 +154,7 @@ M.handlers["eager/status"] = function(_, p)
     -- Say it unless it was said already: an exception in the executed code is a diagnostic,
     -- and the server reports most failures with window/showMessage (sent just before or after).
     vim.defer_fn(function()
-      for _, r in pairs(doc.results) do
+      for _, r in ipairs(doc.results) do
         if describe_error(r.error) == p.message then
           return
         end
@@ -172,7 +172,7 @@ M.handlers["eager/chunkResult"] = function(_, p)
   if type(p) ~= "table" or not p.uri or type(p.chunk) ~= "table" then
     return
   end
-  state.get(p.uri).results[p.chunk.index] = p
+  state.add_result(p)
   require("eager.output").refresh(p.uri)
   emit("EagerChunkResult", p)
 end
@@ -181,14 +181,7 @@ M.handlers["eager/stale"] = function(_, p)
   if type(p) ~= "table" or not p.uri then
     return
   end
-  local from = tonumber(p.fromLine) or 0
-  local doc = state.get(p.uri)
-  for index, r in pairs(doc.results) do
-    local last = r.chunk.range and r.chunk.range["end"].line or r.chunk.endLine
-    if last and last >= from then
-      doc.results[index] = nil
-    end
-  end
+  state.drop(p.uri, tonumber(p.fromLine) or 0, tonumber(p.toLine))
   require("eager.output").refresh(p.uri)
   emit("EagerStale", p)
 end

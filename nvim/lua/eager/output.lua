@@ -23,9 +23,7 @@ end
 function M.render(uri)
   local out = {}
   for _, r in ipairs(state.sorted_results(uri)) do
-    local range = r.chunk.range
-    local first = range and range.start.line or r.chunk.startLine
-    local last = range and range["end"].line or r.chunk.endLine
+    local first, last = state.lines_of(r)
     local label = first == last and ("line %d"):format(first + 1)
       or ("lines %d-%d"):format(first + 1, last + 1)
     local mark = r.skipped and "skipped" or (r.ok and "ok" or "error")

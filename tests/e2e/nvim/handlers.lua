@@ -34,10 +34,23 @@ H.run(function()
     error = { type = "ZeroDivisionError", message = "division by zero", line = 3, traceback = "Traceback...\nZeroDivisionError: division by zero\n" } }), {})
   r.indexes = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
   vim.cmd("EagerOutput")
-  r.output_lines = vim.api.nvim_buf_get_lines(vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(path, ":t")), 0, -1, false)
-  handlers["eager/stale"](nil, { uri = uri, fromLine = 1 }, {})
+  local out = vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(path, ":t"))
+  r.output_lines = vim.api.nvim_buf_get_lines(out, 0, -1, false)
+
+  -- results move with edits above them; a result on re-run lines is replaced; stale drops
+  vim.api.nvim_buf_set_lines(buf, 0, 0, false, { "# a new first line" })
+  vim.cmd("EagerOutput")
+  r.output_after_insert = vim.api.nvim_buf_get_lines(out, 0, -1, false)
+  handlers["eager/chunkResult"](nil, chunk(7, 2, 2, { stdout = "again\n" }), {}) -- line 2 re-ran
+  r.indexes_after_rerun = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
+  handlers["eager/stale"](nil, { uri = uri, fromLine = 3, toLine = 3 }, {}) -- hits the chunk on lines 3-4
+  r.indexes_after_stale_range = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
+  -- the failing chunk again, for the stale check below
+  handlers["eager/chunkResult"](nil, chunk(2, 3, 4, { ok = false,
+    error = { type = "ZeroDivisionError", message = "division by zero", line = 3, traceback = "Traceback...\nZeroDivisionError: division by zero\n" } }), {})
+  handlers["eager/stale"](nil, { uri = uri, fromLine = 2 }, {}) -- everything after line 2
   r.indexes_after_stale = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
-  r.output_after_stale = vim.api.nvim_buf_get_lines(vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(path, ":t")), 0, -1, false)
+  r.output_after_stale = vim.api.nvim_buf_get_lines(out, 0, -1, false)
 
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 4.1, savedS = 2.0, stoppedEarly = false, error = vim.NIL }, {})
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 1.34, savedS = 0, stoppedEarly = true, error = { type = "ZeroDivisionError", message = "division by zero" } }, {})
