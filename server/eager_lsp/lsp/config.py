@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.providers.config import LLMConfig
+
+if TYPE_CHECKING:  # the model layer imports the openai SDK (~1 s): only on first use
+    from eager_lsp.providers.config import LLMConfig
 
 GATES = ("eager", "safe", "serial")
 REPAIR_MODES = ("off", "ask", "auto")
@@ -47,6 +49,9 @@ class Settings:
     inline_max_length: int = 80
 
     def llm_config(self) -> LLMConfig:
+        """The model settings (ValueError/TypeError when they are unusable)."""
+        from eager_lsp.providers.config import LLMConfig
+
         return LLMConfig.from_dict(self.llm)
 
     def __repr__(self) -> str:  # settings get logged; the API key must not
@@ -68,12 +73,7 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
     rp = _section(d, "repair", problems)
     dbg = _section(d, "debug", problems)
     inl = _section(d, "inline", problems)
-    llm = dict(_section(d, "llm", problems))
-    try:
-        LLMConfig.from_dict(llm)
-    except (TypeError, ValueError) as exc:
-        problems.append(f"llm: {exc}; using defaults")
-        llm = {}
+    llm = dict(_section(d, "llm", problems))  # checked when a generation starts
     defaults = ExecutionSettings()
     execution = ExecutionSettings(
         gate=_choice(ex, "gate", GATES, defaults.gate, problems, "execution."),

@@ -23,7 +23,6 @@ from eager_lsp.core.types import Event
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.runs import LineMap, RunBinding
-from eager_lsp.providers.replay import ReplayStream
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -223,6 +222,9 @@ class DocumentRun(Activity):
         )
         report: RunReport | None = None
         try:
+            # Imported here: the providers package loads the openai SDK (see server.warm_up).
+            from eager_lsp.providers.replay import ReplayStream
+
             source = ReplayStream(doc.text.source, rate=None, piece_size=RUN_PIECE)
             report = await session.run_stream(source, first_line=1, listener=binding)
         except StreamFailed as exc:  # cannot happen with a replay, but stay safe

@@ -24,7 +24,6 @@ from eager_lsp.core.types import Event
 from eager_lsp.lsp.execution import Activity, reset_namespace
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.text import LineEdit
-from eager_lsp.providers.document import DocumentStream
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -56,6 +55,9 @@ class Epoch(Activity):
     def __init__(self, server: EagerServer, doc: Document, follower: Follower, base: int):
         super().__init__(server, doc)
         self.follower = follower
+        # Imported here: the providers package loads the openai SDK (see server.warm_up).
+        from eager_lsp.providers.document import DocumentStream
+
         self.base = base  # 0-based document line where this stream's text begins
         self.stream = DocumentStream()
         self.binding = RunBinding(

@@ -35,7 +35,6 @@ from eager_lsp.lsp.execution import (
 )
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.store import Entry
-from eager_lsp.providers import ProviderError, open_stream, prompts
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -117,6 +116,8 @@ class Generation(Activity):
             if not await self._open_line():
                 self._finish(None, error=self.writer.failure or "the editor refused the edit")
                 return
+            from eager_lsp.providers import open_stream
+
             config = server.settings.llm_config()
             stream = open_stream(config, self.messages)
             self.binding = binding = RunBinding(
@@ -148,6 +149,8 @@ class Generation(Activity):
         except StreamFailed as exc:
             report = exc.report
             error = str(exc.cause)
+            from eager_lsp.providers import ProviderError
+
             if isinstance(exc.cause, ProviderError):
                 server.show(f"eager: {exc.cause.message}", error=True)
             else:
@@ -336,6 +339,8 @@ async def start_generate(server: EagerServer, doc: Document, arg: dict[str, Any]
         end = max(start, _position(doc, rng.get("end"), start))
     else:
         start = end = _position(doc, arg.get("position"), end_of_doc)
+    from eager_lsp.providers import prompts
+
     before, after = doc.text.source[:start], doc.text.source[end:]
     messages = prompts.generation_messages(prompt, before, after, doc.path)
     doc.last_prompt = prompt
@@ -393,6 +398,8 @@ def repair_plan(doc: Document, entry: Entry) -> tuple[list[dict[str, Any]], int,
         code_ran = text.source[:stmt_start]
         before = ""
         end = stmt_end
+    from eager_lsp.providers import prompts
+
     messages = prompts.repair_messages(task, code_ran, failing, traceback, before)
     return messages, stmt_start, end
 

@@ -39,6 +39,7 @@ def _lifecycle(server: EagerServer) -> None:
     @server.feature(lsp.INITIALIZED)
     def initialized(params: lsp.InitializedParams) -> None:
         server.spawn(server.pull_configuration(), "reading settings")
+        server.spawn(server.warm_up(), "loading the model layer")
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(params: lsp.DidChangeConfigurationParams) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -111,6 +112,11 @@ class EagerServer(LanguageServer):
             self.interpreters.apply_settings(doc, settings)
         if problems:
             self.show("eager: some settings were ignored: " + "; ".join(problems), warn=True)
+
+    async def warm_up(self) -> None:
+        """Import the model layer (the openai SDK takes about a second) off the event loop,
+        after start-up, so neither `initialize` nor the first generation waits for it."""
+        await asyncio.to_thread(importlib.import_module, "eager_lsp.providers")
 
     # -- messages -----------------------------------------------------------------------------
     def show(self, message: str, *, error: bool = False, warn: bool = False) -> None:
