@@ -627,3 +627,17 @@ def test_undo_takes_back_a_whole_generation_in_one_step(
     assert after_undo == [""], (after_undo, debug)  # one `u` took all of it back
     assert after_redo == lines, (after_redo, debug)
     assert "Workspace edit" not in messages, messages  # no echo per streamed line
+
+
+@requires_nvim
+def test_checkhealth(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("a = 1\n")
+    r = run_scenario(
+        "health",
+        tmp_path,
+        {"file": str(tmp_path / "a.py"), "settings": _settings("http://127.0.0.1:9/v1")},
+    )
+    text = "\n".join(r["health"])
+    assert "eager-lsp " in text and " on Python 3." in text, text
+    assert "server running" in text and "attached to 1 buffer" in text, text
+    assert "ERROR" not in text, text

@@ -1,0 +1,61 @@
+-- :checkhealth eager
+local M = {}
+
+function M.check()
+  local health = vim.health
+  health.start("eager")
+  if vim.fn.has("nvim-0.11") == 1 then
+    health.ok("Neovim " .. tostring(vim.version()))
+  else
+    health.error("Neovim 0.11 or newer is needed (vim.lsp.config, Client:exec_cmd)")
+  end
+
+  if not vim.lsp.config.eager then
+    health.warn('the server is not registered: call require("eager").setup({...})')
+    return
+  end
+  local cmd = vim.lsp.config.eager.cmd
+  if type(cmd) ~= "table" or not cmd[1] then
+    health.info("server command: a function (not checked)")
+  elseif vim.fn.executable(cmd[1]) == 0 then
+    health.error(("server command not found: %s"):format(cmd[1]), {
+      "set `python` (or `cmd`) in the setup options to a Python with eager-lsp installed",
+    })
+  else
+    health.ok("server command: " .. table.concat(cmd, " "))
+    if cmd[2] == "-m" and cmd[3] == "eager_lsp" then
+      local check = vim.system({
+        cmd[1],
+        "-c",
+        "import importlib.metadata as m, sys; import eager_lsp; "
+          .. "print(m.version('eager-lsp'), sys.version.split()[0])",
+      }, { text = true }):wait(30000)
+      if check.code == 0 then
+        local version, py = vim.trim(check.stdout):match("^(%S+)%s+(%S+)$")
+        health.ok(("eager-lsp %s on Python %s"):format(version or "?", py or "?"))
+      else
+        health.error("eager-lsp is not importable by " .. cmd[1], {
+          cmd[1] .. " -m pip install eager-lsp",
+          vim.trim(check.stderr or ""),
+        })
+      end
+    end
+  end
+
+  local clients = vim.lsp.get_clients({ name = "eager" })
+  if #clients == 0 then
+    health.info("no eager server running (it starts when a Python file opens)")
+  end
+  for _, client in ipairs(clients) do
+    local bufs = vim.tbl_keys(client.attached_buffers or {})
+    health.ok(("server running (client %d), attached to %d buffer(s)"):format(client.id, #bufs))
+  end
+
+  if pcall(require, "dap") then
+    health.ok("nvim-dap found: :EagerAttach attaches to the interpreter")
+  else
+    health.info("nvim-dap not found: :EagerAttach shows the debugpy host and port instead")
+  end
+end
+
+return M
