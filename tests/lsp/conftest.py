@@ -67,6 +67,7 @@ class Editor:
         self.before_apply: Callable[[Editor, ClientDoc, int], None] | None = None
         self.after_apply: Callable[[Editor, ClientDoc, int], None] | None = None
         self.reject_edits = False
+        self.echo_full_text = False  # report applied edits as whole-document changes
 
     # -- what the server sends ------------------------------------------------------------------
     def install(self) -> None:
@@ -128,7 +129,7 @@ class Editor:
             doc = self.docs[uri]
             # All ranges refer to the text before the edit: apply from the end.
             ordered = sorted(edits, key=lambda e: doc.text.offset(e.range.start), reverse=True)
-            self._change(doc, [(e.range, e.new_text) for e in ordered])
+            self._change(doc, [(e.range, e.new_text) for e in ordered], full=self.echo_full_text)
             if self.after_apply is not None:
                 self.after_apply(self, doc, n)
         return lsp.ApplyWorkspaceEditResult(applied=True)
@@ -162,13 +163,17 @@ class Editor:
         rng = lsp.Range(start=lsp.Position(*start), end=lsp.Position(*end))
         self._change(self.docs[uri], [(rng, text)])
 
-    def _change(self, doc: ClientDoc, changes: list[tuple[lsp.Range, str]]) -> None:
+    def _change(
+        self, doc: ClientDoc, changes: list[tuple[lsp.Range, str]], *, full: bool = False
+    ) -> None:
         events: list[lsp.TextDocumentContentChangeEvent] = []
         for rng, text in changes:
             s, e = doc.text.offset(rng.start), doc.text.offset(rng.end)
             # Positions sent are the ones the edit was given with (sequential semantics).
             events.append(lsp.TextDocumentContentChangePartial(range=rng, text=text))
             doc.text.replace(s, e, text)
+        if full:
+            events = [lsp.TextDocumentContentChangeWholeDocument(text=doc.source)]
         doc.version += 1
         self.client.text_document_did_change(
             lsp.DidChangeTextDocumentParams(

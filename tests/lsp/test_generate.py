@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import pytest
 from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, client_capabilities
 
 from eager_lsp.lsp import methods
 from tests.support.openai_server import FakeOpenAIServer
 
-from .conftest import ClientDoc, Editor
+from .conftest import ClientDoc, Editor, _client_factory, _server_env, base_settings
 
 PROGRAM = """\
 import math
@@ -216,3 +219,69 @@ async def test_a_second_generate_is_refused(
     await editor.command(methods.STOP, uri=uri)
     await editor.summary(uri)
     assert len(fake_openai.chat_requests) == 1
+
+
+async def test_edits_echoed_as_whole_document_changes_are_recognised(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # Some clients report an applied edit differently from how it was sent (a full-text
+    # change, or Neovim's own line diff): the server must still see it as its own.
+    fake_openai.enqueue(text=PROGRAM, chunk_chars=3, delay=0.005)
+    editor.echo_full_text = True
+    uri = editor.open("full.py", "# top\n", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="compute")
+    summary = await editor.summary(uri)
+    assert summary["error"] is None
+    assert editor.docs[uri].source == "# top\n" + PROGRAM
+    assert (await editor.hint_labels(uri))[2] == "x = 42"
+
+
+@pytest.mark.settings({"execution": {"stopOnError": False}})
+async def test_without_stop_on_error_generation_goes_on(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text="a = 1\nb = a / 0\nc = 3\n", chunk_chars=3)
+    uri = editor.open("goon.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="go on")
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is False
+    assert editor.docs[uri].source == "a = 1\nb = a / 0\nc = 3\n"
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert diags.diagnostics[0].range.start.line == 1
+    assert (await editor.hint_labels(uri)) == {0: "a = 1", 2: "c = 3"}
+
+
+async def test_the_api_key_never_reaches_the_log(
+    fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Its own server (a log file, debug logging) rather than the shared fixture."""
+    secret = "sk-never-log-this-4242"
+    log = tmp_path / "server.log"
+    config = ClientServerConfig(
+        server_command=[sys.executable, "-m", "eager_lsp", "serve", "--log-file", str(log)],
+        client_factory=_client_factory,
+        server_env={**_server_env(), "EAGER_LSP_LOG_LEVEL": "DEBUG"},
+    )
+    client = await config.start()
+    editor: Editor = client.editor  # type: ignore[attr-defined]
+    settings = base_settings(fake_openai)
+    settings["llm"]["apiKey"] = secret
+    try:
+        client.set_configuration(settings, section=methods.SETTINGS_SECTION)
+        await client.initialize_session(
+            lsp.InitializeParams(
+                capabilities=client_capabilities("neovim"), initialization_options=settings
+            )
+        )
+        fake_openai.enqueue(status=401, error_message=f"bad key {secret}")
+        uri = editor.open("secret.py", "", tmp_path)
+        await editor.command(methods.GENERATE, uri=uri, prompt="anything")
+        await editor.summary(uri)
+        assert fake_openai.chat_requests[0].headers["authorization"] == f"Bearer {secret}"
+        await client.shutdown_session()
+    finally:
+        await client.stop()
+    text = log.read_text()
+    assert "generate" in text or "showMessage" in text  # the log did record the session
+    assert secret not in text
+    assert not any(secret in m for m in editor.messages())

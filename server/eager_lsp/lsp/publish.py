@@ -263,9 +263,13 @@ class Publisher:
         self._handle: asyncio.TimerHandle | None = None
         self._refresh_task: asyncio.Task[None] | None = None
         self._refresh_again = False
+        self._refresh_wanted = False
 
-    def schedule(self, doc: Document) -> None:
+    def schedule(self, doc: Document, *, refresh: bool = True) -> None:
+        """Publish this document's diagnostics soon; with `refresh`, also ask the client to
+        re-request inlay hints (new or removed results; moved ones move with the text)."""
         self._pending[doc.uri] = doc
+        self._refresh_wanted = self._refresh_wanted or refresh
         if self._handle is None:
             loop = asyncio.get_running_loop()
             self._handle = loop.call_later(PUBLISH_DELAY_S, self.flush)
@@ -281,7 +285,8 @@ class Publisher:
                     uri=doc.uri, version=doc.version, diagnostics=diagnostics(doc)
                 )
             )
-        if docs:
+        if docs and self._refresh_wanted:
+            self._refresh_wanted = False
             self._request_refresh()
 
     def clear(self, uri: str) -> None:

@@ -350,4 +350,4 @@ class _StoreKeeper:
             )
             self.server.stale(self.doc, from_line, max(from_line, to_line))
         if stale or edit.delta:
-            self.server.publisher.schedule(self.doc)
+            self.server.publisher.schedule(self.doc, refresh=bool(stale))
