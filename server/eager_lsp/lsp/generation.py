@@ -85,6 +85,7 @@ class Generation(Activity):
         self.keep: int | None = None  # characters of generated text to keep (after an error)
         self.separator = False  # we opened a line before the user's text that follows
         self._stream_task: asyncio.Task[RunReport] | None = None
+        self._writer_task: asyncio.Task[None] | None = None
         self.progress = Progress(server, self, "eager: generating")
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -100,78 +101,91 @@ class Generation(Activity):
                 await asyncio.wait_for(asyncio.shield(self.task), 10.0)
 
     async def main(self) -> None:
-        server, doc = self.server, self.doc
-        name = Path(doc.path).name
+        error: str | None = None
         try:
-            try:
-                session = await server.ensure_session(doc)
-            except RequestError as exc:
-                server.show(exc.message, error=True)
-                self._finish(None, error=exc.message)
-                return
-            if doc.follower is not None:
-                doc.follower.suspend()
-            await self.progress.begin(name)
-            server.status(doc, "generating", tokens=0, chunksDone=0, chunksTotal=0)
-            if not await self._open_line():
-                self._finish(None, error=self.writer.failure or "the editor refused the edit")
-                return
-            from eager_lsp.providers import open_stream
-
-            config = server.settings.llm_config()
-            stream = open_stream(config, self.messages)
-            self.binding = binding = RunBinding(
-                doc,
-                self._to_doc,
-                on_entry=lambda e: server.add_entry(doc, e),
-                on_event=self._on_event,
-                hold=self._held,
-            )
-            self.writer.on_applied = binding.release_held
-            writer_task = asyncio.ensure_future(self.writer.run())
-            self._stream_task = asyncio.ensure_future(
-                session.run_stream(
-                    stream, first_line=self.first_line, listener=binding, on_piece=self._on_piece
-                )
-            )
-        except BaseException as exc:
+            started = await self._start()
+        except asyncio.CancelledError:
+            if self.stop_reason is None:
+                raise
+            started = False  # stopped before the model answered
+        except RequestError as exc:
+            self.server.show(exc.message, error=True)
+            started, error = False, exc.message
+        except Exception as exc:
+            log.exception("generation failed to start")
+            started, error = False, f"{type(exc).__name__}: {exc}"
+            self.server.show(f"eager: generation failed: {error}", error=True)
+        if not started:
             self.writer.detach()
             if self.region is not None:
                 self.region.detach()
-            if isinstance(exc, asyncio.CancelledError) and self.stop_reason is not None:
-                self._finish(None, error=None)  # stopped before the model answered
-                return
-            raise
+            self._finish(None, error=error or self.writer.failure)
+            return
+        report, error = await self._follow_stream()
+        if self.writer.failure is not None and error is None:
+            error = self.writer.failure
+            self.server.show(f"eager: generation stopped: {self.writer.failure}", warn=True)
+        assert self.binding is not None
+        self._finish(report, error=error or run_error_text(self.binding))
+
+    async def _start(self) -> bool:
+        """Interpreter, progress, a line of its own, then the model stream into the run."""
+        server, doc = self.server, self.doc
+        session = await server.ensure_session(doc)
+        if doc.follower is not None:
+            doc.follower.suspend()
+        await self.progress.begin(Path(doc.path).name)
+        server.status(doc, "generating", tokens=0, chunksDone=0, chunksTotal=0)
+        if not await self._open_line():
+            return False
+        from eager_lsp.providers import open_stream
+
+        stream = open_stream(server.settings.llm_config(), self.messages)
+        self.binding = RunBinding(
+            doc,
+            self._to_doc,
+            on_entry=lambda e: server.add_entry(doc, e),
+            on_event=self._on_event,
+            hold=self._held,
+        )
+        self.writer.on_applied = self.binding.release_held
+        self._writer_task = asyncio.ensure_future(self.writer.run())
+        self._stream_task = asyncio.ensure_future(
+            session.run_stream(
+                stream, first_line=self.first_line, listener=self.binding, on_piece=self._on_piece
+            )
+        )
+        return True
+
+    async def _follow_stream(self) -> tuple[RunReport | None, str | None]:
+        """Wait for the run; then settle the text (write or trim) and show held results."""
+        assert self._stream_task is not None and self.binding is not None
         report: RunReport | None = None
         error: str | None = None
         try:
             report = await self._stream_task
         except StreamFailed as exc:
-            report = exc.report
-            error = str(exc.cause)
             from eager_lsp.providers import ProviderError
 
+            report, error = exc.report, str(exc.cause)
             if isinstance(exc.cause, ProviderError):
-                server.show(f"eager: {exc.cause.message}", error=True)
+                self.server.show(f"eager: {exc.cause.message}", error=True)
             else:
-                server.show(f"eager: the model stream failed: {exc.cause}", error=True)
+                self.server.show(f"eager: the model stream failed: {exc.cause}", error=True)
         except asyncio.CancelledError:
             if self.stop_reason is None:
                 raise
         except Exception as exc:
             log.exception("generation failed")
             error = f"{type(exc).__name__}: {exc}"
-            server.show(f"eager: generation failed: {error}", error=True)
+            self.server.show(f"eager: generation failed: {error}", error=True)
         finally:
             self.keep = self._keep_length()
-            await self.writer.finish(self.keep, writer_task, trim_separator=self.separator)
+            await self.writer.finish(self.keep, self._writer_task, trim_separator=self.separator)
             if self.keep is not None:
                 self._drop_removed()
-            binding.release_held(all_=True)
-        if self.writer.failure is not None and error is None:
-            error = self.writer.failure
-            server.show(f"eager: generation stopped: {self.writer.failure}", warn=True)
-        self._finish(report, error=error or run_error_text(binding))
+            self.binding.release_held(all_=True)
+        return report, error
 
     def _finish(self, report: RunReport | None, *, error: str | None) -> None:
         server, doc = self.server, self.doc
