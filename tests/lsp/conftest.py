@@ -68,6 +68,12 @@ class Editor:
         self.after_apply: Callable[[Editor, ClientDoc, int], None] | None = None
         self.reject_edits = False
         self.echo_full_text = False  # report applied edits as whole-document changes
+        # Report an insertion at a line start as Neovim's line diff may: a newline-led
+        # insertion at the end of the previous line, after a keystroke of the user's that
+        # went out in the same didChange (Neovim batches changes).
+        self.echo_like_neovim: (
+            Callable[[Editor, ClientDoc, int], tuple[lsp.Range, str] | None] | None
+        ) = None
 
     # -- what the server sends ------------------------------------------------------------------
     def install(self) -> None:
@@ -129,10 +135,34 @@ class Editor:
             doc = self.docs[uri]
             # All ranges refer to the text before the edit: apply from the end.
             ordered = sorted(edits, key=lambda e: doc.text.offset(e.range.start), reverse=True)
-            self._change(doc, [(e.range, e.new_text) for e in ordered], full=self.echo_full_text)
+            changes = [(e.range, e.new_text) for e in ordered]
+            if self.echo_like_neovim is not None:
+                changes = self._neovim_style(doc, changes, n)
+            self._change(doc, changes, full=self.echo_full_text)
             if self.after_apply is not None:
                 self.after_apply(self, doc, n)
         return lsp.ApplyWorkspaceEditResult(applied=True)
+
+    def _neovim_style(
+        self, doc: ClientDoc, changes: list[tuple[lsp.Range, str]], n: int
+    ) -> list[tuple[lsp.Range, str]]:
+        assert self.echo_like_neovim is not None
+        keystroke = self.echo_like_neovim(self, doc, n)
+        out: list[tuple[lsp.Range, str]] = []
+        if keystroke is not None:
+            out.append(keystroke)  # on a line above: our edit's line numbers still hold
+        for rng, text in changes:
+            at = rng.start
+            if rng.start == rng.end and at.character == 0 and at.line > 0 and text.endswith("\n"):
+                prev = at.line - 1
+                length = len(doc.text.line(prev)) + (
+                    len(keystroke[1]) if keystroke and keystroke[0].start.line == prev else 0
+                )
+                pos = lsp.Position(line=prev, character=length)  # ASCII test text
+                out.append((lsp.Range(start=pos, end=pos), "\n" + text[:-1]))
+            else:
+                out.append((rng, text))
+        return out
 
     # -- what the user does ---------------------------------------------------------------------
     def open(self, name: str, text: str, tmp_path: Path, language_id: str = "python") -> str:

@@ -285,3 +285,25 @@ async def test_the_api_key_never_reaches_the_log(
     assert "generate" in text or "showMessage" in text  # the log did record the session
     assert secret not in text
     assert not any(secret in m for m in editor.messages())
+
+
+async def test_edits_echoed_as_a_line_diff_batched_with_typing_are_recognised(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text=PROGRAM, chunk_chars=3, delay=0.005)
+    uri = editor.open("nvimstyle.py", "# top\n", tmp_path)
+
+    def keystroke(ed: Editor, doc: ClientDoc, n: int) -> tuple[lsp.Range, str] | None:
+        if n % 2:
+            return None
+        end = lsp.Position(line=0, character=len(doc.text.line(0)))
+        return (lsp.Range(start=end, end=end), "!")  # the user types on line 0 meanwhile
+
+    editor.echo_like_neovim = keystroke
+    await editor.command(methods.GENERATE, uri=uri, prompt="compute")
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    text = editor.docs[uri].source
+    assert text.split("\n", 1)[1] == PROGRAM
+    assert text.startswith("# top!")
+    assert (await editor.hint_labels(uri))[2] == "x = 42"

@@ -38,7 +38,7 @@ class ChangeObserver(Protocol):
 class OwnEdits(Protocol):
     """Whoever is writing into the document (a generation): recognises its own edits."""
 
-    def claims(self, start: int, end: int, text: str) -> bool: ...
+    def claims(self, start: int, end: int, text: str) -> tuple[int, int, str] | None: ...
 
     def expected_source(self) -> str | None: ...
 
@@ -104,8 +104,11 @@ class Document:
                     end = self.text.offset(change.range.end)
                 else:
                     start, end = 0, len(self.text.source)
-                own = self.writer is not None and self.writer.claims(start, end, change.text)
-                edits.append(self._apply(start, end, change.text, own=own))
+                ours = self.writer.claims(start, end, change.text) if self.writer else None
+                if ours is not None:
+                    edits.append(self._apply(*ours, own=True))
+                else:
+                    edits.append(self._apply(start, end, change.text, own=False))
         self.version = version
         self.wake_waiters()
         return edits

@@ -140,12 +140,20 @@ class EditWriter:
         return self.received[: self.applied]
 
     # -- own-edit recognition (Document asks) -------------------------------------------------
-    def claims(self, start: int, end: int, text: str) -> bool:
+    def claims(self, start: int, end: int, text: str) -> tuple[int, int, str] | None:
+        """Our in-flight edit, if this change is it. Clients may report an edit differently
+        from how it was sent (Neovim diffs lines: an insertion at the start of a line can come
+        back as a newline-led insertion at the end of the previous one), so a change counts
+        as ours when it has the same effect. Returns our own form of it."""
         f = self._inflight
-        if f is None or f.echoed or (start, end, text) != (f.start, f.end, f.text):
-            return False
+        if f is None or f.echoed:
+            return None
+        if (start, end, text) != (f.start, f.end, f.text):
+            src = self.doc.text.source
+            if src[:start] + text + src[end:] != src[: f.start] + f.text + src[f.end :]:
+                return None
         f.echoed = True
-        return True
+        return (f.start, f.end, f.text)
 
     def expected_source(self) -> str | None:
         f = self._inflight
@@ -163,7 +171,7 @@ class EditWriter:
         f = self._inflight
         if own or f is None or f.echoed:
             return
-        if e <= f.start and (s < e or text.endswith("\n") or f.start > f.end):
+        if e < f.start or (e == f.start and (s < e or text.endswith("\n"))):
             delta = len(text) - (e - s)
             f.start += delta
             f.end += delta
@@ -309,18 +317,15 @@ class EditWriter:
                 reason = result.failure_reason or "no reason given"
                 self.abort(f"the editor refused the edit ({reason})")
                 return False
-            echoed = await doc.wait_until(functools.partial(self._settled, f), ECHO_TIMEOUT_S)
+            await doc.wait_until(functools.partial(self._settled, f), ECHO_TIMEOUT_S)
             self._inflight = None
             if f.echoed:
                 return True
-            if self.failure is not None:
-                return False
-            if doc.version != version:  # applied=true but dropped (a stale version)
-                start, end = self._moved(start, end, version)
-                continue
-            if not echoed:
-                self.abort("the editor did not report the edit back (no didChange)")
-                return False
+            if self.failure is None:
+                # Never guess and resend: if the edit did land, a resend would duplicate it.
+                why = "no didChange" if doc.version == version else "changes did not match it"
+                self.abort(f"lost track of the edit in the editor ({why})")
+            return False
         self.abort("the edit kept racing with other changes")
         return False
 
