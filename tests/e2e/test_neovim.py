@@ -215,6 +215,8 @@ def test_setup_registers_commands_and_the_server_attaches(tmp_path: Path) -> Non
     assert r["enabled"] is True
     assert r["config"]["cmd"][:4] == [PYTHON, "-m", "eager_lsp", "serve"]
     assert r["config"]["filetypes"] == ["python"]
+    assert r["config"]["root_markers"] == ["marker.txt"]
+    assert r["config"]["document_changes"] is True
     assert r["config"]["settings"] == {"eager": settings}
     assert r["config"]["init_options"] == settings
     assert r["configuration_answer"] == [settings]

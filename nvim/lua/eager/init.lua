@@ -28,27 +28,38 @@ local function dict(t)
   return vim.tbl_isempty(t) and vim.empty_dict() or t
 end
 
+--- `over` on top of `base`: tables merge key by key, lists (cmd, filetypes, ...) replace.
+local function merge(base, over)
+  if over == nil or (type(over) == "table" and next(over) == nil and type(base) == "table") then
+    return base -- nothing to override
+  end
+  if type(base) ~= "table" or type(over) ~= "table" or vim.islist(base) or vim.islist(over) then
+    return over
+  end
+  local out = vim.deepcopy(base)
+  for k, v in pairs(over) do
+    out[k] = merge(out[k], v)
+  end
+  return out
+end
+
 --- Register and enable the eager language server.
 ---@param opts? table  see `defaults` above
 function M.setup(opts)
-  local cfg = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
-  if opts and opts.settings then
-    cfg.settings = vim.deepcopy(opts.settings) -- settings are the user's, not merged with defaults
-  end
+  local cfg = merge(defaults, opts or {})
   M.config = cfg
 
   local settings = dict(cfg.settings)
   -- Neovim applies `documentChanges` but does not advertise them; without them the server must
   -- send unversioned edits, which land in the wrong place when the user typed since Neovim last
   -- sent didChange. With them, a stale edit is refused (see handlers.lua) and the server retries.
-  local capabilities = vim.tbl_deep_extend(
-    "force",
+  local capabilities = merge(
     vim.lsp.protocol.make_client_capabilities(),
     { workspace = { workspaceEdit = { documentChanges = true } } }
   )
   vim.lsp.config(
     "eager",
-    vim.tbl_deep_extend("force", {
+    merge({
       cmd = cfg.cmd or { cfg.python, "-m", "eager_lsp", "serve" },
       capabilities = capabilities,
       filetypes = cfg.filetypes,

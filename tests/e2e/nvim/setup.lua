@@ -9,8 +9,10 @@ H.run(function()
   for _, name in ipairs(require("eager.commands").names) do
     r.commands_before_setup[name] = vim.fn.exists(":" .. name) == 2
   end
-  H.setup()
+  H.setup({ root_markers = { "marker.txt" } }) -- a list option replaces the default list
   r.config = {
+    root_markers = vim.lsp.config.eager.root_markers,
+    document_changes = vim.tbl_get(vim.lsp.config.eager.capabilities, "workspace", "workspaceEdit", "documentChanges"),
     cmd = vim.lsp.config.eager.cmd,
     filetypes = vim.lsp.config.eager.filetypes,
     settings = vim.lsp.config.eager.settings,
