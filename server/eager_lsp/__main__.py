@@ -1,4 +1,15 @@
-"""`python -m eager_lsp` is the same as the `eager-lsp` command."""
+"""`python -m eager_lsp` is the same as the `eager-lsp` command.
+
+`python -m` puts the current directory first on sys.path, and editors start the server in the
+user's workspace: a `typing.py` or `json.py` there must not replace the standard library under
+the server, so that entry goes before anything else is imported.
+"""
+
+import os
+import sys
+
+if sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
 
 from eager_lsp.cli import main
 

@@ -87,3 +87,24 @@ def test_run_prints_values_and_stops_at_the_first_error(tmp_path: Path) -> None:
     assert "ZeroDivisionError: division by zero at line 3" in out.stdout
     assert "never" not in out.stdout
     assert "stopped early" in out.stdout
+
+
+@pytest.mark.slow
+def test_workspace_files_cannot_shadow_the_stdlib_under_server_or_worker(tmp_path: Path) -> None:
+    for name in ("typing", "json", "signal", "linecache"):
+        (tmp_path / f"{name}.py").write_text(f"raise ImportError('user {name}.py was imported')\n")
+    (tmp_path / "mymod.py").write_text("VALUE = 7\n")
+    src = tmp_path / "s.py"
+    src.write_text("import mymod\nprint('value', mymod.VALUE)\n")
+    out = cli("run", str(src), "--rate", "0", "--no-debug", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "value 7" in out.stdout  # the workspace's own modules stay importable for user code
+    served = subprocess.run(
+        [sys.executable, "-m", "eager_lsp", "serve"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "was imported" not in served.stderr, served.stderr
