@@ -34,6 +34,8 @@ from eager_lsp.providers.replay import CHARS_PER_TOKEN
 from eager_lsp.worker.client import WorkerClient, WorkerOptions
 
 SCHEMA_VERSION = 1
+# Code the model writes may run for ages (naive recursion): such a run is stopped here.
+MODEL_RUN_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -428,7 +430,12 @@ async def _bench_prompt(
             for mode in _rotated(list(modes), rep):
                 if mode.streams:
                     record = await M.run_mode(
-                        mode, ctx, text=None, rate=None, open_source=opener(p.prompt)
+                        mode,
+                        ctx,
+                        text=None,
+                        rate=None,
+                        open_source=opener(p.prompt),
+                        timeout_s=MODEL_RUN_TIMEOUT_S,
                     )
                     record["chars_total"] = max(len(gen.text), record["chars_generated"])
                     saved = max(0, len(gen.text) - record["chars_generated"])
@@ -436,7 +443,14 @@ async def _bench_prompt(
                     record["tokens_saved"] = round(saved / CHARS_PER_TOKEN, 1)
                     record["same_text_as_serial"] = record.pop("text", None) == gen.text
                 else:
-                    record = await M.run_mode(mode, ctx, text=None, rate=None, generated=gen)
+                    record = await M.run_mode(
+                        mode,
+                        ctx,
+                        text=None,
+                        rate=None,
+                        generated=gen,
+                        timeout_s=MODEL_RUN_TIMEOUT_S,
+                    )
                     if mode.name == "serial":
                         record["text"] = gen.text  # what the model wrote, for the record
                 record.update(

@@ -20,6 +20,7 @@ start on that (virtual, for serial modes) time axis.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import contextlib
 import resource
@@ -208,11 +209,14 @@ async def run_mode(
     rate: float | None,
     open_source: Callable[[], Any] | None = None,
     generated: Generated | None = None,
+    timeout_s: float = 120.0,
 ) -> dict[str, Any]:
     """One run of `mode`; returns its record (see module doc for the time axis).
 
     Streaming modes replay `text` at `rate`, or consume `open_source()` (the model).
-    Serial modes need `generated` (the finished generation).
+    Serial modes need `generated` (the finished generation). A run still going after
+    `timeout_s` (model-written code can be very slow) is stopped and interrupted, and its
+    record says `timed_out`.
     """
     gate = GatePolicy.from_settings(mode.gate)
     config = SessionConfig(
@@ -247,11 +251,26 @@ async def run_mode(
         source = CountingSource(ReplayStream(generated.text, rate=None))
 
     stream_error: str | None = None
+    timed_out = False
+
+    async def watchdog() -> None:
+        nonlocal timed_out
+        await asyncio.sleep(timeout_s)
+        timed_out = True
+        if session.run is not None:
+            session.run.request_stop(f"benchmark timeout after {timeout_s:g} s")
+        await session.interrupt()
+
+    guard = asyncio.ensure_future(watchdog())
     try:
         report = await session.run_stream(source)
     except StreamFailed as exc:
         report = exc.report
         stream_error = f"{type(exc.cause).__name__}: {exc.cause}"
+    finally:
+        guard.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await guard
     pid = session.pid
     interp_kb = vm_hwm_kb(pid) if fresh is not None else None
     if fresh is not None:
@@ -299,6 +318,7 @@ async def run_mode(
         record["serial_generation"] = "computed" if generated.computed else "measured"
         record["chars_total"] = len(generated.text)
     record["stream_error"] = stream_error
+    record["timed_out"] = timed_out
     record["mode"] = mode.name
     record["pid"] = pid
     record["interp_peak_kb"] = interp_kb

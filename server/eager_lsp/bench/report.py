@@ -108,6 +108,7 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "mode": mode,
             "n": len(rs),
             "errors": sorted({r["error"] for r in rs if r.get("error")}),
+            "timeouts": sum(1 for r in rs if r.get("timed_out")),
             "gate_fallback": next((r["gate_fallback"] for r in rs if r.get("gate_fallback")), None),
         }
         for f in STAT_FIELDS:
