@@ -171,7 +171,8 @@ async def test_a_selection_is_replaced(
     await editor.command(methods.GENERATE, uri=uri, prompt="replace", range=rng)
     await editor.summary(uri)
     assert editor.docs[uri].source == "a = 1\nb = 2\nc = 3\n"
-    assert (await editor.hint_labels(uri)) == {1: "b = 2"}
+    # `a = 1` above had never run: it runs first, so the generated code can use it.
+    assert (await editor.hint_labels(uri)) == {0: "a = 1", 1: "b = 2"}
 
 
 async def test_stop_ends_generation_and_the_model_stream(
@@ -307,3 +308,30 @@ async def test_edits_echoed_as_a_line_diff_batched_with_typing_are_recognised(
     assert text.split("\n", 1)[1] == PROGRAM
     assert text.startswith("# top!")
     assert (await editor.hint_labels(uri))[2] == "x = 42"
+
+
+async def test_code_above_that_never_ran_runs_before_the_generated_code(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text="answer = base + 2\n", chunk_chars=3)
+    uri = editor.open("above.py", "base = 40\nprint('base ready')\n", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="use base")
+    summary = await editor.summary(uri)
+    assert summary["error"] is None
+    labels = await editor.hint_labels(uri)
+    assert labels == {0: "base = 40", 1: "» base ready", 2: "answer = 42"}
+
+
+async def test_code_above_that_already_ran_is_not_run_again(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text="count = count + 1\n", chunk_chars=3)
+    fake_openai.enqueue(text="print('count', count)\n", chunk_chars=3)
+    uri = editor.open("once.py", "count = 0\n", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="one")
+    await editor.summary(uri)
+    await editor.command(methods.GENERATE, uri=uri, prompt="two")
+    await editor.summary(uri, count=2)
+    # count = 0 ran once; had it run again before the second generation, count would be 0.
+    labels = await editor.hint_labels(uri)
+    assert labels[1] == "count = 1" and labels[2] == "» count 1"

@@ -248,6 +248,37 @@ class DocumentRun(Activity):
                 doc.follower.resume_after_run()
 
 
+def already_ran(doc: Document, prefix: str) -> bool:
+    """Every top-level statement of `prefix` has a successful result in this document's store
+    (results move with edits and are dropped when their lines change, so they are current)."""
+    from eager_lsp.core.detector import BoundaryDetector
+
+    detector = BoundaryDetector()
+    chunks = detector.feed(prefix) + detector.end()
+    if detector.error is not None:
+        return False
+    ok = {(e.first, e.last) for e in doc.store.entries if e.result is not None and e.result.ok}
+    return all((c.start_line - 1, c.end_line - 1) in ok for c in chunks)
+
+
+async def run_prelude(server: EagerServer, doc: Document, session: Session, prefix: str) -> None:
+    """Run the code above a generation in a fresh namespace, publishing its results like any
+    run: a reproducible state for the generated code to build on. Its errors are shown on their
+    lines; the generation goes on (the model may well write the fix)."""
+    from eager_lsp.providers.replay import ReplayStream
+
+    await reset_namespace(session)
+    linemap = LineMap(doc)
+    binding = RunBinding(doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e))
+    try:
+        source = ReplayStream(prefix, rate=None, piece_size=RUN_PIECE)
+        await session.run_stream(source, first_line=1, listener=binding)
+    except StreamFailed:  # a replay cannot fail, but never let it stop the generation
+        pass
+    finally:
+        linemap.detach()
+
+
 # -- interpreter commands -----------------------------------------------------------------------
 
 

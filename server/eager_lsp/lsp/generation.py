@@ -29,8 +29,10 @@ from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.execution import (
     Activity,
     Progress,
+    already_ran,
     replace_activity,
     run_error_text,
+    run_prelude,
     summary_payload,
 )
 from eager_lsp.lsp.runs import RunBinding
@@ -140,7 +142,17 @@ class Generation(Activity):
             return False
         from eager_lsp.providers import open_stream
 
-        stream = open_stream(server.settings.llm_config(), self.messages)
+        stream: Any = open_stream(server.settings.llm_config(), self.messages)
+        prelude = self._prelude()
+        if prelude:
+            from eager_lsp.providers.prefetch import PrefetchStream
+
+            stream = PrefetchStream(stream)  # the model starts while the code above runs
+            try:
+                await run_prelude(server, doc, session, prelude)
+            except BaseException:
+                await stream.aclose()
+                raise
         self.binding = RunBinding(
             doc,
             self._to_doc,
@@ -214,6 +226,15 @@ class Generation(Activity):
             doc.follower.resume_after_run()
         if failed is not None and not doc.closed and self.stop_reason is None:
             after_failure(server, doc, failed)
+
+    def _prelude(self) -> str:
+        """The code above the generated text, when this interpreter has not run all of it:
+        the generated code is written to use those names, so they must exist first."""
+        lines = self.doc.text.source.splitlines(keepends=True)[: self.first_line - 1]
+        prefix = "".join(lines)
+        if not prefix.strip() or already_ran(self.doc, prefix):
+            return ""
+        return prefix
 
     # -- text ---------------------------------------------------------------------------------
     async def _open_line(self) -> bool:
