@@ -20,16 +20,8 @@ def truncation_note(dropped: int) -> str:
     return f"\n[... output truncated: {dropped} more characters]\n"
 
 
-class CappedWriter(io.TextIOBase):
-    """A text stream that keeps the first `cap` characters and only counts the rest."""
-
-    def __init__(self, cap: int = STREAM_CAP, fileno: int | None = None) -> None:
-        super().__init__()
-        self._cap = cap
-        self._parts: list[str] = []
-        self._kept = 0
-        self._dropped = 0
-        self._fileno = fileno
+class _TextSink(io.TextIOBase):
+    """What user code may ask of sys.stdout/sys.stderr besides write(): UTF-8, never a tty."""
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -44,6 +36,18 @@ class CappedWriter(io.TextIOBase):
 
     def isatty(self) -> bool:
         return False
+
+
+class CappedWriter(_TextSink):
+    """A text stream that keeps the first `cap` characters and only counts the rest."""
+
+    def __init__(self, cap: int = STREAM_CAP, fileno: int | None = None) -> None:
+        super().__init__()
+        self._cap = cap
+        self._parts: list[str] = []
+        self._kept = 0
+        self._dropped = 0
+        self._fileno = fileno
 
     def fileno(self) -> int:
         # Libraries (faulthandler, subprocess) may ask; the fd is the captured fd-level sink.
@@ -121,7 +125,7 @@ def _unlinked_pair() -> tuple[int, int]:
     return rfd, wfd
 
 
-class StreamRouter(io.TextIOBase):
+class StreamRouter(_TextSink):
     """The permanent `sys.stdout`/`sys.stderr`: forwards to the current chunk's writer.
 
     Libraries keep references to the stream they saw first (`logging.basicConfig`, warnings,
@@ -135,20 +139,6 @@ class StreamRouter(io.TextIOBase):
         self.target: io.TextIOBase = idle
         self._fileno = fileno
         self.buffer = _BytesToText(self)
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return "utf-8"
-
-    @property
-    def errors(self) -> str:  # type: ignore[override]
-        return "replace"
-
-    def writable(self) -> bool:
-        return True
-
-    def isatty(self) -> bool:
-        return False
 
     def fileno(self) -> int:
         return self._fileno
