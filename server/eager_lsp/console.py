@@ -97,6 +97,17 @@ def format_summary(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def announce_debugger(session: Session) -> int | None:
+    """Say where debugpy listens, so a person can attach while the code runs; returns the port."""
+    if session.debug_port is not None:
+        print(
+            f"debugpy: attach to 127.0.0.1:{session.debug_port} to debug the running code",
+            file=sys.stderr,
+            flush=True,
+        )
+    return session.debug_port
+
+
 def _s(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f} s"
 
@@ -110,11 +121,13 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
     session = Session(config)
     try:
         await session.start()
+        debug_port = announce_debugger(session)
         stream = ReplayStream(text, rate=args.rate, piece_size=args.piece_size)
         report = await session.run_stream(stream, listener=printer)
     finally:
         await session.close()
     summary = report.to_json()
+    summary["debug_port"] = debug_port
     summary["chars_total"] = len(text)
     summary["chars_streamed"] = stream.sent
     if args.json:

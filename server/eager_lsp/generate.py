@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from eager_lsp.console import ConsolePrinter, format_summary
+from eager_lsp.console import ConsolePrinter, announce_debugger, format_summary
 from eager_lsp.core.scheduler import RunReport
 from eager_lsp.core.session import Session, StreamFailed
 from eager_lsp.core.types import Event
@@ -143,8 +143,10 @@ async def generate_main(args: argparse.Namespace) -> int:
     lines: list[str] = []  # the program as kept so far
     messages = generation_messages(args.prompt, before="", after="", path=doc_path)
     exit_code = 0
+    debug_port: int | None = None
     try:
         await warm
+        debug_port = announce_debugger(session)
         for attempt_no in range(1 + max(0, args.repair)):
             attempt = Attempt(first_line=len(lines) + 1)
             attempts.append(attempt)
@@ -191,6 +193,7 @@ async def generate_main(args: argparse.Namespace) -> int:
                 "provider": llm.provider,
                 "model": llm.model,
                 "attempts": len(attempts),
+                "debug_port": debug_port,
                 "code": code,
                 "error": attempts[-1].error,
                 "ok": exit_code == 0,

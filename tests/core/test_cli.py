@@ -108,3 +108,14 @@ def test_workspace_files_cannot_shadow_the_stdlib_under_server_or_worker(tmp_pat
         timeout=60,
     )
     assert "was imported" not in served.stderr, served.stderr
+
+
+@pytest.mark.slow
+def test_run_says_where_to_attach_a_debugger(tmp_path: Path) -> None:
+    src = tmp_path / "d.py"
+    src.write_text("x = 1\n")
+    out = cli("run", str(src), "--rate", "0", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    port = json.loads(out.stdout)["debug_port"]
+    assert isinstance(port, int) and port > 0
+    assert f"debugpy: attach to 127.0.0.1:{port}" in out.stderr
