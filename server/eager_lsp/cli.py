@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # asyncio warns at exit about worker processes that were already reaped ("Unknown child
+    # process pid …"): true, harmless, and confusing on a terminal.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
