@@ -326,3 +326,37 @@ def test_runaway_worker_exits_when_the_server_dies(tmp_path: Path) -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_a_worker_whose_server_dies_leaves_no_process_behind(tmp_path: Path) -> None:
+    """The server is killed without any cleanup; the worker notices and takes its process
+    group along: debugpy's adapter and a child process the user's code started."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    server = tmp_path / "server.py"
+    server.write_text(
+        "import asyncio, os, sys\n"
+        "from eager_lsp.worker.client import WorkerClient, WorkerOptions\n"
+        "async def main():\n"
+        f"    w = await WorkerClient.start(WorkerOptions(debug=True, cwd={str(tmp_path)!r}))\n"
+        "    await w.execute([{'id': 0, 'code': 'import subprocess\\n"
+        "p = subprocess.Popen([\"sleep\", \"300\"])\\n', 'path': 'x.py', 'first_line': 1,"
+        " 'names': [], 'trailing_expr': False}], stop_on_error=True)\n"
+        "    print(w.pid, w.debug_port, flush=True)\n"
+        "    os._exit(0)\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run([sys.executable, str(server)], capture_output=True, text=True, timeout=120)
+    pid, port = (int(x) for x in out.stdout.split())
+    assert port > 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"process group {pid} still has members 15 s after its server died")

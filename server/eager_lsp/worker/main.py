@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import contextlib
 import faulthandler
 import io
 import os
 import platform
+import signal
 import sys
 import threading
 import time
@@ -62,6 +64,18 @@ def _fd_text(fd: int) -> io.TextIOBase:
     return open(fd, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
 
 
+def _leave(code: int) -> NoReturn:
+    """Exit and take our process group along: debugpy's adapter and anything user code
+    started live in it and would otherwise outlive us (the parent's kill path SIGKILLs the
+    same group). Only when we lead the group, so a worker started by hand never signals its
+    caller's group."""
+    with contextlib.suppress(Exception):
+        if os.getpgid(0) == os.getpid():
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            os.killpg(os.getpid(), signal.SIGTERM)
+    os._exit(code)
+
+
 def _exit_with_parent() -> None:
     """A runaway chunk must not outlive the server: stdin EOF is only seen between chunks,
     so a daemon thread also watches for the parent going away (we get re-parented)."""
@@ -71,7 +85,7 @@ def _exit_with_parent() -> None:
         while True:
             time.sleep(1.0)
             if os.getppid() != parent:
-                os._exit(0)
+                _leave(0)
 
     threading.Thread(target=watch, name="eager-lsp-parent-watch", daemon=True).start()
 
@@ -133,8 +147,8 @@ def main(argv: list[str] | None = None) -> None:
 
         traceback.print_exc(file=diagnostics)
         diagnostics.flush()
-        os._exit(70)
-    os._exit(0)  # do not wait for user threads or run user atexit hooks
+        _leave(70)
+    _leave(0)  # do not wait for user threads or run user atexit hooks
 
 
 def _serve(requests: IO[bytes], emit: EventWriter, executor: Executor, diag: IO[str]) -> None:
