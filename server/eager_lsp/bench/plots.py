@@ -28,7 +28,7 @@ MODE_COLORS = {
 }
 DPI = 80
 # Chunk colours cycle through these; red is kept for the failing chunk.
-CHUNK_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f")
+CHUNK_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#bcbd22", "#e377c2")
 
 
 def draw_all(results: dict[str, Any], out: Path) -> list[str]:
