@@ -360,3 +360,22 @@ def test_a_worker_whose_server_dies_leaves_no_process_behind(tmp_path: Path) -> 
             return
         time.sleep(0.2)
     raise AssertionError(f"process group {pid} still has members 15 s after its server died")
+
+
+async def test_reset_frees_the_old_namespace_even_through_cycles(worker: WorkerClient) -> None:
+    # A function defined in the namespace references the namespace (its globals): a cycle
+    # that only the garbage collector frees. A weakref parked outside the namespace tells.
+    await run1(
+        worker,
+        "import builtins, weakref\n"
+        "class Big:\n    pass\n"
+        "big = Big()\n"
+        "def keeps_globals():\n    return big\n"
+        "builtins._eager_probe = weakref.ref(big)\n",
+    )
+    await worker.reset()
+    result = await run1(
+        worker, "import builtins\nbuiltins._eager_probe() is None\n", trailing_expr=True
+    )
+    assert result["ok"], result
+    assert result["expr"]["repr"] == "True"

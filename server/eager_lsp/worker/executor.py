@@ -15,6 +15,7 @@ import __future__
 
 import ast
 import builtins
+import gc
 import linecache
 import os
 import signal
@@ -109,6 +110,9 @@ class Executor:
         for path in self._documents:
             linecache.cache.pop(path, None)
         self._documents.clear()
+        # The old namespace and the functions defined in it reference each other: without a
+        # collection each reset kept the previous run's objects (~24 MiB a run in the bench).
+        gc.collect()
 
     def run_batch(self, request: dict[str, Any]) -> None:
         stop_on_error = bool(request.get("stop_on_error", True))
