@@ -85,6 +85,8 @@ def timeline(runs: list[dict[str, Any]], workload: str, rate: float, out: Path) 
                 edgecolor=color,
                 lw=0.8,
             )
+            if not c["ok"]:  # an error is often too short to see as a bar: mark it
+                ax.plot([c["exec_end_s"]], [y - 0.14], marker="X", ms=7, color="#d62728", zorder=5)
         ax.plot([run["e2e_s"]] * 2, [y - 0.4, y + 0.4], color="black", lw=1.2)
         ax.text(run["e2e_s"] + span * 0.01, y, f"{run['e2e_s']:.2f} s", va="center", fontsize=8)
     ax.set_yticks(range(len(picks)))
@@ -92,7 +94,7 @@ def timeline(runs: list[dict[str, Any]], workload: str, rate: float, out: Path) 
     ax.set_xlim(0, span * 1.12)
     ax.set_xlabel(
         "seconds from the first request (grey: tokens arriving, ticks: chunk released; "
-        "colour: chunk executing, red: error; black: done)",
+        "colour: chunk executing, red X: error; black: done)",
         fontsize=8,
     )
     label = "local model" if model else f"replay {rate:g} tok/s"
