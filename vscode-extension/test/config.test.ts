@@ -36,9 +36,9 @@ describe("settings", () => {
     assert.equal(d("execution.interruptGraceSeconds"), 2);
     assert.equal(d("execution.startOnOpen"), true);
     assert.equal(d("repair.mode"), "ask");
-    assert.equal(d("repair.maxAttempts"), 1);
+    assert.equal(d("repair.maxAttempts"), 2);
     assert.equal(d("debug.enabled"), true);
-    assert.equal(d("inline.maxLength"), 60);
+    assert.equal(d("inline.maxLength"), 80);
     assert.equal(d("inline.decorations"), true);
     assert.match(properties["eager.llm.apiKey"]!.markdownDescription!, /OPENAI_API_KEY/);
     assert.match(properties["eager.llm.baseUrl"]!.markdownDescription!, /OPENAI_BASE_URL/);
