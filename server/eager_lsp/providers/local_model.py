@@ -24,8 +24,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from .base import ProviderError
 from .config import LLMConfig
@@ -114,30 +115,15 @@ def verify(path: Path, sha256: str = MODEL_SHA256) -> None:
     _write_atomic(sidecar, json.dumps({**stamp, "sha256": sha256}).encode())
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def join_parts(parts: Sequence[Path], dest: Path) -> None:
-    """Concatenate `parts` in order into `dest` atomically: a crash leaves no half file."""
+@contextlib.contextmanager
+def _atomic_output(dest: Path, suffix: str) -> Iterator[BinaryIO]:
+    """A file that appears at `dest` whole (fsynced, renamed) or not at all: a crash, or an
+    error in the caller's block, leaves no half file."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as f:
-                    while block := f.read(8 << 20):
-                        out.write(block)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dest)
@@ -145,6 +131,20 @@ def join_parts(parts: Sequence[Path], dest: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    with _atomic_output(path, ".tmp") as f:
+        f.write(data)
+
+
+def join_parts(parts: Sequence[Path], dest: Path) -> None:
+    """Concatenate `parts` in order into `dest` atomically: a crash leaves no half file."""
+    with _atomic_output(dest, ".part") as out:
+        for part in parts:
+            with part.open("rb") as f:
+                while block := f.read(8 << 20):
+                    out.write(block)
 
 
 _prepare_lock = threading.Lock()
