@@ -63,8 +63,7 @@ class LiveView:
         while "\n" in self.partial:
             line, self.partial = self.partial.split("\n", 1)
             self._clear_status()
-            self.out.write(f"{self.line_no:4d} │ {line}\n")
-            self.line_no += 1
+            self._code_line(line)
         self._status()
 
     def event(self, event: Event) -> None:
@@ -74,8 +73,7 @@ class LiveView:
             return
         self._clear_status()
         if event.kind == "end_of_stream" and self.partial:
-            self.out.write(f"{self.line_no:4d} │ {self.partial}\n")  # the last, unterminated line
-            self.line_no += 1
+            self._code_line(self.partial)  # the last, unterminated line
             self.partial = ""
         self.printer(event)
         self._status()
@@ -85,10 +83,13 @@ class LiveView:
             return
         self._clear_status()
         if self.partial:
-            self.out.write(f"{self.line_no:4d} │ {self.partial}\n")
-            self.line_no += 1
+            self._code_line(self.partial)
             self.partial = ""
         self.out.flush()
+
+    def _code_line(self, text: str) -> None:
+        self.out.write(f"{self.line_no:4d} │ {text}\n")
+        self.line_no += 1
 
     def drop_partial(self) -> None:
         self.partial = ""
