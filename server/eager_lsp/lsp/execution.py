@@ -250,15 +250,24 @@ class DocumentRun(Activity):
 
 def already_ran(doc: Document, prefix: str) -> bool:
     """Every top-level statement of `prefix` has a successful result in this document's store
-    (results move with edits and are dropped when their lines change, so they are current)."""
-    from eager_lsp.core.detector import BoundaryDetector
+    (results move with edits and are dropped when their lines change, so they are current).
 
-    detector = BoundaryDetector()
-    chunks = detector.feed(prefix) + detector.end()
-    if detector.error is not None:
+    Only the statements' lines are needed: `ast` gives the detector's boundaries (its property
+    test checks exactly that) without the per-chunk libcst analysis."""
+    import ast
+
+    try:
+        body = ast.parse(prefix).body
+    except (SyntaxError, ValueError):
         return False
     ok = {(e.first, e.last) for e in doc.store.entries if e.result is not None and e.result.ok}
-    return all((c.start_line - 1, c.end_line - 1) in ok for c in chunks)
+    for stmt in body:
+        decorators = getattr(stmt, "decorator_list", None) or []
+        first = min([stmt.lineno, *(d.lineno for d in decorators)])
+        last = stmt.end_lineno or stmt.lineno
+        if (first - 1, last - 1) not in ok:
+            return False
+    return True
 
 
 async def run_prelude(server: EagerServer, doc: Document, session: Session, prefix: str) -> None:
