@@ -90,7 +90,14 @@ def _positive_int(text: str) -> int:
 def _add_execution_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gate", choices=["eager", "safe", "serial"], default="safe")
     p.add_argument("--keep-going", action="store_true", help="do not stop at the first error")
-    p.add_argument("--no-debug", action="store_true", help="do not start debugpy")
+    debug = p.add_mutually_exclusive_group()
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        help="start debugpy (127.0.0.1, in the interpreter) before the code runs and print"
+        " where to attach; without it nothing listens",
+    )
+    debug.add_argument("--no-debug", action="store_true", help="the default; kept for old scripts")
     p.add_argument("--python", help="interpreter for the executed code (default: this one)")
 
 
@@ -144,9 +151,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return asyncio.run(generate_main(args))
 
 
+TCP_WARNING = (
+    "eager-lsp: warning: serving on TCP {address}: any program on this machine that can"
+    " connect to it can drive the server, and through it run code as you. Prefer stdio."
+)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from eager_lsp.lsp.server import serve
 
+    if args.tcp:
+        warning = TCP_WARNING.format(address=args.tcp)
+        host = args.tcp.rpartition(":")[0].strip("[]")
+        if host not in ("", "127.0.0.1", "localhost", "::1"):
+            warning += f" {host} is not a loopback address: other machines can reach it too."
+        print(warning, file=sys.stderr, flush=True)
     return serve(tcp=args.tcp, log_file=args.log_file)
 
 
@@ -165,7 +184,8 @@ def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConf
         path=path,
         cwd=os.getcwd(),
         python=args.python,
-        debug=not args.no_debug,
+        debug=args.debug,
+        debug_listen=args.debug,
         gate=GatePolicy.from_settings(args.gate),
         stop_on_error=not args.keep_going,
     )

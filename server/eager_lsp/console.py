@@ -98,13 +98,16 @@ def format_summary(report: RunReport) -> str:
 
 
 def announce_debugger(session: Session) -> int | None:
-    """Say where debugpy listens, so a person can attach while the code runs; returns the port."""
+    """With --debug, say where debugpy listens, so a person can attach while the code runs
+    (or why it does not); returns the port. Without --debug nothing listens."""
     if session.debug_port is not None:
         print(
             f"debugpy: attach to 127.0.0.1:{session.debug_port} to debug the running code",
             file=sys.stderr,
             flush=True,
         )
+    elif session.config.debug_listen:
+        print(f"debugpy: not started: {session.debug_error}", file=sys.stderr, flush=True)
     return session.debug_port
 
 

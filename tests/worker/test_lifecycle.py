@@ -120,11 +120,10 @@ async def test_pool_replaces_crashed_worker(tmp_path: Path) -> None:
 async def test_debugpy_port_accepts_connections(tmp_path: Path) -> None:
     worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
     try:
-        assert worker.debug_error is None
-        assert isinstance(worker.debug_port, int) and worker.debug_port > 0
-        _reader, writer = await asyncio.wait_for(
-            asyncio.open_connection("127.0.0.1", worker.debug_port), 10
-        )
+        assert worker.debug_port is None  # nothing listens until asked
+        port = await worker.debug_listen()
+        assert worker.debug_error is None and worker.debug_port == port > 0
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 10)
         writer.close()
         await writer.wait_closed()
         result = await run1(worker, "import sys\n'debugpy' in sys.modules\n", trailing_expr=True)
@@ -136,15 +135,14 @@ async def test_debugpy_port_accepts_connections(tmp_path: Path) -> None:
 async def test_debugpy_breakpoint_stops_on_editor_line(tmp_path: Path) -> None:
     """A breakpoint set on the document's path and line is hit by chunk code, in a function
     from an earlier chunk too: chunks compile with the real path and line numbers, on the
-    thread that called debugpy.listen."""
+    main thread although debugpy.listen ran on the request-reader thread."""
     doc = str(tmp_path / "doc.py")
     # pydevd refuses breakpoints in files missing on disk and moves them to code lines of the
     # file on disk, so this is the saved-buffer case (see the executor's docstring).
     source = "\n" * 20 + "def g(v):\n    w = v * 2\n    return w\n" + "\n" * 6 + "y = g(20)\n"
     (tmp_path / "doc.py").write_text(source)
     worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
-    assert worker.debug_port is not None
-    dap = await DapClient.connect(worker.debug_port)
+    dap = await DapClient.connect(await worker.debug_listen())
     try:
         await dap.request("initialize", adapterID="python", clientID="test", pathFormat="path")
         attached = dap.send("attach", justMyCode=False)
@@ -220,7 +218,7 @@ async def test_runs_in_a_bare_venv_without_debugpy(tmp_path: Path) -> None:
     worker = await WorkerClient.start(WorkerOptions(python=python, debug=True, cwd=str(tmp_path)))
     try:
         assert worker.python == python
-        assert worker.debug_error is None and worker.debug_port
+        assert await worker.debug_listen()  # debugpy comes from the server's environment
         code = "import sys\nsys.prefix\n"
         result = await run1(worker, code, trailing_expr=True)
         assert result["expr"]["repr"] == repr(str(venv))
@@ -246,7 +244,8 @@ async def test_runs_on_an_older_python_without_debugpy(tmp_path: Path) -> None:
         pytest.skip("no Python 3.8/3.9 found")
     worker = await WorkerClient.start(WorkerOptions(python=python, debug=True, cwd=str(tmp_path)))
     try:
-        assert worker.debug_port is None and "3.10" in (worker.debug_error or "")
+        with pytest.raises(RuntimeError, match=r"3\.10"):
+            await worker.debug_listen()
         results = await worker.execute(
             [chunk("d = {'a': [1]}\ndef f():\n    return 1 / 0\n", 1, ["d"]), chunk("f()\n", 5)],
             stop_on_error=True,
@@ -330,7 +329,7 @@ def test_runaway_worker_exits_when_the_server_dies(tmp_path: Path) -> None:
 
 def test_a_worker_whose_server_dies_leaves_no_process_behind(tmp_path: Path) -> None:
     """The server is killed without any cleanup; the worker notices and takes its process
-    group along: debugpy's adapter and a child process the user's code started."""
+    group along: a child process the user's code started, with debugpy listening."""
     import os
     import subprocess
     import sys
@@ -345,7 +344,7 @@ def test_a_worker_whose_server_dies_leaves_no_process_behind(tmp_path: Path) -> 
         "    await w.execute([{'id': 0, 'code': 'import subprocess\\n"
         "p = subprocess.Popen([\"sleep\", \"300\"])\\n', 'path': 'x.py', 'first_line': 1,"
         " 'names': [], 'trailing_expr': False}], stop_on_error=True)\n"
-        "    print(w.pid, w.debug_port, flush=True)\n"
+        "    print(w.pid, await w.debug_listen(), flush=True)\n"
         "    os._exit(0)\n"
         "asyncio.run(main())\n"
     )

@@ -27,7 +27,8 @@ class SessionConfig:
     path: str = "<stream>"  # the document's real path: tracebacks and breakpoints use it
     cwd: str | None = None  # the interpreter's working directory (the workspace root)
     python: str | None = None  # interpreter for user code; None: the server's own
-    debug: bool = True  # debugpy listens on 127.0.0.1
+    debug: bool = True  # debugpy may be started (debug_listen) on 127.0.0.1; never before
+    debug_listen: bool = False  # start it as soon as each interpreter starts (run --debug)
     gate: GatePolicy = field(default_factory=GatePolicy)
     stop_on_error: bool = True
     interrupt_grace_s: float = 2.0
@@ -70,12 +71,28 @@ class Session:
             self._starting = asyncio.ensure_future(self._pool.acquire())
         worker = await asyncio.shield(self._starting)
         self._worker = worker
+        if self.config.debug_listen and self.config.debug:
+            try:
+                await worker.debug_listen()
+            except RuntimeError:
+                pass  # worker.debug_error says why; the code still runs
         self._notify("worker_started", pid=worker.pid, debug_port=worker.debug_port)
         return worker
 
     @property
     def debug_port(self) -> int | None:
+        """Where debugpy listens; None until someone asked (debug_listen)."""
         return self._worker.debug_port if self._worker is not None else None
+
+    @property
+    def debug_error(self) -> str | None:
+        return self._worker.debug_error if self._worker is not None else None
+
+    async def debug_listen(self) -> int:
+        """Start the interpreter's debugpy (at most once per interpreter) and return its port
+        on 127.0.0.1; works while a chunk runs. RuntimeError with the reason if it cannot."""
+        worker = await self.worker()
+        return await worker.debug_listen()
 
     @property
     def pid(self) -> int | None:

@@ -23,6 +23,8 @@ from eager_lsp.core.types import Event
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.runs import LineMap, RunBinding
+from eager_lsp.worker.client import WorkerCrashed
+from eager_lsp.worker.debugging import DEBUG_HOST
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -313,8 +315,15 @@ async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
 
 
 async def debug_attach_info(server: EagerServer, doc: Document) -> dict[str, Any] | None:
+    """The user asked to attach: only now does the interpreter's debugpy start listening
+    (127.0.0.1, in-process, no adapter child). Answered while a chunk runs too, so a
+    runaway loop can be paused. None when debug.enabled is off."""
     if not server.settings.debug_enabled:
         return None
     session = await server.ensure_session(doc)
-    port = session.debug_port
-    return None if port is None else {"host": "127.0.0.1", "port": port}
+    try:
+        port = await session.debug_listen()
+    except (RuntimeError, WorkerCrashed) as exc:
+        reason = exc.reason if isinstance(exc, WorkerCrashed) else str(exc)
+        raise RequestError(f"eager: the debugger could not start: {reason}", "debugger")
+    return {"host": DEBUG_HOST, "port": port}

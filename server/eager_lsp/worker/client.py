@@ -34,7 +34,7 @@ EventCallback = Callable[[dict[str, Any]], None]
 class WorkerOptions:
     python: str | None = None  # interpreter; default sys.executable; may be the user's venv
     cwd: str | None = None  # working directory: the workspace root
-    debug: bool = True  # start debugpy (listen on 127.0.0.1, ephemeral port)
+    debug: bool = True  # allow debug_listen(): debugpy on 127.0.0.1 once asked, never before
     env: Mapping[str, str] | None = None  # used as given; None: os.environ minus secrets
     interrupt_grace_s: float = 2.0  # how long an interrupt may take before the kill
 
@@ -84,6 +84,7 @@ class WorkerClient:
         self._idle = asyncio.Event()
         self._idle.set()
         self._pongs: dict[int, asyncio.Future[None]] = {}
+        self._debug_replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
         self._stderr = bytearray()
         self._eof = False
@@ -276,6 +277,32 @@ class WorkerClient:
         finally:
             self._pongs.pop(ping_id, None)
 
+    async def debug_listen(self, timeout: float = 30.0) -> int:
+        """Make the worker's debugpy listen on 127.0.0.1 (once; later calls return the same
+        port) and return the port. Works while a batch runs: the worker answers on its
+        request-reader thread. RuntimeError with the reason if debugpy cannot start."""
+        if self.debug_port is not None:
+            return self.debug_port
+        if not self._options.debug:
+            raise RuntimeError("debugging is disabled for this interpreter")
+        self._check_alive()
+        request_id = next(self._ids)
+        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._debug_replies[request_id] = reply
+        try:
+            await self._send({"op": "debug_listen", "id": request_id})
+            event = await asyncio.wait_for(reply, timeout)
+        except asyncio.TimeoutError:
+            raise RuntimeError(f"debugpy did not start within {timeout:g} s")
+        finally:
+            self._debug_replies.pop(request_id, None)
+        port = event.get("port")
+        if not isinstance(port, int):
+            self.debug_error = str(event.get("error") or "debugpy did not start")
+            raise RuntimeError(self.debug_error)
+        self.debug_port, self.debug_error = port, None
+        return port
+
     # -- plumbing -------------------------------------------------------------------------
 
     def _check_alive(self) -> None:
@@ -312,9 +339,11 @@ class WorkerClient:
                 self._ready.exception()  # mark retrieved; start() re-reads it
             if self._route is not None:
                 self._route.put_nowait(None)
-            for pong in self._pongs.values():
-                if not pong.done():
-                    pong.set_exception(WorkerCrashed("worker exited"))
+            pending: list[asyncio.Future[Any]] = [*self._pongs.values()]
+            pending += self._debug_replies.values()
+            for waiter in pending:
+                if not waiter.done():
+                    waiter.set_exception(WorkerCrashed("worker exited"))
             self._in_flight = None
             self._idle.set()
 
@@ -328,6 +357,11 @@ class WorkerClient:
             pong = self._pongs.get(event.get("id", -1))
             if pong is not None and not pong.done():
                 pong.set_result(None)
+            return
+        if kind == "debug":
+            reply = self._debug_replies.get(event.get("id", -1))
+            if reply is not None and not reply.done():
+                reply.set_result(event)
             return
         if self._route is not None:
             self._route.put_nowait(event)

@@ -19,9 +19,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from typing import IO, Any, NoReturn
 
 from .capture import FdSink, StreamRouter
+from .debugging import Debugger, RequestReader
 from .executor import Executor, Interrupts
 from .protocol import PROTOCOL_VERSION, decode, encode
 
@@ -33,16 +35,19 @@ def _no_input(prompt: object = "") -> NoReturn:
 
 
 class EventWriter:
-    """Whole JSON lines to the private result pipe."""
+    """Whole JSON lines to the private result pipe, from any thread (the request reader
+    answers debug requests while the main thread runs a chunk)."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self._lock = threading.Lock()
 
     def __call__(self, message: dict[str, Any]) -> None:
         data = memoryview(encode(message))
-        while data:
-            written = os.write(self._fd, data)
-            data = data[written:]
+        with self._lock:
+            while data:
+                written = os.write(self._fd, data)
+                data = data[written:]
 
 
 def _isolate_fds() -> tuple[IO[bytes], IO[str], tuple[FdSink, FdSink]]:
@@ -87,31 +92,15 @@ def _exit_with_parent() -> None:
             if os.getppid() != parent:
                 _leave(0)
 
-    threading.Thread(target=watch, name="eager-lsp-parent-watch", daemon=True).start()
-
-
-DEBUGPY_MIN_PYTHON = (3, 10)  # debugpy 1.8.x: Requires-Python >=3.10
-
-
-def _start_debugpy() -> tuple[int | None, str | None]:
-    """`debugpy.listen` returns the (host, port) the adapter really listens on."""
-    if sys.version_info < DEBUGPY_MIN_PYTHON:
-        # Its adapter would fail to start and listen() would wait 30 s for it.
-        major, minor = DEBUGPY_MIN_PYTHON
-        return None, f"debugpy needs Python {major}.{minor} or newer"
-    try:
-        import debugpy
-
-        _host, port = debugpy.listen(("127.0.0.1", 0))
-        return int(port), None
-    except BaseException as exc:  # ImportError, RuntimeError, a failed adapter spawn
-        return None, f"{type(exc).__name__}: {exc}"
+    thread = threading.Thread(target=watch, name="eager-lsp-parent-watch", daemon=True)
+    thread.is_pydev_daemon_thread = True  # type: ignore[attr-defined]  # hidden from debugpy
+    thread.start()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m eager_lsp.worker")
     parser.add_argument("--result-fd", type=int, required=True)
-    parser.add_argument("--no-debug", action="store_true")
+    parser.add_argument("--no-debug", action="store_true", help="refuse debug_listen requests")
     args = parser.parse_args(argv)
 
     interrupts = Interrupts()
@@ -124,22 +113,23 @@ def main(argv: list[str] | None = None) -> None:
     builtins.input = _no_input
     sys.argv = [""]
 
-    port, debug_error = (None, "disabled") if args.no_debug else _start_debugpy()
     executor = Executor(emit, interrupts, sinks)
+    reader = RequestReader(requests, emit, Debugger(allowed=not args.no_debug), decode)
     emit(
         {
             "ev": "ready",
             "pid": os.getpid(),
             "python": sys.executable,
             "version": platform.python_version(),
-            "debug_port": port,
-            "debug_error": None if args.no_debug else debug_error,
+            "debug_port": None,  # debugpy starts only on a debug_listen request
+            "debug_error": None,
             "protocol": PROTOCOL_VERSION,
             "t": time.monotonic(),
         }
     )
+    reader.start()
     try:
-        _serve(requests, emit, executor, diagnostics)
+        _serve(reader.requests(), emit, executor, diagnostics)
     except BrokenPipeError:
         pass  # the parent went away
     except BaseException:
@@ -151,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     _leave(0)  # do not wait for user threads or run user atexit hooks
 
 
-def _serve(requests: IO[bytes], emit: EventWriter, executor: Executor, diag: IO[str]) -> None:
+def _serve(requests: Iterable[bytes], emit: EventWriter, executor: Executor, diag: IO[str]) -> None:
     for line in requests:
         if not line.strip():
             continue

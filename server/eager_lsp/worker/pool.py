@@ -1,5 +1,6 @@
-"""Warm spares: starting an interpreter with debugpy takes about a second, so keep one
-started ahead of time and hand it out when a worker is needed (first use or restart)."""
+"""Warm spares: starting an interpreter takes a noticeable moment (imports, and a foreign
+venv's site-packages), so keep one started ahead of time and hand it out when a worker is
+needed (first use or restart). Spares never listen for a debugger."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ Parent → worker ("op"):
   {"op": "reset"}                       fresh namespace, same process
   {"op": "shutdown"}
   {"op": "ping", "id": int}
+  {"op": "debug_listen", "id": int}     start debugpy on 127.0.0.1 (answered even mid-chunk)
 Interrupt is not a message: the parent sends SIGINT to the worker process.
 
 Worker → parent ("ev"):
@@ -23,13 +24,18 @@ Worker → parent ("ev"):
   {"ev": "skipped", "id": int}          not run: an earlier chunk of the batch failed/stopped
   {"ev": "batch_done", "batch": int, "t": float}
   {"ev": "pong", "id": int}
+  {"ev": "debug", "id": int, "port": int | null, "error": str | null}
   VALUE = {"name": str, "type": str, "repr": str, "summary": str}
   ERROR = {"type": str, "message": str, "line": int | null, "traceback": str,
            "frames": [{"path": str, "line": int, "function": str, "in_document": bool}]}
 
 Semantics (version 1, extended compatibly):
-- "ready" also carries "protocol" (PROTOCOL_VERSION) and "t"; with --no-debug, debug_port
-  and debug_error are both null. debug_error explains a failed debugpy start.
+- "ready" also carries "protocol" (PROTOCOL_VERSION) and "t". Its debug_port and
+  debug_error are always null (kept for older parents): debugpy starts only on a
+  "debug_listen" request. That request is read and answered on the worker's request-reader
+  thread, so it is answered while a chunk runs; every other request waits for the main
+  thread. "debug" carries the port, or null and the reason (--no-debug: refused; debugpy
+  missing or too old a Python). A second "debug_listen" returns the same port.
 - Events for one request are written in order: per chunk "started" then "result" (or just
   "skipped"), then "batch_done". "reset" has no reply: follow it with a "ping".
 - "values" lists the requested names bound after the chunk, only when ok. "expr" is the

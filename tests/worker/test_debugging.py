@@ -1,0 +1,137 @@
+"""The debugger listens only when asked, on loopback, with no secret on a command line, and
+can break into code that is already running (real worker, real debugpy, a raw DAP client)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from eager_lsp.worker.client import WorkerClient, WorkerOptions
+from tests.support.procs import cmdlines_as_nobody, descendants, listening_tcp, tcp_sockets
+from tests.worker.dap import DapClient
+from tests.worker.helpers import chunk, run1
+
+LOOP = "n = 0\nwhile True:\n    n += 1\n"
+
+
+def _tree(worker: WorkerClient) -> list[int]:
+    return [worker.pid, *descendants(worker.pid)]
+
+
+async def _started(worker: WorkerClient, code: str, path: str) -> asyncio.Task:
+    started = asyncio.Event()
+
+    def on_event(event: dict) -> None:
+        if event["ev"] == "started":
+            started.set()
+
+    task = asyncio.create_task(
+        worker.execute([chunk(code, path=path)], stop_on_error=True, on_event=on_event)
+    )
+    await asyncio.wait_for(started.wait(), 20)
+    return task
+
+
+async def test_a_debuggable_worker_starts_without_debugpy(tmp_path: Path) -> None:
+    """debug=True (the editors' default) only allows attaching: no import, no trace function,
+    no listening socket anywhere in the worker's process tree, before or after running code."""
+    worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
+    try:
+        assert worker.debug_port is None
+        result = await run1(
+            worker,
+            "import sys, threading\n"
+            "(sorted(m for m in sys.modules if m.split('.')[0] in ('debugpy', 'pydevd')),"
+            " sys.gettrace(), threading._trace_hook)\n",
+            trailing_expr=True,
+        )
+        assert result["expr"]["repr"] == "([], None, None)"
+        assert tcp_sockets(_tree(worker)) == []
+    finally:
+        await worker.shutdown()
+
+
+async def test_listening_is_loopback_in_process_and_has_no_secret_on_a_command_line(
+    tmp_path: Path,
+) -> None:
+    worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
+    try:
+        port = await worker.debug_listen()
+        assert await worker.debug_listen() == port  # idempotent: one port per interpreter
+        assert listening_tcp(_tree(worker)) == [(worker.pid, "127.0.0.1", port)]
+        # What any other user's `ps` shows of the worker and everything it started.
+        shown = cmdlines_as_nobody(_tree(worker))
+        assert worker.pid in shown
+        for pid, cmdline in shown.items():
+            assert "token" not in cmdline.lower(), (pid, cmdline)
+            assert "debugpy" not in cmdline, (pid, cmdline)  # no adapter child at all
+    finally:
+        await worker.shutdown()
+
+
+async def test_debugging_off_refuses_to_listen(tmp_path: Path) -> None:
+    worker = await WorkerClient.start(WorkerOptions(debug=False, cwd=str(tmp_path)))
+    try:
+        with pytest.raises(RuntimeError, match="disabled"):
+            await worker.debug_listen()
+        assert listening_tcp(_tree(worker)) == []
+    finally:
+        await worker.shutdown()
+
+
+async def test_attach_breaks_into_a_running_infinite_loop(tmp_path: Path) -> None:
+    """The chunk is already spinning when the attach request comes: the worker's request
+    reader starts debugpy, pydevd traces the running main thread, and a pause stops it on the
+    loop's lines. Then detach and interrupt as usual: the state survives."""
+    doc = str(tmp_path / "loop.py")
+    worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
+    dap: DapClient | None = None
+    try:
+        task = await _started(worker, LOOP, doc)
+        port = await asyncio.wait_for(worker.debug_listen(), 30)
+        dap = await DapClient.connect(port)
+        await dap.request("initialize", adapterID="python", clientID="test", pathFormat="path")
+        attached = dap.send("attach", justMyCode=False)
+        await dap.event("initialized")
+        await dap.request("configurationDone")
+        assert (await asyncio.wait_for(attached, 20))["success"]
+        threads = (await dap.request("threads"))["body"]["threads"]
+        assert [t["name"] for t in threads] == ["MainThread"]  # our own threads are hidden
+        await dap.request("pause", threadId=threads[0]["id"])
+        stopped = await dap.event("stopped")
+        assert stopped["body"]["reason"] == "pause"
+        trace = await dap.request("stackTrace", threadId=stopped["body"]["threadId"], levels=1)
+        [top] = trace["body"]["stackFrames"]
+        assert top["source"]["path"] == doc and top["line"] in (2, 3)
+        scopes = await dap.request("scopes", frameId=top["id"])
+        assert scopes["body"]["scopes"]
+        value = await dap.request("evaluate", expression="n > 0", frameId=top["id"])
+        assert value["body"]["result"] == "True"
+        await dap.request("disconnect", terminateDebuggee=False)
+        await dap.close()
+        dap = None
+
+        assert await worker.interrupt() == "interrupted"
+        [result] = await asyncio.wait_for(task, 20)
+        assert result["error"]["type"] == "KeyboardInterrupt"
+        after = await run1(worker, "n > 0\n", trailing_expr=True, path=doc)
+        assert after["expr"]["repr"] == "True"
+    finally:
+        if dap is not None:
+            await dap.close()
+        await worker.shutdown()
+
+
+async def test_nothing_below_us_holds_a_tcp_socket_until_asked(tmp_path: Path) -> None:
+    """Not even a connection: debugpy's old out-of-process adapter daemonized itself out of
+    our process tree, so look for the worker's end too. Everything below the test process
+    counts (a spare, an adapter child)."""
+    worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
+    try:
+        await run1(worker, "x = sum(range(1000))\n")
+        assert tcp_sockets(descendants(os.getpid())) == []
+    finally:
+        await worker.shutdown()
