@@ -9,17 +9,25 @@ import {
   RevealOutputChannelOn,
   type ServerOptions,
   State,
+  type StaticFeature,
 } from "vscode-languageclient/node";
 
 import { buildInitializationOptions, redacted, type SettingKey } from "./config";
+import { CursorReporter } from "./cursor";
 import {
   CONFIG_SECTION,
   type ChunkResultParams,
+  ClientNotifications,
+  type CursorParams,
   type GenerationSummaryParams,
   Notifications,
+  Requests,
+  STREAM_EDITS_CAPABILITY,
   type StaleParams,
   type StatusParams,
+  type StreamEditParams,
 } from "./methods";
+import { DocumentSync, StreamWriter } from "./streamEdits";
 import {
   type Interpreter,
   candidateInterpreters,
@@ -109,17 +117,49 @@ export function eagerConfiguration(scope?: vscode.ConfigurationScope): vscode.Wo
   return vscode.workspace.getConfiguration(CONFIG_SECTION, scope);
 }
 
+/** Declares `capabilities.experimental.eagerStreamEdits`: the server then writes generated text
+ * with `eager/streamEdit` requests that StreamWriter applies (docs/protocol.md). */
+const streamEditsFeature: StaticFeature = {
+  fillClientCapabilities(capabilities) {
+    const experimental = (capabilities.experimental ?? {}) as Record<string, unknown>;
+    experimental[STREAM_EDITS_CAPABILITY] = true;
+    capabilities.experimental = experimental;
+  },
+  initialize() {},
+  getState() {
+    return { kind: "static" };
+  },
+  clear() {},
+};
+
 export class EagerClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<boolean> | undefined;
   private interpreter: Interpreter | undefined;
 
   private pythonWatch: vscode.Disposable | undefined;
+  /** What vscode-languageclient has sent of each document (replies wait for it). */
+  readonly sync = new DocumentSync();
+  private readonly writer: StreamWriter;
+  private readonly cursor: CursorReporter;
 
   constructor(
     private readonly output: vscode.OutputChannel,
     private readonly sink: NotificationSink,
-  ) {}
+  ) {
+    this.writer = new StreamWriter(
+      this.sync,
+      (uri) => (this.client ? this.client.protocol2CodeConverter.asUri(uri) : vscode.Uri.parse(uri)),
+      (s) => this.log(s),
+    );
+    this.cursor = new CursorReporter(
+      this.sync,
+      async (params: CursorParams) => {
+        if (this.running) await this.client!.sendNotification(ClientNotifications.cursor, params);
+      },
+      (doc) => this.uri(doc),
+    );
+  }
 
   /** When the server's interpreter comes from the Python extension, follow its changes. */
   private async watchPythonExtension(): Promise<void> {
@@ -211,8 +251,11 @@ export class EagerClient implements vscode.Disposable {
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions,
       synchronize: { configurationSection: CONFIG_SECTION },
+      middleware: this.sync.middleware(),
     };
     const client = new LanguageClient("eager", "Eager", serverOptions, clientOptions);
+    client.registerFeature(streamEditsFeature);
+    client.onRequest(Requests.streamEdit, (p: StreamEditParams) => this.writer.handle(p));
     client.onNotification(Notifications.chunkResult, (p: ChunkResultParams) => this.sink.chunkResult(p));
     client.onNotification(Notifications.status, (p: StatusParams) => this.sink.status(p));
     client.onNotification(Notifications.stale, (p: StaleParams) => this.sink.stale(p));
@@ -220,7 +263,10 @@ export class EagerClient implements vscode.Disposable {
       this.sink.generationSummary(p),
     );
     client.onDidChangeState((e) => {
-      if (e.newState === State.Stopped) this.sink.stopped();
+      if (e.newState === State.Stopped) {
+        this.writer.reset();
+        this.sink.stopped();
+      }
     });
     try {
       // Commands wait for this (via `starting`): a request sent before start() resolves could reach
@@ -283,6 +329,8 @@ export class EagerClient implements vscode.Disposable {
 
   dispose(): void {
     this.pythonWatch?.dispose();
+    this.cursor.dispose();
+    this.writer.dispose();
     void this.stop();
   }
 }

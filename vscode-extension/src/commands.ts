@@ -4,7 +4,8 @@
 import * as vscode from "vscode";
 
 import type { EagerClient } from "./client";
-import { ClientCommands, type DebugAttachInfo, type GenerateArgs, ServerCommands } from "./methods";
+import { ClientCommands, type DebugAttachInfo, type GenerateArgs, ServerCommands, type StopResult } from "./methods";
+import { stopMessage } from "./stop";
 import type { StatusBar } from "./ui";
 
 const DEBUGGER_EXTENSIONS = ["ms-python.debugpy", "ms-python.python"];
@@ -80,7 +81,10 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
           void vscode.window.showInformationMessage("Eager: nothing is running.");
           return;
         }
-        await client.execute(ServerCommands.stop, { uri });
+        const result = await client.execute<StopResult>(ServerCommands.stop, { uri });
+        if (!result) return;
+        output.appendLine(`[client] stop: ${JSON.stringify(result)}`);
+        void vscode.window.showInformationMessage(stopMessage(result));
       }),
     ),
 

@@ -24,6 +24,22 @@ export const Notifications = {
   generationSummary: "eager/generationSummary",
 } as const;
 
+/** Server → client requests. */
+export const Requests = {
+  /** Generated text, written by the extension into a region it tracks (StreamEditParams). */
+  streamEdit: "eager/streamEdit",
+} as const;
+
+/** Client → server notifications. */
+export const ClientNotifications = {
+  /** Where the cursor is (follow mode runs a statement once the cursor has left it). */
+  cursor: "eager/cursor",
+} as const;
+
+/** The client capability (under `capabilities.experimental`) that asks the server to write
+ * generated text with `eager/streamEdit` instead of `workspace/applyEdit`. */
+export const STREAM_EDITS_CAPABILITY = "eagerStreamEdits";
+
 /** The extension's own commands (palette, context menu, status bar). */
 export const ClientCommands = {
   generateHere: "eager.client.generateHere",
@@ -146,4 +162,52 @@ export interface GenerateArgs {
 export interface DebugAttachInfo {
   host: string;
   port: number;
+}
+
+// ---- the streamed write path (docs/protocol.md, "eager/streamEdit") ------------------------------
+
+interface StreamEditBase {
+  uri: string;
+  generationId: string;
+  seq: number;
+}
+
+export interface StreamBeginParams extends StreamEditBase {
+  op: "begin";
+  /** Where the region starts, in document `version`. */
+  position: LspPosition;
+  version: number;
+  /** Deleted first (Fix with AI), in document `version`, in the same undo step. */
+  replace?: LspRange;
+}
+
+export interface StreamInsertParams extends StreamEditBase {
+  op: "insert";
+  text: string;
+}
+
+export interface StreamEndParams extends StreamEditBase {
+  op: "end";
+  /** Remove the line break right after the region when the region ends with its own. */
+  trimTrailing?: boolean;
+}
+
+export type StreamEditParams = StreamBeginParams | StreamInsertParams | StreamEndParams;
+
+export type StreamEditFailure = "edited" | "closed" | "conflict";
+
+export type StreamEditResult =
+  | { ok: true; version: number; range: LspRange }
+  | { ok: false; reason: StreamEditFailure; message?: string };
+
+export interface CursorParams {
+  uri: string;
+  position: LspPosition;
+  /** The document version the position refers to (its didChange has been sent). */
+  version: number;
+}
+
+export interface StopResult {
+  stopped: boolean;
+  [more: string]: unknown;
 }

@@ -1,0 +1,508 @@
+// The VS Code half of the write path: the server sends generated text as `eager/streamEdit`
+// requests (begin / insert / end, docs/protocol.md) and the extension writes it into a region it
+// tracks itself (region.ts), so the user can type anywhere while code streams in.
+//
+// Rules:
+// - One edit at a time for the whole extension (SerialQueue): VS Code rejects a second edit on an
+//   editor while one is in flight, and the region must be up to date before the next offset is
+//   computed.
+// - Every edit is version-checked by VS Code (`TextEditor.edit` and `workspace.applyEdit` refuse
+//   when the document changed since the extension host last saw it): on a refusal we wait for the
+//   user's change to arrive, recompute the offset from the tracked region, and retry. So an insert
+//   only ever lands at the region's current end.
+// - Our own change is recognised in onDidChangeTextDocument by the version it must produce (the
+//   version before the edit + 1: a version-checked edit applies to exactly that version) and its
+//   offset; every other change is classified by TrackedRegion (before / after / conflict).
+// - Undo: the first edit of a generation opens an undo group (undoStopBefore: true), the others
+//   join it (no stops), `end` closes it; after someone else's change the next insert opens a new
+//   group so the user's typing is never undone together with generated text. Without a visible
+//   editor the edit goes through a WorkspaceEdit (its own undo step).
+// - A reply states the region in a document version whose didChange has already been handed to
+//   the connection (DocumentSync), so the server never sees a range in a version it has not seen.
+
+import * as vscode from "vscode";
+
+import {
+  type LspPosition,
+  type LspRange,
+  type StreamBeginParams,
+  type StreamEditFailure,
+  type StreamEditParams,
+  type StreamEditResult,
+  type StreamEndParams,
+  type StreamInsertParams,
+} from "./methods";
+import { ChangeLog, type OffsetChange, type Pos, SerialQueue, TrackedRegion, withEol } from "./region";
+
+/** How long a reply waits for the didChange of its version to be sent (a document outside the
+ * client's selector never is). */
+const SENT_TIMEOUT_MS = 3000;
+/** How long an applied edit may take to show up as a change event. */
+const ECHO_TIMEOUT_MS = 5000;
+/** Refused (version-checked) edits retried before giving up; each retry first waits for the
+ * change that beat it. */
+const MAX_ATTEMPTS = 200;
+/** Ended generations remembered, so that a repeated request gets the same answer. */
+const REMEMBER_ENDED = 32;
+
+/** Which document versions' didOpen/didChange vscode-languageclient has handed to the connection. */
+export class DocumentSync {
+  private sent = new Map<string, number>();
+  private waiters = new Map<string, { version: number; resolve: () => void }[]>();
+
+  markSent(uri: vscode.Uri, version: number): void {
+    const key = uri.toString();
+    if ((this.sent.get(key) ?? -1) < version) this.sent.set(key, version);
+    const list = this.waiters.get(key);
+    if (!list) return;
+    const keep = list.filter((w) => {
+      if (w.version <= version) {
+        w.resolve();
+        return false;
+      }
+      return true;
+    });
+    if (keep.length > 0) this.waiters.set(key, keep);
+    else this.waiters.delete(key);
+  }
+
+  forget(uri: vscode.Uri): void {
+    const key = uri.toString();
+    this.sent.delete(key);
+    for (const w of this.waiters.get(key) ?? []) w.resolve();
+    this.waiters.delete(key);
+  }
+
+  /** Resolves once `version` of the document has been sent (or after the timeout). */
+  waitSent(uri: vscode.Uri, version: number, timeoutMs = SENT_TIMEOUT_MS): Promise<boolean> {
+    const key = uri.toString();
+    if ((this.sent.get(key) ?? -1) >= version) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      const list = this.waiters.get(key) ?? [];
+      list.push({
+        version,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      });
+      this.waiters.set(key, list);
+    });
+  }
+
+  /** vscode-languageclient middleware: record what was sent. */
+  middleware() {
+    return {
+      didOpen: async (doc: vscode.TextDocument, next: (doc: vscode.TextDocument) => Promise<void>) => {
+        const version = doc.version;
+        await next(doc);
+        this.markSent(doc.uri, version);
+      },
+      didChange: async (
+        e: vscode.TextDocumentChangeEvent,
+        next: (e: vscode.TextDocumentChangeEvent) => Promise<void>,
+      ) => {
+        const version = e.document.version;
+        await next(e);
+        this.markSent(e.document.uri, version);
+      },
+    };
+  }
+}
+
+interface PendingOwn {
+  /** The version our edit produces when it applies. */
+  version: number;
+  offset: number;
+  removed: number;
+  /** What the region does with the change once seen. */
+  apply: (c: OffsetChange) => void;
+  seen: boolean;
+  onSeen?: () => void;
+}
+
+class Generation {
+  readonly key: string;
+  lastSeq = -1;
+  lastResult: StreamEditResult | undefined;
+  /** The next editor edit opens an undo group. */
+  needStop = true;
+  /** The last edit went through the editor with no stop after it: `end` must close the group. */
+  groupOpen = false;
+  pendingOwn: PendingOwn | undefined;
+  closed = false;
+  /** Edits that had to be retried because the user's change came first. */
+  retries = 0;
+  writes = 0;
+
+  constructor(
+    readonly id: string,
+    readonly doc: vscode.TextDocument,
+    readonly region: TrackedRegion,
+  ) {
+    this.key = doc.uri.toString();
+  }
+}
+
+type Outcome = "ok" | StreamEditFailure;
+
+export class StreamWriter implements vscode.Disposable {
+  private readonly gens = new Map<string, Generation>();
+  private readonly ended = new Map<string, StreamEditResult>();
+  private readonly logs = new Map<string, ChangeLog>();
+  private readonly queue = new SerialQueue();
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Resolvers woken by any change of a document (a refused edit waits for one). */
+  private changeWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly sync: DocumentSync,
+    private readonly toCodeUri: (uri: string) => vscode.Uri,
+    private readonly log: (s: string) => void,
+  ) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeTextDocument((e) => this.onChange(e)),
+      vscode.workspace.onDidCloseTextDocument((doc) => this.onClose(doc)),
+    );
+  }
+
+  /** The server went away: forget its generations. */
+  reset(): void {
+    this.gens.clear();
+    this.ended.clear();
+  }
+
+  /** Handler of `eager/streamEdit`. */
+  handle(p: StreamEditParams): Promise<StreamEditResult> {
+    return this.queue.run(async () => {
+      try {
+        switch (p.op) {
+          case "begin":
+            return await this.begin(p);
+          case "insert":
+            return await this.insert(p);
+          case "end":
+            return await this.end(p);
+          default:
+            return { ok: false, reason: "conflict", message: `unknown op ${String((p as { op?: unknown }).op)}` };
+        }
+      } catch (e) {
+        this.log(`[edits] ${p.op} of generation ${p.generationId} failed: ${String(e)}`);
+        return { ok: false, reason: "conflict", message: String(e) };
+      }
+    });
+  }
+
+  // ---- change tracking ----------------------------------------------------------------------
+
+  private onChange(e: vscode.TextDocumentChangeEvent): void {
+    if (e.contentChanges.length === 0) return;
+    const doc = e.document;
+    const key = doc.uri.toString();
+    if (doc.languageId === "python" || this.logs.has(key)) {
+      let changeLog = this.logs.get(key);
+      if (!changeLog) {
+        changeLog = new ChangeLog(doc.version - 1);
+        this.logs.set(key, changeLog);
+      }
+      changeLog.record(
+        doc.version,
+        e.contentChanges.map((c) => ({
+          start: { line: c.range.start.line, character: c.range.start.character },
+          end: { line: c.range.end.line, character: c.range.end.character },
+          text: c.text,
+        })),
+      );
+    }
+    for (const gen of this.gens.values()) {
+      if (gen.key !== key) continue;
+      const own = gen.pendingOwn;
+      const first = e.contentChanges[0]!;
+      if (
+        own &&
+        !own.seen &&
+        doc.version === own.version &&
+        e.contentChanges.length === 1 &&
+        first.rangeOffset === own.offset &&
+        first.rangeLength === own.removed
+      ) {
+        own.seen = true;
+        own.apply({ offset: first.rangeOffset, removed: first.rangeLength, text: first.text });
+        own.onSeen?.();
+        continue;
+      }
+      for (const c of e.contentChanges) {
+        const placed = gen.region.foreign({ offset: c.rangeOffset, removed: c.rangeLength, text: c.text });
+        if (placed !== "none") gen.needStop = true;
+        if (placed === "conflict") {
+          this.log(`[edits] generation ${gen.id}: the user edited the generated text; it stops here`);
+        }
+      }
+    }
+    const waiters = this.changeWaiters;
+    this.changeWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onClose(doc: vscode.TextDocument): void {
+    const key = doc.uri.toString();
+    for (const gen of this.gens.values()) if (gen.key === key) gen.closed = true;
+    this.logs.delete(key);
+    this.sync.forget(doc.uri);
+  }
+
+  private nextChange(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.changeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  // ---- the ops ------------------------------------------------------------------------------
+
+  private findDocument(uri: string): vscode.TextDocument | undefined {
+    const target = this.toCodeUri(uri).toString();
+    return vscode.workspace.textDocuments.find((d) => d.uri.toString() === target && !d.isClosed);
+  }
+
+  private async begin(p: StreamBeginParams): Promise<StreamEditResult> {
+    const known = this.gens.get(p.generationId);
+    if (known) return known.lastResult ?? this.result(known);
+    const doc = this.findDocument(p.uri);
+    if (!doc) return { ok: false, reason: "closed" };
+    const at = this.rebase(doc, p.position, p.version);
+    if (!at) return { ok: false, reason: "conflict", message: "the insertion point was edited away" };
+    let start = doc.offsetAt(new vscode.Position(at.line, at.character));
+    let end = start;
+    if (p.replace) {
+      const rs = this.rebase(doc, p.replace.start, p.version);
+      const re = this.rebase(doc, p.replace.end, p.version);
+      if (!rs || !re) return { ok: false, reason: "conflict", message: "the text to replace was edited" };
+      start = doc.offsetAt(new vscode.Position(rs.line, rs.character));
+      end = Math.max(start, doc.offsetAt(new vscode.Position(re.line, re.character)));
+    }
+    // The text to replace is tracked as if it were ours: a user edit inside it is a conflict.
+    const gen = new Generation(p.generationId, doc, new TrackedRegion(start, end));
+    this.gens.set(gen.id, gen);
+    gen.lastSeq = p.seq;
+    if (end > start) {
+      const outcome = await this.write(gen, () => ({ offset: gen.region.start, removed: gen.region.end - gen.region.start, text: "" }), (c) =>
+        gen.region.ownDelete(c.offset, c.removed),
+      );
+      if (outcome !== "ok") return this.fail(gen, outcome);
+    }
+    return this.reply(gen);
+  }
+
+  private async insert(p: StreamInsertParams): Promise<StreamEditResult> {
+    const gen = this.gens.get(p.generationId);
+    if (!gen) return this.ended.get(p.generationId) ?? { ok: false, reason: "conflict", message: "unknown generation" };
+    if (p.seq <= gen.lastSeq && gen.lastResult) return gen.lastResult; // a repeated request
+    gen.lastSeq = p.seq;
+    if (p.text === "") return this.reply(gen);
+    const text = withEol(p.text, gen.doc.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n");
+    const outcome = await this.write(gen, () => ({ offset: gen.region.end, removed: 0, text }), (c) =>
+      gen.region.ownInsert(c.text),
+    );
+    if (outcome !== "ok") return this.fail(gen, outcome);
+    return this.reply(gen);
+  }
+
+  private async end(p: StreamEndParams): Promise<StreamEditResult> {
+    const gen = this.gens.get(p.generationId);
+    if (!gen) return this.ended.get(p.generationId) ?? { ok: false, reason: "conflict", message: "unknown generation" };
+    gen.lastSeq = p.seq;
+    let result: StreamEditResult;
+    if (gen.closed || gen.doc.isClosed) result = { ok: false, reason: "closed" };
+    else if (gen.region.conflicted) result = { ok: false, reason: "edited" };
+    else {
+      if (p.trimTrailing) {
+        const text = gen.doc.getText();
+        const r = gen.region;
+        const ownBreak = r.end > r.start && /[\r\n]$/.test(text.slice(r.start, r.end));
+        const next = text.startsWith("\r\n", r.end) ? 2 : text[r.end] === "\n" || text[r.end] === "\r" ? 1 : 0;
+        if (ownBreak && next > 0) {
+          // The line break after the region (the server opened it before writing) is not needed:
+          // the region ends with its own. It is outside the region: the region does not change.
+          const outcome = await this.write(gen, () => ({ offset: r.end, removed: next, text: "" }), () => undefined);
+          if (outcome !== "ok") this.log(`[edits] generation ${gen.id}: trimming the line break after it: ${outcome}`);
+        }
+      }
+      await this.closeGroup(gen);
+      result = await this.reply(gen);
+    }
+    this.log(`[edits] generation ${gen.id} ended: ${gen.writes} writes, ${gen.retries} retried after a user change`);
+    this.forget(gen, result);
+    return result;
+  }
+
+  // ---- writing ------------------------------------------------------------------------------
+
+  private editorFor(doc: vscode.TextDocument): vscode.TextEditor | undefined {
+    const active = vscode.window.activeTextEditor;
+    if (active && active.document === doc) return active;
+    return vscode.window.visibleTextEditors.find((e) => e.document === doc);
+  }
+
+  /** Apply one change computed by `target` (recomputed on every retry); `apply` updates the region
+   * when the change event arrives. */
+  private async write(gen: Generation, target: () => OffsetChange, apply: (c: OffsetChange) => void): Promise<Outcome> {
+    const doc = gen.doc;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (gen.closed || doc.isClosed) return "closed";
+      if (gen.region.conflicted) return "edited";
+      const t = target();
+      const range = new vscode.Range(doc.positionAt(t.offset), doc.positionAt(t.offset + t.removed));
+      let seenResolve: (() => void) | undefined;
+      const seen = new Promise<void>((r) => (seenResolve = r));
+      const own: PendingOwn = { version: doc.version + 1, offset: t.offset, removed: t.removed, apply, seen: false };
+      own.onSeen = () => seenResolve?.();
+      gen.pendingOwn = own;
+      const editor = this.editorFor(doc);
+      let applied = false;
+      let viaEditor = false;
+      try {
+        if (editor) {
+          // The version check happens inside edit(): `range` and `own.version` are from this tick.
+          viaEditor = true;
+          applied = await editor.edit((b) => b.replace(range, t.text), {
+            undoStopBefore: gen.needStop,
+            undoStopAfter: false,
+          });
+        }
+      } catch (e) {
+        // The editor was closed meanwhile: fall back below.
+        this.log(`[edits] editor edit failed (${String(e)}); using a workspace edit`);
+        viaEditor = false;
+      }
+      if (!viaEditor) {
+        if (doc.version + 1 !== own.version) {
+          gen.retries++;
+          continue;
+        }
+        const we = new vscode.WorkspaceEdit();
+        we.replace(doc.uri, range, t.text);
+        try {
+          applied = await vscode.workspace.applyEdit(we);
+        } catch {
+          applied = false;
+        }
+      }
+      if (applied) {
+        if (!own.seen) {
+          const timedOut = await Promise.race([
+            seen.then(() => false),
+            new Promise<boolean>((r) => setTimeout(() => r(true), ECHO_TIMEOUT_MS)),
+          ]);
+          if (timedOut || !own.seen) {
+            gen.pendingOwn = undefined;
+            gen.region.markConflict("lost track of an applied edit");
+            this.log(`[edits] generation ${gen.id}: an applied edit never showed up as a change`);
+            return "conflict";
+          }
+        }
+        gen.pendingOwn = undefined;
+        gen.writes++;
+        if (viaEditor) {
+          gen.needStop = false;
+          gen.groupOpen = true;
+        } else {
+          gen.needStop = true;
+          gen.groupOpen = false;
+        }
+        return "ok";
+      }
+      // Refused: someone else's change came first. Wait for it to arrive, then recompute.
+      gen.pendingOwn = undefined;
+      if (own.seen) {
+        // Cannot happen with version-checked edits; never write the same text twice.
+        gen.region.markConflict("an edit was reported both applied and refused");
+        return "conflict";
+      }
+      gen.retries++;
+      if (doc.version + 1 === own.version) await this.nextChange(attempt < 5 ? 20 : 100);
+    }
+    return "conflict";
+  }
+
+  /** Close the generation's undo group: a no-op edit with a stop after it. */
+  private async closeGroup(gen: Generation): Promise<void> {
+    if (!gen.groupOpen) return;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const editor = this.editorFor(gen.doc);
+      if (!editor || gen.doc.isClosed) return;
+      const at = gen.doc.positionAt(gen.region.end);
+      try {
+        const ok = await editor.edit((b) => b.insert(at, ""), { undoStopBefore: false, undoStopAfter: true });
+        if (ok) {
+          gen.groupOpen = false;
+          return;
+        }
+      } catch {
+        return;
+      }
+      await this.nextChange(20);
+    }
+  }
+
+  // ---- replies ------------------------------------------------------------------------------
+
+  private rebase(doc: vscode.TextDocument, p: LspPosition, version: number): Pos | undefined {
+    if (version > doc.version) return undefined;
+    let pos: Pos | undefined = { line: p.line, character: p.character };
+    if (version < doc.version) {
+      const changeLog = this.logs.get(doc.uri.toString());
+      pos = changeLog?.rebase(pos, version);
+    }
+    if (!pos) return undefined;
+    const valid = doc.validatePosition(new vscode.Position(pos.line, pos.character));
+    return { line: valid.line, character: valid.character };
+  }
+
+  private result(gen: Generation): StreamEditResult {
+    const range: LspRange = {
+      start: toLsp(gen.doc.positionAt(gen.region.start)),
+      end: toLsp(gen.doc.positionAt(gen.region.end)),
+    };
+    return { ok: true, version: gen.doc.version, range };
+  }
+
+  /** The region now, once the server has been sent this version's didChange. */
+  private async reply(gen: Generation): Promise<StreamEditResult> {
+    const result = this.result(gen);
+    gen.lastResult = result;
+    if (result.ok) await this.sync.waitSent(gen.doc.uri, result.version);
+    return result;
+  }
+
+  private fail(gen: Generation, outcome: Exclude<Outcome, "ok">): StreamEditResult {
+    const result: StreamEditResult =
+      outcome === "edited"
+        ? { ok: false, reason: "edited", message: gen.region.reason ?? "the generated text was edited" }
+        : { ok: false, reason: outcome };
+    gen.lastResult = result;
+    return result;
+  }
+
+  private forget(gen: Generation, result: StreamEditResult): void {
+    this.gens.delete(gen.id);
+    this.ended.set(gen.id, result);
+    while (this.ended.size > REMEMBER_ENDED) {
+      const oldest = this.ended.keys().next().value as string;
+      this.ended.delete(oldest);
+    }
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+    this.gens.clear();
+  }
+}
+
+function toLsp(p: vscode.Position): LspPosition {
+  return { line: p.line, character: p.character };
+}

@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import {
+  ChangeLog,
+  classify,
+  Debouncer,
+  type OffsetChange,
+  rebasePos,
+  SerialQueue,
+  TrackedRegion,
+  withEol,
+} from "../src/region";
+import { stopMessage } from "../src/stop";
+
+/** A document and one generation writing into it, the way StreamWriter drives TrackedRegion. */
+class Sim {
+  region: TrackedRegion;
+  written = "";
+  constructor(
+    public text: string,
+    at: number,
+  ) {
+    this.region = new TrackedRegion(at);
+  }
+  user(offset: number, removed: number, text: string): string {
+    const p = this.region.foreign({ offset, removed, text });
+    this.text = this.text.slice(0, offset) + text + this.text.slice(offset + removed);
+    return p;
+  }
+  gen(text: string): void {
+    const at = this.region.end;
+    this.text = this.text.slice(0, at) + text + this.text.slice(at);
+    this.region.ownInsert(text);
+    this.written += text;
+  }
+  regionText(): string {
+    return this.text.slice(this.region.start, this.region.end);
+  }
+}
+
+const ins = (offset: number, text: string): OffsetChange => ({ offset, removed: 0, text });
+const del = (offset: number, removed: number): OffsetChange => ({ offset, removed, text: "" });
+
+describe("classify", () => {
+  // region [10, 20)
+  it("puts changes wholly before or after the region on their side", () => {
+    assert.equal(classify(ins(3, "x"), 10, 20), "before");
+    assert.equal(classify(del(2, 8), 10, 20), "before"); // a deletion ending at the start
+    assert.equal(classify(ins(21, "x"), 10, 20), "after");
+    assert.equal(classify(del(20, 4), 10, 20), "after"); // a deletion starting at the end
+    assert.equal(classify({ offset: 5, removed: 0, text: "" }, 10, 20), "none");
+  });
+
+  it("treats typing at the insertion point (the end) as after the region", () => {
+    assert.equal(classify(ins(20, "#"), 10, 20), "after");
+    assert.equal(classify(ins(20, "# note\n"), 10, 20), "after");
+  });
+
+  it("treats a whole line at the start as before, a partial one as an edit of the first line", () => {
+    assert.equal(classify(ins(10, "# above\n"), 10, 20), "before");
+    assert.equal(classify(ins(10, "x"), 10, 20), "conflict");
+  });
+
+  it("calls anything touching the inside a conflict", () => {
+    assert.equal(classify(ins(15, "x"), 10, 20), "conflict");
+    assert.equal(classify(del(19, 1), 10, 20), "conflict"); // backspace at the insertion point
+    assert.equal(classify(del(5, 10), 10, 20), "conflict"); // across the start
+    assert.equal(classify(del(15, 10), 10, 20), "conflict"); // across the end
+    assert.equal(classify({ offset: 10, removed: 10, text: "y" }, 10, 20), "conflict");
+  });
+
+  it("keeps a partial line typed at an empty region's point after it, a whole line before it", () => {
+    assert.equal(classify(ins(10, "#"), 10, 10), "after");
+    assert.equal(classify(ins(10, "\n"), 10, 10), "before");
+    assert.equal(classify(ins(10, "# pasted\r\n"), 10, 10), "before");
+    assert.equal(classify(del(10, 3), 10, 10), "after");
+    assert.equal(classify(del(7, 3), 10, 10), "before");
+    assert.equal(classify(del(7, 6), 10, 10), "conflict");
+  });
+});
+
+describe("TrackedRegion", () => {
+  it("moves with edits above, ignores edits below, grows with our inserts", () => {
+    const s = new Sim("top\n\nbottom\n", 4);
+    s.gen("a = 1\n");
+    assert.equal(s.user(0, 0, "# new\n"), "before");
+    s.gen("b = 2\n");
+    assert.equal(s.user(s.text.length, 0, "# end\n"), "after");
+    s.gen("c = 3\n");
+    assert.equal(s.regionText(), "a = 1\nb = 2\nc = 3\n");
+    assert.equal(s.text, "# new\ntop\na = 1\nb = 2\nc = 3\n\nbottom\n# end\n");
+  });
+
+  it("keeps the user's text typed at the insertion point whole, after the generated lines", () => {
+    const s = new Sim("x\n", 2);
+    s.gen("a = 1\n");
+    // The user's cursor sits at the insertion point; VS Code moves a cursor past text inserted at
+    // it, and past text inserted before it.
+    let cursor = s.region.end;
+    for (const ch of "# typed\n") {
+      assert.equal(s.user(cursor, 0, ch), "after");
+      cursor += 1;
+      const line = `v${ch.charCodeAt(0)} = 0\n`;
+      if (s.region.end <= cursor) cursor += line.length;
+      s.gen(line);
+    }
+    assert.ok(s.text.endsWith("# typed\n"), s.text);
+    assert.equal(s.regionText(), s.written);
+  });
+
+  it("stops following after a conflict and reports why", () => {
+    const s = new Sim("", 0);
+    s.gen("a = 1\nb = 2\n");
+    assert.equal(s.user(2, 0, "X"), "conflict");
+    assert.equal(s.region.conflicted, true);
+    assert.match(s.region.reason ?? "", /edited/);
+    const before = [s.region.start, s.region.end];
+    assert.equal(s.user(0, 0, "# more\n"), "conflict");
+    assert.deepEqual([s.region.start, s.region.end], before);
+  });
+
+  it("ownDelete shrinks only the part inside the region", () => {
+    const r = new TrackedRegion(10, 20);
+    r.ownDelete(10, 10);
+    assert.deepEqual([r.start, r.end], [10, 10]);
+    const t = new TrackedRegion(10, 20);
+    t.ownDelete(18, 5);
+    assert.deepEqual([t.start, t.end], [10, 18]);
+  });
+
+  it("never loses, duplicates or reorders generated text under random typing outside it", () => {
+    // A seeded generator: the same run every time.
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let run = 0; run < 50; run++) {
+      const s = new Sim("# head\n\n# tail\n", 7);
+      const userLines: string[] = [];
+      for (let i = 0; i < 150; i++) {
+        s.gen(`v${i} = ${i}\n`);
+        const kind = rnd(3);
+        const line = `# u${run}-${i}\n`;
+        if (kind === 0) {
+          // a whole line somewhere above: at the start of a line before the region
+          const starts = [0, ...[...s.text.slice(0, s.region.start)].flatMap((c, j) => (c === "\n" ? [j + 1] : []))].filter(
+            (o) => o <= s.region.start,
+          );
+          assert.notEqual(s.user(starts[rnd(starts.length)]!, 0, line), "conflict");
+        } else if (kind === 1) {
+          assert.equal(s.user(s.text.length, 0, line), "after");
+        } else {
+          assert.equal(s.user(s.region.end, 0, line), "after");
+        }
+        userLines.push(line.trim());
+      }
+      assert.equal(s.regionText(), s.written);
+      const generated = s.text.split("\n").filter((l) => /^v\d+ = \d+$/.test(l));
+      assert.deepEqual(
+        generated,
+        Array.from({ length: 150 }, (_, i) => `v${i} = ${i}`),
+      );
+      const typed = s.text.split("\n").filter((l) => l.startsWith("# u"));
+      assert.deepEqual([...typed].sort(), [...userLines].sort());
+    }
+  });
+});
+
+describe("rebasePos and ChangeLog", () => {
+  const P = (line: number, character: number) => ({ line, character });
+
+  it("moves a point past edits before it and keeps it for edits after it", () => {
+    assert.deepEqual(rebasePos(P(3, 0), { start: P(0, 0), end: P(0, 0), text: "a\nb\n" }), P(5, 0));
+    assert.deepEqual(rebasePos(P(3, 4), { start: P(3, 0), end: P(3, 2), text: "xyz" }), P(3, 5));
+    assert.deepEqual(rebasePos(P(3, 4), { start: P(1, 0), end: P(3, 2), text: "" }), P(1, 2));
+    assert.deepEqual(rebasePos(P(3, 0), { start: P(3, 0), end: P(4, 0), text: "" }), P(3, 0));
+    assert.deepEqual(rebasePos(P(3, 0), { start: P(5, 0), end: P(5, 0), text: "x" }), P(3, 0));
+  });
+
+  it("treats the point like an empty region: a whole line typed at it goes above", () => {
+    assert.deepEqual(rebasePos(P(2, 0), { start: P(2, 0), end: P(2, 0), text: "# typed\n" }), P(3, 0));
+    assert.deepEqual(rebasePos(P(2, 0), { start: P(2, 0), end: P(2, 0), text: "#" }), P(2, 0));
+    assert.equal(rebasePos(P(2, 3), { start: P(2, 0), end: P(2, 5), text: "" }), undefined);
+  });
+
+  it("replays the versions after the one the server saw", () => {
+    const log = new ChangeLog(4);
+    log.record(5, [{ start: P(0, 0), end: P(0, 0), text: "# one\n" }]);
+    log.record(6, [{ start: P(0, 0), end: P(0, 0), text: "# two\n" }]);
+    log.record(7, [{ start: P(9, 0), end: P(9, 0), text: "below\n" }]);
+    assert.deepEqual(log.rebase(P(2, 0), 7), P(2, 0));
+    assert.deepEqual(log.rebase(P(2, 0), 5), P(3, 0));
+    assert.deepEqual(log.rebase(P(2, 0), 4), P(4, 0));
+    assert.equal(log.rebase(P(2, 0), 3), undefined); // older than anything logged
+  });
+
+  it("forgets the oldest versions beyond its size", () => {
+    const log = new ChangeLog(0, 3);
+    for (let v = 1; v <= 5; v++) log.record(v, [{ start: P(0, 0), end: P(0, 0), text: "x\n" }]);
+    assert.equal(log.rebase(P(0, 0), 1), undefined);
+    assert.deepEqual(log.rebase(P(0, 0), 2), P(3, 0));
+  });
+});
+
+describe("SerialQueue", () => {
+  it("runs one job at a time in order, and goes on after a failure", async () => {
+    const q = new SerialQueue();
+    const events: string[] = [];
+    let running = 0;
+    const job = (name: string, ms: number, fail = false) => async () => {
+      running++;
+      assert.equal(running, 1, "two jobs ran at once");
+      events.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, ms));
+      events.push(`end ${name}`);
+      running--;
+      if (fail) throw new Error(name);
+      return name;
+    };
+    const a = q.run(job("a", 20));
+    const b = q.run(job("b", 1, true));
+    const c = q.run(job("c", 5));
+    assert.equal(q.size, 3);
+    assert.equal(await a, "a");
+    await assert.rejects(b, /b/);
+    assert.equal(await c, "c");
+    assert.deepEqual(events, ["start a", "end a", "start b", "end b", "start c", "end c"]);
+    assert.equal(q.size, 0);
+  });
+});
+
+describe("Debouncer", () => {
+  it("fires once per key after the pokes stop", async () => {
+    const fired: string[] = [];
+    const d = new Debouncer<string>(15, (k) => fired.push(k));
+    d.poke("a");
+    d.poke("b");
+    d.poke("a");
+    d.cancel("b");
+    await new Promise((r) => setTimeout(r, 40));
+    assert.deepEqual(fired, ["a"]);
+    d.dispose();
+  });
+});
+
+describe("withEol and stopMessage", () => {
+  it("writes line breaks the document's way", () => {
+    assert.equal(withEol("a\nb\r\nc", "\n"), "a\nb\nc");
+    assert.equal(withEol("a\nb\r\nc\n", "\r\n"), "a\r\nb\r\nc\r\n");
+  });
+
+  it("says what stop did", () => {
+    assert.equal(stopMessage({ stopped: false }), "Eager: nothing was running.");
+    assert.equal(stopMessage({ stopped: true }), "Eager: stopped.");
+    assert.match(stopMessage({ stopped: true, interrupted: true }), /interrupted/);
+    assert.match(stopMessage({ stopped: true, interrupted: true, stateLost: true }), /restarted/);
+  });
+});
