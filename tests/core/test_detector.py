@@ -527,3 +527,20 @@ def test_a_worker_on_another_python_judges_what_this_one_rejects() -> None:
         (3, True),
         (4, False),
     ]
+
+
+@pytest.mark.parametrize("size", (1, 7, 64))
+def test_buffer_holds_only_the_open_statement(size: int) -> None:
+    """Compound statements that follow one another (each released only when the next begins)
+    must not keep the whole stream in the buffer."""
+    block = "".join(f"if x{i}:\n    y = {i}\nelse:\n    y = 0\n" for i in range(400))
+    block += "".join(f"def f{i}(a):\n    return a + {i}\n" for i in range(400))
+    detector = BoundaryDetector()
+    largest = 0
+    released = 0
+    for i in range(0, len(block), size):
+        released += len(detector.feed(block[i : i + size]))
+        largest = max(largest, detector.buffered)
+    released += len(detector.end())
+    assert detector.error is None and released == 800
+    assert largest < 200, largest

@@ -431,7 +431,9 @@ class _Text:
         return self.parts[0][start - self.base : end - self.base] if self.parts else ""
 
     def discard_before(self, offset: int) -> None:
-        """Forget whole pieces that end before `offset` (cheap: no copying)."""
+        """Forget the text before `offset`: whole pieces without copying, and the head of the
+        piece it falls in (a copy of what is still needed, never of the whole stream; without
+        it, compound statements that follow one another kept the joined stream alive)."""
         drop = 0
         base = self.base
         for part in self.parts:
@@ -442,6 +444,9 @@ class _Text:
         if drop:
             del self.parts[:drop]
             self.base = base
+        if self.parts and offset > self.base:
+            self.parts[0] = self.parts[0][offset - self.base :]
+            self.base = offset
 
 
 @dataclass
