@@ -119,3 +119,23 @@ def test_run_says_where_to_attach_a_debugger(tmp_path: Path) -> None:
     port = json.loads(out.stdout)["debug_port"]
     assert isinstance(port, int) and port > 0
     assert f"debugpy: attach to 127.0.0.1:{port}" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a = 1\ns = u'x' b'y'\nc = 3\n", 2),
+        ("a = 1\ntry:\n    pass\nexcept:\n    pass\nexcept E:\n    pass\nc = 3\n", 4),
+        ("a = 1\nnonlocal a\nc = 3\n", 2),
+    ],
+)
+def test_chunks_reports_code_this_python_rejects_without_a_traceback(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    src = tmp_path / "bad.py"
+    src.write_text(text)
+    out = cli("chunks", str(src), "--piece-size", "2", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert f"bad.py:{line}:" in out.stderr
+    assert [json.loads(row)["start_line"] for row in out.stdout.splitlines()] == [1]

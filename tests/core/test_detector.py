@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 
 import pytest
 
@@ -375,17 +376,20 @@ PEP701_CASES = {
 @pytest.mark.parametrize("size", (1, 2, 5, 10_000))
 @pytest.mark.parametrize("name", sorted(PEP701_CASES))
 def test_pep701_fstrings(name: str, size: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Python 3.12 f-strings nest quotes and span lines; libcst parses them on any Python."""
-    monkeypatch.setattr(detector_module, "PEP701", True)
+    """Python 3.12 f-strings nest quotes and span lines. A detector for a 3.12 worker follows
+    3.12's rules whatever Python the server runs; chunks this Python cannot compile are left
+    unchecked, for the worker's own compile to judge."""
     src, spans = PEP701_CASES[name]
-    chunks, error = feed_all(src, size)
+    chunks, error = feed_all(src, size, version=(3, 12))
     assert error is None
     assert [(c.start_line, c.end_line) for c in chunks] == spans
+    if sys.version_info >= (3, 12):
+        assert all(c.checked for c in chunks)
 
 
-def test_pre_pep701_fstring_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python follows PEP 701")
+def test_pre_pep701_fstring_rules() -> None:
     """Before 3.12 the same text is an unterminated string on line 1, as CPython 3.11 says."""
-    monkeypatch.setattr(detector_module, "PEP701", False)
     _, error = feed_all(PEP701_CASES["multi_line_field"][0], 3)
     assert error is not None and error.line == 1
 
@@ -424,3 +428,119 @@ def test_each_character_is_scanned_about_once(src: str, monkeypatch: pytest.Monk
     detector.end()
     assert detector.error is None
     assert steps <= 2 * len(src)
+
+
+# Code the old libcst parser accepted (or crashed on) that this Python rejects: each is a syntax error at the
+# line CPython names for the whole file, and nothing after it is released.
+REJECTED_BY_CPYTHON = {
+    "bytes_non_ascii": "b = b'é'\n",
+    "unpacking_in_comprehension": "c = [*a for a in x]\n",
+    "backslash_line_after_def": "def f():\n    pass\n \\\nx = 1\n",
+    "mixed_bytes_and_str": "s = u'x' b'y'\n",
+    "bare_except_not_last": "try:\n    pass\nexcept:\n    pass\nexcept E:\n    pass\n",
+    "top_level_nonlocal": "nonlocal x\n",
+    "return_outside_function": "return 1\n",
+    "duplicate_argument": "def g(a, a):\n    pass\n",
+}
+if sys.version_info < (3, 12):
+    REJECTED_BY_CPYTHON.update(
+        {
+            "pep695_type_alias": "type X = int\n",
+            "pep695_generic_def": "def f[T](x: T) -> T:\n    return x\n",
+            "pep701_nested_quotes": "t = f'{x['k']}'\n",
+        }
+    )
+
+
+def cpython_error_line(src: str) -> int:
+    try:
+        compile(src, "<file>", "exec", dont_inherit=True)
+    except SyntaxError as err:
+        assert err.lineno is not None
+        return err.lineno
+    raise AssertionError("CPython accepts it")
+
+
+@pytest.mark.parametrize("size", (1, 3, 10_000))
+@pytest.mark.parametrize("name", sorted(REJECTED_BY_CPYTHON))
+def test_this_pythons_grammar_decides(name: str, size: int) -> None:
+    src = "x0 = 1\n" + REJECTED_BY_CPYTHON[name] + "after = 2\n"
+    chunks, error = feed_all(src, size)
+    assert [c.start_line for c in chunks] == [1]
+    assert error is not None and error.message
+    assert error.line == cpython_error_line(src)
+
+
+@pytest.mark.parametrize(
+    ("bad", "line"),
+    [("s = '\ud800'\n", 2), ("t = 'a\x00b'\n", 2), ("u = (\n    '\ud800',\n)\n", 3)],
+)
+def test_characters_python_cannot_compile_are_errors_not_exceptions(bad: str, line: int) -> None:
+    for size in (1, 4, 10_000):
+        chunks, error = feed_all("x0 = 1\n" + bad + "after = 2\n", size)
+        assert [c.start_line for c in chunks] == [1]
+        assert error is not None and error.line == line, error
+
+
+def test_more_text_after_an_error_releases_nothing() -> None:
+    detector = BoundaryDetector()
+    assert detector.feed("s = u'x' b'y'\n") == []
+    assert detector.error is not None and detector.error.line == 1
+    assert detector.feed("z = 3\nw = 4\n") == []
+    assert detector.end() == []
+
+
+def test_unexpected_failure_inside_the_detector_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: object, *args: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(detector_module.BoundaryDetector, "_on_end", broken)
+    detector = BoundaryDetector()
+    assert detector.feed("x = 1\ny = 2\n") == []
+    assert detector.error is not None and "KeyError" in detector.error.message
+    assert detector.end() == []
+
+
+def test_expression_too_deep_for_this_python_is_an_error_at_its_line() -> None:
+    src = "x0 = 1\nx = " + " + ".join(["1"] * 3000) + "\nafter = 2\n"
+    chunks, error = feed_all(src, 10_000)
+    assert [c.start_line for c in chunks] == [1]
+    assert error is not None and error.line == 2
+
+
+def test_long_expression_is_released_with_its_facts() -> None:
+    chunks, error = feed_all("x = " + " + ".join(["1"] * 800) + "\n", 10_000)
+    assert error is None
+    assert [c.binds for c in chunks] == [("x",)]
+
+
+def test_a_worker_on_another_python_judges_what_this_one_rejects() -> None:
+    """The worker runs a newer Python: chunks this one rejects are left unchecked, in order."""
+    other = (3, 99)
+    chunks, error = feed_all("x = 1\ntype X = int\ny = 2\nz = (\n", 1, version=other)
+    assert error is None
+    assert [(c.start_line, c.checked) for c in chunks] == [
+        (1, True),
+        (2, sys.version_info >= (3, 12)),
+        (3, True),
+        (4, False),
+    ]
+
+
+@pytest.mark.parametrize("size", (1, 7, 64))
+def test_buffer_holds_only_the_open_statement(size: int) -> None:
+    """Compound statements that follow one another (each released only when the next begins)
+    must not keep the whole stream in the buffer."""
+    block = "".join(f"if x{i}:\n    y = {i}\nelse:\n    y = 0\n" for i in range(400))
+    block += "".join(f"def f{i}(a):\n    return a + {i}\n" for i in range(400))
+    detector = BoundaryDetector()
+    largest = 0
+    released = 0
+    for i in range(0, len(block), size):
+        released += len(detector.feed(block[i : i + size]))
+        largest = max(largest, detector.buffered)
+    released += len(detector.end())
+    assert detector.error is None and released == 800
+    assert largest < 200, largest

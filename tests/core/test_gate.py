@@ -75,3 +75,15 @@ def test_denylist_is_configurable() -> None:
     gate = Gate(policy)
     assert indices(gate.admit(chunk(0, "import", modules=("os",)))) == [0]
     assert gate.admit(chunk(1, calls=("print",))) == []
+
+
+def test_a_chunk_only_another_python_can_compile_is_deferred() -> None:
+    from eager_lsp.core.detector import BoundaryDetector
+
+    detector = BoundaryDetector(version=(3, 99))
+    chunks = detector.feed("x = 1\ny = (\n") + detector.end()
+    gate = Gate(GatePolicy())
+    assert [c.index for c in gate.admit(chunks[0])] == [0]
+    assert gate.admit(chunks[1]) == []
+    assert gate.fallen_back
+    assert [c.index for c in gate.flush()] == [1]

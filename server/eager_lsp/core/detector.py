@@ -7,11 +7,22 @@ the last statement at the end of the stream. "It parses" is not "it is complete"
 parses before its `else:` arrives.
 
 Cost per piece must not grow with the file, so a character-level scanner keeps just enough state
-(string, bracket, f-string nesting, line start) and sees each character once; libcst parses only
+(string, bracket, f-string nesting, line start) and sees each character once; `compile` parses only
 the candidate chunk, once, when it is released.
+
+The running interpreter's grammar decides (`compile()`, not a third-party parser): a released
+chunk is parsed with `ast` and compiled to bytecode, exactly as the worker will, so code this
+Python rejects (PEP 695 on 3.11, `b'é'`, a bare `except:` before another handler, a top-level
+`nonlocal`) is a syntax error at its line and nothing after it runs. The facts the gate needs
+come from the same tree (core/analysis.py). When the worker runs another Python version
+(`version=`), the scanner follows that version's f-string rules and a chunk this Python
+rejects is released unchecked (`Chunk.checked` False): the worker's own compile reports the
+error at its line, and the safe gate defers unchecked chunks, since it cannot judge them.
+No exception escapes `feed()`/`end()`: anything unexpected becomes a syntax issue.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import re
@@ -21,14 +32,13 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import libcst as cst
-
-from eager_lsp.core.analysis import ChunkFacts, analyze_module
+from eager_lsp.core.analysis import ChunkFacts, analyze_tree, kind_of
 from eager_lsp.core.types import Chunk, SyntaxIssue
 
 # PEP 701 (3.12): f-strings nest quotes and may span lines inside their replacement fields.
-# Follow the running Python's grammar, since that is the one that will execute the chunks.
+# The default follows the running Python; a detector for another version sets its own.
 PEP701 = sys.version_info >= (3, 12)
+_HERE = (sys.version_info[0], sys.version_info[1])
 
 _COMPOUND_HEADS = frozenset({"if", "for", "while", "try", "with", "def", "class", "async"})
 _CONTINUES = {
@@ -48,7 +58,6 @@ _STRING_STOP = {
 }
 _COMMENT_STOP = re.compile("[\r\n]")
 _CODE_RUN = re.compile(r"[^\s'\"#\\()\[\]{}:\r\n\x0c]+")
-_LIBCST_AT = re.compile(r"error at (\d+):(\d+)")
 
 
 def _is_ident(c: str) -> bool:
@@ -109,6 +118,7 @@ class LogicalLineScanner:
         self.ident_run = ""  # identifier characters just before `pos` (string prefixes)
         self.in_comment = False
         self.stopped = False
+        self.pep701 = PEP701
 
     @property
     def in_logical_line(self) -> bool:
@@ -318,7 +328,7 @@ class LogicalLineScanner:
         if len(ahead) < 2 and not final and (ahead == "" or ahead == q):
             return 0
         prefix = self.ident_run
-        fmt = PEP701 and "f" in prefix.lower() and all(p in _PREFIX_CHARS for p in prefix)
+        fmt = self.pep701 and "f" in prefix.lower() and all(p in _PREFIX_CHARS for p in prefix)
         self.ident_run = ""
         self.last = q
         if ahead == q + q:
@@ -358,7 +368,7 @@ class LogicalLineScanner:
         if top.triple:
             self._new_line(nl)
             return nl
-        self.stack.pop()  # unterminated: the line break ends it; libcst will report the error
+        self.stack.pop()  # unterminated: the line break ends it; compile() will report the error
         return 0 if self.stopped else self._step(data, i, final)
 
     def _close_string(self, top: _Str, data: str, i: int, final: bool) -> int:
@@ -421,7 +431,9 @@ class _Text:
         return self.parts[0][start - self.base : end - self.base] if self.parts else ""
 
     def discard_before(self, offset: int) -> None:
-        """Forget whole pieces that end before `offset` (cheap: no copying)."""
+        """Forget the text before `offset`: whole pieces without copying, and the head of the
+        piece it falls in (a copy of what is still needed, never of the whole stream; without
+        it, compound statements that follow one another kept the joined stream alive)."""
         drop = 0
         base = self.base
         for part in self.parts:
@@ -432,6 +444,9 @@ class _Text:
         if drop:
             del self.parts[:drop]
             self.base = base
+        if self.parts and offset > self.base:
+            self.parts[0] = self.parts[0][offset - self.base :]
+            self.base = offset
 
 
 @dataclass
@@ -452,11 +467,22 @@ class _Pending:
 class BoundaryDetector:
     """Release each top-level statement of a stream as soon as it is final (see module doc)."""
 
-    def __init__(self, *, first_line: int = 1, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        first_line: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        version: tuple[int, int] | None = None,
+    ) -> None:
         self._first_line = first_line
         self._clock = clock
         self._text = _Text()
         self._scanner = LogicalLineScanner(self._on_start, self._on_end)
+        # The worker's Python, when it is not this one: its grammar decides (module doc).
+        self._foreign = version is not None and tuple(version[:2]) != _HERE
+        if version is not None:
+            self._scanner.pep701 = tuple(version[:2]) >= (3, 12)
+        self._future_flags = 0  # `from __future__ import ...` in a chunk holds for the next
         self._carry = ""
         self._pending: _Pending | None = None
         self._released: list[Chunk] = []
@@ -472,14 +498,22 @@ class BoundaryDetector:
     def offset(self) -> int:
         return self._text.size
 
+    @property
+    def buffered(self) -> int:
+        """Characters of the stream still held (for tests: bounded by the open statement)."""
+        return sum(map(len, self._text.parts)) + len(self._carry)
+
     def feed(self, piece: str) -> list[Chunk]:
         """Scan one more piece of text; return the chunks that became final, in order."""
         if self._error is not None or self._ended or not piece:
             return []
-        self._text.append(piece)
-        self._carry = self._scanner.scan(self._carry + piece, final=False)
-        if self._pending is None and self._error is None:
-            self._text.discard_before(self._scanner.line_start)
+        try:
+            self._text.append(piece)
+            self._carry = self._scanner.scan(self._carry + piece, final=False)
+            if self._pending is None and self._error is None:
+                self._text.discard_before(self._scanner.line_start)
+        except Exception as exc:  # a bug here must not take the stream (or the server) down
+            self._internal_error(exc)
         return self._take()
 
     def end(self) -> list[Chunk]:
@@ -487,11 +521,20 @@ class BoundaryDetector:
         if self._error is not None or self._ended:
             return []
         self._ended = True
-        self._scanner.scan(self._carry, final=True)
-        self._carry = ""
-        if self._pending is not None and self._error is None:
-            self._release(self._pending, at_end=True)
+        try:
+            self._scanner.scan(self._carry, final=True)
+            self._carry = ""
+            if self._pending is not None and self._error is None:
+                self._release(self._pending, at_end=True)
+        except Exception as exc:
+            self._internal_error(exc)
         return self._take()
+
+    def _internal_error(self, exc: Exception) -> None:
+        if self._error is None:
+            pending = self._pending
+            line = pending.line if pending is not None else self._scanner.line
+            self._fail(line, 0, f"cannot read this code ({type(exc).__name__}: {exc})")
 
     def _take(self) -> list[Chunk]:
         out, self._released = self._released, []
@@ -558,15 +601,18 @@ class BoundaryDetector:
         if not code.endswith(("\n", "\r")):
             code += "\n"
         self._text.discard_before(end)
+        checked = True
         try:
-            facts = _facts(cst.parse_module(code))
-        except cst.ParserSyntaxError as exc:
-            cpython = _cpython_facts(code)
-            if cpython is not None:
-                facts = cpython
-            else:
-                self._fail_at(pending, end_line, code, exc, ended_by)
+            tree = self._compile(code)
+        except _Rejected as rejected:
+            if not self._foreign:
+                self._fail_at(pending, end_line, code, rejected, ended_by)
                 return
+            # Another Python runs this chunk: its compile decides and reports (module doc).
+            checked = False
+            facts = ChunkFacts(_guess_kind(pending.head), (), (), (), (), False)
+        else:
+            facts = _facts(tree)
         self._released.append(
             Chunk(
                 index=self._index,
@@ -581,25 +627,56 @@ class BoundaryDetector:
                 modules=facts.modules,
                 calls=facts.calls,
                 trailing_expr=facts.trailing_expr,
+                checked=checked,
+                facts=facts,
             )
         )
         self._index += 1
+
+    def _compile(self, code: str) -> ast.Module:
+        """Parse and compile `code` as the worker will; `_Rejected` says why it cannot run."""
+        flags = self._future_flags
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SyntaxWarnings about code not yet run
+                tree = compile(code, "<chunk>", "exec", ast.PyCF_ONLY_AST | flags, True)
+                # The AST is not the whole grammar: the compiler rejects a top-level
+                # `nonlocal`, `return` outside a function, a bare `except:` before another.
+                compile(tree, "<chunk>", "exec", flags, True)
+        except SyntaxError as err:
+            raise _Rejected(err.msg, err.lineno, err.offset, parsed=False) from None
+        except (UnicodeError, ValueError) as exc:
+            # Lone surrogates, NUL characters: find the character's line.
+            at = getattr(exc, "start", None)
+            if at is None:
+                at = code.find("\x00")
+            line = code.count("\n", 0, at) + 1 if at is not None and at >= 0 else 1
+            raise _Rejected(f"{type(exc).__name__}: {exc}", line, 1, parsed=True) from None
+        except (RecursionError, MemoryError, OverflowError) as exc:
+            raise _Rejected(f"too complex for this Python ({exc})", 1, 1, parsed=True) from None
+        assert isinstance(tree, ast.Module)
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+                for alias in stmt.names:
+                    feature = getattr(__future__, alias.name, None)
+                    self._future_flags |= getattr(feature, "compiler_flag", 0)
+        return tree
 
     def _fail_at(
         self,
         pending: _Pending,
         end_line: int,
         code: str,
-        exc: cst.ParserSyntaxError,
+        rejected: _Rejected,
         ended_by: int | None,
     ) -> None:
         lines = end_line - pending.line + 1
-        line, column, message = _locate(code, exc, followed=ended_by is not None)
+        line, column, message = _locate(code, rejected, followed=ended_by is not None)
         if line > lines and ended_by is not None:
             # Incomplete (`try:` body with no `except`): CPython blames the next token.
             self._fail(ended_by, 0, message)
         else:
-            self._fail(pending.line + min(line, lines) - 1, column, message)
+            self._fail(pending.line + max(min(line, lines), 1) - 1, column, message)
 
     def _fail(self, line: int, column: int, message: str) -> None:
         """Record an unfixable error at a 0-based stream line; nothing after it is released."""
@@ -608,58 +685,53 @@ class BoundaryDetector:
         self._scanner.stopped = True
 
 
-def _facts(module: cst.Module) -> ChunkFacts:
-    """Analysis is advisory: a libcst failure on odd code (deep nesting) must not stop the stream."""
+class _Rejected(Exception):
+    """This Python will not compile the chunk: where (1-based line, 1-based offset) and why."""
+
+    def __init__(self, message: str, line: int | None, offset: int | None, parsed: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line or 1
+        self.column = max((offset or 1) - 1, 0)
+        self.parsed = parsed  # the parser accepted it: a later stage (or the input) failed
+
+
+def _facts(tree: ast.Module) -> ChunkFacts:
+    """Analysis is advisory: a failure on odd code must not stop the stream."""
     try:
-        return analyze_module(module)
-    except (RecursionError, ValueError, KeyError, AttributeError, TypeError):
-        kind = "simple" if isinstance(module.body[0], cst.SimpleStatementLine) else "compound"
-        return ChunkFacts(kind, (), (), (), (), False)
+        return analyze_tree(tree)
+    except Exception:
+        return ChunkFacts(kind_of(tree.body), (), (), (), (), False)
 
 
-_AST_KINDS: tuple[tuple[tuple[type, ...], str], ...] = (
-    ((ast.FunctionDef, ast.AsyncFunctionDef), "def"),
-    ((ast.ClassDef,), "class"),
-    ((ast.Import, ast.ImportFrom), "import"),
-    ((ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith), "compound"),
-    ((ast.Match, *((ast.TryStar,) if sys.version_info >= (3, 11) else ())), "compound"),
-)
+def _guess_kind(head: str) -> str:
+    if head in ("def", "async"):
+        return "def" if head == "def" else "compound"
+    if head == "class":
+        return "class"
+    if head in _COMPOUND_HEADS:
+        return "compound"
+    if head in ("import", "from"):
+        return "import"
+    return "simple"
 
 
-def _cpython_facts(code: str) -> ChunkFacts | None:
-    """Bare facts for the rare chunk CPython runs but libcst rejects (a backslash-newline
-    before `else:`); None if CPython rejects it too. The interpreter is the final judge."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            body = ast.parse(code).body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    if not body:
-        return None
-    kind = next((k for types, k in _AST_KINDS if isinstance(body[0], types)), "simple")
-    return ChunkFacts(kind, (), (), (), (), isinstance(body[-1], ast.Expr))
-
-
-def _locate(code: str, exc: cst.ParserSyntaxError, followed: bool) -> tuple[int, int, str]:
+def _locate(code: str, rejected: _Rejected, followed: bool) -> tuple[int, int, str]:
     """Where a chunk's syntax error is (1-based line, 0-based column) and what it says.
 
-    CPython's own parser points at errors more precisely than libcst's messages, so ask it
-    first. When a following top-level statement ended the chunk, parse it with a stand-in for
-    that statement: an incomplete chunk (`try:` without `except`) then fails on the line after
-    its last, as in the whole file, while `class C` without a colon still fails on its own line.
-    Fall back to the position libcst's message names.
+    When a following top-level statement ended the chunk and the parser rejected it, parse it
+    again with a stand-in for that statement: an incomplete chunk (`try:` without `except`)
+    then fails on the line after its last, as in the whole file, while `class C` without a
+    colon still fails on its own line.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarnings about code we will not run
-            ast.parse(code + "pass\n" if followed else code)
-    except SyntaxError as err:
-        if err.lineno is not None:
-            return err.lineno, max((err.offset or 1) - 1, 0), err.msg
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    m = _LIBCST_AT.search(exc.message)
-    if m is not None:
-        return int(m.group(1)), max(int(m.group(2)) - 1, 0), exc.message
-    return exc.raw_line, exc.raw_column, exc.message
+    if followed and not rejected.parsed:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ast.parse(code + "pass\n")
+        except SyntaxError as err:
+            if err.lineno is not None:
+                return err.lineno, max((err.offset or 1) - 1, 0), err.msg
+        except Exception:
+            pass
+    return rejected.line, rejected.column, rejected.message

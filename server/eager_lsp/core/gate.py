@@ -87,6 +87,8 @@ class Gate:
 
     def denied(self, chunk: Chunk) -> str | None:
         """Why this chunk touches the denylist, or None."""
+        if not chunk.checked:
+            return "another Python version must compile it (the server cannot judge it)"
         for module in chunk.modules:
             if module in self.policy.deny_modules:
                 self._denied_names.update(chunk.binds)

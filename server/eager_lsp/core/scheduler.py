@@ -126,7 +126,9 @@ class Run:
         self._session = session
         self._clock = clock
         self._listener = listener
-        self._detector = BoundaryDetector(first_line=first_line, clock=clock)
+        self._detector = BoundaryDetector(
+            first_line=first_line, clock=clock, version=session.python_version
+        )
         self._gate = Gate(session.config.gate)
         self._queue: list[Chunk] = []
         self._wake = asyncio.Event()

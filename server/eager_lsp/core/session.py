@@ -80,6 +80,21 @@ class Session:
         return worker
 
     @property
+    def python_version(self) -> tuple[int, int] | None:
+        """The worker's Python (major, minor) once known; None: the server's own, or unknown.
+
+        The detector validates chunks with the server's grammar; for another version it lets
+        the worker's compile judge what the server's rejects (core/detector.py)."""
+        worker = self._worker
+        if self.config.python is None or worker is None:
+            return None
+        parts = worker.version.split(".")
+        try:
+            return int(parts[0]), int(parts[1])
+        except (IndexError, ValueError):
+            return None
+
+    @property
     def debug_port(self) -> int | None:
         """Where debugpy listens; None until someone asked (debug_listen)."""
         return self._worker.debug_port if self._worker is not None else None

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eager_lsp.core.analysis import ChunkFacts
 
 
 class GateMode(str, Enum):
@@ -36,6 +39,10 @@ class Chunk:
     modules: tuple[str, ...] = ()  # top-level module names it imports ("os" for `import os.path`)
     calls: tuple[str, ...] = ()  # dotted names it calls, e.g. ("print", "os.remove", "eval")
     trailing_expr: bool = False  # a bare expression statement whose value should be shown
+    # False when this Python could not compile it and another version (the worker's) decides.
+    checked: bool = True
+    # Everything the analysis found (aliases, call arguments) for the gate; None: unknown.
+    facts: ChunkFacts | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
