@@ -4,6 +4,10 @@ Startup order matters: take private copies of the request pipe (fd 0) and the pa
 stderr pipe (fd 2) first, then point fds 0/1/2 at /dev/null and capture sinks, so that
 nothing user code, C extensions, debugpy or grandchildren write can reach the parent's
 stdout, and nothing can read the request pipe. Stdlib and debugpy only.
+
+Before anything else the process becomes non-dumpable (nodump.py: other workers' user code
+cannot read this one's memory or environment), and before user code can run, everything the
+worker needs is imported and only then is the workspace put on sys.path (isolation.py).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import threading
 import time
 from typing import IO, Any, NoReturn
 
+from . import isolation
 from .capture import FdSink, StreamRouter
 from .executor import Executor, Interrupts
+from .nodump import make_undumpable
 from .protocol import PROTOCOL_VERSION, decode, encode
 
 INPUT_MESSAGE = "input() is not available: code runs in the eager-lsp background interpreter"
@@ -100,7 +106,7 @@ def _start_debugpy() -> tuple[int | None, str | None]:
         major, minor = DEBUGPY_MIN_PYTHON
         return None, f"debugpy needs Python {major}.{minor} or newer"
     try:
-        import debugpy
+        debugpy = isolation.own_import("debugpy")  # never a workspace `debugpy/`
 
         _host, port = debugpy.listen(("127.0.0.1", 0))
         return int(port), None
@@ -109,6 +115,8 @@ def _start_debugpy() -> tuple[int | None, str | None]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    make_undumpable()  # first: nothing of ours is readable by other processes' user code
+    isolation.preload()
     parser = argparse.ArgumentParser(prog="python -m eager_lsp.worker")
     parser.add_argument("--result-fd", type=int, required=True)
     parser.add_argument("--no-debug", action="store_true")
@@ -126,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
 
     port, debug_error = (None, "disabled") if args.no_debug else _start_debugpy()
     executor = Executor(emit, interrupts, sinks)
+    isolation.open_to_user()  # last: from here on, imports may resolve to workspace files
     emit(
         {
             "ev": "ready",
