@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from eager_lsp.core.detector import BoundaryDetector
+from eager_lsp.worker.nodump import make_undumpable
 
 if TYPE_CHECKING:
     from eager_lsp.core.session import SessionConfig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The server and the CLI hold API keys (environment, settings): executed code, running as
+    # the same user, must not read them from /proc/<pid>/environ or /proc/<pid>/mem.
+    make_undumpable()
     parser = build_parser()
     args = parser.parse_args(argv)
     # asyncio warns at exit about worker processes that were already reaped ("Unknown child
@@ -99,6 +103,20 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
     )
     debug.add_argument("--no-debug", action="store_true", help="the default; kept for old scripts")
     p.add_argument("--python", help="interpreter for the executed code (default: this one)")
+    p.add_argument(
+        "--env-allow",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="pass this environment variable to executed code although it looks like a secret",
+    )
+    p.add_argument(
+        "--env-deny",
+        metavar="PATTERN",
+        action="append",
+        default=[],
+        help="also keep variables matching this shell pattern (case-insensitive) from it",
+    )
 
 
 def _read_source(path: Path) -> str:
@@ -188,4 +206,6 @@ def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConf
         debug_listen=args.debug,
         gate=GatePolicy.from_settings(args.gate),
         stop_on_error=not args.keep_going,
+        env_allow=tuple(getattr(args, "env_allow", None) or ()),
+        env_deny_patterns=tuple(getattr(args, "env_deny", None) or ()),
     )

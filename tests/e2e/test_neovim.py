@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+import eager_lsp
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # `tests.support` lives at the repository root
     sys.path.insert(0, str(ROOT))
@@ -30,6 +32,7 @@ from tests.support.openai_server import FakeOpenAIServer  # noqa: E402
 PLUGIN = ROOT / "nvim"
 SCENARIOS = Path(__file__).resolve().parent / "nvim"
 PYTHON = sys.executable
+SERVER_MAIN = eager_lsp.SERVER_MAIN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -213,7 +216,7 @@ def test_setup_registers_commands_and_the_server_attaches(tmp_path: Path) -> Non
     assert r["commands_before_setup"] == dict.fromkeys(expected, True)
     assert r["commands"] == dict.fromkeys(expected, True)
     assert r["enabled"] is True
-    assert r["config"]["cmd"][:4] == [PYTHON, "-m", "eager_lsp", "serve"]
+    assert r["config"]["cmd"][:4] == [PYTHON, "-c", SERVER_MAIN, "serve"]
     assert r["config"]["filetypes"] == ["python"]
     assert r["config"]["root_markers"] == ["marker.txt"]
     assert r["config"]["document_changes"] is True

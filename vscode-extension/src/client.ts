@@ -1,4 +1,4 @@
-// Starts and stops `python -m eager_lsp serve` through vscode-languageclient, and forwards the
+// Starts and stops `python -c SERVER_MAIN serve` (python.ts) through vscode-languageclient, and forwards the
 // server's custom notifications to the UI. Nothing here decides anything the server should.
 
 import * as vscode from "vscode";

@@ -57,12 +57,20 @@ export interface ImportCheck {
 
 export type ImportChecker = (command: string[]) => Promise<ImportCheck>;
 
-/** Run `<python> -c "import eager_lsp"`. */
+/** `python -c SERVER_MAIN serve`, not `python -m eager_lsp serve`: the server starts in the
+ * workspace, and `-m` imports `runpy` (and Python 3.10 eager_lsp too) with the current directory
+ * first on sys.path, so a workspace `runpy.py` or `eager_lsp/` would run. The code drops that
+ * entry before importing anything. Same string as eager_lsp.SERVER_MAIN (a test checks). */
+export const DROP_CWD = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; ";
+export const SERVER_MAIN =
+  DROP_CWD + "from eager_lsp.cli import main; sys.argv[0] = 'eager-lsp'; sys.exit(main())";
+
+/** Run `<python> -c "import eager_lsp"` (cwd dropped from sys.path, as for the server). */
 export function checkImport(command: string[], timeoutMs = 30000): Promise<ImportCheck> {
   const [exe, ...pre] = command;
   if (exe === undefined) return Promise.resolve({ ok: false, detail: "no interpreter" });
   return new Promise((resolve) => {
-    execFile(exe, [...pre, "-c", "import eager_lsp"], { timeout: timeoutMs }, (err, _stdout, stderr) => {
+    execFile(exe, [...pre, "-c", DROP_CWD + "import eager_lsp"], { timeout: timeoutMs }, (err, _stdout, stderr) => {
       if (!err) {
         resolve({ ok: true, detail: "" });
         return;
@@ -90,10 +98,10 @@ export async function chooseInterpreter(candidates: Interpreter[], canImport: Im
   return { failures };
 }
 
-/** The server process: `<python> -m eager_lsp serve`. */
+/** The server process: `<python> -c SERVER_MAIN serve`. */
 export function serverCommand(interpreter: Interpreter): { command: string; args: string[] } {
   const [command, ...pre] = interpreter.command;
-  return { command: command ?? DEFAULT_PYTHON, args: [...pre, "-m", "eager_lsp", "serve"] };
+  return { command: command ?? DEFAULT_PYTHON, args: [...pre, "-c", SERVER_MAIN, "serve"] };
 }
 
 /** The error shown when no candidate can import eager_lsp. */

@@ -3,7 +3,9 @@ import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
 
 import {
+  DROP_CWD,
   type Interpreter,
+  SERVER_MAIN,
   candidateInterpreters,
   checkImport,
   chooseInterpreter,
@@ -62,10 +64,10 @@ describe("choosing", () => {
   });
 
   it("builds the server command line", () => {
-    assert.deepEqual(serverCommand(a), { command: "/a/python", args: ["-m", "eager_lsp", "serve"] });
+    assert.deepEqual(serverCommand(a), { command: "/a/python", args: ["-c", SERVER_MAIN, "serve"] });
     assert.deepEqual(serverCommand({ command: ["conda", "run", "python"], source: "python-extension" }), {
       command: "conda",
-      args: ["run", "python", "-m", "eager_lsp", "serve"],
+      args: ["run", "python", "-c", SERVER_MAIN, "serve"],
     });
   });
 });
@@ -85,6 +87,22 @@ describe("import check (real processes)", () => {
     const check = await checkImport([python!, "-I", "-S"]);
     assert.equal(check.ok, false);
     assert.match(check.detail, /No module named 'eager_lsp'/);
+  });
+
+  it("never imports a workspace eager_lsp/ or runpy.py (cwd dropped)", { skip: python === undefined && "no python3 on PATH" }, async () => {
+    // Issue 9.2: the server starts in the workspace. With `-m`, or with '' left on sys.path,
+    // these files would run; with DROP_CWD the import resolves elsewhere or not at all.
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const ws = mkdtempSync(join(tmpdir(), "eager-hostile-"));
+    mkdirSync(join(ws, "eager_lsp"));
+    writeFileSync(join(ws, "eager_lsp", "__init__.py"), "raise SystemExit('workspace eager_lsp ran')\n");
+    writeFileSync(join(ws, "runpy.py"), "raise SystemExit('workspace runpy ran')\n");
+    const code = DROP_CWD + "import runpy, sys\ntry:\n import eager_lsp\nexcept ImportError: pass\nprint('clean')";
+    const out = execFileSync(python!, ["-c", code], { cwd: ws, encoding: "utf-8" });
+    assert.equal(out.trim(), "clean");
+    assert.ok(SERVER_MAIN.startsWith(DROP_CWD));
   });
 
   it("fails cleanly when the interpreter does not exist", async () => {

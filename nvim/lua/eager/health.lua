@@ -23,11 +23,14 @@ function M.check()
     })
   else
     health.ok("server command: " .. table.concat(cmd, " "))
-    if cmd[2] == "-m" and cmd[3] == "eager_lsp" then
+    local eager = require("eager")
+    if cmd[2] == "-c" and cmd[3] == eager.SERVER_MAIN then
       local check = vim.system({
         cmd[1],
         "-c",
-        "import importlib.metadata as m, sys; import eager_lsp; "
+        -- run in Neovim's cwd (often the workspace): drop it, as the server command does
+        eager.DROP_CWD
+          .. "import importlib.metadata as m; import eager_lsp; "
           .. "print(m.version('eager-lsp'), sys.version.split()[0])",
       }, { text = true }):wait(30000)
       if check.code == 0 then

@@ -5,10 +5,18 @@ local state = require("eager.state")
 
 local M = {}
 
+-- `python -c SERVER_MAIN serve`, not `python -m eager_lsp serve`: Neovim starts the server in
+-- the workspace, and `-m` imports `runpy` (and Python 3.10 eager_lsp too) with the current
+-- directory first on sys.path, so a workspace `runpy.py` or `eager_lsp/` would run. The code
+-- drops that entry before importing anything. Same string as eager_lsp.SERVER_MAIN.
+M.DROP_CWD = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+M.SERVER_MAIN = M.DROP_CWD
+  .. "from eager_lsp.cli import main; sys.argv[0] = 'eager-lsp'; sys.exit(main())"
+
 local defaults = {
   -- Python that has eager-lsp installed; used to build `cmd` when `cmd` is not given.
   python = "python3",
-  ---@type string[]?  full server command; default { python, "-m", "eager_lsp", "serve" }
+  ---@type string[]?  full server command; default { python, "-c", M.SERVER_MAIN, "serve" }
   cmd = nil,
   filetypes = { "python" },
   root_markers = { "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", ".git" },
@@ -60,7 +68,7 @@ function M.setup(opts)
   vim.lsp.config(
     "eager",
     merge({
-      cmd = cfg.cmd or { cfg.python, "-m", "eager_lsp", "serve" },
+      cmd = cfg.cmd or { cfg.python, "-c", M.SERVER_MAIN, "serve" },
       capabilities = capabilities,
       filetypes = cfg.filetypes,
       root_markers = cfg.root_markers,

@@ -32,6 +32,8 @@ class SessionConfig:
     gate: GatePolicy = field(default_factory=GatePolicy)
     stop_on_error: bool = True
     interrupt_grace_s: float = 2.0
+    env_allow: tuple[str, ...] = ()  # variables passed to executed code although secret-like
+    env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
 
     def worker_options(self) -> WorkerOptions:
         return WorkerOptions(
@@ -39,6 +41,8 @@ class SessionConfig:
             cwd=self.cwd or os.getcwd(),
             debug=self.debug,
             interrupt_grace_s=self.interrupt_grace_s,
+            env_allow=self.env_allow,
+            env_deny_patterns=self.env_deny_patterns,
         )
 
 

@@ -29,6 +29,8 @@ class ExecutionSettings:
     start_on_open: bool = True
     deny_modules: tuple[str, ...] | None = None  # None: the gate's defaults
     deny_calls: tuple[str, ...] | None = None
+    env_allow: tuple[str, ...] = ()  # environment variables passed although secret-looking
+    env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
 
     def gate_policy(self) -> GatePolicy:
         return GatePolicy.from_settings(self.gate, self.deny_modules, self.deny_calls)
@@ -85,6 +87,8 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         start_on_open=_bool(ex, "startOnOpen", defaults.start_on_open, problems, "execution."),
         deny_modules=_names(ex, "denyModules", problems, "execution."),
         deny_calls=_names(ex, "denyCalls", problems, "execution."),
+        env_allow=_names(ex, "envAllow", problems, "execution.") or (),
+        env_deny_patterns=_names(ex, "envDenyPatterns", problems, "execution.") or (),
     )
     repair_defaults = RepairSettings()
     repair = RepairSettings(

@@ -215,7 +215,14 @@ class Interpreters:
         self.root: str | None = None
 
     def _pool(self, options: WorkerOptions) -> WorkerPool:
-        key = (options.python, options.cwd, options.debug, options.interrupt_grace_s)
+        key = (
+            options.python,
+            options.cwd,
+            options.debug,
+            options.interrupt_grace_s,
+            options.env_allow,
+            options.env_deny_patterns,
+        )
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = WorkerPool(options)
@@ -235,6 +242,8 @@ class Interpreters:
                 gate=ex.gate_policy(),
                 stop_on_error=ex.stop_on_error,
                 interrupt_grace_s=ex.interrupt_grace_s,
+                env_allow=ex.env_allow,
+                env_deny_patterns=ex.env_deny_patterns,
             )
             pool = self._pool(config.worker_options())
             doc.session = Session(config, pool=pool, listener=self._listener_for(doc))

@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from eager_lsp import DROP_CWD
+
 from .base import ProviderError
 from .config import LLMConfig
 
@@ -220,8 +222,8 @@ class LocalModelServer:
         port_r, port_w = os.pipe()
         cmd = [
             sys.executable,
-            "-m",
-            "eager_lsp.providers.local_server",
+            "-c",  # not -m: the cwd (maybe the workspace) must not shadow runpy or eager_lsp
+            DROP_CWD + "from eager_lsp.providers.local_server import main; sys.exit(main())",
             "--model",
             str(self.model_path),
             "--ctx",

@@ -1,18 +1,18 @@
-"""`python -m eager_lsp.worker`: the background interpreter's entry point.
+"""`python -m eager_lsp.worker`: the background interpreter, started by hand.
 
-It starts in the workspace root, which `python -m` puts first on sys.path: the worker's own
-imports must not pick up a user's `json.py` or `signal.py`, so that entry is set aside while
-they run and put back afterwards, where user code expects it (as in a Jupyter kernel).
+The server starts workers with `python -I -c BOOTSTRAP` (launch.py), which keeps the
+workspace off sys.path until the worker's own imports are done (isolation.py). Started by
+hand with `-m`, the current directory is first on sys.path: it is set aside while the worker
+imports itself; `isolation.open_to_user` puts it back for user code. Note that `-m` itself
+imports `runpy` from that directory: for an untrusted directory, use the server's command.
 """
 
 import os
 import sys
 
-_workspace = sys.path.pop(0) if sys.path and sys.path[0] in ("", os.getcwd()) else None
+if sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
 
-from eager_lsp.worker.main import main  # noqa: E402
-
-if _workspace is not None:
-    sys.path.insert(0, _workspace)
+from eager_lsp.worker.main import main
 
 main()

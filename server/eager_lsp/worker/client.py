@@ -37,6 +37,8 @@ class WorkerOptions:
     debug: bool = True  # allow debug_listen(): debugpy on 127.0.0.1 once asked, never before
     env: Mapping[str, str] | None = None  # used as given; None: os.environ minus secrets
     interrupt_grace_s: float = 2.0  # how long an interrupt may take before the kill
+    env_allow: tuple[str, ...] = ()  # with env None: names kept although they look secret
+    env_deny_patterns: tuple[str, ...] = ()  # with env None: more patterns to drop
 
 
 class WorkerCrashed(Exception):
@@ -108,7 +110,7 @@ class WorkerClient:
                 stderr=asyncio.subprocess.PIPE,
                 pass_fds=(write_fd,),
                 cwd=options.cwd,
-                env=worker_env(options.env),
+                env=worker_env(options.env, options.env_allow, options.env_deny_patterns),
                 start_new_session=True,  # no terminal Ctrl-C; kill() takes its children too
             )
         except OSError as exc:  # no such interpreter, not executable, bad cwd

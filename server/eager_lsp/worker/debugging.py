@@ -30,6 +30,8 @@ import sys
 import threading
 from typing import IO, TYPE_CHECKING, Any
 
+from . import isolation
+
 if TYPE_CHECKING:  # the worker also runs on Python 3.8, where these do not subscript
     from collections.abc import Callable
 
@@ -63,7 +65,7 @@ def _start_debugpy() -> tuple[int | None, str | None]:
         major, minor = DEBUGPY_MIN_PYTHON
         return None, f"debugpy needs Python {major}.{minor} or newer"
     try:
-        import debugpy
+        debugpy = isolation.own_import("debugpy")  # never a workspace `debugpy/`
 
         _host, port = debugpy.listen((DEBUG_HOST, 0), in_process_debug_adapter=True)
         return int(port), None

@@ -3,7 +3,14 @@
 The worker may run in the user's own interpreter (their venv, their packages), where neither
 eager_lsp nor debugpy is installed. Instead of installing anything there we build, once, a
 directory holding only two symlinks, `eager_lsp` and `debugpy`, pointing into the server's
-environment, and put it first on the child's PYTHONPATH.
+environment, and put it first on the child's sys.path.
+
+The child starts isolated, `python -I -c BOOTSTRAP`: nothing in the workspace (its working
+directory) can run before the worker has done its own imports, see worker/isolation.py. `-I`
+also ignores PYTHONPATH, so the bootstrap inserts the symlink folder itself; the worker puts
+the workspace and PYTHONPATH back for user code afterwards.
+
+Its environment is the server's minus anything that looks like a secret (`scrub_env`).
 """
 
 from __future__ import annotations
@@ -12,24 +19,34 @@ import fnmatch
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../eager_lsp
 
 # Secrets never reach code an AI wrote. A variable is dropped when its upper-cased name
-# matches any of these shell patterns: anything mentioning a key, token, secret, password,
-# passphrase or credential, and the whole families of model-provider and cloud settings.
-# Deliberately not matched: paths and switches such as SSH_AUTH_SOCK, XAUTHORITY or HF_HOME.
+# matches any of these shell patterns (the words of issue 9, plus personal access tokens and
+# the whole families of model-provider and cloud settings), or when its value is a URL that
+# carries a password (`scheme://user:pass@host`, e.g. REDIS_URL). AUTH also drops
+# SSH_AUTH_SOCK and XAUTHORITY on purpose: with them, code could sign with the user's ssh
+# agent or talk to their X server. SESSION drops DBUS_SESSION_BUS_ADDRESS (the keyring lives
+# behind it). Users pass a variable through with `execution.envAllow`.
 SECRET_PATTERNS: tuple[str, ...] = (
     "*KEY*",
     "*TOKEN*",
     "*SECRET*",
-    "*PASSWORD*",
-    "*PASSWD*",
-    "*PASSPHRASE*",
+    "*PASS*",  # PASSWORD, PASSWD, PASSPHRASE, DB_PASS
+    "*PWD*",  # MYSQL_PWD; PWD and OLDPWD themselves are kept, see NOT_SECRET
+    "*AUTH*",  # NPM_CONFIG__AUTH, *_AUTH_HEADER, SSH_AUTH_SOCK, XAUTHORITY
     "*CREDENTIAL*",
+    "*PRIVATE*",
+    "*SESSION*",
+    "*COOKIE*",
+    "*WEBHOOK*",
+    "*_PAT",  # GH_PAT, GITHUB_PAT, AZURE_DEVOPS_PAT (not PATH: the underscore)
+    "*_PAT_*",
     "OPENAI_*",
     "ANTHROPIC_*",
     "AWS_*",
@@ -43,14 +60,38 @@ SECRET_PATTERNS: tuple[str, ...] = (
 )
 
 
-def is_secret(name: str) -> bool:
+# Matched by a pattern above but not secrets, and needed by programs: the shell's working
+# directories and the desktop session's type (toolkits pick X11 or Wayland by it).
+NOT_SECRET: frozenset[str] = frozenset(
+    {"PWD", "OLDPWD", "XDG_SESSION_TYPE", "XDG_SESSION_DESKTOP", "XDG_SESSION_CLASS"}
+    | {"DESKTOP_SESSION"}
+)
+
+# scheme://user:password@host (the password may be empty only if the colon is there; a bare
+# `user@host` is not a secret). Userinfo cannot contain '/', '?', '#' or '@'.
+_URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]*@")
+
+
+def is_secret(name: str, value: str = "", deny_patterns: Iterable[str] = ()) -> bool:
+    """Whether variable `name` (with `value`) must not reach executed code. Patterns are
+    shell-style and case-insensitive; `deny_patterns` adds to SECRET_PATTERNS."""
     upper = name.upper()
-    return any(fnmatch.fnmatchcase(upper, pattern) for pattern in SECRET_PATTERNS)
+    if upper in NOT_SECRET:
+        return False
+    for pattern in (*SECRET_PATTERNS, *deny_patterns):
+        if fnmatch.fnmatchcase(upper, pattern.upper()):
+            return True
+    return bool(value) and _URL_WITH_PASSWORD.search(value) is not None
 
 
-def scrub_env(env: Mapping[str, str]) -> dict[str, str]:
-    """`env` without the variables `is_secret` flags (see SECRET_PATTERNS)."""
-    return {k: v for k, v in env.items() if not is_secret(k)}
+def scrub_env(
+    env: Mapping[str, str], allow: Iterable[str] = (), deny_patterns: Iterable[str] = ()
+) -> dict[str, str]:
+    """`env` without the variables `is_secret` flags, except the names in `allow` (exact,
+    case-sensitive as the environment is)."""
+    allowed = set(allow)
+    deny = tuple(deny_patterns)
+    return {k: v for k, v in env.items() if k in allowed or not is_secret(k, v, deny_patterns=deny)}
 
 
 def _cache_root() -> str:
@@ -102,22 +143,33 @@ def _links_ok(directory: str, targets: Mapping[str, str]) -> bool:
     )
 
 
+# `-c` code: the only sys.path entry it adds is the symlink folder (argument 1 after `-c`
+# is not used: the folder is in the code itself, so sys.argv stays the worker's arguments).
+BOOTSTRAP = (
+    "import sys; sys.path.insert(0, {path!r}); from eager_lsp.worker.main import main; main()"
+)
+
+
 def worker_command(python: str, result_fd: int, *, debug: bool) -> list[str]:
-    """`-Xfrozen_modules=off` lets debugpy see stdlib sources (ignored before 3.11)."""
-    command = [python, "-Xfrozen_modules=off", "-m", "eager_lsp.worker", "--result-fd"]
+    """`-I`: isolated start-up, nothing from the workspace or PYTHON* variables (see the module
+    docstring). `-Xfrozen_modules=off` lets debugpy see stdlib sources (ignored before 3.11)."""
+    bootstrap = BOOTSTRAP.format(path=worker_path_dir())
+    command = [python, "-I", "-Xfrozen_modules=off", "-c", bootstrap, "--result-fd"]
     command.append(str(result_fd))
     if not debug:
         command.append("--no-debug")
     return command
 
 
-def worker_env(base: Mapping[str, str] | None) -> dict[str, str]:
-    """The child's environment: `base` as given, or the server's own minus secrets; plus the
-    worker path first on PYTHONPATH and the debugpy settings."""
-    env = scrub_env(os.environ) if base is None else dict(base)
-    path = worker_path_dir()
-    existing = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = path + (os.pathsep + existing if existing else "")
+def worker_env(
+    base: Mapping[str, str] | None,
+    allow: Iterable[str] = (),
+    deny_patterns: Iterable[str] = (),
+) -> dict[str, str]:
+    """The child's environment: `base` as given, or the server's own minus secrets (with the
+    user's `allow` names and extra `deny_patterns`); plus the debugpy settings. PYTHONPATH is
+    left as the user had it: the worker applies it to user code only (isolation.py)."""
+    env = scrub_env(os.environ, allow, deny_patterns) if base is None else dict(base)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     env.pop("PYTHONSTARTUP", None)

@@ -4,6 +4,10 @@ Startup order matters: take private copies of the request pipe (fd 0) and the pa
 stderr pipe (fd 2) first, then point fds 0/1/2 at /dev/null and capture sinks, so that
 nothing user code, C extensions, debugpy or grandchildren write can reach the parent's
 stdout, and nothing can read the request pipe. Stdlib and debugpy only.
+
+Before anything else the process becomes non-dumpable (nodump.py: other workers' user code
+cannot read this one's memory or environment), and before user code can run, everything the
+worker needs is imported and only then is the workspace put on sys.path (isolation.py).
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import time
 from collections.abc import Iterable
 from typing import IO, Any, NoReturn
 
+from . import isolation
 from .capture import FdSink, StreamRouter
 from .debugging import Debugger, RequestReader
 from .executor import Executor, Interrupts
+from .nodump import make_undumpable
 from .protocol import PROTOCOL_VERSION, decode, encode
 
 INPUT_MESSAGE = "input() is not available: code runs in the eager-lsp background interpreter"
@@ -98,6 +104,8 @@ def _exit_with_parent() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    make_undumpable()  # first: nothing of ours is readable by other processes' user code
+    isolation.preload()
     parser = argparse.ArgumentParser(prog="python -m eager_lsp.worker")
     parser.add_argument("--result-fd", type=int, required=True)
     parser.add_argument("--no-debug", action="store_true", help="refuse debug_listen requests")
@@ -115,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
 
     executor = Executor(emit, interrupts, sinks)
     reader = RequestReader(requests, emit, Debugger(allowed=not args.no_debug), decode)
+    isolation.open_to_user()  # last: from here on, imports may resolve to workspace files
     emit(
         {
             "ev": "ready",
