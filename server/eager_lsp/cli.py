@@ -67,6 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url")
     p.add_argument("--rate-limit", type=float, help="cap the stream at this many tokens/s")
     p.add_argument("--repair", type=int, default=0, help="repair attempts after an error")
+    p.add_argument(
+        "--repair-style",
+        choices=["facts", "legacy"],
+        default="facts",
+        help="facts: runtime facts in the prompt, repeats dropped (default); legacy: the first "
+        "repair prompt, kept for comparison",
+    )
+    p.add_argument(
+        "--local-model",
+        choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"],
+        help="which bundled model the local provider runs",
+    )
     p.add_argument("--max-tokens", type=int)
     _add_execution_args(p)
     p.add_argument("--json", action="store_true", help="print the final summary object only")

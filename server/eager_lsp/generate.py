@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from eager_lsp import repair
 from eager_lsp.console import ConsolePrinter, announce_debugger, format_summary
 from eager_lsp.core.scheduler import RunReport
 from eager_lsp.core.session import Session, StreamFailed
-from eager_lsp.core.types import Event
+from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.providers import open_stream
 from eager_lsp.providers.base import ProviderError
 from eager_lsp.providers.config import LLMConfig, resolve
-from eager_lsp.providers.prompts import generation_messages, repair_messages
+from eager_lsp.providers.prompts import generation_messages
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
 from eager_lsp.providers.throttle import ThrottledStream
+from eager_lsp.repair import RepairStats
 
 
 @dataclass
@@ -35,9 +37,13 @@ class Attempt:
     """One model stream: what it wrote and what running it produced."""
 
     first_line: int
+    stream: Any = None  # the model's code for this attempt
     text: str = ""
     report: RunReport | None = None
     error: str | None = None
+    stats: RepairStats | None = None  # a repair's filter: repeats dropped, unchanged
+    replaced: list[str] = field(default_factory=list)  # the lines a repair rewrites
+    unchanged_message: str = ""
 
 
 @dataclass
@@ -118,6 +124,7 @@ def llm_config_from_args(args: argparse.Namespace) -> LLMConfig:
         "model": args.model,
         "base_url": args.base_url,
         "max_tokens": args.max_tokens,
+        "local_model": getattr(args, "local_model", None),
     }
     return resolve(LLMConfig.from_dict(settings))
 
@@ -142,26 +149,44 @@ async def generate_main(args: argparse.Namespace) -> int:
     warm = asyncio.ensure_future(session.start())  # the interpreter starts while the model does
     attempts: list[Attempt] = []
     lines: list[str] = []  # the program as kept so far
-    messages = generation_messages(args.prompt, before="", after="", path=doc_path)
+    ran: list[ChunkResult] = []  # results of the kept statements that ran, in order
+    style = getattr(args, "repair_style", repair.DEFAULT_STYLE)
     exit_code = 0
     debug_port: int | None = None
     try:
         await warm
         debug_port = announce_debugger(session)
+        attempt = Attempt(
+            first_line=1,
+            stream=open_stream(
+                llm, generation_messages(args.prompt, before="", after="", path=doc_path)
+            ),
+        )
         for attempt_no in range(1 + max(0, args.repair)):
-            attempt = Attempt(first_line=len(lines) + 1)
             attempts.append(attempt)
             if attempt_no and not args.json:
                 view.line_no = attempt.first_line
                 print(f"── repair attempt {attempt_no}: rewriting from line {attempt.first_line}")
-            report = await _one_stream(session, llm, messages, attempt, view, args.rate_limit)
+            report = await _one_stream(session, attempt, view, args.rate_limit)
             if report is not None and report.stopped_early:
                 view.drop_partial()  # the unfinished line after the stop is not kept
             lines += _kept_lines(attempt)
+            stats = attempt.stats
+            if stats is not None and stats.dropped and not args.json:
+                n = len(stats.dropped)
+                print(f"── dropped {n} repeated statement{'s' * (n != 1)} that already ran")
+            if stats is not None and stats.unchanged:
+                lines += attempt.replaced  # the failing code stays in the file, not run again
+                attempt.error = attempt.unchanged_message
+                if not args.json:
+                    print(f"── {attempt.unchanged_message}")
+                exit_code = 1
+                break
             if attempt.error is not None or report is None:
                 exit_code = 1
                 break
             failed = report.failed
+            ran += [r for r in report.results if r.ok and not r.skipped]
             if failed is None and report.syntax_error is None:
                 exit_code = 0
                 break
@@ -171,14 +196,23 @@ async def generate_main(args: argparse.Namespace) -> int:
             if attempt_no == args.repair:
                 break
             # Keep the statements before the failing one; the model rewrites from it on.
-            failing_statement = failed.chunk.code
+            replaced = lines[failed.chunk.start_line - 1 :]
             lines = lines[: failed.chunk.start_line - 1]
-            messages = repair_messages(
+            req = await repair.request_from_run(
+                session,
                 task=args.prompt,
                 code_ran="".join(lines),
-                failing_statement=failing_statement,
-                traceback=failed.error.traceback or f"{failed.error.type}: {failed.error.message}",
-                before="".join(lines),
+                failed=failed,
+                results=ran,
+                style=style,
+            )
+            stream, stats = repair.open_repair_stream(llm, req, style)
+            attempt = Attempt(
+                first_line=len(lines) + 1,
+                stream=stream,
+                stats=stats,
+                replaced=replaced,
+                unchanged_message=stats.message(req) if stats is not None else "",
             )
     finally:
         view.flush()
@@ -194,6 +228,11 @@ async def generate_main(args: argparse.Namespace) -> int:
                 "provider": llm.provider,
                 "model": llm.model,
                 "attempts": len(attempts),
+                "repairs": [
+                    {"dropped": len(a.stats.dropped), "unchanged": a.stats.unchanged}
+                    for a in attempts
+                    if a.stats is not None
+                ],
                 "debug_port": debug_port,
                 "code": code,
                 "error": attempts[-1].error,
@@ -215,8 +254,6 @@ async def generate_main(args: argparse.Namespace) -> int:
 
 async def _one_stream(
     session: Session,
-    llm: LLMConfig,
-    messages: list[dict[str, str]],
     attempt: Attempt,
     view: LiveView,
     rate_limit: float | None,
@@ -226,7 +263,7 @@ async def _one_stream(
         view.piece(piece)
 
     try:
-        stream: Any = open_stream(llm, messages)
+        stream: Any = attempt.stream
         if rate_limit:
             stream = ThrottledStream(stream, rate_limit)
         attempt.report = await session.run_stream(
@@ -237,7 +274,13 @@ async def _one_stream(
         attempt.error = str(exc.cause)
     except ProviderError as exc:
         attempt.error = str(exc)
-    if attempt.report is not None and not attempt.text.strip() and attempt.error is None:
+    unchanged = attempt.stats is not None and attempt.stats.unchanged
+    if (
+        attempt.report is not None
+        and not attempt.text.strip()
+        and attempt.error is None
+        and not unchanged
+    ):
         attempt.error = "The model returned no code"
     return attempt.report
 

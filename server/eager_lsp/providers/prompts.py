@@ -3,6 +3,11 @@
 The system prompt asks for exactly what the eager runner can use: bare Python (no fences or
 prose), written as top-level statements that can run one by one as they arrive, printing
 results instead of leaving them in a final expression of a long function.
+
+The worked example is sent only when the file is empty: with text in the file, small models
+pasted the example into the user's file before answering, and the file's own code already
+shows them the style. Repair prompts carry no example at all, only the user's task and the
+runtime facts (repair.py builds them).
 """
 
 from __future__ import annotations
@@ -97,12 +102,14 @@ def generation_messages(
     else:
         user = f"Task: {prompt.strip()}\n\nThe file is empty; write the whole program."
     user += f"\n\n{STYLE_REMINDER}"
-    return [
-        {"role": "system", "content": SYSTEM_GENERATE},
-        {"role": "user", "content": f"{EXAMPLE_TASK}\n\n{STYLE_REMINDER}"},
-        {"role": "assistant", "content": EXAMPLE_ANSWER},
-        {"role": "user", "content": user},
-    ]
+    messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_GENERATE}]
+    if not (before.strip() or after.strip()):
+        messages += [
+            {"role": "user", "content": f"{EXAMPLE_TASK}\n\n{STYLE_REMINDER}"},
+            {"role": "assistant", "content": EXAMPLE_ANSWER},
+        ]
+    messages.append({"role": "user", "content": user})
+    return messages
 
 
 def repair_messages(
@@ -124,5 +131,50 @@ def repair_messages(
     )
     return [
         {"role": "system", "content": SYSTEM_REPAIR},
+        {"role": "user", "content": "\n\n".join(sections)},
+    ]
+
+
+SYSTEM_REPAIR_FACTS = """\
+You fix Python that is executed statement by statement while it is being written.
+One statement raised an exception. Every statement before it already ran: its variables, \
+functions and imports exist now, with the values shown. They must not be written again.
+Reply with plain Python source only (no Markdown fences, no explanations): first a corrected \
+replacement for the failing statement (it must differ from it and avoid the error, using the \
+runtime values shown), then the rest of the solution to the task."""
+
+
+def repair_messages_with_facts(
+    *,
+    task: str,
+    before: str,
+    code_ran: str,
+    failing: str,
+    traceback: str,
+    facts: str,
+    earlier: str,
+) -> list[dict[str, Any]]:
+    """A repair request with the runtime facts (LDB-style): what ran and what it produced, the
+    failing statement, its error and the current values of the names it reads."""
+    tb = traceback if len(traceback) <= MAX_TRACEBACK else "…\n" + traceback[-MAX_TRACEBACK:]
+    sections = [f"Task: {task.strip()}"]
+    if before.strip():
+        sections.append("The file before the generated code:\n" + _tail(before, MAX_BEFORE))
+    sections.append(
+        "Code that already ran (do not repeat it):\n"
+        + (_tail(code_ran, MAX_BEFORE).rstrip("\n") if code_ran.strip() else "(nothing)")
+    )
+    if earlier.strip():
+        sections.append("What that code produced:\n" + earlier.rstrip("\n"))
+    sections.append("The statement that failed:\n" + failing.rstrip("\n"))
+    sections.append("Its error:\n" + tb.rstrip("\n"))
+    if facts.strip():
+        sections.append("Values of the names it reads, right now:\n" + facts.rstrip("\n"))
+    sections.append(
+        "Write only the corrected replacement for the failing statement and the rest of the "
+        "solution after it, as plain Python."
+    )
+    return [
+        {"role": "system", "content": SYSTEM_REPAIR_FACTS},
         {"role": "user", "content": "\n\n".join(sections)},
     ]
