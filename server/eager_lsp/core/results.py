@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo, Frame, Value
+from eager_lsp.limits import FRAMES_HEAD, FRAMES_TAIL
+
+
+def _int(x: Any) -> int:
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return 0
 
 
 def value_from_wire(v: dict[str, Any] | None) -> Value | None:
@@ -27,14 +35,21 @@ def error_from_wire(e: dict[str, Any] | None, lost_reason: str | None = None) ->
             line=None,
             state_lost=True,
         )
+    wire = list(e.get("frames", []))
+    omitted = max(0, _int(e.get("frames_omitted", 0)))
+    cap = FRAMES_HEAD + FRAMES_TAIL
+    if len(wire) > cap:  # an older or foreign worker: bound it here too
+        omitted += len(wire) - cap
+        wire = wire[:cap]
     frames = tuple(
         Frame(
             path=str(f.get("path", "")),
-            line=int(f.get("line", 0)),
+            line=_int(f.get("line", 0)),
             function=str(f.get("function", "")),
             in_document=bool(f.get("in_document", False)),
+            repeated=max(0, _int(f.get("repeated", 0))),
         )
-        for f in e.get("frames", [])
+        for f in wire
     )
     line = e.get("line")
     return ErrorInfo(
@@ -43,6 +58,7 @@ def error_from_wire(e: dict[str, Any] | None, lost_reason: str | None = None) ->
         line=int(line) if line is not None else None,
         frames=frames,
         traceback=str(e.get("traceback", "")),
+        frames_omitted=omitted,
     )
 
 

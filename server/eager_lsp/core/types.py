@@ -70,6 +70,7 @@ class Frame:
     line: int  # 1-based line in that file (document lines for the document's own frames)
     function: str
     in_document: bool  # the frame belongs to the code being executed
+    repeated: int = 0  # this same frame followed N more times (collapsed, as CPython does)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class ErrorInfo:
     frames: tuple[Frame, ...] = ()  # innermost frame in the document first
     traceback: str = ""  # formatted, with the worker's own frames removed
     state_lost: bool = False  # the interpreter was killed/crashed; its namespace is gone
+    frames_omitted: int = 0  # frames left out in the middle of a very long chain
 
 
 @dataclass(frozen=True)

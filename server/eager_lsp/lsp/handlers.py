@@ -152,6 +152,10 @@ def _commands(server: EagerServer) -> None:
     async def restart(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await execution.restart(server, server.document(arg))
 
+    @command(methods.RESULT_DETAIL, {})
+    async def result_detail(server: EagerServer, arg: dict[str, Any]) -> Any:
+        return publish.detail_at(server.document(arg), arg.get("line"))
+
     @command(methods.DEBUG_ATTACH_INFO, {})
     async def debug_attach_info(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await execution.debug_attach_info(server, server.document(arg))

@@ -12,6 +12,7 @@ INTERRUPT = "eager.interrupt"
 RESTART_INTERPRETER = "eager.restartInterpreter"
 DEBUG_ATTACH_INFO = "eager.debugAttachInfo"
 FIX_WITH_AI = "eager.fixWithAI"
+RESULT_DETAIL = "eager.resultDetail"
 
 COMMANDS = (
     GENERATE,
@@ -22,6 +23,7 @@ COMMANDS = (
     RESTART_INTERPRETER,
     DEBUG_ATTACH_INFO,
     FIX_WITH_AI,
+    RESULT_DETAIL,
 )
 
 # Server → client notifications.

@@ -4,6 +4,11 @@ Publishing is coalesced per document (a burst of results becomes one publishDiag
 one inlayHint/refresh), because redrawing per result is what makes live tools feel laggy.
 Everything is computed from the document's ResultStore, which is always in current lines,
 so every diagnostic carries the version it was computed for.
+
+Every payload built here is bounded by eager_lsp/limits.py (executed code decides how long its
+output and its tracebacks are, never how much we send): related information per diagnostic,
+diagnostics per publish and their total size, hints per request, tooltip and chunkResult size.
+The longer text is available on request through `eager.resultDetail` (`result_detail`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp.core.types import ChunkResult, Value
+from eager_lsp import limits
+from eager_lsp.core.types import ChunkResult, Frame, Value
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import Text
@@ -28,7 +34,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_DELAY_S = 0.02
 REFRESH_DELAY_S = 0.05
-TOOLTIP_LIMIT = 4000
+TOOLTIP_LIMIT = limits.TOOLTIP_CAP
 
 
 # -- labels ---------------------------------------------------------------------------------
@@ -97,9 +103,12 @@ def _line_range(text: Text, line: int, column: int | None = None) -> lsp.Range:
 def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
     out: list[lsp.Diagnostic] = []
     text = doc.text
+    budget = limits.DIAGNOSTICS_PAYLOAD_CAP - 1024  # the envelope: uri, version
     for e in doc.store.entries:
         if not e.failed:
             continue
+        if len(out) >= limits.DIAGNOSTICS_CAP:
+            break
         line = e.error_line if e.error_line is not None else e.first
         if line >= text.line_count:
             continue
@@ -109,11 +118,19 @@ def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
         else:
             rng = _line_range(text, line)
             code, kind = methods.CODE_RUNTIME, "runtime"
+        message = limits.clip_middle(error_message(e), limits.MESSAGE_CAP)
         related = _related(doc, e)
+        cost = _estimate(message, related)
+        if cost > budget:  # the later ones still show, with less detail
+            related, message = [], limits.clip_middle(message, 200)
+            cost = _estimate(message, related)
+            if cost > budget:
+                break
+        budget -= cost
         out.append(
             lsp.Diagnostic(
                 range=rng,
-                message=error_message(e),
+                message=message,
                 severity=lsp.DiagnosticSeverity.Error,
                 source=methods.SOURCE,
                 code=code,
@@ -124,9 +141,30 @@ def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
     return out
 
 
+def _estimate(message: str, related: list[lsp.DiagnosticRelatedInformation]) -> int:
+    """Bytes this diagnostic takes as JSON, roughly (escaping can double a string)."""
+    return (
+        400
+        + 2 * len(message)
+        + sum(150 + 2 * (len(r.location.uri) + len(r.message)) for r in related)
+    )
+
+
+def frame_label(frame: Frame) -> str:
+    """`in f`, and how often a collapsed frame repeated (CPython's wording)."""
+    label = f"in {frame.function}" if frame.function else "here"
+    if frame.repeated:
+        label += f" [previous line repeated {frame.repeated} more times]"
+    return label
+
+
 def _related(doc: Document, e: Entry) -> list[lsp.DiagnosticRelatedInformation]:
-    out = []
+    out: list[lsp.DiagnosticRelatedInformation] = []
+    omitted = e.result.error.frames_omitted if e.result and e.result.error else 0
     for frame, doc_line in e.frames:
+        if len(out) >= limits.RELATED_CAP - 1:
+            omitted += 1
+            continue
         if frame.in_document:
             if doc_line is None or doc_line >= doc.text.line_count:
                 continue
@@ -141,7 +179,14 @@ def _related(doc: Document, e: Entry) -> list[lsp.DiagnosticRelatedInformation]:
         out.append(
             lsp.DiagnosticRelatedInformation(
                 location=lsp.Location(uri=uri, range=rng),
-                message=f"in {frame.function}" if frame.function else "here",
+                message=limits.clip_middle(frame_label(frame), 300),
+            )
+        )
+    if omitted and out:  # said where the chain was cut: after the outermost frames
+        out.append(
+            lsp.DiagnosticRelatedInformation(
+                location=out[-1].location,
+                message=f"[{omitted} more frames not shown; eager.resultDetail has the text]",
             )
         )
     return out
@@ -155,6 +200,8 @@ def _shown(e: Entry, text: Text) -> bool:
 def inlay_hints(doc: Document, rng: lsp.Range | None, max_length: int) -> list[lsp.InlayHint]:
     out: list[lsp.InlayHint] = []
     for e in doc.store.entries:
+        if len(out) >= limits.INLAY_HINTS_CAP:
+            break
         if not _shown(e, doc.text) or (rng is not None and not _in(e.last, rng)):
             continue
         assert e.result is not None
@@ -176,6 +223,8 @@ def inlay_hints(doc: Document, rng: lsp.Range | None, max_length: int) -> list[l
 def inline_values(doc: Document, rng: lsp.Range, max_length: int) -> list[lsp.InlineValue]:
     out: list[lsp.InlineValue] = []
     for e in doc.store.entries:
+        if len(out) >= limits.INLAY_HINTS_CAP:
+            break
         if not _shown(e, doc.text) or not _in(e.last, rng):
             continue
         assert e.result is not None
@@ -191,7 +240,56 @@ def _in(line: int, rng: lsp.Range) -> bool:
 
 
 def chunk_result(doc: Document, e: Entry) -> dict[str, Any]:
-    """The `eager/chunkResult` payload (docs/protocol.md), in current 0-based lines."""
+    """The `eager/chunkResult` payload (docs/protocol.md), in current 0-based lines, at most
+    limits.PAYLOAD_CAP bytes of JSON; `truncated` says whether anything was cut."""
+    payload = _result_payload(doc, e, limits.SHOWN_TRACEBACK_CAP)
+    if limits.json_size(payload) <= limits.PAYLOAD_CAP:
+        payload["truncated"] = False
+        return payload
+    fitted: dict[str, Any] = limits.fit_json(payload, limits.PAYLOAD_CAP - 32)
+    fitted["truncated"] = True
+    return fitted
+
+
+def result_detail(doc: Document, e: Entry) -> dict[str, Any]:
+    """`eager.resultDetail`: the same payload with the whole stored traceback and output (each
+    already bounded by the worker), at most limits.DETAIL_CAP bytes."""
+    payload = _result_payload(doc, e, limits.TRACEBACK_CAP)
+    if limits.json_size(payload) <= limits.DETAIL_CAP:
+        payload["truncated"] = False
+        return payload
+    fitted: dict[str, Any] = limits.fit_json(payload, limits.DETAIL_CAP - 32)
+    fitted["truncated"] = True
+    return fitted
+
+
+def detail_at(doc: Document, line: Any) -> dict[str, Any] | None:
+    """`eager.resultDetail {uri, line}`: the result shown at 0-based `line` (a failure's error
+    line first, then any statement covering the line), or None when there is none."""
+    if isinstance(line, bool) or not isinstance(line, int):
+        from eager_lsp.lsp.errors import RequestError
+
+        raise RequestError("eager.resultDetail needs a 0-based `line` number", "invalid")
+    entries = doc.store.entries
+    found = next((e for e in entries if e.failed and e.error_line == line), None)
+    found = found or next((e for e in entries if line in e.lines()), None)
+    if found is None:
+        return None
+    if found.result is None:  # a syntax error: all there is to say is in the diagnostic
+        assert found.syntax is not None
+        return {
+            "uri": doc.uri,
+            "version": doc.version,
+            "syntaxError": {
+                "line": found.first,
+                "column": found.error_column,
+                "message": limits.clip_middle(found.syntax.message, limits.MESSAGE_CAP),
+            },
+        }
+    return result_detail(doc, found)
+
+
+def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> dict[str, Any]:
     r = e.result
     assert r is not None
     text = doc.text
@@ -203,7 +301,7 @@ def chunk_result(doc: Document, e: Entry) -> dict[str, Any]:
             "type": r.error.type,
             "message": r.error.message,
             "line": e.error_line,
-            "traceback": r.error.traceback,
+            "traceback": limits.clip_middle(r.error.traceback, traceback_cap),
             "stateLost": r.error.state_lost,
             "frames": [
                 {
@@ -211,9 +309,11 @@ def chunk_result(doc: Document, e: Entry) -> dict[str, Any]:
                     "line": ln if f.in_document else f.line - 1,
                     "function": f.function,
                     "inDocument": f.in_document,
+                    "repeated": f.repeated,
                 }
                 for f, ln in e.frames
             ],
+            "framesOmitted": r.error.frames_omitted,
         }
     return {
         "uri": doc.uri,

@@ -5,6 +5,13 @@ chunk runs. Below that, the process's fd 1 and fd 2 point at unlinked append-onl
 (`FdSink`): C extensions, `os.write(1, ...)` and child processes write there, never to the
 parent, and a file never blocks the writer the way a full pipe would. After each chunk the
 new bytes (capped) are read back and appended to that chunk's output.
+
+The files are bounded too: a thread user code left running (or a C library) may write at
+any time, also while no chunk runs, and once filled a /tmp file to 400 MB. A daemon thread
+(`guard_sinks`) cuts each file back to its first SINK_FILE_CAP bytes several times a second
+and counts the rest as dropped, so a file never holds much more than what one interval of
+writing adds. (If native code writes in a loop while holding the GIL the guard waits for it,
+like every other thread.)
 """
 
 from __future__ import annotations
@@ -12,8 +19,13 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import threading
+import time
+from collections.abc import Sequence
 
-STREAM_CAP = 64 * 1024  # characters kept per stream per chunk
+from eager_lsp.limits import IDLE_SINK_CAP, SINK_CHECK_S, STREAM_CAP
+
+SINK_FILE_CAP = max(IDLE_SINK_CAP, 4 * STREAM_CAP)  # drain() reads up to 4 bytes a character
 
 
 def truncation_note(dropped: int) -> str:
@@ -95,21 +107,58 @@ class FdSink:
         self.fd = fd
         rfd, wfd = _unlinked_pair()
         self._read_fd = rfd
+        self._lock = threading.Lock()
+        self._trimmed = 0  # bytes cut off by trim() since the last drain
         os.dup2(wfd, fd)  # dup2'd fds are inheritable: child processes share the sink
         os.close(wfd)
 
+    def size(self) -> int:
+        return os.fstat(self._read_fd).st_size
+
     def drain(self, limit: int) -> tuple[str, int]:
         """Text written since the last drain (at most `limit` chars) and how much was dropped."""
-        size = os.fstat(self._read_fd).st_size
-        if size == 0:
-            return "", 0
-        limit = max(limit, 0)
-        data = os.pread(self._read_fd, min(size, limit * 4), 0)
-        text = data.decode("utf-8", errors="replace")[:limit]
-        dropped = max(0, size - len(text.encode("utf-8", errors="replace")))
-        # Start over each time so a long session does not grow the file without bound.
-        os.ftruncate(self._read_fd, 0)
-        return text, dropped
+        with self._lock:
+            trimmed, self._trimmed = self._trimmed, 0
+            size = os.fstat(self._read_fd).st_size
+            if size == 0:
+                return "", trimmed
+            limit = max(limit, 0)
+            data = os.pread(self._read_fd, min(size, limit * 4), 0)
+            text = data.decode("utf-8", errors="replace")[:limit]
+            dropped = max(0, size - len(text.encode("utf-8", errors="replace"))) + trimmed
+            # Start over each time so a long session does not grow the file without bound.
+            os.ftruncate(self._read_fd, 0)
+            return text, dropped
+
+    def trim(self, keep: int) -> int:
+        """Cut the file back to its first `keep` bytes; returns how many bytes went. Writers
+        use O_APPEND, so they go on writing at the new end."""
+        with self._lock:
+            size = os.fstat(self._read_fd).st_size
+            if size <= keep:
+                return 0
+            os.ftruncate(self._read_fd, keep)
+            self._trimmed += size - keep
+            return size - keep
+
+
+def guard_sinks(
+    sinks: Sequence[FdSink], cap: int = SINK_FILE_CAP, interval: float = SINK_CHECK_S
+) -> threading.Thread:
+    """Start the daemon thread that keeps every sink file at about `cap` bytes."""
+
+    def guard() -> None:
+        while True:
+            time.sleep(interval)
+            for sink in sinks:
+                try:
+                    sink.trim(cap)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=guard, name="eager-lsp-output-guard", daemon=True)
+    thread.start()
+    return thread
 
 
 def _unlinked_pair() -> tuple[int, int]:

@@ -3,6 +3,12 @@
 Frames are reported with the worker's own frames stripped, innermost frame in the document
 first (that is where the editor should point), then the frames outside the document
 (libraries), innermost first.
+
+Bounded the way CPython bounds a printed traceback (eager_lsp/limits.py): a frame repeated
+more than three times in a row is kept three times, the third carrying `"repeated": N`
+(CPython's "[Previous line repeated N more times]"); if the call chain is still longer than
+FRAMES_HEAD + FRAMES_TAIL, only its outermost and innermost frames are kept and the ERROR says
+how many were left out (`"frames_omitted"`). The formatted text keeps its head and its tail.
 """
 
 from __future__ import annotations
@@ -12,10 +18,17 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from eager_lsp.limits import (
+    FRAMES_HEAD,
+    FRAMES_TAIL,
+    MESSAGE_CAP,
+    REPEATED_FRAMES_SHOWN,
+    TRACEBACK_CAP,
+    clip_middle,
+)
+
 from .reprs import clip
 
-MESSAGE_CAP = 2000
-TRACEBACK_CAP = 20000
 _WORKER_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -39,25 +52,46 @@ def error_info(exc: BaseException, document: str, *, compiling: bool = False) ->
     if compiling and isinstance(exc, SyntaxError):
         return _syntax_error(exc, document)
     tb = user_traceback(exc.__traceback__)
-    summary = traceback.extract_tb(tb)
-    frames = [
-        {
-            "path": fs.filename,
-            "line": fs.lineno or 0,
-            "function": fs.name,
-            "in_document": fs.filename == document,
-        }
-        for fs in reversed(summary)
-    ]
+    calls, omitted = bounded_frames(tb, document)
+    frames = list(reversed(calls))
     frames.sort(key=lambda f: not f["in_document"])  # stable: innermost first in each group
     line = frames[0]["line"] if frames and frames[0]["in_document"] else None
-    return {
+    info = {
         "type": type(exc).__name__,
         "message": clip(message, MESSAGE_CAP),
         "line": line,
-        "traceback": clip(_format(exc, tb), TRACEBACK_CAP),
+        "traceback": clip_middle(_format(exc, tb), TRACEBACK_CAP),
         "frames": frames,
     }
+    if omitted:
+        info["frames_omitted"] = omitted
+    return info
+
+
+def bounded_frames(tb: TracebackType | None, document: str) -> tuple[list[dict[str, Any]], int]:
+    """The frames of `tb` outermost first, repeats collapsed and the middle of a long chain left
+    out; and how many frames were left out in the middle. Walks the traceback once without
+    formatting anything (extract_tb on 100,000 frames reads source lines for each)."""
+    calls: list[dict[str, Any]] = []
+    previous: tuple[str, int, str] | None = None
+    run = 0
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        key = (code.co_filename, tb.tb_lineno or 0, code.co_name)
+        tb = tb.tb_next
+        run = run + 1 if key == previous else 1
+        previous = key
+        if run > REPEATED_FRAMES_SHOWN:
+            calls[-1]["repeated"] = run - REPEATED_FRAMES_SHOWN
+            continue
+        calls.append(
+            {"path": key[0], "line": key[1], "function": key[2], "in_document": key[0] == document}
+        )
+    omitted = 0
+    if len(calls) > FRAMES_HEAD + FRAMES_TAIL:
+        omitted = sum(1 + f.get("repeated", 0) for f in calls[FRAMES_HEAD:-FRAMES_TAIL])
+        calls = calls[:FRAMES_HEAD] + calls[-FRAMES_TAIL:]
+    return calls, omitted
 
 
 def _syntax_error(exc: SyntaxError, document: str) -> dict[str, Any]:
@@ -78,7 +112,7 @@ def _syntax_error(exc: SyntaxError, document: str) -> dict[str, Any]:
         "type": type(exc).__name__,
         "message": clip(exc.msg or str(exc), MESSAGE_CAP),
         "line": exc.lineno if path == document else None,
-        "traceback": clip(_format(exc, tb), TRACEBACK_CAP),
+        "traceback": clip_middle(_format(exc, tb), TRACEBACK_CAP),
         "frames": frames,
     }
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from typing import IO, Any, NoReturn
 
 from . import isolation
-from .capture import FdSink, StreamRouter
+from .capture import FdSink, StreamRouter, guard_sinks
 from .debugging import Debugger, RequestReader
 from .executor import Executor, Interrupts
 from .nodump import make_undumpable
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     os.set_inheritable(args.result_fd, False)
     emit = EventWriter(args.result_fd)
     requests, diagnostics, sinks = _isolate_fds()
+    guard_sinks(sinks)  # output written while no chunk runs must not fill the disk
     faulthandler.enable(file=diagnostics)  # a segfault's traceback becomes the crash reason
     _exit_with_parent()
     builtins.input = _no_input

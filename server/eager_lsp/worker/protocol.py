@@ -27,7 +27,8 @@ Worker → parent ("ev"):
   {"ev": "debug", "id": int, "port": int | null, "error": str | null}
   VALUE = {"name": str, "type": str, "repr": str, "summary": str}
   ERROR = {"type": str, "message": str, "line": int | null, "traceback": str,
-           "frames": [{"path": str, "line": int, "function": str, "in_document": bool}]}
+           "frames": [{"path": str, "line": int, "function": str, "in_document": bool,
+                       "repeated"?: int}], "frames_omitted"?: int}
 
 Semantics (version 1, extended compatibly):
 - "ready" also carries "protocol" (PROTOCOL_VERSION) and "t". Its debug_port and
@@ -46,7 +47,10 @@ Semantics (version 1, extended compatibly):
 - "frames": innermost frame in the document first, then the document's outer frames, then
   frames outside the document (innermost first); the worker's own frames are left out.
   "line" is the first frame's line when it is in the document. A chunk that does not
-  compile gives a SyntaxError with one frame at the offending line.
+  compile gives a SyntaxError with one frame at the offending line. Frames are bounded
+  (eager_lsp/limits.py): a frame repeated more than 3 times in a row is kept 3 times, the
+  third with "repeated": N more; of a longer chain only the outermost and innermost frames
+  stay, and "frames_omitted" counts the rest. "traceback" keeps its head and tail.
 - A chunk stopped by SIGINT fails with "KeyboardInterrupt"; the rest of its batch is
   skipped whatever stop_on_error says. SystemExit from user code is an ordinary error.
 - Times are time.monotonic() seconds.

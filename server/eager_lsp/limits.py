@@ -1,0 +1,111 @@
+"""Every size cap on what executed code can make us store or send, in one place.
+
+Executed code decides how much it prints, how deep it recurses and how big its values are;
+none of that may decide how much the server sends an editor. One `RecursionError` after
+`sys.setrecursionlimit(100000)` used to become 99,992 related-information entries (16.5 MB per
+publishDiagnostics, re-sent on every keystroke). So every payload has a cap here, applied
+where it is built, and the longer text stays available on request (`eager.resultDetail`).
+docs/protocol.md ("Limits") lists these numbers; keep the two in step.
+
+Stdlib only and import-free: the worker (possibly the user's own interpreter) imports it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# -- worker side ------------------------------------------------------------------------------
+STREAM_CAP = 64 * 1024  # characters of stdout (and of stderr) kept per chunk
+IDLE_SINK_CAP = 1024 * 1024  # bytes a capture file may hold; the rest is counted and dropped
+SINK_CHECK_S = 0.1  # how often the worker trims its capture files
+MESSAGE_CAP = 2000  # characters of an exception message
+TRACEBACK_CAP = 128 * 1024  # characters of a formatted traceback (head and tail kept)
+REPEATED_FRAMES_SHOWN = 3  # as CPython: a frame repeated more often is collapsed
+FRAMES_HEAD = 20  # outermost frames kept when a traceback is still too long...
+FRAMES_TAIL = 20  # ...and innermost ones
+
+# -- LSP side: one message each ----------------------------------------------------------------
+PAYLOAD_CAP = 64 * 1024  # bytes of JSON: one eager/chunkResult, one hover
+DETAIL_CAP = 1024 * 1024  # bytes of JSON: one eager.resultDetail answer
+SHOWN_TRACEBACK_CAP = 16 * 1024  # characters of traceback in eager/chunkResult
+RELATED_CAP = FRAMES_HEAD + FRAMES_TAIL + 2  # relatedInformation entries per diagnostic
+DIAGNOSTICS_CAP = 500  # diagnostics per publishDiagnostics
+DIAGNOSTICS_PAYLOAD_CAP = 256 * 1024  # bytes of JSON per publishDiagnostics
+INLAY_HINTS_CAP = 2000  # inlay hints (and inline values) per request
+TOOLTIP_CAP = 4000  # characters of one inlay hint's tooltip
+
+ELLIPSIS = "…"
+
+
+def clip_middle(text: str, cap: int) -> str:
+    """`text` if it fits in `cap` characters, else its head and tail around a marker that says
+    how much was left out (the end of a traceback or of an output is often what matters)."""
+    if len(text) <= cap:
+        return text
+    marker_room = 60
+    keep = max(cap - marker_room, 2)
+    head, tail = keep // 2, keep - keep // 2
+    omitted = len(text) - head - tail
+    return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[len(text) - tail :]}"
+
+
+def json_size(obj: Any) -> int:
+    """Bytes of `obj` as compact JSON with non-ASCII escaped: the worst case on the wire."""
+    return len(json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str))
+
+
+def fit_json(obj: Any, cap: int) -> Any:
+    """A copy of `obj` (JSON data) whose encoding is at most `cap` bytes: the longest strings
+    are clipped in the middle, then the longest lists lose their middle items, until it fits.
+    Structure and keys stay, so a client reading the payload still finds every field."""
+    out = _copy(obj)
+    for _ in range(400):  # each round halves the largest string or list
+        size = json_size(out)
+        if size <= cap:
+            return out
+        holder, key, value = _largest(out)
+        if holder is None:
+            break
+        if isinstance(value, str):
+            target = len(value) // 2
+            holder[key] = clip_middle(value, target) if target > 120 else value[:target]
+        else:
+            n = len(value)
+            keep = n // 2
+            head = value[: keep - keep // 2]
+            tail = value[n - keep // 2 :] if keep // 2 else []
+            holder[key] = [*head, *tail]
+    return out  # only a dict with very many keys could still be over: none is built
+
+
+def _copy(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_copy(v) for v in obj]
+    return obj
+
+
+def _largest(obj: Any) -> tuple[Any, Any, Any]:
+    """(container, key, value) of the largest string or list below `obj`, by rough size."""
+    best: tuple[Any, Any, Any] = (None, None, None)
+    best_size = 0
+    stack: list[Any] = [obj]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for k, v in items:
+            if isinstance(v, str):
+                size = len(v)
+            elif isinstance(v, list):
+                size = len(v) * 32 if len(v) > 1 else 0
+                stack.append(v)
+            elif isinstance(v, dict):
+                stack.append(v)
+                continue
+            else:
+                continue
+            if size > best_size:
+                best, best_size = (node, k, v), size
+    return best
