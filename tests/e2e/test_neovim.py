@@ -643,3 +643,33 @@ def test_checkhealth(tmp_path: Path) -> None:
     assert "eager-lsp " in text and " on Python 3." in text, text
     assert "server running" in text and "attached to 1 buffer" in text, text
     assert "ERROR" not in text, text
+
+
+@requires_nvim
+def test_k_shows_the_full_value_output_and_traceback(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    target = tmp_path / "hover.py"
+    target.write_text(
+        "data = list(range(500))\n"
+        'print("hello from the hover")\n'
+        "def boom():\n"
+        "    return 1 / 0\n"
+        "boom()\n"
+    )
+    r = run_scenario(
+        "hover",
+        tmp_path,
+        {
+            "file": str(target),
+            "settings": _settings(openai_server.url),
+            "hover_lines": [0, 1, 4],
+        },
+    )
+    assert "pydoc" in r["keywordprg"], r["keywordprg"]  # what K did before
+    assert r["k_mapping"] == "eager: hover", r["k_mapping"]
+    value, out, err = r["hovers"]
+    assert "data" in value and "[0, 1, 2, 3" in value, value
+    assert "list[500]" not in value.split("\n", 1)[1], value  # the values, not the summary
+    assert "hello from the hover" in out, out
+    assert "ZeroDivisionError" in err and "in boom" in err and "return 1 / 0" in err, err
