@@ -76,3 +76,34 @@ async def test_no_hover_for_a_client_that_draws_its_own(editor: Editor, tmp_path
     uri = await _run(editor, tmp_path)
     assert await _hover(editor, uri, 0) is None
     assert await _hover(editor, uri, 5) is None
+
+
+RICH = """\
+import pandas as pd
+import matplotlib.pyplot as plt
+df = pd.DataFrame({"a": range(50), "b": [x * x for x in range(50)]})
+plt.plot(df["a"], df["b"])
+"""
+
+
+async def test_hover_shows_a_data_frame_as_a_table_and_lists_figures(
+    editor: Editor, tmp_path: Path
+) -> None:
+    pytest.importorskip("pandas")
+    pytest.importorskip("matplotlib")
+    uri = editor.open("rich.py", RICH, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    table = await _hover(editor, uri, 2)
+    assert table is not None
+    assert "**df**: `DataFrame` · DataFrame 50×2" in table
+    assert "|  | a | b |\n|---|---|---|\n| 0 | 0 | 0 |" in table
+    assert "first 10 of 50 rows" in table
+
+    results = {r["chunk"]["startLine"]: r for r in editor.notes_for(methods.CHUNK_RESULT, uri)}
+    [image] = results[3]["images"]
+    assert image["label"] == "figure 1" and Path(image["path"]).read_bytes()[:4] == b"\x89PNG"
+    assert results[2]["values"][0]["table"].startswith("|  | a | b |")
+    figure = await _hover(editor, uri, 3)
+    assert figure is not None and image["path"] in figure and "**figure 1**" in figure

@@ -49,6 +49,8 @@ def _code(s: str) -> str:
 
 def _value_blocks(v: Value, label: str) -> list[str]:
     head = f"{label}: {_code(v.type_name)}" if v.type_name else label
+    if v.table:  # a data frame: its head as a table (the worker bounded and escaped it)
+        return [f"{head} · {v.summary}", v.table]
     return [head, fence(v.repr or v.summary, "python")]
 
 
@@ -73,6 +75,10 @@ def hover_markdown(doc: Document, e: Entry) -> str:
         blocks += ["**stdout**", fence(r.stdout, "text")]
     if r.stderr:
         blocks += ["**stderr**", fence(r.stderr, "text")]
+    for image in r.images:  # PNG files; an editor that can show images draws them itself
+        blocks.append(
+            f"**{image.label or 'image'}** (PNG, {image.size // 1024 + 1} KiB): `{image.path}`"
+        )
     if r.error is not None:
         err = r.error
         blocks.append(f"**{err.type}**: {err.message}" if err.message else f"**{err.type}**")

@@ -120,6 +120,8 @@ def worker_env(base: Mapping[str, str] | None) -> dict[str, str]:
     env["PYTHONPATH"] = path + (os.pathsep + existing if existing else "")
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
+    # No GUI: figures are drawn off-screen and sent back as PNG files (worker/rich.py).
+    env["MPLBACKEND"] = "Agg"
     env.pop("PYTHONSTARTUP", None)
     env.pop("PYTHONINSPECT", None)
     return env
