@@ -8,6 +8,7 @@ JSON line, and the assertions are made here. No timing asserts: waits are genero
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -646,3 +647,50 @@ def test_checkhealth(tmp_path: Path) -> None:
     assert "eager-lsp " in text and " on Python 3." in text, text
     assert "server running" in text and "attached to 1 buffer" in text, text
     assert "ERROR" not in text, text
+
+
+@requires_nvim
+def test_k_shows_the_full_value_output_and_traceback(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    target = tmp_path / "hover.py"
+    target.write_text(
+        "data = list(range(500))\n"
+        'print("hello from the hover")\n'
+        "def boom():\n"
+        "    return 1 / 0\n"
+        "boom()\n"
+    )
+    r = run_scenario(
+        "hover",
+        tmp_path,
+        {
+            "file": str(target),
+            "settings": _settings(openai_server.url),
+            "hover_lines": [0, 1, 4],
+        },
+    )
+    assert "pydoc" in r["keywordprg"], r["keywordprg"]  # what K did before
+    assert r["k_mapping"] == "eager: hover", r["k_mapping"]
+    value, out, err = r["hovers"]
+    assert "data" in value and "[0, 1, 2, 3" in value, value
+    assert "list[500]" not in value.split("\n", 1)[1], value  # the values, not the summary
+    assert "hello from the hover" in out, out
+    assert "ZeroDivisionError" in err and "in boom" in err and "return 1 / 0" in err, err
+
+
+@requires_nvim
+def test_output_buffer_lists_the_png_of_a_figure(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "plot.py"
+    target.write_text("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\n")
+    r = run_scenario(
+        "run", tmp_path, {"file": str(target), "settings": _settings(openai_server.url)}
+    )
+    assert r["done"], r["_debug"]
+    lines = [ln for ln in r["output_lines"] if ln.startswith("image (figure 1): ")]
+    assert len(lines) == 1, r["output_lines"]
+    assert lines[0].endswith(".png"), lines
+    assert r["image_heads"] == [base64.b64encode(b"\x89PNG").decode()], r["image_heads"]

@@ -24,6 +24,10 @@ local defaults = {
   -- initializationOptions and answered to workspace/configuration (section "eager").
   settings = {},
   inlay_hints = true, -- enable inlay hints (the values) in buffers the server attaches to
+  -- Normal-mode key that shows the result under the cursor (full value, output, traceback) in a
+  -- float, falling back to the usual `K` (other servers' hover, or 'keywordprg': pydoc for
+  -- Python) on lines without a result. false: no mapping (vim.lsp.buf.hover() still works).
+  hover_key = "K",
   notify = true, -- vim.notify generation summaries and server errors
   -- Anything else for vim.lsp.config("eager", ...): capabilities, on_attach, cmd_env, ...
   lsp = {},
@@ -84,13 +88,64 @@ function M.setup(opts)
     group = group,
     callback = function(args)
       local client = vim.lsp.get_client_by_id(args.data.client_id)
-      if client and client.name == "eager" and M.config.inlay_hints then
-        vim.lsp.inlay_hint.enable(true, { bufnr = args.buf })
+      if client and client.name == "eager" then
+        if M.config.inlay_hints then
+          vim.lsp.inlay_hint.enable(true, { bufnr = args.buf })
+        end
+        M.map_hover(args.buf)
       end
     end,
   })
 
   require("eager.commands").create()
+end
+
+--- Map `hover_key` in `buf` unless the user maps it there already. Neovim's own default (`K` →
+--- vim.lsp.buf.hover(), set when a server offers hover) is replaced: it says "No information
+--- available" on lines without a result, where `K` should still reach pydoc.
+---@param buf integer
+function M.map_hover(buf)
+  local key = M.config.hover_key
+  if not key or key == "" then
+    return
+  end
+  local existing = vim.fn.maparg(key, "n", false, true)
+  local ours = { ["eager: hover"] = true, ["vim.lsp.buf.hover()"] = true }
+  if existing.buffer == 1 and not ours[existing.desc or ""] then
+    return
+  end
+  vim.keymap.set("n", key, function()
+    M.hover()
+  end, { buffer = buf, desc = "eager: hover" })
+end
+
+--- The result on the cursor's line in a float; without one, the usual `K`.
+---@param buf? integer
+function M.hover(buf)
+  buf = (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
+  local client = M.client(buf)
+  local function fallback()
+    local others = vim.tbl_filter(function(c)
+      return c.name ~= "eager" and c:supports_method("textDocument/hover")
+    end, vim.lsp.get_clients({ bufnr = buf }))
+    if #others > 0 then
+      vim.lsp.buf.hover()
+    else
+      vim.cmd("normal! K")
+    end
+  end
+  if not client then
+    return fallback()
+  end
+  local win = vim.api.nvim_get_current_win()
+  local params = vim.lsp.util.make_position_params(win, client.offset_encoding)
+  client:request("textDocument/hover", params, function(err, result)
+    if err or not result or result == vim.NIL or not result.contents then
+      return fallback()
+    end
+    local lines = vim.lsp.util.convert_input_to_markdown_lines(result.contents)
+    vim.lsp.util.open_floating_preview(lines, "markdown", { focus_id = "eager-hover", border = "rounded" })
+  end, buf)
 end
 
 ---@param buf? integer

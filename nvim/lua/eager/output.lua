@@ -1,5 +1,5 @@
--- :EagerOutput: a scratch buffer with each executed chunk's stdout, stderr and error, kept up
--- to date while it is open.
+-- :EagerOutput: a scratch buffer with each executed chunk's stdout, stderr, images (the PNG
+-- files of its matplotlib figures, one path a line) and error, kept up to date while it is open.
 local state = require("eager.state")
 
 local M = {}
@@ -30,6 +30,9 @@ function M.render(uri)
     out[#out + 1] = ("# %s: %s"):format(label, mark)
     add_text(r.stdout, out)
     add_text(r.stderr, out)
+    for _, image in ipairs(type(r.images) == "table" and r.images or {}) do
+      out[#out + 1] = ("image (%s): %s"):format(image.label or "PNG", image.path)
+    end
     if type(r.error) == "table" then
       add_text(r.error.traceback, out)
       if type(r.error.traceback) ~= "string" or r.error.traceback == "" then

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo, Frame, Value
+from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo, Frame, Image, Value
 from eager_lsp.limits import FRAMES_HEAD, FRAMES_TAIL
 
 
@@ -23,7 +23,20 @@ def value_from_wire(v: dict[str, Any] | None) -> Value | None:
         type_name=str(v.get("type", "")),
         repr=str(v.get("repr", "")),
         summary=str(v.get("summary", "")),
+        table=str(v.get("table") or ""),
     )
+
+
+def images_from_wire(items: Any) -> tuple[Image, ...]:
+    if not isinstance(items, list):
+        return ()
+    out = []
+    for i in items:
+        if isinstance(i, dict) and isinstance(i.get("path"), str):
+            out.append(
+                Image(path=i["path"], label=str(i.get("label", "")), size=int(i.get("size", 0)))
+            )
+    return tuple(out)
 
 
 def error_from_wire(e: dict[str, Any] | None, lost_reason: str | None = None) -> ErrorInfo:
@@ -75,6 +88,7 @@ def result_from_wire(
         stdout=str(msg.get("stdout", "")),
         stderr=str(msg.get("stderr", "")),
         error=None if ok else error_from_wire(msg.get("error") or {"type": "Error"}),
+        images=images_from_wire(msg.get("images")),
         dispatched_at=dispatched_at,
         exec_start=float(msg.get("t_start", dispatched_at)),
         exec_end=float(msg.get("t_end", received_at)),

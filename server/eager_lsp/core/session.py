@@ -9,7 +9,10 @@ to stop (early error interruption), so every provider looks the same to the core
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +23,15 @@ from eager_lsp.core.scheduler import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event
 from eager_lsp.worker.client import WorkerClient, WorkerOptions
 from eager_lsp.worker.pool import WorkerPool
+
+IMAGES_KEPT = 200  # PNG files per session (see Session.prune_images)
+_IMAGE_DIRS: set[str] = set()  # removed at exit too, for sessions that were never closed
+
+
+@atexit.register
+def _remove_image_dirs() -> None:
+    for path in list(_IMAGE_DIRS):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass
@@ -62,6 +74,31 @@ class Session:
         self._starting: asyncio.Task[WorkerClient] | None = None
         self.run: Run | None = None
         self.lost_reasons: list[str] = []
+        self._image_dir: str | None = None
+
+    # -- rich output ---------------------------------------------------------------------------
+    @property
+    def image_dir(self) -> str:
+        """This session's private directory for the PNGs its chunks produce (made on first
+        use, mode 0700, removed by close(); older files are pruned, see `prune_images`)."""
+        if self._image_dir is None or not os.path.isdir(self._image_dir):
+            self._image_dir = tempfile.mkdtemp(prefix="eager-images-")
+            _IMAGE_DIRS.add(self._image_dir)
+        return self._image_dir
+
+    def prune_images(self, keep: int = IMAGES_KEPT) -> None:
+        """Keep the newest `keep` images: a long session must not fill the disk."""
+        if self._image_dir is None:
+            return
+        try:
+            entries = sorted(os.scandir(self._image_dir), key=lambda e: e.stat().st_mtime)
+        except OSError:
+            return
+        for entry in entries[: max(0, len(entries) - keep)]:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
 
     # -- the interpreter -------------------------------------------------------------------
     async def start(self) -> None:
@@ -152,6 +189,10 @@ class Session:
             await worker.shutdown()
         if self._own_pool:
             await self._pool.close()
+        if self._image_dir is not None:
+            shutil.rmtree(self._image_dir, ignore_errors=True)
+            _IMAGE_DIRS.discard(self._image_dir)
+            self._image_dir = None
 
     # -- streams -----------------------------------------------------------------------------
     def chunk_request(self, chunk: Chunk) -> dict[str, Any]:
@@ -163,10 +204,12 @@ class Session:
             "first_line": chunk.start_line,
             "names": list(chunk.binds),
             "trailing_expr": chunk.trailing_expr,
+            "image_dir": self.image_dir,
         }
 
     def new_run(self, *, first_line: int = 1, listener: Listener | None = None) -> Run:
         """Begin a stream whose first character lands on document line `first_line`."""
+        self.prune_images()
         self.run = Run(self, first_line=first_line, listener=self._chain(listener))
         return self.run
 

@@ -62,6 +62,16 @@ class Value:
     type_name: str  # e.g. "int", "DataFrame"
     repr: str  # bounded repr (length and depth capped)
     summary: str  # short inline label: "42", "DataFrame 1000×3", "list[3]"
+    table: str = ""  # a data frame's head as a Markdown table (bounded), else ""
+
+
+@dataclass(frozen=True)
+class Image:
+    """A PNG a chunk produced (a matplotlib figure, a `_repr_png_`), in its session's temp dir."""
+
+    path: str
+    label: str  # "figure 1", or the name whose `_repr_png_` it is ("value": the expression)
+    size: int  # bytes
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,7 @@ class ChunkResult:
     stdout: str = ""
     stderr: str = ""
     error: ErrorInfo | None = None
+    images: tuple[Image, ...] = ()
     skipped: bool = False  # not run because an earlier chunk failed or the run was stopped
     dispatched_at: float = 0.0  # parent: sent to the worker
     exec_start: float = 0.0  # worker: began executing

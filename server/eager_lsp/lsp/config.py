@@ -49,6 +49,9 @@ class Settings:
     repair: RepairSettings = field(default_factory=RepairSettings)
     debug_enabled: bool = True
     inline_max_length: int = 80
+    # `inline.decorations`: the client draws values and their hover itself (the VS Code
+    # extension does), so the server serves it no inlay hints and no hover: one value per editor.
+    client_draws_values: bool = False
 
     def llm_config(self) -> LLMConfig:
         """The model settings (ValueError/TypeError when they are unusable)."""
@@ -60,7 +63,8 @@ class Settings:
         llm = {k: ("***" if k == "apiKey" and v else v) for k, v in self.llm.items()}
         return (
             f"Settings(llm={llm}, execution={self.execution}, repair={self.repair}, "
-            f"debug_enabled={self.debug_enabled}, inline_max_length={self.inline_max_length})"
+            f"debug_enabled={self.debug_enabled}, inline_max_length={self.inline_max_length}, "
+            f"client_draws_values={self.client_draws_values})"
         )
 
 
@@ -103,6 +107,7 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         repair=repair,
         debug_enabled=_bool(dbg, "enabled", True, problems, "debug."),
         inline_max_length=int(_number(inl, "maxLength", 80, problems, "inline.", lo=8)),
+        client_draws_values=_bool(inl, "decorations", False, problems, "inline."),
     )
     return settings, problems
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp.lsp import execution, generation, methods, publish
+from eager_lsp.lsp import execution, generation, hover, methods, publish
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.follow import set_cursor, set_follow
 from eager_lsp.lsp.server import EagerServer
@@ -83,16 +83,30 @@ def _results(server: EagerServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
     def inlay_hint(params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
         doc = server.documents.get(params.text_document.uri)
-        if doc is None:
+        if doc is None or server.settings.client_draws_values:
             return []
         return publish.inlay_hints(doc, params.range, server.settings.inline_max_length)
 
     @server.feature(lsp.TEXT_DOCUMENT_INLINE_VALUE)
     def inline_value(params: lsp.InlineValueParams) -> list[lsp.InlineValue]:
         doc = server.documents.get(params.text_document.uri)
-        if doc is None:
+        if doc is None or server.settings.client_draws_values:
             return []
         return publish.inline_values(doc, params.range, server.settings.inline_max_length)
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def hover_(params: lsp.HoverParams) -> lsp.Hover | None:
+        doc = server.documents.get(params.text_document.uri)
+        if doc is None or server.settings.client_draws_values:
+            return None
+        entry = hover.entry_at(doc, params.position.line)
+        if entry is None:
+            return None
+        return lsp.Hover(
+            contents=lsp.MarkupContent(
+                kind=lsp.MarkupKind.Markdown, value=hover.hover_markdown(doc, entry)
+            )
+        )
 
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,

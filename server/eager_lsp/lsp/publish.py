@@ -331,12 +331,16 @@ def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> dict[str, An
         "stdout": r.stdout,
         "stderr": r.stderr,
         "error": error,
+        "images": [{"path": i.path, "label": i.label, "size": i.size} for i in r.images],
         "timings": e.timings,
     }
 
 
 def _value_json(v: Value) -> dict[str, str]:
-    return {"name": v.name, "type": v.type_name, "repr": v.repr, "summary": v.summary}
+    out = {"name": v.name, "type": v.type_name, "repr": v.repr, "summary": v.summary}
+    if v.table:
+        out["table"] = v.table
+    return out
 
 
 def _range_json(r: lsp.Range) -> dict[str, Any]:

@@ -118,11 +118,14 @@ class EagerServer(LanguageServer):
 
     def _use_settings(self, raw: Any) -> None:
         settings, problems = parse_settings(raw or {})
+        redraw = settings.client_draws_values != self.settings.client_draws_values
         self.settings = settings
         self._settings_epoch += 1
         log.info("settings: %r", settings)
         for doc in self.documents.values():
             self.interpreters.apply_settings(doc, settings)
+            if redraw and not doc.closed:  # hints appear or go away with client_draws_values
+                self.publisher.schedule(doc)
         if problems:
             self.show("eager: some settings were ignored: " + "; ".join(problems), warn=True)
 

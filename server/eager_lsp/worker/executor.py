@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .capture import STREAM_CAP, CappedWriter, FdSink, StreamRouter
 from .errors import error_info
 from .reprs import describe
+from .rich import MAX_IMAGES, capture_figures, repr_png
 
 VALUES_BUDGET_S = 2.0  # all reprs of one chunk together; later names are skipped
 
@@ -171,11 +172,14 @@ class Executor:
 
         values: list[dict[str, str]] = []
         expr_value = None
+        image_dir = chunk.get("image_dir") or None
+        images = capture_figures(image_dir)  # also closes them, failed chunk or not
         if error is None:
             if has_value and value is not None:
                 self.namespace["_"] = value
                 expr_value = describe("", value)
             values = self._describe_names(chunk.get("names") or [])
+            images += self._png_reprs(chunk.get("names") or [], value, image_dir, images)
         return {
             "ev": "result",
             "id": chunk_id,
@@ -185,6 +189,7 @@ class Executor:
             "stdout": out.getvalue(),
             "stderr": err.getvalue(),
             "error": error,
+            "images": images,
             "t_start": t_start,
             "t_end": t_end,
             "_interrupted": interrupted,
@@ -253,6 +258,21 @@ class Executor:
             if text:
                 writer.write(text)
             writer.add_dropped(dropped)
+
+    def _png_reprs(
+        self, names: list[str], value: Any, image_dir: str | None, have: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Images of the trailing expression and bound values that define `_repr_png_`."""
+        out: list[dict[str, Any]] = []
+        candidates = [("value", value)] if value is not None else []
+        candidates += [(n, self.namespace[n]) for n in names if n in self.namespace]
+        for label, obj in candidates:
+            if len(have) + len(out) >= MAX_IMAGES:
+                break
+            image = repr_png(obj, label, image_dir)
+            if image is not None:
+                out.append(image)
+        return out
 
     def _describe_names(self, names: list[str]) -> list[dict[str, str]]:
         values = []

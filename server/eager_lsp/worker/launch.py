@@ -172,6 +172,8 @@ def worker_env(
     env = scrub_env(os.environ, allow, deny_patterns) if base is None else dict(base)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
+    # No GUI: figures are drawn off-screen and sent back as PNG files (worker/rich.py).
+    env["MPLBACKEND"] = "Agg"
     env.pop("PYTHONSTARTUP", None)
     env.pop("PYTHONINSPECT", None)
     return env

@@ -8,7 +8,7 @@ worker's own fd 1 and fd 2 never reach the parent's stdout.
 Parent → worker ("op"):
   {"op": "exec", "batch": int, "stop_on_error": bool,
    "chunks": [{"id": int, "code": str, "path": str, "first_line": int, "names": [str],
-               "trailing_expr": bool}]}
+               "trailing_expr": bool, "image_dir": str | null}]}
   {"op": "reset"}                       fresh namespace, same process
   {"op": "shutdown"}
   {"op": "ping", "id": int}
@@ -20,12 +20,14 @@ Worker → parent ("ev"):
    "debug_error": str | null, "protocol": int, "t": float}
   {"ev": "started", "id": int, "t": float}
   {"ev": "result", "id": int, "ok": bool, "values": [VALUE], "expr": VALUE | null,
-   "stdout": str, "stderr": str, "error": ERROR | null, "t_start": float, "t_end": float}
+   "stdout": str, "stderr": str, "error": ERROR | null, "images": [IMAGE],
+   "t_start": float, "t_end": float}
   {"ev": "skipped", "id": int}          not run: an earlier chunk of the batch failed/stopped
   {"ev": "batch_done", "batch": int, "t": float}
   {"ev": "pong", "id": int}
   {"ev": "debug", "id": int, "port": int | null, "error": str | null}
-  VALUE = {"name": str, "type": str, "repr": str, "summary": str}
+  VALUE = {"name": str, "type": str, "repr": str, "summary": str, "table"?: str}
+  IMAGE = {"path": str, "label": str, "size": int}
   ERROR = {"type": str, "message": str, "line": int | null, "traceback": str,
            "frames": [{"path": str, "line": int, "function": str, "in_document": bool,
                        "repeated"?: int}], "frames_omitted"?: int}
@@ -53,6 +55,9 @@ Semantics (version 1, extended compatibly):
   stay, and "frames_omitted" counts the rest. "traceback" keeps its head and tail.
 - A chunk stopped by SIGINT fails with "KeyboardInterrupt"; the rest of its batch is
   skipped whatever stop_on_error says. SystemExit from user code is an ordinary error.
+- "table" (data frames only) is the head as a Markdown table. "images": PNG files the chunk
+  produced (open pyplot figures, then `_repr_png_` of the value and bound names), written into
+  the chunk's "image_dir" (none without one); bounds in rich.py.
 - Times are time.monotonic() seconds.
 """
 

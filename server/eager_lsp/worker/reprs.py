@@ -20,6 +20,7 @@ from typing import Any
 
 REPR_CAP = 1000
 SUMMARY_CAP = 80
+TABLE_CAP = 6000  # a data frame's head as Markdown (rich.table)
 MAX_DEPTH = 3
 MAX_ITEMS = 30
 REPR_DEADLINE_S = 0.5
@@ -83,6 +84,9 @@ def type_name(obj: Any) -> str:
 def describe(name: str, obj: Any, timeout: float = REPR_DEADLINE_S) -> dict[str, str]:
     """The protocol's VALUE for one object: never raises, never takes much longer than
     `timeout`."""
+    from .rich import table
+
+    grid = ""
     try:
         if type(obj) in _PLAIN:  # rendered by us alone: nothing can hang
             text = _render(obj, MAX_DEPTH, REPR_CAP, set())
@@ -91,16 +95,20 @@ def describe(name: str, obj: Any, timeout: float = REPR_DEADLINE_S) -> dict[str,
             with deadline(timeout):
                 text = _render(obj, MAX_DEPTH, REPR_CAP, set())
                 summary = _summary(obj, text)
+                grid = table(obj)  # a data frame's head, as Markdown
     except ReprTimeout:
         text = summary = "<repr timed out>"
     except Exception as exc:  # a broken __repr__ / __len__ / property
         text = summary = clip(f"<repr failed: {type_name(exc)}: {_safe_str(exc)}>", REPR_CAP)
-    return {
+    out = {
         "name": name,
         "type": type_name(obj),
         "repr": clip(text, REPR_CAP),
         "summary": clip(summary, SUMMARY_CAP),
     }
+    if grid:
+        out["table"] = clip(grid, TABLE_CAP)
+    return out
 
 
 def _safe_str(exc: BaseException) -> str:

@@ -15,4 +15,16 @@ H.run(function()
   local out = vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(H.params.file, ":t"))
   H.result.output_lines = out > 0 and vim.api.nvim_buf_get_lines(out, 0, -1, false) or nil
   H.result.output_is_current = vim.api.nvim_get_current_buf() == buf
+  -- Image files listed in the output are read while the server (which owns them) still runs.
+  H.result.image_heads = {}
+  for _, line in ipairs(H.result.output_lines or {}) do
+    local path = line:match("^image %b(): (.+)$")
+    if path then
+      local f = io.open(path, "rb")
+      H.result.image_heads[#H.result.image_heads + 1] = f and vim.base64.encode(f:read(4)) or vim.NIL
+      if f then
+        f:close()
+      end
+    end
+  end
 end)
