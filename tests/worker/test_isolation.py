@@ -45,8 +45,8 @@ async def test_workspace_files_do_not_run(tmp_path: Path, debug: bool) -> None:
     markers = plant(tmp_path)
     worker = await WorkerClient.start(WorkerOptions(debug=debug, cwd=str(tmp_path)))
     try:
-        if debug:
-            assert worker.debug_port is not None, worker.debug_error
+        if debug:  # debugpy starts on request, after user code can import workspace files
+            assert await worker.debug_listen() > 0
         doc = str(tmp_path / "doc.py")
         result = await run1(worker, "x = 6 * 7\nx\n", trailing_expr=True, path=doc)
         assert result["ok"], result["error"]

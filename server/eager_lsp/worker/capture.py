@@ -157,6 +157,7 @@ def guard_sinks(
                     pass
 
     thread = threading.Thread(target=guard, name="eager-lsp-output-guard", daemon=True)
+    thread.is_pydev_daemon_thread = True  # type: ignore[attr-defined]  # hidden from debugpy
     thread.start()
     return thread
 
