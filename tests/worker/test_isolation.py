@@ -8,6 +8,7 @@ a marker and raises when imported, and none may run until user code imports it."
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,12 @@ async def test_pythonpath_still_reaches_user_code(
         assert result["expr"]["repr"] == repr(("pythonpath", [str(workspace), str(extra)]))
     finally:
         await worker.shutdown()
+
+
+async def test_the_worker_is_not_dumpable_before_user_code(worker: WorkerClient) -> None:
+    """Issue 9.3: other workers' code must not read this one's /proc/<pid>/environ or mem
+    (the full attack runs as uid 65534 in tests/lsp/test_isolation.py)."""
+    code = "from eager_lsp.worker.nodump import is_dumpable\nis_dumpable()\n"
+    result = await run1(worker, code, trailing_expr=True)
+    expected = "False" if sys.platform.startswith("linux") else "None"
+    assert result["expr"]["repr"] == expected
