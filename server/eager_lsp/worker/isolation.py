@@ -123,12 +123,14 @@ def _own_sys_path() -> Iterator[None]:
     if _own_path is None:
         yield
         return
-    saved = sys.path[:]
-    sys.path[:] = _own_path
+    saved, own = sys.path[:], list(_own_path)
+    sys.path[:] = own
     try:
         yield
     finally:
-        sys.path[:] = saved
+        # keep what the import itself put on sys.path (a package may add its vendored dir)
+        added = [p for p in sys.path if p not in own and p not in saved]
+        sys.path[:] = added + saved
 
 
 def own_import(name: str) -> ModuleType:
