@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -190,12 +190,12 @@ def _nobody_setup() -> tuple[str | None, str | None]:
 
 
 @pytest.fixture
-def shared_dir() -> AsyncIterator[Path]:
+def shared_dir() -> Iterator[Path]:
     """A directory uid 65534 can use (pytest's tmp_path is root-only)."""
     path = Path(tempfile.mkdtemp(prefix="eager-nonroot-", dir="/tmp"))
     path.chmod(0o755)
     try:
-        yield path  # type: ignore[misc]
+        yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
 
