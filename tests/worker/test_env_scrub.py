@@ -96,3 +96,24 @@ async def test_the_worker_sees_none_of_them(
         assert {"PWD", "OLDPWD", "TERM", "REPO_URL", "PATH"} <= seen
     finally:
         await worker.shutdown()
+
+
+def test_settings_and_cli_flags_reach_the_worker_options() -> None:
+    from eager_lsp.cli import build_parser, session_config_from_args
+    from eager_lsp.lsp.config import parse_settings
+
+    settings, problems = parse_settings(
+        {"execution": {"envAllow": ["GH_PAT"], "envDenyPatterns": ["ACME_*"]}}
+    )
+    assert problems == []
+    assert settings.execution.env_allow == ("GH_PAT",)
+    assert settings.execution.env_deny_patterns == ("ACME_*",)
+    bad, problems = parse_settings({"execution": {"envAllow": "GH_PAT"}})
+    assert bad.execution.env_allow == () and problems  # reported, default kept
+
+    args = build_parser().parse_args(
+        ["run", "x.py", "--env-allow", "GH_PAT", "--env-allow", "DB_PASS", "--env-deny", "ACME_*"]
+    )
+    options = session_config_from_args(args, "/x.py").worker_options()
+    assert options.env_allow == ("GH_PAT", "DB_PASS")
+    assert options.env_deny_patterns == ("ACME_*",)

@@ -8,6 +8,7 @@ a marker and raises when imported, and none may run until user code imports it."
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,5 +88,33 @@ async def test_pythonpath_still_reaches_user_code(
         result = await run1(worker, code, trailing_expr=True)
         assert result["ok"], result["error"]
         assert result["expr"]["repr"] == repr(("pythonpath", [str(workspace), str(extra)]))
+    finally:
+        await worker.shutdown()
+
+
+async def test_the_worker_is_not_dumpable_before_user_code(worker: WorkerClient) -> None:
+    """Issue 9.3: other workers' code must not read this one's /proc/<pid>/environ or mem
+    (the full attack runs as uid 65534 in tests/lsp/test_isolation.py)."""
+    code = "from eager_lsp.worker.nodump import is_dumpable\nis_dumpable()\n"
+    result = await run1(worker, code, trailing_expr=True)
+    expected = "False" if sys.platform.startswith("linux") else "None"
+    assert result["expr"]["repr"] == expected
+
+
+async def test_debugpy_started_after_the_workspace_is_open_is_ours(tmp_path: Path) -> None:
+    """A debugger started later (on attach) must not import a workspace `debugpy/`."""
+    markers = plant(tmp_path)
+    worker = await WorkerClient.start(WorkerOptions(debug=False, cwd=str(tmp_path)))
+    try:
+        code = (
+            "from eager_lsp.worker import isolation\n"
+            "m = isolation.own_import('debugpy')\n"
+            "import sys\n"
+            "m.__file__.startswith(sys.path[0]), sys.path[0]\n"
+        )
+        result = await run1(worker, code, trailing_expr=True, path=str(tmp_path / "doc.py"))
+        assert result["ok"], result["error"]
+        assert result["expr"]["repr"] == repr((False, str(tmp_path)))
+        assert os.listdir(markers) == []
     finally:
         await worker.shutdown()

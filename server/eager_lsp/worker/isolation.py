@@ -6,7 +6,9 @@ interpreter) just because a document was opened. So the worker starts isolated
 (`python -I -c BOOTSTRAP`, see launch.py): `-I` keeps the current directory, PYTHONPATH, the
 user site and every PYTHON* variable out of start-up; the bootstrap puts only the folder of
 `eager_lsp`/`debugpy` symlinks on sys.path. `-I` exists on every Python 3 (unlike `-P`,
-3.11+), so this holds for any `execution.python`.
+3.11+), so this holds for any `execution.python`. PYTHONSAFEPATH is deliberately not put in
+the environment: `-I` already covers the worker, and programs that user code starts would
+inherit it (a script run that way would no longer find modules next to it).
 
 The worker then imports everything it will ever need, including the stdlib modules that
 stdlib code imports lazily (`preload`), and only then calls `open_to_user`, which gives user
@@ -123,12 +125,14 @@ def _own_sys_path() -> Iterator[None]:
     if _own_path is None:
         yield
         return
-    saved = sys.path[:]
-    sys.path[:] = _own_path
+    saved, own = sys.path[:], list(_own_path)
+    sys.path[:] = own
     try:
         yield
     finally:
-        sys.path[:] = saved
+        # keep what the import itself put on sys.path (a package may add its vendored dir)
+        added = [p for p in sys.path if p not in own and p not in saved]
+        sys.path[:] = added + saved
 
 
 def own_import(name: str) -> ModuleType:

@@ -143,8 +143,8 @@ def _links_ok(directory: str, targets: Mapping[str, str]) -> bool:
     )
 
 
-# `-c` code: the only sys.path entry it adds is the symlink folder (argument 1 after `-c`
-# is not used: the folder is in the code itself, so sys.argv stays the worker's arguments).
+# `-c` code: the only sys.path entry it adds is the symlink folder, spelled inside the code so
+# that sys.argv[1:] are the worker's own arguments.
 BOOTSTRAP = (
     "import sys; sys.path.insert(0, {path!r}); from eager_lsp.worker.main import main; main()"
 )

@@ -37,7 +37,8 @@ end
 ---@param extra? table
 function H.setup(extra)
   local p = H.params
-  local cmd = { p.python, "-m", "eager_lsp", "serve" }
+  -- the plugin's own default command (cwd-safe), plus a log file
+  local cmd = { p.python, "-c", require("eager").SERVER_MAIN, "serve" }
   if p.server_log then
     vim.list_extend(cmd, { "--log-file", p.server_log })
   end

@@ -1,0 +1,236 @@
+"""Issue 9.2 and 9.3 against the real server, started the way the editors start it.
+
+- Opening a workspace runs none of its files: the server runs in a workspace holding a
+  hostile `runpy.py`, `types.py`, `site.py`, `sitecustomize.py`, `debugpy/`, `eager_lsp/`...
+  (each writes a marker and raises); a document still runs, and no marker appears.
+- No secret reaches executed code: the server's environment holds secrets of the kinds that
+  leaked before; executed code sees none but the one `execution.envAllow` lets through.
+- Executed code cannot read another eager-lsp process: as a non-root user (uid 65534 via
+  setpriv when the tests run as root), code in one document tries /proc/<pid>/environ and
+  /proc/<pid>/mem of the server and of the other workers: PermissionError for each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types as lsp
+from pytest_lsp import client_capabilities
+
+import eager_lsp
+from eager_lsp.lsp import methods
+from tests.worker.test_isolation import plant
+
+from .conftest import WAIT_S, Editor, _client_factory, _server_env
+
+NOBODY = 65534
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+SECRETS = {
+    "DB_PASS": "hunter2",
+    "MYSQL_PWD": "hunter2",
+    "REDIS_URL": "redis://:hunter2@cache.internal:6379/0",
+    "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/XXXX",
+    "NPM_CONFIG__AUTH": "dXNlcjpwYXNz",
+    "GH_PAT": "ghp_passed_on_purpose",
+    "OPENAI_API_KEY": "sk-server-only",
+    "COMPANY_INTERNAL_HOST": "denied by a pattern from the settings",
+}
+
+ENV_PROBE = """\
+import json, os
+print(json.dumps(sorted(os.environ)))
+"""
+
+# Every process whose parent is our server (workers, warm spares) and the server itself.
+PROC_PROBE = """\
+import json, os
+me, server = os.getpid(), os.getppid()
+def parent(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l for l in f if l.startswith("PPid:")).split()[1])
+targets = {}
+for name in os.listdir("/proc"):
+    if not name.isdigit() or int(name) == me:
+        continue
+    pid = int(name)
+    try:
+        if pid != server and parent(pid) != server:
+            continue
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
+    except OSError:
+        continue  # gone meanwhile
+    tried = {}
+    for what in ("environ", "mem"):
+        try:
+            with open(f"/proc/{pid}/{what}", "rb") as f:
+                tried[what] = "read: " + repr(f.read(64) if what == "environ" else b"")
+        except OSError as exc:
+            tried[what] = type(exc).__name__
+    targets[pid] = {"cmdline": cmdline[:200], "tried": tried}
+print(json.dumps({"me": me, "server": server, "uid": os.getuid(), "targets": targets}))
+"""
+
+
+async def start(
+    command: list[str], cwd: Path, env: dict[str, str], root: Path, settings: dict[str, Any]
+) -> Any:
+    client = _client_factory()
+    await client.start_io(*command, env=env, cwd=str(cwd))
+    client.set_configuration(settings, section=methods.SETTINGS_SECTION)
+    await client.initialize_session(
+        lsp.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            initialization_options=settings,
+            root_uri=root.as_uri(),
+        )
+    )
+    return client
+
+
+async def stop(client: Any) -> None:
+    try:
+        await asyncio.wait_for(client.shutdown_session(), WAIT_S)
+    finally:
+        await client.stop()
+
+
+async def run_document(editor: Editor, name: str, text: str, where: Path) -> dict[str, Any]:
+    """Open `name` in `where`, run it; all chunks must succeed. Returns the values of all
+    chunks and their stdout joined."""
+    uri = editor.open(name, text, where)
+    assert await editor.command(methods.RUN_DOCUMENT, uri=uri) == {"started": True}
+    summary = await editor.summary(uri)
+    results = editor.notes_for(methods.CHUNK_RESULT, uri)
+    assert results, (f"no chunk result for {name}", summary, editor.messages())
+    assert all(r["ok"] is True for r in results), results
+    return {
+        "values": [(v["name"], v["repr"]) for r in results for v in r.get("values") or []],
+        "stdout": "".join(r.get("stdout") or "" for r in results),
+    }
+
+
+SETTINGS: dict[str, Any] = {
+    "execution": {
+        "gate": "eager",
+        "envAllow": ["GH_PAT"],
+        "envDenyPatterns": ["company_*"],
+    },
+    "debug": {"enabled": False},
+}
+
+
+@pytest.fixture(params=["editor-command", "console-script"])
+def server_command(request: Any) -> list[str]:
+    if request.param == "editor-command":  # nvim/lua/eager/init.lua, vscode-extension python.ts
+        return [sys.executable, "-c", eager_lsp.SERVER_MAIN, "serve"]
+    script = Path(sys.executable).with_name("eager-lsp")
+    if not script.exists():
+        pytest.skip(f"no console script next to {sys.executable}")
+    return [str(script), "serve"]
+
+
+async def test_workspace_files_do_not_run_and_no_secret_passes(
+    server_command: list[str], tmp_path: Path
+) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    markers = plant(workspace)
+    env = {**_server_env(), **SECRETS}
+    client = await start(server_command, workspace, env, workspace, SETTINGS)
+    try:
+        editor: Editor = client.editor
+        result = await run_document(editor, "doc.py", "x = 6 * 7\n", workspace)
+        assert result["values"] == [("x", "42")]
+        assert os.listdir(markers) == []
+
+        seen = set(
+            json.loads((await run_document(editor, "env.py", ENV_PROBE, workspace))["stdout"])
+        )
+        assert seen & set(SECRETS) == {"GH_PAT"}  # execution.envAllow
+        assert {"PATH", "HOME"} <= seen
+        assert os.listdir(markers) == []
+    finally:
+        await stop(client)
+
+
+def _as_nobody(*command: str) -> subprocess.CompletedProcess[str]:
+    # through sh: a program exec'd by setpriv itself may still pass root's path checks
+    shell = [*AS_NOBODY, "sh", "-c", 'exec "$@"', "sh", *command]
+    return subprocess.run(shell, capture_output=True, text=True, cwd="/")
+
+
+def _nobody_setup() -> tuple[str | None, str | None]:
+    """(why the non-root test cannot run here, or None; an interpreter uid 65534 can start
+    for the workers, or None for the server's own). The server's venv may live where that
+    uid cannot go (here: /root/.pyenv); the worker needs only the stdlib."""
+    if os.geteuid() != 0:
+        return None, None  # already non-root: run as we are
+    if shutil.which("setpriv") is None:
+        return "running as root and setpriv is not installed: no non-root uid to test with", None
+    server = _as_nobody(sys.executable, "-c", "import eager_lsp, pygls, debugpy")
+    direct = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import eager_lsp, pygls"])
+    if server.returncode != 0 and direct.returncode != 0:
+        return f"uid {NOBODY} cannot start the server: {server.stderr[-300:]}", None
+    if server.returncode == 0:
+        return None, None
+    for candidate in (sys.executable, "/usr/bin/python3", shutil.which("python3")):
+        if candidate and _as_nobody(candidate, "-c", "import json").returncode == 0:
+            return None, candidate
+    return f"uid {NOBODY} can start no Python for the workers", None
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A directory uid 65534 can use (pytest's tmp_path is root-only)."""
+    path = Path(tempfile.mkdtemp(prefix="eager-nonroot-", dir="/tmp"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+async def test_executed_code_cannot_read_other_eager_processes(shared_dir: Path) -> None:
+    reason, worker_python = _nobody_setup()
+    if reason is not None:
+        pytest.skip(reason)
+    settings: dict[str, Any] = {**SETTINGS, "execution": {**SETTINGS["execution"]}}
+    if worker_python is not None:
+        settings["execution"]["python"] = worker_python
+    home, workspace = shared_dir / "home", shared_dir / "ws"
+    for d in (home, workspace):
+        d.mkdir()
+        d.chmod(0o777)
+    command = [sys.executable, "-c", eager_lsp.SERVER_MAIN, "serve"]
+    if os.geteuid() == 0:
+        command = [*AS_NOBODY, *command]
+    env = {**_server_env(), **SECRETS, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    client = await start(command, workspace, env, workspace, settings)
+    try:
+        editor: Editor = client.editor
+        await run_document(editor, "other.py", "token = 'worker B state'\n", workspace)
+        probe = await run_document(editor, "probe.py", PROC_PROBE, workspace)
+        report = json.loads(probe["stdout"])
+        assert report["uid"] != 0
+        targets = {int(pid): t for pid, t in report["targets"].items()}
+        assert report["server"] in targets, report
+        workers = [t for pid, t in targets.items() if "eager_lsp.worker" in t["cmdline"]]
+        assert workers, f"no other worker of this server found: {report}"
+        readable = {
+            pid: t["tried"]
+            for pid, t in targets.items()
+            if t["tried"] != {"environ": "PermissionError", "mem": "PermissionError"}
+        }
+        assert readable == {}, json.dumps(report, indent=1)
+    finally:
+        await stop(client)
