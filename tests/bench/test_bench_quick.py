@@ -78,6 +78,7 @@ def test_quick_bench_writes_results_and_plots(tmp_path: Path) -> None:
     assert results["summary"] and results["goals"]
     assert results["roundtrip"].get("kernel")
     assert results["detector"]["by_length"]
+    assert set(results["debug_cost"]["configs"]) == {"off", "default", "listening", "attached"}
     assert set(results["memory"]) == names
 
     plots = [Path(p) for p in results["plots"]]

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def generate(
-    srv: FakeOpenAIServer, tmp_path: Path, *extra: str
+    srv: FakeOpenAIServer, tmp_path: Path, *extra: str, debug: str | None = "--no-debug"
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env["OPENAI_API_KEY"] = "sk-test-secret-123"
@@ -31,7 +31,7 @@ def generate(
             srv.url,
             "--model",
             "fake",
-            "--no-debug",
+            *([debug] if debug else []),
             *extra,
         ],
         cwd=tmp_path,
@@ -60,6 +60,19 @@ def test_generate_strips_fences_and_runs_as_it_streams(tmp_path: Path) -> None:
     assert [c["ok"] for c in summary["chunks"]] == [True, True]
     assert summary["attempts"] == 1 and summary["ok"] is True
     assert "sk-test-secret-123" not in out.stdout + out.stderr
+
+
+def test_generate_debug_listens_before_the_code_runs_and_says_where(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text="import sys\nloaded = 'pydevd' in sys.modules\nprint(loaded)\n")
+        out = generate(srv, tmp_path, "--json", debug="--debug")
+    assert out.returncode == 0, out.stderr
+    port = json.loads(out.stdout)["debug_port"]
+    assert isinstance(port, int) and f"debugpy: attach to 127.0.0.1:{port}" in out.stderr
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text="x = 1\n")
+        plain = generate(srv, tmp_path, "--json", debug=None)  # no flag: the default
+    assert json.loads(plain.stdout)["debug_port"] is None and "debugpy" not in plain.stderr
 
 
 def test_generate_stops_the_model_early_on_an_error(tmp_path: Path) -> None:

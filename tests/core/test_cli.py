@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import select
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -110,15 +113,55 @@ def test_workspace_files_cannot_shadow_the_stdlib_under_server_or_worker(tmp_pat
     assert "was imported" not in served.stderr, served.stderr
 
 
+PROBE = "import sys\nprint('debugger', 'pydevd' in sys.modules, sys.gettrace() is not None)\n"
+
+
 @pytest.mark.slow
-def test_run_says_where_to_attach_a_debugger(tmp_path: Path) -> None:
+def test_run_starts_no_debugger_unless_asked(tmp_path: Path) -> None:
     src = tmp_path / "d.py"
-    src.write_text("x = 1\n")
-    out = cli("run", str(src), "--rate", "0", "--json", cwd=tmp_path)
+    src.write_text(PROBE)
+    out = cli("run", str(src), "--rate", "0", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    port = json.loads(out.stdout)["debug_port"]
-    assert isinstance(port, int) and port > 0
-    assert f"debugpy: attach to 127.0.0.1:{port}" in out.stderr
+    assert "debugger False False" in out.stdout
+    assert "debugpy" not in out.stderr
+    summary = cli("run", str(src), "--rate", "0", "--json", cwd=tmp_path)
+    assert json.loads(summary.stdout)["debug_port"] is None
+
+
+@pytest.mark.slow
+def test_run_debug_listens_from_the_start_and_says_where(tmp_path: Path) -> None:
+    src = tmp_path / "d.py"
+    src.write_text(PROBE)
+    out = cli("run", str(src), "--rate", "0", "--debug", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "debugger True True" in out.stdout  # listening and tracing before the first line
+    found = re.search(r"debugpy: attach to 127\.0\.0\.1:(\d+) ", out.stderr)
+    assert found and int(found.group(1)) > 0, out.stderr
+    summary = cli("run", str(src), "--rate", "0", "--debug", "--json", cwd=tmp_path)
+    assert isinstance(json.loads(summary.stdout)["debug_port"], int)
+
+
+def test_serve_over_tcp_warns_that_anyone_here_can_drive_it(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a free port for the server to take
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eager_lsp", "serve", "--tcp", f"127.0.0.1:{port}"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        # Bounded: a server that prints nothing must fail the test, not hang it.
+        ready, _, _ = select.select([proc.stderr], [], [], 60)
+        first = proc.stderr.readline() if ready else ""
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "warning" in first and "any program on this machine" in first, first
 
 
 @pytest.mark.parametrize(

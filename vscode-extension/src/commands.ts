@@ -141,10 +141,13 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
       guarded("attach debugger", async () => {
         const editor = activePythonEditor();
         if (!editor) return;
-        const r = await onDocument<DebugAttachInfo | null>(ServerCommands.debugAttachInfo);
+        const r = await onDocument<DebugAttachInfo | { error: string } | null>(ServerCommands.debugAttachInfo);
         if (!r) return;
+        // Asking is what starts the interpreter's debugger (nothing listens before). A refusal
+        // comes back as {error}; the server has already shown it.
         const info = r.result;
-        if (!info) {
+        if (info && "error" in info) return;
+        if (!info || typeof info.port !== "number") {
           void vscode.window.showWarningMessage(
             "Eager: debugging is off (eager.debug.enabled) or the interpreter is not running.",
           );

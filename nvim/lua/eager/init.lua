@@ -292,11 +292,17 @@ function M.restart(buf)
   })
 end
 
---- Attach nvim-dap to the interpreter's debugpy (or show where it listens).
+--- Start the interpreter's debugpy (127.0.0.1; also while code runs) and attach nvim-dap to it
+--- (or show where it listens).
 function M.attach(buf)
   return M.exec("eager.debugAttachInfo", {}, {
     buf = buf,
     on_result = function(r)
+      -- Asking is what starts the interpreter's debugger: nothing listens before. A refusal
+      -- comes back as { error = ... }, already shown by the server (window/showMessage).
+      if r and r.error then
+        return
+      end
       if not r or not r.port then
         vim.notify("eager: debugging is off (set debug.enabled in the eager settings)", vim.log.levels.WARN)
         return

@@ -54,6 +54,7 @@ class Plan:
     model_max_tokens: int
     detector_lines: list[int]
     roundtrip_rounds: int
+    debug_cost_rounds: int  # CPU-bound chunk, debugger off / default / listening / attached
     memory_pass: bool
     notes: list[str] = field(default_factory=list)
 
@@ -76,6 +77,7 @@ class Plan:
                 model_max_tokens=0,
                 detector_lines=[100, 1000],
                 roundtrip_rounds=40,
+                debug_cost_rounds=3,
                 memory_pass=True,
             )
         return cls(
@@ -93,6 +95,7 @@ class Plan:
             model_max_tokens=400,
             detector_lines=[500, 5000],
             roundtrip_rounds=300,
+            debug_cost_rounds=15,
             memory_pass=True,
         )
 
@@ -199,6 +202,7 @@ async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
     _log(f"eager-lsp bench: {len(cat.workloads)} workloads, modes {[m.name for m in modes]}")
     results["detector"] = measure_detector(plan, cat.workloads)
     results["roundtrip"] = await measure_roundtrip(plan, notes, kernel_missing is None)
+    results["debug_cost"] = await measure_debug_cost(plan, notes)
 
     with tempfile.TemporaryDirectory(prefix="eager-bench-") as cwd:
         total = sum(len(_rates(plan, w)) for w in cat.workloads)
@@ -364,6 +368,19 @@ async def measure_roundtrip(plan: Plan, notes: list[str], kernel: bool) -> dict[
         with tempfile.TemporaryDirectory() as cwd:
             out["kernel"] = await roundtrip(plan.roundtrip_rounds, cwd)
     return out
+
+
+async def measure_debug_cost(plan: Plan, notes: list[str]) -> dict[str, Any]:
+    """Executed code's time with the debugger off, at the default settings, listening and
+    attached (debug_cost), side by side."""
+    _log("  debugger cost …")
+    try:
+        from eager_lsp.bench import debug_cost
+
+        return await asyncio.to_thread(debug_cost.measure, plan.debug_cost_rounds)
+    except Exception as exc:  # e.g. debugpy missing: the rest of the bench still counts
+        notes.append(f"debugger cost not measured: {type(exc).__name__}: {exc}")
+        return {}
 
 
 # -- the real local model ----------------------------------------------------------------------

@@ -10,7 +10,8 @@ difference in the pipeline, not in how the harness drives it:
 - eager-safe / eager-eager: our pipeline with gate `safe` / `eager`, interpreter started.
 - jupyter: an ipykernel behind the same scheduler with gate `eager` (chunks go as they
   complete), as most "run the model's code" tools do.
-- eager-safe-debug: eager-safe with debugpy listening, the product's default setting.
+- eager-safe-debug: eager-safe with debugging allowed, the product's default setting
+  (debugpy starts only when someone asks to attach, so nothing listens here).
 
 Serial modes do not stream: their generation time is computed exactly from the token rate
 (replay) or measured once per pair (the local model), then the text is fed at once and only

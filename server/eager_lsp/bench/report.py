@@ -232,6 +232,19 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "reading": "a 10x longer file costing at most 1.5x per token counts as independent",
             }
         )
+    # 5. the debugger costs executed code nothing until someone asks to attach
+    configs = results.get("debug_cost", {}).get("configs", {})
+    if "default" in configs:
+        default = configs["default"]
+        out.append(
+            {
+                "goal": "executed code at the default settings at most 1.05x of no debugger",
+                "met": min(default["x_off_min"], default["x_off_median"]) <= 1.05,
+                "value": {name: row["x_off_min"] for name, row in configs.items()},
+                "reading": "minimum (and median) worker time of a CPU-bound chunk against"
+                " the debugger switched off, same run, workers taking turns",
+            }
+        )
     return out
 
 
@@ -324,6 +337,10 @@ def text_tables(results: dict[str, Any]) -> str:
         lines.append("round trip of `x = 1`, overhead per chunk (ms, median):")
         for name, parts in _roundtrip_rows(rt):
             lines.append(f"  {name:<22} " + "  ".join(f"{k} {_num(v)}" for k, v in parts.items()))
+    if results.get("debug_cost", {}).get("configs"):
+        from eager_lsp.bench.debug_cost import format_table
+
+        lines.extend(format_table(results["debug_cost"]))
     det = results.get("detector", {})
     for d in det.get("by_length", []):
         lines.append(
@@ -350,8 +367,8 @@ def _num(v: float | None, digits: int = 3) -> str:
 def _roundtrip_rows(rt: dict[str, Any]) -> list[tuple[str, dict[str, float | None]]]:
     rows = []
     for label, data in (
-        ("worker (no debugpy)", rt.get("worker", {}).get("no_debug")),
-        ("worker (debugpy)", rt.get("worker", {}).get("debug")),
+        ("worker (debug off)", rt.get("worker", {}).get("no_debug")),
+        ("worker (default)", rt.get("worker", {}).get("debug")),
         ("jupyter kernel", rt.get("kernel")),
     ):
         if data:
@@ -388,6 +405,8 @@ def _goal_value(g: dict[str, Any]) -> str:
             f"{v['short_us_per_token']} µs/token at {int(v['short_lines'])} lines, "
             f"{v['long_us_per_token']} at {int(v['long_lines'])} (x{v['growth']})"
         )
+    if "default" in v and "off" in v:
+        return "× off (min): " + ", ".join(f"{k} {x:.2f}" for k, x in v.items())
     return str(v)
 
 
@@ -560,6 +579,22 @@ def markdown(results: dict[str, Any]) -> str:
                 ],
                 rt_rows,
             )
+        )
+    cost = results.get("debug_cost", {})
+    if cost.get("configs"):
+        rows = [
+            [
+                name,
+                f"{r['median_s']:.4f}",
+                f"{r['x_off_median']:.2f}",
+                f"{r['min_s']:.4f}",
+                f"{r['x_off_min']:.2f}",
+            ]
+            for name, r in cost["configs"].items()
+        ]
+        parts.append(
+            f"### Debugger cost to a CPU-bound chunk (Python {cost['python']}, worker time)\n\n"
+            + _md_table(["debugger", "median s", "× off", "min s", "× off"], rows)
         )
     det = results.get("detector", {})
     if det.get("by_length"):

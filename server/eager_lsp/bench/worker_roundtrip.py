@@ -3,7 +3,8 @@
 Eager's gain depends on per-chunk setup being small next to token generation (the paper
 reports about 1 ms per call), so this measures, for `x = 1`: the parent-observed time per
 chunk minus the worker-observed execution time, one chunk per request and ten per batch,
-with debugpy on and off, plus the worker start time.
+with debugging allowed (the default; nothing listens until asked) and off, plus the
+worker start time.
 
     python -m eager_lsp.bench.worker_roundtrip [--rounds N]
 """

@@ -63,8 +63,8 @@ def _provider_for(cfg: LLMConfig) -> OpenAIChatProvider:
 async def _open_local(cfg: LLMConfig, messages: list[dict[str, Any]]) -> TextStream:
     from .local_model import ensure_local_server
 
-    url = await ensure_local_server(cfg)
-    local = dataclasses.replace(cfg, provider="openai", base_url=url, api_key=None, model="local")
+    url, key = await ensure_local_server(cfg)
+    local = dataclasses.replace(cfg, provider="openai", base_url=url, api_key=key, model="local")
     return _provider_for(local).stream(messages)
 
 

@@ -19,6 +19,7 @@ import importlib
 import json
 import logging
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -245,13 +246,16 @@ def default_threads() -> int:
 
 
 class LocalModelServer:
-    """llama.cpp's HTTP server for one model file, in a child process on 127.0.0.1."""
+    """llama.cpp's HTTP server for one model file, in a child process on 127.0.0.1, which
+    answers only requests that carry `api_key`: a random key made at each start and handed
+    to the child on its stdin (no command line, no environment, so `ps` shows nothing)."""
 
     def __init__(self, model_path: Path, *, ctx: int = 4096, threads: int | None = None) -> None:
         self.model_path = model_path
         self.ctx = ctx
         self.threads = threads
         self.port: int | None = None
+        self.api_key: str | None = None
         self.startup_s: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_path = cache_dir() / "local-server.log"
@@ -293,6 +297,13 @@ class LocalModelServer:
                 start_new_session=True,  # a Ctrl-C in a terminal is ours to handle
             )
         os.close(port_w)
+        self.api_key = secrets.token_urlsafe(32)
+        try:
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(f"{self.api_key}\n".encode())
+            self._proc.stdin.flush()
+        except OSError:
+            pass  # it died at once; _read_port reports why
         try:
             self.port = self._read_port(port_r, start + timeout)
         finally:
@@ -387,10 +398,11 @@ def get_local_server(config: LLMConfig) -> LocalModelServer:
         return _server
 
 
-async def ensure_local_server(config: LLMConfig) -> str:
-    """Async entry for the factory: start (in a thread) if needed, return the base URL."""
+async def ensure_local_server(config: LLMConfig) -> tuple[str, str]:
+    """Async entry for the factory: start (in a thread) if needed; the base URL and the key."""
     server = await asyncio.to_thread(get_local_server, config)
-    return server.base_url
+    assert server.api_key is not None
+    return server.base_url, server.api_key
 
 
 def stop_local_server() -> None:

@@ -1,9 +1,15 @@
 """Child process hosting xllamacpp's embedded llama.cpp HTTP server (see `local_model`).
 
 Run as ``python -m eager_lsp.providers.local_server --model F --ctx N --threads N --port-fd FD``.
-It binds 127.0.0.1 on a free port, writes that port and a newline to FD once the model is
-loaded, and serves until its stdin closes (the parent exited or stopped it) or SIGTERM.
-Its own stdout is pointed at stderr first, so native code cannot write into a JSON-RPC pipe.
+It binds 127.0.0.1 (never another address) on a free port, writes that port and a newline
+to FD once the model is loaded, and serves until its stdin closes (the parent exited or
+stopped it) or SIGTERM. Its own stdout is pointed at stderr first, so native code cannot
+write into a JSON-RPC pipe.
+
+The first line on stdin is the API key every request must carry (`Authorization: Bearer`),
+fresh for each start: on a shared machine any local program can reach a loopback port, and
+a command line or environment variable would show the key to `ps` or /proc. llama.cpp
+leaves only /health and the model list open without it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
 
     os.dup2(2, 1)  # whatever llama.cpp prints goes to our log, never to a protocol stream
     sys.stdout = sys.stderr
+    api_key = sys.stdin.buffer.readline().decode("ascii", errors="replace").strip()
+    if not api_key:
+        print("no API key on stdin: refusing to serve without one", file=sys.stderr)
+        return 2
 
     import xllamacpp
 
@@ -37,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
     params.hostnames = ["127.0.0.1"]
+    params.api_keys = [api_key]
     params.port = args.port
     params.use_jinja = True
     params.n_parallel = 1  # one editor, one stream: all context for it

@@ -67,8 +67,11 @@ def _start_debugpy() -> tuple[int | None, str | None]:
     try:
         debugpy = isolation.own_import("debugpy")  # never a workspace `debugpy/`
 
-        _host, port = debugpy.listen((DEBUG_HOST, 0), in_process_debug_adapter=True)
-        return int(port), None
+        endpoint = debugpy.listen((DEBUG_HOST, 0), in_process_debug_adapter=True)
+        if not endpoint:  # older debugpy: this mode did not say which port it took (#1656)
+            version = getattr(debugpy, "__version__", "?")
+            return None, f"debugpy {version} does not report its port: update it (1.8.22 works)"
+        return int(endpoint[1]), None
     except BaseException as exc:  # ImportError, RuntimeError, an old debugpy's TypeError
         return None, f"{type(exc).__name__}: {exc}"
 
