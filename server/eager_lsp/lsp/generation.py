@@ -29,9 +29,9 @@ from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.execution import (
     Activity,
     Progress,
+    prelude_code,
     replace_activity,
     run_error_text,
-    prelude_code,
     run_prelude,
     summary_payload,
 )
