@@ -92,6 +92,14 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-going", action="store_true", help="do not stop at the first error")
     p.add_argument("--no-debug", action="store_true", help="do not start debugpy")
     p.add_argument("--python", help="interpreter for the executed code (default: this one)")
+    p.add_argument(
+        "--memory-limit-mb",
+        type=int,
+        default=None,
+        metavar="MB",
+        help="memory limit of the executed code's interpreter; 0: none "
+        "(default: half of this machine's memory)",
+    )
 
 
 def _read_source(path: Path) -> str:
@@ -168,4 +176,15 @@ def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConf
         debug=not args.no_debug,
         gate=GatePolicy.from_settings(args.gate),
         stop_on_error=not args.keep_going,
+        memory_limit_mb=_memory_limit(args.memory_limit_mb),
     )
+
+
+def _memory_limit(value: int | None) -> int:
+    from eager_lsp.limits import default_memory_limit_mb
+
+    if value is None:
+        return default_memory_limit_mb()
+    if value < 0:
+        raise SystemExit("eager-lsp: --memory-limit-mb must be 0 (no limit) or more")
+    return value

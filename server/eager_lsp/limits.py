@@ -13,6 +13,7 @@ Stdlib only and import-free: the worker (possibly the user's own interpreter) im
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 # -- worker side ------------------------------------------------------------------------------
@@ -35,7 +36,32 @@ DIAGNOSTICS_PAYLOAD_CAP = 256 * 1024  # bytes of JSON per publishDiagnostics
 INLAY_HINTS_CAP = 2000  # inlay hints (and inline values) per request
 TOOLTIP_CAP = 4000  # characters of one inlay hint's tooltip
 
+# -- memory -------------------------------------------------------------------------------------
+MEMORY_SHARE = 0.5  # default execution.memoryLimitMB: this share of the machine's memory
+
 ELLIPSIS = "…"
+
+
+def machine_memory_mb() -> int:
+    """The memory this process may use at most: physical RAM (MemTotal), or the cgroup's
+    limit when that is lower (containers); 0 when unknown."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        total = 0
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            raw = f.read().strip()
+        if raw.isdigit() and (total == 0 or int(raw) < total):
+            total = int(raw)
+    except OSError:
+        pass
+    return int(total) >> 20
+
+
+def default_memory_limit_mb() -> int:
+    """MEMORY_SHARE of machine_memory_mb(); 0 (no limit) when the memory is unknown."""
+    return int(machine_memory_mb() * MEMORY_SHARE)
 
 
 def clip_middle(text: str, cap: int) -> str:

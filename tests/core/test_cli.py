@@ -119,3 +119,15 @@ def test_run_says_where_to_attach_a_debugger(tmp_path: Path) -> None:
     port = json.loads(out.stdout)["debug_port"]
     assert isinstance(port, int) and port > 0
     assert f"debugpy: attach to 127.0.0.1:{port}" in out.stderr
+
+
+def test_run_memory_limit_gives_a_memory_error_on_its_line(tmp_path: Path) -> None:
+    src = tmp_path / "m.py"
+    src.write_text("x = 1\nblob = bytearray(400 * 1024 * 1024)\n")
+    args = ("run", str(src), "--rate", "0", "--no-debug")
+    out = cli(*args, "--memory-limit-mb", "200", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "MemoryError: memory limit reached (200 MB) at line 2" in out.stdout
+    assert cli(*args, "--memory-limit-mb", "0", cwd=tmp_path).returncode == 0
+    bad = cli(*args, "--memory-limit-mb", "-1", cwd=tmp_path)
+    assert bad.returncode != 0 and "--memory-limit-mb" in bad.stderr

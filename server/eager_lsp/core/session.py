@@ -31,6 +31,7 @@ class SessionConfig:
     gate: GatePolicy = field(default_factory=GatePolicy)
     stop_on_error: bool = True
     interrupt_grace_s: float = 2.0
+    memory_limit_mb: int = 0  # the interpreter's memory limit (worker/memory.py); 0: none
 
     def worker_options(self) -> WorkerOptions:
         return WorkerOptions(
@@ -38,6 +39,7 @@ class SessionConfig:
             cwd=self.cwd or os.getcwd(),
             debug=self.debug,
             interrupt_grace_s=self.interrupt_grace_s,
+            memory_limit_mb=self.memory_limit_mb,
         )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.gate import GatePolicy
+from eager_lsp.limits import default_memory_limit_mb
 
 if TYPE_CHECKING:  # the model layer imports the openai SDK (~1 s): only on first use
     from eager_lsp.providers.config import LLMConfig
@@ -29,6 +30,8 @@ class ExecutionSettings:
     start_on_open: bool = True
     deny_modules: tuple[str, ...] | None = None  # None: the gate's defaults
     deny_calls: tuple[str, ...] | None = None
+    # MiB the interpreter may use (worker/memory.py); 0: no limit. Default: half the machine's.
+    memory_limit_mb: int = field(default_factory=default_memory_limit_mb)
 
     def gate_policy(self) -> GatePolicy:
         return GatePolicy.from_settings(self.gate, self.deny_modules, self.deny_calls)
@@ -85,6 +88,9 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         start_on_open=_bool(ex, "startOnOpen", defaults.start_on_open, problems, "execution."),
         deny_modules=_names(ex, "denyModules", problems, "execution."),
         deny_calls=_names(ex, "denyCalls", problems, "execution."),
+        memory_limit_mb=int(
+            _number(ex, "memoryLimitMB", defaults.memory_limit_mb, problems, "execution.")
+        ),
     )
     repair_defaults = RepairSettings()
     repair = RepairSettings(

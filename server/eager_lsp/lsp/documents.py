@@ -173,7 +173,13 @@ class Interpreters:
         self.root: str | None = None
 
     def _pool(self, options: WorkerOptions) -> WorkerPool:
-        key = (options.python, options.cwd, options.debug, options.interrupt_grace_s)
+        key = (
+            options.python,
+            options.cwd,
+            options.debug,
+            options.interrupt_grace_s,
+            options.memory_limit_mb,
+        )
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = WorkerPool(options)
@@ -193,6 +199,7 @@ class Interpreters:
                 gate=ex.gate_policy(),
                 stop_on_error=ex.stop_on_error,
                 interrupt_grace_s=ex.interrupt_grace_s,
+                memory_limit_mb=ex.memory_limit_mb,
             )
             pool = self._pool(config.worker_options())
             doc.session = Session(config, pool=pool, listener=self._listener_for(doc))

@@ -27,6 +27,7 @@ from eager_lsp.limits import (
     clip_middle,
 )
 
+from .memory import memory_error_message
 from .reprs import clip
 
 _WORKER_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +52,8 @@ def error_info(exc: BaseException, document: str, *, compiling: bool = False) ->
         message = "<str() failed>"
     if compiling and isinstance(exc, SyntaxError):
         return _syntax_error(exc, document)
+    if isinstance(exc, MemoryError) and not message:
+        message = memory_error_message()
     tb = user_traceback(exc.__traceback__)
     calls, omitted = bounded_frames(tb, document)
     frames = list(reversed(calls))

@@ -102,12 +102,16 @@ def _links_ok(directory: str, targets: Mapping[str, str]) -> bool:
     )
 
 
-def worker_command(python: str, result_fd: int, *, debug: bool) -> list[str]:
+def worker_command(
+    python: str, result_fd: int, *, debug: bool, memory_limit_mb: int = 0
+) -> list[str]:
     """`-Xfrozen_modules=off` lets debugpy see stdlib sources (ignored before 3.11)."""
     command = [python, "-Xfrozen_modules=off", "-m", "eager_lsp.worker", "--result-fd"]
     command.append(str(result_fd))
     if not debug:
         command.append("--no-debug")
+    if memory_limit_mb > 0:
+        command += ["--memory-limit-mb", str(memory_limit_mb)]
     return command
 
 
