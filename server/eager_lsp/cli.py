@@ -181,10 +181,12 @@ def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConf
 
 
 def _memory_limit(value: int | None) -> int:
-    from eager_lsp.limits import default_memory_limit_mb
+    from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
 
     if value is None:
         return default_memory_limit_mb()
-    if value < 0:
-        raise SystemExit("eager-lsp: --memory-limit-mb must be 0 (no limit) or more")
+    if value < 0 or 0 < value < MIN_MEMORY_LIMIT_MB:
+        raise SystemExit(
+            f"eager-lsp: --memory-limit-mb must be 0 (no limit) or at least {MIN_MEMORY_LIMIT_MB}"
+        )
     return value

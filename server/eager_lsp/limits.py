@@ -38,6 +38,7 @@ TOOLTIP_CAP = 4000  # characters of one inlay hint's tooltip
 
 # -- memory -------------------------------------------------------------------------------------
 MEMORY_SHARE = 0.5  # default execution.memoryLimitMB: this share of the machine's memory
+MIN_MEMORY_LIMIT_MB = 128  # below this the interpreter (with debugpy's threads) cannot start
 
 ELLIPSIS = "…"
 

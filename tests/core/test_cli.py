@@ -129,5 +129,6 @@ def test_run_memory_limit_gives_a_memory_error_on_its_line(tmp_path: Path) -> No
     assert out.returncode == 1
     assert "MemoryError: memory limit reached (200 MB) at line 2" in out.stdout
     assert cli(*args, "--memory-limit-mb", "0", cwd=tmp_path).returncode == 0
-    bad = cli(*args, "--memory-limit-mb", "-1", cwd=tmp_path)
-    assert bad.returncode != 0 and "--memory-limit-mb" in bad.stderr
+    for bad_value in ("-1", "16"):
+        bad = cli(*args, "--memory-limit-mb", bad_value, cwd=tmp_path)
+        assert bad.returncode != 0 and "--memory-limit-mb" in bad.stderr

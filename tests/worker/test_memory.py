@@ -51,3 +51,18 @@ def test_default_limit_is_half_the_machine() -> None:
     assert total > 0
     assert default_memory_limit_mb() == total // 2
     assert describe_exit(EXIT_MEMORY, 512) == "memory limit reached (512 MB)"
+
+
+def test_memory_limit_setting_is_parsed_with_its_default_and_minimum() -> None:
+    from eager_lsp.lsp.config import parse_settings
+
+    settings, problems = parse_settings({})
+    assert settings.execution.memory_limit_mb == default_memory_limit_mb() and problems == []
+    settings, problems = parse_settings({"execution": {"memoryLimitMB": 300}})
+    assert settings.execution.memory_limit_mb == 300 and problems == []
+    settings, problems = parse_settings({"execution": {"memoryLimitMB": 0}})
+    assert settings.execution.memory_limit_mb == 0 and problems == []
+    for bad in (5, -1, "lots"):
+        settings, problems = parse_settings({"execution": {"memoryLimitMB": bad}})
+        assert settings.execution.memory_limit_mb == default_memory_limit_mb()
+        assert problems and "memoryLimitMB" in problems[0]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.limits import default_memory_limit_mb
+from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
 
 if TYPE_CHECKING:  # the model layer imports the openai SDK (~1 s): only on first use
     from eager_lsp.providers.config import LLMConfig
@@ -88,9 +88,7 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         start_on_open=_bool(ex, "startOnOpen", defaults.start_on_open, problems, "execution."),
         deny_modules=_names(ex, "denyModules", problems, "execution."),
         deny_calls=_names(ex, "denyCalls", problems, "execution."),
-        memory_limit_mb=int(
-            _number(ex, "memoryLimitMB", defaults.memory_limit_mb, problems, "execution.")
-        ),
+        memory_limit_mb=_memory_limit(ex, defaults.memory_limit_mb, problems),
     )
     repair_defaults = RepairSettings()
     repair = RepairSettings(
@@ -158,6 +156,17 @@ def _number(
         problems.append(f"{p}{key} must be a number ≥ {lo:g}, not {v!r}")
         return default
     return float(v)
+
+
+def _memory_limit(ex: Mapping[str, Any], default: int, problems: list[str]) -> int:
+    value = int(_number(ex, "memoryLimitMB", default, problems, "execution."))
+    if 0 < value < MIN_MEMORY_LIMIT_MB:
+        problems.append(
+            f"execution.memoryLimitMB must be 0 (no limit) or at least {MIN_MEMORY_LIMIT_MB}, "
+            f"not {value}"
+        )
+        return default
+    return value
 
 
 def _choice(

@@ -135,6 +135,8 @@ class WorkerClient:
         except WorkerCrashed:
             reason = await client._exit_reason()
             await client.kill()
+            if options.memory_limit_mb and "memory limit" not in reason:
+                reason += f" (with a memory limit of {options.memory_limit_mb} MB: too low?)"
             raise WorkerCrashed(f"worker failed to start: {reason}")
         except BaseException:
             await client.kill()
