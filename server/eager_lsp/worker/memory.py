@@ -38,7 +38,8 @@ def apply_memory_limit(mb: int) -> str | None:
         limit = mb * 1024 * 1024
         if hard != resource.RLIM_INFINITY and limit > hard:
             limit = hard
-        resource.setrlimit(which, (limit, hard))
+        # The hard limit too: executed code (not root) cannot lift it again.
+        resource.setrlimit(which, (limit, limit))
     except (ValueError, OSError) as exc:
         return f"cannot set the memory limit: {exc}"
     limit_mb = mb
