@@ -27,7 +27,7 @@ FRAMES_HEAD = 20  # outermost frames kept when a traceback is still too long...
 FRAMES_TAIL = 20  # ...and innermost ones
 
 # -- LSP side: one message each ----------------------------------------------------------------
-PAYLOAD_CAP = 64 * 1024  # bytes of JSON: one eager/chunkResult, one hover
+PAYLOAD_CAP = 64 * 1024  # bytes of JSON: one eager/chunkResult, one hover (use fit_text)
 DETAIL_CAP = 1024 * 1024  # bytes of JSON: one eager.resultDetail answer
 SHOWN_TRACEBACK_CAP = 16 * 1024  # characters of traceback in eager/chunkResult
 RELATED_CAP = FRAMES_HEAD + FRAMES_TAIL + 2  # relatedInformation entries per diagnostic
@@ -75,6 +75,19 @@ def clip_middle(text: str, cap: int) -> str:
     head, tail = keep // 2, keep - keep // 2
     omitted = len(text) - head - tail
     return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[len(text) - tail :]}"
+
+
+def fit_text(text: str, cap: int = PAYLOAD_CAP) -> str:
+    """`text` clipped in the middle so that it takes at most `cap` bytes as a JSON string (the
+    worst case: every non-ASCII character escaped). For a hover's Markdown, a tooltip, a
+    message: anything shown as one string."""
+    size = json_size(text)
+    while size > cap and text:
+        # shrink by the ratio that is over, at least by an eighth, then check again
+        target = min(int(len(text) * cap / size), len(text) - max(1, len(text) // 8))
+        text = clip_middle(text, target) if target > 120 else text[: max(target, 0)]
+        size = json_size(text)
+    return text
 
 
 def json_size(obj: Any) -> int:

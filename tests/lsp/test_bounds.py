@@ -110,3 +110,11 @@ async def test_memory_limit_is_an_error_on_the_line(editor: Editor, tmp_path: Pa
     summary = await editor.summary(uri, count=2)
     assert summary["error"] is None, summary
     assert (await editor.hint_labels(uri))[2] == "y = 2"
+
+
+def test_fit_text_bounds_escaped_size() -> None:
+    text = "é" * 100_000 + "end"
+    fitted = limits.fit_text(text, 8192)
+    assert limits.json_size(fitted) <= 8192
+    assert fitted.startswith("é") and fitted.endswith("end")
+    assert limits.fit_text("short") == "short"
