@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from eager_lsp.limits import default_memory_limit_mb, machine_memory_mb
 from eager_lsp.worker.client import WorkerClient, WorkerOptions, describe_exit
 from eager_lsp.worker.memory import EXIT_MEMORY
@@ -66,3 +68,18 @@ def test_memory_limit_setting_is_parsed_with_its_default_and_minimum() -> None:
         settings, problems = parse_settings({"execution": {"memoryLimitMB": bad}})
         assert settings.execution.memory_limit_mb == default_memory_limit_mb()
         assert problems and "memoryLimitMB" in problems[0]
+
+
+async def test_numpy_allocation_over_the_limit_fails_on_its_line(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    worker = await WorkerClient.start(
+        WorkerOptions(debug=False, cwd=str(tmp_path), memory_limit_mb=300)
+    )
+    try:
+        code = "import numpy as np\nsmall = np.ones(1000)\nbig = np.ones(100_000_000)\n"
+        err = (await run1(worker, code))["error"]
+        assert err["type"] == "MemoryError" and err["line"] == 3
+        assert "Unable to allocate" in err["message"]
+        assert (await run1(worker, "total = float(small.sum())\n", names=["total"]))["ok"]
+    finally:
+        await worker.shutdown()
