@@ -129,6 +129,14 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
         default=[],
         help="also keep variables matching this shell pattern (case-insensitive) from it",
     )
+    p.add_argument(
+        "--memory-limit-mb",
+        type=int,
+        default=None,
+        metavar="MB",
+        help="memory limit of the executed code's interpreter; 0: none "
+        "(default: half of this machine's memory)",
+    )
 
 
 def _read_source(path: Path) -> str:
@@ -220,4 +228,17 @@ def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConf
         stop_on_error=not args.keep_going,
         env_allow=tuple(getattr(args, "env_allow", None) or ()),
         env_deny_patterns=tuple(getattr(args, "env_deny", None) or ()),
+        memory_limit_mb=_memory_limit(args.memory_limit_mb),
     )
+
+
+def _memory_limit(value: int | None) -> int:
+    from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
+
+    if value is None:
+        return default_memory_limit_mb()
+    if value < 0 or 0 < value < MIN_MEMORY_LIMIT_MB:
+        raise SystemExit(
+            f"eager-lsp: --memory-limit-mb must be 0 (no limit) or at least {MIN_MEMORY_LIMIT_MB}"
+        )
+    return value

@@ -13,6 +13,7 @@ Stdlib only and import-free: the worker (possibly the user's own interpreter) im
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 # -- worker side ------------------------------------------------------------------------------
@@ -26,7 +27,7 @@ FRAMES_HEAD = 20  # outermost frames kept when a traceback is still too long...
 FRAMES_TAIL = 20  # ...and innermost ones
 
 # -- LSP side: one message each ----------------------------------------------------------------
-PAYLOAD_CAP = 64 * 1024  # bytes of JSON: one eager/chunkResult, one hover
+PAYLOAD_CAP = 64 * 1024  # bytes of JSON: one eager/chunkResult, one hover (use fit_text)
 DETAIL_CAP = 1024 * 1024  # bytes of JSON: one eager.resultDetail answer
 SHOWN_TRACEBACK_CAP = 16 * 1024  # characters of traceback in eager/chunkResult
 RELATED_CAP = FRAMES_HEAD + FRAMES_TAIL + 2  # relatedInformation entries per diagnostic
@@ -35,7 +36,33 @@ DIAGNOSTICS_PAYLOAD_CAP = 256 * 1024  # bytes of JSON per publishDiagnostics
 INLAY_HINTS_CAP = 2000  # inlay hints (and inline values) per request
 TOOLTIP_CAP = 4000  # characters of one inlay hint's tooltip
 
+# -- memory -------------------------------------------------------------------------------------
+MEMORY_SHARE = 0.5  # default execution.memoryLimitMB: this share of the machine's memory
+MIN_MEMORY_LIMIT_MB = 128  # below this the interpreter (with debugpy's threads) cannot start
+
 ELLIPSIS = "…"
+
+
+def machine_memory_mb() -> int:
+    """The memory this process may use at most: physical RAM (MemTotal), or the cgroup's
+    limit when that is lower (containers); 0 when unknown."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        total = 0
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            raw = f.read().strip()
+        if raw.isdigit() and (total == 0 or int(raw) < total):
+            total = int(raw)
+    except OSError:
+        pass
+    return int(total) >> 20
+
+
+def default_memory_limit_mb() -> int:
+    """MEMORY_SHARE of machine_memory_mb(); 0 (no limit) when the memory is unknown."""
+    return int(machine_memory_mb() * MEMORY_SHARE)
 
 
 def clip_middle(text: str, cap: int) -> str:
@@ -48,6 +75,19 @@ def clip_middle(text: str, cap: int) -> str:
     head, tail = keep // 2, keep - keep // 2
     omitted = len(text) - head - tail
     return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[len(text) - tail :]}"
+
+
+def fit_text(text: str, cap: int = PAYLOAD_CAP) -> str:
+    """`text` clipped in the middle so that it takes at most `cap` bytes as a JSON string (the
+    worst case: every non-ASCII character escaped). For a hover's Markdown, a tooltip, a
+    message: anything shown as one string."""
+    size = json_size(text)
+    while size > cap and text:
+        # shrink by the ratio that is over, at least by an eighth, then check again
+        target = min(int(len(text) * cap / size), len(text) - max(1, len(text) // 8))
+        text = clip_middle(text, target) if target > 120 else text[: max(target, 0)]
+        size = json_size(text)
+    return text
 
 
 def json_size(obj: Any) -> int:

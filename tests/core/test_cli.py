@@ -182,3 +182,16 @@ def test_chunks_reports_code_this_python_rejects_without_a_traceback(
     assert "Traceback" not in out.stderr
     assert f"bad.py:{line}:" in out.stderr
     assert [json.loads(row)["start_line"] for row in out.stdout.splitlines()] == [1]
+
+
+def test_run_memory_limit_gives_a_memory_error_on_its_line(tmp_path: Path) -> None:
+    src = tmp_path / "m.py"
+    src.write_text("x = 1\nblob = bytearray(400 * 1024 * 1024)\n")
+    args = ("run", str(src), "--rate", "0", "--no-debug")
+    out = cli(*args, "--memory-limit-mb", "200", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "MemoryError: memory limit reached (200 MB) at line 2" in out.stdout
+    assert cli(*args, "--memory-limit-mb", "0", cwd=tmp_path).returncode == 0
+    for bad_value in ("-1", "16"):
+        bad = cli(*args, "--memory-limit-mb", bad_value, cwd=tmp_path)
+        assert bad.returncode != 0 and "--memory-limit-mb" in bad.stderr

@@ -212,6 +212,7 @@ def test_setup_registers_commands_and_the_server_attaches(tmp_path: Path) -> Non
         "EagerRestart",
         "EagerRun",
         "EagerStop",
+        "EagerTrust",
     ]
     # plugin/eager.lua defines the commands even before setup()
     assert r["commands_before_setup"] == dict.fromkeys(expected, True)
@@ -694,3 +695,44 @@ def test_output_buffer_lists_the_png_of_a_figure(
     assert len(lines) == 1, r["output_lines"]
     assert lines[0].endswith(".png"), lines
     assert r["image_heads"] == [base64.b64encode(b"\x89PNG").decode()], r["image_heads"]
+
+
+@requires_nvim
+def test_nothing_runs_in_a_folder_until_it_is_trusted(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """Issue 9, part 7: with trust = "ask", no server (so no interpreter) starts in a folder
+    before the user trusts it; the answer is asked once and kept; "Never" is kept too."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("")
+    target = project / "main.py"
+    target.write_text("a = 40 + 2\n")
+    settings = _settings(openai_server.url)
+    common = {"file": str(target), "settings": settings, "trust": "ask"}
+
+    # "Not now": nothing starts, :EagerRun says why; then :EagerTrust starts it and it runs.
+    r = run_scenario("trust", tmp_path, {**common, "answer": 2, "trust_later": True})
+    assert len(r["prompts"]) == 1 and str(project) in r["prompts"][0]["prompt"]
+    assert r["attached_before"] is False and r["clients_before"] == 0
+    assert r["run_sent"] is False
+    assert any("not trusted" in n["msg"] for n in r["notifications"]), r["notifications"]
+    assert r["attached_after"] is True, r["_debug"]
+    assert r["done"] and any("a = 42" in h["label"] for h in r["inlay_hints"]), r["_debug"]
+    assert r["trust_file"] == {str(project.resolve()): "allow"}
+
+    # A new Neovim in the same folder: trusted without asking (a prompt would be an error).
+    r = run_scenario("trust", tmp_path, {**common, "expect_attach": True})
+    assert r["prompts"] == [] and r["attached_before"] is True and r["done"], r["_debug"]
+
+    # Another folder, answered "Never": nothing starts, now or in the next session.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.py").write_text("b = 1\n")
+    params = {**common, "file": str(other / "x.py"), "answer": 3}
+    r = run_scenario("trust", tmp_path, params)
+    assert len(r["prompts"]) == 1 and r["attached_before"] is False and r["clients_before"] == 0
+    params.pop("answer")
+    r = run_scenario("trust", tmp_path, params)
+    assert r["prompts"] == [] and r["attached_before"] is False and r["run_sent"] is False
+    assert r["trust_file"][str(other.resolve())] == "deny"

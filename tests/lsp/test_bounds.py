@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from lsprotocol import types as lsp
 from pygls.protocol import default_converter
 
@@ -90,3 +91,30 @@ def test_fit_json_bounds_any_shape() -> None:
     assert limits.json_size(fitted) <= 4096
     assert set(fitted) == {"a", "b", "c"} and fitted["c"] == 1
     assert lsp  # the module is used by the other tests' types
+
+
+ALLOCATE = "x = 1\nblob = bytearray(400 * 1024 * 1024)\ny = x + 1\n"
+
+
+@pytest.mark.settings({"execution": {"memoryLimitMB": 200}})
+async def test_memory_limit_is_an_error_on_the_line(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("mem.py", ALLOCATE, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    summary = await editor.summary(uri)
+    assert summary["error"] == "MemoryError: memory limit reached (200 MB)"
+    params = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert params.diagnostics[0].range.start.line == 1
+    # a smaller allocation on that line: the interpreter still runs everything
+    editor.replace(uri, (1, 0), (1, len("blob = bytearray(400")), "blob = bytearray(4")
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    summary = await editor.summary(uri, count=2)
+    assert summary["error"] is None, summary
+    assert (await editor.hint_labels(uri))[2] == "y = 2"
+
+
+def test_fit_text_bounds_escaped_size() -> None:
+    text = "é" * 100_000 + "end"
+    fitted = limits.fit_text(text, 8192)
+    assert limits.json_size(fitted) <= 8192
+    assert fitted.startswith("é") and fitted.endswith("end")
+    assert limits.fit_text("short") == "short"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -335,3 +336,46 @@ async def test_code_above_that_already_ran_is_not_run_again(
     # count = 0 ran once; had it run again before the second generation, count would be 0.
     labels = await editor.hint_labels(uri)
     assert labels[1] == "count = 1" and labels[2] == "» count 1"
+
+
+async def test_interrupted_code_above_is_not_run_again(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Issue 9, part 6: an interrupted `while True:` counts as attempted. The next generation
+    does not run it again by itself (it would hang), not even when other code above must run."""
+    fake_openai.enqueue(text="start = 1\nwhile True:\n    pass\n", chunk_chars=4)
+    fake_openai.enqueue(text="after = start + 1\n", chunk_chars=3)
+    fake_openai.enqueue(text="more = extra + after\n", chunk_chars=3)
+    uri = editor.open("loop.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="loop")
+    loop_results = lambda: [  # noqa: E731  (the loop is the only two-line statement)
+        r
+        for r in editor.notes_for(methods.CHUNK_RESULT, uri)
+        if r["chunk"]["endLine"] > r["chunk"]["startLine"]
+    ]
+
+    async def interrupted() -> bool:
+        answer = await editor.command(methods.INTERRUPT, uri=uri)
+        return bool(answer["interrupted"])
+
+    for _ in range(600):  # bounded: until the loop is running and takes the interrupt
+        if await interrupted():
+            break
+        await asyncio.sleep(0.1)
+    summary = await editor.summary(uri)
+    assert summary["error"] == "KeyboardInterrupt"
+    assert len(loop_results()) == 1
+
+    await editor.command(methods.GENERATE, uri=uri, prompt="after")
+    summary = await editor.summary(uri, count=2)
+    assert summary["error"] is None, summary
+    assert (await editor.hint_labels(uri))[3] == "after = 2"
+
+    # Code above that never ran must run first: it does, but the interrupted loop stays out.
+    editor.type(uri, 0, 0, "extra = 5\n")
+    await editor.command(methods.GENERATE, uri=uri, prompt="more")
+    summary = await editor.summary(uri, count=3)
+    assert summary["error"] is None, summary
+    labels = await editor.hint_labels(uri)
+    assert labels[0] == "extra = 5" and labels[5] == "more = 7"
+    assert len(loop_results()) == 1  # never run again

@@ -89,3 +89,20 @@ async def test_output_written_while_idle_is_capped(worker: WorkerClient, tmp_pat
     # The next chunk's output is its own, and the worker is fine.
     after = await run1(worker, "print('next')\n")
     assert after["ok"] and after["stdout"] == "next\n"
+
+
+CHAINED = DEEP.replace(
+    "down(0)\n", "try:\n    down(0)\nexcept RecursionError:\n    raise ValueError('after')\n"
+)
+
+
+async def test_long_chained_traceback_is_bounded_in_cpythons_words(worker: WorkerClient) -> None:
+    """Guards the bounded formatter (used instead of traceback.format_exception when a chain
+    is long, which took seconds on 100,000 frames): chaining and wording stay CPython's."""
+    err = (await run1(worker, CHAINED))["error"]
+    assert err["type"] == "ValueError" and err["line"] == 8
+    text = err["traceback"]
+    assert len(text) < 10_000
+    assert "Previous line repeated" in text
+    assert "During handling of the above exception, another exception occurred" in text
+    assert text.rstrip().endswith("ValueError: after")

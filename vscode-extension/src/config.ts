@@ -17,6 +17,7 @@ export const SETTING_KEYS = [
   "execution.gate",
   "execution.stopOnError",
   "execution.interruptGraceSeconds",
+  "execution.memoryLimitMB",
   "execution.python",
   "execution.startOnOpen",
   "execution.denyModules",

@@ -68,6 +68,12 @@ local commands = {
     end,
     { desc = "eager: attach nvim-dap to the interpreter (or show its debugpy address)" },
   },
+  EagerTrust = {
+    function()
+      eager().trust()
+    end,
+    { desc = "eager: trust the current file's folder (code may run there) and start the server" },
+  },
   EagerOutput = {
     function()
       eager().output()

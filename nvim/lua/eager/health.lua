@@ -45,6 +45,16 @@ function M.check()
     end
   end
 
+  local cfg = require("eager").config
+  if cfg.trust == "always" then
+    health.info('trust = "always": every folder is trusted without asking')
+  else
+    local folder = require("eager").folder(vim.api.nvim_get_current_buf())
+    local state = require("eager.trust").state(folder)
+    local what = state == "allow" and "trusted" or state == "deny" and "denied" or "not decided yet"
+    health.info(("trust: %s is %s (%s; :EagerTrust trusts it)"):format(folder, what, require("eager.trust").file()))
+  end
+
   local clients = vim.lsp.get_clients({ name = "eager" })
   if #clients == 0 then
     health.info("no eager server running (it starts when a Python file opens)")

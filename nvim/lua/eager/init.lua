@@ -29,6 +29,9 @@ local defaults = {
   -- Python) on lines without a result. false: no mapping (vim.lsp.buf.hover() still works).
   hover_key = "K",
   notify = true, -- vim.notify generation summaries and server errors
+  -- "ask": before the server starts in a folder, ask once whether to trust it (trust.lua);
+  -- "always": trust every folder.
+  trust = "ask",
   -- Anything else for vim.lsp.config("eager", ...): capabilities, on_attach, cmd_env, ...
   lsp = {},
 }
@@ -55,10 +58,61 @@ local function merge(base, over)
   return out
 end
 
+--- The folder whose trust decides about a buffer: its workspace root, else its directory.
+---@param buf integer
+---@return string folder, string? root
+function M.folder(buf)
+  local root = vim.fs.root(buf, M.config.root_markers)
+  local name = vim.api.nvim_buf_get_name(buf)
+  return root or (name ~= "" and vim.fs.dirname(name)) or vim.fn.getcwd(), root
+end
+
+--- `root_dir` for vim.lsp.config: the client starts only in a trusted folder (trust.lua), so
+--- nothing runs in a folder the user has not trusted. `user_root` is a root_dir from opts.lsp.
+---@param user_root? string|fun(bufnr: integer, on_dir: fun(root?: string))
+local function trusted_root(user_root)
+  return function(bufnr, on_dir)
+    local function gate(root)
+      local folder = root or M.folder(bufnr)
+      require("eager.trust").check(folder, M.config.trust, function(trusted)
+        if trusted then
+          on_dir(root)
+        end
+      end)
+    end
+    if type(user_root) == "function" then
+      user_root(bufnr, gate)
+    elseif type(user_root) == "string" then
+      gate(user_root)
+    else
+      local _, root = M.folder(bufnr)
+      gate(root)
+    end
+  end
+end
+
+--- Trust the folder of a buffer (saved) and start the server for its buffers.
+---@param buf? integer
+function M.trust(buf)
+  buf = (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
+  local folder = M.folder(buf)
+  require("eager.trust").set(folder, "allow")
+  vim.notify("eager: trusted " .. require("eager.trust").real(folder), vim.log.levels.INFO)
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(b) and vim.tbl_contains(M.config.filetypes, vim.bo[b].filetype) then
+      pcall(vim.api.nvim_exec_autocmds, "FileType", { group = "nvim.lsp.enable", buffer = b })
+    end
+  end
+end
+
 --- Register and enable the eager language server.
 ---@param opts? table  see `defaults` above
 function M.setup(opts)
   local cfg = merge(defaults, opts or {})
+  if cfg.trust ~= "ask" and cfg.trust ~= "always" then
+    vim.notify(('eager: trust must be "ask" or "always", not %s; asking'):format(vim.inspect(cfg.trust)), vim.log.levels.WARN)
+    cfg.trust = "ask"
+  end
   M.config = cfg
 
   local settings = dict(cfg.settings)
@@ -79,7 +133,7 @@ function M.setup(opts)
       init_options = settings,
       settings = { eager = settings },
       handlers = require("eager.handlers").handlers,
-    }, cfg.lsp or {})
+    }, vim.tbl_extend("force", cfg.lsp or {}, { root_dir = trusted_root((cfg.lsp or {}).root_dir) }))
   )
   vim.lsp.enable("eager")
 
@@ -172,6 +226,14 @@ function M.exec(command, args, opts)
   local buf = resolve(opts.buf)
   local client = M.client(buf)
   if not client then
+    local folder = M.folder(buf)
+    if M.config.trust ~= "always" and require("eager.trust").state(folder) ~= "allow" then
+      vim.notify(
+        ("eager: %s is not trusted, so no code runs there; :EagerTrust trusts it"):format(folder),
+        vim.log.levels.WARN
+      )
+      return false
+    end
     vim.notify("eager: the eager language server is not attached to this buffer", vim.log.levels.WARN)
     return false
   end

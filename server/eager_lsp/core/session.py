@@ -46,6 +46,7 @@ class SessionConfig:
     interrupt_grace_s: float = 2.0
     env_allow: tuple[str, ...] = ()  # variables passed to executed code although secret-like
     env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
+    memory_limit_mb: int = 0  # the interpreter's memory limit (worker/memory.py); 0: none
 
     def worker_options(self) -> WorkerOptions:
         return WorkerOptions(
@@ -55,6 +56,7 @@ class SessionConfig:
             interrupt_grace_s=self.interrupt_grace_s,
             env_allow=self.env_allow,
             env_deny_patterns=self.env_deny_patterns,
+            memory_limit_mb=self.memory_limit_mb,
         )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.gate import GatePolicy
+from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
 
 if TYPE_CHECKING:  # the model layer imports the openai SDK (~1 s): only on first use
     from eager_lsp.providers.config import LLMConfig
@@ -31,6 +32,8 @@ class ExecutionSettings:
     deny_calls: tuple[str, ...] | None = None
     env_allow: tuple[str, ...] = ()  # environment variables passed although secret-looking
     env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
+    # MiB the interpreter may use (worker/memory.py); 0: no limit. Default: half the machine's.
+    memory_limit_mb: int = field(default_factory=default_memory_limit_mb)
 
     def gate_policy(self) -> GatePolicy:
         return GatePolicy.from_settings(self.gate, self.deny_modules, self.deny_calls)
@@ -93,6 +96,7 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         deny_calls=_names(ex, "denyCalls", problems, "execution."),
         env_allow=_names(ex, "envAllow", problems, "execution.") or (),
         env_deny_patterns=_names(ex, "envDenyPatterns", problems, "execution.") or (),
+        memory_limit_mb=_memory_limit(ex, defaults.memory_limit_mb, problems),
     )
     repair_defaults = RepairSettings()
     repair = RepairSettings(
@@ -161,6 +165,17 @@ def _number(
         problems.append(f"{p}{key} must be a number ≥ {lo:g}, not {v!r}")
         return default
     return float(v)
+
+
+def _memory_limit(ex: Mapping[str, Any], default: int, problems: list[str]) -> int:
+    value = int(_number(ex, "memoryLimitMB", default, problems, "execution."))
+    if 0 < value < MIN_MEMORY_LIMIT_MB:
+        problems.append(
+            f"execution.memoryLimitMB must be 0 (no limit) or at least {MIN_MEMORY_LIMIT_MB}, "
+            f"not {value}"
+        )
+        return default
+    return value
 
 
 def _choice(

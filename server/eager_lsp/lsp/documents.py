@@ -222,6 +222,7 @@ class Interpreters:
             options.interrupt_grace_s,
             options.env_allow,
             options.env_deny_patterns,
+            options.memory_limit_mb,
         )
         pool = self._pools.get(key)
         if pool is None:
@@ -244,6 +245,7 @@ class Interpreters:
                 interrupt_grace_s=ex.interrupt_grace_s,
                 env_allow=ex.env_allow,
                 env_deny_patterns=ex.env_deny_patterns,
+                memory_limit_mb=ex.memory_limit_mb,
             )
             pool = self._pool(config.worker_options())
             doc.session = Session(config, pool=pool, listener=self._listener_for(doc))

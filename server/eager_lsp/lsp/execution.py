@@ -250,26 +250,43 @@ class DocumentRun(Activity):
                 doc.follower.resume_after_run()
 
 
-def already_ran(doc: Document, prefix: str) -> bool:
-    """Every top-level statement of `prefix` has a successful result in this document's store
-    (results move with edits and are dropped when their lines change, so they are current).
+def prelude_code(doc: Document, prefix: str) -> str:
+    """What of `prefix` (the text above a generation) must run first: "" when this interpreter
+    already attempted every statement of it, else `prefix` with the statements that were
+    attempted and failed (an error, an interrupt) blanked out.
 
-    Only the statements' lines are needed: `ast` gives the detector's boundaries (its property
-    test checks exactly that) without the per-chunk libcst analysis."""
+    A statement that failed or was interrupted counts as attempted: it is not run again by
+    itself (an interrupted `while True:` would hang the next generation) until its text is
+    edited (results are dropped when their lines change) or the user asks (run the file,
+    restart the interpreter, which clears the results). Only the statements' lines are
+    needed: `ast` gives the detector's boundaries (its property test checks exactly that)
+    without the per-chunk libcst analysis."""
     import ast
 
     try:
         body = ast.parse(prefix).body
     except (SyntaxError, ValueError):
-        return False
-    ok = {(e.first, e.last) for e in doc.store.entries if e.result is not None and e.result.ok}
+        return prefix
+    ok: set[tuple[int, int]] = set()
+    failed: set[tuple[int, int]] = set()
+    for e in doc.store.entries:
+        if e.result is None or e.result.skipped:
+            continue
+        (ok if e.result.ok else failed).add((e.first, e.last))
+    spans = []
     for stmt in body:
         decorators = getattr(stmt, "decorator_list", None) or []
         first = min([stmt.lineno, *(d.lineno for d in decorators)])
         last = stmt.end_lineno or stmt.lineno
-        if (first - 1, last - 1) not in ok:
-            return False
-    return True
+        spans.append((first - 1, last - 1))
+    if all(span in ok or span in failed for span in spans):
+        return ""
+    lines = prefix.splitlines(keepends=True)
+    for first, last in spans:
+        if (first, last) in failed:  # keep the line count: later lines keep their numbers
+            for i in range(first, min(last + 1, len(lines))):
+                lines[i] = "\n" if lines[i].endswith("\n") else ""
+    return "".join(lines)
 
 
 async def run_prelude(server: EagerServer, doc: Document, session: Session, prefix: str) -> None:

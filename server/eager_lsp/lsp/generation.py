@@ -32,7 +32,7 @@ from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.execution import (
     Activity,
     Progress,
-    already_ran,
+    prelude_code,
     replace_activity,
     run_error_text,
     run_prelude,
@@ -253,13 +253,15 @@ class Generation(Activity):
             after_failure(server, doc, failed)
 
     def _prelude(self) -> str:
-        """The code above the generated text, when this interpreter has not run all of it:
-        the generated code is written to use those names, so they must exist first."""
+        """The code above the generated text, when this interpreter has not attempted all of
+        it: the generated code is written to use those names, so they must exist first.
+        Statements that failed or were interrupted are not run again (`prelude_code`)."""
         lines = self.doc.text.source.splitlines(keepends=True)[: self.first_line - 1]
         prefix = "".join(lines)
-        if not prefix.strip() or already_ran(self.doc, prefix):
+        if not prefix.strip():
             return ""
-        return prefix
+        code = prelude_code(self.doc, prefix)
+        return code if code.strip() else ""
 
     # -- text ---------------------------------------------------------------------------------
     async def _open_line(self) -> bool:

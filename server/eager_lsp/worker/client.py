@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .launch import worker_command, worker_env
+from .memory import EXIT_MEMORY
 from .protocol import decode, encode
 
 LINE_LIMIT = 64 * 1024 * 1024  # one result line: capped output plus values, JSON-escaped
@@ -39,6 +40,7 @@ class WorkerOptions:
     interrupt_grace_s: float = 2.0  # how long an interrupt may take before the kill
     env_allow: tuple[str, ...] = ()  # with env None: names kept although they look secret
     env_deny_patterns: tuple[str, ...] = ()  # with env None: more patterns to drop
+    memory_limit_mb: int = 0  # the worker's memory limit (worker/memory.py); 0: none
 
 
 class WorkerCrashed(Exception):
@@ -49,9 +51,11 @@ class WorkerCrashed(Exception):
         self.reason = reason
 
 
-def describe_exit(returncode: int | None) -> str:
+def describe_exit(returncode: int | None, memory_limit_mb: int = 0) -> str:
     if returncode is None:
         return "stopped responding"
+    if returncode == EXIT_MEMORY:
+        return f"memory limit reached ({memory_limit_mb} MB)"
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
@@ -104,7 +108,9 @@ class WorkerClient:
         read_fd, write_fd = os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
-                *worker_command(python, write_fd, debug=options.debug),
+                *worker_command(
+                    python, write_fd, debug=options.debug, memory_limit_mb=options.memory_limit_mb
+                ),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -132,6 +138,8 @@ class WorkerClient:
         except WorkerCrashed:
             reason = await client._exit_reason()
             await client.kill()
+            if options.memory_limit_mb and "memory limit" not in reason:
+                reason += f" (with a memory limit of {options.memory_limit_mb} MB: too low?)"
             raise WorkerCrashed(f"worker failed to start: {reason}")
         except BaseException:
             await client.kill()
@@ -309,7 +317,7 @@ class WorkerClient:
 
     def _check_alive(self) -> None:
         if not self.alive:
-            reason = self._kill_reason or describe_exit(self._proc.returncode)
+            reason = self._kill_reason or self._describe_exit()
             raise WorkerCrashed(f"worker is not running ({reason})")
 
     async def _send(self, message: dict[str, Any]) -> None:
@@ -386,6 +394,9 @@ class WorkerClient:
     def stderr_tail(self) -> str:
         return self._stderr.decode("utf-8", errors="replace")
 
+    def _describe_exit(self) -> str:
+        return describe_exit(self._proc.returncode, self._options.memory_limit_mb)
+
     async def _exit_reason(self) -> str:
         """Why the worker is gone: exit code or signal, then the tail of its stderr."""
         try:
@@ -396,6 +407,6 @@ class WorkerClient:
         if stderr_task is not None and not stderr_task.done():
             with contextlib.suppress(asyncio.TimeoutError, Exception):
                 await asyncio.wait_for(asyncio.shield(stderr_task), 1.0)
-        reason = self._kill_reason or describe_exit(self._proc.returncode)
+        reason = self._kill_reason or self._describe_exit()
         tail = self.stderr_tail().strip()
         return f"{reason}\n{tail}" if tail else reason

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 from eager_lsp.limits import (
@@ -27,6 +27,7 @@ from eager_lsp.limits import (
     clip_middle,
 )
 
+from .memory import memory_error_message
 from .reprs import clip
 
 _WORKER_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -51,8 +52,11 @@ def error_info(exc: BaseException, document: str, *, compiling: bool = False) ->
         message = "<str() failed>"
     if compiling and isinstance(exc, SyntaxError):
         return _syntax_error(exc, document)
+    if isinstance(exc, MemoryError) and not message:
+        message = memory_error_message()
     tb = user_traceback(exc.__traceback__)
-    calls, omitted = bounded_frames(tb, document)
+    entries, omitted = bounded_entries(tb)
+    calls = wire_frames(entries, document)
     frames = list(reversed(calls))
     frames.sort(key=lambda f: not f["in_document"])  # stable: innermost first in each group
     line = frames[0]["line"] if frames and frames[0]["in_document"] else None
@@ -60,7 +64,7 @@ def error_info(exc: BaseException, document: str, *, compiling: bool = False) ->
         "type": type(exc).__name__,
         "message": clip(message, MESSAGE_CAP),
         "line": line,
-        "traceback": clip_middle(_format(exc, tb), TRACEBACK_CAP),
+        "traceback": clip_middle(_format(exc, tb, (entries, omitted)), TRACEBACK_CAP),
         "frames": frames,
     }
     if omitted:
@@ -68,30 +72,50 @@ def error_info(exc: BaseException, document: str, *, compiling: bool = False) ->
     return info
 
 
-def bounded_frames(tb: TracebackType | None, document: str) -> tuple[list[dict[str, Any]], int]:
-    """The frames of `tb` outermost first, repeats collapsed and the middle of a long chain left
-    out; and how many frames were left out in the middle. Walks the traceback once without
-    formatting anything (extract_tb on 100,000 frames reads source lines for each)."""
-    calls: list[dict[str, Any]] = []
+Entry = tuple[FrameType, int, int]  # frame, line, how many more times it repeated
+
+
+def bounded_entries(tb: TracebackType | None) -> tuple[list[Entry], int]:
+    """The entries of `tb` outermost first, repeats collapsed and the middle of a long chain left
+    out; and how many frames were left out in the middle. One walk, nothing formatted or read
+    from disk: extract_tb on 100,000 frames took seconds."""
+    entries: list[Entry] = []
     previous: tuple[str, int, str] | None = None
     run = 0
     while tb is not None:
-        code = tb.tb_frame.f_code
-        key = (code.co_filename, tb.tb_lineno or 0, code.co_name)
+        frame, line = tb.tb_frame, tb.tb_lineno or 0
+        code = frame.f_code
+        key = (code.co_filename, line, code.co_name)
         tb = tb.tb_next
         run = run + 1 if key == previous else 1
         previous = key
         if run > REPEATED_FRAMES_SHOWN:
-            calls[-1]["repeated"] = run - REPEATED_FRAMES_SHOWN
+            last = entries[-1]
+            entries[-1] = (last[0], last[1], last[2] + 1)
             continue
-        calls.append(
-            {"path": key[0], "line": key[1], "function": key[2], "in_document": key[0] == document}
-        )
+        entries.append((frame, line, 0))
     omitted = 0
-    if len(calls) > FRAMES_HEAD + FRAMES_TAIL:
-        omitted = sum(1 + f.get("repeated", 0) for f in calls[FRAMES_HEAD:-FRAMES_TAIL])
-        calls = calls[:FRAMES_HEAD] + calls[-FRAMES_TAIL:]
-    return calls, omitted
+    if len(entries) > FRAMES_HEAD + FRAMES_TAIL:
+        omitted = sum(1 + e[2] for e in entries[FRAMES_HEAD:-FRAMES_TAIL])
+        entries = entries[:FRAMES_HEAD] + entries[-FRAMES_TAIL:]
+    return entries, omitted
+
+
+def wire_frames(entries: list[Entry], document: str) -> list[dict[str, Any]]:
+    """The protocol's frames for bounded entries, in the same order."""
+    calls = []
+    for frame, line, repeated in entries:
+        path = frame.f_code.co_filename
+        call: dict[str, Any] = {
+            "path": path,
+            "line": line,
+            "function": frame.f_code.co_name,
+            "in_document": path == document,
+        }
+        if repeated:
+            call["repeated"] = repeated
+        calls.append(call)
+    return calls
 
 
 def _syntax_error(exc: SyntaxError, document: str) -> dict[str, Any]:
@@ -117,8 +141,65 @@ def _syntax_error(exc: SyntaxError, document: str) -> dict[str, Any]:
     }
 
 
-def _format(exc: BaseException, tb: TracebackType | None) -> str:
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+CHAIN_CAP = 5  # chained exceptions formatted before the one raised
+
+
+def _format(
+    exc: BaseException, tb: TracebackType | None, bounded: tuple[list[Entry], int] | None = None
+) -> str:
+    """CPython's text, unless a traceback in the chain is long: then the bounded entries are
+    formatted one by one (no column carets), in the same words CPython uses. `bounded`: the
+    entries of `tb` when the caller has them already (walking 100,000 frames takes a while)."""
     try:
-        return "".join(traceback.format_exception(type(exc), exc, tb))
+        if not _any_long(exc, tb):
+            return "".join(traceback.format_exception(type(exc), exc, tb))
+        return _format_bounded(exc, tb, set(), bounded)
     except Exception:
         return f"{type(exc).__name__}: <traceback formatting failed>\n"
+
+
+def _any_long(exc: BaseException, tb: TracebackType | None) -> bool:
+    limit = FRAMES_HEAD + FRAMES_TAIL
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) <= CHAIN_CAP:
+        seen.add(id(current))
+        walk, depth = (tb if current is exc else current.__traceback__), 0
+        while walk is not None:
+            depth += 1
+            if depth > limit:
+                return True
+            walk = walk.tb_next
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return False
+
+
+def _format_bounded(
+    exc: BaseException,
+    tb: TracebackType | None,
+    seen: set[int],
+    bounded: tuple[list[Entry], int] | None = None,
+) -> str:
+    seen.add(id(exc))
+    parts: list[str] = []
+    cause, context = exc.__cause__, exc.__context__
+    if len(seen) <= CHAIN_CAP:
+        if cause is not None and id(cause) not in seen:
+            parts += [_format_bounded(cause, cause.__traceback__, seen), _CAUSE]
+        elif context is not None and not exc.__suppress_context__ and id(context) not in seen:
+            parts += [_format_bounded(context, context.__traceback__, seen), _CONTEXT]
+    entries, omitted = bounded if bounded is not None else bounded_entries(tb)
+    if entries:
+        parts.append("Traceback (most recent call last):\n")
+    for i, (frame, line, repeated) in enumerate(entries):
+        if omitted and i == FRAMES_HEAD:
+            parts.append(f"  [... {omitted} more frames not shown ...]\n")
+        parts.extend(traceback.StackSummary.extract([(frame, line)]).format())
+        if repeated:
+            parts.append(f"  [Previous line repeated {repeated} more times]\n")
+    parts.extend(traceback.format_exception_only(type(exc), exc))
+    return "".join(parts)

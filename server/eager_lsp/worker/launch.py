@@ -150,7 +150,9 @@ BOOTSTRAP = (
 )
 
 
-def worker_command(python: str, result_fd: int, *, debug: bool) -> list[str]:
+def worker_command(
+    python: str, result_fd: int, *, debug: bool, memory_limit_mb: int = 0
+) -> list[str]:
     """`-I`: isolated start-up, nothing from the workspace or PYTHON* variables (see the module
     docstring). `-Xfrozen_modules=off` lets debugpy see stdlib sources (ignored before 3.11)."""
     bootstrap = BOOTSTRAP.format(path=worker_path_dir())
@@ -158,6 +160,8 @@ def worker_command(python: str, result_fd: int, *, debug: bool) -> list[str]:
     command.append(str(result_fd))
     if not debug:
         command.append("--no-debug")
+    if memory_limit_mb > 0:
+        command += ["--memory-limit-mb", str(memory_limit_mb)]
     return command
 
 

@@ -30,6 +30,7 @@ from . import isolation
 from .capture import FdSink, StreamRouter, guard_sinks
 from .debugging import Debugger, RequestReader
 from .executor import Executor, Interrupts
+from .memory import EXIT_MEMORY, apply_memory_limit
 from .nodump import make_undumpable
 from .protocol import PROTOCOL_VERSION, decode, encode
 
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m eager_lsp.worker")
     parser.add_argument("--result-fd", type=int, required=True)
     parser.add_argument("--no-debug", action="store_true", help="refuse debug_listen requests")
+    parser.add_argument("--memory-limit-mb", type=int, default=0)
     args = parser.parse_args(argv)
 
     interrupts = Interrupts()
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     emit = EventWriter(args.result_fd)
     requests, diagnostics, sinks = _isolate_fds()
     guard_sinks(sinks)  # output written while no chunk runs must not fill the disk
+    memory_problem = apply_memory_limit(args.memory_limit_mb)
+    if memory_problem:
+        print(f"eager-lsp worker: {memory_problem}", file=diagnostics)
     faulthandler.enable(file=diagnostics)  # a segfault's traceback becomes the crash reason
     _exit_with_parent()
     builtins.input = _no_input
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
         _serve(reader.requests(), emit, executor, diagnostics)
     except BrokenPipeError:
         pass  # the parent went away
+    except MemoryError:  # in our own code: say so by the exit code (memory.py)
+        _leave(EXIT_MEMORY)
     except BaseException:
         import traceback
 

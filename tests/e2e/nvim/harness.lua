@@ -42,7 +42,9 @@ function H.setup(extra)
   if p.server_log then
     vim.list_extend(cmd, { "--log-file", p.server_log })
   end
-  require("eager").setup(vim.tbl_deep_extend("force", { cmd = cmd, settings = p.settings or {} }, extra or {}))
+  -- Scenarios trust their folder unless they test trust itself (trust.lua).
+  local base = { cmd = cmd, settings = p.settings or {}, trust = p.trust or "always" }
+  require("eager").setup(vim.tbl_deep_extend("force", base, extra or {}))
 
   for _, pattern in ipairs({ "EagerStatus", "EagerChunkResult", "EagerStale", "EagerDone" }) do
     vim.api.nvim_create_autocmd("User", {
