@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure hidden latency against serial execution")
     p.add_argument("--quick", action="store_true", help="a small subset for CI (< 2 minutes)")
     p.add_argument("--out", type=Path, default=Path("bench-out"))
+    p.add_argument(
+        "--workload",
+        action="append",
+        help="only this workload (repeatable; no model, rate sweep or memory pass)",
+    )
+    p.add_argument("--modes", help="comma-separated modes, e.g. serial,eager-safe")
+    p.add_argument("--rate", type=float, help="the main token rate (tokens/s)")
+    p.add_argument("--reps", type=_positive_int, help="repetitions at the main rate")
     p.set_defaults(func=cmd_bench)
     return parser
 
@@ -153,7 +161,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from eager_lsp.bench.harness import bench_main
 
-    return bench_main(quick=args.quick, out=args.out)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else None
+    return bench_main(
+        quick=args.quick,
+        out=args.out,
+        workloads=args.workload,
+        modes=modes,
+        rate=args.rate,
+        reps=args.reps,
+    )
 
 
 def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConfig:

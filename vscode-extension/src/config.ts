@@ -21,6 +21,8 @@ export const SETTING_KEYS = [
   "execution.startOnOpen",
   "execution.denyModules",
   "execution.denyCalls",
+  "execution.allowCalls",
+  "execution.denyMethods",
   "repair.mode",
   "repair.maxAttempts",
   "debug.enabled",

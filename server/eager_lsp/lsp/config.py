@@ -29,9 +29,13 @@ class ExecutionSettings:
     start_on_open: bool = True
     deny_modules: tuple[str, ...] | None = None  # None: the gate's defaults
     deny_calls: tuple[str, ...] | None = None
+    allow_calls: tuple[str, ...] | None = None
+    deny_methods: tuple[str, ...] | None = None
 
     def gate_policy(self) -> GatePolicy:
-        return GatePolicy.from_settings(self.gate, self.deny_modules, self.deny_calls)
+        return GatePolicy.from_settings(
+            self.gate, self.deny_modules, self.deny_calls, self.allow_calls, self.deny_methods
+        )
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         start_on_open=_bool(ex, "startOnOpen", defaults.start_on_open, problems, "execution."),
         deny_modules=_names(ex, "denyModules", problems, "execution."),
         deny_calls=_names(ex, "denyCalls", problems, "execution."),
+        allow_calls=_names(ex, "allowCalls", problems, "execution."),
+        deny_methods=_names(ex, "denyMethods", problems, "execution."),
     )
     repair_defaults = RepairSettings()
     repair = RepairSettings(
