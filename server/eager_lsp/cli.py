@@ -28,10 +28,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if argv is None and args.command in _ONE_SHOT:
+        _exit_now(code)
+    return code
+
+
+# Commands whose work is over when they return: every interpreter they started is dead and
+# every result printed. Tearing down the Python runtime after that (module and object
+# finalization) took 0.1–0.25 s on a busy 2-core machine, for nothing.
+_ONE_SHOT = frozenset({"chunks", "run", "generate"})
+
+
+def _exit_now(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def build_parser() -> argparse.ArgumentParser:

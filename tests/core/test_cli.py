@@ -139,3 +139,29 @@ def test_chunks_reports_code_this_python_rejects_without_a_traceback(
     assert "Traceback" not in out.stderr
     assert f"bad.py:{line}:" in out.stderr
     assert [json.loads(row)["start_line"] for row in out.stdout.splitlines()] == [1]
+
+
+def test_replaying_a_file_never_imports_the_model_sdk(tmp_path: Path) -> None:
+    """The OpenAI SDK is imported only when a model is asked for (it costs 0.4 s or more)."""
+    src = tmp_path / "a.py"
+    src.write_text("x = 1\nprint(x)\n")
+    probe = (
+        "import sys\n"
+        "from eager_lsp.cli import main\n"
+        "for argv in (['run', '--help'], ['run', '--rate', '0', '--no-debug', sys.argv[1]]):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('SDK', sorted(m for m in sys.modules if m.split('.')[0] == 'openai'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(src)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "SDK []" in out.stdout, out.stdout
+    assert "ok" in out.stdout  # the run did happen
