@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", help="comma-separated modes, e.g. serial,eager-safe")
     p.add_argument("--rate", type=float, help="the main token rate (tokens/s)")
     p.add_argument("--reps", type=_positive_int, help="repetitions at the main rate")
+    p.add_argument(
+        "--many-docs",
+        action="store_true",
+        help="only the many-documents benchmark: the real server, N documents generating at once",
+    )
+    p.add_argument("--docs", type=_positive_int, default=10, help="with --many-docs")
+    p.add_argument("--doc-rate", type=float, default=200.0, help="with --many-docs: tok/s each")
     p.set_defaults(func=cmd_bench)
     return parser
 
@@ -177,6 +184,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.many_docs:
+        from eager_lsp.bench import many_docs
+
+        return many_docs.main(args.out, docs=args.docs, rate=args.doc_rate, repeat=args.reps or 1)
     from eager_lsp.bench.harness import bench_main
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else None
