@@ -302,6 +302,14 @@ async def _drive(
     assert fake.stdout is not None
     await asyncio.wait_for(fake.stdout.readline(), 10)  # the warm-up's record
     await asyncio.sleep(2.0)  # the interpreters start (startOnOpen)
+    spy = None
+    spy_out = os.environ.get("EAGER_BENCH_PYSPY")  # py-spy raw stacks of the window, for tuning
+    if spy_out:
+        spy = await asyncio.create_subprocess_exec(
+            "py-spy", "record", "--pid", str(pid), "--format", "raw", "-o", spy_out,
+            "--rate", "250", "--nonblocking",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
     cpu0, t0 = _cpu_s(pid), time.monotonic()
     for i, uri in enumerate(client.docs):
         await client.request(
@@ -313,6 +321,9 @@ async def _drive(
         )
     await asyncio.wait_for(asyncio.gather(*(d.done.wait() for d in client.docs.values())), 300)
     cpu1, t1 = _cpu_s(pid), time.monotonic()
+    if spy is not None:
+        spy.send_signal(2)
+        await spy.wait()
     sent: dict[str, dict[str, Any]] = {}
     while len(sent) < docs:
         line = await asyncio.wait_for(fake.stdout.readline(), 10)
