@@ -169,3 +169,8 @@ def test_call_lists_are_configurable() -> None:
     assert first_deferred(src, allow) == (None, None)
     no_methods = GatePolicy.from_settings("safe", deny_methods=[])
     assert first_deferred("conn = get()\nconn.sendall(b'x')\n", no_methods) == (None, None)
+
+
+def test_a_module_object_passed_around_is_unsafe_but_a_variable_of_that_name_is_not() -> None:
+    assert first_deferred("import subprocess\nrunner = subprocess\n")[0] == 1
+    assert first_deferred("os = 'linux'\nprint(os)\n") == (None, None)

@@ -311,7 +311,8 @@ class Gate:
         shown = name if resolved == name else f"{name} ({resolved})"
         if policy.unsafe(resolved):
             return f"calls {shown}()" if called else f"uses {shown}"
-        if not called and "." not in resolved and policy.unsafe(resolved + ".x"):
+        module_itself = not called and "." not in name and head in self._aliases
+        if module_itself and policy.unsafe(resolved + ".x"):  # `runner = subprocess`
             return f"uses module {shown}"
         if not called and resolved in _OPENERS | _URL_CALLS:
             return f"passes {shown} around (its arguments cannot be checked)"
