@@ -121,7 +121,7 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
 
     config = session_config_from_args(args, str(args.file.resolve()))
     printer = ConsolePrinter(quiet=args.json)
-    session = Session(config)
+    session = Session(config, spares=0)  # one run: no spare interpreter to start and stop
     try:
         await session.start()
         debug_port = announce_debugger(session)

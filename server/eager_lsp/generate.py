@@ -145,7 +145,7 @@ async def generate_main(args: argparse.Namespace) -> int:
         tty=sys.stdout.isatty(),
         printer=ConsolePrinter(),
     )
-    session = Session(session_config_from_args(args, doc_path))
+    session = Session(session_config_from_args(args, doc_path), spares=0)  # one-shot: no spare
     warm = asyncio.ensure_future(session.start())  # the interpreter starts while the model does
     attempts: list[Attempt] = []
     lines: list[str] = []  # the program as kept so far

@@ -195,3 +195,29 @@ def test_run_memory_limit_gives_a_memory_error_on_its_line(tmp_path: Path) -> No
     for bad_value in ("-1", "16"):
         bad = cli(*args, "--memory-limit-mb", bad_value, cwd=tmp_path)
         assert bad.returncode != 0 and "--memory-limit-mb" in bad.stderr
+
+
+def test_replaying_a_file_never_imports_the_model_sdk(tmp_path: Path) -> None:
+    """The OpenAI SDK is imported only when a model is asked for (it costs 0.4 s or more)."""
+    src = tmp_path / "a.py"
+    src.write_text("x = 1\nprint(x)\n")
+    probe = (
+        "import sys\n"
+        "from eager_lsp.cli import main\n"
+        "for argv in (['run', '--help'], ['run', '--rate', '0', '--no-debug', sys.argv[1]]):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('SDK', sorted(m for m in sys.modules if m.split('.')[0] == 'openai'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(src)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "SDK []" in out.stdout, out.stdout
+    assert "ok" in out.stdout  # the run did happen

@@ -24,6 +24,8 @@ export const SETTING_KEYS = [
   "execution.denyCalls",
   "execution.envAllow",
   "execution.envDenyPatterns",
+  "execution.allowCalls",
+  "execution.denyMethods",
   "repair.mode",
   "repair.maxAttempts",
   "debug.enabled",

@@ -57,6 +57,39 @@ class Plan:
     debug_cost_rounds: int  # CPU-bound chunk, debugger off / default / listening / attached
     memory_pass: bool
     notes: list[str] = field(default_factory=list)
+    only: list[str] = field(default_factory=list)  # workload names; empty: all
+    command: str = "eager-lsp bench"
+
+    def focus(
+        self,
+        workloads: list[str] | None,
+        modes: list[str] | None = None,
+        rate: float | None = None,
+        reps: int | None = None,
+    ) -> Plan:
+        """A part of the run, for measuring one change: these workloads (no model, no token
+        rate sweep, no memory pass), these modes, this rate, this many repetitions."""
+        if workloads:
+            self.only = list(workloads)
+            self.model = False
+            self.sweep_rates = []
+            self.memory_pass = False
+            self.debug_workloads = [w for w in self.debug_workloads if w in workloads]
+            self.detector_lines = [100]
+            self.roundtrip_rounds = 20
+            self.command += "".join(f" --workload {w}" for w in workloads)
+        if modes:
+            self.modes = [m for m in self.modes if m in modes]
+            self.sweep_modes = [m for m in self.sweep_modes if m in modes]
+            self.model_modes = [m for m in self.model_modes if m in modes]
+            self.command += " --modes " + ",".join(modes)
+        if rate is not None:
+            self.main_rate = rate
+            self.command += f" --rate {rate:g}"
+        if reps is not None:
+            self.reps = reps
+            self.command += f" --reps {reps}"
+        return self
 
     @classmethod
     def for_run(cls, quick: bool) -> Plan:
@@ -100,11 +133,21 @@ class Plan:
         )
 
 
-def bench_main(quick: bool, out: Path) -> int:
+def bench_main(
+    quick: bool,
+    out: Path,
+    workloads: list[str] | None = None,
+    modes: list[str] | None = None,
+    rate: float | None = None,
+    reps: int | None = None,
+) -> int:
     """Run the benchmark, write DIR/results.json, the tables and the plots; print the table."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = Plan.for_run(quick)
+    if quick:
+        plan.command += " --quick"
+    plan.focus(workloads, modes, rate, reps)
     began = time.monotonic()
     results = asyncio.run(run_bench(plan, out))
     results["meta"]["duration_s"] = round(time.monotonic() - began, 1)
@@ -157,7 +200,12 @@ def _log(message: str) -> None:
 
 
 async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
-    cat = catalog_mod.load(quick=plan.quick)
+    cat = catalog_mod.load(quick=plan.quick and not plan.only)
+    if plan.only:
+        unknown = set(plan.only) - {w.name for w in cat.workloads}
+        if unknown:
+            raise SystemExit(f"eager-lsp bench: no such workload: {', '.join(sorted(unknown))}")
+        cat.workloads = [w for w in cat.workloads if w.name in plan.only]
     notes = list(plan.notes)
     for s in cat.skipped:
         notes.append(f"workload {s['name']} skipped: {s['reason']}")
@@ -176,7 +224,7 @@ async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
     results: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "meta": {
-            "command": "eager-lsp bench" + (" --quick" if plan.quick else ""),
+            "command": plan.command,
             "machine": machine(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "loadavg_start": _loadavg(),

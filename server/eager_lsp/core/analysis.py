@@ -32,10 +32,30 @@ class ChunkFacts:
     modules: tuple[str, ...]
     calls: tuple[str, ...]
     trailing_expr: bool
-    # Constant string arguments of calls, by call name as written: {"open": ["w"]} (modes).
-    call_args: tuple[tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]], ...] = field(
-        default=(), compare=False
-    )
+    # For the gate's call-level rules (compare=False: they refine, they do not identify):
+    # every call site, every dotted name loaded, and what the chunk's imports bind.
+    call_sites: tuple[CallSite, ...] = field(default=(), compare=False)
+    refs: tuple[str, ...] = field(default=(), compare=False)  # `os.remove`, `eval`, `x`
+    aliases: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # ("np", "numpy")
+    star_modules: tuple[str, ...] = field(default=(), compare=False)  # `from m import *`
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call: its dotted name as written ("" when the callee is not a dotted name), the
+    attribute called when it is a method call (`Path(p).unlink()` → "unlink"), and its
+    arguments: constants as themselves, f-strings as `FSTRING`, anything else as `UNKNOWN`."""
+
+    name: str
+    method: str
+    args: tuple[Any, ...]
+    kwargs: tuple[tuple[str, Any], ...]
+
+    def arg(self, index: int, keyword: str, default: Any = None) -> Any:
+        for key, value in self.kwargs:
+            if key == keyword:
+                return value
+        return self.args[index] if index < len(self.args) else default
 
 
 _CONSTANTS = frozenset({"None", "True", "False", "__debug__"})
@@ -80,7 +100,10 @@ def analyze_tree(tree: ast.Module) -> ChunkFacts:
         modules=tuple(_unique(m for _, m in sorted(walker.modules, key=lambda m: m[0]))),
         calls=tuple(_unique(_resolved_calls(calls, walker.aliases))),
         trailing_expr=bool(tree.body) and isinstance(tree.body[-1], ast.Expr),
-        call_args=tuple(walker.call_args),
+        call_sites=tuple(walker.call_sites),
+        refs=tuple(_unique(walker.refs)),
+        aliases=tuple(walker.aliases.items()),
+        star_modules=tuple(walker.star_modules),
     )
 
 
@@ -147,7 +170,9 @@ class _Walker:
         self.modules: list[tuple[tuple[int, int], str]] = []
         self.aliases: dict[str, str] = {}
         self.calls: list[tuple[tuple[int, int], str]] = []
-        self.call_args: list[tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]] = []
+        self.call_sites: list[CallSite] = []
+        self.refs: list[str] = []
+        self.star_modules: list[str] = []
         self.stack: list[tuple[int, Any, _Scope]] = []
         self.deferred: list[tuple[list[Any], _Scope]] = []
 
@@ -224,6 +249,7 @@ class _Walker:
     # -- handlers ------------------------------------------------------------------------
     def name(self, node: ast.Name, scope: _Scope) -> None:
         if isinstance(node.ctx, ast.Load):
+            self.refs.append(node.id)
             self._load(node.id, node, scope)
         elif isinstance(node.ctx, ast.Store):
             self._bind(node.id, scope)
@@ -333,7 +359,9 @@ class _Walker:
                 self.aliases[alias.asname] = alias.name
                 self._bind(alias.asname, scope)
             else:
-                self._bind(alias.name.split(".")[0], scope)
+                head = alias.name.split(".")[0]
+                self.aliases.setdefault(head, head)
+                self._bind(head, scope)
 
     def import_from(self, node: ast.ImportFrom, scope: _Scope) -> None:
         if node.level or not node.module:
@@ -344,6 +372,7 @@ class _Walker:
         self.modules.append((_pos(node), node.module.split(".")[0]))
         for alias in node.names:
             if alias.name == "*":
+                self.star_modules.append(node.module)
                 continue
             bound = alias.asname or alias.name
             self.aliases[bound] = f"{node.module}.{alias.name}"
@@ -356,18 +385,43 @@ class _Walker:
             scope.declared_global.update(node.names)
 
     def call(self, node: ast.Call, scope: _Scope) -> None:
-        name = _dotted(node.func)
+        func = node.func
+        name = _dotted(func) or ""
         if name:
             self.calls.append((_pos(node), name))
-            args = tuple(a.value if isinstance(a, ast.Constant) else _UNKNOWN for a in node.args)
-            kwargs = tuple(
-                (k.arg or "**", k.value.value if isinstance(k.value, ast.Constant) else _UNKNOWN)
-                for k in node.keywords
+        method = func.attr if isinstance(func, ast.Attribute) else ""
+        self.call_sites.append(
+            CallSite(
+                name,
+                method,
+                tuple(_arg_value(a) for a in node.args),
+                tuple((k.arg or "**", _arg_value(k.value)) for k in node.keywords),
             )
-            self.call_args.append((name, args, kwargs))
-        self.stack.extend(
-            (_VISIT, child, scope) for child in reversed([node.func, *node.args, *node.keywords])
         )
+        self.stack.extend(
+            (_VISIT, child, scope) for child in reversed([*node.args, *node.keywords])
+        )
+        # The callee: its names are read, but it is a call site, not a reference (`refs`).
+        base: Any = func
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if name and isinstance(base, ast.Name):
+            self.stack.append((_LOAD, base, scope))
+        else:
+            self.stack.append((_VISIT, func, scope))
+
+    def attribute(self, node: ast.Attribute, scope: _Scope) -> None:
+        dotted = _dotted(node) if isinstance(node.ctx, ast.Load) else None
+        if dotted is None:
+            self.stack.extend(
+                (_VISIT, child, scope) for child in reversed(list(ast.iter_child_nodes(node)))
+            )
+            return
+        self.refs.append(dotted)
+        base: Any = node.value
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        self._load(base.id, base, scope)
 
     def match_capture(self, node: Any, scope: _Scope) -> None:
         name = getattr(node, "name", None) or getattr(node, "rest", None)
@@ -381,14 +435,27 @@ class _Walker:
         self._bind(node.name.id, scope)
 
 
-class _Unknown:
-    """A call argument that is not a constant."""
+class _Marker:
+    """A call argument that is not a constant: an f-string, or anything else."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def __repr__(self) -> str:
-        return "<unknown>"
+        return self.name
 
 
-_UNKNOWN = _Unknown()
+UNKNOWN = _Marker("<unknown>")
+FSTRING = _Marker("<f-string>")
+
+
+def _arg_value(node: ast.expr) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return FSTRING
+    return UNKNOWN
+
 
 _HANDLERS: dict[type, Any] = {
     ast.Name: _Walker.name,
@@ -414,6 +481,7 @@ _HANDLERS: dict[type, Any] = {
     ast.Global: _Walker.global_,
     ast.Nonlocal: _Walker.global_,
     ast.Call: _Walker.call,
+    ast.Attribute: _Walker.attribute,
     ast.MatchAs: _Walker.match_capture,
     ast.MatchStar: _Walker.match_capture,
     ast.MatchMapping: _Walker.match_capture,

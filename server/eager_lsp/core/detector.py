@@ -639,10 +639,12 @@ class BoundaryDetector:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # SyntaxWarnings about code not yet run
+                # From source, as the worker compiles it: the AST is not the whole grammar
+                # (the compiler rejects a top-level `nonlocal`, `return` outside a function, a
+                # bare `except:` before another), and compiling an AST *object* has stricter
+                # depth limits than compiling source (a 1,000-term sum).
+                compile(code, "<chunk>", "exec", flags, True)
                 tree = compile(code, "<chunk>", "exec", ast.PyCF_ONLY_AST | flags, True)
-                # The AST is not the whole grammar: the compiler rejects a top-level
-                # `nonlocal`, `return` outside a function, a bare `except:` before another.
-                compile(tree, "<chunk>", "exec", flags, True)
         except SyntaxError as err:
             raise _Rejected(err.msg, err.lineno, err.offset, parsed=False) from None
         except (UnicodeError, ValueError) as exc:

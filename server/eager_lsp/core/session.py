@@ -67,10 +67,14 @@ class Session:
         *,
         pool: WorkerPool | None = None,
         listener: Listener | None = None,
+        spares: int = 1,
     ) -> None:
+        """`spares`: warm interpreters kept ready for a restart when the session makes its own
+        pool; a one-shot command (`eager-lsp run`) wants 0, or it starts a second interpreter
+        it never uses and waits for it at exit."""
         self.config = config or SessionConfig()
         self._own_pool = pool is None
-        self._pool = pool or WorkerPool(self.config.worker_options())
+        self._pool = pool or WorkerPool(self.config.worker_options(), spares=spares)
         self._listener = listener
         self._worker: WorkerClient | None = None
         self._starting: asyncio.Task[WorkerClient] | None = None

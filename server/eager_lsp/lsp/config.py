@@ -34,9 +34,13 @@ class ExecutionSettings:
     env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
     # MiB the interpreter may use (worker/memory.py); 0: no limit. Default: half the machine's.
     memory_limit_mb: int = field(default_factory=default_memory_limit_mb)
+    allow_calls: tuple[str, ...] | None = None
+    deny_methods: tuple[str, ...] | None = None
 
     def gate_policy(self) -> GatePolicy:
-        return GatePolicy.from_settings(self.gate, self.deny_modules, self.deny_calls)
+        return GatePolicy.from_settings(
+            self.gate, self.deny_modules, self.deny_calls, self.allow_calls, self.deny_methods
+        )
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         env_allow=_names(ex, "envAllow", problems, "execution.") or (),
         env_deny_patterns=_names(ex, "envDenyPatterns", problems, "execution.") or (),
         memory_limit_mb=_memory_limit(ex, defaults.memory_limit_mb, problems),
+        allow_calls=_names(ex, "allowCalls", problems, "execution."),
+        deny_methods=_names(ex, "denyMethods", problems, "execution."),
     )
     repair_defaults = RepairSettings()
     repair = RepairSettings(

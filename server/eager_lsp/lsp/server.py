@@ -342,9 +342,11 @@ def serve(tcp: str | None, log_file: Path | None) -> int:
             print(f"eager-lsp: --tcp wants HOST:PORT, not {tcp!r}", file=sys.stderr)
             return 2
         return 0
-    stdout = sys.stdout.buffer
+    from eager_lsp.lsp.stdout import CoalescingStdout
+
+    stdout = CoalescingStdout(sys.stdout.buffer)  # one write per loop turn, not per message
     sys.stdout = sys.stderr  # a stray print() must not corrupt the JSON-RPC stream
-    server.start_io(sys.stdin.buffer, stdout)
+    server.start_io(sys.stdin.buffer, stdout)  # type: ignore[arg-type]
     return 0
 
 

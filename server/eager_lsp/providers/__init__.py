@@ -3,6 +3,10 @@
 `open_stream(config, messages)` is all the core needs. It decides between an OpenAI-style
 endpoint and the bundled local model, starts the local server when needed, and strips
 Markdown fences and prose, so every consumer receives clean code. Nothing here speaks LSP.
+
+The OpenAI SDK takes about 0.4 s to import (seconds on a busy machine), so it is imported only
+when a model is actually asked for: replaying a file (`eager-lsp run`) or serving a document
+that never generates never loads it.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ import asyncio
 import dataclasses
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import ProviderError, TextStream
 from .config import LLMConfig, resolve
 from .filtered import FencedStream
-from .openai_chat import OpenAIChatProvider
+
+if TYPE_CHECKING:
+    from .openai_chat import OpenAIChatProvider
 
 __all__ = [
     "LLMConfig",
@@ -30,6 +36,14 @@ __all__ = [
 
 _providers: dict[tuple[Any, ...], OpenAIChatProvider] = {}
 _providers_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OpenAIChatProvider":  # imports the SDK: only on demand
+        from .openai_chat import OpenAIChatProvider
+
+        return OpenAIChatProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_stream(config: LLMConfig, messages: list[dict[str, Any]]) -> TextStream:
@@ -51,6 +65,8 @@ def open_raw_stream(config: LLMConfig, messages: list[dict[str, Any]]) -> TextSt
 
 def _provider_for(cfg: LLMConfig) -> OpenAIChatProvider:
     """Reuse providers (and their HTTP connection pools) across requests."""
+    from .openai_chat import OpenAIChatProvider
+
     key = tuple(getattr(cfg, f.name) for f in dataclasses.fields(cfg))
     with _providers_lock:
         p = _providers.pop(key, None) or OpenAIChatProvider(cfg)

@@ -231,6 +231,13 @@ def model_path_for(config: LLMConfig) -> Path:
     return bundled_model_path(model=config.local_model)
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def default_threads() -> int:
     """One core fewer than we may use (at most 4): the code being run and the editor need
     one, and llama.cpp's threads slow down sharply when they have to share cores (measured
@@ -284,6 +291,8 @@ class LocalModelServer:
             str(self.ctx),
             "--threads",
             str(threads),
+            "--threads-batch",  # prompt evaluation on every core (decoding leaves one free)
+            str(_cores()),
             "--port-fd",
             str(port_w),
         ]

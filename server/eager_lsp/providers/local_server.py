@@ -1,6 +1,7 @@
 """Child process hosting xllamacpp's embedded llama.cpp HTTP server (see `local_model`).
 
-Run as ``python -m eager_lsp.providers.local_server --model F --ctx N --threads N --port-fd FD``.
+Run as ``python -m eager_lsp.providers.local_server --model F --ctx N --threads N
+[--threads-batch N] --port-fd FD``.
 It binds 127.0.0.1 (never another address) on a free port, writes that port and a newline
 to FD once the model is loaded, and serves until its stdin closes (the parent exited or
 stopped it) or SIGTERM. Its own stdout is pointed at stderr first, so native code cannot
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", required=True)
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=2)
+    # Prompt evaluation is one batch job that nothing else waits on: every core. Decoding
+    # (`--threads`) leaves one core to the code being run and the editor.
+    ap.add_argument("--threads-batch", type=int, default=0, help="0: every core")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-fd", type=int, required=True)
     args = ap.parse_args(argv)
@@ -45,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     params.model.path = args.model
     params.n_ctx = args.ctx
     params.cpuparams.n_threads = args.threads
-    params.cpuparams_batch.n_threads = args.threads
+    params.cpuparams_batch.n_threads = args.threads_batch or os.cpu_count() or args.threads
     params.hostnames = ["127.0.0.1"]
     params.api_keys = [api_key]
     params.port = args.port

@@ -1,0 +1,400 @@
+"""`eager-lsp bench --many-docs`: N documents generating at once through the real server.
+
+The real `eager-lsp serve` runs over stdio, driven by a small raw JSON-RPC client (this
+module) that behaves like an editor: it answers `workspace/applyEdit` by applying the edit to
+its copy of the document and sending `didChange`, answers `workspace/configuration`,
+progress and refresh requests, and records when each `eager/chunkResult` arrives. The model is
+`bench/fake_openai.py` in its own process, pacing every reply at RATE tokens/s (a token is
+4 characters) and reporting when it sent each reply's last token.
+
+Timed on the sending and receiving sides, never by the server's own clock (which reads a
+token only when it gets round to it):
+- per document, *last token → last result*: the client receiving the document's last
+  `eager/chunkResult` minus the fake server flushing that document's last token;
+- *last token → last edit*: the same for the last `workspace/applyEdit` (how far behind the
+  stream the server reads);
+- server CPU per token: the server process's utime + stime (`/proc/PID/stat`, the server
+  alone, not its interpreters) over the generation, divided by the tokens sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+CHARS_PER_TOKEN = 4
+
+
+def script(lines: int = 120) -> str:
+    """What every document generates: quick statements with values, a few definitions."""
+    out: list[str] = ["import math\n", "total = 0\n"]
+    i = 0
+    while len(out) < lines:
+        out.append(f"v{i} = sum(range({i * 7 % 50}))\n")
+        out.append(f"total += v{i}\n")
+        if i % 5 == 0:
+            out.append(f"def f{i}(x):\n    return x * {i} + math.sqrt(abs(x))\n")
+            out.append(f"w{i} = f{i}(v{i})\n")
+        if i % 3 == 0:
+            out.append(f"print('step', {i}, total)\n")
+        i += 1
+    out.append("total\n")
+    return "".join(out)
+
+
+def _cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15)
+
+
+class _Doc:
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.text = ""
+        self.version = 1
+        self.last_result = 0.0
+        self.results = 0
+        self.last_edit = 0.0
+        self.edits = 0
+        self.done = asyncio.Event()
+        self.summary: dict[str, Any] | None = None
+
+    def offset(self, pos: dict[str, int]) -> int:
+        line, char = pos["line"], pos["character"]
+        at = 0
+        for _ in range(line):
+            nl = self.text.find("\n", at)
+            if nl < 0:
+                return len(self.text)
+            at = nl + 1
+        return min(at + char, len(self.text))  # ASCII text: UTF-16 units are characters
+
+
+class _Client:
+    """Just enough JSON-RPC over the server's stdio to drive it like an editor."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, settings: dict[str, Any]) -> None:
+        self.proc = proc
+        self.settings = settings
+        self.docs: dict[str, _Doc] = {}
+        self._next = 0
+        self._waiting: dict[int, asyncio.Future[Any]] = {}
+        self._reader = asyncio.ensure_future(self._read())
+        self.messages = 0
+
+    def _write(self, msg: dict[str, Any]) -> None:
+        data = json.dumps(msg).encode()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(data) + data)
+
+    async def request(self, method: str, params: Any) -> Any:
+        self._next += 1
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting[self._next] = fut
+        self._write({"jsonrpc": "2.0", "id": self._next, "method": method, "params": params})
+        return await asyncio.wait_for(fut, 120)
+
+    def notify(self, method: str, params: Any) -> None:
+        self._write({"jsonrpc": "2.0", "method": method, "params": params})
+
+    async def _read(self) -> None:
+        out = self.proc.stdout
+        assert out is not None
+        while True:
+            length = 0
+            while True:
+                line = await out.readline()
+                if not line:
+                    return
+                if line in (b"\r\n", b"\n"):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            body = await out.readexactly(length)
+            now = time.monotonic()
+            self.messages += 1
+            self._handle(json.loads(body), now)
+
+    def _handle(self, msg: dict[str, Any], now: float) -> None:
+        method = msg.get("method")
+        if method is None:
+            fut = self._waiting.pop(msg.get("id", -1), None)
+            if fut is not None and not fut.done():
+                fut.set_result(msg.get("result"))
+            return
+        params = msg.get("params") or {}
+        if "id" in msg:  # a request from the server
+            result: Any = None
+            if method == "workspace/applyEdit":
+                result = self._apply(params, now)
+            elif method == "workspace/configuration":
+                result = [self.settings for _ in params.get("items", [])]
+            self._write({"jsonrpc": "2.0", "id": msg["id"], "result": result})
+            return
+        doc = self.docs.get(params.get("uri", ""))
+        if doc is None:
+            return
+        if method == "eager/chunkResult":
+            doc.last_result = now
+            doc.results += 1
+        elif method == "eager/generationSummary":
+            doc.summary = params
+            doc.done.set()
+
+    def _apply(self, params: dict[str, Any], now: float) -> dict[str, Any]:
+        edit = params.get("edit", {})
+        items = [(dc["textDocument"]["uri"], dc["edits"]) for dc in edit.get("documentChanges", [])]
+        items += list((edit.get("changes") or {}).items())
+        for uri, edits in items:
+            doc = self.docs[uri]
+            ordered = sorted(edits, key=lambda e: doc.offset(e["range"]["start"]), reverse=True)
+            changes = []
+            for e in ordered:
+                s, t = doc.offset(e["range"]["start"]), doc.offset(e["range"]["end"])
+                doc.text = doc.text[:s] + e["newText"] + doc.text[t:]
+                changes.append({"range": e["range"], "text": e["newText"]})
+            doc.version += 1
+            doc.last_edit = now
+            doc.edits += 1
+            self.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": uri, "version": doc.version},
+                    "contentChanges": changes,
+                },
+            )
+        return {"applied": True}
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(BaseException):
+            await self._reader
+
+
+async def run(docs: int = 10, rate: float = 200.0, lines: int = 120) -> dict[str, Any]:
+    """One round: `docs` documents generate `script(lines)` at `rate` tokens/s each."""
+    text = script(lines)
+    with tempfile.TemporaryDirectory(prefix="eager-many-") as tmp:
+        root = Path(tmp)
+        (root / "reply.py").write_text(text, encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+        fake = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "eager_lsp.bench.fake_openai",
+            "--text-file",
+            str(root / "reply.py"),
+            "--rate",
+            str(rate),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        assert fake.stdout is not None
+        url = (await fake.stdout.readline()).decode().strip()
+        settings = {
+            "llm": {"provider": "openai", "baseUrl": url, "apiKey": "sk-bench", "model": "fake"},
+            "execution": {"gate": "safe", "stopOnError": True},
+            "debug": {"enabled": False},
+            "repair": {"mode": "off"},
+        }
+        profile = os.environ.get("EAGER_BENCH_PROFILE")  # cProfile output path, for tuning
+        wrap = ["-m", "cProfile", "-o", profile] if profile else []
+        server = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *wrap,
+            "-m",
+            "eager_lsp",
+            "serve",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            cwd=tmp,
+            env=env,
+        )
+        client = _Client(server, settings)
+        try:
+            return await _drive(client, server.pid, fake, root, docs, rate, text)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.request("shutdown", None), 10)
+                client.notify("exit", None)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait(), 10)
+            if server.returncode is None:
+                server.kill()
+                await server.wait()
+            await client.close()
+            assert fake.stdin is not None
+            fake.stdin.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(fake.wait(), 5)
+            if fake.returncode is None:
+                fake.kill()
+                await fake.wait()
+
+
+async def _drive(
+    client: _Client,
+    pid: int,
+    fake: asyncio.subprocess.Process,
+    root: Path,
+    docs: int,
+    rate: float,
+    text: str,
+) -> dict[str, Any]:
+    capabilities = {
+        "general": {"positionEncodings": ["utf-16"]},
+        "workspace": {
+            "applyEdit": True,
+            "workspaceEdit": {"documentChanges": True},
+            "configuration": True,
+            "inlayHint": {"refreshSupport": True},
+        },
+        "window": {"workDoneProgress": True},
+        "textDocument": {"inlayHint": {}, "publishDiagnostics": {"versionSupport": True}},
+    }
+    await client.request(
+        "initialize",
+        {
+            "processId": os.getpid(),
+            "rootUri": root.as_uri(),
+            "capabilities": capabilities,
+            "initializationOptions": client.settings,
+        },
+    )
+    client.notify("initialized", {})
+    for i in range(docs):
+        path = root / f"doc{i}.py"
+        path.write_text("", encoding="utf-8")
+        uri = path.as_uri()
+        client.docs[uri] = _Doc(uri)
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": ""}},
+        )
+    # Warm up: one short generation first imports the model SDK and builds its client (once
+    # per server, about a second of CPU) so that what follows is the steady state.
+    warm = root / "warmup.py"
+    warm.write_text("", encoding="utf-8")
+    warm_doc = _Doc(warm.as_uri())
+    client.docs[warm_doc.uri] = warm_doc
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": warm_doc.uri, "languageId": "python", "version": 1, "text": ""}},
+    )
+    await client.request(
+        "workspace/executeCommand",
+        {"command": "eager.generate", "arguments": [{"uri": warm_doc.uri, "prompt": "[warmup]"}]},
+    )
+    await asyncio.wait_for(warm_doc.done.wait(), 120)
+    del client.docs[warm_doc.uri]
+    assert fake.stdout is not None
+    await asyncio.wait_for(fake.stdout.readline(), 10)  # the warm-up's record
+    await asyncio.sleep(2.0)  # the interpreters start (startOnOpen)
+    spy = None
+    spy_out = os.environ.get("EAGER_BENCH_PYSPY")  # py-spy raw stacks of the window, for tuning
+    if spy_out:
+        spy = await asyncio.create_subprocess_exec(
+            "py-spy", "record", "--pid", str(pid), "--format", "raw", "-o", spy_out,
+            "--rate", "250", "--nonblocking",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+    cpu0, t0 = _cpu_s(pid), time.monotonic()
+    for i, uri in enumerate(client.docs):
+        await client.request(
+            "workspace/executeCommand",
+            {
+                "command": "eager.generate",
+                "arguments": [{"uri": uri, "prompt": f"[doc{i}] write the script"}],
+            },
+        )
+    await asyncio.wait_for(asyncio.gather(*(d.done.wait() for d in client.docs.values())), 300)
+    cpu1, t1 = _cpu_s(pid), time.monotonic()
+    if spy is not None:
+        spy.send_signal(2)
+        await spy.wait()
+    sent: dict[str, dict[str, Any]] = {}
+    while len(sent) < docs:
+        line = await asyncio.wait_for(fake.stdout.readline(), 10)
+        record = json.loads(line)
+        sent[record["tag"]] = record
+    rows = []
+    for i, doc in enumerate(client.docs.values()):
+        s = sent[f"doc{i}"]
+        rows.append(
+            {
+                "doc": i,
+                "tokens": s["pieces"],
+                "results": doc.results,
+                "edits": doc.edits,
+                "text_ok": doc.text.rstrip("\n") == text.rstrip("\n"),
+                "send_s": round(s["last_s"] - s["first_s"], 3),
+                "last_token_to_last_result_ms": round((doc.last_result - s["last_s"]) * 1e3, 1),
+                "last_token_to_last_edit_ms": round((doc.last_edit - s["last_s"]) * 1e3, 1),
+                "summary_error": (doc.summary or {}).get("error"),
+            }
+        )
+    tokens = sum(r["tokens"] for r in rows)
+    lat = [r["last_token_to_last_result_ms"] for r in rows]
+    edit_lag = [r["last_token_to_last_edit_ms"] for r in rows]
+    return {
+        "docs": docs,
+        "rate_tok_s": rate,
+        "chars_per_doc": len(text),
+        "tokens_total": tokens,
+        "wall_s": round(t1 - t0, 3),
+        "server_cpu_s": round(cpu1 - cpu0, 3),
+        "server_cpu_ms_per_token": round((cpu1 - cpu0) / max(tokens, 1) * 1e3, 4),
+        "last_token_to_last_result_ms": {
+            "median": round(statistics.median(lat), 1),
+            "min": min(lat),
+            "max": max(lat),
+        },
+        "last_token_to_last_edit_ms": {
+            "median": round(statistics.median(edit_lag), 1),
+            "min": min(edit_lag),
+            "max": max(edit_lag),
+        },
+        "per_doc": rows,
+    }
+
+
+def report(r: dict[str, Any]) -> str:
+    lat, lag = r["last_token_to_last_result_ms"], r["last_token_to_last_edit_ms"]
+    lines = [
+        f"many documents: {r['docs']} × {r['chars_per_doc']} chars at {r['rate_tok_s']:g} tok/s "
+        f"each, through `eager-lsp serve` (stdio) and a fake OpenAI server",
+        f"  last token sent → last result received: median {lat['median']} ms "
+        f"({lat['min']}–{lat['max']})",
+        f"  last token sent → last edit received:   median {lag['median']} ms "
+        f"({lag['min']}–{lag['max']})",
+        f"  server CPU: {r['server_cpu_s']} s for {r['tokens_total']} tokens = "
+        f"{r['server_cpu_ms_per_token']} ms/token (wall {r['wall_s']} s)",
+    ]
+    bad = [row["doc"] for row in r["per_doc"] if not row["text_ok"] or row["summary_error"]]
+    if bad:
+        lines.append(f"  documents with a wrong text or an error: {bad}")
+    return "\n".join(lines)
+
+
+def main(out: Path, docs: int = 10, rate: float = 200.0, repeat: int = 1) -> int:
+    results = []
+    for _ in range(repeat):
+        r = asyncio.run(run(docs=docs, rate=rate))
+        print(report(r), flush=True)
+        results.append(r)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "many_docs.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {out / 'many_docs.json'}")
+    return 0

@@ -1,0 +1,57 @@
+"""Publisher: the first result after a quiet moment goes out at once; only bursts coalesce.
+
+A unit test of the throttle alone: the document is a stand-in (a closed one, so no
+diagnostics are computed) and the client's refresh request is a recording coroutine; the real
+server and editors exercise the same Publisher in tests/lsp and tests/e2e.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, cast
+
+from eager_lsp.lsp import publish
+
+
+@dataclass
+class _Doc:
+    uri: str
+    version: int = 1
+    closed: bool = True
+
+
+async def _turns(n: int = 5) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_first_result_after_quiet_is_refreshed_without_waiting() -> None:
+    refreshes: list[float] = []
+
+    async def refresh() -> None:
+        refreshes.append(asyncio.get_running_loop().time())
+
+    publisher = publish.Publisher(lambda params: None, refresh)
+    publisher.schedule(cast(Any, _Doc("file:///a.py")))
+    await _turns()  # no timer may stand between the result and the refresh
+    assert len(refreshes) == 1
+
+
+async def test_a_burst_is_coalesced_into_one_trailing_refresh() -> None:
+    refreshes: list[float] = []
+
+    async def refresh() -> None:
+        refreshes.append(asyncio.get_running_loop().time())
+
+    publisher = publish.Publisher(lambda params: None, refresh)
+    doc = cast(Any, _Doc("file:///a.py"))
+    publisher.schedule(doc)
+    await _turns()
+    for _ in range(10):  # ten more results right behind the first
+        publisher.schedule(doc)
+        await _turns(1)
+    assert len(refreshes) == 1
+    await asyncio.sleep(publish.REFRESH_WINDOW_S + publish.PUBLISH_WINDOW_S + 0.1)
+    assert len(refreshes) == 2  # the burst: one refresh, after the window
+    assert refreshes[1] - refreshes[0] >= publish.REFRESH_WINDOW_S * 0.9
