@@ -728,3 +728,35 @@ def test_follow_mode_never_runs_a_half_typed_line(
     assert r["ran"] == ["count = 1", "print(count)"], r["ran"]
     assert "count = 1" in _labels(r), _labels(r)
     assert r["diagnostics"] == [], r["diagnostics"]
+
+
+@requires_nvim
+def test_one_undo_takes_back_a_long_generation_between_existing_lines(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """60 lines written by many eager/streamEdit inserts are one undo step; undo restores the
+    text exactly as it was (the blank line the code went on included), redo brings it back."""
+    script = "".join(f"u{i} = {i}\n" for i in range(60))
+    openai_server.enqueue(text=script, chunk_chars=4, delay=0.005)
+    target = tmp_path / "undo_long.py"
+    original = ["top = 0", "", "bottom = 1"]
+    target.write_text("\n".join(original) + "\n")
+    nv = _Interactive(tmp_path, {"file": str(target), "settings": _settings(openai_server.url)})
+    try:
+        assert nv.wait('require("eager").statusline() ~= ""'), "the server did not attach"
+        nv.send(":2<CR>:EagerGenerate sixty numbers<CR>")
+        assert nv.wait("_G.eager_test.result.summary ~= nil"), "the generation did not end"
+        lines = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+        nv.send("u")
+        assert nv.wait("vim.api.nvim_buf_line_count(0) == 3", 10)
+        after_undo = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+        nv.send("<C-r>")
+        assert nv.wait("vim.api.nvim_buf_line_count(0) > 3", 10)
+        after_redo = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+        summary = nv.lua("_G.eager_test.result.summary")
+    finally:
+        debug = nv.close()
+    assert summary["error"] is None, (summary, debug)
+    assert lines == ["top = 0", *script.splitlines(), "", "bottom = 1"], (lines, debug)
+    assert after_undo == original, (after_undo, debug)  # one `u` took all of it back
+    assert after_redo == lines, (after_redo, debug)
