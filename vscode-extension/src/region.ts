@@ -1,39 +1,24 @@
 // Where generated text goes while the user keeps typing: the pure half of the write path
 // (docs/vscode.md, "How generated text is written"). No `vscode` import: unit tests load it in Node.
 //
-// Rules (the reasons are in docs/architecture.md, "The VS Code write path"):
+// Rules (docs/protocol.md, "eager/streamEdit"; the reasons are in docs/architecture.md):
 // - A generation owns a region [start, end) of the document, in UTF-16 offsets (what VS Code's
 //   `offsetAt`/`rangeOffset` and LSP positions count). Our own inserts go at `end` and extend it.
 // - Every other change is classified against the region, in the order VS Code reports it:
 //   wholly before it → the region moves by the change's length difference; wholly after it →
-//   nothing; overlapping it → a conflict (the user edited generated text: the generation stops,
-//   both texts stay).
-// - The two boundaries. An insertion at `end` (the insertion point) is *after* the region: the
-//   user's text follows the generated text and the next generated text goes before it, so
-//   neither is bent. An insertion at `start` is *before* the region when it ends with a newline
-//   (a whole line typed or pasted above); otherwise it would join the first generated line: a
-//   conflict. While the region is still empty, start = end: a partial line typed there stays after
-//   the point (the generation then writes above it, keeping both lines whole), a text ending in a
-//   newline goes before it.
-// - A position the server computed in an older document version is rebased through the changes
-//   since then (ChangeLog) by the same rules, with the point treated as an empty region.
+//   nothing; touching its inside → a conflict (the user edited generated text: the generation
+//   stops, both texts stay).
+// - The boundaries behave like the protocol's marks: text inserted at `start` goes before the
+//   region, text inserted at `end` (the insertion point) goes after it, so the next generated text
+//   goes before the user's; while the region is empty, text inserted at its point goes before it
+//   (a line typed at the insertion point as the generation starts stays above the code).
+// - The server places the region (`begin` is refused unless the document is at the version the
+//   server saw), so the client never rebases a position itself.
 
 /** One replacement as VS Code reports it: offsets in the document *before* the change. */
 export interface OffsetChange {
   offset: number;
   removed: number;
-  text: string;
-}
-
-export interface Pos {
-  line: number;
-  character: number;
-}
-
-/** One replacement in line/character terms (VS Code's `contentChanges[i].range` and `text`). */
-export interface RangeChange {
-  start: Pos;
-  end: Pos;
   text: string;
 }
 
@@ -44,16 +29,8 @@ export function classify(c: OffsetChange, start: number, end: number): Placement
   const s = c.offset;
   const e = c.offset + c.removed;
   if (c.removed === 0 && c.text === "") return "none";
-  if (e < start) return "before";
-  if (e === start && s < e) return "before";
-  if (s === start && e === start) {
-    const endsLine = c.text.endsWith("\n") || c.text.endsWith("\r");
-    if (start === end) return endsLine ? "before" : "after";
-    return endsLine ? "before" : "conflict";
-  }
-  if (s > end) return "after";
-  if (s === end && start < end) return "after";
-  if (s === end && start === end) return "after"; // a deletion starting at the empty point
+  if (e <= start) return "before"; // ends at the start at the latest, or inserted there
+  if (s >= end) return "after"; // starts at the end at the earliest, or inserted there
   return "conflict";
 }
 
@@ -102,87 +79,6 @@ export class TrackedRegion {
 
   markConflict(reason: string): void {
     this.conflictReason ??= reason;
-  }
-}
-
-// ---- positions in line/character terms ------------------------------------------------------
-
-function cmp(a: Pos, b: Pos): number {
-  return a.line !== b.line ? a.line - b.line : a.character - b.character;
-}
-
-/** End position of `text` inserted at `at`. */
-function endOfInsert(at: Pos, text: string): Pos {
-  let line = at.line;
-  let character = at.character;
-  let i = 0;
-  while (i < text.length) {
-    const ch = text.charCodeAt(i);
-    if (ch === 13 /* \r */ || ch === 10 /* \n */) {
-      if (ch === 13 && text.charCodeAt(i + 1) === 10) i++;
-      line++;
-      character = 0;
-    } else {
-      character++;
-    }
-    i++;
-  }
-  return { line, character };
-}
-
-/** `p` after the change, or undefined when the change swallowed it (a conflict). The point
- * behaves like an empty region (see `classify`). */
-export function rebasePos(p: Pos, c: RangeChange): Pos | undefined {
-  const removedNothing = cmp(c.start, c.end) === 0;
-  if (removedNothing && c.text === "") return p;
-  if (cmp(c.end, p) < 0 || (cmp(c.end, p) === 0 && !removedNothing)) {
-    // Wholly before the point (or a deletion ending at it): the point moves.
-    const newEnd = endOfInsert(c.start, c.text);
-    if (p.line === c.end.line) {
-      return { line: newEnd.line, character: newEnd.character + (p.character - c.end.character) };
-    }
-    return { line: p.line + (newEnd.line - c.end.line), character: p.character };
-  }
-  if (cmp(c.start, p) === 0 && removedNothing) {
-    const endsLine = c.text.endsWith("\n") || c.text.endsWith("\r");
-    return endsLine ? endOfInsert(c.start, c.text) : p;
-  }
-  if (cmp(c.start, p) >= 0) return p; // wholly after the point (or a deletion starting at it)
-  return undefined;
-}
-
-/** The changes each document version brought, kept for a while so that a position the server
- * computed in an older version can be brought up to date. */
-export class ChangeLog {
-  private entries: { version: number; changes: RangeChange[] }[] = [];
-
-  /** @param baseVersion the document's version when logging began (nothing older is known). */
-  constructor(
-    private baseVersion: number,
-    private readonly keep = 2000,
-  ) {}
-
-  record(version: number, changes: RangeChange[]): void {
-    this.entries.push({ version, changes });
-    if (this.entries.length > this.keep) {
-      const dropped = this.entries.splice(0, this.entries.length - this.keep);
-      this.baseVersion = dropped[dropped.length - 1]!.version;
-    }
-  }
-
-  /** `p` (a position in document version `from`) in the latest version; undefined when `from` is
-   * older than the log or an edit swallowed the position. */
-  rebase(p: Pos, from: number): Pos | undefined {
-    if (from < this.baseVersion) return undefined;
-    let cur: Pos | undefined = p;
-    for (const entry of this.entries) {
-      if (entry.version <= from) continue;
-      for (const c of entry.changes) {
-        cur = rebasePos(cur, c);
-        if (cur === undefined) return undefined;
-      }
-    }
-    return cur;
   }
 }
 
@@ -250,4 +146,18 @@ export class Debouncer<K> {
 export function withEol(text: string, eol: "\n" | "\r\n"): string {
   const lf = text.replace(/\r\n?/g, "\n");
   return eol === "\n" ? lf : lf.replace(/\n/g, "\r\n");
+}
+
+/** Offset just after the k-th line break of `text` (0 for k = 0), undefined if it has fewer. */
+export function offsetAfterLines(text: string, k: number): number | undefined {
+  if (k === 0) return 0;
+  let seen = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\n" || (ch === "\r" && text[i + 1] !== "\n")) {
+      seen++;
+      if (seen === k) return i + 1;
+    }
+  }
+  return undefined;
 }

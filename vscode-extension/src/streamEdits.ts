@@ -32,7 +32,7 @@ import {
   type StreamEndParams,
   type StreamInsertParams,
 } from "./methods";
-import { ChangeLog, type OffsetChange, type Pos, SerialQueue, TrackedRegion, withEol } from "./region";
+import { type OffsetChange, offsetAfterLines, SerialQueue, TrackedRegion, withEol } from "./region";
 
 /** How long a reply waits for the didChange of its version to be sent (a document outside the
  * client's selector never is). */
@@ -150,7 +150,6 @@ type Outcome = "ok" | StreamEditFailure;
 export class StreamWriter implements vscode.Disposable {
   private readonly gens = new Map<string, Generation>();
   private readonly ended = new Map<string, StreamEditResult>();
-  private readonly logs = new Map<string, ChangeLog>();
   private readonly queue = new SerialQueue();
   private readonly disposables: vscode.Disposable[] = [];
   /** Resolvers woken by any change of a document (a refused edit waits for one). */
@@ -200,21 +199,6 @@ export class StreamWriter implements vscode.Disposable {
     if (e.contentChanges.length === 0) return;
     const doc = e.document;
     const key = doc.uri.toString();
-    if (doc.languageId === "python" || this.logs.has(key)) {
-      let changeLog = this.logs.get(key);
-      if (!changeLog) {
-        changeLog = new ChangeLog(doc.version - 1);
-        this.logs.set(key, changeLog);
-      }
-      changeLog.record(
-        doc.version,
-        e.contentChanges.map((c) => ({
-          start: { line: c.range.start.line, character: c.range.start.character },
-          end: { line: c.range.end.line, character: c.range.end.character },
-          text: c.text,
-        })),
-      );
-    }
     for (const gen of this.gens.values()) {
       if (gen.key !== key) continue;
       const own = gen.pendingOwn;
@@ -248,7 +232,6 @@ export class StreamWriter implements vscode.Disposable {
   private onClose(doc: vscode.TextDocument): void {
     const key = doc.uri.toString();
     for (const gen of this.gens.values()) if (gen.key === key) gen.closed = true;
-    this.logs.delete(key);
     this.sync.forget(doc.uri);
   }
 
@@ -273,26 +256,34 @@ export class StreamWriter implements vscode.Disposable {
     const known = this.gens.get(p.generationId);
     if (known) return known.lastResult ?? this.result(known);
     const doc = this.findDocument(p.uri);
-    if (!doc) return { ok: false, reason: "closed" };
-    const at = this.rebase(doc, p.position, p.version);
-    if (!at) return { ok: false, reason: "conflict", message: "the insertion point was edited away" };
-    let start = doc.offsetAt(new vscode.Position(at.line, at.character));
-    let end = start;
-    if (p.replace) {
-      const rs = this.rebase(doc, p.replace.start, p.version);
-      const re = this.rebase(doc, p.replace.end, p.version);
-      if (!rs || !re) return { ok: false, reason: "conflict", message: "the text to replace was edited" };
-      start = doc.offsetAt(new vscode.Position(rs.line, rs.character));
-      end = Math.max(start, doc.offsetAt(new vscode.Position(re.line, re.character)));
+    if (!doc) return this.remember(p.generationId, { ok: false, reason: "closed" });
+    if (doc.version !== p.version) {
+      // The user typed since the server placed it: the server rebases and sends begin again,
+      // once it has the changes we are about to answer for.
+      await this.sync.waitSent(doc.uri, doc.version);
+      return { ok: false, reason: "conflict", message: `the document is at version ${doc.version}, not ${p.version}` };
     }
-    // The text to replace is tracked as if it were ours: a user edit inside it is a conflict.
-    const gen = new Generation(p.generationId, doc, new TrackedRegion(start, end));
-    this.gens.set(gen.id, gen);
+    const eol = doc.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n";
+    const before = withEol(p.before ?? "", eol);
+    const after = withEol(p.after ?? "", eol);
+    const from = doc.offsetAt(toPosition(p.replace?.start ?? p.position));
+    const to = p.replace ? Math.max(from, doc.offsetAt(toPosition(p.replace.end))) : from;
+    const gen = new Generation(p.generationId, doc, new TrackedRegion(from + before.length));
     gen.lastSeq = p.seq;
-    if (end > start) {
-      const outcome = await this.write(gen, () => ({ offset: gen.region.start, removed: gen.region.end - gen.region.start, text: "" }), (c) =>
-        gen.region.ownDelete(c.offset, c.removed),
-      );
+    this.gens.set(gen.id, gen); // so that the change event of our edit finds it
+    if (to > from || before + after !== "") {
+      // One edit, version-checked against `version`: if the user got there first it is refused
+      // and the server places the region again.
+      const outcome = await this.writeOnce(gen, { offset: from, removed: to - from, text: before + after }, (c) => {
+        const at = c.offset + before.length;
+        gen.region.start = at;
+        gen.region.end = at;
+      }, p.version);
+      if (outcome === "refused") {
+        this.gens.delete(gen.id);
+        await this.sync.waitSent(doc.uri, doc.version);
+        return { ok: false, reason: "conflict", message: "the document changed while the region was placed" };
+      }
       if (outcome !== "ok") return this.fail(gen, outcome);
     }
     return this.reply(gen);
@@ -316,25 +307,33 @@ export class StreamWriter implements vscode.Disposable {
     const gen = this.gens.get(p.generationId);
     if (!gen) return this.ended.get(p.generationId) ?? { ok: false, reason: "conflict", message: "unknown generation" };
     gen.lastSeq = p.seq;
-    let result: StreamEditResult;
-    if (gen.closed || gen.doc.isClosed) result = { ok: false, reason: "closed" };
-    else if (gen.region.conflicted) result = { ok: false, reason: "edited" };
-    else {
-      if (p.trimTrailing) {
-        const text = gen.doc.getText();
-        const r = gen.region;
-        const ownBreak = r.end > r.start && /[\r\n]$/.test(text.slice(r.start, r.end));
-        const next = text.startsWith("\r\n", r.end) ? 2 : text[r.end] === "\n" || text[r.end] === "\r" ? 1 : 0;
-        if (ownBreak && next > 0) {
-          // The line break after the region (the server opened it before writing) is not needed:
-          // the region ends with its own. It is outside the region: the region does not change.
-          const outcome = await this.write(gen, () => ({ offset: r.end, removed: next, text: "" }), () => undefined);
-          if (outcome !== "ok") this.log(`[edits] generation ${gen.id}: trimming the line break after it: ${outcome}`);
-        }
+    if (gen.closed || gen.doc.isClosed) return this.fail(gen, "closed");
+    if (gen.region.conflicted) return this.fail(gen, "edited");
+    const r = gen.region;
+    if (p.keepLines !== undefined && p.keepLines >= 0) {
+      // Keep the region's first k lines (an error stopped the code there, or a stop left an
+      // unfinished line): delete what follows the k-th line break.
+      const cut = offsetAfterLines(gen.doc.getText().slice(r.start, r.end), p.keepLines);
+      if (cut !== undefined && r.start + cut < r.end) {
+        const outcome = await this.write(gen, () => ({ offset: r.start + cut, removed: r.end - (r.start + cut), text: "" }), (c) =>
+          r.ownDelete(c.offset, c.removed),
+        );
+        if (outcome !== "ok") return this.fail(gen, outcome);
       }
-      await this.closeGroup(gen);
-      result = await this.reply(gen);
     }
+    if (p.trimTrailing) {
+      const text = gen.doc.getText();
+      const ownBreak = r.end > r.start && /[\r\n]$/.test(text.slice(r.start, r.end));
+      const next = text.startsWith("\r\n", r.end) ? 2 : text[r.end] === "\n" || text[r.end] === "\r" ? 1 : 0;
+      if (ownBreak && next > 0) {
+        // The line break opened after the region (`after` of begin) is not needed: the region
+        // ends with its own. It lies outside the region, which does not change.
+        const outcome = await this.write(gen, () => ({ offset: r.end, removed: next, text: "" }), () => undefined);
+        if (outcome !== "ok") return this.fail(gen, outcome);
+      }
+    }
+    await this.closeGroup(gen);
+    const result = await this.reply(gen);
     this.log(`[edits] generation ${gen.id} ended: ${gen.writes} writes, ${gen.retries} retried after a user change`);
     this.forget(gen, result);
     return result;
@@ -349,84 +348,93 @@ export class StreamWriter implements vscode.Disposable {
   }
 
   /** Apply one change computed by `target` (recomputed on every retry); `apply` updates the region
-   * when the change event arrives. */
+   * when the change event arrives. A refusal (the user's change came first) is retried. */
   private async write(gen: Generation, target: () => OffsetChange, apply: (c: OffsetChange) => void): Promise<Outcome> {
-    const doc = gen.doc;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (gen.closed || doc.isClosed) return "closed";
-      if (gen.region.conflicted) return "edited";
-      const t = target();
-      const range = new vscode.Range(doc.positionAt(t.offset), doc.positionAt(t.offset + t.removed));
-      let seenResolve: (() => void) | undefined;
-      const seen = new Promise<void>((r) => (seenResolve = r));
-      const own: PendingOwn = { version: doc.version + 1, offset: t.offset, removed: t.removed, apply, seen: false };
-      own.onSeen = () => seenResolve?.();
-      gen.pendingOwn = own;
-      const editor = this.editorFor(doc);
-      let applied = false;
-      let viaEditor = false;
-      try {
-        if (editor) {
-          // The version check happens inside edit(): `range` and `own.version` are from this tick.
-          viaEditor = true;
-          applied = await editor.edit((b) => b.replace(range, t.text), {
-            undoStopBefore: gen.needStop,
-            undoStopAfter: false,
-          });
-        }
-      } catch (e) {
-        // The editor was closed meanwhile: fall back below.
-        this.log(`[edits] editor edit failed (${String(e)}); using a workspace edit`);
-        viaEditor = false;
+      const expected = gen.doc.version;
+      const outcome = await this.attempt(gen, target(), apply);
+      if (outcome !== "refused") return outcome;
+      gen.retries++;
+      // Wait for the change that beat us to reach the extension host, then recompute.
+      if (gen.doc.version === expected) await this.nextChange(attempt < 5 ? 20 : 100);
+    }
+    return "conflict";
+  }
+
+  /** Apply one change once, only to document version `version`. */
+  private async writeOnce(gen: Generation, t: OffsetChange, apply: (c: OffsetChange) => void, version: number): Promise<Outcome | "refused"> {
+    if (gen.doc.version !== version) return "refused";
+    return this.attempt(gen, t, apply);
+  }
+
+  private async attempt(gen: Generation, t: OffsetChange, apply: (c: OffsetChange) => void): Promise<Outcome | "refused"> {
+    const doc = gen.doc;
+    if (gen.closed || doc.isClosed) return "closed";
+    if (gen.region.conflicted) return "edited";
+    const range = new vscode.Range(doc.positionAt(t.offset), doc.positionAt(t.offset + t.removed));
+    let seenResolve: (() => void) | undefined;
+    const seen = new Promise<void>((r) => (seenResolve = r));
+    const own: PendingOwn = { version: doc.version + 1, offset: t.offset, removed: t.removed, apply, seen: false };
+    own.onSeen = () => seenResolve?.();
+    gen.pendingOwn = own;
+    const editor = this.editorFor(doc);
+    let applied = false;
+    let viaEditor = false;
+    try {
+      if (editor) {
+        // edit() captures the document version synchronously, with `range`: VS Code refuses the
+        // edit if the document changed before it reached the editor.
+        viaEditor = true;
+        applied = await editor.edit((b) => b.replace(range, t.text), {
+          undoStopBefore: gen.needStop,
+          undoStopAfter: false,
+        });
       }
-      if (!viaEditor) {
-        if (doc.version + 1 !== own.version) {
-          gen.retries++;
-          continue;
-        }
-        const we = new vscode.WorkspaceEdit();
-        we.replace(doc.uri, range, t.text);
-        try {
-          applied = await vscode.workspace.applyEdit(we);
-        } catch {
-          applied = false;
-        }
-      }
-      if (applied) {
-        if (!own.seen) {
-          const timedOut = await Promise.race([
-            seen.then(() => false),
-            new Promise<boolean>((r) => setTimeout(() => r(true), ECHO_TIMEOUT_MS)),
-          ]);
-          if (timedOut || !own.seen) {
-            gen.pendingOwn = undefined;
-            gen.region.markConflict("lost track of an applied edit");
-            this.log(`[edits] generation ${gen.id}: an applied edit never showed up as a change`);
-            return "conflict";
-          }
-        }
+    } catch (e) {
+      // The editor was closed meanwhile: fall back to a workspace edit.
+      this.log(`[edits] editor edit failed (${String(e)}); using a workspace edit`);
+      viaEditor = false;
+    }
+    if (!viaEditor) {
+      if (doc.version + 1 !== own.version) {
         gen.pendingOwn = undefined;
-        gen.writes++;
-        if (viaEditor) {
-          gen.needStop = false;
-          gen.groupOpen = true;
-        } else {
-          gen.needStop = true;
-          gen.groupOpen = false;
-        }
-        return "ok";
+        return "refused";
       }
-      // Refused: someone else's change came first. Wait for it to arrive, then recompute.
+      const we = new vscode.WorkspaceEdit();
+      we.replace(doc.uri, range, t.text);
+      try {
+        applied = await vscode.workspace.applyEdit(we);
+      } catch {
+        applied = false;
+      }
+    }
+    if (!applied) {
       gen.pendingOwn = undefined;
       if (own.seen) {
         // Cannot happen with version-checked edits; never write the same text twice.
         gen.region.markConflict("an edit was reported both applied and refused");
         return "conflict";
       }
-      gen.retries++;
-      if (doc.version + 1 === own.version) await this.nextChange(attempt < 5 ? 20 : 100);
+      return "refused";
     }
-    return "conflict";
+    if (!own.seen) {
+      const timedOut = await Promise.race([
+        seen.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), ECHO_TIMEOUT_MS)),
+      ]);
+      if (timedOut || !own.seen) {
+        gen.pendingOwn = undefined;
+        gen.region.markConflict("lost track of an applied edit");
+        this.log(`[edits] generation ${gen.id}: an applied edit never showed up as a change`);
+        return "conflict";
+      }
+    }
+    gen.pendingOwn = undefined;
+    gen.writes++;
+    // Editor edits join one undo group; a workspace edit is its own step.
+    gen.needStop = !viaEditor;
+    gen.groupOpen = viaEditor;
+    return "ok";
   }
 
   /** Close the generation's undo group: a no-op edit with a stop after it. */
@@ -451,18 +459,6 @@ export class StreamWriter implements vscode.Disposable {
 
   // ---- replies ------------------------------------------------------------------------------
 
-  private rebase(doc: vscode.TextDocument, p: LspPosition, version: number): Pos | undefined {
-    if (version > doc.version) return undefined;
-    let pos: Pos | undefined = { line: p.line, character: p.character };
-    if (version < doc.version) {
-      const changeLog = this.logs.get(doc.uri.toString());
-      pos = changeLog?.rebase(pos, version);
-    }
-    if (!pos) return undefined;
-    const valid = doc.validatePosition(new vscode.Position(pos.line, pos.character));
-    return { line: valid.line, character: valid.character };
-  }
-
   private result(gen: Generation): StreamEditResult {
     const range: LspRange = {
       start: toLsp(gen.doc.positionAt(gen.region.start)),
@@ -471,26 +467,40 @@ export class StreamWriter implements vscode.Disposable {
     return { ok: true, version: gen.doc.version, range };
   }
 
-  /** The region now, once the server has been sent this version's didChange. */
+  /** The region in the latest version, answered right after that version's didChange: the server
+   * reads the answer at exactly that version. If the user typed while we waited for the send,
+   * take the newer version (no didChange can go out between the last check and the answer: both
+   * happen in the same turn of the event loop). */
   private async reply(gen: Generation): Promise<StreamEditResult> {
-    const result = this.result(gen);
-    gen.lastResult = result;
-    if (result.ok) await this.sync.waitSent(gen.doc.uri, result.version);
-    return result;
+    for (let i = 0; ; i++) {
+      const result = this.result(gen);
+      gen.lastResult = result;
+      if (!result.ok) return result;
+      const sent = await this.sync.waitSent(gen.doc.uri, result.version);
+      if (!sent || gen.doc.version === result.version || i >= 50) return result;
+    }
   }
 
-  private fail(gen: Generation, outcome: Exclude<Outcome, "ok">): StreamEditResult {
+  /** The region is gone (edited inside, closed, lost): answer so, forget it, change nothing more. */
+  private fail(gen: Generation, outcome: StreamEditFailure): StreamEditResult {
     const result: StreamEditResult =
       outcome === "edited"
         ? { ok: false, reason: "edited", message: gen.region.reason ?? "the generated text was edited" }
         : { ok: false, reason: outcome };
-    gen.lastResult = result;
+    this.log(`[edits] generation ${gen.id} stopped: ${result.reason}${result.message ? ` (${result.message})` : ""}`);
+    void this.closeGroup(gen);
+    this.forget(gen, result);
+    return result;
+  }
+
+  private remember(id: string, result: StreamEditResult): StreamEditResult {
+    this.ended.set(id, result);
     return result;
   }
 
   private forget(gen: Generation, result: StreamEditResult): void {
     this.gens.delete(gen.id);
-    this.ended.set(gen.id, result);
+    this.remember(gen.id, result);
     while (this.ended.size > REMEMBER_ENDED) {
       const oldest = this.ended.keys().next().value as string;
       this.ended.delete(oldest);
@@ -505,4 +515,8 @@ export class StreamWriter implements vscode.Disposable {
 
 function toLsp(p: vscode.Position): LspPosition {
   return { line: p.line, character: p.character };
+}
+
+function toPosition(p: LspPosition): vscode.Position {
+  return new vscode.Position(p.line, p.character);
 }

@@ -5,6 +5,9 @@
 //
 //   EAGER_E2E='{"url": "...", "file": "a.py", "prompt": "...", "screenshot": "...png",
 //               "expectText": ["x = 6 * 7"], "expectValue": "42", "timeoutMs": 90000}' node drive.mjs
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
 import { chromium } from "playwright-core";
 
 const params = JSON.parse(process.env.EAGER_E2E ?? "{}");
@@ -122,6 +125,8 @@ try {
 
   if (params.scenario === "noServer") {
     await noServer(page);
+  } else if (params.scenario === "streamTyping") {
+    await streamTyping(page);
   } else if (params.scenario === "runFile") {
     await runFileAndAttach(page);
   } else {
@@ -348,4 +353,143 @@ async function generate(page) {
     if (params.staleScreenshot) await page.screenshot({ path: params.staleScreenshot });
     step("edited a line: stale decoration shown");
   }
+}
+
+// ---- typing while code streams in (issue 10) ---------------------------------------------------
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The Eager status bar item's text. */
+async function eagerStatus(page) {
+  return page.evaluate(() => {
+    for (const el of document.querySelectorAll(".statusbar-item")) {
+      const t = el.innerText.trim();
+      if (t.includes("Eager")) return t;
+    }
+    return "";
+  });
+}
+
+/** Open `file` from the explorer and wait for its editor tab to be the active one. */
+async function openFile(page, file) {
+  const row = page.locator(`.explorer-folders-view .monaco-list-row >> text=${file}`).first();
+  await row.waitFor({ timeout });
+  await row.click();
+  await until(`the editor of ${file}`, async () => {
+    const t = await page.locator(".editor-group-container.active .tab.active").first().innerText().catch(() => "");
+    return t.includes(file);
+  }, 30000, 100);
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+}
+
+/** Save (Ctrl+S) and read the file from disk once it changed (or its tab is no longer dirty). */
+async function saveAndRead(page, path, before) {
+  const mtime = () => {
+    try {
+      return statSync(path).mtimeMs;
+    } catch {
+      return 0;
+    }
+  };
+  const m0 = mtime();
+  await page.keyboard.press("Control+s");
+  // Nothing to save (an undo that changed nothing) is not an error: read what is there.
+  await until(`${path} saved`, async () => {
+    const dirty = await page.locator(".editor-group-container.active .tab.active.dirty").count();
+    return dirty === 0 && (mtime() !== m0 || readFileSync(path, "utf8") !== before);
+  }, 5000, 100).catch(() => undefined);
+  return readFileSync(path, "utf8");
+}
+
+async function runPalette(page, title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.waitFor({ state: "visible" });
+  await input.fill(`> ${title}`);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ state: "visible" });
+  await page.keyboard.press("Enter");
+}
+
+/** One generation per run, each in its own file; while it streams, type a line above it, below it
+ * and at its insertion point in turn, 20–70 ms apart. The file is saved and read from disk. */
+async function streamTyping(page) {
+  result.runs = [];
+  for (const run of params.runs) {
+    const r = { file: run.file, typed: { above: [], below: [], at: [] }, statuses: [] };
+    result.runs.push(r);
+    const path = join(params.folder, run.file);
+    const original = readFileSync(path, "utf8");
+    if (run.file !== params.file || result.runs.length > 1) await openFile(page, run.file);
+    await page.keyboard.press("Control+End");
+    step(`${run.file}: generate (${run.typing ? "typing" : "quiet"})`);
+    await runPalette(page, "Eager: Generate Code Here");
+    await until("the prompt input box", async () =>
+      (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
+        /Generate Code|Describe the code/.test(t),
+      ),
+    );
+    await page.keyboard.type(run.prompt, { delay: 2 });
+    await page.keyboard.press("Enter");
+    await page.locator(".quick-input-widget").first().waitFor({ state: "hidden" }).catch(() => undefined);
+    const t0 = Date.now();
+    let sawBusy = false;
+    let idleSince = 0;
+    let np = 0;
+    let nb = 0;
+    let k = 0;
+    // The cursor starts at the insertion point: the first line is typed there as the generation starts.
+    while (Date.now() - t0 < (run.maxSeconds ?? 120) * 1000) {
+      if (run.typing && k < (run.maxLines ?? 400)) {
+        const target = ["at", "above", "below"][k % 3];
+        const line = `# ${target[0]}${r.file.replace(/\W/g, "")}-${k}`;
+        if (target === "above") {
+          await page.keyboard.press("Control+Home");
+        } else if (target === "below") {
+          await page.keyboard.press("Control+End");
+        } else if (k > 0) {
+          // Back to the insertion point: the first line after the generated code (every line
+          // typed at it or below sits after it; the document ends with a line break).
+          await page.keyboard.press("Control+End");
+          for (let i = 0; i < np + nb; i++) await page.keyboard.press("ArrowUp");
+          await page.keyboard.press("Home");
+        }
+        await page.keyboard.type(line);
+        await page.keyboard.press("Enter");
+        r.typed[target].push(line);
+        if (target === "at") np++;
+        if (target === "below") nb++;
+        k++;
+        await sleep(20 + Math.floor(Math.random() * 51));
+      } else {
+        await sleep(200);
+      }
+      const status = await eagerStatus(page);
+      if (r.statuses[r.statuses.length - 1] !== status) r.statuses.push(status);
+      if (/generating|running/.test(status)) {
+        sawBusy = true;
+        idleSince = 0;
+      } else if (sawBusy) {
+        idleSince ||= Date.now();
+        if (Date.now() - idleSince > 600) break;
+      }
+    }
+    r.seconds = (Date.now() - t0) / 1000;
+    r.linesTyped = k;
+    await sleep(300);
+    r.text = await saveAndRead(page, path, original);
+    step(`${run.file}: saved after ${r.seconds.toFixed(1)} s, ${k} lines typed`);
+    if (run.undo) {
+      // One Ctrl+Z must take the whole generation away.
+      await page.keyboard.press("Control+z");
+      await sleep(300);
+      r.afterOneUndo = await saveAndRead(page, path, r.text);
+      step(`${run.file}: one undo`);
+    }
+    const snap = await snapshot(page);
+    r.toasts = snap.toasts;
+    await page.keyboard.press("Control+w");
+  }
+  result.final = await snapshot(page);
 }
