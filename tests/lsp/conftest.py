@@ -67,6 +67,7 @@ class Editor:
         self.before_apply: Callable[[Editor, ClientDoc, int], None] | None = None
         self.after_apply: Callable[[Editor, ClientDoc, int], None] | None = None
         self.reject_edits = False
+        self.skipped_edits = 0  # versioned edits the "neovim" client skipped (stale)
         self.echo_full_text = False  # report applied edits as whole-document changes
         # Report an insertion at a line start as Neovim's line diff may: a newline-led
         # insertion at the end of the previous line, after a keystroke of the user's that
@@ -114,20 +115,25 @@ class Editor:
             return lsp.ApplyWorkspaceEditResult(applied=False, failure_reason="user said no")
         edit = params.edit
         items: list[tuple[str, int | None, list[lsp.TextEdit]]] = []
+        # Both editors use documentChanges when present, else changes.
         for dc in edit.document_changes or []:
             assert isinstance(dc, lsp.TextDocumentEdit), dc
             edits = [e for e in dc.edits if isinstance(e, lsp.TextEdit)]
             items.append((dc.text_document.uri, dc.text_document.version, edits))
-        for uri, edits in (edit.changes or {}).items():
-            items.append((uri, None, list(edits)))
-        if self.kind == "neovim":
-            assert edit.document_changes is None, "Neovim did not advertise documentChanges"
+        if not items:
+            for uri, edits in (edit.changes or {}).items():
+                items.append((uri, None, list(edits)))
         for uri, _, _ in items:
             if self.before_apply is not None:
                 self.before_apply(self, self.docs[uri], n)
         for uri, version, _ in items:
             doc = self.docs[uri]
             if version is not None and version != doc.version:
+                if self.kind == "neovim":
+                    # vim.lsp.util.apply_text_document_edit: "Buffer … newer than edits."
+                    # The edit is skipped, yet the handler answers applied = true.
+                    self.skipped_edits += 1
+                    return lsp.ApplyWorkspaceEditResult(applied=True)
                 return lsp.ApplyWorkspaceEditResult(
                     applied=False, failure_reason=f"version {version} != {doc.version}"
                 )

@@ -143,6 +143,11 @@ M.handlers["workspace/applyEdit"] = function(_, params, ctx)
   return { applied = ok, failureReason = (not ok) and tostring(err) or nil }
 end
 
+-- Generated text, written by the plugin itself at a region that moves with edits (stream.lua).
+M.handlers["eager/streamEdit"] = function(err, p, ctx)
+  return require("eager.stream").handle(err, p, ctx)
+end
+
 M.handlers["eager/status"] = function(_, p)
   if type(p) ~= "table" or not p.uri then
     return

@@ -17,6 +17,10 @@ local defaults = {
   settings = {},
   inlay_hints = true, -- enable inlay hints (the values) in buffers the server attaches to
   notify = true, -- vim.notify generation summaries and server errors
+  -- Write generated text with eager/streamEdit (a region of extmarks that moves with your
+  -- edits, one undo step per generation) instead of workspace/applyEdit.
+  stream_edits = true,
+  cursor_debounce_ms = 60, -- eager/cursor (follow mode knows when you have left a line)
   -- Anything else for vim.lsp.config("eager", ...): capabilities, on_attach, cmd_env, ...
   lsp = {},
 }
@@ -55,7 +59,10 @@ function M.setup(opts)
   -- sent didChange. With them, a stale edit is refused (see handlers.lua) and the server retries.
   local capabilities = merge(
     vim.lsp.protocol.make_client_capabilities(),
-    { workspace = { workspaceEdit = { documentChanges = true } } }
+    {
+      workspace = { workspaceEdit = { documentChanges = true } },
+      experimental = { eagerStreamEdits = cfg.stream_edits ~= false },
+    }
   )
   vim.lsp.config(
     "eager",
@@ -79,10 +86,71 @@ function M.setup(opts)
       if client and client.name == "eager" and M.config.inlay_hints then
         vim.lsp.inlay_hint.enable(true, { bufnr = args.buf })
       end
+      if client and client.name == "eager" then
+        M.track_cursor(args.buf)
+      end
     end,
   })
 
   require("eager.commands").create()
+end
+
+---@type table<integer, uv.uv_timer_t>
+local cursor_timers = {}
+
+--- Tell the server where the cursor is (eager/cursor), now. Sending flushes the pending
+--- didChange first, so `version` is one the server has.
+---@param buf? integer
+function M.send_cursor(buf)
+  buf = (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
+  local client = M.client(buf)
+  local win = vim.fn.bufwinid(buf)
+  if not client or win == -1 then
+    return false
+  end
+  local pos = vim.lsp.util.make_position_params(win, client.offset_encoding).position
+  client:notify("eager/cursor", {
+    uri = vim.uri_from_bufnr(buf),
+    position = pos,
+    version = vim.lsp.util.buf_versions[buf],
+  })
+  return true
+end
+
+--- Send eager/cursor (debounced) when the cursor moves in `buf`.
+---@param buf integer
+function M.track_cursor(buf)
+  local group = vim.api.nvim_create_augroup("eager.cursor." .. buf, { clear = true })
+  vim.api.nvim_create_autocmd({ "CursorMoved", "CursorMovedI" }, {
+    group = group,
+    buffer = buf,
+    callback = function()
+      local timer = cursor_timers[buf]
+      if not timer then
+        timer = assert(vim.uv.new_timer())
+        cursor_timers[buf] = timer
+      end
+      timer:stop()
+      timer:start(M.config.cursor_debounce_ms or 60, 0, vim.schedule_wrap(function()
+        if vim.api.nvim_buf_is_loaded(buf) then
+          M.send_cursor(buf)
+        end
+      end))
+    end,
+  })
+  vim.api.nvim_create_autocmd("BufUnload", {
+    group = group,
+    buffer = buf,
+    once = true,
+    callback = function()
+      local timer = cursor_timers[buf]
+      cursor_timers[buf] = nil
+      if timer then
+        timer:stop()
+        timer:close()
+      end
+    end,
+  })
 end
 
 ---@param buf? integer

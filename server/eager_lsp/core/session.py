@@ -179,7 +179,13 @@ class Session:
             stopper.cancel()
             await _aclose(source)
             run.end(flush_tail=failure is None and not run.stopped)
-        report = await run.wait()
+        try:
+            report = await run.wait()
+        except asyncio.CancelledError:
+            # Stopped while the last statements still run (e.g. a `while True:` the stream
+            # ended with): interrupt them too, a stop stops everything this stream started.
+            await run.cancel()
+            raise
         if failure is not None:
             raise StreamFailed(failure, report) from failure
         return report

@@ -4,6 +4,10 @@ A document's text changes only through `apply_changes` (didChange), which is whe
 that depend on positions learn about edits, one change at a time and in order: the result
 store, line maps of runs in flight, and a generation's insertion point. Edits the server made
 itself (applyEdit, echoed back by the client) are recognised so they do not stop a generation.
+
+Every didChange is also kept, as offset changes, in a short history (`map_offset`): a client
+that applies generated text itself (eager/streamEdit) answers with where the text is in the
+version it had then, and the server rebases that answer over whatever arrived since.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,6 +34,7 @@ from eager_lsp.worker.pool import WorkerPool
 log = logging.getLogger(__name__)
 
 PYTHON_LANGUAGE_IDS = frozenset({"python", "py"})
+HISTORY = 512  # didChanges kept for rebasing a client's answer (a few seconds of fast typing)
 
 
 class ChangeObserver(Protocol):
@@ -43,6 +49,8 @@ class OwnEdits(Protocol):
     def expected_source(self) -> str | None: ...
 
     def own_edit(self) -> tuple[int, int, str] | None: ...
+
+    def after_did_change(self, previous_version: int, claimed: bool) -> None: ...
 
 
 def uri_to_path(uri: str) -> str | None:
@@ -80,6 +88,12 @@ class Document:
     version_waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = field(
         default_factory=list
     )
+    # (version before, version after, [(start, end, text)] in order) of recent didChanges
+    history: deque[tuple[int, int, list[tuple[int, int, str]]]] = field(
+        default_factory=lambda: deque(maxlen=HISTORY)
+    )
+    cursor: tuple[int, int] | None = None  # (line, character) from eager/cursor
+    cursor_version: int | None = None  # the document version that cursor was sent with
 
     @property
     def path(self) -> str:
@@ -94,9 +108,14 @@ class Document:
     ) -> list[LineEdit]:
         """Apply didChange content changes in order, telling every observer about each one."""
         edits: list[LineEdit] = []
+        applied: list[tuple[int, int, str]] = []
+        claimed = False
+        writer = self.writer
         whole = self._as_own_edit(changes)
         if whole is not None:
             edits.append(self._apply(*whole, own=True))
+            applied.append(whole)
+            claimed = True
         else:
             for change in changes:
                 if isinstance(change, lsp.TextDocumentContentChangePartial):
@@ -104,14 +123,37 @@ class Document:
                     end = self.text.offset(change.range.end)
                 else:
                     start, end = 0, len(self.text.source)
-                ours = self.writer.claims(start, end, change.text) if self.writer else None
+                ours = writer.claims(start, end, change.text) if writer else None
                 if ours is not None:
                     edits.append(self._apply(*ours, own=True))
+                    applied.append(ours)
+                    claimed = True
                 else:
                     edits.append(self._apply(start, end, change.text, own=False))
-        self.version = version
+                    applied.append((start, end, change.text))
+        previous, self.version = self.version, version
+        self.history.append((previous, version, applied))
+        if writer is not None:
+            writer.after_did_change(previous, claimed)
         self.wake_waiters()
         return edits
+
+    def map_offset(self, offset: int, since: int, *, stay_before: bool) -> int | None:
+        """Where `offset` of document version `since` is now (None: too old to know).
+        Text inserted exactly at the offset goes after it when `stay_before` (an end that
+        does not grow with other people's text), else before it (a start that moves)."""
+        if since == self.version:
+            return offset
+        entries = [h for h in self.history if h[1] > since]
+        if not entries or entries[0][0] > since:
+            return None
+        for _, _, changes in entries:
+            for s, e, text in changes:
+                if e < offset or (e == offset and (s < e or not stay_before)):
+                    offset += len(text) - (e - s)
+                elif s < offset:  # the offset's own text was replaced: clamp into the change
+                    offset = s if stay_before else s + len(text)
+        return offset
 
     def _as_own_edit(
         self, changes: Sequence[lsp.TextDocumentContentChangeEvent]

@@ -1,11 +1,12 @@
 """Writing generated text into a document the user may be editing at the same time.
 
-`Region` follows the generated text through every change: the user's edits above it move it,
-an edit inside it (or at the insertion point while writing) is a conflict that stops the
-generation. `EditWriter` sends the text with `workspace/applyEdit`, coalesced (whole lines, or
-a partial line that has waited a while; at least ~50 ms apart) so each edit is a sensible undo
-step, one edit at a time: it waits for the client's answer and for the didChange that echoes
-the edit before computing the next position, so it only ever inserts at the tracked point.
+`Region` follows the generated text through every change: the user's edits before it move it,
+text typed at its boundaries stays outside it, an edit inside it is a conflict that stops the
+generation (keeping both texts). Two write paths share the coalescing `Writer`:
+- `EditWriter` (any LSP client): `workspace/applyEdit` with versioned edits, one at a time,
+  rebased and retried when the user's typing got there first (docs/architecture.md);
+- `stream_edits.StreamEditWriter` (clients with `experimental.eagerStreamEdits`): the client
+  inserts at a mark that moves with edits and tells the server where the text is.
 """
 
 from __future__ import annotations
@@ -33,18 +34,26 @@ MIN_INTERVAL_S = 0.05  # at most ~20 edits per second
 PARTIAL_LINE_WAIT_S = 0.25  # a partial line is written once it has waited this long
 ECHO_TIMEOUT_S = 3.0  # how long the client may take to echo an applied edit as didChange
 APPLY_TIMEOUT_S = 10.0
-MAX_RETRIES = 5
+MAX_RETRIES = 20  # rebase-and-retry rounds for one edit before giving up cleanly
 
 
 class Region:
-    """[start, end) offsets of text a generation wrote, followed through edits."""
+    """[start, end) offsets of text a generation wrote, followed through edits.
 
-    def __init__(self, doc: Document, start: int) -> None:
+    Text someone else inserts exactly at a boundary stays outside the region: at the start it
+    goes before it (an empty region included: a line typed at the insertion point just as
+    the generation starts stays above the generated code), at the end it goes after it (the
+    generation keeps writing before it). Any other change that touches the region's text is
+    a conflict, when `judge` is on; a client that applies stream edits itself judges that
+    instead (`judge` off), and its answers set `start`/`end` (`adopt`)."""
+
+    def __init__(self, doc: Document, start: int, *, judge: bool = True) -> None:
         self.doc = doc
         self.start = start
         self.end = start
         self.intact = True
-        self.writing = True  # while writing, typing at the insertion point is a conflict
+        self.judge = judge
+        self.writing = True
         self.on_conflict: Callable[[str], None] | None = None
         doc.observers.append(self)
 
@@ -59,45 +68,49 @@ class Region:
             if self.start <= s and e <= self.end:
                 self.end += delta
             return
-        before = e < self.start or (
-            e == self.start and (s < e or (self.end > self.start and text.endswith("\n")))
-        )
-        if before:
-            self.start += delta
+        if e < self.start or (e == self.start and (s < e or s == self.start)):
+            self.start += delta  # before (an insertion at the start included)
             self.end += delta
             return
-        after = s > self.end or (s == self.end and (e > s or not self.writing))
-        if after:
+        if s >= self.end:
+            return  # after (an insertion at the end included)
+        if not self.judge:
+            # The client judges edits inside; keep a best guess until its next answer.
+            self.end = max(s + len(text), self.end + delta)
+            self.start = min(self.start, self.end)
             return
         self.intact = False
         if self.on_conflict is not None:
             self.on_conflict("the generated text was edited")
 
+    def adopt(self, start: int, end: int) -> None:
+        """The client said where the region is (rebased to the current version)."""
+        self.start, self.end = start, max(start, end)
+
+    def lost(self) -> None:
+        """The client says the text was edited inside (or is gone): stop following it."""
+        self.intact = False
+
     def freeze(self) -> None:
         """Generation over: keep following edits (for "Fix with AI"), no more writing."""
         self.writing = False
+        self.judge = True
 
     def detach(self) -> None:
         if self in self.doc.observers:
             self.doc.observers.remove(self)
 
 
-@dataclass
-class _Inflight:
-    start: int
-    end: int
-    text: str
-    expected: str  # the document text if exactly this edit is applied
-    echoed: bool = False
+class Writer:
+    """What both write paths share: the generated text arrives with `push`, is coalesced
+    (whole lines, or a partial line that has waited a while; at least ~50 ms apart) and
+    written one piece at a time by `_write`, in order."""
 
+    min_interval_s = MIN_INTERVAL_S
 
-class EditWriter:
-    """Applies generated text at a Region's end, in order, coalesced."""
-
-    def __init__(self, server: EagerServer, doc: Document, label: str = methods.EDIT_LABEL):
+    def __init__(self, server: EagerServer, doc: Document) -> None:
         self.server = server
         self.doc = doc
-        self.label = label
         self.region: Region | None = None
         self.received = ""  # all generated text so far
         self.applied = 0  # how much of `received` is in the document
@@ -107,11 +120,8 @@ class EditWriter:
         self.on_applied: Callable[[], None] | None = None
         self._closing = False
         self._wake = asyncio.Event()
-        self._inflight: _Inflight | None = None
         self._first_unwritten_at: float | None = None
         self._last_edit_at = 0.0
-        doc.writer = self
-        doc.observers.append(self)
 
     # -- input ------------------------------------------------------------------------------
     def push(self, text: str) -> None:
@@ -135,53 +145,28 @@ class EditWriter:
         self._wake.set()
         self.doc.wake_waiters()
 
+    def stop_partial(self) -> None:
+        """The generation was stopped: complete lines are still written, an unfinished last
+        line is not (and `finish` removes it if it was written), so no half statement stays."""
+        self.truncate(self.received[: self._target()].rfind("\n") + 1)
+
     @property
     def applied_text(self) -> str:
         return self.received[: self.applied]
 
-    # -- own-edit recognition (Document asks) -------------------------------------------------
-    def claims(self, start: int, end: int, text: str) -> tuple[int, int, str] | None:
-        """Our in-flight edit, if this change is it. Clients may report an edit differently
-        from how it was sent (Neovim diffs lines: an insertion at the start of a line can come
-        back as a newline-led insertion at the end of the previous one), so a change counts
-        as ours when it has the same effect. Returns our own form of it."""
-        f = self._inflight
-        if f is None or f.echoed:
-            return None
-        if (start, end, text) != (f.start, f.end, f.text):
-            src = self.doc.text.source
-            if src[:start] + text + src[end:] != src[: f.start] + f.text + src[f.end :]:
-                return None
-        f.echoed = True
-        return (f.start, f.end, f.text)
+    # -- writing ------------------------------------------------------------------------------
+    async def open(self, start: int, end: int, before: str, after: str) -> Region | None:
+        raise NotImplementedError
 
-    def expected_source(self) -> str | None:
-        f = self._inflight
-        return None if f is None or f.echoed else f.expected
+    async def _write(self, text: str) -> bool:
+        raise NotImplementedError
 
-    def own_edit(self) -> tuple[int, int, str] | None:
-        f = self._inflight
-        if f is None or f.echoed:
-            return None
-        f.echoed = True  # Document applies it as ours right after asking
-        return (f.start, f.end, f.text)
-
-    def on_change(self, s: int, e: int, text: str, edit: LineEdit, own: bool) -> None:
-        """Follow the in-flight edit's position through the user's changes before it."""
-        f = self._inflight
-        if own or f is None or f.echoed:
-            return
-        if e < f.start or (e == f.start and (s < e or text.endswith("\n"))):
-            delta = len(text) - (e - s)
-            f.start += delta
-            f.end += delta
-
-    # -- sending ------------------------------------------------------------------------------
-    async def setup(self, start: int, end: int, text: str) -> bool:
-        """One preparatory edit (replace a selection, open a fresh line) before writing."""
-        if start == end and not text:
-            return True
-        return await self._send(start, end, text)
+    async def finish(
+        self, keep: int | None, writer_task: asyncio.Task[None] | None, *, trim_separator: bool
+    ) -> None:
+        """End of generation: write what is allowed, remove our own text past `keep`, and the
+        newline opened before following text when the code ends with its own."""
+        raise NotImplementedError
 
     async def run(self) -> None:
         """Write until closed; returns when everything allowed has been written."""
@@ -199,12 +184,12 @@ class EditWriter:
                 except asyncio.TimeoutError:
                     pass
                 continue
-            wait = self._last_edit_at + MIN_INTERVAL_S - time.monotonic()
+            wait = self._last_edit_at + self.min_interval_s - time.monotonic()
             if wait > 0 and not self._closing:
                 await asyncio.sleep(wait)
                 continue  # more text may have arrived: take it too
-            assert self.region is not None
-            if not await self._send(self.region.end, self.region.end, chunk):
+            self._last_edit_at = time.monotonic()
+            if not await self._write(chunk):
                 return
             self.applied += len(chunk)
             self._first_unwritten_at = (
@@ -213,11 +198,7 @@ class EditWriter:
             if self.on_applied is not None:
                 self.on_applied()
 
-    async def finish(
-        self, keep: int | None, writer_task: asyncio.Task[None] | None, *, trim_separator: bool
-    ) -> None:
-        """End of generation: write what is allowed, then remove our own text past `keep`,
-        and the newline we opened before following text when the code ends with its own."""
+    async def _drain(self, keep: int | None, writer_task: asyncio.Task[None] | None) -> None:
         if keep is not None:
             self.truncate(keep)
         self._closing = True
@@ -227,38 +208,13 @@ class EditWriter:
                 await writer_task
             except Exception as exc:
                 log.warning("writer failed: %s", exc)
+
+    def _usable(self) -> bool:
         region = self.region
-        limit = self.limit
-        if (
-            limit is not None
-            and region is not None
-            and region.intact
-            and self.failure is None
-            and not self.doc.closed
-            and self.applied > limit
-        ):
-            excess_start = region.start + limit
-            if region.text() == self.applied_text and await self._send(
-                excess_start, region.end, ""
-            ):
-                self.applied = limit
-        if (
-            trim_separator
-            and region is not None
-            and region.intact
-            and self.failure is None
-            and not self.doc.closed
-            and self.applied_text.endswith("\n")
-            and self.doc.text.source[region.end : region.end + 1] == "\n"
-        ):
-            await self._send(region.end, region.end + 1, "")
-        self.detach()
+        return region is not None and region.intact and self.failure is None and not self.doc.closed
 
     def detach(self) -> None:
-        if self.doc.writer is self:
-            self.doc.writer = None
-        if self in self.doc.observers:
-            self.doc.observers.remove(self)
+        pass
 
     def _target(self) -> int:
         n = len(self.received)
@@ -283,20 +239,142 @@ class EditWriter:
             return None
         return max(0.0, self._first_unwritten_at + PARTIAL_LINE_WAIT_S - time.monotonic())
 
-    async def _send(self, start: int, end: int, text: str) -> bool:
-        """Apply one edit and wait for its echo; retries when the user's typing raced it."""
+
+@dataclass
+class _Inflight:
+    start: int
+    end: int
+    text: str
+    expected: str  # the document text if exactly this edit is applied
+    version: int  # the document version the edit was made for
+    echoed: bool = False
+    missed: bool = False  # the first didChange after `version` did not contain it
+
+
+class EditWriter(Writer):
+    """Generic clients: workspace/applyEdit, one versioned edit at a time.
+
+    Each edit is sent as a versioned TextDocumentEdit (and, for clients that only know
+    `changes`, the same edit unversioned). The client applies it only if its document is at
+    that version; then it is the next change the client makes, so the first didChange after
+    that version contains it. If that didChange does not (the user typed first and the client
+    skipped or refused the edit), the edit is rebased onto the new text and sent again, at
+    most MAX_RETRIES times; it is never resent once it may have landed, so text is never
+    duplicated. Neovim's own handler skips a stale edit yet answers `applied: true`; this
+    rule catches that too."""
+
+    def __init__(self, server: EagerServer, doc: Document, label: str = methods.EDIT_LABEL):
+        super().__init__(server, doc)
+        self.label = label
+        self._inflight: _Inflight | None = None
+        doc.writer = self
+        doc.observers.append(self)
+
+    # -- own-edit recognition (Document asks) -------------------------------------------------
+    def claims(self, start: int, end: int, text: str) -> tuple[int, int, str] | None:
+        """Our in-flight edit, if this change is it. Clients may report an edit differently
+        from how it was sent (Neovim diffs lines: an insertion at the start of a line can come
+        back as a newline-led insertion at the end of the previous one), so a change counts
+        as ours when it has the same effect. Returns our own form of it."""
+        f = self._inflight
+        if f is None or f.echoed or f.missed:
+            return None
+        if (start, end, text) != (f.start, f.end, f.text):
+            src = self.doc.text.source
+            if src[:start] + text + src[end:] != src[: f.start] + f.text + src[f.end :]:
+                return None
+        f.echoed = True
+        return (f.start, f.end, f.text)
+
+    def expected_source(self) -> str | None:
+        f = self._inflight
+        return None if f is None or f.echoed or f.missed else f.expected
+
+    def own_edit(self) -> tuple[int, int, str] | None:
+        f = self._inflight
+        if f is None or f.echoed or f.missed:
+            return None
+        f.echoed = True  # Document applies it as ours right after asking
+        return (f.start, f.end, f.text)
+
+    def after_did_change(self, previous_version: int, claimed: bool) -> None:
+        f = self._inflight
+        if f is not None and not f.echoed and not claimed and previous_version >= f.version:
+            f.missed = True
+
+    def on_change(self, s: int, e: int, text: str, edit: LineEdit, own: bool) -> None:
+        """Follow the in-flight edit's position through the user's changes before it."""
+        f = self._inflight
+        if own or f is None or f.echoed:
+            return
+        if e < f.start or (e == f.start and (s < e or s == f.start)):
+            delta = len(text) - (e - s)
+            f.start += delta
+            f.end += delta
+
+    # -- sending ------------------------------------------------------------------------------
+    async def open(self, start: int, end: int, before: str, after: str) -> Region | None:
+        """Replace [start, end) with `before + after` (unless there is nothing to do) and
+        place the region between them."""
+        if start != end or before or after:
+            sent = await self._send(start, end, before + after)
+            if sent is None:
+                return None
+            start = sent
+        region = Region(self.doc, start + len(before))
+        self.region = region
+        return region
+
+    async def _write(self, text: str) -> bool:
+        assert self.region is not None
+        return await self._send(self.region.end, self.region.end, text) is not None
+
+    async def finish(
+        self, keep: int | None, writer_task: asyncio.Task[None] | None, *, trim_separator: bool
+    ) -> None:
+        """End of generation: write what is allowed, then remove our own text past `keep`,
+        and the newline we opened before following text when the code ends with its own."""
+        await self._drain(keep, writer_task)
+        region = self.region
+        limit = self.limit
+        if (
+            limit is not None
+            and region is not None
+            and self._usable()
+            and self.applied > limit
+            and region.text() == self.applied_text
+            and await self._send(region.start + limit, region.end, "")
+        ):
+            self.applied = limit
+        if (
+            trim_separator
+            and region is not None
+            and self._usable()
+            and self.applied_text.endswith("\n")
+            and self.doc.text.source[region.end : region.end + 1] == "\n"
+        ):
+            await self._send(region.end, region.end + 1, "")
+        self.detach()
+
+    def detach(self) -> None:
+        if self.doc.writer is self:
+            self.doc.writer = None
+        if self in self.doc.observers:
+            self.doc.observers.remove(self)
+
+    async def _send(self, start: int, end: int, text: str) -> int | None:
+        """Apply one edit and wait until it shows in a didChange; rebase and retry when the
+        user's typing got there first. Returns where it landed (its start), or None."""
         doc = self.doc
         for _ in range(MAX_RETRIES):
             if doc.closed or self.failure is not None:
-                return False
-            if self.region is not None and start == end == self.region.end:
-                start = end = self.region.end  # recomputed after every echo
+                return None
             version = doc.version
             source = doc.text.source
-            self._inflight = f = _Inflight(start, end, text, source[:start] + text + source[end:])
+            f = _Inflight(start, end, text, source[:start] + text + source[end:], version)
+            self._inflight = f
             params = self._params(start, end, text, version)
             self.edits += 1
-            self._last_edit_at = time.monotonic()
             try:
                 result = await asyncio.wait_for(
                     self.server.workspace_apply_edit_async(params), APPLY_TIMEOUT_S
@@ -304,62 +382,60 @@ class EditWriter:
             except Exception as exc:
                 self._inflight = None
                 self.abort(f"the editor did not apply the edit ({type(exc).__name__}: {exc})")
-                return False
-            if not result.applied:
-                # A rejection because the user typed first: their didChange may still be
-                # on its way, so give it a moment before calling the refusal final.
-                await doc.wait_until(functools.partial(_version_changed, doc, version), 0.5)
-                raced = doc.version != version and not f.echoed
-                self._inflight = None
-                if raced:  # the user typed meanwhile: recompute the position and retry
-                    start, end = self._moved(start, end, version)
-                    continue
-                reason = result.failure_reason or "no reason given"
-                self.abort(f"the editor refused the edit ({reason})")
-                return False
-            await doc.wait_until(functools.partial(self._settled, f), ECHO_TIMEOUT_S)
+                return None
+            if result.applied:
+                await doc.wait_until(functools.partial(self._settled, f), ECHO_TIMEOUT_S)
+            else:
+                # A refusal because the user typed first: their didChange may still be on
+                # its way, so give it a moment before calling the refusal final.
+                await doc.wait_until(functools.partial(self._settled, f), 0.5)
             self._inflight = None
             if f.echoed:
-                return True
-            if self.failure is None:
+                return f.start
+            if self.failure is not None or doc.closed:
+                return None
+            if f.missed or (not result.applied and doc.version != version):
+                start, end = self._moved(f, version)  # rebased onto the new text: retry
+                continue
+            if not result.applied:
+                reason = result.failure_reason or "no reason given"
+                self.abort(f"the editor refused the edit ({reason})")
+            else:
                 # Never guess and resend: if the edit did land, a resend would duplicate it.
-                why = "no didChange" if doc.version == version else "changes did not match it"
-                self.abort(f"lost track of the edit in the editor ({why})")
-            return False
-        self.abort("the edit kept racing with other changes")
-        return False
+                self.abort("lost track of the edit in the editor (no didChange)")
+            return None
+        self.abort(f"the edit kept racing with other changes ({MAX_RETRIES} tries)")
+        return None
 
     def _settled(self, f: _Inflight) -> bool:
-        return f.echoed or self.failure is not None
+        return f.echoed or f.missed or self.failure is not None
 
-    def _moved(self, start: int, end: int, version: int) -> tuple[int, int]:
-        """Where an edit meant for [start, end) belongs now."""
-        if self.region is not None and start == end:
-            return self.region.end, self.region.end
-        if self.region is not None and end == self.region.end:
-            return self.region.start + (start - self.region.start), self.region.end
-        return start, end
+    def _moved(self, f: _Inflight, version: int) -> tuple[int, int]:
+        """Where an edit meant for [start, end) of `version` belongs now."""
+        region = self.region
+        if region is not None and f.start == f.end:
+            return region.end, region.end  # the insertion point, followed by the region
+        start = self.doc.map_offset(f.start, version, stay_before=False)
+        end = self.doc.map_offset(f.end, version, stay_before=True)
+        if start is None or end is None:
+            return f.start, f.end  # on_change followed it
+        return start, max(start, end)
 
     def _params(
         self, start: int, end: int, text: str, version: int
     ) -> lsp.ApplyWorkspaceEditParams:
         rng = self.doc.text.range(start, end)
         edit = lsp.TextEdit(range=rng, new_text=text)
-        if self.server.client_supports("workspace", "workspace_edit", "document_changes"):
-            ws = lsp.WorkspaceEdit(
-                document_changes=[
-                    lsp.TextDocumentEdit(
-                        text_document=lsp.OptionalVersionedTextDocumentIdentifier(
-                            uri=self.doc.uri, version=version
-                        ),
-                        edits=[edit],
-                    )
-                ]
-            )
-        else:
-            ws = lsp.WorkspaceEdit(changes={self.doc.uri: [edit]})
+        ws = lsp.WorkspaceEdit(
+            document_changes=[
+                lsp.TextDocumentEdit(
+                    text_document=lsp.OptionalVersionedTextDocumentIdentifier(
+                        uri=self.doc.uri, version=version
+                    ),
+                    edits=[edit],
+                )
+            ],
+        )
+        if not self.server.client_supports("workspace", "workspace_edit", "document_changes"):
+            ws.changes = {self.doc.uri: [edit]}  # for a client that ignores documentChanges
         return lsp.ApplyWorkspaceEditParams(edit=ws, label=self.label)
-
-
-def _version_changed(doc: Document, version: int) -> bool:
-    return doc.version != version

@@ -10,6 +10,13 @@ Rule for edits (docs/configuration.md, "Follow mode"):
   rebuilds the state: a fresh namespace, then every statement from the top of the document.
 After an error (with `execution.stopOnError`) nothing more runs until the failing statement
 (or something before it) is edited.
+
+A statement runs only once the user has moved past it. The last line with text, when the
+user's latest edit is on or after it, is the line being typed: it is held back (not fed to the
+run) until a later line is started, or until a newline follows it and the cursor (from
+`eager/cursor`, for the document version the server has) is on another line. A pause in the
+middle of a line never runs it, even when the document text ends in a newline after it (Neovim
+always sends one). Without cursor notifications only "a later line started" counts.
 """
 
 from __future__ import annotations
@@ -123,6 +130,7 @@ class Follower:
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._rebuild_next = True  # the first round runs the whole document
+        self.edit_line: int | None = None  # line where the user's latest edit ended
         doc.observers.append(self)
 
     def start(self) -> None:
@@ -164,9 +172,37 @@ class Follower:
             0 if self.snapshot.endswith("\n") or not self.snapshot else 1
         )
         self._rebuild_next = False
+        self.edit_line = None
+
+    def cursor_moved(self) -> None:
+        if not self.suspended:
+            self._dirty.set()
+
+    # -- what may run ---------------------------------------------------------------------------
+    def settled_text(self) -> str:
+        """The document's text without the line being typed (see the module docstring)."""
+        text = self.doc.text
+        source = text.source
+        last = text.line_count - 1
+        while last >= 0 and not text.line(last).strip():
+            last -= 1
+        if last < 0 or self.edit_line is None or self.edit_line < last:
+            return source
+        newline_after = last + 1 < text.line_count
+        cursor = self.doc.cursor
+        if (
+            newline_after
+            and cursor is not None
+            and self.doc.cursor_version == self.doc.version
+            and cursor[0] != last
+        ):
+            return source  # a newline typed and the cursor off that line
+        return source[: text.line_start(last)]
 
     # -- watching ---------------------------------------------------------------------------------
     def on_change(self, start: int, end: int, text: str, edit: LineEdit, own: bool) -> None:
+        if not own:
+            self.edit_line = self.doc.text.line_of(start + len(text))
         if not self.suspended:
             self._dirty.set()
 
@@ -182,7 +218,7 @@ class Follower:
                 log.exception("follow mode failed to catch up")
 
     async def _sync(self) -> None:
-        new = self.doc.text.source
+        new = self.settled_text()
         if self._rebuild_next:
             await self._rebuild(new, from_line=0)
             return
@@ -249,7 +285,7 @@ class Follower:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(epoch.ready.wait(), 120.0)
         # The text may have moved on while the interpreter was getting ready.
-        text = self.doc.text.source
+        text = self.settled_text()
         epoch.stream.push(text[self.doc.text.line_start(base) :])
         self.snapshot = text
 
@@ -269,3 +305,26 @@ async def set_follow(server: EagerServer, doc: Document, enabled: bool) -> dict[
             follower._rebuild_next = False
         follower.start()
     return {"enabled": True}
+
+
+def set_cursor(server: EagerServer, params: Any) -> None:
+    """eager/cursor `{"uri", "position": {line, character}, "version"?}`: where the user is.
+    Without `version` it is taken to be for the text the server has now."""
+    from eager_lsp.lsp.stream_edits import plain
+
+    data = plain(params)
+    if not isinstance(data, dict):
+        return
+    doc = server.documents.get(str(data.get("uri")))
+    pos = data.get("position")
+    if doc is None or doc.closed or not isinstance(pos, dict):
+        return
+    try:
+        line, character = int(pos["line"]), int(pos["character"])
+    except (KeyError, TypeError, ValueError):
+        return
+    version = data.get("version")
+    doc.cursor = (line, character)
+    doc.cursor_version = version if isinstance(version, int) else doc.version
+    if doc.follower is not None:
+        doc.follower.cursor_moved()

@@ -24,7 +24,7 @@ from eager_lsp.core.scheduler import RunReport
 from eager_lsp.core.session import StreamFailed
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
 from eager_lsp.lsp import methods
-from eager_lsp.lsp.edits import EditWriter, Region
+from eager_lsp.lsp.edits import EditWriter, Region, Writer
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.execution import (
     Activity,
@@ -37,6 +37,7 @@ from eager_lsp.lsp.execution import (
 )
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.store import Entry
+from eager_lsp.lsp.stream_edits import StreamEditWriter
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -80,7 +81,9 @@ class Generation(Activity):
         self.end_offset = end
         self.tokens = 0
         self.first_piece_at: float | None = None
-        self.writer = EditWriter(server, doc)
+        self.writer: Writer = (
+            StreamEditWriter(server, doc) if server.stream_edits else EditWriter(server, doc)
+        )
         self.region: Region | None = None
         self.first_line = 1
         self.binding: RunBinding | None = None
@@ -92,8 +95,10 @@ class Generation(Activity):
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def stop(self, reason: str) -> None:
-        """Stop the stream and the run; the text written so far stays."""
+        """Stop the stream and the run (interrupting the code it started); complete lines
+        written so far stay, an unfinished last line is removed."""
         self.stop_reason = self.stop_reason or reason
+        self.writer.stop_partial()
         if self._stream_task is not None and not self._stream_task.done():
             self._stream_task.cancel()
         elif self.task is not None and not self.task.done() and self._stream_task is None:
@@ -258,12 +263,12 @@ class Generation(Activity):
         prefix = "\n" if before else ""
         suffix = "\n" if after.strip() else ""
         self.separator = bool(suffix)
-        if not await self.writer.setup(start, end, prefix + suffix):
+        region = await self.writer.open(start, end, prefix, suffix)
+        if region is None:
             return False
-        self.region = Region(self.doc, start + len(prefix))
-        self.region.on_conflict = self._conflict
-        self.writer.region = self.region
-        self.first_line = self.doc.text.line_of(self.region.start) + 1
+        self.region = region
+        region.on_conflict = self._conflict
+        self.first_line = self.doc.text.line_of(region.start) + 1
         return True
 
     def _conflict(self, why: str) -> None:

@@ -10,7 +10,7 @@ from lsprotocol import types as lsp
 
 from eager_lsp.lsp import execution, generation, methods, publish
 from eager_lsp.lsp.errors import RequestError
-from eager_lsp.lsp.follow import set_follow
+from eager_lsp.lsp.follow import set_cursor, set_follow
 from eager_lsp.lsp.server import EagerServer
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ def register(server: EagerServer) -> None:
 def _lifecycle(server: EagerServer) -> None:
     @server.feature(lsp.INITIALIZE)
     def initialize(params: lsp.InitializeParams) -> None:
+        server.set_client_features(params.capabilities, params.initialization_options)
         server.set_initialization_options(params.initialization_options)
         if params.root_uri or params.root_path:
             from eager_lsp.lsp.documents import uri_to_path
@@ -68,6 +69,10 @@ def _documents(server: EagerServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: lsp.DidChangeTextDocumentParams) -> None:
         server.change_document(params)
+
+    @server.feature(methods.CURSOR)
+    def cursor(params: Any) -> None:
+        set_cursor(server, params)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: lsp.DidCloseTextDocumentParams) -> None:

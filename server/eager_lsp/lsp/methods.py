@@ -30,6 +30,15 @@ STATUS = "eager/status"
 STALE = "eager/stale"
 GENERATION_SUMMARY = "eager/generationSummary"
 
+# Server → client request: the client writes generated text at a mark of its own.
+STREAM_EDIT = "eager/streamEdit"
+# Client capability (`capabilities.experimental`) / initializationOptions key that asks for it.
+STREAM_EDITS_CAPABILITY = "eagerStreamEdits"
+STREAM_EDITS_OPTION = "streamEdits"
+
+# Client → server notification: where the user's cursor is (follow mode).
+CURSOR = "eager/cursor"
+
 # Settings section for workspace/configuration.
 SETTINGS_SECTION = "eager"
 

@@ -50,6 +50,7 @@ class EagerServer(LanguageServer):
         self.tasks: set[asyncio.Task[Any]] = set()
         self.progress_owners: dict[str, Any] = {}  # progress token → activity to stop
         self.shutting_down = False
+        self.stream_edits = False  # the client applies eager/streamEdit itself
 
     # -- capabilities -----------------------------------------------------------------------
     def client_supports(self, *path: str) -> bool:
@@ -66,7 +67,19 @@ class EagerServer(LanguageServer):
         return str(getattr(enc, "value", enc) or "utf-16")
 
     # -- settings -----------------------------------------------------------------------------
+    def set_client_features(self, capabilities: Any, options: Any) -> None:
+        """eager/streamEdit is used when the client says it can apply it."""
+        experimental = getattr(capabilities, "experimental", None)
+        if isinstance(experimental, dict):
+            declared = experimental.get(methods.STREAM_EDITS_CAPABILITY)
+        else:
+            declared = getattr(experimental, methods.STREAM_EDITS_CAPABILITY, None)
+        by_option = isinstance(options, dict) and options.get(methods.STREAM_EDITS_OPTION)
+        self.stream_edits = declared is True or by_option is True
+
     def set_initialization_options(self, options: Any) -> None:
+        if isinstance(options, dict) and methods.STREAM_EDITS_OPTION in options:
+            options = {k: v for k, v in options.items() if k != methods.STREAM_EDITS_OPTION}
         # Accept {"eager": {...}} as well as the bare settings object.
         if isinstance(options, dict) and isinstance(options.get(methods.SETTINGS_SECTION), dict):
             options = options[methods.SETTINGS_SECTION]

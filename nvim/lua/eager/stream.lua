@@ -1,0 +1,297 @@
+-- eager/streamEdit (docs/protocol.md): the server streams generated text and Neovim writes it
+-- at a region of its own, so the text always lands at the right place whatever the user types.
+--
+-- The region is two extmarks. The start mark has right gravity (text inserted at the start goes
+-- before the region); the end mark has left gravity (text inserted at the end goes after it),
+-- except while the region is empty, when both have right gravity (a line typed at the insertion
+-- point as the generation starts stays above the generated code). Our own inserts go at the end
+-- mark and both marks are then set explicitly. The region is intact while the text between the
+-- marks is exactly what we inserted; an edit inside it stops the generation ("edited").
+--
+-- Undo: every change of a generation is joined (`undojoin`) to the previous one when the buffer
+-- did not change in between, so one `u` removes a whole generation. If the user changed the
+-- buffer meanwhile, the generation is split around their change into several undo steps.
+--
+-- Every answer carries the region's range in the version whose didChange was sent just before.
+local M = {}
+
+M.ns = vim.api.nvim_create_namespace("eager.stream")
+
+---@class eager.StreamRegion
+---@field buf integer
+---@field client_id integer
+---@field s integer start extmark id
+---@field e integer end extmark id
+---@field expected string text inserted so far (what the region must hold)
+---@field tick integer b:changedtick right after our last change
+---@field eof boolean we opened a line at the end of the buffer (removed again at `end`)
+
+---@type table<string, eager.StreamRegion>  generationId -> region
+M.regions = {}
+
+local api = vim.api
+
+---@param client vim.lsp.Client
+---@param buf integer
+local function flush(client, buf)
+  local ok, ct = pcall(require, "vim.lsp._changetracking")
+  if ok and ct.flush then
+    pcall(ct.flush, client, buf)
+  end
+end
+
+---@param buf integer
+---@return integer
+local function version(buf)
+  return vim.lsp.util.buf_versions[buf] or 0
+end
+
+---@param buf integer
+---@param row integer
+---@return string
+local function line(buf, row)
+  return api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ""
+end
+
+--- LSP position -> (row, byte column); a row past the end is clamped to the end of the buffer.
+local function to_byte(buf, pos, enc)
+  local n = api.nvim_buf_line_count(buf)
+  if pos.line >= n then
+    return n, 0
+  end
+  local text = line(buf, pos.line)
+  local ok, col = pcall(vim.str_byteindex, text, enc, pos.character, false)
+  return pos.line, ok and col or #text
+end
+
+--- (row, byte column) -> LSP position in the client's encoding.
+local function to_lsp(buf, row, col, enc)
+  local text = line(buf, row)
+  local ok, ch = pcall(vim.str_utfindex, text, enc, math.min(col, #text), false)
+  return { line = row, character = ok and ch or col }
+end
+
+---@param st eager.StreamRegion
+---@param id integer
+local function pos(st, id)
+  local p = api.nvim_buf_get_extmark_by_id(st.buf, M.ns, id, {})
+  return p[1], p[2]
+end
+
+--- Place (or move) both marks; gravities as described at the top.
+local function place(st, sr, sc, er, ec)
+  local empty = sr == er and sc == ec
+  st.s = api.nvim_buf_set_extmark(st.buf, M.ns, sr, sc, { id = st.s, right_gravity = true })
+  st.e = api.nvim_buf_set_extmark(st.buf, M.ns, er, ec, { id = st.e, right_gravity = empty })
+end
+
+---@param st eager.StreamRegion
+---@return string
+local function region_text(st)
+  local sr, sc = pos(st, st.s)
+  local er, ec = pos(st, st.e)
+  if sr == nil or er == nil or er < sr or (er == sr and ec < sc) then
+    return "\0" -- gone: never equal to what we inserted
+  end
+  return table.concat(api.nvim_buf_get_text(st.buf, sr, sc, er, ec, {}), "\n")
+end
+
+--- Run `fn` (which changes the buffer) as part of the generation's undo step.
+---@param st eager.StreamRegion
+---@param fn fun()
+local function change(st, fn)
+  api.nvim_buf_call(st.buf, function()
+    if st.tick ~= nil and vim.b[st.buf].changedtick == st.tick then
+      pcall(vim.cmd.undojoin) -- fails harmlessly right after an undo
+    end
+    fn()
+  end)
+  st.tick = vim.b[st.buf].changedtick
+end
+
+--- Where `text` ends when inserted at (row, col).
+local function end_of(row, col, lines)
+  if #lines == 1 then
+    return row, col + #lines[1]
+  end
+  return row + #lines - 1, #lines[#lines]
+end
+
+---@param st eager.StreamRegion
+---@param client vim.lsp.Client
+local function answer(st, client)
+  flush(client, st.buf)
+  local enc = client.offset_encoding
+  local sr, sc = pos(st, st.s)
+  local er, ec = pos(st, st.e)
+  return {
+    ok = true,
+    version = version(st.buf),
+    range = { start = to_lsp(st.buf, sr, sc, enc), ["end"] = to_lsp(st.buf, er, ec, enc) },
+  }
+end
+
+---@param id string
+local function forget(id)
+  local st = M.regions[id]
+  M.regions[id] = nil
+  if st and api.nvim_buf_is_valid(st.buf) then
+    pcall(api.nvim_buf_del_extmark, st.buf, M.ns, st.s)
+    pcall(api.nvim_buf_del_extmark, st.buf, M.ns, st.e)
+  end
+end
+
+local function refuse(id, reason)
+  forget(id)
+  return { ok = false, reason = reason }
+end
+
+---@param p table
+---@param client vim.lsp.Client
+local function begin(p, client)
+  local buf = vim.uri_to_bufnr(p.uri)
+  if not api.nvim_buf_is_loaded(buf) then
+    return { ok = false, reason = "closed" }
+  end
+  flush(client, buf)
+  if p.version ~= version(buf) then
+    return { ok = false, reason = "conflict" } -- the server rebases onto our didChange and retries
+  end
+  local enc = client.offset_encoding
+  local st = { buf = buf, client_id = client.id, expected = "", eof = false } ---@type eager.StreamRegion
+  local sr, sc = to_byte(buf, p.position, enc)
+  local er, ec = sr, sc
+  if type(p.replace) == "table" then
+    sr, sc = to_byte(buf, p.replace.start, enc)
+    er, ec = to_byte(buf, p.replace["end"], enc)
+  end
+  local before = type(p.before) == "string" and p.before or ""
+  local after = type(p.after) == "string" and p.after or ""
+  local n = api.nvim_buf_line_count(buf)
+  if sr >= n then
+    -- after the buffer's final newline: open a line there to hold the region (removed at end)
+    st.eof = true
+    change(st, function()
+      api.nvim_buf_set_lines(buf, n, n, false, { "" })
+    end)
+    sr, sc, er, ec = n, 0, math.min(er, n), 0
+  end
+  if er >= api.nvim_buf_line_count(buf) then
+    er = api.nvim_buf_line_count(buf) - 1
+    ec = #line(buf, er)
+  end
+  local rr, rc = sr, sc
+  if before ~= "" or after ~= "" or er ~= sr or ec ~= sc then
+    local lines = vim.split(before .. after, "\n", { plain = true })
+    change(st, function()
+      api.nvim_buf_set_text(buf, sr, sc, er, ec, lines)
+    end)
+    rr, rc = end_of(sr, sc, vim.split(before, "\n", { plain = true }))
+  end
+  place(st, rr, rc, rr, rc)
+  M.regions[p.generationId] = st
+  return answer(st, client)
+end
+
+---@param st eager.StreamRegion
+---@param text string
+local function insert(st, text)
+  local sr, sc = pos(st, st.s)
+  local er, ec = pos(st, st.e)
+  local lines = vim.split(text, "\n", { plain = true })
+  change(st, function()
+    api.nvim_buf_set_text(st.buf, er, ec, er, ec, lines)
+  end)
+  local nr, nc = end_of(er, ec, lines)
+  place(st, sr, sc, nr, nc)
+  st.expected = st.expected .. text
+end
+
+---@param st eager.StreamRegion
+---@param p table
+local function finish(st, p)
+  local sr, sc = pos(st, st.s)
+  local keep = tonumber(p.keepLines)
+  if keep and keep >= 0 then
+    local kept, count, at = st.expected, 0, 0
+    while count < keep do
+      local nl = kept:find("\n", at + 1, true)
+      if not nl then
+        break
+      end
+      count, at = count + 1, nl
+    end
+    if count == keep and at < #st.expected then
+      local dr, dc = sr, sc
+      if keep > 0 then
+        dr, dc = sr + keep, 0
+      end
+      local er, ec = pos(st, st.e)
+      change(st, function()
+        api.nvim_buf_set_text(st.buf, dr, dc, er, ec, { "" })
+      end)
+      st.expected = st.expected:sub(1, at)
+      place(st, sr, sc, dr, dc)
+    end
+  end
+  if (p.trimTrailing == true or st.eof) and (st.expected == "" or st.expected:sub(-1) == "\n") then
+    local er, ec = pos(st, st.e)
+    local n = api.nvim_buf_line_count(st.buf)
+    if ec == 0 and line(st.buf, er) == "" and n > 1 and (st.expected ~= "" or st.eof) then
+      change(st, function()
+        api.nvim_buf_set_lines(st.buf, er, er + 1, false, {})
+      end)
+    end
+  end
+end
+
+--- The handler for the server's eager/streamEdit requests.
+function M.handle(_, p, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  if not client or type(p) ~= "table" or type(p.generationId) ~= "string" then
+    return nil, { code = -32602, message = "eager: invalid eager/streamEdit" }
+  end
+  if p.op == "begin" then
+    forget(p.generationId)
+    return begin(p, client)
+  end
+  local st = M.regions[p.generationId]
+  if not st then
+    return { ok = false, reason = "closed" }
+  end
+  if not api.nvim_buf_is_loaded(st.buf) then
+    return refuse(p.generationId, "closed")
+  end
+  if region_text(st) ~= st.expected then
+    return refuse(p.generationId, "edited") -- the user changed text inside the region
+  end
+  if p.op == "insert" then
+    if type(p.text) ~= "string" then
+      return nil, { code = -32602, message = "eager: eager/streamEdit insert needs `text`" }
+    end
+    insert(st, p.text)
+    return answer(st, client)
+  elseif p.op == "end" then
+    finish(st, p)
+    local result = answer(st, client)
+    forget(p.generationId)
+    return result
+  end
+  return nil, { code = -32602, message = "eager: unknown eager/streamEdit op " .. tostring(p.op) }
+end
+
+--- Regions of a buffer being written (for tests and statuslines): { start = {row, col}, end = {row, col} }.
+---@param buf integer
+function M.regions_of(buf)
+  local out = {}
+  for id, st in pairs(M.regions) do
+    if st.buf == buf then
+      local sr, sc = pos(st, st.s)
+      local er, ec = pos(st, st.e)
+      out[#out + 1] = { id = id, start = { sr, sc }, ["end"] = { er, ec } }
+    end
+  end
+  return out
+end
+
+return M

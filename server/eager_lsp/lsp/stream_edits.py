@@ -1,0 +1,267 @@
+"""eager/streamEdit: a client that can write generated text itself does, at a mark of its own.
+
+Why: with workspace/applyEdit the server computes every position from its copy of the text,
+which lags behind the editor while the user types; every edit then races the user's typing.
+A client that declares `capabilities.experimental.eagerStreamEdits` (or
+`initializationOptions.streamEdits`) instead gets requests that name no position after the
+first: `begin` places a region (two marks that move with edits), each `insert` appends at the
+region's end wherever that is now, `end` closes the undo group. Nothing can land in the wrong
+place, and the client joins the inserts into one undo step.
+
+Rules (docs/protocol.md, docs/architecture.md):
+- One request in flight at a time, in order (`seq`); inserts are coalesced like applyEdit's.
+- Every answer says where the region is, in the document version the client had just sent
+  (`version`; the client sends that didChange before answering). The answer is read the moment
+  it arrives, before any later message, so the server's copy is at exactly that version; the
+  range is turned into offsets then and rebased over later didChanges (`Document.map_offset`).
+  Between answers `Region` keeps a best guess; the client's answers are authoritative.
+- `begin` refers to a document version; a client that has moved on answers `conflict` and the
+  server rebases the position and tries again (at most MAX_RETRIES times).
+- `edited` (the user changed text inside the region) or `closed` stops the generation
+  cleanly: nothing more is written, both texts stay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from eager_lsp.lsp import methods
+from eager_lsp.lsp.edits import APPLY_TIMEOUT_S, MAX_RETRIES, Region, Writer
+
+if TYPE_CHECKING:
+    from eager_lsp.lsp.documents import Document
+    from eager_lsp.lsp.server import EagerServer
+
+log = logging.getLogger(__name__)
+
+STREAM_INTERVAL_S = 0.03  # the client joins inserts into one undo step: they can be frequent
+REASONS = {
+    "edited": "the generated text was edited",
+    "closed": "the document was closed",
+    "conflict": "the document kept changing under the edit",
+}
+
+
+class _Answer:
+    """One answer, with its range already in offsets of the version it names."""
+
+    def __init__(self) -> None:
+        self.ok = False
+        self.reason = ""
+        self.version: int | None = None
+        self.offsets: tuple[int, int] | None = None
+        self.error: str | None = None
+
+
+def plain(value: Any) -> Any:
+    """JSON data however pygls handed it over (dicts, or named tuples for unknown types)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "__dict__"):
+        return {k: plain(v) for k, v in vars(value).items() if not k.startswith("_")}
+    return value
+
+
+class StreamEditWriter(Writer):
+    min_interval_s = STREAM_INTERVAL_S
+
+    def __init__(self, server: EagerServer, doc: Document) -> None:
+        super().__init__(server, doc)
+        self.generation_id = uuid.uuid4().hex[:16]
+        self.seq = 0
+        self.begun = False
+        self.ended = False
+
+    # -- requests -------------------------------------------------------------------------------
+    async def _request(self, op: str, **fields: Any) -> _Answer | None:
+        doc = self.doc
+        params = {
+            "uri": doc.uri,
+            "generationId": self.generation_id,
+            "seq": self.seq,
+            "op": op,
+            **fields,
+        }
+        self.seq += 1
+        self.edits += 1
+        answer = _Answer()
+        fut: concurrent.futures.Future[Any] = self.server.protocol.send_request(
+            methods.STREAM_EDIT, params
+        )
+        # Runs as the response is read, before any later didChange: the server's text is at
+        # the version the answer names (the client sent that didChange first).
+        fut.add_done_callback(lambda f: self._read(f, answer))
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(fut), APPLY_TIMEOUT_S)
+        except Exception as exc:
+            if answer.error is None:
+                answer.error = f"{type(exc).__name__}: {exc}"
+        if answer.error is not None:
+            self.abort(f"the editor did not apply the edit ({answer.error})")
+            return None
+        return answer
+
+    def _read(self, fut: concurrent.futures.Future[Any], answer: _Answer) -> None:
+        try:
+            if fut.cancelled():
+                answer.error = "cancelled"
+                return
+            exc = fut.exception()
+            if exc is not None:
+                answer.error = str(exc) or type(exc).__name__
+                return
+            data = plain(fut.result())
+            if not isinstance(data, dict):
+                answer.error = f"a malformed answer to {methods.STREAM_EDIT}: {data!r}"[:300]
+                return
+            answer.ok = data.get("ok") is True
+            answer.reason = str(data.get("reason") or "")
+            version = data.get("version")
+            rng = data.get("range")
+            if answer.ok and isinstance(version, int) and isinstance(rng, dict):
+                answer.version = version
+                if version == self.doc.version:
+                    answer.offsets = self._offsets(rng)
+        except Exception as exc:  # a malformed answer must not take the server down
+            answer.error = f"a malformed answer to {methods.STREAM_EDIT} ({exc})"
+
+    def _offsets(self, rng: dict[str, Any]) -> tuple[int, int]:
+        from lsprotocol import types as lsp
+
+        def pos(p: dict[str, Any]) -> int:
+            return self.doc.text.offset(
+                lsp.Position(line=max(0, int(p["line"])), character=max(0, int(p["character"])))
+            )
+
+        start, end = pos(rng["start"]), pos(rng["end"])
+        return start, max(start, end)
+
+    def _adopt(self, answer: _Answer) -> bool:
+        """Place the region where the answer says (rebased to now); False if it cannot be."""
+        region = self.region
+        if region is None or answer.offsets is None or answer.version is None:
+            self.abort(
+                f"lost track of the generated text (the editor answered for version "
+                f"{answer.version}, the server had {self.doc.version})"
+            )
+            return False
+        s, e = answer.offsets
+        start = self.doc.map_offset(s, answer.version, stay_before=False)
+        end = self.doc.map_offset(e, answer.version, stay_before=True)
+        if start is None or end is None:
+            self.abort("lost track of the generated text (too many changes meanwhile)")
+            return False
+        region.adopt(start, end)
+        return True
+
+    def _refused(self, answer: _Answer) -> None:
+        why = REASONS.get(answer.reason, f"the editor refused the edit ({answer.reason})")
+        if self.region is not None:
+            self.region.lost()
+            if answer.reason in ("edited", "closed") and self.region.on_conflict is not None:
+                self.region.on_conflict(why)
+        self.ended = True  # the client has dropped the generation
+        self.abort(why)
+
+    # -- the three operations -------------------------------------------------------------------
+    async def open(self, start: int, end: int, before: str, after: str) -> Region | None:
+        doc = self.doc
+        for _ in range(MAX_RETRIES):
+            if doc.closed or self.failure is not None:
+                return None
+            version = doc.version
+            fields: dict[str, Any] = {
+                "position": _pos(doc.text.position(start)),
+                "version": version,
+            }
+            if end > start:
+                fields["replace"] = {
+                    "start": _pos(doc.text.position(start)),
+                    "end": _pos(doc.text.position(end)),
+                }
+            if before:
+                fields["before"] = before
+            if after:
+                fields["after"] = after
+            # Until the answer: where the region will start if the client does what we ask.
+            self.region = Region(doc, start + len(before), judge=False)
+            answer = await self._request("begin", **fields)
+            if answer is None:
+                self.region.detach()
+                return None
+            if answer.ok:
+                self.begun = True
+                if not self._adopt(answer):
+                    return None
+                return self.region
+            self.region.detach()
+            self.region = None
+            if answer.reason != "conflict":
+                self._refused(answer)
+                return None
+            # The editor had moved on: wait for its didChange, rebase, try again.
+            await doc.wait_until(functools.partial(_moved_on, doc, version), 0.5)
+            moved_start = doc.map_offset(start, version, stay_before=False)
+            moved_end = doc.map_offset(end, version, stay_before=True)
+            if moved_start is None or moved_end is None:
+                break
+            start, end = moved_start, max(moved_start, moved_end)
+        self.abort(f"the document kept changing under the edit ({MAX_RETRIES} tries)")
+        return None
+
+    async def _write(self, text: str) -> bool:
+        answer = await self._request("insert", text=text)
+        if answer is None:
+            return False
+        if not answer.ok:
+            self._refused(answer)
+            return False
+        return self._adopt(answer)
+
+    async def finish(
+        self, keep: int | None, writer_task: asyncio.Task[None] | None, *, trim_separator: bool
+    ) -> None:
+        """Write what is allowed, then `end`: the client removes our lines past `keep` (they
+        end at a line end) and the newline opened before following text, in the same undo
+        step."""
+        await self._drain(keep, writer_task)
+        if not self.begun or self.ended or self.doc.closed:
+            return
+        self.ended = True
+        fields: dict[str, Any] = {}
+        limit = self.limit
+        usable = self._usable()
+        if usable and limit is not None and self.applied > limit:
+            fields["keepLines"] = self.received[:limit].count("\n")
+        kept = self.received[: self.applied if limit is None else min(self.applied, limit)]
+        if usable and trim_separator and kept.endswith("\n"):
+            fields["trimTrailing"] = True
+        answer = await self._request("end", **fields)
+        if answer is None or self.failure is not None:
+            return
+        if not answer.ok:
+            if answer.reason in ("edited", "closed") and self.region is not None:
+                self.region.lost()
+            return
+        if "keepLines" in fields and limit is not None:
+            self.applied = limit
+        self._adopt(answer)
+
+
+def _pos(p: Any) -> dict[str, int]:
+    return {"line": p.line, "character": p.character}
+
+
+def _moved_on(doc: Document, version: int) -> bool:
+    return doc.version != version
