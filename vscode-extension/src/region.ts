@@ -12,8 +12,10 @@
 //   region, text inserted at `end` (the insertion point) goes after it, so the next generated text
 //   goes before the user's; while the region is empty, text inserted at its point goes before it
 //   (a line typed at the insertion point as the generation starts stays above the code).
-// - The server places the region (`begin` is refused unless the document is at the version the
-//   server saw), so the client never rebases a position itself.
+// - `begin` names a position in the document version the server saw. When the user has typed
+//   since, the position is rebased through the changes of the versions after it (ChangeLog), with
+//   the same marks' rules, instead of refusing: with someone typing every few tens of
+//   milliseconds, a refused `begin` would be refused again and again (docs/vscode.md).
 
 /** One replacement as VS Code reports it: offsets in the document *before* the change. */
 export interface OffsetChange {
@@ -32,6 +34,18 @@ export function classify(c: OffsetChange, start: number, end: number): Placement
   if (e <= start) return "before"; // ends at the start at the latest, or inserted there
   if (s >= end) return "after"; // starts at the end at the earliest, or inserted there
   return "conflict";
+}
+
+export interface Pos {
+  line: number;
+  character: number;
+}
+
+/** One replacement in line/character terms (VS Code's `contentChanges[i].range` and `text`). */
+export interface RangeChange {
+  start: Pos;
+  end: Pos;
+  text: string;
 }
 
 /** The generated region of one generation, followed through every change. */
@@ -80,6 +94,93 @@ export class TrackedRegion {
   markConflict(reason: string): void {
     this.conflictReason ??= reason;
   }
+}
+
+// ---- positions in line/character terms ------------------------------------------------------
+
+function cmp(a: Pos, b: Pos): number {
+  return a.line !== b.line ? a.line - b.line : a.character - b.character;
+}
+
+/** End position of `text` inserted at `at`. */
+function endOfInsert(at: Pos, text: string): Pos {
+  let line = at.line;
+  let character = at.character;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 13 /* \r */ || ch === 10 /* \n */) {
+      if (ch === 13 && text.charCodeAt(i + 1) === 10) i++;
+      line++;
+      character = 0;
+    } else {
+      character++;
+    }
+  }
+  return { line, character };
+}
+
+/** `p` after the change, or undefined when the change swallowed it. `stickRight`: text inserted
+ * exactly at `p` goes before it (a region's start, or an empty region's point); otherwise after
+ * it (a region's end). */
+export function rebasePos(p: Pos, c: RangeChange, stickRight: boolean): Pos | undefined {
+  const removedNothing = cmp(c.start, c.end) === 0;
+  if (removedNothing && c.text === "") return p;
+  const atPoint = removedNothing && cmp(c.start, p) === 0;
+  if (cmp(c.end, p) < 0 || (cmp(c.end, p) === 0 && !removedNothing) || (atPoint && stickRight)) {
+    // Before the point (or a deletion ending at it, or an insertion at it that goes before it).
+    const newEnd = endOfInsert(c.start, c.text);
+    if (p.line === c.end.line) {
+      return { line: newEnd.line, character: newEnd.character + (p.character - c.end.character) };
+    }
+    return { line: p.line + (newEnd.line - c.end.line), character: p.character };
+  }
+  if (cmp(c.start, p) >= 0) return p; // after the point (or a deletion starting at it)
+  return undefined;
+}
+
+/** The changes each document version brought, kept for a while, so that a position the server
+ * computed in an older version can be brought up to date. */
+export class ChangeLog {
+  private entries: { version: number; changes: RangeChange[] }[] = [];
+
+  /** @param baseVersion the document's version when logging began (nothing older is known). */
+  constructor(
+    private baseVersion: number,
+    private readonly keep = 2000,
+  ) {}
+
+  record(version: number, changes: RangeChange[]): void {
+    this.entries.push({ version, changes });
+    if (this.entries.length > this.keep) {
+      const dropped = this.entries.splice(0, this.entries.length - this.keep);
+      this.baseVersion = dropped[dropped.length - 1]!.version;
+    }
+  }
+
+  /** The changes after version `from`, in order; undefined when `from` is older than the log. */
+  since(from: number): RangeChange[] | undefined {
+    if (from < this.baseVersion) return undefined;
+    return this.entries.filter((e) => e.version > from).flatMap((e) => e.changes);
+  }
+}
+
+/** A range of version `from` in the latest version: its start sticks right (text inserted there
+ * goes before it), its end sticks left; undefined when the log does not reach back that far or a
+ * change touched the inside of the range (or swallowed an empty range's point). */
+export function rebaseRange(log: ChangeLog, start: Pos, end: Pos, from: number): { start: Pos; end: Pos } | undefined {
+  const changes = log.since(from);
+  if (!changes) return undefined;
+  let s: Pos | undefined = start;
+  let e: Pos | undefined = end;
+  const empty = cmp(start, end) === 0;
+  for (const c of changes) {
+    if (!empty && cmp(c.start, e!) < 0 && cmp(c.end, s!) > 0) return undefined; // inside
+    if (!empty && cmp(c.start, c.end) === 0 && cmp(c.start, s!) > 0 && cmp(c.start, e!) < 0) return undefined;
+    s = rebasePos(s!, c, true);
+    e = empty ? s : rebasePos(e!, c, false);
+    if (!s || !e) return undefined;
+  }
+  return { start: s!, end: e! };
 }
 
 // ---- one edit at a time -----------------------------------------------------------------------

@@ -32,7 +32,15 @@ import {
   type StreamEndParams,
   type StreamInsertParams,
 } from "./methods";
-import { type OffsetChange, offsetAfterLines, SerialQueue, TrackedRegion, withEol } from "./region";
+import {
+  ChangeLog,
+  type OffsetChange,
+  offsetAfterLines,
+  rebaseRange,
+  SerialQueue,
+  TrackedRegion,
+  withEol,
+} from "./region";
 
 /** How long a reply waits for the didChange of its version to be sent (a document outside the
  * client's selector never is). */
@@ -151,6 +159,8 @@ export class StreamWriter implements vscode.Disposable {
   private readonly gens = new Map<string, Generation>();
   private readonly ended = new Map<string, StreamEditResult>();
   private readonly queue = new SerialQueue();
+  /** Each Python document's recent changes, to rebase a `begin` made for an older version. */
+  private readonly logs = new Map<string, ChangeLog>();
   private readonly disposables: vscode.Disposable[] = [];
   /** Resolvers woken by any change of a document (a refused edit waits for one). */
   private changeWaiters: (() => void)[] = [];
@@ -199,6 +209,21 @@ export class StreamWriter implements vscode.Disposable {
     if (e.contentChanges.length === 0) return;
     const doc = e.document;
     const key = doc.uri.toString();
+    if (doc.languageId === "python" || this.logs.has(key)) {
+      let changeLog = this.logs.get(key);
+      if (!changeLog) {
+        changeLog = new ChangeLog(doc.version - 1);
+        this.logs.set(key, changeLog);
+      }
+      changeLog.record(
+        doc.version,
+        e.contentChanges.map((c) => ({
+          start: { line: c.range.start.line, character: c.range.start.character },
+          end: { line: c.range.end.line, character: c.range.end.character },
+          text: c.text,
+        })),
+      );
+    }
     for (const gen of this.gens.values()) {
       if (gen.key !== key) continue;
       const own = gen.pendingOwn;
@@ -232,6 +257,7 @@ export class StreamWriter implements vscode.Disposable {
   private onClose(doc: vscode.TextDocument): void {
     const key = doc.uri.toString();
     for (const gen of this.gens.values()) if (gen.key === key) gen.closed = true;
+    this.logs.delete(key);
     this.sync.forget(doc.uri);
   }
 
@@ -257,33 +283,35 @@ export class StreamWriter implements vscode.Disposable {
     if (known) return known.lastResult ?? this.result(known);
     const doc = this.findDocument(p.uri);
     if (!doc) return this.remember(p.generationId, { ok: false, reason: "closed" });
+    let where = { start: p.replace?.start ?? p.position, end: p.replace?.end ?? p.position };
     if (doc.version !== p.version) {
-      // The user typed since the server placed it: the server rebases and sends begin again,
-      // once it has the changes we are about to answer for.
-      await this.sync.waitSent(doc.uri, doc.version);
-      return { ok: false, reason: "conflict", message: `the document is at version ${doc.version}, not ${p.version}` };
+      // The user typed since the server placed it: bring the place up to date (the marks' rules),
+      // or, if that cannot be done, refuse; the server then rebases and sends begin again once
+      // it has the changes we are about to answer for.
+      const log = this.logs.get(doc.uri.toString());
+      const moved = p.version < doc.version && log ? rebaseRange(log, where.start, where.end, p.version) : undefined;
+      if (!moved) {
+        await this.sync.waitSent(doc.uri, doc.version);
+        return { ok: false, reason: "conflict", message: `the document is at version ${doc.version}, not ${p.version}` };
+      }
+      where = moved;
     }
     const eol = doc.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n";
     const before = withEol(p.before ?? "", eol);
     const after = withEol(p.after ?? "", eol);
-    const from = doc.offsetAt(toPosition(p.replace?.start ?? p.position));
-    const to = p.replace ? Math.max(from, doc.offsetAt(toPosition(p.replace.end))) : from;
-    const gen = new Generation(p.generationId, doc, new TrackedRegion(from + before.length));
+    const from = doc.offsetAt(toPosition(where.start));
+    const to = p.replace ? Math.max(from, doc.offsetAt(toPosition(where.end))) : from;
+    // Until it is placed, the region is the range to replace (or the empty point), followed like
+    // the region itself: a user edit inside the range to replace is a conflict.
+    const gen = new Generation(p.generationId, doc, new TrackedRegion(from, to));
     gen.lastSeq = p.seq;
     this.gens.set(gen.id, gen); // so that the change event of our edit finds it
     if (to > from || before + after !== "") {
-      // One edit, version-checked against `version`: if the user got there first it is refused
-      // and the server places the region again.
-      const outcome = await this.writeOnce(gen, { offset: from, removed: to - from, text: before + after }, (c) => {
-        const at = c.offset + before.length;
-        gen.region.start = at;
-        gen.region.end = at;
-      }, p.version);
-      if (outcome === "refused") {
-        this.gens.delete(gen.id);
-        await this.sync.waitSent(doc.uri, doc.version);
-        return { ok: false, reason: "conflict", message: "the document changed while the region was placed" };
-      }
+      const r = gen.region;
+      const outcome = await this.write(gen, () => ({ offset: r.start, removed: r.end - r.start, text: before + after }), (c) => {
+        r.start = c.offset + before.length;
+        r.end = r.start;
+      });
       if (outcome !== "ok") return this.fail(gen, outcome);
     }
     return this.reply(gen);
@@ -359,12 +387,6 @@ export class StreamWriter implements vscode.Disposable {
       if (gen.doc.version === expected) await this.nextChange(attempt < 5 ? 20 : 100);
     }
     return "conflict";
-  }
-
-  /** Apply one change once, only to document version `version`. */
-  private async writeOnce(gen: Generation, t: OffsetChange, apply: (c: OffsetChange) => void, version: number): Promise<Outcome | "refused"> {
-    if (gen.doc.version !== version) return "refused";
-    return this.attempt(gen, t, apply);
   }
 
   private async attempt(gen: Generation, t: OffsetChange, apply: (c: OffsetChange) => void): Promise<Outcome | "refused"> {

@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import {
+  ChangeLog,
   classify,
   Debouncer,
   type OffsetChange,
   offsetAfterLines,
+  rebasePos,
+  rebaseRange,
   SerialQueue,
   TrackedRegion,
   withEol,
@@ -170,6 +173,54 @@ describe("TrackedRegion", () => {
       const typed = s.text.split("\n").filter((l) => l.startsWith("# u"));
       assert.deepEqual([...typed].sort(), [...userLines].sort());
     }
+  });
+});
+
+describe("rebasing a begin made for an older version", () => {
+  const P = (line: number, character: number) => ({ line, character });
+  const insAt = (line: number, character: number, text: string) => ({ start: P(line, character), end: P(line, character), text });
+
+  it("moves a point past edits before it and keeps it for edits after it", () => {
+    assert.deepEqual(rebasePos(P(3, 0), insAt(0, 0, "a\nb\n"), true), P(5, 0));
+    assert.deepEqual(rebasePos(P(3, 4), { start: P(3, 0), end: P(3, 2), text: "xyz" }, true), P(3, 5));
+    assert.deepEqual(rebasePos(P(3, 4), { start: P(1, 0), end: P(3, 2), text: "" }, true), P(1, 2));
+    assert.deepEqual(rebasePos(P(3, 0), { start: P(3, 0), end: P(4, 0), text: "" }, true), P(3, 0));
+    assert.deepEqual(rebasePos(P(3, 0), insAt(5, 0, "x"), true), P(3, 0));
+    assert.equal(rebasePos(P(2, 3), { start: P(2, 0), end: P(2, 5), text: "" }, true), undefined);
+  });
+
+  it("sends text typed at the point before it (start) or after it (end)", () => {
+    assert.deepEqual(rebasePos(P(2, 0), insAt(2, 0, "# typed\n"), true), P(3, 0));
+    assert.deepEqual(rebasePos(P(2, 0), insAt(2, 0, "#"), true), P(2, 1));
+    assert.deepEqual(rebasePos(P(2, 0), insAt(2, 0, "#"), false), P(2, 0));
+  });
+
+  it("replays the versions after the one the server saw", () => {
+    const log = new ChangeLog(4);
+    log.record(5, [insAt(0, 0, "# one\n")]);
+    log.record(6, [insAt(0, 0, "# two\n")]);
+    log.record(7, [insAt(9, 0, "below\n")]);
+    const at = (v: number) => rebaseRange(log, P(2, 0), P(2, 0), v)?.start;
+    assert.deepEqual(at(7), P(2, 0));
+    assert.deepEqual(at(5), P(3, 0));
+    assert.deepEqual(at(4), P(4, 0));
+    assert.equal(at(3), undefined); // older than anything logged
+  });
+
+  it("refuses a range to replace that was edited inside, keeps one edited around", () => {
+    const log = new ChangeLog(0);
+    log.record(1, [insAt(2, 0, "# above\n")]);
+    log.record(2, [insAt(6, 0, "# below\n")]);
+    assert.deepEqual(rebaseRange(log, P(3, 0), P(5, 0), 0), { start: P(4, 0), end: P(6, 0) }); // typed at its end: after it
+    log.record(3, [insAt(5, 2, "X")]);
+    assert.equal(rebaseRange(log, P(3, 0), P(5, 0), 0), undefined);
+  });
+
+  it("forgets the oldest versions beyond its size", () => {
+    const log = new ChangeLog(0, 3);
+    for (let v = 1; v <= 5; v++) log.record(v, [insAt(0, 0, "x\n")]);
+    assert.equal(log.since(1), undefined);
+    assert.equal(log.since(2)?.length, 3);
   });
 });
 

@@ -443,7 +443,8 @@ async function streamTyping(page) {
     while (Date.now() - t0 < (run.maxSeconds ?? 120) * 1000) {
       if (run.typing && k < (run.maxLines ?? 400)) {
         const target = ["at", "above", "below"][k % 3];
-        const line = `# ${target[0]}${r.file.replace(/\W/g, "")}-${k}`;
+        const label = { at: "p", above: "a", below: "b" }[target];
+        const line = `# ${label}${r.file.replace(/\W/g, "")}-${k}`;
         if (target === "above") {
           await page.keyboard.press("Control+Home");
         } else if (target === "below") {
