@@ -124,6 +124,7 @@ interface PendingOwn {
   version: number;
   offset: number;
   removed: number;
+  text: string;
   /** What the region does with the change once seen. */
   apply: (c: OffsetChange) => void;
   seen: boolean;
@@ -182,6 +183,16 @@ export class StreamWriter implements vscode.Disposable {
     this.ended.clear();
   }
 
+  /** A range the user chose in document version `from`, in the current version (undefined when
+   * it was edited inside or is older than what is logged). */
+  rebaseToNow(doc: vscode.TextDocument, range: vscode.Range, from: number): vscode.Range | undefined {
+    if (from === doc.version) return range;
+    const log = this.logs.get(doc.uri.toString());
+    if (!log || from > doc.version) return undefined;
+    const moved = rebaseRange(log, range.start, range.end, from);
+    return moved && new vscode.Range(toPosition(moved.start), toPosition(moved.end));
+  }
+
   /** Handler of `eager/streamEdit`. */
   handle(p: StreamEditParams): Promise<StreamEditResult> {
     return this.queue.run(async () => {
@@ -234,7 +245,8 @@ export class StreamWriter implements vscode.Disposable {
         doc.version === own.version &&
         e.contentChanges.length === 1 &&
         first.rangeOffset === own.offset &&
-        first.rangeLength === own.removed
+        first.rangeLength === own.removed &&
+        first.text === own.text // the user typing the same length at the same place is not us
       ) {
         own.seen = true;
         own.apply({ offset: first.rangeOffset, removed: first.rangeLength, text: first.text });
@@ -396,7 +408,7 @@ export class StreamWriter implements vscode.Disposable {
     const range = new vscode.Range(doc.positionAt(t.offset), doc.positionAt(t.offset + t.removed));
     let seenResolve: (() => void) | undefined;
     const seen = new Promise<void>((r) => (seenResolve = r));
-    const own: PendingOwn = { version: doc.version + 1, offset: t.offset, removed: t.removed, apply, seen: false };
+    const own: PendingOwn = { version: doc.version + 1, offset: t.offset, removed: t.removed, text: t.text, apply, seen: false };
     own.onSeen = () => seenResolve?.();
     gen.pendingOwn = own;
     const editor = this.editorFor(doc);
@@ -508,7 +520,7 @@ export class StreamWriter implements vscode.Disposable {
     const result: StreamEditResult =
       outcome === "edited"
         ? { ok: false, reason: "edited", message: gen.region.reason ?? "the generated text was edited" }
-        : { ok: false, reason: outcome };
+        : { ok: false, reason: outcome, ...(gen.region.reason ? { message: gen.region.reason } : {}) };
     this.log(`[edits] generation ${gen.id} stopped: ${result.reason}${result.message ? ` (${result.message})` : ""}`);
     void this.closeGroup(gen);
     this.forget(gen, result);

@@ -433,6 +433,10 @@ async function streamTyping(page) {
     await page.keyboard.type(run.prompt, { delay: 2 });
     await page.keyboard.press("Enter");
     await page.locator(".quick-input-widget").first().waitFor({ state: "hidden" }).catch(() => undefined);
+    // Keys go to the editor again (not to the closing input box).
+    await until("the editor to have the focus", () =>
+      page.evaluate(() => document.activeElement?.closest(".editor-instance .monaco-editor") != null),
+    10000, 20);
     const t0 = Date.now();
     let sawBusy = false;
     let idleSince = 0;
