@@ -11,7 +11,9 @@
 // - The boundaries behave like the protocol's marks: text inserted at `start` goes before the
 //   region, text inserted at `end` (the insertion point) goes after it, so the next generated text
 //   goes before the user's; while the region is empty, text inserted at its point goes before it
-//   (a line typed at the insertion point as the generation starts stays above the code).
+//   (a line typed at the insertion point as the generation starts stays above the code); an
+//   unfinished line typed there when the first text arrives goes below it instead (`settle`), so
+//   the first generated line is never joined to it.
 // - `begin` names a position in the document version the server saw. When the user has typed
 //   since, the position is rebased through the changes of the versions after it (ChangeLog), with
 //   the same marks' rules, instead of refusing: with someone typing every few tens of
@@ -51,11 +53,16 @@ export interface RangeChange {
 /** The generated region of one generation, followed through every change. */
 export class TrackedRegion {
   private conflictReason: string | undefined;
+  /** While the region is empty: where its point was placed, staying before text typed at it
+   * (the point itself moves past such text). See `settle`. */
+  private anchor: number | undefined;
 
   constructor(
     public start: number,
     public end: number = start,
-  ) {}
+  ) {
+    if (start === end) this.anchor = start;
+  }
 
   get conflicted(): boolean {
     return this.conflictReason !== undefined;
@@ -68,6 +75,12 @@ export class TrackedRegion {
   /** A change someone else made; returns where it fell. After a conflict the region stops moving. */
   foreign(c: OffsetChange): Placement {
     if (this.conflicted) return "conflict";
+    if (this.anchor !== undefined) {
+      const s = c.offset;
+      const e = c.offset + c.removed;
+      if (e < this.anchor || (e === this.anchor && s < e)) this.anchor += c.text.length - c.removed;
+      else if (s < this.anchor) this.anchor = undefined; // deleted around: no better place than the point
+    }
     const p = classify(c, this.start, this.end);
     if (p === "before") {
       const delta = c.text.length - c.removed;
@@ -79,9 +92,28 @@ export class TrackedRegion {
     return p;
   }
 
+  /** Our own placing edit is done: the region is the empty point `at`. */
+  place(at: number): void {
+    this.start = this.end = this.anchor = at;
+  }
+
   /** Our own insert at the end: the region grows. */
   ownInsert(text: string): void {
     this.end += text.length;
+    this.anchor = undefined;
+  }
+
+  /** Before the first insert into the still empty region: the text typed at its point since it
+   * was placed (`docText[anchor, start)`) went before it, as the marks' rule says. Whole lines of
+   * it stay there (a line typed at the insertion point as the generation starts stays above the
+   * code), but an unfinished last line would be joined to the first generated line: the region
+   * goes back to the start of that line, so the generated text goes above it and both stay whole. */
+  settle(docText: string): void {
+    if (this.anchor === undefined || this.start !== this.end || this.anchor >= this.start) return;
+    const typed = docText.slice(this.anchor, this.start);
+    if (/[\r\n]$/.test(typed)) return;
+    const lastBreak = Math.max(typed.lastIndexOf("\n"), typed.lastIndexOf("\r"));
+    this.start = this.end = this.anchor + lastBreak + 1;
   }
 
   /** Our own deletion of [offset, offset+removed) inside the region (a trimmed tail). */

@@ -141,6 +141,8 @@ class Generation {
   groupOpen = false;
   pendingOwn: PendingOwn | undefined;
   closed = false;
+  /** With EAGER_TRACE_EDITS set in the extension host's environment: every step, logged at the end. */
+  readonly trace: string[] | undefined = process.env.EAGER_TRACE_EDITS ? [] : undefined;
   /** Edits that had to be retried because the user's change came first. */
   retries = 0;
   writes = 0;
@@ -250,11 +252,13 @@ export class StreamWriter implements vscode.Disposable {
       ) {
         own.seen = true;
         own.apply({ offset: first.rangeOffset, removed: first.rangeLength, text: first.text });
+        gen.trace?.push(`v${doc.version} own ${first.rangeOffset}-${first.rangeLength}+${first.text.length} → [${gen.region.start},${gen.region.end})`);
         own.onSeen?.();
         continue;
       }
       for (const c of e.contentChanges) {
         const placed = gen.region.foreign({ offset: c.rangeOffset, removed: c.rangeLength, text: c.text });
+        gen.trace?.push(`v${doc.version} user ${c.rangeOffset}-${c.rangeLength}+${JSON.stringify(c.text)} ${placed} → [${gen.region.start},${gen.region.end})`);
         if (placed !== "none") gen.needStop = true;
         if (placed === "conflict") {
           this.log(`[edits] generation ${gen.id}: the user edited the generated text; it stops here`);
@@ -321,8 +325,7 @@ export class StreamWriter implements vscode.Disposable {
     if (to > from || before + after !== "") {
       const r = gen.region;
       const outcome = await this.write(gen, () => ({ offset: r.start, removed: r.end - r.start, text: before + after }), (c) => {
-        r.start = c.offset + before.length;
-        r.end = r.start;
+        r.place(c.offset + before.length);
       });
       if (outcome !== "ok") return this.fail(gen, outcome);
     }
@@ -336,8 +339,13 @@ export class StreamWriter implements vscode.Disposable {
     gen.lastSeq = p.seq;
     if (p.text === "") return this.reply(gen);
     const text = withEol(p.text, gen.doc.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n");
-    const outcome = await this.write(gen, () => ({ offset: gen.region.end, removed: 0, text }), (c) =>
-      gen.region.ownInsert(c.text),
+    const outcome = await this.write(
+      gen,
+      () => {
+        if (gen.region.start === gen.region.end) gen.region.settle(gen.doc.getText());
+        return { offset: gen.region.end, removed: 0, text };
+      },
+      (c) => gen.region.ownInsert(c.text),
     );
     if (outcome !== "ok") return this.fail(gen, outcome);
     return this.reply(gen);
@@ -442,6 +450,7 @@ export class StreamWriter implements vscode.Disposable {
         applied = false;
       }
     }
+    gen.trace?.push(`v${doc.version} ${applied ? "applied" : "refused"} at ${t.offset} (${viaEditor ? "editor" : "workspace edit"})`);
     if (!applied) {
       gen.pendingOwn = undefined;
       if (own.seen) {
@@ -533,6 +542,7 @@ export class StreamWriter implements vscode.Disposable {
   }
 
   private forget(gen: Generation, result: StreamEditResult): void {
+    if (gen.trace) this.log(`[edits] trace of ${gen.id}:\n  ${gen.trace.join("\n  ")}`);
     this.gens.delete(gen.id);
     this.remember(gen.id, result);
     while (this.ended.size > REMEMBER_ENDED) {

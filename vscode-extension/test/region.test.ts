@@ -31,6 +31,7 @@ class Sim {
     return p;
   }
   gen(text: string): void {
+    if (this.region.start === this.region.end) this.region.settle(this.text);
     const at = this.region.end;
     this.text = this.text.slice(0, at) + text + this.text.slice(at);
     this.region.ownInsert(text);
@@ -115,6 +116,35 @@ describe("TrackedRegion", () => {
     for (const ch of "# early\n") assert.equal(s.user(s.region.start, 0, ch), "before");
     s.gen("v0 = 0\n");
     assert.equal(s.text, "# head\n# early\nv0 = 0\n");
+  });
+
+  it("puts an unfinished line typed at the empty point below the first generated line, whole", () => {
+    const s = new Sim("# head\n", 7);
+    let cursor = 7;
+    for (const ch of "# pr") {
+      assert.equal(s.user(cursor, 0, ch), "before");
+      cursor++;
+    }
+    s.gen("v0 = 0\n");
+    cursor += "v0 = 0\n".length; // VS Code moves a cursor past text inserted before it
+    for (const ch of "un\n") {
+      assert.equal(s.user(cursor, 0, ch), "after");
+      cursor++;
+    }
+    s.gen("v1 = 1\n");
+    assert.equal(s.text, "# head\nv0 = 0\nv1 = 1\n# prun\n");
+    assert.equal(s.regionText(), "v0 = 0\nv1 = 1\n");
+  });
+
+  it("keeps the finished lines typed at the empty point above, the unfinished one below", () => {
+    const s = new Sim("# head\n", 7);
+    let cursor = 7;
+    for (const ch of "# a\n# b") {
+      s.user(cursor, 0, ch);
+      cursor++;
+    }
+    s.gen("v0 = 0\n");
+    assert.equal(s.text, "# head\n# a\nv0 = 0\n# b");
   });
 
   it("stops following after a conflict and reports why", () => {

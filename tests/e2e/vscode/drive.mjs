@@ -372,6 +372,26 @@ async function eagerStatus(page) {
   });
 }
 
+/** The texts of the cursor's line and of the line above it in the active editor (from the
+ * rendered lines: the current-line highlight's top), or null when not rendered. */
+async function linesAroundCursor(page) {
+  return page.evaluate(() => {
+    const editor = document.querySelector(".editor-group-container.active .monaco-editor");
+    const hl = editor?.querySelector(".view-overlays .current-line");
+    const row = hl?.parentElement;
+    if (!row) return null;
+    const top = parseFloat(row.style.top);
+    const height = parseFloat(row.style.height) || hl.getBoundingClientRect().height;
+    const text = (t) => {
+      for (const el of editor.querySelectorAll(".view-lines .view-line")) {
+        if (Math.abs(parseFloat(el.style.top) - t) < 1) return el.innerText.replace(/\u00a0/g, " ");
+      }
+      return null;
+    };
+    return { current: text(top) ?? "", above: top >= height ? text(top - height) : null };
+  });
+}
+
 /** Open `file` from the explorer and wait for its editor tab to be the active one. */
 async function openFile(page, file) {
   const row = page.locator(`.explorer-folders-view .monaco-list-row >> text=${file}`).first();
@@ -414,6 +434,8 @@ async function runPalette(page, title) {
 
 /** One generation per run, each in its own file; while it streams, type a line above it, below it
  * and at its insertion point in turn, 20–70 ms apart. The file is saved and read from disk. */
+
+
 async function streamTyping(page) {
   result.runs = [];
   for (const run of params.runs) {
@@ -421,7 +443,7 @@ async function streamTyping(page) {
     result.runs.push(r);
     const path = join(params.folder, run.file);
     const original = readFileSync(path, "utf8");
-    if (run.file !== params.file || result.runs.length > 1) await openFile(page, run.file);
+    await openFile(page, run.file); // also puts the focus in the editor
     await page.keyboard.press("Control+End");
     step(`${run.file}: generate (${run.typing ? "typing" : "quiet"})`);
     await runPalette(page, "Eager: Generate Code Here");
@@ -434,9 +456,15 @@ async function streamTyping(page) {
     await page.keyboard.press("Enter");
     await page.locator(".quick-input-widget").first().waitFor({ state: "hidden" }).catch(() => undefined);
     // Keys go to the editor again (not to the closing input box).
-    await until("the editor to have the focus", () =>
-      page.evaluate(() => document.activeElement?.closest(".editor-instance .monaco-editor") != null),
-    10000, 20);
+    await until("the editor to have the focus", async () => {
+      const focus = await page.evaluate(() => {
+        const el = document.activeElement;
+        return { inEditor: el?.closest(".monaco-editor") != null && el?.closest(".quick-input-widget") == null, what: `${el?.tagName}.${el?.className}` };
+      });
+      return focus.inEditor ? focus : (result.focusSeen = focus.what, false);
+    }, 10000, 20).catch((e) => {
+      throw new Error(`${e.message}; focus on ${result.focusSeen}`);
+    });
     const t0 = Date.now();
     let sawBusy = false;
     let idleSince = 0;
@@ -454,11 +482,29 @@ async function streamTyping(page) {
         } else if (target === "below") {
           await page.keyboard.press("Control+End");
         } else if (k > 0) {
-          // Back to the insertion point: the first line after the generated code (every line
-          // typed at it or below sits after it; the document ends with a line break).
+          // Back to the insertion point: the start of the first line after the generated code.
+          // Lines typed below and at it sit after it (a guess: some typed at the still empty
+          // point went above it), so go up from the end, then check the lines on the page.
           await page.keyboard.press("Control+End");
           for (let i = 0; i < np + nb; i++) await page.keyboard.press("ArrowUp");
           await page.keyboard.press("Home");
+          let around = null;
+          for (let i = 0; i < 8; i++) {
+            around = await linesAroundCursor(page);
+            if (!around) break;
+            if (/^v\d/.test(around.current)) {
+              await page.keyboard.press("ArrowDown");
+              await page.keyboard.press("Home");
+            } else if (around.above !== null && !/^v\d/.test(around.above) && around.above !== "# head") {
+              await page.keyboard.press("ArrowUp");
+            } else break;
+          }
+          if (around && /^v\d/.test(around.current)) {
+            // Still inside the generated code (a partial last line): do not type into it.
+            r.skipped = (r.skipped ?? 0) + 1;
+            k++;
+            continue;
+          }
         }
         await page.keyboard.type(line);
         await page.keyboard.press("Enter");
