@@ -643,3 +643,120 @@ def test_checkhealth(tmp_path: Path) -> None:
     assert "eager-lsp " in text and " on Python 3." in text, text
     assert "server running" in text and "attached to 1 buffer" in text, text
     assert "ERROR" not in text, text
+
+
+# -- the write path under typing (issue 10) ------------------------------------------------------
+
+STRESS_RUNS = 20
+STRESS_SCRIPT = "".join(f"v{i}={i}\n" for i in range(150))
+WHERES = ["point", "above", "below"]
+
+
+@requires_nvim
+@pytest.mark.parametrize("run", range(STRESS_RUNS))
+def test_typing_above_below_and_at_the_insertion_point_loses_nothing(
+    tmp_path: Path, openai_server: FakeOpenAIServer, run: int
+) -> None:
+    """150 short lines at a high token rate while a line is typed every 20-70 ms above the
+    generated code, below it and at its insertion point (the first one as the generation
+    starts, in a third of the runs)."""
+    openai_server.enqueue(text=STRESS_SCRIPT, chunk_chars=4, delay=0.005)
+    target = tmp_path / "stress.py"
+    target.write_text("start = 0\n\nend = 1\n")  # generated on the empty line 2
+    wheres = WHERES[run % 3 :] + WHERES[: run % 3]
+    r = run_scenario(
+        "stress",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "numbers",
+            "cursor_line": 2,
+            "seed": run + 1,
+            "wheres": wheres,
+            "settings": _settings(openai_server.url),
+        },
+    )
+    debug = r["_debug"]
+    assert r["done"], debug
+    assert r["summary"]["stoppedEarly"] is False, (r["summary"], debug)
+    assert r["summary"]["error"] is None, (r["summary"], debug)
+    assert r["stream_edits"] > 2, r["stream_edits"]  # written by eager/streamEdit
+    assert r["regions_left"] == 0
+    lines, typed = r["lines"], r["typed"]
+    assert typed, "nothing was typed while generating"
+    notes = [ln for ln in lines if ln.startswith("# note")]
+    assert sorted(notes) == sorted(typed), (notes, typed)  # every typed line, intact, once
+    code = STRESS_SCRIPT.splitlines()
+    rest = [ln for ln in lines if not ln.startswith("# note")]
+    # nothing lost, duplicated or reordered, and the blank line left after the code is there
+    assert rest == ["start = 0", *code, "", "end = 1"], lines
+    first = lines.index(code[0])
+    assert lines[first : first + len(code)] == code, lines  # no typed line inside the code
+    above = [n for n in typed if n.endswith(" above")]
+    below = [n for n in typed if n.endswith(" below")]
+    assert lines[: len(above)] == above[::-1], lines  # each went to the top, in turn
+    assert lines[len(lines) - len(below) :] == below, lines
+    for n in (n for n in typed if n.endswith(" point")):
+        i = lines.index(n)
+        assert i < first or i >= first + len(code), (n, lines)
+
+
+@requires_nvim
+def test_follow_mode_never_runs_a_half_typed_line(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    target = tmp_path / "typed.py"
+    target.write_text("")
+    r = run_scenario(
+        "follow_typing",
+        tmp_path,
+        {
+            "file": str(target),
+            # pauses after `cou`, `count = `, `print(cou` and `print(count` (1-based indexes)
+            "steps": [
+                {"text": "count = 1", "stops": [3, 8]},
+                {"text": "\n"},
+                {"text": "print(count)", "stops": [9, 11]},
+                {"text": "\n"},
+            ],
+            "expect_results": 2,
+            "settings": _settings(openai_server.url),
+            "timeout_ms": 30000,
+        },
+    )
+    assert r["errors"] == [], (r["errors"], r["ran"], r["_debug"])
+    assert r["ran"] == ["count = 1", "print(count)"], r["ran"]
+    assert "count = 1" in _labels(r), _labels(r)
+    assert r["diagnostics"] == [], r["diagnostics"]
+
+
+@requires_nvim
+def test_one_undo_takes_back_a_long_generation_between_existing_lines(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """60 lines written by many eager/streamEdit inserts are one undo step; undo restores the
+    text exactly as it was (the blank line the code went on included), redo brings it back."""
+    script = "".join(f"u{i} = {i}\n" for i in range(60))
+    openai_server.enqueue(text=script, chunk_chars=4, delay=0.005)
+    target = tmp_path / "undo_long.py"
+    original = ["top = 0", "", "bottom = 1"]
+    target.write_text("\n".join(original) + "\n")
+    nv = _Interactive(tmp_path, {"file": str(target), "settings": _settings(openai_server.url)})
+    try:
+        assert nv.wait('require("eager").statusline() ~= ""'), "the server did not attach"
+        nv.send(":2<CR>:EagerGenerate sixty numbers<CR>")
+        assert nv.wait("_G.eager_test.result.summary ~= nil"), "the generation did not end"
+        lines = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+        nv.send("u")
+        assert nv.wait("vim.api.nvim_buf_line_count(0) == 3", 10)
+        after_undo = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+        nv.send("<C-r>")
+        assert nv.wait("vim.api.nvim_buf_line_count(0) > 3", 10)
+        after_redo = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+        summary = nv.lua("_G.eager_test.result.summary")
+    finally:
+        debug = nv.close()
+    assert summary["error"] is None, (summary, debug)
+    assert lines == ["top = 0", *script.splitlines(), "", "bottom = 1"], (lines, debug)
+    assert after_undo == original, (after_undo, debug)  # one `u` took all of it back
+    assert after_redo == lines, (after_redo, debug)

@@ -68,6 +68,8 @@ class Editor:
         self.after_apply: Callable[[Editor, ClientDoc, int], None] | None = None
         self.reject_edits = False
         self.skipped_edits = 0  # versioned edits the "neovim" client skipped (stale)
+        # (doc, start, end, text) of every change, before it is applied (marks follow them)
+        self.change_listeners: list[Callable[[ClientDoc, int, int, str], None]] = []
         self.echo_full_text = False  # report applied edits as whole-document changes
         # Report an insertion at a line start as Neovim's line diff may: a newline-led
         # insertion at the end of the previous line, after a keystroke of the user's that
@@ -207,6 +209,8 @@ class Editor:
             s, e = doc.text.offset(rng.start), doc.text.offset(rng.end)
             # Positions sent are the ones the edit was given with (sequential semantics).
             events.append(lsp.TextDocumentContentChangePartial(range=rng, text=text))
+            for listener in list(self.change_listeners):
+                listener(doc, s, e, text)
             doc.text.replace(s, e, text)
         if full:
             events = [lsp.TextDocumentContentChangeWholeDocument(text=doc.source)]
@@ -217,6 +221,16 @@ class Editor:
                 content_changes=events,
             )
         )
+
+    def cursor(self, uri: str, line: int, character: int, *, version: bool = True) -> None:
+        """eager/cursor, as a client that reports its cursor does."""
+        payload: dict[str, Any] = {
+            "uri": uri,
+            "position": {"line": line, "character": character},
+        }
+        if version:
+            payload["version"] = self.docs[uri].version
+        self.client.protocol.notify(methods.CURSOR, payload)
 
     # -- asking ------------------------------------------------------------------------------------
     async def command(self, name: str, **arg: Any) -> Any:

@@ -25,12 +25,28 @@ async def wait_hints(
         await asyncio.sleep(0.05)
 
 
-def type_chars(editor: Editor, uri: str, text: str) -> None:
-    """Type at the end of the document, one character per didChange, like a person."""
+def type_chars(editor: Editor, uri: str, text: str, *, cursor: bool = True) -> None:
+    """Type at the end of the document, one character per didChange, like a person; with
+    `cursor`, report the cursor after each one (eager/cursor) as the editors do."""
     for ch in text:
         doc = editor.docs[uri]
         line = doc.text.line_count - 1
         editor.type(uri, line, len(doc.text.line(line)), ch)  # ASCII only
+        if cursor:
+            last = doc.text.line_count - 1
+            editor.cursor(uri, last, len(doc.text.line(last)))
+
+
+def type_in_line(editor: Editor, uri: str, line: int, text: str, *, cursor: bool) -> None:
+    """Type at the end of `line` (the document goes on after it, as Neovim's always ends in
+    a newline), one character per didChange; a newline moves to the next line."""
+    for ch in text:
+        doc = editor.docs[uri]
+        editor.type(uri, line, len(doc.text.line(line)), ch)
+        if ch == "\n":
+            line += 1
+        if cursor:
+            editor.cursor(uri, line, len(doc.text.line(line)))
 
 
 async def test_typed_statements_run_once_complete(editor: Editor, tmp_path: Path) -> None:
@@ -88,3 +104,41 @@ async def test_follow_off_stops_running_typed_code(editor: Editor, tmp_path: Pat
     type_chars(editor, uri, "b = 2\n")
     await asyncio.sleep(0.5)
     assert await editor.hint_labels(uri) == {0: "a = 1"}
+
+
+async def test_a_pause_in_the_middle_of_a_line_never_runs_it(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """Neovim's text always ends in a newline: `cou` + newline is a complete statement to the
+    detector, yet the user is still typing it."""
+    uri = editor.open("pause.py", "a = 1\n\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await wait_hints(editor, uri, lambda h: h.get(0) == "a = 1", "the first run")
+    type_in_line(editor, uri, 1, "cou", cursor=True)
+    await asyncio.sleep(1.0)  # a pause in the middle of the line: it must not run
+    type_in_line(editor, uri, 1, "nt = a", cursor=True)
+    await asyncio.sleep(1.0)
+    assert await editor.hint_labels(uri) == {0: "a = 1"}
+    type_in_line(editor, uri, 1, "\n", cursor=True)  # a newline and the cursor off the line
+    await wait_hints(editor, uri, lambda h: h.get(1) == "count = 1", "the finished line")
+    diags = await editor.settle(uri)
+    assert list(diags.diagnostics) == []  # `cou` never ran (it would be a NameError)
+
+
+async def test_without_cursor_reports_only_a_later_line_runs_it(
+    editor: Editor, tmp_path: Path
+) -> None:
+    uri = editor.open("nocursor.py", "a = 1\n\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await wait_hints(editor, uri, lambda h: h.get(0) == "a = 1", "the first run")
+    type_in_line(editor, uri, 1, "cou", cursor=False)
+    await asyncio.sleep(0.8)
+    type_in_line(editor, uri, 1, "nt = a\n", cursor=False)
+    await asyncio.sleep(0.8)  # a newline alone: the user may come back to the line
+    assert await editor.hint_labels(uri) == {0: "a = 1"}
+    type_in_line(editor, uri, 2, "pri", cursor=False)  # a later line started
+    await wait_hints(editor, uri, lambda h: h.get(1) == "count = 1", "the line above")
+    await asyncio.sleep(0.8)
+    assert 2 not in await editor.hint_labels(uri)
+    diags = await editor.settle(uri)
+    assert list(diags.diagnostics) == []  # neither `cou` nor `pri` ran

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -335,3 +336,29 @@ async def test_code_above_that_already_ran_is_not_run_again(
     # count = 0 ran once; had it run again before the second generation, count would be 0.
     labels = await editor.hint_labels(uri)
     assert labels[1] == "count = 1" and labels[2] == "» count 1"
+
+
+async def test_stop_interrupts_the_code_the_generation_started(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The stream has ended and its last statement, an endless loop, is running: a stop
+    must interrupt it too."""
+    script = "x = 1\nwhile True:\n    x += 1\n"
+    fake_openai.enqueue(text=script, chunk_chars=4, delay=0.005)
+    uri = editor.open("loop.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="spin")
+    await editor.wait_for(lambda: editor.docs[uri].source == script, "the whole loop")
+    labels = await editor.hint_labels(uri)
+    while labels.get(0) != "x = 1":
+        await asyncio.sleep(0.05)
+        labels = await editor.hint_labels(uri)
+    await asyncio.sleep(0.3)  # the loop runs
+    assert not editor.notes_for(methods.GENERATION_SUMMARY, uri)  # still running
+    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True
+    # nothing of it runs any more: an interrupt finds the interpreter idle
+    assert await editor.command(methods.INTERRUPT, uri=uri) == {
+        "interrupted": False,
+        "stateLost": False,
+    }

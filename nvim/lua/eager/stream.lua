@@ -81,8 +81,12 @@ end
 --- Place (or move) both marks; gravities as described at the top.
 local function place(st, sr, sc, er, ec)
   local empty = sr == er and sc == ec
-  st.s = api.nvim_buf_set_extmark(st.buf, M.ns, sr, sc, { id = st.s, right_gravity = true })
-  st.e = api.nvim_buf_set_extmark(st.buf, M.ns, er, ec, { id = st.e, right_gravity = empty })
+  -- new marks each time: updating a mark in place keeps its old gravity when it does not move
+  for _, id in ipairs({ st.s, st.e }) do
+    pcall(api.nvim_buf_del_extmark, st.buf, M.ns, id)
+  end
+  st.s = api.nvim_buf_set_extmark(st.buf, M.ns, sr, sc, { right_gravity = true })
+  st.e = api.nvim_buf_set_extmark(st.buf, M.ns, er, ec, { right_gravity = empty })
 end
 
 ---@param st eager.StreamRegion
@@ -262,8 +266,11 @@ function M.handle(_, p, ctx)
   if not api.nvim_buf_is_loaded(st.buf) then
     return refuse(p.generationId, "closed")
   end
-  if region_text(st) ~= st.expected then
-    return refuse(p.generationId, "edited") -- the user changed text inside the region
+  local now = region_text(st)
+  if now ~= st.expected then
+    -- the user changed text inside the region (kept for :checkhealth-style debugging)
+    M.last_refusal = { op = p.op, seq = p.seq, text = now, expected = st.expected }
+    return refuse(p.generationId, "edited")
   end
   if p.op == "insert" then
     if type(p.text) ~= "string" then

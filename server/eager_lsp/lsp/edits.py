@@ -34,7 +34,7 @@ MIN_INTERVAL_S = 0.05  # at most ~20 edits per second
 PARTIAL_LINE_WAIT_S = 0.25  # a partial line is written once it has waited this long
 ECHO_TIMEOUT_S = 3.0  # how long the client may take to echo an applied edit as didChange
 APPLY_TIMEOUT_S = 10.0
-MAX_RETRIES = 20  # rebase-and-retry rounds for one edit before giving up cleanly
+MAX_RETRIES = 30  # rebase-and-retry rounds for one edit before giving up cleanly
 
 
 class Region:

@@ -79,6 +79,7 @@ class Generation(Activity):
         self.messages = messages
         self.start_offset = start
         self.end_offset = end
+        self.asked_version = doc.version  # the version `start`/`end` refer to
         self.tokens = 0
         self.first_piece_at: float | None = None
         self.writer: Writer = (
@@ -246,7 +247,7 @@ class Generation(Activity):
         """Make the generated code start at column 0 of a line of its own: replace the
         selection, and open a fresh line when the point is inside or after text."""
         text = self.doc.text
-        start, end = self.start_offset, self.end_offset
+        start, end = self._asked_range()
         line = text.line_of(start)
         before = text.source[text.line_start(line) : start]
         end_line = text.line_of(end)
@@ -270,6 +271,18 @@ class Generation(Activity):
         region.on_conflict = self._conflict
         self.first_line = self.doc.text.line_of(region.start) + 1
         return True
+
+    def _asked_range(self) -> tuple[int, int]:
+        """The range the generation was asked for, moved over what the user typed since
+        (the interpreter and the progress bar are set up in between): text typed at the
+        point goes before it."""
+        doc, v = self.doc, self.asked_version
+        start = doc.map_offset(self.start_offset, v, stay_before=False)
+        point = self.start_offset == self.end_offset
+        end = doc.map_offset(self.end_offset, v, stay_before=not point)
+        if start is None or end is None:
+            return self.start_offset, self.end_offset
+        return start, max(start, end)
 
     def _conflict(self, why: str) -> None:
         self.writer.abort(why)

@@ -1,0 +1,417 @@
+"""The write path while the user types (issue 10): generated text lands whole and in order.
+
+A typist task types whole lines (a change per character, like keystrokes) above the generated
+code, below it and at its insertion point while 150 short lines stream in fast, concurrently
+with the server's edits, so didChanges and the server's edits cross on the wire.
+
+- Generic clients (`workspace/applyEdit`), with VS Code's and Neovim's capabilities: VS Code
+  refuses an edit for an older version; Neovim skips it but answers `applied: true`. Either
+  way the server must rebase and resend, never lose or duplicate text.
+- A client with `experimental.eagerStreamEdits` that implements eager/streamEdit the way
+  docs/protocol.md says (a region of two marks that move with edits), like the Neovim plugin
+  and the VS Code extension do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from eager_lsp.lsp import methods
+from tests.support.openai_server import FakeOpenAIServer
+
+from .conftest import (
+    ClientDoc,
+    Editor,
+    _client_factory,
+    _plain,
+    _server_env,
+    base_settings,
+)
+
+SCRIPT = "".join(f"v{i}={i}\n" for i in range(150))
+CODE = SCRIPT.splitlines()
+START_TEXT = "start = 0\n\nend = 1\n"  # generated on the empty line 1 (0-based)
+WHERES = ("point", "above", "below")
+
+
+def move(mark: int, s: int, e: int, text: str, right: bool) -> int:
+    """Where a mark at `mark` is after [s, e) became `text` (extmark rules: an insertion
+    exactly at the mark goes before it when it has right gravity, after it otherwise)."""
+    if mark < s or (mark == s == e and not right):
+        return mark
+    if mark >= e:
+        return mark + len(text) - (e - s)
+    return s + len(text) if right else s
+
+
+class Typist:
+    """Types `# note N where` lines at rotating places until `done()`."""
+
+    def __init__(
+        self, editor: Editor, uri: str, seed: int, point: Callable[[], int], offset: int = 0
+    ) -> None:
+        self.editor = editor
+        self.uri = uri
+        self.rnd = random.Random(seed)
+        self.point = point  # offset of the insertion point now
+        self.offset = offset  # rotate where the first line goes
+        self.typed: list[str] = []
+        self._cursor: int | None = None
+        editor.change_listeners.append(self._follow)
+
+    def _follow(self, doc: ClientDoc, s: int, e: int, text: str) -> None:
+        if self._cursor is not None and doc.uri == self.uri:
+            self._cursor = move(self._cursor, s, e, text, right=True)
+
+    def _type_at(self, offset: int, text: str) -> None:
+        doc = self.editor.docs[self.uri]
+        p = doc.text.position(offset)
+        self.editor.type(self.uri, p.line, p.character, text)
+
+    async def run(self, done: Callable[[], bool], limit: int = 120) -> None:
+        n = 0
+        while not done() and n < limit:
+            n += 1
+            where = WHERES[(n - 1 + self.offset) % len(WHERES)]
+            doc = self.editor.docs[self.uri]
+            if where == "above":
+                at = 0
+            elif where == "below":
+                at = len(doc.source)  # the document ends with a newline: a new last line
+            else:
+                at = self.point()
+            text = f"# note {n} {where}"
+            self._type_at(at, "\n")  # open a line: the typist's line is the one at `at`
+            self._cursor = at
+            for ch in text:
+                await asyncio.sleep(0.001)
+                assert self._cursor is not None
+                self._type_at(self._cursor, ch)  # the cursor moves past it (_follow)
+            self._cursor = None
+            self.typed.append(text)
+            await asyncio.sleep(self.rnd.uniform(0.02, 0.07))
+
+
+def check_layout(lines: list[str], typed: list[str]) -> None:
+    notes = [ln for ln in lines if ln.startswith("# note")]
+    assert sorted(notes) == sorted(typed), (notes, typed)  # every typed line, intact, once
+    rest = [ln for ln in lines if not ln.startswith("# note")]
+    assert rest == ["start = 0", *CODE, "", "end = 1", ""], lines  # nothing lost or moved
+    first = lines.index(CODE[0])
+    assert lines[first : first + len(CODE)] == CODE, lines  # no typed line inside the code
+    above = [n for n in typed if n.endswith(" above")]
+    below = [n for n in typed if n.endswith(" below")]
+    assert lines[: len(above)] == above[::-1], lines
+    assert lines[len(lines) - 1 - len(below) : len(lines) - 1] == below, lines
+
+
+def code_point(editor: Editor, uri: str, asked: list[int]) -> Callable[[], int]:
+    """The generic client's idea of the insertion point: after the last generated line, or
+    (nothing generated yet) the place the generation was asked for, followed through edits."""
+
+    def follow(doc: ClientDoc, s: int, e: int, text: str) -> None:
+        if doc.uri == uri:
+            asked[0] = move(asked[0], s, e, text, right=True)
+
+    editor.change_listeners.append(follow)
+
+    def point() -> int:
+        doc = editor.docs[uri]
+        lines = doc.source.split("\n")
+        last = max((i for i, ln in enumerate(lines) if ln in CODE), default=None)
+        if last is None:
+            return asked[0]
+        return doc.text.line_start(last + 1)
+
+    return point
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_applyedit_typing_above_below_and_at_the_point_loses_nothing(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path, seed: int
+) -> None:
+    fake_openai.enqueue(text=SCRIPT, chunk_chars=4, delay=0.003)
+    uri = editor.open(f"generic{seed}.py", START_TEXT, tmp_path)
+    asked = [editor.docs[uri].text.line_start(1)]
+    typist = Typist(editor, uri, seed, code_point(editor, uri, asked), offset=seed)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summaries = lambda: editor.notes_for(methods.GENERATION_SUMMARY, uri)  # noqa: E731
+    await typist.run(lambda: bool(summaries()))
+    summary = await editor.summary(uri)
+    assert summary["error"] is None and summary["stoppedEarly"] is False, summary
+    assert typist.typed
+    check_layout(editor.docs[uri].source.split("\n"), typist.typed)
+    assert all(
+        p.edit.document_changes and p.edit.document_changes[0].text_document.version
+        for p in editor.apply_requests
+    )  # always versioned
+
+
+async def test_applyedit_an_edit_made_stale_every_time_is_rebased(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Deterministic races: the user types just before the client applies every third edit,
+    so that edit is for an older version (refused by VS Code, skipped by Neovim)."""
+    fake_openai.enqueue(text=SCRIPT[:400], chunk_chars=4, delay=0.003)
+    uri = editor.open("stale.py", START_TEXT, tmp_path)
+    typed: list[str] = []
+
+    def race(ed: Editor, doc: ClientDoc, n: int) -> None:
+        if n % 3 == 0:
+            text = f"# note {n} above"
+            ed.type(doc.uri, 0, 0, text + "\n")
+            typed.append(text)
+
+    editor.before_apply = race
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    lines = editor.docs[uri].source.split("\n")
+    assert lines[: len(typed)] == typed[::-1]
+    code = SCRIPT[:400].splitlines()
+    assert lines[len(typed) :] == ["start = 0", *code, "", "end = 1", ""], lines
+    if editor.kind == "neovim":
+        assert editor.skipped_edits > 0  # skipped with applied: true, caught and resent
+
+
+# -- a client that applies eager/streamEdit itself --------------------------------------------------
+
+
+class StreamEdits:
+    """eager/streamEdit as docs/protocol.md describes it, on the test editor's documents."""
+
+    def __init__(self, editor: Editor) -> None:
+        self.editor = editor
+        self.regions: dict[str, dict[str, Any]] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.before_op: Callable[[dict[str, Any]], None] | None = None
+        editor.change_listeners.append(self._follow)
+
+    def _follow(self, doc: ClientDoc, s: int, e: int, text: str) -> None:
+        for r in self.regions.values():
+            if r["uri"] == doc.uri:
+                empty = r["start"] == r["end"]
+                r["start"] = move(r["start"], s, e, text, right=True)
+                r["end"] = move(r["end"], s, e, text, right=empty)
+
+    def end_of(self, uri: str) -> int | None:
+        for r in self.regions.values():
+            if r["uri"] == uri:
+                return int(r["end"])
+        return None
+
+    def _edit(self, doc: ClientDoc, s: int, e: int, text: str) -> None:
+        self.editor._change(doc, [(doc.text.range(s, e), text)])
+
+    def _answer(self, doc: ClientDoc, r: dict[str, Any]) -> dict[str, Any]:
+        rng = doc.text.range(r["start"], r["end"])
+        return {
+            "ok": True,
+            "version": doc.version,
+            "range": {
+                "start": {"line": rng.start.line, "character": rng.start.character},
+                "end": {"line": rng.end.line, "character": rng.end.character},
+            },
+        }
+
+    def handle(self, params: Any) -> dict[str, Any]:
+        p = _plain(params)
+        self.requests.append(p)
+        if self.before_op is not None:
+            self.before_op(p)
+        doc = self.editor.docs.get(p["uri"])
+        gid = p["generationId"]
+        if doc is None:
+            self.regions.pop(gid, None)
+            return {"ok": False, "reason": "closed"}
+        if p["op"] == "begin":
+            if p["version"] != doc.version:
+                return {"ok": False, "reason": "conflict"}
+            s = e = doc.text.offset(lsp.Position(**p["position"]))
+            if p.get("replace"):
+                s = doc.text.offset(lsp.Position(**p["replace"]["start"]))
+                e = doc.text.offset(lsp.Position(**p["replace"]["end"]))
+            before, after = p.get("before") or "", p.get("after") or ""
+            if s != e or before or after:
+                self._edit(doc, s, e, before + after)
+            r = {"uri": doc.uri, "start": s + len(before), "end": s + len(before), "text": ""}
+            self.regions[gid] = r
+            return self._answer(doc, r)
+        r = self.regions.get(gid)
+        if r is None:
+            return {"ok": False, "reason": "closed"}
+        if doc.source[r["start"] : r["end"]] != r["text"]:
+            del self.regions[gid]
+            return {"ok": False, "reason": "edited"}
+        if p["op"] == "insert":
+            start, end = r["start"], r["end"]
+            self._edit(doc, end, end, p["text"])
+            r["start"], r["end"] = start, end + len(p["text"])
+            r["text"] += p["text"]
+            return self._answer(doc, r)
+        assert p["op"] == "end", p
+        keep = p.get("keepLines")
+        if keep is not None:
+            cut = 0
+            for _ in range(keep):
+                cut = r["text"].index("\n", cut) + 1
+            self._edit(doc, r["start"] + cut, r["end"], "")
+            r["end"] = r["start"] + cut
+            r["text"] = r["text"][:cut]
+        trim = p.get("trimTrailing") and r["text"].endswith("\n")
+        if trim and doc.source[r["end"] : r["end"] + 1] == "\n":
+            self._edit(doc, r["end"], r["end"] + 1, "")
+        answer = self._answer(doc, r)
+        del self.regions[gid]
+        return answer
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "eager_lsp", "serve"],
+        client_factory=_client_factory,
+        server_env=_server_env(),
+    ),
+)
+async def stream_client(lsp_client: LanguageClient, fake_openai: Any, tmp_path: Path):
+    settings = base_settings(fake_openai)
+    editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
+    editor.kind = "stream"
+    streams = StreamEdits(editor)
+
+    def stream_edit(params: Any) -> dict[str, Any]:
+        return streams.handle(params)
+
+    lsp_client.feature(methods.STREAM_EDIT)(stream_edit)
+    lsp_client.streams = streams  # type: ignore[attr-defined]
+    lsp_client.set_configuration(settings, section=methods.SETTINGS_SECTION)
+    caps = attrs.evolve(
+        client_capabilities("neovim"), experimental={methods.STREAM_EDITS_CAPABILITY: True}
+    )
+    result = await lsp_client.initialize_session(
+        lsp.InitializeParams(
+            capabilities=caps, initialization_options=settings, root_uri=tmp_path.as_uri()
+        )
+    )
+    enc = result.capabilities.position_encoding
+    editor.encoding = str(getattr(enc, "value", enc) or "utf-16")
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_stream_edits_typing_above_below_and_at_the_point_loses_nothing(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path, seed: int
+) -> None:
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    fake_openai.enqueue(text=SCRIPT, chunk_chars=4, delay=0.003)
+    uri = editor.open(f"stream{seed}.py", START_TEXT, tmp_path)
+    asked = [editor.docs[uri].text.line_start(1)]
+    generic = code_point(editor, uri, asked)
+
+    def point() -> int:
+        end = streams.end_of(uri)
+        return generic() if end is None else end
+
+    typist = Typist(editor, uri, seed, point, offset=seed)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summaries = lambda: editor.notes_for(methods.GENERATION_SUMMARY, uri)  # noqa: E731
+    await typist.run(lambda: bool(summaries()))
+    summary = await editor.summary(uri)
+    assert summary["error"] is None and summary["stoppedEarly"] is False, summary
+    assert editor.apply_requests == []  # no workspace/applyEdit for generated text
+    ops = [r["op"] for r in streams.requests]
+    assert ops[-1] == "end" and ops.count("insert") >= 2, ops
+    assert [r["seq"] for r in streams.requests if r["op"] != "begin"] == sorted(
+        r["seq"] for r in streams.requests if r["op"] != "begin"
+    )
+    check_layout(editor.docs[uri].source.split("\n"), typist.typed)
+    labels = await editor.hint_labels(uri)
+    lines = editor.docs[uri].source.split("\n")
+    assert labels[lines.index("v149=149")] == "v149 = 149"  # results sit on their lines
+
+
+async def test_stream_edits_typing_inside_stops_cleanly_and_keeps_both_texts(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    reply = fake_openai.enqueue(text=SCRIPT, chunk_chars=4, delay=0.01)
+    uri = editor.open("inside.py", START_TEXT, tmp_path)
+
+    def edit_inside(p: dict[str, Any]) -> None:
+        if p["op"] == "insert" and p["seq"] == 3:
+            r = next(iter(streams.regions.values()))
+            doc = editor.docs[uri]
+            pos = doc.text.position(r["start"] + 1)  # inside `v0=0`
+            editor.type(uri, pos.line, pos.character, "X")
+
+    streams.before_op = edit_inside
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True
+    assert "edited" in (summary["error"] or ""), summary
+    text = editor.docs[uri].source
+    assert text.startswith("start = 0\nvX0=0\n")  # the user's X and the generated text
+    lines = text.split("\n")
+    written = lines[1 : lines.index("")]
+    assert [ln.replace("X", "") for ln in written] == CODE[: len(written)]
+    assert lines[lines.index("") :] == ["", "end = 1", ""]
+    request = fake_openai.chat_requests[0]
+    assert request.wait_done() and request.disconnected  # the model stream was stopped
+    assert request.pieces_sent < len(reply.content_pieces())
+    assert [r["op"] for r in streams.requests].count("end") == 0  # nothing after the refusal
+
+
+async def test_stream_edits_an_error_keeps_the_code_up_to_it_in_one_end(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    fake_openai.enqueue(text="a = 1\nb = a / 0\n" + SCRIPT, chunk_chars=40, delay=0.005)
+    uri = editor.open("err.py", "x = 5\nprint(x)", tmp_path)
+    # a point inside a line: continues on a new line below it, opened with `after`
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="divide", position={"line": 0, "character": 2}
+    )
+    summary = await editor.summary(uri)
+    assert summary["error"] == "ZeroDivisionError: division by zero"
+    assert editor.docs[uri].source == "x = 5\na = 1\nb = a / 0\nprint(x)"
+    begin = streams.requests[0]
+    assert begin["op"] == "begin" and begin["position"] == {"line": 1, "character": 0}
+    assert streams.requests[-1]["op"] == "end"
+
+
+async def test_stream_edits_stop_removes_an_unfinished_last_line(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    # one long last line that never ends: written as a partial line after a while
+    fake_openai.enqueue(text="a = 1\nb = 2\n" + "c = [" + "1, " * 400, chunk_chars=3, delay=0.01)
+    uri = editor.open("partial.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="p")
+    await editor.wait_for(lambda: "c = [1, 1" in editor.docs[uri].source, "a partial line")
+    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True
+    assert editor.docs[uri].source == "a = 1\nb = 2\n"  # the unfinished line was removed
