@@ -461,6 +461,13 @@ def _check_stream_run(run: dict[str, Any]) -> list[str]:
     elif generated[-1][0] - generated[0][0] != STREAM_LINES - 1:
         inside = [ln for ln in lines[generated[0][0] : generated[-1][0]] if not ln.startswith("v")]
         problems.append(f"other lines inside the generated block: {inside[:5]}")
+    # The generation completed: its summary says "done", nothing reported an error.
+    toasts = run.get("toasts", [])
+    if not any(t.startswith("Eager: done in") for t in toasts):
+        problems.append(f"no 'done' summary: {toasts}")
+    errors = [t for t in toasts if "rror" in t or "stopped" in t or "ended after" in t]
+    if errors:
+        problems.append(f"errors shown: {errors[:3]}")
     typed = run["typed"]
     for where, typed_lines in typed.items():
         for ln in typed_lines:

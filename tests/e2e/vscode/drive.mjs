@@ -442,6 +442,7 @@ async function streamTyping(page) {
     const r = { file: run.file, typed: { above: [], below: [], at: [] }, statuses: [] };
     result.runs.push(r);
     const path = join(params.folder, run.file);
+    const toastsBefore = result.toastsSeen.length;
     const original = readFileSync(path, "utf8");
     await openFile(page, run.file); // also puts the focus in the editor
     await page.keyboard.press("Control+End");
@@ -517,6 +518,7 @@ async function streamTyping(page) {
         await sleep(200);
       }
       const status = await eagerStatus(page);
+      if (!/generating|running/.test(status)) await snapshot(page); // keep the summary toast
       if (r.statuses[r.statuses.length - 1] !== status) r.statuses.push(status);
       if (/generating|running/.test(status)) {
         sawBusy = true;
@@ -538,8 +540,9 @@ async function streamTyping(page) {
       r.afterOneUndo = await saveAndRead(page, path, r.text);
       step(`${run.file}: one undo`);
     }
-    const snap = await snapshot(page);
-    r.toasts = snap.toasts;
+    await snapshot(page);
+    // The notifications of this run (the summary says whether the generation completed).
+    r.toasts = result.toastsSeen.slice(toastsBefore);
     await page.keyboard.press("Control+w");
   }
   result.final = await snapshot(page);
