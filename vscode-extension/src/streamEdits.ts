@@ -53,10 +53,25 @@ const MAX_ATTEMPTS = 200;
 /** Ended generations remembered, so that a repeated request gets the same answer. */
 const REMEMBER_ENDED = 32;
 
-/** Which document versions' didOpen/didChange vscode-languageclient has handed to the connection. */
+/** Which document versions' didOpen/didChange vscode-languageclient has handed to the connection,
+ * and a gate that holds later didChanges back while an answer naming a version goes out. */
 export class DocumentSync {
   private sent = new Map<string, number>();
   private waiters = new Map<string, { version: number; resolve: () => void }[]>();
+  private gates = new Map<string, Promise<void>>();
+
+  /** Hold back every didChange of `uri` not yet on its way until the returned function is
+   * called; didChanges already past the gate go on. */
+  hold(uri: vscode.Uri): () => void {
+    const key = uri.toString();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    this.gates.set(key, gate);
+    return () => {
+      if (this.gates.get(key) === gate) this.gates.delete(key);
+      release();
+    };
+  }
 
   markSent(uri: vscode.Uri, version: number): void {
     const key = uri.toString();
@@ -111,7 +126,13 @@ export class DocumentSync {
         e: vscode.TextDocumentChangeEvent,
         next: (e: vscode.TextDocumentChangeEvent) => Promise<void>,
       ) => {
+        // (languageclient captured the version and the changes when the event fired.)
         const version = e.document.version;
+        // Behind the gate closed when this change came (if any), in order: the changes held by a
+        // gate await the same promise. A gate closed later does not hold this one: its answer
+        // names a version that includes this change and waits for it to be sent.
+        const gate = this.gates.get(e.document.uri.toString());
+        if (gate) await gate;
         await next(e);
         this.markSent(e.document.uri, version);
       },
@@ -510,17 +531,20 @@ export class StreamWriter implements vscode.Disposable {
     return { ok: true, version: gen.doc.version, range };
   }
 
-  /** The region in the latest version, answered right after that version's didChange: the server
-   * reads the answer at exactly that version. If the user typed while we waited for the send,
-   * take the newer version (no didChange can go out between the last check and the answer: both
-   * happen in the same turn of the event loop). */
+  /** The region in the document's latest version, answered after that version's didChange and
+   * before any later one: the gate holds later didChanges back until the answer has been handed
+   * to the connection (they wait one timer tick; the answer is written in the microtasks after the
+   * handler resolves). Every change event whose didChange got past the gate has already moved the
+   * region (both listeners run when the event fires), so the range is that of `version`. */
   private async reply(gen: Generation): Promise<StreamEditResult> {
-    for (let i = 0; ; i++) {
+    const release = this.sync.hold(gen.doc.uri);
+    try {
       const result = this.result(gen);
       gen.lastResult = result;
-      if (!result.ok) return result;
-      const sent = await this.sync.waitSent(gen.doc.uri, result.version);
-      if (!sent || gen.doc.version === result.version || i >= 50) return result;
+      if (result.ok) await this.sync.waitSent(gen.doc.uri, result.version);
+      return result;
+    } finally {
+      setTimeout(release, 0);
     }
   }
 

@@ -517,6 +517,7 @@ async function streamTyping(page) {
       } else {
         await sleep(200);
       }
+      if (run.typing && sawBusy && k < (run.maxLines ?? 400) && k % 3 !== 0) continue; // the status every third line
       const status = await eagerStatus(page);
       if (!/generating|running/.test(status)) await snapshot(page); // keep the summary toast
       if (r.statuses[r.statuses.length - 1] !== status) r.statuses.push(status);
@@ -528,6 +529,11 @@ async function streamTyping(page) {
         if (Date.now() - idleSince > 600) break;
       }
     }
+    // The summary notification of this generation ("Eager: done in …", or why it ended).
+    await until("the generation's summary", async () => {
+      await snapshot(page);
+      return result.toastsSeen.slice(toastsBefore).some((t) => /^Eager: (done|ended|stopped)/.test(t));
+    }, 15000, 200).catch(() => undefined);
     r.seconds = (Date.now() - t0) / 1000;
     r.linesTyped = k;
     await sleep(300);
