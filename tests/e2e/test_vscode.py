@@ -431,3 +431,147 @@ def test_run_file_from_the_context_menu_and_attach_info(
     assert "b = 42" in r["afterRun"]["text"], r["afterRun"]["text"]  # the server's inlay hint
     # No Python debugger extension in code-server: host:port is offered with a Copy button.
     assert "127.0.0.1:" in r["attachToast"] and "Copy" in r["attachToast"], r["attachToast"]
+
+
+# ---- typing while code streams in (issue 10) ------------------------------------------------
+
+STREAM_LINES = 150
+STREAM_RUNS = int(os.environ.get("EAGER_E2E_STREAM_RUNS", "20"))
+STREAM_HEAD = "# head\n"
+
+
+def _stream_completion() -> str:
+    return "".join(f"v{i} = {i}\n" for i in range(STREAM_LINES))
+
+
+def _check_stream_run(run: dict[str, Any]) -> list[str]:
+    """What is wrong with one run's saved file (empty: nothing)."""
+    problems: list[str] = []
+    lines = run["text"].split("\n")
+    generated = [(n, ln) for n, ln in enumerate(lines) if ln.startswith("v")]
+    expected = [f"v{i} = {i}" for i in range(STREAM_LINES)]
+    got = [ln for _, ln in generated]
+    if got != expected:
+        missing = sorted(set(expected) - set(got), key=expected.index)
+        extra = [ln for ln in got if ln not in expected]
+        dups = sorted({ln for ln in got if got.count(ln) > 1})
+        problems.append(
+            f"generated lines differ: {len(got)} of {STREAM_LINES}, missing {missing[:5]}, "
+            f"extra {extra[:5]}, duplicated {dups[:5]}, in order: {got == sorted(got, key=expected.index)}"
+        )
+    elif generated[-1][0] - generated[0][0] != STREAM_LINES - 1:
+        inside = [ln for ln in lines[generated[0][0] : generated[-1][0]] if not ln.startswith("v")]
+        problems.append(f"other lines inside the generated block: {inside[:5]}")
+    # The generation completed: its summary says "done", nothing reported an error.
+    toasts = run.get("toasts", [])
+    if not any(t.startswith("Eager: done in") for t in toasts):
+        problems.append(f"no 'done' summary: {toasts}")
+    errors = [t for t in toasts if "rror" in t or "stopped" in t or "ended after" in t]
+    if errors:
+        problems.append(f"errors shown: {errors[:3]}")
+    typed = run["typed"]
+    for where, typed_lines in typed.items():
+        for ln in typed_lines:
+            count = lines.count(ln)
+            if count != 1:
+                bent = [x for x in lines if ln in x and x != ln]
+                problems.append(
+                    f"typed {where} line {ln!r} appears {count} times (bent: {bent[:3]})"
+                )
+    if generated and not problems:
+        first, last = generated[0][0], generated[-1][0]
+        head = lines.index(STREAM_HEAD.strip())
+        for ln in typed["above"]:
+            if lines.index(ln) > head:
+                problems.append(f"{ln!r} typed above is not above the generated code")
+        for ln in typed["below"]:
+            if lines.index(ln) < last:
+                problems.append(f"{ln!r} typed below is not below the code")
+        # A line typed at the insertion point goes below the code, or above it when it was
+        # finished before the first generated text arrived; never inside (checked above).
+        if head > first:
+            problems.append("the head line moved below the generated code")
+    return problems
+
+
+def test_typing_above_below_and_at_the_insertion_point_loses_nothing_and_one_undo_removes_it(
+    code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Issue 10: ~150 short lines at a high token rate while a line is typed above the generation,
+    below it and at its insertion point every 20–70 ms, STREAM_RUNS times in one workbench; then a
+    quiet generation, which one Ctrl+Z removes whole."""
+    completion = _stream_completion()
+    runs: list[dict[str, Any]] = []
+    for i in range(STREAM_RUNS + 1):
+        quiet = i == STREAM_RUNS
+        name = f"run{i:02d}.py"
+        runs.append(
+            {
+                "file": name,
+                "prompt": f"lines {i}",
+                "typing": not quiet,
+                "undo": quiet,
+                "maxSeconds": 90,
+            }
+        )
+        openai_server.enqueue(text=completion, chunk_chars=4, delay=0.008, first_delay=0.2)
+    settings = {
+        **WORKBENCH_SETTINGS,
+        "eager.server.python": PYTHON,
+        "eager.llm.provider": "openai",
+        "eager.llm.baseUrl": openai_server.url,
+        "eager.llm.apiKey": "test",
+        "eager.llm.model": "fake-model",
+        "eager.llm.maxTokens": 4096,
+        "eager.execution.gate": "eager",
+        "eager.debug.enabled": False,
+        # Typed lines are comments; keep suggestions from taking the Enter key anyway.
+        "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
+        "editor.suggestOnTriggerCharacters": False,
+        "editor.acceptSuggestionOnEnter": "off",
+        "editor.inlayHints.enabled": "off",
+    }
+    bench = Workbench(code_server, vsix, tmp_path, settings)
+    for run in runs:
+        (bench.folder / run["file"]).write_text(STREAM_HEAD)
+    ARTIFACTS.mkdir(exist_ok=True)
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "streamTyping",
+                "url": bench.url,
+                "folder": str(bench.folder),
+                "file": runs[0]["file"],
+                "runs": runs,
+                "screenshot": str(ARTIFACTS / "vscode-e2e-stream-typing.png"),
+                "timeoutMs": 60000,
+            },
+            timeout=300 + 60 * len(runs),
+        )
+    finally:
+        bench.stop()
+    (ARTIFACTS / "vscode-e2e-stream-typing.json").write_text(json.dumps(r, indent=1))
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    done = r["runs"]
+    assert len(done) == len(runs), debug
+    report = {
+        run["file"]: {
+            "typed": run["linesTyped"],
+            "seconds": run["seconds"],
+            "problems": _check_stream_run(run),
+        }
+        for run in done
+    }
+    bad = {f: v for f, v in report.items() if v["problems"]}
+    assert not bad, json.dumps(bad, indent=1) + debug
+    typing = [run for run in done if run["typed"]["at"]]
+    assert len(typing) == STREAM_RUNS
+    # Every typing run really typed at all three places while the code streamed in.
+    for run in typing:
+        assert all(len(v) >= 2 for v in run["typed"].values()), (run["file"], run["typed"])
+    # The quiet run: one Ctrl+Z leaves the file as it was before the generation.
+    quiet = done[-1]
+    assert quiet["text"].count("\n") > STREAM_LINES, quiet["text"][:300]
+    assert quiet["afterOneUndo"] == STREAM_HEAD, repr(quiet["afterOneUndo"][:300])

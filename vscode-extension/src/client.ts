@@ -322,6 +322,20 @@ export class EagerClient implements vscode.Disposable {
     return result as T;
   }
 
+  /** `range` (chosen in document version `version`) in the document's current version, once that
+   * version's didChange has been sent: what a command sends is then read in the same text.
+   * Undefined when the range was edited inside meanwhile. */
+  async rangeNow(doc: vscode.TextDocument, range: vscode.Range, version: number): Promise<vscode.Range | undefined> {
+    for (let i = 0; i < 50; i++) {
+      const now = doc.version;
+      const moved = this.writer.rebaseToNow(doc, range, version);
+      if (!moved) return undefined;
+      await this.sync.waitSent(doc.uri, now);
+      if (doc.version === now) return moved;
+    }
+    return undefined;
+  }
+
   /** The document's URI as the server knows it. */
   uri(doc: vscode.TextDocument): string {
     return this.client ? this.client.code2ProtocolConverter.asUri(doc.uri) : doc.uri.toString();

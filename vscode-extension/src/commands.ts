@@ -49,6 +49,8 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
       guarded("generate", async () => {
         const editor = activePythonEditor();
         if (!editor) return;
+        // Where the user asked, in this version: the text may change before the prompt is typed.
+        const asked = { selection: editor.selection, version: editor.document.version };
         const prompt = await vscode.window.showInputBox({
           title: "Eager: Generate Code Here",
           prompt: editor.selection.isEmpty
@@ -61,10 +63,16 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
         if (!(await client.start())) return;
         const lc = client.languageClient!;
         const args: GenerateArgs = { uri: client.uri(editor.document), prompt };
-        if (editor.selection.isEmpty) {
-          args.position = lc.code2ProtocolConverter.asPosition(editor.selection.active);
+        const chosen = asked.selection.isEmpty ? new vscode.Range(asked.selection.active, asked.selection.active) : asked.selection;
+        const where = await client.rangeNow(editor.document, chosen, asked.version);
+        if (!where) {
+          void vscode.window.showWarningMessage("Eager: the place to generate at was edited meanwhile; try again.");
+          return;
+        }
+        if (where.isEmpty) {
+          args.position = lc.code2ProtocolConverter.asPosition(where.start);
         } else {
-          args.range = lc.code2ProtocolConverter.asRange(editor.selection);
+          args.range = lc.code2ProtocolConverter.asRange(where);
         }
         const result = await client.execute<{ started: boolean; reason?: string }>(ServerCommands.generate, args);
         if (result && !result.started) output.appendLine(`[client] generate refused: ${result.reason ?? "no reason given"}`);

@@ -174,11 +174,15 @@ interface StreamEditBase {
 
 export interface StreamBeginParams extends StreamEditBase {
   op: "begin";
-  /** Where the region starts, in document `version`. */
+  /** Where the region goes, in document `version` (the client refuses any other version). */
   position: LspPosition;
   version: number;
-  /** Deleted first (Fix with AI), in document `version`, in the same undo step. */
+  /** Replaced (Fix with AI) instead of inserting at `position`, in the same undo step. */
   replace?: LspRange;
+  /** Written before / after the (empty) region: `before + after` replaces `replace` or goes in
+   * at `position`, the region sits between the two. */
+  before?: string;
+  after?: string;
 }
 
 export interface StreamInsertParams extends StreamEditBase {
@@ -190,6 +194,8 @@ export interface StreamEndParams extends StreamEditBase {
   op: "end";
   /** Remove the line break right after the region when the region ends with its own. */
   trimTrailing?: boolean;
+  /** Delete the region's text after its k-th line break. */
+  keepLines?: number;
 }
 
 export type StreamEditParams = StreamBeginParams | StreamInsertParams | StreamEndParams;

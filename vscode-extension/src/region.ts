@@ -1,28 +1,41 @@
 // Where generated text goes while the user keeps typing: the pure half of the write path
 // (docs/vscode.md, "How generated text is written"). No `vscode` import: unit tests load it in Node.
 //
-// Rules (the reasons are in docs/architecture.md, "The VS Code write path"):
+// Rules (docs/protocol.md, "eager/streamEdit"; the reasons are in docs/architecture.md):
 // - A generation owns a region [start, end) of the document, in UTF-16 offsets (what VS Code's
 //   `offsetAt`/`rangeOffset` and LSP positions count). Our own inserts go at `end` and extend it.
 // - Every other change is classified against the region, in the order VS Code reports it:
 //   wholly before it → the region moves by the change's length difference; wholly after it →
-//   nothing; overlapping it → a conflict (the user edited generated text: the generation stops,
-//   both texts stay).
-// - The two boundaries. An insertion at `end` (the insertion point) is *after* the region: the
-//   user's text follows the generated text and the next generated text goes before it, so
-//   neither is bent. An insertion at `start` is *before* the region when it ends with a newline
-//   (a whole line typed or pasted above); otherwise it would join the first generated line: a
-//   conflict. While the region is still empty, start = end: a partial line typed there stays after
-//   the point (the generation then writes above it, keeping both lines whole), a text ending in a
-//   newline goes before it.
-// - A position the server computed in an older document version is rebased through the changes
-//   since then (ChangeLog) by the same rules, with the point treated as an empty region.
+//   nothing; touching its inside → a conflict (the user edited generated text: the generation
+//   stops, both texts stay).
+// - The boundaries behave like the protocol's marks: text inserted at `start` goes before the
+//   region, text inserted at `end` (the insertion point) goes after it, so the next generated text
+//   goes before the user's; while the region is empty, text inserted at its point goes before it
+//   (a line typed at the insertion point as the generation starts stays above the code); an
+//   unfinished line typed there when the first text arrives goes below it instead (`settle`), so
+//   the first generated line is never joined to it.
+// - `begin` names a position in the document version the server saw. When the user has typed
+//   since, the position is rebased through the changes of the versions after it (ChangeLog), with
+//   the same marks' rules, instead of refusing: with someone typing every few tens of
+//   milliseconds, a refused `begin` would be refused again and again (docs/vscode.md).
 
 /** One replacement as VS Code reports it: offsets in the document *before* the change. */
 export interface OffsetChange {
   offset: number;
   removed: number;
   text: string;
+}
+
+export type Placement = "before" | "after" | "conflict" | "none";
+
+/** Where a change falls relative to the region [start, end) (see the rules above). */
+export function classify(c: OffsetChange, start: number, end: number): Placement {
+  const s = c.offset;
+  const e = c.offset + c.removed;
+  if (c.removed === 0 && c.text === "") return "none";
+  if (e <= start) return "before"; // ends at the start at the latest, or inserted there
+  if (s >= end) return "after"; // starts at the end at the earliest, or inserted there
+  return "conflict";
 }
 
 export interface Pos {
@@ -37,34 +50,19 @@ export interface RangeChange {
   text: string;
 }
 
-export type Placement = "before" | "after" | "conflict" | "none";
-
-/** Where a change falls relative to the region [start, end) (see the rules above). */
-export function classify(c: OffsetChange, start: number, end: number): Placement {
-  const s = c.offset;
-  const e = c.offset + c.removed;
-  if (c.removed === 0 && c.text === "") return "none";
-  if (e < start) return "before";
-  if (e === start && s < e) return "before";
-  if (s === start && e === start) {
-    const endsLine = c.text.endsWith("\n") || c.text.endsWith("\r");
-    if (start === end) return endsLine ? "before" : "after";
-    return endsLine ? "before" : "conflict";
-  }
-  if (s > end) return "after";
-  if (s === end && start < end) return "after";
-  if (s === end && start === end) return "after"; // a deletion starting at the empty point
-  return "conflict";
-}
-
 /** The generated region of one generation, followed through every change. */
 export class TrackedRegion {
   private conflictReason: string | undefined;
+  /** While the region is empty: where its point was placed, staying before text typed at it
+   * (the point itself moves past such text). See `settle`. */
+  private anchor: number | undefined;
 
   constructor(
     public start: number,
     public end: number = start,
-  ) {}
+  ) {
+    if (start === end) this.anchor = start;
+  }
 
   get conflicted(): boolean {
     return this.conflictReason !== undefined;
@@ -77,6 +75,12 @@ export class TrackedRegion {
   /** A change someone else made; returns where it fell. After a conflict the region stops moving. */
   foreign(c: OffsetChange): Placement {
     if (this.conflicted) return "conflict";
+    if (this.anchor !== undefined) {
+      const s = c.offset;
+      const e = c.offset + c.removed;
+      if (e < this.anchor || (e === this.anchor && s < e)) this.anchor += c.text.length - c.removed;
+      else if (s < this.anchor) this.anchor = undefined; // deleted around: no better place than the point
+    }
     const p = classify(c, this.start, this.end);
     if (p === "before") {
       const delta = c.text.length - c.removed;
@@ -88,9 +92,28 @@ export class TrackedRegion {
     return p;
   }
 
+  /** Our own placing edit is done: the region is the empty point `at`. */
+  place(at: number): void {
+    this.start = this.end = this.anchor = at;
+  }
+
   /** Our own insert at the end: the region grows. */
   ownInsert(text: string): void {
     this.end += text.length;
+    this.anchor = undefined;
+  }
+
+  /** Before the first insert into the still empty region: the text typed at its point since it
+   * was placed (`docText[anchor, start)`) went before it, as the marks' rule says. Whole lines of
+   * it stay there (a line typed at the insertion point as the generation starts stays above the
+   * code), but an unfinished last line would be joined to the first generated line: the region
+   * goes back to the start of that line, so the generated text goes above it and both stay whole. */
+  settle(docText: string): void {
+    if (this.anchor === undefined || this.start !== this.end || this.anchor >= this.start) return;
+    const typed = docText.slice(this.anchor, this.start);
+    if (/[\r\n]$/.test(typed)) return;
+    const lastBreak = Math.max(typed.lastIndexOf("\n"), typed.lastIndexOf("\r"));
+    this.start = this.end = this.anchor + lastBreak + 1;
   }
 
   /** Our own deletion of [offset, offset+removed) inside the region (a trimmed tail). */
@@ -115,8 +138,7 @@ function cmp(a: Pos, b: Pos): number {
 function endOfInsert(at: Pos, text: string): Pos {
   let line = at.line;
   let character = at.character;
-  let i = 0;
-  while (i < text.length) {
+  for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (ch === 13 /* \r */ || ch === 10 /* \n */) {
       if (ch === 13 && text.charCodeAt(i + 1) === 10) i++;
@@ -125,33 +147,30 @@ function endOfInsert(at: Pos, text: string): Pos {
     } else {
       character++;
     }
-    i++;
   }
   return { line, character };
 }
 
-/** `p` after the change, or undefined when the change swallowed it (a conflict). The point
- * behaves like an empty region (see `classify`). */
-export function rebasePos(p: Pos, c: RangeChange): Pos | undefined {
+/** `p` after the change, or undefined when the change swallowed it. `stickRight`: text inserted
+ * exactly at `p` goes before it (a region's start, or an empty region's point); otherwise after
+ * it (a region's end). */
+export function rebasePos(p: Pos, c: RangeChange, stickRight: boolean): Pos | undefined {
   const removedNothing = cmp(c.start, c.end) === 0;
   if (removedNothing && c.text === "") return p;
-  if (cmp(c.end, p) < 0 || (cmp(c.end, p) === 0 && !removedNothing)) {
-    // Wholly before the point (or a deletion ending at it): the point moves.
+  const atPoint = removedNothing && cmp(c.start, p) === 0;
+  if (cmp(c.end, p) < 0 || (cmp(c.end, p) === 0 && !removedNothing) || (atPoint && stickRight)) {
+    // Before the point (or a deletion ending at it, or an insertion at it that goes before it).
     const newEnd = endOfInsert(c.start, c.text);
     if (p.line === c.end.line) {
       return { line: newEnd.line, character: newEnd.character + (p.character - c.end.character) };
     }
     return { line: p.line + (newEnd.line - c.end.line), character: p.character };
   }
-  if (cmp(c.start, p) === 0 && removedNothing) {
-    const endsLine = c.text.endsWith("\n") || c.text.endsWith("\r");
-    return endsLine ? endOfInsert(c.start, c.text) : p;
-  }
-  if (cmp(c.start, p) >= 0) return p; // wholly after the point (or a deletion starting at it)
+  if (cmp(c.start, p) >= 0) return p; // after the point (or a deletion starting at it)
   return undefined;
 }
 
-/** The changes each document version brought, kept for a while so that a position the server
+/** The changes each document version brought, kept for a while, so that a position the server
  * computed in an older version can be brought up to date. */
 export class ChangeLog {
   private entries: { version: number; changes: RangeChange[] }[] = [];
@@ -170,20 +189,30 @@ export class ChangeLog {
     }
   }
 
-  /** `p` (a position in document version `from`) in the latest version; undefined when `from` is
-   * older than the log or an edit swallowed the position. */
-  rebase(p: Pos, from: number): Pos | undefined {
+  /** The changes after version `from`, in order; undefined when `from` is older than the log. */
+  since(from: number): RangeChange[] | undefined {
     if (from < this.baseVersion) return undefined;
-    let cur: Pos | undefined = p;
-    for (const entry of this.entries) {
-      if (entry.version <= from) continue;
-      for (const c of entry.changes) {
-        cur = rebasePos(cur, c);
-        if (cur === undefined) return undefined;
-      }
-    }
-    return cur;
+    return this.entries.filter((e) => e.version > from).flatMap((e) => e.changes);
   }
+}
+
+/** A range of version `from` in the latest version: its start sticks right (text inserted there
+ * goes before it), its end sticks left; undefined when the log does not reach back that far or a
+ * change touched the inside of the range (or swallowed an empty range's point). */
+export function rebaseRange(log: ChangeLog, start: Pos, end: Pos, from: number): { start: Pos; end: Pos } | undefined {
+  const changes = log.since(from);
+  if (!changes) return undefined;
+  let s: Pos | undefined = start;
+  let e: Pos | undefined = end;
+  const empty = cmp(start, end) === 0;
+  for (const c of changes) {
+    if (!empty && cmp(c.start, e!) < 0 && cmp(c.end, s!) > 0) return undefined; // inside
+    if (!empty && cmp(c.start, c.end) === 0 && cmp(c.start, s!) > 0 && cmp(c.start, e!) < 0) return undefined;
+    s = rebasePos(s!, c, true);
+    e = empty ? s : rebasePos(e!, c, false);
+    if (!s || !e) return undefined;
+  }
+  return { start: s!, end: e! };
 }
 
 // ---- one edit at a time -----------------------------------------------------------------------
@@ -250,4 +279,18 @@ export class Debouncer<K> {
 export function withEol(text: string, eol: "\n" | "\r\n"): string {
   const lf = text.replace(/\r\n?/g, "\n");
   return eol === "\n" ? lf : lf.replace(/\n/g, "\r\n");
+}
+
+/** Offset just after the k-th line break of `text` (0 for k = 0), undefined if it has fewer. */
+export function offsetAfterLines(text: string, k: number): number | undefined {
+  if (k === 0) return 0;
+  let seen = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\n" || (ch === "\r" && text[i + 1] !== "\n")) {
+      seen++;
+      if (seen === k) return i + 1;
+    }
+  }
+  return undefined;
 }

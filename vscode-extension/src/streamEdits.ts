@@ -32,7 +32,15 @@ import {
   type StreamEndParams,
   type StreamInsertParams,
 } from "./methods";
-import { ChangeLog, type OffsetChange, type Pos, SerialQueue, TrackedRegion, withEol } from "./region";
+import {
+  ChangeLog,
+  type OffsetChange,
+  offsetAfterLines,
+  rebaseRange,
+  SerialQueue,
+  TrackedRegion,
+  withEol,
+} from "./region";
 
 /** How long a reply waits for the didChange of its version to be sent (a document outside the
  * client's selector never is). */
@@ -45,10 +53,25 @@ const MAX_ATTEMPTS = 200;
 /** Ended generations remembered, so that a repeated request gets the same answer. */
 const REMEMBER_ENDED = 32;
 
-/** Which document versions' didOpen/didChange vscode-languageclient has handed to the connection. */
+/** Which document versions' didOpen/didChange vscode-languageclient has handed to the connection,
+ * and a gate that holds later didChanges back while an answer naming a version goes out. */
 export class DocumentSync {
   private sent = new Map<string, number>();
   private waiters = new Map<string, { version: number; resolve: () => void }[]>();
+  private gates = new Map<string, Promise<void>>();
+
+  /** Hold back every didChange of `uri` not yet on its way until the returned function is
+   * called; didChanges already past the gate go on. */
+  hold(uri: vscode.Uri): () => void {
+    const key = uri.toString();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    this.gates.set(key, gate);
+    return () => {
+      if (this.gates.get(key) === gate) this.gates.delete(key);
+      release();
+    };
+  }
 
   markSent(uri: vscode.Uri, version: number): void {
     const key = uri.toString();
@@ -103,7 +126,13 @@ export class DocumentSync {
         e: vscode.TextDocumentChangeEvent,
         next: (e: vscode.TextDocumentChangeEvent) => Promise<void>,
       ) => {
+        // (languageclient captured the version and the changes when the event fired.)
         const version = e.document.version;
+        // Behind the gate closed when this change came (if any), in order: the changes held by a
+        // gate await the same promise. A gate closed later does not hold this one: its answer
+        // names a version that includes this change and waits for it to be sent.
+        const gate = this.gates.get(e.document.uri.toString());
+        if (gate) await gate;
         await next(e);
         this.markSent(e.document.uri, version);
       },
@@ -116,6 +145,7 @@ interface PendingOwn {
   version: number;
   offset: number;
   removed: number;
+  text: string;
   /** What the region does with the change once seen. */
   apply: (c: OffsetChange) => void;
   seen: boolean;
@@ -132,6 +162,8 @@ class Generation {
   groupOpen = false;
   pendingOwn: PendingOwn | undefined;
   closed = false;
+  /** With EAGER_TRACE_EDITS set in the extension host's environment: every step, logged at the end. */
+  readonly trace: string[] | undefined = process.env.EAGER_TRACE_EDITS ? [] : undefined;
   /** Edits that had to be retried because the user's change came first. */
   retries = 0;
   writes = 0;
@@ -150,8 +182,9 @@ type Outcome = "ok" | StreamEditFailure;
 export class StreamWriter implements vscode.Disposable {
   private readonly gens = new Map<string, Generation>();
   private readonly ended = new Map<string, StreamEditResult>();
-  private readonly logs = new Map<string, ChangeLog>();
   private readonly queue = new SerialQueue();
+  /** Each Python document's recent changes, to rebase a `begin` made for an older version. */
+  private readonly logs = new Map<string, ChangeLog>();
   private readonly disposables: vscode.Disposable[] = [];
   /** Resolvers woken by any change of a document (a refused edit waits for one). */
   private changeWaiters: (() => void)[] = [];
@@ -171,6 +204,16 @@ export class StreamWriter implements vscode.Disposable {
   reset(): void {
     this.gens.clear();
     this.ended.clear();
+  }
+
+  /** A range the user chose in document version `from`, in the current version (undefined when
+   * it was edited inside or is older than what is logged). */
+  rebaseToNow(doc: vscode.TextDocument, range: vscode.Range, from: number): vscode.Range | undefined {
+    if (from === doc.version) return range;
+    const log = this.logs.get(doc.uri.toString());
+    if (!log || from > doc.version) return undefined;
+    const moved = rebaseRange(log, range.start, range.end, from);
+    return moved && new vscode.Range(toPosition(moved.start), toPosition(moved.end));
   }
 
   /** Handler of `eager/streamEdit`. */
@@ -225,15 +268,18 @@ export class StreamWriter implements vscode.Disposable {
         doc.version === own.version &&
         e.contentChanges.length === 1 &&
         first.rangeOffset === own.offset &&
-        first.rangeLength === own.removed
+        first.rangeLength === own.removed &&
+        first.text === own.text // the user typing the same length at the same place is not us
       ) {
         own.seen = true;
         own.apply({ offset: first.rangeOffset, removed: first.rangeLength, text: first.text });
+        gen.trace?.push(`v${doc.version} own ${first.rangeOffset}-${first.rangeLength}+${first.text.length} → [${gen.region.start},${gen.region.end})`);
         own.onSeen?.();
         continue;
       }
       for (const c of e.contentChanges) {
         const placed = gen.region.foreign({ offset: c.rangeOffset, removed: c.rangeLength, text: c.text });
+        gen.trace?.push(`v${doc.version} user ${c.rangeOffset}-${c.rangeLength}+${JSON.stringify(c.text)} ${placed} → [${gen.region.start},${gen.region.end})`);
         if (placed !== "none") gen.needStop = true;
         if (placed === "conflict") {
           this.log(`[edits] generation ${gen.id}: the user edited the generated text; it stops here`);
@@ -273,26 +319,35 @@ export class StreamWriter implements vscode.Disposable {
     const known = this.gens.get(p.generationId);
     if (known) return known.lastResult ?? this.result(known);
     const doc = this.findDocument(p.uri);
-    if (!doc) return { ok: false, reason: "closed" };
-    const at = this.rebase(doc, p.position, p.version);
-    if (!at) return { ok: false, reason: "conflict", message: "the insertion point was edited away" };
-    let start = doc.offsetAt(new vscode.Position(at.line, at.character));
-    let end = start;
-    if (p.replace) {
-      const rs = this.rebase(doc, p.replace.start, p.version);
-      const re = this.rebase(doc, p.replace.end, p.version);
-      if (!rs || !re) return { ok: false, reason: "conflict", message: "the text to replace was edited" };
-      start = doc.offsetAt(new vscode.Position(rs.line, rs.character));
-      end = Math.max(start, doc.offsetAt(new vscode.Position(re.line, re.character)));
+    if (!doc) return this.remember(p.generationId, { ok: false, reason: "closed" });
+    let where = { start: p.replace?.start ?? p.position, end: p.replace?.end ?? p.position };
+    if (doc.version !== p.version) {
+      // The user typed since the server placed it: bring the place up to date (the marks' rules),
+      // or, if that cannot be done, refuse; the server then rebases and sends begin again once
+      // it has the changes we are about to answer for.
+      const log = this.logs.get(doc.uri.toString());
+      const moved = p.version < doc.version && log ? rebaseRange(log, where.start, where.end, p.version) : undefined;
+      if (!moved) {
+        await this.sync.waitSent(doc.uri, doc.version);
+        return { ok: false, reason: "conflict", message: `the document is at version ${doc.version}, not ${p.version}` };
+      }
+      where = moved;
     }
-    // The text to replace is tracked as if it were ours: a user edit inside it is a conflict.
-    const gen = new Generation(p.generationId, doc, new TrackedRegion(start, end));
-    this.gens.set(gen.id, gen);
+    const eol = doc.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n";
+    const before = withEol(p.before ?? "", eol);
+    const after = withEol(p.after ?? "", eol);
+    const from = doc.offsetAt(toPosition(where.start));
+    const to = p.replace ? Math.max(from, doc.offsetAt(toPosition(where.end))) : from;
+    // Until it is placed, the region is the range to replace (or the empty point), followed like
+    // the region itself: a user edit inside the range to replace is a conflict.
+    const gen = new Generation(p.generationId, doc, new TrackedRegion(from, to));
     gen.lastSeq = p.seq;
-    if (end > start) {
-      const outcome = await this.write(gen, () => ({ offset: gen.region.start, removed: gen.region.end - gen.region.start, text: "" }), (c) =>
-        gen.region.ownDelete(c.offset, c.removed),
-      );
+    this.gens.set(gen.id, gen); // so that the change event of our edit finds it
+    if (to > from || before + after !== "") {
+      const r = gen.region;
+      const outcome = await this.write(gen, () => ({ offset: r.start, removed: r.end - r.start, text: before + after }), (c) => {
+        r.place(c.offset + before.length);
+      });
       if (outcome !== "ok") return this.fail(gen, outcome);
     }
     return this.reply(gen);
@@ -305,8 +360,13 @@ export class StreamWriter implements vscode.Disposable {
     gen.lastSeq = p.seq;
     if (p.text === "") return this.reply(gen);
     const text = withEol(p.text, gen.doc.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n");
-    const outcome = await this.write(gen, () => ({ offset: gen.region.end, removed: 0, text }), (c) =>
-      gen.region.ownInsert(c.text),
+    const outcome = await this.write(
+      gen,
+      () => {
+        if (gen.region.start === gen.region.end) gen.region.settle(gen.doc.getText());
+        return { offset: gen.region.end, removed: 0, text };
+      },
+      (c) => gen.region.ownInsert(c.text),
     );
     if (outcome !== "ok") return this.fail(gen, outcome);
     return this.reply(gen);
@@ -316,25 +376,33 @@ export class StreamWriter implements vscode.Disposable {
     const gen = this.gens.get(p.generationId);
     if (!gen) return this.ended.get(p.generationId) ?? { ok: false, reason: "conflict", message: "unknown generation" };
     gen.lastSeq = p.seq;
-    let result: StreamEditResult;
-    if (gen.closed || gen.doc.isClosed) result = { ok: false, reason: "closed" };
-    else if (gen.region.conflicted) result = { ok: false, reason: "edited" };
-    else {
-      if (p.trimTrailing) {
-        const text = gen.doc.getText();
-        const r = gen.region;
-        const ownBreak = r.end > r.start && /[\r\n]$/.test(text.slice(r.start, r.end));
-        const next = text.startsWith("\r\n", r.end) ? 2 : text[r.end] === "\n" || text[r.end] === "\r" ? 1 : 0;
-        if (ownBreak && next > 0) {
-          // The line break after the region (the server opened it before writing) is not needed:
-          // the region ends with its own. It is outside the region: the region does not change.
-          const outcome = await this.write(gen, () => ({ offset: r.end, removed: next, text: "" }), () => undefined);
-          if (outcome !== "ok") this.log(`[edits] generation ${gen.id}: trimming the line break after it: ${outcome}`);
-        }
+    if (gen.closed || gen.doc.isClosed) return this.fail(gen, "closed");
+    if (gen.region.conflicted) return this.fail(gen, "edited");
+    const r = gen.region;
+    if (p.keepLines !== undefined && p.keepLines >= 0) {
+      // Keep the region's first k lines (an error stopped the code there, or a stop left an
+      // unfinished line): delete what follows the k-th line break.
+      const cut = offsetAfterLines(gen.doc.getText().slice(r.start, r.end), p.keepLines);
+      if (cut !== undefined && r.start + cut < r.end) {
+        const outcome = await this.write(gen, () => ({ offset: r.start + cut, removed: r.end - (r.start + cut), text: "" }), (c) =>
+          r.ownDelete(c.offset, c.removed),
+        );
+        if (outcome !== "ok") return this.fail(gen, outcome);
       }
-      await this.closeGroup(gen);
-      result = await this.reply(gen);
     }
+    if (p.trimTrailing) {
+      const text = gen.doc.getText();
+      const ownBreak = r.end > r.start && /[\r\n]$/.test(text.slice(r.start, r.end));
+      const next = text.startsWith("\r\n", r.end) ? 2 : text[r.end] === "\n" || text[r.end] === "\r" ? 1 : 0;
+      if (ownBreak && next > 0) {
+        // The line break opened after the region (`after` of begin) is not needed: the region
+        // ends with its own. It lies outside the region, which does not change.
+        const outcome = await this.write(gen, () => ({ offset: r.end, removed: next, text: "" }), () => undefined);
+        if (outcome !== "ok") return this.fail(gen, outcome);
+      }
+    }
+    await this.closeGroup(gen);
+    const result = await this.reply(gen);
     this.log(`[edits] generation ${gen.id} ended: ${gen.writes} writes, ${gen.retries} retried after a user change`);
     this.forget(gen, result);
     return result;
@@ -349,84 +417,88 @@ export class StreamWriter implements vscode.Disposable {
   }
 
   /** Apply one change computed by `target` (recomputed on every retry); `apply` updates the region
-   * when the change event arrives. */
+   * when the change event arrives. A refusal (the user's change came first) is retried. */
   private async write(gen: Generation, target: () => OffsetChange, apply: (c: OffsetChange) => void): Promise<Outcome> {
-    const doc = gen.doc;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (gen.closed || doc.isClosed) return "closed";
-      if (gen.region.conflicted) return "edited";
-      const t = target();
-      const range = new vscode.Range(doc.positionAt(t.offset), doc.positionAt(t.offset + t.removed));
-      let seenResolve: (() => void) | undefined;
-      const seen = new Promise<void>((r) => (seenResolve = r));
-      const own: PendingOwn = { version: doc.version + 1, offset: t.offset, removed: t.removed, apply, seen: false };
-      own.onSeen = () => seenResolve?.();
-      gen.pendingOwn = own;
-      const editor = this.editorFor(doc);
-      let applied = false;
-      let viaEditor = false;
-      try {
-        if (editor) {
-          // The version check happens inside edit(): `range` and `own.version` are from this tick.
-          viaEditor = true;
-          applied = await editor.edit((b) => b.replace(range, t.text), {
-            undoStopBefore: gen.needStop,
-            undoStopAfter: false,
-          });
-        }
-      } catch (e) {
-        // The editor was closed meanwhile: fall back below.
-        this.log(`[edits] editor edit failed (${String(e)}); using a workspace edit`);
-        viaEditor = false;
+      const expected = gen.doc.version;
+      const outcome = await this.attempt(gen, target(), apply);
+      if (outcome !== "refused") return outcome;
+      gen.retries++;
+      // Wait for the change that beat us to reach the extension host, then recompute.
+      if (gen.doc.version === expected) await this.nextChange(attempt < 5 ? 20 : 100);
+    }
+    return "conflict";
+  }
+
+  private async attempt(gen: Generation, t: OffsetChange, apply: (c: OffsetChange) => void): Promise<Outcome | "refused"> {
+    const doc = gen.doc;
+    if (gen.closed || doc.isClosed) return "closed";
+    if (gen.region.conflicted) return "edited";
+    const range = new vscode.Range(doc.positionAt(t.offset), doc.positionAt(t.offset + t.removed));
+    let seenResolve: (() => void) | undefined;
+    const seen = new Promise<void>((r) => (seenResolve = r));
+    const own: PendingOwn = { version: doc.version + 1, offset: t.offset, removed: t.removed, text: t.text, apply, seen: false };
+    own.onSeen = () => seenResolve?.();
+    gen.pendingOwn = own;
+    const editor = this.editorFor(doc);
+    let applied = false;
+    let viaEditor = false;
+    try {
+      if (editor) {
+        // edit() captures the document version synchronously, with `range`: VS Code refuses the
+        // edit if the document changed before it reached the editor.
+        viaEditor = true;
+        applied = await editor.edit((b) => b.replace(range, t.text), {
+          undoStopBefore: gen.needStop,
+          undoStopAfter: false,
+        });
       }
-      if (!viaEditor) {
-        if (doc.version + 1 !== own.version) {
-          gen.retries++;
-          continue;
-        }
-        const we = new vscode.WorkspaceEdit();
-        we.replace(doc.uri, range, t.text);
-        try {
-          applied = await vscode.workspace.applyEdit(we);
-        } catch {
-          applied = false;
-        }
-      }
-      if (applied) {
-        if (!own.seen) {
-          const timedOut = await Promise.race([
-            seen.then(() => false),
-            new Promise<boolean>((r) => setTimeout(() => r(true), ECHO_TIMEOUT_MS)),
-          ]);
-          if (timedOut || !own.seen) {
-            gen.pendingOwn = undefined;
-            gen.region.markConflict("lost track of an applied edit");
-            this.log(`[edits] generation ${gen.id}: an applied edit never showed up as a change`);
-            return "conflict";
-          }
-        }
+    } catch (e) {
+      // The editor was closed meanwhile: fall back to a workspace edit.
+      this.log(`[edits] editor edit failed (${String(e)}); using a workspace edit`);
+      viaEditor = false;
+    }
+    if (!viaEditor) {
+      if (doc.version + 1 !== own.version) {
         gen.pendingOwn = undefined;
-        gen.writes++;
-        if (viaEditor) {
-          gen.needStop = false;
-          gen.groupOpen = true;
-        } else {
-          gen.needStop = true;
-          gen.groupOpen = false;
-        }
-        return "ok";
+        return "refused";
       }
-      // Refused: someone else's change came first. Wait for it to arrive, then recompute.
+      const we = new vscode.WorkspaceEdit();
+      we.replace(doc.uri, range, t.text);
+      try {
+        applied = await vscode.workspace.applyEdit(we);
+      } catch {
+        applied = false;
+      }
+    }
+    gen.trace?.push(`v${doc.version} ${applied ? "applied" : "refused"} at ${t.offset} (${viaEditor ? "editor" : "workspace edit"})`);
+    if (!applied) {
       gen.pendingOwn = undefined;
       if (own.seen) {
         // Cannot happen with version-checked edits; never write the same text twice.
         gen.region.markConflict("an edit was reported both applied and refused");
         return "conflict";
       }
-      gen.retries++;
-      if (doc.version + 1 === own.version) await this.nextChange(attempt < 5 ? 20 : 100);
+      return "refused";
     }
-    return "conflict";
+    if (!own.seen) {
+      const timedOut = await Promise.race([
+        seen.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), ECHO_TIMEOUT_MS)),
+      ]);
+      if (timedOut || !own.seen) {
+        gen.pendingOwn = undefined;
+        gen.region.markConflict("lost track of an applied edit");
+        this.log(`[edits] generation ${gen.id}: an applied edit never showed up as a change`);
+        return "conflict";
+      }
+    }
+    gen.pendingOwn = undefined;
+    gen.writes++;
+    // Editor edits join one undo group; a workspace edit is its own step.
+    gen.needStop = !viaEditor;
+    gen.groupOpen = viaEditor;
+    return "ok";
   }
 
   /** Close the generation's undo group: a no-op edit with a stop after it. */
@@ -451,18 +523,6 @@ export class StreamWriter implements vscode.Disposable {
 
   // ---- replies ------------------------------------------------------------------------------
 
-  private rebase(doc: vscode.TextDocument, p: LspPosition, version: number): Pos | undefined {
-    if (version > doc.version) return undefined;
-    let pos: Pos | undefined = { line: p.line, character: p.character };
-    if (version < doc.version) {
-      const changeLog = this.logs.get(doc.uri.toString());
-      pos = changeLog?.rebase(pos, version);
-    }
-    if (!pos) return undefined;
-    const valid = doc.validatePosition(new vscode.Position(pos.line, pos.character));
-    return { line: valid.line, character: valid.character };
-  }
-
   private result(gen: Generation): StreamEditResult {
     const range: LspRange = {
       start: toLsp(gen.doc.positionAt(gen.region.start)),
@@ -471,26 +531,44 @@ export class StreamWriter implements vscode.Disposable {
     return { ok: true, version: gen.doc.version, range };
   }
 
-  /** The region now, once the server has been sent this version's didChange. */
+  /** The region in the document's latest version, answered after that version's didChange and
+   * before any later one: the gate holds later didChanges back until the answer has been handed
+   * to the connection (they wait one timer tick; the answer is written in the microtasks after the
+   * handler resolves). Every change event whose didChange got past the gate has already moved the
+   * region (both listeners run when the event fires), so the range is that of `version`. */
   private async reply(gen: Generation): Promise<StreamEditResult> {
-    const result = this.result(gen);
-    gen.lastResult = result;
-    if (result.ok) await this.sync.waitSent(gen.doc.uri, result.version);
-    return result;
+    const release = this.sync.hold(gen.doc.uri);
+    try {
+      const result = this.result(gen);
+      gen.lastResult = result;
+      if (result.ok) await this.sync.waitSent(gen.doc.uri, result.version);
+      return result;
+    } finally {
+      setTimeout(release, 0);
+    }
   }
 
-  private fail(gen: Generation, outcome: Exclude<Outcome, "ok">): StreamEditResult {
+  /** The region is gone (edited inside, closed, lost): answer so, forget it, change nothing more. */
+  private fail(gen: Generation, outcome: StreamEditFailure): StreamEditResult {
     const result: StreamEditResult =
       outcome === "edited"
         ? { ok: false, reason: "edited", message: gen.region.reason ?? "the generated text was edited" }
-        : { ok: false, reason: outcome };
-    gen.lastResult = result;
+        : { ok: false, reason: outcome, ...(gen.region.reason ? { message: gen.region.reason } : {}) };
+    this.log(`[edits] generation ${gen.id} stopped: ${result.reason}${result.message ? ` (${result.message})` : ""}`);
+    void this.closeGroup(gen);
+    this.forget(gen, result);
+    return result;
+  }
+
+  private remember(id: string, result: StreamEditResult): StreamEditResult {
+    this.ended.set(id, result);
     return result;
   }
 
   private forget(gen: Generation, result: StreamEditResult): void {
+    if (gen.trace) this.log(`[edits] trace of ${gen.id}:\n  ${gen.trace.join("\n  ")}`);
     this.gens.delete(gen.id);
-    this.ended.set(gen.id, result);
+    this.remember(gen.id, result);
     while (this.ended.size > REMEMBER_ENDED) {
       const oldest = this.ended.keys().next().value as string;
       this.ended.delete(oldest);
@@ -505,4 +583,8 @@ export class StreamWriter implements vscode.Disposable {
 
 function toLsp(p: vscode.Position): LspPosition {
   return { line: p.line, character: p.character };
+}
+
+function toPosition(p: LspPosition): vscode.Position {
+  return new vscode.Position(p.line, p.character);
 }

@@ -6,7 +6,9 @@ import {
   classify,
   Debouncer,
   type OffsetChange,
+  offsetAfterLines,
   rebasePos,
+  rebaseRange,
   SerialQueue,
   TrackedRegion,
   withEol,
@@ -29,6 +31,7 @@ class Sim {
     return p;
   }
   gen(text: string): void {
+    if (this.region.start === this.region.end) this.region.settle(this.text);
     const at = this.region.end;
     this.text = this.text.slice(0, at) + text + this.text.slice(at);
     this.region.ownInsert(text);
@@ -57,9 +60,9 @@ describe("classify", () => {
     assert.equal(classify(ins(20, "# note\n"), 10, 20), "after");
   });
 
-  it("treats a whole line at the start as before, a partial one as an edit of the first line", () => {
+  it("treats text inserted at the start as before the region", () => {
     assert.equal(classify(ins(10, "# above\n"), 10, 20), "before");
-    assert.equal(classify(ins(10, "x"), 10, 20), "conflict");
+    assert.equal(classify(ins(10, "x"), 10, 20), "before");
   });
 
   it("calls anything touching the inside a conflict", () => {
@@ -70,9 +73,8 @@ describe("classify", () => {
     assert.equal(classify({ offset: 10, removed: 10, text: "y" }, 10, 20), "conflict");
   });
 
-  it("keeps a partial line typed at an empty region's point after it, a whole line before it", () => {
-    assert.equal(classify(ins(10, "#"), 10, 10), "after");
-    assert.equal(classify(ins(10, "\n"), 10, 10), "before");
+  it("puts text typed at an empty region's point before it (the line stays above the code)", () => {
+    assert.equal(classify(ins(10, "#"), 10, 10), "before");
     assert.equal(classify(ins(10, "# pasted\r\n"), 10, 10), "before");
     assert.equal(classify(del(10, 3), 10, 10), "after");
     assert.equal(classify(del(7, 3), 10, 10), "before");
@@ -107,6 +109,42 @@ describe("TrackedRegion", () => {
     }
     assert.ok(s.text.endsWith("# typed\n"), s.text);
     assert.equal(s.regionText(), s.written);
+  });
+
+  it("keeps a line typed at the insertion point before the first text arrives above the code", () => {
+    const s = new Sim("# head\n", 7);
+    for (const ch of "# early\n") assert.equal(s.user(s.region.start, 0, ch), "before");
+    s.gen("v0 = 0\n");
+    assert.equal(s.text, "# head\n# early\nv0 = 0\n");
+  });
+
+  it("puts an unfinished line typed at the empty point below the first generated line, whole", () => {
+    const s = new Sim("# head\n", 7);
+    let cursor = 7;
+    for (const ch of "# pr") {
+      assert.equal(s.user(cursor, 0, ch), "before");
+      cursor++;
+    }
+    s.gen("v0 = 0\n");
+    cursor += "v0 = 0\n".length; // VS Code moves a cursor past text inserted before it
+    for (const ch of "un\n") {
+      assert.equal(s.user(cursor, 0, ch), "after");
+      cursor++;
+    }
+    s.gen("v1 = 1\n");
+    assert.equal(s.text, "# head\nv0 = 0\nv1 = 1\n# prun\n");
+    assert.equal(s.regionText(), "v0 = 0\nv1 = 1\n");
+  });
+
+  it("keeps the finished lines typed at the empty point above, the unfinished one below", () => {
+    const s = new Sim("# head\n", 7);
+    let cursor = 7;
+    for (const ch of "# a\n# b") {
+      s.user(cursor, 0, ch);
+      cursor++;
+    }
+    s.gen("v0 = 0\n");
+    assert.equal(s.text, "# head\n# a\nv0 = 0\n# b");
   });
 
   it("stops following after a conflict and reports why", () => {
@@ -168,39 +206,61 @@ describe("TrackedRegion", () => {
   });
 });
 
-describe("rebasePos and ChangeLog", () => {
+describe("rebasing a begin made for an older version", () => {
   const P = (line: number, character: number) => ({ line, character });
+  const insAt = (line: number, character: number, text: string) => ({ start: P(line, character), end: P(line, character), text });
 
   it("moves a point past edits before it and keeps it for edits after it", () => {
-    assert.deepEqual(rebasePos(P(3, 0), { start: P(0, 0), end: P(0, 0), text: "a\nb\n" }), P(5, 0));
-    assert.deepEqual(rebasePos(P(3, 4), { start: P(3, 0), end: P(3, 2), text: "xyz" }), P(3, 5));
-    assert.deepEqual(rebasePos(P(3, 4), { start: P(1, 0), end: P(3, 2), text: "" }), P(1, 2));
-    assert.deepEqual(rebasePos(P(3, 0), { start: P(3, 0), end: P(4, 0), text: "" }), P(3, 0));
-    assert.deepEqual(rebasePos(P(3, 0), { start: P(5, 0), end: P(5, 0), text: "x" }), P(3, 0));
+    assert.deepEqual(rebasePos(P(3, 0), insAt(0, 0, "a\nb\n"), true), P(5, 0));
+    assert.deepEqual(rebasePos(P(3, 4), { start: P(3, 0), end: P(3, 2), text: "xyz" }, true), P(3, 5));
+    assert.deepEqual(rebasePos(P(3, 4), { start: P(1, 0), end: P(3, 2), text: "" }, true), P(1, 2));
+    assert.deepEqual(rebasePos(P(3, 0), { start: P(3, 0), end: P(4, 0), text: "" }, true), P(3, 0));
+    assert.deepEqual(rebasePos(P(3, 0), insAt(5, 0, "x"), true), P(3, 0));
+    assert.equal(rebasePos(P(2, 3), { start: P(2, 0), end: P(2, 5), text: "" }, true), undefined);
   });
 
-  it("treats the point like an empty region: a whole line typed at it goes above", () => {
-    assert.deepEqual(rebasePos(P(2, 0), { start: P(2, 0), end: P(2, 0), text: "# typed\n" }), P(3, 0));
-    assert.deepEqual(rebasePos(P(2, 0), { start: P(2, 0), end: P(2, 0), text: "#" }), P(2, 0));
-    assert.equal(rebasePos(P(2, 3), { start: P(2, 0), end: P(2, 5), text: "" }), undefined);
+  it("sends text typed at the point before it (start) or after it (end)", () => {
+    assert.deepEqual(rebasePos(P(2, 0), insAt(2, 0, "# typed\n"), true), P(3, 0));
+    assert.deepEqual(rebasePos(P(2, 0), insAt(2, 0, "#"), true), P(2, 1));
+    assert.deepEqual(rebasePos(P(2, 0), insAt(2, 0, "#"), false), P(2, 0));
   });
 
   it("replays the versions after the one the server saw", () => {
     const log = new ChangeLog(4);
-    log.record(5, [{ start: P(0, 0), end: P(0, 0), text: "# one\n" }]);
-    log.record(6, [{ start: P(0, 0), end: P(0, 0), text: "# two\n" }]);
-    log.record(7, [{ start: P(9, 0), end: P(9, 0), text: "below\n" }]);
-    assert.deepEqual(log.rebase(P(2, 0), 7), P(2, 0));
-    assert.deepEqual(log.rebase(P(2, 0), 5), P(3, 0));
-    assert.deepEqual(log.rebase(P(2, 0), 4), P(4, 0));
-    assert.equal(log.rebase(P(2, 0), 3), undefined); // older than anything logged
+    log.record(5, [insAt(0, 0, "# one\n")]);
+    log.record(6, [insAt(0, 0, "# two\n")]);
+    log.record(7, [insAt(9, 0, "below\n")]);
+    const at = (v: number) => rebaseRange(log, P(2, 0), P(2, 0), v)?.start;
+    assert.deepEqual(at(7), P(2, 0));
+    assert.deepEqual(at(5), P(3, 0));
+    assert.deepEqual(at(4), P(4, 0));
+    assert.equal(at(3), undefined); // older than anything logged
+  });
+
+  it("refuses a range to replace that was edited inside, keeps one edited around", () => {
+    const log = new ChangeLog(0);
+    log.record(1, [insAt(2, 0, "# above\n")]);
+    log.record(2, [insAt(6, 0, "# below\n")]);
+    assert.deepEqual(rebaseRange(log, P(3, 0), P(5, 0), 0), { start: P(4, 0), end: P(6, 0) }); // typed at its end: after it
+    log.record(3, [insAt(5, 2, "X")]);
+    assert.equal(rebaseRange(log, P(3, 0), P(5, 0), 0), undefined);
   });
 
   it("forgets the oldest versions beyond its size", () => {
     const log = new ChangeLog(0, 3);
-    for (let v = 1; v <= 5; v++) log.record(v, [{ start: P(0, 0), end: P(0, 0), text: "x\n" }]);
-    assert.equal(log.rebase(P(0, 0), 1), undefined);
-    assert.deepEqual(log.rebase(P(0, 0), 2), P(3, 0));
+    for (let v = 1; v <= 5; v++) log.record(v, [insAt(0, 0, "x\n")]);
+    assert.equal(log.since(1), undefined);
+    assert.equal(log.since(2)?.length, 3);
+  });
+});
+
+describe("offsetAfterLines", () => {
+  it("finds where the first k lines end", () => {
+    assert.equal(offsetAfterLines("a\nbb\nc", 0), 0);
+    assert.equal(offsetAfterLines("a\nbb\nc", 1), 2);
+    assert.equal(offsetAfterLines("a\nbb\nc", 2), 5);
+    assert.equal(offsetAfterLines("a\nbb\nc", 3), undefined);
+    assert.equal(offsetAfterLines("a\r\nb\r\n", 2), 6);
   });
 });
 

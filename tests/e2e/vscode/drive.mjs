@@ -5,6 +5,9 @@
 //
 //   EAGER_E2E='{"url": "...", "file": "a.py", "prompt": "...", "screenshot": "...png",
 //               "expectText": ["x = 6 * 7"], "expectValue": "42", "timeoutMs": 90000}' node drive.mjs
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
 import { chromium } from "playwright-core";
 
 const params = JSON.parse(process.env.EAGER_E2E ?? "{}");
@@ -122,6 +125,8 @@ try {
 
   if (params.scenario === "noServer") {
     await noServer(page);
+  } else if (params.scenario === "streamTyping") {
+    await streamTyping(page);
   } else if (params.scenario === "runFile") {
     await runFileAndAttach(page);
   } else {
@@ -348,4 +353,203 @@ async function generate(page) {
     if (params.staleScreenshot) await page.screenshot({ path: params.staleScreenshot });
     step("edited a line: stale decoration shown");
   }
+}
+
+// ---- typing while code streams in (issue 10) ---------------------------------------------------
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The Eager status bar item's text. */
+async function eagerStatus(page) {
+  return page.evaluate(() => {
+    for (const el of document.querySelectorAll(".statusbar-item")) {
+      const t = el.innerText.trim();
+      if (t.includes("Eager")) return t;
+    }
+    return "";
+  });
+}
+
+/** The texts of the cursor's line and of the line above it in the active editor (from the
+ * rendered lines: the current-line highlight's top), or null when not rendered. */
+async function linesAroundCursor(page) {
+  return page.evaluate(() => {
+    const editor = document.querySelector(".editor-group-container.active .monaco-editor");
+    const hl = editor?.querySelector(".view-overlays .current-line");
+    const row = hl?.parentElement;
+    if (!row) return null;
+    const top = parseFloat(row.style.top);
+    const height = parseFloat(row.style.height) || hl.getBoundingClientRect().height;
+    const text = (t) => {
+      for (const el of editor.querySelectorAll(".view-lines .view-line")) {
+        if (Math.abs(parseFloat(el.style.top) - t) < 1) return el.innerText.replace(/\u00a0/g, " ");
+      }
+      return null;
+    };
+    return { current: text(top) ?? "", above: top >= height ? text(top - height) : null };
+  });
+}
+
+/** Open `file` from the explorer and wait for its editor tab to be the active one. */
+async function openFile(page, file) {
+  const row = page.locator(`.explorer-folders-view .monaco-list-row >> text=${file}`).first();
+  await row.waitFor({ timeout });
+  await row.click();
+  await until(`the editor of ${file}`, async () => {
+    const t = await page.locator(".editor-group-container.active .tab.active").first().innerText().catch(() => "");
+    return t.includes(file);
+  }, 30000, 100);
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+}
+
+/** Save (Ctrl+S) and read the file from disk once it changed (or its tab is no longer dirty). */
+async function saveAndRead(page, path, before) {
+  const mtime = () => {
+    try {
+      return statSync(path).mtimeMs;
+    } catch {
+      return 0;
+    }
+  };
+  const m0 = mtime();
+  await page.keyboard.press("Control+s");
+  // Nothing to save (an undo that changed nothing) is not an error: read what is there.
+  await until(`${path} saved`, async () => {
+    const dirty = await page.locator(".editor-group-container.active .tab.active.dirty").count();
+    return dirty === 0 && (mtime() !== m0 || readFileSync(path, "utf8") !== before);
+  }, 5000, 100).catch(() => undefined);
+  return readFileSync(path, "utf8");
+}
+
+async function runPalette(page, title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.waitFor({ state: "visible" });
+  await input.fill(`> ${title}`);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ state: "visible" });
+  await page.keyboard.press("Enter");
+}
+
+/** One generation per run, each in its own file; while it streams, type a line above it, below it
+ * and at its insertion point in turn, 20–70 ms apart. The file is saved and read from disk. */
+
+
+async function streamTyping(page) {
+  result.runs = [];
+  for (const run of params.runs) {
+    const r = { file: run.file, typed: { above: [], below: [], at: [] }, statuses: [] };
+    result.runs.push(r);
+    const path = join(params.folder, run.file);
+    const toastsBefore = result.toastsSeen.length;
+    const original = readFileSync(path, "utf8");
+    await openFile(page, run.file); // also puts the focus in the editor
+    await page.keyboard.press("Control+End");
+    step(`${run.file}: generate (${run.typing ? "typing" : "quiet"})`);
+    await runPalette(page, "Eager: Generate Code Here");
+    await until("the prompt input box", async () =>
+      (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
+        /Generate Code|Describe the code/.test(t),
+      ),
+    );
+    await page.keyboard.type(run.prompt, { delay: 2 });
+    await page.keyboard.press("Enter");
+    await page.locator(".quick-input-widget").first().waitFor({ state: "hidden" }).catch(() => undefined);
+    // Keys go to the editor again (not to the closing input box).
+    await until("the editor to have the focus", async () => {
+      const focus = await page.evaluate(() => {
+        const el = document.activeElement;
+        return { inEditor: el?.closest(".monaco-editor") != null && el?.closest(".quick-input-widget") == null, what: `${el?.tagName}.${el?.className}` };
+      });
+      return focus.inEditor ? focus : (result.focusSeen = focus.what, false);
+    }, 10000, 20).catch((e) => {
+      throw new Error(`${e.message}; focus on ${result.focusSeen}`);
+    });
+    const t0 = Date.now();
+    let sawBusy = false;
+    let idleSince = 0;
+    let np = 0;
+    let nb = 0;
+    let k = 0;
+    // The cursor starts at the insertion point: the first line is typed there as the generation starts.
+    while (Date.now() - t0 < (run.maxSeconds ?? 120) * 1000) {
+      if (run.typing && k < (run.maxLines ?? 400)) {
+        const target = ["at", "above", "below"][k % 3];
+        const label = { at: "p", above: "a", below: "b" }[target];
+        const line = `# ${label}${r.file.replace(/\W/g, "")}-${k}`;
+        if (target === "above") {
+          await page.keyboard.press("Control+Home");
+        } else if (target === "below") {
+          await page.keyboard.press("Control+End");
+        } else if (k > 0) {
+          // Back to the insertion point: the start of the first line after the generated code.
+          // Lines typed below and at it sit after it (a guess: some typed at the still empty
+          // point went above it), so go up from the end, then check the lines on the page.
+          await page.keyboard.press("Control+End");
+          for (let i = 0; i < np + nb; i++) await page.keyboard.press("ArrowUp");
+          await page.keyboard.press("Home");
+          let around = null;
+          for (let i = 0; i < 8; i++) {
+            around = await linesAroundCursor(page);
+            if (!around) break;
+            if (/^v\d/.test(around.current)) {
+              await page.keyboard.press("ArrowDown");
+              await page.keyboard.press("Home");
+            } else if (around.above !== null && !/^v\d/.test(around.above) && around.above !== "# head") {
+              await page.keyboard.press("ArrowUp");
+            } else break;
+          }
+          if (around && /^v\d/.test(around.current)) {
+            // Still inside the generated code (a partial last line): do not type into it.
+            r.skipped = (r.skipped ?? 0) + 1;
+            k++;
+            continue;
+          }
+        }
+        await page.keyboard.type(line);
+        await page.keyboard.press("Enter");
+        r.typed[target].push(line);
+        if (target === "at") np++;
+        if (target === "below") nb++;
+        k++;
+        await sleep(20 + Math.floor(Math.random() * 51));
+      } else {
+        await sleep(200);
+      }
+      if (run.typing && sawBusy && k < (run.maxLines ?? 400) && k % 3 !== 0) continue; // the status every third line
+      const status = await eagerStatus(page);
+      if (!/generating|running/.test(status)) await snapshot(page); // keep the summary toast
+      if (r.statuses[r.statuses.length - 1] !== status) r.statuses.push(status);
+      if (/generating|running/.test(status)) {
+        sawBusy = true;
+        idleSince = 0;
+      } else if (sawBusy) {
+        idleSince ||= Date.now();
+        if (Date.now() - idleSince > 600) break;
+      }
+    }
+    // The summary notification of this generation ("Eager: done in …", or why it ended).
+    await until("the generation's summary", async () => {
+      await snapshot(page);
+      return result.toastsSeen.slice(toastsBefore).some((t) => /^Eager: (done|ended|stopped)/.test(t));
+    }, 15000, 200).catch(() => undefined);
+    r.seconds = (Date.now() - t0) / 1000;
+    r.linesTyped = k;
+    await sleep(300);
+    r.text = await saveAndRead(page, path, original);
+    step(`${run.file}: saved after ${r.seconds.toFixed(1)} s, ${k} lines typed`);
+    if (run.undo) {
+      // One Ctrl+Z must take the whole generation away.
+      await page.keyboard.press("Control+z");
+      await sleep(300);
+      r.afterOneUndo = await saveAndRead(page, path, r.text);
+      step(`${run.file}: one undo`);
+    }
+    await snapshot(page);
+    // The notifications of this run (the summary says whether the generation completed).
+    r.toasts = result.toastsSeen.slice(toastsBefore);
+    await page.keyboard.press("Control+w");
+  }
+  result.final = await snapshot(page);
 }
