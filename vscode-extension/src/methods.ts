@@ -35,6 +35,7 @@ export const ClientCommands = {
   attachDebugger: "eager.client.attachDebugger",
   restartServer: "eager.client.restartServer",
   showOutput: "eager.client.showOutput",
+  showResults: "eager.showResults",
 } as const;
 
 /** The configuration section sent as initializationOptions and answered on workspace/configuration. */
@@ -57,6 +58,15 @@ export interface ValueInfo {
   type?: string;
   repr?: string;
   summary?: string;
+  /** A data frame's head as a Markdown table (bounded by the server). */
+  table?: string;
+}
+
+/** A PNG the statement produced (a matplotlib figure, a `_repr_png_`), a file on the server's machine. */
+export interface ImageInfo {
+  path: string;
+  label?: string;
+  size?: number;
 }
 
 export interface FrameInfo {
@@ -103,6 +113,7 @@ export interface ChunkResultParams {
   stdout?: string;
   stderr?: string;
   error?: ErrorInfo | null;
+  images?: ImageInfo[];
   timings?: Timings;
 }
 
