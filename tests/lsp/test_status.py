@@ -55,9 +55,7 @@ async def test_a_stopped_generation_counts_what_ran(
     assert summary["elapsedS"] > 0, summary
 
 
-async def test_error_status_goes_when_the_failing_line_goes(
-    editor: Editor, tmp_path: Path
-) -> None:
+async def test_error_status_goes_when_the_failing_line_goes(editor: Editor, tmp_path: Path) -> None:
     uri = editor.open("undo.py", "x = 1\ny = x / 0\n", tmp_path)
     await editor.command(methods.RUN_DOCUMENT, uri=uri)
     await editor.summary(uri)
@@ -83,9 +81,7 @@ async def test_an_emptied_file_keeps_no_hints(editor: Editor, tmp_path: Path) ->
     assert stale and stale[-1]["fromLine"] == 0, stale
 
 
-async def test_follow_is_running_only_while_something_runs(
-    editor: Editor, tmp_path: Path
-) -> None:
+async def test_follow_is_running_only_while_something_runs(editor: Editor, tmp_path: Path) -> None:
     uri = editor.open("follow.py", "a = 1\nb = 2\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
     await editor.wait_for(
