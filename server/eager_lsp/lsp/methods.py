@@ -12,6 +12,7 @@ INTERRUPT = "eager.interrupt"
 RESTART_INTERPRETER = "eager.restartInterpreter"
 DEBUG_ATTACH_INFO = "eager.debugAttachInfo"
 FIX_WITH_AI = "eager.fixWithAI"
+INFO = "eager.info"
 
 COMMANDS = (
     GENERATE,
@@ -22,6 +23,7 @@ COMMANDS = (
     RESTART_INTERPRETER,
     DEBUG_ATTACH_INFO,
     FIX_WITH_AI,
+    INFO,
 )
 
 # Server → client notifications.
