@@ -12,15 +12,29 @@ import { type ResultEntry, resultsHtml } from "./results";
 /** Largest PNG embedded (the server bounds them too). */
 const MAX_IMAGE_BYTES = 2 * 1024 * 1024;
 
+/** Images read lately: the server never rewrites a file (each has a new name), and decorations
+ * are re-rendered on every result, so each file is read once while it is in use. */
+const cache = new Map<string, string>();
+const CACHED = 16;
+
 /** A PNG file as a data: URI; undefined when it is gone, too large, or not a PNG. */
 export const readImage: ImageReader = (file) => {
+  const hit = cache.get(file);
+  if (hit !== undefined) {
+    cache.delete(file);
+    cache.set(file, hit); // most recently used last
+    return hit;
+  }
   try {
     if (!path.isAbsolute(file) || !file.endsWith(".png")) return undefined;
     const stat = fs.statSync(file);
     if (!stat.isFile() || stat.size > MAX_IMAGE_BYTES) return undefined;
     const data = fs.readFileSync(file);
     if (data.subarray(0, 4).toString("latin1") !== "\x89PNG") return undefined;
-    return `data:image/png;base64,${data.toString("base64")}`;
+    const uri = `data:image/png;base64,${data.toString("base64")}`;
+    cache.set(file, uri);
+    while (cache.size > CACHED) cache.delete(cache.keys().next().value!);
+    return uri;
   } catch {
     return undefined;
   }
