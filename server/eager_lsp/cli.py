@@ -57,32 +57,58 @@ def _exit_now(code: int) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from eager_lsp import __version__
+
+    fmt = _HelpWithDefaults
     parser = argparse.ArgumentParser(
         prog="eager-lsp",
         description="Run AI-written Python while it is still being written.",
+        formatter_class=fmt,
     )
+    parser.add_argument("--version", action="version", version=f"eager-lsp {__version__}")
     sub = parser.add_subparsers(dest="command")
 
-    p = sub.add_parser("chunks", help="show where the boundary detector releases chunks")
-    p.add_argument("file", type=Path)
-    p.add_argument("--piece-size", type=_positive_int, default=4)
+    p = sub.add_parser(
+        "chunks", help="show where the boundary detector releases chunks", formatter_class=fmt
+    )
+    p.add_argument("file", type=Path, help="a Python file")
+    p.add_argument("--piece-size", type=_positive_int, default=4, help="characters per piece")
     p.add_argument("--json", action="store_true", help="one JSON object per line (the default)")
     p.set_defaults(func=cmd_chunks)
 
-    p = sub.add_parser("run", help="stream a file through the pipeline as if a model wrote it")
-    p.add_argument("file", type=Path)
+    p = sub.add_parser(
+        "run", help="stream a file through the pipeline as if a model wrote it", formatter_class=fmt
+    )
+    p.add_argument("file", type=Path, help="a Python file")
     p.add_argument("--rate", type=float, default=50.0, help="tokens per second (0: no limit)")
-    p.add_argument("--piece-size", type=_positive_int, default=4)
+    p.add_argument("--piece-size", type=_positive_int, default=4, help="characters per piece")
     _add_execution_args(p)
     p.add_argument("--json", action="store_true", help="print the final summary object only")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("generate", help="generate code with a model and run it as it streams")
-    p.add_argument("prompt")
+    p = sub.add_parser(
+        "generate",
+        help="generate code with a model and run it as it streams",
+        formatter_class=fmt,
+        description="Without --base-url, OPENAI_BASE_URL or OPENAI_API_KEY the bundled local "
+        "model writes the code (the `local` extra); --model names a model of an endpoint.",
+    )
+    p.add_argument("prompt", help="what the code should do")
     p.add_argument("-o", "--output", type=Path, help="also write the code to this file")
-    p.add_argument("--provider", choices=["auto", "local", "openai"], default=None)
-    p.add_argument("--model")
-    p.add_argument("--base-url")
+    p.add_argument(
+        "--provider",
+        choices=["auto", "local", "openai"],
+        default="auto",
+        help="auto: an endpoint when a base URL or key is known, else the bundled local model",
+    )
+    p.add_argument(
+        "--model", help="model name on the endpoint (else OPENAI_MODEL, else the first it lists)"
+    )
+    p.add_argument(
+        "--base-url",
+        help="OpenAI-compatible endpoint ending in /v1 (else OPENAI_BASE_URL, else OpenAI's "
+        "when OPENAI_API_KEY is set)",
+    )
     p.add_argument("--rate-limit", type=float, help="cap the stream at this many tokens/s")
     p.add_argument("--repair", type=int, default=0, help="repair attempts after an error")
     p.add_argument(
@@ -97,19 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"],
         help="which bundled model the local provider runs",
     )
-    p.add_argument("--max-tokens", type=int)
+    p.add_argument("--max-tokens", type=int, default=1024, help="most tokens to generate")
     _add_execution_args(p)
     p.add_argument("--json", action="store_true", help="print the final summary object only")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("serve", help="start the language server (stdio by default)")
+    p = sub.add_parser(
+        "serve", help="start the language server (stdio by default)", formatter_class=fmt
+    )
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
-    p.add_argument("--log-file", type=Path)
+    p.add_argument("--log-file", type=Path, help="write the server's log here (default: stderr)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("bench", help="measure hidden latency against serial execution")
+    p = sub.add_parser(
+        "bench", help="measure hidden latency against serial execution", formatter_class=fmt
+    )
     p.add_argument("--quick", action="store_true", help="a small subset for CI (< 2 minutes)")
-    p.add_argument("--out", type=Path, default=Path("bench-out"))
+    p.add_argument("--out", type=Path, default=Path("bench-out"), help="where results go")
     p.add_argument(
         "--workload",
         action="append",
@@ -129,6 +159,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option with a real default says it in --help: "(default: 50.0)". Switches and
+    options without a default (None) say nothing more, their help text tells."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        default = action.default
+        if default is None or default is False or default == argparse.SUPPRESS or action.nargs == 0:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -137,7 +178,12 @@ def _positive_int(text: str) -> int:
 
 
 def _add_execution_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gate", choices=["eager", "safe", "serial"], default="safe")
+    p.add_argument(
+        "--gate",
+        choices=["eager", "safe", "serial"],
+        default="safe",
+        help="when a complete statement may run (docs/configuration.md)",
+    )
     p.add_argument("--keep-going", action="store_true", help="do not stop at the first error")
     debug = p.add_mutually_exclusive_group()
     debug.add_argument(

@@ -1,10 +1,16 @@
-"""The terminal edge: prints chunk results as they arrive and a timeline summary at the end."""
+"""The terminal edge: prints chunk results as they arrive and a timeline summary at the end.
+
+One time origin for everything a command prints: `origin` (when the command started, before the
+interpreter and the model start), for the `[  1.68s]` result lines and for the summary's
+timestamps alike. Durations (execution, the serial estimate, the saving) are durations.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from typing import TextIO
 
 from eager_lsp.core.scheduler import RunReport
@@ -18,11 +24,18 @@ MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
 class ConsolePrinter:
     """Turns pipeline events into short lines on a terminal (or nothing, with --json)."""
 
-    def __init__(self, out: TextIO = sys.stdout, *, quiet: bool = False, width: int = 100) -> None:
+    def __init__(
+        self,
+        out: TextIO = sys.stdout,
+        *,
+        quiet: bool = False,
+        width: int = 100,
+        origin: float | None = None,
+    ) -> None:
         self.out = out
         self.quiet = quiet
         self.width = width
-        self.t0: float | None = None
+        self.t0: float | None = origin  # None: the first event's time
 
     def __call__(self, event: Event) -> None:
         if self.t0 is None:
@@ -73,22 +86,31 @@ class ConsolePrinter:
     def summary(self, report: RunReport) -> None:
         if self.quiet:
             return
-        self.out.write(format_summary(report) + "\n")
+        self.out.write(format_summary(report, origin=self.t0) + "\n")
         self.out.flush()
 
 
-def format_summary(report: RunReport) -> str:
+def format_summary(report: RunReport, origin: float | None = None) -> str:
+    """The summary lines. Timestamps (`stream a → b`, `all results c`) count from `origin`
+    (default: the run's start), like the printer's result lines."""
     j = report.to_json()
+    shift = 0.0 if origin is None else report.started_at - origin
+
+    def at(x: float | None) -> str:
+        return _s(None if x is None else x + shift)
+
     ran = sum(1 for c in j["chunks"] if not c["skipped"])
     lines = [
-        f"stream {_s(j['first_token_s'])} → {_s(j['last_token_s'])} · all results {_s(j['done_s'])}"
+        f"stream {at(j['first_token_s'])} → {at(j['last_token_s'])} · all results {at(j['done_s'])}"
         f" · {ran}/{len(j['chunks'])} chunks ran · execution {_s(j['exec_total_s'])}",
     ]
     if j["serial_estimate_s"] is not None:
         hidden = (j["done_s"] or 0) - (j["last_token_s"] or 0)
+        saved = j["saved_s"] or 0.0
+        verdict = f"saved {_s(saved)}" if saved >= 0 else f"no time saved: {_s(-saved)} slower"
         lines.append(
             f"generate-then-run would take {_s(j['serial_estimate_s'])}; eager took {_s(j['done_s'])}"
-            f" (saved {_s(j['saved_s'])}; {_s(hidden)} after the last token)"
+            f" ({verdict}; {_s(hidden)} after the last token)"
         )
     if report.gate_fallback:
         lines.append(f"gate: ran serially from {report.gate_fallback}")
@@ -119,8 +141,9 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
     """`eager-lsp run`: replay `text` at a token rate through a fresh session."""
     from eager_lsp.cli import session_config_from_args
 
+    origin = time.monotonic()  # every time this command prints counts from here
     config = session_config_from_args(args, str(args.file.resolve()))
-    printer = ConsolePrinter(quiet=args.json)
+    printer = ConsolePrinter(quiet=args.json, origin=origin)
     session = Session(config, spares=0)  # one run: no spare interpreter to start and stop
     try:
         await session.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -126,7 +127,15 @@ def llm_config_from_args(args: argparse.Namespace) -> LLMConfig:
         "max_tokens": args.max_tokens,
         "local_model": getattr(args, "local_model", None),
     }
-    return resolve(LLMConfig.from_dict(settings))
+    config = resolve(LLMConfig.from_dict(settings))
+    if config.provider == "local" and args.model:
+        raise ValueError(
+            f"--model {args.model} names a model of an OpenAI-compatible endpoint, but no "
+            "endpoint is set, so the bundled local model would write the code (and ignore "
+            "--model). Give the endpoint with --base-url URL (or OPENAI_BASE_URL / "
+            "OPENAI_API_KEY), or leave out --model to use the local model."
+        )
+    return config
 
 
 async def generate_main(args: argparse.Namespace) -> int:
@@ -139,11 +148,13 @@ async def generate_main(args: argparse.Namespace) -> int:
         return 2
     out_path: Path | None = args.output
     doc_path = str(out_path.resolve()) if out_path else str(Path("generated.py").resolve())
+    origin = time.monotonic()  # every time this command prints counts from here
     view = LiveView(
         out=sys.stdout,
         quiet=args.json,
         tty=sys.stdout.isatty(),
-        printer=ConsolePrinter(),
+        printer=ConsolePrinter(origin=origin),
+        started=origin,
     )
     session = Session(session_config_from_args(args, doc_path), spares=0)  # one-shot: no spare
     warm = asyncio.ensure_future(session.start())  # the interpreter starts while the model does
@@ -153,6 +164,9 @@ async def generate_main(args: argparse.Namespace) -> int:
     style = getattr(args, "repair_style", repair.DEFAULT_STYLE)
     exit_code = 0
     debug_port: int | None = None
+    model_start = (
+        asyncio.ensure_future(_report_model_start(view)) if llm.provider == "local" else None
+    )
     try:
         await warm
         debug_port = announce_debugger(session)
@@ -215,6 +229,8 @@ async def generate_main(args: argparse.Namespace) -> int:
                 unchanged_message=stats.message(req) if stats is not None else "",
             )
     finally:
+        if model_start is not None:
+            model_start.cancel()
         view.flush()
         await session.close()
     code = "".join(lines)
@@ -246,10 +262,39 @@ async def generate_main(args: argparse.Namespace) -> int:
                 print(f"model error: {attempt.error}", file=sys.stderr)
             if attempt.report is not None:
                 label = "" if len(attempts) == 1 else f"attempt {i + 1}: "
-                print(label + format_summary(attempt.report).replace("\n", "\n" + " " * len(label)))
+                text = format_summary(attempt.report, origin=origin)
+                print(label + text.replace("\n", "\n" + " " * len(label)))
         if out_path is not None:
             print(f"wrote {out_path}")
     return exit_code
+
+
+async def _report_model_start(view: LiveView, err: TextIO | None = None) -> None:
+    """ "starting the local model… (N s)" on stderr from the first second until the model
+    answers (its first start joins and checks the weights, then loads them: 15–25 s on 2
+    cores): every second on a terminal, every 5 s otherwise."""
+    from eager_lsp.providers.local_model import local_server_ready
+
+    err = err or sys.stderr
+    tty = err.isatty()
+    started = time.monotonic()
+    shown = False
+    try:
+        for tick in itertools.count():
+            if local_server_ready() or view.chars:
+                break
+            n = int(time.monotonic() - started)
+            if tty:
+                err.write(f"\r\x1b[2m… starting the local model… ({n} s)\x1b[0m\x1b[K")
+                shown = True
+            elif tick % 5 == 0:
+                err.write(f"starting the local model… ({n} s)\n")
+            err.flush()
+            await asyncio.sleep(1.0)
+    finally:
+        if shown:
+            err.write("\r\x1b[K")
+            err.flush()
 
 
 async def _one_stream(

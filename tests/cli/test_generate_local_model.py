@@ -55,6 +55,8 @@ def test_generate_with_the_bundled_model_runs_chunks_while_tokens_arrive(tmp_pat
         timeout=900,
     )
     assert out.stdout.strip(), out.stderr
+    # The model's start (15-25 s) is not silent: progress on stderr from the first second.
+    assert "starting the local model… (0 s)" in out.stderr, out.stderr
     summary = json.loads(out.stdout)
     assert summary["provider"] == "local"
     assert summary["error"] is None, summary["error"]

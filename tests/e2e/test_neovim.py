@@ -191,6 +191,8 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     assert r["summary_events"] == 3
     assert r["statusline_generating"] == "eager: generating 38 tok/s"
     assert r["statusline_running"] == "eager: running 3/5"
+    assert r["statusline_counts"] == "eager: running 2/5 (1 running, 2 pending)"
+    assert r["statusline_model_start"] == "eager: generating · starting the local model… (3 s)"
     assert r["statusline_idle"] == "eager: idle"
     assert r["statusline_detached"] == ""
 
@@ -444,6 +446,7 @@ def test_follow_runs_appended_statements(tmp_path: Path, openai_server: FakeOpen
     if any("not available" in m for m in _messages(r)):  # the server said so: nothing to test
         pytest.skip(f"the server has no follow mode yet: {_messages(r)}")
     assert r["statusline_follow"].endswith("(follow)"), r["statusline_follow"]
+    assert r["statusline_waiting"] == "eager: idle (follow)", r["statusline_waiting"]
     labels = _labels(r)
     assert "a = 21" in labels and "b = 42" in labels, labels
     assert "follow" not in r["statusline_after_toggle"], r["statusline_after_toggle"]
@@ -647,6 +650,7 @@ def test_checkhealth(tmp_path: Path) -> None:
     text = "\n".join(r["health"])
     assert "eager-lsp " in text and " on Python 3." in text, text
     assert "server running" in text and "attached to 1 buffer" in text, text
+    assert "model: fake-model (openai, http://127.0.0.1:9/v1)" in text, text
     assert "ERROR" not in text, text
 
 

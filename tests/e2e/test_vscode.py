@@ -348,8 +348,11 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
         toasts
     )
 
-    # The output channel has the server's log and the traceback of the failing statement.
-    assert "ZeroDivisionError" in (r.get("output") or ""), r.get("output")
+    # The "Eager" output channel has the program's output (the traceback of the failing
+    # statement, the summary) and not the server's log, which has a channel of its own.
+    output = r.get("output") or ""
+    assert "ZeroDivisionError" in output and "[summary]" in output, output
+    assert "[client] starting" not in output and "showMessage:" not in output, output
     assert screenshot.exists()
 
     # "Fix with AI" (the server's quick fix) replaced the failing line; the new code ran.
@@ -428,7 +431,8 @@ def test_run_file_from_the_context_menu_and_attach_info(
     decorations = [d["text"] for d in r["afterRun"]["decorations"]]
     assert any(d.startswith("⟵ b = 42") for d in decorations), decorations
     assert any("» hello 42" in d for d in decorations), decorations
-    assert "b = 42" in r["afterRun"]["text"], r["afterRun"]["text"]  # the server's inlay hint
+    # Each value once: the decoration, and no inlay hint from the server in the line's text.
+    assert "b = 42" not in r["afterRun"]["text"], r["afterRun"]["text"]
     # No Python debugger extension in code-server: host:port is offered with a Copy button.
     assert "127.0.0.1:" in r["attachToast"] and "Copy" in r["attachToast"], r["attachToast"]
 
@@ -575,3 +579,58 @@ def test_typing_above_below_and_at_the_insertion_point_loses_nothing_and_one_und
     quiet = done[-1]
     assert quiet["text"].count("\n") > STREAM_LINES, quiet["text"][:300]
     assert quiet["afterOneUndo"] == STREAM_HEAD, repr(quiet["afterOneUndo"][:300])
+
+
+RICH = """\
+import pandas as pd
+import matplotlib.pyplot as plt
+df = pd.DataFrame({"city": ["Oslo", "Lima", "Pune"], "temp": [3.5, 19.0, 27.25]})
+plt.plot([1, 2, 3], [1, 4, 9])
+print("rows", len(df))
+"""
+
+
+def test_tables_and_plots_in_the_hover_and_the_results_panel(
+    code_server: Path, vsix: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("pandas")
+    pytest.importorskip("matplotlib")
+    bench = Workbench(
+        code_server, vsix, tmp_path, {**WORKBENCH_SETTINGS, "eager.server.python": PYTHON}
+    )
+    (bench.folder / "rich.py").write_text(RICH)
+    ARTIFACTS.mkdir(exist_ok=True)
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "results",
+                "url": bench.url,
+                "file": "rich.py",
+                "tableLine": "df = pd.DataFrame",
+                "plotLine": "plt.plot(",
+                "screenshot": str(ARTIFACTS / "vscode-e2e-results.png"),
+                "tableScreenshot": str(ARTIFACTS / "vscode-e2e-hover-table.png"),
+                "hoverScreenshot": str(ARTIFACTS / "vscode-e2e-hover-plot.png"),
+                "minDecorations": 5,
+                "timeoutMs": 90000,
+            }
+        )
+    finally:
+        bench.stop()
+    (ARTIFACTS / "vscode-e2e-results.json").write_text(json.dumps(r, indent=1))
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    # The hover on the DataFrame line has its head as a table, once (one hover, ours).
+    table = r["tableHover"]
+    assert table["tables"] == 1 and "Oslo" in table["text"] and "27.25" in table["text"], table
+    assert table["text"].lower().count("eager ·") == 1, table["text"]
+    # The hover on the plot line shows the figure: a decoded PNG.
+    images = r["imageHover"]["images"]
+    assert len(images) == 1 and images[0]["src"].startswith("data:image/png"), images
+    assert images[0]["width"] == 640, images
+    # The results panel lists every statement: the table, the figure, the output.
+    panel = r["panel"]
+    assert panel["tables"] == 1 and "Lima" in panel["text"], panel
+    assert [i["width"] for i in panel["images"]] == [640], panel["images"]
+    assert "rows 3" in panel["text"] and "line 5" in panel["text"], panel["text"]

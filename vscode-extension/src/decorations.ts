@@ -120,8 +120,18 @@ export function escapeMarkdown(s: string): string {
   return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => "\\" + c);
 }
 
-/** Markdown for the hover over a chunk: every value in full, output, the error and its traceback. */
-export function hoverMarkdown(r: ChunkResultParams, startLine: number, endLine: number, stale = false): string {
+/** Reads a PNG the server wrote and returns it as a `data:` URI, or undefined (gone, too large). */
+export type ImageReader = (path: string) => string | undefined;
+
+/** Markdown for the hover over a chunk: every value in full (a data frame as a table), output,
+ * images (through `image`, as data: URIs), the error and its traceback. */
+export function hoverMarkdown(
+  r: ChunkResultParams,
+  startLine: number,
+  endLine: number,
+  stale = false,
+  image?: ImageReader,
+): string {
   const lines = startLine === endLine ? `line ${startLine + 1}` : `lines ${startLine + 1}–${endLine + 1}`;
   const head = [`**Eager** · ${lines}`];
   const time = formatElapsed(r.timings?.elapsedMs);
@@ -132,7 +142,8 @@ export function hoverMarkdown(r: ChunkResultParams, startLine: number, endLine: 
   for (const v of r.values ?? []) {
     const label = v.name ? `\`${v.name.replace(/`/g, "")}\`` : "value";
     out.push(v.type ? `${label}: *${escapeMarkdown(v.type)}*` : label);
-    out.push(fence(v.repr ?? v.summary ?? "", "python"));
+    // A data frame's head: the server built and escaped the table (cells cannot break out of it).
+    out.push(v.table ? v.table.slice(0, HOVER_BLOCK_LIMIT * 2) : fence(v.repr ?? v.summary ?? "", "python"));
   }
   if (r.expr !== undefined && r.expr !== null) {
     if (typeof r.expr === "string") {
@@ -143,6 +154,11 @@ export function hoverMarkdown(r: ChunkResultParams, startLine: number, endLine: 
     }
   }
   if (r.stdout) out.push("Output:", fence(r.stdout, "text"));
+  for (const img of r.images ?? []) {
+    const uri = image?.(img.path);
+    const label = escapeMarkdown(img.label ?? "image");
+    out.push(uri !== undefined ? `${label}:\n\n![${label}](${uri})` : `${label}: \`${img.path.replace(/`/g, "")}\``);
+  }
   if (r.stderr) out.push("stderr:", fence(r.stderr, "text"));
   if (r.error) {
     out.push(`**${escapeMarkdown(r.error.type)}**: ${escapeMarkdown(r.error.message ?? "")}`);
@@ -160,6 +176,7 @@ export function outputChannelText(r: ChunkResultParams, label: string): string |
   const body = (s: string): string => s.replace(/\s+$/, "");
   if (r.stdout) parts.push(`[${where}] stdout\n${body(r.stdout)}`);
   if (r.stderr) parts.push(`[${where}] stderr\n${body(r.stderr)}`);
+  for (const img of r.images ?? []) parts.push(`[${where}] image (${img.label ?? "PNG"}): ${img.path}`);
   if (r.error) {
     const errLine = typeof r.error.line === "number" ? `${label}:${r.error.line + 1}` : where;
     const tb = r.error.traceback ? `\n${body(r.error.traceback)}` : "";
@@ -208,6 +225,15 @@ function readLines(getLine: LineReader, start: number, count: number): string[] 
     out.push(l);
   }
   return out;
+}
+
+/** True when every line is blank (stops at the first line with text). */
+function blankDocument(getLine: LineReader): boolean {
+  for (let i = 0; ; i++) {
+    const l = getLine(i);
+    if (l === undefined) return true;
+    if (l.trim() !== "") return false;
+  }
 }
 
 function sameLines(a: string[] | undefined, b: string[]): boolean {
@@ -295,11 +321,24 @@ export class ResultTracker {
         t.staleByText = true;
       }
     }
+    // The file was emptied (select all, delete): no code is left for any result to describe, so
+    // none is drawn (a deleted statement elsewhere keeps its result, struck through as stale).
+    if (blankDocument(getLine)) this.items = [];
     this.items.sort((a, b) => a.start - b.start);
   }
 
+  /** The results with their current lines, in line order (the results panel lists them). */
+  entries(): { result: ChunkResultParams; startLine: number; endLine: number; stale: boolean }[] {
+    return this.items.map((t) => ({
+      result: t.result,
+      startLine: t.start,
+      endLine: t.start + t.snapshot.length - 1,
+      stale: t.staleByText || t.staleByServer,
+    }));
+  }
+
   /** Decorations to draw, in line order. */
-  views(maxLength: number): DecorationView[] {
+  views(maxLength: number, image?: ImageReader): DecorationView[] {
     return this.items.map((t) => {
       const stale = t.staleByText || t.staleByServer;
       const endLine = t.start + t.snapshot.length - 1;
@@ -309,7 +348,7 @@ export class ResultTracker {
         kind: resultKind(t.result),
         stale,
         text: inlineText(t.result, maxLength, stale),
-        hover: hoverMarkdown(t.result, t.start, endLine, stale),
+        hover: hoverMarkdown(t.result, t.start, endLine, stale, image),
       };
     });
   }

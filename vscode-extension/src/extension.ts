@@ -5,23 +5,27 @@ import * as vscode from "vscode";
 import { EagerClient, eagerConfiguration } from "./client";
 import { registerCommands } from "./commands";
 import { RESTART_KEYS } from "./config";
-import { CONFIG_SECTION } from "./methods";
+import { CONFIG_SECTION, ClientCommands } from "./methods";
+import { ResultsPanel } from "./resultsPanel";
 import { summaryLogLine, summaryMessage } from "./status";
 import { ResultDecorations, StatusBar } from "./ui";
 
 let eager: EagerClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  // One channel for the server's log (languageclient writes to it) and for the executed code's
-  // stdout/stderr.
+  // Two channels: "Eager" has what the executed code printed (stdout, stderr, tracebacks) and the
+  // run summaries; "Eager Server" has the language server's log (languageclient writes to it).
   const output = vscode.window.createOutputChannel("Eager");
+  const serverLog = vscode.window.createOutputChannel("Eager Server");
   const status = new StatusBar();
   const decorations = new ResultDecorations(output, () => {
     const c = eagerConfiguration();
     return { enabled: c.get<boolean>("inline.decorations", true), maxLength: c.get<number>("inline.maxLength", 80) };
   });
+  const results = new ResultsPanel((uri) => decorations.entries(uri));
+  decorations.onChanged = (uri) => results.changed(uri);
 
-  eager = new EagerClient(output, {
+  eager = new EagerClient(serverLog, {
     chunkResult: (p) => decorations.onChunkResult(p),
     status: (p) => status.onStatus(p),
     stale: (p) => decorations.onStale(p),
@@ -39,13 +43,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   context.subscriptions.push(
     output,
+    serverLog,
     status,
     decorations,
+    results,
+    vscode.commands.registerCommand(ClientCommands.showResults, () => results.show()),
     eager,
     ...registerCommands(eager, status, output),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (RESTART_KEYS.some((k) => e.affectsConfiguration(`${CONFIG_SECTION}.${k}`))) {
-        output.appendLine("[client] eager.server.python changed: restarting the server");
+        serverLog.appendLine("[client] eager.server.python changed: restarting the server");
         await eager?.restart();
       }
       if (e.affectsConfiguration(`${CONFIG_SECTION}.inline`)) decorations.renderAll();

@@ -14,6 +14,7 @@ export const ServerCommands = {
   restartInterpreter: "eager.restartInterpreter",
   debugAttachInfo: "eager.debugAttachInfo",
   fixWithAI: "eager.fixWithAI",
+  info: "eager.info",
 } as const;
 
 /** Server → client notifications. */
@@ -51,6 +52,7 @@ export const ClientCommands = {
   attachDebugger: "eager.client.attachDebugger",
   restartServer: "eager.client.restartServer",
   showOutput: "eager.client.showOutput",
+  showResults: "eager.showResults",
 } as const;
 
 /** The configuration section sent as initializationOptions and answered on workspace/configuration. */
@@ -73,6 +75,15 @@ export interface ValueInfo {
   type?: string;
   repr?: string;
   summary?: string;
+  /** A data frame's head as a Markdown table (bounded by the server). */
+  table?: string;
+}
+
+/** A PNG the statement produced (a matplotlib figure, a `_repr_png_`), a file on the server's machine. */
+export interface ImageInfo {
+  path: string;
+  label?: string;
+  size?: number;
 }
 
 export interface FrameInfo {
@@ -119,6 +130,7 @@ export interface ChunkResultParams {
   stdout?: string;
   stderr?: string;
   error?: ErrorInfo | null;
+  images?: ImageInfo[];
   timings?: Timings;
 }
 
@@ -130,8 +142,15 @@ export interface StatusParams {
   tokens?: number;
   tokensPerSecond?: number;
   chunksDone?: number;
+  /** Statements executing now / complete and waiting to run. */
+  chunksRunning?: number;
+  chunksPending?: number;
   chunksTotal?: number;
   message?: string;
+  /** The model in use ("openai" | "local"), its name, and the endpoint. */
+  provider?: string;
+  model?: string;
+  baseUrl?: string;
 }
 
 export interface StaleParams {

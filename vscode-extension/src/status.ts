@@ -17,44 +17,66 @@ function rate(tps: number | undefined): string | undefined {
   return tps >= 10 ? `${Math.round(tps)} tok/s` : `${tps.toFixed(1)} tok/s`;
 }
 
+/** `3 done · 1 running · 2 pending` (zero running/pending left out); undefined before any statement. */
+export function countsText(s: StatusParams): string | undefined {
+  const total = s.chunksTotal ?? 0;
+  if (total <= 0) return undefined;
+  const parts = [`${s.chunksDone ?? 0} done`];
+  if (s.chunksRunning) parts.push(`${s.chunksRunning} running`);
+  if (s.chunksPending) parts.push(`${s.chunksPending} pending`);
+  return parts.join(" · ");
+}
+
+/** "Model: gpt-4o-mini (openai, https://…/v1)", or "" when the server has not said. */
+export function modelText(s: StatusParams | undefined): string {
+  if (!s || !s.provider) return "";
+  const where = s.provider === "openai" && s.baseUrl ? `${s.provider}, ${s.baseUrl}` : s.provider;
+  return `Model: ${s.model ?? "?"} (${where})`;
+}
+
 /** What the status bar shows for one document's `eager/status` (undefined: nothing heard yet). */
 export function statusView(s: StatusParams | undefined): StatusView {
   const clickHint = "Click to stop.";
+  const model = modelText(s);
+  const tip = (text: string): string => (model ? `${text}\n${model}` : text);
   if (s === undefined || s.state === "idle") {
-    return { text: "$(zap) Eager", tooltip: "Eager: idle", error: false, busy: false };
+    const following = s?.message === "following";
+    return {
+      text: following ? "$(eye) Eager: following" : "$(zap) Eager",
+      tooltip: tip(following ? "Eager: follow mode; waiting for the next statement" : "Eager: idle"),
+      error: false,
+      busy: false,
+    };
   }
-  const total = s.chunksTotal ?? 0;
-  const done = s.chunksDone ?? 0;
+  const counts = countsText(s);
   switch (s.state) {
     case "generating": {
       const parts = ["$(loading~spin) Eager: generating"];
       const r = rate(s.tokensPerSecond);
       if (r !== undefined) parts.push(r);
-      if (total > 0) parts.push(`ran ${done}/${total}`);
+      if (counts !== undefined) parts.push(counts);
+      else if (!s.tokens && s.message) parts.push(s.message); // e.g. starting the local model… (3 s)
       const tokens = s.tokens ? `${s.tokens} tokens so far. ` : "";
       return {
         text: parts.join(" · "),
-        tooltip: `Eager: generating code. ${tokens}${clickHint}`,
+        tooltip: tip(`Eager: generating code. ${tokens}${clickHint}`),
         error: false,
         busy: true,
       };
     }
     case "running": {
-      const text =
-        total > 0
-          ? `$(play) Eager: running chunk ${Math.min(done + 1, total)} of ${total}`
-          : "$(play) Eager: running";
-      return { text, tooltip: `Eager: running code. ${clickHint}`, error: false, busy: true };
+      const text = counts !== undefined ? `$(play) Eager: running · ${counts}` : "$(play) Eager: running";
+      return { text, tooltip: tip(`Eager: running code. ${clickHint}`), error: false, busy: true };
     }
     case "error":
       return {
         text: "$(error) Eager: error",
-        tooltip: `Eager: ${s.message ? s.message : "an error occurred"}. See the "Eager" output.`,
+        tooltip: tip(`Eager: ${s.message ? s.message : "an error occurred"}. See the "Eager" output.`),
         error: true,
         busy: false,
       };
     default:
-      return { text: "$(zap) Eager", tooltip: `Eager: ${String(s.state)}`, error: false, busy: false };
+      return { text: "$(zap) Eager", tooltip: tip(`Eager: ${String(s.state)}`), error: false, busy: false };
   }
 }
 
@@ -88,7 +110,9 @@ export function summaryLogLine(s: GenerationSummaryParams): string {
     `last token ${seconds(s.lastTokenS)}`,
     `execution ${seconds(s.execTotalS)}`,
     `serial estimate ${seconds(s.serialEstimateS)}`,
-    `saved ${seconds(s.savedS)}`,
+    s.savedS !== undefined && s.savedS !== null && s.savedS < 0
+      ? `no time saved (${seconds(-s.savedS)} slower)`
+      : `saved ${seconds(s.savedS)}`,
     `${s.chunks ?? 0} chunks`,
     `${s.tokens ?? 0} tokens`,
   ];

@@ -6,6 +6,8 @@ import * as vscode from "vscode";
 
 import { type DecorationView, ResultTracker, type TextChange, outputChannelText } from "./decorations";
 import { ClientCommands, type ChunkResultParams, type StaleParams, type StatusParams } from "./methods";
+import type { ResultEntry } from "./results";
+import { readImage } from "./resultsPanel";
 import { statusView } from "./status";
 
 /** Server URIs and VS Code's may differ in escaping; compare them in VS Code's form. */
@@ -30,6 +32,10 @@ export class ResultDecorations implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly types: Record<"ok" | "error" | "skipped" | "stale", vscode.TextEditorDecorationType>;
 
+  /** Called after a document's results changed (the results panel follows them). */
+  onChanged: ((uri: string) => void) | undefined;
+
+  /** `output` receives the executed code's stdout, stderr and tracebacks (not the server's log). */
   constructor(
     private readonly output: vscode.OutputChannel,
     private readonly settings: () => { enabled: boolean; maxLength: number },
@@ -103,7 +109,13 @@ export class ResultDecorations implements vscode.Disposable {
     for (const editor of vscode.window.visibleTextEditors) this.renderEditor(editor);
   }
 
+  /** The results of one document with their current lines (for the results panel). */
+  entries(uri: string): ResultEntry[] {
+    return this.trackers.get(normalizeUri(uri))?.entries() ?? [];
+  }
+
   private render(uri: string): void {
+    this.onChanged?.(uri);
     for (const editor of vscode.window.visibleTextEditors) {
       if (editor.document.uri.toString() === uri) this.renderEditor(editor);
     }
@@ -111,7 +123,7 @@ export class ResultDecorations implements vscode.Disposable {
 
   private renderEditor(editor: vscode.TextEditor): void {
     const { enabled, maxLength } = this.settings();
-    const views = enabled ? this.trackers.get(editor.document.uri.toString())?.views(maxLength) ?? [] : [];
+    const views = enabled ? this.trackers.get(editor.document.uri.toString())?.views(maxLength, readImage) ?? [] : [];
     const byType: Record<keyof typeof this.types, vscode.DecorationOptions[]> = {
       ok: [],
       error: [],

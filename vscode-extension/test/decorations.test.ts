@@ -192,6 +192,17 @@ describe("result tracker", () => {
     assert.deepEqual(lines(t), [[2, 2, false], [4, 4, false], [5, 5, false]]);
   });
 
+  it("drops results whose code is gone (an emptied file keeps no stale values)", () => {
+    const doc = new Doc("x = 1\ny = 2\n");
+    const t = new ResultTracker();
+    t.add(result(0, 0, { values: [{ name: "x", summary: "1" }] }), doc.reader);
+    t.add(result(1, 1, { values: [{ name: "y", summary: "2" }] }), doc.reader);
+    t.applyChanges([doc.edit(0, 0, 2, 0, "")], doc.reader);
+    assert.deepEqual(doc.lines, [""]);
+    assert.deepEqual(lines(t), []);
+    assert.deepEqual(t.views(60), []);
+  });
+
   it("moves results up when lines above them are deleted", () => {
     const doc = new Doc("import os\n\n" + text);
     const t = new ResultTracker();

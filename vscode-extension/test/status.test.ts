@@ -12,8 +12,8 @@ describe("status bar", () => {
   });
 
   it("shows tokens per second while generating", () => {
-    const v = statusView({ uri, state: "generating", tokens: 120, tokensPerSecond: 38.5, chunksDone: 3, chunksTotal: 5 });
-    assert.equal(v.text, "$(loading~spin) Eager: generating · 39 tok/s · ran 3/5");
+    const v = statusView({ uri, state: "generating", tokens: 120, tokensPerSecond: 38.5, chunksDone: 3, chunksRunning: 1, chunksPending: 1, chunksTotal: 5 });
+    assert.equal(v.text, "$(loading~spin) Eager: generating · 39 tok/s · 3 done · 1 running · 1 pending");
     assert.match(v.tooltip, /120 tokens so far/);
     assert.match(v.tooltip, /Click to stop/);
     assert.equal(v.busy, true);
@@ -21,10 +21,29 @@ describe("status bar", () => {
     assert.equal(statusView({ uri, state: "generating", tokensPerSecond: 0 }).text, "$(loading~spin) Eager: generating");
   });
 
-  it("shows which chunk runs", () => {
-    assert.equal(statusView({ uri, state: "running", chunksDone: 3, chunksTotal: 5 }).text, "$(play) Eager: running chunk 4 of 5");
-    assert.equal(statusView({ uri, state: "running", chunksDone: 5, chunksTotal: 5 }).text, "$(play) Eager: running chunk 5 of 5");
+  it("shows what is done, running and still pending", () => {
+    assert.equal(
+      statusView({ uri, state: "running", chunksDone: 2, chunksRunning: 1, chunksPending: 2, chunksTotal: 5 }).text,
+      "$(play) Eager: running · 2 done · 1 running · 2 pending",
+    );
+    assert.equal(statusView({ uri, state: "running", chunksDone: 5, chunksRunning: 0, chunksPending: 0, chunksTotal: 5 }).text, "$(play) Eager: running · 5 done");
     assert.equal(statusView({ uri, state: "running" }).text, "$(play) Eager: running");
+  });
+
+  it("says follow mode waits, and which model is in use", () => {
+    const v = statusView({ uri, state: "idle", message: "following", provider: "local", model: "Qwen2.5-Coder-0.5B-Instruct (bundled)" });
+    assert.equal(v.text, "$(eye) Eager: following");
+    assert.equal(v.busy, false);
+    assert.match(v.tooltip, /Model: Qwen2\.5-Coder-0\.5B-Instruct \(bundled\) \(local\)/);
+    const o = statusView({ uri, state: "generating", provider: "openai", model: "gpt-4o-mini", baseUrl: "http://127.0.0.1:8/v1" });
+    assert.match(o.tooltip, /Model: gpt-4o-mini \(openai, http:\/\/127\.0\.0\.1:8\/v1\)/);
+  });
+
+  it("shows the local model's start", () => {
+    assert.equal(
+      statusView({ uri, state: "generating", tokens: 0, message: "starting the local model… (3 s)" }).text,
+      "$(loading~spin) Eager: generating · starting the local model… (3 s)",
+    );
   });
 
   it("shows errors with the message in the tooltip", () => {
@@ -52,8 +71,10 @@ describe("generation summary", () => {
     );
     assert.equal(summaryMessage({ ...base, error: "401 Unauthorized" }), "Eager: ended after 4.1 s (401 Unauthorized)");
   });
-  it("never prints -0.0", () => {
-    assert.match(summaryLogLine({ ...base, savedS: -0.01 }), /saved 0\.0 s/);
+  it("never prints -0.0, nor a negative saving", () => {
+    assert.match(summaryLogLine({ ...base, savedS: 0.01 }), /saved 0\.0 s/);
+    assert.match(summaryLogLine({ ...base, savedS: -0.07 }), /no time saved \(0\.1 s slower\)/);
+    assert.doesNotMatch(summaryLogLine({ ...base, savedS: -0.07 }), /saved -/);
   });
   it("logs every number", () => {
     assert.equal(

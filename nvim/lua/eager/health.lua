@@ -38,7 +38,7 @@ function M.check()
         health.ok(("eager-lsp %s on Python %s"):format(version or "?", py or "?"))
       else
         health.error("eager-lsp is not importable by " .. cmd[1], {
-          cmd[1] .. " -m pip install eager-lsp",
+          cmd[1] .. " -m pip install -e /path/to/eager-lsp  (a clone; add [local] for the bundled model)",
           vim.trim(check.stderr or ""),
         })
       end
@@ -62,6 +62,15 @@ function M.check()
   for _, client in ipairs(clients) do
     local bufs = vim.tbl_keys(client.attached_buffers or {})
     health.ok(("server running (client %d), attached to %d buffer(s)"):format(client.id, #bufs))
+    -- Which provider and model a generation would use (eager.info, docs/protocol.md).
+    local resp = client:request_sync("workspace/executeCommand", { command = "eager.info", arguments = { {} } }, 10000)
+    local info = resp and resp.result
+    if type(info) == "table" and info.provider then
+      local where = info.provider == "openai" and info.baseUrl and (", " .. info.baseUrl) or ""
+      health.ok(("model: %s (%s%s)"):format(tostring(info.model), info.provider, where))
+    else
+      health.warn("the server did not say which model it uses: " .. vim.inspect(resp and (resp.err or resp.result)))
+    end
   end
 
   if pcall(require, "dap") then

@@ -472,18 +472,34 @@ function M.statusline(buf)
   local doc = state.for_buf(buf)
   local s = doc.status
   local text
+  -- "3/5 (1 running, 1 pending)": done of released, and what is still to come
+  local function counts()
+    local total = tonumber(s.chunksTotal)
+    if not total or total <= 0 then
+      return ""
+    end
+    local more = {}
+    if (tonumber(s.chunksRunning) or 0) > 0 then
+      more[#more + 1] = s.chunksRunning .. " running"
+    end
+    if (tonumber(s.chunksPending) or 0) > 0 then
+      more[#more + 1] = s.chunksPending .. " pending"
+    end
+    local tail = #more > 0 and (" (" .. table.concat(more, ", ") .. ")") or ""
+    return (" %d/%d%s"):format(tonumber(s.chunksDone) or 0, total, tail)
+  end
   if not s or s.state == "idle" then
     text = "eager: idle"
   elseif s.state == "generating" then
     text = "eager: generating"
     if tonumber(s.tokensPerSecond) then
       text = text .. (" %.0f tok/s"):format(s.tokensPerSecond)
+    elseif type(s.message) == "string" and s.message ~= "" then
+      text = text .. " · " .. s.message -- starting the local model… (N s)
     end
+    text = text .. counts()
   elseif s.state == "running" then
-    text = "eager: running"
-    if tonumber(s.chunksTotal) and s.chunksTotal > 0 then
-      text = text .. (" %d/%d"):format(s.chunksDone or 0, s.chunksTotal)
-    end
+    text = "eager: running" .. counts()
   else
     text = "eager: " .. tostring(s.state)
   end

@@ -85,6 +85,7 @@ class Document:
     last_prompt: str | None = None
     last_region: Any = None  # edits.Region of the last generation, for "Fix with AI"
     repair_attempts: int = 0
+    last_state: str = "idle"  # the last eager/status state sent (server.status)
     version_waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = field(
         default_factory=list
     )

@@ -142,18 +142,28 @@ async def reset_namespace(session: Session) -> None:
 
 
 def summary_payload(
-    doc: Document, report: RunReport | None, *, tokens: int, error: str | None
+    doc: Document,
+    report: RunReport | None,
+    *,
+    tokens: int,
+    error: str | None,
+    binding: RunBinding | None = None,
 ) -> dict[str, Any]:
-    """`eager/generationSummary` (docs/protocol.md)."""
+    """`eager/generationSummary` (docs/protocol.md). Without a report (the run was stopped
+    before it could finish) the numbers come from the run's binding (given, or the document's
+    current activity's): what ran before the stop, and for how long."""
     if report is None:
+        if binding is None:
+            found = getattr(doc.activity, "binding", None)
+            binding = found if isinstance(found, RunBinding) else None
         return {
             "uri": doc.uri,
-            "elapsedS": 0.0,
+            "elapsedS": round(binding.elapsed(), 4) if binding is not None else 0.0,
             "lastTokenS": None,
             "execTotalS": 0.0,
             "serialEstimateS": None,
             "savedS": None,
-            "chunks": 0,
+            "chunks": binding.ran if binding is not None else 0,
             "tokens": tokens,
             "stoppedEarly": True,
             "error": error,
@@ -189,6 +199,7 @@ class DocumentRun(Activity):
     """`eager.runDocument`: a fresh namespace, then the whole text streamed through at once."""
 
     kind = "run"
+    binding: RunBinding | None = None
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
@@ -210,18 +221,19 @@ class DocumentRun(Activity):
             server.publisher.schedule(doc)
         progress = Progress(server, self, "eager: running")
         await progress.begin(Path(doc.path).name)
-        server.status(doc, "running", chunksDone=0, chunksTotal=0)
         linemap = LineMap(doc)
 
         def on_event(event: Event) -> None:
-            if event.kind in ("result", "release"):
+            if event.kind in ("result", "release", "exec_start"):
                 msg = f"{binding.done}/{binding.released} statements run"
                 progress.report(msg)
-                server.status(doc, "running", chunksDone=binding.done, chunksTotal=binding.released)
+                server.status(doc, "running")
 
         binding = RunBinding(
             doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e), on_event=on_event
         )
+        self.binding = binding  # server.status reads its counts
+        server.status(doc, "running")
         report: RunReport | None = None
         try:
             # Imported here: the providers package loads the openai SDK (see server.warm_up).
@@ -236,15 +248,10 @@ class DocumentRun(Activity):
             linemap.detach()
             error = run_error_text(binding) if report is not None else "stopped"
             progress.end(error or "done")
-            server.status(
-                doc,
-                "error" if error else "idle",
-                chunksDone=binding.done,
-                chunksTotal=binding.released,
-                message=error or "",
-            )
+            server.status(doc, "error" if error else "idle", message=error or "")
             server.notify(
-                methods.GENERATION_SUMMARY, summary_payload(doc, report, tokens=0, error=error)
+                methods.GENERATION_SUMMARY,
+                summary_payload(doc, report, tokens=0, error=error, binding=binding),
             )
             if doc.follower is not None and not doc.closed:
                 doc.follower.resume_after_run()

@@ -81,6 +81,9 @@ class Epoch(Activity):
             self.follower.released_upto = max(
                 self.follower.released_upto, event.data["chunk"].end_line
             )
+        if event.kind in ("release", "exec_start", "result"):  # "running" only while it does
+            busy = self.binding.running or self.binding.pending
+            self.server.status(self.doc, "running" if busy else "idle", message="following")
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
@@ -88,7 +91,7 @@ class Epoch(Activity):
         if self.reset_first:
             await reset_namespace(session)
         self.ready.set()
-        server.status(doc, "running", message="following")
+        server.status(doc, "idle", message="following")  # "running" once a statement does
         try:
             report = await session.run_stream(
                 self.stream, first_line=self.base + 1, listener=self.binding

@@ -170,6 +170,17 @@ def _commands(server: EagerServer) -> None:
     async def result_detail(server: EagerServer, arg: dict[str, Any]) -> Any:
         return publish.detail_at(server.document(arg), arg.get("line"))
 
+    @command(methods.INFO, {})
+    async def info(server: EagerServer, arg: dict[str, Any]) -> Any:
+        """The server's version and the provider and model a generation would use."""
+        import asyncio
+        import importlib
+
+        await asyncio.to_thread(importlib.import_module, "eager_lsp.providers")
+        from eager_lsp import __version__
+
+        return {"version": __version__, **server.llm_info()}
+
     @command(methods.DEBUG_ATTACH_INFO, {})
     async def debug_attach_info(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await execution.debug_attach_info(server, server.document(arg))

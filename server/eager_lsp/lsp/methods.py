@@ -13,6 +13,7 @@ RESTART_INTERPRETER = "eager.restartInterpreter"
 DEBUG_ATTACH_INFO = "eager.debugAttachInfo"
 FIX_WITH_AI = "eager.fixWithAI"
 RESULT_DETAIL = "eager.resultDetail"
+INFO = "eager.info"
 
 COMMANDS = (
     GENERATE,
@@ -24,6 +25,7 @@ COMMANDS = (
     DEBUG_ATTACH_INFO,
     FIX_WITH_AI,
     RESULT_DETAIL,
+    INFO,
 )
 
 # Server → client notifications.

@@ -67,7 +67,9 @@ class RunBinding:
         self.t0 = time.monotonic()
         self.run_id = id(self)
         self.released = 0
-        self.done = 0
+        self.started = 0  # chunks the interpreter began (exec_start)
+        self.done = 0  # results, skipped ones included
+        self.ran = 0  # results of chunks that ran (not skipped)
         self.failed: ChunkResult | None = None
         self.syntax: SyntaxIssue | None = None
         self.held: list[ChunkResult | SyntaxIssue] = []
@@ -78,9 +80,13 @@ class RunBinding:
             return
         if event.kind == "release":
             self.released += 1
+        elif event.kind == "exec_start":
+            self.started += 1
         elif event.kind == "result":
             result: ChunkResult = event.data["result"]
             self.done += 1
+            if not result.skipped:
+                self.ran += 1
             if self.failed is None and not result.ok and not result.skipped:
                 self.failed = result
             self._offer(result)
@@ -89,6 +95,28 @@ class RunBinding:
             self._offer(self.syntax)
         if self.on_event is not None:
             self.on_event(event)
+
+    @property
+    def running(self) -> int:
+        """Chunks executing now (begun, no result yet)."""
+        return max(0, min(self.started, self.released) - self.ran)
+
+    @property
+    def pending(self) -> int:
+        """Chunks complete and waiting for the interpreter (or the gate)."""
+        return max(0, self.released - self.done - self.running)
+
+    def counts(self) -> dict[str, int]:
+        """The `eager/status` counts (docs/protocol.md)."""
+        return {
+            "chunksDone": self.done,
+            "chunksRunning": self.running,
+            "chunksPending": self.pending,
+            "chunksTotal": self.released,
+        }
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
 
     def _offer(self, item: ChunkResult | SyntaxIssue) -> None:
         last = item.chunk.end_line if isinstance(item, ChunkResult) else item.line

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from eager_lsp.lsp import methods, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
 from eager_lsp.lsp.errors import RequestError
+from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import LineEdit, Text
 
@@ -49,6 +51,7 @@ class EagerServer(LanguageServer):
         self.publisher = publish.Publisher(self._send_diagnostics, self._refresh_hints)
         self.tasks: set[asyncio.Task[Any]] = set()
         self.progress_owners: dict[str, Any] = {}  # progress token → activity to stop
+        self._model_progress: set[str] = set()  # documents whose local-model start is reported
         self.shutting_down = False
         self.stream_edits = False  # the client applies eager/streamEdit itself
 
@@ -150,7 +153,62 @@ class EagerServer(LanguageServer):
         self.protocol.notify(method, payload)
 
     def status(self, doc: Document, state: str, **fields: Any) -> None:
+        """`eager/status`, with the truth added in one place: the counts of the activity's run
+        (done / running / pending / total), the provider and model in use; and, while the
+        local model starts, a message every second (`local_model_progress`)."""
+        binding = getattr(doc.activity, "binding", None)
+        if isinstance(binding, RunBinding) and binding.doc is doc and not binding.cancelled:
+            fields.update(binding.counts())
+        fields.update(self.llm_info())
+        doc.last_state = state
         self.notify(methods.STATUS, {"uri": doc.uri, "state": state, **fields})
+        if state == "generating" and not fields.get("tokens") and fields.get("provider") == "local":
+            self._start_model_progress(doc)
+
+    def llm_info(self) -> dict[str, str]:
+        """Provider and model (providers/config.describe); {} until the model layer is
+        loaded (server.warm_up), so a status never waits for the openai SDK import."""
+        if "eager_lsp.providers" not in sys.modules:
+            return {}
+        from eager_lsp.providers.config import describe
+
+        try:
+            return describe(self.settings.llm_config())
+        except (TypeError, ValueError):
+            return {}
+
+    def _start_model_progress(self, doc: Document) -> None:
+        from eager_lsp.providers.local_model import local_server_ready
+
+        activity = doc.activity
+        if activity is None or local_server_ready() or doc.uri in self._model_progress:
+            return
+        self._model_progress.add(doc.uri)
+
+        async def tick() -> None:
+            started = time.monotonic()
+            try:
+                while (
+                    doc.activity is activity
+                    and not doc.closed
+                    and not getattr(activity, "tokens", 0)
+                    and not local_server_ready()
+                ):
+                    n = int(time.monotonic() - started)
+                    message = f"starting the local model… ({n} s)"
+                    self.notify(
+                        methods.STATUS,
+                        {"uri": doc.uri, "state": "generating", "tokens": 0, "message": message}
+                        | self.llm_info(),
+                    )
+                    progress = getattr(activity, "progress", None)
+                    if progress is not None:
+                        progress.report(message, force=True)
+                    await asyncio.sleep(1.0)
+            finally:
+                self._model_progress.discard(doc.uri)
+
+        self.spawn(tick(), "reporting the local model's start")
 
     # -- documents ----------------------------------------------------------------------------
     def document(self, args: Any, *, python: bool = True) -> Document:
@@ -369,3 +427,13 @@ class _StoreKeeper:
             self.server.stale(self.doc, from_line, max(from_line, to_line))
         if stale or edit.delta:
             self.server.publisher.schedule(self.doc, refresh=bool(stale))
+        # The failing statement was edited away (an undo, say): the document has no error any
+        # more, so neither has its status.
+        doc = self.doc
+        if (
+            any(e.failed for e in stale)
+            and doc.last_state == "error"
+            and not any(e.failed for e in doc.store.entries)
+            and (doc.activity is None or not doc.activity.running)
+        ):
+            self.server.status(doc, "idle", message="")

@@ -407,6 +407,12 @@ def get_local_server(config: LLMConfig) -> LocalModelServer:
         return _server
 
 
+def local_server_ready() -> bool:
+    """True when the local model's server runs (a generation will not wait for its start)."""
+    server = _server
+    return server is not None and server.running()
+
+
 async def ensure_local_server(config: LLMConfig) -> tuple[str, str]:
     """Async entry for the factory: start (in a thread) if needed; the base URL and the key."""
     server = await asyncio.to_thread(get_local_server, config)

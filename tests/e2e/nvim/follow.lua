@@ -34,6 +34,11 @@ H.run(function()
     local hints = H.inlay_hints(buf, client) or {}
     return #hints >= H.params.expect_results
   end)
+  -- Everything typed has run: follow mode waits, it does not claim to run.
+  H.wait(10000, function()
+    return eager.statusline(buf) == "eager: idle (follow)"
+  end)
+  r.statusline_waiting = eager.statusline(buf)
   H.snapshot(buf, client)
   vim.cmd("EagerFollow")
   H.wait(H.timeout, function()

@@ -129,6 +129,8 @@ try {
     await streamTyping(page);
   } else if (params.scenario === "runFile") {
     await runFileAndAttach(page);
+  } else if (params.scenario === "results") {
+    await richResults(page);
   } else {
     await generate(page);
   }
@@ -551,5 +553,67 @@ async function streamTyping(page) {
     r.toasts = result.toastsSeen.slice(toastsBefore);
     await page.keyboard.press("Control+w");
   }
+}
+
+/** Hover the line holding `text`; returns what the hover shows (text, images, tables). */
+async function hoverLine(page, text, screenshot) {
+  await page.mouse.move(5, 5);
+  await page.waitForTimeout(300);
+  const line = page.locator(".editor-instance .view-line", { hasText: text }).first();
+  const box = await line.boundingBox();
+  await page.mouse.move(box.x + 12, box.y + box.height / 2);
+  const hover = page.locator(".monaco-hover").filter({ hasText: "Eager" }).first();
+  await hover.waitFor({ state: "visible", timeout: 15000 });
+  await page.waitForTimeout(500); // images decode
+  const seen = await hover.evaluate((el) => ({
+    text: el.innerText,
+    images: [...el.querySelectorAll("img")].map((i) => ({ src: i.getAttribute("src")?.slice(0, 30), width: i.naturalWidth })),
+    tables: el.querySelectorAll("table").length,
+  }));
+  if (screenshot) await page.screenshot({ path: screenshot });
+  return seen;
+}
+
+/** Run a file with a DataFrame and a matplotlib figure; hover both; open "Eager: Show Results". */
+async function richResults(page) {
+  await page.locator(".editor-instance .monaco-editor .view-lines").click();
+  await palette(page, "Eager: Run File Eagerly");
+  step("Run File Eagerly");
+  result.afterRun = await until("the decorations of the run", async () => {
+    const s = await snapshot(page);
+    return s.decorations.length >= params.minDecorations ? s : null;
+  });
+  step("run results shown");
+  result.tableHover = await hoverLine(page, params.tableLine, params.tableScreenshot);
+  step("hovered the DataFrame line");
+  result.imageHover = await hoverLine(page, params.plotLine, params.hoverScreenshot);
+  step("hovered the plot line");
+  await page.mouse.move(5, 5);
+  await page.keyboard.press("Escape");
+
+  await palette(page, "Eager: Show Results");
+  step("Show Results");
+  result.panel = await until("the results webview", async () => {
+    for (const frame of page.frames()) {
+      try {
+        const seen = await frame.evaluate(() => {
+          const body = document.body;
+          if (!body || !body.innerText.includes("Results ·")) return null;
+          return {
+            text: body.innerText,
+            images: [...document.querySelectorAll("img")].map((i) => ({ src: i.getAttribute("src")?.slice(0, 30), width: i.naturalWidth })),
+            tables: document.querySelectorAll("table").length,
+          };
+        });
+        if (seen && seen.images.every((i) => i.width > 0)) return seen;
+      } catch {
+        // a frame that went away
+      }
+    }
+    return null;
+  }, 30000);
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: params.screenshot });
+  step("results panel shown");
   result.final = await snapshot(page);
 }

@@ -1,0 +1,45 @@
+"""The command line as a new user meets it: --version, defaults in --help, and --model
+without an endpoint refused with a way out (real subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from eager_lsp import __version__
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    return subprocess.run(
+        [sys.executable, "-m", "eager_lsp", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_version(tmp_path: Path) -> None:
+    out = cli("--version", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"eager-lsp {__version__}"
+
+
+def test_help_shows_defaults(tmp_path: Path) -> None:
+    run = cli("run", "--help", cwd=tmp_path).stdout
+    assert "(default: 50.0)" in run and "(default: safe)" in run and "(default: 4)" in run, run
+    assert "(default: False)" not in run and "(default: None)" not in run, run
+    gen = " ".join(cli("generate", "--help", cwd=tmp_path).stdout.split())
+    assert "(default: auto)" in gen and "(default: 1024)" in gen and "(default: 0)" in gen, gen
+
+
+def test_model_without_an_endpoint_is_an_error(tmp_path: Path) -> None:
+    out = cli("generate", "print 1", "--model", "gpt-4o-mini", "--no-debug", cwd=tmp_path)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert "--model gpt-4o-mini names a model of an OpenAI-compatible endpoint" in out.stderr
+    assert "--base-url" in out.stderr and "Traceback" not in out.stderr
+    assert out.stdout == ""
