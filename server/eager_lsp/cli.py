@@ -88,6 +88,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure hidden latency against serial execution")
     p.add_argument("--quick", action="store_true", help="a small subset for CI (< 2 minutes)")
     p.add_argument("--out", type=Path, default=Path("bench-out"))
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="measure the fix rate of one repair attempt on the failing scripts of "
+        "bench/workloads/repair, with the legacy and the facts repair (bundled model)",
+    )
+    p.add_argument(
+        "--humaneval",
+        type=int,
+        default=0,
+        metavar="N",
+        help="measure the pass rate on the first N HumanEval problems through the generate path",
+    )
+    p.add_argument(
+        "--models",
+        default=None,
+        help="comma-separated bundled models for --repair/--humaneval (default: the default "
+        "local model)",
+    )
+    p.add_argument("--repair-styles", default="legacy,facts", help="comma-separated, for --repair")
+    p.add_argument("--threads", type=int, help="llama.cpp threads (default: cores - 1)")
     p.set_defaults(func=cmd_bench)
     return parser
 
@@ -163,6 +184,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.repair or args.humaneval:
+        from eager_lsp.bench.ai_loop import ai_loop_main
+        from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL
+
+        models = (args.models or DEFAULT_LOCAL_MODEL).split(",")
+        styles = args.repair_styles.split(",") if args.repair else []
+        asyncio.run(
+            ai_loop_main(
+                models=[m.strip() for m in models],
+                repair_styles=[s.strip() for s in styles],
+                humaneval=args.humaneval,
+                out=args.out,
+                threads=args.threads,
+                log=lambda line: print(line, flush=True),
+            )
+        )
+        return 0
     from eager_lsp.bench.harness import bench_main
 
     return bench_main(quick=args.quick, out=args.out)
