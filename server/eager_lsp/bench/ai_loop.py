@@ -210,7 +210,8 @@ async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str
 def _repeats(answer: str, code_ran: str) -> int:
     """Statements of an unfiltered answer that repeat statements that already ran."""
     ran = {d for s in repair._statements(code_ran) for d in (repair._dumps(s) or [])}
-    return sum(1 for s in repair._statements(answer) if (repair._dumps(s) or [None])[0] in ran)
+    dumps = [repair._dumps(s) or [] for s in repair._statements(answer)]
+    return sum(1 for d in dumps if d and all(x in ran for x in d))
 
 
 HUMANEVAL_TASK = (
