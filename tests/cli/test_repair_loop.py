@@ -61,7 +61,7 @@ def test_an_unchanged_failing_statement_is_not_run_again(tmp_path: Path) -> None
         srv.enqueue(text=BROKEN, delay=0.005)
         srv.enqueue(text=UNCHANGED, delay=0.005)
         srv.enqueue(text="total = prices['Apple'] * 3\n", delay=0.005)  # never asked for
-        out = generate(srv, tmp_path, "--repair", "2", "--json", "-o", str(out_file))
+        out = generate(srv, tmp_path, "--repair", "1", "--json", "-o", str(out_file))
         requests = len(srv.chat_requests)
     assert out.returncode == 1
     summary = json.loads(out.stdout)
@@ -69,9 +69,30 @@ def test_an_unchanged_failing_statement_is_not_run_again(tmp_path: Path) -> None
     assert "unchanged" in summary["error"] and "line 3" in summary["error"]
     # Nothing of the answer ran: no chunk at all in the repair attempt.
     assert summary["chunks"] == []
-    assert requests == 2  # the attempt stopped; no second repair of the same mistake
+    assert requests == 2  # the attempt stopped; the one repair allowed is used up
     # The file keeps the failing code once, as it was.
     assert out_file.read_text() == BROKEN[: BROKEN.index("print('total")]
+
+
+def test_after_an_unchanged_answer_the_next_attempt_is_told_so(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text=BROKEN, delay=0.005)
+        srv.enqueue(text=UNCHANGED, delay=0.005)
+        srv.enqueue(text="total = prices['Apple'] * 3\nprint('total:', total)\n", delay=0.005)
+        out = generate(srv, tmp_path, "--repair", "2", "--json")
+        second = srv.chat_requests[1].body["messages"][-1]["content"]
+        third = srv.chat_requests[2].body["messages"][-1]["content"]
+    assert out.returncode == 0, out.stdout + out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["repairs"] == [
+        {"dropped": 2, "unchanged": True},
+        {"dropped": 0, "unchanged": False},
+    ]
+    assert summary["code"] == BROKEN[: BROKEN.index("total =")] + (
+        "total = prices['Apple'] * 3\nprint('total:', total)\n"
+    )
+    assert "previous answer" not in second
+    assert "Your previous answer began with this same failing statement" in third
 
 
 def test_the_repair_prompt_has_the_runtime_facts(tmp_path: Path) -> None:
