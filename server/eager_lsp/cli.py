@@ -155,6 +155,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--docs", type=_positive_int, default=10, help="with --many-docs")
     p.add_argument("--doc-rate", type=float, default=200.0, help="with --many-docs: tok/s each")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="measure the fix rate of one repair attempt on the failing scripts of "
+        "bench/workloads/repair, with the legacy and the facts repair (bundled model)",
+    )
+    p.add_argument(
+        "--humaneval",
+        type=int,
+        default=0,
+        metavar="N",
+        help="measure the pass rate on the first N HumanEval problems through the generate path",
+    )
+    p.add_argument(
+        "--models",
+        default=None,
+        help="comma-separated bundled models for --repair/--humaneval (default: the default "
+        "local model)",
+    )
+    p.add_argument("--repair-styles", default="legacy,facts", help="comma-separated, for --repair")
+    p.add_argument("--threads", type=int, help="llama.cpp threads (default: cores - 1)")
     p.set_defaults(func=cmd_bench)
     return parser
 
@@ -291,6 +312,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from eager_lsp.bench import many_docs
 
         return many_docs.main(args.out, docs=args.docs, rate=args.doc_rate, repeat=args.reps or 1)
+    if args.repair or args.humaneval:
+        from eager_lsp.bench.ai_loop import ai_loop_main
+        from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL
+
+        models = (args.models or DEFAULT_LOCAL_MODEL).split(",")
+        styles = args.repair_styles.split(",") if args.repair else []
+        asyncio.run(
+            ai_loop_main(
+                models=[m.strip() for m in models],
+                repair_styles=[s.strip() for s in styles],
+                humaneval=args.humaneval,
+                out=args.out,
+                threads=args.threads,
+                log=lambda line: print(line, flush=True),
+            )
+        )
+        return 0
     from eager_lsp.bench.harness import bench_main
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else None

@@ -43,6 +43,7 @@ class Attempt:
     report: RunReport | None = None
     error: str | None = None
     stats: RepairStats | None = None  # a repair's filter: repeats dropped, unchanged
+    request: repair.RepairRequest | None = None  # what a repair asked
     replaced: list[str] = field(default_factory=list)  # the lines a repair rewrites
     unchanged_message: str = ""
 
@@ -189,12 +190,16 @@ async def generate_main(args: argparse.Namespace) -> int:
             if stats is not None and stats.dropped and not args.json:
                 n = len(stats.dropped)
                 print(f"── dropped {n} repeated statement{'s' * (n != 1)} that already ran")
-            if stats is not None and stats.unchanged:
-                lines += attempt.replaced  # the failing code stays in the file, not run again
-                attempt.error = attempt.unchanged_message
+            if stats is not None and stats.unchanged and attempt.request is not None:
                 if not args.json:
                     print(f"── {attempt.unchanged_message}")
                 exit_code = 1
+                if attempt_no < args.repair:  # ask again, saying what was wrong with it
+                    attempt.request.rejected.append(attempt.request.failing)
+                    attempt = _repair_attempt(llm, attempt.request, style, lines, attempt.replaced)
+                    continue
+                lines += attempt.replaced  # the failing code stays in the file, not run again
+                attempt.error = attempt.unchanged_message
                 break
             if attempt.error is not None or report is None:
                 exit_code = 1
@@ -220,14 +225,7 @@ async def generate_main(args: argparse.Namespace) -> int:
                 results=ran,
                 style=style,
             )
-            stream, stats = repair.open_repair_stream(llm, req, style)
-            attempt = Attempt(
-                first_line=len(lines) + 1,
-                stream=stream,
-                stats=stats,
-                replaced=replaced,
-                unchanged_message=stats.message(req) if stats is not None else "",
-            )
+            attempt = _repair_attempt(llm, req, style, lines, replaced)
     finally:
         if model_start is not None:
             model_start.cancel()
@@ -295,6 +293,20 @@ async def _report_model_start(view: LiveView, err: TextIO | None = None) -> None
         if shown:
             err.write("\r\x1b[K")
             err.flush()
+
+
+def _repair_attempt(
+    llm: LLMConfig, req: repair.RepairRequest, style: str, lines: list[str], replaced: list[str]
+) -> Attempt:
+    stream, stats = repair.open_repair_stream(llm, req, style)
+    return Attempt(
+        first_line=len(lines) + 1,
+        stream=stream,
+        stats=stats,
+        request=req,
+        replaced=replaced,
+        unchanged_message=stats.message(req) if stats is not None else "",
+    )
 
 
 async def _one_stream(

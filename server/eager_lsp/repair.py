@@ -55,6 +55,7 @@ class RepairRequest:
     failing_line: int | None = None  # 1-based document line of the failing statement
     earlier: Sequence[ChunkResult] = ()  # results of the statements before it, in order
     facts: Sequence[Value] = ()  # values of the names the failing statement reads
+    rejected: list[str] = field(default_factory=list)  # earlier answers: the failing statement
 
     @property
     def traceback(self) -> str:
@@ -92,6 +93,7 @@ def messages_for(req: RepairRequest, style: str = DEFAULT_STYLE) -> list[dict[st
         traceback=req.traceback,
         facts=format_facts(req.facts),
         earlier=format_earlier(req.earlier),
+        rejected=bool(req.rejected),
     )
 
 

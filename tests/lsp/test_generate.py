@@ -405,3 +405,21 @@ async def test_stop_interrupts_the_code_the_generation_started(
         "interrupted": False,
         "stateLost": False,
     }
+
+
+async def test_with_text_in_the_file_the_model_gets_no_built_in_example(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Small models pasted the prompt's worked example into the user's file; with text in the
+    file, the file itself shows the style and no example is sent."""
+    from eager_lsp.providers.prompts import EXAMPLE_ANSWER
+
+    fake_openai.enqueue(text="y = x * 2\nprint(y)\n", chunk_chars=3)
+    uri = editor.open("own.py", "x = 21\n", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="double x")
+    await editor.summary(uri)
+    messages = fake_openai.chat_requests[0].body["messages"]
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert all(EXAMPLE_ANSWER.strip() not in m["content"] for m in messages)
+    assert "statistics" not in editor.docs[uri].source
+    assert editor.docs[uri].source == "x = 21\ny = x * 2\nprint(y)\n"

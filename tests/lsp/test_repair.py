@@ -104,3 +104,80 @@ async def test_fix_of_a_statement_not_written_by_a_generation(
     # Only the failing statement is replaced; the user's code after it stays.
     assert editor.docs[uri].source == "x = 4\ny = x / 2\nz = 1\n"
     assert (await editor.hint_labels(uri))[1] == "y = 2.0"
+
+
+PRICES = (
+    "prices = {'Apple': 1.2, 'banana': 0.5}\n"
+    "print('fruits:', list(prices))\n"
+    "total = prices['apple'] * 3\n"
+    "print('total:', total)\n"
+)
+PRICES_RAN = PRICES[: PRICES.index("total =")]
+
+
+async def _generate_and_fail(editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path) -> str:
+    fake_openai.enqueue(text=PRICES, chunk_chars=3, delay=0.005)
+    uri = editor.open("prices.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="price of 3 apples")
+    await editor.summary(uri)
+    assert editor.docs[uri].source == PRICES[: PRICES.index("print('total")]
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+    return uri
+
+
+async def test_fix_drops_the_statements_that_already_ran(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    uri = await _generate_and_fail(editor, fake_openai, tmp_path)
+    # The model repeats everything that ran before its fix.
+    fake_openai.enqueue(
+        text=PRICES_RAN + "total = prices['Apple'] * 3\nprint('total:', round(total, 2))\n",
+        chunk_chars=3,
+        delay=0.005,
+    )
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=2)
+    summary = await editor.summary(uri, 2)
+
+    assert summary["error"] is None
+    # The file did not grow: the repeats were neither written nor run.
+    assert editor.docs[uri].source == (
+        PRICES_RAN + "total = prices['Apple'] * 3\nprint('total:', round(total, 2))\n"
+    )
+    lines = [r["chunk"]["startLine"] for r in editor.notes_for(methods.CHUNK_RESULT, uri)]
+    # The statements that ran before the error ran once; the fix ran from line 2 on.
+    assert lines.count(0) == 1 and lines.count(1) == 1, lines
+    assert lines.count(2) == 2 and 3 in lines, lines
+    labels = await editor.hint_labels(uri)
+    assert labels[3] == "» total: 3.6"
+
+
+async def test_fix_refuses_an_unchanged_failing_statement(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    uri = await _generate_and_fail(editor, fake_openai, tmp_path)
+    before = editor.docs[uri].source
+    fake_openai.enqueue(text=PRICES_RAN + "total = prices['apple'] * 3\n", chunk_chars=3)
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=2)
+    summary = await editor.summary(uri, 2)
+
+    assert "unchanged" in (summary["error"] or "")
+    assert any("unchanged; it was not run again" in m for m in editor.messages())
+    # Nothing ran, and the user's text is as it was.
+    assert editor.docs[uri].source == before
+    results = editor.notes_for(methods.CHUNK_RESULT, uri)
+    assert len(results) == 3  # the first generation's three statements only
+
+
+async def test_fix_prompt_has_the_runtime_facts(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    uri = await _generate_and_fail(editor, fake_openai, tmp_path)
+    fake_openai.enqueue(text="total = prices['Apple'] * 3\n", chunk_chars=3)
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=2)
+    await editor.summary(uri, 2)
+    messages = fake_openai.chat_requests[1].body["messages"]
+    user = messages[-1]["content"]
+    assert "prices = {'Apple': 1.2, 'banana': 0.5}  (dict)" in user
+    assert "printed fruits: ['Apple', 'banana']" in user
+    assert "KeyError: 'apple'" in user
+    assert all(m["role"] != "assistant" for m in messages)

@@ -11,6 +11,7 @@ export const SETTING_KEYS = [
   "llm.maxTokens",
   "llm.timeoutSeconds",
   "llm.connectRetries",
+  "llm.localModel",
   "llm.localModelPath",
   "llm.localCtx",
   "llm.localThreads",

@@ -153,6 +153,7 @@ def repair_messages_with_facts(
     traceback: str,
     facts: str,
     earlier: str,
+    rejected: bool = False,
 ) -> list[dict[str, Any]]:
     """A repair request with the runtime facts (LDB-style): what ran and what it produced, the
     failing statement, its error and the current values of the names it reads."""
@@ -170,6 +171,11 @@ def repair_messages_with_facts(
     sections.append("Its error:\n" + tb.rstrip("\n"))
     if facts.strip():
         sections.append("Values of the names it reads, right now:\n" + facts.rstrip("\n"))
+    if rejected:
+        sections.append(
+            "Your previous answer began with this same failing statement, unchanged; it would "
+            "raise the same error again, so it was not run. Change it."
+        )
     sections.append(
         "Write only the corrected replacement for the failing statement and the rest of the "
         "solution after it, as plain Python."
