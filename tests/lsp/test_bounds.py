@@ -118,3 +118,28 @@ def test_fit_text_bounds_escaped_size() -> None:
     assert limits.json_size(fitted) <= 8192
     assert fitted.startswith("é") and fitted.endswith("end")
     assert limits.fit_text("short") == "short"
+
+
+LOOP = """\
+import os
+os.symlink("lp", "lp")
+def boom():
+    exec(compile("1/0", os.path.abspath("lp/x.py"), "exec"))
+boom()
+"""
+
+
+async def test_a_frame_path_that_is_a_symlink_loop_still_gets_its_diagnostic(
+    editor: Editor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Executed code picks its frames' paths: the server used to resolve() them, which raised
+    on a symlink loop, so no diagnostic of the document was ever published."""
+    monkeypatch.chdir(tmp_path)
+    uri = editor.open("loop.py", LOOP, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    summary = await editor.summary(uri)
+    assert summary["error"].startswith("ZeroDivisionError")
+    params = await editor.settle(uri, lambda ds: len(ds) == 1)
+    [diag] = params.diagnostics
+    assert diag.range.start.line == 3  # the exec in boom()
+    assert any(r.location.uri.endswith("/lp/x.py") for r in diag.related_information or [])

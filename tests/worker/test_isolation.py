@@ -19,6 +19,12 @@ from .helpers import chunk, run1
 
 HOSTILE_MODULES = ("runpy", "types", "site", "sitecustomize", "usercustomize", "debugpy")
 HOSTILE_MODULES += ("eager_lsp", "json", "traceback", "linecache", "tokenize", "inspect")
+# what debugpy.listen() and pydevd's threads import once asked to listen (found by shadowing
+# every stdlib name in a workspace: these ran from it when listen() ran on the user's sys.path)
+HOSTILE_MODULES += ("base64", "calendar", "code", "csv", "datetime", "decimal", "email", "glob")
+HOSTILE_MODULES += ("getpass", "gzip", "html", "http", "ipaddress", "mimetypes", "pathlib")
+HOSTILE_MODULES += ("pickle", "pydoc", "quopri", "socketserver", "ssl", "subprocess", "urllib")
+HOSTILE_MODULES += ("xml", "xmlrpc", "zipfile", "stringprep", "ntpath")
 
 
 def plant(workspace: Path) -> Path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import pathlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -173,9 +174,11 @@ def _related(doc: Document, e: Entry) -> list[lsp.DiagnosticRelatedInformation]:
                 continue
             uri, rng = doc.uri, _line_range(doc.text, doc_line)
         else:
+            # The path comes from executed code: no filesystem calls on it (resolve() raised on
+            # a symlink loop and hid every diagnostic of the document), just make it absolute.
             try:
-                uri = pathlib.Path(frame.path).resolve().as_uri()
-            except ValueError:
+                uri = pathlib.Path(os.path.abspath(frame.path)).as_uri()
+            except (ValueError, TypeError):
                 continue
             ln = max(0, frame.line - 1)
             rng = lsp.Range(lsp.Position(ln, 0), lsp.Position(ln, 0))

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from eager_lsp import DROP_CWD
+from eager_lsp.worker.launch import scrub_env
 
 from .base import ProviderError
 from .config import LLMConfig
@@ -304,6 +305,7 @@ class LocalModelServer:
                 stderr=logf,
                 pass_fds=(port_w,),
                 start_new_session=True,  # a Ctrl-C in a terminal is ours to handle
+                env=scrub_env(os.environ),  # it needs no secret of ours (its key comes on stdin)
             )
         os.close(port_w)
         self.api_key = secrets.token_urlsafe(32)

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 
-from eager_lsp.worker.nodump import make_undumpable
+from eager_lsp.worker.nodump import make_undumpable_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-fd", type=int, required=True)
     args = ap.parse_args(argv)
-    make_undumpable()  # executed code (same user) must not read this process's memory
+    make_undumpable_or_exit(
+        "the model server"
+    )  # executed code (same user) must not read this process's memory
 
     os.dup2(2, 1)  # whatever llama.cpp prints goes to our log, never to a protocol stream
     sys.stdout = sys.stderr

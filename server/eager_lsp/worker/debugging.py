@@ -60,6 +60,48 @@ class Debugger:
             return self._result
 
 
+# Stdlib modules pydevd imports lazily once listening (seen with a workspace that shadows every
+# stdlib name: each of these ran from the workspace before they were loaded here).
+PYDEVD_LAZY_IMPORTS = [
+    "base64",
+    "calendar",
+    "code",
+    "codeop",
+    "csv",
+    "datetime",
+    "decimal",
+    "email",
+    "email.utils",
+    "fcntl",
+    "getpass",
+    "glob",
+    "gzip",
+    "html",
+    "http",
+    "http.client",
+    "ipaddress",
+    "mimetypes",
+    "ntpath",
+    "pathlib",
+    "pickle",
+    "pkgutil",
+    "pydoc",
+    "pyexpat",
+    "quopri",
+    "socketserver",
+    "ssl",
+    "stringprep",
+    "subprocess",
+    "urllib",
+    "urllib.parse",
+    "xml",
+    "xml.dom.minidom",
+    "xmlrpc",
+    "xmlrpc.client",
+    "zipfile",
+]
+
+
 def _start_debugpy() -> tuple[int | None, str | None]:
     if sys.version_info < DEBUGPY_MIN_PYTHON:
         major, minor = DEBUGPY_MIN_PYTHON
@@ -67,7 +109,15 @@ def _start_debugpy() -> tuple[int | None, str | None]:
     try:
         debugpy = isolation.own_import("debugpy")  # never a workspace `debugpy/`
 
-        endpoint = debugpy.listen((DEBUG_HOST, 0), in_process_debug_adapter=True)
+        # pydevd imports many stdlib modules as it starts and later, on its own threads, while
+        # the workspace is first on sys.path: load them now, against the start-up path only.
+        with isolation.own_path():
+            for name in PYDEVD_LAZY_IMPORTS:
+                try:
+                    __import__(name)
+                except ImportError:
+                    pass
+            endpoint = debugpy.listen((DEBUG_HOST, 0), in_process_debug_adapter=True)
         if not endpoint:  # older debugpy: this mode did not say which port it took (#1656)
             version = getattr(debugpy, "__version__", "?")
             return None, f"debugpy {version} does not report its port: update it (1.8.22 works)"

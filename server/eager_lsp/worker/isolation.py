@@ -135,6 +135,14 @@ def _own_sys_path() -> Iterator[None]:
         sys.path[:] = added + saved
 
 
+@contextlib.contextmanager
+def own_path() -> Iterator[None]:
+    """Run a block (debugpy.listen: pydevd imports dozens of stdlib modules as it starts)
+    with only the start-up path on sys.path, so none of those imports finds a workspace file."""
+    with _own_sys_path():
+        yield
+
+
 def own_import(name: str) -> ModuleType:
     """Import one of the worker's own modules (e.g. debugpy) after `open_to_user`, resolving
     it against the start-up path only, never the workspace."""

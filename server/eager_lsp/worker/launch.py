@@ -20,6 +20,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -56,7 +57,10 @@ SECRET_PATTERNS: tuple[str, ...] = (
     "COHERE_*",
     "GROQ_*",
     "DATABASE_URL",
-    "*_DSN",
+    "*DSN*",
+    "*_PW",  # DB_PW, POSTGRES_PW
+    "*_PW_*",
+    "*JWT*",  # CI_JOB_JWT
 )
 
 
@@ -67,9 +71,31 @@ NOT_SECRET: frozenset[str] = frozenset(
     | {"DESKTOP_SESSION"}
 )
 
-# scheme://user:password@host (the password may be empty only if the colon is there; a bare
-# `user@host` is not a secret). Userinfo cannot contain '/', '?', '#' or '@'.
-_URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]*@")
+# scheme://user:password@host. Matched up to the last '@' of the authority, since real
+# passwords carry '/', '#' or '?' unescaped (mongodb+srv://u:pa/ss@host); that also flags a few
+# innocent URLs (an '@' in a query after a port), which errs on the safe side.
+_URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:\S*@")
+# scheme://TOKEN@host: a user name that is a credential (a GitHub token, a Sentry DSN key)
+_URL_WITH_TOKEN_USER = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9_\-.~%]{16,}@")
+# Values that are secrets whatever the variable is called: well-known token formats, JWTs,
+# private keys, connection strings and netrc lines with a password, chat webhooks.
+_SECRET_VALUE = re.compile(
+    r"(?:^|[^A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|xox[abprse]-[\w-]{10,}"
+    r"|sk-[A-Za-z0-9_-]{16,}|[sr]k_(?:live|test)_\w{10,}|A[KS]IA[0-9A-Z]{16}|AIza[\w-]{30,}"
+    r"|glpat-[\w-]{16,}|hf_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{30,})"
+    r"|eyJ[\w-]{8,}\.eyJ[\w-]{8,}\."
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|(?i:\b(?:password|passwd|pwd)\s*[=:]\s*[^\s;]|\bpassword\s+\S)"
+    r"|(?i:hooks\.slack\.com/|discord(?:app)?\.com/api/webhooks/|\.webhook\.office\.com/)"
+)
+
+
+def _secret_value(value: str) -> bool:
+    return bool(
+        _URL_WITH_PASSWORD.search(value)
+        or _URL_WITH_TOKEN_USER.search(value)
+        or _SECRET_VALUE.search(value)
+    )
 
 
 def is_secret(name: str, value: str = "", deny_patterns: Iterable[str] = ()) -> bool:
@@ -81,7 +107,7 @@ def is_secret(name: str, value: str = "", deny_patterns: Iterable[str] = ()) -> 
     for pattern in (*SECRET_PATTERNS, *deny_patterns):
         if fnmatch.fnmatchcase(upper, pattern.upper()):
             return True
-    return bool(value) and _URL_WITH_PASSWORD.search(value) is not None
+    return bool(value) and _secret_value(value)
 
 
 def scrub_env(
@@ -119,7 +145,7 @@ def worker_path_dir() -> str:
         if _links_ok(final, targets):
             return final
         try:
-            os.makedirs(root, exist_ok=True)
+            os.makedirs(root, mode=0o700, exist_ok=True)
             staging = tempfile.mkdtemp(prefix="worker-path-tmp-", dir=root)
             for name, target in targets.items():
                 os.symlink(target, os.path.join(staging, name))
@@ -137,10 +163,27 @@ def worker_path_dir() -> str:
 
 
 def _links_ok(directory: str, targets: Mapping[str, str]) -> bool:
+    """The folder holds exactly our symlinks, and neither it nor its parent can be changed by
+    another user: on a shared machine someone else could pre-create it in /tmp (its name is
+    predictable) with a module of theirs beside the links, and the worker would import it."""
+    try:
+        if not (_private(os.path.dirname(directory)) and _private(directory)):
+            return False
+        if sorted(os.listdir(directory)) != sorted(targets):
+            return False
+    except OSError:
+        return False
     return all(
-        os.path.realpath(os.path.join(directory, name)) == os.path.realpath(target)
+        os.path.islink(os.path.join(directory, name))
+        and os.path.realpath(os.path.join(directory, name)) == os.path.realpath(target)
         for name, target in targets.items()
     )
+
+
+def _private(path: str) -> bool:
+    """A real directory (not a symlink), ours, writable by nobody else."""
+    st = os.lstat(path)
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 # `-c` code: the only sys.path entry it adds is the symlink folder, spelled inside the code so

@@ -31,7 +31,7 @@ from .capture import FdSink, StreamRouter, guard_sinks
 from .debugging import Debugger, RequestReader
 from .executor import Executor, Interrupts
 from .memory import EXIT_MEMORY, apply_memory_limit
-from .nodump import make_undumpable
+from .nodump import make_undumpable_or_exit
 from .protocol import PROTOCOL_VERSION, decode, encode
 
 INPUT_MESSAGE = "input() is not available: code runs in the eager-lsp background interpreter"
@@ -105,7 +105,7 @@ def _exit_with_parent() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    make_undumpable()  # first: nothing of ours is readable by other processes' user code
+    make_undumpable_or_exit("the interpreter")  # first: no other process's user code reads us
     isolation.preload()
     parser = argparse.ArgumentParser(prog="python -m eager_lsp.worker")
     parser.add_argument("--result-fd", type=int, required=True)

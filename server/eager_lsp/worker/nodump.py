@@ -49,3 +49,32 @@ def is_dumpable() -> bool | None:
     except (OSError, AttributeError):
         return None
     return None if value < 0 else bool(value)
+
+
+def tracer_pid() -> int:
+    """The pid tracing this process (0: none, or unknown)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def make_undumpable_or_exit(what: str, code: int = 72) -> None:
+    """`make_undumpable`, then leave if a tracer got in first.
+
+    Between execve and the prctl, the process is dumpable: code of the same user (another
+    document's statements) can PTRACE_SEIZE it in that gap, and a tracer that is attached stays
+    attached after the prctl (it could then make the process dumpable again). Once the flag is
+    off nobody new can attach, so one check after it closes the gap."""
+    make_undumpable()
+    tracer = tracer_pid()
+    if tracer:
+        sys.stderr.write(f"eager-lsp: {what} is being traced by pid {tracer} at start; refusing\n")
+        sys.stderr.flush()
+        import os
+
+        os._exit(code)
