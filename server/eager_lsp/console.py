@@ -7,6 +7,7 @@ import json
 import sys
 from typing import TextIO
 
+from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.scheduler import RunReport
 from eager_lsp.core.session import Session
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
@@ -123,7 +124,11 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
     printer = ConsolePrinter(quiet=args.json)
     session = Session(config)
     try:
-        await session.start()
+        try:
+            await session.start()
+        except ExecutorLost as exc:  # no such kernel, unreachable server, bad connection file
+            print(f"eager-lsp: {exc.reason}", file=sys.stderr)
+            return 2
         debug_port = announce_debugger(session)
         stream = ReplayStream(text, rate=args.rate, piece_size=args.piece_size)
         report = await session.run_stream(stream, listener=printer)
