@@ -23,10 +23,11 @@ import pytest
 pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
 
-from eager_lsp.core.session import KernelTarget, Session, SessionConfig  # noqa: E402
-from eager_lsp.providers.replay import ReplayStream  # noqa: E402
+from eager_lsp.core.session import KernelTarget, Session, SessionConfig
+from eager_lsp.providers.replay import ReplayStream
 
 pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-m", "eager_lsp"]
 
 PROGRAM = """import math
 x = 41 + 1
@@ -196,8 +197,7 @@ def test_ctrl_c_interrupts_a_while_true_in_the_attached_kernel(
     loop = tmp_path / "loop.py"
     loop.write_text("total = 5\nwhile True:\n    total += 1\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "eager_lsp", "run", str(loop), "--rate", "0"]
-        + ["--kernel-connection", str(conn)],
+        [*CLI, "run", str(loop), "--rate", "0", "--kernel-connection", str(conn)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -251,9 +251,7 @@ def test_session_interrupt_maps_keyboard_interrupt_to_the_loop_line(
     assert not failed.error.state_lost
 
 
-def test_run_through_a_jupyter_server_url(
-    jupyter_server: tuple[str, str], tmp_path: Path
-) -> None:
+def test_run_through_a_jupyter_server_url(jupyter_server: tuple[str, str], tmp_path: Path) -> None:
     url, token = jupyter_server
     src = tmp_path / "prog.py"
     src.write_text(PROGRAM)
