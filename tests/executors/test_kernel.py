@@ -316,3 +316,16 @@ def test_interrupt_and_images_through_a_jupyter_server(
     assert shown.ok and len(shown.images) == 1
     assert shown.images[0].size > 0
     assert kernels_on(url, token) == []
+
+
+def test_kernel_options_that_do_not_go_together_are_clear_errors(tmp_path: Path) -> None:
+    src = tmp_path / "prog.py"
+    src.write_text("x = 1\n")
+    for extra, message in (
+        (["--kernel", "python3", "--kernel-connection", "c.json"], "goes alone"),
+        (["--kernel", "python3", "--debug"], "--debug is not available"),
+        (["--kernel-url", "ftp://host"], "must start with http"),
+    ):
+        out = cli("run", str(src), *extra, cwd=tmp_path)
+        assert out.returncode != 0 and message in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
