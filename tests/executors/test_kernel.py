@@ -329,3 +329,24 @@ def test_kernel_options_that_do_not_go_together_are_clear_errors(tmp_path: Path)
         out = cli("run", str(src), *extra, cwd=tmp_path)
         assert out.returncode != 0 and message in out.stderr, out.stderr
         assert "Traceback" not in out.stderr
+
+
+def test_many_batches_of_queued_requests_all_come_back(tmp_path: Path) -> None:
+    """Ten execute requests per batch, many batches: every reply arrives (an unbounded zmq
+    poll once left shell replies unread and the batch waited forever)."""
+    from eager_lsp.bench.kernel_roundtrip import _chunk, start_kernel
+
+    async def main() -> int:
+        kernel = await start_kernel(str(tmp_path))
+        done = 0
+        try:
+            for _ in range(40):
+                batch = [_chunk(i) for i in range(10)]
+                # a hang detector, not a speed limit
+                events = await asyncio.wait_for(kernel.execute(batch, stop_on_error=True), 60)
+                done += sum(1 for e in events if e["ev"] == "result" and e["ok"])
+        finally:
+            await kernel.shutdown()
+        return done
+
+    assert asyncio.run(main()) == 400

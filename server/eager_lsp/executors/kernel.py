@@ -53,6 +53,7 @@ IMAGE_CAP = 8 * 1024 * 1024  # bytes of one PNG
 REPR_CAP = 4000  # characters of a value's repr
 SUMMARY_CAP = 60
 INTERRUPT_RESEND_S = 0.5
+ZMQ_POLL_S = 0.1
 MISSING = (
     "the Jupyter kernel backend needs jupyter_client (and ipykernel for local kernels): "
     "pip install 'eager-lsp[kernel]'"
@@ -125,9 +126,16 @@ class _ZmqTransport(_Transport):
         ]
 
     async def _read(self, name: str, channel: Any) -> None:
+        from queue import Empty
+
         try:
             while not self.closed:
-                msg = await channel.get_msg(timeout=None)
+                # A bounded wait, re-polled: an unbounded zmq poll was seen to miss a wakeup
+                # (shell replies sat unread while a batch waited for them).
+                try:
+                    msg = await channel.get_msg(timeout=ZMQ_POLL_S)
+                except Empty:
+                    continue
                 self.queue.put_nowait((name, msg))
         except asyncio.CancelledError:
             raise
