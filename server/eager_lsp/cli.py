@@ -16,7 +16,7 @@ from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.worker.nodump import make_undumpable
 
 if TYPE_CHECKING:
-    from eager_lsp.core.session import SessionConfig
+    from eager_lsp.core.session import KernelTarget, SessionConfig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -237,6 +237,29 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
         help="memory limit of the executed code's interpreter; 0: none "
         "(default: half of this machine's memory)",
     )
+    kernel = p.add_argument_group(
+        "Jupyter kernel (instead of the worker; needs the `kernel` extra)"
+    )
+    kernel.add_argument(
+        "--kernel", metavar="NAME", help="start this kernelspec (with --kernel-url: on the server)"
+    )
+    kernel.add_argument(
+        "--kernel-connection",
+        metavar="FILE",
+        help="attach to a running kernel by its connection file (its state is used and kept;"
+        " it is never shut down)",
+    )
+    kernel.add_argument(
+        "--kernel-url",
+        metavar="URL",
+        help="a Jupyter Server or Enterprise Gateway, e.g. http://127.0.0.1:8888",
+    )
+    kernel.add_argument(
+        "--kernel-token",
+        metavar="TOKEN",
+        help=f"the server's token (better: set {KERNEL_TOKEN_ENV}, which keeps it off the"
+        " command line)",
+    )
 
 
 def _read_source(path: Path) -> str:
@@ -342,12 +365,43 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
 
 
+KERNEL_TOKEN_ENV = "EAGER_KERNEL_TOKEN"
+
+
+def kernel_target_from_args(args: argparse.Namespace) -> KernelTarget | None:
+    """The Jupyter kernel the options ask for, or None (the worker). SystemExit on a bad mix."""
+    from eager_lsp.core.session import KernelTarget
+
+    name = getattr(args, "kernel", None)
+    connection = getattr(args, "kernel_connection", None)
+    url = getattr(args, "kernel_url", None)
+    token = getattr(args, "kernel_token", None) or os.environ.get(KERNEL_TOKEN_ENV) or None
+    if not (name or connection or url):
+        return None
+    if connection and (name or url):
+        raise SystemExit(
+            "eager-lsp: --kernel-connection goes alone (not with --kernel/--kernel-url)"
+        )
+    if getattr(args, "python", None):
+        raise SystemExit("eager-lsp: --python is for the worker; a kernel brings its own Python")
+    if getattr(args, "debug", False):
+        raise SystemExit("eager-lsp: --debug is not available with a Jupyter kernel")
+    if url and not url.startswith(("http://", "https://")):
+        raise SystemExit(f"eager-lsp: --kernel-url must start with http:// or https://: {url}")
+    return KernelTarget(
+        name=name, connection_file=connection, url=url, token=token if url else None
+    )
+
+
 def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConfig:
     """The SessionConfig the `run` and `generate` commands share."""
     from eager_lsp.core.gate import GatePolicy
     from eager_lsp.core.session import SessionConfig
 
+    kernel = kernel_target_from_args(args)
     return SessionConfig(
+        backend="kernel" if kernel is not None else "worker",
+        kernel=kernel,
         path=path,
         cwd=os.getcwd(),
         python=args.python,

@@ -13,6 +13,7 @@ import sys
 import time
 from typing import TextIO
 
+from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.scheduler import RunReport
 from eager_lsp.core.session import Session
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
@@ -146,7 +147,11 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
     printer = ConsolePrinter(quiet=args.json, origin=origin)
     session = Session(config, spares=0)  # one run: no spare interpreter to start and stop
     try:
-        await session.start()
+        try:
+            await session.start()
+        except ExecutorLost as exc:  # no such kernel, unreachable server, bad connection file
+            print(f"eager-lsp: {exc.reason}", file=sys.stderr)
+            return 2
         debug_port = announce_debugger(session)
         stream = ReplayStream(text, rate=args.rate, piece_size=args.piece_size)
         report = await session.run_stream(stream, listener=printer)

@@ -118,6 +118,7 @@ async def _namespace_check(session: Session, expr: str, first_line: int) -> bool
             [
                 {
                     "id": -2,
+                    "image_dir": "",  # no images wanted
                     "code": code,
                     "path": session.config.path,
                     "first_line": first_line,
@@ -248,6 +249,7 @@ async def humaneval_problem(llm: LLMConfig, problem: dict[str, Any], workdir: st
                 [
                     {
                         "id": -3,
+                        "image_dir": "",  # no images wanted
                         "code": problem["test"] + f"\ncheck({check})\n",
                         "path": path,
                         "first_line": first,

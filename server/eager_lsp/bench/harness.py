@@ -209,9 +209,9 @@ async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
     notes = list(plan.notes)
     for s in cat.skipped:
         notes.append(f"workload {s['name']} skipped: {s['reason']}")
-    from eager_lsp.bench import jupyter_executor
+    from eager_lsp.executors import kernel as kernel_backend
 
-    kernel_missing = jupyter_executor.available()
+    kernel_missing = kernel_backend.available()
     modes = [m for m in M.ALL_MODES if m.name in plan.modes]
     if kernel_missing:
         notes.append(f"jupyter mode skipped: {kernel_missing}")
@@ -289,7 +289,7 @@ def _rotated(modes: list[M.Mode], rep: int) -> list[M.Mode]:
 
 
 async def _pools(plan: Plan, w: Workload, modes: list[M.Mode], cwd: str) -> M.RunContext:
-    from eager_lsp.bench.jupyter_executor import KernelExecutor
+    from eager_lsp.bench.kernel_roundtrip import start_kernel
 
     path = os.path.join(cwd, f"{w.name}.py")
     Path(path).write_text(w.text, encoding="utf-8")
@@ -298,7 +298,7 @@ async def _pools(plan: Plan, w: Workload, modes: list[M.Mode], cwd: str) -> M.Ru
     debug = None
     if w.name in plan.debug_workloads:
         debug = M.FixedPool(lambda: WorkerClient.start(WorkerOptions(cwd=cwd, debug=True)))
-    kernel = M.FixedPool(lambda: KernelExecutor.start(cwd)) if "kernel" in names else None
+    kernel = M.FixedPool(lambda: start_kernel(cwd)) if "kernel" in names else None
     for pool in (worker, debug, kernel):
         if pool is not None:
             await pool.acquire()
@@ -411,7 +411,7 @@ async def measure_roundtrip(plan: Plan, notes: list[str], kernel: bool) -> dict[
     except ImportError as exc:
         notes.append(f"worker round trip not measured: {exc}")
     if kernel:
-        from eager_lsp.bench.jupyter_executor import roundtrip
+        from eager_lsp.bench.kernel_roundtrip import roundtrip
 
         with tempfile.TemporaryDirectory() as cwd:
             out["kernel"] = await roundtrip(plan.roundtrip_rounds, cwd)

@@ -8,8 +8,9 @@ difference in the pipeline, not in how the harness drives it:
   batch needs it, so its start-up counts) runs everything: `python script.py` after the model.
 - serial-warm: the same, in an interpreter that was already running.
 - eager-safe / eager-eager: our pipeline with gate `safe` / `eager`, interpreter started.
-- jupyter: an ipykernel behind the same scheduler with gate `eager` (chunks go as they
-  complete), as most "run the model's code" tools do.
+- jupyter: an ipykernel through the product's kernel backend (executors/kernel.py) behind
+  the same scheduler with gate `eager` (chunks go as they complete), as most "run the
+  model's code" tools do.
 - eager-safe-debug: eager-safe with debugging allowed, the product's default setting
   (debugpy starts only when someone asks to attach, so nothing listens here).
 
@@ -27,17 +28,17 @@ import contextlib
 import resource
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
+from eager_lsp.core.executor import Executor, ExecutorSource
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.scheduler import RunReport
 from eager_lsp.core.session import Session, SessionConfig, StreamFailed
 from eager_lsp.core.types import Chunk, ChunkResult
 from eager_lsp.providers.replay import CHARS_PER_TOKEN, ReplayStream
 from eager_lsp.worker.client import WorkerClient, WorkerOptions
-from eager_lsp.worker.pool import WorkerPool
 
 
 @dataclass(frozen=True)
@@ -83,19 +84,19 @@ class FixedPool:
     """For warm modes: one started executor reused across runs (reset in between), and a
     replacement only if a run lost it."""
 
-    def __init__(self, start: Callable[[], Any]) -> None:
+    def __init__(self, start: Callable[[], Awaitable[Executor]]) -> None:
         self._start = start
-        self.current: Any = None
+        self.current: Executor | None = None
         self.peak_kb: int | None = None  # VmHWM of executors already replaced
 
-    async def acquire(self) -> Any:
+    async def acquire(self) -> Executor:
         if self.current is None or not self.current.alive:
             if self.current is not None:
                 self.peak_kb = max(self.peak_kb or 0, vm_hwm_kb(self.current.pid) or 0) or None
             self.current = await self._start()
         return self.current
 
-    async def reset(self) -> Any:
+    async def reset(self) -> Executor:
         executor = await self.acquire()
         try:
             await executor.reset()
@@ -224,7 +225,7 @@ async def run_mode(
         path=ctx.path, cwd=ctx.cwd, debug=mode.executor == "worker-debug", gate=gate
     )
     fresh: FreshPool | None = None
-    pool: Any
+    pool: ExecutorSource | None
     if mode.executor == "fresh":
         fresh = FreshPool(WorkerOptions(cwd=ctx.cwd, debug=False))
         pool = fresh
@@ -236,8 +237,8 @@ async def run_mode(
         pool = ctx.worker
     if pool is None:
         raise RuntimeError(f"no executor for mode {mode.name}")
-    session = Session(config, pool=cast(WorkerPool, pool))
-    if fresh is None:
+    session = Session(config, pool=pool)
+    if isinstance(pool, FixedPool):
         await pool.reset()
         await session.start()
 

@@ -18,11 +18,11 @@ from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.scheduler import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
-from eager_lsp.worker.pool import WorkerPool
+from eager_lsp.worker.client import WorkerOptions
 
 IMAGES_KEPT = 200  # PNG files per session (see Session.prune_images)
 _IMAGE_DIRS: set[str] = set()  # removed at exit too, for sessions that were never closed
@@ -32,6 +32,23 @@ _IMAGE_DIRS: set[str] = set()  # removed at exit too, for sessions that were nev
 def _remove_image_dirs() -> None:
     for path in list(_IMAGE_DIRS):
         shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class KernelTarget:
+    """Which Jupyter kernel runs the code (backend "kernel"); exactly one way is set."""
+
+    name: str | None = None  # a local kernelspec to start ("python3")
+    connection_file: str | None = None  # an already running kernel: attach, never shut down
+    url: str | None = None  # a Jupyter Server / Enterprise Gateway base URL
+    token: str | None = field(default=None, repr=False)  # for `url`; never logged
+
+    def describe(self) -> str:
+        if self.connection_file:
+            return f"kernel at {self.connection_file}"
+        if self.url:
+            return f"kernel {self.name or 'python3'} on {self.url}"
+        return f"kernel {self.name or 'python3'}"
 
 
 @dataclass
@@ -47,6 +64,8 @@ class SessionConfig:
     env_allow: tuple[str, ...] = ()  # variables passed to executed code although secret-like
     env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
     memory_limit_mb: int = 0  # the interpreter's memory limit (worker/memory.py); 0: none
+    backend: str = "worker"  # "worker" | "kernel" (eager_lsp.executors.executor_source)
+    kernel: KernelTarget | None = None  # with backend "kernel": which Jupyter kernel
 
     def worker_options(self) -> WorkerOptions:
         return WorkerOptions(
@@ -65,7 +84,7 @@ class Session:
         self,
         config: SessionConfig | None = None,
         *,
-        pool: WorkerPool | None = None,
+        pool: ExecutorSource | None = None,
         listener: Listener | None = None,
         spares: int = 1,
     ) -> None:
@@ -74,10 +93,14 @@ class Session:
         it never uses and waits for it at exit."""
         self.config = config or SessionConfig()
         self._own_pool = pool is None
-        self._pool = pool or WorkerPool(self.config.worker_options(), spares=spares)
+        if pool is None:
+            from eager_lsp.executors import executor_source
+
+            pool = executor_source(self.config, spares=spares)
+        self._pool: ExecutorSource = pool
         self._listener = listener
-        self._worker: WorkerClient | None = None
-        self._starting: asyncio.Task[WorkerClient] | None = None
+        self._worker: Executor | None = None
+        self._starting: asyncio.Task[Executor] | None = None
         self.run: Run | None = None
         self.lost_reasons: list[str] = []
         self._image_dir: str | None = None
@@ -111,7 +134,8 @@ class Session:
         """Start (or take a warm) interpreter now, before it is needed."""
         await self.worker()
 
-    async def worker(self) -> WorkerClient:
+    async def worker(self) -> Executor:
+        """The session's executor (started or taken from its source on first use)."""
         if self._worker is not None and self._worker.alive:
             return self._worker
         if self._starting is None or self._starting.done():
@@ -201,8 +225,13 @@ class Session:
             self._image_dir = None
 
     # -- streams -----------------------------------------------------------------------------
-    def chunk_request(self, chunk: Chunk) -> dict[str, Any]:
-        """The wire form of one chunk (worker/protocol.py)."""
+    async def reset(self) -> None:
+        """A fresh namespace in the same interpreter (raises if the executor cannot)."""
+        executor = await self.worker()
+        await executor.reset()
+
+    def chunk_request(self, chunk: Chunk) -> ChunkRequest:
+        """The wire form of one chunk (core/executor.py, worker/protocol.py)."""
         return {
             "id": chunk.index,
             "code": chunk.code,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.gate import GatePolicy
+from eager_lsp.core.session import KernelTarget
 from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
 
 if TYPE_CHECKING:  # the model layer imports the openai SDK (~1 s): only on first use
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the model layer imports the openai SDK (~1 s): only on firs
 
 GATES = ("eager", "safe", "serial")
 REPAIR_MODES = ("off", "ask", "auto")
+BACKENDS = ("worker", "kernel")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class ExecutionSettings:
     memory_limit_mb: int = field(default_factory=default_memory_limit_mb)
     allow_calls: tuple[str, ...] | None = None
     deny_methods: tuple[str, ...] | None = None
+    backend: str = "worker"  # "worker" | "kernel"
+    kernel: KernelTarget | None = None  # `execution.kernel`; its token is never in a repr
 
     def gate_policy(self) -> GatePolicy:
         return GatePolicy.from_settings(
@@ -103,6 +107,8 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         memory_limit_mb=_memory_limit(ex, defaults.memory_limit_mb, problems),
         allow_calls=_names(ex, "allowCalls", problems, "execution."),
         deny_methods=_names(ex, "denyMethods", problems, "execution."),
+        backend=_choice(ex, "backend", BACKENDS, defaults.backend, problems, "execution."),
+        kernel=_kernel(ex, problems),
     )
     repair_defaults = RepairSettings()
     repair = RepairSettings(
@@ -209,6 +215,33 @@ def _str_or_none(d: Mapping[str, Any], key: str, problems: list[str], p: str) ->
         return v
     problems.append(f"{p}{key} must be a string, not {v!r}")
     return None
+
+
+def _kernel(ex: Mapping[str, Any], problems: list[str]) -> KernelTarget | None:
+    """`execution.kernel`: {name} | {connectionFile} | {url, token, name?}; None: unset."""
+    raw = ex.get("kernel")
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.append("execution.kernel must be an object ({name}, {connectionFile} or {url})")
+        return None
+    p = "execution.kernel."
+    name = _str_or_none(raw, "name", problems, p)
+    connection = _str_or_none(raw, "connectionFile", problems, p)
+    url = _str_or_none(raw, "url", problems, p)
+    token = raw.get("token")
+    if token is not None and not isinstance(token, str):
+        problems.append("execution.kernel.token must be a string")  # its value is not shown
+        token = None
+    if connection and (url or name):
+        problems.append("execution.kernel: connectionFile goes alone; using connectionFile")
+        url = name = None
+    if url and not url.startswith(("http://", "https://")):
+        problems.append(f"execution.kernel.url must start with http:// or https://: {url!r}")
+        return None
+    return KernelTarget(
+        name=name, connection_file=connection, url=url, token=(token or None) if url else None
+    )
 
 
 def _names(d: Mapping[str, Any], key: str, problems: list[str], p: str) -> tuple[str, ...] | None:

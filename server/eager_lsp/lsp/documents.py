@@ -23,8 +23,10 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
 
+from eager_lsp.core.executor import ExecutorSource
 from eager_lsp.core.session import Session, SessionConfig
 from eager_lsp.core.types import Event
+from eager_lsp.executors import executor_source
 from eager_lsp.lsp.config import Settings
 from eager_lsp.lsp.store import ResultStore
 from eager_lsp.lsp.text import LineEdit, Text
@@ -247,8 +249,14 @@ class Interpreters:
                 env_allow=ex.env_allow,
                 env_deny_patterns=ex.env_deny_patterns,
                 memory_limit_mb=ex.memory_limit_mb,
+                backend=ex.backend,
+                kernel=ex.kernel,
             )
-            pool = self._pool(config.worker_options())
+            pool: ExecutorSource
+            if config.backend == "worker":
+                pool = self._pool(config.worker_options())
+            else:  # one source per document: each document gets its own kernel
+                pool = executor_source(config)
             doc.session = Session(config, pool=pool, listener=self._listener_for(doc))
         return doc.session
 

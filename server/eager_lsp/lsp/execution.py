@@ -134,8 +134,7 @@ async def replace_activity(doc: Document, kind: str) -> None:
 async def reset_namespace(session: Session) -> None:
     """A fresh namespace for a reproducible run (a new process if the reset fails)."""
     try:
-        worker = await session.worker()
-        await worker.reset()
+        await session.reset()
     except Exception as exc:
         log.info("namespace reset failed (%s); restarting the interpreter", exc)
         await session.restart()

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,7 +208,7 @@ class WorkerClient:
 
     async def execute(
         self,
-        batch: list[dict[str, Any]],
+        batch: Sequence[Mapping[str, Any]],
         *,
         stop_on_error: bool,
         on_event: EventCallback | None = None,
@@ -223,7 +223,7 @@ class WorkerClient:
             self._route, self._in_flight = route, batch_id
             self._idle.clear()
             request = {"op": "exec", "batch": batch_id, "stop_on_error": stop_on_error}
-            request["chunks"] = batch
+            request["chunks"] = list(batch)
             try:
                 await self._send(request)
             except WorkerCrashed:

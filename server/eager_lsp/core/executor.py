@@ -1,0 +1,143 @@
+"""The executor interface: what the core needs from whatever runs the code.
+
+Rules:
+- The core (`core/session.py`, `core/scheduler.py`) and every edge talk to an interpreter only
+  through `Executor` and get one only through an `ExecutorSource`; no module outside a backend
+  names a backend class. Backends: the worker (`eager_lsp.worker.client.WorkerClient`, handed
+  out by `WorkerPool`) and the Jupyter kernel (`eager_lsp.executors.kernel`). Pick one with
+  `eager_lsp.executors.executor_source`.
+- One `execute` call is one batch of chunks run in order in one namespace; events come back per
+  chunk, in order, through `on_event` (shapes below); the call returns once every chunk of the
+  batch has a `result` or `skipped` event. If the interpreter is gone, `execute` raises
+  (`ExecutorLost`, or any exception with a `.reason`): the scheduler reports the state as lost.
+- `interrupt()` answers "interrupted" (the state is kept), "killed" (the interpreter was
+  replaced, the state is lost), or "idle" (nothing ran).
+- `kill()` must not destroy an interpreter the executor did not start (an attached Jupyter
+  kernel is the user's): it only lets go of it.
+
+These are the same shapes as the worker's wire protocol (worker/protocol.py), so the worker
+satisfies the protocol as it is; the module-level assignments at the end of
+`eager_lsp.executors` are checked by mypy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
+
+if TYPE_CHECKING:  # annotations only (3.11+ typing); never evaluated at run time
+    from typing import NotRequired
+
+
+class ChunkRequest(TypedDict):
+    """One chunk to run (Session.chunk_request builds it)."""
+
+    id: int  # the chunk's index in its run; events carry it back
+    code: str  # the statement's source
+    path: str  # the document's real path: tracebacks and breakpoints use it
+    first_line: int  # the document line the code starts on (errors map to editor lines)
+    names: list[str]  # top-level names it binds: their values are reported
+    trailing_expr: bool  # report the value of a trailing expression
+    image_dir: str  # where PNGs it produces are written (the session's private directory)
+
+
+class WireError(TypedDict):
+    type: str
+    message: str
+    line: int | None  # document line of the innermost frame in the document
+    traceback: str
+    frames: list[dict[str, Any]]  # {"path", "line", "function", "in_document", "repeated"}
+    frames_omitted: NotRequired[int]
+
+
+class WireValue(TypedDict):
+    name: str
+    type: str
+    repr: str
+    summary: str
+    table: NotRequired[str]
+
+
+class StartedEvent(TypedDict):
+    ev: Literal["started"]
+    id: int
+    t: float  # time.monotonic() when it began
+
+
+class ResultEvent(TypedDict):
+    ev: Literal["result"]
+    id: int
+    ok: bool
+    values: list[WireValue]
+    expr: WireValue | None
+    stdout: str
+    stderr: str
+    error: WireError | None
+    images: NotRequired[list[dict[str, Any]]]  # {"path", "label", "size"}
+    t_start: float
+    t_end: float
+
+
+class SkippedEvent(TypedDict):
+    ev: Literal["skipped"]
+    id: int
+
+
+# What `on_event` receives: one of the events above as a plain dict (the worker also sends
+# its own kinds, which consumers ignore), so the callback type stays a dict.
+EventCallback = Callable[[dict[str, Any]], None]
+InterruptOutcome = str  # "interrupted" | "killed" | "idle"
+
+
+class ExecutorLost(Exception):
+    """The interpreter went away (or could not be reached); its namespace is lost."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Executor(Protocol):
+    """One interpreter with one namespace (see the module docstring for the rules)."""
+
+    @property
+    def alive(self) -> bool: ...
+
+    # Process id when it is a local process this machine can see, else None (remote kernels).
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def version(self) -> str: ...  # "3.12.1"; "" when unknown
+
+    @property
+    def debug_port(self) -> int | None: ...
+
+    @property
+    def debug_error(self) -> str | None: ...
+
+    async def execute(
+        self,
+        batch: Sequence[ChunkRequest],
+        *,
+        stop_on_error: bool,
+        on_event: EventCallback | None = None,
+    ) -> Sequence[Mapping[str, Any]]: ...
+
+    async def interrupt(self) -> InterruptOutcome: ...
+
+    async def reset(self) -> None: ...  # a fresh namespace in the same interpreter
+
+    async def debug_listen(self, timeout: float = 30.0) -> int: ...  # RuntimeError if it cannot
+
+    async def kill(self) -> None: ...  # at once; never destroys what it did not start
+
+    async def shutdown(self, timeout: float = 1.0) -> None: ...  # politely, then kill
+
+
+class ExecutorSource(Protocol):
+    """Hands out executors: the first one, and a replacement after a loss or a restart."""
+
+    async def acquire(self) -> Executor: ...
+
+    async def close(self) -> None: ...  # stops spares; executors handed out are the caller's

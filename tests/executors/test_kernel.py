@@ -1,0 +1,352 @@
+"""The Jupyter kernel backend against real kernels: `eager-lsp run` with a local kernelspec
+(`--kernel python3`), an already running ipykernel (`--kernel-connection`, started here as a
+user's notebook kernel would be, with the user's data loaded), and a real `jupyter server` on
+127.0.0.1 with a random token (`--kernel-url`, token from EAGER_KERNEL_TOKEN)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("jupyter_client")
+pytest.importorskip("ipykernel")
+
+from eager_lsp.core.session import KernelTarget, Session, SessionConfig
+from eager_lsp.providers.replay import ReplayStream
+
+pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-m", "eager_lsp"]
+
+PROGRAM = """import math
+x = 41 + 1
+def f(a):
+    return 1 / a
+
+print("hello", x)
+y = [1, 2, 3]
+x * 2
+z = f(0)
+w = 5
+"""
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "eager_lsp", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+
+
+def check_program_output(out: subprocess.CompletedProcess) -> None:
+    assert out.returncode == 1, out.stdout + out.stderr  # the program fails at line 9
+    text = out.stdout
+    assert "x = 42" in text
+    assert "out| hello 42" in text
+    assert "y = [1, 2, 3]" in text
+    assert "→ 84" in text
+    # the error points at the document's line 4 (inside f), not a cell line
+    assert "L9      ZeroDivisionError: division by zero at line 4" in text
+    assert "L10     skipped" in text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def running_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """An ipykernel started the way a notebook front end starts one, not by eager-lsp."""
+    root = tmp_path_factory.mktemp("kernel")
+    conn = root / "kernel-test.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from jupyter_client import BlockingKernelClient
+
+        deadline = time.monotonic() + 60
+        while not conn.exists() or conn.stat().st_size == 0:
+            assert time.monotonic() < deadline, "the kernel wrote no connection file"
+            assert proc.poll() is None, "the kernel exited"
+            time.sleep(0.1)
+        time.sleep(0.2)  # the file is written in one go, but give it a moment
+        kc = BlockingKernelClient()
+        kc.load_connection_file(str(conn))
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        # The user's own data, loaded in their notebook before eager-lsp attaches.
+        reply = kc.execute_interactive("data = {'rows': 3}\ntotal = 0", timeout=30)
+        assert reply["content"]["status"] == "ok"
+        kc.stop_channels()
+        yield conn, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    pytest.importorskip("jupyter_server")
+    root = tmp_path_factory.mktemp("server")
+    port = free_port()
+    token = secrets.token_hex(16)
+    args = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1"]
+    args += [f"--port={port}", "--port-retries=0", f"--ServerApp.root_dir={root}"]
+    if os.geteuid() == 0:
+        args.append("--allow-root")
+    env = {**os.environ, "JUPYTER_TOKEN": token}  # not on its command line either
+    log = open(root / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(args, cwd=root, stdout=log, stderr=log, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, (root / "server.log").read_text()
+            try:
+                req = urllib.request.Request(
+                    url + "/api/status", headers={"Authorization": f"token {token}"}
+                )
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "jupyter server did not come up"
+            time.sleep(0.3)
+        yield url, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def kernels_on(url: str, token: str) -> list[dict]:
+    req = urllib.request.Request(url + "/api/kernels", headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_run_with_a_local_kernelspec(tmp_path: Path) -> None:
+    src = tmp_path / "prog.py"
+    src.write_text(PROGRAM)
+    out = cli("run", str(src), "--rate", "0", "--kernel", "python3", cwd=tmp_path)
+    check_program_output(out)
+
+
+def test_an_unknown_kernelspec_is_a_clear_error(tmp_path: Path) -> None:
+    src = tmp_path / "prog.py"
+    src.write_text("x = 1\n")
+    out = cli("run", str(src), "--kernel", "no-such-kernel-xyz", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "no Jupyter kernelspec named 'no-such-kernel-xyz'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_attached_kernel_has_the_users_data_and_keeps_state_across_runs(
+    running_kernel: tuple[Path, int], tmp_path: Path
+) -> None:
+    conn, pid = running_kernel
+    first = tmp_path / "first.py"
+    first.write_text("data['rows'] * 10\nnew = data['rows'] + 1\n")
+    out = cli("run", str(first), "--rate", "0", "--kernel-connection", str(conn), cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "→ 30" in out.stdout and "new = 4" in out.stdout
+    # eager-lsp let go of the kernel; it did not shut it down, and the state is still there
+    os.kill(pid, 0)
+    second = tmp_path / "second.py"
+    second.write_text("\n\nboth = new + data['rows']\nboth / 0\n")
+    out = cli("run", str(second), "--rate", "0", "--kernel-connection", str(conn), cwd=tmp_path)
+    assert "both = 7" in out.stdout, out.stdout + out.stderr
+    assert "ZeroDivisionError: division by zero at line 4" in out.stdout
+    os.kill(pid, 0)
+
+
+def test_ctrl_c_interrupts_a_while_true_in_the_attached_kernel(
+    running_kernel: tuple[Path, int], tmp_path: Path
+) -> None:
+    conn, pid = running_kernel
+    loop = tmp_path / "loop.py"
+    loop.write_text("total = 5\nwhile True:\n    total += 1\n")
+    proc = subprocess.Popen(
+        [*CLI, "run", str(loop), "--rate", "0", "--kernel-connection", str(conn)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # the first statement's result: the loop now runs
+    assert "total = 5" in line, line
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, rest
+    # the kernel is free again (not still looping) and kept the loop's progress
+    check = tmp_path / "check.py"
+    check.write_text("total > 5\n")
+    out = cli("run", str(check), "--rate", "0", "--kernel-connection", str(conn), cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "→ True" in out.stdout
+    os.kill(pid, 0)
+
+
+def test_session_interrupt_maps_keyboard_interrupt_to_the_loop_line(
+    running_kernel: tuple[Path, int], tmp_path: Path
+) -> None:
+    conn, _ = running_kernel
+
+    async def main() -> tuple[str, object]:
+        config = SessionConfig(
+            path=str(tmp_path / "doc.py"),
+            backend="kernel",
+            kernel=KernelTarget(connection_file=str(conn)),
+        )
+        session = Session(config)
+        try:
+            await session.start()
+            text = "a = 1\n\nwhile True:\n    pass\n"
+            task = asyncio.ensure_future(session.run_stream(ReplayStream(text, rate=None)))
+            while not (session.run and 0 in session.run.results):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            outcome = await session.interrupt()
+            report = await task
+            return outcome, report
+        finally:
+            await session.close()
+
+    outcome, report = asyncio.run(main())
+    assert outcome == "interrupted"
+    failed = report.failed  # type: ignore[attr-defined]
+    assert failed is not None and failed.error.type == "KeyboardInterrupt"
+    assert failed.error.line == 3
+    assert not failed.error.state_lost
+
+
+def test_run_through_a_jupyter_server_url(jupyter_server: tuple[str, str], tmp_path: Path) -> None:
+    url, token = jupyter_server
+    src = tmp_path / "prog.py"
+    src.write_text(PROGRAM)
+    env = {**os.environ, "EAGER_KERNEL_TOKEN": token}
+    out = cli("run", str(src), "--rate", "0", "--kernel-url", url, cwd=tmp_path, env=env)
+    check_program_output(out)
+    assert token not in out.stdout + out.stderr
+    assert kernels_on(url, token) == []  # the kernel it started is gone again
+
+
+def test_a_wrong_token_is_a_clear_error_that_does_not_echo_it(
+    jupyter_server: tuple[str, str], tmp_path: Path
+) -> None:
+    url, _ = jupyter_server
+    src = tmp_path / "prog.py"
+    src.write_text("x = 1\n")
+    env = {**os.environ, "EAGER_KERNEL_TOKEN": "wrong-token-123"}
+    out = cli("run", str(src), "--kernel-url", url, cwd=tmp_path, env=env)
+    assert out.returncode == 2
+    assert "HTTP 403" in out.stderr and "Traceback" not in out.stderr
+    assert "wrong-token-123" not in out.stdout + out.stderr
+
+
+def test_interrupt_and_images_through_a_jupyter_server(
+    jupyter_server: tuple[str, str], tmp_path: Path
+) -> None:
+    url, token = jupyter_server
+
+    async def main() -> tuple[str, object, object]:
+        config = SessionConfig(
+            path=str(tmp_path / "doc.py"),
+            backend="kernel",
+            kernel=KernelTarget(url=url, token=token),
+            interrupt_grace_s=10.0,
+        )
+        session = Session(config)
+        try:
+            png = (
+                "class P:\n"
+                "    def _repr_png_(self):\n"
+                "        import base64\n"
+                "        return base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==')\n"
+                "P()\n"
+            )
+            images = await session.run_stream(ReplayStream(png, rate=None))
+            text = "n = 0\nwhile True:\n    n += 1\n"
+            task = asyncio.ensure_future(session.run_stream(ReplayStream(text, rate=None)))
+            while not (session.run and 0 in session.run.results):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            outcome = await session.interrupt()
+            return outcome, await task, images
+        finally:
+            await session.close()
+
+    outcome, report, images = asyncio.run(main())
+    assert outcome == "interrupted"
+    failed = report.failed  # type: ignore[attr-defined]
+    assert failed is not None and failed.error.type == "KeyboardInterrupt"
+    assert failed.error.line in (2, 3)
+    shown = images.results[-1]  # type: ignore[attr-defined]
+    assert shown.ok and len(shown.images) == 1
+    assert shown.images[0].size > 0
+    assert kernels_on(url, token) == []
+
+
+def test_kernel_options_that_do_not_go_together_are_clear_errors(tmp_path: Path) -> None:
+    src = tmp_path / "prog.py"
+    src.write_text("x = 1\n")
+    for extra, message in (
+        (["--kernel", "python3", "--kernel-connection", "c.json"], "goes alone"),
+        (["--kernel", "python3", "--debug"], "--debug is not available"),
+        (["--kernel-url", "ftp://host"], "must start with http"),
+    ):
+        out = cli("run", str(src), *extra, cwd=tmp_path)
+        assert out.returncode != 0 and message in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_many_batches_of_queued_requests_all_come_back(tmp_path: Path) -> None:
+    """Ten execute requests per batch, many batches: every reply arrives (an unbounded zmq
+    poll once left shell replies unread and the batch waited forever)."""
+    from eager_lsp.bench.kernel_roundtrip import _chunk, start_kernel
+
+    async def main() -> int:
+        kernel = await start_kernel(str(tmp_path))
+        done = 0
+        try:
+            for _ in range(40):
+                batch = [_chunk(i) for i in range(10)]
+                # a hang detector, not a speed limit
+                events = await asyncio.wait_for(kernel.execute(batch, stop_on_error=True), 60)
+                done += sum(1 for e in events if e["ev"] == "result" and e["ok"])
+        finally:
+            await kernel.shutdown()
+        return done
+
+    assert asyncio.run(main()) == 400

@@ -1,0 +1,71 @@
+"""The language server with `execution.backend = "kernel"`: a real local ipykernel (kernelspec
+python3) runs the document; results, diagnostics on the right line, and interrupt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eager_lsp.lsp import methods
+
+from .conftest import Editor
+
+pytest.importorskip("jupyter_client")
+pytest.importorskip("ipykernel")
+
+KERNEL = {"execution": {"backend": "kernel", "kernel": {"name": "python3"}}}
+
+SCRIPT = """\
+import math
+x = 6 * 7
+print("hello", x)
+data = [1, 2, 3]
+math.sqrt(x)
+y = x / 0
+z = 1
+"""
+
+
+@pytest.mark.settings(KERNEL)
+async def test_run_document_in_a_jupyter_kernel(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("run.py", SCRIPT, tmp_path)
+    assert await editor.command(methods.RUN_DOCUMENT, uri=uri) == {"started": True}
+    summary = await editor.summary(uri)
+    assert summary["error"] == "ZeroDivisionError: division by zero"
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert [(d.range.start.line, d.message) for d in diags.diagnostics] == [
+        (5, "ZeroDivisionError: division by zero")
+    ]
+    results = editor.notes_for(methods.CHUNK_RESULT, uri)
+    by_line = {r["chunk"]["startLine"]: r for r in results}
+    assert by_line[1]["values"][0]["name"] == "x"
+    assert by_line[1]["values"][0]["type"] == "int"
+    assert by_line[2]["stdout"] == "hello 42\n"
+    assert by_line[5]["error"]["line"] == 5
+    assert by_line[6]["skipped"] is True
+    labels = await editor.hint_labels(uri)
+    assert labels[1] == "x = 42"
+    assert labels[2] == "» hello 42"
+
+
+@pytest.mark.settings(KERNEL)
+async def test_interrupt_a_kernel_keeps_its_state(editor: Editor, tmp_path: Path) -> None:
+    # get_ipython exists only in the kernel: the worker would fail on line 1
+    code = "kept = type(get_ipython()).__name__\nwhile True:\n    pass\n"
+    uri = editor.open("loop.py", code, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.wait_for(
+        lambda: any(
+            n["chunk"]["startLine"] == 0 for n in editor.notes_for(methods.CHUNK_RESULT, uri)
+        ),
+        "the first statement",
+    )
+    first = editor.notes_for(methods.CHUNK_RESULT, uri)[0]
+    assert first["ok"] and first["values"][0]["repr"] == "'ZMQInteractiveShell'"
+    result = await editor.command(methods.INTERRUPT, uri=uri)
+    assert result == {"interrupted": True, "stateLost": False}
+    summary = await editor.summary(uri)
+    assert summary["error"].startswith("KeyboardInterrupt")
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert diags.diagnostics[0].range.start.line in (1, 2)
