@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="which bundled model the local provider runs",
     )
     p.add_argument("--max-tokens", type=int, default=1024, help="most tokens to generate")
+    p.add_argument("--timeout", type=float, help="seconds the model may stay silent (default 60)")
     _add_execution_args(p)
     p.add_argument("--json", action="store_true", help="print the final summary object only")
     p.set_defaults(func=cmd_generate)

@@ -127,6 +127,7 @@ def llm_config_from_args(args: argparse.Namespace) -> LLMConfig:
         "base_url": args.base_url,
         "max_tokens": args.max_tokens,
         "local_model": getattr(args, "local_model", None),
+        "timeout_s": getattr(args, "timeout", None),
     }
     config = resolve(LLMConfig.from_dict(settings))
     if config.provider == "local" and args.model:

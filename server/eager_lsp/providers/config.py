@@ -16,7 +16,7 @@ PROVIDERS = ("auto", "local", "openai")
 # The bundled models `llm.localModel` can name (providers/local_model.py ships them); the
 # default is chosen by measurement, see docs/benchmarks.md ("Which bundled model").
 LOCAL_MODELS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
-DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b"
+DEFAULT_LOCAL_MODEL = "qwen2.5-coder-1.5b"
 
 # LSP settings use camelCase; the CLI and Python callers use the field names.
 _CAMEL = {

