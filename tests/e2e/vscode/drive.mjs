@@ -481,7 +481,7 @@ async function streamTyping(page) {
           // The first line was typed at the insertion point as the generation started; the others
           // are typed once generated text is there (before that, "below" is the empty point too).
           await until("the first generated line", async () =>
-            /(^|\n)v\d+ = \d+/.test(await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText()),
+            /(^|\n)v\d+ = \d+/.test((await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ")),
           60000, 50);
         }
         const target = ["at", "above", "below"][k % 3];
