@@ -125,6 +125,8 @@ try {
 
   if (params.scenario === "noServer") {
     await noServer(page);
+  } else if (params.scenario === "followTyping") {
+    await followTyping(page);
   } else if (params.scenario === "streamTyping") {
     await streamTyping(page);
   } else if (params.scenario === "runFile") {
@@ -477,6 +479,13 @@ async function streamTyping(page) {
     // The cursor starts at the insertion point: the first line is typed there as the generation starts.
     while (Date.now() - t0 < (run.maxSeconds ?? 120) * 1000) {
       if (run.typing && k < (run.maxLines ?? 400)) {
+        if (k === 1) {
+          // The first line was typed at the insertion point as the generation started; the others
+          // are typed once generated text is there (before that, "below" is the empty point too).
+          await until("the first generated line", async () =>
+            /(^|\n)v\d+ = \d+/.test((await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ")),
+          60000, 50);
+        }
         const target = ["at", "above", "below"][k % 3];
         const label = { at: "p", above: "a", below: "b" }[target];
         const line = `# ${label}${r.file.replace(/\W/g, "")}-${k}`;
@@ -537,6 +546,7 @@ async function streamTyping(page) {
       return result.toastsSeen.slice(toastsBefore).some((t) => /^Eager: (done|ended|stopped)/.test(t));
     }, 15000, 200).catch(() => undefined);
     r.seconds = (Date.now() - t0) / 1000;
+    r.finalStatus = await eagerStatus(page);
     r.linesTyped = k;
     await sleep(300);
     r.text = await saveAndRead(page, path, original);
@@ -615,5 +625,35 @@ async function richResults(page) {
   await page.waitForTimeout(500);
   await page.screenshot({ path: params.screenshot });
   step("results panel shown");
+  result.final = await snapshot(page);
+}
+
+// ---- follow mode, typed one character at a time with pauses (issue 10) --------------------------
+
+/** Toggle follow mode on, type `params.steps` (each: text typed key by key, then a pause), and
+ * after each pause record what the page shows (error squiggles, decorations, toasts). */
+async function followTyping(page) {
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+End");
+  await runPalette(page, "Eager: Toggle Follow Mode");
+  await until("follow mode on", async () => {
+    await snapshot(page);
+    return result.toastsSeen.some((t) => t.includes("follow mode on"));
+  }, 30000, 200);
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+End");
+  step("follow mode on");
+  result.afterSteps = [];
+  for (const st of params.steps) {
+    for (const ch of st.text) {
+      if (ch === "\n") await page.keyboard.press("Enter");
+      else await page.keyboard.type(ch);
+      await sleep(st.keyDelayMs ?? 60);
+    }
+    await sleep(st.pauseMs);
+    const snap = await snapshot(page);
+    result.afterSteps.push({ typed: st.text, squiggles: snap.squiggles, decorations: snap.decorations.map((d) => d.text), text: snap.text });
+    step(`typed ${JSON.stringify(st.text)} and paused`);
+  }
   result.final = await snapshot(page);
 }
