@@ -427,15 +427,6 @@ async function saveAndRead(page, path, before) {
   return readFileSync(path, "utf8");
 }
 
-async function runPalette(page, title) {
-  await page.keyboard.press("F1");
-  const input = page.locator(".quick-input-widget input").first();
-  await input.waitFor({ state: "visible" });
-  await input.fill(`> ${title}`);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ state: "visible" });
-  await page.keyboard.press("Enter");
-}
-
 /** One generation per run, each in its own file; while it streams, type a line above it, below it
  * and at its insertion point in turn, 20–70 ms apart. The file is saved and read from disk. */
 
@@ -451,7 +442,7 @@ async function streamTyping(page) {
     await openFile(page, run.file); // also puts the focus in the editor
     await page.keyboard.press("Control+End");
     step(`${run.file}: generate (${run.typing ? "typing" : "quiet"})`);
-    await runPalette(page, "Eager: Generate Code Here");
+    await palette(page, "Eager: Generate Code Here");
     await until("the prompt input box", async () =>
       (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
         /Generate Code|Describe the code/.test(t),
@@ -635,7 +626,7 @@ async function richResults(page) {
 async function followTyping(page) {
   await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
   await page.keyboard.press("Control+End");
-  await runPalette(page, "Eager: Toggle Follow Mode");
+  await palette(page, "Eager: Toggle Follow Mode");
   await until("follow mode on", async () => {
     await snapshot(page);
     return result.toastsSeen.some((t) => t.includes("follow mode on"));
