@@ -248,23 +248,21 @@ def _in(line: int, rng: lsp.Range) -> bool:
 def chunk_result(doc: Document, e: Entry) -> dict[str, Any]:
     """The `eager/chunkResult` payload (docs/protocol.md), in current 0-based lines, at most
     limits.PAYLOAD_CAP bytes of JSON; `truncated` says whether anything was cut."""
-    payload = _result_payload(doc, e, limits.SHOWN_TRACEBACK_CAP)
-    if limits.json_size(payload) <= limits.PAYLOAD_CAP:
-        payload["truncated"] = False
-        return payload
-    fitted: dict[str, Any] = limits.fit_json(payload, limits.PAYLOAD_CAP - 32)
-    fitted["truncated"] = True
-    return fitted
+    return _bounded_payload(doc, e, limits.SHOWN_TRACEBACK_CAP, limits.PAYLOAD_CAP)
 
 
 def result_detail(doc: Document, e: Entry) -> dict[str, Any]:
     """`eager.resultDetail`: the same payload with the whole stored traceback and output (each
     already bounded by the worker), at most limits.DETAIL_CAP bytes."""
-    payload = _result_payload(doc, e, limits.TRACEBACK_CAP)
-    if limits.json_size(payload) <= limits.DETAIL_CAP:
+    return _bounded_payload(doc, e, limits.TRACEBACK_CAP, limits.DETAIL_CAP)
+
+
+def _bounded_payload(doc: Document, e: Entry, traceback_cap: int, cap: int) -> dict[str, Any]:
+    payload = _result_payload(doc, e, traceback_cap)
+    if limits.json_size(payload) <= cap:
         payload["truncated"] = False
         return payload
-    fitted: dict[str, Any] = limits.fit_json(payload, limits.DETAIL_CAP - 32)
+    fitted: dict[str, Any] = limits.fit_json(payload, cap - 32)
     fitted["truncated"] = True
     return fitted
 
