@@ -149,6 +149,22 @@ def _session(path: str, cwd: str) -> Session:
     return Session(SessionConfig(path=path, cwd=cwd, debug=False))
 
 
+async def _run_timed(session: Session, timed: _Timed, sample: Sample, first_line: int = 1) -> Any:
+    """Run the model's stream through `session`; None (with `sample.detail` saying why) when the
+    stream failed or the run timed out. The decode speed goes into `sample` either way."""
+    try:
+        return await asyncio.wait_for(
+            session.run_stream(timed, first_line=first_line), RUN_TIMEOUT_S
+        )
+    except StreamFailed as exc:
+        sample.detail = f"model stream failed: {exc.cause}"
+    except asyncio.TimeoutError:
+        sample.detail = "timed out"
+    finally:
+        timed.speed(sample)
+    return None
+
+
 async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str) -> Sample:
     path = os.path.join(workdir, f"{case.name}.py")
     session = _session(path, workdir)
@@ -170,18 +186,9 @@ async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str
         stream, stats = repair.open_repair_stream(llm, req, style)
         timed = _Timed(stream)
         sample = Sample(False)
-        try:
-            fix = await asyncio.wait_for(
-                session.run_stream(timed, first_line=failed.chunk.start_line), RUN_TIMEOUT_S
-            )
-        except StreamFailed as exc:
-            sample.detail = f"model stream failed: {exc.cause}"
+        fix = await _run_timed(session, timed, sample, first_line=failed.chunk.start_line)
+        if fix is None:
             return sample
-        except asyncio.TimeoutError:
-            sample.detail = "timed out"
-            return sample
-        finally:
-            timed.speed(sample)
         repeats = _repeats(timed.text if stats is None else "", code_ran)
         sample.extra = {
             "dropped": len(stats.dropped) if stats else 0,
@@ -229,16 +236,9 @@ async def humaneval_problem(llm: LLMConfig, problem: dict[str, Any], workdir: st
     timed = _Timed(open_stream(llm, generation_messages(task, before="", after="", path=path)))
     sample = Sample(False)
     try:
-        try:
-            report = await asyncio.wait_for(session.run_stream(timed), RUN_TIMEOUT_S)
-        except StreamFailed as exc:
-            sample.detail = f"model stream failed: {exc.cause}"
+        report = await _run_timed(session, timed, sample)
+        if report is None:
             return sample
-        except asyncio.TimeoutError:
-            sample.detail = "timed out"
-            return sample
-        finally:
-            timed.speed(sample)
         if report.failed is not None or report.syntax_error is not None:
             sample.detail = "the generated code failed"
             return sample
