@@ -14,7 +14,7 @@ import time
 from typing import TextIO
 
 from eager_lsp.core.executor import ExecutorLost
-from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.session import Session
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
 from eager_lsp.providers.replay import ReplayStream

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from eager_lsp import repair
 from eager_lsp.console import ConsolePrinter, announce_debugger, format_summary
-from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.session import Session, StreamFailed
 from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.providers import open_stream

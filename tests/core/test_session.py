@@ -1,4 +1,4 @@
-"""The whole core pipeline (detector → gate → scheduler → real worker subprocess)."""
+"""The whole core pipeline (detector → gate → run → real worker subprocess)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.scheduler import Listener, Run, RunReport
+from eager_lsp.core.run import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event
 from eager_lsp.worker.client import WorkerOptions
 

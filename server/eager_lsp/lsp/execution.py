@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.session import Session, StreamFailed
 from eager_lsp.core.types import Event
 from eager_lsp.lsp import methods

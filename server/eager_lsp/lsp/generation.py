@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp import repair
-from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.session import StreamFailed
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
 from eager_lsp.lsp import methods
