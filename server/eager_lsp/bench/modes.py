@@ -1,6 +1,6 @@
 """The execution modes compared by the benchmark, and one measured run of any of them.
 
-Every mode goes through the product's own `Session` (detector → gate → run); modes
+Every mode goes through the product's own `Interpreter` (detector → gate → run); modes
 differ only in the gate and in the executor behind it, so a difference in the numbers is a
 difference in the pipeline, not in how the harness drives it:
 
@@ -34,8 +34,8 @@ from typing import Any
 
 from eager_lsp.core.executor import Executor, ExecutorSource
 from eager_lsp.core.gate import GatePolicy
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.run import RunReport
-from eager_lsp.core.session import Session, SessionConfig, StreamFailed
 from eager_lsp.core.types import Chunk, ChunkResult
 from eager_lsp.providers.replay import CHARS_PER_TOKEN, ReplayStream
 from eager_lsp.worker.client import WorkerClient, WorkerOptions
@@ -196,7 +196,7 @@ class CountingSource:
 
 @dataclass
 class RunContext:
-    path: str  # the document path given to the Session (the script is written there)
+    path: str  # the document path given to the Interpreter (the script is written there)
     cwd: str
     worker: FixedPool
     worker_debug: FixedPool | None
@@ -221,7 +221,7 @@ async def run_mode(
     record says `timed_out`.
     """
     gate = GatePolicy.from_settings(mode.gate)
-    config = SessionConfig(
+    config = InterpreterConfig(
         path=ctx.path, cwd=ctx.cwd, debug=mode.backend == "worker-debug", gate=gate
     )
     fresh: FreshPool | None = None
@@ -237,10 +237,10 @@ async def run_mode(
         pool = ctx.worker
     if pool is None:
         raise RuntimeError(f"no executor for mode {mode.name}")
-    session = Session(config, pool=pool)
+    interpreter = Interpreter(config, pool)
     if isinstance(pool, FixedPool):
         await pool.reset()
-        await session.start()
+        await interpreter.start()
 
     if mode.streams:
         if open_source is not None:
@@ -259,13 +259,13 @@ async def run_mode(
         nonlocal timed_out
         await asyncio.sleep(timeout_s)
         timed_out = True
-        if session.run is not None:
-            session.run.request_stop(f"benchmark timeout after {timeout_s:g} s")
-        await session.interrupt()
+        if interpreter.run is not None:
+            interpreter.run.request_stop(f"benchmark timeout after {timeout_s:g} s")
+        await interpreter.interrupt()
 
     guard = asyncio.ensure_future(watchdog())
     try:
-        report = await session.run_stream(source)
+        report = await interpreter.run_stream(source)
     except StreamFailed as exc:
         report = exc.report
         stream_error = f"{type(exc.cause).__name__}: {exc.cause}"
@@ -273,10 +273,10 @@ async def run_mode(
         guard.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await guard
-    pid = session.pid
+    pid = interpreter.pid
     interp_kb = vm_hwm_kb(pid) if fresh is not None else None
     if fresh is not None:
-        await session.close()
+        await interpreter.close()
         await fresh.close()
 
     if mode.streams:
