@@ -55,6 +55,77 @@ class OwnEdits(Protocol):
     def after_did_change(self, previous_version: int, claimed: bool) -> None: ...
 
 
+class RunCounts(Protocol):
+    """The run an activity feeds, as the document's status reads it (lsp/runs.py RunBinding)."""
+
+    @property
+    def cancelled(self) -> bool: ...
+
+    @property
+    def ran(self) -> int: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def elapsed(self) -> float: ...
+
+
+class ProgressReport(Protocol):
+    def report(self, message: str, *, force: bool = False) -> None: ...
+
+
+class ActivityHandle(Protocol):
+    """Whatever feeds the document's interpreter now: a generation, a whole-document run, a
+    follow-mode stream (lsp/execution.py `Activity` and its kinds). One at a time."""
+
+    @property
+    def kind(self) -> str: ...  # "generate" | "fix" | "run" | "follow"
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def binding(self) -> RunCounts | None: ...  # None until its run began
+
+    @property
+    def tokens(self) -> int: ...  # model pieces received so far (0: none, or not a model)
+
+    @property
+    def progress(self) -> ProgressReport | None: ...
+
+    async def stop(self, reason: str) -> None: ...
+
+    async def wait_done(self, timeout: float) -> None: ...
+
+
+class FollowHandle(Protocol):
+    """Follow mode on a document (lsp/follow.py `Follower`): what other activities tell it."""
+
+    def suspend(self) -> None: ...  # another activity feeds the interpreter now
+
+    def resume_after_run(self) -> None: ...  # that activity ran the document's text
+
+    def rebuild_soon(self) -> None: ...  # the interpreter was replaced
+
+    def cursor_moved(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class GeneratedRegion(Protocol):
+    """Where the last generation's text is (lsp/edits.py `Region`), for "Fix with AI"."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+    @property
+    def intact(self) -> bool: ...
+
+    def detach(self) -> None: ...
+
+
 def uri_to_path(uri: str) -> str | None:
     parsed = urlparse(uri)
     if parsed.scheme != "file":
@@ -82,10 +153,10 @@ class Document:
     closed: bool = False
     observers: list[ChangeObserver] = field(default_factory=list)
     writer: OwnEdits | None = None
-    activity: Any = None  # the Generation / DocumentRun in progress (lsp/runs.py)
-    follower: Any = None  # lsp/follow.py Follower while follow mode is on
+    activity: ActivityHandle | None = None  # what feeds the interpreter now (lsp/execution.py)
+    follower: FollowHandle | None = None  # while follow mode is on (lsp/follow.py)
     last_prompt: str | None = None
-    last_region: Any = None  # edits.Region of the last generation, for "Fix with AI"
+    last_region: GeneratedRegion | None = None  # of the last generation, for "Fix with AI"
     repair_attempts: int = 0
     last_state: str = "idle"  # the last eager/status state sent (server.status)
     version_waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = field(

@@ -25,8 +25,8 @@ from eager_lsp.lsp import methods
 from eager_lsp.lsp.text import LineEdit
 
 if TYPE_CHECKING:
+    from eager_lsp.lsp.context import EditClient
     from eager_lsp.lsp.documents import Document
-    from eager_lsp.lsp.server import EagerServer
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,7 @@ class Writer:
 
     min_interval_s = MIN_INTERVAL_S
 
-    def __init__(self, server: EagerServer, doc: Document) -> None:
-        self.server = server
+    def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.region: Region | None = None
         self.received = ""  # all generated text so far
@@ -263,8 +262,9 @@ class EditWriter(Writer):
     duplicated. Neovim's own handler skips a stale edit yet answers `applied: true`; this
     rule catches that too."""
 
-    def __init__(self, server: EagerServer, doc: Document, label: str = methods.EDIT_LABEL):
-        super().__init__(server, doc)
+    def __init__(self, server: EditClient, doc: Document, label: str = methods.EDIT_LABEL):
+        super().__init__(doc)
+        self.server = server
         self.label = label
         self._inflight: _Inflight | None = None
         doc.writer = self

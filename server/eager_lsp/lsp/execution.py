@@ -27,8 +27,8 @@ from eager_lsp.worker.client import WorkerCrashed
 from eager_lsp.worker.debugging import DEBUG_HOST
 
 if TYPE_CHECKING:
-    from eager_lsp.lsp.documents import Document
-    from eager_lsp.lsp.server import EagerServer
+    from eager_lsp.lsp.context import ExecutionContext, ProgressClient
+    from eager_lsp.lsp.documents import Document, RunCounts
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ RUN_PIECE = 512  # characters per piece when replaying a document "as fast as po
 class Progress:
     """A cancellable `$/progress` (when the client supports it); cancelling stops `owner`."""
 
-    def __init__(self, server: EagerServer, owner: Activity, title: str) -> None:
+    def __init__(self, server: ProgressClient, owner: Activity, title: str) -> None:
         self.server = server
         self.owner = owner
         self.title = title
@@ -79,15 +79,18 @@ class Progress:
 
 
 class Activity:
-    """Base: a background task feeding a document's interpreter."""
+    """Base: a background task feeding a document's interpreter (documents.ActivityHandle)."""
 
     kind = "activity"
 
-    def __init__(self, server: EagerServer, doc: Document) -> None:
+    def __init__(self, server: ExecutionContext, doc: Document) -> None:
         self.server = server
         self.doc = doc
         self.task: asyncio.Task[Any] | None = None
         self.stop_reason: str | None = None
+        self.binding: RunBinding | None = None  # the run it feeds, once begun
+        self.tokens = 0  # model pieces received (a generation)
+        self.progress: Progress | None = None
 
     def start(self) -> None:
         self.doc.activity = self
@@ -106,6 +109,14 @@ class Activity:
     @property
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
+
+    async def wait_done(self, timeout: float) -> None:
+        """Wait (bounded) until its task has ended, without stopping it."""
+        task = self.task
+        if task is None or task.done():
+            return
+        with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
+            await asyncio.wait_for(asyncio.shield(task), timeout)
 
     async def stop(self, reason: str) -> None:
         """Cancel and wait until it has wound down."""
@@ -146,15 +157,14 @@ def summary_payload(
     *,
     tokens: int,
     error: str | None,
-    binding: RunBinding | None = None,
+    binding: RunCounts | None = None,
 ) -> dict[str, Any]:
     """`eager/generationSummary` (docs/protocol.md). Without a report (the run was stopped
     before it could finish) the numbers come from the run's binding (given, or the document's
     current activity's): what ran before the stop, and for how long."""
     if report is None:
-        if binding is None:
-            found = getattr(doc.activity, "binding", None)
-            binding = found if isinstance(found, RunBinding) else None
+        if binding is None and doc.activity is not None:
+            binding = doc.activity.binding
         return {
             "uri": doc.uri,
             "elapsedS": round(binding.elapsed(), 4) if binding is not None else 0.0,
@@ -198,7 +208,6 @@ class DocumentRun(Activity):
     """`eager.runDocument`: a fresh namespace, then the whole text streamed through at once."""
 
     kind = "run"
-    binding: RunBinding | None = None
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
@@ -217,8 +226,8 @@ class DocumentRun(Activity):
         gone = doc.store.clear()
         if gone:
             server.stale(doc, 0)
-            server.publisher.schedule(doc)
-        progress = Progress(server, self, "eager: running")
+            server.republish(doc)
+        progress = self.progress = Progress(server, self, "eager: running")
         await progress.begin(Path(doc.path).name)
         linemap = LineMap(doc)
 
@@ -296,7 +305,7 @@ def prelude_code(doc: Document, prefix: str) -> str:
 
 
 async def run_prelude(
-    server: EagerServer, doc: Document, interpreter: Interpreter, prefix: str
+    server: ExecutionContext, doc: Document, interpreter: Interpreter, prefix: str
 ) -> None:
     """Run the code above a generation in a fresh namespace, publishing its results like any
     run: a reproducible state for the generated code to build on. Its errors are shown on their
@@ -318,28 +327,28 @@ async def run_prelude(
 # -- interpreter commands -----------------------------------------------------------------------
 
 
-async def interrupt(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def interrupt(doc: Document) -> dict[str, Any]:
     if doc.interpreter is None:
         return {"interrupted": False, "stateLost": False}
     outcome = await doc.interpreter.interrupt()
     return {"interrupted": outcome != "idle", "stateLost": outcome == "killed"}
 
 
-async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def restart(server: ExecutionContext, doc: Document) -> dict[str, Any]:
     if doc.activity is not None:
         await doc.activity.stop("interpreter restarted")
-    interpreter = server.interpreters.interpreter_for(doc, server.settings)
+    interpreter = server.interpreter_for(doc)
     await interpreter.restart()
     gone = doc.store.clear()
     if gone:
         server.stale(doc, 0)
-        server.publisher.schedule(doc)
+        server.republish(doc)
     if doc.follower is not None:
         doc.follower.rebuild_soon()
     return {"restarted": True}
 
 
-async def debug_attach_info(server: EagerServer, doc: Document) -> dict[str, Any] | None:
+async def debug_attach_info(server: ExecutionContext, doc: Document) -> dict[str, Any] | None:
     """The user asked to attach: only now does the interpreter's debugpy start listening
     (127.0.0.1, in-process, no adapter child). Answered while a chunk runs too, so a
     runaway loop can be paused. None when debug.enabled is off."""

@@ -33,8 +33,8 @@ from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.text import LineEdit
 
 if TYPE_CHECKING:
+    from eager_lsp.lsp.context import ExecutionContext, OpenDocuments
     from eager_lsp.lsp.documents import Document
-    from eager_lsp.lsp.server import EagerServer
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Epoch(Activity):
 
     kind = "follow"
 
-    def __init__(self, server: EagerServer, doc: Document, follower: Follower, base: int):
+    def __init__(self, server: ExecutionContext, doc: Document, follower: Follower, base: int):
         super().__init__(server, doc)
         self.follower = follower
         # Imported here: the providers package loads the openai SDK (see server.warm_up).
@@ -67,7 +67,7 @@ class Epoch(Activity):
 
         self.base = base  # 0-based document line where this stream's text begins
         self.stream = DocumentStream()
-        self.binding = RunBinding(
+        self.binding: RunBinding = RunBinding(
             doc,
             lambda r: r - 1,  # this stream's text is the document's own from line `base`
             on_entry=lambda e: server.add_entry(doc, e),
@@ -122,17 +122,19 @@ class Epoch(Activity):
 class Follower:
     """Watches one document while follow mode is on."""
 
-    def __init__(self, server: EagerServer, doc: Document) -> None:
+    def __init__(self, server: ExecutionContext, doc: Document, *, suspended: bool = False):
+        """`suspended`: another activity feeds the interpreter now (a generation writing):
+        follow from its end (`resume_after_run`), without running the document first."""
         self.server = server
         self.doc = doc
         self.snapshot = ""  # the text the current state corresponds to
         self.released_upto = 0  # lines before this have run (or been released to run)
         self.halted = False
-        self.suspended = False
+        self.suspended = suspended
         self.epoch: Epoch | None = None
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._rebuild_next = True  # the first round runs the whole document
+        self._rebuild_next = not suspended  # else the first round runs the whole document
         self.edit_line: int | None = None  # line where the user's latest edit ended
         doc.observers.append(self)
 
@@ -241,7 +243,7 @@ class Follower:
             from_line = self._statement_start(line)
             self.server.stale(self.doc, from_line)
             if self.doc.store.clear(from_line):
-                self.server.publisher.schedule(self.doc)
+                self.server.republish(self.doc)
             await asyncio.sleep(REBUILD_PAUSE_S)
             if self._dirty.is_set():
                 return  # still typing: the next round rebuilds
@@ -293,7 +295,7 @@ class Follower:
         self.snapshot = text
 
 
-async def set_follow(server: EagerServer, doc: Document, enabled: bool) -> dict[str, Any]:
+async def set_follow(server: ExecutionContext, doc: Document, enabled: bool) -> dict[str, Any]:
     """eager.follow: on runs the document from a fresh namespace, then follows it."""
     if not enabled:
         if doc.follower is not None:
@@ -301,16 +303,14 @@ async def set_follow(server: EagerServer, doc: Document, enabled: bool) -> dict[
             await follower.stop()
         return {"enabled": False}
     if doc.follower is None:
-        follower = Follower(server, doc)
+        busy = doc.activity is not None and doc.activity.running
+        follower = Follower(server, doc, suspended=busy)
         doc.follower = follower
-        if doc.activity is not None and doc.activity.running:
-            follower.suspended = True  # a generation is writing; follow from its end
-            follower._rebuild_next = False
         follower.start()
     return {"enabled": True}
 
 
-def set_cursor(server: EagerServer, params: Any) -> None:
+def set_cursor(server: OpenDocuments, params: Any) -> None:
     """eager/cursor `{"uri", "position": {line, character}, "version"?}`: where the user is.
     Without `version` it is taken to be for the text the server has now."""
     from eager_lsp.lsp.stream_edits import plain

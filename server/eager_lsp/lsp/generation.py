@@ -44,8 +44,8 @@ from eager_lsp.lsp.stream_edits import StreamEditWriter
 from eager_lsp.repair import RepairRequest, RepairStats
 
 if TYPE_CHECKING:
+    from eager_lsp.lsp.context import GenerationContext
     from eager_lsp.lsp.documents import Document
-    from eager_lsp.lsp.server import EagerServer
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Generation(Activity):
 
     def __init__(
         self,
-        server: EagerServer,
+        server: GenerationContext,
         doc: Document,
         *,
         messages: list[dict[str, Any]],
@@ -81,6 +81,7 @@ class Generation(Activity):
         replaced: str = "",
     ) -> None:
         super().__init__(server, doc)
+        self.server: GenerationContext = server
         self.kind = kind
         self.messages = messages
         self.fix = fix  # a repair: the model's answer goes through repair.RepeatFilter
@@ -101,7 +102,7 @@ class Generation(Activity):
         self.separator = False  # we opened a line before the user's text that follows
         self._stream_task: asyncio.Task[RunReport] | None = None
         self._writer_task: asyncio.Task[None] | None = None
-        self.progress = Progress(server, self, "eager: generating")
+        self.progress: Progress = Progress(server, self, "eager: generating")
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def stop(self, reason: str) -> None:
@@ -401,7 +402,7 @@ def _position(doc: Document, value: Any, default: int) -> int:
     return doc.text.offset(pos)
 
 
-async def start_generate(server: EagerServer, doc: Document, arg: dict[str, Any]) -> Any:
+async def start_generate(server: GenerationContext, doc: Document, arg: dict[str, Any]) -> Any:
     prompt = arg.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise RequestError("eager: eager.generate needs a non-empty `prompt`.")
@@ -424,14 +425,14 @@ async def start_generate(server: EagerServer, doc: Document, arg: dict[str, Any]
     return {"started": True}
 
 
-def _check_llm(server: EagerServer) -> None:
+def _check_llm(server: GenerationContext) -> None:
     try:
         server.settings.llm_config()
     except (TypeError, ValueError) as exc:
         raise RequestError(f"eager: the llm settings are not usable: {exc}", "settings")
 
 
-async def start_fix(server: EagerServer, doc: Document, arg: dict[str, Any]) -> Any:
+async def start_fix(server: GenerationContext, doc: Document, arg: dict[str, Any]) -> Any:
     line = arg.get("line")
     if not isinstance(line, int):
         raise RequestError("eager: eager.fixWithAI needs the `line` of the error.")
@@ -499,7 +500,7 @@ def repair_plan(doc: Document, entry: Entry) -> tuple[RepairRequest, int, int]:
     return req, stmt_start, end
 
 
-async def stop(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def stop(server: GenerationContext, doc: Document) -> dict[str, Any]:
     activity = doc.activity
     if activity is None or not activity.running:
         return {"stopped": False}
@@ -507,7 +508,7 @@ async def stop(server: EagerServer, doc: Document) -> dict[str, Any]:
     return {"stopped": True}
 
 
-def after_failure(server: EagerServer, doc: Document, failed: ChunkResult) -> None:
+def after_failure(server: GenerationContext, doc: Document, failed: ChunkResult) -> None:
     """After a generation stopped on an error: repair automatically (`repair.mode: auto`)
     or point at the code action (`ask`)."""
     mode = server.settings.repair.mode
@@ -527,18 +528,16 @@ def after_failure(server: EagerServer, doc: Document, failed: ChunkResult) -> No
         )
 
 
-async def _auto_fix(server: EagerServer, doc: Document, line: int) -> None:
+async def _auto_fix(server: GenerationContext, doc: Document, line: int) -> None:
     # The generation that failed is still winding down: let it finish first.
-    for _ in range(100):
-        if doc.activity is None or not doc.activity.running:
-            break
-        await asyncio.sleep(0.02)
+    if doc.activity is not None:
+        await doc.activity.wait_done(2.0)
     if doc.closed:
         return
     await start_fix(server, doc, {"uri": doc.uri, "line": line})
 
 
-def fix_actions(server: EagerServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+def fix_actions(server: GenerationContext, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
     """ "Fix with AI" on each eager runtime-error diagnostic in the request."""
     if server.settings.repair.mode == "off":
         return []

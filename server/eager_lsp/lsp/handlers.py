@@ -11,7 +11,7 @@ from lsprotocol import types as lsp
 from eager_lsp.lsp import execution, generation, hover, methods, publish
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.follow import set_cursor, set_follow
-from eager_lsp.lsp.server import EagerServer
+from eager_lsp.lsp.language_server import EagerServer
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def _commands(server: EagerServer) -> None:
 
     @command(methods.INTERRUPT, {"interrupted": False, "stateLost": False})
     async def interrupt(server: EagerServer, arg: dict[str, Any]) -> Any:
-        return await execution.interrupt(server, server.document(arg))
+        return await execution.interrupt(server.document(arg))
 
     @command(methods.RESTART_INTERPRETER, {"restarted": False})
     async def restart(server: EagerServer, arg: dict[str, Any]) -> Any:

@@ -34,8 +34,8 @@ from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import APPLY_TIMEOUT_S, MAX_RETRIES, Region, Writer
 
 if TYPE_CHECKING:
+    from eager_lsp.lsp.context import StreamEditClient
     from eager_lsp.lsp.documents import Document
-    from eager_lsp.lsp.server import EagerServer
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,9 @@ def plain(value: Any) -> Any:
 class StreamEditWriter(Writer):
     min_interval_s = STREAM_INTERVAL_S
 
-    def __init__(self, server: EagerServer, doc: Document) -> None:
-        super().__init__(server, doc)
+    def __init__(self, server: StreamEditClient, doc: Document) -> None:
+        super().__init__(doc)
+        self.server = server
         self.generation_id = uuid.uuid4().hex[:16]
         self.seq = 0
         self.begun = False
