@@ -7,7 +7,7 @@ import io
 
 from eager_lsp.console import ConsolePrinter, format_summary
 from eager_lsp.core.run import RunReport
-from eager_lsp.core.types import Chunk, ChunkResult, Event
+from eager_lsp.core.types import Chunk, ChunkResult, Piece, ResultReady
 
 
 def _report(started: float, last_piece: float, done: float, exec_s: float) -> RunReport:
@@ -42,8 +42,8 @@ def test_result_lines_and_summary_share_one_origin() -> None:
     out = io.StringIO()
     printer = ConsolePrinter(out, origin=100.0)  # the command started at t=100
     report = _report(started=101.0, last_piece=102.0, done=102.5, exec_s=0.2)
-    printer(Event("piece", 101.1, {}))
-    printer(Event("result", 102.5, {"result": report.results[0]}))
+    printer(Piece(101.1, offset=0, size=1))
+    printer(ResultReady(102.5, result=report.results[0]))
     printer.summary(report)
     text = out.getvalue()
     assert "[   2.50s] L1" in text, text  # the result at 102.5, counted from 100

@@ -15,9 +15,11 @@ Rules:
 - `kill()` must not destroy an interpreter the executor did not start (an attached Jupyter
   kernel is the user's): it only lets go of it.
 
-These are the same shapes as the worker's wire protocol (worker/protocol.py), so the worker
-satisfies the protocol as it is; the module-level assignments at the end of
-`eager_lsp.executors` are checked by mypy.
+The TypedDicts below are the one schema of what crosses to a backend and back: the worker
+sends exactly these on its wire (worker/protocol.py adds only its own framing and control
+messages), the kernel backend builds them from Jupyter messages, and the run reads them
+(core/run.py, core/results.py). The module-level assignments at the end of
+`eager_lsp.executors` have mypy check that every backend satisfies the protocol.
 """
 
 from __future__ import annotations
@@ -41,12 +43,20 @@ class ChunkRequest(TypedDict):
     image_dir: str  # where PNGs it produces are written (the interpreter's private directory)
 
 
+class WireFrame(TypedDict):
+    path: str
+    line: int  # 1-based; document lines for the document's own frames
+    function: str
+    in_document: bool
+    repeated: NotRequired[int]  # this frame followed N more times (collapsed)
+
+
 class WireError(TypedDict):
     type: str
     message: str
     line: int | None  # document line of the innermost frame in the document
     traceback: str
-    frames: list[dict[str, Any]]  # {"path", "line", "function", "in_document", "repeated"}
+    frames: list[WireFrame]  # innermost frame in the document first
     frames_omitted: NotRequired[int]
 
 
@@ -56,6 +66,12 @@ class WireValue(TypedDict):
     repr: str
     summary: str
     table: NotRequired[str]
+
+
+class WireImage(TypedDict):
+    path: str  # a PNG in the request's image_dir
+    label: str
+    size: int  # bytes
 
 
 class StartedEvent(TypedDict):
@@ -73,7 +89,7 @@ class ResultEvent(TypedDict):
     stdout: str
     stderr: str
     error: WireError | None
-    images: NotRequired[list[dict[str, Any]]]  # {"path", "label", "size"}
+    images: NotRequired[list[WireImage]]
     t_start: float
     t_end: float
 
@@ -83,9 +99,10 @@ class SkippedEvent(TypedDict):
     id: int
 
 
-# What `on_event` receives: one of the events above as a plain dict (the worker also sends
-# its own kinds, which consumers ignore), so the callback type stays a dict.
-EventCallback = Callable[[dict[str, Any]], None]
+# What `on_event` receives, per chunk and in order: `started`, then `result` or `skipped`.
+# Narrow with `event["ev"] == "result"`.
+ExecutorEvent = StartedEvent | ResultEvent | SkippedEvent
+EventCallback = Callable[[ExecutorEvent], None]
 InterruptOutcome = str  # "interrupted" | "killed" | "idle"
 
 
@@ -122,7 +139,7 @@ class Executor(Protocol):
         *,
         stop_on_error: bool,
         on_event: EventCallback | None = None,
-    ) -> Sequence[Mapping[str, Any]]: ...
+    ) -> Sequence[Mapping[str, Any]]: ...  # the result/skipped events, in order
 
     async def interrupt(self) -> InterruptOutcome: ...
 

@@ -19,12 +19,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterable, Callable
-from typing import Any
 
 from eager_lsp.core.config import InterpreterConfig, KernelTarget
 from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource
 from eager_lsp.core.run import Listener, Run, RunReport
-from eager_lsp.core.types import Chunk, Event
+from eager_lsp.core.types import Chunk, Event, WorkerStarted
 
 __all__ = [
     "IMAGES_KEPT",
@@ -108,7 +107,9 @@ class Interpreter:
                 await executor.debug_listen()
             except RuntimeError:
                 pass  # executor.debug_error says why; the code still runs
-        self._notify("worker_started", pid=executor.pid, debug_port=executor.debug_port)
+        self._notify(
+            WorkerStarted(time.monotonic(), pid=executor.pid, debug_port=executor.debug_port)
+        )
         return executor
 
     @property
@@ -278,9 +279,9 @@ class Interpreter:
 
         return both
 
-    def _notify(self, kind: str, **data: Any) -> None:
+    def _notify(self, event: Event) -> None:
         if self._listener is not None:
-            self._listener(Event(kind, time.monotonic(), data))
+            self._listener(event)
 
 
 class StreamFailed(Exception):

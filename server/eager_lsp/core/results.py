@@ -1,7 +1,10 @@
-"""Turn the worker's wire messages (worker/protocol.py) into core records."""
+"""Turn an executor's events (core/executor.py: the worker's wire messages, the kernel's
+translation) into core records, defensively: a field missing or of the wrong type from an
+older or foreign worker becomes a default, never an exception."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo, Frame, Image, Value
@@ -15,7 +18,7 @@ def _int(x: Any) -> int:
         return 0
 
 
-def value_from_wire(v: dict[str, Any] | None) -> Value | None:
+def value_from_wire(v: Mapping[str, Any] | None) -> Value | None:
     if not v:
         return None
     return Value(
@@ -39,7 +42,7 @@ def images_from_wire(items: Any) -> tuple[Image, ...]:
     return tuple(out)
 
 
-def error_from_wire(e: dict[str, Any] | None, lost_reason: str | None = None) -> ErrorInfo:
+def error_from_wire(e: Mapping[str, Any] | None, lost_reason: str | None = None) -> ErrorInfo:
     """An ErrorInfo from a wire ERROR, or (e is None) one saying the interpreter was lost."""
     if e is None:
         return ErrorInfo(
@@ -76,7 +79,7 @@ def error_from_wire(e: dict[str, Any] | None, lost_reason: str | None = None) ->
 
 
 def result_from_wire(
-    chunk: Chunk, msg: dict[str, Any], dispatched_at: float, received_at: float
+    chunk: Chunk, msg: Mapping[str, Any], dispatched_at: float, received_at: float
 ) -> ChunkResult:
     ok = bool(msg.get("ok"))
     values = tuple(v for v in (value_from_wire(x) for x in msg.get("values", [])) if v)

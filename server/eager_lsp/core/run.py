@@ -16,10 +16,26 @@ from typing import Any, Protocol
 
 from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.detector import BoundaryDetector
-from eager_lsp.core.executor import ChunkRequest, Executor
+from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorEvent
 from eager_lsp.core.gate import Gate
 from eager_lsp.core.results import error_from_wire, lost_result, result_from_wire, skipped_result
-from eager_lsp.core.types import Chunk, ChunkResult, Event, SyntaxIssue
+from eager_lsp.core.types import (
+    Chunk,
+    ChunkResult,
+    Dispatch,
+    Done,
+    EndOfStream,
+    Event,
+    ExecEnd,
+    ExecStart,
+    Piece,
+    Release,
+    ResultReady,
+    StopRequested,
+    SyntaxErrorFound,
+    SyntaxIssue,
+    WorkerLost,
+)
 
 Listener = Callable[[Event], None]
 
@@ -186,7 +202,7 @@ class Run:
         if self.first_piece_at is None:
             self.first_piece_at = now
         self.last_piece_at = now
-        self._emit("piece", now, offset=self._detector.offset, size=len(piece))
+        self._emit(Piece(now, offset=self._detector.offset, size=len(piece)))
         if self.stopped:
             return []
         released = self._detector.feed(piece)
@@ -204,7 +220,7 @@ class Run:
             released = self._detector.end()
             self._accept(released)
         self._enqueue(self._gate.flush())
-        self._emit("end_of_stream", self.end_at, offset=self._detector.offset)
+        self._emit(EndOfStream(self.end_at, offset=self._detector.offset))
         self._ended = True
         self._wake.set()
         return released
@@ -221,7 +237,7 @@ class Run:
             return
         self.stop_reason = reason
         self.stop_requested.set()
-        self._emit("stop_requested", self._clock(), reason=reason)
+        self._emit(StopRequested(self._clock(), reason=reason))
 
     async def cancel(self) -> None:
         """The user stopped it: no more chunks run, a running one is interrupted."""
@@ -235,7 +251,7 @@ class Run:
         return self.report()
 
     def report(self) -> RunReport:
-        done = [e.t for e in self.events if e.kind == "done"]
+        done = [e.t for e in self.events if isinstance(e, Done)]
         return RunReport(
             started_at=self.started_at,
             first_piece_at=self.first_piece_at,
@@ -255,12 +271,12 @@ class Run:
     def _accept(self, released: list[Chunk]) -> None:
         for chunk in released:
             self.chunks.append(chunk)
-            self._emit("release", chunk.released_at, chunk=chunk)
+            self._emit(Release(chunk.released_at, chunk=chunk))
             self._enqueue(self._gate.admit(chunk))
         issue = self._detector.error
         if issue is not None and self.syntax_error is None:
             self.syntax_error = issue
-            self._emit("syntax_error", self._clock(), issue=issue)
+            self._emit(SyntaxErrorFound(self._clock(), issue=issue))
             if self._interpreter.config.stop_on_error:
                 self.request_stop(f"SyntaxError at line {issue.line}", skip_rest=False)
 
@@ -283,32 +299,31 @@ class Run:
                 await self._execute(batch)
             if self._ended and not self._queue:
                 break
-        self._emit("done", self._clock())
+        self._emit(Done(self._clock()))
 
     async def _execute(self, batch: list[Chunk]) -> None:
         interpreter = self._interpreter
         pending = {c.index: c for c in batch}
         dispatched = self._clock()
-        self._emit("dispatch", dispatched, chunks=[c.index for c in batch])
+        self._emit(Dispatch(dispatched, chunks=[c.index for c in batch]))
         started: dict[int, float] = {}
 
-        def on_event(msg: dict[str, Any]) -> None:
-            kind = msg.get("ev")
+        def on_event(msg: ExecutorEvent) -> None:
             chunk = pending.get(int(msg.get("id", -1)))
             if chunk is None:
                 return
-            if kind == "started":
+            if msg["ev"] == "started":
                 started[chunk.index] = float(msg.get("t", self._clock()))
-                self._emit("exec_start", started[chunk.index], chunk=chunk.index)
-            elif kind == "result":
+                self._emit(ExecStart(started[chunk.index], chunk=chunk.index))
+            elif msg["ev"] == "result":
                 result = result_from_wire(chunk, msg, dispatched, self._clock())
-                self._emit("exec_end", result.exec_end, chunk=chunk.index)
+                self._emit(ExecEnd(result.exec_end, chunk=chunk.index))
                 pending.pop(chunk.index, None)
                 self._record(result)
                 if not result.ok and interpreter.config.stop_on_error:
                     line = result.error.line if result.error else None
                     self.request_stop(f"{_error_text(result)} at line {line}")
-            elif kind == "skipped":
+            elif msg["ev"] == "skipped":
                 pending.pop(chunk.index, None)
                 self._record(skipped_result(chunk, dispatched))
 
@@ -322,7 +337,7 @@ class Run:
         except Exception as exc:  # the interpreter died, was killed, or never started
             reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
             await interpreter.executor_lost(reason)
-            self._emit("worker_lost", self._clock(), reason=reason, state_lost=True)
+            self._emit(WorkerLost(self._clock(), reason=reason, state_lost=True))
             first = True
             for chunk in batch:
                 if chunk.index not in pending:
@@ -343,10 +358,9 @@ class Run:
         if result.chunk.index in self.results:
             return
         self.results[result.chunk.index] = result
-        self._emit("result", result.result_at or self._clock(), result=result)
+        self._emit(ResultReady(result.result_at or self._clock(), result=result))
 
-    def _emit(self, kind: str, t: float, **data: Any) -> None:
-        event = Event(kind, t, data)
+    def _emit(self, event: Event) -> None:
         self.events.append(event)
         if self._listener is not None:
             self._listener(event)

@@ -1,15 +1,16 @@
 """Small immutable records that flow through the pipeline.
 
 Every edge (CLI, LSP, benchmarks) sees only these, so they stay plain: no LSP types, no
-libcst nodes. Times are `time.monotonic()` seconds (system-wide on Linux and macOS, so a
+libcst nodes. The timeline of a run is typed here too, one `Event` class per kind: this is
+the one schema of what a run reports. Times are `time.monotonic()` seconds (system-wide on Linux and macOS, so a
 worker's timestamps are comparable with the parent's).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from eager_lsp.core.analysis import ChunkFacts
@@ -115,24 +116,124 @@ class ChunkResult:
 
 @dataclass(frozen=True)
 class Event:
-    """One timeline entry. `kind` is one of EVENT_KINDS; `data` holds kind-specific fields."""
+    """One timeline entry of a run (core/run.py) or an interpreter (core/interpreter.py).
 
-    kind: str
+    One class per kind below, each with its own typed fields; `kind` names it (the strings of
+    EVENT_KINDS), `t` is its monotonic time, and `data` gives the fields by name, for readers
+    that print or record any event. Listeners narrow with `isinstance`."""
+
     t: float
-    data: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "event"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "t"}
 
 
-EVENT_KINDS = (
-    "piece",  # text arrived: {"offset", "size"}
-    "release",  # the detector released a chunk: {"chunk"}
-    "dispatch",  # a batch went to the worker: {"chunks": [index, ...]}
-    "exec_start",  # {"chunk"}
-    "exec_end",  # {"chunk"}
-    "result",  # {"result": ChunkResult}
-    "syntax_error",  # {"issue": SyntaxIssue}
-    "stop_requested",  # the source should stop (early error interruption): {"chunk", "reason"}
-    "end_of_stream",  # {"offset"}
-    "worker_lost",  # the interpreter died or was killed: {"reason", "state_lost": True}
-    "worker_started",  # {"pid", "debug_port"}
-    "done",  # all results are in
+@dataclass(frozen=True)
+class Piece(Event):
+    """Text arrived from the source."""
+
+    kind: ClassVar[str] = "piece"
+    offset: int  # characters fed before it
+    size: int
+
+
+@dataclass(frozen=True)
+class Release(Event):
+    """The detector released a complete chunk."""
+
+    kind: ClassVar[str] = "release"
+    chunk: Chunk
+
+
+@dataclass(frozen=True)
+class SyntaxErrorFound(Event):
+    """A syntax error more text cannot fix: nothing after it runs."""
+
+    kind: ClassVar[str] = "syntax_error"
+    issue: SyntaxIssue
+
+
+@dataclass(frozen=True)
+class Dispatch(Event):
+    """A batch went to the executor."""
+
+    kind: ClassVar[str] = "dispatch"
+    chunks: list[int]  # chunk indexes, in order
+
+
+@dataclass(frozen=True)
+class ExecStart(Event):
+    kind: ClassVar[str] = "exec_start"
+    chunk: int  # its index
+
+
+@dataclass(frozen=True)
+class ExecEnd(Event):
+    kind: ClassVar[str] = "exec_end"
+    chunk: int
+
+
+@dataclass(frozen=True)
+class ResultReady(Event):
+    """A chunk's result (a skipped chunk's too)."""
+
+    kind: ClassVar[str] = "result"
+    result: ChunkResult
+
+
+@dataclass(frozen=True)
+class StopRequested(Event):
+    """The source should stop (early error interruption, a cancel)."""
+
+    kind: ClassVar[str] = "stop_requested"
+    reason: str
+
+
+@dataclass(frozen=True)
+class EndOfStream(Event):
+    kind: ClassVar[str] = "end_of_stream"
+    offset: int
+
+
+@dataclass(frozen=True)
+class WorkerLost(Event):
+    """The interpreter's process died or was killed; its namespace is gone."""
+
+    kind: ClassVar[str] = "worker_lost"
+    reason: str
+    state_lost: bool = True
+
+
+@dataclass(frozen=True)
+class WorkerStarted(Event):
+    """The interpreter has a (new) executor."""
+
+    kind: ClassVar[str] = "worker_started"
+    pid: int | None
+    debug_port: int | None
+
+
+@dataclass(frozen=True)
+class Done(Event):
+    """All results of the run are in."""
+
+    kind: ClassVar[str] = "done"
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    Piece,
+    Release,
+    Dispatch,
+    ExecStart,
+    ExecEnd,
+    ResultReady,
+    SyntaxErrorFound,
+    StopRequested,
+    EndOfStream,
+    WorkerLost,
+    WorkerStarted,
+    Done,
 )
+EVENT_KINDS = tuple(e.kind for e in EVENT_TYPES)

@@ -39,7 +39,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from eager_lsp.core.executor import ChunkRequest, EventCallback, ExecutorLost
+from eager_lsp.core.executor import (
+    ChunkRequest,
+    EventCallback,
+    ExecutorEvent,
+    ExecutorLost,
+    ResultEvent,
+    SkippedEvent,
+    WireError,
+    WireFrame,
+    WireImage,
+    WireValue,
+)
 from eager_lsp.limits import MESSAGE_CAP, STREAM_CAP, TRACEBACK_CAP, clip_middle
 
 if TYPE_CHECKING:
@@ -310,7 +321,7 @@ class _Pending:
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
     expr: dict[str, Any] | None = None
-    images: list[dict[str, Any]] = field(default_factory=list)
+    images: list[WireImage] = field(default_factory=list)
     error: dict[str, Any] | None = None
 
 
@@ -448,7 +459,7 @@ class KernelExecutor:
         *,
         stop_on_error: bool,
         on_event: EventCallback | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ResultEvent | SkippedEvent]:
         async with self._lock:
             self._check_alive()
             self._idle.clear()
@@ -459,7 +470,7 @@ class KernelExecutor:
 
     async def _execute(
         self, batch: Sequence[ChunkRequest], stop_on_error: bool, on_event: EventCallback | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[ResultEvent | SkippedEvent]:
         order: list[_Pending] = []
         for request in batch:
             content = {
@@ -472,10 +483,10 @@ class KernelExecutor:
             }
             order.append(_Pending(request, self._t.send("shell", "execute_request", content)))
         by_id = {p.msg_id: p for p in order}
-        out: list[dict[str, Any]] = []
+        out: list[ResultEvent | SkippedEvent] = []
         callback_error: BaseException | None = None
 
-        def emit(event: dict[str, Any]) -> None:
+        def emit(event: ExecutorEvent) -> None:
             nonlocal callback_error
             if on_event is not None and callback_error is None:
                 try:
@@ -560,7 +571,7 @@ class KernelExecutor:
         name = f"figure {n}" if label == "figure" else label
         p.images.append({"path": path, "label": name, "size": len(data)})
 
-    def _event_for(self, p: _Pending) -> dict[str, Any]:
+    def _event_for(self, p: _Pending) -> ResultEvent | SkippedEvent:
         request = p.request
         reply = p.reply or {}
         status = reply.get("status")
@@ -671,14 +682,14 @@ def _plain(data: Mapping[str, Any] | None) -> str:
     return clip_middle(str(text), REPR_CAP)
 
 
-def _value(name: str, data: Mapping[str, Any], type_name: str = "") -> dict[str, Any]:
+def _value(name: str, data: Mapping[str, Any], type_name: str = "") -> WireValue:
     text = _plain(data)
     line = text.splitlines()[0] if text else ""
     summary = line if len(line) <= SUMMARY_CAP else line[: SUMMARY_CAP - 1] + "…"
     return {"name": name, "type": type_name, "repr": text, "summary": summary}
 
 
-def _values(names: Sequence[str], found: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _values(names: Sequence[str], found: Mapping[str, Any]) -> list[WireValue]:
     out = []
     for name in names:
         entry = found.get(name)
@@ -693,12 +704,12 @@ def _values(names: Sequence[str], found: Mapping[str, Any]) -> list[dict[str, An
     return out
 
 
-def _error(content: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+def _error(content: Mapping[str, Any], request: Mapping[str, Any]) -> WireError:
     """The kernel's error as the worker's wire ERROR: frames parsed from the traceback
     entries, innermost document frame first, its line the document line (padding)."""
     entries = [_ANSI.sub("", str(e)) for e in content.get("traceback") or []]
     path = str(request.get("path", "<stream>"))
-    calls: list[dict[str, Any]] = []
+    calls: list[WireFrame] = []
     for entry in entries:
         head = entry.lstrip("\n").splitlines()[0] if entry.strip() else ""
         m = _CELL_FRAME.match(head)
@@ -731,7 +742,7 @@ def _error(content: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, 
     }
 
 
-def _frame(path: str, line: int, function: str, in_document: bool) -> dict[str, Any]:
+def _frame(path: str, line: int, function: str, in_document: bool) -> WireFrame:
     return {"path": path, "line": line, "function": function, "in_document": in_document}
 
 

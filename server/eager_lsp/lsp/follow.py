@@ -27,7 +27,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.interpreter import StreamFailed
-from eager_lsp.core.types import Event
+from eager_lsp.core.types import Event, Release
 from eager_lsp.lsp.execution import Activity, reset_namespace
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.text import LineEdit
@@ -77,10 +77,8 @@ class Epoch(Activity):
         self.ready = asyncio.Event()  # the interpreter is there; pushing text makes sense
 
     def _on_event(self, event: Event) -> None:
-        if event.kind == "release":
-            self.follower.released_upto = max(
-                self.follower.released_upto, event.data["chunk"].end_line
-            )
+        if isinstance(event, Release):
+            self.follower.released_upto = max(self.follower.released_upto, event.chunk.end_line)
         if event.kind in ("release", "exec_start", "result"):  # "running" only while it does
             busy = self.binding.running or self.binding.pending
             self.server.status(self.doc, "running" if busy else "idle", message="following")

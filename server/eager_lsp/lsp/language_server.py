@@ -29,7 +29,7 @@ from pygls.lsp.server import LanguageServer
 
 from eager_lsp import __version__ as _version
 from eager_lsp.core.interpreter import Interpreter
-from eager_lsp.core.types import Event
+from eager_lsp.core.types import Event, WorkerLost
 from eager_lsp.lsp import methods, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
@@ -273,8 +273,8 @@ class EagerServer(LanguageServer):
 
     def _interpreter_listener(self, doc: Document) -> Any:
         def on_event(event: Event) -> None:
-            if event.kind == "worker_lost" and not doc.closed and not self.shutting_down:
-                reason = str(event.data.get("reason", "")).splitlines()[0:1]
+            if isinstance(event, WorkerLost) and not doc.closed and not self.shutting_down:
+                reason = event.reason.splitlines()[0:1]
                 self.show(
                     f"eager: the interpreter for {Path(doc.path).name} stopped "
                     f"({reason[0] if reason else 'unknown reason'}); a fresh one replaces it "

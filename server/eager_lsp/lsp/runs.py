@@ -12,7 +12,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
+from eager_lsp.core.types import (
+    ChunkResult,
+    Event,
+    ExecStart,
+    Release,
+    ResultReady,
+    SyntaxErrorFound,
+    SyntaxIssue,
+)
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import LineEdit
 
@@ -78,21 +86,21 @@ class RunBinding:
     def __call__(self, event: Event) -> None:
         if self.cancelled:
             return
-        if event.kind == "release":
+        if isinstance(event, Release):
             self.released += 1
-        elif event.kind == "exec_start":
+        elif isinstance(event, ExecStart):
             self.started += 1
-        elif event.kind == "result":
-            result: ChunkResult = event.data["result"]
+        elif isinstance(event, ResultReady):
+            result = event.result
             self.done += 1
             if not result.skipped:
                 self.ran += 1
             if self.failed is None and not result.ok and not result.skipped:
                 self.failed = result
             self._offer(result)
-        elif event.kind == "syntax_error":
-            self.syntax = event.data["issue"]
-            self._offer(self.syntax)
+        elif isinstance(event, SyntaxErrorFound):
+            self.syntax = event.issue
+            self._offer(event.issue)
         if self.on_event is not None:
             self.on_event(event)
 

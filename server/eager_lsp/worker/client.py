@@ -17,18 +17,22 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .launch import worker_command, worker_env
 from .memory import EXIT_MEMORY
 from .protocol import decode, encode
+
+if TYPE_CHECKING:  # types only: the worker package needs nothing of the core at run time
+    from eager_lsp.core.executor import ExecutorEvent
 
 LINE_LIMIT = 64 * 1024 * 1024  # one result line: capped output plus values, JSON-escaped
 STDERR_TAIL = 16 * 1024
 READY_TIMEOUT_S = 60.0
 INTERRUPT_RESEND_S = 0.25
 
-EventCallback = Callable[[dict[str, Any]], None]
+EventCallback = Callable[["ExecutorEvent"], None]
+CHUNK_EVENTS = ("started", "result", "skipped")  # what `execute` hands to on_event
 
 
 @dataclass
@@ -240,9 +244,9 @@ class WorkerClient:
                     break
                 if kind in ("result", "skipped"):
                     results.append(event)
-                if on_event is not None and callback_error is None:
+                if on_event is not None and callback_error is None and kind in CHUNK_EVENTS:
                     try:
-                        on_event(event)
+                        on_event(cast("ExecutorEvent", event))
                     except Exception as exc:  # keep reading: the batch must be consumed
                         callback_error = exc
             if callback_error is not None:

@@ -5,10 +5,15 @@ user's own interpreter. Messages are JSON objects, one per line, over the worker
 (parent → worker) and a private pipe (worker → parent, fd passed as --result-fd). The
 worker's own fd 1 and fd 2 never reach the parent's stdout.
 
+The chunks of an "exec" request and the per-chunk events it answers with ("started",
+"result", "skipped") are the executor schema, defined once as TypedDicts in
+eager_lsp/core/executor.py (ChunkRequest, StartedEvent, ResultEvent, SkippedEvent, with
+WireValue, WireImage, WireError, WireFrame): every backend speaks it, the worker on this wire.
+tests/worker/test_schema.py checks the worker's real messages against it. What is only this
+wire's:
+
 Parent → worker ("op"):
-  {"op": "exec", "batch": int, "stop_on_error": bool,
-   "chunks": [{"id": int, "code": str, "path": str, "first_line": int, "names": [str],
-               "trailing_expr": bool, "image_dir": str | null}]}
+  {"op": "exec", "batch": int, "stop_on_error": bool, "chunks": [ChunkRequest]}
   {"op": "reset"}                       fresh namespace, same process
   {"op": "shutdown"}
   {"op": "ping", "id": int}
@@ -18,19 +23,10 @@ Interrupt is not a message: the parent sends SIGINT to the worker process.
 Worker → parent ("ev"):
   {"ev": "ready", "pid": int, "python": str, "version": str, "debug_port": int | null,
    "debug_error": str | null, "protocol": int, "t": float}
-  {"ev": "started", "id": int, "t": float}
-  {"ev": "result", "id": int, "ok": bool, "values": [VALUE], "expr": VALUE | null,
-   "stdout": str, "stderr": str, "error": ERROR | null, "images": [IMAGE],
-   "t_start": float, "t_end": float}
-  {"ev": "skipped", "id": int}          not run: an earlier chunk of the batch failed/stopped
+  StartedEvent, ResultEvent, SkippedEvent  per chunk of an "exec"
   {"ev": "batch_done", "batch": int, "t": float}
   {"ev": "pong", "id": int}
   {"ev": "debug", "id": int, "port": int | null, "error": str | null}
-  VALUE = {"name": str, "type": str, "repr": str, "summary": str, "table"?: str}
-  IMAGE = {"path": str, "label": str, "size": int}
-  ERROR = {"type": str, "message": str, "line": int | null, "traceback": str,
-           "frames": [{"path": str, "line": int, "function": str, "in_document": bool,
-                       "repeated"?: int}], "frames_omitted"?: int}
 
 Semantics (version 1, extended compatibly):
 - "ready" also carries "protocol" (PROTOCOL_VERSION) and "t". Its debug_port and
