@@ -220,13 +220,13 @@ def worker_command(
 ) -> list[str]:
     """A worker exec'd directly (spawn.DirectProcess): where there is no zygote."""
     argv = worker_argv(result_fd, debug=debug, memory_limit_mb=memory_limit_mb)
-    return _interpreter(python, BOOTSTRAP) + argv
+    return [*_interpreter(python, BOOTSTRAP), *argv]
 
 
 def zygote_command(python: str, socket_fd: int) -> list[str]:
     """The interpreter's zygote (worker/zygote.py), which forks workers with the same
     start-up: the same flags, the same isolated sys.path."""
-    return _interpreter(python, ZYGOTE_BOOTSTRAP) + [str(socket_fd)]
+    return [*_interpreter(python, ZYGOTE_BOOTSTRAP), str(socket_fd)]
 
 
 def worker_env(

@@ -156,8 +156,10 @@ def _become_worker(zygote_pid: int, fds: list[int], closers: list[Any]) -> NoRet
                 pass
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in fds]  # out of the way of 0..3
         devnull = os.open(os.devnull, os.O_RDWR)
-        for source, target in zip((high[0], devnull, high[1], high[2]), (0, 1, 2, RESULT_FD)):
-            os.dup2(source, target)
+        os.dup2(high[0], 0)  # no zip(strict=): this runs on Python 3.8 too
+        os.dup2(devnull, 1)
+        os.dup2(high[1], 2)
+        os.dup2(high[2], RESULT_FD)
         _close_other_fds({0, 1, 2, RESULT_FD})
         code = EXIT_BAD_LAUNCH
         launch = read_launch(0)
