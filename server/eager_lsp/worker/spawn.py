@@ -75,9 +75,11 @@ class WorkerProcess(Protocol):
     """What WorkerClient needs of its process, whichever way it was started."""
 
     pid: int
-    returncode: int | None
     stdin: asyncio.StreamWriter
     stderr: asyncio.StreamReader
+
+    @property
+    def returncode(self) -> int | None: ...
 
     async def wait(self) -> int | None: ...
 
@@ -349,7 +351,7 @@ class Zygote:
             return
         if kind in ("spawned", "spawn_failed"):
             with self._lock:
-                child = self._pending.pop(message.get("id"), None)
+                child = self._pending.pop(int(message.get("id") or 0), None)
                 if child is not None and kind == "spawned":
                     self._children[int(message["pid"])] = child
             if child is None or child.spawned.done():

@@ -47,6 +47,7 @@ import selectors
 import signal
 import socket
 import sys
+import tempfile
 import time
 from typing import Any, NoReturn
 
@@ -167,8 +168,7 @@ def _become_worker(zygote_pid: int, fds: list[int], closers: list[Any]) -> NoRet
         os.environ.update(launch["env"])
         if hasattr(time, "tzset"):
             time.tzset()  # TZ as the worker's environment says
-        if "tempfile" in sys.modules:
-            sys.modules["tempfile"].tempdir = None  # picked from TMPDIR on first use
+        tempfile.tempdir = None  # picked from TMPDIR (of the worker's env) on first use
         if launch.get("cwd"):
             os.chdir(launch["cwd"])
         code = 70
