@@ -413,11 +413,15 @@ def zygote_for(python: str, env: Mapping[str, str]) -> Zygote:
         return zygote
 
 
-def close_zygotes() -> None:
-    """Stop every zygote (and so every worker they forked)."""
+def close_zygotes(python: str | None = None, env: Mapping[str, str] | None = None) -> None:
+    """Stop every zygote, or the one for `python` and `env` (and so the workers they forked)."""
     with _zygotes_lock:
-        zygotes = list(_zygotes.values())
-        _zygotes.clear()
+        if python is None or env is None:
+            zygotes = list(_zygotes.values())
+            _zygotes.clear()
+        else:
+            one = _zygotes.pop((python, tuple(sorted(env.items()))), None)
+            zygotes = [] if one is None else [one]
     for zygote in zygotes:
         zygote.close()
 
