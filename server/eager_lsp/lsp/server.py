@@ -320,6 +320,7 @@ class EagerServer(LanguageServer):
         if doc is None or doc.closed:
             return
         doc.apply_changes(params.text_document.version, params.content_changes)
+        self.publisher.catch_up(doc)
 
     def forget_document(self, uri: str) -> None:
         doc = self.documents.pop(uri, None)
