@@ -383,6 +383,35 @@ async def test_stream_edits_typing_inside_stops_cleanly_and_keeps_both_texts(
     assert [r["op"] for r in streams.requests].count("end") == 0  # nothing after the refusal
 
 
+async def test_stream_edits_a_line_being_typed_at_the_point_when_begin_is_refused_stays_whole(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The user starts a line at the insertion point just before `begin` reaches the client,
+    which answers `conflict`; the server rebases the point past that text and retries. The
+    generated text goes above the unfinished line, never joined to its end."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    script = "".join(f"{ln}\n" for ln in CODE[:25])
+    fake_openai.enqueue(text=script, chunk_chars=4, delay=0.005)
+    uri = editor.open("typing_at_begin.py", START_TEXT, tmp_path)
+
+    def type_first(p: dict[str, Any]) -> None:
+        if p["op"] == "begin" and len(streams.requests) == 1:
+            editor.type(uri, 1, 0, "# pr")  # the begin is for the version before this
+
+    streams.before_op = type_first
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    assert [r["op"] for r in streams.requests].count("begin") == 2  # refused once, retried
+    lines = editor.docs[uri].source.split("\n")
+    code = script.splitlines()
+    assert lines[: len(code) + 1] == ["start = 0", *code], lines
+    assert "# pr" in lines and lines.index("# pr") == len(code) + 1, lines
+
+
 async def test_stream_edits_an_error_keeps_the_code_up_to_it_in_one_end(
     stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:

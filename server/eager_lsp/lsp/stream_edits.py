@@ -216,6 +216,9 @@ class StreamEditWriter(Writer):
             moved_end = doc.map_offset(end, version, stay_before=True)
             if moved_start is None or moved_end is None:
                 break
+            if start == end and not before and _at_line_start(doc, version, start):
+                moved_start = _below_typed_line(doc, version, start, moved_start)
+                moved_end = moved_start
             start, end = moved_start, max(moved_start, moved_end)
         self.abort(f"the document kept changing under the edit ({MAX_RETRIES} tries)")
         return None
@@ -261,6 +264,27 @@ class StreamEditWriter(Writer):
 
 def _pos(p: Any) -> dict[str, int]:
     return {"line": p.line, "character": p.character}
+
+
+def _at_line_start(doc: Document, version: int, offset: int) -> bool:
+    """Whether `offset` of `version` was at a line start (the history knows the text then only
+    through the changes since, so: the current text at the offset mapped to stay before)."""
+    here = doc.map_offset(offset, version, stay_before=True)
+    return here is not None and (here == 0 or doc.text.source[here - 1] in "\r\n")
+
+
+def _below_typed_line(doc: Document, version: int, point: int, moved: int) -> int:
+    """A point at a line start, moved past text the user typed there meanwhile: whole lines of
+    that text stay above it, an unfinished last line goes below it (the generated text goes
+    above the line the user is still typing, never joined to its end; the client's marks keep
+    later typing at the point above the code, as before)."""
+    anchor = doc.map_offset(point, version, stay_before=True)
+    if anchor is None or anchor >= moved:
+        return moved
+    typed = doc.text.source[anchor:moved]
+    if typed.endswith(("\n", "\r")):
+        return moved
+    return anchor + max(typed.rfind("\n"), typed.rfind("\r")) + 1
 
 
 def _moved_on(doc: Document, version: int) -> bool:
