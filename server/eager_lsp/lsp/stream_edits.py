@@ -28,6 +28,7 @@ import concurrent.futures
 import functools
 import logging
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.lsp import methods
@@ -56,6 +57,9 @@ class _Answer:
         self.version: int | None = None
         self.offsets: tuple[int, int] | None = None
         self.error: str | None = None
+        # An answer for a version whose didChange has not arrived yet: converts the range
+        # when it does (Document.wait_until calls it right after each didChange).
+        self.pending: Callable[[], bool] | None = None
 
 
 def plain(value: Any) -> Any:
@@ -107,6 +111,8 @@ class StreamEditWriter(Writer):
         except Exception as exc:
             if answer.error is None:
                 answer.error = f"{type(exc).__name__}: {exc}"
+        if answer.error is None and answer.pending is not None:
+            await doc.wait_until(answer.pending, APPLY_TIMEOUT_S)
         if answer.error is not None:
             self.abort(f"the editor did not apply the edit ({answer.error})")
             return None
@@ -133,8 +139,18 @@ class StreamEditWriter(Writer):
                 answer.version = version
                 if version == self.doc.version:
                     answer.offsets = self._offsets(rng)
+                elif version > self.doc.version:
+                    # Sent before the didChange of its version reached us (the client's wait
+                    # for it timed out): read the range once the text is at that version.
+                    answer.pending = functools.partial(self._when_at, version, rng, answer)
         except Exception as exc:  # a malformed answer must not take the server down
             answer.error = f"a malformed answer to {methods.STREAM_EDIT} ({exc})"
+
+    def _when_at(self, version: int, rng: dict[str, Any], answer: _Answer) -> bool:
+        doc = self.doc
+        if doc.version == version and answer.offsets is None:
+            answer.offsets = self._offsets(rng)
+        return doc.version >= version or doc.closed or self.failure is not None
 
     def _offsets(self, rng: dict[str, Any]) -> tuple[int, int]:
         from lsprotocol import types as lsp
