@@ -13,11 +13,12 @@ import sys
 import time
 from typing import TextIO
 
+from eager_lsp.app.run import run_text
+from eager_lsp.cli_options import session_config_from_args
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.scheduler import RunReport
 from eager_lsp.core.session import Session
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
-from eager_lsp.providers.replay import ReplayStream
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
 
@@ -47,7 +48,7 @@ class ConsolePrinter:
             self.result(event.data["result"], event.t)
         elif event.kind == "syntax_error":
             issue: SyntaxIssue = event.data["issue"]
-            self._line(event.t, f"line {issue.line}", f"SyntaxError: {issue.message}")
+            self._line(event.t, f"line {issue.line}", issue.text)
         elif event.kind == "stop_requested":
             self._line(event.t, "stop", str(event.data.get("reason", "")))
         elif event.kind == "worker_lost":
@@ -64,7 +65,7 @@ class ConsolePrinter:
         took = f"({(r.exec_end - r.exec_start) * 1000:.1f} ms)"
         if r.error is not None:
             at = f" at line {r.error.line}" if r.error.line else ""
-            self._line(t, where, f"{r.error.type}: {r.error.message}{at} {took}")
+            self._line(t, where, f"{r.error.text}{at} {took}")
             return
         parts = [f"{v.name} = {v.summary}" for v in r.values]
         if r.expr is not None:
@@ -140,8 +141,6 @@ def _s(x: float | None) -> str:
 
 async def run_file(text: str, args: argparse.Namespace) -> int:
     """`eager-lsp run`: replay `text` at a token rate through a fresh session."""
-    from eager_lsp.cli import session_config_from_args
-
     origin = time.monotonic()  # every time this command prints counts from here
     config = session_config_from_args(args, str(args.file.resolve()))
     printer = ConsolePrinter(quiet=args.json, origin=origin)
@@ -153,22 +152,23 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
             print(f"eager-lsp: {exc.reason}", file=sys.stderr)
             return 2
         debug_port = announce_debugger(session)
-        stream = ReplayStream(text, rate=args.rate, piece_size=args.piece_size)
-        report = await session.run_stream(stream, listener=printer)
+        outcome = await run_text(
+            session, text, listener=printer, rate=args.rate, piece_size=args.piece_size
+        )
     finally:
         await session.close()
+    report = outcome.report
     summary = report.to_json()
     summary["debug_port"] = debug_port
-    summary["chars_total"] = len(text)
-    summary["chars_streamed"] = stream.sent
+    summary["chars_total"] = outcome.chars_total
+    summary["chars_streamed"] = outcome.chars_streamed
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         printer.summary(report)
-        if stream.sent < len(text):
-            unsent = len(text) - stream.sent
+        if outcome.chars_streamed < outcome.chars_total:
+            unsent = outcome.chars_total - outcome.chars_streamed
             print(
                 f"not generated thanks to stopping early: {unsent} characters (~{unsent // 4} tokens)"
             )
-    failed = report.failed is not None or report.syntax_error is not None
-    return 1 if failed else 0
+    return 0 if outcome.ok else 1

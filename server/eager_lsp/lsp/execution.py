@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from eager_lsp.app.run import run_text
 from eager_lsp.core.scheduler import RunReport
-from eager_lsp.core.session import Session, StreamFailed
-from eager_lsp.core.types import Event
+from eager_lsp.core.session import Session
+from eager_lsp.core.types import Event, failure_text
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.runs import LineMap, RunBinding
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 0.2
-RUN_PIECE = 512  # characters per piece when replaying a document "as fast as possible"
 
 
 class Progress:
@@ -186,12 +186,7 @@ def _r(x: float | None) -> float | None:
 
 
 def run_error_text(binding: RunBinding) -> str | None:
-    if binding.failed is not None and binding.failed.error is not None:
-        e = binding.failed.error
-        return f"{e.type}: {e.message}" if e.message else e.type
-    if binding.syntax is not None:
-        return f"SyntaxError: {binding.syntax.message}"
-    return None
+    return failure_text(binding.failed) or failure_text(binding.syntax)
 
 
 class DocumentRun(Activity):
@@ -235,13 +230,7 @@ class DocumentRun(Activity):
         server.status(doc, "running")
         report: RunReport | None = None
         try:
-            # Imported here: the providers package loads the openai SDK (see server.warm_up).
-            from eager_lsp.providers.replay import ReplayStream
-
-            source = ReplayStream(doc.text.source, rate=None, piece_size=RUN_PIECE)
-            report = await session.run_stream(source, first_line=1, listener=binding)
-        except StreamFailed as exc:  # cannot happen with a replay, but stay safe
-            report = exc.report
+            report = (await run_text(session, doc.text.source, listener=binding)).report
         finally:
             binding.cancelled = report is None
             linemap.detach()
@@ -299,16 +288,11 @@ async def run_prelude(server: EagerServer, doc: Document, session: Session, pref
     """Run the code above a generation in a fresh namespace, publishing its results like any
     run: a reproducible state for the generated code to build on. Its errors are shown on their
     lines; the generation goes on (the model may well write the fix)."""
-    from eager_lsp.providers.replay import ReplayStream
-
     await reset_namespace(session)
     linemap = LineMap(doc)
     binding = RunBinding(doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e))
     try:
-        source = ReplayStream(prefix, rate=None, piece_size=RUN_PIECE)
-        await session.run_stream(source, first_line=1, listener=binding)
-    except StreamFailed:  # a replay cannot fail, but never let it stop the generation
-        pass
+        await run_text(session, prefix, listener=binding)  # never raises StreamFailed
     finally:
         linemap.detach()
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp import limits
-from eager_lsp.core.types import ChunkResult, Frame, Value
+from eager_lsp.core.types import ChunkResult, Frame, Value, failure_text
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import Text
@@ -82,12 +82,7 @@ def tooltip(result: ChunkResult) -> str:
 
 
 def error_message(entry: Entry) -> str:
-    if entry.syntax is not None:
-        return f"SyntaxError: {entry.syntax.message}"
-    err = entry.result.error if entry.result else None
-    if err is None:
-        return "Error"
-    return f"{err.type}: {err.message}" if err.message else err.type
+    return failure_text(entry.syntax or entry.result) or "Error"
 
 
 # -- LSP objects ----------------------------------------------------------------------------
