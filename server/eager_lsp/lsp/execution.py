@@ -23,6 +23,12 @@ from eager_lsp.core.session import Session
 from eager_lsp.core.types import Event, failure_text
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.errors import RequestError
+from eager_lsp.lsp.payloads import (
+    DebugAttachInfo,
+    GenerationSummaryParams,
+    InterruptResult,
+    RestartResult,
+)
 from eager_lsp.lsp.runs import LineMap, RunBinding
 from eager_lsp.worker.client import WorkerCrashed
 from eager_lsp.worker.debugging import DEBUG_HOST
@@ -147,7 +153,7 @@ def summary_payload(
     tokens: int,
     error: str | None,
     binding: RunBinding | None = None,
-) -> dict[str, Any]:
+) -> GenerationSummaryParams:
     """`eager/generationSummary` (docs/protocol.md). Without a report (the run was stopped
     before it could finish) the numbers come from the run's binding (given, or the document's
     current activity's): what ran before the stop, and for how long."""
@@ -155,30 +161,30 @@ def summary_payload(
         if binding is None:
             found = getattr(doc.activity, "binding", None)
             binding = found if isinstance(found, RunBinding) else None
-        return {
-            "uri": doc.uri,
-            "elapsedS": round(binding.elapsed(), 4) if binding is not None else 0.0,
-            "lastTokenS": None,
-            "execTotalS": 0.0,
-            "serialEstimateS": None,
-            "savedS": None,
-            "chunks": binding.ran if binding is not None else 0,
-            "tokens": tokens,
-            "stoppedEarly": True,
-            "error": error,
-        }
-    return {
-        "uri": doc.uri,
-        "elapsedS": round(report.done_at - report.started_at, 4),
-        "lastTokenS": report.rel(report.last_piece_at),
-        "execTotalS": round(report.exec_total, 4),
-        "serialEstimateS": _r(report.serial_estimate),
-        "savedS": _r(report.saved),
-        "chunks": len(report.chunks),
-        "tokens": tokens,
-        "stoppedEarly": report.stopped_early,
-        "error": error,
-    }
+        return GenerationSummaryParams(
+            uri=doc.uri,
+            elapsedS=round(binding.elapsed(), 4) if binding is not None else 0.0,
+            lastTokenS=None,
+            execTotalS=0.0,
+            serialEstimateS=None,
+            savedS=None,
+            chunks=binding.ran if binding is not None else 0,
+            tokens=tokens,
+            stoppedEarly=True,
+            error=error,
+        )
+    return GenerationSummaryParams(
+        uri=doc.uri,
+        elapsedS=round(report.done_at - report.started_at, 4),
+        lastTokenS=report.rel(report.last_piece_at),
+        execTotalS=round(report.exec_total, 4),
+        serialEstimateS=_r(report.serial_estimate),
+        savedS=_r(report.saved),
+        chunks=len(report.chunks),
+        tokens=tokens,
+        stoppedEarly=report.stopped_early,
+        error=error,
+    )
 
 
 def _r(x: float | None) -> float | None:
@@ -300,14 +306,14 @@ async def run_prelude(server: EagerServer, doc: Document, session: Session, pref
 # -- interpreter commands -----------------------------------------------------------------------
 
 
-async def interrupt(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def interrupt(server: EagerServer, doc: Document) -> InterruptResult:
     if doc.session is None:
-        return {"interrupted": False, "stateLost": False}
+        return InterruptResult(interrupted=False, stateLost=False)
     outcome = await doc.session.interrupt()
-    return {"interrupted": outcome != "idle", "stateLost": outcome == "killed"}
+    return InterruptResult(interrupted=outcome != "idle", stateLost=outcome == "killed")
 
 
-async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def restart(server: EagerServer, doc: Document) -> RestartResult:
     if doc.activity is not None:
         await doc.activity.stop("interpreter restarted")
     session = server.interpreters.session_for(doc, server.settings)
@@ -318,10 +324,10 @@ async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
         server.publisher.schedule(doc)
     if doc.follower is not None:
         doc.follower.rebuild_soon()
-    return {"restarted": True}
+    return RestartResult(restarted=True)
 
 
-async def debug_attach_info(server: EagerServer, doc: Document) -> dict[str, Any] | None:
+async def debug_attach_info(server: EagerServer, doc: Document) -> DebugAttachInfo | None:
     """The user asked to attach: only now does the interpreter's debugpy start listening
     (127.0.0.1, in-process, no adapter child). Answered while a chunk runs too, so a
     runaway loop can be paused. None when debug.enabled is off."""
@@ -333,4 +339,4 @@ async def debug_attach_info(server: EagerServer, doc: Document) -> dict[str, Any
     except (RuntimeError, WorkerCrashed) as exc:
         reason = exc.reason if isinstance(exc, WorkerCrashed) else str(exc)
         raise RequestError(f"eager: the debugger could not start: {reason}", "debugger")
-    return {"host": DEBUG_HOST, "port": port}
+    return DebugAttachInfo(host=DEBUG_HOST, port=port)

@@ -39,6 +39,7 @@ from eager_lsp.lsp.execution import (
     run_prelude,
     summary_payload,
 )
+from eager_lsp.lsp.payloads import StartedResult, StopResult
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
@@ -262,7 +263,7 @@ class Generation(Activity):
         )
         payload = summary_payload(doc, report, tokens=self.tokens, error=error)
         if self.stop_reason is not None:
-            payload["stoppedEarly"] = True
+            payload.stoppedEarly = True
         server.notify(methods.GENERATION_SUMMARY, payload)
         if doc.follower is not None and not doc.closed:
             doc.follower.resume_after_run()
@@ -425,7 +426,7 @@ async def start_generate(server: EagerServer, doc: Document, arg: dict[str, Any]
     doc.last_prompt = prompt
     doc.repair_attempts = 0
     Generation(server, doc, messages=messages, start=start, end=end).start()
-    return {"started": True}
+    return StartedResult(started=True)
 
 
 def _check_llm(server: EagerServer) -> None:
@@ -458,7 +459,7 @@ async def start_fix(server: EagerServer, doc: Document, arg: dict[str, Any]) -> 
         fix=req,
         replaced=doc.text.source[start:end],
     ).start()
-    return {"started": True}
+    return StartedResult(started=True)
 
 
 def repair_plan(doc: Document, entry: Entry) -> tuple[RepairRequest, int, int]:
@@ -503,12 +504,12 @@ def repair_plan(doc: Document, entry: Entry) -> tuple[RepairRequest, int, int]:
     return req, stmt_start, end
 
 
-async def stop(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def stop(server: EagerServer, doc: Document) -> StopResult:
     activity = doc.activity
     if activity is None or not activity.running:
-        return {"stopped": False}
+        return StopResult(stopped=False)
     await activity.stop("stopped on request")
-    return {"stopped": True}
+    return StopResult(stopped=True)
 
 
 def after_failure(server: EagerServer, doc: Document, failed: ChunkResult) -> None:
