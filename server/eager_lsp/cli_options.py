@@ -1,4 +1,4 @@
-"""The terminal's options turned into the core's configs: `SessionConfig` (the interpreter or
+"""The terminal's options turned into the core's configs: `InterpreterConfig` (the interpreter or
 kernel, the gate, limits) and `LLMConfig` (the model).
 
 Its own module so that the commands (`console.run_file`, `generate.generate_main`) and the
@@ -13,7 +13,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from eager_lsp.core.session import KernelTarget, SessionConfig
+    from eager_lsp.core.config import InterpreterConfig, KernelTarget
     from eager_lsp.providers.config import LLMConfig
 
 KERNEL_TOKEN_ENV = "EAGER_KERNEL_TOKEN"
@@ -21,7 +21,7 @@ KERNEL_TOKEN_ENV = "EAGER_KERNEL_TOKEN"
 
 def kernel_target_from_args(args: argparse.Namespace) -> KernelTarget | None:
     """The Jupyter kernel the options ask for, or None (the worker). SystemExit on a bad mix."""
-    from eager_lsp.core.session import KernelTarget
+    from eager_lsp.core.config import KernelTarget
 
     name = getattr(args, "kernel", None)
     connection = getattr(args, "kernel_connection", None)
@@ -44,13 +44,13 @@ def kernel_target_from_args(args: argparse.Namespace) -> KernelTarget | None:
     )
 
 
-def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConfig:
-    """The SessionConfig the `run` and `generate` commands share."""
+def interpreter_config_from_args(args: argparse.Namespace, path: str) -> InterpreterConfig:
+    """The InterpreterConfig the `run` and `generate` commands share."""
+    from eager_lsp.core.config import InterpreterConfig
     from eager_lsp.core.gate import GatePolicy
-    from eager_lsp.core.session import SessionConfig
 
     kernel = kernel_target_from_args(args)
-    return SessionConfig(
+    return InterpreterConfig(
         backend="kernel" if kernel is not None else "worker",
         kernel=kernel,
         path=path,

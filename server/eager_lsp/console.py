@@ -14,11 +14,12 @@ import time
 from typing import TextIO
 
 from eager_lsp.app.run import run_text
-from eager_lsp.cli_options import session_config_from_args
+from eager_lsp.cli_options import interpreter_config_from_args
 from eager_lsp.core.executor import ExecutorLost
-from eager_lsp.core.scheduler import RunReport
-from eager_lsp.core.session import Session
+from eager_lsp.core.interpreter import Interpreter
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
+from eager_lsp.executors import open_interpreter
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
 
@@ -121,18 +122,18 @@ def format_summary(report: RunReport, origin: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def announce_debugger(session: Session) -> int | None:
+def announce_debugger(interpreter: Interpreter) -> int | None:
     """With --debug, say where debugpy listens, so a person can attach while the code runs
     (or why it does not); returns the port. Without --debug nothing listens."""
-    if session.debug_port is not None:
+    if interpreter.debug_port is not None:
         print(
-            f"debugpy: attach to 127.0.0.1:{session.debug_port} to debug the running code",
+            f"debugpy: attach to 127.0.0.1:{interpreter.debug_port} to debug the running code",
             file=sys.stderr,
             flush=True,
         )
-    elif session.config.debug_listen:
-        print(f"debugpy: not started: {session.debug_error}", file=sys.stderr, flush=True)
-    return session.debug_port
+    elif interpreter.config.debug_listen:
+        print(f"debugpy: not started: {interpreter.debug_error}", file=sys.stderr, flush=True)
+    return interpreter.debug_port
 
 
 def _s(x: float | None) -> str:
@@ -140,23 +141,25 @@ def _s(x: float | None) -> str:
 
 
 async def run_file(text: str, args: argparse.Namespace) -> int:
-    """`eager-lsp run`: replay `text` at a token rate through a fresh session."""
+    """`eager-lsp run`: replay `text` at a token rate through a fresh interpreter."""
     origin = time.monotonic()  # every time this command prints counts from here
-    config = session_config_from_args(args, str(args.file.resolve()))
+    config = interpreter_config_from_args(args, str(args.file.resolve()))
     printer = ConsolePrinter(quiet=args.json, origin=origin)
-    session = Session(config, spares=0)  # one run: no spare interpreter to start and stop
+    interpreter = open_interpreter(
+        config, spares=0
+    )  # one run: no spare interpreter to start and stop
     try:
         try:
-            await session.start()
+            await interpreter.start()
         except ExecutorLost as exc:  # no such kernel, unreachable server, bad connection file
             print(f"eager-lsp: {exc.reason}", file=sys.stderr)
             return 2
-        debug_port = announce_debugger(session)
+        debug_port = announce_debugger(interpreter)
         outcome = await run_text(
-            session, text, listener=printer, rate=args.rate, piece_size=args.piece_size
+            interpreter, text, listener=printer, rate=args.rate, piece_size=args.piece_size
         )
     finally:
-        await session.close()
+        await interpreter.close()
     report = outcome.report
     summary = report.to_json()
     summary["debug_port"] = debug_port

@@ -22,10 +22,10 @@ from typing import Any, TextIO
 from eager_lsp import repair
 from eager_lsp.app.attempt import Attempt
 from eager_lsp.app.generate import generate
-from eager_lsp.cli_options import llm_config_from_args, session_config_from_args
+from eager_lsp.cli_options import interpreter_config_from_args, llm_config_from_args
 from eager_lsp.console import ConsolePrinter, announce_debugger, format_summary
-from eager_lsp.core.session import Session
 from eager_lsp.core.types import Event
+from eager_lsp.executors import open_interpreter
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
 from eager_lsp.providers.throttle import ThrottledStream
 
@@ -142,8 +142,10 @@ async def generate_main(args: argparse.Namespace) -> int:
         printer=ConsolePrinter(origin=origin),
         started=origin,
     )
-    session = Session(session_config_from_args(args, doc_path), spares=0)  # one-shot: no spare
-    warm = asyncio.ensure_future(session.start())  # the interpreter starts while the model does
+    interpreter = open_interpreter(
+        interpreter_config_from_args(args, doc_path), spares=0
+    )  # one-shot: no spare
+    warm = asyncio.ensure_future(interpreter.start())  # the interpreter starts while the model does
     debug_port: int | None = None
     model_start = (
         asyncio.ensure_future(_report_model_start(view)) if llm.provider == "local" else None
@@ -151,9 +153,9 @@ async def generate_main(args: argparse.Namespace) -> int:
     rate_limit = args.rate_limit
     try:
         await warm
-        debug_port = announce_debugger(session)
+        debug_port = announce_debugger(interpreter)
         outcome = await generate(
-            session,
+            interpreter,
             llm,
             args.prompt,
             view,
@@ -166,7 +168,7 @@ async def generate_main(args: argparse.Namespace) -> int:
         if model_start is not None:
             model_start.cancel()
         view.flush()
-        await session.close()
+        await interpreter.close()
     attempts = outcome.attempts
     code = outcome.code
     if out_path is not None:

@@ -11,9 +11,11 @@ import pytest
 from eager_lsp.app.attempt import NO_CODE, Attempt, line_end
 from eager_lsp.app.generate import generate
 from eager_lsp.app.run import run_text
+from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.session import Session, SessionConfig
+from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import ChunkResult, ErrorInfo, Event, SyntaxIssue, failure_text
+from eager_lsp.executors import open_interpreter
 from eager_lsp.providers.config import LLMConfig
 from tests.support.openai_server import FakeOpenAIServer
 
@@ -70,9 +72,9 @@ def llm(srv: FakeOpenAIServer) -> LLMConfig:
 
 
 @pytest.fixture
-async def session(tmp_path: Path):  # type: ignore[no-untyped-def]
-    s = Session(
-        SessionConfig(
+async def interpreter(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = open_interpreter(
+        InterpreterConfig(
             path=str(tmp_path / "gen.py"),
             cwd=str(tmp_path),
             debug=False,
@@ -85,11 +87,13 @@ async def session(tmp_path: Path):  # type: ignore[no-untyped-def]
     await s.close()
 
 
-async def test_generate_keeps_the_code_up_to_the_failing_statement(session: Session) -> None:
+async def test_generate_keeps_the_code_up_to_the_failing_statement(
+    interpreter: Interpreter,
+) -> None:
     with FakeOpenAIServer() as srv:
         srv.enqueue(text=BROKEN + "".join(f"pad{i} = {i}\n" for i in range(30)), delay=0.005)
         view = Recorder()
-        outcome = await generate(session, llm(srv), "sum the prices", view, path="gen.py")
+        outcome = await generate(interpreter, llm(srv), "sum the prices", view, path="gen.py")
     assert not outcome.ok
     assert outcome.code == BROKEN[: BROKEN.index("print('total")]
     attempt = outcome.attempts[0]
@@ -103,13 +107,13 @@ async def test_generate_keeps_the_code_up_to_the_failing_statement(session: Sess
     assert "".join(view.pieces) == attempt.text
 
 
-async def test_repair_rewrites_from_the_failing_statement(session: Session) -> None:
+async def test_repair_rewrites_from_the_failing_statement(interpreter: Interpreter) -> None:
     with FakeOpenAIServer() as srv:
         srv.enqueue(text=BROKEN, delay=0.005)
         srv.enqueue(text=REPEATING_FIX, delay=0.005)
         view = Recorder()
         outcome = await generate(
-            session, llm(srv), "sum the prices", view, path="gen.py", repairs=1
+            interpreter, llm(srv), "sum the prices", view, path="gen.py", repairs=1
         )
         repair_prompt = srv.chat_requests[1].body["messages"][-1]["content"]
     assert outcome.ok, [a.error for a in outcome.attempts]
@@ -124,14 +128,14 @@ async def test_repair_rewrites_from_the_failing_statement(session: Session) -> N
 
 
 async def test_an_unchanged_answer_runs_nothing_and_keeps_the_failing_code(
-    session: Session,
+    interpreter: Interpreter,
 ) -> None:
     with FakeOpenAIServer() as srv:
         srv.enqueue(text=BROKEN, delay=0.005)
         srv.enqueue(text=UNCHANGED, delay=0.005)
         view = Recorder()
         outcome = await generate(
-            session, llm(srv), "sum the prices", view, path="gen.py", repairs=1
+            interpreter, llm(srv), "sum the prices", view, path="gen.py", repairs=1
         )
     assert not outcome.ok
     last = outcome.attempts[-1]
@@ -141,11 +145,11 @@ async def test_an_unchanged_answer_runs_nothing_and_keeps_the_failing_code(
     assert outcome.code == BROKEN[: BROKEN.index("print('total")]
 
 
-async def test_a_broken_stream_keeps_what_ran_and_is_not_raised(session: Session) -> None:
+async def test_a_broken_stream_keeps_what_ran_and_is_not_raised(interpreter: Interpreter) -> None:
     with FakeOpenAIServer() as srv:
         srv.enqueue(pieces=["a = 1\n", "b = a + 1\n", "c = (b +"], drop_after=2)
         view = Recorder()
-        outcome = await generate(session, llm(srv), "count", view, path="gen.py")
+        outcome = await generate(interpreter, llm(srv), "count", view, path="gen.py")
     attempt = outcome.attempts[0]
     assert not outcome.ok
     assert attempt.error is not None and attempt.cause is not None
@@ -154,25 +158,25 @@ async def test_a_broken_stream_keeps_what_ran_and_is_not_raised(session: Session
     assert outcome.code == "a = 1\nb = a + 1\n"
 
 
-async def test_an_empty_answer_is_an_error(session: Session) -> None:
+async def test_an_empty_answer_is_an_error(interpreter: Interpreter) -> None:
     with FakeOpenAIServer() as srv:
         srv.enqueue(pieces=[])
-        outcome = await generate(session, llm(srv), "nothing", Recorder(), path="gen.py")
+        outcome = await generate(interpreter, llm(srv), "nothing", Recorder(), path="gen.py")
     assert not outcome.ok and outcome.error == NO_CODE
 
 
 async def test_run_text_reports_the_error_text_and_what_was_not_streamed(
-    session: Session,
+    interpreter: Interpreter,
 ) -> None:
     text = "x = 1\ny = x / 0\n" + "".join(f"z{i} = {i}\n" for i in range(200))
     events: list[Event] = []
-    outcome = await run_text(session, text, listener=events.append, rate=200.0, piece_size=4)
+    outcome = await run_text(interpreter, text, listener=events.append, rate=200.0, piece_size=4)
     assert not outcome.ok
     assert outcome.error == "ZeroDivisionError: division by zero"
     assert outcome.chars_total == len(text)
     assert outcome.chars_streamed < outcome.chars_total  # it stopped at the error
     assert any(e.kind == "result" for e in events)
-    ok = await run_text(session, "w = 2\n", first_line=300)
+    ok = await run_text(interpreter, "w = 2\n", first_line=300)
     assert ok.ok and ok.error is None
 
 

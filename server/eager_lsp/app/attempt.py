@@ -1,7 +1,7 @@
 """One model stream, run while it arrives: the step every generation and every repair is made of.
 
 Rules, and why:
-- The text runs through the session as it streams; the edge sees every piece and every event
+- The text runs through the interpreter as it streams; the edge sees every piece and every event
   (`AttemptEdge`), in that order per event: first the event, then `cut` when it stops the text.
 - When a statement fails (with stop-on-error) or the text has a syntax error, nothing after
   that statement is kept: `cut(keep)` tells the edge at once (a document writer stops writing
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eager_lsp import repair
-from eager_lsp.core.scheduler import RunReport
-from eager_lsp.core.session import Session, StreamFailed
+from eager_lsp.core.interpreter import Interpreter, StreamFailed
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue, failure_text
 from eager_lsp.providers.base import ProviderError
 from eager_lsp.repair import RepairRequest, RepairStats
@@ -143,8 +143,8 @@ class Attempt:
         return kept if not kept or kept.endswith("\n") else kept + "\n"
 
     # -- running ---------------------------------------------------------------------------
-    async def run(self, session: Session, edge: AttemptEdge) -> RunReport | None:
-        """Stream the model's text through `session`; returns the report (None when the
+    async def run(self, interpreter: Interpreter, edge: AttemptEdge) -> RunReport | None:
+        """Stream the model's text through `interpreter`; returns the report (None when the
         provider failed before a run could report)."""
 
         def on_piece(piece: str) -> None:
@@ -169,7 +169,7 @@ class Attempt:
                 edge.cut(cut)
 
         try:
-            self.report = await session.run_stream(
+            self.report = await interpreter.run_stream(
                 self.stream, first_line=self.first_line, listener=on_event, on_piece=on_piece
             )
         except StreamFailed as exc:

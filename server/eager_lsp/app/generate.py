@@ -1,7 +1,7 @@
 """Generate, then repair from the failing statement: the loop behind `eager-lsp generate --repair`.
 
 Rules, and why:
-- Each attempt streams into the same session, so the statements before a failing one keep
+- Each attempt streams into the same interpreter, so the statements before a failing one keep
   their interpreter state and are never run again; the model rewrites from the failing
   statement on (`repair.request_from_run` asks, with the runtime facts).
 - What is kept after an attempt is `Attempt.kept_text` (cut after the failing statement),
@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from eager_lsp import repair
 from eager_lsp.app.attempt import NO_CODE, Attempt, AttemptEdge
-from eager_lsp.core.session import Session
+from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import ChunkResult
 from eager_lsp.providers.prompts import generation_messages
 
@@ -46,7 +46,7 @@ class GenerateOutcome:
 
 
 async def generate(
-    session: Session,
+    interpreter: Interpreter,
     llm: Any,
     prompt: str,
     view: GenerateView,
@@ -56,10 +56,10 @@ async def generate(
     style: str = repair.DEFAULT_STYLE,
     wrap: Any = None,
 ) -> GenerateOutcome:
-    """Write `prompt`'s program with the model into `session`, repairing up to `repairs` times.
+    """Write `prompt`'s program with the model into `interpreter`, repairing up to `repairs` times.
 
     `wrap(stream)` may wrap each attempt's stream (a token-rate limit)."""
-    stop_on_error = session.config.stop_on_error
+    stop_on_error = interpreter.config.stop_on_error
     outcome = GenerateOutcome()
     lines: list[str] = []  # the program as kept so far
     ran: list[ChunkResult] = []  # results of the kept statements that ran, in order
@@ -74,7 +74,7 @@ async def generate(
         if wrap is not None:
             attempt.stream = wrap(attempt.stream)
         view.attempt_started(attempt, number)
-        report = await attempt.run(session, view)
+        report = await attempt.run(interpreter, view)
         if attempt.empty:
             attempt.error = NO_CODE
         lines += attempt.kept_text().splitlines(keepends=True)
@@ -112,7 +112,12 @@ async def generate(
         replaced = "".join(lines[failed.chunk.start_line - 1 :])
         lines = lines[: failed.chunk.start_line - 1]
         req = await repair.request_from_run(
-            session, task=prompt, code_ran="".join(lines), failed=failed, results=ran, style=style
+            interpreter,
+            task=prompt,
+            code_ran="".join(lines),
+            failed=failed,
+            results=ran,
+            style=style,
         )
         attempt = Attempt.repair(
             llm,

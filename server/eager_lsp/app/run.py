@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eager_lsp.core.scheduler import Listener, RunReport
-from eager_lsp.core.session import Session, StreamFailed
+from eager_lsp.core.interpreter import Interpreter, StreamFailed
+from eager_lsp.core.run import Listener, RunReport
 from eager_lsp.core.types import failure_text
 from eager_lsp.providers.replay import ReplayStream
 
@@ -37,7 +37,7 @@ class RunOutcome:
 
 
 async def run_text(
-    session: Session,
+    interpreter: Interpreter,
     text: str,
     *,
     listener: Listener | None = None,
@@ -45,10 +45,10 @@ async def run_text(
     piece_size: int = RUN_PIECE,
     first_line: int = 1,
 ) -> RunOutcome:
-    """Replay `text` through `session` (at `rate` tokens/s; None: no limit)."""
+    """Replay `text` through `interpreter` (at `rate` tokens/s; None: no limit)."""
     stream = ReplayStream(text, rate=rate, piece_size=piece_size)
     try:
-        report = await session.run_stream(stream, first_line=first_line, listener=listener)
+        report = await interpreter.run_stream(stream, first_line=first_line, listener=listener)
     except StreamFailed as exc:
         report = exc.report
     return RunOutcome(report=report, chars_total=len(text), chars_streamed=stream.sent)

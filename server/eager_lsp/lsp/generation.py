@@ -26,7 +26,7 @@ from lsprotocol import types as lsp
 
 from eager_lsp import repair
 from eager_lsp.app.attempt import Attempt
-from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import EditWriter, Region, Writer
@@ -161,7 +161,7 @@ class Generation(Activity):
     async def _start(self) -> bool:
         """Interpreter, progress, a line of its own, then the model stream into the run."""
         server, doc = self.server, self.doc
-        session = await server.ensure_session(doc)
+        interpreter = await server.ensure_interpreter(doc)
         if doc.follower is not None:
             doc.follower.suspend()
         await self.progress.begin(Path(doc.path).name)
@@ -190,7 +190,7 @@ class Generation(Activity):
             # The model starts while the code above runs.
             attempt.stream = PrefetchStream(attempt.stream)
             try:
-                await run_prelude(server, doc, session, prelude)
+                await run_prelude(server, doc, interpreter, prelude)
             except BaseException:
                 await attempt.stream.aclose()
                 raise
@@ -204,7 +204,7 @@ class Generation(Activity):
         self.writer.on_applied = self.binding.release_held
         self._writer_task = asyncio.ensure_future(self.writer.run())
         self._stream_task = asyncio.ensure_future(
-            attempt.run(session, _DocumentEdge(self, self.binding))
+            attempt.run(interpreter, _DocumentEdge(self, self.binding))
         )
         return True
 
@@ -448,7 +448,7 @@ async def start_fix(server: EagerServer, doc: Document, arg: dict[str, Any]) -> 
     entry = doc.store.at_line(line) or entry  # lines may have moved while waiting
     req, start, end = repair_plan(doc, entry)
     assert entry.result is not None
-    req.facts = await repair.read_facts(await server.ensure_session(doc), entry.result.chunk)
+    req.facts = await repair.read_facts(await server.ensure_interpreter(doc), entry.result.chunk)
     Generation(
         server,
         doc,
