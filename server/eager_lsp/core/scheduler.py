@@ -142,10 +142,15 @@ class Run:
         self.last_piece_at: float | None = None
         self.end_at: float | None = None
         self.chunks: list[Chunk] = []
-        self.results: dict[int, ChunkResult] = {}
+        self._log = session.ledger.open_run()  # the ledger writes it; `results` reads it
         self.events: list[Event] = []
         self.syntax_error: SyntaxIssue | None = None
         self._pump = asyncio.get_running_loop().create_task(self._pump_loop())
+
+    @property
+    def results(self) -> dict[int, ChunkResult]:
+        """This run's results by chunk index: a view of what it recorded in the ledger."""
+        return self._log.results
 
     # -- input side ----------------------------------------------------------------------
     @property
@@ -323,9 +328,8 @@ class Run:
             self._in_flight = False
 
     def _record(self, result: ChunkResult) -> None:
-        if result.chunk.index in self.results:
-            return
-        self.results[result.chunk.index] = result
+        if self._session.ledger.record(result, self._log) is None:
+            return  # this run already has a result for that chunk
         self._emit("result", result.result_at or self._clock(), result=result)
 
     def _emit(self, kind: str, t: float, **data: Any) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource
 from eager_lsp.core.gate import GatePolicy
+from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.scheduler import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event
 from eager_lsp.worker.client import WorkerOptions
@@ -102,6 +103,7 @@ class Session:
         self._worker: Executor | None = None
         self._starting: asyncio.Task[Executor] | None = None
         self.run: Run | None = None
+        self.ledger = Ledger()  # what ran in this namespace (core/ledger.py)
         self.lost_reasons: list[str] = []
         self._image_dir: str | None = None
 
@@ -187,6 +189,7 @@ class Session:
     async def worker_lost(self, reason: str) -> None:
         """The interpreter died or was killed: drop it; the next use takes the warm spare."""
         self.lost_reasons.append(reason)
+        self.ledger.clear()
         worker, self._worker = self._worker, None
         if worker is not None:
             try:
@@ -229,6 +232,7 @@ class Session:
         """A fresh namespace in the same interpreter (raises if the executor cannot)."""
         executor = await self.worker()
         await executor.reset()
+        self.ledger.clear()
 
     def chunk_request(self, chunk: Chunk) -> ChunkRequest:
         """The wire form of one chunk (core/executor.py, worker/protocol.py)."""
