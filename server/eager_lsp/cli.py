@@ -130,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser(
+        "watch",
+        help="run a file, then on every save re-run only the statements the edit affects",
+        formatter_class=fmt,
+    )
+    p.add_argument("file", type=Path, help="a Python file")
+    p.add_argument("--interval", type=float, default=0.25, help="seconds between checks")
+    p.add_argument("--json", action="store_true", help="one JSON object per statement run")
+    p.add_argument("--max-rounds", type=_positive_int, help=argparse.SUPPRESS)  # tests
+    _add_execution_args(p)
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser(
         "serve", help="start the language server (stdio by default)", formatter_class=fmt
     )
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
@@ -305,6 +317,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     text = _read_source(args.file)
     return asyncio.run(run_file(text, args))
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from eager_lsp.watch import watch_file
+
+    _read_source(args.file)  # a clear error for a missing or unreadable file
+    return asyncio.run(watch_file(args))
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

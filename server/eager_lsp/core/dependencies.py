@@ -204,6 +204,10 @@ def plan(
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             matched_old[block.b + k] = block.a + k
+    replaced: set[int] = set()  # new positions that took the place of old statements
+    for tag, _, _, j1, j2 in matcher.get_opcodes():
+        if tag == "replace":
+            replaced.update(range(j1, j2))
     used_old = set(matched_old.values())
     removed = [r for i, r in enumerate(records) if i not in used_old]
 
@@ -241,7 +245,7 @@ def plan(
         dirty |= old.binds | old.writes | (old.method_bases - old.imports)
     for i, c in enumerate(chunks):
         if i not in matched_old:
-            why[c.start_line] = "changed" if removed else "new"
+            why[c.start_line] = "changed" if i in replaced else "new"
             dirty |= eff[i].binds | eff[i].writes | writes[i]
         elif records[matched_old[i]].status == SKIPPED:
             why[c.start_line] = "not run before"

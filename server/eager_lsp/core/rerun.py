@@ -18,7 +18,7 @@ The ledger's recorded durations give the estimate of a full rebuild that the sta
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -127,9 +127,11 @@ async def rerun(
     *,
     listener: Listener | None = None,
     force_full: str | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> RerunReport:
     """Bring `session`'s namespace to `text` (see the module docstring). `force_full`: run
-    everything from a fresh namespace, for this reason."""
+    everything from a fresh namespace, for this reason. `on_plan` sees the plan before anything
+    runs (to label results with why they ran)."""
     t0 = time.monotonic()
     chunks, syntax = statements(text, version=session.python_version)
     ledger = session.ledger
@@ -137,6 +139,8 @@ async def rerun(
     if force_full:
         the_plan = plan([], chunks)
         the_plan.reason = force_full
+    if on_plan is not None:
+        on_plan(the_plan)
     if the_plan.full:
         await _fresh_namespace(session)
     else:
