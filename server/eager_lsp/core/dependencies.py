@@ -197,7 +197,7 @@ def plan(
         if unclear:
             return _full(chunks, f"a statement that ran before (line {r.start_line}): {unclear}")
 
-    old_keys = [r.key if not r.edited else f"edited:{r.seq}" for r in records]
+    old_keys = [r.key for r in records]
     new_keys = [code_key(c.code) for c in chunks]
     matcher = difflib.SequenceMatcher(None, old_keys, new_keys, autojunk=False)
     matched_old: dict[int, int] = {}  # new position → old position

@@ -12,17 +12,19 @@ Rules:
   result, how long it ran, and its status: `ok`, `failed`, `interrupted` (a KeyboardInterrupt
   or a lost interpreter), or `skipped` (never ran). ok, failed and interrupted count as
   *attempted*; skipped does not.
-- Records are kept in document order; a new record replaces the records whose lines it
-  overlaps (a statement re-run, or a statement rewritten in place). Lines move with edits
-  through `remap` (the editor knows about edits, the core does not); a record whose own lines
-  were edited is kept, marked `edited`: the namespace still holds its effects, which is what
-  edit-aware re-execution needs to know (core/rerun.py).
+- A statement's identity is its text (`code_key`), not its lines: `match` pairs a text's
+  statements with the records in order, so lines moved by edits above do not matter, and an
+  edited statement is a new one (it has not run). Lines are those of the run that recorded
+  it, made current again by every edit-aware re-run (`relocate`, core/rerun.py).
+- Records are kept in line order; a new record replaces the records whose lines it overlaps
+  (a statement re-run, or rewritten in place).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from eager_lsp.core.types import Chunk, ChunkResult
@@ -55,7 +57,7 @@ class Record:
 
     key: str  # code_key(code)
     code: str
-    start_line: int  # 1-based document lines, kept current by `remap` (approximate if edited)
+    start_line: int  # 1-based document lines when recorded (current after each re-run)
     end_line: int
     binds: tuple[str, ...]
     reads: tuple[str, ...]
@@ -64,7 +66,6 @@ class Record:
     result: ChunkResult
     duration: float  # seconds it ran (0 for skipped)
     seq: int  # order of recording in this ledger
-    edited: bool = False  # its lines were edited after it ran: the text is no longer there
 
     @property
     def attempted(self) -> bool:
@@ -107,9 +108,9 @@ class Ledger:
         return len(self._records)
 
     def at(self, start_line: int, end_line: int) -> Record | None:
-        """The record for exactly these lines whose text is still there."""
+        """The record for exactly these lines."""
         for r in self._records:
-            if r.start_line == start_line and r.end_line == end_line and not r.edited:
+            if r.start_line == start_line and r.end_line == end_line:
                 return r
         return None
 
@@ -164,13 +165,7 @@ class Ledger:
             old = self.at(chunk.start_line, chunk.end_line)
             if old is not None and old.key == rec.key:
                 return old
-        keep = [
-            r
-            for r in self._records
-            if r.edited or r.end_line < rec.start_line or r.start_line > rec.end_line
-        ]
-        # An edited record whose text this statement replaces is superseded too.
-        keep = [r for r in keep if not (r.edited and _overlaps(r, rec))]
+        keep = [r for r in self._records if not _overlaps(r, rec)]
         keep.append(rec)
         keep.sort(key=lambda r: (r.start_line, r.seq))
         self._records = keep
@@ -195,32 +190,20 @@ class Ledger:
         self._records = out
         self._changed("relocate", None)
 
-    def remap(self, map_line: Callable[[int], int | None]) -> list[Record]:
-        """Move records through a text change: `map_line` takes a 1-based line to its new
-        line, or None when that line's text changed. Returns the records newly edited."""
-        out: list[Record] = []
-        edited: list[Record] = []
-        for r in self._records:
-            first, last = map_line(r.start_line), map_line(r.end_line)
-            if (
-                not r.edited
-                and first is not None
-                and last is not None
-                and last - first == r.end_line - r.start_line
-            ):
-                out.append(replace(r, start_line=first, end_line=last))
-                continue
-            # Keep it where it was, as well as it can be placed.
-            start = first if first is not None else r.start_line
-            end = last if last is not None else max(start, r.end_line)
-            moved = replace(r, start_line=start, end_line=max(start, end), edited=True)
-            if not r.edited:
-                edited.append(moved)
-            out.append(moved)
-        self._records = out
-        if edited:
-            self._changed("edited", None)
-        return edited
+    def match(self, chunks: Sequence[Chunk]) -> list[Record | None]:
+        """For each statement of a text (document order), the record of the same text that
+        ran in this namespace, matched in order (difflib over the text hashes); None when
+        that statement has not run here. Identity is the text, not the lines: lines move
+        with every edit, and an edited statement is a new one."""
+        keys = [r.key for r in self._records]
+        matcher = difflib.SequenceMatcher(
+            None, keys, [code_key(c.code) for c in chunks], autojunk=False
+        )
+        out: list[Record | None] = [None] * len(chunks)
+        for block in matcher.get_matching_blocks():
+            for k in range(block.size):
+                out[block.b + k] = self._records[block.a + k]
+        return out
 
     def clear(self) -> None:
         """The namespace was emptied."""
