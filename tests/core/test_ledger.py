@@ -174,3 +174,16 @@ def test_a_statement_edited_back_to_its_text_is_the_one_that_ran() -> None:
     ran(ledger, "a = 1\nb = a\n")
     chunks, _ = statements("a = 1\nb = a\n")
     assert plan(ledger.records, chunks).nothing
+
+
+def test_after_a_fix_only_the_statements_below_that_depend_on_it_run() -> None:
+    ledger = Ledger()
+    old = "a = 1\nb = a / 0\nc = 3\nd = b + c\ne = a\n"
+    ran(ledger, old, fail={2})
+    since = ledger.seq
+    new = old.replace("a / 0", "a / 1")
+    ran(ledger, "\nb = a / 1\n")  # the fix's stream ran the replaced statement
+    chunks, _ = statements(new)
+    p = plan(ledger.records, chunks, fresh_since=since)
+    assert lines(p.run) == [4]  # d reads b; a, the fix itself, c and e stay
+    assert p.forget == ["d"]

@@ -180,9 +180,15 @@ def plan(
     chunks: Sequence[Chunk],
     *,
     halt_at_failure: bool = True,
+    fresh_since: int | None = None,
 ) -> Plan:
     """The plan from what ran (`records`, document order) to `chunks` (the new text's
-    statements, document order). See the module docstring for the rules."""
+    statements, document order). See the module docstring for the rules.
+
+    `fresh_since` (a ledger `seq`): the records after it just ran, written by something that
+    ran them in order (Fix with AI's stream). They and everything above the last of them
+    stay as they are; their names are dirty for the statements below, which re-run as
+    their dependents."""
     total = len(chunks)
     if not records:
         return Plan(
@@ -240,11 +246,21 @@ def plan(
     writes = [extra_writes(i) for i in range(total)]
     dirty: set[str] = set()
     why: dict[int, str] = {}
+    frozen = -1  # positions up to this one are left alone (fresh_since)
+    if fresh_since is not None:
+        for i in range(total):
+            if i in matched_old and records[matched_old[i]].seq > fresh_since:
+                frozen = i
+                dirty |= eff[i].binds | eff[i].writes | writes[i]
     for r in removed:
         old = effects(r.code)
         dirty |= old.binds | old.writes | (old.method_bases - old.imports)
     for i, c in enumerate(chunks):
+        if i <= frozen:
+            continue
         if i not in matched_old:
+            if fresh_since is not None:
+                continue  # after a fix, text that never ran runs only if it depends on it
             why[c.start_line] = "changed" if i in replaced else "new"
             dirty |= eff[i].binds | eff[i].writes | writes[i]
         elif records[matched_old[i]].status == SKIPPED:
@@ -258,6 +274,8 @@ def plan(
     while changed:
         changed = False
         for i, c in enumerate(chunks):
+            if i <= frozen:
+                continue
             if c.start_line in why:
                 # It reads the value a name has *here*; when a later statement sets that
                 # name, the namespace holds another one: every setter re-runs, in order.
@@ -280,7 +298,7 @@ def plan(
     not_run: list[Chunk] = []
     if halt_at_failure:
         for i, c in enumerate(chunks):
-            if c.start_line in why or i not in matched_old:
+            if c.start_line in why or i not in matched_old or i <= frozen:
                 continue
             if records[matched_old[i]].failed:
                 halted_at = c
@@ -293,12 +311,16 @@ def plan(
     for i, c in enumerate(chunks):
         if i in matched_old:
             (matched_affected if c.start_line in why else kept).append((records[matched_old[i]], c))
+    # A name a statement left alone sets keeps its value (only with fresh_since).
+    kept_setters: set[str] = set()
+    for i in range(frozen + 1):
+        kept_setters |= eff[i].binds | eff[i].writes | writes[i]
     return Plan(
         full=False,
         reason="",
         run=run,
         why=why,
-        forget=sorted(dirty),
+        forget=sorted(dirty - kept_setters),
         kept=kept,
         removed=removed,
         total=total,

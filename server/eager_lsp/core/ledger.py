@@ -104,6 +104,11 @@ class Ledger:
         """Current records in document order."""
         return list(self._records)
 
+    @property
+    def seq(self) -> int:
+        """The `seq` of the latest record: records made later have a greater one."""
+        return self._seq
+
     def __len__(self) -> int:
         return len(self._records)
 

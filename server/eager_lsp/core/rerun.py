@@ -127,15 +127,22 @@ async def rerun(
     *,
     listener: Listener | None = None,
     force_full: str | None = None,
+    fresh_since: int | None = None,
     on_plan: Callable[[Plan], None] | None = None,
 ) -> RerunReport:
     """Bring `session`'s namespace to `text` (see the module docstring). `force_full`: run
     everything from a fresh namespace, for this reason. `on_plan` sees the plan before anything
-    runs (to label results with why they ran)."""
+    runs (to label results with why they ran). `fresh_since`: see `dependencies.plan` (after
+    Fix with AI, only the statements below the replaced ones that depend on them run)."""
     t0 = time.monotonic()
     chunks, syntax = statements(text, version=session.python_version)
     ledger = session.ledger
-    the_plan = plan(ledger.records, chunks, halt_at_failure=session.config.stop_on_error)
+    the_plan = plan(
+        ledger.records,
+        chunks,
+        halt_at_failure=session.config.stop_on_error,
+        fresh_since=fresh_since,
+    )
     if force_full:
         the_plan = plan([], chunks)
         the_plan.reason = force_full
