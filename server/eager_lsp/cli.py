@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the many-documents benchmark: the real server, N documents generating at once",
     )
+    p.add_argument(
+        "--rerun-edits",
+        action="store_true",
+        help="only the edit-aware re-execution benchmark: a 2 s load step and 15 cheap "
+        "statements; an edit re-runs what it affects, against a full rebuild",
+    )
     p.add_argument("--docs", type=_positive_int, default=10, help="with --many-docs")
     p.add_argument("--doc-rate", type=float, default=200.0, help="with --many-docs: tok/s each")
     p.add_argument(
@@ -355,6 +361,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from eager_lsp.bench import many_docs
 
         return many_docs.main(args.out, docs=args.docs, rate=args.doc_rate, repeat=args.reps or 1)
+    if args.rerun_edits:
+        from eager_lsp.bench import rerun_edits
+
+        return rerun_edits.main(args.out, reps=args.reps or 3)
     if args.repair or args.humaneval:
         from eager_lsp.bench.ai_loop import ai_loop_main
         from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL
