@@ -86,6 +86,9 @@ def test_writes_attribute_subscript_method_calls_and_del() -> None:
     assert [writes_of(c) for c in chunks[:6]] == [("x",), ("y",), ("z",), ("w",), ("v",), ("np",)]
     assert writes_of(chunks[6]) == ()
     assert effects("def f():\n    g.append(1)\n").writes == frozenset()  # runs when called
+    ledger = Ledger()
+    ran(ledger, "x = []\nx.append(1)\n")
+    assert [r.writes for r in ledger.records] == [(), ("x",)]
 
 
 def first_plan(old: str, new: str, **kw):  # type: ignore[no-untyped-def]

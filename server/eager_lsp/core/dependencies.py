@@ -138,8 +138,12 @@ def effects(code: str) -> Effects:
 
 
 def writes_of(chunk: Chunk) -> tuple[str, ...]:
-    """The names a statement writes in place, by its own text (the ledger records them)."""
-    e = effects(chunk.code)
+    """The names a statement writes in place, by its own text."""
+    return writes_of_code(chunk.code)
+
+
+def writes_of_code(code: str) -> tuple[str, ...]:
+    e = effects(code)
     return tuple(sorted(e.writes | (e.method_bases - e.imports)))
 
 

@@ -61,7 +61,6 @@ class Record:
     end_line: int
     binds: tuple[str, ...]
     reads: tuple[str, ...]
-    writes: tuple[str, ...]  # names mutated in place: `x.a = 1`, `x[0] = 1`, `x.append(1)`
     status: str
     result: ChunkResult
     duration: float  # seconds it ran (0 for skipped)
@@ -74,6 +73,14 @@ class Record:
     @property
     def failed(self) -> bool:
         return self.status in (FAILED, INTERRUPTED)
+
+    @property
+    def writes(self) -> tuple[str, ...]:
+        """Names it mutates in place (`x.a = 1`, `x[0] = 1`, `x.append(1)`); worked out on
+        first use, from the text, so recording a result costs no second parse."""
+        from eager_lsp.core.dependencies import writes_of_code
+
+        return writes_of_code(self.code)
 
     @property
     def names(self) -> frozenset[str]:
@@ -135,9 +142,7 @@ class Ledger:
     def open_run(self) -> RunLog:
         return RunLog()
 
-    def record(
-        self, result: ChunkResult, log: RunLog | None = None, *, writes: Iterable[str] = ()
-    ) -> Record | None:
+    def record(self, result: ChunkResult, log: RunLog | None = None) -> Record | None:
         """Record one result (the first result for a chunk index of a run wins). Returns
         the record, or None when this run already recorded that chunk."""
         chunk = result.chunk
@@ -145,10 +150,6 @@ class Ledger:
             if chunk.index in log.results:
                 return None
             log.results[chunk.index] = result
-        if not writes:
-            from eager_lsp.core.dependencies import writes_of
-
-            writes = writes_of(chunk)
         self._seq += 1
         status = status_of(result)
         rec = Record(
@@ -158,7 +159,6 @@ class Ledger:
             end_line=chunk.end_line,
             binds=chunk.binds,
             reads=chunk.reads,
-            writes=tuple(writes),
             status=status,
             result=result,
             duration=0.0 if status == SKIPPED else max(0.0, result.exec_end - result.exec_start),
