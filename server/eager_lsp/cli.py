@@ -16,7 +16,7 @@ from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.worker.nodump import make_undumpable
 
 if TYPE_CHECKING:
-    from eager_lsp.core.session import KernelTarget, SessionConfig
+    from eager_lsp.core.interpreter import InterpreterConfig, KernelTarget
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -329,7 +329,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from eager_lsp.watch import watch_file
 
     _read_source(args.file)  # a clear error for a missing or unreadable file
-    return asyncio.run(watch_file(args))
+    config = interpreter_config_from_args(args, str(args.file.resolve()))
+    return asyncio.run(watch_file(args, config))
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -400,7 +401,7 @@ KERNEL_TOKEN_ENV = "EAGER_KERNEL_TOKEN"
 
 def kernel_target_from_args(args: argparse.Namespace) -> KernelTarget | None:
     """The Jupyter kernel the options ask for, or None (the worker). SystemExit on a bad mix."""
-    from eager_lsp.core.session import KernelTarget
+    from eager_lsp.core.interpreter import KernelTarget
 
     name = getattr(args, "kernel", None)
     connection = getattr(args, "kernel_connection", None)
@@ -423,13 +424,13 @@ def kernel_target_from_args(args: argparse.Namespace) -> KernelTarget | None:
     )
 
 
-def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConfig:
-    """The SessionConfig the `run` and `generate` commands share."""
+def interpreter_config_from_args(args: argparse.Namespace, path: str) -> InterpreterConfig:
+    """The InterpreterConfig the `run` and `generate` commands share."""
     from eager_lsp.core.gate import GatePolicy
-    from eager_lsp.core.session import SessionConfig
+    from eager_lsp.core.interpreter import InterpreterConfig
 
     kernel = kernel_target_from_args(args)
-    return SessionConfig(
+    return InterpreterConfig(
         backend="kernel" if kernel is not None else "worker",
         kernel=kernel,
         path=path,

@@ -14,9 +14,10 @@ import time
 from typing import TextIO
 
 from eager_lsp.core.executor import ExecutorLost
-from eager_lsp.core.scheduler import RunReport
-from eager_lsp.core.session import Session
+from eager_lsp.core.interpreter import Interpreter
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
+from eager_lsp.executors import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
@@ -120,7 +121,7 @@ def format_summary(report: RunReport, origin: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def announce_debugger(session: Session) -> int | None:
+def announce_debugger(session: Interpreter) -> int | None:
     """With --debug, say where debugpy listens, so a person can attach while the code runs
     (or why it does not); returns the port. Without --debug nothing listens."""
     if session.debug_port is not None:
@@ -140,12 +141,12 @@ def _s(x: float | None) -> str:
 
 async def run_file(text: str, args: argparse.Namespace) -> int:
     """`eager-lsp run`: replay `text` at a token rate through a fresh session."""
-    from eager_lsp.cli import session_config_from_args
+    from eager_lsp.cli import interpreter_config_from_args
 
     origin = time.monotonic()  # every time this command prints counts from here
-    config = session_config_from_args(args, str(args.file.resolve()))
+    config = interpreter_config_from_args(args, str(args.file.resolve()))
     printer = ConsolePrinter(quiet=args.json, origin=origin)
-    session = Session(config, spares=0)  # one run: no spare interpreter to start and stop
+    session = open_interpreter(config, spares=0)  # one run: no spare interpreter to start and stop
     try:
         try:
             await session.start()

@@ -21,9 +21,10 @@ from typing import Any, TextIO
 
 from eager_lsp import repair
 from eager_lsp.console import ConsolePrinter, announce_debugger, format_summary
-from eager_lsp.core.scheduler import RunReport
-from eager_lsp.core.session import Session, StreamFailed
+from eager_lsp.core.interpreter import Interpreter, StreamFailed
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event
+from eager_lsp.executors import open_interpreter
 from eager_lsp.providers import open_stream
 from eager_lsp.providers.base import ProviderError
 from eager_lsp.providers.config import LLMConfig, resolve
@@ -141,7 +142,7 @@ def llm_config_from_args(args: argparse.Namespace) -> LLMConfig:
 
 
 async def generate_main(args: argparse.Namespace) -> int:
-    from eager_lsp.cli import session_config_from_args
+    from eager_lsp.cli import interpreter_config_from_args
 
     try:
         llm = llm_config_from_args(args)
@@ -158,7 +159,7 @@ async def generate_main(args: argparse.Namespace) -> int:
         printer=ConsolePrinter(origin=origin),
         started=origin,
     )
-    session = Session(session_config_from_args(args, doc_path), spares=0)  # one-shot: no spare
+    session = open_interpreter(interpreter_config_from_args(args, doc_path), spares=0)  # one-shot
     warm = asyncio.ensure_future(session.start())  # the interpreter starts while the model does
     attempts: list[Attempt] = []
     lines: list[str] = []  # the program as kept so far
@@ -311,7 +312,7 @@ def _repair_attempt(
 
 
 async def _one_stream(
-    session: Session,
+    session: Interpreter,
     attempt: Attempt,
     view: LiveView,
     rate_limit: float | None,

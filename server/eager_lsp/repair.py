@@ -155,7 +155,7 @@ async def read_facts(session: Any, chunk: Chunk) -> list[Value]:
     if not names:
         return []
     try:
-        worker = await session.worker()
+        worker = await session.executor()
         results = await worker.execute(
             [
                 {

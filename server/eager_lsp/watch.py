@@ -25,10 +25,12 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.executor import ExecutorLost
+from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import RerunReport, rerun
-from eager_lsp.core.session import Session
 from eager_lsp.core.types import ChunkResult, Event
+from eager_lsp.executors import open_interpreter
 
 MAX_OUTPUT_LINES = 8
 
@@ -140,16 +142,16 @@ def _read(path: Path) -> tuple[str | None, str | None]:
         return None, f"{path} is not UTF-8 text: {exc}"
 
 
-async def watch_file(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    from eager_lsp.cli import session_config_from_args
-
+async def watch_file(
+    args: argparse.Namespace, config: InterpreterConfig, out: TextIO = sys.stdout
+) -> int:
     path: Path = args.file.resolve()
     text, problem = _read(path)
     if text is None:
         print(f"eager-lsp: {problem}", file=sys.stderr)
         return 2
     printer = WatchPrinter(out, as_json=args.json)
-    session = Session(session_config_from_args(args, str(path)), spares=0)
+    session = open_interpreter(config, spares=0)
     try:
         try:
             await session.start()
@@ -182,7 +184,7 @@ async def watch_file(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-async def _round(session: Session, text: str, printer: WatchPrinter, path: Path) -> None:
+async def _round(session: Interpreter, text: str, printer: WatchPrinter, path: Path) -> None:
     def labels(plan: Any) -> None:
         printer.why = plan.why
 

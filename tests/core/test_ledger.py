@@ -3,7 +3,7 @@ directly: no interpreter needed, the records are built from real detector chunks
 
 from __future__ import annotations
 
-from eager_lsp.core.dependencies import effects, plan, writes_of
+from eager_lsp.core.dependencies import effects, plan, writes_of, writes_of_code
 from eager_lsp.core.ledger import FAILED, INTERRUPTED, OK, SKIPPED, Ledger, code_key
 from eager_lsp.core.rerun import padded, statements
 from eager_lsp.core.types import ChunkResult, ErrorInfo
@@ -88,7 +88,7 @@ def test_writes_attribute_subscript_method_calls_and_del() -> None:
     assert effects("def f():\n    g.append(1)\n").writes == frozenset()  # runs when called
     ledger = Ledger()
     ran(ledger, "x = []\nx.append(1)\n")
-    assert [r.writes for r in ledger.records] == [(), ("x",)]
+    assert [writes_of_code(r.code) for r in ledger.records] == [(), ("x",)]
 
 
 def first_plan(old: str, new: str, **kw):  # type: ignore[no-untyped-def]

@@ -11,9 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.gate import GatePolicy
+from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import rerun
-from eager_lsp.core.session import Session, SessionConfig
+from eager_lsp.executors import open_interpreter
 
 pytestmark = pytest.mark.slow
 
@@ -23,19 +25,19 @@ SNAPSHOT = (
 )
 
 
-def make_session(tmp_path, gate: str = "eager") -> Session:  # type: ignore[no-untyped-def]
-    config = SessionConfig(
+def make_session(tmp_path, gate: str = "eager") -> Interpreter:  # type: ignore[no-untyped-def]
+    config = InterpreterConfig(
         path=str(tmp_path / "doc.py"),
         cwd=str(tmp_path),
         debug=False,
         gate=GatePolicy.from_settings(gate),
     )
-    return Session(config, spares=0)
+    return open_interpreter(config, spares=0)
 
 
-async def namespace(session: Session) -> str:
+async def namespace(session: Interpreter) -> str:
     """The plain values in the namespace, as one string (hashed when long)."""
-    worker = await session.worker()
+    worker = await session.executor()
     code = f"__import__('hashlib').sha1({SNAPSHOT}.encode()).hexdigest() + ' ' + {SNAPSHOT}[:300]"
     results = await worker.execute(
         [
@@ -76,7 +78,7 @@ line = f"{label}: {total}"
 """
 
 
-async def test_an_edit_reruns_the_statement_and_its_dependents_only(session: Session) -> None:
+async def test_an_edit_reruns_the_statement_and_its_dependents_only(session: Interpreter) -> None:
     first = await rerun(session, SCRIPT)
     assert first.plan.full and first.ran == 7
     edited = SCRIPT.replace('label = "sum"', 'label = "total"')
@@ -90,7 +92,7 @@ async def test_an_edit_reruns_the_statement_and_its_dependents_only(session: Ses
     assert "('counter', [1])" in snap and "'total: 45'" in snap
 
 
-async def test_editing_the_load_step_reruns_what_depends_on_it(session: Session) -> None:
+async def test_editing_the_load_step_reruns_what_depends_on_it(session: Interpreter) -> None:
     await rerun(session, SCRIPT)
     edited = SCRIPT.replace("range(10)", "range(4)")
     again = await rerun(session, edited)
@@ -101,7 +103,7 @@ async def test_editing_the_load_step_reruns_what_depends_on_it(session: Session)
     assert "('counter', [1])" in snap and "'sum: 6'" in snap
 
 
-async def test_a_deleted_statement_leaves_the_namespace(session: Session) -> None:
+async def test_a_deleted_statement_leaves_the_namespace(session: Interpreter) -> None:
     await rerun(session, "a = 1\nb = 2\nc = a + b\n")
     again = await rerun(session, "a = 1\nc = a + 10\n")
     assert again.plan.forget == ["b", "c"]
@@ -109,14 +111,14 @@ async def test_a_deleted_statement_leaves_the_namespace(session: Session) -> Non
     assert "('b'," not in snap and "('c', 11)" in snap
 
 
-async def test_fallback_to_a_full_rebuild_says_why(session: Session) -> None:
+async def test_fallback_to_a_full_rebuild_says_why(session: Interpreter) -> None:
     await rerun(session, "a = 1\nb = 2\n")
     again = await rerun(session, "a = 1\nexec('b = 3')\n")
     assert again.plan.full and again.ran == 2
     assert again.status().startswith("full rebuild (line 2: `exec()`")
 
 
-async def test_an_unchanged_failure_is_attempted_and_not_rerun(session: Session) -> None:
+async def test_an_unchanged_failure_is_attempted_and_not_rerun(session: Interpreter) -> None:
     first = await rerun(session, "a = 1\nb = a / 0\nc = 3\n")
     assert first.failed is not None and first.failed.chunk.start_line == 2
     again = await rerun(session, "a = 1\nb = a / 0\nc = 3\n# note\n")
@@ -180,11 +182,11 @@ def render(specs: list[tuple[str, str]]) -> str:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory) -> Iterator[tuple[asyncio.AbstractEventLoop, Session, Session]]:  # type: ignore[no-untyped-def]
+def pair(tmp_path_factory) -> Iterator[tuple[asyncio.AbstractEventLoop, Interpreter, Interpreter]]:  # type: ignore[no-untyped-def]
     loop = asyncio.new_event_loop()
     tmp = tmp_path_factory.mktemp("rerun")
 
-    async def start() -> tuple[Session, Session]:
+    async def start() -> tuple[Interpreter, Interpreter]:
         a, b = make_session(tmp), make_session(tmp)
         await asyncio.gather(a.start(), b.start())
         return a, b

@@ -138,7 +138,7 @@ async def test_debugpy_breakpoint_stops_on_editor_line(tmp_path: Path) -> None:
     main thread although debugpy.listen ran on the request-reader thread."""
     doc = str(tmp_path / "doc.py")
     # pydevd refuses breakpoints in files missing on disk and moves them to code lines of the
-    # file on disk, so this is the saved-buffer case (see the executor's docstring).
+    # file on disk, so this is the saved-buffer case (see worker/runner.py's docstring).
     source = "\n" * 20 + "def g(v):\n    w = v * 2\n    return w\n" + "\n" * 6 + "y = g(20)\n"
     (tmp_path / "doc.py").write_text(source)
     worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))

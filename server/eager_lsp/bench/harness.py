@@ -215,7 +215,7 @@ async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
     modes = [m for m in M.ALL_MODES if m.name in plan.modes]
     if kernel_missing:
         notes.append(f"jupyter mode skipped: {kernel_missing}")
-        modes = [m for m in modes if m.executor != "kernel"]
+        modes = [m for m in modes if m.backend != "kernel"]
     notes.append(
         "serial and serial-warm do not stream: their generation time is computed from the "
         "token rate (characters / (4 × rate)); the text is then fed at once and only what "
@@ -293,7 +293,7 @@ async def _pools(plan: Plan, w: Workload, modes: list[M.Mode], cwd: str) -> M.Ru
 
     path = os.path.join(cwd, f"{w.name}.py")
     Path(path).write_text(w.text, encoding="utf-8")
-    names = {m.executor for m in modes}
+    names = {m.backend for m in modes}
     worker = M.FixedPool(lambda: WorkerClient.start(WorkerOptions(cwd=cwd, debug=False)))
     debug = None
     if w.name in plan.debug_workloads:

@@ -22,9 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.rerun import rerun
-from eager_lsp.core.session import Session, SessionConfig
+from eager_lsp.executors import open_interpreter
 
 GOAL = 0.05  # an edit to a late statement: at most 5 % of a full rebuild
 
@@ -58,8 +59,10 @@ def script(load_s: float, n: int = 1000, last: str = "done") -> str:
 async def measure(load_s: float = 2.0, reps: int = 3, log: Any = print) -> dict[str, Any]:
     tmp = tempfile.mkdtemp(prefix="eager-rerun-bench-")
     path = os.path.join(tmp, "job.py")
-    config = SessionConfig(path=path, cwd=tmp, debug=False, gate=GatePolicy.from_settings("eager"))
-    session = Session(config, spares=0)
+    config = InterpreterConfig(
+        path=path, cwd=tmp, debug=False, gate=GatePolicy.from_settings("eager")
+    )
+    session = open_interpreter(config, spares=0)
     await session.start()
     full: list[float] = []
     late: list[float] = []

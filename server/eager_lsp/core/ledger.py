@@ -1,15 +1,16 @@
 """The ledger: the one owner of what ran in a namespace.
 
 Rules:
-- One ledger per namespace (a `Session` holds it). It is emptied whenever the namespace is
-  (`Session.reset`, `restart`, an interpreter lost), so it never claims a statement ran in a
+- One ledger per namespace (an `Interpreter` holds it). It is emptied whenever the namespace is
+  (`Interpreter.reset`, `restart`, an interpreter lost), so it never claims a statement ran in a
   namespace that no longer has its effects.
 - Every result a run reports is recorded here first (`Run._record` → `Ledger.record`); the
-  run's own `results` and the editor's result store are views of these records, not copies
-  with their own truth.
+  run's own `results` is a view of what it recorded. The editor's result store only shows
+  results in the document's current lines; what ran (attempted, failed, which text) is asked
+  of the ledger (lsp/execution.prelude_code, follow mode, Fix with AI).
 - A record is one top-level statement: the hash of its text, its document lines, the names
-  it binds, reads and writes (core/analysis.py plus core/dependencies.py's writes), its
-  result, how long it ran, and its status: `ok`, `failed`, `interrupted` (a KeyboardInterrupt
+  it binds and reads (core/analysis.py; what it writes in place is core/dependencies.py's,
+  from the same text), its result, how long it ran, and its status: `ok`, `failed`, `interrupted` (a KeyboardInterrupt
   or a lost interpreter), or `skipped` (never ran). ok, failed and interrupted count as
   *attempted*; skipped does not.
 - A statement's identity is its text (`code_key`), not its lines: `match` pairs a text's
@@ -73,19 +74,6 @@ class Record:
     @property
     def failed(self) -> bool:
         return self.status in (FAILED, INTERRUPTED)
-
-    @property
-    def writes(self) -> tuple[str, ...]:
-        """Names it mutates in place (`x.a = 1`, `x[0] = 1`, `x.append(1)`); worked out on
-        first use, from the text, so recording a result costs no second parse."""
-        from eager_lsp.core.dependencies import writes_of_code
-
-        return writes_of_code(self.code)
-
-    @property
-    def names(self) -> frozenset[str]:
-        """Every name whose value this statement may have set."""
-        return frozenset(self.binds) | frozenset(self.writes)
 
 
 @dataclass

@@ -27,8 +27,8 @@ from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.types import Chunk, ChunkResult, SyntaxIssue
 
 if TYPE_CHECKING:
-    from eager_lsp.core.scheduler import Listener, RunReport
-    from eager_lsp.core.session import Session
+    from eager_lsp.core.interpreter import Interpreter
+    from eager_lsp.core.run import Listener, RunReport
 
 FORGET_ID = -2  # the id of the statement that deletes names (never a chunk index)
 
@@ -122,7 +122,7 @@ class RerunReport:
 
 
 async def rerun(
-    session: Session,
+    session: Interpreter,
     text: str,
     *,
     listener: Listener | None = None,
@@ -170,7 +170,7 @@ async def rerun(
     )
 
 
-async def _fresh_namespace(session: Session) -> None:
+async def _fresh_namespace(session: Interpreter) -> None:
     try:
         await session.reset()
     except Exception:
@@ -178,9 +178,9 @@ async def _fresh_namespace(session: Session) -> None:
     session.ledger.clear()
 
 
-async def forget_names(session: Session, names: Sequence[str]) -> None:
+async def forget_names(session: Interpreter, names: Sequence[str]) -> None:
     """Delete `names` from the namespace (those that exist); nothing is reported back."""
-    worker = await session.worker()
+    worker = await session.executor()
     await worker.execute(
         [
             {

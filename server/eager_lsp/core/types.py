@@ -67,7 +67,7 @@ class Value:
 
 @dataclass(frozen=True)
 class Image:
-    """A PNG a chunk produced (a matplotlib figure, a `_repr_png_`), in its session's temp dir."""
+    """A PNG a chunk produced (a matplotlib figure, a `_repr_png_`), in its interpreter's temp dir."""
 
     path: str
     label: str  # "figure 1", or the name whose `_repr_png_` it is ("value": the expression)

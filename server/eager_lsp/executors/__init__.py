@@ -1,7 +1,9 @@
-"""Executor backends side by side, and the one place that picks one for a session.
+"""Executor backends side by side, and the one place that picks one for an interpreter.
 
 Rules: `executor_source(config)` is the only code that turns settings into a backend; callers
-get an `ExecutorSource` (core/executor.py) and never name a backend class. The worker stays in
+get an `ExecutorSource` (core/executor.py), or an `Interpreter` that owns one
+(`open_interpreter`), and never name a backend class. The core never imports this package:
+backends depend on the core, not the other way round. The worker stays in
 `eager_lsp/worker/` for now; the Jupyter kernel backend is `executors/kernel.py` and imports
 jupyter_client only when a kernel is actually used (the `kernel` extra).
 """
@@ -11,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from eager_lsp.core.executor import Executor, ExecutorSource
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, Listener
 from eager_lsp.worker.client import WorkerClient
 from eager_lsp.worker.pool import WorkerPool
 
 if TYPE_CHECKING:
-    from eager_lsp.core.session import SessionConfig
     from eager_lsp.executors.kernel import KernelExecutor, KernelSource
 
 BACKENDS = ("worker", "kernel")
@@ -28,7 +30,7 @@ if TYPE_CHECKING:  # the kernel module is only imported when a kernel is used
     _kernels: type[ExecutorSource] = KernelSource
 
 
-def executor_source(config: SessionConfig, spares: int = 1) -> ExecutorSource:
+def executor_source(config: InterpreterConfig, spares: int = 1) -> ExecutorSource:
     """The source of interpreters for `config.backend` ("worker" or "kernel"); `spares`: warm
     workers kept ready for a restart (0 for one-shot CLI runs)."""
     if config.backend == "kernel":
@@ -38,3 +40,14 @@ def executor_source(config: SessionConfig, spares: int = 1) -> ExecutorSource:
     if config.backend != "worker":
         raise ValueError(f"unknown execution backend {config.backend!r}; use one of {BACKENDS}")
     return WorkerPool(config.worker_options(), spares=spares)
+
+
+def open_interpreter(
+    config: InterpreterConfig, *, spares: int = 1, listener: Listener | None = None
+) -> Interpreter:
+    """An interpreter with its own source of executors for `config.backend`, closed with it.
+    `spares`: warm workers kept ready for a restart; a one-shot command (`eager-lsp run`)
+    wants 0, or it starts a second interpreter it never uses and waits for it at exit."""
+    return Interpreter(
+        config, executor_source(config, spares=spares), listener=listener, own_pool=True
+    )

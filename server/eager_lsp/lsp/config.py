@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.session import KernelTarget
+from eager_lsp.core.interpreter import KernelTarget
 from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
 
 if TYPE_CHECKING:  # the model layer imports the openai SDK (~1 s): only on first use

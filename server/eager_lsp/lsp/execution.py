@@ -1,7 +1,7 @@
 """Running code in a document's interpreter: activities, progress, and the simple commands.
 
 An activity is whatever is feeding the document's interpreter right now (a generation, a
-whole-document run, a follow-mode run). One at a time per document, since a session runs one
+whole-document run, a follow-mode run). One at a time per document, since an interpreter runs one
 stream at a time; a new one replaces the old, except that a second generation is refused.
 """
 
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp.core.scheduler import RunReport
-from eager_lsp.core.session import Session, StreamFailed
+from eager_lsp.core.interpreter import Interpreter, StreamFailed
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import Event
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.errors import RequestError
@@ -131,13 +131,13 @@ async def replace_activity(doc: Document, kind: str) -> None:
     await current.stop(f"replaced by {kind}")
 
 
-async def reset_namespace(session: Session) -> None:
+async def reset_namespace(interpreter: Interpreter) -> None:
     """A fresh namespace for a reproducible run (a new process if the reset fails)."""
     try:
-        await session.reset()
+        await interpreter.reset()
     except Exception as exc:
         log.info("namespace reset failed (%s); restarting the interpreter", exc)
-        await session.restart()
+        await interpreter.restart()
 
 
 def summary_payload(
@@ -203,7 +203,7 @@ class DocumentRun(Activity):
     async def main(self) -> None:
         server, doc = self.server, self.doc
         try:
-            session = await server.ensure_session(doc)
+            interpreter = await server.ensure_interpreter(doc)
         except RequestError as exc:
             server.show(exc.message, error=True)
             server.status(doc, "error", message=exc.message)
@@ -213,7 +213,7 @@ class DocumentRun(Activity):
             return
         if doc.follower is not None:
             doc.follower.suspend()
-        await reset_namespace(session)
+        await reset_namespace(interpreter)
         gone = doc.store.clear()
         if gone:
             server.stale(doc, 0)
@@ -239,7 +239,7 @@ class DocumentRun(Activity):
             from eager_lsp.providers.replay import ReplayStream
 
             source = ReplayStream(doc.text.source, rate=None, piece_size=RUN_PIECE)
-            report = await session.run_stream(source, first_line=1, listener=binding)
+            report = await interpreter.run_stream(source, first_line=1, listener=binding)
         except StreamFailed as exc:  # cannot happen with a replay, but stay safe
             report = exc.report
         finally:
@@ -268,7 +268,7 @@ def prelude_code(doc: Document, prefix: str) -> str:
     (run the file, restart the interpreter: both empty the ledger)."""
     from eager_lsp.core.rerun import statements
 
-    session = doc.session
+    session = doc.interpreter
     chunks, syntax = statements(prefix)
     if session is None or not chunks or syntax is not None:
         return prefix
@@ -283,18 +283,20 @@ def prelude_code(doc: Document, prefix: str) -> str:
     return "".join(lines)
 
 
-async def run_prelude(server: EagerServer, doc: Document, session: Session, prefix: str) -> None:
+async def run_prelude(
+    server: EagerServer, doc: Document, interpreter: Interpreter, prefix: str
+) -> None:
     """Run the code above a generation in a fresh namespace, publishing its results like any
     run: a reproducible state for the generated code to build on. Its errors are shown on their
     lines; the generation goes on (the model may well write the fix)."""
     from eager_lsp.providers.replay import ReplayStream
 
-    await reset_namespace(session)
+    await reset_namespace(interpreter)
     linemap = LineMap(doc)
     binding = RunBinding(doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e))
     try:
         source = ReplayStream(prefix, rate=None, piece_size=RUN_PIECE)
-        await session.run_stream(source, first_line=1, listener=binding)
+        await interpreter.run_stream(source, first_line=1, listener=binding)
     except StreamFailed:  # a replay cannot fail, but never let it stop the generation
         pass
     finally:
@@ -305,17 +307,17 @@ async def run_prelude(server: EagerServer, doc: Document, session: Session, pref
 
 
 async def interrupt(server: EagerServer, doc: Document) -> dict[str, Any]:
-    if doc.session is None:
+    if doc.interpreter is None:
         return {"interrupted": False, "stateLost": False}
-    outcome = await doc.session.interrupt()
+    outcome = await doc.interpreter.interrupt()
     return {"interrupted": outcome != "idle", "stateLost": outcome == "killed"}
 
 
 async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
     if doc.activity is not None:
         await doc.activity.stop("interpreter restarted")
-    session = server.interpreters.session_for(doc, server.settings)
-    await session.restart()
+    interpreter = server.interpreters.interpreter_for(doc, server.settings)
+    await interpreter.restart()
     gone = doc.store.clear()
     if gone:
         server.stale(doc, 0)
@@ -331,9 +333,9 @@ async def debug_attach_info(server: EagerServer, doc: Document) -> dict[str, Any
     runaway loop can be paused. None when debug.enabled is off."""
     if not server.settings.debug_enabled:
         return None
-    session = await server.ensure_session(doc)
+    interpreter = await server.ensure_interpreter(doc)
     try:
-        port = await session.debug_listen()
+        port = await interpreter.debug_listen()
     except (RuntimeError, WorkerCrashed) as exc:
         reason = exc.reason if isinstance(exc, WorkerCrashed) else str(exc)
         raise RequestError(f"eager: the debugger could not start: {reason}", "debugger")

@@ -27,7 +27,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from eager_lsp.core.session import StreamFailed
+from eager_lsp.core.interpreter import StreamFailed
 from eager_lsp.core.types import Event
 from eager_lsp.lsp.execution import Activity, reset_namespace
 from eager_lsp.lsp.runs import RunBinding
@@ -88,13 +88,13 @@ class Epoch(Activity):
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
-        session = await server.ensure_session(doc)
+        interpreter = await server.ensure_interpreter(doc)
         if self.reset_first:
-            await reset_namespace(session)
+            await reset_namespace(interpreter)
         self.ready.set()
         server.status(doc, "idle", message="following")  # "running" once a statement does
         try:
-            report = await session.run_stream(
+            report = await interpreter.run_stream(
                 self.stream, first_line=self.base + 1, listener=self.binding
             )
             stopped = report.stopped_early

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp import repair
-from eager_lsp.core.scheduler import RunReport
-from eager_lsp.core.session import StreamFailed
+from eager_lsp.core.interpreter import StreamFailed
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import EditWriter, Region, Writer
@@ -89,7 +89,7 @@ class Generation(Activity):
         self.replaced = replaced  # the text a repair replaces (put back if it is unchanged)
         # A repair: what the interpreter's ledger recorded before it, so that afterwards only
         # the statements depending on the replaced ones re-run (lsp/incremental.after_fix).
-        self.fresh_since = doc.session.ledger.seq if fix and doc.session else None
+        self.fresh_since = doc.interpreter.ledger.seq if fix and doc.interpreter else None
         self.start_offset = start
         self.end_offset = end
         self.asked_version = doc.version  # the version `start`/`end` refer to
@@ -155,7 +155,7 @@ class Generation(Activity):
     async def _start(self) -> bool:
         """Interpreter, progress, a line of its own, then the model stream into the run."""
         server, doc = self.server, self.doc
-        session = await server.ensure_session(doc)
+        session = await server.ensure_interpreter(doc)
         if doc.follower is not None:
             doc.follower.suspend()
         await self.progress.begin(Path(doc.path).name)
@@ -451,7 +451,7 @@ async def start_fix(server: EagerServer, doc: Document, arg: dict[str, Any]) -> 
     entry = doc.store.at_line(line) or entry  # lines may have moved while waiting
     req, start, end = repair_plan(doc, entry)
     assert entry.result is not None
-    req.facts = await repair.read_facts(await server.ensure_session(doc), entry.result.chunk)
+    req.facts = await repair.read_facts(await server.ensure_interpreter(doc), entry.result.chunk)
     Generation(
         server,
         doc,

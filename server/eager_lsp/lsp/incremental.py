@@ -67,7 +67,7 @@ class EditRun(Activity):
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
-        session = await server.ensure_session(doc)
+        session = await server.ensure_interpreter(doc)
         linemap = LineMap(doc)
         self.binding = RunBinding(
             doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e), on_event=self._event

@@ -8,6 +8,13 @@ of every refresh used to make a value reach the editor 70 ms late.)
 Everything is computed from the document's ResultStore, which is always in current lines,
 so every diagnostic carries the version it was computed for.
 
+Diagnostics are sent when results change or move, stamped with the server's version at that
+moment. Typing that moves nothing (a character within a line) sends none, so the last ones
+sent can name a version older than the client's last: a client that reads `version` may drop
+them as outdated, and nothing newer would follow. So a didChange that leaves the published
+version behind sends them again for the current version once typing pauses (`catch_up`,
+CATCH_UP_S after the last change): the last diagnostics always name the last version.
+
 Every payload built here is bounded by eager_lsp/limits.py (executed code decides how long its
 output and its tracebacks are, never how much we send): related information per diagnostic,
 diagnostics per publish and their total size, hints per request, tooltip and chunkResult size.
@@ -38,6 +45,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_WINDOW_S = 0.02  # at most one publishDiagnostics round per window
 REFRESH_WINDOW_S = 0.05  # at most one inlayHint/refresh per window
+CATCH_UP_S = 0.2  # after a pause in typing, re-send diagnostics for the current version
 TOOLTIP_LIMIT = limits.TOOLTIP_CAP
 
 
@@ -374,6 +382,8 @@ class Publisher:
         self._refresh_wanted = False
         self._last_flush = -1e9  # loop time of the last publish round
         self._last_refresh = -1e9  # loop time the last refresh was sent
+        self._published: dict[str, int] = {}  # uri → the version its last diagnostics named
+        self._catch_up: dict[str, asyncio.TimerHandle] = {}
 
     def schedule(self, doc: Document, *, refresh: bool = True) -> None:
         """Publish this document's diagnostics now, or at the end of the current window if
@@ -397,6 +407,7 @@ class Publisher:
         for doc in docs:
             if doc.closed:
                 continue
+            self._published[doc.uri] = doc.version
             self._send(
                 lsp.PublishDiagnosticsParams(
                     uri=doc.uri, version=doc.version, diagnostics=diagnostics(doc)
@@ -406,8 +417,29 @@ class Publisher:
             self._refresh_wanted = False
             self._request_refresh()
 
+    def catch_up(self, doc: Document) -> None:
+        """A didChange arrived: once typing pauses, send the diagnostics again if the last ones
+        named an older version (see the module docstring)."""
+        if doc.uri not in self._published:
+            return  # nothing was published: nothing to bring up to date
+        handle = self._catch_up.pop(doc.uri, None)
+        if handle is not None:
+            handle.cancel()
+        self._catch_up[doc.uri] = asyncio.get_running_loop().call_later(
+            CATCH_UP_S, self._caught_up, doc
+        )
+
+    def _caught_up(self, doc: Document) -> None:
+        self._catch_up.pop(doc.uri, None)
+        if not doc.closed and self._published.get(doc.uri, doc.version) != doc.version:
+            self.schedule(doc, refresh=False)
+
     def clear(self, uri: str) -> None:
         self._pending.pop(uri, None)
+        self._published.pop(uri, None)
+        handle = self._catch_up.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
         self._send(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     def _request_refresh(self) -> None:

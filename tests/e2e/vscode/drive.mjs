@@ -338,6 +338,25 @@ async function generate(page) {
     result.fixSnapshot = await snapshot(page);
     if (params.fixScreenshot) await page.screenshot({ path: params.fixScreenshot });
     step("fixed code ran");
+    if (params.fix.undo) {
+      // The repair is one undo step of its own: one Ctrl+Z brings the failing line back (and
+      // nothing else changes); Ctrl+Shift+Z puts the fix back.
+      const fixed = result.fixSnapshot.text;
+      await page.keyboard.press("Control+z");
+      result.fixUndoSnapshot = await until("the text after one undo", async () => {
+        const s = await readPage(page);
+        return s.text !== fixed ? s : null;
+      }, 10000, 100).catch(() => null);
+      await page.waitForTimeout(500);
+      result.fixUndoSnapshot = await readPage(page);
+      step("one undo after the fix");
+      await page.keyboard.press("Control+Shift+z");
+      result.fixRedoSnapshot = await until("the fix back after redo", async () => {
+        const s = await readPage(page);
+        return s.text.includes(params.fix.expectText) ? s : null;
+      }, 10000, 100).catch(() => null);
+      step("redo after the undo");
+    }
   }
 
   // Edit a line that ran: its result must be marked stale (the decoration says so).
@@ -427,6 +446,14 @@ async function saveAndRead(page, path, before) {
   return readFileSync(path, "utf8");
 }
 
+/** Move the cursor `n` lines up with few key presses: the test's keybindings.json binds
+ * Ctrl+Alt+Shift+U / Ctrl+Alt+Shift+I to "cursorMove" 25 and 5 lines up. */
+async function cursorUp(page, n) {
+  for (; n >= 25; n -= 25) await page.keyboard.press("Control+Alt+Shift+U");
+  for (; n >= 5; n -= 5) await page.keyboard.press("Control+Alt+Shift+I");
+  for (; n > 0; n--) await page.keyboard.press("ArrowUp");
+}
+
 /** One generation per run, each in its own file; while it streams, type a line above it, below it
  * and at its insertion point in turn, 20–70 ms apart. The file is saved and read from disk. */
 
@@ -489,7 +516,7 @@ async function streamTyping(page) {
           // Lines typed below and at it sit after it (a guess: some typed at the still empty
           // point went above it), so go up from the end, then check the lines on the page.
           await page.keyboard.press("Control+End");
-          for (let i = 0; i < np + nb; i++) await page.keyboard.press("ArrowUp");
+          await cursorUp(page, np + nb);
           await page.keyboard.press("Home");
           let around = null;
           for (let i = 0; i < 8; i++) {
@@ -509,7 +536,9 @@ async function streamTyping(page) {
             continue;
           }
         }
-        await page.keyboard.type(line);
+        // The line goes in as one input event (a person types a character at a time, but a line
+        // every 20-70 ms cannot be typed key by key through the browser here), then Enter.
+        await page.keyboard.insertText(line);
         await page.keyboard.press("Enter");
         r.typed[target].push(line);
         if (target === "at") np++;
