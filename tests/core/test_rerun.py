@@ -249,3 +249,22 @@ def test_random_edits_leave_the_namespace_of_a_fresh_run(pair, data) -> None:  #
             )
 
     loop.run_until_complete(scenario())
+
+
+async def test_a_syntax_error_in_the_new_text_is_reported_on_its_line(session: Interpreter) -> None:
+    await rerun(session, "a = 1\nb = 2\nc = 3\n")
+    again = await rerun(session, "a = 1\nb = 20\nc = (\n")
+    assert again.syntax_error is not None and again.syntax_error.line == 3
+    assert again.report is not None and again.report.syntax_error is not None
+    assert again.report.syntax_error.line == 3
+    assert [r.chunk.start_line for r in again.results] == [2]
+    assert "('c'," not in await namespace(session)  # past the error: as a fresh run
+
+
+async def test_a_lost_interpreter_makes_the_next_rerun_a_full_one(session: Interpreter) -> None:
+    await rerun(session, "a = 1\nb = 2\n")
+    executor = await session.executor()
+    await executor.kill()  # gone without the interpreter knowing
+    again = await rerun(session, "a = 1\nb = 3\n")
+    assert again.plan.full and "the interpreter was lost" in again.plan.reason
+    assert again.ran == 2 and "('b', 3)" in await namespace(session)

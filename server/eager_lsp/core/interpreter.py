@@ -101,6 +101,8 @@ class Interpreter:
         """The current executor (started or taken from the source on first use)."""
         if self._executor is not None and self._executor.alive:
             return self._executor
+        if self._executor is not None:  # it died between runs: a new one has a new namespace
+            self.ledger.clear()
         if self._starting is None or self._starting.done():
             self._starting = asyncio.ensure_future(self._pool.acquire())
         executor = await asyncio.shield(self._starting)

@@ -44,12 +44,15 @@ def statements(
     return chunks, detector.error
 
 
-def padded(text: str, keep: Sequence[Chunk]) -> str:
-    """`text` with every line outside the `keep` statements blanked (line count kept)."""
+def padded(text: str, keep: Sequence[Chunk], *, tail_from: int | None = None) -> str:
+    """`text` with every line outside the `keep` statements blanked (line count kept);
+    with `tail_from`, lines from that 0-based index on are kept too."""
     lines = text.splitlines(keepends=True)
     wanted: set[int] = set()
     for c in keep:
         wanted.update(range(c.start_line - 1, c.end_line))
+    if tail_from is not None:
+        wanted.update(range(tail_from, len(lines)))
     out = []
     for i, line in enumerate(lines):
         if i in wanted:
@@ -135,8 +138,10 @@ async def rerun(
     runs (to label results with why they ran). `fresh_since`: see `dependencies.plan` (after
     Fix with AI, only the statements below the replaced ones that depend on them run)."""
     t0 = time.monotonic()
-    chunks, syntax = statements(text, version=session.python_version)
     ledger = session.ledger
+    had = len(ledger)
+    await session.executor()  # a dead one is replaced here, and the ledger emptied with it
+    chunks, syntax = statements(text, version=session.python_version)
     the_plan = plan(
         ledger.records,
         chunks,
@@ -146,19 +151,33 @@ async def rerun(
     if force_full:
         the_plan = plan([], chunks)
         the_plan.reason = force_full
+    elif had and not len(ledger):
+        the_plan.reason = "the interpreter was lost; its state is gone"
+    if not the_plan.full and the_plan.forget:
+        try:
+            await forget_names(session, the_plan.forget)
+        except Exception as exc:  # the interpreter went away: nothing of its state is left
+            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+            await session.executor_lost(reason)
+            the_plan = plan([], chunks)
+            the_plan.reason = f"the interpreter was lost ({reason})"
     if on_plan is not None:
         on_plan(the_plan)
     if the_plan.full:
         await _fresh_namespace(session)
     else:
-        if the_plan.forget:
-            await forget_names(session, the_plan.forget)
         ledger.forget([*the_plan.removed, *(r for r, _ in the_plan.matched_affected)])
         ledger.relocate(the_plan.kept)
     report: RunReport | None = None
-    if the_plan.run or (syntax is not None and the_plan.full):
+    if the_plan.run or syntax is not None:
+        body = text
+        if not the_plan.full:
+            # Past the last statement is the syntax error, if any: keep it, so the run
+            # reports it on its line as a whole run would.
+            after = max((c.end_line for c in chunks), default=0)
+            body = padded(text, the_plan.run, tail_from=after if syntax is not None else None)
         run = session.new_run(first_line=1, listener=listener)
-        run.feed(padded(text, the_plan.run) if not the_plan.full else text)
+        run.feed(body)
         run.end()
         report = await run.wait()
     return RerunReport(
