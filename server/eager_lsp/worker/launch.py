@@ -5,6 +5,9 @@ eager_lsp nor debugpy is installed. Instead of installing anything there we buil
 directory holding only two symlinks, `eager_lsp` and `debugpy`, pointing into the server's
 environment, and put it first on the child's sys.path.
 
+On Linux the workers are forked by a zygote started the same way (`zygote_command`, see
+worker/zygote.py and worker/spawn.py); elsewhere each worker is exec'd (`worker_command`).
+
 The child starts isolated, `python -I -c BOOTSTRAP`: nothing in the workspace (its working
 directory) can run before the worker has done its own imports, see worker/isolation.py. `-I`
 also ignores PYTHONPATH, so the bootstrap inserts the symlink folder itself; the worker puts
@@ -191,21 +194,39 @@ def _private(path: str) -> bool:
 BOOTSTRAP = (
     "import sys; sys.path.insert(0, {path!r}); from eager_lsp.worker.main import main; main()"
 )
+ZYGOTE_BOOTSTRAP = (
+    "import sys; sys.path.insert(0, {path!r}); from eager_lsp.worker.zygote import main; main()"
+)
+
+
+def worker_argv(result_fd: int, *, debug: bool, memory_limit_mb: int = 0) -> list[str]:
+    """The worker's own arguments (worker/main.py)."""
+    argv = ["--result-fd", str(result_fd)]
+    if not debug:
+        argv.append("--no-debug")
+    if memory_limit_mb > 0:
+        argv += ["--memory-limit-mb", str(memory_limit_mb)]
+    return argv
+
+
+def _interpreter(python: str, bootstrap: str) -> list[str]:
+    """`-I`: isolated start-up, nothing from the workspace or PYTHON* variables (see the module
+    docstring). `-Xfrozen_modules=off` lets debugpy see stdlib sources (ignored before 3.11)."""
+    return [python, "-I", "-Xfrozen_modules=off", "-c", bootstrap.format(path=worker_path_dir())]
 
 
 def worker_command(
     python: str, result_fd: int, *, debug: bool, memory_limit_mb: int = 0
 ) -> list[str]:
-    """`-I`: isolated start-up, nothing from the workspace or PYTHON* variables (see the module
-    docstring). `-Xfrozen_modules=off` lets debugpy see stdlib sources (ignored before 3.11)."""
-    bootstrap = BOOTSTRAP.format(path=worker_path_dir())
-    command = [python, "-I", "-Xfrozen_modules=off", "-c", bootstrap, "--result-fd"]
-    command.append(str(result_fd))
-    if not debug:
-        command.append("--no-debug")
-    if memory_limit_mb > 0:
-        command += ["--memory-limit-mb", str(memory_limit_mb)]
-    return command
+    """A worker exec'd directly (spawn.DirectProcess): where there is no zygote."""
+    argv = worker_argv(result_fd, debug=debug, memory_limit_mb=memory_limit_mb)
+    return [*_interpreter(python, BOOTSTRAP), *argv]
+
+
+def zygote_command(python: str, socket_fd: int) -> list[str]:
+    """The interpreter's zygote (worker/zygote.py), which forks workers with the same
+    start-up: the same flags, the same isolated sys.path."""
+    return [*_interpreter(python, ZYGOTE_BOOTSTRAP), str(socket_fd)]
 
 
 def worker_env(
