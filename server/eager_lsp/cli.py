@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from eager_lsp.cli_options import KERNEL_TOKEN_ENV
+from eager_lsp.cli_options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.worker.nodump import make_undumpable
 
