@@ -1,17 +1,15 @@
 """How one document's interpreter is set up: which backend, which Python, which gate.
 
 Plain data, shared by the core (`core/interpreter.py`, `core/run.py`), the backends
-(`eager_lsp.executors`) and the edges that build it from settings or arguments; it imports
-nothing above the core.
+(`eager_lsp.executors`, which turn it into their own options) and the edges that build it
+from settings or arguments; it imports nothing outside the core.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.worker.client import WorkerOptions
 
 
 @dataclass(frozen=True)
@@ -46,14 +44,3 @@ class InterpreterConfig:
     memory_limit_mb: int = 0  # the interpreter's memory limit (worker/memory.py); 0: none
     backend: str = "worker"  # "worker" | "kernel" (eager_lsp.executors.executor_source)
     kernel: KernelTarget | None = None  # with backend "kernel": which Jupyter kernel
-
-    def worker_options(self) -> WorkerOptions:
-        return WorkerOptions(
-            python=self.python,
-            cwd=self.cwd or os.getcwd(),
-            debug=self.debug,
-            interrupt_grace_s=self.interrupt_grace_s,
-            env_allow=self.env_allow,
-            env_deny_patterns=self.env_deny_patterns,
-            memory_limit_mb=self.memory_limit_mb,
-        )

@@ -18,20 +18,17 @@ import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
 
-from eager_lsp.core.executor import ExecutorSource
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.types import Event
-from eager_lsp.executors import executor_source
+from eager_lsp.executors import SharedSources
 from eager_lsp.lsp.config import Settings
 from eager_lsp.lsp.store import ResultStore
 from eager_lsp.lsp.text import LineEdit, Text
-from eager_lsp.worker.client import WorkerOptions
-from eager_lsp.worker.pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -281,27 +278,13 @@ class Document:
 
 
 class Interpreters:
-    """One Interpreter per document, sharing a warm-spare pool per set of worker options."""
+    """One Interpreter per document; their executors come from shared sources (one warm-spare
+    worker pool per set of worker options: eager_lsp.executors.SharedSources)."""
 
     def __init__(self, listener_for: Callable[[Document], Callable[[Event], None]]) -> None:
-        self._pools: dict[tuple[Any, ...], WorkerPool] = {}
+        self._sources = SharedSources()
         self._listener_for = listener_for
         self.root: str | None = None
-
-    def _pool(self, options: WorkerOptions) -> WorkerPool:
-        key = (
-            options.python,
-            options.cwd,
-            options.debug,
-            options.interrupt_grace_s,
-            options.env_allow,
-            options.env_deny_patterns,
-            options.memory_limit_mb,
-        )
-        pool = self._pools.get(key)
-        if pool is None:
-            pool = self._pools[key] = WorkerPool(options)
-        return pool
 
     def interpreter_for(self, doc: Document, settings: Settings) -> Interpreter:
         """The document's interpreter, created (not yet started) if it has none."""
@@ -323,12 +306,10 @@ class Interpreters:
                 backend=ex.backend,
                 kernel=ex.kernel,
             )
-            pool: ExecutorSource
-            if config.backend == "worker":
-                pool = self._pool(config.worker_options())
-            else:  # one source per document: each document gets its own kernel
-                pool = executor_source(config)
-            doc.interpreter = Interpreter(config, pool, listener=self._listener_for(doc))
+            source, owned = self._sources.source_for(config)
+            doc.interpreter = Interpreter(
+                config, source, listener=self._listener_for(doc), own_pool=owned
+            )
         return doc.interpreter
 
     def apply_settings(self, doc: Document, settings: Settings) -> None:
@@ -345,5 +326,4 @@ class Interpreters:
             await interpreter.close()
 
     async def close_pools(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        await asyncio.gather(*(p.close() for p in pools), return_exceptions=True)
+        await self._sources.close()
