@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
-from eager_lsp.worker.launch import is_secret, scrub_env
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.executors.worker.launch import is_secret, scrub_env
 
 from .helpers import run1
 
