@@ -13,7 +13,7 @@ from pathlib import Path
 
 from eager_lsp.cli_options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.core.detector import BoundaryDetector
-from eager_lsp.worker.nodump import make_undumpable
+from eager_lsp.executors.worker.nodump import make_undumpable
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
 

@@ -25,7 +25,7 @@ from eager_lsp.app.generate import generate
 from eager_lsp.cli_options import interpreter_config_from_args, llm_config_from_args
 from eager_lsp.console import ConsolePrinter, announce_debugger, format_summary
 from eager_lsp.core.types import Event
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
 from eager_lsp.providers.throttle import ThrottledStream
 

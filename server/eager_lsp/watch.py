@@ -30,7 +30,7 @@ from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import RerunReport, rerun
 from eager_lsp.core.types import ChunkResult, Event
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 
 MAX_OUTPUT_LINES = 8
 

@@ -15,7 +15,7 @@ from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import ChunkResult, ErrorInfo, Event, SyntaxIssue, failure_text
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.config import LLMConfig
 from tests.support.openai_server import FakeOpenAIServer
 

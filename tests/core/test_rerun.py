@@ -15,7 +15,7 @@ from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import rerun
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 
 pytestmark = pytest.mark.slow
 

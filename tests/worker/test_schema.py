@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NotRequired, get_args, get_origin
 
 from eager_lsp.core import executor as schema
-from eager_lsp.worker.client import WorkerClient
+from eager_lsp.executors.worker.client import WorkerClient
 
 from .helpers import chunk
 

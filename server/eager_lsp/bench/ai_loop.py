@@ -31,7 +31,7 @@ from typing import Any
 from eager_lsp import repair
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.results import value_from_wire
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers import open_stream
 from eager_lsp.providers.base import ProviderError
 from eager_lsp.providers.config import LLMConfig, resolve

@@ -37,8 +37,8 @@ from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import Chunk, ChunkResult, failure_text
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 from eager_lsp.providers.replay import CHARS_PER_TOKEN, ReplayStream
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
 
 
 @dataclass(frozen=True)

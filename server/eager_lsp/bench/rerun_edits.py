@@ -25,7 +25,7 @@ from typing import Any
 from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.rerun import rerun
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 
 GOAL = 0.05  # an edit to a late statement: at most 5 % of a full rebuild
 

@@ -3,7 +3,7 @@
 Rules:
 - The core (`core/interpreter.py`, `core/run.py`) and every edge talk to an interpreter only
   through `Executor` and get one only through an `ExecutorSource`; no module outside a backend
-  names a backend class. Backends: the worker (`eager_lsp.worker.client.WorkerClient`, handed
+  names a backend class. Backends: the worker (`eager_lsp.executors.worker.client.WorkerClient`, handed
   out by `WorkerPool`) and the Jupyter kernel (`eager_lsp.executors.kernel`). Pick one with
   `eager_lsp.executors.executor_source`.
 - One `execute` call is one batch of chunks run in order in one namespace; events come back per
@@ -16,10 +16,10 @@ Rules:
   kernel is the user's): it only lets go of it.
 
 The TypedDicts below are the one schema of what crosses to a backend and back: the worker
-sends exactly these on its wire (worker/protocol.py adds only its own framing and control
-messages), the kernel backend builds them from Jupyter messages, and the run reads them
-(core/run.py, core/results.py). The module-level assignments at the end of
-`eager_lsp.executors` have mypy check that every backend satisfies the protocol.
+sends exactly these on its wire (executors/worker/protocol.py adds only its own framing and
+control messages), the kernel backend builds them from Jupyter messages, and the run reads
+them (core/run.py, core/results.py). The module-level assignments in
+`eager_lsp.executors.backend` have mypy check that every backend satisfies the protocol.
 """
 
 from __future__ import annotations

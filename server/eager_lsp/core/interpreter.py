@@ -199,7 +199,7 @@ class Interpreter:
         self.ledger.clear()
 
     def chunk_request(self, chunk: Chunk) -> ChunkRequest:
-        """The wire form of one chunk (core/executor.py, worker/protocol.py)."""
+        """The wire form of one chunk (core/executor.py, executors/worker/protocol.py)."""
         return {
             "id": chunk.index,
             "code": chunk.code,

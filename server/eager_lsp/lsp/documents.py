@@ -25,7 +25,7 @@ from lsprotocol import types as lsp
 
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.types import Event
-from eager_lsp.executors import SharedSources
+from eager_lsp.executors.backend import SharedSources
 from eager_lsp.lsp.config import Settings
 from eager_lsp.lsp.store import ResultStore
 from eager_lsp.lsp.text import LineEdit, Text

@@ -21,6 +21,8 @@ from eager_lsp.app.run import run_text
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import Event, failure_text
+from eager_lsp.executors.worker.client import WorkerCrashed
+from eager_lsp.executors.worker.debugging import DEBUG_HOST
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.payloads import (
@@ -30,8 +32,6 @@ from eager_lsp.lsp.payloads import (
     RestartResult,
 )
 from eager_lsp.lsp.runs import LineMap, RunBinding
-from eager_lsp.worker.client import WorkerCrashed
-from eager_lsp.worker.debugging import DEBUG_HOST
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import ExecutionContext, ProgressClient
