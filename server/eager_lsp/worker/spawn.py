@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -254,6 +255,7 @@ class Zygote:
         self._children: dict[int, ZygoteChild] = {}
         self._stderr = bytearray()
         self.gone: str | None = None  # why it is no longer usable
+        self._retired = False
         self.hello: concurrent.futures.Future[dict[str, Any]] = _uncancellable()
         self._thread = threading.Thread(
             target=self._read, name=f"eager-lsp-zygote-{self.pid}", daemon=True
@@ -305,6 +307,15 @@ class Zygote:
         """Stop it: its workers die with it."""
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
+
+    def retire(self) -> None:
+        """No new workers come from it (it left the registry); it stops once its last worker
+        has ended (a start that raced with this fails over to a new zygote)."""
+        with self._lock:
+            self._retired = True
+            idle = not self._children and not self._pending
+        if idle:
+            self.close()
 
     def _send(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
         data = json.dumps(message).encode()
@@ -363,6 +374,11 @@ class Zygote:
                 child = self._pending.pop(int(message.get("id") or 0), None)
                 if child is not None and kind == "spawned":
                     self._children[int(message["pid"])] = child
+            if kind == "spawn_failed" and self._retired:
+                with self._lock:
+                    idle = not self._children and not self._pending
+                if idle:
+                    self.close()
             if child is None or child.spawned.done():
                 return
             if kind == "spawned":
@@ -373,8 +389,11 @@ class Zygote:
         if kind == "exit":
             with self._lock:
                 child = self._children.pop(int(message["pid"]), None)
+                idle = self._retired and not self._children and not self._pending
             if child is not None:
                 child.report_exit(int(message["returncode"]))
+            if idle:
+                self.close()
 
     def _died(self) -> None:
         """EOF from the zygote: collect why, fail what waits, mark its workers lost."""
@@ -408,18 +427,28 @@ class Zygote:
             child.report_exit(-signal.SIGKILL, lost)
 
 
-_zygotes: dict[tuple[Any, ...], Zygote] = {}
+# Most recently used last. A server has one environment, so one zygote per interpreter; a
+# process whose environment changes (the tests: PYTEST_CURRENT_TEST) would otherwise collect
+# zygotes, so beyond MAX_ZYGOTES the least recently used one is retired.
+_zygotes: OrderedDict[tuple[Any, ...], Zygote] = OrderedDict()
 _zygotes_lock = threading.Lock()
+MAX_ZYGOTES = 4
 
 
 def zygote_for(python: str, env: Mapping[str, str]) -> Zygote:
     """The live zygote for this interpreter and environment, started if there is none."""
     key = (python, tuple(sorted(env.items())))
+    retired: list[Zygote] = []
     with _zygotes_lock:
         zygote = _zygotes.get(key)
         if zygote is None or zygote.gone is not None:
             zygote = _zygotes[key] = Zygote(python, env)
-        return zygote
+        _zygotes.move_to_end(key)
+        while len(_zygotes) > MAX_ZYGOTES:
+            retired.append(_zygotes.popitem(last=False)[1])
+    for old in retired:
+        old.retire()
+    return zygote
 
 
 def close_zygotes(python: str | None = None, env: Mapping[str, str] | None = None) -> None:
