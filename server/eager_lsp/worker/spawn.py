@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -248,7 +249,7 @@ class Zygote:
             theirs.close()
         self.pid = self.popen.pid
         self._sock = ours
-        self._send_lock = threading.Lock()
+        self._send_lock = threading.RLock()  # a finalizer may send from inside a send
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pending: dict[int, ZygoteChild] = {}
@@ -288,6 +289,9 @@ class Zygote:
                     os.close(fd)
                 theirs = []
             child.pid = await asyncio.wait_for(asyncio.wrap_future(child.spawned), HELLO_TIMEOUT_S)
+            # A handle dropped while its worker runs (its event loop closed) kills it, as
+            # asyncio does for the subprocesses it started; harmless once it has ended.
+            weakref.finalize(child, self.signal, child.pid, signal.SIGKILL, group=True)
             await child.stdin.drain()
         except BaseException:
             child.kill_group()
