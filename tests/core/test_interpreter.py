@@ -10,7 +10,7 @@ import pytest
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.types import Event
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
 
 pytestmark = pytest.mark.slow

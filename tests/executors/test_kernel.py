@@ -24,7 +24,7 @@ pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
 
 from eager_lsp.core.interpreter import InterpreterConfig, KernelTarget
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
 
 pytestmark = pytest.mark.slow

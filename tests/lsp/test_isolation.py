@@ -280,7 +280,7 @@ async def test_executed_code_cannot_read_other_eager_processes(shared_dir: Path)
         assert report["uid"] != 0
         targets = {int(pid): t for pid, t in report["targets"].items()}
         assert report["server"] in targets, report
-        workers = [t for pid, t in targets.items() if "eager_lsp.worker" in t["cmdline"]]
+        workers = [t for pid, t in targets.items() if "eager_lsp.executors.worker" in t["cmdline"]]
         assert workers, f"no other worker of this server found: {report}"
         # the probe really watched interpreters start (each new document and restart)
         born = [pid for pid, t in targets.items() if t["first_seen"] > 0]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
-from eager_lsp.worker.launch import is_secret, scrub_env
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.executors.worker.launch import is_secret, scrub_env
 
 from .helpers import run1
 
@@ -99,7 +99,8 @@ async def test_the_worker_sees_none_of_them(
 
 
 def test_settings_and_cli_flags_reach_the_worker_options() -> None:
-    from eager_lsp.cli import build_parser, interpreter_config_from_args
+    from eager_lsp.cli import build_parser
+    from eager_lsp.cli_options import interpreter_config_from_args
     from eager_lsp.lsp.config import parse_settings
 
     settings, problems = parse_settings(

@@ -1,4 +1,4 @@
-"""Workers forked by their interpreter's zygote (worker/zygote.py, worker/spawn.py), Linux.
+"""Workers forked by their interpreter's zygote (executors/worker/zygote.py, executors/worker/spawn.py), Linux.
 
 The attack itself (code of one document reading a starting worker's /proc files, as uid
 65534) runs against the real server in tests/lsp/test_isolation.py. Here: the lifecycle the
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from eager_lsp.worker.client import WorkerClient, WorkerCrashed, WorkerOptions
-from eager_lsp.worker.launch import worker_env
-from eager_lsp.worker.spawn import MAX_ZYGOTES, close_zygotes
+from eager_lsp.executors.worker.client import WorkerClient, WorkerCrashed, WorkerOptions
+from eager_lsp.executors.worker.launch import worker_env
+from eager_lsp.executors.worker.spawn import MAX_ZYGOTES, close_zygotes
 
 from .helpers import run1
 
@@ -48,7 +48,7 @@ async def test_workers_are_forked_by_one_zygote_per_interpreter(tmp_path: Path) 
     try:
         zygote = _ppid(first.pid)
         assert _ppid(second.pid) == zygote != os.getpid()
-        assert "eager_lsp.worker.zygote" in _cmdline(zygote)
+        assert "eager_lsp.executors.worker.zygote" in _cmdline(zygote)
         assert _ppid(zygote) == os.getpid()
         assert _ppid(direct.pid) == os.getpid()  # zygote=False: exec'd as before
         # each worker leads its own session and process group (start_new_session)
@@ -156,7 +156,7 @@ def _zygotes_of_ours() -> list[int]:
         pid = int(name)
         try:
             ours = _ppid(pid) == os.getpid() and _status(pid, "State")[0] != "Z"
-            if ours and "eager_lsp.worker.zygote" in _cmdline(pid):
+            if ours and "eager_lsp.executors.worker.zygote" in _cmdline(pid):
                 found.append(pid)
         except (OSError, KeyError):
             continue

@@ -31,7 +31,7 @@ from typing import Any
 from eager_lsp import repair
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.results import value_from_wire
-from eager_lsp.executors import open_interpreter
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers import open_stream
 from eager_lsp.providers.base import ProviderError
 from eager_lsp.providers.config import LLMConfig, resolve
@@ -204,7 +204,7 @@ async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str
             return sample
         if fix.failed is not None:
             err = fix.failed.error
-            sample.detail = f"{err.type}: {err.message}" if err else "failed"
+            sample.detail = err.text if err else "failed"
             return sample
         if fix.syntax_error is not None:
             sample.detail = f"syntax error: {fix.syntax_error.message}"

@@ -30,8 +30,8 @@ from eager_lsp.bench import catalog as catalog_mod
 from eager_lsp.bench import modes as M
 from eager_lsp.bench import report
 from eager_lsp.bench.catalog import Prompt, Workload
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
 
 SCHEMA_VERSION = 1
 # Code the model writes may run for ages (naive recursion): such a run is stopped here.

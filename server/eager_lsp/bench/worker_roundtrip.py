@@ -22,9 +22,9 @@ import tempfile
 import time
 from typing import Any
 
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
-from eager_lsp.worker.launch import worker_env
-from eager_lsp.worker.spawn import close_zygotes
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.executors.worker.launch import worker_env
+from eager_lsp.executors.worker.spawn import close_zygotes
 
 
 def _chunks(n: int, start_id: int) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.worker.client import WorkerOptions
+from eager_lsp.executors.worker.client import WorkerOptions
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class InterpreterConfig:
     interrupt_grace_s: float = 2.0
     env_allow: tuple[str, ...] = ()  # variables passed to executed code although secret-like
     env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
-    memory_limit_mb: int = 0  # the interpreter's memory limit (worker/memory.py); 0: none
+    memory_limit_mb: int = 0  # the interpreter's memory limit (executors/worker/memory.py); 0: none
     backend: str = "worker"  # "worker" | "kernel" (eager_lsp.executors.executor_source)
     kernel: KernelTarget | None = None  # with backend "kernel": which Jupyter kernel
 

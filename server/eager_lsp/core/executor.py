@@ -3,7 +3,7 @@
 Rules:
 - The core (`core/interpreter.py`, `core/run.py`) and every edge talk to an interpreter only
   through `Executor` and get one only through an `ExecutorSource`; no module outside a backend
-  names a backend class. Backends: the worker (`eager_lsp.worker.client.WorkerClient`, handed
+  names a backend class. Backends: the worker (`eager_lsp.executors.worker.client.WorkerClient`, handed
   out by `WorkerPool`) and the Jupyter kernel (`eager_lsp.executors.kernel`). Pick one with
   `eager_lsp.executors.executor_source`.
 - One `execute` call is one batch of chunks run in order in one namespace; events come back per
@@ -15,7 +15,7 @@ Rules:
 - `kill()` must not destroy an interpreter the executor did not start (an attached Jupyter
   kernel is the user's): it only lets go of it.
 
-These are the same shapes as the worker's wire protocol (worker/protocol.py), so the worker
+These are the same shapes as the worker's wire protocol (executors/worker/protocol.py), so the worker
 satisfies the protocol as it is; the module-level assignments at the end of
 `eager_lsp.executors` are checked by mypy.
 """

@@ -3,7 +3,7 @@
 Three ways in (`KernelTarget`, core/interpreter.py):
 - `name`: start a local kernelspec with jupyter_client's AsyncKernelManager (ours: shut down
   on close, replaced after a kill or a restart). Its environment is the worker's: the server's
-  own minus secret-looking variables (worker/launch.py).
+  own minus secret-looking variables (executors/worker/launch.py).
 - `connection_file`: attach to a running kernel (the user's notebook kernel, data loaded) over
   ZMQ. It is never shut down, restarted or killed by us: `kill()` and `restart` only let go and
   reconnect, so the state stays. An interrupt it ignores is reported as "running".
@@ -758,7 +758,7 @@ class KernelSource:
     @classmethod
     def for_config(cls, config: InterpreterConfig) -> KernelSource:
         from eager_lsp.core.interpreter import KernelTarget
-        from eager_lsp.worker.launch import worker_env
+        from eager_lsp.executors.worker.launch import worker_env
 
         target = config.kernel or KernelTarget(name="python3")
         env = worker_env(None, config.env_allow, config.env_deny_patterns)

@@ -26,12 +26,12 @@ from lsprotocol import types as lsp
 from eager_lsp.core.executor import ExecutorSource
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.types import Event
-from eager_lsp.executors import executor_source
+from eager_lsp.executors.backend import executor_source
+from eager_lsp.executors.worker.client import WorkerOptions
+from eager_lsp.executors.worker.pool import WorkerPool
 from eager_lsp.lsp.config import Settings
 from eager_lsp.lsp.store import ResultStore
 from eager_lsp.lsp.text import LineEdit, Text
-from eager_lsp.worker.client import WorkerOptions
-from eager_lsp.worker.pool import WorkerPool
 
 log = logging.getLogger(__name__)
 

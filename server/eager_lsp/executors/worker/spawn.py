@@ -1,6 +1,6 @@
 """How the server gets a worker process: forked by its interpreter's zygote, or exec'd.
 
-Linux (the default there): forked by a zygote (worker/zygote.py), so that no worker is ever
+Linux (the default there): forked by a zygote (executors/worker/zygote.py), so that no worker is ever
 dumpable, not even between execve and its own prctl: executed code cannot read a starting
 worker's /proc/<pid>/environ or mem. One zygote per interpreter and environment, started on
 first use and kept for the life of the server process; one reader thread per zygote routes
@@ -226,7 +226,7 @@ class ZygoteChild:
 
 
 class Zygote:
-    """The server's end of one zygote process (see worker/zygote.py for the protocol)."""
+    """The server's end of one zygote process (see executors/worker/zygote.py for the protocol)."""
 
     def __init__(self, python: str, env: Mapping[str, str]) -> None:
         self.python = python

@@ -1,4 +1,4 @@
-"""Entry point of the child interpreter (`python -m eager_lsp.worker --result-fd N`).
+"""Entry point of the child interpreter (`python -m eager_lsp.executors.worker --result-fd N`).
 
 Startup order matters: take private copies of the request pipe (fd 0) and the parent's
 stderr pipe (fd 2) first, then point fds 0/1/2 at /dev/null and capture sinks, so that
@@ -107,7 +107,7 @@ def _exit_with_parent() -> None:
 def main(argv: list[str] | None = None) -> None:
     make_undumpable_or_exit("the interpreter")  # first: no other process's user code reads us
     isolation.preload()
-    parser = argparse.ArgumentParser(prog="python -m eager_lsp.worker")
+    parser = argparse.ArgumentParser(prog="python -m eager_lsp.executors.worker")
     parser.add_argument("--result-fd", type=int, required=True)
     parser.add_argument("--no-debug", action="store_true", help="refuse debug_listen requests")
     parser.add_argument("--memory-limit-mb", type=int, default=0)

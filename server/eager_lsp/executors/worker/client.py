@@ -41,7 +41,7 @@ class WorkerOptions:
     interrupt_grace_s: float = 2.0  # how long an interrupt may take before the kill
     env_allow: tuple[str, ...] = ()  # with env None: names kept although they look secret
     env_deny_patterns: tuple[str, ...] = ()  # with env None: more patterns to drop
-    memory_limit_mb: int = 0  # the worker's memory limit (worker/memory.py); 0: none
+    memory_limit_mb: int = 0  # the worker's memory limit (executors/worker/memory.py); 0: none
     zygote: bool = True  # Linux: fork it from the interpreter's zygote (spawn.py); else exec
 
 
