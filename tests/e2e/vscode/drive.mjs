@@ -547,10 +547,9 @@ async function streamTyping(page) {
             continue;
           }
         }
-        // The line goes in as one input event (a person types a character at a time, but a line
-        // every 20-70 ms cannot be typed key by key through the browser here), then Enter.
-        await page.keyboard.insertText(line);
-        await page.keyboard.press("Enter");
+        // The line and its line break go in as one input event (a person types a character at a
+        // time, but a line every 20-70 ms cannot be typed key by key through the browser here).
+        await page.keyboard.insertText(`${line}\n`);
         r.typed[target].push(line);
         if (target === "at") np++;
         if (target === "below") nb++;
