@@ -375,8 +375,9 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
     assert any(d["text"].startswith("⟵ z = 1.0") for d in fixed["decorations"]), fixed
     assert len(openai_server.chat_requests) == 2
 
-    # The repair is one undo step of its own: one Ctrl+Z restores the generated text exactly as
-    # it was before "Fix with AI" (the failing line back, the fix gone), redo brings the fix back.
+    # The repair is one undo step of its own: after the edit typed last is undone, one Ctrl+Z
+    # restores the text as it was before "Fix with AI" (the failing line back, the fix gone);
+    # redo brings the fix back.
     undone = r["fixUndoSnapshot"]["text"]
     assert "z = 1 / 0" in undone and "z = 1 / 1" not in undone, undone
     assert 'print("fixed", z)' not in undone, undone
