@@ -157,7 +157,7 @@ local function refuse(id, reason)
   return { ok = false, reason = reason }
 end
 
----@param p table
+---@param p eager.StreamBeginParams
 ---@param client vim.lsp.Client
 local function begin(p, client)
   local buf = vim.uri_to_bufnr(p.uri)
@@ -219,7 +219,7 @@ local function insert(st, text)
 end
 
 ---@param st eager.StreamRegion
----@param p table
+---@param p eager.StreamEndParams
 local function finish(st, p)
   local sr, sc = pos(st, st.s)
   local keep = tonumber(p.keepLines)
@@ -257,6 +257,7 @@ local function finish(st, p)
 end
 
 --- The handler for the server's eager/streamEdit requests.
+---@param p eager.StreamBeginParams|eager.StreamInsertParams|eager.StreamEndParams
 function M.handle(_, p, ctx)
   local client = vim.lsp.get_client_by_id(ctx.client_id)
   if not client or type(p) ~= "table" or type(p.generationId) ~= "string" then

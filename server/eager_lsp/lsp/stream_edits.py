@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import APPLY_TIMEOUT_S, MAX_RETRIES, Region, Writer
+from eager_lsp.lsp.payloads import STREAM_OPS, to_wire
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -90,13 +91,12 @@ class StreamEditWriter(Writer):
     # -- requests -------------------------------------------------------------------------------
     async def _request(self, op: str, **fields: Any) -> _Answer | None:
         doc = self.doc
-        params = {
-            "uri": doc.uri,
-            "generationId": self.generation_id,
-            "seq": self.seq,
-            "op": op,
-            **fields,
-        }
+        # payloads.StreamBeginParams / StreamInsertParams / StreamEndParams
+        params = to_wire(
+            STREAM_OPS[op](
+                uri=doc.uri, generationId=self.generation_id, seq=self.seq, op=op, **fields
+            )
+        )
         self.seq += 1
         self.edits += 1
         answer = _Answer()

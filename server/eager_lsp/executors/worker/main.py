@@ -1,4 +1,4 @@
-"""Entry point of the child interpreter (`python -m eager_lsp.worker --result-fd N`).
+"""Entry point of the child interpreter (`python -m eager_lsp.executors.worker --result-fd N`).
 
 Startup order matters: take private copies of the request pipe (fd 0) and the parent's
 stderr pipe (fd 2) first, then point fds 0/1/2 at /dev/null and capture sinks, so that
@@ -29,10 +29,10 @@ from typing import IO, Any, NoReturn
 from . import isolation
 from .capture import FdSink, StreamRouter, guard_sinks
 from .debugging import Debugger, RequestReader
-from .executor import Executor, Interrupts
 from .memory import EXIT_MEMORY, apply_memory_limit
 from .nodump import make_undumpable_or_exit
 from .protocol import PROTOCOL_VERSION, decode, encode
+from .runner import ChunkRunner, Interrupts
 
 INPUT_MESSAGE = "input() is not available: code runs in the eager-lsp background interpreter"
 
@@ -107,7 +107,7 @@ def _exit_with_parent() -> None:
 def main(argv: list[str] | None = None) -> None:
     make_undumpable_or_exit("the interpreter")  # first: no other process's user code reads us
     isolation.preload()
-    parser = argparse.ArgumentParser(prog="python -m eager_lsp.worker")
+    parser = argparse.ArgumentParser(prog="python -m eager_lsp.executors.worker")
     parser.add_argument("--result-fd", type=int, required=True)
     parser.add_argument("--no-debug", action="store_true", help="refuse debug_listen requests")
     parser.add_argument("--memory-limit-mb", type=int, default=0)
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     builtins.input = _no_input
     sys.argv = [""]
 
-    executor = Executor(emit, interrupts, sinks)
+    runner = ChunkRunner(emit, interrupts, sinks)
     reader = RequestReader(requests, emit, Debugger(allowed=not args.no_debug), decode)
     isolation.open_to_user()  # last: from here on, imports may resolve to workspace files
     emit(
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     reader.start()
     try:
-        _serve(reader.requests(), emit, executor, diagnostics)
+        _serve(reader.requests(), emit, runner, diagnostics)
     except BrokenPipeError:
         pass  # the parent went away
     except MemoryError:  # in our own code: say so by the exit code (memory.py)
@@ -158,7 +158,9 @@ def main(argv: list[str] | None = None) -> None:
     _leave(0)  # do not wait for user threads or run user atexit hooks
 
 
-def _serve(requests: Iterable[bytes], emit: EventWriter, executor: Executor, diag: IO[str]) -> None:
+def _serve(
+    requests: Iterable[bytes], emit: EventWriter, runner: ChunkRunner, diag: IO[str]
+) -> None:
     for line in requests:
         if not line.strip():
             continue
@@ -169,11 +171,11 @@ def _serve(requests: Iterable[bytes], emit: EventWriter, executor: Executor, dia
             continue
         op = request.get("op")
         if op == "exec":
-            executor.run_batch(request)
+            runner.run_batch(request)
         elif op == "ping":
             emit({"ev": "pong", "id": request.get("id")})
         elif op == "reset":
-            executor.reset()
+            runner.reset()
         elif op == "shutdown":
             return
         else:
