@@ -202,7 +202,7 @@ def _positive_int(text: str) -> int:
 def _add_execution_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--gate",
-        choices=["eager", "safe", "serial"],
+        choices=["eager", "safe", "serial", "parallel"],
         default="safe",
         help="when a complete statement may run (docs/configuration.md)",
     )

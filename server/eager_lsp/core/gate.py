@@ -242,7 +242,7 @@ class Gate:
     def admit(self, chunk: Chunk) -> list[Chunk]:
         """Take a released chunk; return the chunks that may run now, in order."""
         mode = self.policy.mode
-        if mode is GateMode.EAGER:
+        if mode in (GateMode.EAGER, GateMode.PARALLEL):
             return [chunk]
         self._held.append(chunk)
         if mode is GateMode.SERIAL or self.fallen_back:

@@ -32,6 +32,7 @@ from .debugging import Debugger, RequestReader
 from .executor import Executor, Interrupts
 from .memory import EXIT_MEMORY, apply_memory_limit
 from .nodump import make_undumpable_or_exit
+from .parallel import ParallelRunner
 from .protocol import PROTOCOL_VERSION, decode, encode
 
 INPUT_MESSAGE = "input() is not available: code runs in the eager-lsp background interpreter"
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.argv = [""]
 
     executor = Executor(emit, interrupts, sinks)
+    parallel = ParallelRunner(executor, emit, interrupts, sinks)
     reader = RequestReader(requests, emit, Debugger(allowed=not args.no_debug), decode)
     isolation.open_to_user()  # last: from here on, imports may resolve to workspace files
     emit(
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     reader.start()
     try:
-        _serve(reader.requests(), emit, executor, diagnostics)
+        _serve(reader.requests(), emit, executor, diagnostics, parallel)
     except BrokenPipeError:
         pass  # the parent went away
     except MemoryError:  # in our own code: say so by the exit code (memory.py)
@@ -158,7 +160,13 @@ def main(argv: list[str] | None = None) -> None:
     _leave(0)  # do not wait for user threads or run user atexit hooks
 
 
-def _serve(requests: Iterable[bytes], emit: EventWriter, executor: Executor, diag: IO[str]) -> None:
+def _serve(
+    requests: Iterable[bytes],
+    emit: EventWriter,
+    executor: Executor,
+    diag: IO[str],
+    parallel: ParallelRunner | None = None,
+) -> None:
     for line in requests:
         if not line.strip():
             continue
@@ -168,6 +176,11 @@ def _serve(requests: Iterable[bytes], emit: EventWriter, executor: Executor, dia
             print(f"eager-lsp worker: bad request: {exc}", file=diag)
             continue
         op = request.get("op")
+        if op == "exec" and request.get("parallel") and parallel is not None:
+            parallel.submit(request)  # returns at once: the statements run on threads
+            continue
+        if parallel is not None and op in ("exec", "reset", "shutdown"):
+            parallel.wait_idle()
         if op == "exec":
             executor.run_batch(request)
         elif op == "ping":
