@@ -135,6 +135,7 @@ class Effects:
 
     reads: set[str] = field(default_factory=set)
     writes: set[str] = field(default_factory=set)
+    changed: set[str] = field(default_factory=set)  # names whose object may change
     ordered: bool = False
     barrier: bool = False
     changes_params: bool = False  # functions only: it may change an argument's object
@@ -144,6 +145,7 @@ class Effects:
     def merge(self, other: Effects) -> None:
         self.reads |= other.reads
         self.writes |= other.writes
+        self.changed |= other.changed
         self.ordered |= other.ordered
         self.barrier |= other.barrier
 
@@ -187,7 +189,8 @@ class Planner:
 
     def _class_of(self, name: str) -> set[str]:
         root = self._find(name)
-        return {n for n in self._parent if self._find(n) == root} | {name}
+        members = set(self._parent) | set(self._parent.values())
+        return {n for n in members if self._find(n) == root} | {name}
 
     # -- planning ------------------------------------------------------------------------
     def plan(self, chunk: Chunk) -> Plan:
@@ -220,10 +223,8 @@ class Planner:
         shared = [n for n in facts.reads if n not in self._functions and n not in self._aliases]
         if bound:
             self._union(bound + shared)
-        written = set()
-        for name in effects.writes:
-            written |= self._class_of(name) if name not in self._functions else {name}
-        effects.writes = written
+        for name in effects.changed:  # every name that may share the changed object
+            effects.writes |= self._class_of(name) if name not in self._functions else {name}
         if any(self._module_of(n).startswith(BARRIER_MODULES) for n in effects.reads):
             effects.barrier = True
         return effects
@@ -338,7 +339,7 @@ class Planner:
         elif name in self._aliases:  # an attribute of a module: shared state
             effects.ordered = True
         else:
-            effects.writes.add(name)
+            effects.changed.add(name)
 
     def _call(
         self,
@@ -418,7 +419,9 @@ def _prints(tree: ast.Module) -> bool:
 def _conflict(b: Effects, a: Effects) -> bool:
     if a.barrier or b.barrier or (a.ordered and b.ordered):
         return True
-    return bool(b.reads & a.writes or b.writes & a.reads or b.writes & a.writes)
+    # `_` (the last shown value) is exempt from write-after-write: the worker keeps the value
+    # of the statement latest in document order, as a sequential run ends with.
+    return bool(b.reads & a.writes or b.writes & a.reads or (b.writes & a.writes) - {"_"})
 
 
 def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:

@@ -95,6 +95,7 @@ class ParallelRunner:
         self._done: dict[Any, set[int]] = {}  # run → ids finished (ran or skipped)
         self._stopped: dict[Any, int] = {}  # run → index of the failing statement
         self._batches: dict[Any, int] = {}  # batch → statements not finished yet
+        self._shown: dict[Any, int] = {}  # run → id of the statement whose value `_` holds
         self._routers: tuple[Any, Any] | None = None
         interrupts.elsewhere = self.interrupt_all
 
@@ -125,10 +126,17 @@ class ParallelRunner:
                 self._lock.wait(0.5)
 
     def interrupt_all(self) -> bool:
-        """The SIGINT hook: True when statements were running or waiting here."""
+        """The SIGINT hook: True when statements are running or waiting here. The handler
+        runs on the main thread between any two bytecodes, maybe while `submit` holds the
+        lock, so the work is done on a short-lived thread that waits for the lock."""
+        if not self._pending and not self._running:
+            return False
+        thread = threading.Thread(target=self._interrupt, name="eager-lsp-interrupt", daemon=True)
+        thread.start()
+        return True
+
+    def _interrupt(self) -> None:
         with self._lock:
-            if not self._pending and not self._running:
-                return False
             for entry in self._pending:
                 self._emit({"ev": "skipped", "id": entry.id, "batch": entry.batch})
                 self._finished(entry)
@@ -138,7 +146,6 @@ class ParallelRunner:
                     ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt)
                 )
             self._finish_batches()
-            return True
 
     def _prepare(self, entry: _Entry) -> None:
         executor = self._executor
@@ -283,7 +290,10 @@ class ParallelRunner:
         images = capture_figures(image_dir) if entry.exclusive else []
         if error is None:
             if has_value and value is not None:
-                namespace["_"] = value
+                with self._lock:  # the latest statement in document order wins, as in order
+                    if entry.id >= self._shown.get(entry.run, -1):
+                        self._shown[entry.run] = entry.id
+                        namespace["_"] = value
                 expr_value = describe("", value)
             values = executor._describe_names(chunk.get("names") or [])
             images += executor._png_reprs(chunk.get("names") or [], value, image_dir, images)

@@ -1,0 +1,90 @@
+"""The parallel gate's admission rule (core/parallel.py): what waits for what, from source."""
+
+from __future__ import annotations
+
+from eager_lsp.core.detector import BoundaryDetector
+from eager_lsp.core.parallel import Plan, Planner
+
+
+def plans(code: str) -> list[Plan]:
+    detector = BoundaryDetector()
+    chunks = detector.feed(code) + detector.end()
+    planner = Planner()
+    return [planner.plan(c) for c in chunks]
+
+
+def after(code: str) -> list[tuple[int, ...]]:
+    return [p.after for p in plans(code)]
+
+
+def test_independent_calls_wait_only_for_their_definitions() -> None:
+    code = (
+        "import time\n"
+        "def call(i):\n    time.sleep(0.1)\n    return i * i\n"
+        "a = call(1)\nb = call(2)\nc = call(3)\n"
+        "total = a + b + c\n"
+    )
+    assert after(code) == [(), (0,), (0, 1), (0, 1), (0, 1), (2, 3, 4)]
+
+
+def test_a_reader_waits_for_the_writer_and_a_writer_for_readers() -> None:
+    code = "x = 1\ny = 2\nz = x + 1\nx = 5\nprint(y)\n"
+    # z reads x (0); x = 5 rewrites x, read by z (2) and written by 0; print(y) reads y (1)
+    assert after(code) == [(), (), (0,), (0, 2), (1,)]
+
+
+def test_changing_an_object_counts_as_writing_its_name() -> None:
+    code = "items = []\nitems.append(1)\nitems.append(2)\nn = len(items)\nd = {}\nd['k'] = 1\n"
+    assert after(code) == [(), (0,), (0, 1), (0, 1, 2), (), (4,)]
+
+
+def test_aliases_share_writes() -> None:
+    code = "a = [1]\nb = a\na.append(2)\nprint(b)\n"
+    # a.append changes the object b also names: print(b) waits for it
+    assert 2 in after(code)[3]
+
+
+def test_read_only_methods_do_not_write() -> None:
+    code = "s = 'a,b'\nparts = s.split(',')\nup = s.upper()\n"
+    assert after(code) == [(), (0,), (0,)]
+
+
+def test_function_globals_and_parameter_changes_apply_at_the_call() -> None:
+    code = (
+        "count = 0\n"
+        "def bump():\n    global count\n    count += 1\n"
+        "bump()\n"
+        "print(count)\n"
+        "def add(lst, v):\n    lst.append(v)\n"
+        "data = []\n"
+        "add(data, 1)\n"
+        "n = len(data)\n"
+    )
+    p = after(code)
+    assert 2 in p[3]  # print(count) waits for bump()
+    assert 5 in p[6] and 6 in p[7]  # add(data, 1) changes data; len(data) waits for it
+
+
+def test_library_state_keeps_document_order_but_print_does_not() -> None:
+    code = "import random\nrandom.seed(1)\nx = random.random()\nprint('a')\nprint('b')\ny = random.random()\n"
+    p = after(code)
+    assert p[2] == (0, 1) and p[5] == (0, 1, 2)
+    assert p[3] == () and p[4] == ()
+    assert plans("import sys\nprint('a', file=sys.stderr)\nprint('b', file=sys.stderr)\n")[2].after == (0, 1)
+
+
+def test_barriers() -> None:
+    code = "a = 1\nb = 2\neval('a')\nc = 3\n"
+    p = plans(code)
+    assert p[2].exclusive and p[2].after == (0, 1)
+    assert p[3].after == (2,)
+    # a callable the run cannot see (defined by an earlier run) and matplotlib
+    assert plans("x = 1\nunknown(2)\n")[1].exclusive
+    plot = plans("import matplotlib.pyplot as plt\nx = 1\nplt.plot([x])\n")
+    assert plot[2].exclusive and plot[2].after == (0, 1)
+
+
+def test_time_sleep_and_numpy_run_side_by_side() -> None:
+    code = "import time\nimport numpy as np\ntime.sleep(0.1)\na = np.arange(3)\ntime.sleep(0.2)\n"
+    p = after(code)
+    assert p[2] == (0,) and p[3] == (1,) and p[4] == (0,)
