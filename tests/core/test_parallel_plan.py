@@ -70,7 +70,9 @@ def test_library_state_keeps_document_order_but_print_does_not() -> None:
     p = after(code)
     assert p[2] == (0, 1) and p[5] == (0, 1, 2)
     assert p[3] == () and p[4] == ()
-    assert plans("import sys\nprint('a', file=sys.stderr)\nprint('b', file=sys.stderr)\n")[2].after == (0, 1)
+    assert plans("import sys\nprint('a', file=sys.stderr)\nprint('b', file=sys.stderr)\n")[
+        2
+    ].after == (0, 1)
 
 
 def test_barriers() -> None:

@@ -129,12 +129,7 @@ async def test_an_error_skips_later_statements_not_started(session: Session) -> 
 async def test_interrupt_stops_every_running_statement(session: Session) -> None:
     """Two runaway loops on two threads and one statement waiting for them: a stop
     interrupts both loops (KeyboardInterrupt), skips the waiting one, and keeps the state."""
-    code = (
-        "n1 = 0\nn2 = 0\n"
-        "while True:\n    n1 += 1\n"
-        "while True:\n    n2 += 1\n"
-        "both = n1 + n2\n"
-    )
+    code = "n1 = 0\nn2 = 0\nwhile True:\n    n1 += 1\nwhile True:\n    n2 += 1\nboth = n1 + n2\n"
     started: set[int] = set()
     both_running = asyncio.Event()
 
@@ -144,9 +139,7 @@ async def test_interrupt_stops_every_running_statement(session: Session) -> None
             if {2, 3} <= started:
                 both_running.set()
 
-    task = asyncio.ensure_future(
-        session.run_stream(ReplayStream(code, rate=None), listener=listen)
-    )
+    task = asyncio.ensure_future(session.run_stream(ReplayStream(code, rate=None), listener=listen))
     await asyncio.wait_for(both_running.wait(), 30)
     run = session.run
     assert run is not None

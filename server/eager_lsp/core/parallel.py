@@ -307,7 +307,9 @@ class Planner:
             elif isinstance(node, ast.Call):
                 self._call(node, effects, local, params, in_function)
             elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
-                targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                targets = (
+                    node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                )
                 for target in targets:
                     for t in _flatten(target):
                         if isinstance(t, (ast.Attribute, ast.Subscript)):
@@ -350,12 +352,17 @@ class Planner:
         in_function: bool,
     ) -> None:
         func = node.func
-        arg_roots = [_root(a, through_calls=False) for a in [*node.args, *(k.value for k in node.keywords)]]
+        arg_roots = [
+            _root(a, through_calls=False) for a in [*node.args, *(k.value for k in node.keywords)]
+        ]
         changes_args = True
         dotted = _dotted(func)
         head = dotted.split(".", 1)[0] if dotted else None
-        if head is not None and dotted is not None and head in self._aliases and not (
-            in_function and head in local
+        if (
+            head is not None
+            and dotted is not None
+            and head in self._aliases
+            and not (in_function and head in local)
         ):
             resolved = resolve_alias(dotted, self._aliases)
             if resolved.split(".", 1)[0] in BARRIER_MODULES:

@@ -339,7 +339,10 @@ class Run:
         try:
             worker = await session.worker()
             if parallel:
-                wire = [_with_plan(r, self._plans[c.index]) for r, c in zip(requests, batch)]
+                wire = [
+                    _with_plan(r, self._plans[c.index])
+                    for r, c in zip(requests, batch, strict=True)
+                ]
                 await worker.execute_parallel(  # type: ignore[attr-defined]
                     wire,
                     run=self._token,

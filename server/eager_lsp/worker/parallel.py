@@ -252,7 +252,7 @@ class ParallelRunner:
         ident = threading.get_ident()
         out, err = CappedWriter(STREAM_CAP, 1), CappedWriter(STREAM_CAP, 2)
         routers = executor._routers()
-        for router, writer in zip(routers, (out, err)):
+        for router, writer in ((routers[0], out), (routers[1], err)):
             target = router.target
             if isinstance(target, ThreadRouter):
                 target.writers[ident] = writer
@@ -332,5 +332,3 @@ def _failed(entry: _Entry, error: dict[str, Any] | None) -> dict[str, Any]:
         "t_end": now,
         "_interrupted": error is not None and error.get("type") == "KeyboardInterrupt",
     }
-
-
