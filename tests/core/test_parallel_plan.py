@@ -90,3 +90,8 @@ def test_time_sleep_and_numpy_run_side_by_side() -> None:
     code = "import time\nimport numpy as np\ntime.sleep(0.1)\na = np.arange(3)\ntime.sleep(0.2)\n"
     p = after(code)
     assert p[2] == (0,) and p[3] == (1,) and p[4] == (0,)
+
+
+def test_augmented_assignment_changes_the_object_in_place() -> None:
+    code = "a = [1]\nb = a\na += [2]\nprint(b)\n"
+    assert 2 in after(code)[3]

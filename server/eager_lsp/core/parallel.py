@@ -45,6 +45,7 @@ arguments) is tracked only through its name.
 from __future__ import annotations
 
 import ast
+import builtins
 import fnmatch
 import re
 from collections.abc import Iterable
@@ -115,6 +116,7 @@ READ_ONLY_METHODS = frozenset(
     }
 )  # fmt: skip
 BARRIER_MODULES = ("matplotlib", "seaborn", "importlib", "pylab")
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 def _matcher(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -218,9 +220,14 @@ class Planner:
             effects.writes.add("_")  # the worker binds a shown value to `_`
         self._walk(list(tree.body), effects, set(), params=frozenset(), in_function=False)
         self._apply_calls(effects)
+
         # Aliases: every name bound here may now share objects with the names it read.
-        bound = [n for n in facts.binds if n not in self._functions and n not in self._aliases]
-        shared = [n for n in facts.reads if n not in self._functions and n not in self._aliases]
+        def plain(names: Iterable[str]) -> list[str]:
+            skip = self._functions.keys() | self._aliases.keys()
+            return [n for n in names if n not in skip and n not in _BUILTIN_NAMES]
+
+        bound = plain(facts.binds)
+        shared = plain(facts.reads)
         if bound:
             self._union(bound + shared)
         for name in effects.changed:  # every name that may share the changed object
@@ -310,6 +317,9 @@ class Planner:
                 targets = (
                     node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
                 )
+                if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                    # `a += [x]` extends a list in place: every alias sees it
+                    self._changes(node.target.id, effects, local, params, in_function)
                 for target in targets:
                     for t in _flatten(target):
                         if isinstance(t, (ast.Attribute, ast.Subscript)):
