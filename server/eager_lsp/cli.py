@@ -154,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the many-documents benchmark: the real server, N documents generating at once",
     )
+    p.add_argument(
+        "--parallel",
+        action="store_true",
+        help="only the parallel gate against eager: 5 independent waits at the token rate,"
+        " CPU-bound workloads (--reps rounds, default 3)",
+    )
     p.add_argument("--docs", type=_positive_int, default=10, help="with --many-docs")
     p.add_argument("--doc-rate", type=float, default=200.0, help="with --many-docs: tok/s each")
     p.add_argument(
@@ -336,6 +342,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from eager_lsp.bench import many_docs
 
         return many_docs.main(args.out, docs=args.docs, rate=args.doc_rate, repeat=args.reps or 1)
+    if args.parallel:
+        from eager_lsp.bench import parallel_cost
+
+        report = parallel_cost.measure(args.reps or 3, args.rate or parallel_cost.RATE)
+        print("\n".join(parallel_cost.format_table(report)))
+        return 0
     if args.repair or args.humaneval:
         from eager_lsp.bench.ai_loop import ai_loop_main
         from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL
