@@ -180,7 +180,10 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     assert "# lines 3-4: error" in r["output_lines"]
     assert "ZeroDivisionError: division by zero" in r["output_lines"]
     # a line inserted above moved them all down one
-    assert r["output_after_insert"][:2] == ["# line 2: ok", "# line 3: ok (in parallel with line 2)"]
+    assert r["output_after_insert"][:2] == [
+        "# line 2: ok",
+        "# line 3: ok (in parallel with line 2)",
+    ]
     assert "# lines 4-5: error" in r["output_after_insert"]
     assert r["indexes_after_rerun"] == [0, 7, 2]  # the result on (now) line 2 was replaced
     assert r["indexes_after_stale_range"] == [0, 7]  # the one on lines 3-4 went stale
@@ -197,7 +200,9 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     assert r["statusline_generating"] == "eager: generating 38 tok/s"
     assert r["statusline_running"] == "eager: running 3/5"
     assert r["statusline_counts"] == "eager: running 2/5 (1 running, 2 pending)"
-    assert r["statusline_parallel"] == "eager: running 1/5 (3 running in parallel: 5 6 7, 1 pending)"
+    assert (
+        r["statusline_parallel"] == "eager: running 1/5 (3 running in parallel: 5 6 7, 1 pending)"
+    )
     assert r["statusline_model_start"] == "eager: generating · starting the local model… (3 s)"
     assert r["statusline_idle"] == "eager: idle"
     assert r["statusline_detached"] == ""
