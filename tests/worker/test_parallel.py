@@ -191,5 +191,6 @@ async def test_a_backend_without_parallel_execution_says_so(tmp_path: Any) -> No
         await s.close()
         await Source(cfg).close()
     assert all(r.ok for r in report.results)
-    assert report.gate_fallback == PARALLEL_UNAVAILABLE
+    assert report.parallel_note == PARALLEL_UNAVAILABLE and report.gate_fallback is None
+    assert report.to_json()["parallel_note"] == PARALLEL_UNAVAILABLE
     assert any(e.kind == "parallel_unavailable" for e in events)

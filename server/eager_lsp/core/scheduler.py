@@ -46,6 +46,7 @@ class RunReport:
     stop_reason: str | None
     gate_fallback: str | None
     events: list[Event] = field(default_factory=list)
+    parallel_note: str | None = None  # gate parallel ran one statement at a time: why
 
     @property
     def failed(self) -> ChunkResult | None:
@@ -100,6 +101,7 @@ class RunReport:
             "stopped_early": self.stopped_early,
             "stop_reason": self.stop_reason,
             "gate_fallback": self.gate_fallback,
+            "parallel_note": self.parallel_note,
             "syntax_error": None
             if syntax is None
             else {"line": syntax.line, "column": syntax.column, "message": syntax.message},
@@ -248,7 +250,8 @@ class Run:
             syntax_error=self.syntax_error,
             stopped_early=self.stopped,
             stop_reason=self.stop_reason,
-            gate_fallback=self._gate.fallback_reason or self.parallel_note,
+            gate_fallback=self._gate.fallback_reason,
+            parallel_note=self.parallel_note,
             events=list(self.events),
         )
 
