@@ -21,22 +21,23 @@ changing one writes every name of the class.
 
 Ordered effects (document order among themselves): calls of library functions not on the
 read-only allow list (`random.*`, `os.*`, file writes, `np.random.seed`, ...), `open()`,
-`input()`, `print(..., file=...)`, imports (they run module code), calls of callables the
-analysis cannot see (a name from another run, a function stored in a variable) and method
-calls on a value that is not a plain name. `print` to stdout is *not* ordered: each
+`input()`, `print(..., file=...)`, imports (they run module code), and method calls on a
+value that is not a plain name. `print` to stdout is *not* ordered: each
 statement's output is captured on its own and shown with that statement, so the order of
 prints across statements cannot show.
 
 Barriers: `exec`, `eval`, `compile`, `globals`, `locals`, `vars`, `setattr`, `delattr`,
 `__import__`, `importlib.*`, `from m import *`, anything using matplotlib (pyplot is not
-thread-safe and its open figures are collected per statement), a chunk the server could not
-compile or analyse, and `global`/`nonlocal` at top level.
+thread-safe and its open figures are collected per statement), a call of a callable the
+analysis cannot see (a name from another run, a function held in a variable or parameter:
+its effects are unknown), a chunk the server could not compile or analyse, and
+`global`/`nonlocal` at top level.
 
 Functions and classes defined in the same run are summarised when defined (the globals they
 read, write and change, whether they change their parameters, what they call) and a call
 applies the summary, transitively. A method call on an object applies the summaries of all
 classes of the run (its type is unknown). Known limits, documented in
-docs/architecture.md: operators and properties of user classes (implicit dunder calls) are
+docs/configuration.md ("The parallel gate"): operators and properties of user classes (implicit dunder calls) are
 assumed to change nothing outside their operands, and an iterator consumed through a
 read-only builtin (`len` never consumes; `list`, `sum`, `next` are counted as writing their
 arguments) is tracked only through its name.
