@@ -113,6 +113,7 @@ class ParallelRunner:
         with self._lock:
             if run not in self._done:
                 self._done = {r: ids for r, ids in self._done.items() if self._active(r)}
+                self._shown = {r: i for r, i in self._shown.items() if r in self._done}
                 self._done[run] = set()
             self._batches[batch] = len(entries)
             self._pending.extend(entries)
