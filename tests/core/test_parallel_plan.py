@@ -95,3 +95,8 @@ def test_time_sleep_and_numpy_run_side_by_side() -> None:
 def test_augmented_assignment_changes_the_object_in_place() -> None:
     code = "a = [1]\nb = a\na += [2]\nprint(b)\n"
     assert 2 in after(code)[3]
+
+
+def test_del_unbinds_the_name() -> None:
+    code = "x = 1\ndel x\nprint(x)\n"
+    assert after(code) == [(), (0,), (0, 1)]

@@ -100,6 +100,9 @@ def random_program(rng: random.Random) -> str:
         "def bump(n):\n    global count\n    count += n\n    return count",
         "L = []",
         "D = {}",
+        "class Box:\n    def __init__(self):\n        self.items = []\n"
+        "    def put(self, v):\n        self.items.append(v)\n        return len(self.items)",
+        "box = Box()",
     ]
     names = ["count"]  # names holding ints
     has_alias = False
@@ -107,7 +110,7 @@ def random_program(rng: random.Random) -> str:
         lines.append(f"v{i} = {i + 1}")
         names.append(f"v{i}")
     for _ in range(rng.randint(8, 22)):
-        pick = rng.randrange(14)
+        pick = rng.randrange(16)
         a, b = rng.choice(names), rng.choice(names)
         new = f"v{rng.randrange(8)}"
         delay = rng.choice([0, 0, 0.005, 0.02])
@@ -138,6 +141,10 @@ def random_program(rng: random.Random) -> str:
             lines.append(f"for x in range(3):\n    L.append(x * {a})\n    time.sleep({delay})")
         elif pick == 12:
             lines.append(f"{a} * 2")
+        elif pick == 13:
+            lines.append(f"{new} = box.put({a})")
+        elif pick == 14:
+            lines.append("print('box', box.items[-2:])")
         else:
             lines.append(f"total = sum(L) + len(D) + {a}")
             names.append("total")
@@ -145,7 +152,7 @@ def random_program(rng: random.Random) -> str:
             names.append(new)
     lines.append(
         "print(sorted((k, repr(v)) for k, v in dict(globals()).items()"
-        " if k[:1] in 'vLDBct' and k not in ('time',)))"
+        " if k[:1] in 'vLDBct' and k not in ('time',)), box.items)"
     )
     return "\n".join(lines) + "\n"
 

@@ -327,6 +327,9 @@ class Planner:
                             self._changes(_root(t), effects, local, params, in_function)
                         elif isinstance(t, ast.Name) and in_function and t.id in declared:
                             effects.writes.add(t.id)
+                        elif isinstance(t, ast.Name) and isinstance(node, ast.Delete):
+                            if not in_function or t.id in declared:
+                                effects.writes.add(t.id)  # `del x` unbinds x
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 if in_function and node.id not in local:
                     effects.reads.add(node.id)
