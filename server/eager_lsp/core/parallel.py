@@ -171,7 +171,16 @@ class Planner:
         self._functions: dict[str, Effects] = {}  # user functions and classes → summary
         self._classes: set[str] = set()
         self._parent: dict[str, str] = {}  # alias classes (union-find)
-        self._done: list[tuple[int, Effects]] = []
+        self._members: dict[str, set[str]] = {}  # root → the names of its class
+        # What later statements may have to wait for (since the last barrier), so a plan
+        # costs the size of its own reads and writes, not the length of the run. Waiting
+        # for the last writer is enough: it waited for the writers and readers before it.
+        self._last_write: dict[str, int] = {}
+        self._readers: dict[str, list[int]] = {}  # readers since the name's last write
+        self._shown: list[int] = []  # writers of `_` (exempt from write-after-write)
+        self._last_ordered: int | None = None
+        self._barrier: int | None = None
+        self._since_barrier: list[int] = []
 
     # -- alias classes -------------------------------------------------------------------
     def _find(self, name: str) -> str:
@@ -185,25 +194,59 @@ class Planner:
         return root
 
     def _union(self, names: Iterable[str]) -> None:
-        roots = [self._find(n) for n in names]
-        for other in roots[1:]:
-            if other != roots[0]:
-                self._parent[other] = roots[0]
+        roots = list(dict.fromkeys(self._find(n) for n in names))
+        if len(roots) < 2:
+            return
+        groups = [self._members.pop(r, {r}) for r in roots]
+        keep = max(range(len(roots)), key=lambda i: len(groups[i]))
+        merged = groups[keep]
+        for i, root in enumerate(roots):
+            if i != keep:
+                self._parent[root] = roots[keep]
+                merged |= groups[i]
+        self._members[roots[keep]] = merged
 
     def _class_of(self, name: str) -> set[str]:
-        root = self._find(name)
-        members = set(self._parent) | set(self._parent.values())
-        return {n for n in members if self._find(n) == root} | {name}
+        return self._members.get(self._find(name), set()) | {name}
 
     # -- planning ------------------------------------------------------------------------
     def plan(self, chunk: Chunk) -> Plan:
         effects = self.effects(chunk)
-        after: list[int] = []
-        for index, prior in self._done:
-            if _conflict(effects, prior):
-                after.append(index)
-        self._done.append((chunk.index, effects))
-        return Plan(tuple(after), effects.barrier, effects)
+        index = chunk.index
+        after: set[int] = set()
+        if self._barrier is not None:
+            after.add(self._barrier)
+        if effects.barrier:
+            after.update(self._since_barrier)
+        if effects.ordered and self._last_ordered is not None:
+            after.add(self._last_ordered)
+        for name in effects.reads:
+            if name in self._last_write:
+                after.add(self._last_write[name])
+            if name == "_":
+                after.update(self._shown)
+        for name in effects.writes:
+            after.update(self._readers.get(name, ()))
+            if name in self._last_write and name != "_":
+                after.add(self._last_write[name])
+        after.discard(index)
+        # What this statement leaves for later ones.
+        if effects.barrier:
+            self._last_write, self._readers, self._shown = {}, {}, []
+            self._last_ordered, self._barrier, self._since_barrier = None, index, []
+        else:
+            for name in effects.reads:
+                self._readers.setdefault(name, []).append(index)
+            for name in effects.writes:
+                if name == "_":
+                    self._shown.append(index)
+                else:
+                    self._last_write[name] = index
+                    self._readers[name] = []
+            if effects.ordered:
+                self._last_ordered = index
+            self._since_barrier.append(index)
+        return Plan(tuple(sorted(after)), effects.barrier, effects)
 
     def effects(self, chunk: Chunk) -> Effects:
         facts = chunk.facts
@@ -327,9 +370,12 @@ class Planner:
                             self._changes(_root(t), effects, local, params, in_function)
                         elif isinstance(t, ast.Name) and in_function and t.id in declared:
                             effects.writes.add(t.id)
-                        elif isinstance(t, ast.Name) and isinstance(node, ast.Delete):
-                            if not in_function or t.id in declared:
-                                effects.writes.add(t.id)  # `del x` unbinds x
+                        elif (
+                            isinstance(t, ast.Name)
+                            and isinstance(node, ast.Delete)
+                            and not in_function
+                        ):
+                            effects.writes.add(t.id)  # `del x` unbinds x
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 if in_function and node.id not in local:
                     effects.reads.add(node.id)
@@ -437,7 +483,9 @@ def _prints(tree: ast.Module) -> bool:
     )
 
 
-def _conflict(b: Effects, a: Effects) -> bool:
+def conflict(b: Effects, a: Effects) -> bool:
+    """The rule stated pairwise: later statement `b` must wait for earlier `a` (directly or
+    through others). `Planner.plan` keeps only what is needed for this to hold."""
     if a.barrier or b.barrier or (a.ordered and b.ordered):
         return True
     # `_` (the last shown value) is exempt from write-after-write: the worker keeps the value
