@@ -9,7 +9,10 @@
 
 Both gates use the product's own Session with a warm worker each (reset between runs); they
 take turns, one run each per round, so a noisy machine slows both alike. Medians and
-minimums of end-to-end seconds (stream start to the last result) are reported.
+minimums of end-to-end seconds (stream start to the last result) are reported, and the
+interpreter's CPU seconds per run (user + system, from /proc: what the threads, the GIL
+hand-offs and the output routing cost, which a loaded machine does not blur as it blurs
+wall-clock time).
 
     python -m eager_lsp.bench.parallel_cost [--rounds N]
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 from typing import Any
@@ -33,10 +37,23 @@ GATES = ("eager", "parallel")
 RATE = 50.0
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a live process (Linux), else None."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 async def _measure(rounds: int, rate: float) -> dict[str, Any]:
     cat = {w.name: w for w in catalog_mod.load().workloads}
     cases = [(WAIT_WORKLOAD, rate)] + [(n, r) for n in CPU_WORKLOADS for r in (rate, 0.0)]
     times: dict[tuple[str, float, str], list[float]] = {}
+    cpu: dict[tuple[str, float, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="eager-parallel-bench-") as cwd:
         sessions = {
             gate: Session(
@@ -56,7 +73,11 @@ async def _measure(rounds: int, rate: float) -> dict[str, Any]:
                     for gate in GATES:
                         session = sessions[gate]
                         await session.reset()
+                        before = cpu_seconds(session.pid)
                         report = await session.run_stream(ReplayStream(text, rate=r or None))
+                        after = cpu_seconds(session.pid)
+                        if before is not None and after is not None:
+                            cpu.setdefault((name, r, gate), []).append(after - before)
                         failed = report.failed
                         if failed is not None:
                             raise RuntimeError(f"{name} failed with gate {gate}: {failed.error}")
@@ -68,8 +89,14 @@ async def _measure(rounds: int, rate: float) -> dict[str, Any]:
     rows = []
     for name, r in cases:
         eager, parallel = times[(name, r, "eager")], times[(name, r, "parallel")]
+        cpu_e, cpu_p = cpu.get((name, r, "eager")), cpu.get((name, r, "parallel"))
         rows.append(
             {
+                "eager_cpu_s": round(statistics.median(cpu_e), 3) if cpu_e else None,
+                "parallel_cpu_s": round(statistics.median(cpu_p), 3) if cpu_p else None,
+                "x_eager_cpu": round(statistics.median(cpu_p) / statistics.median(cpu_e), 3)
+                if cpu_e and cpu_p and statistics.median(cpu_e) > 0
+                else None,
                 "workload": name,
                 "rate": r,
                 "eager_median_s": round(statistics.median(eager), 4),
@@ -101,6 +128,12 @@ def format_table(report: dict[str, Any]) -> list[str]:
             f"  parallel median {row['parallel_median_s']:.3f} s ({row['x_eager_median']:.3f}x)"
             f"  min {row['eager_min_s']:.3f} / {row['parallel_min_s']:.3f} s"
             f" ({row['x_eager_min']:.3f}x)"
+            + (
+                f"  interpreter CPU {row['eager_cpu_s']:.2f} / {row['parallel_cpu_s']:.2f} s"
+                f" ({row['x_eager_cpu']:.3f}x)"
+                if row.get("x_eager_cpu") is not None
+                else ""
+            )
         )
     return lines
 
