@@ -10,13 +10,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from eager_lsp.cli_options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.core.detector import BoundaryDetector
-from eager_lsp.worker.nodump import make_undumpable
-
-if TYPE_CHECKING:
-    from eager_lsp.core.session import KernelTarget, SessionConfig
+from eager_lsp.executors.worker.nodump import make_undumpable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser(
+        "watch",
+        help="run a file, then on every save re-run only the statements the edit affects",
+        formatter_class=fmt,
+    )
+    p.add_argument("file", type=Path, help="a Python file")
+    p.add_argument("--interval", type=float, default=0.25, help="seconds between checks")
+    p.add_argument("--json", action="store_true", help="one JSON object per statement run")
+    p.add_argument("--max-rounds", type=_positive_int, help=argparse.SUPPRESS)  # tests
+    _add_execution_args(p)
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser(
         "serve", help="start the language server (stdio by default)", formatter_class=fmt
     )
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
@@ -159,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the parallel gate against eager: 5 independent waits at the token rate,"
         " CPU-bound workloads (--reps rounds, default 3)",
+    )
+    p.add_argument(
+        "--rerun-edits",
+        action="store_true",
+        help="only the edit-aware re-execution benchmark: a 2 s load step and 15 cheap "
+        "statements; an edit re-runs what it affects, against a full rebuild",
     )
     p.add_argument("--docs", type=_positive_int, default=10, help="with --many-docs")
     p.add_argument("--doc-rate", type=float, default=200.0, help="with --many-docs: tok/s each")
@@ -313,6 +328,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(run_file(text, args))
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from eager_lsp.watch import watch_file
+
+    _read_source(args.file)  # a clear error for a missing or unreadable file
+    config = interpreter_config_from_args(args, str(args.file.resolve()))
+    return asyncio.run(watch_file(args, config))
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from eager_lsp.generate import generate_main
 
@@ -348,6 +371,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report = parallel_cost.measure(args.reps or 3, args.rate or parallel_cost.RATE)
         print("\n".join(parallel_cost.format_table(report)))
         return 0
+    if args.rerun_edits:
+        from eager_lsp.bench import rerun_edits
+
+        return rerun_edits.main(args.out, reps=args.reps or 3)
     if args.repair or args.humaneval:
         from eager_lsp.bench.ai_loop import ai_loop_main
         from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL
@@ -376,65 +403,3 @@ def cmd_bench(args: argparse.Namespace) -> int:
         rate=args.rate,
         reps=args.reps,
     )
-
-
-KERNEL_TOKEN_ENV = "EAGER_KERNEL_TOKEN"
-
-
-def kernel_target_from_args(args: argparse.Namespace) -> KernelTarget | None:
-    """The Jupyter kernel the options ask for, or None (the worker). SystemExit on a bad mix."""
-    from eager_lsp.core.session import KernelTarget
-
-    name = getattr(args, "kernel", None)
-    connection = getattr(args, "kernel_connection", None)
-    url = getattr(args, "kernel_url", None)
-    token = getattr(args, "kernel_token", None) or os.environ.get(KERNEL_TOKEN_ENV) or None
-    if not (name or connection or url):
-        return None
-    if connection and (name or url):
-        raise SystemExit(
-            "eager-lsp: --kernel-connection goes alone (not with --kernel/--kernel-url)"
-        )
-    if getattr(args, "python", None):
-        raise SystemExit("eager-lsp: --python is for the worker; a kernel brings its own Python")
-    if getattr(args, "debug", False):
-        raise SystemExit("eager-lsp: --debug is not available with a Jupyter kernel")
-    if url and not url.startswith(("http://", "https://")):
-        raise SystemExit(f"eager-lsp: --kernel-url must start with http:// or https://: {url}")
-    return KernelTarget(
-        name=name, connection_file=connection, url=url, token=token if url else None
-    )
-
-
-def session_config_from_args(args: argparse.Namespace, path: str) -> SessionConfig:
-    """The SessionConfig the `run` and `generate` commands share."""
-    from eager_lsp.core.gate import GatePolicy
-    from eager_lsp.core.session import SessionConfig
-
-    kernel = kernel_target_from_args(args)
-    return SessionConfig(
-        backend="kernel" if kernel is not None else "worker",
-        kernel=kernel,
-        path=path,
-        cwd=os.getcwd(),
-        python=args.python,
-        debug=args.debug,
-        debug_listen=args.debug,
-        gate=GatePolicy.from_settings(args.gate),
-        stop_on_error=not args.keep_going,
-        env_allow=tuple(getattr(args, "env_allow", None) or ()),
-        env_deny_patterns=tuple(getattr(args, "env_deny", None) or ()),
-        memory_limit_mb=_memory_limit(args.memory_limit_mb),
-    )
-
-
-def _memory_limit(value: int | None) -> int:
-    from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
-
-    if value is None:
-        return default_memory_limit_mb()
-    if value < 0 or 0 < value < MIN_MEMORY_LIMIT_MB:
-        raise SystemExit(
-            f"eager-lsp: --memory-limit-mb must be 0 (no limit) or at least {MIN_MEMORY_LIMIT_MB}"
-        )
-    return value

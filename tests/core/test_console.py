@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 from eager_lsp.console import ConsolePrinter, format_summary
-from eager_lsp.core.scheduler import RunReport
+from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import Chunk, ChunkResult, Event
 
 

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.session import Session, SessionConfig
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.types import ChunkResult
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
 
 pytestmark = pytest.mark.slow
@@ -48,22 +49,22 @@ def comparable(report: Any) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-async def sessions(tmp_path: Any) -> AsyncIterator[dict[str, Session]]:
+async def sessions(tmp_path: Any) -> AsyncIterator[dict[str, Interpreter]]:
     made = {}
     for gate in ("eager", "parallel"):
-        config = SessionConfig(
+        config = InterpreterConfig(
             path=str(tmp_path / "doc.py"),
             cwd=str(tmp_path),
             debug=False,
             gate=GatePolicy.from_settings(gate),
         )
-        made[gate] = Session(config, spares=0)
+        made[gate] = open_interpreter(config, spares=0)
     yield made
     for s in made.values():
         await s.close()
 
 
-async def both(sessions: dict[str, Session], code: str) -> tuple[Any, Any]:
+async def both(sessions: dict[str, Interpreter], code: str) -> tuple[Any, Any]:
     reports = []
     for gate in ("eager", "parallel"):
         session = sessions[gate]
@@ -83,7 +84,7 @@ def workloads() -> list[str]:
 
 @pytest.mark.parametrize("name", workloads())
 async def test_bench_workloads_give_sequential_results(
-    sessions: dict[str, Session], name: str
+    sessions: dict[str, Interpreter], name: str
 ) -> None:
     code = (WORKLOADS / name).read_text()
     eager, parallel = await both(sessions, code)
@@ -159,7 +160,7 @@ def random_program(rng: random.Random) -> str:
 
 @pytest.mark.parametrize("seed", range(25))
 async def test_random_mixes_give_sequential_results(
-    sessions: dict[str, Session], seed: int
+    sessions: dict[str, Interpreter], seed: int
 ) -> None:
     code = random_program(random.Random(seed))
     eager, parallel = await both(sessions, code)

@@ -23,7 +23,8 @@ import pytest
 pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
 
-from eager_lsp.core.session import KernelTarget, Session, SessionConfig
+from eager_lsp.core.interpreter import InterpreterConfig, KernelTarget
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
 
 pytestmark = pytest.mark.slow
@@ -224,24 +225,24 @@ def test_session_interrupt_maps_keyboard_interrupt_to_the_loop_line(
     conn, _ = running_kernel
 
     async def main() -> tuple[str, object]:
-        config = SessionConfig(
+        config = InterpreterConfig(
             path=str(tmp_path / "doc.py"),
             backend="kernel",
             kernel=KernelTarget(connection_file=str(conn)),
         )
-        session = Session(config)
+        interpreter = open_interpreter(config)
         try:
-            await session.start()
+            await interpreter.start()
             text = "a = 1\n\nwhile True:\n    pass\n"
-            task = asyncio.ensure_future(session.run_stream(ReplayStream(text, rate=None)))
-            while not (session.run and 0 in session.run.results):
+            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
+            while not (interpreter.run and 0 in interpreter.run.results):
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)
-            outcome = await session.interrupt()
+            outcome = await interpreter.interrupt()
             report = await task
             return outcome, report
         finally:
-            await session.close()
+            await interpreter.close()
 
     outcome, report = asyncio.run(main())
     assert outcome == "interrupted"
@@ -281,13 +282,13 @@ def test_interrupt_and_images_through_a_jupyter_server(
     url, token = jupyter_server
 
     async def main() -> tuple[str, object, object]:
-        config = SessionConfig(
+        config = InterpreterConfig(
             path=str(tmp_path / "doc.py"),
             backend="kernel",
             kernel=KernelTarget(url=url, token=token),
             interrupt_grace_s=10.0,
         )
-        session = Session(config)
+        interpreter = open_interpreter(config)
         try:
             png = (
                 "class P:\n"
@@ -296,16 +297,16 @@ def test_interrupt_and_images_through_a_jupyter_server(
                 "        return base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==')\n"
                 "P()\n"
             )
-            images = await session.run_stream(ReplayStream(png, rate=None))
+            images = await interpreter.run_stream(ReplayStream(png, rate=None))
             text = "n = 0\nwhile True:\n    n += 1\n"
-            task = asyncio.ensure_future(session.run_stream(ReplayStream(text, rate=None)))
-            while not (session.run and 0 in session.run.results):
+            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
+            while not (interpreter.run and 0 in interpreter.run.results):
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)
-            outcome = await session.interrupt()
+            outcome = await interpreter.interrupt()
             return outcome, await task, images
         finally:
-            await session.close()
+            await interpreter.close()
 
     outcome, report, images = asyncio.run(main())
     assert outcome == "interrupted"

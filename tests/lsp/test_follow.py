@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from eager_lsp.lsp import methods
 
 from .conftest import WAIT_S, Editor
@@ -127,11 +125,6 @@ async def test_a_pause_in_the_middle_of_a_line_never_runs_it(
     assert list(diags.diagnostics) == []  # `cou` never ran (it would be a NameError)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 10 is open: under load (two busy processes) the diagnostics for the last "
-    "version were sometimes never published (neovim-style client, seen twice); not fixed",
-)
 async def test_without_cursor_reports_only_a_later_line_runs_it(
     editor: Editor, tmp_path: Path
 ) -> None:
@@ -149,3 +142,19 @@ async def test_without_cursor_reports_only_a_later_line_runs_it(
     assert 2 not in await editor.hint_labels(uri)
     diags = await editor.settle(uri)
     assert list(diags.diagnostics) == []  # neither `cou` nor `pri` ran
+
+
+async def test_the_last_diagnostics_name_the_last_version_typed(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """Typing that moves no result (characters within a new line that is held back) publishes
+    nothing by itself; once typing pauses, the diagnostics are sent again for the version the
+    client has, so a client that drops outdated diagnostics is not left with none."""
+    uri = editor.open("version.py", "a = 1\n\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await wait_hints(editor, uri, lambda h: h.get(0) == "a = 1", "the first run")
+    await editor.settle(uri)
+    type_in_line(editor, uri, 1, "b = a", cursor=True)  # still being typed: nothing runs
+    diags = await editor.settle(uri)
+    assert diags.version == editor.docs[uri].version and list(diags.diagnostics) == []
+    assert await editor.hint_labels(uri) == {0: "a = 1"}

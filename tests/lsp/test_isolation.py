@@ -6,8 +6,10 @@
 - No secret reaches executed code: the server's environment holds secrets of the kinds that
   leaked before; executed code sees none but the one `execution.envAllow` lets through.
 - Executed code cannot read another eager-lsp process: as a non-root user (uid 65534 via
-  setpriv when the tests run as root), code in one document tries /proc/<pid>/environ and
-  /proc/<pid>/mem of the server and of the other workers: PermissionError for each.
+  setpriv when the tests run as root), code in one document polls /proc in a tight loop while
+  interpreters start (new documents, warm spares, restarts) and tries /proc/<pid>/environ and
+  /proc/<pid>/mem of the server, the zygote and every other worker, from their first moments
+  on: PermissionError for each, every time.
 """
 
 from __future__ import annotations
@@ -51,34 +53,66 @@ import json, os
 print(json.dumps(sorted(os.environ)))
 """
 
-# Every process whose parent is our server (workers, warm spares) and the server itself.
+# Polls /proc in a tight loop while the test starts interpreters (new documents, warm spares,
+# restarts), until the test creates STOP (at most SECONDS), and tries /proc/<pid>/environ and /proc/<pid>/mem of every process
+# descended from the server (the server, the zygote, every worker) on every round: a worker is
+# caught in whatever state it is in, including its first milliseconds. The test formats in the
+# server's pid, the file to create once polling has begun and the one that ends it.
 PROC_PROBE = """\
-import json, os
-me, server = os.getpid(), os.getppid()
+import json, os, time
+SERVER, STARTED, STOP, SECONDS = {server}, {started!r}, {stop!r}, {seconds}
+me = os.getpid()
 def parent(pid):
-    with open(f"/proc/{pid}/status") as f:
+    with open(f"/proc/{{pid}}/status") as f:
         return int(next(l for l in f if l.startswith("PPid:")).split()[1])
-targets = {}
-for name in os.listdir("/proc"):
-    if not name.isdigit() or int(name) == me:
-        continue
-    pid = int(name)
-    try:
-        if pid != server and parent(pid) != server:
+ours, others, first_seen, tried, cmdlines = {{SERVER}}, set(), {{}}, {{}}, {{}}
+def is_ours(pid):
+    chain = []
+    while pid not in ours and pid not in others and pid > 1:
+        chain.append(pid)
+        pid = parent(pid)
+    (ours if pid in ours else others).update(chain)
+    return pid in ours
+began = time.monotonic()
+open(STARTED, "w").close()
+rounds = 0
+while time.monotonic() - began < SECONDS and not (rounds % 64 == 0 and os.path.exists(STOP)):
+    rounds += 1
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
             continue
-        cmdline = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
-    except OSError:
-        continue  # gone meanwhile
-    tried = {}
-    for what in ("environ", "mem"):
+        pid = int(name)
         try:
-            with open(f"/proc/{pid}/{what}", "rb") as f:
-                tried[what] = "read: " + repr(f.read(64) if what == "environ" else b"")
-        except OSError as exc:
-            tried[what] = type(exc).__name__
-    targets[pid] = {"cmdline": cmdline[:200], "tried": tried}
-print(json.dumps({"me": me, "server": server, "uid": os.getuid(), "targets": targets}))
+            if not is_ours(pid):
+                continue
+        except (OSError, StopIteration, ValueError):
+            continue  # gone meanwhile
+        if pid not in first_seen:
+            first_seen[pid] = round(time.monotonic() - began, 3)
+        for what in ("environ", "mem"):
+            try:
+                with open(f"/proc/{{pid}}/{{what}}", "rb") as f:
+                    outcome = "read: " + repr(f.read(64) if what == "environ" else b"")
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # gone meanwhile
+            except OSError as exc:
+                outcome = type(exc).__name__
+            tried.setdefault(pid, {{}}).setdefault(what, [])
+            if outcome not in tried[pid][what]:
+                tried[pid][what].append(outcome)
+        try:
+            cmdline = open(f"/proc/{{pid}}/cmdline", "rb").read().replace(b"\\0", b" ")
+            cmdlines[pid] = cmdline.decode(errors="replace")[:200]
+        except OSError:
+            pass
+targets = {{
+    pid: {{"cmdline": cmdlines.get(pid, ""), "first_seen": first_seen[pid], "tried": t}}
+    for pid, t in tried.items()
+}}
+print(json.dumps({{"me": me, "server": SERVER, "uid": os.getuid(), "rounds": rounds,
+                  "targets": targets}}))
 """
+PROBE_SECONDS = 45.0  # at most: the test ends it once its interpreters have started
 
 
 async def start(
@@ -200,11 +234,6 @@ def shared_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="a spare worker that is still starting is dumpable between execve and its prctl: "
-    "one fresh-clone run read such a worker's (already scrubbed) environ; not fixed yet",
-)
 async def test_executed_code_cannot_read_other_eager_processes(shared_dir: Path) -> None:
     reason, worker_python = _nobody_setup()
     if reason is not None:
@@ -221,20 +250,45 @@ async def test_executed_code_cannot_read_other_eager_processes(shared_dir: Path)
         command = [*AS_NOBODY, *command]
     env = {**_server_env(), **SECRETS, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
     client = await start(command, workspace, env, workspace, settings)
+    server_pid = client._server.pid  # setpriv exec'd the server: the same pid
+    started, stop_file = workspace / "probe-started", workspace / "probe-stop"
     try:
         editor: Editor = client.editor
         await run_document(editor, "other.py", "token = 'worker B state'\n", workspace)
-        probe = await run_document(editor, "probe.py", PROC_PROBE, workspace)
-        report = json.loads(probe["stdout"])
+        probe_text = PROC_PROBE.format(
+            server=server_pid, started=str(started), stop=str(stop_file), seconds=PROBE_SECONDS
+        )
+        probe_uri = editor.open("probe.py", probe_text, workspace)
+        assert await editor.command(methods.RUN_DOCUMENT, uri=probe_uri) == {"started": True}
+        await editor.wait_for(started.exists, "the probe to start polling")
+        # Interpreters start while the probe polls: new documents (each takes the warm spare
+        # and a new spare starts), then restarts of them.
+        uris = []
+        for n in range(4):
+            uris.append(editor.open(f"doc{n}.py", f"v = {n}\n", workspace))
+            await editor.command(methods.RUN_DOCUMENT, uri=uris[-1])
+            await editor.summary(uris[-1])
+        for uri in uris:
+            assert await editor.command(methods.RESTART_INTERPRETER, uri=uri) == {"restarted": True}
+            await editor.command(methods.RUN_DOCUMENT, uri=uri)
+            await editor.summary(uri, 2)
+        stop_file.touch()
+        await editor.summary(probe_uri)
+        results = editor.notes_for(methods.CHUNK_RESULT, probe_uri)
+        assert results and all(r["ok"] for r in results), results
+        report = json.loads("".join(r.get("stdout") or "" for r in results))
         assert report["uid"] != 0
         targets = {int(pid): t for pid, t in report["targets"].items()}
         assert report["server"] in targets, report
-        workers = [t for pid, t in targets.items() if "eager_lsp.worker" in t["cmdline"]]
+        workers = [t for pid, t in targets.items() if "eager_lsp.executors.worker" in t["cmdline"]]
         assert workers, f"no other worker of this server found: {report}"
+        # the probe really watched interpreters start (each new document and restart)
+        born = [pid for pid, t in targets.items() if t["first_seen"] > 0]
+        assert len(born) >= 4, json.dumps(report, indent=1)
         readable = {
             pid: t["tried"]
             for pid, t in targets.items()
-            if t["tried"] != {"environ": "PermissionError", "mem": "PermissionError"}
+            if any(o != "PermissionError" for outs in t["tried"].values() for o in outs)
         }
         assert readable == {}, json.dumps(report, indent=1)
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eager_lsp.core.session import KernelTarget
+from eager_lsp.core.interpreter import KernelTarget
 from eager_lsp.lsp.config import parse_settings
 
 

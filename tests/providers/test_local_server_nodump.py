@@ -17,7 +17,7 @@ PROBE = (
     eager_lsp.DROP_CWD
     + "import os\n"
     + "from eager_lsp.providers import local_server\n"
-    + "from eager_lsp.worker.nodump import is_dumpable\n"
+    + "from eager_lsp.executors.worker.nodump import is_dumpable\n"
     + "os.write(2, b'before %r\\n' % is_dumpable())\n"
     + "try:\n"
     + "    local_server.main(['--model', '/nonexistent.gguf', '--ctx', '64', '--port-fd', '99'])\n"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from eager_lsp.worker.client import WorkerClient
+from eager_lsp.executors.worker.client import WorkerClient
 
 DOC = "/work/eager-lsp-tests/not-on-disk/doc.py"  # an unsaved buffer: no such file
 _ids = itertools.count(1)

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from eager_lsp import limits
-from eager_lsp.worker.capture import SINK_FILE_CAP
-from eager_lsp.worker.client import WorkerClient
+from eager_lsp.executors.worker.capture import SINK_FILE_CAP
+from eager_lsp.executors.worker.client import WorkerClient
 from tests.worker.helpers import DOC, run1
 
 DEEP = """\

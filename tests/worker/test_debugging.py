@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 from tests.support.procs import cmdlines_as_nobody, descendants, listening_tcp, tcp_sockets
 from tests.worker.dap import DapClient
 from tests.worker.helpers import chunk, run1

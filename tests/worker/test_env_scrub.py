@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
-from eager_lsp.worker.launch import is_secret, scrub_env
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.executors.worker.launch import is_secret, scrub_env
 
 from .helpers import run1
 
@@ -99,7 +99,8 @@ async def test_the_worker_sees_none_of_them(
 
 
 def test_settings_and_cli_flags_reach_the_worker_options() -> None:
-    from eager_lsp.cli import build_parser, session_config_from_args
+    from eager_lsp.cli import build_parser
+    from eager_lsp.cli_options import interpreter_config_from_args
     from eager_lsp.lsp.config import parse_settings
 
     settings, problems = parse_settings(
@@ -114,6 +115,6 @@ def test_settings_and_cli_flags_reach_the_worker_options() -> None:
     args = build_parser().parse_args(
         ["run", "x.py", "--env-allow", "GH_PAT", "--env-allow", "DB_PASS", "--env-deny", "ACME_*"]
     )
-    options = session_config_from_args(args, "/x.py").worker_options()
+    options = interpreter_config_from_args(args, "/x.py").worker_options()
     assert options.env_allow == ("GH_PAT", "DB_PASS")
     assert options.env_deny_patterns == ("ACME_*",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eager_lsp.worker.client import WorkerClient
+from eager_lsp.executors.worker.client import WorkerClient
 from tests.worker.helpers import DOC, chunk, run1
 
 
@@ -19,7 +19,7 @@ async def test_error_line_with_first_line_offset(worker: WorkerClient) -> None:
     # unsaved buffer: the source line still shows, and no worker frame is left
     assert f'File "{DOC}", line 41, in <module>' in err["traceback"]
     assert "b = a / 0" in err["traceback"]
-    assert "executor.py" not in err["traceback"]
+    assert "runner.py" not in err["traceback"]
 
 
 async def test_frames_innermost_document_frame_first(worker: WorkerClient) -> None:

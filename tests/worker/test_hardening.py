@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from eager_lsp.worker import launch
-from eager_lsp.worker.launch import is_secret
+from eager_lsp.executors.worker import launch
+from eager_lsp.executors.worker.launch import is_secret
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux prctl/ptrace")
 
@@ -31,7 +31,7 @@ def test_a_process_traced_from_its_start_refuses_to_go_on() -> None:
     """A tracer attached before `make_undumpable` stays attached after it; the process must
     see it (TracerPid) and exit before running anything else."""
     code = (
-        "from eager_lsp.worker.nodump import make_undumpable_or_exit\n"
+        "from eager_lsp.executors.worker.nodump import make_undumpable_or_exit\n"
         "make_undumpable_or_exit('the test process')\n"
         "print('went on')\n"
     )
@@ -64,7 +64,7 @@ def test_a_process_traced_from_its_start_refuses_to_go_on() -> None:
 @linux_only
 def test_an_untraced_process_goes_on() -> None:
     code = (
-        "from eager_lsp.worker.nodump import make_undumpable_or_exit\n"
+        "from eager_lsp.executors.worker.nodump import make_undumpable_or_exit\n"
         "make_undumpable_or_exit('the test process')\n"
         "print('went on')\n"
     )

@@ -1,6 +1,6 @@
 """Issue 9.2: opening a workspace runs none of its files.
 
-The worker runs in the workspace. Before the fix `python -m eager_lsp.worker` imported the
+The worker runs in the workspace. Before the fix `python -m eager_lsp.executors.worker` imported the
 workspace's `runpy.py` ("Could not access runpy._run_module_as_main") and, with the workspace
 first on sys.path, its `types.py`, `debugpy/`, `eager_lsp/`... Now each of those files writes
 a marker and raises when imported, and none may run until user code imports it."""
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 
 from .helpers import chunk, run1
 
@@ -101,7 +101,7 @@ async def test_pythonpath_still_reaches_user_code(
 async def test_the_worker_is_not_dumpable_before_user_code(worker: WorkerClient) -> None:
     """Issue 9.3: other workers' code must not read this one's /proc/<pid>/environ or mem
     (the full attack runs as uid 65534 in tests/lsp/test_isolation.py)."""
-    code = "from eager_lsp.worker.nodump import is_dumpable\nis_dumpable()\n"
+    code = "from eager_lsp.executors.worker.nodump import is_dumpable\nis_dumpable()\n"
     result = await run1(worker, code, trailing_expr=True)
     expected = "False" if sys.platform.startswith("linux") else "None"
     assert result["expr"]["repr"] == expected
@@ -113,7 +113,7 @@ async def test_debugpy_started_after_the_workspace_is_open_is_ours(tmp_path: Pat
     worker = await WorkerClient.start(WorkerOptions(debug=False, cwd=str(tmp_path)))
     try:
         code = (
-            "from eager_lsp.worker import isolation\n"
+            "from eager_lsp.executors.worker import isolation\n"
             "m = isolation.own_import('debugpy')\n"
             "import sys\n"
             "m.__file__.startswith(sys.path[0]), sys.path[0]\n"

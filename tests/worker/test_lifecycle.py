@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from eager_lsp.worker.client import WorkerClient, WorkerCrashed, WorkerOptions
-from eager_lsp.worker.launch import is_secret, scrub_env, worker_path_dir
-from eager_lsp.worker.pool import WorkerPool
+from eager_lsp.executors.worker.client import WorkerClient, WorkerCrashed, WorkerOptions
+from eager_lsp.executors.worker.launch import is_secret, scrub_env, worker_path_dir
+from eager_lsp.executors.worker.pool import WorkerPool
 from tests.worker.dap import DapClient
 from tests.worker.helpers import chunk, run1
 
@@ -138,7 +138,7 @@ async def test_debugpy_breakpoint_stops_on_editor_line(tmp_path: Path) -> None:
     main thread although debugpy.listen ran on the request-reader thread."""
     doc = str(tmp_path / "doc.py")
     # pydevd refuses breakpoints in files missing on disk and moves them to code lines of the
-    # file on disk, so this is the saved-buffer case (see the executor's docstring).
+    # file on disk, so this is the saved-buffer case (see executors/worker/runner.py's docstring).
     source = "\n" * 20 + "def g(v):\n    w = v * 2\n    return w\n" + "\n" * 6 + "y = g(20)\n"
     (tmp_path / "doc.py").write_text(source)
     worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
@@ -283,7 +283,7 @@ async def test_cancelled_execute_does_not_confuse_the_next(worker: WorkerClient)
 
 _ORPHANING_PARENT = """
 import asyncio, sys
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 
 async def main():
     worker = await WorkerClient.start(WorkerOptions(debug=False))
@@ -338,7 +338,7 @@ def test_a_worker_whose_server_dies_leaves_no_process_behind(tmp_path: Path) -> 
     server = tmp_path / "server.py"
     server.write_text(
         "import asyncio, os, sys\n"
-        "from eager_lsp.worker.client import WorkerClient, WorkerOptions\n"
+        "from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions\n"
         "async def main():\n"
         f"    w = await WorkerClient.start(WorkerOptions(debug=True, cwd={str(tmp_path)!r}))\n"
         "    await w.execute([{'id': 0, 'code': 'import subprocess\\n"

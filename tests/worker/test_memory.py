@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions, describe_exit
+from eager_lsp.executors.worker.memory import EXIT_MEMORY
 from eager_lsp.limits import default_memory_limit_mb, machine_memory_mb
-from eager_lsp.worker.client import WorkerClient, WorkerOptions, describe_exit
-from eager_lsp.worker.memory import EXIT_MEMORY
 from tests.worker.helpers import run1
 
 ALLOCATE = "x = 1\nblob = bytearray(400 * 1024 * 1024)\nafter = 2\n"

@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 
-from eager_lsp.worker.client import WorkerClient
-from eager_lsp.worker.launch import worker_command, worker_env
+from eager_lsp.executors.worker.client import WorkerClient
+from eager_lsp.executors.worker.launch import worker_command, worker_env
 from tests.worker.helpers import DOC, run1
 
 
@@ -57,7 +57,7 @@ async def test_input_fails_at_once(worker: WorkerClient) -> None:
 
 
 def test_raw_worker_never_writes_to_stdout() -> None:
-    """Run `python -m eager_lsp.worker` by hand and check its stdout pipe stays empty."""
+    """Run `python -m eager_lsp.executors.worker` by hand and check its stdout pipe stays empty."""
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         worker_command(sys.executable, write_fd, debug=True),

@@ -13,16 +13,17 @@ from typing import Any
 import pytest
 
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.scheduler import PARALLEL_UNAVAILABLE
-from eager_lsp.core.session import Session, SessionConfig
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
+from eager_lsp.core.run import PARALLEL_UNAVAILABLE
 from eager_lsp.core.types import Event
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
 
 pytestmark = pytest.mark.slow
 
 
-def config(tmp_path: Any, gate: str = "parallel", **kw: Any) -> SessionConfig:
-    return SessionConfig(
+def config(tmp_path: Any, gate: str = "parallel", **kw: Any) -> InterpreterConfig:
+    return InterpreterConfig(
         path=str(tmp_path / "doc.py"),
         cwd=str(tmp_path),
         debug=False,
@@ -32,8 +33,8 @@ def config(tmp_path: Any, gate: str = "parallel", **kw: Any) -> SessionConfig:
 
 
 @pytest.fixture
-async def session(tmp_path: Any) -> AsyncIterator[Session]:
-    s = Session(config(tmp_path), spares=0)
+async def session(tmp_path: Any) -> AsyncIterator[Interpreter]:
+    s = open_interpreter(config(tmp_path), spares=0)
     await s.start()
     yield s
     await s.close()
@@ -59,7 +60,7 @@ WAITS = (
 async def test_independent_statements_overlap_only_with_the_parallel_gate(
     tmp_path: Any, gate: str
 ) -> None:
-    s = Session(config(tmp_path, gate), spares=0)
+    s = open_interpreter(config(tmp_path, gate), spares=0)
     try:
         report = await s.run_stream(ReplayStream(WAITS, rate=None))
     finally:
@@ -71,7 +72,7 @@ async def test_independent_statements_overlap_only_with_the_parallel_gate(
     assert results[8].exec_start >= max(results[n].exec_end for n in (5, 6, 7))
 
 
-async def test_a_reader_waits_for_the_value_being_produced(session: Session) -> None:
+async def test_a_reader_waits_for_the_value_being_produced(session: Interpreter) -> None:
     code = (
         "import time\n"
         "def slow(v):\n    time.sleep(0.3)\n    return v\n"
@@ -96,7 +97,7 @@ async def test_output_and_errors_go_to_the_statement_that_produced_them(tmp_path
         "for j in range(30):\n    print('B', j)\n    time.sleep(0.01)\n"
         "for k in range(30):\n    print('C', k)\n    time.sleep(0.01)\n    if k == 20: 1 / 0\n"
     )
-    s = Session(config(tmp_path, stop_on_error=False), spares=0)
+    s = open_interpreter(config(tmp_path, stop_on_error=False), spares=0)
     try:
         report = await s.run_stream(ReplayStream(code, rate=None))
     finally:
@@ -110,7 +111,7 @@ async def test_output_and_errors_go_to_the_statement_that_produced_them(tmp_path
     assert c.error is not None and c.error.type == "ZeroDivisionError" and c.error.line == 11
 
 
-async def test_an_error_skips_later_statements_not_started(session: Session) -> None:
+async def test_an_error_skips_later_statements_not_started(session: Interpreter) -> None:
     code = (
         "import time\n"
         "def slow(v):\n    time.sleep(0.3)\n    return v\n"
@@ -126,7 +127,7 @@ async def test_an_error_skips_later_statements_not_started(session: Session) -> 
     assert report.stopped_early
 
 
-async def test_interrupt_stops_every_running_statement(session: Session) -> None:
+async def test_interrupt_stops_every_running_statement(session: Interpreter) -> None:
     """Two runaway loops on two threads and one statement waiting for them: a stop
     interrupts both loops (KeyboardInterrupt), skips the waiting one, and keeps the state."""
     code = "n1 = 0\nn2 = 0\nwhile True:\n    n1 += 1\nwhile True:\n    n2 += 1\nboth = n1 + n2\n"
@@ -171,8 +172,8 @@ async def test_a_backend_without_parallel_execution_says_so(tmp_path: Any) -> No
             return getattr(self._inner, name)
 
     class Source:
-        def __init__(self, cfg: SessionConfig) -> None:
-            from eager_lsp.executors import executor_source
+        def __init__(self, cfg: InterpreterConfig) -> None:
+            from eager_lsp.executors.backend import executor_source
 
             self._inner = executor_source(cfg, spares=0)
 
@@ -184,12 +185,11 @@ async def test_a_backend_without_parallel_execution_says_so(tmp_path: Any) -> No
 
     cfg = config(tmp_path)
     events: list[Event] = []
-    s = Session(cfg, pool=Source(cfg), listener=events.append)
+    s = Interpreter(cfg, Source(cfg), listener=events.append, own_pool=True)
     try:
         report = await s.run_stream(ReplayStream("a = 1\nb = a + 1\n", rate=None))
     finally:
         await s.close()
-        await Source(cfg).close()
     assert all(r.ok for r in report.results)
     assert report.parallel_note == PARALLEL_UNAVAILABLE and report.gate_fallback is None
     assert report.to_json()["parallel_note"] == PARALLEL_UNAVAILABLE

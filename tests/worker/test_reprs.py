@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 
-from eager_lsp.worker.reprs import MAX_ITEMS, describe
+from eager_lsp.executors.worker.reprs import MAX_ITEMS, describe
 
 
 def test_builtins() -> None:

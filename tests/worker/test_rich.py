@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from eager_lsp.worker import rich
-from eager_lsp.worker.client import WorkerClient
+from eager_lsp.executors.worker import rich
+from eager_lsp.executors.worker.client import WorkerClient
 from tests.worker.helpers import chunk, values
 
 

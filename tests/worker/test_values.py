@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from eager_lsp.worker.client import WorkerClient
+from eager_lsp.executors.worker.client import WorkerClient
 from tests.worker.helpers import run1, values
 
 

@@ -1,8 +1,8 @@
 """`eager-lsp bench --repair` and `--humaneval N`: how good the AI loop is, measured through
-the same code the CLI and the editor use (open_stream → Session.run_stream → repair.py).
+the same code the CLI and the editor use (open_stream → Interpreter.run_stream → repair.py).
 
 - Fix rate: each case in `workloads/repair/` is a task, code that fails at runtime, and a
-  check (a Python expression over the names after the run). The code runs through a session
+  check (a Python expression over the names after the run). The code runs through an interpreter
   until it fails; one repair attempt then runs from the failing statement, with each repair
   style (`legacy`: the first prompt and loop; `facts`: runtime facts, repeats dropped,
   unchanged statement refused). Fixed means: the repair ran without an error and the check
@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from eager_lsp import repair
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.results import value_from_wire
-from eager_lsp.core.session import Session, SessionConfig, StreamFailed
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers import open_stream
 from eager_lsp.providers.base import ProviderError
 from eager_lsp.providers.config import LLMConfig, resolve
@@ -110,9 +111,9 @@ class _Timed:
             sample.wall_s = round(self.last - self.first, 3)
 
 
-async def _namespace_check(session: Session, expr: str, first_line: int) -> bool:
+async def _namespace_check(interpreter: Interpreter, expr: str, first_line: int) -> bool:
     """Evaluate `expr` in the run's namespace (a chunk of its own) and read back a bool."""
-    worker = await session.worker()
+    worker = await interpreter.executor()
     code = f"__eager_check__ = bool({expr})\n"
     results = await asyncio.wait_for(
         worker.execute(
@@ -121,7 +122,7 @@ async def _namespace_check(session: Session, expr: str, first_line: int) -> bool
                     "id": -2,
                     "image_dir": "",  # no images wanted
                     "code": code,
-                    "path": session.config.path,
+                    "path": interpreter.config.path,
                     "first_line": first_line,
                     "names": ["__eager_check__"],
                     "trailing_expr": False,
@@ -145,16 +146,18 @@ async def _replay(text: str) -> Any:
     yield text
 
 
-def _session(path: str, cwd: str) -> Session:
-    return Session(SessionConfig(path=path, cwd=cwd, debug=False))
+def _interpreter(path: str, cwd: str) -> Interpreter:
+    return open_interpreter(InterpreterConfig(path=path, cwd=cwd, debug=False))
 
 
-async def _run_timed(session: Session, timed: _Timed, sample: Sample, first_line: int = 1) -> Any:
-    """Run the model's stream through `session`; None (with `sample.detail` saying why) when the
+async def _run_timed(
+    interpreter: Interpreter, timed: _Timed, sample: Sample, first_line: int = 1
+) -> Any:
+    """Run the model's stream through `interpreter`; None (with `sample.detail` saying why) when the
     stream failed or the run timed out. The decode speed goes into `sample` either way."""
     try:
         return await asyncio.wait_for(
-            session.run_stream(timed, first_line=first_line), RUN_TIMEOUT_S
+            interpreter.run_stream(timed, first_line=first_line), RUN_TIMEOUT_S
         )
     except StreamFailed as exc:
         sample.detail = f"model stream failed: {exc.cause}"
@@ -167,16 +170,16 @@ async def _run_timed(session: Session, timed: _Timed, sample: Sample, first_line
 
 async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str) -> Sample:
     path = os.path.join(workdir, f"{case.name}.py")
-    session = _session(path, workdir)
+    interpreter = _interpreter(path, workdir)
     try:
-        report = await session.run_stream(_replay(case.code))
+        report = await interpreter.run_stream(_replay(case.code))
         failed = report.failed
         if failed is None or failed.error is None:
             return Sample(False, "the case did not fail")
         lines = case.code.splitlines(keepends=True)
         code_ran = "".join(lines[: failed.chunk.start_line - 1])
         req = await repair.request_from_run(
-            session,
+            interpreter,
             task=case.task,
             code_ran=code_ran,
             failed=failed,
@@ -186,7 +189,7 @@ async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str
         stream, stats = repair.open_repair_stream(llm, req, style)
         timed = _Timed(stream)
         sample = Sample(False)
-        fix = await _run_timed(session, timed, sample, first_line=failed.chunk.start_line)
+        fix = await _run_timed(interpreter, timed, sample, first_line=failed.chunk.start_line)
         if fix is None:
             return sample
         repeats = _repeats(timed.text if stats is None else "", code_ran)
@@ -201,19 +204,19 @@ async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str
             return sample
         if fix.failed is not None:
             err = fix.failed.error
-            sample.detail = f"{err.type}: {err.message}" if err else "failed"
+            sample.detail = err.text if err else "failed"
             return sample
         if fix.syntax_error is not None:
             sample.detail = f"syntax error: {fix.syntax_error.message}"
             return sample
         end_line = failed.chunk.start_line + timed.text.count("\n") + 1
-        sample.ok = await _namespace_check(session, case.check, end_line)
+        sample.ok = await _namespace_check(interpreter, case.check, end_line)
         sample.detail = "fixed" if sample.ok else "ran, but the check failed"
         return sample
     except (ProviderError, OSError) as exc:
         return Sample(False, f"error: {exc}")
     finally:
-        await session.close()
+        await interpreter.close()
 
 
 def _repeats(answer: str, code_ran: str) -> int:
@@ -231,12 +234,12 @@ HUMANEVAL_TASK = (
 
 async def humaneval_problem(llm: LLMConfig, problem: dict[str, Any], workdir: str) -> Sample:
     path = os.path.join(workdir, problem["task_id"].replace("/", "_") + ".py")
-    session = _session(path, workdir)
+    interpreter = _interpreter(path, workdir)
     task = HUMANEVAL_TASK.format(prompt=problem["prompt"])
     timed = _Timed(open_stream(llm, generation_messages(task, before="", after="", path=path)))
     sample = Sample(False)
     try:
-        report = await _run_timed(session, timed, sample)
+        report = await _run_timed(interpreter, timed, sample)
         if report is None:
             return sample
         if report.failed is not None or report.syntax_error is not None:
@@ -244,7 +247,7 @@ async def humaneval_problem(llm: LLMConfig, problem: dict[str, Any], workdir: st
             return sample
         first = timed.text.count("\n") + 2
         check = f"{problem['entry_point']}"
-        worker = await session.worker()
+        worker = await interpreter.executor()
         results = await asyncio.wait_for(
             worker.execute(
                 [
@@ -272,7 +275,7 @@ async def humaneval_problem(llm: LLMConfig, problem: dict[str, Any], workdir: st
         sample.detail = f"error: {exc}"
         return sample
     finally:
-        await session.close()
+        await interpreter.close()
 
 
 def humaneval_problems(n: int) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ import statistics
 import tempfile
 from typing import Any
 
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 
 CPU_CHUNK = (
     "def _bench_work(n):\n"

@@ -30,8 +30,8 @@ from eager_lsp.bench import catalog as catalog_mod
 from eager_lsp.bench import modes as M
 from eager_lsp.bench import report
 from eager_lsp.bench.catalog import Prompt, Workload
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
 
 SCHEMA_VERSION = 1
 # Code the model writes may run for ages (naive recursion): such a run is stopped here.
@@ -219,7 +219,7 @@ async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
     modes = [m for m in M.ALL_MODES if m.name in plan.modes]
     if kernel_missing:
         notes.append(f"jupyter mode skipped: {kernel_missing}")
-        modes = [m for m in modes if m.executor != "kernel"]
+        modes = [m for m in modes if m.backend != "kernel"]
     notes.append(
         "serial and serial-warm do not stream: their generation time is computed from the "
         "token rate (characters / (4 × rate)); the text is then fed at once and only what "
@@ -298,7 +298,7 @@ async def _pools(plan: Plan, w: Workload, modes: list[M.Mode], cwd: str) -> M.Ru
 
     path = os.path.join(cwd, f"{w.name}.py")
     Path(path).write_text(w.text, encoding="utf-8")
-    names = {m.executor for m in modes}
+    names = {m.backend for m in modes}
     worker = M.FixedPool(lambda: WorkerClient.start(WorkerOptions(cwd=cwd, debug=False)))
     debug = None
     if w.name in plan.debug_workloads:

@@ -10,7 +10,7 @@ from typing import Any
 
 from eager_lsp.core.executor import ChunkRequest
 from eager_lsp.executors.kernel import KernelExecutor
-from eager_lsp.worker.launch import worker_env
+from eager_lsp.executors.worker.launch import worker_env
 
 
 async def start_kernel(cwd: str) -> KernelExecutor:

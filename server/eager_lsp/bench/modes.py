@@ -1,6 +1,6 @@
 """The execution modes compared by the benchmark, and one measured run of any of them.
 
-Every mode goes through the product's own `Session` (detector → gate → scheduler); modes
+Every mode goes through the product's own `Interpreter` (detector → gate → run); modes
 differ only in the gate and in the executor behind it, so a difference in the numbers is a
 difference in the pipeline, not in how the harness drives it:
 
@@ -9,7 +9,7 @@ difference in the pipeline, not in how the harness drives it:
 - serial-warm: the same, in an interpreter that was already running.
 - eager-safe / eager-eager: our pipeline with gate `safe` / `eager`, interpreter started.
 - jupyter: an ipykernel through the product's kernel backend (executors/kernel.py) behind
-  the same scheduler with gate `eager` (chunks go as they complete), as most "run the
+  the same run with gate `eager` (chunks go as they complete), as most "run the
   model's code" tools do.
 - eager-parallel: gate `parallel` (independent statements overlap on worker threads);
   measured with `--modes`, and side by side with eager-eager in `parallel_cost`.
@@ -36,18 +36,18 @@ from typing import Any
 
 from eager_lsp.core.executor import Executor, ExecutorSource
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.scheduler import RunReport
-from eager_lsp.core.session import Session, SessionConfig, StreamFailed
-from eager_lsp.core.types import Chunk, ChunkResult
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
+from eager_lsp.core.run import RunReport
+from eager_lsp.core.types import Chunk, ChunkResult, failure_text
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 from eager_lsp.providers.replay import CHARS_PER_TOKEN, ReplayStream
-from eager_lsp.worker.client import WorkerClient, WorkerOptions
 
 
 @dataclass(frozen=True)
 class Mode:
     name: str
     gate: str  # "serial" | "safe" | "eager" | "parallel"
-    executor: str  # "fresh" | "worker" | "worker-debug" | "kernel"
+    backend: str  # "fresh" (a new worker per run) | "worker" | "worker-debug" | "kernel"
 
     @property
     def streams(self) -> bool:
@@ -207,7 +207,7 @@ class CountingSource:
 
 @dataclass
 class RunContext:
-    path: str  # the document path given to the Session (the script is written there)
+    path: str  # the document path given to the Interpreter (the script is written there)
     cwd: str
     worker: FixedPool
     worker_debug: FixedPool | None
@@ -232,26 +232,26 @@ async def run_mode(
     record says `timed_out`.
     """
     gate = GatePolicy.from_settings(mode.gate)
-    config = SessionConfig(
-        path=ctx.path, cwd=ctx.cwd, debug=mode.executor == "worker-debug", gate=gate
+    config = InterpreterConfig(
+        path=ctx.path, cwd=ctx.cwd, debug=mode.backend == "worker-debug", gate=gate
     )
     fresh: FreshPool | None = None
     pool: ExecutorSource | None
-    if mode.executor == "fresh":
+    if mode.backend == "fresh":
         fresh = FreshPool(WorkerOptions(cwd=ctx.cwd, debug=False))
         pool = fresh
-    elif mode.executor == "kernel":
+    elif mode.backend == "kernel":
         pool = ctx.kernel
-    elif mode.executor == "worker-debug":
+    elif mode.backend == "worker-debug":
         pool = ctx.worker_debug
     else:
         pool = ctx.worker
     if pool is None:
         raise RuntimeError(f"no executor for mode {mode.name}")
-    session = Session(config, pool=pool)
+    interpreter = Interpreter(config, pool)
     if isinstance(pool, FixedPool):
         await pool.reset()
-        await session.start()
+        await interpreter.start()
 
     if mode.streams:
         if open_source is not None:
@@ -270,13 +270,13 @@ async def run_mode(
         nonlocal timed_out
         await asyncio.sleep(timeout_s)
         timed_out = True
-        if session.run is not None:
-            session.run.request_stop(f"benchmark timeout after {timeout_s:g} s")
-        await session.interrupt()
+        if interpreter.run is not None:
+            interpreter.run.request_stop(f"benchmark timeout after {timeout_s:g} s")
+        await interpreter.interrupt()
 
     guard = asyncio.ensure_future(watchdog())
     try:
-        report = await session.run_stream(source)
+        report = await interpreter.run_stream(source)
     except StreamFailed as exc:
         report = exc.report
         stream_error = f"{type(exc.cause).__name__}: {exc.cause}"
@@ -284,10 +284,10 @@ async def run_mode(
         guard.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await guard
-    pid = session.pid
+    pid = interpreter.pid
     interp_kb = vm_hwm_kb(pid) if fresh is not None else None
     if fresh is not None:
-        await session.close()
+        await interpreter.close()
         await fresh.close()
 
     if mode.streams:
@@ -454,9 +454,8 @@ def lower_bound(executed: list[tuple[float, float]]) -> float | None:
 
 
 def _error_text(r: ChunkResult) -> str | None:
-    if r.error is None:
-        return None
-    return f"{r.error.type}: {r.error.message}"[:200]
+    text = failure_text(r)
+    return None if text is None else text[:200]
 
 
 def _r(x: float | None) -> float | None:

@@ -7,7 +7,7 @@
   more than 5 % slower. Measured twice: replayed at 50 tok/s (end to end, as a user sees it)
   and fed at once (rate 0: only execution and its overhead; the stricter test).
 
-Both gates use the product's own Session with a warm worker each (reset between runs); they
+Both gates use the product's own Interpreter with a warm worker each (reset between runs); they
 take turns, one run each per round, so a noisy machine slows both alike. Medians and
 minimums of end-to-end seconds (stream start to the last result) are reported, and the
 interpreter's CPU seconds per run (user + system, from /proc: what the threads, the GIL
@@ -28,7 +28,8 @@ from typing import Any
 
 from eager_lsp.bench import catalog as catalog_mod
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.session import Session, SessionConfig
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
 
 WAIT_WORKLOAD = "wait-parallel"
@@ -55,9 +56,9 @@ async def _measure(rounds: int, rate: float) -> dict[str, Any]:
     times: dict[tuple[str, float, str], list[float]] = {}
     cpu: dict[tuple[str, float, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="eager-parallel-bench-") as cwd:
-        sessions = {
-            gate: Session(
-                SessionConfig(
+        sessions: dict[str, Interpreter] = {
+            gate: open_interpreter(
+                InterpreterConfig(
                     path=f"{cwd}/doc.py", cwd=cwd, debug=False, gate=GatePolicy.from_settings(gate)
                 ),
                 spares=0,

@@ -389,6 +389,7 @@ def _roundtrip_rows(rt: dict[str, Any]) -> list[tuple[str, dict[str, float | Non
                     label,
                     {
                         "start": data.get("start", {}).get("median_ms"),
+                        "start exec'd": data.get("start_exec", {}).get("median_ms"),
                         "1/request": data.get("single", {}).get("median_ms"),
                         "10/batch": data.get("batch10", {}).get("median_ms"),
                     },
@@ -586,6 +587,7 @@ def markdown(results: dict[str, Any]) -> str:
                 [
                     "executor",
                     "start",
+                    "start, exec'd (no zygote)",
                     "overhead/chunk, 1 per request",
                     "overhead/chunk, 10 per batch",
                 ],

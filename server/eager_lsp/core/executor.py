@@ -1,21 +1,21 @@
 """The executor interface: what the core needs from whatever runs the code.
 
 Rules:
-- The core (`core/session.py`, `core/scheduler.py`) and every edge talk to an interpreter only
+- The core (`core/interpreter.py`, `core/run.py`) and every edge talk to an interpreter only
   through `Executor` and get one only through an `ExecutorSource`; no module outside a backend
-  names a backend class. Backends: the worker (`eager_lsp.worker.client.WorkerClient`, handed
+  names a backend class. Backends: the worker (`eager_lsp.executors.worker.client.WorkerClient`, handed
   out by `WorkerPool`) and the Jupyter kernel (`eager_lsp.executors.kernel`). Pick one with
   `eager_lsp.executors.executor_source`.
 - One `execute` call is one batch of chunks run in order in one namespace; events come back per
   chunk, in order, through `on_event` (shapes below); the call returns once every chunk of the
   batch has a `result` or `skipped` event. If the interpreter is gone, `execute` raises
-  (`ExecutorLost`, or any exception with a `.reason`): the scheduler reports the state as lost.
+  (`ExecutorLost`, or any exception with a `.reason`): the run reports the state as lost.
 - `interrupt()` answers "interrupted" (the state is kept), "killed" (the interpreter was
   replaced, the state is lost), or "idle" (nothing ran).
 - `kill()` must not destroy an interpreter the executor did not start (an attached Jupyter
   kernel is the user's): it only lets go of it.
 
-These are the same shapes as the worker's wire protocol (worker/protocol.py), so the worker
+These are the same shapes as the worker's wire protocol (executors/worker/protocol.py), so the worker
 satisfies the protocol as it is; the module-level assignments at the end of
 `eager_lsp.executors` are checked by mypy.
 """
@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # annotations only (3.11+ typing); never evaluated at run tim
 
 
 class ChunkRequest(TypedDict):
-    """One chunk to run (Session.chunk_request builds it)."""
+    """One chunk to run (Interpreter.chunk_request builds it)."""
 
     id: int  # the chunk's index in its run; events carry it back
     code: str  # the statement's source
@@ -38,7 +38,7 @@ class ChunkRequest(TypedDict):
     first_line: int  # the document line the code starts on (errors map to editor lines)
     names: list[str]  # top-level names it binds: their values are reported
     trailing_expr: bool  # report the value of a trailing expression
-    image_dir: str  # where PNGs it produces are written (the session's private directory)
+    image_dir: str  # where PNGs it produces are written (the interpreter's private directory)
 
 
 class WireError(TypedDict):

@@ -1,4 +1,4 @@
-"""Turn the worker's wire messages (worker/protocol.py) into core records."""
+"""Turn the worker's wire messages (executors/worker/protocol.py) into core records."""
 
 from __future__ import annotations
 

@@ -1,40 +1,7 @@
-"""Executor backends side by side, and the one place that picks one for a session.
+"""Executor backends side by side: the worker (`executors/worker/`, today's interpreter subprocess) and
+the Jupyter kernel (`kernel.py`); `backend.py` is the one place that picks one.
 
-Rules: `executor_source(config)` is the only code that turns settings into a backend; callers
-get an `ExecutorSource` (core/executor.py) and never name a backend class. The worker stays in
-`eager_lsp/worker/` for now; the Jupyter kernel backend is `executors/kernel.py` and imports
-jupyter_client only when a kernel is actually used (the `kernel` extra).
+This package's `__init__` imports nothing: the worker runs `eager_lsp.executors.worker` inside
+the user's own interpreter (any Python 3.7+, stdlib and debugpy only), and importing the
+package must not drag the core or asyncio code into it.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from eager_lsp.core.executor import Executor, ExecutorSource
-from eager_lsp.worker.client import WorkerClient
-from eager_lsp.worker.pool import WorkerPool
-
-if TYPE_CHECKING:
-    from eager_lsp.core.session import SessionConfig
-    from eager_lsp.executors.kernel import KernelExecutor, KernelSource
-
-BACKENDS = ("worker", "kernel")
-
-# mypy checks that the worker satisfies the interface (no cast anywhere).
-_worker: type[Executor] = WorkerClient
-_pool: type[ExecutorSource] = WorkerPool
-if TYPE_CHECKING:  # the kernel module is only imported when a kernel is used
-    _kernel: type[Executor] = KernelExecutor
-    _kernels: type[ExecutorSource] = KernelSource
-
-
-def executor_source(config: SessionConfig, spares: int = 1) -> ExecutorSource:
-    """The source of interpreters for `config.backend` ("worker" or "kernel"); `spares`: warm
-    workers kept ready for a restart (0 for one-shot CLI runs)."""
-    if config.backend == "kernel":
-        from eager_lsp.executors.kernel import KernelSource
-
-        return KernelSource.for_config(config)
-    if config.backend != "worker":
-        raise ValueError(f"unknown execution backend {config.backend!r}; use one of {BACKENDS}")
-    return WorkerPool(config.worker_options(), spares=spares)

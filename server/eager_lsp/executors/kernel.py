@@ -1,9 +1,9 @@
 """A Jupyter kernel as an executor: local kernelspec, an already running kernel, or a remote one.
 
-Three ways in (`KernelTarget`, core/session.py):
+Three ways in (`KernelTarget`, core/interpreter.py):
 - `name`: start a local kernelspec with jupyter_client's AsyncKernelManager (ours: shut down
   on close, replaced after a kill or a restart). Its environment is the worker's: the server's
-  own minus secret-looking variables (worker/launch.py).
+  own minus secret-looking variables (executors/worker/launch.py).
 - `connection_file`: attach to a running kernel (the user's notebook kernel, data loaded) over
   ZMQ. It is never shut down, restarted or killed by us: `kill()` and `restart` only let go and
   reconnect, so the state stays. An interrupt it ignores is reported as "running".
@@ -43,7 +43,7 @@ from eager_lsp.core.executor import ChunkRequest, EventCallback, ExecutorLost
 from eager_lsp.limits import MESSAGE_CAP, STREAM_CAP, TRACEBACK_CAP, clip_middle
 
 if TYPE_CHECKING:
-    from eager_lsp.core.session import KernelTarget, SessionConfig
+    from eager_lsp.core.interpreter import InterpreterConfig, KernelTarget
 
 log = logging.getLogger(__name__)
 
@@ -589,7 +589,7 @@ class KernelExecutor:
 
     async def interrupt(self) -> str:
         """Interrupt the running chunks; a kernel of ours that ignores it for the grace period
-        is shut down ("killed": the session starts a new one). An attached kernel is never
+        is shut down ("killed": the interpreter starts a new one). An attached kernel is never
         killed: if it ignores the interrupt the answer is "running"."""
         if self._idle.is_set() or not self.alive:
             return "idle"
@@ -756,9 +756,9 @@ class KernelSource:
         self._grace = interrupt_grace_s
 
     @classmethod
-    def for_config(cls, config: SessionConfig) -> KernelSource:
-        from eager_lsp.core.session import KernelTarget
-        from eager_lsp.worker.launch import worker_env
+    def for_config(cls, config: InterpreterConfig) -> KernelSource:
+        from eager_lsp.core.interpreter import KernelTarget
+        from eager_lsp.executors.worker.launch import worker_env
 
         target = config.kernel or KernelTarget(name="python3")
         env = worker_env(None, config.env_allow, config.env_deny_patterns)
@@ -778,7 +778,7 @@ class KernelSource:
         )
 
     def warm(self) -> None:
-        """No spares: a kernel is started (or attached) when the session first needs it."""
+        """No spares: a kernel is started (or attached) when the interpreter first needs it."""
 
     async def close(self) -> None:
         return None

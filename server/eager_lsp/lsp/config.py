@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.session import KernelTarget
+from eager_lsp.core.interpreter import KernelTarget
 from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
 
 if TYPE_CHECKING:  # the model layer imports the openai SDK (~1 s): only on first use
@@ -34,7 +34,7 @@ class ExecutionSettings:
     deny_calls: tuple[str, ...] | None = None
     env_allow: tuple[str, ...] = ()  # environment variables passed although secret-looking
     env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
-    # MiB the interpreter may use (worker/memory.py); 0: no limit. Default: half the machine's.
+    # MiB the interpreter may use (executors/worker/memory.py); 0: no limit. Default: half the machine's.
     memory_limit_mb: int = field(default_factory=default_memory_limit_mb)
     allow_calls: tuple[str, ...] | None = None
     deny_methods: tuple[str, ...] | None = None

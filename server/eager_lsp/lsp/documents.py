@@ -24,14 +24,14 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types as lsp
 
 from eager_lsp.core.executor import ExecutorSource
-from eager_lsp.core.session import Session, SessionConfig
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.types import Event
-from eager_lsp.executors import executor_source
+from eager_lsp.executors.backend import executor_source
+from eager_lsp.executors.worker.client import WorkerOptions
+from eager_lsp.executors.worker.pool import WorkerPool
 from eager_lsp.lsp.config import Settings
 from eager_lsp.lsp.store import ResultStore
 from eager_lsp.lsp.text import LineEdit, Text
-from eager_lsp.worker.client import WorkerOptions
-from eager_lsp.worker.pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class Document:
     version: int
     text: Text
     store: ResultStore = field(default_factory=ResultStore)
-    session: Session | None = None
+    interpreter: Interpreter | None = None
     closed: bool = False
     observers: list[ChangeObserver] = field(default_factory=list)
     writer: OwnEdits | None = None
@@ -210,7 +210,7 @@ class Document:
 
 
 class Interpreters:
-    """One Session per document, sharing a warm-spare pool per set of worker options."""
+    """One Interpreter per document, sharing a warm-spare pool per set of worker options."""
 
     def __init__(self, listener_for: Callable[[Document], Callable[[Event], None]]) -> None:
         self._pools: dict[tuple[Any, ...], WorkerPool] = {}
@@ -232,13 +232,13 @@ class Interpreters:
             pool = self._pools[key] = WorkerPool(options)
         return pool
 
-    def session_for(self, doc: Document, settings: Settings) -> Session:
-        """The document's session, created (not yet started) if it has none."""
-        if doc.session is None:
+    def interpreter_for(self, doc: Document, settings: Settings) -> Interpreter:
+        """The document's interpreter, created (not yet started) if it has none."""
+        if doc.interpreter is None:
             ex = settings.execution
             path = doc.path
             cwd = self.root or (os.path.dirname(path) if os.path.isabs(path) else None)
-            config = SessionConfig(
+            config = InterpreterConfig(
                 path=path,
                 cwd=cwd if cwd and os.path.isdir(cwd) else None,
                 python=ex.python,
@@ -257,21 +257,21 @@ class Interpreters:
                 pool = self._pool(config.worker_options())
             else:  # one source per document: each document gets its own kernel
                 pool = executor_source(config)
-            doc.session = Session(config, pool=pool, listener=self._listener_for(doc))
-        return doc.session
+            doc.interpreter = Interpreter(config, pool, listener=self._listener_for(doc))
+        return doc.interpreter
 
     def apply_settings(self, doc: Document, settings: Settings) -> None:
-        """Settings a running session can take without a new interpreter."""
-        if doc.session is not None:
+        """Settings a running interpreter can take without a new process."""
+        if doc.interpreter is not None:
             ex = settings.execution
-            doc.session.config.gate = ex.gate_policy()
-            doc.session.config.stop_on_error = ex.stop_on_error
-            doc.session.config.interrupt_grace_s = ex.interrupt_grace_s
+            doc.interpreter.config.gate = ex.gate_policy()
+            doc.interpreter.config.stop_on_error = ex.stop_on_error
+            doc.interpreter.config.interrupt_grace_s = ex.interrupt_grace_s
 
     async def close(self, doc: Document) -> None:
-        session, doc.session = doc.session, None
-        if session is not None:
-            await session.close()
+        interpreter, doc.interpreter = doc.interpreter, None
+        if interpreter is not None:
+            await interpreter.close()
 
     async def close_pools(self) -> None:
         pools, self._pools = list(self._pools.values()), {}

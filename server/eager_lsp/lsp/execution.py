@@ -1,7 +1,7 @@
 """Running code in a document's interpreter: activities, progress, and the simple commands.
 
 An activity is whatever is feeding the document's interpreter right now (a generation, a
-whole-document run, a follow-mode run). One at a time per document, since a session runs one
+whole-document run, a follow-mode run). One at a time per document, since an interpreter runs one
 stream at a time; a new one replaces the old, except that a second generation is refused.
 """
 
@@ -17,14 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp.core.scheduler import RunReport
-from eager_lsp.core.session import Session, StreamFailed
-from eager_lsp.core.types import Event
+from eager_lsp.app.run import run_text
+from eager_lsp.core.interpreter import Interpreter
+from eager_lsp.core.run import RunReport
+from eager_lsp.core.types import Event, failure_text
+from eager_lsp.executors.worker.client import WorkerCrashed
+from eager_lsp.executors.worker.debugging import DEBUG_HOST
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.errors import RequestError
+from eager_lsp.lsp.payloads import (
+    DebugAttachInfo,
+    GenerationSummaryParams,
+    InterruptResult,
+    RestartResult,
+)
 from eager_lsp.lsp.runs import LineMap, RunBinding
-from eager_lsp.worker.client import WorkerCrashed
-from eager_lsp.worker.debugging import DEBUG_HOST
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -33,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 0.2
-RUN_PIECE = 512  # characters per piece when replaying a document "as fast as possible"
 
 
 class Progress:
@@ -131,13 +137,13 @@ async def replace_activity(doc: Document, kind: str) -> None:
     await current.stop(f"replaced by {kind}")
 
 
-async def reset_namespace(session: Session) -> None:
+async def reset_namespace(interpreter: Interpreter) -> None:
     """A fresh namespace for a reproducible run (a new process if the reset fails)."""
     try:
-        await session.reset()
+        await interpreter.reset()
     except Exception as exc:
         log.info("namespace reset failed (%s); restarting the interpreter", exc)
-        await session.restart()
+        await interpreter.restart()
 
 
 def summary_payload(
@@ -147,7 +153,7 @@ def summary_payload(
     tokens: int,
     error: str | None,
     binding: RunBinding | None = None,
-) -> dict[str, Any]:
+) -> GenerationSummaryParams:
     """`eager/generationSummary` (docs/protocol.md). Without a report (the run was stopped
     before it could finish) the numbers come from the run's binding (given, or the document's
     current activity's): what ran before the stop, and for how long."""
@@ -155,30 +161,30 @@ def summary_payload(
         if binding is None:
             found = getattr(doc.activity, "binding", None)
             binding = found if isinstance(found, RunBinding) else None
-        return {
-            "uri": doc.uri,
-            "elapsedS": round(binding.elapsed(), 4) if binding is not None else 0.0,
-            "lastTokenS": None,
-            "execTotalS": 0.0,
-            "serialEstimateS": None,
-            "savedS": None,
-            "chunks": binding.ran if binding is not None else 0,
-            "tokens": tokens,
-            "stoppedEarly": True,
-            "error": error,
-        }
-    return {
-        "uri": doc.uri,
-        "elapsedS": round(report.done_at - report.started_at, 4),
-        "lastTokenS": report.rel(report.last_piece_at),
-        "execTotalS": round(report.exec_total, 4),
-        "serialEstimateS": _r(report.serial_estimate),
-        "savedS": _r(report.saved),
-        "chunks": len(report.chunks),
-        "tokens": tokens,
-        "stoppedEarly": report.stopped_early,
-        "error": error,
-    }
+        return GenerationSummaryParams(
+            uri=doc.uri,
+            elapsedS=round(binding.elapsed(), 4) if binding is not None else 0.0,
+            lastTokenS=None,
+            execTotalS=0.0,
+            serialEstimateS=None,
+            savedS=None,
+            chunks=binding.ran if binding is not None else 0,
+            tokens=tokens,
+            stoppedEarly=True,
+            error=error,
+        )
+    return GenerationSummaryParams(
+        uri=doc.uri,
+        elapsedS=round(report.done_at - report.started_at, 4),
+        lastTokenS=report.rel(report.last_piece_at),
+        execTotalS=round(report.exec_total, 4),
+        serialEstimateS=_r(report.serial_estimate),
+        savedS=_r(report.saved),
+        chunks=len(report.chunks),
+        tokens=tokens,
+        stoppedEarly=report.stopped_early,
+        error=error,
+    )
 
 
 def _r(x: float | None) -> float | None:
@@ -186,12 +192,7 @@ def _r(x: float | None) -> float | None:
 
 
 def run_error_text(binding: RunBinding) -> str | None:
-    if binding.failed is not None and binding.failed.error is not None:
-        e = binding.failed.error
-        return f"{e.type}: {e.message}" if e.message else e.type
-    if binding.syntax is not None:
-        return f"SyntaxError: {binding.syntax.message}"
-    return None
+    return failure_text(binding.failed) or failure_text(binding.syntax)
 
 
 class DocumentRun(Activity):
@@ -203,7 +204,7 @@ class DocumentRun(Activity):
     async def main(self) -> None:
         server, doc = self.server, self.doc
         try:
-            session = await server.ensure_session(doc)
+            interpreter = await server.ensure_interpreter(doc)
         except RequestError as exc:
             server.show(exc.message, error=True)
             server.status(doc, "error", message=exc.message)
@@ -213,7 +214,7 @@ class DocumentRun(Activity):
             return
         if doc.follower is not None:
             doc.follower.suspend()
-        await reset_namespace(session)
+        await reset_namespace(interpreter)
         gone = doc.store.clear()
         if gone:
             server.stale(doc, 0)
@@ -235,13 +236,7 @@ class DocumentRun(Activity):
         server.status(doc, "running")
         report: RunReport | None = None
         try:
-            # Imported here: the providers package loads the openai SDK (see server.warm_up).
-            from eager_lsp.providers.replay import ReplayStream
-
-            source = ReplayStream(doc.text.source, rate=None, piece_size=RUN_PIECE)
-            report = await session.run_stream(source, first_line=1, listener=binding)
-        except StreamFailed as exc:  # cannot happen with a replay, but stay safe
-            report = exc.report
+            report = (await run_text(interpreter, doc.text.source, listener=binding)).report
         finally:
             binding.cancelled = report is None
             linemap.detach()
@@ -261,54 +256,39 @@ def prelude_code(doc: Document, prefix: str) -> str:
     already attempted every statement of it, else `prefix` with the statements that were
     attempted and failed (an error, an interrupt) blanked out.
 
-    A statement that failed or was interrupted counts as attempted: it is not run again by
-    itself (an interrupted `while True:` would hang the next generation) until its text is
-    edited (results are dropped when their lines change) or the user asks (run the file,
-    restart the interpreter, which clears the results). Only the statements' lines are
-    needed: `ast` gives the detector's boundaries (its property test checks exactly that)
-    without the per-chunk libcst analysis."""
-    import ast
+    The interpreter's ledger (core/ledger.py) decides, matching the prefix's statements to
+    what ran by their text: a statement that failed or was interrupted counts as attempted
+    and is not run again by itself (an interrupted `while True:` would hang the next
+    generation) until its text is edited (an edited statement is a new one) or the user asks
+    (run the file, restart the interpreter: both empty the ledger)."""
+    from eager_lsp.core.rerun import statements
 
-    try:
-        body = ast.parse(prefix).body
-    except (SyntaxError, ValueError):
+    session = doc.interpreter
+    chunks, syntax = statements(prefix)
+    if session is None or not chunks or syntax is not None:
         return prefix
-    ok: set[tuple[int, int]] = set()
-    failed: set[tuple[int, int]] = set()
-    for e in doc.store.entries:
-        if e.result is None or e.result.skipped:
-            continue
-        (ok if e.result.ok else failed).add((e.first, e.last))
-    spans = []
-    for stmt in body:
-        decorators = getattr(stmt, "decorator_list", None) or []
-        first = min([stmt.lineno, *(d.lineno for d in decorators)])
-        last = stmt.end_lineno or stmt.lineno
-        spans.append((first - 1, last - 1))
-    if all(span in ok or span in failed for span in spans):
+    matched = session.ledger.match(chunks)
+    if all(r is not None and r.attempted for r in matched):
         return ""
     lines = prefix.splitlines(keepends=True)
-    for first, last in spans:
-        if (first, last) in failed:  # keep the line count: later lines keep their numbers
-            for i in range(first, min(last + 1, len(lines))):
+    for chunk, rec in zip(chunks, matched, strict=True):
+        if rec is not None and rec.failed:  # keep the line count: later lines keep numbers
+            for i in range(chunk.start_line - 1, min(chunk.end_line, len(lines))):
                 lines[i] = "\n" if lines[i].endswith("\n") else ""
     return "".join(lines)
 
 
-async def run_prelude(server: EagerServer, doc: Document, session: Session, prefix: str) -> None:
+async def run_prelude(
+    server: EagerServer, doc: Document, interpreter: Interpreter, prefix: str
+) -> None:
     """Run the code above a generation in a fresh namespace, publishing its results like any
     run: a reproducible state for the generated code to build on. Its errors are shown on their
     lines; the generation goes on (the model may well write the fix)."""
-    from eager_lsp.providers.replay import ReplayStream
-
-    await reset_namespace(session)
+    await reset_namespace(interpreter)
     linemap = LineMap(doc)
     binding = RunBinding(doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e))
     try:
-        source = ReplayStream(prefix, rate=None, piece_size=RUN_PIECE)
-        await session.run_stream(source, first_line=1, listener=binding)
-    except StreamFailed:  # a replay cannot fail, but never let it stop the generation
-        pass
+        await run_text(interpreter, prefix, listener=binding)  # never raises StreamFailed
     finally:
         linemap.detach()
 
@@ -316,37 +296,37 @@ async def run_prelude(server: EagerServer, doc: Document, session: Session, pref
 # -- interpreter commands -----------------------------------------------------------------------
 
 
-async def interrupt(server: EagerServer, doc: Document) -> dict[str, Any]:
-    if doc.session is None:
-        return {"interrupted": False, "stateLost": False}
-    outcome = await doc.session.interrupt()
-    return {"interrupted": outcome != "idle", "stateLost": outcome == "killed"}
+async def interrupt(server: EagerServer, doc: Document) -> InterruptResult:
+    if doc.interpreter is None:
+        return InterruptResult(interrupted=False, stateLost=False)
+    outcome = await doc.interpreter.interrupt()
+    return InterruptResult(interrupted=outcome != "idle", stateLost=outcome == "killed")
 
 
-async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def restart(server: EagerServer, doc: Document) -> RestartResult:
     if doc.activity is not None:
         await doc.activity.stop("interpreter restarted")
-    session = server.interpreters.session_for(doc, server.settings)
-    await session.restart()
+    interpreter = server.interpreters.interpreter_for(doc, server.settings)
+    await interpreter.restart()
     gone = doc.store.clear()
     if gone:
         server.stale(doc, 0)
         server.publisher.schedule(doc)
     if doc.follower is not None:
         doc.follower.rebuild_soon()
-    return {"restarted": True}
+    return RestartResult(restarted=True)
 
 
-async def debug_attach_info(server: EagerServer, doc: Document) -> dict[str, Any] | None:
+async def debug_attach_info(server: EagerServer, doc: Document) -> DebugAttachInfo | None:
     """The user asked to attach: only now does the interpreter's debugpy start listening
     (127.0.0.1, in-process, no adapter child). Answered while a chunk runs too, so a
     runaway loop can be paused. None when debug.enabled is off."""
     if not server.settings.debug_enabled:
         return None
-    session = await server.ensure_session(doc)
+    interpreter = await server.ensure_interpreter(doc)
     try:
-        port = await session.debug_listen()
+        port = await interpreter.debug_listen()
     except (RuntimeError, WorkerCrashed) as exc:
         reason = exc.reason if isinstance(exc, WorkerCrashed) else str(exc)
         raise RequestError(f"eager: the debugger could not start: {reason}", "debugger")
-    return {"host": DEBUG_HOST, "port": port}
+    return DebugAttachInfo(host=DEBUG_HOST, port=port)

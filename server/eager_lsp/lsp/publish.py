@@ -8,6 +8,13 @@ of every refresh used to make a value reach the editor 70 ms late.)
 Everything is computed from the document's ResultStore, which is always in current lines,
 so every diagnostic carries the version it was computed for.
 
+Diagnostics are sent when results change or move, stamped with the server's version at that
+moment. Typing that moves nothing (a character within a line) sends none, so the last ones
+sent can name a version older than the client's last: a client that reads `version` may drop
+them as outdated, and nothing newer would follow. So a didChange that leaves the published
+version behind sends them again for the current version once typing pauses (`catch_up`,
+CATCH_UP_S after the last change): the last diagnostics always name the last version.
+
 Every payload built here is bounded by eager_lsp/limits.py (executed code decides how long its
 output and its tracebacks are, never how much we send): related information per diagnostic,
 diagnostics per publish and their total size, hints per request, tooltip and chunkResult size.
@@ -26,8 +33,10 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp import limits
-from eager_lsp.core.types import ChunkResult, Frame, Value
+from eager_lsp.core.types import ChunkResult, Frame, Value, failure_text
 from eager_lsp.lsp import methods
+from eager_lsp.lsp import payloads as P
+from eager_lsp.lsp.payloads import DiagnosticData, SyntaxErrorDetail, SyntaxErrorInfo, to_wire
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import Text
 
@@ -38,6 +47,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_WINDOW_S = 0.02  # at most one publishDiagnostics round per window
 REFRESH_WINDOW_S = 0.05  # at most one inlayHint/refresh per window
+CATCH_UP_S = 0.2  # after a pause in typing, re-send diagnostics for the current version
 TOOLTIP_LIMIT = limits.TOOLTIP_CAP
 
 
@@ -82,12 +92,7 @@ def tooltip(result: ChunkResult) -> str:
 
 
 def error_message(entry: Entry) -> str:
-    if entry.syntax is not None:
-        return f"SyntaxError: {entry.syntax.message}"
-    err = entry.result.error if entry.result else None
-    if err is None:
-        return "Error"
-    return f"{err.type}: {err.message}" if err.message else err.type
+    return failure_text(entry.syntax or entry.result) or "Error"
 
 
 # -- LSP objects ----------------------------------------------------------------------------
@@ -139,7 +144,7 @@ def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
                 source=methods.SOURCE,
                 code=code,
                 related_information=related or None,
-                data={"kind": kind, "line": line, "statementLine": e.first},
+                data=to_wire(DiagnosticData(kind=kind, line=line, statementLine=e.first)),
             )
         )
     return out
@@ -258,7 +263,7 @@ def result_detail(doc: Document, e: Entry) -> dict[str, Any]:
 
 
 def _bounded_payload(doc: Document, e: Entry, traceback_cap: int, cap: int) -> dict[str, Any]:
-    payload = _result_payload(doc, e, traceback_cap)
+    payload: dict[str, Any] = to_wire(_result_payload(doc, e, traceback_cap))
     if limits.json_size(payload) <= cap:
         payload["truncated"] = False
         return payload
@@ -281,19 +286,21 @@ def detail_at(doc: Document, line: Any) -> dict[str, Any] | None:
         return None
     if found.result is None:  # a syntax error: all there is to say is in the diagnostic
         assert found.syntax is not None
-        return {
-            "uri": doc.uri,
-            "version": doc.version,
-            "syntaxError": {
-                "line": found.first,
-                "column": found.error_column,
-                "message": limits.clip_middle(found.syntax.message, limits.MESSAGE_CAP),
-            },
-        }
+        return to_wire(
+            SyntaxErrorDetail(
+                uri=doc.uri,
+                version=doc.version,
+                syntaxError=SyntaxErrorInfo(
+                    line=found.first,
+                    column=found.error_column,
+                    message=limits.clip_middle(found.syntax.message, limits.MESSAGE_CAP),
+                ),
+            )
+        )
     return result_detail(doc, found)
 
 
-def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> dict[str, Any]:
+def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> P.ChunkResultParams:
     r = e.result
     assert r is not None
     text = doc.text
@@ -301,57 +308,60 @@ def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> dict[str, An
     end = text.line_start(e.last) + len(text.line(e.last))
     error = None
     if r.error is not None:
-        error = {
-            "type": r.error.type,
-            "message": r.error.message,
-            "line": e.error_line,
-            "traceback": limits.clip_middle(r.error.traceback, traceback_cap),
-            "stateLost": r.error.state_lost,
-            "frames": [
-                {
-                    "path": f.path,
-                    "line": ln if f.in_document else f.line - 1,
-                    "function": f.function,
-                    "inDocument": f.in_document,
-                    "repeated": f.repeated,
-                }
+        error = P.ErrorInfo(
+            type=r.error.type,
+            message=r.error.message,
+            line=e.error_line,
+            traceback=limits.clip_middle(r.error.traceback, traceback_cap),
+            stateLost=r.error.state_lost,
+            frames=[
+                P.FrameInfo(
+                    path=f.path,
+                    line=ln if f.in_document else f.line - 1,
+                    function=f.function,
+                    inDocument=f.in_document,
+                    repeated=f.repeated,
+                )
                 for f, ln in e.frames
             ],
-            "framesOmitted": r.error.frames_omitted,
-        }
-    return {
-        "uri": doc.uri,
-        "version": doc.version,
-        "chunk": {
-            "index": r.chunk.index,
-            "startLine": e.first,
-            "endLine": e.last,
-            "range": _range_json(text.range(start, end)),
-        },
-        "ok": r.ok,
-        "skipped": r.skipped,
-        "values": [_value_json(v) for v in r.values],
-        "expr": _value_json(r.expr) if r.expr is not None else None,
-        "stdout": r.stdout,
-        "stderr": r.stderr,
-        "error": error,
-        "images": [{"path": i.path, "label": i.label, "size": i.size} for i in r.images],
-        "timings": e.timings,
-    }
+            framesOmitted=r.error.frames_omitted,
+        )
+    return P.ChunkResultParams(
+        uri=doc.uri,
+        version=doc.version,
+        chunk=P.ChunkInfo(
+            index=r.chunk.index,
+            startLine=e.first,
+            endLine=e.last,
+            range=_range_payload(text.range(start, end)),
+        ),
+        ok=r.ok,
+        skipped=r.skipped,
+        values=[_value_payload(v) for v in r.values],
+        expr=_value_payload(r.expr) if r.expr is not None else None,
+        stdout=r.stdout,
+        stderr=r.stderr,
+        error=error,
+        images=[P.ImageInfo(path=i.path, label=i.label, size=i.size) for i in r.images],
+        timings=P.Timings(**e.timings),
+    )
 
 
-def _value_json(v: Value) -> dict[str, str]:
-    out = {"name": v.name, "type": v.type_name, "repr": v.repr, "summary": v.summary}
-    if v.table:
-        out["table"] = v.table
-    return out
+def _value_payload(v: Value) -> P.ValueInfo:
+    return P.ValueInfo(
+        name=v.name,
+        type=v.type_name,
+        repr=v.repr,
+        summary=v.summary,
+        table=v.table or P.OMIT,
+    )
 
 
-def _range_json(r: lsp.Range) -> dict[str, Any]:
-    return {
-        "start": {"line": r.start.line, "character": r.start.character},
-        "end": {"line": r.end.line, "character": r.end.character},
-    }
+def _range_payload(r: lsp.Range) -> P.Range:
+    return P.Range(
+        start=P.Position(line=r.start.line, character=r.start.character),
+        end=P.Position(line=r.end.line, character=r.end.character),
+    )
 
 
 # -- coalesced sending ----------------------------------------------------------------------
@@ -374,6 +384,8 @@ class Publisher:
         self._refresh_wanted = False
         self._last_flush = -1e9  # loop time of the last publish round
         self._last_refresh = -1e9  # loop time the last refresh was sent
+        self._published: dict[str, int] = {}  # uri → the version its last diagnostics named
+        self._catch_up: dict[str, asyncio.TimerHandle] = {}
 
     def schedule(self, doc: Document, *, refresh: bool = True) -> None:
         """Publish this document's diagnostics now, or at the end of the current window if
@@ -397,6 +409,7 @@ class Publisher:
         for doc in docs:
             if doc.closed:
                 continue
+            self._published[doc.uri] = doc.version
             self._send(
                 lsp.PublishDiagnosticsParams(
                     uri=doc.uri, version=doc.version, diagnostics=diagnostics(doc)
@@ -406,8 +419,29 @@ class Publisher:
             self._refresh_wanted = False
             self._request_refresh()
 
+    def catch_up(self, doc: Document) -> None:
+        """A didChange arrived: once typing pauses, send the diagnostics again if the last ones
+        named an older version (see the module docstring)."""
+        if doc.uri not in self._published:
+            return  # nothing was published: nothing to bring up to date
+        handle = self._catch_up.pop(doc.uri, None)
+        if handle is not None:
+            handle.cancel()
+        self._catch_up[doc.uri] = asyncio.get_running_loop().call_later(
+            CATCH_UP_S, self._caught_up, doc
+        )
+
+    def _caught_up(self, doc: Document) -> None:
+        self._catch_up.pop(doc.uri, None)
+        if not doc.closed and self._published.get(doc.uri, doc.version) != doc.version:
+            self.schedule(doc, refresh=False)
+
     def clear(self, uri: str) -> None:
         self._pending.pop(uri, None)
+        self._published.pop(uri, None)
+        handle = self._catch_up.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
         self._send(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     def _request_refresh(self) -> None:

@@ -23,9 +23,9 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from eager_lsp import __version__ as _version
-from eager_lsp.core.session import Session
+from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import Event
-from eager_lsp.lsp import methods, publish
+from eager_lsp.lsp import methods, payloads, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
 from eager_lsp.lsp.errors import RequestError
@@ -47,7 +47,7 @@ class EagerServer(LanguageServer):
         self.settings = Settings()
         self._init_options: Any = None
         self._settings_epoch = 0
-        self.interpreters = Interpreters(self._session_listener)
+        self.interpreters = Interpreters(self._interpreter_listener)
         self.publisher = publish.Publisher(self._send_diagnostics, self._refresh_hints)
         self.tasks: set[asyncio.Task[Any]] = set()
         self.progress_owners: dict[str, Any] = {}  # progress token → activity to stop
@@ -150,8 +150,9 @@ class EagerServer(LanguageServer):
         log.info("showMessage: %s", message)
         self.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
 
-    def notify(self, method: str, payload: dict[str, Any]) -> None:
-        self.protocol.notify(method, payload)
+    def notify(self, method: str, payload: Any) -> None:
+        """Send a custom notification: `payload` is its lsp/payloads.py definition."""
+        self.protocol.notify(method, payloads.notify_params(method, payload))
 
     def status(self, doc: Document, state: str, **fields: Any) -> None:
         """`eager/status`, with the truth added in one place: the counts of the activity's run
@@ -162,7 +163,7 @@ class EagerServer(LanguageServer):
             fields.update(binding.counts())
         fields.update(self.llm_info())
         doc.last_state = state
-        self.notify(methods.STATUS, {"uri": doc.uri, "state": state, **fields})
+        self.notify(methods.STATUS, payloads.status_params(doc.uri, state, fields))
         if state == "generating" and not fields.get("tokens") and fields.get("provider") == "local":
             self._start_model_progress(doc)
 
@@ -199,8 +200,11 @@ class EagerServer(LanguageServer):
                     message = f"starting the local model… ({n} s)"
                     self.notify(
                         methods.STATUS,
-                        {"uri": doc.uri, "state": "generating", "tokens": 0, "message": message}
-                        | self.llm_info(),
+                        payloads.status_params(
+                            doc.uri,
+                            "generating",
+                            {"tokens": 0, "message": message, **self.llm_info()},
+                        ),
                     )
                     progress = getattr(activity, "progress", None)
                     if progress is not None:
@@ -226,17 +230,17 @@ class EagerServer(LanguageServer):
             )
         return doc
 
-    async def ensure_session(self, doc: Document) -> Session:
-        """The document's session with its interpreter started (RequestError if it cannot)."""
-        session = self.interpreters.session_for(doc, self.settings)
+    async def ensure_interpreter(self, doc: Document) -> Interpreter:
+        """The document's interpreter, started (RequestError if it cannot)."""
+        interpreter = self.interpreters.interpreter_for(doc, self.settings)
         try:
-            await session.start()
+            await interpreter.start()
         except Exception as exc:
             raise RequestError(
                 f"eager: could not start the Python interpreter for {Path(doc.path).name}: {exc}",
                 "interpreter",
             )
-        return session
+        return interpreter
 
     def add_entry(self, doc: Document, entry: Entry) -> None:
         """A result (or syntax error) is ready in document lines: store, notify, publish."""
@@ -244,14 +248,13 @@ class EagerServer(LanguageServer):
             return
         doc.store.add(entry)
         if entry.result is not None:
-            self.notify(methods.CHUNK_RESULT, publish.chunk_result(doc, entry))
+            # Built from payloads.ChunkResultParams, then bounded (limits.PAYLOAD_CAP).
+            self.protocol.notify(methods.CHUNK_RESULT, publish.chunk_result(doc, entry))
         self.publisher.schedule(doc)
 
     def stale(self, doc: Document, from_line: int, to_line: int | None = None) -> None:
-        payload: dict[str, Any] = {"uri": doc.uri, "fromLine": from_line}
-        if to_line is not None:
-            payload["toLine"] = to_line
-        self.notify(methods.STALE, payload)
+        to = payloads.OMIT if to_line is None else to_line
+        self.notify(methods.STALE, payloads.StaleParams(uri=doc.uri, fromLine=from_line, toLine=to))
 
     def _send_diagnostics(self, params: lsp.PublishDiagnosticsParams) -> None:
         self.text_document_publish_diagnostics(params)
@@ -261,7 +264,7 @@ class EagerServer(LanguageServer):
             return None
         return self.workspace_inlay_hint_refresh_async(None)
 
-    def _session_listener(self, doc: Document) -> Any:
+    def _interpreter_listener(self, doc: Document) -> Any:
         def on_event(event: Event) -> None:
             if event.kind == "worker_lost" and not doc.closed and not self.shutting_down:
                 reason = str(event.data.get("reason", "")).splitlines()[0:1]
@@ -313,12 +316,12 @@ class EagerServer(LanguageServer):
         doc.observers.append(_StoreKeeper(self, doc))
         self.documents[item.uri] = doc
         if doc.python and self.settings.execution.start_on_open:
-            self.spawn(self._start_session(doc), "starting the interpreter")
+            self.spawn(self._start_interpreter(doc), "starting the interpreter")
         return doc
 
-    async def _start_session(self, doc: Document) -> None:
+    async def _start_interpreter(self, doc: Document) -> None:
         try:
-            await self.ensure_session(doc)
+            await self.ensure_interpreter(doc)
         except RequestError as exc:
             if not doc.closed:
                 raise exc
@@ -328,6 +331,7 @@ class EagerServer(LanguageServer):
         if doc is None or doc.closed:
             return
         doc.apply_changes(params.text_document.version, params.content_changes)
+        self.publisher.catch_up(doc)
 
     def forget_document(self, uri: str) -> None:
         doc = self.documents.pop(uri, None)
@@ -366,7 +370,7 @@ class EagerServer(LanguageServer):
         """Last resort (exit without shutdown, or a slow shutdown): SIGKILL every worker's
         process group. Workers lead their own process group."""
         for doc in self.documents.values():
-            pid = doc.session.pid if doc.session is not None else None
+            pid = doc.interpreter.pid if doc.interpreter is not None else None
             if pid:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pid, signal.SIGKILL)

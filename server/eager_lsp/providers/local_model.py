@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from eager_lsp import DROP_CWD
-from eager_lsp.worker.launch import scrub_env
+from eager_lsp.executors.worker.launch import scrub_env
 
 from .base import ProviderError
 from .config import DEFAULT_LOCAL_MODEL, LLMConfig

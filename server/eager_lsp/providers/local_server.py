@@ -20,7 +20,7 @@ import os
 import re
 import sys
 
-from eager_lsp.worker.nodump import make_undumpable_or_exit
+from eager_lsp.executors.worker.nodump import make_undumpable_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -338,6 +338,25 @@ async function generate(page) {
     result.fixSnapshot = await snapshot(page);
     if (params.fixScreenshot) await page.screenshot({ path: params.fixScreenshot });
     step("fixed code ran");
+    if (params.fix.undo) {
+      // The repair is one undo step of its own: one Ctrl+Z brings the failing line back (and
+      // nothing else changes); Ctrl+Shift+Z puts the fix back.
+      const fixed = result.fixSnapshot.text;
+      await page.keyboard.press("Control+z");
+      result.fixUndoSnapshot = await until("the text after one undo", async () => {
+        const s = await readPage(page);
+        return s.text !== fixed ? s : null;
+      }, 10000, 100).catch(() => null);
+      await page.waitForTimeout(500);
+      result.fixUndoSnapshot = await readPage(page);
+      step("one undo after the fix");
+      await page.keyboard.press("Control+Shift+z");
+      result.fixRedoSnapshot = await until("the fix back after redo", async () => {
+        const s = await readPage(page);
+        return s.text.includes(params.fix.expectText) ? s : null;
+      }, 10000, 100).catch(() => null);
+      step("redo after the undo");
+    }
   }
 
   // Edit a line that ran: its result must be marked stale (the decoration says so).
@@ -379,7 +398,11 @@ async function eagerStatus(page) {
 /** The texts of the cursor's line and of the line above it in the active editor (from the
  * rendered lines: the current-line highlight's top), or null when not rendered. */
 async function linesAroundCursor(page) {
-  return page.evaluate(() => {
+  // Read after Monaco has drawn the keys just pressed (it renders on animation frames): a frame
+  // drawn before them shows the cursor where it was, and the check below would approve a place
+  // inside the generated code.
+  return page.evaluate(async () => {
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const editor = document.querySelector(".editor-group-container.active .monaco-editor");
     const hl = editor?.querySelector(".view-overlays .current-line");
     const row = hl?.parentElement;
@@ -425,6 +448,14 @@ async function saveAndRead(page, path, before) {
     return dirty === 0 && (mtime() !== m0 || readFileSync(path, "utf8") !== before);
   }, 5000, 100).catch(() => undefined);
   return readFileSync(path, "utf8");
+}
+
+/** Move the cursor `n` lines up with few key presses: the test's keybindings.json binds
+ * Ctrl+Alt+Shift+U / Ctrl+Alt+Shift+I to "cursorMove" 25 and 5 lines up. */
+async function cursorUp(page, n) {
+  for (; n >= 25; n -= 25) await page.keyboard.press("Control+Alt+Shift+U");
+  for (; n >= 5; n -= 5) await page.keyboard.press("Control+Alt+Shift+I");
+  for (; n > 0; n--) await page.keyboard.press("ArrowUp");
 }
 
 /** One generation per run, each in its own file; while it streams, type a line above it, below it
@@ -473,9 +504,16 @@ async function streamTyping(page) {
         if (k === 1) {
           // The first line was typed at the insertion point as the generation started; the others
           // are typed once generated text is there (before that, "below" is the empty point too).
-          await until("the first generated line", async () =>
-            /(^|\n)v\d+ = \d+/.test((await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ")),
-          60000, 50);
+          const shown = await until("the first generated line", async () => {
+            const t = (await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ");
+            return /(^|\n)v\d+ = \d+/.test(t) ? t : null;
+          }, 60000, 50);
+          // The line typed at the still empty point went above the code when it was finished
+          // before the first generated text arrived: it is not among the lines below the code.
+          const first = r.typed.at[0];
+          const at = shown.split("\n").indexOf(first);
+          const code = shown.split("\n").findIndex((l) => /^v\d+ = \d+/.test(l));
+          if (at >= 0 && at < code) np--;
         }
         const target = ["at", "above", "below"][k % 3];
         const label = { at: "p", above: "a", below: "b" }[target];
@@ -489,7 +527,7 @@ async function streamTyping(page) {
           // Lines typed below and at it sit after it (a guess: some typed at the still empty
           // point went above it), so go up from the end, then check the lines on the page.
           await page.keyboard.press("Control+End");
-          for (let i = 0; i < np + nb; i++) await page.keyboard.press("ArrowUp");
+          await cursorUp(page, np + nb);
           await page.keyboard.press("Home");
           let around = null;
           for (let i = 0; i < 8; i++) {
@@ -509,7 +547,9 @@ async function streamTyping(page) {
             continue;
           }
         }
-        await page.keyboard.type(line);
+        // The line goes in as one input event (a person types a character at a time, but a line
+        // every 20-70 ms cannot be typed key by key through the browser here), then Enter.
+        await page.keyboard.insertText(line);
         await page.keyboard.press("Enter");
         r.typed[target].push(line);
         if (target === "at") np++;

@@ -1,4 +1,4 @@
-"""The whole core pipeline (detector → gate → scheduler → real worker subprocess)."""
+"""The whole core pipeline (detector → gate → run → real worker subprocess)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from collections.abc import AsyncIterator
 import pytest
 
 from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.session import Session, SessionConfig, StreamFailed
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.types import Event
+from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
 
 pytestmark = pytest.mark.slow
 
 
-def config(tmp_path, gate: str = "eager", **kw) -> SessionConfig:  # type: ignore[no-untyped-def]
-    return SessionConfig(
+def config(tmp_path, gate: str = "eager", **kw) -> InterpreterConfig:  # type: ignore[no-untyped-def]
+    return InterpreterConfig(
         path=str(tmp_path / "doc.py"),
         cwd=str(tmp_path),
         debug=False,
@@ -26,16 +27,16 @@ def config(tmp_path, gate: str = "eager", **kw) -> SessionConfig:  # type: ignor
 
 
 @pytest.fixture
-async def session(tmp_path):  # type: ignore[no-untyped-def]
-    s = Session(config(tmp_path))
+async def interpreter(tmp_path):  # type: ignore[no-untyped-def]
+    s = open_interpreter(config(tmp_path))
     await s.start()
     yield s
     await s.close()
 
 
-async def test_results_come_back_per_chunk_with_values(session: Session) -> None:
+async def test_results_come_back_per_chunk_with_values(interpreter: Interpreter) -> None:
     text = "x = 6 * 7\ny = [x, x]\nprint('hi', x)\nx + 1\n"
-    report = await session.run_stream(ReplayStream(text, rate=None))
+    report = await interpreter.run_stream(ReplayStream(text, rate=None))
     assert [(c.start_line, c.end_line) for c in report.chunks] == [(1, 1), (2, 2), (3, 3), (4, 4)]
     assert all(r.ok for r in report.results)
     values = {v.name: v.summary for r in report.results for v in r.values}
@@ -45,16 +46,16 @@ async def test_results_come_back_per_chunk_with_values(session: Session) -> None
     assert expr is not None and expr.repr == "43"
 
 
-async def test_state_persists_across_runs(session: Session) -> None:
-    await session.run_stream(ReplayStream("a = 5\n"))
-    report = await session.run_stream(ReplayStream("b = a * 2\n"), first_line=2)
+async def test_state_persists_across_runs(interpreter: Interpreter) -> None:
+    await interpreter.run_stream(ReplayStream("a = 5\n"))
+    report = await interpreter.run_stream(ReplayStream("b = a * 2\n"), first_line=2)
     assert report.results[0].values[0].summary == "10"
     assert report.chunks[0].start_line == 2
 
 
-async def test_timestamps_are_ordered_for_every_chunk(session: Session) -> None:
+async def test_timestamps_are_ordered_for_every_chunk(interpreter: Interpreter) -> None:
     text = "".join(f"v{i} = {i}\n" for i in range(10))
-    report = await session.run_stream(ReplayStream(text, rate=400))
+    report = await interpreter.run_stream(ReplayStream(text, rate=400))
     for r in report.results:
         assert r.chunk.released_at <= r.dispatched_at <= r.exec_start <= r.exec_end <= r.result_at
     kinds = [e.kind for e in report.events]
@@ -62,11 +63,11 @@ async def test_timestamps_are_ordered_for_every_chunk(session: Session) -> None:
     assert {"piece", "release", "dispatch", "exec_start", "exec_end", "result"} <= set(kinds)
 
 
-async def test_chunks_released_while_busy_go_in_one_batch(session: Session) -> None:
+async def test_chunks_released_while_busy_go_in_one_batch(interpreter: Interpreter) -> None:
     # The first chunk keeps the interpreter busy while the next three are released.
     text = "s = sum(i * i for i in range(3_000_000))\na = 1\nb = 2\nc = 3\nd = a + b + c\n"
     events: list[Event] = []
-    run = session.new_run(listener=events.append)
+    run = interpreter.new_run(listener=events.append)
     first, rest = text.split("\n", 1)
     run.feed(first + "\n")
     await asyncio.sleep(0.05)
@@ -79,10 +80,10 @@ async def test_chunks_released_while_busy_go_in_one_batch(session: Session) -> N
     assert len(report.results) == 5 and all(r.ok for r in report.results)
 
 
-async def test_first_error_stops_later_chunks_and_the_source(session: Session) -> None:
+async def test_first_error_stops_later_chunks_and_the_source(interpreter: Interpreter) -> None:
     text = "x = 1\ny = 1 / 0\nz = 3\n" + "".join(f"pad{i} = {i}\n" for i in range(200))
     stream = ReplayStream(text, rate=200)
-    report = await session.run_stream(stream)
+    report = await interpreter.run_stream(stream)
     assert report.stopped_early
     failed = report.failed
     assert failed is not None and failed.error is not None
@@ -94,7 +95,7 @@ async def test_first_error_stops_later_chunks_and_the_source(session: Session) -
 
 
 async def test_keep_going_runs_past_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    s = Session(config(tmp_path, stop_on_error=False))
+    s = open_interpreter(config(tmp_path, stop_on_error=False))
     try:
         report = await s.run_stream(ReplayStream("a = 1 / 0\nb = 2\n"))
     finally:
@@ -104,7 +105,7 @@ async def test_keep_going_runs_past_an_error(tmp_path) -> None:  # type: ignore[
 
 
 async def test_safe_gate_defers_a_def_into_the_next_working_chunk(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    s = Session(config(tmp_path, gate="safe"))
+    s = open_interpreter(config(tmp_path, gate="safe"))
     events: list[Event] = []
     try:
         text = "def f():\n    return 1\n\nclass C:\n    pass\n\nx = f()\n"
@@ -116,7 +117,7 @@ async def test_safe_gate_defers_a_def_into_the_next_working_chunk(tmp_path) -> N
 
 
 async def test_serial_gate_runs_nothing_before_the_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    s = Session(config(tmp_path, gate="serial"))
+    s = open_interpreter(config(tmp_path, gate="serial"))
     events: list[Event] = []
     try:
         await s.run_stream(ReplayStream("a = 1\nb = 2\nc = 3\n", rate=400), listener=events.append)
@@ -126,47 +127,53 @@ async def test_serial_gate_runs_nothing_before_the_end(tmp_path) -> None:  # typ
     assert kinds.index("dispatch") > kinds.index("end_of_stream")
 
 
-async def test_syntax_error_runs_what_came_before_and_nothing_after(session: Session) -> None:
+async def test_syntax_error_runs_what_came_before_and_nothing_after(
+    interpreter: Interpreter,
+) -> None:
     stream = ReplayStream("a = 1\nb = = 2\nc = 3\n", rate=None)
-    report = await session.run_stream(stream)
+    report = await interpreter.run_stream(stream)
     assert report.syntax_error is not None and report.syntax_error.line == 2
     assert [(r.chunk.start_line, r.ok) for r in report.results] == [(1, True)]
 
 
-async def test_broken_source_keeps_what_ran_and_skips_the_unfinished_tail(session: Session) -> None:
+async def test_broken_source_keeps_what_ran_and_skips_the_unfinished_tail(
+    interpreter: Interpreter,
+) -> None:
     async def broken() -> AsyncIterator[str]:
         yield "a = 1\nb = 2\n"
         yield "c = (3 +"
         raise ConnectionError("dropped")
 
     with pytest.raises(StreamFailed) as info:
-        await session.run_stream(broken())
+        await interpreter.run_stream(broken())
     report = info.value.report
     assert [r.chunk.start_line for r in report.results if r.ok] == [1, 2]
     assert len(report.chunks) == 2  # `c = (3 +` was never treated as complete
 
 
-async def test_a_crash_is_reported_and_a_fresh_interpreter_follows(session: Session) -> None:
-    report = await session.run_stream(ReplayStream("import os\nkeep = 1\nos._exit(3)\n"))
+async def test_a_crash_is_reported_and_a_fresh_interpreter_follows(
+    interpreter: Interpreter,
+) -> None:
+    report = await interpreter.run_stream(ReplayStream("import os\nkeep = 1\nos._exit(3)\n"))
     failed = report.failed
     assert failed is not None and failed.error is not None
     assert failed.error.type == "InterpreterLost" and failed.error.state_lost
     assert "3" in failed.error.message
-    again = await session.run_stream(ReplayStream("alive = 'yes'\n"))
+    again = await interpreter.run_stream(ReplayStream("alive = 'yes'\n"))
     assert again.results[0].ok
 
 
-async def test_interrupt_stops_a_runaway_chunk_and_keeps_state(session: Session) -> None:
-    run = session.new_run()
+async def test_interrupt_stops_a_runaway_chunk_and_keeps_state(interpreter: Interpreter) -> None:
+    run = interpreter.new_run()
     run.feed("kept = 7\nwhile True:\n    pass\n")
     run.end()
     for _ in range(200):
         if any(e.kind == "exec_start" and e.data["chunk"] == 1 for e in run.events):
             break
         await asyncio.sleep(0.02)
-    assert await session.interrupt() == "interrupted"
+    assert await interpreter.interrupt() == "interrupted"
     report = await run.wait()
     assert report.results[1].error is not None
     assert report.results[1].error.type == "KeyboardInterrupt"
-    after = await session.run_stream(ReplayStream("kept\n"))
+    after = await interpreter.run_stream(ReplayStream("kept\n"))
     assert after.results[0].expr is not None and after.results[0].expr.repr == "7"

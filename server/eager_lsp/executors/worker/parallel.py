@@ -42,7 +42,7 @@ from .rich import capture_figures
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .executor import Executor, Interrupts
+    from .runner import ChunkRunner, Interrupts
 
     Emit = Callable[[dict[str, Any]], None]
 
@@ -79,7 +79,7 @@ class _Entry:
 class ParallelRunner:
     def __init__(
         self,
-        executor: Executor,
+        executor: ChunkRunner,
         emit: Emit,
         interrupts: Interrupts,
         sinks: tuple[FdSink | None, FdSink | None] = (None, None),

@@ -10,13 +10,11 @@ thread.
 from __future__ import annotations
 
 import collections
-import signal
-import threading
-import time
 import types
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
+
+from .deadline import ReprTimeout, deadline
+from .rich import table
 
 REPR_CAP = 1000
 SUMMARY_CAP = 80
@@ -25,49 +23,6 @@ MAX_DEPTH = 3
 MAX_ITEMS = 30
 REPR_DEADLINE_S = 0.5
 ELLIPSIS = "…"
-
-
-class ReprTimeout(BaseException):
-    """Raised by SIGALRM inside a slow `__repr__`; BaseException so `except Exception` in user
-    code does not swallow it."""
-
-
-_armed = False
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    if _armed:
-        raise ReprTimeout
-
-
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Raise ReprTimeout in the main thread if the block runs longer than `seconds`.
-
-    Our SIGALRM handler stays installed when it replaced the default (it does nothing while
-    disarmed, so a late alarm is harmless); a handler user code installed is put back."""
-    global _armed
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "setitimer"
-    ):
-        yield
-        return
-    previous = signal.getsignal(signal.SIGALRM)
-    if previous is not _on_alarm:
-        signal.signal(signal.SIGALRM, _on_alarm)
-    _armed = True
-    pending, interval = signal.setitimer(signal.ITIMER_REAL, seconds)  # user code's timer
-    began = time.monotonic()
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        _armed = False
-        if previous is not _on_alarm and callable(previous):
-            signal.signal(signal.SIGALRM, previous)
-        if pending > 0:  # give user code its alarm back, minus the time we used
-            left = max(pending - (time.monotonic() - began), 0.001)
-            signal.setitimer(signal.ITIMER_REAL, left, interval)
 
 
 def clip(text: str, cap: int) -> str:
@@ -84,8 +39,6 @@ def type_name(obj: Any) -> str:
 def describe(name: str, obj: Any, timeout: float = REPR_DEADLINE_S) -> dict[str, str]:
     """The protocol's VALUE for one object: never raises, never takes much longer than
     `timeout`."""
-    from .rich import table
-
     grid = ""
     try:
         if type(obj) in _PLAIN:  # rendered by us alone: nothing can hang

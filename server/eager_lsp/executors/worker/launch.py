@@ -5,8 +5,11 @@ eager_lsp nor debugpy is installed. Instead of installing anything there we buil
 directory holding only two symlinks, `eager_lsp` and `debugpy`, pointing into the server's
 environment, and put it first on the child's sys.path.
 
+On Linux the workers are forked by a zygote started the same way (`zygote_command`, see
+executors/worker/zygote.py and executors/worker/spawn.py); elsewhere each worker is exec'd (`worker_command`).
+
 The child starts isolated, `python -I -c BOOTSTRAP`: nothing in the workspace (its working
-directory) can run before the worker has done its own imports, see worker/isolation.py. `-I`
+directory) can run before the worker has done its own imports, see executors/worker/isolation.py. `-I`
 also ignores PYTHONPATH, so the bootstrap inserts the symlink folder itself; the worker puts
 the workspace and PYTHONPATH back for user code afterwards.
 
@@ -25,7 +28,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../eager_lsp
+_PACKAGE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))  # .../eager_lsp
 
 # Secrets never reach code an AI wrote. A variable is dropped when its upper-cased name
 # matches any of these shell patterns (the words of issue 9, plus personal access tokens and
@@ -188,24 +191,38 @@ def _private(path: str) -> bool:
 
 # `-c` code: the only sys.path entry it adds is the symlink folder, spelled inside the code so
 # that sys.argv[1:] are the worker's own arguments.
-BOOTSTRAP = (
-    "import sys; sys.path.insert(0, {path!r}); from eager_lsp.worker.main import main; main()"
-)
+BOOTSTRAP = "import sys; sys.path.insert(0, {path!r}); from eager_lsp.executors.worker.main import main; main()"
+ZYGOTE_BOOTSTRAP = "import sys; sys.path.insert(0, {path!r}); from eager_lsp.executors.worker.zygote import main; main()"
+
+
+def worker_argv(result_fd: int, *, debug: bool, memory_limit_mb: int = 0) -> list[str]:
+    """The worker's own arguments (executors/worker/main.py)."""
+    argv = ["--result-fd", str(result_fd)]
+    if not debug:
+        argv.append("--no-debug")
+    if memory_limit_mb > 0:
+        argv += ["--memory-limit-mb", str(memory_limit_mb)]
+    return argv
+
+
+def _interpreter(python: str, bootstrap: str) -> list[str]:
+    """`-I`: isolated start-up, nothing from the workspace or PYTHON* variables (see the module
+    docstring). `-Xfrozen_modules=off` lets debugpy see stdlib sources (ignored before 3.11)."""
+    return [python, "-I", "-Xfrozen_modules=off", "-c", bootstrap.format(path=worker_path_dir())]
 
 
 def worker_command(
     python: str, result_fd: int, *, debug: bool, memory_limit_mb: int = 0
 ) -> list[str]:
-    """`-I`: isolated start-up, nothing from the workspace or PYTHON* variables (see the module
-    docstring). `-Xfrozen_modules=off` lets debugpy see stdlib sources (ignored before 3.11)."""
-    bootstrap = BOOTSTRAP.format(path=worker_path_dir())
-    command = [python, "-I", "-Xfrozen_modules=off", "-c", bootstrap, "--result-fd"]
-    command.append(str(result_fd))
-    if not debug:
-        command.append("--no-debug")
-    if memory_limit_mb > 0:
-        command += ["--memory-limit-mb", str(memory_limit_mb)]
-    return command
+    """A worker exec'd directly (spawn.DirectProcess): where there is no zygote."""
+    argv = worker_argv(result_fd, debug=debug, memory_limit_mb=memory_limit_mb)
+    return [*_interpreter(python, BOOTSTRAP), *argv]
+
+
+def zygote_command(python: str, socket_fd: int) -> list[str]:
+    """The interpreter's zygote (executors/worker/zygote.py), which forks workers with the same
+    start-up: the same flags, the same isolated sys.path."""
+    return [*_interpreter(python, ZYGOTE_BOOTSTRAP), str(socket_fd)]
 
 
 def worker_env(
@@ -219,7 +236,7 @@ def worker_env(
     env = scrub_env(os.environ, allow, deny_patterns) if base is None else dict(base)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
-    # No GUI: figures are drawn off-screen and sent back as PNG files (worker/rich.py).
+    # No GUI: figures are drawn off-screen and sent back as PNG files (executors/worker/rich.py).
     env["MPLBACKEND"] = "Agg"
     env.pop("PYTHONSTARTUP", None)
     env.pop("PYTHONINSPECT", None)

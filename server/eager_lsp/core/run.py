@@ -2,8 +2,8 @@
 
 While the interpreter is busy, admitted chunks queue; when it frees up, everything queued goes
 in one round trip (Eager's dynamic batching). Results still come back per chunk, as events.
-The first failing chunk stops later chunks (early error interruption) unless the session
-says to keep going, and `stop_requested` tells the stream's consumer to stop the source.
+The first failing chunk stops later chunks (early error interruption) unless the interpreter's
+config says to keep going, and `stop_requested` tells the stream's consumer to stop the source.
 """
 
 from __future__ import annotations
@@ -13,21 +13,42 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.detector import BoundaryDetector
+from eager_lsp.core.executor import ChunkRequest, Executor
 from eager_lsp.core.gate import Gate
+from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.parallel import Plan, Planner
 from eager_lsp.core.results import error_from_wire, lost_result, result_from_wire, skipped_result
-from eager_lsp.core.types import Chunk, ChunkResult, Event, GateMode, SyntaxIssue
-
-if TYPE_CHECKING:
-    from eager_lsp.core.session import Session
+from eager_lsp.core.types import Chunk, ChunkResult, Event, GateMode, SyntaxIssue, failure_text
 
 Listener = Callable[[Event], None]
 _RUN_IDS = itertools.count(1)
 #: Why a `parallel` run went one statement at a time (the backend has no execute_parallel).
 PARALLEL_UNAVAILABLE = "parallel: this backend runs statements one at a time (sequentially)"
+
+
+class RunHost(Protocol):
+    """What a run needs from the interpreter it runs in (core/interpreter.py's Interpreter)."""
+
+    @property
+    def config(self) -> InterpreterConfig: ...
+
+    @property
+    def python_version(self) -> tuple[int, int] | None: ...
+
+    def chunk_request(self, chunk: Chunk) -> ChunkRequest: ...
+
+    async def executor(self) -> Executor: ...
+
+    async def executor_lost(self, reason: str) -> None: ...
+
+    async def interrupt(self) -> str: ...
+
+    @property
+    def ledger(self) -> Ledger: ...  # what ran in its namespace: every result goes there
 
 
 @dataclass
@@ -119,9 +140,7 @@ def _round(x: float | None) -> float | None:
 
 
 def _error_text(r: ChunkResult | None) -> str | None:
-    if r is None or r.error is None:
-        return None
-    return f"{r.error.type}: {r.error.message}" if r.error.message else r.error.type
+    return failure_text(r)
 
 
 class Run:
@@ -129,19 +148,19 @@ class Run:
 
     def __init__(
         self,
-        session: Session,
+        interpreter: RunHost,
         *,
         first_line: int = 1,
         listener: Listener | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._session = session
+        self._interpreter = interpreter
         self._clock = clock
         self._listener = listener
         self._detector = BoundaryDetector(
-            first_line=first_line, clock=clock, version=session.python_version
+            first_line=first_line, clock=clock, version=interpreter.python_version
         )
-        self._gate = Gate(session.config.gate)
+        self._gate = Gate(interpreter.config.gate)
         self._queue: list[Chunk] = []
         self._wake = asyncio.Event()
         self._ended = False
@@ -149,7 +168,7 @@ class Run:
         self._skip_rest = False
         # The parallel gate: batches go out without waiting for earlier ones; the worker
         # starts each statement once the statements it depends on are done (core/parallel.py).
-        parallel = session.config.gate.mode is GateMode.PARALLEL
+        parallel = interpreter.config.gate.mode is GateMode.PARALLEL
         self._planner = Planner() if parallel else None
         self._plans: dict[int, Plan] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -162,10 +181,15 @@ class Run:
         self.last_piece_at: float | None = None
         self.end_at: float | None = None
         self.chunks: list[Chunk] = []
-        self.results: dict[int, ChunkResult] = {}
+        self._log = interpreter.ledger.open_run()  # the ledger writes it; `results` reads it
         self.events: list[Event] = []
         self.syntax_error: SyntaxIssue | None = None
         self._pump = asyncio.get_running_loop().create_task(self._pump_loop())
+
+    @property
+    def results(self) -> dict[int, ChunkResult]:
+        """This run's results by chunk index: a view of what it recorded in the ledger."""
+        return self._log.results
 
     # -- input side ----------------------------------------------------------------------
     @property
@@ -230,7 +254,7 @@ class Run:
         """The user stopped it: no more chunks run, a running one is interrupted."""
         self.request_stop("cancelled")
         if self._in_flight:
-            await self._session.interrupt()
+            await self._interpreter.interrupt()
         self.end(flush_tail=False)
 
     async def wait(self) -> RunReport:
@@ -265,7 +289,7 @@ class Run:
         if issue is not None and self.syntax_error is None:
             self.syntax_error = issue
             self._emit("syntax_error", self._clock(), issue=issue)
-            if self._session.config.stop_on_error:
+            if self._interpreter.config.stop_on_error:
                 self.request_stop(f"SyntaxError at line {issue.line}", skip_rest=False)
 
     def _enqueue(self, ready: list[Chunk]) -> None:
@@ -300,7 +324,7 @@ class Run:
     async def _parallel_ready(self) -> bool:
         """The executor can run statements side by side; if not, say so once."""
         try:
-            worker = await self._session.worker()
+            worker = await self._interpreter.executor()
         except Exception:
             return False  # _execute reports the loss
         if hasattr(worker, "execute_parallel"):
@@ -311,7 +335,7 @@ class Run:
         return False
 
     async def _execute(self, batch: list[Chunk], *, parallel: bool = False) -> None:
-        session = self._session
+        interpreter = self._interpreter
         pending = {c.index: c for c in batch}
         dispatched = self._clock()
         self._emit("dispatch", dispatched, chunks=[c.index for c in batch])
@@ -330,17 +354,17 @@ class Run:
                 self._emit("exec_end", result.exec_end, chunk=chunk.index)
                 pending.pop(chunk.index, None)
                 self._record(result)
-                if not result.ok and session.config.stop_on_error:
+                if not result.ok and interpreter.config.stop_on_error:
                     line = result.error.line if result.error else None
                     self.request_stop(f"{_error_text(result)} at line {line}")
             elif kind == "skipped":
                 pending.pop(chunk.index, None)
                 self._record(skipped_result(chunk, dispatched))
 
-        requests = [session.chunk_request(c) for c in batch]
+        requests = [interpreter.chunk_request(c) for c in batch]
         self._in_flight += 1
         try:
-            worker = await session.worker()
+            worker = await interpreter.executor()
             if parallel:
                 wire = [
                     _with_plan(r, self._plans[c.index])
@@ -349,16 +373,16 @@ class Run:
                 await worker.execute_parallel(  # type: ignore[attr-defined]
                     wire,
                     run=self._token,
-                    stop_on_error=session.config.stop_on_error,
+                    stop_on_error=interpreter.config.stop_on_error,
                     on_event=on_event,
                 )
             else:
                 await worker.execute(
-                    requests, stop_on_error=session.config.stop_on_error, on_event=on_event
+                    requests, stop_on_error=interpreter.config.stop_on_error, on_event=on_event
                 )
         except Exception as exc:  # the interpreter died, was killed, or never started
             reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
-            await session.worker_lost(reason)
+            await interpreter.executor_lost(reason)
             self._emit("worker_lost", self._clock(), reason=reason, state_lost=True)
             first = True
             for chunk in batch:
@@ -371,15 +395,14 @@ class Run:
                     first = False
                 else:
                     self._record(skipped_result(chunk, dispatched))
-            if session.config.stop_on_error:
+            if interpreter.config.stop_on_error:
                 self.request_stop(f"interpreter lost: {reason}")
         finally:
             self._in_flight -= 1
 
     def _record(self, result: ChunkResult) -> None:
-        if result.chunk.index in self.results:
-            return
-        self.results[result.chunk.index] = result
+        if self._interpreter.ledger.record(result, self._log) is None:
+            return  # this run already has a result for that chunk
         self._emit("result", result.result_at or self._clock(), result=result)
 
     def _emit(self, kind: str, t: float, **data: Any) -> None:

@@ -3,7 +3,8 @@
 One exec request per batch; events come back on a private pipe and are routed by a single
 reader task, so the client always knows whether a batch is in flight even when the caller
 stopped listening (cancelled `execute`). The worker's stderr is drained into a bounded
-buffer, only to explain crashes.
+buffer, only to explain crashes. The process itself comes from spawn.py: on Linux forked by
+its interpreter's zygote (never dumpable, see zygote.py), elsewhere exec'd.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .launch import worker_command, worker_env
-from .memory import EXIT_MEMORY
+from .launch import worker_env
 from .protocol import decode, encode
+from .spawn import StartError, WorkerProcess, describe_exit, start_process
 
 LINE_LIMIT = 64 * 1024 * 1024  # one result line: capped output plus values, JSON-escaped
 STDERR_TAIL = 16 * 1024
@@ -40,7 +41,8 @@ class WorkerOptions:
     interrupt_grace_s: float = 2.0  # how long an interrupt may take before the kill
     env_allow: tuple[str, ...] = ()  # with env None: names kept although they look secret
     env_deny_patterns: tuple[str, ...] = ()  # with env None: more patterns to drop
-    memory_limit_mb: int = 0  # the worker's memory limit (worker/memory.py); 0: none
+    memory_limit_mb: int = 0  # the worker's memory limit (executors/worker/memory.py); 0: none
+    zygote: bool = True  # Linux: fork it from the interpreter's zygote (spawn.py); else exec
 
 
 class WorkerCrashed(Exception):
@@ -51,19 +53,7 @@ class WorkerCrashed(Exception):
         self.reason = reason
 
 
-def describe_exit(returncode: int | None, memory_limit_mb: int = 0) -> str:
-    if returncode is None:
-        return "stopped responding"
-    if returncode == EXIT_MEMORY:
-        return f"memory limit reached ({memory_limit_mb} MB)"
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        hint = " (out of memory?)" if -returncode == signal.SIGKILL else ""
-        return f"killed by {name}{hint}"
-    return f"exited with code {returncode}"
+__all__ = ["WorkerClient", "WorkerCrashed", "WorkerOptions", "describe_exit"]
 
 
 class WorkerClient:
@@ -74,7 +64,7 @@ class WorkerClient:
     version: str
     start_seconds: float  # spawn to `ready`
 
-    def __init__(self, proc: asyncio.subprocess.Process, options: WorkerOptions) -> None:
+    def __init__(self, proc: WorkerProcess, options: WorkerOptions) -> None:
         self._proc = proc
         self._options = options
         self.pid = proc.pid
@@ -106,28 +96,17 @@ class WorkerClient:
         """Spawn a worker and wait for its `ready` event; WorkerCrashed if it cannot start."""
         python = options.python or sys.executable
         began = time.monotonic()
-        read_fd, write_fd = os.pipe()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *worker_command(
-                    python, write_fd, debug=options.debug, memory_limit_mb=options.memory_limit_mb
-                ),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                pass_fds=(write_fd,),
-                cwd=options.cwd,
+            proc, read_fd = await start_process(
+                python,
                 env=worker_env(options.env, options.env_allow, options.env_deny_patterns),
-                start_new_session=True,  # no terminal Ctrl-C; kill() takes its children too
+                cwd=options.cwd,
+                debug=options.debug,
+                memory_limit_mb=options.memory_limit_mb,
+                zygote=options.zygote,
             )
-        except OSError as exc:  # no such interpreter, not executable, bad cwd
-            os.close(read_fd)
-            raise WorkerCrashed(f"cannot start {python}: {exc}")
-        except BaseException:
-            os.close(read_fd)
-            raise
-        finally:
-            os.close(write_fd)
+        except StartError as exc:
+            raise WorkerCrashed(str(exc))
         client = cls(proc, options)
         client.python = python
         try:
@@ -183,10 +162,7 @@ class WorkerClient:
     async def kill(self) -> None:
         """SIGKILL the worker's whole process group (it leads its own session)."""
         if self._proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.kill()
+            self._proc.kill_group()
             await self._proc.wait()
         await self._close()
 
@@ -301,8 +277,7 @@ class WorkerClient:
         grace = self._options.interrupt_grace_s
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.send_signal(signal.SIGINT)  # resent: the first may land while idle
+            self._proc.send_signal(signal.SIGINT)  # resent: the first may land while idle
             try:
                 timeout = min(INTERRUPT_RESEND_S, max(0.0, deadline - time.monotonic()))
                 await asyncio.wait_for(self._idle.wait(), timeout)
@@ -450,7 +425,7 @@ class WorkerClient:
         return self._stderr.decode("utf-8", errors="replace")
 
     def _describe_exit(self) -> str:
-        return describe_exit(self._proc.returncode, self._options.memory_limit_mb)
+        return self._proc.describe_exit(self._options.memory_limit_mb)
 
     async def _exit_reason(self) -> str:
         """Why the worker is gone: exit code or signal, then the tail of its stderr."""

@@ -1,4 +1,4 @@
-"""Entry point of the child interpreter (`python -m eager_lsp.worker --result-fd N`).
+"""Entry point of the child interpreter (`python -m eager_lsp.executors.worker --result-fd N`).
 
 Startup order matters: take private copies of the request pipe (fd 0) and the parent's
 stderr pipe (fd 2) first, then point fds 0/1/2 at /dev/null and capture sinks, so that
@@ -29,11 +29,11 @@ from typing import IO, Any, NoReturn
 from . import isolation
 from .capture import FdSink, StreamRouter, guard_sinks
 from .debugging import Debugger, RequestReader
-from .executor import Executor, Interrupts
 from .memory import EXIT_MEMORY, apply_memory_limit
 from .nodump import make_undumpable_or_exit
 from .parallel import ParallelRunner
 from .protocol import PROTOCOL_VERSION, decode, encode
+from .runner import ChunkRunner, Interrupts
 
 INPUT_MESSAGE = "input() is not available: code runs in the eager-lsp background interpreter"
 
@@ -108,7 +108,7 @@ def _exit_with_parent() -> None:
 def main(argv: list[str] | None = None) -> None:
     make_undumpable_or_exit("the interpreter")  # first: no other process's user code reads us
     isolation.preload()
-    parser = argparse.ArgumentParser(prog="python -m eager_lsp.worker")
+    parser = argparse.ArgumentParser(prog="python -m eager_lsp.executors.worker")
     parser.add_argument("--result-fd", type=int, required=True)
     parser.add_argument("--no-debug", action="store_true", help="refuse debug_listen requests")
     parser.add_argument("--memory-limit-mb", type=int, default=0)
@@ -128,8 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     builtins.input = _no_input
     sys.argv = [""]
 
-    executor = Executor(emit, interrupts, sinks)
-    parallel = ParallelRunner(executor, emit, interrupts, sinks)
+    runner = ChunkRunner(emit, interrupts, sinks)
+    parallel = ParallelRunner(runner, emit, interrupts, sinks)
     reader = RequestReader(requests, emit, Debugger(allowed=not args.no_debug), decode)
     isolation.open_to_user()  # last: from here on, imports may resolve to workspace files
     emit(
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     reader.start()
     try:
-        _serve(reader.requests(), emit, executor, diagnostics, parallel)
+        _serve(reader.requests(), emit, runner, diagnostics, parallel)
     except BrokenPipeError:
         pass  # the parent went away
     except MemoryError:  # in our own code: say so by the exit code (memory.py)
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
 def _serve(
     requests: Iterable[bytes],
     emit: EventWriter,
-    executor: Executor,
+    runner: ChunkRunner,
     diag: IO[str],
     parallel: ParallelRunner | None = None,
 ) -> None:
@@ -182,11 +182,11 @@ def _serve(
         if parallel is not None and op in ("exec", "reset", "shutdown"):
             parallel.wait_idle()
         if op == "exec":
-            executor.run_batch(request)
+            runner.run_batch(request)
         elif op == "ping":
             emit({"ev": "pong", "id": request.get("id")})
         elif op == "reset":
-            executor.reset()
+            runner.reset()
         elif op == "shutdown":
             return
         else:

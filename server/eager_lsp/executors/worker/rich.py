@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any
 
-from .reprs import ReprTimeout, deadline
+from .deadline import ReprTimeout, deadline
 
 MAX_IMAGES = 4  # per chunk
 MAX_IMAGE_BYTES = 2 * 1024 * 1024

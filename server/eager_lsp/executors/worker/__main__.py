@@ -1,4 +1,4 @@
-"""`python -m eager_lsp.worker`: the background interpreter, started by hand.
+"""`python -m eager_lsp.executors.worker`: the background interpreter, started by hand.
 
 The server starts workers with `python -I -c BOOTSTRAP` (launch.py), which keeps the
 workspace off sys.path until the worker's own imports are done (isolation.py). Started by
@@ -13,6 +13,6 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from eager_lsp.worker.main import main
+from eager_lsp.executors.worker.main import main
 
 main()

@@ -1,9 +1,13 @@
-"""The facade every edge (CLI, LSP, benchmarks) uses: one interpreter, many streams.
+"""One document's interpreter, as every edge (CLI, LSP, benchmarks) uses it: many streams.
 
-A Session owns one persistent interpreter (one namespace per document) and runs streams of
-text through it one at a time. `run_stream` consumes any async stream of text pieces (a model,
-a replayed file, a document being typed into) and closes that stream early when the run asks
-to stop (early error interruption), so every provider looks the same to the core.
+An `Interpreter` is the Python interpreter of one document as the user sees it: one
+persistent namespace that outlives the process behind it. It gets its processes from an
+`ExecutorSource` (core/executor.py; `eager_lsp.executors.open_interpreter` picks one from the
+config), replaces a lost one, and runs streams of text through it one at a time.
+`run_stream` consumes any async stream of text pieces (a model, a replayed file, a document
+being typed into) and closes that stream early when the run asks to stop (early error
+interruption), so every provider looks the same to the core. The core never imports a
+backend: the source is handed in.
 """
 
 from __future__ import annotations
@@ -15,17 +19,25 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from eager_lsp.core.config import InterpreterConfig, KernelTarget
 from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource
-from eager_lsp.core.gate import GatePolicy
-from eager_lsp.core.scheduler import Listener, Run, RunReport
+from eager_lsp.core.ledger import Ledger
+from eager_lsp.core.run import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event
-from eager_lsp.worker.client import WorkerOptions
 
-IMAGES_KEPT = 200  # PNG files per session (see Session.prune_images)
-_IMAGE_DIRS: set[str] = set()  # removed at exit too, for sessions that were never closed
+__all__ = [
+    "IMAGES_KEPT",
+    "Interpreter",
+    "InterpreterConfig",
+    "KernelTarget",
+    "Listener",
+    "StreamFailed",
+]
+
+IMAGES_KEPT = 200  # PNG files per interpreter (see Interpreter.prune_images)
+_IMAGE_DIRS: set[str] = set()  # removed at exit too, for interpreters that were never closed
 
 
 @atexit.register
@@ -34,81 +46,32 @@ def _remove_image_dirs() -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@dataclass(frozen=True)
-class KernelTarget:
-    """Which Jupyter kernel runs the code (backend "kernel"); exactly one way is set."""
-
-    name: str | None = None  # a local kernelspec to start ("python3")
-    connection_file: str | None = None  # an already running kernel: attach, never shut down
-    url: str | None = None  # a Jupyter Server / Enterprise Gateway base URL
-    token: str | None = field(default=None, repr=False)  # for `url`; never logged
-
-    def describe(self) -> str:
-        if self.connection_file:
-            return f"kernel at {self.connection_file}"
-        if self.url:
-            return f"kernel {self.name or 'python3'} on {self.url}"
-        return f"kernel {self.name or 'python3'}"
-
-
-@dataclass
-class SessionConfig:
-    path: str = "<stream>"  # the document's real path: tracebacks and breakpoints use it
-    cwd: str | None = None  # the interpreter's working directory (the workspace root)
-    python: str | None = None  # interpreter for user code; None: the server's own
-    debug: bool = True  # debugpy may be started (debug_listen) on 127.0.0.1; never before
-    debug_listen: bool = False  # start it as soon as each interpreter starts (run --debug)
-    gate: GatePolicy = field(default_factory=GatePolicy)
-    stop_on_error: bool = True
-    interrupt_grace_s: float = 2.0
-    env_allow: tuple[str, ...] = ()  # variables passed to executed code although secret-like
-    env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
-    memory_limit_mb: int = 0  # the interpreter's memory limit (worker/memory.py); 0: none
-    backend: str = "worker"  # "worker" | "kernel" (eager_lsp.executors.executor_source)
-    kernel: KernelTarget | None = None  # with backend "kernel": which Jupyter kernel
-
-    def worker_options(self) -> WorkerOptions:
-        return WorkerOptions(
-            python=self.python,
-            cwd=self.cwd or os.getcwd(),
-            debug=self.debug,
-            interrupt_grace_s=self.interrupt_grace_s,
-            env_allow=self.env_allow,
-            env_deny_patterns=self.env_deny_patterns,
-            memory_limit_mb=self.memory_limit_mb,
-        )
-
-
-class Session:
+class Interpreter:
     def __init__(
         self,
-        config: SessionConfig | None = None,
+        config: InterpreterConfig,
+        pool: ExecutorSource,
         *,
-        pool: ExecutorSource | None = None,
         listener: Listener | None = None,
-        spares: int = 1,
+        own_pool: bool = False,
     ) -> None:
-        """`spares`: warm interpreters kept ready for a restart when the session makes its own
-        pool; a one-shot command (`eager-lsp run`) wants 0, or it starts a second interpreter
-        it never uses and waits for it at exit."""
-        self.config = config or SessionConfig()
-        self._own_pool = pool is None
-        if pool is None:
-            from eager_lsp.executors import executor_source
-
-            pool = executor_source(self.config, spares=spares)
+        """`pool` hands out executors (the first one, and replacements); with `own_pool` it
+        is closed with this interpreter (eager_lsp.executors.open_interpreter does that)."""
+        self.config = config
+        self._own_pool = own_pool
         self._pool: ExecutorSource = pool
         self._listener = listener
-        self._worker: Executor | None = None
+        self._executor: Executor | None = None
         self._starting: asyncio.Task[Executor] | None = None
         self.run: Run | None = None
+        self.ledger = Ledger()  # what ran in this namespace (core/ledger.py)
         self.lost_reasons: list[str] = []
         self._image_dir: str | None = None
 
     # -- rich output ---------------------------------------------------------------------------
     @property
     def image_dir(self) -> str:
-        """This session's private directory for the PNGs its chunks produce (made on first
+        """This interpreter's private directory for the PNGs its chunks produce (made on first
         use, mode 0700, removed by close(); older files are pruned, see `prune_images`)."""
         if self._image_dir is None or not os.path.isdir(self._image_dir):
             self._image_dir = tempfile.mkdtemp(prefix="eager-images-")
@@ -116,7 +79,7 @@ class Session:
         return self._image_dir
 
     def prune_images(self, keep: int = IMAGES_KEPT) -> None:
-        """Keep the newest `keep` images: a long session must not fill the disk."""
+        """Keep the newest `keep` images: a long-lived interpreter must not fill the disk."""
         if self._image_dir is None:
             return
         try:
@@ -132,23 +95,25 @@ class Session:
     # -- the interpreter -------------------------------------------------------------------
     async def start(self) -> None:
         """Start (or take a warm) interpreter now, before it is needed."""
-        await self.worker()
+        await self.executor()
 
-    async def worker(self) -> Executor:
-        """The session's executor (started or taken from its source on first use)."""
-        if self._worker is not None and self._worker.alive:
-            return self._worker
+    async def executor(self) -> Executor:
+        """The current executor (started or taken from the source on first use)."""
+        if self._executor is not None and self._executor.alive:
+            return self._executor
+        if self._executor is not None:  # it died between runs: a new one has a new namespace
+            self.ledger.clear()
         if self._starting is None or self._starting.done():
             self._starting = asyncio.ensure_future(self._pool.acquire())
-        worker = await asyncio.shield(self._starting)
-        self._worker = worker
+        executor = await asyncio.shield(self._starting)
+        self._executor = executor
         if self.config.debug_listen and self.config.debug:
             try:
-                await worker.debug_listen()
+                await executor.debug_listen()
             except RuntimeError:
-                pass  # worker.debug_error says why; the code still runs
-        self._notify("worker_started", pid=worker.pid, debug_port=worker.debug_port)
-        return worker
+                pass  # executor.debug_error says why; the code still runs
+        self._notify("worker_started", pid=executor.pid, debug_port=executor.debug_port)
+        return executor
 
     @property
     def python_version(self) -> tuple[int, int] | None:
@@ -156,10 +121,10 @@ class Session:
 
         The detector validates chunks with the server's grammar; for another version it lets
         the worker's compile judge what the server's rejects (core/detector.py)."""
-        worker = self._worker
-        if self.config.python is None or worker is None:
+        executor = self._executor
+        if self.config.python is None or executor is None:
             return None
-        parts = worker.version.split(".")
+        parts = executor.version.split(".")
         try:
             return int(parts[0]), int(parts[1])
         except (IndexError, ValueError):
@@ -168,55 +133,56 @@ class Session:
     @property
     def debug_port(self) -> int | None:
         """Where debugpy listens; None until someone asked (debug_listen)."""
-        return self._worker.debug_port if self._worker is not None else None
+        return self._executor.debug_port if self._executor is not None else None
 
     @property
     def debug_error(self) -> str | None:
-        return self._worker.debug_error if self._worker is not None else None
+        return self._executor.debug_error if self._executor is not None else None
 
     async def debug_listen(self) -> int:
         """Start the interpreter's debugpy (at most once per interpreter) and return its port
         on 127.0.0.1; works while a chunk runs. RuntimeError with the reason if it cannot."""
-        worker = await self.worker()
-        return await worker.debug_listen()
+        executor = await self.executor()
+        return await executor.debug_listen()
 
     @property
     def pid(self) -> int | None:
-        return self._worker.pid if self._worker is not None else None
+        return self._executor.pid if self._executor is not None else None
 
-    async def worker_lost(self, reason: str) -> None:
+    async def executor_lost(self, reason: str) -> None:
         """The interpreter died or was killed: drop it; the next use takes the warm spare."""
         self.lost_reasons.append(reason)
-        worker, self._worker = self._worker, None
-        if worker is not None:
+        self.ledger.clear()
+        executor, self._executor = self._executor, None
+        if executor is not None:
             try:
-                await worker.kill()
+                await executor.kill()
             except Exception:
                 pass
 
     async def interrupt(self) -> str:
         """KeyboardInterrupt into the running chunk; kill and replace it after the grace period.
         Returns "interrupted", "killed" (state lost) or "idle"."""
-        if self._worker is None:
+        if self._executor is None:
             return "idle"
-        outcome = await self._worker.interrupt()
+        outcome = await self._executor.interrupt()
         if outcome == "killed":
-            await self.worker_lost("interrupted by force after the grace period")
+            await self.executor_lost("interrupted by force after the grace period")
         return outcome
 
     async def restart(self) -> None:
         """A fresh interpreter (state is lost by design)."""
         if self.run is not None and not self.run.done:
             await self.run.cancel()
-        await self.worker_lost("restarted on request")
-        await self.worker()
+        await self.executor_lost("restarted on request")
+        await self.executor()
 
     async def close(self) -> None:
         if self.run is not None and not self.run.done:
-            self.run.request_stop("session closed")
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            await worker.shutdown()
+            self.run.request_stop("interpreter closed")
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await executor.shutdown()
         if self._own_pool:
             await self._pool.close()
         if self._image_dir is not None:
@@ -227,11 +193,12 @@ class Session:
     # -- streams -----------------------------------------------------------------------------
     async def reset(self) -> None:
         """A fresh namespace in the same interpreter (raises if the executor cannot)."""
-        executor = await self.worker()
+        executor = await self.executor()
         await executor.reset()
+        self.ledger.clear()
 
     def chunk_request(self, chunk: Chunk) -> ChunkRequest:
-        """The wire form of one chunk (core/executor.py, worker/protocol.py)."""
+        """The wire form of one chunk (core/executor.py, executors/worker/protocol.py)."""
         return {
             "id": chunk.index,
             "code": chunk.code,

@@ -85,7 +85,9 @@ class Interrupts:
             self.mode = self.WORKER
 
 
-class Executor:
+class ChunkRunner:
+    """Runs the batches of one worker in its one namespace (the `exec` and `reset` requests)."""
+
     def __init__(
         self,
         emit: Emit,
