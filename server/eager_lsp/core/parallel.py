@@ -1,7 +1,7 @@
 """The `parallel` gate's admission rule: which earlier statements a statement must wait for.
 
 Every statement gets the set of earlier statements of its run it must wait for (`after`);
-the worker starts it on a thread as soon as those have finished (worker/parallel.py). It is
+the worker starts it on a thread as soon as those have finished (executors/worker/parallel.py). It is
 decided from the source alone, before anything runs, and it errs on the side of waiting:
 a wrong "independent" changes results, a wrong "dependent" only costs time.
 

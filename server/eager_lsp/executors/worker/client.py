@@ -217,7 +217,7 @@ class WorkerClient:
         on_event: EventCallback | None = None,
     ) -> list[dict[str, Any]]:
         """Like `execute`, but the worker runs the statements on threads, each once the
-        statements named in its "after" have finished (worker/parallel.py), and further
+        statements named in its "after" have finished (parallel.py), and further
         batches may be sent while this one runs. `run` names the run: a failure stops the
         run's later statements, whichever batch they came in."""
         async with self._lock:

@@ -11,7 +11,7 @@ Parent → worker ("op"):
                "trailing_expr": bool, "image_dir": str | null}]}
   {"op": "exec", "parallel": true, "run": int, "batch": int, "stop_on_error": bool,
    "chunks": [{...as above, "after": [int], "exclusive": bool}]}
-                                        gate parallel (worker/parallel.py): returns at once;
+                                        gate parallel (parallel.py): returns at once;
                                         each chunk starts on a thread once the chunks of its
                                         run named in "after" are done; its events carry
                                         "batch"; "batch_done" when the last is done

@@ -51,7 +51,7 @@ class Interrupts:
     def __init__(self) -> None:
         self.mode = self.IDLE
         self.pending = False
-        # Statements running on other threads (worker/parallel.py): returns True when it
+        # Statements running on other threads (parallel.py): returns True when it
         # took the interrupt.
         self.elsewhere: Callable[[], bool] | None = None
 
