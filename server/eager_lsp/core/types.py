@@ -21,6 +21,7 @@ class GateMode(str, Enum):
     EAGER = "eager"  # run every complete chunk at once
     SAFE = "safe"  # Eager's gate: defer def/class, fall back to serial on denylisted effects
     SERIAL = "serial"  # run everything at the end of the stream (the baseline)
+    PARALLEL = "parallel"  # as eager, and independent statements overlap (core/parallel.py)
 
 
 @dataclass(frozen=True)
@@ -154,5 +155,6 @@ EVENT_KINDS = (
     "end_of_stream",  # {"offset"}
     "worker_lost",  # the interpreter died or was killed: {"reason", "state_lost": True}
     "worker_started",  # {"pid", "debug_port"}
+    "parallel_unavailable",  # the parallel gate runs sequentially on this backend: {"reason"}
     "done",  # all results are in
 )

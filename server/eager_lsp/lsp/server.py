@@ -52,6 +52,7 @@ class EagerServer(LanguageServer):
         self.tasks: set[asyncio.Task[Any]] = set()
         self.progress_owners: dict[str, Any] = {}  # progress token → activity to stop
         self._model_progress: set[str] = set()  # documents whose local-model start is reported
+        self._parallel_told: set[str] = set()  # documents told that their backend runs in order
         self.shutting_down = False
         self.stream_edits = False  # the client applies eager/streamEdit itself
 
@@ -271,6 +272,13 @@ class EagerServer(LanguageServer):
                     f"eager: the interpreter for {Path(doc.path).name} stopped "
                     f"({reason[0] if reason else 'unknown reason'}); a fresh one replaces it "
                     "and its variables are lost.",
+                    warn=True,
+                )
+            elif event.kind == "parallel_unavailable" and doc.uri not in self._parallel_told:
+                self._parallel_told.add(doc.uri)  # once per document
+                self.show(
+                    f"eager: gate 'parallel' is not available with this interpreter backend "
+                    f"(the Jupyter kernel); {Path(doc.path).name} runs one statement at a time.",
                     warn=True,
                 )
 
