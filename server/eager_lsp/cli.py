@@ -10,13 +10,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from eager_lsp.cli_options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.worker.nodump import make_undumpable
-
-if TYPE_CHECKING:
-    from eager_lsp.core.interpreter import InterpreterConfig, KernelTarget
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -394,65 +391,3 @@ def cmd_bench(args: argparse.Namespace) -> int:
         rate=args.rate,
         reps=args.reps,
     )
-
-
-KERNEL_TOKEN_ENV = "EAGER_KERNEL_TOKEN"
-
-
-def kernel_target_from_args(args: argparse.Namespace) -> KernelTarget | None:
-    """The Jupyter kernel the options ask for, or None (the worker). SystemExit on a bad mix."""
-    from eager_lsp.core.interpreter import KernelTarget
-
-    name = getattr(args, "kernel", None)
-    connection = getattr(args, "kernel_connection", None)
-    url = getattr(args, "kernel_url", None)
-    token = getattr(args, "kernel_token", None) or os.environ.get(KERNEL_TOKEN_ENV) or None
-    if not (name or connection or url):
-        return None
-    if connection and (name or url):
-        raise SystemExit(
-            "eager-lsp: --kernel-connection goes alone (not with --kernel/--kernel-url)"
-        )
-    if getattr(args, "python", None):
-        raise SystemExit("eager-lsp: --python is for the worker; a kernel brings its own Python")
-    if getattr(args, "debug", False):
-        raise SystemExit("eager-lsp: --debug is not available with a Jupyter kernel")
-    if url and not url.startswith(("http://", "https://")):
-        raise SystemExit(f"eager-lsp: --kernel-url must start with http:// or https://: {url}")
-    return KernelTarget(
-        name=name, connection_file=connection, url=url, token=token if url else None
-    )
-
-
-def interpreter_config_from_args(args: argparse.Namespace, path: str) -> InterpreterConfig:
-    """The InterpreterConfig the `run` and `generate` commands share."""
-    from eager_lsp.core.gate import GatePolicy
-    from eager_lsp.core.interpreter import InterpreterConfig
-
-    kernel = kernel_target_from_args(args)
-    return InterpreterConfig(
-        backend="kernel" if kernel is not None else "worker",
-        kernel=kernel,
-        path=path,
-        cwd=os.getcwd(),
-        python=args.python,
-        debug=args.debug,
-        debug_listen=args.debug,
-        gate=GatePolicy.from_settings(args.gate),
-        stop_on_error=not args.keep_going,
-        env_allow=tuple(getattr(args, "env_allow", None) or ()),
-        env_deny_patterns=tuple(getattr(args, "env_deny", None) or ()),
-        memory_limit_mb=_memory_limit(args.memory_limit_mb),
-    )
-
-
-def _memory_limit(value: int | None) -> int:
-    from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
-
-    if value is None:
-        return default_memory_limit_mb()
-    if value < 0 or 0 < value < MIN_MEMORY_LIMIT_MB:
-        raise SystemExit(
-            f"eager-lsp: --memory-limit-mb must be 0 (no limit) or at least {MIN_MEMORY_LIMIT_MB}"
-        )
-    return value

@@ -13,12 +13,13 @@ import sys
 import time
 from typing import TextIO
 
+from eager_lsp.app.run import run_text
+from eager_lsp.cli_options import interpreter_config_from_args
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
 from eager_lsp.executors import open_interpreter
-from eager_lsp.providers.replay import ReplayStream
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
 
@@ -48,7 +49,7 @@ class ConsolePrinter:
             self.result(event.data["result"], event.t)
         elif event.kind == "syntax_error":
             issue: SyntaxIssue = event.data["issue"]
-            self._line(event.t, f"line {issue.line}", f"SyntaxError: {issue.message}")
+            self._line(event.t, f"line {issue.line}", issue.text)
         elif event.kind == "stop_requested":
             self._line(event.t, "stop", str(event.data.get("reason", "")))
         elif event.kind == "worker_lost":
@@ -65,7 +66,7 @@ class ConsolePrinter:
         took = f"({(r.exec_end - r.exec_start) * 1000:.1f} ms)"
         if r.error is not None:
             at = f" at line {r.error.line}" if r.error.line else ""
-            self._line(t, where, f"{r.error.type}: {r.error.message}{at} {took}")
+            self._line(t, where, f"{r.error.text}{at} {took}")
             return
         parts = [f"{v.name} = {v.summary}" for v in r.values]
         if r.expr is not None:
@@ -121,18 +122,18 @@ def format_summary(report: RunReport, origin: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def announce_debugger(session: Interpreter) -> int | None:
+def announce_debugger(interpreter: Interpreter) -> int | None:
     """With --debug, say where debugpy listens, so a person can attach while the code runs
     (or why it does not); returns the port. Without --debug nothing listens."""
-    if session.debug_port is not None:
+    if interpreter.debug_port is not None:
         print(
-            f"debugpy: attach to 127.0.0.1:{session.debug_port} to debug the running code",
+            f"debugpy: attach to 127.0.0.1:{interpreter.debug_port} to debug the running code",
             file=sys.stderr,
             flush=True,
         )
-    elif session.config.debug_listen:
-        print(f"debugpy: not started: {session.debug_error}", file=sys.stderr, flush=True)
-    return session.debug_port
+    elif interpreter.config.debug_listen:
+        print(f"debugpy: not started: {interpreter.debug_error}", file=sys.stderr, flush=True)
+    return interpreter.debug_port
 
 
 def _s(x: float | None) -> str:
@@ -140,36 +141,37 @@ def _s(x: float | None) -> str:
 
 
 async def run_file(text: str, args: argparse.Namespace) -> int:
-    """`eager-lsp run`: replay `text` at a token rate through a fresh session."""
-    from eager_lsp.cli import interpreter_config_from_args
-
+    """`eager-lsp run`: replay `text` at a token rate through a fresh interpreter."""
     origin = time.monotonic()  # every time this command prints counts from here
     config = interpreter_config_from_args(args, str(args.file.resolve()))
     printer = ConsolePrinter(quiet=args.json, origin=origin)
-    session = open_interpreter(config, spares=0)  # one run: no spare interpreter to start and stop
+    interpreter = open_interpreter(
+        config, spares=0
+    )  # one run: no spare interpreter to start and stop
     try:
         try:
-            await session.start()
+            await interpreter.start()
         except ExecutorLost as exc:  # no such kernel, unreachable server, bad connection file
             print(f"eager-lsp: {exc.reason}", file=sys.stderr)
             return 2
-        debug_port = announce_debugger(session)
-        stream = ReplayStream(text, rate=args.rate, piece_size=args.piece_size)
-        report = await session.run_stream(stream, listener=printer)
+        debug_port = announce_debugger(interpreter)
+        outcome = await run_text(
+            interpreter, text, listener=printer, rate=args.rate, piece_size=args.piece_size
+        )
     finally:
-        await session.close()
+        await interpreter.close()
+    report = outcome.report
     summary = report.to_json()
     summary["debug_port"] = debug_port
-    summary["chars_total"] = len(text)
-    summary["chars_streamed"] = stream.sent
+    summary["chars_total"] = outcome.chars_total
+    summary["chars_streamed"] = outcome.chars_streamed
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         printer.summary(report)
-        if stream.sent < len(text):
-            unsent = len(text) - stream.sent
+        if outcome.chars_streamed < outcome.chars_total:
+            unsent = outcome.chars_total - outcome.chars_streamed
             print(
                 f"not generated thanks to stopping early: {unsent} characters (~{unsent // 4} tokens)"
             )
-    failed = report.failed is not None or report.syntax_error is not None
-    return 1 if failed else 0
+    return 0 if outcome.ok else 1

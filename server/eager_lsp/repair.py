@@ -59,7 +59,7 @@ class RepairRequest:
 
     @property
     def traceback(self) -> str:
-        return self.error.traceback or f"{self.error.type}: {self.error.message}"
+        return self.error.traceback or self.error.text
 
 
 @dataclass
@@ -74,7 +74,7 @@ class RepairStats:
         where = f" (line {req.failing_line})" if req.failing_line else ""
         return (
             f"The model returned the failing statement{where} unchanged; it was not run "
-            f"again ({req.error.type}: {req.error.message})"
+            f"again ({req.error.text})"
         )
 
 

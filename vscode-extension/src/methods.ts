@@ -1,5 +1,7 @@
 // Every name this extension exchanges with the server, and the shapes of the payloads, in one place.
-// The contract is docs/protocol.md; the server's twin is server/eager_lsp/lsp/methods.py.
+// The definitions are server/eager_lsp/lsp/payloads.py (names: lsp/methods.py); an interface here
+// has the same name and the same fields as its Python definition (LspPosition/LspRange: Position/
+// Range), which tests/lsp/test_payloads.py checks.
 // No `vscode` import: unit tests load this module in plain Node.
 
 /** Server-side commands (`workspace/executeCommand`). vscode-languageclient also registers these
@@ -91,6 +93,8 @@ export interface FrameInfo {
   line: number;
   function: string;
   inDocument: boolean;
+  /** This frame stood for N more identical calls (collapsed as CPython does). */
+  repeated?: number;
 }
 
 export interface ErrorInfo {
@@ -98,7 +102,11 @@ export interface ErrorInfo {
   message: string;
   line?: number | null;
   traceback?: string;
+  /** The interpreter died or was killed; its state is gone. */
+  stateLost?: boolean;
   frames?: FrameInfo[];
+  /** Frames left out in the middle of a very long chain. */
+  framesOmitted?: number;
 }
 
 export interface Timings {
@@ -132,6 +140,8 @@ export interface ChunkResultParams {
   error?: ErrorInfo | null;
   images?: ImageInfo[];
   timings?: Timings;
+  /** The payload was cut to fit its cap; eager.resultDetail has more. */
+  truncated?: boolean;
 }
 
 export type StatusState = "idle" | "generating" | "running" | "error";
@@ -156,6 +166,8 @@ export interface StatusParams {
 export interface StaleParams {
   uri: string;
   fromLine: number;
+  /** Without it: everything from `fromLine` on. */
+  toLine?: number;
 }
 
 export interface GenerationSummaryParams {

@@ -22,7 +22,7 @@ local function notify(msg, level)
   end
 end
 
----@param err any  the summary's error: a string, an object like chunkResult's, or null
+---@param err eager.ErrorInfo|string|nil  a summary's error (a string) or a chunkResult's
 ---@return string?
 local function describe_error(err)
   if not present(err) then
@@ -38,7 +38,7 @@ local function describe_error(err)
 end
 M.describe_error = describe_error
 
----@param p table  eager/generationSummary params
+---@param p eager.GenerationSummaryParams
 ---@return string message, integer level
 function M.summary_message(p)
   local parts = {}
@@ -144,10 +144,12 @@ M.handlers["workspace/applyEdit"] = function(_, params, ctx)
 end
 
 -- Generated text, written by the plugin itself at a region that moves with edits (stream.lua).
+---@param p eager.StreamBeginParams|eager.StreamInsertParams|eager.StreamEndParams
 M.handlers["eager/streamEdit"] = function(err, p, ctx)
   return require("eager.stream").handle(err, p, ctx)
 end
 
+---@param p eager.StatusParams
 M.handlers["eager/status"] = function(_, p)
   if type(p) ~= "table" or not p.uri then
     return
@@ -173,6 +175,7 @@ M.handlers["eager/status"] = function(_, p)
   emit("EagerStatus", p)
 end
 
+---@param p eager.ChunkResultParams
 M.handlers["eager/chunkResult"] = function(_, p)
   if type(p) ~= "table" or not p.uri or type(p.chunk) ~= "table" then
     return
@@ -182,6 +185,7 @@ M.handlers["eager/chunkResult"] = function(_, p)
   emit("EagerChunkResult", p)
 end
 
+---@param p eager.StaleParams
 M.handlers["eager/stale"] = function(_, p)
   if type(p) ~= "table" or not p.uri then
     return
@@ -191,6 +195,7 @@ M.handlers["eager/stale"] = function(_, p)
   emit("EagerStale", p)
 end
 
+---@param p eager.GenerationSummaryParams
 M.handlers["eager/generationSummary"] = function(_, p)
   if type(p) ~= "table" or not p.uri then
     return

@@ -64,6 +64,7 @@ function M.check()
     health.ok(("server running (client %d), attached to %d buffer(s)"):format(client.id, #bufs))
     -- Which provider and model a generation would use (eager.info, docs/protocol.md).
     local resp = client:request_sync("workspace/executeCommand", { command = "eager.info", arguments = { {} } }, 10000)
+    ---@type eager.InfoResult
     local info = resp and resp.result
     if type(info) == "table" and info.provider then
       local where = info.provider == "openai" and info.baseUrl and (", " .. info.baseUrl) or ""

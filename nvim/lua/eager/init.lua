@@ -368,6 +368,7 @@ end
 function M.stop(buf)
   return M.exec("eager.stop", {}, {
     buf = buf,
+    ---@param r eager.StopResult
     on_result = function(r)
       if r and r.stopped == false then
         info("nothing to stop")
@@ -390,6 +391,7 @@ function M.follow(enabled, buf)
   end
   return M.exec("eager.follow", { enabled = enabled }, {
     buf = buf,
+    ---@param r eager.FollowResult
     on_result = function(r)
       doc.follow = r and r.enabled == true or false
       info("follow " .. (doc.follow and "on" or "off"))
@@ -401,6 +403,7 @@ end
 function M.interrupt(buf)
   return M.exec("eager.interrupt", {}, {
     buf = buf,
+    ---@param r eager.InterruptResult
     on_result = function(r)
       if not r or not r.interrupted then
         info("nothing was running")
@@ -427,6 +430,7 @@ end
 function M.attach(buf)
   return M.exec("eager.debugAttachInfo", {}, {
     buf = buf,
+    ---@param r eager.DebugAttachInfo|eager.Refusal
     on_result = function(r)
       -- Asking is what starts the interpreter's debugger: nothing listens before. A refusal
       -- comes back as { error = ... }, already shown by the server (window/showMessage).

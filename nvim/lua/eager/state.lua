@@ -43,7 +43,7 @@ local function loaded_buf(uri)
 end
 
 --- First and last 0-based line of a chunk result, where it is now.
----@param r table
+---@param r eager.ChunkResultParams
 ---@return integer first, integer last
 function M.lines_of(r)
   if r._mark and vim.api.nvim_buf_is_valid(r._buf) then
@@ -84,7 +84,7 @@ function M.drop(uri, from, to)
 end
 
 --- Store a chunk result; it replaces any result on the lines it covers.
----@param p table  eager/chunkResult params
+---@param p eager.ChunkResultParams
 function M.add_result(p)
   local range = p.chunk.range
   local first = range and range.start.line or p.chunk.startLine or 0

@@ -204,7 +204,7 @@ async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str
             return sample
         if fix.failed is not None:
             err = fix.failed.error
-            sample.detail = f"{err.type}: {err.message}" if err else "failed"
+            sample.detail = err.text if err else "failed"
             return sample
         if fix.syntax_error is not None:
             sample.detail = f"syntax error: {fix.syntax_error.message}"

@@ -36,7 +36,7 @@ from eager_lsp.core.executor import Executor, ExecutorSource
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.run import RunReport
-from eager_lsp.core.types import Chunk, ChunkResult
+from eager_lsp.core.types import Chunk, ChunkResult, failure_text
 from eager_lsp.providers.replay import CHARS_PER_TOKEN, ReplayStream
 from eager_lsp.worker.client import WorkerClient, WorkerOptions
 
@@ -443,9 +443,8 @@ def lower_bound(executed: list[tuple[float, float]]) -> float | None:
 
 
 def _error_text(r: ChunkResult) -> str | None:
-    if r.error is None:
-        return None
-    return f"{r.error.type}: {r.error.message}"[:200]
+    text = failure_text(r)
+    return None if text is None else text[:200]
 
 
 def _r(x: float | None) -> float | None:

@@ -20,7 +20,7 @@ from eager_lsp.core.executor import ChunkRequest, Executor
 from eager_lsp.core.gate import Gate
 from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.results import error_from_wire, lost_result, result_from_wire, skipped_result
-from eager_lsp.core.types import Chunk, ChunkResult, Event, SyntaxIssue
+from eager_lsp.core.types import Chunk, ChunkResult, Event, SyntaxIssue, failure_text
 
 Listener = Callable[[Event], None]
 
@@ -128,9 +128,7 @@ def _round(x: float | None) -> float | None:
 
 
 def _error_text(r: ChunkResult | None) -> str | None:
-    if r is None or r.error is None:
-        return None
-    return f"{r.error.type}: {r.error.message}" if r.error.message else r.error.type
+    return failure_text(r)
 
 
 class Run:

@@ -53,6 +53,11 @@ class SyntaxIssue:
     column: int  # 0-based
     message: str
 
+    @property
+    def text(self) -> str:
+        """ "SyntaxError: message", as every edge shows it."""
+        return f"SyntaxError: {self.message}"
+
 
 @dataclass(frozen=True)
 class Value:
@@ -93,6 +98,12 @@ class ErrorInfo:
     state_lost: bool = False  # the interpreter was killed/crashed; its namespace is gone
     frames_omitted: int = 0  # frames left out in the middle of a very long chain
 
+    @property
+    def text(self) -> str:
+        """ "Type: message" (just "Type" without a message): the one way every edge (terminal,
+        diagnostics, summaries, benchmarks, repair prompts) names an error."""
+        return f"{self.type}: {self.message}" if self.message else self.type
+
 
 @dataclass(frozen=True)
 class ChunkResult:
@@ -111,6 +122,15 @@ class ChunkResult:
     exec_start: float = 0.0  # worker: began executing
     exec_end: float = 0.0  # worker: finished executing
     result_at: float = 0.0  # parent: result received
+
+
+def failure_text(item: ChunkResult | SyntaxIssue | None) -> str | None:
+    """The error text of a failed result or a syntax issue; None when there is none."""
+    if isinstance(item, SyntaxIssue):
+        return item.text
+    if item is None or item.error is None:
+        return None
+    return item.error.text
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp.core.interpreter import Interpreter, StreamFailed
+from eager_lsp.app.run import run_text
+from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
-from eager_lsp.core.types import Event
+from eager_lsp.core.types import Event, failure_text
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.errors import RequestError
+from eager_lsp.lsp.payloads import (
+    DebugAttachInfo,
+    GenerationSummaryParams,
+    InterruptResult,
+    RestartResult,
+)
 from eager_lsp.lsp.runs import LineMap, RunBinding
 from eager_lsp.worker.client import WorkerCrashed
 from eager_lsp.worker.debugging import DEBUG_HOST
@@ -33,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 0.2
-RUN_PIECE = 512  # characters per piece when replaying a document "as fast as possible"
 
 
 class Progress:
@@ -147,7 +153,7 @@ def summary_payload(
     tokens: int,
     error: str | None,
     binding: RunBinding | None = None,
-) -> dict[str, Any]:
+) -> GenerationSummaryParams:
     """`eager/generationSummary` (docs/protocol.md). Without a report (the run was stopped
     before it could finish) the numbers come from the run's binding (given, or the document's
     current activity's): what ran before the stop, and for how long."""
@@ -155,30 +161,30 @@ def summary_payload(
         if binding is None:
             found = getattr(doc.activity, "binding", None)
             binding = found if isinstance(found, RunBinding) else None
-        return {
-            "uri": doc.uri,
-            "elapsedS": round(binding.elapsed(), 4) if binding is not None else 0.0,
-            "lastTokenS": None,
-            "execTotalS": 0.0,
-            "serialEstimateS": None,
-            "savedS": None,
-            "chunks": binding.ran if binding is not None else 0,
-            "tokens": tokens,
-            "stoppedEarly": True,
-            "error": error,
-        }
-    return {
-        "uri": doc.uri,
-        "elapsedS": round(report.done_at - report.started_at, 4),
-        "lastTokenS": report.rel(report.last_piece_at),
-        "execTotalS": round(report.exec_total, 4),
-        "serialEstimateS": _r(report.serial_estimate),
-        "savedS": _r(report.saved),
-        "chunks": len(report.chunks),
-        "tokens": tokens,
-        "stoppedEarly": report.stopped_early,
-        "error": error,
-    }
+        return GenerationSummaryParams(
+            uri=doc.uri,
+            elapsedS=round(binding.elapsed(), 4) if binding is not None else 0.0,
+            lastTokenS=None,
+            execTotalS=0.0,
+            serialEstimateS=None,
+            savedS=None,
+            chunks=binding.ran if binding is not None else 0,
+            tokens=tokens,
+            stoppedEarly=True,
+            error=error,
+        )
+    return GenerationSummaryParams(
+        uri=doc.uri,
+        elapsedS=round(report.done_at - report.started_at, 4),
+        lastTokenS=report.rel(report.last_piece_at),
+        execTotalS=round(report.exec_total, 4),
+        serialEstimateS=_r(report.serial_estimate),
+        savedS=_r(report.saved),
+        chunks=len(report.chunks),
+        tokens=tokens,
+        stoppedEarly=report.stopped_early,
+        error=error,
+    )
 
 
 def _r(x: float | None) -> float | None:
@@ -186,12 +192,7 @@ def _r(x: float | None) -> float | None:
 
 
 def run_error_text(binding: RunBinding) -> str | None:
-    if binding.failed is not None and binding.failed.error is not None:
-        e = binding.failed.error
-        return f"{e.type}: {e.message}" if e.message else e.type
-    if binding.syntax is not None:
-        return f"SyntaxError: {binding.syntax.message}"
-    return None
+    return failure_text(binding.failed) or failure_text(binding.syntax)
 
 
 class DocumentRun(Activity):
@@ -235,13 +236,7 @@ class DocumentRun(Activity):
         server.status(doc, "running")
         report: RunReport | None = None
         try:
-            # Imported here: the providers package loads the openai SDK (see server.warm_up).
-            from eager_lsp.providers.replay import ReplayStream
-
-            source = ReplayStream(doc.text.source, rate=None, piece_size=RUN_PIECE)
-            report = await interpreter.run_stream(source, first_line=1, listener=binding)
-        except StreamFailed as exc:  # cannot happen with a replay, but stay safe
-            report = exc.report
+            report = (await run_text(interpreter, doc.text.source, listener=binding)).report
         finally:
             binding.cancelled = report is None
             linemap.detach()
@@ -289,16 +284,11 @@ async def run_prelude(
     """Run the code above a generation in a fresh namespace, publishing its results like any
     run: a reproducible state for the generated code to build on. Its errors are shown on their
     lines; the generation goes on (the model may well write the fix)."""
-    from eager_lsp.providers.replay import ReplayStream
-
     await reset_namespace(interpreter)
     linemap = LineMap(doc)
     binding = RunBinding(doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e))
     try:
-        source = ReplayStream(prefix, rate=None, piece_size=RUN_PIECE)
-        await interpreter.run_stream(source, first_line=1, listener=binding)
-    except StreamFailed:  # a replay cannot fail, but never let it stop the generation
-        pass
+        await run_text(interpreter, prefix, listener=binding)  # never raises StreamFailed
     finally:
         linemap.detach()
 
@@ -306,14 +296,14 @@ async def run_prelude(
 # -- interpreter commands -----------------------------------------------------------------------
 
 
-async def interrupt(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def interrupt(server: EagerServer, doc: Document) -> InterruptResult:
     if doc.interpreter is None:
-        return {"interrupted": False, "stateLost": False}
+        return InterruptResult(interrupted=False, stateLost=False)
     outcome = await doc.interpreter.interrupt()
-    return {"interrupted": outcome != "idle", "stateLost": outcome == "killed"}
+    return InterruptResult(interrupted=outcome != "idle", stateLost=outcome == "killed")
 
 
-async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def restart(server: EagerServer, doc: Document) -> RestartResult:
     if doc.activity is not None:
         await doc.activity.stop("interpreter restarted")
     interpreter = server.interpreters.interpreter_for(doc, server.settings)
@@ -324,10 +314,10 @@ async def restart(server: EagerServer, doc: Document) -> dict[str, Any]:
         server.publisher.schedule(doc)
     if doc.follower is not None:
         doc.follower.rebuild_soon()
-    return {"restarted": True}
+    return RestartResult(restarted=True)
 
 
-async def debug_attach_info(server: EagerServer, doc: Document) -> dict[str, Any] | None:
+async def debug_attach_info(server: EagerServer, doc: Document) -> DebugAttachInfo | None:
     """The user asked to attach: only now does the interpreter's debugpy start listening
     (127.0.0.1, in-process, no adapter child). Answered while a chunk runs too, so a
     runaway loop can be paused. None when debug.enabled is off."""
@@ -339,4 +329,4 @@ async def debug_attach_info(server: EagerServer, doc: Document) -> dict[str, Any
     except (RuntimeError, WorkerCrashed) as exc:
         reason = exc.reason if isinstance(exc, WorkerCrashed) else str(exc)
         raise RequestError(f"eager: the debugger could not start: {reason}", "debugger")
-    return {"host": DEBUG_HOST, "port": port}
+    return DebugAttachInfo(host=DEBUG_HOST, port=port)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from eager_lsp.core.interpreter import StreamFailed
 from eager_lsp.core.types import Event
 from eager_lsp.lsp.execution import Activity, reset_namespace
+from eager_lsp.lsp.payloads import FollowResult
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.text import LineEdit
 
@@ -302,13 +303,13 @@ class Follower:
         self.snapshot = text
 
 
-async def set_follow(server: EagerServer, doc: Document, enabled: bool) -> dict[str, Any]:
+async def set_follow(server: EagerServer, doc: Document, enabled: bool) -> FollowResult:
     """eager.follow: on runs the document from a fresh namespace, then follows it."""
     if not enabled:
         if doc.follower is not None:
             follower, doc.follower = doc.follower, None
             await follower.stop()
-        return {"enabled": False}
+        return FollowResult(enabled=False)
     if doc.follower is None:
         follower = Follower(server, doc)
         doc.follower = follower
@@ -316,7 +317,7 @@ async def set_follow(server: EagerServer, doc: Document, enabled: bool) -> dict[
             follower.suspended = True  # a generation is writing; follow from its end
             follower._rebuild_next = False
         follower.start()
-    return {"enabled": True}
+    return FollowResult(enabled=True)
 
 
 def set_cursor(server: EagerServer, params: Any) -> None:

@@ -9,7 +9,9 @@ removed, so the document ends with the code that ran up to the error, which sits
 and keep their interpreter state; afterwards only the statements below that depend on the
 replaced ones re-run (lsp/incremental.py). What the repair asks and how the answer is filtered
 (repeats dropped, an unchanged failing statement not run again) is repair.py's, shared with
-the CLI; this module only places the answer in the document.
+the CLI. The stream itself, and where the kept text ends after an error, is one
+`app.attempt.Attempt`, the same step the CLI's loop is made of; this module only places the
+text and the results in the document.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp import repair
-from eager_lsp.core.interpreter import StreamFailed
+from eager_lsp.app.attempt import Attempt
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
 from eager_lsp.lsp import methods
@@ -35,14 +37,14 @@ from eager_lsp.lsp.execution import (
     Progress,
     prelude_code,
     replace_activity,
-    run_error_text,
     run_prelude,
     summary_payload,
 )
+from eager_lsp.lsp.payloads import StartedResult, StopResult
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
-from eager_lsp.repair import RepairRequest, RepairStats
+from eager_lsp.repair import RepairRequest
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -53,15 +55,22 @@ log = logging.getLogger(__name__)
 DEFAULT_REPAIR_TASK = "Make the code work."
 
 
-def line_end(text: str, k: int) -> int:
-    """Offset just past line `k` (0-based) of `text`, including its newline if it has one."""
-    pos = 0
-    for _ in range(k + 1):
-        nl = text.find("\n", pos)
-        if nl < 0:
-            return len(text)
-        pos = nl + 1
-    return pos
+class _DocumentEdge:
+    """The attempt's edge in the editor: pieces to the writer, events to the run binding,
+    a cut stops the writer there."""
+
+    def __init__(self, generation: Generation, binding: RunBinding) -> None:
+        self.generation = generation
+        self.binding = binding
+
+    def piece(self, text: str) -> None:
+        self.generation._on_piece(text)
+
+    def event(self, event: Event) -> None:
+        self.binding(event)
+
+    def cut(self, keep: int) -> None:
+        self.generation.writer.truncate(keep)
 
 
 class Generation(Activity):
@@ -85,7 +94,7 @@ class Generation(Activity):
         self.kind = kind
         self.messages = messages
         self.fix = fix  # a repair: the model's answer goes through repair.RepeatFilter
-        self.fix_stats: RepairStats | None = None
+        self.attempt: Attempt | None = None
         self.replaced = replaced  # the text a repair replaces (put back if it is unchanged)
         # A repair: what the interpreter's ledger recorded before it, so that afterwards only
         # the statements depending on the replaced ones re-run (lsp/incremental.after_fix).
@@ -103,7 +112,7 @@ class Generation(Activity):
         self.binding: RunBinding | None = None
         self.keep: int | None = None  # characters of generated text to keep (after an error)
         self.separator = False  # we opened a line before the user's text that follows
-        self._stream_task: asyncio.Task[RunReport] | None = None
+        self._stream_task: asyncio.Task[RunReport | None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self.progress = Progress(server, self, "eager: generating")
 
@@ -143,43 +152,51 @@ class Generation(Activity):
             self._finish(None, error=error or self.writer.failure)
             return
         report, error = await self._follow_stream()
-        if self.fix is not None and self.fix_stats is not None and self.fix_stats.unchanged:
-            error = self.fix_stats.message(self.fix)
+        attempt = self.attempt
+        assert attempt is not None
+        if attempt.unchanged:
+            error = attempt.unchanged_message
             self.server.show(f"eager: {error}", warn=True)
         if self.writer.failure is not None and error is None:
             error = self.writer.failure
             self.server.show(f"eager: generation stopped: {self.writer.failure}", warn=True)
-        assert self.binding is not None
-        self._finish(report, error=error or run_error_text(self.binding))
+        self._finish(report, error=error or attempt.failure)
 
     async def _start(self) -> bool:
         """Interpreter, progress, a line of its own, then the model stream into the run."""
         server, doc = self.server, self.doc
-        session = await server.ensure_interpreter(doc)
+        interpreter = await server.ensure_interpreter(doc)
         if doc.follower is not None:
             doc.follower.suspend()
         await self.progress.begin(Path(doc.path).name)
         server.status(doc, "generating", tokens=0, chunksDone=0, chunksTotal=0)
         if not await self._open_line():
             return False
-        from eager_lsp.providers import open_stream
-
-        stream: Any
+        llm = server.settings.llm_config()
+        stop_on_error = server.settings.execution.stop_on_error
         if self.fix is not None:
-            stream, self.fix_stats = repair.open_repair_stream(
-                server.settings.llm_config(), self.fix
+            attempt = Attempt.repair(
+                llm,
+                self.fix,
+                first_line=self.first_line,
+                replaced=self.replaced,
+                stop_on_error=stop_on_error,
             )
         else:
-            stream = open_stream(server.settings.llm_config(), self.messages)
+            attempt = Attempt.generation(
+                llm, self.messages, first_line=self.first_line, stop_on_error=stop_on_error
+            )
+        self.attempt = attempt
         prelude = self._prelude()
         if prelude:
             from eager_lsp.providers.prefetch import PrefetchStream
 
-            stream = PrefetchStream(stream)  # the model starts while the code above runs
+            # The model starts while the code above runs.
+            attempt.stream = PrefetchStream(attempt.stream)
             try:
-                await run_prelude(server, doc, session, prelude)
+                await run_prelude(server, doc, interpreter, prelude)
             except BaseException:
-                await stream.aclose()
+                await attempt.stream.aclose()
                 raise
         self.binding = RunBinding(
             doc,
@@ -191,27 +208,27 @@ class Generation(Activity):
         self.writer.on_applied = self.binding.release_held
         self._writer_task = asyncio.ensure_future(self.writer.run())
         self._stream_task = asyncio.ensure_future(
-            session.run_stream(
-                stream, first_line=self.first_line, listener=self.binding, on_piece=self._on_piece
-            )
+            attempt.run(interpreter, _DocumentEdge(self, self.binding))
         )
         return True
 
     async def _follow_stream(self) -> tuple[RunReport | None, str | None]:
         """Wait for the run; then settle the text (write or trim) and show held results."""
         assert self._stream_task is not None and self.binding is not None
+        assert self.attempt is not None
         report: RunReport | None = None
         error: str | None = None
         try:
             report = await self._stream_task
-        except StreamFailed as exc:
-            from eager_lsp.providers import ProviderError
+            cause = self.attempt.cause
+            if cause is not None:
+                from eager_lsp.providers import ProviderError
 
-            report, error = exc.report, str(exc.cause)
-            if isinstance(exc.cause, ProviderError):
-                self.server.show(f"eager: {exc.cause.message}", error=True)
-            else:
-                self.server.show(f"eager: the model stream failed: {exc.cause}", error=True)
+                error = self.attempt.error
+                if isinstance(cause, ProviderError):
+                    self.server.show(f"eager: {cause.message}", error=True)
+                else:
+                    self.server.show(f"eager: the model stream failed: {cause}", error=True)
         except asyncio.CancelledError:
             if self.stop_reason is None:
                 raise
@@ -221,7 +238,7 @@ class Generation(Activity):
             self.server.show(f"eager: generation failed: {error}", error=True)
         finally:
             self.keep = self._keep_length()
-            if self.fix_stats is not None and self.fix_stats.unchanged:
+            if self.attempt.unchanged:
                 self.writer.push(self.replaced)  # nothing ran: the user's text comes back
             await self.writer.finish(self.keep, self._writer_task, trim_separator=self.separator)
             if self.keep is not None:
@@ -250,7 +267,7 @@ class Generation(Activity):
         )
         payload = summary_payload(doc, report, tokens=self.tokens, error=error)
         if self.stop_reason is not None:
-            payload["stoppedEarly"] = True
+            payload.stoppedEarly = True
         server.notify(methods.GENERATION_SUMMARY, payload)
         if doc.follower is not None and not doc.closed:
             doc.follower.resume_after_run()
@@ -331,27 +348,15 @@ class Generation(Activity):
 
     def _on_event(self, event: Event) -> None:
         if event.kind == "result":
-            r: ChunkResult = event.data["result"]
-            if not r.ok and not r.skipped and self.server.settings.execution.stop_on_error:
-                self.writer.truncate(
-                    line_end(self.writer.received, r.chunk.end_line - self.first_line)
-                )
             self._report(force=True)
-        elif event.kind == "syntax_error":
-            issue: SyntaxIssue = event.data["issue"]
-            self.writer.truncate(line_end(self.writer.received, issue.line - self.first_line))
 
     def _keep_length(self) -> int | None:
-        """How much generated text stays: up to the end of the failing statement (or of the
-        line with a syntax error) when stopOnError stopped the stream; else all of it."""
-        b = self.binding
-        if b is None or not self.server.settings.execution.stop_on_error:
+        """How much generated text stays (`Attempt.keep_length`, the CLI's rule too): up to
+        the end of the failing statement (or of the line with a syntax error) when
+        stopOnError stopped the stream; else all of it."""
+        if self.attempt is None or not self.attempt.stop_on_error:
             return None
-        if b.failed is not None:
-            return line_end(self.writer.received, b.failed.chunk.end_line - self.first_line)
-        if b.syntax is not None:
-            return line_end(self.writer.received, b.syntax.line - self.first_line)
-        return None
+        return self.attempt.keep_length()
 
     def _drop_removed(self) -> None:
         """Forget held results of statements whose text was not kept."""
@@ -429,7 +434,7 @@ async def start_generate(server: EagerServer, doc: Document, arg: dict[str, Any]
     doc.last_prompt = prompt
     doc.repair_attempts = 0
     Generation(server, doc, messages=messages, start=start, end=end).start()
-    return {"started": True}
+    return StartedResult(started=True)
 
 
 def _check_llm(server: EagerServer) -> None:
@@ -462,7 +467,7 @@ async def start_fix(server: EagerServer, doc: Document, arg: dict[str, Any]) -> 
         fix=req,
         replaced=doc.text.source[start:end],
     ).start()
-    return {"started": True}
+    return StartedResult(started=True)
 
 
 def repair_plan(doc: Document, entry: Entry) -> tuple[RepairRequest, int, int]:
@@ -507,12 +512,12 @@ def repair_plan(doc: Document, entry: Entry) -> tuple[RepairRequest, int, int]:
     return req, stmt_start, end
 
 
-async def stop(server: EagerServer, doc: Document) -> dict[str, Any]:
+async def stop(server: EagerServer, doc: Document) -> StopResult:
     activity = doc.activity
     if activity is None or not activity.running:
-        return {"stopped": False}
+        return StopResult(stopped=False)
     await activity.stop("stopped on request")
-    return {"stopped": True}
+    return StopResult(stopped=True)
 
 
 def after_failure(server: EagerServer, doc: Document, failed: ChunkResult) -> None:

@@ -11,6 +11,16 @@ from lsprotocol import types as lsp
 from eager_lsp.lsp import execution, generation, hover, methods, publish
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.follow import set_cursor, set_follow
+from eager_lsp.lsp.payloads import (
+    FollowResult,
+    InfoResult,
+    InterruptResult,
+    Refusal,
+    RestartResult,
+    StartedResult,
+    StopResult,
+    to_wire,
+)
 from eager_lsp.lsp.server import EagerServer
 
 log = logging.getLogger(__name__)
@@ -117,60 +127,62 @@ def _results(server: EagerServer) -> None:
 
 
 def _commands(server: EagerServer) -> None:
-    def command(name: str, refused: dict[str, Any]) -> Callable[[Command], Command]:
-        """Register `fn(server, args)`; a RequestError becomes a showMessage plus the
-        command's refusal object (`refused` + `error` + `reason`)."""
+    def command(name: str, refused: Any = None) -> Callable[[Command], Command]:
+        """Register `fn(server, args)`; its result (a payloads.COMMANDS result) goes out as
+        JSON. A RequestError becomes a showMessage plus the command's refusal object
+        (`refused` + payloads.Refusal's `error` and `reason`)."""
 
         def decorate(fn: Command) -> Command:
             async def handler(*args: Any) -> Any:
                 arg = _to_dict(args[0]) if args else {}
                 try:
-                    return await fn(server, arg)
+                    return to_wire(await fn(server, arg))
                 except RequestError as exc:
                     server.show(exc.message, error=exc.reason != "busy", warn=True)
-                    return {**refused, "error": exc.message, "reason": exc.reason}
+                    refusal = Refusal(error=exc.message, reason=exc.reason)  # type: ignore[arg-type]
+                    return {**(to_wire(refused) or {}), **to_wire(refusal)}
 
             server.command(name)(handler)
             return fn
 
         return decorate
 
-    @command(methods.GENERATE, {"started": False})
+    @command(methods.GENERATE, StartedResult(started=False))
     async def generate(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await generation.start_generate(server, server.document(arg), arg)
 
-    @command(methods.FIX_WITH_AI, {"started": False})
+    @command(methods.FIX_WITH_AI, StartedResult(started=False))
     async def fix(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await generation.start_fix(server, server.document(arg), arg)
 
-    @command(methods.STOP, {"stopped": False})
+    @command(methods.STOP, StopResult(stopped=False))
     async def stop(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await generation.stop(server, server.document(arg))
 
-    @command(methods.RUN_DOCUMENT, {"started": False})
+    @command(methods.RUN_DOCUMENT, StartedResult(started=False))
     async def run_document(server: EagerServer, arg: dict[str, Any]) -> Any:
         doc = server.document(arg)
         await execution.replace_activity(doc, "run")
         execution.DocumentRun(server, doc).start()
-        return {"started": True}
+        return StartedResult(started=True)
 
-    @command(methods.FOLLOW, {"enabled": False})
+    @command(methods.FOLLOW, FollowResult(enabled=False))
     async def follow(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await set_follow(server, server.document(arg), bool(arg.get("enabled", True)))
 
-    @command(methods.INTERRUPT, {"interrupted": False, "stateLost": False})
+    @command(methods.INTERRUPT, InterruptResult(interrupted=False, stateLost=False))
     async def interrupt(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await execution.interrupt(server, server.document(arg))
 
-    @command(methods.RESTART_INTERPRETER, {"restarted": False})
+    @command(methods.RESTART_INTERPRETER, RestartResult(restarted=False))
     async def restart(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await execution.restart(server, server.document(arg))
 
-    @command(methods.RESULT_DETAIL, {})
+    @command(methods.RESULT_DETAIL)
     async def result_detail(server: EagerServer, arg: dict[str, Any]) -> Any:
         return publish.detail_at(server.document(arg), arg.get("line"))
 
-    @command(methods.INFO, {})
+    @command(methods.INFO)
     async def info(server: EagerServer, arg: dict[str, Any]) -> Any:
         """The server's version and the provider and model a generation would use."""
         import asyncio
@@ -179,9 +191,9 @@ def _commands(server: EagerServer) -> None:
         await asyncio.to_thread(importlib.import_module, "eager_lsp.providers")
         from eager_lsp import __version__
 
-        return {"version": __version__, **server.llm_info()}
+        return InfoResult(version=__version__, **server.llm_info())
 
-    @command(methods.DEBUG_ATTACH_INFO, {})
+    @command(methods.DEBUG_ATTACH_INFO)
     async def debug_attach_info(server: EagerServer, arg: dict[str, Any]) -> Any:
         return await execution.debug_attach_info(server, server.document(arg))
 

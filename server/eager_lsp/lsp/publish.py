@@ -33,8 +33,10 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp import limits
-from eager_lsp.core.types import ChunkResult, Frame, Value
+from eager_lsp.core.types import ChunkResult, Frame, Value, failure_text
 from eager_lsp.lsp import methods
+from eager_lsp.lsp import payloads as P
+from eager_lsp.lsp.payloads import DiagnosticData, SyntaxErrorDetail, SyntaxErrorInfo, to_wire
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import Text
 
@@ -90,12 +92,7 @@ def tooltip(result: ChunkResult) -> str:
 
 
 def error_message(entry: Entry) -> str:
-    if entry.syntax is not None:
-        return f"SyntaxError: {entry.syntax.message}"
-    err = entry.result.error if entry.result else None
-    if err is None:
-        return "Error"
-    return f"{err.type}: {err.message}" if err.message else err.type
+    return failure_text(entry.syntax or entry.result) or "Error"
 
 
 # -- LSP objects ----------------------------------------------------------------------------
@@ -147,7 +144,7 @@ def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
                 source=methods.SOURCE,
                 code=code,
                 related_information=related or None,
-                data={"kind": kind, "line": line, "statementLine": e.first},
+                data=to_wire(DiagnosticData(kind=kind, line=line, statementLine=e.first)),
             )
         )
     return out
@@ -266,7 +263,7 @@ def result_detail(doc: Document, e: Entry) -> dict[str, Any]:
 
 
 def _bounded_payload(doc: Document, e: Entry, traceback_cap: int, cap: int) -> dict[str, Any]:
-    payload = _result_payload(doc, e, traceback_cap)
+    payload: dict[str, Any] = to_wire(_result_payload(doc, e, traceback_cap))
     if limits.json_size(payload) <= cap:
         payload["truncated"] = False
         return payload
@@ -289,19 +286,21 @@ def detail_at(doc: Document, line: Any) -> dict[str, Any] | None:
         return None
     if found.result is None:  # a syntax error: all there is to say is in the diagnostic
         assert found.syntax is not None
-        return {
-            "uri": doc.uri,
-            "version": doc.version,
-            "syntaxError": {
-                "line": found.first,
-                "column": found.error_column,
-                "message": limits.clip_middle(found.syntax.message, limits.MESSAGE_CAP),
-            },
-        }
+        return to_wire(
+            SyntaxErrorDetail(
+                uri=doc.uri,
+                version=doc.version,
+                syntaxError=SyntaxErrorInfo(
+                    line=found.first,
+                    column=found.error_column,
+                    message=limits.clip_middle(found.syntax.message, limits.MESSAGE_CAP),
+                ),
+            )
+        )
     return result_detail(doc, found)
 
 
-def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> dict[str, Any]:
+def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> P.ChunkResultParams:
     r = e.result
     assert r is not None
     text = doc.text
@@ -309,57 +308,60 @@ def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> dict[str, An
     end = text.line_start(e.last) + len(text.line(e.last))
     error = None
     if r.error is not None:
-        error = {
-            "type": r.error.type,
-            "message": r.error.message,
-            "line": e.error_line,
-            "traceback": limits.clip_middle(r.error.traceback, traceback_cap),
-            "stateLost": r.error.state_lost,
-            "frames": [
-                {
-                    "path": f.path,
-                    "line": ln if f.in_document else f.line - 1,
-                    "function": f.function,
-                    "inDocument": f.in_document,
-                    "repeated": f.repeated,
-                }
+        error = P.ErrorInfo(
+            type=r.error.type,
+            message=r.error.message,
+            line=e.error_line,
+            traceback=limits.clip_middle(r.error.traceback, traceback_cap),
+            stateLost=r.error.state_lost,
+            frames=[
+                P.FrameInfo(
+                    path=f.path,
+                    line=ln if f.in_document else f.line - 1,
+                    function=f.function,
+                    inDocument=f.in_document,
+                    repeated=f.repeated,
+                )
                 for f, ln in e.frames
             ],
-            "framesOmitted": r.error.frames_omitted,
-        }
-    return {
-        "uri": doc.uri,
-        "version": doc.version,
-        "chunk": {
-            "index": r.chunk.index,
-            "startLine": e.first,
-            "endLine": e.last,
-            "range": _range_json(text.range(start, end)),
-        },
-        "ok": r.ok,
-        "skipped": r.skipped,
-        "values": [_value_json(v) for v in r.values],
-        "expr": _value_json(r.expr) if r.expr is not None else None,
-        "stdout": r.stdout,
-        "stderr": r.stderr,
-        "error": error,
-        "images": [{"path": i.path, "label": i.label, "size": i.size} for i in r.images],
-        "timings": e.timings,
-    }
+            framesOmitted=r.error.frames_omitted,
+        )
+    return P.ChunkResultParams(
+        uri=doc.uri,
+        version=doc.version,
+        chunk=P.ChunkInfo(
+            index=r.chunk.index,
+            startLine=e.first,
+            endLine=e.last,
+            range=_range_payload(text.range(start, end)),
+        ),
+        ok=r.ok,
+        skipped=r.skipped,
+        values=[_value_payload(v) for v in r.values],
+        expr=_value_payload(r.expr) if r.expr is not None else None,
+        stdout=r.stdout,
+        stderr=r.stderr,
+        error=error,
+        images=[P.ImageInfo(path=i.path, label=i.label, size=i.size) for i in r.images],
+        timings=P.Timings(**e.timings),
+    )
 
 
-def _value_json(v: Value) -> dict[str, str]:
-    out = {"name": v.name, "type": v.type_name, "repr": v.repr, "summary": v.summary}
-    if v.table:
-        out["table"] = v.table
-    return out
+def _value_payload(v: Value) -> P.ValueInfo:
+    return P.ValueInfo(
+        name=v.name,
+        type=v.type_name,
+        repr=v.repr,
+        summary=v.summary,
+        table=v.table or P.OMIT,
+    )
 
 
-def _range_json(r: lsp.Range) -> dict[str, Any]:
-    return {
-        "start": {"line": r.start.line, "character": r.start.character},
-        "end": {"line": r.end.line, "character": r.end.character},
-    }
+def _range_payload(r: lsp.Range) -> P.Range:
+    return P.Range(
+        start=P.Position(line=r.start.line, character=r.start.character),
+        end=P.Position(line=r.end.line, character=r.end.character),
+    )
 
 
 # -- coalesced sending ----------------------------------------------------------------------

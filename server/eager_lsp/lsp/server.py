@@ -25,7 +25,7 @@ from pygls.lsp.server import LanguageServer
 from eager_lsp import __version__ as _version
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import Event
-from eager_lsp.lsp import methods, publish
+from eager_lsp.lsp import methods, payloads, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
 from eager_lsp.lsp.errors import RequestError
@@ -149,8 +149,9 @@ class EagerServer(LanguageServer):
         log.info("showMessage: %s", message)
         self.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
 
-    def notify(self, method: str, payload: dict[str, Any]) -> None:
-        self.protocol.notify(method, payload)
+    def notify(self, method: str, payload: Any) -> None:
+        """Send a custom notification: `payload` is its lsp/payloads.py definition."""
+        self.protocol.notify(method, payloads.notify_params(method, payload))
 
     def status(self, doc: Document, state: str, **fields: Any) -> None:
         """`eager/status`, with the truth added in one place: the counts of the activity's run
@@ -161,7 +162,7 @@ class EagerServer(LanguageServer):
             fields.update(binding.counts())
         fields.update(self.llm_info())
         doc.last_state = state
-        self.notify(methods.STATUS, {"uri": doc.uri, "state": state, **fields})
+        self.notify(methods.STATUS, payloads.status_params(doc.uri, state, fields))
         if state == "generating" and not fields.get("tokens") and fields.get("provider") == "local":
             self._start_model_progress(doc)
 
@@ -198,8 +199,11 @@ class EagerServer(LanguageServer):
                     message = f"starting the local model… ({n} s)"
                     self.notify(
                         methods.STATUS,
-                        {"uri": doc.uri, "state": "generating", "tokens": 0, "message": message}
-                        | self.llm_info(),
+                        payloads.status_params(
+                            doc.uri,
+                            "generating",
+                            {"tokens": 0, "message": message, **self.llm_info()},
+                        ),
                     )
                     progress = getattr(activity, "progress", None)
                     if progress is not None:
@@ -243,14 +247,13 @@ class EagerServer(LanguageServer):
             return
         doc.store.add(entry)
         if entry.result is not None:
-            self.notify(methods.CHUNK_RESULT, publish.chunk_result(doc, entry))
+            # Built from payloads.ChunkResultParams, then bounded (limits.PAYLOAD_CAP).
+            self.protocol.notify(methods.CHUNK_RESULT, publish.chunk_result(doc, entry))
         self.publisher.schedule(doc)
 
     def stale(self, doc: Document, from_line: int, to_line: int | None = None) -> None:
-        payload: dict[str, Any] = {"uri": doc.uri, "fromLine": from_line}
-        if to_line is not None:
-            payload["toLine"] = to_line
-        self.notify(methods.STALE, payload)
+        to = payloads.OMIT if to_line is None else to_line
+        self.notify(methods.STALE, payloads.StaleParams(uri=doc.uri, fromLine=from_line, toLine=to))
 
     def _send_diagnostics(self, params: lsp.PublishDiagnosticsParams) -> None:
         self.text_document_publish_diagnostics(params)

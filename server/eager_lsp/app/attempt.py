@@ -1,0 +1,179 @@
+"""One model stream, run while it arrives: the step every generation and every repair is made of.
+
+Rules, and why:
+- The text runs through the interpreter as it streams; the edge sees every piece and every event
+  (`AttemptEdge`), in that order per event: first the event, then `cut` when it stops the text.
+- When a statement fails (with stop-on-error) or the text has a syntax error, nothing after
+  that statement is kept: `cut(keep)` tells the edge at once (a document writer stops writing
+  there), and `keep_length` gives the same cut at the end. The failing statement itself stays,
+  with its error on its line.
+- A broken stream (`StreamFailed`) or a provider error is recorded as the attempt's `error`
+  and `cause`, never raised: what ran before the break is kept. Cancellation propagates (the
+  caller stopped the attempt).
+- A repair attempt filters the answer through `repair.RepeatFilter`; when the model gave the
+  failing statement back unchanged, nothing ran and `unchanged_message` says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eager_lsp import repair
+from eager_lsp.core.interpreter import Interpreter, StreamFailed
+from eager_lsp.core.run import RunReport
+from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue, failure_text
+from eager_lsp.providers.base import ProviderError
+from eager_lsp.repair import RepairRequest, RepairStats
+
+NO_CODE = "The model returned no code"
+
+
+class AttemptEdge(Protocol):
+    """What an edge does while an attempt streams (print it, write it into a document)."""
+
+    def piece(self, text: str) -> None:
+        """Model text as it arrives (after the repair filter)."""
+
+    def event(self, event: Event) -> None:
+        """A pipeline event of the attempt's run."""
+
+    def cut(self, keep: int) -> None:
+        """Only the first `keep` characters of this attempt's text will be kept."""
+
+
+def line_end(text: str, k: int) -> int:
+    """Offset just past line `k` (0-based) of `text`, including its newline if it has one."""
+    pos = 0
+    for _ in range(k + 1):
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return len(text)
+        pos = nl + 1
+    return pos
+
+
+@dataclass
+class Attempt:
+    """One model stream: what it wrote and what running it produced."""
+
+    first_line: int  # the document line the attempt's first character lands on
+    stream: Any  # the model's text (an async iterator of pieces)
+    stop_on_error: bool = True
+    text: str = ""
+    pieces: int = 0
+    report: RunReport | None = None
+    error: str | None = None  # the stream broke, or the model wrote nothing
+    cause: BaseException | None = None  # what broke it
+    failed: ChunkResult | None = None  # the first statement that failed
+    syntax: SyntaxIssue | None = None
+    stats: RepairStats | None = None  # a repair's filter: repeats dropped, unchanged
+    request: RepairRequest | None = None  # what a repair asked
+    replaced: str = ""  # the text a repair rewrites (kept when the answer is unchanged)
+
+    @classmethod
+    def generation(
+        cls, llm: Any, messages: list[dict[str, Any]], *, first_line: int, **kw: Any
+    ) -> Attempt:
+        from eager_lsp.providers import open_stream
+
+        return cls(first_line=first_line, stream=open_stream(llm, messages), **kw)
+
+    @classmethod
+    def repair(
+        cls,
+        llm: Any,
+        req: RepairRequest,
+        *,
+        first_line: int,
+        replaced: str,
+        style: str = repair.DEFAULT_STYLE,
+        **kw: Any,
+    ) -> Attempt:
+        stream, stats = repair.open_repair_stream(llm, req, style)
+        return cls(
+            first_line=first_line,
+            stream=stream,
+            stats=stats,
+            request=req,
+            replaced=replaced,
+            **kw,
+        )
+
+    # -- what happened ---------------------------------------------------------------------
+    @property
+    def unchanged(self) -> bool:
+        """The repair answer began with the failing statement as it was: nothing ran."""
+        return self.stats is not None and self.stats.unchanged
+
+    @property
+    def unchanged_message(self) -> str:
+        if self.stats is None or self.request is None:
+            return ""
+        return self.stats.message(self.request)
+
+    @property
+    def empty(self) -> bool:
+        """The model answered without any code (and nothing else went wrong)."""
+        return (
+            self.report is not None
+            and not self.text.strip()
+            and self.error is None
+            and not self.unchanged
+        )
+
+    @property
+    def failure(self) -> str | None:
+        """The run's error text: the failing statement's error, else the syntax error."""
+        return failure_text(self.failed) or failure_text(self.syntax)
+
+    def keep_length(self) -> int | None:
+        """How much of `text` stays: up to the end of the failing statement (with
+        stop-on-error) or of the line with a syntax error; None: all of it."""
+        if self.failed is not None and self.stop_on_error:
+            return line_end(self.text, self.failed.chunk.end_line - self.first_line)
+        if self.syntax is not None:
+            return line_end(self.text, self.syntax.line - self.first_line)
+        return None
+
+    def kept_text(self) -> str:
+        """The text that stays, ending with a newline when it is not empty."""
+        keep = self.keep_length()
+        kept = self.text if keep is None else self.text[:keep]
+        return kept if not kept or kept.endswith("\n") else kept + "\n"
+
+    # -- running ---------------------------------------------------------------------------
+    async def run(self, interpreter: Interpreter, edge: AttemptEdge) -> RunReport | None:
+        """Stream the model's text through `interpreter`; returns the report (None when the
+        provider failed before a run could report)."""
+
+        def on_piece(piece: str) -> None:
+            self.text += piece
+            self.pieces += 1
+            edge.piece(piece)
+
+        def on_event(event: Event) -> None:
+            cut: int | None = None
+            if event.kind == "result":
+                r: ChunkResult = event.data["result"]
+                if not r.ok and not r.skipped:
+                    if self.failed is None:
+                        self.failed = r
+                    if self.stop_on_error:
+                        cut = line_end(self.text, r.chunk.end_line - self.first_line)
+            elif event.kind == "syntax_error":
+                self.syntax = event.data["issue"]
+                cut = line_end(self.text, self.syntax.line - self.first_line)
+            edge.event(event)
+            if cut is not None:
+                edge.cut(cut)
+
+        try:
+            self.report = await interpreter.run_stream(
+                self.stream, first_line=self.first_line, listener=on_event, on_piece=on_piece
+            )
+        except StreamFailed as exc:
+            self.report, self.error, self.cause = exc.report, str(exc.cause), exc.cause
+        except ProviderError as exc:
+            self.error, self.cause = str(exc), exc
+        return self.report

@@ -1,0 +1,499 @@
+"""Every custom LSP payload, defined once: the eager/* notifications and requests, the
+`workspace/executeCommand` commands with their arguments and results, and the diagnostic `data`.
+
+Rules, and why:
+- The server builds these objects and sends `to_wire(obj)`; it never hand-builds one of these
+  dicts, so a field cannot be misspelt in one place and right in another.
+- Field names are the wire names (camelCase, as the clients spell them), so a search for
+  `chunksDone` finds the Python, the TypeScript and the Lua side alike.
+- A field whose default is `OMIT` is left out of the message when not set (the protocol's
+  "optional"); a field typed `X | None` is always sent, `null` when empty.
+- `describe()` is the JSON description of all of it; `payload_export.py` prints it and writes
+  the Neovim plugin's annotations (`nvim/lua/eager/protocol.lua`) and docs/protocol.md's
+  "Payload definitions" from it. tests/lsp/test_payloads.py checks the VS Code extension
+  (`vscode-extension/src/methods.ts`) and the Neovim plugin (`nvim/lua/eager/*.lua`) against it.
+- Plain dataclasses, no LSP types: these are JSON shapes; pygls gets the dicts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from eager_lsp.lsp import methods
+
+
+class _Omit:
+    """The value of an optional field that is not set: the field is not sent."""
+
+    _instance: _Omit | None = None
+
+    def __new__(cls) -> _Omit:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "OMIT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+OMIT: Any = _Omit()
+
+
+def to_wire(value: Any) -> Any:
+    """The JSON value of a payload: dataclasses become dicts of their set fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if v is OMIT:
+                continue
+            out[f.name] = to_wire(v)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_wire(v) for k, v in value.items()}
+    return value
+
+
+# -- shared shapes ------------------------------------------------------------------------------
+
+
+@dataclass
+class Position:
+    line: int
+    character: int
+
+
+@dataclass
+class Range:
+    start: Position
+    end: Position
+
+
+# -- eager/chunkResult (also the answer of eager.resultDetail) ----------------------------------
+
+
+@dataclass
+class ValueInfo:
+    name: str
+    type: str
+    repr: str
+    summary: str
+    table: str = OMIT  # a data frame's head as a Markdown table
+
+
+@dataclass
+class ImageInfo:
+    path: str
+    label: str
+    size: int
+
+
+@dataclass
+class FrameInfo:
+    path: str
+    line: int | None  # 0-based; null: a line of the document that is gone
+    function: str
+    inDocument: bool
+    repeated: int
+
+
+@dataclass
+class ErrorInfo:
+    type: str
+    message: str
+    line: int | None  # 0-based document line
+    traceback: str
+    stateLost: bool
+    frames: list[FrameInfo]
+    framesOmitted: int
+
+
+@dataclass
+class Timings:
+    """Milliseconds since the start of the generation/run."""
+
+    releasedMs: float = OMIT
+    dispatchedMs: float = OMIT
+    startMs: float = OMIT
+    endMs: float = OMIT
+    resultMs: float = OMIT
+    elapsedMs: float = OMIT
+
+
+@dataclass
+class ChunkInfo:
+    index: int
+    startLine: int  # 0-based
+    endLine: int
+    range: Range
+
+
+@dataclass
+class ChunkResultParams:
+    uri: str
+    version: int | None
+    chunk: ChunkInfo
+    ok: bool
+    skipped: bool
+    values: list[ValueInfo]
+    expr: ValueInfo | None
+    stdout: str
+    stderr: str
+    error: ErrorInfo | None
+    images: list[ImageInfo]
+    timings: Timings
+    truncated: bool = OMIT  # set once the payload has been bounded
+
+
+@dataclass
+class SyntaxErrorInfo:
+    line: int
+    column: int
+    message: str
+
+
+@dataclass
+class SyntaxErrorDetail:
+    """`eager.resultDetail` on a syntax error."""
+
+    uri: str
+    version: int | None
+    syntaxError: SyntaxErrorInfo
+
+
+# -- other notifications ------------------------------------------------------------------------
+
+StatusState = Literal["idle", "generating", "running", "error"]
+
+
+@dataclass
+class StatusParams:
+    uri: str
+    state: StatusState
+    tokens: int = OMIT
+    tokensPerSecond: float = OMIT
+    chunksDone: int = OMIT
+    chunksRunning: int = OMIT
+    chunksPending: int = OMIT
+    chunksTotal: int = OMIT
+    message: str = OMIT
+    provider: str = OMIT
+    model: str = OMIT
+    baseUrl: str = OMIT
+
+
+@dataclass
+class StaleParams:
+    uri: str
+    fromLine: int
+    toLine: int = OMIT
+
+
+@dataclass
+class GenerationSummaryParams:
+    uri: str
+    elapsedS: float
+    lastTokenS: float | None
+    execTotalS: float
+    serialEstimateS: float | None
+    savedS: float | None
+    chunks: int
+    tokens: int
+    stoppedEarly: bool
+    error: str | None
+
+
+# -- eager/streamEdit (server → client request) -------------------------------------------------
+
+
+@dataclass
+class StreamEditBase:
+    uri: str
+    generationId: str
+    seq: int
+    op: str
+
+
+@dataclass
+class StreamBeginParams(StreamEditBase):
+    position: Position
+    version: int
+    replace: Range = OMIT
+    before: str = OMIT
+    after: str = OMIT
+
+
+@dataclass
+class StreamInsertParams(StreamEditBase):
+    text: str
+
+
+@dataclass
+class StreamEndParams(StreamEditBase):
+    trimTrailing: bool = OMIT
+    keepLines: int = OMIT
+
+
+STREAM_OPS: dict[str, type[StreamEditBase]] = {
+    "begin": StreamBeginParams,
+    "insert": StreamInsertParams,
+    "end": StreamEndParams,
+}
+
+
+@dataclass
+class StreamEditResult:
+    """The client's answer: `ok` with the region's `version`/`range`, or a `reason`."""
+
+    ok: bool
+    version: int = OMIT
+    range: Range = OMIT
+    reason: Literal["edited", "closed", "conflict"] = OMIT
+    message: str = OMIT
+
+
+# -- eager/cursor (client → server) -------------------------------------------------------------
+
+
+@dataclass
+class CursorParams:
+    uri: str
+    position: Position
+    version: int = OMIT
+
+
+# -- commands: arguments ------------------------------------------------------------------------
+
+
+@dataclass
+class UriArgs:
+    uri: str
+
+
+@dataclass
+class GenerateArgs:
+    uri: str
+    prompt: str
+    position: Position = OMIT
+    range: Range = OMIT
+
+
+@dataclass
+class LineArgs:
+    uri: str
+    line: int  # 0-based
+
+
+@dataclass
+class FollowArgs:
+    uri: str
+    enabled: bool
+
+
+@dataclass
+class InfoArgs:
+    pass
+
+
+# -- commands: results --------------------------------------------------------------------------
+
+
+@dataclass
+class Refusal:
+    """Added to a command's result when it was refused (also shown with showMessage)."""
+
+    error: str
+    reason: Literal["invalid", "not_open", "not_python", "busy", "no_error", "settings", "debugger"]
+
+
+@dataclass
+class StartedResult:
+    started: bool
+
+
+@dataclass
+class StopResult:
+    stopped: bool
+
+
+@dataclass
+class FollowResult:
+    enabled: bool
+
+
+@dataclass
+class InterruptResult:
+    interrupted: bool
+    stateLost: bool
+
+
+@dataclass
+class RestartResult:
+    restarted: bool
+
+
+@dataclass
+class DebugAttachInfo:
+    host: str
+    port: int
+
+
+@dataclass
+class InfoResult:
+    version: str
+    provider: str = OMIT  # "openai" | "local"; absent until the model layer has loaded
+    model: str = OMIT
+    baseUrl: str = OMIT
+
+
+# -- diagnostics --------------------------------------------------------------------------------
+
+
+@dataclass
+class DiagnosticData:
+    """`Diagnostic.data` of eager's diagnostics."""
+
+    kind: str  # "runtime" | "syntax"
+    line: int
+    statementLine: int
+
+
+# -- the registry -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    arguments: type
+    result: tuple[type, ...]  # any of these (None: `null`)
+    nullable: bool = False
+
+
+COMMANDS: dict[str, Command] = {
+    methods.GENERATE: Command(GenerateArgs, (StartedResult,)),
+    methods.STOP: Command(UriArgs, (StopResult,)),
+    methods.RUN_DOCUMENT: Command(UriArgs, (StartedResult,)),
+    methods.FOLLOW: Command(FollowArgs, (FollowResult,)),
+    methods.INTERRUPT: Command(UriArgs, (InterruptResult,)),
+    methods.RESTART_INTERPRETER: Command(UriArgs, (RestartResult,)),
+    methods.DEBUG_ATTACH_INFO: Command(UriArgs, (DebugAttachInfo,), nullable=True),
+    methods.FIX_WITH_AI: Command(LineArgs, (StartedResult,)),
+    methods.RESULT_DETAIL: Command(LineArgs, (ChunkResultParams, SyntaxErrorDetail), True),
+    methods.INFO: Command(InfoArgs, (InfoResult,)),
+}
+
+# Server → client notifications.
+NOTIFICATIONS: dict[str, type] = {
+    methods.CHUNK_RESULT: ChunkResultParams,
+    methods.STATUS: StatusParams,
+    methods.STALE: StaleParams,
+    methods.GENERATION_SUMMARY: GenerationSummaryParams,
+}
+
+# Server → client requests: params (any of) and the client's result.
+REQUESTS: dict[str, tuple[tuple[type, ...], type]] = {
+    methods.STREAM_EDIT: (
+        (StreamBeginParams, StreamInsertParams, StreamEndParams),
+        StreamEditResult,
+    ),
+}
+
+# Client → server notifications.
+CLIENT_NOTIFICATIONS: dict[str, type] = {methods.CURSOR: CursorParams}
+
+
+def notify_params(method: str, payload: Any) -> dict[str, Any]:
+    """The wire form of a notification, checked against its definition."""
+    expected = NOTIFICATIONS[method]
+    if not isinstance(payload, expected):
+        raise TypeError(f"{method} takes {expected.__name__}, not {type(payload).__name__}")
+    out: dict[str, Any] = to_wire(payload)
+    return out
+
+
+def status_params(uri: str, state: str, fields: dict[str, Any]) -> StatusParams:
+    """`eager/status` from keyword fields; an unknown field name is a TypeError at once."""
+    return StatusParams(uri=uri, state=typing.cast(StatusState, state), **fields)
+
+
+# -- the description ----------------------------------------------------------------------------
+
+
+def _types() -> list[type]:
+    mod = sys.modules[__name__]
+    return [
+        obj
+        for obj in vars(mod).values()
+        if isinstance(obj, type)
+        and dataclasses.is_dataclass(obj)
+        and obj.__module__ == __name__
+        and obj is not Command
+    ]
+
+
+def _type_text(tp: Any) -> str:
+    """A short, language-neutral spelling of a field's type: `int`, `list[FrameInfo]`,
+    `ErrorInfo | null`, `"idle" | "error"`."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is type(None):
+        return "null"
+    if origin is Literal:
+        return " | ".join(json.dumps(a) for a in args)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return " | ".join(_type_text(a) for a in args)
+    if origin is list:
+        return f"list[{_type_text(args[0])}]"
+    if origin is dict:
+        return "object"
+    if isinstance(tp, type):
+        return {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}.get(
+            tp.__name__, tp.__name__
+        )
+    return str(tp)
+
+
+def _fields(cls: type) -> dict[str, dict[str, Any]]:
+    hints = typing.get_type_hints(cls)
+    out: dict[str, dict[str, Any]] = {}
+    for f in dataclasses.fields(cls):
+        out[f.name] = {"type": _type_text(hints[f.name]), "optional": f.default is OMIT}
+    return out
+
+
+def describe() -> dict[str, Any]:
+    """Every custom method with its payload types, and every type with its fields."""
+
+    def names(types: tuple[type, ...]) -> list[str]:
+        return [t.__name__ for t in types]
+
+    return {
+        "commands": {
+            name: {
+                "arguments": c.arguments.__name__,
+                "result": names(c.result) + (["null"] if c.nullable else []),
+                "refusal": Refusal.__name__,
+            }
+            for name, c in COMMANDS.items()
+        },
+        "notifications": {name: cls.__name__ for name, cls in NOTIFICATIONS.items()},
+        "requests": {
+            name: {"params": names(params), "result": result.__name__}
+            for name, (params, result) in REQUESTS.items()
+        },
+        "clientNotifications": {name: cls.__name__ for name, cls in CLIENT_NOTIFICATIONS.items()},
+        "capabilities": {
+            "experimental": methods.STREAM_EDITS_CAPABILITY,
+            "initializationOption": methods.STREAM_EDITS_OPTION,
+        },
+        "types": {cls.__name__: _fields(cls) for cls in _types()},
+    }

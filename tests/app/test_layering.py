@@ -1,0 +1,41 @@
+"""Who may import whom around the application layer (imports inside functions count too):
+- `app/` uses core, providers and repair.py; it never imports the edges (`lsp/`, the terminal
+  modules), so neither edge can make it depend on the other;
+- the terminal commands (`console.py`, `generate.py`) and `cli_options.py` never import
+  `cli.py`, which imports them (the cli ↔ console ↔ generate cycle that was here)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parents[2] / "server" / "eager_lsp"
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+            out.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return out
+
+
+def offenders(path: Path, banned: tuple[str, ...]) -> list[str]:
+    return sorted(
+        m for m in imported_modules(path) if any(m == b or m.startswith(b + ".") for b in banned)
+    )
+
+
+def test_the_app_layer_imports_no_edge() -> None:
+    banned = ("eager_lsp.lsp", "eager_lsp.cli", "eager_lsp.console", "eager_lsp.generate")
+    found = {p.name: offenders(p, banned) for p in sorted((PKG / "app").glob("*.py"))}
+    assert found and not any(found.values()), found
+
+
+def test_the_terminal_commands_do_not_import_cli() -> None:
+    for name in ("console.py", "generate.py", "cli_options.py"):
+        assert offenders(PKG / name, ("eager_lsp.cli",)) == [], name
