@@ -508,6 +508,7 @@ def test_fix_with_ai_code_action_regenerates_from_the_error(
             "file": str(target),
             "prompt": "compute things",
             "fix": True,
+            "undo_fix": True,
             "expect_hints": 4,
             "settings": _settings(openai_server.url),
         },
@@ -524,6 +525,14 @@ def test_fix_with_ai_code_action_regenerates_from_the_error(
     assert r["diagnostics"] == [], r["diagnostics"]
     labels = _labels(r)
     assert "z = 21.0" in labels, labels
+    # The repair is one undo step of its own: one `u` restores the text as generated (the
+    # failing line back, the fix gone), redo brings the fix back.
+    before_fix = r["first"]["text"].rstrip("\n").split("\n")
+    assert [ln for ln in r["after_undo"] if ln] == [ln for ln in before_fix if ln], (
+        r["after_undo"],
+        before_fix,
+    )
+    assert "\n".join(r["after_redo"]).rstrip("\n") == r["text"].rstrip("\n"), r["after_redo"]
 
 
 @requires_nvim

@@ -525,12 +525,6 @@ def _check_stream_run(run: dict[str, Any]) -> list[str]:
     return problems
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 10 is open: with two busy processes beside it, 2 of 20 runs went wrong once "
-    "(run05 lost generated lines after line 45; run11 had a typed line inside the generated "
-    "block); it passed whole in another loaded run. A race in the VS Code write path, not fixed",
-)
 def test_typing_above_below_and_at_the_insertion_point_loses_nothing_and_one_undo_removes_it(
     code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:

@@ -383,6 +383,72 @@ async def test_stream_edits_typing_inside_stops_cleanly_and_keeps_both_texts(
     assert [r["op"] for r in streams.requests].count("end") == 0  # nothing after the refusal
 
 
+async def test_stream_edits_a_line_being_typed_at_the_point_when_begin_is_refused_stays_whole(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The user starts a line at the insertion point just before `begin` reaches the client,
+    which answers `conflict`; the server rebases the point past that text and retries. The
+    generated text goes above the unfinished line, never joined to its end."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    script = "".join(f"{ln}\n" for ln in CODE[:25])
+    fake_openai.enqueue(text=script, chunk_chars=4, delay=0.005)
+    uri = editor.open("typing_at_begin.py", START_TEXT, tmp_path)
+
+    def type_first(p: dict[str, Any]) -> None:
+        if p["op"] == "begin" and len(streams.requests) == 1:
+            editor.type(uri, 1, 0, "# pr")  # the begin is for the version before this
+
+    streams.before_op = type_first
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    assert [r["op"] for r in streams.requests].count("begin") == 2  # refused once, retried
+    lines = editor.docs[uri].source.split("\n")
+    code = script.splitlines()
+    assert lines[: len(code) + 1] == ["start = 0", *code], lines
+    assert "# pr" in lines and lines.index("# pr") == len(code) + 1, lines
+
+
+async def test_stream_edits_an_answer_sent_before_its_didchange_is_read_when_it_arrives(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """A client whose answer overtakes the didChange of the version it names (VS Code sends it
+    anyway when that didChange is late): the server reads the range once the didChange is
+    there, and the generation goes on, instead of losing track of the text."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    script = "".join(f"{ln}\n" for ln in CODE[:25])
+    fake_openai.enqueue(text=script, chunk_chars=4, delay=0.005)
+    uri = editor.open("late_change.py", START_TEXT, tmp_path)
+    client = editor.client
+    send = client.text_document_did_change
+    late: list[Any] = []
+
+    def late_once(p: dict[str, Any]) -> None:
+        if p["op"] == "insert" and not late:
+            loop = asyncio.get_running_loop()
+
+            def defer(params: Any) -> None:
+                late.append(params)
+                client.text_document_did_change = send  # type: ignore[method-assign]
+                loop.call_later(0.3, send, params)
+
+            client.text_document_did_change = defer  # type: ignore[method-assign]
+
+    streams.before_op = late_once
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert late, "no didChange was held back"
+    assert summary["error"] is None, summary
+    lines = editor.docs[uri].source.split("\n")
+    assert lines == ["start = 0", *script.splitlines(), "", "end = 1", ""], lines
+
+
 async def test_stream_edits_an_error_keeps_the_code_up_to_it_in_one_end(
     stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from eager_lsp.worker.client import WorkerClient, WorkerCrashed, WorkerOptions
+from eager_lsp.worker.launch import worker_env
+from eager_lsp.worker.spawn import close_zygotes
 
 from .helpers import run1
 
@@ -122,3 +124,21 @@ async def test_a_zygote_that_cannot_start_says_why(tmp_path: Path) -> None:
     reason = info.value.reason
     assert "(the zygote) exited with code 1" in reason
     assert "cannot import encodings" in reason
+
+
+async def test_a_cancelled_start_does_not_spoil_the_others(tmp_path: Path) -> None:
+    """Starts that wait for the same new zygote: cancelling one leaves the others going."""
+    env = {"PATH": os.defpath, "EAGER_TEST": "cancelled-start"}
+    options = WorkerOptions(debug=False, cwd=str(tmp_path), env=env)
+    first = asyncio.create_task(WorkerClient.start(options))
+    second = asyncio.create_task(WorkerClient.start(options))
+    await asyncio.sleep(0)  # both now wait for the zygote's hello
+    first.cancel()
+    worker = await asyncio.wait_for(second, 60)
+    try:
+        assert (await run1(worker, "z = 3\n", names=["z"]))["values"][0]["repr"] == "3"
+    finally:
+        await worker.shutdown()
+        close_zygotes(sys.executable, worker_env(env))
+    with pytest.raises(asyncio.CancelledError):
+        await first

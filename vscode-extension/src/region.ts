@@ -57,11 +57,16 @@ export class TrackedRegion {
    * (the point itself moves past such text). See `settle`. */
   private anchor: number | undefined;
 
+  /** @param typedFrom for an empty region whose point was rebased past text the user typed at
+   * it after the server's version (a `begin` for an older version): where that text begins.
+   * It counts as typed at the point, so an unfinished line of it goes below the first
+   * generated line (`settle`) instead of being joined to it. */
   constructor(
     public start: number,
     public end: number = start,
+    typedFrom?: number,
   ) {
-    if (start === end) this.anchor = start;
+    if (start === end) this.anchor = typedFrom !== undefined && typedFrom < start ? typedFrom : start;
   }
 
   get conflicted(): boolean {
@@ -126,6 +131,16 @@ export class TrackedRegion {
   markConflict(reason: string): void {
     this.conflictReason ??= reason;
   }
+}
+
+/** Where the text the user typed at a point since the server's version begins, for a `begin`
+ * whose point was at column 0 (the server always opens a line of its own) and was moved by
+ * rebasing to `rebased` (an offset in `text`): the start of the point's line now, when the
+ * typed text left the point in the middle of a line; undefined otherwise. */
+export function typedAtPoint(text: string, rebased: number, originalCharacter: number): number | undefined {
+  if (originalCharacter !== 0) return undefined;
+  const lineStart = Math.max(text.lastIndexOf("\n", rebased - 1), text.lastIndexOf("\r", rebased - 1)) + 1;
+  return lineStart < rebased ? lineStart : undefined;
 }
 
 // ---- positions in line/character terms ------------------------------------------------------

@@ -39,6 +39,7 @@ import {
   rebaseRange,
   SerialQueue,
   TrackedRegion,
+  typedAtPoint,
   withEol,
 } from "./region";
 
@@ -321,6 +322,7 @@ export class StreamWriter implements vscode.Disposable {
     const doc = this.findDocument(p.uri);
     if (!doc) return this.remember(p.generationId, { ok: false, reason: "closed" });
     let where = { start: p.replace?.start ?? p.position, end: p.replace?.end ?? p.position };
+    let rebased = false;
     if (doc.version !== p.version) {
       // The user typed since the server placed it: bring the place up to date (the marks' rules),
       // or, if that cannot be done, refuse; the server then rebases and sends begin again once
@@ -332,6 +334,7 @@ export class StreamWriter implements vscode.Disposable {
         return { ok: false, reason: "conflict", message: `the document is at version ${doc.version}, not ${p.version}` };
       }
       where = moved;
+      rebased = true;
     }
     const eol = doc.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n";
     const before = withEol(p.before ?? "", eol);
@@ -340,7 +343,11 @@ export class StreamWriter implements vscode.Disposable {
     const to = p.replace ? Math.max(from, doc.offsetAt(toPosition(where.end))) : from;
     // Until it is placed, the region is the range to replace (or the empty point), followed like
     // the region itself: a user edit inside the range to replace is a conflict.
-    const gen = new Generation(p.generationId, doc, new TrackedRegion(from, to));
+    // A point rebased past a line the user was still typing there: that line counts as typed at
+    // the point, so the first generated line goes above it, not joined to its end.
+    const typedFrom =
+      rebased && to === from && before === "" ? typedAtPoint(doc.getText(), from, p.position.character) : undefined;
+    const gen = new Generation(p.generationId, doc, new TrackedRegion(from, to, typedFrom));
     gen.lastSeq = p.seq;
     this.gens.set(gen.id, gen); // so that the change event of our edit finds it
     if (to > from || before + after !== "") {

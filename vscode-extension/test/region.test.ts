@@ -11,6 +11,7 @@ import {
   rebaseRange,
   SerialQueue,
   TrackedRegion,
+  typedAtPoint,
   withEol,
 } from "../src/region";
 import { stopMessage } from "../src/stop";
@@ -134,6 +135,33 @@ describe("TrackedRegion", () => {
     s.gen("v1 = 1\n");
     assert.equal(s.text, "# head\nv0 = 0\nv1 = 1\n# prun\n");
     assert.equal(s.regionText(), "v0 = 0\nv1 = 1\n");
+  });
+
+  it("keeps a line the user was typing when a rebased begin arrived whole, below the first generated line", () => {
+    // The server placed the point at the start of line 1 ("# head\n" + point); before the begin
+    // reached the editor the user had typed "# pr" there: the begin is rebased past it, to 11.
+    const text = "# head\n# pr";
+    const log = new ChangeLog(1);
+    log.record(2, [{ start: { line: 1, character: 0 }, end: { line: 1, character: 0 }, text: "# pr" }]);
+    const moved = rebaseRange(log, { line: 1, character: 0 }, { line: 1, character: 0 }, 1)!;
+    assert.deepEqual(moved.start, { line: 1, character: 4 });
+    const from = 7 + moved.start.character;
+    const s = new Sim(text, from);
+    s.region = new TrackedRegion(from, from, typedAtPoint(text, from, 0));
+    let cursor = from;
+    s.gen("v0 = 0\n");
+    cursor += "v0 = 0\n".length; // VS Code moves a cursor past text inserted before it
+    for (const ch of "un\n") {
+      assert.equal(s.user(cursor, 0, ch), "after");
+      cursor++;
+    }
+    s.gen("v1 = 1\n");
+    assert.equal(s.text, "# head\nv0 = 0\nv1 = 1\n# prun\n");
+    assert.equal(s.regionText(), "v0 = 0\nv1 = 1\n");
+    // A point that was not at a line start, or a rebased point at one, keeps its place.
+    assert.equal(typedAtPoint("# head\n# pr", 11, 3), undefined);
+    assert.equal(typedAtPoint("# head\n# pr\n", 12, 0), undefined);
+    assert.equal(typedAtPoint("x\r\nab", 5, 0), 3);
   });
 
   it("keeps the finished lines typed at the empty point above, the unfinished one below", () => {

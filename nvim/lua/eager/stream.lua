@@ -9,7 +9,8 @@
 -- marks is exactly what we inserted; an edit inside it stops the generation ("edited").
 --
 -- Undo: every change of a generation is joined (`undojoin`) to the previous one when the buffer
--- did not change in between, so one `u` removes a whole generation. If the user changed the
+-- did not change in between, so one `u` removes a whole generation; its first change starts an
+-- undo step of its own (a repair is one step, not joined to the generation before it). If the user changed the
 -- buffer meanwhile, the generation is split around their change into several undo steps.
 --
 -- Every answer carries the region's range in the version whose didChange was sent just before.
@@ -107,6 +108,12 @@ local function change(st, fn)
   api.nvim_buf_call(st.buf, function()
     if st.tick ~= nil and vim.b[st.buf].changedtick == st.tick then
       pcall(vim.cmd.undojoin) -- fails harmlessly right after an undo
+    else
+      -- A new undo step (the generation's first change, or the first after someone else's):
+      -- Neovim closes an undo block only at user input, so without this break a generation
+      -- started with no keystroke in between (a repair with repair.mode "auto", a script) would
+      -- join the previous change's step. Setting 'undolevels' closes the block (:h undo-break).
+      pcall(vim.cmd, "let &l:undolevels = &l:undolevels")
     end
     fn()
   end)

@@ -23,6 +23,7 @@ from typing import Any
 
 from eager_lsp.core.config import InterpreterConfig, KernelTarget
 from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource
+from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.run import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event
 
@@ -63,6 +64,7 @@ class Interpreter:
         self._executor: Executor | None = None
         self._starting: asyncio.Task[Executor] | None = None
         self.run: Run | None = None
+        self.ledger = Ledger()  # what ran in this namespace (core/ledger.py)
         self.lost_reasons: list[str] = []
         self._image_dir: str | None = None
 
@@ -99,6 +101,8 @@ class Interpreter:
         """The current executor (started or taken from the source on first use)."""
         if self._executor is not None and self._executor.alive:
             return self._executor
+        if self._executor is not None:  # it died between runs: a new one has a new namespace
+            self.ledger.clear()
         if self._starting is None or self._starting.done():
             self._starting = asyncio.ensure_future(self._pool.acquire())
         executor = await asyncio.shield(self._starting)
@@ -148,6 +152,7 @@ class Interpreter:
     async def executor_lost(self, reason: str) -> None:
         """The interpreter died or was killed: drop it; the next use takes the warm spare."""
         self.lost_reasons.append(reason)
+        self.ledger.clear()
         executor, self._executor = self._executor, None
         if executor is not None:
             try:
@@ -190,6 +195,7 @@ class Interpreter:
         """A fresh namespace in the same interpreter (raises if the executor cannot)."""
         executor = await self.executor()
         await executor.reset()
+        self.ledger.clear()
 
     def chunk_request(self, chunk: Chunk) -> ChunkRequest:
         """The wire form of one chunk (core/executor.py, worker/protocol.py)."""

@@ -18,6 +18,7 @@ from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.executor import ChunkRequest, Executor
 from eager_lsp.core.gate import Gate
+from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.results import error_from_wire, lost_result, result_from_wire, skipped_result
 from eager_lsp.core.types import Chunk, ChunkResult, Event, SyntaxIssue, failure_text
 
@@ -40,6 +41,9 @@ class RunHost(Protocol):
     async def executor_lost(self, reason: str) -> None: ...
 
     async def interrupt(self) -> str: ...
+
+    @property
+    def ledger(self) -> Ledger: ...  # what ran in its namespace: every result goes there
 
 
 @dataclass
@@ -157,10 +161,15 @@ class Run:
         self.last_piece_at: float | None = None
         self.end_at: float | None = None
         self.chunks: list[Chunk] = []
-        self.results: dict[int, ChunkResult] = {}
+        self._log = interpreter.ledger.open_run()  # the ledger writes it; `results` reads it
         self.events: list[Event] = []
         self.syntax_error: SyntaxIssue | None = None
         self._pump = asyncio.get_running_loop().create_task(self._pump_loop())
+
+    @property
+    def results(self) -> dict[int, ChunkResult]:
+        """This run's results by chunk index: a view of what it recorded in the ledger."""
+        return self._log.results
 
     # -- input side ----------------------------------------------------------------------
     @property
@@ -338,9 +347,8 @@ class Run:
             self._in_flight = False
 
     def _record(self, result: ChunkResult) -> None:
-        if result.chunk.index in self.results:
-            return
-        self.results[result.chunk.index] = result
+        if self._interpreter.ledger.record(result, self._log) is None:
+            return  # this run already has a result for that chunk
         self._emit("result", result.result_at or self._clock(), result=result)
 
     def _emit(self, kind: str, t: float, **data: Any) -> None:

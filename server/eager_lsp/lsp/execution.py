@@ -256,36 +256,24 @@ def prelude_code(doc: Document, prefix: str) -> str:
     already attempted every statement of it, else `prefix` with the statements that were
     attempted and failed (an error, an interrupt) blanked out.
 
-    A statement that failed or was interrupted counts as attempted: it is not run again by
-    itself (an interrupted `while True:` would hang the next generation) until its text is
-    edited (results are dropped when their lines change) or the user asks (run the file,
-    restart the interpreter, which clears the results). Only the statements' lines are
-    needed: `ast` gives the detector's boundaries (its property test checks exactly that)
-    without the per-chunk libcst analysis."""
-    import ast
+    The interpreter's ledger (core/ledger.py) decides, matching the prefix's statements to
+    what ran by their text: a statement that failed or was interrupted counts as attempted
+    and is not run again by itself (an interrupted `while True:` would hang the next
+    generation) until its text is edited (an edited statement is a new one) or the user asks
+    (run the file, restart the interpreter: both empty the ledger)."""
+    from eager_lsp.core.rerun import statements
 
-    try:
-        body = ast.parse(prefix).body
-    except (SyntaxError, ValueError):
+    session = doc.interpreter
+    chunks, syntax = statements(prefix)
+    if session is None or not chunks or syntax is not None:
         return prefix
-    ok: set[tuple[int, int]] = set()
-    failed: set[tuple[int, int]] = set()
-    for e in doc.store.entries:
-        if e.result is None or e.result.skipped:
-            continue
-        (ok if e.result.ok else failed).add((e.first, e.last))
-    spans = []
-    for stmt in body:
-        decorators = getattr(stmt, "decorator_list", None) or []
-        first = min([stmt.lineno, *(d.lineno for d in decorators)])
-        last = stmt.end_lineno or stmt.lineno
-        spans.append((first - 1, last - 1))
-    if all(span in ok or span in failed for span in spans):
+    matched = session.ledger.match(chunks)
+    if all(r is not None and r.attempted for r in matched):
         return ""
     lines = prefix.splitlines(keepends=True)
-    for first, last in spans:
-        if (first, last) in failed:  # keep the line count: later lines keep their numbers
-            for i in range(first, min(last + 1, len(lines))):
+    for chunk, rec in zip(chunks, matched, strict=True):
+        if rec is not None and rec.failed:  # keep the line count: later lines keep numbers
+            for i in range(chunk.start_line - 1, min(chunk.end_line, len(lines))):
                 lines[i] = "\n" if lines[i].endswith("\n") else ""
     return "".join(lines)
 

@@ -5,9 +5,10 @@ Rule for edits (docs/configuration.md, "Follow mode"):
   the detector knows it is complete;
 - an edit to text that has not run yet (the statement being typed) restarts the stream from
   the first statement that has not run, without touching the interpreter;
-- an edit to a statement that already ran makes it and everything after it stale
-  (`eager/stale`, their results and diagnostics cleared) and, after a short pause in typing,
-  rebuilds the state: a fresh namespace, then every statement from the top of the document.
+- an edit to a statement that already ran makes its results stale and, after a short pause
+  in typing, re-runs it and the statements that depend on it, in document order, keeping
+  everything else's state (lsp/incremental.py, core/rerun.py; a full rebuild, from a fresh
+  namespace, only when the dependency graph cannot follow the code, and the status says so).
 After an error (with `execution.stopOnError`) nothing more runs until the failing statement
 (or something before it) is edited.
 
@@ -238,26 +239,34 @@ class Follower:
             await epoch.stream.drained()  # what was pushed has been fed and released
         line = self.doc.text.line_of(_common_prefix(old, new))
         if line < self.released_upto:
-            # A statement that already ran changed: wait for a pause, then rebuild.
-            from_line = self._statement_start(line)
-            self.server.stale(self.doc, from_line)
-            if self.doc.store.clear(from_line):
-                self.server.publisher.schedule(self.doc)
+            # A statement that already ran changed: wait for a pause, then re-run it and
+            # what depends on it (lsp/incremental.py); the rest keeps its state.
             await asyncio.sleep(REBUILD_PAUSE_S)
             if self._dirty.is_set():
-                return  # still typing: the next round rebuilds
-            await self._rebuild(self.doc.text.source, from_line=from_line)
+                return  # still typing: the next round re-runs
+            await self._rerun_edits()
             return
         if self.halted:
             self.snapshot = new  # nothing runs after an error until it is edited
             return
         await self._restart_tail(new)
 
-    def _statement_start(self, line: int) -> int:
-        for e in self.doc.store.entries:
-            if e.first <= line <= e.last:
-                return e.first
-        return line
+    async def _rerun_edits(self) -> None:
+        """Bring the interpreter to the settled text, re-running only what the edit
+        affects; then follow from its end."""
+        from eager_lsp.lsp.incremental import run_edits
+
+        if self.epoch is not None:
+            await self.epoch.stop("re-running an edit")
+            self.epoch = None
+        text = self.settled_text()
+        run = await run_edits(self.server, self.doc, text)
+        if self.suspended or run.report is None:
+            return  # another activity took over (it resumes us), or it failed
+        self.snapshot = text
+        self.released_upto = run.released_upto
+        self.halted = run.halted
+        self._dirty.set()  # the text may have moved on meanwhile
 
     async def _rebuild(self, text: str, *, from_line: int) -> None:
         """Fresh namespace, then the whole document from the top."""

@@ -6,7 +6,8 @@ is in the document. When executed code raises (with `execution.stopOnError`), th
 closed at once, nothing past the failing statement is written, and our own text past it is
 removed, so the document ends with the code that ran up to the error, which sits on its line.
 "Fix with AI" regenerates from the failing statement: the statements before it are not re-run
-and keep their interpreter state. What the repair asks and how the answer is filtered
+and keep their interpreter state; afterwards only the statements below that depend on the
+replaced ones re-run (lsp/incremental.py). What the repair asks and how the answer is filtered
 (repeats dropped, an unchanged failing statement not run again) is repair.py's, shared with
 the CLI. The stream itself, and where the kept text ends after an error, is one
 `app.attempt.Attempt`, the same step the CLI's loop is made of; this module only places the
@@ -95,6 +96,9 @@ class Generation(Activity):
         self.fix = fix  # a repair: the model's answer goes through repair.RepeatFilter
         self.attempt: Attempt | None = None
         self.replaced = replaced  # the text a repair replaces (put back if it is unchanged)
+        # A repair: what the interpreter's ledger recorded before it, so that afterwards only
+        # the statements depending on the replaced ones re-run (lsp/incremental.after_fix).
+        self.fresh_since = doc.interpreter.ledger.seq if fix and doc.interpreter else None
         self.start_offset = start
         self.end_offset = end
         self.asked_version = doc.version  # the version `start`/`end` refer to
@@ -269,6 +273,10 @@ class Generation(Activity):
             doc.follower.resume_after_run()
         if failed is not None and not doc.closed and self.stop_reason is None:
             after_failure(server, doc, failed)
+        elif self.fresh_since is not None and not error and self.stop_reason is None:
+            from eager_lsp.lsp.incremental import after_fix
+
+            after_fix(server, doc, self.fresh_since)
 
     def _prelude(self) -> str:
         """The code above the generated text, when this interpreter has not attempted all of

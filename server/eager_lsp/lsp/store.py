@@ -92,6 +92,14 @@ class ResultStore:
             self.generation += 1
         return gone
 
+    def drop(self, first: int, last: int) -> list[Entry]:
+        """Drop the entries of a statement at lines first..last; returns them."""
+        gone = [e for e in self._entries if e.first == first and e.last == last]
+        if gone:
+            self._entries = [e for e in self._entries if e not in gone]
+            self.generation += 1
+        return gone
+
     def at_line(self, line: int) -> Entry | None:
         """The failing entry shown on `line` (error line or its statement's lines)."""
         for e in self._entries:

@@ -28,6 +28,7 @@ import concurrent.futures
 import functools
 import logging
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.lsp import methods
@@ -57,6 +58,9 @@ class _Answer:
         self.version: int | None = None
         self.offsets: tuple[int, int] | None = None
         self.error: str | None = None
+        # An answer for a version whose didChange has not arrived yet: converts the range
+        # when it does (Document.wait_until calls it right after each didChange).
+        self.pending: Callable[[], bool] | None = None
 
 
 def plain(value: Any) -> Any:
@@ -107,6 +111,8 @@ class StreamEditWriter(Writer):
         except Exception as exc:
             if answer.error is None:
                 answer.error = f"{type(exc).__name__}: {exc}"
+        if answer.error is None and answer.pending is not None:
+            await doc.wait_until(answer.pending, APPLY_TIMEOUT_S)
         if answer.error is not None:
             self.abort(f"the editor did not apply the edit ({answer.error})")
             return None
@@ -133,8 +139,18 @@ class StreamEditWriter(Writer):
                 answer.version = version
                 if version == self.doc.version:
                     answer.offsets = self._offsets(rng)
+                elif version > self.doc.version:
+                    # Sent before the didChange of its version reached us (the client's wait
+                    # for it timed out): read the range once the text is at that version.
+                    answer.pending = functools.partial(self._when_at, version, rng, answer)
         except Exception as exc:  # a malformed answer must not take the server down
             answer.error = f"a malformed answer to {methods.STREAM_EDIT} ({exc})"
+
+    def _when_at(self, version: int, rng: dict[str, Any], answer: _Answer) -> bool:
+        doc = self.doc
+        if doc.version == version and answer.offsets is None:
+            answer.offsets = self._offsets(rng)
+        return doc.version >= version or doc.closed or self.failure is not None
 
     def _offsets(self, rng: dict[str, Any]) -> tuple[int, int]:
         from lsprotocol import types as lsp
@@ -216,6 +232,9 @@ class StreamEditWriter(Writer):
             moved_end = doc.map_offset(end, version, stay_before=True)
             if moved_start is None or moved_end is None:
                 break
+            if start == end and not before and _at_line_start(doc, version, start):
+                moved_start = _below_typed_line(doc, version, start, moved_start)
+                moved_end = moved_start
             start, end = moved_start, max(moved_start, moved_end)
         self.abort(f"the document kept changing under the edit ({MAX_RETRIES} tries)")
         return None
@@ -261,6 +280,27 @@ class StreamEditWriter(Writer):
 
 def _pos(p: Any) -> dict[str, int]:
     return {"line": p.line, "character": p.character}
+
+
+def _at_line_start(doc: Document, version: int, offset: int) -> bool:
+    """Whether `offset` of `version` was at a line start (the history knows the text then only
+    through the changes since, so: the current text at the offset mapped to stay before)."""
+    here = doc.map_offset(offset, version, stay_before=True)
+    return here is not None and (here == 0 or doc.text.source[here - 1] in "\r\n")
+
+
+def _below_typed_line(doc: Document, version: int, point: int, moved: int) -> int:
+    """A point at a line start, moved past text the user typed there meanwhile: whole lines of
+    that text stay above it, an unfinished last line goes below it (the generated text goes
+    above the line the user is still typing, never joined to its end; the client's marks keep
+    later typing at the point above the code, as before)."""
+    anchor = doc.map_offset(point, version, stay_before=True)
+    if anchor is None or anchor >= moved:
+        return moved
+    typed = doc.text.source[anchor:moved]
+    if typed.endswith(("\n", "\r")):
+        return moved
+    return anchor + max(typed.rfind("\n"), typed.rfind("\r")) + 1
 
 
 def _moved_on(doc: Document, version: int) -> bool:

@@ -3,7 +3,8 @@
 One exec request per batch; events come back on a private pipe and are routed by a single
 reader task, so the client always knows whether a batch is in flight even when the caller
 stopped listening (cancelled `execute`). The worker's stderr is drained into a bounded
-buffer, only to explain crashes.
+buffer, only to explain crashes. The process itself comes from spawn.py: on Linux forked by
+its interpreter's zygote (never dumpable, see zygote.py), elsewhere exec'd.
 """
 
 from __future__ import annotations

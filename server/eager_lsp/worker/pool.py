@@ -1,6 +1,7 @@
 """Warm spares: starting an interpreter takes a noticeable moment (imports, and a foreign
-venv's site-packages), so keep one started ahead of time and hand it out when a worker is
-needed (first use or restart). Spares never listen for a debugger."""
+venv's site-packages; on Linux only the first worker of an interpreter pays it, the zygote's
+start, later ones are forked from it: spawn.py), so keep one started ahead of time and hand it
+out when a worker is needed (first use or restart). Spares never listen for a debugger."""
 
 from __future__ import annotations
 

@@ -159,6 +159,15 @@ class ZygoteGone(Exception):
     pass
 
 
+def _uncancellable() -> concurrent.futures.Future[Any]:
+    """A future the reader thread resolves. Several starts may wait on one (the hello), and
+    a waiter that is cancelled or times out would cancel it for all (asyncio.wrap_future
+    passes cancellation on); a running future cannot be cancelled."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    future.set_running_or_notify_cancel()
+    return future
+
+
 class ZygoteChild:
     """A worker forked by a zygote. Its exit status comes from the zygote; signals go through
     the zygote, which sends them only while the worker is its unreaped child."""
@@ -173,7 +182,7 @@ class ZygoteChild:
         self.returncode: int | None = None
         self.lost: str | None = None  # why it ended without a status of its own
         self._exited = asyncio.Event()
-        self.spawned: concurrent.futures.Future[int] = concurrent.futures.Future()
+        self.spawned: concurrent.futures.Future[int] = _uncancellable()
 
     def report_exit(self, returncode: int, lost: str | None = None) -> None:
         """From the zygote's reader thread."""
@@ -245,7 +254,7 @@ class Zygote:
         self._children: dict[int, ZygoteChild] = {}
         self._stderr = bytearray()
         self.gone: str | None = None  # why it is no longer usable
-        self.hello: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
+        self.hello: concurrent.futures.Future[dict[str, Any]] = _uncancellable()
         self._thread = threading.Thread(
             target=self._read, name=f"eager-lsp-zygote-{self.pid}", daemon=True
         )

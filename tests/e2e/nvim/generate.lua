@@ -40,4 +40,15 @@ H.run(function()
     return #vim.diagnostic.get(buf) == 0 and #(H.inlay_hints(buf, client) or {}) >= (H.params.expect_hints or 0)
   end)
   H.snapshot(buf, client)
+  if H.params.undo_fix then
+    -- The repair is one undo step of its own: one `u` brings the failing text back, `<C-r>` the fix.
+    vim.api.nvim_buf_call(buf, function()
+      vim.cmd("silent undo")
+    end)
+    H.result.after_undo = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+    vim.api.nvim_buf_call(buf, function()
+      vim.cmd("silent redo")
+    end)
+    H.result.after_redo = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  end
 end)

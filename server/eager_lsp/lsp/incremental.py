@@ -1,0 +1,141 @@
+"""Edit-aware re-execution in the editor: follow mode's edits and Fix with AI's dependents.
+
+`EditRun` is an activity (lsp/execution.py): it brings the document's interpreter to a text
+with core/rerun.py, so only the statements an edit affects run, and everything else keeps
+its state and its results. Rules:
+- results of the statements that run replace theirs in the store (the binding maps run
+  lines through the edits made meanwhile, as every run does);
+- a full rebuild (nothing ran yet, or something the graph cannot follow) clears the store
+  first, like eager.runDocument;
+- affected statements that do not run (below an unchanged error) have their results dropped
+  and are reported stale: their values no longer hold;
+- the status's message says what happened: "re-ran 2 of 14 statements (0.03 s; a full
+  rebuild would take ≈4.1 s)", or "full rebuild (why): …".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from eager_lsp.core.dependencies import Plan
+from eager_lsp.core.rerun import RerunReport, rerun
+from eager_lsp.core.types import Event
+from eager_lsp.lsp.execution import Activity, replace_activity, run_error_text
+from eager_lsp.lsp.runs import LineMap, RunBinding
+
+if TYPE_CHECKING:
+    from eager_lsp.lsp.documents import Document
+    from eager_lsp.lsp.server import EagerServer
+
+log = logging.getLogger(__name__)
+
+
+class EditRun(Activity):
+    """Re-run what an edit affects (see the module docstring)."""
+
+    kind = "follow"
+
+    def __init__(
+        self,
+        server: EagerServer,
+        doc: Document,
+        text: str,
+        *,
+        fresh_since: int | None = None,
+        label: str = "follow",
+    ) -> None:
+        super().__init__(server, doc)
+        self.text = text
+        self.fresh_since = fresh_since
+        self.label = label
+        self.binding: RunBinding | None = None
+        self.report: RerunReport | None = None
+
+    @property
+    def halted(self) -> bool:
+        """It stopped at an error (a new one, or an unchanged one below which nothing ran)."""
+        r = self.report
+        return r is not None and (r.failed is not None or r.plan.halted_at is not None)
+
+    @property
+    def released_upto(self) -> int:
+        """The line after the last statement of the text (what follow mode counts as run)."""
+        r = self.report
+        chunks = [] if r is None else [*r.plan.run, *(c for _, c in r.plan.kept)]
+        return max((c.end_line for c in chunks), default=0)
+
+    async def main(self) -> None:
+        server, doc = self.server, self.doc
+        session = await server.ensure_interpreter(doc)
+        linemap = LineMap(doc)
+        self.binding = RunBinding(
+            doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e), on_event=self._event
+        )
+        server.status(doc, "running", message=self.label)
+        try:
+            self.report = await rerun(
+                session,
+                self.text,
+                listener=self.binding,
+                fresh_since=self.fresh_since,
+                on_plan=self._planned,
+            )
+        finally:
+            linemap.detach()
+        error = run_error_text(self.binding)
+        message = self.report.status()
+        if self.label != "follow":
+            message = f"{self.label}: {message}"
+        if error:
+            server.status(doc, "error", message=f"{message}; {error}")
+        else:
+            server.status(doc, "idle", message=message)
+
+    def _event(self, event: Event) -> None:
+        if event.kind in ("exec_start", "result"):
+            self.server.status(self.doc, "running", message=self.label)
+
+    def _planned(self, plan: Plan) -> None:
+        doc, server = self.doc, self.server
+        if plan.full:
+            if doc.store.clear():
+                server.stale(doc, 0)
+                server.publisher.schedule(doc)
+            return
+        for chunk in plan.not_run:
+            first, last = chunk.start_line - 1, chunk.end_line - 1
+            if doc.store.drop(first, last):
+                server.stale(doc, first, last)
+                server.publisher.schedule(doc)
+
+
+async def run_edits(
+    server: EagerServer,
+    doc: Document,
+    text: str,
+    *,
+    fresh_since: int | None = None,
+    label: str = "follow",
+) -> EditRun:
+    """Start an EditRun (replacing what runs now, as any activity does) and wait for it."""
+    await replace_activity(doc, "follow")
+    run = EditRun(server, doc, text, fresh_since=fresh_since, label=label)
+    run.start()
+    if run.task is not None:
+        try:
+            await run.task
+        except Exception:  # the server's task wrapper logs and shows it
+            log.debug("edit run failed", exc_info=True)
+    return run
+
+
+def after_fix(server: EagerServer, doc: Document, fresh_since: int | None) -> None:
+    """Fix with AI replaced a statement and ran it: run the statements below that depend on
+    it (and those the error had stopped), nothing else."""
+    if fresh_since is None or doc.closed:
+        return
+    server.spawn(
+        run_edits(server, doc, doc.text.source, fresh_since=fresh_since, label="Fix with AI"),
+        "re-running what depends on the fix",
+    )

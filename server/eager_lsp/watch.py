@@ -1,0 +1,192 @@
+"""`eager-lsp watch FILE`: run a file, then on every save re-run only what the edit affects.
+
+For people whose editor or agent writes the file. Rules:
+- the first round runs the whole file in a fresh interpreter; every later round is a
+  core/rerun.py plan against what ran (the session's ledger): the changed statements and the
+  statements that depend on them, in document order; names of deleted statements are
+  removed; everything else keeps its state;
+- a save is noticed by polling the file's size and modification time (`--interval`); a save
+  that leaves the text as it was runs nothing; a file that cannot be read (mid-save, deleted,
+  not UTF-8) is reported and waited for, never fatal;
+- each statement that ran is printed with why it ran ("changed", "reads `x`", "full
+  rebuild"), then one status line per round ("re-ran 2 of 14 statements (0.03 s; a full
+  rebuild would take ≈4.1 s)"); `--json` prints one JSON object per statement run
+  (`"event": "statement"`) and one per round (`"event": "round"`).
+Ctrl-C stops it; the interpreter stops with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from eager_lsp.core.config import InterpreterConfig
+from eager_lsp.core.executor import ExecutorLost
+from eager_lsp.core.interpreter import Interpreter
+from eager_lsp.core.rerun import RerunReport, rerun
+from eager_lsp.core.types import ChunkResult, Event
+from eager_lsp.executors import open_interpreter
+
+MAX_OUTPUT_LINES = 8
+
+
+def _where(r: ChunkResult) -> str:
+    c = r.chunk
+    return f"L{c.start_line}" if c.start_line == c.end_line else f"L{c.start_line}-{c.end_line}"
+
+
+def statement_json(r: ChunkResult, why: str) -> dict[str, Any]:
+    c = r.chunk
+    err = r.error
+    return {
+        "event": "statement",
+        "start_line": c.start_line,
+        "end_line": c.end_line,
+        "why": why,
+        "ok": r.ok,
+        "skipped": r.skipped,
+        "error": None
+        if err is None
+        else (f"{err.type}: {err.message}" if err.message else err.type),
+        "error_line": None if err is None else err.line,
+        "duration_s": 0.0 if r.skipped else round(max(0.0, r.exec_end - r.exec_start), 6),
+        "values": {v.name: v.summary for v in r.values},
+        "expr": None if r.expr is None else r.expr.summary,
+        "stdout": r.stdout,
+        "stderr": r.stderr,
+    }
+
+
+class WatchPrinter:
+    """Prints each statement as its result arrives, with why it ran."""
+
+    def __init__(self, out: TextIO, *, as_json: bool, width: int = 100) -> None:
+        self.out = out
+        self.as_json = as_json
+        self.width = width
+        self.why: dict[int, str] = {}  # start line → why, for the round in progress
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "result":
+            self.statement(event.data["result"])
+        elif event.kind == "syntax_error" and not self.as_json:
+            issue = event.data["issue"]
+            self._write(f"L{issue.line:<6} SyntaxError: {issue.message}")
+
+    def statement(self, r: ChunkResult) -> None:
+        why = self.why.get(r.chunk.start_line, "")
+        if self.as_json:
+            self._write(json.dumps(statement_json(r, why)))
+            return
+        if r.skipped:
+            self._write(f"{_where(r):<8}{why:<18} skipped")
+            return
+        took = f"({(r.exec_end - r.exec_start) * 1000:.1f} ms)"
+        if r.error is not None:
+            at = f" at line {r.error.line}" if r.error.line else ""
+            text = f"{r.error.type}: {r.error.message}{at} {took}"
+        else:
+            parts = [f"{v.name} = {v.summary}" for v in r.values]
+            if r.expr is not None:
+                parts.append(f"→ {r.expr.summary}")
+            text = ("  ".join(parts) or "ok") + f" {took}"
+        self._write(f"{_where(r):<8}{why:<18} {text}"[: self.width + 27])
+        for stream, output in (("out", r.stdout), ("err", r.stderr)):
+            lines = output.splitlines()
+            for line in lines[:MAX_OUTPUT_LINES]:
+                self._write(f"{'':>8}{stream}| {line[: self.width]}")
+            if len(lines) > MAX_OUTPUT_LINES:
+                self._write(f"{'':>8}{stream}| … {len(lines) - MAX_OUTPUT_LINES} more lines")
+
+    def round(self, report: RerunReport, path: Path) -> None:
+        if self.as_json:
+            data = report.to_json()
+            syntax = report.syntax_error
+            data["syntax_error"] = (
+                None if syntax is None else {"line": syntax.line, "message": syntax.message}
+            )
+            self._write(json.dumps({"event": "round", "file": str(path), **data}))
+        else:
+            self._write(report.status())
+
+    def note(self, text: str) -> None:
+        if self.as_json:
+            self._write(json.dumps({"event": "note", "message": text}))
+        else:
+            self._write(text)
+
+    def _write(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _read(path: Path) -> tuple[str | None, str | None]:
+    try:
+        return path.read_text(encoding="utf-8"), None
+    except OSError as exc:
+        return None, f"cannot read {path}: {exc.strerror or exc}"
+    except UnicodeDecodeError as exc:
+        return None, f"{path} is not UTF-8 text: {exc}"
+
+
+async def watch_file(
+    args: argparse.Namespace, config: InterpreterConfig, out: TextIO = sys.stdout
+) -> int:
+    path: Path = args.file.resolve()
+    text, problem = _read(path)
+    if text is None:
+        print(f"eager-lsp: {problem}", file=sys.stderr)
+        return 2
+    printer = WatchPrinter(out, as_json=args.json)
+    session = open_interpreter(config, spares=0)
+    try:
+        try:
+            await session.start()
+        except ExecutorLost as exc:
+            print(f"eager-lsp: {exc.reason}", file=sys.stderr)
+            return 2
+        printer.note(f"watching {path} (Ctrl-C to stop)")
+        stamp = _stamp(path)
+        await _round(session, text, printer, path)
+        last = text
+        rounds = 1
+        while args.max_rounds is None or rounds < args.max_rounds:
+            await asyncio.sleep(args.interval)
+            now = _stamp(path)
+            if now == stamp:
+                continue
+            stamp = now
+            new, problem = _read(path)
+            if new is None:
+                printer.note(f"waiting: {problem}")
+                continue
+            if new == last:
+                continue
+            last = new
+            printer.note(f"--- {path.name} changed")
+            await _round(session, new, printer, path)
+            rounds += 1
+    finally:
+        await session.close()
+    return 0
+
+
+async def _round(session: Interpreter, text: str, printer: WatchPrinter, path: Path) -> None:
+    def labels(plan: Any) -> None:
+        printer.why = plan.why
+
+    report = await rerun(session, text, listener=printer, on_plan=labels)
+    printer.round(report, path)

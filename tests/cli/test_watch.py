@@ -1,0 +1,145 @@
+"""`eager-lsp watch FILE`, as a user runs it: a real process and a real worker; the test
+writes the file the way an editor or an agent saves it and reads what the command prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = """\
+import time
+time.sleep(0.3)
+data = [3, 1, 2]
+total = sum(data)
+label = "sum"
+print(label, total)
+biggest = max(data)
+"""
+
+
+class Watch:
+    def __init__(self, path: Path, *extra: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "eager_lsp", "watch", str(path), "--interval", "0.05", *extra],
+            cwd=path.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def until(self, pred: Any, timeout: float = 60.0) -> list[str]:
+        """Lines up to and including the first one `pred` accepts."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"timed out; saw {seen}") from None
+            seen.append(line)
+            if pred(line):
+                return seen
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+def save(path: Path, text: str) -> None:
+    """Write the way editors do: a new file renamed over the old one."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def test_watch_prints_what_reran_and_why(tmp_path: Path) -> None:
+    path = tmp_path / "job.py"
+    path.write_text(SCRIPT, encoding="utf-8")
+    w = Watch(path)
+    try:
+        first = w.until(lambda line: line.startswith("ran "))
+        assert first[0].startswith("watching ")
+        assert "ran 7 of 7 statements" in first[-1]
+        assert any(line.startswith("L5") and "label = 'sum'" in line for line in first)
+        save(path, SCRIPT.replace('"sum"', '"total"'))
+        second = w.until(lambda line: line.startswith("re-ran "))
+        ran = [line.split()[0] for line in second if line.startswith("L")]
+        assert ran == ["L5", "L6"], second
+        assert any("reads `label`" in line for line in second)
+        assert any("out| total 6" in line for line in second)
+        assert "re-ran 2 of 7 statements" in second[-1]
+        assert "a full rebuild would take ≈0.3 s" in second[-1]
+    finally:
+        assert w.stop() in (0, 130)
+
+
+def test_watch_json_one_object_per_statement_and_deleted_names_go(tmp_path: Path) -> None:
+    path = tmp_path / "job.py"
+    path.write_text("a = 2\nb = a * 10\nc = 7\n", encoding="utf-8")
+    w = Watch(path, "--json")
+    try:
+        first = [json.loads(line) for line in w.until(lambda line: '"round"' in line)]
+        assert [o["start_line"] for o in first if o["event"] == "statement"] == [1, 2, 3]
+        probe = "try:\n    print(b)\nexcept NameError:\n    print('no b')\n"
+        save(path, "a = 3\nb = a * 10\nc = 7\n" + probe)
+        objs = [json.loads(line) for line in w.until(lambda line: '"round"' in line)]
+        stmts = [o for o in objs if o["event"] == "statement"]
+        assert [(o["start_line"], o["why"]) for o in stmts] == [
+            (1, "changed"),
+            (2, "reads `a`"),
+            (4, "new"),
+        ]
+        assert stmts[2]["stdout"] == "30\n"
+        assert stmts[1]["values"] == {"b": "30"} and stmts[1]["ok"] is True
+        assert objs[-1]["ran"] == 3 and objs[-1]["total"] == 4 and not objs[-1]["full"]
+        # b's statement deleted: b leaves the namespace, its reader re-runs
+        save(path, "a = 3\nc = 7\n" + probe)
+        objs = [json.loads(line) for line in w.until(lambda line: '"round"' in line)]
+        stmts = [o for o in objs if o["event"] == "statement"]
+        assert objs[-1]["forgot"] == ["b"]
+        assert [(o["start_line"], o["why"]) for o in stmts] == [(3, "reads `b`")]
+        assert stmts[-1]["stdout"] == "no b\n"
+        # exec hides what it binds: a full rebuild, and the status says why
+        save(path, "a = 3\nexec('c = 8')\n")
+        objs = [json.loads(line) for line in w.until(lambda line: '"round"' in line)]
+        assert objs[-1]["full"] and "`exec()`" in objs[-1]["status"]
+    finally:
+        assert w.stop() in (0, 130)
+
+
+def test_watch_waits_out_an_unreadable_save(tmp_path: Path) -> None:
+    path = tmp_path / "job.py"
+    path.write_text("a = 1\n", encoding="utf-8")
+    w = Watch(path)
+    try:
+        w.until(lambda line: line.startswith("ran "))
+        path.write_bytes(b"a = '\xff'\n")
+        w.until(lambda line: "not UTF-8" in line)
+        save(path, "a = 5\n")
+        lines = w.until(lambda line: line.startswith("re-ran "))
+        assert any("a = 5" in line for line in lines)
+    finally:
+        assert w.stop() in (0, 130)
