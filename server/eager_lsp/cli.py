@@ -164,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the many-documents benchmark: the real server, N documents generating at once",
     )
     p.add_argument(
+        "--parallel",
+        action="store_true",
+        help="only the parallel gate against eager: 5 independent waits at the token rate,"
+        " CPU-bound workloads (--reps rounds, default 3)",
+    )
+    p.add_argument(
         "--rerun-edits",
         action="store_true",
         help="only the edit-aware re-execution benchmark: a 2 s load step and 15 cheap "
@@ -217,7 +223,7 @@ def _positive_int(text: str) -> int:
 def _add_execution_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--gate",
-        choices=["eager", "safe", "serial"],
+        choices=["eager", "safe", "serial", "parallel"],
         default="safe",
         help="when a complete statement may run (docs/configuration.md)",
     )
@@ -359,6 +365,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from eager_lsp.bench import many_docs
 
         return many_docs.main(args.out, docs=args.docs, rate=args.doc_rate, repeat=args.reps or 1)
+    if args.parallel:
+        from eager_lsp.bench import parallel_cost
+
+        report = parallel_cost.measure(args.reps or 3, args.rate or parallel_cost.RATE)
+        print("\n".join(parallel_cost.format_table(report)))
+        return 0
     if args.rerun_edits:
         from eager_lsp.bench import rerun_edits
 

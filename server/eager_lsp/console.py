@@ -117,6 +117,8 @@ def format_summary(report: RunReport, origin: float | None = None) -> str:
         )
     if report.gate_fallback:
         lines.append(f"gate: ran serially from {report.gate_fallback}")
+    if report.parallel_note:
+        lines.append(f"gate {report.parallel_note}")
     if report.stopped_early:
         lines.append(f"stopped early: {report.stop_reason}")
     return "\n".join(lines)

@@ -171,11 +171,19 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     (tmp_path / "a.py").write_text("x = 42\nprint('hello')\nz = (\n  x / 0)\n\n")
     r = run_scenario("handlers", tmp_path, {"file": str(tmp_path / "a.py")})
     assert r["indexes"] == [0, 1, 2]
-    assert r["output_lines"][:4] == ["# line 1: ok", "# line 2: ok", "hello", "world"]
+    assert r["output_lines"][:4] == [
+        "# line 1: ok",
+        "# line 2: ok (in parallel with line 1)",
+        "hello",
+        "world",
+    ]
     assert "# lines 3-4: error" in r["output_lines"]
     assert "ZeroDivisionError: division by zero" in r["output_lines"]
     # a line inserted above moved them all down one
-    assert r["output_after_insert"][:2] == ["# line 2: ok", "# line 3: ok"]
+    assert r["output_after_insert"][:2] == [
+        "# line 2: ok",
+        "# line 3: ok (in parallel with line 2)",
+    ]
     assert "# lines 4-5: error" in r["output_after_insert"]
     assert r["indexes_after_rerun"] == [0, 7, 2]  # the result on (now) line 2 was replaced
     assert r["indexes_after_stale_range"] == [0, 7]  # the one on lines 3-4 went stale
@@ -192,6 +200,9 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     assert r["statusline_generating"] == "eager: generating 38 tok/s"
     assert r["statusline_running"] == "eager: running 3/5"
     assert r["statusline_counts"] == "eager: running 2/5 (1 running, 2 pending)"
+    assert (
+        r["statusline_parallel"] == "eager: running 1/5 (3 running in parallel: 5 6 7, 1 pending)"
+    )
     assert r["statusline_model_start"] == "eager: generating · starting the local model… (3 s)"
     assert r["statusline_idle"] == "eager: idle"
     assert r["statusline_detached"] == ""

@@ -351,3 +351,14 @@ def test_many_batches_of_queued_requests_all_come_back(tmp_path: Path) -> None:
         return done
 
     assert asyncio.run(main()) == 400
+
+
+def test_the_parallel_gate_with_a_kernel_runs_in_order_and_says_so(tmp_path: Path) -> None:
+    src = tmp_path / "prog.py"
+    src.write_text("a = 1\nb = a + 1\nprint(b)\n")
+    out = cli(
+        "run", str(src), "--rate", "0", "--kernel", "python3", "--gate", "parallel", cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "b = 2" in out.stdout
+    assert "gate parallel: this backend runs statements one at a time" in out.stdout

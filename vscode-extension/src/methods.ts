@@ -116,6 +116,8 @@ export interface Timings {
   endMs?: number;
   resultMs?: number;
   elapsedMs?: number;
+  /** First lines (0-based) of the statements that ran at the same time (gate `parallel`). */
+  parallelWith?: number[];
 }
 
 export interface ChunkInfo {
@@ -156,6 +158,8 @@ export interface StatusParams {
   chunksRunning?: number;
   chunksPending?: number;
   chunksTotal?: number;
+  /** First lines (0-based) of the statements running now; more than one with gate `parallel`. */
+  runningLines?: number[];
   message?: string;
   /** The model in use ("openai" | "local"), its name, and the endpoint. */
   provider?: string;

@@ -76,6 +76,11 @@ function entryHtml(e: ResultEntry, image: ImageReader): string {
   const head = [lines, kind];
   const time = r.skipped ? undefined : formatElapsed(r.timings?.elapsedMs);
   if (time) head.push(time);
+  // Statements that ran at the same time (gate `parallel`), moved as far as this result moved
+  // since it was published (edits between them are not followed).
+  const parallel = r.skipped ? [] : (r.timings?.parallelWith ?? []);
+  const delta = e.startLine - r.chunk.startLine;
+  if (parallel.length) head.push(`in parallel with line${parallel.length === 1 ? "" : "s"} ${parallel.map((l) => l + 1 + delta).join(", ")}`);
   if (e.stale) head.push("stale");
   const parts: string[] = [`<h3 class="${kind}${e.stale ? " stale" : ""}">${escapeHtml(head.join(" · "))}</h3>`];
   for (const v of r.values ?? []) parts.push(valueHtml(v, "value"));

@@ -17,12 +17,24 @@ function rate(tps: number | undefined): string | undefined {
   return tps >= 10 ? `${Math.round(tps)} tok/s` : `${tps.toFixed(1)} tok/s`;
 }
 
-/** `3 done · 1 running · 2 pending` (zero running/pending left out); undefined before any statement. */
+/** "lines 5, 6, 7" for statements running side by side (gate `parallel`); undefined for one or none. */
+export function parallelText(s: StatusParams): string | undefined {
+  const lines = s.runningLines ?? [];
+  if (lines.length < 2) return undefined;
+  const shown = lines.slice(0, 4).map((l) => String(l + 1));
+  const more = lines.length > 4 ? ` +${lines.length - 4}` : "";
+  return `lines ${shown.join(", ")}${more}`;
+}
+
+/** `3 done · 1 running · 2 pending` (zero running/pending left out); undefined before any statement.
+ * Statements running in parallel: `3 done · 3 running in parallel (lines 5, 6, 7)`. */
 export function countsText(s: StatusParams): string | undefined {
   const total = s.chunksTotal ?? 0;
   if (total <= 0) return undefined;
   const parts = [`${s.chunksDone ?? 0} done`];
-  if (s.chunksRunning) parts.push(`${s.chunksRunning} running`);
+  const parallel = parallelText(s);
+  if (parallel !== undefined) parts.push(`${s.runningLines?.length} running in parallel (${parallel})`);
+  else if (s.chunksRunning) parts.push(`${s.chunksRunning} running`);
   if (s.chunksPending) parts.push(`${s.chunksPending} pending`);
   return parts.join(" · ");
 }

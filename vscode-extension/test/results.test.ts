@@ -60,6 +60,24 @@ describe("results panel", () => {
     assert.ok(!html.includes("<script"));
   });
 
+  it("says which statements ran in parallel with this one", () => {
+    const entry = (lines: number[]) => ({
+      result: result({ timings: { elapsedMs: 400, parallelWith: lines } }),
+      startLine: 2,
+      endLine: 2,
+      stale: false,
+    });
+    const html = resultsHtml("r", [entry([3, 4])], () => undefined, "vscode-webview:");
+    assert.match(html, /<h3 class="ok">line 3 · ok · 400 ms · in parallel with lines 4, 5<\/h3>/);
+    const one = resultsHtml("r", [entry([0])], () => undefined, "vscode-webview:");
+    assert.match(one, /· in parallel with line 1<\/h3>/);
+    // Two lines inserted above since it was published: the lines move with it.
+    const moved = resultsHtml("r", [{ ...entry([3, 4]), startLine: 4, endLine: 4 }], () => undefined, "vscode-webview:");
+    assert.match(moved, /<h3 class="ok">line 5 · ok · 400 ms · in parallel with lines 6, 7<\/h3>/);
+    const none = resultsHtml("r", [entry([])], () => undefined, "vscode-webview:");
+    assert.ok(!none.includes("in parallel"), none);
+  });
+
   it("says when an image file is gone", () => {
     const html = resultsHtml("r", [{ result: result(), startLine: 2, endLine: 2, stale: false }], () => undefined, "x");
     assert.ok(html.includes("figure 1: /tmp/eager-images-x/1-1.png (no longer available)"));

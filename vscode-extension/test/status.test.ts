@@ -30,6 +30,22 @@ describe("status bar", () => {
     assert.equal(statusView({ uri, state: "running" }).text, "$(play) Eager: running");
   });
 
+  it("names the statements running in parallel", () => {
+    assert.equal(
+      statusView({ uri, state: "running", chunksDone: 2, chunksRunning: 3, chunksPending: 1, chunksTotal: 6, runningLines: [4, 5, 6] }).text,
+      "$(play) Eager: running · 2 done · 3 running in parallel (lines 5, 6, 7) · 1 pending",
+    );
+    assert.equal(
+      statusView({ uri, state: "running", chunksDone: 0, chunksRunning: 6, chunksTotal: 6, runningLines: [0, 1, 2, 3, 4, 5] }).text,
+      "$(play) Eager: running · 0 done · 6 running in parallel (lines 1, 2, 3, 4 +2)",
+    );
+    // One statement at a time: as before.
+    assert.equal(
+      statusView({ uri, state: "running", chunksDone: 1, chunksRunning: 1, chunksTotal: 2, runningLines: [3] }).text,
+      "$(play) Eager: running · 1 done · 1 running",
+    );
+  });
+
   it("says follow mode waits, and which model is in use", () => {
     const v = statusView({ uri, state: "idle", message: "following", provider: "local", model: "Qwen2.5-Coder-0.5B-Instruct (bundled)" });
     assert.equal(v.text, "$(eye) Eager: following");

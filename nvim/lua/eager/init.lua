@@ -483,7 +483,16 @@ function M.statusline(buf)
       return ""
     end
     local more = {}
-    if (tonumber(s.chunksRunning) or 0) > 0 then
+    local lines = type(s.runningLines) == "table" and s.runningLines or {}
+    if #lines > 1 then
+      -- gate `parallel`: "3 running in parallel: 5 6 7" (1-based first lines)
+      local shown = {}
+      for i = 1, math.min(#lines, 4) do
+        shown[i] = tostring(lines[i] + 1)
+      end
+      local extra = #lines > 4 and (" +" .. (#lines - 4)) or ""
+      more[#more + 1] = ("%d running in parallel: %s%s"):format(#lines, table.concat(shown, " "), extra)
+    elseif (tonumber(s.chunksRunning) or 0) > 0 then
       more[#more + 1] = s.chunksRunning .. " running"
     end
     if (tonumber(s.chunksPending) or 0) > 0 then

@@ -27,6 +27,14 @@ function M.render(uri)
     local label = first == last and ("line %d"):format(first + 1)
       or ("lines %d-%d"):format(first + 1, last + 1)
     local mark = r.skipped and "skipped" or (r.ok and "ok" or "error")
+    local with = type(r.timings) == "table" and r.timings.parallelWith or nil
+    if not r.skipped and type(with) == "table" and #with > 0 then
+      -- gate `parallel`: the statements that ran at the same time, moved as far as this
+      -- result moved since it was published (edits between them are not followed)
+      local delta = first - (tonumber(r.chunk and r.chunk.startLine) or first)
+      local shown = vim.tbl_map(function(l) return tostring(l + 1 + delta) end, with)
+      mark = ("%s (in parallel with line%s %s)"):format(mark, #with == 1 and "" or "s", table.concat(shown, " "))
+    end
     out[#out + 1] = ("# %s: %s"):format(label, mark)
     add_text(r.stdout, out)
     add_text(r.stderr, out)

@@ -46,6 +46,7 @@
 ---@field endMs? number
 ---@field resultMs? number
 ---@field elapsedMs? number
+---@field parallelWith? integer[]
 
 ---@class eager.ChunkInfo
 ---@field index integer
@@ -87,6 +88,7 @@
 ---@field chunksRunning? integer
 ---@field chunksPending? integer
 ---@field chunksTotal? integer
+---@field runningLines? integer[]
 ---@field message? string
 ---@field provider? string
 ---@field model? string

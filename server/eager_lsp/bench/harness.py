@@ -55,6 +55,7 @@ class Plan:
     detector_lines: list[int]
     roundtrip_rounds: int
     debug_cost_rounds: int  # CPU-bound chunk, debugger off / default / listening / attached
+    parallel_cost_rounds: int  # gate parallel vs eager (parallel_cost); 0: not measured
     memory_pass: bool
     notes: list[str] = field(default_factory=list)
     only: list[str] = field(default_factory=list)  # workload names; empty: all
@@ -77,6 +78,7 @@ class Plan:
             self.debug_workloads = [w for w in self.debug_workloads if w in workloads]
             self.detector_lines = [100]
             self.roundtrip_rounds = 20
+            self.parallel_cost_rounds = 0
             self.command += "".join(f" --workload {w}" for w in workloads)
         if modes:
             self.modes = [m for m in self.modes if m in modes]
@@ -111,6 +113,7 @@ class Plan:
                 detector_lines=[100, 1000],
                 roundtrip_rounds=40,
                 debug_cost_rounds=3,
+                parallel_cost_rounds=0,
                 memory_pass=True,
             )
         return cls(
@@ -129,6 +132,7 @@ class Plan:
             detector_lines=[500, 5000],
             roundtrip_rounds=300,
             debug_cost_rounds=15,
+            parallel_cost_rounds=3,
             memory_pass=True,
         )
 
@@ -251,6 +255,7 @@ async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
     results["detector"] = measure_detector(plan, cat.workloads)
     results["roundtrip"] = await measure_roundtrip(plan, notes, kernel_missing is None)
     results["debug_cost"] = await measure_debug_cost(plan, notes)
+    results["parallel_cost"] = await measure_parallel_cost(plan.parallel_cost_rounds, notes)
 
     with tempfile.TemporaryDirectory(prefix="eager-bench-") as cwd:
         total = sum(len(_rates(plan, w)) for w in cat.workloads)
@@ -428,6 +433,20 @@ async def measure_debug_cost(plan: Plan, notes: list[str]) -> dict[str, Any]:
         return await asyncio.to_thread(debug_cost.measure, plan.debug_cost_rounds)
     except Exception as exc:  # e.g. debugpy missing: the rest of the bench still counts
         notes.append(f"debugger cost not measured: {type(exc).__name__}: {exc}")
+        return {}
+
+
+async def measure_parallel_cost(rounds: int, notes: list[str]) -> dict[str, Any]:
+    """Gate `parallel` against gate `eager`, side by side (parallel_cost)."""
+    if rounds <= 0:
+        return {}
+    _log("  parallel gate vs eager …")
+    try:
+        from eager_lsp.bench import parallel_cost
+
+        return await asyncio.to_thread(parallel_cost.measure, rounds)
+    except Exception as exc:
+        notes.append(f"parallel gate not measured: {type(exc).__name__}: {exc}")
         return {}
 
 

@@ -11,6 +11,8 @@ difference in the pipeline, not in how the harness drives it:
 - jupyter: an ipykernel through the product's kernel backend (executors/kernel.py) behind
   the same run with gate `eager` (chunks go as they complete), as most "run the
   model's code" tools do.
+- eager-parallel: gate `parallel` (independent statements overlap on worker threads);
+  measured with `--modes`, and side by side with eager-eager in `parallel_cost`.
 - eager-safe-debug: eager-safe with debugging allowed, the product's default setting
   (debugpy starts only when someone asks to attach, so nothing listens here).
 
@@ -44,7 +46,7 @@ from eager_lsp.providers.replay import CHARS_PER_TOKEN, ReplayStream
 @dataclass(frozen=True)
 class Mode:
     name: str
-    gate: str  # "serial" | "safe" | "eager"
+    gate: str  # "serial" | "safe" | "eager" | "parallel"
     backend: str  # "fresh" (a new worker per run) | "worker" | "worker-debug" | "kernel"
 
     @property
@@ -58,8 +60,17 @@ EAGER_SAFE = Mode("eager-safe", "safe", "worker")
 EAGER_EAGER = Mode("eager-eager", "eager", "worker")
 JUPYTER = Mode("jupyter", "eager", "kernel")
 EAGER_SAFE_DEBUG = Mode("eager-safe-debug", "safe", "worker-debug")
-ALL_MODES = (SERIAL, SERIAL_WARM, EAGER_SAFE, EAGER_EAGER, JUPYTER, EAGER_SAFE_DEBUG)
-PIPELINED = ("eager-safe", "eager-eager", "jupyter", "eager-safe-debug")
+EAGER_PARALLEL = Mode("eager-parallel", "parallel", "worker")  # opt-in: --modes
+ALL_MODES = (
+    SERIAL,
+    SERIAL_WARM,
+    EAGER_SAFE,
+    EAGER_EAGER,
+    JUPYTER,
+    EAGER_SAFE_DEBUG,
+    EAGER_PARALLEL,
+)
+PIPELINED = ("eager-safe", "eager-eager", "jupyter", "eager-safe-debug", "eager-parallel")
 
 
 class FreshPool:

@@ -25,6 +25,7 @@ MODE_COLORS = {
     "eager-eager": "#2ca02c",
     "jupyter": "#ff7f0e",
     "eager-safe-debug": "#9467bd",
+    "eager-parallel": "#17becf",
 }
 DPI = 80
 # Chunk colours cycle through these; red is kept for the failing chunk.

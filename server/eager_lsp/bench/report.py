@@ -11,8 +11,16 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-MODE_ORDER = ("serial", "serial-warm", "eager-safe", "eager-eager", "jupyter", "eager-safe-debug")
-PIPELINED = ("eager-safe", "eager-eager", "jupyter", "eager-safe-debug")
+MODE_ORDER = (
+    "serial",
+    "serial-warm",
+    "eager-safe",
+    "eager-eager",
+    "jupyter",
+    "eager-safe-debug",
+    "eager-parallel",
+)
+PIPELINED = ("eager-safe", "eager-eager", "jupyter", "eager-safe-debug", "eager-parallel")
 STAT_FIELDS = (
     "e2e_s",
     "last_token_s",
@@ -337,6 +345,10 @@ def text_tables(results: dict[str, Any]) -> str:
         lines.append("round trip of `x = 1`, overhead per chunk (ms, median):")
         for name, parts in _roundtrip_rows(rt):
             lines.append(f"  {name:<22} " + "  ".join(f"{k} {_num(v)}" for k, v in parts.items()))
+    if results.get("parallel_cost", {}).get("rows"):
+        from eager_lsp.bench.parallel_cost import format_table as parallel_table
+
+        lines.extend(parallel_table(results["parallel_cost"]))
     if results.get("debug_cost", {}).get("configs"):
         from eager_lsp.bench.debug_cost import format_table
 

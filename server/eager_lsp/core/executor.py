@@ -77,12 +77,14 @@ class WireImage(TypedDict):
 class StartedEvent(TypedDict):
     ev: Literal["started"]
     id: int
+    batch: NotRequired[int]  # the request's batch (the worker's parallel exec)
     t: float  # time.monotonic() when it began
 
 
 class ResultEvent(TypedDict):
     ev: Literal["result"]
     id: int
+    batch: NotRequired[int]  # the request's batch (the worker's parallel exec)
     ok: bool
     values: list[WireValue]
     expr: WireValue | None
@@ -97,6 +99,7 @@ class ResultEvent(TypedDict):
 class SkippedEvent(TypedDict):
     ev: Literal["skipped"]
     id: int
+    batch: NotRequired[int]  # the request's batch (the worker's parallel exec)
 
 
 # What `on_event` receives, per chunk and in order: `started`, then `result` or `skipped`.

@@ -1,5 +1,8 @@
 """The gate: decides when a released chunk may run (Eager's policy, made configurable).
 
+`eager` and `parallel` admit every chunk at once; `parallel` then lets the worker start
+independent chunks side by side (what waits for what: core/parallel.py).
+
 `safe` mode defers def/class chunks into the next chunk that does work (a definition alone
 produces nothing worth a round trip) and, once a chunk may have an effect outside the
 interpreter or runs code nobody can see, stops running eagerly: that chunk and every later one
@@ -242,7 +245,7 @@ class Gate:
     def admit(self, chunk: Chunk) -> list[Chunk]:
         """Take a released chunk; return the chunks that may run now, in order."""
         mode = self.policy.mode
-        if mode is GateMode.EAGER:
+        if mode in (GateMode.EAGER, GateMode.PARALLEL):
             return [chunk]
         self._held.append(chunk)
         if mode is GateMode.SERIAL or self.fallen_back:

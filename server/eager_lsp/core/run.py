@@ -9,6 +9,7 @@ config says to keep going, and `stop_requested` tells the stream's consumer to s
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorEvent
 from eager_lsp.core.gate import Gate
 from eager_lsp.core.ledger import Ledger
+from eager_lsp.core.parallel import Plan, Planner
 from eager_lsp.core.results import error_from_wire, lost_result, result_from_wire, skipped_result
 from eager_lsp.core.types import (
     Chunk,
@@ -29,6 +31,8 @@ from eager_lsp.core.types import (
     Event,
     ExecEnd,
     ExecStart,
+    GateMode,
+    ParallelUnavailable,
     Piece,
     Release,
     ResultReady,
@@ -40,6 +44,9 @@ from eager_lsp.core.types import (
 )
 
 Listener = Callable[[Event], None]
+_RUN_IDS = itertools.count(1)
+#: Why a `parallel` run went one statement at a time (the backend has no execute_parallel).
+PARALLEL_UNAVAILABLE = "parallel: this backend runs statements one at a time (sequentially)"
 
 
 class RunHost(Protocol):
@@ -79,6 +86,7 @@ class RunReport:
     stop_reason: str | None
     gate_fallback: str | None
     events: list[Event] = field(default_factory=list)
+    parallel_note: str | None = None  # gate parallel ran one statement at a time: why
 
     @property
     def failed(self) -> ChunkResult | None:
@@ -133,11 +141,17 @@ class RunReport:
             "stopped_early": self.stopped_early,
             "stop_reason": self.stop_reason,
             "gate_fallback": self.gate_fallback,
+            "parallel_note": self.parallel_note,
             "syntax_error": None
             if syntax is None
             else {"line": syntax.line, "column": syntax.column, "message": syntax.message},
             "chunks": chunks,
         }
+
+
+def _with_plan(request: Any, plan: Plan) -> dict[str, Any]:
+    """The wire form for the parallel runner: what to wait for, and whether it is a barrier."""
+    return {**request, "after": list(plan.after), "exclusive": plan.exclusive}
 
 
 def _round(x: float | None) -> float | None:
@@ -169,8 +183,16 @@ class Run:
         self._queue: list[Chunk] = []
         self._wake = asyncio.Event()
         self._ended = False
-        self._in_flight = False
+        self._in_flight = 0
         self._skip_rest = False
+        # The parallel gate: batches go out without waiting for earlier ones; the worker
+        # starts each statement once the statements it depends on are done (core/parallel.py).
+        parallel = interpreter.config.gate.mode is GateMode.PARALLEL
+        self._planner = Planner() if parallel else None
+        self._plans: dict[int, Plan] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._token = next(_RUN_IDS)
+        self.parallel_note: str | None = None
         self.stop_requested = asyncio.Event()
         self.stop_reason: str | None = None
         self.started_at = clock()
@@ -272,6 +294,7 @@ class Run:
             stopped_early=self.stopped,
             stop_reason=self.stop_reason,
             gate_fallback=self._gate.fallback_reason,
+            parallel_note=self.parallel_note,
             events=list(self.events),
         )
 
@@ -295,6 +318,9 @@ class Run:
             for chunk in ready:
                 self._record(skipped_result(chunk))
             return
+        if self._planner is not None:
+            for chunk in ready:
+                self._plans[chunk.index] = self._planner.plan(chunk)
         self._queue.extend(ready)
         self._wake.set()
 
@@ -304,12 +330,30 @@ class Run:
             self._wake.clear()
             while self._queue:
                 batch, self._queue = self._queue, []
-                await self._execute(batch)
+                if self._planner is not None and await self._parallel_ready():
+                    self._tasks.append(asyncio.ensure_future(self._execute(batch, parallel=True)))
+                else:
+                    await self._execute(batch)
             if self._ended and not self._queue:
                 break
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._emit(Done(self._clock()))
 
-    async def _execute(self, batch: list[Chunk]) -> None:
+    async def _parallel_ready(self) -> bool:
+        """The executor can run statements side by side; if not, say so once."""
+        try:
+            worker = await self._interpreter.executor()
+        except Exception:
+            return False  # _execute reports the loss
+        if hasattr(worker, "execute_parallel"):
+            return True
+        if self.parallel_note is None:
+            self.parallel_note = PARALLEL_UNAVAILABLE
+            self._emit(ParallelUnavailable(self._clock(), reason=PARALLEL_UNAVAILABLE))
+        return False
+
+    async def _execute(self, batch: list[Chunk], *, parallel: bool = False) -> None:
         interpreter = self._interpreter
         pending = {c.index: c for c in batch}
         dispatched = self._clock()
@@ -336,12 +380,24 @@ class Run:
                 self._record(skipped_result(chunk, dispatched))
 
         requests = [interpreter.chunk_request(c) for c in batch]
-        self._in_flight = True
+        self._in_flight += 1
         try:
             worker = await interpreter.executor()
-            await worker.execute(
-                requests, stop_on_error=interpreter.config.stop_on_error, on_event=on_event
-            )
+            if parallel:
+                wire = [
+                    _with_plan(r, self._plans[c.index])
+                    for r, c in zip(requests, batch, strict=True)
+                ]
+                await worker.execute_parallel(  # type: ignore[attr-defined]
+                    wire,
+                    run=self._token,
+                    stop_on_error=interpreter.config.stop_on_error,
+                    on_event=on_event,
+                )
+            else:
+                await worker.execute(
+                    requests, stop_on_error=interpreter.config.stop_on_error, on_event=on_event
+                )
         except Exception as exc:  # the interpreter died, was killed, or never started
             reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
             await interpreter.executor_lost(reason)
@@ -360,7 +416,7 @@ class Run:
             if interpreter.config.stop_on_error:
                 self.request_stop(f"interpreter lost: {reason}")
         finally:
-            self._in_flight = False
+            self._in_flight -= 1
 
     def _record(self, result: ChunkResult) -> None:
         if self._interpreter.ledger.record(result, self._log) is None:

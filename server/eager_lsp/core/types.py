@@ -22,6 +22,7 @@ class GateMode(str, Enum):
     EAGER = "eager"  # run every complete chunk at once
     SAFE = "safe"  # Eager's gate: defer def/class, fall back to serial on denylisted effects
     SERIAL = "serial"  # run everything at the end of the stream (the baseline)
+    PARALLEL = "parallel"  # as eager, and independent statements overlap (core/parallel.py)
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,14 @@ class WorkerStarted(Event):
 
 
 @dataclass(frozen=True)
+class ParallelUnavailable(Event):
+    """The parallel gate runs sequentially on this backend."""
+
+    kind: ClassVar[str] = "parallel_unavailable"
+    reason: str
+
+
+@dataclass(frozen=True)
 class Done(Event):
     """All results of the run are in."""
 
@@ -254,6 +263,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     EndOfStream,
     WorkerLost,
     WorkerStarted,
+    ParallelUnavailable,
     Done,
 )
 EVENT_KINDS = tuple(e.kind for e in EVENT_TYPES)

@@ -18,7 +18,7 @@ from eager_lsp.limits import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb
 if TYPE_CHECKING:  # the model layer imports the openai SDK (~1 s): only on first use
     from eager_lsp.providers.config import LLMConfig
 
-GATES = ("eager", "safe", "serial")
+GATES = ("eager", "safe", "serial", "parallel")
 REPAIR_MODES = ("off", "ask", "auto")
 BACKENDS = ("worker", "kernel")
 

@@ -29,7 +29,7 @@ from pygls.lsp.server import LanguageServer
 
 from eager_lsp import __version__ as _version
 from eager_lsp.core.interpreter import Interpreter
-from eager_lsp.core.types import Event, WorkerLost
+from eager_lsp.core.types import Event, ParallelUnavailable, WorkerLost
 from eager_lsp.lsp import methods, payloads, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
@@ -56,6 +56,7 @@ class EagerServer(LanguageServer):
         self.tasks: set[asyncio.Task[Any]] = set()
         self.progress_owners: dict[str, Any] = {}  # progress token → activity to stop
         self._model_progress: set[str] = set()  # documents whose local-model start is reported
+        self._parallel_told: set[str] = set()  # documents told that their backend runs in order
         self.shutting_down = False
         self.stream_edits = False  # the client applies eager/streamEdit itself
 
@@ -282,6 +283,13 @@ class EagerServer(LanguageServer):
                     f"eager: the interpreter for {Path(doc.path).name} stopped "
                     f"({reason[0] if reason else 'unknown reason'}); a fresh one replaces it "
                     "and its variables are lost.",
+                    warn=True,
+                )
+            elif isinstance(event, ParallelUnavailable) and doc.uri not in self._parallel_told:
+                self._parallel_told.add(doc.uri)  # once per document
+                self.show(
+                    f"eager: gate 'parallel' is not available with this interpreter backend "
+                    f"(the Jupyter kernel); {Path(doc.path).name} runs one statement at a time.",
                     warn=True,
                 )
 

@@ -128,6 +128,9 @@ class Timings:
     endMs: float = OMIT
     resultMs: float = OMIT
     elapsedMs: float = OMIT
+    # first lines (0-based, as published) of the statements that ran at the same time
+    # as this one (gate `parallel`); empty otherwise
+    parallelWith: list[int] = OMIT
 
 
 @dataclass
@@ -186,6 +189,9 @@ class StatusParams:
     chunksRunning: int = OMIT
     chunksPending: int = OMIT
     chunksTotal: int = OMIT
+    # first lines (0-based) of the statements executing now: more than one when they run in
+    # parallel (gate `parallel`)
+    runningLines: list[int] = OMIT
     message: str = OMIT
     provider: str = OMIT
     model: str = OMIT

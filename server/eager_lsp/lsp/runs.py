@@ -82,16 +82,28 @@ class RunBinding:
         self.syntax: SyntaxIssue | None = None
         self.held: list[ChunkResult | SyntaxIssue] = []
         self.cancelled = False
+        # Which statements run at the same time (gate `parallel`): run lines by chunk index,
+        # the chunks running now, and for each chunk the others it overlapped with.
+        self._lines: dict[int, int] = {}
+        self._live: set[int] = set()
+        self._overlap: dict[int, set[int]] = {}
 
     def __call__(self, event: Event) -> None:
         if self.cancelled:
             return
         if isinstance(event, Release):
             self.released += 1
+            self._lines[event.chunk.index] = event.chunk.start_line
         elif isinstance(event, ExecStart):
             self.started += 1
+            index = event.chunk
+            for other in self._live:
+                self._overlap.setdefault(other, set()).add(index)
+            self._overlap.setdefault(index, set()).update(self._live)
+            self._live.add(index)
         elif isinstance(event, ResultReady):
             result = event.result
+            self._live.discard(result.chunk.index)
             self.done += 1
             if not result.skipped:
                 self.ran += 1
@@ -114,14 +126,20 @@ class RunBinding:
         """Chunks complete and waiting for the interpreter (or the gate)."""
         return max(0, self.released - self.done - self.running)
 
-    def counts(self) -> dict[str, int]:
-        """The `eager/status` counts (docs/protocol.md)."""
+    def counts(self) -> dict[str, Any]:
+        """The `eager/status` counts (docs/protocol.md), and the first lines (0-based) of the
+        statements running now: more than one when they run in parallel."""
         return {
             "chunksDone": self.done,
             "chunksRunning": self.running,
             "chunksPending": self.pending,
             "chunksTotal": self.released,
+            "runningLines": self._doc_lines(self._live),
         }
+
+    def _doc_lines(self, indices: set[int]) -> list[int]:
+        lines = (self.mapper(self._lines[i]) for i in indices if i in self._lines)
+        return sorted(line for line in lines if line is not None)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
@@ -198,7 +216,7 @@ class RunBinding:
             return mapped
         return run_line - 1 if run_line >= 1 else fallback
 
-    def timings(self, r: ChunkResult) -> dict[str, float]:
+    def timings(self, r: ChunkResult) -> dict[str, Any]:
         def ms(t: float) -> float:
             return round((t - self.t0) * 1000.0, 3) if t else 0.0
 
@@ -209,4 +227,6 @@ class RunBinding:
             "endMs": ms(r.exec_end),
             "resultMs": ms(r.result_at),
             "elapsedMs": round(max(0.0, r.exec_end - r.exec_start) * 1000.0, 3),
+            # first lines (0-based) of the statements that ran at the same time as this one
+            "parallelWith": self._doc_lines(self._overlap.get(r.chunk.index, set())),
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from eager_lsp.core.types import ChunkResult, Frame, SyntaxIssue
 from eager_lsp.lsp.text import LineEdit
@@ -28,7 +29,7 @@ class Entry:
     error_column: int = 0
     frames: tuple[tuple[Frame, int | None], ...] = ()  # frame, its document line (0-based)
     run_id: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
     id: int = field(default_factory=lambda: next(_ids))
 
     @property

@@ -28,7 +28,7 @@ H.run(function()
         range = { start = { line = first, character = 0 }, ["end"] = { line = last, character = 5 } } },
     }, extra or {})
   end
-  handlers["eager/chunkResult"](nil, chunk(1, 1, 1, { stdout = "hello\nworld\n" }), {})
+  handlers["eager/chunkResult"](nil, chunk(1, 1, 1, { stdout = "hello\nworld\n", timings = { parallelWith = { 0 } } }), {})
   handlers["eager/chunkResult"](nil, chunk(0, 0, 0, { values = { { name = "x", repr = "42" } } }), {})
   handlers["eager/chunkResult"](nil, chunk(2, 2, 3, { ok = false,
     error = { type = "ZeroDivisionError", message = "division by zero", line = 3, traceback = "Traceback...\nZeroDivisionError: division by zero\n" } }), {})
@@ -66,6 +66,8 @@ H.run(function()
   r.statusline_running = eager.statusline(buf)
   handlers["eager/status"](nil, { uri = uri, state = "running", chunksDone = 2, chunksRunning = 1, chunksPending = 2, chunksTotal = 5 }, {})
   r.statusline_counts = eager.statusline(buf)
+  handlers["eager/status"](nil, { uri = uri, state = "running", chunksDone = 1, chunksRunning = 3, chunksPending = 1, chunksTotal = 5, runningLines = { 4, 5, 6 } }, {})
+  r.statusline_parallel = eager.statusline(buf)
   handlers["eager/status"](nil, { uri = uri, state = "generating", tokens = 0, message = "starting the local model… (3 s)" }, {})
   r.statusline_model_start = eager.statusline(buf)
   handlers["eager/status"](nil, { uri = uri, state = "idle" }, {})

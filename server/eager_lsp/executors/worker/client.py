@@ -81,6 +81,7 @@ class WorkerClient:
         self._ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._route: asyncio.Queue[dict[str, Any] | None] | None = None
         self._in_flight: int | None = None
+        self._parallel: dict[int, asyncio.Queue[dict[str, Any] | None]] = {}  # batch → route
         self._idle = asyncio.Event()
         self._idle.set()
         self._pongs: dict[int, asyncio.Future[None]] = {}
@@ -209,25 +210,68 @@ class WorkerClient:
             except WorkerCrashed:
                 self._idle.set()
                 raise
-            results: list[dict[str, Any]] = []
-            callback_error: BaseException | None = None
-            while True:
-                event = await route.get()
-                if event is None:
-                    raise WorkerCrashed(await self._exit_reason())
-                kind = event.get("ev")
-                if kind == "batch_done":
-                    break
-                if kind in ("result", "skipped"):
-                    results.append(event)
-                if on_event is not None and callback_error is None and kind in CHUNK_EVENTS:
-                    try:
-                        on_event(cast("ExecutorEvent", event))
-                    except Exception as exc:  # keep reading: the batch must be consumed
-                        callback_error = exc
-            if callback_error is not None:
-                raise callback_error
-            return results
+            return await self._consume(route, on_event)
+
+    async def execute_parallel(
+        self,
+        batch: Sequence[Mapping[str, Any]],
+        *,
+        run: int,
+        stop_on_error: bool,
+        on_event: EventCallback | None = None,
+    ) -> list[dict[str, Any]]:
+        """Like `execute`, but the worker runs the statements on threads, each once the
+        statements named in its "after" have finished (parallel.py), and further
+        batches may be sent while this one runs. `run` names the run: a failure stops the
+        run's later statements, whichever batch they came in."""
+        async with self._lock:
+            await self._idle_of_sequential()
+            self._check_alive()
+            batch_id = next(self._ids)
+            route: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+            self._parallel[batch_id] = route
+            self._idle.clear()
+            request = {"op": "exec", "batch": batch_id, "stop_on_error": stop_on_error}
+            request.update(parallel=True, run=run, chunks=list(batch))
+            try:
+                await self._send(request)
+            except WorkerCrashed:
+                self._parallel.pop(batch_id, None)
+                if not self._parallel and self._in_flight is None:
+                    self._idle.set()
+                raise
+        return await self._consume(route, on_event)
+
+    async def _idle_of_sequential(self) -> None:
+        """Wait for a sequential batch (a cancelled execute may still run) but not for
+        parallel ones."""
+        while self._in_flight is not None:
+            await asyncio.sleep(0.005)
+        if not self._parallel:
+            await self._idle.wait()
+
+    async def _consume(
+        self, route: asyncio.Queue[dict[str, Any] | None], on_event: EventCallback | None
+    ) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        callback_error: BaseException | None = None
+        while True:
+            event = await route.get()
+            if event is None:
+                raise WorkerCrashed(await self._exit_reason())
+            kind = event.get("ev")
+            if kind == "batch_done":
+                break
+            if kind in ("result", "skipped"):
+                results.append(event)
+            if on_event is not None and callback_error is None and kind in CHUNK_EVENTS:
+                try:
+                    on_event(cast("ExecutorEvent", event))
+                except Exception as exc:  # keep reading: the batch must be consumed
+                    callback_error = exc
+        if callback_error is not None:
+            raise callback_error
+        return results
 
     async def interrupt(self) -> str:
         """ "interrupted": KeyboardInterrupt landed and the state is kept; "killed": it did not
@@ -328,6 +372,9 @@ class WorkerClient:
                 self._ready.exception()  # mark retrieved; start() re-reads it
             if self._route is not None:
                 self._route.put_nowait(None)
+            for route in self._parallel.values():
+                route.put_nowait(None)
+            self._parallel.clear()
             pending: list[asyncio.Future[Any]] = [*self._pongs.values()]
             pending += self._debug_replies.values()
             for waiter in pending:
@@ -351,6 +398,14 @@ class WorkerClient:
             reply = self._debug_replies.get(event.get("id", -1))
             if reply is not None and not reply.done():
                 reply.set_result(event)
+            return
+        parallel = self._parallel.get(event.get("batch", -1)) if self._parallel else None
+        if parallel is not None:
+            parallel.put_nowait(event)
+            if kind == "batch_done":
+                del self._parallel[event["batch"]]
+                if not self._parallel and self._in_flight is None:
+                    self._idle.set()
             return
         if self._route is not None:
             self._route.put_nowait(event)

@@ -31,6 +31,7 @@ from .capture import FdSink, StreamRouter, guard_sinks
 from .debugging import Debugger, RequestReader
 from .memory import EXIT_MEMORY, apply_memory_limit
 from .nodump import make_undumpable_or_exit
+from .parallel import ParallelRunner
 from .protocol import PROTOCOL_VERSION, decode, encode
 from .runner import ChunkRunner, Interrupts
 
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.argv = [""]
 
     runner = ChunkRunner(emit, interrupts, sinks)
+    parallel = ParallelRunner(runner, emit, interrupts, sinks)
     reader = RequestReader(requests, emit, Debugger(allowed=not args.no_debug), decode)
     isolation.open_to_user()  # last: from here on, imports may resolve to workspace files
     emit(
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     reader.start()
     try:
-        _serve(reader.requests(), emit, runner, diagnostics)
+        _serve(reader.requests(), emit, runner, diagnostics, parallel)
     except BrokenPipeError:
         pass  # the parent went away
     except MemoryError:  # in our own code: say so by the exit code (memory.py)
@@ -159,7 +161,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _serve(
-    requests: Iterable[bytes], emit: EventWriter, runner: ChunkRunner, diag: IO[str]
+    requests: Iterable[bytes],
+    emit: EventWriter,
+    runner: ChunkRunner,
+    diag: IO[str],
+    parallel: ParallelRunner | None = None,
 ) -> None:
     for line in requests:
         if not line.strip():
@@ -170,6 +176,11 @@ def _serve(
             print(f"eager-lsp worker: bad request: {exc}", file=diag)
             continue
         op = request.get("op")
+        if op == "exec" and request.get("parallel") and parallel is not None:
+            parallel.submit(request)  # returns at once: the statements run on threads
+            continue
+        if parallel is not None and op in ("exec", "reset", "shutdown"):
+            parallel.wait_idle()
         if op == "exec":
             runner.run_batch(request)
         elif op == "ping":

@@ -14,6 +14,12 @@ wire's:
 
 Parent → worker ("op"):
   {"op": "exec", "batch": int, "stop_on_error": bool, "chunks": [ChunkRequest]}
+  {"op": "exec", "parallel": true, "run": int, "batch": int, "stop_on_error": bool,
+   "chunks": [{...ChunkRequest, "after": [int], "exclusive": bool}]}
+                                        gate parallel (parallel.py): returns at once;
+                                        each chunk starts on a thread once the chunks of its
+                                        run named in "after" are done; its events carry
+                                        "batch"; "batch_done" when the last is done
   {"op": "reset"}                       fresh namespace, same process
   {"op": "shutdown"}
   {"op": "ping", "id": int}

@@ -51,11 +51,16 @@ class Interrupts:
     def __init__(self) -> None:
         self.mode = self.IDLE
         self.pending = False
+        # Statements running on other threads (parallel.py): returns True when it
+        # took the interrupt.
+        self.elsewhere: Callable[[], bool] | None = None
 
     def install(self) -> None:
         signal.signal(signal.SIGINT, self._on_sigint)
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.elsewhere is not None and self.elsewhere():
+            return
         if self.mode == self.USER:
             raise KeyboardInterrupt
         if self.mode == self.WORKER:

@@ -1,0 +1,554 @@
+"""The `parallel` gate's admission rule: which earlier statements a statement must wait for.
+
+Every statement gets the set of earlier statements of its run it must wait for (`after`);
+the worker starts it on a thread as soon as those have finished (executors/worker/parallel.py). It is
+decided from the source alone, before anything runs, and it errs on the side of waiting:
+a wrong "independent" changes results, a wrong "dependent" only costs time.
+
+Statement B waits for an earlier statement A when
+- B reads a name A writes (B needs A's value, as on a future), or B writes a name A reads
+  or writes (A must see the old value; the last write wins in document order);
+- both have *ordered effects* (they keep document order among themselves);
+- either one is a *barrier* (it waits for everything before it; everything after waits).
+
+What a statement writes: the names it binds; the root name of every object it may change
+(`x.append(1)`, `x[k] = v`, `x.a = v`, `del x[k]`, a method called on `x` that is not known
+to only read); the names passed to a call that may change its arguments (anything but known
+read-only builtins and allow-listed library functions); the names its called functions
+declare `global` or change; `_` when it shows a trailing expression's value. Mutation is
+tracked through aliases: `b = a` (and `a.append(b)`) puts `a` and `b` in one class, and
+changing one writes every name of the class.
+
+Ordered effects (document order among themselves): calls of library functions not on the
+read-only allow list (`random.*`, `os.*`, file writes, `np.random.seed`, ...), `open()`,
+`input()`, `print(..., file=...)`, imports (they run module code), and method calls on a
+value that is not a plain name. `print` to stdout is *not* ordered: each
+statement's output is captured on its own and shown with that statement, so the order of
+prints across statements cannot show.
+
+Barriers: `exec`, `eval`, `compile`, `globals`, `locals`, `vars`, `setattr`, `delattr`,
+`__import__`, `importlib.*`, `from m import *`, anything using matplotlib (pyplot is not
+thread-safe and its open figures are collected per statement), a call of a callable the
+analysis cannot see (a name from another run, a function held in a variable or parameter:
+its effects are unknown), a chunk the server could not compile or analyse, and
+`global`/`nonlocal` at top level.
+
+Functions and classes defined in the same run are summarised when defined (the globals they
+read, write and change, whether they change their parameters, what they call) and a call
+applies the summary, transitively. A method call on an object applies the summaries of all
+classes of the run (its type is unknown). Known limits, documented in
+docs/configuration.md ("The parallel gate"): operators and properties of user classes (implicit dunder calls) are
+assumed to change nothing outside their operands, and an iterator consumed through a
+read-only builtin (`len` never consumes; `list`, `sum`, `next` are counted as writing their
+arguments) is tracked only through its name.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from eager_lsp.core.analysis import resolve_alias
+from eager_lsp.core.types import Chunk
+
+#: Builtins that neither change their arguments nor act outside the interpreter.
+READ_ONLY_BUILTINS = frozenset(
+    {
+        "abs", "ascii", "bin", "bool", "bytes", "callable", "chr", "complex", "divmod",
+        "float", "format", "getattr", "hasattr", "hash", "hex", "id", "int", "isinstance",
+        "issubclass", "len", "oct", "ord", "pow", "range", "repr", "round", "slice", "str",
+        "type", "print", "object", "property", "staticmethod", "classmethod", "super",
+        "ValueError", "TypeError", "KeyError", "IndexError", "RuntimeError", "Exception",
+        "ZeroDivisionError", "AssertionError", "NotImplementedError", "StopIteration",
+    }
+)  # fmt: skip
+#: Builtins that only read, but may consume an iterator passed to them: their name
+#: arguments count as written.
+CONSUMING_BUILTINS = frozenset(
+    {
+        "all", "any", "dict", "enumerate", "filter", "frozenset", "iter", "list", "map",
+        "max", "min", "next", "reversed", "set", "sorted", "sum", "tuple", "zip", "bytearray",
+    }
+)  # fmt: skip
+BARRIER_BUILTINS = frozenset(
+    {"exec", "eval", "compile", "globals", "locals", "vars", "setattr", "delattr", "__import__"}
+)
+ORDERED_BUILTINS = frozenset({"open", "input", "breakpoint", "exit", "quit", "help"})
+#: Library functions (resolved through the run's imports) that only read their arguments
+#: and change no shared state: they may run side by side. Shell patterns.
+READ_ONLY_CALLS: tuple[str, ...] = (
+    "time.sleep", "time.time", "time.perf_counter", "time.monotonic", "time.process_time",
+    "math.*", "cmath.*", "statistics.*", "operator.*", "string.*", "textwrap.*",
+    "json.dumps", "json.loads", "re.compile", "re.match", "re.search", "re.fullmatch",
+    "re.findall", "re.finditer", "re.sub", "re.split", "re.escape", "hashlib.*",
+    "base64.*", "binascii.*", "zlib.compress", "zlib.decompress", "zlib.crc32",
+    "datetime.*", "decimal.Decimal", "fractions.Fraction", "copy.copy", "copy.deepcopy",
+    "collections.*", "itertools.*", "functools.reduce", "functools.partial", "heapq.nlargest",
+    "heapq.nsmallest", "bisect.bisect*", "dataclasses.field", "dataclasses.dataclass",
+    "typing.*", "asyncio.run", "asyncio.sleep", "asyncio.gather", "urllib.parse.*",
+    "urllib.request.urlopen", "requests.get", "httpx.get", "numpy.*", "pandas.DataFrame",
+    "pandas.Series", "pandas.concat", "pandas.merge", "pandas.to_datetime", "pandas.date_range",
+    "pandas.isna", "pandas.notna",
+)  # fmt: skip
+#: Exceptions to READ_ONLY_CALLS: global state or files.
+NOT_READ_ONLY_CALLS: tuple[str, ...] = (
+    "numpy.random.*", "numpy.save*", "numpy.seterr", "numpy.set_printoptions",
+    "numpy.load*", "numpy.fromfile", "numpy.savetxt", "numpy.loadtxt", "numpy.genfromtxt",
+)  # fmt: skip
+#: Methods that only read their object (on any type): the receiver is not written.
+READ_ONLY_METHODS = frozenset(
+    {
+        "get", "keys", "values", "items", "copy", "count", "index", "format", "join",
+        "split", "rsplit", "splitlines", "strip", "lstrip", "rstrip", "startswith",
+        "endswith", "lower", "upper", "title", "capitalize", "replace", "find", "rfind",
+        "isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower", "encode",
+        "decode", "hex", "tolist", "to_dict", "to_list", "head", "tail", "describe",
+        "mean", "median", "std", "var", "sum", "prod", "min", "max", "argmin", "argmax",
+        "round", "astype", "reshape", "ravel", "flatten", "transpose", "dot", "cumsum",
+        "nunique", "unique", "value_counts", "isna", "notna", "all", "any", "zfill",
+        "center", "ljust", "rjust", "partition", "rpartition", "casefold", "bit_length",
+        "is_integer", "as_integer_ratio", "conjugate", "issubset", "issuperset",
+        "isdisjoint", "union", "intersection", "difference", "symmetric_difference",
+        "groupby", "agg", "aggregate", "sort_values", "sort_index", "pivot_table", "most_common",
+    }
+)  # fmt: skip
+BARRIER_MODULES = ("matplotlib", "seaborn", "importlib", "pylab")
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def _matcher(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns) or r"(?!)")
+
+
+_READ_ONLY = _matcher(READ_ONLY_CALLS)
+_NOT_READ_ONLY = _matcher(NOT_READ_ONLY_CALLS)
+
+
+def read_only_call(resolved: str) -> bool:
+    return _READ_ONLY.match(resolved) is not None and _NOT_READ_ONLY.match(resolved) is None
+
+
+@dataclass
+class Effects:
+    """What one statement (or one function's body, per call) touches."""
+
+    reads: set[str] = field(default_factory=set)
+    writes: set[str] = field(default_factory=set)
+    changed: set[str] = field(default_factory=set)  # names whose object may change
+    ordered: bool = False
+    barrier: bool = False
+    changes_params: bool = False  # functions only: it may change an argument's object
+    calls: set[str] = field(default_factory=set)  # user functions and classes it calls
+    method_calls: bool = False  # calls a method on some object (class summaries apply)
+
+    def merge(self, other: Effects) -> None:
+        self.reads |= other.reads
+        self.writes |= other.writes
+        self.changed |= other.changed
+        self.ordered |= other.ordered
+        self.barrier |= other.barrier
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the worker needs: the earlier statements to wait for; `exclusive`: a barrier
+    (nothing else runs while it does; open pyplot figures are collected after it)."""
+
+    after: tuple[int, ...]
+    exclusive: bool
+    effects: Effects = field(compare=False, repr=False, default_factory=Effects)
+
+
+class Planner:
+    """Per run: call `plan(chunk)` for each released chunk, in release order."""
+
+    def __init__(self) -> None:
+        self._aliases: dict[str, str] = {}  # name → module path (the run's imports)
+        self._functions: dict[str, Effects] = {}  # user functions and classes → summary
+        self._classes: set[str] = set()
+        self._parent: dict[str, str] = {}  # alias classes (union-find)
+        self._members: dict[str, set[str]] = {}  # root → the names of its class
+        # What later statements may have to wait for (since the last barrier), so a plan
+        # costs the size of its own reads and writes, not the length of the run. Waiting
+        # for the last writer is enough: it waited for the writers and readers before it.
+        self._last_write: dict[str, int] = {}
+        self._readers: dict[str, list[int]] = {}  # readers since the name's last write
+        self._shown: list[int] = []  # writers of `_` (exempt from write-after-write)
+        self._last_ordered: int | None = None
+        self._barrier: int | None = None
+        self._since_barrier: list[int] = []
+
+    # -- alias classes -------------------------------------------------------------------
+    def _find(self, name: str) -> str:
+        root = name
+        while self._parent.get(root, root) != root:
+            root = self._parent[root]
+        while name != root:
+            parent = self._parent[name]
+            self._parent[name] = root
+            name = parent
+        return root
+
+    def _union(self, names: Iterable[str]) -> None:
+        roots = list(dict.fromkeys(self._find(n) for n in names))
+        if len(roots) < 2:
+            return
+        groups = [self._members.pop(r, {r}) for r in roots]
+        keep = max(range(len(roots)), key=lambda i: len(groups[i]))
+        merged = groups[keep]
+        for i, root in enumerate(roots):
+            if i != keep:
+                self._parent[root] = roots[keep]
+                merged |= groups[i]
+        self._members[roots[keep]] = merged
+
+    def _class_of(self, name: str) -> set[str]:
+        return self._members.get(self._find(name), set()) | {name}
+
+    # -- planning ------------------------------------------------------------------------
+    def plan(self, chunk: Chunk) -> Plan:
+        effects = self.effects(chunk)
+        index = chunk.index
+        after: set[int] = set()
+        if self._barrier is not None:
+            after.add(self._barrier)
+        if effects.barrier:
+            after.update(self._since_barrier)
+        if effects.ordered and self._last_ordered is not None:
+            after.add(self._last_ordered)
+        for name in effects.reads:
+            if name in self._last_write:
+                after.add(self._last_write[name])
+            if name == "_":
+                after.update(self._shown)
+        for name in effects.writes:
+            after.update(self._readers.get(name, ()))
+            if name in self._last_write and name != "_":
+                after.add(self._last_write[name])
+        after.discard(index)
+        # What this statement leaves for later ones.
+        if effects.barrier:
+            self._last_write, self._readers, self._shown = {}, {}, []
+            self._last_ordered, self._barrier, self._since_barrier = None, index, []
+        else:
+            for name in effects.reads:
+                self._readers.setdefault(name, []).append(index)
+            for name in effects.writes:
+                if name == "_":
+                    self._shown.append(index)
+                else:
+                    self._last_write[name] = index
+                    self._readers[name] = []
+            if effects.ordered:
+                self._last_ordered = index
+            self._since_barrier.append(index)
+        return Plan(tuple(sorted(after)), effects.barrier, effects)
+
+    def effects(self, chunk: Chunk) -> Effects:
+        facts = chunk.facts
+        try:
+            tree = ast.parse(chunk.code)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            tree = None
+        if tree is None or facts is None or not chunk.checked:
+            return Effects(reads=set(chunk.reads), writes=set(chunk.binds), barrier=True)
+        self._aliases.update(facts.aliases)
+        effects = Effects(reads=set(facts.reads), writes=set(facts.binds))
+        if facts.star_modules:
+            effects.barrier = True
+        if chunk.trailing_expr and not _prints(tree):
+            effects.writes.add("_")  # the worker binds a shown value to `_`
+        self._walk(list(tree.body), effects, set(), params=frozenset(), in_function=False)
+        self._apply_calls(effects)
+
+        # Aliases: every name bound here may now share objects with the names it read.
+        def plain(names: Iterable[str]) -> list[str]:
+            skip = self._functions.keys() | self._aliases.keys()
+            return [n for n in names if n not in skip and n not in _BUILTIN_NAMES]
+
+        bound = plain(facts.binds)
+        shared = plain(facts.reads)
+        if bound:
+            self._union(bound + shared)
+        for name in effects.changed:  # every name that may share the changed object
+            effects.writes |= self._class_of(name) if name not in self._functions else {name}
+        if any(self._module_of(n).startswith(BARRIER_MODULES) for n in effects.reads):
+            effects.barrier = True
+        return effects
+
+    def _module_of(self, name: str) -> str:
+        return self._aliases.get(name, "")
+
+    def _define(self, node: ast.stmt, effects: Effects) -> None:
+        """A def/class binds its name; decorators, defaults and bases (and a class body) run
+        now; the body's effects are kept as the summary applied where it is called."""
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        now: list[ast.AST] = list(node.decorator_list)
+        if isinstance(node, ast.ClassDef):
+            now += node.bases + [k.value for k in node.keywords]
+        else:
+            now += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+        self._walk(now, effects, set(), params=frozenset(), in_function=False)
+        summary = Effects()
+        params: set[str] = set()
+        body_nodes: list[ast.AST] = list(node.body)
+        if isinstance(node, ast.ClassDef):
+            self._classes.add(node.name)
+            params.add("self")  # methods change their instance: that is the call's result
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    params |= _params(item)
+        else:
+            params = _params(node)
+        local = _locals(node) | params
+        self._walk(body_nodes, summary, local, params=frozenset(params), in_function=True)
+        self._functions[node.name] = summary
+        effects.writes.add(node.name)
+
+    def _apply_calls(self, effects: Effects) -> None:
+        """Add the summaries of the user functions called (transitively)."""
+        seen: set[str] = set()
+        todo = list(effects.calls)
+        if effects.method_calls:
+            todo += sorted(self._classes)
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self._functions:
+                continue
+            seen.add(name)
+            summary = self._functions[name]
+            effects.merge(summary)
+            todo += summary.calls
+            if summary.method_calls:
+                todo += sorted(self._classes)
+
+    def _walk(
+        self,
+        nodes: list[ast.AST],
+        effects: Effects,
+        local: set[str],
+        *,
+        params: frozenset[str],
+        in_function: bool,
+    ) -> None:
+        """Collect writes and effects; top level skips function bodies (they run later)."""
+        declared: set[str] = set()
+        stack = list(nodes)
+        while stack:
+            node = stack.pop()
+            if not in_function and isinstance(
+                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+            ):
+                self._define(node, effects)
+                continue
+            if not in_function and isinstance(node, ast.Lambda):
+                stack += node.args.defaults
+                continue
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                if not in_function:
+                    effects.barrier = True
+                declared |= set(node.names)
+                effects.writes |= set(node.names)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                effects.ordered = True
+            elif isinstance(node, ast.Call):
+                self._call(node, effects, local, params, in_function)
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+                targets = (
+                    node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                )
+                if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                    # `a += [x]` extends a list in place: every alias sees it
+                    self._changes(node.target.id, effects, local, params, in_function)
+                for target in targets:
+                    for t in _flatten(target):
+                        if isinstance(t, (ast.Attribute, ast.Subscript)):
+                            self._changes(_root(t), effects, local, params, in_function)
+                        elif isinstance(t, ast.Name) and in_function and t.id in declared:
+                            effects.writes.add(t.id)
+                        elif (
+                            isinstance(t, ast.Name)
+                            and isinstance(node, ast.Delete)
+                            and not in_function
+                        ):
+                            effects.writes.add(t.id)  # `del x` unbinds x
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                if in_function and node.id not in local:
+                    effects.reads.add(node.id)
+                if node.id in self._functions and not (in_function and node.id in local):
+                    effects.calls.add(node.id)  # called, or passed on to be called
+            stack.extend(ast.iter_child_nodes(node))
+
+    def _changes(
+        self,
+        name: str | None,
+        effects: Effects,
+        local: set[str],
+        params: frozenset[str],
+        in_function: bool,
+    ) -> None:
+        """The object `name` refers to may change."""
+        if name is None:
+            return
+        if in_function and name in params:
+            effects.changes_params = True
+        elif in_function and name in local:
+            return
+        elif name in self._aliases:  # an attribute of a module: shared state
+            effects.ordered = True
+        else:
+            effects.changed.add(name)
+
+    def _call(
+        self,
+        node: ast.Call,
+        effects: Effects,
+        local: set[str],
+        params: frozenset[str],
+        in_function: bool,
+    ) -> None:
+        func = node.func
+        arg_roots = [
+            _root(a, through_calls=False) for a in [*node.args, *(k.value for k in node.keywords)]
+        ]
+        changes_args = True
+        dotted = _dotted(func)
+        head = dotted.split(".", 1)[0] if dotted else None
+        if (
+            head is not None
+            and dotted is not None
+            and head in self._aliases
+            and not (in_function and head in local)
+        ):
+            resolved = resolve_alias(dotted, self._aliases)
+            if resolved.split(".", 1)[0] in BARRIER_MODULES:
+                effects.barrier = True
+            elif read_only_call(resolved):
+                changes_args = False
+            else:
+                effects.ordered = True
+        elif isinstance(func, ast.Name):
+            name = func.id
+            if in_function and name in local:
+                effects.barrier = True  # a parameter or local holding a callable
+            elif name in self._functions:
+                effects.calls.add(name)
+                changes_args = self._functions[name].changes_params or name in self._classes
+            elif name in BARRIER_BUILTINS:
+                effects.barrier = True
+            elif name in ORDERED_BUILTINS:
+                effects.ordered = True
+            elif name in READ_ONLY_BUILTINS:
+                changes_args = False
+                if name == "print" and any(k.arg == "file" for k in node.keywords):
+                    effects.ordered = True
+            elif name in CONSUMING_BUILTINS:
+                pass
+            else:
+                effects.barrier = True  # a callable we cannot see (another run's, ...)
+        elif isinstance(func, ast.Attribute):
+            receiver = _root(func.value)
+            if isinstance(func.value, ast.Constant):
+                changes_args = False  # "sep".join(...), "{}".format(...)
+            elif receiver is None:
+                effects.ordered = True  # a method on a call's result, a subscript, ...
+                effects.method_calls = True
+            else:
+                effects.method_calls = True
+                if func.attr not in READ_ONLY_METHODS:
+                    self._changes(receiver, effects, local, params, in_function)
+                    if not in_function:
+                        self._union([receiver, *(r for r in arg_roots if r)])
+                else:
+                    changes_args = False
+        else:
+            effects.ordered = True
+        if changes_args:
+            for root in arg_roots:
+                self._changes(root, effects, local, params, in_function)
+
+
+def _prints(tree: ast.Module) -> bool:
+    """The trailing expression is a `print(...)` call (its value, None, is not bound)."""
+    last = tree.body[-1] if tree.body else None
+    return (
+        isinstance(last, ast.Expr)
+        and isinstance(last.value, ast.Call)
+        and isinstance(last.value.func, ast.Name)
+        and last.value.func.id == "print"
+    )
+
+
+def conflict(b: Effects, a: Effects) -> bool:
+    """The rule stated pairwise: later statement `b` must wait for earlier `a` (directly or
+    through others). `Planner.plan` keeps only what is needed for this to hold."""
+    if a.barrier or b.barrier or (a.ordered and b.ordered):
+        return True
+    # `_` (the last shown value) is exempt from write-after-write: the worker keeps the value
+    # of the statement latest in document order, as a sequential run ends with.
+    return bool(b.reads & a.writes or b.writes & a.reads or (b.writes & a.writes) - {"_"})
+
+
+def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    a = node.args
+    names = [x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]]
+    names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+    return set(names)
+
+
+def _locals(node: ast.AST) -> set[str]:
+    """Names a function body binds, minus those it declares global."""
+    bound: set[str] = set()
+    declared: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            bound.add(sub.id)
+        elif isinstance(sub, (ast.Global, ast.Nonlocal)):
+            declared |= set(sub.names)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and (
+            sub is not node
+        ):
+            bound.add(sub.name)
+        elif isinstance(sub, ast.arg):
+            bound.add(sub.arg)
+        elif isinstance(sub, ast.alias):
+            bound.add((sub.asname or sub.name).split(".", 1)[0])
+    return bound - declared
+
+
+def _flatten(target: ast.AST) -> list[ast.AST]:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [t for e in target.elts for t in _flatten(e)]
+    if isinstance(target, ast.Starred):
+        return _flatten(target.value)
+    return [target]
+
+
+def _root(node: ast.AST, *, through_calls: bool = True) -> str | None:
+    """The name an expression's object hangs off: `a` for `a.b[1].c()`; None otherwise."""
+    while True:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        elif isinstance(node, ast.Call) and through_calls:
+            node = node.func
+        elif isinstance(node, ast.Starred):
+            node = node.value
+        else:
+            return None
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))

@@ -1,0 +1,196 @@
+"""The parallel gate with the real worker: overlap, waiting, output, errors, interrupt.
+
+Overlap is checked from the worker's own timestamps as an ordering fact, not a duration:
+statements overlapped when the latest start came before the earliest end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from eager_lsp.core.gate import GatePolicy
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
+from eager_lsp.core.run import PARALLEL_UNAVAILABLE
+from eager_lsp.core.types import Event
+from eager_lsp.executors.backend import open_interpreter
+from eager_lsp.providers.replay import ReplayStream
+
+pytestmark = pytest.mark.slow
+
+
+def config(tmp_path: Any, gate: str = "parallel", **kw: Any) -> InterpreterConfig:
+    return InterpreterConfig(
+        path=str(tmp_path / "doc.py"),
+        cwd=str(tmp_path),
+        debug=False,
+        gate=GatePolicy.from_settings(gate),
+        **kw,
+    )
+
+
+@pytest.fixture
+async def session(tmp_path: Any) -> AsyncIterator[Interpreter]:
+    s = open_interpreter(config(tmp_path), spares=0)
+    await s.start()
+    yield s
+    await s.close()
+
+
+def by_line(report: Any) -> dict[int, Any]:
+    return {r.chunk.start_line: r for r in report.results}
+
+
+def overlapped(results: list[Any]) -> bool:
+    return max(r.exec_start for r in results) < min(r.exec_end for r in results)
+
+
+WAITS = (
+    "import time\n"
+    "def call(i):\n    time.sleep(0.5)\n    return i * i\n"
+    "a = call(1)\nb = call(2)\nc = call(3)\n"
+    "total = a + b + c\n"
+)
+
+
+@pytest.mark.parametrize("gate", ["parallel", "eager"])
+async def test_independent_statements_overlap_only_with_the_parallel_gate(
+    tmp_path: Any, gate: str
+) -> None:
+    s = open_interpreter(config(tmp_path, gate), spares=0)
+    try:
+        report = await s.run_stream(ReplayStream(WAITS, rate=None))
+    finally:
+        await s.close()
+    results = by_line(report)
+    assert all(r.ok for r in report.results)
+    assert [v.summary for v in results[8].values] == ["14"]
+    assert overlapped([results[5], results[6], results[7]]) == (gate == "parallel")
+    assert results[8].exec_start >= max(results[n].exec_end for n in (5, 6, 7))
+
+
+async def test_a_reader_waits_for_the_value_being_produced(session: Interpreter) -> None:
+    code = (
+        "import time\n"
+        "def slow(v):\n    time.sleep(0.3)\n    return v\n"
+        "x = slow(20)\n"
+        "y = x + 1\n"
+        "items = []\n"
+        "items.append(x)\n"
+        "items.append(y)\n"
+        "n = len(items)\n"
+    )
+    report = await session.run_stream(ReplayStream(code, rate=None))
+    values = {v.name: v.summary for r in report.results for v in r.values}
+    assert values["y"] == "21" and values["n"] == "2"
+    results = by_line(report)
+    assert results[8].exec_start >= results[7].exec_end  # y started after x was done
+
+
+async def test_output_and_errors_go_to_the_statement_that_produced_them(tmp_path: Any) -> None:
+    code = (
+        "import time\n"
+        "for i in range(30):\n    print('A', i)\n    time.sleep(0.01)\n"
+        "for j in range(30):\n    print('B', j)\n    time.sleep(0.01)\n"
+        "for k in range(30):\n    print('C', k)\n    time.sleep(0.01)\n    if k == 20: 1 / 0\n"
+    )
+    s = open_interpreter(config(tmp_path, stop_on_error=False), spares=0)
+    try:
+        report = await s.run_stream(ReplayStream(code, rate=None))
+    finally:
+        await s.close()
+    a, b, c = (r for r in report.results if r.chunk.kind == "compound")
+    assert overlapped([a, b, c])  # their prints interleaved in time
+    assert a.ok and b.ok and not c.ok
+    assert a.stdout == "".join(f"A {i}\n" for i in range(30))
+    assert b.stdout == "".join(f"B {i}\n" for i in range(30))
+    assert c.stdout == "".join(f"C {i}\n" for i in range(21))
+    assert c.error is not None and c.error.type == "ZeroDivisionError" and c.error.line == 11
+
+
+async def test_an_error_skips_later_statements_not_started(session: Interpreter) -> None:
+    code = (
+        "import time\n"
+        "def slow(v):\n    time.sleep(0.3)\n    return v\n"
+        "x = slow(1)\n"  # 5: still running when 6 fails
+        "boom = 1 / 0\n"  # 6
+        "y = x + 1\n"  # 7: waits for x, then is skipped (after the failure)
+    )
+    report = await session.run_stream(ReplayStream(code, rate=None))
+    results = by_line(report)
+    assert results[5].ok  # earlier in the document: it would have run before the error
+    assert results[6].error is not None and results[6].error.type == "ZeroDivisionError"
+    assert results[7].skipped
+    assert report.stopped_early
+
+
+async def test_interrupt_stops_every_running_statement(session: Interpreter) -> None:
+    """Two runaway loops on two threads and one statement waiting for them: a stop
+    interrupts both loops (KeyboardInterrupt), skips the waiting one, and keeps the state."""
+    code = "n1 = 0\nn2 = 0\nwhile True:\n    n1 += 1\nwhile True:\n    n2 += 1\nboth = n1 + n2\n"
+    started: set[int] = set()
+    both_running = asyncio.Event()
+
+    def listen(event: Event) -> None:
+        if event.kind == "exec_start":
+            started.add(event.data["chunk"])
+            if {2, 3} <= started:
+                both_running.set()
+
+    task = asyncio.ensure_future(session.run_stream(ReplayStream(code, rate=None), listener=listen))
+    await asyncio.wait_for(both_running.wait(), 30)
+    run = session.run
+    assert run is not None
+    await run.cancel()
+    report = await run.wait()
+    task.cancel()
+    results = by_line(report)
+    for line in (3, 5):
+        assert results[line].error is not None and results[line].error.type == "KeyboardInterrupt"
+    assert results[7].skipped
+    # The interpreter survived (interrupted, not killed): the loops' counters are there.
+    after = await session.run_stream(ReplayStream("check = n1 > 0 and n2 > 0\n", rate=None))
+    assert [v.summary for v in after.results[0].values] == ["True"]
+    assert not session.lost_reasons
+
+
+async def test_a_backend_without_parallel_execution_says_so(tmp_path: Any) -> None:
+    """The kernel backend has no execute_parallel; the same holds for any executor without
+    it. Here the real worker is wrapped so that it lacks the method (not a mock: every call
+    goes to the real worker)."""
+
+    class Sequential:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "execute_parallel":
+                raise AttributeError(name)
+            return getattr(self._inner, name)
+
+    class Source:
+        def __init__(self, cfg: InterpreterConfig) -> None:
+            from eager_lsp.executors.backend import executor_source
+
+            self._inner = executor_source(cfg, spares=0)
+
+        async def acquire(self) -> Any:
+            return Sequential(await self._inner.acquire())
+
+        async def close(self) -> None:
+            await self._inner.close()
+
+    cfg = config(tmp_path)
+    events: list[Event] = []
+    s = Interpreter(cfg, Source(cfg), listener=events.append, own_pool=True)
+    try:
+        report = await s.run_stream(ReplayStream("a = 1\nb = a + 1\n", rate=None))
+    finally:
+        await s.close()
+    assert all(r.ok for r in report.results)
+    assert report.parallel_note == PARALLEL_UNAVAILABLE and report.gate_fallback is None
+    assert report.to_json()["parallel_note"] == PARALLEL_UNAVAILABLE
+    assert any(e.kind == "parallel_unavailable" for e in events)
