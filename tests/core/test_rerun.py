@@ -268,3 +268,33 @@ async def test_a_lost_interpreter_makes_the_next_rerun_a_full_one(session: Inter
     again = await rerun(session, "a = 1\nb = 3\n")
     assert again.plan.full and "the interpreter was lost" in again.plan.reason
     assert again.ran == 2 and "('b', 3)" in await namespace(session)
+
+
+async def test_every_result_of_a_run_is_recorded_in_the_ledger(session: Interpreter) -> None:
+    from eager_lsp.providers.replay import ReplayStream
+
+    report = await session.run_stream(ReplayStream("a = 1\nb = a / 0\nc = 2\n"))
+    recs = session.ledger.records
+    assert [(r.start_line, r.status, r.binds) for r in recs] == [
+        (1, "ok", ("a",)),
+        (2, "failed", ("b",)),
+        (3, "skipped", ("c",)),
+    ]
+    assert [r.result for r in recs] == report.results  # the run's results are the records'
+    assert session.run is not None and session.run.results[1] is recs[1].result
+    assert recs[0].duration > 0 and recs[2].duration == 0
+    await session.reset()
+    assert len(session.ledger) == 0  # a fresh namespace: nothing ran in it
+
+
+async def test_an_interrupted_statement_is_recorded_as_attempted(session: Interpreter) -> None:
+    from eager_lsp.providers.replay import ReplayStream
+
+    task = asyncio.ensure_future(session.run_stream(ReplayStream("while True:\n    pass\n")))
+    for _ in range(600):  # bounded: until the loop runs and takes the interrupt
+        if await session.interrupt() == "interrupted":
+            break
+        await asyncio.sleep(0.05)
+    await task
+    (rec,) = session.ledger.records
+    assert rec.status == "interrupted" and rec.attempted and rec.failed

@@ -375,8 +375,9 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
     assert any(d["text"].startswith("⟵ z = 1.0") for d in fixed["decorations"]), fixed
     assert len(openai_server.chat_requests) == 2
 
-    # The repair is one undo step of its own: one Ctrl+Z restores the generated text exactly as
-    # it was before "Fix with AI" (the failing line back, the fix gone), redo brings the fix back.
+    # The repair is one undo step of its own: after the edit typed last is undone, one Ctrl+Z
+    # restores the text as it was before "Fix with AI" (the failing line back, the fix gone);
+    # redo brings the fix back.
     undone = r["fixUndoSnapshot"]["text"]
     assert "z = 1 / 0" in undone and "z = 1 / 1" not in undone, undone
     assert 'print("fixed", z)' not in undone, undone
@@ -528,7 +529,7 @@ def _check_stream_run(run: dict[str, Any]) -> list[str]:
 def test_typing_above_below_and_at_the_insertion_point_loses_nothing_and_one_undo_removes_it(
     code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    """Issue 10: ~150 short lines at a high token rate while a line is typed above the generation,
+    """Issue 10: 150 short lines at 50 tokens/s while a line is typed above the generation,
     below it and at its insertion point every 20–70 ms, STREAM_RUNS times in one workbench; then a
     quiet generation, which one Ctrl+Z removes whole."""
     completion = _stream_completion()
@@ -545,7 +546,8 @@ def test_typing_above_below_and_at_the_insertion_point_loses_nothing_and_one_und
                 "maxSeconds": 90,
             }
         )
-        openai_server.enqueue(text=completion, chunk_chars=4, delay=0.008, first_delay=0.2)
+        # ~4 characters a token at 50 tokens/s: ~7 s for the 150 lines.
+        openai_server.enqueue(text=completion, chunk_chars=4, delay=0.02, first_delay=0.2)
     settings = {
         **WORKBENCH_SETTINGS,
         "eager.server.python": PYTHON,

@@ -132,3 +132,21 @@ async def test_fix_with_ai_reruns_the_statements_that_depend_on_the_fix(
     )
     # z and the print depend on y; w = 7 does not, and was stopped by the error: it ran too.
     assert messages[-1].startswith("Fix with AI: re-ran 3 of 5 statements")
+
+
+async def test_follow_goes_on_following_after_a_rerun(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("goon.py", LOAD, tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await wait_hints(editor, uri, lambda h: h.get(5) == "size = 3")
+    editor.replace(uri, (2, 7), (2, 16), "[5, 6]")  # data = [5, 6]
+    await wait_hints(editor, uri, lambda h: h.get(5) == "size = 2" and h.get(4) == "» max 6")
+    assert results_on(editor, uri, 1) == 1  # the load step kept its state
+
+    for ch in "twice = size * 2\n":  # typed at the end, one character at a time
+        doc = editor.docs[uri]
+        last = doc.text.line_count - 1
+        editor.type(uri, last, len(doc.text.line(last)), ch)
+        last = doc.text.line_count - 1
+        editor.cursor(uri, last, len(doc.text.line(last)))
+    labels = await wait_hints(editor, uri, lambda h: h.get(6) == "twice = 4")
+    assert labels[5] == "size = 2" and results_on(editor, uri, 1) == 1

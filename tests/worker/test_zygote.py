@@ -18,7 +18,7 @@ import pytest
 
 from eager_lsp.executors.worker.client import WorkerClient, WorkerCrashed, WorkerOptions
 from eager_lsp.executors.worker.launch import worker_env
-from eager_lsp.executors.worker.spawn import close_zygotes
+from eager_lsp.executors.worker.spawn import MAX_ZYGOTES, close_zygotes
 
 from .helpers import run1
 
@@ -84,6 +84,10 @@ async def test_a_zygote_that_dies_is_replaced_and_its_workers_say_so(tmp_path: P
     worker = await WorkerClient.start(options)
     zygote = _ppid(worker.pid)
     os.kill(zygote, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while worker.alive and time.monotonic() < deadline:  # it dies with its zygote
+        await asyncio.sleep(0.02)
+    assert not worker.alive
     with pytest.raises(WorkerCrashed) as info:
         await run1(worker, "x = 1\n")
     assert f"its zygote (pid {zygote})" in info.value.reason
@@ -142,3 +146,40 @@ async def test_a_cancelled_start_does_not_spoil_the_others(tmp_path: Path) -> No
         close_zygotes(sys.executable, worker_env(env))
     with pytest.raises(asyncio.CancelledError):
         await first
+
+
+def _zygotes_of_ours() -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        try:
+            ours = _ppid(pid) == os.getpid() and _status(pid, "State")[0] != "Z"
+            if ours and "eager_lsp.executors.worker.zygote" in _cmdline(pid):
+                found.append(pid)
+        except (OSError, KeyError):
+            continue
+    return found
+
+
+async def test_zygotes_of_environments_no_longer_used_go_away(tmp_path: Path) -> None:
+    """A process whose environment keeps changing (here each test's PYTEST_CURRENT_TEST)
+    keeps at most MAX_ZYGOTES zygotes; retired ones stop once their workers have ended."""
+    kept = None
+    for n in range(MAX_ZYGOTES + 3):
+        env = {"PATH": os.defpath, "EAGER_TEST": f"environment {n}"}
+        worker = await WorkerClient.start(WorkerOptions(debug=False, cwd=str(tmp_path), env=env))
+        if n == 0:
+            kept = worker  # its zygote is retired while this worker runs: it must keep running
+        else:
+            await worker.shutdown()
+    assert kept is not None
+    try:
+        assert (await run1(kept, "k = 1\n", names=["k"]))["values"][0]["repr"] == "1"
+    finally:
+        await kept.shutdown()
+    deadline = time.monotonic() + 10
+    while len(_zygotes_of_ours()) > MAX_ZYGOTES and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert len(_zygotes_of_ours()) <= MAX_ZYGOTES

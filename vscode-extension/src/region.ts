@@ -133,16 +133,6 @@ export class TrackedRegion {
   }
 }
 
-/** Where the text the user typed at a point since the server's version begins, for a `begin`
- * whose point was at column 0 (the server always opens a line of its own) and was moved by
- * rebasing to `rebased` (an offset in `text`): the start of the point's line now, when the
- * typed text left the point in the middle of a line; undefined otherwise. */
-export function typedAtPoint(text: string, rebased: number, originalCharacter: number): number | undefined {
-  if (originalCharacter !== 0) return undefined;
-  const lineStart = Math.max(text.lastIndexOf("\n", rebased - 1), text.lastIndexOf("\r", rebased - 1)) + 1;
-  return lineStart < rebased ? lineStart : undefined;
-}
-
 // ---- positions in line/character terms ------------------------------------------------------
 
 function cmp(a: Pos, b: Pos): number {
@@ -228,6 +218,20 @@ export function rebaseRange(log: ChangeLog, start: Pos, end: Pos, from: number):
     if (!s || !e) return undefined;
   }
   return { start: s!, end: e! };
+}
+
+/** Where the text typed at a point of version `from` since then begins now: the point rebased
+ * with text inserted at it going after it (the left side of what the marks' rule moved the
+ * point past). Undefined when the log does not reach back or a change swallowed the point. */
+export function rebaseAnchor(log: ChangeLog, p: Pos, from: number): Pos | undefined {
+  const changes = log.since(from);
+  if (!changes) return undefined;
+  let q: Pos | undefined = p;
+  for (const c of changes) {
+    q = rebasePos(q, c, false);
+    if (!q) return undefined;
+  }
+  return q;
 }
 
 // ---- one edit at a time -----------------------------------------------------------------------

@@ -39,7 +39,7 @@ import {
   rebaseRange,
   SerialQueue,
   TrackedRegion,
-  typedAtPoint,
+  rebaseAnchor,
   withEol,
 } from "./region";
 
@@ -345,8 +345,9 @@ export class StreamWriter implements vscode.Disposable {
     // the region itself: a user edit inside the range to replace is a conflict.
     // A point rebased past a line the user was still typing there: that line counts as typed at
     // the point, so the first generated line goes above it, not joined to its end.
-    const typedFrom =
-      rebased && to === from && before === "" ? typedAtPoint(doc.getText(), from, p.position.character) : undefined;
+    const log = this.logs.get(doc.uri.toString());
+    const anchor = rebased && to === from && !p.replace && log ? rebaseAnchor(log, p.position, p.version) : undefined;
+    const typedFrom = anchor && doc.offsetAt(toPosition(anchor)) + before.length;
     const gen = new Generation(p.generationId, doc, new TrackedRegion(from, to, typedFrom));
     gen.lastSeq = p.seq;
     this.gens.set(gen.id, gen); // so that the change event of our edit finds it

@@ -11,7 +11,7 @@ import {
   rebaseRange,
   SerialQueue,
   TrackedRegion,
-  typedAtPoint,
+  rebaseAnchor,
   withEol,
 } from "../src/region";
 import { stopMessage } from "../src/stop";
@@ -147,7 +147,9 @@ describe("TrackedRegion", () => {
     assert.deepEqual(moved.start, { line: 1, character: 4 });
     const from = 7 + moved.start.character;
     const s = new Sim(text, from);
-    s.region = new TrackedRegion(from, from, typedAtPoint(text, from, 0));
+    const anchor = rebaseAnchor(log, { line: 1, character: 0 }, 1)!;
+    assert.deepEqual(anchor, { line: 1, character: 0 }); // where the typed text begins
+    s.region = new TrackedRegion(from, from, 7 + anchor.character);
     let cursor = from;
     s.gen("v0 = 0\n");
     cursor += "v0 = 0\n".length; // VS Code moves a cursor past text inserted before it
@@ -158,10 +160,12 @@ describe("TrackedRegion", () => {
     s.gen("v1 = 1\n");
     assert.equal(s.text, "# head\nv0 = 0\nv1 = 1\n# prun\n");
     assert.equal(s.regionText(), "v0 = 0\nv1 = 1\n");
-    // A point that was not at a line start, or a rebased point at one, keeps its place.
-    assert.equal(typedAtPoint("# head\n# pr", 11, 3), undefined);
-    assert.equal(typedAtPoint("# head\n# pr\n", 12, 0), undefined);
-    assert.equal(typedAtPoint("x\r\nab", 5, 0), 3);
+    // Text typed before the point on its line is not typed at it: the anchor moves past it.
+    const log2 = new ChangeLog(1);
+    log2.record(2, [{ start: { line: 1, character: 0 }, end: { line: 1, character: 0 }, text: "ab" }]);
+    log2.record(3, [{ start: { line: 1, character: 0 }, end: { line: 1, character: 0 }, text: "x" }]);
+    assert.deepEqual(rebaseAnchor(log2, { line: 1, character: 2 }, 2), { line: 1, character: 3 });
+    assert.equal(rebaseAnchor(log2, { line: 1, character: 2 }, 0), undefined); // older than the log
   });
 
   it("keeps the finished lines typed at the empty point above, the unfinished one below", () => {

@@ -338,25 +338,6 @@ async function generate(page) {
     result.fixSnapshot = await snapshot(page);
     if (params.fixScreenshot) await page.screenshot({ path: params.fixScreenshot });
     step("fixed code ran");
-    if (params.fix.undo) {
-      // The repair is one undo step of its own: one Ctrl+Z brings the failing line back (and
-      // nothing else changes); Ctrl+Shift+Z puts the fix back.
-      const fixed = result.fixSnapshot.text;
-      await page.keyboard.press("Control+z");
-      result.fixUndoSnapshot = await until("the text after one undo", async () => {
-        const s = await readPage(page);
-        return s.text !== fixed ? s : null;
-      }, 10000, 100).catch(() => null);
-      await page.waitForTimeout(500);
-      result.fixUndoSnapshot = await readPage(page);
-      step("one undo after the fix");
-      await page.keyboard.press("Control+Shift+z");
-      result.fixRedoSnapshot = await until("the fix back after redo", async () => {
-        const s = await readPage(page);
-        return s.text.includes(params.fix.expectText) ? s : null;
-      }, 10000, 100).catch(() => null);
-      step("redo after the undo");
-    }
   }
 
   // Edit a line that ran: its result must be marked stale (the decoration says so).
@@ -375,6 +356,30 @@ async function generate(page) {
     }, 20000);
     if (params.staleScreenshot) await page.screenshot({ path: params.staleScreenshot });
     step("edited a line: stale decoration shown");
+  }
+  if (params.fix?.undo) {
+    // The repair is one undo step of its own: one Ctrl+Z brings the failing line back (and
+    // nothing else changes); Ctrl+Shift+Z puts the fix back.
+    if (params.staleEdit) {
+      // First take back the edit typed after the fix (its own undo step).
+      await page.keyboard.press("Control+z");
+      await until("the stale edit undone", async () => (await readPage(page)).text === result.fixSnapshot.text, 10000, 100).catch(() => null);
+    }
+    const fixed = (await readPage(page)).text;
+    await page.keyboard.press("Control+z");
+    result.fixUndoSnapshot = await until("the text after one undo", async () => {
+      const s = await readPage(page);
+      return s.text !== fixed ? s : null;
+    }, 10000, 100).catch(() => null);
+    await page.waitForTimeout(500);
+    result.fixUndoSnapshot = await readPage(page);
+    step("one undo after the fix");
+    await page.keyboard.press("Control+Shift+z");
+    result.fixRedoSnapshot = await until("the fix back after redo", async () => {
+      const s = await readPage(page);
+      return s.text.includes(params.fix.expectText) ? s : null;
+    }, 10000, 100).catch(() => null);
+    step("redo after the undo");
   }
 }
 
@@ -547,10 +552,9 @@ async function streamTyping(page) {
             continue;
           }
         }
-        // The line goes in as one input event (a person types a character at a time, but a line
-        // every 20-70 ms cannot be typed key by key through the browser here), then Enter.
-        await page.keyboard.insertText(line);
-        await page.keyboard.press("Enter");
+        // The line and its line break go in as one input event (a person types a character at a
+        // time, but a line every 20-70 ms cannot be typed key by key through the browser here).
+        await page.keyboard.insertText(`${line}\n`);
         r.typed[target].push(line);
         if (target === "at") np++;
         if (target === "below") nb++;

@@ -36,6 +36,8 @@ import socket
 import subprocess
 import sys
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -247,13 +249,14 @@ class Zygote:
             theirs.close()
         self.pid = self.popen.pid
         self._sock = ours
-        self._send_lock = threading.Lock()
+        self._send_lock = threading.RLock()  # a finalizer may send from inside a send
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pending: dict[int, ZygoteChild] = {}
         self._children: dict[int, ZygoteChild] = {}
         self._stderr = bytearray()
         self.gone: str | None = None  # why it is no longer usable
+        self._retired = False
         self.hello: concurrent.futures.Future[dict[str, Any]] = _uncancellable()
         self._thread = threading.Thread(
             target=self._read, name=f"eager-lsp-zygote-{self.pid}", daemon=True
@@ -286,6 +289,9 @@ class Zygote:
                     os.close(fd)
                 theirs = []
             child.pid = await asyncio.wait_for(asyncio.wrap_future(child.spawned), HELLO_TIMEOUT_S)
+            # A handle dropped while its worker runs (its event loop closed) kills it, as
+            # asyncio does for the subprocesses it started; harmless once it has ended.
+            weakref.finalize(child, self.signal, child.pid, signal.SIGKILL, group=True)
             await child.stdin.drain()
         except BaseException:
             child.kill_group()
@@ -305,6 +311,15 @@ class Zygote:
         """Stop it: its workers die with it."""
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
+
+    def retire(self) -> None:
+        """No new workers come from it (it left the registry); it stops once its last worker
+        has ended (a start that raced with this fails over to a new zygote)."""
+        with self._lock:
+            self._retired = True
+            idle = not self._children and not self._pending
+        if idle:
+            self.close()
 
     def _send(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
         data = json.dumps(message).encode()
@@ -363,6 +378,11 @@ class Zygote:
                 child = self._pending.pop(int(message.get("id") or 0), None)
                 if child is not None and kind == "spawned":
                     self._children[int(message["pid"])] = child
+            if kind == "spawn_failed" and self._retired:
+                with self._lock:
+                    idle = not self._children and not self._pending
+                if idle:
+                    self.close()
             if child is None or child.spawned.done():
                 return
             if kind == "spawned":
@@ -373,8 +393,11 @@ class Zygote:
         if kind == "exit":
             with self._lock:
                 child = self._children.pop(int(message["pid"]), None)
+                idle = self._retired and not self._children and not self._pending
             if child is not None:
                 child.report_exit(int(message["returncode"]))
+            if idle:
+                self.close()
 
     def _died(self) -> None:
         """EOF from the zygote: collect why, fail what waits, mark its workers lost."""
@@ -408,18 +431,28 @@ class Zygote:
             child.report_exit(-signal.SIGKILL, lost)
 
 
-_zygotes: dict[tuple[Any, ...], Zygote] = {}
+# Most recently used last. A server has one environment, so one zygote per interpreter; a
+# process whose environment changes (the tests: PYTEST_CURRENT_TEST) would otherwise collect
+# zygotes, so beyond MAX_ZYGOTES the least recently used one is retired.
+_zygotes: OrderedDict[tuple[Any, ...], Zygote] = OrderedDict()
 _zygotes_lock = threading.Lock()
+MAX_ZYGOTES = 4
 
 
 def zygote_for(python: str, env: Mapping[str, str]) -> Zygote:
     """The live zygote for this interpreter and environment, started if there is none."""
     key = (python, tuple(sorted(env.items())))
+    retired: list[Zygote] = []
     with _zygotes_lock:
         zygote = _zygotes.get(key)
         if zygote is None or zygote.gone is not None:
             zygote = _zygotes[key] = Zygote(python, env)
-        return zygote
+        _zygotes.move_to_end(key)
+        while len(_zygotes) > MAX_ZYGOTES:
+            retired.append(_zygotes.popitem(last=False)[1])
+    for old in retired:
+        old.retire()
+    return zygote
 
 
 def close_zygotes(python: str | None = None, env: Mapping[str, str] | None = None) -> None:
