@@ -53,7 +53,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from eager_lsp.core.analysis import resolve_alias
+from eager_lsp.core.analysis import dotted_name, resolve_alias
 from eager_lsp.core.types import Chunk
 
 #: Builtins that neither change their arguments nor act outside the interpreter.
@@ -425,7 +425,7 @@ class Planner:
             _root(a, through_calls=False) for a in [*node.args, *(k.value for k in node.keywords)]
         ]
         changes_args = True
-        dotted = _dotted(func)
+        dotted = dotted_name(func)
         head = dotted.split(".", 1)[0] if dotted else None
         if (
             head is not None
@@ -550,14 +550,3 @@ def _root(node: ast.AST, *, through_calls: bool = True) -> str | None:
             node = node.value
         else:
             return None
-
-
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
