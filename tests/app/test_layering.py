@@ -1,7 +1,7 @@
 """Who may import whom around the application layer (imports inside functions count too):
 - `app/` uses core, providers and repair.py; it never imports the edges (`lsp/`, the terminal
   modules), so neither edge can make it depend on the other;
-- the terminal commands (`console.py`, `generate.py`) and `cli_options.py` never import
+- the terminal commands (`console.py`, `generate.py`, `watch.py`) and `cli_options.py` never import
   `cli.py`, which imports them (the cli ↔ console ↔ generate cycle that was here)."""
 
 from __future__ import annotations
@@ -37,5 +37,5 @@ def test_the_app_layer_imports_no_edge() -> None:
 
 
 def test_the_terminal_commands_do_not_import_cli() -> None:
-    for name in ("console.py", "generate.py", "cli_options.py"):
+    for name in ("console.py", "generate.py", "watch.py", "cli_options.py"):
         assert offenders(PKG / name, ("eager_lsp.cli",)) == [], name

@@ -149,3 +149,9 @@ def test_planning_cost_does_not_grow_with_the_run() -> None:
     )
     ps = plans(code)
     assert max(len(p.after) for p in ps) <= 8  # 6 here, whatever the length
+
+
+def test_ending_the_process_waits_for_everything_before() -> None:
+    code = "import os\nimport time\ntime.sleep(0.1)\nx = 1\nos._exit(3)\n"
+    p = plans(code)
+    assert p[4].exclusive and waits(code)[4] == (0, 1, 2, 3)

@@ -298,3 +298,18 @@ async def test_an_interrupted_statement_is_recorded_as_attempted(session: Interp
     await task
     (rec,) = session.ledger.records
     assert rec.status == "interrupted" and rec.attempted and rec.failed
+
+
+async def test_a_cancelled_rerun_runs_nothing_more(session: Interpreter) -> None:
+    await rerun(session, "a = 1\n")
+    task = asyncio.ensure_future(rerun(session, "a = 2\nimport time\ntime.sleep(30)\nz = 1\n"))
+    for _ in range(600):  # bounded: until the sleep is running
+        if any(r.binds == ("time",) for r in session.ledger.records):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await session.interrupt() == "idle"  # the sleep was interrupted, nothing runs
+    assert "('z'," not in await namespace(session)

@@ -69,3 +69,19 @@ async def test_interrupt_a_kernel_keeps_its_state(editor: Editor, tmp_path: Path
     assert summary["error"].startswith("KeyboardInterrupt")
     diags = await editor.settle(uri, lambda ds: len(ds) == 1)
     assert diags.diagnostics[0].range.start.line in (1, 2)
+
+
+@pytest.mark.settings(
+    {"execution": {"backend": "kernel", "kernel": {"name": "python3"}, "gate": "parallel"}}
+)
+async def test_the_parallel_gate_with_a_kernel_runs_in_order_and_says_so(
+    editor: Editor, tmp_path: Path
+) -> None:
+    uri = editor.open("par.py", "a = 1\nb = a + 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    results = {r["chunk"]["startLine"]: r for r in editor.notes_for(methods.CHUNK_RESULT, uri)}
+    assert results[1]["values"][0]["summary"] == "2"
+    told = [m for m in editor.messages() if "gate 'parallel' is not available" in m]
+    assert len(told) == 1, editor.messages()
+    assert "par.py runs one statement at a time" in told[0]

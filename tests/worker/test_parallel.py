@@ -194,3 +194,40 @@ async def test_a_backend_without_parallel_execution_says_so(tmp_path: Any) -> No
     assert report.parallel_note == PARALLEL_UNAVAILABLE and report.gate_fallback is None
     assert report.to_json()["parallel_note"] == PARALLEL_UNAVAILABLE
     assert any(e.kind == "parallel_unavailable" for e in events)
+
+
+async def test_a_killed_interpreter_is_reported_once_and_only_running_statements_are_lost(
+    session: Interpreter,
+) -> None:
+    """Statements in flight in several batches see the same loss: one worker_lost, the
+    statements that had started are lost, the one waiting for them never ran."""
+    import os
+    import signal
+
+    code = (
+        "import time\n"
+        "def slow(v):\n    time.sleep(30)\n    return v\n"
+        "a = slow(1)\n"
+        "b = slow(2)\n"
+        "c = a + b\n"
+    )
+    events: list[Event] = []
+    both_running = asyncio.Event()
+
+    def listen(event: Event) -> None:
+        events.append(event)
+        starts = {e.data["chunk"] for e in events if e.kind == "exec_start"}
+        if {2, 3} <= starts:
+            both_running.set()
+
+    task = asyncio.ensure_future(session.run_stream(ReplayStream(code, rate=None), listener=listen))
+    await asyncio.wait_for(both_running.wait(), 30)
+    assert session.pid is not None
+    os.kill(session.pid, signal.SIGKILL)
+    report = await asyncio.wait_for(task, 30)
+    results = by_line(report)
+    for line in (5, 6):
+        assert results[line].error is not None and results[line].error.type == "InterpreterLost"
+    assert results[7].skipped
+    assert sum(1 for e in events if e.kind == "worker_lost") == 1
+    assert len(session.lost_reasons) == 1

@@ -140,7 +140,7 @@ class _Scope:
         self.declared_global: set[str] = set()
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted_name(node: ast.AST) -> str | None:
     """`a.b.c` for a chain of names and attributes; None for anything else."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -386,7 +386,7 @@ class _Walker:
 
     def call(self, node: ast.Call, scope: _Scope) -> None:
         func = node.func
-        name = _dotted(func) or ""
+        name = dotted_name(func) or ""
         if name:
             self.calls.append((_pos(node), name))
         method = func.attr if isinstance(func, ast.Attribute) else ""
@@ -411,7 +411,7 @@ class _Walker:
             self.stack.append((_VISIT, func, scope))
 
     def attribute(self, node: ast.Attribute, scope: _Scope) -> None:
-        dotted = _dotted(node) if isinstance(node.ctx, ast.Load) else None
+        dotted = dotted_name(node) if isinstance(node.ctx, ast.Load) else None
         if dotted is None:
             self.stack.extend(
                 (_VISIT, child, scope) for child in reversed(list(ast.iter_child_nodes(node)))

@@ -27,7 +27,8 @@ statement's output is captured on its own and shown with that statement, so the 
 prints across statements cannot show.
 
 Barriers: `exec`, `eval`, `compile`, `globals`, `locals`, `vars`, `setattr`, `delattr`,
-`__import__`, `importlib.*`, `from m import *`, anything using matplotlib (pyplot is not
+`__import__`, `importlib.*`, `from m import *`, calls that end or replace the process or reach
+into the interpreter (`os._exit`, `os.kill`, `sys.exit`, `signal.*`, `threading.*`, ...), anything using matplotlib (pyplot is not
 thread-safe and its open figures are collected per statement), a call of a callable the
 analysis cannot see (a name from another run, a function held in a variable or parameter:
 its effects are unknown), a chunk the server could not compile or analyse, and
@@ -52,7 +53,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from eager_lsp.core.analysis import resolve_alias
+from eager_lsp.core.analysis import dotted_name, resolve_alias
 from eager_lsp.core.types import Chunk
 
 #: Builtins that neither change their arguments nor act outside the interpreter.
@@ -117,6 +118,13 @@ READ_ONLY_METHODS = frozenset(
     }
 )  # fmt: skip
 BARRIER_MODULES = ("matplotlib", "seaborn", "importlib", "pylab")
+#: Calls that end or replace the process, or reach into the interpreter: everything before
+#: them finishes first, as it would have in order.
+BARRIER_CALLS: tuple[str, ...] = (
+    "os._exit", "os.abort", "os.kill", "os.killpg", "os.fork", "os.exec*", "os.chdir",
+    "signal.*", "sys.exit", "sys.setrecursionlimit", "sys.settrace", "sys.setprofile",
+    "ctypes.*", "faulthandler.*", "gc.*", "threading.*", "_thread.*",
+)  # fmt: skip
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
 
@@ -125,6 +133,7 @@ def _matcher(patterns: Iterable[str]) -> re.Pattern[str]:
 
 
 _READ_ONLY = _matcher(READ_ONLY_CALLS)
+_BARRIER_CALLS = _matcher(BARRIER_CALLS)
 _NOT_READ_ONLY = _matcher(NOT_READ_ONLY_CALLS)
 
 
@@ -416,7 +425,7 @@ class Planner:
             _root(a, through_calls=False) for a in [*node.args, *(k.value for k in node.keywords)]
         ]
         changes_args = True
-        dotted = _dotted(func)
+        dotted = dotted_name(func)
         head = dotted.split(".", 1)[0] if dotted else None
         if (
             head is not None
@@ -425,7 +434,7 @@ class Planner:
             and not (in_function and head in local)
         ):
             resolved = resolve_alias(dotted, self._aliases)
-            if resolved.split(".", 1)[0] in BARRIER_MODULES:
+            if resolved.split(".", 1)[0] in BARRIER_MODULES or _BARRIER_CALLS.match(resolved):
                 effects.barrier = True
             elif read_only_call(resolved):
                 changes_args = False
@@ -541,14 +550,3 @@ def _root(node: ast.AST, *, through_calls: bool = True) -> str | None:
             node = node.value
         else:
             return None
-
-
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))

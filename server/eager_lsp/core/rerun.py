@@ -17,6 +17,7 @@ The ledger's recorded durations give the estimate of a full rebuild that the sta
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -179,7 +180,11 @@ async def rerun(
         run = session.new_run(first_line=1, listener=listener)
         run.feed(body)
         run.end()
-        report = await run.wait()
+        try:
+            report = await run.wait()
+        except asyncio.CancelledError:
+            await run.cancel()  # stopped: nothing more runs, a running statement is interrupted
+            raise
     return RerunReport(
         plan=the_plan,
         report=report,

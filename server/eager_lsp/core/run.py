@@ -192,6 +192,7 @@ class Run:
         self._plans: dict[int, Plan] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._token = next(_RUN_IDS)
+        self._lost: set[int] = set()  # executors whose loss this run reported (by id)
         self.parallel_note: str | None = None
         self.stop_requested = asyncio.Event()
         self.stop_reason: str | None = None
@@ -381,6 +382,7 @@ class Run:
 
         requests = [interpreter.chunk_request(c) for c in batch]
         self._in_flight += 1
+        worker: Executor | None = None
         try:
             worker = await interpreter.executor()
             if parallel:
@@ -400,14 +402,26 @@ class Run:
                 )
         except Exception as exc:  # the interpreter died, was killed, or never started
             reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
-            await interpreter.executor_lost(reason)
-            self._emit(WorkerLost(self._clock(), reason=reason, state_lost=True))
-            first = True
+            # Parallel batches in flight all see the same loss: only the first reports it (a
+            # second executor_lost could drop the replacement), and only statements that had
+            # started were lost; the others never ran.
+            already = worker is not None and id(worker) in self._lost
+            if worker is not None:
+                self._lost.add(id(worker))
+            if not already:
+                await interpreter.executor_lost(reason)
+                self._emit(WorkerLost(self._clock(), reason=reason, state_lost=True))
+            first = not already
             for chunk in batch:
                 if chunk.index not in pending:
                     continue
-                if first:
+                if (parallel and chunk.index in started) or (first and not parallel):
                     t0 = started.get(chunk.index, dispatched)
+                    error = error_from_wire(None, reason)
+                    self._record(lost_result(chunk, error, dispatched, t0, self._clock()))
+                    first = False
+                elif parallel and first and not any(i in started for i in pending):
+                    t0 = dispatched  # nothing of it started: say why on its first statement
                     error = error_from_wire(None, reason)
                     self._record(lost_result(chunk, error, dispatched, t0, self._clock()))
                     first = False

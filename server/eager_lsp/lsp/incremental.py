@@ -91,6 +91,12 @@ class EditRun(Activity):
         else:
             server.status(doc, "idle", message=message)
 
+    async def stop(self, reason: str) -> None:
+        """Cancel: nothing more of it runs (a running statement is interrupted) or is shown."""
+        if self.binding is not None:
+            self.binding.cancelled = True
+        await super().stop(reason)
+
     def _event(self, event: Event) -> None:
         if isinstance(event, (ExecStart, ResultReady)):
             self.server.status(self.doc, "running", message=self.label)
