@@ -38,6 +38,7 @@ from .capture import STREAM_CAP, CappedWriter, FdSink
 from .errors import error_info
 from .reprs import describe
 from .rich import capture_figures
+from .runner import result_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -298,38 +299,33 @@ class ParallelRunner:
                 expr_value = describe("", value)
             values = executor._describe_names(chunk.get("names") or [])
             images += executor._png_reprs(chunk.get("names") or [], value, image_dir, images)
-        return {
-            "ev": "result",
-            "id": entry.id,
-            "batch": entry.batch,
-            "ok": error is None,
-            "values": values,
-            "expr": expr_value,
-            "stdout": out.getvalue(),
-            "stderr": err.getvalue(),
-            "error": error,
-            "images": images,
-            "t_start": t_start,
-            "t_end": t_end,
-            "_interrupted": interrupted,
-        }
+        message = result_message(
+            entry.id,
+            error,
+            values,
+            expr_value,
+            out.getvalue(),
+            err.getvalue(),
+            images,
+            t_start,
+            t_end,
+            interrupted,
+        )
+        message["batch"] = entry.batch
+        return message
 
 
 def _failed(entry: _Entry, error: dict[str, Any] | None) -> dict[str, Any]:
     now = time.monotonic()
-    return {
-        "ev": "result",
-        "id": entry.id,
-        "batch": entry.batch,
-        "ok": False,
-        "values": [],
-        "expr": None,
-        "stdout": "",
-        "stderr": "",
-        "error": error
-        or {"type": "InternalError", "message": "", "line": None, "traceback": "", "frames": []},
-        "images": [],
-        "t_start": now,
-        "t_end": now,
-        "_interrupted": error is not None and error.get("type") == "KeyboardInterrupt",
+    error = error or {
+        "type": "InternalError",
+        "message": "",
+        "line": None,
+        "traceback": "",
+        "frames": [],
     }
+    message = result_message(
+        entry.id, error, [], None, "", "", [], now, now, error.get("type") == "KeyboardInterrupt"
+    )
+    message["batch"] = entry.batch
+    return message

@@ -43,6 +43,36 @@ if TYPE_CHECKING:  # the worker also runs on Python 3.8, where these do not subs
     Emit = Callable[[dict[str, Any]], None]
 
 
+def result_message(
+    chunk_id: Any,
+    error: dict[str, Any] | None,
+    values: list[dict[str, str]],
+    expr: Any,
+    stdout: str,
+    stderr: str,
+    images: list[Any],
+    t_start: float,
+    t_end: float,
+    interrupted: bool,
+) -> dict[str, Any]:
+    """One statement's `result` event (protocol.py), in order or on a parallel thread;
+    `_interrupted` is the worker's own note and is popped before it is sent."""
+    return {
+        "ev": "result",
+        "id": chunk_id,
+        "ok": error is None,
+        "values": values,
+        "expr": expr,
+        "stdout": stdout,
+        "stderr": stderr,
+        "error": error,
+        "images": images,
+        "t_start": t_start,
+        "t_end": t_end,
+        "_interrupted": interrupted,
+    }
+
+
 class Interrupts:
     """Where a SIGINT lands depends on what the main thread is doing."""
 
@@ -187,20 +217,18 @@ class ChunkRunner:
                 expr_value = describe("", value)
             values = self._describe_names(chunk.get("names") or [])
             images += self._png_reprs(chunk.get("names") or [], value, image_dir, images)
-        return {
-            "ev": "result",
-            "id": chunk_id,
-            "ok": error is None,
-            "values": values,
-            "expr": expr_value,
-            "stdout": out.getvalue(),
-            "stderr": err.getvalue(),
-            "error": error,
-            "images": images,
-            "t_start": t_start,
-            "t_end": t_end,
-            "_interrupted": interrupted,
-        }
+        return result_message(
+            chunk_id,
+            error,
+            values,
+            expr_value,
+            out.getvalue(),
+            err.getvalue(),
+            images,
+            t_start,
+            t_end,
+            interrupted,
+        )
 
     @staticmethod
     def _routers() -> tuple[StreamRouter, StreamRouter]:
