@@ -99,6 +99,27 @@ READ_ONLY_CALLS: tuple[str, ...] = (
 NOT_READ_ONLY_CALLS: tuple[str, ...] = (
     "numpy.random.*", "numpy.save*", "numpy.seterr", "numpy.set_printoptions",
     "numpy.load*", "numpy.fromfile", "numpy.savetxt", "numpy.loadtxt", "numpy.genfromtxt",
+    # in place: they change an argument
+    "numpy.copyto", "numpy.fill_diagonal", "numpy.put", "numpy.put_along_axis", "numpy.place",
+    "numpy.putmask", "numpy.*.at", "numpy.ndarray.*", "numpy.lib.stride_tricks.*",
+)  # fmt: skip
+#: Library calls that only read, but may advance an iterator passed to them (itertools'
+#: wrappers, consumed at once or later): their arguments count as changed, not ordered.
+CONSUMING_CALLS: tuple[str, ...] = ("itertools.*",)
+#: Iterators that never end: a statement iterating one may not terminate.
+ENDLESS_CALLS: tuple[str, ...] = ("itertools.count", "itertools.cycle")
+#: numpy ufuncs of one operand: a second positional argument is `out`, written in place
+#: (for the others the third is; numpy functions count positional arguments from the third
+#: on as changed).
+NUMPY_UNARY = frozenset(
+    {
+        "sqrt", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "abs", "absolute",
+        "fabs", "negative", "positive", "sign", "square", "cbrt", "reciprocal", "floor",
+        "ceil", "rint", "trunc", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh",
+        "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "degrees", "radians", "deg2rad",
+        "rad2deg", "invert", "logical_not", "isnan", "isinf", "isfinite", "conjugate", "conj",
+        "spacing", "signbit", "frexp", "modf",
+    }
 )  # fmt: skip
 #: Methods that only read their object (on any type): the receiver is not written.
 READ_ONLY_METHODS = frozenset(
@@ -135,6 +156,8 @@ def _matcher(patterns: Iterable[str]) -> re.Pattern[str]:
 _READ_ONLY = _matcher(READ_ONLY_CALLS)
 _BARRIER_CALLS = _matcher(BARRIER_CALLS)
 _NOT_READ_ONLY = _matcher(NOT_READ_ONLY_CALLS)
+_CONSUMING = _matcher(CONSUMING_CALLS)
+_ENDLESS = _matcher(ENDLESS_CALLS)
 
 
 def read_only_call(resolved: str) -> bool:
@@ -153,6 +176,8 @@ class Effects:
     changes_params: bool = False  # functions only: it may change an argument's object
     calls: set[str] = field(default_factory=set)  # user functions and classes it calls
     method_calls: bool = False  # calls a method on some object (class summaries apply)
+    loops: bool = False  # may not terminate: a `while`, an endless iterator
+    generator: bool = False  # functions only: a generator (its body runs when advanced)
 
     def merge(self, other: Effects) -> None:
         self.reads |= other.reads
@@ -160,16 +185,27 @@ class Effects:
         self.changed |= other.changed
         self.ordered |= other.ordered
         self.barrier |= other.barrier
+        self.loops |= other.loops
+
+    @property
+    def acts(self) -> bool:
+        """It does something besides reading and binding names (a generator's body)."""
+        return bool(self.writes or self.changed or self.ordered or self.barrier or self.loops)
 
 
 @dataclass(frozen=True)
 class Plan:
     """What the worker needs: the earlier statements to wait for; `exclusive`: a barrier
-    (nothing else runs while it does; open pyplot figures are collected after it)."""
+    (nothing else runs while it does; open pyplot figures are collected after it);
+    `speculative`: it only binds its own names (and prints), so it may start before the
+    statements before it are known to succeed (the worker rolls its names back when one
+    fails); any other statement starts only once every statement before it has finished
+    (successfully, with stop on error)."""
 
     after: tuple[int, ...]
     exclusive: bool
     effects: Effects = field(compare=False, repr=False, default_factory=Effects)
+    speculative: bool = False
 
 
 class Planner:
@@ -190,6 +226,9 @@ class Planner:
         self._last_ordered: int | None = None
         self._barrier: int | None = None
         self._since_barrier: list[int] = []
+        self._hang: int | None = None  # the last statement that may not terminate
+        # names bound to a generator whose body acts → what advancing it does
+        self._carriers: dict[str, Effects] = {}
 
     # -- alias classes -------------------------------------------------------------------
     def _find(self, name: str) -> str:
@@ -225,6 +264,8 @@ class Planner:
         after: set[int] = set()
         if self._barrier is not None:
             after.add(self._barrier)
+        if self._hang is not None:  # nothing runs ahead of a statement that may not end
+            after.add(self._hang)
         if effects.barrier:
             after.update(self._since_barrier)
         if effects.ordered and self._last_ordered is not None:
@@ -243,7 +284,10 @@ class Planner:
         if effects.barrier:
             self._last_write, self._readers, self._shown = {}, {}, []
             self._last_ordered, self._barrier, self._since_barrier = None, index, []
+            self._hang = None
         else:
+            if effects.loops:
+                self._hang = index
             for name in effects.reads:
                 self._readers.setdefault(name, []).append(index)
             for name in effects.writes:
@@ -255,7 +299,11 @@ class Planner:
             if effects.ordered:
                 self._last_ordered = index
             self._since_barrier.append(index)
-        return Plan(tuple(sorted(after)), effects.barrier, effects)
+        own = set(chunk.binds) | {"_"}
+        speculative = not (
+            effects.barrier or effects.ordered or effects.changed or effects.writes - own
+        )
+        return Plan(tuple(sorted(after)), effects.barrier, effects, speculative)
 
     def effects(self, chunk: Chunk) -> Effects:
         facts = chunk.facts
@@ -272,7 +320,20 @@ class Planner:
         if chunk.trailing_expr and not _prints(tree):
             effects.writes.add("_")  # the worker binds a shown value to `_`
         self._walk(list(tree.body), effects, set(), params=frozenset(), in_function=False)
-        self._apply_calls(effects)
+        generators = self._apply_calls(effects)
+        # A generator's body runs when it is advanced, by whatever statement reads it: the
+        # names bound here carry its effects to the statements that read them.
+        carried = Effects()
+        for name in generators:
+            carried.merge(self._functions[name])
+        for name in list(effects.reads):
+            for member in self._class_of(name):
+                if member in self._carriers:
+                    carried.merge(self._carriers[member])
+        if carried.acts:
+            effects.merge(carried)
+            for name in facts.binds:
+                self._carriers[name] = carried
 
         # Aliases: every name bound here may now share objects with the names it read.
         def plain(names: Iterable[str]) -> list[str]:
@@ -296,12 +357,7 @@ class Planner:
         """A def/class binds its name; decorators, defaults and bases (and a class body) run
         now; the body's effects are kept as the summary applied where it is called."""
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        now: list[ast.AST] = list(node.decorator_list)
-        if isinstance(node, ast.ClassDef):
-            now += node.bases + [k.value for k in node.keywords]
-        else:
-            now += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
-        self._walk(now, effects, set(), params=frozenset(), in_function=False)
+        self._walk(_runs_now(node), effects, set(), params=frozenset(), in_function=False)
         summary = Effects()
         params: set[str] = set()
         body_nodes: list[ast.AST] = list(node.body)
@@ -315,11 +371,13 @@ class Planner:
             params = _params(node)
         local = _locals(node) | params
         self._walk(body_nodes, summary, local, params=frozenset(params), in_function=True)
+        summary.generator = not isinstance(node, ast.ClassDef) and _is_generator(node)
         self._functions[node.name] = summary
         effects.writes.add(node.name)
 
-    def _apply_calls(self, effects: Effects) -> None:
-        """Add the summaries of the user functions called (transitively)."""
+    def _apply_calls(self, effects: Effects) -> list[str]:
+        """Add the summaries of the user functions called (transitively); the generator
+        functions among them whose bodies act."""
         seen: set[str] = set()
         todo = list(effects.calls)
         if effects.method_calls:
@@ -334,6 +392,7 @@ class Planner:
             todo += summary.calls
             if summary.method_calls:
                 todo += sorted(self._classes)
+        return [n for n in sorted(seen) if self._functions[n].generator and self._functions[n].acts]
 
     def _walk(
         self,
@@ -357,6 +416,11 @@ class Planner:
             if not in_function and isinstance(node, ast.Lambda):
                 stack += node.args.defaults
                 continue
+            if isinstance(node, ast.While):
+                effects.loops = True
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                # iterating a name advances it when it is an iterator (a shared one)
+                self._changes(_iterated(node.iter), effects, local, params, in_function)
             if isinstance(node, (ast.Global, ast.Nonlocal)):
                 if not in_function:
                     effects.barrier = True
@@ -373,10 +437,15 @@ class Planner:
                 if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
                     # `a += [x]` extends a list in place: every alias sees it
                     self._changes(node.target.id, effects, local, params, in_function)
+                value = getattr(node, "value", None)
                 for target in targets:
                     for t in _flatten(target):
                         if isinstance(t, (ast.Attribute, ast.Subscript)):
-                            self._changes(_root(t), effects, local, params, in_function)
+                            root = _root(t)
+                            self._changes(root, effects, local, params, in_function)
+                            if root is not None and value is not None and not in_function:
+                                # `obj.s = s`: obj now holds s (changing one changes both)
+                                self._union([root, *_names(value)])
                         elif isinstance(t, ast.Name) and in_function and t.id in declared:
                             effects.writes.add(t.id)
                         elif (
@@ -409,6 +478,7 @@ class Planner:
             return
         elif name in self._aliases:  # an attribute of a module: shared state
             effects.ordered = True
+            effects.changed.add(name)  # `math.x = 1`: readers of `math.x` wait
         else:
             effects.changed.add(name)
 
@@ -421,9 +491,13 @@ class Planner:
         in_function: bool,
     ) -> None:
         func = node.func
-        arg_roots = [
+        arg_roots: list[str | None] = [
             _root(a, through_calls=False) for a in [*node.args, *(k.value for k in node.keywords)]
         ]
+        for k in node.keywords:  # `out=`: written in place, whatever the function
+            if k.arg == "out":
+                for root in _consumed(k.value):
+                    self._changes(root, effects, local, params, in_function)
         changes_args = True
         dotted = dotted_name(func)
         head = dotted.split(".", 1)[0] if dotted else None
@@ -434,10 +508,18 @@ class Planner:
             and not (in_function and head in local)
         ):
             resolved = resolve_alias(dotted, self._aliases)
+            if _ENDLESS.match(resolved) or (resolved == "itertools.repeat" and len(node.args) < 2):
+                effects.loops = True
             if resolved.split(".", 1)[0] in BARRIER_MODULES or _BARRIER_CALLS.match(resolved):
                 effects.barrier = True
+            elif _CONSUMING.match(resolved):
+                arg_roots = [*arg_roots, *(r for a in node.args for r in _consumed(a))]
             elif read_only_call(resolved):
                 changes_args = False
+                if resolved.startswith("numpy."):  # positional `out` of a ufunc
+                    first_out = 1 if resolved.rsplit(".", 1)[-1] in NUMPY_UNARY else 2
+                    for a in node.args[first_out:]:
+                        self._changes(_root(a), effects, local, params, in_function)
             else:
                 effects.ordered = True
         elif isinstance(func, ast.Name):
@@ -456,7 +538,10 @@ class Planner:
                 if name == "print" and any(k.arg == "file" for k in node.keywords):
                     effects.ordered = True
             elif name in CONSUMING_BUILTINS:
-                pass
+                # `list(islice(it, 3))`, `sum(x for x in it)`: what the argument wraps
+                arg_roots = [*arg_roots, *(r for a in node.args for r in _consumed(a))]
+                if name == "iter" and len(node.args) == 2:
+                    effects.loops = True  # iter(callable, sentinel)
             else:
                 effects.barrier = True  # a callable we cannot see (another run's, ...)
         elif isinstance(func, ast.Attribute):
@@ -479,6 +564,55 @@ class Planner:
         if changes_args:
             for root in arg_roots:
                 self._changes(root, effects, local, params, in_function)
+            if not in_function:  # the call may store one argument in another
+                self._union([r for r in arg_roots if r and r not in self._functions])
+
+
+def _runs_now(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:
+    """What a def or class statement runs when it runs: decorators, defaults, bases and a
+    class body (with its methods' decorators and defaults), not function bodies."""
+    now: list[ast.AST] = list(node.decorator_list)
+    if isinstance(node, ast.ClassDef):
+        now += node.bases + [k.value for k in node.keywords]
+        for item in node.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                now += _runs_now(item)
+            else:
+                now.append(item)
+    else:
+        now += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+    return now
+
+
+def _is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(sub))
+    return False
+
+
+def _iterated(node: ast.AST) -> str | None:
+    """The name a `for` iterates when it is a plain name (maybe an iterator)."""
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _names(node: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+
+
+def _consumed(node: ast.AST) -> list[str]:
+    """The names an argument may advance when consumed: its root, and through wrapping calls
+    and generator expressions the roots of what they wrap (`islice(it, 3)` → it)."""
+    if isinstance(node, ast.Call):
+        return [r for a in [*node.args, *(k.value for k in node.keywords)] for r in _consumed(a)]
+    if isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
+        return [r for g in node.generators for r in _consumed(g.iter)]
+    root = _root(node, through_calls=False)
+    return [root] if root else []
 
 
 def _prints(tree: ast.Module) -> bool:

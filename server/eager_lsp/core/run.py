@@ -151,7 +151,12 @@ class RunReport:
 
 def _with_plan(request: Any, plan: Plan) -> dict[str, Any]:
     """The wire form for the parallel runner: what to wait for, and whether it is a barrier."""
-    return {**request, "after": list(plan.after), "exclusive": plan.exclusive}
+    return {
+        **request,
+        "after": list(plan.after),
+        "exclusive": plan.exclusive,
+        "speculative": plan.speculative,
+    }
 
 
 def _round(x: float | None) -> float | None:

@@ -28,6 +28,7 @@ Rules, and why:
 
 from __future__ import annotations
 
+import bisect
 import ctypes  # imported before the workspace is on sys.path (isolation)
 import io
 import threading
@@ -63,8 +64,22 @@ class ThreadRouter(io.TextIOBase):
         pass
 
 
+#: An entry's states. FINISHED: ran, its result held until every earlier statement of its
+#: run is committed; SKIPPED: will be reported as not run (never ran, or rolled back).
+PENDING, RUNNING, FINISHED, SKIPPED = "pending", "running", "finished", "skipped"
+_MISSING = object()
+
+
+class Abandoned(BaseException):
+    """Raised in a speculative statement's thread once an earlier statement failed: its
+    work would never have happened in order (it is rolled back and reported as not run)."""
+
+
 class _Entry:
-    __slots__ = ("after", "batch", "chunk", "compiled", "error", "exclusive", "id", "run")
+    __slots__ = (
+        "after", "batch", "binds", "cancelled", "chunk", "compiled", "error", "exclusive",
+        "id", "result", "run", "saved", "speculative", "state", "value",
+    )  # fmt: skip
 
     def __init__(self, run: Any, batch: Any, chunk: dict[str, Any]) -> None:
         self.run = run
@@ -73,8 +88,33 @@ class _Entry:
         self.id = int(chunk["id"])
         self.after = {int(i) for i in chunk.get("after") or ()}
         self.exclusive = bool(chunk.get("exclusive"))
+        # May start before the statements before it are known to have succeeded: it only
+        # binds names (rolled back if an earlier one fails). Otherwise it waits for every
+        # earlier statement of its run to be committed (finished, and with stop_on_error
+        # successfully).
+        self.speculative = bool(chunk.get("speculative")) and not self.exclusive
+        self.binds = [str(n) for n in chunk.get("names") or ()]
         self.compiled: Any = None
         self.error: dict[str, Any] | None = None
+        self.state = PENDING
+        self.result: dict[str, Any] | None = None
+        self.saved: dict[str, Any] | None = None  # the bound names' values before it ran
+        self.value: Any = _MISSING  # the shown value (what `_` gets)
+        self.cancelled = False
+
+
+class _RunState:
+    """One run's statements not committed yet (document order) and how it stopped."""
+
+    __slots__ = ("done", "doomed", "queue", "shown", "stopped", "underscore")
+
+    def __init__(self, underscore: Any) -> None:
+        self.queue: list[_Entry] = []
+        self.done: set[int] = set()  # ids finished running (or skipped): for "after"
+        self.doomed: int | None = None  # a statement failed: nothing after it may start
+        self.stopped: int | None = None  # committed stop: everything after it is skipped
+        self.shown: dict[int, Any] = {}  # id → shown value, of statements not rolled back
+        self.underscore = underscore  # `_` before the run
 
 
 class ParallelRunner:
@@ -91,12 +131,10 @@ class ParallelRunner:
         self._sinks = sinks
         self._lock = threading.Condition(threading.Lock())
         self._pending: list[_Entry] = []
-        self._running: dict[tuple[Any, int], int] = {}  # (run, id) → thread ident
-        self._in_user: set[int] = set()  # thread idents inside user code now
-        self._done: dict[Any, set[int]] = {}  # run → ids finished (ran or skipped)
-        self._stopped: dict[Any, int] = {}  # run → index of the failing statement
-        self._batches: dict[Any, int] = {}  # batch → statements not finished yet
-        self._shown: dict[Any, int] = {}  # run → id of the statement whose value `_` holds
+        self._running: dict[tuple[Any, int], _Entry] = {}  # (run, id) → entry
+        self._idents: dict[int, _Entry] = {}  # thread ident inside user code → its entry
+        self._runs: dict[Any, _RunState] = {}
+        self._batches: dict[Any, int] = {}  # batch → statements not committed yet
         self._routers: tuple[Any, Any] | None = None
         interrupts.elsewhere = self.interrupt_all
 
@@ -112,19 +150,22 @@ class ParallelRunner:
             self._prepare(entry)
             entries.append(entry)
         with self._lock:
-            if run not in self._done:
-                self._done = {r: ids for r, ids in self._done.items() if self._active(r)}
-                self._shown = {r: i for r, i in self._shown.items() if r in self._done}
-                self._done[run] = set()
-            self._batches[batch] = len(entries)
+            state = self._runs.get(run)
+            if state is None:
+                self._runs = {r: s for r, s in self._runs.items() if s.queue}
+                namespace = self._executor.namespace
+                state = self._runs[run] = _RunState(namespace.get("_", _MISSING))
+            for entry in entries:
+                bisect.insort(state.queue, entry, key=lambda e: e.id)
+            self._batches[batch] = self._batches.get(batch, 0) + len(entries)
             self._pending.extend(entries)
-            self._start_ready()
-            self._finish_batches()
+            self._pending.sort(key=lambda e: e.id)
+            self._settle(run)
 
     def wait_idle(self) -> None:
         """Block until every statement has finished (before a sequential request)."""
         with self._lock:
-            while self._pending or self._running:
+            while self._pending or self._running or any(s.queue for s in self._runs.values()):
                 self._lock.wait(0.5)
 
     def interrupt_all(self) -> bool:
@@ -139,15 +180,15 @@ class ParallelRunner:
 
     def _interrupt(self) -> None:
         with self._lock:
+            runs = {e.run for e in self._pending} | {r for r, _ in self._running}
             for entry in self._pending:
-                self._emit({"ev": "skipped", "id": entry.id, "batch": entry.batch})
-                self._finished(entry)
+                entry.state = SKIPPED
+                self._runs[entry.run].done.add(entry.id)
             self._pending = []
-            for ident in self._in_user:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt)
-                )
-            self._finish_batches()
+            for ident in list(self._idents):
+                _raise_in(ident, KeyboardInterrupt)
+            for run in runs:
+                self._settle(run)
 
     def _prepare(self, entry: _Entry) -> None:
         executor = self._executor
@@ -165,37 +206,108 @@ class ParallelRunner:
             entry.error = error_info(exc, path, compiling=True)
 
     # -- under the lock ------------------------------------------------------------------
-    def _active(self, run: Any) -> bool:
-        return any(e.run == run for e in self._pending) or any(r == run for r, _ in self._running)
+    def _settle(self, run: Any) -> None:
+        """Everything that follows from a change: roll back, commit, start, finish."""
+        state = self._runs[run]
+        self._rollback(state)
+        self._commit(state)
+        self._start_ready()
+        self._finish_batches()
+
+    def _doom(self, state: _RunState, at: int) -> None:
+        """A statement failed (or was skipped): nothing after it may run. Statements after
+        it not started are skipped; running speculative ones are abandoned."""
+        if state.doomed is not None and state.doomed <= at:
+            return
+        state.doomed = at
+        for entry in state.queue:
+            if entry.id <= at:
+                continue
+            if entry.state == PENDING:
+                entry.state = SKIPPED
+                state.done.add(entry.id)
+            elif entry.state == RUNNING and not entry.cancelled:
+                entry.cancelled = True
+                for ident, running in self._idents.items():
+                    if running is entry:
+                        _raise_in(ident, Abandoned)
+        self._pending = [e for e in self._pending if e.state == PENDING]
+
+    def _rollback(self, state: _RunState) -> None:
+        """Once a run is stopped and nothing after the stop still runs, undo the statements
+        after it that ran (speculative ones: they only bound names), latest first."""
+        if state.stopped is None:
+            return
+        later = [e for e in state.queue if e.id > state.stopped]
+        if any(e.state == RUNNING for e in later):
+            return
+        namespace = self._executor.namespace
+        for entry in reversed(later):
+            if entry.state != FINISHED:
+                continue
+            for name, old in (entry.saved or {}).items():
+                if old is _MISSING:
+                    namespace.pop(name, None)
+                else:
+                    namespace[name] = old
+            state.shown.pop(entry.id, None)
+            entry.state = SKIPPED
+        shown = [i for i in state.shown if i < state.stopped]
+        if shown:
+            namespace["_"] = state.shown[max(shown)]
+        elif state.underscore is _MISSING:
+            namespace.pop("_", None)
+        else:
+            namespace["_"] = state.underscore
+
+    def _commit(self, state: _RunState) -> None:
+        """Report finished statements in document order: a statement's result goes out once
+        every statement before it is reported. The first failure (or skip) stops the run
+        there; statements after it are skipped or rolled back, whatever they did."""
+        while state.queue and state.queue[0].state in (FINISHED, SKIPPED):
+            entry = state.queue.pop(0)
+            if entry.state == SKIPPED or entry.result is None:
+                self._emit({"ev": "skipped", "id": entry.id, "batch": entry.batch})
+                stop = True
+            else:
+                result = entry.result
+                interrupted = result.pop("_interrupted", False)
+                self._emit(result)
+                stop = not result["ok"] and (entry.chunk.get("_stop_on_error", True) or interrupted)
+            self._batches[entry.batch] = self._batches.get(entry.batch, 1) - 1
+            if stop and state.stopped is None:
+                state.stopped = entry.id
+                self._doom(state, entry.id)
+                self._rollback(state)
 
     def _start_ready(self) -> None:
         still: list[_Entry] = []
         for entry in self._pending:
-            failed_at = self._stopped.get(entry.run)
-            if failed_at is not None and entry.id > failed_at:
-                self._emit({"ev": "skipped", "id": entry.id, "batch": entry.batch})
-                self._finished(entry)
-            elif entry.after <= self._done.get(entry.run, set()):
+            state = self._runs[entry.run]
+            if entry.state != PENDING:
+                continue
+            if entry.speculative:
+                ready = entry.after <= state.done
+            else:  # everything before it committed
+                ready = bool(state.queue) and state.queue[0] is entry
+            if ready:
                 self._launch(entry)
             else:
                 still.append(entry)
-        if len(still) != len(self._pending):
-            self._pending = still
-            self._start_ready()  # a skip may have freed others
+        self._pending = still
 
     def _launch(self, entry: _Entry) -> None:
         if not self._running:
             self._route_on()
+        entry.state = RUNNING
+        if entry.speculative:
+            namespace = self._executor.namespace
+            entry.saved = {name: namespace.get(name, _MISSING) for name in entry.binds}
         thread = threading.Thread(
             target=self._thread, args=(entry,), name=f"eager-lsp-statement-{entry.id}", daemon=True
         )
-        self._running[(entry.run, entry.id)] = 0
+        self._running[(entry.run, entry.id)] = entry
         thread.start()
-        self._running[(entry.run, entry.id)] = thread.ident or 0
-
-    def _finished(self, entry: _Entry) -> None:
-        self._done.setdefault(entry.run, set()).add(entry.id)
-        self._batches[entry.batch] = self._batches.get(entry.batch, 1) - 1
 
     def _finish_batches(self) -> None:
         for batch, left in list(self._batches.items()):
@@ -204,7 +316,6 @@ class ParallelRunner:
                 self._emit({"ev": "batch_done", "batch": batch, "t": time.monotonic()})
         if not self._pending and not self._running:
             self._route_off()
-            self._stopped.clear()
             self._lock.notify_all()
 
     def _route_on(self) -> None:
@@ -232,20 +343,19 @@ class ParallelRunner:
             result = _failed(entry, error_info(exc, str(entry.chunk.get("path"))))
         finally:
             with self._lock:
-                ident = threading.get_ident()
-                self._in_user.discard(ident)
+                self._idents.pop(threading.get_ident(), None)
                 self._running.pop((entry.run, entry.id), None)
                 if result is None:
                     result = _failed(entry, None)
-                interrupted = result.pop("_interrupted", False)
-                self._emit(result)
-                stop = entry.chunk.get("_stop_on_error", True)
-                if not result["ok"] and (stop or interrupted):
-                    prior = self._stopped.get(entry.run)
-                    self._stopped[entry.run] = entry.id if prior is None else min(prior, entry.id)
-                self._finished(entry)
-                self._start_ready()
-                self._finish_batches()
+                state = self._runs[entry.run]
+                entry.result = result
+                entry.state = FINISHED
+                state.done.add(entry.id)
+                if not result["ok"] and (
+                    entry.chunk.get("_stop_on_error", True) or result.get("_interrupted")
+                ):
+                    self._doom(state, entry.id)
+                self._settle(entry.run)
 
     def _run(self, entry: _Entry) -> dict[str, Any]:
         executor = self._executor
@@ -268,7 +378,9 @@ class ParallelRunner:
             if entry.compiled is not None:
                 body, expr = entry.compiled
                 with self._lock:
-                    self._in_user.add(ident)
+                    if entry.cancelled:
+                        raise Abandoned
+                    self._idents[ident] = entry
                 try:
                     exec(body, namespace)
                     if expr is not None:
@@ -276,7 +388,7 @@ class ParallelRunner:
                         has_value = True
                 finally:
                     with self._lock:
-                        self._in_user.discard(ident)
+                        self._idents.pop(ident, None)
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
             error = error_info(exc, path)
@@ -293,9 +405,9 @@ class ParallelRunner:
         if error is None:
             if has_value and value is not None:
                 with self._lock:  # the latest statement in document order wins, as in order
-                    if entry.id >= self._shown.get(entry.run, -1):
-                        self._shown[entry.run] = entry.id
-                        namespace["_"] = value
+                    shown = self._runs[entry.run].shown
+                    shown[entry.id] = value
+                    namespace["_"] = shown[max(shown)]
                 expr_value = describe("", value)
             values = executor._describe_names(chunk.get("names") or [])
             images += executor._png_reprs(chunk.get("names") or [], value, image_dir, images)
@@ -313,6 +425,11 @@ class ParallelRunner:
         )
         message["batch"] = entry.batch
         return message
+
+
+def _raise_in(ident: int, exc: type[BaseException]) -> None:
+    """Raise `exc` in thread `ident` at its next bytecode."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc))
 
 
 def _failed(entry: _Entry, error: dict[str, Any] | None) -> dict[str, Any]:
