@@ -496,8 +496,8 @@ class Planner:
         ]
         for k in node.keywords:  # `out=`: written in place, whatever the function
             if k.arg == "out":
-                for root in _consumed(k.value):
-                    self._changes(root, effects, local, params, in_function)
+                for written in _consumed(k.value):
+                    self._changes(written, effects, local, params, in_function)
         changes_args = True
         dotted = dotted_name(func)
         head = dotted.split(".", 1)[0] if dotted else None
