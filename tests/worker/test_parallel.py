@@ -241,3 +241,60 @@ async def test_a_killed_interpreter_is_reported_once_and_only_running_statements
     assert results[7].skipped
     assert sum(1 for e in events if e.kind == "worker_lost") == 1
     assert len(session.lost_reasons) == 1
+
+
+async def test_a_failure_holds_back_the_effects_of_later_statements(
+    session: Interpreter, tmp_path: Any
+) -> None:
+    """In order, nothing after a failing statement runs: a later file write does not happen,
+    a later print is not shown, a later binding is not left behind, although all three are
+    independent of the failing statement and were released while it still ran."""
+    marker = tmp_path / "written.txt"
+    code = (
+        "import time\n"
+        "def check():\n    time.sleep(0.4)\n    raise ValueError('not ok')\n"
+        "ok = check()\n"  # 5: fails after 0.4 s
+        f"open({str(marker)!r}, 'w').write('written')\n"  # 6: a file write
+        "print('later')\n"  # 7: output
+        "y = 5\n"  # 8: a binding
+    )
+    report = await session.run_stream(ReplayStream(code, rate=None))
+    results = by_line(report)
+    assert results[5].error is not None and results[5].error.type == "ValueError"
+    assert report.failed is results[5]
+    for line in (6, 7, 8):
+        assert results[line].skipped and not results[line].stdout
+    assert not marker.exists()
+    check = await session.run_stream(ReplayStream("left = 'y' in globals()\n", rate=None))
+    assert [v.summary for v in check.results[0].values] == ["False"]
+
+
+async def test_the_stop_error_is_the_earliest_failing_line(session: Interpreter) -> None:
+    """A later statement that fails first (it is quicker) is not the run's error: the earlier
+    one is, and the later one is reported as not run, as in order."""
+    code = (
+        "import time\n"
+        "def slow_fail():\n    time.sleep(0.4)\n    raise ValueError('first')\n"
+        "a = slow_fail()\n"  # 5: fails second in time, first in the document
+        "b = 1 / 0\n"  # 6: fails at once
+    )
+    report = await session.run_stream(ReplayStream(code, rate=None))
+    results = by_line(report)
+    assert report.failed is results[5]
+    assert results[5].error is not None and results[5].error.type == "ValueError"
+    assert results[6].skipped and results[6].error is None
+    assert [r.chunk.start_line for r in report.results if not r.ok and not r.skipped] == [5]
+
+
+async def test_nothing_runs_ahead_of_a_loop(session: Interpreter) -> None:
+    """A `while` may not end: the statements after it start only once it has ended."""
+    code = (
+        "import time\n"
+        "t0 = time.monotonic()\n"
+        "while time.monotonic() - t0 < 0.3:\n    time.sleep(0.01)\n"
+        "marker = 1\n"
+    )
+    report = await session.run_stream(ReplayStream(code, rate=None))
+    results = by_line(report)
+    assert all(r.ok for r in report.results)
+    assert results[5].exec_start >= results[3].exec_end
