@@ -1,9 +1,13 @@
 """The parallel gate gives the results of a sequential run (real worker, both gates).
 
-Over the bench workloads, and over random mixes of independent and dependent statements
-(names read and rebound, lists changed through aliases, a function that changes a global,
-seeded `random`, prints, trailing expressions). Seeds are fixed, so a failure names its
-program. Per statement: success, error type, values, shown value and output must match.
+Over the bench workloads, over the cases a review found the planner missed, and over random
+mixes of independent and dependent statements (names read and rebound, lists changed through
+aliases, a function that changes a global, seeded `random`, prints, trailing expressions,
+file writes, statements that fail, loops, generators, shared iterators, module attributes,
+attribute aliases, in-place numpy). Seeds are fixed, so a failure names its program. Every
+statement's outcome must match, including which ones did not run (skipped) and the error
+that stopped the run; so must the file the program appends to (the order of its effects
+outside the interpreter) and the final namespace.
 """
 
 from __future__ import annotations
@@ -38,23 +42,28 @@ def outcome(r: ChunkResult) -> tuple[Any, ...]:
 
 
 def comparable(report: Any) -> list[tuple[Any, ...]]:
-    """Every statement up to the first failure (later independent statements may have run
-    in parallel where a sequential run skipped them: that is the point of the gate)."""
-    out = []
-    for r in report.results:
-        out.append(outcome(r))
-        if not r.ok:
-            break
-    return out
+    """Every statement's outcome in document order, and the error that stopped the run."""
+    results = sorted(report.results, key=lambda r: r.chunk.start_line)
+    failed = report.failed
+    stop = None if failed is None else (failed.chunk.start_line, outcome(failed))
+    return [*(outcome(r) for r in results), ("stop", stop)]
+
+
+NAMESPACE = (
+    "print(sorted((k, repr(v)) for k, v in dict(globals()).items()"
+    " if not k.startswith('__') and not callable(v) and type(v).__name__ != 'module'))\n"
+)
+LOG = "log.txt"
 
 
 @pytest.fixture
 async def sessions(tmp_path: Any) -> AsyncIterator[dict[str, Interpreter]]:
     made = {}
     for gate in ("eager", "parallel"):
+        (tmp_path / gate).mkdir()
         config = InterpreterConfig(
-            path=str(tmp_path / "doc.py"),
-            cwd=str(tmp_path),
+            path=str(tmp_path / gate / "doc.py"),
+            cwd=str(tmp_path / gate),
             debug=False,
             gate=GatePolicy.from_settings(gate),
         )
@@ -71,6 +80,78 @@ async def both(sessions: dict[str, Interpreter], code: str) -> tuple[Any, Any]:
         await session.reset()
         reports.append(await session.run_stream(ReplayStream(code, rate=None)))
     return reports[0], reports[1]
+
+
+async def observed(sessions: dict[str, Interpreter], code: str) -> dict[str, Any]:
+    """Per gate: every statement's outcome and the stop, the log file the program appended
+    to, and the final namespace (names not bound to a callable or module, by repr)."""
+    seen: dict[str, Any] = {}
+    for gate in ("eager", "parallel"):
+        session = sessions[gate]
+        log = Path(session.config.cwd) / LOG
+        log.unlink(missing_ok=True)
+        await session.reset()
+        report = await session.run_stream(ReplayStream(code, rate=None))
+        namespace = await session.run_stream(ReplayStream(NAMESPACE, rate=None))
+        seen[gate] = {
+            "results": comparable(report),
+            "log": log.read_text() if log.exists() else None,
+            "namespace": _ADDRESS.sub("", namespace.results[0].stdout),
+        }
+    return seen
+
+
+HAS_NUMPY = find_spec("numpy") is not None
+SLOW = "import time\ndef slow(v):\n    time.sleep(0.3)\n    return v\n"
+#: Cases a review found the planner missed: the last statement ran ahead of a write it did
+#: not see (each differs from a sequential run without the fix).
+MISSED_WRITES = {
+    "generator writing a global": (
+        "count = 0\n"
+        "def gen():\n    global count\n    time.sleep(0.3)\n    count += 1\n    yield 1\n"
+        "g = gen()\nfirst = next(g)\nsnap = count\n"
+    ),
+    "np.copyto": "import numpy as np\na = np.zeros(3)\nnp.copyto(a, slow(5.0))\ns = float(a.sum())\n",
+    "np.fill_diagonal": (
+        "import numpy as np\na = np.zeros((2, 2))\nnp.fill_diagonal(a, slow(5.0))\n"
+        "s = float(a.sum())\n"
+    ),
+    "out= argument": (
+        "import numpy as np\na = np.zeros(3)\nb = np.ones(3)\nnp.add(b, slow(1.0), out=a)\n"
+        "s = float(a.sum())\n"
+    ),
+    "positional out": (
+        "import numpy as np\na = np.zeros(3)\nb = np.ones(3)\nnp.negative(slow(b), a)\n"
+        "s = float(a.sum())\n"
+    ),
+    "numpy on a list": (
+        "import numpy as np\narrays = [np.zeros(2)]\nnp.copyto(arrays[0], slow(3.0))\n"
+        "s = float(arrays[0].sum())\n"
+    ),
+    "islice of a shared iterator": (
+        "import itertools\nit = iter(range(10))\n"
+        "head = list(itertools.islice(it, slow(3)))\ntail = list(itertools.islice(it, 3))\n"
+    ),
+    "module attribute": "import string\nstring.eager_x = slow(5)\nv = string.eager_x\n",
+    "alias through an attribute": (
+        "class O:\n    pass\nobj = O()\ns = []\nobj.s = s\nobj.s.append(slow(1))\nn = len(s)\n"
+    ),
+    "decorator in a class body": (
+        "reg = []\ndef register(f):\n    time.sleep(0.3)\n    reg.append(f.__name__)\n    return f\n"
+        "class C:\n    @register\n    def m(self):\n        pass\nn = len(reg)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSED_WRITES))
+async def test_missed_writes_give_sequential_results(
+    sessions: dict[str, Interpreter], case: str
+) -> None:
+    if "np" in MISSED_WRITES[case] and not HAS_NUMPY:
+        pytest.skip("numpy is not installed")
+    code = SLOW + MISSED_WRITES[case]
+    seen = await observed(sessions, code)
+    assert seen["parallel"] == seen["eager"], code
 
 
 def workloads() -> list[str]:
