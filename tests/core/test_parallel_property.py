@@ -38,7 +38,8 @@ def outcome(r: ChunkResult) -> tuple[Any, ...]:
     values = tuple((v.name, _ADDRESS.sub("", v.repr)) for v in r.values)
     expr = None if r.expr is None else _ADDRESS.sub("", r.expr.repr)
     error = None if r.error is None else r.error.type
-    return (r.chunk.start_line, r.ok, r.skipped, error, values, expr, r.stdout, len(r.images))
+    stdout = _ADDRESS.sub("", r.stdout)
+    return (r.chunk.start_line, r.ok, r.skipped, error, values, expr, stdout, len(r.images))
 
 
 def comparable(report: Any) -> list[tuple[Any, ...]]:
@@ -176,23 +177,33 @@ def random_program(rng: random.Random) -> str:
     lines = [
         "import random",
         "import time",
+        "import itertools",
+        "import string",
         "random.seed(7)",
         "def work(v, delay):\n    time.sleep(delay)\n    return v * 3 + 1",
         "count = 0",
         "def bump(n):\n    global count\n    count += n\n    return count",
+        "def gen(n):\n    global count\n    for i in range(n):\n        count += 1\n        yield i",
+        "G = gen(1000)",
+        "IT = iter(range(1000))",
+        "string.eager_v = 0",
         "L = []",
         "D = {}",
         "class Box:\n    def __init__(self):\n        self.items = []\n"
         "    def put(self, v):\n        self.items.append(v)\n        return len(self.items)",
         "box = Box()",
+        "holder = Box()",
+        "w = 0",
     ]
+    if HAS_NUMPY:
+        lines += ["import numpy as np", "A = np.zeros(4)"]
     names = ["count"]  # names holding ints
     has_alias = False
     for i in range(4):
         lines.append(f"v{i} = {i + 1}")
         names.append(f"v{i}")
     for _ in range(rng.randint(8, 22)):
-        pick = rng.randrange(16)
+        pick = rng.randrange(29)
         a, b = rng.choice(names), rng.choice(names)
         new = f"v{rng.randrange(8)}"
         delay = rng.choice([0, 0, 0.005, 0.02])
@@ -227,23 +238,54 @@ def random_program(rng: random.Random) -> str:
             lines.append(f"{new} = box.put({a})")
         elif pick == 14:
             lines.append("print('box', box.items[-2:])")
+        elif pick in (15, 27, 28):  # fails now and then, after a while
+            lines.append(f"{new} = 100 // (work({a}, {delay}) % 4)")
+        elif pick == 16:  # an effect outside the interpreter, in document order
+            lines.append(f"with open({LOG!r}, 'a') as fh:\n    fh.write(f'{a}={{{a}}}\\n')")
+        elif pick == 17:
+            lines.append(f"while w < {a} % 4:\n    w += 1\n    time.sleep({delay})")
+        elif pick == 18:
+            lines.append(f"{new} = next(G)")
+        elif pick == 19:
+            lines.append(f"{new} = sum(itertools.islice(IT, 2))")
+        elif pick == 20:
+            lines.append(f"{new} = next(IT)")
+        elif pick == 21:
+            lines.append(f"string.eager_v = work({a}, {delay})")
+        elif pick == 22:
+            lines.append(f"{new} = string.eager_v")
+        elif pick == 23:
+            lines.append("holder.items = L")
+        elif pick == 24:
+            lines.append(f"{new} = holder.put({a})")
+        elif pick == 25 and HAS_NUMPY:
+            lines.append(rng.choice([f"np.copyto(A, {a})", f"np.add(A, {a}, out=A)"]))
+        elif pick == 26 and HAS_NUMPY:
+            lines.append(f"{new} = int(A.sum())")
         else:
             lines.append(f"total = sum(L) + len(D) + {a}")
             names.append("total")
-        if new not in names and any(line.startswith(new + " =") for line in lines[-1:]):
+        if new not in names and lines[-1].startswith(new + " ="):
             names.append(new)
     lines.append(
         "print(sorted((k, repr(v)) for k, v in dict(globals()).items()"
-        " if k[:1] in 'vLDBct' and k not in ('time',)), box.items)"
+        " if k[:1] in 'vLDBctw' and k not in ('time',)), box.items)"
     )
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("seed", range(25))
+@pytest.mark.parametrize("seed", range(30))
 async def test_random_mixes_give_sequential_results(
     sessions: dict[str, Interpreter], seed: int
 ) -> None:
     code = random_program(random.Random(seed))
-    eager, parallel = await both(sessions, code)
-    assert all(r.ok for r in eager.results), code
-    assert comparable(parallel) == comparable(eager), code
+    seen = await observed(sessions, code)
+    assert seen["parallel"] == seen["eager"], code
+
+
+def test_random_mixes_cover_failures_and_effects() -> None:
+    """The generated programs do exercise what the property is about."""
+    programs = [random_program(random.Random(seed)) for seed in range(30)]
+    assert sum("100 //" in p for p in programs) >= 10
+    assert sum("open(" in p for p in programs) >= 10
+    assert sum("\nwhile " in p for p in programs) >= 5
