@@ -83,8 +83,14 @@ def test_writes_attribute_subscript_method_calls_and_del() -> None:
     chunks, _ = statements(
         "x.a = 1\ny[0] += 2\nz.append(3)\ndel w[1]\ndel v\nnp.sum(q)\nimport numpy as np\n"
     )
-    assert [writes_of(c) for c in chunks[:6]] == [("x",), ("y",), ("z",), ("w",), ("v",), ("np",)]
+    # `sum` only reads, whatever the object (the parallel gate's analysis, shared)
+    assert [writes_of(c) for c in chunks[:6]] == [("x",), ("y",), ("z",), ("w",), ("v",), ()]
     assert writes_of(chunks[6]) == ()
+    numpy = (("np", "numpy"),)
+    assert effects("np.copyto(r, 1)\n", numpy).writes == frozenset({"r"})
+    assert effects("np.add(a, b, out=c)\n", numpy).writes == frozenset({"c"})
+    assert effects("np.sum(q)\n", numpy).writes == frozenset()
+    assert effects("obj.s = s\nobj.s.append(1)\n").writes == frozenset({"obj", "s"})
     assert effects("def f():\n    g.append(1)\n").writes == frozenset()  # runs when called
     ledger = Ledger()
     ran(ledger, "x = []\nx.append(1)\n")
@@ -146,6 +152,14 @@ def test_method_calls_and_functions_that_mutate_count_as_writes() -> None:
 def test_modules_are_not_written_by_calls_on_them() -> None:
     p, _ = first_plan(SCRIPT, SCRIPT.replace("sum(data)", "sum(data) + 1"))
     assert lines(p.run) == [3, 4]  # math.sqrt(total) does not make `math` dirty
+
+
+def test_consuming_an_iterator_writes_it_a_list_is_not_advanced() -> None:
+    """`sum(data)` advances `data` when it is an iterator: a re-run of that line alone would
+    find it consumed, so the line that binds it re-runs first. A list is not advanced."""
+    script = SCRIPT.replace("[1, 2, 3]", "iter([1, 2, 3])")
+    p, _ = first_plan(script, script.replace("sum(data)", "sum(data) + 1"))
+    assert lines(p.run) == [2, 3, 4] and p.why[2] == "binds `data`"
 
 
 def test_what_the_graph_cannot_follow_is_a_full_rebuild_with_the_reason() -> None:

@@ -3,13 +3,14 @@
 Nodes are top-level statements (the detector's chunks). A statement *touches* a name when it
 binds it (assignment, def, class, import), reads it (core/analysis.py: free loads, including
 loads inside function bodies, which run whenever the function is called), or writes it in
-place. Writes, on purpose conservative:
-- attribute or subscript assignment, augmented assignment and `del` on a name (`x.a = 1`,
-  `x[0] += 1`, `del x[0]`, `del x`) write that name;
-- a method call on a name (`x.append(1)`, `df.sort_values(..., inplace=True)`) writes it,
-  unless the name is bound by an import (a module: `np.sum(x)` does not write `np`);
-- calling a function defined in the document writes the names its body reads that the
-  document binds with something other than def/class/import (it may mutate them).
+place. What a statement writes in place is the parallel gate's analysis
+(`core/parallel.writes_in_place`, one implementation for both), given the document's
+imports: attribute or subscript assignment, augmented assignment and `del` on a name, a
+method not known to only read called on a name, names passed to a call that may change its
+arguments, `module.attr = ...`, in-place numpy (`np.copyto`, `out=`), an iterator advanced,
+aliases within the statement, a class body's decorators. Besides, calling a function defined
+in the document writes the names its body reads that the document binds with something
+other than def/class/import (it may mutate them).
 
 The plan (`plan`): match the statements that ran (the ledger's records) to the new text's
 statements by the hash of their text, in order (difflib). Changed, new and deleted statements
@@ -29,12 +30,14 @@ statement this Python could not check.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from eager_lsp.core.ledger import SKIPPED, Record, code_key
+from eager_lsp.core.parallel import Planner, writes_in_place
 from eager_lsp.core.types import Chunk
 
 _DYNAMIC = frozenset({"exec", "eval", "globals", "locals", "vars", "__import__"})
@@ -46,23 +49,20 @@ class Effects:
 
     binds: frozenset[str]
     reads: frozenset[str]
-    writes: frozenset[str]  # stores into, augmented assignment to, `del` of a name
-    method_bases: frozenset[str]  # `x` of `x.meth(...)`
+    writes: frozenset[str]  # changed in place or unbound (core/parallel.writes_in_place)
     called: frozenset[str]  # plain names called: `f(...)`
     imports: frozenset[str]  # names bound by import statements
     defines: frozenset[str]  # names bound by def/class at top level
     unclear: str | None  # why this statement cannot be followed, or None
 
 
-def _base_name(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
+Aliases = tuple[tuple[str, str], ...]
 
 
 @lru_cache(maxsize=4096)
-def effects(code: str) -> Effects:
-    """The effects of one statement's code (cached: the same text gives the same answer)."""
+def effects(code: str, aliases: Aliases = ()) -> Effects:
+    """The effects of one statement's code (cached: the same text gives the same answer);
+    `aliases`: the document's imports (name → module), for what its calls may change."""
     from eager_lsp.core.analysis import analyze_tree, parse
 
     try:
@@ -70,11 +70,9 @@ def effects(code: str) -> Effects:
     except (SyntaxError, ValueError):
         return Effects(
             frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset(),
-            frozenset(), "it does not parse here",
+            "it does not parse here",
         )  # fmt: skip
     facts = analyze_tree(tree)
-    writes: set[str] = set()
-    bases: set[str] = set()
     called: set[str] = set()
     imports: set[str] = set()
     defines: set[str] = set()
@@ -99,25 +97,8 @@ def effects(code: str) -> Effects:
             if isinstance(func, ast.Name):
                 if func.id in _DYNAMIC:
                     unclear = unclear or f"`{func.id}()` reaches names the text does not show"
-                elif func.id in ("setattr", "delattr") and node.args:
-                    first = node.args[0]
-                    if isinstance(first, ast.Name) and not in_function:
-                        writes.add(first.id)
                 elif not in_function:
                     called.add(func.id)
-            elif isinstance(func, ast.Attribute) and not in_function:
-                base = _base_name(func.value)
-                if base is not None:
-                    bases.add(base)
-        if not in_function:
-            if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(
-                node.ctx, (ast.Store, ast.Del)
-            ):
-                base = _base_name(node)
-                if base is not None:
-                    writes.add(base)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Del):
-                writes.add(node.id)
         inner = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
         for child in ast.iter_child_nodes(node):
             # Decorators, defaults and annotations run now; only the body runs later.
@@ -128,8 +109,7 @@ def effects(code: str) -> Effects:
     return Effects(
         binds=frozenset(facts.binds),
         reads=frozenset(facts.reads),
-        writes=frozenset(writes),
-        method_bases=frozenset(bases),
+        writes=writes_in_place(code, aliases),
         called=frozenset(called),
         imports=frozenset(imports),
         defines=frozenset(defines),
@@ -143,8 +123,7 @@ def writes_of(chunk: Chunk) -> tuple[str, ...]:
 
 
 def writes_of_code(code: str) -> tuple[str, ...]:
-    e = effects(code)
-    return tuple(sorted(e.writes | (e.method_bases - e.imports)))
+    return tuple(sorted(effects(code).writes))
 
 
 def unclear_reason(code: str, checked: bool = True) -> str | None:
@@ -221,9 +200,17 @@ def plan(
     used_old = set(matched_old.values())
     removed = [r for i, r in enumerate(records) if i not in used_old]
 
-    eff = [effects(c.code) for c in chunks]
-    # Names the document binds by import (modules) and by def/class (functions, classes).
-    imported = set().union(*(e.imports for e in eff)) if eff else set()
+    aliases = _aliases(chunks)
+    # In-place writes in document order, with what the document defined and imported above
+    # each statement (the parallel gate's planner: one analysis for both).
+    planner = Planner()
+    eff = [
+        dataclasses.replace(effects(c.code, aliases), writes=planner.writes(c))
+        if c.facts is not None
+        else effects(c.code, aliases)
+        for c in chunks
+    ]
+    # Names the document binds by def/class (functions, classes).
     defined: dict[str, int] = {}
     for i, e in enumerate(eff):
         for name in e.defines:
@@ -231,10 +218,9 @@ def plan(
     plain_binders = set().union(*(e.binds - e.imports - e.defines for e in eff)) if eff else set()
 
     def extra_writes(i: int) -> set[str]:
-        """Method-call bases that are not modules, and the mutable names a called
-        document function reads."""
+        """The mutable names a called document function reads."""
         e = eff[i]
-        out = set(e.method_bases - imported)
+        out: set[str] = set()
         seen: set[str] = set()
         stack = [f for f in e.called if f in defined]
         while stack:
@@ -256,9 +242,14 @@ def plan(
             if i in matched_old and records[matched_old[i]].seq > fresh_since:
                 frozen = i
                 dirty |= eff[i].binds | eff[i].writes | writes[i]
-    for r in removed:
-        old = effects(r.code)
-        dirty |= old.binds | old.writes | (old.method_bases - old.imports)
+    # What the old text wrote in place, read the same way over the old statements in order.
+    old_planner = Planner()
+    old_writes = [old_planner.writes_of_code(r.code) for r in records]
+    for i, r in enumerate(records):
+        if i in used_old:
+            continue
+        old = effects(r.code, aliases)
+        dirty |= old.binds | old_writes[i]
     for i, c in enumerate(chunks):
         if i <= frozen:
             continue
@@ -332,6 +323,15 @@ def plan(
         not_run=not_run,
         matched_affected=matched_affected,
     )
+
+
+def _aliases(chunks: Sequence[Chunk]) -> Aliases:
+    """What the document's imports bind (name → module), for the in-place analysis."""
+    found: dict[str, str] = {}
+    for c in chunks:
+        if c.facts is not None:
+            found.update(c.facts.aliases)
+    return tuple(sorted(found.items()))
 
 
 def _full(chunks: Sequence[Chunk], reason: str) -> Plan:

@@ -52,6 +52,7 @@ import fnmatch
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from eager_lsp.core.analysis import dotted_name, resolve_alias
 from eager_lsp.core.types import Chunk
@@ -229,6 +230,9 @@ class Planner:
         self._hang: int | None = None  # the last statement that may not terminate
         # names bound to a generator whose body acts → what advancing it does
         self._carriers: dict[str, Effects] = {}
+        # names last bound to a list, dict, set, tuple, string or number (not an iterator):
+        # iterating them at top level advances nothing
+        self._collections: set[str] = set()
 
     # -- alias classes -------------------------------------------------------------------
     def _find(self, name: str) -> str:
@@ -348,7 +352,34 @@ class Planner:
             effects.writes |= self._class_of(name) if name not in self._functions else {name}
         if any(self._module_of(n).startswith(BARRIER_MODULES) for n in effects.reads):
             effects.barrier = True
+        self._collections -= effects.writes  # rebound here, or by a function it calls
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign) and _collection(stmt.value):
+                self._collections |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
         return effects
+
+    def writes_of_code(self, code: str) -> frozenset[str]:
+        """`writes` for a statement known only by its text (a record of what ran). One that
+        does not parse writes nothing here (callers treat it as unclear)."""
+        from eager_lsp.core.analysis import analyze_tree, parse
+
+        try:
+            facts = analyze_tree(parse(code))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return frozenset()
+        chunk = Chunk(
+            index=0, start_line=1, end_line=max(1, code.count("\n")), code=code,
+            released_offset=len(code), released_at=0.0, kind=facts.kind, binds=facts.binds,
+            reads=facts.reads, trailing_expr=False, facts=facts,
+        )  # fmt: skip
+        return self.writes(chunk)
+
+    def writes(self, chunk: Chunk) -> frozenset[str]:
+        """What `chunk` changes in place, unbinds, or rebinds through a function it calls,
+        besides the names it binds (its effects, with what came before in this planner)."""
+        effects = self.effects(chunk)
+        binds = chunk.facts.binds if chunk.facts is not None else chunk.binds
+        return frozenset(effects.writes - (set(binds) - effects.changed) - {"_"})
 
     def _module_of(self, name: str) -> str:
         return self._aliases.get(name, "")
@@ -420,7 +451,7 @@ class Planner:
                 effects.loops = True
             elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
                 # iterating a name advances it when it is an iterator (a shared one)
-                self._changes(_iterated(node.iter), effects, local, params, in_function)
+                self._consumes(_iterated(node.iter), effects, local, params, in_function)
             if isinstance(node, (ast.Global, ast.Nonlocal)):
                 if not in_function:
                     effects.barrier = True
@@ -461,6 +492,19 @@ class Planner:
                     effects.calls.add(node.id)  # called, or passed on to be called
             stack.extend(ast.iter_child_nodes(node))
 
+    def _consumes(
+        self,
+        name: str | None,
+        effects: Effects,
+        local: set[str],
+        params: frozenset[str],
+        in_function: bool,
+    ) -> None:
+        """`name` is iterated: that advances it if it is an iterator."""
+        if name is not None and not in_function and name in self._collections:
+            return
+        self._changes(name, effects, local, params, in_function)
+
     def _changes(
         self,
         name: str | None,
@@ -499,6 +543,7 @@ class Planner:
                 for written in _consumed(k.value):
                     self._changes(written, effects, local, params, in_function)
         changes_args = True
+        consuming = False  # the call iterates its arguments (and changes nothing else)
         dotted = dotted_name(func)
         head = dotted.split(".", 1)[0] if dotted else None
         if (
@@ -514,6 +559,7 @@ class Planner:
                 effects.barrier = True
             elif _CONSUMING.match(resolved):
                 arg_roots = [*arg_roots, *(r for a in node.args for r in _consumed(a))]
+                consuming = True
             elif read_only_call(resolved):
                 changes_args = False
                 if resolved.startswith("numpy."):  # positional `out` of a ufunc
@@ -540,6 +586,7 @@ class Planner:
             elif name in CONSUMING_BUILTINS:
                 # `list(islice(it, 3))`, `sum(x for x in it)`: what the argument wraps
                 arg_roots = [*arg_roots, *(r for a in node.args for r in _consumed(a))]
+                consuming = True
                 if name == "iter" and len(node.args) == 2:
                     effects.loops = True  # iter(callable, sentinel)
             else:
@@ -561,7 +608,10 @@ class Planner:
                     changes_args = False
         else:
             effects.ordered = True
-        if changes_args:
+        if changes_args and consuming:
+            for root in arg_roots:
+                self._consumes(root, effects, local, params, in_function)
+        elif changes_args:
             for root in arg_roots:
                 self._changes(root, effects, local, params, in_function)
             if not in_function:  # the call may store one argument in another
@@ -595,6 +645,28 @@ def _is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return False
 
 
+_COLLECTION_CALLS = frozenset(
+    {"list", "dict", "set", "frozenset", "tuple", "sorted", "str", "int", "float", "len", "range"}
+)
+
+
+def _collection(node: ast.AST) -> bool:
+    """The expression's value is a built-in collection, string or number (never an
+    iterator): a literal, a comprehension, a call of list/dict/sorted/..., or an operator
+    on those."""
+    if isinstance(
+        node,
+        (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp,
+         ast.DictComp, ast.JoinedStr),
+    ):  # fmt: skip
+        return True
+    if isinstance(node, ast.BinOp):
+        return _collection(node.left) and _collection(node.right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id in _COLLECTION_CALLS
+    return False
+
+
 def _iterated(node: ast.AST) -> str | None:
     """The name a `for` iterates when it is a plain name (maybe an iterator)."""
     return node.id if isinstance(node, ast.Name) else None
@@ -613,6 +685,19 @@ def _consumed(node: ast.AST) -> list[str]:
         return [r for g in node.generators for r in _consumed(g.iter)]
     root = _root(node, through_calls=False)
     return [root] if root else []
+
+
+@lru_cache(maxsize=4096)
+def writes_in_place(code: str, aliases: tuple[tuple[str, str], ...] = ()) -> frozenset[str]:
+    """The names a statement's text may change in place, unbind or rebind as a global from
+    a function it calls, besides the names it binds: the planner's own rules (object
+    changes, aliases within the statement, module attributes, in-place numpy, iterators
+    advanced, class bodies), with nothing known about the rest of the document but its
+    imports (`aliases`). The one in-place write analysis: core/dependencies.py uses it too
+    (and `Planner.writes` over a whole document, which knows more)."""
+    planner = Planner()
+    planner._aliases.update(aliases)
+    return planner.writes_of_code(code)
 
 
 def _prints(tree: ast.Module) -> bool:
