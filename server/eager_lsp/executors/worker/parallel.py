@@ -212,6 +212,8 @@ class ParallelRunner:
         self._rollback(state)
         self._commit(state)
         self._start_ready()
+        for other in list(self._runs.values()):  # starting may skip statements of a stopped run
+            self._commit(other)
         self._finish_batches()
 
     def _doom(self, state: _RunState, at: int) -> None:
@@ -266,7 +268,11 @@ class ParallelRunner:
         there; statements after it are skipped or rolled back, whatever they did."""
         while state.queue and state.queue[0].state in (FINISHED, SKIPPED):
             entry = state.queue.pop(0)
-            if entry.state == SKIPPED or entry.result is None:
+            if (
+                entry.state == SKIPPED
+                or entry.result is None
+                or (state.stopped is not None and entry.id > state.stopped)
+            ):
                 self._emit({"ev": "skipped", "id": entry.id, "batch": entry.batch})
                 stop = True
             else:
@@ -285,6 +291,10 @@ class ParallelRunner:
         for entry in self._pending:
             state = self._runs[entry.run]
             if entry.state != PENDING:
+                continue
+            if state.doomed is not None and entry.id > state.doomed:
+                entry.state = SKIPPED  # after a failure (a later batch of a stopped run)
+                state.done.add(entry.id)
                 continue
             if entry.speculative:
                 ready = entry.after <= state.done
