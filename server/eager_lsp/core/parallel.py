@@ -1,9 +1,22 @@
 """The `parallel` gate's admission rule: which earlier statements a statement must wait for.
 
-Every statement gets the set of earlier statements of its run it must wait for (`after`);
-the worker starts it on a thread as soon as those have finished (executors/worker/parallel.py). It is
-decided from the source alone, before anything runs, and it errs on the side of waiting:
-a wrong "independent" changes results, a wrong "dependent" only costs time.
+Every statement gets the set of earlier statements of its run it must wait for (`after`)
+and whether it is *speculative*; the worker (executors/worker/parallel.py) starts a
+speculative statement on a thread as soon as those have finished, and any other statement
+only once every statement before it has finished (successfully, with stop on error). Results
+are committed in document order; a failure rolls back the speculative statements after it
+and skips the rest, so the results are those of an in-order run. It is decided from the
+source alone, before anything runs, and it errs on the side of waiting: a wrong
+"independent" changes results, a wrong "dependent" only costs time.
+
+Speculative: the statement only binds its own names (and prints to stdout, which is held
+with its result): no object changed, no ordered effect, no barrier, no name written but its
+own binds. Those are the statements the worker can undo.
+
+Nothing runs ahead of a statement that may not terminate: a `while` loop (in the statement
+or in a function it calls), an endless iterator (`itertools.count`/`cycle`, `repeat(x)`,
+`iter(f, sentinel)`); recursion is a barrier already (the function is not known yet where
+it calls itself).
 
 Statement B waits for an earlier statement A when
 - B reads a name A writes (B needs A's value, as on a future), or B writes a name A reads
@@ -14,10 +27,19 @@ Statement B waits for an earlier statement A when
 What a statement writes: the names it binds; the root name of every object it may change
 (`x.append(1)`, `x[k] = v`, `x.a = v`, `del x[k]`, a method called on `x` that is not known
 to only read); the names passed to a call that may change its arguments (anything but known
-read-only builtins and allow-listed library functions); the names its called functions
-declare `global` or change; `_` when it shows a trailing expression's value. Mutation is
-tracked through aliases: `b = a` (and `a.append(b)`) puts `a` and `b` in one class, and
-changing one writes every name of the class.
+read-only builtins and allow-listed library functions); in-place numpy (`np.copyto`,
+`np.fill_diagonal`, `np.put*`, `ufunc.at`, an `out=` argument of any call, a positional
+`out` of a numpy function: the second argument of a one-operand ufunc, from the third on
+otherwise); an iterator it may advance (a name iterated by `for` or a comprehension, passed
+to `next`/`list`/`sum`/... or to `itertools.*`, also when wrapped: `list(islice(it, 3))`),
+unless the name was last bound to a list, dict, str, number, ... literal or comprehension;
+a module whose attribute it sets (`math.x = 1`: readers of `math` wait); the names its
+called functions declare `global` or change; `_` when it shows a trailing expression's
+value. A class body and its methods' decorators run when the class statement runs; a
+generator function's body runs when the generator is advanced, so the names bound to one
+carry its effects to every statement that reads them. Mutation is tracked through aliases:
+`b = a`, `a.append(b)`, `obj.s = s`, `d[k] = s` and a call that may change its arguments put
+the names in one class, and changing one writes every name of the class.
 
 Ordered effects (document order among themselves): calls of library functions not on the
 read-only allow list (`random.*`, `os.*`, file writes, `np.random.seed`, ...), `open()`,
@@ -38,10 +60,12 @@ Functions and classes defined in the same run are summarised when defined (the g
 read, write and change, whether they change their parameters, what they call) and a call
 applies the summary, transitively. A method call on an object applies the summaries of all
 classes of the run (its type is unknown). Known limits, documented in
-docs/configuration.md ("The parallel gate"): operators and properties of user classes (implicit dunder calls) are
-assumed to change nothing outside their operands, and an iterator consumed through a
-read-only builtin (`len` never consumes; `list`, `sum`, `next` are counted as writing their
-arguments) is tracked only through its name.
+docs/configuration.md ("The parallel gate"): operators and properties of user classes
+(implicit dunder calls) are assumed to change nothing outside their operands, and an
+iterator stored inside another object is tracked only through that object's name.
+
+`writes_in_place` / `Planner.writes`: the same analysis as the in-place writes of a
+statement, for core/dependencies.py (which statements an edit affects): one implementation.
 """
 
 from __future__ import annotations

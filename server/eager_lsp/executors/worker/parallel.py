@@ -5,7 +5,7 @@ ids of the earlier statements of its run it must wait for (`after`) and whether 
 `exclusive` (a barrier). Here a statement starts on its own thread once those have
 finished; the main thread goes back to reading requests, so statements released later can
 start while earlier ones still run (an `exec` request with `"parallel": true` returns at
-once; its "batch_done" comes when its last statement is done).
+once; its "batch_done" comes when its last statement's result is committed).
 
 Rules, and why:
 - Compiling, registering the source in linecache and `__file__` happen on the main thread in
@@ -14,12 +14,24 @@ Rules, and why:
   `ThreadRouter` that sends each thread's writes to its own statement's writer. Threads that
   user code starts write to the idle stream (the fd-level sink). Fd-level output (C code,
   child processes) cannot be told apart: it goes to the statement that finishes next.
-- Errors stop what would not have run: with stop_on_error, a failing statement skips the
-  statements after it (by index) that have not started; statements already running finish.
-  The run's id ("run") keeps a later batch of a stopped run from starting.
+- The results are those of running in order. A statement the parent marks `speculative`
+  only binds names (and prints): it starts once the statements named in its "after" have
+  finished, whether or not the statements before it will succeed; the values its names had
+  are kept. Every other statement (one that changes objects, does I/O, imports, ...) starts
+  only once every earlier statement of its run is committed.
+- Results are committed (sent) in document order: a statement's result is held until every
+  earlier statement's is sent. Committing a failure (with stop_on_error; an interrupt
+  always) or a skip stops the run there: every later statement is reported as skipped
+  ("not run"), whatever it did. Speculative ones that ran are rolled back (their names get
+  their old values back, latest first, once none of them still runs); running ones are
+  abandoned (`Abandoned` raised in their thread); nothing else can have started. So the
+  stop error is always the earliest failing line, and the namespace, output and effects
+  are those of an in-order run. A speculative statement that fails before earlier ones have
+  finished dooms what comes after it at once (nothing after it starts).
 - Interrupt: SIGINT reaches only the main thread. The `Interrupts` hook then skips every
   statement not started and raises KeyboardInterrupt in each thread running user code
-  (`PyThreadState_SetAsyncExc`). It lands at the next bytecode: a loop stops at once; a
+  (`PyThreadState_SetAsyncExc`; the earliest interrupted statement is the run's stop, later
+  ones are rolled back as above). It lands at the next bytecode: a loop stops at once; a
   thread blocked in C (a long `time.sleep`, a socket read) only when that call returns, so
   the parent's grace period and kill (client.interrupt) still apply.
 - Open pyplot figures are collected only after an `exclusive` statement (pyplot is global

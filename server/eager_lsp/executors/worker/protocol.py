@@ -15,11 +15,14 @@ wire's:
 Parent → worker ("op"):
   {"op": "exec", "batch": int, "stop_on_error": bool, "chunks": [ChunkRequest]}
   {"op": "exec", "parallel": true, "run": int, "batch": int, "stop_on_error": bool,
-   "chunks": [{...ChunkRequest, "after": [int], "exclusive": bool}]}
+   "chunks": [{...ChunkRequest, "after": [int], "exclusive": bool, "speculative": bool}]}
                                         gate parallel (parallel.py): returns at once;
-                                        each chunk starts on a thread once the chunks of its
-                                        run named in "after" are done; its events carry
-                                        "batch"; "batch_done" when the last is done
+                                        a speculative chunk starts on a thread once the
+                                        chunks of its run named in "after" are done, any
+                                        other once every earlier chunk of its run is
+                                        committed; results are sent in document order; its
+                                        events carry "batch"; "batch_done" when the last
+                                        is committed
   {"op": "reset"}                       fresh namespace, same process
   {"op": "shutdown"}
   {"op": "ping", "id": int}
