@@ -155,3 +155,43 @@ def test_ending_the_process_waits_for_everything_before() -> None:
     code = "import os\nimport time\ntime.sleep(0.1)\nx = 1\nos._exit(3)\n"
     p = plans(code)
     assert p[4].exclusive and waits(code)[4] == (0, 1, 2, 3)
+
+
+def test_only_statements_that_just_bind_names_are_speculative() -> None:
+    code = (
+        "import time\n"  # an import: ordered
+        "def api(n):\n    time.sleep(0.1)\n    return n\n"
+        "a = api(1)\n"
+        "print(a)\n"
+        "items = []\n"
+        "items.append(a)\n"  # changes an object
+        "open('f.txt', 'w').write('x')\n"  # a file
+        "count = 0\n"
+        "def bump():\n    global count\n    count += 1\n"
+        "b = bump()\n"  # a global written by the function
+    )
+    assert [p.speculative for p in plans(code)] == [
+        False, True, True, True, True, False, False, True, True, False,
+    ]  # fmt: skip
+
+
+def test_nothing_runs_ahead_of_a_statement_that_may_not_end() -> None:
+    code = (
+        "n = 0\n"
+        "while n < 10:\n    n += 1\n"
+        "x = 1\n"
+        "def spin():\n    while True:\n        pass\n"
+        "y = spin()\n"
+        "z = 2\n"
+    )
+    ps = plans(code)
+    assert 1 in ps[2].after  # x waits for the loop
+    assert ps[4].effects.loops and 4 in ps[5].after  # z waits for the call of spin()
+
+
+def test_iterating_a_literal_advances_nothing_an_iterator_is_written() -> None:
+    code = "data = [3, 1, 2]\nit = iter(data)\nm = max(data)\nn = next(it)\nk = sum(data)\n"
+    ps = plans(code)
+    assert "data" not in ps[2].effects.writes and ps[2].speculative
+    assert "it" in ps[3].effects.writes and not ps[3].speculative
+    assert "data" not in ps[4].effects.writes

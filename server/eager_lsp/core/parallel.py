@@ -372,11 +372,12 @@ class Planner:
         shared = plain(facts.reads)
         if bound:
             self._union(bound + shared)
+        rebound = set(effects.writes)  # bound here or by a function it calls (`global`)
         for name in effects.changed:  # every name that may share the changed object
             effects.writes |= self._class_of(name) if name not in self._functions else {name}
         if any(self._module_of(n).startswith(BARRIER_MODULES) for n in effects.reads):
             effects.barrier = True
-        self._collections -= effects.writes  # rebound here, or by a function it calls
+        self._collections -= rebound  # changing a list in place leaves it a list
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and _collection(stmt.value):
                 self._collections |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
