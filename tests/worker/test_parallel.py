@@ -298,3 +298,29 @@ async def test_nothing_runs_ahead_of_a_loop(session: Interpreter) -> None:
     results = by_line(report)
     assert all(r.ok for r in report.results)
     assert results[5].exec_start >= results[3].exec_end
+
+
+async def test_without_stop_on_error_later_statements_run_and_keep_their_effects(
+    tmp_path: Any,
+) -> None:
+    """stopOnError off: in order, everything runs whatever fails; so it does here, and what
+    ran after the failure is kept (the file write waits for the failing statement)."""
+    marker = tmp_path / "written.txt"
+    code = (
+        "import time\n"
+        "def slow_fail():\n    time.sleep(0.3)\n    raise ValueError('x')\n"
+        "a = slow_fail()\n"  # 5
+        f"open({str(marker)!r}, 'w').write('written')\n"  # 6
+        "b = 2\n"  # 7
+    )
+    s = open_interpreter(config(tmp_path, stop_on_error=False), spares=0)
+    try:
+        report = await s.run_stream(ReplayStream(code, rate=None))
+        check = await s.run_stream(ReplayStream("kept = 'b' in globals()\n", rate=None))
+    finally:
+        await s.close()
+    results = by_line(report)
+    assert not results[5].ok and results[6].ok and results[7].ok
+    assert results[6].exec_start >= results[5].exec_end
+    assert marker.read_text() == "written"
+    assert [v.summary for v in check.results[0].values] == ["True"]
