@@ -34,8 +34,11 @@ OLD = _oldest_python()
 
 
 @pytest.mark.skipif(OLD is None, reason="no Python 3.8 or 3.9 on this machine to run the worker")
+@pytest.mark.parametrize("gate", ["eager", "parallel"])
 @pytest.mark.parametrize("debug", [False, True])
-def test_code_runs_and_errors_map_on_an_older_interpreter(tmp_path: Path, debug: bool) -> None:
+def test_code_runs_and_errors_map_on_an_older_interpreter(
+    tmp_path: Path, debug: bool, gate: str
+) -> None:
     assert OLD is not None
     version = subprocess.run(
         [OLD, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
@@ -44,6 +47,7 @@ def test_code_runs_and_errors_map_on_an_older_interpreter(tmp_path: Path, debug:
     src.write_text("import sys\nx = 6 * 7\nprint('ran on', sys.version_info[:2], x)\ny = x / 0\n")
     out = subprocess.run(
         [sys.executable, "-m", "eager_lsp", "run", str(src), "--rate", "0", "--python", OLD]
+        + ["--gate", gate]
         + (["--debug"] if debug else ["--no-debug"]),
         capture_output=True,
         text=True,
