@@ -19,6 +19,15 @@ Rules:
   it, made current again by every edit-aware re-run (`relocate`, core/rerun.py).
 - Records are kept in line order; a new record replaces the records whose lines it overlaps
   (a statement re-run, or rewritten in place).
+- Every record has a statement id (`sid`). A record that replaces one of the same text at the
+  same lines (the statement ran again) keeps its sid; anything else gets a new one. `get(sid)`
+  reads the current record of a statement: the editor's result store (lsp/store.py) keeps only
+  sids and lines and reads every result through it, so the ledger is the one copy.
+- A view `pin`s the sids it shows. A pinned record stays readable by `get` after it left the
+  namespace (replaced, forgotten, `clear`ed: a lost interpreter, a reset before code above a
+  generation), because the editor goes on showing it until its lines change or a new result
+  replaces it; it no longer counts for `records`, `match`, `attempted` or the estimate. An
+  unpinned record that leaves the namespace is gone.
 """
 
 from __future__ import annotations
@@ -66,6 +75,7 @@ class Record:
     result: ChunkResult
     duration: float  # seconds it ran (0 for skipped)
     seq: int  # order of recording in this ledger
+    sid: int = 0  # the statement's id: kept when the same statement is recorded again
 
     @property
     def attempted(self) -> bool:
@@ -90,6 +100,9 @@ class Ledger:
     def __init__(self) -> None:
         self._records: list[Record] = []
         self._seq = 0
+        self._sids = 0
+        self._by_sid: dict[int, Record] = {}  # records in the namespace, and pinned ones
+        self._pins: dict[int, int] = {}  # sid → how many views show it
         self.generation = 0  # bumped on every change
         self.listeners: list[LedgerListener] = []
 
@@ -106,6 +119,33 @@ class Ledger:
 
     def __len__(self) -> int:
         return len(self._records)
+
+    def get(self, sid: int) -> Record | None:
+        """The current record of statement `sid` (also after it left the namespace, while a
+        view pins it); None when it is gone."""
+        return self._by_sid.get(sid)
+
+    # -- views ----------------------------------------------------------------------------------
+    def pin(self, sid: int) -> None:
+        """A view shows statement `sid`: keep its record readable until `unpin`."""
+        if sid in self._by_sid:
+            self._pins[sid] = self._pins.get(sid, 0) + 1
+
+    def unpin(self, sid: int) -> None:
+        n = self._pins.get(sid, 0) - 1
+        if n > 0:
+            self._pins[sid] = n
+            return
+        self._pins.pop(sid, None)
+        rec = self._by_sid.get(sid)
+        if rec is not None and not any(r is rec for r in self._records):
+            del self._by_sid[sid]
+
+    def _left(self, gone: Iterable[Record]) -> None:
+        """These records left the namespace: forget the ones no view shows."""
+        for r in gone:
+            if r.sid not in self._pins and self._by_sid.get(r.sid) is r:
+                del self._by_sid[r.sid]
 
     def at(self, start_line: int, end_line: int) -> Record | None:
         """The record for exactly these lines."""
@@ -158,10 +198,22 @@ class Ledger:
             old = self.at(chunk.start_line, chunk.end_line)
             if old is not None and old.key == rec.key:
                 return old
-        keep = [r for r in self._records if not _overlaps(r, rec)]
+        keep: list[Record] = []
+        gone: list[Record] = []
+        for r in self._records:
+            (gone if _overlaps(r, rec) else keep).append(r)
+        same = next((r for r in gone if r.key == rec.key and _same_lines(r, rec)), None)
+        if same is not None:
+            rec = replace(rec, sid=same.sid)  # the same statement again: the view follows it
+            gone.remove(same)
+        else:
+            self._sids += 1
+            rec = replace(rec, sid=self._sids)
         keep.append(rec)
         keep.sort(key=lambda r: (r.start_line, r.seq))
         self._records = keep
+        self._by_sid[rec.sid] = rec
+        self._left(gone)
         self._changed("record", rec)
         return rec
 
@@ -169,7 +221,9 @@ class Ledger:
         """Drop records (statements deleted from the document whose names were removed)."""
         gone = {id(r) for r in records}
         if gone:
+            left = [r for r in self._records if id(r) in gone]
             self._records = [r for r in self._records if id(r) not in gone]
+            self._left(left)
             self._changed("forget", None)
 
     def relocate(self, moves: Iterable[tuple[Record, Chunk]]) -> None:
@@ -178,7 +232,10 @@ class Ledger:
         out = []
         for r in self._records:
             c = by_id.get(id(r))
-            out.append(r if c is None else replace(r, start_line=c.start_line, end_line=c.end_line))
+            if c is not None:
+                r = replace(r, start_line=c.start_line, end_line=c.end_line)
+                self._by_sid[r.sid] = r
+            out.append(r)
         out.sort(key=lambda r: (r.start_line, r.seq))
         self._records = out
         self._changed("relocate", None)
@@ -201,13 +258,18 @@ class Ledger:
     def clear(self) -> None:
         """The namespace was emptied."""
         if self._records:
-            self._records = []
+            gone, self._records = self._records, []
+            self._left(gone)
             self._changed("clear", None)
 
     def _changed(self, kind: str, rec: Record | None) -> None:
         self.generation += 1
         for listener in list(self.listeners):
             listener(kind, rec)
+
+
+def _same_lines(a: Record, b: Record) -> bool:
+    return a.start_line == b.start_line and a.end_line == b.end_line
 
 
 def _overlaps(a: Record, b: Record) -> bool:
