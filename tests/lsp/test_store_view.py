@@ -158,7 +158,9 @@ def test_lines_move_exactly_as_mapping_every_entry_would(seed: int) -> None:
                 err = rnd.choice([first, last, rnd.randint(0, 45)])
                 frames = tuple(rnd.choice([None, rnd.randint(0, 45), first]) for _ in range(3))
             (chunk,), _ = statements(f"s{rnd.randrange(10**9)} = 1\n")
-            fr = tuple(Frame(path="/t/view.py", line=1, function="f", in_document=True) for _ in frames)
+            fr = tuple(
+                Frame(path="/t/view.py", line=1, function="f", in_document=True) for _ in frames
+            )
             error = None if ok else ErrorInfo(type="E", message="m", line=1, frames=fr)
             rec = ledger.record(ChunkResult(chunk=chunk, ok=ok, error=error))
             assert rec is not None
@@ -193,3 +195,21 @@ def test_lines_move_exactly_as_mapping_every_entry_would(seed: int) -> None:
         }
         assert got == ref
         assert [e.first for e in store.entries] == sorted(e.first for e in store.entries)
+
+
+def test_an_entry_dropped_by_an_edit_still_says_whether_it_failed() -> None:
+    """The status goes back to idle when the failing statement is edited away
+    (language_server._StoreKeeper reads `failed` of the dropped entries), also when its record
+    is no longer in the namespace (the interpreter was lost meanwhile)."""
+    doc = _doc("x = 1 / 0\n")
+    (chunk,), _ = statements(doc.text.source)
+    err = ErrorInfo(type="ZeroDivisionError", message="division by zero", line=1)
+    ledger = doc.store.ledger
+    assert ledger is not None
+    rec = ledger.record(ChunkResult(chunk=chunk, ok=False, error=err))
+    assert rec is not None
+    doc.store.add(doc.store.entry(rec.sid, 0, 0, error_line=0))
+    ledger.clear()
+    (gone,) = doc.store.apply(doc.text.replace(0, 9, "x = 2"))
+    assert gone.failed and (gone.first, gone.last) == (0, 0)
+    assert ledger.get(rec.sid) is None and doc.store.entries == []

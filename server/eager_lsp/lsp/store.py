@@ -154,6 +154,7 @@ class Entry:
         "_error",
         "_far",
         "_frames",
+        "_gone_failed",
         "_ledger",
         "_lines",
         "_seq",
@@ -195,6 +196,7 @@ class Entry:
         self._span = last - first
         self._lines = (first, last)  # while not shown (and after it was dropped)
         self._far: list[_Anchor] = []
+        self._gone_failed: bool | None = None  # whether it failed, once no longer shown
         self._error: Any = self._pos(error_line, first, last, _ERROR)
         self._frames: list[Any] = [
             self._pos(ln, first, last, i) for i, ln in enumerate(frame_lines)
@@ -225,6 +227,8 @@ class Entry:
 
     @property
     def failed(self) -> bool:
+        if self._gone_failed is not None:
+            return self._gone_failed
         if self.syntax is not None:
             return True
         r = self.result
@@ -365,6 +369,7 @@ class ResultStore:
         if entry._anchor is None or entry._store is not self:
             return
         first = entry.first  # valid until the next shift, also for anchors taken off
+        entry._gone_failed = entry.failed  # its record may go with the unpin below
         entry._lines = (first, first + entry._span)
         self._firsts.kill(entry._anchor)
         for a in entry._far:
