@@ -44,7 +44,7 @@ def _show(doc: Document, result: ChunkResult) -> int:
 def test_a_ledger_change_is_what_hover_and_publish_show_without_a_store_update() -> None:
     doc = _doc("x = 1\ny = 2\n")
     chunks, _ = statements(doc.text.source)
-    _show(doc, _value(chunks[0], "x", "1"))
+    sid = _show(doc, _value(chunks[0], "x", "1"))
     _show(doc, _value(chunks[1], "y", "2"))
     entry = entry_at(doc, 0)
     assert entry is not None and "```python\n1\n```" in hover_markdown(doc, entry)
@@ -66,6 +66,7 @@ def test_a_ledger_change_is_what_hover_and_publish_show_without_a_store_update()
     assert [(d.range.start.line, d.message) for d in diags] == [(0, "ValueError: boom")]
     payload = publish.chunk_result(doc, entry)
     assert payload["ok"] is False and payload["error"]["line"] == 0
+    assert payload["statementId"] == sid  # the clients key their trackers by it
 
 
 def test_what_is_shown_stays_readable_after_the_namespace_is_emptied() -> None:

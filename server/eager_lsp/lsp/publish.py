@@ -344,6 +344,7 @@ def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> P.ChunkResul
         error=error,
         images=[P.ImageInfo(path=i.path, label=i.label, size=i.size) for i in r.images],
         timings=P.Timings(**e.timings),
+        statementId=e.sid if e.sid is not None else P.OMIT,
     )
 
 
