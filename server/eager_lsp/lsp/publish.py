@@ -113,9 +113,7 @@ def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
     out: list[lsp.Diagnostic] = []
     text = doc.text
     budget = limits.DIAGNOSTICS_PAYLOAD_CAP - 1024  # the envelope: uri, version
-    for e in doc.store.entries:
-        if not e.failed:
-            continue
+    for e in doc.store.failing:
         if len(out) >= limits.DIAGNOSTICS_CAP:
             break
         line = e.error_line if e.error_line is not None else e.first

@@ -328,11 +328,46 @@ class ResultStore:
     """The results shown in one document (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.ledger: Ledger | None = None  # the document's interpreter's, once it has one
+        self._ledger: Ledger | None = None
         self._firsts = _Lines()  # each shown entry's first line
         self._far = _Lines()  # error and frame lines outside their statement
         self._count = 0
+        self._by_sid: dict[int, Entry] = {}
+        # Entries that fail now (publishing diagnostics reads only these, not every entry):
+        # kept current by the ledger telling us of every record (`_recorded`).
+        self._failing: set[Entry] = set()
         self.generation = 0  # bumped on every change, so publishers can coalesce
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The ledger this is a view of: the document's interpreter's, once it has one."""
+        return self._ledger
+
+    @ledger.setter
+    def ledger(self, ledger: Ledger | None) -> None:
+        if self._ledger is not None and self._recorded in self._ledger.listeners:
+            self._ledger.listeners.remove(self._recorded)
+        self._ledger = ledger
+        if ledger is not None:
+            ledger.listeners.append(self._recorded)
+
+    def _recorded(self, kind: str, rec: Record | None) -> None:
+        """A statement was recorded: if it is shown, whether it fails may have changed."""
+        if rec is not None:
+            e = self._by_sid.get(rec.sid)
+            if e is not None:
+                self._update_failing(e)
+
+    def _update_failing(self, e: Entry) -> None:
+        if e.failed:
+            self._failing.add(e)
+        else:
+            self._failing.discard(e)
+
+    @property
+    def failing(self) -> list[Entry]:
+        """The entries that fail, in line order."""
+        return sorted(self._failing, key=lambda e: e.first)
 
     def entry(
         self, sid: int | None, first: int, last: int, **placed: Any
@@ -356,11 +391,17 @@ class ResultStore:
             self.ledger.pin(entry.sid)  # before the entry it replaces lets go
         for old in [e for e in self.entries if e.last >= first and e.first <= last]:
             self._remove(old)
+        same = self._by_sid.get(entry.sid) if entry.sid is not None else None
+        if same is not None:  # the same statement is shown once, where it was placed last
+            self._remove(same)
         entry._store = self
         entry._anchor = _Anchor(entry, _FIRST)
         self._firsts.add(entry._anchor, first)
         for a in entry._far:
             self._far.add(a, a.value)
+        if entry.sid is not None:
+            self._by_sid[entry.sid] = entry
+        self._update_failing(entry)
         self._count += 1
         self.generation += 1
 
@@ -370,6 +411,9 @@ class ResultStore:
             return
         first = entry.first  # valid until the next shift, also for anchors taken off
         entry._gone_failed = entry.failed  # its record may go with the unpin below
+        self._failing.discard(entry)
+        if entry.sid is not None and self._by_sid.get(entry.sid) is entry:
+            del self._by_sid[entry.sid]
         entry._lines = (first, first + entry._span)
         self._firsts.kill(entry._anchor)
         for a in entry._far:
@@ -438,7 +482,7 @@ class ResultStore:
 
     def at_line(self, line: int) -> Entry | None:
         """The failing entry shown on `line` (error line or its statement's lines)."""
-        for e in self.entries:
+        for e in self.failing:
             if e.failed and (e.error_line == line or line in e.lines()):
                 return e
         return None
