@@ -180,8 +180,30 @@ class Ledger:
             log.results[chunk.index] = result
         self._seq += 1
         status = status_of(result)
+        key = code_key(chunk.code)
+        if status == SKIPPED:
+            # A statement that never ran changes nothing: an earlier record of the same text
+            # at the same lines still describes the namespace.
+            old = self.at(chunk.start_line, chunk.end_line)
+            if old is not None and old.key == key:
+                return old
+        start, end = chunk.start_line, chunk.end_line
+        keep: list[Record] = []
+        gone: list[Record] = []
+        for r in self._records:
+            (keep if r.end_line < start or r.start_line > end else gone).append(r)
+        same = next(
+            (r for r in gone if r.key == key and r.start_line == start and r.end_line == end),
+            None,
+        )
+        if same is not None:  # the same statement again: it keeps its id (the view follows)
+            sid = same.sid
+            gone.remove(same)
+        else:
+            self._sids += 1
+            sid = self._sids
         rec = Record(
-            key=code_key(chunk.code),
+            key=key,
             code=chunk.code,
             start_line=chunk.start_line,
             end_line=chunk.end_line,
@@ -191,26 +213,11 @@ class Ledger:
             result=result,
             duration=0.0 if status == SKIPPED else max(0.0, result.exec_end - result.exec_start),
             seq=self._seq,
+            sid=sid,
         )
-        if status == SKIPPED:
-            # A statement that never ran changes nothing: an earlier record of the same text
-            # at the same lines still describes the namespace.
-            old = self.at(chunk.start_line, chunk.end_line)
-            if old is not None and old.key == rec.key:
-                return old
-        keep: list[Record] = []
-        gone: list[Record] = []
-        for r in self._records:
-            (gone if _overlaps(r, rec) else keep).append(r)
-        same = next((r for r in gone if r.key == rec.key and _same_lines(r, rec)), None)
-        if same is not None:
-            rec = replace(rec, sid=same.sid)  # the same statement again: the view follows it
-            gone.remove(same)
-        else:
-            self._sids += 1
-            rec = replace(rec, sid=self._sids)
         keep.append(rec)
-        keep.sort(key=lambda r: (r.start_line, r.seq))
+        if len(keep) > 1 and keep[-2].start_line > start:  # not below all the others
+            keep.sort(key=lambda r: (r.start_line, r.seq))
         self._records = keep
         self._by_sid[rec.sid] = rec
         self._left(gone)
@@ -266,11 +273,3 @@ class Ledger:
         self.generation += 1
         for listener in list(self.listeners):
             listener(kind, rec)
-
-
-def _same_lines(a: Record, b: Record) -> bool:
-    return a.start_line == b.start_line and a.end_line == b.end_line
-
-
-def _overlaps(a: Record, b: Record) -> bool:
-    return not (a.end_line < b.start_line or a.start_line > b.end_line)

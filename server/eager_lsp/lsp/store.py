@@ -128,6 +128,22 @@ class _Lines:
         self._purge_tops()
         return out
 
+    def around(self, lo: int, hi: int) -> list[_Anchor]:
+        """Live anchors at lines lo..hi, and the nearest one above `lo`, found by bisection
+        (the gap does not move)."""
+        above, below, end = self._above, self._below, self._end
+        out: list[_Anchor] = []
+        i, j = bisect_left(above, lo, key=_value), bisect_right(above, hi, key=_value)
+        out += above[i:j]
+        k, m = bisect_left(below, end - hi, key=_value), bisect_right(below, end - lo, key=_value)
+        out += below[k:m]
+        nearest = next((a for a in below[m:] if not a.dead), None)  # lines < lo, nearest first
+        if nearest is None:
+            nearest = next((a for a in reversed(above[:i]) if not a.dead), None)
+        if nearest is not None:
+            out.append(nearest)
+        return [a for a in out if not a.dead]
+
     def shift(self, delta: int) -> None:
         """Every anchor below the gap moves by `delta` lines."""
         self._end += delta
@@ -389,8 +405,10 @@ class ResultStore:
         first, last = entry._lines
         if entry.sid is not None and self.ledger is not None:
             self.ledger.pin(entry.sid)  # before the entry it replaces lets go
-        for old in [e for e in self.entries if e.last >= first and e.first <= last]:
-            self._remove(old)
+        for a in self._firsts.around(first, last):
+            old = a.entry
+            if old.last >= first:  # (the nearest one above may end before)
+                self._remove(old)
         same = self._by_sid.get(entry.sid) if entry.sid is not None else None
         if same is not None:  # the same statement is shown once, where it was placed last
             self._remove(same)
