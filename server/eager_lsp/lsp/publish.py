@@ -6,7 +6,8 @@ only a burst that follows within the window is coalesced into one trailing send,
 redrawing per result is what makes live tools feel laggy. (Fixed 20 ms + 50 ms timers in front
 of every refresh used to make a value reach the editor 70 ms late.)
 Everything is computed from the document's ResultStore, which is always in current lines,
-so every diagnostic carries the version it was computed for.
+so every diagnostic carries the version it was computed for. The store is a view of the
+interpreter's ledger: each result is read from the ledger here, never from a copy.
 
 Diagnostics are sent when results change or move, stamped with the server's version at that
 moment. Typing that moves nothing (a character within a line) sends none, so the last ones
