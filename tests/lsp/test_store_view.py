@@ -214,3 +214,44 @@ def test_an_entry_dropped_by_an_edit_still_says_whether_it_failed() -> None:
     (gone,) = doc.store.apply(doc.text.replace(0, 9, "x = 2"))
     assert gone.failed and (gone.first, gone.last) == (0, 0)
     assert ledger.get(rec.sid) is None and doc.store.entries == []
+
+
+def test_a_held_result_is_a_sid_until_its_text_arrives_and_lines_are_this_runs() -> None:
+    """RunBinding keeps no result: a held one is its ledger sid (pinned, so a reset of the
+    namespace meanwhile does not lose it); a skipped statement whose earlier record stands is
+    shown at the lines this run released it at."""
+    from eager_lsp.core.types import ResultReady
+    from eager_lsp.lsp.runs import RunBinding
+
+    doc = _doc("a = 1\nb = 2\n")
+    ledger = doc.store.ledger
+    assert ledger is not None
+    shown: list = []
+    written = {"lines": 0}
+    binding = RunBinding(
+        doc,
+        lambda run_line: run_line - 1,
+        on_entry=lambda e: (doc.store.add(e), shown.append(e)),
+        hold=lambda last: written["lines"] < last,
+    )
+    (a, b), _ = statements(doc.text.source)
+    ra = _value(a, "a", "1")
+    rec = ledger.record(ra)
+    assert rec is not None
+    binding(ResultReady(1.0, result=ra, sid=rec.sid))
+    assert shown == [] and binding.held == 1
+    ledger.clear()  # the namespace was reset before the text arrived: still readable
+    written["lines"] = 1
+    binding.release_held()
+    assert binding.held == 0 and [(e.first, e.result) for e in shown] == [(0, ra)]
+
+    # b ran at line 2 in an earlier run, then this run skipped it: the record that stands is
+    # shown, at the lines this run released it at (line 2 → document line 1).
+    rb = _value(b, "b", "2")
+    ledger.record(rb)
+    skipped = ChunkResult(chunk=b, ok=False, skipped=True)
+    rec_b = ledger.record(skipped)
+    assert rec_b is not None and rec_b.result is rb
+    written["lines"] = 2
+    binding(ResultReady(2.0, result=skipped, sid=rec_b.sid))
+    assert [(e.first, e.last, e.result) for e in shown[1:]] == [(1, 1, rb)]

@@ -86,8 +86,8 @@ class RunBinding:
         self.failed: ChunkResult | None = None
         self.syntax: SyntaxIssue | None = None
         # Results waiting for their text (a generation): (ledger sid, or None for the syntax
-        # error, and the run line the statement ends on). The results stay in the ledger.
-        self._waiting: list[tuple[int | None, int]] = []
+        # error; the run lines of the statement). The results stay in the ledger.
+        self._waiting: list[tuple[int | None, int, int]] = []
         self.cancelled = False
         # Which statements run at the same time (gate `parallel`): run lines by chunk index,
         # the chunks running now, and for each chunk the others it overlapped with.
@@ -116,10 +116,10 @@ class RunBinding:
                 self.ran += 1
             if self.failed is None and not result.ok and not result.skipped:
                 self.failed = result
-            self._offer(event.sid, result.chunk.end_line)
+            self._offer(event.sid, result.chunk.start_line, result.chunk.end_line)
         elif isinstance(event, SyntaxErrorFound):
             self.syntax = event.issue
-            self._offer(None, event.issue.line)
+            self._offer(None, event.issue.line, event.issue.line)
         if self.on_event is not None:
             self.on_event(event)
 
@@ -155,13 +155,13 @@ class RunBinding:
     def _ledger(self) -> Ledger | None:
         return self.doc.store.ledger
 
-    def _offer(self, sid: int | None, last: int) -> None:
+    def _offer(self, sid: int | None, first: int, last: int) -> None:
         if self.hold is not None and self.hold(last):
             if sid is not None and self._ledger is not None:
                 self._ledger.pin(sid)
-            self._waiting.append((sid, last))
+            self._waiting.append((sid, first, last))
         else:
-            self._add(sid)
+            self._add(sid, first)
 
     @property
     def held(self) -> int:
@@ -171,20 +171,20 @@ class RunBinding:
     def release_held(self, *, all_: bool = False) -> None:
         """Show held results whose text has arrived (or all of them)."""
         still = []
-        for sid, last in self._waiting:
+        for sid, first, last in self._waiting:
             if all_ or self.hold is None or not self.hold(last):
-                self._add(sid)
+                self._add(sid, first)
                 self._unpin(sid)
             else:
-                still.append((sid, last))
+                still.append((sid, first, last))
         self._waiting = still
 
     def drop_held(self, *, from_run_line: int | None = None) -> None:
         """Forget held results (those of statements ending at or after `from_run_line`)."""
         keep = []
-        for sid, last in self._waiting:
+        for sid, first, last in self._waiting:
             if from_run_line is not None and last < from_run_line:
-                keep.append((sid, last))
+                keep.append((sid, first, last))
             else:
                 self._unpin(sid)
         self._waiting = keep
@@ -193,14 +193,16 @@ class RunBinding:
         if sid is not None and self._ledger is not None:
             self._ledger.unpin(sid)
 
-    def _add(self, sid: int | None) -> None:
-        entry = self.entry_for(sid)
+    def _add(self, sid: int | None, first: int) -> None:
+        entry = self.entry_for(sid, first)
         if entry is not None:
             self.on_entry(entry)
 
-    def entry_for(self, sid: int | None) -> Entry | None:
-        """The store entry for the ledger's statement `sid` (None: this run's syntax error)
-        at the document lines it has now; None when its text was edited while it ran."""
+    def entry_for(self, sid: int | None, run_line: int) -> Entry | None:
+        """The store entry for the ledger's statement `sid` (None: this run's syntax error),
+        which this run released at `run_line`, at the document lines it has now; None when
+        its text was edited while it ran. (The ledger's record may come from an earlier run,
+        when this one skipped a statement that had run: its lines are taken as this run's.)"""
         store = self.doc.store
         if sid is None:
             item = self.syntax
@@ -222,7 +224,9 @@ class RunBinding:
         if rec is None:
             return None
         r = rec.result
-        first, last = self.mapper(r.chunk.start_line), self.mapper(r.chunk.end_line)
+        shift = run_line - r.chunk.start_line  # 0 unless the record is an earlier run's
+        first = self.mapper(run_line)
+        last = self.mapper(r.chunk.end_line + shift)
         if first is None or last is None:
             return None  # its text was edited while it ran
         error_line = None
@@ -230,10 +234,11 @@ class RunBinding:
         if r.error is not None:
             error_line = first
             if r.error.line is not None:
-                mapped = self._frame_line(r.error.line, first)
+                mapped = self._frame_line(r.error.line + shift, first)
                 error_line = mapped if mapped is not None else first
             frames = tuple(
-                self._frame_line(f.line, None) if f.in_document else None for f in r.error.frames
+                self._frame_line(f.line + shift, None) if f.in_document else None
+                for f in r.error.frames
             )
         return store.entry(
             sid,
