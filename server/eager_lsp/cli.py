@@ -13,6 +13,7 @@ from pathlib import Path
 
 from eager_lsp.cli_options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.core.detector import BoundaryDetector
+from eager_lsp.core.source_files import SourceError, read_python_source
 from eager_lsp.executors.worker.nodump import make_undumpable
 
 
@@ -286,11 +287,9 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
 
 def _read_source(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SystemExit(f"eager-lsp: cannot read {path}: {exc.strerror or exc}")
-    except UnicodeDecodeError as exc:
-        raise SystemExit(f"eager-lsp: {path} is not UTF-8 text: {exc}")
+        return read_python_source(path)
+    except SourceError as exc:
+        raise SystemExit(f"eager-lsp: {exc}")
 
 
 def cmd_chunks(args: argparse.Namespace) -> int:
