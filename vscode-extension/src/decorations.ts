@@ -277,11 +277,12 @@ export class ResultTracker {
     return this.items.length;
   }
 
-  /** `eager/stale`: results at or after `fromLine` no longer match; a chunk that contains the line is
-   * stale too. */
-  markStaleFrom(fromLine: number): void {
+  /** `eager/stale`: results on lines `fromLine`..`toLine` (inclusive; without `toLine`, to the end)
+   * no longer match; a chunk that overlaps those lines is stale too. */
+  markStaleFrom(fromLine: number, toLine?: number): void {
     for (const t of this.items) {
-      if (t.start + t.snapshot.length - 1 >= fromLine) t.staleByServer = true;
+      const last = t.start + t.snapshot.length - 1;
+      if (last >= fromLine && (toLine === undefined || t.start <= toLine)) t.staleByServer = true;
     }
   }
 

@@ -271,6 +271,13 @@ describe("result tracker", () => {
     assert.equal(t.views(60)[1]!.text, "⟵ y = 44 · 0.4 ms");
   });
 
+  it("marks only the lines the server names stale when it gives toLine", () => {
+    const doc = new Doc(text);
+    const t = tracked(doc);
+    t.markStaleFrom(1, 1);
+    assert.deepEqual(lines(t), [[0, 0, false], [1, 1, true], [2, 2, false]]);
+  });
+
   it("replaces results that a new chunk overlaps", () => {
     const doc = new Doc(text);
     const t = tracked(doc);
