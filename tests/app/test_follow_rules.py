@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from eager_lsp.app.follow import FollowState, Step, TextLines, common_prefix, settled_text
+from eager_lsp.app.follow import (
+    FollowState,
+    Step,
+    TextLines,
+    common_prefix,
+    follow_step,
+    settled_text,
+)
 
 
 def settled(source: str, *, edit_line: int | None, cursor_line: int | None = None) -> str:
@@ -72,3 +79,68 @@ def test_text_another_activity_ran_counts_as_run() -> None:
 @pytest.mark.parametrize(("a", "b", "n"), [("", "x", 0), ("abc", "abd", 2), ("ab", "ab", 2)])
 def test_common_prefix(a: str, b: str, n: int) -> None:
     assert common_prefix(a, b) == n
+
+
+class RecordingEdge:
+    """A text source for `follow_step` that records what it is told to do (its "runs" are
+    bookkeeping: the rules, not an interpreter, are under test here)."""
+
+    def __init__(self, state: FollowState, source: str, *, edit_line: int | None) -> None:
+        self.state, self.source, self.edit_line = state, source, edit_line
+        self.stream: str | None = None  # the text pushed into a running stream
+        self.done: list[str] = []
+        self.typed_meanwhile = False
+
+    def settled(self) -> tuple[str, TextLines]:
+        lines = TextLines(self.source)
+        return settled_text(lines, edit_line=self.edit_line, cursor_line=None), lines
+
+    def streaming(self) -> bool:
+        return self.stream is not None
+
+    def push(self, text: str) -> None:
+        assert self.stream is not None
+        self.stream += text
+
+    async def drained(self) -> None:
+        self.done.append("drained")
+
+    def typing(self) -> bool:
+        return self.typed_meanwhile
+
+    async def rebuild(self) -> None:
+        new, _ = self.settled()
+        self.stream = new
+        self.state.streamed(new)
+        self.state.released(new.count("\n"))
+        self.done.append("rebuild")
+
+    async def restart(self, base: int) -> None:
+        self.done.append(f"restart from {base}")
+
+    async def rerun(self) -> None:
+        new, _ = self.settled()
+        self.state.reran(new, released_upto=new.count("\n"), halted=False)
+        self.done.append("rerun")
+
+
+async def test_a_round_streams_appends_and_reruns_edits_after_a_pause() -> None:
+    state = FollowState()
+    edge = RecordingEdge(state, "a = 1\nb = 2\n", edit_line=None)  # opened: all settled
+    assert await follow_step(state, edge) is Step.REBUILD
+    assert edge.stream == "a = 1\nb = 2\n"
+    # `c = 3` is being typed: held back; once a later line is started it streams
+    edge.source, edge.edit_line = "a = 1\nb = 2\nc = 3", 2
+    assert await follow_step(state, edge) is Step.NOTHING
+    edge.source, edge.edit_line = "a = 1\nb = 2\nc = 3\nd", 3
+    assert await follow_step(state, edge) is Step.APPEND
+    assert edge.stream == "a = 1\nb = 2\nc = 3\n"
+    # an edit to `a`, which ran: nothing while the user keeps typing, then a re-run
+    edge.source, edge.edit_line = "a = 9\nb = 2\nc = 3\nd", 0
+    edge.typed_meanwhile = True
+    assert await follow_step(state, edge) is Step.NOTHING
+    assert "rerun" not in edge.done
+    edge.typed_meanwhile = False
+    assert await follow_step(state, edge) is Step.RERUN
+    assert edge.done == ["rebuild", "drained", "drained", "rerun"]
+    assert state.snapshot == "a = 9\nb = 2\nc = 3\nd"

@@ -24,10 +24,14 @@ Rules, and why (docs/configuration.md, "Follow mode"; issue #10):
   from a fresh namespace (`Step.REBUILD`).
 The state (`FollowState`) is plain data: the edge reports what happened (`released`,
 `stopped_at_error`, ...), and `plan` decides the next step from it and the settled text.
+`follow_step` is one round: it asks the edge (`FollowEdge`) for the settled text, decides,
+waits where the rules say to wait (a stream draining, a pause in typing) and tells the edge
+what to do.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from dataclasses import dataclass
 from typing import Protocol
@@ -182,3 +186,64 @@ class FollowState:
 
     def interpreter_replaced(self) -> None:
         self.rebuild_next = True
+
+
+class FollowEdge(Protocol):
+    """What a text source being followed does for `follow_step`."""
+
+    def settled(self) -> tuple[str, Lines]:
+        """The settled text (`settled_text`) and the whole text it is a prefix of."""
+        ...
+
+    def streaming(self) -> bool:
+        """A stream of the text through a run is going and takes appended text."""
+        ...
+
+    def push(self, text: str) -> None:
+        """Append `text` to the running stream."""
+
+    async def drained(self) -> None:
+        """Wait until what was pushed has been fed to the run and released."""
+
+    def typing(self) -> bool:
+        """The text changed again since this round began (a rerun waits for a pause)."""
+        ...
+
+    async def rebuild(self) -> None:
+        """Fresh namespace, then stream the settled text from the top (`streamed` it)."""
+
+    async def restart(self, base: int) -> None:
+        """Let complete statements finish, then stream the settled text from line `base`
+        (0-based) on (`streamed` it)."""
+
+    async def rerun(self) -> None:
+        """Re-run the edited statements and what depends on them (`reran` the result)."""
+
+
+async def follow_step(state: FollowState, edge: FollowEdge) -> Step:
+    """One round of follow mode; returns the step it took."""
+    new, text = edge.settled()
+    streaming = edge.streaming()
+    step = state.plan(new, text, streaming=streaming)
+    if step is Step.APPEND:
+        edge.push(new[len(state.snapshot) :])
+        state.streamed(new)
+        return step
+    if step in (Step.RERUN, Step.HOLD, Step.RESTART) and streaming:
+        await edge.drained()  # what was pushed has been fed and released
+        step = state.plan(new, text, streaming=False)
+    if step is Step.REBUILD:
+        state.rebuilding()
+        await edge.rebuild()
+    elif step is Step.RERUN:
+        # A statement that already ran changed: wait for a pause, then re-run it and what
+        # depends on it; the rest keeps its state.
+        await asyncio.sleep(REBUILD_PAUSE_S)
+        if edge.typing():
+            return Step.NOTHING  # still typing: the next round re-runs
+        await edge.rerun()
+    elif step is Step.HOLD:
+        state.held(new)
+    elif step is Step.RESTART:
+        await edge.restart(state.restarting())
+    return step

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from eager_lsp.app.follow import REBUILD_PAUSE_S, FollowState, Step, settled_text
+from eager_lsp.app.follow import FollowState, Lines, follow_step, settled_text
 from eager_lsp.core.interpreter import StreamFailed
 from eager_lsp.core.types import Event, Release
 from eager_lsp.lsp.execution import Activity, reset_namespace
@@ -180,36 +180,29 @@ class Follower:
                 log.exception("follow mode failed to catch up")
 
     async def _sync(self) -> None:
-        new = self.settled_text()
-        state, epoch = self.state, self.epoch
-        streaming = epoch is not None and epoch.running
-        step = state.plan(new, self.doc.text, streaming=streaming)
-        if step is Step.APPEND:
-            assert epoch is not None
-            epoch.stream.push(new[len(state.snapshot) :])
-            state.streamed(new)
-            return
-        if step in (Step.RERUN, Step.HOLD, Step.RESTART) and streaming:
-            assert epoch is not None
-            await epoch.stream.drained()  # what was pushed has been fed and released
-            step = state.plan(new, self.doc.text, streaming=False)
-        if step is Step.REBUILD:
-            await self._rebuild(new, from_line=0)
-        elif step is Step.RERUN:
-            # A statement that already ran changed: wait for a pause, then re-run it and
-            # what depends on it (lsp/incremental.py); the rest keeps its state.
-            await asyncio.sleep(REBUILD_PAUSE_S)
-            if self._dirty.is_set():
-                return  # still typing: the next round re-runs
-            await self._rerun_edits()
-        elif step is Step.HOLD:
-            state.held(new)
-        elif step is Step.RESTART:
-            await self._restart_tail(new)
+        await follow_step(self.state, self)
 
-    async def _rerun_edits(self) -> None:
+    # -- app.follow.FollowEdge: the steps, on this document ----------------------------------------
+    def settled(self) -> tuple[str, Lines]:
+        return self.settled_text(), self.doc.text
+
+    def streaming(self) -> bool:
+        return self.epoch is not None and self.epoch.running
+
+    def push(self, text: str) -> None:
+        assert self.epoch is not None
+        self.epoch.stream.push(text)
+
+    async def drained(self) -> None:
+        if self.epoch is not None:
+            await self.epoch.stream.drained()
+
+    def typing(self) -> bool:
+        return self._dirty.is_set()
+
+    async def rerun(self) -> None:
         """Bring the interpreter to the settled text, re-running only what the edit
-        affects; then follow from its end."""
+        affects (lsp/incremental.py); then follow from its end."""
         from eager_lsp.lsp.incremental import run_edits
 
         if self.epoch is not None:
@@ -222,23 +215,21 @@ class Follower:
         self.state.reran(text, released_upto=run.released_upto, halted=run.halted)
         self._dirty.set()  # the text may have moved on meanwhile
 
-    async def _rebuild(self, text: str, *, from_line: int) -> None:
+    async def rebuild(self) -> None:
         """Fresh namespace, then the whole document from the top."""
-        self.state.rebuilding()
         if self.epoch is not None:
             await self.epoch.stop("rebuilding")
-        self.doc.store.clear(from_line)
-        await self._new_epoch(text, base=0, reset=True)
+        self.doc.store.clear(0)
+        await self._new_epoch(base=0, reset=True)
 
-    async def _restart_tail(self, text: str) -> None:
+    async def restart(self, base: int) -> None:
         """The unrun tail changed: let complete statements finish, then stream from the
         first statement that has not run."""
         if self.epoch is not None:
             await self.epoch.finish()
-        base = min(self.state.restarting(), self.doc.text.line_count)
-        await self._new_epoch(text, base=base, reset=False)
+        await self._new_epoch(base=min(base, self.doc.text.line_count), reset=False)
 
-    async def _new_epoch(self, text: str, *, base: int, reset: bool) -> None:
+    async def _new_epoch(self, *, base: int, reset: bool) -> None:
         from eager_lsp.lsp.execution import replace_activity
 
         await replace_activity(self.doc, "follow")
