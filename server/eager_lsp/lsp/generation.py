@@ -151,16 +151,23 @@ class Generation(Activity):
     async def main(self) -> None:
         server, doc = self.server, self.doc
         settings = server.settings
-        llm = settings.llm_config()  # checked (`_check_llm`) before the activity started
         stop_on_error = settings.execution.stop_on_error
-        if self.fix is not None:
-            first = Attempt.repair(
-                llm, self.fix, first_line=1, replaced=self.replaced, stop_on_error=stop_on_error
-            )
-        else:
-            first = Attempt.generation(
-                llm, self.messages, first_line=1, stop_on_error=stop_on_error
-            )
+        try:
+            llm = settings.llm_config()  # checked (`_check_llm`) before the activity started
+            if self.fix is not None:
+                first = Attempt.repair(
+                    llm, self.fix, first_line=1, replaced=self.replaced, stop_on_error=stop_on_error
+                )
+            else:
+                first = Attempt.generation(
+                    llm, self.messages, first_line=1, stop_on_error=stop_on_error
+                )
+        except Exception as exc:  # the settings changed meanwhile: say so, publish, stop
+            error = f"{type(exc).__name__}: {exc}"
+            server.show(f"eager: generation failed: {error}", error=True)
+            self.writer.detach()
+            self._finish(None, error=error)
+            return
         repairs = 0
         if settings.repair.mode == "auto":
             repairs = max(0, settings.repair.max_attempts - doc.repair_attempts)
