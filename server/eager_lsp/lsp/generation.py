@@ -108,9 +108,15 @@ class Generation(Activity):
         # A repair: what the interpreter's ledger recorded before it, so that afterwards only
         # the statements depending on the replaced ones re-run (lsp/incremental.after_fix).
         self.fresh_since = doc.interpreter.ledger.seq if fix and doc.interpreter else None
-        self.context = RepairContext(task=fix.task if fix else doc.last_prompt or "")
-        if not self.context.task:
-            self.context.task = DEFAULT_REPAIR_TASK
+        # What later repairs are told about the text above the loop's code: for a repair the
+        # user asked for, what its request says is above the failing statement.
+        self.context = (
+            RepairContext(
+                task=fix.task, before=fix.before + fix.code_ran, earlier=list(fix.earlier)
+            )
+            if fix is not None
+            else RepairContext(task=doc.last_prompt or DEFAULT_REPAIR_TASK)
+        )
         self.outcome: GenerateOutcome | None = None
         self.start_offset = start
         self.end_offset = end
