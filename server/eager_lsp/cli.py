@@ -6,13 +6,15 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eager_lsp.cli_options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.core.detector import BoundaryDetector
+from eager_lsp.core.source_files import SourceError, read_python_source
 from eager_lsp.executors.worker.nodump import make_undumpable
 
 
@@ -77,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="stream a file through the pipeline as if a model wrote it", formatter_class=fmt
     )
     p.add_argument("file", type=Path, help="a Python file")
-    p.add_argument("--rate", type=float, default=50.0, help="tokens per second (0: no limit)")
+    p.add_argument(
+        "--rate", type=_number_at_least(0), default=50.0, help="tokens per second (0: no limit)"
+    )
     p.add_argument("--piece-size", type=_positive_int, default=4, help="characters per piece")
     _add_execution_args(p)
     p.add_argument("--json", action="store_true", help="print the final summary object only")
@@ -106,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="OpenAI-compatible endpoint ending in /v1 (else OPENAI_BASE_URL, else OpenAI's "
         "when OPENAI_API_KEY is set)",
     )
-    p.add_argument("--rate-limit", type=float, help="cap the stream at this many tokens/s")
+    p.add_argument(
+        "--rate-limit", type=_number_at_least(0), help="cap the stream at this many tokens/s"
+    )
     p.add_argument("--repair", type=int, default=0, help="repair attempts after an error")
     p.add_argument(
         "--repair-style",
@@ -121,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="which bundled model the local provider runs",
     )
     p.add_argument("--max-tokens", type=int, default=1024, help="most tokens to generate")
-    p.add_argument("--timeout", type=float, help="seconds the model may stay silent (default 60)")
+    p.add_argument(
+        "--timeout",
+        type=_number_at_least(0.1),
+        help="seconds the model may stay silent (default 60)",
+    )
     _add_execution_args(p)
     p.add_argument("--json", action="store_true", help="print the final summary object only")
     p.set_defaults(func=cmd_generate)
@@ -132,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     p.add_argument("file", type=Path, help="a Python file")
-    p.add_argument("--interval", type=float, default=0.25, help="seconds between checks")
+    p.add_argument(
+        "--interval", type=_number_at_least(0.01), default=0.25, help="seconds between checks"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per statement run")
     p.add_argument("--max-rounds", type=_positive_int, help=argparse.SUPPRESS)  # tests
     _add_execution_args(p)
@@ -156,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this workload (repeatable; no model, rate sweep or memory pass)",
     )
     p.add_argument("--modes", help="comma-separated modes, e.g. serial,eager-safe")
-    p.add_argument("--rate", type=float, help="the main token rate (tokens/s)")
+    p.add_argument("--rate", type=_number_at_least(0), help="the main token rate (tokens/s)")
     p.add_argument("--reps", type=_positive_int, help="repetitions at the main rate")
     p.add_argument(
         "--many-docs",
@@ -211,6 +223,22 @@ class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
         if default is None or default is False or default == argparse.SUPPRESS or action.nargs == 0:
             return action.help
         return super()._get_help_string(action)
+
+
+def _number_at_least(low: float) -> Callable[[str], float]:
+    """A number (seconds, tokens/s) of at least `low`: a negative rate or a zero polling
+    interval (a busy loop) is refused with a clear message, not taken."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+        if not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(f"must be a number of at least {low:g}")
+        return value
+
+    return parse
 
 
 def _positive_int(text: str) -> int:
@@ -286,11 +314,9 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
 
 def _read_source(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SystemExit(f"eager-lsp: cannot read {path}: {exc.strerror or exc}")
-    except UnicodeDecodeError as exc:
-        raise SystemExit(f"eager-lsp: {path} is not UTF-8 text: {exc}")
+        return read_python_source(path)
+    except SourceError as exc:
+        raise SystemExit(f"eager-lsp: {exc}")
 
 
 def cmd_chunks(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ For people whose editor or agent writes the file. Rules:
   removed; everything else keeps its state;
 - a save is noticed by polling the file's size and modification time (`--interval`); a save
   that leaves the text as it was runs nothing; a file that cannot be read (mid-save, deleted,
-  not UTF-8) is reported and waited for, never fatal;
+  not in its declared encoding) is reported and waited for, never fatal;
 - each statement that ran is printed with why it ran ("changed", "reads `x`", "full
   rebuild"), then one status line per round ("re-ran 2 of 14 statements (0.03 s; a full
   rebuild would take ≈4.1 s)"); `--json` prints one JSON object per statement run
@@ -29,6 +29,7 @@ from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import RerunReport, rerun
+from eager_lsp.core.source_files import SourceError, read_python_source
 from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.executors.backend import open_interpreter
 
@@ -135,11 +136,9 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 def _read(path: Path) -> tuple[str | None, str | None]:
     try:
-        return path.read_text(encoding="utf-8"), None
-    except OSError as exc:
-        return None, f"cannot read {path}: {exc.strerror or exc}"
-    except UnicodeDecodeError as exc:
-        return None, f"{path} is not UTF-8 text: {exc}"
+        return read_python_source(path), None
+    except SourceError as exc:
+        return None, str(exc)
 
 
 async def watch_file(

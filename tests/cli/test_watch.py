@@ -137,7 +137,7 @@ def test_watch_waits_out_an_unreadable_save(tmp_path: Path) -> None:
     try:
         w.until(lambda line: line.startswith("ran "))
         path.write_bytes(b"a = '\xff'\n")
-        w.until(lambda line: "not UTF-8" in line)
+        w.until(lambda line: "not valid UTF-8" in line)
         save(path, "a = 5\n")
         lines = w.until(lambda line: line.startswith("re-ran "))
         assert any("a = 5" in line for line in lines)

@@ -92,6 +92,23 @@ def test_run_prints_values_and_stops_at_the_first_error(tmp_path: Path) -> None:
     assert "stopped early" in out.stdout
 
 
+def test_run_reads_a_file_in_its_declared_encoding_and_says_why_it_cannot(
+    tmp_path: Path,
+) -> None:
+    """PEP 263: Python runs a latin-1 file that says so; so does `run` (it was refused as
+    "not UTF-8"). A file that is not in its encoding gets one clear line, no traceback."""
+    src = tmp_path / "latin.py"
+    src.write_bytes("# -*- coding: latin-1 -*-\nname = 'café'\nprint(name)\n".encode("latin-1"))
+    out = cli("run", str(src), "--rate", "0", "--no-debug", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "café" in out.stdout
+    bad = tmp_path / "bad.py"
+    bad.write_bytes(b"a = '\xff'\n")
+    out = cli("run", str(bad), "--rate", "0", "--no-debug", cwd=tmp_path)
+    assert out.returncode != 0
+    assert "is not valid UTF-8 text" in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
 @pytest.mark.slow
 def test_workspace_files_cannot_shadow_the_stdlib_under_server_or_worker(tmp_path: Path) -> None:
     for name in ("typing", "json", "signal", "linecache"):

@@ -43,3 +43,17 @@ def test_model_without_an_endpoint_is_an_error(tmp_path: Path) -> None:
     assert "--model gpt-4o-mini names a model of an OpenAI-compatible endpoint" in out.stderr
     assert "--base-url" in out.stderr and "Traceback" not in out.stderr
     assert out.stdout == ""
+
+
+def test_negative_rates_and_a_zero_polling_interval_are_refused(tmp_path: Path) -> None:
+    """`--rate -1` used to be taken; `watch --interval 0` polled in a busy loop at 100 % CPU."""
+    src = tmp_path / "a.py"
+    src.write_text("a = 1\n")
+    for args, what in (
+        (("run", str(src), "--rate", "-1"), "--rate: must be a number of at least 0"),
+        (("run", str(src), "--rate", "nan"), "--rate: must be a number of at least 0"),
+        (("watch", str(src), "--interval", "0"), "--interval: must be a number of at least 0.01"),
+        (("run", str(src), "--rate", "fast"), "--rate: not a number: 'fast'"),
+    ):
+        out = cli(*args, cwd=tmp_path)
+        assert out.returncode == 2 and what in out.stderr, (args, out.stderr)

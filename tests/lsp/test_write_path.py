@@ -511,3 +511,82 @@ async def test_stream_edits_a_malformed_answer_stops_cleanly_naming_the_field(
     summary = await editor.summary(uri2)
     assert summary["error"] is None
     assert editor.docs[uri2].source == "c = 3\n"
+
+
+# -- an editor that answers late ---------------------------------------------------------------------
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "eager_lsp", "serve"],
+        client_factory=_client_factory,
+        server_env={**_server_env(), "EAGER_LSP_EDIT_TIMEOUT": "1"},
+    ),
+)
+async def slow_stream_client(lsp_client: LanguageClient, fake_openai: Any, tmp_path: Path):
+    """A stream-edit client whose answers to chosen requests come late (`delay_seq`), with the
+    server's wait for an answer cut to 1 s (EAGER_LSP_EDIT_TIMEOUT)."""
+    settings = base_settings(fake_openai)
+    editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
+    editor.kind = "stream"
+    streams = StreamEdits(editor)
+    late: dict[str, Any] = {"seq": None, "answered": []}
+
+    async def stream_edit(params: Any) -> dict[str, Any]:
+        p = _plain(params)
+        answer = streams.handle(params)
+        if p["op"] == "insert" and p["seq"] == late["seq"]:
+            await asyncio.sleep(2.5)  # past the server's 1 s: it stops waiting, then this arrives
+            late["answered"].append(p["seq"])
+        return answer
+
+    lsp_client.feature(methods.STREAM_EDIT)(stream_edit)
+    lsp_client.streams = streams  # type: ignore[attr-defined]
+    lsp_client.late = late  # type: ignore[attr-defined]
+    lsp_client.set_configuration(settings, section=methods.SETTINGS_SECTION)
+    caps = attrs.evolve(
+        client_capabilities("neovim"), experimental={methods.STREAM_EDITS_CAPABILITY: True}
+    )
+    result = await lsp_client.initialize_session(
+        lsp.InitializeParams(
+            capabilities=caps, initialization_options=settings, root_uri=tmp_path.as_uri()
+        )
+    )
+    enc = result.capabilities.position_encoding
+    editor.encoding = str(getattr(enc, "value", enc) or "utf-16")
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_an_answer_after_the_server_stopped_waiting_is_no_server_error(
+    slow_stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The editor answers an insert after the server gave up on it. The generation ends with
+    a clear error and keeps the text written; the late answer is dropped quietly (it used to hit
+    a cancelled request: pygls's InvalidStateError, shown as "Error in server: CANCELLED"); the
+    server goes on serving the next generation."""
+    editor: Editor = slow_stream_client.editor  # type: ignore[attr-defined]
+    late: dict[str, Any] = slow_stream_client.late  # type: ignore[attr-defined]
+    late["seq"] = 2
+    script = "".join(f"{ln}\n" for ln in CODE[:40])
+    fake_openai.enqueue(text=script, chunk_chars=4, delay=0.01)
+    uri = editor.open("late.py", START_TEXT, tmp_path)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert "no answer in 1 s" in (summary["error"] or ""), summary
+    await editor.wait_for(lambda: late["answered"] == [2], "the late answer")
+    # The next generation, on another document, after the late answer reached the server.
+    late["seq"] = None
+    fake_openai.enqueue(text=script, chunk_chars=4, delay=0.005)
+    other = editor.open("after.py", START_TEXT, tmp_path)
+    await editor.command(
+        methods.GENERATE, uri=other, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    assert (await editor.summary(other))["error"] is None
+    assert editor.docs[other].source == "start = 0\n" + script + "\nend = 1\n"
+    written = editor.docs[uri].source.split("\n")
+    assert written[0] == "start = 0" and "end = 1" in written  # nothing lost or overwritten
+    shown = editor.messages()
+    assert not [m for m in shown if "CANCELLED" in m or "Error in server" in m], shown

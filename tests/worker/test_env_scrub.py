@@ -27,6 +27,7 @@ LEAKED_BEFORE = {
     "PIP_INDEX_URL": "https://user:pa%40ss@pypi.example.com/simple",
     "HTTPS_PROXY": "http://me:secret@proxy:3128",
     "basic_auth": "x",  # lower case too
+    "MY_CREDS": "user:hunter2",  # found by a trial after issue 9 was closed
 }
 
 # What the interpreter and ordinary programs need; none of it is a secret.

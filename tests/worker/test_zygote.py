@@ -183,3 +183,50 @@ async def test_zygotes_of_environments_no_longer_used_go_away(tmp_path: Path) ->
     while len(_zygotes_of_ours()) > MAX_ZYGOTES and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert len(_zygotes_of_ours()) <= MAX_ZYGOTES
+
+
+STOPPED_ZYGOTE_SCRIPT = """
+import asyncio, sys
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
+
+async def main():
+    worker = await WorkerClient.start(WorkerOptions(debug=False, cwd=sys.argv[1]))
+    print(worker.pid, flush=True)
+    sys.stdin.readline()  # the test stops the zygote meanwhile; then we exit, no shutdown
+
+asyncio.run(main())
+"""
+
+
+def test_a_zygote_stopped_by_executed_code_goes_when_its_server_exits(tmp_path: Path) -> None:
+    """Executed code runs as the same user as its zygote and can SIGSTOP it; a stopped zygote
+    sees no EOF when the server exits, and used to stay behind (and its workers with it)."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "server")}
+    server = subprocess.Popen(
+        [sys.executable, "-c", STOPPED_ZYGOTE_SCRIPT, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    assert server.stdout is not None and server.stdin is not None
+    worker = int(server.stdout.readline())
+    zygote = _ppid(worker)
+    assert _ppid(zygote) == server.pid
+    os.kill(zygote, signal.SIGSTOP)
+    server.stdin.write("\n")
+    server.stdin.flush()
+    assert server.wait(timeout=30) == 0
+
+    def gone(pid: int) -> bool:
+        try:
+            return _status(pid, "State")[0] in "ZX"
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+
+    deadline = time.monotonic() + 15
+    while not (gone(zygote) and gone(worker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(zygote) and gone(worker), (_status(zygote, "State"), _status(worker, "State"))

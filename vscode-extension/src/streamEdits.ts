@@ -165,6 +165,8 @@ class Generation {
   closed = false;
   /** With EAGER_TRACE_EDITS set in the extension host's environment: every step, logged at the end. */
   readonly trace: string[] | undefined = process.env.EAGER_TRACE_EDITS ? [] : undefined;
+  /** When the generation began (the trace's times are relative to it). */
+  readonly born = Date.now();
   /** Edits that had to be retried because the user's change came first. */
   retries = 0;
   writes = 0;
@@ -219,7 +221,11 @@ export class StreamWriter implements vscode.Disposable {
 
   /** Handler of `eager/streamEdit`. */
   handle(p: StreamEditParams): Promise<StreamEditResult> {
+    const received = Date.now();
     return this.queue.run(async () => {
+      const started = Date.now();
+      const gen = this.gens.get(p.generationId);
+      gen?.trace?.push(`+${started - gen.born}ms ${p.op} #${p.seq} starts (queued ${started - received} ms)`);
       try {
         switch (p.op) {
           case "begin":
@@ -274,13 +280,13 @@ export class StreamWriter implements vscode.Disposable {
       ) {
         own.seen = true;
         own.apply({ offset: first.rangeOffset, removed: first.rangeLength, text: first.text });
-        gen.trace?.push(`v${doc.version} own ${first.rangeOffset}-${first.rangeLength}+${first.text.length} → [${gen.region.start},${gen.region.end})`);
+        gen.trace?.push(`+${Date.now() - gen.born}ms v${doc.version} own ${first.rangeOffset}-${first.rangeLength}+${first.text.length} → [${gen.region.start},${gen.region.end})`);
         own.onSeen?.();
         continue;
       }
       for (const c of e.contentChanges) {
         const placed = gen.region.foreign({ offset: c.rangeOffset, removed: c.rangeLength, text: c.text });
-        gen.trace?.push(`v${doc.version} user ${c.rangeOffset}-${c.rangeLength}+${JSON.stringify(c.text)} ${placed} → [${gen.region.start},${gen.region.end})`);
+        gen.trace?.push(`+${Date.now() - gen.born}ms v${doc.version} user ${c.rangeOffset}-${c.rangeLength}+${JSON.stringify(c.text)} ${placed} → [${gen.region.start},${gen.region.end})`);
         if (placed !== "none") gen.needStop = true;
         if (placed === "conflict") {
           this.log(`[edits] generation ${gen.id}: the user edited the generated text; it stops here`);
@@ -479,7 +485,7 @@ export class StreamWriter implements vscode.Disposable {
         applied = false;
       }
     }
-    gen.trace?.push(`v${doc.version} ${applied ? "applied" : "refused"} at ${t.offset} (${viaEditor ? "editor" : "workspace edit"})`);
+    gen.trace?.push(`+${Date.now() - gen.born}ms v${doc.version} ${applied ? "applied" : "refused"} at ${t.offset} (${viaEditor ? "editor" : "workspace edit"})`);
     if (!applied) {
       gen.pendingOwn = undefined;
       if (own.seen) {

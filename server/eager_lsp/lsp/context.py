@@ -14,6 +14,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -87,9 +88,9 @@ class EditClient(Protocol):
 
     def client_supports(self, *path: str) -> bool: ...
 
-    async def workspace_apply_edit_async(
+    def workspace_apply_edit(
         self, params: lsp.ApplyWorkspaceEditParams
-    ) -> lsp.ApplyWorkspaceEditResult: ...
+    ) -> concurrent.futures.Future[lsp.ApplyWorkspaceEditResult]: ...
 
 
 class StreamEditClient(Protocol):

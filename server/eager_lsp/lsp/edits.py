@@ -12,12 +12,14 @@ generation (keeping both texts). Two write paths share the coalescing `Writer`:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
@@ -33,7 +35,39 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL_S = 0.05  # at most ~20 edits per second
 PARTIAL_LINE_WAIT_S = 0.25  # a partial line is written once it has waited this long
 ECHO_TIMEOUT_S = 3.0  # how long the client may take to echo an applied edit as didChange
-APPLY_TIMEOUT_S = 10.0
+
+
+def _answer_timeout() -> float:
+    """How long the server waits for the editor to answer one edit request. The editor may be
+    slow for good reasons (a busy renderer retries an edit the user's typing beat, a remote
+    window); giving up ends the generation, so the wait is long. `EAGER_LSP_EDIT_TIMEOUT`
+    (seconds) changes it: tests, and editors slower still."""
+    try:
+        value = float(os.environ.get("EAGER_LSP_EDIT_TIMEOUT", "60"))
+    except ValueError:
+        return 60.0
+    return value if 0.1 <= value <= 3600 else 60.0
+
+
+APPLY_TIMEOUT_S = _answer_timeout()
+
+
+async def client_answer(request: asyncio.Future[Any] | concurrent.futures.Future[Any]) -> Any:
+    """The editor's answer to a request the server sent, waited for at most APPLY_TIMEOUT_S.
+
+    The request itself is never cancelled, not on a timeout, not when the awaiting task is: pygls
+    fails on an answer to a cancelled request (InvalidStateError, shown to the user as "Error in
+    server: CANCELLED"), and a late answer is harmless once nobody waits for it."""
+    fut = request if isinstance(request, asyncio.Future) else asyncio.wrap_future(request)
+    fut.add_done_callback(_retrieve)
+    return await asyncio.wait_for(asyncio.shield(fut), APPLY_TIMEOUT_S)
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()  # read, so that asyncio does not log a late failure nobody awaits
+
+
 MAX_RETRIES = 30  # rebase-and-retry rounds for one edit before giving up cleanly
 
 
@@ -376,9 +410,11 @@ class EditWriter(Writer):
             params = self._params(start, end, text, version)
             self.edits += 1
             try:
-                result = await asyncio.wait_for(
-                    self.server.workspace_apply_edit_async(params), APPLY_TIMEOUT_S
-                )
+                result = await client_answer(self.server.workspace_apply_edit(params))
+            except asyncio.TimeoutError:
+                self._inflight = None
+                self.abort(f"the editor did not answer the edit in {APPLY_TIMEOUT_S:g} s")
+                return None
             except Exception as exc:
                 self._inflight = None
                 self.abort(f"the editor did not apply the edit ({type(exc).__name__}: {exc})")

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.lsp import methods
-from eager_lsp.lsp.edits import APPLY_TIMEOUT_S, MAX_RETRIES, Region, Writer
+from eager_lsp.lsp.edits import APPLY_TIMEOUT_S, MAX_RETRIES, Region, Writer, client_answer
 from eager_lsp.lsp.payloads import (
     OMIT,
     STREAM_OPS,
@@ -116,7 +116,10 @@ class StreamEditWriter(Writer):
         # the version the answer names (the client sent that didChange first).
         fut.add_done_callback(lambda f: self._read(f, answer))
         try:
-            await asyncio.wait_for(asyncio.wrap_future(fut), APPLY_TIMEOUT_S)
+            await client_answer(fut)
+        except asyncio.TimeoutError:
+            if answer.error is None:
+                answer.error = f"no answer in {APPLY_TIMEOUT_S:g} s"
         except Exception as exc:
             if answer.error is None:
                 answer.error = f"{type(exc).__name__}: {exc}"

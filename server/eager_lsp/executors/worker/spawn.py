@@ -25,6 +25,7 @@ exited" and the next start brings up a new zygote. The server never depends on o
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import itertools
@@ -36,6 +37,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -54,7 +56,9 @@ class StartError(Exception):
     """The worker process could not be started; the message says why."""
 
 
-def describe_exit(returncode: int | None, memory_limit_mb: int = 0) -> str:
+def describe_exit(returncode: int | None, memory_limit_mb: int = 0, *, worker: bool = True) -> str:
+    """Why a process ended. A SIGKILL'd worker most often hit the kernel's OOM killer; a
+    zygote holds little memory, so for it (`worker=False`) that is not guessed."""
     if returncode is None:
         return "stopped responding"
     if returncode == EXIT_MEMORY:
@@ -64,7 +68,7 @@ def describe_exit(returncode: int | None, memory_limit_mb: int = 0) -> str:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
-        hint = " (out of memory?)" if -returncode == signal.SIGKILL else ""
+        hint = " (out of memory?)" if worker and -returncode == signal.SIGKILL else ""
         return f"killed by {name}{hint}"
     return f"exited with code {returncode}"
 
@@ -308,9 +312,12 @@ class Zygote:
             self._send({"op": "signal", "pid": pid, "sig": int(sig), "group": group})
 
     def close(self) -> None:
-        """Stop it: its workers die with it."""
+        """Stop it: its workers die with it. SIGCONT first wakes a zygote that executed code
+        stopped (SIGSTOP, same uid), so that it sees the EOF and cleans up."""
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.popen.send_signal(signal.SIGCONT)
 
     def retire(self) -> None:
         """No new workers come from it (it left the registry); it stops once its last worker
@@ -415,7 +422,7 @@ class Zygote:
                 while self._take_stderr(stderr.fileno()):
                     pass
             stderr.close()
-        reason = describe_exit(returncode)
+        reason = describe_exit(returncode, worker=False)
         tail = self._stderr.decode("utf-8", errors="replace").strip()
         with self._lock:
             self.gone = f"{reason}\n{tail}" if tail else reason
@@ -437,6 +444,8 @@ class Zygote:
 _zygotes: OrderedDict[tuple[Any, ...], Zygote] = OrderedDict()
 _zygotes_lock = threading.Lock()
 MAX_ZYGOTES = 4
+EXIT_WAIT_S = 2.0  # at exit, how long zygotes get to clean up before they are killed
+_exit_hook = False
 
 
 def zygote_for(python: str, env: Mapping[str, str]) -> Zygote:
@@ -447,6 +456,10 @@ def zygote_for(python: str, env: Mapping[str, str]) -> Zygote:
         zygote = _zygotes.get(key)
         if zygote is None or zygote.gone is not None:
             zygote = _zygotes[key] = Zygote(python, env)
+            global _exit_hook
+            if not _exit_hook:
+                _exit_hook = True
+                atexit.register(_close_at_exit)
         _zygotes.move_to_end(key)
         while len(_zygotes) > MAX_ZYGOTES:
             retired.append(_zygotes.popitem(last=False)[1])
@@ -455,8 +468,11 @@ def zygote_for(python: str, env: Mapping[str, str]) -> Zygote:
     return zygote
 
 
-def close_zygotes(python: str | None = None, env: Mapping[str, str] | None = None) -> None:
-    """Stop every zygote, or the one for `python` and `env` (and so the workers they forked)."""
+def close_zygotes(
+    python: str | None = None, env: Mapping[str, str] | None = None, *, wait_s: float = 0.0
+) -> None:
+    """Stop every zygote, or the one for `python` and `env` (and so the workers they forked);
+    with `wait_s`, kill those not gone by then."""
     with _zygotes_lock:
         if python is None or env is None:
             zygotes = list(_zygotes.values())
@@ -466,6 +482,19 @@ def close_zygotes(python: str | None = None, env: Mapping[str, str] | None = Non
             zygotes = [] if one is None else [one]
     for zygote in zygotes:
         zygote.close()
+    deadline = time.monotonic() + wait_s
+    for zygote in zygotes if wait_s > 0 else ():
+        try:
+            zygote.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:  # stopped again, or hung: its workers die with it
+            with contextlib.suppress(OSError):
+                zygote.popen.kill()
+
+
+def _close_at_exit() -> None:
+    """The zygotes go with the process that started them, even one that executed code keeps
+    stopped (it would see no EOF)."""
+    close_zygotes(wait_s=EXIT_WAIT_S)
 
 
 async def _ready_zygote(python: str, env: Mapping[str, str]) -> Zygote:
