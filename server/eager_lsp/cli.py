@@ -35,6 +35,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         code = 130
+    except Exception as exc:
+        # The interpreter could not be started or was lost (an executor's error carries a
+        # `.reason`, core/executor.py): one line for the user, not a traceback.
+        reason = getattr(exc, "reason", None)
+        if not isinstance(reason, str):
+            raise
+        print(f"eager-lsp: the interpreter is not usable: {reason}", file=sys.stderr)
+        code = 1
     if argv is None and args.command in _ONE_SHOT:
         _exit_now(code)
     return code

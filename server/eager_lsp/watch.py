@@ -5,7 +5,7 @@ For people whose editor or agent writes the file. Rules:
   core/rerun.py plan against what ran (the session's ledger): the changed statements and the
   statements that depend on them, in document order; names of deleted statements are
   removed; everything else keeps its state;
-- a save is noticed by polling the file's size and modification time (`--interval`); a save
+- a save is noticed by polling the file's size, times and inode (`--interval`); a save
   that leaves the text as it was runs nothing; a file that cannot be read (mid-save, deleted,
   not in its declared encoding) is reported and waited for, never fatal;
 - each statement that ran is printed with why it ran ("changed", "reads `x`", "full
@@ -126,12 +126,15 @@ class WatchPrinter:
         self.out.flush()
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def _stamp(path: Path) -> tuple[int, ...] | None:
+    """What changes when the file is saved: a write moves ctime (which no tool can set back,
+    unlike mtime), a replace by rename brings another inode; mtime and size alone missed a
+    replace that kept both."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_mtime_ns, st.st_size
+    return st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
 def _read(path: Path) -> tuple[str | None, str | None]:

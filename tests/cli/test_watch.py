@@ -143,3 +143,20 @@ def test_watch_waits_out_an_unreadable_save(tmp_path: Path) -> None:
         assert any("a = 5" in line for line in lines)
     finally:
         assert w.stop() in (0, 130)
+
+
+def test_watch_notices_a_replace_that_keeps_size_and_mtime(tmp_path: Path) -> None:
+    """A tool that restores the modification time (rsync -t, a checkout) and keeps the size:
+    watch polled mtime and size only, and ran nothing."""
+    path = tmp_path / "job.py"
+    path.write_text("a = 1\n", encoding="utf-8")
+    w = Watch(path)
+    try:
+        w.until(lambda line: line.startswith("ran "))
+        before = os.stat(path)
+        save(path, "a = 7\n")  # the same size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        lines = w.until(lambda line: line.startswith("re-ran "))
+        assert any("a = 7" in line for line in lines), lines
+    finally:
+        assert w.stop() in (0, 130)

@@ -189,6 +189,7 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     assert r["indexes_after_stale_range"] == [0, 7]  # the one on lines 3-4 went stale
     # stale from (0-based) line 2 to the end: only the first statement's result stays
     assert r["output_after_stale"] == ["# line 2: ok"]
+    assert r["indexes_by_statement"] == [9]  # replaced by its statementId, not by lines
     msgs = _messages(r)
     assert msgs.count("eager: endpoint down") == 1  # a repeated error status is shown once
     assert "eager: 401 unauthorized" not in msgs  # the server's own message says it

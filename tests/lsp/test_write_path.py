@@ -289,15 +289,28 @@ class StreamEdits:
     ),
 )
 async def stream_client(lsp_client: LanguageClient, fake_openai: Any, tmp_path: Path):
-    settings = base_settings(fake_openai)
-    editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
-    editor.kind = "stream"
-    streams = StreamEdits(editor)
+    streams = StreamEdits(lsp_client.editor)  # type: ignore[attr-defined]
 
     def stream_edit(params: Any) -> dict[str, Any]:
         return streams.handle(params)
 
-    lsp_client.feature(methods.STREAM_EDIT)(stream_edit)
+    await _stream_session(lsp_client, fake_openai, tmp_path, streams, stream_edit)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _stream_session(
+    lsp_client: LanguageClient,
+    fake_openai: Any,
+    tmp_path: Path,
+    streams: StreamEdits,
+    handler: Callable[[Any], Any],
+) -> None:
+    """Initialize a session as a client with eager/streamEdit, answered by `handler`."""
+    settings = base_settings(fake_openai)
+    editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
+    editor.kind = "stream"
+    lsp_client.feature(methods.STREAM_EDIT)(handler)
     lsp_client.streams = streams  # type: ignore[attr-defined]
     lsp_client.set_configuration(settings, section=methods.SETTINGS_SECTION)
     caps = attrs.evolve(
@@ -310,8 +323,6 @@ async def stream_client(lsp_client: LanguageClient, fake_openai: Any, tmp_path: 
     )
     enc = result.capabilities.position_encoding
     editor.encoding = str(getattr(enc, "value", enc) or "utf-16")
-    yield
-    await lsp_client.shutdown_session()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -526,10 +537,7 @@ async def test_stream_edits_a_malformed_answer_stops_cleanly_naming_the_field(
 async def slow_stream_client(lsp_client: LanguageClient, fake_openai: Any, tmp_path: Path):
     """A stream-edit client whose answers to chosen requests come late (`delay_seq`), with the
     server's wait for an answer cut to 1 s (EAGER_LSP_EDIT_TIMEOUT)."""
-    settings = base_settings(fake_openai)
-    editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
-    editor.kind = "stream"
-    streams = StreamEdits(editor)
+    streams = StreamEdits(lsp_client.editor)  # type: ignore[attr-defined]
     late: dict[str, Any] = {"seq": None, "answered": []}
 
     async def stream_edit(params: Any) -> dict[str, Any]:
@@ -540,20 +548,8 @@ async def slow_stream_client(lsp_client: LanguageClient, fake_openai: Any, tmp_p
             late["answered"].append(p["seq"])
         return answer
 
-    lsp_client.feature(methods.STREAM_EDIT)(stream_edit)
-    lsp_client.streams = streams  # type: ignore[attr-defined]
     lsp_client.late = late  # type: ignore[attr-defined]
-    lsp_client.set_configuration(settings, section=methods.SETTINGS_SECTION)
-    caps = attrs.evolve(
-        client_capabilities("neovim"), experimental={methods.STREAM_EDITS_CAPABILITY: True}
-    )
-    result = await lsp_client.initialize_session(
-        lsp.InitializeParams(
-            capabilities=caps, initialization_options=settings, root_uri=tmp_path.as_uri()
-        )
-    )
-    enc = result.capabilities.position_encoding
-    editor.encoding = str(getattr(enc, "value", enc) or "utf-16")
+    await _stream_session(lsp_client, fake_openai, tmp_path, streams, stream_edit)
     yield
     await lsp_client.shutdown_session()
 

@@ -247,10 +247,17 @@ function sameLines(a: string[] | undefined, b: string[]): boolean {
 export class ResultTracker {
   private items: Tracked[] = [];
 
-  /** Record a result; results it overlaps are replaced. `getLine` reads the document now. */
+  /** Record a result; results it overlaps, and an earlier result of the same statement (the
+   * server ledger's `statementId`) wherever it has moved, are replaced. `getLine` reads the
+   * document now. */
   add(result: ChunkResultParams, getLine: LineReader): void {
     const { start, end } = chunkLines(result.chunk);
-    this.items = this.items.filter((t) => t.start + t.snapshot.length - 1 < start || t.start > end);
+    const id = result.statementId;
+    this.items = this.items.filter(
+      (t) =>
+        (t.start + t.snapshot.length - 1 < start || t.start > end) &&
+        (id === undefined || t.result.statementId !== id),
+    );
     const snapshot = readLines(getLine, start, end - start + 1) ?? [];
     this.items.push({
       result,
@@ -270,11 +277,12 @@ export class ResultTracker {
     return this.items.length;
   }
 
-  /** `eager/stale`: results at or after `fromLine` no longer match; a chunk that contains the line is
-   * stale too. */
-  markStaleFrom(fromLine: number): void {
+  /** `eager/stale`: results on lines `fromLine`..`toLine` (inclusive; without `toLine`, to the end)
+   * no longer match; a chunk that overlaps those lines is stale too. */
+  markStaleFrom(fromLine: number, toLine?: number): void {
     for (const t of this.items) {
-      if (t.start + t.snapshot.length - 1 >= fromLine) t.staleByServer = true;
+      const last = t.start + t.snapshot.length - 1;
+      if (last >= fromLine && (toLine === undefined || t.start <= toLine)) t.staleByServer = true;
     }
   }
 

@@ -142,6 +142,8 @@ export interface ChunkResultParams {
   error?: ErrorInfo | null;
   images?: ImageInfo[];
   timings?: Timings;
+  /** The server ledger's statement id: the same statement run again has the same id. */
+  statementId?: number;
   /** The payload was cut to fit its cap; eager.resultDetail has more. */
   truncated?: boolean;
 }

@@ -80,7 +80,7 @@ export class ResultDecorations implements vscode.Disposable {
 
   onStale(p: StaleParams): void {
     const uri = normalizeUri(p.uri);
-    this.trackers.get(uri)?.markStaleFrom(p.fromLine);
+    this.trackers.get(uri)?.markStaleFrom(p.fromLine, p.toLine);
     this.render(uri);
   }
 

@@ -203,6 +203,21 @@ describe("result tracker", () => {
     assert.deepEqual(t.views(60), []);
   });
 
+  it("replaces an earlier result of the same statement (statementId) wherever it has moved", () => {
+    const doc = new Doc(text);
+    const t = new ResultTracker();
+    t.add(result(0, 0, { statementId: 7, values: [{ name: "x", summary: "42" }] }), doc.reader);
+    t.add(result(1, 1, { statementId: 8, values: [{ name: "y", summary: "43" }] }), doc.reader);
+    // Statement 7 ran again and the server places it on line 2 (y's line here): its new result
+    // replaces y's (overlap) and the one the client had moved to line 1 (same statement).
+    t.applyChanges([doc.insert(0, 0, "\n")], doc.reader);
+    t.add(result(2, 2, { statementId: 7, values: [{ name: "x", summary: "41" }] }), doc.reader);
+    assert.deepEqual(
+      t.entries().map((e) => [e.startLine, e.result.values?.[0]?.summary]),
+      [[2, "41"]],
+    );
+  });
+
   it("moves results up when lines above them are deleted", () => {
     const doc = new Doc("import os\n\n" + text);
     const t = new ResultTracker();
@@ -254,6 +269,13 @@ describe("result tracker", () => {
     t.add(result(1, 1, { values: [{ name: "y", summary: "44" }] }), doc.reader);
     assert.deepEqual(lines(t), [[0, 0, false], [1, 1, false], [2, 2, true]]);
     assert.equal(t.views(60)[1]!.text, "⟵ y = 44 · 0.4 ms");
+  });
+
+  it("marks only the lines the server names stale when it gives toLine", () => {
+    const doc = new Doc(text);
+    const t = tracked(doc);
+    t.markStaleFrom(1, 1);
+    assert.deepEqual(lines(t), [[0, 0, false], [1, 1, true], [2, 2, false]]);
   });
 
   it("replaces results that a new chunk overlaps", () => {

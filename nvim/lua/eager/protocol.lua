@@ -67,6 +67,7 @@
 ---@field error eager.ErrorInfo|nil
 ---@field images eager.ImageInfo[]
 ---@field timings eager.Timings
+---@field statementId? integer
 ---@field truncated? boolean
 
 ---@class eager.SyntaxErrorInfo

@@ -83,13 +83,26 @@ function M.drop(uri, from, to)
   doc.results = keep
 end
 
---- Store a chunk result; it replaces any result on the lines it covers.
+--- Store a chunk result; it replaces any result on the lines it covers, and an earlier result
+--- of the same statement (the server ledger's statementId) wherever it has moved.
 ---@param p eager.ChunkResultParams
 function M.add_result(p)
   local range = p.chunk.range
   local first = range and range.start.line or p.chunk.startLine or 0
   local last = range and range["end"].line or p.chunk.endLine or first
   M.drop(p.uri, first, last)
+  if p.statementId ~= nil then
+    local doc = M.get(p.uri)
+    local keep = {}
+    for _, r in ipairs(doc.results) do
+      if r.statementId == p.statementId then
+        forget(r)
+      else
+        keep[#keep + 1] = r
+      end
+    end
+    doc.results = keep
+  end
   local buf = loaded_buf(p.uri)
   if buf and last < vim.api.nvim_buf_line_count(buf) then
     local ok, id = pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, first, 0, { end_row = last, end_col = 0 })

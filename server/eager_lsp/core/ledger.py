@@ -19,6 +19,15 @@ Rules:
   it, made current again by every edit-aware re-run (`relocate`, core/rerun.py).
 - Records are kept in line order; a new record replaces the records whose lines it overlaps
   (a statement re-run, or rewritten in place).
+- Every record has a statement id (`sid`). A record that replaces one of the same text at the
+  same lines (the statement ran again) keeps its sid; anything else gets a new one. `get(sid)`
+  reads the current record of a statement: the editor's result store (lsp/store.py) keeps only
+  sids and lines and reads every result through it, so the ledger is the one copy.
+- A view `pin`s the sids it shows. A pinned record stays readable by `get` after it left the
+  namespace (replaced, forgotten, `clear`ed: a lost interpreter, a reset before code above a
+  generation), because the editor goes on showing it until its lines change or a new result
+  replaces it; it no longer counts for `records`, `match`, `attempted` or the estimate. An
+  unpinned record that leaves the namespace is gone.
 """
 
 from __future__ import annotations
@@ -66,6 +75,7 @@ class Record:
     result: ChunkResult
     duration: float  # seconds it ran (0 for skipped)
     seq: int  # order of recording in this ledger
+    sid: int = 0  # the statement's id: kept when the same statement is recorded again
 
     @property
     def attempted(self) -> bool:
@@ -90,6 +100,9 @@ class Ledger:
     def __init__(self) -> None:
         self._records: list[Record] = []
         self._seq = 0
+        self._sids = 0
+        self._by_sid: dict[int, Record] = {}  # records in the namespace, and pinned ones
+        self._pins: dict[int, int] = {}  # sid → how many views show it
         self.generation = 0  # bumped on every change
         self.listeners: list[LedgerListener] = []
 
@@ -106,6 +119,33 @@ class Ledger:
 
     def __len__(self) -> int:
         return len(self._records)
+
+    def get(self, sid: int) -> Record | None:
+        """The current record of statement `sid` (also after it left the namespace, while a
+        view pins it); None when it is gone."""
+        return self._by_sid.get(sid)
+
+    # -- views ----------------------------------------------------------------------------------
+    def pin(self, sid: int) -> None:
+        """A view shows statement `sid`: keep its record readable until `unpin`."""
+        if sid in self._by_sid:
+            self._pins[sid] = self._pins.get(sid, 0) + 1
+
+    def unpin(self, sid: int) -> None:
+        n = self._pins.get(sid, 0) - 1
+        if n > 0:
+            self._pins[sid] = n
+            return
+        self._pins.pop(sid, None)
+        rec = self._by_sid.get(sid)
+        if rec is not None and not any(r is rec for r in self._records):
+            del self._by_sid[sid]
+
+    def _left(self, gone: Iterable[Record]) -> None:
+        """These records left the namespace: forget the ones no view shows."""
+        for r in gone:
+            if r.sid not in self._pins and self._by_sid.get(r.sid) is r:
+                del self._by_sid[r.sid]
 
     def at(self, start_line: int, end_line: int) -> Record | None:
         """The record for exactly these lines."""
@@ -140,8 +180,30 @@ class Ledger:
             log.results[chunk.index] = result
         self._seq += 1
         status = status_of(result)
+        key = code_key(chunk.code)
+        if status == SKIPPED:
+            # A statement that never ran changes nothing: an earlier record of the same text
+            # at the same lines still describes the namespace.
+            old = self.at(chunk.start_line, chunk.end_line)
+            if old is not None and old.key == key:
+                return old
+        start, end = chunk.start_line, chunk.end_line
+        keep: list[Record] = []
+        gone: list[Record] = []
+        for r in self._records:
+            (keep if r.end_line < start or r.start_line > end else gone).append(r)
+        same = next(
+            (r for r in gone if r.key == key and r.start_line == start and r.end_line == end),
+            None,
+        )
+        if same is not None:  # the same statement again: it keeps its id (the view follows)
+            sid = same.sid
+            gone.remove(same)
+        else:
+            self._sids += 1
+            sid = self._sids
         rec = Record(
-            key=code_key(chunk.code),
+            key=key,
             code=chunk.code,
             start_line=chunk.start_line,
             end_line=chunk.end_line,
@@ -151,17 +213,14 @@ class Ledger:
             result=result,
             duration=0.0 if status == SKIPPED else max(0.0, result.exec_end - result.exec_start),
             seq=self._seq,
+            sid=sid,
         )
-        if status == SKIPPED:
-            # A statement that never ran changes nothing: an earlier record of the same text
-            # at the same lines still describes the namespace.
-            old = self.at(chunk.start_line, chunk.end_line)
-            if old is not None and old.key == rec.key:
-                return old
-        keep = [r for r in self._records if not _overlaps(r, rec)]
         keep.append(rec)
-        keep.sort(key=lambda r: (r.start_line, r.seq))
+        if len(keep) > 1 and keep[-2].start_line > start:  # not below all the others
+            keep.sort(key=lambda r: (r.start_line, r.seq))
         self._records = keep
+        self._by_sid[rec.sid] = rec
+        self._left(gone)
         self._changed("record", rec)
         return rec
 
@@ -169,7 +228,9 @@ class Ledger:
         """Drop records (statements deleted from the document whose names were removed)."""
         gone = {id(r) for r in records}
         if gone:
+            left = [r for r in self._records if id(r) in gone]
             self._records = [r for r in self._records if id(r) not in gone]
+            self._left(left)
             self._changed("forget", None)
 
     def relocate(self, moves: Iterable[tuple[Record, Chunk]]) -> None:
@@ -178,7 +239,10 @@ class Ledger:
         out = []
         for r in self._records:
             c = by_id.get(id(r))
-            out.append(r if c is None else replace(r, start_line=c.start_line, end_line=c.end_line))
+            if c is not None:
+                r = replace(r, start_line=c.start_line, end_line=c.end_line)
+                self._by_sid[r.sid] = r
+            out.append(r)
         out.sort(key=lambda r: (r.start_line, r.seq))
         self._records = out
         self._changed("relocate", None)
@@ -201,14 +265,11 @@ class Ledger:
     def clear(self) -> None:
         """The namespace was emptied."""
         if self._records:
-            self._records = []
+            gone, self._records = self._records, []
+            self._left(gone)
             self._changed("clear", None)
 
     def _changed(self, kind: str, rec: Record | None) -> None:
         self.generation += 1
         for listener in list(self.listeners):
             listener(kind, rec)
-
-
-def _overlaps(a: Record, b: Record) -> bool:
-    return not (a.end_line < b.start_line or a.start_line > b.end_line)

@@ -433,9 +433,10 @@ class Run:
             self._in_flight -= 1
 
     def _record(self, result: ChunkResult) -> None:
-        if self._interpreter.ledger.record(result, self._log) is None:
+        rec = self._interpreter.ledger.record(result, self._log)
+        if rec is None:
             return  # this run already has a result for that chunk
-        self._emit(ResultReady(result.result_at or self._clock(), result=result))
+        self._emit(ResultReady(result.result_at or self._clock(), result=result, sid=rec.sid))
 
     def _emit(self, event: Event) -> None:
         self.events.append(event)

@@ -202,6 +202,7 @@ class ResultReady(Event):
 
     kind: ClassVar[str] = "result"
     result: ChunkResult
+    sid: int = 0  # the ledger's id of the statement it is shown as (core/ledger.py)
 
 
 @dataclass(frozen=True)

@@ -310,6 +310,7 @@ class Interpreters:
             doc.interpreter = Interpreter(
                 config, source, listener=self._listener_for(doc), own_pool=owned
             )
+            doc.store.ledger = doc.interpreter.ledger  # the store is a view of it
         return doc.interpreter
 
     def apply_settings(self, doc: Document, settings: Settings) -> None:

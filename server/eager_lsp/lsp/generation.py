@@ -36,7 +36,7 @@ from eager_lsp.app.attempt import Attempt
 from eager_lsp.app.generate import GenerateOutcome, RepairContext, repair_loop
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
-from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
+from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import EditWriter, Region, Writer
 from eager_lsp.lsp.errors import RequestError
@@ -459,11 +459,7 @@ class Generation(Activity):
         assert self.binding is not None and self.keep is not None
         kept = self.writer.received[: self.keep]
         lines = kept.count("\n") + (0 if kept.endswith("\n") or not kept else 1)
-
-        def last_line(item: ChunkResult | SyntaxIssue) -> int:
-            return item.chunk.end_line if isinstance(item, ChunkResult) else item.line
-
-        self.binding.held = [i for i in self.binding.held if last_line(i) - self.first_line < lines]
+        self.binding.drop_held(from_run_line=self.first_line + lines)
 
     # -- line mapping ---------------------------------------------------------------------------
     def _to_doc(self, run_line: int) -> int | None:

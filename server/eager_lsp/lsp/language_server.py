@@ -412,7 +412,7 @@ class _StoreKeeper:
         if (
             any(e.failed for e in stale)
             and doc.last_state == "error"
-            and not any(e.failed for e in doc.store.entries)
+            and not doc.store.failing
             and (doc.activity is None or not doc.activity.running)
         ):
             self.server.status(doc, "idle", message="")

@@ -252,6 +252,9 @@ class ChunkResultParams:
     error: ErrorInfo | None
     images: list[ImageInfo]
     timings: Timings
+    # The ledger's statement id (core/ledger.py): a result with the same id is the same
+    # statement run again, and replaces the earlier one wherever the client has moved it.
+    statementId: int = OMIT
     truncated: bool = OMIT  # set once the payload has been bounded
 
 

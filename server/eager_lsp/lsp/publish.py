@@ -6,7 +6,8 @@ only a burst that follows within the window is coalesced into one trailing send,
 redrawing per result is what makes live tools feel laggy. (Fixed 20 ms + 50 ms timers in front
 of every refresh used to make a value reach the editor 70 ms late.)
 Everything is computed from the document's ResultStore, which is always in current lines,
-so every diagnostic carries the version it was computed for.
+so every diagnostic carries the version it was computed for. The store is a view of the
+interpreter's ledger: each result is read from the ledger here, never from a copy.
 
 Diagnostics are sent when results change or move, stamped with the server's version at that
 moment. Typing that moves nothing (a character within a line) sends none, so the last ones
@@ -113,9 +114,7 @@ def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
     out: list[lsp.Diagnostic] = []
     text = doc.text
     budget = limits.DIAGNOSTICS_PAYLOAD_CAP - 1024  # the envelope: uri, version
-    for e in doc.store.entries:
-        if not e.failed:
-            continue
+    for e in doc.store.failing:
         if len(out) >= limits.DIAGNOSTICS_CAP:
             break
         line = e.error_line if e.error_line is not None else e.first
@@ -344,6 +343,7 @@ def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> P.ChunkResul
         error=error,
         images=[P.ImageInfo(path=i.path, label=i.label, size=i.size) for i in r.images],
         timings=P.Timings(**e.timings),
+        statementId=e.sid if e.sid is not None else P.OMIT,
     )
 
 

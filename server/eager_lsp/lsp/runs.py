@@ -4,6 +4,10 @@ A run's chunk lines are fixed when the text is fed, while the document keeps cha
 user types, a generation inserts). `RunBinding` maps each result to the lines it has *now*
 and drops results whose text was edited meanwhile; a generation can also hold a result back
 until its text has actually been written into the document.
+
+It keeps no result: a result reaches the store as the ledger's statement id (the `sid` of
+its `ResultReady`, core/ledger.py) and the document lines it maps to; a held result is only
+that sid (pinned in the ledger meanwhile, so it is still there when its text arrives).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import LineEdit
 
 if TYPE_CHECKING:
+    from eager_lsp.core.ledger import Ledger
     from eager_lsp.lsp.documents import Document
 
 LineMapper = Callable[[int], "int | None"]  # 1-based run line → 0-based document line
@@ -80,7 +85,9 @@ class RunBinding:
         self.ran = 0  # results of chunks that ran (not skipped)
         self.failed: ChunkResult | None = None
         self.syntax: SyntaxIssue | None = None
-        self.held: list[ChunkResult | SyntaxIssue] = []
+        # Results waiting for their text (a generation): (ledger sid, or None for the syntax
+        # error; the run lines of the statement). The results stay in the ledger.
+        self._waiting: list[tuple[int | None, int, int]] = []
         self.cancelled = False
         # Which statements run at the same time (gate `parallel`): run lines by chunk index,
         # the chunks running now, and for each chunk the others it overlapped with.
@@ -109,10 +116,10 @@ class RunBinding:
                 self.ran += 1
             if self.failed is None and not result.ok and not result.skipped:
                 self.failed = result
-            self._offer(result)
+            self._offer(event.sid, result.chunk.start_line, result.chunk.end_line)
         elif isinstance(event, SyntaxErrorFound):
             self.syntax = event.issue
-            self._offer(event.issue)
+            self._offer(None, event.issue.line, event.issue.line)
         if self.on_event is not None:
             self.on_event(event)
 
@@ -144,66 +151,101 @@ class RunBinding:
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
 
-    def _offer(self, item: ChunkResult | SyntaxIssue) -> None:
-        last = item.chunk.end_line if isinstance(item, ChunkResult) else item.line
+    @property
+    def _ledger(self) -> Ledger | None:
+        return self.doc.store.ledger
+
+    def _offer(self, sid: int | None, first: int, last: int) -> None:
         if self.hold is not None and self.hold(last):
-            self.held.append(item)
+            if sid is not None and self._ledger is not None:
+                self._ledger.pin(sid)
+            self._waiting.append((sid, first, last))
         else:
-            self._add(item)
+            self._add(sid, first)
+
+    @property
+    def held(self) -> int:
+        """How many results wait for their text."""
+        return len(self._waiting)
 
     def release_held(self, *, all_: bool = False) -> None:
-        """Add held results whose text has arrived (or all of them)."""
+        """Show held results whose text has arrived (or all of them)."""
         still = []
-        for item in self.held:
-            last = item.chunk.end_line if isinstance(item, ChunkResult) else item.line
+        for sid, first, last in self._waiting:
             if all_ or self.hold is None or not self.hold(last):
-                self._add(item)
+                self._add(sid, first)
+                self._unpin(sid)
             else:
-                still.append(item)
-        self.held = still
+                still.append((sid, first, last))
+        self._waiting = still
 
-    def drop_held(self) -> None:
-        self.held = []
+    def drop_held(self, *, from_run_line: int | None = None) -> None:
+        """Forget held results (those of statements ending at or after `from_run_line`)."""
+        keep = []
+        for sid, first, last in self._waiting:
+            if from_run_line is not None and last < from_run_line:
+                keep.append((sid, first, last))
+            else:
+                self._unpin(sid)
+        self._waiting = keep
 
-    def _add(self, item: ChunkResult | SyntaxIssue) -> None:
-        entry = self.entry_for(item)
+    def _unpin(self, sid: int | None) -> None:
+        if sid is not None and self._ledger is not None:
+            self._ledger.unpin(sid)
+
+    def _add(self, sid: int | None, first: int) -> None:
+        entry = self.entry_for(sid, first)
         if entry is not None:
             self.on_entry(entry)
 
-    def entry_for(self, item: ChunkResult | SyntaxIssue) -> Entry | None:
-        if isinstance(item, SyntaxIssue):
+    def entry_for(self, sid: int | None, run_line: int) -> Entry | None:
+        """The store entry for the ledger's statement `sid` (None: this run's syntax error),
+        which this run released at `run_line`, at the document lines it has now; None when
+        its text was edited while it ran. (The ledger's record may come from an earlier run,
+        when this one skipped a statement that had run: its lines are taken as this run's.)"""
+        store = self.doc.store
+        if sid is None:
+            item = self.syntax
+            if item is None:
+                return None
             line = self.mapper(item.line)
             if line is None:
                 return None
-            return Entry(
-                first=line,
-                last=line,
+            return store.entry(
+                None,
+                line,
+                line,
                 syntax=item,
                 error_line=line,
                 error_column=item.column,
                 run_id=self.run_id,
             )
-        r = item
-        first, last = self.mapper(r.chunk.start_line), self.mapper(r.chunk.end_line)
+        rec = self._ledger.get(sid) if self._ledger is not None else None
+        if rec is None:
+            return None
+        r = rec.result
+        shift = run_line - r.chunk.start_line  # 0 unless the record is an earlier run's
+        first = self.mapper(run_line)
+        last = self.mapper(r.chunk.end_line + shift)
         if first is None or last is None:
             return None  # its text was edited while it ran
         error_line = None
-        frames: tuple[Any, ...] = ()
+        frames: tuple[int | None, ...] = ()
         if r.error is not None:
             error_line = first
             if r.error.line is not None:
-                mapped = self._frame_line(r.error.line, first)
+                mapped = self._frame_line(r.error.line + shift, first)
                 error_line = mapped if mapped is not None else first
             frames = tuple(
-                (f, self._frame_line(f.line, None) if f.in_document else None)
+                self._frame_line(f.line + shift, None) if f.in_document else None
                 for f in r.error.frames
             )
-        return Entry(
-            first=first,
-            last=last,
-            result=r,
+        return store.entry(
+            sid,
+            first,
+            last,
             error_line=error_line,
-            frames=frames,
+            frame_lines=frames,
             run_id=self.run_id,
             timings=self.timings(r),
         )

@@ -51,6 +51,11 @@ H.run(function()
   handlers["eager/stale"](nil, { uri = uri, fromLine = 2 }, {}) -- everything after line 2
   r.indexes_after_stale = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
   r.output_after_stale = vim.api.nvim_buf_get_lines(out, 0, -1, false)
+  -- the same statement (the server ledger's statementId) again, placed on other lines: its
+  -- earlier result goes wherever it is
+  handlers["eager/chunkResult"](nil, chunk(8, 1, 1, { statementId = 5 }), {})
+  handlers["eager/chunkResult"](nil, chunk(9, 3, 3, { statementId = 5 }), {})
+  r.indexes_by_statement = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
 
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 4.1, savedS = 2.0, stoppedEarly = false, error = vim.NIL }, {})
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 1.34, savedS = 0, stoppedEarly = true, error = { type = "ZeroDivisionError", message = "division by zero" } }, {})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import traceback
 from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eager_lsp.limits import (
     FRAMES_HEAD,
@@ -72,7 +72,8 @@ def error_info(exc: BaseException, document: str, *, compiling: bool = False) ->
     return info
 
 
-Entry = tuple[FrameType, int, int]  # frame, line, how many more times it repeated
+if TYPE_CHECKING:  # annotations only: `tuple[...]` fails at runtime on 3.8, which workers support
+    Entry = tuple[FrameType, int, int]  # frame, line, how many more times it repeated
 
 
 def bounded_entries(tb: TracebackType | None) -> tuple[list[Entry], int]:
