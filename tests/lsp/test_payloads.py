@@ -63,6 +63,25 @@ def ts_interfaces(text: str) -> dict[str, set[str]]:
     return {name: resolve(name) for name in raw}
 
 
+def ts_object_unions(text: str) -> dict[str, list[dict[str, str]]]:
+    """`export type Name =\n  | { a: T; b?: U }\n  | {…};` → {Name: [{a: T, b: U}, …]}."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for m in re.finditer(r"^export type (\w+) =\s*((?:\|\s*\{[^{}]*\}\s*)+);", text, re.M):
+        out[m.group(1)] = [
+            dict(re.findall(r"(\w+)\??:\s*([^;]+?)\s*(?:;|$)", member))
+            for member in re.findall(r"\{([^{}]*)\}", m.group(2))
+        ]
+    return out
+
+
+def ts_literal_aliases(text: str) -> dict[str, set[str]]:
+    """`export type Name = "a" | "b";` → {Name: {a, b}}."""
+    return {
+        m.group(1): set(re.findall(r'"([^"]*)"', m.group(2)))
+        for m in re.finditer(r'^export type (\w+) = ((?:"[^"]*"(?: \| )?)+);', text, re.M)
+    }
+
+
 def check_typescript(desc: dict[str, Any], text: str, other_sources: dict[str, str]) -> list[str]:
     problems: list[str] = []
     types = desc["types"]
@@ -99,6 +118,30 @@ def check_typescript(desc: dict[str, Any], text: str, other_sources: dict[str, s
             problems.append(f"methods.ts {ts_name}.{name}: not a field of payloads.{py_name}")
         for name in sorted(py_fields - fields):
             problems.append(f"methods.ts {ts_name}: lacks payloads.{py_name}.{name}")
+    # Results written as a union of object literals (`export type R = | {…} | {…};`): the
+    # union of their fields is the definition's, and string-literal aliases agree.
+    literals = ts_literal_aliases(text)
+    for ts_name, members in sorted(ts_object_unions(text).items()):
+        if ts_name not in types:
+            problems.append(f"methods.ts type {ts_name}: no such type in payloads.py")
+            continue
+        fields = {name for member in members for name in member}
+        py_fields = set(types[ts_name])
+        for name in sorted(fields - py_fields):
+            problems.append(f"methods.ts {ts_name}.{name}: not a field of payloads.{ts_name}")
+        for name in sorted(py_fields - fields):
+            problems.append(f"methods.ts {ts_name}: lacks payloads.{ts_name}.{name}")
+        for member in members:
+            for name, ts_type in member.items():
+                allowed = literals.get(ts_type)
+                if allowed is None or name not in py_fields:
+                    continue
+                py_values = set(re.findall(r'"([^"]*)"', types[ts_name][name]["type"]))
+                if allowed != py_values:
+                    problems.append(
+                        f"methods.ts {ts_name}.{name}: {ts_type} is {sorted(allowed)}, "
+                        f"payloads.py says {sorted(py_values)}"
+                    )
     # The params of every notification and request the extension handles are declared.
     for method in set(desc["notifications"]) | set(desc["requests"]):
         params = desc["notifications"].get(method) or desc["requests"][method]["params"]
@@ -166,6 +209,38 @@ def lua_reads(source: str) -> list[tuple[int, list[str], str, list[str]]]:
     return out
 
 
+def lua_returns(source: str) -> list[tuple[int, str, dict[str, str | None]]]:
+    """For each function annotated `---@return eager.T`: each `return { … }` table it builds,
+    as (line, T, {key: the string it is set to, or None}) for the table's top-level keys."""
+    lines = source.splitlines()
+    out: list[tuple[int, str, dict[str, str | None]]] = []
+    for i, line in enumerate(lines):
+        m = re.match(r"\s*---@return (?:nil\|)?eager\.(\w+)", line)
+        if m is None:
+            continue
+        j = i + 1
+        while j < len(lines) and "function" not in lines[j]:
+            j += 1
+        k = j + 1
+        while k < len(lines) and not (
+            lines[k].strip().startswith("end") and _indent(lines[k]) <= _indent(lines[j])
+        ):
+            k += 1
+        body = "\n".join(lines[j : k + 1])
+        for ret in re.finditer(r"\breturn \{", body):
+            depth, pos, fields = 1, ret.end(), {}
+            start = pos
+            while pos < len(body) and depth:
+                depth += {"{": 1, "}": -1}.get(body[pos], 0)
+                pos += 1
+            table = body[start : pos - 1]
+            flat = re.sub(r"\{[^{}]*\}", "{}", table)  # nested tables: their keys are not ours
+            for key, value in re.findall(r"(\w+)\s*=\s*(\"[^\"]*\"|[^,\n]+)", flat):
+                fields[key] = value[1:-1] if value.startswith('"') else None
+            out.append((j + 1 + body[: ret.start()].count("\n"), m.group(1), fields))
+    return out
+
+
 def check_lua(desc: dict[str, Any], sources: dict[str, str]) -> list[str]:
     problems: list[str] = []
     types = desc["types"]
@@ -210,6 +285,21 @@ def check_lua(desc: dict[str, Any], sources: dict[str, str]) -> list[str]:
                     )
                     break
                 current = [n for spec in specs for n in _field_types(spec["type"], types)]
+    for path, source in sorted(sources.items()):
+        for line, tname, fields in lua_returns(source):
+            if tname not in types:
+                problems.append(f"{path}:{line}: eager.{tname} is not a type in payloads.py")
+                continue
+            for field, value in fields.items():
+                if field not in types[tname]:
+                    problems.append(f"{path}:{line}: {field!r} is not a field of {tname}")
+                    continue
+                allowed = set(re.findall(r'"([^"]*)"', types[tname][field]["type"]))
+                if value is not None and allowed and value not in allowed:
+                    problems.append(
+                        f"{path}:{line}: {tname}.{field} = {value!r} is not one of "
+                        f"{sorted(allowed)}"
+                    )
     for method in sorted((set(desc["notifications"]) | set(desc["requests"])) - handled):
         problems.append(f"nvim/lua/eager: no handler for {method}")
     if annotated == 0:
@@ -342,3 +432,72 @@ def test_a_misspelt_or_mismatched_payload_is_refused() -> None:
         payloads.status_params("file:///a.py", "idle", {"chunkDone": 2})
     with pytest.raises(TypeError):
         payloads.notify_params(methods.STATUS, payloads.StaleParams(uri="u", fromLine=0))
+
+
+def test_the_lua_check_catches_a_wrong_stream_edit_answer() -> None:
+    sources = _sources(LUA_DIR, "*.lua")
+    key = "nvim/lua/eager/stream.lua"
+    assert any(t == "StreamEditResult" for _, t, _ in lua_returns(sources[key]))
+    changed = dict(sources)
+    changed[key] = sources[key].replace('reason = "conflict"', 'reason = "conflicted"')
+    assert changed[key] != sources[key]
+    problems = check_lua(describe(), changed)
+    assert any("StreamEditResult.reason = 'conflicted'" in p for p in problems), problems
+    changed[key] = sources[key].replace("    version = version(st.buf),", "    ver = 1,")
+    assert changed[key] != sources[key]
+    problems = check_lua(describe(), changed)
+    assert any("'ver' is not a field of StreamEditResult" in p for p in problems), problems
+
+
+def test_the_typescript_check_catches_a_wrong_stream_edit_answer() -> None:
+    text = METHODS_TS.read_text(encoding="utf-8")
+    assert "StreamEditResult" in ts_object_unions(text)
+    changed = text.replace('"edited" | "closed" | "conflict";', '"edited" | "closed";')
+    assert changed != text
+    problems = check_typescript(describe(), changed, {})
+    assert any("StreamEditResult.reason" in p for p in problems), problems
+    changed = text.replace("{ ok: true; version: number;", "{ ok: true; ver: number;")
+    assert changed != text
+    problems = check_typescript(describe(), changed, {})
+    assert any("StreamEditResult.ver" in p for p in problems), problems
+    assert any("lacks payloads.StreamEditResult.version" in p for p in problems), problems
+
+
+# -- the server reads the clients' answers with the definitions ---------------------------------
+
+
+def test_a_stream_edit_answer_is_read_into_its_type() -> None:
+    answer = payloads.from_wire(
+        payloads.StreamEditResult,
+        {
+            "ok": True,
+            "version": 7,
+            "range": {"start": {"line": 2, "character": 0}, "end": {"line": 4, "character": 1}},
+            "fromANewerClient": 1,
+        },
+    )
+    assert answer.ok is True and answer.version == 7
+    assert answer.range.end == payloads.Position(line=4, character=1)
+    assert answer.reason is payloads.OMIT
+    refused = payloads.from_wire(payloads.StreamEditResult, {"ok": False, "reason": "edited"})
+    assert refused.reason == "edited" and refused.range is payloads.OMIT
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ([], "StreamEditResult: expected an object, got a list"),
+        ({}, "StreamEditResult.ok is missing"),
+        ({"ok": "yes"}, "StreamEditResult.ok: expected boolean, got a string"),
+        ({"ok": False, "reason": "gone"}, 'StreamEditResult.reason: expected "edited"'),
+        (
+            {"ok": True, "version": 1, "range": {"start": {"line": "1"}}},
+            "StreamEditResult.range.start.line: expected integer, got a string",
+        ),
+        ({"ok": True, "version": True}, "StreamEditResult.version: expected integer"),
+    ],
+)
+def test_a_malformed_stream_edit_answer_names_the_field(answer: Any, message: str) -> None:
+    with pytest.raises(payloads.PayloadError) as err:
+        payloads.from_wire(payloads.StreamEditResult, answer)
+    assert str(err.value).startswith(message), str(err.value)

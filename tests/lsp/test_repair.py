@@ -181,3 +181,24 @@ async def test_fix_prompt_has_the_runtime_facts(
     assert "printed fruits: ['Apple', 'banana']" in user
     assert "KeyError: 'apple'" in user
     assert all(m["role"] != "assistant" for m in messages)
+
+
+@pytest.mark.settings({"repair": {"mode": "auto", "maxAttempts": 1}})
+async def test_a_failed_fix_is_repaired_again_with_the_code_above_in_the_prompt(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """A "Fix with AI" is the first attempt of the loop; with `auto` its failure is repaired
+    like a generation's, and that prompt still has the user's code above the fix."""
+    fake_openai.enqueue(text="y = x / zero\n", chunk_chars=3)  # the fix: still broken
+    fake_openai.enqueue(text="y = x / 2\n", chunk_chars=3)
+    uri = editor.open("again.py", "label = 'above'\nx = 4\ny = x / 0\nz = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=2)
+    summary = await editor.summary(uri, 3)
+    assert summary["error"] is None
+    assert editor.docs[uri].source == "label = 'above'\nx = 4\ny = x / 2\nz = 1\n"
+    assert len(fake_openai.chat_requests) == 2
+    second = fake_openai.chat_requests[1].body["messages"][-1]["content"]
+    assert "NameError" in second and "y = x / zero" in second
+    assert "label = 'above'" in second  # the code above the fix (not read by it)

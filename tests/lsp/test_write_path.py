@@ -494,6 +494,36 @@ async def test_stream_edits_stop_removes_an_unfinished_last_line(
     assert editor.docs[uri].source == "a = 1\nb = 2\n"  # the unfinished line was removed
 
 
+async def test_stream_edits_a_malformed_answer_stops_cleanly_naming_the_field(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The answer is read with its definition (payloads.StreamEditResult): a wrong field
+    stops the generation with a message that names it, and the server goes on working."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    handle = streams.handle
+
+    def mangled(params: Any) -> dict[str, Any]:
+        answer = handle(params)
+        if streams.requests[-1]["op"] == "insert":
+            answer["version"] = str(answer.get("version"))
+        return answer
+
+    streams.handle = mangled  # type: ignore[method-assign]
+    fake_openai.enqueue(text="a = 1\nb = 2\n", chunk_chars=40, delay=0.005)
+    uri = editor.open("bad.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="two names")
+    summary = await editor.summary(uri)
+    assert "StreamEditResult.version: expected integer, got a string" in summary["error"]
+    streams.handle = handle  # type: ignore[method-assign]
+    fake_openai.enqueue(text="c = 3\n", chunk_chars=40, delay=0.005)
+    uri2 = editor.open("good.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri2, prompt="one name")
+    summary = await editor.summary(uri2)
+    assert summary["error"] is None
+    assert editor.docs[uri2].source == "c = 3\n"
+
+
 # -- an editor that answers late ---------------------------------------------------------------------
 
 

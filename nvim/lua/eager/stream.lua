@@ -130,6 +130,7 @@ end
 
 ---@param st eager.StreamRegion
 ---@param client vim.lsp.Client
+---@return eager.StreamEditResult
 local function answer(st, client)
   flush(client, st.buf)
   local enc = client.offset_encoding
@@ -152,6 +153,9 @@ local function forget(id)
   end
 end
 
+---@param id string
+---@param reason "edited"|"closed"|"conflict"
+---@return eager.StreamEditResult
 local function refuse(id, reason)
   forget(id)
   return { ok = false, reason = reason }
@@ -159,6 +163,7 @@ end
 
 ---@param p eager.StreamBeginParams
 ---@param client vim.lsp.Client
+---@return eager.StreamEditResult
 local function begin(p, client)
   local buf = vim.uri_to_bufnr(p.uri)
   if not api.nvim_buf_is_loaded(buf) then
@@ -258,6 +263,7 @@ end
 
 --- The handler for the server's eager/streamEdit requests.
 ---@param p eager.StreamBeginParams|eager.StreamInsertParams|eager.StreamEndParams
+---@return eager.StreamEditResult|nil answer, table|nil error
 function M.handle(_, p, ctx)
   local client = vim.lsp.get_client_by_id(ctx.client_id)
   if not client or type(p) ~= "table" or type(p.generationId) ~= "string" then

@@ -9,7 +9,13 @@ Rules, and why:
 - An answer that gives the failing statement back unchanged runs nothing; the next attempt (if
   any is left) is told its answer was rejected; with none left the failing code stays as it was.
 - Syntax errors end the loop (repair targets runtime errors), as do broken streams.
-- The edge (`GenerateView`) only shows things; it decides nothing.
+- The edge only places and shows things; it decides nothing. The terminal is a
+  `GenerateView` (printed); the language server is an `AttemptRunner` that writes each
+  attempt into the document (lsp/generation.py). Both go through `repair_loop`, so the
+  attempt limit, what stops the loop and what text is kept are the same in both.
+- A repair's text replaces the code from the failing statement on: the next attempt's
+  `first_line` is the failing statement's line in the run that failed; an edge whose lines
+  move (a document being typed in) maps it through its own record of where that run was.
 """
 
 from __future__ import annotations
@@ -34,15 +40,70 @@ class GenerateView(AttemptEdge, Protocol):
         """Its run is over (its report, error and repair stats are filled in)."""
 
 
+class AttemptRunner(Protocol):
+    """How an edge runs one attempt of the loop: place its text, stream it, settle it.
+
+    The terminal streams it into the interpreter and prints it (`ViewRunner`); the language
+    server opens a region in the document (for a repair: over the text from the failing
+    statement on, which the loop says by `attempt.first_line`, a line of the previous
+    attempt's run), writes the text there, keeps only `attempt.keep_length()` of it and
+    publishes the results (lsp/generation.py)."""
+
+    async def run_attempt(self, attempt: Attempt, number: int) -> bool:
+        """Run `attempt` (`attempt.run(interpreter, edge)`); it may set `attempt.first_line`
+        to where its text really begins. False: the edge stopped (the user stopped it, the
+        text could not be placed); the loop ends there."""
+        ...
+
+
+@dataclass
+class RepairContext:
+    """What every repair prompt of one loop is told besides the generated code."""
+
+    task: str  # the user's request
+    before: str = ""  # text above the generated code (an edge may update it as it learns)
+    earlier: list[ChunkResult] = field(default_factory=list)  # results of that text
+
+
 @dataclass
 class GenerateOutcome:
     attempts: list[Attempt] = field(default_factory=list)
     code: str = ""  # the program as kept
     ok: bool = False
+    stopped: bool = False  # the edge stopped the loop (AttemptRunner.run_attempt said False)
 
     @property
     def error(self) -> str | None:
         return self.attempts[-1].error if self.attempts else None
+
+    @property
+    def failed(self) -> ChunkResult | None:
+        """The last attempt's failing statement (what is left broken), if any."""
+        return self.attempts[-1].failed if self.attempts else None
+
+    @property
+    def repaired(self) -> bool:
+        """A repair attempt ran (its text replaced the failing code)."""
+        return any(a.request is not None and not a.unchanged for a in self.attempts)
+
+
+class ViewRunner:
+    """The terminal's runner: stream into the interpreter, tell the view (`GenerateView`)."""
+
+    def __init__(self, interpreter: Interpreter, view: GenerateView, wrap: Any = None) -> None:
+        self.interpreter = interpreter
+        self.view = view
+        self.wrap = wrap  # wraps each attempt's stream (a token-rate limit)
+
+    async def run_attempt(self, attempt: Attempt, number: int) -> bool:
+        if self.wrap is not None:
+            attempt.stream = self.wrap(attempt.stream)
+        self.view.attempt_started(attempt, number)
+        await attempt.run(self.interpreter, self.view)
+        if attempt.empty:
+            attempt.error = NO_CODE
+        self.view.attempt_ended(attempt, number)
+        return True
 
 
 async def generate(
@@ -59,26 +120,54 @@ async def generate(
     """Write `prompt`'s program with the model into `interpreter`, repairing up to `repairs` times.
 
     `wrap(stream)` may wrap each attempt's stream (a token-rate limit)."""
-    stop_on_error = interpreter.config.stop_on_error
-    outcome = GenerateOutcome()
-    lines: list[str] = []  # the program as kept so far
-    ran: list[ChunkResult] = []  # results of the kept statements that ran, in order
-    attempt = Attempt.generation(
+    first = Attempt.generation(
         llm,
         generation_messages(prompt, before="", after="", path=path),
         first_line=1,
-        stop_on_error=stop_on_error,
+        stop_on_error=interpreter.config.stop_on_error,
     )
+    return await repair_loop(
+        interpreter,
+        llm,
+        first,
+        ViewRunner(interpreter, view, wrap),
+        context=RepairContext(task=prompt),
+        repairs=repairs,
+        style=style,
+    )
+
+
+async def repair_loop(
+    interpreter: Interpreter,
+    llm: Any,
+    first: Attempt,
+    runner: AttemptRunner,
+    *,
+    context: RepairContext,
+    repairs: int = 0,
+    style: str = repair.DEFAULT_STYLE,
+) -> GenerateOutcome:
+    """Run `first` (a generation, or a repair the user asked for), then repair from the failing
+    statement up to `repairs` times: the loop of the terminal and of the language server.
+
+    `outcome.code` is the kept text, from `first`'s first line on."""
+    stop_on_error = first.stop_on_error
+    outcome = GenerateOutcome()
+    lines: list[str] = []  # the code as kept so far
+    ran: list[ChunkResult] = []  # results of the kept statements that ran, in order
+    attempt = first
     for number in range(1 + max(0, repairs)):
         outcome.attempts.append(attempt)
-        if wrap is not None:
-            attempt.stream = wrap(attempt.stream)
-        view.attempt_started(attempt, number)
-        report = await attempt.run(interpreter, view)
-        if attempt.empty:
+        prior = len(lines)  # kept lines before this attempt's text
+        go_on = await runner.run_attempt(attempt, number)
+        report = attempt.report
+        if attempt.empty and attempt.error is None:
             attempt.error = NO_CODE
-        lines += attempt.kept_text().splitlines(keepends=True)
-        view.attempt_ended(attempt, number)
+        kept = attempt.kept_text().splitlines(keepends=True)
+        lines += kept
+        if not go_on:
+            outcome.ok, outcome.stopped = False, True
+            break
         if attempt.unchanged and attempt.request is not None:
             outcome.ok = False
             if number < repairs:  # ask again, saying what was wrong with it
@@ -86,7 +175,7 @@ async def generate(
                 attempt = Attempt.repair(
                     llm,
                     attempt.request,
-                    first_line=len(lines) + 1,
+                    first_line=attempt.first_line + len(kept),
                     replaced=attempt.replaced,
                     style=style,
                     stop_on_error=stop_on_error,
@@ -109,20 +198,23 @@ async def generate(
         if number == repairs:
             break
         # Keep the statements before the failing one; the model rewrites from it on.
-        replaced = "".join(lines[failed.chunk.start_line - 1 :])
-        lines = lines[: failed.chunk.start_line - 1]
+        cut = prior + (failed.chunk.start_line - attempt.first_line)
+        replaced = "".join(lines[cut:])
+        lines = lines[:cut]
         req = await repair.request_from_run(
             interpreter,
-            task=prompt,
+            task=context.task,
             code_ran="".join(lines),
             failed=failed,
             results=ran,
+            before=context.before,
             style=style,
         )
+        req.earlier = [*context.earlier, *req.earlier]
         attempt = Attempt.repair(
             llm,
             req,
-            first_line=len(lines) + 1,
+            first_line=failed.chunk.start_line,
             replaced=replaced,
             style=style,
             stop_on_error=stop_on_error,

@@ -1,23 +1,12 @@
-"""Follow mode: statements appended to a document, by anyone, run once complete.
+"""Follow mode in the editor: the edge of `app/follow.py`, which holds the rules (what may
+run, what an edit means, stopping at an error) and decides each step.
 
-Rule for edits (docs/configuration.md, "Follow mode"):
-- text appended at the end streams into the current run, so each statement runs as soon as
-  the detector knows it is complete;
-- an edit to text that has not run yet (the statement being typed) restarts the stream from
-  the first statement that has not run, without touching the interpreter;
-- an edit to a statement that already ran makes its results stale and, after a short pause
-  in typing, re-runs it and the statements that depend on it, in document order, keeping
-  everything else's state (lsp/incremental.py, core/rerun.py; a full rebuild, from a fresh
-  namespace, only when the dependency graph cannot follow the code, and the status says so).
-After an error (with `execution.stopOnError`) nothing more runs until the failing statement
-(or something before it) is edited.
-
-A statement runs only once the user has moved past it. The last line with text, when the
-user's latest edit is on or after it, is the line being typed: it is held back (not fed to the
-run) until a later line is started, or until a newline follows it and the cursor (from
-`eager/cursor`, for the document version the server has) is on another line. A pause in the
-middle of a line never runs it, even when the document text ends in a newline after it (Neovim
-always sends one). Without cursor notifications only "a later line started" counts.
+This module feeds those rules a document: its settled text (the user's latest edit from
+didChange, the cursor from `eager/cursor` for the document version the server has), and
+carries out the steps: a stream of the document's text through one run (`Epoch`, an
+Activity, so a generation or a whole-document run replaces it), a re-run of edited
+statements (lsp/incremental.py), a rebuild from a fresh namespace. It publishes the status
+and binds results to lines (RunBinding); it decides nothing about what runs.
 """
 
 from __future__ import annotations
@@ -27,10 +16,11 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+from eager_lsp.app.follow import FollowState, Lines, follow_step, settled_text
 from eager_lsp.core.interpreter import StreamFailed
 from eager_lsp.core.types import Event, Release
 from eager_lsp.lsp.execution import Activity, reset_namespace
-from eager_lsp.lsp.payloads import FollowResult
+from eager_lsp.lsp.payloads import OMIT, CursorParams, FollowResult, from_wire
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.text import LineEdit
 
@@ -39,20 +29,6 @@ if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
 
 log = logging.getLogger(__name__)
-
-REBUILD_PAUSE_S = 0.3  # wait for a pause in typing before re-running from the top
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    lo, hi = 0, n
-    while lo < hi:  # binary search on equal prefixes (fast for long documents)
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 class Epoch(Activity):
@@ -80,7 +56,7 @@ class Epoch(Activity):
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, Release):
-            self.follower.released_upto = max(self.follower.released_upto, event.chunk.end_line)
+            self.follower.state.released(event.chunk.end_line)
         if event.kind in ("release", "exec_start", "result"):  # "running" only while it does
             busy = self.binding.running or self.binding.pending
             self.server.status(self.doc, "running" if busy else "idle", message="following")
@@ -100,7 +76,7 @@ class Epoch(Activity):
         except StreamFailed:
             stopped = False  # abandoned: a newer stream takes over
         if stopped and not self.binding.cancelled:
-            self.follower.halted = True
+            self.follower.state.stopped_at_error()
             server.status(doc, "error", message="follow: stopped at an error; edit it to re-run")
         elif not self.binding.cancelled:
             server.status(doc, "idle", message="following")
@@ -127,14 +103,12 @@ class Follower:
         follow from its end (`resume_after_run`), without running the document first."""
         self.server = server
         self.doc = doc
-        self.snapshot = ""  # the text the current state corresponds to
-        self.released_upto = 0  # lines before this have run (or been released to run)
-        self.halted = False
+        # What ran; else the first round runs the whole document.
+        self.state = FollowState(rebuild_next=not suspended)
         self.suspended = suspended
         self.epoch: Epoch | None = None
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._rebuild_next = not suspended  # else the first round runs the whole document
         self.edit_line: int | None = None  # line where the user's latest edit ended
         doc.observers.append(self)
 
@@ -145,7 +119,7 @@ class Follower:
     def rebuild_soon(self) -> None:
         """The interpreter was replaced: run everything again from the top."""
         self.suspended = False
-        self._rebuild_next = True
+        self.state.interpreter_replaced()
         self._dirty.set()
 
     async def stop(self) -> None:
@@ -171,12 +145,7 @@ class Follower:
         """The other activity ran the document's text: everything in it counts as run."""
         self.suspended = False
         self.epoch = None
-        self.halted = False
-        self.snapshot = self.doc.text.source
-        self.released_upto = self.doc.text.line_count - (
-            0 if self.snapshot.endswith("\n") or not self.snapshot else 1
-        )
-        self._rebuild_next = False
+        self.state.ran_elsewhere(self.doc.text)
         self.edit_line = None
 
     def cursor_moved(self) -> None:
@@ -185,24 +154,12 @@ class Follower:
 
     # -- what may run ---------------------------------------------------------------------------
     def settled_text(self) -> str:
-        """The document's text without the line being typed (see the module docstring)."""
-        text = self.doc.text
-        source = text.source
-        last = text.line_count - 1
-        while last >= 0 and not text.line(last).strip():
-            last -= 1
-        if last < 0 or self.edit_line is None or self.edit_line < last:
-            return source
-        newline_after = last + 1 < text.line_count
-        cursor = self.doc.cursor
-        if (
-            newline_after
-            and cursor is not None
-            and self.doc.cursor_version == self.doc.version
-            and cursor[0] != last
-        ):
-            return source  # a newline typed and the cursor off that line
-        return source[: text.line_start(last)]
+        """The document's text without the line being typed (app.follow.settled_text)."""
+        doc = self.doc
+        cursor = doc.cursor if doc.cursor_version == doc.version else None
+        return settled_text(
+            doc.text, edit_line=self.edit_line, cursor_line=None if cursor is None else cursor[0]
+        )
 
     # -- watching ---------------------------------------------------------------------------------
     def on_change(self, start: int, end: int, text: str, edit: LineEdit, own: bool) -> None:
@@ -223,37 +180,29 @@ class Follower:
                 log.exception("follow mode failed to catch up")
 
     async def _sync(self) -> None:
-        new = self.settled_text()
-        if self._rebuild_next:
-            await self._rebuild(new, from_line=0)
-            return
-        old = self.snapshot
-        if new == old:
-            return
-        epoch = self.epoch
-        if new.startswith(old) and epoch is not None and epoch.running and not self.halted:
-            epoch.stream.push(new[len(old) :])
-            self.snapshot = new
-            return
-        if epoch is not None and epoch.running:
-            await epoch.stream.drained()  # what was pushed has been fed and released
-        line = self.doc.text.line_of(_common_prefix(old, new))
-        if line < self.released_upto:
-            # A statement that already ran changed: wait for a pause, then re-run it and
-            # what depends on it (lsp/incremental.py); the rest keeps its state.
-            await asyncio.sleep(REBUILD_PAUSE_S)
-            if self._dirty.is_set():
-                return  # still typing: the next round re-runs
-            await self._rerun_edits()
-            return
-        if self.halted:
-            self.snapshot = new  # nothing runs after an error until it is edited
-            return
-        await self._restart_tail(new)
+        await follow_step(self.state, self)
 
-    async def _rerun_edits(self) -> None:
+    # -- app.follow.FollowEdge: the steps, on this document ----------------------------------------
+    def settled(self) -> tuple[str, Lines]:
+        return self.settled_text(), self.doc.text
+
+    def streaming(self) -> bool:
+        return self.epoch is not None and self.epoch.running
+
+    def push(self, text: str) -> None:
+        assert self.epoch is not None
+        self.epoch.stream.push(text)
+
+    async def drained(self) -> None:
+        if self.epoch is not None:
+            await self.epoch.stream.drained()
+
+    def typing(self) -> bool:
+        return self._dirty.is_set()
+
+    async def rerun(self) -> None:
         """Bring the interpreter to the settled text, re-running only what the edit
-        affects; then follow from its end."""
+        affects (lsp/incremental.py); then follow from its end."""
         from eager_lsp.lsp.incremental import run_edits
 
         if self.epoch is not None:
@@ -263,31 +212,24 @@ class Follower:
         run = await run_edits(self.server, self.doc, text)
         if self.suspended or run.report is None:
             return  # another activity took over (it resumes us), or it failed
-        self.snapshot = text
-        self.released_upto = run.released_upto
-        self.halted = run.halted
+        self.state.reran(text, released_upto=run.released_upto, halted=run.halted)
         self._dirty.set()  # the text may have moved on meanwhile
 
-    async def _rebuild(self, text: str, *, from_line: int) -> None:
+    async def rebuild(self) -> None:
         """Fresh namespace, then the whole document from the top."""
-        self._rebuild_next = False
         if self.epoch is not None:
             await self.epoch.stop("rebuilding")
-        self.halted = False
-        self.released_upto = 0
-        self.doc.store.clear(from_line)
-        await self._new_epoch(text, base=0, reset=True)
+        self.doc.store.clear(0)
+        await self._new_epoch(base=0, reset=True)
 
-    async def _restart_tail(self, text: str) -> None:
+    async def restart(self, base: int) -> None:
         """The unrun tail changed: let complete statements finish, then stream from the
         first statement that has not run."""
         if self.epoch is not None:
             await self.epoch.finish()
-        self.halted = False
-        base = min(self.released_upto, self.doc.text.line_count)
-        await self._new_epoch(text, base=base, reset=False)
+        await self._new_epoch(base=min(base, self.doc.text.line_count), reset=False)
 
-    async def _new_epoch(self, text: str, *, base: int, reset: bool) -> None:
+    async def _new_epoch(self, *, base: int, reset: bool) -> None:
         from eager_lsp.lsp.execution import replace_activity
 
         await replace_activity(self.doc, "follow")
@@ -300,7 +242,7 @@ class Follower:
         # The text may have moved on while the interpreter was getting ready.
         text = self.settled_text()
         epoch.stream.push(text[self.doc.text.line_start(base) :])
-        self.snapshot = text
+        self.state.streamed(text)
 
 
 async def set_follow(server: ExecutionContext, doc: Document, enabled: bool) -> FollowResult:
@@ -321,21 +263,18 @@ async def set_follow(server: ExecutionContext, doc: Document, enabled: bool) -> 
 def set_cursor(server: OpenDocuments, params: Any) -> None:
     """eager/cursor `{"uri", "position": {line, character}, "version"?}`: where the user is.
     Without `version` it is taken to be for the text the server has now."""
+    from eager_lsp.lsp.payloads import PayloadError
     from eager_lsp.lsp.stream_edits import plain
 
-    data = plain(params)
-    if not isinstance(data, dict):
-        return
-    doc = server.documents.get(str(data.get("uri")))
-    pos = data.get("position")
-    if doc is None or doc.closed or not isinstance(pos, dict):
-        return
     try:
-        line, character = int(pos["line"]), int(pos["character"])
-    except (KeyError, TypeError, ValueError):
+        cursor = from_wire(CursorParams, plain(params))
+    except PayloadError as exc:
+        log.info("ignoring a malformed %s: %s", "eager/cursor", exc)
         return
-    version = data.get("version")
-    doc.cursor = (line, character)
-    doc.cursor_version = version if isinstance(version, int) else doc.version
+    doc = server.documents.get(cursor.uri)
+    if doc is None or doc.closed:
+        return
+    doc.cursor = (cursor.position.line, cursor.position.character)
+    doc.cursor_version = doc.version if cursor.version is OMIT else cursor.version
     if doc.follower is not None:
         doc.follower.cursor_moved()

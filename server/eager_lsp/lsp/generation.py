@@ -9,9 +9,15 @@ removed, so the document ends with the code that ran up to the error, which sits
 and keep their interpreter state; afterwards only the statements below that depend on the
 replaced ones re-run (lsp/incremental.py). What the repair asks and how the answer is filtered
 (repeats dropped, an unchanged failing statement not run again) is repair.py's, shared with
-the CLI. The stream itself, and where the kept text ends after an error, is one
-`app.attempt.Attempt`, the same step the CLI's loop is made of; this module only places the
-text and the results in the document.
+the CLI.
+
+The loop itself (generate, stop at the error, keep the text up to the failing statement,
+repair up to `repair.maxAttempts` times with `repair.mode: auto`, ask again once after an
+unchanged answer) is `app.generate.repair_loop`, the CLI's loop: a `Generation` is its
+`AttemptRunner`. For each attempt it only places the text in the document (a region; a
+repair's region covers the code from the failing statement to the end of the previous
+attempt's text), writes and trims it, binds the results to lines and publishes the status
+and the `eager/generationSummary` (one per attempt).
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lsprotocol import types as lsp
 
 from eager_lsp import repair
 from eager_lsp.app.attempt import Attempt
+from eager_lsp.app.generate import GenerateOutcome, RepairContext, repair_loop
+from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.lsp import methods
@@ -100,9 +108,24 @@ class Generation(Activity):
         # A repair: what the interpreter's ledger recorded before it, so that afterwards only
         # the statements depending on the replaced ones re-run (lsp/incremental.after_fix).
         self.fresh_since = doc.interpreter.ledger.seq if fix and doc.interpreter else None
+        # What later repairs are told about the text above the loop's code: for a repair the
+        # user asked for, what its request says is above the failing statement.
+        self.context = (
+            RepairContext(
+                task=fix.task, before=fix.before + fix.code_ran, earlier=list(fix.earlier)
+            )
+            if fix is not None
+            else RepairContext(task=doc.last_prompt or DEFAULT_REPAIR_TASK)
+        )
+        self.outcome: GenerateOutcome | None = None
         self.start_offset = start
         self.end_offset = end
         self.asked_version = doc.version  # the version `start`/`end` refer to
+        self._new_attempt_state()
+
+    def _new_attempt_state(self) -> None:
+        """What one attempt writes: a writer, a region, a run binding, a progress bar."""
+        server, doc = self.server, self.doc
         self.tokens = 0
         self.first_piece_at: float | None = None
         self.writer: Writer = (
@@ -132,9 +155,63 @@ class Generation(Activity):
                 await asyncio.wait_for(asyncio.shield(self.task), 10.0)
 
     async def main(self) -> None:
+        server, doc = self.server, self.doc
+        settings = server.settings
+        stop_on_error = settings.execution.stop_on_error
+        try:
+            llm = settings.llm_config()  # checked (`_check_llm`) before the activity started
+            if self.fix is not None:
+                first = Attempt.repair(
+                    llm, self.fix, first_line=1, replaced=self.replaced, stop_on_error=stop_on_error
+                )
+            else:
+                first = Attempt.generation(
+                    llm, self.messages, first_line=1, stop_on_error=stop_on_error
+                )
+        except Exception as exc:  # the settings changed meanwhile: say so, publish, stop
+            error = f"{type(exc).__name__}: {exc}"
+            server.show(f"eager: generation failed: {error}", error=True)
+            self.writer.detach()
+            self._finish(None, error=error)
+            return
+        repairs = 0
+        if settings.repair.mode == "auto":
+            repairs = max(0, settings.repair.max_attempts - doc.repair_attempts)
+        self.outcome = outcome = await repair_loop(
+            cast(Interpreter, _InterpreterOf(server, doc)),
+            llm,
+            first,
+            self,
+            context=self.context,
+            repairs=repairs,
+        )
+        if doc.follower is not None and not doc.closed:
+            doc.follower.resume_after_run()
+        if outcome.stopped or self.stop_reason is not None or doc.closed:
+            return
+        failed = outcome.failed
+        if failed is not None and failed.error is not None:
+            after_failure(server, doc, failed)
+        elif outcome.ok and self.fresh_since is not None:
+            from eager_lsp.lsp.incremental import after_fix
+
+            after_fix(server, doc, self.fresh_since)
+
+    # -- one attempt of the loop (app.generate.AttemptRunner) --------------------------------------
+    async def run_attempt(self, attempt: Attempt, number: int) -> bool:
+        """Place `attempt` in the document, stream it, settle the text, publish; False: the
+        loop stops (stopped, or the text could not be placed)."""
+        if number > 0:
+            if self.stop_reason is not None or self.doc.closed:
+                return False
+            if not self._place_repair(attempt):
+                attempt.error = "the generated text was edited; not repairing it"
+                return False
+            self.doc.repair_attempts += 1
+        self.attempt = attempt
         error: str | None = None
         try:
-            started = await self._start()
+            started = await self._start(attempt)
         except asyncio.CancelledError:
             if self.stop_reason is None:
                 raise
@@ -150,20 +227,59 @@ class Generation(Activity):
             self.writer.detach()
             if self.region is not None:
                 self.region.detach()
-            self._finish(None, error=error or self.writer.failure)
-            return
+            error = error or self.writer.failure
+            attempt.error = attempt.error or error or self.stop_reason or "not started"
+            with contextlib.suppress(Exception):
+                await attempt.stream.aclose()
+            self._finish(None, error=error)
+            return False
         report, error = await self._follow_stream()
-        attempt = self.attempt
-        assert attempt is not None
         if attempt.unchanged:
             error = attempt.unchanged_message
             self.server.show(f"eager: {error}", warn=True)
         if self.writer.failure is not None and error is None:
             error = self.writer.failure
             self.server.show(f"eager: generation stopped: {self.writer.failure}", warn=True)
+        if error is not None and not attempt.unchanged and attempt.error is None:
+            attempt.error = error  # the loop stops here
+        self._learn_context()
         self._finish(report, error=error or attempt.failure)
+        return self.stop_reason is None and self.writer.failure is None and not self.doc.closed
 
-    async def _start(self) -> bool:
+    def _place_repair(self, attempt: Attempt) -> bool:
+        """Aim the next attempt at the document: from the line `attempt.first_line` names in
+        the previous attempt's run to the end of the previous attempt's text."""
+        region, first, doc = self.region, self.first_line, self.doc
+        if region is None or not region.intact:
+            return False
+        text = doc.text
+        line = text.line_of(region.start) + (attempt.first_line - first)
+        start = text.line_start(line) if line < text.line_count else len(text.source)
+        start = min(max(start, region.start), max(region.end, region.start))
+        end = max(region.end, start)
+        if self.fresh_since is None and doc.interpreter is not None:
+            self.fresh_since = doc.interpreter.ledger.seq
+        self.start_offset, self.end_offset, self.asked_version = start, end, doc.version
+        self.replaced = text.source[start:end]
+        self.kind = "fix"
+        self._new_attempt_state()  # the old region stays doc.last_region until this one ends
+        return True
+
+    def _learn_context(self) -> None:
+        """What the next repair prompt is told about the text above the generated code."""
+        region = self.region
+        if region is None or self.attempt is None or self.attempt.request is not None:
+            return  # a repair's region starts at the failing statement: keep the first's
+        doc = self.doc
+        top = doc.text.line_of(region.start)
+        self.context.before = doc.text.source[: region.start]
+        self.context.earlier = [
+            e.result
+            for e in sorted(doc.store.entries, key=lambda e: e.first)
+            if e.result is not None and e.last < top
+        ]
+
+    async def _start(self, attempt: Attempt) -> bool:
         """Interpreter, progress, a line of its own, then the model stream into the run."""
         server, doc = self.server, self.doc
         interpreter = await server.ensure_interpreter(doc)
@@ -173,21 +289,9 @@ class Generation(Activity):
         server.status(doc, "generating", tokens=0, chunksDone=0, chunksTotal=0)
         if not await self._open_line():
             return False
-        llm = server.settings.llm_config()
-        stop_on_error = server.settings.execution.stop_on_error
-        if self.fix is not None:
-            attempt = Attempt.repair(
-                llm,
-                self.fix,
-                first_line=self.first_line,
-                replaced=self.replaced,
-                stop_on_error=stop_on_error,
-            )
-        else:
-            attempt = Attempt.generation(
-                llm, self.messages, first_line=self.first_line, stop_on_error=stop_on_error
-            )
-        self.attempt = attempt
+        attempt.first_line = self.first_line
+        if attempt.request is not None:
+            attempt.replaced = self.replaced  # what is put back if the answer is unchanged
         prelude = self._prelude()
         if prelude:
             from eager_lsp.providers.prefetch import PrefetchStream
@@ -254,7 +358,6 @@ class Generation(Activity):
             if doc.last_region is not None and doc.last_region is not self.region:
                 doc.last_region.detach()
             doc.last_region = self.region
-        failed = self.binding.failed if self.binding is not None else None
         done = self.binding.done if self.binding is not None else 0
         released = self.binding.released if self.binding is not None else 0
         self.progress.end(error or "done")
@@ -270,14 +373,6 @@ class Generation(Activity):
         if self.stop_reason is not None:
             payload.stoppedEarly = True
         server.notify(methods.GENERATION_SUMMARY, payload)
-        if doc.follower is not None and not doc.closed:
-            doc.follower.resume_after_run()
-        if failed is not None and not doc.closed and self.stop_reason is None:
-            after_failure(server, doc, failed)
-        elif self.fresh_since is not None and not error and self.stop_reason is None:
-            from eager_lsp.lsp.incremental import after_fix
-
-            after_fix(server, doc, self.fresh_since)
 
     def _prelude(self) -> str:
         """The code above the generated text, when this interpreter has not attempted all of
@@ -518,32 +613,33 @@ async def stop(server: GenerationContext, doc: Document) -> StopResult:
 
 
 def after_failure(server: GenerationContext, doc: Document, failed: ChunkResult) -> None:
-    """After a generation stopped on an error: repair automatically (`repair.mode: auto`)
-    or point at the code action (`ask`)."""
-    mode = server.settings.repair.mode
+    """After the loop ended on an error (its repairs, with `repair.mode: auto`, used up or
+    none allowed): with `ask`, point at the code action."""
+    if server.settings.repair.mode != "ask":
+        return
     entry = next((e for e in doc.store.entries if e.result is failed), None)
-    if entry is None or mode == "off":
+    if entry is None:
         return
     line = entry.error_line if entry.error_line is not None else entry.first
-    if mode == "auto" and doc.repair_attempts < server.settings.repair.max_attempts:
-        doc.repair_attempts += 1
-        server.spawn(_auto_fix(server, doc, line), "repairing")
-    elif mode == "ask":
-        err = failed.error
-        what = f"{err.type}" if err is not None else "an error"
-        server.show(
-            f'eager: {what} on line {line + 1}; use the "{methods.FIX_TITLE}" code action to '
-            "regenerate from there.",
-        )
+    err = failed.error
+    what = f"{err.type}" if err is not None else "an error"
+    server.show(
+        f'eager: {what} on line {line + 1}; use the "{methods.FIX_TITLE}" code action to '
+        "regenerate from there.",
+    )
 
 
-async def _auto_fix(server: GenerationContext, doc: Document, line: int) -> None:
-    # The generation that failed is still winding down: let it finish first.
-    if doc.activity is not None:
-        await doc.activity.wait_done(2.0)
-    if doc.closed:
-        return
-    await start_fix(server, doc, {"uri": doc.uri, "line": line})
+class _InterpreterOf:
+    """The document's interpreter as it is when the loop asks (a restart replaces it)."""
+
+    def __init__(self, server: GenerationContext, doc: Document) -> None:
+        self._server, self._doc = server, doc
+
+    def __getattr__(self, name: str) -> Any:
+        interpreter = self._doc.interpreter
+        if interpreter is None:
+            raise RuntimeError("the document has no interpreter")
+        return getattr(interpreter, name)
 
 
 def fix_actions(server: GenerationContext, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:

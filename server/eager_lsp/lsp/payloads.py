@@ -13,6 +13,9 @@ Rules, and why:
   "Payload definitions" from it. tests/lsp/test_payloads.py checks the VS Code extension
   (`vscode-extension/src/methods.ts`) and the Neovim plugin (`nvim/lua/eager/*.lua`) against it.
 - Plain dataclasses, no LSP types: these are JSON shapes; pygls gets the dicts.
+- What a client sends back (the answer to eager/streamEdit, eager/cursor) is read with
+  `from_wire(Type, data)`, which checks it against the same definition: a malformed message is
+  a `PayloadError` that names the field, never a KeyError deep inside a feature.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ import json
 import sys
 import typing
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from eager_lsp.lsp import methods
+
+T = TypeVar("T")
 
 
 class _Omit:
@@ -62,6 +67,98 @@ def to_wire(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: to_wire(v) for k, v in value.items()}
     return value
+
+
+class PayloadError(ValueError):
+    """A client's message does not match its definition (the message says which field)."""
+
+
+def from_wire(cls: type[T], data: Any) -> T:
+    """A payload read from a client's JSON (`plain` data: dicts, lists, scalars), checked
+    against its definition: a missing required field, a value of the wrong type or a string
+    outside its `Literal` is a `PayloadError` naming the field; unknown fields are ignored (a
+    newer client may send more); an optional field that is absent or null is `OMIT`."""
+    return typing.cast(T, _read_value(cls, data, cls.__name__))
+
+
+def _read_object(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise PayloadError(f"{where}: expected an object, got {_json_type(data)}")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        value = data.get(f.name)
+        if value is None and f.default is OMIT:
+            values[f.name] = OMIT
+            continue
+        if f.name not in data and f.default is not dataclasses.MISSING:
+            continue
+        if f.name not in data:
+            raise PayloadError(f"{where}.{f.name} is missing")
+        values[f.name] = _read_value(hints[f.name], value, f"{where}.{f.name}")
+    return cls(**values)
+
+
+def _read_value(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if tp is type(None):
+        if value is None:
+            return None
+    elif origin is Literal:
+        if any(value == a and type(value) is type(a) for a in args):
+            return value
+        expected = " | ".join(json.dumps(a) for a in args)
+        raise PayloadError(f"{where}: expected {expected}, got {json.dumps(value)[:80]}")
+    elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        problems = []
+        for option in args:
+            try:
+                return _read_value(option, value, where)
+            except PayloadError as exc:
+                problems.append(str(exc))
+        raise PayloadError("; or ".join(problems))
+    elif origin is list:
+        if isinstance(value, list):
+            return [_read_value(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    elif origin is dict:
+        if isinstance(value, dict):
+            return value
+    elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _read_object(tp, value, where)
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise PayloadError(f"{where}: cannot read a value of type {_type_text(tp)}")
+    raise PayloadError(f"{where}: expected {_type_text(tp)}, got {_json_type(value)}")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
 
 
 # -- shared shapes ------------------------------------------------------------------------------

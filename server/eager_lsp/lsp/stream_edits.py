@@ -33,7 +33,15 @@ from typing import TYPE_CHECKING, Any
 
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import APPLY_TIMEOUT_S, MAX_RETRIES, Region, Writer, client_answer
-from eager_lsp.lsp.payloads import STREAM_OPS, to_wire
+from eager_lsp.lsp.payloads import (
+    OMIT,
+    STREAM_OPS,
+    Position,
+    Range,
+    StreamEditResult,
+    from_wire,
+    to_wire,
+)
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import StreamEditClient
@@ -131,15 +139,11 @@ class StreamEditWriter(Writer):
             if exc is not None:
                 answer.error = str(exc) or type(exc).__name__
                 return
-            data = plain(fut.result())
-            if not isinstance(data, dict):
-                answer.error = f"a malformed answer to {methods.STREAM_EDIT}: {data!r}"[:300]
-                return
-            answer.ok = data.get("ok") is True
-            answer.reason = str(data.get("reason") or "")
-            version = data.get("version")
-            rng = data.get("range")
-            if answer.ok and isinstance(version, int) and isinstance(rng, dict):
+            result = from_wire(StreamEditResult, plain(fut.result()))  # or PayloadError
+            answer.ok = result.ok
+            answer.reason = result.reason or ""
+            version, rng = result.version, result.range
+            if answer.ok and version is not OMIT and rng is not OMIT:
                 answer.version = version
                 if version == self.doc.version:
                     answer.offsets = self._offsets(rng)
@@ -147,24 +151,24 @@ class StreamEditWriter(Writer):
                     # Sent before the didChange of its version reached us (the client's wait
                     # for it timed out): read the range once the text is at that version.
                     answer.pending = functools.partial(self._when_at, version, rng, answer)
-        except Exception as exc:  # a malformed answer must not take the server down
-            answer.error = f"a malformed answer to {methods.STREAM_EDIT} ({exc})"
+        except Exception as exc:  # a malformed answer (PayloadError) must not take the server down
+            answer.error = f"a malformed answer to {methods.STREAM_EDIT} ({exc})"[:300]
 
-    def _when_at(self, version: int, rng: dict[str, Any], answer: _Answer) -> bool:
+    def _when_at(self, version: int, rng: Range, answer: _Answer) -> bool:
         doc = self.doc
         if doc.version == version and answer.offsets is None:
             answer.offsets = self._offsets(rng)
         return doc.version >= version or doc.closed or self.failure is not None
 
-    def _offsets(self, rng: dict[str, Any]) -> tuple[int, int]:
+    def _offsets(self, rng: Range) -> tuple[int, int]:
         from lsprotocol import types as lsp
 
-        def pos(p: dict[str, Any]) -> int:
+        def pos(p: Position) -> int:
             return self.doc.text.offset(
-                lsp.Position(line=max(0, int(p["line"])), character=max(0, int(p["character"])))
+                lsp.Position(line=max(0, p.line), character=max(0, p.character))
             )
 
-        start, end = pos(rng["start"]), pos(rng["end"])
+        start, end = pos(rng.start), pos(rng.end)
         return start, max(start, end)
 
     def _adopt(self, answer: _Answer) -> bool:

@@ -1,0 +1,249 @@
+"""Follow mode's rules: which statements of a text someone is typing may run, and what an edit
+means for what already ran. Written once, for any text source; the language server's
+`lsp/follow.py` is the edge that feeds it a document, its edits and the cursor, and carries
+out the steps (a stream through a run, a re-run of the edited statements, a rebuild).
+
+Rules, and why (docs/configuration.md, "Follow mode"; issue #10):
+- A statement runs only once the user has moved past it. The last line with text, when the
+  user's latest edit is on or after it, is the line being typed: it is held back
+  (`settled_text`) until a later line is started, or until a newline follows it and the
+  cursor is on another line. A pause in the middle of a line never runs it, even when the
+  text ends in a newline after it (Neovim always sends one). Without a cursor known for the
+  current text only "a later line started" counts. A text with no edit known (a file read
+  from disk, text another activity wrote) is settled as a whole.
+- Text appended at the end streams into the current run (`Step.APPEND`), so each statement
+  runs as soon as the detector knows it is complete.
+- An edit to text that has not run yet (the statement being typed) restarts the stream from
+  the first statement that has not run (`Step.RESTART`), without touching the interpreter.
+- An edit to a statement that already ran (`Step.RERUN`) makes its results stale; after a
+  pause in typing (`REBUILD_PAUSE_S`) the edge re-runs it and the statements that depend on
+  it (core/rerun.py), keeping everything else's state.
+- After an error (with stop-on-error) nothing more runs until the failing statement, or
+  something before it, is edited (`Step.HOLD`).
+- The first round, and any round after the interpreter was replaced, runs the whole text
+  from a fresh namespace (`Step.REBUILD`).
+The state (`FollowState`) is plain data: the edge reports what happened (`released`,
+`stopped_at_error`, ...), and `plan` decides the next step from it and the settled text.
+`follow_step` is one round: it asks the edge (`FollowEdge`) for the settled text, decides,
+waits where the rules say to wait (a stream draining, a pause in typing) and tells the edge
+what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+REBUILD_PAUSE_S = 0.3  # wait for a pause in typing before re-running edited statements
+
+
+class Lines(Protocol):
+    """A text with a line index (lsp/text.Text; `TextLines` for a plain string)."""
+
+    source: str
+
+    @property
+    def line_count(self) -> int: ...
+
+    def line(self, n: int) -> str: ...
+
+    def line_start(self, n: int) -> int: ...
+
+    def line_of(self, offset: int) -> int: ...
+
+
+class TextLines:
+    """`Lines` for a plain string (lines end at "\\n")."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._starts = [0] + [i + 1 for i, c in enumerate(source) if c == "\n"]
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def line(self, n: int) -> str:
+        if n < 0 or n >= len(self._starts):
+            return ""
+        end = self._starts[n + 1] - 1 if n + 1 < len(self._starts) else len(self.source)
+        return self.source[self._starts[n] : end]
+
+    def line_start(self, n: int) -> int:
+        return len(self.source) if n >= len(self._starts) else self._starts[max(0, n)]
+
+    def line_of(self, offset: int) -> int:
+        from bisect import bisect_right
+
+        return bisect_right(self._starts, max(0, offset)) - 1
+
+
+def common_prefix(a: str, b: str) -> int:
+    """Length of the longest common prefix (binary search: fast for long texts)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def settled_text(text: Lines, *, edit_line: int | None, cursor_line: int | None) -> str:
+    """The text without the line being typed.
+
+    `edit_line`: the line where the user's latest edit ended (None: no edit known, all of
+    the text is settled). `cursor_line`: the cursor's line, when it is known for this very
+    text (None otherwise)."""
+    source = text.source
+    last = text.line_count - 1
+    while last >= 0 and not text.line(last).strip():
+        last -= 1
+    if last < 0 or edit_line is None or edit_line < last:
+        return source  # nothing typed on the last line with text: a later line was started
+    newline_after = last + 1 < text.line_count
+    if newline_after and cursor_line is not None and cursor_line != last:
+        return source  # a newline typed and the cursor off that line
+    return source[: text.line_start(last)]
+
+
+class Step(enum.Enum):
+    NOTHING = "nothing"  # the settled text is what already ran (or is running)
+    APPEND = "append"  # push the new text at the end into the running stream
+    RESTART = "restart"  # the unrun tail changed: let complete statements finish, stream again
+    RERUN = "rerun"  # a statement that ran changed: after a pause, re-run what it affects
+    HOLD = "hold"  # stopped at an error that was not edited: remember the text, run nothing
+    REBUILD = "rebuild"  # fresh namespace, the whole text from the top
+
+
+@dataclass
+class FollowState:
+    """What follow mode knows about the text it has run."""
+
+    snapshot: str = ""  # the settled text the current state corresponds to
+    released_upto: int = 0  # lines before this have run (or been released to run)
+    halted: bool = False  # stopped at an error: nothing more runs until it is edited
+    rebuild_next: bool = True  # the next round rebuilds (first round, a new interpreter)
+
+    def plan(self, new: str, text: Lines, *, streaming: bool) -> Step:
+        """The next step for the settled text `new` (a prefix of `text.source`);
+        `streaming`: a stream of the text is running and can take appended text."""
+        if self.rebuild_next:
+            return Step.REBUILD
+        old = self.snapshot
+        if new == old:
+            return Step.NOTHING
+        if streaming and new.startswith(old) and not self.halted:
+            return Step.APPEND
+        if text.line_of(common_prefix(old, new)) < self.released_upto:
+            return Step.RERUN
+        if self.halted:
+            return Step.HOLD
+        return Step.RESTART
+
+    # -- what the edge reports -------------------------------------------------------------------
+    def streamed(self, new: str) -> None:
+        """`new` is in the stream (appended, or a new stream began with it)."""
+        self.snapshot = new
+
+    def held(self, new: str) -> None:
+        self.snapshot = new  # nothing runs after an error until it is edited
+
+    def released(self, end_line: int) -> None:
+        """A statement ending on (1-based run line) `end_line` was released to run."""
+        self.released_upto = max(self.released_upto, end_line)
+
+    def stopped_at_error(self) -> None:
+        self.halted = True
+
+    def rebuilding(self) -> None:
+        """A fresh namespace: nothing has run."""
+        self.rebuild_next = False
+        self.halted = False
+        self.released_upto = 0
+
+    def restarting(self) -> int:
+        """A new stream of the unrun tail; returns the line it begins at (0-based)."""
+        self.halted = False
+        return self.released_upto
+
+    def reran(self, text: str, *, released_upto: int, halted: bool) -> None:
+        """The edited statements (and what depends on them) re-ran up to `text`."""
+        self.snapshot = text
+        self.released_upto = released_upto
+        self.halted = halted
+
+    def ran_elsewhere(self, text: Lines) -> None:
+        """Another activity ran the whole text (a generation): all of it counts as run."""
+        self.snapshot = text.source
+        self.halted = False
+        self.rebuild_next = False
+        ends_open = bool(text.source) and not text.source.endswith("\n")
+        self.released_upto = text.line_count - (1 if ends_open else 0)
+
+    def interpreter_replaced(self) -> None:
+        self.rebuild_next = True
+
+
+class FollowEdge(Protocol):
+    """What a text source being followed does for `follow_step`."""
+
+    def settled(self) -> tuple[str, Lines]:
+        """The settled text (`settled_text`) and the whole text it is a prefix of."""
+        ...
+
+    def streaming(self) -> bool:
+        """A stream of the text through a run is going and takes appended text."""
+        ...
+
+    def push(self, text: str) -> None:
+        """Append `text` to the running stream."""
+
+    async def drained(self) -> None:
+        """Wait until what was pushed has been fed to the run and released."""
+
+    def typing(self) -> bool:
+        """The text changed again since this round began (a rerun waits for a pause)."""
+        ...
+
+    async def rebuild(self) -> None:
+        """Fresh namespace, then stream the settled text from the top (`streamed` it)."""
+
+    async def restart(self, base: int) -> None:
+        """Let complete statements finish, then stream the settled text from line `base`
+        (0-based) on (`streamed` it)."""
+
+    async def rerun(self) -> None:
+        """Re-run the edited statements and what depends on them (`reran` the result)."""
+
+
+async def follow_step(state: FollowState, edge: FollowEdge) -> Step:
+    """One round of follow mode; returns the step it took."""
+    new, text = edge.settled()
+    streaming = edge.streaming()
+    step = state.plan(new, text, streaming=streaming)
+    if step is Step.APPEND:
+        edge.push(new[len(state.snapshot) :])
+        state.streamed(new)
+        return step
+    if step in (Step.RERUN, Step.HOLD, Step.RESTART) and streaming:
+        await edge.drained()  # what was pushed has been fed and released
+        step = state.plan(new, text, streaming=False)
+    if step is Step.REBUILD:
+        state.rebuilding()
+        await edge.rebuild()
+    elif step is Step.RERUN:
+        # A statement that already ran changed: wait for a pause, then re-run it and what
+        # depends on it; the rest keeps its state.
+        await asyncio.sleep(REBUILD_PAUSE_S)
+        if edge.typing():
+            return Step.NOTHING  # still typing: the next round re-runs
+        await edge.rerun()
+    elif step is Step.HOLD:
+        state.held(new)
+    elif step is Step.RESTART:
+        await edge.restart(state.restarting())
+    return step
