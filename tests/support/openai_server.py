@@ -80,6 +80,8 @@ class Reply:
     finish_reason: str | None = "stop"
     usage: dict[str, Any] | None = None
     reject_stream_options: bool = False
+    # Set: after the first piece, the server waits (at most 30 s) until the test sets it.
+    hold_after_first: threading.Event | None = None
 
     def content_pieces(self) -> list[str]:
         if self.pieces is not None:
@@ -224,6 +226,8 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(wait)
             self._event(_chunk(cid, model, {"content": piece}, None))
             rec.pieces_sent += 1
+            if i == 0 and reply.hold_after_first is not None:
+                reply.hold_after_first.wait(30)
         if reply.drop_after is not None:
             self._drop()
             return
