@@ -9,11 +9,11 @@ import pytest
 from eager_lsp.app.follow import (
     FollowState,
     Step,
-    TextLines,
     common_prefix,
     follow_step,
     settled_text,
 )
+from eager_lsp.core.text_lines import TextLines
 
 
 def settled(source: str, *, edit_line: int | None, cursor_line: int | None = None) -> str:

@@ -40,7 +40,7 @@ REBUILD_PAUSE_S = 0.3  # wait for a pause in typing before re-running edited sta
 
 
 class Lines(Protocol):
-    """A text with a line index (lsp/text.Text; `TextLines` for a plain string)."""
+    """A text with a line index (core/text_lines.TextLines, and lsp/text.Text built on it)."""
 
     source: str
 
@@ -52,32 +52,6 @@ class Lines(Protocol):
     def line_start(self, n: int) -> int: ...
 
     def line_of(self, offset: int) -> int: ...
-
-
-class TextLines:
-    """`Lines` for a plain string (lines end at "\\n")."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self._starts = [0] + [i + 1 for i, c in enumerate(source) if c == "\n"]
-
-    @property
-    def line_count(self) -> int:
-        return len(self._starts)
-
-    def line(self, n: int) -> str:
-        if n < 0 or n >= len(self._starts):
-            return ""
-        end = self._starts[n + 1] - 1 if n + 1 < len(self._starts) else len(self.source)
-        return self.source[self._starts[n] : end]
-
-    def line_start(self, n: int) -> int:
-        return len(self.source) if n >= len(self._starts) else self._starts[max(0, n)]
-
-    def line_of(self, offset: int) -> int:
-        from bisect import bisect_right
-
-        return bisect_right(self._starts, max(0, offset)) - 1
 
 
 def common_prefix(a: str, b: str) -> int:

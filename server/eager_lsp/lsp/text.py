@@ -9,10 +9,11 @@ last character of the line, which is harmless for positions at or before it).
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 
 from lsprotocol import types as lsp
+
+from eager_lsp.core.text_lines import TextLines
 
 
 def units(text: str, encoding: str) -> int:
@@ -55,41 +56,12 @@ class LineEdit:
         return None
 
 
-class Text:
+class Text(TextLines):
     def __init__(self, source: str, encoding: str = "utf-16") -> None:
         self.encoding = encoding
-        self._set(source)
+        super().__init__(source)
 
-    def _set(self, source: str) -> None:
-        self.source = source
-        starts = [0]
-        pos = source.find("\n")
-        while pos >= 0:
-            starts.append(pos + 1)
-            pos = source.find("\n", pos + 1)
-        self._starts = starts
-
-    # -- geometry ---------------------------------------------------------------------------
-    @property
-    def line_count(self) -> int:
-        return len(self._starts)
-
-    def line(self, n: int) -> str:
-        """Line `n` without its newline ("" past the end)."""
-        if n < 0 or n >= len(self._starts):
-            return ""
-        start = self._starts[n]
-        end = self._starts[n + 1] - 1 if n + 1 < len(self._starts) else len(self.source)
-        return self.source[start:end]
-
-    def line_start(self, n: int) -> int:
-        if n >= len(self._starts):
-            return len(self.source)
-        return self._starts[max(0, n)]
-
-    def line_of(self, offset: int) -> int:
-        return bisect_right(self._starts, max(0, offset)) - 1
-
+    # -- client positions --------------------------------------------------------------------
     def offset(self, pos: lsp.Position) -> int:
         """Offset of a client position (clamped into the text)."""
         if pos.line >= len(self._starts):

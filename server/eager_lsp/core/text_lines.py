@@ -1,0 +1,45 @@
+"""A text with a line index: lines end at "\\n", addressed by offsets in code points.
+
+One implementation for every layer: follow mode's rules (app/follow.py) read plain strings
+through it, and the language server's document (lsp/text.Text) extends it with client
+positions and changes. Offsets past the end clamp to the end; lines past the end are "".
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+
+class TextLines:
+    """`source` and the offset where each of its lines starts."""
+
+    def __init__(self, source: str) -> None:
+        self._set(source)
+
+    def _set(self, source: str) -> None:
+        self.source = source
+        starts = [0]
+        pos = source.find("\n")
+        while pos >= 0:
+            starts.append(pos + 1)
+            pos = source.find("\n", pos + 1)
+        self._starts = starts
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def line(self, n: int) -> str:
+        """Line `n` without its newline ("" past the end)."""
+        if n < 0 or n >= len(self._starts):
+            return ""
+        end = self._starts[n + 1] - 1 if n + 1 < len(self._starts) else len(self.source)
+        return self.source[self._starts[n] : end]
+
+    def line_start(self, n: int) -> int:
+        if n >= len(self._starts):
+            return len(self.source)
+        return self._starts[max(0, n)]
+
+    def line_of(self, offset: int) -> int:
+        return bisect_right(self._starts, max(0, offset)) - 1
