@@ -133,9 +133,9 @@ async def _namespace_check(interpreter: Interpreter, expr: str, first_line: int)
         CHECK_TIMEOUT_S,
     )
     for result in results:
-        if not result.get("ok"):
+        if result["ev"] != "result" or not result["ok"]:
             return False
-        for wire in result.get("values") or []:
+        for wire in result["values"]:
             value = value_from_wire(wire)
             if value is not None and value.name == "__eager_check__":
                 return value.repr == "True"

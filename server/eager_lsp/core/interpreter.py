@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterable, Callable
 
 from eager_lsp.core.config import InterpreterConfig, KernelTarget
-from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource
+from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource, InterruptOutcome
 from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.run import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event, WorkerStarted
@@ -161,9 +161,10 @@ class Interpreter:
             except Exception:
                 pass
 
-    async def interrupt(self) -> str:
+    async def interrupt(self) -> InterruptOutcome:
         """KeyboardInterrupt into the running chunk; kill and replace it after the grace period.
-        Returns "interrupted", "killed" (state lost) or "idle"."""
+        Returns "interrupted", "killed" (state lost), "idle", or "running" (an executor that
+        may not kill, an attached kernel, ignored it)."""
         if self._executor is None:
             return "idle"
         outcome = await self._executor.interrupt()
