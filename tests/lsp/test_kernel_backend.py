@@ -85,3 +85,16 @@ async def test_the_parallel_gate_with_a_kernel_runs_in_order_and_says_so(
     told = [m for m in editor.messages() if "gate 'parallel' is not available" in m]
     assert len(told) == 1, editor.messages()
     assert "par.py runs one statement at a time" in told[0]
+
+
+@pytest.mark.settings(KERNEL)
+async def test_restart_gives_a_fresh_kernel(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("restart.py", "a = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    assert (await editor.summary(uri))["error"] is None
+    assert await editor.command(methods.RESTART_INTERPRETER, uri=uri) == {"restarted": True}
+    assert await editor.hint_labels(uri) == {}  # results of the old kernel are gone
+    editor.replace(uri, (0, 0), (1, 0), "a\n")
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    # a new kernel: `a` is not there any more
+    assert (await editor.summary(uri, 2))["error"] == "NameError: name 'a' is not defined"
