@@ -137,7 +137,11 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
       guarded("interrupt", async () => {
         const r = await onDocument<InterruptResult>(ServerCommands.interrupt);
         if (!r?.result) return;
-        if (r.result.stateLost) {
+        if (r.result.stillRunning) {
+          void vscode.window.showWarningMessage(
+            "Eager: the kernel ignored the interrupt and is still running (an attached kernel is never restarted by eager).",
+          );
+        } else if (r.result.stateLost) {
           void vscode.window.showWarningMessage(
             "Eager: the code did not stop in time; the interpreter was restarted and its variables are gone.",
           );

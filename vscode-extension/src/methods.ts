@@ -219,6 +219,8 @@ export interface FollowResult {
 export interface InterruptResult {
   interrupted: boolean;
   stateLost: boolean;
+  /** It ignored the interrupt and is not ours to kill (an attached Jupyter kernel). */
+  stillRunning?: boolean;
 }
 
 export interface RestartResult {

@@ -309,6 +309,8 @@ async def interrupt(doc: Document) -> InterruptResult:
     if doc.interpreter is None:
         return InterruptResult(interrupted=False, stateLost=False)
     outcome = await doc.interpreter.interrupt()
+    if outcome == "running":  # ignored, and not ours to kill (an attached kernel)
+        return InterruptResult(interrupted=False, stateLost=False, stillRunning=True)
     return InterruptResult(interrupted=outcome != "idle", stateLost=outcome == "killed")
 
 
