@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from eager_lsp import repair
+from eager_lsp.app import repair
 from eager_lsp.app.attempt import NO_CODE, Attempt, AttemptEdge
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import ChunkResult

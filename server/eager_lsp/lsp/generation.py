@@ -8,7 +8,7 @@ removed, so the document ends with the code that ran up to the error, which sits
 "Fix with AI" regenerates from the failing statement: the statements before it are not re-run
 and keep their interpreter state; afterwards only the statements below that depend on the
 replaced ones re-run (lsp/incremental.py). What the repair asks and how the answer is filtered
-(repeats dropped, an unchanged failing statement not run again) is repair.py's, shared with
+(repeats dropped, an unchanged failing statement not run again) is app/repair.py's, shared with
 the CLI.
 
 The loop itself (generate, stop at the error, keep the text up to the failing statement,
@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp import repair
+from eager_lsp.app import repair
 from eager_lsp.app.attempt import Attempt
 from eager_lsp.app.generate import GenerateOutcome, RepairContext, repair_loop
+from eager_lsp.app.repair import RepairRequest
 from eager_lsp.core.executor import Executor
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.run import RunReport
@@ -53,7 +54,6 @@ from eager_lsp.lsp.payloads import StartedResult, StopResult
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
-from eager_lsp.repair import RepairRequest
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import GenerationContext
