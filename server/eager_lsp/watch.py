@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from eager_lsp.core.config import InterpreterConfig
-from eager_lsp.core.executor import ExecutorLost
+from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import RerunReport, rerun
 from eager_lsp.core.source_files import SourceError, read_python_source
@@ -157,7 +157,7 @@ async def watch_file(
     try:
         try:
             await session.start()
-        except ExecutorLost as exc:
+        except ExecutorUnavailable as exc:
             print(f"eager-lsp: {exc.reason}", file=sys.stderr)
             return 2
         printer.note(f"watching {path} (Ctrl-C to stop)")

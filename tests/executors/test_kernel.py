@@ -210,9 +210,10 @@ def test_ctrl_c_interrupts_a_while_true_in_the_attached_kernel(
     proc.send_signal(signal.SIGINT)
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, rest
-    # the kernel is free again (not still looping) and kept the loop's progress
+    # the kernel is free again (not still looping) and kept its state (`total` is there; it
+    # may still be 5: the Ctrl-C can land before the loop's first iteration on a busy machine)
     check = tmp_path / "check.py"
-    check.write_text("total > 5\n")
+    check.write_text("total >= 5\n")
     out = cli("run", str(check), "--rate", "0", "--kernel-connection", str(conn), cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "→ True" in out.stdout

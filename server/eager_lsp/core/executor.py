@@ -131,6 +131,12 @@ class ExecutorLost(Exception):
         self.reason = reason
 
 
+class ExecutorUnavailable(ExecutorLost):
+    """A source could not hand out an executor with these settings (no such kernelspec, an
+    unreachable or refusing server, a bad connection file): a setup error the terminal reports
+    as a usage error (exit 2). An interpreter that starts and dies is plain `ExecutorLost`."""
+
+
 class Executor(Protocol):
     """One interpreter with one namespace (see the module docstring for the rules)."""
 
@@ -188,7 +194,8 @@ class ParallelExecutor(Executor, Protocol):
 
 
 class ExecutorSource(Protocol):
-    """Hands out executors: the first one, and a replacement after a loss or a restart."""
+    """Hands out executors: the first one, and a replacement after a loss or a restart.
+    `acquire` raises `ExecutorUnavailable` when the settings name nothing usable."""
 
     async def acquire(self) -> Executor: ...
 

@@ -44,6 +44,7 @@ from eager_lsp.core.executor import (
     EventCallback,
     ExecutorEvent,
     ExecutorLost,
+    ExecutorUnavailable,
     InterruptOutcome,
     ResultEvent,
     SkippedEvent,
@@ -778,6 +779,14 @@ class KernelSource:
         return cls(target, cwd=config.cwd, env=env, interrupt_grace_s=config.interrupt_grace_s)
 
     async def acquire(self) -> KernelExecutor:
+        try:
+            return await self._acquire()
+        except ExecutorUnavailable:
+            raise
+        except ExecutorLost as exc:  # no such kernel, unreachable, refused: the settings' fault
+            raise ExecutorUnavailable(exc.reason) from exc
+
+    async def _acquire(self) -> KernelExecutor:
         t = self.target
         if t.connection_file:
             return await KernelExecutor.attach(t.connection_file, interrupt_grace_s=self._grace)
