@@ -3,9 +3,10 @@
 Rules:
 - The core (`core/interpreter.py`, `core/run.py`) and every edge talk to an interpreter only
   through `Executor` and get one only through an `ExecutorSource`; no module outside a backend
-  names a backend class. Backends: the worker (`eager_lsp.executors.worker.client.WorkerClient`, handed
+  names a backend class, except the benchmarks (bench/), which measure the backends
+  themselves. Backends: the worker (`eager_lsp.executors.worker.client.WorkerClient`, handed
   out by `WorkerPool`) and the Jupyter kernel (`eager_lsp.executors.kernel`). Pick one with
-  `eager_lsp.executors.executor_source`.
+  `eager_lsp.executors.backend.executor_source`.
 - One `execute` call is one batch of chunks run in order in one namespace; events come back per
   chunk, in order, through `on_event` (shapes below); the call returns once every chunk of the
   batch has a `result` or `skipped` event. If the interpreter is gone, `execute` raises

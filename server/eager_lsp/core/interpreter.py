@@ -2,7 +2,7 @@
 
 An `Interpreter` is the Python interpreter of one document as the user sees it: one
 persistent namespace that outlives the process behind it. It gets its processes from an
-`ExecutorSource` (core/executor.py; `eager_lsp.executors.open_interpreter` picks one from the
+`ExecutorSource` (core/executor.py; `eager_lsp.executors.backend.open_interpreter` picks one from the
 config), replaces a lost one, and runs streams of text through it one at a time.
 `run_stream` consumes any async stream of text pieces (a model, a replayed file, a document
 being typed into) and closes that stream early when the run asks to stop (early error
@@ -55,7 +55,7 @@ class Interpreter:
         own_pool: bool = False,
     ) -> None:
         """`pool` hands out executors (the first one, and replacements); with `own_pool` it
-        is closed with this interpreter (eager_lsp.executors.open_interpreter does that)."""
+        is closed with this interpreter (eager_lsp.executors.backend.open_interpreter does that)."""
         self.config = config
         self._own_pool = own_pool
         self._pool: ExecutorSource = pool
