@@ -14,6 +14,7 @@ from pathlib import Path
 
 from eager_lsp.cli_options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.core.detector import BoundaryDetector
+from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.source_files import SourceError, read_python_source
 from eager_lsp.executors.worker.nodump import make_undumpable
 
@@ -35,13 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         code = 130
-    except Exception as exc:
-        # The interpreter could not be started or was lost (an executor's error carries a
-        # `.reason`, core/executor.py): one line for the user, not a traceback.
-        reason = getattr(exc, "reason", None)
-        if not isinstance(reason, str):
-            raise
-        print(f"eager-lsp: the interpreter is not usable: {reason}", file=sys.stderr)
+    except ExecutorLost as exc:
+        # The interpreter could not be started or was lost (core/executor.py): one line for
+        # the user, not a traceback.
+        print(f"eager-lsp: the interpreter is not usable: {exc.reason}", file=sys.stderr)
         code = 1
     if argv is None and args.command in _ONE_SHOT:
         _exit_now(code)

@@ -27,6 +27,9 @@ def kernel_target_from_args(args: argparse.Namespace) -> KernelTarget | None:
     connection = getattr(args, "kernel_connection", None)
     url = getattr(args, "kernel_url", None)
     token = getattr(args, "kernel_token", None) or os.environ.get(KERNEL_TOKEN_ENV) or None
+    if getattr(args, "kernel_token", None) and not url:
+        # Without a URL it would be ignored and the code would run in the worker instead.
+        raise SystemExit("eager-lsp: --kernel-token goes with --kernel-url")
     if not (name or connection or url):
         return None
     if connection and (name or url):

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from eager_lsp.app.run import run_text
 from eager_lsp.cli_options import interpreter_config_from_args
-from eager_lsp.core.executor import ExecutorLost
+from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
@@ -153,7 +153,9 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
     try:
         try:
             await interpreter.start()
-        except ExecutorLost as exc:  # no such kernel, unreachable server, bad connection file
+        except (
+            ExecutorUnavailable
+        ) as exc:  # no such kernel, unreachable server, bad connection file
             print(f"eager-lsp: {exc.reason}", file=sys.stderr)
             return 2
         debug_port = announce_debugger(interpreter)

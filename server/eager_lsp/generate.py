@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from eager_lsp import repair
+from eager_lsp.app import repair
 from eager_lsp.app.attempt import Attempt
 from eager_lsp.app.generate import generate
 from eager_lsp.cli_options import interpreter_config_from_args, llm_config_from_args

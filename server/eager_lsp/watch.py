@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from eager_lsp.core.config import InterpreterConfig
-from eager_lsp.core.executor import ExecutorLost
+from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import RerunReport, rerun
 from eager_lsp.core.source_files import SourceError, read_python_source
@@ -51,9 +51,7 @@ def statement_json(r: ChunkResult, why: str) -> dict[str, Any]:
         "why": why,
         "ok": r.ok,
         "skipped": r.skipped,
-        "error": None
-        if err is None
-        else (f"{err.type}: {err.message}" if err.message else err.type),
+        "error": None if err is None else err.text,
         "error_line": None if err is None else err.line,
         "duration_s": 0.0 if r.skipped else round(max(0.0, r.exec_end - r.exec_start), 6),
         "values": {v.name: v.summary for v in r.values},
@@ -77,7 +75,7 @@ class WatchPrinter:
             self.statement(event.data["result"])
         elif event.kind == "syntax_error" and not self.as_json:
             issue = event.data["issue"]
-            self._write(f"L{issue.line:<6} SyntaxError: {issue.message}")
+            self._write(f"L{issue.line:<6} {issue.text}")
 
     def statement(self, r: ChunkResult) -> None:
         why = self.why.get(r.chunk.start_line, "")
@@ -90,7 +88,7 @@ class WatchPrinter:
         took = f"({(r.exec_end - r.exec_start) * 1000:.1f} ms)"
         if r.error is not None:
             at = f" at line {r.error.line}" if r.error.line else ""
-            text = f"{r.error.type}: {r.error.message}{at} {took}"
+            text = f"{r.error.text}{at} {took}"
         else:
             parts = [f"{v.name} = {v.summary}" for v in r.values]
             if r.expr is not None:
@@ -157,7 +155,7 @@ async def watch_file(
     try:
         try:
             await session.start()
-        except ExecutorLost as exc:
+        except ExecutorUnavailable as exc:
             print(f"eager-lsp: {exc.reason}", file=sys.stderr)
             return 2
         printer.note(f"watching {path} (Ctrl-C to stop)")

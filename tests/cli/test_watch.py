@@ -160,3 +160,23 @@ def test_watch_notices_a_replace_that_keeps_size_and_mtime(tmp_path: Path) -> No
         assert any("a = 7" in line for line in lines), lines
     finally:
         assert w.stop() in (0, 130)
+
+
+def test_an_error_without_a_message_is_named_as_everywhere_else() -> None:
+    """`raise ValueError()`: "ValueError at line 2", not "ValueError: at line 2" (the error
+    text is ErrorInfo.text, as on every other edge)."""
+    import io
+
+    from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo
+    from eager_lsp.watch import WatchPrinter
+
+    chunk = Chunk(1, 2, 2, "raise ValueError()\n", 0, 0.0, "simple")
+    result = ChunkResult(chunk, ok=False, error=ErrorInfo("ValueError", "", 2))
+    for as_json in (False, True):
+        out = io.StringIO()
+        WatchPrinter(out, as_json=as_json).statement(result)
+        text = out.getvalue()
+        assert "ValueError: " not in text, text
+        assert (
+            ("ValueError at line 2" in text) if not as_json else ('"error": "ValueError"' in text)
+        )

@@ -210,9 +210,10 @@ def test_ctrl_c_interrupts_a_while_true_in_the_attached_kernel(
     proc.send_signal(signal.SIGINT)
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, rest
-    # the kernel is free again (not still looping) and kept the loop's progress
+    # the kernel is free again (not still looping) and kept its state (`total` is there; it
+    # may still be 5: the Ctrl-C can land before the loop's first iteration on a busy machine)
     check = tmp_path / "check.py"
-    check.write_text("total > 5\n")
+    check.write_text("total >= 5\n")
     out = cli("run", str(check), "--rate", "0", "--kernel-connection", str(conn), cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "→ True" in out.stdout
@@ -319,6 +320,42 @@ def test_interrupt_and_images_through_a_jupyter_server(
     assert kernels_on(url, token) == []
 
 
+PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def test_display_data_images_and_output_from_a_local_kernel(tmp_path: Path) -> None:
+    """`display()` of an image (a `display_data` message, as a notebook figure is sent) becomes
+    an image of the statement, next to its printed output; an error after it lands on its
+    document line."""
+
+    async def main() -> tuple[object, list[bytes]]:
+        config = InterpreterConfig(
+            path=str(tmp_path / "doc.py"), backend="kernel", kernel=KernelTarget(name="python3")
+        )
+        interpreter = open_interpreter(config, spares=0)
+        try:
+            code = (
+                "import base64\n"
+                "from IPython.display import Image, display\n"
+                f"png = base64.b64decode('{PNG_1X1}')\n"
+                "print('before'); display(Image(data=png)); display(Image(data=png))\n"
+                "png[100]\n"
+            )
+            report = await interpreter.run_stream(ReplayStream(code, rate=None))
+            shown = report.results[3].images
+            return report, [Path(i.path).read_bytes() for i in shown]
+        finally:
+            await interpreter.close()
+
+    report, files = asyncio.run(main())
+    shown = report.results[3]  # type: ignore[attr-defined]
+    assert shown.ok and shown.stdout == "before\n"
+    assert [i.label for i in shown.images] == ["figure 1", "figure 2"]
+    assert files[0].startswith(b"\x89PNG") and len(files[0]) == shown.images[0].size
+    failed = report.failed  # type: ignore[attr-defined]
+    assert failed.error.type == "IndexError" and failed.error.line == 5
+
+
 def test_kernel_options_that_do_not_go_together_are_clear_errors(tmp_path: Path) -> None:
     src = tmp_path / "prog.py"
     src.write_text("x = 1\n")
@@ -326,6 +363,9 @@ def test_kernel_options_that_do_not_go_together_are_clear_errors(tmp_path: Path)
         (["--kernel", "python3", "--kernel-connection", "c.json"], "goes alone"),
         (["--kernel", "python3", "--debug"], "--debug is not available"),
         (["--kernel-url", "ftp://host"], "must start with http"),
+        # not silently ignored (the code would run in the worker instead)
+        (["--kernel-token", "t0ken"], "--kernel-token goes with --kernel-url"),
+        (["--kernel", "python3", "--kernel-token", "t0ken"], "goes with --kernel-url"),
     ):
         out = cli("run", str(src), *extra, cwd=tmp_path)
         assert out.returncode != 0 and message in out.stderr, out.stderr

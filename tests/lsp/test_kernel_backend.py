@@ -3,9 +3,14 @@ python3) runs the document; results, diagnostics on the right line, and interrup
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lsprotocol import types as lsp
 
 from eager_lsp.lsp import methods
 
@@ -85,3 +90,67 @@ async def test_the_parallel_gate_with_a_kernel_runs_in_order_and_says_so(
     told = [m for m in editor.messages() if "gate 'parallel' is not available" in m]
     assert len(told) == 1, editor.messages()
     assert "par.py runs one statement at a time" in told[0]
+
+
+@pytest.mark.settings(KERNEL)
+async def test_restart_gives_a_fresh_kernel(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("restart.py", "a = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    assert (await editor.summary(uri))["error"] is None
+    assert await editor.command(methods.RESTART_INTERPRETER, uri=uri) == {"restarted": True}
+    assert await editor.hint_labels(uri) == {}  # results of the old kernel are gone
+    editor.replace(uri, (0, 0), (1, 0), "a\n")
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    # a new kernel: `a` is not there any more
+    assert (await editor.summary(uri, 2))["error"] == "NameError: name 'a' is not defined"
+
+
+@pytest.fixture
+def attached_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An ipykernel started as a notebook starts one (not by eager-lsp): its connection file."""
+    conn = tmp_path_factory.mktemp("kernel") / "kernel-attached.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not conn.exists() or conn.stat().st_size == 0:
+            assert time.monotonic() < deadline and proc.poll() is None, "no kernel"
+            time.sleep(0.1)
+        yield conn
+    finally:
+        proc.kill()  # it may still be in the loop that ignores interrupts
+        proc.wait()
+
+
+async def test_an_attached_kernel_that_ignores_the_interrupt_is_still_running(
+    editor: Editor, tmp_path: Path, attached_kernel: Path
+) -> None:
+    """Not "interrupted" (it was not) and not killed (it is the user's kernel): the editor is
+    told it is still running."""
+    kernel = {"backend": "kernel", "kernel": {"connectionFile": str(attached_kernel)}}
+    editor.client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(
+            settings={"eager": {"execution": {**kernel, "interruptGraceSeconds": 1}}}
+        )
+    )
+    code = (  # whenever the interrupt lands, the loop swallows it
+        "import time\n"
+        "while True:\n"
+        "    try:\n"
+        "        time.sleep(0.05)\n"
+        "    except KeyboardInterrupt:\n"
+        "        pass\n"
+    )
+    uri = editor.open("stubborn.py", code, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.wait_for(
+        lambda: any(
+            n["chunk"]["startLine"] == 0 for n in editor.notes_for(methods.CHUNK_RESULT, uri)
+        ),
+        "the first statement",
+    )
+    result = await editor.command(methods.INTERRUPT, uri=uri)
+    assert result == {"interrupted": False, "stateLost": False, "stillRunning": True}

@@ -153,6 +153,13 @@ def check_typescript(desc: dict[str, Any], text: str, other_sources: dict[str, s
         for name in sorted(set(re.findall(r"[\"'`](eager/\w+)[\"'`]", source))):
             if name not in known_methods:
                 problems.append(f"{path}: method {name!r} is not defined in payloads.py")
+        # A command's result is typed by its interface in methods.ts (checked above), never
+        # by an object literal written where the command is called.
+        for m in re.finditer(r"\b(?:execute|onDocument|sendRequest)<([^()]*?\{[^()]*?)>\(", source):
+            problems.append(
+                f"{path}: a server result typed inline ({m.group(1).strip()}): "
+                "use its interface from methods.ts"
+            )
     return problems
 
 
@@ -394,6 +401,23 @@ def test_the_typescript_check_catches_a_renamed_field_or_method() -> None:
     # ...and a rename on the Python side.
     problems = check_typescript(_renamed(describe(), "StaleParams", "fromLine", "first"), text, {})
     assert any("StaleParams.fromLine" in p for p in problems), problems
+
+
+def test_the_typescript_check_catches_a_result_typed_inline() -> None:
+    sources = _sources(TS_DIR, "*.ts")
+    commands = str((TS_DIR / "commands.ts").relative_to(ROOT))
+    inline = sources[commands].replace(
+        "onDocument<InterruptResult>(", "onDocument<{ interrupted: boolean }>("
+    )
+    assert inline != sources[commands]
+    text = METHODS_TS.read_text(encoding="utf-8")
+    problems = check_typescript(describe(), text, {**sources, commands: inline})
+    assert any("typed inline ({ interrupted: boolean })" in p for p in problems), problems
+    # ...and an interface in methods.ts that drifts from payloads.py is caught as any other.
+    drifted = text.replace("  stateLost: boolean;", "  lost: boolean;")
+    assert drifted != text
+    problems = check_typescript(describe(), drifted, sources)
+    assert any("lacks payloads.InterruptResult.stateLost" in p for p in problems), problems
 
 
 def test_the_lua_check_catches_a_renamed_field_or_method() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eager_lsp.repair import RepeatFilter
+from eager_lsp.app.repair import RepeatFilter
 
 RAN = "import math\nitems = [1, 2, 3]\n\ndef half(x):\n    return x / 2\n"
 FAILING = "mean = sum(items) / count\n"

@@ -168,17 +168,17 @@ async def test_interrupt_stops_every_running_statement(session: Interpreter) -> 
 
 
 async def test_a_backend_without_parallel_execution_says_so(tmp_path: Any) -> None:
-    """The kernel backend has no execute_parallel; the same holds for any executor without
-    it. Here the real worker is wrapped so that it lacks the method (not a mock: every call
-    goes to the real worker)."""
+    """The kernel backend cannot run statements side by side (its `parallel` is None); the
+    same holds for any executor that says so. Here the real worker is wrapped so that it says
+    so (not a mock: every call goes to the real worker)."""
 
     class Sequential:
+        parallel = None  # the executor interface's capability (core/executor.py)
+
         def __init__(self, inner: Any) -> None:
             self._inner = inner
 
         def __getattr__(self, name: str) -> Any:
-            if name == "execute_parallel":
-                raise AttributeError(name)
             return getattr(self._inner, name)
 
     class Source:

@@ -4,7 +4,18 @@
 import * as vscode from "vscode";
 
 import type { EagerClient } from "./client";
-import { ClientCommands, type DebugAttachInfo, type GenerateArgs, ServerCommands, type StopResult } from "./methods";
+import {
+  ClientCommands,
+  type DebugAttachInfo,
+  type FollowResult,
+  type GenerateArgs,
+  type InterruptResult,
+  type Refusal,
+  type RestartResult,
+  ServerCommands,
+  type StartedResult,
+  type StopResult,
+} from "./methods";
 import { stopMessage } from "./stop";
 import type { StatusBar } from "./ui";
 
@@ -74,7 +85,7 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
         } else {
           args.range = lc.code2ProtocolConverter.asRange(where);
         }
-        const result = await client.execute<{ started: boolean; reason?: string }>(ServerCommands.generate, args);
+        const result = await client.execute<StartedResult & Partial<Refusal>>(ServerCommands.generate, args);
         if (result && !result.started) output.appendLine(`[client] generate refused: ${result.reason ?? "no reason given"}`);
       }),
     ),
@@ -110,7 +121,7 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
         if (!editor) return;
         const uri = client.uri(editor.document);
         const enabled = !(follow.get(uri) ?? false);
-        const result = await client.execute<{ enabled: boolean }>(ServerCommands.follow, { uri, enabled });
+        const result = await client.execute<FollowResult>(ServerCommands.follow, { uri, enabled });
         if (!result) return;
         follow.set(uri, result.enabled);
         void vscode.window.showInformationMessage(
@@ -124,9 +135,13 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
     vscode.commands.registerCommand(
       ClientCommands.interrupt,
       guarded("interrupt", async () => {
-        const r = await onDocument<{ interrupted: boolean; stateLost: boolean }>(ServerCommands.interrupt);
+        const r = await onDocument<InterruptResult>(ServerCommands.interrupt);
         if (!r?.result) return;
-        if (r.result.stateLost) {
+        if (r.result.stillRunning) {
+          void vscode.window.showWarningMessage(
+            "Eager: the kernel ignored the interrupt and is still running (an attached kernel is never restarted by eager).",
+          );
+        } else if (r.result.stateLost) {
           void vscode.window.showWarningMessage(
             "Eager: the code did not stop in time; the interpreter was restarted and its variables are gone.",
           );
@@ -139,7 +154,7 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
     vscode.commands.registerCommand(
       ClientCommands.restartInterpreter,
       guarded("restart interpreter", async () => {
-        const r = await onDocument<{ restarted: boolean }>(ServerCommands.restartInterpreter);
+        const r = await onDocument<RestartResult>(ServerCommands.restartInterpreter);
         if (r?.result?.restarted) void vscode.window.showInformationMessage("Eager: interpreter restarted.");
       }),
     ),
@@ -149,7 +164,7 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
       guarded("attach debugger", async () => {
         const editor = activePythonEditor();
         if (!editor) return;
-        const r = await onDocument<DebugAttachInfo | { error: string } | null>(ServerCommands.debugAttachInfo);
+        const r = await onDocument<DebugAttachInfo | Refusal | null>(ServerCommands.debugAttachInfo);
         if (!r) return;
         // Asking is what starts the interpreter's debugger (nothing listens before). A refusal
         // comes back as {error}; the server has already shown it.

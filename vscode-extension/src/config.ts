@@ -20,6 +20,8 @@ export const SETTING_KEYS = [
   "execution.interruptGraceSeconds",
   "execution.memoryLimitMB",
   "execution.python",
+  "execution.backend",
+  "execution.kernel",
   "execution.startOnOpen",
   "execution.denyModules",
   "execution.denyCalls",
@@ -58,9 +60,11 @@ export function buildInitializationOptions(get: (key: SettingKey) => unknown): S
  * workspace/didChangeConfiguration). */
 export const RESTART_KEYS: readonly SettingKey[] = ["server.python"];
 
-/** A copy safe to write to a log: the API key is masked. */
+/** A copy safe to write to a log: the API key and a Jupyter Server's token are masked. */
 export function redacted(settings: Settings): Settings {
   const copy: Settings = JSON.parse(JSON.stringify(settings)) as Settings;
   if (copy.llm && typeof copy.llm.apiKey === "string" && copy.llm.apiKey !== "") copy.llm.apiKey = "***";
+  const kernel = copy.execution?.kernel as { token?: unknown } | null | undefined;
+  if (kernel && typeof kernel === "object" && typeof kernel.token === "string" && kernel.token !== "") kernel.token = "***";
   return copy;
 }

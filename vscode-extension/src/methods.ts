@@ -201,6 +201,32 @@ export interface DebugAttachInfo {
   port: number;
 }
 
+// ---- command results (payloads.py; a refused command's result also carries a Refusal) --------
+
+export interface Refusal {
+  error: string;
+  reason: string;
+}
+
+export interface StartedResult {
+  started: boolean;
+}
+
+export interface FollowResult {
+  enabled: boolean;
+}
+
+export interface InterruptResult {
+  interrupted: boolean;
+  stateLost: boolean;
+  /** It ignored the interrupt and is not ours to kill (an attached Jupyter kernel). */
+  stillRunning?: boolean;
+}
+
+export interface RestartResult {
+  restarted: boolean;
+}
+
 // ---- the streamed write path (docs/protocol.md, "eager/streamEdit") ------------------------------
 
 interface StreamEditBase {

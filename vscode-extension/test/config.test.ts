@@ -66,6 +66,17 @@ describe("settings", () => {
     assert.equal(opts.llm!.apiKey, "sk-secret");
   });
 
+  it("sends the Jupyter kernel backend settings and masks the server's token in logs", () => {
+    assert.equal(properties["eager.execution.backend"]!.default, "worker");
+    const kernel = { url: "http://127.0.0.1:8888", token: "tok-secret", name: "python3" };
+    const values: Record<string, unknown> = { "execution.backend": "kernel", "execution.kernel": kernel };
+    const opts = buildInitializationOptions((k) => values[k]);
+    assert.deepEqual(opts, { execution: { backend: "kernel", kernel } });
+    const safe = redacted(opts);
+    assert.deepEqual(safe.execution!.kernel, { url: "http://127.0.0.1:8888", token: "***", name: "python3" });
+    assert.equal(kernel.token, "tok-secret");
+  });
+
   it("leaves out null (\"the server's default\") values", () => {
     const opts = buildInitializationOptions((k) => (k === "execution.denyModules" ? null : k === "execution.gate" ? "eager" : undefined));
     assert.deepEqual(opts, { execution: { gate: "eager" } });

@@ -405,7 +405,12 @@ function M.interrupt(buf)
     buf = buf,
     ---@param r eager.InterruptResult
     on_result = function(r)
-      if not r or not r.interrupted then
+      if r and r.stillRunning then
+        vim.notify(
+          "eager: the kernel ignored the interrupt and is still running (an attached kernel is never restarted by eager)",
+          vim.log.levels.WARN
+        )
+      elseif not r or not r.interrupted then
         info("nothing was running")
       elseif r.stateLost then
         vim.notify("eager: interrupted; the interpreter had to restart and its state is lost", vim.log.levels.WARN)

@@ -191,6 +191,7 @@
 ---@class eager.InterruptResult
 ---@field interrupted boolean
 ---@field stateLost boolean
+---@field stillRunning? boolean
 
 ---@class eager.RestartResult
 ---@field restarted boolean

@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from eager_lsp import repair
+from eager_lsp.app import repair
+from eager_lsp.app.repair import RepairRequest, RepairStats
 from eager_lsp.core.interpreter import Interpreter, StreamFailed
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue, failure_text
 from eager_lsp.providers.base import ProviderError
-from eager_lsp.repair import RepairRequest, RepairStats
 
 NO_CODE = "The model returned no code"
 

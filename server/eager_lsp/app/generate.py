@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from eager_lsp import repair
+from eager_lsp.app import repair
 from eager_lsp.app.attempt import NO_CODE, Attempt, AttemptEdge
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import ChunkResult
@@ -138,7 +138,7 @@ async def generate(
 
 
 async def repair_loop(
-    interpreter: Interpreter,
+    interpreter: repair.LiveNamespace,
     llm: Any,
     first: Attempt,
     runner: AttemptRunner,
@@ -149,6 +149,7 @@ async def repair_loop(
 ) -> GenerateOutcome:
     """Run `first` (a generation, or a repair the user asked for), then repair from the failing
     statement up to `repairs` times: the loop of the terminal and of the language server.
+    `interpreter` is only read for a repair's runtime facts; the runner runs the attempts.
 
     `outcome.code` is the kept text, from `first`'s first line on."""
     stop_on_error = first.stop_on_error

@@ -1,5 +1,5 @@
 """`eager-lsp bench --repair` and `--humaneval N`: how good the AI loop is, measured through
-the same code the CLI and the editor use (open_stream → Interpreter.run_stream → repair.py).
+the same code the CLI and the editor use (open_stream → Interpreter.run_stream → app/repair.py).
 
 - Fix rate: each case in `workloads/repair/` is a task, code that fails at runtime, and a
   check (a Python expression over the names after the run). The code runs through an interpreter
@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eager_lsp import repair
+from eager_lsp.app import repair
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.results import value_from_wire
 from eager_lsp.executors.backend import open_interpreter
@@ -133,9 +133,9 @@ async def _namespace_check(interpreter: Interpreter, expr: str, first_line: int)
         CHECK_TIMEOUT_S,
     )
     for result in results:
-        if not result.get("ok"):
+        if result["ev"] != "result" or not result["ok"]:
             return False
-        for wire in result.get("values") or []:
+        for wire in result["values"]:
             value = value_from_wire(wire)
             if value is not None and value.name == "__eager_check__":
                 return value.repr == "True"

@@ -91,8 +91,8 @@ async def _run_once(worker: WorkerClient, round_no: int) -> float:
         "trailing_expr": False,
     }
     [result] = await worker.execute([chunk], stop_on_error=True)
-    if not result["ok"]:
-        raise RuntimeError(f"benchmark chunk failed: {result['error']}")
+    if result["ev"] != "result" or not result["ok"]:
+        raise RuntimeError(f"benchmark chunk failed: {result.get('error', 'skipped')}")
     return float(result["t_end"] - result["t_start"])
 
 

@@ -56,7 +56,7 @@ async def _overheads(worker: WorkerClient, batch_size: int, rounds: int) -> list
         began = time.perf_counter()
         results = await worker.execute(_chunks(batch_size, r * batch_size), stop_on_error=True)
         elapsed = time.perf_counter() - began
-        executed = sum(e["t_end"] - e["t_start"] for e in results)
+        executed = sum(e["t_end"] - e["t_start"] for e in results if e["ev"] == "result")
         if r >= 5:  # warm-up
             samples.append((elapsed - executed) / batch_size)
     return samples

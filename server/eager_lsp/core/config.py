@@ -42,5 +42,5 @@ class InterpreterConfig:
     env_allow: tuple[str, ...] = ()  # variables passed to executed code although secret-like
     env_deny_patterns: tuple[str, ...] = ()  # more name patterns kept from executed code
     memory_limit_mb: int = 0  # the interpreter's memory limit (executors/worker/memory.py); 0: none
-    backend: str = "worker"  # "worker" | "kernel" (eager_lsp.executors.executor_source)
+    backend: str = "worker"  # "worker" | "kernel" (eager_lsp.executors.backend.executor_source)
     kernel: KernelTarget | None = None  # with backend "kernel": which Jupyter kernel

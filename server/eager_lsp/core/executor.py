@@ -3,15 +3,21 @@
 Rules:
 - The core (`core/interpreter.py`, `core/run.py`) and every edge talk to an interpreter only
   through `Executor` and get one only through an `ExecutorSource`; no module outside a backend
-  names a backend class. Backends: the worker (`eager_lsp.executors.worker.client.WorkerClient`, handed
+  names a backend class, except the benchmarks (bench/), which measure the backends
+  themselves. Backends: the worker (`eager_lsp.executors.worker.client.WorkerClient`, handed
   out by `WorkerPool`) and the Jupyter kernel (`eager_lsp.executors.kernel`). Pick one with
-  `eager_lsp.executors.executor_source`.
+  `eager_lsp.executors.backend.executor_source`.
 - One `execute` call is one batch of chunks run in order in one namespace; events come back per
   chunk, in order, through `on_event` (shapes below); the call returns once every chunk of the
   batch has a `result` or `skipped` event. If the interpreter is gone, `execute` raises
-  (`ExecutorLost`, or any exception with a `.reason`): the run reports the state as lost.
+  `ExecutorLost` (a backend's own loss error subclasses it): the run reports the state as
+  lost.
 - `interrupt()` answers "interrupted" (the state is kept), "killed" (the interpreter was
-  replaced, the state is lost), or "idle" (nothing ran).
+  replaced, the state is lost), "idle" (nothing ran), or "running" (it ignored the interrupt
+  and was not killed: an attached Jupyter kernel is never ours to kill).
+- Running statements side by side (gate `parallel`) is a capability, not a guess: `parallel`
+  is the executor itself as a `ParallelExecutor` when it can, else None (the run then goes one
+  statement at a time and says so). Nobody probes a backend with hasattr or a cast.
 - `kill()` must not destroy an interpreter the executor did not start (an attached Jupyter
   kernel is the user's): it only lets go of it.
 
@@ -24,8 +30,8 @@ them (core/run.py, core/results.py). The module-level assignments in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 if TYPE_CHECKING:  # annotations only (3.11+ typing); never evaluated at run time
     from typing import NotRequired
@@ -41,6 +47,14 @@ class ChunkRequest(TypedDict):
     names: list[str]  # top-level names it binds: their values are reported
     trailing_expr: bool  # report the value of a trailing expression
     image_dir: str  # where PNGs it produces are written (the interpreter's private directory)
+
+
+class PlannedChunkRequest(ChunkRequest):
+    """A chunk for `ParallelExecutor.execute_parallel`, with its plan (core/parallel.py `Plan`)."""
+
+    after: list[int]  # ids of earlier chunks of the run it waits for
+    exclusive: bool  # a barrier: nothing else runs while it does
+    speculative: bool  # may start before the chunks before it are known to succeed
 
 
 class WireFrame(TypedDict):
@@ -105,8 +119,9 @@ class SkippedEvent(TypedDict):
 # What `on_event` receives, per chunk and in order: `started`, then `result` or `skipped`.
 # Narrow with `event["ev"] == "result"`.
 ExecutorEvent = StartedEvent | ResultEvent | SkippedEvent
+ChunkOutcome = ResultEvent | SkippedEvent  # what `execute` returns, one per chunk, in order
 EventCallback = Callable[[ExecutorEvent], None]
-InterruptOutcome = str  # "interrupted" | "killed" | "idle"
+InterruptOutcome = Literal["interrupted", "killed", "idle", "running"]
 
 
 class ExecutorLost(Exception):
@@ -115,6 +130,12 @@ class ExecutorLost(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ExecutorUnavailable(ExecutorLost):
+    """A source could not hand out an executor with these settings (no such kernelspec, an
+    unreachable or refusing server, a bad connection file): a setup error the terminal reports
+    as a usage error (exit 2). An interpreter that starts and dies is plain `ExecutorLost`."""
 
 
 class Executor(Protocol):
@@ -136,13 +157,17 @@ class Executor(Protocol):
     @property
     def debug_error(self) -> str | None: ...
 
+    # Itself when it can run statements side by side (gate `parallel`), else None.
+    @property
+    def parallel(self) -> ParallelExecutor | None: ...
+
     async def execute(
         self,
         batch: Sequence[ChunkRequest],
         *,
         stop_on_error: bool,
         on_event: EventCallback | None = None,
-    ) -> Sequence[Mapping[str, Any]]: ...  # the result/skipped events, in order
+    ) -> Sequence[ChunkOutcome]: ...  # the result/skipped events, in order
 
     async def interrupt(self) -> InterruptOutcome: ...
 
@@ -155,8 +180,23 @@ class Executor(Protocol):
     async def shutdown(self, timeout: float = 1.0) -> None: ...  # politely, then kill
 
 
+class ParallelExecutor(Executor, Protocol):
+    """An executor that runs a run's statements side by side, each once the statements its
+    plan names have finished (the worker's threads, executors/worker/parallel.py)."""
+
+    async def execute_parallel(
+        self,
+        batch: Sequence[PlannedChunkRequest],
+        *,
+        run: int,  # names the run: a failure stops its later statements, whichever batch
+        stop_on_error: bool,
+        on_event: EventCallback | None = None,
+    ) -> Sequence[ChunkOutcome]: ...
+
+
 class ExecutorSource(Protocol):
-    """Hands out executors: the first one, and a replacement after a loss or a restart."""
+    """Hands out executors: the first one, and a replacement after a loss or a restart.
+    `acquire` raises `ExecutorUnavailable` when the settings name nothing usable."""
 
     async def acquire(self) -> Executor: ...
 

@@ -2,7 +2,7 @@
 
 An `Interpreter` is the Python interpreter of one document as the user sees it: one
 persistent namespace that outlives the process behind it. It gets its processes from an
-`ExecutorSource` (core/executor.py; `eager_lsp.executors.open_interpreter` picks one from the
+`ExecutorSource` (core/executor.py; `eager_lsp.executors.backend.open_interpreter` picks one from the
 config), replaces a lost one, and runs streams of text through it one at a time.
 `run_stream` consumes any async stream of text pieces (a model, a replayed file, a document
 being typed into) and closes that stream early when the run asks to stop (early error
@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterable, Callable
 
 from eager_lsp.core.config import InterpreterConfig, KernelTarget
-from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource
+from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource, InterruptOutcome
 from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.run import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event, WorkerStarted
@@ -55,7 +55,7 @@ class Interpreter:
         own_pool: bool = False,
     ) -> None:
         """`pool` hands out executors (the first one, and replacements); with `own_pool` it
-        is closed with this interpreter (eager_lsp.executors.open_interpreter does that)."""
+        is closed with this interpreter (eager_lsp.executors.backend.open_interpreter does that)."""
         self.config = config
         self._own_pool = own_pool
         self._pool: ExecutorSource = pool
@@ -161,9 +161,10 @@ class Interpreter:
             except Exception:
                 pass
 
-    async def interrupt(self) -> str:
+    async def interrupt(self) -> InterruptOutcome:
         """KeyboardInterrupt into the running chunk; kill and replace it after the grace period.
-        Returns "interrupted", "killed" (state lost) or "idle"."""
+        Returns "interrupted", "killed" (state lost), "idle", or "running" (an executor that
+        may not kill, an attached kernel, ignored it)."""
         if self._executor is None:
             return "idle"
         outcome = await self._executor.interrupt()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.dependencies import Plan, plan
 from eager_lsp.core.detector import BoundaryDetector
+from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.types import Chunk, ChunkResult, SyntaxIssue
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ async def rerun(
         try:
             await forget_names(session, the_plan.forget)
         except Exception as exc:  # the interpreter went away: nothing of its state is left
-            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+            reason = exc.reason if isinstance(exc, ExecutorLost) else f"{type(exc).__name__}: {exc}"
             await session.executor_lost(reason)
             the_plan = plan([], chunks)
             the_plan.reason = f"the interpreter was lost ({reason})"

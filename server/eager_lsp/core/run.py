@@ -17,7 +17,13 @@ from typing import Any, Protocol
 
 from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.detector import BoundaryDetector
-from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorEvent
+from eager_lsp.core.executor import (
+    ChunkRequest,
+    Executor,
+    ExecutorEvent,
+    ExecutorLost,
+    PlannedChunkRequest,
+)
 from eager_lsp.core.gate import Gate
 from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.parallel import Plan, Planner
@@ -149,7 +155,7 @@ class RunReport:
         }
 
 
-def _with_plan(request: Any, plan: Plan) -> dict[str, Any]:
+def _with_plan(request: ChunkRequest, plan: Plan) -> PlannedChunkRequest:
     """The wire form for the parallel runner: what to wait for, and whether it is a barrier."""
     return {
         **request,
@@ -352,7 +358,7 @@ class Run:
             worker = await self._interpreter.executor()
         except Exception:
             return False  # _execute reports the loss
-        if hasattr(worker, "execute_parallel"):
+        if worker.parallel is not None:
             return True
         if self.parallel_note is None:
             self.parallel_note = PARALLEL_UNAVAILABLE
@@ -390,12 +396,13 @@ class Run:
         worker: Executor | None = None
         try:
             worker = await interpreter.executor()
-            if parallel:
+            side_by_side = worker.parallel if parallel else None
+            if side_by_side is not None:
                 wire = [
                     _with_plan(r, self._plans[c.index])
                     for r, c in zip(requests, batch, strict=True)
                 ]
-                await worker.execute_parallel(  # type: ignore[attr-defined]
+                await side_by_side.execute_parallel(
                     wire,
                     run=self._token,
                     stop_on_error=interpreter.config.stop_on_error,
@@ -406,7 +413,7 @@ class Run:
                     requests, stop_on_error=interpreter.config.stop_on_error, on_event=on_event
                 )
         except Exception as exc:  # the interpreter died, was killed, or never started
-            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+            reason = exc.reason if isinstance(exc, ExecutorLost) else f"{type(exc).__name__}: {exc}"
             # Parallel batches in flight all see the same loss: only the first reports it (a
             # second executor_lost could drop the replacement), and only statements that had
             # started were lost; the others never ran.

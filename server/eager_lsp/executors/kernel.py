@@ -1,6 +1,6 @@
 """A Jupyter kernel as an executor: local kernelspec, an already running kernel, or a remote one.
 
-Three ways in (`KernelTarget`, core/interpreter.py):
+Three ways in (`KernelTarget`, core/config.py):
 - `name`: start a local kernelspec with jupyter_client's AsyncKernelManager (ours: shut down
   on close, replaced after a kill or a restart). Its environment is the worker's: the server's
   own minus secret-looking variables (executors/worker/launch.py).
@@ -44,6 +44,8 @@ from eager_lsp.core.executor import (
     EventCallback,
     ExecutorEvent,
     ExecutorLost,
+    ExecutorUnavailable,
+    InterruptOutcome,
     ResultEvent,
     SkippedEvent,
     WireError,
@@ -330,6 +332,7 @@ class KernelExecutor:
 
     debug_port: int | None = None
     debug_error: str | None = "debugging is not available with a Jupyter kernel"
+    parallel: None = None  # one statement at a time: a kernel has one execution queue
 
     def __init__(self, transport: _Transport, *, interrupt_grace_s: float = 2.0) -> None:
         self._t = transport
@@ -598,7 +601,7 @@ class KernelExecutor:
             "t_end": max(t_start, p.replied_at),
         }
 
-    async def interrupt(self) -> str:
+    async def interrupt(self) -> InterruptOutcome:
         """Interrupt the running chunks; a kernel of ours that ignores it for the grace period
         is shut down ("killed": the interpreter starts a new one). An attached kernel is never
         killed: if it ignores the interrupt the answer is "running"."""
@@ -776,6 +779,14 @@ class KernelSource:
         return cls(target, cwd=config.cwd, env=env, interrupt_grace_s=config.interrupt_grace_s)
 
     async def acquire(self) -> KernelExecutor:
+        try:
+            return await self._acquire()
+        except ExecutorUnavailable:
+            raise
+        except ExecutorLost as exc:  # no such kernel, unreachable, refused: the settings' fault
+            raise ExecutorUnavailable(exc.reason) from exc
+
+    async def _acquire(self) -> KernelExecutor:
         t = self.target
         if t.connection_file:
             return await KernelExecutor.attach(t.connection_file, interrupt_grace_s=self._grace)

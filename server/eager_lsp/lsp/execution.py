@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp.app.run import run_text
+from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import Event, failure_text
-from eager_lsp.executors.worker.client import WorkerCrashed
 from eager_lsp.executors.worker.debugging import DEBUG_HOST
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.errors import RequestError
@@ -309,6 +309,8 @@ async def interrupt(doc: Document) -> InterruptResult:
     if doc.interpreter is None:
         return InterruptResult(interrupted=False, stateLost=False)
     outcome = await doc.interpreter.interrupt()
+    if outcome == "running":  # ignored, and not ours to kill (an attached kernel)
+        return InterruptResult(interrupted=False, stateLost=False, stillRunning=True)
     return InterruptResult(interrupted=outcome != "idle", stateLost=outcome == "killed")
 
 
@@ -335,7 +337,7 @@ async def debug_attach_info(server: ExecutionContext, doc: Document) -> DebugAtt
     interpreter = await server.ensure_interpreter(doc)
     try:
         port = await interpreter.debug_listen()
-    except (RuntimeError, WorkerCrashed) as exc:
-        reason = exc.reason if isinstance(exc, WorkerCrashed) else str(exc)
+    except (RuntimeError, ExecutorLost) as exc:
+        reason = exc.reason if isinstance(exc, ExecutorLost) else str(exc)
         raise RequestError(f"eager: the debugger could not start: {reason}", "debugger")
     return DebugAttachInfo(host=DEBUG_HOST, port=port)

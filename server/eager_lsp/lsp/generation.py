@@ -8,7 +8,7 @@ removed, so the document ends with the code that ran up to the error, which sits
 "Fix with AI" regenerates from the failing statement: the statements before it are not re-run
 and keep their interpreter state; afterwards only the statements below that depend on the
 replaced ones re-run (lsp/incremental.py). What the repair asks and how the answer is filtered
-(repeats dropped, an unchanged failing statement not run again) is repair.py's, shared with
+(repeats dropped, an unchanged failing statement not run again) is app/repair.py's, shared with
 the CLI.
 
 The loop itself (generate, stop at the error, keep the text up to the failing statement,
@@ -27,14 +27,16 @@ import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp import repair
+from eager_lsp.app import repair
 from eager_lsp.app.attempt import Attempt
 from eager_lsp.app.generate import GenerateOutcome, RepairContext, repair_loop
-from eager_lsp.core.interpreter import Interpreter
+from eager_lsp.app.repair import RepairRequest
+from eager_lsp.core.executor import Executor
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.lsp import methods
@@ -52,7 +54,6 @@ from eager_lsp.lsp.payloads import StartedResult, StopResult
 from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
-from eager_lsp.repair import RepairRequest
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import GenerationContext
@@ -178,7 +179,7 @@ class Generation(Activity):
         if settings.repair.mode == "auto":
             repairs = max(0, settings.repair.max_attempts - doc.repair_attempts)
         self.outcome = outcome = await repair_loop(
-            cast(Interpreter, _InterpreterOf(server, doc)),
+            _InterpreterOf(doc),
             llm,
             first,
             self,
@@ -630,16 +631,24 @@ def after_failure(server: GenerationContext, doc: Document, failed: ChunkResult)
 
 
 class _InterpreterOf:
-    """The document's interpreter as it is when the loop asks (a restart replaces it)."""
+    """The document's interpreter as it is when the loop asks for a repair's facts (a restart
+    replaces it): the `repair.LiveNamespace` the loop reads."""
 
-    def __init__(self, server: GenerationContext, doc: Document) -> None:
-        self._server, self._doc = server, doc
+    def __init__(self, doc: Document) -> None:
+        self._doc = doc
 
-    def __getattr__(self, name: str) -> Any:
+    def _current(self) -> Interpreter:
         interpreter = self._doc.interpreter
         if interpreter is None:
             raise RuntimeError("the document has no interpreter")
-        return getattr(interpreter, name)
+        return interpreter
+
+    @property
+    def config(self) -> InterpreterConfig:
+        return self._current().config
+
+    async def executor(self) -> Executor:
+        return await self._current().executor()
 
 
 def fix_actions(server: GenerationContext, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:

@@ -441,6 +441,9 @@ class FollowResult:
 class InterruptResult:
     interrupted: bool
     stateLost: bool
+    # The code ignored the interrupt and may not be killed (an attached Jupyter kernel, which
+    # is the user's): it is still running, with its state.
+    stillRunning: bool = OMIT
 
 
 @dataclass

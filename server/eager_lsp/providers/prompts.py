@@ -7,7 +7,7 @@ results instead of leaving them in a final expression of a long function.
 The worked example is sent only when the file is empty: with text in the file, small models
 pasted the example into the user's file before answering, and the file's own code already
 shows them the style. Repair prompts carry no example at all, only the user's task and the
-runtime facts (repair.py builds them).
+runtime facts (app/repair.py builds them).
 """
 
 from __future__ import annotations

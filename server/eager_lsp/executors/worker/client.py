@@ -20,12 +20,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+# The parent's side only (this module never runs in the worker): core/executor.py is stdlib.
+from eager_lsp.core.executor import ExecutorLost
+
 from .launch import worker_env
 from .protocol import decode, encode
 from .spawn import StartError, WorkerProcess, describe_exit, start_process
 
-if TYPE_CHECKING:  # types only: the worker package needs nothing of the core at run time
-    from eager_lsp.core.executor import ExecutorEvent
+if TYPE_CHECKING:
+    from eager_lsp.core.executor import (
+        ChunkOutcome,
+        ExecutorEvent,
+        InterruptOutcome,
+        PlannedChunkRequest,
+    )
 
 LINE_LIMIT = 64 * 1024 * 1024  # one result line: capped output plus values, JSON-escaped
 STDERR_TAIL = 16 * 1024
@@ -49,12 +57,9 @@ class WorkerOptions:
     zygote: bool = True  # Linux: fork it from the interpreter's zygote (spawn.py); else exec
 
 
-class WorkerCrashed(Exception):
-    """The worker process went away; its namespace is lost."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class WorkerCrashed(ExecutorLost):
+    """The worker process went away; its namespace is lost (the executor interface's
+    `ExecutorLost`, so no caller needs to know the worker's own error)."""
 
 
 __all__ = ["WorkerClient", "WorkerCrashed", "WorkerOptions", "describe_exit"]
@@ -187,13 +192,18 @@ class WorkerClient:
 
     # -- requests -------------------------------------------------------------------------
 
+    @property
+    def parallel(self) -> WorkerClient:
+        """The worker runs statements side by side (`execute_parallel`)."""
+        return self
+
     async def execute(
         self,
         batch: Sequence[Mapping[str, Any]],
         *,
         stop_on_error: bool,
         on_event: EventCallback | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ChunkOutcome]:
         """Run `batch` (chunks as in protocol.py) as one request; returns its result/skipped
         events in order. Raises WorkerCrashed if the process dies meanwhile."""
         async with self._lock:
@@ -214,12 +224,12 @@ class WorkerClient:
 
     async def execute_parallel(
         self,
-        batch: Sequence[Mapping[str, Any]],
+        batch: Sequence[PlannedChunkRequest],
         *,
         run: int,
         stop_on_error: bool,
         on_event: EventCallback | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ChunkOutcome]:
         """Like `execute`, but the worker runs the statements on threads, each once the
         statements named in its "after" have finished (parallel.py), and further
         batches may be sent while this one runs. `run` names the run: a failure stops the
@@ -252,8 +262,8 @@ class WorkerClient:
 
     async def _consume(
         self, route: asyncio.Queue[dict[str, Any] | None], on_event: EventCallback | None
-    ) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = []
+    ) -> list[ChunkOutcome]:
+        results: list[ChunkOutcome] = []
         callback_error: BaseException | None = None
         while True:
             event = await route.get()
@@ -263,7 +273,7 @@ class WorkerClient:
             if kind == "batch_done":
                 break
             if kind in ("result", "skipped"):
-                results.append(event)
+                results.append(cast("ChunkOutcome", event))  # decoded from the executor schema
             if on_event is not None and callback_error is None and kind in CHUNK_EVENTS:
                 try:
                     on_event(cast("ExecutorEvent", event))
@@ -273,7 +283,7 @@ class WorkerClient:
             raise callback_error
         return results
 
-    async def interrupt(self) -> str:
+    async def interrupt(self) -> InterruptOutcome:
         """ "interrupted": KeyboardInterrupt landed and the state is kept; "killed": it did not
         stop within the grace period, so the process was killed; "idle": nothing running."""
         if self._idle.is_set() or not self.alive:

@@ -25,10 +25,14 @@ import builtins
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eager_lsp.core.results import value_from_wire
 from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo, Value
+
+if TYPE_CHECKING:
+    from eager_lsp.core.config import InterpreterConfig
+    from eager_lsp.core.executor import Executor
 
 STYLES = ("facts", "legacy")
 DEFAULT_STYLE = "facts"
@@ -112,7 +116,7 @@ def open_repair_stream(
 
 
 async def request_from_run(
-    session: Any,
+    session: LiveNamespace,
     *,
     task: str,
     code_ran: str,
@@ -140,13 +144,23 @@ async def request_from_run(
 # -- runtime facts ----------------------------------------------------------------------------
 
 
+class LiveNamespace(Protocol):
+    """Where the facts are read: the interpreter the failing statement ran in (an
+    `Interpreter`, core/interpreter.py; the language server hands one that follows a restart)."""
+
+    @property
+    def config(self) -> InterpreterConfig: ...
+
+    async def executor(self) -> Executor: ...
+
+
 def fact_names(chunk: Chunk) -> list[str]:
     """The names the statement reads that could hold user values (builtins are left out)."""
     names = [n for n in chunk.reads if not hasattr(builtins, n) and not n.startswith("__")]
     return names[:MAX_FACT_NAMES]
 
 
-async def read_facts(session: Any, chunk: Chunk) -> list[Value]:
+async def read_facts(session: LiveNamespace, chunk: Chunk) -> list[Value]:
     """Values and types of the names `chunk` reads, from the session's live interpreter.
 
     An empty chunk that only asks for names: nothing is executed, and the worker renders
@@ -165,6 +179,7 @@ async def read_facts(session: Any, chunk: Chunk) -> list[Value]:
                     "first_line": max(1, chunk.start_line),
                     "names": names,
                     "trailing_expr": False,
+                    "image_dir": "",  # nothing runs, no images
                 }
             ],
             stop_on_error=False,
@@ -173,7 +188,9 @@ async def read_facts(session: Any, chunk: Chunk) -> list[Value]:
         return []
     values: list[Value] = []
     for result in results:
-        for wire in result.get("values") or []:
+        if result["ev"] != "result":
+            continue
+        for wire in result["values"]:
             value = value_from_wire(wire)
             if value is not None:
                 values.append(value)
