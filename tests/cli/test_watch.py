@@ -167,8 +167,8 @@ def test_an_error_without_a_message_is_named_as_everywhere_else() -> None:
     text is ErrorInfo.text, as on every other edge)."""
     import io
 
+    from eager_lsp.cli.watch import WatchPrinter
     from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo
-    from eager_lsp.watch import WatchPrinter
 
     chunk = Chunk(1, 2, 2, "raise ValueError()\n", 0, 0.0, "simple")
     result = ChunkResult(chunk, ok=False, error=ErrorInfo("ValueError", "", 2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from eager_lsp.console import ConsolePrinter, format_summary
+from eager_lsp.cli.console import ConsolePrinter, format_summary
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import Chunk, ChunkResult, Piece, ResultReady
 

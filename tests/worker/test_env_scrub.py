@@ -100,8 +100,8 @@ async def test_the_worker_sees_none_of_them(
 
 
 def test_settings_and_cli_flags_reach_the_worker_options() -> None:
-    from eager_lsp.cli import build_parser
-    from eager_lsp.cli_options import interpreter_config_from_args
+    from eager_lsp.cli.commands import build_parser
+    from eager_lsp.cli.options import interpreter_config_from_args
     from eager_lsp.executors.backend import worker_options
     from eager_lsp.lsp.config import parse_settings
 

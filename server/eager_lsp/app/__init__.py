@@ -1,5 +1,5 @@
 """The application layer: the flows a person asks for (generate, repair, run a text), written
-once and used by every edge, the terminal (`generate.py`, `console.py`) and the language
+once and used by every edge, the terminal (`cli/generate.py`, `cli/console.py`) and the language
 server (`lsp/generation.py`, `lsp/execution.py`).
 
 Rules, and why:

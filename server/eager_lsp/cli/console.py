@@ -14,7 +14,7 @@ import time
 from typing import TextIO
 
 from eager_lsp.app.run import run_text
-from eager_lsp.cli_options import interpreter_config_from_args
+from eager_lsp.cli.options import interpreter_config_from_args
 from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport

@@ -22,8 +22,8 @@ from typing import Any, TextIO
 from eager_lsp.app import repair
 from eager_lsp.app.attempt import Attempt
 from eager_lsp.app.generate import generate
-from eager_lsp.cli_options import interpreter_config_from_args, llm_config_from_args
-from eager_lsp.console import ConsolePrinter, announce_debugger, format_summary
+from eager_lsp.cli.console import ConsolePrinter, announce_debugger, format_summary
+from eager_lsp.cli.options import interpreter_config_from_args, llm_config_from_args
 from eager_lsp.core.types import Event
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import CHARS_PER_TOKEN

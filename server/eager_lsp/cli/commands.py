@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from eager_lsp.cli_options import KERNEL_TOKEN_ENV, interpreter_config_from_args
+from eager_lsp.cli.options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.source_files import SourceError, read_python_source
@@ -354,14 +354,14 @@ def cmd_chunks(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from eager_lsp.console import run_file
+    from eager_lsp.cli.console import run_file
 
     text = _read_source(args.file)
     return asyncio.run(run_file(text, args))
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from eager_lsp.watch import watch_file
+    from eager_lsp.cli.watch import watch_file
 
     _read_source(args.file)  # a clear error for a missing or unreadable file
     config = interpreter_config_from_args(args, str(args.file.resolve()))
@@ -369,7 +369,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from eager_lsp.generate import generate_main
+    from eager_lsp.cli.generate import generate_main
 
     return asyncio.run(generate_main(args))
 
