@@ -17,7 +17,10 @@ from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.run import PARALLEL_UNAVAILABLE
 from eager_lsp.core.types import Event
 from eager_lsp.executors.backend import open_interpreter
+from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 from eager_lsp.providers.replay import ReplayStream
+
+from .helpers import chunk
 
 pytestmark = pytest.mark.slow
 
@@ -324,3 +327,42 @@ async def test_without_stop_on_error_later_statements_run_and_keep_their_effects
     assert results[6].exec_start >= results[5].exec_end
     assert marker.read_text() == "written"
     assert [v.summary for v in check.results[0].values] == ["True"]
+
+
+async def test_statements_run_on_reused_threads(session: Interpreter) -> None:
+    """A thread per statement cost about a millisecond each (issue 16): statements that
+    follow one another run on the pool's threads, each statement taken by a thread that
+    is free, not one started for it. 40 statements that must run in order (each changes
+    `seen`) keep the thread each ran on: they ran on a few threads, not on 40."""
+    code = "import threading\nseen = set()\n" + "".join(
+        "seen.add(threading.current_thread())\n" for _ in range(40)
+    )
+    report = await session.run_stream(ReplayStream(code, rate=None))
+    assert all(r.ok for r in report.results) and len(report.results) == 42
+    check = await session.run_stream(ReplayStream("threads = len(seen)\n", rate=None))
+    [threads] = [int(v.summary) for v in check.results[0].values]
+    assert threads < 10
+
+
+async def test_the_worker_says_when_it_took_a_parallel_request(tmp_path: Any) -> None:
+    """The run sends its next batch once the worker has taken the last one (the
+    "accepted" event), so statements released meanwhile go in one request: that comes
+    while the statement it carries still runs (here until the test lets it end)."""
+    go = tmp_path / "go"
+    worker = await WorkerClient.start(WorkerOptions(debug=False, cwd=str(tmp_path)))
+    try:
+        accepted = asyncio.get_running_loop().create_future()
+        waiting = chunk(
+            f"import os, time\nwhile not os.path.exists({str(go)!r}):\n    time.sleep(0.01)\n"
+        )
+        waiting.update(after=[], exclusive=False, speculative=False)
+        task = asyncio.ensure_future(
+            worker.execute_parallel([waiting], run=1, stop_on_error=True, accepted=accepted)
+        )
+        await asyncio.wait_for(asyncio.shield(accepted), 60)
+        assert not task.done()
+        go.write_text("")
+        [result] = await asyncio.wait_for(task, 60)
+        assert result["ok"]
+    finally:
+        await worker.shutdown()

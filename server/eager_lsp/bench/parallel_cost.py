@@ -6,6 +6,9 @@
 - CPU-bound workloads (cpu-primes, bal-dp, bal-montecarlo): the parallel gate must never be
   more than 5 % slower. Measured twice: replayed at 50 tok/s (end to end, as a user sees it)
   and fed at once (rate 0: only execution and its overhead; the stricter test).
+- tiny-200: 200 one-line statements (`x{i} = {i} * 2`), fed at once: nothing to overlap,
+  only what the gate costs per statement (at 50 tok/s its 600 tokens take 12 s to generate,
+  which hides any of it, so it is measured at rate 0 only).
 
 Both gates use the product's own Interpreter with a warm worker each (reset between runs); they
 take turns, one run each per round, so a noisy machine slows both alike. Medians and
@@ -34,6 +37,8 @@ from eager_lsp.providers.replay import ReplayStream
 
 WAIT_WORKLOAD = "wait-parallel"
 CPU_WORKLOADS = ("cpu-primes", "bal-dp", "bal-montecarlo")
+TINY_WORKLOAD = "tiny-200"
+TINY_TEXT = "".join(f"x{i} = {i} * 2\n" for i in range(200))
 GATES = ("eager", "parallel")
 RATE = 50.0
 
@@ -53,6 +58,9 @@ def cpu_seconds(pid: int | None) -> float | None:
 async def _measure(rounds: int, rate: float) -> dict[str, Any]:
     cat = {w.name: w for w in catalog_mod.load().workloads}
     cases = [(WAIT_WORKLOAD, rate)] + [(n, r) for n in CPU_WORKLOADS for r in (rate, 0.0)]
+    cases.append((TINY_WORKLOAD, 0.0))
+    texts = {name: cat[name].text for name, _ in cases if name in cat}
+    texts[TINY_WORKLOAD] = TINY_TEXT
     times: dict[tuple[str, float, str], list[float]] = {}
     cpu: dict[tuple[str, float, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="eager-parallel-bench-") as cwd:
@@ -70,7 +78,7 @@ async def _measure(rounds: int, rate: float) -> dict[str, Any]:
                 await s.start()
             for _ in range(rounds):
                 for name, r in cases:
-                    text = cat[name].text
+                    text = texts[name]
                     for gate in GATES:
                         session = sessions[gate]
                         await session.reset()

@@ -30,6 +30,7 @@ them (core/run.py, core/results.py). The module-level assignments in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
@@ -191,6 +192,8 @@ class ParallelExecutor(Executor, Protocol):
         run: int,  # names the run: a failure stops its later statements, whichever batch
         stop_on_error: bool,
         on_event: EventCallback | None = None,
+        # set once the executor has taken the batch in, so the caller can send the next one
+        accepted: asyncio.Future[None] | None = None,
     ) -> Sequence[ChunkOutcome]: ...
 
 

@@ -343,7 +343,14 @@ class Run:
             while self._queue:
                 batch, self._queue = self._queue, []
                 if self._planner is not None and await self._parallel_ready():
-                    self._tasks.append(asyncio.ensure_future(self._execute(batch, parallel=True)))
+                    # The next batch goes once the worker has taken this one: statements
+                    # released meanwhile go together (one request, not one each), and no
+                    # statement waits longer than that round trip.
+                    accepted = asyncio.get_running_loop().create_future()
+                    self._tasks.append(
+                        asyncio.ensure_future(self._execute(batch, accepted=accepted))
+                    )
+                    await accepted
                 else:
                     await self._execute(batch)
             if self._ended and not self._queue:
@@ -365,7 +372,12 @@ class Run:
             self._emit(ParallelUnavailable(self._clock(), reason=PARALLEL_UNAVAILABLE))
         return False
 
-    async def _execute(self, batch: list[Chunk], *, parallel: bool = False) -> None:
+    async def _execute(
+        self, batch: list[Chunk], *, accepted: asyncio.Future[None] | None = None
+    ) -> None:
+        """Run one batch; `accepted` (parallel: the worker runs it on threads) is set once
+        the worker has taken it, or once this ends."""
+        parallel = accepted is not None
         interpreter = self._interpreter
         pending = {c.index: c for c in batch}
         dispatched = self._clock()
@@ -407,6 +419,7 @@ class Run:
                     run=self._token,
                     stop_on_error=interpreter.config.stop_on_error,
                     on_event=on_event,
+                    accepted=accepted,
                 )
             else:
                 await worker.execute(
@@ -443,6 +456,8 @@ class Run:
                 self.request_stop(f"interpreter lost: {reason}")
         finally:
             self._in_flight -= 1
+            if accepted is not None and not accepted.done():
+                accepted.set_result(None)
 
     def _record(self, result: ChunkResult) -> None:
         rec = self._interpreter.ledger.record(result, self._log)

@@ -229,11 +229,13 @@ class WorkerClient:
         run: int,
         stop_on_error: bool,
         on_event: EventCallback | None = None,
+        accepted: asyncio.Future[None] | None = None,
     ) -> list[ChunkOutcome]:
         """Like `execute`, but the worker runs the statements on threads, each once the
         statements named in its "after" have finished (parallel.py), and further
         batches may be sent while this one runs. `run` names the run: a failure stops the
-        run's later statements, whichever batch they came in."""
+        run's later statements, whichever batch they came in. `accepted` is set once the
+        worker has taken the request (its "accepted" event, or its end)."""
         async with self._lock:
             await self._idle_of_sequential()
             self._check_alive()
@@ -250,7 +252,7 @@ class WorkerClient:
                 if not self._parallel and self._in_flight is None:
                     self._idle.set()
                 raise
-        return await self._consume(route, on_event)
+        return await self._consume(route, on_event, accepted)
 
     async def _idle_of_sequential(self) -> None:
         """Wait for a sequential batch (a cancelled execute may still run) but not for
@@ -261,7 +263,10 @@ class WorkerClient:
             await self._idle.wait()
 
     async def _consume(
-        self, route: asyncio.Queue[dict[str, Any] | None], on_event: EventCallback | None
+        self,
+        route: asyncio.Queue[dict[str, Any] | None],
+        on_event: EventCallback | None,
+        accepted: asyncio.Future[None] | None = None,
     ) -> list[ChunkOutcome]:
         results: list[ChunkOutcome] = []
         callback_error: BaseException | None = None
@@ -270,6 +275,10 @@ class WorkerClient:
             if event is None:
                 raise WorkerCrashed(await self._exit_reason())
             kind = event.get("ev")
+            if kind == "accepted":
+                if accepted is not None and not accepted.done():
+                    accepted.set_result(None)
+                continue
             if kind == "batch_done":
                 break
             if kind in ("result", "skipped"):

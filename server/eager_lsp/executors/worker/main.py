@@ -178,6 +178,7 @@ def _serve(
         op = request.get("op")
         if op == "exec" and request.get("parallel") and parallel is not None:
             parallel.submit(request)  # returns at once: the statements run on threads
+            emit({"ev": "accepted", "batch": request.get("batch")})
             continue
         if parallel is not None and op in ("exec", "reset", "shutdown"):
             parallel.wait_idle()

@@ -34,6 +34,10 @@ Worker → parent ("ev"):
    "debug_error": str | null, "protocol": int, "t": float}
   StartedEvent, ResultEvent, SkippedEvent  per chunk of an "exec"
   {"ev": "batch_done", "batch": int, "t": float}
+  {"ev": "accepted", "batch": int}      a parallel "exec" was taken (its statements are
+                                        waiting or running): the parent sends the next one
+                                        only then, so statements released meanwhile go in
+                                        one request
   {"ev": "pong", "id": int}
   {"ev": "debug", "id": int, "port": int | null, "error": str | null}
 
