@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -817,6 +818,61 @@ def test_typing_above_below_and_at_the_insertion_point_loses_nothing(
     for n in (n for n in typed if n.endswith(" point")):
         i = lines.index(n)
         assert i < first or i >= first + len(code), (n, lines)
+
+
+@requires_nvim
+def test_a_line_typed_at_the_insertion_point_during_a_stall_mid_line_stays_outside(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """The stream stalls in the middle of a line, so the server writes the partial line
+    (edits.PARTIAL_LINE_WAIT_S); lines typed at the insertion point meanwhile go on a line of
+    their own after it, and the generation goes on around them. (Under load the stress test
+    above met this stall by chance, and its typist then opened lines inside the code.)"""
+    held = threading.Event()
+    code = STRESS_SCRIPT.splitlines(keepends=True)[:20]
+    first = "".join(code[:3]) + "v3="
+    rest = "".join(code)[len(first) :]
+    openai_server.enqueue(
+        pieces=[first, *(rest[i : i + 4] for i in range(0, len(rest), 4))],
+        delay=0.005,
+        hold_after_first=held,
+    )
+
+    def stall() -> None:  # 2 s from the model's request: typing goes on meanwhile
+        openai_server.wait_for_chat_requests(1, timeout=120)
+        time.sleep(2.0)
+        held.set()
+
+    release = threading.Thread(target=stall, daemon=True)
+    release.start()
+    target = tmp_path / "stall.py"
+    target.write_text("start = 0\n\nend = 1\n")
+    try:
+        r = run_scenario(
+            "stress",
+            tmp_path,
+            {
+                "file": str(target),
+                "prompt": "numbers",
+                "cursor_line": 2,
+                "seed": 1,
+                "wheres": ["point"],
+                "settings": _settings(openai_server.url),
+            },
+        )
+    finally:
+        held.set()
+    debug = r["_debug"]
+    assert r["done"], debug
+    assert r.get("after_partial", 0) > 0, "no line was typed while the partial line was shown"
+    assert r["summary"]["stoppedEarly"] is False, (r["summary"], r.get("last_refusal"), debug)
+    lines, typed = r["lines"], r["typed"]
+    assert sorted(ln for ln in lines if ln.startswith("# note")) == sorted(typed)
+    generated = [ln.rstrip("\n") for ln in code]
+    rest_lines = [ln for ln in lines if not ln.startswith("# note")]
+    assert rest_lines == ["start = 0", *generated, "", "end = 1"], lines
+    at = lines.index(generated[0])
+    assert lines[at : at + len(generated)] == generated, lines
 
 
 @requires_nvim

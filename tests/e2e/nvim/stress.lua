@@ -35,8 +35,19 @@ H.run(function()
       row = api.nvim_buf_line_count(buf)
     else
       local regions = stream.regions_of(buf)
-      -- before the region exists: the line the generation was asked for
-      row = regions[1] and regions[1]["end"][1] or api.nvim_buf_get_extmark_by_id(buf, ns, asked, {})[1]
+      local e = regions[1] and regions[1]["end"]
+      if e == nil then
+        -- before the region exists: the line the generation was asked for
+        row = api.nvim_buf_get_extmark_by_id(buf, ns, asked, {})[1]
+      elseif e[2] == 0 then
+        row = e[1] -- the code ends with a newline: the line after it
+      else
+        -- a partial line is shown (a stall of the stream): the insertion point is inside that
+        -- line, so a new line opened above it would be inside the generated code; the nearest
+        -- line outside is the one opened right after it
+        row = e[1] + 1
+        H.result.after_partial = (H.result.after_partial or 0) + 1
+      end
     end
     local text = ("# note %d %s"):format(n, where)
     api.nvim_buf_set_lines(buf, row, row, false, { "" })
