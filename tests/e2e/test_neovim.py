@@ -771,6 +771,26 @@ STRESS_SCRIPT = "".join(f"v{i}={i}\n" for i in range(150))
 WHERES = ["point", "above", "below"]
 
 
+def _type_while_generating(
+    tmp_path: Path, openai_server: FakeOpenAIServer, seed: int, wheres: list[str]
+) -> dict[str, Any]:
+    """stress.lua: generate on the empty line 2 of a small file while typing at `wheres`."""
+    target = tmp_path / "stress.py"
+    target.write_text("start = 0\n\nend = 1\n")
+    return run_scenario(
+        "stress",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "numbers",
+            "cursor_line": 2,
+            "seed": seed,
+            "wheres": wheres,
+            "settings": _settings(openai_server.url),
+        },
+    )
+
+
 @requires_nvim
 @pytest.mark.parametrize("run", range(STRESS_RUNS))
 def test_typing_above_below_and_at_the_insertion_point_loses_nothing(
@@ -780,20 +800,8 @@ def test_typing_above_below_and_at_the_insertion_point_loses_nothing(
     generated code, below it and at its insertion point (the first one as the generation
     starts, in a third of the runs)."""
     openai_server.enqueue(text=STRESS_SCRIPT, chunk_chars=4, delay=0.005)
-    target = tmp_path / "stress.py"
-    target.write_text("start = 0\n\nend = 1\n")  # generated on the empty line 2
-    wheres = WHERES[run % 3 :] + WHERES[: run % 3]
-    r = run_scenario(
-        "stress",
-        tmp_path,
-        {
-            "file": str(target),
-            "prompt": "numbers",
-            "cursor_line": 2,
-            "seed": run + 1,
-            "wheres": wheres,
-            "settings": _settings(openai_server.url),
-        },
+    r = _type_while_generating(
+        tmp_path, openai_server, run + 1, WHERES[run % 3 :] + WHERES[: run % 3]
     )
     debug = r["_debug"]
     assert r["done"], debug
@@ -845,21 +853,8 @@ def test_a_line_typed_at_the_insertion_point_during_a_stall_mid_line_stays_outsi
 
     release = threading.Thread(target=stall, daemon=True)
     release.start()
-    target = tmp_path / "stall.py"
-    target.write_text("start = 0\n\nend = 1\n")
     try:
-        r = run_scenario(
-            "stress",
-            tmp_path,
-            {
-                "file": str(target),
-                "prompt": "numbers",
-                "cursor_line": 2,
-                "seed": 1,
-                "wheres": ["point"],
-                "settings": _settings(openai_server.url),
-            },
-        )
+        r = _type_while_generating(tmp_path, openai_server, 1, ["point"])
     finally:
         held.set()
     debug = r["_debug"]
