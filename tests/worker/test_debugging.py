@@ -135,3 +135,61 @@ async def test_nothing_below_us_holds_a_tcp_socket_until_asked(tmp_path: Path) -
         assert tcp_sockets(descendants(os.getpid())) == []
     finally:
         await worker.shutdown()
+
+
+async def test_attach_breaks_into_a_parallel_statement_on_a_thread_started_before(
+    tmp_path: Path,
+) -> None:
+    """The parallel gate reuses its statement threads: the thread running the loop here was
+    started (for an earlier statement) before the debugger existed. pydevd traces it on
+    attach all the same, lists it, and a pause stops it on the loop's lines."""
+    doc = str(tmp_path / "par.py")
+    worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
+    dap: DapClient | None = None
+    try:
+        first = chunk("import threading\nfirst_thread = threading.get_ident()\n", path=doc)
+        first.update(after=[], exclusive=False, speculative=False)
+        [done] = await asyncio.wait_for(
+            worker.execute_parallel([first], run=1, stop_on_error=True), 30
+        )
+        assert done["ok"]
+        started = asyncio.Event()
+
+        def on_event(event: dict) -> None:
+            if event["ev"] == "started":
+                started.set()
+
+        loop = chunk("loop_thread = threading.get_ident()\n" + LOOP, first_line=3, path=doc)
+        loop.update(after=[], exclusive=False, speculative=False)
+        task = asyncio.ensure_future(
+            worker.execute_parallel([loop], run=1, stop_on_error=True, on_event=on_event)
+        )
+        await asyncio.wait_for(started.wait(), 20)
+        port = await asyncio.wait_for(worker.debug_listen(), 30)
+        dap = await DapClient.connect(port)
+        await dap.request("initialize", adapterID="python", clientID="test", pathFormat="path")
+        attached = dap.send("attach", justMyCode=False)
+        await dap.event("initialized")
+        await dap.request("configurationDone")
+        assert (await asyncio.wait_for(attached, 20))["success"]
+        threads = (await dap.request("threads"))["body"]["threads"]
+        statement = [t for t in threads if t["name"] != "MainThread"]
+        assert len(statement) == 1, threads
+        await dap.request("pause", threadId=statement[0]["id"])
+        stopped = await dap.event("stopped")
+        trace = await dap.request("stackTrace", threadId=stopped["body"]["threadId"], levels=1)
+        [top] = trace["body"]["stackFrames"]
+        assert top["source"]["path"] == doc and top["line"] in (5, 6), top
+        await dap.request("disconnect", terminateDebuggee=False)
+        await dap.close()
+        dap = None
+
+        assert await worker.interrupt() == "interrupted"
+        [result] = await asyncio.wait_for(task, 20)
+        assert result["error"]["type"] == "KeyboardInterrupt"
+        same = await run1(worker, "loop_thread == first_thread\n", trailing_expr=True, path=doc)
+        assert same["expr"]["repr"] == "True"  # the loop ran on the reused thread
+    finally:
+        if dap is not None:
+            await dap.close()
+        await worker.shutdown()
