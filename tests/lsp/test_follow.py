@@ -70,6 +70,7 @@ async def test_editing_a_statement_that_ran_rebuilds_from_the_top(
     await wait_hints(editor, uri, lambda h: h.get(4) == "n = 1", "the first run")
 
     editor.replace(uri, (0, 4), (0, 5), "10")  # a = 10
+    editor.cursor(uri, 1, 0)  # moved past it (a statement runs only then)
     labels = await wait_hints(editor, uri, lambda h: h.get(1) == "b = 11", "the re-run")
     # Rebuilt from a fresh namespace: `c` was not appended to twice.
     assert labels[4] == "n = 1"
@@ -91,6 +92,7 @@ async def test_an_error_halts_until_it_is_edited(editor: Editor, tmp_path: Path)
     assert 2 not in await editor.hint_labels(uri)
 
     editor.replace(uri, (1, 8), (1, 9), "4")  # y = x / 4
+    editor.cursor(uri, 2, 0)  # moved past it
     labels = await wait_hints(editor, uri, lambda h: h.get(2) == "z = 5", "the rebuild")
     assert labels == {0: "x = 2", 1: "y = 0.5", 2: "z = 5"}
     await editor.settle(uri, lambda ds: not ds)
@@ -158,3 +160,44 @@ async def test_the_last_diagnostics_name_the_last_version_typed(
     diags = await editor.settle(uri)
     assert diags.version == editor.docs[uri].version and list(diags.diagnostics) == []
     assert await editor.hint_labels(uri) == {0: "a = 1"}
+
+
+async def test_a_half_typed_line_in_the_middle_of_the_file_never_runs(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """A user trial in Neovim (bug B): `gg o` in `x = 1 / y = 2`, then `cou` typed with
+    pauses, the cursor on that line: it ran and raised a NameError."""
+    uri = editor.open("middle.py", "x = 1\ny = 2\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await wait_hints(editor, uri, lambda h: h.get(1) == "y = 2", "the first run")
+    editor.replace(uri, (0, 5), (1, 0), "\n\n")  # Neovim's `o` on line 0, as it sends it
+    editor.cursor(uri, 1, 0)
+    for ch in "cou":
+        type_in_line(editor, uri, 1, ch, cursor=True)
+        await asyncio.sleep(0.6)  # a pause in the middle of the line: it must not run
+    diags = await editor.settle(uri)
+    assert list(diags.diagnostics) == []
+    assert await editor.hint_labels(uri) == {0: "x = 1", 2: "y = 2"}
+    type_in_line(editor, uri, 1, "nt = x + 1", cursor=True)
+    editor.cursor(uri, 2, 0)  # moved past it: the cursor on a later line
+    await wait_hints(editor, uri, lambda h: h.get(1) == "count = 2", "the finished line")
+    diags = await editor.settle(uri)
+    assert list(diags.diagnostics) == []  # `cou` never ran (it would be a NameError)
+    assert (await editor.hint_labels(uri)).get(2) == "y = 2"
+
+
+async def test_moving_the_cursor_up_off_the_last_line_does_not_run_it(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """Bug C: `o`, `cou`, <Esc>, `k`: the cursor left the line upwards; the only newline after
+    it is the one Neovim keeps at the end."""
+    uri = editor.open("up.py", "x = 1\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await wait_hints(editor, uri, lambda h: h.get(0) == "x = 1", "the first run")
+    editor.type(uri, 1, 0, "\n")
+    type_in_line(editor, uri, 1, "cou", cursor=True)
+    editor.cursor(uri, 0, 2)  # `k`
+    await asyncio.sleep(1.0)  # give it a chance to (wrongly) run
+    diags = await editor.settle(uri)
+    assert list(diags.diagnostics) == []
+    assert await editor.hint_labels(uri) == {0: "x = 1"}

@@ -70,6 +70,7 @@ async def test_follow_reruns_the_edited_statement_and_its_dependents_only(
     assert results_on(editor, uri, 1) == 1
 
     editor.replace(uri, (3, 9), (3, 12), "top")  # label = 'top'
+    editor.cursor(uri, 4, 0)  # moved past the edited line: it re-runs
     labels = await wait_hints(editor, uri, lambda h: h.get(4) == "» top 3")
     assert labels[3] == "label = 'top'" and labels[5] == "size = 3"
     # the load step and the statements that do not read `label` did not run again
@@ -101,6 +102,7 @@ async def test_follow_falls_back_to_a_full_rebuild_and_says_why(
     await wait_hints(editor, uri, lambda h: h.get(3) == "d = 5")
 
     editor.replace(uri, (2, 4), (2, 5), "6")
+    editor.cursor(uri, 3, 0)  # moved past the edited line: it re-runs
     await wait_hints(editor, uri, lambda h: h.get(3) == "d = 6")
     messages = await wait_until(
         "the status",
@@ -139,6 +141,7 @@ async def test_follow_goes_on_following_after_a_rerun(editor: Editor, tmp_path: 
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
     await wait_hints(editor, uri, lambda h: h.get(5) == "size = 3")
     editor.replace(uri, (2, 7), (2, 16), "[5, 6]")  # data = [5, 6]
+    editor.cursor(uri, 3, 0)  # moved past the edited line: it re-runs
     await wait_hints(editor, uri, lambda h: h.get(5) == "size = 2" and h.get(4) == "» max 6")
     assert results_on(editor, uri, 1) == 1  # the load step kept its state
 

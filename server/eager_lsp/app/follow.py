@@ -4,13 +4,28 @@ means for what already ran. Written once, for any text source; the language serv
 out the steps (a stream through a run, a re-run of the edited statements, a rebuild).
 
 Rules, and why (docs/configuration.md, "Follow mode"; issue #10):
-- A statement runs only once the user has moved past it. The last line with text, when the
-  user's latest edit is on or after it, is the line being typed: it is held back
-  (`settled_text`) until a later line is started, or until a newline follows it and the
-  cursor is on another line. A pause in the middle of a line never runs it, even when the
-  text ends in a newline after it (Neovim always sends one). Without a cursor known for the
-  current text only "a later line started" counts. A text with no edit known (a file read
-  from disk, text another activity wrote) is settled as a whole.
+- A statement runs only once the user has moved past it. The line being typed is the line of
+  the user's latest edit (`typed_line`), wherever it is in the file: it is held back
+  (`settled_text`) until the user moves past it, i.e. until a newline follows it and the
+  cursor is on a later line (the edge then forgets the line), or a later line is started
+  (text typed on it; a newline alone keeps the line it was typed on the line being typed).
+  The cursor on that line, or above it (Neovim's `k` after typing `cou`), is not moving past
+  it. A pause in the middle of a line never runs it, even when the text ends in a newline
+  after it (Neovim always sends one). Without a cursor known for the current text only "a
+  later line started" counts. A text with no edit known (a file read from disk, text
+  another activity wrote) is settled as a whole.
+- Holding a line back: it counts as what it held before the user began typing on it (the
+  edge remembers that, `held`): a new line counts as blank, or as absent when nothing follows
+  it (text typed at the end streams in as it settles); an edited statement that ran counts as
+  it ran, so nothing re-runs, and the statements after it keep their state and results. Once
+  the user has moved past, the edit re-runs what it affects (`Step.RERUN`). Line numbers are
+  kept either way.
+- Lines inserted or deleted whole do not make the line after them the line being typed:
+  Neovim's `o` sends "\\n\\n" over the previous line's newline, and the line it pushes
+  down is untouched (`typed_line`: the line being typed is then the new one above it; after
+  `dd` none is), unless that line is the one being typed already.
+- Since only the latest edit is tracked, editing another line (even an earlier one) leaves
+  the held line and settles it.
 - Text appended at the end streams into the current run (`Step.APPEND`), so each statement
   runs as soon as the detector knows it is complete.
 - An edit to text that has not run yet (the statement being typed) restarts the stream from
@@ -66,22 +81,57 @@ def common_prefix(a: str, b: str) -> int:
     return lo
 
 
-def settled_text(text: Lines, *, edit_line: int | None, cursor_line: int | None) -> str:
-    """The text without the line being typed.
+def typed_line(
+    before: str, start: int, end: int, text: str, after: Lines, previous: int | None
+) -> int | None:
+    """The line being typed after `before[start:end]` was replaced by `text` (giving `after`),
+    given `previous`, the line being typed before (in `before`'s lines; None: no line):
+    - the line where the inserted text ends;
+    - but when whole lines were inserted or deleted before an untouched line (the edit ends
+      at a line start, and the replaced range ended at one too: Neovim's `o` sends "\\n\\n"
+      over the previous line's newline; Enter at the start of a line; `dd`), that line only
+      moved and is not being typed, unless it is `previous`: the line being typed is the
+      last line inserted, or none after a deletion;
+    - and a newline typed on the line being typed (the edit begins on it and ends on a
+      blank line) leaves it the line being typed, until the cursor leaves it or a later line
+      is started."""
+    pos = start + len(text)
+    line = after.line_of(pos)
+    moved = (
+        (text.endswith("\n") or (not text and end > start))
+        and pos == after.line_start(line)
+        and (end == 0 or before[end - 1 : end] == "\n")
+        and previous != before.count("\n", 0, end)
+    )
+    if moved and not text:
+        return None  # whole lines deleted: nothing is being typed
+    if moved:
+        line -= 1  # whole lines inserted: the last of them
+    blank = previous is not None and not after.line(line).strip()
+    if blank and before.count("\n", 0, start) == previous:
+        return previous  # a newline after it (or its text deleted): still being typed
+    return line
 
-    `edit_line`: the line where the user's latest edit ended (None: no edit known, all of
-    the text is settled). `cursor_line`: the cursor's line, when it is known for this very
-    text (None otherwise)."""
+
+def settled_text(
+    text: Lines, *, edit_line: int | None, cursor_line: int | None, held: str = ""
+) -> str:
+    """The text with the line being typed held back (the module docstring's rules).
+
+    `edit_line`: the line being typed, where the user's latest edit is (`typed_line`; None:
+    no edit known, all of the text is settled). `cursor_line`: the cursor's line, when it is
+    known for this very text (None otherwise). `held`: what that line held before the user
+    began typing on it ("" for a new line); it counts as that until the user moves past."""
     source = text.source
-    last = text.line_count - 1
-    while last >= 0 and not text.line(last).strip():
-        last -= 1
-    if last < 0 or edit_line is None or edit_line < last:
-        return source  # nothing typed on the last line with text: a later line was started
-    newline_after = last + 1 < text.line_count
-    if newline_after and cursor_line is not None and cursor_line != last:
-        return source  # a newline typed and the cursor off that line
-    return source[: text.line_start(last)]
+    if edit_line is None or not text.line(edit_line).strip():
+        return source  # no edit known, or nothing typed on the line: nothing to hold back
+    if cursor_line is not None and cursor_line > edit_line:
+        return source  # a newline typed and the cursor on a later line: moved past it
+    start = text.line_start(edit_line)
+    after = text.line_start(edit_line + 1)  # where the next line starts (the end without one)
+    if not held.strip() and not source[after:].strip():
+        return source[:start]  # a new line, nothing follows: the settled text ends before it
+    return source[:start] + held + source[after - 1 :]  # later lines keep their numbers
 
 
 class Step(enum.Enum):
@@ -102,8 +152,8 @@ class FollowState:
     halted: bool = False  # stopped at an error: nothing more runs until it is edited
     rebuild_next: bool = True  # the next round rebuilds (first round, a new interpreter)
 
-    def plan(self, new: str, text: Lines, *, streaming: bool) -> Step:
-        """The next step for the settled text `new` (a prefix of `text.source`);
+    def plan(self, new: str, *, streaming: bool) -> Step:
+        """The next step for the settled text `new` (`settled_text`: lines as the document's);
         `streaming`: a stream of the text is running and can take appended text."""
         if self.rebuild_next:
             return Step.REBUILD
@@ -112,7 +162,7 @@ class FollowState:
             return Step.NOTHING
         if streaming and new.startswith(old) and not self.halted:
             return Step.APPEND
-        if text.line_of(common_prefix(old, new)) < self.released_upto:
+        if new.count("\n", 0, common_prefix(old, new)) < self.released_upto:
             return Step.RERUN
         if self.halted:
             return Step.HOLD
@@ -165,8 +215,8 @@ class FollowState:
 class FollowEdge(Protocol):
     """What a text source being followed does for `follow_step`."""
 
-    def settled(self) -> tuple[str, Lines]:
-        """The settled text (`settled_text`) and the whole text it is a prefix of."""
+    def settled(self) -> str:
+        """The settled text (`settled_text`)."""
         ...
 
     def streaming(self) -> bool:
@@ -196,16 +246,16 @@ class FollowEdge(Protocol):
 
 async def follow_step(state: FollowState, edge: FollowEdge) -> Step:
     """One round of follow mode; returns the step it took."""
-    new, text = edge.settled()
+    new = edge.settled()
     streaming = edge.streaming()
-    step = state.plan(new, text, streaming=streaming)
+    step = state.plan(new, streaming=streaming)
     if step is Step.APPEND:
         edge.push(new[len(state.snapshot) :])
         state.streamed(new)
         return step
     if step in (Step.RERUN, Step.HOLD, Step.RESTART) and streaming:
         await edge.drained()  # what was pushed has been fed and released
-        step = state.plan(new, text, streaming=False)
+        step = state.plan(new, streaming=False)
     if step is Step.REBUILD:
         state.rebuilding()
         await edge.rebuild()

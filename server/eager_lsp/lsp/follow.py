@@ -1,8 +1,10 @@
 """Follow mode in the editor: the edge of `app/follow.py`, which holds the rules (what may
 run, what an edit means, stopping at an error) and decides each step.
 
-This module feeds those rules a document: its settled text (the user's latest edit from
-didChange, the cursor from `eager/cursor` for the document version the server has), and
+This module feeds those rules a document: its settled text (the line being typed from each
+didChange, `typed_line`, and what that line held before typing on it began; the cursor from
+`eager/cursor` for the document version the server has: Neovim sends it on CursorMoved and
+CursorMovedI, VS Code on a selection change; a cursor past the line being typed ends it), and
 carries out the steps: a stream of the document's text through one run (`Epoch`, an
 Activity, so a generation or a whole-document run replaces it), a re-run of edited
 statements (lsp/incremental.py), a rebuild from a fresh namespace. It publishes the status
@@ -16,8 +18,9 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from eager_lsp.app.follow import FollowState, Lines, follow_step, settled_text
+from eager_lsp.app.follow import FollowState, follow_step, settled_text, typed_line
 from eager_lsp.core.interpreter import StreamFailed
+from eager_lsp.core.text_lines import TextLines
 from eager_lsp.core.types import Event, Release
 from eager_lsp.lsp.execution import Activity, reset_namespace
 from eager_lsp.lsp.payloads import OMIT, CursorParams, FollowResult, from_wire
@@ -109,7 +112,9 @@ class Follower:
         self.epoch: Epoch | None = None
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.edit_line: int | None = None  # line where the user's latest edit ended
+        self.edit_line: int | None = None  # the line being typed (app.follow.typed_line)
+        self.held = ""  # what that line held before the user began typing on it
+        self._source = doc.text.source  # the text before the next change (typed_line reads it)
         doc.observers.append(self)
 
     def start(self) -> None:
@@ -146,9 +151,13 @@ class Follower:
         self.suspended = False
         self.epoch = None
         self.state.ran_elsewhere(self.doc.text)
-        self.edit_line = None
+        self.edit_line, self.held = None, ""
 
     def cursor_moved(self) -> None:
+        doc = self.doc
+        cursor = doc.cursor if doc.cursor_version == doc.version else None
+        if cursor is not None and self.edit_line is not None and cursor[0] > self.edit_line:
+            self.edit_line, self.held = None, ""  # moved past the line: nothing is being typed
         if not self.suspended:
             self._dirty.set()
 
@@ -158,13 +167,25 @@ class Follower:
         doc = self.doc
         cursor = doc.cursor if doc.cursor_version == doc.version else None
         return settled_text(
-            doc.text, edit_line=self.edit_line, cursor_line=None if cursor is None else cursor[0]
+            doc.text,
+            edit_line=self.edit_line,
+            cursor_line=None if cursor is None else cursor[0],
+            held=self.held,
         )
 
     # -- watching ---------------------------------------------------------------------------------
     def on_change(self, start: int, end: int, text: str, edit: LineEdit, own: bool) -> None:
+        before, self._source = self._source, self.doc.text.source
         if not own:
-            self.edit_line = self.doc.text.line_of(start + len(text))
+            line = typed_line(before, start, end, text, self.doc.text, self.edit_line)
+            if line is None or "\n" in text or "\n" in before[start:end]:
+                if line != self.edit_line:
+                    self.held = ""  # a new line (or lines joined): it held nothing
+            elif line != self.edit_line:  # typing begins on this line: what it held
+                first = self.doc.text.line_start(line)
+                last = before.find("\n", start)
+                self.held = before[first : len(before) if last < 0 else last]
+            self.edit_line = line
         if not self.suspended:
             self._dirty.set()
 
@@ -183,8 +204,8 @@ class Follower:
         await follow_step(self.state, self)
 
     # -- app.follow.FollowEdge: the steps, on this document ----------------------------------------
-    def settled(self) -> tuple[str, Lines]:
-        return self.settled_text(), self.doc.text
+    def settled(self) -> str:
+        return self.settled_text()
 
     def streaming(self) -> bool:
         return self.epoch is not None and self.epoch.running
@@ -240,8 +261,8 @@ class Follower:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(epoch.ready.wait(), 120.0)
         # The text may have moved on while the interpreter was getting ready.
-        text = self.settled_text()
-        epoch.stream.push(text[self.doc.text.line_start(base) :])
+        text = self.settled_text()  # its lines are the document's (a held line is blanked)
+        epoch.stream.push(text[TextLines(text).line_start(base) :])
         self.state.streamed(text)
 
 
