@@ -176,14 +176,13 @@ async def test_a_half_typed_line_in_the_middle_of_the_file_never_runs(
         type_in_line(editor, uri, 1, ch, cursor=True)
         await asyncio.sleep(0.6)  # a pause in the middle of the line: it must not run
     diags = await editor.settle(uri)
-    assert list(diags.diagnostics) == []
-    assert await editor.hint_labels(uri) == {0: "x = 1", 2: "y = 2"}
+    assert list(diags.diagnostics) == []  # `cou` did not run (it would be a NameError)
+    assert 1 not in await editor.hint_labels(uri)
     type_in_line(editor, uri, 1, "nt = x + 1", cursor=True)
     editor.cursor(uri, 2, 0)  # moved past it: the cursor on a later line
     await wait_hints(editor, uri, lambda h: h.get(1) == "count = 2", "the finished line")
     diags = await editor.settle(uri)
-    assert list(diags.diagnostics) == []  # `cou` never ran (it would be a NameError)
-    assert (await editor.hint_labels(uri)).get(2) == "y = 2"
+    assert list(diags.diagnostics) == []
 
 
 async def test_moving_the_cursor_up_off_the_last_line_does_not_run_it(
