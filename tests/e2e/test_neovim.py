@@ -900,6 +900,45 @@ def test_follow_mode_never_runs_a_half_typed_line(
 
 
 @requires_nvim
+def test_follow_mode_holds_the_line_being_typed_anywhere_in_the_file(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """Issue 10, the user trial's bugs: `gg o` and `cou` typed with pauses in the middle of the
+    file ran `cou` (B); `o`, `cou`, <Esc>, `k` at the end ran it too (C). A NameError would be
+    a diagnostic."""
+    target = tmp_path / "held.py"
+    target.write_text("x = 1\ny = 2\n")
+    nv = _Interactive(tmp_path, {"file": str(target), "settings": _settings(openai_server.url)})
+    messages = "vim.tbl_map(function(d) return d.message end, vim.diagnostic.get(0))"
+    try:
+        assert nv.wait('require("eager").statusline() ~= ""'), "the server did not attach"
+        nv.send(":EagerFollow on<CR>")
+        assert nv.wait('#require("eager").results(0) >= 2'), "the document did not run"
+        nv.send("ggo")  # bug B: a line opened in the middle of the file
+        for ch in "cou":
+            nv.send(ch)
+            time.sleep(0.5)
+        time.sleep(2.5)  # a pause in the middle of the line: it must not run
+        middle = nv.lua(messages)
+        nv.send("nt = x<Esc>j")  # finished, and the cursor on a later line: it runs
+        on_line_1 = '(function() for _, r in ipairs(require("eager").results(0)) do if r.chunk.startLine == 1 then return true end end return false end)()'
+        assert nv.wait(on_line_1), "the finished line did not run"
+        nv.send("Go")  # bug C: a new last line, `cou`, <Esc>, then the cursor up
+        for ch in "cou":
+            nv.send(ch)
+            time.sleep(0.3)
+        nv.send("<Esc>k")
+        time.sleep(2.5)  # moving up is not moving past it
+        up = nv.lua(messages)
+        lines = nv.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+    finally:
+        debug = nv.close()
+    assert lines == ["x = 1", "count = x", "y = 2", "cou"], (lines, debug)
+    assert middle == [], (middle, debug)
+    assert up == [], (up, debug)
+
+
+@requires_nvim
 def test_one_undo_takes_back_a_long_generation_between_existing_lines(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:
