@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -423,3 +424,35 @@ async def test_with_text_in_the_file_the_model_gets_no_built_in_example(
     assert all(EXAMPLE_ANSWER.strip() not in m["content"] for m in messages)
     assert "statistics" not in editor.docs[uri].source
     assert editor.docs[uri].source == "x = 21\ny = x * 2\nprint(y)\n"
+
+
+async def test_stop_during_a_loop_keeps_the_complete_lines_after_it(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Stopping interrupts the loop, and that interrupt is an error under stopOnError; but a
+    stop keeps every complete line written so far (docs/configuration.md), including the
+    ones after the loop that never ran; only the unfinished last line goes. (The interrupt's
+    error used to cut the text after the loop, removing `b = 2`.)"""
+    held = threading.Event()
+    fake_openai.enqueue(
+        pieces=["x = 1\nwhile True:\n    x += 1\nb = 2\nunfin", "ished = 3\n"],
+        hold_after_first=held,
+    )
+    try:
+        uri = editor.open("stoploop.py", "", tmp_path)
+        await editor.command(methods.GENERATE, uri=uri, prompt="spin")
+        await editor.wait_for(lambda: "unfin" in editor.docs[uri].source, "the partial line")
+        labels = await editor.hint_labels(uri)
+        while labels.get(0) != "x = 1":
+            await asyncio.sleep(0.05)
+            labels = await editor.hint_labels(uri)
+        assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+        summary = await editor.summary(uri)
+    finally:
+        held.set()
+    assert summary["stoppedEarly"] is True
+    assert editor.docs[uri].source == "x = 1\nwhile True:\n    x += 1\nb = 2\n"
+    assert await editor.command(methods.INTERRUPT, uri=uri) == {
+        "interrupted": False,
+        "stateLost": False,
+    }

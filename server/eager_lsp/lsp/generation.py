@@ -79,6 +79,9 @@ class _DocumentEdge:
         self.binding(event)
 
     def cut(self, keep: int) -> None:
+        if self.generation.stop_reason is not None:
+            return  # the user stopped it: the interrupt's error cuts nothing (stop's own rule)
+        self.generation.cut_by_error = True
         self.generation.writer.truncate(keep)
 
 
@@ -136,6 +139,7 @@ class Generation(Activity):
         self.first_line = 1
         self.binding: RunBinding | None = None
         self.keep: int | None = None  # characters of generated text to keep (after an error)
+        self.cut_by_error = False  # an error stopped the stream before any stop was asked for
         self.separator = False  # we opened a line before the user's text that follows
         self._stream_task: asyncio.Task[RunReport | None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
@@ -450,8 +454,11 @@ class Generation(Activity):
     def _keep_length(self) -> int | None:
         """How much generated text stays (`Attempt.keep_length`, the CLI's rule too): up to
         the end of the failing statement (or of the line with a syntax error) when
-        stopOnError stopped the stream; else all of it."""
+        stopOnError stopped the stream; else all of it. A stop asked for by the user keeps
+        every complete line (`stop`), even though interrupting the code made it fail."""
         if self.attempt is None or not self.attempt.stop_on_error:
+            return None
+        if self.stop_reason is not None and not self.cut_by_error:
             return None
         return self.attempt.keep_length()
 
