@@ -456,3 +456,31 @@ async def test_stop_during_a_loop_keeps_the_complete_lines_after_it(
         "interrupted": False,
         "stateLost": False,
     }
+
+
+async def test_after_an_edit_stops_it_no_result_sits_on_a_line_that_was_never_written(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The server reads the stream ahead of what the editor has written, so statements can
+    run before their text is in the document. When the user's edit stops the generation,
+    nothing more is written, and those results must not be shown on whatever line is there
+    (a user saw `g035 = 35` on the blank line after the code)."""
+    script = "".join(f"v{i} = {i}\n" for i in range(60))
+    fake_openai.enqueue(text=script, chunk_chars=14, delay=0.01)
+    uri = editor.open("ahead.py", "top = 0\n\nend = 1\n", tmp_path)
+
+    def edit_generated(ed: Editor, doc: ClientDoc, n: int) -> None:
+        if n == 2:
+            ed.replace(doc.uri, (1, 0), (1, 1), "z")  # "v0 = 0" becomes "z0 = 0"
+
+    editor.after_apply = edit_generated
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="count", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True and "edited" in (summary["error"] or "")
+    await asyncio.sleep(0.3)  # results published after the summary, if any
+    lines = editor.docs[uri].source.split("\n")
+    for line, label in (await editor.hint_labels(uri)).items():
+        name = label.split(" = ")[0]
+        assert line < len(lines) and lines[line].startswith(name + " ="), (line, label, lines)

@@ -352,7 +352,11 @@ class Generation(Activity):
                 self.writer.push(self.replaced)  # nothing ran: the user's text comes back
             await self.writer.finish(self.keep, self._writer_task, trim_separator=self.separator)
             if self.keep is not None:
-                self._drop_removed()
+                self._drop_removed(self.writer.received[: self.keep])
+            elif self.writer.failure is not None:
+                # nothing more was written (the user edited the region, a conflict): results
+                # of statements that ran but never reached the document have no line to sit on
+                self._drop_removed(self.writer.applied_text)
             self.binding.release_held(all_=True)
         return report, error
 
@@ -462,10 +466,10 @@ class Generation(Activity):
             return None
         return self.attempt.keep_length()
 
-    def _drop_removed(self) -> None:
-        """Forget held results of statements whose text was not kept."""
-        assert self.binding is not None and self.keep is not None
-        kept = self.writer.received[: self.keep]
+    def _drop_removed(self, kept: str) -> None:
+        """Forget held results of statements whose text is not in the document (`kept` is
+        the generated text that is)."""
+        assert self.binding is not None
         lines = kept.count("\n") + (0 if kept.endswith("\n") or not kept else 1)
         self.binding.drop_held(from_run_line=self.first_line + lines)
 
