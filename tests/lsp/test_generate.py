@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -423,3 +424,63 @@ async def test_with_text_in_the_file_the_model_gets_no_built_in_example(
     assert all(EXAMPLE_ANSWER.strip() not in m["content"] for m in messages)
     assert "statistics" not in editor.docs[uri].source
     assert editor.docs[uri].source == "x = 21\ny = x * 2\nprint(y)\n"
+
+
+async def test_stop_during_a_loop_keeps_the_complete_lines_after_it(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Stopping interrupts the loop, and that interrupt is an error under stopOnError; but a
+    stop keeps every complete line written so far (docs/configuration.md), including the
+    ones after the loop that never ran; only the unfinished last line goes. (The interrupt's
+    error used to cut the text after the loop, removing `b = 2`.)"""
+    held = threading.Event()
+    fake_openai.enqueue(
+        pieces=["x = 1\nwhile True:\n    x += 1\nb = 2\nunfin", "ished = 3\n"],
+        hold_after_first=held,
+    )
+    try:
+        uri = editor.open("stoploop.py", "", tmp_path)
+        await editor.command(methods.GENERATE, uri=uri, prompt="spin")
+        await editor.wait_for(lambda: "unfin" in editor.docs[uri].source, "the partial line")
+        labels = await editor.hint_labels(uri)
+        while labels.get(0) != "x = 1":
+            await asyncio.sleep(0.05)
+            labels = await editor.hint_labels(uri)
+        assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+        summary = await editor.summary(uri)
+    finally:
+        held.set()
+    assert summary["stoppedEarly"] is True
+    assert editor.docs[uri].source == "x = 1\nwhile True:\n    x += 1\nb = 2\n"
+    assert await editor.command(methods.INTERRUPT, uri=uri) == {
+        "interrupted": False,
+        "stateLost": False,
+    }
+
+
+async def test_after_an_edit_stops_it_no_result_sits_on_a_line_that_was_never_written(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The server reads the stream ahead of what the editor has written, so statements can
+    run before their text is in the document. When the user's edit stops the generation,
+    nothing more is written, and those results must not be shown on whatever line is there
+    (a user saw `g035 = 35` on the blank line after the code)."""
+    script = "".join(f"v{i} = {i}\n" for i in range(60))
+    fake_openai.enqueue(text=script, chunk_chars=14, delay=0.01)
+    uri = editor.open("ahead.py", "top = 0\n\nend = 1\n", tmp_path)
+
+    def edit_generated(ed: Editor, doc: ClientDoc, n: int) -> None:
+        if n == 2:
+            ed.replace(doc.uri, (1, 0), (1, 1), "z")  # "v0 = 0" becomes "z0 = 0"
+
+    editor.after_apply = edit_generated
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="count", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True and "edited" in (summary["error"] or "")
+    await asyncio.sleep(0.3)  # results published after the summary, if any
+    lines = editor.docs[uri].source.split("\n")
+    for line, label in (await editor.hint_labels(uri)).items():
+        name = label.split(" = ")[0]
+        assert line < len(lines) and lines[line].startswith(name + " ="), (line, label, lines)

@@ -255,3 +255,22 @@ def test_a_held_result_is_a_sid_until_its_text_arrives_and_lines_are_this_runs()
     written["lines"] = 2
     binding(ResultReady(2.0, result=skipped, sid=rec_b.sid))
     assert [(e.first, e.last, e.result) for e in shown[1:]] == [(1, 1, rb)]
+
+
+def test_opening_a_line_below_a_statement_keeps_its_result_and_the_next_ones() -> None:
+    """Neovim sends `o` below line 1 as "replace line 1's newline with two" (its
+    vim.lsp.sync diff): one line inserted after line 1, not an edit of lines 1 and 2. Both
+    results stay, the second one a line lower."""
+    doc = _doc("x = 1\ny = 2\n")
+    chunks, _ = statements(doc.text.source)
+    _show(doc, _value(chunks[0], "x", "1"))
+    _show(doc, _value(chunks[1], "y", "2"))
+    edit = doc.text.replace(5, 6, "\n\n")  # range (0,5)-(1,0), text "\n\n"
+    doc.store.apply(edit)
+    assert doc.text.source == "x = 1\n\ny = 2\n"
+    labels = {h.position.line: h.label for h in publish.inlay_hints(doc, None, 80)}
+    assert labels == {0: "x = 1", 2: "y = 2"}
+    # and typing on the new line touches neither
+    doc.store.apply(doc.text.replace(6, 6, "c"))
+    labels = {h.position.line: h.label for h in publish.inlay_hints(doc, None, 80)}
+    assert labels == {0: "x = 1", 2: "y = 2"}

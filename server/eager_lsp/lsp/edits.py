@@ -17,7 +17,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,15 +52,23 @@ def _answer_timeout() -> float:
 APPLY_TIMEOUT_S = _answer_timeout()
 
 
-async def client_answer(request: asyncio.Future[Any] | concurrent.futures.Future[Any]) -> Any:
-    """The editor's answer to a request the server sent, waited for at most APPLY_TIMEOUT_S.
+async def client_answer(
+    request: Awaitable[Any] | concurrent.futures.Future[Any], timeout: float | None = None
+) -> Any:
+    """The editor's answer to a request the server sent, waited for at most `timeout` seconds
+    (APPLY_TIMEOUT_S by default). Every request the server sends an editor is awaited so.
 
     The request itself is never cancelled, not on a timeout, not when the awaiting task is: pygls
     fails on an answer to a cancelled request (InvalidStateError, shown to the user as "Error in
     server: CANCELLED"), and a late answer is harmless once nobody waits for it."""
-    fut = request if isinstance(request, asyncio.Future) else asyncio.wrap_future(request)
+    if isinstance(request, concurrent.futures.Future):
+        fut: asyncio.Future[Any] = asyncio.wrap_future(request)
+    else:
+        fut = asyncio.ensure_future(request)  # a coroutine (pygls's *_async) runs as a task
     fut.add_done_callback(_retrieve)
-    return await asyncio.wait_for(asyncio.shield(fut), APPLY_TIMEOUT_S)
+    return await asyncio.wait_for(
+        asyncio.shield(fut), APPLY_TIMEOUT_S if timeout is None else timeout
+    )
 
 
 def _retrieve(fut: asyncio.Future[Any]) -> None:

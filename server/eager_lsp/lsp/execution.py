@@ -24,6 +24,7 @@ from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import Event, failure_text
 from eager_lsp.executors.worker.debugging import DEBUG_HOST
 from eager_lsp.lsp import methods
+from eager_lsp.lsp.edits import client_answer
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.payloads import (
     DebugAttachInfo,
@@ -57,7 +58,7 @@ class Progress:
             return
         token = f"eager-{uuid.uuid4().hex[:12]}"
         try:
-            await asyncio.wait_for(self.server.work_done_progress.create_async(token), 5.0)
+            await client_answer(self.server.work_done_progress.create_async(token), 5.0)
         except Exception as exc:
             log.info("workDoneProgress/create failed: %s", exc)
             return

@@ -79,6 +79,9 @@ class _DocumentEdge:
         self.binding(event)
 
     def cut(self, keep: int) -> None:
+        if self.generation.stop_reason is not None:
+            return  # the user stopped it: the interrupt's error cuts nothing (stop's own rule)
+        self.generation.cut_by_error = True
         self.generation.writer.truncate(keep)
 
 
@@ -136,6 +139,7 @@ class Generation(Activity):
         self.first_line = 1
         self.binding: RunBinding | None = None
         self.keep: int | None = None  # characters of generated text to keep (after an error)
+        self.cut_by_error = False  # an error stopped the stream before any stop was asked for
         self.separator = False  # we opened a line before the user's text that follows
         self._stream_task: asyncio.Task[RunReport | None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
@@ -348,7 +352,11 @@ class Generation(Activity):
                 self.writer.push(self.replaced)  # nothing ran: the user's text comes back
             await self.writer.finish(self.keep, self._writer_task, trim_separator=self.separator)
             if self.keep is not None:
-                self._drop_removed()
+                self._drop_removed(self.writer.received[: self.keep])
+            elif self.writer.failure is not None:
+                # nothing more was written (the user edited the region, a conflict): results
+                # of statements that ran but never reached the document have no line to sit on
+                self._drop_removed(self.writer.applied_text)
             self.binding.release_held(all_=True)
         return report, error
 
@@ -450,15 +458,18 @@ class Generation(Activity):
     def _keep_length(self) -> int | None:
         """How much generated text stays (`Attempt.keep_length`, the CLI's rule too): up to
         the end of the failing statement (or of the line with a syntax error) when
-        stopOnError stopped the stream; else all of it."""
+        stopOnError stopped the stream; else all of it. A stop asked for by the user keeps
+        every complete line (`stop`), even though interrupting the code made it fail."""
         if self.attempt is None or not self.attempt.stop_on_error:
+            return None
+        if self.stop_reason is not None and not self.cut_by_error:
             return None
         return self.attempt.keep_length()
 
-    def _drop_removed(self) -> None:
-        """Forget held results of statements whose text was not kept."""
-        assert self.binding is not None and self.keep is not None
-        kept = self.writer.received[: self.keep]
+    def _drop_removed(self, kept: str) -> None:
+        """Forget held results of statements whose text is not in the document (`kept` is
+        the generated text that is)."""
+        assert self.binding is not None
         lines = kept.count("\n") + (0 if kept.endswith("\n") or not kept else 1)
         self.binding.drop_held(from_run_line=self.first_line + lines)
 

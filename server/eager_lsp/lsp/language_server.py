@@ -33,6 +33,7 @@ from eager_lsp.core.types import Event, ParallelUnavailable, WorkerLost
 from eager_lsp.lsp import methods, payloads, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
+from eager_lsp.lsp.edits import client_answer
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import LineEdit, Text
@@ -100,7 +101,7 @@ class EagerServer(LanguageServer):
             return
         asked_at = self._settings_epoch
         try:
-            result = await asyncio.wait_for(
+            result = await client_answer(
                 self.workspace_configuration_async(
                     lsp.ConfigurationParams(
                         items=[lsp.ConfigurationItem(section=methods.SETTINGS_SECTION)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from lsprotocol import types as lsp
 
+from eager_lsp.app.follow import common_prefix
 from eager_lsp.core.text_lines import TextLines
 
 
@@ -90,8 +91,20 @@ class Text(TextLines):
 
     def line_edit(self, start: int, end: int, text: str) -> LineEdit:
         """How replacing [start, end) with `text` affects whole lines. Inserting whole lines at
-        a line start, or a newline-led text at a line end, modifies no existing line."""
+        a line start, or a newline-led text at a line end, modifies no existing line.
+
+        What the change keeps of the old text at either end is not a change: Neovim sends `o`
+        below line n as "replace line n's newline with two", which is an insertion of one
+        line after line n, not an edit of lines n and n + 1."""
+        old = self.source[start:end]
+        keep = common_prefix(old, text)
+        start, text, old = start + keep, text[keep:], old[keep:]
+        keep = common_prefix(old[::-1], text[::-1])
+        if keep:
+            end, text = end - keep, text[: len(text) - keep]
         sl, el = self.line_of(start), self.line_of(end)
+        if start == end and not text:
+            return LineEdit(sl, sl - 1, 0)  # nothing changed
         sc, ec = start - self._starts[sl], end - self._starts[el]
         added = text.count("\n")
         delta = added - (el - sl)
