@@ -21,6 +21,18 @@ def _tree(worker: WorkerClient) -> list[int]:
     return [worker.pid, *descendants(worker.pid)]
 
 
+async def _attach(worker: WorkerClient) -> DapClient:
+    """Ask the worker to listen, then attach a raw DAP client to it, as an editor does."""
+    port = await asyncio.wait_for(worker.debug_listen(), 30)
+    dap = await DapClient.connect(port)
+    await dap.request("initialize", adapterID="python", clientID="test", pathFormat="path")
+    attached = dap.send("attach", justMyCode=False)
+    await dap.event("initialized")
+    await dap.request("configurationDone")
+    assert (await asyncio.wait_for(attached, 20))["success"]
+    return dap
+
+
 async def _started(worker: WorkerClient, code: str, path: str) -> asyncio.Task:
     started = asyncio.Event()
 
@@ -91,13 +103,7 @@ async def test_attach_breaks_into_a_running_infinite_loop(tmp_path: Path) -> Non
     dap: DapClient | None = None
     try:
         task = await _started(worker, LOOP, doc)
-        port = await asyncio.wait_for(worker.debug_listen(), 30)
-        dap = await DapClient.connect(port)
-        await dap.request("initialize", adapterID="python", clientID="test", pathFormat="path")
-        attached = dap.send("attach", justMyCode=False)
-        await dap.event("initialized")
-        await dap.request("configurationDone")
-        assert (await asyncio.wait_for(attached, 20))["success"]
+        dap = await _attach(worker)
         threads = (await dap.request("threads"))["body"]["threads"]
         assert [t["name"] for t in threads] == ["MainThread"]  # our own threads are hidden
         await dap.request("pause", threadId=threads[0]["id"])
@@ -165,13 +171,7 @@ async def test_attach_breaks_into_a_parallel_statement_on_a_thread_started_befor
             worker.execute_parallel([loop], run=1, stop_on_error=True, on_event=on_event)
         )
         await asyncio.wait_for(started.wait(), 20)
-        port = await asyncio.wait_for(worker.debug_listen(), 30)
-        dap = await DapClient.connect(port)
-        await dap.request("initialize", adapterID="python", clientID="test", pathFormat="path")
-        attached = dap.send("attach", justMyCode=False)
-        await dap.event("initialized")
-        await dap.request("configurationDone")
-        assert (await asyncio.wait_for(attached, 20))["success"]
+        dap = await _attach(worker)
         threads = (await dap.request("threads"))["body"]["threads"]
         statement = [t for t in threads if t["name"] != "MainThread"]
         assert len(statement) == 1, threads
