@@ -67,6 +67,7 @@ REPR_CAP = 4000  # characters of a value's repr
 SUMMARY_CAP = 60
 INTERRUPT_RESEND_S = 0.5
 ZMQ_POLL_S = 0.1
+IDLE_GRACE_S = 10.0  # after an execute_reply, how long its iopub idle status may lag
 MISSING = (
     "the Jupyter kernel backend needs jupyter_client (and ipykernel for local kernels): "
     "pip install 'eager-lsp[kernel]'"
@@ -407,12 +408,17 @@ class KernelExecutor:
         return executor
 
     async def _handshake(self) -> None:
-        """kernel_info until it answers (a fresh kernel may drop the first ones)."""
+        """kernel_info until both its reply and its iopub status arrive.
+
+        A fresh kernel may drop the first requests, and an iopub subscription takes effect some
+        time after it is made (ZeroMQ's slow joiner): until one of this request's iopub messages
+        has come back, an execute's output and its idle status could be lost, and the batch
+        would wait for them (jupyter_client's wait_for_ready checks the same thing)."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         try:
             while time.monotonic() < deadline:
                 msg_id = self._t.send("shell", "kernel_info_request", {})
-                reply = await self._await_reply(msg_id, "shell", timeout=1.0)
+                reply = await self._await_reply(msg_id, "shell", timeout=1.0, also_iopub=True)
                 if reply is not None:
                     info = reply.get("content", {}).get("language_info", {})
                     self.version = str(info.get("version", ""))
@@ -424,9 +430,13 @@ class KernelExecutor:
             raise
 
     async def _await_reply(
-        self, msg_id: str, channel: str, timeout: float
+        self, msg_id: str, channel: str, timeout: float, *, also_iopub: bool = False
     ) -> dict[str, Any] | None:
+        """The reply to `msg_id` on `channel` within `timeout`; with `also_iopub` only once an
+        iopub message of the same request has arrived too (None if it did not in time)."""
         end = time.monotonic() + timeout
+        reply: dict[str, Any] | None = None
+        heard = not also_iopub
         while True:
             left = end - time.monotonic()
             if left <= 0:
@@ -438,8 +448,14 @@ class KernelExecutor:
             if item is None:
                 raise ExecutorLost("the kernel connection closed")
             ch, msg = item
-            if ch == channel and msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return msg
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if ch == channel:
+                reply = msg
+            elif ch == "iopub":
+                heard = True
+            if reply is not None and heard:
+                return reply
 
     # -- the interface ----------------------------------------------------------------------
 
@@ -499,13 +515,17 @@ class KernelExecutor:
 
         while order:
             item = await self._next_message()
-            if item is None:
-                continue
-            channel, msg = item
-            pending = by_id.get(msg.get("parent_header", {}).get("msg_id", ""))
-            if pending is None:
-                continue  # another client's traffic on an attached kernel, or a late reply
-            self._absorb(pending, channel, msg, emit)
+            if item is not None:
+                channel, msg = item
+                pending = by_id.get(msg.get("parent_header", {}).get("msg_id", ""))
+                if pending is None:
+                    continue  # another client's traffic on an attached kernel, or a late reply
+                self._absorb(pending, channel, msg, emit)
+            elif _idle_overdue(order[0]):
+                # The reply came but its idle status never did (lost on iopub): finish with
+                # what arrived rather than hold the executor forever.
+                log.warning("kernel: no idle status %g s after the reply", IDLE_GRACE_S)
+                order[0].idle = True
             while order and _finished(order[0]):
                 done = order.pop(0)
                 event = self._event_for(done)
@@ -654,6 +674,10 @@ class KernelExecutor:
     def _check_alive(self) -> None:
         if not self.alive:
             raise ExecutorLost(self._lost_reason or "the kernel is not running")
+
+
+def _idle_overdue(p: _Pending) -> bool:
+    return p.reply is not None and not p.idle and time.monotonic() - p.replied_at > IDLE_GRACE_S
 
 
 def _finished(p: _Pending) -> bool:
