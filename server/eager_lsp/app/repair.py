@@ -264,6 +264,14 @@ def _statements(code: str) -> list[str]:
     return out
 
 
+def repeated_statements(answer: str, ran: str) -> int:
+    """How many top-level statements of `answer` repeat statements of `ran` (the measure the
+    AI-loop benchmark reports for an unfiltered answer)."""
+    done = {d for s in _statements(ran) for d in (_dumps(s) or [])}
+    dumps = [_dumps(s) or [] for s in _statements(answer)]
+    return sum(1 for d in dumps if d and all(x in done for x in d))
+
+
 def _is_blank_or_comment(line: str) -> bool:
     s = line.strip()
     return not s or s.startswith("#")

@@ -192,7 +192,7 @@ async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str
         fix = await _run_timed(interpreter, timed, sample, first_line=failed.chunk.start_line)
         if fix is None:
             return sample
-        repeats = _repeats(timed.text if stats is None else "", code_ran)
+        repeats = repair.repeated_statements(timed.text if stats is None else "", code_ran)
         sample.extra = {
             "dropped": len(stats.dropped) if stats else 0,
             "unchanged": bool(stats and stats.unchanged),
@@ -217,13 +217,6 @@ async def repair_case(llm: LLMConfig, case: RepairCase, style: str, workdir: str
         return Sample(False, f"error: {exc}")
     finally:
         await interpreter.close()
-
-
-def _repeats(answer: str, code_ran: str) -> int:
-    """Statements of an unfiltered answer that repeat statements that already ran."""
-    ran = {d for s in repair._statements(code_ran) for d in (repair._dumps(s) or [])}
-    dumps = [repair._dumps(s) or [] for s in repair._statements(answer)]
-    return sum(1 for d in dumps if d and all(x in ran for x in d))
 
 
 HUMANEVAL_TASK = (

@@ -24,6 +24,7 @@ import statistics
 import tempfile
 from typing import Any
 
+from eager_lsp.core.executor import ChunkRequest
 from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 
 CPU_CHUNK = (
@@ -82,13 +83,14 @@ class _Dap:
 
 
 async def _run_once(worker: WorkerClient, round_no: int) -> float:
-    chunk = {
+    chunk: ChunkRequest = {
         "id": round_no,
         "code": CPU_CHUNK,
         "path": "/tmp/eager-lsp-bench-debug.py",
         "first_line": 1,
         "names": [],
         "trailing_expr": False,
+        "image_dir": "",
     }
     [result] = await worker.execute([chunk], stop_on_error=True)
     if result["ev"] != "result" or not result["ok"]:

@@ -22,12 +22,13 @@ import tempfile
 import time
 from typing import Any
 
+from eager_lsp.core.executor import ChunkRequest
 from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
 from eager_lsp.executors.worker.launch import worker_env
 from eager_lsp.executors.worker.spawn import close_zygotes
 
 
-def _chunks(n: int, start_id: int) -> list[dict[str, Any]]:
+def _chunks(n: int, start_id: int) -> list[ChunkRequest]:
     return [
         {
             "id": start_id + i,
@@ -36,6 +37,7 @@ def _chunks(n: int, start_id: int) -> list[dict[str, Any]]:
             "first_line": i + 1,
             "names": ["x"],
             "trailing_expr": False,
+            "image_dir": "",
         }
         for i in range(n)
     ]

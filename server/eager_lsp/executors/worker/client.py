@@ -30,6 +30,7 @@ from .spawn import StartError, WorkerProcess, describe_exit, start_process
 if TYPE_CHECKING:
     from eager_lsp.core.executor import (
         ChunkOutcome,
+        ChunkRequest,
         ExecutorEvent,
         InterruptOutcome,
         PlannedChunkRequest,
@@ -199,7 +200,7 @@ class WorkerClient:
 
     async def execute(
         self,
-        batch: Sequence[Mapping[str, Any]],
+        batch: Sequence[ChunkRequest],
         *,
         stop_on_error: bool,
         on_event: EventCallback | None = None,

@@ -256,10 +256,10 @@ class ParallelRunner:
         path = str(chunk.get("path") or "<eager-lsp>")
         first_line = max(1, int(chunk.get("first_line", 1)))
         code = str(chunk.get("code", ""))
-        executor._register_source(path, first_line, code)
-        executor._enter_document(path)
+        executor.register_source(path, first_line, code)
+        executor.enter_document(path)
         try:
-            entry.compiled = executor._compile(
+            entry.compiled = executor.compile_chunk(
                 path, first_line, code, bool(chunk.get("trailing_expr"))
             )
         except (SyntaxError, ValueError, OverflowError, RecursionError) as exc:
@@ -475,7 +475,7 @@ class ParallelRunner:
             self._lock.notify_all()
 
     def _route_on(self) -> None:
-        routers = self._executor._routers()
+        routers = self._executor.stream_routers()
         for router in routers:
             if not isinstance(router.target, ThreadRouter):
                 router.target = ThreadRouter(router.idle)
@@ -536,7 +536,7 @@ class ParallelRunner:
         path = str(chunk.get("path") or "<eager-lsp>")
         ident = threading.get_ident()
         out, err = CappedWriter(STREAM_CAP, 1), CappedWriter(STREAM_CAP, 2)
-        routers = executor._routers()
+        routers = executor.stream_routers()
         for router, writer in ((routers[0], out), (routers[1], err)):
             target = router.target
             if isinstance(target, ThreadRouter):
@@ -570,7 +570,7 @@ class ParallelRunner:
             target = router.target
             if isinstance(target, ThreadRouter):
                 target.writers.pop(ident, None)
-        executor._collect_fd_output(out, err)
+        executor.collect_fd_output(out, err)
         values: list[dict[str, str]] = []
         expr_value = None
         image_dir = chunk.get("image_dir") or None
@@ -582,8 +582,8 @@ class ParallelRunner:
                     shown[entry.id] = value
                     namespace["_"] = shown[max(shown)]
                 expr_value = describe("", value)
-            values = executor._describe_names(chunk.get("names") or [])
-            images += executor._png_reprs(chunk.get("names") or [], value, image_dir, images)
+            values = executor.describe_names(chunk.get("names") or [])
+            images += executor.png_reprs(chunk.get("names") or [], value, image_dir, images)
         message = result_message(
             entry.id,
             error,

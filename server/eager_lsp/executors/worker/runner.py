@@ -172,22 +172,22 @@ class ChunkRunner:
         path = str(chunk.get("path") or "<eager-lsp>")
         first_line = max(1, int(chunk.get("first_line", 1)))
         code = str(chunk.get("code", ""))
-        self._register_source(path, first_line, code)
-        self._enter_document(path)
+        self.register_source(path, first_line, code)
+        self.enter_document(path)
         for sink in (self._out_sink, self._err_sink):
             if sink is not None:
                 sink.drain(0)  # whatever arrived while idle is nobody's output
 
         self._emit({"ev": "started", "id": chunk_id, "t": time.monotonic()})
         out, err = CappedWriter(STREAM_CAP, 1), CappedWriter(STREAM_CAP, 2)
-        routers = self._routers()
+        routers = self.stream_routers()
         routers[0].target, routers[1].target = out, err
         error: dict[str, Any] | None = None
         interrupted = False
         has_value, value = False, None
         t_start = time.monotonic()
         try:
-            compiled = self._compile(path, first_line, code, bool(chunk.get("trailing_expr")))
+            compiled = self.compile_chunk(path, first_line, code, bool(chunk.get("trailing_expr")))
         except (SyntaxError, ValueError, OverflowError, RecursionError) as exc:
             compiled = None
             error = error_info(exc, path, compiling=True)
@@ -205,7 +205,7 @@ class ChunkRunner:
         t_end = time.monotonic()
         for router in routers:
             router.target = router.idle
-        self._collect_fd_output(out, err)
+        self.collect_fd_output(out, err)
 
         values: list[dict[str, str]] = []
         expr_value = None
@@ -215,8 +215,8 @@ class ChunkRunner:
             if has_value and value is not None:
                 self.namespace["_"] = value
                 expr_value = describe("", value)
-            values = self._describe_names(chunk.get("names") or [])
-            images += self._png_reprs(chunk.get("names") or [], value, image_dir, images)
+            values = self.describe_names(chunk.get("names") or [])
+            images += self.png_reprs(chunk.get("names") or [], value, image_dir, images)
         return result_message(
             chunk_id,
             error,
@@ -231,7 +231,7 @@ class ChunkRunner:
         )
 
     @staticmethod
-    def _routers() -> tuple[StreamRouter, StreamRouter]:
+    def stream_routers() -> tuple[StreamRouter, StreamRouter]:
         """The permanent stream routers, reinstalled if user code replaced sys.stdout/err."""
         routers = []
         for name, fd in (("stdout", 1), ("stderr", 2)):
@@ -246,7 +246,7 @@ class ChunkRunner:
             routers.append(current)
         return routers[0], routers[1]
 
-    def _compile(
+    def compile_chunk(
         self, path: str, first_line: int, code: str, trailing_expr: bool
     ) -> tuple[types.CodeType, types.CodeType | None]:
         """Padding with newlines keeps line numbers right for SyntaxErrors too."""
@@ -262,7 +262,7 @@ class ChunkRunner:
         self._future_flags |= body.co_flags & _FUTURE_FLAGS
         return body, expr
 
-    def _register_source(self, path: str, first_line: int, code: str) -> None:
+    def register_source(self, path: str, first_line: int, code: str) -> None:
         """Keep the document's text in linecache: the buffer may be unsaved. mtime None makes
         `linecache.checkcache` leave the entry alone."""
         lines = code.splitlines(keepends=True)
@@ -275,7 +275,7 @@ class ChunkRunner:
         doc[first_line - 1 : end] = lines
         linecache.cache[path] = (sum(map(len, doc)), None, doc, path)
 
-    def _enter_document(self, path: str) -> None:
+    def enter_document(self, path: str) -> None:
         """Behave like `python path`: `__file__`, `sys.argv` and the script's directory."""
         ns = self.namespace
         if ns.get("__file__") != path:
@@ -285,7 +285,7 @@ class ChunkRunner:
             if os.path.isabs(path) and os.path.isdir(directory) and directory not in sys.path:
                 sys.path.insert(0, directory)
 
-    def _collect_fd_output(self, out: CappedWriter, err: CappedWriter) -> None:
+    def collect_fd_output(self, out: CappedWriter, err: CappedWriter) -> None:
         for sink, writer in ((self._out_sink, out), (self._err_sink, err)):
             if sink is None:
                 continue
@@ -294,7 +294,7 @@ class ChunkRunner:
                 writer.write(text)
             writer.add_dropped(dropped)
 
-    def _png_reprs(
+    def png_reprs(
         self, names: list[str], value: Any, image_dir: str | None, have: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         """Images of the trailing expression and bound values that define `_repr_png_`."""
@@ -309,7 +309,7 @@ class ChunkRunner:
                 out.append(image)
         return out
 
-    def _describe_names(self, names: list[str]) -> list[dict[str, str]]:
+    def describe_names(self, names: list[str]) -> list[dict[str, str]]:
         values = []
         started = time.monotonic()
         for name in names:
