@@ -356,6 +356,27 @@ def test_display_data_images_and_output_from_a_local_kernel(tmp_path: Path) -> N
     assert failed.error.type == "IndexError" and failed.error.line == 5
 
 
+def test_display_of_text_is_output_not_a_value(tmp_path: Path) -> None:
+    """`display()` of something that is not an image prints, as in a notebook: its text is the
+    statement's output, and a statement without an expression shows no value."""
+
+    async def main() -> object:
+        config = InterpreterConfig(
+            path=str(tmp_path / "doc.py"), backend="kernel", kernel=KernelTarget(name="python3")
+        )
+        interpreter = open_interpreter(config, spares=0)
+        try:
+            code = "from IPython.display import display\nx = 1; display('hello'); display([x])\n"
+            return await interpreter.run_stream(ReplayStream(code, rate=None))
+        finally:
+            await interpreter.close()
+
+    report = asyncio.run(main())
+    shown = report.results[1]  # type: ignore[attr-defined]
+    assert shown.ok and shown.stdout == "'hello'\n[1]\n", shown
+    assert shown.expr is None, shown.expr
+
+
 def test_kernel_options_that_do_not_go_together_are_clear_errors(tmp_path: Path) -> None:
     src = tmp_path / "prog.py"
     src.write_text("x = 1\n")

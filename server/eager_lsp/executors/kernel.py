@@ -573,8 +573,12 @@ class KernelExecutor:
             png = data.get("image/png")
             if isinstance(png, str):
                 self._save_png(p, png, "value" if kind == "execute_result" else "figure")
-            elif "text/plain" in data and (kind == "execute_result" or p.expr is None):
+            elif kind == "execute_result":
                 p.expr = data
+            elif "text/plain" in data and sum(map(len, p.stdout)) < STREAM_CAP:
+                # display() of something that is not an image: output, as a notebook shows it,
+                # not the statement's value
+                p.stdout.append(_plain(data) + "\n")
         elif kind == "error":
             p.error = content
 
