@@ -6,15 +6,11 @@ user's notebook kernel would be, with the user's data loaded), and a real `jupyt
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +18,8 @@ import pytest
 
 pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
+
+from tests.support.jupyter import kernels_on
 
 from eager_lsp.core.interpreter import InterpreterConfig, KernelTarget
 from eager_lsp.executors.backend import open_interpreter
@@ -66,12 +64,6 @@ def check_program_output(out: subprocess.CompletedProcess) -> None:
     assert "L10     skipped" in text
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def running_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     """An ipykernel started the way a notebook front end starts one, not by eager-lsp."""
@@ -108,52 +100,6 @@ def running_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-@pytest.fixture(scope="module")
-def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    pytest.importorskip("jupyter_server")
-    root = tmp_path_factory.mktemp("server")
-    port = free_port()
-    token = secrets.token_hex(16)
-    args = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1"]
-    args += [f"--port={port}", "--port-retries=0", f"--ServerApp.root_dir={root}"]
-    if os.geteuid() == 0:
-        args.append("--allow-root")
-    env = {**os.environ, "JUPYTER_TOKEN": token}  # not on its command line either
-    log = open(root / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(args, cwd=root, stdout=log, stderr=log, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, (root / "server.log").read_text()
-            try:
-                req = urllib.request.Request(
-                    url + "/api/status", headers={"Authorization": f"token {token}"}
-                )
-                with urllib.request.urlopen(req, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "jupyter server did not come up"
-            time.sleep(0.3)
-        yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-def kernels_on(url: str, token: str) -> list[dict]:
-    req = urllib.request.Request(url + "/api/kernels", headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
 
 
 def test_run_with_a_local_kernelspec(tmp_path: Path) -> None:

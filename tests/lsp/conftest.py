@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
 
 from eager_lsp.lsp import methods  # noqa: E402
 from eager_lsp.lsp.text import Text  # noqa: E402
+from tests.support.jupyter import jupyter_server  # noqa: E402,F401  (re-exported fixture)
 from tests.support.openai_server import FakeOpenAIServer  # noqa: E402
 
 CLIENTS = ["visual-studio-code", "neovim"]

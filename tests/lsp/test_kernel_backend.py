@@ -13,6 +13,7 @@ import pytest
 from lsprotocol import types as lsp
 
 from eager_lsp.lsp import methods
+from tests.support.jupyter import kernels_on
 
 from .conftest import Editor
 
@@ -154,3 +155,33 @@ async def test_an_attached_kernel_that_ignores_the_interrupt_is_still_running(
     )
     result = await editor.command(methods.INTERRUPT, uri=uri)
     assert result == {"interrupted": False, "stateLost": False, "stillRunning": True}
+
+
+async def test_a_document_runs_in_a_kernel_of_a_jupyter_server(
+    editor: Editor, tmp_path: Path, jupyter_server: tuple[str, str]
+) -> None:
+    """`execution.kernel.url` + token: the server starts a kernel on a real `jupyter server`
+    (127.0.0.1, random token), runs the document there, never shows the token, and deletes
+    the kernel when the document is closed."""
+    url, token = jupyter_server
+    before = {k["id"] for k in kernels_on(url, token)}
+    kernel = {"backend": "kernel", "kernel": {"url": url, "token": token}}
+    editor.client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings={"eager": {"execution": kernel}})
+    )
+    uri = editor.open("remote.py", SCRIPT, tmp_path)
+    assert await editor.command(methods.RUN_DOCUMENT, uri=uri) == {"started": True}
+    summary = await editor.summary(uri)
+    assert summary["error"] == "ZeroDivisionError: division by zero"
+    by_line = {r["chunk"]["startLine"]: r for r in editor.notes_for(methods.CHUNK_RESULT, uri)}
+    assert by_line[1]["values"][0]["repr"] == "42"
+    assert by_line[2]["stdout"] == "hello 42\n"
+    assert by_line[5]["error"]["line"] == 5
+    started = {k["id"] for k in kernels_on(url, token)} - before
+    assert len(started) == 1, started
+    shown = [*editor.messages(), *(m.message for m in editor.client.log_messages)]
+    assert not [m for m in shown if token in m]
+    editor.close(uri)
+    await editor.wait_for(
+        lambda: not started & {k["id"] for k in kernels_on(url, token)}, "the kernel deleted"
+    )
