@@ -66,5 +66,3 @@ def kernels_on(url: str, token: str) -> list[dict]:
     req = urllib.request.Request(url + "/api/kernels", headers={"Authorization": f"token {token}"})
     with urllib.request.urlopen(req, timeout=10) as r:
         return json.loads(r.read())
-
-
