@@ -198,9 +198,13 @@ asyncio.run(main())
 """
 
 
-def test_a_zygote_stopped_by_executed_code_goes_when_its_server_exits(tmp_path: Path) -> None:
+@pytest.mark.parametrize("end", ["exits", "is SIGKILLed"])
+def test_a_zygote_stopped_by_executed_code_goes_when_its_server_ends(
+    tmp_path: Path, end: str
+) -> None:
     """Executed code runs as the same user as its zygote and can SIGSTOP it; a stopped zygote
-    sees no EOF when the server exits, and used to stay behind (and its workers with it)."""
+    sees no EOF when the server exits, and used to stay behind (and its workers with it). A
+    SIGKILLed server runs no exit hook: the zygote dies with it (PR_SET_PDEATHSIG)."""
     import subprocess
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "server")}
@@ -216,9 +220,13 @@ def test_a_zygote_stopped_by_executed_code_goes_when_its_server_exits(tmp_path: 
     zygote = _ppid(worker)
     assert _ppid(zygote) == server.pid
     os.kill(zygote, signal.SIGSTOP)
-    server.stdin.write("\n")
-    server.stdin.flush()
-    assert server.wait(timeout=30) == 0
+    if end == "exits":
+        server.stdin.write("\n")
+        server.stdin.flush()
+        assert server.wait(timeout=30) == 0
+    else:
+        server.kill()
+        assert server.wait(timeout=30) == -signal.SIGKILL
 
     def gone(pid: int) -> bool:
         try:

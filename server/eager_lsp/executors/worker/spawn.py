@@ -236,8 +236,11 @@ class Zygote:
         self.python = python
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
+            # PR_SET_PDEATHSIG fires when the *thread* that forked the zygote ends: only tie
+            # it to a thread that lasts as long as the process (a server's event loop).
+            main = threading.current_thread() is threading.main_thread()
             self.popen = subprocess.Popen(
-                zygote_command(python, theirs.fileno()),
+                zygote_command(python, theirs.fileno(), os.getpid() if main else None),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
