@@ -149,6 +149,15 @@ def test_method_calls_and_functions_that_mutate_count_as_writes() -> None:
     assert lines(p.run) == [1, 2, 3]
 
 
+def test_a_call_that_reaches_a_name_through_a_function_says_so() -> None:
+    """The call re-runs because the function it calls uses `acc` (and may change it); the
+    reason shown is that, not "writes `acc`", which the line itself does not."""
+    old = "acc = []\ndef push(v):\n    acc.append(v)\npush(1)\n"
+    p, _ = first_plan(old, old.replace("acc = []", "acc = [0]"))
+    assert lines(p.run) == [1, 2, 4]
+    assert p.why[4] == "calls `push`, which uses `acc`", p.why
+
+
 def test_modules_are_not_written_by_calls_on_them() -> None:
     p, _ = first_plan(SCRIPT, SCRIPT.replace("sum(data)", "sum(data) + 1"))
     assert lines(p.run) == [3, 4]  # math.sqrt(total) does not make `math` dirty

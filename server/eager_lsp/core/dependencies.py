@@ -154,6 +154,16 @@ class Plan:
         return not self.full and not self.run and not self.forget
 
 
+@lru_cache(maxsize=1024)
+def _mentioned(code: str) -> frozenset[str]:
+    """The names a statement's own text uses (not those reached through what it calls)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+
+
 def _touches(e: Effects, extra_writes: Iterable[str]) -> frozenset[str]:
     return e.binds | e.reads | e.writes | frozenset(extra_writes)
 
@@ -284,7 +294,11 @@ def plan(
                 name = sorted(hit)[0]
                 e = eff[i]
                 verb = "reads" if name in e.reads else "binds" if name in e.binds else "writes"
-                why[c.start_line] = f"{verb} `{name}`"
+                via = [] if name in _mentioned(c.code) else sorted(set(e.called) & set(defined))
+                # reached only through a document function it calls (which may change it)
+                why[c.start_line] = (
+                    f"calls `{via[0]}`, which uses `{name}`" if via else f"{verb} `{name}`"
+                )
                 dirty |= e.binds | e.writes | writes[i]
                 changed = True
 
