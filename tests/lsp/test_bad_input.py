@@ -47,7 +47,7 @@ async def test_unknown_closed_and_non_python_documents(editor: Editor, tmp_path:
 FAILURES = [
     ({"status": 401, "error_message": "bad key"}, "rejected the API key"),
     ({"status": 429, "error_message": "slow down"}, "Rate limited"),
-    ({"status": 500, "error_message": "boom"}, "failed (500)"),
+    ({"status": 500, "error_message": "boom"}, "the model answered HTTP 500: boom"),
     ({"pieces": ["x = 1\n", "y = ", "2\n", "z = 3\n"], "malformed_after": 3}, "malformed"),
     ({"pieces": ["x = 1\n", "y = ", "2\n", "z = 3\n"], "drop_after": 3}, "dropped"),
     ({"pieces": []}, "no code"),

@@ -38,6 +38,8 @@ local function describe_error(err)
 end
 M.describe_error = describe_error
 
+--- "done" only when nothing went wrong: an `error` without `stoppedEarly` is a generation the
+--- model ended (a dropped stream, an HTTP error: the server's `error` says which), "ended after".
 ---@param p eager.GenerationSummaryParams
 ---@return string message, integer level
 function M.summary_message(p)
@@ -46,11 +48,13 @@ function M.summary_message(p)
   local err = describe_error(p.error)
   if p.stoppedEarly then
     parts[#parts + 1] = ("eager: stopped early after %.1f s"):format(elapsed)
+  elseif err then
+    parts[#parts + 1] = ("eager: ended after %.1f s"):format(elapsed)
   else
     parts[#parts + 1] = ("eager: done in %.1f s"):format(elapsed)
   end
   local saved = tonumber(p.savedS)
-  if saved and saved > 0.05 then
+  if saved and saved > 0.05 and not err then
     parts[#parts + 1] = (", %.1f s saved"):format(saved)
   end
   if err then

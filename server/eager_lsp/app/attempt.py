@@ -8,8 +8,10 @@ Rules, and why:
   there), and `keep_length` gives the same cut at the end. The failing statement itself stays,
   with its error on its line.
 - A broken stream (`StreamFailed`) or a provider error is recorded as the attempt's `error`
-  and `cause`, never raised: what ran before the break is kept. Cancellation propagates (the
-  caller stopped the attempt).
+  and `cause`, never raised: the complete lines that arrived before the break are kept (an
+  unfinished last line is dropped, as after a stop: it never ran). Cancellation propagates
+  (the caller stopped the attempt). `model_failure` phrases such an end for the user: it
+  must never read as a normal end.
 - A repair attempt filters the answer through `repair.RepeatFilter`; when the model gave the
   failing statement back unchanged, nothing ran and `unchanged_message` says so.
 """
@@ -127,14 +129,38 @@ class Attempt:
         """The run's error text: the failing statement's error, else the syntax error."""
         return failure_text(self.failed) or failure_text(self.syntax)
 
+    @property
+    def model_failure(self) -> str | None:
+        """Why the model ended this attempt, phrased for the end message ("the model stream
+        broke after 3 lines: …", "the model answered HTTP 500: …"); None: it did not."""
+        cause = self.cause
+        if cause is None:
+            return None
+        if isinstance(cause, ProviderError):
+            if cause.kind == "empty":
+                return cause.message
+            if cause.status is not None:
+                short = cause.detail if cause.status >= 500 and cause.detail else cause.message
+                return f"the model answered HTTP {cause.status}: {short}"
+        reason = str(cause) or type(cause).__name__
+        if not self.pieces:
+            return f"the model failed before writing any code: {reason}"
+        lines = self.text.count("\n")
+        return f"the model stream broke after {lines} line{'' if lines == 1 else 's'}: {reason}"
+
     def keep_length(self) -> int | None:
         """How much of `text` stays: up to the end of the failing statement (with
-        stop-on-error) or of the line with a syntax error; None: all of it."""
+        stop-on-error) or of the line with a syntax error; after a broken stream, complete
+        lines only (an unfinished last line goes, as after a stop); None: all of it."""
+        keep: int | None = None
         if self.failed is not None and self.stop_on_error:
-            return line_end(self.text, self.failed.chunk.end_line - self.first_line)
-        if self.syntax is not None:
-            return line_end(self.text, self.syntax.line - self.first_line)
-        return None
+            keep = line_end(self.text, self.failed.chunk.end_line - self.first_line)
+        elif self.syntax is not None:
+            keep = line_end(self.text, self.syntax.line - self.first_line)
+        if self.cause is not None and self.text and not self.text.endswith("\n"):
+            whole = self.text.rfind("\n") + 1
+            keep = whole if keep is None else min(keep, whole)
+        return keep
 
     def kept_text(self) -> str:
         """The text that stays, ending with a newline when it is not empty."""

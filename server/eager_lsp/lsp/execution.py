@@ -289,18 +289,25 @@ def prelude_code(doc: Document, prefix: str) -> str:
 
 
 async def run_prelude(
-    server: ExecutionContext, doc: Document, interpreter: Interpreter, prefix: str
+    server: ExecutionContext,
+    doc: Document,
+    interpreter: Interpreter,
+    prefix: str,
+    lines: LineMap | None = None,
 ) -> None:
     """Run the code above a generation in a fresh namespace, publishing its results like any
     run: a reproducible state for the generated code to build on. Its errors are shown on their
-    lines; the generation goes on (the model may well write the fix)."""
+    lines; the generation goes on (the model may well write the fix). `lines` maps `prefix`'s
+    lines to the document's when it was taken earlier (the caller owns it); else it is the
+    document's text now."""
     await reset_namespace(interpreter)
-    linemap = LineMap(doc)
+    linemap = lines if lines is not None else LineMap(doc)
     binding = RunBinding(doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e))
     try:
         await run_text(interpreter, prefix, listener=binding)  # never raises StreamFailed
     finally:
-        linemap.detach()
+        if lines is None:
+            linemap.detach()
 
 
 # -- interpreter commands -----------------------------------------------------------------------

@@ -18,6 +18,17 @@ unchanged answer) is `app.generate.repair_loop`, the CLI's loop: a `Generation` 
 repair's region covers the code from the failing statement to the end of the previous
 attempt's text), writes and trims it, binds the results to lines and publishes the status
 and the `eager/generationSummary` (one per attempt).
+
+What the request was made against is taken when it arrives (`Asked`), before any wait: the
+code above the insertion point (run first when this interpreter has not attempted it) and the
+moment the summary's times count from. Lines the user types above after pressing generate may
+be half typed, so they are never run as the code above; and the code above runs inside the
+generation's time, so the summary counts it (it used to count from the run, "done in 0.0 s").
+
+When the model ends an attempt (a dropped stream, an HTTP error) the end says so everywhere
+(`Attempt.model_failure`: the summary's `error`, the status, the progress end, a message),
+never "done"; the complete lines that arrived stay, an unfinished last line goes (as for a
+stop).
 """
 
 from __future__ import annotations
@@ -51,17 +62,48 @@ from eager_lsp.lsp.execution import (
     summary_payload,
 )
 from eager_lsp.lsp.payloads import StartedResult, StopResult
-from eager_lsp.lsp.runs import RunBinding
+from eager_lsp.lsp.runs import LineMap, RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import GenerationContext
     from eager_lsp.lsp.documents import Document
+    from eager_lsp.lsp.text import Text
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REPAIR_TASK = "Make the code work."
+
+
+def code_above(text: Text, start: int, end: int) -> str:
+    """The lines above the generated code when it is asked for at `start`-`end` of `text`
+    (`Generation._open_line`'s rule): the text before the point, and the whole line when the
+    point is inside it (the code continues below that line)."""
+    line = text.line_of(start)
+    before = text.source[text.line_start(line) : start]
+    end_line = text.line_of(end)
+    line_stop = text.line_start(end_line) + len(text.line(end_line))
+    if start == end and before and text.source[end:line_stop].strip():
+        return text.source[:line_stop] + "\n"
+    return text.source[:start] + ("\n" if before else "")
+
+
+class Asked:
+    """What a generation was asked against, taken when the request arrived: the time (its
+    summary's `elapsedS` counts from here), the document version its range refers to, and the
+    code above the insertion point, with a LineMap that follows those lines through later
+    edits. Lines the user types above after the request are not part of it: they may be half
+    typed, and running them was never asked for."""
+
+    def __init__(self, doc: Document, start: int, end: int) -> None:
+        self.at = time.monotonic()
+        self.version = doc.version
+        self.above = code_above(doc.text, start, end)
+        self.lines = LineMap(doc)
+
+    def detach(self) -> None:
+        self.lines.detach()
 
 
 class _DocumentEdge:
@@ -101,6 +143,7 @@ class Generation(Activity):
         kind: str = "generate",
         fix: RepairRequest | None = None,
         replaced: str = "",
+        asked: Asked | None = None,
     ) -> None:
         super().__init__(server, doc)
         self.server: GenerationContext = server
@@ -124,7 +167,8 @@ class Generation(Activity):
         self.outcome: GenerateOutcome | None = None
         self.start_offset = start
         self.end_offset = end
-        self.asked_version = doc.version  # the version `start`/`end` refer to
+        self.asked = asked if asked is not None else Asked(doc, start, end)
+        self.asked_version = self.asked.version  # the version `start`/`end` refer to
         self._new_attempt_state()
 
     def _new_attempt_state(self) -> None:
@@ -160,6 +204,12 @@ class Generation(Activity):
                 await asyncio.wait_for(asyncio.shield(self.task), 10.0)
 
     async def main(self) -> None:
+        try:
+            await self._main()
+        finally:
+            self.asked.detach()
+
+    async def _main(self) -> None:
         server, doc = self.server, self.doc
         settings = server.settings
         stop_on_error = settings.execution.stop_on_error
@@ -264,6 +314,8 @@ class Generation(Activity):
         end = max(region.end, start)
         if self.fresh_since is None and doc.interpreter is not None:
             self.fresh_since = doc.interpreter.ledger.seq
+        self.asked.detach()
+        self.asked = Asked(doc, start, end)  # this attempt's time and code above start here
         self.start_offset, self.end_offset, self.asked_version = start, end, doc.version
         self.replaced = text.source[start:end]
         self.kind = "fix"
@@ -304,7 +356,7 @@ class Generation(Activity):
             # The model starts while the code above runs.
             attempt.stream = PrefetchStream(attempt.stream)
             try:
-                await run_prelude(server, doc, interpreter, prelude)
+                await run_prelude(server, doc, interpreter, prelude, self.asked.lines)
             except BaseException:
                 await attempt.stream.aclose()
                 raise
@@ -330,15 +382,10 @@ class Generation(Activity):
         error: str | None = None
         try:
             report = await self._stream_task
-            cause = self.attempt.cause
-            if cause is not None:
-                from eager_lsp.providers import ProviderError
-
-                error = self.attempt.error
-                if isinstance(cause, ProviderError):
-                    self.server.show(f"eager: {cause.message}", error=True)
-                else:
-                    self.server.show(f"eager: the model stream failed: {cause}", error=True)
+            error = self.attempt.model_failure
+            if error is not None:
+                # The model ended it (a dropped stream, an HTTP error): say so, never "done".
+                self.server.show(f"eager: {error}", error=True)
         except asyncio.CancelledError:
             if self.stop_reason is None:
                 raise
@@ -369,7 +416,7 @@ class Generation(Activity):
             doc.last_region = self.region
         done = self.binding.done if self.binding is not None else 0
         released = self.binding.released if self.binding is not None else 0
-        self.progress.end(error or "done")
+        self.progress.end(f"ended: {error}" if error else "done")
         server.status(
             doc,
             "error" if error else "idle",
@@ -379,16 +426,34 @@ class Generation(Activity):
             message=error or "",
         )
         payload = summary_payload(doc, report, tokens=self.tokens, error=error)
+        self._time_from_request(payload, report)
         if self.stop_reason is not None:
             payload.stoppedEarly = True
         server.notify(methods.GENERATION_SUMMARY, payload)
 
+    def _time_from_request(self, payload: Any, report: RunReport | None) -> None:
+        """The summary's times count from the request (`Asked.at`), not from the start of the
+        run: the code above and the start-up come first, and the model streams meanwhile.
+        `lastTokenS` and `serialEstimateS` move by the same amount; `savedS` stays
+        `serialEstimateS - elapsedS`."""
+        if report is None and self.binding is None:
+            return  # it never started: `elapsedS` stays 0 (docs/protocol.md)
+        payload.elapsedS = round(time.monotonic() - self.asked.at, 4)
+        if report is None:
+            return
+        shift = max(0.0, report.started_at - self.asked.at)
+        if payload.lastTokenS is not None:
+            payload.lastTokenS = round(payload.lastTokenS + shift, 4)
+        if payload.serialEstimateS is not None:
+            payload.serialEstimateS = round(payload.serialEstimateS + shift, 4)
+            payload.savedS = round(payload.serialEstimateS - payload.elapsedS, 4)
+
     def _prelude(self) -> str:
-        """The code above the generated text, when this interpreter has not attempted all of
-        it: the generated code is written to use those names, so they must exist first.
-        Statements that failed or were interrupted are not run again (`prelude_code`)."""
-        lines = self.doc.text.source.splitlines(keepends=True)[: self.first_line - 1]
-        prefix = "".join(lines)
+        """The code above the generated text as it was when the generation was asked for
+        (`Asked`), when this interpreter has not attempted all of it: the generated code is
+        written to use those names, so they must exist first. Statements that failed or were
+        interrupted are not run again (`prelude_code`)."""
+        prefix = self.asked.above
         if not prefix.strip():
             return ""
         code = prelude_code(self.doc, prefix)
@@ -460,7 +525,11 @@ class Generation(Activity):
         the end of the failing statement (or of the line with a syntax error) when
         stopOnError stopped the stream; else all of it. A stop asked for by the user keeps
         every complete line (`stop`), even though interrupting the code made it fail."""
-        if self.attempt is None or not self.attempt.stop_on_error:
+        if self.attempt is None:
+            return None
+        if self.attempt.cause is not None:
+            return self.attempt.keep_length()  # the model broke off: complete lines only
+        if not self.attempt.stop_on_error:
             return None
         if self.stop_reason is not None and not self.cut_by_error:
             return None
@@ -523,21 +592,29 @@ async def start_generate(server: GenerationContext, doc: Document, arg: dict[str
     if not isinstance(prompt, str) or not prompt.strip():
         raise RequestError("eager: eager.generate needs a non-empty `prompt`.")
     _check_llm(server)
-    await replace_activity(doc, "generate")
-    end_of_doc = len(doc.text.source)
+    # Everything about the request is read from the text as it is now, before any wait: a
+    # line typed above meanwhile is not part of what was asked (nor run as the code above).
+    source = doc.text.source
+    end_of_doc = len(source)
     rng = arg.get("range")
     if isinstance(rng, dict):
         start = _position(doc, rng.get("start"), end_of_doc)
         end = max(start, _position(doc, rng.get("end"), start))
     else:
         start = end = _position(doc, arg.get("position"), end_of_doc)
+    asked = Asked(doc, start, end)
+    try:
+        await replace_activity(doc, "generate")
+    except BaseException:
+        asked.detach()
+        raise
     from eager_lsp.providers import prompts
 
-    before, after = doc.text.source[:start], doc.text.source[end:]
+    before, after = source[:start], source[end:]
     messages = prompts.generation_messages(prompt, before, after, doc.path)
     doc.last_prompt = prompt
     doc.repair_attempts = 0
-    Generation(server, doc, messages=messages, start=start, end=end).start()
+    Generation(server, doc, messages=messages, start=start, end=end, asked=asked).start()
     return StartedResult(started=True)
 
 

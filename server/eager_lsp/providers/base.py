@@ -42,12 +42,16 @@ class TextStream(Protocol):
 class ProviderError(Exception):
     """A model failure phrased for the user (never contains the API key)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(
+        self, kind: str, message: str, *, status: int | None = None, detail: str = ""
+    ) -> None:
         if kind not in ERROR_KINDS:
             raise ValueError(f"unknown ProviderError kind {kind!r}")
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.status = status  # the HTTP status the endpoint answered with, if it answered one
+        self.detail = detail  # the endpoint's own error message (scrubbed), if it sent one
 
     def __str__(self) -> str:
         return self.message

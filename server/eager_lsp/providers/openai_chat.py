@@ -110,22 +110,40 @@ class OpenAIChatProvider:
             detail = self.scrub(_detail(e))
             suffix = f": {detail}" if detail else ""
             if status == 401:
-                return ProviderError("auth", f"The model endpoint rejected the API key ({status})")
+                return ProviderError(
+                    "auth",
+                    f"The model endpoint rejected the API key ({status})",
+                    status=status,
+                    detail=detail,
+                )
             if status == 403:
                 return ProviderError(
-                    "auth", f"The model endpoint refused access ({status}){suffix}"
+                    "auth",
+                    f"The model endpoint refused access ({status}){suffix}",
+                    status=status,
+                    detail=detail,
                 )
             if status == 429:
                 return ProviderError(
-                    "rate_limit", f"Rate limited by the model endpoint ({status}){suffix}"
+                    "rate_limit",
+                    f"Rate limited by the model endpoint ({status}){suffix}",
+                    status=status,
+                    detail=detail,
                 )
             if status == 404:
                 return ProviderError(
                     "server",
                     f"The model endpoint has no model {self._model!r} or no chat API at {where} "
                     f"({status}){suffix}",
+                    status=status,
+                    detail=detail,
                 )
-            return ProviderError("server", f"The model endpoint failed ({status}){suffix}")
+            return ProviderError(
+                "server",
+                f"The model endpoint failed ({status}){suffix}",
+                status=status,
+                detail=detail,
+            )
         if isinstance(e, json.JSONDecodeError | openai.APIError):
             detail = self.scrub(getattr(e, "message", "") or str(e))
             return ProviderError(

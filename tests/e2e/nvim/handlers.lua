@@ -60,6 +60,7 @@ H.run(function()
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 4.1, savedS = 2.0, stoppedEarly = false, error = vim.NIL }, {})
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 1.34, savedS = 0, stoppedEarly = true, error = { type = "ZeroDivisionError", message = "division by zero" } }, {})
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 2, stoppedEarly = true, error = "ValueError: bad" }, {})
+  handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 0.6, savedS = 0.1, stoppedEarly = false, error = "the model answered HTTP 500: boom" }, {})
   r.summary_events = #vim.tbl_filter(function(e) return e.name == "EagerDone" end, r.events)
   -- statusline shows nothing without an attached client; the text it would show:
   local client = { name = "eager" }
