@@ -123,3 +123,15 @@ def test_auth_failure_is_a_clear_error(tmp_path: Path) -> None:
         out = generate(srv, tmp_path)
     assert out.returncode == 1
     assert "401" in out.stderr and "sk-test-secret-123" not in out.stderr
+
+
+def test_a_stream_that_breaks_says_so_and_keeps_complete_lines(tmp_path: Path) -> None:
+    """The model drops the connection mid-line: the CLI names that as the end (as the editors
+    do), runs the complete lines and does not run the unfinished one."""
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(pieces=["x = 1\n", "print('ran', x)\n", "y = "], drop_after=3)
+        out = generate(srv, tmp_path)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "ended: the model stream broke after 2 lines:" in out.stderr, out.stderr
+    assert "ran 1" in out.stdout, out.stdout
+    assert "Traceback" not in out.stderr

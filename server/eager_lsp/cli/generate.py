@@ -196,7 +196,7 @@ async def generate_main(args: argparse.Namespace) -> int:
     else:
         for i, attempt in enumerate(attempts):
             if attempt.error:
-                print(f"model error: {attempt.error}", file=sys.stderr)
+                print(f"ended: {attempt.model_failure or attempt.error}", file=sys.stderr)
             if attempt.report is not None:
                 label = "" if len(attempts) == 1 else f"attempt {i + 1}: "
                 text = format_summary(attempt.report, origin=origin)
