@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter
-from eager_lsp.core.rerun import rerun
+from eager_lsp.core.rerun import drop_unwritten, rerun
 from eager_lsp.executors.backend import open_interpreter
 
 pytestmark = pytest.mark.slow
@@ -313,3 +313,44 @@ async def test_a_cancelled_rerun_runs_nothing_more(session: Interpreter) -> None
         await task
     assert await session.interrupt() == "idle"  # the sleep was interrupted, nothing runs
     assert "('z'," not in await namespace(session)
+
+
+# -- statements that ran but were never written (core/rerun.drop_unwritten) -----------------------
+
+
+async def _stream(session: Interpreter, text: str, first_line: int) -> None:
+    """Run `text` at `first_line` as a generation's stream does."""
+    run = session.new_run(first_line=first_line)
+    run.feed(text)
+    run.end()
+    await run.wait()
+
+
+async def test_unwritten_statements_leave_the_namespace_and_what_they_changed_reruns(
+    session: Interpreter,
+) -> None:
+    await rerun(session, "a = 1\nb = a + 1\n")
+    since = session.ledger.seq
+    await _stream(session, "c = 2\na = 5\nd = [a]\n", first_line=3)
+    # Written: the first of the stream's statements. Below it, text that never ran.
+    report = await drop_unwritten(session, "a = 1\nb = a + 1\nc = 2\nnever = 1\n", since=since)
+    assert [r.code.strip() for r in report.plan.removed] == ["a = 5", "d = [a]"]
+    assert [r.chunk.start_line for r in report.results] == [1, 2]  # a = 1, b = a + 1
+    snap = await namespace(session)
+    assert "('a', 1)" in snap and "('b', 2)" in snap and "('c', 2)" in snap
+    assert "('d'," not in snap and "('never'," not in snap
+    assert [r.code.strip() for r in session.ledger.records] == ["a = 1", "b = a + 1", "c = 2"]
+
+
+async def test_unwritten_statements_the_graph_cannot_follow_only_lose_their_own_names(
+    session: Interpreter,
+) -> None:
+    await rerun(session, "a = 1\n")
+    since = session.ledger.seq
+    await _stream(session, "d = 4\nexec('a = 3')\n", first_line=2)
+    report = await drop_unwritten(session, "a = 1\n", since=since)
+    assert "`exec()`" in report.plan.reason and report.ran == 0
+    assert report.plan.forget == ["d"]
+    snap = await namespace(session)
+    assert "('d'," not in snap
+    assert [r.code.strip() for r in session.ledger.records] == ["a = 1"]

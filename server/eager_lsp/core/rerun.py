@@ -13,6 +13,11 @@ Steps, in order:
    tracebacks and breakpoints stay the document's, and the run gates, batches and stops at
    an error like any other.
 The ledger's recorded durations give the estimate of a full rebuild that the status shows.
+
+`drop_unwritten` is the same plan for statements that ran but never reached the text (a
+generation stopped by an edit inside its region, lsp/generation.py): they are the removed
+statements, and only statements that ran and are in the text take part, so nothing that did
+not run before (the user's edits, text that never ran) is run by it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from eager_lsp.core.dependencies import Plan, plan
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.executor import ExecutorLost
+from eager_lsp.core.ledger import Record
 from eager_lsp.core.types import Chunk, ChunkResult, SyntaxIssue
 
 if TYPE_CHECKING:
@@ -193,6 +199,71 @@ async def rerun(
         rebuild_estimate=ledger.rebuild_estimate(),
         syntax_error=syntax,
     )
+
+
+async def drop_unwritten(
+    session: Interpreter, text: str, *, since: int, listener: Listener | None = None
+) -> RerunReport:
+    """Take out of the namespace the statements recorded after ledger seq `since` whose text is
+    not among `text`'s statements (they ran, but were never written), as if deleted from
+    `text`: their names are deleted and the statements of `text` that ran and that they
+    changed, or that read them, run again. Only statements of `text` that ran take part
+    (`plan`'s rules, with the records restricted to those and the unwritten ones), so text
+    that never ran (the user's edits, text below) never runs here. Their records leave the
+    ledger. Statements this cannot follow (`exec`, ...): their names that no written
+    statement binds are deleted, nothing runs, `plan.reason` says why."""
+    t0 = time.monotonic()
+    ledger = session.ledger
+    chunks, _ = statements(text, version=session.python_version)
+    matched = ledger.match(chunks)
+    present = {id(r) for r in matched if r is not None}
+    gone = [r for r in ledger.records if r.seq > since and id(r) not in present]
+    ran = [r for r in gone if r.attempted]
+    ledger.forget([r for r in gone if not r.attempted])  # never ran: nothing to undo
+    pairs = [(c, r) for c, r in zip(chunks, matched, strict=True) if r is not None]
+    ids = {id(r) for _, r in pairs} | {id(r) for r in ran}
+    records = [r for r in ledger.records if id(r) in ids]
+    written = [c for c, _ in pairs]
+    the_plan = plan(records, written, halt_at_failure=False) if ran else _nothing(pairs)
+    if the_plan.full:
+        binds = set().union(*(r.binds for _, r in pairs)) if pairs else set()
+        names = sorted(set().union(*(r.binds for r in ran)) - binds)
+        reason = the_plan.reason
+        the_plan = _nothing(pairs)
+        the_plan.reason, the_plan.forget, the_plan.removed = reason, names, ran
+    report: RunReport | None = None
+    try:
+        if the_plan.forget:
+            await forget_names(session, the_plan.forget)
+    except Exception as exc:  # the interpreter went away: nothing of its state is left
+        reason = exc.reason if isinstance(exc, ExecutorLost) else f"{type(exc).__name__}: {exc}"
+        await session.executor_lost(reason)
+        the_plan = _nothing([])
+        the_plan.reason = f"the interpreter was lost ({reason})"
+    else:
+        ledger.forget([*the_plan.removed, *(r for r, _ in the_plan.matched_affected)])
+        ledger.relocate(the_plan.kept)
+        if the_plan.run:
+            run = session.new_run(first_line=1, listener=listener)
+            run.feed(padded(text, the_plan.run))
+            run.end()
+            try:
+                report = await run.wait()
+            except asyncio.CancelledError:
+                await run.cancel()
+                raise
+    return RerunReport(
+        plan=the_plan,
+        report=report,
+        elapsed=time.monotonic() - t0,
+        rebuild_estimate=ledger.rebuild_estimate(),
+        syntax_error=None,
+    )
+
+
+def _nothing(pairs: Sequence[tuple[Chunk, Record]]) -> Plan:
+    """A plan that keeps every statement of `pairs` as it is."""
+    return Plan(False, "", [], {}, [], [(r, c) for c, r in pairs], [], len(pairs))
 
 
 async def _fresh_namespace(session: Interpreter) -> None:

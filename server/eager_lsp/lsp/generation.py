@@ -65,6 +65,7 @@ from eager_lsp.lsp.payloads import StartedResult, StopResult
 from eager_lsp.lsp.runs import LineMap, RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
+from eager_lsp.lsp.unwritten import Unwritten
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import GenerationContext
@@ -188,6 +189,9 @@ class Generation(Activity):
         self._stream_task: asyncio.Task[RunReport | None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self.progress: Progress = Progress(server, self, "eager: generating")
+        self._unwritten: Unwritten | None = None  # what ran but was not written: lsp/unwritten
+        self._cleanup: asyncio.Task[str] | None = None
+        self._stop_asked = False
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def stop(self, reason: str) -> None:
@@ -195,6 +199,9 @@ class Generation(Activity):
         written so far stay, an unfinished last line is removed."""
         self.stop_reason = self.stop_reason or reason
         self.writer.stop_partial()
+        self._stop_asked = True
+        if self._cleanup is not None and not self._cleanup.done():
+            self._cleanup.cancel()  # interrupts what it runs (lsp/unwritten.py)
         if self._stream_task is not None and not self._stream_task.done():
             self._stream_task.cancel()
         elif self.task is not None and not self.task.done() and self._stream_task is None:
@@ -368,6 +375,7 @@ class Generation(Activity):
             hold=self._held,
         )
         self.writer.on_applied = self.binding.release_held
+        self._unwritten = Unwritten(doc, interpreter, self.first_line, self._to_doc)
         self._writer_task = asyncio.ensure_future(self.writer.run())
         self._stream_task = asyncio.ensure_future(
             attempt.run(interpreter, _DocumentEdge(self, self.binding))
@@ -405,6 +413,7 @@ class Generation(Activity):
                 # of statements that ran but never reached the document have no line to sit on
                 self._drop_removed(self.writer.applied_text)
             self.binding.release_held(all_=True)
+            await self._forget_unwritten()
         return report, error
 
     def _finish(self, report: RunReport | None, *, error: str | None) -> None:
@@ -541,6 +550,40 @@ class Generation(Activity):
         assert self.binding is not None
         lines = kept.count("\n") + (0 if kept.endswith("\n") or not kept else 1)
         self.binding.drop_held(from_run_line=self.first_line + lines)
+
+    async def _forget_unwritten(self) -> None:
+        """Writing stopped early (the user edited the region, a refused edit): take what ran
+        but was never written out of the interpreter (lsp/unwritten.py); the stop's reason
+        says what it did."""
+        unwritten, self._unwritten = self._unwritten, None
+        if unwritten is None:
+            return
+        try:
+            if self.keep is not None or self.writer.failure is None or self.doc.closed:
+                return
+            if self._stop_asked:  # a stop, or what replaces it, must not wait for it
+                said = "stopped before removing statements that ran but were not written"
+                self.writer.failure = f"{self.writer.failure}; {said}"
+                return
+            task = self._cleanup = asyncio.ensure_future(
+                unwritten.forget(self.server, self.writer.applied_text)
+            )
+            try:
+                await asyncio.wait({task})
+            except asyncio.CancelledError:
+                task.cancel()
+                raise
+            if task.cancelled():
+                said = "stopped while removing statements that ran but were not written"
+            elif (exc := task.exception()) is not None:
+                log.error("removing unwritten statements failed", exc_info=exc)
+                said = f"removing statements that ran but were not written failed: {exc}"
+            else:
+                said = task.result()
+            if said:
+                self.writer.failure = f"{self.writer.failure}; {said}"
+        finally:
+            unwritten.detach()
 
     # -- line mapping ---------------------------------------------------------------------------
     def _to_doc(self, run_line: int) -> int | None:

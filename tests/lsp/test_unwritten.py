@@ -1,0 +1,198 @@
+"""Issue 10: an edit inside the generated text stops the generation; statements that ran but
+were never written must leave the interpreter, and what they changed must be undone.
+
+The client implements eager/streamEdit (as the Neovim plugin and the VS Code extension do) and
+holds back its answer to the second insert until the server reports that the statements of
+that insert ran; then the user types inside the generated text and the client answers
+`edited`. So `y = 2` and `x = 5` ran, and their text never reaches the document. The namespace
+is read afterwards by a second generation at the top of the document (no code above it: it
+runs in the namespace as it is, nothing is run first).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest_lsp
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from eager_lsp.lsp import methods
+from tests.support.openai_server import FakeOpenAIServer
+
+from .conftest import Editor, _client_factory, _plain, _server_env
+from .test_write_path import StreamEdits, _stream_session
+
+WRITTEN = "x = 1\nz = x + 1\n"
+UNWRITTEN = "y = 2\nx = 5\n"
+CHECK = "check = f\"{x} {z} {'y' in dir()} {'typed' in dir()}\"\n"
+
+
+class TypeInside:
+    """Answers eager/streamEdit like the plugins; before answering the second insert it waits
+    until all four statements ran, then `user_types` edits inside the generated text."""
+
+    def __init__(self, editor: Editor, streams: StreamEdits) -> None:
+        self.editor = editor
+        self.streams = streams
+        self.released = threading.Event()  # lets the model server send the rest
+        self.user_types: Callable[[str, dict[str, Any]], None] | None = None
+        self.inserts = 0
+
+    async def handle(self, params: Any) -> dict[str, Any]:
+        p = _plain(params)
+        uri = p["uri"]
+        if p["op"] == "insert":
+            self.inserts += 1
+            if self.inserts == 2 and self.user_types is not None:
+                await self.editor.wait_for(
+                    lambda: any(
+                        n.get("chunksDone", 0) >= 4
+                        for n in self.editor.notes_for(methods.STATUS, uri)
+                    ),
+                    "the unwritten statements to run",
+                )
+                region = self.streams.regions[p["generationId"]]
+                self.user_types(uri, region)
+                self.user_types = None
+        answer = self.streams.handle(params)
+        if p["op"] == "insert" and self.inserts == 1:
+            self.released.set()
+        return answer
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "eager_lsp", "serve"],
+        client_factory=_client_factory,
+        server_env=_server_env(),
+    ),
+)
+async def typing_client(lsp_client: LanguageClient, fake_openai: Any, tmp_path: Path):
+    editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
+    streams = StreamEdits(editor)
+    inside = TypeInside(editor, streams)
+
+    async def stream_edit(params: Any) -> dict[str, Any]:
+        return await inside.handle(params)
+
+    await _stream_session(lsp_client, fake_openai, tmp_path, streams, stream_edit)
+    lsp_client.inside = inside  # type: ignore[attr-defined]
+    yield
+    inside.released.set()
+    await lsp_client.shutdown_session()
+
+
+async def _stopped_by_typing(
+    client: LanguageClient, fake: FakeOpenAIServer, tmp_path: Path, typed: str
+) -> tuple[Editor, str, dict[str, Any], int]:
+    """Generate WRITTEN + UNWRITTEN into an empty document; the user types `typed` at the end
+    of the first generated line once everything ran and only WRITTEN is in the document.
+    Returns the editor, the document, the summary, and how many chunkResults the editor had
+    when the user typed."""
+    editor: Editor = client.editor  # type: ignore[attr-defined]
+    inside: TypeInside = client.inside  # type: ignore[attr-defined]
+    fake.enqueue(pieces=[WRITTEN, UNWRITTEN], hold_after_first=inside.released)
+    typed_at: list[int] = []  # chunkResults the editor had when the user typed
+
+    def user_types(uri: str, region: dict[str, Any]) -> None:
+        typed_at.append(len(editor.notes_for(methods.CHUNK_RESULT, uri)))
+        doc = editor.docs[uri]
+        pos = doc.text.position(region["start"] + len("x = 1"))
+        editor.type(uri, pos.line, pos.character, typed)
+
+    inside.user_types = user_types
+    uri = editor.open("typed.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="numbers")
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True and "edited" in (summary["error"] or ""), summary
+    return editor, uri, summary, typed_at[0]
+
+
+async def _namespace(editor: Editor, fake: FakeOpenAIServer, uri: str) -> str:
+    """The label of CHECK, generated at the top of the document and run in the namespace."""
+    fake.enqueue(text=CHECK, chunk_chars=8)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="check", position={"line": 0, "character": 0}
+    )
+    summary = await editor.summary(uri, count=2)
+    assert summary["error"] is None, summary
+    assert editor.docs[uri].source.startswith(CHECK)
+    return (await editor.hint_labels(uri))[0]
+
+
+async def test_statements_that_ran_but_were_not_written_leave_the_interpreter(
+    typing_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """`y = 2` ran and is gone; `x = 5` overwrote the written `x = 1`, which runs again (and
+    `z = x + 1`, which reads it, too)."""
+    editor, uri, summary, _ = await _stopped_by_typing(
+        typing_client, fake_openai, tmp_path, "  # the user's note"
+    )
+    assert editor.docs[uri].source == "x = 1  # the user's note\nz = x + 1\n"
+    said = "removed 2 statements that ran but were not written; re-ran 2 they changed"
+    assert said in summary["error"], summary
+    assert any(said in m for m in editor.messages())
+    assert await _namespace(editor, fake_openai, uri) == "check = '1 2 False False'"
+
+
+async def test_the_users_half_typed_text_inside_the_region_is_not_run(
+    typing_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The cleanup runs the text as the generation wrote it, never the user's: the lines
+    typed inside the generated text (`typed = 9`, a half-typed `w = [`) do not run."""
+    editor, uri, summary, typed_at = await _stopped_by_typing(
+        typing_client, fake_openai, tmp_path, "\ntyped = 9\nw = ["
+    )
+    assert editor.docs[uri].source == "x = 1\ntyped = 9\nw = [\nz = x + 1\n"
+    assert "re-ran 2 they changed" in summary["error"], summary
+    since = editor.notes_for(methods.CHUNK_RESULT, uri)[typed_at:]
+    # `x = 1` ran again on its line; `z = x + 1` too, but the user's lines now sit where the
+    # generation wrote it, so no result is shown for it, and nothing ran on the user's lines.
+    assert [(r["chunk"]["startLine"], r["ok"]) for r in since] == [(0, True)], since
+    assert await _namespace(editor, fake_openai, uri) == "check = '1 2 False False'"
+
+
+async def test_stop_interrupts_the_cleanup_and_nothing_runs_after(
+    typing_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The cleanup re-runs a written statement that takes long (it reads `n`, which the
+    unwritten `n = 1` changed, and a delay the test raises before the user types); eager.stop
+    interrupts it at once instead of leaving it running beside whatever comes next."""
+    editor: Editor = typing_client.editor  # type: ignore[attr-defined]
+    inside: TypeInside = typing_client.inside  # type: ignore[attr-defined]
+    delay = tmp_path / "delay"
+    delay.write_text("0")
+    written = f"import time\nn = 0\nwait = time.sleep(n + float(open({str(delay)!r}).read()))\n"
+    fake_openai.enqueue(pieces=[written, "n = 1\n"], hold_after_first=inside.released)
+    typed_at: list[int] = []
+
+    def user_types(uri: str, region: dict[str, Any]) -> None:
+        delay.write_text("600")
+        typed_at.append(len(editor.notes_for(methods.CHUNK_RESULT, uri)))
+        pos = editor.docs[uri].text.position(region["start"] + len("import time"))
+        editor.type(uri, pos.line, pos.character, ", sys")
+
+    inside.user_types = user_types
+    uri = editor.open("slow.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="wait")
+    await editor.wait_for(
+        lambda: (
+            typed_at
+            and any(
+                r["chunk"]["startLine"] == 1
+                for r in editor.notes_for(methods.CHUNK_RESULT, uri)[typed_at[0] :]
+            )
+        ),
+        "`n = 0` to run again",
+    )
+    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    summary = await editor.summary(uri)
+    assert "stopped while removing statements that ran but were not written" in summary["error"]
+    assert await editor.command(methods.INTERRUPT, uri=uri) == {
+        "interrupted": False,
+        "stateLost": False,
+    }
