@@ -246,13 +246,15 @@ def drive(params: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
     return result
 
 
-# The typing driver goes to the generation's insertion point in one key press (drive.mjs).
+# The typing driver goes to the generation's insertion point in one key press, and clears the
+# notifications before each run (drive.mjs).
 KEYBINDINGS = [
     {
         "key": "ctrl+alt+shift+g",
         "command": "eager.client.goToGenerationPoint",
         "when": "editorTextFocus && editorLangId == python",
-    }
+    },
+    {"key": "ctrl+alt+shift+k", "command": "notifications.clearAll"},
 ]
 
 # A quiet, predictable workbench.

@@ -13,6 +13,9 @@ import { chromium } from "playwright-core";
 const params = JSON.parse(process.env.EAGER_E2E ?? "{}");
 const timeout = params.timeoutMs ?? 90000;
 const result = { steps: [], error: null, toastsSeen: [] };
+/** The toasts seen during the current typing run (streamTyping), each text once: the summary of
+ * a run can read exactly like an earlier run's ("Eager: done in 11.3 s …"). */
+let runToasts = null;
 const started = Date.now();
 
 function step(name) {
@@ -41,6 +44,7 @@ async function until(what, fn, ms = timeout, every = 250) {
 async function snapshot(page) {
   const s = await readPage(page);
   for (const t of s.toasts) if (!result.toastsSeen.includes(t)) result.toastsSeen.push(t);
+  if (runToasts) for (const t of s.toasts) if (!runToasts.includes(t)) runToasts.push(t);
   return s;
 }
 
@@ -546,7 +550,11 @@ async function streamTyping(page) {
     statuses = r.statuses;
     result.runs.push(r);
     const path = join(params.folder, run.file);
-    const toastsBefore = result.toastsSeen.length;
+    // No notification of an earlier run is left on screen (Ctrl+Alt+Shift+K: "Clear All
+    // Notifications" in the test's keybindings.json): every toast seen from now on is this run's.
+    await page.keyboard.press("Control+Alt+Shift+K");
+    await until("no notification toast", async () => (await page.locator(".notification-toast").count()) === 0, 5000, 50).catch(() => undefined);
+    runToasts = [];
     const original = readFileSync(path, "utf8");
     await openFile(page, run.file); // also puts the focus in the editor
     await page.keyboard.press("Control+End");
@@ -621,7 +629,7 @@ async function streamTyping(page) {
         // "Eager: Go to Generation Point" was pressed right after the last line (the extension
         // host moves the cursor meanwhile): type once the cursor is drawn there (it does not move
         // when the generation ended meanwhile).
-        const seen = await page.evaluate(() => window.__eagerAtPoint(1500));
+        const seen = await page.evaluate(() => window.__eagerAtPoint(3000));
         r.navigationMs.push(Date.now() - goneAt);
         goneAt = 0;
         if (!seen.ok) {
@@ -651,7 +659,7 @@ async function streamTyping(page) {
     // The summary notification of this generation ("Eager: done in …", or why it ended).
     await until("the generation's summary", async () => {
       await snapshot(page);
-      return result.toastsSeen.slice(toastsBefore).some((t) => /^Eager: (done|ended|stopped)/.test(t));
+      return runToasts.some((t) => /^Eager: (done|ended|stopped)/.test(t));
     }, 15000, 200).catch(() => undefined);
     r.seconds = (Date.now() - t0) / 1000;
     r.finalStatus = status;
@@ -673,7 +681,8 @@ async function streamTyping(page) {
     }
     await snapshot(page);
     // The notifications of this run (the summary says whether the generation completed).
-    r.toasts = result.toastsSeen.slice(toastsBefore);
+    r.toasts = runToasts;
+    runToasts = null;
     await page.keyboard.press("Control+w");
   }
 }
