@@ -172,7 +172,7 @@ class Workbench:
         user = self.user_data / "User"
         user.mkdir(parents=True, exist_ok=True)
         (user / "settings.json").write_text(json.dumps(settings, indent=2))
-        # The typing driver moves the cursor many lines up in few key presses (drive.mjs).
+        # Key bindings the drivers press (drive.mjs).
         (user / "keybindings.json").write_text(json.dumps(KEYBINDINGS, indent=2))
         config = tmp / "config.yaml"
         config.write_text(f"bind-addr: 127.0.0.1:{self.port}\nauth: none\ncert: false\n")
@@ -246,14 +246,15 @@ def drive(params: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
     return result
 
 
+# The typing driver goes to the generation's insertion point in one key press, and clears the
+# notifications before each run (drive.mjs).
 KEYBINDINGS = [
     {
-        "key": key,
-        "command": "cursorMove",
-        "args": {"to": "up", "by": "line", "value": lines},
-        "when": "editorTextFocus",
-    }
-    for key, lines in (("ctrl+alt+shift+u", 25), ("ctrl+alt+shift+i", 5))
+        "key": "ctrl+alt+shift+g",
+        "command": "eager.client.goToGenerationPoint",
+        "when": "editorTextFocus && editorLangId == python",
+    },
+    {"key": "ctrl+alt+shift+k", "command": "notifications.clearAll"},
 ]
 
 # A quiet, predictable workbench.
@@ -521,6 +522,17 @@ def _check_stream_run(run: dict[str, Any]) -> list[str]:
                 problems.append(f"{ln!r} typed below is not below the code")
         # A line typed at the insertion point goes below the code, or above it when it was
         # finished before the first generated text arrived; never inside (checked above).
+        # Once code is there (from the second on), it goes in right after the code: the only
+        # lines between the code and it are lines typed at the point later.
+        at = typed["at"]
+        for i, ln in enumerate(at[1:], 1):
+            later = set(at[i + 1 :])
+            between = [x for x in lines[last + 1 : lines.index(ln)] if x and x not in later]
+            if lines.index(ln) < last or between:
+                problems.append(
+                    f"{ln!r} typed at the point is not right after the code: {between[:3]}"
+                )
+                break
         if head > first:
             problems.append("the head line moved below the generated code")
     return problems
@@ -598,6 +610,19 @@ def test_typing_above_below_and_at_the_insertion_point_loses_nothing_and_one_und
         }
         for run in done
     }
+    # How fast the typing really was (numbers, not asserts): the intervals between consecutive
+    # typed lines, how long "Go to Generation Point" took until the cursor was drawn there, and
+    # a line's navigation plus typing.
+    for run in done:
+        if run["typed"]["at"]:
+            t, nav, per = run["typing"], run["navigation"], run["perLine"]
+            print(
+                f"{run['file']}: {run['linesTyped']} lines in {run['seconds']:.1f} s; interval "
+                f"median {t['medianMs']} ms, p90 {t['p90Ms']} ms, max {t['maxMs']} ms (n={t['n']}); "
+                f"go to point median {nav['medianMs']} ms, p90 {nav['p90Ms']} ms; "
+                f"navigate+type median {per['medianMs']} ms, p90 {per['p90Ms']} ms; "
+                f"not at the point {len(run.get('notAtPoint', []))}"
+            )
     bad = {f: v for f, v in report.items() if v["problems"]}
     assert not bad, json.dumps(bad, indent=1) + debug
     typing = [run for run in done if run["typed"]["at"]]

@@ -336,6 +336,12 @@ export class EagerClient implements vscode.Disposable {
     return undefined;
   }
 
+  /** The cursor to where the running generation in the editor's document is inserting (false:
+   * none is running there). */
+  moveToGenerationPoint(editor: vscode.TextEditor): Promise<boolean> {
+    return this.writer.moveToGenerationPoint(editor);
+  }
+
   /** The document's URI as the server knows it. */
   uri(doc: vscode.TextDocument): string {
     return this.client ? this.client.code2ProtocolConverter.asUri(doc.uri) : doc.uri.toString();

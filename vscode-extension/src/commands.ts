@@ -206,5 +206,16 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
     ),
 
     vscode.commands.registerCommand(ClientCommands.showOutput, () => output.show(true)),
+
+    // The cursor to where the running generation inserts its next text (to type or look there).
+    vscode.commands.registerCommand(
+      ClientCommands.goToGenerationPoint,
+      guarded("go to generation point", async () => {
+        const editor = activePythonEditor();
+        if (editor && !(await client.moveToGenerationPoint(editor))) {
+          void vscode.window.showInformationMessage("Eager: no generation is running in this file.");
+        }
+      }),
+    ),
   ];
 }

@@ -55,6 +55,7 @@ export const ClientCommands = {
   restartServer: "eager.client.restartServer",
   showOutput: "eager.client.showOutput",
   showResults: "eager.showResults",
+  goToGenerationPoint: "eager.client.goToGenerationPoint",
 } as const;
 
 /** The configuration section sent as initializationOptions and answered on workspace/configuration. */

@@ -219,6 +219,29 @@ export class StreamWriter implements vscode.Disposable {
     return moved && new vscode.Range(toPosition(moved.start), toPosition(moved.end));
   }
 
+  /** Put the cursor of `editor` where the running generation in its document inserts its next
+   * text (the end of its region; the latest generation when several run there). False when none
+   * runs there. Runs in the edit queue: no edit of ours is in flight, so the region's end is in
+   * the document version the extension host has, and the selection goes to the window before
+   * our next edit (which then pushes the cursor along, as text inserted at a cursor does). */
+  moveToGenerationPoint(editor: vscode.TextEditor): Promise<boolean> {
+    const asked = Date.now();
+    const queued = this.queue.size;
+    return this.queue.run(async () => {
+      this.log(`[edits] go to generation point: waited ${Date.now() - asked} ms behind ${queued} edits`);
+      const doc = editor.document;
+      let gen: Generation | undefined;
+      for (const g of this.gens.values()) {
+        if (g.key === doc.uri.toString() && !g.closed && !g.region.conflicted) gen = g;
+      }
+      if (!gen) return false;
+      const point = doc.positionAt(gen.region.end);
+      editor.selection = new vscode.Selection(point, point);
+      editor.revealRange(new vscode.Range(point, point), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      return true;
+    });
+  }
+
   /** Handler of `eager/streamEdit`. */
   handle(p: StreamEditParams): Promise<StreamEditResult> {
     const received = Date.now();

@@ -13,6 +13,9 @@ import { chromium } from "playwright-core";
 const params = JSON.parse(process.env.EAGER_E2E ?? "{}");
 const timeout = params.timeoutMs ?? 90000;
 const result = { steps: [], error: null, toastsSeen: [] };
+/** The toasts seen during the current typing run (streamTyping), each text once: the summary of
+ * a run can read exactly like an earlier run's ("Eager: done in 11.3 s …"). */
+let runToasts = null;
 const started = Date.now();
 
 function step(name) {
@@ -41,6 +44,7 @@ async function until(what, fn, ms = timeout, every = 250) {
 async function snapshot(page) {
   const s = await readPage(page);
   for (const t of s.toasts) if (!result.toastsSeen.includes(t)) result.toastsSeen.push(t);
+  if (runToasts) for (const t of s.toasts) if (!runToasts.includes(t)) runToasts.push(t);
   return s;
 }
 
@@ -400,30 +404,6 @@ async function eagerStatus(page) {
   });
 }
 
-/** The texts of the cursor's line and of the line above it in the active editor (from the
- * rendered lines: the current-line highlight's top), or null when not rendered. */
-async function linesAroundCursor(page) {
-  // Read after Monaco has drawn the keys just pressed (it renders on animation frames): a frame
-  // drawn before them shows the cursor where it was, and the check below would approve a place
-  // inside the generated code.
-  return page.evaluate(async () => {
-    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-    const editor = document.querySelector(".editor-group-container.active .monaco-editor");
-    const hl = editor?.querySelector(".view-overlays .current-line");
-    const row = hl?.parentElement;
-    if (!row) return null;
-    const top = parseFloat(row.style.top);
-    const height = parseFloat(row.style.height) || hl.getBoundingClientRect().height;
-    const text = (t) => {
-      for (const el of editor.querySelectorAll(".view-lines .view-line")) {
-        if (Math.abs(parseFloat(el.style.top) - t) < 1) return el.innerText.replace(/\u00a0/g, " ");
-      }
-      return null;
-    };
-    return { current: text(top) ?? "", above: top >= height ? text(top - height) : null };
-  });
-}
-
 /** Open `file` from the explorer and wait for its editor tab to be the active one. */
 async function openFile(page, file) {
   const row = page.locator(`.explorer-folders-view .monaco-list-row >> text=${file}`).first();
@@ -455,25 +435,126 @@ async function saveAndRead(page, path, before) {
   return readFileSync(path, "utf8");
 }
 
-/** Move the cursor `n` lines up with few key presses: the test's keybindings.json binds
- * Ctrl+Alt+Shift+U / Ctrl+Alt+Shift+I to "cursorMove" 25 and 5 lines up. */
-async function cursorUp(page, n) {
-  for (; n >= 25; n -= 25) await page.keyboard.press("Control+Alt+Shift+U");
-  for (; n >= 5; n -= 5) await page.keyboard.press("Control+Alt+Shift+I");
-  for (; n > 0; n--) await page.keyboard.press("ArrowUp");
+/** Page-side helpers of the typing scenario, installed once:
+ * - every change of the Eager status bar item's text is pushed to the driver (`onStatus`) by a
+ *   MutationObserver, so the typing loop never stops to read it;
+ * - `__eagerAtPoint(ms)` waits (frame by frame, at most `ms`) until the cursor is drawn at the
+ *   generation's insertion point: right after generated text on its line (`v12 = 1|`), or at the
+ *   start of a line that is not generated, below a whole generated line. Read from the drawn
+ *   editor: the text before the cursor is found with caretRangeFromPoint at the cursor. */
+async function installTypingHelpers(page, onStatus) {
+  await page.exposeBinding("__eagerOnStatus", (_source, text) => onStatus(text));
+  await page.evaluate(() => {
+    const lineText = (el) => (el?.textContent ?? "").replace(/\u00a0/g, " ");
+    const around = () => {
+      const editor = document.querySelector(".editor-group-container.active .monaco-editor");
+      const cursor = editor?.querySelector(".cursors-layer .cursor");
+      if (!cursor) return null;
+      const c = cursor.getBoundingClientRect();
+      const y = c.top + c.height / 2;
+      const rows = [...editor.querySelectorAll(".view-lines .view-line")].map((el) => ({ el, box: el.getBoundingClientRect() }));
+      const row = rows.find((r) => r.box.top <= y && y < r.box.bottom);
+      if (!row) return null;
+      const aboveRow = rows.find((r) => Math.abs(r.box.bottom - row.box.top) < 1);
+      let col = 0;
+      if (c.left - row.box.left > 2) {
+        const range = document.caretRangeFromPoint(c.left + 1, y);
+        if (!range || !row.el.contains(range.startContainer)) return null;
+        const walk = document.createTreeWalker(row.el, NodeFilter.SHOW_TEXT);
+        for (let n = walk.nextNode(); n && n !== range.startContainer; n = walk.nextNode()) col += n.textContent.length;
+        col += range.startOffset;
+      }
+      const text = lineText(row.el);
+      return { before: text.slice(0, col), current: text, above: aboveRow ? lineText(aboveRow.el) : null };
+    };
+    const atPoint = (a) =>
+      a !== null &&
+      (/^v\d*( =( \d*)?)?$/.test(a.before) || (a.before === "" && !/^v\d/.test(a.current) && /^v\d+ = \d+$/.test(a.above ?? "")));
+    window.__eagerAtPoint = (ms) =>
+      new Promise((resolve) => {
+        const until = performance.now() + ms;
+        const check = () => {
+          const a = around();
+          if (atPoint(a)) resolve({ ok: true, ...a });
+          else if (performance.now() > until) resolve({ ok: false, ...a });
+          else requestAnimationFrame(check);
+        };
+        requestAnimationFrame(check);
+      });
+    let last = null;
+    const report = () => {
+      for (const el of document.querySelectorAll(".statusbar-item")) {
+        const t = (el.textContent ?? "").trim();
+        if (t.includes("Eager")) {
+          if (t !== last) window.__eagerOnStatus((last = t));
+          return;
+        }
+      }
+    };
+    new MutationObserver(report).observe(document.querySelector(".part.statusbar") ?? document.body, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+      attributes: true,
+    });
+    report();
+  });
+}
+
+/** Press `key` with modifiers through the DevTools session (a real key event in the browser, as
+ * Playwright's keyboard sends it), without waiting for the renderer to handle it. */
+function keys(cdp, key, { ctrl = false, alt = false, shift = false } = {}) {
+  // (A table here, not at the top level: the module's top-level await runs the scenario first.)
+  const [code, keyCode] = { Home: ["Home", 36], End: ["End", 35], G: ["KeyG", 71] }[key];
+  const modifiers = (alt ? 1 : 0) | (ctrl ? 2 : 0) | (shift ? 8 : 0);
+  const base = { modifiers, key, code, windowsVirtualKeyCode: keyCode, nativeVirtualKeyCode: keyCode };
+  const sent = (e) => void e.catch(() => undefined); // a failure shows in what was typed
+  sent(cdp.send("Input.dispatchKeyEvent", { type: "rawKeyDown", ...base }));
+  sent(cdp.send("Input.dispatchKeyEvent", { type: "keyUp", ...base }));
+}
+
+/** Median, 90th percentile and largest of `values` (ms). */
+function quantiles(values) {
+  const d = [...values].sort((x, y) => x - y);
+  const q = (p) => (d.length ? d[Math.min(d.length - 1, Math.floor(p * d.length))] : null);
+  return { n: d.length, medianMs: q(0.5), p90Ms: q(0.9), maxMs: d.length ? d[d.length - 1] : null };
+}
+
+/** The intervals between consecutive times (ms). */
+function intervals(times) {
+  return times.slice(1).map((t, i) => t - times[i]);
 }
 
 /** One generation per run, each in its own file; while it streams, type a line above it, below it
- * and at its insertion point in turn, 20–70 ms apart. The file is saved and read from disk. */
-
-
+ * and at its insertion point in turn, one every 20–70 ms (a schedule: the time the navigation
+ * takes counts against the pause). The file is saved and read from disk.
+ * Navigation is one key press each: Ctrl+Home (above), Ctrl+End (below), and for the insertion
+ * point "Eager: Go to Generation Point" (bound to Ctrl+Alt+Shift+G by the test's
+ * keybindings.json). That command runs in the extension host, which sets the cursor through the
+ * server side of code-server: the line is typed once the cursor is drawn at its new place. */
 async function streamTyping(page) {
   result.runs = [];
+  // The status as the observer last reported it, and the statuses of the current run.
+  let status = "";
+  let statuses = [];
+  // Key presses and typed text go to the browser over one DevTools session, sent without waiting
+  // for each to be handled (Playwright's keyboard waits for every key down and up in turn: four
+  // round trips for Ctrl+End on a busy machine). The renderer handles them in the order sent.
+  const cdp = await page.context().newCDPSession(page);
+  await installTypingHelpers(page, (text) => {
+    status = text;
+    if (statuses[statuses.length - 1] !== text) statuses.push(text);
+  });
   for (const run of params.runs) {
-    const r = { file: run.file, typed: { above: [], below: [], at: [] }, statuses: [] };
+    const r = { file: run.file, typed: { above: [], below: [], at: [] }, statuses: [], typedAtMs: [] };
+    statuses = r.statuses;
     result.runs.push(r);
     const path = join(params.folder, run.file);
-    const toastsBefore = result.toastsSeen.length;
+    // No notification of an earlier run is left on screen (Ctrl+Alt+Shift+K: "Clear All
+    // Notifications" in the test's keybindings.json): every toast seen from now on is this run's.
+    await page.keyboard.press("Control+Alt+Shift+K");
+    await until("no notification toast", async () => (await page.locator(".notification-toast").count()) === 0, 5000, 50).catch(() => undefined);
+    runToasts = [];
     const original = readFileSync(path, "utf8");
     await openFile(page, run.file); // also puts the focus in the editor
     await page.keyboard.press("Control+End");
@@ -500,92 +581,97 @@ async function streamTyping(page) {
     const t0 = Date.now();
     let sawBusy = false;
     let idleSince = 0;
-    let np = 0;
-    let nb = 0;
     let k = 0;
+    let due = 0; // when the next line is to be typed
+    let goneAt = 0; // when "Go to Generation Point" was pressed for the next line (0: not yet)
+    r.navigationMs = [];
+    r.typeMs = [];
     // The cursor starts at the insertion point: the first line is typed there as the generation starts.
     while (Date.now() - t0 < (run.maxSeconds ?? 120) * 1000) {
-      if (run.typing && k < (run.maxLines ?? 400)) {
-        if (k === 1) {
-          // The first line was typed at the insertion point as the generation started; the others
-          // are typed once generated text is there (before that, "below" is the empty point too).
-          const shown = await until("the first generated line", async () => {
-            const t = (await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ");
-            return /(^|\n)v\d+ = \d+/.test(t) ? t : null;
-          }, 60000, 50);
-          // The line typed at the still empty point went above the code when it was finished
-          // before the first generated text arrived: it is not among the lines below the code.
-          const first = r.typed.at[0];
-          const at = shown.split("\n").indexOf(first);
-          const code = shown.split("\n").findIndex((l) => /^v\d+ = \d+/.test(l));
-          if (at >= 0 && at < code) np--;
-        }
-        const target = ["at", "above", "below"][k % 3];
-        const label = { at: "p", above: "a", below: "b" }[target];
-        const line = `# ${label}${r.file.replace(/\W/g, "")}-${k}`;
-        if (target === "above") {
-          await page.keyboard.press("Control+Home");
-        } else if (target === "below") {
-          await page.keyboard.press("Control+End");
-        } else if (k > 0) {
-          // Back to the insertion point: the start of the first line after the generated code.
-          // Lines typed below and at it sit after it (a guess: some typed at the still empty
-          // point went above it), so go up from the end, then check the lines on the page.
-          await page.keyboard.press("Control+End");
-          await cursorUp(page, np + nb);
-          await page.keyboard.press("Home");
-          let around = null;
-          for (let i = 0; i < 8; i++) {
-            around = await linesAroundCursor(page);
-            if (!around) break;
-            if (/^v\d/.test(around.current)) {
-              await page.keyboard.press("ArrowDown");
-              await page.keyboard.press("Home");
-            } else if (around.above !== null && !/^v\d/.test(around.above) && around.above !== "# head") {
-              await page.keyboard.press("ArrowUp");
-            } else break;
-          }
-          if (around && /^v\d/.test(around.current)) {
-            // Still inside the generated code (a partial last line): do not type into it.
-            r.skipped = (r.skipped ?? 0) + 1;
-            k++;
-            continue;
-          }
-        }
-        // The line and its line break go in as one input event (a person types a character at a
-        // time, but a line every 20-70 ms cannot be typed key by key through the browser here).
-        await page.keyboard.insertText(`${line}\n`);
-        r.typed[target].push(line);
-        if (target === "at") np++;
-        if (target === "below") nb++;
-        k++;
-        await sleep(20 + Math.floor(Math.random() * 51));
-      } else {
-        await sleep(200);
-      }
-      if (run.typing && sawBusy && k < (run.maxLines ?? 400) && k % 3 !== 0) continue; // the status every third line
-      const status = await eagerStatus(page);
-      if (!/generating|running/.test(status)) await snapshot(page); // keep the summary toast
-      if (r.statuses[r.statuses.length - 1] !== status) r.statuses.push(status);
-      if (/generating|running/.test(status)) {
+      const busy = /generating|running/.test(status);
+      if (busy) {
         sawBusy = true;
         idleSince = 0;
       } else if (sawBusy) {
         idleSince ||= Date.now();
+        await snapshot(page); // keep the summary toast
         if (Date.now() - idleSince > 600) break;
+      }
+      if (!(run.typing && k < (run.maxLines ?? 400) && !(sawBusy && !busy))) {
+        await sleep(100);
+        continue;
+      }
+      if (k === 1) {
+        // The first line was typed at the insertion point as the generation started; the others
+        // are typed once generated text is there (before that, "below" is the empty point too).
+        // The interval across this wait is not one of the typing's (see r.typing below).
+        await until("the first generated line", async () => {
+          const t = (await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ");
+          return /(^|\n)v\d+ = \d+/.test(t) ? t : null;
+        }, 60000, 50);
+        due = 0;
+      }
+      const target = ["at", "above", "below"][k % 3];
+      const label = { at: "p", above: "a", below: "b" }[target];
+      const line = `# ${label}${r.file.replace(/\W/g, "")}-${k}`;
+      if (target === "at" && k > 0 && goneAt === 0) {
+        goneAt = Date.now();
+        keys(cdp, "G", { ctrl: true, alt: true, shift: true });
+      }
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      const navStart = Date.now();
+      if (target === "above") {
+        keys(cdp, "Home", { ctrl: true });
+      } else if (target === "below") {
+        keys(cdp, "End", { ctrl: true });
+      } else if (k > 0) {
+        // "Eager: Go to Generation Point" was pressed right after the last line (the extension
+        // host moves the cursor meanwhile): type once the cursor is drawn there (it does not move
+        // when the generation ended meanwhile).
+        const seen = await page.evaluate(() => window.__eagerAtPoint(3000));
+        r.navigationMs.push(Date.now() - goneAt);
+        goneAt = 0;
+        if (!seen.ok) {
+          (r.notAtPoint ??= []).push(seen);
+          k++;
+          continue;
+        }
+      }
+      // The line and its line break go in as one input event (a person types a character at a
+      // time, but a line every 20-70 ms cannot be typed key by key through the browser here).
+      // Sent after the navigation's key events on the same connection: the renderer handles them
+      // in that order.
+      await cdp.send("Input.insertText", { text: `${line}\n` });
+      const now = Date.now();
+      r.typeMs.push(now - navStart);
+      r.typed[target].push(line);
+      r.typedAtMs.push(now - t0);
+      k++;
+      due = now + 20 + Math.floor(Math.random() * 51);
+      if (k % 3 === 0 && k < (run.maxLines ?? 400)) {
+        // The next line goes to the insertion point: press "Go to Generation Point" now, as a
+        // person would before the pause, and type after the pause once the cursor is there.
+        goneAt = Date.now();
+        keys(cdp, "G", { ctrl: true, alt: true, shift: true });
       }
     }
     // The summary notification of this generation ("Eager: done in …", or why it ended).
     await until("the generation's summary", async () => {
       await snapshot(page);
-      return result.toastsSeen.slice(toastsBefore).some((t) => /^Eager: (done|ended|stopped)/.test(t));
+      return runToasts.some((t) => /^Eager: (done|ended|stopped)/.test(t));
     }, 15000, 200).catch(() => undefined);
     r.seconds = (Date.now() - t0) / 1000;
-    r.finalStatus = await eagerStatus(page);
+    r.finalStatus = status;
     r.linesTyped = k;
+    // Intervals between consecutive typed lines, from the second line on (the first is typed at
+    // the empty point before any generated text, then the loop waits for that text).
+    r.typing = quantiles(intervals(r.typedAtMs.slice(1)));
+    r.navigation = quantiles(r.navigationMs);
+    r.perLine = quantiles(r.typeMs);
     await sleep(300);
     r.text = await saveAndRead(page, path, original);
-    step(`${run.file}: saved after ${r.seconds.toFixed(1)} s, ${k} lines typed`);
+    step(`${run.file}: saved after ${r.seconds.toFixed(1)} s, ${k} lines typed, interval median ${r.typing.medianMs} ms p90 ${r.typing.p90Ms} ms`);
     if (run.undo) {
       // One Ctrl+Z must take the whole generation away.
       await page.keyboard.press("Control+z");
@@ -595,7 +681,8 @@ async function streamTyping(page) {
     }
     await snapshot(page);
     // The notifications of this run (the summary says whether the generation completed).
-    r.toasts = result.toastsSeen.slice(toastsBefore);
+    r.toasts = runToasts;
+    runToasts = null;
     await page.keyboard.press("Control+w");
   }
 }
