@@ -204,7 +204,7 @@ def test_a_zygote_stopped_by_executed_code_goes_when_its_server_ends(
 ) -> None:
     """Executed code runs as the same user as its zygote and can SIGSTOP it; a stopped zygote
     sees no EOF when the server exits, and used to stay behind (and its workers with it). A
-    SIGKILLed server runs no exit hook: the zygote dies with it (PR_SET_PDEATHSIG)."""
+    SIGKILLed server runs no exit hook: the zygote is woken (SIGCONT by PR_SET_PDEATHSIG)."""
     import subprocess
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "server")}

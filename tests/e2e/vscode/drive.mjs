@@ -201,9 +201,14 @@ async function runFileAndAttach(page) {
   result.eagerSubmenu = (await labels()).filter((t) => !result.contextMenu.includes(t) || t === "Copy");
   await item.click();
   step("Run File Eagerly from the context menu");
+  let seen = null;
   result.afterRun = await until("the decorations of the run", async () => {
-    const s = await snapshot(page);
+    const s = (seen = await snapshot(page));
     return s.decorations.length >= params.minDecorations ? s : null;
+  }).catch((e) => {
+    // Say what the page showed instead: the status bar, the notifications, what was drawn.
+    const status = seen?.statusItems?.filter((i) => /eager/i.test(i.id + i.text + i.aria)) ?? [];
+    throw new Error(`${e.message}; decorations ${JSON.stringify(seen?.decorations)}, eager status ${JSON.stringify(status)}, toasts ${JSON.stringify(result.toastsSeen)}`);
   });
   step("run results shown");
   await page.waitForTimeout(1000);
@@ -711,9 +716,14 @@ async function richResults(page) {
   await page.locator(".editor-instance .monaco-editor .view-lines").click();
   await palette(page, "Eager: Run File Eagerly");
   step("Run File Eagerly");
+  let seen = null;
   result.afterRun = await until("the decorations of the run", async () => {
-    const s = await snapshot(page);
+    const s = (seen = await snapshot(page));
     return s.decorations.length >= params.minDecorations ? s : null;
+  }).catch((e) => {
+    // Say what the page showed instead: the status bar, the notifications, what was drawn.
+    const status = seen?.statusItems?.filter((i) => /eager/i.test(i.id + i.text + i.aria)) ?? [];
+    throw new Error(`${e.message}; decorations ${JSON.stringify(seen?.decorations)}, eager status ${JSON.stringify(status)}, toasts ${JSON.stringify(result.toastsSeen)}`);
   });
   step("run results shown");
   result.tableHover = await hoverLine(page, params.tableLine, params.tableScreenshot);

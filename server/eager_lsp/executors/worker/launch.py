@@ -221,8 +221,8 @@ def worker_command(
 
 def zygote_command(python: str, socket_fd: int, parent_pid: int | None = None) -> list[str]:
     """The interpreter's zygote (executors/worker/zygote.py), which forks workers with the same
-    start-up: the same flags, the same isolated sys.path. With `parent_pid` it dies with that
-    process (PR_SET_PDEATHSIG), even when executed code keeps it stopped."""
+    start-up: the same flags, the same isolated sys.path. With `parent_pid` it is woken (SIGCONT,
+    PR_SET_PDEATHSIG) when that process dies, even when executed code keeps it stopped."""
     extra = [] if parent_pid is None else [str(parent_pid)]
     return [*_interpreter(python, ZYGOTE_BOOTSTRAP), str(socket_fd), *extra]
 

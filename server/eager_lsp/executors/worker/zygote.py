@@ -31,8 +31,9 @@ packet, so no framing):
 Each worker leads its own session (`start_new_session` semantics: no terminal Ctrl-C; the
 server can kill its whole group) and dies with the zygote (PR_SET_PDEATHSIG). When the server
 goes away (EOF on the socket), the zygote kills every worker's group and exits; a zygote started
-from the server's main thread also dies with the server itself (PR_SET_PDEATHSIG, argv[2] the
-server's pid), which covers a server SIGKILLed while executed code keeps the zygote stopped.
+from the server's main thread is also sent SIGCONT when the server dies (PR_SET_PDEATHSIG,
+argv[2] the server's pid), so one that executed code keeps stopped wakes up to see that EOF even
+when the server was SIGKILLed and ran no exit hook.
 
 The zygote stays single-threaded (fork copies only the calling thread) and stdlib-only; it
 runs on any Python the workers support (3.8+: no socket.recv_fds, no waitstatus_to_exitcode).
@@ -301,9 +302,11 @@ def main(argv: list[str] | None = None) -> None:
     make_undumpable_or_exit("the zygote")  # first; then nothing new can trace us
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 and sys.platform.startswith("linux"):
-        # Die with the server even if executed code keeps us stopped (SIGSTOP, same uid): a
-        # stopped zygote never sees the EOF, and a SIGKILLed server runs no exit hook.
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        # Woken when the server dies, even if executed code keeps us stopped (SIGSTOP, same
+        # uid): a stopped zygote never sees the EOF, and a SIGKILLed server runs no exit hook.
+        # SIGCONT, not SIGKILL: awake, the zygote sees the EOF and kills each worker's process
+        # group (what user code started), which a SIGKILLed zygote could not.
+        _prctl(PR_SET_PDEATHSIG, signal.SIGCONT)
         if os.getppid() != int(args[1]):  # it died before the prctl
             os._exit(0)
     sock = socket.socket(fileno=int(args[0]))
