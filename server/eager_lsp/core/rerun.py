@@ -184,14 +184,7 @@ async def rerun(
             # reports it on its line as a whole run would.
             after = max((c.end_line for c in chunks), default=0)
             body = padded(text, the_plan.run, tail_from=after if syntax is not None else None)
-        run = session.new_run(first_line=1, listener=listener)
-        run.feed(body)
-        run.end()
-        try:
-            report = await run.wait()
-        except asyncio.CancelledError:
-            await run.cancel()  # stopped: nothing more runs, a running statement is interrupted
-            raise
+        report = await _run_text(session, body, listener)
     return RerunReport(
         plan=the_plan,
         report=report,
@@ -244,14 +237,7 @@ async def drop_unwritten(
         ledger.forget([*the_plan.removed, *(r for r, _ in the_plan.matched_affected)])
         ledger.relocate(the_plan.kept)
         if the_plan.run:
-            run = session.new_run(first_line=1, listener=listener)
-            run.feed(padded(text, the_plan.run))
-            run.end()
-            try:
-                report = await run.wait()
-            except asyncio.CancelledError:
-                await run.cancel()
-                raise
+            report = await _run_text(session, padded(text, the_plan.run), listener)
     return RerunReport(
         plan=the_plan,
         report=report,
@@ -259,6 +245,18 @@ async def drop_unwritten(
         rebuild_estimate=ledger.rebuild_estimate(),
         syntax_error=None,
     )
+
+
+async def _run_text(session: Interpreter, body: str, listener: Listener | None) -> RunReport:
+    """Run `body` (document lines, others blanked) as one run of the session."""
+    run = session.new_run(first_line=1, listener=listener)
+    run.feed(body)
+    run.end()
+    try:
+        return await run.wait()
+    except asyncio.CancelledError:
+        await run.cancel()  # stopped: nothing more runs, a running statement is interrupted
+        raise
 
 
 def _nothing(pairs: Sequence[tuple[Chunk, Record]]) -> Plan:
