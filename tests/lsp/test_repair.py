@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,27 @@ async def test_fix_of_a_statement_not_written_by_a_generation(
     # Only the failing statement is replaced; the user's code after it stays.
     assert editor.docs[uri].source == "x = 4\ny = x / 2\nz = 1\n"
     assert (await editor.hint_labels(uri))[1] == "y = 2.0"
+
+
+async def test_fix_plans_on_the_text_typed_while_it_started(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """A line typed just after asking for the fix, while the server reads the runtime facts
+    (a round trip to the interpreter), is kept, and the fix replaces the failing statement
+    where it is now. (The old code took the statement's offsets before that await: the fix
+    replaced the user's `x = 4` and left the failing `y = x / 0`.)"""
+    fake_openai.enqueue(text="y = x / 2\n", chunk_chars=3)
+    uri = editor.open("typed.py", "x = 4\ny = x / 0\nz = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+    asked = asyncio.ensure_future(editor.command(methods.FIX_WITH_AI, uri=uri, line=1))
+    await asyncio.sleep(0)  # the request is sent; the typing follows it on the wire
+    editor.type(uri, 0, 0, "# mine\n")
+    assert await asked == {"started": True}
+    await editor.summary(uri, 2)
+    assert editor.docs[uri].source == "# mine\nx = 4\ny = x / 2\nz = 1\n"
+    assert (await editor.hint_labels(uri))[2] == "y = 2.0"
 
 
 PRICES = (

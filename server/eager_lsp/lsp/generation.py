@@ -676,11 +676,21 @@ async def start_fix(server: GenerationContext, doc: Document, arg: dict[str, Any
     if entry is None or entry.result is None or entry.result.error is None:
         raise RequestError(f"eager: there is no eager error on line {line + 1} to fix.", "no_error")
     _check_llm(server)
+    asked = entry
     await replace_activity(doc, "fix")
-    entry = doc.store.at_line(line) or entry  # lines may have moved while waiting
+    facts = await repair.read_facts(await server.ensure_interpreter(doc), entry.result.chunk)
+    # The user may have typed while we waited: plan on the text as it is now, with no await
+    # between the plan and the start (offsets taken before an await could overwrite that text).
+    # The entry moves with edits; it is gone if its statement was edited or ran again.
+    entry = next((e for e in doc.store.entries if e is asked), None)
+    if entry is None or entry.result is None or entry.result.error is None:
+        raise RequestError(
+            f"eager: the error on line {line + 1} is gone (its statement changed or ran again) "
+            "while Fix with AI was starting; nothing was changed.",
+            "no_error",
+        )
     req, start, end = repair_plan(doc, entry)
-    assert entry.result is not None
-    req.facts = await repair.read_facts(await server.ensure_interpreter(doc), entry.result.chunk)
+    req.facts = facts
     Generation(
         server,
         doc,
