@@ -18,21 +18,12 @@ from eager_lsp.core.types import ChunkResult, ErrorInfo, Event, SyntaxIssue, fai
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.config import LLMConfig
 from tests.support.openai_server import FakeOpenAIServer
+from tests.support.scripts import PRICES_BROKEN, PRICES_REPEATING_FIX
 
 pytestmark = pytest.mark.slow
 
-BROKEN = (
-    "prices = {'Apple': 1.2, 'banana': 0.5}\n"
-    "print('fruits:', list(prices))\n"
-    "total = prices['apple'] * 3\n"
-    "print('total:', total)\n"
-)
-REPEATING_FIX = (
-    "prices = {'Apple': 1.2, 'banana': 0.5}\n"
-    "print('fruits:', list(prices))\n"
-    "total = prices['Apple'] * 3\n"
-    "print('total:', round(total, 2))\n"
-)
+BROKEN = PRICES_BROKEN
+REPEATING_FIX = PRICES_REPEATING_FIX
 UNCHANGED = (
     "prices = {'Apple': 1.2, 'banana': 0.5}\ntotal = prices[ 'apple' ] * 3  # same statement\n"
 )

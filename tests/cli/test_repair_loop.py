@@ -9,24 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.openai_server import FakeOpenAIServer
+from tests.support.scripts import PRICES_BROKEN, PRICES_REPEATING_FIX
 
 from .test_generate import generate
 
 pytestmark = pytest.mark.slow
 
-BROKEN = (
-    "prices = {'Apple': 1.2, 'banana': 0.5}\n"
-    "print('fruits:', list(prices))\n"
-    "total = prices['apple'] * 3\n"
-    "print('total:', total)\n"
-)
-# What small models answered: everything that ran, again, then a fix.
-REPEATING_FIX = (
-    "prices = {'Apple': 1.2, 'banana': 0.5}\n"
-    "print('fruits:', list(prices))\n"
-    "total = prices['Apple'] * 3\n"
-    "print('total:', round(total, 2))\n"
-)
+BROKEN = PRICES_BROKEN
+REPEATING_FIX = PRICES_REPEATING_FIX
 # ... or everything that ran, then the failing statement as it was.
 UNCHANGED = (
     "prices = {'Apple': 1.2, 'banana': 0.5}\n"

@@ -288,6 +288,20 @@ class Editor:
                 raise AssertionError(f"timed out waiting for {what}")
             await asyncio.sleep(0.02)
 
+    async def wait_hints(
+        self, uri: str, ok: Callable[[dict[int, str]], bool], what: str = "the hints"
+    ) -> dict[int, str]:
+        """Ask for the inlay hints until `ok(labels)` (bounded; no timing is asserted)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_S
+        while True:
+            labels = await self.hint_labels(uri)
+            if ok(labels):
+                return labels
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; hints: {labels}")
+            await asyncio.sleep(0.05)
+
     async def summary(self, uri: str, count: int = 1) -> dict[str, Any]:
         """Wait for the `count`-th eager/generationSummary of this document."""
         got = await self.wait_for(

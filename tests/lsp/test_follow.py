@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 from eager_lsp.lsp import methods
 
-from .conftest import WAIT_S, Editor
-
-
-async def wait_hints(
-    editor: Editor, uri: str, ok: Callable[[dict[int, str]], bool], what: str
-) -> dict[int, str]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while True:
-        labels = await editor.hint_labels(uri)
-        if ok(labels):
-            return labels
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; hints: {labels}")
-        await asyncio.sleep(0.05)
+from .conftest import Editor
 
 
 def type_chars(editor: Editor, uri: str, text: str, *, cursor: bool = True) -> None:
@@ -52,13 +37,13 @@ def type_in_line(editor: Editor, uri: str, line: int, text: str, *, cursor: bool
 async def test_typed_statements_run_once_complete(editor: Editor, tmp_path: Path) -> None:
     uri = editor.open("follow.py", "a = 1\n", tmp_path)
     assert await editor.command(methods.FOLLOW, uri=uri, enabled=True) == {"enabled": True}
-    await wait_hints(editor, uri, lambda h: h.get(0) == "a = 1", "the document to run")
+    await editor.wait_hints(uri, lambda h: h.get(0) == "a = 1", "the document to run")
 
     type_chars(editor, uri, "b = a + 1\n")
-    await wait_hints(editor, uri, lambda h: h.get(1) == "b = 2", "the typed statement")
+    await editor.wait_hints(uri, lambda h: h.get(1) == "b = 2", "the typed statement")
     type_chars(editor, uri, "print(b * 10)")
     type_chars(editor, uri, "\n")
-    labels = await wait_hints(editor, uri, lambda h: h.get(2) == "» 20", "print")
+    labels = await editor.wait_hints(uri, lambda h: h.get(2) == "» 20", "print")
     assert labels == {0: "a = 1", 1: "b = 2", 2: "» 20"}
 
 
@@ -67,11 +52,11 @@ async def test_editing_a_statement_that_ran_rebuilds_from_the_top(
 ) -> None:
     uri = editor.open("rebuild.py", "a = 1\nb = a + 1\nc = []\nc.append(b)\nn = len(c)\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(4) == "n = 1", "the first run")
+    await editor.wait_hints(uri, lambda h: h.get(4) == "n = 1", "the first run")
 
     editor.replace(uri, (0, 4), (0, 5), "10")  # a = 10
     editor.cursor(uri, 1, 0)  # moved past it (a statement runs only then)
-    labels = await wait_hints(editor, uri, lambda h: h.get(1) == "b = 11", "the re-run")
+    labels = await editor.wait_hints(uri, lambda h: h.get(1) == "b = 11", "the re-run")
     # Rebuilt from a fresh namespace: `c` was not appended to twice.
     assert labels[4] == "n = 1"
     stale = editor.notes_for(methods.STALE, uri)
@@ -81,7 +66,7 @@ async def test_editing_a_statement_that_ran_rebuilds_from_the_top(
 async def test_an_error_halts_until_it_is_edited(editor: Editor, tmp_path: Path) -> None:
     uri = editor.open("halt.py", "x = 2\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(0) == "x = 2", "the first run")
+    await editor.wait_hints(uri, lambda h: h.get(0) == "x = 2", "the first run")
 
     type_chars(editor, uri, "y = x / 0\n")
     diags = await editor.settle(uri, lambda ds: len(ds) == 1)
@@ -93,7 +78,7 @@ async def test_an_error_halts_until_it_is_edited(editor: Editor, tmp_path: Path)
 
     editor.replace(uri, (1, 8), (1, 9), "4")  # y = x / 4
     editor.cursor(uri, 2, 0)  # moved past it
-    labels = await wait_hints(editor, uri, lambda h: h.get(2) == "z = 5", "the rebuild")
+    labels = await editor.wait_hints(uri, lambda h: h.get(2) == "z = 5", "the rebuild")
     assert labels == {0: "x = 2", 1: "y = 0.5", 2: "z = 5"}
     await editor.settle(uri, lambda ds: not ds)
 
@@ -101,7 +86,7 @@ async def test_an_error_halts_until_it_is_edited(editor: Editor, tmp_path: Path)
 async def test_follow_off_stops_running_typed_code(editor: Editor, tmp_path: Path) -> None:
     uri = editor.open("off.py", "a = 1\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(0) == "a = 1", "the first run")
+    await editor.wait_hints(uri, lambda h: h.get(0) == "a = 1", "the first run")
     assert await editor.command(methods.FOLLOW, uri=uri, enabled=False) == {"enabled": False}
     type_chars(editor, uri, "b = 2\n")
     await asyncio.sleep(0.5)
@@ -115,14 +100,14 @@ async def test_a_pause_in_the_middle_of_a_line_never_runs_it(
     detector, yet the user is still typing it."""
     uri = editor.open("pause.py", "a = 1\n\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(0) == "a = 1", "the first run")
+    await editor.wait_hints(uri, lambda h: h.get(0) == "a = 1", "the first run")
     type_in_line(editor, uri, 1, "cou", cursor=True)
     await asyncio.sleep(1.0)  # a pause in the middle of the line: it must not run
     type_in_line(editor, uri, 1, "nt = a", cursor=True)
     await asyncio.sleep(1.0)
     assert await editor.hint_labels(uri) == {0: "a = 1"}
     type_in_line(editor, uri, 1, "\n", cursor=True)  # a newline and the cursor off the line
-    await wait_hints(editor, uri, lambda h: h.get(1) == "count = 1", "the finished line")
+    await editor.wait_hints(uri, lambda h: h.get(1) == "count = 1", "the finished line")
     diags = await editor.settle(uri)
     assert list(diags.diagnostics) == []  # `cou` never ran (it would be a NameError)
 
@@ -132,14 +117,14 @@ async def test_without_cursor_reports_only_a_later_line_runs_it(
 ) -> None:
     uri = editor.open("nocursor.py", "a = 1\n\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(0) == "a = 1", "the first run")
+    await editor.wait_hints(uri, lambda h: h.get(0) == "a = 1", "the first run")
     type_in_line(editor, uri, 1, "cou", cursor=False)
     await asyncio.sleep(0.8)
     type_in_line(editor, uri, 1, "nt = a\n", cursor=False)
     await asyncio.sleep(0.8)  # a newline alone: the user may come back to the line
     assert await editor.hint_labels(uri) == {0: "a = 1"}
     type_in_line(editor, uri, 2, "pri", cursor=False)  # a later line started
-    await wait_hints(editor, uri, lambda h: h.get(1) == "count = 1", "the line above")
+    await editor.wait_hints(uri, lambda h: h.get(1) == "count = 1", "the line above")
     await asyncio.sleep(0.8)
     assert 2 not in await editor.hint_labels(uri)
     diags = await editor.settle(uri)
@@ -154,7 +139,7 @@ async def test_the_last_diagnostics_name_the_last_version_typed(
     client has, so a client that drops outdated diagnostics is not left with none."""
     uri = editor.open("version.py", "a = 1\n\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(0) == "a = 1", "the first run")
+    await editor.wait_hints(uri, lambda h: h.get(0) == "a = 1", "the first run")
     await editor.settle(uri)
     type_in_line(editor, uri, 1, "b = a", cursor=True)  # still being typed: nothing runs
     diags = await editor.settle(uri)
@@ -169,7 +154,7 @@ async def test_a_half_typed_line_in_the_middle_of_the_file_never_runs(
     pauses, the cursor on that line: it ran and raised a NameError."""
     uri = editor.open("middle.py", "x = 1\ny = 2\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(1) == "y = 2", "the first run")
+    await editor.wait_hints(uri, lambda h: h.get(1) == "y = 2", "the first run")
     editor.replace(uri, (0, 5), (1, 0), "\n\n")  # Neovim's `o` on line 0, as it sends it
     editor.cursor(uri, 1, 0)
     for ch in "cou":
@@ -180,7 +165,7 @@ async def test_a_half_typed_line_in_the_middle_of_the_file_never_runs(
     assert 1 not in await editor.hint_labels(uri)
     type_in_line(editor, uri, 1, "nt = x + 1", cursor=True)
     editor.cursor(uri, 2, 0)  # moved past it: the cursor on a later line
-    await wait_hints(editor, uri, lambda h: h.get(1) == "count = 2", "the finished line")
+    await editor.wait_hints(uri, lambda h: h.get(1) == "count = 2", "the finished line")
     diags = await editor.settle(uri)
     assert list(diags.diagnostics) == []
 
@@ -192,7 +177,7 @@ async def test_moving_the_cursor_up_off_the_last_line_does_not_run_it(
     it is the one Neovim keeps at the end."""
     uri = editor.open("up.py", "x = 1\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(0) == "x = 1", "the first run")
+    await editor.wait_hints(uri, lambda h: h.get(0) == "x = 1", "the first run")
     editor.type(uri, 1, 0, "\n")
     type_in_line(editor, uri, 1, "cou", cursor=True)
     editor.cursor(uri, 0, 2)  # `k`

@@ -3,41 +3,12 @@ an edit affects, and Fix with AI re-runs the statements that depend on the repla
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from eager_lsp.lsp import methods
 from tests.support.openai_server import FakeOpenAIServer
 
-from .conftest import WAIT_S, Editor
-
-
-async def wait_until(what: str, ok: Callable[[], Any]) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while True:
-        got = ok()
-        if got:
-            return got
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def wait_hints(
-    editor: Editor, uri: str, ok: Callable[[dict[int, str]], bool]
-) -> dict[int, str]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while True:
-        labels = await editor.hint_labels(uri)
-        if ok(labels):
-            return labels
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out; hints: {labels}")
-        await asyncio.sleep(0.05)
+from .conftest import Editor
 
 
 def results_on(editor: Editor, uri: str, line: int) -> int:
@@ -66,17 +37,17 @@ async def test_follow_reruns_the_edited_statement_and_its_dependents_only(
 ) -> None:
     uri = editor.open("load.py", LOAD, tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(5) == "size = 3")
+    await editor.wait_hints(uri, lambda h: h.get(5) == "size = 3")
     assert results_on(editor, uri, 1) == 1
 
     editor.replace(uri, (3, 9), (3, 12), "top")  # label = 'top'
     editor.cursor(uri, 4, 0)  # moved past the edited line: it re-runs
-    labels = await wait_hints(editor, uri, lambda h: h.get(4) == "» top 3")
+    labels = await editor.wait_hints(uri, lambda h: h.get(4) == "» top 3")
     assert labels[3] == "label = 'top'" and labels[5] == "size = 3"
     # the load step and the statements that do not read `label` did not run again
     assert [results_on(editor, uri, n) for n in range(6)] == [1, 1, 1, 2, 2, 1]
-    message = await wait_until(
-        "the status", lambda: [m for m in status_messages(editor, uri) if m.startswith("re-ran")]
+    message = await editor.wait_for(
+        lambda: [m for m in status_messages(editor, uri) if m.startswith("re-ran")], "the status"
     )
     assert message[-1].startswith("re-ran 2 of 6 statements (")
     assert "a full rebuild would take ≈" in message[-1]
@@ -85,7 +56,7 @@ async def test_follow_reruns_the_edited_statement_and_its_dependents_only(
 async def test_follow_removes_a_deleted_statements_names(editor: Editor, tmp_path: Path) -> None:
     uri = editor.open("gone.py", LOAD, tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(5) == "size = 3")
+    await editor.wait_hints(uri, lambda h: h.get(5) == "size = 3")
 
     editor.replace(uri, (3, 0), (4, 0), "")  # delete `label = 'max'`
     diags = await editor.settle(uri, lambda ds: len(ds) == 1)
@@ -99,14 +70,14 @@ async def test_follow_falls_back_to_a_full_rebuild_and_says_why(
 ) -> None:
     uri = editor.open("dyn.py", "a = 1\nexec('b = a + 1')\nc = 5\nd = c\n", tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(3) == "d = 5")
+    await editor.wait_hints(uri, lambda h: h.get(3) == "d = 5")
 
     editor.replace(uri, (2, 4), (2, 5), "6")
     editor.cursor(uri, 3, 0)  # moved past the edited line: it re-runs
-    await wait_hints(editor, uri, lambda h: h.get(3) == "d = 6")
-    messages = await wait_until(
-        "the status",
+    await editor.wait_hints(uri, lambda h: h.get(3) == "d = 6")
+    messages = await editor.wait_for(
         lambda: [m for m in status_messages(editor, uri) if m.startswith("full rebuild")],
+        "the status",
     )
     assert "line 2: `exec()`" in messages[-1]
     assert results_on(editor, uri, 0) == 2  # everything ran again, from a fresh namespace
@@ -124,13 +95,13 @@ async def test_fix_with_ai_reruns_the_statements_that_depend_on_the_fix(
 
     await editor.command(methods.FIX_WITH_AI, uri=uri, line=1)
     await editor.summary(uri, 2)
-    labels = await wait_hints(editor, uri, lambda h: h.get(4) == "» z 3.0")
+    labels = await editor.wait_hints(uri, lambda h: h.get(4) == "» z 3.0")
     assert labels[1] == "y = 2.0" and labels[2] == "z = 3.0"
     assert results_on(editor, uri, 0) == 1  # x = 4 was not re-run
     assert results_on(editor, uri, 1) == 2  # the failing run and the fix's
-    messages = await wait_until(
-        "the status",
+    messages = await editor.wait_for(
         lambda: [m for m in status_messages(editor, uri) if m.startswith("Fix with AI: ")],
+        "the status",
     )
     # z and the print depend on y; w = 7 does not, and was stopped by the error: it ran too.
     assert messages[-1].startswith("Fix with AI: re-ran 3 of 5 statements")
@@ -139,10 +110,10 @@ async def test_fix_with_ai_reruns_the_statements_that_depend_on_the_fix(
 async def test_follow_goes_on_following_after_a_rerun(editor: Editor, tmp_path: Path) -> None:
     uri = editor.open("goon.py", LOAD, tmp_path)
     await editor.command(methods.FOLLOW, uri=uri, enabled=True)
-    await wait_hints(editor, uri, lambda h: h.get(5) == "size = 3")
+    await editor.wait_hints(uri, lambda h: h.get(5) == "size = 3")
     editor.replace(uri, (2, 7), (2, 16), "[5, 6]")  # data = [5, 6]
     editor.cursor(uri, 3, 0)  # moved past the edited line: it re-runs
-    await wait_hints(editor, uri, lambda h: h.get(5) == "size = 2" and h.get(4) == "» max 6")
+    await editor.wait_hints(uri, lambda h: h.get(5) == "size = 2" and h.get(4) == "» max 6")
     assert results_on(editor, uri, 1) == 1  # the load step kept its state
 
     for ch in "twice = size * 2\n":  # typed at the end, one character at a time
@@ -151,5 +122,5 @@ async def test_follow_goes_on_following_after_a_rerun(editor: Editor, tmp_path: 
         editor.type(uri, last, len(doc.text.line(last)), ch)
         last = doc.text.line_count - 1
         editor.cursor(uri, last, len(doc.text.line(last)))
-    labels = await wait_hints(editor, uri, lambda h: h.get(6) == "twice = 4")
+    labels = await editor.wait_hints(uri, lambda h: h.get(6) == "twice = 4")
     assert labels[5] == "size = 2" and results_on(editor, uri, 1) == 1
