@@ -26,7 +26,8 @@ from eager_lsp.app.repair import RepairRequest, RepairStats
 from eager_lsp.core.interpreter import Interpreter, StreamFailed
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue, failure_text
-from eager_lsp.providers.base import ProviderError
+from eager_lsp.providers.base import ProviderError, TextStream
+from eager_lsp.providers.config import LLMConfig
 
 NO_CODE = "The model returned no code"
 
@@ -60,7 +61,7 @@ class Attempt:
     """One model stream: what it wrote and what running it produced."""
 
     first_line: int  # the document line the attempt's first character lands on
-    stream: Any  # the model's text (an async iterator of pieces)
+    stream: TextStream  # the model's text
     stop_on_error: bool = True
     text: str = ""
     pieces: int = 0
@@ -75,7 +76,7 @@ class Attempt:
 
     @classmethod
     def generation(
-        cls, llm: Any, messages: list[dict[str, Any]], *, first_line: int, **kw: Any
+        cls, llm: LLMConfig, messages: list[dict[str, Any]], *, first_line: int, **kw: Any
     ) -> Attempt:
         from eager_lsp.providers import open_stream
 
@@ -84,7 +85,7 @@ class Attempt:
     @classmethod
     def repair(
         cls,
-        llm: Any,
+        llm: LLMConfig,
         req: RepairRequest,
         *,
         first_line: int,

@@ -20,14 +20,20 @@ Rules, and why:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from eager_lsp.app import repair
 from eager_lsp.app.attempt import NO_CODE, Attempt, AttemptEdge
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import ChunkResult
+from eager_lsp.providers.base import TextStream
+from eager_lsp.providers.config import LLMConfig
 from eager_lsp.providers.prompts import generation_messages
+
+#: Wraps each attempt's stream (e.g. a token-rate limit).
+StreamWrap = Callable[[TextStream], TextStream]
 
 
 class GenerateView(AttemptEdge, Protocol):
@@ -90,7 +96,9 @@ class GenerateOutcome:
 class ViewRunner:
     """The terminal's runner: stream into the interpreter, tell the view (`GenerateView`)."""
 
-    def __init__(self, interpreter: Interpreter, view: GenerateView, wrap: Any = None) -> None:
+    def __init__(
+        self, interpreter: Interpreter, view: GenerateView, wrap: StreamWrap | None = None
+    ) -> None:
         self.interpreter = interpreter
         self.view = view
         self.wrap = wrap  # wraps each attempt's stream (a token-rate limit)
@@ -108,14 +116,14 @@ class ViewRunner:
 
 async def generate(
     interpreter: Interpreter,
-    llm: Any,
+    llm: LLMConfig,
     prompt: str,
     view: GenerateView,
     *,
     path: str,
     repairs: int = 0,
     style: str = repair.DEFAULT_STYLE,
-    wrap: Any = None,
+    wrap: StreamWrap | None = None,
 ) -> GenerateOutcome:
     """Write `prompt`'s program with the model into `interpreter`, repairing up to `repairs` times.
 
@@ -139,7 +147,7 @@ async def generate(
 
 async def repair_loop(
     interpreter: repair.LiveNamespace,
-    llm: Any,
+    llm: LLMConfig,
     first: Attempt,
     runner: AttemptRunner,
     *,

@@ -33,6 +33,8 @@ from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo, Value
 if TYPE_CHECKING:
     from eager_lsp.core.config import InterpreterConfig
     from eager_lsp.core.executor import Executor
+    from eager_lsp.providers.base import TextStream
+    from eager_lsp.providers.config import LLMConfig
 
 STYLES = ("facts", "legacy")
 DEFAULT_STYLE = "facts"
@@ -102,8 +104,8 @@ def messages_for(req: RepairRequest, style: str = DEFAULT_STYLE) -> list[dict[st
 
 
 def open_repair_stream(
-    llm: Any, req: RepairRequest, style: str = DEFAULT_STYLE
-) -> tuple[Any, RepairStats | None]:
+    llm: LLMConfig, req: RepairRequest, style: str = DEFAULT_STYLE
+) -> tuple[TextStream, RepairStats | None]:
     """The model's answer to a repair request, as a stream of code to write and run; with the
     new style, repeats of what ran are already dropped and the stats say what happened."""
     from eager_lsp.providers import open_stream
@@ -286,7 +288,7 @@ class RepeatFilter:
     differs it streams through unchanged, so the usual cost is a few characters of delay.
     """
 
-    def __init__(self, source: Any, *, ran: str, failing: str) -> None:
+    def __init__(self, source: TextStream, *, ran: str, failing: str) -> None:
         self.source = source
         self.stats = RepairStats()
         self._ran = {d for s in _statements(ran) for d in (_dumps(s) or [])}
