@@ -250,9 +250,22 @@ def run_once(
                 "result_to_shown_ms": d(st["result_ms"], st["hint_ms"]),
                 # the first workspace/inlayHint/refresh Neovim got after the result
                 "result_to_refresh_ms": d(result, refresh),
+                # the raw times (CLOCK_MONOTONIC ms), for reading one run's timeline
+                "at_ms": {
+                    "token": token_ms,
+                    "text": st["text_ms"],
+                    "result": st["result_ms"],
+                    "shown": st["hint_ms"],
+                    "refresh": refresh,
+                },
             }
         )
-    return summarize(rows, seen, statements, rate, label, text)
+    out = summarize(rows, seen, statements, rate, label, text)
+    out["timeline_ms"] = {
+        "refreshes": refreshes,
+        "hint_answers": seen.get("hint_answers_ms") or [],  # [time, dropped by Neovim]
+    }
+    return out
 
 
 def summarize(
@@ -315,6 +328,7 @@ def pooled(runs: list[dict[str, Any]], label: str) -> dict[str, Any]:
     out["hint_answers"] = sum(r["hint_answers"] or 0 for r in runs)
     out["hint_answers_dropped"] = sum(r["hint_answers_dropped"] or 0 for r in runs)
     del out["per_statement"]
+    out.pop("timeline_ms", None)
     return out
 
 
