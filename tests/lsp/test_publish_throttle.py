@@ -55,3 +55,25 @@ async def test_a_burst_is_coalesced_into_one_trailing_refresh() -> None:
     await asyncio.sleep(publish.REFRESH_WINDOW_S + publish.PUBLISH_WINDOW_S + 0.1)
     assert len(refreshes) == 2  # the burst: one refresh, after the window
     assert refreshes[1] - refreshes[0] >= publish.REFRESH_WINDOW_S * 0.9
+
+
+async def test_a_result_right_after_a_text_only_publish_is_refreshed_without_waiting() -> None:
+    """While code streams in, each didChange publishes diagnostics (no refresh) and opens the
+    publish window; the statement's result comes a few ms later. Its refresh must not wait
+    for that window (it used to: 20 ms median before the value could be asked for)."""
+    refreshes: list[float] = []
+    sent: list[Any] = []
+
+    async def refresh() -> None:
+        refreshes.append(asyncio.get_running_loop().time())
+
+    publisher = publish.Publisher(sent.append, refresh)
+    doc = cast(Any, _Doc("file:///a.py"))
+    publisher.schedule(doc, refresh=False)  # the didChange: diagnostics only
+    await _turns()
+    assert refreshes == []
+    publisher.schedule(doc)  # the result, within the publish window
+    await _turns()
+    assert len(refreshes) == 1
+    await asyncio.sleep(publish.PUBLISH_WINDOW_S + 0.05)
+    assert len(refreshes) == 1  # the trailing diagnostics publish asks for no second one

@@ -1,4 +1,4 @@
-"""A paced OpenAI-compatible chat server for the many-documents benchmark (stdlib only).
+"""A paced OpenAI-compatible chat server for the server benchmarks (stdlib only).
 
 `python -m eager_lsp.bench.fake_openai --text-file F --rate 200` prints its base URL
 (`http://127.0.0.1:PORT/v1`) as the first stdout line, then answers every streamed chat
@@ -7,7 +7,10 @@ absolute times. After flushing each reply's last piece it prints one JSON line
 `{"tag": ..., "first_s": t, "last_s": t, "pieces": n}` (monotonic seconds, comparable across
 processes on Linux): the *sending side* of the benchmark's clock. `tag` is the first
 `[tag]` found in the request's messages, so the client can tell its documents apart; the tag
-`warmup` gets a one-line reply.
+`warmup` gets a one-line reply. With `--record-pieces` the line also has `"sent_s": [t, ...]`,
+the monotonic time each piece was flushed (piece i holds characters 4i to 4i+3 of the text):
+the editor benchmark (bench/editor_latency.py) finds there when the piece holding each
+statement's final newline left, on CLOCK_MONOTONIC, the clock of Neovim's `vim.uv.hrtime()`.
 
 A separate process, so that the benchmark's client and this server do not share a GIL with
 each other. It binds 127.0.0.1 on a free port and ends when its stdin closes. The SSE format
@@ -44,6 +47,7 @@ def _chunk(delta: dict[str, Any], finish: str | None) -> bytes:
 class _Handler(BaseHTTPRequestHandler):
     text = ""
     rate = 200.0
+    record_pieces = False
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -76,6 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
         step = 1.0 / self.rate if self.rate > 0 else 0.0
         start = time.monotonic()
         first = last = start
+        sent: list[float] = []
         try:
             self.wfile.write(_chunk({"role": "assistant", "content": ""}, None))
             for i, piece in enumerate(pieces):
@@ -85,6 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(_chunk({"content": piece}, None))
                 self.wfile.flush()
                 last = time.monotonic()
+                sent.append(last)
                 if i == 0:
                     first = last
             self.wfile.write(_chunk({}, "stop"))
@@ -97,7 +103,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
-        record = {"tag": tag, "first_s": first, "last_s": last, "pieces": len(pieces)}
+        record: dict[str, Any] = {
+            "tag": tag,
+            "first_s": first,
+            "last_s": last,
+            "pieces": len(pieces),
+        }
+        if self.record_pieces:
+            record["sent_s"] = sent
         with _out_lock:
             print(json.dumps(record), flush=True)
 
@@ -106,10 +119,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m eager_lsp.bench.fake_openai")
     parser.add_argument("--text-file", required=True)
     parser.add_argument("--rate", type=float, default=200.0, help="pieces per second")
+    parser.add_argument(
+        "--record-pieces", action="store_true", help="report each piece's send time (sent_s)"
+    )
     args = parser.parse_args(argv)
     with open(args.text_file, encoding="utf-8") as fh:
         _Handler.text = fh.read()
     _Handler.rate = args.rate
+    _Handler.record_pieces = args.record_pieces
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -182,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the many-documents benchmark: the real server, N documents generating at once",
     )
     p.add_argument(
+        "--editor",
+        action="store_true",
+        help="only the editor latency benchmark: last token → value shown in real headless "
+        "Neovim (--reps runs, default 3; needs Neovim 0.11+)",
+    )
+    p.add_argument(
         "--parallel",
         action="store_true",
         help="only the parallel gate against eager: 5 independent waits at the token rate,"
@@ -194,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
         "statements; an edit re-runs what it affects, against a full rebuild",
     )
     p.add_argument("--docs", type=_positive_int, default=10, help="with --many-docs")
+    p.add_argument(
+        "--statements", type=_positive_int, default=30, help="with --editor: one-line statements"
+    )
     p.add_argument("--doc-rate", type=float, default=200.0, help="with --many-docs: tok/s each")
     p.add_argument(
         "--repair",
@@ -397,6 +406,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from eager_lsp.bench import many_docs
 
         return many_docs.main(args.out, docs=args.docs, rate=args.doc_rate, repeat=args.reps or 1)
+    if args.editor:
+        from eager_lsp.bench import editor_latency
+
+        return editor_latency.main(args.out, reps=args.reps or 3, statements=args.statements)
     if args.parallel:
         from eager_lsp.bench import parallel_cost
 
