@@ -464,6 +464,8 @@ class Planner:
         stack = list(nodes)
         while stack:
             node = stack.pop()
+            if isinstance(node, _INERT):
+                continue
             if not in_function and isinstance(
                 node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
             ):
@@ -641,6 +643,11 @@ class Planner:
                 self._changes(root, effects, local, params, in_function)
             if not in_function:  # the call may store one argument in another
                 self._union([r for r in arg_roots if r and r not in self._functions])
+
+
+#: Nodes with nothing under them that `_walk` looks at (most of a small statement's nodes:
+#: each `Name` has a context node, each operator is a node), skipped with one check.
+_INERT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
 
 
 def _runs_now(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:
