@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from lsprotocol import types as lsp
 
 from eager_lsp.lsp import methods
 from tests.support.openai_server import FakeOpenAIServer
@@ -123,3 +124,49 @@ async def test_the_local_model_start_is_reported_every_second(
     assert "starting the local model… (1 s)" in messages, messages
     first = next(s for s in _statuses(editor, uri) if s["state"] == "generating")
     assert first["provider"] == "local" and "Qwen2.5-Coder" in first["model"], first
+
+
+async def test_a_generation_reports_at_its_start_while_it_streams_and_at_its_end(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The status and the progress bar as a generation goes (built only when sent, since they
+    are considered for every piece): "generating" with 0 tokens first, counts every 8 tokens
+    and at every result, "idle" last with every token; progress begin, reports, end."""
+    code = "".join(f"v{i} = {i}\n" for i in range(12))
+    fake_openai.enqueue(text=code, chunk_chars=4, delay=0.01)
+    uri = editor.open("reports.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="go")
+    summary = await editor.summary(uri)
+    assert summary["chunks"] == 12, summary
+    statuses = _statuses(editor, uri)
+    assert statuses[0]["state"] == "generating" and statuses[0]["tokens"] == 0, statuses[0]
+    streaming = [s for s in statuses if s["state"] == "generating" and s["tokens"] > 0]
+    assert any(s["tokens"] % 8 == 0 for s in streaming), streaming
+    assert all("tokensPerSecond" in s for s in streaming), streaming
+    assert any(s["chunksDone"] == 12 for s in streaming), streaming  # forced by a result
+    last = statuses[-1]
+    assert last["state"] == "idle" and last["tokens"] == summary["tokens"], last
+    assert last["chunksDone"] == last["chunksTotal"] == 12, last
+    (values,) = [v for v in editor.client.progress_reports.values() if v]
+    kinds = [type(v).__name__ for v in values]
+    assert kinds[0] == "WorkDoneProgressBegin" and kinds[-1] == "WorkDoneProgressEnd", kinds
+    reports = [v.message for v in values[1:-1]]
+    assert reports and all(m.endswith(" statements run") for m in reports), reports
+    assert values[-1].message == "done"
+
+
+async def test_the_status_names_the_model_of_the_settings_now(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """The provider and model in a status are worked out once per settings (a status goes
+    out every few tokens), so a settings change must show in the next status."""
+    uri = editor.open("model.py", "a = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    assert _statuses(editor, uri)[-1]["model"] == "fake"
+    editor.client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings={"eager": {"llm": {"model": "another"}}})
+    )
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri, 2)
+    assert _statuses(editor, uri)[-1]["model"] == "another"

@@ -66,15 +66,21 @@ class Interpreter:
         self.ledger = Ledger()  # what ran in this namespace (core/ledger.py)
         self.lost_reasons: list[str] = []
         self._image_dir: str | None = None
+        # The directory is checked once per run (new_run), not once per statement: a stat()
+        # per statement was ~1 % of the server's CPU with ten documents generating.
+        self._image_dir_checked = False
 
     # -- rich output ---------------------------------------------------------------------------
     @property
     def image_dir(self) -> str:
         """This interpreter's private directory for the PNGs its chunks produce (made on first
         use, mode 0700, removed by close(); older files are pruned, see `prune_images`)."""
-        if self._image_dir is None or not os.path.isdir(self._image_dir):
+        if self._image_dir is None or not (
+            self._image_dir_checked or os.path.isdir(self._image_dir)
+        ):
             self._image_dir = tempfile.mkdtemp(prefix="eager-images-")
             _IMAGE_DIRS.add(self._image_dir)
+        self._image_dir_checked = True
         return self._image_dir
 
     def prune_images(self, keep: int = IMAGES_KEPT) -> None:
@@ -214,6 +220,7 @@ class Interpreter:
     def new_run(self, *, first_line: int = 1, listener: Listener | None = None) -> Run:
         """Begin a stream whose first character lands on document line `first_line`."""
         self.prune_images()
+        self._image_dir_checked = False  # made again if something removed it meanwhile
         self.run = Run(self, first_line=first_line, listener=self._chain(listener))
         return self.run
 

@@ -68,6 +68,12 @@ class Progress:
             token, lsp.WorkDoneProgressBegin(title=self.title, cancellable=True, message=message)
         )
 
+    def due(self, *, force: bool = False) -> bool:
+        """A report now would be sent (a bar is shown, and forced or the interval passed)."""
+        return self.token is not None and (
+            force or time.monotonic() - self._last >= REPORT_INTERVAL_S
+        )
+
     def report(self, message: str, *, force: bool = False) -> None:
         now = time.monotonic()
         if self.token is None or (not force and now - self._last < REPORT_INTERVAL_S):

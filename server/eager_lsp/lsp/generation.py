@@ -600,11 +600,12 @@ class Generation(Activity):
     def _report(self, force: bool = False) -> None:
         b = self.binding
         assert b is not None
-        elapsed = time.monotonic() - (self.first_piece_at or time.monotonic())
-        rate = round(self.tokens / elapsed, 1) if elapsed > 0 else 0.0
-        message = f"{self.tokens} tokens, {b.done} statements run"
-        self.progress.report(message, force=force)
+        # Called for every piece: build the messages only when one is sent.
+        if self.progress.due(force=force):
+            self.progress.report(f"{self.tokens} tokens, {b.done} statements run", force=force)
         if force or self.tokens % 8 == 0:
+            elapsed = time.monotonic() - (self.first_piece_at or time.monotonic())
+            rate = round(self.tokens / elapsed, 1) if elapsed > 0 else 0.0
             self.server.status(
                 self.doc,
                 "generating",

@@ -58,6 +58,7 @@ class EagerServer(LanguageServer):
         self.progress_owners: dict[str, Any] = {}  # progress token → activity to stop
         self._model_progress: set[str] = set()  # documents whose local-model start is reported
         self._parallel_told: set[str] = set()  # documents told that their backend runs in order
+        self._llm_info: tuple[Any, tuple[str | None, ...], dict[str, str]] | None = None
         self.shutting_down = False
         self.stream_edits = False  # the client applies eager/streamEdit itself
 
@@ -177,12 +178,22 @@ class EagerServer(LanguageServer):
         loaded (server.warm_up), so a status never waits for the openai SDK import."""
         if "eager_lsp.providers" not in sys.modules:
             return {}
+        # Worked out once per settings object and environment: a generation sends a status
+        # every few tokens, and parsing the settings each time cost ~1 % of the server's CPU.
+        env = tuple(
+            os.environ.get(k) for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL")
+        )
+        cached = self._llm_info
+        if cached is not None and cached[0] is self.settings and cached[1] == env:
+            return dict(cached[2])
         from eager_lsp.providers.config import describe
 
         try:
-            return describe(self.settings.llm_config())
+            info = describe(self.settings.llm_config())
         except (TypeError, ValueError):
-            return {}
+            info = {}
+        self._llm_info = (self.settings, env, info)
+        return dict(info)
 
     def _start_model_progress(self, doc: Document) -> None:
         from eager_lsp.providers.local_model import local_server_ready

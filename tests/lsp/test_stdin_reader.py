@@ -1,0 +1,106 @@
+"""The server's stdin as pygls reads it (on a thread; regular files too): every message
+arrives whole however the bytes are split, several in one write are all handled, and the end
+of stdin or `exit` ends the server. Real `eager-lsp serve` processes. Kept as a guard for any
+other reader: the event-loop reader of branch `cpu13-stdin` fails the first test (with `exit`
+in the same write as `shutdown` it handles `exit` before the async shutdown has answered)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _frame(msg: dict[str, Any]) -> bytes:
+    body = json.dumps(msg).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _messages(data: bytes) -> list[dict[str, Any]]:
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        fields = dict(line.split(b":", 1) for line in head.split(b"\r\n"))
+        length = int(fields[b"Content-Length"])
+        out.append(json.loads(rest[:length]))
+        data = rest[length:]
+    return out
+
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}
+SHUTDOWN = {"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None}
+EXIT = {"jsonrpc": "2.0", "method": "exit", "params": None}
+INITIALIZED = {"jsonrpc": "2.0", "method": "initialized", "params": {}}
+
+
+def _serve(stdin: Any, cwd: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "eager_lsp", "serve"],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def test_a_message_split_across_writes_and_messages_joined_in_one(tmp_path: Path) -> None:
+    proc = _serve(subprocess.PIPE, tmp_path)
+    assert proc.stdin is not None
+    try:
+        first = _frame(INITIALIZE)
+        for part in (first[:7], first[7:20], first[20:-5], first[-5:]):  # header, body split
+            proc.stdin.write(part)
+            proc.stdin.flush()
+            time.sleep(0.05)
+        proc.stdin.write(_frame(INITIALIZED) + _frame(SHUTDOWN) + _frame(EXIT))  # one write
+        proc.stdin.flush()
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    answers = {m["id"]: m for m in _messages(out) if "id" in m}
+    assert answers[1]["result"]["serverInfo"]["name"] == "eager-lsp"
+    assert answers[2]["result"] is None
+    assert proc.returncode == 0
+
+
+def test_the_end_of_stdin_ends_the_server(tmp_path: Path) -> None:
+    proc = _serve(subprocess.PIPE, tmp_path)
+    assert proc.stdin is not None
+    proc.stdin.write(_frame(INITIALIZE) + _frame(INITIALIZED))
+    proc.stdin.close()  # the editor went away without `exit`
+    try:
+        proc.wait(timeout=60)  # its output is one answer: the pipe cannot fill
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail("the server outlived its stdin")
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    assert [m["id"] for m in _messages(out) if "id" in m] == [1]
+
+
+def test_stdin_from_a_regular_file(tmp_path: Path) -> None:
+    """`eager-lsp serve < messages` works (asyncio could not watch a regular file)."""
+    messages = tmp_path / "messages"
+    messages.write_bytes(_frame(INITIALIZE) + _frame(INITIALIZED) + _frame(SHUTDOWN) + _frame(EXIT))
+    with messages.open("rb") as stdin:
+        proc = _serve(stdin, tmp_path)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    answers = {m["id"]: m for m in _messages(out) if "id" in m}
+    assert set(answers) == {1, 2}
+    assert proc.returncode == 0
