@@ -281,3 +281,22 @@ async def test_a_fix_of_a_document_closed_while_it_starts_is_refused(
     result = await fix
     assert result["started"] is False and result["reason"] == "not_open", result
     assert fake_openai.chat_requests == []
+
+
+async def test_a_fix_keeps_what_the_user_typed_inside_the_failing_statement(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The user types into the failing statement after the fix was accepted, before its first
+    edit (the interpreter and the progress bar are set up in between). The fix must not
+    replace text the user typed: it stops with a message and changes nothing. (The old code
+    replaced the line, `  # mine` included, and said nothing.)"""
+    fake_openai.enqueue(text="y = x / 2\n", chunk_chars=3, delay=0.05)
+    uri = editor.open("inside.py", "x = 4\ny = x / 0\nz = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert await editor.command(methods.FIX_WITH_AI, uri=uri, line=1) == {"started": True}
+    editor.type(uri, 1, 9, "  # mine")
+    summary = await editor.summary(uri, 2)
+    assert editor.docs[uri].source == "x = 4\ny = x / 0  # mine\nz = 1\n", summary
+    assert "edited" in (summary["error"] or ""), summary
