@@ -5,6 +5,7 @@ statement's value as an inlay hint. Its timings are printed and read in docs/ben
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,37 @@ def test_the_editor_bench_times_every_value_it_shows(tmp_path: Path) -> None:
             assert stats[stage]["n"] == 5
     for s in run["per_statement"]:
         assert s["run_ms"] is not None and s["token_to_shown_ms"] is not None
+
+
+@pytest.mark.parametrize(
+    ("variable", "words"),
+    [("EAGER_NVIM", "is not Neovim 0.11+"), ("EAGER_NVIM_PLUGIN", "holds no")],
+)
+def test_a_set_editor_that_is_not_there_is_refused(
+    tmp_path: Path, variable: str, words: str
+) -> None:
+    """EAGER_NVIM or EAGER_NVIM_PLUGIN pointing nowhere stops the benchmark with a message (the
+    old code silently measured the venv's Neovim or the checkout's plugin instead)."""
+    env = {**os.environ, variable: str(tmp_path / "nowhere")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eager_lsp",
+            "bench",
+            "--editor",
+            "--statements",
+            "1",
+            "--reps",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{variable}={tmp_path / 'nowhere'} {words}" in proc.stderr, proc.stderr
+    assert not (tmp_path / "editor_latency.json").exists()

@@ -101,3 +101,22 @@ async def test_a_crashing_interpreter_is_replaced(editor: Editor, tmp_path: Path
     editor.replace(uri, (1, 0), (3, 0), "")
     await _still_usable(editor, uri, 2)
     assert (await editor.hint_labels(uri)) == {0: "a = 1", 1: "b = 2"}
+
+
+async def test_fix_with_ai_takes_only_a_line_number(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """`line` is a 0-based integer, as for eager.resultDetail: `true` is not line 1 (the old
+    code took it as 1 and started a fix), and a string, a float or a negative number is refused
+    before anything is looked up."""
+    uri = editor.open("lines.py", "x = 4\ny = x / 0\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+    for line in (True, "1", 1.0, None, -1):
+        result = await editor.command(methods.FIX_WITH_AI, uri=uri, line=line)
+        assert result["started"] is False and result["reason"] == "invalid", (line, result)
+    result = await editor.command(methods.FIX_WITH_AI, uri=uri, line=10**30)
+    assert result["started"] is False and result["reason"] == "no_error"
+    assert fake_openai.chat_requests == []
+    assert editor.docs[uri].source == "x = 4\ny = x / 0\n"

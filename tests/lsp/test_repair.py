@@ -224,3 +224,79 @@ async def test_a_failed_fix_is_repaired_again_with_the_code_above_in_the_prompt(
     second = fake_openai.chat_requests[1].body["messages"][-1]["content"]
     assert "NameError" in second and "y = x / zero" in second
     assert "label = 'above'" in second  # the code above the fix (not read by it)
+
+
+SLOW_FACTS = (
+    "import time\n"
+    "class Slow:\n"
+    "    def __repr__(self):\n"
+    "        time.sleep(30)\n"  # cut short by the worker's repr deadline
+    "        return 'slow'\n"
+    "x = Slow()\n"
+    "y = x / 0\n"
+    "z = 1\n"
+)
+
+
+async def test_a_generation_asked_while_a_fix_starts_is_not_run_beside_it(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Reading the runtime facts of a fix takes a round trip to the interpreter (here a slow
+    `__repr__`, cut by the worker's deadline); a generation asked meanwhile starts at once. The
+    fix must then be refused as busy, not start a second generation in the same document and
+    interpreter. (The old code started both: the two streams wrote into each other's text.)"""
+    fake_openai.enqueue(text="w = 5\nv = 6\n", chunk_chars=2, delay=0.05)  # the first asked
+    fake_openai.enqueue(text="y = 2\n", chunk_chars=3)
+    uri = editor.open("both.py", SLOW_FACTS, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+    fix = asyncio.ensure_future(editor.command(methods.FIX_WITH_AI, uri=uri, line=6))
+    await asyncio.sleep(0)
+    generate = await editor.command(methods.GENERATE, uri=uri, prompt="more")
+    fixed = await fix
+    assert [generate["started"], fixed["started"]].count(True) == 1, (generate, fixed)
+    await editor.summary(uri, 2)
+    assert len(fake_openai.chat_requests) == 1
+    if generate["started"]:
+        assert fixed["reason"] == "busy"
+        assert editor.docs[uri].source == SLOW_FACTS + "w = 5\nv = 6\n"
+    else:
+        assert generate["reason"] == "busy"  # the fix was quicker after all
+
+
+async def test_a_fix_of_a_document_closed_while_it_starts_is_refused(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The document is closed while the fix reads the runtime facts: nothing starts (the old
+    code answered `started` and set up a generation, and its interpreter, for a closed
+    document)."""
+    uri = editor.open("closing.py", SLOW_FACTS, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+    fix = asyncio.ensure_future(editor.command(methods.FIX_WITH_AI, uri=uri, line=6))
+    await asyncio.sleep(0)
+    editor.close(uri)
+    result = await fix
+    assert result["started"] is False and result["reason"] == "not_open", result
+    assert fake_openai.chat_requests == []
+
+
+async def test_a_fix_keeps_what_the_user_typed_inside_the_failing_statement(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The user types into the failing statement after the fix was accepted, before its first
+    edit (the interpreter and the progress bar are set up in between). The fix must not
+    replace text the user typed: it stops with a message and changes nothing. (The old code
+    replaced the line, `  # mine` included, and said nothing.)"""
+    fake_openai.enqueue(text="y = x / 2\n", chunk_chars=3, delay=0.05)
+    uri = editor.open("inside.py", "x = 4\ny = x / 0\nz = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert await editor.command(methods.FIX_WITH_AI, uri=uri, line=1) == {"started": True}
+    editor.type(uri, 1, 9, "  # mine")
+    summary = await editor.summary(uri, 2)
+    assert editor.docs[uri].source == "x = 4\ny = x / 0  # mine\nz = 1\n", summary
+    assert "edited" in (summary["error"] or ""), summary

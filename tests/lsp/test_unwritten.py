@@ -17,7 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_lsp
+from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from eager_lsp.lsp import methods
@@ -196,3 +198,35 @@ async def test_stop_interrupts_the_cleanup_and_nothing_runs_after(
         "interrupted": False,
         "stateLost": False,
     }
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug, not fixed: the cleanup runs the text as the generation wrote it, so a "
+    "written statement the user deleted re-runs when an unwritten one changed what it reads",
+)
+async def test_a_written_statement_the_user_deleted_is_not_run_again(
+    typing_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The edit that stops the generation deletes a written statement (`log(x)`, which reads
+    `x`, which the unwritten `x = 5` changed). The cleanup must not run the deleted statement
+    again: the user removed it, and code runs only when the user asks."""
+    editor: Editor = typing_client.editor  # type: ignore[attr-defined]
+    inside: TypeInside = typing_client.inside  # type: ignore[attr-defined]
+    ran = tmp_path / "ran.txt"
+    logged = f"z = open({str(ran)!r}, 'a').write(f'{{x}}\\n')\n"
+    fake_openai.enqueue(pieces=["x = 1\n" + logged, UNWRITTEN], hold_after_first=inside.released)
+
+    def user_deletes(uri: str, region: dict[str, Any]) -> None:
+        doc = editor.docs[uri]
+        start = doc.text.position(region["start"] + len("x = 1\n"))
+        end = doc.text.position(region["start"] + len("x = 1\n") + len(logged))
+        editor._change(doc, [(lsp.Range(start=start, end=end), "")])
+
+    inside.user_types = user_deletes
+    uri = editor.open("deleted.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="numbers")
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True and "edited" in (summary["error"] or ""), summary
+    assert editor.docs[uri].source == "x = 1\n"
+    assert ran.read_text() == "1\n", summary  # it ran once, while it was in the document

