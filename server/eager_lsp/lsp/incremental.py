@@ -41,12 +41,14 @@ class EditRun(Activity):
         server: ExecutionContext,
         doc: Document,
         text: str,
+        linemap: LineMap,
         *,
         fresh_since: int | None = None,
         label: str = "follow",
     ) -> None:
         super().__init__(server, doc)
         self.text = text
+        self.linemap = linemap  # taken with the text: edits since then are followed
         self.fresh_since = fresh_since
         self.label = label
         self.report: RerunReport | None = None
@@ -66,8 +68,12 @@ class EditRun(Activity):
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
-        session = await server.ensure_interpreter(doc)
-        linemap = LineMap(doc)
+        linemap = self.linemap
+        try:
+            session = await server.ensure_interpreter(doc)
+        except BaseException:
+            linemap.detach()
+            raise
         self.binding = RunBinding(
             doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e), on_event=self._event
         )
@@ -118,20 +124,32 @@ class EditRun(Activity):
 async def run_edits(
     server: ExecutionContext,
     doc: Document,
-    text: str,
+    text: str | None = None,
     *,
     fresh_since: int | None = None,
     label: str = "follow",
 ) -> EditRun:
-    """Start an EditRun (replacing what runs now, as any activity does) and wait for it."""
-    await replace_activity(doc, "follow")
-    run = EditRun(server, doc, text, fresh_since=fresh_since, label=label)
-    run.start()
-    if run.task is not None:
-        try:
-            await run.task
-        except Exception:  # the server's task wrapper logs and shows it
-            log.debug("edit run failed", exc_info=True)
+    """Start an EditRun (replacing what runs now, as any activity does) and wait for it.
+    `text` (default: the document as it is when this is called) must be the document's text
+    of this moment: the line map that places its results is taken now, before any await."""
+    if text is None:
+        text = doc.text.source
+    linemap = LineMap(doc)
+    try:
+        await replace_activity(doc, "follow")
+    except BaseException:
+        linemap.detach()
+        raise
+    run = EditRun(server, doc, text, linemap, fresh_since=fresh_since, label=label)
+    try:
+        run.start()
+        if run.task is not None:
+            try:
+                await run.task
+            except Exception:  # the server's task wrapper logs and shows it
+                log.debug("edit run failed", exc_info=True)
+    finally:
+        linemap.detach()  # also when it was stopped before it began
     return run
 
 
@@ -141,6 +159,6 @@ def after_fix(server: ExecutionContext, doc: Document, fresh_since: int | None) 
     if fresh_since is None or doc.closed:
         return
     server.spawn(
-        run_edits(server, doc, doc.text.source, fresh_since=fresh_since, label="Fix with AI"),
+        run_edits(server, doc, fresh_since=fresh_since, label="Fix with AI"),
         "re-running what depends on the fix",
     )
