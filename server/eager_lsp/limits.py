@@ -36,6 +36,9 @@ DIAGNOSTICS_PAYLOAD_CAP = 256 * 1024  # bytes of JSON per publishDiagnostics
 INLAY_HINTS_CAP = 2000  # inlay hints (and inline values) per request
 TOOLTIP_CAP = 4000  # characters of one inlay hint's tooltip
 
+# -- LSP side: what a client may ask -----------------------------------------------------------
+PROMPT_CAP = 64 * 1024  # characters of an eager.generate prompt (it is sent to the model as is)
+
 # -- memory -------------------------------------------------------------------------------------
 MEMORY_SHARE = 0.5  # default execution.memoryLimitMB: this share of the machine's memory
 MIN_MEMORY_LIMIT_MB = 128  # below this the interpreter (with debugpy's threads) cannot start

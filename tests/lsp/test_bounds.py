@@ -12,6 +12,7 @@ from pygls.protocol import default_converter
 
 from eager_lsp import limits
 from eager_lsp.lsp import methods
+from tests.support.openai_server import FakeOpenAIServer
 
 from .conftest import Editor
 
@@ -83,6 +84,16 @@ async def test_loud_chunk_result_is_capped(editor: Editor, tmp_path: Path) -> No
     assert await editor.command(methods.RESULT_DETAIL, uri=uri, line=40) is None
     refused = await editor.command(methods.RESULT_DETAIL, uri=uri, line="x")
     assert refused["reason"] == "invalid"
+
+
+async def test_a_prompt_longer_than_its_cap_is_refused_before_the_model_is_asked(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    uri = editor.open("prompt.py", "", tmp_path)
+    refused = await editor.command(methods.GENERATE, uri=uri, prompt="x" * (limits.PROMPT_CAP + 1))
+    assert refused["started"] is False and refused["reason"] == "invalid"
+    assert "at most" in refused["error"]
+    assert fake_openai.chat_requests == []
 
 
 def test_fit_json_bounds_any_shape() -> None:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from eager_lsp import limits
 from eager_lsp.app import repair
 from eager_lsp.app.attempt import Attempt
 from eager_lsp.app.generate import GenerateOutcome, RepairContext, repair_loop
@@ -635,6 +636,11 @@ async def start_generate(server: GenerationContext, doc: Document, arg: dict[str
     prompt = arg.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise RequestError("eager: eager.generate needs a non-empty `prompt`.")
+    if len(prompt) > limits.PROMPT_CAP:
+        raise RequestError(
+            f"eager: the prompt has {len(prompt):,} characters; at most "
+            f"{limits.PROMPT_CAP:,} are sent to the model."
+        )
     _check_llm(server)
     # Everything about the request is read from the text as it is now, before any wait: a
     # line typed above meanwhile is not part of what was asked (nor run as the code above).
