@@ -322,6 +322,17 @@ export class EagerClient implements vscode.Disposable {
     return result as T;
   }
 
+  /** `command` about `doc`, sent once the server has the document as the user sees it now: a
+   * command given while the server starts (or right after typing) would otherwise reach it before
+   * the document's didOpen (or last didChange) and name a document it does not know yet. */
+  async executeOn<T>(doc: vscode.TextDocument, command: string, arg: object): Promise<T | undefined> {
+    if (!(await this.start()) || !this.client) return undefined;
+    if (!(await this.sync.waitSent(doc.uri, doc.version))) {
+      this.log(`[client] ${command}: version ${doc.version} of ${doc.uri.toString()} was not sent in time; sending anyway`);
+    }
+    return this.execute<T>(command, arg);
+  }
+
   /** `range` (chosen in document version `version`) in the document's current version, once that
    * version's didChange has been sent: what a command sends is then read in the same text.
    * Undefined when the range was edited inside meanwhile. */

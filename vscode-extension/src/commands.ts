@@ -35,7 +35,9 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
     const editor = activePythonEditor();
     if (!editor) return undefined;
     const uri = client.uri(editor.document);
-    const result = await client.execute<T>(command, { uri, ...extra });
+    const result = await client.executeOn<T>(editor.document, command, { uri, ...extra });
+    // What the server answered, in the output: a refusal is also shown by the server itself.
+    output.appendLine(`[client] ${command}: ${JSON.stringify(result ?? null).slice(0, 300)}`);
     return { result, uri };
   };
 
