@@ -75,10 +75,10 @@ class Progress:
         )
 
     def report(self, message: str, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if self.token is None or (not force and now - self._last < REPORT_INTERVAL_S):
+        if not self.due(force=force):
             return
-        self._last = now
+        assert self.token is not None
+        self._last = time.monotonic()
         self.server.work_done_progress.report(
             self.token, lsp.WorkDoneProgressReport(message=message, cancellable=True)
         )

@@ -48,7 +48,7 @@ class EditRun(Activity):
     ) -> None:
         super().__init__(server, doc)
         self.text = text
-        self.linemap = linemap  # taken with the text: edits since then are followed
+        self.linemap = linemap  # taken with the text by run_edits, which detaches it
         self.fresh_since = fresh_since
         self.label = label
         self.report: RerunReport | None = None
@@ -68,26 +68,18 @@ class EditRun(Activity):
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
-        linemap = self.linemap
-        try:
-            session = await server.ensure_interpreter(doc)
-        except BaseException:
-            linemap.detach()
-            raise
+        session = await server.ensure_interpreter(doc)
         self.binding = RunBinding(
-            doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e), on_event=self._event
+            doc, self.linemap.map, on_entry=lambda e: server.add_entry(doc, e), on_event=self._event
         )
         server.status(doc, "running", message=self.label)
-        try:
-            self.report = await rerun(
-                session,
-                self.text,
-                listener=self.binding,
-                fresh_since=self.fresh_since,
-                on_plan=self._planned,
-            )
-        finally:
-            linemap.detach()
+        self.report = await rerun(
+            session,
+            self.text,
+            listener=self.binding,
+            fresh_since=self.fresh_since,
+            on_plan=self._planned,
+        )
         error = run_error_text(self.binding)
         message = self.report.status()
         if self.label != "follow":
@@ -137,11 +129,7 @@ async def run_edits(
     linemap = LineMap(doc)
     try:
         await replace_activity(doc, "follow")
-    except BaseException:
-        linemap.detach()
-        raise
-    run = EditRun(server, doc, text, linemap, fresh_since=fresh_since, label=label)
-    try:
+        run = EditRun(server, doc, text, linemap, fresh_since=fresh_since, label=label)
         run.start()
         if run.task is not None:
             try:
@@ -149,7 +137,7 @@ async def run_edits(
             except Exception:  # the server's task wrapper logs and shows it
                 log.debug("edit run failed", exc_info=True)
     finally:
-        linemap.detach()  # also when it was stopped before it began
+        linemap.detach()  # however it ended: refused, stopped before it began, done
     return run
 
 
