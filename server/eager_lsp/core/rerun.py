@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from eager_lsp.core.deleted import deleted_statements
 from eager_lsp.core.dependencies import Plan, plan
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.executor import ExecutorLost
@@ -85,6 +86,7 @@ class RerunReport:
     elapsed: float  # seconds, planning to the last result
     rebuild_estimate: float  # seconds a full rebuild would take, by the ledger's durations
     syntax_error: SyntaxIssue | None
+    deleted: int = 0  # drop_unwritten: written statements the user deleted since
 
     @property
     def results(self) -> list[ChunkResult]:
@@ -195,7 +197,13 @@ async def rerun(
 
 
 async def drop_unwritten(
-    session: Interpreter, text: str, *, since: int, listener: Listener | None = None
+    session: Interpreter,
+    text: str,
+    *,
+    since: int,
+    now: str | None = None,
+    from_line: int = 1,
+    listener: Listener | None = None,
 ) -> RerunReport:
     """Take out of the namespace the statements recorded after ledger seq `since` whose text is
     not among `text`'s statements (they ran, but were never written), as if deleted from
@@ -204,11 +212,22 @@ async def drop_unwritten(
     (`plan`'s rules, with the records restricted to those and the unwritten ones), so text
     that never ran (the user's edits, text below) never runs here. Their records leave the
     ledger. Statements this cannot follow (`exec`, ...): their names that no written
-    statement binds are deleted, nothing runs, `plan.reason` says why."""
+    statement binds are deleted, nothing runs, `plan.reason` says why.
+    `now`: the document as it is now; the statements of `text` from line `from_line` on that
+    it no longer holds (core/deleted.py) count as not written: they never run again."""
     t0 = time.monotonic()
     ledger = session.ledger
     chunks, _ = statements(text, version=session.python_version)
     matched = ledger.match(chunks)
+    deleted: set[int] = set()  # ids of the records of written statements the user deleted
+    if now is not None:
+        ours = [c for c in chunks if c.start_line >= from_line]
+        cut = {id(c) for c in deleted_statements(text, now, ours)}
+        if cut:
+            deleted = {id(r) for c, r in zip(chunks, matched, strict=True) if id(c) in cut and r}
+            rest = [(c, r) for c, r in zip(chunks, matched, strict=True) if id(c) not in cut]
+            chunks, matched = [c for c, _ in rest], [r for _, r in rest]
+            text = padded(text, chunks)
     present = {id(r) for r in matched if r is not None}
     gone = [r for r in ledger.records if r.seq > since and id(r) not in present]
     ran = [r for r in gone if r.attempted]
@@ -244,6 +263,7 @@ async def drop_unwritten(
         elapsed=time.monotonic() - t0,
         rebuild_estimate=ledger.rebuild_estimate(),
         syntax_error=None,
+        deleted=sum(1 for r in ran if id(r) in deleted),
     )
 
 

@@ -10,7 +10,8 @@ hold the value an unwritten one gave it. Rules:
   lines above the generated code when its stream started, then the generated text that was
   written (`Writer.applied_text`). The user's edit inside the region, and anything typed
   since, is never run: code runs only when the user asks. `core/rerun.drop_unwritten` plans
-  with `core/dependencies.plan` over the statements that ran only.
+  with `core/dependencies.plan` over the statements that ran only. A written statement the
+  user has deleted since counts as not written (core/deleted.py): it never runs again here.
 - The statements this stream recorded that are not in that text leave the namespace (their
   names are deleted) and the ledger; written statements whose names they changed, or that
   read them, run again, and their results replace the old ones, except on lines the user
@@ -81,7 +82,12 @@ class Unwritten:
 
         binding = RunBinding(doc, self._map, on_entry=add)
         report = await drop_unwritten(
-            session, self.prefix + written, since=self.since, listener=binding
+            session,
+            self.prefix + written,
+            since=self.since,
+            now=doc.text.source,
+            from_line=self.first_line,
+            listener=binding,
         )
         return note(report)
 
@@ -102,11 +108,14 @@ def note(report: RerunReport) -> str:
     removed = sum(1 for r in p.removed if r.attempted)
     if not removed and not p.reason:
         return ""
+    unwritten = removed - report.deleted
     one = removed == 1
     text = (
-        f"removed {removed} statement{'' if one else 's'} that ran but "
-        f"{'was' if one else 'were'} not written"
+        f"removed {unwritten} statement{'' if unwritten == 1 else 's'} that ran but "
+        f"{'was' if unwritten == 1 else 'were'} not written"
     )
+    if report.deleted:
+        text += f" and {report.deleted} you deleted"
     if p.reason:
         text += f" ({p.reason}: what they changed was not re-run)"
     if report.ran:
