@@ -531,8 +531,8 @@ function intervals(times) {
 }
 
 /** One generation per run, each in its own file; while it streams, type a line above it, below it
- * and at its insertion point in turn, one every 20–70 ms (a schedule: the time the navigation
- * takes counts against the pause). The file is saved and read from disk.
+ * and at its insertion point in turn, one every 20–70 ms (a schedule: the time a line's
+ * navigation and typing take counts against the pause before the next). The file is saved and read from disk.
  * Navigation is one key press each: Ctrl+Home (above), Ctrl+End (below), and for the insertion
  * point "Eager: Go to Generation Point" (bound to Ctrl+Alt+Shift+G by the test's
  * keybindings.json). That command runs in the extension host, which sets the cursor through the
@@ -653,7 +653,9 @@ async function streamTyping(page) {
       r.typed[target].push(line);
       r.typedAtMs.push(now - t0);
       k++;
-      due = now + 20 + Math.floor(Math.random() * 51);
+      // The next line is due 20-70 ms after this one was begun: the time its navigation and
+      // typing took counts against the pause, as for a person keeping a pace.
+      due = navStart + 20 + Math.floor(Math.random() * 51);
       if (k % 3 === 0 && k < (run.maxLines ?? 400)) {
         // The next line goes to the insertion point: press "Go to Generation Point" now, as a
         // person would before the pause, and type after the pause once the cursor is there.
