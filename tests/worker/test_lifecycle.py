@@ -57,6 +57,22 @@ async def test_interrupt_skips_rest_of_batch(worker: WorkerClient) -> None:
     assert [r["ev"] for r in results] == ["result", "skipped"]
 
 
+async def test_an_interrupt_no_statement_took_is_not_called_interrupted(tmp_path: Path) -> None:
+    """The statement ends by itself although SIGINT came (here its own handler swallows it;
+    in the wild the signal comes just after the batch's last statement, and the worker drops
+    it): the answer is "idle", not "interrupted", so nobody is told code stopped that ran on."""
+    worker = await WorkerClient.start(WorkerOptions(debug=False, cwd=str(tmp_path)))
+    try:
+        code = "import signal, time\nsignal.signal(signal.SIGINT, lambda *a: None)\ntime.sleep(1)\n"
+        task = await _run_in_background(worker, code)
+        assert await worker.interrupt() == "idle"
+        [result] = await asyncio.wait_for(task, 10)
+        assert result["ok"], result
+        assert worker.alive
+    finally:
+        await worker.kill()
+
+
 async def test_sigint_while_idle_is_ignored(worker: WorkerClient) -> None:
     await run1(worker, "kept = 5\n")
     os.kill(worker.pid, signal.SIGINT)

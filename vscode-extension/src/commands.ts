@@ -148,7 +148,7 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
             "Eager: the code did not stop in time; the interpreter was restarted and its variables are gone.",
           );
         } else if (!r.result.interrupted) {
-          void vscode.window.showInformationMessage("Eager: nothing was running.");
+          void vscode.window.showInformationMessage("Eager: nothing was interrupted (no code was running, or it finished first).");
         }
       }),
     ),

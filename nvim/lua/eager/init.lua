@@ -411,7 +411,7 @@ function M.interrupt(buf)
           vim.log.levels.WARN
         )
       elseif not r or not r.interrupted then
-        info("nothing was running")
+        info("nothing was interrupted (no code was running, or it finished first)")
       elseif r.stateLost then
         vim.notify("eager: interrupted; the interpreter had to restart and its state is lost", vim.log.levels.WARN)
       else

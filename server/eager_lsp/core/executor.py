@@ -12,8 +12,9 @@ Rules:
   batch has a `result` or `skipped` event. If the interpreter is gone, `execute` raises
   `ExecutorLost` (a backend's own loss error subclasses it): the run reports the state as
   lost.
-- `interrupt()` answers "interrupted" (the state is kept), "killed" (the interpreter was
-  replaced, the state is lost), "idle" (nothing ran), or "running" (it ignored the interrupt
+- `interrupt()` answers "interrupted" (it landed in a statement; the state is kept), "killed"
+  (the interpreter was replaced, the state is lost), "idle" (nothing ran, or what ran ended by
+  itself before the interrupt reached it), or "running" (it ignored the interrupt
   and was not killed: an attached Jupyter kernel is never ours to kill).
 - Running statements side by side (gate `parallel`) is a capability, not a guess: `parallel`
   is the executor itself as a `ParallelExecutor` when it can, else None (the run then goes one

@@ -96,6 +96,7 @@ class WorkerClient:
         self._stderr = bytearray()
         self._eof = False
         self._kill_reason: str | None = None
+        self._interrupted = 0  # results that failed with KeyboardInterrupt
         self._tasks: list[asyncio.Task[None]] = []
         self._transport: asyncio.ReadTransport | None = None
 
@@ -294,20 +295,26 @@ class WorkerClient:
         return results
 
     async def interrupt(self) -> InterruptOutcome:
-        """ "interrupted": KeyboardInterrupt landed and the state is kept; "killed": it did not
-        stop within the grace period, so the process was killed; "idle": nothing running."""
+        """ "interrupted": KeyboardInterrupt landed in a statement and the state is kept;
+        "killed": it did not stop within the grace period, so the process was killed; "idle":
+        nothing running, or what ran finished by itself before the interrupt reached it (the
+        signal came after the batch's last statement: the worker then drops it), so the
+        caller never says it interrupted code that in fact ran on."""
         if self._idle.is_set() or not self.alive:
             return "idle"
         grace = self._options.interrupt_grace_s
         deadline = time.monotonic() + grace
+        landed = self._interrupted
         while time.monotonic() < deadline:
             self._proc.send_signal(signal.SIGINT)  # resent: the first may land while idle
             try:
                 timeout = min(INTERRUPT_RESEND_S, max(0.0, deadline - time.monotonic()))
                 await asyncio.wait_for(self._idle.wait(), timeout)
-                return "interrupted" if self.alive else "killed"
             except asyncio.TimeoutError:
                 continue
+            if not self.alive:
+                return "killed"
+            return "interrupted" if self._interrupted > landed else "idle"
         self._kill_reason = f"killed: did not stop within {grace:g} s of an interrupt"
         await self.kill()
         return "killed"
@@ -419,6 +426,8 @@ class WorkerClient:
             if reply is not None and not reply.done():
                 reply.set_result(event)
             return
+        if kind == "result" and (event.get("error") or {}).get("type") == "KeyboardInterrupt":
+            self._interrupted += 1  # read by `interrupt`: it landed in a statement
         parallel = self._parallel.get(event.get("batch", -1)) if self._parallel else None
         if parallel is not None:
             parallel.put_nowait(event)
