@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import eager_lsp
+from eager_lsp.bench import fake_openai
 
 CHARS_PER_TOKEN = 4
 RATE = 50.0  # tokens per second
@@ -92,24 +93,8 @@ def find_plugin(source: Path = SOURCE) -> Path | None:
 
 
 def _start_fake(root: Path, text: str, rate: float) -> tuple[subprocess.Popen[str], str]:
-    (root / "reply.py").write_text(text, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    fake = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "eager_lsp.bench.fake_openai",
-            "--text-file",
-            str(root / "reply.py"),
-            "--rate",
-            str(rate),
-            "--record-pieces",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    argv, env = fake_openai.child(text, rate, root, "--record-pieces")
+    fake = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert fake.stdout is not None
     return fake, fake.stdout.readline().strip()
 

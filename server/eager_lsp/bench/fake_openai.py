@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 CHARS_PER_PIECE = 4
@@ -113,6 +115,15 @@ class _Handler(BaseHTTPRequestHandler):
             record["sent_s"] = sent
         with _out_lock:
             print(json.dumps(record), flush=True)
+
+
+def child(text: str, rate: float, root: Path, *flags: str) -> tuple[list[str], dict[str, str]]:
+    """How a benchmark starts this server: its argv (the reply is written to root/reply.py)
+    and an environment without OPENAI_* (the user's key never reaches the bench)."""
+    (root / "reply.py").write_text(text, encoding="utf-8")
+    argv = [sys.executable, "-m", __name__, "--text-file", str(root / "reply.py")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    return [*argv, "--rate", str(rate), *flags], env
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from eager_lsp.bench import fake_openai
+
 CHARS_PER_TOKEN = 4
 
 
@@ -186,19 +188,9 @@ async def run(docs: int = 10, rate: float = 200.0, lines: int = 120) -> dict[str
     text = script(lines)
     with tempfile.TemporaryDirectory(prefix="eager-many-") as tmp:
         root = Path(tmp)
-        (root / "reply.py").write_text(text, encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+        argv, env = fake_openai.child(text, rate, root)
         fake = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "eager_lsp.bench.fake_openai",
-            "--text-file",
-            str(root / "reply.py"),
-            "--rate",
-            str(rate),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
         )
         assert fake.stdout is not None
         url = (await fake.stdout.readline()).decode().strip()
