@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from .runner import ChunkRunner, Interrupts
 
     Emit = Callable[[dict[str, Any]], None]
+    EmitMany = Callable[[list[dict[str, Any]]], None]
 
 
 class ThreadRouter(io.TextIOBase):
@@ -154,9 +155,10 @@ class ParallelRunner:
         emit: Emit,
         interrupts: Interrupts,
         sinks: tuple[FdSink | None, FdSink | None] = (None, None),
+        emit_many: EmitMany | None = None,
     ) -> None:
         self._executor = executor
-        self._emit = emit
+        self._emit_many = emit_many or _one_by_one(emit)
         self._interrupts = interrupts
         self._sinks = sinks
         mutex = threading.Lock()
@@ -180,10 +182,19 @@ class ParallelRunner:
         self._runs: dict[Any, _RunState] = {}
         self._batches: dict[Any, int] = {}  # batch → statements not committed yet
         self._routers: tuple[Any, Any] | None = None
+        # Events are queued under the lock (`_post`) and written after it, all of one locked
+        # section in one write (`_take_outbox`, `_send`): a write releases the GIL, and one
+        # per event, with the main thread and a statement's thread both busy, was a GIL
+        # hand-off per event. `_writing` is taken before the lock is released, so writes go
+        # out in the order their locked sections ran (a result before its batch's end).
+        self._outbox: list[dict[str, Any]] = []
+        self._writing = threading.Lock()
         interrupts.elsewhere = self.interrupt_all
 
     # -- main thread ---------------------------------------------------------------------
     def submit(self, request: dict[str, Any]) -> None:
+        """Take a parallel `exec` request; answers "accepted" (with whatever its settle
+        committed, in one write) and returns at once."""
         run = request.get("run")
         batch = request.get("batch")
         stop_on_error = bool(request.get("stop_on_error", True))
@@ -215,6 +226,9 @@ class ParallelRunner:
                     self._speculative.append(entry)
             self._speculative.sort(key=lambda e: e.id)
             self._settle(run)
+            self._post({"ev": "accepted", "batch": batch})
+            out = self._take_outbox()
+        self._send(out)
 
     def wait_idle(self) -> None:
         """Block until every statement has finished (before a sequential request)."""
@@ -249,6 +263,8 @@ class ParallelRunner:
                     entry.cancelled = KeyboardInterrupt
             for run in runs:
                 self._settle(run)
+            out = self._take_outbox()
+        self._send(out)
 
     def _prepare(self, entry: _Entry) -> None:
         executor = self._executor
@@ -277,6 +293,32 @@ class ParallelRunner:
             self._commit(other)
         self._finish_batches()
         self._dispatch(keep)
+
+    def _post(self, message: dict[str, Any]) -> None:
+        self._outbox.append(message)
+
+    def _take_outbox(self) -> list[dict[str, Any]] | None:
+        """Under the lock, at the end of a locked section: its events, to `_send` once the
+        lock is released; `_writing` is held from here to there (the order of writes)."""
+        if not self._outbox:
+            return None
+        out, self._outbox = self._outbox, []
+        self._writing.acquire()
+        return out
+
+    def _send(self, out: list[dict[str, Any]] | None) -> None:
+        if out is not None:
+            try:
+                self._emit_many(out)
+            finally:
+                self._writing.release()
+
+    def _take(self, entry: _Entry) -> _Entry:
+        """A pool thread takes a ready statement (under the lock); its "started" goes out
+        with the section's other events, before the statement runs."""
+        self._taken_at = time.monotonic()
+        self._post({"ev": "started", "id": entry.id, "batch": entry.batch, "t": self._taken_at})
+        return entry
 
     def _doom(self, state: _RunState, at: int) -> None:
         """A statement failed (or was skipped): nothing after it may run. Statements after
@@ -339,12 +381,12 @@ class ParallelRunner:
                 or entry.result is None
                 or (state.stopped is not None and entry.id > state.stopped)
             ):
-                self._emit({"ev": "skipped", "id": entry.id, "batch": entry.batch})
+                self._post({"ev": "skipped", "id": entry.id, "batch": entry.batch})
                 stop = True
             else:
                 result = entry.result
                 interrupted = result.pop("_interrupted", False)
-                self._emit(result)
+                self._post(result)
                 stop = not result["ok"] and (entry.chunk.get("_stop_on_error", True) or interrupted)
             self._batches[entry.batch] = self._batches.get(entry.batch, 1) - 1
             if stop and state.stopped is None:
@@ -450,18 +492,20 @@ class ParallelRunner:
         ident = threading.get_ident()
         entry: _Entry | None = None
         while True:
-            with self._lock:
-                while entry is None:
-                    if self._ready:
-                        entry = self._ready.popleft()
-                        self._taken_at = time.monotonic()
-                    elif self._idle >= MAX_IDLE_THREADS:
-                        self._threads -= 1
-                        return
-                    else:
-                        self._idle += 1
-                        self._work.wait()
-                        self._idle -= 1
+            if entry is None:
+                with self._lock:
+                    while entry is None:
+                        if self._ready:
+                            entry = self._take(self._ready.popleft())
+                        elif self._idle >= MAX_IDLE_THREADS:
+                            self._threads -= 1
+                            return
+                        else:
+                            self._idle += 1
+                            self._work.wait()
+                            self._idle -= 1
+                    out = self._take_outbox()
+                self._send(out)
             result = self._execute(entry)
             entry = self._finished(entry, result, ident)
 
@@ -469,7 +513,7 @@ class ParallelRunner:
         for batch, left in list(self._batches.items()):
             if left <= 0:
                 del self._batches[batch]
-                self._emit({"ev": "batch_done", "batch": batch, "t": time.monotonic()})
+                self._post({"ev": "batch_done", "batch": batch, "t": time.monotonic()})
         if not self._pending and not self._running:
             self._route_off()
             self._lock.notify_all()
@@ -522,13 +566,13 @@ class ParallelRunner:
                     ):
                         self._doom(state, entry.id)
                     self._settle(entry.run, keep=1)
-                    if not self._ready:
-                        return None
-                    taken = self._ready.popleft()
-                    self._taken_at = time.monotonic()
-                    return taken
+                    taken = self._take(self._ready.popleft()) if self._ready else None
+                    out = self._take_outbox()
             except (Abandoned, KeyboardInterrupt):
                 continue
+            # Out of `_idents` (and what was raised here has landed): nothing more lands here.
+            self._send(out)
+            return taken
 
     def _run(self, entry: _Entry) -> dict[str, Any]:
         executor = self._executor
@@ -541,7 +585,6 @@ class ParallelRunner:
             target = router.target
             if isinstance(target, ThreadRouter):
                 target.writers[ident] = writer
-        self._emit({"ev": "started", "id": entry.id, "batch": entry.batch, "t": time.monotonic()})
         error = entry.error
         interrupted = False
         has_value, value = False, None
@@ -598,6 +641,14 @@ class ParallelRunner:
         )
         message["batch"] = entry.batch
         return message
+
+
+def _one_by_one(emit: Emit) -> EmitMany:
+    def emit_many(messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            emit(message)
+
+    return emit_many
 
 
 def _raise_in(ident: int, exc: type[BaseException]) -> None:
