@@ -11,10 +11,13 @@ Rules, and why:
 - Threads are a pool, reused. Starting a thread per statement, and handing each statement
   from thread to thread, cost about a millisecond a statement (issue 16: 200 one-line
   statements took 0.4 s against 0.15 s in order). A statement that may start is queued
-  (`_ready`); the thread that finishes a statement takes the next one itself, idle threads
-  take the rest, and only when a queued statement has not been taken for GROW_AFTER_S
-  (every thread busy: a sleep, a socket, a long loop) does the grower start another thread.
-  So a chain of short statements runs on one thread and waits still overlap.
+  (`_ready`); the thread that finishes a statement takes the next one itself. An idle
+  thread is woken at once only when no thread is running a statement; otherwise a queued
+  statement waits for a running one to come back for it, and only when it has not been
+  taken for GROW_AFTER_S (a sleep, a socket, a long loop) does the grower wake an idle
+  thread or start another. So short statements run one after another on one thread, even
+  independent ones released together (waking a thread for each made them take turns for
+  the GIL, a hand-off per statement), and waits still overlap.
 - An exception raised in a thread to stop its statement (Abandoned, KeyboardInterrupt) may
   land after the statement ended; the thread lets it land and drops it (`_finished`) before
   it takes another statement.
@@ -95,6 +98,9 @@ _MISSING = object()
 #: started for it: a statement that finishes sooner is followed on the same thread (no
 #: thread start, no hand-off); one that blocks (a sleep, a socket) is overlapped.
 GROW_AFTER_S = 0.002
+#: The grower keeps checking every GROW_AFTER_S for this long after the last statement was
+#: queued, so a stream of short requests wakes it once per GROW_AFTER_S, not once a request.
+GROWER_LINGER_S = 0.02
 #: Threads kept waiting for statements once they are done; more exit.
 MAX_IDLE_THREADS = 8
 
@@ -168,7 +174,9 @@ class ParallelRunner:
         self._ready: deque[_Entry] = deque()  # started (RUNNING), not taken by a thread yet
         self._threads = 0  # pool threads alive
         self._idle = 0  # of those, waiting for a statement
+        self._busy = 0  # of those, running a statement (they come back for the next one)
         self._taken_at = 0.0  # when a thread last took a ready statement
+        self._queued_at = 0.0  # when the last statement was queued
         self._grower: threading.Thread | None = None
         self._grower_timed = False  # it is waiting to check a ready statement: no need to wake it
         # Statements not started: all of them (run, id) → entry, and the speculative ones in
@@ -435,7 +443,7 @@ class ParallelRunner:
             namespace = self._executor.namespace
             entry.saved = {name: namespace.get(name, _MISSING) for name in entry.binds}
         self._running[(entry.run, entry.id)] = entry
-        entry.ready_at = time.monotonic()
+        entry.ready_at = self._queued_at = time.monotonic()
         self._ready.append(entry)
 
     def _raise(self, ident: int, exc: type[BaseException]) -> None:
@@ -445,17 +453,20 @@ class ParallelRunner:
     # -- the pool ------------------------------------------------------------------------
     def _dispatch(self, keep: int = 0) -> None:
         """Hand ready statements to threads (`keep`: the calling pool thread takes one
-        itself): idle threads first; with no thread at all, a new one; when every thread is
-        busy, the grower starts one if none is taken within GROW_AFTER_S."""
+        itself). When no thread runs a statement or is on its way to take one, an idle
+        thread (or a new one) takes the first at once; the rest wait for a thread to come
+        back for them, and the grower wakes or starts another when none is taken within
+        GROW_AFTER_S."""
         waiting = len(self._ready) - keep
         if waiting <= 0:
             return
-        if self._idle:
-            self._work.notify(waiting)
-        elif not self._threads:
-            self._start_thread()
+        if not keep and not self._busy and self._threads == self._idle:
+            if self._idle:
+                self._work.notify()
+            else:
+                self._start_thread()
             waiting -= 1
-        if waiting > self._idle:
+        if waiting > 0:
             if self._grower is None:
                 self._grower = threading.Thread(
                     target=self._grow, name="eager-lsp-pool-grower", daemon=True
@@ -471,13 +482,18 @@ class ParallelRunner:
         thread.start()
 
     def _grow(self) -> None:
-        """Start a thread when the oldest ready statement has not been taken for
-        GROW_AFTER_S (every thread is busy with a statement that takes longer)."""
+        """Wake an idle thread, or start one, when the oldest ready statement has not been
+        taken for GROW_AFTER_S (the running threads are busy with statements that take
+        longer)."""
         with self._lock:
             while True:
                 if not self._ready:
-                    self._grower_timed = False
-                    self._watch.wait()
+                    if time.monotonic() - self._queued_at < GROWER_LINGER_S:
+                        self._grower_timed = True  # more may come: no need to wake it
+                        self._watch.wait(GROW_AFTER_S)
+                    else:
+                        self._grower_timed = False
+                        self._watch.wait()
                     continue
                 since = max(self._ready[0].ready_at, self._taken_at)
                 late = time.monotonic() - since
@@ -486,7 +502,10 @@ class ParallelRunner:
                     self._watch.wait(GROW_AFTER_S - late)
                     continue
                 self._taken_at = time.monotonic()  # the new thread's turn to take it
-                self._start_thread()
+                if self._idle:
+                    self._work.notify()
+                else:
+                    self._start_thread()
 
     def _pool_thread(self) -> None:
         ident = threading.get_ident()
@@ -497,6 +516,7 @@ class ParallelRunner:
                     while entry is None:
                         if self._ready:
                             entry = self._take(self._ready.popleft())
+                            self._busy += 1
                         elif self._idle >= MAX_IDLE_THREADS:
                             self._threads -= 1
                             return
@@ -567,6 +587,8 @@ class ParallelRunner:
                         self._doom(state, entry.id)
                     self._settle(entry.run, keep=1)
                     taken = self._take(self._ready.popleft()) if self._ready else None
+                    if taken is None:
+                        self._busy -= 1
                     out = self._take_outbox()
             except (Abandoned, KeyboardInterrupt):
                 continue
