@@ -6,6 +6,7 @@ waited for. `waits` is that closure, which is what orders execution.
 
 from __future__ import annotations
 
+import ast
 import random
 import sys
 from pathlib import Path
@@ -15,6 +16,14 @@ from eager_lsp.core.parallel import Plan, Planner, conflict
 
 
 def plans(code: str) -> list[Plan]:
+    """As a run plans: from the trees the detector parsed."""
+    detector = BoundaryDetector(keep_trees=True)
+    chunks = detector.feed(code) + detector.end()
+    planner = Planner()
+    return [planner.plan(c, detector.take_tree(c.index)) for c in chunks]
+
+
+def plans_from_source(code: str) -> list[Plan]:
     detector = BoundaryDetector()
     chunks = detector.feed(code) + detector.end()
     planner = Planner()
@@ -138,6 +147,39 @@ def test_the_plan_orders_every_pair_the_pairwise_rule_orders() -> None:
             for j in range(i):
                 if conflict(p.effects, ps[j].effects):
                     assert j in ordered[i], (seed, i, j)
+
+
+def test_planning_the_detectors_tree_is_planning_the_source() -> None:
+    """The planner reads the tree the detector parsed (and changes nothing in it): the same
+    plans as parsing each chunk again, over the bench workloads and random programs."""
+    sys.path.insert(0, str(Path(__file__).parents[2]))
+    from tests.core.test_parallel_property import WORKLOADS, random_program
+
+    programs = [p.read_text() for p in sorted(WORKLOADS.glob("*.py"))]
+    programs += [random_program(random.Random(seed)) for seed in range(30)]
+    for code in programs:
+        detector = BoundaryDetector(keep_trees=True)
+        chunks = detector.feed(code) + detector.end()
+        trees = [detector.take_tree(c.index) for c in chunks]
+        assert all(t is not None for t in trees)
+        dumps = [ast.dump(t) for t in trees if t is not None]
+        planner = Planner()
+        with_trees = [planner.plan(c, t) for c, t in zip(chunks, trees, strict=True)]
+        expected = plans_from_source(code)
+        assert [(p.after, p.exclusive, p.speculative) for p in with_trees] == [
+            (p.after, p.exclusive, p.speculative) for p in expected
+        ]
+        assert [ast.dump(t) for t in trees if t is not None] == dumps
+
+
+def test_a_tree_is_kept_only_when_asked_and_taken_once() -> None:
+    detector = BoundaryDetector(keep_trees=True)
+    [chunk] = detector.feed("x = 1\ny")
+    assert isinstance(detector.take_tree(chunk.index), ast.Module)
+    assert detector.take_tree(chunk.index) is None
+    plain = BoundaryDetector()
+    [chunk] = plain.feed("x = 1\ny")
+    assert plain.take_tree(chunk.index) is None
 
 
 def test_planning_cost_does_not_grow_with_the_run() -> None:

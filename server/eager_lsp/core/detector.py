@@ -473,6 +473,7 @@ class BoundaryDetector:
         first_line: int = 1,
         clock: Callable[[], float] = time.monotonic,
         version: tuple[int, int] | None = None,
+        keep_trees: bool = False,
     ) -> None:
         self._first_line = first_line
         self._clock = clock
@@ -489,6 +490,9 @@ class BoundaryDetector:
         self._index = 0
         self._error: SyntaxIssue | None = None
         self._ended = False
+        # Released chunks' syntax trees, until `take_tree` (the parallel gate's planner
+        # analyses each chunk again: it need not parse it again).
+        self._trees: dict[int, ast.Module] | None = {} if keep_trees else None
 
     @property
     def error(self) -> SyntaxIssue | None:
@@ -529,6 +533,11 @@ class BoundaryDetector:
         except Exception as exc:
             self._internal_error(exc)
         return self._take()
+
+    def take_tree(self, index: int) -> ast.Module | None:
+        """The tree of released chunk `index`, once (with `keep_trees`; None when the chunk
+        was not compiled here or was taken already). Read it, do not change it."""
+        return self._trees.pop(index, None) if self._trees is not None else None
 
     def _internal_error(self, exc: Exception) -> None:
         if self._error is None:
@@ -613,6 +622,8 @@ class BoundaryDetector:
             facts = ChunkFacts(_guess_kind(pending.head), (), (), (), (), False)
         else:
             facts = _facts(tree)
+            if self._trees is not None:
+                self._trees[self._index] = tree
         self._released.append(
             Chunk(
                 index=self._index,

@@ -286,8 +286,9 @@ class Planner:
         return self._members.get(self._find(name), set()) | {name}
 
     # -- planning ------------------------------------------------------------------------
-    def plan(self, chunk: Chunk) -> Plan:
-        effects = self.effects(chunk)
+    def plan(self, chunk: Chunk, tree: ast.Module | None = None) -> Plan:
+        """`tree`: the chunk's code already parsed (the detector's; only read here)."""
+        effects = self.effects(chunk, tree)
         index = chunk.index
         after: set[int] = set()
         if self._barrier is not None:
@@ -333,12 +334,13 @@ class Planner:
         )
         return Plan(tuple(sorted(after)), effects.barrier, effects, speculative)
 
-    def effects(self, chunk: Chunk) -> Effects:
+    def effects(self, chunk: Chunk, tree: ast.Module | None = None) -> Effects:
         facts = chunk.facts
-        try:
-            tree = ast.parse(chunk.code)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            tree = None
+        if tree is None:
+            try:
+                tree = ast.parse(chunk.code)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = None
         if tree is None or facts is None or not chunk.checked:
             return Effects(reads=set(chunk.reads), writes=set(chunk.binds), barrier=True)
         self._aliases.update(facts.aliases)
@@ -348,34 +350,39 @@ class Planner:
         if chunk.trailing_expr and not _prints(tree):
             effects.writes.add("_")  # the worker binds a shown value to `_`
         self._walk(list(tree.body), effects, set(), params=frozenset(), in_function=False)
-        generators = self._apply_calls(effects)
+        generators = self._apply_calls(effects) if self._functions else []
         # A generator's body runs when it is advanced, by whatever statement reads it: the
         # names bound here carry its effects to the statements that read them.
-        carried = Effects()
-        for name in generators:
-            carried.merge(self._functions[name])
-        for name in list(effects.reads):
-            for member in self._class_of(name):
-                if member in self._carriers:
-                    carried.merge(self._carriers[member])
-        if carried.acts:
-            effects.merge(carried)
-            for name in facts.binds:
-                self._carriers[name] = carried
+        if generators or self._carriers:
+            carried = Effects()
+            for name in generators:
+                carried.merge(self._functions[name])
+            for name in list(effects.reads):
+                for member in self._class_of(name):
+                    if member in self._carriers:
+                        carried.merge(self._carriers[member])
+            if carried.acts:
+                effects.merge(carried)
+                for name in facts.binds:
+                    self._carriers[name] = carried
 
         # Aliases: every name bound here may now share objects with the names it read.
+        functions, aliases = self._functions, self._aliases
+
         def plain(names: Iterable[str]) -> list[str]:
-            skip = self._functions.keys() | self._aliases.keys()
-            return [n for n in names if n not in skip and n not in _BUILTIN_NAMES]
+            return [
+                n
+                for n in names
+                if n not in functions and n not in aliases and n not in _BUILTIN_NAMES
+            ]
 
         bound = plain(facts.binds)
-        shared = plain(facts.reads)
         if bound:
-            self._union(bound + shared)
+            self._union(bound + plain(facts.reads))
         rebound = set(effects.writes)  # bound here or by a function it calls (`global`)
         for name in effects.changed:  # every name that may share the changed object
             effects.writes |= self._class_of(name) if name not in self._functions else {name}
-        if any(self._module_of(n).startswith(BARRIER_MODULES) for n in effects.reads):
+        if aliases and any(self._module_of(n).startswith(BARRIER_MODULES) for n in effects.reads):
             effects.barrier = True
         self._collections -= rebound  # changing a list in place leaves it a list
         for stmt in tree.body:
@@ -464,8 +471,19 @@ class Planner:
         stack = list(nodes)
         while stack:
             node = stack.pop()
-            if isinstance(node, _INERT):
+            kind = type(node)
+            if kind not in _LOOKED_AT:  # most nodes: only what is under them counts
+                if kind not in _INERT_TYPES:
+                    _push_children(stack, node)
                 continue
+            if kind is ast.Name:
+                assert isinstance(node, ast.Name)
+                if isinstance(node.ctx, ast.Load):
+                    if in_function and node.id not in local:
+                        effects.reads.add(node.id)
+                    if node.id in self._functions and not (in_function and node.id in local):
+                        effects.calls.add(node.id)  # called, or passed on to be called
+                continue  # under it: only its context
             if not in_function and isinstance(
                 node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
             ):
@@ -512,12 +530,7 @@ class Planner:
                             and not in_function
                         ):
                             effects.writes.add(t.id)  # `del x` unbinds x
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                if in_function and node.id not in local:
-                    effects.reads.add(node.id)
-                if node.id in self._functions and not (in_function and node.id in local):
-                    effects.calls.add(node.id)  # called, or passed on to be called
-            stack.extend(ast.iter_child_nodes(node))
+            _push_children(stack, node)
 
     def _consumes(
         self,
@@ -648,6 +661,38 @@ class Planner:
 #: Nodes with nothing under them that `_walk` looks at (most of a small statement's nodes:
 #: each `Name` has a context node, each operator is a node), skipped with one check.
 _INERT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
+
+
+def _node_types(bases: tuple[type, ...]) -> frozenset[type]:
+    """The concrete node classes of `bases` (`_walk` looks nodes up by exact type)."""
+    found: set[type] = set()
+    todo = list(bases)
+    while todo:
+        cls = todo.pop()
+        found.add(cls)
+        todo += cls.__subclasses__()
+    return frozenset(found)
+
+
+_INERT_TYPES = _node_types(_INERT)
+#: The node types `_walk` does something for; under any other type it only looks deeper.
+_LOOKED_AT = _node_types(
+    (
+        ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.While, ast.For,
+        ast.AsyncFor, ast.comprehension, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom,
+        ast.Call, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Name,
+    )
+)  # fmt: skip
+
+
+def _push_children(stack: list[ast.AST], node: ast.AST) -> None:
+    """`stack.extend(ast.iter_child_nodes(node))`, without a generator per node."""
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            stack.append(value)
+        elif isinstance(value, list):
+            stack += [item for item in value if isinstance(item, ast.AST)]
 
 
 def _runs_now(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:

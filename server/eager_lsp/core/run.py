@@ -187,8 +187,14 @@ class Run:
         self._interpreter = interpreter
         self._clock = clock
         self._listener = listener
+        # The parallel gate: batches go out without waiting for earlier ones; the worker
+        # starts each statement once the statements it depends on are done (core/parallel.py).
+        parallel = interpreter.config.gate.mode is GateMode.PARALLEL
         self._detector = BoundaryDetector(
-            first_line=first_line, clock=clock, version=interpreter.python_version
+            first_line=first_line,
+            clock=clock,
+            version=interpreter.python_version,
+            keep_trees=parallel,  # the planner reads the tree the detector parsed
         )
         self._gate = Gate(interpreter.config.gate)
         self._queue: list[Chunk] = []
@@ -196,9 +202,6 @@ class Run:
         self._ended = False
         self._in_flight = 0
         self._skip_rest = False
-        # The parallel gate: batches go out without waiting for earlier ones; the worker
-        # starts each statement once the statements it depends on are done (core/parallel.py).
-        parallel = interpreter.config.gate.mode is GateMode.PARALLEL
         self._planner = Planner() if parallel else None
         self._plans: dict[int, Plan] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -332,7 +335,8 @@ class Run:
             return
         if self._planner is not None:
             for chunk in ready:
-                self._plans[chunk.index] = self._planner.plan(chunk)
+                tree = self._detector.take_tree(chunk.index)
+                self._plans[chunk.index] = self._planner.plan(chunk, tree)
         self._queue.extend(ready)
         self._wake.set()
 

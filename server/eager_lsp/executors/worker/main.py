@@ -51,7 +51,14 @@ class EventWriter:
         self._lock = threading.Lock()
 
     def __call__(self, message: dict[str, Any]) -> None:
-        data = memoryview(encode(message))
+        self._write(encode(message))
+
+    def many(self, messages: list[dict[str, Any]]) -> None:
+        """Several events in one write (the parallel runner's events of one settle)."""
+        self._write(b"".join(map(encode, messages)))
+
+    def _write(self, line: bytes) -> None:
+        data = memoryview(line)
         with self._lock:
             while data:
                 written = os.write(self._fd, data)
@@ -129,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.argv = [""]
 
     runner = ChunkRunner(emit, interrupts, sinks)
-    parallel = ParallelRunner(runner, emit, interrupts, sinks)
+    parallel = ParallelRunner(runner, emit, interrupts, sinks, emit_many=emit.many)
     reader = RequestReader(requests, emit, Debugger(allowed=not args.no_debug), decode)
     isolation.open_to_user()  # last: from here on, imports may resolve to workspace files
     emit(
@@ -177,8 +184,7 @@ def _serve(
             continue
         op = request.get("op")
         if op == "exec" and request.get("parallel") and parallel is not None:
-            parallel.submit(request)  # returns at once: the statements run on threads
-            emit({"ev": "accepted", "batch": request.get("batch")})
+            parallel.submit(request)  # answers "accepted" at once: the statements run on threads
             continue
         if parallel is not None and op in ("exec", "reset", "shutdown"):
             parallel.wait_idle()

@@ -11,10 +11,13 @@ Rules, and why:
 - Threads are a pool, reused. Starting a thread per statement, and handing each statement
   from thread to thread, cost about a millisecond a statement (issue 16: 200 one-line
   statements took 0.4 s against 0.15 s in order). A statement that may start is queued
-  (`_ready`); the thread that finishes a statement takes the next one itself, idle threads
-  take the rest, and only when a queued statement has not been taken for GROW_AFTER_S
-  (every thread busy: a sleep, a socket, a long loop) does the grower start another thread.
-  So a chain of short statements runs on one thread and waits still overlap.
+  (`_ready`); the thread that finishes a statement takes the next one itself. An idle
+  thread is woken at once only when no thread is running a statement; otherwise a queued
+  statement waits for a running one to come back for it, and only when it has not been
+  taken for GROW_AFTER_S (a sleep, a socket, a long loop) does the grower wake an idle
+  thread or start another. So short statements run one after another on one thread, even
+  independent ones released together (waking a thread for each made them take turns for
+  the GIL, a hand-off per statement), and waits still overlap.
 - An exception raised in a thread to stop its statement (Abandoned, KeyboardInterrupt) may
   land after the statement ended; the thread lets it land and drops it (`_finished`) before
   it takes another statement.
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from .runner import ChunkRunner, Interrupts
 
     Emit = Callable[[dict[str, Any]], None]
+    EmitMany = Callable[[list[dict[str, Any]]], None]
 
 
 class ThreadRouter(io.TextIOBase):
@@ -94,6 +98,9 @@ _MISSING = object()
 #: started for it: a statement that finishes sooner is followed on the same thread (no
 #: thread start, no hand-off); one that blocks (a sleep, a socket) is overlapped.
 GROW_AFTER_S = 0.002
+#: The grower keeps checking every GROW_AFTER_S for this long after the last statement was
+#: queued, so a stream of short requests wakes it once per GROW_AFTER_S, not once a request.
+GROWER_LINGER_S = 0.02
 #: Threads kept waiting for statements once they are done; more exit.
 MAX_IDLE_THREADS = 8
 
@@ -154,9 +161,10 @@ class ParallelRunner:
         emit: Emit,
         interrupts: Interrupts,
         sinks: tuple[FdSink | None, FdSink | None] = (None, None),
+        emit_many: EmitMany | None = None,
     ) -> None:
         self._executor = executor
-        self._emit = emit
+        self._emit_many = emit_many or _one_by_one(emit)
         self._interrupts = interrupts
         self._sinks = sinks
         mutex = threading.Lock()
@@ -166,7 +174,9 @@ class ParallelRunner:
         self._ready: deque[_Entry] = deque()  # started (RUNNING), not taken by a thread yet
         self._threads = 0  # pool threads alive
         self._idle = 0  # of those, waiting for a statement
+        self._busy = 0  # of those, running a statement (they come back for the next one)
         self._taken_at = 0.0  # when a thread last took a ready statement
+        self._queued_at = 0.0  # when the last statement was queued
         self._grower: threading.Thread | None = None
         self._grower_timed = False  # it is waiting to check a ready statement: no need to wake it
         # Statements not started: all of them (run, id) → entry, and the speculative ones in
@@ -180,10 +190,19 @@ class ParallelRunner:
         self._runs: dict[Any, _RunState] = {}
         self._batches: dict[Any, int] = {}  # batch → statements not committed yet
         self._routers: tuple[Any, Any] | None = None
+        # Events are queued under the lock (`_post`) and written after it, all of one locked
+        # section in one write (`_take_outbox`, `_send`): a write releases the GIL, and one
+        # per event, with the main thread and a statement's thread both busy, was a GIL
+        # hand-off per event. `_writing` is taken before the lock is released, so writes go
+        # out in the order their locked sections ran (a result before its batch's end).
+        self._outbox: list[dict[str, Any]] = []
+        self._writing = threading.Lock()
         interrupts.elsewhere = self.interrupt_all
 
     # -- main thread ---------------------------------------------------------------------
     def submit(self, request: dict[str, Any]) -> None:
+        """Take a parallel `exec` request; answers "accepted" (with whatever its settle
+        committed, in one write) and returns at once."""
         run = request.get("run")
         batch = request.get("batch")
         stop_on_error = bool(request.get("stop_on_error", True))
@@ -215,6 +234,9 @@ class ParallelRunner:
                     self._speculative.append(entry)
             self._speculative.sort(key=lambda e: e.id)
             self._settle(run)
+            self._post({"ev": "accepted", "batch": batch})
+            out = self._take_outbox()
+        self._send(out)
 
     def wait_idle(self) -> None:
         """Block until every statement has finished (before a sequential request)."""
@@ -249,6 +271,8 @@ class ParallelRunner:
                     entry.cancelled = KeyboardInterrupt
             for run in runs:
                 self._settle(run)
+            out = self._take_outbox()
+        self._send(out)
 
     def _prepare(self, entry: _Entry) -> None:
         executor = self._executor
@@ -277,6 +301,32 @@ class ParallelRunner:
             self._commit(other)
         self._finish_batches()
         self._dispatch(keep)
+
+    def _post(self, message: dict[str, Any]) -> None:
+        self._outbox.append(message)
+
+    def _take_outbox(self) -> list[dict[str, Any]] | None:
+        """Under the lock, at the end of a locked section: its events, to `_send` once the
+        lock is released; `_writing` is held from here to there (the order of writes)."""
+        if not self._outbox:
+            return None
+        out, self._outbox = self._outbox, []
+        self._writing.acquire()
+        return out
+
+    def _send(self, out: list[dict[str, Any]] | None) -> None:
+        if out is not None:
+            try:
+                self._emit_many(out)
+            finally:
+                self._writing.release()
+
+    def _take(self, entry: _Entry) -> _Entry:
+        """A pool thread takes a ready statement (under the lock); its "started" goes out
+        with the section's other events, before the statement runs."""
+        self._taken_at = time.monotonic()
+        self._post({"ev": "started", "id": entry.id, "batch": entry.batch, "t": self._taken_at})
+        return entry
 
     def _doom(self, state: _RunState, at: int) -> None:
         """A statement failed (or was skipped): nothing after it may run. Statements after
@@ -339,12 +389,12 @@ class ParallelRunner:
                 or entry.result is None
                 or (state.stopped is not None and entry.id > state.stopped)
             ):
-                self._emit({"ev": "skipped", "id": entry.id, "batch": entry.batch})
+                self._post({"ev": "skipped", "id": entry.id, "batch": entry.batch})
                 stop = True
             else:
                 result = entry.result
                 interrupted = result.pop("_interrupted", False)
-                self._emit(result)
+                self._post(result)
                 stop = not result["ok"] and (entry.chunk.get("_stop_on_error", True) or interrupted)
             self._batches[entry.batch] = self._batches.get(entry.batch, 1) - 1
             if stop and state.stopped is None:
@@ -393,7 +443,7 @@ class ParallelRunner:
             namespace = self._executor.namespace
             entry.saved = {name: namespace.get(name, _MISSING) for name in entry.binds}
         self._running[(entry.run, entry.id)] = entry
-        entry.ready_at = time.monotonic()
+        entry.ready_at = self._queued_at = time.monotonic()
         self._ready.append(entry)
 
     def _raise(self, ident: int, exc: type[BaseException]) -> None:
@@ -403,17 +453,20 @@ class ParallelRunner:
     # -- the pool ------------------------------------------------------------------------
     def _dispatch(self, keep: int = 0) -> None:
         """Hand ready statements to threads (`keep`: the calling pool thread takes one
-        itself): idle threads first; with no thread at all, a new one; when every thread is
-        busy, the grower starts one if none is taken within GROW_AFTER_S."""
+        itself). When no thread runs a statement or is on its way to take one, an idle
+        thread (or a new one) takes the first at once; the rest wait for a thread to come
+        back for them, and the grower wakes or starts another when none is taken within
+        GROW_AFTER_S."""
         waiting = len(self._ready) - keep
         if waiting <= 0:
             return
-        if self._idle:
-            self._work.notify(waiting)
-        elif not self._threads:
-            self._start_thread()
+        if not keep and not self._busy and self._threads == self._idle:
+            if self._idle:
+                self._work.notify()
+            else:
+                self._start_thread()
             waiting -= 1
-        if waiting > self._idle:
+        if waiting > 0:
             if self._grower is None:
                 self._grower = threading.Thread(
                     target=self._grow, name="eager-lsp-pool-grower", daemon=True
@@ -429,13 +482,18 @@ class ParallelRunner:
         thread.start()
 
     def _grow(self) -> None:
-        """Start a thread when the oldest ready statement has not been taken for
-        GROW_AFTER_S (every thread is busy with a statement that takes longer)."""
+        """Wake an idle thread, or start one, when the oldest ready statement has not been
+        taken for GROW_AFTER_S (the running threads are busy with statements that take
+        longer)."""
         with self._lock:
             while True:
                 if not self._ready:
-                    self._grower_timed = False
-                    self._watch.wait()
+                    if time.monotonic() - self._queued_at < GROWER_LINGER_S:
+                        self._grower_timed = True  # more may come: no need to wake it
+                        self._watch.wait(GROW_AFTER_S)
+                    else:
+                        self._grower_timed = False
+                        self._watch.wait()
                     continue
                 since = max(self._ready[0].ready_at, self._taken_at)
                 late = time.monotonic() - since
@@ -444,24 +502,30 @@ class ParallelRunner:
                     self._watch.wait(GROW_AFTER_S - late)
                     continue
                 self._taken_at = time.monotonic()  # the new thread's turn to take it
-                self._start_thread()
+                if self._idle:
+                    self._work.notify()
+                else:
+                    self._start_thread()
 
     def _pool_thread(self) -> None:
         ident = threading.get_ident()
         entry: _Entry | None = None
         while True:
-            with self._lock:
-                while entry is None:
-                    if self._ready:
-                        entry = self._ready.popleft()
-                        self._taken_at = time.monotonic()
-                    elif self._idle >= MAX_IDLE_THREADS:
-                        self._threads -= 1
-                        return
-                    else:
-                        self._idle += 1
-                        self._work.wait()
-                        self._idle -= 1
+            if entry is None:
+                with self._lock:
+                    while entry is None:
+                        if self._ready:
+                            entry = self._take(self._ready.popleft())
+                            self._busy += 1
+                        elif self._idle >= MAX_IDLE_THREADS:
+                            self._threads -= 1
+                            return
+                        else:
+                            self._idle += 1
+                            self._work.wait()
+                            self._idle -= 1
+                    out = self._take_outbox()
+                self._send(out)
             result = self._execute(entry)
             entry = self._finished(entry, result, ident)
 
@@ -469,7 +533,7 @@ class ParallelRunner:
         for batch, left in list(self._batches.items()):
             if left <= 0:
                 del self._batches[batch]
-                self._emit({"ev": "batch_done", "batch": batch, "t": time.monotonic()})
+                self._post({"ev": "batch_done", "batch": batch, "t": time.monotonic()})
         if not self._pending and not self._running:
             self._route_off()
             self._lock.notify_all()
@@ -522,13 +586,15 @@ class ParallelRunner:
                     ):
                         self._doom(state, entry.id)
                     self._settle(entry.run, keep=1)
-                    if not self._ready:
-                        return None
-                    taken = self._ready.popleft()
-                    self._taken_at = time.monotonic()
-                    return taken
+                    taken = self._take(self._ready.popleft()) if self._ready else None
+                    if taken is None:
+                        self._busy -= 1
+                    out = self._take_outbox()
             except (Abandoned, KeyboardInterrupt):
                 continue
+            # Out of `_idents` (and what was raised here has landed): nothing more lands here.
+            self._send(out)
+            return taken
 
     def _run(self, entry: _Entry) -> dict[str, Any]:
         executor = self._executor
@@ -541,7 +607,6 @@ class ParallelRunner:
             target = router.target
             if isinstance(target, ThreadRouter):
                 target.writers[ident] = writer
-        self._emit({"ev": "started", "id": entry.id, "batch": entry.batch, "t": time.monotonic()})
         error = entry.error
         interrupted = False
         has_value, value = False, None
@@ -598,6 +663,14 @@ class ParallelRunner:
         )
         message["batch"] = entry.batch
         return message
+
+
+def _one_by_one(emit: Emit) -> EmitMany:
+    def emit_many(messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            emit(message)
+
+    return emit_many
 
 
 def _raise_in(ident: int, exc: type[BaseException]) -> None:
