@@ -45,3 +45,15 @@ def test_only_a_deleted_statement_is_gone(now: str, gone: list[str]) -> None:
 def test_a_repeated_statement_is_matched_in_order() -> None:
     text = "n = 0\nn += 1\nn += 1\nprint(n)\n"
     assert _gone("n = 0\nn += 1\nprint(n)\n", text) == ["n += 1"]
+
+
+def test_a_long_document_is_diffed_only_where_it_differs() -> None:
+    """20,000 lines above and below (many of them blank) and one statement deleted between:
+    only the middle is compared, so this is quick (the plain line diff of the whole text
+    is quadratic in the repeated blank lines)."""
+    around = "".join(f"a{i} = {i}\n\n" for i in range(10_000))
+    text = around + "x = 1\ny = x + 1\n" + around
+    now = around + "x = 1\n" + around
+    chunks, _ = statements(text)
+    gone = deleted_statements(text, now, [c for c in chunks if c.code.startswith(("x", "y"))])
+    assert [c.code for c in gone] == ["y = x + 1\n"]

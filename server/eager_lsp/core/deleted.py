@@ -35,14 +35,24 @@ def deleted_statements(text: str, now: str, chunks: Sequence[Chunk]) -> list[Chu
     if not chunks:
         return []
     old, new = text.splitlines(), now.splitlines()
-    kept: set[int] = set()  # 0-based lines of `text` still in `now`
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    # The lines both share at the start and at the end (the code above the generation, the
+    # text below) are kept as they are: only the middle is diffed, so a long document costs
+    # a linear scan, not difflib's quadratic worst case over every line.
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    kept: set[int] = set(range(head)) | set(range(len(old) - tail, len(old)))
+    mid_old, mid_new = old[head : len(old) - tail], new[head : len(new) - tail]
+    matcher = difflib.SequenceMatcher(None, mid_old, mid_new, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            kept.update(range(i1, i2))
+            kept.update(range(head + i1, head + i2))
         elif op == "replace":
-            block = "\n".join(new[j1:j2])
-            kept.update(i for i in range(i1, i2) if _still_in(old[i], block))
+            block = "\n".join(mid_new[j1:j2])
+            kept.update(head + i for i in range(i1, i2) if _still_in(mid_old[i], block))
     return [
         c
         for c in chunks
