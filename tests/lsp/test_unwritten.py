@@ -15,13 +15,16 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from eager_lsp.lsp import methods
+from eager_lsp.lsp.unwritten import note
 from tests.support.openai_server import FakeOpenAIServer
 
 from .conftest import Editor, _client_factory, _plain, _server_env
@@ -229,3 +232,24 @@ async def test_a_written_statement_the_user_deleted_is_not_run_again(
     # `z` left with the deleted statement; `x` is the written `x = 1` again.
     check = "check = f\"{x} {'z' in dir()} {'y' in dir()}\"\n"
     assert await _namespace(editor, fake_openai, uri, check) == "check = '1 False False'"
+
+
+def _report(removed: int, deleted: int, ran: int = 0) -> Any:
+    records = [SimpleNamespace(attempted=True) for _ in range(removed)]
+    plan = SimpleNamespace(removed=records, reason="")
+    return SimpleNamespace(plan=plan, deleted=deleted, ran=ran, failed=None)
+
+
+@pytest.mark.parametrize(
+    ("removed", "deleted", "said"),
+    [
+        (2, 0, "removed 2 statements that ran but were not written; re-ran 1 they changed"),
+        (1, 0, "removed 1 statement that ran but was not written; re-ran 1 it changed"),
+        (3, 1, "removed 2 statements that ran but were not written and 1 you deleted; re-ran"),
+        # only deletions: no "0 statements that were not written"
+        (1, 1, "removed 1 statement you deleted; re-ran 1 it changed"),
+        (2, 2, "removed 2 statements you deleted; re-ran 1 they changed"),
+    ],
+)
+def test_the_summary_names_what_was_removed(removed: int, deleted: int, said: str) -> None:
+    assert note(_report(removed, deleted, ran=1)).startswith(said)

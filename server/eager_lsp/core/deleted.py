@@ -12,9 +12,9 @@ Rules:
   the user typed never runs here.
 - The texts are compared line by line (difflib). A line of the statement is still there when
   it sits in an unchanged block, or in a changed block where a run of at least 60 % of its
-  tokens (words, numbers, single symbols) is still found in order; a statement whose lines are all gone was deleted. Comparing
-  content, not offsets, holds for both write paths (the server's applyEdit and the client's
-  own marks) and for any number of edits since.
+  tokens (words, numbers, single symbols) is still found in order; a statement whose lines
+  are all gone was deleted. Comparing content, not offsets, holds for both write paths (the
+  server's applyEdit and the client's own marks) and for any number of edits since.
 """
 
 from __future__ import annotations

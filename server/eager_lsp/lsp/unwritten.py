@@ -110,12 +110,16 @@ def note(report: RerunReport) -> str:
         return ""
     unwritten = removed - report.deleted
     one = removed == 1
-    text = (
-        f"removed {unwritten} statement{'' if unwritten == 1 else 's'} that ran but "
-        f"{'was' if unwritten == 1 else 'were'} not written"
-    )
+    parts = []
+    if unwritten or not report.deleted:
+        s, was = ("", "was") if unwritten == 1 else ("s", "were")
+        parts.append(f"{unwritten} statement{s} that ran but {was} not written")
     if report.deleted:
-        text += f" and {report.deleted} you deleted"
+        n = report.deleted
+        parts.append(
+            f"{n} you deleted" if parts else f"{n} statement{'' if n == 1 else 's'} you deleted"
+        )
+    text = "removed " + " and ".join(parts)
     if p.reason:
         text += f" ({p.reason}: what they changed was not re-run)"
     if report.ran:
