@@ -57,3 +57,17 @@ def test_a_long_document_is_diffed_only_where_it_differs() -> None:
     chunks, _ = statements(text)
     gone = deleted_statements(text, now, [c for c in chunks if c.code.startswith(("x", "y"))])
     assert [c.code for c in gone] == ["y = x + 1\n"]
+
+
+@pytest.mark.parametrize("pasted", [300, 20_000])
+def test_a_large_paste_over_the_code_keeps_only_lines_found_unchanged(pasted: int) -> None:
+    """Thousands of lines pasted over the generated code (past DIFF_LIMIT, or one changed
+    block past BLOCK_LIMIT): lines count only when found unchanged, so the answer stays
+    bounded in time; a statement left as it was is still there, the others are gone."""
+    gen = "".join(f"v{i} = compute({i}, 'abc')\n" for i in range(10))
+    text = "head = 1\n" + gen + "tail = 2\n"
+    paste = "".join(f"w{i} = other({i})\n\n" for i in range(pasted // 2))
+    now = "head = 1\n" + paste + "v3 = compute(3, 'abc')\n" + paste + "tail = 2\n"
+    chunks, _ = statements(text)
+    gone = deleted_statements(text, now, [c for c in chunks if c.code.startswith("v")])
+    assert [c.code.split(" ")[0] for c in gone] == [f"v{i}" for i in range(10) if i != 3]

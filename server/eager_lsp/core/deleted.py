@@ -15,18 +15,26 @@ Rules:
   tokens (words, numbers, single symbols) is still found in order; a statement whose lines
   are all gone was deleted. Comparing content, not offsets, holds for both write paths (the
   server's applyEdit and the client's own marks) and for any number of edits since.
+- The work is bounded: the common head and tail are skipped, and a very large middle or
+  changed block is matched by exact lines only (DIFF_LIMIT, BLOCK_LIMIT).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 
 from eager_lsp.core.types import Chunk
 
 #: The share of a line's tokens that must still stand together for the line to count.
 KEPT_SHARE = 0.6
+#: Past this many line pairs in the middle, or this many lines in one changed block, lines
+#: count only when found unchanged: a paste of thousands of lines over the generated text
+#: must not hold the server for seconds (a 40,000-line paste took 23 s in the full diff).
+DIFF_LIMIT = 200_000
+BLOCK_LIMIT = 200
 _TOKEN = re.compile(r"\w+|\S")
 
 
@@ -46,13 +54,18 @@ def deleted_statements(text: str, now: str, chunks: Sequence[Chunk]) -> list[Chu
         tail += 1
     kept: set[int] = set(range(head)) | set(range(len(old) - tail, len(old)))
     mid_old, mid_new = old[head : len(old) - tail], new[head : len(new) - tail]
-    matcher = difflib.SequenceMatcher(None, mid_old, mid_new, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            kept.update(range(head + i1, head + i2))
-        elif op == "replace":
-            block = "\n".join(mid_new[j1:j2])
-            kept.update(head + i for i in range(i1, i2) if _still_in(mid_old[i], block))
+    if len(mid_old) * len(mid_new) > DIFF_LIMIT:
+        kept.update(head + i for i in _exact(mid_old, mid_new))
+    else:
+        matcher = difflib.SequenceMatcher(None, mid_old, mid_new, autojunk=False)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                kept.update(range(head + i1, head + i2))
+            elif op == "replace" and j2 - j1 > BLOCK_LIMIT:
+                kept.update(head + i1 + i for i in _exact(mid_old[i1:i2], mid_new[j1:j2]))
+            elif op == "replace":
+                still_in = _finder(mid_new[j1:j2])
+                kept.update(head + i for i in range(i1, i2) if still_in(mid_old[i]))
     return [
         c
         for c in chunks
@@ -60,12 +73,30 @@ def deleted_statements(text: str, now: str, chunks: Sequence[Chunk]) -> list[Chu
     ]
 
 
-def _still_in(line: str, block: str) -> bool:
-    """Most of `line`'s tokens still stand together, in order, somewhere in `block`."""
-    words = _TOKEN.findall(line)
-    if not words:
-        return False
-    others = _TOKEN.findall(block)
-    m = difflib.SequenceMatcher(None, words, others, autojunk=False)
-    size = m.find_longest_match(0, len(words), 0, len(others)).size
-    return size >= KEPT_SHARE * len(words)
+def _exact(old: Sequence[str], new: Sequence[str]) -> list[int]:
+    """Indexes of `old`'s lines found unchanged (stripped) in `new`, each found once."""
+    left = Counter(line.strip() for line in new)
+    found = []
+    for i, line in enumerate(old):
+        if left[line.strip()] > 0:
+            left[line.strip()] -= 1
+            found.append(i)
+    return found
+
+
+def _finder(block: Sequence[str]) -> Callable[[str], bool]:
+    """Whether most of a line's tokens still stand together, in order, in `block` (its
+    tokens are indexed once for all the lines asked about)."""
+    others = _TOKEN.findall("\n".join(block))
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(others)
+
+    def still_in(line: str) -> bool:
+        words = _TOKEN.findall(line)
+        if not words:
+            return False
+        matcher.set_seq1(words)
+        size = matcher.find_longest_match(0, len(words), 0, len(others)).size
+        return size >= KEPT_SHARE * len(words)
+
+    return still_in
