@@ -237,3 +237,33 @@ def test_iterating_a_literal_advances_nothing_an_iterator_is_written() -> None:
     assert "data" not in ps[2].effects.writes and ps[2].speculative
     assert "it" in ps[3].effects.writes and not ps[3].speculative
     assert "data" not in ps[4].effects.writes
+
+
+def test_only_statements_that_may_wait_are_worth_a_thread() -> None:
+    """`Plan.waits`: the statement may wait with the GIL released (core/run.py runs the
+    others in order when nothing is on a thread). Calls through user functions count,
+    transitively; a method of an object of unknown type may be a client's request."""
+    code = (
+        "import time\nimport math\nimport random\nimport numpy as np\nimport requests\n"
+        "def api(n):\n    time.sleep(0.4)\n    return n\n"  # 5
+        "def crunch(n):\n    out = []\n    for i in range(n):\n        out.append(math.sqrt(i))\n"
+        "    return sum(out)\n"  # 6
+        "def outer(n):\n    return api(n) + 1\n"  # 7
+        "a = api(1)\n"  # 8
+        "b = crunch(10)\n"  # 9
+        "c = outer(2)\n"  # 10
+        "d = [random.random() for _ in range(3)]\n"  # 11
+        "e = np.arange(3).sum()\n"  # 12
+        "r = requests.get('http://x')\n"  # 13
+        "words = 'a b'.split()\n"  # 14
+        "words.append('c')\n"  # 15
+        "body = r.json()\n"  # 16
+        "with open('f.txt') as fh:\n    text = fh.read()\n"  # 17
+        "data = {'k': 1}\n"  # 18
+        "v = data.get('k')\n"  # 19
+        "total = a + b + c\n"  # 20
+        "print(total, len(words))\n"  # 21
+        "n = input()\n"  # 22
+    )
+    waits = [p.waits for p in plans(code)]
+    assert [i for i, w in enumerate(waits) if w] == [8, 10, 12, 13, 16, 17, 22]

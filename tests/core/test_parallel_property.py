@@ -98,6 +98,9 @@ async def observed(sessions: dict[str, Interpreter], code: str) -> dict[str, Any
         await session.reset()
         report = await session.run_stream(ReplayStream(code, rate=None))
         namespace = await session.run_stream(ReplayStream(NAMESPACE, rate=None))
+        if gate == "parallel":  # how many statements went to the runner (not the outcome)
+            side = [e.chunks for e in report.events if e.kind == "dispatch" and e.side_by_side]
+            seen["side_by_side"] = sum(len(c) for c in side)
         seen[gate] = {
             "results": comparable(report),
             "log": log.read_text() if log.exists() else None,
@@ -285,6 +288,8 @@ async def test_random_mixes_give_sequential_results(
     code = random_program(random.Random(seed))
     seen = await observed(sessions, code)
     assert seen["parallel"] == seen["eager"], code
+    if re.search(r"\bwork\(v|\bwork\(c", code):  # a statement that waits: the runner is used
+        assert seen["side_by_side"] > 0, code
 
 
 def test_random_mixes_cover_failures_and_effects() -> None:

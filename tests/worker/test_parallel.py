@@ -131,12 +131,15 @@ async def test_an_error_skips_later_statements_not_started(session: Interpreter)
 
 
 async def test_interrupt_stops_every_running_statement(session: Interpreter) -> None:
-    """Two runaway computations on two threads and one statement waiting for them: a stop
+    """Two runaway loops on two threads and one statement waiting for them: a stop
     interrupts both (the run ends, so neither thread runs on), reports the first as
     interrupted and the rest as not run (in order, nothing after the first would have run:
-    the second's binding is rolled back), and keeps the interpreter."""
+    the second's binding is rolled back), and keeps the interpreter. (The loops sleep now
+    and then: a loop that only computes would run in order, not on a thread.)"""
     code = (
-        "def spin(n):\n    k = 0\n    for i in range(n):\n        k += 1\n    return k\n"
+        "import time\n"
+        "def spin(n):\n    k = 0\n    for i in range(n):\n        k += 1\n"
+        "        time.sleep(0)\n    return k\n"
         "a = spin(10 ** 12)\n"
         "b = spin(10 ** 12)\n"
         "both = a + b\n"
@@ -147,7 +150,7 @@ async def test_interrupt_stops_every_running_statement(session: Interpreter) -> 
     def listen(event: Event) -> None:
         if event.kind == "exec_start":
             started.add(event.data["chunk"])
-            if {1, 2} <= started:
+            if {2, 3} <= started:
                 both_running.set()
 
     task = asyncio.ensure_future(session.run_stream(ReplayStream(code, rate=None), listener=listen))
@@ -158,8 +161,8 @@ async def test_interrupt_stops_every_running_statement(session: Interpreter) -> 
     report = await asyncio.wait_for(run.wait(), 60)
     task.cancel()
     results = by_line(report)
-    assert results[6].error is not None and results[6].error.type == "KeyboardInterrupt"
-    assert results[7].skipped and results[8].skipped
+    assert results[8].error is not None and results[8].error.type == "KeyboardInterrupt"
+    assert results[9].skipped and results[10].skipped
     # The interpreter survived (interrupted, not killed), without the names of what did not run.
     after = await session.run_stream(
         ReplayStream(
@@ -168,6 +171,96 @@ async def test_interrupt_stops_every_running_statement(session: Interpreter) -> 
     )
     assert [v.summary for v in after.results[0].values] == ["'spin'"]
     assert not session.lost_reasons
+
+
+def dispatched(report: Any) -> list[tuple[list[int], bool]]:
+    """The batches in the order they went: (chunk indexes, side by side?)."""
+    return [(e.chunks, e.side_by_side) for e in report.events if e.kind == "dispatch"]
+
+
+async def test_statements_that_only_compute_run_in_order(session: Interpreter) -> None:
+    """A thread gains nothing for a statement that holds the GIL: with nothing running on a
+    thread, statements that only compute (user functions, loops, `random`, `math`, list
+    and string methods) go in order, as with the gate `eager`, with the same results."""
+    code = (
+        "import math\nimport random\nrandom.seed(1)\n"
+        "def fib(n):\n    a, b = 0, 1\n    out = []\n    for _ in range(n):\n"
+        "        out.append(a)\n        a, b = b, a + b\n    return out\n"
+        "xs = fib(30)\n"
+        "total = sum(xs) + math.floor(math.sqrt(2) * 100)\n"
+        "word = ' '.join(str(x) for x in xs[:5]).upper()\n"
+        "pick = random.randrange(100)\n"
+        "total\n"
+    )
+    report = await session.run_stream(ReplayStream(code, rate=None))
+    assert all(r.ok for r in report.results)
+    batches = dispatched(report)
+    assert batches and not any(side for _, side in batches), batches
+    values = {v.name: v.summary for r in report.results for v in r.values}
+    assert values["word"] == "'0 1 1 2 3'"
+    assert by_line(report)[15].expr is not None
+
+
+async def test_what_follows_a_wait_goes_side_by_side_until_it_is_done(
+    session: Interpreter,
+) -> None:
+    """`x = slow(...)` goes to a thread; while it runs, the statements after it go to the
+    parallel runner too (one that computes overlaps the wait); once it has finished, what
+    only computes goes in order again. A statement that waits for one run in order is not
+    made to wait for a statement the runner never saw (it would hang)."""
+    code = (
+        "import time\n"
+        "def slow(v):\n    time.sleep(0.3)\n    return v\n"
+        "base = 2 * 21\n"  # 5: in order
+        "x = slow(base)\n"  # 6: on a thread, after a statement that ran in order
+        "y = sum(range(10))\n"  # 7: computes while x waits
+    )
+    first = await asyncio.wait_for(session.run_stream(ReplayStream(code, rate=None)), 60)
+    assert all(r.ok for r in first.results)
+    results = by_line(first)
+    assert results[7].exec_start < results[6].exec_end  # overlapped the wait
+    side = {i for chunks, s in dispatched(first) if s for i in chunks}
+    assert side == {3, 4}, dispatched(first)
+    later = await session.run_stream(ReplayStream("z = x + y\n", rate=None))
+    assert [v.summary for v in later.results[0].values] == ["87"]
+    assert not any(s for _, s in dispatched(later))
+
+
+async def test_a_rollback_gives_underscore_the_value_of_the_last_statement_run_in_order(
+    session: Interpreter,
+) -> None:
+    """One run: a wait on a thread, then (once it is done) `10 + 10` in order, then a batch
+    whose failure rolls back a shown value that ran ahead of it. `_` must be what a
+    sequential run leaves, 20, not the value from before the run's first batch went to the
+    runner (2)."""
+    results_seen: set[int] = set()
+    seen = asyncio.Event()
+
+    def listen(event: Event) -> None:
+        if event.kind == "result":
+            results_seen.add(event.data["result"].chunk.index)
+            seen.set()
+
+    async def until(index: int) -> None:
+        while index not in results_seen:
+            seen.clear()
+            await asyncio.wait_for(seen.wait(), 30)
+
+    async def source() -> AsyncIterator[str]:
+        yield "import time\ndef slow(v):\n    time.sleep(0.2)\n    return v\n1 + 1\nx = slow(5)\n"
+        await until(3)  # x (on a thread) is done
+        yield "10 + 10\n"
+        await until(4)  # ran in order
+        yield "y = slow(1)\nboom = 1 / (y - 1)\n7 * 7\n"
+
+    report = await asyncio.wait_for(session.run_stream(source(), listener=listen), 60)
+    results = by_line(report)
+    assert results[9].error is not None and results[9].error.type == "ZeroDivisionError"
+    assert results[10].skipped
+    sides = [s for _, s in dispatched(report)]
+    assert sides == [False, True, False, True], dispatched(report)
+    after = await session.run_stream(ReplayStream("_\n", rate=None))
+    assert after.results[0].expr is not None and after.results[0].expr.repr == "20"
 
 
 async def test_a_backend_without_parallel_execution_says_so(tmp_path: Any) -> None:

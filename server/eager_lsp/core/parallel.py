@@ -131,6 +131,33 @@ NOT_READ_ONLY_CALLS: tuple[str, ...] = (
 #: Library calls that only read, but may advance an iterator passed to them (itertools'
 #: wrappers, consumed at once or later): their arguments count as changed, not ordered.
 CONSUMING_CALLS: tuple[str, ...] = ("itertools.*",)
+#: Library functions that only compute in Python or in C holding the GIL: a statement that
+#: calls nothing else gains nothing from a thread (`Effects.waits`). Everything else
+#: (sleeps, files, sockets, subprocesses, numpy, hashlib, an unknown library) may wait with
+#: the GIL released. A wrong entry costs overlap, never a result.
+CPU_ONLY_CALLS: tuple[str, ...] = (
+    "math.*", "cmath.*", "statistics.*", "operator.*", "string.*", "textwrap.*", "json.*",
+    "re.*", "random.*", "itertools.*", "functools.*", "collections.*", "heapq.*", "bisect.*",
+    "copy.*", "dataclasses.*", "typing.*", "fractions.*", "decimal.*", "datetime.*", "enum.*",
+    "base64.*", "unicodedata.*", "struct.*", "array.*", "types.*", "keyword.*",
+    "pprint.pformat", "time.time", "time.time_ns", "time.perf_counter",
+    "time.perf_counter_ns", "time.monotonic", "time.monotonic_ns", "time.process_time",
+)  # fmt: skip
+#: Methods of lists, dicts, sets, strings, numbers, deques and counters that only compute
+#: (a method called on an object of unknown type may be a client's request: it may wait).
+CPU_ONLY_METHODS = frozenset(
+    {
+        "append", "extend", "insert", "pop", "popleft", "appendleft", "remove", "sort",
+        "reverse", "add", "discard", "clear", "copy", "keys", "values", "items", "setdefault",
+        "count", "index", "join", "split", "rsplit", "splitlines", "strip", "lstrip", "rstrip",
+        "lower", "upper", "title", "capitalize", "replace", "format", "startswith", "endswith",
+        "find", "rfind", "isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower",
+        "encode", "decode", "zfill", "center", "ljust", "rjust", "partition", "rpartition",
+        "casefold", "bit_length", "union", "intersection", "difference",
+        "symmetric_difference", "issubset", "issuperset", "isdisjoint", "most_common", "hex",
+        "is_integer", "as_integer_ratio", "conjugate", "group", "groups",
+    }
+)  # fmt: skip
 #: Iterators that never end: a statement iterating one may not terminate.
 ENDLESS_CALLS: tuple[str, ...] = ("itertools.count", "itertools.cycle")
 #: numpy ufuncs of one operand: a second positional argument is `out`, written in place
@@ -183,6 +210,7 @@ _BARRIER_CALLS = _matcher(BARRIER_CALLS)
 _NOT_READ_ONLY = _matcher(NOT_READ_ONLY_CALLS)
 _CONSUMING = _matcher(CONSUMING_CALLS)
 _ENDLESS = _matcher(ENDLESS_CALLS)
+_CPU_ONLY = _matcher(CPU_ONLY_CALLS)
 
 
 def read_only_call(resolved: str) -> bool:
@@ -203,6 +231,9 @@ class Effects:
     method_calls: bool = False  # calls a method on some object (class summaries apply)
     loops: bool = False  # may not terminate: a `while`, an endless iterator
     generator: bool = False  # functions only: a generator (its body runs when advanced)
+    # may wait with the GIL released (a sleep, I/O, a library call not known to only
+    # compute): only such a statement gains from a thread (see `Plan.waits`)
+    waits: bool = False
 
     def merge(self, other: Effects) -> None:
         self.reads |= other.reads
@@ -211,6 +242,7 @@ class Effects:
         self.ordered |= other.ordered
         self.barrier |= other.barrier
         self.loops |= other.loops
+        self.waits |= other.waits
 
     @property
     def acts(self) -> bool:
@@ -231,6 +263,13 @@ class Plan:
     exclusive: bool
     effects: Effects = field(compare=False, repr=False, default_factory=Effects)
     speculative: bool = False
+
+    @property
+    def waits(self) -> bool:
+        """It may wait with the GIL released, so running it on a thread can overlap it with
+        other statements. One that only computes in Python holds the GIL: on a thread it
+        would overlap nothing and pay the hand-offs (core/run.py runs it in order)."""
+        return self.effects.waits
 
 
 class Planner:
@@ -593,6 +632,8 @@ class Planner:
             and not (in_function and head in local)
         ):
             resolved = resolve_alias(dotted, self._aliases)
+            if _CPU_ONLY.match(resolved) is None:
+                effects.waits = True
             if _ENDLESS.match(resolved) or (resolved == "itertools.repeat" and len(node.args) < 2):
                 effects.loops = True
             if resolved.split(".", 1)[0] in BARRIER_MODULES or _BARRIER_CALLS.match(resolved):
@@ -619,6 +660,7 @@ class Planner:
                 effects.barrier = True
             elif name in ORDERED_BUILTINS:
                 effects.ordered = True
+                effects.waits = True  # open(), input(), ...
             elif name in READ_ONLY_BUILTINS:
                 changes_args = False
                 if name == "print" and any(k.arg == "file" for k in node.keywords):
@@ -631,8 +673,14 @@ class Planner:
                     effects.loops = True  # iter(callable, sentinel)
             else:
                 effects.barrier = True  # a callable we cannot see (another run's, ...)
+                effects.waits = True
         elif isinstance(func, ast.Attribute):
             receiver = _root(func.value)
+            if func.attr not in CPU_ONLY_METHODS and not (
+                isinstance(func.value, ast.Constant)
+                or (not in_function and receiver in self._collections)
+            ):
+                effects.waits = True  # `client.get(url)`, `f.read()`, `resp.json()`, ...
             if isinstance(func.value, ast.Constant):
                 changes_args = False  # "sep".join(...), "{}".format(...)
             elif receiver is None:
@@ -648,6 +696,7 @@ class Planner:
                     changes_args = False
         else:
             effects.ordered = True
+            effects.waits = True
         if changes_args and consuming:
             for root in arg_roots:
                 self._consumes(root, effects, local, params, in_function)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -155,14 +156,22 @@ class RunReport:
         }
 
 
-def _with_plan(request: ChunkRequest, plan: Plan) -> PlannedChunkRequest:
-    """The wire form for the parallel runner: what to wait for, and whether it is a barrier."""
+def _with_plan(request: ChunkRequest, plan: Plan, sent: set[int]) -> PlannedChunkRequest:
+    """The wire form for the parallel runner: what to wait for, and whether it is a barrier.
+    `sent`: the statements this run sent to the parallel runner; the others ran in order,
+    and had finished before anything after them was sent."""
     return {
         **request,
-        "after": list(plan.after),
+        "after": [i for i in plan.after if i in sent],
         "exclusive": plan.exclusive,
         "speculative": plan.speculative,
     }
+
+
+def _calls_nothing(chunk: Chunk) -> bool:
+    """A simple statement without a call (`x = a * 2`, `d[k] = v`): it cannot wait."""
+    facts = chunk.facts
+    return chunk.checked and facts is not None and facts.kind == "simple" and not facts.call_sites
 
 
 def _round(x: float | None) -> float | None:
@@ -204,6 +213,8 @@ class Run:
         self._skip_rest = False
         self._planner = Planner() if parallel else None
         self._plans: dict[int, Plan] = {}
+        self._unplanned: deque[Chunk] = deque()  # released, not planned yet (release order)
+        self._sent_parallel: set[int] = set()  # statements sent to the parallel runner
         self._tasks: list[asyncio.Task[None]] = []
         self._token = next(_RUN_IDS)
         self._lost: set[int] = set()  # executors whose loss this run reported (by id)
@@ -333,11 +344,15 @@ class Run:
             for chunk in ready:
                 self._record(skipped_result(chunk))
             return
-        if self._planner is not None:
-            for chunk in ready:
-                tree = self._detector.take_tree(chunk.index)
-                self._plans[chunk.index] = self._planner.plan(chunk, tree)
         self._queue.extend(ready)
+        if self._planner is not None:
+            self._unplanned.extend(ready)
+            for chunk in ready:
+                if _calls_nothing(chunk):
+                    # Planned late if ever (`_in_order`): its tree is not kept meanwhile
+                    # (hundreds of kept trees slowed the collector); parsing one again costs
+                    # a few microseconds.
+                    self._detector.take_tree(chunk.index)
         self._wake.set()
 
     async def _pump_loop(self) -> None:
@@ -347,6 +362,15 @@ class Run:
             while self._queue:
                 batch, self._queue = self._queue, []
                 if self._planner is not None and await self._parallel_ready():
+                    computing = self._in_order(batch)
+                    if computing:
+                        # Nothing runs on a thread, and these statements only compute:
+                        # they go in order, as with the gate `eager` (on threads they
+                        # would overlap nothing and pay a hand-off each). The rest waits
+                        # for them, in the queue, so a failure skips it.
+                        self._queue = batch[len(computing) :] + self._queue
+                        await self._execute(computing)
+                        continue
                     # The next batch goes once the worker has taken this one: statements
                     # released meanwhile go together (one request, not one each), and no
                     # statement waits longer than that round trip.
@@ -362,6 +386,39 @@ class Run:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._emit(Done(self._clock()))
+
+    def _plan_through(self, chunk: Chunk) -> Plan:
+        """Plan the statements released up to `chunk`, in release order (the planner learns
+        each one's effects: functions, aliases, what it writes)."""
+        assert self._planner is not None
+        while chunk.index not in self._plans:
+            todo = self._unplanned.popleft()
+            tree = self._detector.take_tree(todo.index)
+            self._plans[todo.index] = self._planner.plan(todo, tree)
+        return self._plans[chunk.index]
+
+    def _in_order(self, batch: list[Chunk]) -> list[Chunk]:
+        """The gate `parallel`: the head of `batch` that runs in order, as with `eager`;
+        the rest is planned for the parallel runner.
+
+        Statements that do not wait (no `Plan.waits`) go in order while nothing of this run
+        is on a thread: holding the GIL, they would overlap nothing on a thread and pay a
+        hand-off each (issue 16: never more than 5 % slower than `eager` on CPU-bound
+        scripts). A statement with no call at all (`x = a * 2`) is not even planned now: its
+        planning waits until a later statement needs the planner (so a run of them costs
+        what it costs with `eager`). Running in order is always correct; what decides is
+        only whether overlap is possible, so a call-free statement that reads a generator
+        (which might sleep) costs overlap at worst."""
+        in_flight = any(not t.done() for t in self._tasks)
+        head = 0
+        if not in_flight:
+            for chunk in batch:
+                if not _calls_nothing(chunk) and self._plan_through(chunk).waits:
+                    break
+                head += 1
+        if head < len(batch):
+            self._plan_through(batch[-1])
+        return batch[:head]
 
     async def _parallel_ready(self) -> bool:
         """The executor can run statements side by side; if not, say so once."""
@@ -385,7 +442,7 @@ class Run:
         interpreter = self._interpreter
         pending = {c.index: c for c in batch}
         dispatched = self._clock()
-        self._emit(Dispatch(dispatched, chunks=[c.index for c in batch]))
+        self._emit(Dispatch(dispatched, chunks=[c.index for c in batch], side_by_side=parallel))
         started: dict[int, float] = {}
 
         def on_event(msg: ExecutorEvent) -> None:
@@ -414,8 +471,9 @@ class Run:
             worker = await interpreter.executor()
             side_by_side = worker.parallel if parallel else None
             if side_by_side is not None:
+                self._sent_parallel.update(c.index for c in batch)
                 wire = [
-                    _with_plan(r, self._plans[c.index])
+                    _with_plan(r, self._plans[c.index], self._sent_parallel)
                     for r, c in zip(requests, batch, strict=True)
                 ]
                 await side_by_side.execute_parallel(

@@ -182,6 +182,9 @@ class Dispatch(Event):
 
     kind: ClassVar[str] = "dispatch"
     chunks: list[int]  # chunk indexes, in order
+    # gate `parallel`: the batch went to the runner that starts statements side by side
+    # (False: run in order, as every other gate does)
+    side_by_side: bool = False
 
 
 @dataclass(frozen=True)

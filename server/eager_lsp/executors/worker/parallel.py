@@ -214,10 +214,14 @@ class ParallelRunner:
             entries.append(entry)
         with self._lock:
             state = self._runs.get(run)
+            namespace = self._executor.namespace
             if state is None:
                 self._runs = {r: s for r, s in self._runs.items() if s.queue}
-                namespace = self._executor.namespace
                 state = self._runs[run] = _RunState(namespace.get("_", _MISSING))
+            elif not state.queue:
+                # Everything of the run so far is committed (and it may have run statements
+                # in order since): a rollback restores `_` to what it is now at the latest.
+                state.underscore, state.shown = namespace.get("_", _MISSING), {}
             for entry in entries:  # document order (no bisect key=: the worker runs on 3.8)
                 at = len(state.queue)
                 while at > 0 and state.queue[at - 1].id > entry.id:
