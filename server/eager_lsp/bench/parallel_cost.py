@@ -11,13 +11,15 @@
   which hides any of it, so it is measured at rate 0 only).
 
 Both gates use the product's own Interpreter with a warm worker each (reset between runs); they
-take turns, one run each per round, so a noisy machine slows both alike. Medians and
+take turns, one run each per round (tiny-200: TINY_RUNS each), so a noisy machine slows both
+alike, and which gate goes first alternates from round to round (the second run of a pair
+was systematically slower on CPU-bound work: the first had warmed the core). Medians and
 minimums of end-to-end seconds (stream start to the last result) are reported, and the
 interpreter's CPU seconds per run (user + system, from /proc: what the threads, the GIL
 hand-offs and the output routing cost, which a loaded machine does not blur as it blurs
 wall-clock time).
 
-    python -m eager_lsp.bench.parallel_cost [--rounds N]
+    python -m eager_lsp.bench.parallel_cost [--rounds N] [--only WORKLOAD ...]
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ TINY_WORKLOAD = "tiny-200"
 TINY_TEXT = "".join(f"x{i} = {i} * 2\n" for i in range(200))
 GATES = ("eager", "parallel")
 RATE = 50.0
+#: tiny-200 takes about 30 ms a run: this many runs per gate and round, so its medians are
+#: not two samples' worth of scheduling noise.
+TINY_RUNS = 20
 
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -55,10 +60,13 @@ def cpu_seconds(pid: int | None) -> float | None:
         return None
 
 
-async def _measure(rounds: int, rate: float) -> dict[str, Any]:
+async def _measure(rounds: int, rate: float, only: tuple[str, ...] = ()) -> dict[str, Any]:
     cat = {w.name: w for w in catalog_mod.load().workloads}
     cases = [(WAIT_WORKLOAD, rate)] + [(n, r) for n in CPU_WORKLOADS for r in (rate, 0.0)]
     cases.append((TINY_WORKLOAD, 0.0))
+    cases = list(dict.fromkeys(cases))  # --rate 0: each case once
+    if only:
+        cases = [(n, r) for n, r in cases if n in only]
     texts = {name: cat[name].text for name, _ in cases if name in cat}
     texts[TINY_WORKLOAD] = TINY_TEXT
     times: dict[tuple[str, float, str], list[float]] = {}
@@ -76,10 +84,12 @@ async def _measure(rounds: int, rate: float) -> dict[str, Any]:
         try:
             for s in sessions.values():
                 await s.start()
-            for _ in range(rounds):
+            for round_no in range(rounds):
+                order = GATES if round_no % 2 == 0 else GATES[::-1]
                 for name, r in cases:
                     text = texts[name]
-                    for gate in GATES:
+                    runs = TINY_RUNS if name == TINY_WORKLOAD else 1
+                    for gate in [g for _ in range(runs) for g in order]:
                         session = sessions[gate]
                         await session.reset()
                         before = cpu_seconds(session.pid)
@@ -119,16 +129,17 @@ async def _measure(rounds: int, rate: float) -> dict[str, Any]:
     return {"rounds": rounds, "rows": rows}
 
 
-def measure(rounds: int = 5, rate: float = RATE) -> dict[str, Any]:
+def measure(rounds: int = 5, rate: float = RATE, only: tuple[str, ...] = ()) -> dict[str, Any]:
     """{"rounds", "rows": [{"workload", "rate", "eager_median_s", "parallel_median_s",
-    "eager_min_s", "parallel_min_s", "x_eager_median", "x_eager_min"}]}."""
-    return asyncio.run(_measure(rounds, rate))
+    "eager_min_s", "parallel_min_s", "x_eager_median", "x_eager_min"}]}; `only`: these
+    workloads (all when empty)."""
+    return asyncio.run(_measure(rounds, rate, only))
 
 
 def format_table(report: dict[str, Any]) -> list[str]:
     lines = [
         f"parallel gate vs eager, end to end ({report['rounds']} rounds, taking turns;"
-        " rate 0: fed at once):"
+        f" tiny-200 {TINY_RUNS} runs a round; rate 0: fed at once):"
     ]
     for row in report["rows"]:
         rate = f"{row['rate']:g} tok/s" if row["rate"] else "rate 0"
@@ -151,8 +162,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rate", type=float, default=RATE)
+    parser.add_argument("--only", action="append", default=[], metavar="WORKLOAD")
     args = parser.parse_args(argv)
-    print("\n".join(format_table(measure(args.rounds, args.rate))))
+    print("\n".join(format_table(measure(args.rounds, args.rate, tuple(args.only)))))
 
 
 if __name__ == "__main__":
