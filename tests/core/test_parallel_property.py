@@ -12,6 +12,7 @@ outside the interpreter) and the final namespace.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -87,16 +88,29 @@ async def both(sessions: dict[str, Interpreter], code: str) -> tuple[Any, Any]:
     return reports[0], reports[1]
 
 
-async def observed(sessions: dict[str, Interpreter], code: str) -> dict[str, Any]:
+async def paced(pieces: list[str | float]) -> AsyncIterator[str]:
+    """Text pieces, with pauses (seconds) between them."""
+    for piece in pieces:
+        if isinstance(piece, str):
+            yield piece
+        else:
+            await asyncio.sleep(piece)
+
+
+async def observed(
+    sessions: dict[str, Interpreter], code: str, pieces: list[str | float] | None = None
+) -> dict[str, Any]:
     """Per gate: every statement's outcome and the stop, the log file the program appended
-    to, and the final namespace (names not bound to a callable or module, by repr)."""
+    to, and the final namespace (names not bound to a callable or module, by repr).
+    `pieces`: stream `code` in these pieces and pauses instead of all at once."""
     seen: dict[str, Any] = {}
     for gate in ("eager", "parallel"):
         session = sessions[gate]
         log = Path(session.config.cwd) / LOG
         log.unlink(missing_ok=True)
         await session.reset()
-        report = await session.run_stream(ReplayStream(code, rate=None))
+        source = ReplayStream(code, rate=None) if pieces is None else paced(pieces)
+        report = await asyncio.wait_for(session.run_stream(source), 120)
         namespace = await session.run_stream(ReplayStream(NAMESPACE, rate=None))
         if gate == "parallel":  # how many statements went to the runner (not the outcome)
             side = [e.chunks for e in report.events if e.kind == "dispatch" and e.side_by_side]
@@ -290,6 +304,29 @@ async def test_random_mixes_give_sequential_results(
     assert seen["parallel"] == seen["eager"], code
     if re.search(r"\bwork\(v|\bwork\(c", code):  # a statement that waits: the runner is used
         assert seen["side_by_side"] > 0, code
+
+
+def in_pieces(code: str, rng: random.Random) -> list[str | float]:
+    """`code` cut before some top-level statements, with pauses between the pieces: some
+    batches then go in order and some to the parallel runner, in one run."""
+    pieces: list[str | float] = []
+    current = ""
+    for line in code.splitlines(keepends=True):
+        if current and not line[:1].isspace() and rng.random() < 0.3:
+            pieces += [current, rng.choice([0.0, 0.03, 0.1])]
+            current = ""
+        current += line
+    return [*pieces, current]
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_random_mixes_streamed_in_pieces_give_sequential_results(
+    sessions: dict[str, Interpreter], seed: int
+) -> None:
+    code = random_program(random.Random(100 + seed))
+    pieces = in_pieces(code, random.Random(seed))
+    seen = await observed(sessions, code, pieces)
+    assert seen["parallel"] == seen["eager"], pieces
 
 
 def test_random_mixes_cover_failures_and_effects() -> None:

@@ -263,6 +263,44 @@ async def test_a_rollback_gives_underscore_the_value_of_the_last_statement_run_i
     assert after.results[0].expr is not None and after.results[0].expr.repr == "20"
 
 
+async def test_statements_after_a_lost_interpreter_do_not_wait_for_what_it_ran(
+    tmp_path: Any,
+) -> None:
+    """Without stop on error a run goes on after its interpreter died (`os._exit`). The
+    statements sent to the new one must not wait for statements only the dead one had seen
+    (`os._exit` is a barrier: everything after it waited for it): they run, and fail as with
+    `eager` (NameError: the state is gone). Found by review: the run never ended (also
+    before statements could run in order)."""
+    s = open_interpreter(config(tmp_path, stop_on_error=False), spares=0)
+    results_seen: set[int] = set()
+    seen = asyncio.Event()
+
+    def listen(event: Event) -> None:
+        if event.kind == "result":
+            results_seen.add(event.data["result"].chunk.index)
+            seen.set()
+
+    async def source() -> AsyncIterator[str]:
+        yield (
+            "import os\nimport time\n"
+            "def slow(v):\n    time.sleep(0.2)\n    return v\n"
+            "x = slow(1)\nos._exit(3)\nz = slow(x)\n"
+        )
+        while 5 not in results_seen:  # z: after the loss
+            seen.clear()
+            await asyncio.wait_for(seen.wait(), 30)
+        yield "w = slow(2)\n"
+
+    try:
+        report = await asyncio.wait_for(s.run_stream(source(), listener=listen), 60)
+    finally:
+        await s.close()
+    results = by_line(report)
+    assert results[7].error is not None  # the interpreter was lost there
+    assert results[8].skipped  # sent with it, never started (as with `eager`)
+    assert results[9].error is not None and results[9].error.type == "NameError"
+
+
 async def test_a_backend_without_parallel_execution_says_so(tmp_path: Any) -> None:
     """The kernel backend cannot run statements side by side (its `parallel` is None); the
     same holds for any executor that says so. Here the real worker is wrapped so that it says

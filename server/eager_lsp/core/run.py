@@ -156,13 +156,17 @@ class RunReport:
         }
 
 
-def _with_plan(request: ChunkRequest, plan: Plan, sent: set[int]) -> PlannedChunkRequest:
+def _with_plan(
+    request: ChunkRequest, plan: Plan, sent: dict[int, object], runner: object
+) -> PlannedChunkRequest:
     """The wire form for the parallel runner: what to wait for, and whether it is a barrier.
-    `sent`: the statements this run sent to the parallel runner; the others ran in order,
-    and had finished before anything after them was sent."""
+    `sent`: the statements this run sent to a parallel runner, and to which. Only those sent
+    to this `runner` are waited for: the others ran in order, and had finished before
+    anything after them was sent, or went to an interpreter that was lost since (this one
+    never saw them: waiting for them would never end; they are reported lost)."""
     return {
         **request,
-        "after": [i for i in plan.after if i in sent],
+        "after": [i for i in plan.after if sent.get(i) is runner],
         "exclusive": plan.exclusive,
         "speculative": plan.speculative,
     }
@@ -214,7 +218,8 @@ class Run:
         self._planner = Planner() if parallel else None
         self._plans: dict[int, Plan] = {}
         self._unplanned: deque[Chunk] = deque()  # released, not planned yet (release order)
-        self._sent_parallel: set[int] = set()  # statements sent to the parallel runner
+        # statements sent to a parallel runner → that runner (the executor's)
+        self._sent_parallel: dict[int, object] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._token = next(_RUN_IDS)
         self._lost: set[int] = set()  # executors whose loss this run reported (by id)
@@ -471,9 +476,9 @@ class Run:
             worker = await interpreter.executor()
             side_by_side = worker.parallel if parallel else None
             if side_by_side is not None:
-                self._sent_parallel.update(c.index for c in batch)
+                self._sent_parallel.update((c.index, side_by_side) for c in batch)
                 wire = [
-                    _with_plan(r, self._plans[c.index], self._sent_parallel)
+                    _with_plan(r, self._plans[c.index], self._sent_parallel, side_by_side)
                     for r, c in zip(requests, batch, strict=True)
                 ]
                 await side_by_side.execute_parallel(
