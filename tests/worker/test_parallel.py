@@ -173,6 +173,24 @@ async def test_interrupt_stops_every_running_statement(session: Interpreter) -> 
     assert not session.lost_reasons
 
 
+class Arrivals:
+    """A run's listener that lets a stepped source wait for a statement's result."""
+
+    def __init__(self) -> None:
+        self.indexes: set[int] = set()
+        self._changed = asyncio.Event()
+
+    def listen(self, event: Event) -> None:
+        if event.kind == "result":
+            self.indexes.add(event.data["result"].chunk.index)
+            self._changed.set()
+
+    async def result_of(self, index: int) -> None:
+        while index not in self.indexes:
+            self._changed.clear()
+            await asyncio.wait_for(self._changed.wait(), 30)
+
+
 def dispatched(report: Any) -> list[tuple[list[int], bool]]:
     """The batches in the order they went: (chunk indexes, side by side?)."""
     return [(e.chunks, e.side_by_side) for e in report.events if e.kind == "dispatch"]
@@ -233,27 +251,16 @@ async def test_a_rollback_gives_underscore_the_value_of_the_last_statement_run_i
     whose failure rolls back a shown value that ran ahead of it. `_` must be what a
     sequential run leaves, 20, not the value from before the run's first batch went to the
     runner (2)."""
-    results_seen: set[int] = set()
-    seen = asyncio.Event()
-
-    def listen(event: Event) -> None:
-        if event.kind == "result":
-            results_seen.add(event.data["result"].chunk.index)
-            seen.set()
-
-    async def until(index: int) -> None:
-        while index not in results_seen:
-            seen.clear()
-            await asyncio.wait_for(seen.wait(), 30)
+    arrived = Arrivals()
 
     async def source() -> AsyncIterator[str]:
         yield "import time\ndef slow(v):\n    time.sleep(0.2)\n    return v\n1 + 1\nx = slow(5)\n"
-        await until(3)  # x (on a thread) is done
+        await arrived.result_of(3)  # x (on a thread) is done
         yield "10 + 10\n"
-        await until(4)  # ran in order
+        await arrived.result_of(4)  # ran in order
         yield "y = slow(1)\nboom = 1 / (y - 1)\n7 * 7\n"
 
-    report = await asyncio.wait_for(session.run_stream(source(), listener=listen), 60)
+    report = await asyncio.wait_for(session.run_stream(source(), listener=arrived.listen), 60)
     results = by_line(report)
     assert results[9].error is not None and results[9].error.type == "ZeroDivisionError"
     assert results[10].skipped
@@ -272,13 +279,7 @@ async def test_statements_after_a_lost_interpreter_do_not_wait_for_what_it_ran(
     `eager` (NameError: the state is gone). Found by review: the run never ended (also
     before statements could run in order)."""
     s = open_interpreter(config(tmp_path, stop_on_error=False), spares=0)
-    results_seen: set[int] = set()
-    seen = asyncio.Event()
-
-    def listen(event: Event) -> None:
-        if event.kind == "result":
-            results_seen.add(event.data["result"].chunk.index)
-            seen.set()
+    arrived = Arrivals()
 
     async def source() -> AsyncIterator[str]:
         yield (
@@ -286,13 +287,11 @@ async def test_statements_after_a_lost_interpreter_do_not_wait_for_what_it_ran(
             "def slow(v):\n    time.sleep(0.2)\n    return v\n"
             "x = slow(1)\nos._exit(3)\nz = slow(x)\n"
         )
-        while 5 not in results_seen:  # z: after the loss
-            seen.clear()
-            await asyncio.wait_for(seen.wait(), 30)
+        await arrived.result_of(5)  # z: after the loss
         yield "w = slow(2)\n"
 
     try:
-        report = await asyncio.wait_for(s.run_stream(source(), listener=listen), 60)
+        report = await asyncio.wait_for(s.run_stream(source(), listener=arrived.listen), 60)
     finally:
         await s.close()
     results = by_line(report)
