@@ -200,6 +200,15 @@ async function runFileAndAttach(page) {
   await item.waitFor({ state: "visible" });
   result.eagerSubmenu = (await labels()).filter((t) => !result.contextMenu.includes(t) || t === "Copy");
   await item.click();
+  // Under load the menu sometimes takes no click at all: it stays open with the item
+  // highlighted and nothing runs (seen once in a loaded round; the screenshot showed the open
+  // menu). Click again only while the menu is still open: a taken click closes it.
+  for (let i = 0; i < 3; i++) {
+    const closed = await item.waitFor({ state: "hidden", timeout: 3000 }).then(() => true, () => false);
+    if (closed) break;
+    step("the menu is still open: clicking Run File Eagerly again");
+    await item.click().catch(() => undefined);
+  }
   step("Run File Eagerly from the context menu");
   let seen = null;
   result.afterRun = await until("the decorations of the run", async () => {
