@@ -13,7 +13,8 @@
 Both gates use the product's own Interpreter with a warm worker each (reset between runs); they
 take turns, one run each per round (tiny-200: TINY_RUNS each), so a noisy machine slows both
 alike, and which gate goes first alternates from round to round (the second run of a pair
-was systematically slower on CPU-bound work: the first had warmed the core). Medians and
+was systematically slower on CPU-bound work: the first had warmed the core); one warm-up
+round is not counted. Medians and
 minimums of end-to-end seconds (stream start to the last result) are reported, and the
 interpreter's CPU seconds per run (user + system, from /proc: what the threads, the GIL
 hand-offs and the output routing cost, which a loaded machine does not blur as it blurs
@@ -43,6 +44,9 @@ TINY_WORKLOAD = "tiny-200"
 TINY_TEXT = "".join(f"x{i} = {i} * 2\n" for i in range(200))
 GATES = ("eager", "parallel")
 RATE = 50.0
+#: Rounds run first and not counted: a worker's first runs of a workload pay for fresh
+#: memory and cold caches (a 3-round median of identical work in the two gates was 5 % apart).
+WARMUP_ROUNDS = 1
 #: tiny-200 takes about 30 ms a run: this many runs per gate and round, so its medians are
 #: not two samples' worth of scheduling noise.
 TINY_RUNS = 20
@@ -84,7 +88,7 @@ async def _measure(rounds: int, rate: float, only: tuple[str, ...] = ()) -> dict
         try:
             for s in sessions.values():
                 await s.start()
-            for round_no in range(rounds):
+            for round_no in range(-WARMUP_ROUNDS, rounds):  # negative: not counted
                 order = GATES if round_no % 2 == 0 else GATES[::-1]
                 for name, r in cases:
                     text = texts[name]
@@ -95,11 +99,13 @@ async def _measure(rounds: int, rate: float, only: tuple[str, ...] = ()) -> dict
                         before = cpu_seconds(session.pid)
                         report = await session.run_stream(ReplayStream(text, rate=r or None))
                         after = cpu_seconds(session.pid)
-                        if before is not None and after is not None:
-                            cpu.setdefault((name, r, gate), []).append(after - before)
                         failed = report.failed
                         if failed is not None:
                             raise RuntimeError(f"{name} failed with gate {gate}: {failed.error}")
+                        if round_no < 0:
+                            continue
+                        if before is not None and after is not None:
+                            cpu.setdefault((name, r, gate), []).append(after - before)
                         seconds = report.done_at - report.started_at
                         times.setdefault((name, r, gate), []).append(seconds)
         finally:
