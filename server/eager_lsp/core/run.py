@@ -414,9 +414,8 @@ class Run:
         what it costs with `eager`). Running in order is always correct; what decides is
         only whether overlap is possible, so a call-free statement that reads a generator
         (which might sleep) costs overlap at worst."""
-        in_flight = any(not t.done() for t in self._tasks)
         head = 0
-        if not in_flight:
+        if not self._in_flight:  # no batch of this run is in the parallel runner
             for chunk in batch:
                 if not _calls_nothing(chunk) and self._plan_through(chunk).waits:
                     break
