@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,7 @@ class _Client:
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._reader = asyncio.ensure_future(self._read())
         self.messages = 0
+        self.by_method: Counter[str] = Counter()  # what the server sent, by method
 
     def _write(self, msg: dict[str, Any]) -> None:
         data = json.dumps(msg).encode()
@@ -129,6 +131,7 @@ class _Client:
 
     def _handle(self, msg: dict[str, Any], now: float) -> None:
         method = msg.get("method")
+        self.by_method[method or "(response)"] += 1
         if method is None:
             fut = self._waiting.pop(msg.get("id", -1), None)
             if fut is not None and not fut.done():
@@ -303,6 +306,7 @@ async def _drive(
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
     cpu0, t0 = _cpu_s(pid), time.monotonic()
+    sent0 = Counter(client.by_method)
     for i, uri in enumerate(client.docs):
         await client.request(
             "workspace/executeCommand",
@@ -313,6 +317,7 @@ async def _drive(
         )
     await asyncio.wait_for(asyncio.gather(*(d.done.wait() for d in client.docs.values())), 300)
     cpu1, t1 = _cpu_s(pid), time.monotonic()
+    by_method = client.by_method - sent0
     if spy is not None:
         spy.send_signal(2)
         await spy.wait()
@@ -358,6 +363,7 @@ async def _drive(
             "min": min(edit_lag),
             "max": max(edit_lag),
         },
+        "server_messages": dict(by_method.most_common()),
         "per_doc": rows,
     }
 

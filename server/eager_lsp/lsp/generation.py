@@ -75,6 +75,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+STATUS_INTERVAL_S = 0.1  # status and progress while a generation streams, at most this often
+
 DEFAULT_REPAIR_TASK = "Make the code work."
 
 
@@ -171,11 +173,13 @@ class Generation(Activity):
         self.end_offset = end
         self.asked = asked if asked is not None else Asked(doc, start, end)
         self.asked_version = self.asked.version  # the version `start`/`end` refer to
+        self._report_timer: asyncio.TimerHandle | None = None
         self._new_attempt_state()
 
     def _new_attempt_state(self) -> None:
         """What one attempt writes: a writer, a region, a run binding, a progress bar."""
         server, doc = self.server, self.doc
+        self._cancel_report()
         self.tokens = 0
         self.first_piece_at: float | None = None
         self.writer: Writer = (
@@ -193,6 +197,7 @@ class Generation(Activity):
         self._unwritten: Unwritten | None = None  # what ran but was not written: lsp/unwritten
         self._cleanup: asyncio.Task[str] | None = None
         self._stop_asked = False
+        self._reported_at = 0.0  # the last status/progress while streaming (`_report`)
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def stop(self, reason: str) -> None:
@@ -419,6 +424,7 @@ class Generation(Activity):
 
     def _finish(self, report: RunReport | None, *, error: str | None) -> None:
         server, doc = self.server, self.doc
+        self._cancel_report()
         if self.region is not None:
             self.region.freeze()
             if doc.last_region is not None and doc.last_region is not self.region:
@@ -521,14 +527,17 @@ class Generation(Activity):
         now = time.monotonic()
         if self.first_piece_at is None:
             self.first_piece_at = now
-        self.tokens += 1
+        # A piece may carry several of the model's tokens (a stream hands over everything
+        # that arrived since it was last asked); the stream counts them where it can.
+        deltas = getattr(self.attempt.stream, "deltas", None) if self.attempt else None
+        self.tokens = deltas if isinstance(deltas, int) else self.tokens + 1
         self.writer.push(piece)
         if self.binding is not None:
             self._report()
 
     def _on_event(self, event: Event) -> None:
         if event.kind == "result":
-            self._report(force=True)
+            self._report()
 
     def _keep_length(self) -> int | None:
         """How much generated text stays (`Attempt.keep_length`, the CLI's rule too): up to
@@ -598,23 +607,44 @@ class Generation(Activity):
         return self.writer.applied_text.count("\n") <= rel
 
     # -- progress -------------------------------------------------------------------------------
-    def _report(self, force: bool = False) -> None:
+    def _report(self) -> None:
+        """Status and progress while the stream runs: at most one of each per
+        `STATUS_INTERVAL_S`. A report that falls inside the interval is sent when it ends,
+        so the latest counts always arrive. (Called for every piece and every result: with
+        ten documents generating, sending each was half of what the server wrote.)"""
+        wait = self._reported_at + STATUS_INTERVAL_S - time.monotonic()
+        if wait > 0:
+            if self._report_timer is None:
+                loop = asyncio.get_running_loop()
+                self._report_timer = loop.call_later(wait, self._report_due)
+            return
+        self._send_report()
+
+    def _report_due(self) -> None:
+        self._report_timer = None
+        if self.binding is not None:  # (`_finish` cancels it: the end is reported there)
+            self._send_report()
+
+    def _cancel_report(self) -> None:
+        if self._report_timer is not None:
+            self._report_timer.cancel()
+            self._report_timer = None
+
+    def _send_report(self) -> None:
         b = self.binding
         assert b is not None
-        # Called for every piece: build the messages only when one is sent.
-        if self.progress.due(force=force):
-            self.progress.report(f"{self.tokens} tokens, {b.done} statements run", force=force)
-        if force or self.tokens % 8 == 0:
-            elapsed = time.monotonic() - (self.first_piece_at or time.monotonic())
-            rate = round(self.tokens / elapsed, 1) if elapsed > 0 else 0.0
-            self.server.status(
-                self.doc,
-                "generating",
-                tokens=self.tokens,
-                tokensPerSecond=rate,
-                chunksDone=b.done,
-                chunksTotal=b.released,
-            )
+        self._reported_at = now = time.monotonic()
+        self.progress.report(f"{self.tokens} tokens, {b.done} statements run", force=True)
+        elapsed = now - (self.first_piece_at or now)
+        rate = round(self.tokens / elapsed, 1) if elapsed > 0 else 0.0
+        self.server.status(
+            self.doc,
+            "generating",
+            tokens=self.tokens,
+            tokensPerSecond=rate,
+            chunksDone=b.done,
+            chunksTotal=b.released,
+        )
 
 
 # -- commands -----------------------------------------------------------------------------------

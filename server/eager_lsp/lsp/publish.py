@@ -14,7 +14,8 @@ so every diagnostic carries the version it was computed for. The store is a view
 interpreter's ledger: each result is read from the ledger here, never from a copy.
 
 Diagnostics are sent when results change or move, stamped with the server's version at that
-moment. Typing that moves nothing (a character within a line) sends none, so the last ones
+moment. An empty list after an empty list waits for that catch-up (below): the client shows
+nothing either way, and code running without errors sent one per 20 ms window per document. Typing that moves nothing (a character within a line) sends none, so the last ones
 sent can name a version older than the client's last: a client that reads `version` may drop
 them as outdated, and nothing newer would follow. So a didChange that leaves the published
 version behind sends them again for the current version once typing pauses (`catch_up`,
@@ -389,6 +390,8 @@ class Publisher:
         self._last_flush = -1e9  # loop time of the last publish round
         self._last_refresh = -1e9  # loop time the last refresh was sent
         self._published: dict[str, int] = {}  # uri → the version its last diagnostics named
+        self._empty: dict[str, bool] = {}  # uri → the last diagnostics sent were none
+        self._due: set[str] = set()  # uris whose next flush sends even an unchanged empty list
         self._catch_up: dict[str, asyncio.TimerHandle] = {}
 
     def schedule(self, doc: Document, *, refresh: bool = True) -> None:
@@ -419,11 +422,14 @@ class Publisher:
         for doc in docs:
             if doc.closed:
                 continue
+            found = diagnostics(doc)
+            if not found and self._empty.get(doc.uri) and doc.uri not in self._due:
+                continue  # none then, none now; `catch_up` still stamps the last version
+            self._due.discard(doc.uri)
             self._published[doc.uri] = doc.version
+            self._empty[doc.uri] = not found
             self._send(
-                lsp.PublishDiagnosticsParams(
-                    uri=doc.uri, version=doc.version, diagnostics=diagnostics(doc)
-                )
+                lsp.PublishDiagnosticsParams(uri=doc.uri, version=doc.version, diagnostics=found)
             )
         if docs and self._refresh_wanted:
             self._refresh_wanted = False
@@ -444,11 +450,14 @@ class Publisher:
     def _caught_up(self, doc: Document) -> None:
         self._catch_up.pop(doc.uri, None)
         if not doc.closed and self._published.get(doc.uri, doc.version) != doc.version:
+            self._due.add(doc.uri)
             self.schedule(doc, refresh=False)
 
     def clear(self, uri: str) -> None:
         self._pending.pop(uri, None)
         self._published.pop(uri, None)
+        self._empty.pop(uri, None)
+        self._due.discard(uri)
         handle = self._catch_up.pop(uri, None)
         if handle is not None:
             handle.cancel()

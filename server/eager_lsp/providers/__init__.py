@@ -98,6 +98,10 @@ class _DeferredStream:
     def usage(self) -> dict[str, Any] | None:
         return self._inner.usage if self._inner is not None else None
 
+    @property
+    def deltas(self) -> int | None:
+        return getattr(self._inner, "deltas", None)
+
     def __aiter__(self) -> _DeferredStream:
         return self
 

@@ -30,6 +30,11 @@ class FencedStream:
     def usage(self) -> dict[str, Any] | None:
         return self.raw.usage
 
+    @property
+    def deltas(self) -> int | None:
+        """The raw stream's count of the model's deltas, where it keeps one."""
+        return getattr(self.raw, "deltas", None)
+
     def __aiter__(self) -> AsyncIterator[str]:
         return self
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
@@ -17,32 +18,48 @@ class PrefetchStream:
 
     def __init__(self, inner: AsyncIterable[str]) -> None:
         self.inner = inner
-        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._items: deque[tuple[str, Any]] = deque()
+        self._arrived = asyncio.Event()
         self._task = asyncio.ensure_future(self._pump())
 
     @property
     def usage(self) -> Any:
         return getattr(self.inner, "usage", None)
 
+    @property
+    def deltas(self) -> int | None:
+        return getattr(self.inner, "deltas", None)
+
     async def _pump(self) -> None:
         try:
             async for piece in self.inner:
-                self._queue.put_nowait(("piece", piece))
+                self._put("piece", piece)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self._queue.put_nowait(("error", exc))
+            self._put("error", exc)
         else:
-            self._queue.put_nowait(("end", None))
+            self._put("end", None)
+
+    def _put(self, kind: str, value: Any) -> None:
+        self._items.append((kind, value))
+        self._arrived.set()
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._pieces()
 
     async def _pieces(self) -> AsyncIterator[str]:
+        items = self._items
         while True:
-            kind, value = await self._queue.get()
-            if kind == "piece":
-                yield value
+            while not items:
+                self._arrived.clear()
+                await self._arrived.wait()
+            kind, value = items.popleft()
+            if kind == "piece":  # pieces queued behind it go with it, as one piece
+                text = [value]
+                while items and items[0][0] == "piece":
+                    text.append(items.popleft()[1])
+                yield "".join(text)
             elif kind == "end":
                 return
             else:
