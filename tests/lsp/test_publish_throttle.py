@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, cast
 
 from eager_lsp.lsp import publish
@@ -77,3 +78,36 @@ async def test_a_result_right_after_a_text_only_publish_is_refreshed_without_wai
     assert len(refreshes) == 1
     await asyncio.sleep(publish.PUBLISH_WINDOW_S + 0.05)
     assert len(refreshes) == 1  # the trailing diagnostics publish asks for no second one
+
+
+@dataclass
+class _OpenDoc:
+    """An open document without failing results: its diagnostics are an empty list."""
+
+    uri: str
+    version: int = 1
+    closed: bool = False
+    store: Any = None
+    text: Any = None
+
+    def __post_init__(self) -> None:
+        self.store = SimpleNamespace(failing=[])
+
+
+async def test_no_diagnostics_after_none_wait_for_the_catch_up_of_the_last_version() -> None:
+    """Code that runs without errors used to send an empty list per publish window; now only
+    the first goes out, and the catch-up after typing pauses names the last version."""
+    sent: list[Any] = []
+    publisher = publish.Publisher(sent.append, None)
+    doc = cast(Any, _OpenDoc("file:///a.py"))
+    publisher.schedule(doc)
+    await _turns()
+    assert [(p.version, p.diagnostics) for p in sent] == [(1, [])]
+    for version in range(2, 6):  # edits and results while code streams in
+        doc.version = version
+        publisher.catch_up(doc)
+        publisher.schedule(doc)
+        await asyncio.sleep(publish.PUBLISH_WINDOW_S * 1.5)
+    assert len(sent) == 1
+    await asyncio.sleep(publish.CATCH_UP_S + 0.1)
+    assert [(p.version, p.diagnostics) for p in sent] == [(1, []), (5, [])]

@@ -14,7 +14,7 @@ from tests.support.openai_server import FakeOpenAIServer
 from eager_lsp.providers import open_stream
 from eager_lsp.providers.base import ProviderError, TextStream
 from eager_lsp.providers.config import LLMConfig
-from eager_lsp.providers.openai_chat import OpenAIChatProvider
+from eager_lsp.providers.openai_chat import OpenAIChatProvider, ReadClock, read_clock
 
 KEY = "sk-test-SUPERSECRET-0123456789abcdef"
 MESSAGES = [{"role": "user", "content": "write code"}]
@@ -314,3 +314,76 @@ async def test_open_stream_errors_pass_through(fake_openai: FakeOpenAIServer) ->
 def test_config_repr_hides_the_key() -> None:
     cfg = LLMConfig(api_key=KEY)
     assert KEY not in repr(cfg) and "api_key='***'" not in repr(LLMConfig())
+
+
+# -- several streams at once: one read tick ---------------------------------------------------
+
+
+class _CountingClock(ReadClock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fired = 0
+
+    def _fire(self, at: float) -> None:
+        self.fired += 1
+        super()._fire(at)
+
+
+async def test_the_read_clock_holds_no_read_of_a_lone_stream() -> None:
+    clock = _CountingClock()
+    for streams in (0, 1):
+        clock.streams = streams
+        assert clock.period() == 0.0
+        await clock.tick()  # returns without a timer
+    assert clock.fired == 0 and not clock._due
+
+
+async def test_the_read_clock_wakes_the_reads_of_several_streams_together() -> None:
+    clock = _CountingClock()
+    clock.streams = 4
+    assert 0.0 < clock.period() <= 0.02  # the added latency is bounded
+    tasks = [asyncio.ensure_future(clock.tick()) for _ in range(4)]
+    await asyncio.sleep(0)
+    assert len(clock._due) == 1  # one timer for the four reads
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert clock.fired == 1 and not clock._due
+
+
+async def test_a_cancelled_read_leaves_the_others_on_the_tick() -> None:
+    clock = _CountingClock()
+    clock.streams = 2
+    kept, cancelled = asyncio.ensure_future(clock.tick()), asyncio.ensure_future(clock.tick())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.wait_for(kept, 5)
+    assert cancelled.cancelled() and clock.fired == 1
+
+
+async def test_concurrent_streams_are_read_on_the_tick_and_give_their_connections_back(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    """Three streams at once: each gets all its text and its token count; while they are
+    read, the running loop's clock counts them; afterwards nothing is left paced (the
+    connections go back to the pool with their own `read`)."""
+    texts = [[f"s{k}_{i} = {i}\n" for i in range(30)] for k in range(3)]
+    for pieces in texts:
+        fake_openai.enqueue(pieces=pieces, delay=0.003)
+    p = provider(fake_openai)
+    seen: list[int] = []
+
+    async def one() -> tuple[str, int]:
+        stream = p.stream(MESSAGES)
+        got = []
+        async for piece in stream:
+            got.append(piece)
+            seen.append(read_clock().streams)
+        return "".join(got), stream.deltas
+
+    results = await asyncio.wait_for(asyncio.gather(one(), one(), one()), 30)
+    assert sorted(text for text, _ in results) == sorted("".join(t) for t in texts)
+    assert [deltas for _, deltas in results] == [30, 30, 30]
+    assert max(seen) == 3
+    assert read_clock().streams == 0
+    fake_openai.enqueue(pieces=["x = 1\n"])
+    assert await collect(p.stream(MESSAGES)) == "x = 1\n"  # a pooled connection, read plainly
+    assert read_clock().streams == 0
