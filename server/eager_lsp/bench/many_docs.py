@@ -302,7 +302,7 @@ async def _drive(
     if spy_out:
         spy = await asyncio.create_subprocess_exec(
             "py-spy", "record", "--pid", str(pid), "--format", "raw", "-o", spy_out,
-            "--rate", "250", "--nonblocking",
+            "--rate", os.environ.get("EAGER_BENCH_PYSPY_RATE", "250"), "--nonblocking",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
     cpu0, t0 = _cpu_s(pid), time.monotonic()
@@ -380,6 +380,10 @@ def report(r: dict[str, Any]) -> str:
         f"  server CPU: {r['server_cpu_s']} s for {r['tokens_total']} tokens = "
         f"{r['server_cpu_ms_per_token']} ms/token (wall {r['wall_s']} s)",
     ]
+    sent = r.get("server_messages") or {}
+    if sent:
+        top = ", ".join(f"{m} {n}" for m, n in list(sent.items())[:5])
+        lines.append(f"  server messages: {sum(sent.values())} ({top}, …)")
     bad = [row["doc"] for row in r["per_doc"] if not row["text_ok"] or row["summary_error"]]
     if bad:
         lines.append(f"  documents with a wrong text or an error: {bad}")

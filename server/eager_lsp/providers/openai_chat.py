@@ -30,8 +30,8 @@ except ImportError:  # pragma: no cover - older SDKs
     from httpx import TransportError as _TransportError  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 _MAX_AHEAD = 1 << 16  # characters read before the consumer takes them, at most
-# The shared read tick (see ReadClock): EAGER_READ_TICK_MS caps it; 0 turns pacing off.
-_TICK_MAX_S = float(os.environ.get("EAGER_READ_TICK_MS", "20")) / 1000
+# The shared read tick (see ReadClock): EAGER_LSP_READ_TICK_MS caps it; 0 turns it off.
+_TICK_MAX_S = float(os.environ.get("EAGER_LSP_READ_TICK_MS", "20")) / 1000
 _TICK_PER_STREAM_S = 0.002
 _BACKOFF_S = 0.25  # first retry delay; doubles per attempt
 
