@@ -164,8 +164,8 @@ class OpenAIChatStream:
     One task (the pump) reads the response for the stream's whole life and appends the text
     to a buffer; each `__anext__` takes everything buffered since the last one. So a reader
     that falls behind gets one piece for several tokens instead of a wake-up per token, and no
-    read costs a task or a timed wait of its own (both were measured at about a fifth of the
-    server's CPU per token with ten documents generating). A single timer watches for stalls.
+    read costs a task or a timed wait of its own (they were about a sixth of the CPU of
+    reading a stream, profiled). A single timer watches for stalls.
     """
 
     def __init__(self, provider: OpenAIChatProvider, messages: list[dict[str, Any]]) -> None:
