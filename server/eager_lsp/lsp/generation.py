@@ -611,7 +611,7 @@ class Generation(Activity):
         """Status and progress while the stream runs: at most one of each per
         `STATUS_INTERVAL_S`. A report that falls inside the interval is sent when it ends,
         so the latest counts always arrive. (Called for every piece and every result: with
-        ten documents generating, sending each was half of what the server wrote.)"""
+        ten documents generating, sending each was over half of the server's messages.)"""
         wait = self._reported_at + STATUS_INTERVAL_S - time.monotonic()
         if wait > 0:
             if self._report_timer is None:

@@ -14,12 +14,13 @@ so every diagnostic carries the version it was computed for. The store is a view
 interpreter's ledger: each result is read from the ledger here, never from a copy.
 
 Diagnostics are sent when results change or move, stamped with the server's version at that
-moment. An empty list after an empty list waits for that catch-up (below): the client shows
-nothing either way, and code running without errors sent one per 20 ms window per document. Typing that moves nothing (a character within a line) sends none, so the last ones
+moment. Typing that moves nothing (a character within a line) sends none, so the last ones
 sent can name a version older than the client's last: a client that reads `version` may drop
 them as outdated, and nothing newer would follow. So a didChange that leaves the published
 version behind sends them again for the current version once typing pauses (`catch_up`,
 CATCH_UP_S after the last change): the last diagnostics always name the last version.
+An empty list after an empty list is left to that catch-up too: the client shows nothing
+either way, and code running without errors sent one per publish window per document.
 
 Every payload built here is bounded by eager_lsp/limits.py (executed code decides how long its
 output and its tracebacks are, never how much we send): related information per diagnostic,
