@@ -316,6 +316,48 @@ def test_config_repr_hides_the_key() -> None:
     assert KEY not in repr(cfg) and "api_key='***'" not in repr(LLMConfig())
 
 
+async def test_a_reader_slower_than_the_timeout_is_not_a_stalled_server(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    """The server sends 200 KB at once; the reader pauses longer than `timeout_s` after the
+    first piece. The stream stops reading at 64 Ki unread characters, and that pause is the
+    reader's, not the server's: everything arrives, no "stalled" error (found in review)."""
+    pieces = [f"{i:05d}" + "x" * 994 + "\n" for i in range(200)]
+    fake_openai.enqueue(pieces=pieces)
+    stream = provider(fake_openai, timeout_s=1.0).stream(MESSAGES)
+    got: list[str] = []
+    async for piece in stream:
+        got.append(piece)
+        if len(got) == 1:
+            await asyncio.sleep(1.5)
+    assert "".join(got) == "".join(pieces)
+
+
+async def test_aclose_before_the_reader_ran_leaves_no_timer(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.enqueue(pieces=["a = 1\n"])
+    stream = provider(fake_openai).stream(MESSAGES)
+    first = asyncio.ensure_future(stream.__anext__())
+    await asyncio.sleep(0)  # the read started; its reader task has not run yet
+    await stream.aclose()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(first, 5)
+    loop = asyncio.get_running_loop()
+    left = [h for h in loop._scheduled if not h.cancelled() and "_check_stall" in repr(h)]  # type: ignore[attr-defined]
+    assert left == []
+
+
+def test_a_read_tick_that_is_not_a_number_keeps_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from eager_lsp.providers import openai_chat
+
+    for value, expected in (("abc", 0.02), ("-5", 0.02), ("0", 0.0), ("10", 0.01)):
+        monkeypatch.setenv("EAGER_LSP_READ_TICK_MS", value)
+        assert openai_chat._tick_cap() == expected
+
+
 # -- several streams at once: one read tick ---------------------------------------------------
 
 

@@ -30,9 +30,20 @@ except ImportError:  # pragma: no cover - older SDKs
     from httpx import TransportError as _TransportError  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 _MAX_AHEAD = 1 << 16  # characters read before the consumer takes them, at most
-# The shared read tick (see ReadClock): EAGER_LSP_READ_TICK_MS caps it; 0 turns it off.
-_TICK_MAX_S = float(os.environ.get("EAGER_LSP_READ_TICK_MS", "20")) / 1000
-_TICK_PER_STREAM_S = 0.002
+_TICK_PER_STREAM_S = 0.002  # the shared read tick (ReadClock) per stream read at once
+
+
+def _tick_cap() -> float:
+    """The read tick's cap in seconds: `EAGER_LSP_READ_TICK_MS` (0 turns the tick off; a
+    value that is not a number between 0 and 1,000 keeps the default, 20 ms)."""
+    try:
+        ms = float(os.environ.get("EAGER_LSP_READ_TICK_MS", "20"))
+    except ValueError:
+        ms = 20.0
+    return ms / 1000 if 0 <= ms <= 1000 else 0.02
+
+
+_TICK_MAX_S = _tick_cap()
 _BACKOFF_S = 0.25  # first retry delay; doubles per attempt
 
 
@@ -222,7 +233,9 @@ class OpenAIChatStream:
         text = "".join(self._text) if len(self._text) > 1 else self._text[0]
         self._text.clear()
         self._ahead = 0
-        _wake(self._room)
+        if self._room is not None and not self._room.done():
+            self._last_activity = time.monotonic()  # the pause was ours, not the server's
+            _wake(self._room)
         return text
 
     async def _run_pump(self) -> None:
@@ -244,15 +257,19 @@ class OpenAIChatStream:
                 self._watchdog.cancel()
             _wake(self._waiting)
 
-    def _arm_watchdog(self) -> None:
+    def _arm_watchdog(self, after: float | None = None) -> None:
         # Looked at again within `timeout_s` at most: the deadline moves closer once the
         # server answers (a stall is counted from its last sign of life).
-        left = min(self._deadline() - time.monotonic(), self._provider.config.timeout_s)
+        timeout = self._provider.config.timeout_s
+        left = after if after is not None else min(self._deadline() - time.monotonic(), timeout)
         self._watchdog = asyncio.get_running_loop().call_later(max(0.0, left), self._check_stall)
 
     def _check_stall(self) -> None:
         """The server went quiet (the SDK's read timeout misses stalls inside the body)."""
         if self._ended:
+            return
+        if self._room is not None and not self._room.done():  # parked: our reader is slow
+            self._arm_watchdog(self._provider.config.timeout_s)
             return
         if time.monotonic() < self._deadline():
             self._arm_watchdog()
@@ -273,6 +290,8 @@ class OpenAIChatStream:
     async def aclose(self) -> None:
         """Stop now: cancel a pending read, then close the HTTP response."""
         self._closed = True
+        if self._watchdog is not None:  # (a pump cancelled before it ran never reaches its
+            self._watchdog.cancel()  # own `finally`, which cancels it too)
         pump = self._pump
         if pump is not None and not pump.done():
             pump.cancel()
@@ -388,6 +407,7 @@ class _RawStream:
         self._response = response
         self._closed = False
         self._network: Any = None  # the connection's stream, while its reads are paced
+        self._clock: ReadClock | None = None  # the clock that counts this response
 
     @classmethod
     async def open(cls, manager: Any) -> _RawStream:
@@ -407,7 +427,7 @@ class _RawStream:
         read = getattr(network, "read", None)
         if read is None or not hasattr(network, "__dict__"):
             return  # another transport: reads are simply not paced
-        clock = read_clock()
+        clock = self._clock = read_clock()
 
         async def paced_read(max_bytes: int, timeout: float | None = None) -> bytes:
             await clock.tick()
@@ -443,10 +463,10 @@ class _RawStream:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
-            if self._network is not None:
+            if self._network is not None and self._clock is not None:
                 self._network.__dict__.pop("read", None)
                 self._network = None
-                read_clock().streams -= 1
+                self._clock.streams -= 1
             await self._manager.__aexit__(None, None, None)
 
 
