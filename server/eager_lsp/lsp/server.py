@@ -8,13 +8,17 @@ registers the LSP methods and commands, each forwarding to the feature that does
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from eager_lsp.lsp.handlers import register
 from eager_lsp.lsp.language_server import EagerServer
+
+log = logging.getLogger(__name__)
 
 __all__ = ["EagerServer", "build_server", "serve"]
 
@@ -57,5 +61,33 @@ def serve(tcp: str | None, log_file: Path | None) -> int:
 
     stdout = CoalescingStdout(sys.stdout.buffer)  # one write per loop turn, not per message
     sys.stdout = sys.stderr  # a stray print() must not corrupt the JSON-RPC stream
-    server.start_io(sys.stdin.buffer, stdout)  # type: ignore[arg-type]
+    _serve_stdio(server, sys.stdin.buffer, stdout)
     return 0
+
+
+def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> None:
+    """pygls's `start_io`, with stdin read one message per thread hop (lsp/stdin.py)."""
+    import threading
+
+    from pygls.io_ import StdoutWriter, run_async
+
+    from eager_lsp.lsp.stdin import MessageReader
+
+    server._stop_event = threading.Event()
+    server.protocol.set_writer(StdoutWriter(stdout))
+    try:
+        asyncio.run(
+            run_async(
+                stop_event=server._stop_event,
+                reader=MessageReader(stdin, server.thread_pool),
+                protocol=server.protocol,
+                logger=log,
+                error_handler=server.report_server_error,
+            )
+        )
+    except BrokenPipeError:
+        log.error("Connection to the client is lost! Shutting down the server.")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.shutdown()
