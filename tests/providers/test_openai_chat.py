@@ -159,7 +159,9 @@ async def test_slow_tokens_arrive_as_they_are_produced(fake_openai: FakeOpenAISe
             held.set()
     assert got[0] == "x0 = 0\n"
     assert "".join(got) == "".join(f"x{i} = {i}\n" for i in range(5))
-    assert sent_when_first_arrived == 1
+    # The server counts a piece after writing it, so the reader may see the first one
+    # before it is counted: 0 or 1, never more (the rest is held until we got the first).
+    assert sent_when_first_arrived in (0, 1)
 
 
 async def test_connection_refused_is_retried_then_reported(
