@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pygls.io_ import run_async
@@ -33,16 +32,6 @@ class _Protocol:
         self.got.append(message)
 
 
-class _CountingPool(ThreadPoolExecutor):
-    def __init__(self) -> None:
-        super().__init__(max_workers=1)
-        self.calls = 0
-
-    def submit(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.calls += 1
-        return super().submit(*args, **kwargs)
-
-
 async def test_one_hand_off_per_message_and_every_message_whole() -> None:
     messages = [{"jsonrpc": "2.0", "method": f"m{i}", "params": {"i": i}} for i in range(5)]
     data = b"".join(
@@ -50,17 +39,41 @@ async def test_one_hand_off_per_message_and_every_message_whole() -> None:
         for i, m in enumerate(messages)
     )
     protocol = _Protocol()
-    pool = _CountingPool()
-    try:
+    reader = MessageReader(io.BytesIO(data))
+    await run_async(
+        stop_event=threading.Event(),
+        reader=reader,
+        protocol=protocol,  # type: ignore[arg-type]
+    )
+    assert protocol.got == messages
+    assert reader.hand_offs == len(messages) + 1  # and one that finds the end of stdin
+
+
+class _Trickle(io.RawIOBase):
+    """A pipe that gives a few bytes per read, as a slow writer's pipe does."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step = data, step
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        out, self.data = self.data[: self.step], self.data[self.step :]
+        return out
+
+
+async def test_messages_that_arrive_a_few_bytes_at_a_time() -> None:
+    messages = [{"jsonrpc": "2.0", "method": f"m{i}", "params": {"i": i}} for i in range(4)]
+    data = b"".join(_frame(m) for m in messages)
+    for step in (1, 3, 7, 64):
+        protocol = _Protocol()
         await run_async(
             stop_event=threading.Event(),
-            reader=MessageReader(io.BytesIO(data), pool),
+            reader=MessageReader(_Trickle(data, step)),  # type: ignore[arg-type]
             protocol=protocol,  # type: ignore[arg-type]
         )
-    finally:
-        pool.shutdown()
-    assert protocol.got == messages
-    assert pool.calls == len(messages) + 1  # and one that finds the end of stdin
+        assert protocol.got == messages, step
 
 
 async def test_the_end_of_stdin_inside_a_message_ends_the_loop() -> None:
@@ -69,7 +82,7 @@ async def test_the_end_of_stdin_inside_a_message_ends_the_loop() -> None:
     protocol = _Protocol()
     await run_async(
         stop_event=threading.Event(),
-        reader=MessageReader(io.BytesIO(whole + cut), None),
+        reader=MessageReader(io.BytesIO(whole + cut)),
         protocol=protocol,  # type: ignore[arg-type]
     )
     assert [m["method"] for m in protocol.got] == ["a"]

@@ -73,6 +73,66 @@ def test_a_message_split_across_writes_and_messages_joined_in_one(tmp_path: Path
     assert proc.returncode == 0
 
 
+def test_exit_right_behind_a_slow_shutdown_still_gets_its_answer(tmp_path: Path) -> None:
+    """`shutdown` and `exit` in one write while an interpreter runs: closing it makes the
+    shutdown take a while, and `exit` (read meanwhile) must wait for its answer. (Without
+    the wait the server exited before answering, with code 1; under load the test above
+    met this by chance.)"""
+    script = tmp_path / "open.py"
+    script.write_text("x = 1\n")
+    did_open = {
+        "jsonrpc": "2.0",
+        "method": "textDocument/didOpen",
+        "params": {
+            "textDocument": {
+                "uri": script.as_uri(),
+                "languageId": "python",
+                "version": 1,
+                "text": "x = 1\n",
+            }
+        },
+    }
+    proc = _serve(subprocess.PIPE, tmp_path)
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(_frame(INITIALIZE) + _frame(INITIALIZED) + _frame(did_open))
+        proc.stdin.flush()
+        time.sleep(1.0)  # the interpreter starts (start_on_open)
+        proc.stdin.write(_frame(SHUTDOWN) + _frame(EXIT))
+        proc.stdin.flush()
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    answers = {m["id"]: m for m in _messages(out) if "id" in m}
+    assert answers[2]["result"] is None, answers
+    assert proc.returncode == 0
+
+
+def test_exit_ends_the_server_while_stdin_stays_open(tmp_path: Path) -> None:
+    """An editor keeps stdin open after `exit` and waits for the process to end; the thread
+    that reads stdin must not keep it alive (a pool's thread did: it is joined at exit)."""
+    proc = _serve(subprocess.PIPE, tmp_path)
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(_frame(INITIALIZE) + _frame(INITIALIZED) + _frame(SHUTDOWN))
+        proc.stdin.flush()
+        time.sleep(0.5)
+        proc.stdin.write(_frame(EXIT))
+        proc.stdin.flush()
+        try:
+            proc.wait(timeout=30)  # stdin is still open
+        except subprocess.TimeoutExpired:
+            pytest.fail("the server did not exit after `exit` while stdin stayed open")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+    assert proc.returncode == 0
+
+
 def test_the_end_of_stdin_ends_the_server(tmp_path: Path) -> None:
     proc = _serve(subprocess.PIPE, tmp_path)
     assert proc.stdin is not None

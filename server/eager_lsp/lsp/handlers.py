@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -58,10 +59,16 @@ def _lifecycle(server: EagerServer) -> None:
 
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(params: None) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            server.shutdown_tasks.append(task)
         await server.shutdown_all()
 
     @server.feature(lsp.EXIT)
-    def exit_(params: None) -> None:
+    async def exit_(params: None) -> None:
+        # A client that sends `exit` without waiting for the answer to `shutdown` (both in
+        # one write) still gets that answer: pygls exits the process when this returns.
+        await server.shutdown_answered()
         server.kill_all()
 
     @server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)

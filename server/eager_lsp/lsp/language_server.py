@@ -60,6 +60,7 @@ class EagerServer(LanguageServer):
         self._parallel_told: set[str] = set()  # documents told that their backend runs in order
         self._llm_info: tuple[Any, tuple[str | None, ...], dict[str, str]] | None = None
         self.shutting_down = False
+        self.shutdown_tasks: list[asyncio.Task[Any]] = []  # `shutdown` requests being handled
         self.stream_edits = False  # the client applies eager/streamEdit itself
 
     # -- capabilities -----------------------------------------------------------------------
@@ -388,6 +389,14 @@ class EagerServer(LanguageServer):
         self.kill_all()
         for task in list(self.tasks):
             task.cancel()
+
+    async def shutdown_answered(self) -> None:
+        """Wait (bounded) until the `shutdown` requests being handled have answered: pygls
+        sends an answer from its task's first done-callback, which runs before
+        `asyncio.wait` wakes the waiter."""
+        pending = [t for t in self.shutdown_tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=SHUTDOWN_BUDGET_S + 1.0)
 
     def kill_all(self) -> None:
         """Last resort (exit without shutdown, or a slow shutdown): SIGKILL every worker's

@@ -9,6 +9,7 @@ registers the LSP methods and commands, each forwarding to the feature that does
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import sys
@@ -61,8 +62,16 @@ def serve(tcp: str | None, log_file: Path | None) -> int:
 
     stdout = CoalescingStdout(sys.stdout.buffer)  # one write per loop turn, not per message
     sys.stdout = sys.stderr  # a stray print() must not corrupt the JSON-RPC stream
-    _serve_stdio(server, sys.stdin.buffer, stdout)
+    _serve_stdio(server, _raw_stdin(), stdout)
     return 0
+
+
+def _raw_stdin() -> Any:
+    """stdin without Python's buffered reader (lsp/stdin.py says why)."""
+    try:
+        return io.FileIO(sys.stdin.fileno(), "rb", closefd=False)
+    except (AttributeError, OSError, ValueError):  # no file descriptor: a replaced stdin
+        return sys.stdin.buffer
 
 
 def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> None:
@@ -75,16 +84,21 @@ def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> None:
 
     server._stop_event = threading.Event()
     server.protocol.set_writer(StdoutWriter(stdout))
-    try:
-        asyncio.run(
-            run_async(
-                stop_event=server._stop_event,
-                reader=MessageReader(stdin, server.thread_pool),
-                protocol=server.protocol,
-                logger=log,
-                error_handler=server.report_server_error,
-            )
+
+    async def run() -> None:
+        await run_async(
+            stop_event=server._stop_event,
+            reader=MessageReader(stdin),
+            protocol=server.protocol,
+            logger=log,
+            error_handler=server.report_server_error,
         )
+        # stdin ended (the editor closed it right after `shutdown`, or went away): answer a
+        # shutdown already read before the loop ends and cancels it.
+        await server.shutdown_answered()
+
+    try:
+        asyncio.run(run())
     except BrokenPipeError:
         log.error("Connection to the client is lost! Shutting down the server.")
     except (KeyboardInterrupt, SystemExit):
