@@ -68,6 +68,8 @@ class Editor:
         self.before_apply: Callable[[Editor, ClientDoc, int], None] | None = None
         self.after_apply: Callable[[Editor, ClientDoc, int], None] | None = None
         self.reject_edits = False
+        # Called when the server asks to create a progress bar, before the client answers.
+        self.on_progress_create: Callable[[Editor], None] | None = None
         self.skipped_edits = 0  # versioned edits the "neovim" client skipped (stale)
         # (doc, start, end, text) of every change, before it is applied (marks follow them)
         self.change_listeners: list[Callable[[ClientDoc, int, int, str], None]] = []
@@ -98,6 +100,14 @@ class Editor:
         @c.feature(lsp.WORKSPACE_INLAY_HINT_REFRESH)
         def refresh(params: None) -> None:
             self.refreshes += 1
+
+        default_create = DEFAULT_CLIENT_FEATURES[lsp.WINDOW_WORK_DONE_PROGRESS_CREATE]
+
+        @c.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def create_progress(params: lsp.WorkDoneProgressCreateParams) -> None:
+            if self.on_progress_create is not None:
+                self.on_progress_create(self)
+            return default_create(c, params)
 
         @c.feature(lsp.WORKSPACE_APPLY_EDIT)
         def apply_edit(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
@@ -354,7 +364,7 @@ def _client_factory() -> LanguageClient:
     from pygls.protocol import default_converter
 
     client = LanguageClient(converter_factory=default_converter)
-    own = {lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS}
+    own = {lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, lsp.WINDOW_WORK_DONE_PROGRESS_CREATE}
     register_lsp_features(
         client, {k: v for k, v in DEFAULT_CLIENT_FEATURES.items() if k not in own}
     )

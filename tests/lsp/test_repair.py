@@ -283,6 +283,35 @@ async def test_a_fix_of_a_document_closed_while_it_starts_is_refused(
     assert fake_openai.chat_requests == []
 
 
+async def test_a_fix_keeps_what_the_user_typed_while_it_was_setting_up(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The same, with the typing fixed in time: it reaches the server after the fix started
+    and before its first edit (while the progress bar is created), so the fix plans on the
+    old text and must see, before it writes, that the statement changed. (Under load the
+    test above met this order by chance; the old code replaced the line, `  # mine`
+    included.)"""
+    fake_openai.enqueue(text="y = x / 2\n", chunk_chars=3, delay=0.05)
+    uri = editor.open("setup.py", "x = 4\ny = x / 0\nz = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+    typed: list[bool] = []
+
+    def type_mine(ed: Editor) -> None:
+        if not typed:
+            typed.append(True)
+            ed.type(uri, 1, 9, "  # mine")
+
+    editor.on_progress_create = type_mine
+    assert await editor.command(methods.FIX_WITH_AI, uri=uri, line=1) == {"started": True}
+    summary = await editor.summary(uri, 2)
+    assert typed, "the fix made no progress bar"
+    assert editor.docs[uri].source == "x = 4\ny = x / 0  # mine\nz = 1\n", summary
+    assert "edited" in (summary["error"] or ""), summary
+    assert editor.apply_requests == []
+
+
 async def test_a_fix_keeps_what_the_user_typed_inside_the_failing_statement(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:

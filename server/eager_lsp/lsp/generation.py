@@ -52,7 +52,7 @@ from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.lsp import methods
-from eager_lsp.lsp.edits import EditWriter, Region, Writer
+from eager_lsp.lsp.edits import EDITED_MEANWHILE, EditWriter, Region, Writer
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.execution import (
     Activity,
@@ -97,13 +97,14 @@ class Asked:
     """What a generation was asked against, taken when the request arrived: the time (its
     summary's `elapsedS` counts from here), the document version its range refers to, and the
     code above the insertion point, with a LineMap that follows those lines through later
-    edits. Lines the user types above after the request are not part of it: they may be half
+    edits, and the text it is to replace (a selection, a repair's failing statement). Lines the user types above after the request are not part of it: they may be half
     typed, and running them was never asked for."""
 
     def __init__(self, doc: Document, start: int, end: int) -> None:
         self.at = time.monotonic()
         self.version = doc.version
         self.above = code_above(doc.text, start, end)
+        self.replaces = doc.text.source[start:end]  # the text the generation is to replace
         self.lines = LineMap(doc)
 
     def detach(self) -> None:
@@ -481,6 +482,11 @@ class Generation(Activity):
         selection, and open a fresh line when the point is inside or after text."""
         text = self.doc.text
         start, end = self._asked_range()
+        if text.source[start:end] != self.asked.replaces:
+            # The user typed inside what it replaces while the interpreter and the progress
+            # bar were set up: replacing it now would overwrite their text.
+            self.writer.abort(EDITED_MEANWHILE)
+            return False
         line = text.line_of(start)
         before = text.source[text.line_start(line) : start]
         end_line = text.line_of(end)
