@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,8 @@ class Typist:
                 at = self.point()
             text = f"# note {n} {where}"
             self._type_at(at, "\n")  # open a line: the typist's line is the one at `at`
-            self._cursor = at
+            # ...or, after a partial line the server wrote, the new line below it
+            self._cursor = at if at == 0 or doc.source[at - 1] == "\n" else at + 1
             for ch in text:
                 await asyncio.sleep(0.001)
                 assert self._cursor is not None
@@ -118,7 +120,10 @@ def check_layout(lines: list[str], typed: list[str]) -> None:
 
 def code_point(editor: Editor, uri: str, asked: list[int]) -> Callable[[], int]:
     """The generic client's idea of the insertion point: after the last generated line, or
-    (nothing generated yet) the place the generation was asked for, followed through edits."""
+    (nothing generated yet) the place the generation was asked for, followed through edits.
+    A partial line the server wrote (a line that waited PARTIAL_LINE_WAIT_S, as under load)
+    is generated text too: the point is at its end, not at its start (typing there would be
+    typing inside the generated code, which stops the generation by design)."""
 
     def follow(doc: ClientDoc, s: int, e: int, text: str) -> None:
         if doc.uri == uri:
@@ -132,6 +137,10 @@ def code_point(editor: Editor, uri: str, asked: list[int]) -> Callable[[], int]:
         last = max((i for i, ln in enumerate(lines) if ln in CODE), default=None)
         if last is None:
             return asked[0]
+        nxt = lines[last + 1] if last + 1 < len(lines) else ""
+        following = CODE.index(lines[last]) + 1  # the next generated line, when complete
+        if nxt and following < len(CODE) and CODE[following].startswith(nxt):
+            return doc.text.line_start(last + 1) + len(nxt)  # after a partial line
         return doc.text.line_start(last + 1)
 
     return point
@@ -158,6 +167,48 @@ async def test_applyedit_typing_above_below_and_at_the_point_loses_nothing(
         p.edit.document_changes and p.edit.document_changes[0].text_document.version
         for p in editor.apply_requests
     )  # always versioned
+
+
+async def test_a_partial_line_is_not_glued_to_a_line_typed_at_the_insertion_point(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The model stalls mid-line (`v3=`) just after the user typed a line of their own at the
+    insertion point (the end of the generated text, at a line start). The partial line that
+    is written after a stall (edits.PARTIAL_LINE_WAIT_S) would sit in front of their text,
+    `v3=# mine`, until its newline came, and the user's next keystroke on that line would be
+    inside the generated code: it waits for the whole line instead. The typing happens in
+    the client's edit handler right after `v2=2` landed, so the order is fixed. (Under load
+    the typing tests above met this stall by chance; the old writer fails this test.)"""
+    held = threading.Event()
+    lines = [f"v{i}={i}\n" for i in range(8)]
+    first = "".join(lines[:3]) + "v3="
+    rest = "".join(lines)[len(first) :]
+    fake_openai.enqueue(pieces=[first, rest], hold_after_first=held)
+    uri = editor.open("glue.py", START_TEXT, tmp_path)
+    typed: list[int] = []
+
+    def type_mine(ed: Editor, doc: ClientDoc, n: int) -> None:
+        at = doc.source.find("v2=2\n")
+        if not typed and at >= 0:
+            typed.append(at)
+            end = at + len("v2=2\n")  # the end of the generated text: a line start
+            p = doc.text.position(end)
+            ed.type(uri, p.line, p.character, "# mine\n")
+
+    editor.after_apply = type_mine
+    try:
+        await editor.command(
+            methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+        )
+        await editor.wait_for(lambda: typed, "the user's line")
+        await asyncio.sleep(1.0)  # four times PARTIAL_LINE_WAIT_S: the old writer wrote `v3=`
+        source = editor.docs[uri].source
+        assert "\n# mine\n" in source and "v3=" not in source, source
+    finally:
+        held.set()
+    summary = await editor.summary(uri)
+    assert summary["error"] is None and summary["stoppedEarly"] is False, summary
+    assert editor.docs[uri].source == "start = 0\n" + "".join(lines) + "# mine\n\nend = 1\n"
 
 
 async def test_applyedit_an_edit_made_stale_every_time_is_rebased(

@@ -280,10 +280,24 @@ class Writer:
         return None
 
     def _partial_due(self) -> float | None:
-        """Seconds until a partial line should be written (0: now; None: nothing waiting)."""
+        """Seconds until a partial line should be written (0: now; None: nothing waiting, or
+        a partial line would not fit: `_partial_fits`)."""
         if self._first_unwritten_at is None or self.applied >= self._target():
             return None
+        if not self._partial_fits():
+            return None  # the next whole line (or the end) wakes the writer
         return max(0.0, self._first_unwritten_at + PARTIAL_LINE_WAIT_S - time.monotonic())
+
+    def _partial_fits(self) -> bool:
+        """A partial line is written only where it ends a line of its own: when the user
+        typed at the end of the generated text (a line opened at the insertion point), the
+        partial line would be glued in front of their text until its newline came, and a
+        person typing at that line would be typing inside the generated code."""
+        region = self.region
+        if region is None:
+            return True
+        source = self.doc.text.source
+        return region.end >= len(source) or source[region.end] in "\r\n"
 
 
 @dataclass
