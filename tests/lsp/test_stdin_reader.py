@@ -51,63 +51,55 @@ def _serve(stdin: Any, cwd: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def test_a_message_split_across_writes_and_messages_joined_in_one(tmp_path: Path) -> None:
-    proc = _serve(subprocess.PIPE, tmp_path)
+def _talk(cwd: Path, writes: list[tuple[bytes, float]]) -> tuple[dict[Any, Any], int]:
+    """Write each piece, pause, then close stdin: the answers by id and the exit code."""
+    proc = _serve(subprocess.PIPE, cwd)
     assert proc.stdin is not None
     try:
-        first = _frame(INITIALIZE)
-        for part in (first[:7], first[7:20], first[20:-5], first[-5:]):  # header, body split
-            proc.stdin.write(part)
+        for data, pause in writes:
+            proc.stdin.write(data)
             proc.stdin.flush()
-            time.sleep(0.05)
-        proc.stdin.write(_frame(INITIALIZED) + _frame(SHUTDOWN) + _frame(EXIT))  # one write
-        proc.stdin.flush()
+            time.sleep(pause)
         out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    answers = {m["id"]: m for m in _messages(out) if "id" in m}
+    return {m["id"]: m for m in _messages(out) if "id" in m}, proc.returncode
+
+
+def test_a_message_split_across_writes_and_messages_joined_in_one(tmp_path: Path) -> None:
+    first = _frame(INITIALIZE)
+    split = [(part, 0.05) for part in (first[:7], first[7:20], first[20:-5], first[-5:])]
+    joined = _frame(INITIALIZED) + _frame(SHUTDOWN) + _frame(EXIT)  # one write
+    answers, returncode = _talk(tmp_path, [*split, (joined, 0.0)])
     assert answers[1]["result"]["serverInfo"]["name"] == "eager-lsp"
     assert answers[2]["result"] is None
-    assert proc.returncode == 0
+    assert returncode == 0
 
 
 def test_exit_right_behind_a_slow_shutdown_still_gets_its_answer(tmp_path: Path) -> None:
     """`shutdown` and `exit` in one write while an interpreter runs: closing it makes the
     shutdown take a while, and `exit` (read meanwhile) must wait for its answer. (Without
-    the wait the server exited before answering, with code 1; under load the test above
-    met this by chance.)"""
+    the wait the server exited before answering; under load the test above met this by
+    chance.)"""
     script = tmp_path / "open.py"
     script.write_text("x = 1\n")
+    item = {"uri": script.as_uri(), "languageId": "python", "version": 1, "text": "x = 1\n"}
     did_open = {
         "jsonrpc": "2.0",
         "method": "textDocument/didOpen",
-        "params": {
-            "textDocument": {
-                "uri": script.as_uri(),
-                "languageId": "python",
-                "version": 1,
-                "text": "x = 1\n",
-            }
-        },
+        "params": {"textDocument": item},
     }
-    proc = _serve(subprocess.PIPE, tmp_path)
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(_frame(INITIALIZE) + _frame(INITIALIZED) + _frame(did_open))
-        proc.stdin.flush()
-        time.sleep(1.0)  # the interpreter starts (start_on_open)
-        proc.stdin.write(_frame(SHUTDOWN) + _frame(EXIT))
-        proc.stdin.flush()
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    answers = {m["id"]: m for m in _messages(out) if "id" in m}
+    answers, returncode = _talk(
+        tmp_path,
+        [
+            (_frame(INITIALIZE) + _frame(INITIALIZED) + _frame(did_open), 1.0),  # it starts
+            (_frame(SHUTDOWN) + _frame(EXIT), 0.0),
+        ],
+    )
     assert answers[2]["result"] is None, answers
-    assert proc.returncode == 0
+    assert returncode == 0
 
 
 def test_exit_ends_the_server_while_stdin_stays_open(tmp_path: Path) -> None:
