@@ -97,8 +97,9 @@ class Asked:
     """What a generation was asked against, taken when the request arrived: the time (its
     summary's `elapsedS` counts from here), the document version its range refers to, and the
     code above the insertion point, with a LineMap that follows those lines through later
-    edits, and the text it is to replace (a selection, a repair's failing statement). Lines the user types above after the request are not part of it: they may be half
-    typed, and running them was never asked for."""
+    edits, and the text it is to replace (a selection, a repair's failing statement). Lines
+    the user types above after the request are not part of it: they may be half typed, and
+    running them was never asked for."""
 
     def __init__(self, doc: Document, start: int, end: int) -> None:
         self.at = time.monotonic()
