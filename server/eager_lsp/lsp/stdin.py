@@ -36,6 +36,7 @@ class MessageReader:
     def __init__(self, stdin: BinaryIO) -> None:
         self._stdin = stdin
         self._buffer = b""
+        self._pos = 0  # where the unread part of `_buffer` starts
         self._eof = False
         self._parts: deque[bytes] = deque()
         self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
@@ -51,25 +52,30 @@ class MessageReader:
         if not data:
             self._eof = True
             return False
-        self._buffer += data
+        self._buffer = self._buffer[self._pos :] + data
+        self._pos = 0
         return True
+
+    def _take(self, end: int) -> bytes:
+        """The unread bytes up to `end`; only these are copied (several messages that came
+        in one read are not copied again for each line)."""
+        out = self._buffer[self._pos : end]
+        self._pos = min(end, len(self._buffer))
+        return out
 
     def _line(self) -> bytes:
         """One line with its b"\\n" (b"" or a partial line at the end of stdin)."""
         while True:
-            nl = self._buffer.find(b"\n")
+            nl = self._buffer.find(b"\n", self._pos)
             if nl >= 0:
-                line, self._buffer = self._buffer[: nl + 1], self._buffer[nl + 1 :]
-                return line
+                return self._take(nl + 1)
             if not self._fill():
-                line, self._buffer = self._buffer, b""
-                return line
+                return self._take(len(self._buffer))
 
     def _exactly(self, n: int) -> bytes:
-        while len(self._buffer) < n and self._fill():
+        while len(self._buffer) - self._pos < n and self._fill():
             pass
-        body, self._buffer = self._buffer[:n], self._buffer[n:]
-        return body
+        return self._take(self._pos + n)
 
     def _read_message(self) -> list[bytes]:
         """Header lines up to the blank line after a Content-Length, then the body; stops
@@ -92,13 +98,12 @@ class MessageReader:
     def _serve(self) -> None:
         while True:
             loop, future = self._requests.get()
-            error: Exception | None
+            parts: list[bytes] = []
+            error: Exception | None = None
             try:
                 parts = self._read_message()
             except Exception as exc:  # a closed or broken stdin: the loop sees it
-                parts, error = [], exc
-            else:
-                error = None
+                error = exc
             try:
                 loop.call_soon_threadsafe(_settle, future, parts, error)
             except RuntimeError:
@@ -116,9 +121,7 @@ class MessageReader:
             future: asyncio.Future[list[bytes]] = loop.create_future()
             self.hand_offs += 1
             self._requests.put((loop, future))
-            self._parts.extend(await future)
-            if not self._parts:
-                self._parts.append(b"")
+            self._parts.extend(await future)  # never empty: the end of stdin is b""
         return self._parts.popleft()
 
     async def readline(self) -> bytes:
