@@ -38,6 +38,8 @@ TOOLTIP_CAP = 4000  # characters of one inlay hint's tooltip
 
 # -- LSP side: what a client may ask -----------------------------------------------------------
 PROMPT_CAP = 64 * 1024  # characters of an eager.generate prompt (it is sent to the model as is)
+INBOUND_MESSAGE_CAP = 64 * 1024 * 1024  # bytes of one message body read from the editor
+INBOUND_HEADER_CAP = 8 * 1024  # bytes of one header line read from the editor
 
 # -- memory -------------------------------------------------------------------------------------
 MEMORY_SHARE = 0.5  # default execution.memoryLimitMB: this share of the machine's memory

@@ -156,3 +156,26 @@ def test_stdin_from_a_regular_file(tmp_path: Path) -> None:
     answers = {m["id"]: m for m in _messages(out) if "id" in m}
     assert set(answers) == {1, 2}
     assert proc.returncode == 0
+
+
+def test_a_message_over_the_cap_is_dropped_and_the_next_one_answered(tmp_path: Path) -> None:
+    """A client that sends a body over limits.INBOUND_MESSAGE_CAP and an overlong header line:
+    the server goes on with the next message. (That the body is not held is shown in
+    test_stdin_hops.py; this is the real server over a real pipe.)"""
+    from eager_lsp import limits
+
+    size = limits.INBOUND_MESSAGE_CAP + 1
+    huge = b"Content-Length: %d\r\n\r\n" % size + b'"' + b"x" * (size - 2) + b'"'
+    overlong_header = b"X-Junk: " + b"y" * (limits.INBOUND_HEADER_CAP * 4) + b"\r\n"
+    answers, returncode = _talk(
+        tmp_path,
+        [
+            (_frame(INITIALIZE), 0.0),
+            (huge, 0.0),
+            (overlong_header + _frame(SHUTDOWN), 0.0),
+            (_frame(EXIT), 0.0),
+        ],
+    )
+    assert answers[1]["result"]["serverInfo"]["name"] == "eager-lsp"
+    assert answers[2]["result"] is None  # the shutdown after both was read and answered
+    assert returncode == 0
