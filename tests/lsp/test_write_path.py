@@ -169,8 +169,9 @@ async def test_applyedit_typing_above_below_and_at_the_point_loses_nothing(
     )  # always versioned
 
 
+@pytest.mark.parametrize("last_newline", [True, False], ids=["ends-with-newline", "no-newline"])
 async def test_a_partial_line_is_not_glued_to_a_line_typed_at_the_insertion_point(
-    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path, last_newline: bool
 ) -> None:
     """The model stalls mid-line (`v3=`) just after the user typed a line of their own at the
     insertion point (the end of the generated text, at a line start). The partial line that
@@ -178,11 +179,15 @@ async def test_a_partial_line_is_not_glued_to_a_line_typed_at_the_insertion_poin
     `v3=# mine`, until its newline came, and the user's next keystroke on that line would be
     inside the generated code: it waits for the whole line instead. The typing happens in
     the client's edit handler right after `v2=2` landed, so the order is fixed. (Under load
-    the typing tests above met this stall by chance; the old writer fails this test.)"""
+    the typing tests above met this stall by chance; the old writer fails this test.) When the
+    model's last line has no newline, the end of the generation ends it, for the same reason
+    (the writer before stop 26 left `v7=7# mine`)."""
     held = threading.Event()
     lines = [f"v{i}={i}\n" for i in range(8)]
     first = "".join(lines[:3]) + "v3="
     rest = "".join(lines)[len(first) :]
+    if not last_newline:
+        rest = rest[:-1]
     fake_openai.enqueue(pieces=[first, rest], hold_after_first=held)
     uri = editor.open("glue.py", START_TEXT, tmp_path)
     typed: list[int] = []

@@ -247,6 +247,14 @@ class Writer:
     async def _drain(self, keep: int | None, writer_task: asyncio.Task[None] | None) -> None:
         if keep is not None:
             self.truncate(keep)
+        if (
+            self.received[-1:] not in ("", "\n", "\r")
+            and self._target() == len(self.received)
+            and not self._partial_fits()
+        ):
+            # The code's last line has no line end and the user's text follows the insertion
+            # point: end the line, or it would be glued in front of their text.
+            self.received += "\n"
         self._closing = True
         self._wake.set()
         if writer_task is not None:
