@@ -60,6 +60,83 @@ async def test_streams_pieces_and_usage(fake_openai: FakeOpenAIServer) -> None:
     assert req.headers["authorization"] == f"Bearer {KEY}"
 
 
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r"], ids=["lf", "crlf", "cr"])
+async def test_events_cut_anywhere_by_the_network_arrive_whole(
+    fake_openai: FakeOpenAIServer, line_end: bytes
+) -> None:
+    """The body is read a network read at a time and split into lines by the provider: events,
+    line ends (a CRLF too) and UTF-8 characters cut between reads are put back together."""
+    text = "s = 'é ✓ 🐍'\nprint(s)\n" * 3
+    fake_openai.enqueue(
+        pieces=[text[i : i + 3] for i in range(0, len(text), 3)],
+        line_end=line_end,
+        split_every=7,
+        delay=0.002,
+    )
+    stream = provider(fake_openai).stream(MESSAGES)
+    assert await collect(stream) == text
+    assert stream.finish_reason == "stop"
+
+
+async def test_invalid_utf8_in_an_event_reads_as_replacement_characters(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    """As httpx's text decoding did: a broken byte is U+FFFD in the text, not an error."""
+    fake_openai.enqueue(pieces=["a = 'x'\n"], split_every=1000, raw_replace=(b"'x'", b"'\xff'"))
+    stream = provider(fake_openai).stream(MESSAGES)
+    assert await collect(stream) == "a = '\ufffd'\n"
+
+
+async def test_a_byte_order_mark_before_the_first_event_is_skipped(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.enqueue(pieces=["first = 1\n", "second = 2\n"], split_every=1000, bom=True)
+    stream = provider(fake_openai).stream(MESSAGES)
+    assert await collect(stream) == "first = 1\nsecond = 2\n"
+
+
+async def test_keep_alive_comments_are_a_sign_of_life(fake_openai: FakeOpenAIServer) -> None:
+    """A server that sends `: ping` comments while it thinks (a long prompt) is not stalled,
+    though no token comes for longer than `timeout_s`."""
+    fake_openai.enqueue(pieces=["x = 1\n"], split_every=1000, pings=6, delay=0.3)
+    stream = provider(fake_openai, timeout_s=1.0).stream(MESSAGES)
+    assert await collect(stream) == "x = 1\n"
+
+
+async def test_a_line_that_comes_a_byte_at_a_time_arrives_whole(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    text = "s = '" + "é" * 3000 + "'\n"
+    fake_openai.enqueue(pieces=[text], split_every=1)
+    stream = provider(fake_openai).stream(MESSAGES)
+    assert await collect(stream) == text
+
+
+async def test_a_last_event_without_its_line_end_still_counts(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    """A server that ends the body right after its last event, with no line end and no
+    `[DONE]`: the finish reason in that event is read, so this is no dropped connection."""
+    fake_openai.enqueue(pieces=["x = 1\n"], split_every=1000, unterminated_end=True)
+    stream = provider(fake_openai).stream(MESSAGES)
+    assert await collect(stream) == "x = 1\n"
+    assert stream.finish_reason == "stop"
+
+
+async def test_an_event_line_that_never_ends_is_a_clear_error(
+    fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken server that streams one endless line: the provider stops at the line cap
+    with a malformed-stream error instead of holding the line in memory."""
+    import eager_lsp.providers.openai_chat as oc
+
+    monkeypatch.setattr(oc, "_EVENT_LINE_CAP", 1000)
+    fake_openai.enqueue(pieces=["x" * 3000], split_every=100, unterminated_end=True)
+    err, got = await failure(provider(fake_openai).stream(MESSAGES))
+    assert err.kind == "bad_stream" and "over 1000 bytes" in err.message, err.message
+    assert got == ""
+
+
 async def test_model_defaults_to_the_first_listed(fake_openai: FakeOpenAIServer) -> None:
     fake_openai.model = "served-model"
     fake_openai.enqueue(pieces=["x = 1\n"])
@@ -371,6 +448,32 @@ class _CountingClock(ReadClock):
     def _fire(self, at: float) -> None:
         self.fired += 1
         super()._fire(at)
+
+
+async def test_the_body_is_read_from_the_socket_directly_and_a_drop_is_still_an_error(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    """The SDK's transport is the one the direct read knows (an SDK update that changes it
+    fails here instead of silently costing CPU), and a connection dropped mid-body still
+    ends the stream with a connection error after the text that came."""
+    import eager_lsp.providers.openai_chat as oc
+
+    used: list[object] = []
+    real = oc._direct_receive
+
+    def spy(network: object) -> object:
+        direct = real(network)
+        used.append(direct)
+        return direct
+
+    oc._direct_receive = spy  # type: ignore[assignment]
+    try:
+        fake_openai.enqueue(text="x = 1\n" * 20, chunk_chars=6, delay=0.005, drop_after=10)
+        err, got = await failure(provider(fake_openai, connect_retries=0).stream(MESSAGES))
+    finally:
+        oc._direct_receive = real
+    assert used and all(d is not None for d in used), used
+    assert err.kind == "connection" and got == "x = 1\n" * 10, (err, got)
 
 
 async def test_the_read_clock_holds_no_read_of_a_lone_stream() -> None:

@@ -82,6 +82,15 @@ class Reply:
     reject_stream_options: bool = False
     # Set: after the first piece, the server waits (at most 30 s) until the test sets it.
     hold_after_first: threading.Event | None = None
+    # How each SSE line ends (LF by default; CRLF and CR are valid too).
+    line_end: bytes = b"\n"
+    # Set: the whole event stream is built first and sent in slices of this many bytes, each
+    # `delay` apart, cutting events, lines and UTF-8 characters anywhere.
+    split_every: int | None = None
+    unterminated_end: bool = False  # with split_every: the last line has no line end
+    raw_replace: tuple[bytes, bytes] | None = None  # with split_every: bytes swapped in the body
+    bom: bool = False  # with split_every: the body starts with a UTF-8 byte-order mark
+    pings: int = 0  # with split_every: this many `: ping` comments first, `delay` apart
 
     def content_pieces(self) -> list[str]:
         if self.pieces is not None:
@@ -212,6 +221,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         cid = "chatcmpl-" + uuid.uuid4().hex[:12]
+        if reply.split_every is not None:
+            self._sliced(reply, cid, model, pieces)
+            return
         self._event(_chunk(cid, model, {"role": "assistant", "content": ""}, None))
         for i, piece in enumerate(pieces):
             if reply.drop_after is not None and i >= reply.drop_after:
@@ -247,6 +259,31 @@ class _Handler(BaseHTTPRequestHandler):
             final["usage"] = usage
             self._event(final)
         self._raw(b"data: [DONE]\n\n")
+        self._end_chunked()
+
+    def _sliced(self, reply: Reply, cid: str, model: str, pieces: list[str]) -> None:
+        end = reply.line_end
+        events = [_chunk(cid, model, {"content": p}, None) for p in pieces]
+        events.append(_chunk(cid, model, {}, reply.finish_reason))
+        body = b"".join(
+            b"data: " + json.dumps(e, ensure_ascii=False).encode() + end + end for e in events
+        )
+        if reply.unterminated_end:  # the finish event is the last line, without its line end
+            body = body.rstrip(b"\r\n")
+        if not reply.unterminated_end:
+            body += b"data: [DONE]" + end + end
+        if reply.raw_replace is not None:
+            body = body.replace(*reply.raw_replace)
+        if reply.bom:
+            body = b"\xef\xbb\xbf" + body
+        for _ in range(reply.pings):
+            self._raw(b": ping" + end + end)
+            time.sleep(reply.delay)
+        n = max(1, reply.split_every or 1)
+        for i in range(0, len(body), n):
+            if i and reply.delay:
+                time.sleep(reply.delay)
+            self._raw(body[i : i + n])
         self._end_chunked()
 
     def _event(self, obj: dict[str, Any]) -> None:
