@@ -190,8 +190,11 @@ class Ledger:
         start, end = chunk.start_line, chunk.end_line
         keep: list[Record] = []
         gone: list[Record] = []
-        for r in self._records:
-            (keep if r.end_line < start or r.start_line > end else gone).append(r)
+        if not self._records or self._records[-1].end_line < start:
+            keep = self._records  # below every record (records do not overlap): the usual case
+        else:
+            for r in self._records:
+                (keep if r.end_line < start or r.start_line > end else gone).append(r)
         same = next(
             (r for r in gone if r.key == key and r.start_line == start and r.end_line == end),
             None,

@@ -25,6 +25,26 @@ class TextLines:
             pos = source.find("\n", pos + 1)
         self._starts = starts
 
+    def _splice(self, start: int, end: int, text: str) -> None:
+        """Replace [start, end) with `text`; only the line starts from `start` on are
+        recomputed (a generation appends to a long document many times a second)."""
+        src = self.source
+        self.source = src[:start] + text + src[end:]
+        starts = self._starts
+        first = bisect_right(starts, start)  # line starts inside the replaced text go ...
+        last = bisect_right(starts, end)  # ... and those after it move by the change in size
+        delta = len(text) - (end - start)
+        new = []
+        pos = text.find("\n")
+        while pos >= 0:
+            new.append(start + pos + 1)
+            pos = text.find("\n", pos + 1)
+        if delta:
+            new.extend([s + delta for s in starts[last:]])
+        else:
+            new.extend(starts[last:])
+        starts[first:] = new
+
     @property
     def line_count(self) -> int:
         return len(self._starts)

@@ -182,7 +182,10 @@ class Document:
         applied: list[tuple[int, int, str]] = []
         claimed = False
         writer = self.writer
-        whole = self._as_own_edit(changes)
+        # One ranged change (what clients send for our edits) is recognised by `claims` below
+        # without rebuilding the text; several, or a whole-text one, are compared as a result.
+        single = len(changes) == 1 and isinstance(changes[0], lsp.TextDocumentContentChangePartial)
+        whole = None if single else self._as_own_edit(changes)
         if whole is not None:
             edits.append(self._apply(*whole, own=True))
             applied.append(whole)

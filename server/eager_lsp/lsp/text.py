@@ -86,7 +86,7 @@ class Text(TextLines):
     def replace(self, start: int, end: int, text: str) -> LineEdit:
         """Apply one change given as offsets; returns what it did to lines."""
         edit = self.line_edit(start, end, text)
-        self._set(self.source[:start] + text + self.source[end:])
+        self._splice(start, end, text)
         return edit
 
     def line_edit(self, start: int, end: int, text: str) -> LineEdit:
