@@ -97,7 +97,12 @@ def fit_text(text: str, cap: int = PAYLOAD_CAP) -> str:
 
 def json_size(obj: Any) -> int:
     """Bytes of `obj` as compact JSON with non-ASCII escaped: the worst case on the wire."""
-    return len(json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str))
+    return len(json_text(obj))
+
+
+def json_text(obj: Any) -> str:
+    """`obj` as compact JSON with non-ASCII escaped (so its length is its size in bytes)."""
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
 def fit_json(obj: Any, cap: int) -> Any:

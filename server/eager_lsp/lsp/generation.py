@@ -75,7 +75,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATUS_INTERVAL_S = 0.1  # status and progress while a generation streams, at most this often
+STATUS_INTERVAL_S = 0.25  # status and progress while a generation streams, at most this often
 
 DEFAULT_REPAIR_TASK = "Make the code work."
 

@@ -54,19 +54,35 @@ OMIT: Any = _Omit()
 
 def to_wire(value: Any) -> Any:
     """The JSON value of a payload: dataclasses become dicts of their set fields."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            v = getattr(value, f.name)
-            if v is OMIT:
-                continue
-            out[f.name] = to_wire(v)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [to_wire(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_wire(v) for k, v in value.items()}
-    return value
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        if cls is list or cls is tuple:
+            return [to_wire(v) for v in value]
+        if cls is dict:
+            return {k: to_wire(v) for k, v in value.items()}
+        if not dataclasses.is_dataclass(cls):
+            if isinstance(value, (list, tuple)):
+                return [to_wire(v) for v in value]
+            if isinstance(value, dict):
+                return {k: to_wire(v) for k, v in value.items()}
+            return value
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    out: dict[str, Any] = {}
+    for name in names:
+        v = getattr(value, name)
+        if v is OMIT:
+            continue
+        out[name] = v if type(v) in _SCALARS else to_wire(v)
+    return out
+
+
+# Per-payload field names, looked up once: `dataclasses.fields()` on every object was a third of
+# the cost of a chunk result on a server that sends thousands a second.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 class PayloadError(ValueError):

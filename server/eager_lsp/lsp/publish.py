@@ -31,6 +31,7 @@ The longer text is available on request through `eager.resultDetail` (`result_de
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import pathlib
@@ -257,14 +258,29 @@ def _in(line: int, rng: lsp.Range) -> bool:
 
 def chunk_result(doc: Document, e: Entry) -> dict[str, Any]:
     """The `eager/chunkResult` payload (docs/protocol.md), in current 0-based lines, at most
-    limits.PAYLOAD_CAP bytes of JSON; `truncated` says whether anything was cut."""
-    return _bounded_payload(doc, e, limits.SHOWN_TRACEBACK_CAP, limits.PAYLOAD_CAP)
+    limits.PAYLOAD_CAP bytes of JSON; `truncated` says whether anything was cut. (The server
+    sends `chunk_result_json`; this is that text as a client reads it.)"""
+    result: dict[str, Any] = json.loads(chunk_result_json(doc, e))
+    return result
 
 
 def result_detail(doc: Document, e: Entry) -> dict[str, Any]:
     """`eager.resultDetail`: the same payload with the whole stored traceback and output (each
     already bounded by the worker), at most limits.DETAIL_CAP bytes."""
     return _bounded_payload(doc, e, limits.TRACEBACK_CAP, limits.DETAIL_CAP)
+
+
+def chunk_result_json(doc: Document, e: Entry) -> str:
+    """`chunk_result` as the JSON text that goes on the wire: the encoding that measured the
+    payload against the cap is the one sent (one encoding per result, not two)."""
+    payload: dict[str, Any] = to_wire(_result_payload(doc, e, limits.SHOWN_TRACEBACK_CAP))
+    payload["truncated"] = False
+    text = limits.json_text(payload)
+    if len(text) <= limits.PAYLOAD_CAP:
+        return text
+    fitted: dict[str, Any] = limits.fit_json(payload, limits.PAYLOAD_CAP - 32)
+    fitted["truncated"] = True
+    return limits.json_text(fitted)
 
 
 def _bounded_payload(doc: Document, e: Entry, traceback_cap: int, cap: int) -> dict[str, Any]:
