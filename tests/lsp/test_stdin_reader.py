@@ -51,20 +51,31 @@ def _serve(stdin: Any, cwd: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _talk(cwd: Path, writes: list[tuple[bytes, float]]) -> tuple[dict[Any, Any], int]:
-    """Write each piece, pause, then close stdin: the answers by id and the exit code."""
+def _talk(
+    cwd: Path, writes: list[tuple[bytes, float]], *, keep_open: bool = False
+) -> tuple[dict[Any, Any], int]:
+    """Write each piece, pause, then close stdin (or, `keep_open`, leave it open as an editor
+    does and wait for the process to end): the answers by id and the exit code."""
     proc = _serve(subprocess.PIPE, cwd)
-    assert proc.stdin is not None
+    assert proc.stdin is not None and proc.stdout is not None
     try:
         for data, pause in writes:
             proc.stdin.write(data)
             proc.stdin.flush()
             time.sleep(pause)
-        out, _ = proc.communicate(timeout=60)
+        if keep_open:
+            try:
+                proc.wait(timeout=30)  # its output is a few small messages: the pipe cannot fill
+            except subprocess.TimeoutExpired:
+                pytest.fail("the server did not exit after `exit` while stdin stayed open")
+            out = proc.stdout.read()
+        else:
+            out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stdin.close()
     return {m["id"]: m for m in _messages(out) if "id" in m}, proc.returncode
 
 
@@ -78,11 +89,16 @@ def test_a_message_split_across_writes_and_messages_joined_in_one(tmp_path: Path
     assert returncode == 0
 
 
-def test_exit_right_behind_a_slow_shutdown_still_gets_its_answer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep_open", [False, True], ids=["stdin-closed", "stdin-open"])
+def test_exit_right_behind_a_slow_shutdown_still_gets_its_answer(
+    tmp_path: Path, keep_open: bool
+) -> None:
     """`shutdown` and `exit` in one write while an interpreter runs: closing it makes the
     shutdown take a while, and `exit` (read meanwhile) must wait for its answer. (Without
     the wait the server exited before answering; under load the test above met this by
-    chance.)"""
+    chance.) Then the server exits even while stdin stays open: pygls's shutdown cancels
+    every handler still pending when it answers, the one of `exit` waiting for it too, and
+    the server lived on (the fresh-clone CI at 90b6e24 met this in the test below)."""
     script = tmp_path / "open.py"
     script.write_text("x = 1\n")
     item = {"uri": script.as_uri(), "languageId": "python", "version": 1, "text": "x = 1\n"}
@@ -97,6 +113,7 @@ def test_exit_right_behind_a_slow_shutdown_still_gets_its_answer(tmp_path: Path)
             (_frame(INITIALIZE) + _frame(INITIALIZED) + _frame(did_open), 1.0),  # it starts
             (_frame(SHUTDOWN) + _frame(EXIT), 0.0),
         ],
+        keep_open=keep_open,
     )
     assert answers[2]["result"] is None, answers
     assert returncode == 0

@@ -20,17 +20,32 @@ documents at once"). These per-message costs in pygls were worth removing:
   (lsp/documents.py), which is the one the server reads. Nothing reads pygls's copy, so the
   open, change and close notifications go straight to our handlers and pygls's workspace holds
   no documents.
+- **A notification whose handler is a plain function is called at once** (the document
+  notifications, `eager/cursor`), errors reported as pygls reports them. pygls wraps each in a
+  future with a fresh UUID and, for the document notifications, in its own generator step,
+  whose future it also keeps in a table it never empties: one entry per keystroke and per line
+  a generation writes, for as long as the server runs.
+
+One behaviour is changed: **`shutdown` leaves a pending `exit` alone.** pygls's shutdown, as it
+finishes, cancels the handler of every message still pending. Our `exit` handler waits for the
+shutdown's answer when both come at once (lsp/handlers.py), so pygls cancelled it, and the
+process, told to exit, lived on while the editor kept stdin open.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import inspect
 import json
 import logging
-from collections.abc import Generator
+import sys
+from collections.abc import Callable, Generator
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError
+from pygls.feature_manager import is_thread_function
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import RPCNotification, RPCRequest, RPCResponse
 from pygls.protocol.language_server import lsp_method
@@ -42,8 +57,14 @@ _KINDS: dict[type, int] = {}  # message class → which of the four it is
 
 
 class EagerProtocol(LanguageServerProtocol):
-    """`LanguageServerProtocol` with a dict-wrapped path for custom notifications and a
-    per-class cache for message dispatch (see the module docstring)."""
+    """`LanguageServerProtocol` with a dict-wrapped path for custom notifications, a
+    per-class cache for message dispatch, and a shutdown that spares `exit` (see the module
+    docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._exit_ids: set[Any] = set()  # the futures of an `exit` being handled
+        self._direct_handlers: dict[str, Callable[[Any], Any] | None] = {}
 
     def notify(self, method: str, params: Any | None = None) -> None:
         if self.get_message_type(method) is not None:  # an LSP method: lsprotocol params
@@ -67,6 +88,39 @@ class EagerProtocol(LanguageServerProtocol):
             )
         self.writer.write(body.encode(self.CHARSET))
 
+    def _handle_notification(self, method_name: str, params: Any) -> None:
+        if method_name != types.EXIT:
+            super()._handle_notification(method_name, params)
+            return
+        before = set(self._request_futures)
+        super()._handle_notification(method_name, params)
+        self._exit_ids.update(set(self._request_futures) - before)  # its futures, to spare
+
+    async def exit_handled(self, timeout: float) -> None:
+        """Wait (bounded) while an `exit` is being handled: pygls ends the process from it by
+        raising SystemExit in a callback. The stdio loop waits here when stdin ended: a main
+        task that finished in the same loop turn as that SystemExit left asyncio's
+        `run_until_complete` callback scheduled, which stopped asyncio's own clean-up early
+        (a RuntimeError, exit code 1)."""
+        pending = [  # (pygls keeps concurrent.futures futures and asyncio tasks there)
+            asyncio.wrap_future(f)
+            for i in self._exit_ids
+            if (f := self._request_futures.get(i)) is not None and not f.done()
+        ]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> _Handled:
+        """pygls's, sparing `exit` (see the module docstring)."""
+        if (user_handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield user_handler, args, None
+        current_id = self.msg_id  # this request's own future is not cancelled either
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and msg_id not in self._exit_ids and not future.done():
+                future.cancel()
+        self._shutdown = True
+
     def handle_message(self, message: Any) -> None:
         kind = _KINDS.get(type(message))
         if kind is None:
@@ -81,31 +135,52 @@ class EagerProtocol(LanguageServerProtocol):
         if kind == _REQUEST:
             ctx.run(self._handle_request, message.id, message.method, message.params)
         elif kind == _NOTIFICATION:
-            ctx.run(self._handle_notification, message.method, message.params)
+            direct = self._direct(message.method)
+            if direct is not None:
+                ctx.run(self._notify_handler, direct, message.method, message.params)
+            else:
+                ctx.run(self._handle_notification, message.method, message.params)
         elif kind == _RESPONSE:
             ctx.run(self._handle_response, message.id, message.result)
         else:
             ctx.run(self._handle_response, message.id, None, message.error)
 
-    # -- documents: ours only (see the module docstring) ------------------------------------------
-    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> _Handled:
-        yield from self._ours(types.TEXT_DOCUMENT_DID_OPEN, params)
+    def _direct(self, method: str) -> Callable[[Any], Any] | None:
+        """The handler to call at once for notification `method`, or None for pygls's path
+        (see the module docstring); worked out once per method."""
+        if method in self._direct_handlers:
+            return self._direct_handlers[method]
+        handler = self.fm.features.get(method)
+        plain = (
+            handler is not None
+            and (method in _DOCUMENTS or method not in self.fm.builtin_features)
+            and not inspect.iscoroutinefunction(handler)
+            and not inspect.isgeneratorfunction(handler)
+            and not is_thread_function(handler)
+        )
+        direct = handler if plain else _ignore if method in _DOCUMENTS else None
+        self._direct_handlers[method] = direct
+        return direct
 
-    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> _Handled:
-        yield from self._ours(types.TEXT_DOCUMENT_DID_CHANGE, params)
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> _Handled:
-        yield from self._ours(types.TEXT_DOCUMENT_DID_CLOSE, params)
-
-    def _ours(self, method: str, params: Any) -> _Handled:
-        if (handler := self.fm.features.get(method)) is not None:
-            yield handler, (params,), None
+    def _notify_handler(self, handler: Callable[[Any], Any], method: str, params: Any) -> None:
+        try:
+            handler(params)
+        except Exception:  # reported as pygls reports a failed notification handler
+            log.exception("Failed to handle notification %r", method)
+            error = JsonRpcInternalError.of(sys.exc_info())
+            self._server._report_server_error(error, FeatureNotificationError)
 
 
 _Handled = Generator[Any, Any, None]
+
+# pygls's own handlers of these keep its copy of each document: never run (module docstring)
+_DOCUMENTS = frozenset(
+    {types.TEXT_DOCUMENT_DID_OPEN, types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE}
+)
+
+
+def _ignore(params: Any) -> None:
+    """A document notification with no handler of ours."""
 
 
 def _kind_of(message: Any) -> int:

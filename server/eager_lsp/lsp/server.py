@@ -94,8 +94,10 @@ def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> None:
             error_handler=server.report_server_error,
         )
         # stdin ended (the editor closed it right after `shutdown`, or went away): answer a
-        # shutdown already read before the loop ends and cancels it.
+        # shutdown already read before the loop ends and cancels it, and let an `exit` read
+        # before it end the process as it does (EagerProtocol.exit_handled says why).
         await server.shutdown_answered()
+        await server.protocol.exit_handled(3.0)
 
     try:
         asyncio.run(run())
