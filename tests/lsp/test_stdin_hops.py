@@ -32,20 +32,26 @@ class _Protocol:
         self.got.append(message)
 
 
+async def _read_all(reader: MessageReader) -> list[Any]:
+    """Every message pygls's own loop reads from `reader`, to the end of its stream."""
+    protocol = _Protocol()
+    await run_async(
+        stop_event=threading.Event(),
+        reader=reader,
+        protocol=protocol,  # type: ignore[arg-type]
+    )
+    return protocol.got
+
+
 async def test_one_hand_off_per_message_and_every_message_whole() -> None:
     messages = [{"jsonrpc": "2.0", "method": f"m{i}", "params": {"i": i}} for i in range(5)]
     data = b"".join(
         _frame(m, b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n" if i % 2 else b"")
         for i, m in enumerate(messages)
     )
-    protocol = _Protocol()
     reader = MessageReader(io.BytesIO(data))
-    await run_async(
-        stop_event=threading.Event(),
-        reader=reader,
-        protocol=protocol,  # type: ignore[arg-type]
-    )
-    assert protocol.got == messages
+    got = await _read_all(reader)
+    assert got == messages
     assert reader.hand_offs == len(messages) + 1  # and one that finds the end of stdin
 
 
@@ -67,25 +73,15 @@ async def test_messages_that_arrive_a_few_bytes_at_a_time() -> None:
     messages = [{"jsonrpc": "2.0", "method": f"m{i}", "params": {"i": i}} for i in range(4)]
     data = b"".join(_frame(m) for m in messages)
     for step in (1, 3, 7, 64):
-        protocol = _Protocol()
-        await run_async(
-            stop_event=threading.Event(),
-            reader=MessageReader(_Trickle(data, step)),  # type: ignore[arg-type]
-            protocol=protocol,  # type: ignore[arg-type]
-        )
-        assert protocol.got == messages, step
+        got = await _read_all(MessageReader(_Trickle(data, step)))  # type: ignore[arg-type]
+        assert got == messages, step
 
 
 async def test_the_end_of_stdin_inside_a_message_ends_the_loop() -> None:
     whole = _frame({"jsonrpc": "2.0", "method": "a", "params": None})
     cut = _frame({"jsonrpc": "2.0", "method": "b", "params": None})[:-3]
-    protocol = _Protocol()
-    await run_async(
-        stop_event=threading.Event(),
-        reader=MessageReader(io.BytesIO(whole + cut)),
-        protocol=protocol,  # type: ignore[arg-type]
-    )
-    assert [m["method"] for m in protocol.got] == ["a"]
+    got = await _read_all(MessageReader(io.BytesIO(whole + cut)))
+    assert [m["method"] for m in got] == ["a"]
 
 
 class _Counted(io.RawIOBase):
@@ -140,13 +136,8 @@ async def test_a_body_over_the_cap_is_read_past_without_being_held(
         return more
 
     reader._fill = watched_fill  # type: ignore[method-assign]
-    protocol = _Protocol()
-    await run_async(
-        stop_event=threading.Event(),
-        reader=reader,
-        protocol=protocol,  # type: ignore[arg-type]
-    )
-    assert protocol.got == [after]
+    got = await _read_all(reader)
+    assert got == [after]
     assert held[0] <= 2 * 4096, held  # never more than about one read of the dropped body
 
 
@@ -170,13 +161,8 @@ async def test_header_lines_without_end_are_not_kept(monkeypatch: Any) -> None:
         return parts
 
     reader._read_message = watched  # type: ignore[method-assign]
-    protocol = _Protocol()
-    await run_async(
-        stop_event=threading.Event(),
-        reader=reader,
-        protocol=protocol,  # type: ignore[arg-type]
-    )
-    assert protocol.got == [after, after]
+    got = await _read_all(reader)
+    assert got == [after, after]
     assert max(handed) <= 1000 + len(body) + 100, handed
 
 
@@ -200,11 +186,6 @@ async def test_a_big_body_is_read_in_large_pieces() -> None:
     read after another with the buffer copied each time (quadratic in the body's size)."""
     msg = {"jsonrpc": "2.0", "method": "big", "params": {"text": "x" * (8 << 20)}}
     stream = _Reads(_frame(msg))
-    protocol = _Protocol()
-    await run_async(
-        stop_event=threading.Event(),
-        reader=MessageReader(stream),  # type: ignore[arg-type]
-        protocol=protocol,  # type: ignore[arg-type]
-    )
-    assert protocol.got == [msg]
+    got = await _read_all(MessageReader(stream))  # type: ignore[arg-type]
+    assert got == [msg]
     assert stream.reads <= 12, stream.reads
