@@ -387,7 +387,12 @@ class ParallelRunner:
         every statement before it is reported. The first failure (or skip) stops the run
         there; statements after it are skipped or rolled back, whatever they did."""
         while state.queue and state.queue[0].state in (FINISHED, SKIPPED):
-            entry = state.queue.pop(0)
+            entry = state.queue[0]
+            if entry.state == FINISHED and state.stopped is not None and entry.id > state.stopped:
+                # It ran ahead of the stop: it leaves the queue once `_rollback` has undone it
+                # (deferred while a later statement still runs), or its names stay bound.
+                break
+            state.queue.pop(0)
             if (
                 entry.state == SKIPPED
                 or entry.result is None
