@@ -267,30 +267,28 @@ def chunk_result(doc: Document, e: Entry) -> dict[str, Any]:
 def result_detail(doc: Document, e: Entry) -> dict[str, Any]:
     """`eager.resultDetail`: the same payload with the whole stored traceback and output (each
     already bounded by the worker), at most limits.DETAIL_CAP bytes."""
-    return _bounded_payload(doc, e, limits.TRACEBACK_CAP, limits.DETAIL_CAP)
+    detail: dict[str, Any] = json.loads(
+        _bounded_json(doc, e, limits.TRACEBACK_CAP, limits.DETAIL_CAP)
+    )
+    return detail
 
 
 def chunk_result_json(doc: Document, e: Entry) -> str:
     """`chunk_result` as the JSON text that goes on the wire: the encoding that measured the
     payload against the cap is the one sent (one encoding per result, not two)."""
-    payload: dict[str, Any] = to_wire(_result_payload(doc, e, limits.SHOWN_TRACEBACK_CAP))
+    return _bounded_json(doc, e, limits.SHOWN_TRACEBACK_CAP, limits.PAYLOAD_CAP)
+
+
+def _bounded_json(doc: Document, e: Entry, traceback_cap: int, cap: int) -> str:
+    """A result's payload as JSON text of at most `cap` bytes, `truncated` included."""
+    payload: dict[str, Any] = to_wire(_result_payload(doc, e, traceback_cap))
     payload["truncated"] = False
     text = limits.json_text(payload)
-    if len(text) <= limits.PAYLOAD_CAP:
+    if len(text) <= cap:
         return text
-    fitted: dict[str, Any] = limits.fit_json(payload, limits.PAYLOAD_CAP - 32)
-    fitted["truncated"] = True
-    return limits.json_text(fitted)
-
-
-def _bounded_payload(doc: Document, e: Entry, traceback_cap: int, cap: int) -> dict[str, Any]:
-    payload: dict[str, Any] = to_wire(_result_payload(doc, e, traceback_cap))
-    if limits.json_size(payload) <= cap:
-        payload["truncated"] = False
-        return payload
     fitted: dict[str, Any] = limits.fit_json(payload, cap - 32)
     fitted["truncated"] = True
-    return fitted
+    return limits.json_text(fitted)
 
 
 def detail_at(doc: Document, line: Any) -> dict[str, Any] | None:

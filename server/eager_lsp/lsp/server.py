@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from eager_lsp.lsp.handlers import register
-from eager_lsp.lsp.language_server import EagerServer
+from eager_lsp.lsp.language_server import SHUTDOWN_BUDGET_S, EagerServer
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> None:
         # shutdown already read before the loop ends and cancels it, and let an `exit` read
         # before it end the process as it does (EagerProtocol.exit_handled says why).
         await server.shutdown_answered()
-        await server.protocol.exit_handled(3.0)
+        await server.protocol.exit_handled(SHUTDOWN_BUDGET_S + 1.2)  # beyond exit's own wait
 
     try:
         asyncio.run(run())
