@@ -1,19 +1,22 @@
-"""lsp/stdin.py: the thread reads a whole message per hand-off; pygls's loop reads the same
-messages from it as from its own reader (header lines, the blank line, the body).
+"""lsp/stdin.py: a pipe is read on the event loop, anything else by a thread one whole message
+per hand-off; pygls's loop reads the same messages from either as from its own reader (header
+lines, the blank line, the body), and the framer cuts the same messages however bytes come.
 
 The real server over real pipes is tests/lsp/test_stdin_reader.py; here pygls's own message
-loop (`run_async`) reads a byte stream, and the hand-offs to the thread are counted."""
+loop (`run_async`) reads a byte stream or a real pipe, and reads and hand-offs are counted."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import threading
+import time
 from typing import Any
 
 from pygls.io_ import run_async
 
-from eager_lsp.lsp.stdin import MessageReader
+from eager_lsp.lsp.stdin import Framer, MessageReader
 
 
 def _frame(msg: dict[str, Any], extra_header: bytes = b"") -> bytes:
@@ -127,18 +130,23 @@ async def test_a_body_over_the_cap_is_read_past_without_being_held(
         4096,
     )
     reader = MessageReader(stream)  # type: ignore[arg-type]
-    held = [0]
-    fill = reader._fill
-
-    def watched_fill() -> bool:
-        more = fill()
-        held[0] = max(held[0], len(reader._buffer))
-        return more
-
-    reader._fill = watched_fill  # type: ignore[method-assign]
+    held = _watch_held(reader)
     got = await _read_all(reader)
     assert got == [after]
-    assert held[0] <= 2 * 4096, held  # never more than about one read of the dropped body
+    assert max(held) <= 2 * 4096, max(held)  # never more than about one read of the dropped body
+
+
+def _watch_held(reader: MessageReader) -> list[int]:
+    """What the reader's framer holds (outside whole messages) after each piece it gets."""
+    held: list[int] = []
+    push = reader.framer.push
+
+    def watched(data: bytes) -> None:
+        push(data)
+        held.append(reader.framer.held())
+
+    reader.framer.push = watched  # type: ignore[method-assign]
+    return held
 
 
 async def test_header_lines_without_end_are_not_kept(monkeypatch: Any) -> None:
@@ -153,14 +161,15 @@ async def test_header_lines_without_end_are_not_kept(monkeypatch: Any) -> None:
     data = junk + b"Content-Length: %d\r\n" % len(body) + junk + b"\r\n" + body + _frame(after)
     reader = MessageReader(io.BytesIO(data))
     handed: list[int] = []
-    read_message = reader._read_message
+    take = reader.framer.take
 
-    def watched() -> list[bytes]:
-        parts = read_message()
-        handed.append(sum(len(p) for p in parts))
+    def watched() -> list[bytes] | None:
+        parts = take()
+        if parts is not None:
+            handed.append(sum(len(p) for p in parts))
         return parts
 
-    reader._read_message = watched  # type: ignore[method-assign]
+    reader.framer.take = watched  # type: ignore[method-assign]
     got = await _read_all(reader)
     assert got == [after, after]
     assert max(handed) <= 1000 + len(body) + 100, handed
@@ -189,3 +198,133 @@ async def test_a_big_body_is_read_in_large_pieces() -> None:
     got = await _read_all(MessageReader(stream))  # type: ignore[arg-type]
     assert got == [msg]
     assert stream.reads <= 12, stream.reads
+
+
+# -- the framer: the same messages however the bytes are cut -------------------------------
+
+
+def _frames(data: bytes, step: int | None, end: bool = True) -> list[list[bytes]]:
+    framer = Framer()
+    out: list[list[bytes]] = []
+    pieces = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
+    for piece in pieces:
+        framer.push(piece)
+        while (parts := framer.take()) is not None:
+            out.append(parts)
+    if end:
+        framer.end()
+        while (parts := framer.take()) is not None and parts != [b""]:
+            out.append(parts)
+        out.append(parts or [])
+    return out
+
+
+def test_the_framer_cuts_the_same_messages_however_the_bytes_come(monkeypatch: Any) -> None:
+    from eager_lsp import limits
+
+    monkeypatch.setattr(limits, "INBOUND_MESSAGE_CAP", 300)
+    monkeypatch.setattr(limits, "INBOUND_HEADER_CAP", 60)
+    a = _frame({"jsonrpc": "2.0", "method": "a", "params": None})
+    b = _frame({"jsonrpc": "2.0", "method": "b", "params": [1, 2]}, b"Content-Type: x\r\n")
+    big = b"Content-Length: 400\r\n\r\n" + b"x" * 400  # over the message cap: read past
+    overlong = b"X-Long: " + b"z" * 100 + b"\r\n"  # over the header cap: one dropped line
+    streams = {
+        "plain": a + b + a,
+        "junk before": b"hello\r\n" + a,
+        "empty body": b"Content-Length: 0\r\n\r\n" + a,
+        "over the cap": a + big + b,
+        "overlong line": overlong + a + b[:20] + overlong + b[20:],
+        "many headers": a[:20] + b"X-A: 1\r\n" * 20 + a[20:],
+        "end inside a body": a + b[:-4],
+        "end inside the headers": a + b[:10],
+        "end inside a dropped body": a + big[:200],
+    }
+    for name, data in streams.items():
+        whole = _frames(data, None)
+        assert whole[-1][-1:] == [b""] or whole[-1] == [b""], name  # the end comes last
+        for step in (1, 2, 3, 5, 7, 13, 64):
+            assert _frames(data, step) == whole, (name, step)
+    assert _frames(streams["plain"], None)[:3] == [
+        [a[:20], b"\r\n", a[22:]],
+        [b[:20], b"Content-Type: x\r\n", b"\r\n", b[39:]],
+        [a[:20], b"\r\n", a[22:]],
+    ]
+    assert [p[-1] for p in _frames(streams["over the cap"], None)] == [a[22:], b[39:], b""]
+    assert (
+        _frames(streams["overlong line"], 5)[1][1] == b"X-Eager-Dropped: overlong header line\r\n"
+    )
+    assert len(_frames(streams["many headers"], 3)[0]) < 10  # header lines past the cap: dropped
+    assert _frames(streams["end inside a body"], 1)[-2:] == [
+        [b[:20], b"Content-Type: x\r\n", b"\r\n", b[39:-4]],  # a shorter body, then the end
+        [b""],
+    ]
+    assert _frames(streams["end inside a dropped body"], 9)[-1] == [b""]
+
+
+# -- on the event loop: a pipe is read there, with no thread -------------------------------
+
+
+def _pipe_reader() -> tuple[MessageReader, int]:
+    r, w = os.pipe()
+    return MessageReader(os.fdopen(r, "rb", buffering=0)), w
+
+
+async def test_a_pipe_is_read_on_the_loop_without_a_thread() -> None:
+    messages = [{"jsonrpc": "2.0", "method": f"m{i}", "params": {"i": i}} for i in range(6)]
+    data = b"".join(_frame(m) for m in messages)
+    reader, w = _pipe_reader()
+
+    def write() -> None:  # in pieces, with pauses, then the end
+        for i in range(0, len(data), 17):
+            os.write(w, data[i : i + 17])
+            time.sleep(0.002)
+        os.close(w)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    got = await _read_all(reader)
+    writer.join()
+    assert got == messages
+    assert reader._mode == "loop" and reader._thread is None and reader.hand_offs == 0
+    assert reader.reads > 1
+
+
+async def test_the_loop_stops_reading_while_read_messages_wait(monkeypatch: Any) -> None:
+    """An editor that writes faster than the server handles is held back by the pipe: the loop
+    stops reading while more than the cap of whole messages waits, then goes on."""
+    from eager_lsp.lsp import stdin
+
+    monkeypatch.setattr(stdin, "_READY_CAP", 500)
+    messages = [{"jsonrpc": "2.0", "method": f"m{i}", "params": "p" * 50} for i in range(200)]
+    data = b"".join(_frame(m) for m in messages)
+    reader, w = _pipe_reader()
+    os.write(w, data[:60_000])  # (the pipe holds 64 KiB)
+    waiting: list[int] = []
+    handle = _Protocol.handle_message
+
+    def watched(self: _Protocol, message: Any) -> None:
+        waiting.append(reader.framer.ready_bytes)
+        handle(self, message)
+
+    monkeypatch.setattr(_Protocol, "handle_message", watched)
+    writer = threading.Thread(target=lambda: (os.write(w, data[60_000:]), os.close(w)))
+    writer.start()
+    got = await _read_all(reader)
+    writer.join()
+    assert got == messages
+    assert max(waiting) <= 500 + (1 << 16), max(waiting)  # the cap and one read at most
+    assert reader.reads < len(messages)  # several messages per read, not a read each
+
+
+async def test_a_regular_file_or_dev_null_is_read_on_a_thread(tmp_path: Any) -> None:
+    msg = {"jsonrpc": "2.0", "method": "m", "params": None}
+    path = tmp_path / "in"
+    path.write_bytes(_frame(msg))
+    with open(path, "rb", buffering=0) as fh:
+        reader = MessageReader(fh)
+        assert await _read_all(reader) == [msg]
+        assert reader._mode == "thread"
+    with open(os.devnull, "rb", buffering=0) as fh:
+        reader = MessageReader(fh)
+        assert await _read_all(reader) == []
+        assert reader._mode == "thread"  # a character device, but the loop cannot watch it

@@ -1,34 +1,46 @@
-"""The server's stdin: one thread hop per message, on a thread that never holds up exit.
+"""The server's stdin: read on the event loop where the platform allows it, on a thread else.
 
 pygls reads stdin on a thread with one `run_in_executor` per header line and one per body:
 three hand-offs (a thread wake-up, then a loop wake-up) for each message an editor sends.
-With ten documents generating, the editor's answers and didChanges were about 10 % of the
-server's CPU in those hand-offs alone. This reader lets the thread read a whole message
-(its header lines and its body) and hands it over in one piece; pygls's own loop
-(`pygls.io_.run_async`) then takes the lines and the body from it without waiting. Messages
-are still read one at a time, in order, each after the previous one was handled, as before.
+Even one hand-off per message is costly with ten documents generating: each is a thread
+woken, the GIL passed between two threads and the loop woken through its self-pipe (about
+14 % of the server's CPU in docs/benchmarks.md, "Stdin on the event loop").
 
-The thread is a daemon thread of its own, not a pool's: after `exit` the loop may already be
-waiting for the next message, and a pool joins its threads when it shuts down and when the
-interpreter exits, so a thread blocked reading an editor's open stdin kept the process
-alive. It reads with `read(n)` from an unbuffered file (`serve` passes a raw `FileIO`), so
-it holds no buffered stream's lock that the interpreter would want while finalizing.
+- **On the event loop** when stdin is a pipe, a socket or a terminal on a POSIX system (what
+  an editor gives a language server): the loop watches the descriptor and reads what is there
+  when it is readable, so a message costs no thread and no extra wake-up. The descriptor stays
+  blocking (its open file may be shared; asyncio's pipe transport would make it non-blocking
+  for everyone holding it): a read after the loop saw it readable does not wait. Reading
+  pauses while more than `_READY_CAP` bytes of whole messages wait to be handled, so an
+  editor that writes faster than the server handles is held back by the pipe, as before.
+- **On a thread** otherwise (a regular file, Windows, a stdin without a descriptor): a daemon
+  thread of its own reads a whole message per hand-off. Not a pool's thread: after `exit` the
+  loop may still be waiting for the next message, and a pool joins its threads when the
+  interpreter exits, so a thread blocked reading an open stdin kept the process alive. It
+  reads with `read(n)` from an unbuffered file (`serve` passes a raw `FileIO`), so it holds no
+  buffered stream's lock that the interpreter would want while finalizing.
 
-What it holds is bounded (pygls's reader was not): a message whose Content-Length is over
+Both cut the bytes into messages with one `Framer`; pygls's own loop (`pygls.io_.run_async`)
+then takes each message's lines and body without waiting, in order, as from its own reader.
+
+What is held is bounded (pygls's reader was not): a message whose Content-Length is over
 `limits.INBOUND_MESSAGE_CAP` is read past and dropped, with an error in the log; a header
 line longer than `limits.INBOUND_HEADER_CAP` is dropped up to its line end, and so are the
 header lines of one message past that many bytes in all, and lines before a Content-Length
 (which pygls ignores anyway); the messages after any of these are read as usual. So a client
-cannot make the server allocate what it says, only what the caps allow. A body is read in
-large pieces joined once, so reading one costs time in proportion to its size.
+cannot make the server allocate what it says, only what the caps allow. A body is gathered
+in one growing buffer, so reading one costs time in proportion to its size however it is cut.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import re
+import stat
+import sys
 import threading
 from collections import deque
 from typing import BinaryIO
@@ -41,141 +53,299 @@ _CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")  # as pygls parses
 _OVERLONG = b"X-Eager-Dropped: overlong header line\r\n"  # what an overlong line reads as
 _OVERLONG_LOG = "a header line from the editor is over %d bytes: dropped"
 _READ_SIZE = 1 << 16
+_BIG_READ = 1 << 20  # the largest read, for the rest of a big body
+_READY_CAP = 1 << 20  # bytes of whole messages read ahead before the loop stops reading
+_END = [b""]  # what every message after the end of stdin is (pygls stops at an empty line)
 
 _Request = tuple[asyncio.AbstractEventLoop, "asyncio.Future[list[bytes]]"]
 
 
-class MessageReader:
-    """pygls's async reader interface (`readline`, `readexactly`) over a blocking stdin."""
+class Framer:
+    """Cuts the editor's bytes into messages as they come, however they are split.
 
-    def __init__(self, stdin: BinaryIO) -> None:
-        self._stdin = stdin
+    `push` bytes (`end` at the end of stdin), `take` whole messages: each is its Content-Length
+    line, its other header lines (up to the header cap), the blank line and the body. After the
+    end, the part of a message that came (its header lines, or a shorter body) comes out with
+    an empty part, then only `[b""]`: what pygls's loop reads as the end of its stream."""
+
+    def __init__(self) -> None:
         self._buffer = b""
         self._pos = 0  # where the unread part of `_buffer` starts
         self._eof = False
-        self._parts: deque[bytes] = deque()
-        self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self.hand_offs = 0  # messages asked of the thread (tests count them)
+        self._done = False  # the end was handed out
+        self._dropping = False  # inside an overlong header line, up to its end
+        self._parts: list[bytes] = []  # the message being read
+        self._length = 0  # its Content-Length, once read
+        self._held = 0  # bytes of its header lines
+        self._body: bytearray | None = None  # what came of its body, while it comes
+        self._need = 0  # bytes of the body still to come
+        self._skip = 0  # bytes of a body over the cap still to read past
+        self._ready: deque[list[bytes]] = deque()
+        self.ready_bytes = 0  # in whole messages not yet taken
 
-    # -- on the thread ------------------------------------------------------------------------
-    def _fill(self) -> bool:
-        """Read what is there (at least one byte, or the end); False at the end of stdin."""
-        if self._eof:
-            return False
-        data = self._stdin.read(_READ_SIZE)
-        if not data:
-            self._eof = True
-            return False
-        self._buffer = self._buffer[self._pos :] + data
+    def push(self, data: bytes) -> None:
+        if self._pos < len(self._buffer):
+            self._buffer = self._buffer[self._pos :] + data
+        else:
+            self._buffer = data  # no copy: a body's piece is taken whole from here
         self._pos = 0
-        return True
+        self._advance()
+
+    def end(self) -> None:
+        self._eof = True
+        self._advance()
+
+    def take(self) -> list[bytes] | None:
+        """The next whole message, `[b""]` after the end, or None until more bytes come."""
+        if self._ready:
+            parts = self._ready.popleft()
+            self.ready_bytes -= sum(map(len, parts))
+            return parts
+        return _END if self._done else None
+
+    def ready(self) -> bool:
+        """Whether `take` has something: a whole message, or the end."""
+        return bool(self._ready) or self._done
+
+    def want(self) -> int:
+        """How much the next read should ask for: the rest of a big body comes in big reads."""
+        return min(max(self._need, _READ_SIZE), _BIG_READ)
+
+    def held(self) -> int:
+        """Bytes held outside whole messages, read or not (tests check the caps with it)."""
+        return len(self._buffer) + len(self._body or b"")
+
+    # -- cutting ------------------------------------------------------------------------------
+    def _advance(self) -> None:
+        while not self._done:
+            if self._skip:
+                if not self._read_past():
+                    return
+            elif self._body is not None:
+                if not self._read_body():
+                    return
+            else:
+                line = self._line()
+                if line is None:
+                    return
+                self._on_line(line)
+
+    def _emit(self, parts: list[bytes]) -> None:
+        self._ready.append(parts)
+        self.ready_bytes += sum(map(len, parts))
 
     def _take(self, end: int) -> bytes:
-        """The unread bytes up to `end`; only these are copied (several messages that came
-        in one read are not copied again for each line)."""
         out = self._buffer[self._pos : end]
-        self._pos = min(end, len(self._buffer))
+        self._pos = end
         return out
 
-    def _line(self) -> bytes:
-        """One line with its b"\\n" (b"" or a partial line at the end of stdin). A line over
-        the header cap is read past and stands as one line no header matches."""
+    def _line(self) -> bytes | None:
+        """One line with its b"\\n", a partial line or b"" at the end, None until more comes.
+        A line over the header cap is read past and stands as one line no header matches."""
+        cap = limits.INBOUND_HEADER_CAP
         while True:
             nl = self._buffer.find(b"\n", self._pos)
+            if self._dropping:
+                if nl < 0:
+                    self._buffer, self._pos = b"", 0  # dropped, holding no more than one read
+                    return b"" if self._eof else None
+                self._dropping = False
+                self._pos = nl + 1
+                return _OVERLONG
             if nl >= 0:
-                if nl + 1 - self._pos > limits.INBOUND_HEADER_CAP:
-                    log.error(_OVERLONG_LOG, limits.INBOUND_HEADER_CAP)
+                if nl + 1 - self._pos > cap:
+                    log.error(_OVERLONG_LOG, cap)
                     self._pos = nl + 1
                     return _OVERLONG
                 return self._take(nl + 1)
-            if len(self._buffer) - self._pos > limits.INBOUND_HEADER_CAP:
-                log.error(_OVERLONG_LOG, limits.INBOUND_HEADER_CAP)
+            if len(self._buffer) - self._pos > cap:
+                log.error(_OVERLONG_LOG, cap)
                 self._buffer, self._pos = b"", 0
-                while True:  # drop up to the line end, holding no more than one read
-                    if not self._fill():
-                        return b""
-                    nl = self._buffer.find(b"\n")
-                    if nl >= 0:
-                        self._pos = nl + 1
-                        return _OVERLONG
-                    self._buffer, self._pos = b"", 0
-            if not self._fill():
+                self._dropping = True
+                continue
+            if self._eof:
                 return self._take(len(self._buffer))
+            return None
 
-    def _exactly(self, n: int) -> bytes:
-        """`n` bytes (fewer at the end of stdin), read in large pieces and joined once: a big
-        body is not copied again on every read."""
-        have = len(self._buffer) - self._pos
-        if have >= n:
-            return self._take(self._pos + n)
-        chunks = [self._take(len(self._buffer))]
-        need = n - have
-        while need > 0 and not self._eof:
-            data = self._stdin.read(min(max(need, _READ_SIZE), 1 << 20))
-            if not data:
-                self._eof = True
-                break
-            if len(data) > need:  # the start of the next message came with it
-                self._buffer, self._pos = data[need:], 0
-                data = data[:need]
-            chunks.append(data)
-            need -= len(data)
-        return b"".join(chunks)
-
-    def _skip(self, n: int) -> bool:
-        """Read past `n` bytes holding at most one read of them; False at the end of stdin."""
-        while True:
-            have = len(self._buffer) - self._pos
-            if have >= n:
-                self._pos += n
-                return True
-            n -= have
-            self._buffer, self._pos = b"", 0
-            if not self._fill():
-                return False
-
-    def _read_message(self) -> list[bytes]:
-        """From a Content-Length line to the blank line after it, then the body; stops early
-        at the end of stdin (an empty part, as a plain read gives). What pygls would ignore is
-        not kept: lines before the Content-Length line, and header lines past the header cap."""
-        parts: list[bytes] = []
-        length = 0
-        held = 0
-        while True:
-            line = self._line()
-            if not line:
-                parts.append(line)
-                return parts
-            if not length:
-                match = _CONTENT_LENGTH.fullmatch(line)
-                if match:
-                    length = int(match.group(1))
-                    parts, held = [line], len(line)
-                continue
-            if line.strip():
-                held += len(line)
-                if held <= limits.INBOUND_HEADER_CAP:
-                    parts.append(line)
-                elif held - len(line) <= limits.INBOUND_HEADER_CAP:
-                    log.error(
-                        "a message from the editor has over %d bytes of headers: the rest are dropped",
-                        limits.INBOUND_HEADER_CAP,
-                    )
-                continue
-            if length > limits.INBOUND_MESSAGE_CAP:
+    def _on_line(self, line: bytes) -> None:
+        """From a Content-Length line to the blank line after it; what pygls would ignore is
+        not kept: lines before the Content-Length line, header lines past the header cap."""
+        if not line:  # the end of stdin
+            self._emit([*self._parts, b""])
+            self._parts = []
+            self._done = True
+            return
+        if not self._length:
+            match = _CONTENT_LENGTH.fullmatch(line)
+            if match:
+                self._length = int(match.group(1))
+                self._parts, self._held = [line], len(line)
+            return
+        if line.strip():
+            self._held += len(line)
+            if self._held <= limits.INBOUND_HEADER_CAP:
+                self._parts.append(line)
+            elif self._held - len(line) <= limits.INBOUND_HEADER_CAP:
                 log.error(
-                    "a message from the editor of %d bytes is over the cap (%d): dropped",
-                    length,
-                    limits.INBOUND_MESSAGE_CAP,
+                    "a message from the editor has over %d bytes of headers: the rest are dropped",
+                    limits.INBOUND_HEADER_CAP,
                 )
-                if not self._skip(length):
-                    return [b""]
-                parts, length = [], 0  # on to the next message
-                continue
-            parts.append(line)
-            parts.append(self._exactly(length))
-            return parts
+            return
+        if self._length > limits.INBOUND_MESSAGE_CAP:
+            log.error(
+                "a message from the editor of %d bytes is over the cap (%d): dropped",
+                self._length,
+                limits.INBOUND_MESSAGE_CAP,
+            )
+            self._skip = self._length
+            self._parts, self._length = [], 0  # on to the next message
+            return
+        self._parts.append(line)
+        self._body, self._need = bytearray(), self._length
+
+    def _read_body(self) -> bool:
+        assert self._body is not None
+        n = min(self._need, len(self._buffer) - self._pos)
+        if n == self._need and not self._body:
+            body = self._take(self._pos + n)  # all of it in what came: no copy
+        else:
+            self._body += self._take(self._pos + n)  # (a bytearray: appending is not copying)
+            self._need -= n
+            if self._need and not self._eof:
+                return False
+            body = bytes(self._body)
+        self._emit([*self._parts, body])  # a shorter one at the end of stdin
+        self._parts, self._length, self._body, self._need = [], 0, None, 0
+        return True
+
+    def _read_past(self) -> bool:
+        n = min(self._skip, len(self._buffer) - self._pos)
+        self._pos += n
+        self._skip -= n
+        if not self._skip:
+            return True
+        self._buffer, self._pos = b"", 0
+        if self._eof:
+            self._skip = 0
+            self._emit(_END)
+            self._done = True
+        return False
+
+
+class MessageReader:
+    """pygls's async reader interface (`readline`, `readexactly`) over the server's stdin."""
+
+    def __init__(self, stdin: BinaryIO) -> None:
+        self._stdin = stdin
+        self.framer = Framer()
+        self._parts: deque[bytes] = deque()
+        self._mode = ""  # "loop" or "thread", chosen on the first read
+        # on the loop
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._fd = -1
+        self._reading = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._error: OSError | None = None
+        # on a thread
+        self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.hand_offs = 0  # messages asked of the thread (tests count them)
+        self.reads = 0  # reads on the loop (tests count them)
+
+    async def readline(self) -> bytes:
+        return await self._next()
+
+    async def readexactly(self, n: int) -> bytes:
+        return await self._next()
+
+    async def _next(self) -> bytes:
+        if not self._parts:
+            if not self._mode:
+                self._mode = "loop" if self._watch() else "thread"
+            if self._mode == "loop":
+                self._parts.extend(await self._from_loop())
+            else:
+                self._parts.extend(await self._from_thread())
+        return self._parts.popleft()
+
+    # -- on the event loop --------------------------------------------------------------------
+    def _watch(self) -> bool:
+        """Whether stdin can be read on the loop: a pipe, socket or terminal the loop's
+        selector accepts (not a regular file, nor Windows' loop)."""
+        if sys.platform == "win32":
+            return False
+        try:
+            fd = self._stdin.fileno()
+            mode = os.fstat(fd).st_mode
+        except (AttributeError, OSError, ValueError):  # a replaced stdin, or a closed one
+            return False
+        if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)):
+            return False
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_reader(fd, self._readable)
+        except (NotImplementedError, OSError, ValueError):  # e.g. /dev/null: not pollable
+            return False
+        self._loop, self._fd, self._reading = loop, fd, True
+        return True
+
+    async def _from_loop(self) -> list[bytes]:
+        assert self._loop is not None
+        while True:
+            parts = self.framer.take()
+            if parts is not None:
+                return parts
+            if self._error is not None:
+                raise self._error
+            if not self._reading:
+                self._loop.add_reader(self._fd, self._readable)
+                self._reading = True
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, self.framer.want())
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # a broken stdin: the message loop sees it
+            self._error = exc
+            self._stop_reading()
+            self._wake()
+            return
+        self.reads += 1
+        if data:
+            self.framer.push(data)
+            if self.framer.ready_bytes > _READY_CAP:
+                self._stop_reading()  # the pipe holds the rest until these are handled
+        else:
+            self.framer.end()
+            self._stop_reading()
+        if self.framer.ready():
+            self._wake()
+
+    def _stop_reading(self) -> None:
+        if self._reading and self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            self._reading = False
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # -- on a thread --------------------------------------------------------------------------
+    async def _from_thread(self) -> list[bytes]:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="eager-lsp stdin", daemon=True)
+            self._thread.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[bytes]] = loop.create_future()
+        self.hand_offs += 1
+        self._requests.put((loop, future))
+        return await future  # never empty: the end of stdin is [b""]
 
     def _serve(self) -> None:
         while True:
@@ -191,26 +361,15 @@ class MessageReader:
             except RuntimeError:
                 return  # the loop is closed: nobody is reading any more
 
-    # -- on the event loop --------------------------------------------------------------------
-    async def _next(self) -> bytes:
-        if not self._parts:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._serve, name="eager-lsp stdin", daemon=True
-                )
-                self._thread.start()
-            loop = asyncio.get_running_loop()
-            future: asyncio.Future[list[bytes]] = loop.create_future()
-            self.hand_offs += 1
-            self._requests.put((loop, future))
-            self._parts.extend(await future)  # never empty: the end of stdin is b""
-        return self._parts.popleft()
-
-    async def readline(self) -> bytes:
-        return await self._next()
-
-    async def readexactly(self, n: int) -> bytes:
-        return await self._next()
+    def _read_message(self) -> list[bytes]:
+        """Read until a whole message (or the end) is there."""
+        while (parts := self.framer.take()) is None:
+            data = self._stdin.read(self.framer.want())
+            if data:
+                self.framer.push(data)
+            else:
+                self.framer.end()
+        return parts
 
 
 def _settle(
