@@ -7,6 +7,7 @@ loop (`run_async`) reads a byte stream or a real pipe, and reads and hand-offs a
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -328,3 +329,25 @@ async def test_a_regular_file_or_dev_null_is_read_on_a_thread(tmp_path: Any) -> 
         reader = MessageReader(fh)
         assert await _read_all(reader) == []
         assert reader._mode == "thread"  # a character device, but the loop cannot watch it
+
+
+async def test_a_message_read_with_the_one_before_waits_for_its_handler_to_start() -> None:
+    """A request and a didChange in one read: the request's (async) handler takes its first
+    step before the didChange is handled, as when each message was a thread's hand-off (a
+    didChange typed right after "generate" must not overtake the generation's start)."""
+    order: list[str] = []
+
+    class Starting(_Protocol):
+        def handle_message(self, message: Any) -> None:
+            order.append(f"handle {message['method']}")
+
+            async def handler() -> None:
+                order.append(f"start {message['method']}")
+
+            asyncio.get_running_loop().create_task(handler())
+
+    reader, w = _pipe_reader()
+    os.write(w, b"".join(_frame({"jsonrpc": "2.0", "method": m}) for m in ("a", "b", "c")))
+    os.close(w)
+    await run_async(stop_event=threading.Event(), reader=reader, protocol=Starting())  # type: ignore[arg-type]
+    assert order == ["handle a", "start a", "handle b", "start b", "handle c", "start c"]

@@ -291,10 +291,14 @@ class MessageReader:
 
     async def _from_loop(self) -> list[bytes]:
         assert self._loop is not None
+        parts = self.framer.take()
+        if parts is not None:
+            # Read with the one before: yield once, as a thread's hand-off did, so that the
+            # handler the previous message started runs its first step before this message
+            # is handled (a didChange right behind a request must not overtake its start).
+            await asyncio.sleep(0)
+            return parts
         while True:
-            parts = self.framer.take()
-            if parts is not None:
-                return parts
             if self._error is not None:
                 raise self._error
             if not self._reading:
@@ -305,6 +309,9 @@ class MessageReader:
                 await self._waiter
             finally:
                 self._waiter = None
+            parts = self.framer.take()
+            if parts is not None:
+                return parts
 
     def _readable(self) -> None:
         try:
