@@ -29,6 +29,7 @@ from eager_lsp.executors.backend import SharedSources
 from eager_lsp.lsp.config import Settings
 from eager_lsp.lsp.store import ResultStore
 from eager_lsp.lsp.text import LineEdit, Text
+from eager_lsp.lsp.waits import wait_done
 
 log = logging.getLogger(__name__)
 
@@ -266,10 +267,7 @@ class Document:
         entry = (predicate, fut)
         self.version_waiters.append(entry)
         try:
-            await asyncio.wait_for(fut, timeout)
-            return True
-        except asyncio.TimeoutError:
-            return predicate()
+            return await wait_done(fut, timeout) or predicate()
         finally:
             if entry in self.version_waiters:
                 self.version_waiters.remove(entry)

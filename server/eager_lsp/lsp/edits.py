@@ -29,6 +29,7 @@ from lsprotocol import types as lsp
 
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.text import LineEdit
+from eager_lsp.lsp.waits import Wake, on_loop, wait_done
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import EditClient
@@ -66,13 +67,16 @@ async def client_answer(
     fails on an answer to a cancelled request (InvalidStateError, shown to the user as "Error in
     server: CANCELLED"), and a late answer is harmless once nobody waits for it."""
     if isinstance(request, concurrent.futures.Future):
-        fut: asyncio.Future[Any] = asyncio.wrap_future(request)
+        fut: asyncio.Future[Any] = on_loop(request)
     else:
         fut = asyncio.ensure_future(request)  # a coroutine (pygls's *_async) runs as a task
-    fut.add_done_callback(_retrieve)
-    return await asyncio.wait_for(
-        asyncio.shield(fut), APPLY_TIMEOUT_S if timeout is None else timeout
-    )
+    try:
+        if not await wait_done(fut, APPLY_TIMEOUT_S if timeout is None else timeout):
+            raise asyncio.TimeoutError
+    finally:
+        if not fut.done():
+            fut.add_done_callback(_retrieve)  # nobody will read a late failure
+    return fut.result()
 
 
 def _retrieve(fut: asyncio.Future[Any]) -> None:
@@ -165,7 +169,7 @@ class Writer:
         self.failure: str | None = None
         self.on_applied: Callable[[], None] | None = None
         self._closing = False
-        self._wake = asyncio.Event()
+        self._wake = Wake()
         self._first_unwritten_at: float | None = None
         self._last_edit_at = 0.0
 
@@ -224,11 +228,7 @@ class Writer:
                 if self._closing:
                     return
                 self._wake.clear()
-                timeout = self._partial_due()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
-                except asyncio.TimeoutError:
-                    pass
+                await self._wake.wait(self._partial_due())
                 continue
             wait = self._last_edit_at + self.min_interval_s - time.monotonic()
             if wait > 0 and not self._closing:
