@@ -1,8 +1,9 @@
-"""The server's stdin as pygls reads it (on a thread; regular files too): every message
-arrives whole however the bytes are split, several in one write are all handled, and the end
-of stdin or `exit` ends the server. Real `eager-lsp serve` processes. Kept as a guard for any
-other reader: the event-loop reader of branch `cpu13-stdin` fails the first test (with `exit`
-in the same write as `shutdown` it handles `exit` before the async shutdown has answered)."""
+"""The server's stdin as pygls reads it (a pipe on the event loop, a regular file on a
+thread): every message arrives whole however the bytes are split, several in one write are
+all handled, and the end of stdin or `exit` ends the server. Real `eager-lsp serve`
+processes. The event-loop reader once failed the `shutdown` + `exit` test here (it handled
+`exit` before the async shutdown had answered); `exit` now waits for a shutdown being
+handled, whichever reader reads it."""
 
 from __future__ import annotations
 
