@@ -133,3 +133,25 @@ async def test_shutdown_spares_a_pending_exit_but_cancels_other_pending_work(
     answers = {m.id: m for m in sent if hasattr(m, "id")}
     assert answers[2].result is None  # the shutdown answered
     assert answers[1].error.code == -32800  # the other request: cancelled, as pygls does
+
+
+async def test_a_document_notification_with_an_async_handler_is_not_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only a plain function is called at once; any other handler of a document notification
+    (none of ours today) takes pygls's own path instead of being taken for "no handler"."""
+    server, _ = _started()
+    seen: list[int] = []
+
+    async def async_change(params: Any) -> None:
+        seen.append(params.text_document.version)
+
+    monkeypatch.setitem(server.protocol.fm.features, "textDocument/didChange", async_change)
+    item = {"uri": URI, "languageId": "plaintext", "version": 1, "text": ""}
+    _deliver(server, _notification("textDocument/didOpen", {"textDocument": item}))
+    _deliver(server, _change(2, 0, "x\n"))
+    for _ in range(100):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    assert seen == [2]

@@ -24,7 +24,9 @@ documents at once"). These per-message costs in pygls were worth removing:
   notifications, `eager/cursor`), errors reported as pygls reports them. pygls wraps each in a
   future with a fresh UUID and, for the document notifications, in its own generator step,
   whose future it also keeps in a table it never empties: one entry per keystroke and per line
-  a generation writes, for as long as the server runs.
+  a generation writes, for as long as the server runs. A document notification with another
+  kind of handler (async, or on a thread; none of ours) is run by pygls's handler executor,
+  without pygls's own document handler.
 
 One behaviour is changed: **`shutdown` leaves a pending `exit` alone.** pygls's shutdown, as it
 finishes, cancels the handler of every message still pending. Our `exit` handler waits for the
@@ -36,10 +38,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import json
 import logging
 import sys
+import uuid
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -158,9 +162,24 @@ class EagerProtocol(LanguageServerProtocol):
             and not inspect.isgeneratorfunction(handler)
             and not is_thread_function(handler)
         )
-        direct = handler if plain else _ignore if method in _DOCUMENTS else None
+        if plain:
+            direct = handler
+        elif method not in _DOCUMENTS:
+            direct = None
+        elif handler is None:
+            direct = _ignore
+        else:  # async, or on a thread (none of ours): run by pygls's executor, not its copy
+            direct = functools.partial(self._execute_user_handler, handler)
         self._direct_handlers[method] = direct
         return direct
+
+    def _execute_user_handler(self, handler: Callable[[Any], Any], params: Any) -> None:
+        self._execute_handler(
+            msg_id=str(uuid.uuid4()),
+            handler=handler,
+            args=(params,),
+            callback=self._check_handler_result,
+        )
 
     def _notify_handler(self, handler: Callable[[Any], Any], method: str, params: Any) -> None:
         try:
