@@ -102,7 +102,11 @@ def json_size(obj: Any) -> int:
 
 def json_text(obj: Any) -> str:
     """`obj` as compact JSON with non-ASCII escaped (so its length is its size in bytes)."""
-    return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str)
+    return _JSON.encode(obj)
+
+
+# `json.dumps` with any option builds a new encoder per call; this one is made once.
+_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=str)
 
 
 def fit_json(obj: Any, cap: int) -> Any:

@@ -25,7 +25,14 @@ from eager_lsp.app import repair
 from eager_lsp.app.repair import RepairRequest, RepairStats
 from eager_lsp.core.interpreter import Interpreter, StreamFailed
 from eager_lsp.core.run import RunReport
-from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue, failure_text
+from eager_lsp.core.types import (
+    ChunkResult,
+    Event,
+    ResultReady,
+    SyntaxErrorFound,
+    SyntaxIssue,
+    failure_text,
+)
 from eager_lsp.providers.base import ProviderError, TextStream
 from eager_lsp.providers.config import LLMConfig
 
@@ -181,15 +188,15 @@ class Attempt:
 
         def on_event(event: Event) -> None:
             cut: int | None = None
-            if event.kind == "result":
-                r: ChunkResult = event.data["result"]
+            if isinstance(event, ResultReady):
+                r: ChunkResult = event.result
                 if not r.ok and not r.skipped:
                     if self.failed is None:
                         self.failed = r
                     if self.stop_on_error:
                         cut = line_end(self.text, r.chunk.end_line - self.first_line)
-            elif event.kind == "syntax_error":
-                self.syntax = event.data["issue"]
+            elif isinstance(event, SyntaxErrorFound):
+                self.syntax = event.issue
                 cut = line_end(self.text, self.syntax.line - self.first_line)
             edge.event(event)
             if cut is not None:

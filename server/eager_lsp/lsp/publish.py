@@ -46,7 +46,7 @@ from eager_lsp.lsp import methods
 from eager_lsp.lsp import payloads as P
 from eager_lsp.lsp.payloads import DiagnosticData, SyntaxErrorDetail, SyntaxErrorInfo, to_wire
 from eager_lsp.lsp.store import Entry
-from eager_lsp.lsp.text import Text
+from eager_lsp.lsp.text import Text, units
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -323,8 +323,6 @@ def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> P.ChunkResul
     r = e.result
     assert r is not None
     text = doc.text
-    start = text.line_start(e.first)
-    end = text.line_start(e.last) + len(text.line(e.last))
     error = None
     if r.error is not None:
         error = P.ErrorInfo(
@@ -352,7 +350,7 @@ def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> P.ChunkResul
             index=r.chunk.index,
             startLine=e.first,
             endLine=e.last,
-            range=_range_payload(text.range(start, end)),
+            range=_lines_range(text, e.first, e.last),
         ),
         ok=r.ok,
         skipped=r.skipped,
@@ -375,6 +373,17 @@ def _value_payload(v: Value) -> P.ValueInfo:
         summary=v.summary,
         table=v.table or P.OMIT,
     )
+
+
+def _lines_range(text: Text, first: int, last: int) -> P.Range:
+    """From the start of line `first` to the end of line `last` (without its newline)."""
+    if 0 <= first <= last < text.line_count:
+        return P.Range(
+            start=P.Position(line=first, character=0),
+            end=P.Position(line=last, character=units(text.line(last), text.encoding)),
+        )
+    start = text.line_start(first)  # lines the text no longer has: clamped, as positions are
+    return _range_payload(text.range(start, text.line_start(last) + len(text.line(last))))
 
 
 def _range_payload(r: lsp.Range) -> P.Range:

@@ -19,6 +19,8 @@ from eager_lsp.core.text_lines import TextLines
 
 def units(text: str, encoding: str) -> int:
     """Length of `text` in the client's position units."""
+    if text.isascii():  # one unit per character in every encoding (and O(1) in CPython)
+        return len(text)
     if encoding == "utf-8":
         return len(text.encode("utf-8"))
     if encoding == "utf-32":
@@ -28,8 +30,8 @@ def units(text: str, encoding: str) -> int:
 
 def _chars_for_units(line: str, n: int, encoding: str) -> int:
     """How many characters of `line` make up `n` client units (clamped to the line)."""
-    if encoding == "utf-32":
-        return min(n, len(line))
+    if encoding == "utf-32" or line.isascii():
+        return max(0, min(n, len(line)))
     count = 0
     for i, c in enumerate(line):
         if count >= n:
