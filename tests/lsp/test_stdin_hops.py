@@ -351,3 +351,24 @@ async def test_a_message_read_with_the_one_before_waits_for_its_handler_to_start
     os.close(w)
     await run_async(stop_event=threading.Event(), reader=reader, protocol=Starting())  # type: ignore[arg-type]
     assert order == ["handle a", "start a", "handle b", "start b", "handle c", "start c"]
+
+
+async def test_a_failure_while_reading_on_the_loop_reaches_the_message_loop_once() -> None:
+    """A read that fails (a broken stdin, or a bug in cutting) stops the reading and is raised
+    to pygls's loop; the loop's readiness callback does not fail again and again."""
+    reader, w = _pipe_reader()
+    os.write(w, _frame({"jsonrpc": "2.0", "method": "m"}))
+
+    def broken(data: bytes) -> None:
+        raise ValueError("cut badly")
+
+    reader.framer.push = broken  # type: ignore[method-assign]
+    try:
+        await _read_all(reader)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("the failure did not reach the message loop")
+    await asyncio.sleep(0.05)
+    assert reader.reads == 1 and not reader._reading  # one read, then no more
+    os.close(w)

@@ -245,7 +245,7 @@ class MessageReader:
         self._fd = -1
         self._reading = False
         self._waiter: asyncio.Future[None] | None = None
-        self._error: OSError | None = None
+        self._error: Exception | None = None
         # on a thread
         self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -316,21 +316,21 @@ class MessageReader:
     def _readable(self) -> None:
         try:
             data = os.read(self._fd, self.framer.want())
+            self.reads += 1
+            if data:
+                self.framer.push(data)
+                if self.framer.ready_bytes > _READY_CAP:
+                    self._stop_reading()  # the pipe holds the rest until these are handled
+            else:
+                self.framer.end()
+                self._stop_reading()
         except (BlockingIOError, InterruptedError):
             return
-        except OSError as exc:  # a broken stdin: the message loop sees it
+        except Exception as exc:  # a broken stdin (or a bug): the message loop sees it, once
             self._error = exc
             self._stop_reading()
             self._wake()
             return
-        self.reads += 1
-        if data:
-            self.framer.push(data)
-            if self.framer.ready_bytes > _READY_CAP:
-                self._stop_reading()  # the pipe holds the rest until these are handled
-        else:
-            self.framer.end()
-            self._stop_reading()
         if self.framer.ready():
             self._wake()
 
