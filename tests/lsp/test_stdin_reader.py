@@ -197,3 +197,31 @@ def test_a_message_over_the_cap_is_dropped_and_the_next_one_answered(tmp_path: P
     assert answers[1]["result"]["serverInfo"]["name"] == "eager-lsp"
     assert answers[2]["result"] is None  # the shutdown after both was read and answered
     assert returncode == 0
+
+
+def test_a_content_length_of_thousands_of_digits_does_not_end_the_server(tmp_path: Path) -> None:
+    """Python refuses to convert over 4,300 digits: such a Content-Length ended the server
+    (ValueError, exit code 1). It is now over every cap: the rest is read past, and the
+    server ends cleanly when stdin does. A length with thousands of leading zeros is its
+    value."""
+    zeros = b"0" * 5000 + b"%d" % len(json.dumps(SHUTDOWN).encode())
+    answers, returncode = _talk(
+        tmp_path,
+        [
+            (_frame(INITIALIZE), 0.0),
+            (b"Content-Length: " + zeros + b"\r\n\r\n" + json.dumps(SHUTDOWN).encode(), 0.0),
+            (b"Content-Length: " + b"7" * 4301 + b"\r\n\r\n", 0.0),
+        ],
+    )
+    assert answers[1]["result"]["serverInfo"]["name"] == "eager-lsp"
+    assert answers[2]["result"] is None  # the zero-padded length was read as its value
+    assert returncode == 0
+
+
+def test_exit_without_shutdown_ends_with_code_1(tmp_path: Path) -> None:
+    """LSP: the server exits with 1 when `exit` comes without a `shutdown` before it (pygls
+    says so with SystemExit(1); the stdio loop used to turn every exit into 0)."""
+    _, returncode = _talk(
+        tmp_path, [(_frame(INITIALIZE) + _frame(INITIALIZED), 0.3), (_frame(EXIT), 0.0)]
+    )
+    assert returncode == 1

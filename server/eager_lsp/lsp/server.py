@@ -62,8 +62,7 @@ def serve(tcp: str | None, log_file: Path | None) -> int:
 
     stdout = CoalescingStdout(sys.stdout.buffer)  # one write per loop turn, not per message
     sys.stdout = sys.stderr  # a stray print() must not corrupt the JSON-RPC stream
-    _serve_stdio(server, _raw_stdin(), stdout)
-    return 0
+    return _serve_stdio(server, _raw_stdin(), stdout)
 
 
 def _raw_stdin() -> Any:
@@ -74,8 +73,9 @@ def _raw_stdin() -> Any:
         return sys.stdin.buffer
 
 
-def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> None:
-    """pygls's `start_io`, with stdin read one message per thread hop (lsp/stdin.py)."""
+def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> int:
+    """pygls's `start_io`, with stdin read by lsp/stdin.py; returns the exit code: 1 after an
+    `exit` that came without a `shutdown` (as LSP asks, and as pygls's exit says), else 0."""
     import threading
 
     from pygls.io_ import StdoutWriter, run_async
@@ -99,11 +99,15 @@ def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> None:
         await server.shutdown_answered()
         await server.protocol.exit_handled(SHUTDOWN_BUDGET_S + 1.2)  # beyond exit's own wait
 
+    code = 0
     try:
         asyncio.run(run())
     except BrokenPipeError:
         log.error("Connection to the client is lost! Shutting down the server.")
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         pass
+    except SystemExit as stop:  # pygls's exit: 0 after a shutdown, 1 without one
+        code = stop.code if isinstance(stop.code, int) else 0
     finally:
         server.shutdown()
+    return code

@@ -27,7 +27,9 @@ What is held is bounded (pygls's reader was not): a message whose Content-Length
 `limits.INBOUND_MESSAGE_CAP` is read past and dropped, with an error in the log; a header
 line longer than `limits.INBOUND_HEADER_CAP` is dropped up to its line end, and so are the
 header lines of one message past that many bytes in all, and lines before a Content-Length
-(which pygls ignores anyway); the messages after any of these are read as usual. So a client
+(which pygls ignores anyway); the messages after any of these are read as usual. A
+Content-Length of more than 18 digits is over every cap (its body is read past); pygls is
+handed the length as a plain number, never the client's digits. So a client
 cannot make the server allocate what it says, only what the caps allow. A body is gathered
 in one growing buffer, so reading one costs time in proportion to its size however it is cut.
 """
@@ -42,6 +44,7 @@ import re
 import stat
 import sys
 import threading
+import typing
 from collections import deque
 from typing import BinaryIO
 
@@ -178,8 +181,10 @@ class Framer:
         if not self._length:
             match = _CONTENT_LENGTH.fullmatch(line)
             if match:
-                self._length = int(match.group(1))
-                self._parts, self._held = [line], len(line)
+                self._length = _length(match.group(1))
+                # as pygls will read it: its own int() of thousands of digits would fail
+                canonical = b"Content-Length: %d\r\n" % self._length
+                self._parts, self._held = [canonical], len(line)
             return
         if line.strip():
             self._held += len(line)
@@ -213,7 +218,8 @@ class Framer:
             self._need -= n
             if self._need and not self._eof:
                 return False
-            body = bytes(self._body)
+            # Not copied: pygls's loop only tests and parses a body, which a bytearray allows.
+            body = typing.cast(bytes, self._body)
         self._emit([*self._parts, body])  # a shorter one at the end of stdin
         self._parts, self._length, self._body, self._need = [], 0, None, 0
         return True
@@ -230,6 +236,14 @@ class Framer:
             self._emit(_END)
             self._done = True
         return False
+
+
+def _length(digits: bytes) -> int:
+    """A Content-Length's value. Past 18 digits it is over every cap (and Python refuses to
+    convert over 4,300 digits: a ValueError here ended the server), so it is taken as "too
+    big" without converting: the body it announces is read past, as any over the cap."""
+    digits = digits.lstrip(b"0") or b"0"
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 class MessageReader:
