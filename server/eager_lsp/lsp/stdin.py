@@ -44,11 +44,11 @@ import re
 import stat
 import sys
 import threading
-import typing
 from collections import deque
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from eager_lsp import limits
+from eager_lsp.lsp.waits import Wake
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class Framer:
             if self._need and not self._eof:
                 return False
             # Not copied: pygls's loop only tests and parses a body, which a bytearray allows.
-            body = typing.cast(bytes, self._body)
+            body = cast(bytes, self._body)
         self._emit([*self._parts, body])  # a shorter one at the end of stdin
         self._parts, self._length, self._body, self._need = [], 0, None, 0
         return True
@@ -228,14 +228,11 @@ class Framer:
         n = min(self._skip, len(self._buffer) - self._pos)
         self._pos += n
         self._skip -= n
-        if not self._skip:
-            return True
-        self._buffer, self._pos = b"", 0
-        if self._eof:
-            self._skip = 0
-            self._emit(_END)
-            self._done = True
-        return False
+        if self._skip and not self._eof:
+            self._buffer, self._pos = b"", 0  # holding no more than one read of it
+            return False
+        self._skip = 0  # read past; or the end came first, and is read next as the end
+        return True
 
 
 def _length(digits: bytes) -> int:
@@ -258,7 +255,7 @@ class MessageReader:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd = -1
         self._reading = False
-        self._waiter: asyncio.Future[None] | None = None
+        self._arrived = Wake()  # set when a whole message, the end or an error is there
         self._error: Exception | None = None
         # on a thread
         self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
@@ -318,11 +315,8 @@ class MessageReader:
             if not self._reading:
                 self._loop.add_reader(self._fd, self._readable)
                 self._reading = True
-            self._waiter = self._loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            self._arrived.clear()
+            await self._arrived.wait(None)
             parts = self.framer.take()
             if parts is not None:
                 return parts
@@ -343,19 +337,15 @@ class MessageReader:
         except Exception as exc:  # a broken stdin (or a bug): the message loop sees it, once
             self._error = exc
             self._stop_reading()
-            self._wake()
+            self._arrived.set()
             return
         if self.framer.ready():
-            self._wake()
+            self._arrived.set()
 
     def _stop_reading(self) -> None:
         if self._reading and self._loop is not None:
             self._loop.remove_reader(self._fd)
             self._reading = False
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
 
     # -- on a thread --------------------------------------------------------------------------
     async def _from_thread(self) -> list[bytes]:
