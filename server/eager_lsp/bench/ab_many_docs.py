@@ -25,10 +25,12 @@ from eager_lsp.bench import many_docs
 def _line(rep: int, name: str, load: float, r: dict[str, Any]) -> str:
     lat, lag = r["last_token_to_last_result_ms"], r["last_token_to_last_edit_ms"]
     bad = [x["doc"] for x in r["per_doc"] if not x["text_ok"] or x["summary_error"]]
+    st = r.get("statement_token_to_result_ms") or {}
     return (
         f"round {rep} {name:8s} load {load:.2f}  cpu {r['server_cpu_ms_per_token']:.3f} ms/token "
         f"({r['server_cpu_s']} s, wall {r['wall_s']} s)  last token → last result median "
         f"{lat['median']} ms (max {lat['max']})  → last edit median {lag['median']} ms"
+        f"  statement → result median {st.get('median')} p90 {st.get('p90')} ms"
         + (f"  wrong text or error: {bad}" if bad else "")
     )
 
@@ -39,10 +41,19 @@ def summary(rows: list[dict[str, Any]], names: list[str]) -> list[str]:
         mine = [r for r in rows if r["name"] == name]
         cpu = [r["server_cpu_ms_per_token"] for r in mine]
         lat = [r["last_token_to_last_result_ms"]["median"] for r in mine]
+        st = [r["statement_token_to_result_ms"] for r in mine]
+        st_med = [x["median"] for x in st if x.get("n")]
+        st_p90 = [x["p90"] for x in st if x.get("n")]
         out.append(
             f"{name}: cpu ms/token median {statistics.median(cpu):.3f} "
             f"({', '.join(f'{c:.3f}' for c in cpu)}); last token → last result, median of "
             f"rounds {statistics.median(lat):.0f} ms ({', '.join(f'{x:.0f}' for x in lat)})"
+            + (
+                f"; statement → result, median of rounds {statistics.median(st_med):.0f} ms "
+                f"(p90 {statistics.median(st_p90):.0f})"
+                if st_med
+                else ""
+            )
         )
     return out
 

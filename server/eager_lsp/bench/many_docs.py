@@ -13,6 +13,10 @@ token only when it gets round to it):
   `eager/chunkResult` minus the fake server flushing that document's last token;
 - *last token → last edit*: the same for the last `workspace/applyEdit` (how far behind the
   stream the server reads);
+- per statement, *its last token → its result*: the client receiving a statement's first
+  `eager/chunkResult` minus the fake server sending the token that holds the newline ending
+  the statement's last line (a definition is released only when the next line starts, so its
+  time includes that wait);
 - server CPU per token: the server process's utime + stime (`/proc/PID/stat`, the server
   alone, not its interpreters) over the generation, divided by the tokens sent.
 """
@@ -67,6 +71,7 @@ class _Doc:
         self.version = 1
         self.last_result = 0.0
         self.results = 0
+        self.result_at: dict[int, tuple[float, int]] = {}  # chunk index → (arrival, end line)
         self.last_edit = 0.0
         self.edits = 0
         self.done = asyncio.Event()
@@ -152,6 +157,8 @@ class _Client:
         if method == "eager/chunkResult":
             doc.last_result = now
             doc.results += 1
+            chunk = params.get("chunk") or {}
+            doc.result_at.setdefault(chunk.get("index", -1), (now, chunk.get("endLine", -1)))
         elif method == "eager/generationSummary":
             doc.summary = params
             doc.done.set()
@@ -191,7 +198,7 @@ async def run(docs: int = 10, rate: float = 200.0, lines: int = 120) -> dict[str
     text = script(lines)
     with tempfile.TemporaryDirectory(prefix="eager-many-") as tmp:
         root = Path(tmp)
-        argv, env = fake_openai.child(text, rate, root)
+        argv, env = fake_openai.child(text, rate, root, "--record-pieces")
         fake = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
         )
@@ -327,8 +334,14 @@ async def _drive(
         record = json.loads(line)
         sent[record["tag"]] = record
     rows = []
+    ends = [i for i, c in enumerate(text) if c == "\n"]
+    statement_ms: list[float] = []
     for i, doc in enumerate(client.docs.values()):
         s = sent[f"doc{i}"]
+        for at, end_line in doc.result_at.values():
+            if 0 <= end_line < len(ends):
+                token = min(ends[end_line] // fake_openai.CHARS_PER_PIECE, len(s["sent_s"]) - 1)
+                statement_ms.append((at - s["sent_s"][token]) * 1e3)
         rows.append(
             {
                 "doc": i,
@@ -363,13 +376,27 @@ async def _drive(
             "min": min(edit_lag),
             "max": max(edit_lag),
         },
+        "statement_token_to_result_ms": _spread(statement_ms),
         "server_messages": dict(by_method.most_common()),
         "per_doc": rows,
     }
 
 
+def _spread(ms: list[float]) -> dict[str, float | int]:
+    if not ms:
+        return {"n": 0}
+    ms = sorted(ms)
+    return {
+        "n": len(ms),
+        "median": round(statistics.median(ms), 1),
+        "p90": round(ms[int(0.9 * (len(ms) - 1))], 1),
+        "max": round(ms[-1], 1),
+    }
+
+
 def report(r: dict[str, Any]) -> str:
     lat, lag = r["last_token_to_last_result_ms"], r["last_token_to_last_edit_ms"]
+    st = r.get("statement_token_to_result_ms") or {"n": 0}
     lines = [
         f"many documents: {r['docs']} × {r['chars_per_doc']} chars at {r['rate_tok_s']:g} tok/s "
         f"each, through `eager-lsp serve` (stdio) and a fake OpenAI server",
@@ -377,6 +404,8 @@ def report(r: dict[str, Any]) -> str:
         f"({lat['min']}–{lat['max']})",
         f"  last token sent → last edit received:   median {lag['median']} ms "
         f"({lag['min']}–{lag['max']})",
+        f"  a statement's last token sent → its result received: median "
+        f"{st.get('median')} ms, p90 {st.get('p90')}, max {st.get('max')} ({st['n']} statements)",
         f"  server CPU: {r['server_cpu_s']} s for {r['tokens_total']} tokens = "
         f"{r['server_cpu_ms_per_token']} ms/token (wall {r['wall_s']} s)",
     ]

@@ -1,0 +1,28 @@
+"""`eager-lsp bench --many-docs`, small: the real server, the fake model server, every
+document's text right and every statement's result timed.
+
+No timing is compared with a threshold (docs/benchmarks.md reads the numbers); this checks
+that what the benchmark reports is there and consistent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from eager_lsp.bench import many_docs
+
+
+def test_two_documents_generate_and_every_statement_is_timed() -> None:
+    r = asyncio.run(many_docs.run(docs=2, rate=400.0, lines=12))
+    text = many_docs.script(12)
+    assert [row["text_ok"] for row in r["per_doc"]] == [True, True]
+    assert [row["summary_error"] for row in r["per_doc"]] == [None, None]
+    results = [row["results"] for row in r["per_doc"]]
+    assert results[0] == results[1] > 0
+    st = r["statement_token_to_result_ms"]
+    assert st["n"] == sum(results)  # every result was matched to its statement's token
+    assert st["median"] <= st["p90"] <= st["max"]
+    assert r["tokens_total"] == 2 * -(-len(text) // many_docs.CHARS_PER_TOKEN)
+    assert "eager/chunkResult" in r["server_messages"]
+    report = many_docs.report(r)
+    assert "its result received" in report
