@@ -155,7 +155,8 @@ class Region:
 class Writer:
     """What both write paths share: the generated text arrives with `push`, is coalesced
     (whole lines, or a partial line that has waited a while; at least ~50 ms apart) and
-    written one piece at a time by `_write`, in order."""
+    written one piece at a time by `_write`, in order. The end of a generation (or an abort)
+    cuts the wait between edits short: the last line is not held back by the interval."""
 
     min_interval_s = MIN_INTERVAL_S
 
@@ -170,6 +171,7 @@ class Writer:
         self.on_applied: Callable[[], None] | None = None
         self._closing = False
         self._wake = Wake()
+        self._closed_wake = Wake()  # set once closing or aborted: ends the interval wait
         self._first_unwritten_at: float | None = None
         self._last_edit_at = 0.0
 
@@ -193,6 +195,7 @@ class Writer:
             self.failure = reason
         self._closing = True
         self._wake.set()
+        self._closed_wake.set()
         self.doc.wake_waiters()
 
     def stop_partial(self) -> None:
@@ -232,7 +235,7 @@ class Writer:
                 continue
             wait = self._last_edit_at + self.min_interval_s - time.monotonic()
             if wait > 0 and not self._closing:
-                await asyncio.sleep(wait)
+                await self._closed_wake.wait(wait)
                 continue  # more text may have arrived: take it too
             self._last_edit_at = time.monotonic()
             if not await self._write(chunk):
@@ -257,6 +260,7 @@ class Writer:
             self.received += "\n"
         self._closing = True
         self._wake.set()
+        self._closed_wake.set()
         if writer_task is not None:
             try:
                 await writer_task

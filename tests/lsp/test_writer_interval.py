@@ -1,0 +1,58 @@
+"""The interval between edits never holds back the end of a generation.
+
+Edits are at least `min_interval_s` apart so a fast stream becomes a few edits a second. The
+writer used to sleep out that interval, so text that came just before the generation ended
+waited for it (up to 50 ms after the last token, in front of the last results, which wait
+for their text). Here the interval is 30 s: an end that waited it out would time out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from eager_lsp.lsp.edits import Writer
+
+
+class _Recording(Writer):
+    min_interval_s = 30.0
+
+    def __init__(self) -> None:
+        doc: Any = SimpleNamespace(closed=False, wake_waiters=lambda: None)
+        super().__init__(doc)
+        self.written: list[str] = []
+
+    async def _write(self, text: str) -> bool:
+        self.written.append(text)
+        return True
+
+
+async def _until(cond: Any) -> None:
+    while not cond():
+        await asyncio.sleep(0.005)
+
+
+async def test_the_end_is_written_without_waiting_out_the_interval() -> None:
+    w = _Recording()
+    task = asyncio.create_task(w.run())
+    w.push("a = 1\n")
+    await asyncio.wait_for(_until(lambda: w.written), 10)
+    w.push("b = 2\n")
+    await asyncio.sleep(0.05)  # the writer is waiting out the interval
+    assert w.written == ["a = 1\n"]
+    await asyncio.wait_for(w._drain(None, task), 10)
+    assert w.written == ["a = 1\n", "b = 2\n"]
+    assert task.done()
+
+
+async def test_an_abort_ends_the_interval_wait_and_writes_nothing_more() -> None:
+    w = _Recording()
+    task = asyncio.create_task(w.run())
+    w.push("a = 1\n")
+    await asyncio.wait_for(_until(lambda: w.written), 10)
+    w.push("b = 2\n")
+    await asyncio.sleep(0.05)
+    w.abort("refused")
+    await asyncio.wait_for(task, 10)
+    assert w.written == ["a = 1\n"]
