@@ -401,6 +401,8 @@ async def test_stop_interrupts_the_code_the_generation_started(
     assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
     summary = await editor.summary(uri)
     assert summary["stoppedEarly"] is True
+    # the KeyboardInterrupt the stop caused is not the run's error: the user asked for it
+    assert summary["error"] is None, summary
     # nothing of it runs any more: an interrupt finds the interpreter idle
     assert await editor.command(methods.INTERRUPT, uri=uri) == {
         "interrupted": False,

@@ -329,3 +329,25 @@ async def test_a_fix_keeps_what_the_user_typed_inside_the_failing_statement(
     summary = await editor.summary(uri, 2)
     assert editor.docs[uri].source == "x = 4\ny = x / 0  # mine\nz = 1\n", summary
     assert "edited" in (summary["error"] or ""), summary
+
+
+async def test_a_stopped_fix_says_stopped_not_keyboard_interrupt(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Stopping a fix while its code runs interrupts that code; the summary says the fix was
+    stopped (`stoppedEarly`), not that it failed with the interrupt's KeyboardInterrupt."""
+    fake_openai.enqueue(text="x = 1\ny = x / 0\n", chunk_chars=4, delay=0.005)
+    spin = "y = x\nwhile True:\n    x += 1\n"
+    fake_openai.enqueue(text=spin, chunk_chars=4, delay=0.005)
+    uri = editor.open("spin.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="divide")
+    await editor.summary(uri)
+    await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert await editor.command(methods.FIX_WITH_AI, uri=uri, line=1) == {"started": True}
+    await editor.wait_for(lambda: editor.docs[uri].source == "x = 1\n" + spin, "the loop")
+    await asyncio.sleep(0.3)  # the loop runs
+    assert len(editor.notes_for(methods.GENERATION_SUMMARY, uri)) == 1  # the fix still runs
+    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    summary = await editor.summary(uri, 2)
+    assert summary["stoppedEarly"] is True
+    assert summary["error"] is None, summary

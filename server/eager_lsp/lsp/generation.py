@@ -313,8 +313,21 @@ class Generation(Activity):
         if error is not None and not attempt.unchanged and attempt.error is None:
             attempt.error = error  # the loop stops here
         self._learn_context()
-        self._finish(report, error=error or attempt.failure)
+        self._finish(report, error=error or self._run_failure(attempt))
         return self.stop_reason is None and self.writer.failure is None and not self.doc.closed
+
+    def _run_failure(self, attempt: Attempt) -> str | None:
+        """The run's error for the summary, but not the KeyboardInterrupt a stop caused in the
+        statement it interrupted: the user asked for it, and `stoppedEarly` says so."""
+        failed = attempt.failed
+        if (
+            self.stop_reason is not None
+            and failed is not None
+            and failed.error is not None
+            and failed.error.type == "KeyboardInterrupt"
+        ):
+            return None
+        return attempt.failure
 
     def _place_repair(self, attempt: Attempt) -> bool:
         """Aim the next attempt at the document: from the line `attempt.first_line` names in
@@ -434,7 +447,8 @@ class Generation(Activity):
             doc.last_region = self.region
         done = self.binding.done if self.binding is not None else 0
         released = self.binding.released if self.binding is not None else 0
-        self.progress.end(f"ended: {error}" if error else "done")
+        stopped = self.stop_reason is not None
+        self.progress.end(f"ended: {error}" if error else "stopped" if stopped else "done")
         server.status(
             doc,
             "error" if error else "idle",
@@ -445,7 +459,7 @@ class Generation(Activity):
         )
         payload = summary_payload(doc, report, tokens=self.tokens, error=error)
         self._time_from_request(payload, report)
-        if self.stop_reason is not None:
+        if stopped:
             payload.stoppedEarly = True
         server.notify(methods.GENERATION_SUMMARY, payload)
 
