@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 
 from eager_lsp import __version__ as _version
@@ -35,6 +36,7 @@ from eager_lsp.lsp import methods, payloads, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
 from eager_lsp.lsp.edits import client_answer
+from eager_lsp.lsp.error_popups import ErrorPopups
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.protocol import EagerProtocol
 from eager_lsp.lsp.store import Entry
@@ -66,6 +68,7 @@ class EagerServer(LanguageServer):
         self.shutting_down = False
         self.shutdown_tasks: list[asyncio.Task[Any]] = []  # `shutdown` requests being handled
         self.stream_edits = False  # the client applies eager/streamEdit itself
+        self._error_popups = ErrorPopups(self._show_server_error)
 
     # -- capabilities -----------------------------------------------------------------------
     def client_supports(self, *path: str) -> bool:
@@ -157,6 +160,17 @@ class EagerServer(LanguageServer):
         gc.freeze()
 
     # -- messages -----------------------------------------------------------------------------
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls's report of a failure outside a request: logged, and shown as pygls shows it
+        but at most one popup every few seconds (lsp/error_popups.py). A failed request is
+        answered with its error instead, as in pygls."""
+        if source is FeatureRequestError:
+            return
+        self._error_popups.report(error)
+
+    def _show_server_error(self, message: str) -> None:
+        self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message))
+
     def show(self, message: str, *, error: bool = False, warn: bool = False) -> None:
         kind = (
             lsp.MessageType.Error
