@@ -42,13 +42,14 @@ import functools
 import inspect
 import json
 import logging
+import math
 import sys
 import uuid
 from collections.abc import Callable, Generator
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError
+from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError, JsonRpcInvalidRequest
 from pygls.feature_manager import is_thread_function
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import RPCNotification, RPCRequest, RPCResponse
@@ -137,6 +138,9 @@ class EagerProtocol(LanguageServerProtocol):
             return
         ctx = contextvars.copy_context()  # each handler in its own context, as in pygls
         if kind == _REQUEST:
+            if isinstance(message.id, float) and not math.isfinite(message.id):
+                self._refuse_id(message.method)
+                return
             ctx.run(self._handle_request, message.id, message.method, message.params)
         elif kind == _NOTIFICATION:
             direct = self._direct(message.method)
@@ -148,6 +152,14 @@ class EagerProtocol(LanguageServerProtocol):
             ctx.run(self._handle_response, message.id, message.result)
         else:
             ctx.run(self._handle_response, message.id, None, message.error)
+
+    def _refuse_id(self, method: str) -> None:
+        """A request whose id is NaN or infinite (Python's JSON reader accepts them): answered
+        with an Invalid Request error and a null id, as JSON-RPC says for an id that cannot be
+        read. Echoing the id, as pygls did, wrote `NaN` into the output, which is not JSON."""
+        log.warning("refused a %r request with a non-finite id", method)
+        error = {"code": JsonRpcInvalidRequest.CODE, "message": "Invalid Request: id is not finite"}
+        self._send_data({"jsonrpc": self.VERSION, "id": None, "error": error})
 
     def _direct(self, method: str) -> Callable[[Any], Any] | None:
         """The handler to call at once for notification `method`, or None for pygls's path

@@ -1,0 +1,88 @@
+"""Messages an editor should never send, handled without flooding or breaking it.
+
+- Server errors outside requests become at most one popup every few seconds. The unit test
+  drives `ErrorPopups` with its own clock. The process test is the attack that found the
+  flood: a real `eager-lsp serve` is sent 200 notifications without `params` (pygls cannot
+  parse them); each used to become its own `window/showMessage` popup.
+- A request whose id is NaN or infinite is refused; its answer used to echo the id as `NaN`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from eager_lsp.lsp.error_popups import ErrorPopups
+
+from .test_stdin_reader import EXIT, INITIALIZE, INITIALIZED, SHUTDOWN, _frame, _messages
+
+
+def test_a_burst_is_one_popup_and_the_next_counts_what_was_held() -> None:
+    now = [100.0]
+    shown: list[str] = []
+    popups = ErrorPopups(shown.append, interval_s=5.0, clock=lambda: now[0])
+    for i in range(50):
+        popups.report(ValueError(f"bad {i}"))
+        now[0] += 0.01
+    assert shown == ["Error in server: bad 0"]
+    now[0] += 5.0
+    popups.report(ValueError("later"))
+    assert shown[1] == "Error in server: later (49 more since the last one: see the server log)"
+    now[0] += 5.0
+    popups.report(ValueError("alone"))
+    assert shown[2] == "Error in server: alone"
+
+
+def test_notifications_the_server_cannot_parse_do_not_flood_the_editor(tmp_path: Path) -> None:
+    bad = {"jsonrpc": "2.0", "method": "textDocument/didChange"}  # no params
+    data = _frame(INITIALIZE) + _frame(INITIALIZED)
+    data += b"".join(_frame(bad) for _ in range(200))
+    data += _frame(SHUTDOWN) + _frame(EXIT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "eager_lsp", "serve"],
+        input=data,
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    messages = _messages(proc.stdout)
+    popups = [
+        m for m in messages if m.get("method") == "window/showMessage" and m["params"]["type"] == 1
+    ]
+    assert 1 <= len(popups) <= 2, json.dumps(popups)[:2000]
+    assert "Error in server" in popups[0]["params"]["message"]
+    answers = {m["id"]: m for m in messages if "id" in m and "method" not in m}
+    assert answers[2].get("result", "missing") is None  # shutdown still answered
+    assert proc.returncode == 0
+
+
+def test_a_request_with_a_nan_id_is_refused_and_the_output_stays_json(tmp_path: Path) -> None:
+    """Python's JSON reader takes `NaN` and `Infinity`; the answer must not echo them (`NaN`
+    is not JSON, and an editor's reader would fail on the whole stream)."""
+    nan = b'{"jsonrpc": "2.0", "id": NaN, "method": "shutdown", "params": null}'
+    inf = b'{"jsonrpc": "2.0", "id": -Infinity, "method": "shutdown", "params": null}'
+    data = _frame(INITIALIZE) + _frame(INITIALIZED)
+    data += b"".join(b"Content-Length: %d\r\n\r\n" % len(b) + b for b in (nan, inf))
+    data += _frame(SHUTDOWN) + _frame(EXIT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "eager_lsp", "serve"],
+        input=data,
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+    def strict(text: str) -> None:
+        raise ValueError(f"not JSON: {text}")
+
+    bodies = proc.stdout.split(b"\r\n\r\n")[1:]
+    assert bodies
+    for body in bodies:  # every message is strict JSON (the next header follows each body)
+        json.loads(body[: body.rfind(b"}") + 1], parse_constant=strict)
+    messages = _messages(proc.stdout)
+    refused = [m for m in messages if "error" in m and m.get("id") is None]
+    assert [m["error"]["code"] for m in refused] == [-32600, -32600]
+    assert {m["id"]: m for m in messages if "id" in m and "method" not in m}[2]["result"] is None
+    assert proc.returncode == 0
