@@ -28,6 +28,9 @@ documents at once"). These per-message costs in pygls were worth removing:
   kind of handler (async, or on a thread; none of ours) is run by pygls's handler executor,
   without pygls's own document handler.
 
+A request whose id is NaN or infinite (Python's JSON reader takes them) is refused with an
+Invalid Request error and a null id: pygls echoed the id, writing `NaN`, which is not JSON.
+
 One behaviour is changed: **`shutdown` leaves a pending `exit` alone.** pygls's shutdown, as it
 finishes, cancels the handler of every message still pending. Our `exit` handler waits for the
 shutdown's answer when both come at once (lsp/handlers.py), so pygls cancelled it, and the
