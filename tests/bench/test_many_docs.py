@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from eager_lsp.bench import many_docs
 
 
-def test_two_documents_generate_and_every_statement_is_timed() -> None:
-    r = asyncio.run(many_docs.run(docs=2, rate=400.0, lines=12))
+@pytest.mark.parametrize("stream_edits", [False, True], ids=["applyEdit", "streamEdit"])
+def test_two_documents_generate_and_every_statement_is_timed(stream_edits: bool) -> None:
+    r = asyncio.run(many_docs.run(docs=2, rate=400.0, lines=12, stream_edits=stream_edits))
     text = many_docs.script(12)
     assert [row["text_ok"] for row in r["per_doc"]] == [True, True]
     assert [row["summary_error"] for row in r["per_doc"]] == [None, None]
@@ -24,5 +27,9 @@ def test_two_documents_generate_and_every_statement_is_timed() -> None:
     assert st["median"] <= st["p90"] <= st["max"]
     assert r["tokens_total"] == 2 * -(-len(text) // many_docs.CHARS_PER_TOKEN)
     assert "eager/chunkResult" in r["server_messages"]
+    writes = "eager/streamEdit" if stream_edits else "workspace/applyEdit"
+    assert r["writes"] == writes and r["server_messages"].get(writes, 0) > 0
+    other = "workspace/applyEdit" if stream_edits else "eager/streamEdit"
+    assert other not in r["server_messages"]
     report = many_docs.report(r)
     assert "its result received" in report

@@ -62,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("checkouts", nargs="+", help="NAME=PATH of a checkout (its server/ is used)")
+    p.add_argument(
+        "checkouts",
+        nargs="+",
+        help="NAME=PATH of a checkout (its server/ is used); a NAME ending in +stream has the "
+        "client write the text itself (eager/streamEdit) instead of answering applyEdit",
+    )
     args = p.parse_args(argv)
     pairs = [tuple(c.split("=", 1)) for c in args.checkouts]
     if any(len(pair) != 2 for pair in pairs):
@@ -74,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, path in pairs if rep % 2 == 0 else pairs[::-1]:
                 os.environ["PYTHONPATH"] = str(Path(path) / "server")
                 load = os.getloadavg()[0]
-                r = asyncio.run(many_docs.run())
+                r = asyncio.run(many_docs.run(stream_edits=name.endswith("+stream")))
                 print(_line(rep, name, load, r), flush=True)
                 rows.append({**r, "name": name, "checkout": path, "load": load, "round": rep})
     finally:

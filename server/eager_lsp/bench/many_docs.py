@@ -6,6 +6,9 @@ its copy of the document and sending `didChange`, answers `workspace/configurati
 progress and refresh requests, and records when each `eager/chunkResult` arrives. The model is
 `bench/fake_openai.py` in its own process, pacing every reply at RATE tokens/s (a token is
 4 characters) and reporting when it sent each reply's last token.
+With `--stream-edits` the client declares `experimental.eagerStreamEdits` and writes the text
+itself as the server's `eager/streamEdit` requests say (the path the Neovim plugin and the VS
+Code extension take), instead of answering `workspace/applyEdit`.
 
 Timed on the sending and receiving sides, never by the server's own clock (which reads a
 token only when it gets round to it):
@@ -76,6 +79,7 @@ class _Doc:
         self.edits = 0
         self.done = asyncio.Event()
         self.summary: dict[str, Any] | None = None
+        self.region = (0, 0)  # stream edits: [start, end) offsets of the generated text
 
     def offset(self, pos: dict[str, int]) -> int:
         line, char = pos["line"], pos["character"]
@@ -86,6 +90,20 @@ class _Doc:
                 return len(self.text)
             at = nl + 1
         return min(at + char, len(self.text))  # ASCII text: UTF-16 units are characters
+
+    def position(self, offset: int) -> dict[str, int]:
+        line = self.text.count("\n", 0, offset)
+        return {"line": line, "character": offset - (self.text.rfind("\n", 0, offset) + 1)}
+
+    def replace(self, start: int, end: int, text: str) -> dict[str, Any]:
+        """Apply one change; the didChange params that report it."""
+        rng = {"start": self.position(start), "end": self.position(end)}
+        self.text = self.text[:start] + text + self.text[end:]
+        self.version += 1
+        return {
+            "textDocument": {"uri": self.uri, "version": self.version},
+            "contentChanges": [{"range": rng, "text": text}],
+        }
 
 
 class _Client:
@@ -147,6 +165,8 @@ class _Client:
             result: Any = None
             if method == "workspace/applyEdit":
                 result = self._apply(params, now)
+            elif method == "eager/streamEdit":
+                result = self._stream_edit(params, now)
             elif method == "workspace/configuration":
                 result = [self.settings for _ in params.get("items", [])]
             self._write({"jsonrpc": "2.0", "id": msg["id"], "result": result})
@@ -187,14 +207,60 @@ class _Client:
             )
         return {"applied": True}
 
+    def _stream_edit(self, p: dict[str, Any], now: float) -> dict[str, Any]:
+        """docs/protocol.md's eager/streamEdit, for a client nobody types into: the change is
+        reported (didChange) before the answer, as the protocol asks."""
+        doc = self.docs[p["uri"]]
+        op = p["op"]
+        changes = []
+        if op == "begin":
+            at = doc.offset(p["position"])
+            end = doc.offset(p["replace"]["end"]) if "replace" in p else at
+            before, after = p.get("before", ""), p.get("after", "")
+            if before or after or end > at:
+                changes.append(doc.replace(at, end, before + after))
+            doc.region = (at + len(before), at + len(before))
+        elif op == "insert":
+            start, end = doc.region
+            changes.append(doc.replace(end, end, p["text"]))
+            doc.region = (start, end + len(p["text"]))
+        elif op == "end":
+            start, end = doc.region
+            keep = p.get("keepLines")
+            if isinstance(keep, int):
+                cut, at = start, start
+                for _ in range(keep):
+                    nl = doc.text.find("\n", at, end)
+                    if nl < 0:
+                        break
+                    cut = at = nl + 1
+                if keep == 0 or cut > start:
+                    changes.append(doc.replace(cut, end, ""))
+                    end = cut
+            ends_line = doc.text[start:end].endswith("\n")
+            if p.get("trimTrailing") and ends_line and doc.text[end : end + 1] == "\n":
+                changes.append(doc.replace(end, end + 1, ""))
+            doc.region = (start, end)
+        for change in changes:
+            doc.last_edit = now
+            doc.edits += 1
+            self.notify("textDocument/didChange", change)
+        start, end = doc.region
+        rng = {"start": doc.position(start), "end": doc.position(end)}
+        return {"ok": True, "version": doc.version, "range": rng}
+
     async def close(self) -> None:
         self._reader.cancel()
         with contextlib.suppress(BaseException):
             await self._reader
 
 
-async def run(docs: int = 10, rate: float = 200.0, lines: int = 120) -> dict[str, Any]:
-    """One round: `docs` documents generate `script(lines)` at `rate` tokens/s each."""
+async def run(
+    docs: int = 10, rate: float = 200.0, lines: int = 120, stream_edits: bool = False
+) -> dict[str, Any]:
+    """One round: `docs` documents generate `script(lines)` at `rate` tokens/s each; with
+    `stream_edits` the client writes the text itself (eager/streamEdit, as the Neovim plugin
+    and the VS Code extension do) instead of answering workspace/applyEdit."""
     text = script(lines)
     with tempfile.TemporaryDirectory(prefix="eager-many-") as tmp:
         root = Path(tmp)
@@ -226,7 +292,7 @@ async def run(docs: int = 10, rate: float = 200.0, lines: int = 120) -> dict[str
         )
         client = _Client(server, settings)
         try:
-            return await _drive(client, server.pid, fake, root, docs, rate, text)
+            return await _drive(client, server.pid, fake, root, docs, rate, text, stream_edits)
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.request("shutdown", None), 10)
@@ -254,8 +320,9 @@ async def _drive(
     docs: int,
     rate: float,
     text: str,
+    stream_edits: bool = False,
 ) -> dict[str, Any]:
-    capabilities = {
+    capabilities: dict[str, Any] = {
         "general": {"positionEncodings": ["utf-16"]},
         "workspace": {
             "applyEdit": True,
@@ -266,6 +333,8 @@ async def _drive(
         "window": {"workDoneProgress": True},
         "textDocument": {"inlayHint": {}, "publishDiagnostics": {"versionSupport": True}},
     }
+    if stream_edits:
+        capabilities["experimental"] = {"eagerStreamEdits": True}
     await client.request(
         "initialize",
         {
@@ -361,6 +430,7 @@ async def _drive(
     return {
         "docs": docs,
         "rate_tok_s": rate,
+        "writes": "eager/streamEdit" if stream_edits else "workspace/applyEdit",
         "chars_per_doc": len(text),
         "tokens_total": tokens,
         "wall_s": round(t1 - t0, 3),
@@ -399,7 +469,8 @@ def report(r: dict[str, Any]) -> str:
     st = r.get("statement_token_to_result_ms") or {"n": 0}
     lines = [
         f"many documents: {r['docs']} × {r['chars_per_doc']} chars at {r['rate_tok_s']:g} tok/s "
-        f"each, through `eager-lsp serve` (stdio) and a fake OpenAI server",
+        f"each, through `eager-lsp serve` (stdio) and a fake OpenAI server; the client "
+        f"answers {r.get('writes', 'workspace/applyEdit')}",
         f"  last token sent → last result received: median {lat['median']} ms "
         f"({lat['min']}–{lat['max']})",
         f"  last token sent → last edit received:   median {lag['median']} ms "
@@ -419,10 +490,12 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(out: Path, docs: int = 10, rate: float = 200.0, repeat: int = 1) -> int:
+def main(
+    out: Path, docs: int = 10, rate: float = 200.0, repeat: int = 1, stream_edits: bool = False
+) -> int:
     results = []
     for _ in range(repeat):
-        r = asyncio.run(run(docs=docs, rate=rate))
+        r = asyncio.run(run(docs=docs, rate=rate, stream_edits=stream_edits))
         print(report(r), flush=True)
         results.append(r)
     out.mkdir(parents=True, exist_ok=True)

@@ -205,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--doc-rate", type=float, default=200.0, help="with --many-docs: tok/s each")
     p.add_argument(
+        "--stream-edits",
+        action="store_true",
+        help="with --many-docs: the client writes the text itself (eager/streamEdit, as the "
+        "editors' plugins do) instead of answering workspace/applyEdit",
+    )
+    p.add_argument(
         "--repair",
         action="store_true",
         help="measure the fix rate of one repair attempt on the failing scripts of "
@@ -405,7 +411,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.many_docs:
         from eager_lsp.bench import many_docs
 
-        return many_docs.main(args.out, docs=args.docs, rate=args.doc_rate, repeat=args.reps or 1)
+        return many_docs.main(
+            args.out,
+            docs=args.docs,
+            rate=args.doc_rate,
+            repeat=args.reps or 1,
+            stream_edits=args.stream_edits,
+        )
     if args.editor:
         from eager_lsp.bench import editor_latency
 
