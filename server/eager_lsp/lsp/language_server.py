@@ -38,7 +38,7 @@ from eager_lsp.lsp.documents import Document, Interpreters
 from eager_lsp.lsp.edits import client_answer
 from eager_lsp.lsp.error_popups import ErrorPopups
 from eager_lsp.lsp.errors import RequestError
-from eager_lsp.lsp.protocol import EagerProtocol
+from eager_lsp.lsp.protocol import EagerProtocol, eager_converter
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import LineEdit, Text
 
@@ -53,7 +53,9 @@ class EagerServer(LanguageServer):
     protocol: EagerProtocol
 
     def __init__(self) -> None:
-        super().__init__("eager-lsp", _version, protocol_cls=EagerProtocol)
+        super().__init__(
+            "eager-lsp", _version, protocol_cls=EagerProtocol, converter_factory=eager_converter
+        )
         self.documents: dict[str, Document] = {}
         self.settings = Settings()
         self._init_options: Any = None
