@@ -98,6 +98,7 @@ def from_wire(cls: type[T], data: Any) -> T:
 
 
 _HINTS: dict[type, dict[str, Any]] = {}  # class → its fields' types, worked out once
+_READ_PLAN: dict[type, list[tuple[str, Any, Any]]] = {}  # class → (name, default, type) per field
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -109,21 +110,30 @@ def _hints(cls: type) -> dict[str, Any]:
     return hints
 
 
+def _read_plan(cls: type) -> list[tuple[str, Any, Any]]:
+    fields = _READ_PLAN.get(cls)
+    if fields is None:
+        hints = _hints(cls)
+        fields = _READ_PLAN[cls] = [
+            (f.name, f.default, hints[f.name]) for f in dataclasses.fields(cls)
+        ]
+    return fields
+
+
 def _read_object(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise PayloadError(f"{where}: expected an object, got {_json_type(data)}")
-    hints = _hints(cls)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        value = data.get(f.name)
-        if value is None and f.default is OMIT:
-            values[f.name] = OMIT
+    for name, default, tp in _read_plan(cls):
+        value = data.get(name)
+        if value is None and default is OMIT:
+            values[name] = OMIT
             continue
-        if f.name not in data and f.default is not dataclasses.MISSING:
+        if name not in data and default is not dataclasses.MISSING:
             continue
-        if f.name not in data:
-            raise PayloadError(f"{where}.{f.name} is missing")
-        values[f.name] = _read_value(hints[f.name], value, f"{where}.{f.name}")
+        if name not in data:
+            raise PayloadError(f"{where}.{name} is missing")
+        values[name] = _read_value(tp, value, f"{where}.{name}")
     return cls(**values)
 
 

@@ -168,12 +168,10 @@ class StreamEditWriter(Writer):
         return doc.version >= version or doc.closed or self.failure is not None
 
     def _offsets(self, rng: Range) -> tuple[int, int]:
-        from lsprotocol import types as lsp
+        text = self.doc.text
 
         def pos(p: Position) -> int:
-            return self.doc.text.offset(
-                lsp.Position(line=max(0, p.line), character=max(0, p.character))
-            )
+            return text.offset_at(max(0, p.line), max(0, p.character))
 
         start, end = pos(rng.start), pos(rng.end)
         return start, max(start, end)

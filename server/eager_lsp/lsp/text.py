@@ -67,10 +67,13 @@ class Text(TextLines):
     # -- client positions --------------------------------------------------------------------
     def offset(self, pos: lsp.Position) -> int:
         """Offset of a client position (clamped into the text)."""
-        if pos.line >= len(self._starts):
+        return self.offset_at(pos.line, pos.character)
+
+    def offset_at(self, line: int, character: int) -> int:
+        """Offset of client position (`line`, `character`), both ≥ 0, clamped into the text."""
+        if line >= len(self._starts):
             return len(self.source)
-        line = self.line(pos.line)
-        return self._starts[pos.line] + _chars_for_units(line, pos.character, self.encoding)
+        return self._starts[line] + _chars_for_units(self.line(line), character, self.encoding)
 
     def position(self, offset: int) -> lsp.Position:
         offset = max(0, min(offset, len(self.source)))
