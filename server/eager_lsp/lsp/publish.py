@@ -8,7 +8,9 @@ of every refresh used to make a value reach the editor 70 ms late.) The two wind
 separate: a result whose diagnostics must wait for the publish window (opened, while code
 streams in, by the didChange that brought the statement's text) asks for the refresh at once
 if the refresh window allows; it used to wait for the diagnostics, 20 ms median in
-`eager-lsp bench --editor` (docs/benchmarks.md, "A value in the editor").
+`eager-lsp bench --editor` (docs/benchmarks.md, "A value in the editor"). The refresh
+window is 25 ms: at 50 ms a value that came just after a refresh waited up to that long for
+Neovim to ask again.
 Everything is computed from the document's ResultStore, which is always in current lines,
 so every diagnostic carries the version it was computed for. The store is a view of the
 interpreter's ledger: each result is read from the ledger here, never from a copy.
@@ -54,7 +56,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PUBLISH_WINDOW_S = 0.02  # at most one publishDiagnostics round per window
-REFRESH_WINDOW_S = 0.05  # at most one inlayHint/refresh per window
+# At most one inlayHint/refresh per window. 50 ms held a value that came just after a refresh
+# up to 50 ms (Neovim shows a value on its next inlay-hint request): the slowest value of a
+# bench --editor run was 27-41 ms after its token, 16 ms with 25 ms (docs/benchmarks.md).
+REFRESH_WINDOW_S = 0.025
 CATCH_UP_S = 0.2  # after a pause in typing, re-send diagnostics for the current version
 TOOLTIP_LIMIT = limits.TOOLTIP_CAP
 
