@@ -35,18 +35,22 @@ def test_a_burst_is_one_popup_and_the_next_counts_what_was_held() -> None:
     assert shown[2] == "Error in server: alone"
 
 
-def test_notifications_the_server_cannot_parse_do_not_flood_the_editor(tmp_path: Path) -> None:
-    bad = {"jsonrpc": "2.0", "method": "textDocument/didChange"}  # no params
-    data = _frame(INITIALIZE) + _frame(INITIALIZED)
-    data += b"".join(_frame(bad) for _ in range(200))
-    data += _frame(SHUTDOWN) + _frame(EXIT)
-    proc = subprocess.run(
+def _session(messages: bytes, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """A real server given `initialize`, `initialized`, `messages`, `shutdown` and `exit`."""
+    data = _frame(INITIALIZE) + _frame(INITIALIZED) + messages + _frame(SHUTDOWN) + _frame(EXIT)
+    return subprocess.run(
         [sys.executable, "-m", "eager_lsp", "serve"],
         input=data,
         capture_output=True,
-        cwd=tmp_path,
+        cwd=cwd,
         timeout=120,
     )
+
+
+def test_notifications_the_server_cannot_parse_do_not_flood_the_editor(tmp_path: Path) -> None:
+    bad = {"jsonrpc": "2.0", "method": "textDocument/didChange"}  # no params
+    data = b"".join(_frame(bad) for _ in range(200))
+    proc = _session(data, tmp_path)
     messages = _messages(proc.stdout)
     popups = [
         m for m in messages if m.get("method") == "window/showMessage" and m["params"]["type"] == 1
@@ -63,16 +67,8 @@ def test_a_request_with_a_nan_id_is_refused_and_the_output_stays_json(tmp_path: 
     is not JSON, and an editor's reader would fail on the whole stream)."""
     nan = b'{"jsonrpc": "2.0", "id": NaN, "method": "shutdown", "params": null}'
     inf = b'{"jsonrpc": "2.0", "id": -Infinity, "method": "shutdown", "params": null}'
-    data = _frame(INITIALIZE) + _frame(INITIALIZED)
-    data += b"".join(b"Content-Length: %d\r\n\r\n" % len(b) + b for b in (nan, inf))
-    data += _frame(SHUTDOWN) + _frame(EXIT)
-    proc = subprocess.run(
-        [sys.executable, "-m", "eager_lsp", "serve"],
-        input=data,
-        capture_output=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    data = b"".join(b"Content-Length: %d\r\n\r\n" % len(b) + b for b in (nan, inf))
+    proc = _session(data, tmp_path)
 
     def strict(text: str) -> None:
         raise ValueError(f"not JSON: {text}")

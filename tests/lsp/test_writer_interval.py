@@ -28,31 +28,28 @@ class _Recording(Writer):
         return True
 
 
-async def _until(cond: Any) -> None:
-    while not cond():
-        await asyncio.sleep(0.005)
-
-
-async def test_the_end_is_written_without_waiting_out_the_interval() -> None:
+async def _waiting_out_the_interval() -> tuple[_Recording, asyncio.Task[None]]:
+    """A writer that wrote one line and holds the second for the interval."""
     w = _Recording()
     task = asyncio.create_task(w.run())
     w.push("a = 1\n")
-    await asyncio.wait_for(_until(lambda: w.written), 10)
+    while not w.written:
+        await asyncio.sleep(0.005)
     w.push("b = 2\n")
-    await asyncio.sleep(0.05)  # the writer is waiting out the interval
+    await asyncio.sleep(0.05)
     assert w.written == ["a = 1\n"]
+    return w, task
+
+
+async def test_the_end_is_written_without_waiting_out_the_interval() -> None:
+    w, task = await asyncio.wait_for(_waiting_out_the_interval(), 10)
     await asyncio.wait_for(w._drain(None, task), 10)
     assert w.written == ["a = 1\n", "b = 2\n"]
     assert task.done()
 
 
 async def test_an_abort_ends_the_interval_wait_and_writes_nothing_more() -> None:
-    w = _Recording()
-    task = asyncio.create_task(w.run())
-    w.push("a = 1\n")
-    await asyncio.wait_for(_until(lambda: w.written), 10)
-    w.push("b = 2\n")
-    await asyncio.sleep(0.05)
+    w, task = await asyncio.wait_for(_waiting_out_the_interval(), 10)
     w.abort("refused")
     await asyncio.wait_for(task, 10)
     assert w.written == ["a = 1\n"]
