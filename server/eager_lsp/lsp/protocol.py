@@ -27,20 +27,19 @@ documents at once"). These per-message costs in pygls were worth removing:
   a generation writes, for as long as the server runs. A document notification with another
   kind of handler (async, or on a thread; none of ours) is run by pygls's handler executor,
   without pygls's own document handler.
-
-A request whose id is NaN or infinite (Python's JSON reader takes them) is refused with an
-Invalid Request error and a null id: pygls echoed the id, writing `NaN`, which is not JSON.
-
 - **The answer to a request of our own** (`eager/streamEdit`, a method lsprotocol does not
   know) stays the JSON it was. pygls turned each such result into named tuples by encoding it
   and decoding it again with a new `namedtuple` class for every object, about a third of a
   millisecond per answer and half the server's extra CPU with stream-edit clients; a key that
   is not an identifier was renamed on the way (`_0`). lsp/payloads.from_wire reads it.
 
-One behaviour is changed: **`shutdown` leaves a pending `exit` alone.** pygls's shutdown, as it
-finishes, cancels the handler of every message still pending. Our `exit` handler waits for the
+Two behaviours are changed. **`shutdown` leaves a pending `exit` alone.** pygls's shutdown,
+as it finishes, cancels the handler of every message still pending. Our `exit` handler waits for the
 shutdown's answer when both come at once (lsp/handlers.py), so pygls cancelled it, and the
 process, told to exit, lived on while the editor kept stdin open.
+
+**A request whose id is NaN or infinite** (Python's JSON reader takes them) is refused with
+an Invalid Request error and a null id: pygls echoed the id, writing `NaN`, which is not JSON.
 """
 
 from __future__ import annotations
