@@ -97,23 +97,16 @@ def from_wire(cls: type[T], data: Any) -> T:
     return typing.cast(T, _read_value(cls, data, cls.__name__))
 
 
-_HINTS: dict[type, dict[str, Any]] = {}  # class → its fields' types, worked out once
 _READ_PLAN: dict[type, list[tuple[str, Any, Any]]] = {}  # class → (name, default, type) per field
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    """`typing.get_type_hints(cls)`, once per class: it evaluates each annotation's text
-    (this module's annotations are strings), about 0.1 ms a class, once per answer read."""
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints
-
-
 def _read_plan(cls: type) -> list[tuple[str, Any, Any]]:
+    """Each field's name, default and type, worked out once per class: `typing.get_type_hints`
+    evaluates each annotation's text (this module's annotations are strings), about 0.1 ms a
+    class, which was paid on every answer read."""
     fields = _READ_PLAN.get(cls)
     if fields is None:
-        hints = _hints(cls)
+        hints = typing.get_type_hints(cls)
         fields = _READ_PLAN[cls] = [
             (f.name, f.default, hints[f.name]) for f in dataclasses.fields(cls)
         ]
@@ -610,11 +603,10 @@ def _type_text(tp: Any) -> str:
 
 
 def _fields(cls: type) -> dict[str, dict[str, Any]]:
-    hints = _hints(cls)
-    out: dict[str, dict[str, Any]] = {}
-    for f in dataclasses.fields(cls):
-        out[f.name] = {"type": _type_text(hints[f.name]), "optional": f.default is OMIT}
-    return out
+    return {
+        name: {"type": _type_text(tp), "optional": default is OMIT}
+        for name, default, tp in _read_plan(cls)
+    }
 
 
 def describe() -> dict[str, Any]:
