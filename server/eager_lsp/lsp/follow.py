@@ -285,10 +285,9 @@ def set_cursor(server: OpenDocuments, params: Any) -> None:
     """eager/cursor `{"uri", "position": {line, character}, "version"?}`: where the user is.
     Without `version` it is taken to be for the text the server has now."""
     from eager_lsp.lsp.payloads import PayloadError
-    from eager_lsp.lsp.stream_edits import plain
 
     try:
-        cursor = from_wire(CursorParams, plain(params))
+        cursor = from_wire(CursorParams, params)
     except PayloadError as exc:
         log.info("ignoring a malformed %s: %s", "eager/cursor", exc)
         return

@@ -27,11 +27,12 @@ documents at once"). These per-message costs in pygls were worth removing:
   a generation writes, for as long as the server runs. A document notification with another
   kind of handler (async, or on a thread; none of ours) is run by pygls's handler executor,
   without pygls's own document handler.
-- **The answer to a request of our own** (`eager/streamEdit`, a method lsprotocol does not
-  know) stays the JSON it was. pygls turned each such result into named tuples by encoding it
-  and decoding it again with a new `namedtuple` class for every object, about a third of a
-  millisecond per answer and half the server's extra CPU with stream-edit clients; a key that
-  is not an identifier was renamed on the way (`_0`). lsp/payloads.from_wire reads it.
+- **What the client sends for a method lsprotocol does not know** (the answer to our
+  `eager/streamEdit`, the `eager/cursor` notification) stays the JSON it was. pygls turned
+  each such result or params into named tuples by encoding it and decoding it again with a
+  new `namedtuple` class for every object, about a third of a millisecond per answer and half
+  the server's extra CPU with stream-edit clients; a key that is not an identifier was renamed
+  on the way (`_0`). lsp/payloads.from_wire reads it.
 
 Two behaviours are changed. **`shutdown` leaves a pending `exit` alone.** pygls's shutdown,
 as it finishes, cancels the handler of every message still pending. Our `exit` handler waits for the
@@ -59,7 +60,13 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError, JsonRpcInvalidRequest
 from pygls.feature_manager import is_thread_function
-from pygls.protocol import JsonRPCResponseMessage, LanguageServerProtocol, default_converter
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
+    LanguageServerProtocol,
+    default_converter,
+)
 from pygls.protocol.json_rpc import RPCNotification, RPCRequest, RPCResponse
 from pygls.protocol.language_server import lsp_method
 
@@ -211,15 +218,17 @@ class EagerProtocol(LanguageServerProtocol):
 
 
 def eager_converter() -> Any:
-    """pygls's converter, with the result of an answer to a request of our own left as the
-    JSON it was (module docstring). LSP's own answers keep their lsprotocol types: pygls
-    structures those with the request's result type, not with this hook."""
+    """pygls's converter, with the params or result of a message for a method lsprotocol does
+    not know left as the JSON it was (module docstring). LSP's own messages keep their
+    lsprotocol types: pygls structures those with the method's own classes, not with these
+    generic ones."""
     converter = default_converter()
-    converter.register_structure_hook(JsonRPCResponseMessage, _plain_result)
+    for generic in (JsonRPCResponseMessage, JsonRPCNotification, JsonRPCRequestMessage):
+        converter.register_structure_hook(generic, _as_sent)
     return converter
 
 
-def _plain_result(obj: dict[str, Any], cls: type) -> Any:
+def _as_sent(obj: dict[str, Any], cls: type) -> Any:
     return cls(**obj)
 
 

@@ -78,21 +78,6 @@ class _Answer:
         self.pending: Callable[[], bool] | None = None
 
 
-def plain(value: Any) -> Any:
-    """JSON data however pygls handed it over (dicts, or named tuples for unknown types)."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if hasattr(value, "_asdict"):
-        return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if hasattr(value, "__dict__"):
-        return {k: plain(v) for k, v in vars(value).items() if not k.startswith("_")}
-    return value
-
-
 class StreamEditWriter(Writer):
     min_interval_s = STREAM_INTERVAL_S
 
@@ -146,7 +131,7 @@ class StreamEditWriter(Writer):
             if exc is not None:
                 answer.error = str(exc) or type(exc).__name__
                 return
-            result = from_wire(StreamEditResult, plain(fut.result()))  # or PayloadError
+            result = from_wire(StreamEditResult, fut.result())  # or PayloadError
             answer.ok = result.ok
             answer.reason = result.reason or ""
             version, rng = result.version, result.range
