@@ -4,22 +4,34 @@ Why the care around cancelling and errors: the eager runner stops generation as 
 executed code fails, so `aclose()` must drop the HTTP stream at once (the server then stops
 decoding), and whatever goes wrong must reach the user as one clear sentence that never
 contains the API key.
+
+Two ways to the endpoint: sse_http (an asyncio protocol that parses the answer where its bytes
+arrive) for every plain http(s) URL, and the SDK's own transport (`_RawStream`) where a proxy
+from the environment applies, which sse_http does not speak. The SDK also lists the models
+when none is configured. Both ways map their failures to the same sentences (`map_error`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
+import ssl
 import sys
 import time
+import urllib.request
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 
+from eager_lsp import __version__
+
+from . import sse_http
 from .base import ProviderError
 from .config import LLMConfig
 
@@ -31,6 +43,8 @@ except ImportError:  # pragma: no cover - older SDKs
     from httpx import TransportError as _TransportError  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 _MAX_AHEAD = 1 << 16  # characters read before the consumer takes them, at most
+_AHEAD_BYTES = 1 << 20  # bytes of events a direct response parses before the pump takes them
+_IDLE_CONNECTIONS = 8  # kept open for the next request to the same server, at most
 _EVENT_LINE_CAP = 4 << 20  # bytes of one server-sent event line, at most
 _TICK_PER_STREAM_S = 0.002  # the shared read tick (ReadClock) per stream read at once
 
@@ -61,6 +75,9 @@ class OpenAIChatProvider:
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._model: str | None = config.model
         self._stream_options = True  # dropped once if the server rejects it
+        self.direct = _direct_ok(self.base_url)  # read with sse_http, not the SDK's transport
+        self._tls: ssl.SSLContext | None = None
+        self._idle: list[tuple[asyncio.AbstractEventLoop, Any, sse_http.Response]] = []
 
     def stream(self, messages: list[dict[str, Any]]) -> OpenAIChatStream:
         """Start lazily: the request goes out on first iteration, so errors surface there."""
@@ -117,15 +134,17 @@ class OpenAIChatProvider:
         where = self.base_url
         if isinstance(e, openai.APITimeoutError):
             return self.timeout_error(chars=chars, started=started)
-        if isinstance(e, openai.APIConnectionError):
+        if isinstance(e, openai.APIConnectionError | sse_http.Dropped | OSError):
             if started:
                 return ProviderError(
                     "connection", f"The connection dropped mid-stream after {chars} characters"
                 )
             return ProviderError("connection", f"Cannot reach the model at {where}: {_reason(e)}")
-        if isinstance(e, openai.APIStatusError):
-            status = e.status_code
-            detail = self.scrub(_detail(e))
+        if isinstance(e, openai.APIStatusError | sse_http.StatusError):
+            if isinstance(e, sse_http.StatusError):
+                status, detail = e.status, self.scrub(e.detail())
+            else:
+                status, detail = e.status_code, self.scrub(_detail(e))
             suffix = f": {detail}" if detail else ""
             if status == 401:
                 return ProviderError(
@@ -162,13 +181,90 @@ class OpenAIChatProvider:
                 status=status,
                 detail=detail,
             )
-        if isinstance(e, json.JSONDecodeError | openai.APIError):
+        if isinstance(e, json.JSONDecodeError | openai.APIError | sse_http.Malformed):
             detail = self.scrub(getattr(e, "message", "") or str(e))
             return ProviderError(
                 "bad_stream",
                 f"The model stream was malformed after {chars} characters ({detail})",
             )
         return ProviderError("bad_stream", f"The model stream failed: {type(e).__name__}")
+
+    # -- the direct way (sse_http): requests, kept connections --------------------------------
+
+    def request(self, body: dict[str, Any]) -> sse_http.Request:
+        """The chat request as the SDK would send it (its key, organisation and project)."""
+        headers = {
+            "Authorization": f"Bearer {self.config.api_key or 'no-key'}",
+            "User-Agent": f"eager-lsp/{__version__}",
+        }
+        for env, name in (
+            ("OPENAI_ORG_ID", "OpenAI-Organization"),
+            ("OPENAI_PROJECT_ID", "OpenAI-Project"),
+        ):
+            if os.environ.get(env):
+                headers[name] = os.environ[env]
+        data = json.dumps(body, ensure_ascii=False).encode()
+        return sse_http.Request(self.base_url + "/chat/completions", data, headers)
+
+    async def send(self, request: sse_http.Request) -> sse_http.Response:
+        """Send on a kept connection to that server, else a new one; the response's headers
+        have come when this returns. A kept connection the server has closed meanwhile is
+        replaced without counting as a failed attempt."""
+        loop = asyncio.get_running_loop()
+        while self._idle:
+            idle_loop, key, conn = self._idle.pop()
+            if idle_loop is not loop:  # kept by an earlier event loop (the CLI runs several)
+                if not idle_loop.is_closed():
+                    idle_loop.call_soon_threadsafe(conn.abort)
+                continue
+            if key != request.key or conn.closed:
+                conn.abort()
+                continue
+            try:
+                return await self._send_on(conn, request)
+            except sse_http.Dropped:
+                if conn.received_any:
+                    raise
+        if self._tls is None and request.tls:
+            self._tls = sse_http.tls_context()
+        conn = await sse_http.connect(request, _EVENT_LINE_CAP, _AHEAD_BYTES, self._tls)
+        return await self._send_on(conn, request)
+
+    async def _send_on(
+        self, conn: sse_http.Response, request: sse_http.Request
+    ) -> sse_http.Response:
+        try:
+            await conn.send(request, read_clock())
+        except sse_http.StatusError:
+            self.give_back(conn)  # (kept if the error's body was read to its end)
+            raise
+        except BaseException:
+            conn.abort()
+            raise
+        return conn
+
+    def give_back(self, conn: sse_http.Response) -> None:
+        """Keep a connection whose response was read to its end, else close it."""
+        conn.release(self._keep)
+
+    def _keep(self, conn: sse_http.Response) -> None:
+        if len(self._idle) < _IDLE_CONNECTIONS and conn.key is not None:
+            self._idle.append((asyncio.get_running_loop(), conn.key, conn))
+        else:
+            conn.abort()
+
+
+def _direct_ok(base_url: str) -> bool:
+    """Whether sse_http can send to this URL: http(s) with no credentials in it and no proxy
+    from the environment for it (the SDK's transport honours HTTP(S)_PROXY, ALL_PROXY and
+    NO_PROXY; those requests keep going through it)."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        return False
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # (not in typeshed)
+    return not proxy or bool(bypass(parts.hostname, proxies))
 
 
 class OpenAIChatStream:
@@ -184,7 +280,7 @@ class OpenAIChatStream:
     def __init__(self, provider: OpenAIChatProvider, messages: list[dict[str, Any]]) -> None:
         self.usage: dict[str, Any] | None = None
         self.finish_reason: str | None = None
-        self.deltas = 0  # the model's text deltas handed out so far (about one per token)
+        self.deltas = 0  # the model's text deltas read so far (about one per token)
         self._provider = provider
         self._messages = messages
         self._gen = self._produce()
@@ -231,7 +327,6 @@ class OpenAIChatStream:
                 raise
             finally:
                 self._waiting = None
-        self.deltas += len(self._text)
         text = "".join(self._text) if len(self._text) > 1 else self._text[0]
         self._text.clear()
         self._ahead = 0
@@ -324,26 +419,45 @@ class OpenAIChatStream:
                 if p._stream_options:
                     kwargs["stream_options"] = {"include_usage": True}
                 log.debug("chat request to %s (model %s, attempt %d)", p.base_url, model, attempt)
+                if p.direct:
+                    return await self._open_direct(kwargs)
                 # The raw SSE body, not the SDK's per-chunk pydantic models: constructing one
                 # cost about 0.09 ms per token, near the server's whole budget per token.
                 return await _RawStream.open(
                     p.client().chat.completions.with_streaming_response.create(**kwargs)
                 )
+            except asyncio.TimeoutError:  # (before openai's errors: on 3.11 it is an OSError)
+                raise p.timeout_error(chars=0, started=False) from None
             except openai.APITimeoutError as e:
                 raise p.map_error(e, chars=0, started=False)
-            except openai.APIConnectionError as e:
+            except (openai.APIConnectionError, sse_http.Dropped, OSError) as e:
                 if attempt >= cfg.connect_retries:
                     raise p.map_error(e, chars=0, started=False)
                 attempt += 1
                 log.info("model endpoint %s unreachable, retry %d", p.base_url, attempt)
                 await asyncio.sleep(_BACKOFF_S * 2 ** (attempt - 1))
-            except openai.BadRequestError as e:
-                if p._stream_options and "stream_options" in str(e.body or e.message):
+            except (openai.BadRequestError, sse_http.StatusError) as e:
+                if isinstance(e, sse_http.StatusError):
+                    rejected = e.status == 400 and b"stream_options" in e.body
+                else:
+                    rejected = "stream_options" in str(e.body or e.message)
+                if p._stream_options and rejected:
                     p._stream_options = False  # an older server: ask again without usage
                     continue
                 raise p.map_error(e, chars=0, started=False)
-            except openai.APIError as e:
+            except (openai.APIError, sse_http.Malformed) as e:
                 raise p.map_error(e, chars=0, started=False)
+
+    async def _open_direct(self, body: dict[str, Any]) -> _DirectStream:
+        p = self._provider
+        try:
+            request = p.request(body)
+        except ValueError as e:  # a line break in the key or the URL: never sent
+            raise ProviderError("connection", f"Cannot send the request to {p.base_url}: {e}")
+        # Connecting and the answer's headers within `timeout_s`, as the SDK's timeout did
+        # (the stall watchdog then watches the body).
+        response = await asyncio.wait_for(p.send(request), p.config.timeout_s)
+        return _DirectStream(p, response)
 
     async def _produce(self) -> AsyncGenerator[str, None]:
         p = self._provider
@@ -367,15 +481,16 @@ class OpenAIChatStream:
                             if piece and isinstance(piece, str):
                                 pieces.append(piece)
                     if pieces:
+                        self.deltas += len(pieces)
                         text = pieces[0] if len(pieces) == 1 else "".join(pieces)
                         chars += len(text)
                         self._chars = chars
                         yield text
-            except openai.APIConnectionError as e:
+            except (openai.APIConnectionError, sse_http.Dropped) as e:
                 if chars == 0 and attempt < p.config.connect_retries:
                     continue  # nothing was shown yet: a reconnect is invisible
                 raise p.map_error(e, chars=chars, started=True)
-            except (json.JSONDecodeError, openai.APIError) as e:
+            except (json.JSONDecodeError, openai.APIError, sse_http.Malformed) as e:
                 raise p.map_error(e, chars=chars, started=True)
             finally:
                 await stream.close()
@@ -404,7 +519,8 @@ class OpenAIChatStream:
 
 
 class _RawStream:
-    """A streamed chat response read as server-sent events: one dict per `data:` line.
+    """A streamed chat response read through the SDK's transport (the way taken when a proxy
+    applies) as server-sent events: one dict per `data:` line.
 
     The SDK still sends the request and maps HTTP errors (status, connection, timeout); only
     the body is read here. An `error` object in the stream becomes `openai.APIError`, a
@@ -454,73 +570,31 @@ class _RawStream:
 
     async def _events(self) -> AsyncIterator[list[dict[str, Any]]]:
         """The events of each piece of body as it arrives, one list per piece: the layers
-        above wake once per read, not once per token. Lines end at LF, CRLF or CR, as in
-        httpx's line reader; an incomplete line waits for the rest (appended to, so a line
-        that comes a byte at a time costs time in proportion to its length)."""
+        above wake once per read, not once per token."""
         http = self._response.http_response
-        rest = bytearray()  # the start of a line whose end has not come (appended, not copied)
+        lines = sse_http.EventLines(_EVENT_LINE_CAP)
         body = http.aiter_bytes()
-        first = True
         try:
-            while True:
+            while not lines.done:
                 data = await anext(body, None)
-                if data is None:  # the end: a last line without its line end counts too
-                    if not rest:
-                        return
-                    data = b"\n"
-                if first and data:
-                    first = False
-                    data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark (SSE allows one)
-                if b"\r" in data:  # (a CRLF cut between reads adds an empty line: ignored)
-                    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-                if b"\n" not in data:
-                    rest += data
-                    if len(rest) > _EVENT_LINE_CAP:  # a server that never ends its line
-                        raise json.JSONDecodeError(
-                            f"an event line is over {_EVENT_LINE_CAP} bytes", "", 0
-                        )
-                    continue
-                if rest:
-                    rest += data
-                    lines = bytes(rest).split(b"\n")
-                else:
-                    lines = data.split(b"\n")
-                rest = bytearray(lines.pop())
-                if len(rest) > _EVENT_LINE_CAP:
-                    raise json.JSONDecodeError(
-                        f"an event line is over {_EVENT_LINE_CAP} bytes", "", 0
-                    )
                 batch: list[dict[str, Any]] = []
-                for line in lines:
-                    if not line.startswith(b"data:"):
-                        continue
-                    payload = line[5:].strip()
-                    if payload == b"[DONE]":
-                        if batch:
-                            yield batch
-                        return
-                    try:
-                        batch.append(self._event(payload, http))
-                    except Exception:
-                        if batch:  # what came before the bad event is still delivered first
-                            yield batch
-                        raise
-                yield batch  # (empty when only comments came: a keep-alive is a sign of life)
+                try:
+                    if data is None:
+                        lines.end(batch)
+                    else:
+                        lines.feed(data, batch)
+                except sse_http.Malformed:
+                    if batch:  # what came before the bad event is still delivered first
+                        yield batch
+                    raise
+                if data is None:
+                    if batch:
+                        yield batch
+                    return
+                if batch or not lines.done:
+                    yield batch  # (empty when only comments came: a keep-alive is a sign of life)
         except _TransportError as exc:
             raise openai.APIConnectionError(request=http.request) from exc
-
-    @staticmethod
-    def _event(payload: bytes, http: Any) -> dict[str, Any]:
-        # Invalid UTF-8 becomes U+FFFD, as httpx's text decoding did, not an exception.
-        text = payload.decode("utf-8", "replace")
-        obj = json.loads(text)
-        if not isinstance(obj, dict):
-            raise json.JSONDecodeError("an event is not an object", text, 0)
-        error = obj.get("error")
-        if error:
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            raise openai.APIError(str(message), http.request, body=error)
-        return obj
 
     async def close(self) -> None:
         if not self._closed:
@@ -530,6 +604,32 @@ class _RawStream:
                 self._network = None
                 self._clock.streams -= 1
             await self._manager.__aexit__(None, None, None)
+
+
+class _DirectStream:
+    """A response read by sse_http, shaped as `_RawStream` is for `_produce`."""
+
+    def __init__(self, provider: OpenAIChatProvider, response: sse_http.Response) -> None:
+        self._provider = provider
+        self._response = response
+        self._closed = False
+
+    def __aiter__(self) -> AsyncIterator[list[dict[str, Any]]]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[list[dict[str, Any]]]:
+        while True:
+            batch = await self._response.take()
+            if batch is None:
+                return
+            yield batch
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._provider.give_back(self._response)  # (closed unless read to its end)
+            if self._response.closed:
+                await self._response.wait_closed()  # the server sees the hang-up at once
 
 
 class ReadClock:
@@ -545,7 +645,7 @@ class ReadClock:
 
     def __init__(self) -> None:
         self.streams = 0  # responses being read
-        self._due: dict[float, list[asyncio.Future[None]]] = {}
+        self._due: dict[float, list[Callable[[], None]]] = {}
 
     def period(self) -> float:
         if self.streams < 2:
@@ -553,22 +653,27 @@ class ReadClock:
         return min(_TICK_MAX_S, _TICK_PER_STREAM_S * self.streams)
 
     async def tick(self) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.at_tick(functools.partial(_wake, waiter)):
+            await waiter
+
+    def at_tick(self, callback: Callable[[], None]) -> bool:
+        """Call back on the next tick; False (and no call) while reads are not held."""
         period = self.period()
         if period <= 0.0:
-            return
+            return False
         loop = asyncio.get_running_loop()
         at = (loop.time() // period + 1) * period
-        waiters = self._due.get(at)
-        if waiters is None:
-            waiters = self._due[at] = []
+        due = self._due.get(at)
+        if due is None:
+            due = self._due[at] = []
             loop.call_at(at, self._fire, at)
-        waiter: asyncio.Future[None] = loop.create_future()
-        waiters.append(waiter)
-        await waiter
+        due.append(callback)
+        return True
 
     def _fire(self, at: float) -> None:
-        for waiter in self._due.pop(at, ()):
-            _wake(waiter)
+        for callback in self._due.pop(at, ()):
+            callback()
 
 
 _clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadClock] = (

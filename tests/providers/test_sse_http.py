@@ -1,0 +1,311 @@
+"""The direct way of reading a chat stream (providers/sse_http.py) against a real socket server
+that answers with scripted bytes: the HTTP framings and oddities the OpenAI-style test server
+never sends, bounds, kept connections, and which URLs go through the SDK instead."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import ssl
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import trustme
+
+from eager_lsp.providers import sse_http
+from eager_lsp.providers.base import ProviderError
+from eager_lsp.providers.config import LLMConfig
+from eager_lsp.providers.openai_chat import OpenAIChatProvider, _direct_ok
+
+MESSAGES = [{"role": "user", "content": "write code"}]
+
+
+def events(*texts: str, finish: bool = True) -> bytes:
+    out = b""
+    for t in texts:
+        chunk = {"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]}
+        out += b"data: " + json.dumps(chunk).encode() + b"\n\n"
+    if finish:
+        out += b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n'
+    return out + b"data: [DONE]\n\n"
+
+
+def chunked(body: bytes, size: int = 7) -> bytes:
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+PAUSE = b"<pause>"  # in a scripted reply: 50 ms between the parts
+
+
+@dataclass
+class Scripted:
+    """A server answering each request with the next scripted reply (bytes, written as is;
+    `close` after it closes the connection)."""
+
+    replies: list[tuple[bytes, bool]]
+    requests: list[bytes] = field(default_factory=list)
+    connections: int = 0
+    url: str = ""
+
+
+@asynccontextmanager
+async def scripted(
+    *replies: tuple[bytes, bool], tls: ssl.SSLContext | None = None
+) -> AsyncIterator[Scripted]:
+    state = Scripted(list(replies))
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        state.connections += 1
+        try:
+            while state.replies:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                state.requests.append(head + await reader.readexactly(length))
+                reply, close = state.replies.pop(0)
+                for i, part in enumerate(reply.split(PAUSE)):
+                    if i:
+                        await asyncio.sleep(0.05)
+                    writer.write(part)
+                    await writer.drain()
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=tls)
+    scheme = "https" if tls else "http"
+    state.url = f"{scheme}://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+    try:
+        yield state
+    finally:
+        server.close()
+
+
+def provider(url: str, **kw: object) -> OpenAIChatProvider:
+    cfg = LLMConfig(provider="openai", base_url=url, api_key="sk-k", model="m", connect_retries=0)
+    for k, v in kw.items():
+        setattr(cfg, k, v)
+    p = OpenAIChatProvider(cfg)
+    assert p.direct
+    return p
+
+
+async def text_of(p: OpenAIChatProvider) -> str:
+    return "".join([piece async for piece in p.stream(MESSAGES)])
+
+
+async def error_of(p: OpenAIChatProvider) -> ProviderError:
+    with pytest.raises(ProviderError) as info:
+        await text_of(p)
+    return info.value
+
+
+OK_CHUNKED = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+)
+
+
+async def test_a_gzip_body_with_a_length() -> None:
+    body = gzip.compress(events("x = 1\n", "y = 2\n"))
+    head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body)
+    async with scripted((head + body, False)) as srv:
+        assert await text_of(provider(srv.url)) == "x = 1\ny = 2\n"
+
+
+async def test_a_body_that_ends_with_the_connection_and_an_interim_answer_first() -> None:
+    reply = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n" + events("a = 1\n")
+    async with scripted((reply, True)) as srv:
+        assert await text_of(provider(srv.url)) == "a = 1\n"
+
+
+async def test_the_request_is_what_the_sdk_sent() -> None:
+    async with scripted((OK_CHUNKED + chunked(events("a = 1\n")), False)) as srv:
+        await text_of(provider(srv.url))
+    head, _, body = srv.requests[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
+    assert b"\r\nAuthorization: Bearer sk-k" in head
+    assert json.loads(body)["stream"] is True and json.loads(body)["messages"] == MESSAGES
+
+
+async def test_a_kept_connection_is_reused_and_a_closed_one_replaced() -> None:
+    reply = OK_CHUNKED + chunked(events("a = 1\n"))
+    async with scripted((reply, False), (reply, True), (reply, True)) as srv:
+        p = provider(srv.url)
+        assert await text_of(p) == "a = 1\n"
+        assert await text_of(p) == "a = 1\n"
+        assert srv.connections == 1  # the second request went on the first connection
+        # The server closed it after the second reply; the third request finds it closed
+        # (or learns so on sending) and opens a new one without an error.
+        await asyncio.sleep(0.05)
+        assert await text_of(p) == "a = 1\n"
+        assert srv.connections == 2
+
+
+async def test_headers_without_end_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse_http, "HEADERS_CAP", 1000)
+    reply = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"p" * 5000 + b"\r\n"
+    async with scripted((reply, False)) as srv:
+        err = await error_of(provider(srv.url))
+    assert err.kind == "bad_stream" and "headers are over 1000 bytes" in err.message, err.message
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [OK_CHUNKED + b"zz\r\n", b"SSH-2.0-OpenSSH\r\n\r\n", OK_CHUNKED.replace(b"chunked", b"br")],
+    ids=["chunk-size", "not-http", "transfer-encoding"],
+)
+async def test_what_is_not_http_is_a_malformed_stream(reply: bytes) -> None:
+    async with scripted((reply, False)) as srv:
+        err = await error_of(provider(srv.url))
+    assert err.kind == "bad_stream" and err.message.startswith("The model stream was malformed")
+
+
+async def test_an_error_answer_that_is_not_json_and_never_ends_is_cut(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sse_http, "ERROR_BODY_CAP", 100)
+    reply = (
+        b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\r\n<html>bad gateway" + b"." * 500
+    )
+    async with scripted((reply, False)) as srv:  # (no length, no end: only the cap ends it)
+        err = await asyncio.wait_for(error_of(provider(srv.url)), 10)
+    assert err.kind == "server" and err.status == 502
+    assert err.message.startswith("The model endpoint failed (502): <html>bad gateway")
+
+
+async def test_a_line_break_in_the_key_is_refused_before_anything_is_sent() -> None:
+    async with scripted() as srv:
+        err = await error_of(provider(srv.url, api_key="sk-a\r\nX-Evil: 1"))
+        assert srv.connections == 0
+    assert err.kind == "connection" and "line break" in err.message
+    assert "sk-a" not in err.message
+
+
+async def test_a_drop_in_a_chunked_body_after_text_is_a_dropped_connection() -> None:
+    body = chunked(events("a = 1\n", "b = 2\n", finish=False))
+    async with scripted((OK_CHUNKED + body[: len(body) // 2 + 20], True)) as srv:
+        err = await error_of(provider(srv.url))
+    assert err.kind == "connection" and "dropped mid-stream" in err.message
+
+
+def test_a_proxy_from_the_environment_sends_through_the_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert _direct_ok("http://127.0.0.1:8080/v1") and _direct_ok("https://api.example.com/v1")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    assert not _direct_ok("https://api.example.com/v1")
+    assert _direct_ok("http://127.0.0.1:8080/v1")  # only https has a proxy
+    monkeypatch.setenv("NO_PROXY", "api.example.com")
+    assert _direct_ok("https://api.example.com/v1")
+    monkeypatch.setenv("ALL_PROXY", "http://proxy:3128")
+    assert not _direct_ok("http://127.0.0.1:8080/v1")
+    assert not _direct_ok("http://user:pw@host/v1")  # credentials in the URL: the SDK's way
+
+
+async def test_a_direct_stream_that_is_not_read_keeps_no_more_than_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A consumer that stops taking: the connection stops being read at the bound, and
+    everything still arrives once the consumer takes again."""
+    texts = [f"v{i} = {'x' * 200!r}\n" for i in range(4000)]
+    body = events(*texts)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+    async with scripted((head + body, False)) as srv:
+        request = sse_http.Request(srv.url + "/chat/completions", b"{}", {})
+        conn = await sse_http.connect(request, 1 << 20, 4096, None)
+        from eager_lsp.providers.openai_chat import read_clock
+
+        await conn.send(request, read_clock())
+        await asyncio.sleep(0.2)
+        # (one read of the event loop, up to 256 KiB, may pass the bound)
+        assert conn._ahead < 4096 + (256 << 10) < len(body) and conn.transport is not None
+        assert not conn.transport.is_reading()
+        got: list[dict[str, object]] = []
+        while (batch := await asyncio.wait_for(conn.take(), 10)) is not None:
+            got.extend(batch)
+        assert len(got) == 4001
+        conn.abort()
+
+
+async def test_https_is_verified_against_the_trusted_authorities(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real TLS server whose certificate a throwaway authority signed: refused while that
+    authority is not trusted, streamed once `SSL_CERT_FILE` names it (as with the SDK)."""
+    ca = trustme.CA()
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    reply = OK_CHUNKED + chunked(events("a = 1\n"))
+    async with scripted((reply, False), tls=server_tls) as srv:
+        err = await error_of(provider(srv.url))
+        assert err.kind == "connection" and "certificate verify failed" in err.message, err
+        assert srv.requests == []
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+        assert await text_of(provider(srv.url)) == "a = 1\n"
+
+
+async def test_a_connection_whose_body_ends_just_after_done_is_still_kept() -> None:
+    body = chunked(events("a = 1\n"))
+    reply = OK_CHUNKED + body[:-5] + PAUSE + body[-5:]  # the last chunk 50 ms after [DONE]
+    async with scripted((reply, False), (reply, False)) as srv:
+        p = provider(srv.url)
+        assert await text_of(p) == "a = 1\n"
+        await asyncio.sleep(0.2)
+        assert await text_of(p) == "a = 1\n"
+        assert srv.connections == 1
+
+
+async def test_a_compressed_body_that_expands_too_far_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sse_http, "INFLATE_CAP", 1 << 20)
+    body = gzip.compress(b": " + b"x" * (8 << 20) + b"\n")  # a comment of 8 MiB, 8 KiB packed
+    head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body)
+    async with scripted((head + body, False)) as srv:
+        err = await error_of(provider(srv.url))
+    assert err.kind == "bad_stream" and "expands to over" in err.message, err
+
+
+def test_a_connection_kept_by_an_earlier_event_loop_is_not_used() -> None:
+    """The CLI runs one event loop per command: a connection kept by a loop that has ended is
+    dropped, and the next loop's request opens its own."""
+    reply = OK_CHUNKED + chunked(events("a = 1\n"))
+    p: OpenAIChatProvider | None = None
+
+    async def one() -> str:
+        assert p is not None
+        return await text_of(p)
+
+    async def both() -> None:
+        nonlocal p
+        async with scripted((reply, False), (reply, False)) as srv:
+            p = provider(srv.url)
+            assert await one() == "a = 1\n"
+            assert len(p._idle) == 1
+            done = asyncio.get_running_loop().create_future()
+
+            def in_another_loop() -> None:
+                try:
+                    done.get_loop().call_soon_threadsafe(done.set_result, asyncio.run(one()))
+                except BaseException as e:
+                    done.get_loop().call_soon_threadsafe(done.set_exception, e)
+
+            threading.Thread(target=in_another_loop).start()
+            assert await asyncio.wait_for(done, 10) == "a = 1\n"
+            assert srv.connections == 2
+
+    asyncio.run(both())
