@@ -187,8 +187,14 @@ async def test_a_line_break_in_the_key_is_refused_before_anything_is_sent() -> N
     async with scripted() as srv:
         err = await error_of(provider(srv.url, api_key="sk-a\r\nX-Evil: 1"))
         assert srv.connections == 0
-    assert err.kind == "connection" and "line break" in err.message
+    assert err.kind == "auth" and "line break" in err.message
     assert "sk-a" not in err.message
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/v1\r\nX-Evil: 1", "http://127.0.0.1:9/v\t1"])
+async def test_a_control_character_in_the_url_is_refused_before_anything_is_sent(url: str) -> None:
+    err = await error_of(provider(url))
+    assert err.kind == "connection" and "control character" in err.message
 
 
 async def test_a_drop_in_a_chunked_body_after_text_is_a_dropped_connection() -> None:
@@ -309,3 +315,90 @@ def test_a_connection_kept_by_an_earlier_event_loop_is_not_used() -> None:
             assert srv.connections == 2
 
     asyncio.run(both())
+
+
+# -- a hostile server (found by trying to break the client) ------------------------------------
+
+KEY = "sk-Hostile-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # the key straddling the 300-character cut of the server's message
+        b"HTTP/1.1 500 X\r\nContent-Length: 327\r\n\r\n" + b"x" * 290 + KEY.encode() + b"!",
+        b"HTTP/1.1 " + KEY.upper().encode() + b" X\r\n\r\n",  # the key where the status goes
+        OK_CHUNKED.replace(b"chunked", b"bearer " + KEY.lower().encode()),
+        OK_CHUNKED + KEY.encode() + b"\r\n",  # as a chunk size
+        b"HTTP/1.0 200 OK\r\n\r\n"
+        + events("a")[:-30]
+        + b'data: {"error": "Bearer '
+        + KEY.encode()
+        + b'"}',
+    ],
+    ids=["straddling-cut", "status", "encoding", "chunk-size", "error-event-at-close"],
+)
+async def test_a_server_that_echoes_the_key_never_gets_it_into_an_error(
+    reply: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    async with scripted((reply, True)) as srv:
+        with pytest.raises(ProviderError) as info:
+            await asyncio.wait_for(text_of(provider(srv.url, api_key=KEY, timeout_s=30)), 10)
+    err = info.value
+    shown = f"{err} {err!r} {err.detail} {err.__context__!r} {err.__cause__!r} {caplog.text}"
+    assert KEY[:10].lower() not in shown.lower(), shown
+
+
+async def test_an_unfinished_bad_last_line_fails_at_once_not_after_the_timeout() -> None:
+    reply = b"HTTP/1.0 200 OK\r\n\r\n" + events("a = 1\n", finish=False)[:-16] + b"data: {broken"
+    async with scripted((reply, True)) as srv:
+        err = await asyncio.wait_for(error_of(provider(srv.url, timeout_s=60)), 10)
+    assert err.kind == "bad_stream"
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [(b"[" * 200_000, "bad_stream"), (b'{"choices": 5}', "text"), (b'{"choices": true}', "text")],
+    ids=["deeply-nested", "choices-int", "choices-true"],
+)
+async def test_odd_json_is_a_malformed_stream_or_ignored(payload: bytes, kind: str) -> None:
+    body = events("a = 1\n").replace(b"data: [DONE]", b"data: " + payload + b"\n\ndata: [DONE]")
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+    async with scripted((head + body, False)) as srv:
+        if kind == "text":
+            assert await text_of(provider(srv.url)) == "a = 1\n"
+        else:
+            assert (await error_of(provider(srv.url))).kind == kind
+
+
+async def test_a_lone_surrogate_becomes_a_replacement_character() -> None:
+    body = events("x").replace(b'"x"', b'"x\\ud800y"')
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+    async with scripted((head + body, False)) as srv:
+        text = await text_of(provider(srv.url))
+    assert text.startswith("x") and text.endswith("y") and "\ufffd" in text
+    text.encode("utf-8")  # an editor can take it
+
+
+async def test_endless_interim_answers_are_refused() -> None:
+    async with scripted((b"HTTP/1.1 100 Continue\r\n\r\n" * 10_000, False)) as srv:
+        err = await asyncio.wait_for(error_of(provider(srv.url)), 10)
+    assert err.kind == "bad_stream" and "interim" in err.message
+
+
+async def test_a_huge_error_event_is_cut_short() -> None:
+    body = b'data: {"error": {"message": "' + b"M" * 3_000_000 + b'"}}\n\n'
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+    async with scripted((head + body, False)) as srv:
+        err = await asyncio.wait_for(error_of(provider(srv.url)), 10)
+    assert err.kind == "bad_stream" and len(err.message) < 400
+
+
+async def test_a_line_that_never_ends_is_no_sign_of_life() -> None:
+    """A byte every 50 ms of a line that never ends, for 3 s: the stall timer (1 s) is not fed
+    by it."""
+    head = b"HTTP/1.1 200 OK\r\n\r\n"
+    async with scripted((head + PAUSE.join([b"d"] * 60), False)) as srv:
+        err = await asyncio.wait_for(error_of(provider(srv.url, timeout_s=1.0)), 10)
+    assert err.kind == "connection" and "stalled" in err.message, err

@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import os
+import re
 import ssl
 import sys
 import time
@@ -44,6 +45,7 @@ except ImportError:  # pragma: no cover - older SDKs
 
 _MAX_AHEAD = 1 << 16  # characters read before the consumer takes them, at most
 _AHEAD_BYTES = 1 << 20  # bytes of events a direct response parses before the pump takes them
+_DETAIL_CAP = 300  # characters of a server's own message in an error, at most
 _IDLE_CONNECTIONS = 8  # kept open for the next request to the same server, at most
 _EVENT_LINE_CAP = 4 << 20  # bytes of one server-sent event line, at most
 _TICK_PER_STREAM_S = 0.002  # the shared read tick (ReadClock) per stream read at once
@@ -99,10 +101,23 @@ class OpenAIChatProvider:
         return self._client
 
     def scrub(self, text: str) -> str:
+        """The text without the API key: in any letter case, and as a repr escapes it."""
         key = self.config.api_key
         if key and len(key) >= 4:
-            text = text.replace(key, "***")
+            for form in {key, repr(key)[1:-1], key.encode("unicode_escape").decode("ascii")}:
+                text = re.sub(re.escape(form), "***", text, flags=re.IGNORECASE)
         return text
+
+    def refuse_unsendable(self) -> None:
+        """A key or URL that HTTP cannot carry as is (a line break would inject a header) is
+        refused before anything is sent, whichever way the request would go."""
+        key = self.config.api_key or ""
+        if any(c < " " or c == "\x7f" for c in key) or not key.isascii():
+            raise ProviderError(
+                "auth", "The API key has a line break or a character HTTP headers cannot carry"
+            )
+        if any(c < " " or c == "\x7f" for c in self.base_url):
+            raise ProviderError("connection", "The model's base URL has a control character")
 
     async def model(self) -> str:
         """The configured model, else the first one the server lists (local servers)."""
@@ -128,7 +143,14 @@ class OpenAIChatProvider:
         )
 
     def map_error(self, e: BaseException, *, chars: int, started: bool) -> ProviderError:
-        """Turn an SDK exception into one user-facing sentence."""
+        """Turn a failure into one user-facing sentence, the API key hidden in it."""
+        err = self._map_error(e, chars=chars, started=started)
+        message, detail = self.scrub(err.message), self.scrub(err.detail)
+        if (message, detail) == (err.message, err.detail):
+            return err
+        return ProviderError(err.kind, message, status=err.status, detail=detail)
+
+    def _map_error(self, e: BaseException, *, chars: int, started: bool) -> ProviderError:
         if isinstance(e, ProviderError):
             return e
         where = self.base_url
@@ -142,9 +164,10 @@ class OpenAIChatProvider:
             return ProviderError("connection", f"Cannot reach the model at {where}: {_reason(e)}")
         if isinstance(e, openai.APIStatusError | sse_http.StatusError):
             if isinstance(e, sse_http.StatusError):
-                status, detail = e.status, self.scrub(e.detail())
+                status, detail = e.status, e.detail()
             else:
-                status, detail = e.status_code, self.scrub(_detail(e))
+                status, detail = e.status_code, _detail(e)
+            detail = self.scrub(detail)[:_DETAIL_CAP]  # (hidden first: a cut key is not found)
             suffix = f": {detail}" if detail else ""
             if status == 401:
                 return ProviderError(
@@ -182,7 +205,7 @@ class OpenAIChatProvider:
                 detail=detail,
             )
         if isinstance(e, json.JSONDecodeError | openai.APIError | sse_http.Malformed):
-            detail = self.scrub(getattr(e, "message", "") or str(e))
+            detail = self.scrub(getattr(e, "message", "") or str(e))[:_DETAIL_CAP]
             return ProviderError(
                 "bad_stream",
                 f"The model stream was malformed after {chars} characters ({detail})",
@@ -405,6 +428,7 @@ class OpenAIChatStream:
         """Send the request, retrying connection failures (never timeouts or HTTP errors)."""
         p = self._provider
         cfg = p.config
+        p.refuse_unsendable()
         attempt = 0
         while True:
             try:
@@ -429,10 +453,10 @@ class OpenAIChatStream:
             except asyncio.TimeoutError:  # (before openai's errors: on 3.11 it is an OSError)
                 raise p.timeout_error(chars=0, started=False) from None
             except openai.APITimeoutError as e:
-                raise p.map_error(e, chars=0, started=False)
+                raise p.map_error(e, chars=0, started=False) from None
             except (openai.APIConnectionError, sse_http.Dropped, OSError) as e:
                 if attempt >= cfg.connect_retries:
-                    raise p.map_error(e, chars=0, started=False)
+                    raise p.map_error(e, chars=0, started=False) from None
                 attempt += 1
                 log.info("model endpoint %s unreachable, retry %d", p.base_url, attempt)
                 await asyncio.sleep(_BACKOFF_S * 2 ** (attempt - 1))
@@ -444,9 +468,9 @@ class OpenAIChatStream:
                 if p._stream_options and rejected:
                     p._stream_options = False  # an older server: ask again without usage
                     continue
-                raise p.map_error(e, chars=0, started=False)
+                raise p.map_error(e, chars=0, started=False) from None
             except (openai.APIError, sse_http.Malformed) as e:
-                raise p.map_error(e, chars=0, started=False)
+                raise p.map_error(e, chars=0, started=False) from None
 
     async def _open_direct(self, body: dict[str, Any]) -> _DirectStream:
         p = self._provider
@@ -475,7 +499,7 @@ class OpenAIChatStream:
                     pieces = []
                     for chunk in batch:
                         self._note(chunk)
-                        for choice in chunk.get("choices") or ():
+                        for choice in _choices(chunk):
                             delta = choice.get("delta") if isinstance(choice, dict) else None
                             piece = delta.get("content") if isinstance(delta, dict) else None
                             if piece and isinstance(piece, str):
@@ -483,15 +507,17 @@ class OpenAIChatStream:
                     if pieces:
                         self.deltas += len(pieces)
                         text = pieces[0] if len(pieces) == 1 else "".join(pieces)
+                        if not text.isascii():
+                            text = _no_lone_surrogates(text)
                         chars += len(text)
                         self._chars = chars
                         yield text
             except (openai.APIConnectionError, sse_http.Dropped) as e:
                 if chars == 0 and attempt < p.config.connect_retries:
                     continue  # nothing was shown yet: a reconnect is invisible
-                raise p.map_error(e, chars=chars, started=True)
+                raise p.map_error(e, chars=chars, started=True) from None
             except (json.JSONDecodeError, openai.APIError, sse_http.Malformed) as e:
-                raise p.map_error(e, chars=chars, started=True)
+                raise p.map_error(e, chars=chars, started=True) from None
             finally:
                 await stream.close()
             break
@@ -505,7 +531,7 @@ class OpenAIChatStream:
         log.debug("stream done: %d characters, finish_reason=%s", chars, self.finish_reason)
 
     def _note(self, chunk: dict[str, Any]) -> None:
-        for choice in chunk.get("choices") or ():
+        for choice in _choices(chunk):
             if isinstance(choice, dict) and choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
         usage = chunk.get("usage")
@@ -573,6 +599,7 @@ class _RawStream:
         above wake once per read, not once per token."""
         http = self._response.http_response
         lines = sse_http.EventLines(_EVENT_LINE_CAP)
+        seen = 0  # complete lines when the last batch was handed on
         body = http.aiter_bytes()
         try:
             while not lines.done:
@@ -591,7 +618,8 @@ class _RawStream:
                     if batch:
                         yield batch
                     return
-                if batch or not lines.done:
+                if batch or lines.lines != seen:
+                    seen = lines.lines
                     yield batch  # (empty when only comments came: a keep-alive is a sign of life)
         except _TransportError as exc:
             raise openai.APIConnectionError(request=http.request) from exc
@@ -724,14 +752,29 @@ def _wake(waiter: asyncio.Future[None] | None) -> None:
         waiter.set_result(None)
 
 
+def _choices(chunk: dict[str, Any]) -> list[Any]:
+    choices = chunk.get("choices")
+    return choices if isinstance(choices, list) else []
+
+
+def _no_lone_surrogates(text: str) -> str:
+    """JSON may carry a lone surrogate (`"\\ud800"`), which no editor can take: U+FFFD, as for
+    a broken UTF-8 byte."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
 def _detail(e: openai.APIStatusError) -> str:
     body = e.body
     if isinstance(body, dict):
         msg = body.get("message")
         if isinstance(msg, str):
-            return msg[:300]
+            return msg
     if isinstance(body, str):
-        return body[:300]
+        return body
     return ""
 
 

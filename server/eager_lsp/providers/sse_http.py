@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import ssl
 import zlib
 from collections.abc import Callable
@@ -35,6 +36,9 @@ INFLATE_CAP = 8 << 20  # bytes one read of a compressed body may expand to, at m
 HEADERS_CAP = 64 << 10  # bytes of the status line and headers together, at most
 ERROR_BODY_CAP = 1 << 20  # bytes of an error answer kept for its message, at most
 _CHUNK_LINE_CAP = 1024  # bytes of one chunk-size line (with extensions), at most
+_INTERIM_CAP = 8  # interim (1xx) answers before the real one, at most
+_MESSAGE_CAP = 300  # characters of a server's own message in an error, at most
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class Dropped(Exception):
@@ -62,20 +66,21 @@ class StatusError(Exception):
         self.body = body
 
     def detail(self) -> str:
-        """The server's own message: `error.message` of a JSON body, else the body's text."""
+        """The server's own message: `error.message` of a JSON body, else the body's text
+        (whole: the caller hides the key in it before cutting it short)."""
         text = self.body.decode("utf-8", "replace")
         try:
             obj = json.loads(text)
-        except ValueError:
-            return text.strip()[:300]
+        except (ValueError, RecursionError):
+            return text.strip()
         error = obj.get("error") if isinstance(obj, dict) else None
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:300]
+            return str(error["message"])
         if isinstance(error, str):
-            return error[:300]
+            return error
         if isinstance(obj, dict) and isinstance(obj.get("message"), str):
-            return str(obj["message"])[:300]
-        return text.strip()[:300]
+            return str(obj["message"])
+        return text.strip()
 
 
 class EventLines:
@@ -89,6 +94,7 @@ class EventLines:
     def __init__(self, line_cap: int) -> None:
         self.line_cap = line_cap
         self.done = False  # `data: [DONE]` came
+        self.lines = 0  # complete lines seen (each feed that completes one adds one)
         self._rest = bytearray()  # the start of a line whose end has not come
         self._first = True
 
@@ -116,6 +122,7 @@ class EventLines:
         self._rest = bytearray(lines.pop())
         if len(self._rest) > self.line_cap:
             raise Malformed(f"an event line is over {self.line_cap} bytes")
+        self.lines += 1
         for line in lines:
             if not line.startswith(b"data:"):
                 continue  # comments (keep-alives), other fields, the blank line between events
@@ -136,14 +143,14 @@ def _event(payload: bytes) -> dict[str, Any]:
     text = payload.decode("utf-8", "replace")
     try:
         obj = json.loads(text)
-    except ValueError as e:
-        raise Malformed(f"an event is not JSON: {e}") from None
+    except (ValueError, RecursionError):
+        raise Malformed("an event is not JSON") from None
     if not isinstance(obj, dict):
         raise Malformed("an event is not an object")
     error = obj.get("error")
     if error:
-        message = error.get("message") if isinstance(error, dict) else str(error)
-        raise EventError(str(message))
+        message = error.get("message") if isinstance(error, dict) else error
+        raise EventError(str(message)[: 4 * _MESSAGE_CAP])  # (scrubbed, then cut, by the caller)
     return obj
 
 
@@ -151,6 +158,8 @@ class Request:
     """One POST of JSON to a URL, checked before anything is sent."""
 
     def __init__(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        if any(c < " " or c == "\x7f" for c in url):
+            raise ValueError("the URL contains a control character")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url}")
@@ -220,6 +229,7 @@ class Response(asyncio.Protocol):
         self._decompress: Any = None
         self._lines: EventLines | None = None
         self._error_body = bytearray()
+        self._interim = 0  # interim (1xx) answers so far
         self._events: list[dict[str, Any]] = []
         self._news = False  # body bytes came since the last `take()`
         self._ahead = 0  # body bytes parsed into `_events`, not yet taken
@@ -273,13 +283,15 @@ class Response(asyncio.Protocol):
                     return
             if data:
                 self._read_body(data)
-        except (Malformed, zlib.error) as e:
-            self._fail(e if isinstance(e, Malformed) else Malformed(f"bad compressed body: {e}"))
+        except Exception as e:
+            self._fail(_as_malformed(e))
             self.abort()
             return
         if self._ended:
             return
-        if self._ahead >= self._max_ahead and not self._held_by_consumer:
+        # (Only while something waits to be taken: the bytes of one unfinished line are bounded
+        # by the line cap, and the consumer cannot take them to make room.)
+        if self._ahead >= self._max_ahead and self._news and not self._held_by_consumer:
             self._held_by_consumer = True  # the consumer stopped taking: stop reading
             self._pause()
         clock = self._clock
@@ -306,11 +318,13 @@ class Response(asyncio.Protocol):
             lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
             status_line = lines[0].split(None, 2)
             if len(status_line) < 2 or not status_line[0].startswith("HTTP/1."):
-                raise Malformed(f"not an HTTP/1 response: {lines[0][:80]!r}")
+                raise Malformed("the answer is not an HTTP/1 response")
             try:
-                status = int(status_line[1])
+                status = int(status_line[1]) if status_line[1].isdigit() else -1
             except ValueError:
-                raise Malformed(f"not an HTTP status: {status_line[1][:20]!r}") from None
+                status = -1
+            if not 100 <= status <= 999:
+                raise Malformed("the answer's HTTP status is not a number")
             headers: dict[str, str] = {}
             for line in lines[1:]:
                 name, sep, value = line.partition(":")
@@ -318,8 +332,13 @@ class Response(asyncio.Protocol):
                     key = name.strip().lower()
                     value = value.strip()
                     headers[key] = f"{headers[key]}, {value}" if key in headers else value
+            if status == 101:
+                raise Malformed("the server switched protocols")
             if 100 <= status < 200:
-                continue  # an interim answer (100 Continue): the real one follows
+                self._interim += 1  # an interim answer (100 Continue): the real one follows
+                if self._interim > _INTERIM_CAP:
+                    raise Malformed("the server sent too many interim (1xx) answers")
+                continue
             self.status, self.headers = status, headers
             self._start_body(status_line[0] == "HTTP/1.0")
         return data
@@ -330,16 +349,16 @@ class Response(asyncio.Protocol):
         keep = "keep-alive" in conn if http10 else "close" not in conn
         encoding = h.get("transfer-encoding", "").lower()
         if encoding:
-            if encoding.rsplit(",", 1)[-1].strip() != "chunked":
-                raise Malformed(f"unsupported transfer encoding {encoding!r}")
+            if encoding.strip() != "chunked":
+                raise Malformed("an unsupported transfer encoding")
             self._framing = "chunked"
+            if "content-length" in h:
+                keep = False  # both framings: read as chunked, never reused (RFC 9112, 6.3)
         elif "content-length" in h:
-            try:
-                self._left = int(h["content-length"])
-            except ValueError:
-                raise Malformed("a Content-Length that is not a number") from None
-            if self._left < 0:
-                raise Malformed("a negative Content-Length")
+            length = h["content-length"].strip()
+            if not length.isdigit() or not length.isascii():
+                raise Malformed("a Content-Length that is not a number")
+            self._left = int(length)
             self._framing = "length"
         else:
             self._framing = "close"
@@ -351,7 +370,7 @@ class Response(asyncio.Protocol):
         elif coding == "deflate":
             self._decompress = zlib.decompressobj()
         elif coding not in ("identity", ""):
-            raise Malformed(f"unsupported content encoding {coding!r}")
+            raise Malformed("an unsupported content encoding")
         self._lines = EventLines(self._line_cap) if 200 <= self.status < 300 else None
         self._in_body = True
         _wake(self._headers_ready)
@@ -399,12 +418,10 @@ class Response(asyncio.Protocol):
                     raise Malformed("a chunk does not end with a line break")
                 self._chunk_state = "size"
             elif state == "size":
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise Malformed(f"a bad chunk size {line[:20]!r}") from None
-                if size < 0:
-                    raise Malformed("a negative chunk size")
+                digits = line.split(b";", 1)[0].strip()
+                if not _HEX.fullmatch(digits):
+                    raise Malformed("a chunk size that is not a hexadecimal number")
+                size = int(digits, 16)
                 if size == 0:
                     self._chunk_state = "trailer"
                 else:
@@ -435,21 +452,29 @@ class Response(asyncio.Protocol):
                 self._end_body()
             return
         self._ahead += len(data)
-        self._news = True  # (a keep-alive comment too: a sign of life for the stall watchdog)
+        lines = self._lines.lines
         try:
             self._lines.feed(data, self._events)
         finally:
-            _wake(self._waiter)
+            if self._lines.lines != lines or self._events:
+                # A whole line (a keep-alive comment too) is a sign of life for the stall
+                # watchdog; bytes of a line that never ends are not.
+                self._news = True
+                _wake(self._waiter)
 
     def _end_body(self) -> None:
         if self._ended:
             return
-        if self._decompress is not None and self._lines is not None:
-            tail = self._decompress.flush()
-            if tail:
-                self._lines.feed(tail, self._events)
-        if self._lines is not None:
-            self._lines.end(self._events)
+        try:
+            if self._decompress is not None and self._lines is not None:
+                tail = self._decompress.flush()
+                if tail:
+                    self._lines.feed(tail, self._events)
+            if self._lines is not None:
+                self._lines.end(self._events)
+        except Exception as e:
+            self._fail(_as_malformed(e))
+            return
         self._ended = True
         self._unpace()
         _wake(self._waiter)
@@ -524,6 +549,7 @@ class Response(asyncio.Protocol):
         self.received_any = False
         self.status, self.headers = 0, {}
         self._head = bytearray()
+        self._interim = 0
         self._in_body = False
         self._framing, self._left = "close", 0
         self._chunk_state, self._chunk_buf = "size", bytearray()
@@ -622,6 +648,14 @@ async def connect(
     )
     protocol.key = request.key
     return protocol
+
+
+def _as_malformed(e: Exception) -> Malformed:
+    if isinstance(e, Malformed):
+        return e
+    if isinstance(e, zlib.error):
+        return Malformed("a compressed body that does not decompress")
+    return Malformed(f"the answer could not be read ({type(e).__name__})")
 
 
 def _wake(waiter: asyncio.Future[None] | None) -> None:
