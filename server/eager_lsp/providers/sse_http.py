@@ -23,6 +23,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import re
 import ssl
@@ -190,16 +191,20 @@ class Request:
 
 
 def tls_context() -> ssl.SSLContext:
-    """The system's trusted certificates (and `SSL_CERT_FILE`/`SSL_CERT_DIR`), plus certifi's
-    bundle when it is installed, which is what the SDK trusted."""
-    context = ssl.create_default_context()
-    try:
-        import certifi
-
-        context.load_verify_locations(certifi.where())
-    except (ImportError, OSError):
-        pass
-    return context
+    """What the SDK's transport trusts: its own default context where it has one
+    (`SSL_CERT_FILE`/`SSL_CERT_DIR`, the system's trust store on macOS and Windows, else
+    OpenSSL's paths), else Python's default context."""
+    for name in ("httpcore2", "httpcore"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        make = getattr(module, "default_ssl_context", None)
+        if callable(make):
+            context = make()
+            if isinstance(context, ssl.SSLContext):
+                return context
+    return ssl.create_default_context()
 
 
 class Response(asyncio.Protocol):
