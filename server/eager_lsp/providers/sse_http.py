@@ -3,19 +3,22 @@ where the bytes arrive.
 
 Why not the SDK's transport for the body: between a socket read and our code, httpx, httpcore,
 h11 and AnyIO each add an async layer, and h11 hands out one event per chunk of a chunked body,
-which servers send per token. With ten documents at 200 tokens/s that was about 0.08 ms of
-server CPU per token (profiled: a third of the server's whole budget), against about 0.02 here,
-where the event loop calls `data_received` once per read and the framing, the event lines and
-the JSON are handled in one call (bench: `eager-lsp bench --many-docs`).
+which servers send per token. Reading ten streams at 200 tokens/s that way cost 0.08-0.11 ms of
+CPU per token, against 0.025-0.045 here, where the event loop calls `data_received` once per
+read and the framing, the event lines and the JSON are handled in that call; in the whole
+server, 10-18 % of its CPU (docs/benchmarks.md, "The model's stream read where it arrives").
 
 Rules this module keeps:
 - It speaks only what a chat stream needs: one POST, `Transfer-Encoding: chunked`, a
   `Content-Length` or a body that ends with the connection; gzip or deflate if a server
   compresses though asked not to. Proxies are left to the SDK (openai_chat decides).
-- Everything is bounded: the status line and headers (64 KiB), a chunk-size line, one event
-  line (the caller's cap), an error body (1 MiB), and text read ahead of a slow consumer (reading
-  pauses at `max_ahead` bytes until the consumer takes them).
-- Header values are checked for line breaks, so a key or a URL cannot inject a header.
+- Everything is bounded: the status line and headers (64 KiB), interim (1xx) answers (8), a
+  chunk-size line, one event line (the caller's cap), an error body (1 MiB), what one read of a
+  compressed body may expand to (8 MiB), and events read ahead of a slow consumer (reading
+  pauses at `max_ahead` bytes until the consumer takes them). Nothing the server sends can
+  raise out of the protocol's callbacks: it fails the response instead.
+- Header values are checked for line breaks, so a key or a URL cannot inject a header. Error
+  messages never quote what the server sent (a hostile server has the key and may echo it).
 - With several streams, each read waits for the shared read tick (openai_chat.ReadClock): the
   transport pauses after a read and resumes on the tick, so one wake-up reads every stream.
 """
