@@ -112,11 +112,11 @@ class OpenAIChatProvider:
         """A key or URL that HTTP cannot carry as is (a line break would inject a header) is
         refused before anything is sent, whichever way the request would go."""
         key = self.config.api_key or ""
-        if any(c < " " or c == "\x7f" for c in key) or not key.isascii():
+        if sse_http.has_control(key) or not key.isascii():
             raise ProviderError(
                 "auth", "The API key has a line break or a character HTTP headers cannot carry"
             )
-        if any(c < " " or c == "\x7f" for c in self.base_url):
+        if sse_http.has_control(self.base_url):
             raise ProviderError("connection", "The model's base URL has a control character")
 
     async def model(self) -> str:
@@ -549,8 +549,8 @@ class _RawStream:
     applies) as server-sent events: one dict per `data:` line.
 
     The SDK still sends the request and maps HTTP errors (status, connection, timeout); only
-    the body is read here. An `error` object in the stream becomes `openai.APIError`, a
-    transport failure mid-body `openai.APIConnectionError`, as the SDK's own stream does.
+    the body is read here (its lines by sse_http.EventLines). An `error` object in the stream
+    becomes `sse_http.EventError`, a transport failure mid-body `openai.APIConnectionError`.
     """
 
     def __init__(self, manager: Any, response: Any) -> None:
@@ -681,9 +681,11 @@ class ReadClock:
         return min(_TICK_MAX_S, _TICK_PER_STREAM_S * self.streams)
 
     async def tick(self) -> None:
+        if self.period() <= 0.0:
+            return  # (a lone stream: no future to make)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.at_tick(functools.partial(_wake, waiter)):
-            await waiter
+        self.at_tick(functools.partial(_wake, waiter))
+        await waiter
 
     def at_tick(self, callback: Callable[[], None]) -> bool:
         """Call back on the next tick; False (and no call) while reads are not held."""

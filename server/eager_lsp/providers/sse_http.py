@@ -158,11 +158,16 @@ def _event(payload: bytes) -> dict[str, Any]:
     return obj
 
 
+def has_control(text: str) -> bool:
+    """Whether `text` has a control character (a line break in a header would inject one)."""
+    return any(c < " " or c == "\x7f" for c in text)
+
+
 class Request:
     """One POST of JSON to a URL, checked before anything is sent."""
 
     def __init__(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        if any(c < " " or c == "\x7f" for c in url):
+        if has_control(url):
             raise ValueError("the URL contains a control character")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -218,6 +223,26 @@ class Response(asyncio.Protocol):
     (openai_chat keeps such connections for the next request to the same server).
     """
 
+    # The state of one response, set by `_reset()` (described there).
+    received_any: bool
+    status: int
+    headers: dict[str, str]
+    _head: bytearray
+    _interim: int
+    _in_body: bool
+    _framing: str
+    _left: int
+    _chunk_state: str
+    _chunk_buf: bytearray
+    _decompress: Any
+    _lines: EventLines | None
+    _error_body: bytearray
+    _events: list[dict[str, Any]]
+    _news: bool
+    _ahead: int
+    _ended: bool
+    _failure: BaseException | None
+
     def __init__(self, line_cap: int, max_ahead: int) -> None:
         self._line_cap = line_cap
         self._max_ahead = max_ahead
@@ -225,24 +250,6 @@ class Response(asyncio.Protocol):
         self.key: tuple[str, int, bool] | None = None  # (host, port, tls) of the server
         self.closed = False  # the connection is gone (or being closed)
         self.reusable = False  # the last response ended cleanly; the server keeps the connection
-        self.received_any = False  # bytes of the current response came
-        self.status = 0
-        self.headers: dict[str, str] = {}
-        self._head = bytearray()
-        self._in_body = False
-        self._framing = "close"  # "chunked", "length" or "close"
-        self._left = 0  # bytes of the body ("length") or of the current chunk ("chunked")
-        self._chunk_state = "size"  # "size", "data", "data_end", "trailer"
-        self._chunk_buf = bytearray()
-        self._decompress: Any = None
-        self._lines: EventLines | None = None
-        self._error_body = bytearray()
-        self._interim = 0  # interim (1xx) answers so far
-        self._events: list[dict[str, Any]] = []
-        self._news = False  # body bytes came since the last `take()`
-        self._ahead = 0  # body bytes parsed into `_events`, not yet taken
-        self._ended = False  # the body ended (or the connection broke: `_failure`)
-        self._failure: BaseException | None = None
         self._headers_ready: asyncio.Future[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._clock: Any = None  # a ReadClock while this response is paced
@@ -252,6 +259,7 @@ class Response(asyncio.Protocol):
         self._active = False  # a request is out and its response not released
         self._keep: Callable[[Response], None] | None = None  # who takes it once its body ends
         self._keep_timer: asyncio.TimerHandle | None = None
+        self._reset()
 
     # -- the event loop's side ------------------------------------------------------------
 
@@ -263,10 +271,7 @@ class Response(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         _wake(self._lost)
-        if self._keep_timer is not None:
-            self._keep_timer.cancel()
-            self._keep_timer = None
-        self._keep = None
+        self._drop_keep()
         self.reusable = False
         if not self._ended:
             if self._in_body and self._framing == "close" and exc is None:
@@ -554,18 +559,25 @@ class Response(asyncio.Protocol):
             raise StatusError(self.status, bytes(self._error_body))
 
     def _reset(self) -> None:
-        self.received_any = False
-        self.status, self.headers = 0, {}
+        """The state of one response (a kept connection starts each request afresh)."""
+        self.received_any = False  # bytes of the current response came
+        self.status = 0
+        self.headers = {}
         self._head = bytearray()
-        self._interim = 0
+        self._interim = 0  # interim (1xx) answers so far
         self._in_body = False
-        self._framing, self._left = "close", 0
-        self._chunk_state, self._chunk_buf = "size", bytearray()
+        self._framing = "close"  # "chunked", "length" or "close"
+        self._left = 0  # bytes of the body ("length") or of the current chunk ("chunked")
+        self._chunk_state = "size"  # "size", "data", "data_end", "trailer"
+        self._chunk_buf = bytearray()
         self._decompress = None
-        self._lines = None
+        self._lines = None  # (None for an error answer: its body is kept)
         self._error_body = bytearray()
-        self._events, self._ahead, self._news = [], 0, False
-        self._ended, self._failure = False, None
+        self._events = []
+        self._news = False  # a whole line (or events) came since the last `take()`
+        self._ahead = 0  # body bytes parsed since the last `take()`
+        self._ended = False  # the body ended (or the connection broke: `_failure`)
+        self._failure = None
 
     async def take(self) -> list[dict[str, Any]] | None:
         """The events that came since the last call (waits for body bytes: an empty list when
@@ -612,10 +624,8 @@ class Response(asyncio.Protocol):
             self.abort()
 
     def _kept(self) -> None:
-        keep, self._keep = self._keep, None
-        if self._keep_timer is not None:
-            self._keep_timer.cancel()
-            self._keep_timer = None
+        keep = self._keep
+        self._drop_keep()
         if keep is not None:
             self._active = False
             if self.finished:
@@ -628,13 +638,16 @@ class Response(asyncio.Protocol):
         self.closed = True
         self.reusable = False
         self._active = False
+        self._drop_keep()
+        self._unpace()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _drop_keep(self) -> None:
         self._keep = None
         if self._keep_timer is not None:
             self._keep_timer.cancel()
             self._keep_timer = None
-        self._unpace()
-        if self.transport is not None:
-            self.transport.abort()
 
     async def wait_closed(self) -> None:
         """Until the socket is closed (abort() closes it on the loop's next turn)."""
