@@ -1,4 +1,5 @@
-"""The interval between edits never holds back the end of a generation.
+"""The interval between edits never holds back the end of a generation; the server's edit
+budget (`EditPace`) lengthens it only while many documents are written into at once.
 
 Edits are at least `min_interval_s` apart so a fast stream becomes a few edits a second. The
 writer used to sleep out that interval, so text that came just before the generation ended
@@ -12,19 +13,23 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from eager_lsp.lsp.edits import Writer
+from eager_lsp.lsp.edits import EditPace, Writer
 
 
 class _Recording(Writer):
     min_interval_s = 30.0
 
-    def __init__(self) -> None:
+    def __init__(self, pace: EditPace | None = None, interval: float | None = None) -> None:
         doc: Any = SimpleNamespace(closed=False, wake_waiters=lambda: None)
-        super().__init__(doc)
+        super().__init__(doc, pace)
+        if interval is not None:
+            self.min_interval_s = interval
         self.written: list[str] = []
+        self.times: list[float] = []
 
     async def _write(self, text: str) -> bool:
         self.written.append(text)
+        self.times.append(asyncio.get_running_loop().time())
         return True
 
 
@@ -53,3 +58,57 @@ async def test_an_abort_ends_the_interval_wait_and_writes_nothing_more() -> None
     w.abort("refused")
     await asyncio.wait_for(task, 10)
     assert w.written == ["a = 1\n"]
+
+
+def test_the_pace_lengthens_the_interval_only_with_many_writers() -> None:
+    pace = EditPace(per_second=100.0)
+    writers = [_Recording(pace, interval=0.05) for _ in range(10)]
+    assert pace.interval(writers[0]) == 0.05  # nobody writing yet
+    for w in writers[:5]:
+        pace.join(w)
+    assert pace.interval(writers[0]) == 0.05  # five documents: each keeps its own pace
+    for w in writers[5:]:
+        pace.join(w)
+    assert abs(pace.interval(writers[0]) - 0.1) < 1e-9  # ten: a hundred edits a second in all
+    for w in writers:
+        pace.leave(w)
+    assert pace.interval(writers[0]) == 0.05
+
+
+async def _two_writers_sharing(
+    pace: EditPace,
+) -> list[tuple[_Recording, asyncio.Task[None]]]:
+    a, b = _Recording(pace, interval=0.01), _Recording(pace, interval=0.01)
+    tasks = [asyncio.create_task(w.run()) for w in (a, b)]
+    for w in (a, b):
+        w.push("x = 1\n")
+    while not (a.written and b.written):
+        await asyncio.sleep(0.005)
+    for w in (a, b):
+        w.push("y = 2\n")
+    await asyncio.sleep(0.3)
+    return [(a, tasks[0]), (b, tasks[1])]
+
+
+async def test_writers_sharing_a_small_budget_hold_their_next_edit() -> None:
+    """Two writers, a budget of one edit a second: each waits two seconds between edits (its
+    own interval is 10 ms), and the end still comes at once."""
+    pace = EditPace(per_second=1.0)
+    both = await asyncio.wait_for(_two_writers_sharing(pace), 10)
+    for w, _ in both:
+        assert w.written == ["x = 1\n"]
+    for w, task in both:
+        await asyncio.wait_for(w._drain(None, task), 10)  # the end cuts the wait short
+        assert w.written == ["x = 1\n", "y = 2\n"]
+
+
+async def test_a_writer_leaves_the_budget_when_it_ends() -> None:
+    pace = EditPace(per_second=1.0)
+    w = _Recording(pace, interval=0.01)
+    task = asyncio.create_task(w.run())
+    w.push("x = 1\n")
+    while not w.written:
+        await asyncio.sleep(0.005)
+    assert pace.interval(w) == 1.0  # it counts while it writes
+    await asyncio.wait_for(w._drain(None, task), 10)
+    assert pace.interval(w) == 0.01  # and no longer once it has ended

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from eager_lsp.core.interpreter import Interpreter
     from eager_lsp.lsp.config import Settings
     from eager_lsp.lsp.documents import Document
+    from eager_lsp.lsp.edits import EditPace
     from eager_lsp.lsp.store import Entry
 
 
@@ -113,3 +114,6 @@ class GenerationContext(ExecutionContext, EditClient, StreamEditClient, OpenDocu
 
     @property
     def stream_edits(self) -> bool: ...
+
+    @property
+    def edit_pace(self) -> EditPace: ...

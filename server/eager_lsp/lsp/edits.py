@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_INTERVAL_S = 0.05  # at most ~20 edits per second
+EDITS_PER_S = 100.0  # all documents together: see EditPace
 PARTIAL_LINE_WAIT_S = 0.25  # a partial line is written once it has waited this long
 ECHO_TIMEOUT_S = 3.0  # how long the client may take to echo an applied edit as didChange
 
@@ -152,16 +153,43 @@ class Region:
             self.doc.observers.remove(self)
 
 
+class EditPace:
+    """The server's edit budget, shared by every document being written into: each writer
+    waits at least `len(writers) / per_second` between edits (and never less than its own
+    interval). One or a few generations keep their own pace (20 edits a second with
+    applyEdit, 33 with stream edits); ten at once each write ten times a second, not twenty
+    or thirty-three: an edit cycle (the request, the editor's answer, its didChange) costs the
+    server about half a millisecond of CPU whatever it carries, so with ten documents the
+    edits alone cost more than reading and running the code (docs/benchmarks.md, "An edit
+    budget"). The end of a generation is never held back (`Writer.run`)."""
+
+    def __init__(self, per_second: float = EDITS_PER_S) -> None:
+        self.per_second = per_second
+        self._writers: set[Writer] = set()
+
+    def interval(self, writer: Writer) -> float:
+        return max(writer.min_interval_s, len(self._writers) / self.per_second)
+
+    def join(self, writer: Writer) -> None:
+        self._writers.add(writer)
+
+    def leave(self, writer: Writer) -> None:
+        self._writers.discard(writer)
+
+
 class Writer:
     """What both write paths share: the generated text arrives with `push`, is coalesced
     (whole lines, or a partial line that has waited a while; at least ~50 ms apart) and
     written one piece at a time by `_write`, in order. The end of a generation (or an abort)
-    cuts the wait between edits short: the last line is not held back by the interval."""
+    cuts the wait between edits short: the last line is not held back by the interval.
+    `pace`, the server's shared budget, lengthens the interval while many documents are
+    written into at once."""
 
     min_interval_s = MIN_INTERVAL_S
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, pace: EditPace | None = None) -> None:
         self.doc = doc
+        self.pace = pace
         self.region: Region | None = None
         self.received = ""  # all generated text so far
         self.applied = 0  # how much of `received` is in the document
@@ -223,6 +251,16 @@ class Writer:
 
     async def run(self) -> None:
         """Write until closed; returns when everything allowed has been written."""
+        if self.pace is None:
+            await self._run()
+            return
+        self.pace.join(self)
+        try:
+            await self._run()
+        finally:
+            self.pace.leave(self)
+
+    async def _run(self) -> None:
         while True:
             if self.failure is not None or self.doc.closed:
                 return
@@ -233,7 +271,8 @@ class Writer:
                 self._wake.clear()
                 await self._wake.wait(self._partial_due())
                 continue
-            wait = self._last_edit_at + self.min_interval_s - time.monotonic()
+            interval = self.min_interval_s if self.pace is None else self.pace.interval(self)
+            wait = self._last_edit_at + interval - time.monotonic()
             if wait > 0 and not self._closing:
                 await self._closed_wake.wait(wait)
                 continue  # more text may have arrived: take it too
@@ -335,8 +374,14 @@ class EditWriter(Writer):
     duplicated. Neovim's own handler skips a stale edit yet answers `applied: true`; this
     rule catches that too."""
 
-    def __init__(self, server: EditClient, doc: Document, label: str = methods.EDIT_LABEL):
-        super().__init__(doc)
+    def __init__(
+        self,
+        server: EditClient,
+        doc: Document,
+        label: str = methods.EDIT_LABEL,
+        pace: EditPace | None = None,
+    ):
+        super().__init__(doc, pace)
         self.server = server
         self.label = label
         self._inflight: _Inflight | None = None

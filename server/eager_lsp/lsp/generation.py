@@ -185,7 +185,9 @@ class Generation(Activity):
         self.tokens = 0
         self.first_piece_at: float | None = None
         self.writer: Writer = (
-            StreamEditWriter(server, doc) if server.stream_edits else EditWriter(server, doc)
+            StreamEditWriter(server, doc, pace=server.edit_pace)
+            if server.stream_edits
+            else EditWriter(server, doc, pace=server.edit_pace)
         )
         self.region: Region | None = None
         self.first_line = 1

@@ -35,7 +35,7 @@ from eager_lsp.core.types import Event, ParallelUnavailable, WorkerLost
 from eager_lsp.lsp import methods, payloads, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
-from eager_lsp.lsp.edits import client_answer
+from eager_lsp.lsp.edits import EditPace, client_answer
 from eager_lsp.lsp.error_popups import ErrorPopups
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.protocol import EagerProtocol, eager_converter
@@ -70,6 +70,7 @@ class EagerServer(LanguageServer):
         self.shutting_down = False
         self.shutdown_tasks: list[asyncio.Task[Any]] = []  # `shutdown` requests being handled
         self.stream_edits = False  # the client applies eager/streamEdit itself
+        self.edit_pace = EditPace()  # one edit budget for all documents (lsp/edits.py)
         self._error_popups = ErrorPopups(self._show_server_error)
 
     # -- capabilities -----------------------------------------------------------------------

@@ -36,6 +36,7 @@ from eager_lsp.lsp.edits import (
     APPLY_TIMEOUT_S,
     EDITED_MEANWHILE,
     MAX_RETRIES,
+    EditPace,
     Region,
     Writer,
     client_answer,
@@ -81,8 +82,10 @@ class _Answer:
 class StreamEditWriter(Writer):
     min_interval_s = STREAM_INTERVAL_S
 
-    def __init__(self, server: StreamEditClient, doc: Document) -> None:
-        super().__init__(doc)
+    def __init__(
+        self, server: StreamEditClient, doc: Document, pace: EditPace | None = None
+    ) -> None:
+        super().__init__(doc, pace)
         self.server = server
         self.generation_id = uuid.uuid4().hex[:16]
         self.seq = 0
