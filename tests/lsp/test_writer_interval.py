@@ -13,7 +13,8 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from eager_lsp.lsp.edits import EditPace, Writer
+from eager_lsp.lsp.edit_pace import EditPace
+from eager_lsp.lsp.edits import Writer
 
 
 class _Recording(Writer):

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from eager_lsp.core.interpreter import Interpreter
     from eager_lsp.lsp.config import Settings
     from eager_lsp.lsp.documents import Document
-    from eager_lsp.lsp.edits import EditPace
+    from eager_lsp.lsp.edit_pace import EditPace
     from eager_lsp.lsp.store import Entry
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp.lsp import methods
+from eager_lsp.lsp.edit_pace import EditPace
 from eager_lsp.lsp.text import LineEdit
 from eager_lsp.lsp.waits import Wake, on_loop, wait_done
 
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_INTERVAL_S = 0.05  # at most ~20 edits per second
-EDITS_PER_S = 100.0  # all documents together: see EditPace
 PARTIAL_LINE_WAIT_S = 0.25  # a partial line is written once it has waited this long
 ECHO_TIMEOUT_S = 3.0  # how long the client may take to echo an applied edit as didChange
 
@@ -151,30 +151,6 @@ class Region:
     def detach(self) -> None:
         if self in self.doc.observers:
             self.doc.observers.remove(self)
-
-
-class EditPace:
-    """The server's edit budget, shared by every document being written into: each writer
-    waits at least `len(writers) / per_second` between edits (and never less than its own
-    interval). One or a few generations keep their own pace (20 edits a second with
-    applyEdit, 33 with stream edits); ten at once each write ten times a second, not twenty
-    or thirty-three: an edit cycle (the request, the editor's answer, its didChange) costs the
-    server about half a millisecond of CPU whatever it carries, so with ten documents the
-    edits alone cost more than reading and running the code (docs/benchmarks.md, "An edit
-    budget"). The end of a generation is never held back (`Writer.run`)."""
-
-    def __init__(self, per_second: float = EDITS_PER_S) -> None:
-        self.per_second = per_second
-        self._writers: set[Writer] = set()
-
-    def interval(self, writer: Writer) -> float:
-        return max(writer.min_interval_s, len(self._writers) / self.per_second)
-
-    def join(self, writer: Writer) -> None:
-        self._writers.add(writer)
-
-    def leave(self, writer: Writer) -> None:
-        self._writers.discard(writer)
 
 
 class Writer:

@@ -35,7 +35,8 @@ from eager_lsp.core.types import Event, ParallelUnavailable, WorkerLost
 from eager_lsp.lsp import methods, payloads, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
-from eager_lsp.lsp.edits import EditPace, client_answer
+from eager_lsp.lsp.edit_pace import EditPace
+from eager_lsp.lsp.edits import client_answer
 from eager_lsp.lsp.error_popups import ErrorPopups
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.protocol import EagerProtocol, eager_converter

@@ -32,11 +32,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.lsp import methods
+from eager_lsp.lsp.edit_pace import EditPace
 from eager_lsp.lsp.edits import (
     APPLY_TIMEOUT_S,
     EDITED_MEANWHILE,
     MAX_RETRIES,
-    EditPace,
     Region,
     Writer,
     client_answer,

@@ -1,8 +1,9 @@
 """The parent's handle on one worker process (asyncio, stdlib only).
 
-One exec request per batch; events come back on a private pipe and are routed by a single
-reader task, so the client always knows whether a batch is in flight even when the caller
-stopped listening (cancelled `execute`). The worker's stderr is drained into a bounded
+One exec request per batch; events come back on a private pipe and are routed as they are
+read (`_EventReader`, in the event loop's read callback: no reader task, no queue, so an
+event costs no task switch), so the client always knows whether a batch is in flight even
+when the caller stopped listening (cancelled `execute`). The worker's stderr is drained into a bounded
 buffer, only to explain crashes. The process itself comes from spawn.py: on Linux forked by
 its interpreter's zygote (never dumpable, see zygote.py), elsewhere exec'd.
 """
@@ -85,9 +86,9 @@ class WorkerClient:
         self.start_seconds = 0.0
         self._lock = asyncio.Lock()
         self._ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._route: asyncio.Queue[dict[str, Any] | None] | None = None
+        self._route: _Route | None = None
         self._in_flight: int | None = None
-        self._parallel: dict[int, asyncio.Queue[dict[str, Any] | None]] = {}  # batch → route
+        self._parallel: dict[int, _Route] = {}  # batch → route
         self._idle = asyncio.Event()
         self._idle.set()
         self._pongs: dict[int, asyncio.Future[None]] = {}
@@ -98,6 +99,7 @@ class WorkerClient:
         self._kill_reason: str | None = None
         self._interrupted = 0  # results that failed with KeyboardInterrupt
         self._tasks: list[asyncio.Task[None]] = []
+        self._stderr_task: asyncio.Task[None] | None = None
         self._transport: asyncio.ReadTransport | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -144,13 +146,10 @@ class WorkerClient:
 
     async def _connect(self, read_fd: int) -> None:
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=LINE_LIMIT)
         pipe = os.fdopen(read_fd, "rb", buffering=0)
-        self._transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe
-        )
-        self._tasks.append(asyncio.create_task(self._read_events(reader)))
-        self._tasks.append(asyncio.create_task(self._drain_stderr()))
+        self._transport, _ = await loop.connect_read_pipe(lambda: _EventReader(self), pipe)
+        self._stderr_task = asyncio.create_task(self._drain_stderr())
+        self._tasks.append(self._stderr_task)
 
     @property
     def alive(self) -> bool:
@@ -212,7 +211,7 @@ class WorkerClient:
             await self._idle.wait()  # a cancelled earlier execute may still be running
             self._check_alive()
             batch_id = next(self._ids)
-            route: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+            route = _Route(on_event)
             self._route, self._in_flight = route, batch_id
             self._idle.clear()
             request = {"op": "exec", "batch": batch_id, "stop_on_error": stop_on_error}
@@ -222,7 +221,7 @@ class WorkerClient:
             except WorkerCrashed:
                 self._idle.set()
                 raise
-            return await self._consume(route, on_event)
+            return await self._outcome(route)
 
     async def execute_parallel(
         self,
@@ -242,7 +241,7 @@ class WorkerClient:
             await self._idle_of_sequential()
             self._check_alive()
             batch_id = next(self._ids)
-            route: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+            route = _Route(on_event, accepted)
             self._parallel[batch_id] = route
             self._idle.clear()
             request = {"op": "exec", "batch": batch_id, "stop_on_error": stop_on_error}
@@ -254,7 +253,7 @@ class WorkerClient:
                 if not self._parallel and self._in_flight is None:
                     self._idle.set()
                 raise
-        return await self._consume(route, on_event, accepted)
+        return await self._outcome(route)
 
     async def _idle_of_sequential(self) -> None:
         """Wait for a sequential batch (a cancelled execute may still run) but not for
@@ -264,35 +263,14 @@ class WorkerClient:
         if not self._parallel:
             await self._idle.wait()
 
-    async def _consume(
-        self,
-        route: asyncio.Queue[dict[str, Any] | None],
-        on_event: EventCallback | None,
-        accepted: asyncio.Future[None] | None = None,
-    ) -> list[ChunkOutcome]:
-        results: list[ChunkOutcome] = []
-        callback_error: BaseException | None = None
-        while True:
-            event = await route.get()
-            if event is None:
-                raise WorkerCrashed(await self._exit_reason())
-            kind = event.get("ev")
-            if kind == "accepted":
-                if accepted is not None and not accepted.done():
-                    accepted.set_result(None)
-                continue
-            if kind == "batch_done":
-                break
-            if kind in ("result", "skipped"):
-                results.append(cast("ChunkOutcome", event))  # decoded from the executor schema
-            if on_event is not None and callback_error is None and kind in CHUNK_EVENTS:
-                try:
-                    on_event(cast("ExecutorEvent", event))
-                except Exception as exc:  # keep reading: the batch must be consumed
-                    callback_error = exc
-        if callback_error is not None:
-            raise callback_error
-        return results
+    async def _outcome(self, route: _Route) -> list[ChunkOutcome]:
+        """The batch's results once its `batch_done` came; WorkerCrashed if the worker went
+        away first; the first exception `on_event` raised, after the whole batch was read."""
+        if not await route.finished:
+            raise WorkerCrashed(await self._exit_reason())
+        if route.callback_error is not None:
+            raise route.callback_error
+        return route.results
 
     async def interrupt(self) -> InterruptOutcome:
         """ "interrupted": KeyboardInterrupt landed in a statement and the state is kept;
@@ -379,36 +357,27 @@ class WorkerClient:
         except (BrokenPipeError, ConnectionResetError, RuntimeError):
             raise WorkerCrashed(await self._exit_reason())
 
-    async def _read_events(self, reader: asyncio.StreamReader) -> None:
-        try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break
-                try:
-                    event = decode(line)
-                except ValueError:
-                    continue
-                self._dispatch(event)
-        except (ValueError, asyncio.LimitOverrunError, ConnectionError):
-            pass  # an over-long or broken line: treat as the end of the stream
-        finally:
-            self._eof = True
-            if not self._ready.done():
-                self._ready.set_exception(WorkerCrashed("exited before ready"))
-                self._ready.exception()  # mark retrieved; start() re-reads it
-            if self._route is not None:
-                self._route.put_nowait(None)
-            for route in self._parallel.values():
-                route.put_nowait(None)
-            self._parallel.clear()
-            pending: list[asyncio.Future[Any]] = [*self._pongs.values()]
-            pending += self._debug_replies.values()
-            for waiter in pending:
-                if not waiter.done():
-                    waiter.set_exception(WorkerCrashed("worker exited"))
-            self._in_flight = None
-            self._idle.set()
+    def _on_eof(self) -> None:
+        """The event pipe ended (the worker exited, or sent a line over LINE_LIMIT): whatever
+        waits on the worker learns it is gone."""
+        if self._eof:
+            return
+        self._eof = True
+        if not self._ready.done():
+            self._ready.set_exception(WorkerCrashed("exited before ready"))
+            self._ready.exception()  # mark retrieved; start() re-reads it
+        if self._route is not None:
+            self._route.lost()
+        for route in self._parallel.values():
+            route.lost()
+        self._parallel.clear()
+        pending: list[asyncio.Future[Any]] = [*self._pongs.values()]
+        pending += self._debug_replies.values()
+        for waiter in pending:
+            if not waiter.done():
+                waiter.set_exception(WorkerCrashed("worker exited"))
+        self._in_flight = None
+        self._idle.set()
 
     def _dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("ev")
@@ -430,14 +399,14 @@ class WorkerClient:
             self._interrupted += 1  # read by `interrupt`: it landed in a statement
         parallel = self._parallel.get(event.get("batch", -1)) if self._parallel else None
         if parallel is not None:
-            parallel.put_nowait(event)
+            parallel.deliver(event)
             if kind == "batch_done":
                 del self._parallel[event["batch"]]
                 if not self._parallel and self._in_flight is None:
                     self._idle.set()
             return
         if self._route is not None:
-            self._route.put_nowait(event)
+            self._route.deliver(event)
         if kind == "batch_done" and event.get("batch") == self._in_flight:
             self._in_flight = None
             self._route = None
@@ -466,10 +435,95 @@ class WorkerClient:
             await asyncio.wait_for(self._proc.wait(), 2.0)
         except asyncio.TimeoutError:
             await self.kill()  # the pipe broke but the process lingers: finish it
-        stderr_task = self._tasks[1] if len(self._tasks) > 1 else None
+        stderr_task = self._stderr_task
         if stderr_task is not None and not stderr_task.done():
             with contextlib.suppress(asyncio.TimeoutError, Exception):
                 await asyncio.wait_for(asyncio.shield(stderr_task), 1.0)
         reason = self._kill_reason or self._describe_exit()
         tail = self.stderr_tail().strip()
         return f"{reason}\n{tail}" if tail else reason
+
+
+class _Route:
+    """One batch's events, handed to its `on_event` as they are read. `finished` is True at
+    the batch's end, False when the worker went away first. A caller that stopped waiting
+    (its `execute` was cancelled, which cancels `finished`) is handed nothing more."""
+
+    def __init__(
+        self, on_event: EventCallback | None, accepted: asyncio.Future[None] | None = None
+    ) -> None:
+        self.on_event = on_event
+        self.accepted = accepted
+        self.results: list[ChunkOutcome] = []
+        self.callback_error: BaseException | None = None
+        self.finished: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        if self.finished.done():
+            return
+        kind = event.get("ev")
+        if kind == "accepted":
+            if self.accepted is not None and not self.accepted.done():
+                self.accepted.set_result(None)
+            return
+        if kind == "batch_done":
+            self.finished.set_result(True)
+            return
+        if kind in ("result", "skipped"):
+            self.results.append(cast("ChunkOutcome", event))  # decoded from the executor schema
+        if self.on_event is not None and self.callback_error is None and kind in CHUNK_EVENTS:
+            try:
+                self.on_event(cast("ExecutorEvent", event))
+            except Exception as exc:  # keep reading: the batch must be consumed
+                self.callback_error = exc
+
+    def lost(self) -> None:
+        if not self.finished.done():
+            self.finished.set_result(False)
+
+
+class _EventReader(asyncio.Protocol):
+    """The worker's event pipe: one JSON event a line, each routed as soon as its line is
+    complete. A line over LINE_LIMIT, like the end of the pipe, ends the stream."""
+
+    def __init__(self, client: WorkerClient) -> None:
+        self._client = client
+        self._buffer = bytearray()
+        self._searched = 0  # bytes of the buffer known to hold no line end
+        self._transport: asyncio.ReadTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast("asyncio.ReadTransport", transport)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        if self._client._eof:
+            return
+        buffer += data
+        start = 0
+        while True:
+            end = buffer.find(b"\n", max(start, self._searched))
+            if end < 0:
+                break
+            line = bytes(buffer[start : end + 1])
+            start = end + 1
+            try:
+                event = decode(line)
+            except (ValueError, RecursionError):  # not one of our events: skipped
+                continue
+            self._client._dispatch(event)
+        if start:
+            del buffer[:start]
+        self._searched = len(buffer)
+        if len(buffer) > LINE_LIMIT:  # an over-long line: treat it as the end of the stream
+            buffer.clear()
+            self._client._on_eof()
+            if self._transport is not None:
+                self._transport.close()
+
+    def eof_received(self) -> bool | None:
+        self._client._on_eof()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._client._on_eof()
