@@ -394,3 +394,34 @@ async def test_reset_frees_the_old_namespace_even_through_cycles(worker: WorkerC
     )
     assert result["ok"], result
     assert result["expr"]["repr"] == "True"
+
+
+async def test_an_event_read_in_many_pieces_arrives_whole(worker: WorkerClient) -> None:
+    """A result line far longer than one pipe read (64 KiB) is put together from the pieces
+    the event pipe delivers, and the next event after it is read too. (Output is kept up to
+    64 Ki characters; each `é` is six bytes on the wire, `\\u00e9`: a line of ~390 KB.)"""
+    result = await run1(worker, "print('é' * 900_000)\ny = 'é' * 100\n")
+    assert result["ok"], result
+    assert result["stdout"].startswith("é" * 1000)
+    assert len(result["stdout"]) > 60_000
+    after = await run1(worker, "y\n", trailing_expr=True)
+    assert after["expr"]["repr"] == repr("é" * 100)
+
+
+async def test_an_event_line_over_the_limit_ends_the_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line longer than LINE_LIMIT is not held in memory: the event stream ends there and the
+    batch fails as if the worker had gone away (the old reader's rule, kept)."""
+    from eager_lsp.executors.worker import client as client_module
+
+    monkeypatch.setattr(client_module, "LINE_LIMIT", 10_000)
+    worker = await WorkerClient.start(WorkerOptions(debug=False, cwd=str(tmp_path)))
+    try:
+        with pytest.raises(WorkerCrashed):
+            await asyncio.wait_for(
+                worker.execute([chunk("print('x' * 50_000)\n", 1)], stop_on_error=True), 30
+            )
+        assert not worker.alive
+    finally:
+        await worker.kill()

@@ -505,6 +505,9 @@ class _EventReader(asyncio.Protocol):
             end = buffer.find(b"\n", max(start, self._searched))
             if end < 0:
                 break
+            if end - start >= LINE_LIMIT:
+                self._overlong()
+                return
             line = bytes(buffer[start : end + 1])
             start = end + 1
             try:
@@ -512,14 +515,21 @@ class _EventReader(asyncio.Protocol):
             except (ValueError, RecursionError):  # not one of our events: skipped
                 continue
             self._client._dispatch(event)
+            if self._client._eof:
+                return
         if start:
             del buffer[:start]
         self._searched = len(buffer)
-        if len(buffer) > LINE_LIMIT:  # an over-long line: treat it as the end of the stream
-            buffer.clear()
-            self._client._on_eof()
-            if self._transport is not None:
-                self._transport.close()
+        if len(buffer) > LINE_LIMIT:
+            self._overlong()
+
+    def _overlong(self) -> None:
+        """A line over LINE_LIMIT: the end of the stream (nothing more is read)."""
+        self._buffer.clear()
+        self._searched = 0
+        self._client._on_eof()
+        if self._transport is not None:
+            self._transport.close()
 
     def eof_received(self) -> bool | None:
         self._client._on_eof()
