@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -425,3 +426,68 @@ async def test_an_event_line_over_the_limit_ends_the_stream(
         assert not worker.alive
     finally:
         await worker.kill()
+
+
+class _Unusual(BaseException):
+    """Not an Exception: what a listener might raise that the read callback must not swallow
+    into a replay (tests below)."""
+
+
+async def test_a_listener_that_raises_fails_its_execute_and_nothing_else(
+    worker: WorkerClient,
+) -> None:
+    """`on_event` runs in the event pipe's read callback: what it raises, even a
+    BaseException, is raised by the execute that passed it, once the batch is read; no event
+    is handed over twice and the next execute works."""
+    seen: list[tuple[str, int]] = []
+
+    def on_event(event: Any) -> None:
+        seen.append((event["ev"], event["id"]))
+        if event["ev"] == "result":
+            raise _Unusual()
+
+    first, second = chunk("a = 1\n", 1), chunk("b = 2\n", 2)
+    with pytest.raises(_Unusual):
+        await asyncio.wait_for(
+            worker.execute([first, second], stop_on_error=True, on_event=on_event), 30
+        )
+    assert seen == [("started", first["id"]), ("result", first["id"])]
+    after = await run1(worker, "a + b\n", trailing_expr=True)
+    assert after["expr"]["repr"] == "3"
+
+
+async def test_an_event_the_server_cannot_route_ends_the_stream(worker: WorkerClient) -> None:
+    """Executed code can reach the worker's event writer; an object the client cannot route
+    (here `error` is not an object) ends the stream with a reason, as a lost worker: it must
+    not raise in the read callback and be read again with every later read."""
+    forge = (
+        "import gc\n"
+        "_w = [o for o in gc.get_objects() if type(o).__name__ == 'EventWriter'][0]\n"
+        "_w({'ev': 'result', 'id': 99, 'error': 'not an object'})\n"
+    )
+    with pytest.raises(WorkerCrashed) as lost:
+        await asyncio.wait_for(
+            worker.execute([chunk(forge, 1), chunk("b = 2\n", 2)], stop_on_error=True), 30
+        )
+    assert "could not read" in lost.value.reason
+    assert not worker.alive
+
+
+async def test_an_execute_cancelled_while_sending_is_handed_nothing(
+    worker: WorkerClient,
+) -> None:
+    """A request larger than the pipe holds is still being written when its execute is
+    cancelled: the batch may run, but its events go to nobody."""
+    seen: list[str] = []
+    big = "s = '" + "x" * 4_000_000 + "'\n"
+    task = asyncio.create_task(
+        worker.execute([chunk(big, 1)], stop_on_error=True, on_event=lambda e: seen.append(e["ev"]))
+    )
+    await asyncio.sleep(0)  # the task starts writing and waits for the pipe to drain
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    after = await run1(worker, "len(s)\n", trailing_expr=True)  # waits for the first batch
+    assert seen == []
+    assert after["ok"], after

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import signal
 import sys
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
         InterruptOutcome,
         PlannedChunkRequest,
     )
+
+log = logging.getLogger(__name__)
 
 LINE_LIMIT = 64 * 1024 * 1024  # one result line: capped output plus values, JSON-escaped
 STDERR_TAIL = 16 * 1024
@@ -221,6 +224,9 @@ class WorkerClient:
             except WorkerCrashed:
                 self._idle.set()
                 raise
+            except BaseException:
+                route.finished.cancel()  # cancelled while sending: hand the caller nothing
+                raise
             return await self._outcome(route)
 
     async def execute_parallel(
@@ -252,6 +258,9 @@ class WorkerClient:
                 self._parallel.pop(batch_id, None)
                 if not self._parallel and self._in_flight is None:
                     self._idle.set()
+                raise
+            except BaseException:
+                route.finished.cancel()  # cancelled while sending: hand the caller nothing
                 raise
         return await self._outcome(route)
 
@@ -313,7 +322,7 @@ class WorkerClient:
             await self._send({"op": "ping", "id": ping_id})
             await asyncio.wait_for(pong, timeout)
         finally:
-            self._pongs.pop(ping_id, None)
+            _forget(self._pongs.pop(ping_id, None))
 
     async def debug_listen(self, timeout: float = 30.0) -> int:
         """Make the worker's debugpy listen on 127.0.0.1 (once; later calls return the same
@@ -333,7 +342,7 @@ class WorkerClient:
         except asyncio.TimeoutError:
             raise RuntimeError(f"debugpy did not start within {timeout:g} s")
         finally:
-            self._debug_replies.pop(request_id, None)
+            _forget(self._debug_replies.pop(request_id, None))
         port = event.get("port")
         if not isinstance(port, int):
             self.debug_error = str(event.get("error") or "debugpy did not start")
@@ -444,6 +453,13 @@ class WorkerClient:
         return f"{reason}\n{tail}" if tail else reason
 
 
+def _forget(waiter: asyncio.Future[Any] | None) -> None:
+    """A reply nobody waits for any more: its failure (the worker went away while the request
+    was being sent) is read here, not reported later as never retrieved."""
+    if waiter is not None and waiter.done() and not waiter.cancelled():
+        waiter.exception()
+
+
 class _Route:
     """One batch's events, handed to its `on_event` as they are read. `finished` is True at
     the batch's end, False when the worker went away first. A caller that stopped waiting
@@ -474,8 +490,10 @@ class _Route:
         if self.on_event is not None and self.callback_error is None and kind in CHUNK_EVENTS:
             try:
                 self.on_event(cast("ExecutorEvent", event))
-            except Exception as exc:  # keep reading: the batch must be consumed
-                self.callback_error = exc
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # raised by `_outcome`, in the caller's task; the
+                self.callback_error = exc  # batch must still be read
 
     def lost(self) -> None:
         if not self.finished.done():
@@ -501,32 +519,43 @@ class _EventReader(asyncio.Protocol):
             return
         buffer += data
         start = 0
-        while True:
-            end = buffer.find(b"\n", max(start, self._searched))
-            if end < 0:
-                break
-            if end - start >= LINE_LIMIT:
-                self._overlong()
-                return
-            line = bytes(buffer[start : end + 1])
-            start = end + 1
-            try:
-                event = decode(line)
-            except (ValueError, RecursionError):  # not one of our events: skipped
-                continue
-            self._client._dispatch(event)
-            if self._client._eof:
-                return
-        if start:
-            del buffer[:start]
-        self._searched = len(buffer)
+        try:
+            while True:
+                end = buffer.find(b"\n", max(start, self._searched))
+                if end < 0:
+                    break
+                if end - start > LINE_LIMIT:
+                    self._end(f"an event line over {LINE_LIMIT} bytes")
+                    return
+                line = bytes(buffer[start : end + 1])
+                start = end + 1  # taken before it is routed: a line is never routed twice
+                try:
+                    event = decode(line)
+                except (ValueError, RecursionError):  # not one of our events: skipped
+                    continue
+                try:
+                    self._client._dispatch(event)
+                except Exception:  # an event it cannot route: the end of the stream, as before
+                    log.warning("unreadable event from the worker; treating its pipe as closed")
+                    self._end("an event the server could not read")
+                    return
+                if self._client._eof:
+                    return
+        finally:
+            if start and buffer:
+                del buffer[:start]
+            self._searched = len(buffer)
         if len(buffer) > LINE_LIMIT:
-            self._overlong()
+            self._end(f"an event line over {LINE_LIMIT} bytes")
 
-    def _overlong(self) -> None:
-        """A line over LINE_LIMIT: the end of the stream (nothing more is read)."""
+    def _end(self, why: str) -> None:
+        """A line over LINE_LIMIT, or one that cannot be routed: the end of the stream
+        (nothing more is read or routed; the worker counts as gone, and is killed, `why` being
+        the reason it reports)."""
         self._buffer.clear()
         self._searched = 0
+        if self._client._kill_reason is None:
+            self._client._kill_reason = f"killed: it sent {why}"
         self._client._on_eof()
         if self._transport is not None:
             self._transport.close()
