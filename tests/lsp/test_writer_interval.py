@@ -64,16 +64,30 @@ async def test_an_abort_ends_the_interval_wait_and_writes_nothing_more() -> None
 def test_the_pace_lengthens_the_interval_only_with_many_writers() -> None:
     pace = EditPace(per_second=100.0)
     writers = [_Recording(pace, interval=0.05) for _ in range(10)]
-    assert pace.interval(writers[0]) == 0.05  # nobody writing yet
+    now = 1000.0
+    assert pace.interval(writers[0], now) == 0.05  # nobody writing yet
     for w in writers[:5]:
-        pace.join(w)
-    assert pace.interval(writers[0]) == 0.05  # five documents: each keeps its own pace
+        pace.edited(w, now)
+    assert pace.interval(writers[0], now) == 0.05  # five documents: each keeps its own pace
     for w in writers[5:]:
-        pace.join(w)
-    assert abs(pace.interval(writers[0]) - 0.1) < 1e-9  # ten: a hundred edits a second in all
+        pace.edited(w, now)
+    assert abs(pace.interval(writers[0], now) - 0.1) < 1e-9  # ten: a hundred edits a second
+    assert pace.interval(writers[0], now + 1.5) == 0.05  # none edited in the last second
     for w in writers:
         pace.leave(w)
-    assert pace.interval(writers[0]) == 0.05
+    assert pace.interval(writers[0], now) == 0.05
+
+
+def test_writers_waiting_for_text_take_none_of_the_budget() -> None:
+    """A generation whose model has not sent its first token yet (or stalled) has made no
+    edit lately: it does not slow the documents that are streaming."""
+    pace = EditPace(per_second=1.0)
+    streaming, waiting = _Recording(pace, interval=0.01), _Recording(pace, interval=0.01)
+    pace.edited(streaming, 10.0)
+    assert pace.interval(streaming, 10.2) == 1.0  # one writer: 1 / per_second
+    assert waiting not in pace._last
+    pace.edited(waiting, 10.3)
+    assert pace.interval(streaming, 10.4) == 2.0
 
 
 async def _two_writers_sharing(
@@ -110,6 +124,7 @@ async def test_a_writer_leaves_the_budget_when_it_ends() -> None:
     w.push("x = 1\n")
     while not w.written:
         await asyncio.sleep(0.005)
-    assert pace.interval(w) == 1.0  # it counts while it writes
+    now = asyncio.get_running_loop().time()
+    assert pace.interval(w, now) == 1.0  # it counts while it writes
     await asyncio.wait_for(w._drain(None, task), 10)
-    assert pace.interval(w) == 0.01  # and no longer once it has ended
+    assert pace.interval(w, now) == 0.01  # and no longer once it has ended

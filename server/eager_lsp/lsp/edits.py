@@ -230,7 +230,6 @@ class Writer:
         if self.pace is None:
             await self._run()
             return
-        self.pace.join(self)
         try:
             await self._run()
         finally:
@@ -247,12 +246,16 @@ class Writer:
                 self._wake.clear()
                 await self._wake.wait(self._partial_due())
                 continue
-            interval = self.min_interval_s if self.pace is None else self.pace.interval(self)
-            wait = self._last_edit_at + interval - time.monotonic()
+            now = time.monotonic()
+            pace = self.pace
+            interval = self.min_interval_s if pace is None else pace.interval(self, now)
+            wait = self._last_edit_at + interval - now
             if wait > 0 and not self._closing:
                 await self._closed_wake.wait(wait)
                 continue  # more text may have arrived: take it too
-            self._last_edit_at = time.monotonic()
+            self._last_edit_at = now
+            if pace is not None:
+                pace.edited(self, now)
             if not await self._write(chunk):
                 return
             self.applied += len(chunk)
