@@ -969,3 +969,46 @@ def test_one_undo_takes_back_a_long_generation_between_existing_lines(
     assert lines == ["top = 0", *script.splitlines(), "", "bottom = 1"], (lines, debug)
     assert after_undo == original, (after_undo, debug)  # one `u` took all of it back
     assert after_redo == lines, (after_redo, debug)
+
+
+@requires_nvim
+def test_five_buffers_generating_at_once_each_get_their_code_and_values(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """Five generations at once, one per buffer, started as a person would (open a file, ask
+    for code, open the next one while the first streams): five stream-edit writers share the
+    server's edit budget (lsp/edit_pace.py: each waits 50 ms instead of 30 between edits).
+    Every buffer ends with exactly one whole script, each script lands once, and every
+    statement's value shows in its own buffer."""
+    n, statements = 5, 30
+    scripts = ["".join(f"d{i}_{k} = {i + 1} * {k}\n" for k in range(statements)) for i in range(n)]
+    for text in scripts:
+        openai_server.enqueue(text=text, chunk_chars=PIECE_CHARS, delay=0.03)
+    files = [tmp_path / f"doc{i}.py" for i in range(n)]
+    for f in files:
+        f.write_text("")
+    nv = _Interactive(tmp_path, {"file": str(files[0]), "settings": _settings(openai_server.url)})
+    attached = "#vim.lsp.get_clients({bufnr = 0}) > 0"
+    try:
+        for i, f in enumerate(files):
+            if i:
+                nv.send(f":edit {f}<CR>")
+            assert nv.wait(f'vim.api.nvim_buf_get_name(0) == "{f}" and {attached}'), f
+            nv.send(f":EagerGenerate script {i}<CR>")
+        assert nv.wait(f"(_G.eager_test.result.summaries or 0) >= {n}", 180), "not all ended"
+        texts, hints = [], []
+        for f in files:
+            buf = f'vim.fn.bufnr("{f}")'
+            texts.append(nv.lua(f"vim.api.nvim_buf_get_lines({buf}, 0, -1, false)"))
+            client = f"vim.lsp.get_clients({{bufnr = {buf}}})[1]"
+            hints.append(nv.lua(f"_G.eager_test.inlay_hints({buf}, {client})"))
+        results = nv.lua("_G.eager_test.result.chunk_results")
+    finally:
+        debug = nv.close()
+    written = sorted("".join(ln + "\n" for ln in lines if ln) for lines in texts)
+    assert written == sorted(scripts), (texts, debug)
+    for lines, labels in zip(texts, hints, strict=True):
+        names = [ln.split(" = ")[0] for ln in lines if ln]
+        shown = {h["label"].split(" = ")[0] for h in labels or []}
+        assert set(names) <= shown, (names, labels, debug)  # every statement's value
+    assert results >= n * statements, (results, debug)
