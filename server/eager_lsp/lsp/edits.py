@@ -227,13 +227,11 @@ class Writer:
 
     async def run(self) -> None:
         """Write until closed; returns when everything allowed has been written."""
-        if self.pace is None:
-            await self._run()
-            return
         try:
             await self._run()
         finally:
-            self.pace.leave(self)
+            if self.pace is not None:
+                self.pace.leave(self)
 
     async def _run(self) -> None:
         while True:

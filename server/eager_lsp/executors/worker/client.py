@@ -3,8 +3,8 @@
 One exec request per batch; events come back on a private pipe and are routed as they are
 read (`_EventReader`, in the event loop's read callback: no reader task, no queue, so an
 event costs no task switch), so the client always knows whether a batch is in flight even
-when the caller stopped listening (cancelled `execute`). The worker's stderr is drained into a bounded
-buffer, only to explain crashes. The process itself comes from spawn.py: on Linux forked by
+when the caller stopped listening (cancelled `execute`). The worker's stderr is drained into
+a bounded buffer, only to explain crashes. The process itself comes from spawn.py: on Linux forked by
 its interpreter's zygote (never dumpable, see zygote.py), elsewhere exec'd.
 """
 
@@ -101,7 +101,6 @@ class WorkerClient:
         self._eof = False
         self._kill_reason: str | None = None
         self._interrupted = 0  # results that failed with KeyboardInterrupt
-        self._tasks: list[asyncio.Task[None]] = []
         self._stderr_task: asyncio.Task[None] | None = None
         self._transport: asyncio.ReadTransport | None = None
 
@@ -152,7 +151,6 @@ class WorkerClient:
         pipe = os.fdopen(read_fd, "rb", buffering=0)
         self._transport, _ = await loop.connect_read_pipe(lambda: _EventReader(self), pipe)
         self._stderr_task = asyncio.create_task(self._drain_stderr())
-        self._tasks.append(self._stderr_task)
 
     @property
     def alive(self) -> bool:
@@ -182,9 +180,8 @@ class WorkerClient:
     async def _close(self) -> None:
         if self._proc.stdin is not None:
             self._proc.stdin.close()
-        for task in self._tasks:
-            if task.done():
-                continue
+        task = self._stderr_task
+        if task is not None and not task.done():
             try:
                 await asyncio.wait_for(asyncio.shield(task), 1.0)
             except asyncio.TimeoutError:
@@ -367,7 +364,7 @@ class WorkerClient:
             raise WorkerCrashed(await self._exit_reason())
 
     def _on_eof(self) -> None:
-        """The event pipe ended (the worker exited, or sent a line over LINE_LIMIT): whatever
+        """The event pipe ended (the worker exited, or `_EventReader` ended the stream): whatever
         waits on the worker learns it is gone."""
         if self._eof:
             return
