@@ -441,6 +441,19 @@ REJECTED_BY_CPYTHON = {
     "top_level_nonlocal": "nonlocal x\n",
     "return_outside_function": "return 1\n",
     "duplicate_argument": "def g(a, a):\n    pass\n",
+    # Simple statements that only the compiler rejects (the detector skips the bytecode
+    # compile of plain simple statements: each of these must still be compiled in full).
+    "assign_debug": "__debug__ = 1\n",
+    "assign_debug_attribute": "o.__debug__ = 1\n",
+    "debug_keyword": "f(__debug__=1)\n",
+    "import_as_debug": "import a as __debug__\n",
+    "repeated_keyword": "f(a=1, a=2)\n",
+    "repeated_keyword_after_unpacking": "f(**a, b=1, b=2)\n",
+    "two_starred_targets": "*a, *b = c\n",
+    "global_after_assignment": "y = 1; global y\n",
+    "future_braces": "from __future__ import braces\n",
+    "yield_outside_function": "y = (yield)\n",
+    "await_in_call_outside_function": "f(await g())\n",
 }
 if sys.version_info < (3, 12):
     REJECTED_BY_CPYTHON.update(
@@ -519,6 +532,29 @@ def test_long_expression_this_python_compiles_is_released(terms: int) -> None:
     chunks, error = feed_all(src, 10_000)
     assert error is None
     assert [c.start_line for c in chunks] == [1]
+
+
+def test_plain_simple_statements_are_parsed_but_not_compiled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bytecode compile is skipped only for short chunks of plain statements; anything
+    else (here a definition, a comprehension, a long chunk) is still compiled in full."""
+    calls: list[str] = []
+
+    def spy(source: str, filename: str, mode: str, flags: int = 0, *args: object) -> object:
+        if not flags & ast.PyCF_ONLY_AST:
+            calls.append(source)
+        return compile(source, filename, mode, flags, *args)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(detector_module, "compile", spy, raising=False)
+    plain = "import math\nx = f(1, k=2)[0].y + -3\nprint(f'{x!r}', x < 2 or x)\ndel x\n"
+    chunks, error = feed_all(plain, 3)
+    assert error is None and len(chunks) == 4
+    assert calls == []
+    rest = "def g(a):\n    return a\n", "y = [i for i in x]\n", "z = " + "+".join("1" * 600) + "\n"
+    chunks, error = feed_all("".join(rest), 7)
+    assert error is None and len(chunks) == 3
+    assert calls == list(rest)
 
 
 def test_a_worker_on_another_python_judges_what_this_one_rejects() -> None:

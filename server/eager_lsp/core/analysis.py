@@ -18,6 +18,7 @@ Scope rules, kept small on purpose:
 from __future__ import annotations
 
 import ast
+import operator
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ class ChunkFacts:
     refs: tuple[str, ...] = field(default=(), compare=False)  # `os.remove`, `eval`, `x`
     aliases: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # ("np", "numpy")
     star_modules: tuple[str, ...] = field(default=(), compare=False)  # `from m import *`
+    # Only constructs the compiler cannot reject once the parser accepted them (`_PLAIN`):
+    # the detector then skips compiling the chunk to bytecode (core/detector.py).
+    plain: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -92,18 +96,19 @@ def analyze_tree(tree: ast.Module) -> ChunkFacts:
     """Like `analyze` for an already parsed chunk, so the detector parses only once."""
     walker = _Walker()
     walker.run(tree)
-    calls = [name for _, name in sorted(walker.calls, key=lambda c: c[0])]
+    calls = [name for _, name in sorted(walker.calls, key=_AT)]
     return ChunkFacts(
         kind=kind_of(tree.body),
-        binds=tuple(_unique(walker.binds)),
-        reads=tuple(_unique(name for _, name in sorted(walker.reads, key=lambda r: r[0]))),
-        modules=tuple(_unique(m for _, m in sorted(walker.modules, key=lambda m: m[0]))),
-        calls=tuple(_unique(_resolved_calls(calls, walker.aliases))),
+        binds=_unique(walker.binds),
+        reads=_unique([name for _, name in sorted(walker.reads, key=_AT)]),
+        modules=_unique([m for _, m in sorted(walker.modules, key=_AT)]),
+        calls=_unique(_resolved_calls(calls, walker.aliases) if walker.aliases else calls),
         trailing_expr=bool(tree.body) and isinstance(tree.body[-1], ast.Expr),
         call_sites=tuple(walker.call_sites),
-        refs=tuple(_unique(walker.refs)),
+        refs=_unique(walker.refs),
         aliases=tuple(walker.aliases.items()),
         star_modules=tuple(walker.star_modules),
+        plain=walker.plain,
     )
 
 
@@ -157,6 +162,7 @@ def _pos(node: Any) -> tuple[int, int]:
 
 
 _VISIT, _BIND, _LOAD, _ENTER = range(4)
+_AT = operator.itemgetter(0)  # sort (position, name) pairs by position only
 
 
 class _Walker:
@@ -175,6 +181,7 @@ class _Walker:
         self.star_modules: list[str] = []
         self.stack: list[tuple[int, Any, _Scope]] = []
         self.deferred: list[tuple[list[Any], _Scope]] = []
+        self.plain = True  # every node visited is in _PLAIN (and the checks below passed)
 
     # -- driving ------------------------------------------------------------------------
     def run(self, tree: ast.Module) -> None:
@@ -194,10 +201,14 @@ class _Walker:
     def _drain(self) -> None:
         stack = self.stack
         handlers = _HANDLERS
+        plain = _PLAIN
         while stack:
             op, node, scope = stack.pop()
             if op == _VISIT:
-                handler = handlers.get(type(node))
+                kind = type(node)
+                if kind not in plain:
+                    self.plain = False
+                handler = handlers.get(kind)
                 if handler is not None:
                     handler(self, node, scope)
                 else:
@@ -364,6 +375,8 @@ class _Walker:
                 self._bind(head, scope)
 
     def import_from(self, node: ast.ImportFrom, scope: _Scope) -> None:
+        if node.module == "__future__":
+            self.plain = False  # unknown features, and features after other statements
         if node.level or not node.module:
             for alias in node.names:
                 if alias.name != "*":
@@ -398,6 +411,10 @@ class _Walker:
                 tuple((k.arg or "**", _arg_value(k.value)) for k in node.keywords),
             )
         )
+        if len(node.keywords) > 1:
+            named = [k.arg for k in node.keywords if k.arg]
+            if len(set(named)) != len(named):
+                self.plain = False  # `f(a=1, a=2)`: the compiler rejects it, not the parser
         self.stack.extend(
             (_VISIT, child, scope) for child in reversed([*node.args, *node.keywords])
         )
@@ -491,6 +508,27 @@ _HANDLERS: dict[type, Any] = {
 for _t in _TYPE_ALIAS:
     _HANDLERS[_t] = _Walker.type_alias
 
+# Nodes the compiler accepts whenever the parser built them, in a chunk of bounded size and
+# without the name `__debug__` (both checked by the detector, in the text): simple statements
+# and expressions. Left out because CPython's compiler, not its parser, rejects some uses:
+# `global` (after a use of the name), functions, lambdas and classes (repeated parameters,
+# `nonlocal`), `return`, `yield`, `await`, `break`, `continue`, compound statements (`except:`
+# not last, patterns), comprehensions (`:=` rebinding, async ones), `*` (`*a, *b = c`), `:=`;
+# `from __future__` is checked in `import_from`, a repeated keyword in `call`. A type missing
+# here costs a compile; a type listed wrongly would let the worker's compile, not the
+# detector, report the error (as that statement's failure). Tests: tests/core/test_detector_*.
+_PLAIN: frozenset[type] = frozenset(
+    {
+        ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Pass,
+        ast.Import, ast.ImportFrom, ast.Raise, ast.Assert,
+        ast.Name, ast.Attribute, ast.Subscript, ast.Slice, ast.Call, ast.keyword, ast.Constant,
+        ast.BinOp, ast.BoolOp, ast.UnaryOp, ast.Compare, ast.IfExp,
+        ast.Dict, ast.Set, ast.List, ast.Tuple, ast.JoinedStr, ast.FormattedValue,
+        *(c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, (
+            ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop))),
+    }
+)  # fmt: skip
+
 
 def _resolved_calls(calls: list[str], aliases: dict[str, str]) -> Iterable[str]:
     """Each call as written, then resolved through the chunk's import aliases if that differs."""
@@ -509,5 +547,8 @@ def resolve_alias(name: str, aliases: dict[str, str]) -> str:
     return f"{target}.{rest}" if rest else target
 
 
-def _unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(i for i in items if i))
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    """In first-seen order, without empty names."""
+    seen = dict.fromkeys(items)
+    seen.pop("", None)
+    return tuple(seen)

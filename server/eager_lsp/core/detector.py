@@ -14,7 +14,9 @@ The running interpreter's grammar decides (`compile()`, not a third-party parser
 chunk is parsed with `ast` and compiled to bytecode, exactly as the worker will, so code this
 Python rejects (PEP 695 on 3.11, `b'é'`, a bare `except:` before another handler, a top-level
 `nonlocal`) is a syntax error at its line and nothing after it runs. The facts the gate needs
-come from the same tree (core/analysis.py). When the worker runs another Python version
+come from the same tree (core/analysis.py), and say whether the compile can be skipped: a
+short chunk of plain simple statements (`x = f(1)`, `print(x)`), where the compiler rejects
+nothing the parser accepted, is only parsed (about half the cost of the pair). When the worker runs another Python version
 (`version=`), the scanner follows that version's f-string rules and a chunk this Python
 rejects is released unchecked (`Chunk.checked` False): the worker's own compile reports the
 error at its line, and the safe gate defers unchecked chunks, since it cannot judge them.
@@ -612,7 +614,7 @@ class BoundaryDetector:
         self._text.discard_before(end)
         checked = True
         try:
-            tree = self._compile(code)
+            tree, facts = self._compile(code)
         except _Rejected as rejected:
             if not self._foreign:
                 self._fail_at(pending, end_line, code, rejected, ended_by)
@@ -621,7 +623,6 @@ class BoundaryDetector:
             checked = False
             facts = ChunkFacts(_guess_kind(pending.head), (), (), (), (), False)
         else:
-            facts = _facts(tree)
             if self._trees is not None:
                 self._trees[self._index] = tree
         self._released.append(
@@ -644,18 +645,24 @@ class BoundaryDetector:
         )
         self._index += 1
 
-    def _compile(self, code: str) -> ast.Module:
-        """Parse and compile `code` as the worker will; `_Rejected` says why it cannot run."""
+    def _compile(self, code: str) -> tuple[ast.Module, ChunkFacts]:
+        """Parse and compile `code` as the worker will, and read its facts; `_Rejected` says
+        why it cannot run. A short chunk of plain statements (`ChunkFacts.plain`) is only
+        parsed: the compiler rejects nothing the parser built there, and the bytecode
+        compile cost about as much as the parse."""
         flags = self._future_flags
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # SyntaxWarnings about code not yet run
-                # From source, as the worker compiles it: the AST is not the whole grammar
-                # (the compiler rejects a top-level `nonlocal`, `return` outside a function, a
-                # bare `except:` before another), and compiling an AST *object* has stricter
-                # depth limits than compiling source (a 1,000-term sum).
-                compile(code, "<chunk>", "exec", flags, True)
                 tree = compile(code, "<chunk>", "exec", ast.PyCF_ONLY_AST | flags, True)
+                assert isinstance(tree, ast.Module)
+                facts = _facts(tree)
+                if not (facts.plain and len(code) <= _PLAIN_MAX and "__debug__" not in code):
+                    # From source, as the worker compiles it: the AST is not the whole
+                    # grammar (the compiler rejects a top-level `nonlocal`, `return` outside
+                    # a function, a bare `except:` before another), and compiling an AST
+                    # *object* has stricter depth limits than source (a 1,000-term sum).
+                    compile(code, "<chunk>", "exec", flags, True)
         except SyntaxError as err:
             raise _Rejected(err.msg, err.lineno, err.offset, parsed=False) from None
         except (UnicodeError, ValueError) as exc:
@@ -667,13 +674,12 @@ class BoundaryDetector:
             raise _Rejected(f"{type(exc).__name__}: {exc}", line, 1, parsed=True) from None
         except (RecursionError, MemoryError, OverflowError) as exc:
             raise _Rejected(f"too complex for this Python ({exc})", 1, 1, parsed=True) from None
-        assert isinstance(tree, ast.Module)
         for stmt in tree.body:
             if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
                 for alias in stmt.names:
                     feature = getattr(__future__, alias.name, None)
                     self._future_flags |= getattr(feature, "compiler_flag", 0)
-        return tree
+        return tree, facts
 
     def _fail_at(
         self,
@@ -707,6 +713,9 @@ class _Rejected(Exception):
         self.line = line or 1
         self.column = max((offset or 1) - 1, 0)
         self.parsed = parsed  # the parser accepted it: a later stage (or the input) failed
+
+
+_PLAIN_MAX = 1000  # characters: a longer chunk compiles in full (the compiler's depth limits)
 
 
 def _facts(tree: ast.Module) -> ChunkFacts:
