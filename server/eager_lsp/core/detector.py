@@ -59,6 +59,7 @@ _STRING_STOP = {
     (q, f): re.compile("[\\\\\r\n" + q + ("{}" if f else "") + "]") for q in "'\"" for f in (0, 1)
 }
 _COMMENT_STOP = re.compile("[\r\n]")
+_WORD_TAIL = re.compile(r"\w*\Z")
 _CODE_RUN = re.compile(r"[^\s'\"#\\()\[\]{}:\r\n\x0c]+")
 
 
@@ -292,7 +293,8 @@ class LogicalLineScanner:
 
     def _track_ident(self, run: str) -> None:
         """Remember a short identifier run right before a quote: it may be a string prefix."""
-        tail = re.search(r"\w*$", run)
+        # Only the last three characters matter: a longer identifier is no prefix ("xxx").
+        tail = _WORD_TAIL.search(run, max(0, len(run) - 3))
         part = tail.group() if tail else ""
         if part == run:
             self.ident_run = (self.ident_run + part) if len(self.ident_run + part) <= 2 else "xxx"
