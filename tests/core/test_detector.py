@@ -447,6 +447,10 @@ REJECTED_BY_CPYTHON = {
     "assign_debug_attribute": "o.__debug__ = 1\n",
     "debug_keyword": "f(__debug__=1)\n",
     "import_as_debug": "import a as __debug__\n",
+    # Look-alike letters the parser folds into `__debug__` (NFKC): not in the text as written.
+    "assign_fullwidth_debug": "__\uff44ebug__ = 1\n",
+    "keyword_math_bold_debug": "f(__\U0001d41debug__=1)\n",
+    "delete_fullwidth_debug": "del __\uff44ebug__\n",
     "repeated_keyword": "f(a=1, a=2)\n",
     "repeated_keyword_after_unpacking": "f(**a, b=1, b=2)\n",
     "two_starred_targets": "*a, *b = c\n",

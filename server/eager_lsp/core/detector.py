@@ -659,7 +659,7 @@ class BoundaryDetector:
                 tree = compile(code, "<chunk>", "exec", ast.PyCF_ONLY_AST | flags, True)
                 assert isinstance(tree, ast.Module)
                 facts = _facts(tree)
-                if not (facts.plain and len(code) <= _PLAIN_MAX and "__debug__" not in code):
+                if not (facts.plain and _plain_text(code)):
                     # From source, as the worker compiles it: the AST is not the whole
                     # grammar (the compiler rejects a top-level `nonlocal`, `return` outside
                     # a function, a bare `except:` before another), and compiling an AST
@@ -718,6 +718,13 @@ class _Rejected(Exception):
 
 
 _PLAIN_MAX = 1000  # characters: a longer chunk compiles in full (the compiler's depth limits)
+
+
+def _plain_text(code: str) -> bool:
+    """The text half of the plain test: short, ASCII (the parser folds look-alike letters
+    into ASCII names by NFKC, so `__ｄebug__` is `__debug__` to the compiler), and without
+    `__debug__`, which the compiler will not let code bind."""
+    return len(code) <= _PLAIN_MAX and code.isascii() and "__debug__" not in code
 
 
 def _facts(tree: ast.Module) -> ChunkFacts:
