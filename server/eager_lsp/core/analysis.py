@@ -508,8 +508,8 @@ _HANDLERS: dict[type, Any] = {
 for _t in _TYPE_ALIAS:
     _HANDLERS[_t] = _Walker.type_alias
 
-# Nodes the compiler accepts whenever the parser built them, in a chunk of bounded size and
-# without the name `__debug__` (both checked by the detector, in the text): simple statements
+# Nodes the compiler accepts whenever the parser built them, in a short ASCII chunk without
+# the name `__debug__` (the detector checks the text: `_plain_text`): simple statements
 # and expressions. Left out because CPython's compiler, not its parser, rejects some uses:
 # `global` (after a use of the name), functions, lambdas and classes (repeated parameters,
 # `nonlocal`), `return`, `yield`, `await`, `break`, `continue`, compound statements (`except:`
