@@ -516,7 +516,7 @@ for _t in _TYPE_ALIAS:
 # not last, patterns), comprehensions (`:=` rebinding, async ones), `*` (`*a, *b = c`), `:=`;
 # `from __future__` is checked in `import_from`, a repeated keyword in `call`. A type missing
 # here costs a compile; a type listed wrongly would let the worker's compile, not the
-# detector, report the error (as that statement's failure). Tests: tests/core/test_detector_*.
+# detector, report the error (as that statement's failure). Tests: tests/core/test_detector.py.
 _PLAIN: frozenset[type] = frozenset(
     {
         ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Pass,

@@ -80,7 +80,11 @@ PROTOCOL_VERSION = 1
 
 def encode(message: dict[str, Any]) -> bytes:
     """One message as one UTF-8 JSON line (non-ASCII escaped so a line is always one line)."""
-    return (json.dumps(message, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
+    return (_JSON.encode(message) + "\n").encode()
+
+
+# `json.dumps` with any option builds a new encoder per call; this one is made once.
+_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 
 def decode(line: bytes | str) -> dict[str, Any]:
