@@ -101,7 +101,7 @@ def analyze_tree(tree: ast.Module) -> ChunkFacts:
         kind=kind_of(tree.body),
         binds=_unique(walker.binds),
         reads=_unique([name for _, name in sorted(walker.reads, key=_AT)]),
-        modules=_unique([m for _, m in sorted(walker.modules, key=_AT)]),
+        modules=_unique([m for _, m in sorted(walker.modules, key=_AT)]) if walker.modules else (),
         calls=_unique(_resolved_calls(calls, walker.aliases) if walker.aliases else calls),
         trailing_expr=bool(tree.body) and isinstance(tree.body[-1], ast.Expr),
         call_sites=tuple(walker.call_sites),
@@ -398,34 +398,38 @@ class _Walker:
             scope.declared_global.update(node.names)
 
     def call(self, node: ast.Call, scope: _Scope) -> None:
+        # The hottest handler (most statements are calls): lists, not generators.
         func = node.func
+        args, keywords = node.args, node.keywords
         name = dotted_name(func) or ""
         if name:
-            self.calls.append((_pos(node), name))
+            self.calls.append(((node.lineno, node.col_offset), name))
         method = func.attr if isinstance(func, ast.Attribute) else ""
         self.call_sites.append(
             CallSite(
                 name,
                 method,
-                tuple(_arg_value(a) for a in node.args),
-                tuple((k.arg or "**", _arg_value(k.value)) for k in node.keywords),
+                tuple([_arg_value(a) for a in args]) if args else (),
+                tuple([(k.arg or "**", _arg_value(k.value)) for k in keywords]) if keywords else (),
             )
         )
-        if len(node.keywords) > 1:
-            named = [k.arg for k in node.keywords if k.arg]
+        if len(keywords) > 1:
+            named = [k.arg for k in keywords if k.arg]
             if len(set(named)) != len(named):
                 self.plain = False  # `f(a=1, a=2)`: the compiler rejects it, not the parser
-        self.stack.extend(
-            (_VISIT, child, scope) for child in reversed([*node.args, *node.keywords])
-        )
+        stack = self.stack
+        for kw in reversed(keywords):
+            stack.append((_VISIT, kw, scope))
+        for arg in reversed(args):
+            stack.append((_VISIT, arg, scope))
         # The callee: its names are read, but it is a call site, not a reference (`refs`).
         base: Any = func
         while isinstance(base, ast.Attribute):
             base = base.value
         if name and isinstance(base, ast.Name):
-            self.stack.append((_LOAD, base, scope))
+            stack.append((_LOAD, base, scope))
         else:
-            self.stack.append((_VISIT, func, scope))
+            stack.append((_VISIT, func, scope))
 
     def attribute(self, node: ast.Attribute, scope: _Scope) -> None:
         dotted = dotted_name(node) if isinstance(node.ctx, ast.Load) else None
@@ -502,9 +506,12 @@ _HANDLERS: dict[type, Any] = {
     ast.MatchAs: _Walker.match_capture,
     ast.MatchStar: _Walker.match_capture,
     ast.MatchMapping: _Walker.match_capture,
-    # Constants and string annotations read nothing.
+    # Constants and string annotations read nothing; nor do operators (`+`, `==`, `not`).
     ast.Constant: lambda self, node, scope: None,
 }
+for _t in vars(ast).values():
+    if isinstance(_t, type) and issubclass(_t, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop)):
+        _HANDLERS[_t] = _HANDLERS[ast.Constant]
 for _t in _TYPE_ALIAS:
     _HANDLERS[_t] = _Walker.type_alias
 
