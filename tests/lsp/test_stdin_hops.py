@@ -137,6 +137,23 @@ async def test_a_body_over_the_cap_is_read_past_without_being_held(
     assert max(held) <= 2 * 4096, max(held)  # never more than about one read of the dropped body
 
 
+async def test_a_body_of_too_many_objects_and_arrays_is_dropped(monkeypatch: Any) -> None:
+    """Few bytes each, dozens once parsed: past limits.INBOUND_CONTAINER_CAP a body is not
+    handed to the parser; one at the cap, and a long string, are."""
+    from eager_lsp import limits
+
+    monkeypatch.setattr(limits, "INBOUND_CONTAINER_CAP", 1000)
+    bomb = {"jsonrpc": "2.0", "method": "bomb", "params": [{} for _ in range(1001)]}
+    nested = {"jsonrpc": "2.0", "method": "nested", "params": [[[]] for _ in range(1000)]}
+    at_cap = {"jsonrpc": "2.0", "method": "at_cap", "params": [[] for _ in range(998)]}
+    text = {"jsonrpc": "2.0", "method": "text", "params": {"text": "x" * 50_000}}
+    after = {"jsonrpc": "2.0", "method": "after", "params": None}
+    data = b"".join(_frame(m) for m in (bomb, nested, at_cap, text, after))
+    for step in (len(data), 4096, 7):
+        got = await _read_all(MessageReader(_Trickle(data, step)))  # type: ignore[arg-type]
+        assert [m["method"] for m in got] == ["at_cap", "text", "after"], step
+
+
 def _watch_held(reader: MessageReader) -> list[int]:
     """What the reader's framer holds (outside whole messages) after each piece it gets."""
     held: list[int] = []

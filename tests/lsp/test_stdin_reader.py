@@ -199,6 +199,60 @@ def test_a_message_over_the_cap_is_dropped_and_the_next_one_answered(tmp_path: P
     assert returncode == 0
 
 
+def _peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_a_body_of_millions_of_empty_objects_is_dropped_before_it_is_parsed(
+    tmp_path: Path,
+) -> None:
+    """7.5 MB of `{},` is 2.5 million dicts once parsed (~200 MB; 64 MiB of it took 1.7 GB):
+    over limits.INBOUND_CONTAINER_CAP it is dropped unparsed, and the server answers on."""
+    from eager_lsp import limits
+
+    count = limits.INBOUND_CONTAINER_CAP + 500_000
+    body = b'{"jsonrpc":"2.0","method":"x/bomb","params":[' + b"{}," * count + b"{}]}"
+    proc = _serve(subprocess.PIPE, tmp_path)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(_frame(INITIALIZE))
+        proc.stdin.flush()
+        assert _read_one(proc)["id"] == 1
+        before = _peak_rss_mb(proc.pid)
+        proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body + _frame(SHUTDOWN))
+        proc.stdin.flush()
+        assert _read_one(proc) == {"jsonrpc": "2.0", "id": 2, "result": None}
+        grown = _peak_rss_mb(proc.pid) - before
+        proc.stdin.write(_frame(EXIT))
+        proc.stdin.flush()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+    assert grown < 60, f"peak memory grew by {grown:.0f} MB"  # the body itself is 7.5 MB
+
+
+def _read_one(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    """The next message the server writes (notifications before it are skipped)."""
+    assert proc.stdout is not None
+    while True:
+        length = 0
+        while (line := proc.stdout.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        message: dict[str, Any] = json.loads(proc.stdout.read(length))
+        if "id" in message:
+            return message
+
+
 def test_a_content_length_of_thousands_of_digits_does_not_end_the_server(tmp_path: Path) -> None:
     """Python refuses to convert over 4,300 digits: such a Content-Length ended the server
     (ValueError, exit code 1). It is now over every cap: the rest is read past, and the

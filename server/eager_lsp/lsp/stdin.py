@@ -24,7 +24,9 @@ Both cut the bytes into messages with one `Framer`; pygls's own loop (`pygls.io_
 then takes each message's lines and body without waiting, in order, as from its own reader.
 
 What is held is bounded (pygls's reader was not): a message whose Content-Length is over
-`limits.INBOUND_MESSAGE_CAP` is read past and dropped, with an error in the log; a header
+`limits.INBOUND_MESSAGE_CAP` is read past and dropped, with an error in the log, and so is a
+body with more JSON objects and arrays than `limits.INBOUND_CONTAINER_CAP` (a few bytes each
+that parse into dozens: 64 MiB of `{}` took 1.7 GB); a header
 line longer than `limits.INBOUND_HEADER_CAP` is dropped up to its line end, and so are the
 header lines of one message past that many bytes in all, and lines before a Content-Length
 (which pygls ignores anyway); the messages after any of these are read as usual. A
@@ -220,7 +222,13 @@ class Framer:
                 return False
             # Not copied: pygls's loop only tests and parses a body, which a bytearray allows.
             body = cast(bytes, self._body)
-        self._emit([*self._parts, body])  # a shorter one at the end of stdin
+        if _too_nested(body):
+            log.error(
+                "a message from the editor has over %d JSON objects and arrays: dropped",
+                limits.INBOUND_CONTAINER_CAP,
+            )
+        else:
+            self._emit([*self._parts, body])  # a shorter one at the end of stdin
         self._parts, self._length, self._body, self._need = [], 0, None, 0
         return True
 
@@ -233,6 +241,13 @@ class Framer:
             return False
         self._skip = 0  # read past; or the end came first, and is read next as the end
         return True
+
+
+def _too_nested(body: bytes) -> bool:
+    """More `{` and `[` than limits.INBOUND_CONTAINER_CAP: parsing it would hold far more than
+    its bytes. Each container takes two bytes at least, so a shorter body is not counted."""
+    cap = limits.INBOUND_CONTAINER_CAP
+    return len(body) > 2 * cap and body.count(b"{") + body.count(b"[") > cap
 
 
 def _length(digits: bytes) -> int:
