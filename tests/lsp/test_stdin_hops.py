@@ -154,6 +154,20 @@ async def test_a_body_of_too_many_objects_and_arrays_is_dropped(monkeypatch: Any
         assert [m["method"] for m in got] == ["at_cap", "text", "after"], step
 
 
+async def test_a_wrong_content_length_costs_the_message_it_runs_into_not_the_rest() -> None:
+    """A body longer or shorter than its Content-Length ends glued to the next header line;
+    the framer reads on from that header (pygls's own reader lost every later message)."""
+    msgs = [{"jsonrpc": "2.0", "method": f"m{i}", "params": {"i": i}} for i in range(4)]
+    for wrong in (+12, -5):
+        body = json.dumps(msgs[0]).encode()
+        bad = b"Content-Length: %d\r\n\r\n" % (len(body) + wrong) + body
+        data = bad + b"".join(_frame(m) for m in msgs[1:])
+        for step in (len(data), 5):
+            got = await _read_all(MessageReader(_Trickle(data, step)))  # type: ignore[arg-type]
+            methods = [m["method"] for m in got if isinstance(m, dict)]
+            assert methods[-2:] == ["m2", "m3"], (wrong, step, got)
+
+
 def _watch_held(reader: MessageReader) -> list[int]:
     """What the reader's framer holds (outside whole messages) after each piece it gets."""
     held: list[int] = []

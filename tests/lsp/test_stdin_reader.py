@@ -199,6 +199,25 @@ def test_a_message_over_the_cap_is_dropped_and_the_next_one_answered(tmp_path: P
     assert returncode == 0
 
 
+def test_a_wrong_content_length_does_not_lose_every_later_message(tmp_path: Path) -> None:
+    """A Content-Length 12 bytes too long swallows the start of the next message; the one
+    after it is read again (before, every later message was lost: no answer, no exit)."""
+    body = json.dumps(INITIALIZED).encode()
+    bad = b"Content-Length: %d\r\n\r\n" % (len(body) + 12) + body
+    filler = {"jsonrpc": "2.0", "method": "$/filler", "params": {}}
+    answers, returncode = _talk(
+        tmp_path,
+        [
+            (_frame(INITIALIZE), 0.0),
+            (bad + _frame(filler) + _frame(SHUTDOWN), 0.0),
+            (_frame(EXIT), 0.0),
+        ],
+    )
+    assert answers[1]["result"]["serverInfo"]["name"] == "eager-lsp"
+    assert answers[2]["result"] is None
+    assert returncode == 0
+
+
 def _peak_rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status", encoding="ascii") as fh:
         for line in fh:

@@ -29,7 +29,9 @@ body with more JSON objects and arrays than `limits.INBOUND_CONTAINER_CAP` (a fe
 that parse into dozens: 64 MiB of `{}` took 1.7 GB); a header
 line longer than `limits.INBOUND_HEADER_CAP` is dropped up to its line end, and so are the
 header lines of one message past that many bytes in all, and lines before a Content-Length
-(which pygls ignores anyway); the messages after any of these are read as usual. A
+(which pygls ignores anyway); the messages after any of these are read as usual. A wrong
+Content-Length costs the messages it runs into, not all the rest: a header glued to the end
+of a body is read from where it starts. A
 Content-Length of more than 18 digits is over every cap (its body is read past); pygls is
 handed the length as a plain number, never the client's digits. So a client
 cannot make the server allocate what it says, only what the caps allow. A body is gathered
@@ -57,6 +59,7 @@ log = logging.getLogger(__name__)
 _CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")  # as pygls parses it
 _OVERLONG = b"X-Eager-Dropped: overlong header line\r\n"  # what an overlong line reads as
 _OVERLONG_LOG = "a header line from the editor is over %d bytes: dropped"
+_RESYNC_LOG = "%d bytes from the editor before a header, after a wrong Content-Length: dropped"
 _READ_SIZE = 1 << 16
 _BIG_READ = 1 << 20  # the largest read, for the rest of a big body
 _READY_CAP = 1 << 20  # bytes of whole messages read ahead before the loop stops reading
@@ -182,6 +185,13 @@ class Framer:
             return
         if not self._length:
             match = _CONTENT_LENGTH.fullmatch(line)
+            if match is None and b"Content-Length: " in line:
+                # A wrong Content-Length before: the end of a body ran into the next header.
+                # Read on from that header, or no message after it would ever be read.
+                at = line.rfind(b"Content-Length: ")
+                match = _CONTENT_LENGTH.fullmatch(line[at:])
+                if match is not None:
+                    log.error(_RESYNC_LOG, at)
             if match:
                 self._length = _length(match.group(1))
                 # as pygls will read it: its own int() of thousands of digits would fail
