@@ -61,6 +61,11 @@ _STRING_STOP = {
 _COMMENT_STOP = re.compile("[\r\n]")
 _WORD_TAIL = re.compile(r"\w*\Z")
 _CODE_RUN = re.compile(r"[^\s'\"#\\()\[\]{}:\r\n\x0c]+")
+# Code at top level (not in an f-string's replacement field) up to the next character that
+# needs a decision: a quote, a comment, a backslash, a line break. Brackets in it only count.
+_PLAIN_RUN = re.compile(r"[^'\"#\\\r\n]+")
+_BRACKET = re.compile(r"[()\[\]{}]")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
 def _is_ident(c: str) -> bool:
@@ -160,6 +165,10 @@ class LogicalLineScanner:
         if phase == _COMMENT_LINE:
             return self._skip_comment(data, i, final, blank=True)
         if phase == _WORD:
+            m = _ASCII_WORD.match(data, i)
+            if m is not None:
+                self.word.append(m.group())
+                return m.end() - i
             c = data[i]
             if _is_ident(c):
                 self.word.append(c)
@@ -255,6 +264,10 @@ class LogicalLineScanner:
         return self._step(data, i, final)
 
     def _step_code(self, top: _Code, data: str, i: int, final: bool) -> int:
+        if not top.field:
+            m = _PLAIN_RUN.match(data, i)
+            if m is not None:
+                return self._plain_run(top, m.group())
         c = data[i]
         m = _CODE_RUN.match(data, i)
         if m is not None:
@@ -290,6 +303,27 @@ class LogicalLineScanner:
         elif c == ":" and top.field and top.depth == 0:
             self.stack.append(_Str("", False, fmt=True, spec=True))
         return 1
+
+    def _plain_run(self, top: _Code, run: str) -> int:
+        """A run of `_PLAIN_RUN` outside f-string fields, taken at once: what the steps one
+        character at a time would leave (brackets counted, never below zero; the last
+        character that is not a space; the identifier characters at its end)."""
+        if "(" in run or ")" in run or "[" in run or "]" in run or "{" in run or "}" in run:
+            depth = top.depth
+            for b in _BRACKET.findall(run):
+                if b in "([{":
+                    depth += 1
+                elif depth > 0:
+                    depth -= 1
+            top.depth = depth
+        significant = run.rstrip(_SPACE)
+        if significant:
+            self.last = significant[-1]
+        if len(significant) == len(run):
+            self._track_ident(run)
+        else:
+            self.ident_run = ""  # a space before the quote: no prefix
+        return len(run)
 
     def _track_ident(self, run: str) -> None:
         """Remember a short identifier run right before a quote: it may be a string prefix."""
