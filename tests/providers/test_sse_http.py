@@ -402,3 +402,33 @@ async def test_a_line_that_never_ends_is_no_sign_of_life() -> None:
     async with scripted((head + PAUSE.join([b"d"] * 60), False)) as srv:
         err = await asyncio.wait_for(error_of(provider(srv.url, timeout_s=1.0)), 10)
     assert err.kind == "connection" and "stalled" in err.message, err
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (b'{"a": 1}, {"b": 2}', "not JSON"),  # two values in one event
+        (b"[1]", "not an object"),
+        (b'{"error": {"message": "quota"}}', "quota"),
+        (b"{broken", "not JSON"),
+        (b"[" * 5000, "not JSON"),
+    ],
+    ids=["two-values", "array", "error", "broken", "deep"],
+)
+def test_events_in_one_read_are_judged_as_one_by_one(bad: bytes, error: str) -> None:
+    """Events that come in one read are parsed together (one JSON parse per read); whatever
+    is odd in them is judged as it would be alone: the good events before it are handed
+    out, then the error."""
+    good = [{"choices": [{"delta": {"content": f"t{i}"}}]} for i in range(4)]
+    data = b"".join(b"data: %s\n\n" % json.dumps(g).encode() for g in good[:2])
+    data += b"data: " + bad + b"\n\n" + b"data: %s\n\n" % json.dumps(good[2]).encode()
+    lines = sse_http.EventLines(1 << 20)
+    out: list[dict[str, object]] = []
+    with pytest.raises(sse_http.Malformed, match=error):
+        lines.feed(data, out)
+    assert out == good[:2]
+    ok = sse_http.EventLines(1 << 20)
+    out = []
+    ok.feed(b"".join(b"data: %s\n\n" % json.dumps(g).encode() for g in good), out)
+    ok.feed(b"data: [DONE]\n\ndata: " + json.dumps(good[0]).encode() + b"\n\n", out)
+    assert out == good and ok.done

@@ -127,19 +127,44 @@ class EventLines:
         if len(self._rest) > self.line_cap:
             raise Malformed(f"an event line is over {self.line_cap} bytes")
         self.lines += 1
+        payloads: list[bytes] = []
         for line in lines:
             if not line.startswith(b"data:"):
                 continue  # comments (keep-alives), other fields, the blank line between events
             payload = line[5:].strip()
             if payload == b"[DONE]":
                 self.done = True
-                return
+                break
+            payloads.append(payload)
+        parsed = _events(payloads) if len(payloads) > 1 else None
+        if parsed is not None:
+            out.extend(parsed)
+            return
+        for payload in payloads:
             out.append(_event(payload))
 
     def end(self, out: list[dict[str, Any]]) -> None:
         """The body ended: a last line without its line end counts too."""
         if self._rest and not self.done:
             self.feed(b"\n", out)
+
+
+def _events(payloads: list[bytes]) -> list[dict[str, Any]] | None:
+    """Several events parsed as one JSON array (one parse, not one each: a model's stream is
+    an event per token); None when anything is odd (a payload that is not exactly one JSON
+    value, so the count differs or the array does not parse; one not an object; an error),
+    and the caller parses them one by one, which raises at the first bad one."""
+    text = b",".join(payloads).join((b"[", b"]")).decode("utf-8", "replace")
+    try:
+        objs = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if len(objs) != len(payloads):
+        return None
+    for obj in objs:
+        if type(obj) is not dict or obj.get("error"):
+            return None
+    return objs
 
 
 def _event(payload: bytes) -> dict[str, Any]:
