@@ -408,17 +408,19 @@ async def test_a_line_that_never_ends_is_no_sign_of_life() -> None:
     ("bad", "error"),
     [
         (b'{"a": 1}, {"b": 2}', "not JSON"),  # two values in one event
+        (b'{"a": 1} x', "not JSON"),  # something after the value
+        (b"\xc2\xa0{}", "not JSON"),  # a no-break space is not JSON whitespace
         (b"[1]", "not an object"),
         (b'{"error": {"message": "quota"}}', "quota"),
         (b"{broken", "not JSON"),
         (b"[" * 5000, "not JSON"),
     ],
-    ids=["two-values", "array", "error", "broken", "deep"],
+    ids=["two-values", "trailing", "nbsp", "array", "error", "broken", "deep"],
 )
-def test_events_in_one_read_are_judged_as_one_by_one(bad: bytes, error: str) -> None:
-    """Events that come in one read are parsed together (one JSON parse per read); whatever
-    is odd in them is judged as it would be alone: the good events before it are handed
-    out, then the error."""
+def test_each_event_is_one_json_object(bad: bytes, error: str) -> None:
+    """An event is parsed by the JSON scanner directly (no `json.loads` wrappers): what is
+    not exactly one JSON object, or is an error, fails as `json.loads` would have it, with
+    the good events before it handed out."""
     good = [{"choices": [{"delta": {"content": f"t{i}"}}]} for i in range(4)]
     data = b"".join(b"data: %s\n\n" % json.dumps(g).encode() for g in good[:2])
     data += b"data: " + bad + b"\n\n" + b"data: %s\n\n" % json.dumps(good[2]).encode()

@@ -87,6 +87,11 @@ class StatusError(Exception):
         return text.strip()
 
 
+# What `json.loads` calls in the end (the C scanner), made once. (typeshed does not list the
+# decoder's `scan_once`, which CPython has set in `JSONDecoder.__init__` since 2.6.)
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
 class EventLines:
     """The bytes of an event stream in, the JSON objects of its `data:` lines out.
 
@@ -127,20 +132,13 @@ class EventLines:
         if len(self._rest) > self.line_cap:
             raise Malformed(f"an event line is over {self.line_cap} bytes")
         self.lines += 1
-        payloads: list[bytes] = []
         for line in lines:
             if not line.startswith(b"data:"):
                 continue  # comments (keep-alives), other fields, the blank line between events
             payload = line[5:].strip()
             if payload == b"[DONE]":
                 self.done = True
-                break
-            payloads.append(payload)
-        parsed = _events(payloads) if len(payloads) > 1 else None
-        if parsed is not None:
-            out.extend(parsed)
-            return
-        for payload in payloads:
+                return
             out.append(_event(payload))
 
     def end(self, out: list[dict[str, Any]]) -> None:
@@ -149,31 +147,17 @@ class EventLines:
             self.feed(b"\n", out)
 
 
-def _events(payloads: list[bytes]) -> list[dict[str, Any]] | None:
-    """Several events parsed as one JSON array (one parse, not one each: a model's stream is
-    an event per token); None when anything is odd (a payload that is not exactly one JSON
-    value, so the count differs or the array does not parse; one not an object; an error),
-    and the caller parses them one by one, which raises at the first bad one."""
-    text = b",".join(payloads).join((b"[", b"]")).decode("utf-8", "replace")
-    try:
-        objs = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if len(objs) != len(payloads):
-        return None
-    for obj in objs:
-        if type(obj) is not dict or obj.get("error"):
-            return None
-    return objs
-
-
 def _event(payload: bytes) -> dict[str, Any]:
     # Invalid UTF-8 becomes U+FFFD, as httpx's text decoding did, not an exception.
     text = payload.decode("utf-8", "replace")
     try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError):
+        # `json.loads` without its wrappers (an event per token): one value, nothing after it
+        # (the payload is stripped, so no whitespace is around it to skip).
+        obj, end = _SCAN(text, 0)
+    except (StopIteration, ValueError, RecursionError):
         raise Malformed("an event is not JSON") from None
+    if end != len(text):
+        raise Malformed("an event is not JSON")
     if not isinstance(obj, dict):
         raise Malformed("an event is not an object")
     error = obj.get("error")
