@@ -40,10 +40,10 @@ TOOLTIP_CAP = 4000  # characters of one inlay hint's tooltip
 PROMPT_CAP = 64 * 1024  # characters of an eager.generate prompt (it is sent to the model as is)
 INBOUND_MESSAGE_CAP = 64 * 1024 * 1024  # bytes of one message body read from the editor
 INBOUND_HEADER_CAP = 8 * 1024  # bytes of one header line read from the editor
-# JSON objects and arrays in one message body (each `{` and `[` counted, in strings too): a
-# body of `[{},{},…]` is small in bytes but each `{}` becomes a dict of ~64 bytes, so 64 MiB of
-# it took ~1.7 GB to parse. At this cap a body parses into at most ~150 MB of containers.
-INBOUND_CONTAINER_CAP = 2_000_000
+# JSON values and members in one message body outside strings (each `,` `:` `{` `[`): a body
+# of `[{},{},…]` or `["ab","ab",…]` is small in bytes but each value parses into dozens, so
+# 64 MiB took 1.7 GB. At this cap a body's values take ~150 MB at most, plus its strings.
+INBOUND_VALUE_CAP = 2_000_000
 
 # -- memory -------------------------------------------------------------------------------------
 MEMORY_SHARE = 0.5  # default execution.memoryLimitMB: this share of the machine's memory

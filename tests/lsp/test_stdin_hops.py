@@ -137,35 +137,52 @@ async def test_a_body_over_the_cap_is_read_past_without_being_held(
     assert max(held) <= 2 * 4096, max(held)  # never more than about one read of the dropped body
 
 
-async def test_a_body_of_too_many_objects_and_arrays_is_dropped(monkeypatch: Any) -> None:
-    """Few bytes each, dozens once parsed: past limits.INBOUND_CONTAINER_CAP a body is not
-    handed to the parser; one at the cap, and a long string, are."""
+async def test_a_body_of_too_many_values_is_dropped(monkeypatch: Any) -> None:
+    """Few bytes each, dozens once parsed: past limits.INBOUND_VALUE_CAP values outside
+    strings a body is not handed to the parser (objects, arrays, short strings alike); one
+    under the cap is, and so is text full of brackets and commas inside one string (a
+    document's text)."""
     from eager_lsp import limits
 
-    monkeypatch.setattr(limits, "INBOUND_CONTAINER_CAP", 1000)
+    monkeypatch.setattr(limits, "INBOUND_VALUE_CAP", 1000)
     bomb = {"jsonrpc": "2.0", "method": "bomb", "params": [{} for _ in range(1001)]}
-    nested = {"jsonrpc": "2.0", "method": "nested", "params": [[[]] for _ in range(1000)]}
-    at_cap = {"jsonrpc": "2.0", "method": "at_cap", "params": [[] for _ in range(998)]}
-    text = {"jsonrpc": "2.0", "method": "text", "params": {"text": "x" * 50_000}}
+    nested = {"jsonrpc": "2.0", "method": "nested", "params": [[[]] for _ in range(600)]}
+    strings = {"jsonrpc": "2.0", "method": "strings", "params": ["ab"] * 1001}
+    keys = {"jsonrpc": "2.0", "method": "keys", "params": {f"k{i}": 0 for i in range(600)}}
+    under = {"jsonrpc": "2.0", "method": "under", "params": [[] for _ in range(300)] + ["x" * 5000]}
+    text = {"jsonrpc": "2.0", "method": "text", "params": {"text": 'a\\"{[,:' * 20_000}}
     after = {"jsonrpc": "2.0", "method": "after", "params": None}
-    data = b"".join(_frame(m) for m in (bomb, nested, at_cap, text, after))
+    data = b"".join(_frame(m) for m in (bomb, nested, strings, keys, under, text, after))
     for step in (len(data), 4096, 7):
         got = await _read_all(MessageReader(_Trickle(data, step)))  # type: ignore[arg-type]
-        assert [m["method"] for m in got] == ["at_cap", "text", "after"], step
+        assert [m["method"] for m in got] == ["under", "text", "after"], step
 
 
 async def test_a_wrong_content_length_costs_the_message_it_runs_into_not_the_rest() -> None:
     """A body longer or shorter than its Content-Length ends glued to the next header line;
-    the framer reads on from that header (pygls's own reader lost every later message)."""
-    msgs = [{"jsonrpc": "2.0", "method": f"m{i}", "params": {"i": i}} for i in range(4)]
-    for wrong in (+12, -5):
+    the framer reads on from that header (pygls's own reader lost every later message), also
+    when the glued line is longer than a header may be (a long body's rest)."""
+    long = "x" * 3 * 8192  # over INBOUND_HEADER_CAP
+    msgs = [{"jsonrpc": "2.0", "method": f"m{i}", "params": {"i": i, "s": long}} for i in range(4)]
+    for wrong in (+12, -5, -9000):
         body = json.dumps(msgs[0]).encode()
         bad = b"Content-Length: %d\r\n\r\n" % (len(body) + wrong) + body
         data = bad + b"".join(_frame(m) for m in msgs[1:])
         for step in (len(data), 5):
             got = await _read_all(MessageReader(_Trickle(data, step)))  # type: ignore[arg-type]
             methods = [m["method"] for m in got if isinstance(m, dict)]
-            assert methods[-2:] == ["m2", "m3"], (wrong, step, got)
+            assert methods[-2:] == ["m2", "m3"], (wrong, step, methods)
+
+
+async def test_a_header_whose_name_ends_in_content_length_is_a_header() -> None:
+    """`X-Original-Content-Length: 9` before the real Content-Length is an ordinary header
+    line (pygls ignores it), not a header glued to a body."""
+    m = {"jsonrpc": "2.0", "method": "m", "params": {"i": 1}}
+    data = b"X-Original-Content-Length: 9\r\n" + _frame(m)
+    data += _frame(m, b"X-Original-Content-Length: 9\r\n")
+    for step in (len(data), 3):
+        got = await _read_all(MessageReader(_Trickle(data, step)))  # type: ignore[arg-type]
+        assert got == [m, m], step
 
 
 def _watch_held(reader: MessageReader) -> list[int]:

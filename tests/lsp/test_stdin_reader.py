@@ -231,11 +231,15 @@ def test_a_body_of_millions_of_empty_objects_is_dropped_before_it_is_parsed(
     tmp_path: Path,
 ) -> None:
     """7.5 MB of `{},` is 2.5 million dicts once parsed (~200 MB; 64 MiB of it took 1.7 GB):
-    over limits.INBOUND_CONTAINER_CAP it is dropped unparsed, and the server answers on."""
+    over limits.INBOUND_VALUE_CAP it is dropped unparsed, and the server answers on; so is
+    7.5 MB of `"ab",` (short strings cost as much)."""
     from eager_lsp import limits
 
-    count = limits.INBOUND_CONTAINER_CAP + 500_000
-    body = b'{"jsonrpc":"2.0","method":"x/bomb","params":[' + b"{}," * count + b"{}]}"
+    count = limits.INBOUND_VALUE_CAP + 500_000
+    bodies = [
+        b'{"jsonrpc":"2.0","method":"x/bomb","params":[' + b"{}," * count + b"{}]}",
+        b'{"jsonrpc":"2.0","method":"x/bomb","params":[' + b'"ab",' * count + b'"ab"]}',
+    ]
     proc = _serve(subprocess.PIPE, tmp_path)
     assert proc.stdin is not None and proc.stdout is not None
     try:
@@ -243,7 +247,9 @@ def test_a_body_of_millions_of_empty_objects_is_dropped_before_it_is_parsed(
         proc.stdin.flush()
         assert _read_one(proc)["id"] == 1
         before = _peak_rss_mb(proc.pid)
-        proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body + _frame(SHUTDOWN))
+        for body in bodies:
+            proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        proc.stdin.write(_frame(SHUTDOWN))
         proc.stdin.flush()
         assert _read_one(proc) == {"jsonrpc": "2.0", "id": 2, "result": None}
         grown = _peak_rss_mb(proc.pid) - before
@@ -256,7 +262,7 @@ def test_a_body_of_millions_of_empty_objects_is_dropped_before_it_is_parsed(
             proc.wait()
         proc.stdin.close()
         proc.stdout.close()
-    assert grown < 60, f"peak memory grew by {grown:.0f} MB"  # the body itself is 7.5 MB
+    assert grown < 60, f"peak memory grew by {grown:.0f} MB"  # a body itself is 7.5-12.5 MB
 
 
 def _read_one(proc: subprocess.Popen[bytes]) -> dict[str, Any]:

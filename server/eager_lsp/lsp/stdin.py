@@ -25,13 +25,13 @@ then takes each message's lines and body without waiting, in order, as from its 
 
 What is held is bounded (pygls's reader was not): a message whose Content-Length is over
 `limits.INBOUND_MESSAGE_CAP` is read past and dropped, with an error in the log, and so is a
-body with more JSON objects and arrays than `limits.INBOUND_CONTAINER_CAP` (a few bytes each
-that parse into dozens: 64 MiB of `{}` took 1.7 GB); a header
+body with more JSON values outside strings than `limits.INBOUND_VALUE_CAP` (a few bytes each
+that parse into dozens: 64 MiB of `{}` took 1.7 GB, of `"ab",` 1 GB); a header
 line longer than `limits.INBOUND_HEADER_CAP` is dropped up to its line end, and so are the
 header lines of one message past that many bytes in all, and lines before a Content-Length
 (which pygls ignores anyway); the messages after any of these are read as usual. A wrong
 Content-Length costs the messages it runs into, not all the rest: a header glued to the end
-of a body is read from where it starts. A
+of a body (a long one too) is read from where it starts. A
 Content-Length of more than 18 digits is over every cap (its body is read past); pygls is
 handed the length as a plain number, never the client's digits. So a client
 cannot make the server allocate what it says, only what the caps allow. A body is gathered
@@ -57,9 +57,12 @@ from eager_lsp.lsp.waits import Wake
 log = logging.getLogger(__name__)
 
 _CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")  # as pygls parses it
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _OVERLONG = b"X-Eager-Dropped: overlong header line\r\n"  # what an overlong line reads as
 _OVERLONG_LOG = "a header line from the editor is over %d bytes: dropped"
-_RESYNC_LOG = "%d bytes from the editor before a header, after a wrong Content-Length: dropped"
+_RESYNC_LOG = "a header from the editor glued to the end of a body (a wrong Content-Length)"
+_NOT_A_NAME = re.compile(rb"[^-!#$%&'*+.^_`|~0-9A-Za-z]")  # not in a header's name (RFC 9110)
+_TAIL = 64  # bytes kept of an overlong line: more than a Content-Length header needs
 _READ_SIZE = 1 << 16
 _BIG_READ = 1 << 20  # the largest read, for the rest of a big body
 _READY_CAP = 1 << 20  # bytes of whole messages read ahead before the loop stops reading
@@ -82,6 +85,7 @@ class Framer:
         self._eof = False
         self._done = False  # the end was handed out
         self._dropping = False  # inside an overlong header line, up to its end
+        self._tail = b""  # the last bytes of that line (a header may be glued at its end)
         self._parts: list[bytes] = []  # the message being read
         self._length = 0  # its Content-Length, once read
         self._held = 0  # bytes of its header lines
@@ -155,25 +159,37 @@ class Framer:
             nl = self._buffer.find(b"\n", self._pos)
             if self._dropping:
                 if nl < 0:
+                    self._tail = (self._tail + self._buffer[self._pos :])[-_TAIL:]
                     self._buffer, self._pos = b"", 0  # dropped, holding no more than one read
                     return b"" if self._eof else None
                 self._dropping = False
+                tail, self._tail = (self._tail + self._buffer[self._pos : nl + 1])[-_TAIL:], b""
                 self._pos = nl + 1
-                return _OVERLONG
+                return self._overlong(tail)
             if nl >= 0:
                 if nl + 1 - self._pos > cap:
                     log.error(_OVERLONG_LOG, cap)
+                    tail = self._buffer[max(self._pos, nl + 1 - _TAIL) : nl + 1]
                     self._pos = nl + 1
-                    return _OVERLONG
+                    return self._overlong(tail)
                 return self._take(nl + 1)
             if len(self._buffer) - self._pos > cap:
                 log.error(_OVERLONG_LOG, cap)
+                self._tail = self._buffer[-_TAIL:]
                 self._buffer, self._pos = b"", 0
                 self._dropping = True
                 continue
             if self._eof:
                 return self._take(len(self._buffer))
             return None
+
+    def _overlong(self, tail: bytes) -> bytes:
+        """What an overlong line reads as: its end, when a header is glued there (after a
+        wrong Content-Length, the rest of a long body and the next header are one line) and
+        a header is awaited; else a line no header matches."""
+        if not self._length and b"Content-Length: " in tail:
+            return tail
+        return _OVERLONG
 
     def _on_line(self, line: bytes) -> None:
         """From a Content-Length line to the blank line after it; what pygls would ignore is
@@ -187,11 +203,14 @@ class Framer:
             match = _CONTENT_LENGTH.fullmatch(line)
             if match is None and b"Content-Length: " in line:
                 # A wrong Content-Length before: the end of a body ran into the next header.
-                # Read on from that header, or no message after it would ever be read.
+                # Read on from that header, or no message after it would ever be read; but
+                # only after what cannot be a header's name (`X-Original-Content-Length: 9`
+                # is a header, `…}Content-Length: 52` a body's end).
                 at = line.rfind(b"Content-Length: ")
-                match = _CONTENT_LENGTH.fullmatch(line[at:])
-                if match is not None:
-                    log.error(_RESYNC_LOG, at)
+                if _NOT_A_NAME.search(line, 0, at):
+                    match = _CONTENT_LENGTH.fullmatch(line[at:])
+                    if match is not None:
+                        log.error(_RESYNC_LOG)
             if match:
                 self._length = _length(match.group(1))
                 # as pygls will read it: its own int() of thousands of digits would fail
@@ -232,10 +251,10 @@ class Framer:
                 return False
             # Not copied: pygls's loop only tests and parses a body, which a bytearray allows.
             body = cast(bytes, self._body)
-        if _too_nested(body):
+        if _too_many_values(body):
             log.error(
-                "a message from the editor has over %d JSON objects and arrays: dropped",
-                limits.INBOUND_CONTAINER_CAP,
+                "a message from the editor has over %d JSON values outside strings: dropped",
+                limits.INBOUND_VALUE_CAP,
             )
         else:
             self._emit([*self._parts, body])  # a shorter one at the end of stdin
@@ -253,11 +272,27 @@ class Framer:
         return True
 
 
-def _too_nested(body: bytes) -> bool:
-    """More `{` and `[` than limits.INBOUND_CONTAINER_CAP: parsing it would hold far more than
-    its bytes. Each container takes two bytes at least, so a shorter body is not counted."""
-    cap = limits.INBOUND_CONTAINER_CAP
-    return len(body) > 2 * cap and body.count(b"{") + body.count(b"[") > cap
+def _too_many_values(body: bytes) -> bool:
+    """More than limits.INBOUND_VALUE_CAP values and members (each `,` `:` `{` `[` outside
+    strings): parsed, each costs dozens of bytes, far more than its text. A string costs
+    about its length and its text is not counted (a document's text full of brackets is one
+    value). Cheap tests first: a body of fewer bytes than twice the cap, or with fewer marks
+    in all, cannot be over; one with more strings than the cap is."""
+    cap = limits.INBOUND_VALUE_CAP
+    if len(body) <= 2 * cap:
+        return False
+    marks = _marks(body, 0, len(body))
+    if marks <= cap:
+        return False
+    if (body.count(b'"') - body.count(b'\\"')) // 2 > cap:
+        return True
+    for string in _JSON_STRING.finditer(body):  # at most `cap` of them (the test above)
+        marks -= _marks(body, string.start(), string.end())
+    return marks > cap
+
+
+def _marks(body: bytes, start: int, end: int) -> int:
+    return sum(body.count(c, start, end) for c in (b",", b":", b"{", b"["))
 
 
 def _length(digits: bytes) -> int:
