@@ -509,9 +509,13 @@ _HANDLERS: dict[type, Any] = {
     # Constants and string annotations read nothing; nor do operators (`+`, `==`, `not`).
     ast.Constant: lambda self, node, scope: None,
 }
-for _t in vars(ast).values():
-    if isinstance(_t, type) and issubclass(_t, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop)):
-        _HANDLERS[_t] = _HANDLERS[ast.Constant]
+_OPERATORS = tuple(
+    t
+    for t in vars(ast).values()
+    if isinstance(t, type) and issubclass(t, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop))
+)  # `+`, `not`, `==`, `and`: the concrete classes
+for _t in _OPERATORS:
+    _HANDLERS[_t] = _HANDLERS[ast.Constant]
 for _t in _TYPE_ALIAS:
     _HANDLERS[_t] = _Walker.type_alias
 
@@ -531,8 +535,7 @@ _PLAIN: frozenset[type] = frozenset(
         ast.Name, ast.Attribute, ast.Subscript, ast.Slice, ast.Call, ast.keyword, ast.Constant,
         ast.BinOp, ast.BoolOp, ast.UnaryOp, ast.Compare, ast.IfExp,
         ast.Dict, ast.Set, ast.List, ast.Tuple, ast.JoinedStr, ast.FormattedValue,
-        *(c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, (
-            ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop))),
+        ast.Load, ast.Store, ast.Del, *_OPERATORS,
     }
 )  # fmt: skip
 

@@ -16,8 +16,8 @@ Python rejects (PEP 695 on 3.11, `b'é'`, a bare `except:` before another handle
 `nonlocal`) is a syntax error at its line and nothing after it runs. The facts the gate needs
 come from the same tree (core/analysis.py), and say whether the compile can be skipped: a
 short chunk of plain simple statements (`x = f(1)`, `print(x)`), where the compiler rejects
-nothing the parser accepted, is only parsed (about half the cost of the pair). When the worker runs another Python version
-(`version=`), the scanner follows that version's f-string rules and a chunk this Python
+nothing the parser accepted, is only parsed (about half the cost of the pair). When the
+worker runs another Python version (`version=`), the scanner follows that version's f-string rules and a chunk this Python
 rejects is released unchecked (`Chunk.checked` False): the worker's own compile reports the
 error at its line, and the safe gate defers unchecked chunks, since it cannot judge them.
 No exception escapes `feed()`/`end()`: anything unexpected becomes a syntax issue.
@@ -308,9 +308,10 @@ class LogicalLineScanner:
         """A run of `_PLAIN_RUN` outside f-string fields, taken at once: what the steps one
         character at a time would leave (brackets counted, never below zero; the last
         character that is not a space; the identifier characters at its end)."""
-        if "(" in run or ")" in run or "[" in run or "]" in run or "{" in run or "}" in run:
+        brackets = _BRACKET.findall(run)
+        if brackets:
             depth = top.depth
-            for b in _BRACKET.findall(run):
+            for b in brackets:
                 if b in "([{":
                     depth += 1
                 elif depth > 0:

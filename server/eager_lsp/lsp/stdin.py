@@ -56,6 +56,7 @@ from eager_lsp.lsp.waits import Wake
 
 log = logging.getLogger(__name__)
 
+_HEADER = b"Content-Length: "
 _CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")  # as pygls parses it
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _OVERLONG = b"X-Eager-Dropped: overlong header line\r\n"  # what an overlong line reads as
@@ -187,7 +188,7 @@ class Framer:
         """What an overlong line reads as: its end, when a header is glued there (after a
         wrong Content-Length, the rest of a long body and the next header are one line) and
         a header is awaited; else a line no header matches."""
-        if not self._length and b"Content-Length: " in tail:
+        if not self._length and _HEADER in tail:
             return tail
         return _OVERLONG
 
@@ -201,12 +202,12 @@ class Framer:
             return
         if not self._length:
             match = _CONTENT_LENGTH.fullmatch(line)
-            if match is None and b"Content-Length: " in line:
+            if match is None and _HEADER in line:
                 # A wrong Content-Length before: the end of a body ran into the next header.
                 # Read on from that header, or no message after it would ever be read; but
                 # only after what cannot be a header's name (`X-Original-Content-Length: 9`
                 # is a header, `…}Content-Length: 52` a body's end).
-                at = line.rfind(b"Content-Length: ")
+                at = line.rfind(_HEADER)
                 if _NOT_A_NAME.search(line, 0, at):
                     match = _CONTENT_LENGTH.fullmatch(line[at:])
                     if match is not None:
