@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:
 from eager_lsp.lsp import methods  # noqa: E402
 from eager_lsp.lsp.text import Text  # noqa: E402
 from tests.support.jupyter import jupyter_server  # noqa: E402,F401  (re-exported fixture)
+from tests.support.lsp_session import shut_down  # noqa: E402
 from tests.support.openai_server import FakeOpenAIServer  # noqa: E402
 
 CLIENTS = ["visual-studio-code", "neovim"]
@@ -429,7 +430,7 @@ async def client(lsp_client: LanguageClient, request: Any, fake_openai: Any, tmp
     enc = result.capabilities.position_encoding
     editor.encoding = str(getattr(enc, "value", enc) or "utf-16")
     yield
-    await lsp_client.shutdown_session()
+    await shut_down(lsp_client)
 
 
 @pytest.fixture

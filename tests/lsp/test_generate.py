@@ -12,6 +12,7 @@ from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, client_capabilities
 
 from eager_lsp.lsp import methods
+from tests.support.lsp_session import shut_down
 from tests.support.openai_server import FakeOpenAIServer
 
 from .conftest import ClientDoc, Editor, _client_factory, _server_env, base_settings
@@ -281,7 +282,7 @@ async def test_the_api_key_never_reaches_the_log(
         await editor.command(methods.GENERATE, uri=uri, prompt="anything")
         await editor.summary(uri)
         assert fake_openai.chat_requests[0].headers["authorization"] == f"Bearer {secret}"
-        await client.shutdown_session()
+        await shut_down(client)
     finally:
         await client.stop()
     text = log.read_text()

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -31,9 +30,10 @@ from pytest_lsp import client_capabilities
 
 import eager_lsp
 from eager_lsp.lsp import methods
+from tests.support.lsp_session import shut_down
 from tests.worker.test_isolation import plant
 
-from .conftest import WAIT_S, Editor, _client_factory, _server_env
+from .conftest import Editor, _client_factory, _server_env
 
 NOBODY = 65534
 AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
@@ -133,7 +133,7 @@ async def start(
 
 async def stop(client: Any) -> None:
     try:
-        await asyncio.wait_for(client.shutdown_session(), WAIT_S)
+        await shut_down(client)
     finally:
         await client.stop()
 

@@ -25,6 +25,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.unwritten import note
+from tests.support.lsp_session import shut_down
 from tests.support.openai_server import FakeOpenAIServer
 
 from .conftest import Editor, _client_factory, _plain, _server_env
@@ -87,7 +88,7 @@ async def typing_client(lsp_client: LanguageClient, fake_openai: Any, tmp_path: 
     lsp_client.inside = inside  # type: ignore[attr-defined]
     yield
     inside.released.set()
-    await lsp_client.shutdown_session()
+    await shut_down(lsp_client)
 
 
 async def _stopped_by_typing(

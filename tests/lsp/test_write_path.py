@@ -29,6 +29,7 @@ from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from eager_lsp.lsp import methods
+from tests.support.lsp_session import shut_down
 from tests.support.openai_server import FakeOpenAIServer
 
 from .conftest import (
@@ -352,7 +353,7 @@ async def stream_client(lsp_client: LanguageClient, fake_openai: Any, tmp_path: 
 
     await _stream_session(lsp_client, fake_openai, tmp_path, streams, stream_edit)
     yield
-    await lsp_client.shutdown_session()
+    await shut_down(lsp_client)
 
 
 async def _stream_session(
@@ -607,7 +608,7 @@ async def slow_stream_client(lsp_client: LanguageClient, fake_openai: Any, tmp_p
     lsp_client.late = late  # type: ignore[attr-defined]
     await _stream_session(lsp_client, fake_openai, tmp_path, streams, stream_edit)
     yield
-    await lsp_client.shutdown_session()
+    await shut_down(lsp_client)
 
 
 async def test_an_answer_after_the_server_stopped_waiting_is_no_server_error(

@@ -104,3 +104,16 @@ def tcp_sockets(pids: list[int]) -> list[tuple[int, str, int, str]]:
 def listening_tcp(pids: list[int]) -> list[tuple[int, str, int]]:
     """(pid, ip, port) for every TCP socket in LISTEN state that one of `pids` holds."""
     return [(pid, ip, port) for pid, ip, port, state in tcp_sockets(pids) if state == "0A"]
+
+
+def described(sockets: list[tuple[int, str, int, str]]) -> list[tuple[int, str, int, str, str]]:
+    """The sockets with their process's command line, so a failure says who held them."""
+    out = []
+    for pid, ip, port, state in sockets:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")[:200]
+        except OSError:
+            cmdline = "(gone)"
+        out.append((pid, ip, port, state, cmdline))
+    return out

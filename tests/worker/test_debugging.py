@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from eager_lsp.executors.worker.client import WorkerClient, WorkerOptions
-from tests.support.procs import cmdlines_as_nobody, descendants, listening_tcp, tcp_sockets
+from tests.support.procs import (
+    cmdlines_as_nobody,
+    descendants,
+    described,
+    listening_tcp,
+    tcp_sockets,
+)
 from tests.worker.dap import DapClient
 from tests.worker.helpers import chunk, run1
 
@@ -138,7 +144,8 @@ async def test_nothing_below_us_holds_a_tcp_socket_until_asked(tmp_path: Path) -
     worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
     try:
         await run1(worker, "x = sum(range(1000))\n")
-        assert tcp_sockets(descendants(os.getpid())) == []
+        held = tcp_sockets(descendants(os.getpid()))
+        assert held == [], described(held)
     finally:
         await worker.shutdown()
 

@@ -9,6 +9,7 @@ registers the LSP methods and commands, each forwarding to the feature that does
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import os
@@ -46,9 +47,22 @@ def build_server() -> EagerServer:
     return server
 
 
+def _stacks_on_sigusr1() -> None:
+    """`kill -USR1 <server pid>` writes every thread's stack to stderr (the editor's log for
+    this server), so a server that seems stuck can say where without a debugger; the tests
+    ask for it before they kill a server that did not exit. POSIX only."""
+    import faulthandler
+    import signal
+
+    if hasattr(signal, "SIGUSR1"):
+        with contextlib.suppress(ValueError, OSError, RuntimeError):  # not the main thread
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
 def serve(tcp: str | None, log_file: Path | None) -> int:
     """Run the language server on stdio (default) or `HOST:PORT`; returns the exit code."""
     _configure_logging(log_file)
+    _stacks_on_sigusr1()
     server = build_server()
     if tcp:
         host, _, port = tcp.rpartition(":")
