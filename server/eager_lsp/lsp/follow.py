@@ -43,7 +43,7 @@ class Epoch(Activity):
     def __init__(self, server: ExecutionContext, doc: Document, follower: Follower, base: int):
         super().__init__(server, doc)
         self.follower = follower
-        # Imported here: the providers package loads the openai SDK (see server.warm_up).
+        # Imported here: lsp/ reaches the providers only when a stream is made (warm_up).
         from eager_lsp.providers.document import DocumentStream
 
         self.base = base  # 0-based document line where this stream's text begins

@@ -159,7 +159,12 @@ class EagerServer(LanguageServer):
         of the collector's reach (`gc.freeze`). They live as long as the server; left in, every
         full collection walks them all again: 25-50 ms on the event loop, whenever enough
         young objects have survived, which in a long session is also during generations."""
-        await asyncio.to_thread(importlib.import_module, "eager_lsp.providers")
+        # The module that loads the SDK, not just the package: the package imports it lazily
+        # (so the CLI pays only when it needs a model), and importing the package alone left
+        # the SDK to the first generation, on the event loop (every document stalled for
+        # about a second) and after the freeze (its objects then walked by every older
+        # generation's collection during generations).
+        await asyncio.to_thread(importlib.import_module, "eager_lsp.providers.openai_chat")
         gc.collect()
         gc.freeze()
 
