@@ -110,6 +110,7 @@ class ResultEvent(TypedDict):
     images: NotRequired[list[WireImage]]
     t_start: float
     t_end: float
+    batch_done: NotRequired[int]  # the worker's wire: this result ends the request's batch
 
 
 class SkippedEvent(TypedDict):
@@ -119,7 +120,9 @@ class SkippedEvent(TypedDict):
 
 
 # What `on_event` receives, per chunk and in order: `started`, then `result` or `skipped`.
-# Narrow with `event["ev"] == "result"`.
+# `started` may be left out for a statement that ran only briefly (the worker sends it only
+# for one still running after a few tens of milliseconds: worker/started.py); its `result`
+# then says when it began (`t_start`). Narrow with `event["ev"] == "result"`.
 ExecutorEvent = StartedEvent | ResultEvent | SkippedEvent
 ChunkOutcome = ResultEvent | SkippedEvent  # what `execute` returns, one per chunk, in order
 EventCallback = Callable[[ExecutorEvent], None]

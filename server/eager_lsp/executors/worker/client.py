@@ -413,6 +413,10 @@ class WorkerClient:
             return
         if self._route is not None:
             self._route.deliver(event)
+        if kind == "result" and "batch_done" in event:  # the batch's last event (runner.py)
+            kind, event = "batch_done", {"ev": "batch_done", "batch": event["batch_done"]}
+            if self._route is not None:
+                self._route.deliver(event)
         if kind == "batch_done" and event.get("batch") == self._in_flight:
             self._in_flight = None
             self._route = None
