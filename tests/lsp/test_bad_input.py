@@ -120,3 +120,26 @@ async def test_fix_with_ai_takes_only_a_line_number(
     assert result["started"] is False and result["reason"] == "no_error"
     assert fake_openai.chat_requests == []
     assert editor.docs[uri].source == "x = 4\ny = x / 0\n"
+
+
+async def test_generate_takes_a_position_of_whole_numbers_only(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """A `1.5`, a `"1"` or a `true` for a line is refused, not rounded or taken for a line
+    number (the old code floored 1.5 to line 1 and generated there); nothing is asked of the
+    model and the text is untouched."""
+    uri = editor.open("where.py", "a = 1\nb = 2\n", tmp_path)
+    for bad in ({"line": 1.5, "character": 0}, {"line": "1", "character": 0},
+                {"line": True, "character": 0}, {"line": 1}):  # fmt: skip
+        result = await editor.command(methods.GENERATE, uri=uri, prompt="x", position=bad)
+        assert result["started"] is False and result["reason"] == "invalid", (bad, result)
+        assert "whole numbers" in result["error"], result
+        ranged = await editor.command(
+            methods.GENERATE,
+            uri=uri,
+            prompt="x",
+            range={"start": {"line": 0, "character": 0}, "end": bad},
+        )
+        assert ranged["started"] is False and ranged["reason"] == "invalid", (bad, ranged)
+    assert fake_openai.chat_requests == []
+    assert editor.docs[uri].source == "a = 1\nb = 2\n"

@@ -62,7 +62,7 @@ from eager_lsp.lsp.execution import (
     run_prelude,
     summary_payload,
 )
-from eager_lsp.lsp.payloads import StartedResult, StopResult
+from eager_lsp.lsp.payloads import PayloadError, Position, StartedResult, StopResult, from_wire
 from eager_lsp.lsp.runs import LineMap, RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
@@ -674,14 +674,17 @@ class Generation(Activity):
 
 
 def _position(doc: Document, value: Any, default: int) -> int:
+    """A `position` (or a range's end) as read by its definition (payloads.Position): whole
+    numbers only, so a `1.5` or a `"3"` is refused rather than rounded to some other line."""
     if not isinstance(value, dict):
         return default
     try:
-        pos = lsp.Position(
-            line=max(0, int(value["line"])), character=max(0, int(value["character"]))
-        )
-    except (KeyError, TypeError, ValueError):
-        raise RequestError('eager: `position` must be {"line", "character"}.')
+        read = from_wire(Position, value)
+    except PayloadError as exc:
+        raise RequestError(
+            f'eager: `position` must be {{"line", "character"}} of whole numbers ({exc}).'
+        ) from None
+    pos = lsp.Position(line=max(0, read.line), character=max(0, read.character))
     return doc.text.offset(pos)
 
 
