@@ -9,7 +9,7 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp.lsp import execution, generation, hover, methods, publish
+from eager_lsp.lsp import execution, exit_deadline, generation, hover, methods, publish
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.follow import set_cursor, set_follow
 from eager_lsp.lsp.language_server import EagerServer
@@ -70,6 +70,7 @@ def _lifecycle(server: EagerServer) -> None:
         # one write) still gets that answer: pygls exits the process when this returns.
         await server.shutdown_answered()
         server.kill_all()
+        exit_deadline.arm(0 if server.protocol.shut_down else 1)  # pygls's exit code
 
     @server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(params: lsp.WorkDoneProgressCancelParams) -> None:

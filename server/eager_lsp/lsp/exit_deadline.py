@@ -1,0 +1,47 @@
+"""The server's process ends soon after `exit` (or the end of stdin), whatever is left running.
+
+Why: the editor waits for the process after `exit`, and a test harness may wait forever. Once,
+a server answered `shutdown` and got `exit` yet never ended (the cause is not known: asyncio's
+clean-up waits for every task to finish its cancellation and for every thread of its default
+executor, with no limit), and stayed alive with its sockets. So `exit` arms a deadline: a
+daemon timer that, if the process is still there `EXIT_DEADLINE_S` later, writes every
+thread's stack to stderr (the editor's log for this server, so the cause can be found) and
+ends the process with the exit code it was going to have. The normal way out takes at most
+about 3 s (the shutdown budget, then `exit`'s own wait); a process that ends normally takes
+the daemon timer with it.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import sys
+import threading
+
+EXIT_DEADLINE_S = 10.0
+
+_armed: list[threading.Timer] = []
+
+
+def arm(code: int, after_s: float = EXIT_DEADLINE_S) -> None:
+    """End the process with `code` in `after_s` seconds unless it has ended by then
+    (idempotent: the first deadline stands)."""
+    if _armed:
+        return
+
+    def force() -> None:
+        try:
+            sys.stderr.write(
+                f"eager-lsp: still running {after_s:g} s after exit; every thread's stack "
+                "follows; ending the process\n"
+            )
+            sys.stderr.flush()
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        finally:
+            os._exit(code)
+
+    timer = threading.Timer(after_s, force)
+    timer.name = "eager-lsp exit deadline"
+    timer.daemon = True
+    _armed.append(timer)
+    timer.start()
