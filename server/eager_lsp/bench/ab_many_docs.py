@@ -28,7 +28,8 @@ def _line(rep: int, name: str, load: float, r: dict[str, Any]) -> str:
     st = r.get("statement_token_to_result_ms") or {}
     return (
         f"round {rep} {name:8s} load {load:.2f}  cpu {r['server_cpu_ms_per_token']:.3f} ms/token "
-        f"({r['server_cpu_s']} s, wall {r['wall_s']} s)  last token → last result median "
+        f"({r['server_cpu_s']} s, wall {r['wall_s']} s; interpreters {r.get('workers_cpu_s')} s)"
+        f"  last token → last result median "
         f"{lat['median']} ms (max {lat['max']})  → last edit median {lag['median']} ms"
         f"  statement → result median {st.get('median')} p90 {st.get('p90')} ms"
         + (f"  wrong text or error: {bad}" if bad else "")
@@ -44,6 +45,7 @@ def summary(rows: list[dict[str, Any]], names: list[str]) -> list[str]:
         st = [r["statement_token_to_result_ms"] for r in mine]
         st_med = [x["median"] for x in st if x.get("n")]
         st_p90 = [x["p90"] for x in st if x.get("n")]
+        below = [r["workers_cpu_s"] for r in mine if "workers_cpu_s" in r]
         out.append(
             f"{name}: cpu ms/token median {statistics.median(cpu):.3f} "
             f"({', '.join(f'{c:.3f}' for c in cpu)}); last token → last result, median of "
@@ -54,6 +56,7 @@ def summary(rows: list[dict[str, Any]], names: list[str]) -> list[str]:
                 if st_med
                 else ""
             )
+            + (f"; interpreters' CPU median {statistics.median(below):.2f} s" if below else "")
         )
     return out
 

@@ -21,7 +21,10 @@ token only when it gets round to it):
   the statement's last line (a definition is released only when the next line starts, so its
   time includes that wait);
 - server CPU per token: the server process's utime + stime (`/proc/PID/stat`, the server
-  alone, not its interpreters) over the generation, divided by the tokens sent.
+  alone, not its interpreters) over the generation, divided by the tokens sent;
+- the interpreters' CPU: the same for every process below the server (its zygote and the
+  workers), summed, over the same window: what running the statements and talking to the
+  server cost them (on 2 shared cores it competes with the server).
 """
 
 from __future__ import annotations
@@ -65,6 +68,32 @@ def _cpu_s(pid: int) -> float:
         fields = fh.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15)
+
+
+def _below_cpu_s(root: int) -> dict[int, float]:
+    """CPU seconds so far of each live process below `root` (the zygote and the workers):
+    what executing the statements cost, beside the server's own CPU."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    below, todo = [], [root]
+    while todo:
+        parent = todo.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        below += children
+        todo += children
+    out = {}
+    for pid in below:
+        try:
+            out[pid] = _cpu_s(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
 
 
 class _Doc:
@@ -381,6 +410,7 @@ async def _drive(
             "--rate", os.environ.get("EAGER_BENCH_PYSPY_RATE", "250"), "--nonblocking",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
+    below0 = _below_cpu_s(pid)
     cpu0, t0 = _cpu_s(pid), time.monotonic()
     sent0 = Counter(client.by_method)
     for i, uri in enumerate(client.docs):
@@ -393,6 +423,8 @@ async def _drive(
         )
     await asyncio.wait_for(asyncio.gather(*(d.done.wait() for d in client.docs.values())), 300)
     cpu1, t1 = _cpu_s(pid), time.monotonic()
+    below1 = _below_cpu_s(pid)
+    workers_cpu = sum(t - below0.get(p, 0.0) for p, t in below1.items())
     by_method = client.by_method - sent0
     if spy is not None:
         spy.send_signal(2)
@@ -436,6 +468,7 @@ async def _drive(
         "wall_s": round(t1 - t0, 3),
         "server_cpu_s": round(cpu1 - cpu0, 3),
         "server_cpu_ms_per_token": round((cpu1 - cpu0) / max(tokens, 1) * 1e3, 4),
+        "workers_cpu_s": round(workers_cpu, 3),
         "last_token_to_last_result_ms": {
             "median": round(statistics.median(lat), 1),
             "min": min(lat),
@@ -480,6 +513,8 @@ def report(r: dict[str, Any]) -> str:
         f"  server CPU: {r['server_cpu_s']} s for {r['tokens_total']} tokens = "
         f"{r['server_cpu_ms_per_token']} ms/token (wall {r['wall_s']} s)",
     ]
+    if "workers_cpu_s" in r:
+        lines.append(f"  interpreters' CPU (the zygote and the workers): {r['workers_cpu_s']} s")
     sent = r.get("server_messages") or {}
     if sent:
         top = ", ".join(f"{m} {n}" for m, n in list(sent.items())[:5])
