@@ -6,9 +6,10 @@ clean-up waits for every task to finish its cancellation and for every thread of
 executor, with no limit), and stayed alive with its sockets. So `exit` arms a deadline: a
 daemon timer that, if the process is still there `EXIT_DEADLINE_S` later, writes every
 thread's stack to stderr (the editor's log for this server, so the cause can be found) and
-ends the process with the exit code it was going to have. The normal way out takes at most
-about 3 s (the shutdown budget, then `exit`'s own wait); a process that ends normally takes
-the daemon timer with it.
+ends the process with `FORCED_EXIT_CODE`, not the 0 or 1 of a clean `exit`, so that the
+editor's log and the tests see that it was stuck. The normal way out takes at most about 3 s
+(the shutdown budget, then `exit`'s own wait); a process that ends normally takes the daemon
+timer with it.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import sys
 import threading
 
 EXIT_DEADLINE_S = 10.0
+FORCED_EXIT_CODE = 3  # ended by the deadline: it was stuck after `exit`
 
 _armed: list[threading.Timer] = []
 
 
-def arm(code: int, after_s: float = EXIT_DEADLINE_S) -> None:
-    """End the process with `code` in `after_s` seconds unless it has ended by then
-    (idempotent: the first deadline stands)."""
+def arm(after_s: float = EXIT_DEADLINE_S) -> None:
+    """End the process in `after_s` seconds unless it has ended by then (idempotent: the
+    first deadline stands)."""
     if _armed:
         return
 
@@ -38,7 +40,7 @@ def arm(code: int, after_s: float = EXIT_DEADLINE_S) -> None:
             sys.stderr.flush()
             faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         finally:
-            os._exit(code)
+            os._exit(FORCED_EXIT_CODE)
 
     timer = threading.Timer(after_s, force)
     timer.name = "eager-lsp exit deadline"

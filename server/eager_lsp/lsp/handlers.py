@@ -70,7 +70,7 @@ def _lifecycle(server: EagerServer) -> None:
         # one write) still gets that answer: pygls exits the process when this returns.
         await server.shutdown_answered()
         server.kill_all()
-        exit_deadline.arm(0 if server.protocol.shut_down else 1)  # pygls's exit code
+        exit_deadline.arm()  # whatever is left running, the process ends (exit_deadline.py)
 
     @server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(params: lsp.WorkDoneProgressCancelParams) -> None:

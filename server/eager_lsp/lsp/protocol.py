@@ -130,11 +130,6 @@ class EagerProtocol(LanguageServerProtocol):
         if pending:
             await asyncio.wait(pending, timeout=timeout)
 
-    @property
-    def shut_down(self) -> bool:
-        """A `shutdown` request came (pygls's flag): `exit` then ends with code 0, else 1."""
-        return bool(self._shutdown)
-
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args: Any) -> _Handled:
         """pygls's, sparing `exit` (see the module docstring)."""
