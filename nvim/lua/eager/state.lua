@@ -65,22 +65,31 @@ local function forget(r)
   end
 end
 
---- Drop the results on lines [from, to] (to = nil: to the end).
+--- Forget the results of `uri` for which `gone(r)` is true (their marks too).
 ---@param uri string
----@param from integer
----@param to? integer
-function M.drop(uri, from, to)
+---@param gone fun(r: table): boolean
+local function forget_where(uri, gone)
   local doc = M.get(uri)
   local keep = {}
   for _, r in ipairs(doc.results) do
-    local first, last = M.lines_of(r)
-    if last >= from and (to == nil or first <= to) then
+    if gone(r) then
       forget(r)
     else
       keep[#keep + 1] = r
     end
   end
   doc.results = keep
+end
+
+--- Drop the results on lines [from, to] (to = nil: to the end).
+---@param uri string
+---@param from integer
+---@param to? integer
+function M.drop(uri, from, to)
+  forget_where(uri, function(r)
+    local first, last = M.lines_of(r)
+    return last >= from and (to == nil or first <= to)
+  end)
 end
 
 --- Store a chunk result; it replaces any result on the lines it covers, and an earlier result
@@ -92,16 +101,9 @@ function M.add_result(p)
   local last = range and range["end"].line or p.chunk.endLine or first
   M.drop(p.uri, first, last)
   if p.statementId ~= nil then
-    local doc = M.get(p.uri)
-    local keep = {}
-    for _, r in ipairs(doc.results) do
-      if r.statementId == p.statementId then
-        forget(r)
-      else
-        keep[#keep + 1] = r
-      end
-    end
-    doc.results = keep
+    forget_where(p.uri, function(r)
+      return r.statementId == p.statementId
+    end)
   end
   local buf = loaded_buf(p.uri)
   if buf and last < vim.api.nvim_buf_line_count(buf) then
