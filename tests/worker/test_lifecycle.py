@@ -451,7 +451,7 @@ async def test_a_listener_that_raises_fails_its_execute_and_nothing_else(
         await asyncio.wait_for(
             worker.execute([first, second], stop_on_error=True, on_event=on_event), 30
         )
-    assert [e for e in seen if e[0] != "started"] == [("result", first["id"])]
+    assert seen == [("started", first["id"]), ("result", first["id"])]
     after = await run1(worker, "a + b\n", trailing_expr=True)
     assert after["expr"]["repr"] == "3"
 

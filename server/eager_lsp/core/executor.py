@@ -120,9 +120,7 @@ class SkippedEvent(TypedDict):
 
 
 # What `on_event` receives, per chunk and in order: `started`, then `result` or `skipped`.
-# `started` may be left out for a statement that ran only briefly (the worker sends it only
-# for one still running after a few tens of milliseconds: worker/started.py); its `result`
-# then says when it began (`t_start`). Narrow with `event["ev"] == "result"`.
+# Narrow with `event["ev"] == "result"`.
 ExecutorEvent = StartedEvent | ResultEvent | SkippedEvent
 ChunkOutcome = ResultEvent | SkippedEvent  # what `execute` returns, one per chunk, in order
 EventCallback = Callable[[ExecutorEvent], None]

@@ -30,7 +30,6 @@ from .capture import STREAM_CAP, CappedWriter, FdSink, StreamRouter
 from .errors import error_info
 from .reprs import describe
 from .rich import MAX_IMAGES, capture_figures, repr_png
-from .started import StartedNotice
 
 VALUES_BUDGET_S = 2.0  # all reprs of one chunk together; later names are skipped
 
@@ -126,7 +125,6 @@ class ChunkRunner:
         sinks: tuple[FdSink | None, FdSink | None] = (None, None),
     ) -> None:
         self._emit = emit
-        self._started = StartedNotice(emit)  # `started` only for a statement that runs on
         self._interrupts = interrupts
         self._out_sink, self._err_sink = sinks
         self._documents: dict[str, list[str]] = {}
@@ -185,6 +183,7 @@ class ChunkRunner:
             if sink is not None:
                 sink.drain(0)  # whatever arrived while idle is nobody's output
 
+        self._emit({"ev": "started", "id": chunk_id, "t": time.monotonic()})
         out, err = CappedWriter(STREAM_CAP, 1), CappedWriter(STREAM_CAP, 2)
         routers = self.stream_routers()
         routers[0].target, routers[1].target = out, err
@@ -192,28 +191,22 @@ class ChunkRunner:
         interrupted = False
         has_value, value = False, None
         t_start = time.monotonic()
-        self._started.begin(chunk_id, t_start)
         try:
-            try:
-                compiled = self.compile_chunk(
-                    path, first_line, code, bool(chunk.get("trailing_expr"))
-                )
-            except (SyntaxError, ValueError, OverflowError, RecursionError) as exc:
-                compiled = None
-                error = error_info(exc, path, compiling=True)
-            try:
-                if compiled is not None:
-                    body, expr = compiled
-                    with self._interrupts.user_code():
-                        exec(body, self.namespace)
-                        if expr is not None:
-                            value = eval(expr, self.namespace)
-                            has_value = True
-            except BaseException as exc:
-                interrupted = isinstance(exc, KeyboardInterrupt)
-                error = error_info(exc, path)
-        finally:
-            self._started.end()
+            compiled = self.compile_chunk(path, first_line, code, bool(chunk.get("trailing_expr")))
+        except (SyntaxError, ValueError, OverflowError, RecursionError) as exc:
+            compiled = None
+            error = error_info(exc, path, compiling=True)
+        try:
+            if compiled is not None:
+                body, expr = compiled
+                with self._interrupts.user_code():
+                    exec(body, self.namespace)
+                    if expr is not None:
+                        value = eval(expr, self.namespace)
+                        has_value = True
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            error = error_info(exc, path)
         t_end = time.monotonic()
         for router in routers:
             router.target = router.idle
