@@ -1,9 +1,9 @@
 """The server's process ends soon after `exit` (or the end of stdin), whatever is left running.
 
 Why: the editor waits for the process after `exit`, and a test harness may wait forever. Once,
-a server answered `shutdown` and got `exit` yet never ended (the cause is not known: asyncio's
-clean-up waits for every task to finish its cancellation and for every thread of its default
-executor, with no limit), and stayed alive with its sockets. So `exit` arms a deadline: a
+in a test run, a server sent `shutdown` and `exit` never ended (the cause is not known;
+asyncio's clean-up, for one, waits with no limit for every task to finish its cancellation
+and for every thread of its default executor), and stayed alive with its sockets. So `exit` arms a deadline: a
 daemon timer that, if the process is still there `EXIT_DEADLINE_S` later, writes every
 thread's stack to stderr (the editor's log for this server, so the cause can be found) and
 ends the process with `FORCED_EXIT_CODE`, not the 0 or 1 of a clean `exit`, so that the

@@ -50,7 +50,8 @@ Semantics (version 1, extended compatibly):
   missing or too old a Python). A second "debug_listen" returns the same port.
 - Events for one request are written in order: per chunk "started" then "result" (or just
   "skipped"), then "batch_done". When the batch ends with a "result", that result carries
-  `"batch_done": <batch>` instead of a "batch_done" event after it (one event, not two). "reset" has no reply: follow it with a "ping".
+  `"batch_done": <batch>` instead of a "batch_done" event after it (one event, not two).
+  "reset" has no reply: follow it with a "ping".
 - "values" lists the requested names bound after the chunk, only when ok. "expr" is the
   trailing expression's value when trailing_expr is set, the last statement is an
   expression and the value is not None; it is also bound to `_`. VALUE "name" is "" for it.
