@@ -143,3 +143,10 @@ async def test_generate_takes_a_position_of_whole_numbers_only(
         assert ranged["started"] is False and ranged["reason"] == "invalid", (bad, ranged)
     assert fake_openai.chat_requests == []
     assert editor.docs[uri].source == "a = 1\nb = 2\n"
+    # A whole number past the end (even past what an LSP position can hold) is the end.
+    fake_openai.enqueue(text="c = 3\n", chunk_chars=3)
+    far = {"line": 2**40, "character": 10**20}
+    result = await editor.command(methods.GENERATE, uri=uri, prompt="x", position=far)
+    assert result["started"] is True, result
+    assert (await editor.summary(uri))["error"] is None
+    assert editor.docs[uri].source == "a = 1\nb = 2\nc = 3\n"

@@ -74,6 +74,32 @@ def test_a_server_stuck_after_exit_ends_with_its_stacks(tmp_path: Path) -> None:
         proc.stdin.close()
     stderr = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
+    assert proc.stdout is not None
+    proc.stdout.close()
     assert proc.returncode == FORCED_EXIT_CODE, stderr[-2000:]  # not a clean exit's 0
     assert waited >= EXIT_DEADLINE_S - 1  # it was stuck: the deadline ended it, not exit
     assert "still running" in stderr and "_cancel_all_tasks" in stderr, stderr[-2000:]
+
+
+def test_the_deadline_ends_a_process_even_when_its_stderr_is_blocked() -> None:
+    """The main thread is stuck writing to a stderr nobody reads (and holds its lock), so the
+    stacks cannot be written either: the second, silent timer still ends the process."""
+    stuck = (
+        "import sys\n"
+        "from eager_lsp.lsp import exit_deadline\n"
+        "exit_deadline.arm(0.5)\n"
+        "while True:\n"
+        "    sys.stderr.write('x' * 65536)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", stuck], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        proc.wait(timeout=60)  # nobody reads its stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stderr is not None
+        proc.stderr.close()
+    assert proc.returncode == FORCED_EXIT_CODE

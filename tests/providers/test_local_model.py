@@ -137,6 +137,24 @@ def test_join_is_atomic_on_failure(tmp_path: Path) -> None:
     assert list(dest.parent.iterdir()) == []
 
 
+def test_a_killed_writers_partial_file_is_removed_by_the_next_join(tmp_path: Path) -> None:
+    """A server killed while joining the model (an editor that kills it, its exit deadline)
+    leaves `<model>.<random>.part`; the next join removes it once it is old, and leaves a
+    fresh one alone (another process may be writing it right now)."""
+    good = tmp_path / "a.bin"
+    good.write_bytes(b"abc")
+    dest = tmp_path / "model.gguf"
+    old = tmp_path / "model.gguf.k1lled.part"
+    old.write_bytes(b"half")
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    fresh = tmp_path / "model.gguf.wr1ting.part"
+    fresh.write_bytes(b"half")
+    join_parts([good], dest)
+    assert dest.read_bytes() == b"abc"
+    assert not old.exists() and fresh.exists()
+
+
 def test_missing_packages_say_how_to_install() -> None:
     with pytest.raises(ProviderError) as info:
         part_paths(["eager_lsp_no_such_part_package"])

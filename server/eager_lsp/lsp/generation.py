@@ -684,8 +684,9 @@ def _position(doc: Document, value: Any, default: int) -> int:
         raise RequestError(
             f'eager: `position` must be {{"line", "character"}} of whole numbers ({exc}).'
         ) from None
-    pos = lsp.Position(line=max(0, read.line), character=max(0, read.character))
-    return doc.text.offset(pos)
+    # Clamped into the text (a line past the end is the end), never built into an
+    # lsprotocol Position, which refuses numbers over 2**31 - 1 with a ValueError.
+    return doc.text.offset_at(max(0, read.line), max(0, read.character))
 
 
 async def start_generate(server: GenerationContext, doc: Document, arg: dict[str, Any]) -> Any:

@@ -164,7 +164,10 @@ class EagerServer(LanguageServer):
         # the SDK to the first generation, on the event loop (every document stalled for
         # about a second) and after the freeze (its objects then walked by every older
         # generation's collection during generations).
-        await asyncio.to_thread(importlib.import_module, "eager_lsp.providers.openai_chat")
+        try:
+            await asyncio.to_thread(importlib.import_module, "eager_lsp.providers.openai_chat")
+        except Exception as exc:  # a broken SDK: said when a generation asks for it, not now
+            log.warning("the model layer did not load at start-up: %s", exc)
         gc.collect()
         gc.freeze()
 

@@ -101,17 +101,19 @@ def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> int:
     server.protocol.set_writer(StdoutWriter(stdout))
 
     async def run() -> None:
-        await run_async(
-            stop_event=server._stop_event,
-            reader=MessageReader(stdin),
-            protocol=server.protocol,
-            logger=log,
-            error_handler=server.report_server_error,
-        )
+        try:
+            await run_async(
+                stop_event=server._stop_event,
+                reader=MessageReader(stdin),
+                protocol=server.protocol,
+                logger=log,
+                error_handler=server.report_server_error,
+            )
+        finally:  # whatever happens next, the process ends (exit_deadline.py)
+            exit_deadline.arm()
         # stdin ended (the editor closed it right after `shutdown`, or went away): answer a
         # shutdown already read before the loop ends and cancels it, and let an `exit` read
         # before it end the process as it does (EagerProtocol.exit_handled says why).
-        exit_deadline.arm()  # whatever happens next, the process ends (exit_deadline.py)
         await server.shutdown_answered()
         await server.protocol.exit_handled(SHUTDOWN_BUDGET_S + 1.2)  # beyond exit's own wait
 

@@ -29,6 +29,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import BinaryIO
 
@@ -165,11 +166,20 @@ def verify(path: Path, sha256: str = MODEL_SHA256) -> None:
     _write_atomic(sidecar, json.dumps({**stamp, "sha256": sha256}).encode())
 
 
+STALE_PART_S = 600.0  # a partial file untouched this long belongs to a process that is gone
+
+
 @contextlib.contextmanager
 def _atomic_output(dest: Path, suffix: str) -> Iterator[BinaryIO]:
-    """A file that appears at `dest` whole (fsynced, renamed) or not at all: a crash, or an
-    error in the caller's block, leaves no half file."""
+    """A file that appears at `dest` whole (fsynced, renamed) or not at all: an error in the
+    caller's block leaves no half file, and the half file of a process killed while writing
+    (an editor that kills its server, the server's exit deadline) is removed by the next
+    write of the same file once nothing has touched it for `STALE_PART_S`."""
     dest.parent.mkdir(parents=True, exist_ok=True)
+    for stale in dest.parent.glob(glob_escape(dest.name) + ".*" + suffix):
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > STALE_PART_S:
+                stale.unlink()
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as out:
