@@ -31,6 +31,8 @@ def test_two_documents_generate_and_every_statement_is_timed(stream_edits: bool)
     assert r["writes"] == writes and r["server_messages"].get(writes, 0) > 0
     other = "workspace/applyEdit" if stream_edits else "eager/streamEdit"
     assert other not in r["server_messages"]
-    assert r["workers_cpu_s"] > 0  # the two interpreters ran the statements, and were counted
+    # The zygote and the two documents' workers were found below the server; their CPU is read
+    # in clock ticks (10 ms), which a run this small may not reach.
+    assert r["workers_counted"] >= 3 and r["workers_cpu_s"] >= 0
     report = many_docs.report(r)
     assert "its result received" in report and "interpreters' CPU" in report

@@ -468,7 +468,8 @@ async def _drive(
         "wall_s": round(t1 - t0, 3),
         "server_cpu_s": round(cpu1 - cpu0, 3),
         "server_cpu_ms_per_token": round((cpu1 - cpu0) / max(tokens, 1) * 1e3, 4),
-        "workers_cpu_s": round(workers_cpu, 3),
+        "workers_cpu_s": round(workers_cpu, 3),  # in clock ticks (10 ms): a small run may read 0
+        "workers_counted": len(below1),
         "last_token_to_last_result_ms": {
             "median": round(statistics.median(lat), 1),
             "min": min(lat),
