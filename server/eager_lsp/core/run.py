@@ -457,9 +457,6 @@ class Run:
                 started[chunk.index] = float(msg.get("t", self._clock()))
                 self._emit(ExecStart(started[chunk.index], chunk=chunk.index))
             elif msg["ev"] == "result":
-                if chunk.index not in started:  # an executor that sent none: it began then
-                    started[chunk.index] = float(msg["t_start"])
-                    self._emit(ExecStart(started[chunk.index], chunk=chunk.index))
                 result = result_from_wire(chunk, msg, dispatched, self._clock())
                 self._emit(ExecEnd(result.exec_end, chunk=chunk.index))
                 pending.pop(chunk.index, None)
