@@ -420,3 +420,48 @@ async def test_a_failure_while_reading_on_the_loop_reaches_the_message_loop_once
     await asyncio.sleep(0.05)
     assert reader.reads == 1 and not reader._reading  # one read, then no more
     os.close(w)
+
+
+def test_a_read_after_an_exit_mid_turn_does_not_block_the_loop() -> None:
+    """pygls ends the server by raising SystemExit in a callback: the loop's turn stops there,
+    and the stdin reader's callback, queued behind it, stays queued. asyncio's clean-up then
+    runs the loop again, whose next select queues the same callback once more while stdin still
+    has bytes (an answer the editor sent after `exit`): the first call read them, and the second
+    blocked in `read` on the empty pipe, which the editor keeps open until the process ends.
+    The process hung until its exit deadline ended it (a CI run's stacks showed it)."""
+    r, w = os.pipe()
+    unblocked = threading.Event()
+
+    def unblock() -> None:  # only if the loop is stuck in a read: the test fails then
+        unblocked.set()
+        os.write(w, _frame({"jsonrpc": "2.0", "method": "late"}))
+
+    loop = asyncio.new_event_loop()
+    timer = threading.Timer(10.0, unblock)
+    try:
+        with os.fdopen(r, "rb", buffering=0) as stdin:
+            reader = MessageReader(stdin)
+            first = loop.create_task(reader.readline())  # registers the reader on the loop
+
+            def exit_next_turn() -> None:  # as pygls's exit: SystemExit out of a callback
+                os.write(w, _frame({"jsonrpc": "2.0", "id": 1, "result": None}))
+                loop.call_soon(_raise_exit)
+
+            loop.call_soon(exit_next_turn)
+            try:
+                loop.run_until_complete(first)
+            except SystemExit:
+                pass
+            timer.start()
+            loop.run_until_complete(asyncio.sleep(0.2))  # as asyncio.run's clean-up does
+            assert not unblocked.is_set(), "the loop blocked in a read of stdin"
+            first.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        timer.cancel()
+        loop.close()
+        os.close(w)
+
+
+def _raise_exit() -> None:
+    raise SystemExit(0)

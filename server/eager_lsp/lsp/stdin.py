@@ -10,7 +10,12 @@ woken, the GIL passed between two threads and the loop woken through its self-pi
   an editor gives a language server): the loop watches the descriptor and reads what is there
   when it is readable, so a message costs no thread and no extra wake-up. The descriptor stays
   blocking (its open file may be shared; asyncio's pipe transport would make it non-blocking
-  for everyone holding it): a read after the loop saw it readable does not wait. Reading
+  for everyone holding it), so each read first polls it without waiting: the loop may call
+  the reader twice for one readiness. pygls ends the server with SystemExit out of a
+  callback, which stops the loop's turn with the reader's call still queued; asyncio's
+  clean-up runs the loop again, whose select queues it once more, and the second read
+  blocked on the pipe the editor keeps open until the process ends (it hung until the exit
+  deadline ended it). Reading
   pauses while more than `_READY_CAP` bytes of whole messages wait to be handled, so an
   editor that writes faster than the server handles is held back by the pipe, as before.
 - **On a thread** otherwise (a regular file, Windows, a stdin without a descriptor): a daemon
@@ -45,6 +50,7 @@ import logging
 import os
 import queue
 import re
+import select
 import stat
 import sys
 import threading
@@ -315,6 +321,7 @@ class MessageReader:
         # on the loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd = -1
+        self._poll: select.poll  # set with the descriptor, on the loop only
         self._reading = False
         self._arrived = Wake()  # set when a whole message, the end or an error is there
         self._error: Exception | None = None
@@ -358,6 +365,8 @@ class MessageReader:
             loop.add_reader(fd, self._readable)
         except (NotImplementedError, OSError, ValueError):  # e.g. /dev/null: not pollable
             return False
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN)
         self._loop, self._fd, self._reading = loop, fd, True
         return True
 
@@ -384,6 +393,8 @@ class MessageReader:
 
     def _readable(self) -> None:
         try:
+            if not self._poll.poll(0):
+                return  # called twice for one readiness (see the module docstring)
             data = os.read(self._fd, self.framer.want())
             self.reads += 1
             if data:
