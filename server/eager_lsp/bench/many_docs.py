@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -410,6 +411,11 @@ async def _drive(
             "--rate", os.environ.get("EAGER_BENCH_PYSPY_RATE", "250"), "--nonblocking",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
+    # for tuning: a signal (e.g. USR2) sent to the server as the window starts and ends, for
+    # a profiler hook of the tuner's own (the server itself does not handle it)
+    window_signal = os.environ.get("EAGER_BENCH_WINDOW_SIGNAL")
+    if window_signal:
+        os.kill(pid, getattr(signal, "SIG" + window_signal))
     below0 = _below_cpu_s(pid)
     cpu0, t0 = _cpu_s(pid), time.monotonic()
     sent0 = Counter(client.by_method)
@@ -424,6 +430,8 @@ async def _drive(
     await asyncio.wait_for(asyncio.gather(*(d.done.wait() for d in client.docs.values())), 300)
     cpu1, t1 = _cpu_s(pid), time.monotonic()
     below1 = _below_cpu_s(pid)
+    if window_signal:
+        os.kill(pid, getattr(signal, "SIG" + window_signal))
     workers_cpu = sum(t - below0.get(p, 0.0) for p, t in below1.items())
     by_method = client.by_method - sent0
     if spy is not None:
