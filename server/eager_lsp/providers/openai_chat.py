@@ -497,13 +497,19 @@ class OpenAIChatStream:
                     if not batch:
                         continue
                     pieces = []
-                    for chunk in batch:
-                        self._note(chunk)
-                        for choice in _choices(chunk):
-                            delta = choice.get("delta") if isinstance(choice, dict) else None
+                    for chunk in batch:  # (one pass per event: there is one per token)
+                        choices = chunk.get("choices")
+                        for choice in choices if isinstance(choices, list) else ():
+                            if not isinstance(choice, dict):
+                                continue
+                            delta = choice.get("delta")
                             piece = delta.get("content") if isinstance(delta, dict) else None
                             if piece and isinstance(piece, str):
                                 pieces.append(piece)
+                            if choice.get("finish_reason"):
+                                self.finish_reason = choice["finish_reason"]
+                        if "usage" in chunk or "timings" in chunk:
+                            self._note_usage(chunk)
                     if pieces:
                         self.deltas += len(pieces)
                         text = pieces[0] if len(pieces) == 1 else "".join(pieces)
@@ -530,10 +536,7 @@ class OpenAIChatStream:
             raise ProviderError("empty", "The model returned no code")
         log.debug("stream done: %d characters, finish_reason=%s", chars, self.finish_reason)
 
-    def _note(self, chunk: dict[str, Any]) -> None:
-        for choice in _choices(chunk):
-            if isinstance(choice, dict) and choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
+    def _note_usage(self, chunk: dict[str, Any]) -> None:
         usage = chunk.get("usage")
         if isinstance(usage, dict) or "timings" in chunk:
             merged = dict(self.usage or {})
@@ -752,11 +755,6 @@ def _direct_receive(network: Any) -> Callable[[int], Awaitable[bytes]] | None:
 def _wake(waiter: asyncio.Future[None] | None) -> None:
     if waiter is not None and not waiter.done():
         waiter.set_result(None)
-
-
-def _choices(chunk: dict[str, Any]) -> list[Any]:
-    choices = chunk.get("choices")
-    return choices if isinstance(choices, list) else []
 
 
 def _no_lone_surrogates(text: str) -> str:
