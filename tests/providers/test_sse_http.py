@@ -434,3 +434,52 @@ def test_each_event_is_one_json_object(bad: bytes, error: str) -> None:
     ok.feed(b"".join(b"data: %s\n\n" % json.dumps(g).encode() for g in good), out)
     ok.feed(b"data: [DONE]\n\ndata: " + json.dumps(good[0]).encode() + b"\n\n", out)
     assert out == good and ok.done
+
+
+async def test_bytes_that_came_while_held_are_read_on_the_tick_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With several streams, a read is held to the shared tick; bytes that came meanwhile are
+    read in the tick's own callback (asyncio's socket transport reads once without waiting),
+    not by resuming the transport for the loop's next turn to read and pause it again. A tick
+    that finds nothing resumes it, as before; the text is whole either way."""
+    from eager_lsp.providers import openai_chat
+
+    monkeypatch.setattr(openai_chat, "_TICK_MAX_S", 0.2)  # a long tick: parts come within one
+    clock = openai_chat.read_clock()
+    clock.streams += 99  # as if 99 other streams were being read: a 200 ms tick
+    texts = [f"v{i} = {i}\n" for i in range(8)]
+    body = chunked(events(*texts), size=40)
+    parts = [body[i : i + 60] for i in range(0, len(body), 60)]
+    try:
+        async with scripted((OK_CHUNKED + PAUSE.join(parts), False)) as srv:
+            request = sse_http.Request(srv.url + "/chat/completions", b"{}", {})
+            conn = await sse_http.connect(request, 1 << 20, 1 << 20, None)
+            assert conn.transport is not None
+            resumes: list[bool] = []
+            on_tick: list[bool] = []
+            resume, read_now = conn.transport.resume_reading, conn._read_now
+
+            def counted_resume() -> None:  # (the body's end resumes it too, to keep it)
+                resumes.append(conn._ended)
+                resume()
+
+            monkeypatch.setattr(conn.transport, "resume_reading", counted_resume)
+
+            def counted_read_now() -> bool:
+                on_tick.append(read_now())
+                return on_tick[-1]
+
+            monkeypatch.setattr(conn, "_read_now", counted_read_now)
+            await conn.send(request, clock)
+            got: list[dict[str, object]] = []
+            while (batch := await asyncio.wait_for(conn.take(), 10)) is not None:
+                got.extend(batch)
+            conn.release(lambda _: None)
+            conn.abort()
+    finally:
+        clock.streams -= 99
+    content = [c["choices"][0]["delta"].get("content") for c in got]  # type: ignore[index]
+    assert "".join(t for t in content if t) == "".join(texts)
+    assert any(on_tick), "no read happened on the tick itself"
+    assert resumes.count(False) == on_tick.count(False)  # only a tick that found nothing
