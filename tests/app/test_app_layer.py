@@ -92,7 +92,11 @@ async def test_generate_keeps_the_code_up_to_the_failing_statement(
     # The edge was told at once where the kept text ends, after the failing statement's event.
     assert view.cuts == [len(outcome.code)]
     kinds = [e.kind for e in view.events]
-    assert "result" in kinds
+    assert "result" in kinds and "release" in kinds and "exec_start" in kinds
+    # The timeline's own events are in the run's report, not handed to the edge (app/attempt.py)
+    assert not {"piece", "dispatch", "exec_end"} & set(kinds)
+    assert attempt.report is not None
+    assert {"piece", "dispatch", "exec_end"} <= {e.kind for e in attempt.report.events}
     assert [r.ok for r in view.results()][:3] == [True, True, False]
     assert view.started == [(0, 1)] and view.ended == [0]
     assert "".join(view.pieces) == attempt.text

@@ -27,7 +27,10 @@ from eager_lsp.core.interpreter import Interpreter, StreamFailed
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import (
     ChunkResult,
+    Dispatch,
     Event,
+    ExecEnd,
+    Piece,
     ResultReady,
     SyntaxErrorFound,
     SyntaxIssue,
@@ -39,6 +42,10 @@ from eager_lsp.providers.config import LLMConfig
 NO_CODE = "The model returned no code"
 
 
+# Events only the run's report needs: not handed to an edge (AttemptEdge.event)
+TIMELINE: frozenset[type[Event]] = frozenset({Piece, Dispatch, ExecEnd})
+
+
 class AttemptEdge(Protocol):
     """What an edge does while an attempt streams (print it, write it into a document)."""
 
@@ -46,7 +53,9 @@ class AttemptEdge(Protocol):
         """Model text as it arrives (after the repair filter)."""
 
     def event(self, event: Event) -> None:
-        """A pipeline event of the attempt's run."""
+        """A pipeline event of the attempt's run, but for the timeline's own (`TIMELINE`:
+        pieces, dispatches, ends of execution), which no edge reads while it streams and which
+        are a run's most frequent events; they stay in its report."""
 
     def cut(self, keep: int) -> None:
         """Only the first `keep` characters of this attempt's text will be kept."""
@@ -187,6 +196,8 @@ class Attempt:
             edge.piece(piece)
 
         def on_event(event: Event) -> None:
+            if type(event) in TIMELINE:
+                return
             cut: int | None = None
             if isinstance(event, ResultReady):
                 r: ChunkResult = event.result
