@@ -1,10 +1,13 @@
-"""CoalescingStdout: a loop turn's messages leave in one write, in order, at the turn's end."""
+"""CoalescingStdout: messages leave in one write, in order, once the loop has nothing else
+ready (a cascade of turns is one burst), and a busy loop still writes within the bound."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import time
 
+from eager_lsp.lsp import stdout
 from eager_lsp.lsp.stdout import CoalescingStdout
 
 
@@ -18,18 +21,18 @@ class _Raw(io.BytesIO):
         return super().write(data)
 
 
-async def test_one_write_per_loop_turn() -> None:
+async def test_one_write_per_burst() -> None:
     raw = _Raw()
     out = CoalescingStdout(raw)
     for message in (b"one", b"two", b"three"):  # pygls: write, then flush, per message
         out.write(message)
         out.flush()
     assert raw.writes == 0
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
     assert (raw.writes, raw.getvalue()) == (1, b"onetwothree")
     out.write(b"four")
     out.flush()
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
     assert (raw.writes, raw.getvalue()) == (2, b"onetwothreefour")
 
 
@@ -39,3 +42,71 @@ def test_outside_a_loop_it_writes_at_once() -> None:
     out.write(b"x")
     out.flush()
     assert raw.getvalue() == b"x"
+
+
+async def test_a_cascade_of_turns_is_one_write() -> None:
+    """A read wakes a task, which wakes another, each writing a message a turn later: one
+    write once the loop is idle, not one per turn."""
+    raw = _Raw()
+    out = CoalescingStdout(raw)
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def step(n: int) -> None:
+        out.write(b"%d;" % n)
+        out.flush()
+        if n < 4:
+            loop.call_soon(step, n + 1)
+        else:
+            done.set_result(None)
+
+    step(0)
+    await done
+    assert raw.writes == 0  # the loop was never idle in between
+    await asyncio.sleep(0.01)
+    assert (raw.writes, raw.getvalue()) == (1, b"0;1;2;3;4;")
+
+
+async def test_a_loop_that_stays_busy_still_writes_within_the_bound() -> None:
+    raw = _Raw()
+    out = CoalescingStdout(raw)
+    loop = asyncio.get_running_loop()
+    written_at: list[float] = []
+    busy_until = time.monotonic() + 0.2
+    start = time.monotonic()
+
+    def busy() -> None:  # something is always ready to run
+        if raw.writes and not written_at:
+            written_at.append(time.monotonic())
+        if time.monotonic() < busy_until:
+            loop.call_soon(busy)
+
+    busy()
+    out.write(b"message")
+    out.flush()
+    await asyncio.sleep(0.3)
+    assert raw.getvalue() == b"message"
+    # Written after at most MAX_TURNS turns of the busy loop, long before it went idle (a
+    # generous margin: the turns of a busy loop are microseconds each).
+    assert written_at and written_at[0] - start < 0.1
+    assert stdout.MAX_TURNS <= 8 and stdout.MAX_DELAY_S <= 0.002
+
+
+def test_what_the_loop_left_is_written_at_its_end() -> None:
+    """The loop ends with a write still waiting for it to go idle (an `exit` right behind
+    the message): `write_pending` at the end of serving writes it."""
+    raw = _Raw()
+    out = CoalescingStdout(raw)
+
+    async def main() -> None:
+        out.write(b"answer")
+        out.flush()
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())  # it stops before the write's turn comes
+    finally:
+        loop.close()
+    assert raw.writes == 0
+    out.write_pending()
+    assert raw.getvalue() == b"answer"

@@ -128,4 +128,8 @@ def _serve_stdio(server: Any, stdin: Any, stdout: Any) -> int:
         code = stop.code if isinstance(stop.code, int) else 0
     finally:
         server.shutdown()
+        write_pending = getattr(stdout, "write_pending", None)  # (lsp/stdout.py)
+        if write_pending is not None:
+            with contextlib.suppress(OSError, ValueError):  # the editor is gone
+                write_pending()  # what the loop's end left unwritten
     return code
