@@ -138,7 +138,8 @@ class Ledger:
             return
         self._pins.pop(sid, None)
         rec = self._by_sid.get(sid)
-        if rec is not None and not any(r is rec for r in self._records):
+        # (from the end: the record a view lets go of is usually the newest, found at once)
+        if rec is not None and not any(r is rec for r in reversed(self._records)):
             del self._by_sid[sid]
 
     def _left(self, gone: Iterable[Record]) -> None:
