@@ -483,3 +483,50 @@ async def test_bytes_that_came_while_held_are_read_on_the_tick_itself(
     assert "".join(t for t in content if t) == "".join(texts)
     assert any(on_tick), "no read happened on the tick itself"
     assert resumes.count(False) == on_tick.count(False)  # only a tick that found nothing
+
+
+async def test_a_direct_stream_hands_its_text_over_from_the_read_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The text of a direct response goes into the consumer's buffer from the read that
+    parsed it (`Response.on_events`), not through a turn of the stream's own task per read."""
+    from eager_lsp.providers.openai_chat import OpenAIChatStream
+
+    handed: list[int] = []
+    on_events = OpenAIChatStream._on_events
+
+    def counted(self: OpenAIChatStream, batch: list[dict[str, object]]) -> bool:
+        handed.append(len(batch))
+        return on_events(self, batch)
+
+    monkeypatch.setattr(OpenAIChatStream, "_on_events", counted)
+    texts = [f"x{i} = {i}\n" for i in range(6)]
+    parts = []
+    for t in texts:  # one chunk each
+        chunk = {"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]}
+        event = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+        parts.append(b"%x\r\n%s\r\n" % (len(event), event))
+    parts.append(chunked(events()))  # the finish, [DONE] and the body's end
+    reply = OK_CHUNKED + PAUSE + PAUSE.join(parts)  # each 50 ms after the one before
+    async with scripted((reply, False)) as srv:
+        assert await text_of(provider(srv.url)) == "".join(texts)
+    assert len(handed) >= 3 and sum(handed) >= len(texts)
+
+
+async def test_a_consumer_that_stops_taking_stops_the_direct_read_until_it_takes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from eager_lsp.providers import openai_chat
+
+    monkeypatch.setattr(openai_chat, "_MAX_AHEAD", 1000)
+    texts = [f"v{i} = {'x' * 200!r}\n" for i in range(6000)]  # over a read (256 KiB)
+    body = chunked(events(*texts), size=4096)
+    async with scripted((OK_CHUNKED + PAUSE + body, False)) as srv:  # the body after 50 ms
+        stream = provider(srv.url).stream(MESSAGES)
+        got = [await stream.__anext__()]
+        await asyncio.sleep(0.3)  # the consumer does not take: reading stops at the bound
+        direct = stream._direct
+        assert direct is not None and direct.held_by_consumer
+        assert 1000 <= stream._ahead < 1000 + (300 << 10)
+        got += [piece async for piece in stream]  # taking resumes it, to the end
+    assert "".join(got) == "".join(texts)

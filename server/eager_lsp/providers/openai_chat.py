@@ -293,11 +293,13 @@ def _direct_ok(base_url: str) -> bool:
 class OpenAIChatStream:
     """One streamed completion. Iterate once; `aclose()` may be called from any task.
 
-    One task (the pump) reads the response for the stream's whole life and appends the text
+    One task (the pump) drives the response for the stream's whole life and appends the text
     to a buffer; each `__anext__` takes everything buffered since the last one. So a reader
     that falls behind gets one piece for several tokens instead of a wake-up per token, and no
     read costs a task or a timed wait of its own (they were about a sixth of the CPU of
-    reading a stream, profiled). A single timer watches for stalls.
+    reading a stream, profiled). A direct response (sse_http) appends its text from the read
+    that parsed it (`_on_events`), so the pump wakes only for its end or a failure, not once
+    per read. A single timer watches for stalls.
     """
 
     def __init__(self, provider: OpenAIChatProvider, messages: list[dict[str, Any]]) -> None:
@@ -319,6 +321,7 @@ class OpenAIChatStream:
         self._closed = False
         self._started = False  # the server answered with a stream
         self._chars = 0
+        self._direct: sse_http.Response | None = None  # a direct response handing us its text
         self._begun = time.monotonic()
         self._last_activity = self._begun
 
@@ -353,6 +356,8 @@ class OpenAIChatStream:
         text = "".join(self._text) if len(self._text) > 1 else self._text[0]
         self._text.clear()
         self._ahead = 0
+        if self._direct is not None:
+            self._direct.consumer_ready()
         if self._room is not None and not self._room.done():
             self._last_activity = time.monotonic()  # the pause was ours, not the server's
             _wake(self._room)
@@ -388,8 +393,9 @@ class OpenAIChatStream:
         """The server went quiet (the SDK's read timeout misses stalls inside the body)."""
         if self._ended:
             return
-        if self._room is not None and not self._room.done():  # parked: our reader is slow
-            self._arm_watchdog(self._provider.config.timeout_s)
+        parked = self._room is not None and not self._room.done()
+        if parked or (self._direct is not None and self._direct.held_by_consumer):
+            self._arm_watchdog(self._provider.config.timeout_s)  # our reader is slow
             return
         if time.monotonic() < self._deadline():
             self._arm_watchdog()
@@ -485,56 +491,78 @@ class OpenAIChatStream:
 
     async def _produce(self) -> AsyncGenerator[str, None]:
         p = self._provider
-        chars = 0
         for attempt in range(p.config.connect_retries + 1):
             stream = await self._open()
             self._sdk_stream = stream
             self._started = True
             self._last_activity = time.monotonic()
+            if isinstance(stream, _DirectStream):
+                # The text goes to the consumer from the read itself: no turn of this task
+                # per read (only the end or a failure comes through `stream` below).
+                stream.response.on_events = self._on_events
+                self._direct = stream.response
             try:
                 async for batch in stream:
                     self._last_activity = time.monotonic()
-                    if not batch:
-                        continue
-                    pieces = []
-                    for chunk in batch:  # (one pass per event: there is one per token)
-                        choices = chunk.get("choices")
-                        for choice in choices if isinstance(choices, list) else ():
-                            if not isinstance(choice, dict):
-                                continue
-                            delta = choice.get("delta")
-                            piece = delta.get("content") if isinstance(delta, dict) else None
-                            if piece and isinstance(piece, str):
-                                pieces.append(piece)
-                            if choice.get("finish_reason"):
-                                self.finish_reason = choice["finish_reason"]
-                        if "usage" in chunk or "timings" in chunk:
-                            self._note_usage(chunk)
-                    if pieces:
-                        self.deltas += len(pieces)
-                        text = pieces[0] if len(pieces) == 1 else "".join(pieces)
-                        if not text.isascii():
-                            text = _no_lone_surrogates(text)
-                        chars += len(text)
-                        self._chars = chars
+                    text = self._text_of(batch)
+                    if text:
                         yield text
             except (openai.APIConnectionError, sse_http.Dropped) as e:
-                if chars == 0 and attempt < p.config.connect_retries:
+                if self._chars == 0 and attempt < p.config.connect_retries:
                     continue  # nothing was shown yet: a reconnect is invisible
-                raise p.map_error(e, chars=chars, started=True) from None
+                raise p.map_error(e, chars=self._chars, started=True) from None
             except (json.JSONDecodeError, openai.APIError, sse_http.Malformed) as e:
-                raise p.map_error(e, chars=chars, started=True) from None
+                raise p.map_error(e, chars=self._chars, started=True) from None
             finally:
+                self._direct = None
                 await stream.close()
             break
         if self.finish_reason is None:
             # The body ended without a finish_reason: the server went away mid-answer.
             raise ProviderError(
-                "connection", f"The connection dropped mid-stream after {chars} characters"
+                "connection", f"The connection dropped mid-stream after {self._chars} characters"
             )
-        if chars == 0:
+        if self._chars == 0:
             raise ProviderError("empty", "The model returned no code")
-        log.debug("stream done: %d characters, finish_reason=%s", chars, self.finish_reason)
+        log.debug("stream done: %d characters, finish_reason=%s", self._chars, self.finish_reason)
+
+    def _text_of(self, batch: list[dict[str, Any]]) -> str:
+        """The text of a batch of events (one pass per event: there is one per token); notes
+        the finish reason and usage as they come."""
+        pieces = []
+        for chunk in batch:
+            choices = chunk.get("choices")
+            for choice in choices if isinstance(choices, list) else ():
+                if not isinstance(choice, dict):
+                    continue
+                delta = choice.get("delta")
+                piece = delta.get("content") if isinstance(delta, dict) else None
+                if piece and isinstance(piece, str):
+                    pieces.append(piece)
+                if choice.get("finish_reason"):
+                    self.finish_reason = choice["finish_reason"]
+            if "usage" in chunk or "timings" in chunk:
+                self._note_usage(chunk)
+        if not pieces:
+            return ""
+        self.deltas += len(pieces)
+        text = pieces[0] if len(pieces) == 1 else "".join(pieces)
+        if not text.isascii():
+            text = _no_lone_surrogates(text)
+        self._chars += len(text)
+        return text
+
+    def _on_events(self, batch: list[dict[str, Any]]) -> bool:
+        """A direct response's events as its read parsed them (sse_http.Response.on_events):
+        their text goes into the buffer the consumer takes from; True once it holds
+        `_MAX_AHEAD` characters (the response stops reading until the consumer takes)."""
+        self._last_activity = time.monotonic()  # (an empty batch: a sign of life)
+        text = self._text_of(batch)
+        if text and not self._closed:
+            self._text.append(text)
+            self._ahead += len(text)
+            _wake(self._waiting)
+        return self._ahead >= _MAX_AHEAD
 
     def _note_usage(self, chunk: dict[str, Any]) -> None:
         usage = chunk.get("usage")
@@ -645,6 +673,10 @@ class _DirectStream:
         self._response = response
         self._closed = False
 
+    @property
+    def response(self) -> sse_http.Response:
+        return self._response
+
     def __aiter__(self) -> AsyncIterator[list[dict[str, Any]]]:
         return self._events()
 
@@ -658,6 +690,7 @@ class _DirectStream:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._response.on_events = None  # (a kept connection serves the next request)
             self._provider.give_back(self._response)  # (closed unless read to its end)
             if self._response.closed:
                 await self._response.wait_closed()  # the server sees the hang-up at once

@@ -22,6 +22,9 @@ Rules this module keeps:
 - With several streams, each read waits for the shared read tick (openai_chat.ReadClock): the
   transport pauses after a read, and the tick reads what came meanwhile (resuming the
   transport only when nothing did), so one wake-up reads every stream.
+- A consumer may take the events as each read parses them (`Response.on_events`) instead of
+  waiting for them in `take`: no task wakes per read (openai_chat hands the text straight to
+  the code that reads the stream).
 """
 
 from __future__ import annotations
@@ -270,6 +273,11 @@ class Response(asyncio.Protocol):
         self._held_by_tick = False
         self._held_by_consumer = False
         self._reads = 0  # data_received calls (a read on the tick tells by it whether it read)
+        # Who takes the events as they are parsed, instead of waiting in `take` for them:
+        # called with each read's events (empty: only a sign of life), it returns True when
+        # it holds too much (reading pauses until `consumer_ready`). `take` then only says
+        # when the body ends or fails.
+        self.on_events: Callable[[list[dict[str, Any]]], bool] | None = None
         self._lost: asyncio.Future[None] | None = None  # set once the socket is closed
         self._active = False  # a request is out and its response not released
         self._keep: Callable[[Response], None] | None = None  # who takes it once its body ends
@@ -318,9 +326,11 @@ class Response(asyncio.Protocol):
             return
         if self._ended:
             return
+        if self.on_events is not None and self._news:
+            self._deliver()
         # (Only while something waits to be taken: the bytes of one unfinished line are bounded
         # by the line cap, and the consumer cannot take them to make room.)
-        if self._ahead >= self._max_ahead and self._news and not self._held_by_consumer:
+        elif self._ahead >= self._max_ahead and self._news and not self._held_by_consumer:
             self._held_by_consumer = True  # the consumer stopped taking: stop reading
             self._pause()
         clock = self._clock
@@ -489,7 +499,8 @@ class Response(asyncio.Protocol):
                 # A whole line (a keep-alive comment too) is a sign of life for the stall
                 # watchdog; bytes of a line that never ends are not.
                 self._news = True
-                _wake(self._waiter)
+                if self.on_events is None or self._lines.done:
+                    _wake(self._waiter)
 
     def _end_body(self) -> None:
         if self._ended:
@@ -504,6 +515,8 @@ class Response(asyncio.Protocol):
         except Exception as e:
             self._fail(_as_malformed(e))
             return
+        if self.on_events is not None and (self._news or self._events):
+            self._deliver()
         self._ended = True
         self._unpace()
         _wake(self._waiter)
@@ -512,6 +525,8 @@ class Response(asyncio.Protocol):
             self._kept()
 
     def _fail(self, exc: BaseException) -> None:
+        if self.on_events is not None and self._events and not self._ended:
+            self._deliver()  # the good events before the failure, as `take` gives them
         if self._failure is None and not self._ended:
             self._failure = exc
         self._ended = True
@@ -536,6 +551,25 @@ class Response(asyncio.Protocol):
             return
         if self.transport is not None and not self.closed and not self.transport.is_reading():
             self.transport.resume_reading()
+
+    def _deliver(self) -> None:
+        """Hand this read's events to `on_events` (see there)."""
+        assert self.on_events is not None
+        events, self._events = self._events, []
+        self._news, self._ahead = False, 0
+        if self.on_events(events) and not self._held_by_consumer and not self._ended:
+            self._held_by_consumer = True  # the consumer stopped taking: stop reading
+            self._pause()
+
+    def consumer_ready(self) -> None:
+        """The consumer took what it held: reading may go on."""
+        if self._held_by_consumer:
+            self._held_by_consumer = False
+            self._resume_if_free()
+
+    @property
+    def held_by_consumer(self) -> bool:
+        return self._held_by_consumer
 
     def _tick(self) -> None:
         self._held_by_tick = False
@@ -634,9 +668,7 @@ class Response(asyncio.Protocol):
                 self._waiter = None
         events, self._events = self._events, []
         self._ahead, self._news = 0, False
-        if self._held_by_consumer:
-            self._held_by_consumer = False
-            self._resume_if_free()
+        self.consumer_ready()
         return events
 
     @property
