@@ -42,6 +42,7 @@ from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.protocol import EagerProtocol, eager_converter
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import LineEdit, Text
+from eager_lsp.lsp.waits import on_loop
 
 __all__ = ["EagerServer", "RequestError"]
 
@@ -323,7 +324,10 @@ class EagerServer(LanguageServer):
     def _refresh_hints(self) -> Any:
         if not self.client_supports("workspace", "inlay_hint", "refresh_support"):
             return None
-        return self.workspace_inlay_hint_refresh_async(None)
+        # The plain request and `on_loop`, not pygls's `*_async`: that wraps the answer with
+        # `asyncio.wrap_future`, whose callback wakes the loop through its self-pipe (two
+        # system calls and a turn), and it runs as a task of its own (lsp/waits.py).
+        return on_loop(self.workspace_inlay_hint_refresh(None))
 
     def _interpreter_listener(self, doc: Document) -> Any:
         def on_event(event: Event) -> None:
