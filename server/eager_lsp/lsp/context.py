@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from lsprotocol import types as lsp
     from pygls.progress import Progress as WorkDoneProgress
-    from pygls.protocol import JsonRPCProtocol
 
     from eager_lsp.core.interpreter import Interpreter
     from eager_lsp.lsp.config import Settings
@@ -89,16 +88,17 @@ class EditClient(Protocol):
 
     def client_supports(self, *path: str) -> bool: ...
 
-    def workspace_apply_edit(
-        self, params: lsp.ApplyWorkspaceEditParams
-    ) -> concurrent.futures.Future[lsp.ApplyWorkspaceEditResult]: ...
+    def apply_edit_json(
+        self, params_json: str
+    ) -> concurrent.futures.Future[lsp.ApplyWorkspaceEditResult]:
+        """`workspace/applyEdit` with its parameters as JSON text."""
 
 
 class StreamEditClient(Protocol):
     """Writing with `eager/streamEdit` requests the client answers (lsp/stream_edits.py)."""
 
-    @property
-    def protocol(self) -> JsonRPCProtocol: ...
+    def request_json(self, method: str, params_json: str) -> concurrent.futures.Future[Any]:
+        """A request with its parameters as JSON text (lsp/protocol.py `request_json`)."""
 
 
 class OpenDocuments(Protocol):

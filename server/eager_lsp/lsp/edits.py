@@ -25,8 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lsprotocol import types as lsp
-
+from eager_lsp import limits
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edit_pace import EditPace
 from eager_lsp.lsp.text import LineEdit
@@ -472,10 +471,10 @@ class EditWriter(Writer):
                 return None
             f = _Inflight(start, end, text, source[:start] + text + source[end:], version)
             self._inflight = f
-            params = self._params(start, end, text, version)
+            params = self._params_json(start, end, text, version)
             self.edits += 1
             try:
-                result = await client_answer(self.server.workspace_apply_edit(params))
+                result = await client_answer(self.server.apply_edit_json(params))
             except asyncio.TimeoutError:
                 self._inflight = None
                 self.abort(f"the editor did not answer the edit in {APPLY_TIMEOUT_S:g} s")
@@ -522,21 +521,23 @@ class EditWriter(Writer):
             return f.start, f.end  # on_change followed it
         return start, max(start, end)
 
-    def _params(
-        self, start: int, end: int, text: str, version: int
-    ) -> lsp.ApplyWorkspaceEditParams:
+    def _params_json(self, start: int, end: int, text: str, version: int) -> str:
+        """LSP's `ApplyWorkspaceEditParams` for one edit of the document at `version`, as JSON
+        text (lsprotocol's objects and pygls's cattrs encoding of them cost more than the rest
+        of an edit; protocol.request_json)."""
         rng = self.doc.text.range(start, end)
-        edit = lsp.TextEdit(range=rng, new_text=text)
-        ws = lsp.WorkspaceEdit(
-            document_changes=[
-                lsp.TextDocumentEdit(
-                    text_document=lsp.OptionalVersionedTextDocumentIdentifier(
-                        uri=self.doc.uri, version=version
-                    ),
-                    edits=[edit],
-                )
-            ],
-        )
+        edit = {
+            "range": {
+                "start": {"line": rng.start.line, "character": rng.start.character},
+                "end": {"line": rng.end.line, "character": rng.end.character},
+            },
+            "newText": text,
+        }
+        ws: dict[str, Any] = {
+            "documentChanges": [
+                {"textDocument": {"uri": self.doc.uri, "version": version}, "edits": [edit]}
+            ]
+        }
         if not self.server.client_supports("workspace", "workspace_edit", "document_changes"):
-            ws.changes = {self.doc.uri: [edit]}  # for a client that ignores documentChanges
-        return lsp.ApplyWorkspaceEditParams(edit=ws, label=self.label)
+            ws["changes"] = {self.doc.uri: [edit]}  # for a client that ignores documentChanges
+        return limits.json_text({"edit": ws, "label": self.label})

@@ -13,6 +13,7 @@ all interpreters end within 2 s of `shutdown`/`exit`. Nothing but JSON-RPC goes 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
 import importlib
@@ -317,6 +318,15 @@ class EagerServer(LanguageServer):
     def stale(self, doc: Document, from_line: int, to_line: int | None = None) -> None:
         to = payloads.OMIT if to_line is None else to_line
         self.notify(methods.STALE, payloads.StaleParams(uri=doc.uri, fromLine=from_line, toLine=to))
+
+    def apply_edit_json(
+        self, params_json: str
+    ) -> concurrent.futures.Future[lsp.ApplyWorkspaceEditResult]:
+        """`workspace/applyEdit` with its parameters as JSON text (protocol.request_json)."""
+        return self.protocol.request_json(lsp.WORKSPACE_APPLY_EDIT, params_json)
+
+    def request_json(self, method: str, params_json: str) -> concurrent.futures.Future[Any]:
+        return self.protocol.request_json(method, params_json)
 
     def _send_diagnostics(self, params: lsp.PublishDiagnosticsParams) -> None:
         self.text_document_publish_diagnostics(params)

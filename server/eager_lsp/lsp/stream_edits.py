@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from eager_lsp import limits
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edit_pace import EditPace
 from eager_lsp.lsp.edits import (
@@ -104,8 +105,8 @@ class StreamEditWriter(Writer):
         self.seq += 1
         self.edits += 1
         answer = _Answer()
-        fut: concurrent.futures.Future[Any] = self.server.protocol.send_request(
-            methods.STREAM_EDIT, params
+        fut: concurrent.futures.Future[Any] = self.server.request_json(
+            methods.STREAM_EDIT, limits.json_text(params)
         )
         # Runs as the response is read, before any later didChange: the server's text is at
         # the version the answer names (the client sent that didChange first).
