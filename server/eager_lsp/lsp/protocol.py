@@ -11,6 +11,11 @@ documents at once"). These per-message costs in pygls were worth removing:
   pygls's path: their parameters are lsprotocol types. A chunk result, whose JSON text is made
   anyway to measure it against its cap (lsp/publish.chunk_result_json), is sent as that text
   (`notify_json`), not encoded a second time.
+- **The two messages an editor sends per edit** (a `didChange`, the answer to
+  `workspace/applyEdit`) are built as cattrs builds them, without cattrs (about 0.05 ms each
+  in place); anything else, or anything unusual in these, takes pygls's way, which also says
+  what is wrong with it. Our own requests with parameters made as JSON text
+  (`request_json`: applyEdit, streamEdit) skip pygls's encoding of lsprotocol objects.
 - **Dispatch of what the client sends.** pygls tells a request from a notification or a
   response with `isinstance` against `typing.Protocol` classes, which inspects the class's
   members on every call. The answer depends only on the message's class (pygls structures each
@@ -161,6 +166,26 @@ class EagerProtocol(LanguageServerProtocol):
                 future.cancel()
         self._shutdown = True
 
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls's, with the two messages an editor sends per edit built directly (module
+        docstring): a `didChange` and the answer to `workspace/applyEdit`. Anything else, or
+        anything these do not read as plainly valid, takes pygls's way (cattrs), which also
+        reports what is wrong with it."""
+        if "jsonrpc" not in data:
+            return data  # (pygls's JSON hook sees every object: this is one inside a message)
+        try:
+            if data.get("method") == types.TEXT_DOCUMENT_DID_CHANGE and "id" not in data:
+                return _did_change(data)
+            if "result" in data and "method" not in data and "error" not in data:
+                kind = self._result_types.get(data["id"])
+                if kind is types.ApplyWorkspaceEditResponse:
+                    message = _apply_edit_answer(data)
+                    self._result_types.pop(data["id"], None)
+                    return message
+        except (TypeError, ValueError, KeyError, AttributeError):
+            pass  # pygls's way: it says what is wrong
+        return super().structure_message(data)
+
     def handle_message(self, message: Any) -> None:
         kind = _KINDS.get(type(message))
         if kind is None:
@@ -250,6 +275,52 @@ def eager_converter() -> Any:
 
 def _as_sent(obj: dict[str, Any], cls: type) -> Any:
     return cls(**obj)
+
+
+def _did_change(data: dict[str, Any]) -> types.DidChangeTextDocumentNotification:
+    """A didChange as cattrs builds it, for the plain shape (lsprotocol's validators check the
+    values; a wrong type raises, and pygls's way then reports it)."""
+    params = data["params"]
+    document = params["textDocument"]
+    changes: list[Any] = []
+    for change in params["contentChanges"]:
+        rng = change.get("range")
+        if rng is None:
+            changes.append(types.TextDocumentContentChangeWholeDocument(text=change["text"]))
+            continue
+        start, end = rng["start"], rng["end"]
+        changes.append(
+            types.TextDocumentContentChangePartial(
+                range=types.Range(
+                    start=types.Position(line=start["line"], character=start["character"]),
+                    end=types.Position(line=end["line"], character=end["character"]),
+                ),
+                text=change["text"],
+                range_length=change.get("rangeLength"),
+            )
+        )
+    return types.DidChangeTextDocumentNotification(
+        params=types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(
+                version=document["version"], uri=document["uri"]
+            ),
+            content_changes=tuple(changes),  # (a tuple, as cattrs builds it)
+        ),
+        jsonrpc=data["jsonrpc"],
+    )
+
+
+def _apply_edit_answer(data: dict[str, Any]) -> types.ApplyWorkspaceEditResponse:
+    result = data["result"]
+    return types.ApplyWorkspaceEditResponse(
+        id=data["id"],
+        result=types.ApplyWorkspaceEditResult(
+            applied=result["applied"],
+            failure_reason=result.get("failureReason"),
+            failed_change=result.get("failedChange"),
+        ),
+        jsonrpc=data["jsonrpc"],
+    )
 
 
 _Handled = Generator[Any, Any, None]

@@ -1,0 +1,106 @@
+"""The two messages an editor sends per edit (a didChange, the answer to applyEdit) are built
+directly, not by pygls's cattrs (lsp/protocol.py `structure_message`): the result must be what
+cattrs builds, and anything unusual must take pygls's way, which reports what is wrong."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidParams
+
+from eager_lsp.lsp.protocol import EagerProtocol, eager_converter
+from eager_lsp.lsp.server import build_server
+
+
+def _change(version: Any, *changes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "method": "textDocument/didChange",
+        "params": {
+            "textDocument": {"uri": "file:///t/é.py", "version": version},
+            "contentChanges": list(changes),
+        },
+    }
+
+
+def _at(l0: int, c0: int, l1: int, c1: int) -> dict[str, Any]:
+    return {"start": {"line": l0, "character": c0}, "end": {"line": l1, "character": c1}}
+
+
+DID_CHANGES = [
+    _change(3, {"range": _at(0, 0, 0, 0), "text": "x = 1\n"}),
+    _change(4, {"range": _at(2, 5, 3, 0), "rangeLength": 4, "text": "😀"}, {"text": "whole\n"}),
+    _change(5),
+    _change(6, {"text": "", "range": _at(1, 0, 1, 2), "extra": True}),
+]
+ODD_DID_CHANGES = [
+    _change("7", {"range": _at(0, 0, 0, 0), "text": "a"}),  # cattrs reads "7" as 7
+    _change(8, {"range": _at(0, 0, 0, 0), "text": 5}),  # not text
+    _change(None, {"text": "a"}),  # no version
+    _change(9, {"range": _at(-1, 0, 0, 0), "text": "a"}),  # a negative line
+    _change(10, "text"),  # type: ignore[arg-type]  # not an object
+]
+
+
+@pytest.fixture
+def protocol() -> EagerProtocol:
+    return build_server().protocol
+
+
+def _pygls(data: dict[str, Any], cls: type) -> Any:
+    return eager_converter().structure(copy.deepcopy(data), cls)
+
+
+@pytest.mark.parametrize("data", DID_CHANGES)
+def test_a_did_change_is_what_cattrs_builds(
+    protocol: EagerProtocol, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _pygls(data, lsp.DidChangeTextDocumentNotification)
+    monkeypatch.setattr(protocol, "_converter", None)  # built without it
+    built = protocol.structure_message(copy.deepcopy(data))
+    assert built == expected
+    assert type(built) is lsp.DidChangeTextDocumentNotification
+
+
+@pytest.mark.parametrize("data", ODD_DID_CHANGES)
+def test_an_odd_did_change_takes_pyglss_way(protocol: EagerProtocol, data: dict[str, Any]) -> None:
+    try:
+        expected: Any = _pygls(data, lsp.DidChangeTextDocumentNotification)
+    except Exception:
+        with pytest.raises(JsonRpcInvalidParams):  # pygls's error for it, as before
+            protocol.structure_message(copy.deepcopy(data))
+    else:
+        assert protocol.structure_message(copy.deepcopy(data)) == expected
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"applied": True},
+        {"applied": False, "failureReason": "user said no", "failedChange": 0},
+        {"applied": True, "other": 1},
+        {"applied": 1},  # cattrs reads 1 as True
+        None,
+        {"failureReason": "no applied"},
+    ],
+)
+def test_an_apply_edit_answer_is_what_cattrs_builds(
+    protocol: EagerProtocol, result: dict[str, Any] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    future = protocol.request_json(lsp.WORKSPACE_APPLY_EDIT, "{}")  # (no writer: not sent)
+    assert not future.done()
+    msg_id = next(iter(protocol._request_futures))
+    data = {"jsonrpc": "2.0", "id": msg_id, "result": result}
+    try:
+        expected: Any = _pygls(data, lsp.ApplyWorkspaceEditResponse)
+    except Exception:
+        with pytest.raises(JsonRpcInvalidParams):
+            protocol.structure_message(copy.deepcopy(data))
+    else:
+        if result is not None and type(result.get("applied")) is bool:
+            monkeypatch.setattr(protocol, "_converter", None)  # built without it
+        assert protocol.structure_message(copy.deepcopy(data)) == expected
+    assert msg_id not in protocol._result_types  # read once
