@@ -308,12 +308,15 @@ async def run(
         }
         profile = os.environ.get("EAGER_BENCH_PROFILE")  # cProfile output path, for tuning
         wrap = ["-m", "cProfile", "-o", profile] if profile else []
+        server_log = os.environ.get("EAGER_BENCH_SERVER_LOG")  # the server's log, for tuning
+        log_args = ["--log-file", server_log] if server_log else []
         server = await asyncio.create_subprocess_exec(
             sys.executable,
             *wrap,
             "-m",
             "eager_lsp",
             "serve",
+            *log_args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

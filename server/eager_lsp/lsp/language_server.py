@@ -334,10 +334,11 @@ class EagerServer(LanguageServer):
     def _refresh_hints(self) -> Any:
         if not self.client_supports("workspace", "inlay_hint", "refresh_support"):
             return None
-        # The plain request and `on_loop`, not pygls's `*_async`: that wraps the answer with
-        # `asyncio.wrap_future`, whose callback wakes the loop through its self-pipe (two
-        # system calls and a turn), and it runs as a task of its own (lsp/waits.py).
-        return on_loop(self.workspace_inlay_hint_refresh(None))
+        # Sent as JSON text (protocol.request_json) and awaited with `on_loop`, not pygls's
+        # `*_async`: that encodes the request with cattrs, runs a task of its own, and wraps
+        # the answer with `asyncio.wrap_future`, whose callback wakes the loop through its
+        # self-pipe (two system calls and a turn; lsp/waits.py).
+        return on_loop(self.protocol.request_json(lsp.WORKSPACE_INLAY_HINT_REFRESH, None))
 
     def _interpreter_listener(self, doc: Document) -> Any:
         def on_event(event: Event) -> None:

@@ -107,18 +107,19 @@ class EagerProtocol(LanguageServerProtocol):
             f'{{"jsonrpc":"{self.VERSION}","method":{json.dumps(method)},"params":{params_json}}}'
         )
 
-    def request_json(self, method: str, params_json: str) -> concurrent.futures.Future[Any]:
-        """A request whose parameters are already JSON text (ASCII), answered as pygls's
-        `send_request` is (the same future, the answer read into the method's result type).
-        pygls builds an lsprotocol message around the parameters and encodes it with cattrs:
-        about 0.1 ms per `workspace/applyEdit`, one per document every edit interval."""
+    def request_json(self, method: str, params_json: str | None) -> concurrent.futures.Future[Any]:
+        """A request whose parameters are already JSON text (ASCII; None: a request without
+        parameters), answered as pygls's `send_request` is (the same future, the answer read
+        into the method's result type). pygls builds an lsprotocol message around the
+        parameters and encodes it with cattrs: about 0.1 ms per `workspace/applyEdit`, one per
+        document every edit interval, and per `inlayHint/refresh`."""
         msg_id = f"eager-{next(self._request_ids)}"  # (pygls's own ids are UUIDs)
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._request_futures[msg_id] = future
         self._result_types[msg_id] = self.get_result_type(method)
+        params = "" if params_json is None else f',"params":{params_json}'
         self._write_json(
-            f'{{"jsonrpc":"{self.VERSION}","id":"{msg_id}","method":{json.dumps(method)},'
-            f'"params":{params_json}}}'
+            f'{{"jsonrpc":"{self.VERSION}","id":"{msg_id}","method":{json.dumps(method)}{params}}}'
         )
         return future
 
