@@ -1,10 +1,12 @@
-"""The two messages an editor sends per edit (a didChange, the answer to applyEdit) are built
-directly, not by pygls's cattrs (lsp/protocol.py `structure_message`): the result must be what
-cattrs builds, and anything unusual must take pygls's way, which reports what is wrong."""
+"""The hot messages read and written without pygls's cattrs (lsp/protocol.py): the two an
+editor sends per edit (a didChange, the answer to applyEdit) must be built as cattrs builds
+them, anything unusual must take pygls's way (which reports what is wrong), and a `$/progress`
+report must go out as pygls writes it."""
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -104,3 +106,40 @@ def test_an_apply_edit_answer_is_what_cattrs_builds(
             monkeypatch.setattr(protocol, "_converter", None)  # built without it
         assert protocol.structure_message(copy.deepcopy(data)) == expected
     assert msg_id not in protocol._result_types  # read once
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def close(self) -> None:
+        pass
+
+
+def _bodies(writer: _Writer) -> list[Any]:
+    return [json.loads(chunk.split(b"\r\n\r\n", 1)[1]) for chunk in writer.sent]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        lsp.WorkDoneProgressReport(message="12 chunks run"),
+        lsp.WorkDoneProgressReport(message="m", percentage=40, cancellable=True),
+        lsp.WorkDoneProgressReport(),
+        lsp.WorkDoneProgressBegin(title="eager", cancellable=True),
+        lsp.WorkDoneProgressEnd(message="done"),
+    ],
+)
+def test_a_progress_report_is_what_pygls_writes(protocol: EagerProtocol, value: Any) -> None:
+    """A generation's `$/progress` report (every 100 ms) is written without cattrs; begin and
+    end keep pygls's way. What goes out is the same JSON either way."""
+    params = lsp.ProgressParams(token="tok-1", value=value)
+    ours, pygls_own = _Writer(), _Writer()
+    protocol.set_writer(ours)
+    protocol.notify(lsp.PROGRESS, params)
+    protocol.set_writer(pygls_own)
+    super(EagerProtocol, protocol).notify(lsp.PROGRESS, params)  # pygls's own
+    assert _bodies(ours) == _bodies(pygls_own)

@@ -15,7 +15,8 @@ documents at once"). These per-message costs in pygls were worth removing:
   `workspace/applyEdit`) are built as cattrs builds them, without cattrs (about 0.05 ms each
   in place); anything else, or anything unusual in these, takes pygls's way, which also says
   what is wrong with it. Our own requests with parameters made as JSON text
-  (`request_json`: applyEdit, streamEdit) skip pygls's encoding of lsprotocol objects.
+  (`request_json`: applyEdit, streamEdit, inlayHint/refresh) and a generation's `$/progress`
+  reports skip pygls's encoding of lsprotocol objects.
 - **Dispatch of what the client sends.** pygls tells a request from a notification or a
   response with `isinstance` against `typing.Protocol` classes, which inspects the class's
   members on every call. The answer depends only on the message's class (pygls structures each
@@ -95,6 +96,16 @@ class EagerProtocol(LanguageServerProtocol):
         self._request_ids = itertools.count(1)
 
     def notify(self, method: str, params: Any | None = None) -> None:
+        if method == types.PROGRESS and type(params) is types.ProgressParams:
+            value = params.value
+            if type(value) is types.WorkDoneProgressReport:  # a generation's, every 100 ms
+                report = {"kind": value.kind}  # (what cattrs writes: the fields that are set)
+                for key, field in _REPORT_FIELDS:
+                    if (v := getattr(value, field)) is not None:
+                        report[key] = v
+                data = {"token": params.token, "value": report}
+                self._send_data({"jsonrpc": self.VERSION, "method": method, "params": data})
+                return
         if self.get_message_type(method) is not None:  # an LSP method: lsprotocol params
             super().notify(method, params)
             return
@@ -325,6 +336,13 @@ def _apply_edit_answer(data: dict[str, Any]) -> types.ApplyWorkspaceEditResponse
 
 
 _Handled = Generator[Any, Any, None]
+
+# a $/progress report's optional fields: (wire name, lsprotocol attribute)
+_REPORT_FIELDS = (
+    ("cancellable", "cancellable"),
+    ("message", "message"),
+    ("percentage", "percentage"),
+)
 
 # pygls's own handlers of these keep its copy of each document: never run (module docstring)
 _DOCUMENTS = frozenset(
