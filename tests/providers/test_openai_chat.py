@@ -548,3 +548,21 @@ async def test_concurrent_streams_are_read_on_the_tick_and_give_their_connection
     fake_openai.enqueue(pieces=["x = 1\n"])
     assert await collect(p.stream(MESSAGES)) == "x = 1\n"  # a pooled connection, read plainly
     assert read_clock().streams == 0
+
+
+async def test_a_stream_goes_on_when_the_others_end_first(fake_openai: FakeOpenAIServer) -> None:
+    """Two streams at once, one much shorter: once it ends, reads of the other are no longer
+    held to a tick, and it must read on by itself to its end (it stalled until the watchdog
+    failed it, a reviewer found, whenever its last tick read found bytes)."""
+    short = [f"a{i} = {i}\n" for i in range(30)]
+    long = [f"b{i} = {i}\n" for i in range(200)]
+    fake_openai.enqueue(pieces=short, delay=0.003)
+    fake_openai.enqueue(pieces=long, delay=0.003)
+    p = provider(fake_openai)
+    p.config.timeout_s = 3.0  # a stall fails in 3 s instead of 60
+
+    results = await asyncio.wait_for(
+        asyncio.gather(collect(p.stream(MESSAGES)), collect(p.stream(MESSAGES))), 30
+    )
+    assert sorted(results) == sorted(["".join(short), "".join(long)])
+    assert read_clock().streams == 0

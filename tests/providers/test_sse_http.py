@@ -530,3 +530,42 @@ async def test_a_consumer_that_stops_taking_stops_the_direct_read_until_it_takes
         assert 1000 <= stream._ahead < 1000 + (300 << 10)
         got += [piece async for piece in stream]  # taking resumes it, to the end
     assert "".join(got) == "".join(texts)
+
+
+async def test_a_stream_held_for_a_tick_that_stops_reads_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another stream ends while this one waits for the tick: the tick reads what came, and
+    as no later tick will come (one stream left), the transport must read again by itself. It
+    stayed paused, and the stream stalled until the watchdog failed it (a reviewer's find)."""
+    from eager_lsp.providers import openai_chat
+
+    monkeypatch.setattr(openai_chat, "_TICK_MAX_S", 0.2)
+    clock = openai_chat.read_clock()
+    clock.streams += 99  # others being read: a 200 ms tick
+    texts = [f"v{i} = {i}\n" for i in range(8)]
+    parts = []
+    for t in texts:  # one chunk each, 50 ms apart
+        chunk = {"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]}
+        event = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+        parts.append(b"%x\r\n%s\r\n" % (len(event), event))
+    parts.append(chunked(events()))
+    others = 99
+    try:
+        async with scripted((OK_CHUNKED + PAUSE.join(parts), False)) as srv:
+            request = sse_http.Request(srv.url + "/chat/completions", b"{}", {})
+            conn = await sse_http.connect(request, 1 << 20, 1 << 20, None)
+            await conn.send(request, clock)
+            got: list[dict[str, object]] = []
+            while not conn._held_by_tick:  # the first read is in: held for the tick
+                got.extend(await asyncio.wait_for(conn.take(), 5) or [])
+            clock.streams -= 99  # the others end: no more ticks
+            others = 0
+            while (batch := await asyncio.wait_for(conn.take(), 5)) is not None:
+                got.extend(batch)
+            conn.release(lambda _: None)
+            conn.abort()
+    finally:
+        clock.streams -= others
+    content = [c["choices"][0]["delta"].get("content") for c in got]  # type: ignore[index]
+    assert "".join(t for t in content if t) == "".join(texts)

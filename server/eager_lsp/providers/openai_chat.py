@@ -357,6 +357,8 @@ class OpenAIChatStream:
         self._text.clear()
         self._ahead = 0
         if self._direct is not None:
+            if self._direct.held_by_consumer:
+                self._last_activity = time.monotonic()  # the pause was ours, not the server's
             self._direct.consumer_ready()
         if self._room is not None and not self._room.done():
             self._last_activity = time.monotonic()  # the pause was ours, not the server's

@@ -575,7 +575,9 @@ class Response(asyncio.Protocol):
         self._held_by_tick = False
         if self._held_by_consumer or self.transport is None or self.closed:
             return
-        if self.transport.is_reading() or not self._read_now():
+        # A read on the tick holds the next one to the next tick, unless the tick stopped (one
+        # stream left: reads are no longer held); then the transport must read again by itself.
+        if self.transport.is_reading() or not self._read_now() or not self._held_by_tick:
             self._resume_if_free()
 
     def _read_now(self) -> bool:
