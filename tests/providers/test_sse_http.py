@@ -558,7 +558,8 @@ async def test_a_stream_held_for_a_tick_that_stops_reads_on(
             await conn.send(request, clock)
             got: list[dict[str, object]] = []
             while not conn._held_by_tick:  # the first read is in: held for the tick
-                got.extend(await asyncio.wait_for(conn.take(), 5) or [])
+                first = await asyncio.wait_for(conn.take(), 5)
+                got.extend(first or [])
             clock.streams -= 99  # the others end: no more ticks
             others = 0
             while (batch := await asyncio.wait_for(conn.take(), 5)) is not None:
