@@ -570,3 +570,22 @@ async def test_a_stream_held_for_a_tick_that_stops_reads_on(
         clock.streams -= others
     content = [c["choices"][0]["delta"].get("content") for c in got]  # type: ignore[index]
     assert "".join(t for t in content if t) == "".join(texts)
+
+
+async def test_the_text_before_a_broken_chunk_in_the_same_read_is_kept() -> None:
+    """Good chunks, then a chunk-size line that is not one, all in one read: the text of the
+    good ones comes first, then the error (it was lost: the read's chunks were parsed only
+    after the loop that found the bad line; a reviewing helper's find)."""
+    good = b""
+    for t in ("a = 1\n", "b = 2\n"):
+        chunk = {"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]}
+        event = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+        good += b"%x\r\n%s\r\n" % (len(event), event)
+    async with scripted((OK_CHUNKED + good + b"zz\r\n", True)) as srv:
+        stream = provider(srv.url).stream(MESSAGES)
+        got: list[str] = []
+        with pytest.raises(ProviderError) as info:
+            async for piece in stream:
+                got.append(piece)
+    assert "".join(got) == "a = 1\nb = 2\n"
+    assert info.value.kind == "bad_stream" and "after 12 characters" in info.value.message

@@ -435,45 +435,50 @@ class Response(asyncio.Protocol):
         buf += data
         pos = 0
         parts: list[bytes] = []
-        while pos < len(buf) and not self._ended:
-            state = self._chunk_state
-            if state == "data":
-                take = min(self._left, len(buf) - pos)
-                parts.append(bytes(buf[pos : pos + take]))
-                pos += take
-                self._left -= take
-                if self._left == 0:
-                    self._chunk_state = "data_end"
-                continue
-            end = buf.find(b"\n", pos)
-            if end < 0:
-                if len(buf) - pos > _CHUNK_LINE_CAP:
-                    raise Malformed("a chunk-size line is too long")
-                break
-            line = bytes(buf[pos:end]).rstrip(b"\r")
-            pos = end + 1
-            if state == "data_end":
-                if line:
-                    raise Malformed("a chunk does not end with a line break")
-                self._chunk_state = "size"
-            elif state == "size":
-                digits = line.split(b";", 1)[0].strip()
-                if not _HEX.fullmatch(digits):
-                    raise Malformed("a chunk size that is not a hexadecimal number")
-                size = int(digits, 16)
-                if size == 0:
-                    self._chunk_state = "trailer"
-                else:
-                    self._left, self._chunk_state = size, "data"
-            elif not line:  # "trailer": the blank line after the trailers ends the body
-                if parts:
-                    self._payload(b"".join(parts))
-                    parts = []
-                del buf[:pos]
-                if buf:
-                    self.reusable = False
-                self._end_body()
-                return
+        try:
+            while pos < len(buf) and not self._ended:
+                state = self._chunk_state
+                if state == "data":
+                    take = min(self._left, len(buf) - pos)
+                    parts.append(bytes(buf[pos : pos + take]))
+                    pos += take
+                    self._left -= take
+                    if self._left == 0:
+                        self._chunk_state = "data_end"
+                    continue
+                end = buf.find(b"\n", pos)
+                if end < 0:
+                    if len(buf) - pos > _CHUNK_LINE_CAP:
+                        raise Malformed("a chunk-size line is too long")
+                    break
+                line = bytes(buf[pos:end]).rstrip(b"\r")
+                pos = end + 1
+                if state == "data_end":
+                    if line:
+                        raise Malformed("a chunk does not end with a line break")
+                    self._chunk_state = "size"
+                elif state == "size":
+                    digits = line.split(b";", 1)[0].strip()
+                    if not _HEX.fullmatch(digits):
+                        raise Malformed("a chunk size that is not a hexadecimal number")
+                    size = int(digits, 16)
+                    if size == 0:
+                        self._chunk_state = "trailer"
+                    else:
+                        self._left, self._chunk_state = size, "data"
+                elif not line:  # "trailer": the blank line after the trailers ends the body
+                    if parts:
+                        joined, parts = b"".join(parts), []  # (handed over once, even if bad)
+                        self._payload(joined)
+                    del buf[:pos]
+                    if buf:
+                        self.reusable = False
+                    self._end_body()
+                    return
+        except Malformed:
+            if parts:  # the good chunks before the bad framing come first, as `take` says
+                self._payload(b"".join(parts))
+            raise
         del buf[:pos]
         if parts:
             self._payload(parts[0] if len(parts) == 1 else b"".join(parts))
