@@ -100,9 +100,9 @@ class EagerProtocol(LanguageServerProtocol):
             value = params.value
             if type(value) is types.WorkDoneProgressReport:  # a generation's, every 100 ms
                 report = {"kind": value.kind}  # (what cattrs writes: the fields that are set)
-                for key, field in _REPORT_FIELDS:
-                    if (v := getattr(value, field)) is not None:
-                        report[key] = v
+                for name in _REPORT_FIELDS:
+                    if (v := getattr(value, name)) is not None:
+                        report[name] = v
                 data = {"token": params.token, "value": report}
                 self._send_data({"jsonrpc": self.VERSION, "method": method, "params": data})
                 return
@@ -337,12 +337,8 @@ def _apply_edit_answer(data: dict[str, Any]) -> types.ApplyWorkspaceEditResponse
 
 _Handled = Generator[Any, Any, None]
 
-# a $/progress report's optional fields: (wire name, lsprotocol attribute)
-_REPORT_FIELDS = (
-    ("cancellable", "cancellable"),
-    ("message", "message"),
-    ("percentage", "percentage"),
-)
+# a $/progress report's optional fields (their lsprotocol names are their wire names)
+_REPORT_FIELDS = ("cancellable", "message", "percentage")
 
 # pygls's own handlers of these keep its copy of each document: never run (module docstring)
 _DOCUMENTS = frozenset(
