@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from eager_lsp.bench import fake_openai
+from eager_lsp.bench.proc_cpu import cpu_seconds, cpu_seconds_below
 
 CHARS_PER_TOKEN = 4
 
@@ -64,37 +65,11 @@ def script(lines: int = 120) -> str:
     return "".join(out)
 
 
-def _cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15)
-
-
-def _below_cpu_s(root: int) -> dict[int, float]:
-    """CPU seconds so far of each live process below `root` (the zygote and the workers):
-    what executing the statements cost, beside the server's own CPU."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
-                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    below, todo = [], [root]
-    while todo:
-        parent = todo.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
-        below += children
-        todo += children
-    out = {}
-    for pid in below:
-        try:
-            out[pid] = _cpu_s(pid)
-        except (OSError, ValueError, IndexError):
-            continue
-    return out
+def _server_cpu_s(pid: int) -> float:
+    cpu = cpu_seconds(pid)
+    if cpu is None:
+        raise RuntimeError(f"the server (pid {pid}) is gone: its CPU time cannot be read")
+    return cpu
 
 
 class _Doc:
@@ -419,8 +394,8 @@ async def _drive(
     window_signal = os.environ.get("EAGER_BENCH_WINDOW_SIGNAL")
     if window_signal:
         os.kill(pid, getattr(signal, "SIG" + window_signal))
-    below0 = _below_cpu_s(pid)
-    cpu0, t0 = _cpu_s(pid), time.monotonic()
+    below0 = cpu_seconds_below(pid)
+    cpu0, t0 = _server_cpu_s(pid), time.monotonic()
     sent0 = Counter(client.by_method)
     for i, uri in enumerate(client.docs):
         await client.request(
@@ -431,8 +406,8 @@ async def _drive(
             },
         )
     await asyncio.wait_for(asyncio.gather(*(d.done.wait() for d in client.docs.values())), 300)
-    cpu1, t1 = _cpu_s(pid), time.monotonic()
-    below1 = _below_cpu_s(pid)
+    cpu1, t1 = _server_cpu_s(pid), time.monotonic()
+    below1 = cpu_seconds_below(pid)
     if window_signal:
         os.kill(pid, getattr(signal, "SIG" + window_signal))
     workers_cpu = sum(t - below0.get(p, 0.0) for p, t in below1.items())

@@ -33,6 +33,7 @@ import tempfile
 from typing import Any
 
 from eager_lsp.bench import catalog as catalog_mod
+from eager_lsp.bench.proc_cpu import cpu_seconds
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.executors.backend import open_interpreter
@@ -50,18 +51,6 @@ WARMUP_ROUNDS = 1
 #: tiny-200 takes about 30 ms a run: this many runs per gate and round, so its medians are
 #: not two samples' worth of scheduling noise.
 TINY_RUNS = 20
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of a live process (Linux), else None."""
-    if pid is None:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 async def _measure(rounds: int, rate: float, only: tuple[str, ...] = ()) -> dict[str, Any]:
