@@ -44,6 +44,7 @@ ODD_DID_CHANGES = [
     _change(None, {"text": "a"}),  # no version
     _change(9, {"range": _at(-1, 0, 0, 0), "text": "a"}),  # a negative line
     _change(10, "text"),  # type: ignore[arg-type]  # not an object
+    _change(11, {"range": None, "rangeLength": 3, "text": "x"}),  # a null range: not "whole"
 ]
 
 

@@ -296,10 +296,10 @@ def _did_change(data: dict[str, Any]) -> types.DidChangeTextDocumentNotification
     document = params["textDocument"]
     changes: list[Any] = []
     for change in params["contentChanges"]:
-        rng = change.get("range")
-        if rng is None:
+        if "range" not in change:  # (a `"range": null` is no whole-document change to cattrs)
             changes.append(types.TextDocumentContentChangeWholeDocument(text=change["text"]))
             continue
+        rng = change["range"]
         start, end = rng["start"], rng["end"]
         changes.append(
             types.TextDocumentContentChangePartial(
