@@ -15,9 +15,10 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from pygls.io_ import run_async
 
-from eager_lsp.lsp.stdin import Framer, MessageReader
+from eager_lsp.lsp.stdin import _JSON_STRING, Framer, MessageReader
 
 
 def _frame(msg: dict[str, Any], extra_header: bytes = b"") -> bytes:
@@ -156,6 +157,18 @@ async def test_a_body_of_too_many_values_is_dropped(monkeypatch: Any) -> None:
     for step in (len(data), 4096, 7):
         got = await _read_all(MessageReader(_Trickle(data, step)))  # type: ignore[arg-type]
         assert [m["method"] for m in got] == ["under", "text", "after"], step
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'"' + b'\\",' * 50, b'"abc\\', b'"a\\\nb', b'"a\\"', b'"', b'"a"'],
+)
+def test_the_value_count_cuts_out_an_unclosed_string_in_one_match(body: bytes) -> None:
+    """The value cap's check cuts strings out with one regex; a string left open (a broken
+    or hostile body) must match up to the end: where it could fail, the search failed again
+    from every later quote, each time scanning to the end (quadratic: a 60 KB body of `\\",`
+    took 15 s, a 4 MB one would take hours, on the event loop)."""
+    assert _JSON_STRING.fullmatch(body) is not None
 
 
 async def test_a_wrong_content_length_costs_the_message_it_runs_into_not_the_rest() -> None:

@@ -64,7 +64,10 @@ log = logging.getLogger(__name__)
 
 _HEADER = b"Content-Length: "
 _CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")  # as pygls parses it
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# A string, or an unclosed one up to the end of the body (with a last lone backslash): a search
+# from every quote then succeeds, so cutting the strings out is linear; when an unclosed string
+# could fail, each quote after it scanned the rest of the body again (a 4 MB body, hours).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _OVERLONG = b"X-Eager-Dropped: overlong header line\r\n"  # what an overlong line reads as
 _OVERLONG_LOG = "a header line from the editor is over %d bytes: dropped"
 _RESYNC_LOG = "a header from the editor glued to the end of a body (a wrong Content-Length)"
