@@ -144,3 +144,28 @@ def test_a_progress_report_is_what_pygls_writes(protocol: EagerProtocol, value: 
     protocol.set_writer(pygls_own)
     super(EagerProtocol, protocol).notify(lsp.PROGRESS, params)  # pygls's own
     assert _bodies(ours) == _bodies(pygls_own)
+
+
+def test_a_client_request_cannot_take_the_answer_to_the_servers_own_request(
+    protocol: EagerProtocol,
+) -> None:
+    """pygls keeps the futures of the requests it handles and of those it sends in one map by
+    id: a client request with the id of a request the server sent and still awaits replaced
+    it, and the editor's answer then found nothing (an edit waited for its timeout). Our
+    request ids carry a random part per server; `eager-1` is what the first one was called."""
+    writer = _Writer()
+    protocol.set_writer(writer)
+    future = protocol.request_json(lsp.WORKSPACE_APPLY_EDIT, '{"edit":{}}')
+    sent_id = _bodies(writer)[0]["id"]
+    for client_id in ("eager-1", "eager-2", 1):
+        request = {"jsonrpc": "2.0", "id": client_id, "method": "workspace/executeCommand"}
+        request["params"] = {"command": "no.such.command", "arguments": []}
+        protocol.handle_message(protocol.structure_message(request))
+    answer = {"jsonrpc": "2.0", "id": sent_id, "result": {"applied": True}}
+    protocol.handle_message(protocol.structure_message(answer))
+    assert future.done() and future.result().applied is True
+    other = _Writer()
+    second = build_server().protocol
+    second.set_writer(other)
+    second.request_json(lsp.WORKSPACE_APPLY_EDIT, "{}")
+    assert _bodies(other)[0]["id"] != sent_id  # another server's first id differs

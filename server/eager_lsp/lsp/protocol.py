@@ -94,6 +94,10 @@ class EagerProtocol(LanguageServerProtocol):
         self._exit_ids: set[Any] = set()  # the futures of an `exit` being handled
         self._direct_handlers: dict[str, Callable[[Any], Any] | None] = {}
         self._request_ids = itertools.count(1)
+        # pygls keeps the requests it handles and those it sends in one map by id: a client
+        # request may not take the id of one of ours (its answer would find nothing), so
+        # ours carry a part no client can guess, as pygls's own UUIDs do.
+        self._request_id_prefix = f"eager-{uuid.uuid4().hex[:12]}-"
 
     def notify(self, method: str, params: Any | None = None) -> None:
         if method == types.PROGRESS and type(params) is types.ProgressParams:
@@ -124,7 +128,7 @@ class EagerProtocol(LanguageServerProtocol):
         into the method's result type). pygls builds an lsprotocol message around the
         parameters and encodes it with cattrs: about 0.1 ms per `workspace/applyEdit`, one per
         document every edit interval, and per `inlayHint/refresh`."""
-        msg_id = f"eager-{next(self._request_ids)}"  # (pygls's own ids are UUIDs)
+        msg_id = f"{self._request_id_prefix}{next(self._request_ids)}"
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._request_futures[msg_id] = future
         self._result_types[msg_id] = self.get_result_type(method)
