@@ -84,3 +84,23 @@ def test_unknown_provider_is_rejected() -> None:
 def test_repr_never_shows_the_key() -> None:
     assert "sk-secret" not in repr(LLMConfig(api_key="sk-secret"))
     assert "sk-secret" not in str(resolve(LLMConfig(), environ={"OPENAI_API_KEY": "sk-secret"}))
+
+
+def test_describe_names_the_bundled_model_that_runs() -> None:
+    """Health checks and status tooltips (`eager.info`) name the bundled model that
+    `llm.localModel` chooses, or the user's own file; an endpoint's model as configured."""
+    from eager_lsp.providers.config import describe
+
+    assert describe(LLMConfig(provider="local"), {}) == {
+        "provider": "local",
+        "model": "qwen2.5-coder-1.5b (bundled)",
+    }
+    small = LLMConfig(provider="local", local_model="qwen2.5-coder-0.5b")
+    assert describe(small, {})["model"] == "qwen2.5-coder-0.5b (bundled)"
+    own = LLMConfig(provider="local", local_model_path="/models/my-coder.gguf")
+    assert describe(own, {})["model"] == "my-coder.gguf"
+    assert describe(LLMConfig(), {"OPENAI_API_KEY": "k", "OPENAI_MODEL": "m"}) == {
+        "provider": "openai",
+        "model": "m",
+        "baseUrl": "https://api.openai.com/v1",
+    }

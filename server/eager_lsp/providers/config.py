@@ -115,15 +115,15 @@ def resolve(config: LLMConfig, environ: Mapping[str, str] | None = None) -> LLMC
     return out
 
 
-BUNDLED_MODEL = "Qwen2.5-Coder-0.5B-Instruct (bundled)"
-
-
 def describe(config: LLMConfig, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Which provider and model a generation would use, for status tooltips and health checks
     (no network: an unset model on an endpoint is "the endpoint's first model")."""
     cfg = resolve(config, environ)
     if cfg.provider == "local":
-        model = os.path.basename(cfg.local_model_path) if cfg.local_model_path else BUNDLED_MODEL
+        if cfg.local_model_path:
+            model = os.path.basename(cfg.local_model_path)
+        else:  # the one `llm.localModel` names (it said 0.5B whichever ran)
+            model = f"{cfg.local_model} (bundled)"
         return {"provider": "local", "model": model}
     return {
         "provider": "openai",
