@@ -93,10 +93,10 @@ def test_describe_names_the_bundled_model_that_runs() -> None:
 
     assert describe(LLMConfig(provider="local"), {}) == {
         "provider": "local",
-        "model": "qwen2.5-coder-1.5b (bundled)",
+        "model": "Qwen2.5-Coder-1.5B-Instruct (bundled)",
     }
     small = LLMConfig(provider="local", local_model="qwen2.5-coder-0.5b")
-    assert describe(small, {})["model"] == "qwen2.5-coder-0.5b (bundled)"
+    assert describe(small, {})["model"] == "Qwen2.5-Coder-0.5B-Instruct (bundled)"
     own = LLMConfig(provider="local", local_model_path="/models/my-coder.gguf")
     assert describe(own, {})["model"] == "my-coder.gguf"
     assert describe(LLMConfig(), {"OPENAI_API_KEY": "k", "OPENAI_MODEL": "m"}) == {
