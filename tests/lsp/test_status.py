@@ -124,7 +124,7 @@ async def test_the_local_model_start_is_reported_every_second(
     assert "starting the local model… (0 s)" in messages, messages
     assert "starting the local model… (1 s)" in messages, messages
     first = next(s for s in _statuses(editor, uri) if s["state"] == "generating")
-    assert first["provider"] == "local" and "Qwen2.5-Coder" in first["model"], first
+    assert first["provider"] == "local" and first["model"].startswith("Qwen2.5-Coder-1.5B"), first
 
 
 async def test_a_generation_reports_at_its_start_while_it_streams_and_at_its_end(
@@ -135,7 +135,7 @@ async def test_a_generation_reports_at_its_start_while_it_streams_and_at_its_end
     `STATUS_INTERVAL_S` (they are considered for every piece and every result, and were once
     sent for most of them); "idle" last with every token; progress begin, reports, end."""
     code = "".join(f"v{i} = {i}\n" for i in range(12))
-    fake_openai.enqueue(text=code, chunk_chars=4, delay=0.01)
+    fake_openai.enqueue(text=code, chunk_chars=4, delay=0.03)
     uri = editor.open("reports.py", "", tmp_path)
     await editor.command(methods.GENERATE, uri=uri, prompt="go")
     summary = await editor.summary(uri)
@@ -143,7 +143,10 @@ async def test_a_generation_reports_at_its_start_while_it_streams_and_at_its_end
     statuses = _statuses(editor, uri)
     assert statuses[0]["state"] == "generating" and statuses[0]["tokens"] == 0, statuses[0]
     streaming = [s for s in statuses if s["state"] == "generating" and s["tokens"] > 0]
-    assert streaming and all("tokensPerSecond" in s for s in streaming), streaming
+    # A rate once the stream has run a while (~0.6 s here), never one from its first moments
+    # (a status microseconds after the first piece once said 422,119 tok/s): ~33 pieces/s.
+    rates = [s["tokensPerSecond"] for s in streaming if "tokensPerSecond" in s]
+    assert streaming and rates and all(0 < r < 1000 for r in rates), streaming
     tokens = [s["tokens"] for s in streaming]
     assert tokens == sorted(tokens) and tokens[-1] <= summary["tokens"], tokens
     # 12 results and ~22 pieces; a status for most of them would be far over this bound

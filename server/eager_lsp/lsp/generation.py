@@ -62,7 +62,14 @@ from eager_lsp.lsp.execution import (
     run_prelude,
     summary_payload,
 )
-from eager_lsp.lsp.payloads import PayloadError, Position, StartedResult, StopResult, from_wire
+from eager_lsp.lsp.payloads import (
+    OMIT,
+    PayloadError,
+    Position,
+    StartedResult,
+    StopResult,
+    from_wire,
+)
 from eager_lsp.lsp.runs import LineMap, RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
@@ -76,6 +83,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUS_INTERVAL_S = 0.25  # status and progress while a generation streams, at most this often
+RATE_AFTER_S = 0.25  # the status's tokens per second, once the stream has run this long
 
 DEFAULT_REPAIR_TASK = "Make the code work."
 
@@ -659,7 +667,9 @@ class Generation(Activity):
         self._reported_at = now = time.monotonic()
         self.progress.report(f"{self.tokens} tokens, {b.done} statements run", force=True)
         elapsed = now - (self.first_piece_at or now)
-        rate = round(self.tokens / elapsed, 1) if elapsed > 0 else 0.0
+        # No rate from the first moments: a report microseconds after the first piece read
+        # "422119 tok/s" in the statusline.
+        rate = round(self.tokens / elapsed, 1) if elapsed >= RATE_AFTER_S else OMIT
         self.server.status(
             self.doc,
             "generating",
