@@ -48,6 +48,8 @@ def test_result_lines_and_summary_share_one_origin() -> None:
     text = out.getvalue()
     assert "[   2.50s] L1" in text, text  # the result at 102.5, counted from 100
     assert "stream 1.10 s → 2.00 s · all results 2.50 s" in text, text  # the same origin
+    # and the comparison too: "eager took" is "all results" (it was counted from 101)
+    assert "generate-then-run would take 2.20 s; eager took 2.50 s (no time saved: 0.30 s" in text
 
 
 def test_no_negative_saving() -> None:
@@ -56,3 +58,5 @@ def test_no_negative_saving() -> None:
     assert "saved -" not in text, text
     assert "(no time saved: 0.07 s slower;" in text, text
     assert "(saved 0.80 s;" in format_summary(_report(0.0, 1.0, 1.2, 1.0))
+    even = format_summary(_report(0.0, 1.0, 1.2001, 0.2))  # a saving that rounds to nothing
+    assert "(no time saved;" in even and "0.00 s" not in even, even

@@ -110,9 +110,15 @@ def format_summary(report: RunReport, origin: float | None = None) -> str:
     if j["serial_estimate_s"] is not None:
         hidden = (j["done_s"] or 0) - (j["last_token_s"] or 0)
         saved = j["saved_s"] or 0.0
-        verdict = f"saved {_s(saved)}" if saved >= 0 else f"no time saved: {_s(-saved)} slower"
+        if round(saved, 2) > 0:
+            verdict = f"saved {_s(saved)}"
+        elif round(saved, 2) == 0:
+            verdict = "no time saved"
+        else:
+            verdict = f"no time saved: {_s(-saved)} slower"
+        # Both from the same origin as the line above ("eager took" is "all results").
         lines.append(
-            f"generate-then-run would take {_s(j['serial_estimate_s'])}; eager took {_s(j['done_s'])}"
+            f"generate-then-run would take {at(j['serial_estimate_s'])}; eager took {at(j['done_s'])}"
             f" ({verdict}; {_s(hidden)} after the last token)"
         )
     if report.gate_fallback:
@@ -176,6 +182,7 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
         if outcome.chars_streamed < outcome.chars_total:
             unsent = outcome.chars_total - outcome.chars_streamed
             print(
-                f"not generated thanks to stopping early: {unsent} characters (~{unsent // 4} tokens)"
+                f"stopping early left {unsent} characters (~{unsent // 4} tokens) unstreamed:"
+                " a model would not have had to write them"
             )
     return 0 if outcome.ok else 1
