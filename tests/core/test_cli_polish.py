@@ -35,6 +35,16 @@ def test_help_shows_defaults(tmp_path: Path) -> None:
     assert "(default: False)" not in run and "(default: None)" not in run, run
     gen = " ".join(cli("generate", "--help", cwd=tmp_path).stdout.split())
     assert "(default: auto)" in gen and "(default: 1024)" in gen and "(default: 0)" in gen, gen
+    assert "(default: qwen2.5-coder-1.5b)" in gen and "(default: 60)" in gen, gen
+    assert gen.count("(default") == gen.count("(default:"), gen  # no bare "(default)" besides
+
+
+def test_an_empty_file_says_there_is_nothing_to_run(tmp_path: Path) -> None:
+    src = tmp_path / "empty.py"
+    src.write_text("\n  \n")
+    out = cli("run", str(src), cwd=tmp_path)
+    assert out.returncode == 0 and "has no code: nothing to run" in out.stderr, out
+    assert out.stdout == "", out.stdout
 
 
 def test_model_without_an_endpoint_is_an_error(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.source_files import SourceError, read_python_source
 from eager_lsp.executors.worker.nodump import make_undumpable
+from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL, LOCAL_MODELS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,19 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--repair-style",
         choices=["facts", "legacy"],
         default="facts",
-        help="facts: runtime facts in the prompt, repeats dropped (default); legacy: the first "
+        help="facts: runtime facts in the prompt, repeats dropped; legacy: the first "
         "repair prompt, kept for comparison",
     )
     p.add_argument(
         "--local-model",
-        choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"],
-        help="which bundled model the local provider runs",
+        choices=list(LOCAL_MODELS),
+        help=f"which bundled model the local provider runs (default: {DEFAULT_LOCAL_MODEL})",
     )
     p.add_argument("--max-tokens", type=int, default=1024, help="most tokens to generate")
     p.add_argument(
         "--timeout",
         type=_number_at_least(0.1),
-        help="seconds the model may stay silent (default 60)",
+        help="seconds the model may stay silent (default: 60)",
     )
     _add_execution_args(p)
     p.add_argument("--json", action="store_true", help="print the final summary object only")
@@ -372,6 +373,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from eager_lsp.cli.console import run_file
 
     text = _read_source(args.file)
+    if not text.strip() and not args.json:  # (--json still prints its summary object)
+        print(f"eager-lsp: {args.file} has no code: nothing to run", file=sys.stderr)
+        return 0
     return asyncio.run(run_file(text, args))
 
 
