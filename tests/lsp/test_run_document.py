@@ -68,3 +68,15 @@ async def test_run_document_resets_the_namespace(editor: Editor, tmp_path: Path)
     assert summary["error"] == "NameError: name 'a' is not defined"
     diags = await editor.settle(uri, lambda ds: len(ds) == 1)
     assert diags.diagnostics[0].message == "NameError: name 'a' is not defined"
+
+
+async def test_a_statement_that_prints_several_lines_says_how_many(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """The hint shows the first line of the output and the number of lines (a loop that
+    printed 1 to 25 read "» 1", as if that were all)."""
+    uri = editor.open("loop.py", "for i in range(1, 26):\n    print(i)\nprint('once')\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    labels = await editor.wait_hints(uri, lambda h: 2 in h, "both statements' hints")
+    assert labels[1] == "i = 25  » 1 … (25 lines)" and labels[2] == "» once", labels

@@ -76,6 +76,15 @@ function firstLine(s: string | undefined): string | undefined {
   return line === undefined ? undefined : line.trim();
 }
 
+/** The first line of some output and, when there are more, how many (as the server's inlay
+ * hint says it: a loop that printed 1 to 25 read "» 1", as if that were all). */
+function outputText(s: string | undefined): string | undefined {
+  const first = firstLine(s);
+  if (first === undefined || s === undefined) return undefined;
+  const lines = s.replace(/\n+$/, "").split("\n").length;
+  return lines > 1 ? `${first} … (${lines} lines)` : first;
+}
+
 export function resultKind(r: ChunkResultParams): ResultKind {
   if (r.skipped) return "skipped";
   return r.ok ? "ok" : "error";
@@ -97,7 +106,7 @@ export function inlineText(r: ChunkResultParams, maxLength: number, stale = fals
     if (values.length > 0) parts.push(values.join(", "));
     const expr = exprText(r.expr);
     if (expr !== undefined) parts.push(expr);
-    const out = firstLine(r.stdout);
+    const out = outputText(r.stdout);
     if (out !== undefined) parts.push(`» ${out}`);
     main = parts.length > 0 ? parts.join(" · ") : "✓";
   }

@@ -70,7 +70,7 @@ describe("inline text", () => {
       stdout: "\nhello\nworld\n",
       timings: { elapsedMs: 12.34 },
     });
-    assert.equal(inlineText(r, 60), "⟵ a = 1, b = 'two' · 3 · » hello · 12 ms");
+    assert.equal(inlineText(r, 60), "⟵ a = 1, b = 'two' · 3 · » hello … (3 lines) · 12 ms");
   });
 
   it("accepts a trailing expression given as a plain string", () => {

@@ -82,7 +82,11 @@ def hint_label(result: ChunkResult, max_length: int) -> str:
         parts.append(f"→ {result.expr.summary or result.expr.repr}")
     first_out = next((ln for ln in result.stdout.splitlines() if ln.strip()), "")
     if first_out:
-        parts.append(f"» {first_out.strip()}")
+        # The first line, and how many there are: a loop that printed 1 to 25 showed "» 1"
+        # as if that were all (the tooltip and the hover have the whole output).
+        lines = result.stdout.rstrip("\n").count("\n") + 1
+        more = f" … ({lines} lines)" if lines > 1 else ""
+        parts.append(f"» {first_out.strip()}{more}")
     label = "  ".join(parts)
     if len(label) > max_length:
         label = label[: max(1, max_length - 1)].rstrip() + "…"
