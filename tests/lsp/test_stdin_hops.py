@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pygls.io_ import run_async
 
-from eager_lsp.lsp.stdin import _JSON_STRING, Framer, MessageReader
+from eager_lsp.lsp.stdin import _STRING, Framer, MessageReader
 
 
 def _frame(msg: dict[str, Any], extra_header: bytes = b"") -> bytes:
@@ -159,16 +159,70 @@ async def test_a_body_of_too_many_values_is_dropped(monkeypatch: Any) -> None:
         assert [m["method"] for m in got] == ["under", "text", "after"], step
 
 
-@pytest.mark.parametrize(
-    "body",
-    [b'"' + b'\\",' * 50, b'"abc\\', b'"a\\\nb', b'"a\\"', b'"', b'"a"'],
-)
-def test_the_value_count_cuts_out_an_unclosed_string_in_one_match(body: bytes) -> None:
-    """The value cap's check cuts strings out with one regex; a string left open (a broken
-    or hostile body) must match up to the end: where it could fail, the search failed again
-    from every later quote, each time scanning to the end (quadratic: a 60 KB body of `\\",`
-    took 15 s, a 4 MB one would take hours, on the event loop)."""
-    assert _JSON_STRING.fullmatch(body) is not None
+def _reference(body: bytes) -> tuple[int, int]:
+    """Marks (`,` `:` `{` `[`) outside strings and strings, read byte by byte as JSON does."""
+    marks = strings = 0
+    inside = escaped = False
+    for byte in body:
+        c = chr(byte)
+        if inside:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                inside = False
+        elif c == '"':
+            inside, strings = True, strings + 1
+        elif c in ",:{[":
+            marks += 1
+    return marks, strings
+
+
+def test_the_value_count_reads_escapes_and_strings_as_json_does(monkeypatch: Any) -> None:
+    """The value cap's count against a byte-by-byte reading, on crafted bodies (escaped quotes
+    and backslashes at string ends, `\\"` that is no escape, unclosed strings) and random
+    ones; a body with NUL bytes (UTF-16/32, which json.loads also reads) is taken as over,
+    since its quotes cannot be told from halves of other characters."""
+    import random
+
+    from eager_lsp import limits
+    from eager_lsp.lsp.stdin import _too_many_values
+
+    cap = 20
+    monkeypatch.setattr(limits, "INBOUND_VALUE_CAP", cap)
+    pieces = [b'"a"', b'"\\""', b'"\\\\"', b'"\\\\\\""', b"{", b"[", b",", b":", b'"{[,:"']
+    pieces += [b"1", b" ", b"]", b"}", b'"\\u0022"', b'"x\\\\",']
+    rng = random.Random(7)
+    bodies = [rng.choice(pieces) * rng.randint(5, 30) for _ in range(200)]
+    bodies += [
+        b"".join(rng.choice(pieces) for _ in range(rng.randint(20, 120))) for _ in range(600)
+    ]
+    bodies += [b'"' + b'\\",' * 40, b"[" + b'"\\"\\\\",' * 30, b'["' + b",:{[" * 30]
+    for body in bodies:
+        marks, strings = _reference(body)
+        # (small or mark-poor bodies are let through unread)
+        expected = (
+            len(body) > 2 * cap
+            and body.count(b",") + body.count(b":") + body.count(b"{") + body.count(b"[") > cap
+            and (strings > cap or marks > cap)
+        )
+        assert _too_many_values(body) == expected, body
+        assert _too_many_values(bytearray(body)) == expected, body
+    # In UTF-16 "∀" is the bytes 00 22: a quote byte that is half of a character
+    bomb = json.dumps(["∀", [{} for _ in range(30)], "b"], ensure_ascii=False)
+    assert json.loads(bomb.encode("utf-16-le")) == json.loads(bomb)  # what pygls would read
+    assert _too_many_values(bomb.encode("utf-16-le"))
+
+
+@pytest.mark.parametrize("body", [b'"' + b"x," * 50, b'"', b'"a"', b'"a", "b', b'x"y"z"'])
+def test_cutting_strings_out_never_fails_a_search(body: bytes) -> None:
+    """Strings are cut out (escapes removed first) with one regex, which must match from every
+    quote, an unclosed string up to the end: where a search could fail, it failed again from
+    every later quote, each time scanning to the end (quadratic: 60 KB took 15 s, on the
+    loop)."""
+    for at in (i for i, byte in enumerate(body) if byte == ord('"')):
+        assert _STRING.match(body, at) is not None, (body, at)
 
 
 async def test_a_wrong_content_length_costs_the_message_it_runs_into_not_the_rest() -> None:

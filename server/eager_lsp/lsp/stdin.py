@@ -64,10 +64,10 @@ log = logging.getLogger(__name__)
 
 _HEADER = b"Content-Length: "
 _CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")  # as pygls parses it
-# A string, or an unclosed one up to the end of the body (with a last lone backslash): a search
-# from every quote then succeeds, so cutting the strings out is linear; when an unclosed string
-# could fail, each quote after it scanned the rest of the body again (a 4 MB body, hours).
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+# A string once the escapes are out of the text (`_too_many_values`), or an unclosed one up to
+# the end: no search fails, so cutting strings out is linear (a search that could fail was
+# retried from every later quote, each time to the end: a 4 MB body took hours).
+_STRING = re.compile(rb'"[^"]*(?:"|\Z)')
 _OVERLONG = b"X-Eager-Dropped: overlong header line\r\n"  # what an overlong line reads as
 _OVERLONG_LOG = "a header line from the editor is over %d bytes: dropped"
 _RESYNC_LOG = "a header from the editor glued to the end of a body (a wrong Content-Length)"
@@ -263,7 +263,8 @@ class Framer:
             body = cast(bytes, self._body)
         if _too_many_values(body):
             log.error(
-                "a message from the editor has over %d JSON values outside strings: dropped",
+                "a message from the editor has over %d JSON values or strings (or is not UTF-8):"
+                " dropped",
                 limits.INBOUND_VALUE_CAP,
             )
         else:
@@ -284,22 +285,28 @@ class Framer:
 
 def _too_many_values(body: bytes) -> bool:
     """More than limits.INBOUND_VALUE_CAP values and members (each `,` `:` `{` `[` outside
-    strings): parsed, each costs dozens of bytes, far more than its text. A string costs
-    about its length and its text is not counted (a document's text full of brackets is one
-    value). Cheap tests first: a body of fewer bytes than twice the cap, or with fewer marks
-    in all, cannot be over; one with more strings than the cap is."""
+    strings), or strings: parsed, each costs dozens of bytes, far more than its text. A
+    string's text is not counted (a document's text full of brackets is one value). Cheap
+    tests first: a body of fewer bytes than twice the cap, or with fewer marks in all, cannot
+    be over. Memory stays in proportion to the body: the escapes go first (backslashes pair
+    up from the left, as JSON reads them), then every quote left opens or closes a string,
+    and the strings, at most the cap of them, are cut out in one pass of the regex engine
+    (a Python loop over them took 2.2 s for 1.9 million keys; a regex that read escapes
+    itself kept about 115 bytes per escape, gigabytes for a 64 MiB body)."""
     cap = limits.INBOUND_VALUE_CAP
     if len(body) <= 2 * cap:
         return False
-    marks = _marks(body, 0, len(body))
-    if marks <= cap:
+    if _marks(body, 0, len(body)) <= cap:
         return False
-    if (body.count(b'"') - body.count(b'\\"')) // 2 > cap:
+    if b"\x00" in body:
+        # Not UTF-8 (which LSP bodies are, and where JSON has no NUL byte) but UTF-16 or -32,
+        # which json.loads also reads: a quote byte may be half of another character, so
+        # it cannot be counted; taken as over, or a bomb could pass.
         return True
-    # The strings cut out in one pass of the regex engine, then the marks counted again: a
-    # loop over the strings in Python took 2.2 s for 1.9 million keys (23 MB), on the event
-    # loop, twice what parsing them takes; this takes a fifth of that.
-    outside = _JSON_STRING.sub(b"", body)
+    plain = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    if plain.count(b'"') // 2 > cap:
+        return True
+    outside = _STRING.sub(b"", plain)
     return _marks(outside, 0, len(outside)) > cap
 
 
