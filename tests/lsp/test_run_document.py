@@ -80,3 +80,15 @@ async def test_a_statement_that_prints_several_lines_says_how_many(
     await editor.summary(uri)
     labels = await editor.wait_hints(uri, lambda h: 2 in h, "both statements' hints")
     assert labels[1] == "i = 25  » 1 … (25 lines)" and labels[2] == "» once", labels
+
+
+def test_the_line_count_of_output_that_was_cut_is_a_lower_bound() -> None:
+    """Output the worker cut ends with its note: the count is of the lines kept, with a "+";
+    blank lines at the end (also CRLF ones) do not count."""
+    from eager_lsp.executors.worker.capture import truncation_note
+    from eager_lsp.lsp.publish import _more_lines
+
+    assert _more_lines("x\n" * 5 + truncation_note(99)) == " … (5+ lines)"
+    assert _more_lines("x\n" * 4 + "parti" + truncation_note(9)) == " … (5+ lines)"
+    assert _more_lines("a\r\n\r\n\r\n") == _more_lines("a\n\n\n") == _more_lines("a") == ""
+    assert _more_lines("1\r\n2\r\n") == " … (2 lines)"

@@ -76,12 +76,24 @@ function firstLine(s: string | undefined): string | undefined {
   return line === undefined ? undefined : line.trim();
 }
 
-/** The first line of some output and, when there are more, how many (as the server's inlay
- * hint says it: a loop that printed 1 to 25 read "» 1", as if that were all). */
-function outputText(s: string | undefined): string | undefined {
+const TRUNCATION_MARK = "\n[... output truncated: "; // the worker's note on a cut stream
+
+/** The first line of some output and, when there are more, how many, as the server's inlay
+ * hint says it (a loop that printed 1 to 25 read "» 1", as if that were all): "25+ lines"
+ * when the output was cut (by the worker, or to fit the payload); blank lines at the end do
+ * not count. */
+function outputText(s: string | undefined, truncated: boolean): string | undefined {
   const first = firstLine(s);
   if (first === undefined || s === undefined) return undefined;
-  const lines = s.replace(/\n+$/, "").split("\n").length;
+  const text = s.replace(/[\r\n]+$/, "");
+  const mark = text.lastIndexOf(TRUNCATION_MARK);
+  if (mark >= 0 && !text.slice(mark + 1).includes("\n")) {
+    const kept = text.slice(0, mark);
+    const lines = kept.split("\n").length - (kept.endsWith("\n") ? 1 : 0);
+    return `${first} … (${lines}+ lines)`;
+  }
+  const lines = text.split("\n").length;
+  if (truncated) return `${first} … (${lines}+ lines)`;
   return lines > 1 ? `${first} … (${lines} lines)` : first;
 }
 
@@ -106,7 +118,7 @@ export function inlineText(r: ChunkResultParams, maxLength: number, stale = fals
     if (values.length > 0) parts.push(values.join(", "));
     const expr = exprText(r.expr);
     if (expr !== undefined) parts.push(expr);
-    const out = outputText(r.stdout);
+    const out = outputText(r.stdout, r.truncated === true);
     if (out !== undefined) parts.push(`» ${out}`);
     main = parts.length > 0 ? parts.join(" · ") : "✓";
   }

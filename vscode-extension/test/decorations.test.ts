@@ -71,6 +71,11 @@ describe("inline text", () => {
       timings: { elapsedMs: 12.34 },
     });
     assert.equal(inlineText(r, 60), "⟵ a = 1, b = 'two' · 3 · » hello … (3 lines) · 12 ms");
+    const out = (stdout: string, truncated = false) =>
+      inlineText({ ...r, values: [], expr: undefined, stdout, truncated }, 60);
+    assert.equal(out("a\r\n\r\n\r\n"), "⟵ » a · 12 ms"); // blank lines at the end do not count
+    assert.equal(out("x\n".repeat(5) + "\n[... output truncated: 99 more characters]\n"), "⟵ » x … (5+ lines) · 12 ms");
+    assert.equal(out("1\n2\n", true), "⟵ » 1 … (2+ lines) · 12 ms"); // cut to fit the payload
   });
 
   it("accepts a trailing expression given as a plain string", () => {

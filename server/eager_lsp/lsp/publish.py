@@ -44,6 +44,7 @@ from lsprotocol import types as lsp
 
 from eager_lsp import limits
 from eager_lsp.core.types import ChunkResult, Frame, Value, failure_text
+from eager_lsp.executors.worker.capture import TRUNCATION_MARK
 from eager_lsp.lsp import methods
 from eager_lsp.lsp import payloads as P
 from eager_lsp.lsp.payloads import DiagnosticData, SyntaxErrorDetail, SyntaxErrorInfo, to_wire
@@ -82,15 +83,25 @@ def hint_label(result: ChunkResult, max_length: int) -> str:
         parts.append(f"→ {result.expr.summary or result.expr.repr}")
     first_out = next((ln for ln in result.stdout.splitlines() if ln.strip()), "")
     if first_out:
-        # The first line, and how many there are: a loop that printed 1 to 25 showed "» 1"
-        # as if that were all (the tooltip and the hover have the whole output).
-        lines = result.stdout.rstrip("\n").count("\n") + 1
-        more = f" … ({lines} lines)" if lines > 1 else ""
-        parts.append(f"» {first_out.strip()}{more}")
+        parts.append(f"» {first_out.strip()}{_more_lines(result.stdout)}")
     label = "  ".join(parts)
     if len(label) > max_length:
         label = label[: max(1, max_length - 1)].rstrip() + "…"
     return label
+
+
+def _more_lines(output: str) -> str:
+    """How many lines the output has, when more than one: a loop that printed 1 to 25 showed
+    "» 1" as if that were all (the tooltip and the hover have the whole output). Output the
+    worker cut is at least that many ("25+ lines"); blank lines at the end do not count."""
+    text = output.rstrip("\r\n")
+    cut = text.rfind(TRUNCATION_MARK)
+    if cut >= 0 and "\n" not in text[cut + 1 :]:
+        kept = text[:cut]
+        lines = kept.count("\n") + (0 if kept.endswith("\n") else 1)
+        return f" … ({lines}+ lines)"
+    lines = text.count("\n") + 1
+    return f" … ({lines} lines)" if lines > 1 else ""
 
 
 def tooltip(result: ChunkResult) -> str:

@@ -28,8 +28,11 @@ from eager_lsp.limits import IDLE_SINK_CAP, SINK_CHECK_S, STREAM_CAP
 SINK_FILE_CAP = max(IDLE_SINK_CAP, 4 * STREAM_CAP)  # drain() reads up to 4 bytes a character
 
 
+TRUNCATION_MARK = "\n[... output truncated: "  # how a cut stream's last line starts
+
+
 def truncation_note(dropped: int) -> str:
-    return f"\n[... output truncated: {dropped} more characters]\n"
+    return f"{TRUNCATION_MARK}{dropped} more characters]\n"
 
 
 class _TextSink(io.TextIOBase):
