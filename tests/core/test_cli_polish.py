@@ -40,11 +40,12 @@ def test_help_shows_defaults(tmp_path: Path) -> None:
 
 
 def test_an_empty_file_says_there_is_nothing_to_run(tmp_path: Path) -> None:
-    src = tmp_path / "empty.py"
-    src.write_text("\n  \n")
-    out = cli("run", str(src), cwd=tmp_path)
-    assert out.returncode == 0 and "has no code: nothing to run" in out.stderr, out
-    assert out.stdout == "", out.stdout
+    for text in ("\n  \n", "# only a comment\n\n   # and another\n"):
+        src = tmp_path / "empty.py"
+        src.write_text(text)
+        out = cli("run", str(src), cwd=tmp_path)
+        assert out.returncode == 0 and "has no code: nothing to run" in out.stderr, out
+        assert out.stdout == "", out.stdout
 
 
 def test_model_without_an_endpoint_is_an_error(tmp_path: Path) -> None:

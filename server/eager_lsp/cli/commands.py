@@ -373,10 +373,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from eager_lsp.cli.console import run_file
 
     text = _read_source(args.file)
-    if not text.strip() and not args.json:  # (--json still prints its summary object)
+    if not args.json and not _has_code(text):  # (--json still prints its summary object)
         print(f"eager-lsp: {args.file} has no code: nothing to run", file=sys.stderr)
         return 0
     return asyncio.run(run_file(text, args))
+
+
+def _has_code(text: str) -> bool:
+    """Anything but blank lines and comments (a docstring is code)."""
+    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
