@@ -30,8 +30,8 @@ then takes each message's lines and body without waiting, in order, as from its 
 
 What is held is bounded (pygls's reader was not): a message whose Content-Length is over
 `limits.INBOUND_MESSAGE_CAP` is read past and dropped, with an error in the log, and so is a
-body with more JSON values outside strings than `limits.INBOUND_VALUE_CAP` (a few bytes each
-that parse into dozens: 64 MiB of `{}` took 1.7 GB, of `"ab",` 1 GB); a header
+body with more JSON values outside strings, or more strings, than `limits.INBOUND_VALUE_CAP`
+(a few bytes each that parse into dozens: 64 MiB of `{}` took 1.7 GB, of `"ab",` 1 GB); a header
 line longer than `limits.INBOUND_HEADER_CAP` is dropped up to its line end, and so are the
 header lines of one message past that many bytes in all, and lines before a Content-Length
 (which pygls ignores anyway); the messages after any of these are read as usual. A wrong
