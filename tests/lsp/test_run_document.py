@@ -83,8 +83,9 @@ async def test_a_statement_that_prints_several_lines_says_how_many(
 
 
 def test_the_line_count_of_output_that_was_cut_is_a_lower_bound() -> None:
-    """Output the worker cut ends with its note: the count is of the lines kept, with a "+";
-    blank lines at the end (also CRLF ones) do not count."""
+    """Output the worker cut ends with its note, and one clipped in the middle has its
+    marker: the count is of the lines kept, with a "+"; blank lines at the end (also CRLF
+    ones) do not count. (The extension's decorations.test.ts checks the same cases.)"""
     from eager_lsp.executors.worker.capture import truncation_note
     from eager_lsp.lsp.publish import _more_lines
 
@@ -92,3 +93,6 @@ def test_the_line_count_of_output_that_was_cut_is_a_lower_bound() -> None:
     assert _more_lines("x\n" * 4 + "parti" + truncation_note(9)) == " … (5+ lines)"
     assert _more_lines("a\r\n\r\n\r\n") == _more_lines("a\n\n\n") == _more_lines("a") == ""
     assert _more_lines("1\r\n2\r\n") == " … (2 lines)"
+    assert _more_lines("a\n   \n") == ""
+    # the middle left out (the kernel backend's limits.clip_middle): a lower bound too
+    assert _more_lines("1\n2\n\n[... 900 characters omitted ...]\n8\n9\n") == " … (5+ lines)"

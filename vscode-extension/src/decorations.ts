@@ -70,30 +70,40 @@ function exprText(expr: ChunkResultParams["expr"]): string | undefined {
   return t === "" ? undefined : t;
 }
 
+// Line breaks as Python's str.splitlines() has them (the server's inlay hint takes the first
+// line with it): "1\r2\r3" is three lines in both.
+const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
 function firstLine(s: string | undefined): string | undefined {
   if (!s) return undefined;
-  const line = s.split(/\r?\n/).find((l) => l.trim() !== "");
+  const line = s.split(LINE_BREAK).find((l) => l.trim() !== "");
   return line === undefined ? undefined : line.trim();
 }
 
 const TRUNCATION_MARK = "\n[... output truncated: "; // the worker's note on a cut stream
+const CLIPPED = /\n\[\.\.\. \d+ characters omitted \.\.\.\]\n/; // limits.clip_middle's marker
 
 /** The first line of some output and, when there are more, how many, as the server's inlay
- * hint says it (a loop that printed 1 to 25 read "» 1", as if that were all): "25+ lines"
- * when the output was cut (by the worker, or to fit the payload); blank lines at the end do
- * not count. */
-function outputText(s: string | undefined, truncated: boolean): string | undefined {
+ * hint says it (publish.py `_more_lines`; a loop that printed 1 to 25 read "» 1", as if that
+ * were all): "25+ lines" when the output was cut (the worker's note at its end, or a middle
+ * left out: by the kernel backend, or to fit the payload); blank lines at the end do not
+ * count. */
+function outputText(s: string | undefined): string | undefined {
   const first = firstLine(s);
   if (first === undefined || s === undefined) return undefined;
-  const text = s.replace(/[\r\n]+$/, "");
+  let text = s.replace(/\s+$/, "");
+  let cut = false;
   const mark = text.lastIndexOf(TRUNCATION_MARK);
   if (mark >= 0 && !text.slice(mark + 1).includes("\n")) {
-    const kept = text.slice(0, mark);
-    const lines = kept.split("\n").length - (kept.endsWith("\n") ? 1 : 0);
-    return `${first} … (${lines}+ lines)`;
+    text = text.slice(0, mark).replace(/\s+$/, "");
+    cut = true;
   }
-  const lines = text.split("\n").length;
-  if (truncated) return `${first} … (${lines}+ lines)`;
+  let lines = text.split("\n").length;
+  if (CLIPPED.test(text)) {
+    lines -= 1; // the marker's own line
+    cut = true;
+  }
+  if (cut) return `${first} … (${lines}+ lines)`;
   return lines > 1 ? `${first} … (${lines} lines)` : first;
 }
 
@@ -118,7 +128,7 @@ export function inlineText(r: ChunkResultParams, maxLength: number, stale = fals
     if (values.length > 0) parts.push(values.join(", "));
     const expr = exprText(r.expr);
     if (expr !== undefined) parts.push(expr);
-    const out = outputText(r.stdout, r.truncated === true);
+    const out = outputText(r.stdout);
     if (out !== undefined) parts.push(`» ${out}`);
     main = parts.length > 0 ? parts.join(" · ") : "✓";
   }

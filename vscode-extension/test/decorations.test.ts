@@ -73,9 +73,13 @@ describe("inline text", () => {
     assert.equal(inlineText(r, 60), "⟵ a = 1, b = 'two' · 3 · » hello … (3 lines) · 12 ms");
     const out = (stdout: string, truncated = false) =>
       inlineText({ ...r, values: [], expr: undefined, stdout, truncated }, 60);
+    // The same as the server's hint (tests/lsp/test_run_document.py has these cases too)
     assert.equal(out("a\r\n\r\n\r\n"), "⟵ » a · 12 ms"); // blank lines at the end do not count
+    assert.equal(out("a\n   \n"), "⟵ » a · 12 ms");
     assert.equal(out("x\n".repeat(5) + "\n[... output truncated: 99 more characters]\n"), "⟵ » x … (5+ lines) · 12 ms");
-    assert.equal(out("1\n2\n", true), "⟵ » 1 … (2+ lines) · 12 ms"); // cut to fit the payload
+    assert.equal(out("1\n2\n\n[... 900 characters omitted ...]\n8\n9\n"), "⟵ » 1 … (5+ lines) · 12 ms");
+    assert.equal(out("hi\n", true), "⟵ » hi · 12 ms"); // another field was cut to fit, not this
+    assert.equal(out("1\r2\r3\r"), "⟵ » 1 · 12 ms"); // (lines are counted at \n, as the server does)
   });
 
   it("accepts a trailing expression given as a plain string", () => {

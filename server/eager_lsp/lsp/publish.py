@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import pathlib
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -92,16 +93,24 @@ def hint_label(result: ChunkResult, max_length: int) -> str:
 
 def _more_lines(output: str) -> str:
     """How many lines the output has, when more than one: a loop that printed 1 to 25 showed
-    "» 1" as if that were all (the tooltip and the hover have the whole output). Output the
-    worker cut is at least that many ("25+ lines"); blank lines at the end do not count."""
-    text = output.rstrip("\r\n")
-    cut = text.rfind(TRUNCATION_MARK)
-    if cut >= 0 and "\n" not in text[cut + 1 :]:
-        kept = text[:cut]
-        lines = kept.count("\n") + (0 if kept.endswith("\n") else 1)
-        return f" … ({lines}+ lines)"
+    "» 1" as if that were all (the tooltip and the hover have the whole output). Output that
+    was cut (the worker's note at its end, or a middle left out by `limits.clip_middle`, as
+    the kernel backend cuts) has at least that many ("25+ lines"). Blank lines at the end do
+    not count. (vscode-extension/src/decorations.ts says it the same way.)"""
+    text = output.rstrip()
+    cut = False
+    mark = text.rfind(TRUNCATION_MARK)
+    if mark >= 0 and "\n" not in text[mark + 1 :]:
+        text, cut = text[:mark].rstrip(), True
     lines = text.count("\n") + 1
+    if _CLIPPED.search(text):
+        lines, cut = lines - 1, True  # (the marker's own line)
+    if cut:
+        return f" … ({lines}+ lines)"
     return f" … ({lines} lines)" if lines > 1 else ""
+
+
+_CLIPPED = re.compile(r"\n\[\.\.\. \d+ characters omitted \.\.\.\]\n")  # limits.clip_middle's
 
 
 def tooltip(result: ChunkResult) -> str:
