@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 # -- worker side ------------------------------------------------------------------------------
@@ -84,6 +85,11 @@ def clip_middle(text: str, cap: int) -> str:
     head, tail = keep // 2, keep - keep // 2
     omitted = len(text) - head - tail
     return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[len(text) - tail :]}"
+
+
+# The marker `clip_middle` leaves, for readers that must know a text was clipped (an inlay
+# hint's line count; vscode-extension/src/decorations.ts has its own copy).
+CLIPPED_MARKER = re.compile(r"\n\[\.\.\. \d+ characters omitted \.\.\.\]\n")
 
 
 def fit_text(text: str, cap: int = PAYLOAD_CAP) -> str:

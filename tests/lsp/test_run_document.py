@@ -87,6 +87,7 @@ def test_the_line_count_of_output_that_was_cut_is_a_lower_bound() -> None:
     marker: the count is of the lines kept, with a "+"; blank lines at the end (also CRLF
     ones) do not count. (The extension's decorations.test.ts checks the same cases.)"""
     from eager_lsp.executors.worker.capture import truncation_note
+    from eager_lsp.limits import clip_middle
     from eager_lsp.lsp.publish import _more_lines
 
     assert _more_lines("x\n" * 5 + truncation_note(99)) == " … (5+ lines)"
@@ -96,3 +97,4 @@ def test_the_line_count_of_output_that_was_cut_is_a_lower_bound() -> None:
     assert _more_lines("a\n   \n") == ""
     # the middle left out (the kernel backend's limits.clip_middle): a lower bound too
     assert _more_lines("1\n2\n\n[... 900 characters omitted ...]\n8\n9\n") == " … (5+ lines)"
+    assert _more_lines(clip_middle("x\n" * 1000, 200)).endswith("+ lines)")  # its own marker

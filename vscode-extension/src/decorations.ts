@@ -81,7 +81,7 @@ function firstLine(s: string | undefined): string | undefined {
 }
 
 const TRUNCATION_MARK = "\n[... output truncated: "; // the worker's note on a cut stream
-const CLIPPED = /\n\[\.\.\. \d+ characters omitted \.\.\.\]\n/; // limits.clip_middle's marker
+const CLIPPED = /\n\[\.\.\. \d+ characters omitted \.\.\.\]\n/; // limits.CLIPPED_MARKER (clip_middle's)
 
 /** The first line of some output and, when there are more, how many, as the server's inlay
  * hint says it (publish.py `_more_lines`; a loop that printed 1 to 25 read "» 1", as if that

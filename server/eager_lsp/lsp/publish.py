@@ -37,7 +37,6 @@ import json
 import logging
 import os
 import pathlib
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -103,14 +102,11 @@ def _more_lines(output: str) -> str:
     if mark >= 0 and "\n" not in text[mark + 1 :]:
         text, cut = text[:mark].rstrip(), True
     lines = text.count("\n") + 1
-    if _CLIPPED.search(text):
+    if limits.CLIPPED_MARKER.search(text):
         lines, cut = lines - 1, True  # (the marker's own line)
     if cut:
         return f" … ({lines}+ lines)"
     return f" … ({lines} lines)" if lines > 1 else ""
-
-
-_CLIPPED = re.compile(r"\n\[\.\.\. \d+ characters omitted \.\.\.\]\n")  # limits.clip_middle's
 
 
 def tooltip(result: ChunkResult) -> str:
