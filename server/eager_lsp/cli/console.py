@@ -110,9 +110,10 @@ def format_summary(report: RunReport, origin: float | None = None) -> str:
     if j["serial_estimate_s"] is not None:
         hidden = (j["done_s"] or 0) - (j["last_token_s"] or 0)
         saved = j["saved_s"] or 0.0
-        if round(saved, 2) > 0:
+        shown = round(saved, 2)  # (as `_s` prints it)
+        if shown > 0:
             verdict = f"saved {_s(saved)}"
-        elif round(saved, 2) == 0:
+        elif shown == 0:
             verdict = "no time saved"
         else:
             verdict = f"no time saved: {_s(-saved)} slower"

@@ -15,8 +15,8 @@ from typing import Any
 PROVIDERS = ("auto", "local", "openai")
 # The bundled models `llm.localModel` can name (providers/local_model.py ships them); the
 # default is chosen by measurement, see docs/benchmarks.md ("Which bundled model").
-LOCAL_MODELS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
-_LOCAL_MODEL_TITLES = {  # as status tooltips and health checks name them
+# Each name, with the title status tooltips and health checks give it.
+LOCAL_MODELS = {
     "qwen2.5-coder-0.5b": "Qwen2.5-Coder-0.5B-Instruct",
     "qwen2.5-coder-1.5b": "Qwen2.5-Coder-1.5B-Instruct",
 }
@@ -127,7 +127,7 @@ def describe(config: LLMConfig, environ: Mapping[str, str] | None = None) -> dic
         if cfg.local_model_path:
             model = os.path.basename(cfg.local_model_path)
         else:  # the one `llm.localModel` names (it said 0.5B whichever ran)
-            model = f"{_LOCAL_MODEL_TITLES.get(cfg.local_model, cfg.local_model)} (bundled)"
+            model = f"{LOCAL_MODELS.get(cfg.local_model, cfg.local_model)} (bundled)"
         return {"provider": "local", "model": model}
     return {
         "provider": "openai",
