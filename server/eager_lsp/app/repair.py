@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from eager_lsp.core.results import value_from_wire
+from eager_lsp.core.text_lines import blank_or_comment
 from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo, Value
 
 if TYPE_CHECKING:
@@ -274,11 +275,6 @@ def repeated_statements(answer: str, ran: str) -> int:
     return sum(1 for d in dumps if d and all(x in done for x in d))
 
 
-def _is_blank_or_comment(line: str) -> bool:
-    s = line.strip()
-    return not s or s.startswith("#")
-
-
 class RepeatFilter:
     """An async text stream: the model's answer minus the statements that already ran.
 
@@ -364,7 +360,7 @@ class RepeatFilter:
                 return out
         sent, self._partial_sent = self._partial_sent, 0
         self._unit.append(line)
-        if not _is_blank_or_comment(line):
+        if not blank_or_comment(line):
             self._has_code = True
         if self._passing:
             return out + line[sent:]
@@ -409,7 +405,7 @@ class RepeatFilter:
             return "".join(unit)
         # Comments and blank lines after the code belong to whatever follows.
         cut = len(unit)
-        while cut > 0 and _is_blank_or_comment(unit[cut - 1]):
+        while cut > 0 and blank_or_comment(unit[cut - 1]):
             cut -= 1
         body, trailing = unit[:cut], unit[cut:]
         text = "".join(body)

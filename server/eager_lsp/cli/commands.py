@@ -16,6 +16,7 @@ from eager_lsp.cli.options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.source_files import SourceError, read_python_source
+from eager_lsp.core.text_lines import blank_or_comment
 from eager_lsp.executors.worker.nodump import make_undumpable
 from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL, LOCAL_MODELS
 
@@ -373,15 +374,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from eager_lsp.cli.console import run_file
 
     text = _read_source(args.file)
-    if not args.json and not _has_code(text):  # (--json still prints its summary object)
+    # a file without code says so (--json still prints its summary object)
+    if not args.json and all(map(blank_or_comment, text.splitlines())):
         print(f"eager-lsp: {args.file} has no code: nothing to run", file=sys.stderr)
         return 0
     return asyncio.run(run_file(text, args))
-
-
-def _has_code(text: str) -> bool:
-    """Anything but blank lines and comments (a docstring is code)."""
-    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

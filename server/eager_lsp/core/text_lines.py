@@ -63,3 +63,9 @@ class TextLines:
 
     def line_of(self, offset: int) -> int:
         return bisect_right(self._starts, max(0, offset)) - 1
+
+
+def blank_or_comment(line: str) -> bool:
+    """A line that holds no code: blank, or a comment."""
+    s = line.strip()
+    return not s or s.startswith("#")
