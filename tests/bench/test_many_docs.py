@@ -7,6 +7,7 @@ that what the benchmark reports is there and consistent.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 
 import pytest
@@ -36,3 +37,18 @@ def test_two_documents_generate_and_every_statement_is_timed(stream_edits: bool)
     assert r["workers_counted"] >= 3 and r["workers_cpu_s"] >= 0
     report = many_docs.report(r)
     assert "its result received" in report and "interpreters' CPU" in report
+
+
+def test_the_generation_script_is_the_replayed_workloads_and_runs_whole() -> None:
+    text = many_docs.script_text("generation")
+    for name in many_docs.GENERATION_WORKLOADS:  # each workload whole, in this order
+        source = (many_docs.WORKLOAD_DIR / f"{name}.py").read_text(encoding="utf-8")
+        assert source in text
+    statements = len(ast.parse(text).body)
+    assert len(text) / statements > 40  # the point of it: statements as a model writes them
+    r = asyncio.run(many_docs.run(docs=1, rate=2000.0, doc_script="generation"))
+    assert r["script"] == "generation" and r["chars_per_doc"] == len(text)
+    [row] = r["per_doc"]
+    assert row["text_ok"] and row["summary_error"] is None
+    assert row["results"] == statements
+    assert "generation script" in many_docs.report(r)

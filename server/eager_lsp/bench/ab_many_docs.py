@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--doc-script", choices=many_docs.SCRIPTS, default="dense")
     p.add_argument(
         "checkouts",
         nargs="+",
@@ -82,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             for name, path in pairs if rep % 2 == 0 else pairs[::-1]:
                 os.environ["PYTHONPATH"] = str(Path(path) / "server")
                 load = os.getloadavg()[0]
-                r = asyncio.run(many_docs.run(stream_edits=name.endswith("+stream")))
+                r = asyncio.run(
+                    many_docs.run(stream_edits=name.endswith("+stream"), doc_script=args.doc_script)
+                )
                 print(_line(rep, name, load, r), flush=True)
                 rows.append({**r, "name": name, "checkout": path, "load": load, "round": rep})
     finally:

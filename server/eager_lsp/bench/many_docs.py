@@ -10,6 +10,13 @@ With `--stream-edits` the client declares `experimental.eagerStreamEdits` and wr
 itself as the server's `eager/streamEdit` requests say (the path the Neovim plugin and the VS
 Code extension take), instead of answering `workspace/applyEdit`.
 
+What each document generates (`--doc-script`): `dense` (the default), `script()` below, a
+statement every 20 characters (5 tokens), the per-statement costs' worst case; or
+`generation`, the three replayed generation-dominated workloads (gen_quick_stats,
+gen_text_processing, gen_defs_classes: 55–73 characters a statement), written one after the
+other as one script. The goal is read on `dense`; `generation` says what code as a model
+writes it costs.
+
 Timed on the sending and receiving sides, never by the server's own clock (which reads a
 token only when it gets round to it):
 - per document, *last token → last result*: the client receiving the document's last
@@ -43,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from eager_lsp.bench import fake_openai
+from eager_lsp.bench.catalog import WORKLOAD_DIR
 from eager_lsp.bench.proc_cpu import cpu_seconds, cpu_seconds_below
 
 CHARS_PER_TOKEN = 4
@@ -63,6 +71,22 @@ def script(lines: int = 120) -> str:
         i += 1
     out.append("total\n")
     return "".join(out)
+
+
+GENERATION_WORKLOADS = ("gen_quick_stats", "gen_text_processing", "gen_defs_classes")
+SCRIPTS = ("dense", "generation")
+
+
+def script_text(name: str, lines: int = 120) -> str:
+    """The text every document generates for `--doc-script name` (module docstring);
+    `lines` sizes the dense one."""
+    if name == "dense":
+        return script(lines)
+    if name == "generation":
+        return "\n".join(
+            (WORKLOAD_DIR / f"{w}.py").read_text(encoding="utf-8") for w in GENERATION_WORKLOADS
+        )
+    raise ValueError(f"unknown script {name!r}: one of {', '.join(SCRIPTS)}")
 
 
 def _server_cpu_s(pid: int) -> float:
@@ -261,12 +285,16 @@ class _Client:
 
 
 async def run(
-    docs: int = 10, rate: float = 200.0, lines: int = 120, stream_edits: bool = False
+    docs: int = 10,
+    rate: float = 200.0,
+    lines: int = 120,
+    stream_edits: bool = False,
+    doc_script: str = "dense",
 ) -> dict[str, Any]:
-    """One round: `docs` documents generate `script(lines)` at `rate` tokens/s each; with
-    `stream_edits` the client writes the text itself (eager/streamEdit, as the Neovim plugin
-    and the VS Code extension do) instead of answering workspace/applyEdit."""
-    text = script(lines)
+    """One round: `docs` documents generate `script_text(doc_script)` at `rate` tokens/s
+    each; with `stream_edits` the client writes the text itself (eager/streamEdit, as the
+    Neovim plugin and the VS Code extension do) instead of answering workspace/applyEdit."""
+    text = script_text(doc_script, lines)
     with tempfile.TemporaryDirectory(prefix="eager-many-") as tmp:
         root = Path(tmp)
         argv, env = fake_openai.child(text, rate, root, "--record-pieces")
@@ -300,7 +328,9 @@ async def run(
         )
         client = _Client(server, settings)
         try:
-            return await _drive(client, server.pid, fake, root, docs, rate, text, stream_edits)
+            result = await _drive(client, server.pid, fake, root, docs, rate, text, stream_edits)
+            result["script"] = doc_script
+            return result
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.request("shutdown", None), 10)
@@ -488,7 +518,8 @@ def report(r: dict[str, Any]) -> str:
     lat, lag = r["last_token_to_last_result_ms"], r["last_token_to_last_edit_ms"]
     st = r.get("statement_token_to_result_ms") or {"n": 0}
     lines = [
-        f"many documents: {r['docs']} × {r['chars_per_doc']} chars at {r['rate_tok_s']:g} tok/s "
+        f"many documents: {r['docs']} × {r['chars_per_doc']} chars ({r.get('script', 'dense')} "
+        f"script) at {r['rate_tok_s']:g} tok/s "
         f"each, through `eager-lsp serve` (stdio) and a fake OpenAI server; the client "
         f"answers {r.get('writes', 'workspace/applyEdit')}",
         f"  last token sent → last result received: median {lat['median']} ms "
@@ -513,11 +544,16 @@ def report(r: dict[str, Any]) -> str:
 
 
 def main(
-    out: Path, docs: int = 10, rate: float = 200.0, repeat: int = 1, stream_edits: bool = False
+    out: Path,
+    docs: int = 10,
+    rate: float = 200.0,
+    repeat: int = 1,
+    stream_edits: bool = False,
+    doc_script: str = "dense",
 ) -> int:
     results = []
     for _ in range(repeat):
-        r = asyncio.run(run(docs=docs, rate=rate, stream_edits=stream_edits))
+        r = asyncio.run(run(docs=docs, rate=rate, stream_edits=stream_edits, doc_script=doc_script))
         print(report(r), flush=True)
         results.append(r)
     out.mkdir(parents=True, exist_ok=True)

@@ -207,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--doc-rate", type=float, default=200.0, help="with --many-docs: tok/s each")
     p.add_argument(
+        "--doc-script",
+        choices=("dense", "generation"),
+        default="dense",
+        help="with --many-docs: what each document generates: a statement every 5 tokens "
+        "(dense, the goal's reading) or the replayed generation workloads (default: dense)",
+    )
+    p.add_argument(
         "--stream-edits",
         action="store_true",
         help="with --many-docs: the client writes the text itself (eager/streamEdit, as the "
@@ -423,6 +430,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             rate=args.doc_rate,
             repeat=args.reps or 1,
             stream_edits=args.stream_edits,
+            doc_script=args.doc_script,
         )
     if args.editor:
         from eager_lsp.bench import editor_latency
