@@ -92,6 +92,43 @@ def test_run_prints_values_and_stops_at_the_first_error(tmp_path: Path) -> None:
     assert "stopped early" in out.stdout
 
 
+def test_run_prints_a_syntax_error_after_the_results_above_it(tmp_path: Path) -> None:
+    """At `--rate 0` the whole file arrives at once: the syntax error at line 4 is found
+    before lines 1–3 have run. Its line and the stop were printed first; they follow now."""
+    src = tmp_path / "s.py"
+    src.write_text("a = 1\nprint('hi', a)\nb = a + 1\nc = (\nd = 2\n")
+    out = cli("run", str(src), "--rate", "0", "--no-debug", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    where = [line.split("]", 1)[1].split()[0] for line in out.stdout.splitlines() if "s]" in line]
+    assert where == ["L1", "L2", "L3", "line", "stop"], out.stdout
+
+
+def test_run_into_a_reader_that_leaves_stops_quietly(tmp_path: Path) -> None:
+    """`eager-lsp run s.py | head -1`: the second line's write finds the pipe closed. It
+    raised inside the pipeline, was reported as the interpreter being lost and ended in two
+    tracebacks; now the run stops and the command exits with 141, as SIGPIPE would."""
+    src = tmp_path / "s.py"
+    src.write_text("import time\n" + "".join(f"time.sleep(0.2); x{i} = {i}\n" for i in range(30)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eager_lsp", "run", str(src), "--no-debug"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader leaves (as `head -1` does)
+    try:
+        code = proc.wait(timeout=60)  # 30 × 0.2 s is left to run: it must not be waited for
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert "L1" in first
+    assert code == 141, err
+    assert "Traceback" not in err and "interpreter lost" not in err, err
+
+
 def test_run_reads_a_file_in_its_declared_encoding_and_says_why_it_cannot(
     tmp_path: Path,
 ) -> None:

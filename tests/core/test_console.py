@@ -7,7 +7,17 @@ import io
 
 from eager_lsp.cli.console import ConsolePrinter, format_summary
 from eager_lsp.core.run import RunReport
-from eager_lsp.core.types import Chunk, ChunkResult, Piece, ResultReady
+from eager_lsp.core.types import (
+    Chunk,
+    ChunkResult,
+    Done,
+    Piece,
+    Release,
+    ResultReady,
+    StopRequested,
+    SyntaxErrorFound,
+    SyntaxIssue,
+)
 
 
 def _report(started: float, last_piece: float, done: float, exec_s: float) -> RunReport:
@@ -60,3 +70,57 @@ def test_no_negative_saving() -> None:
     assert "(saved 0.80 s;" in format_summary(_report(0.0, 1.0, 1.2, 1.0))
     even = format_summary(_report(0.0, 1.0, 1.2001, 0.2))  # a saving that rounds to nothing
     assert "(no time saved;" in even and "0.00 s" not in even, even
+
+
+def _chunk(index: int) -> Chunk:
+    line = index + 1
+    return Chunk(
+        index=index,
+        start_line=line,
+        end_line=line,
+        code=f"x{index} = {index}\n",
+        released_offset=0,
+        released_at=0.0,
+        kind="simple",
+    )
+
+
+def _ok(chunk: Chunk) -> ResultReady:
+    return ResultReady(1.0, result=ChunkResult(chunk=chunk, ok=True, exec_start=0, exec_end=0))
+
+
+def _where(out: io.StringIO) -> list[str]:
+    return [line.split("]", 1)[1].split()[0] for line in out.getvalue().splitlines()]
+
+
+def test_a_syntax_error_waits_for_the_results_of_the_statements_above_it() -> None:
+    out = io.StringIO()
+    printer = ConsolePrinter(out, origin=0.0)
+    chunks = [_chunk(i) for i in range(3)]
+    for c in chunks:
+        printer(Release(0.1, chunk=c))
+    printer(SyntaxErrorFound(0.1, issue=SyntaxIssue(line=4, column=0, message="'(' never closed")))
+    printer(StopRequested(0.1, reason="SyntaxError at line 4"))
+    assert out.getvalue() == ""
+    printer(_ok(chunks[0]))
+    printer(_ok(chunks[1]))
+    assert _where(out) == ["L1", "L2"]
+    printer(_ok(chunks[2]))
+    assert _where(out) == ["L1", "L2", "L3", "line", "stop"]
+
+
+def test_a_stop_after_a_failed_statement_is_printed_at_once_and_held_lines_end_with_the_run() -> (
+    None
+):
+    out = io.StringIO()
+    printer = ConsolePrinter(out, origin=0.0)
+    a, b = _chunk(0), _chunk(1)
+    printer(Release(0.1, chunk=a))
+    printer(_ok(a))
+    printer(StopRequested(0.2, reason="ValueError at line 1"))
+    assert _where(out) == ["L1", "stop"]
+    printer(Release(0.3, chunk=b))  # released; its result never comes (the run was cancelled)
+    printer(SyntaxErrorFound(0.3, issue=SyntaxIssue(line=3, column=0, message="bad")))
+    assert _where(out) == ["L1", "stop"]
+    printer(Done(0.4))
+    assert _where(out) == ["L1", "stop", "line"]

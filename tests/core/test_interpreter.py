@@ -177,3 +177,26 @@ async def test_interrupt_stops_a_runaway_chunk_and_keeps_state(interpreter: Inte
     assert report.results[1].error.type == "KeyboardInterrupt"
     after = await interpreter.run_stream(ReplayStream("kept\n"))
     assert after.results[0].expr is not None and after.results[0].expr.repr == "7"
+
+
+async def test_a_listener_that_raises_is_not_the_interpreter_lost(interpreter: Interpreter) -> None:
+    """A listener's exception during a result came back from the executor and was taken for
+    the interpreter dying: `worker_lost` was reported and the interpreter restarted, its
+    state gone. It is raised from the run instead; the interpreter and its names stay."""
+    await interpreter.run_stream(ReplayStream("kept = 41\n"))
+    seen: list[str] = []
+
+    class ListenerBug(Exception):
+        pass
+
+    def listener(event: Event) -> None:
+        seen.append(event.kind)
+        if event.kind == "result":
+            raise ListenerBug
+
+    with pytest.raises(ListenerBug):
+        await interpreter.run_stream(ReplayStream("x = 1\n"), first_line=2, listener=listener)
+    assert "worker_lost" not in seen
+    report = await interpreter.run_stream(ReplayStream("kept + 1\n"), first_line=3)
+    assert report.results[0].ok and report.results[0].expr is not None
+    assert report.results[0].expr.repr == "42"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eager_lsp.cli.options import KERNEL_TOKEN_ENV, interpreter_config_from_args
+from eager_lsp.cli.terminal import EXIT_READER_GONE, GuardedStdout
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.source_files import SourceError, read_python_source
@@ -33,8 +34,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    guard = None
+    if argv is None and args.command in _ONE_SHOT:
+        guard = sys.stdout = GuardedStdout(sys.stdout)  # `… | head` (cli/terminal.py)
     try:
         code = int(args.func(args) or 0)
+    except asyncio.CancelledError:
+        if guard is None or not guard.gone:
+            raise
+        code = EXIT_READER_GONE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         code = 130
@@ -43,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the user, not a traceback.
         print(f"eager-lsp: the interpreter is not usable: {exc.reason}", file=sys.stderr)
         code = 1
+    if guard is not None and guard.gone:
+        code = EXIT_READER_GONE
     if argv is None and args.command in _ONE_SHOT:
         _exit_now(code)
     return code

@@ -15,45 +15,86 @@ from typing import TextIO
 
 from eager_lsp.app.run import run_text
 from eager_lsp.cli.options import interpreter_config_from_args
+from eager_lsp.cli.terminal import watch_stdout
 from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
-from eager_lsp.core.types import ChunkResult, Event, SyntaxIssue
+from eager_lsp.core.types import (
+    Chunk,
+    ChunkResult,
+    Done,
+    Event,
+    Release,
+    ResultReady,
+    StopRequested,
+    SyntaxErrorFound,
+    WorkerLost,
+)
 from eager_lsp.executors.backend import open_interpreter
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
 
 
 class ConsolePrinter:
-    """Turns pipeline events into short lines on a terminal (or nothing, with --json)."""
+    """Turns pipeline events into short lines on a terminal (or nothing, with --json).
+
+    Lines read in document order: a syntax error is found as soon as its text arrives, often
+    before the statements above it have their results (at `--rate 0`, all of them), so its
+    line (and the stop it causes) waits until every statement released before it has
+    printed its result, or until the run is done."""
 
     def __init__(
         self,
-        out: TextIO = sys.stdout,
+        out: TextIO | None = None,  # None: sys.stdout as it is then
         *,
         quiet: bool = False,
         width: int = 100,
         origin: float | None = None,
     ) -> None:
-        self.out = out
+        self.out: TextIO = out if out is not None else sys.stdout
         self.quiet = quiet
         self.width = width
         self.t0: float | None = origin  # None: the first event's time
+        self._running: dict[int, Chunk] = {}  # released, no result yet (by identity)
+        # lines waiting for the results of the statements released before them
+        self._held: list[tuple[set[int], float, str, str]] = []
 
     def __call__(self, event: Event) -> None:
         if self.t0 is None:
             self.t0 = event.t
         if self.quiet:
             return
-        if event.kind == "result":
-            self.result(event.data["result"], event.t)
-        elif event.kind == "syntax_error":
-            issue: SyntaxIssue = event.data["issue"]
-            self._line(event.t, f"line {issue.line}", issue.text)
-        elif event.kind == "stop_requested":
-            self._line(event.t, "stop", str(event.data.get("reason", "")))
-        elif event.kind == "worker_lost":
-            self._line(event.t, "lost", f"interpreter lost: {event.data.get('reason')}")
+        if isinstance(event, Release):
+            self._running[id(event.chunk)] = event.chunk
+        elif isinstance(event, ResultReady):
+            self._running.pop(id(event.result.chunk), None)
+            self.result(event.result, event.t)
+            self._print_held()
+        elif isinstance(event, SyntaxErrorFound):
+            issue = event.issue
+            self._hold(set(self._running), event.t, f"line {issue.line}", issue.text)
+        elif isinstance(event, StopRequested):
+            self._hold(set(), event.t, "stop", event.reason)  # behind a held line, if any
+        elif isinstance(event, WorkerLost):
+            self._line(event.t, "lost", f"interpreter lost: {event.reason}")
+        elif isinstance(event, Done):
+            self.flush()
+
+    def _hold(self, waits: set[int], t: float, where: str, text: str) -> None:
+        self._held.append((waits, t, where, text))
+        self._print_held()
+
+    def _print_held(self) -> None:
+        while self._held and not (self._held[0][0] & self._running.keys()):
+            _, t, where, text = self._held.pop(0)
+            self._line(t, where, text)
+
+    def flush(self) -> None:
+        """Print every held line now (the run is over: no more results will come)."""
+        for _, t, where, text in self._held:
+            self._line(t, where, text)
+        self._held.clear()
+        self._running.clear()
 
     def result(self, r: ChunkResult, t: float) -> None:
         c = r.chunk
@@ -89,6 +130,7 @@ class ConsolePrinter:
     def summary(self, report: RunReport) -> None:
         if self.quiet:
             return
+        self.flush()
         self.out.write(format_summary(report, origin=self.t0) + "\n")
         self.out.flush()
 
@@ -152,6 +194,7 @@ def _s(x: float | None) -> str:
 async def run_file(text: str, args: argparse.Namespace) -> int:
     """`eager-lsp run`: replay `text` at a token rate through a fresh interpreter."""
     origin = time.monotonic()  # every time this command prints counts from here
+    watch_stdout()
     config = interpreter_config_from_args(args, str(args.file.resolve()))
     printer = ConsolePrinter(quiet=args.json, origin=origin)
     interpreter = open_interpreter(

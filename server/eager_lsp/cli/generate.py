@@ -24,6 +24,7 @@ from eager_lsp.app.attempt import Attempt
 from eager_lsp.app.generate import generate
 from eager_lsp.cli.console import ConsolePrinter, announce_debugger, format_summary
 from eager_lsp.cli.options import interpreter_config_from_args, llm_config_from_args
+from eager_lsp.cli.terminal import watch_stdout
 from eager_lsp.core.types import Event
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
@@ -135,6 +136,7 @@ async def generate_main(args: argparse.Namespace) -> int:
     out_path: Path | None = args.output
     doc_path = str(out_path.resolve()) if out_path else str(Path("generated.py").resolve())
     origin = time.monotonic()  # every time this command prints counts from here
+    watch_stdout()
     view = LiveView(
         out=sys.stdout,
         quiet=args.json,

@@ -448,8 +448,16 @@ class Run:
         dispatched = self._clock()
         self._emit(Dispatch(dispatched, chunks=[c.index for c in batch], side_by_side=parallel))
         started: dict[int, float] = {}
+        listener_failed: list[BaseException] = []
 
         def on_event(msg: ExecutorEvent) -> None:
+            try:
+                handle(msg)
+            except BaseException as exc:
+                listener_failed.append(exc)
+                raise
+
+        def handle(msg: ExecutorEvent) -> None:
             chunk = pending.get(int(msg.get("id", -1)))
             if chunk is None:
                 return
@@ -492,6 +500,11 @@ class Run:
                     requests, stop_on_error=interpreter.config.stop_on_error, on_event=on_event
                 )
         except Exception as exc:  # the interpreter died, was killed, or never started
+            if listener_failed and exc is listener_failed[0]:
+                # Raised by this run's own listener (the executor hands it back once the
+                # batch is read): a fault of the caller's, not the interpreter's, whose
+                # state is intact. Reported as a loss, it restarted the interpreter.
+                raise
             reason = exc.reason if isinstance(exc, ExecutorLost) else f"{type(exc).__name__}: {exc}"
             # Parallel batches in flight all see the same loss: only the first reports it (a
             # second executor_lost could drop the replacement), and only statements that had
