@@ -22,6 +22,7 @@ STREAM_CAP = 64 * 1024  # characters of stdout (and of stderr) kept per chunk
 IDLE_SINK_CAP = 1024 * 1024  # bytes a capture file may hold; the rest is counted and dropped
 SINK_CHECK_S = 0.1  # how often the worker trims its capture files
 MESSAGE_CAP = 2000  # characters of an exception message
+NAME_CAP = 200  # characters of an exception's type name (`type("E" * 10**7, ...)` is legal)
 TRACEBACK_CAP = 128 * 1024  # characters of a formatted traceback (head and tail kept)
 REPEATED_FRAMES_SHOWN = 3  # as CPython: a frame repeated more often is collapsed
 FRAMES_HEAD = 20  # outermost frames kept when a traceback is still too long...
@@ -73,6 +74,11 @@ def machine_memory_mb() -> int:
 def default_memory_limit_mb() -> int:
     """MEMORY_SHARE of machine_memory_mb(); 0 (no limit) when the memory is unknown."""
     return int(machine_memory_mb() * MEMORY_SHARE)
+
+
+def clip(text: str, cap: int) -> str:
+    """`text` if it fits in `cap` characters, else its head and an ellipsis."""
+    return text if len(text) <= cap else text[: cap - 1] + ELLIPSIS
 
 
 def clip_middle(text: str, cap: int) -> str:

@@ -200,3 +200,15 @@ async def test_a_listener_that_raises_is_not_the_interpreter_lost(interpreter: I
     report = await interpreter.run_stream(ReplayStream("kept + 1\n"), first_line=3)
     assert report.results[0].ok and report.results[0].expr is not None
     assert report.results[0].expr.repr == "42"
+
+
+async def test_an_exception_type_with_a_huge_name_is_cut(interpreter: Interpreter) -> None:
+    """`type("E" * 5_000_000, (Exception,), {})` is legal; its name went whole into the stop
+    reason, the status, the progress report and the summary (5 MB each)."""
+    from eager_lsp.limits import NAME_CAP
+
+    text = "E = type('E' * 5_000_000, (Exception,), {})\nraise E('m')\n"
+    report = await interpreter.run_stream(ReplayStream(text))
+    error = report.results[1].error
+    assert error is not None and len(error.type) == NAME_CAP
+    assert report.stop_reason is not None and len(report.stop_reason) < 3 * NAME_CAP

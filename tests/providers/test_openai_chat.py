@@ -401,6 +401,29 @@ async def test_open_stream_errors_pass_through(fake_openai: FakeOpenAIServer) ->
     assert err.kind == "auth" and KEY not in str(err)
 
 
+async def test_an_endpoint_that_ignores_max_tokens_is_cut_off(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    """A reviewer's endpoint sent without end, whatever `max_tokens` said: the server grew to
+    880 MB in 30 s. The stream is cut at CHARS_PER_TOKEN_CAP characters a token asked for
+    (at least MIN_CHARS), what came before is kept, and the connection is closed."""
+    from eager_lsp.providers.bounded import MIN_CHARS
+
+    piece = "x = 1\n" * 1000
+    fake_openai.enqueue(pieces=[piece] * 300, delay=0.01)  # 1.8 MB for 16 tokens
+    cfg = LLMConfig(provider="openai", base_url=fake_openai.url, api_key=KEY, model="m")
+    cfg.max_tokens = 16
+    err, got = await failure(open_stream(cfg, MESSAGES))
+    assert err.kind == "bad_stream" and "llm.maxTokens" in str(err), err
+    assert len(got) == MIN_CHARS and got == (piece * 20)[:MIN_CHARS]
+    (req,) = fake_openai.chat_requests
+    assert req.wait_done(10)
+    assert req.disconnected and req.pieces_sent < 300
+    # a stream within the bound is untouched
+    fake_openai.enqueue(pieces=[piece] * 10)
+    assert await collect(open_stream(cfg, MESSAGES)) == piece * 10
+
+
 def test_config_repr_hides_the_key() -> None:
     cfg = LLMConfig(api_key=KEY)
     assert KEY not in repr(cfg) and "api_key='***'" not in repr(LLMConfig())

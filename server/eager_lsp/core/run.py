@@ -200,6 +200,7 @@ class Run:
         self._interpreter = interpreter
         self._clock = clock
         self._listener = listener
+        self._listener_error: BaseException | None = None  # what the listener last raised
         # The parallel gate: batches go out without waiting for earlier ones; the worker
         # starts each statement once the statements it depends on are done (core/parallel.py).
         parallel = interpreter.config.gate.mode is GateMode.PARALLEL
@@ -448,16 +449,8 @@ class Run:
         dispatched = self._clock()
         self._emit(Dispatch(dispatched, chunks=[c.index for c in batch], side_by_side=parallel))
         started: dict[int, float] = {}
-        listener_failed: list[BaseException] = []
 
         def on_event(msg: ExecutorEvent) -> None:
-            try:
-                handle(msg)
-            except BaseException as exc:
-                listener_failed.append(exc)
-                raise
-
-        def handle(msg: ExecutorEvent) -> None:
             chunk = pending.get(int(msg.get("id", -1)))
             if chunk is None:
                 return
@@ -500,7 +493,7 @@ class Run:
                     requests, stop_on_error=interpreter.config.stop_on_error, on_event=on_event
                 )
         except Exception as exc:  # the interpreter died, was killed, or never started
-            if listener_failed and exc is listener_failed[0]:
+            if exc is self._listener_error:
                 # Raised by this run's own listener (the executor hands it back once the
                 # batch is read): a fault of the caller's, not the interpreter's, whose
                 # state is intact. Reported as a loss, it restarted the interpreter.
@@ -547,4 +540,8 @@ class Run:
     def _emit(self, event: Event) -> None:
         self.events.append(event)
         if self._listener is not None:
-            self._listener(event)
+            try:
+                self._listener(event)
+            except BaseException as exc:
+                self._listener_error = exc  # (read by _execute: not the interpreter's fault)
+                raise

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .base import ProviderError, TextStream
+from .bounded import BoundedStream
 from .config import LLMConfig, resolve
 from .filtered import FencedStream
 
@@ -52,7 +53,7 @@ def open_stream(config: LLMConfig, messages: list[dict[str, Any]]) -> TextStream
     Returns at once: the request (and, for the local model, the server start) happens on the
     first iteration, which is where any ProviderError surfaces.
     """
-    return FencedStream(open_raw_stream(config, messages))
+    return FencedStream(BoundedStream(open_raw_stream(config, messages), config.max_tokens))
 
 
 def open_raw_stream(config: LLMConfig, messages: list[dict[str, Any]]) -> TextStream:

@@ -22,13 +22,14 @@ from eager_lsp.limits import (
     FRAMES_HEAD,
     FRAMES_TAIL,
     MESSAGE_CAP,
+    NAME_CAP,
     REPEATED_FRAMES_SHOWN,
     TRACEBACK_CAP,
+    clip,
     clip_middle,
 )
 
 from .memory import memory_error_message
-from .reprs import clip
 
 _WORKER_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -61,7 +62,7 @@ def error_info(exc: BaseException, document: str, *, compiling: bool = False) ->
     frames.sort(key=lambda f: not f["in_document"])  # stable: innermost first in each group
     line = frames[0]["line"] if frames and frames[0]["in_document"] else None
     info = {
-        "type": type(exc).__name__,
+        "type": clip(type(exc).__name__, NAME_CAP),
         "message": clip(message, MESSAGE_CAP),
         "line": line,
         "traceback": clip_middle(_format(exc, tb, (entries, omitted)), TRACEBACK_CAP),
@@ -134,7 +135,7 @@ def _syntax_error(exc: SyntaxError, document: str) -> dict[str, Any]:
             }
         )
     return {
-        "type": type(exc).__name__,
+        "type": clip(type(exc).__name__, NAME_CAP),
         "message": clip(exc.msg or str(exc), MESSAGE_CAP),
         "line": exc.lineno if path == document else None,
         "traceback": clip_middle(_format(exc, tb), TRACEBACK_CAP),

@@ -13,6 +13,8 @@ import collections
 import types
 from typing import Any
 
+from eager_lsp.limits import ELLIPSIS, clip
+
 from .deadline import ReprTimeout, deadline
 from .rich import table
 
@@ -22,11 +24,6 @@ TABLE_CAP = 6000  # a data frame's head as Markdown (rich.table)
 MAX_DEPTH = 3
 MAX_ITEMS = 30
 REPR_DEADLINE_S = 0.5
-ELLIPSIS = "…"
-
-
-def clip(text: str, cap: int) -> str:
-    return text if len(text) <= cap else text[: cap - 1] + ELLIPSIS
 
 
 def type_name(obj: Any) -> str:
