@@ -200,3 +200,43 @@ async def test_attach_breaks_into_a_parallel_statement_on_a_thread_started_befor
         if dap is not None:
             await dap.close()
         await worker.shutdown()
+
+
+_DAP_PROBE = r"""
+exec 3<>/dev/tcp/127.0.0.1/$1 || exit 3
+body='{"seq":1,"type":"request","command":"initialize","arguments":{"adapterID":"python"}}'
+printf 'Content-Length: %d\r\n\r\n%s' "${#body}" "$body" >&3
+timeout 10 head -c 300 <&3
+"""
+
+
+def _probe(port: int, *, as_nobody: bool) -> str:
+    """Connect to `port`, send DAP `initialize`, and return what comes back (bash's /dev/tcp:
+    the other user can run no Python of ours, which lives under /root)."""
+    import subprocess
+
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if as_nobody else []
+    out = subprocess.run(
+        [*prefix, "/bin/bash", "-c", _DAP_PROBE, "probe", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return out.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to connect as another user (nobody)")
+async def test_another_user_cannot_attach(tmp_path: Path) -> None:
+    """Loopback is open to every account: a reviewer, as another user, attached to a worker's
+    debugger and ran `os.system` as the editor's user. Now the worker closes a connection
+    from any other user before reading it; its own user still attaches."""
+    worker = await WorkerClient.start(WorkerOptions(debug=True, cwd=str(tmp_path)))
+    try:
+        port = await asyncio.wait_for(worker.debug_listen(), 30)
+        assert await asyncio.to_thread(_probe, port, as_nobody=True) == ""
+        answer = await asyncio.to_thread(_probe, port, as_nobody=False)
+        assert '"command":"initialize"' in answer.replace(" ", ""), answer
+        dap = await _attach(worker)  # and an editor's client works as before
+        await dap.close()
+    finally:
+        await worker.shutdown()

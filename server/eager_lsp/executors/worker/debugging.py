@@ -17,7 +17,9 @@ Rules, and why:
 - No adapter process and so no secret on a command line: `in_process_debug_adapter=True`
   makes pydevd itself speak DAP on the port. The default adapter is a child process whose
   `--server-access-token` shows in `ps` to every user on the machine.
-- Loopback only: the host is 127.0.0.1, never taken from the request.
+- Loopback only: the host is 127.0.0.1, never taken from the request. And only the user
+  running the worker (or root) may attach: other accounts reach loopback too, and DAP has no
+  secret to check, so each connection's owner is (debug_owner.py; Linux).
 - Once listening, debugpy cannot stop listening (its API has no way to); the port lives
   until the interpreter restarts. Listening is idempotent: a second request returns the
   same port.
@@ -30,7 +32,7 @@ import sys
 import threading
 from typing import IO, TYPE_CHECKING, Any
 
-from . import isolation
+from . import debug_owner, isolation
 
 if TYPE_CHECKING:  # the worker also runs on Python 3.8, where these do not subscript
     from collections.abc import Callable
@@ -117,6 +119,14 @@ def _start_debugpy() -> tuple[int | None, str | None]:
                     __import__(name)
                 except ImportError:
                     pass
+            if debug_owner.checks_owner():
+                isolation.own_import("debugpy.server.api")  # (imports pydevd)
+                if not debug_owner.install(sys.modules.get("pydevd")):
+                    version = getattr(debugpy, "__version__", "?")
+                    return None, (
+                        f"debugpy {version} gives no way to check who attaches, so it does not "
+                        "listen (1.8.22 works)"
+                    )
             endpoint = debugpy.listen((DEBUG_HOST, 0), in_process_debug_adapter=True)
         if not endpoint:  # older debugpy: this mode did not say which port it took (#1656)
             version = getattr(debugpy, "__version__", "?")

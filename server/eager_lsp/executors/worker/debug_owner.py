@@ -1,0 +1,96 @@
+"""Only the user who runs the interpreter (or root) may attach to its debugger.
+
+pydevd speaks DAP on a loopback TCP port with no authentication, and loopback is open to
+every account on the machine: a reviewing helper, logged in as another user, attached to a
+worker and ran `os.system` as the editor's user. DAP has no way to carry a secret, so what is
+checked is who connects: as each connection is accepted, the peer's end is looked up in
+/proc/net/tcp, whose `uid` column names the user that owns it, and a connection from any
+other user is closed before a byte of it is read. Root may connect (root can ptrace the
+worker anyway).
+
+Linux only: other systems have no /proc/net/tcp, and there the port stays open to local
+users as before (docs/configuration.md says so). On Linux a peer that cannot be found (the
+table unreadable, the peer already gone) is refused.
+
+Stdlib only, like the rest of the worker. The hook is pydevd's `create_server_socket`, which
+its `_WaitForConnectionThread` calls for the in-process adapter's listening socket
+(debugpy 1.8.x); `install` says whether it found it, and the worker refuses to listen when it
+did not, rather than listen unchecked.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from typing import Any
+
+PROC_NET_TCP = "/proc/net/tcp"
+
+
+def checks_owner() -> bool:
+    """Whether connections can be checked here (Linux, with /proc/net/tcp)."""
+    return sys.platform.startswith("linux") and os.path.exists(PROC_NET_TCP)
+
+
+def _hex_endpoint(address: Any) -> str:
+    host, port = address[0], address[1]
+    packed = socket.inet_aton(host)
+    return f"{int.from_bytes(packed, sys.byteorder):08X}:{port:04X}"
+
+
+def peer_uid(conn: socket.socket, table: str = PROC_NET_TCP) -> int | None:
+    """The uid owning the other end of the loopback connection `conn`; None if not found."""
+    try:
+        theirs = _hex_endpoint(conn.getpeername())
+        ours = _hex_endpoint(conn.getsockname())
+        with open(table, encoding="ascii") as f:
+            next(f, None)  # the header
+            for row in f:
+                fields = row.split()
+                if len(fields) > 7 and fields[1] == theirs and fields[2] == ours:
+                    return int(fields[7])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def allowed(conn: socket.socket) -> bool:
+    uid = peer_uid(conn)
+    return uid is not None and uid in (os.geteuid(), 0)
+
+
+class OwnerOnlySocket(socket.socket):
+    """A listening socket whose `accept` hands over only connections from allowed users."""
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        while True:
+            conn, address = super().accept()
+            if allowed(conn):
+                return conn, address
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+
+def create_server_socket(host: str, port: int) -> socket.socket:
+    """pydevd's `create_server_socket` (POSIX branch), with an OwnerOnlySocket."""
+    server = OwnerOnlySocket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((host, port))
+        server.settimeout(None)
+    except Exception:
+        server.close()
+        raise
+    return server
+
+
+def install(pydevd: Any) -> bool:
+    """Make pydevd's listening socket an OwnerOnlySocket; False if pydevd has no such hook."""
+    if not callable(getattr(pydevd, "create_server_socket", None)):
+        return False
+    pydevd.create_server_socket = create_server_socket
+    return True
