@@ -14,5 +14,5 @@ __version__ = "0.1.0"
 # The editors (nvim/lua/eager/init.lua, vscode-extension/src/python.ts) spell the same string.
 DROP_CWD = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
 SERVER_MAIN = (
-    DROP_CWD + "from eager_lsp.cli import main; sys.argv[0] = 'eager-lsp'; sys.exit(main())"
+    DROP_CWD + "from eager_lsp.entry import main; sys.argv[0] = 'eager-lsp'; sys.exit(main())"
 )

@@ -13,6 +13,6 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from eager_lsp.cli import main
+from eager_lsp.entry import main
 
 raise SystemExit(main())

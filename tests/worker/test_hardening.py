@@ -130,3 +130,31 @@ def test_secrets_are_recognised_by_their_values_too(name: str, value: str) -> No
 )
 def test_ordinary_variables_pass(name: str, value: str) -> None:
     assert not is_secret(name, value)
+
+
+@linux_only
+def test_the_command_is_non_dumpable_before_it_imports_the_cli() -> None:
+    """`make_undumpable` ran in `cli.main`, after the CLI's imports (a few hundred ms): a loop
+    in a document read every new `eager-lsp` process's environment in that window, 10 times
+    in 10 (an attacking helper). The console script and SERVER_MAIN now start in
+    `eager_lsp.entry`, which turns dumping off before importing the CLI."""
+    import eager_lsp
+
+    probe = (
+        "import sys\n"
+        "from eager_lsp.executors.worker.nodump import is_dumpable\n"
+        "class Probe:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'eager_lsp.cli':\n"
+        "            print('dumpable at the CLI import:', is_dumpable(), flush=True)\n"
+        "sys.meta_path.insert(0, Probe())\n"
+        "sys.argv[1:] = ['--version']\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe + eager_lsp.SERVER_MAIN],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "dumpable at the CLI import: False" in out.stdout, out.stdout + out.stderr
+    assert "eager-lsp" in out.stdout  # --version ran

@@ -63,7 +63,7 @@ export type ImportChecker = (command: string[]) => Promise<ImportCheck>;
  * entry before importing anything. Same string as eager_lsp.SERVER_MAIN (a test checks). */
 export const DROP_CWD = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; ";
 export const SERVER_MAIN =
-  DROP_CWD + "from eager_lsp.cli import main; sys.argv[0] = 'eager-lsp'; sys.exit(main())";
+  DROP_CWD + "from eager_lsp.entry import main; sys.argv[0] = 'eager-lsp'; sys.exit(main())";
 
 /** Run `<python> -c "import eager_lsp"` (cwd dropped from sys.path, as for the server). */
 export function checkImport(command: string[], timeoutMs = 30000): Promise<ImportCheck> {

@@ -11,7 +11,7 @@ local M = {}
 -- drops that entry before importing anything. Same string as eager_lsp.SERVER_MAIN.
 M.DROP_CWD = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
 M.SERVER_MAIN = M.DROP_CWD
-  .. "from eager_lsp.cli import main; sys.argv[0] = 'eager-lsp'; sys.exit(main())"
+  .. "from eager_lsp.entry import main; sys.argv[0] = 'eager-lsp'; sys.exit(main())"
 
 local defaults = {
   -- Python that has eager-lsp installed; used to build `cmd` when `cmd` is not given.

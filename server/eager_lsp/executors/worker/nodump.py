@@ -6,7 +6,8 @@ Executed code runs as the editor's user. On Linux any process of that user may o
 (the API key from the settings, other documents), another worker's namespace, or the model
 server's. `prctl(PR_SET_DUMPABLE, 0)` turns that off: the kernel then treats the process like
 a setuid one (its /proc files belong to root, ptrace and process_vm_readv are refused, no core
-dumps). Called at the start of the server/CLI and of every worker, before any user code.
+dumps). Called at the start of the server/CLI (eager_lsp/entry.py, before its imports) and of
+every worker, before any user code.
 
 Costs, documented in docs/architecture.md: debuggers that attach with ptrace (gdb, py-spy)
 need root; a non-root worker cannot open its *own* /proc/self/environ or /proc/self/mem
