@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -454,6 +455,30 @@ async def test_a_listener_that_raises_fails_its_execute_and_nothing_else(
     assert seen == [("started", first["id"]), ("result", first["id"])]
     after = await run1(worker, "a + b\n", trailing_expr=True)
     assert after["expr"]["repr"] == "3"
+
+
+async def test_a_worker_that_exits_is_gone_though_a_child_holds_its_event_pipe(
+    worker: WorkerClient, tmp_path: Path
+) -> None:
+    """Executed code starts a child that inherits the event pipe and outlives the worker, in
+    a session of its own; then the worker exits. The run waited for that child to close the
+    pipe (40 s in an attacking helper's test; forever with `sleep infinity`): the worker's
+    exit is its end now. The child is killed here after."""
+    pid_file = tmp_path / "child.pid"
+    code = (
+        "import os, subprocess\n"
+        "child = subprocess.Popen(['sleep', '300'], pass_fds=(3,), start_new_session=True)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "os._exit(3)\n"
+    )
+    try:
+        with pytest.raises(WorkerCrashed):
+            await asyncio.wait_for(worker.execute([chunk(code, 1)], stop_on_error=True), 60)
+        assert not worker.alive
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(OSError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
 async def test_an_event_the_server_cannot_route_ends_the_stream(worker: WorkerClient) -> None:

@@ -44,6 +44,7 @@ LINE_LIMIT = 64 * 1024 * 1024  # one result line: capped output plus values, JSO
 STDERR_TAIL = 16 * 1024
 READY_TIMEOUT_S = 60.0
 INTERRUPT_RESEND_S = 0.25
+EXIT_GRACE_S = 0.5  # after the worker exits, for what it wrote before to be read
 
 EventCallback = Callable[["ExecutorEvent"], None]
 CHUNK_EVENTS = ("started", "result", "skipped")  # what `execute` hands to on_event
@@ -102,6 +103,7 @@ class WorkerClient:
         self._kill_reason: str | None = None
         self._interrupted = 0  # results that failed with KeyboardInterrupt
         self._stderr_task: asyncio.Task[None] | None = None
+        self._exit_task: asyncio.Task[None] | None = None
         self._transport: asyncio.ReadTransport | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -151,6 +153,22 @@ class WorkerClient:
         pipe = os.fdopen(read_fd, "rb", buffering=0)
         self._transport, _ = await loop.connect_read_pipe(lambda: _EventReader(self), pipe)
         self._stderr_task = asyncio.create_task(self._drain_stderr())
+        self._exit_task = asyncio.create_task(self._watch_exit())
+
+    async def _watch_exit(self) -> None:
+        """The worker exiting is its end, even while another process holds its event pipe
+        open: executed code can start a child that inherits the pipe and outlives the worker
+        (an attacking helper's `sleep 40` kept its run waiting 40 s, `sleep infinity` would
+        forever, and `eager.interrupt` answered that nothing ran). What the worker wrote
+        before it exited is read first, within EXIT_GRACE_S; then the stream ends."""
+        await self._proc.wait()
+        if self._eof:
+            return
+        await asyncio.sleep(EXIT_GRACE_S)
+        if not self._eof:
+            if self._transport is not None:
+                self._transport.close()  # what the inheritor writes is nobody's event
+            self._on_eof()
 
     @property
     def alive(self) -> bool:
@@ -180,6 +198,8 @@ class WorkerClient:
     async def _close(self) -> None:
         if self._proc.stdin is not None:
             self._proc.stdin.close()
+        if self._exit_task is not None and not self._exit_task.done():
+            self._exit_task.cancel()
         task = self._stderr_task
         if task is not None and not task.done():
             try:
