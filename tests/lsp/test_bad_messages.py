@@ -82,3 +82,31 @@ def test_a_request_with_a_nan_id_is_refused_and_the_output_stays_json(tmp_path: 
     assert [m["error"]["code"] for m in refused] == [-32600, -32600]
     assert {m["id"]: m for m in messages if "id" in m and "method" not in m}[2]["result"] is None
     assert proc.returncode == 0
+
+
+def test_a_request_whose_params_cannot_be_read_is_answered_with_an_error(tmp_path: Path) -> None:
+    """A hover on line -1, an inlay-hint range to line 2**31: pygls could not read them, logged
+    it and answered nothing, so the editor waited forever (an attacking helper). They are
+    answered with Invalid Params now."""
+    uri = (tmp_path / "a.py").as_uri()
+    opened = {
+        "jsonrpc": "2.0",
+        "method": "textDocument/didOpen",
+        "params": {
+            "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": "x\n"}
+        },
+    }
+    doc = {"uri": uri}
+    hover = {"textDocument": doc, "position": {"line": -1, "character": 0}}
+    far = {"line": 2**31, "character": 0}
+    hints = {"textDocument": doc, "range": {"start": {"line": 0, "character": 0}, "end": far}}
+    requests = [
+        {"jsonrpc": "2.0", "id": 10, "method": "textDocument/hover", "params": hover},
+        {"jsonrpc": "2.0", "id": 11, "method": "textDocument/inlayHint", "params": hints},
+    ]
+    proc = _session(b"".join(_frame(m) for m in [opened, *requests]), tmp_path)
+    answers = {m["id"]: m for m in _messages(proc.stdout) if "id" in m and "method" not in m}
+    for msg_id, method in ((10, "textDocument/hover"), (11, "textDocument/inlayHint")):
+        assert answers[msg_id]["error"]["code"] == -32602, answers.get(msg_id)
+        assert method in answers[msg_id]["error"]["message"]
+    assert proc.returncode == 0

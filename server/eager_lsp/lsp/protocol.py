@@ -66,7 +66,12 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError, JsonRpcInvalidRequest
+from pygls.exceptions import (
+    FeatureNotificationError,
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidRequest,
+)
 from pygls.feature_manager import is_thread_function
 from pygls.protocol import (
     JsonRPCNotification,
@@ -200,9 +205,22 @@ class EagerProtocol(LanguageServerProtocol):
                     return message
         except (TypeError, ValueError, KeyError, AttributeError):
             pass  # pygls's way: it says what is wrong
-        return super().structure_message(data)
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            # A request whose parameters cattrs cannot read (a position on line -1): pygls
+            # logged it and answered nothing, so the editor waited forever. It is answered
+            # with the error now; a notification has nobody to answer.
+            msg_id = data.get("id")
+            if "method" in data and isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool):
+                return _Refused(msg_id, exc.code, f"{exc.message} for {data['method']!r}")
+            raise
 
     def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Refused):
+            error = {"code": message.code, "message": message.message}
+            self._send_data({"jsonrpc": self.VERSION, "id": message.id, "error": error})
+            return
         kind = _KINDS.get(type(message))
         if kind is None:
             kind = _KINDS[type(message)] = _kind_of(message)
@@ -291,6 +309,15 @@ def eager_converter() -> Any:
 
 def _as_sent(obj: dict[str, Any], cls: type) -> Any:
     return cls(**obj)
+
+
+class _Refused:
+    """A request `structure_message` could not read: answered with this error (handle_message)."""
+
+    __slots__ = ("code", "id", "message")
+
+    def __init__(self, msg_id: int | str, code: int, message: str) -> None:
+        self.id, self.code, self.message = msg_id, code, message
 
 
 def _did_change(data: dict[str, Any]) -> types.DidChangeTextDocumentNotification:
