@@ -135,3 +135,21 @@ def test_a_stream_that_breaks_says_so_and_keeps_complete_lines(tmp_path: Path) -
     assert "ended: the model stream broke after 2 lines:" in out.stderr, out.stderr
     assert "ran 1" in out.stdout, out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_a_generation_cut_by_its_token_limit_does_not_run_the_cut_statement(
+    tmp_path: Path,
+) -> None:
+    """`--max-tokens 21`: the model stopped in `total = price * quantity` after `total = price`,
+    which parses. It ran (`total = 12345`) and the command said nothing and exited 0 (a
+    newcomer helper). A length stop is the end of an unfinished stream now: the complete
+    statements ran, the one being written did not, and the command says why."""
+    text = "price = 12345\nquantity = 67890\ntotal = price"
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text=text, finish_reason="length")
+        out = generate(srv, tmp_path, "--max-tokens", "21", "-o", str(tmp_path / "cut.py"))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "quantity = 67890" in out.stdout
+    assert "total = 12345" not in out.stdout, out.stdout
+    assert "ended: The model reached its token limit (llm.maxTokens = 21)" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr

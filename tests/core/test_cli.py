@@ -275,3 +275,17 @@ def test_replaying_a_file_never_imports_the_model_sdk(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "SDK []" in out.stdout, out.stdout
     assert "ok" in out.stdout  # the run did happen
+
+
+@pytest.mark.parametrize(
+    "flag, value, says",
+    [("--max-tokens", "-5", "must be at least 1"), ("--max-tokens", "0", "must be at least 1"),
+     ("--repair", "-1", "must be at least 0"), ("--max-tokens", "many", "not a whole number")],
+)  # fmt: skip
+def test_generate_refuses_counts_out_of_range_before_starting_anything(
+    tmp_path: Path, flag: str, value: str, says: str
+) -> None:
+    """`--max-tokens -5` started the model and failed with the model server's HTTP 400;
+    `0` was taken; `--repair -1` was taken silently (a newcomer helper)."""
+    out = cli("generate", "x", flag, value, cwd=tmp_path)
+    assert out.returncode == 2 and f"argument {flag}: {says}" in out.stderr, out.stderr

@@ -155,6 +155,25 @@ async def test_lazy_start_and_bad_settings(editor: Editor, tmp_path: Path) -> No
     assert (await editor.summary(uri))["error"] is None
 
 
+@pytest.mark.settings({"llm": {"maxTokens": -5}})
+async def test_a_bad_setting_is_reported_once(editor: Editor, tmp_path: Path) -> None:
+    """The same settings come from initializationOptions, from the pull after `initialized`
+    and from every later change: each warned again (a newcomer helper saw two at start-up).
+    And `llm.maxTokens` is checked with the others, not first by the model server."""
+    settings = editor.client.get_configuration(section=methods.SETTINGS_SECTION)
+    settings["inline"] = {"maxLength": 10}
+    editor.client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings=None)
+    )
+    uri = editor.open("once.py", "value = 'a fairly long string'\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    assert len((await editor.hint_labels(uri))[0]) <= 10  # the change was pulled and applied
+    warned = [m for m in editor.messages() if "llm.maxTokens" in m]
+    assert len(warned) == 1, editor.messages()
+    assert "must be a whole number ≥ 1, not -5" in warned[0]
+
+
 async def test_configuration_changes_apply(editor: Editor, tmp_path: Path) -> None:
     # Pulled (the way VS Code does it): the notification carries no settings.
     settings = editor.client.get_configuration(section=methods.SETTINGS_SECTION)

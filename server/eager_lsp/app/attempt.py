@@ -154,7 +154,7 @@ class Attempt:
         if cause is None:
             return None
         if isinstance(cause, ProviderError):
-            if cause.kind == "empty":
+            if cause.kind in ("empty", "length"):
                 return cause.message
             if cause.status is not None:
                 short = cause.detail if cause.status >= 500 and cause.detail else cause.message

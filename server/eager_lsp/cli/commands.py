@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rate-limit", type=_number_at_least(0), help="cap the stream at this many tokens/s"
     )
-    p.add_argument("--repair", type=int, default=0, help="repair attempts after an error")
+    p.add_argument(
+        "--repair", type=_non_negative_int, default=0, help="repair attempts after an error"
+    )
     p.add_argument(
         "--repair-style",
         choices=["facts", "legacy"],
@@ -144,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(LOCAL_MODELS),
         help=f"which bundled model the local provider runs (default: {DEFAULT_LOCAL_MODEL})",
     )
-    p.add_argument("--max-tokens", type=int, default=1024, help="most tokens to generate")
+    p.add_argument("--max-tokens", type=_positive_int, default=1024, help="most tokens to generate")
     p.add_argument(
         "--timeout",
         type=_number_at_least(0.1),
@@ -282,9 +284,20 @@ def _number_at_least(low: float) -> Callable[[str], float]:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    return _int_at_least(text, 1)
+
+
+def _non_negative_int(text: str) -> int:
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}")
     return value
 
 

@@ -90,7 +90,12 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
     rp = _section(d, "repair", problems)
     dbg = _section(d, "debug", problems)
     inl = _section(d, "inline", problems)
-    llm = dict(_section(d, "llm", problems))  # checked when a generation starts
+    llm = dict(_section(d, "llm", problems))  # checked when a generation starts, but for:
+    if "maxTokens" in llm and llm["maxTokens"] is not None:  # (a model server's own 400 else)
+        tokens = llm["maxTokens"]
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
+            problems.append(f"llm.maxTokens must be a whole number ≥ 1, not {tokens!r}")
+            del llm["maxTokens"]
     defaults = ExecutionSettings()
     execution = ExecutionSettings(
         gate=_choice(ex, "gate", GATES, defaults.gate, problems, "execution."),

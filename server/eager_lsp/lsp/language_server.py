@@ -63,6 +63,7 @@ class EagerServer(LanguageServer):
         self.settings = Settings()
         self._init_options: Any = None
         self._settings_epoch = 0
+        self._settings_problems: list[str] = []  # the last ones shown (_use_settings)
         self.interpreters = Interpreters(self._interpreter_listener)
         self.publisher = publish.Publisher(self._send_diagnostics, self._refresh_hints)
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -150,8 +151,12 @@ class EagerServer(LanguageServer):
             self.interpreters.apply_settings(doc, settings)
             if redraw and not doc.closed:  # hints appear or go away with client_draws_values
                 self.publisher.schedule(doc)
-        if problems:
+        # Once per set of problems: the same settings come from initializationOptions, then
+        # from workspace/configuration, and again with every didChangeConfiguration (a
+        # newcomer helper saw each warning twice at start-up).
+        if problems and problems != self._settings_problems:
             self.show("eager: some settings were ignored: " + "; ".join(problems), warn=True)
+        self._settings_problems = problems
 
     async def warm_up(self) -> None:
         """Import the model layer (the openai SDK takes about a second) off the event loop,

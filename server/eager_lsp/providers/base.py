@@ -16,6 +16,7 @@ ERROR_KINDS = frozenset(
         "rate_limit",
         "server",
         "bad_stream",
+        "length",  # the model stopped at max_tokens, mid-code
         "empty",
         "model_missing",
         "checksum",

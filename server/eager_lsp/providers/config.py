@@ -85,6 +85,8 @@ class LLMConfig:
             )
         self.temperature = float(self.temperature)
         self.max_tokens = int(self.max_tokens)
+        if self.max_tokens < 1:
+            raise ValueError(f"llm.maxTokens must be at least 1, not {self.max_tokens}")
         self.timeout_s = float(self.timeout_s)
         self.connect_retries = max(0, int(self.connect_retries))
         self.local_model = str(self.local_model).strip().lower()

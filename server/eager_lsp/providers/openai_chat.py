@@ -526,6 +526,16 @@ class OpenAIChatStream:
             )
         if self._chars == 0:
             raise ProviderError("empty", "The model returned no code")
+        if self.finish_reason == "length":
+            # Cut by max_tokens: the statement being written is as it was when the limit came
+            # (`total = price` of `total = price * quantity`), complete to the parser and
+            # wrong. Ending the stream as an error, not as its end, means that statement is not
+            # released (core/interpreter.py: a source that fails keeps what was complete).
+            raise ProviderError(
+                "length",
+                f"The model reached its token limit (llm.maxTokens = {p.config.max_tokens}) "
+                "before it finished: the statement it was writing was not run",
+            )
         log.debug("stream done: %d characters, finish_reason=%s", self._chars, self.finish_reason)
 
     def _text_of(self, batch: list[dict[str, Any]]) -> str:
