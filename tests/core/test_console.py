@@ -124,3 +124,34 @@ def test_a_stop_after_a_failed_statement_is_printed_at_once_and_held_lines_end_w
     assert _where(out) == ["L1", "stop"]
     printer(Done(0.4))
     assert _where(out) == ["L1", "stop", "line"]
+
+
+def test_cut_output_is_counted_as_a_lower_bound() -> None:
+    """A loop printing 50,000 lines said "… 12768 more lines": the lines the worker kept
+    (64 Ki characters), not those printed. (A newcomer helper.)"""
+    from eager_lsp.cli.console import output_block
+    from eager_lsp.executors.worker.capture import truncation_note
+
+    kept = "".join(f"{i}\n" for i in range(100))
+    cut = output_block("out", kept + truncation_note(123456), width=100, indent=2)
+    assert cut[:2] == ["  out| 0", "  out| 1"] and len(cut) == 9
+    assert cut[-1] == "  out| … at least 92 more lines (the output was cut)"
+    whole = output_block("out", kept, width=100, indent=2)
+    assert whole[-1] == "  out| … 92 more lines"
+    one_long = output_block("out", "x" * 500 + truncation_note(10), width=20, indent=0)
+    assert one_long == ["out| " + "x" * 20, "out| … more (the output was cut)"]
+
+
+def test_a_long_error_keeps_where_it_failed_and_how_long_it_took() -> None:
+    from eager_lsp.cli.console import result_text
+    from eager_lsp.core.types import ErrorInfo
+
+    message = "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+    error = ErrorInfo(type="JSONDecodeError", message=message, line=2)
+    r = ChunkResult(chunk=_chunk(1), ok=False, error=error, exec_start=0.0, exec_end=0.0008)
+    text = result_text(r, width=80)
+    assert len(text) == 80 and text.endswith("… at line 2 (0.8 ms)"), text
+    out = io.StringIO()
+    printer = ConsolePrinter(out, origin=0.0, width=60)
+    printer(StopRequested(0.1, reason=f"JSONDecodeError: {message} at line 2"))
+    assert out.getvalue().rstrip().endswith("at line 2"), out.getvalue()

@@ -31,8 +31,10 @@ from eager_lsp.core.types import (
     WorkerLost,
 )
 from eager_lsp.executors.backend import open_interpreter
+from eager_lsp.executors.worker.capture import cut_output
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
+_KEPT_END = 24  # characters of a long line's end kept when it is cut
 
 
 class ConsolePrinter:
@@ -97,34 +99,23 @@ class ConsolePrinter:
         self._running.clear()
 
     def result(self, r: ChunkResult, t: float) -> None:
-        c = r.chunk
-        where = (
-            f"L{c.start_line}" if c.start_line == c.end_line else f"L{c.start_line}-{c.end_line}"
-        )
         if r.skipped:
-            self._line(t, where, "skipped")
+            self._line(t, where(r.chunk), "skipped")
             return
-        took = f"({(r.exec_end - r.exec_start) * 1000:.1f} ms)"
-        if r.error is not None:
-            at = f" at line {r.error.line}" if r.error.line else ""
-            self._line(t, where, f"{r.error.text}{at} {took}")
-            return
-        parts = [f"{v.name} = {v.summary}" for v in r.values]
-        if r.expr is not None:
-            parts.append(f"→ {r.expr.summary}")
-        self._line(t, where, ("  ".join(parts) or "ok") + f" {took}")
-        for stream, text in (("out", r.stdout), ("err", r.stderr)):
-            lines = text.splitlines()
-            for line in lines[:MAX_OUTPUT_LINES]:
-                self.out.write(f"{'':>17}{stream}| {line[: self.width]}\n")
-            if len(lines) > MAX_OUTPUT_LINES:
-                more = len(lines) - MAX_OUTPUT_LINES
-                self.out.write(f"{'':>17}{stream}| … {more} more lines\n")
+        self._line(t, where(r.chunk), result_text(r, self.width))
+        for stream, text in (
+            ("out", r.stdout),
+            ("err", r.stderr),
+        ):  # (what came before an error too)
+            for line in output_block(stream, text, self.width, indent=17):
+                self.out.write(line + "\n")
         self.out.flush()
 
     def _line(self, t: float, where: str, text: str) -> None:
         rel = t - (self.t0 or t)
-        self.out.write(f"[{rel:7.2f}s] {where:<7} {text[: self.width]}\n")
+        if len(text) > self.width:  # its end says where ("… at line 4"): keep it
+            text = text[: self.width - _KEPT_END - 1] + "…" + text[-_KEPT_END:]
+        self.out.write(f"[{rel:7.2f}s] {where:<7} {text}\n")
         self.out.flush()
 
     def summary(self, report: RunReport) -> None:
@@ -133,6 +124,45 @@ class ConsolePrinter:
         self.flush()
         self.out.write(format_summary(report, origin=self.t0) + "\n")
         self.out.flush()
+
+
+def where(c: Chunk) -> str:
+    """A chunk's lines as the result lines name them: `L3`, `L3-7`."""
+    return f"L{c.start_line}" if c.start_line == c.end_line else f"L{c.start_line}-{c.end_line}"
+
+
+def result_text(r: ChunkResult, width: int) -> str:
+    """A result (not skipped) in at most `width` characters: the message or the values are
+    cut with "…", never where it failed and how long it took (a long JSONDecodeError lost
+    its "at line 2" and its time to the cut)."""
+    took = f" ({(r.exec_end - r.exec_start) * 1000:.1f} ms)"
+    if r.error is not None:
+        body = r.error.text
+        tail = (f" at line {r.error.line}" if r.error.line else "") + took
+    else:
+        parts = [f"{v.name} = {v.summary}" for v in r.values]
+        if r.expr is not None:
+            parts.append(f"→ {r.expr.summary}")
+        body, tail = "  ".join(parts) or "ok", took
+    room = max(width - len(tail), 10)
+    return (body if len(body) <= room else body[: room - 1] + "…") + tail
+
+
+def output_block(stream: str, output: str, width: int, indent: int) -> list[str]:
+    """A chunk's output as at most MAX_OUTPUT_LINES lines and a count of the rest, a lower
+    bound when the output was cut (a loop printing 50,000 lines said "12768 more lines": the
+    lines that were kept, not those printed)."""
+    text, cut = cut_output(output)
+    lines = text.splitlines() if text else []
+    pad = " " * indent
+    shown = [f"{pad}{stream}| {line[:width]}" for line in lines[:MAX_OUTPUT_LINES]]
+    more = len(lines) - MAX_OUTPUT_LINES
+    if cut:
+        count = f"at least {more} more lines" if more > 0 else "more"
+        shown.append(f"{pad}{stream}| … {count} (the output was cut)")
+    elif more > 0:
+        shown.append(f"{pad}{stream}| … {more} more lines")
+    return shown
 
 
 def format_summary(report: RunReport, origin: float | None = None) -> str:

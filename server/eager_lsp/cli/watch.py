@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from eager_lsp.cli.console import output_block, result_text, where
 from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
@@ -33,12 +34,9 @@ from eager_lsp.core.source_files import SourceError, read_python_source
 from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.executors.backend import open_interpreter
 
-MAX_OUTPUT_LINES = 8
-
 
 def _where(r: ChunkResult) -> str:
-    c = r.chunk
-    return f"L{c.start_line}" if c.start_line == c.end_line else f"L{c.start_line}-{c.end_line}"
+    return where(r.chunk)
 
 
 def statement_json(r: ChunkResult, why: str) -> dict[str, Any]:
@@ -85,22 +83,10 @@ class WatchPrinter:
         if r.skipped:
             self._write(f"{_where(r):<8}{why:<18} skipped")
             return
-        took = f"({(r.exec_end - r.exec_start) * 1000:.1f} ms)"
-        if r.error is not None:
-            at = f" at line {r.error.line}" if r.error.line else ""
-            text = f"{r.error.text}{at} {took}"
-        else:
-            parts = [f"{v.name} = {v.summary}" for v in r.values]
-            if r.expr is not None:
-                parts.append(f"→ {r.expr.summary}")
-            text = ("  ".join(parts) or "ok") + f" {took}"
-        self._write(f"{_where(r):<8}{why:<18} {text}"[: self.width + 27])
+        self._write(f"{_where(r):<8}{why:<18} {result_text(r, self.width)}")
         for stream, output in (("out", r.stdout), ("err", r.stderr)):
-            lines = output.splitlines()
-            for line in lines[:MAX_OUTPUT_LINES]:
-                self._write(f"{'':>8}{stream}| {line[: self.width]}")
-            if len(lines) > MAX_OUTPUT_LINES:
-                self._write(f"{'':>8}{stream}| … {len(lines) - MAX_OUTPUT_LINES} more lines")
+            for line in output_block(stream, output, self.width, indent=8):
+                self._write(line)
 
     def round(self, report: RerunReport, path: Path) -> None:
         if self.as_json:

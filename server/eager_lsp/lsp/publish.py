@@ -44,7 +44,7 @@ from lsprotocol import types as lsp
 
 from eager_lsp import limits
 from eager_lsp.core.types import ChunkResult, Frame, Value, failure_text
-from eager_lsp.executors.worker.capture import TRUNCATION_MARK
+from eager_lsp.executors.worker.capture import cut_output
 from eager_lsp.lsp import methods
 from eager_lsp.lsp import payloads as P
 from eager_lsp.lsp.payloads import DiagnosticData, SyntaxErrorDetail, SyntaxErrorInfo, to_wire
@@ -96,14 +96,10 @@ def _more_lines(output: str) -> str:
     was cut (the worker's note at its end, or a middle left out by `limits.clip_middle`, as
     the kernel backend cuts) has at least that many ("25+ lines"). Blank lines at the end do
     not count. (vscode-extension/src/decorations.ts says it the same way.)"""
-    text = output.rstrip()
-    cut = False
-    mark = text.rfind(TRUNCATION_MARK)
-    if mark >= 0 and "\n" not in text[mark + 1 :]:
-        text, cut = text[:mark].rstrip(), True
+    text, cut = cut_output(output)
     lines = text.count("\n") + 1
     if limits.CLIPPED_MARKER.search(text):
-        lines, cut = lines - 1, True  # (the marker's own line)
+        lines -= 1  # (the marker's own line)
     if cut:
         return f" … ({lines}+ lines)"
     return f" … ({lines} lines)" if lines > 1 else ""

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from eager_lsp.limits import IDLE_SINK_CAP, SINK_CHECK_S, STREAM_CAP
+from eager_lsp.limits import CLIPPED_MARKER, IDLE_SINK_CAP, SINK_CHECK_S, STREAM_CAP
 
 SINK_FILE_CAP = max(IDLE_SINK_CAP, 4 * STREAM_CAP)  # drain() reads up to 4 bytes a character
 
@@ -33,6 +33,18 @@ TRUNCATION_MARK = "\n[... output truncated: "  # how a cut stream's last line st
 
 def truncation_note(dropped: int) -> str:
     return f"{TRUNCATION_MARK}{dropped} more characters]\n"
+
+
+def cut_output(output: str) -> tuple[str, bool]:
+    """`output` without trailing blank lines and without the note `truncation_note` ends a cut
+    stream with; and whether it was cut (that note, or a middle left out by
+    `limits.clip_middle`, as the kernel backend cuts): then it had more lines than it shows."""
+    text = output.rstrip()
+    cut = False
+    mark = text.rfind(TRUNCATION_MARK)
+    if mark >= 0 and "\n" not in text[mark + 1 :]:
+        text, cut = text[:mark].rstrip(), True
+    return text, cut or bool(CLIPPED_MARKER.search(text))
 
 
 class _TextSink(io.TextIOBase):
