@@ -99,6 +99,25 @@ def test_watch_prints_what_reran_and_why(tmp_path: Path) -> None:
         assert w.stop() in (0, 130)
 
 
+def test_a_save_while_a_statement_runs_stops_it_and_runs_the_new_text(tmp_path: Path) -> None:
+    """A runaway loop: watch awaited each round before looking at the file again, so no save
+    could fix it (a newcomer helper). The save now interrupts the loop and runs the new
+    text in the same interpreter (`a` kept)."""
+    path = tmp_path / "loop.py"
+    path.write_text("a = 1\nwhile True:\n    pass\n", encoding="utf-8")
+    w = Watch(path)
+    try:
+        w.until(lambda line: line.startswith("L1") and "a = 1" in line)
+        time.sleep(0.5)  # the loop is running
+        save(path, "a = 1\nb = a + 1\n")
+        seen = w.until(lambda line: line.startswith("re-ran "))
+        assert any("changed while it ran: stopping that run" in line for line in seen), seen
+        assert any(line.startswith("L2-3") and "KeyboardInterrupt" in line for line in seen)
+        assert any(line.startswith("L2") and "b = 2" in line for line in seen), seen
+    finally:
+        assert w.stop() in (0, 130)
+
+
 def test_watch_json_one_object_per_statement_and_deleted_names_go(tmp_path: Path) -> None:
     path = tmp_path / "job.py"
     path.write_text("a = 2\nb = a * 10\nc = 7\n", encoding="utf-8")

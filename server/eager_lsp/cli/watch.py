@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -138,6 +139,7 @@ async def watch_file(
         return 2
     printer = WatchPrinter(out, as_json=args.json)
     session = open_interpreter(config, spares=0)
+    running: asyncio.Future[None] | None = None
     try:
         try:
             await session.start()
@@ -146,7 +148,10 @@ async def watch_file(
             return 2
         printer.note(f"watching {path} (Ctrl-C to stop)")
         stamp = _stamp(path)
-        await _round(session, text, printer, path)
+        # Each round runs while the file is still watched: a save during a round stops it
+        # (its running statement is interrupted) and the new text runs. Awaiting each round
+        # first left a runaway loop running for good, whatever was saved (a newcomer helper).
+        running = asyncio.ensure_future(_round(session, text, printer, path))
         last = text
         rounds = 1
         while args.max_rounds is None or rounds < args.max_rounds:
@@ -162,12 +167,27 @@ async def watch_file(
             if new == last:
                 continue
             last = new
-            printer.note(f"--- {path.name} changed")
-            await _round(session, new, printer, path)
+            if running.done():
+                await running  # (what it raised)
+                printer.note(f"--- {path.name} changed")
+            else:
+                printer.note(f"--- {path.name} changed while it ran: stopping that run")
+                await _stop(running)
+            running = asyncio.ensure_future(_round(session, new, printer, path))
             rounds += 1
+        await running
     finally:
+        if running is not None and not running.done():
+            await _stop(running)
         await session.close()
     return 0
+
+
+async def _stop(task: asyncio.Future[None]) -> None:
+    """Cancel a round and wait until it has stopped (its statement interrupted)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _round(session: Interpreter, text: str, printer: WatchPrinter, path: Path) -> None:
