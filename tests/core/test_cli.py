@@ -289,3 +289,17 @@ def test_generate_refuses_counts_out_of_range_before_starting_anything(
     `0` was taken; `--repair -1` was taken silently (a newcomer helper)."""
     out = cli("generate", "x", flag, value, cwd=tmp_path)
     assert out.returncode == 2 and f"argument {flag}: {says}" in out.stderr, out.stderr
+
+
+def test_run_json_says_what_each_statement_gave(tmp_path: Path) -> None:
+    """`run --json` had only `ok` and the error text per statement, where `watch --json` had
+    the values and the output too (a newcomer helper): the same fields now."""
+    src = tmp_path / "s.py"
+    src.write_text("x = 6 * 7\nprint('x is', x)\nx + 1\ny = x / 0\n")
+    out = cli("run", str(src), "--rate", "0", "--json", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    chunks = json.loads(out.stdout)["chunks"]
+    assert chunks[0]["values"] == {"x": "42"} and chunks[1]["stdout"] == "x is 42\n"
+    assert chunks[2]["expr"] == "43"
+    assert chunks[3]["error"] == "ZeroDivisionError: division by zero"
+    assert chunks[3]["error_line"] == 4

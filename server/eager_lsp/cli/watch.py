@@ -31,6 +31,7 @@ from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import RerunReport, rerun
+from eager_lsp.core.run import result_fields
 from eager_lsp.core.source_files import SourceError, read_python_source
 from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.executors.backend import open_interpreter
@@ -42,7 +43,6 @@ def _where(r: ChunkResult) -> str:
 
 def statement_json(r: ChunkResult, why: str) -> dict[str, Any]:
     c = r.chunk
-    err = r.error
     return {
         "event": "statement",
         "start_line": c.start_line,
@@ -50,13 +50,8 @@ def statement_json(r: ChunkResult, why: str) -> dict[str, Any]:
         "why": why,
         "ok": r.ok,
         "skipped": r.skipped,
-        "error": None if err is None else err.text,
-        "error_line": None if err is None else err.line,
         "duration_s": 0.0 if r.skipped else round(max(0.0, r.exec_end - r.exec_start), 6),
-        "values": {v.name: v.summary for v in r.values},
-        "expr": None if r.expr is None else r.expr.summary,
-        "stdout": r.stdout,
-        "stderr": r.stderr,
+        **result_fields(r),
     }
 
 

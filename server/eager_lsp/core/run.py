@@ -134,7 +134,7 @@ class RunReport:
                     "exec_end_s": self.rel(r.exec_end) if r and not r.skipped else None,
                     "ok": bool(r and r.ok),
                     "skipped": bool(r is None or r.skipped),
-                    "error": _error_text(r),
+                    **result_fields(r),
                 }
             )
         syntax = self.syntax_error
@@ -154,6 +154,20 @@ class RunReport:
             else {"line": syntax.line, "column": syntax.column, "message": syntax.message},
             "chunks": chunks,
         }
+
+
+def result_fields(r: ChunkResult | None) -> dict[str, Any]:
+    """What a statement's result says, for the JSON of `run`/`generate --json` and of `watch
+    --json` alike (run's had only the error text)."""
+    err = r.error if r is not None else None
+    return {
+        "error": _error_text(r),
+        "error_line": None if err is None else err.line,
+        "values": {} if r is None else {v.name: v.summary for v in r.values},
+        "expr": None if r is None or r.expr is None else r.expr.summary,
+        "stdout": "" if r is None else r.stdout,
+        "stderr": "" if r is None else r.stderr,
+    }
 
 
 def _with_plan(
