@@ -303,3 +303,8 @@ def test_run_json_says_what_each_statement_gave(tmp_path: Path) -> None:
     assert chunks[2]["expr"] == "43"
     assert chunks[3]["error"] == "ZeroDivisionError: division by zero"
     assert chunks[3]["error_line"] == 4
+
+
+def test_generate_refuses_an_empty_prompt(tmp_path: Path) -> None:
+    out = cli("generate", "  ", cwd=tmp_path)
+    assert out.returncode == 2 and "non-empty prompt" in out.stderr, out.stderr

@@ -589,3 +589,17 @@ def test_buffer_holds_only_the_open_statement(size: int) -> None:
     released += len(detector.end())
     assert detector.error is None and released == 800
     assert largest < 200, largest
+
+
+def test_indentation_and_tab_errors_are_named_as_python_names_them() -> None:
+    """An `if` without its indented block was reported as "SyntaxError: expected an indented
+    block…"; Python says IndentationError (a newcomer helper)."""
+    d = BoundaryDetector()
+    d.feed("a = 1\nif a:\nb = 2\n")
+    d.end()
+    assert d.error is not None and d.error.line == 3
+    assert d.error.text.startswith("IndentationError: expected an indented block")
+    d = BoundaryDetector()
+    d.feed("x = (\n")
+    d.end()
+    assert d.error is not None and d.error.text.startswith("SyntaxError: ")

@@ -255,8 +255,10 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
         printer.summary(report)
         if outcome.chars_streamed < outcome.chars_total:
             unsent = outcome.chars_total - outcome.chars_streamed
+            tokens = max(1, round(unsent / 4))
             print(
-                f"stopping early left {unsent} characters (~{unsent // 4} tokens) unstreamed:"
-                " a model would not have had to write them"
+                f"stopping early left {unsent} characters (~{tokens} token"
+                f"{'s' if tokens != 1 else ''}) unstreamed: a model would not have had to "
+                "write them"
             )
     return 0 if outcome.ok else 1

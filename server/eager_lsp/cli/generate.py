@@ -128,6 +128,9 @@ class LiveView:
 
 
 async def generate_main(args: argparse.Namespace) -> int:
+    if not args.prompt.strip():  # (as eager.generate refuses one)
+        print("eager-lsp: generate needs a non-empty prompt", file=sys.stderr)
+        return 2
     try:
         llm = llm_config_from_args(args)
     except ValueError as exc:

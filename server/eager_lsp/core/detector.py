@@ -701,7 +701,9 @@ class BoundaryDetector:
                     # *object* has stricter depth limits than source (a 1,000-term sum).
                     compile(code, "<chunk>", "exec", flags, True)
         except SyntaxError as err:
-            raise _Rejected(err.msg, err.lineno, err.offset, parsed=False) from None
+            raise _Rejected(
+                err.msg, err.lineno, err.offset, parsed=False, kind=type(err).__name__
+            ) from None
         except (UnicodeError, ValueError) as exc:
             # Lone surrogates, NUL characters: find the character's line.
             at = getattr(exc, "start", None)
@@ -727,26 +729,36 @@ class BoundaryDetector:
         ended_by: int | None,
     ) -> None:
         lines = end_line - pending.line + 1
-        line, column, message = _locate(code, rejected, followed=ended_by is not None)
+        line, column, message, kind = _locate(code, rejected, followed=ended_by is not None)
         if line > lines and ended_by is not None:
             # Incomplete (`try:` body with no `except`): CPython blames the next token.
-            self._fail(ended_by, 0, message)
+            self._fail(ended_by, 0, message, kind)
         else:
-            self._fail(pending.line + max(min(line, lines), 1) - 1, column, message)
+            self._fail(pending.line + max(min(line, lines), 1) - 1, column, message, kind)
 
-    def _fail(self, line: int, column: int, message: str) -> None:
+    def _fail(self, line: int, column: int, message: str, kind: str = "SyntaxError") -> None:
         """Record an unfixable error at a 0-based stream line; nothing after it is released."""
         self._pending = None
-        self._error = SyntaxIssue(line=self._first_line + line, column=column, message=message)
+        self._error = SyntaxIssue(
+            line=self._first_line + line, column=column, message=message, kind=kind
+        )
         self._scanner.stopped = True
 
 
 class _Rejected(Exception):
     """This Python will not compile the chunk: where (1-based line, 1-based offset) and why."""
 
-    def __init__(self, message: str, line: int | None, offset: int | None, parsed: bool) -> None:
+    def __init__(
+        self,
+        message: str,
+        line: int | None,
+        offset: int | None,
+        parsed: bool,
+        kind: str = "SyntaxError",
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.kind = kind  # IndentationError and TabError are named as Python names them
         self.line = line or 1
         self.column = max((offset or 1) - 1, 0)
         self.parsed = parsed  # the parser accepted it: a later stage (or the input) failed
@@ -782,8 +794,9 @@ def _guess_kind(head: str) -> str:
     return "simple"
 
 
-def _locate(code: str, rejected: _Rejected, followed: bool) -> tuple[int, int, str]:
-    """Where a chunk's syntax error is (1-based line, 0-based column) and what it says.
+def _locate(code: str, rejected: _Rejected, followed: bool) -> tuple[int, int, str, str]:
+    """Where a chunk's syntax error is (1-based line, 0-based column), what it says and what
+    kind it is (SyntaxError, IndentationError, TabError).
 
     When a following top-level statement ended the chunk and the parser rejected it, parse it
     again with a stand-in for that statement: an incomplete chunk (`try:` without `except`)
@@ -797,7 +810,7 @@ def _locate(code: str, rejected: _Rejected, followed: bool) -> tuple[int, int, s
                 ast.parse(code + "pass\n")
         except SyntaxError as err:
             if err.lineno is not None:
-                return err.lineno, max((err.offset or 1) - 1, 0), err.msg
+                return err.lineno, max((err.offset or 1) - 1, 0), err.msg, type(err).__name__
         except Exception:
             pass
-    return rejected.line, rejected.column, rejected.message
+    return rejected.line, rejected.column, rejected.message, rejected.kind

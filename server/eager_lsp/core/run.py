@@ -355,7 +355,7 @@ class Run:
             self.syntax_error = issue
             self._emit(SyntaxErrorFound(self._clock(), issue=issue))
             if self._interpreter.config.stop_on_error:
-                self.request_stop(f"SyntaxError at line {issue.line}", skip_rest=False)
+                self.request_stop(f"{issue.kind} at line {issue.line}", skip_rest=False)
 
     def _enqueue(self, ready: list[Chunk]) -> None:
         if not ready:

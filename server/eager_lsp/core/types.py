@@ -54,11 +54,12 @@ class SyntaxIssue:
     line: int  # 1-based document line
     column: int  # 0-based
     message: str
+    kind: str = "SyntaxError"  # or IndentationError, TabError: as Python names it
 
     @property
     def text(self) -> str:
-        """ "SyntaxError: message", as every edge shows it."""
-        return f"SyntaxError: {self.message}"
+        """ "SyntaxError: message" (or "IndentationError: …"), as every edge shows it."""
+        return f"{self.kind}: {self.message}"
 
 
 @dataclass(frozen=True)
