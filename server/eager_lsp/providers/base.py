@@ -40,6 +40,32 @@ class TextStream(Protocol):
     async def aclose(self) -> None: ...
 
 
+class StreamWrapper:
+    """A TextStream around another (`raw`): the server's token counts and delta count are
+    the raw stream's, and closing it closes the raw one. Subclasses give `__anext__`."""
+
+    def __init__(self, raw: TextStream) -> None:
+        self.raw = raw
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        return self.raw.usage
+
+    @property
+    def deltas(self) -> int | None:
+        """The raw stream's count of the model's deltas, where it keeps one."""
+        return getattr(self.raw, "deltas", None)
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self
+
+    async def __anext__(self) -> str:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        await self.raw.aclose()
+
+
 class ProviderError(Exception):
     """A model failure phrased for the user (never contains the API key)."""
 

@@ -12,10 +12,7 @@ breaks: complete lines run, and the error says why the rest is missing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
-from .base import ProviderError, TextStream
+from .base import ProviderError, StreamWrapper, TextStream
 
 CHARS_PER_TOKEN_CAP = 64
 MIN_CHARS = 64 * 1024  # (a small maxTokens still allows a page of code)
@@ -25,27 +22,16 @@ def char_cap(max_tokens: int) -> int:
     return max(MIN_CHARS, CHARS_PER_TOKEN_CAP * max(max_tokens, 1))
 
 
-class BoundedStream:
+class BoundedStream(StreamWrapper):
     """`raw`, cut after `char_cap(max_tokens)` characters with a ProviderError."""
 
     def __init__(self, raw: TextStream, max_tokens: int) -> None:
-        self.raw = raw
+        super().__init__(raw)
         self.max_tokens = max_tokens
         self.cap = char_cap(max_tokens)
         self.chars = 0
         self._over = False
         self._iter = raw.__aiter__()
-
-    @property
-    def usage(self) -> dict[str, Any] | None:
-        return self.raw.usage
-
-    @property
-    def deltas(self) -> int | None:
-        return getattr(self.raw, "deltas", None)
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self
 
     async def __anext__(self) -> str:
         if self._over:
@@ -68,6 +54,3 @@ class BoundedStream:
             f"The model sent more than {self.cap:,} characters for at most "
             f"{self.max_tokens:,} tokens (llm.maxTokens); the rest was not read",
         )
-
-    async def aclose(self) -> None:
-        await self.raw.aclose()

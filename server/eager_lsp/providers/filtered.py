@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
-from .base import ProviderError, TextStream
+from .base import ProviderError, StreamWrapper, TextStream
 from .fences import CodeFenceFilter
 
 
-class FencedStream:
+class FencedStream(StreamWrapper):
     """A TextStream yielding the raw stream's text with fences and surrounding prose removed.
 
     Once the closing fence has passed, the raw stream is closed at once: the explanation a
@@ -18,25 +15,13 @@ class FencedStream:
     """
 
     def __init__(self, raw: TextStream) -> None:
-        self.raw = raw
+        super().__init__(raw)
         self._raw_iter = raw.__aiter__()
         self._filter = CodeFenceFilter()
         self._emitted = False  # any non-blank code went out
         self._raw_done = False
         self._finished = False
         self._closed = False
-
-    @property
-    def usage(self) -> dict[str, Any] | None:
-        return self.raw.usage
-
-    @property
-    def deltas(self) -> int | None:
-        """The raw stream's count of the model's deltas, where it keeps one."""
-        return getattr(self.raw, "deltas", None)
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self
 
     async def __anext__(self) -> str:
         while not (self._closed or self._finished):
