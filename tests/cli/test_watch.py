@@ -118,6 +118,46 @@ def test_a_save_while_a_statement_runs_stops_it_and_runs_the_new_text(tmp_path: 
         assert w.stop() in (0, 130)
 
 
+def test_ctrl_c_while_a_round_is_being_stopped_ends_the_watch(tmp_path: Path) -> None:
+    """A loop that ignores SIGINT takes the whole interrupt grace to stop; a Ctrl-C in that
+    time was swallowed with the round's own cancellation and the watch hung (a reviewing
+    helper)."""
+    path = tmp_path / "stubborn.py"
+    loop = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
+    path.write_text(loop, encoding="utf-8")
+    w = Watch(path)
+    try:
+        w.until(lambda line: line.startswith("L2"))
+        time.sleep(0.3)  # the loop is running
+        save(path, "x = 1\n")
+        w.until(lambda line: "changed while it ran" in line)
+    finally:
+        assert w.stop() in (0, 130)  # one Ctrl-C, within its 30 s
+
+
+def test_watch_into_a_reader_that_leaves_ends(tmp_path: Path) -> None:
+    """`watch f.py | head -2`: the round's BrokenPipeError was held in its task until the next
+    save, and the watch polled on for good (a reviewing helper). It ends with 141 now."""
+    path = tmp_path / "many.py"
+    path.write_text("".join(f"x{i} = {i}\n" for i in range(200)), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eager_lsp", "watch", str(path), "--interval", "0.05"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    try:
+        code = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert code == 141 and "Traceback" not in err, err
+
+
 def test_watch_json_one_object_per_statement_and_deleted_names_go(tmp_path: Path) -> None:
     path = tmp_path / "job.py"
     path.write_text("a = 2\nb = a * 10\nc = 7\n", encoding="utf-8")

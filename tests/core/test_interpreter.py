@@ -182,7 +182,8 @@ async def test_interrupt_stops_a_runaway_chunk_and_keeps_state(interpreter: Inte
 async def test_a_listener_that_raises_is_not_the_interpreter_lost(interpreter: Interpreter) -> None:
     """A listener's exception during a result came back from the executor and was taken for
     the interpreter dying: `worker_lost` was reported and the interpreter restarted, its
-    state gone. It is raised from the run instead; the interpreter and its names stay."""
+    state gone. The run stops instead (its source too: one that never ends, as follow
+    mode's, is not waited for) and the exception is raised from it; the names stay."""
     await interpreter.run_stream(ReplayStream("kept = 41\n"))
     seen: list[str] = []
 
@@ -194,12 +195,40 @@ async def test_a_listener_that_raises_is_not_the_interpreter_lost(interpreter: I
         if event.kind == "result":
             raise ListenerBug
 
+    async def endless() -> AsyncIterator[str]:
+        yield "x = 1\n"
+        while True:
+            await asyncio.sleep(0.05)
+            yield "y = 2\n"
+
     with pytest.raises(ListenerBug):
-        await interpreter.run_stream(ReplayStream("x = 1\n"), first_line=2, listener=listener)
+        await asyncio.wait_for(
+            interpreter.run_stream(endless(), first_line=2, listener=listener), 30
+        )
     assert "worker_lost" not in seen
     report = await interpreter.run_stream(ReplayStream("kept + 1\n"), first_line=3)
     assert report.results[0].ok and report.results[0].expr is not None
     assert report.results[0].expr.repr == "42"
+
+
+async def test_a_listener_that_raises_under_the_parallel_gate_is_not_lost(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With `parallel` the batches run in tasks whose exceptions were gathered and dropped:
+    the run ended as if nothing happened, with results missing."""
+    session = open_interpreter(config(tmp_path, gate="parallel"))
+    await session.start()
+    try:
+
+        def listener(event: Event) -> None:
+            if event.kind == "result" and event.result.chunk.index == 2:  # type: ignore[attr-defined]
+                raise KeyError("listener bug")
+
+        text = "".join(f"import time; time.sleep(0.05); v{i} = {i}\n" for i in range(6))
+        with pytest.raises(KeyError):
+            await asyncio.wait_for(
+                session.run_stream(ReplayStream(text, rate=None), listener=listener), 30
+            )
+    finally:
+        await session.close()
 
 
 async def test_an_exception_type_with_a_huge_name_is_cut(interpreter: Interpreter) -> None:

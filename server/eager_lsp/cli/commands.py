@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     guard = None
-    if argv is None and args.command in _ONE_SHOT:
+    if argv is None and args.command in (*_ONE_SHOT, "watch"):
         guard = sys.stdout = GuardedStdout(sys.stdout)  # `… | head` (cli/terminal.py)
     try:
         code = int(args.func(args) or 0)

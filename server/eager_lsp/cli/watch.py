@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from eager_lsp.cli.console import output_block, result_text, where
+from eager_lsp.cli.terminal import watch_stdout
 from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
@@ -125,8 +125,10 @@ def _read(path: Path) -> tuple[str | None, str | None]:
 
 
 async def watch_file(
-    args: argparse.Namespace, config: InterpreterConfig, out: TextIO = sys.stdout
+    args: argparse.Namespace, config: InterpreterConfig, out: TextIO | None = None
 ) -> int:
+    watch_stdout()  # (`watch … | head`: the reader leaving ends the watch)
+    out = out if out is not None else sys.stdout
     path: Path = args.file.resolve()
     text, problem = _read(path)
     if text is None:
@@ -151,6 +153,8 @@ async def watch_file(
         rounds = 1
         while args.max_rounds is None or rounds < args.max_rounds:
             await asyncio.sleep(args.interval)
+            if running.done():
+                running.result()  # a round that failed ends the watch now, not at a save
             now = _stamp(path)
             if now == stamp:
                 continue
@@ -179,10 +183,14 @@ async def watch_file(
 
 
 async def _stop(task: asyncio.Future[None]) -> None:
-    """Cancel a round and wait until it has stopped (its statement interrupted)."""
+    """Cancel a round and wait until it has stopped (its statement interrupted). Waited
+    for with `asyncio.wait`, which takes the round's cancellation as its end: suppressing
+    CancelledError around `await task` also swallowed a Ctrl-C of the watch itself, and the
+    watch hung (a reviewing helper)."""
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.result()  # (what the round raised before it could be stopped)
 
 
 async def _round(session: Interpreter, text: str, printer: WatchPrinter, path: Path) -> None:

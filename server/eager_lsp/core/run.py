@@ -215,6 +215,8 @@ class Run:
         self._clock = clock
         self._listener = listener
         self._listener_error: BaseException | None = None  # what the listener last raised
+        # What the listener raised during a batch: the run stopped; run_stream raises it.
+        self.listener_failure: BaseException | None = None
         # The parallel gate: batches go out without waiting for earlier ones; the worker
         # starts each statement once the statements it depends on are done (core/parallel.py).
         parallel = interpreter.config.gate.mode is GateMode.PARALLEL
@@ -510,8 +512,16 @@ class Run:
             if exc is self._listener_error:
                 # Raised by this run's own listener (the executor hands it back once the
                 # batch is read): a fault of the caller's, not the interpreter's, whose
-                # state is intact. Reported as a loss, it restarted the interpreter.
-                raise
+                # state is intact. Reported as a loss, it restarted the interpreter. The
+                # run ends as a stop does, told to no listener any more (it raised once
+                # already), and `listener_failure` is raised by whoever waits for it.
+                self._listener = None
+                self.listener_failure = exc
+                for chunk in batch:
+                    if chunk.index in pending:  # (the executor hands over nothing more)
+                        self._record(skipped_result(chunk, dispatched))
+                self.request_stop(f"internal error: {type(exc).__name__}: {exc}")
+                return
             reason = exc.reason if isinstance(exc, ExecutorLost) else f"{type(exc).__name__}: {exc}"
             # Parallel batches in flight all see the same loss: only the first reports it (a
             # second executor_lost could drop the replacement), and only statements that had
