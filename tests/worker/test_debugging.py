@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -240,3 +242,34 @@ async def test_another_user_cannot_attach(tmp_path: Path) -> None:
         await dap.close()
     finally:
         await worker.shutdown()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/net/tcp")
+def test_the_owner_of_a_connection_is_read_for_ipv4_and_mapped_ipv6_and_not_for_a_closed_end() -> (
+    None
+):
+    """A dual-stack client (`::ffff:127.0.0.1`, the JVM's default) is in /proc/net/tcp6, and
+    was refused; a peer that sent and closed left an ownerless row (uid 0, inode 0) that read
+    as root, and its buffered `initialize` was let in (a reviewing helper)."""
+    import socket
+
+    from eager_lsp.executors.worker.debug_owner import peer_uid
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    with server:
+        v4 = socket.create_connection(("127.0.0.1", port))
+        ours_v4, _ = server.accept()
+        v6 = socket.socket(socket.AF_INET6)
+        v6.connect(("::ffff:127.0.0.1", port))
+        ours_v6, _ = server.accept()
+        assert peer_uid(ours_v4) == os.geteuid()
+        assert peer_uid(ours_v6) == os.geteuid()
+        v4.sendall(b"Content-Length: 2\r\n\r\n{}")
+        v4.close()
+        deadline = time.monotonic() + 10
+        while peer_uid(ours_v4) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)  # (the close reaches the table at once; this only bounds it)
+        assert peer_uid(ours_v4) is None
+        for s in (ours_v4, ours_v6, v6):
+            s.close()

@@ -4,8 +4,9 @@ pydevd speaks DAP on a loopback TCP port with no authentication, and loopback is
 every account on the machine: a reviewing helper, logged in as another user, attached to a
 worker and ran `os.system` as the editor's user. DAP has no way to carry a secret, so what is
 checked is who connects: as each connection is accepted, the peer's end is looked up in
-/proc/net/tcp, whose `uid` column names the user that owns it, and a connection from any
-other user is closed before a byte of it is read. Root may connect (root can ptrace the
+/proc/net/tcp (or tcp6, for a client's dual-stack socket), whose `uid` column names the user
+that owns it, and a connection from any other user, or whose other end is no longer an open
+socket, is closed before a byte of it is read. Root may connect (root can ptrace the
 worker anyway).
 
 Linux only: other systems have no /proc/net/tcp, and there the port stays open to local
@@ -26,6 +27,8 @@ import sys
 from typing import Any
 
 PROC_NET_TCP = "/proc/net/tcp"
+PROC_NET_TCP6 = "/proc/net/tcp6"  # a client's dual-stack socket (::ffff:127.0.0.1) is here
+ESTABLISHED = "01"
 
 
 def checks_owner() -> bool:
@@ -33,25 +36,48 @@ def checks_owner() -> bool:
     return sys.platform.startswith("linux") and os.path.exists(PROC_NET_TCP)
 
 
-def _hex_endpoint(address: Any) -> str:
+def _words(packed: bytes) -> str:
+    """An address as /proc/net/tcp* prints it: 32-bit words in host byte order, in hex."""
+    return "".join(
+        f"{int.from_bytes(packed[i : i + 4], sys.byteorder):08X}" for i in range(0, len(packed), 4)
+    )
+
+
+def _endpoints(address: Any) -> tuple[str, str]:
+    """`address` (IPv4) as tcp's and as tcp6's table writes it (IPv4-mapped)."""
     host, port = address[0], address[1]
     packed = socket.inet_aton(host)
-    return f"{int.from_bytes(packed, sys.byteorder):08X}:{port:04X}"
+    mapped = b"\0" * 10 + b"\xff\xff" + packed
+    return f"{_words(packed)}:{port:04X}", f"{_words(mapped)}:{port:04X}"
 
 
-def peer_uid(conn: socket.socket, table: str = PROC_NET_TCP) -> int | None:
-    """The uid owning the other end of the loopback connection `conn`; None if not found."""
+def peer_uid(conn: socket.socket, tables: Any = (PROC_NET_TCP, PROC_NET_TCP6)) -> int | None:
+    """The uid owning the other end of the loopback connection `conn`, if that end is an open
+    socket (ESTABLISHED, with an inode); None if not found.
+
+    An end whose socket was closed stays in the table without an owner (uid 0, inode 0, in
+    FIN_WAIT or TIME_WAIT) while its data still waits in our buffer: read as root, it let
+    another user's `initialize` in (a reviewing helper)."""
     try:
-        theirs = _hex_endpoint(conn.getpeername())
-        ours = _hex_endpoint(conn.getsockname())
-        with open(table, encoding="ascii") as f:
-            next(f, None)  # the header
-            for row in f:
-                fields = row.split()
-                if len(fields) > 7 and fields[1] == theirs and fields[2] == ours:
-                    return int(fields[7])
+        theirs = _endpoints(conn.getpeername())
+        ours = _endpoints(conn.getsockname())
     except (OSError, ValueError):
         return None
+    for family, table in enumerate(tables):
+        try:
+            with open(table, encoding="ascii") as f:
+                next(f, None)  # the header
+                for row in f:
+                    fields = row.split()
+                    if len(fields) < 10 or fields[1] != theirs[family]:
+                        continue
+                    if fields[2] != ours[family]:
+                        continue
+                    if fields[3] != ESTABLISHED or fields[9] == "0":
+                        return None
+                    return int(fields[7])
+        except (OSError, ValueError):
+            continue
     return None
 
 
