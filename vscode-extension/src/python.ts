@@ -65,12 +65,14 @@ export const DROP_CWD = "import sys; sys.path[:] = [p for p in sys.path if p not
 export const SERVER_MAIN =
   DROP_CWD + "from eager_lsp.entry import main; sys.argv[0] = 'eager-lsp'; sys.exit(main())";
 
-/** Run `<python> -c "import eager_lsp"` (cwd dropped from sys.path, as for the server). */
+/** Run `<python> -c "import eager_lsp.entry"` (cwd dropped from sys.path, as for the server):
+ * the module SERVER_MAIN starts from, so an eager-lsp older than it is refused here with
+ * Python's own "No module named" rather than failing to start. */
 export function checkImport(command: string[], timeoutMs = 30000): Promise<ImportCheck> {
   const [exe, ...pre] = command;
   if (exe === undefined) return Promise.resolve({ ok: false, detail: "no interpreter" });
   return new Promise((resolve) => {
-    execFile(exe, [...pre, "-c", DROP_CWD + "import eager_lsp"], { timeout: timeoutMs }, (err, _stdout, stderr) => {
+    execFile(exe, [...pre, "-c", DROP_CWD + "import eager_lsp.entry"], { timeout: timeoutMs }, (err, _stdout, stderr) => {
       if (!err) {
         resolve({ ok: true, detail: "" });
         return;

@@ -119,8 +119,14 @@ describe("import check (real processes)", () => {
     const dir = mkdtempSync(join(tmpdir(), "eager-import-"));
     mkdirSync(join(dir, "eager_lsp"));
     writeFileSync(join(dir, "eager_lsp", "__init__.py"), "");
-    const check = await checkImport([python!, "-c", `import sys; sys.path.insert(0, ${JSON.stringify(dir)}); exec(sys.argv[-1])`]);
+    const command = [python!, "-c", `import sys; sys.path.insert(0, ${JSON.stringify(dir)}); exec(sys.argv[-1])`];
     // `-c CODE` above runs first and then exec()s the real check, passed last by checkImport.
+    // A package without the module the server starts from (an older eager-lsp) is refused:
+    const older = await checkImport(command);
+    assert.equal(older.ok, false);
+    assert.match(older.detail, /No module named 'eager_lsp.entry'/);
+    writeFileSync(join(dir, "eager_lsp", "entry.py"), "");
+    const check = await checkImport(command);
     assert.equal(check.ok, true, check.detail);
   });
 });

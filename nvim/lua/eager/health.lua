@@ -30,7 +30,7 @@ function M.check()
         "-c",
         -- run in Neovim's cwd (often the workspace): drop it, as the server command does
         eager.DROP_CWD
-          .. "import importlib.metadata as m; import eager_lsp; "
+          .. "import importlib.metadata as m; import eager_lsp.entry; "
           .. "print(m.version('eager-lsp'), sys.version.split()[0])",
       }, { text = true }):wait(30000)
       if check.code == 0 then

@@ -83,7 +83,15 @@ def peer_uid(conn: socket.socket, tables: Any = (PROC_NET_TCP, PROC_NET_TCP6)) -
 
 def allowed(conn: socket.socket) -> bool:
     uid = peer_uid(conn)
-    return uid is not None and uid in (os.geteuid(), 0)
+    if uid is not None and uid in (os.geteuid(), 0):
+        return True
+    who = "an unknown user" if uid is None else f"uid {uid}"
+    try:  # (the worker's stderr reaches the server's log: why an attach found no debugger)
+        sys.stderr.write(f"eager-lsp: refused a debugger connection from {who}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return False
 
 
 class OwnerOnlySocket(socket.socket):
