@@ -51,8 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the user, not a traceback.
         print(f"eager-lsp: the interpreter is not usable: {exc.reason}", file=sys.stderr)
         code = 1
-    if guard is not None and guard.gone:
-        code = EXIT_READER_GONE
+    if guard is not None:
+        guard.flush()  # (what is still buffered finds out now whether anyone reads it)
+        if guard.gone:
+            code = EXIT_READER_GONE
     if argv is None and args.command in _ONE_SHOT:
         _exit_now(code)
     return code
