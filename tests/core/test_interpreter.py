@@ -211,19 +211,38 @@ async def test_a_listener_that_raises_is_not_the_interpreter_lost(interpreter: I
     assert report.results[0].expr.repr == "42"
 
 
-async def test_a_listener_that_raises_under_the_parallel_gate_is_not_lost(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """With `parallel` the batches run in tasks whose exceptions were gathered and dropped:
-    the run ended as if nothing happened, with results missing."""
-    session = open_interpreter(config(tmp_path, gate="parallel"))
+@pytest.mark.parametrize("on", ["dispatch", "exec_start", "result", "release"])
+@pytest.mark.parametrize("gate", ["eager", "parallel"])
+async def test_a_listener_that_raises_stops_the_run_cleanly(tmp_path, gate: str, on: str) -> None:  # type: ignore[no-untyped-def]
+    """Wherever the listener raises (a dispatch, a statement starting, a result, a release
+    during a feed), and on every event: the run stops, its exception is raised from it, the
+    statements that ran are recorded as run, and the interpreter keeps its names. (Reviewing
+    helpers: a raise on `dispatch` hung the parallel gate, raises in two parallel batches
+    restarted the interpreter, statements that had run were recorded as skipped.)"""
+    session = open_interpreter(config(tmp_path, gate=gate))
     await session.start()
     try:
 
-        def listener(event: Event) -> None:
-            if event.kind == "result" and event.result.chunk.index == 2:  # type: ignore[attr-defined]
-                raise KeyError("listener bug")
+        class Bug(Exception):
+            pass
 
-        text = "".join(f"import time; time.sleep(0.05); v{i} = {i}\n" for i in range(6))
-        with pytest.raises(KeyError):
+        def listener(event: Event) -> None:
+            if event.kind == on:
+                raise Bug
+
+        await session.run_stream(ReplayStream("kept = 0\n"))
+        text = "".join(f"import time; time.sleep(0.02); v{i} = {i}\n" for i in range(6))
+        run = session.new_run(first_line=2, listener=listener)
+        run.feed(text)
+        run.end()
+        report = await asyncio.wait_for(run.wait(), 30)
+        assert isinstance(run.listener_failure, Bug)
+        assert report.stopped_early
+        ran = [r for r in report.results if not r.skipped]
+        assert all(r.ok for r in ran) and (ran or on == "release")  # (a stop before any ran)
+        check = await session.run_stream(ReplayStream("kept + 1\n"), first_line=8)
+        assert check.results[0].expr is not None and check.results[0].expr.repr == "1"
+        with pytest.raises(Bug):  # and run_stream raises it
             await asyncio.wait_for(
                 session.run_stream(ReplayStream(text, rate=None), listener=listener), 30
             )

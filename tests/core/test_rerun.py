@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -354,3 +355,16 @@ async def test_unwritten_statements_the_graph_cannot_follow_only_lose_their_own_
     snap = await namespace(session)
     assert "('d'," not in snap
     assert [r.code.strip() for r in session.ledger.records] == ["a = 1"]
+
+
+async def test_a_listener_that_raises_is_raised_from_the_rerun(session: Interpreter) -> None:
+    """`watch` printed with a listener; when it raised (an encoding error on the terminal),
+    the re-run swallowed it: statements missing from the output, and the command exited 0
+    (a reviewing helper)."""
+
+    def listener(event: Any) -> None:
+        if event.kind == "result":
+            raise UnicodeEncodeError("ascii", "→", 0, 1, "no arrow here")
+
+    with pytest.raises(UnicodeEncodeError):
+        await rerun(session, "x = 1\nx + 1\n", listener=listener)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -49,6 +50,8 @@ from eager_lsp.core.types import (
     WorkerLost,
     failure_text,
 )
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
 _RUN_IDS = itertools.count(1)
@@ -214,8 +217,7 @@ class Run:
         self._interpreter = interpreter
         self._clock = clock
         self._listener = listener
-        self._listener_error: BaseException | None = None  # what the listener last raised
-        # What the listener raised during a batch: the run stopped; run_stream raises it.
+        # What the listener raised (`_emit`): the run stopped; run_stream raises it.
         self.listener_failure: BaseException | None = None
         # The parallel gate: batches go out without waiting for earlier ones; the worker
         # starts each statement once the statements it depends on are done (core/parallel.py).
@@ -509,19 +511,6 @@ class Run:
                     requests, stop_on_error=interpreter.config.stop_on_error, on_event=on_event
                 )
         except Exception as exc:  # the interpreter died, was killed, or never started
-            if exc is self._listener_error:
-                # Raised by this run's own listener (the executor hands it back once the
-                # batch is read): a fault of the caller's, not the interpreter's, whose
-                # state is intact. Reported as a loss, it restarted the interpreter. The
-                # run ends as a stop does, told to no listener any more (it raised once
-                # already), and `listener_failure` is raised by whoever waits for it.
-                self._listener = None
-                self.listener_failure = exc
-                for chunk in batch:
-                    if chunk.index in pending:  # (the executor hands over nothing more)
-                        self._record(skipped_result(chunk, dispatched))
-                self.request_stop(f"internal error: {type(exc).__name__}: {exc}")
-                return
             reason = exc.reason if isinstance(exc, ExecutorLost) else f"{type(exc).__name__}: {exc}"
             # Parallel batches in flight all see the same loss: only the first reports it (a
             # second executor_lost could drop the replacement), and only statements that had
@@ -562,10 +551,20 @@ class Run:
         self._emit(ResultReady(result.result_at or self._clock(), result=result, sid=rec.sid))
 
     def _emit(self, event: Event) -> None:
+        """Record `event` and tell the listener. What the listener raises never reaches the
+        pipeline: raised into an executor's read it was taken for the interpreter dying
+        (which restarted it, its state gone), and raised from a dispatch, a feed or a
+        parallel batch it left the run hanging or half-finished. The first exception detaches
+        the listener and stops the run as any stop does; whoever waits for the run raises it
+        (`listener_failure`: Interpreter.run_stream, rerun)."""
         self.events.append(event)
-        if self._listener is not None:
-            try:
-                self._listener(event)
-            except BaseException as exc:
-                self._listener_error = exc  # (read by _execute: not the interpreter's fault)
-                raise
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            listener(event)
+        except Exception as exc:
+            self._listener = None
+            self.listener_failure = exc
+            log.error("a run's listener raised; the run stops", exc_info=exc)
+            self.request_stop(f"internal error: {type(exc).__name__}: {exc}")
