@@ -235,7 +235,9 @@ async def test_a_listener_that_raises_stops_the_run_cleanly(tmp_path, gate: str,
         run = session.new_run(first_line=2, listener=listener)
         run.feed(text)
         run.end()
-        report = await asyncio.wait_for(run.wait(), 30)
+        with pytest.raises(Bug):  # wait raises it, once the run has ended
+            await asyncio.wait_for(run.wait(), 30)
+        report = run.report()
         assert isinstance(run.listener_failure, Bug)
         assert report.stopped_early
         ran = [r for r in report.results if not r.skipped]

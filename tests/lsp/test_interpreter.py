@@ -155,19 +155,26 @@ async def test_lazy_start_and_bad_settings(editor: Editor, tmp_path: Path) -> No
     assert (await editor.summary(uri))["error"] is None
 
 
-@pytest.mark.settings({"llm": {"maxTokens": -5}})
-async def test_a_bad_setting_is_reported_once(editor: Editor, tmp_path: Path) -> None:
-    """The same settings come from initializationOptions, from the pull after `initialized`
-    and from every later change: each warned again (a newcomer helper saw two at start-up).
-    And `llm.maxTokens` is checked with the others, not first by the model server."""
+async def _pull_max_length_10(editor: Editor, tmp_path: Path, name: str) -> str:
+    """`inline.maxLength` 10 in the editor's settings, announced without settings (the server
+    pulls them, as from VS Code), then a document with a long value run; its uri."""
     settings = editor.client.get_configuration(section=methods.SETTINGS_SECTION)
     settings["inline"] = {"maxLength": 10}
     editor.client.workspace_did_change_configuration(
         lsp.DidChangeConfigurationParams(settings=None)
     )
-    uri = editor.open("once.py", "value = 'a fairly long string'\n", tmp_path)
+    uri = editor.open(name, "value = 'a fairly long string'\n", tmp_path)
     await editor.command(methods.RUN_DOCUMENT, uri=uri)
     await editor.summary(uri)
+    return uri
+
+
+@pytest.mark.settings({"llm": {"maxTokens": -5}})
+async def test_a_bad_setting_is_reported_once(editor: Editor, tmp_path: Path) -> None:
+    """The same settings come from initializationOptions, from the pull after `initialized`
+    and from every later change: each warned again (a newcomer helper saw two at start-up).
+    And `llm.maxTokens` is checked with the others, not first by the model server."""
+    uri = await _pull_max_length_10(editor, tmp_path, "once.py")
     assert len((await editor.hint_labels(uri))[0]) <= 10  # the change was pulled and applied
     warned = [m for m in editor.messages() if "llm.maxTokens" in m]
     assert len(warned) == 1, editor.messages()
@@ -176,14 +183,7 @@ async def test_a_bad_setting_is_reported_once(editor: Editor, tmp_path: Path) ->
 
 async def test_configuration_changes_apply(editor: Editor, tmp_path: Path) -> None:
     # Pulled (the way VS Code does it): the notification carries no settings.
-    settings = editor.client.get_configuration(section=methods.SETTINGS_SECTION)
-    settings["inline"] = {"maxLength": 10}
-    editor.client.workspace_did_change_configuration(
-        lsp.DidChangeConfigurationParams(settings=None)
-    )
-    uri = editor.open("cfg.py", "value = 'a fairly long string'\n", tmp_path)
-    await editor.command(methods.RUN_DOCUMENT, uri=uri)
-    await editor.summary(uri)
+    uri = await _pull_max_length_10(editor, tmp_path, "cfg.py")
     labels = await editor.hint_labels(uri)
     assert len(labels[0]) <= 10
 

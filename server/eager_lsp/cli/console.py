@@ -32,6 +32,7 @@ from eager_lsp.core.types import (
 )
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.executors.worker.capture import cut_output
+from eager_lsp.providers.replay import CHARS_PER_TOKEN
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
 _KEPT_END = 24  # characters of a long line's end kept when it is cut
@@ -103,10 +104,7 @@ class ConsolePrinter:
             self._line(t, where(r.chunk), "skipped")
             return
         self._line(t, where(r.chunk), result_text(r, self.width))
-        for stream, text in (
-            ("out", r.stdout),
-            ("err", r.stderr),
-        ):  # (what came before an error too)
+        for stream, text in (("out", r.stdout), ("err", r.stderr)):  # (before an error too)
             for line in output_block(stream, text, self.width, indent=17):
                 self.out.write(line + "\n")
         self.out.flush()
@@ -255,7 +253,7 @@ async def run_file(text: str, args: argparse.Namespace) -> int:
         printer.summary(report)
         if outcome.chars_streamed < outcome.chars_total:
             unsent = outcome.chars_total - outcome.chars_streamed
-            tokens = max(1, round(unsent / 4))
+            tokens = max(1, round(unsent / CHARS_PER_TOKEN))
             print(
                 f"stopping early left {unsent} characters (~{tokens} token"
                 f"{'s' if tokens != 1 else ''}) unstreamed: a model would not have had to "

@@ -37,10 +37,6 @@ from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.executors.backend import open_interpreter
 
 
-def _where(r: ChunkResult) -> str:
-    return where(r.chunk)
-
-
 def statement_json(r: ChunkResult, why: str) -> dict[str, Any]:
     c = r.chunk
     return {
@@ -77,9 +73,9 @@ class WatchPrinter:
             self._write(json.dumps(statement_json(r, why)))
             return
         if r.skipped:
-            self._write(f"{_where(r):<8}{why:<18} skipped")
+            self._write(f"{where(r.chunk):<8}{why:<18} skipped")
             return
-        self._write(f"{_where(r):<8}{why:<18} {result_text(r, self.width)}")
+        self._write(f"{where(r.chunk):<8}{why:<18} {result_text(r, self.width)}")
         for stream, output in (("out", r.stdout), ("err", r.stderr)):
             for line in output_block(stream, output, self.width, indent=8):
                 self._write(line)

@@ -276,8 +276,6 @@ class Interpreter:
             # ended with): interrupt them too, a stop stops everything this stream started.
             await run.cancel()
             raise
-        if run.listener_failure is not None:
-            raise run.listener_failure
         if failure is not None:
             raise StreamFailed(failure, report) from failure
         return report

@@ -273,13 +273,10 @@ async def _run_text(session: Interpreter, body: str, listener: Listener | None) 
     run.feed(body)
     run.end()
     try:
-        report = await run.wait()
+        return await run.wait()
     except asyncio.CancelledError:
         await run.cancel()  # stopped: nothing more runs, a running statement is interrupted
         raise
-    if run.listener_failure is not None:  # (the run stopped at it: core/run.py `_emit`)
-        raise run.listener_failure
-    return report
 
 
 def _nothing(pairs: Sequence[tuple[Chunk, Record]]) -> Plan:

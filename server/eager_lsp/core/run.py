@@ -327,7 +327,11 @@ class Run:
         self.end(flush_tail=False)
 
     async def wait(self) -> RunReport:
+        """The report once the run has ended; what its listener raised (`_emit`), if it
+        did, is raised instead."""
         await asyncio.shield(self._pump)
+        if self.listener_failure is not None:
+            raise self.listener_failure
         return self.report()
 
     def report(self) -> RunReport:
@@ -555,8 +559,7 @@ class Run:
         pipeline: raised into an executor's read it was taken for the interpreter dying
         (which restarted it, its state gone), and raised from a dispatch, a feed or a
         parallel batch it left the run hanging or half-finished. The first exception detaches
-        the listener and stops the run as any stop does; whoever waits for the run raises it
-        (`listener_failure`: Interpreter.run_stream, rerun)."""
+        the listener and stops the run as any stop does; `wait` raises it."""
         self.events.append(event)
         listener = self._listener
         if listener is None:
