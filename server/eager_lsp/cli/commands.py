@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
         "when OPENAI_API_KEY is set)",
     )
     p.add_argument(
-        "--rate-limit", type=_number_at_least(0), help="cap the stream at this many tokens/s"
+        "--rate-limit",
+        type=_number_at_least(0),
+        help="cap the stream at this many tokens/s (default: no cap)",
     )
     p.add_argument(
         "--repair", type=_non_negative_int, default=0, help="repair attempts after an error"
@@ -190,8 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this workload (repeatable; no model, rate sweep or memory pass)",
     )
     p.add_argument("--modes", help="comma-separated modes, e.g. serial,eager-safe")
-    p.add_argument("--rate", type=_number_at_least(0), help="the main token rate (tokens/s)")
-    p.add_argument("--reps", type=_positive_int, help="repetitions at the main rate")
+    p.add_argument(
+        "--rate",
+        type=_number_at_least(0),
+        help="the main token rate (tokens/s; default 50, 100 with --quick)",
+    )
+    p.add_argument(
+        "--reps",
+        type=_positive_int,
+        help="repetitions at the main rate (default 3, 1 with --quick or --many-docs)",
+    )
     p.add_argument(
         "--many-docs",
         action="store_true",
