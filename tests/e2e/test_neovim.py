@@ -550,10 +550,16 @@ def test_fix_with_ai_code_action_regenerates_from_the_error(
 
 
 @requires_nvim
-@pytest.mark.parametrize("at", ["top", "bottom"])
+@pytest.mark.parametrize(
+    "at,edits", [("top", "stream"), ("bottom", "stream"), ("top", "apply"), ("bottom", "apply")]
+)
 def test_typing_while_code_streams_in_loses_nothing(
-    tmp_path: Path, openai_server: FakeOpenAIServer, at: str
+    tmp_path: Path, openai_server: FakeOpenAIServer, at: str, edits: str
 ) -> None:
+    """With `stream_edits = false` (workspace/applyEdit), typing starts with the request and
+    Neovim holds didChange back (its debounce, made long here, as continuous typing in insert
+    mode does), so the first edit is for version 0, the buffer as opened: the plugin let a
+    version-0 edit through at its old place, and the code was written twice."""
     script = "".join(f"v{i} = {i} * 2\n" for i in range(30))
     openai_server.enqueue(text=script, chunk_chars=PIECE_CHARS, delay=0.03)
     target = tmp_path / "while_typing.py"  # (a typing.py in the cwd would shadow the stdlib)
@@ -567,6 +573,11 @@ def test_typing_while_code_streams_in_loses_nothing(
             "cursor_line": 2,
             "at": at,
             "settings": _settings(openai_server.url),
+            **(
+                {"stream_edits": False, "from_start": True, "debounce_ms": 1500}
+                if edits == "apply"
+                else {}
+            ),
         },
     )
     assert r["done"], r["_debug"]
@@ -1012,3 +1023,17 @@ def test_five_buffers_generating_at_once_each_get_their_code_and_values(
         shown = {h["label"].split(" = ")[0] for h in labels or []}
         assert set(names) <= shown, (names, labels, debug)  # every statement's value
     assert results >= n * statements, (results, debug)
+
+
+@requires_nvim
+def test_an_edit_for_the_version_the_buffer_was_opened_at_is_refused_once_it_changed(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "stale.py"
+    target.write_text("start = 0\nend = 1\n")
+    r = run_scenario("stale_edit", tmp_path, {"file": str(target), "settings": {}})
+    assert r["opened_version"] == 0, r  # (what Neovim sends in didOpen)
+    assert r["stale"]["applied"] is False, r["stale"]
+    assert "the document changed" in r["stale"]["failureReason"], r["stale"]
+    assert r["current"]["applied"] is True, r["current"]
+    assert r["lines"] == ["start = 0", "current = 2", "typed = 1", "end = 1"], r["lines"]

@@ -246,6 +246,40 @@ async def test_applyedit_an_edit_made_stale_every_time_is_rebased(
         assert editor.skipped_edits > 0  # skipped with applied: true, caught and resent
 
 
+async def test_applyedit_a_refusal_waits_for_a_didchange_held_back_by_the_client(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The user types before the client applies the second edit, and the client sends that
+    change 1.5 s later (Neovim holds didChange back while typing goes on, until it first sent
+    one). The refused edit waits for it and is rebased; the generation was ended after 0.5 s
+    with everything it had run removed."""
+    text = "".join(SCRIPT.splitlines(keepends=True)[:12])
+    fake_openai.enqueue(text=text, chunk_chars=4, delay=0.003)
+    uri = editor.open("held.py", START_TEXT, tmp_path)
+    loop = asyncio.get_running_loop()
+    send = editor.client.text_document_did_change
+
+    def race(ed: Editor, doc: ClientDoc, n: int) -> None:
+        if n == 2:
+            ed.client.text_document_did_change = lambda params: loop.call_later(  # type: ignore[method-assign]
+                1.5, send, params
+            )
+            try:
+                ed.type(doc.uri, 0, 0, "# typed\n")
+            finally:
+                ed.client.text_document_did_change = send  # type: ignore[method-assign]
+
+    editor.before_apply = race
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    code = text.splitlines()
+    lines = editor.docs[uri].source.split("\n")
+    assert lines == ["# typed", "start = 0", *code, "", "end = 1", ""], lines
+
+
 # -- a client that applies eager/streamEdit itself --------------------------------------------------
 
 

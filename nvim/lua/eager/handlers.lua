@@ -108,7 +108,8 @@ M.handlers["workspace/applyEdit"] = function(_, params, ctx)
   for _, change in ipairs(params.edit.documentChanges or {}) do
     local doc = change.textDocument
     local version = doc and doc.version
-    if type(version) == "number" and version > 0 then
+    -- (0 is a version: the buffer as opened, the first edit's when no didChange was sent)
+    if type(version) == "number" and version >= 0 then
       local buf = vim.uri_to_bufnr(doc.uri)
       local current = vim.api.nvim_buf_is_loaded(buf) and vim.lsp.util.buf_versions[buf]
       if type(current) == "number" and current > version then

@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL_S = 0.05  # at most ~20 edits per second
 PARTIAL_LINE_WAIT_S = 0.25  # a partial line is written once it has waited this long
 ECHO_TIMEOUT_S = 3.0  # how long the client may take to echo an applied edit as didChange
+# How long a refused edit waits for the didChange that says why before the refusal is final.
+# Neovim holds didChange back while the user types until it has sent a first one (its
+# debounce restarts with each change), so a refusal's cause can arrive seconds later; the
+# wait ends as soon as it does. Only a client that refuses for good waits it out.
+REFUSAL_WAIT_S = 5.0
 
 
 def _answer_timeout() -> float:
@@ -487,8 +492,8 @@ class EditWriter(Writer):
                 await doc.wait_until(functools.partial(self._settled, f), ECHO_TIMEOUT_S)
             else:
                 # A refusal because the user typed first: their didChange may still be on
-                # its way, so give it a moment before calling the refusal final.
-                await doc.wait_until(functools.partial(self._settled, f), 0.5)
+                # its way (REFUSAL_WAIT_S), so wait for it before calling the refusal final.
+                await doc.wait_until(functools.partial(self._settled, f), REFUSAL_WAIT_S)
             self._inflight = None
             if f.echoed:
                 return f.start

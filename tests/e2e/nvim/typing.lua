@@ -4,16 +4,24 @@ local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 local H = dofile(dir .. "/harness.lua")
 
 H.run(function()
-  H.setup()
+  local debounce = H.params.debounce_ms
+  H.setup({
+    stream_edits = H.params.stream_edits ~= false,
+    lsp = debounce and { flags = { debounce_text_changes = debounce } } or nil,
+  })
   local buf, client = H.open(H.params.file)
   vim.api.nvim_win_set_cursor(0, { H.params.cursor_line, 0 })
   local bottom = H.params.at == "bottom"
   vim.cmd("EagerGenerate " .. H.params.prompt)
   -- wait for the first generated text, then type a comment line at the top (or bottom) every
   -- few tenths of a second until the generation ends (a change per character, like keystrokes)
-  H.wait(H.timeout, function()
-    return #require("eager").results(buf) >= 1
-  end)
+  -- (or, with `from_start`, at once: with didChange held back by `debounce_ms`, the first
+  -- edit comes for the version the buffer was opened at, 0, already out of date)
+  if not H.params.from_start then
+    H.wait(H.timeout, function()
+      return #require("eager").results(buf) >= 1
+    end)
+  end
   local typed = 0
   while H.result.summary == nil and typed < (H.params.max_typed or 40) do
     typed = typed + 1
