@@ -3,6 +3,9 @@
 A unit test of the throttle alone: the document is a stand-in (a closed one, so no
 diagnostics are computed) and the client's refresh request is a recording coroutine; the real
 server and editors exercise the same Publisher in tests/lsp and tests/e2e.
+
+The windows are tens of milliseconds: tests that count what a window let out run on a clock
+of their own (`_Clock`), so a loaded host's slow turns cannot open a window early.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
+from unittest import mock
 
 from eager_lsp.lsp import publish
 
@@ -25,6 +29,27 @@ class _Doc:
 async def _turns(n: int = 5) -> None:
     for _ in range(n):
         await asyncio.sleep(0)
+
+
+class _Clock:
+    """The running loop's time, moved only by `advance` (timers fire as it passes them)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.now = self.loop.time()
+        self._patch = mock.patch.object(self.loop, "time", lambda: self.now)
+
+    def __enter__(self) -> _Clock:
+        self._patch.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._patch.__exit__(*exc)
+
+    async def advance(self, seconds: float, steps: int = 20) -> None:
+        for _ in range(steps):
+            self.now += seconds / steps
+            await _turns(3)
 
 
 async def test_first_result_after_quiet_is_refreshed_without_waiting() -> None:
@@ -47,13 +72,14 @@ async def test_a_burst_is_coalesced_into_one_trailing_refresh() -> None:
 
     publisher = publish.Publisher(lambda params: None, refresh)
     doc = cast(Any, _Doc("file:///a.py"))
-    publisher.schedule(doc)
-    await _turns()
-    for _ in range(10):  # ten more results right behind the first
+    with _Clock() as clock:
         publisher.schedule(doc)
-        await _turns(1)
-    assert len(refreshes) == 1
-    await asyncio.sleep(publish.REFRESH_WINDOW_S + publish.PUBLISH_WINDOW_S + 0.1)
+        await _turns()
+        for _ in range(10):  # ten more results right behind the first
+            publisher.schedule(doc)
+            await _turns(1)
+        assert len(refreshes) == 1
+        await clock.advance(publish.REFRESH_WINDOW_S + publish.PUBLISH_WINDOW_S + 0.1)
     assert len(refreshes) == 2  # the burst: one refresh, after the window
     assert refreshes[1] - refreshes[0] >= publish.REFRESH_WINDOW_S * 0.9
 
@@ -100,14 +126,15 @@ async def test_no_diagnostics_after_none_wait_for_the_catch_up_of_the_last_versi
     sent: list[Any] = []
     publisher = publish.Publisher(sent.append, None)
     doc = cast(Any, _OpenDoc("file:///a.py"))
-    publisher.schedule(doc)
-    await _turns()
-    assert [(p.version, p.diagnostics) for p in sent] == [(1, [])]
-    for version in range(2, 6):  # edits and results while code streams in
-        doc.version = version
-        publisher.catch_up(doc)
+    with _Clock() as clock:
         publisher.schedule(doc)
-        await asyncio.sleep(publish.PUBLISH_WINDOW_S * 1.5)
-    assert len(sent) == 1
-    await asyncio.sleep(publish.CATCH_UP_S + 0.1)
+        await _turns()
+        assert [(p.version, p.diagnostics) for p in sent] == [(1, [])]
+        for version in range(2, 6):  # edits and results while code streams in
+            doc.version = version
+            publisher.catch_up(doc)
+            publisher.schedule(doc)
+            await clock.advance(publish.PUBLISH_WINDOW_S * 1.5)
+        assert len(sent) == 1
+        await clock.advance(publish.CATCH_UP_S + 0.1)
     assert [(p.version, p.diagnostics) for p in sent] == [(1, []), (5, [])]

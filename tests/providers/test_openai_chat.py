@@ -307,11 +307,12 @@ async def test_aclose_disconnects_at_once(fake_openai: FakeOpenAIServer) -> None
             break
     start = time.monotonic()
     await stream.aclose()
-    assert time.monotonic() - start < 0.2
+    # (bounds with room for a loaded host: not hanging up would take the 200 pieces' 4 s)
+    assert time.monotonic() - start < 1.0
     (req,) = fake_openai.chat_requests
     assert req.wait_done(5), "server still writing: the client did not hang up"
     assert req.disconnected
-    assert req.pieces_sent < 20
+    assert req.pieces_sent < 60
     assert [p async for p in stream] == []  # closed streams stay closed
 
 
@@ -331,8 +332,8 @@ async def test_aclose_from_another_task_interrupts_a_pending_read(
         await asyncio.sleep(0.01)
     start = time.monotonic()
     await stream.aclose()
-    await asyncio.wait_for(task, 2)  # the consumer ends normally, without an error
-    assert time.monotonic() - start < 0.5
+    await asyncio.wait_for(task, 5)  # the consumer ends normally, without an error
+    assert time.monotonic() - start < 2.0  # (the pending read: 30 s)
     assert got == ["x = 1\n"]
 
 
@@ -367,13 +368,13 @@ async def test_open_stream_strips_fences_and_stops_after_the_code(
 ) -> None:
     pieces = ["Here is the code:\n", "```python\n", "x = 1\n", "print(x)\n", "```\n"]
     pieces += ["This code prints one.\n"] * 50
-    fake_openai.enqueue(pieces=pieces, delay=0.02)
+    fake_openai.enqueue(pieces=pieces, delay=0.05)  # (the explanation: 2.5 s)
     cfg = LLMConfig(provider="openai", base_url=fake_openai.url, api_key=KEY, model="m")
     stream = open_stream(cfg, MESSAGES)
     assert await collect(stream) == "x = 1\nprint(x)\n"
     (req,) = fake_openai.chat_requests
     assert req.wait_done(5)
-    assert req.disconnected and req.pieces_sent < 20  # the explanation was not waited for
+    assert req.disconnected and req.pieces_sent < 40  # the explanation was not waited for
 
 
 async def test_open_stream_only_prose_in_an_empty_fence_is_empty(

@@ -126,7 +126,7 @@ async def test_pool_replaces_crashed_worker(tmp_path: Path) -> None:
             await run1(first, "import os\nos._exit(1)\n")
         began = time.monotonic()
         second = await pool.acquire()
-        assert time.monotonic() - began < 5
+        assert time.monotonic() - began < 30  # (a hang, not a speed goal: the spare is ready)
         assert second.alive and second.pid != first.pid
         result = await run1(second, "'x' in globals()\n", trailing_expr=True)
         assert result["expr"]["repr"] == "False"
