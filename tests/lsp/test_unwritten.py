@@ -254,3 +254,47 @@ def _report(removed: int, deleted: int, ran: int = 0) -> Any:
 )
 def test_the_summary_names_what_was_removed(removed: int, deleted: int, said: str) -> None:
     assert note(_report(removed, deleted, ran=1)).startswith(said)
+
+
+async def test_a_statement_that_ran_while_only_part_of_its_line_was_written_shows_nowhere(
+    typing_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """`w = x + 1` ran while the document held only `w = x` (a partial line is written after
+    a short wait); the user deletes that line, which stops the generation. Its result has no
+    line: it sat on whatever line came next (a user's own line, in a real editor: found by a
+    user-tour helper in Neovim, the hover said so too)."""
+    editor: Editor = typing_client.editor  # type: ignore[attr-defined]
+    inside: TypeInside = typing_client.inside  # type: ignore[attr-defined]
+    streams: StreamEdits = inside.streams
+    released = threading.Event()  # the rest of the model's text, once `w = x` was written
+    fake_openai.enqueue(pieces=["x = 1\nw = x", " + 1\nz = 2\ny = 3\n"], hold_after_first=released)
+    inside.inserts = -1  # (it acts on its second insert: here the third, after the partial line)
+    inserts: list[str] = []
+    original = streams.before_op
+
+    def before_op(p: dict[str, Any]) -> None:
+        if p["op"] == "insert":
+            inserts.append(p.get("text", ""))
+            if "w = x" in "".join(inserts) and not released.is_set():
+                released.set()
+
+    streams.before_op = before_op
+
+    def user_deletes(uri: str, region: dict[str, Any]) -> None:
+        doc = editor.docs[uri]
+        assert doc.source.endswith("w = x"), doc.source  # (the partial line is written)
+        start = doc.text.position(len("x = 1\n"))
+        editor._change(doc, [(lsp.Range(start=start, end=doc.text.position(len(doc.source))), "")])
+
+    inside.user_types = user_deletes
+    try:
+        uri = editor.open("partial.py", "", tmp_path)
+        await editor.command(methods.GENERATE, uri=uri, prompt="numbers")
+        summary = await editor.summary(uri)
+    finally:
+        streams.before_op = original
+        released.set()
+    assert summary["stoppedEarly"] is True and "edited" in (summary["error"] or ""), summary
+    assert editor.docs[uri].source == "x = 1\n"
+    labels = await editor.hint_labels(uri)
+    assert labels == {0: "x = 1"}, labels

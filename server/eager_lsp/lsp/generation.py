@@ -441,8 +441,10 @@ class Generation(Activity):
                 self._drop_removed(self.writer.received[: self.keep])
             elif self.writer.failure is not None:
                 # nothing more was written (the user edited the region, a conflict): results
-                # of statements that ran but never reached the document have no line to sit on
-                self._drop_removed(self.writer.applied_text)
+                # of statements that ran but never reached the document have no line to sit
+                # on, nor has one whose last line was written only in part (`w = x` of
+                # `w = x + 1`): it would sit on whatever line comes next, a user's own
+                self._drop_removed(self.writer.applied_text, partial_last=False)
             self.binding.release_held(all_=True)
             await self._forget_unwritten()
         return report, error
@@ -585,11 +587,13 @@ class Generation(Activity):
             return None
         return self.attempt.keep_length()
 
-    def _drop_removed(self, kept: str) -> None:
+    def _drop_removed(self, kept: str, *, partial_last: bool = True) -> None:
         """Forget held results of statements whose text is not in the document (`kept` is
-        the generated text that is)."""
+        the generated text that is; its last line counts without its newline only when
+        `partial_last`: the text kept at an error ends where the statement does)."""
         assert self.binding is not None
-        lines = kept.count("\n") + (0 if kept.endswith("\n") or not kept else 1)
+        ends_open = bool(kept) and not kept.endswith("\n")
+        lines = kept.count("\n") + (1 if ends_open and partial_last else 0)
         self.binding.drop_held(from_run_line=self.first_line + lines)
 
     async def _forget_unwritten(self) -> None:
