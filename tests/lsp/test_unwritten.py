@@ -155,9 +155,10 @@ async def test_the_users_half_typed_text_inside_the_region_is_not_run(
     assert editor.docs[uri].source == "x = 1\ntyped = 9\nw = [\nz = x + 1\n"
     assert "re-ran 2 they changed" in summary["error"], summary
     since = editor.notes_for(methods.CHUNK_RESULT, uri)[typed_at:]
-    # `x = 1` ran again on its line; `z = x + 1` too, but the user's lines now sit where the
-    # generation wrote it, so no result is shown for it, and nothing ran on the user's lines.
-    assert [(r["chunk"]["startLine"], r["ok"]) for r in since] == [(0, True)], since
+    # `x = 1` ran again on its line; `z = x + 1` too, shown on its line, two down since the
+    # user's lines came above it (where its earlier result had moved); nothing ran on the
+    # user's lines.
+    assert [(r["chunk"]["startLine"], r["ok"]) for r in since] == [(0, True), (3, True)], since
     assert await _namespace(editor, fake_openai, uri) == "check = '1 2 False False'"
 
 
@@ -298,3 +299,37 @@ async def test_a_statement_that_ran_while_only_part_of_its_line_was_written_show
     assert editor.docs[uri].source == "x = 1\n"
     labels = await editor.hint_labels(uri)
     assert labels == {0: "x = 1"}, labels
+
+
+async def test_a_statement_re_run_after_a_line_above_it_was_deleted_shows_its_new_result(
+    typing_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The edit that stops the generation deletes `a = 6`, which `c = a + 1` read: the
+    cleanup runs `c` again (NameError). Its result goes on its line, one up since the
+    deletion; it was placed by the lines as written, found another text there and was
+    dropped: the old `c = 7` stayed and no error was shown (a user-tour helper, Neovim)."""
+    editor: Editor = typing_client.editor  # type: ignore[attr-defined]
+    inside: TypeInside = typing_client.inside  # type: ignore[attr-defined]
+    fake_openai.enqueue(pieces=["a = 6\nc = a + 1\n", UNWRITTEN], hold_after_first=inside.released)
+
+    def user_deletes(uri: str, region: dict[str, Any]) -> None:
+        doc = editor.docs[uri]
+        start = doc.text.position(region["start"])
+        end = doc.text.position(region["start"] + len("a = 6\n"))
+        editor._change(doc, [(lsp.Range(start=start, end=end), "")])
+
+    inside.user_types = user_deletes
+    uri = editor.open("above.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="numbers")
+    summary = await editor.summary(uri)
+    assert "re-ran 1 they changed (NameError" in (summary["error"] or ""), summary
+    assert editor.docs[uri].source == "c = a + 1\n"
+    await editor.wait_for(
+        lambda: any(
+            d.range.start.line == 0 and "NameError" in d.message
+            for d in (getattr(editor.latest_diagnostics(uri), "diagnostics", None) or [])
+        ),
+        "the NameError on `c = a + 1`",
+    )
+    labels = await editor.hint_labels(uri)
+    assert "c = 7" not in labels.values(), labels

@@ -218,6 +218,12 @@ class Entry:
             self._pos(ln, first, last, i) for i, ln in enumerate(frame_lines)
         ]
 
+    def place_at(self, first: int) -> None:
+        """Give an entry not shown yet other lines, the same number of them (its error line
+        and frames inside the statement move with it; those outside stay where they are)."""
+        assert self._anchor is None, "a shown entry moves with the text"
+        self._lines = (first, first + self._span)
+
     def _pos(self, line: int | None, first: int, last: int, role: int) -> Any:
         if line is None:
             return None

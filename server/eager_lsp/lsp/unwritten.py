@@ -77,7 +77,7 @@ class Unwritten:
             return ""
 
         def add(entry: Entry) -> None:
-            if _shows_its_text(doc, entry):
+            if _shows_its_text(doc, entry) or _where_it_is_shown(doc, entry):
                 server.add_entry(doc, entry)
 
         binding = RunBinding(doc, self._map, on_entry=add)
@@ -99,6 +99,26 @@ def _shows_its_text(doc: Document, entry: Entry) -> bool:
         return False
     lines = "\n".join(doc.text.line(i) for i in range(entry.first, entry.last + 1))
     return code_key(lines) == code_key(result.chunk.code)
+
+
+def _where_it_is_shown(doc: Document, entry: Entry) -> bool:
+    """Place `entry` where the earlier result of the same text is shown (the nearest, when
+    several are). Its lines come from the text as written, which an edit inside the
+    generated text moved (a line deleted above it); the earlier result followed the edit.
+    False when there is no such place (the entry is then not shown)."""
+    result = entry.result
+    if result is None:
+        return False
+    key, span, first = code_key(result.chunk.code), len(entry.lines()), entry.first
+    same = [
+        e.first
+        for e in doc.store.entries
+        if len(e.lines()) == span and (r := e.result) is not None and code_key(r.chunk.code) == key
+    ]
+    if not same:
+        return False
+    entry.place_at(min(same, key=lambda line: abs(line - first)))
+    return _shows_its_text(doc, entry)
 
 
 def note(report: RerunReport) -> str:
