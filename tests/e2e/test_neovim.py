@@ -199,7 +199,9 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     assert "eager: stopped early after 1.3 s (ZeroDivisionError: division by zero)" in msgs
     assert "eager: stopped early after 2.0 s (ValueError: bad)" in msgs
     assert "eager: ended after 0.6 s (the model answered HTTP 500: boom)" in msgs  # never "done"
-    assert r["summary_events"] == 4
+    assert not any(m.startswith("eager: stopped early after 3.3 s") for m in msgs), msgs
+    assert "eager: stopped early after 1.5 s (gone.py was closed)" in msgs, msgs
+    assert r["summary_events"] == 6
     assert r["statusline_generating"] == "eager: generating 38 tok/s"
     assert r["statusline_running"] == "eager: running 3/5"
     assert r["statusline_counts"] == "eager: running 2/5 (1 running, 2 pending)"

@@ -207,8 +207,19 @@ M.handlers["eager/generationSummary"] = function(_, p)
   end
   state.get(p.uri).summary = p
   last_tick[p.uri] = nil -- the next generation is a new undo step
-  local msg, level = M.summary_message(p)
-  notify(msg, level)
+  local err = describe_error(p.error)
+  -- The server says why a generation stopped with window/showMessage as it stops (for every
+  -- client); the summary would say it again a moment later.
+  if not (err and shown_recently(err)) then
+    local msg, level = M.summary_message(p)
+    local fname = vim.uri_to_fname(p.uri)
+    local buf = vim.fn.bufnr(fname)
+    if p.stoppedEarly and not err and (buf < 0 or not vim.api.nvim_buf_is_loaded(buf)) then
+      -- stopped because its buffer went away (:bd!): which one, with several generating
+      msg = ("%s (%s was closed)"):format(msg, vim.fn.fnamemodify(fname, ":t"))
+    end
+    notify(msg, level)
+  end
   pcall(vim.cmd.redrawstatus)
   emit("EagerDone", p)
 end

@@ -61,6 +61,12 @@ H.run(function()
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 1.34, savedS = 0, stoppedEarly = true, error = { type = "ZeroDivisionError", message = "division by zero" } }, {})
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 2, stoppedEarly = true, error = "ValueError: bad" }, {})
   handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 0.6, savedS = 0.1, stoppedEarly = false, error = "the model answered HTTP 500: boom" }, {})
+  -- the server said why as it stopped: the summary does not say it again
+  handlers["window/showMessage"](nil, { type = 2, message = "eager: generation stopped: the generated text was edited" }, { client_id = 0 })
+  handlers["eager/generationSummary"](nil, { uri = uri, elapsedS = 3.3, stoppedEarly = true, error = "the generated text was edited" }, {})
+  -- a generation stopped because its buffer was closed says which
+  local gone = vim.uri_from_fname(vim.fs.dirname(path) .. "/gone.py")
+  handlers["eager/generationSummary"](nil, { uri = gone, elapsedS = 1.5, stoppedEarly = true, error = vim.NIL }, {})
   r.summary_events = #vim.tbl_filter(function(e) return e.name == "EagerDone" end, r.events)
   -- statusline shows nothing without an attached client; the text it would show:
   local client = { name = "eager" }
