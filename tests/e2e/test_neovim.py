@@ -193,6 +193,10 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     assert r["indexes_by_statement"] == [9]  # replaced by its statementId, not by lines
     msgs = _messages(r)
     assert msgs.count("eager: endpoint down") == 1  # a repeated error status is shown once
+    # a re-run's error is notified only when no result or diagnostic shows it
+    assert [m for m in msgs if "re-ran" in m] == [
+        "eager: re-ran 1 of 3 statements (0.01 s); KeyError: 'k'"
+    ], msgs
     assert "eager: 401 unauthorized" not in msgs  # the server's own message says it
     assert "LSP[id=0] eager: the model endpoint said 401 unauthorized" in msgs, msgs
     assert "eager: done in 4.1 s, 2.0 s saved" in msgs

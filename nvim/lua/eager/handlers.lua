@@ -165,9 +165,19 @@ M.handlers["eager/status"] = function(_, p)
   if p.state == "error" and present(p.message) and not (prev and prev.state == "error" and prev.message == p.message) then
     -- Say it unless it was said already: an exception in the executed code is a diagnostic,
     -- and the server reports most failures with window/showMessage (sent just before or after).
+    -- (A re-run's status names its error after what ran: "re-ran 1 of 3 statements …;
+    -- NameError: …". In follow mode that came as an ERROR notification at every pause in
+    -- typing, the diagnostic on its line already saying it.)
     vim.defer_fn(function()
       for _, r in ipairs(doc.results) do
-        if describe_error(r.error) == p.message then
+        local said = describe_error(r.error)
+        if said and p.message:find(said, 1, true) then
+          return
+        end
+      end
+      local buf = vim.fn.bufnr(vim.uri_to_fname(p.uri))
+      for _, d in ipairs(buf > 0 and vim.diagnostic.get(buf) or {}) do
+        if type(d.message) == "string" and d.message ~= "" and p.message:find(d.message, 1, true) then
           return
         end
       end

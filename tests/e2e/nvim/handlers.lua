@@ -33,6 +33,13 @@ H.run(function()
   handlers["eager/chunkResult"](nil, chunk(2, 2, 3, { ok = false,
     error = { type = "ZeroDivisionError", message = "division by zero", line = 3, traceback = "Traceback...\nZeroDivisionError: division by zero\n" } }), {})
   r.indexes = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
+  -- a re-run's status naming an error a result or a diagnostic shows is not notified
+  handlers["eager/status"](nil, { uri = uri, state = "error", message = "re-ran 1 of 3 statements (0.01 s); ZeroDivisionError: division by zero" }, {})
+  vim.diagnostic.set(vim.api.nvim_create_namespace("eager.test.syntax"), buf, { { lnum = 1, col = 0, message = "IndentationError: unexpected indent" } })
+  handlers["eager/status"](nil, { uri = uri, state = "error", message = "re-ran 0 of 0 statements (0.00 s); IndentationError: unexpected indent" }, {})
+  handlers["eager/status"](nil, { uri = uri, state = "error", message = "re-ran 1 of 3 statements (0.01 s); KeyError: 'k'" }, {})
+  vim.wait(require("eager.handlers").dedupe_ms + 300)
+  handlers["eager/status"](nil, { uri = uri, state = "idle" }, {})
   vim.cmd("EagerOutput")
   local out = vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(path, ":t"))
   r.output_lines = vim.api.nvim_buf_get_lines(out, 0, -1, false)
