@@ -185,3 +185,45 @@ async def test_moving_the_cursor_up_off_the_last_line_does_not_run_it(
     diags = await editor.settle(uri)
     assert list(diags.diagnostics) == []
     assert await editor.hint_labels(uri) == {0: "x = 1"}
+
+
+async def test_fixing_a_syntax_error_in_typed_text_runs_it(editor: Editor, tmp_path: Path) -> None:
+    """A user tour in Neovim: a function body typed without its indent stops the stream at
+    the IndentationError before any of it ran; indenting the body must run it (it was held
+    for good: follow mode halted as after a runtime error, but nothing it had released was
+    edited, for a syntax error releases nothing)."""
+    uri = editor.open("syntax.py", "a = 1\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await editor.wait_hints(uri, lambda h: h.get(0) == "a = 1", "the first run")
+
+    type_chars(editor, uri, "def f(x):\nreturn x + a\n")  # the body's indent forgotten
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert diags.diagnostics[0].range.start.line == 2
+    assert diags.diagnostics[0].message.startswith("IndentationError")
+
+    editor.type(uri, 2, 0, "    ")  # indent it
+    editor.cursor(uri, 3, 0)  # and move past it
+    type_chars(editor, uri, "y = f(1)\n")
+    labels = await editor.wait_hints(uri, lambda h: h.get(3) == "y = 2", "the fixed function")
+    assert labels[2] == "f = <function f>"
+    await editor.settle(uri, lambda ds: not ds)
+
+
+async def test_a_blank_body_line_then_its_fix_runs_again(editor: Editor, tmp_path: Path) -> None:
+    """The tour's own sequence: a blank body line (Neovim's `C`) is settled text, so the
+    stream is restarted over it and stops at the IndentationError below it."""
+    uri = editor.open("func.py", "", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    type_chars(editor, uri, "def f(x):\n    return 10 / x\n\ny = f(0)\nz = y + 1\n")
+    await editor.settle(uri, lambda ds: len(ds) == 1 and "ZeroDivision" in ds[0].message)
+    editor.replace(uri, (1, 0), (1, 17), "return 10 * x")  # un-indent
+    editor.cursor(uri, 2, 0)
+    await editor.settle(uri, lambda ds: len(ds) == 1 and ds[0].range.start.line == 1)
+    editor.replace(uri, (1, 0), (1, 13), "")  # `C`: the line is blank for a moment
+    editor.cursor(uri, 1, 0)
+    await editor.settle(uri, lambda ds: len(ds) == 1 and ds[0].range.start.line == 3)
+    editor.type(uri, 1, 0, "    return 10 * x")
+    editor.cursor(uri, 2, 0)
+    labels = await editor.wait_hints(uri, lambda h: h.get(4) == "z = 1", "the re-run")
+    assert labels[3] == "y = 0"
+    await editor.settle(uri, lambda ds: not ds)
