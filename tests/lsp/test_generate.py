@@ -178,6 +178,47 @@ async def test_a_selection_is_replaced(
     assert (await editor.hint_labels(uri)) == {0: "a = 1", 1: "b = 2"}
 
 
+@pytest.mark.parametrize("reply", ["new1 = 1\nnew2 = 2\n", "new1 = 1\nnew2 = 2"])
+async def test_a_range_ending_at_a_line_end_is_replaced_without_a_blank_line(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path, reply: str
+) -> None:
+    """Neovim's `:'<,'>EagerGenerate` sends whole lines up to the end of the last one (not
+    the start of the next): the code takes their place, with or without its own last
+    newline, and no blank line is left before the text below (a user saw one)."""
+    fake_openai.enqueue(text=reply, chunk_chars=3)
+    uri = editor.open("eol.py", "# top\nold1 = 1\nold2 = 2\n# keep bottom\n", tmp_path)
+    rng = {"start": {"line": 1, "character": 0}, "end": {"line": 2, "character": 8}}
+    await editor.command(methods.GENERATE, uri=uri, prompt="replace", range=rng)
+    await editor.summary(uri)
+    assert editor.docs[uri].source == "# top\nnew1 = 1\nnew2 = 2\n# keep bottom\n"
+
+
+async def test_a_point_at_the_end_of_a_line_leaves_no_blank_line(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The plugins send a point at the end of the cursor's line when it holds text: the code
+    goes on a new line below it, as for a point inside the line, with no blank line after."""
+    fake_openai.enqueue(text="y = x + 1\n", chunk_chars=3)
+    uri = editor.open("eolpoint.py", "x = 1\nprint(x)\n", tmp_path)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="more", position={"line": 0, "character": 5}
+    )
+    await editor.summary(uri)
+    assert editor.docs[uri].source == "x = 1\ny = x + 1\nprint(x)\n"
+
+
+async def test_a_point_on_a_blank_line_keeps_that_line_after_the_code(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text="y = 2\n", chunk_chars=3)
+    uri = editor.open("blank.py", "x = 1\n\nprint(x)\n", tmp_path)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="more", position={"line": 1, "character": 0}
+    )
+    await editor.summary(uri)
+    assert editor.docs[uri].source == "x = 1\ny = 2\n\nprint(x)\n"
+
+
 async def test_stop_ends_generation_and_the_model_stream(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:

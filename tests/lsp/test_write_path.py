@@ -451,6 +451,22 @@ async def test_stream_edits_typing_above_below_and_at_the_point_loses_nothing(
     assert labels[lines.index("v149=149")] == "v149 = 149"  # results sit on their lines
 
 
+@pytest.mark.parametrize("reply", ["new1 = 1\nnew2 = 2\n", "new1 = 1\nnew2 = 2"])
+async def test_stream_edits_a_range_ending_at_a_line_end_leaves_no_blank_line(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path, reply: str
+) -> None:
+    """`:'<,'>EagerGenerate` in Neovim: the selected lines up to the end of the last one are
+    replaced by the code; `end` drops that line's break when the code ends with its own."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    fake_openai.enqueue(text=reply, chunk_chars=3)
+    uri = editor.open("eol.py", "# top\nold1 = 1\nold2 = 2\n# keep bottom\n", tmp_path)
+    rng = {"start": {"line": 1, "character": 0}, "end": {"line": 2, "character": 8}}
+    await editor.command(methods.GENERATE, uri=uri, prompt="replace", range=rng)
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    assert editor.docs[uri].source == "# top\nnew1 = 1\nnew2 = 2\n# keep bottom\n"
+
+
 async def test_stream_edits_typing_inside_stops_cleanly_and_keeps_both_texts(
     stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:

@@ -202,7 +202,9 @@ class Generation(Activity):
         self.binding: RunBinding | None = None
         self.keep: int | None = None  # characters of generated text to keep (after an error)
         self.cut_by_error = False  # an error stopped the stream before any stop was asked for
-        self.separator = False  # we opened a line before the user's text that follows
+        # a line break after the code is ours to remove when the code ends with its own (one we
+        # opened before the user's text that follows, or the end of the line the code replaces)
+        self.separator = False
         self._stream_task: asyncio.Task[RunReport | None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self.progress: Progress = Progress(server, self, "eager: generating")
@@ -529,7 +531,13 @@ class Generation(Activity):
                 after = ""
         prefix = "\n" if before else ""
         suffix = "\n" if after.strip() else ""
-        self.separator = bool(suffix)
+        # When the code goes where a line with text ends (a range that ends at a line end, a
+        # point after a line's text), that line's own line break follows the code: like the
+        # separator opened before following text, it goes when the code ends with its own, or
+        # a blank line would be left that was not there. (At a point on a blank line
+        # `end` is at the line's start: that blank line stays after the code.)
+        ends_line = not after and end > text.line_start(text.line_of(end))
+        self.separator = bool(suffix) or ends_line
         region = await self.writer.open(start, end, prefix, suffix)
         if region is None:
             return False
