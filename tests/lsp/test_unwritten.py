@@ -333,3 +333,72 @@ async def test_a_statement_re_run_after_a_line_above_it_was_deleted_shows_its_ne
     )
     labels = await editor.hint_labels(uri)
     assert "c = 7" not in labels.values(), labels
+
+
+async def test_a_re_run_result_never_goes_to_a_users_line_with_the_same_text(
+    typing_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Above the generated code the user's own `z = x + 1` shows `z = 1`. The user edits the
+    generated `z = x + 1` (to `+ 2`), which stops the generation; the cleanup runs the
+    generated `z` again, and its text is no longer on its line. Its result is not shown
+    rather than put on the user's line of the same text (a reviewing helper saw `z = 2`
+    there)."""
+    editor: Editor = typing_client.editor  # type: ignore[attr-defined]
+    inside: TypeInside = typing_client.inside  # type: ignore[attr-defined]
+    fake_openai.enqueue(pieces=["x = 1\nz = x + 1\n", UNWRITTEN], hold_after_first=inside.released)
+
+    def user_edits(uri: str, region: dict[str, Any]) -> None:
+        doc = editor.docs[uri]
+        at = region["start"] + len("x = 1\nz = x + ")
+        rng = lsp.Range(start=doc.text.position(at), end=doc.text.position(at + 1))
+        editor._change(doc, [(rng, "2")])
+
+    inside.user_types = user_edits
+    uri = editor.open("same.py", "x = 0\nz = x + 1\n", tmp_path)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="n", position={"line": 2, "character": 0}
+    )
+    await editor.summary(uri)
+    assert editor.docs[uri].source == "x = 0\nz = x + 1\nx = 1\nz = x + 2\n"
+    labels = await editor.hint_labels(uri)
+    assert labels.get(1) == "z = 1", labels
+
+
+async def test_a_statement_written_whole_but_for_its_newline_keeps_its_result(
+    typing_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """`w = x + 1` is in the document, all but its newline, when the user types on line 0,
+    which stops the generation: its result stays on its line (the first fix for a partly
+    written line dropped it: a reviewing helper)."""
+    editor: Editor = typing_client.editor  # type: ignore[attr-defined]
+    inside: TypeInside = typing_client.inside  # type: ignore[attr-defined]
+    streams: StreamEdits = inside.streams
+    released = threading.Event()
+    fake_openai.enqueue(pieces=["x = 1\nw = x + 1", "\nz = 2\ny = 3\n"], hold_after_first=released)
+    inside.inserts = -1  # (it acts on its second insert: here the third, after the partial line)
+    inserts: list[str] = []
+    original = streams.before_op
+
+    def before_op(p: dict[str, Any]) -> None:
+        if p["op"] == "insert":
+            inserts.append(p.get("text", ""))
+            if "w = x + 1" in "".join(inserts) and not released.is_set():
+                released.set()
+
+    streams.before_op = before_op
+
+    def user_types(uri: str, region: dict[str, Any]) -> None:
+        assert editor.docs[uri].source.endswith("w = x + 1"), editor.docs[uri].source
+        editor.type(uri, 0, 5, "  # note")
+
+    inside.user_types = user_types
+    try:
+        uri = editor.open("nl.py", "", tmp_path)
+        await editor.command(methods.GENERATE, uri=uri, prompt="numbers")
+        await editor.summary(uri)
+    finally:
+        streams.before_op = original
+        released.set()
+    assert editor.docs[uri].source == "x = 1  # note\nw = x + 1"
+    labels = await editor.hint_labels(uri)
+    assert labels.get(1) == "w = 2", labels

@@ -18,6 +18,7 @@ import asyncio
 import random
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -278,6 +279,61 @@ async def test_applyedit_a_refusal_waits_for_a_didchange_held_back_by_the_client
     code = text.splitlines()
     lines = editor.docs[uri].source.split("\n")
     assert lines == ["# typed", "start = 0", *code, "", "end = 1", ""], lines
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "eager_lsp", "serve"],
+        client_factory=_client_factory,
+        server_env={**_server_env(), "EAGER_LSP_REFUSAL_WAIT": "60"},
+    ),
+)
+async def long_refusal_editor(lsp_client: LanguageClient, fake_openai: Any, tmp_path: Path):
+    """A VS Code-like client (workspace/applyEdit, stale edits refused), the server's wait
+    for the didChange behind a refusal made 60 s: a stop held up by it would show."""
+    settings = base_settings(fake_openai)
+    editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
+    editor.kind = "vscode"
+    lsp_client.set_configuration(settings, section=methods.SETTINGS_SECTION)
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            initialization_options=settings,
+            root_uri=tmp_path.as_uri(),
+        )
+    )
+    yield
+    await shut_down(lsp_client)
+
+
+async def test_applyedit_a_stop_is_not_held_up_by_a_refusal_wait(
+    long_refusal_editor: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The client refuses every edit from the third on, for good; a stop then ends the
+    generation at once instead of waiting out the refusal's wait (a reviewing helper: 4.9 s
+    with the 5 s default)."""
+    editor: Editor = long_refusal_editor.editor  # type: ignore[attr-defined]
+    fake_openai.enqueue(text=SCRIPT, chunk_chars=6, delay=0.01)
+    uri = editor.open("refusing.py", START_TEXT, tmp_path)
+    refused = asyncio.Event()
+
+    def refuse(ed: Editor, doc: ClientDoc, n: int) -> None:
+        if n == 3:
+            ed.reject_edits = True
+            refused.set()
+
+    editor.before_apply = refuse
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    await asyncio.wait_for(refused.wait(), 30)
+    await asyncio.sleep(0.5)  # the refusal reaches the server, which starts waiting
+    began = time.monotonic()
+    await editor.command(methods.STOP, uri=uri)
+    summary = await editor.summary(uri)
+    assert time.monotonic() - began < 30, "the stop waited for the refusal's 60 s"
+    assert summary["stoppedEarly"] is True, summary
+    assert summary["error"] is None, summary  # a stop, not "the editor refused the edit"
 
 
 # -- a client that applies eager/streamEdit itself --------------------------------------------------

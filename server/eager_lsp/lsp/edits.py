@@ -43,23 +43,24 @@ ECHO_TIMEOUT_S = 3.0  # how long the client may take to echo an applied edit as 
 # How long a refused edit waits for the didChange that says why before the refusal is final.
 # Neovim holds didChange back while the user types until it has sent a first one (its
 # debounce restarts with each change), so a refusal's cause can arrive seconds later; the
-# wait ends as soon as it does. Only a client that refuses for good waits it out.
-REFUSAL_WAIT_S = 5.0
+# wait ends as soon as it does, or the generation is stopped. Only a client that refuses
+# for good waits it out. `EAGER_LSP_REFUSAL_WAIT` (seconds) changes it.
 
 
-def _answer_timeout() -> float:
-    """How long the server waits for the editor to answer one edit request. The editor may be
-    slow for good reasons (a busy renderer retries an edit the user's typing beat, a remote
-    window); giving up ends the generation, so the wait is long. `EAGER_LSP_EDIT_TIMEOUT`
-    (seconds) changes it: tests, and editors slower still."""
+def _seconds(name: str, default: float) -> float:
     try:
-        value = float(os.environ.get("EAGER_LSP_EDIT_TIMEOUT", "60"))
+        value = float(os.environ.get(name, default))
     except ValueError:
-        return 60.0
-    return value if 0.1 <= value <= 3600 else 60.0
+        return default
+    return value if 0.1 <= value <= 3600 else default
 
 
-APPLY_TIMEOUT_S = _answer_timeout()
+# How long the server waits for the editor to answer one edit request. The editor may be slow
+# for good reasons (a busy renderer retries an edit the user's typing beat, a remote window);
+# giving up ends the generation, so the wait is long. `EAGER_LSP_EDIT_TIMEOUT` (seconds)
+# changes it: tests, and editors slower still.
+APPLY_TIMEOUT_S = _seconds("EAGER_LSP_EDIT_TIMEOUT", 60.0)
+REFUSAL_WAIT_S = _seconds("EAGER_LSP_REFUSAL_WAIT", 5.0)
 
 
 async def client_answer(
@@ -178,6 +179,7 @@ class Writer:
         self.failure: str | None = None
         self.on_applied: Callable[[], None] | None = None
         self._closing = False
+        self._stopped = False  # the generation was stopped: a refused edit waits no more
         self._wake = Wake()
         self._closed_wake = Wake()  # set once closing or aborted: ends the interval wait
         self._first_unwritten_at: float | None = None
@@ -210,6 +212,8 @@ class Writer:
         """The generation was stopped: complete lines are still written, an unfinished last
         line is not (and `finish` removes it if it was written), so no half statement stays."""
         self.truncate(self.received[: self._target()].rfind("\n") + 1)
+        self._stopped = True
+        self.doc.wake_waiters()
 
     @property
     def applied_text(self) -> str:
@@ -492,8 +496,9 @@ class EditWriter(Writer):
                 await doc.wait_until(functools.partial(self._settled, f), ECHO_TIMEOUT_S)
             else:
                 # A refusal because the user typed first: their didChange may still be on
-                # its way (REFUSAL_WAIT_S), so wait for it before calling the refusal final.
-                await doc.wait_until(functools.partial(self._settled, f), REFUSAL_WAIT_S)
+                # its way (REFUSAL_WAIT_S), so wait for it before calling the refusal final;
+                # a stop ends the wait (a stop is never held up by it).
+                await doc.wait_until(functools.partial(self._refusal_ends, f), REFUSAL_WAIT_S)
             self._inflight = None
             if f.echoed:
                 return f.start
@@ -502,6 +507,8 @@ class EditWriter(Writer):
             if f.missed or (not result.applied and doc.version != version):
                 start, end = self._moved(f, version)  # rebased onto the new text: retry
                 continue
+            if not result.applied and self._stopped:
+                return None  # stopped meanwhile: nothing more is written, and no failure
             if not result.applied:
                 reason = result.failure_reason or "no reason given"
                 self.abort(f"the editor refused the edit ({reason})")
@@ -514,6 +521,9 @@ class EditWriter(Writer):
 
     def _settled(self, f: _Inflight) -> bool:
         return f.echoed or f.missed or self.failure is not None
+
+    def _refusal_ends(self, f: _Inflight) -> bool:
+        return self._settled(f) or self._stopped
 
     def _moved(self, f: _Inflight, version: int) -> tuple[int, int]:
         """Where an edit meant for [start, end) of `version` belongs now."""

@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +75,7 @@ from eager_lsp.lsp.payloads import (
 from eager_lsp.lsp.runs import LineMap, RunBinding
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
-from eager_lsp.lsp.unwritten import Unwritten
+from eager_lsp.lsp.unwritten import Unwritten, shows_its_text
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import GenerationContext
@@ -408,7 +410,9 @@ class Generation(Activity):
             hold=self._held,
         )
         self.writer.on_applied = self.binding.release_held
-        self._unwritten = Unwritten(doc, interpreter, self.first_line, self._to_doc)
+        self._unwritten = Unwritten(
+            doc, interpreter, self.first_line, self._to_doc, self._region_lines
+        )
         self._writer_task = asyncio.ensure_future(self.writer.run())
         self._stream_task = asyncio.ensure_future(
             attempt.run(interpreter, _DocumentEdge(self, self.binding))
@@ -439,15 +443,18 @@ class Generation(Activity):
             if self.attempt.unchanged:
                 self.writer.push(self.replaced)  # nothing ran: the user's text comes back
             await self.writer.finish(self.keep, self._writer_task, trim_separator=self.separator)
+            only: Callable[[Entry], bool] | None = None
             if self.keep is not None:
                 self._drop_removed(self.writer.received[: self.keep])
             elif self.writer.failure is not None:
                 # nothing more was written (the user edited the region, a conflict): results
                 # of statements that ran but never reached the document have no line to sit
                 # on, nor has one whose last line was written only in part (`w = x` of
-                # `w = x + 1`): it would sit on whatever line comes next, a user's own
-                self._drop_removed(self.writer.applied_text, partial_last=False)
-            self.binding.release_held(all_=True)
+                # `w = x + 1`): it would sit on whatever line comes next, a user's own. A
+                # held result is shown only where its statement's text is.
+                self._drop_removed(self.writer.applied_text)
+                only = functools.partial(shows_its_text, self.doc)
+            self.binding.release_held(all_=True, only=only)
             await self._forget_unwritten()
         return report, error
 
@@ -595,13 +602,11 @@ class Generation(Activity):
             return None
         return self.attempt.keep_length()
 
-    def _drop_removed(self, kept: str, *, partial_last: bool = True) -> None:
+    def _drop_removed(self, kept: str) -> None:
         """Forget held results of statements whose text is not in the document (`kept` is
-        the generated text that is; its last line counts without its newline only when
-        `partial_last`: the text kept at an error ends where the statement does)."""
+        the generated text that is)."""
         assert self.binding is not None
-        ends_open = bool(kept) and not kept.endswith("\n")
-        lines = kept.count("\n") + (1 if ends_open and partial_last else 0)
+        lines = kept.count("\n") + (0 if kept.endswith("\n") or not kept else 1)
         self.binding.drop_held(from_run_line=self.first_line + lines)
 
     async def _forget_unwritten(self) -> None:
@@ -643,6 +648,13 @@ class Generation(Activity):
         if self.region is None or run_line < self.first_line:
             return None
         return self.doc.text.line_of(self.region.start) + (run_line - self.first_line)
+
+    def _region_lines(self) -> range:
+        """The document lines of the generated text (empty before it has a region)."""
+        if self.region is None:
+            return range(0)
+        text = self.doc.text
+        return range(text.line_of(self.region.start), text.line_of(self.region.end) + 1)
 
     def _held(self, last_run_line: int) -> bool:
         """True while that line (and its newline) is not yet in the document."""

@@ -168,12 +168,15 @@ class RunBinding:
         """How many results wait for their text."""
         return len(self._waiting)
 
-    def release_held(self, *, all_: bool = False) -> None:
-        """Show held results whose text has arrived (or all of them)."""
+    def release_held(
+        self, *, all_: bool = False, only: Callable[[Entry], bool] | None = None
+    ) -> None:
+        """Show held results whose text has arrived (or all of them; with `only`, those of
+        them it accepts, the others are dropped)."""
         still = []
         for sid, first, last in self._waiting:
             if all_ or self.hold is None or not self.hold(last):
-                self._add(sid, first)
+                self._add(sid, first, only)
                 self._unpin(sid)
             else:
                 still.append((sid, first, last))
@@ -193,9 +196,11 @@ class RunBinding:
         if sid is not None and self._ledger is not None:
             self._ledger.unpin(sid)
 
-    def _add(self, sid: int | None, first: int) -> None:
+    def _add(
+        self, sid: int | None, first: int, only: Callable[[Entry], bool] | None = None
+    ) -> None:
         entry = self.entry_for(sid, first)
-        if entry is not None:
+        if entry is not None and (only is None or only(entry)):
             self.on_entry(entry)
 
     def entry_for(self, sid: int | None, run_line: int) -> Entry | None:

@@ -52,6 +52,7 @@ class Unwritten:
         interpreter: Interpreter,
         first_line: int,
         to_doc: Callable[[int], int | None],
+        region_lines: Callable[[], range],
     ) -> None:
         self.doc = doc
         self.interpreter = interpreter
@@ -60,6 +61,7 @@ class Unwritten:
         self.since = interpreter.ledger.seq
         self._above = LineMap(doc)
         self._to_doc = to_doc  # run lines of the generated text → document lines
+        self._region_lines = region_lines  # the generated text's document lines, now
 
     def detach(self) -> None:
         self._above.detach()
@@ -77,7 +79,7 @@ class Unwritten:
             return ""
 
         def add(entry: Entry) -> None:
-            if _shows_its_text(doc, entry) or _where_it_is_shown(doc, entry):
+            if shows_its_text(doc, entry) or _where_it_is_shown(doc, entry, self._region_lines()):
                 server.add_entry(doc, entry)
 
         binding = RunBinding(doc, self._map, on_entry=add)
@@ -92,7 +94,7 @@ class Unwritten:
         return note(report)
 
 
-def _shows_its_text(doc: Document, entry: Entry) -> bool:
+def shows_its_text(doc: Document, entry: Entry) -> bool:
     """The statement's lines in the document still hold the text that ran."""
     result = entry.result
     if result is None or entry.last >= doc.text.line_count:
@@ -101,24 +103,29 @@ def _shows_its_text(doc: Document, entry: Entry) -> bool:
     return code_key(lines) == code_key(result.chunk.code)
 
 
-def _where_it_is_shown(doc: Document, entry: Entry) -> bool:
-    """Place `entry` where the earlier result of the same text is shown (the nearest, when
-    several are). Its lines come from the text as written, which an edit inside the
-    generated text moved (a line deleted above it); the earlier result followed the edit.
-    False when there is no such place (the entry is then not shown)."""
+def _where_it_is_shown(doc: Document, entry: Entry, region: range) -> bool:
+    """Place `entry`, a statement of the generated text, where the earlier result of the
+    same text is shown in the generated text (the nearest, when several are). Its lines come
+    from the text as written, which an edit inside it moved (a line deleted above it); the
+    earlier result followed the edit. Never on a line outside the generated text (a user's
+    own line may hold the same text). False when there is no such place."""
     result = entry.result
-    if result is None:
+    if result is None or entry.first not in region:
         return False
     key, span, first = code_key(result.chunk.code), len(entry.lines()), entry.first
     same = [
         e.first
         for e in doc.store.entries
-        if len(e.lines()) == span and (r := e.result) is not None and code_key(r.chunk.code) == key
+        if e.first in region
+        and e.last in region
+        and len(e.lines()) == span
+        and (r := e.result) is not None
+        and code_key(r.chunk.code) == key
     ]
     if not same:
         return False
     entry.place_at(min(same, key=lambda line: abs(line - first)))
-    return _shows_its_text(doc, entry)
+    return shows_its_text(doc, entry)
 
 
 def note(report: RerunReport) -> str:
