@@ -175,8 +175,11 @@ M.handlers["eager/status"] = function(_, p)
           return
         end
       end
+      -- (this server's diagnostics only: another linter's short message is no reason)
       local buf = vim.fn.bufnr(vim.uri_to_fname(p.uri))
-      for _, d in ipairs(buf > 0 and vim.diagnostic.get(buf) or {}) do
+      local client = buf > 0 and require("eager").client(buf) or nil
+      local ours = client and vim.diagnostic.get(buf, { namespace = vim.lsp.diagnostic.get_namespace(client.id) })
+      for _, d in ipairs(ours or {}) do
         if type(d.message) == "string" and d.message ~= "" and p.message:find(d.message, 1, true) then
           return
         end

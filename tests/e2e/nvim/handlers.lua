@@ -35,10 +35,15 @@ H.run(function()
   r.indexes = vim.tbl_map(function(x) return x.chunk.index end, eager.results(buf))
   -- a re-run's status naming an error a result or a diagnostic shows is not notified
   handlers["eager/status"](nil, { uri = uri, state = "error", message = "re-ran 1 of 3 statements (0.01 s); ZeroDivisionError: division by zero" }, {})
-  vim.diagnostic.set(vim.api.nvim_create_namespace("eager.test.syntax"), buf, { { lnum = 1, col = 0, message = "IndentationError: unexpected indent" } })
+  -- (the server's diagnostics, as if from a client with id 4242; another source's do not count)
+  local real_client = eager.client
+  eager.client = function() return { id = 4242, name = "eager" } end
+  vim.diagnostic.set(vim.lsp.diagnostic.get_namespace(4242), buf, { { lnum = 1, col = 0, message = "IndentationError: unexpected indent" } })
+  vim.diagnostic.set(vim.api.nvim_create_namespace("eager.test.linter"), buf, { { lnum = 2, col = 0, message = "KeyError" } })
   handlers["eager/status"](nil, { uri = uri, state = "error", message = "re-ran 0 of 0 statements (0.00 s); IndentationError: unexpected indent" }, {})
   handlers["eager/status"](nil, { uri = uri, state = "error", message = "re-ran 1 of 3 statements (0.01 s); KeyError: 'k'" }, {})
   vim.wait(require("eager.handlers").dedupe_ms + 300)
+  eager.client = real_client
   handlers["eager/status"](nil, { uri = uri, state = "idle" }, {})
   vim.cmd("EagerOutput")
   local out = vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(path, ":t"))
