@@ -246,6 +246,23 @@ interface Tracked {
   staleByText: boolean;
   /** The server said so (`eager/stale`); stays until the result is replaced. */
   staleByServer: boolean;
+  /** Its statement is gone from its place (deleted, undone): nothing there resembles it, so it
+   * is not drawn (it stayed, struck through, on whatever line moved up, a user's own line
+   * included); kept, so an undo that brings the text back shows it fresh again. */
+  gone: boolean;
+}
+
+/** The name a line starts with (`x` of `x = 1`, `def` of `def f():`), "" for a blank line. */
+function leadingWord(line: string | undefined): string {
+  const m = /^\s*([A-Za-z_][A-Za-z0-9_]*|\S)/.exec(line ?? "");
+  return m ? m[1]! : "";
+}
+
+/** The line at the result's place still starts as its statement did (an edited statement:
+ * stale, drawn struck through), rather than with another statement or nothing (it is gone). */
+function resembles(getLine: LineReader, start: number, snapshot: string[]): boolean {
+  const word = leadingWord(snapshot[0]);
+  return word !== "" && leadingWord(getLine(start)) === word;
 }
 
 function readLines(getLine: LineReader, start: number, count: number): string[] | undefined {
@@ -296,6 +313,7 @@ export class ResultTracker {
       snapshot: snapshot.length > 0 ? snapshot : new Array<string>(end - start + 1).fill(""),
       staleByText: snapshot.length === 0,
       staleByServer: false,
+      gone: false,
     });
     this.items.sort((a, b) => a.start - b.start);
   }
@@ -353,11 +371,13 @@ export class ResultTracker {
       if (match !== undefined) {
         t.start += match;
         t.staleByText = false;
+        t.gone = false;
       } else {
         // The chunk's own text changed: an edit inside a chunk leaves its first line where it was,
         // so keep the smallest move.
         t.start = Math.max(0, t.start + candidates[0]!);
         t.staleByText = true;
+        t.gone = !resembles(getLine, t.start, t.snapshot);
       }
     }
     // The file was emptied (select all, delete): no code is left for any result to describe, so
@@ -378,7 +398,7 @@ export class ResultTracker {
 
   /** Decorations to draw, in line order. */
   views(maxLength: number, image?: ImageReader): DecorationView[] {
-    return this.items.map((t) => {
+    return this.items.filter((t) => !t.gone).map((t) => {
       const stale = t.staleByText || t.staleByServer;
       const endLine = t.start + t.snapshot.length - 1;
       return {
