@@ -91,6 +91,7 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
 
 
 EDITED_MEANWHILE = "the text it was to replace was edited meanwhile; it was left as it is"
+EDITED_BY_USER = "the generated text was edited"  # an edit inside it stopped the writing
 MAX_RETRIES = 30  # rebase-and-retry rounds for one edit before giving up cleanly
 
 
@@ -138,7 +139,7 @@ class Region:
             return
         self.intact = False
         if self.on_conflict is not None:
-            self.on_conflict("the generated text was edited")
+            self.on_conflict(EDITED_BY_USER)
 
     def adopt(self, start: int, end: int) -> None:
         """The client said where the region is (rebased to the current version)."""

@@ -54,7 +54,7 @@ from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.lsp import methods
-from eager_lsp.lsp.edits import EDITED_MEANWHILE, EditWriter, Region, Writer
+from eager_lsp.lsp.edits import EDITED_BY_USER, EDITED_MEANWHILE, EditWriter, Region, Writer
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.execution import (
     Activity,
@@ -470,9 +470,12 @@ class Generation(Activity):
         released = self.binding.released if self.binding is not None else 0
         stopped = self.stop_reason is not None
         self.progress.end(f"ended: {error}" if error else "stopped" if stopped else "done")
+        # The user's own edit inside the generated text (an undo, a deleted line) stopped it:
+        # that is no error unless what it left fails (the summary says what happened).
+        by_user = (self.writer.failure or "").startswith(EDITED_BY_USER) and not doc.store.failing
         server.status(
             doc,
-            "error" if error else "idle",
+            "error" if error and not by_user else "idle",
             tokens=self.tokens,
             chunksDone=done,
             chunksTotal=released,

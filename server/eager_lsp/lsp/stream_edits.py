@@ -36,6 +36,7 @@ from eager_lsp.lsp import methods
 from eager_lsp.lsp.edit_pace import EditPace
 from eager_lsp.lsp.edits import (
     APPLY_TIMEOUT_S,
+    EDITED_BY_USER,
     EDITED_MEANWHILE,
     MAX_RETRIES,
     Region,
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 
 STREAM_INTERVAL_S = 0.03  # the client joins inserts into one undo step: they can be frequent
 REASONS = {
-    "edited": "the generated text was edited",
+    "edited": EDITED_BY_USER,
     "closed": "the document was closed",
     "conflict": "the document kept changing under the edit",
 }
