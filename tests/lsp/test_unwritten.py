@@ -260,6 +260,34 @@ def test_the_summary_names_what_was_removed(removed: int, deleted: int, said: st
     assert note(_report(removed, deleted, ran=1)).startswith(said)
 
 
+def _hold_until_written(
+    inside: TypeInside, fake: FakeOpenAIServer, pieces: list[str], partial: str
+) -> Callable[[], None]:
+    """The model sends `pieces[0]` (ending in the partial line `partial`), then the rest once
+    the partial line was written; TypeInside acts on the insert after it. Returns the undo of
+    this set-up."""
+    streams: StreamEdits = inside.streams
+    released = threading.Event()
+    fake.enqueue(pieces=pieces, hold_after_first=released)
+    inside.inserts = -1  # (it acts on its second insert: here the third, after the partial line)
+    inserts: list[str] = []
+    original = streams.before_op
+
+    def before_op(p: dict[str, Any]) -> None:
+        if p["op"] == "insert":
+            inserts.append(p.get("text", ""))
+            if partial in "".join(inserts) and not released.is_set():
+                released.set()
+
+    streams.before_op = before_op
+
+    def undo() -> None:
+        streams.before_op = original
+        released.set()
+
+    return undo
+
+
 async def test_a_statement_that_ran_while_only_part_of_its_line_was_written_shows_nowhere(
     typing_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
@@ -269,20 +297,9 @@ async def test_a_statement_that_ran_while_only_part_of_its_line_was_written_show
     user-tour helper in Neovim, the hover said so too)."""
     editor: Editor = typing_client.editor  # type: ignore[attr-defined]
     inside: TypeInside = typing_client.inside  # type: ignore[attr-defined]
-    streams: StreamEdits = inside.streams
-    released = threading.Event()  # the rest of the model's text, once `w = x` was written
-    fake_openai.enqueue(pieces=["x = 1\nw = x", " + 1\nz = 2\ny = 3\n"], hold_after_first=released)
-    inside.inserts = -1  # (it acts on its second insert: here the third, after the partial line)
-    inserts: list[str] = []
-    original = streams.before_op
-
-    def before_op(p: dict[str, Any]) -> None:
-        if p["op"] == "insert":
-            inserts.append(p.get("text", ""))
-            if "w = x" in "".join(inserts) and not released.is_set():
-                released.set()
-
-    streams.before_op = before_op
+    undo = _hold_until_written(
+        inside, fake_openai, ["x = 1\nw = x", " + 1\nz = 2\ny = 3\n"], "w = x"
+    )
 
     def user_deletes(uri: str, region: dict[str, Any]) -> None:
         doc = editor.docs[uri]
@@ -296,8 +313,7 @@ async def test_a_statement_that_ran_while_only_part_of_its_line_was_written_show
         await editor.command(methods.GENERATE, uri=uri, prompt="numbers")
         summary = await editor.summary(uri)
     finally:
-        streams.before_op = original
-        released.set()
+        undo()
     assert summary["stoppedEarly"] is True and "edited" in (summary["error"] or ""), summary
     assert editor.docs[uri].source == "x = 1\n"
     labels = await editor.hint_labels(uri)
@@ -376,20 +392,9 @@ async def test_a_statement_written_whole_but_for_its_newline_keeps_its_result(
     written line dropped it: a reviewing helper)."""
     editor: Editor = typing_client.editor  # type: ignore[attr-defined]
     inside: TypeInside = typing_client.inside  # type: ignore[attr-defined]
-    streams: StreamEdits = inside.streams
-    released = threading.Event()
-    fake_openai.enqueue(pieces=["x = 1\nw = x + 1", "\nz = 2\ny = 3\n"], hold_after_first=released)
-    inside.inserts = -1  # (it acts on its second insert: here the third, after the partial line)
-    inserts: list[str] = []
-    original = streams.before_op
-
-    def before_op(p: dict[str, Any]) -> None:
-        if p["op"] == "insert":
-            inserts.append(p.get("text", ""))
-            if "w = x + 1" in "".join(inserts) and not released.is_set():
-                released.set()
-
-    streams.before_op = before_op
+    undo = _hold_until_written(
+        inside, fake_openai, ["x = 1\nw = x + 1", "\nz = 2\ny = 3\n"], "w = x + 1"
+    )
 
     def user_types(uri: str, region: dict[str, Any]) -> None:
         assert editor.docs[uri].source.endswith("w = x + 1"), editor.docs[uri].source
@@ -401,8 +406,7 @@ async def test_a_statement_written_whole_but_for_its_newline_keeps_its_result(
         await editor.command(methods.GENERATE, uri=uri, prompt="numbers")
         await editor.summary(uri)
     finally:
-        streams.before_op = original
-        released.set()
+        undo()
     assert editor.docs[uri].source == "x = 1  # note\nw = x + 1"
     labels = await editor.hint_labels(uri)
     assert labels.get(1) == "w = 2", labels
