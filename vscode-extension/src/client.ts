@@ -5,9 +5,12 @@ import * as vscode from "vscode";
 import {
   ExecuteCommandRequest,
   LanguageClient,
+  MessageType,
   type LanguageClientOptions,
   RevealOutputChannelOn,
   type ServerOptions,
+  ShowMessageNotification,
+  type ShowMessageParams,
   State,
   type StaticFeature,
 } from "vscode-languageclient/node";
@@ -27,6 +30,7 @@ import {
   type StatusParams,
   type StreamEditParams,
 } from "./methods";
+import { RecentMessages } from "./status";
 import { DocumentSync, StreamWriter } from "./streamEdits";
 import {
   type Interpreter,
@@ -140,6 +144,8 @@ export class EagerClient implements vscode.Disposable {
   private pythonWatch: vscode.Disposable | undefined;
   /** What vscode-languageclient has sent of each document (replies wait for it). */
   readonly sync = new DocumentSync();
+  /** What the server said lately with window/showMessage. */
+  readonly serverMessages = new RecentMessages();
   private readonly writer: StreamWriter;
   private readonly cursor: CursorReporter;
 
@@ -262,6 +268,14 @@ export class EagerClient implements vscode.Disposable {
     client.onNotification(Notifications.generationSummary, (p: GenerationSummaryParams) =>
       this.sink.generationSummary(p),
     );
+    // The client's own window/showMessage handler, replaced (it is registered first) to keep
+    // what was said: a summary does not repeat it (RecentMessages).
+    client.onNotification(ShowMessageNotification.type, (m: ShowMessageParams) => {
+      this.serverMessages.add(m.message);
+      if (m.type === MessageType.Error) void vscode.window.showErrorMessage(m.message);
+      else if (m.type === MessageType.Warning) void vscode.window.showWarningMessage(m.message);
+      else void vscode.window.showInformationMessage(m.message);
+    });
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) {
         this.writer.reset();

@@ -31,6 +31,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     stale: (p) => decorations.onStale(p),
     generationSummary: (p) => {
       output.appendLine(summaryLogLine(p));
+      // The server said why it stopped as it stopped (window/showMessage): not again.
+      if (p.error && eager?.serverMessages.said(p.error)) return;
       const message = summaryMessage(p);
       if (p.error) void vscode.window.showWarningMessage(message);
       else void vscode.window.showInformationMessage(message);

@@ -132,3 +132,23 @@ export function summaryLogLine(s: GenerationSummaryParams): string {
   if (s.error) fields.push(`error: ${s.error}`);
   return `[summary] ${fields.join(", ")}`;
 }
+
+/** What the server said lately with `window/showMessage` (shown as it came), so that a
+ * generation's summary does not say the same stop again a moment later: a stop by an edit read
+ * "eager: generation stopped: X" and "Eager: stopped after 2.6 s (X)" side by side. */
+export class RecentMessages {
+  private items: { text: string; at: number }[] = [];
+
+  constructor(private readonly windowMs = 5000, private readonly now: () => number = Date.now) {}
+
+  add(text: string): void {
+    this.items.push({ text, at: this.now() });
+    if (this.items.length > 20) this.items.shift();
+  }
+
+  /** A message of the last few seconds contains `text`. */
+  said(text: string): boolean {
+    const since = this.now() - this.windowMs;
+    return text !== "" && this.items.some((m) => m.at >= since && m.text.includes(text));
+  }
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { statusView, summaryLogLine, summaryMessage } from "../src/status";
+import { RecentMessages, statusView, summaryLogLine, summaryMessage } from "../src/status";
 
 const uri = "file:///t/a.py";
 
@@ -97,5 +97,18 @@ describe("generation summary", () => {
       summaryLogLine({ ...base, error: "boom" }),
       "[summary] elapsed 4.1 s, last token 3.9 s, execution 2.2 s, serial estimate 6.1 s, saved 2.0 s, 6 chunks, 180 tokens, error: boom",
     );
+  });
+});
+
+describe("recent server messages", () => {
+  it("knows a stop the server just said, for a few seconds", () => {
+    let now = 1000;
+    const recent = new RecentMessages(5000, () => now);
+    recent.add("eager: generation stopped: the generated text was edited; removed 3 statements you deleted");
+    assert.equal(recent.said("the generated text was edited; removed 3 statements you deleted"), true);
+    assert.equal(recent.said("ZeroDivisionError: division by zero"), false);
+    assert.equal(recent.said(""), false);
+    now += 6000;
+    assert.equal(recent.said("the generated text was edited; removed 3 statements you deleted"), false);
   });
 });
