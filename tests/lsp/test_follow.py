@@ -81,6 +81,13 @@ async def test_an_error_halts_until_it_is_edited(editor: Editor, tmp_path: Path)
     labels = await editor.wait_hints(uri, lambda h: h.get(2) == "z = 5", "the rebuild")
     assert labels == {0: "x = 2", 1: "y = 0.5", 2: "z = 5"}
     await editor.settle(uri, lambda ds: not ds)
+    await editor.wait_for(
+        lambda: (
+            (s := editor.notes_for(methods.STATUS, uri)[-1])["state"] == "idle"
+            and str(s.get("message")).startswith("following")
+        ),
+        "the idle state of follow mode",
+    )
 
 
 async def test_follow_off_stops_running_typed_code(editor: Editor, tmp_path: Path) -> None:

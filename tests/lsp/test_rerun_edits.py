@@ -47,9 +47,9 @@ async def test_follow_reruns_the_edited_statement_and_its_dependents_only(
     # the load step and the statements that do not read `label` did not run again
     assert [results_on(editor, uri, n) for n in range(6)] == [1, 1, 1, 2, 2, 1]
     message = await editor.wait_for(
-        lambda: [m for m in status_messages(editor, uri) if m.startswith("re-ran")], "the status"
+        lambda: [m for m in status_messages(editor, uri) if "re-ran" in m], "the status"
     )
-    assert message[-1].startswith("re-ran 2 of 6 statements (")
+    assert message[-1].startswith("following · re-ran 2 of 6 statements (")
     assert "a full rebuild would take ≈" in message[-1]
 
 
@@ -76,9 +76,10 @@ async def test_follow_falls_back_to_a_full_rebuild_and_says_why(
     editor.cursor(uri, 3, 0)  # moved past the edited line: it re-runs
     await editor.wait_hints(uri, lambda h: h.get(3) == "d = 6")
     messages = await editor.wait_for(
-        lambda: [m for m in status_messages(editor, uri) if m.startswith("full rebuild")],
+        lambda: [m for m in status_messages(editor, uri) if "full rebuild" in m],
         "the status",
     )
+    assert messages[-1].startswith("following · full rebuild"), messages
     assert "line 2: `exec()`" in messages[-1]
     assert results_on(editor, uri, 0) == 2  # everything ran again, from a fresh namespace
 

@@ -52,10 +52,15 @@ export function statusView(s: StatusParams | undefined): StatusView {
   const model = modelText(s);
   const tip = (text: string): string => (model ? `${text}\n${model}` : text);
   if (s === undefined || s.state === "idle") {
-    const following = s?.message === "following";
+    // "following", or "following · re-ran 2 of 6 statements (…)" after an edit re-ran some
+    const message = s?.message ?? "";
+    const following = message === "following" || message.startsWith("following · ");
+    const reran = following ? message.slice("following · ".length) : "";
     return {
       text: following ? "$(eye) Eager: following" : "$(zap) Eager",
-      tooltip: tip(following ? "Eager: follow mode; waiting for the next statement" : "Eager: idle"),
+      tooltip: tip(
+        following ? `Eager: follow mode; waiting for the next statement${reran ? `. Last: ${reran}` : ""}` : "Eager: idle",
+      ),
       error: false,
       busy: false,
     };

@@ -112,3 +112,12 @@ describe("recent server messages", () => {
     assert.equal(recent.said("the generated text was edited; removed 3 statements you deleted"), false);
   });
 });
+
+describe("follow mode's idle state", () => {
+  it("stays 'following' after an edit re-ran statements, and says what re-ran", () => {
+    const v = statusView({ uri: "file:///a.py", state: "idle", message: "following · re-ran 2 of 6 statements (0.01 s)" });
+    assert.equal(v.text, "$(eye) Eager: following");
+    assert.match(v.tooltip, /Last: re-ran 2 of 6 statements/);
+    assert.equal(statusView({ uri: "file:///a.py", state: "idle", message: "re-ran 1 of 2 statements" }).text, "$(zap) Eager");
+  });
+});

@@ -86,6 +86,10 @@ class EditRun(Activity):
             message = f"{self.label}: {message}"
         if error:
             server.status(doc, "error", message=f"{message}; {error}")
+        elif self.label == "follow":
+            # follow mode goes on: its idle state says so, then what re-ran (VS Code's status
+            # bar showed plain "Eager" after a fixed error was re-run, as if follow mode were off)
+            server.status(doc, "idle", message=f"{FOLLOWING} · {message}")
         else:
             server.status(doc, "idle", message=message)
 
@@ -111,6 +115,9 @@ class EditRun(Activity):
             if doc.store.drop(first, last):
                 server.stale(doc, first, last)
                 server.republish(doc)
+
+
+FOLLOWING = "following"  # the idle state's message in follow mode (clients show it)
 
 
 async def run_edits(
