@@ -310,8 +310,8 @@ async def test_applyedit_a_stop_is_not_held_up_by_a_refusal_wait(
     long_refusal_editor: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     """The client refuses every edit from the third on, for good; a stop then ends the
-    generation at once instead of waiting out the refusal's wait (a reviewing helper: 4.9 s
-    with the 5 s default)."""
+    generation within a short wait instead of waiting out the refusal's (a reviewing helper:
+    4.9 s with the 5 s default); the refusal is then final, as it was before the long wait."""
     editor: Editor = long_refusal_editor.editor  # type: ignore[attr-defined]
     fake_openai.enqueue(text=SCRIPT, chunk_chars=6, delay=0.01)
     uri = editor.open("refusing.py", START_TEXT, tmp_path)
@@ -333,7 +333,7 @@ async def test_applyedit_a_stop_is_not_held_up_by_a_refusal_wait(
     summary = await editor.summary(uri)
     assert time.monotonic() - began < 30, "the stop waited for the refusal's 60 s"
     assert summary["stoppedEarly"] is True, summary
-    assert summary["error"] is None, summary  # a stop, not "the editor refused the edit"
+    assert "the editor refused the edit" in (summary["error"] or ""), summary
 
 
 # -- a client that applies eager/streamEdit itself --------------------------------------------------

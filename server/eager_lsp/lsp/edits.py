@@ -61,6 +61,7 @@ def _seconds(name: str, default: float) -> float:
 # changes it: tests, and editors slower still.
 APPLY_TIMEOUT_S = _seconds("EAGER_LSP_EDIT_TIMEOUT", 60.0)
 REFUSAL_WAIT_S = _seconds("EAGER_LSP_REFUSAL_WAIT", 5.0)
+STOPPED_REFUSAL_WAIT_S = 0.5  # the same wait once the generation was stopped
 
 
 async def client_answer(
@@ -497,9 +498,15 @@ class EditWriter(Writer):
                 await doc.wait_until(functools.partial(self._settled, f), ECHO_TIMEOUT_S)
             else:
                 # A refusal because the user typed first: their didChange may still be on
-                # its way (REFUSAL_WAIT_S), so wait for it before calling the refusal final;
-                # a stop ends the wait (a stop is never held up by it).
-                await doc.wait_until(functools.partial(self._refusal_ends, f), REFUSAL_WAIT_S)
+                # its way (REFUSAL_WAIT_S), so wait for it before calling the refusal final.
+                # A stop cuts the wait to STOPPED_REFUSAL_WAIT_S (a stop is not held up by it;
+                # the lines complete when it came are still written if the change comes).
+                wait = STOPPED_REFUSAL_WAIT_S if self._stopped else REFUSAL_WAIT_S
+                await doc.wait_until(functools.partial(self._refusal_ends, f), wait)
+                if self._stopped and not self._settled(f):
+                    await doc.wait_until(
+                        functools.partial(self._settled, f), STOPPED_REFUSAL_WAIT_S
+                    )
             self._inflight = None
             if f.echoed:
                 return f.start
@@ -508,8 +515,6 @@ class EditWriter(Writer):
             if f.missed or (not result.applied and doc.version != version):
                 start, end = self._moved(f, version)  # rebased onto the new text: retry
                 continue
-            if not result.applied and self._stopped:
-                return None  # stopped meanwhile: nothing more is written, and no failure
             if not result.applied:
                 reason = result.failure_reason or "no reason given"
                 self.abort(f"the editor refused the edit ({reason})")
