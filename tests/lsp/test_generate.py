@@ -6,6 +6,7 @@ import asyncio
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types as lsp
@@ -153,16 +154,25 @@ async def test_editing_the_generated_text_stops_generation(
     assert edits_at_end == 3  # nothing was written after the conflict
 
 
+async def _generated(
+    editor: Editor, fake: FakeOpenAIServer, tmp_path: Path, text: str, reply: str, **where: Any
+) -> str:
+    """The document `text` after generating `reply` at `where` (`position=` or `range=`)."""
+    fake.enqueue(text=reply, chunk_chars=3)
+    uri = editor.open("where.py", text, tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="more", **where)
+    await editor.summary(uri)
+    return editor.docs[uri].source
+
+
 async def test_a_point_inside_a_line_continues_after_that_line(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    fake_openai.enqueue(text="y = x + 1\n", chunk_chars=3)
-    uri = editor.open("mid.py", "x = 1\nprint(x)", tmp_path)
-    await editor.command(
-        methods.GENERATE, uri=uri, prompt="more", position={"line": 0, "character": 2}
+    at = {"line": 0, "character": 2}
+    source = await _generated(
+        editor, fake_openai, tmp_path, "x = 1\nprint(x)", "y = x + 1\n", position=at
     )
-    await editor.summary(uri)
-    assert editor.docs[uri].source == "x = 1\ny = x + 1\nprint(x)"
+    assert source == "x = 1\ny = x + 1\nprint(x)"
 
 
 async def test_a_selection_is_replaced(
@@ -185,12 +195,10 @@ async def test_a_range_ending_at_a_line_end_is_replaced_without_a_blank_line(
     """Neovim's `:'<,'>EagerGenerate` sends whole lines up to the end of the last one (not
     the start of the next): the code takes their place, with or without its own last
     newline, and no blank line is left before the text below (a user saw one)."""
-    fake_openai.enqueue(text=reply, chunk_chars=3)
-    uri = editor.open("eol.py", "# top\nold1 = 1\nold2 = 2\n# keep bottom\n", tmp_path)
+    text = "# top\nold1 = 1\nold2 = 2\n# keep bottom\n"
     rng = {"start": {"line": 1, "character": 0}, "end": {"line": 2, "character": 8}}
-    await editor.command(methods.GENERATE, uri=uri, prompt="replace", range=rng)
-    await editor.summary(uri)
-    assert editor.docs[uri].source == "# top\nnew1 = 1\nnew2 = 2\n# keep bottom\n"
+    source = await _generated(editor, fake_openai, tmp_path, text, reply, range=rng)
+    assert source == "# top\nnew1 = 1\nnew2 = 2\n# keep bottom\n"
 
 
 async def test_a_point_at_the_end_of_a_line_leaves_no_blank_line(
@@ -198,25 +206,21 @@ async def test_a_point_at_the_end_of_a_line_leaves_no_blank_line(
 ) -> None:
     """The plugins send a point at the end of the cursor's line when it holds text: the code
     goes on a new line below it, as for a point inside the line, with no blank line after."""
-    fake_openai.enqueue(text="y = x + 1\n", chunk_chars=3)
-    uri = editor.open("eolpoint.py", "x = 1\nprint(x)\n", tmp_path)
-    await editor.command(
-        methods.GENERATE, uri=uri, prompt="more", position={"line": 0, "character": 5}
+    at = {"line": 0, "character": 5}
+    source = await _generated(
+        editor, fake_openai, tmp_path, "x = 1\nprint(x)\n", "y = x + 1\n", position=at
     )
-    await editor.summary(uri)
-    assert editor.docs[uri].source == "x = 1\ny = x + 1\nprint(x)\n"
+    assert source == "x = 1\ny = x + 1\nprint(x)\n"
 
 
 async def test_a_point_on_a_blank_line_keeps_that_line_after_the_code(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    fake_openai.enqueue(text="y = 2\n", chunk_chars=3)
-    uri = editor.open("blank.py", "x = 1\n\nprint(x)\n", tmp_path)
-    await editor.command(
-        methods.GENERATE, uri=uri, prompt="more", position={"line": 1, "character": 0}
+    at = {"line": 1, "character": 0}
+    source = await _generated(
+        editor, fake_openai, tmp_path, "x = 1\n\nprint(x)\n", "y = 2\n", position=at
     )
-    await editor.summary(uri)
-    assert editor.docs[uri].source == "x = 1\ny = 2\n\nprint(x)\n"
+    assert source == "x = 1\ny = 2\n\nprint(x)\n"
 
 
 async def test_stop_ends_generation_and_the_model_stream(

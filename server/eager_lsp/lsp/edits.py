@@ -40,11 +40,6 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL_S = 0.05  # at most ~20 edits per second
 PARTIAL_LINE_WAIT_S = 0.25  # a partial line is written once it has waited this long
 ECHO_TIMEOUT_S = 3.0  # how long the client may take to echo an applied edit as didChange
-# How long a refused edit waits for the didChange that says why before the refusal is final.
-# Neovim holds didChange back while the user types until it has sent a first one (its
-# debounce restarts with each change), so a refusal's cause can arrive seconds later; the
-# wait ends as soon as it does, or the generation is stopped. Only a client that refuses
-# for good waits it out. `EAGER_LSP_REFUSAL_WAIT` (seconds) changes it.
 
 
 def _seconds(name: str, default: float) -> float:
@@ -60,8 +55,14 @@ def _seconds(name: str, default: float) -> float:
 # giving up ends the generation, so the wait is long. `EAGER_LSP_EDIT_TIMEOUT` (seconds)
 # changes it: tests, and editors slower still.
 APPLY_TIMEOUT_S = _seconds("EAGER_LSP_EDIT_TIMEOUT", 60.0)
+# How long a refused edit waits for the didChange that says why before the refusal is final.
+# Neovim holds didChange back while the user types until it has sent a first one (its
+# debounce restarts with each change), so a refusal's cause can arrive seconds later; the
+# wait ends as soon as it does. Only a client that refuses for good waits it out; once the
+# generation is stopped the wait is STOPPED_REFUSAL_WAIT_S. `EAGER_LSP_REFUSAL_WAIT`
+# (seconds) changes it.
 REFUSAL_WAIT_S = _seconds("EAGER_LSP_REFUSAL_WAIT", 5.0)
-STOPPED_REFUSAL_WAIT_S = 0.5  # the same wait once the generation was stopped
+STOPPED_REFUSAL_WAIT_S = 0.5
 
 
 async def client_answer(
@@ -181,7 +182,7 @@ class Writer:
         self.failure: str | None = None
         self.on_applied: Callable[[], None] | None = None
         self._closing = False
-        self._stopped = False  # the generation was stopped: a refused edit waits no more
+        self._stopped = False  # the generation was stopped: a refused edit waits less
         self._wake = Wake()
         self._closed_wake = Wake()  # set once closing or aborted: ends the interval wait
         self._first_unwritten_at: float | None = None
@@ -501,8 +502,7 @@ class EditWriter(Writer):
                 # its way (REFUSAL_WAIT_S), so wait for it before calling the refusal final.
                 # A stop cuts the wait to STOPPED_REFUSAL_WAIT_S (a stop is not held up by it;
                 # the lines complete when it came are still written if the change comes).
-                wait = STOPPED_REFUSAL_WAIT_S if self._stopped else REFUSAL_WAIT_S
-                await doc.wait_until(functools.partial(self._refusal_ends, f), wait)
+                await doc.wait_until(functools.partial(self._refusal_ends, f), REFUSAL_WAIT_S)
                 if self._stopped and not self._settled(f):
                     await doc.wait_until(
                         functools.partial(self._settled, f), STOPPED_REFUSAL_WAIT_S

@@ -22,6 +22,7 @@ from eager_lsp.app.follow import FollowState, follow_step, settled_text, typed_l
 from eager_lsp.core.interpreter import StreamFailed
 from eager_lsp.core.text_lines import TextLines
 from eager_lsp.core.types import Event, Release
+from eager_lsp.lsp import methods
 from eager_lsp.lsp.execution import Activity, reset_namespace
 from eager_lsp.lsp.payloads import OMIT, CursorParams, FollowResult, from_wire
 from eager_lsp.lsp.runs import RunBinding
@@ -62,7 +63,7 @@ class Epoch(Activity):
             self.follower.state.released(event.chunk.end_line)
         if event.kind in ("release", "exec_start", "result"):  # "running" only while it does
             busy = self.binding.running or self.binding.pending
-            self.server.status(self.doc, "running" if busy else "idle", message="following")
+            self.server.status(self.doc, "running" if busy else "idle", message=methods.FOLLOWING)
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
@@ -70,7 +71,7 @@ class Epoch(Activity):
         if self.reset_first:
             await reset_namespace(interpreter)
         self.ready.set()
-        server.status(doc, "idle", message="following")  # "running" once a statement does
+        server.status(doc, "idle", message=methods.FOLLOWING)  # "running" once a statement does
         try:
             report = await interpreter.run_stream(
                 self.stream, first_line=self.base + 1, listener=self.binding
@@ -88,7 +89,7 @@ class Epoch(Activity):
                 self.follower.state.stopped_at_error()
             server.status(doc, "error", message="follow: stopped at an error; edit it to re-run")
         elif not self.binding.cancelled:
-            server.status(doc, "idle", message="following")
+            server.status(doc, "idle", message=methods.FOLLOWING)
 
     async def stop(self, reason: str) -> None:
         """Cancel: nothing more from this stream is run or shown."""

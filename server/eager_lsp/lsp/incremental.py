@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from eager_lsp.core.dependencies import Plan
 from eager_lsp.core.rerun import RerunReport, rerun
 from eager_lsp.core.types import Event, ExecStart, ResultReady
+from eager_lsp.lsp import methods
 from eager_lsp.lsp.execution import Activity, replace_activity, run_error_text
 from eager_lsp.lsp.runs import LineMap, RunBinding
 
@@ -89,7 +90,7 @@ class EditRun(Activity):
         elif self.label == "follow":
             # follow mode goes on: its idle state says so, then what re-ran (VS Code's status
             # bar showed plain "Eager" after a fixed error was re-run, as if follow mode were off)
-            server.status(doc, "idle", message=f"{FOLLOWING} · {message}")
+            server.status(doc, "idle", message=f"{methods.FOLLOWING} · {message}")
         else:
             server.status(doc, "idle", message=message)
 
@@ -115,9 +116,6 @@ class EditRun(Activity):
             if doc.store.drop(first, last):
                 server.stale(doc, first, last)
                 server.republish(doc)
-
-
-FOLLOWING = "following"  # the idle state's message in follow mode (clients show it)
 
 
 async def run_edits(

@@ -39,6 +39,9 @@ STREAM_EDIT = "eager/streamEdit"
 # Client capability (`capabilities.experimental`) / initializationOptions key that asks for it.
 STREAM_EDITS_CAPABILITY = "eagerStreamEdits"
 STREAM_EDITS_OPTION = "streamEdits"
+# eager/status `message` of follow mode's idle state; after an edit re-ran statements it goes
+# on with what re-ran ("following · re-ran 2 of 6 statements (…)"): clients test the start
+FOLLOWING = "following"
 
 # Client → server notification: where the user's cursor is (follow mode).
 CURSOR = "eager/cursor"
