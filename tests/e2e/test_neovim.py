@@ -1041,3 +1041,78 @@ def test_an_edit_for_the_version_the_buffer_was_opened_at_is_refused_once_it_cha
     assert "the document changed" in r["stale"]["failureReason"], r["stale"]
     assert r["current"]["applied"] is True, r["current"]
     assert r["lines"] == ["start = 0", "current = 2", "typed = 1", "end = 1"], r["lines"]
+
+
+A_TO_10 = ("a = 1", "a = 10")
+
+
+@requires_nvim
+@pytest.mark.parametrize(
+    ("text", "cursor", "edit", "expected"),
+    [
+        # On a blank line between two: the blank line stays (only the model's text goes).
+        ("# top\n\n# end\n", [2, 0], A_TO_10, ["# top", "a = 10", "b = 2", "", "# end"]),
+        # On a line of code: the code goes below it, on a line opened before `# end`; that
+        # line break goes with the unfinished line, as a stop's `end` would take it.
+        ("x = 0\n# end\n", [1, 4], A_TO_10, ["x = 0", "a = 10", "b = 2", "# end"]),
+        # At the end of the buffer.
+        ("x = 0\n", [1, 4], A_TO_10, ["x = 0", "a = 10", "b = 2"]),
+        # The user's edit is on the unfinished line itself: it is theirs now, it stays (on the
+        # blank line it was written into).
+        (
+            "# top\n\n# end\n",
+            [2, 0],
+            ("e = d", "e = d  # mine"),
+            ["# top", "a = 1", "b = 2", "e = d  # mine", "# end"],
+        ),
+    ],
+    ids=["blank-line", "below-code", "end-of-buffer", "edited-on-it"],
+)
+def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
+    tmp_path: Path,
+    openai_server: FakeOpenAIServer,
+    text: str,
+    cursor: list[int],
+    edit: tuple[str, str],
+    expected: list[str],
+) -> None:
+    """The model stalls in the middle of `e = d - 100`, so the server writes `e = d`; the user
+    changes `a = 1` meanwhile. The generation stops there, and `e = d`, which never ran and
+    reads as another statement, is removed; the user's edit and the complete lines stay."""
+    held = threading.Event()
+    marker = tmp_path / "edited"
+    openai_server.enqueue(
+        pieces=["a = 1\nb = 2\ne = d", " - 100\nf = e\n"], delay=0.01, hold_after_first=held
+    )
+
+    def release() -> None:  # once the scenario has made its edit
+        deadline = time.monotonic() + 150
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held.set()
+
+    threading.Thread(target=release, daemon=True).start()
+    target = tmp_path / "t.py"
+    target.write_text(text)
+    try:
+        r = run_scenario(
+            "edit_above_unfinished",
+            tmp_path,
+            {
+                "file": str(target),
+                "prompt": "stall",
+                "cursor": cursor,
+                "unfinished": "e = d",
+                "edit_from": edit[0],
+                "edit_to": edit[1],
+                "marker": str(marker),
+                "settings": _settings(openai_server.url),
+            },
+        )
+    finally:
+        held.set()
+    assert r["done"], r["_debug"]
+    assert r["partial_seen"], (r["lines_before_edit"], r["_debug"])
+    assert r["lines"] == expected, (r["lines"], r["lines_before_edit"], r["_debug"][:3000])
+    assert r["summary"]["stoppedEarly"] is True, r["summary"]
+    assert "edited" in (r["summary"].get("error") or ""), r["summary"]

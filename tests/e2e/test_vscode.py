@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -743,3 +744,67 @@ def test_follow_mode_typed_with_pauses_never_runs_a_half_typed_line(
     assert not any(d.startswith("⟵ x =") for d in after[3]["decorations"]), after[3]
     assert any(d.startswith("⟵ x = 42") for d in after[4]["decorations"]), after[4]
     assert not any("NameError" in t for t in r["toastsSeen"]), r["toastsSeen"]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
+    code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path, eol: str
+) -> None:
+    """The model stalls in the middle of `e = d - 100`, so the server writes `e = d`; the user
+    types in `a = 1` above it meanwhile. The generation stops there, and `e = d`, which never ran
+    and reads as another statement, is removed (the extension's own edit, before it answers
+    "edited"); the user's edit, the complete lines and the blank line the code went on stay."""
+    held = threading.Event()
+    marker = tmp_path / "edited"
+    openai_server.enqueue(
+        pieces=["a = 1\nb = 2\ne = d", " - 100\nf = e\n"], delay=0.01, hold_after_first=held
+    )
+
+    def release() -> None:  # once the driver has typed
+        deadline = time.monotonic() + 200
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held.set()
+
+    threading.Thread(target=release, daemon=True).start()
+    settings = {
+        **WORKBENCH_SETTINGS,
+        "eager.server.python": PYTHON,
+        "eager.llm.provider": "openai",
+        "eager.llm.baseUrl": openai_server.url,
+        "eager.llm.apiKey": "test",
+        "eager.llm.model": "fake-model",
+        "eager.debug.enabled": False,
+        "editor.inlayHints.enabled": "off",
+        "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
+        "editor.suggestOnTriggerCharacters": False,
+    }
+    bench = Workbench(code_server, vsix, tmp_path, settings)
+    (bench.folder / "u.py").write_bytes(eol.join(["# top", "", "# end", ""]).encode())
+    ARTIFACTS.mkdir(exist_ok=True)
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "editAboveUnfinished",
+                "url": bench.url,
+                "folder": str(bench.folder),
+                "file": "u.py",
+                "prompt": "stall",
+                "line": 2,
+                "unfinished": "e = d",
+                "editLine": "a = 1",
+                "type": "0",
+                "marker": str(marker),
+                "screenshot": str(ARTIFACTS / f"vscode-e2e-unfinished-{len(eol)}.png"),
+                "timeoutMs": 90000,
+            }
+        )
+    finally:
+        held.set()
+        bench.stop()
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    assert "e = d" in r["beforeEdit"], r["beforeEdit"]
+    expected = eol.join(["# top", "a = 10", "b = 2", "", "# end", ""])
+    assert r["fileText"] == expected, (r["fileText"], r["beforeEdit"], debug)

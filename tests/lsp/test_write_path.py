@@ -639,13 +639,18 @@ async def test_stream_edits_an_error_keeps_the_code_up_to_it_in_one_end(
     assert editor.docs[uri].source == "x = 5\na = 1\nb = a / 0\nprint(x)"
     begin = streams.requests[0]
     assert begin["op"] == "begin" and begin["position"] == {"line": 1, "character": 0}
+    # what `end` asks for is told at `begin` too (an unfinished line the client drops on
+    # "edited" takes the opened line break with it, docs/protocol.md)
+    assert begin.get("trimTrailing") is True, begin
     assert streams.requests[-1]["op"] == "end"
+    assert streams.requests[-1].get("trimTrailing") is True, streams.requests[-1]
 
 
 async def test_stream_edits_stop_removes_an_unfinished_last_line(
     stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
     # one long last line that never ends: written as a partial line after a while
     fake_openai.enqueue(text="a = 1\nb = 2\n" + "c = [" + "1, " * 400, chunk_chars=3, delay=0.01)
     uri = editor.open("partial.py", "", tmp_path)
@@ -655,6 +660,7 @@ async def test_stream_edits_stop_removes_an_unfinished_last_line(
     summary = await editor.summary(uri)
     assert summary["stoppedEarly"] is True
     assert editor.docs[uri].source == "a = 1\nb = 2\n"  # the unfinished line was removed
+    assert "trimTrailing" not in streams.requests[0], streams.requests[0]  # nothing opened
 
 
 async def test_stream_edits_a_malformed_answer_stops_cleanly_naming_the_field(

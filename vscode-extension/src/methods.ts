@@ -247,6 +247,9 @@ export interface StreamBeginParams extends StreamEditBase {
    * at `position`, the region sits between the two. */
   before?: string;
   after?: string;
+  /** What `end` will ask for: known at the start, so that an unfinished last line removed
+   * before an "edited" answer takes the line break after it too, as `end` would. */
+  trimTrailing?: boolean;
 }
 
 export interface StreamInsertParams extends StreamEditBase {

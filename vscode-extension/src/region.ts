@@ -56,6 +56,12 @@ export class TrackedRegion {
   /** While the region is empty: where its point was placed, staying before text typed at it
    * (the point itself moves past such text). See `settle`. */
   private anchor: number | undefined;
+  /** Our text after our last line break: the unfinished line we are writing ("" when the
+   * region ends with a line break). */
+  private tail = "";
+  /** After a conflict that did not touch that unfinished line: where it is, followed through
+   * later changes until one touches it. See `unfinished`. */
+  private orphan: { start: number; end: number } | undefined;
 
   /** @param typedFrom for an empty region whose point was rebased past text the user typed at
    * it after the server's version (a `begin` for an older version): where that text begins.
@@ -79,7 +85,10 @@ export class TrackedRegion {
 
   /** A change someone else made; returns where it fell. After a conflict the region stops moving. */
   foreign(c: OffsetChange): Placement {
-    if (this.conflicted) return "conflict";
+    if (this.conflicted) {
+      this.followOrphan(c);
+      return "conflict";
+    }
     if (this.anchor !== undefined) {
       const s = c.offset;
       const e = c.offset + c.removed;
@@ -93,8 +102,35 @@ export class TrackedRegion {
       this.end += delta;
     } else if (p === "conflict") {
       this.conflictReason = "the generated text was edited";
+      const tailStart = this.end - this.tail.length;
+      if (this.tail !== "" && c.offset + c.removed < tailStart) {
+        // Edited above our unfinished line, not on it (nor the line break before it).
+        const delta = c.text.length - c.removed;
+        this.orphan = { start: tailStart + delta, end: this.end + delta };
+      }
     }
     return p;
+  }
+
+  private followOrphan(c: OffsetChange): void {
+    const o = this.orphan;
+    if (!o || (c.removed === 0 && c.text === "")) return;
+    const s = c.offset;
+    const e = c.offset + c.removed;
+    if (e < o.start) {
+      const delta = c.text.length - c.removed;
+      o.start += delta;
+      o.end += delta;
+    } else if (s <= o.end) {
+      this.orphan = undefined; // on it, at its start or end, or across its line breaks
+    }
+  }
+
+  /** Where the unfinished line we were writing is, and its text, when the user's edit inside
+   * the region (a conflict) was above it and nothing touched it since; else undefined. The
+   * line was never run: it is removed as a stop removes it (docs/protocol.md). */
+  unfinished(): { start: number; end: number; text: string } | undefined {
+    return this.orphan && { ...this.orphan, text: this.tail };
   }
 
   /** Our own placing edit is done: the region is the empty point `at`. */
@@ -106,6 +142,8 @@ export class TrackedRegion {
   ownInsert(text: string): void {
     this.end += text.length;
     this.anchor = undefined;
+    const lastBreak = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r"));
+    this.tail = lastBreak >= 0 ? text.slice(lastBreak + 1) : this.tail + text;
   }
 
   /** Before the first insert into the still empty region: the text typed at its point since it
@@ -126,6 +164,7 @@ export class TrackedRegion {
     const s = Math.max(offset, this.start);
     const e = Math.min(offset + removed, this.end);
     if (e > s) this.end -= e - s;
+    this.tail = ""; // (only ever cuts after a line break: `end`'s keepLines)
   }
 
   markConflict(reason: string): void {

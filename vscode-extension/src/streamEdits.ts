@@ -170,6 +170,8 @@ class Generation {
   /** Edits that had to be retried because the user's change came first. */
   retries = 0;
   writes = 0;
+  /** `begin`'s trimTrailing: what `end` would do with the line break after the region. */
+  trimTrailing = false;
 
   constructor(
     readonly id: string,
@@ -379,6 +381,7 @@ export class StreamWriter implements vscode.Disposable {
     const typedFrom = anchor && doc.offsetAt(toPosition(anchor)) + before.length;
     const gen = new Generation(p.generationId, doc, new TrackedRegion(from, to, typedFrom));
     gen.lastSeq = p.seq;
+    gen.trimTrailing = p.trimTrailing === true;
     this.gens.set(gen.id, gen); // so that the change event of our edit finds it
     if (to > from || before + after !== "") {
       const r = gen.region;
@@ -586,7 +589,8 @@ export class StreamWriter implements vscode.Disposable {
   }
 
   /** The region is gone (edited inside, closed, lost): answer so, forget it, change nothing more. */
-  private fail(gen: Generation, outcome: StreamEditFailure): StreamEditResult {
+  private async fail(gen: Generation, outcome: StreamEditFailure): Promise<StreamEditResult> {
+    if (outcome === "edited") await this.dropUnfinished(gen);
     const result: StreamEditResult =
       outcome === "edited"
         ? { ok: false, reason: "edited", message: gen.region.reason ?? "the generated text was edited" }
@@ -595,6 +599,37 @@ export class StreamWriter implements vscode.Disposable {
     void this.closeGroup(gen);
     this.forget(gen, result);
     return result;
+  }
+
+  /** The user edited the generated text above the unfinished line the model was writing: that
+   * line was never run (`x = d` of `x = d - 100` reads as a different statement), so it goes, as
+   * a stop removes it, when it is still exactly as written and alone on its line: its text, and
+   * with `begin`'s trimTrailing the line break after it, as `end` (keepLines, trimTrailing) would.
+   * Its own undo step. */
+  private async dropUnfinished(gen: Generation): Promise<void> {
+    const at = gen.region.unfinished();
+    const editor = this.editorFor(gen.doc);
+    if (!at || gen.closed || gen.doc.isClosed) return;
+    const doc = gen.doc;
+    const text = doc.getText();
+    const before = at.start > 0 ? text[at.start - 1] : "\n";
+    if (text.slice(at.start, at.end) !== at.text || (before !== "\n" && before !== "\r")) return;
+    const next = text.startsWith("\r\n", at.end) ? 2 : text[at.end] === "\n" || text[at.end] === "\r" ? 1 : 0;
+    if (next === 0 && at.end !== text.length) return; // the user's text follows on its line
+    const range = new vscode.Range(doc.positionAt(at.start), doc.positionAt(at.end + (gen.trimTrailing ? next : 0)));
+    let applied = false;
+    try {
+      if (editor) {
+        applied = await editor.edit((b) => b.delete(range), { undoStopBefore: true, undoStopAfter: true });
+      } else {
+        const we = new vscode.WorkspaceEdit();
+        we.delete(doc.uri, range);
+        applied = await vscode.workspace.applyEdit(we);
+      }
+    } catch {
+      applied = false;
+    }
+    this.log(`[edits] generation ${gen.id}: ${applied ? "removed" : "could not remove"} its unfinished last line ${JSON.stringify(at.text)}`);
   }
 
   private remember(id: string, result: StreamEditResult): StreamEditResult {

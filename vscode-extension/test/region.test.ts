@@ -190,6 +190,53 @@ describe("TrackedRegion", () => {
     assert.deepEqual([s.region.start, s.region.end], before);
   });
 
+  it("after a conflict above the unfinished last line, still knows where that line is", () => {
+    const s = new Sim("# top\n\n# end\n", 6);
+    s.gen("a = 1\nb = 2\ne = d");
+    assert.equal(s.user(6, 1, "A"), "conflict"); // `a` → `A`: above the unfinished line
+    assert.equal(s.user(0, 0, "# more\n"), "conflict"); // typing above moves it
+    const at = s.region.unfinished();
+    assert.ok(at);
+    assert.equal(at.text, "e = d");
+    assert.equal(s.text.slice(at.start, at.end), "e = d");
+    assert.equal(s.text.slice(at.end), "\n# end\n");
+  });
+
+  it("forgets the unfinished line once an edit touches it, or when the conflict was on it", () => {
+    const on = new Sim("", 0);
+    on.gen("a = 1\ne = d");
+    on.user(9, 0, "X"); // typing on the unfinished line itself
+    assert.equal(on.region.unfinished(), undefined);
+    const joined = new Sim("", 0);
+    joined.gen("a = 1\ne = d");
+    joined.user(5, 1, ""); // the line break before it: now one line with the user's text
+    assert.equal(joined.region.unfinished(), undefined);
+    const later = new Sim("", 0);
+    later.gen("a = 1\ne = d");
+    later.user(0, 1, "A");
+    assert.ok(later.region.unfinished());
+    later.user(11, 0, "0"); // typed at its end afterwards
+    assert.equal(later.region.unfinished(), undefined);
+    const at = new Sim("", 0);
+    at.gen("a = 1\ne = d");
+    at.user(0, 1, "A");
+    at.user(6, 0, "# "); // typed at its start
+    assert.equal(at.region.unfinished(), undefined);
+  });
+
+  it("has no unfinished line when the text ends with a line break", () => {
+    const s = new Sim("", 0);
+    s.gen("a = 1\ne = d");
+    s.gen(" - 100\r\n");
+    s.user(0, 1, "A");
+    assert.equal(s.region.unfinished(), undefined);
+    const cut = new Sim("", 0);
+    cut.gen("a = 1\ne = d");
+    cut.region.ownDelete(6, 5); // `end` with keepLines
+    cut.user(0, 1, "A");
+    assert.equal(cut.region.unfinished(), undefined);
+  });
+
   it("ownDelete shrinks only the part inside the region", () => {
     const r = new TrackedRegion(10, 20);
     r.ownDelete(10, 10);

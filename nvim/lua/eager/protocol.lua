@@ -128,6 +128,7 @@
 ---@field replace? eager.Range
 ---@field before? string
 ---@field after? string
+---@field trimTrailing? boolean
 
 ---@class eager.StreamInsertParams
 ---@field uri string

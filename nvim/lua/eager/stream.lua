@@ -26,6 +26,7 @@ M.ns = vim.api.nvim_create_namespace("eager.stream")
 ---@field expected string text inserted so far (what the region must hold)
 ---@field tick integer b:changedtick right after our last change
 ---@field eof boolean we opened a line at the end of the buffer (removed again at `end`)
+---@field trim boolean begin's trimTrailing: what `end` would do with the line break after it
 
 ---@type table<string, eager.StreamRegion>  generationId -> region
 M.regions = {}
@@ -153,6 +154,33 @@ local function forget(id)
   end
 end
 
+--- The user edited the generated text above the unfinished line the model was writing: that
+--- line was never run (`x = d` of `x = d - 100` reads as another statement), so it goes, as a
+--- stop removes it, when it is still exactly as written and alone on its line (a line typed
+--- at it, or joined to it, stays): its text, and with begin's trimTrailing the line break after
+--- it, as `end` (keepLines, trimTrailing) would. Its own undo step, after the user's change.
+---@param st eager.StreamRegion
+local function drop_unfinished(st)
+  local tail = st.expected:match("\n([^\n]*)$")
+  if tail == nil or tail == "" then
+    return -- no unfinished line, or only one line (the edit was on it)
+  end
+  local er, ec = pos(st, st.e)
+  local sr = pos(st, st.s)
+  if er == nil or sr == nil or sr >= er or ec ~= #tail or line(st.buf, er) ~= tail then
+    return
+  end
+  local n = api.nvim_buf_line_count(st.buf)
+  change(st, function()
+    -- (the last line's line break is the buffer's own end of line: the line goes then too)
+    if st.trim or (st.eof and er == n - 1) then
+      api.nvim_buf_set_lines(st.buf, er, er + 1, false, {}) -- the line and its line break
+    else
+      api.nvim_buf_set_text(st.buf, er, 0, er, ec, { "" })
+    end
+  end)
+end
+
 ---@param id string
 ---@param reason "edited"|"closed"|"conflict"
 ---@return eager.StreamEditResult
@@ -174,7 +202,7 @@ local function begin(p, client)
     return { ok = false, reason = "conflict" } -- the server rebases onto our didChange and retries
   end
   local enc = client.offset_encoding
-  local st = { buf = buf, client_id = client.id, expected = "", eof = false } ---@type eager.StreamRegion
+  local st = { buf = buf, client_id = client.id, expected = "", eof = false, trim = p.trimTrailing == true } ---@type eager.StreamRegion
   local sr, sc = to_byte(buf, p.position, enc)
   local er, ec = sr, sc
   if type(p.replace) == "table" then
@@ -284,6 +312,7 @@ function M.handle(_, p, ctx)
   if now ~= st.expected then
     -- the user changed text inside the region (kept for :checkhealth-style debugging)
     M.last_refusal = { op = p.op, seq = p.seq, text = now, expected = st.expected }
+    pcall(drop_unfinished, st)
     return refuse(p.generationId, "edited")
   end
   if p.op == "insert" then

@@ -223,7 +223,12 @@ class Writer:
         return self.received[: self.applied]
 
     # -- writing ------------------------------------------------------------------------------
-    async def open(self, start: int, end: int, before: str, after: str) -> Region | None:
+    async def open(
+        self, start: int, end: int, before: str, after: str, *, trim_trailing: bool = False
+    ) -> Region | None:
+        """Place the region at [start, end) between `before` and `after`; `trim_trailing` is
+        what `finish` will be told (`trim_separator`), known now for a client that removes an
+        unfinished line itself (stream edits, docs/protocol.md)."""
         raise NotImplementedError
 
     async def _write(self, text: str) -> bool:
@@ -419,7 +424,9 @@ class EditWriter(Writer):
             f.end += delta
 
     # -- sending ------------------------------------------------------------------------------
-    async def open(self, start: int, end: int, before: str, after: str) -> Region | None:
+    async def open(
+        self, start: int, end: int, before: str, after: str, *, trim_trailing: bool = False
+    ) -> Region | None:
         """Replace [start, end) with `before + after` (unless there is nothing to do) and
         place the region between them."""
         if start != end or before or after:

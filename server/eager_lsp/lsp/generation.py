@@ -548,7 +548,7 @@ class Generation(Activity):
         # `end` is at the line's start: that blank line stays after the code.)
         ends_line = not after and end > text.line_start(text.line_of(end))
         self.separator = bool(suffix) or ends_line
-        region = await self.writer.open(start, end, prefix, suffix)
+        region = await self.writer.open(start, end, prefix, suffix, trim_trailing=self.separator)
         if region is None:
             return False
         self.region = region

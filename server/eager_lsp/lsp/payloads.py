@@ -368,6 +368,7 @@ class StreamBeginParams(StreamEditBase):
     replace: Range = OMIT
     before: str = OMIT
     after: str = OMIT
+    trimTrailing: bool = OMIT  # what `end` will ask for (an unfinished line dropped on "edited")
 
 
 @dataclass

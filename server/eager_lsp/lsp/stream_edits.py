@@ -194,7 +194,9 @@ class StreamEditWriter(Writer):
         self.abort(why)
 
     # -- the three operations -------------------------------------------------------------------
-    async def open(self, start: int, end: int, before: str, after: str) -> Region | None:
+    async def open(
+        self, start: int, end: int, before: str, after: str, *, trim_trailing: bool = False
+    ) -> Region | None:
         doc = self.doc
         replaced = doc.text.source[start:end]
         for _ in range(MAX_RETRIES):
@@ -217,6 +219,8 @@ class StreamEditWriter(Writer):
                 fields["before"] = before
             if after:
                 fields["after"] = after
+            if trim_trailing:
+                fields["trimTrailing"] = True
             # Until the answer: where the region will start if the client does what we ask.
             self.region = Region(doc, start + len(before), judge=False)
             answer = await self._request("begin", **fields)

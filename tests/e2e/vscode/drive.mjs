@@ -5,7 +5,7 @@
 //
 //   EAGER_E2E='{"url": "...", "file": "a.py", "prompt": "...", "screenshot": "...png",
 //               "expectText": ["x = 6 * 7"], "expectValue": "42", "timeoutMs": 90000}' node drive.mjs
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { chromium } from "playwright-core";
@@ -137,6 +137,8 @@ try {
     await runFileAndAttach(page);
   } else if (params.scenario === "results") {
     await richResults(page);
+  } else if (params.scenario === "editAboveUnfinished") {
+    await editAboveUnfinished(page);
   } else {
     await generate(page);
   }
@@ -399,6 +401,51 @@ async function generate(page) {
     }, 10000, 100).catch(() => null);
     step("redo after the undo");
   }
+}
+
+// ---- an edit above the line the model is writing ---------------------------------------------
+
+/** Generate on line `params.line`; once the model's unfinished line `params.unfinished` is shown
+ * (the model stalls in its middle), type `params.type` at the end of line `params.editLine`,
+ * write `params.marker` (the model then goes on) and wait for the generation to end; save and
+ * read the file. */
+async function editAboveUnfinished(page) {
+  const view = page.locator(".editor-instance .monaco-editor .view-lines").first();
+  await view.click();
+  await page.keyboard.press("Control+Home");
+  for (let i = 1; i < params.line; i++) await page.keyboard.press("ArrowDown");
+  await palette(page, "Eager: Generate Code Here");
+  await until("the prompt input box", async () =>
+    (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
+      /Generate Code|Describe the code/.test(t),
+    ),
+  );
+  await page.keyboard.type(params.prompt, { delay: 5 });
+  await page.keyboard.press("Enter");
+  step("prompt sent");
+  const lines = async () => (await readPage(page)).text.split("\n").map((l) => l.replace(/\u00a0/g, " "));
+  result.beforeEdit = await until("the unfinished line", async () => {
+    const l = await lines();
+    return l.includes(params.unfinished) ? l : null;
+  });
+  step("unfinished line shown");
+  const target = page.locator(".editor-instance .view-line", { hasText: params.editLine }).first();
+  const box = await target.boundingBox();
+  await page.mouse.click(box.x + 20, box.y + box.height / 2);
+  await page.keyboard.press("End");
+  await page.keyboard.type(params.type);
+  step("typed above it");
+  writeFileSync(params.marker, "");
+  await until("the end of the generation", async () => {
+    const status = await eagerStatus(page);
+    return status && !/generating|running/.test(status) ? status : null;
+  });
+  step("generation ended");
+  await page.waitForTimeout(1000);
+  result.status = await eagerStatus(page);
+  result.fileText = await saveAndRead(page, join(params.folder, params.file), "");
+  result.final = await snapshot(page);
+  if (params.screenshot) await page.screenshot({ path: params.screenshot });
 }
 
 // ---- typing while code streams in (issue 10) ---------------------------------------------------
