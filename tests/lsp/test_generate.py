@@ -263,7 +263,9 @@ async def test_a_second_generate_is_refused(
     assert (await editor.command(methods.GENERATE, uri=uri, prompt="one"))["started"] is True
     second = await editor.command(methods.GENERATE, uri=uri, prompt="two")
     assert second["started"] is False and second["reason"] == "busy"
-    assert any("already generating" in m for m in editor.messages())
+    busy = [m for m in editor.messages() if "already generating" in m]
+    # it names the stop command as each editor spells it (eager.stop is the server's)
+    assert busy and ":EagerStop" in busy[0] and "Eager: Stop" in busy[0], busy
     await editor.wait_for(lambda: editor.apply_requests, "the first generation's text")
     await editor.command(methods.STOP, uri=uri)
     await editor.summary(uri)

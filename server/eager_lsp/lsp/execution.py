@@ -157,7 +157,7 @@ async def replace_activity(doc: Document, kind: str) -> None:
             return  # (one that ignored its stop is not waited for twice)
         if kind in ("generate", "fix") and current.kind in ("generate", "fix"):
             raise RequestError(
-                f"eager: {Path(doc.path).name} is already generating; stop it first (eager.stop).",
+                f"eager: {Path(doc.path).name} is already generating; stop it first (Neovim: :EagerStop; VS Code: Eager: Stop).",
                 "busy",
             )
         stopped.add(id(current))
