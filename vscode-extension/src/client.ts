@@ -146,6 +146,9 @@ export class EagerClient implements vscode.Disposable {
   readonly sync = new DocumentSync();
   /** What the server said lately with window/showMessage. */
   readonly serverMessages = new RecentMessages();
+  /** When a generation summary last arrived, per document URI (the server's form): "Eager: Stop"
+   * says nothing more when the summary of what it stopped already did. */
+  readonly summaryAt = new Map<string, number>();
   private readonly writer: StreamWriter;
   private readonly cursor: CursorReporter;
 
@@ -265,9 +268,10 @@ export class EagerClient implements vscode.Disposable {
     client.onNotification(Notifications.chunkResult, (p: ChunkResultParams) => this.sink.chunkResult(p));
     client.onNotification(Notifications.status, (p: StatusParams) => this.sink.status(p));
     client.onNotification(Notifications.stale, (p: StaleParams) => this.sink.stale(p));
-    client.onNotification(Notifications.generationSummary, (p: GenerationSummaryParams) =>
-      this.sink.generationSummary(p),
-    );
+    client.onNotification(Notifications.generationSummary, (p: GenerationSummaryParams) => {
+      this.summaryAt.set(p.uri, Date.now());
+      this.sink.generationSummary(p);
+    });
     // The client's own window/showMessage handler, replaced (it is registered first) to keep
     // what was said: a summary does not repeat it (RecentMessages).
     client.onNotification(ShowMessageNotification.type, (m: ShowMessageParams) => {

@@ -102,10 +102,13 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
           void vscode.window.showInformationMessage("Eager: nothing is running.");
           return;
         }
+        const asked = Date.now();
         const result = await client.execute<StopResult>(ServerCommands.stop, { uri });
         if (!result) return;
         output.appendLine(`[client] stop: ${JSON.stringify(result)}`);
-        void vscode.window.showInformationMessage(stopMessage(result));
+        // The server answers once what it stopped has wound down, after its summary.
+        const message = stopMessage(result, (client.summaryAt.get(uri) ?? 0) >= asked);
+        if (message) void vscode.window.showInformationMessage(message);
       }),
     ),
 

@@ -3,10 +3,13 @@
 
 import type { StopResult } from "./methods";
 
-export function stopMessage(r: StopResult): string {
+/** `summarized`: the summary of what was stopped ("Eager: stopped after 3.2 s …") was shown
+ * already; then only what it does not say is told, if anything. */
+export function stopMessage(r: StopResult, summarized = false): string | undefined {
   if (!r.stopped) return "Eager: nothing was running.";
-  const parts = ["Eager: stopped."];
-  if (r.interrupted === true) parts.push("The code it started was interrupted.");
-  if (r.stateLost === true) parts.push("The interpreter did not stop in time and was restarted; its variables are gone.");
-  return parts.join(" ");
+  const more: string[] = [];
+  if (r.interrupted === true) more.push("The code it started was interrupted.");
+  if (r.stateLost === true) more.push("The interpreter did not stop in time and was restarted; its variables are gone.");
+  if (!summarized) return ["Eager: stopped.", ...more].join(" ");
+  return more.length > 0 ? `Eager: ${more.join(" ")}` : undefined;
 }

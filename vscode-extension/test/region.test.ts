@@ -393,7 +393,13 @@ describe("withEol and stopMessage", () => {
   it("says what stop did", () => {
     assert.equal(stopMessage({ stopped: false }), "Eager: nothing was running.");
     assert.equal(stopMessage({ stopped: true }), "Eager: stopped.");
-    assert.match(stopMessage({ stopped: true, interrupted: true }), /interrupted/);
-    assert.match(stopMessage({ stopped: true, interrupted: true, stateLost: true }), /restarted/);
+    assert.match(stopMessage({ stopped: true, interrupted: true }) ?? "", /interrupted/);
+    assert.match(stopMessage({ stopped: true, interrupted: true, stateLost: true }) ?? "", /restarted/);
+  });
+
+  it("says nothing the summary of what it stopped already said", () => {
+    assert.equal(stopMessage({ stopped: true }, true), undefined);
+    assert.equal(stopMessage({ stopped: true, interrupted: true }, true), "Eager: The code it started was interrupted.");
+    assert.equal(stopMessage({ stopped: false }, true), "Eager: nothing was running.");
   });
 });
