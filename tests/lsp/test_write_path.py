@@ -281,6 +281,52 @@ async def test_applyedit_a_refusal_waits_for_a_didchange_held_back_by_the_client
     assert lines == ["# typed", "start = 0", *code, "", "end = 1", ""], lines
 
 
+async def test_applyedit_a_stop_during_a_refusal_wait_still_writes_the_refused_lines(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The user types before the client applies the second edit, whose didChange the client
+    sends 0.3 s later; the user stops the generation meanwhile. The stop cuts the refusal's
+    wait to 0.5 s, so the change still comes in time: the refused edit is rebased and its
+    complete lines are written, with no failure (ending the wait at once gave those lines up)."""
+    text = "".join(SCRIPT.splitlines(keepends=True)[:12])
+    fake_openai.enqueue(text=text, chunk_chars=4, delay=0.02)
+    uri = editor.open("stop_held.py", START_TEXT, tmp_path)
+    loop = asyncio.get_running_loop()
+    send = editor.client.text_document_did_change
+    refused: list[str] = []  # the text of the edit the user's typing beat
+    stops: list[asyncio.Future[Any]] = []
+
+    def race(ed: Editor, doc: ClientDoc, n: int) -> None:
+        if n == 2:
+            changes = ed.apply_requests[-1].edit.document_changes or []
+            refused.append("".join(e.new_text for dc in changes for e in dc.edits))  # type: ignore[union-attr]
+            ed.client.text_document_did_change = lambda params: loop.call_later(  # type: ignore[method-assign]
+                0.3, send, params
+            )
+            try:
+                ed.type(doc.uri, 0, 0, "# typed\n")
+            finally:
+                ed.client.text_document_did_change = send  # type: ignore[method-assign]
+            # the stop reaches the server while the refused edit waits for that change
+            stops.append(asyncio.ensure_future(ed.command(methods.STOP, uri=doc.uri)))
+
+    editor.before_apply = race
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert refused and stops, "the second edit was never refused"
+    assert (await stops[0]) == {"stopped": True}
+    assert summary["stoppedEarly"] is True and summary["error"] is None, summary
+    lines = editor.docs[uri].source.split("\n")
+    assert lines[:2] == ["# typed", "start = 0"], lines
+    code = [ln for ln in lines[2:] if ln not in ("", "end = 1")]
+    assert code and code == text.splitlines()[: len(code)], lines
+    written = refused[0].splitlines()[: refused[0].count("\n")]
+    assert written and all(ln in code for ln in written), (refused, lines)
+    assert lines[-3:] == ["", "end = 1", ""], lines
+
+
 @pytest_lsp.fixture(
     config=ClientServerConfig(
         server_command=[sys.executable, "-m", "eager_lsp", "serve"],
