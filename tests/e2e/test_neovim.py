@@ -1116,3 +1116,26 @@ def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
     assert r["lines"] == expected, (r["lines"], r["lines_before_edit"], r["_debug"][:3000])
     assert r["summary"]["stoppedEarly"] is True, r["summary"]
     assert "edited" in (r["summary"].get("error") or ""), r["summary"]
+
+
+@requires_nvim
+def test_code_generated_into_an_empty_buffer_leaves_no_blank_line_after_it(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """An empty buffer's one line is no line of the file: the code ends the buffer, as it does
+    in VS Code (it stayed after the code, so the file was written with a blank last line)."""
+    openai_server.enqueue(text="a = 1\nb = a + 1\n", chunk_chars=PIECE_CHARS, delay=0.01)
+    target = tmp_path / "empty.py"
+    target.write_text("")
+    r = run_scenario(
+        "generate",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "two",
+            "expect_diagnostics": 0,
+            "settings": _settings(openai_server.url),
+        },
+    )
+    assert r["done"], r["_debug"]
+    assert r["lines"] == ["a = 1", "b = a + 1"], r["lines"]

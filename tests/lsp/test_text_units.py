@@ -44,3 +44,25 @@ def test_units_ranges_and_columns_match_the_general_definitions() -> None:
         assert units(line, encoding) == _slow_units(line, encoding)
         n = rng.randint(0, 50)
         assert _chars_for_units(line, n, encoding) == _slow_chars(line, n, encoding)
+
+
+def test_a_crlf_line_break_is_not_part_of_the_line() -> None:
+    """LSP counts a line's characters without its line break, "\\r\\n" as much as "\\n": the
+    end of a line is before its "\\r" (a range or hint there did end one character past the
+    line), and a client position past the text clamps there."""
+    text = Text("x = 1\r\ny = 2\r\nlast\r", "utf-16")
+    assert [text.line(n) for n in range(3)] == ["x = 1", "y = 2", "last\r"]  # (no "\n": no CRLF)
+    assert text.end_of_line(0).character == 5
+    assert text.offset_at(0, 9) == 5
+    end = publish._lines_range(text, 0, 1).end
+    assert (end.line, end.character) == (1, 5)
+
+
+def test_a_crlf_typed_at_the_end_of_a_line_changes_no_line() -> None:
+    """Enter at the end of `x = 1` in a CRLF document is "\\r\\n" inserted before its "\\r":
+    new lines after line 0, whose text (and result) stays, as with "\\n" in an LF one."""
+    crlf = Text("x = 1\r\ny = 2\r\n")
+    edit = crlf.line_edit(5, 5, "\r\nz = 5")
+    assert (edit.map(0), edit.map(1)) == (0, 2)
+    lf = Text("x = 1\ny = 2\n")
+    assert lf.line_edit(5, 5, "\nz = 5") == edit

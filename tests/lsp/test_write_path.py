@@ -439,7 +439,9 @@ class StreamEdits:
             if p.get("replace"):
                 s = doc.text.offset(lsp.Position(**p["replace"]["start"]))
                 e = doc.text.offset(lsp.Position(**p["replace"]["end"]))
-            before, after = p.get("before") or "", p.get("after") or ""
+            eol = _eol(doc.source)
+            before = (p.get("before") or "").replace("\n", eol)
+            after = (p.get("after") or "").replace("\n", eol)
             if s != e or before or after:
                 self._edit(doc, s, e, before + after)
             r = {"uri": doc.uri, "start": s + len(before), "end": s + len(before), "text": ""}
@@ -453,9 +455,10 @@ class StreamEdits:
             return {"ok": False, "reason": "edited"}
         if p["op"] == "insert":
             start, end = r["start"], r["end"]
-            self._edit(doc, end, end, p["text"])
-            r["start"], r["end"] = start, end + len(p["text"])
-            r["text"] += p["text"]
+            text = p["text"].replace("\n", _eol(doc.source))  # as the editors do (withEol)
+            self._edit(doc, end, end, text)
+            r["start"], r["end"] = start, end + len(text)
+            r["text"] += text
             return self._answer(doc, r)
         assert p["op"] == "end", p
         keep = p.get("keepLines")
@@ -467,11 +470,17 @@ class StreamEdits:
             r["end"] = r["start"] + cut
             r["text"] = r["text"][:cut]
         trim = p.get("trimTrailing") and r["text"].endswith("\n")
-        if trim and doc.source[r["end"] : r["end"] + 1] == "\n":
-            self._edit(doc, r["end"], r["end"] + 1, "")
+        after = doc.source[r["end"] : r["end"] + 2]
+        if trim and (after[:1] == "\n" or after == "\r\n"):
+            self._edit(doc, r["end"], r["end"] + (2 if after == "\r\n" else 1), "")
         answer = self._answer(doc, r)
         del self.regions[gid]
         return answer
+
+
+def _eol(source: str) -> str:
+    """The document's line break, as an editor keeps it (VS Code: `TextDocument.eol`)."""
+    return "\r\n" if "\r\n" in source else "\n"
 
 
 @pytest_lsp.fixture(
@@ -690,6 +699,30 @@ async def test_stream_edits_an_error_keeps_the_code_up_to_it_in_one_end(
     assert begin.get("trimTrailing") is True, begin
     assert streams.requests[-1]["op"] == "end"
     assert streams.requests[-1].get("trimTrailing") is True, streams.requests[-1]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
+async def test_stream_edits_code_at_the_end_of_a_line_leaves_no_blank_line_in_either_eol(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path, eol: str
+) -> None:
+    """At the end of `x = 1`, the code goes on a line opened after it, and that line's own
+    line break follows the code: `end` takes the one the code no longer needs, in a CRLF
+    document as in an LF one (the "\r" counted as text left a blank line there); the line's
+    result stays on it."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    fake_openai.enqueue(text="a = 6 * 7\nb = a + 1\n", chunk_chars=40, delay=0.005)
+    uri = editor.open("eol.py", eol.join(["x = 1", "y = 2", ""]), tmp_path)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="more", position={"line": 0, "character": 5}
+    )
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    assert editor.docs[uri].source == eol.join(["x = 1", "a = 6 * 7", "b = a + 1", "y = 2", ""])
+    assert streams.requests[0].get("trimTrailing") is True, streams.requests[0]
+    assert streams.requests[-1].get("trimTrailing") is True, streams.requests[-1]
+    labels = await editor.wait_hints(uri, lambda h: 0 in h and 2 in h)
+    assert labels[0] == "x = 1" and labels[2] == "b = 43", labels
 
 
 async def test_stream_edits_stop_removes_an_unfinished_last_line(

@@ -25,7 +25,7 @@ M.ns = vim.api.nvim_create_namespace("eager.stream")
 ---@field e integer end extmark id
 ---@field expected string text inserted so far (what the region must hold)
 ---@field tick integer b:changedtick right after our last change
----@field eof boolean we opened a line at the end of the buffer (removed again at `end`)
+---@field eof boolean we opened a line at the end of the buffer, or it was empty (that line goes at `end`)
 ---@field trim boolean begin's trimTrailing: what `end` would do with the line break after it
 
 ---@type table<string, eager.StreamRegion>  generationId -> region
@@ -212,6 +212,11 @@ local function begin(p, client)
   local before = type(p.before) == "string" and p.before or ""
   local after = type(p.after) == "string" and p.after or ""
   local n = api.nvim_buf_line_count(buf)
+  if n == 1 and sr == 0 and line(buf, 0) == "" then
+    -- An empty buffer's one line is no line of the file (writing it gives an empty file): like
+    -- a line opened at the end, it goes at `end` when the code ends with its own line break.
+    st.eof = true
+  end
   if sr >= n then
     -- after the buffer's final newline: open a line there to hold the region (removed at end)
     st.eof = true

@@ -1,4 +1,5 @@
-"""A text with a line index: lines end at "\\n", addressed by offsets in code points.
+"""A text with a line index: lines end at "\\n" (a "\\r\\n" is one line break: `line()` is the
+text without it, as LSP counts a line's characters), addressed by offsets in code points.
 
 One implementation for every layer: follow mode's rules (app/follow.py) read plain strings
 through it, and the language server's document (lsp/text.Text) extends it with client
@@ -50,10 +51,15 @@ class TextLines:
         return len(self._starts)
 
     def line(self, n: int) -> str:
-        """Line `n` without its newline ("" past the end)."""
+        """Line `n` without its line break, "\\n" or "\\r\\n" ("" past the end)."""
         if n < 0 or n >= len(self._starts):
             return ""
-        end = self._starts[n + 1] - 1 if n + 1 < len(self._starts) else len(self.source)
+        if n + 1 < len(self._starts):
+            end = self._starts[n + 1] - 1
+            if end > self._starts[n] and self.source[end - 1] == "\r":
+                end -= 1
+        else:
+            end = len(self.source)
         return self.source[self._starts[n] : end]
 
     def line_start(self, n: int) -> int:

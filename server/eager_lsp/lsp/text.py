@@ -3,8 +3,8 @@
 Why not pygls's workspace copy: tracking an insertion point and shifting results needs the
 text *before* each change, one change at a time, and offsets make that arithmetic trivial.
 Columns on the wire are in the negotiated position encoding (UTF-16 for VS Code, UTF-8 for
-Neovim); conversion happens only here. Lines end at "\\n" (a "\\r\\n" keeps its "\\r" as the
-last character of the line, which is harmless for positions at or before it).
+Neovim); conversion happens only here. Lines end at "\\n" or "\\r\\n" (`line()` has neither: a
+client position past a line's text clamps to before its "\\r", and the end of a line is there).
 """
 
 from __future__ import annotations
@@ -115,6 +115,6 @@ class Text(TextLines):
         delta = added - (el - sl)
         if sc == 0 and ec == 0 and (text == "" or text.endswith("\n")):
             return LineEdit(sl, el - 1, delta)  # whole lines replaced/inserted/deleted
-        if start == end and sc == len(self.line(sl)) and text.startswith("\n"):
+        if start == end and sc == len(self.line(sl)) and text.startswith(("\n", "\r\n")):
             return LineEdit(sl + 1, sl, delta)  # new lines after the end of line sl
         return LineEdit(sl, el, delta)
