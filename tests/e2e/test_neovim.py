@@ -1139,3 +1139,36 @@ def test_code_generated_into_an_empty_buffer_leaves_no_blank_line_after_it(
     )
     assert r["done"], r["_debug"]
     assert r["lines"] == ["a = 1", "b = a + 1"], r["lines"]
+
+
+@requires_nvim
+def test_an_edit_above_a_finished_last_line_without_a_line_break_keeps_it(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """The model's text ends without a line break: its last line is finished (it runs when
+    the stream ends) though it is written as a partial line. An edit above it while the code
+    still runs stops nothing that matters and removes nothing: the server says `complete`
+    (a reviewing helper saw `print('done', a)` deleted after it ran, its value on a blank line)."""
+    openai_server.enqueue(
+        pieces=["a = 1\nb = 2\nimport time; time.sleep(3)\nprint('done', a)"], delay=0.01
+    )
+    target = tmp_path / "t.py"
+    target.write_text("# top\n\n# end\n")
+    r = run_scenario(
+        "edit_above_unfinished",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "sleep",
+            "cursor": [2, 0],
+            "unfinished": "print('done', a)",
+            "edit_from": "a = 1",
+            "edit_to": "a = 10",
+            "marker": str(tmp_path / "edited"),
+            "settings": _settings(openai_server.url),
+        },
+    )
+    assert r["done"], r["_debug"]
+    assert r["partial_seen"], (r["lines_before_edit"], r["_debug"])
+    code = ["a = 10", "b = 2", "import time; time.sleep(3)", "print('done', a)"]
+    assert r["lines"] == ["# top", *code, "# end"], (r["lines"], r["lines_before_edit"])

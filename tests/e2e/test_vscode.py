@@ -808,3 +808,52 @@ def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
     assert "e = d" in r["beforeEdit"], r["beforeEdit"]
     expected = eol.join(["# top", "a = 10", "b = 2", "", "# end", ""])
     assert r["fileText"] == expected, (r["fileText"], r["beforeEdit"], debug)
+
+
+def test_an_edit_above_a_finished_last_line_without_a_line_break_keeps_it(
+    code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The model's text ends without a line break: its last line is finished (it runs when the
+    stream ends) though it is written as a partial line. Typing above it while the code still
+    runs removes nothing: `end` says `complete` (a reviewing helper saw such a line deleted
+    after it ran in Neovim; the extension's rule was the same)."""
+    openai_server.enqueue(
+        pieces=["a = 1\nb = 2\nimport time; time.sleep(3)\nprint('done', a)"], delay=0.01
+    )
+    settings = {
+        **WORKBENCH_SETTINGS,
+        "eager.server.python": PYTHON,
+        "eager.llm.provider": "openai",
+        "eager.llm.baseUrl": openai_server.url,
+        "eager.llm.apiKey": "test",
+        "eager.llm.model": "fake-model",
+        "eager.debug.enabled": False,
+        "editor.inlayHints.enabled": "off",
+        "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
+        "editor.suggestOnTriggerCharacters": False,
+    }
+    bench = Workbench(code_server, vsix, tmp_path, settings)
+    (bench.folder / "f.py").write_text("# top\n\n# end\n")
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "editAboveUnfinished",
+                "url": bench.url,
+                "folder": str(bench.folder),
+                "file": "f.py",
+                "prompt": "sleep",
+                "line": 2,
+                "unfinished": "print('done', a)",
+                "editLine": "a = 1",
+                "type": "0",
+                "marker": str(tmp_path / "edited"),
+                "timeoutMs": 90000,
+            }
+        )
+    finally:
+        bench.stop()
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    code = ["a = 10", "b = 2", "import time; time.sleep(3)", "print('done', a)"]
+    assert r["fileText"] == "\n".join(["# top", *code, "# end", ""]), (r["fileText"], debug)

@@ -721,6 +721,7 @@ async def test_stream_edits_code_at_the_end_of_a_line_leaves_no_blank_line_in_ei
     assert editor.docs[uri].source == eol.join(["x = 1", "a = 6 * 7", "b = a + 1", "y = 2", ""])
     assert streams.requests[0].get("trimTrailing") is True, streams.requests[0]
     assert streams.requests[-1].get("trimTrailing") is True, streams.requests[-1]
+    assert streams.requests[-1].get("complete") is True, streams.requests[-1]  # text ended whole
     labels = await editor.wait_hints(uri, lambda h: 0 in h and 2 in h)
     assert labels[0] == "x = 1" and labels[2] == "b = 43", labels
 
@@ -740,6 +741,8 @@ async def test_stream_edits_stop_removes_an_unfinished_last_line(
     assert summary["stoppedEarly"] is True
     assert editor.docs[uri].source == "a = 1\nb = 2\n"  # the unfinished line was removed
     assert "trimTrailing" not in streams.requests[0], streams.requests[0]  # nothing opened
+    end = streams.requests[-1]
+    assert end["op"] == "end" and "complete" not in end, end  # stopped: its last line is cut
 
 
 async def test_stream_edits_a_malformed_answer_stops_cleanly_naming_the_field(

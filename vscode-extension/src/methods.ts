@@ -263,6 +263,9 @@ export interface StreamEndParams extends StreamEditBase {
   trimTrailing?: boolean;
   /** Delete the region's text after its k-th line break. */
   keepLines?: number;
+  /** The model's text has ended: its last line is finished even without a line break (it ran),
+   * so an "edited" answer to this `end` drops no unfinished line. */
+  complete?: boolean;
 }
 
 export type StreamEditParams = StreamBeginParams | StreamInsertParams | StreamEndParams;

@@ -408,7 +408,7 @@ export class StreamWriter implements vscode.Disposable {
       },
       (c) => gen.region.ownInsert(c.text),
     );
-    if (outcome !== "ok") return this.fail(gen, outcome);
+    if (outcome !== "ok") return this.fail(gen, outcome, !/^[\r\n]/.test(p.text));
     return this.reply(gen);
   }
 
@@ -416,8 +416,10 @@ export class StreamWriter implements vscode.Disposable {
     const gen = this.gens.get(p.generationId);
     if (!gen) return this.ended.get(p.generationId) ?? { ok: false, reason: "conflict", message: "unknown generation" };
     gen.lastSeq = p.seq;
+    // Unless the model's text has ended, the region's last line is unfinished here.
+    const unfinished = p.complete !== true;
     if (gen.closed || gen.doc.isClosed) return this.fail(gen, "closed");
-    if (gen.region.conflicted) return this.fail(gen, "edited");
+    if (gen.region.conflicted) return this.fail(gen, "edited", unfinished);
     const r = gen.region;
     if (p.keepLines !== undefined && p.keepLines >= 0) {
       // Keep the region's first k lines (an error stopped the code there, or a stop left an
@@ -427,7 +429,7 @@ export class StreamWriter implements vscode.Disposable {
         const outcome = await this.write(gen, () => ({ offset: r.start + cut, removed: r.end - (r.start + cut), text: "" }), (c) =>
           r.ownDelete(c.offset, c.removed),
         );
-        if (outcome !== "ok") return this.fail(gen, outcome);
+        if (outcome !== "ok") return this.fail(gen, outcome, unfinished);
       }
     }
     if (p.trimTrailing) {
@@ -438,7 +440,7 @@ export class StreamWriter implements vscode.Disposable {
         // The line break opened after the region (`after` of begin) is not needed: the region
         // ends with its own. It lies outside the region, which does not change.
         const outcome = await this.write(gen, () => ({ offset: r.end, removed: next, text: "" }), () => undefined);
-        if (outcome !== "ok") return this.fail(gen, outcome);
+        if (outcome !== "ok") return this.fail(gen, outcome, unfinished);
       }
     }
     await this.closeGroup(gen);
@@ -589,8 +591,10 @@ export class StreamWriter implements vscode.Disposable {
   }
 
   /** The region is gone (edited inside, closed, lost): answer so, forget it, change nothing more. */
-  private async fail(gen: Generation, outcome: StreamEditFailure): Promise<StreamEditResult> {
-    if (outcome === "edited") await this.dropUnfinished(gen);
+  /** `unfinished`: the op refused would have gone on with the region's last line (an insert
+   * that does not start with a line break, an `end` without `complete`). */
+  private async fail(gen: Generation, outcome: StreamEditFailure, unfinished = false): Promise<StreamEditResult> {
+    if (outcome === "edited" && unfinished) await this.dropUnfinished(gen);
     const result: StreamEditResult =
       outcome === "edited"
         ? { ok: false, reason: "edited", message: gen.region.reason ?? "the generated text was edited" }

@@ -144,6 +144,7 @@
 ---@field op string
 ---@field trimTrailing? boolean
 ---@field keepLines? integer
+---@field complete? boolean
 
 ---@class eager.StreamEditResult
 ---@field ok boolean

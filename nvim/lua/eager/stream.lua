@@ -27,6 +27,7 @@ M.ns = vim.api.nvim_create_namespace("eager.stream")
 ---@field tick integer b:changedtick right after our last change
 ---@field eof boolean we opened a line at the end of the buffer, or it was empty (that line goes at `end`)
 ---@field trim boolean begin's trimTrailing: what `end` would do with the line break after it
+---@field t? integer extmark at the start of the unfinished last line (left gravity)
 
 ---@type table<string, eager.StreamRegion>  generationId -> region
 M.regions = {}
@@ -151,6 +152,9 @@ local function forget(id)
   if st and api.nvim_buf_is_valid(st.buf) then
     pcall(api.nvim_buf_del_extmark, st.buf, M.ns, st.s)
     pcall(api.nvim_buf_del_extmark, st.buf, M.ns, st.e)
+    if st.t then
+      pcall(api.nvim_buf_del_extmark, st.buf, M.ns, st.t)
+    end
   end
 end
 
@@ -162,12 +166,15 @@ end
 ---@param st eager.StreamRegion
 local function drop_unfinished(st)
   local tail = st.expected:match("\n([^\n]*)$")
-  if tail == nil or tail == "" then
+  if tail == nil or tail == "" or st.t == nil then
     return -- no unfinished line, or only one line (the edit was on it)
   end
   local er, ec = pos(st, st.e)
   local sr = pos(st, st.s)
-  if er == nil or sr == nil or sr >= er or ec ~= #tail or line(st.buf, er) ~= tail then
+  local tr, tc = pos(st, st.t)
+  -- The line starts at its mark (nothing typed at its start or joined to it) and is exactly
+  -- the model's text up to the end mark.
+  if er == nil or sr == nil or sr >= er or tr ~= er or tc ~= 0 or ec ~= #tail or line(st.buf, er) ~= tail then
     return
   end
   local n = api.nvim_buf_line_count(st.buf)
@@ -254,6 +261,13 @@ local function insert(st, text)
   local nr, nc = end_of(er, ec, lines)
   place(st, sr, sc, nr, nc)
   st.expected = st.expected .. text
+  if #lines > 1 then
+    -- where the (possibly empty) last line starts: text typed at its start goes after the mark
+    if st.t then
+      pcall(api.nvim_buf_del_extmark, st.buf, M.ns, st.t)
+    end
+    st.t = api.nvim_buf_set_extmark(st.buf, M.ns, nr, 0, { right_gravity = false })
+  end
 end
 
 ---@param st eager.StreamRegion
@@ -317,7 +331,12 @@ function M.handle(_, p, ctx)
   if now ~= st.expected then
     -- the user changed text inside the region (kept for :checkhealth-style debugging)
     M.last_refusal = { op = p.op, seq = p.seq, text = now, expected = st.expected }
-    pcall(drop_unfinished, st)
+    -- the region's last line is unfinished when the op refused would have gone on with it: an
+    -- insert that does not start with a line break, an `end` without `complete`
+    local goes_on = p.op == "insert" and type(p.text) == "string" and p.text ~= "" and not p.text:match("^[\r\n]")
+    if goes_on or (p.op == "end" and p.complete ~= true) then
+      pcall(drop_unfinished, st)
+    end
     return refuse(p.generationId, "edited")
   end
   if p.op == "insert" then

@@ -300,7 +300,8 @@ class Run:
             released = self._detector.end()
             self._accept(released)
         self._enqueue(self._gate.flush())
-        self._emit(EndOfStream(self.end_at, offset=self._detector.offset))
+        whole = flush_tail and not self._skip_rest
+        self._emit(EndOfStream(self.end_at, offset=self._detector.offset, whole=whole))
         self._ended = True
         self._wake.set()
         return released

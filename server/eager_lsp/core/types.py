@@ -221,6 +221,9 @@ class StopRequested(Event):
 class EndOfStream(Event):
     kind: ClassVar[str] = "end_of_stream"
     offset: int
+    # The text ended where its source ended it: its last line, with or without a line break,
+    # was taken as finished (False: a broken or stopped stream left it unexecuted).
+    whole: bool = True
 
 
 @dataclass(frozen=True)

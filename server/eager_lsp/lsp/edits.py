@@ -183,6 +183,9 @@ class Writer:
         self.on_applied: Callable[[], None] | None = None
         self._closing = False
         self._stopped = False  # the generation was stopped: a refused edit waits less
+        # The model's text ended whole (core EndOfStream.whole): its last line is finished,
+        # with or without a line break, and runs. Stream edits' `end` says so (`complete`).
+        self.whole = False
         self._wake = Wake()
         self._closed_wake = Wake()  # set once closing or aborted: ends the interval wait
         self._first_unwritten_at: float | None = None

@@ -52,7 +52,7 @@ from eager_lsp.app.repair import RepairRequest
 from eager_lsp.core.executor import Executor
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.run import RunReport
-from eager_lsp.core.types import ChunkResult, Event
+from eager_lsp.core.types import ChunkResult, EndOfStream, Event
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import EDITED_BY_USER, EDITED_MEANWHILE, EditWriter, Region, Writer
 from eager_lsp.lsp.errors import RequestError
@@ -589,6 +589,8 @@ class Generation(Activity):
     def _on_event(self, event: Event) -> None:
         if event.kind == "result":
             self._report()
+        elif isinstance(event, EndOfStream) and event.whole:
+            self.writer.whole = True
 
     def _keep_length(self) -> int | None:
         """How much generated text stays (`Attempt.keep_length`, the CLI's rule too): up to

@@ -380,6 +380,7 @@ class StreamInsertParams(StreamEditBase):
 class StreamEndParams(StreamEditBase):
     trimTrailing: bool = OMIT
     keepLines: int = OMIT
+    complete: bool = OMIT  # the model's text has ended: its last line is finished, it ran
 
 
 STREAM_OPS: dict[str, type[StreamEditBase]] = {

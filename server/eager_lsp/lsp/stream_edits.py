@@ -97,6 +97,8 @@ class StreamEditWriter(Writer):
     # -- requests -------------------------------------------------------------------------------
     async def _request(self, op: str, **fields: Any) -> _Answer | None:
         doc = self.doc
+        if self.whole and op == "end":
+            fields["complete"] = True  # the last line is finished: not dropped (protocol.md)
         # payloads.StreamBeginParams / StreamInsertParams / StreamEndParams
         params = to_wire(
             STREAM_OPS[op](
