@@ -857,3 +857,47 @@ def test_an_edit_above_a_finished_last_line_without_a_line_break_keeps_it(
     assert r["error"] is None, r["error"] + debug
     code = ["a = 10", "b = 2", "import time; time.sleep(3)", "print('done', a)"]
     assert r["fileText"] == "\n".join(["# top", *code, "# end", ""]), (r["fileText"], debug)
+
+
+def test_ctrl_alt_g_generates_and_escape_stops(
+    code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The extension's default keybindings: Ctrl+Alt+G (Cmd+Alt+G on macOS) asks for the prompt
+    and generates at the cursor; Escape in the editor, while that document generates, stops it
+    (complete lines stay, the rest never comes)."""
+    script = "".join(f"v{i} = {i}\n" for i in range(80))
+    openai_server.enqueue(text=script, chunk_chars=PIECE_CHARS, delay=0.05)
+    settings = {
+        **WORKBENCH_SETTINGS,
+        "eager.server.python": PYTHON,
+        "eager.llm.provider": "openai",
+        "eager.llm.baseUrl": openai_server.url,
+        "eager.llm.apiKey": "test",
+        "eager.llm.model": "fake-model",
+        "eager.debug.enabled": False,
+        "editor.inlayHints.enabled": "off",
+    }
+    bench = Workbench(code_server, vsix, tmp_path, settings)
+    (bench.folder / "k.py").write_text("")
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "keys",
+                "url": bench.url,
+                "folder": str(bench.folder),
+                "file": "k.py",
+                "prompt": "count",
+                "stopAfter": "v3 = 3",
+                "timeoutMs": 90000,
+            }
+        )
+    finally:
+        bench.stop()
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    assert "generating" in r["statusBeforeEscape"].lower(), r["statusBeforeEscape"]
+    lines = r["fileText"].splitlines()
+    assert lines[:4] == ["v0 = 0", "v1 = 1", "v2 = 2", "v3 = 3"], r["fileText"]
+    assert "v79 = 79" not in r["fileText"], r["fileText"]  # stopped, not finished
+    assert all(ln == f"v{i} = {i}" for i, ln in enumerate(lines)), r["fileText"]

@@ -158,10 +158,16 @@ export class ResultDecorations implements vscode.Disposable {
   }
 }
 
+function isBusy(s: StatusParams | undefined): boolean {
+  return s !== undefined && (s.state === "generating" || s.state === "running");
+}
+
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly states = new Map<string, StatusParams>();
   private last: string | undefined;
+  /** The `eager.activeBusy` context key as last set: Escape stops (package.json keybindings). */
+  private activeBusy = false;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor() {
@@ -196,13 +202,19 @@ export class StatusBar implements vscode.Disposable {
   /** A document that is generating or running, preferring the active one (what "Stop" stops). */
   busyUri(): string | undefined {
     const active = vscode.window.activeTextEditor?.document.uri.toString();
-    const busy = (s: StatusParams | undefined) => s !== undefined && (s.state === "generating" || s.state === "running");
-    if (active !== undefined && busy(this.states.get(active))) return active;
-    for (const [uri, s] of this.states) if (busy(s)) return uri;
+    if (active !== undefined && isBusy(this.states.get(active))) return active;
+    for (const [uri, s] of this.states) if (isBusy(s)) return uri;
     return undefined;
   }
 
   private render(): void {
+    const active = vscode.window.activeTextEditor?.document.uri.toString();
+    const s = active !== undefined ? this.states.get(active) : undefined;
+    const busy = isBusy(s);
+    if (busy !== this.activeBusy) {
+      this.activeBusy = busy;
+      void vscode.commands.executeCommand("setContext", "eager.activeBusy", busy);
+    }
     const view = statusView(this.current());
     this.item.text = view.text;
     this.item.tooltip = view.tooltip;

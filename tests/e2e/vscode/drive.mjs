@@ -139,6 +139,8 @@ try {
     await richResults(page);
   } else if (params.scenario === "editAboveUnfinished") {
     await editAboveUnfinished(page);
+  } else if (params.scenario === "keys") {
+    await keysGenerateAndStop(page);
   } else {
     await generate(page);
   }
@@ -446,6 +448,34 @@ async function editAboveUnfinished(page) {
   result.fileText = await saveAndRead(page, join(params.folder, params.file), "");
   result.final = await snapshot(page);
   if (params.screenshot) await page.screenshot({ path: params.screenshot });
+}
+
+/** The default keybindings: Ctrl+Alt+G asks for a prompt and generates at the cursor; Escape, once
+ * `params.stopAfter` is in the text, stops the generation. Saves and reads the file. */
+async function keysGenerateAndStop(page) {
+  const view = page.locator(".editor-instance .monaco-editor .view-lines").first();
+  await view.click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.press("Control+Alt+g");
+  await until("the prompt input box", async () =>
+    (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
+      /Generate Code|Describe the code/.test(t),
+    ),
+  );
+  step("Ctrl+Alt+G asked for a prompt");
+  await page.keyboard.type(params.prompt, { delay: 5 });
+  await page.keyboard.press("Enter");
+  await until(`${params.stopAfter} in the text`, async () => ((await readPage(page)).text.includes(params.stopAfter) ? true : null));
+  result.statusBeforeEscape = await eagerStatus(page);
+  await page.keyboard.press("Escape");
+  step("Escape pressed");
+  result.statusAfter = await until("the end of the generation", async () => {
+    const status = await eagerStatus(page);
+    return status && !/generating|running/.test(status) ? status : null;
+  }, 30000);
+  await page.waitForTimeout(500);
+  result.fileText = await saveAndRead(page, join(params.folder, params.file), "");
+  result.final = await snapshot(page);
 }
 
 // ---- typing while code streams in (issue 10) ---------------------------------------------------
