@@ -66,3 +66,23 @@ def test_a_crlf_typed_at_the_end_of_a_line_changes_no_line() -> None:
     assert (edit.map(0), edit.map(1)) == (0, 2)
     lf = Text("x = 1\ny = 2\n")
     assert lf.line_edit(5, 5, "\nz = 5") == edit
+
+
+def test_a_cr_neovim_counts_as_text_keeps_the_copy_in_step() -> None:
+    """Neovim reads a file with mixed line endings as unix: a line's "\\r" is a character of
+    it (`^M`), and positions count it. `A # c` then `J` on `x = 1^M` (the changes Neovim sends,
+    recorded from a real one) leave the server's copy as Neovim has it, and Enter after the
+    `^M` changes no line (a reviewing helper saw the copy go out of step)."""
+    text = Text("x = 1\r\ny = 2\n", "utf-16")
+    for (sl, sc), (el, ec), new in [
+        ((0, 6), (0, 6), " # c"),
+        ((0, 10), (0, 10), " y = 2"),
+        ((1, 0), (2, 0), ""),
+    ]:
+        text.replace(text.offset_at(sl, sc), text.offset_at(el, ec), new)
+    assert text.source == "x = 1\r # c y = 2\n"
+    enter = Text("x = 1\r\ny = 2\n")
+    edit = enter.line_edit(enter.offset_at(0, 6), enter.offset_at(0, 6), "\nz = 5")
+    assert (edit.map(0), edit.map(1)) == (0, 2)
+    # past that one character, a position clamps to the line's end, before its "\r"
+    assert enter.offset_at(0, 7) == enter.offset_at(0, 99) == 5

@@ -745,6 +745,25 @@ async def test_stream_edits_stop_removes_an_unfinished_last_line(
     assert end["op"] == "end" and "complete" not in end, end  # stopped: its last line is cut
 
 
+async def test_stream_edits_a_stop_after_the_stream_ended_does_not_call_the_cut_line_complete(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The stream ended whole, but the code still runs when the user stops: the last line,
+    written without a line break, never runs and is cut (`keepLines`); `end` does not say
+    `complete`, so a client that found the text edited drops it too (a reviewing helper)."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    fake_openai.enqueue(text="import time\ntime.sleep(3)\nx = 1", chunk_chars=40, delay=0.005)
+    uri = editor.open("cut.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="p")
+    await editor.wait_for(lambda: editor.docs[uri].source.endswith("x = 1"), "the last line")
+    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    await editor.summary(uri)
+    end = streams.requests[-1]
+    assert end["op"] == "end" and end.get("keepLines") == 2 and "complete" not in end, end
+    assert editor.docs[uri].source == "import time\ntime.sleep(3)\n"
+
+
 async def test_stream_edits_a_malformed_answer_stops_cleanly_naming_the_field(
     stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:

@@ -97,8 +97,6 @@ class StreamEditWriter(Writer):
     # -- requests -------------------------------------------------------------------------------
     async def _request(self, op: str, **fields: Any) -> _Answer | None:
         doc = self.doc
-        if self.whole and op == "end":
-            fields["complete"] = True  # the last line is finished: not dropped (protocol.md)
         # payloads.StreamBeginParams / StreamInsertParams / StreamEndParams
         params = to_wire(
             STREAM_OPS[op](
@@ -279,6 +277,10 @@ class StreamEditWriter(Writer):
         kept = self.received[: self.applied if limit is None else min(self.applied, limit)]
         if usable and trim_separator and kept.endswith("\n"):
             fields["trimTrailing"] = True
+        if self.whole and limit is None:
+            # The model's last line is finished and ran: an "edited" answer keeps it (a stop
+            # or an error after the stream ended cuts it, `limit`: then it may go).
+            fields["complete"] = True
         answer = await self._request("end", **fields)
         if answer is None or self.failure is not None:
             return

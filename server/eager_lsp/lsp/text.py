@@ -70,10 +70,24 @@ class Text(TextLines):
         return self.offset_at(pos.line, pos.character)
 
     def offset_at(self, line: int, character: int) -> int:
-        """Offset of client position (`line`, `character`), both ≥ 0, clamped into the text."""
+        """Offset of client position (`line`, `character`), both ≥ 0, clamped into the text:
+        to before a "\\r\\n", except one character past the text of a line that ends so, which
+        is after its "\\r" (Neovim counts it as text in a file it reads as unix: `^M`)."""
         if line >= len(self._starts):
             return len(self.source)
-        return self._starts[line] + _chars_for_units(self.line(line), character, self.encoding)
+        text = self.line(line)
+        n = _chars_for_units(text, character, self.encoding)
+        if n == len(text) and self._cr_ends(line) and character == units(text, self.encoding) + 1:
+            n += 1
+        return self._starts[line] + n
+
+    def _cr_ends(self, line: int) -> bool:
+        """Line `line` ends with "\\r\\n" (its "\\r" is not in `line()`)."""
+        nxt = line + 1
+        return (
+            nxt < len(self._starts)
+            and self.source[self._starts[nxt] - 2 : self._starts[nxt]] == "\r\n"
+        )
 
     def position(self, offset: int) -> lsp.Position:
         offset = max(0, min(offset, len(self.source)))
@@ -115,6 +129,8 @@ class Text(TextLines):
         delta = added - (el - sl)
         if sc == 0 and ec == 0 and (text == "" or text.endswith("\n")):
             return LineEdit(sl, el - 1, delta)  # whole lines replaced/inserted/deleted
-        if start == end and sc == len(self.line(sl)) and text.startswith(("\n", "\r\n")):
-            return LineEdit(sl + 1, sl, delta)  # new lines after the end of line sl
+        if start == end and text.startswith(("\n", "\r\n")):
+            n = len(self.line(sl))
+            if sc == n or (sc == n + 1 and text[0] == "\n" and self._cr_ends(sl)):
+                return LineEdit(sl + 1, sl, delta)  # new lines after the end of line sl
         return LineEdit(sl, el, delta)
