@@ -153,3 +153,54 @@ def test_a_generation_cut_by_its_token_limit_does_not_run_the_cut_statement(
     assert "total = 12345" not in out.stdout, out.stdout
     assert "ended: The model reached its token limit (llm.maxTokens = 21)" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("where", ["adir", "missing/dir/out.py"])
+def test_an_output_path_that_cannot_be_written_is_refused_before_the_model_runs(
+    tmp_path: Path, where: str
+) -> None:
+    """`-o` naming a directory or a path in no directory: a clear message and exit 2 before
+    the model is asked (it was asked, the code ran, then a traceback lost the summary)."""
+    (tmp_path / "adir").mkdir()
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text="x = 1\n")
+        out = generate(srv, tmp_path, "-o", where)
+        assert srv.chat_requests == []
+    assert out.returncode == 2, out.stderr
+    assert f"cannot write {where}" in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_serve_reports_a_bad_address_or_log_file_without_a_traceback(tmp_path: Path) -> None:
+    """`serve` mistakes are told in one line: a malformed or out-of-range --tcp (before the
+    TCP warning), an address this machine does not have, a port already taken, a log file in
+    no directory."""
+    import socket
+
+    def serve(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "eager_lsp", "serve", *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            cwd=tmp_path,
+        )
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        runs = {
+            "127.0.0.1:99999": (2, "--tcp wants HOST:PORT"),
+            "foo": (2, "--tcp wants HOST:PORT"),
+            f"127.0.0.1:{port}": (1, "cannot listen on"),
+        }
+        for address, (code, said) in runs.items():
+            out = serve("--tcp", address)
+            assert out.returncode == code and said in out.stderr, (address, out.stderr)
+            assert "Traceback" not in out.stderr, out.stderr
+            if code == 2:
+                assert "warning" not in out.stderr, out.stderr  # refused before the warning
+    out = serve("--log-file", str(tmp_path / "missing" / "server.log"))
+    assert out.returncode == 2 and "cannot write the log file" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr

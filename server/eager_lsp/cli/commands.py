@@ -444,9 +444,9 @@ TCP_WARNING = (
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from eager_lsp.lsp.server import serve
+    from eager_lsp.lsp.server import serve, tcp_address
 
-    if args.tcp:
+    if args.tcp and tcp_address(args.tcp) is not None:  # (serve refuses a malformed one)
         warning = TCP_WARNING.format(address=args.tcp)
         host = args.tcp.rpartition(":")[0].strip("[]")
         if host not in ("", "127.0.0.1", "localhost", "::1"):

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -137,6 +138,9 @@ async def generate_main(args: argparse.Namespace) -> int:
         print(f"eager-lsp: {exc}", file=sys.stderr)
         return 2
     out_path: Path | None = args.output
+    if out_path is not None and (problem := _unwritable(out_path)):
+        print(f"eager-lsp: cannot write {out_path}: {problem}", file=sys.stderr)
+        return 2
     doc_path = str(out_path.resolve()) if out_path else str(Path("generated.py").resolve())
     origin = time.monotonic()  # every time this command prints counts from here
     watch_stdout()
@@ -176,8 +180,12 @@ async def generate_main(args: argparse.Namespace) -> int:
         await interpreter.close()
     attempts = outcome.attempts
     code = outcome.code
+    write_error = None
     if out_path is not None:
-        out_path.write_text(code, encoding="utf-8")
+        try:
+            out_path.write_text(code, encoding="utf-8")
+        except OSError as exc:  # (checked before the model started; it changed since)
+            write_error = f"cannot write {out_path}: {exc.strerror or exc}"
     final = attempts[-1].report
     if args.json:
         summary: dict[str, Any] = final.to_json() if final else {}
@@ -206,9 +214,24 @@ async def generate_main(args: argparse.Namespace) -> int:
                 label = "" if len(attempts) == 1 else f"attempt {i + 1}: "
                 text = format_summary(attempt.report, origin=origin)
                 print(label + text.replace("\n", "\n" + " " * len(label)))
-        if out_path is not None:
+        if out_path is not None and write_error is None:
             print(f"wrote {out_path}")
+    if write_error is not None:
+        print(f"eager-lsp: {write_error}", file=sys.stderr)
+        return 1
     return 0 if outcome.ok else 1
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why `path` cannot take the generated code, found before the model runs (None: fine)."""
+    if path.is_dir():
+        return "it is a directory"
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        return f"no directory {parent}"
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "permission denied"
+    return None
 
 
 async def _report_model_start(view: LiveView, err: TextIO | None = None) -> None:

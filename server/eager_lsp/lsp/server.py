@@ -42,6 +42,14 @@ def _configure_logging(log_file: Path | None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def tcp_address(tcp: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (a bracketed IPv6 host too) as (host, port); None when it is not one."""
+    host, _, port = tcp.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        return None
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
 def build_server() -> EagerServer:
     server = EagerServer()
     register(server)
@@ -62,17 +70,30 @@ def _stacks_on_sigusr1() -> None:
 
 def serve(tcp: str | None, log_file: Path | None) -> int:
     """Run the language server on stdio (default) or `HOST:PORT`; returns the exit code."""
-    _configure_logging(log_file)
+    try:
+        _configure_logging(log_file)
+    except OSError as exc:
+        print(
+            f"eager-lsp: cannot write the log file {log_file}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
     _stacks_on_sigusr1()
-    server = build_server()
     if tcp:
-        host, _, port = tcp.rpartition(":")
-        try:
-            server.start_tcp(host or "127.0.0.1", int(port))
-        except ValueError:
-            print(f"eager-lsp: --tcp wants HOST:PORT, not {tcp!r}", file=sys.stderr)
+        address = tcp_address(tcp)
+        if address is None:
+            print(
+                f"eager-lsp: --tcp wants HOST:PORT (a port 0-65535), not {tcp!r}", file=sys.stderr
+            )
             return 2
+        server = build_server()
+        try:
+            server.start_tcp(*address)
+        except OSError as exc:  # (bind: the port is taken, the address is not this machine's)
+            print(f"eager-lsp: cannot listen on {tcp}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         return 0
+    server = build_server()
     from eager_lsp.lsp.stdout import CoalescingStdout
 
     stdout = CoalescingStdout(sys.stdout.buffer)  # one write per loop turn, not per message
