@@ -276,6 +276,7 @@ class LocalModelServer:
         self.api_key: str | None = None
         self.startup_s: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._stopped = False  # stop() came (maybe while start() runs in another thread)
         self._log_path = cache_dir() / "local-server.log"
 
     @property
@@ -318,6 +319,10 @@ class LocalModelServer:
                 env=scrub_env(os.environ),  # it needs no secret of ours (its key comes on stdin)
             )
         os.close(port_w)
+        if self._stopped:  # stopped while the child was being spawned
+            os.close(port_r)
+            self.stop()
+            raise ProviderError("server", "The local model server was stopped while it started")
         self.api_key = secrets.token_urlsafe(32)
         try:
             assert self._proc.stdin is not None
@@ -381,6 +386,7 @@ class LocalModelServer:
         )
 
     def stop(self) -> None:
+        self._stopped = True
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
@@ -398,12 +404,13 @@ class LocalModelServer:
 # -- process-wide singleton -------------------------------------------------------------------
 
 _server: LocalModelServer | None = None
+_starting: LocalModelServer | None = None  # being started (under the lock), stoppable meanwhile
 _server_lock = threading.Lock()
 
 
 def get_local_server(config: LLMConfig) -> LocalModelServer:
     """The running server for this configuration, started (blocking) on first use."""
-    global _server
+    global _server, _starting
     with _server_lock:
         path = model_path_for(config)
         wanted = (path, config.local_ctx, config.local_threads)
@@ -414,7 +421,11 @@ def get_local_server(config: LLMConfig) -> LocalModelServer:
             _server = None
         if _server is None:
             server = LocalModelServer(path, ctx=config.local_ctx, threads=config.local_threads)
-            server.start()
+            _starting = server
+            try:
+                server.start()
+            finally:
+                _starting = None
             _server = server
         return _server
 
@@ -434,6 +445,9 @@ async def ensure_local_server(config: LLMConfig) -> tuple[str, str]:
 
 def stop_local_server() -> None:
     global _server
+    starting = _starting
+    if starting is not None:  # (its start holds the lock: stopping it first ends that start)
+        starting.stop()
     with _server_lock:
         if _server is not None:
             _server.stop()
