@@ -88,3 +88,25 @@ def test_quick_bench_writes_results_and_plots(tmp_path: Path) -> None:
         assert p.is_file() and p.stat().st_size > 1000
     for name in ("table.txt", "tables.md"):
         assert (out / name).stat().st_size > 0
+
+
+def test_an_unknown_mode_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    """`--modes foo` named no mode: it ran nothing and failed with ZeroDivisionError (a newcomer)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eager_lsp",
+            "bench",
+            "--modes",
+            "foo,serial",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr
+    assert "unknown mode foo (choose from serial," in out.stderr, out.stderr
+    assert not (tmp_path / "results.json").exists()

@@ -593,11 +593,19 @@ async def _generate(stream: Any) -> M.Generated:
 def rebuild(out: Path) -> int:
     """Recompute the derived numbers, tables and plots of DIR/results.json without running
     anything again (after changing a report or a plot)."""
-    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    try:
+        results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"eager-lsp: cannot read {out / 'results.json'}: {exc}", file=sys.stderr)
+        return 2
     report.finish(results)
-    from eager_lsp.bench import plots
+    try:
+        from eager_lsp.bench import plots
 
-    results["plots"] = plots.draw_all(results, out)
+        results["plots"] = plots.draw_all(results, out)
+    except ModuleNotFoundError as exc:  # (as `bench` itself: the tables still come)
+        results["plots"] = []
+        print(f"no plots: {exc.name} is not installed (pip install 'eager-lsp[bench]')")
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     text = report.text_tables(results)
     (out / "table.txt").write_text(text, encoding="utf-8")
@@ -607,4 +615,7 @@ def rebuild(out: Path) -> int:
 
 
 if __name__ == "__main__":  # python -m eager_lsp.bench.harness DIR: rebuild DIR's outputs
+    if len(sys.argv) != 2:
+        print("usage: python -m eager_lsp.bench.harness DIR (a bench --out directory)")
+        sys.exit(2)
     sys.exit(rebuild(Path(sys.argv[1])))

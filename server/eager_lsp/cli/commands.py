@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("dense", "generation"),
         default="dense",
         help="with --many-docs: what each document generates: a statement every 5 tokens "
-        "(dense, the goal's reading) or the replayed generation workloads (default: dense)",
+        "(dense, the goal's reading) or the replayed generation workloads",
     )
     p.add_argument(
         "--stream-edits",
@@ -501,6 +501,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from eager_lsp.bench.harness import bench_main
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else None
+    if modes is not None:
+        from eager_lsp.bench.modes import ALL_MODES
+
+        known = [m.name for m in ALL_MODES]
+        unknown = [m for m in modes if m not in known]
+        if unknown or not modes:
+            said = ", ".join(unknown) or repr(args.modes)
+            print(
+                f"eager-lsp: unknown mode {said} (choose from {', '.join(known)})", file=sys.stderr
+            )
+            return 2
     return bench_main(
         quick=args.quick,
         out=args.out,
