@@ -308,3 +308,15 @@ def test_run_json_says_what_each_statement_gave(tmp_path: Path) -> None:
 def test_generate_refuses_an_empty_prompt(tmp_path: Path) -> None:
     out = cli("generate", "  ", cwd=tmp_path)
     assert out.returncode == 2 and "non-empty prompt" in out.stderr, out.stderr
+
+
+def test_run_says_once_where_user_code_crashed_the_interpreter(tmp_path: Path) -> None:
+    """A segfault in the user's code: the crash's stack, the user's frame in it, once, under
+    the `lost` line (it was printed three times in one-line cuts, then 30 lines of the
+    worker's own threads: a newcomer's tour)."""
+    (tmp_path / "segv.py").write_text('import ctypes\nprint("before")\nctypes.string_at(0)\n')
+    out = cli("run", "segv.py", cwd=tmp_path)
+    assert "interpreter lost: killed by SIGSEGV" in out.stdout, out.stdout
+    assert out.stdout.count("Fatal Python error") == 1, out.stdout
+    assert 'segv.py", line 3 in <module>' in out.stdout, out.stdout
+    assert "Thread 0x" not in out.stdout and "zygote.py" not in out.stdout, out.stdout

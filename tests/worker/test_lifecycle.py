@@ -115,6 +115,10 @@ async def test_crash_by_segfault(worker: WorkerClient) -> None:
         await run1(worker, "import ctypes\nctypes.string_at(0)\n")
     assert "SIGSEGV" in info.value.reason
     assert "Fatal Python error" in info.value.reason  # faulthandler's report, via stderr
+    # where the user's code was, not the worker's threads and frames (a newcomer's terminal
+    # filled with 30 lines of zygote.py, capture.py and debugging.py around one line of theirs)
+    assert 'doc.py", line 2 in <module>' in info.value.reason, info.value.reason
+    assert "eager_lsp" not in info.value.reason and "Thread 0x" not in info.value.reason
 
 
 async def test_pool_replaces_crashed_worker(tmp_path: Path) -> None:

@@ -80,6 +80,9 @@ class ConsolePrinter:
             self._hold(set(), event.t, "stop", event.reason)  # behind a held line, if any
         elif isinstance(event, WorkerLost):
             self._line(event.t, "lost", f"interpreter lost: {event.reason}")
+            details = event.reason.partition("\n")[2].strip()  # (its stderr's tail: once, here)
+            for line in output_block("err", details, self.width, indent=17):
+                self.out.write(line + "\n")
         elif isinstance(event, Done):
             self.flush()
 
@@ -110,6 +113,8 @@ class ConsolePrinter:
         self.out.flush()
 
     def _line(self, t: float, where: str, text: str) -> None:
+        """One line: a multi-line text (a lost interpreter's reason) gives its first line."""
+        text = text.partition("\n")[0]
         rel = t - (self.t0 or t)
         if len(text) > self.width:  # its end says where ("… at line 4"): keep it
             text = text[: self.width - _KEPT_END - 1] + "…" + text[-_KEPT_END:]
@@ -197,7 +202,7 @@ def format_summary(report: RunReport, origin: float | None = None) -> str:
     if report.parallel_note:
         lines.append(f"gate {report.parallel_note}")
     if report.stopped_early:
-        lines.append(f"stopped early: {report.stop_reason}")
+        lines.append(f"stopped early: {(report.stop_reason or '').partition(chr(10))[0]}")
     return "\n".join(lines)
 
 

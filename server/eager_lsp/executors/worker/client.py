@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -470,8 +471,23 @@ class WorkerClient:
             with contextlib.suppress(asyncio.TimeoutError, Exception):
                 await asyncio.wait_for(asyncio.shield(stderr_task), 1.0)
         reason = self._kill_reason or self._describe_exit()
-        tail = self.stderr_tail().strip()
+        tail = _without_our_frames(self.stderr_tail()).strip()
         return f"{reason}\n{tail}" if tail else reason
+
+
+# The worker's own modules, and the `python -c` line that started it.
+_OUR_FRAME = re.compile(
+    r'^\s+File "(<string>", line 1 in <module>$|[^"]*[\\/]eager_lsp[\\/]executors[\\/]worker[\\/])'
+)
+
+
+def _without_our_frames(tail: str) -> str:
+    """A fatal error's stack (faulthandler's) without the frames of the worker's own code, so
+    that it shows where the user's code was (`File "segv.py", line 3`), not how the worker
+    ran it."""
+    if "Fatal Python error" not in tail:
+        return tail
+    return "\n".join(line for line in tail.splitlines() if not _OUR_FRAME.match(line))
 
 
 def _forget(waiter: asyncio.Future[Any] | None) -> None:

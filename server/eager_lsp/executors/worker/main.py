@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     memory_problem = apply_memory_limit(args.memory_limit_mb)
     if memory_problem:
         print(f"eager-lsp worker: {memory_problem}", file=diagnostics)
-    faulthandler.enable(file=diagnostics)  # a segfault's traceback becomes the crash reason
+    # A segfault's traceback becomes the crash reason: the crashing thread's only (the others
+    # are this worker's own: their stacks told the user nothing about their code).
+    faulthandler.enable(file=diagnostics, all_threads=False)
     _exit_with_parent()
     builtins.input = _no_input
     sys.argv = [""]
