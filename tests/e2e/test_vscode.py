@@ -746,27 +746,16 @@ def test_follow_mode_typed_with_pauses_never_runs_a_half_typed_line(
     assert not any("NameError" in t for t in r["toastsSeen"]), r["toastsSeen"]
 
 
-@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
-def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
-    code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path, eol: str
-) -> None:
-    """The model stalls in the middle of `e = d - 100`, so the server writes `e = d`; the user
-    types in `a = 1` above it meanwhile. The generation stops there, and `e = d`, which never ran
-    and reads as another statement, is removed (the extension's own edit, before it answers
-    "edited"); the user's edit, the complete lines and the blank line the code went on stay."""
-    held = threading.Event()
-    marker = tmp_path / "edited"
-    openai_server.enqueue(
-        pieces=["a = 1\nb = 2\ne = d", " - 100\nf = e\n"], delay=0.01, hold_after_first=held
-    )
-
-    def release() -> None:  # once the driver has typed
-        deadline = time.monotonic() + 200
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        held.set()
-
-    threading.Thread(target=release, daemon=True).start()
+def _drive_with_fake_model(
+    code_server: Path,
+    vsix: Path,
+    tmp_path: Path,
+    openai_server: FakeOpenAIServer,
+    files: dict[str, bytes],
+    params: dict[str, Any],
+) -> tuple[dict[str, Any], str]:
+    """One workbench on `files`, the fake model, no debugger, no inlay hints or suggestions in
+    the way; drives `params` (a drive.mjs scenario) and returns its result and the logs."""
     settings = {
         **WORKBENCH_SETTINGS,
         "eager.server.python": PYTHON,
@@ -780,15 +769,53 @@ def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
         "editor.suggestOnTriggerCharacters": False,
     }
     bench = Workbench(code_server, vsix, tmp_path, settings)
-    (bench.folder / "u.py").write_bytes(eol.join(["# top", "", "# end", ""]).encode())
-    ARTIFACTS.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (bench.folder / name).write_bytes(data)
     bench.start()
     try:
-        r = drive(
+        r = drive({"url": bench.url, "folder": str(bench.folder), "timeoutMs": 90000, **params})
+    finally:
+        bench.stop()
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    return r, debug
+
+
+def _release_once_written(marker: Path, held: threading.Event) -> None:
+    """Let the held model stream go on once the driver has made its edit (it writes `marker`)."""
+
+    def release() -> None:
+        deadline = time.monotonic() + 200
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held.set()
+
+    threading.Thread(target=release, daemon=True).start()
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
+    code_server: Path, vsix: Path, openai_server: FakeOpenAIServer, tmp_path: Path, eol: str
+) -> None:
+    """The model stalls in the middle of `e = d - 100`, so the server writes `e = d`; the user
+    types in `a = 1` above it meanwhile. The generation stops there, and `e = d`, which never ran
+    and reads as another statement, is removed (the extension's own edit, before it answers
+    "edited"); the user's edit, the complete lines and the blank line the code went on stay."""
+    held = threading.Event()
+    marker = tmp_path / "edited"
+    openai_server.enqueue(
+        pieces=["a = 1\nb = 2\ne = d", " - 100\nf = e\n"], delay=0.01, hold_after_first=held
+    )
+    _release_once_written(marker, held)
+    try:
+        r, debug = _drive_with_fake_model(
+            code_server,
+            vsix,
+            tmp_path,
+            openai_server,
+            {"u.py": eol.join(["# top", "", "# end", ""]).encode()},
             {
                 "scenario": "editAboveUnfinished",
-                "url": bench.url,
-                "folder": str(bench.folder),
                 "file": "u.py",
                 "prompt": "stall",
                 "line": 2,
@@ -796,15 +823,10 @@ def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
                 "editLine": "a = 1",
                 "type": "0",
                 "marker": str(marker),
-                "screenshot": str(ARTIFACTS / f"vscode-e2e-unfinished-{len(eol)}.png"),
-                "timeoutMs": 90000,
-            }
+            },
         )
     finally:
         held.set()
-        bench.stop()
-    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
-    assert r["error"] is None, r["error"] + debug
     assert "e = d" in r["beforeEdit"], r["beforeEdit"]
     expected = eol.join(["# top", "a = 10", "b = 2", "", "# end", ""])
     assert r["fileText"] == expected, (r["fileText"], r["beforeEdit"], debug)
@@ -820,41 +842,23 @@ def test_an_edit_above_a_finished_last_line_without_a_line_break_keeps_it(
     openai_server.enqueue(
         pieces=["a = 1\nb = 2\nimport time; time.sleep(3)\nprint('done', a)"], delay=0.01
     )
-    settings = {
-        **WORKBENCH_SETTINGS,
-        "eager.server.python": PYTHON,
-        "eager.llm.provider": "openai",
-        "eager.llm.baseUrl": openai_server.url,
-        "eager.llm.apiKey": "test",
-        "eager.llm.model": "fake-model",
-        "eager.debug.enabled": False,
-        "editor.inlayHints.enabled": "off",
-        "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
-        "editor.suggestOnTriggerCharacters": False,
-    }
-    bench = Workbench(code_server, vsix, tmp_path, settings)
-    (bench.folder / "f.py").write_text("# top\n\n# end\n")
-    bench.start()
-    try:
-        r = drive(
-            {
-                "scenario": "editAboveUnfinished",
-                "url": bench.url,
-                "folder": str(bench.folder),
-                "file": "f.py",
-                "prompt": "sleep",
-                "line": 2,
-                "unfinished": "print('done', a)",
-                "editLine": "a = 1",
-                "type": "0",
-                "marker": str(tmp_path / "edited"),
-                "timeoutMs": 90000,
-            }
-        )
-    finally:
-        bench.stop()
-    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
-    assert r["error"] is None, r["error"] + debug
+    r, debug = _drive_with_fake_model(
+        code_server,
+        vsix,
+        tmp_path,
+        openai_server,
+        {"f.py": b"# top\n\n# end\n"},
+        {
+            "scenario": "editAboveUnfinished",
+            "file": "f.py",
+            "prompt": "sleep",
+            "line": 2,
+            "unfinished": "print('done', a)",
+            "editLine": "a = 1",
+            "type": "0",
+            "marker": str(tmp_path / "edited"),
+        },
+    )
     code = ["a = 10", "b = 2", "import time; time.sleep(3)", "print('done', a)"]
     assert r["fileText"] == "\n".join(["# top", *code, "# end", ""]), (r["fileText"], debug)
 
@@ -867,35 +871,14 @@ def test_ctrl_alt_g_generates_and_escape_stops(
     (complete lines stay, the rest never comes)."""
     script = "".join(f"v{i} = {i}\n" for i in range(80))
     openai_server.enqueue(text=script, chunk_chars=PIECE_CHARS, delay=0.05)
-    settings = {
-        **WORKBENCH_SETTINGS,
-        "eager.server.python": PYTHON,
-        "eager.llm.provider": "openai",
-        "eager.llm.baseUrl": openai_server.url,
-        "eager.llm.apiKey": "test",
-        "eager.llm.model": "fake-model",
-        "eager.debug.enabled": False,
-        "editor.inlayHints.enabled": "off",
-    }
-    bench = Workbench(code_server, vsix, tmp_path, settings)
-    (bench.folder / "k.py").write_text("")
-    bench.start()
-    try:
-        r = drive(
-            {
-                "scenario": "keys",
-                "url": bench.url,
-                "folder": str(bench.folder),
-                "file": "k.py",
-                "prompt": "count",
-                "stopAfter": "v3 = 3",
-                "timeoutMs": 90000,
-            }
-        )
-    finally:
-        bench.stop()
-    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
-    assert r["error"] is None, r["error"] + debug
+    r, _ = _drive_with_fake_model(
+        code_server,
+        vsix,
+        tmp_path,
+        openai_server,
+        {"k.py": b""},
+        {"scenario": "keys", "file": "k.py", "prompt": "count", "stopAfter": "v3 = 3"},
+    )
     assert "generating" in r["statusBeforeEscape"].lower(), r["statusBeforeEscape"]
     lines = r["fileText"].splitlines()
     assert lines[:4] == ["v0 = 0", "v1 = 1", "v2 = 2", "v3 = 3"], r["fileText"]

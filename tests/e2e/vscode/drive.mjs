@@ -178,6 +178,17 @@ async function noServer(page) {
   result.final = await snapshot(page);
 }
 
+/** Wait for Generate Code Here's prompt box, type `prompt` (`delay` ms a key) and send it. */
+async function answerPrompt(page, prompt, delay) {
+  await until("the prompt input box", async () =>
+    (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
+      /Generate Code|Describe the code/.test(t),
+    ),
+  );
+  await page.keyboard.type(prompt, { delay });
+  await page.keyboard.press("Enter");
+}
+
 /** Run a command from the palette (F1, type its title, Enter). */
 async function palette(page, title) {
   await page.keyboard.press("F1");
@@ -417,13 +428,7 @@ async function editAboveUnfinished(page) {
   await page.keyboard.press("Control+Home");
   for (let i = 1; i < params.line; i++) await page.keyboard.press("ArrowDown");
   await palette(page, "Eager: Generate Code Here");
-  await until("the prompt input box", async () =>
-    (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
-      /Generate Code|Describe the code/.test(t),
-    ),
-  );
-  await page.keyboard.type(params.prompt, { delay: 5 });
-  await page.keyboard.press("Enter");
+  await answerPrompt(page, params.prompt, 5);
   step("prompt sent");
   const lines = async () => (await readPage(page)).text.split("\n").map((l) => l.replace(/\u00a0/g, " "));
   result.beforeEdit = await until("the unfinished line", async () => {
@@ -457,14 +462,8 @@ async function keysGenerateAndStop(page) {
   await view.click();
   await page.keyboard.press("Control+End");
   await page.keyboard.press("Control+Alt+g");
-  await until("the prompt input box", async () =>
-    (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
-      /Generate Code|Describe the code/.test(t),
-    ),
-  );
-  step("Ctrl+Alt+G asked for a prompt");
-  await page.keyboard.type(params.prompt, { delay: 5 });
-  await page.keyboard.press("Enter");
+  await answerPrompt(page, params.prompt, 5);
+  step("Ctrl+Alt+G asked for a prompt, answered");
   await until(`${params.stopAfter} in the text`, async () => ((await readPage(page)).text.includes(params.stopAfter) ? true : null));
   result.statusBeforeEscape = await eagerStatus(page);
   await page.keyboard.press("Escape");
@@ -651,13 +650,7 @@ async function streamTyping(page) {
     await page.keyboard.press("Control+End");
     step(`${run.file}: generate (${run.typing ? "typing" : "quiet"})`);
     await palette(page, "Eager: Generate Code Here");
-    await until("the prompt input box", async () =>
-      (await page.locator(".quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message").allInnerTexts()).some((t) =>
-        /Generate Code|Describe the code/.test(t),
-      ),
-    );
-    await page.keyboard.type(run.prompt, { delay: 2 });
-    await page.keyboard.press("Enter");
+    await answerPrompt(page, run.prompt, 2);
     await page.locator(".quick-input-widget").first().waitFor({ state: "hidden" }).catch(() => undefined);
     // Keys go to the editor again (not to the closing input box).
     await until("the editor to have the focus", async () => {
