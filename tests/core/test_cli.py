@@ -320,3 +320,11 @@ def test_run_says_once_where_user_code_crashed_the_interpreter(tmp_path: Path) -
     assert out.stdout.count("Fatal Python error") == 1, out.stdout
     assert 'segv.py", line 3 in <module>' in out.stdout, out.stdout
     assert "Thread 0x" not in out.stdout and "zygote.py" not in out.stdout, out.stdout
+
+
+def test_generate_refuses_an_endpoint_for_the_local_provider(tmp_path: Path) -> None:
+    """`--provider local --base-url URL` ran the bundled model and ignored the URL (a newcomer)."""
+    out = cli(
+        "generate", "x", "--provider", "local", "--base-url", "http://127.0.0.1:9", cwd=tmp_path
+    )
+    assert out.returncode == 2 and "--base-url http://127.0.0.1:9 would be ignored" in out.stderr

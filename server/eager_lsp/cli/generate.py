@@ -192,7 +192,8 @@ async def generate_main(args: argparse.Namespace) -> int:
         summary.update(
             {
                 "provider": llm.provider,
-                "model": llm.model,
+                # (the local provider's model is the bundled one it runs)
+                "model": llm.model or (llm.local_model if llm.provider == "local" else None),
                 "attempts": len(attempts),
                 "repairs": [
                     {"dropped": len(a.stats.dropped), "unchanged": a.stats.unchanged}

@@ -101,4 +101,9 @@ def llm_config_from_args(args: argparse.Namespace) -> LLMConfig:
             "--model). Give the endpoint with --base-url URL (or OPENAI_BASE_URL / "
             "OPENAI_API_KEY), or leave out --model to use the local model."
         )
+    if config.provider == "local" and args.base_url:
+        raise ValueError(
+            f"--provider local runs the bundled model, which has no endpoint: --base-url "
+            f"{args.base_url} would be ignored. Leave out --provider local to use that endpoint."
+        )
     return config
