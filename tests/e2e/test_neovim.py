@@ -1065,15 +1065,23 @@ A_TO_10 = ("a = 1", "a = 10")
             ("e = d", "e = d  # mine"),
             ["# top", "a = 1", "b = 2", "e = d  # mine", "# end"],
         ),
+        # Typed at its end (an insertion after the end mark): on the model's line too, so the
+        # generation stops there; the rest of the model's line does not go between.
+        (
+            "# top\n\n# end\n",
+            [2, 0],
+            ("e = d", "e = d + 5", "append"),
+            ["# top", "a = 1", "b = 2", "e = d + 5", "# end"],
+        ),
     ],
-    ids=["blank-line", "below-code", "end-of-buffer", "edited-on-it"],
+    ids=["blank-line", "below-code", "end-of-buffer", "edited-on-it", "typed-at-its-end"],
 )
 def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
     tmp_path: Path,
     openai_server: FakeOpenAIServer,
     text: str,
     cursor: list[int],
-    edit: tuple[str, str],
+    edit: tuple[str, ...],
     expected: list[str],
 ) -> None:
     """The model stalls in the middle of `e = d - 100`, so the server writes `e = d`; the user
@@ -1105,6 +1113,7 @@ def test_an_edit_above_the_unfinished_line_stops_and_removes_that_line(
                 "unfinished": "e = d",
                 "edit_from": edit[0],
                 "edit_to": edit[1],
+                "append": edit[2:] == ("append",),
                 "marker": str(marker),
                 "settings": _settings(openai_server.url),
             },

@@ -327,6 +327,32 @@ async def test_applyedit_a_stop_during_a_refusal_wait_still_writes_the_refused_l
     assert lines[-3:] == ["", "end = 1", ""], lines
 
 
+async def test_applyedit_typing_at_the_end_of_the_unfinished_line_stops_the_generation(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The model stalls in the middle of `e = d - 100` (`e = d` is written); the user types
+    ` + 5` at its end. That is on the model's line: the generation stops there, and the rest of
+    the model's line does not go between (it made `e = d - 100` and ` + 5` two broken lines,
+    a user tour in both editors). At the insertion point after a whole line, text typed goes
+    after the generated code as before (the other tests of this file)."""
+    held = threading.Event()
+    fake_openai.enqueue(
+        pieces=["a = 1\nb = 2\ne = d", " - 100\nf = e\n"], delay=0.01, hold_after_first=held
+    )
+    uri = editor.open("typed_at_end.py", "# top\n\n# end\n", tmp_path)
+    try:
+        await editor.command(
+            methods.GENERATE, uri=uri, prompt="p", position={"line": 1, "character": 0}
+        )
+        await editor.wait_for(lambda: "e = d" in editor.docs[uri].source, "the partial line")
+        editor.type(uri, 3, 5, " + 5")
+    finally:
+        held.set()
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True and "edited" in (summary["error"] or ""), summary
+    assert editor.docs[uri].source == "# top\na = 1\nb = 2\ne = d + 5\n# end\n"
+
+
 @pytest_lsp.fixture(
     config=ClientServerConfig(
         server_command=[sys.executable, "-m", "eager_lsp", "serve"],
@@ -762,6 +788,54 @@ async def test_stream_edits_a_stop_after_the_stream_ended_does_not_call_the_cut_
     end = streams.requests[-1]
     assert end["op"] == "end" and end.get("keepLines") == 2 and "complete" not in end, end
     assert editor.docs[uri].source == "import time\ntime.sleep(3)\n"
+
+
+async def test_stream_edits_an_error_from_a_statement_never_written_shows_nowhere(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The model stalls in the middle of `e = d - 100` (`e = d` is written) and the user edits
+    above it; the model goes on, `e = d - 100` runs and raises, and the client refuses the
+    rest ("edited"). The statement's text never reached the document, so its error shows
+    nowhere: it sat on line 4, a blank or a user's line (a user tour, both editors)."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    held = threading.Event()
+    fake_openai.enqueue(
+        pieces=["a = 1\nb = 2\ne = d", " - 100\nf = e\n"], delay=0.01, hold_after_first=held
+    )
+    uri = editor.open("err_unwritten.py", "# top\n\n# end\n", tmp_path)
+    try:
+        await editor.command(
+            methods.GENERATE, uri=uri, prompt="p", position={"line": 1, "character": 0}
+        )
+        await editor.wait_for(lambda: "e = d" in editor.docs[uri].source, "the partial line")
+        editor.replace(uri, (1, 0), (1, 5), "a = 10")  # inside the generated text, above
+    finally:
+        held.set()
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True, summary
+    assert editor.docs[uri].source.startswith("# top\na = 10\nb = 2\ne = d"), editor.docs[uri]
+    await editor.settle(uri)
+    diagnostics = editor.latest_diagnostics(uri)
+    assert diagnostics is None or not diagnostics.diagnostics, diagnostics
+    labels = await editor.hint_labels(uri)
+    assert not any("NameError" in label for label in labels.values()), labels
+
+
+async def test_stream_edits_an_error_on_a_last_line_without_a_line_break_calls_it_complete(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The stream ends whole with `e = d` (no line break), which runs and raises: the error
+    keeps the code up to that line, all of it, so `end` says `complete` (without it a client
+    that found the text edited removed the failing line and left its error on a blank one)."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    fake_openai.enqueue(text="a = 1\nb = 2\ne = d", chunk_chars=40, delay=0.005)
+    uri = editor.open("last_error.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="p")
+    summary = await editor.summary(uri)
+    assert "NameError" in (summary["error"] or ""), summary
+    end = streams.requests[-1]
+    assert end["op"] == "end" and end.get("complete") is True and "keepLines" not in end, end
 
 
 async def test_stream_edits_a_malformed_answer_stops_cleanly_naming_the_field(

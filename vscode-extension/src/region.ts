@@ -95,7 +95,12 @@ export class TrackedRegion {
       if (e < this.anchor || (e === this.anchor && s < e)) this.anchor += c.text.length - c.removed;
       else if (s < this.anchor) this.anchor = undefined; // deleted around: no better place than the point
     }
-    const p = classify(c, this.start, this.end);
+    let p = classify(c, this.start, this.end);
+    if (p === "after" && c.offset === this.end && c.removed === 0 && this.tail !== "" && !/^[\r\n]/.test(c.text)) {
+      // Typed at the end of the unfinished line we are writing: on that line, not after it
+      // (the rest of the model's line would go between: `e = d - 100` then the user's ` + 5`).
+      p = "conflict";
+    }
     if (p === "before") {
       const delta = c.text.length - c.removed;
       this.start += delta;

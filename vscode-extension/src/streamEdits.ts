@@ -625,6 +625,7 @@ export class StreamWriter implements vscode.Disposable {
     try {
       if (editor) {
         applied = await editor.edit((b) => b.delete(range), { undoStopBefore: true, undoStopAfter: true });
+        if (applied) gen.groupOpen = false; // (its stop before closed the group: no empty step)
       } else {
         const we = new vscode.WorkspaceEdit();
         we.delete(doc.uri, range);

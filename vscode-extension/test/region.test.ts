@@ -224,6 +224,19 @@ describe("TrackedRegion", () => {
     assert.equal(at.region.unfinished(), undefined);
   });
 
+  it("calls typing at the end of the unfinished line a conflict, at a line's end the insertion point", () => {
+    const s = new Sim("# top\n\n", 6);
+    s.gen("a = 1\ne = d");
+    assert.equal(s.user(s.region.end, 0, " + 5"), "conflict"); // on the model's line
+    assert.equal(s.region.unfinished(), undefined); // the user's line now: it stays
+    const t = new Sim("# top\n\n", 6);
+    t.gen("a = 1\ne = d");
+    assert.equal(t.user(t.region.end, 0, "\n# mine"), "after"); // a line break first: below it
+    const u = new Sim("# top\n\n", 6);
+    u.gen("a = 1\n");
+    assert.equal(u.user(u.region.end, 0, "# mine\n"), "after"); // the insertion point
+  });
+
   it("has no unfinished line when the text ends with a line break", () => {
     const s = new Sim("", 0);
     s.gen("a = 1\ne = d");

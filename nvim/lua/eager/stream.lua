@@ -28,6 +28,7 @@ M.ns = vim.api.nvim_create_namespace("eager.stream")
 ---@field eof boolean we opened a line at the end of the buffer, or it was empty (that line goes at `end`)
 ---@field trim boolean begin's trimTrailing: what `end` would do with the line break after it
 ---@field t? integer extmark at the start of the unfinished last line (left gravity)
+---@field trail? integer bytes after the end mark on its line right after our last change
 
 ---@type table<string, eager.StreamRegion>  generationId -> region
 M.regions = {}
@@ -261,6 +262,7 @@ local function insert(st, text)
   local nr, nc = end_of(er, ec, lines)
   place(st, sr, sc, nr, nc)
   st.expected = st.expected .. text
+  st.trail = #line(st.buf, nr) - nc
   if #lines > 1 then
     -- where the (possibly empty) last line starts: text typed at its start goes after the mark
     if st.t then
@@ -328,6 +330,15 @@ function M.handle(_, p, ctx)
     return refuse(p.generationId, "closed")
   end
   local now = region_text(st)
+  if now == st.expected and st.trail ~= nil and st.expected:match("[^\n]$") then
+    -- Text typed at the end of the unfinished line we are writing goes after the end mark, so
+    -- the region is unchanged, but it is on the model's line: the rest of that line would go
+    -- between (`e = d - 100` then the user's ` + 5`). An edit on the line, as in VS Code.
+    local er, ec = pos(st, st.e)
+    if er ~= nil and #line(st.buf, er) - ec > st.trail then
+      now = nil
+    end
+  end
   if now ~= st.expected then
     -- the user changed text inside the region (kept for :checkhealth-style debugging)
     M.last_refusal = { op = p.op, seq = p.seq, text = now, expected = st.expected }

@@ -133,7 +133,13 @@ class Region:
             self.end += delta
             return
         if s >= self.end:
-            return  # after (an insertion at the end included)
+            at_end = s == e == self.end and self.judge and self.writing
+            if not (at_end and text[:1] not in ("", "\r", "\n")):
+                return  # after (an insertion at the end included)
+            if self.end == self.start or self.doc.text.source[self.end - 1] in "\r\n":
+                return  # at the insertion point: the user's text goes after ours
+            # typed at the end of the unfinished line we are writing: on that line (the rest
+            # of the model's line would go between: `e = d - 100` then the user's ` + 5`)
         if not self.judge:
             # The client judges edits inside; keep a best guess until its next answer.
             self.end = max(s + len(text), self.end + delta)

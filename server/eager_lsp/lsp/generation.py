@@ -446,12 +446,13 @@ class Generation(Activity):
             only: Callable[[Entry], bool] | None = None
             if self.keep is not None:
                 self._drop_removed(self.writer.received[: self.keep])
-            elif self.writer.failure is not None:
+            if self.writer.failure is not None:
                 # nothing more was written (the user edited the region, a conflict): results
                 # of statements that ran but never reached the document have no line to sit
                 # on, nor has one whose last line was written only in part (`w = x` of
                 # `w = x + 1`): it would sit on whatever line comes next, a user's own. A
-                # held result is shown only where its statement's text is.
+                # held result is shown only where its statement's text is, also when an
+                # error cut the code meanwhile (its error sat on a blank or a user's line).
                 self._drop_removed(self.writer.applied_text)
                 only = functools.partial(shows_its_text, self.doc)
             self.binding.release_held(all_=True, only=only)
@@ -622,7 +623,7 @@ class Generation(Activity):
         if unwritten is None:
             return
         try:
-            if self.keep is not None or self.writer.failure is None or self.doc.closed:
+            if self.writer.failure is None or self.doc.closed:
                 return
             if self._stop_asked:  # a stop, or what replaces it, must not wait for it
                 said = "stopped before removing statements that ran but were not written"

@@ -277,9 +277,9 @@ class StreamEditWriter(Writer):
         kept = self.received[: self.applied if limit is None else min(self.applied, limit)]
         if usable and trim_separator and kept.endswith("\n"):
             fields["trimTrailing"] = True
-        if self.whole and limit is None:
-            # The model's last line is finished and ran: an "edited" answer keeps it (a stop
-            # or an error after the stream ended cuts it, `limit`: then it may go).
+        if self.whole and (limit is None or limit >= len(self.received)):
+            # The model's last line is finished and ran (an error on it included): an
+            # "edited" answer keeps it (a stop or an error above it cuts it: then it may go).
             fields["complete"] = True
         answer = await self._request("end", **fields)
         if answer is None or self.failure is not None:

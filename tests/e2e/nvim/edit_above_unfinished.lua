@@ -21,7 +21,11 @@ H.run(function()
   end)
   H.result.lines_before_edit = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
   local row = row_of(H.params.edit_from)
-  if row ~= nil then
+  if row ~= nil and H.params.append then
+    -- typed at the line's end (as `A` does): an insertion there, not a new line
+    local col = #H.params.edit_from
+    vim.api.nvim_buf_set_text(buf, row, col, row, col, { H.params.edit_to:sub(col + 1) })
+  elseif row ~= nil then
     vim.api.nvim_buf_set_lines(buf, row, row + 1, false, { H.params.edit_to })
   end
   -- the model goes on once the edit is made (the test waits for this file)
