@@ -115,6 +115,7 @@ def test_unreachable_endpoint_is_a_clear_error(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "Cannot reach the model" in out.stderr
     assert "Traceback" not in out.stderr
+    assert "stream -" not in out.stdout, out.stdout  # no summary of a stream that never came
 
 
 def test_auth_failure_is_a_clear_error(tmp_path: Path) -> None:

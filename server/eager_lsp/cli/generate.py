@@ -211,7 +211,8 @@ async def generate_main(args: argparse.Namespace) -> int:
         for i, attempt in enumerate(attempts):
             if attempt.error:
                 print(f"ended: {attempt.model_failure or attempt.error}", file=sys.stderr)
-            if attempt.report is not None:
+            nothing = attempt.error and not attempt.text  # ("stream - → -": nothing to say)
+            if attempt.report is not None and not nothing:
                 label = "" if len(attempts) == 1 else f"attempt {i + 1}: "
                 text = format_summary(attempt.report, origin=origin)
                 print(label + text.replace("\n", "\n" + " " * len(label)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -75,9 +76,11 @@ def _memory_limit(value: int | None) -> int:
     if value is None:
         return default_memory_limit_mb()
     if value < 0 or 0 < value < MIN_MEMORY_LIMIT_MB:
-        raise SystemExit(
-            f"eager-lsp: --memory-limit-mb must be 0 (no limit) or at least {MIN_MEMORY_LIMIT_MB}"
+        print(
+            f"eager-lsp: --memory-limit-mb must be 0 (no limit) or at least {MIN_MEMORY_LIMIT_MB}",
+            file=sys.stderr,
         )
+        raise SystemExit(2)  # (a usage error, as argparse's are)
     return value
 
 

@@ -111,7 +111,8 @@ def part_paths(modules: Sequence[str] = PART_MODULES, hint: str = INSTALL_HINT) 
             raise ProviderError(
                 "model_missing",
                 f"The bundled model is not installed: {hint} "
-                f"(or set llm.localModelPath to a GGUF file, or llm.baseUrl to a server)",
+                "(or set llm.localModelPath to a GGUF file, or llm.baseUrl to a server; "
+                "on the command line: --base-url URL)",
             )
         path = Path(mod.get_part_path())
         if not path.is_file():
