@@ -446,10 +446,11 @@ TCP_WARNING = (
 def cmd_serve(args: argparse.Namespace) -> int:
     from eager_lsp.lsp.server import serve, tcp_address
 
-    if args.tcp and tcp_address(args.tcp) is not None:  # (serve refuses a malformed one)
+    address = tcp_address(args.tcp) if args.tcp else None  # (serve refuses a malformed one)
+    if address is not None:
         warning = TCP_WARNING.format(address=args.tcp)
-        host = args.tcp.rpartition(":")[0].strip("[]")
-        if host not in ("", "127.0.0.1", "localhost", "::1"):
+        host = address[0]
+        if host not in ("127.0.0.1", "localhost", "::1"):
             warning += f" {host} is not a loopback address: other machines can reach it too."
         print(warning, file=sys.stderr, flush=True)
     return serve(tcp=args.tcp, log_file=args.log_file)

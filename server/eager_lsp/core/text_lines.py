@@ -54,13 +54,16 @@ class TextLines:
         """Line `n` without its line break, "\\n" or "\\r\\n" ("" past the end)."""
         if n < 0 or n >= len(self._starts):
             return ""
-        if n + 1 < len(self._starts):
-            end = self._starts[n + 1] - 1
-            if end > self._starts[n] and self.source[end - 1] == "\r":
-                end -= 1
-        else:
-            end = len(self.source)
-        return self.source[self._starts[n] : end]
+        return self.source[self._starts[n] : self._text_end(n)]
+
+    def _text_end(self, n: int) -> int:
+        """Where line `n`'s text ends: before its "\\n", or its "\\r\\n" (0 <= n < count)."""
+        if n + 1 >= len(self._starts):
+            return len(self.source)
+        end = self._starts[n + 1] - 1
+        if end > self._starts[n] and self.source[end - 1] == "\r":
+            end -= 1
+        return end
 
     def line_start(self, n: int) -> int:
         if n >= len(self._starts):

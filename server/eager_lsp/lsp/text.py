@@ -83,11 +83,7 @@ class Text(TextLines):
 
     def _cr_ends(self, line: int) -> bool:
         """Line `line` ends with "\\r\\n" (its "\\r" is not in `line()`)."""
-        nxt = line + 1
-        return (
-            nxt < len(self._starts)
-            and self.source[self._starts[nxt] - 2 : self._starts[nxt]] == "\r\n"
-        )
+        return line + 1 < len(self._starts) and self._text_end(line) == self._starts[line + 1] - 2
 
     def position(self, offset: int) -> lsp.Position:
         offset = max(0, min(offset, len(self.source)))
