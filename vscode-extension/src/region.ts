@@ -338,6 +338,12 @@ export class Debouncer<K> {
   }
 }
 
+/** The length of the line break at `offset` of `text`: 2 for "\r\n", 1 for "\n" or "\r", 0 for none. */
+export function lineBreakAt(text: string, offset: number): number {
+  if (text.startsWith("\r\n", offset)) return 2;
+  return text[offset] === "\n" || text[offset] === "\r" ? 1 : 0;
+}
+
 /** Text with every line break as `eol` (what VS Code stores in a document of that EOL). */
 export function withEol(text: string, eol: "\n" | "\r\n"): string {
   const lf = text.replace(/\r\n?/g, "\n");

@@ -35,6 +35,7 @@ import {
 import {
   ChangeLog,
   type OffsetChange,
+  lineBreakAt,
   offsetAfterLines,
   rebaseRange,
   SerialQueue,
@@ -435,7 +436,7 @@ export class StreamWriter implements vscode.Disposable {
     if (p.trimTrailing) {
       const text = gen.doc.getText();
       const ownBreak = r.end > r.start && /[\r\n]$/.test(text.slice(r.start, r.end));
-      const next = text.startsWith("\r\n", r.end) ? 2 : text[r.end] === "\n" || text[r.end] === "\r" ? 1 : 0;
+      const next = lineBreakAt(text, r.end);
       if (ownBreak && next > 0) {
         // The line break opened after the region (`after` of begin) is not needed: the region
         // ends with its own. It lies outside the region, which does not change.
@@ -612,13 +613,13 @@ export class StreamWriter implements vscode.Disposable {
    * Its own undo step. */
   private async dropUnfinished(gen: Generation): Promise<void> {
     const at = gen.region.unfinished();
-    const editor = this.editorFor(gen.doc);
     if (!at || gen.closed || gen.doc.isClosed) return;
+    const editor = this.editorFor(gen.doc);
     const doc = gen.doc;
     const text = doc.getText();
     const before = at.start > 0 ? text[at.start - 1] : "\n";
     if (text.slice(at.start, at.end) !== at.text || (before !== "\n" && before !== "\r")) return;
-    const next = text.startsWith("\r\n", at.end) ? 2 : text[at.end] === "\n" || text[at.end] === "\r" ? 1 : 0;
+    const next = lineBreakAt(text, at.end);
     if (next === 0 && at.end !== text.length) return; // the user's text follows on its line
     const range = new vscode.Range(doc.positionAt(at.start), doc.positionAt(at.end + (gen.trimTrailing ? next : 0)));
     let applied = false;

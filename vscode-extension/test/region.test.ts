@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import {
   ChangeLog,
   classify,
+  lineBreakAt,
   Debouncer,
   type OffsetChange,
   offsetAfterLines,
@@ -398,6 +399,10 @@ describe("Debouncer", () => {
 });
 
 describe("withEol and stopMessage", () => {
+  it("measures the line break at an offset", () => {
+    assert.deepEqual(["a\r\nb", "a\nb", "a\rb", "ab", "a"].map((t) => lineBreakAt(t, 1)), [2, 1, 1, 0, 0]);
+  });
+
   it("writes line breaks the document's way", () => {
     assert.equal(withEol("a\nb\r\nc", "\n"), "a\nb\nc");
     assert.equal(withEol("a\nb\r\nc\n", "\r\n"), "a\r\nb\r\nc\r\n");
