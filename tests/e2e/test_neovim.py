@@ -788,9 +788,14 @@ WHERES = ["point", "above", "below"]
 
 
 def _type_while_generating(
-    tmp_path: Path, openai_server: FakeOpenAIServer, seed: int, wheres: list[str]
+    tmp_path: Path,
+    openai_server: FakeOpenAIServer,
+    seed: int,
+    wheres: list[str],
+    after_partial_line: bool = False,
 ) -> dict[str, Any]:
-    """stress.lua: generate on the empty line 2 of a small file while typing at `wheres`."""
+    """stress.lua: generate on the empty line 2 of a small file while typing at `wheres`
+    (from the moment a partial line is shown, with `after_partial_line`)."""
     target = tmp_path / "stress.py"
     target.write_text("start = 0\n\nend = 1\n")
     return run_scenario(
@@ -802,6 +807,7 @@ def _type_while_generating(
             "cursor_line": 2,
             "seed": seed,
             "wheres": wheres,
+            "after_partial_line": after_partial_line,
             "settings": _settings(openai_server.url),
         },
     )
@@ -849,9 +855,10 @@ def test_a_line_typed_at_the_insertion_point_during_a_stall_mid_line_stays_outsi
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:
     """The stream stalls in the middle of a line, so the server writes the partial line
-    (edits.PARTIAL_LINE_WAIT_S); lines typed at the insertion point meanwhile go on a line of
+    (edits.PARTIAL_LINE_WAIT_S); lines typed at the insertion point then go on a line of
     their own after it, and the generation goes on around them. (Under load the stress test
-    above met this stall by chance, and its typist then opened lines inside the code.)"""
+    above met this stall by chance, and its typist then opened lines inside the code. Lines
+    typed at the point before the partial line is shown hold it back: the test below.)"""
     held = threading.Event()
     code = STRESS_SCRIPT.splitlines(keepends=True)[:20]
     first = "".join(code[:3]) + "v3="
@@ -870,11 +877,12 @@ def test_a_line_typed_at_the_insertion_point_during_a_stall_mid_line_stays_outsi
     release = threading.Thread(target=stall, daemon=True)
     release.start()
     try:
-        r = _type_while_generating(tmp_path, openai_server, 1, ["point"])
+        r = _type_while_generating(tmp_path, openai_server, 1, ["point"], after_partial_line=True)
     finally:
         held.set()
     debug = r["_debug"]
     assert r["done"], debug
+    assert r["partial_shown"], debug
     assert r.get("after_partial", 0) > 0, "no line was typed while the partial line was shown"
     assert r["summary"]["stoppedEarly"] is False, (r["summary"], r.get("last_refusal"), debug)
     lines, typed = r["lines"], r["typed"]
@@ -884,6 +892,78 @@ def test_a_line_typed_at_the_insertion_point_during_a_stall_mid_line_stays_outsi
     assert rest_lines == ["start = 0", *generated, "", "end = 1"], lines
     at = lines.index(generated[0])
     assert lines[at : at + len(generated)] == generated, lines
+
+
+@requires_nvim
+def test_a_partial_line_is_never_glued_to_a_line_typed_before_the_server_knew_it(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """glue_race.lua: the server writes the partial line `v3=` without knowing the line the
+    user just opened at the insertion point (Neovim held its didChange back); the plugin
+    declines it, the user goes on typing on their line, and the generation goes on (the
+    plugin before stop 38 wrote `v3=# mine`, and the next keystroke stopped the generation as
+    an edit of the generated code: the stress test above met this under load)."""
+    held = threading.Event()
+    marker = tmp_path / "typed"
+    script = "".join(f"v{i}={i}\n" for i in range(6))
+    first = script[: script.index("v3=") + 3]
+    openai_server.enqueue(pieces=[first, script[len(first) :]], hold_after_first=held)
+
+    def release() -> None:  # once the scenario has typed on its line
+        deadline = time.monotonic() + 150
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held.set()
+
+    threading.Thread(target=release, daemon=True).start()
+    target = tmp_path / "t.py"
+    target.write_text("start = 0\n\nend = 1\n")
+    try:
+        r = run_scenario(
+            "glue_race",
+            tmp_path,
+            {
+                "file": str(target),
+                "prompt": "numbers",
+                "marker": str(marker),
+                "settings": _settings(openai_server.url),
+            },
+        )
+    finally:
+        held.set()
+    assert r["done"], r["_debug"]
+    assert r["partial_sent"], (r["lines_in_stall"], r["_debug"])
+    assert r["partial_answer"]["ok"] is False, r["partial_answer"]
+    assert r["partial_answer"]["reason"] == "conflict", r["partial_answer"]
+    assert not any(ln.startswith("v3=") for ln in r["lines_in_stall"]), r["lines_in_stall"]
+    assert r["summary"]["stoppedEarly"] is False, (r["summary"], r["_debug"][:3000])
+    code = script.splitlines()
+    assert r["lines"] == ["start = 0", *code, "# mine more", "", "end = 1"], r["lines"]
+
+
+@requires_nvim
+def test_a_line_started_at_the_point_before_the_first_text_goes_below_the_code(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """glue_race.lua with after_begin: `# pr` typed at the insertion point once the region is
+    placed and before any text: the code goes above it (the plugin before stop 38 gave
+    `# prv0=0`)."""
+    openai_server.enqueue(pieces=["v0=0\n", "v1=1\n"], delay=0.3)
+    target = tmp_path / "t.py"
+    target.write_text("start = 0\n\nend = 1\n")
+    r = run_scenario(
+        "glue_race",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "numbers",
+            "after_begin": True,
+            "settings": _settings(openai_server.url),
+        },
+    )
+    assert r["done"], r["_debug"]
+    assert r["summary"]["error"] is None, r["summary"]
+    assert r["lines"] == ["start = 0", "v0=0", "v1=1", "# pr", "end = 1"], r["lines"]
 
 
 @requires_nvim

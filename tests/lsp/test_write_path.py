@@ -171,6 +171,27 @@ async def test_applyedit_typing_above_below_and_at_the_point_loses_nothing(
     )  # always versioned
 
 
+async def _expect_v3_held_back(
+    editor: Editor, uri: str, held: threading.Event, typed: list[int], script: str
+) -> None:
+    """Generate on line 1; once the user's `# mine` is typed, the partial line `v3=` stays
+    out for four times PARTIAL_LINE_WAIT_S (the old writer wrote it then); then the model
+    goes on (`held`), and the user's line follows the code."""
+    try:
+        await editor.command(
+            methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+        )
+        await editor.wait_for(lambda: typed, "the user's line")
+        await asyncio.sleep(1.0)
+        source = editor.docs[uri].source
+        assert "\n# mine\n" in source and "v3=" not in source, source
+    finally:
+        held.set()
+    summary = await editor.summary(uri)
+    assert summary["error"] is None and summary["stoppedEarly"] is False, summary
+    assert editor.docs[uri].source == "start = 0\n" + script + "# mine\n\nend = 1\n"
+
+
 @pytest.mark.parametrize("last_newline", [True, False], ids=["ends-with-newline", "no-newline"])
 async def test_a_partial_line_is_not_glued_to_a_line_typed_at_the_insertion_point(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path, last_newline: bool
@@ -203,19 +224,101 @@ async def test_a_partial_line_is_not_glued_to_a_line_typed_at_the_insertion_poin
             ed.type(uri, p.line, p.character, "# mine\n")
 
     editor.after_apply = type_mine
+    await _expect_v3_held_back(editor, uri, held, typed, "".join(lines))
+
+
+def _stalled_mid_line(fake_openai: FakeOpenAIServer) -> tuple[threading.Event, str]:
+    """`v0=0` to `v2=2`, then `v3=` and a stall (until the event), then the rest."""
+    held = threading.Event()
+    script = "".join(f"v{i}={i}\n" for i in range(8))
+    first = script[: script.index("v3=") + 3]
+    fake_openai.enqueue(pieces=[first, script[len(first) :]], hold_after_first=held)
+    return held, script
+
+
+async def test_applyedit_a_partial_line_raced_by_a_line_typed_at_the_point_waits_for_it_whole(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """As above, but the user's line reaches the client just before the edit writing the
+    partial line `v3=` does (the server did not know it yet): that edit is for an older
+    version, and rebased it would be glued in front of their text, `v3=# mine`; it waits for
+    the whole line instead (the writer before stop 38 wrote it there)."""
+    held, script = _stalled_mid_line(fake_openai)
+    uri = editor.open("glue_race.py", START_TEXT, tmp_path)
+    typed: list[int] = []
+
+    def type_mine(ed: Editor, doc: ClientDoc, n: int) -> None:
+        end = doc.source.find("v2=2\n") + len("v2=2\n")
+        if not typed and end >= len("v2=2\n"):
+            typed.append(end)
+            p = doc.text.position(end)  # the end of the generated text: a line start
+            ed.type(uri, p.line, p.character, "# mine\n")
+
+    editor.before_apply = type_mine
+    await _expect_v3_held_back(editor, uri, held, typed, script)
+
+
+async def test_applyedit_a_last_line_without_a_line_break_raced_by_a_typed_line_is_ended(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The model's text ends with `v3=3` (no line break) while the client is still busy with
+    the edit before (it types `# mine` at the insertion point meanwhile): the last edit is for
+    an older version, and rebased it would give `v3=3# mine`; the line is ended instead."""
+    fake_openai.enqueue(pieces=["v0=0\nv1=1\nv2=2\n", "v3=3"])
+    uri = editor.open("glue_end.py", START_TEXT, tmp_path)
+    typed: list[int] = []
+
+    def type_mine(ed: Editor, doc: ClientDoc, n: int) -> None:
+        end = doc.source.find("v2=2\n") + len("v2=2\n")
+        if not typed and end >= len("v2=2\n"):
+            typed.append(end)
+            time.sleep(1.5)  # the stream ends and the server sends its last piece meanwhile
+            p = doc.text.position(end)
+            ed.type(uri, p.line, p.character, "# mine\n")
+
+    editor.after_apply = type_mine
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    expected = "start = 0\nv0=0\nv1=1\nv2=2\nv3=3\n# mine\n\nend = 1\n"
+    assert editor.docs[uri].source == expected
+
+
+async def _error_on_an_unended_last_line(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    held = threading.Event()
+    fake_openai.enqueue(
+        pieces=["v0=0\nv1=1\nv2=2\n", "raise ValueError('x')"], hold_after_first=held
+    )
+    uri = editor.open("fail_end.py", START_TEXT, tmp_path)
     try:
         await editor.command(
             methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
         )
-        await editor.wait_for(lambda: typed, "the user's line")
-        await asyncio.sleep(1.0)  # four times PARTIAL_LINE_WAIT_S: the old writer wrote `v3=`
-        source = editor.docs[uri].source
-        assert "\n# mine\n" in source and "v3=" not in source, source
+        await editor.wait_for(lambda: "v2=2\n" in editor.docs[uri].source, "the whole lines")
+        end = editor.docs[uri].source.index("v2=2\n") + len("v2=2\n")
+        p = editor.docs[uri].text.position(end)
+        editor.type(uri, p.line, p.character, "# mine\n")
+        await asyncio.sleep(0.5)  # the server knows the line before the last piece comes
     finally:
         held.set()
     summary = await editor.summary(uri)
-    assert summary["error"] is None and summary["stoppedEarly"] is False, summary
-    assert editor.docs[uri].source == "start = 0\n" + "".join(lines) + "# mine\n\nend = 1\n"
+    assert "ValueError" in (summary["error"] or ""), summary
+    expected = "start = 0\nv0=0\nv1=1\nv2=2\nraise ValueError('x')\n# mine\n\nend = 1\n"
+    assert editor.docs[uri].source == expected
+
+
+async def test_applyedit_an_error_on_an_unended_last_line_keeps_it_ended_above_a_typed_line(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The last line, `raise ValueError('x')` without a line break, fails: the code is kept up
+    to its end, and the user's line follows the insertion point, so the line is ended; the
+    line break added was past the kept code, and the writer before stop 38 wrote
+    `raise ValueError('x')# mine`."""
+    await _error_on_an_unended_last_line(editor, fake_openai, tmp_path)
 
 
 async def test_applyedit_an_edit_made_stale_every_time_is_rebased(
@@ -427,6 +530,7 @@ class StreamEdits:
                 empty = r["start"] == r["end"]
                 r["start"] = move(r["start"], s, e, text, right=True)
                 r["end"] = move(r["end"], s, e, text, right=empty)
+                r["anchor"] = move(r["anchor"], s, e, text, right=False)
 
     def end_of(self, uri: str) -> int | None:
         for r in self.regions.values():
@@ -470,7 +574,8 @@ class StreamEdits:
             after = (p.get("after") or "").replace("\n", eol)
             if s != e or before or after:
                 self._edit(doc, s, e, before + after)
-            r = {"uri": doc.uri, "start": s + len(before), "end": s + len(before), "text": ""}
+            at = s + len(before)
+            r = {"uri": doc.uri, "start": at, "end": at, "text": "", "anchor": at}
             self.regions[gid] = r
             return self._answer(doc, r)
         r = self.regions.get(gid)
@@ -480,7 +585,20 @@ class StreamEdits:
             del self.regions[gid]
             return {"ok": False, "reason": "edited"}
         if p["op"] == "insert":
+            if not r["text"] and r["start"] > r["anchor"]:
+                # settle: an unfinished line typed at the empty region's point goes below it
+                typed = doc.source[r["anchor"] : r["start"]]
+                if typed[-1:] not in ("\n", "\r"):
+                    cut = max(typed.rfind("\n"), typed.rfind("\r")) + 1
+                    r["start"] = r["end"] = r["anchor"] + cut
             start, end = r["start"], r["end"]
+            if p["text"][-1:] not in ("\n", "\r") and doc.source[end : end + 1] not in (
+                "",
+                "\r",
+                "\n",
+            ):
+                # a partial line would be glued in front of the user's text: declined
+                return {**self._answer(doc, r), "ok": False, "reason": "conflict"}
             text = p["text"].replace("\n", _eol(doc.source))  # as the editors do (withEol)
             self._edit(doc, end, end, text)
             r["start"], r["end"] = start, end + len(text)
@@ -665,6 +783,113 @@ async def test_stream_edits_a_line_being_typed_at_the_point_when_begin_is_refuse
     code = script.splitlines()
     assert lines[: len(code) + 1] == ["start = 0", *code], lines
     assert "# pr" in lines and lines.index("# pr") == len(code) + 1, lines
+
+
+async def test_stream_edits_a_partial_line_raced_by_a_line_typed_at_the_point_waits_for_it_whole(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The user opens a line at the insertion point just before the `insert` of the partial
+    line `v3=` reaches the client (the server did not know it): the client declines it
+    (`conflict`), as it would be glued in front of their text, `v3=# mine`; the server
+    catches up and writes the line once whole, and the generation goes on. (The server
+    before stop 38 stopped the generation there; Neovim's plugin wrote `v3=# mine`, and the
+    next keystroke on that line stopped it as an edit of the generated text.)"""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    held, script = _stalled_mid_line(fake_openai)
+    uri = editor.open("glue_race.py", START_TEXT, tmp_path)
+    typed: list[int] = []
+
+    def type_mine(p: dict[str, Any]) -> None:
+        end = streams.end_of(uri)
+        if p["op"] == "insert" and p["text"] == "v3=" and not typed and end is not None:
+            typed.append(end)
+            pos = editor.docs[uri].text.position(end)
+            editor.type(uri, pos.line, pos.character, "# mine\n")
+
+    streams.before_op = type_mine
+    await _expect_v3_held_back(editor, uri, held, typed, script)
+    assert [r["text"] for r in streams.requests if r["op"] == "insert"].count("v3=") == 1
+
+
+async def test_stream_edits_an_error_on_an_unended_last_line_keeps_it_ended_above_a_typed_line(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """As with applyEdit: the client would decline the failing line unended (it would be
+    glued in front of the user's line), and an earlier version of this fix then dropped it."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    await _error_on_an_unended_last_line(editor, fake_openai, tmp_path)
+
+
+async def test_stream_edits_a_conflict_to_an_insert_without_a_range_stops_at_once(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """`conflict` without the region's range is no decline (VS Code answers so for a
+    generation it does not know): the generation stops at once, not after many resends, and
+    so do the model and the code (the server before stop 38 went on running statements it
+    could not write: all eight, once the model went on)."""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    held, _ = _stalled_mid_line(fake_openai)
+    uri = editor.open("no_range.py", START_TEXT, tmp_path)
+    handle = streams.handle
+
+    def forgetful(params: Any) -> dict[str, Any]:
+        p = _plain(params)
+        if p["op"] == "insert" and p["text"] == "v3=":
+            streams.requests.append(p)
+            return {"ok": False, "reason": "conflict", "message": "unknown generation"}
+        return handle(params)
+
+    streams.handle = forgetful  # type: ignore[method-assign]
+    try:
+        await editor.command(
+            methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+        )
+        summary = await editor.summary(uri)
+    finally:
+        held.set()
+    assert "kept changing" in summary["error"], summary
+    assert [r.get("text") for r in streams.requests].count("v3=") == 1, streams.requests
+    assert summary["chunks"] == 3, summary  # v0 to v2: the model was held meanwhile
+
+
+async def test_stream_edits_a_line_being_typed_at_the_point_before_the_first_text_goes_below_it(
+    stream_client: LanguageClient, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """`begin` was answered; the user starts a line at the insertion point before the model's
+    first text comes: the empty region's point moves past it, and the first generated line
+    would be joined to its end (`# prv0=0`). The code goes above that line instead (`settle`,
+    as VS Code did already; the test client before stop 38 and Neovim glued it). (The first
+    text is always a whole line: the model's first line is held until it is whole, in case
+    it opens a code fence.)"""
+    editor: Editor = stream_client.editor  # type: ignore[attr-defined]
+    streams: StreamEdits = stream_client.streams  # type: ignore[attr-defined]
+    held = threading.Event()
+    fake_openai.enqueue(pieces=["v0=0\n", "v1=1\n"], hold_after_first=held)
+    uri = editor.open("typed_first.py", START_TEXT, tmp_path)
+    typed: list[int] = []
+
+    def type_first(p: dict[str, Any]) -> None:
+        end = streams.end_of(uri)
+        if p["op"] == "insert" and not typed and end is not None:
+            typed.append(end)
+            pos = editor.docs[uri].text.position(end)
+            editor.type(uri, pos.line, pos.character, "# pr")
+
+    streams.before_op = type_first
+    try:
+        await editor.command(
+            methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+        )
+        await editor.wait_for(lambda: typed, "the user's text")
+        await asyncio.sleep(0.5)  # twice PARTIAL_LINE_WAIT_S
+        assert "v0=# pr" not in editor.docs[uri].source, editor.docs[uri].source
+    finally:
+        held.set()
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    assert editor.docs[uri].source == "start = 0\nv0=0\nv1=1\n# pr\nend = 1\n"
 
 
 async def test_stream_edits_an_answer_sent_before_its_didchange_is_read_when_it_arrives(
@@ -931,3 +1156,23 @@ async def test_an_answer_after_the_server_stopped_waiting_is_no_server_error(
     assert written[0] == "start = 0" and "end = 1" in written  # nothing lost or overwritten
     shown = editor.messages()
     assert not [m for m in shown if "CANCELLED" in m or "Error in server" in m], shown
+
+
+async def test_an_edit_across_the_point_while_the_code_above_runs_runs_nothing_generated(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The code above the point runs first (1.5 s here); the user deletes across the point
+    meanwhile, so nothing can be written: the generated code does not run either (the
+    server before stop 38 started the model and ran every statement, then removed them
+    again as "ran but were not written")."""
+    uri = editor.open("above.py", "import time\ntime.sleep(1.5)\n\nend = 1\n", tmp_path)
+    fake_openai.enqueue(pieces=["x = 1\n", "y = 2\n", "z = 3\n"], delay=0.05)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="go", position={"line": 2, "character": 0}
+    )
+    await asyncio.sleep(0.7)  # the code above is running
+    editor.replace(uri, (1, 5), (3, 3), "")  # from inside line 2 to inside `end = 1`
+    summary = await editor.summary(uri)
+    assert summary["error"] is not None, summary
+    assert summary["chunks"] == 0, summary
+    assert "x = 1" not in editor.docs[uri].source

@@ -274,7 +274,7 @@ export type StreamEditFailure = "edited" | "closed" | "conflict";
 
 export type StreamEditResult =
   | { ok: true; version: number; range: LspRange }
-  | { ok: false; reason: StreamEditFailure; message?: string };
+  | { ok: false; reason: StreamEditFailure; message?: string; version?: number; range?: LspRange };
 
 export interface CursorParams {
   uri: string;

@@ -344,6 +344,13 @@ export function lineBreakAt(text: string, offset: number): number {
   return text[offset] === "\n" || text[offset] === "\r" ? 1 : 0;
 }
 
+/** Whether inserting `insert` at `offset` of `text` would glue a partial line (no line break at
+ * its end) in front of text that follows on that line: the user's, typed after the region's end
+ * before the server knew. Such an insert is declined (`conflict`) and comes again once whole. */
+export function gluesPartialLine(text: string, offset: number, insert: string): boolean {
+  return !/[\r\n]$/.test(insert) && offset < text.length && lineBreakAt(text, offset) === 0;
+}
+
 /** Text with every line break as `eol` (what VS Code stores in a document of that EOL). */
 export function withEol(text: string, eol: "\n" | "\r\n"): string {
   const lf = text.replace(/\r\n?/g, "\n");

@@ -35,6 +35,7 @@ import {
 import {
   ChangeLog,
   type OffsetChange,
+  gluesPartialLine,
   lineBreakAt,
   offsetAfterLines,
   rebaseRange,
@@ -405,10 +406,12 @@ export class StreamWriter implements vscode.Disposable {
       gen,
       () => {
         if (gen.region.start === gen.region.end) gen.region.settle(gen.doc.getText());
+        if (gluesPartialLine(gen.doc.getText(), gen.region.end, text)) return undefined;
         return { offset: gen.region.end, removed: 0, text };
       },
       (c) => gen.region.ownInsert(c.text),
     );
+    if (outcome === "declined") return this.decline(gen);
     if (outcome !== "ok") return this.fail(gen, outcome, !/^[\r\n]/.test(p.text));
     return this.reply(gen);
   }
@@ -461,10 +464,23 @@ export class StreamWriter implements vscode.Disposable {
 
   /** Apply one change computed by `target` (recomputed on every retry); `apply` updates the region
    * when the change event arrives. A refusal (the user's change came first) is retried. */
-  private async write(gen: Generation, target: () => OffsetChange, apply: (c: OffsetChange) => void): Promise<Outcome> {
+  private async write(gen: Generation, target: () => OffsetChange, apply: (c: OffsetChange) => void): Promise<Outcome>;
+  /** `target` may decline the change (undefined): "declined", nothing written. */
+  private async write(
+    gen: Generation,
+    target: () => OffsetChange | undefined,
+    apply: (c: OffsetChange) => void,
+  ): Promise<Outcome | "declined">;
+  private async write(
+    gen: Generation,
+    target: () => OffsetChange | undefined,
+    apply: (c: OffsetChange) => void,
+  ): Promise<Outcome | "declined"> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const expected = gen.doc.version;
-      const outcome = await this.attempt(gen, target(), apply);
+      const change = target();
+      if (change === undefined) return "declined";
+      const outcome = await this.attempt(gen, change, apply);
       if (outcome !== "refused") return outcome;
       gen.retries++;
       // Wait for the change that beat us to reach the extension host, then recompute.
@@ -566,7 +582,7 @@ export class StreamWriter implements vscode.Disposable {
 
   // ---- replies ------------------------------------------------------------------------------
 
-  private result(gen: Generation): StreamEditResult {
+  private result(gen: Generation): Extract<StreamEditResult, { ok: true }> {
     const range: LspRange = {
       start: toLsp(gen.doc.positionAt(gen.region.start)),
       end: toLsp(gen.doc.positionAt(gen.region.end)),
@@ -585,6 +601,22 @@ export class StreamWriter implements vscode.Disposable {
       const result = this.result(gen);
       gen.lastResult = result;
       if (result.ok) await this.sync.waitSent(gen.doc.uri, result.version);
+      return result;
+    } finally {
+      setTimeout(release, 0);
+    }
+  }
+
+  /** An insert not written (`gluesPartialLine`): `conflict`, with the region's range as `reply`
+   * gives it, so the server places the region and decides again. The region stays. */
+  private async decline(gen: Generation): Promise<StreamEditResult> {
+    const release = this.sync.hold(gen.doc.uri);
+    try {
+      const { version, range } = this.result(gen);
+      await this.sync.waitSent(gen.doc.uri, version);
+      const message = "a partial line would be glued in front of the text after it";
+      const result: StreamEditResult = { ok: false, reason: "conflict", version, range, message };
+      gen.lastResult = result;
       return result;
     } finally {
       setTimeout(release, 0);

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import {
   ChangeLog,
   classify,
+  gluesPartialLine,
   lineBreakAt,
   Debouncer,
   type OffsetChange,
@@ -401,6 +402,18 @@ describe("Debouncer", () => {
 describe("withEol and stopMessage", () => {
   it("measures the line break at an offset", () => {
     assert.deepEqual(["a\r\nb", "a\nb", "a\rb", "ab", "a"].map((t) => lineBreakAt(t, 1)), [2, 1, 1, 0, 0]);
+  });
+
+  it("declines a partial line only where text follows on its line", () => {
+    const doc = "v2=2\n# mine\n\nend\r\nx";
+    const mine = doc.indexOf("# mine");
+    assert.equal(gluesPartialLine(doc, mine, "v3="), true); // v3=# mine
+    assert.equal(gluesPartialLine(doc, mine, "v3=3\n"), false); // a whole line goes above it
+    assert.equal(gluesPartialLine(doc, mine, "3\r\nv4=4\r\n"), false);
+    assert.equal(gluesPartialLine(doc, mine + 7, "v3="), false); // an empty line
+    assert.equal(gluesPartialLine(doc, doc.indexOf("\r"), "v3="), false); // before \r\n
+    assert.equal(gluesPartialLine(doc, doc.length, "v3="), false); // the end of the document
+    assert.equal(gluesPartialLine(doc, doc.length - 1, "v3="), true);
   });
 
   it("writes line breaks the document's way", () => {

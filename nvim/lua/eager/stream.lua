@@ -4,7 +4,8 @@
 -- The region is two extmarks. The start mark has right gravity (text inserted at the start goes
 -- before the region); the end mark has left gravity (text inserted at the end goes after it),
 -- except while the region is empty, when both have right gravity (a line typed at the insertion
--- point as the generation starts stays above the generated code). Our own inserts go at the end
+-- point as the generation starts stays above the generated code; an unfinished line typed there
+-- goes below it: `settle`). Our own inserts go at the end
 -- mark and both marks are then set explicitly. The region is intact while the text between the
 -- marks is exactly what we inserted; an edit inside it stops the generation ("edited").
 --
@@ -28,6 +29,7 @@ M.ns = vim.api.nvim_create_namespace("eager.stream")
 ---@field eof boolean we opened a line at the end of the buffer, or it was empty (that line goes at `end`)
 ---@field trim boolean begin's trimTrailing: what `end` would do with the line break after it
 ---@field t? integer extmark at the start of the unfinished last line (left gravity)
+---@field a? integer extmark where `begin` placed the empty region (left gravity): `settle`
 ---@field trail? integer bytes after the end mark on its line right after our last change
 
 ---@type table<string, eager.StreamRegion>  generationId -> region
@@ -153,8 +155,8 @@ local function forget(id)
   if st and api.nvim_buf_is_valid(st.buf) then
     pcall(api.nvim_buf_del_extmark, st.buf, M.ns, st.s)
     pcall(api.nvim_buf_del_extmark, st.buf, M.ns, st.e)
-    if st.t then
-      pcall(api.nvim_buf_del_extmark, st.buf, M.ns, st.t)
+    for _, id in ipairs({ st.t, st.a }) do
+      pcall(api.nvim_buf_del_extmark, st.buf, M.ns, id)
     end
   end
 end
@@ -246,8 +248,25 @@ local function begin(p, client)
     rr, rc = end_of(sr, sc, vim.split(before, "\n", { plain = true }))
   end
   place(st, rr, rc, rr, rc)
+  st.a = api.nvim_buf_set_extmark(buf, M.ns, rr, rc, { right_gravity = false })
   M.regions[p.generationId] = st
   return answer(st, client)
+end
+
+--- Before the first text: text typed at the empty region's point went before it (a line typed
+--- there as the generation starts stays above the code), but an unfinished line of it would
+--- have the first generated line joined to its end (`# prv0 = 0`): that line goes below the
+--- code instead, the point moves to its start (as VS Code's TrackedRegion.settle).
+---@param st eager.StreamRegion
+local function settle(st)
+  local ar, ac = pos(st, st.a)
+  local sr, sc = pos(st, st.s)
+  -- (begin places the point at a line start; an anchor moved off it, by a deletion across it,
+  -- says nothing)
+  if ar == nil or sr == nil or ac ~= 0 or sc == 0 or (sr == ar and sc <= ac) then
+    return -- nothing typed at the point, or whole lines
+  end
+  place(st, sr, 0, sr, 0)
 end
 
 ---@param st eager.StreamRegion
@@ -270,6 +289,18 @@ local function insert(st, text)
     end
     st.t = api.nvim_buf_set_extmark(st.buf, M.ns, nr, 0, { right_gravity = false })
   end
+end
+
+--- Whether inserting `text` would glue a partial line (no line break at its end) in front of
+--- text that follows the end mark on its line: the user's, typed at the insertion point before
+--- the server knew. Such an insert is declined (`conflict`); the server sends it again whole.
+---@param st eager.StreamRegion
+---@param text string
+local function glues(st, text)
+  local er, ec = pos(st, st.e)
+  local rest = er ~= nil and line(st.buf, er):sub(ec + 1) or ""
+  -- (a lone \r: the line break of a CRLF file read as 'fileformat' unix, shown as ^M)
+  return text ~= "" and not text:match("[\r\n]$") and rest ~= "" and rest ~= "\r"
 end
 
 ---@param st eager.StreamRegion
@@ -353,6 +384,14 @@ function M.handle(_, p, ctx)
   if p.op == "insert" then
     if type(p.text) ~= "string" then
       return nil, { code = -32602, message = "eager: eager/streamEdit insert needs `text`" }
+    end
+    if st.expected == "" then
+      settle(st)
+    end
+    if glues(st, p.text) then
+      local declined = answer(st, client) -- where the region is: the server decides again
+      declined.ok, declined.reason = false, "conflict"
+      return declined
     end
     insert(st, p.text)
     return answer(st, client)

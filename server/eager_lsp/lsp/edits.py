@@ -187,6 +187,7 @@ class Writer:
         self.edits = 0
         self.failure: str | None = None
         self.on_applied: Callable[[], None] | None = None
+        self.on_abort: Callable[[str], None] | None = None  # once, with the first reason
         self._closing = False
         self._stopped = False  # the generation was stopped: a refused edit waits less
         # The model's text ended whole (core EndOfStream.whole): its last line is finished,
@@ -196,6 +197,10 @@ class Writer:
         self._closed_wake = Wake()  # set once closing or aborted: ends the interval wait
         self._first_unwritten_at: float | None = None
         self._last_edit_at = 0.0
+        # The document version in which the client declined a partial line we thought fitted
+        # (it sees text after the insertion point that we do not): until the text changes,
+        # partial lines wait for their line end.
+        self._disputed_at: int | None = None
 
     # -- input ------------------------------------------------------------------------------
     def push(self, text: str) -> None:
@@ -213,12 +218,15 @@ class Writer:
 
     def abort(self, reason: str) -> None:
         """Stop writing at once (a conflict or a refused edit); nothing more is sent."""
-        if self.failure is None:
+        first = self.failure is None
+        if first:
             self.failure = reason
         self._closing = True
         self._wake.set()
         self._closed_wake.set()
         self.doc.wake_waiters()
+        if first and self.on_abort is not None:
+            self.on_abort(reason)
 
     def stop_partial(self) -> None:
         """The generation was stopped: complete lines are still written, an unfinished last
@@ -240,7 +248,11 @@ class Writer:
         unfinished line itself (stream edits, docs/protocol.md)."""
         raise NotImplementedError
 
-    async def _write(self, text: str) -> bool:
+    async def _write(self, text: str) -> bool | None:
+        """Write `text` at the region's end. True: written; False: failed (the writer has
+        aborted); None: not written, a partial line that would have been glued in front of
+        text the user had just typed at the insertion point (the client knew it, we did not
+        yet). `_run` then decides again on the text as it is now (`_partial_fits`)."""
         raise NotImplementedError
 
     async def finish(
@@ -279,7 +291,14 @@ class Writer:
             self._last_edit_at = now
             if pace is not None:
                 pace.edited(self, now)
-            if not await self._write(chunk):
+            wrote = await self._write(chunk)
+            if wrote is None:
+                # Declined (its answer placed the region): decide again. Still fitting in our
+                # eyes, we disagree with the client; it sees the text, so it is right.
+                if self._partial_fits():
+                    self._disputed_at = self.doc.version
+                continue
+            if not wrote:
                 return
             self.applied += len(chunk)
             self._first_unwritten_at = (
@@ -291,14 +310,6 @@ class Writer:
     async def _drain(self, keep: int | None, writer_task: asyncio.Task[None] | None) -> None:
         if keep is not None:
             self.truncate(keep)
-        if (
-            self.received[-1:] not in ("", "\n", "\r")
-            and self._target() == len(self.received)
-            and not self._partial_fits()
-        ):
-            # The code's last line has no line end and the user's text follows the insertion
-            # point: end the line, or it would be glued in front of their text.
-            self.received += "\n"
         self._closing = True
         self._wake.set()
         self._closed_wake.set()
@@ -307,6 +318,18 @@ class Writer:
                 await writer_task
             except Exception as exc:
                 log.warning("writer failed: %s", exc)
+
+    def _end_glued_line(self) -> None:
+        """At the end: the last line to write has no line end and the user's text follows the
+        insertion point: end the line (within `limit` too: an error on that line keeps it),
+        or it would be glued in front of their text."""
+        t = self._target()
+        if self.received[t - 1 : t] in ("", "\n", "\r") or self._partial_fits():
+            return
+        if self.received[t : t + 1] != "\n":
+            self.received = self.received[:t] + "\n" + self.received[t:]
+        if self.limit is not None:
+            self.limit = t + 1
 
     def _usable(self) -> bool:
         region = self.region
@@ -324,7 +347,8 @@ class Writer:
         if not pending:
             return None
         if self._closing:
-            return pending
+            self._end_glued_line()
+            return self.received[self.applied : self._target()]
         nl = pending.rfind("\n")
         if nl >= 0:
             return pending[: nl + 1]
@@ -349,8 +373,15 @@ class Writer:
         region = self.region
         if region is None:
             return True
+        if self._disputed_at == self.doc.version:
+            return False
         source = self.doc.text.source
         return region.end >= len(source) or source[region.end] in "\r\n"
+
+
+class _GiveWay(Exception):
+    """A partial line rebased onto text the user typed after the insertion point meanwhile:
+    written now it would be glued in front of theirs (`Writer._write` returns None)."""
 
 
 @dataclass
@@ -447,9 +478,13 @@ class EditWriter(Writer):
         self.region = region
         return region
 
-    async def _write(self, text: str) -> bool:
+    async def _write(self, text: str) -> bool | None:
         assert self.region is not None
-        return await self._send(self.region.end, self.region.end, text) is not None
+        partial = text[-1:] not in ("\n", "\r")
+        try:
+            return await self._send(self.region.end, self.region.end, text, partial) is not None
+        except _GiveWay:
+            return None
 
     async def finish(
         self, keep: int | None, writer_task: asyncio.Task[None] | None, *, trim_separator: bool
@@ -484,9 +519,12 @@ class EditWriter(Writer):
         if self in self.doc.observers:
             self.doc.observers.remove(self)
 
-    async def _send(self, start: int, end: int, text: str) -> int | None:
+    async def _send(
+        self, start: int, end: int, text: str, partial_line: bool = False
+    ) -> int | None:
         """Apply one edit and wait until it shows in a didChange; rebase and retry when the
-        user's typing got there first. Returns where it landed (its start), or None."""
+        user's typing got there first. Returns where it landed (its start), or None. Raises
+        _GiveWay when a `partial_line` no longer fits after a rebase (`_partial_fits`)."""
         doc = self.doc
         replaced = doc.text.source[start:end]
         for _ in range(MAX_RETRIES):
@@ -530,6 +568,8 @@ class EditWriter(Writer):
                 return None
             if f.missed or (not result.applied and doc.version != version):
                 start, end = self._moved(f, version)  # rebased onto the new text: retry
+                if partial_line and not self._partial_fits():
+                    raise _GiveWay
                 continue
             if not result.applied:
                 reason = result.failure_reason or "no reason given"

@@ -199,6 +199,8 @@ class Generation(Activity):
             if server.stream_edits
             else EditWriter(server, doc, pace=server.edit_pace)
         )
+        self.writer.on_abort = self._writer_failed
+        self._writer_gave_up = False  # the stream was cancelled for it (not a stop: a failure)
         self.region: Region | None = None
         self.first_line = 1
         self.binding: RunBinding | None = None
@@ -402,6 +404,8 @@ class Generation(Activity):
             except BaseException:
                 await attempt.stream.aclose()
                 raise
+        if self.writer.failure is not None:
+            return False  # it gave up meanwhile (an edit across the point): nothing runs
         self.binding = RunBinding(
             doc,
             self._to_doc,
@@ -432,7 +436,7 @@ class Generation(Activity):
                 # The model ended it (a dropped stream, an HTTP error): say so, never "done".
                 self.server.show(f"eager: {error}", error=True)
         except asyncio.CancelledError:
-            if self.stop_reason is None:
+            if self.stop_reason is None and not self._writer_gave_up:
                 raise
         except Exception as exc:
             log.exception("generation failed")
@@ -570,9 +574,15 @@ class Generation(Activity):
         return start, max(start, end)
 
     def _conflict(self, why: str) -> None:
-        self.writer.abort(why)
-        self.stop_reason = self.stop_reason or why
+        self.writer.abort(why)  # -> _writer_failed
+        self.stop_reason = self.stop_reason or why  # the user's edit: a stop (stoppedEarly)
+
+    def _writer_failed(self, why: str) -> None:
+        """Nothing more can be written (an edit inside the region, a conflict, an editor that
+        does not answer): the model and the code it would start stop too, or statements would
+        run that the user never sees. (Before the stream starts: `_start` checks.)"""
         if self._stream_task is not None and not self._stream_task.done():
+            self._writer_gave_up = True
             self._stream_task.cancel()
 
     def _on_piece(self, piece: str) -> None:

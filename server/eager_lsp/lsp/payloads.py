@@ -392,7 +392,8 @@ STREAM_OPS: dict[str, type[StreamEditBase]] = {
 
 @dataclass
 class StreamEditResult:
-    """The client's answer: `ok` with the region's `version`/`range`, or a `reason`."""
+    """The client's answer: `ok` with the region's `version`/`range`, or a `reason` (an
+    insert declined with `conflict` has `version`/`range` too: the region is kept)."""
 
     ok: bool
     version: int = OMIT

@@ -17,6 +17,10 @@ Rules (docs/protocol.md, docs/architecture.md):
   Between answers `Region` keeps a best guess; the client's answers are authoritative.
 - `begin` refers to a document version; a client that has moved on answers `conflict` and the
   server rebases the position and tries again (at most MAX_RETRIES times).
+- An `insert` of a partial line (no line break at its end) that would be glued in front of
+  text the user typed after the region's end, on its line, before we knew, is declined with
+  `conflict`, with the region's range: the server places it there and writes the line once
+  whole.
 - `edited` (the user changed text inside the region) or `closed` stops the generation
   cleanly: nothing more is written, both texts stay.
 """
@@ -140,7 +144,7 @@ class StreamEditWriter(Writer):
             answer.ok = result.ok
             answer.reason = result.reason or ""
             version, rng = result.version, result.range
-            if answer.ok and version is not OMIT and rng is not OMIT:
+            if version is not OMIT and rng is not OMIT:  # ok, or a declined insert
                 answer.version = version
                 if version == self.doc.version:
                     answer.offsets = self._offsets(rng)
@@ -250,11 +254,21 @@ class StreamEditWriter(Writer):
         self.abort(f"the document kept changing under the edit ({MAX_RETRIES} tries)")
         return None
 
-    async def _write(self, text: str) -> bool:
+    async def _write(self, text: str) -> bool | None:
         answer = await self._request("insert", text=text)
         if answer is None:
             return False
         if not answer.ok:
+            partial = text[-1:] not in ("\n", "\r")
+            if answer.reason == "conflict" and partial and answer.version is not None:
+                # A partial line the client declined: the user typed at the insertion point
+                # before we knew, and it would be glued in front of their text. The answer
+                # says where the region is (our guess may have taken their line in: Neovim
+                # reports a line opened there as a line break inserted before the region's
+                # last one); the writer then decides again (`_partial_fits`).
+                if answer.offsets is not None and not self._adopt(answer):
+                    return False
+                return None
             self._refused(answer)
             return False
         return self._adopt(answer)

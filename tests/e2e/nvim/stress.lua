@@ -22,6 +22,14 @@ H.run(function()
   -- where the generation was asked for, followed until its region exists
   local asked = api.nvim_buf_set_extmark(buf, ns, H.params.cursor_line - 1, 0, { right_gravity = true })
   vim.cmd("EagerGenerate " .. H.params.prompt)
+  if H.params.after_partial_line then
+    -- start typing once a partial line is shown (typed at the point before, a line would hold
+    -- the partial line back until whole: glue_race.lua)
+    H.result.partial_shown = H.wait(H.timeout, function()
+      local r = stream.regions_of(buf)[1]
+      return r ~= nil and r["end"][2] > 0
+    end)
+  end
   local wheres = H.params.wheres or { "point", "above", "below" }
   local typed = {}
   local n = 0
