@@ -321,6 +321,41 @@ async def test_applyedit_an_error_on_an_unended_last_line_keeps_it_ended_above_a
     await _error_on_an_unended_last_line(editor, fake_openai, tmp_path)
 
 
+async def test_a_partial_line_held_back_by_a_typed_line_shows_once_that_line_is_deleted(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The user's line at the insertion point holds the stalled `v3=` back; they delete it
+    during the stall: the partial line shows (it waited for the model's next text: a
+    didChange does not wake the writer; a user's tour found it)."""
+    held, script = _stalled_mid_line(fake_openai)
+    uri = editor.open("unhold.py", START_TEXT, tmp_path)
+    typed: list[int] = []
+
+    def type_mine(ed: Editor, doc: ClientDoc, n: int) -> None:
+        end = doc.source.find("v2=2\n") + len("v2=2\n")
+        if not typed and end >= len("v2=2\n"):
+            typed.append(end)
+            p = doc.text.position(end)
+            ed.type(uri, p.line, p.character, "# mine\n")
+
+    editor.after_apply = type_mine
+    try:
+        await editor.command(
+            methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
+        )
+        await editor.wait_for(lambda: typed, "the user's line")
+        await asyncio.sleep(0.6)
+        assert "v3=" not in editor.docs[uri].source
+        line = editor.docs[uri].source.split("\n").index("# mine")
+        editor.replace(uri, (line, 0), (line + 1, 0), "")
+        await editor.wait_for(lambda: "\nv3=\n" in editor.docs[uri].source, "the partial line")
+    finally:
+        held.set()
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    assert editor.docs[uri].source == "start = 0\n" + script + "\nend = 1\n"
+
+
 async def test_applyedit_an_edit_made_stale_every_time_is_rebased(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:

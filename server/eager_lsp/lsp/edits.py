@@ -357,12 +357,14 @@ class Writer:
         return None
 
     def _partial_due(self) -> float | None:
-        """Seconds until a partial line should be written (0: now; None: nothing waiting, or
-        a partial line would not fit: `_partial_fits`)."""
+        """Seconds until a partial line should be written (0: now; None: nothing waiting).
+        One that would not fit (`_partial_fits`) is looked at again every PARTIAL_LINE_WAIT_S
+        while the model stalls: the user's text after the insertion point may go (deleted,
+        undone), and a didChange does not wake the writer."""
         if self._first_unwritten_at is None or self.applied >= self._target():
             return None
         if not self._partial_fits():
-            return None  # the next whole line (or the end) wakes the writer
+            return PARTIAL_LINE_WAIT_S
         return max(0.0, self._first_unwritten_at + PARTIAL_LINE_WAIT_S - time.monotonic())
 
     def _partial_fits(self) -> bool:
