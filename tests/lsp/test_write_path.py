@@ -236,6 +236,20 @@ def _stalled_mid_line(fake_openai: FakeOpenAIServer) -> tuple[threading.Event, s
     return held, script
 
 
+def _types_mine_after_v2(uri: str, typed: list[int]) -> Callable[[Editor, ClientDoc, int], None]:
+    """An edit hook: once `v2=2` is in, the user opens `# mine` at the end of the generated
+    text (a line start), once; `typed` records where."""
+
+    def type_mine(ed: Editor, doc: ClientDoc, n: int) -> None:
+        end = doc.source.find("v2=2\n") + len("v2=2\n")
+        if not typed and end >= len("v2=2\n"):
+            typed.append(end)
+            p = doc.text.position(end)
+            ed.type(uri, p.line, p.character, "# mine\n")
+
+    return type_mine
+
+
 async def test_applyedit_a_partial_line_raced_by_a_line_typed_at_the_point_waits_for_it_whole(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
@@ -246,15 +260,7 @@ async def test_applyedit_a_partial_line_raced_by_a_line_typed_at_the_point_waits
     held, script = _stalled_mid_line(fake_openai)
     uri = editor.open("glue_race.py", START_TEXT, tmp_path)
     typed: list[int] = []
-
-    def type_mine(ed: Editor, doc: ClientDoc, n: int) -> None:
-        end = doc.source.find("v2=2\n") + len("v2=2\n")
-        if not typed and end >= len("v2=2\n"):
-            typed.append(end)
-            p = doc.text.position(end)  # the end of the generated text: a line start
-            ed.type(uri, p.line, p.character, "# mine\n")
-
-    editor.before_apply = type_mine
+    editor.before_apply = _types_mine_after_v2(uri, typed)
     await _expect_v3_held_back(editor, uri, held, typed, script)
 
 
@@ -330,15 +336,7 @@ async def test_a_partial_line_held_back_by_a_typed_line_shows_once_that_line_is_
     held, script = _stalled_mid_line(fake_openai)
     uri = editor.open("unhold.py", START_TEXT, tmp_path)
     typed: list[int] = []
-
-    def type_mine(ed: Editor, doc: ClientDoc, n: int) -> None:
-        end = doc.source.find("v2=2\n") + len("v2=2\n")
-        if not typed and end >= len("v2=2\n"):
-            typed.append(end)
-            p = doc.text.position(end)
-            ed.type(uri, p.line, p.character, "# mine\n")
-
-    editor.after_apply = type_mine
+    editor.after_apply = _types_mine_after_v2(uri, typed)
     try:
         await editor.command(
             methods.GENERATE, uri=uri, prompt="numbers", position={"line": 1, "character": 0}
