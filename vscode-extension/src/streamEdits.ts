@@ -411,7 +411,7 @@ export class StreamWriter implements vscode.Disposable {
       },
       (c) => gen.region.ownInsert(c.text),
     );
-    if (outcome === "declined") return this.decline(gen);
+    if (outcome === "declined") return this.reply(gen, true);
     if (outcome !== "ok") return this.fail(gen, outcome, !/^[\r\n]/.test(p.text));
     return this.reply(gen);
   }
@@ -595,28 +595,16 @@ export class StreamWriter implements vscode.Disposable {
    * to the connection (they wait one timer tick; the answer is written in the microtasks after the
    * handler resolves). Every change event whose didChange got past the gate has already moved the
    * region (both listeners run when the event fires), so the range is that of `version`. */
-  private async reply(gen: Generation): Promise<StreamEditResult> {
+  /** `declined`: an insert not written (`gluesPartialLine`): `conflict`, with the region's range
+   * all the same, so the server places the region and decides again. The region stays. */
+  private async reply(gen: Generation, declined = false): Promise<StreamEditResult> {
     const release = this.sync.hold(gen.doc.uri);
     try {
-      const result = this.result(gen);
-      gen.lastResult = result;
-      if (result.ok) await this.sync.waitSent(gen.doc.uri, result.version);
-      return result;
-    } finally {
-      setTimeout(release, 0);
-    }
-  }
-
-  /** An insert not written (`gluesPartialLine`): `conflict`, with the region's range as `reply`
-   * gives it, so the server places the region and decides again. The region stays. */
-  private async decline(gen: Generation): Promise<StreamEditResult> {
-    const release = this.sync.hold(gen.doc.uri);
-    try {
-      const { version, range } = this.result(gen);
-      await this.sync.waitSent(gen.doc.uri, version);
+      const placed = this.result(gen);
       const message = "a partial line would be glued in front of the text after it";
-      const result: StreamEditResult = { ok: false, reason: "conflict", version, range, message };
+      const result: StreamEditResult = declined ? { ...placed, ok: false, reason: "conflict", message } : placed;
       gen.lastResult = result;
+      await this.sync.waitSent(gen.doc.uri, placed.version);
       return result;
     } finally {
       setTimeout(release, 0);

@@ -324,7 +324,7 @@ class Writer:
         insertion point: end the line (within `limit` too: an error on that line keeps it),
         or it would be glued in front of their text."""
         t = self._target()
-        if self.received[t - 1 : t] in ("", "\n", "\r") or self._partial_fits():
+        if t == 0 or not is_partial_line(self.received[t - 1 : t]) or self._partial_fits():
             return
         if self.received[t : t + 1] != "\n":
             self.received = self.received[:t] + "\n" + self.received[t:]
@@ -379,6 +379,12 @@ class Writer:
             return False
         source = self.doc.text.source
         return region.end >= len(source) or source[region.end] in "\r\n"
+
+
+def is_partial_line(text: str) -> bool:
+    """`text` ends inside a line (no line break at its end): written now, it would be glued
+    in front of whatever follows the insertion point on its line."""
+    return text[-1:] not in ("\n", "\r")
 
 
 class _GiveWay(Exception):
@@ -482,7 +488,7 @@ class EditWriter(Writer):
 
     async def _write(self, text: str) -> bool | None:
         assert self.region is not None
-        partial = text[-1:] not in ("\n", "\r")
+        partial = is_partial_line(text)
         try:
             return await self._send(self.region.end, self.region.end, text, partial) is not None
         except _GiveWay:

@@ -46,6 +46,7 @@ from eager_lsp.lsp.edits import (
     Region,
     Writer,
     client_answer,
+    is_partial_line,
 )
 from eager_lsp.lsp.payloads import (
     OMIT,
@@ -259,8 +260,8 @@ class StreamEditWriter(Writer):
         if answer is None:
             return False
         if not answer.ok:
-            partial = text[-1:] not in ("\n", "\r")
-            if answer.reason == "conflict" and partial and answer.version is not None:
+            declined = answer.reason == "conflict" and answer.version is not None
+            if declined and is_partial_line(text):
                 # A partial line the client declined: the user typed at the insertion point
                 # before we knew, and it would be glued in front of their text. The answer
                 # says where the region is (our guess may have taken their line in: Neovim
