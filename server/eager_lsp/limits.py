@@ -21,6 +21,7 @@ from typing import Any
 STREAM_CAP = 64 * 1024  # characters of stdout (and of stderr) kept per chunk
 IDLE_SINK_CAP = 1024 * 1024  # bytes a capture file may hold; the rest is counted and dropped
 SINK_CHECK_S = 0.1  # how often the worker trims its capture files
+LIVE_OUTPUT_S = 0.25  # a running statement's new output is sent this often (after this long)
 MESSAGE_CAP = 2000  # characters of an exception message
 NAME_CAP = 200  # characters of an exception's type name (`type("E" * 10**7, ...)` is legal)
 TRACEBACK_CAP = 128 * 1024  # characters of a formatted traceback (head and tail kept)

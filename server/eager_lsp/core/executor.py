@@ -97,6 +97,17 @@ class StartedEvent(TypedDict):
     t: float  # time.monotonic() when it began
 
 
+class OutputEvent(TypedDict):
+    """What a statement that is still running wrote since its last `output` (both may be
+    ""): sent at most every LIVE_OUTPUT_S once it has run that long. Its `result` holds all of
+    its output, starting with these texts joined (unless the backend cut its middle)."""
+
+    ev: Literal["output"]
+    id: int
+    stdout: str
+    stderr: str
+
+
 class ResultEvent(TypedDict):
     ev: Literal["result"]
     id: int
@@ -119,9 +130,9 @@ class SkippedEvent(TypedDict):
     batch: NotRequired[int]  # the request's batch (the worker's parallel exec)
 
 
-# What `on_event` receives, per chunk and in order: `started`, then `result` or `skipped`.
-# Narrow with `event["ev"] == "result"`.
-ExecutorEvent = StartedEvent | ResultEvent | SkippedEvent
+# What `on_event` receives, per chunk and in order: `started`, any `output`, then `result`
+# or `skipped`. Narrow with `event["ev"] == "result"`.
+ExecutorEvent = StartedEvent | OutputEvent | ResultEvent | SkippedEvent
 ChunkOutcome = ResultEvent | SkippedEvent  # what `execute` returns, one per chunk, in order
 EventCallback = Callable[[ExecutorEvent], None]
 InterruptOutcome = Literal["interrupted", "killed", "idle", "running"]

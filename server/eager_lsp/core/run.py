@@ -32,6 +32,7 @@ from eager_lsp.core.parallel import Plan, Planner
 from eager_lsp.core.results import error_from_wire, lost_result, result_from_wire, skipped_result
 from eager_lsp.core.types import (
     Chunk,
+    ChunkOutput,
     ChunkResult,
     Dispatch,
     Done,
@@ -480,6 +481,9 @@ class Run:
             if msg["ev"] == "started":
                 started[chunk.index] = float(msg.get("t", self._clock()))
                 self._emit(ExecStart(started[chunk.index], chunk=chunk.index))
+            elif msg["ev"] == "output":
+                stdout, stderr = str(msg.get("stdout", "")), str(msg.get("stderr", ""))
+                self._emit(ChunkOutput(self._clock(), chunk, stdout, stderr), keep=False)
             elif msg["ev"] == "result":
                 result = result_from_wire(chunk, msg, dispatched, self._clock())
                 self._emit(ExecEnd(result.exec_end, chunk=chunk.index))
@@ -555,13 +559,15 @@ class Run:
             return  # this run already has a result for that chunk
         self._emit(ResultReady(result.result_at or self._clock(), result=result, sid=rec.sid))
 
-    def _emit(self, event: Event) -> None:
-        """Record `event` and tell the listener. What the listener raises never reaches the
-        pipeline: raised into an executor's read it was taken for the interpreter dying
-        (which restarted it, its state gone), and raised from a dispatch, a feed or a
-        parallel batch it left the run hanging or half-finished. The first exception detaches
-        the listener and stops the run as any stop does; `wait` raises it."""
-        self.events.append(event)
+    def _emit(self, event: Event, *, keep: bool = True) -> None:
+        """Record `event` (unless not `keep`: ChunkOutput says why) and tell the listener.
+        What the listener raises never reaches the pipeline: raised into an executor's read it
+        was taken for the interpreter dying (which restarted it, its state gone), and raised
+        from a dispatch, a feed or a parallel batch it left the run hanging or half-finished.
+        The first exception detaches the listener and stops the run as any stop does; `wait`
+        raises it."""
+        if keep:
+            self.events.append(event)
         listener = self._listener
         if listener is None:
             return

@@ -195,6 +195,19 @@ class ExecStart(Event):
 
 
 @dataclass(frozen=True)
+class ChunkOutput(Event):
+    """What a statement that is still running wrote since its last `ChunkOutput` (the
+    executor's `output` event, core/executor.py). Its result holds all of its output, which
+    starts with these texts joined. A run does not keep these in its `events`: the result has
+    the text, and a statement that prints for hours would make the list grow with time."""
+
+    kind: ClassVar[str] = "output"
+    chunk: Chunk
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
 class ExecEnd(Event):
     kind: ClassVar[str] = "exec_end"
     chunk: int
@@ -264,6 +277,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Release,
     Dispatch,
     ExecStart,
+    ChunkOutput,
     ExecEnd,
     ResultReady,
     SyntaxErrorFound,

@@ -326,6 +326,7 @@ class _Pending:
     expr: dict[str, Any] | None = None
     images: list[WireImage] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    live: tuple[int, int] = (0, 0)  # characters of stdout, stderr passed on as "output"
 
 
 class KernelExecutor:
@@ -568,6 +569,7 @@ class KernelExecutor:
             target = p.stderr if content.get("name") == "stderr" else p.stdout
             if sum(map(len, target)) < STREAM_CAP:
                 target.append(str(content.get("text", "")))
+                self._pass_on(p, emit)
         elif kind in ("execute_result", "display_data"):
             data = content.get("data", {})
             png = data.get("image/png")
@@ -579,8 +581,28 @@ class KernelExecutor:
                 # display() of something that is not an image: output, as a notebook shows it,
                 # not the statement's value
                 p.stdout.append(_plain(data) + "\n")
+                self._pass_on(p, emit)
         elif kind == "error":
             p.error = content
+
+    @staticmethod
+    def _pass_on(p: _Pending, emit: EventCallback) -> None:
+        """The statement's new output as an "output" event, as the kernel sends it (it
+        flushes about every 0.2 s), within the first STREAM_CAP characters a stream."""
+        if p.started_at is None:
+            return
+        out, err = "".join(p.stdout)[:STREAM_CAP], "".join(p.stderr)[:STREAM_CAP]
+        sent_out, sent_err = p.live
+        if len(out) > sent_out or len(err) > sent_err:
+            p.live = (len(out), len(err))
+            emit(
+                {
+                    "ev": "output",
+                    "id": p.request["id"],
+                    "stdout": out[sent_out:],
+                    "stderr": err[sent_err:],
+                }
+            )
 
     def _save_png(self, p: _Pending, b64: str, label: str) -> None:
         directory = p.request.get("image_dir") or ""

@@ -75,6 +75,8 @@ class CappedWriter(_TextSink):
         self._kept = 0
         self._dropped = 0
         self._fileno = fileno
+        # the main thread writes, live.py's thread adds fd-level text and reads what is new
+        self._lock = threading.Lock()
 
     def fileno(self) -> int:
         # Libraries (faulthandler, subprocess) may ask; the fd is the captured fd-level sink.
@@ -86,23 +88,31 @@ class CappedWriter(_TextSink):
         if not isinstance(s, str):
             raise TypeError(f"write() argument must be str, not {type(s).__name__}")
         n = len(s)
-        room = self._cap - self._kept
-        if room <= 0:
-            self._dropped += n
-        elif n <= room:
-            self._parts.append(s)
-            self._kept += n
-        else:
-            self._parts.append(s[:room])
-            self._kept += room
-            self._dropped += n - room
+        with self._lock:
+            room = self._cap - self._kept
+            if room <= 0:
+                self._dropped += n
+            elif n <= room:
+                self._parts.append(s)
+                self._kept += n
+            else:
+                self._parts.append(s[:room])
+                self._kept += room
+                self._dropped += n - room
         return n
 
     def flush(self) -> None:
         pass
 
     def add_dropped(self, n: int) -> None:
-        self._dropped += n
+        with self._lock:
+            self._dropped += n
+
+    def since(self, part: int) -> tuple[str, int]:
+        """The text kept after the first `part` writes, and how many writes are kept now."""
+        with self._lock:
+            parts = self._parts[part:]
+            return "".join(parts), part + len(parts)
 
     @property
     def room(self) -> int:
@@ -124,6 +134,7 @@ class FdSink:
         self._read_fd = rfd
         self._lock = threading.Lock()
         self._trimmed = 0  # bytes cut off by trim() since the last drain
+        self._pos = 0  # bytes read by read_new since the last drain
         os.dup2(wfd, fd)  # dup2'd fds are inheritable: child processes share the sink
         os.close(wfd)
 
@@ -131,19 +142,42 @@ class FdSink:
         return os.fstat(self._read_fd).st_size
 
     def drain(self, limit: int) -> tuple[str, int]:
-        """Text written since the last drain (at most `limit` chars) and how much was dropped."""
+        """Text written since the last drain or `read_new` (at most `limit` chars) and how much
+        was dropped; empties the file."""
         with self._lock:
             trimmed, self._trimmed = self._trimmed, 0
             size = os.fstat(self._read_fd).st_size
-            if size == 0:
+            start, self._pos = self._pos, 0
+            if size <= start:
+                if size:
+                    os.ftruncate(self._read_fd, 0)
                 return "", trimmed
             limit = max(limit, 0)
-            data = os.pread(self._read_fd, min(size, limit * 4), 0)
+            data = os.pread(self._read_fd, min(size - start, limit * 4), start)
             text = data.decode("utf-8", errors="replace")[:limit]
-            dropped = max(0, size - len(text.encode("utf-8", errors="replace"))) + trimmed
+            dropped = max(0, size - start - len(text.encode("utf-8", errors="replace"))) + trimmed
             # Start over each time so a long session does not grow the file without bound.
             os.ftruncate(self._read_fd, 0)
             return text, dropped
+
+    def read_new(self, limit: int) -> str:
+        """Text written since the last read (at most `limit` chars), leaving the file as it is:
+        while a chunk runs something may be writing, and emptying the file under it would lose
+        what it writes meanwhile (`drain`, after the chunk, empties it). An unfinished UTF-8
+        sequence at the end waits for the next read."""
+        with self._lock:
+            size = os.fstat(self._read_fd).st_size
+            if size <= self._pos or limit <= 0:
+                return ""
+            data = _whole_chars(
+                os.pread(self._read_fd, min(size - self._pos, limit * 4), self._pos)
+            )
+            text = data.decode("utf-8", errors="replace")
+            if len(text) > limit:
+                text = text[:limit]
+                data = text.encode("utf-8", errors="replace")
+            self._pos += len(data)
+            return text
 
     def trim(self, keep: int) -> int:
         """Cut the file back to its first `keep` bytes; returns how many bytes went. Writers
@@ -175,6 +209,18 @@ def guard_sinks(
     thread.is_pydev_daemon_thread = True  # type: ignore[attr-defined]  # hidden from debugpy
     thread.start()
     return thread
+
+
+def _whole_chars(data: bytes) -> bytes:
+    """`data` without a UTF-8 sequence cut short at its end."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return data
+        if byte >= 0xC0:  # a lead byte: is its sequence complete?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return data if back >= need else data[:-back]
+    return data
 
 
 def _unlinked_pair() -> tuple[int, int]:

@@ -48,7 +48,7 @@ INTERRUPT_RESEND_S = 0.25
 EXIT_GRACE_S = 0.5  # after the worker exits, for what it wrote before to be read
 
 EventCallback = Callable[["ExecutorEvent"], None]
-CHUNK_EVENTS = ("started", "result", "skipped")  # what `execute` hands to on_event
+CHUNK_EVENTS = ("started", "output", "result", "skipped")  # what `execute` hands to on_event
 
 
 @dataclass

@@ -6,8 +6,8 @@ user's own interpreter. Messages are JSON objects, one per line, over the worker
 worker's own fd 1 and fd 2 never reach the parent's stdout.
 
 The chunks of an "exec" request and the per-chunk events it answers with ("started",
-"result", "skipped") are the executor schema, defined once as TypedDicts in
-eager_lsp/core/executor.py (ChunkRequest, StartedEvent, ResultEvent, SkippedEvent, with
+"output", "result", "skipped") are the executor schema, defined once as TypedDicts in
+eager_lsp/core/executor.py (ChunkRequest, StartedEvent, OutputEvent, ResultEvent, SkippedEvent, with
 WireValue, WireImage, WireError, WireFrame): every backend speaks it, the worker on this wire.
 tests/worker/test_schema.py checks the worker's real messages against it. What is only this
 wire's:
@@ -32,7 +32,7 @@ Interrupt is not a message: the parent sends SIGINT to the worker process.
 Worker → parent ("ev"):
   {"ev": "ready", "pid": int, "python": str, "version": str, "debug_port": int | null,
    "debug_error": str | null, "protocol": int, "t": float}
-  StartedEvent, ResultEvent, SkippedEvent  per chunk of an "exec"
+  StartedEvent, OutputEvent, ResultEvent, SkippedEvent  per chunk of an "exec"
   {"ev": "batch_done", "batch": int, "t": float}
   {"ev": "accepted", "batch": int}      a parallel "exec" was taken (its statements are
                                         waiting or running): the parent sends the next one
@@ -48,8 +48,11 @@ Semantics (version 1, extended compatibly):
   thread, so it is answered while a chunk runs; every other request waits for the main
   thread. "debug" carries the port, or null and the reason (--no-debug: refused; debugpy
   missing or too old a Python). A second "debug_listen" returns the same port.
-- Events for one request are written in order: per chunk "started" then "result" (or just
-  "skipped"), then "batch_done". When the batch ends with a "result", that result carries
+- Events for one request are written in order: per chunk "started", any "output", then
+  "result" (or just "skipped"), then "batch_done". "output" (live.py) carries what a chunk
+  that has run for LIVE_OUTPUT_S wrote since its last "output", at most every LIVE_OUTPUT_S;
+  its result's stdout/stderr still hold everything, starting with those texts. Statements
+  run side by side (parallel) send none. When the batch ends with a "result", that result carries
   `"batch_done": <batch>` instead of a "batch_done" event after it (one event, not two).
   "reset" has no reply: follow it with a "ping".
 - "values" lists the requested names bound after the chunk, only when ok. "expr" is the

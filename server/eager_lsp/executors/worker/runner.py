@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .capture import STREAM_CAP, CappedWriter, FdSink, StreamRouter
 from .errors import error_info
+from .live import LiveOutput
 from .reprs import describe
 from .rich import MAX_IMAGES, capture_figures, repr_png
 
@@ -127,6 +128,7 @@ class ChunkRunner:
         self._emit = emit
         self._interrupts = interrupts
         self._out_sink, self._err_sink = sinks
+        self._live = LiveOutput(emit, sinks)
         self._documents: dict[str, list[str]] = {}
         self._future_flags = 0
         self.module = self._fresh_module()
@@ -198,6 +200,7 @@ class ChunkRunner:
             error = error_info(exc, path, compiling=True)
         try:
             if compiled is not None:
+                self._live.begin(chunk_id, out, err)
                 body, expr = compiled
                 with self._interrupts.user_code():
                     exec(body, self.namespace)
@@ -207,6 +210,8 @@ class ChunkRunner:
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
             error = error_info(exc, path)
+        finally:
+            self._live.end()
         t_end = time.monotonic()
         for router in routers:
             router.target = router.idle

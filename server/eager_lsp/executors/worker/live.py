@@ -1,0 +1,106 @@
+"""Output of a statement that is still running, sent while it runs.
+
+A statement that prints for minutes (a training loop, a download, `subprocess.run("make")`)
+would otherwise show nothing until it ends. While a chunk runs in order, a daemon thread looks
+every LIVE_OUTPUT_S at what it has written (Python-level writes, and what reached the
+fd-level capture files, which it moves into the chunk's writers so that order is kept) and
+sends the new text as an "output" event (protocol.py).
+
+Rules, and why:
+- Nothing is sent for a chunk that ends within LIVE_OUTPUT_S: the result carries its output,
+  and quick statements (most of them) cost nothing extra.
+- What is sent is what the chunk's capped writers kept, so it is bounded by STREAM_CAP like
+  the result, and the events of a chunk, joined, are where its result's stdout/stderr start.
+- `end()` returns only once no event of that chunk can follow: the result always comes last.
+- The thread sleeps on a condition while no chunk runs: an idle worker does not wake up, and
+  statements that follow one another quickly wake it about twice every LIVE_OUTPUT_S, not
+  once each.
+- Statements run side by side (gate `parallel`, parallel.py) are not watched: their output
+  arrives with their results.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from eager_lsp.limits import LIVE_OUTPUT_S
+
+from .capture import CappedWriter, FdSink
+
+if TYPE_CHECKING:  # the worker also runs on Python 3.8, where these do not subscript
+    from collections.abc import Callable
+
+    Emit = Callable[[dict[str, Any]], None]
+
+
+class _Watched:
+    def __init__(self, chunk_id: Any, out: CappedWriter, err: CappedWriter) -> None:
+        self.chunk_id = chunk_id
+        self.out = out
+        self.err = err
+        self.since = time.monotonic()
+        self.sent_out = 0  # parts of each writer already sent
+        self.sent_err = 0
+
+
+class LiveOutput:
+    """Watches the chunk that runs on the main thread (ChunkRunner.run_chunk)."""
+
+    def __init__(
+        self,
+        emit: Emit,
+        sinks: tuple[FdSink | None, FdSink | None],
+        interval: float = LIVE_OUTPUT_S,
+    ) -> None:
+        self._emit = emit
+        self._sinks = sinks
+        self._interval = interval
+        self._cond = threading.Condition()
+        self._watched: _Watched | None = None
+        self._thread: threading.Thread | None = None
+        self._asleep = False  # the thread waits for a chunk: only then does begin() wake it
+
+    def begin(self, chunk_id: Any, out: CappedWriter, err: CappedWriter) -> None:
+        with self._cond:
+            self._watched = _Watched(chunk_id, out, err)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="eager-lsp-live-output", daemon=True
+                )
+                self._thread.is_pydev_daemon_thread = True  # type: ignore[attr-defined]
+                self._thread.start()
+            elif self._asleep:
+                self._cond.notify()
+
+    def end(self) -> None:
+        """No event of the current chunk is sent after this returns."""
+        with self._cond:
+            self._watched = None
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._watched is None:
+                    self._asleep = True
+                    self._cond.wait()
+                self._asleep = False
+                self._cond.wait(self._interval)  # begin() does not cut this short
+                watched = self._watched
+                if watched is None or time.monotonic() - watched.since < self._interval:
+                    continue
+                try:
+                    self._send(watched)
+                except Exception:  # a closed pipe: the main thread sees it
+                    self._watched = None
+
+    def _send(self, w: _Watched) -> None:
+        for sink, writer in ((self._sinks[0], w.out), (self._sinks[1], w.err)):
+            text = sink.read_new(writer.room) if sink is not None else ""
+            if text:
+                writer.write(text)
+        stdout, w.sent_out = w.out.since(w.sent_out)
+        stderr, w.sent_err = w.err.since(w.sent_err)
+        if stdout or stderr:
+            self._emit({"ev": "output", "id": w.chunk_id, "stdout": stdout, "stderr": stderr})

@@ -1,0 +1,106 @@
+"""A running statement's output arrives while it runs (executors/worker/live.py), through the
+real worker subprocess: Python-level prints, fd-level writes of a child process, what is
+sent joined is where the result's output starts, nothing for quick statements, the result
+last, the cap kept."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from eager_lsp.executors.worker.client import WorkerClient
+from eager_lsp.limits import LIVE_OUTPUT_S, STREAM_CAP
+from tests.worker.helpers import chunk
+
+
+async def _run(worker: WorkerClient, code: str) -> tuple[list[dict[str, Any]], list[float]]:
+    events: list[dict[str, Any]] = []
+    seen: list[float] = []
+
+    def on_event(event: Any) -> None:
+        events.append(event)
+        seen.append(time.monotonic())
+
+    await worker.execute([chunk(code)], stop_on_error=True, on_event=on_event)
+    return events, seen
+
+
+async def test_prints_arrive_while_the_statement_runs(worker: WorkerClient) -> None:
+    # 0.8 s between prints: the watcher (every 0.25 s) looks several times in between
+    code = (
+        "import time, sys\n"
+        "for i in range(3):\n"
+        "    print('tick', i)\n"
+        "    print('warn', i, file=sys.stderr)\n"
+        "    time.sleep(0.8)\n"
+    )
+    events, seen = await _run(worker, code)
+    kinds = [e["ev"] for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "result", kinds
+    live = [e for e in events if e["ev"] == "output"]
+    assert len(live) >= 2, kinds  # 0.8 s between prints: they came in separate looks
+    result = events[-1]
+    assert result["stdout"] == "tick 0\ntick 1\ntick 2\n"
+    assert result["stderr"] == "warn 0\nwarn 1\nwarn 2\n"
+    for stream in ("stdout", "stderr"):  # the last print may come only with the result
+        joined = "".join(e[stream] for e in live)
+        assert result[stream].startswith(joined) and joined.count("\n") >= 2, live
+    first = next(i for i, e in enumerate(events) if e["ev"] == "output")
+    assert events[first]["stdout"].startswith("tick 0")
+    # the first tick was seen well before the statement ended (it sleeps 2.4 s in all)
+    assert seen[-1] - seen[first] > 1.0
+
+
+async def test_a_child_process_output_arrives_too(worker: WorkerClient) -> None:
+    code = (
+        "import subprocess, sys\n"
+        "subprocess.run([sys.executable, '-c', "
+        "'import time\\nprint(\"first\", flush=True)\\ntime.sleep(1.2)\\nprint(\"second\")'])\n"
+    )
+    events, _ = await _run(worker, code)
+    live = [e for e in events if e["ev"] == "output"]
+    assert live and live[0]["stdout"] == "first\n", events
+    assert events[-1]["stdout"] == "first\nsecond\n"
+    assert "".join(e["stdout"] for e in live) in ("first\n", "first\nsecond\n")
+
+
+async def test_a_quick_statement_sends_no_output_event(worker: WorkerClient) -> None:
+    events, _ = await _run(worker, "for i in range(100):\n    print(i)\n")
+    assert [e["ev"] for e in events] == ["started", "result"]
+    assert events[-1]["stdout"].startswith("0\n1\n")
+
+
+async def test_an_unfinished_character_waits_for_its_end(worker: WorkerClient) -> None:
+    # 'é' is two bytes; the child writes the first, waits past a look, then the second
+    code = (
+        "import os, time\n"
+        "os.write(1, b'caf\\xc3')\n"
+        f"time.sleep({LIVE_OUTPUT_S * 3})\n"
+        "os.write(1, b'\\xa9!\\n')\n"
+        f"time.sleep({LIVE_OUTPUT_S * 3})\n"
+    )
+    events, _ = await _run(worker, code)
+    live = "".join(e["stdout"] for e in events if e["ev"] == "output")
+    assert events[-1]["stdout"] == "café!\n"
+    assert live == "café!\n", events
+    assert "\ufffd" not in live
+
+
+async def test_live_output_keeps_the_cap(worker: WorkerClient) -> None:
+    code = "import time\nfor _ in range(200):\n    print('x' * 1000)\n    time.sleep(0.005)\n"
+    events, _ = await _run(worker, code)
+    live = "".join(e["stdout"] for e in events if e["ev"] == "output")
+    result = events[-1]
+    assert 0 < len(live) <= STREAM_CAP, [e["ev"] for e in events]
+    assert "output truncated" in result["stdout"]
+    assert result["stdout"].startswith(live)
+
+
+async def test_output_is_not_lost_after_an_interrupt_or_error(worker: WorkerClient) -> None:
+    code = "import time\nprint('before', flush=True)\ntime.sleep(0.7)\nraise ValueError('late')\n"
+    events, _ = await _run(worker, code)
+    live = [e for e in events if e["ev"] == "output"]
+    assert live and live[0]["stdout"] == "before\n"
+    result = events[-1]
+    assert result["ev"] == "result" and not result["ok"]
+    assert result["stdout"] == "before\n"
