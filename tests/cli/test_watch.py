@@ -242,3 +242,22 @@ def test_an_error_without_a_message_is_named_as_everywhere_else() -> None:
         assert (
             ("ValueError at line 2" in text) if not as_json else ('"error": "ValueError"' in text)
         )
+
+
+def test_watch_prints_a_running_statements_output_while_it_runs(tmp_path: Path) -> None:
+    """The first tick is printed (under "running…") while the loop still runs: the line that
+    ends the round has not come yet, and no tick is printed twice."""
+    path = tmp_path / "loop.py"
+    loop = (
+        "import time\nfor i in range(4):\n    print('tick', i, flush=True)\n    time.sleep(0.6)\n"
+    )
+    path.write_text(loop, encoding="utf-8")
+    w = Watch(path)
+    try:
+        early = w.until(lambda line: "out| tick 0" in line)
+        assert any(line.startswith("L2-4") and line.endswith("running…") for line in early)
+        rest = w.until(lambda line: line.startswith("ran "))
+        assert not any("tick 0" in line for line in rest), rest
+        assert sum("out| tick 3" in line for line in rest) == 1, rest  # live or after: once
+    finally:
+        assert w.stop() in (0, 130)

@@ -328,3 +328,25 @@ def test_generate_refuses_an_endpoint_for_the_local_provider(tmp_path: Path) -> 
         "generate", "x", "--provider", "local", "--base-url", "http://127.0.0.1:9", cwd=tmp_path
     )
     assert out.returncode == 2 and "--base-url http://127.0.0.1:9 would be ignored" in out.stderr
+
+
+LOOP = (
+    "import time\n"
+    "for i in range(4):\n"
+    "    print('tick', i, flush=True)\n"
+    "    time.sleep(0.6)\n"
+    "x = 5\n"
+)
+
+
+def test_run_prints_a_running_statements_output_as_it_comes(tmp_path: Path) -> None:
+    """The loop's ticks are printed under "running…" before its result line, once each:
+    the terminal shows progress instead of silence for as long as the statement runs."""
+    (tmp_path / "loop.py").write_text(LOOP)
+    out = cli("run", "--rate", "0", "loop.py", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout
+    running = text.index("L2-4    running…")
+    result = text.index("L2-4    i = 3")
+    assert running < text.index("out| tick 0") < result, text
+    assert text.count("tick 0") == 1 and text.count("tick 3") == 1, text

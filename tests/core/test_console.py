@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import io
 
-from eager_lsp.cli.console import ConsolePrinter, format_summary
+from eager_lsp.cli.console import MAX_OUTPUT_LINES, ConsolePrinter, format_summary
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import (
     Chunk,
+    ChunkOutput,
     ChunkResult,
     Done,
     Piece,
@@ -155,3 +156,67 @@ def test_a_long_error_keeps_where_it_failed_and_how_long_it_took() -> None:
     printer = ConsolePrinter(out, origin=0.0, width=60)
     printer(StopRequested(0.1, reason=f"JSONDecodeError: {message} at line 2"))
     assert out.getvalue().rstrip().endswith("at line 2"), out.getvalue()
+
+
+def _loop_chunk(start: int, end: int) -> Chunk:
+    return Chunk(
+        index=0,
+        start_line=start,
+        end_line=end,
+        code="for i in x:\n    print(i)\n",
+        released_offset=0,
+        released_at=0.0,
+        kind="compound",
+    )
+
+
+def _finished(chunk: Chunk, stdout: str, stderr: str = "") -> ResultReady:
+    result = ChunkResult(chunk, ok=True, stdout=stdout, stderr=stderr, exec_end=1.0, result_at=1.0)
+    return ResultReady(1.0, result=result)
+
+
+def test_a_running_statements_lines_print_once_whole_lines_only() -> None:
+    out = io.StringIO()
+    printer = ConsolePrinter(out, origin=0.0)
+    chunk = _loop_chunk(2, 3)
+    printer(Release(0.0, chunk=chunk))
+    printer(ChunkOutput(0.3, chunk, "tick 0\ntick", ""))
+    printer(ChunkOutput(0.6, chunk, " 1\n", "warn\n"))
+    printer(ChunkOutput(0.9, chunk, "partial", ""))
+    printer(_finished(chunk, "tick 0\ntick 1\npartial end\n", "warn\n"))
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("L2-3    running…")
+    assert [line.strip() for line in lines[1:4]] == ["out| tick 0", "out| tick 1", "err| warn"]
+    assert "L2-3    ok (" in lines[4]
+    assert [line.strip() for line in lines[5:]] == ["out| partial end"]
+
+
+def test_a_progress_bar_and_many_lines_keep_the_results_cap() -> None:
+    """ "\r" ends a line for the result's block too; lines past MAX_OUTPUT_LINES are counted
+    at the result, as if none had been printed live."""
+    out = io.StringIO()
+    printer = ConsolePrinter(out, origin=0.0)
+    chunk = _loop_chunk(1, 2)
+    printer(Release(0.0, chunk=chunk))
+    bar = "".join(f"\r{p}%" for p in range(0, 100, 10))
+    printer(ChunkOutput(0.3, chunk, bar[:7], ""))  # "\r0%\r10%": "10%" is not finished
+    printer(ChunkOutput(0.6, chunk, bar[7:] + "\n", ""))
+    final = bar + "\n" + "".join(f"line {i}\n" for i in range(3))
+    printer(_finished(chunk, final))
+    text = out.getvalue()
+    assert text.splitlines()[0].endswith("L1-2    running…")  # the bar's states came live
+    shown = [line.strip() for line in text.splitlines() if "out|" in line]
+    assert shown[:MAX_OUTPUT_LINES] == ["out|"] + [f"out| {p}%" for p in range(0, 70, 10)]
+    # 14 lines in all ("" before the first "\r", ten bar states, three lines): 8 shown live
+    assert shown[MAX_OUTPUT_LINES:] == [f"out| … {14 - MAX_OUTPUT_LINES} more lines"]
+
+
+def test_output_the_result_does_not_start_with_is_printed_whole() -> None:
+    out = io.StringIO()
+    printer = ConsolePrinter(out, origin=0.0)
+    chunk = _loop_chunk(1, 2)
+    printer(Release(0.0, chunk=chunk))
+    printer(ChunkOutput(0.3, chunk, "head\n", ""))
+    printer(_finished(chunk, "HEAD\n"))
+    shown = [line.strip() for line in out.getvalue().splitlines() if "out|" in line]
+    assert shown == ["out| head", "out| HEAD"]

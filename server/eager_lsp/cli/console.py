@@ -21,6 +21,7 @@ from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import (
     Chunk,
+    ChunkOutput,
     ChunkResult,
     Done,
     Event,
@@ -59,6 +60,7 @@ class ConsolePrinter:
         self.width = width
         self.t0: float | None = origin  # None: the first event's time
         self._running: dict[int, Chunk] = {}  # released, no result yet (by identity)
+        self._live: dict[int, LiveLines] = {}  # output printed while it ran (by identity)
         # lines waiting for the results of the statements released before them
         self._held: list[tuple[set[int], float, str, str]] = []
 
@@ -69,9 +71,11 @@ class ConsolePrinter:
             return
         if isinstance(event, Release):
             self._running[id(event.chunk)] = event.chunk
+        elif isinstance(event, ChunkOutput):
+            self._live_output(event)
         elif isinstance(event, ResultReady):
             self._running.pop(id(event.result.chunk), None)
-            self.result(event.result, event.t)
+            self.result(event.result, event.t, self._live.pop(id(event.result.chunk), None))
             self._print_held()
         elif isinstance(event, SyntaxErrorFound):
             issue = event.issue
@@ -102,14 +106,31 @@ class ConsolePrinter:
         self._held.clear()
         self._running.clear()
 
-    def result(self, r: ChunkResult, t: float) -> None:
+    def result(self, r: ChunkResult, t: float, live: LiveLines | None = None) -> None:
         if r.skipped:
             self._line(t, where(r.chunk), "skipped")
             return
         self._line(t, where(r.chunk), result_text(r, self.width))
         for stream, text in (("out", r.stdout), ("err", r.stderr)):  # (before an error too)
-            for line in output_block(stream, text, self.width, indent=17):
+            block = output_block(stream, text, self.width, indent=17)
+            if live is not None:  # what was printed while it ran is not printed again
+                block = block[live.printed_of(stream, text) :]
+            for line in block:
                 self.out.write(line + "\n")
+        self.out.flush()
+
+    def _live_output(self, event: ChunkOutput) -> None:
+        """A running statement's whole new lines, under a line saying it runs, as
+        `output_block` would show them (its first MAX_OUTPUT_LINES lines a stream)."""
+        live = self._live.setdefault(id(event.chunk), LiveLines())
+        lines = live.add("out", event.stdout) + live.add("err", event.stderr)
+        if not lines:
+            return
+        if not live.announced:
+            live.announced = True
+            self._line(event.t, where(event.chunk), "running…")
+        for stream, line in lines:
+            self.out.write(f"{' ' * 17}{stream}| {line[: self.width]}\n")
         self.out.flush()
 
     def _line(self, t: float, where: str, text: str) -> None:
@@ -127,6 +148,37 @@ class ConsolePrinter:
         self.flush()
         self.out.write(format_summary(report, origin=self.t0) + "\n")
         self.out.flush()
+
+
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # as str.splitlines
+
+
+class LiveLines:
+    """The output a running statement has sent, per stream, and how many of its lines the
+    printer has shown (at most MAX_OUTPUT_LINES each, as its result would show)."""
+
+    def __init__(self) -> None:
+        self.announced = False
+        self.text = {"out": "", "err": ""}
+        self.shown = {"out": 0, "err": 0}
+
+    def add(self, stream: str, text: str) -> list[tuple[str, str]]:
+        """The whole lines `text` completes that are still to be shown, split as
+        `output_block` splits (a progress bar's "\r" ends a line there too)."""
+        if not text:
+            return []
+        self.text[stream] += text
+        lines = self.text[stream].splitlines(keepends=True)
+        if lines and (lines[-1][-1] not in _LINE_BREAKS or lines[-1].endswith("\r")):
+            lines.pop()  # not finished yet (a "\r" may be the start of "\r\n")
+        new = lines[self.shown[stream] : MAX_OUTPUT_LINES]
+        self.shown[stream] += len(new)
+        return [(stream, line.splitlines()[0]) for line in new]
+
+    def printed_of(self, stream: str, final: str) -> int:
+        """How many of `output_block`'s lines for the result's `final` output were printed
+        already: none when `final` does not start with what was shown (a kernel cut it)."""
+        return self.shown[stream] if final.startswith(self.text[stream]) else 0
 
 
 def where(c: Chunk) -> str:

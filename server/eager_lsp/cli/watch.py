@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from eager_lsp.cli.console import output_block, result_text, where
+from eager_lsp.cli.console import LiveLines, output_block, result_text, where
 from eager_lsp.cli.terminal import watch_stdout
 from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.executor import ExecutorUnavailable
@@ -33,7 +33,7 @@ from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import RerunReport, rerun
 from eager_lsp.core.run import result_fields
 from eager_lsp.core.source_files import SourceError, read_python_source
-from eager_lsp.core.types import ChunkResult, Event
+from eager_lsp.core.types import ChunkOutput, ChunkResult, Event
 from eager_lsp.executors.backend import open_interpreter
 
 
@@ -59,9 +59,12 @@ class WatchPrinter:
         self.as_json = as_json
         self.width = width
         self.why: dict[int, str] = {}  # start line → why, for the round in progress
+        self._live: dict[int, LiveLines] = {}  # output printed while it ran (by chunk identity)
 
     def __call__(self, event: Event) -> None:
-        if event.kind == "result":
+        if isinstance(event, ChunkOutput):
+            self.running(event)
+        elif event.kind == "result":
             self.statement(event.data["result"])
         elif event.kind == "syntax_error" and not self.as_json:
             issue = event.data["issue"]
@@ -75,10 +78,25 @@ class WatchPrinter:
         if r.skipped:
             self._write(f"{where(r.chunk):<8}{why:<18} skipped")
             return
+        live = self._live.pop(id(r.chunk), None)
         self._write(f"{where(r.chunk):<8}{why:<18} {result_text(r, self.width)}")
         for stream, output in (("out", r.stdout), ("err", r.stderr)):
-            for line in output_block(stream, output, self.width, indent=8):
+            block = output_block(stream, output, self.width, indent=8)
+            for line in block[live.printed_of(stream, output) if live else 0 :]:
                 self._write(line)
+
+    def running(self, event: ChunkOutput) -> None:
+        """A statement still running: its new whole lines, under a line saying so."""
+        if self.as_json:
+            return
+        live = self._live.setdefault(id(event.chunk), LiveLines())
+        lines = live.add("out", event.stdout) + live.add("err", event.stderr)
+        if lines and not live.announced:
+            live.announced = True
+            why = self.why.get(event.chunk.start_line, "")
+            self._write(f"{where(event.chunk):<8}{why:<18} running…")
+        for stream, line in lines:
+            self._write(f"{' ' * 8}{stream}| {line[: self.width]}")
 
     def round(self, report: RerunReport, path: Path) -> None:
         if self.as_json:
