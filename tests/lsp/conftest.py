@@ -63,6 +63,8 @@ class Editor:
         self.encoding = "utf-16"
         self.docs: dict[str, ClientDoc] = {}
         self.notes: dict[str, list[dict[str, Any]]] = {}
+        # every custom notification in the order it came: (method, params)
+        self.sequence: list[tuple[str, dict[str, Any]]] = []
         self.diagnostics: dict[str, list[lsp.PublishDiagnosticsParams]] = {}
         self.apply_requests: list[lsp.ApplyWorkspaceEditParams] = []
         self.refreshes = 0
@@ -90,6 +92,7 @@ class Editor:
             methods.STATUS,
             methods.STALE,
             methods.GENERATION_SUMMARY,
+            methods.OUTPUT,
         ):
             c.feature(method)(self._recorder(method))
 
@@ -116,7 +119,9 @@ class Editor:
 
     def _recorder(self, method: str) -> Callable[[Any], None]:
         def record(params: Any) -> None:
-            self.notes.setdefault(method, []).append(_plain(params))
+            note = _plain(params)
+            self.notes.setdefault(method, []).append(note)
+            self.sequence.append((method, note))
 
         return record
 

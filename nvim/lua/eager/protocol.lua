@@ -70,6 +70,13 @@
 ---@field statementId? integer
 ---@field truncated? boolean
 
+---@class eager.OutputParams
+---@field uri string
+---@field version integer|nil
+---@field chunk eager.ChunkInfo
+---@field stdout string
+---@field stderr string
+
 ---@class eager.SyntaxErrorInfo
 ---@field line integer
 ---@field column integer
@@ -233,6 +240,7 @@ M.notifications = {
   "eager/status",
   "eager/stale",
   "eager/generationSummary",
+  "eager/output",
 }
 
 M.requests = {

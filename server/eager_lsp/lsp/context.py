@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pygls.progress import Progress as WorkDoneProgress
 
     from eager_lsp.core.interpreter import Interpreter
+    from eager_lsp.core.types import ChunkOutput
     from eager_lsp.lsp.config import Settings
     from eager_lsp.lsp.documents import Document
     from eager_lsp.lsp.edit_pace import EditPace
@@ -49,6 +50,9 @@ class Results(Protocol):
     """Where results go once they are in document lines."""
 
     def add_entry(self, doc: Document, entry: Entry) -> None: ...
+
+    # a running statement's new output, at its document lines now (runs.OutputSink)
+    def live_output(self, doc: Document, first: int, last: int, output: ChunkOutput) -> None: ...
 
     def stale(self, doc: Document, from_line: int, to_line: int | None = None) -> None: ...
 

@@ -32,7 +32,7 @@ from eager_lsp.lsp.payloads import (
     InterruptResult,
     RestartResult,
 )
-from eager_lsp.lsp.runs import LineMap, RunBinding
+from eager_lsp.lsp.runs import LineMap, RunBinding, publishing
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import ExecutionContext, ProgressClient
@@ -254,9 +254,7 @@ class DocumentRun(Activity):
                 progress.report(msg)
                 server.status(doc, "running")
 
-        binding = RunBinding(
-            doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e), on_event=on_event
-        )
+        binding = publishing(server, doc, linemap.map, on_event=on_event)
         self.binding = binding  # server.status reads its counts
         server.status(doc, "running")
         report: RunReport | None = None
@@ -317,7 +315,7 @@ async def run_prelude(
     document's text now."""
     await reset_namespace(interpreter)
     linemap = lines if lines is not None else LineMap(doc)
-    binding = RunBinding(doc, linemap.map, on_entry=lambda e: server.add_entry(doc, e))
+    binding = publishing(server, doc, linemap.map)
     try:
         await run_text(interpreter, prefix, listener=binding)  # never raises StreamFailed
     finally:

@@ -25,7 +25,7 @@ from eager_lsp.core.types import Event, Release
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.execution import Activity, reset_namespace
 from eager_lsp.lsp.payloads import OMIT, CursorParams, FollowResult, from_wire
-from eager_lsp.lsp.runs import RunBinding
+from eager_lsp.lsp.runs import RunBinding, publishing
 from eager_lsp.lsp.text import LineEdit
 
 if TYPE_CHECKING:
@@ -49,10 +49,10 @@ class Epoch(Activity):
 
         self.base = base  # 0-based document line where this stream's text begins
         self.stream = DocumentStream()
-        self.binding: RunBinding = RunBinding(
+        self.binding: RunBinding = publishing(
+            server,
             doc,
             lambda r: r - 1,  # this stream's text is the document's own from line `base`
-            on_entry=lambda e: server.add_entry(doc, e),
             on_event=self._on_event,
         )
         self.reset_first = False

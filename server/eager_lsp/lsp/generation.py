@@ -72,7 +72,7 @@ from eager_lsp.lsp.payloads import (
     StopResult,
     from_wire,
 )
-from eager_lsp.lsp.runs import LineMap, RunBinding
+from eager_lsp.lsp.runs import LineMap, RunBinding, publishing
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
 from eager_lsp.lsp.unwritten import Unwritten, shows_its_text
@@ -406,10 +406,10 @@ class Generation(Activity):
                 raise
         if self.writer.failure is not None:
             return False  # it gave up meanwhile (an edit across the point): nothing runs
-        self.binding = RunBinding(
+        self.binding = publishing(
+            server,
             doc,
             self._to_doc,
-            on_entry=lambda e: server.add_entry(doc, e),
             on_event=self._on_event,
             hold=self._held,
         )

@@ -23,7 +23,7 @@ from eager_lsp.core.rerun import RerunReport, rerun
 from eager_lsp.core.types import Event, ExecStart, ResultReady
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.execution import Activity, replace_activity, run_error_text
-from eager_lsp.lsp.runs import LineMap, RunBinding
+from eager_lsp.lsp.runs import LineMap, publishing
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import ExecutionContext
@@ -70,9 +70,7 @@ class EditRun(Activity):
     async def main(self) -> None:
         server, doc = self.server, self.doc
         session = await server.ensure_interpreter(doc)
-        self.binding = RunBinding(
-            doc, self.linemap.map, on_entry=lambda e: server.add_entry(doc, e), on_event=self._event
-        )
+        self.binding = publishing(server, doc, self.linemap.map, on_event=self._event)
         server.status(doc, "running", message=self.label)
         self.report = await rerun(
             session,

@@ -32,7 +32,7 @@ from pygls.lsp.server import LanguageServer
 
 from eager_lsp import __version__ as _version
 from eager_lsp.core.interpreter import Interpreter
-from eager_lsp.core.types import Event, ParallelUnavailable, WorkerLost
+from eager_lsp.core.types import ChunkOutput, Event, ParallelUnavailable, WorkerLost
 from eager_lsp.lsp import methods, payloads, publish
 from eager_lsp.lsp.config import Settings, merge, parse_settings
 from eager_lsp.lsp.documents import Document, Interpreters
@@ -315,6 +315,13 @@ class EagerServer(LanguageServer):
             # Built from payloads.ChunkResultParams, then bounded (limits.PAYLOAD_CAP).
             self.protocol.notify_json(methods.CHUNK_RESULT, publish.chunk_result_json(doc, entry))
         self.publisher.schedule(doc)
+
+    def live_output(self, doc: Document, first: int, last: int, output: ChunkOutput) -> None:
+        """`eager/output`: a running statement's new output (its result follows with all)."""
+        if doc.closed:
+            return
+        for params in publish.output_params(doc, first, last, output):
+            self.notify(methods.OUTPUT, params)
 
     def republish(self, doc: Document, *, refresh: bool = True) -> None:
         """Diagnostics and hints of `doc` again (coalesced), after its results changed."""

@@ -33,6 +33,7 @@ CHUNK_RESULT = "eager/chunkResult"
 STATUS = "eager/status"
 STALE = "eager/stale"
 GENERATION_SUMMARY = "eager/generationSummary"
+OUTPUT = "eager/output"
 
 # Server → client request: the client writes generated text at a mark of its own.
 STREAM_EDIT = "eager/streamEdit"

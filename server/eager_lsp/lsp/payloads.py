@@ -290,6 +290,20 @@ class ChunkResultParams:
 
 
 @dataclass
+class OutputParams:
+    """`eager/output`: what a statement that is still running wrote since the last one (the
+    worker: once it has run 0.25 s, at most every 0.25 s; a Jupyter kernel: as it sends
+    output; several when the text is long: each holds at most 4096 characters). Its `eager/chunkResult` (same `uri` and
+    `chunk.index`) follows and holds all the output, which starts with these texts joined."""
+
+    uri: str
+    version: int | None
+    chunk: ChunkInfo
+    stdout: str
+    stderr: str
+
+
+@dataclass
 class SyntaxErrorInfo:
     line: int
     column: int
@@ -540,6 +554,7 @@ NOTIFICATIONS: dict[str, type] = {
     methods.STATUS: StatusParams,
     methods.STALE: StaleParams,
     methods.GENERATION_SUMMARY: GenerationSummaryParams,
+    methods.OUTPUT: OutputParams,
 }
 
 # Server → client requests: params (any of) and the client's result.

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp import limits
-from eager_lsp.core.types import ChunkResult, Frame, Value, failure_text
+from eager_lsp.core.types import ChunkOutput, ChunkResult, Frame, Value, failure_text
 from eager_lsp.executors.worker.capture import cut_output
 from eager_lsp.lsp import methods
 from eager_lsp.lsp import payloads as P
@@ -384,6 +384,30 @@ def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> P.ChunkResul
         timings=P.Timings(**e.timings),
         statementId=e.sid if e.sid is not None else P.OMIT,
     )
+
+
+OUTPUT_PIECE = 4096  # characters of output per eager/output: its JSON stays under PAYLOAD_CAP
+
+
+def output_params(doc: Document, first: int, last: int, out: ChunkOutput) -> list[P.OutputParams]:
+    """`eager/output` for a running statement's new output at document lines `first`..`last`:
+    one notification, or several when the text is long (OUTPUT_PIECE each, in order)."""
+    chunk = P.ChunkInfo(
+        index=out.chunk.index,
+        startLine=first,
+        endLine=last,
+        range=_lines_range(doc.text, first, last),
+    )
+    pieces = [
+        ("", out.stderr[i : i + OUTPUT_PIECE]) for i in range(0, len(out.stderr), OUTPUT_PIECE)
+    ]
+    pieces[:0] = [
+        (out.stdout[i : i + OUTPUT_PIECE], "") for i in range(0, len(out.stdout), OUTPUT_PIECE)
+    ]
+    return [
+        P.OutputParams(uri=doc.uri, version=doc.version, chunk=chunk, stdout=o, stderr=e)
+        for o, e in pieces
+    ]
 
 
 def _value_payload(v: Value) -> P.ValueInfo:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.types import (
+    ChunkOutput,
     ChunkResult,
     Event,
     ExecStart,
@@ -30,9 +31,12 @@ from eager_lsp.lsp.text import LineEdit
 
 if TYPE_CHECKING:
     from eager_lsp.core.ledger import Ledger
+    from eager_lsp.lsp.context import Results
     from eager_lsp.lsp.documents import Document
 
 LineMapper = Callable[[int], "int | None"]  # 1-based run line → 0-based document line
+# A running statement's new output at its document lines now (first, last; 0-based).
+OutputSink = Callable[[int, int, ChunkOutput], None]
 
 
 class LineMap:
@@ -60,6 +64,18 @@ class LineMap:
             self._doc.observers.remove(self)
 
 
+def publishing(server: Results, doc: Document, mapper: LineMapper, **kw: Any) -> RunBinding:
+    """A binding whose results and live output go to `server` for `doc`, as the user sees
+    runs (`kw`: RunBinding's other arguments)."""
+    return RunBinding(
+        doc,
+        mapper,
+        on_entry=lambda e: server.add_entry(doc, e),
+        on_output=lambda first, last, out: server.live_output(doc, first, last, out),
+        **kw,
+    )
+
+
 class RunBinding:
     """Receives a run's events; adds results to the document's store as entries."""
 
@@ -71,11 +87,13 @@ class RunBinding:
         on_entry: Callable[[Entry], None],
         on_event: Callable[[Event], None] | None = None,
         hold: Callable[[int], bool] | None = None,
+        on_output: OutputSink | None = None,
     ) -> None:
         self.doc = doc
         self.mapper = mapper
         self.on_entry = on_entry
         self.on_event = on_event
+        self.on_output = on_output
         self.hold = hold  # hold(last_run_line) → True while that line is not in the document
         self.t0 = time.monotonic()
         self.run_id = id(self)
@@ -120,8 +138,21 @@ class RunBinding:
         elif isinstance(event, SyntaxErrorFound):
             self.syntax = event.issue
             self._offer(None, event.issue.line, event.issue.line)
+        elif isinstance(event, ChunkOutput):
+            self._output(event)
         if self.on_event is not None:
             self.on_event(event)
+
+    def _output(self, event: ChunkOutput) -> None:
+        """Pass a running statement's output on at its lines now; not when its text was
+        edited meanwhile, nor while a generation has not written it yet (its result, which
+        has all the output, is held until then)."""
+        chunk = event.chunk
+        if self.on_output is None or (self.hold is not None and self.hold(chunk.end_line)):
+            return
+        first, last = self.mapper(chunk.start_line), self.mapper(chunk.end_line)
+        if first is not None and last is not None:
+            self.on_output(first, last, event)
 
     @property
     def running(self) -> int:

@@ -1,0 +1,87 @@
+"""`eager/output`: a statement that prints for a while shows its output while it runs, through
+the real server and worker, for a document run and for generated code; its chunkResult comes
+after and holds all of it (docs/protocol.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from eager_lsp.lsp import methods
+from tests.support.openai_server import FakeOpenAIServer
+
+from .conftest import Editor
+
+LOOP = """\
+import time
+for i in range(4):
+    print("tick", i)
+    time.sleep(0.6)
+done = True
+"""
+
+
+def _for_chunk(editor: Editor, uri: str, start_line: int) -> tuple[list[dict[str, Any]], int]:
+    """The statement's eager/output notes, and where its chunkResult is among all notes."""
+    seq = [(m, n) for m, n in editor.sequence if n.get("uri") == uri]
+    outputs = [n for m, n in seq if m == methods.OUTPUT and n["chunk"]["startLine"] == start_line]
+    result_at = next(
+        i
+        for i, (m, n) in enumerate(seq)
+        if m == methods.CHUNK_RESULT and n["chunk"]["startLine"] == start_line
+    )
+    return outputs, result_at
+
+
+def _check_live(editor: Editor, uri: str, start_line: int, end_line: int) -> None:
+    outputs, result_at = _for_chunk(editor, uri, start_line)
+    assert outputs, editor.sequence
+    seq = [(m, n) for m, n in editor.sequence if n.get("uri") == uri]
+    last_output = max(i for i, (m, n) in enumerate(seq) if m == methods.OUTPUT)
+    assert last_output < result_at  # the result comes last
+    result = seq[result_at][1]
+    assert result["stdout"] == "tick 0\ntick 1\ntick 2\ntick 3\n"
+    live = "".join(o["stdout"] for o in outputs)  # the last tick may come only with the result
+    assert live.startswith("tick 0\n") and result["stdout"].startswith(live)
+    for o in outputs:
+        assert o["chunk"]["index"] == result["chunk"]["index"]
+        assert (o["chunk"]["startLine"], o["chunk"]["endLine"]) == (start_line, end_line)
+        assert o["stderr"] == ""
+
+
+async def test_a_document_runs_output_arrives_while_its_statement_runs(
+    editor: Editor, tmp_path: Path
+) -> None:
+    uri = editor.open("loop.py", LOOP, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    # the first tick is there while the loop still runs: no result for it yet
+    await editor.wait_for(lambda: editor.notes_for(methods.OUTPUT, uri), "live output")
+    assert not any(
+        r["chunk"]["startLine"] == 1 for r in editor.notes_for(methods.CHUNK_RESULT, uri)
+    )
+    summary = await editor.summary(uri)
+    assert summary["error"] is None
+    _check_live(editor, uri, 1, 3)
+
+
+async def test_generated_code_shows_its_output_while_it_runs(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_openai.enqueue(text=LOOP, chunk_chars=4, delay=0.005)
+    uri = editor.open("gen.py", "# ticks\n", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="print ticks")
+    summary = await editor.summary(uri)
+    assert summary["error"] is None
+    assert editor.docs[uri].source == "# ticks\n" + LOOP
+    _check_live(editor, uri, 2, 4)  # document lines: the prompt's comment is line 0
+
+
+async def test_quick_statements_send_no_output_notes(editor: Editor, tmp_path: Path) -> None:
+    uri = editor.open("quick.py", "for i in range(3):\n    print(i)\nx = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    assert editor.notes_for(methods.OUTPUT, uri) == []
+    [first] = [
+        r for r in editor.notes_for(methods.CHUNK_RESULT, uri) if r["chunk"]["startLine"] == 0
+    ]
+    assert first["stdout"] == "0\n1\n2\n"
