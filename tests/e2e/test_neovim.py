@@ -1261,3 +1261,120 @@ def test_an_edit_above_a_finished_last_line_without_a_line_break_keeps_it(
     assert r["partial_seen"], (r["lines_before_edit"], r["_debug"])
     code = ["a = 10", "b = 2", "import time; time.sleep(3)", "print('done', a)"]
     assert r["lines"] == ["# top", *code, "# end"], (r["lines"], r["lines_before_edit"])
+
+
+@requires_nvim
+def test_output_buffer_shows_a_running_statements_output_live(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """:EagerOutput is open while :EagerRun runs a loop that prints for ~2.4 s: what it prints
+    shows under "# lines 3-5: running" before its result arrives (eager/output), and after
+    the result each tick is there once, under "ok"."""
+    target = tmp_path / "ticks.py"
+    source = (
+        "import time\n"
+        'print("before")\n'
+        "for i in range(4):\n"
+        '    print("tick", i, flush=True)\n'
+        "    time.sleep(0.6)\n"
+        'print("after")\n'
+    )
+    target.write_text(source)
+    r = run_scenario(
+        "live_output",
+        tmp_path,
+        {
+            "file": str(target),
+            "settings": _settings(openai_server.url),
+            "loop_line": 2,
+            "expect_results": 4,
+        },
+    )
+    debug = r["_debug"]
+    assert r["done"], debug
+    assert r["output_is_current"] is True  # :EagerOutput leaves the cursor in the source
+    # seen while the loop still ran: its live section, and no result for it yet
+    assert r["seen_while_running"], f"no 'tick 0' before the result\n{r['output_lines']}\n{debug}"
+    during = r["lines_while_running"]
+    assert "# lines 3-5: running" in during, during
+    assert during.count("tick 0") == 1, during
+    assert "# lines 3-5: ok" not in during, during
+    assert during[: during.index("# lines 3-5: running")] == [
+        "# line 1: ok",
+        "# line 2: ok",
+        "before",
+    ], during
+    # every eager/output of the loop came before its result and drew it once, in order
+    snapshots = r["live_snapshots"]
+    assert snapshots, f"no eager/output for the loop\n{debug}"
+    for snap in snapshots:
+        assert snap["results"] == 0, snap
+        ticks = [line for line in snap["lines"] if line.startswith("tick")]
+        assert ticks == [f"tick {i}" for i in range(len(ticks))], snap["lines"]
+        assert snap["ms"] <= r["loop_result_ms"], (snap, r["loop_result_ms"])
+    # after the result: each tick once, under the statement's "ok" header
+    assert r["loop_result_stdout"] == "tick 0\ntick 1\ntick 2\ntick 3\n"
+    assert r["output_lines"] == [
+        "# line 1: ok",
+        "# line 2: ok",
+        "before",
+        "# lines 3-5: ok",
+        "tick 0",
+        "tick 1",
+        "tick 2",
+        "tick 3",
+        "# line 6: ok",
+        "after",
+    ], r["output_lines"]
+    # the output window was at the (empty) buffer's end and followed the output down
+    assert r["output_cursor_line"] == r["output_line_count"], r["output_lines"]
+
+
+@requires_nvim
+def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("".join(f"x{i} = {i}\n" for i in range(7)))
+    r = run_scenario("live_output_handlers", tmp_path, {"file": str(tmp_path / "a.py")})
+    # each update redrew only the running statement's section, and got what a redraw would
+    assert r["mismatches"] == [], r["mismatches"]
+    head = ["# line 1: ok", "start"]
+    assert r["partial"] == [*head, "# lines 2-3: running", "epoch 1 lo"]
+    assert r["joined"] == [*head, "# lines 2-3: running", "epoch 1 loss 0.5", "epoch 2", "warn"]
+    assert r["two"] == [
+        *head,
+        "# lines 2-3: running",
+        "epoch 1 loss 0.5",
+        "epoch 2 loss 0.4",
+        "warn",
+        "# line 5: running",
+        "other",
+        "more",
+    ]
+    assert r["after_result"] == [
+        *head,
+        "# lines 2-3: ok",
+        "epoch 1 loss 0.5",
+        "epoch 2 loss 0.4",
+        "epoch 3",
+        "warn",
+        "# line 5: running",
+        "other",
+        "more",
+    ]
+    assert r["after_cut_result"][-2:] == ["# line 5: ok", "[cut]more"]
+    assert "other" not in r["after_cut_result"]
+    # (a line was inserted above: everything moved down one)
+    assert r["moved"][-3:] == ["# line 7: running", "a", "b"]
+    assert r["moved"][0] == "# line 2: ok"
+    assert "# line 7: running" not in r["after_stale"]
+    assert r["after_stale"][-2:] == ["# line 6: ok", "[cut]more"]
+    assert r["rerun"][:2] == ["# line 2: running", "again"]  # not "# line 2: ok", "start"
+    assert "start" not in r["rerun"]
+    assert r["after_idle"][:2] == ["# line 2: ok", "start"]  # the old result again
+    assert not any(line.endswith(": running") for line in r["after_idle"])
+    assert r["after_idle_results"] == 3
+    # bounded: about LIVE_CAP bytes kept, the rest counted
+    kept = r["big_kept"] + 1  # (the last newline)
+    assert r["cap"] - 4096 < kept <= r["cap"], (kept, r["cap"])
+    assert r["big_section_last"] == f"[... live output cut: {r['big_fed'] - kept} more bytes]"
+    assert len(r["output_events"]) >= 10
+    assert r["output_events"][0] == {"index": 1, "stdout": "epoch 1 lo", "stderr": ""}

@@ -1,6 +1,7 @@
 -- Handlers for the server's custom notifications (docs/protocol.md). Values are shown by the
 -- standard inlay hints and errors by diagnostics; these keep the rest for the statusline,
--- :EagerOutput and User autocmds (EagerStatus, EagerChunkResult, EagerStale, EagerDone).
+-- :EagerOutput and User autocmds (EagerStatus, EagerChunkResult, EagerOutput, EagerStale,
+-- EagerDone).
 local state = require("eager.state")
 
 local M = {}
@@ -162,6 +163,12 @@ M.handlers["eager/status"] = function(_, p)
   local doc = state.get(p.uri)
   local prev = doc.status
   doc.status = p
+  if p.state == "idle" and #doc.live > 0 then
+    -- Nothing runs: a live output whose result never came (its lines were edited while it
+    -- ran, so it has none) is over too.
+    state.clear_live(p.uri)
+    require("eager.output").refresh(p.uri)
+  end
   if p.state == "error" and present(p.message) and not (prev and prev.state == "error" and prev.message == p.message) then
     -- Say it unless it was said already: an exception in the executed code is a diagnostic,
     -- and the server reports most failures with window/showMessage (sent just before or after).
@@ -198,9 +205,24 @@ M.handlers["eager/chunkResult"] = function(_, p)
   if type(p) ~= "table" or not p.uri or type(p.chunk) ~= "table" then
     return
   end
+  -- The result replaces the statement's live output (eager/output) in :EagerOutput: its
+  -- output starts with the text shown live, so that text stays and the rest follows it (and a
+  -- result whose output does not start with it, as a Jupyter kernel's cut one, shows whole).
   state.add_result(p)
   require("eager.output").refresh(p.uri)
   emit("EagerChunkResult", p)
+end
+
+-- What a statement still running printed since the last eager/output; :EagerOutput shows it
+-- under "# line N: running" until the statement's eager/chunkResult.
+---@param p eager.OutputParams
+M.handlers["eager/output"] = function(_, p)
+  if type(p) ~= "table" or not p.uri or type(p.chunk) ~= "table" then
+    return
+  end
+  local live = state.add_output(p)
+  require("eager.output").refresh_live(p.uri, live)
+  emit("EagerOutput", p)
 end
 
 ---@param p eager.StaleParams

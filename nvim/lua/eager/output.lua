@@ -1,11 +1,28 @@
 -- :EagerOutput: a scratch buffer with each executed chunk's stdout, stderr, images (the PNG
 -- files of its matplotlib figures, one path a line) and error, kept up to date while it is open.
+-- A statement still running shows what it printed so far (eager/output) under "# line N:
+-- running"; its result then replaces that section (its output starts with the same text).
 local state = require("eager.state")
 
 local M = {}
 
 ---@type table<string, integer>  document URI -> output buffer
 local buffers = {}
+
+---@alias eager.OutputLayout table<eager.LiveOutput, { first: integer, count: integer }>
+---@type table<string, { sections: eager.OutputLayout, tick: integer? }>  document URI ->
+---   where the output buffer shows each live output (0-based first line, line count), as
+---   last written, and the document's changedtick when the buffer was last written whole
+local layouts = {}
+
+--- The changedtick of the document's buffer (the line numbers in the headers follow it).
+---@param uri string
+---@return integer?
+local function source_tick(uri)
+  local ok, fname = pcall(vim.uri_to_fname, uri)
+  local buf = ok and vim.fn.bufnr(fname) or -1
+  return buf > 0 and vim.api.nvim_buf_is_loaded(buf) and vim.b[buf].changedtick or nil
+end
 
 ---@param text any
 ---@param out string[]
@@ -18,52 +35,167 @@ local function add_text(text, out)
   end
 end
 
----@param uri string
+---@param first integer
+---@param last integer
+local function label_of(first, last)
+  return first == last and ("line %d"):format(first + 1) or ("lines %d-%d"):format(first + 1, last + 1)
+end
+
+--- The section of a statement still running: a header, then what it printed so far.
+---@param live eager.LiveOutput
 ---@return string[]
-function M.render(uri)
-  local out = {}
-  for _, r in ipairs(state.sorted_results(uri)) do
-    local first, last = state.lines_of(r)
-    local label = first == last and ("line %d"):format(first + 1)
-      or ("lines %d-%d"):format(first + 1, last + 1)
-    local mark = r.skipped and "skipped" or (r.ok and "ok" or "error")
-    local with = type(r.timings) == "table" and r.timings.parallelWith or nil
-    if not r.skipped and type(with) == "table" and #with > 0 then
-      -- gate `parallel`: the statements that ran at the same time, moved as far as this
-      -- result moved since it was published (edits between them are not followed)
-      local delta = first - (tonumber(r.chunk and r.chunk.startLine) or first)
-      local shown = vim.tbl_map(function(l) return tostring(l + 1 + delta) end, with)
-      mark = ("%s (in parallel with line%s %s)"):format(mark, #with == 1 and "" or "s", table.concat(shown, " "))
-    end
-    out[#out + 1] = ("# %s: %s"):format(label, mark)
-    add_text(r.stdout, out)
-    add_text(r.stderr, out)
-    for _, image in ipairs(type(r.images) == "table" and r.images or {}) do
-      out[#out + 1] = ("image (%s): %s"):format(image.label or "PNG", image.path)
-    end
-    if type(r.error) == "table" then
-      add_text(r.error.traceback, out)
-      if type(r.error.traceback) ~= "string" or r.error.traceback == "" then
-        out[#out + 1] = require("eager.handlers").describe_error(r.error)
-      end
-    end
-  end
-  if #out == 0 then
-    out[1] = "# no results yet"
+local function live_section(live)
+  local out = { ("# %s: running"):format(label_of(state.lines_of(live))) }
+  add_text(live.stdout, out)
+  add_text(live.stderr, out)
+  if live.dropped > 0 then
+    out[#out + 1] = ("[... live output cut: %d more bytes]"):format(live.dropped)
   end
   return out
 end
 
+--- The lines of one result (first..last: its lines now) appended to `out`.
+---@param r table  an eager/chunkResult's params
+---@param first integer
+---@param last integer
+---@param out string[]
+local function add_result(r, first, last, out)
+  local label = label_of(first, last)
+  local mark = r.skipped and "skipped" or (r.ok and "ok" or "error")
+  local with = type(r.timings) == "table" and r.timings.parallelWith or nil
+  if not r.skipped and type(with) == "table" and #with > 0 then
+    -- gate `parallel`: the statements that ran at the same time, moved as far as this
+    -- result moved since it was published (edits between them are not followed)
+    local delta = first - (tonumber(r.chunk and r.chunk.startLine) or first)
+    local shown = vim.tbl_map(function(l) return tostring(l + 1 + delta) end, with)
+    mark = ("%s (in parallel with line%s %s)"):format(mark, #with == 1 and "" or "s", table.concat(shown, " "))
+  end
+  out[#out + 1] = ("# %s: %s"):format(label, mark)
+  add_text(r.stdout, out)
+  add_text(r.stderr, out)
+  for _, image in ipairs(type(r.images) == "table" and r.images or {}) do
+    out[#out + 1] = ("image (%s): %s"):format(image.label or "PNG", image.path)
+  end
+  if type(r.error) == "table" then
+    add_text(r.error.traceback, out)
+    if type(r.error.traceback) ~= "string" or r.error.traceback == "" then
+      out[#out + 1] = require("eager.handlers").describe_error(r.error)
+    end
+  end
+end
+
+--- The buffer's lines, and where each live output's section is in them.
 ---@param uri string
-function M.refresh(uri)
+---@return string[] lines, eager.OutputLayout layout
+function M.render(uri)
+  local out = {}
+  local layout = {}
+  local live = state.sorted_live(uri)
+  local li = 1
+  ---@param before? integer  only the live outputs above this line (nil: all that are left)
+  local function add_live(before)
+    while live[li] and (before == nil or state.lines_of(live[li]) <= before) do
+      local section = live_section(live[li])
+      layout[live[li]] = { first = #out, count = #section }
+      vim.list_extend(out, section)
+      li = li + 1
+    end
+  end
+  ---@param first integer
+  ---@param last integer
+  local function running_again(first, last)
+    for _, l in ipairs(live) do
+      local lf, ll = state.lines_of(l)
+      if ll >= first and lf <= last then
+        return true
+      end
+    end
+    return false
+  end
+  for _, r in ipairs(state.sorted_results(uri)) do
+    local first, last = state.lines_of(r)
+    add_live(first)
+    -- (a result on the lines of a statement running again: the live output replaces it)
+    if not running_again(first, last) then
+      add_result(r, first, last, out)
+    end
+  end
+  add_live(nil)
+  if #out == 0 then
+    out[1] = "# no results yet"
+  end
+  return out, layout
+end
+
+--- The output buffer of `uri`, if it is open.
+---@param uri string
+---@return integer?
+local function buffer_of(uri)
   local buf = buffers[uri]
   if not buf or not vim.api.nvim_buf_is_valid(buf) then
     buffers[uri] = nil
-    return
+    layouts[uri] = nil
+    return nil
+  end
+  return buf
+end
+
+--- Replace lines [first, last) of the output buffer. A window whose cursor was on the last
+--- line keeps it there, so a window at the bottom follows the output as it grows (as a
+--- terminal buffer does).
+---@param buf integer
+---@param first integer
+---@param last integer  -1: to the end
+---@param lines string[]
+local function write(buf, first, last, lines)
+  local at_end = {}
+  local count = vim.api.nvim_buf_line_count(buf)
+  for _, win in ipairs(vim.fn.win_findbuf(buf)) do
+    if vim.api.nvim_win_get_cursor(win)[1] == count then
+      at_end[#at_end + 1] = win
+    end
   end
   vim.bo[buf].modifiable = true
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, M.render(uri))
+  vim.api.nvim_buf_set_lines(buf, first, last, false, lines)
   vim.bo[buf].modifiable = false
+  count = vim.api.nvim_buf_line_count(buf)
+  for _, win in ipairs(at_end) do
+    pcall(vim.api.nvim_win_set_cursor, win, { count, 0 })
+  end
+end
+
+---@param uri string
+function M.refresh(uri)
+  local buf = buffer_of(uri)
+  if not buf then
+    return
+  end
+  local lines, sections = M.render(uri)
+  layouts[uri] = { sections = sections, tick = source_tick(uri) }
+  write(buf, 0, -1, lines)
+end
+
+--- Show the new output of a running statement: only its section is rewritten when the buffer
+--- shows it already (eager/output comes up to four times a second, each one small) and the
+--- document was not edited since (the headers' line numbers would be old), else all of it.
+---@param uri string
+---@param live eager.LiveOutput
+function M.refresh_live(uri, live)
+  local buf = buffer_of(uri)
+  local layout = layouts[uri]
+  local at = layout and layout.sections[live]
+  if not buf or not at or layout.tick ~= source_tick(uri) then
+    return M.refresh(uri)
+  end
+  local section = live_section(live)
+  write(buf, at.first, at.first + at.count, section)
+  local delta = #section - at.count
+  for _, other in pairs(layout.sections) do
+    if other.first > at.first then
+      other.first = other.first + delta
+    end
+  end
+  at.count = #section
 end
 
 --- Open (or show) the output buffer of a document in a split.
@@ -75,6 +207,7 @@ function M.open(source_buf)
   if not buf or not vim.api.nvim_buf_is_valid(buf) then
     buf = vim.api.nvim_create_buf(false, true)
     vim.bo[buf].bufhidden = "hide"
+    vim.bo[buf].undolevels = -1 -- rewritten on every result: no undo history to keep
     vim.bo[buf].filetype = "eager-output"
     pcall(vim.api.nvim_buf_set_name, buf, "eager://output/" .. vim.fn.fnamemodify(vim.uri_to_fname(uri), ":t"))
     buffers[uri] = buf

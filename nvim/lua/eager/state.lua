@@ -8,6 +8,8 @@ M.ns = vim.api.nvim_create_namespace("eager.results")
 ---@field status? table        last eager/status notification
 ---@field summary? table       last eager/generationSummary notification
 ---@field results table[]      eager/chunkResult notifications still valid (any order)
+---@field live eager.LiveOutput[]  output of statements still running (eager/output), until
+---                            their eager/chunkResult
 ---@field follow boolean       follow mode as last confirmed by the server
 
 ---@type table<string, eager.DocState>
@@ -18,7 +20,7 @@ M.docs = {}
 function M.get(uri)
   local doc = M.docs[uri]
   if not doc then
-    doc = { results = {}, follow = false }
+    doc = { results = {}, live = {}, follow = false }
     M.docs[uri] = doc
   end
   return doc
@@ -65,54 +67,163 @@ local function forget(r)
   end
 end
 
---- Forget the results of `uri` for which `gone(r)` is true (their marks too).
+--- Forget the results (or, with `list` = "live", the live outputs) of `uri` for which
+--- `gone(r)` is true (their marks too).
 ---@param uri string
 ---@param gone fun(r: table): boolean
-local function forget_where(uri, gone)
+---@param list? "results"|"live"
+local function forget_where(uri, gone, list)
+  list = list or "results"
   local doc = M.get(uri)
   local keep = {}
-  for _, r in ipairs(doc.results) do
+  for _, r in ipairs(doc[list]) do
     if gone(r) then
       forget(r)
     else
       keep[#keep + 1] = r
     end
   end
-  doc.results = keep
+  doc[list] = keep
 end
 
---- Drop the results on lines [from, to] (to = nil: to the end).
+---@param from integer
+---@param to? integer
+---@return fun(r: table): boolean
+local function on_lines(from, to)
+  return function(r)
+    local first, last = M.lines_of(r)
+    return last >= from and (to == nil or first <= to)
+  end
+end
+
+--- Drop the results and live outputs on lines [from, to] (to = nil: to the end).
 ---@param uri string
 ---@param from integer
 ---@param to? integer
 function M.drop(uri, from, to)
-  forget_where(uri, function(r)
-    local first, last = M.lines_of(r)
-    return last >= from and (to == nil or first <= to)
-  end)
+  forget_where(uri, on_lines(from, to))
+  forget_where(uri, on_lines(from, to), "live")
+end
+
+--- An extmark over lines first..last of the loaded buffer of `uri` (so `r` moves with edits).
+---@param r table
+---@param uri string
+---@param first integer
+---@param last integer
+local function anchor(r, uri, first, last)
+  local buf = loaded_buf(uri)
+  if buf and last < vim.api.nvim_buf_line_count(buf) then
+    local ok, id = pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, first, 0, { end_row = last, end_col = 0 })
+    if ok then
+      r._buf, r._mark = buf, id
+    end
+  end
 end
 
 --- Store a chunk result; it replaces any result on the lines it covers, and an earlier result
---- of the same statement (the server ledger's statementId) wherever it has moved.
+--- of the same statement (the server ledger's statementId) wherever it has moved. It ends the
+--- statement's live output (same chunk index, or on its lines): the result has all of it.
 ---@param p eager.ChunkResultParams
 function M.add_result(p)
   local range = p.chunk.range
   local first = range and range.start.line or p.chunk.startLine or 0
   local last = range and range["end"].line or p.chunk.endLine or first
+  local index = p.chunk.index
+  forget_where(p.uri, function(l)
+    return l.index == index
+  end, "live")
   M.drop(p.uri, first, last)
   if p.statementId ~= nil then
     forget_where(p.uri, function(r)
       return r.statementId == p.statementId
     end)
   end
-  local buf = loaded_buf(p.uri)
-  if buf and last < vim.api.nvim_buf_line_count(buf) then
-    local ok, id = pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, first, 0, { end_row = last, end_col = 0 })
-    if ok then
-      p._buf, p._mark = buf, id
+  anchor(p, p.uri, first, last)
+  table.insert(M.get(p.uri).results, p)
+end
+
+--- Output a running statement printed, kept until its eager/chunkResult. Either text is
+--- capped at LIVE_CAP bytes (the server sends no more than 64 Ki characters a stream).
+---@class eager.LiveOutput
+---@field index integer        chunk.index of the statement (its eager/chunkResult has the same)
+---@field chunk table          the chunk as the first eager/output placed it
+---@field stdout string
+---@field stderr string
+---@field dropped integer      bytes past the cap, not kept
+---@field _buf? integer
+---@field _mark? integer
+
+M.LIVE_CAP = 4 * 64 * 1024 -- bytes: 64 Ki characters of UTF-8 at most four bytes each
+
+--- `text` appended to `kept` up to LIVE_CAP bytes (cut at a character boundary), and how many
+--- bytes did not fit.
+---@param kept string
+---@param text string
+---@return string, integer
+local function append_capped(kept, text)
+  local room = M.LIVE_CAP - #kept
+  if #text <= room then
+    return kept .. text, 0
+  end
+  local cut = math.max(room, 0)
+  while cut > 0 and cut < #text and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do
+    cut = cut - 1 -- not inside a UTF-8 sequence
+  end
+  return kept .. text:sub(1, cut), #text - cut
+end
+
+--- Add what a running statement printed (eager/output) to its live output, made on the first.
+--- A live output of another statement on the same lines (an earlier run's) is dropped.
+---@param p eager.OutputParams
+---@return eager.LiveOutput
+function M.add_output(p)
+  local doc = M.get(p.uri)
+  local index = p.chunk.index
+  local live
+  for _, l in ipairs(doc.live) do
+    if l.index == index then
+      live = l
     end
   end
-  table.insert(M.get(p.uri).results, p)
+  if not live then
+    local range = p.chunk.range
+    local first = range and range.start.line or p.chunk.startLine or 0
+    local last = range and range["end"].line or p.chunk.endLine or first
+    forget_where(p.uri, on_lines(first, last), "live")
+    live = { index = index, chunk = p.chunk, stdout = "", stderr = "", dropped = 0 }
+    anchor(live, p.uri, first, last)
+    table.insert(doc.live, live)
+  end
+  local out = type(p.stdout) == "string" and p.stdout or ""
+  local err = type(p.stderr) == "string" and p.stderr or ""
+  if live.dropped > 0 then -- past the cap once: nothing after a gap
+    live.dropped = live.dropped + #out + #err
+    return live
+  end
+  local dropped_out, dropped_err
+  live.stdout, dropped_out = append_capped(live.stdout, out)
+  live.stderr, dropped_err = append_capped(live.stderr, err)
+  live.dropped = dropped_out + dropped_err
+  return live
+end
+
+--- Forget every live output of `uri` (nothing runs any more).
+---@param uri string
+function M.clear_live(uri)
+  forget_where(uri, function()
+    return true
+  end, "live")
+end
+
+--- Live outputs of a document in document order.
+---@param uri string
+---@return eager.LiveOutput[]
+function M.sorted_live(uri)
+  local list = vim.list_extend({}, M.get(uri).live)
+  table.sort(list, function(a, b)
+    return M.lines_of(a) < M.lines_of(b)
+  end)
+  return list
 end
 
 --- Chunk results of a document in document order.

@@ -1,0 +1,107 @@
+-- :EagerOutput and eager/output, fed synthetic notifications (no server needed): pieces that
+-- end inside a line, two statements running at once, results whose output does or does not
+-- start with the text shown live, stale lines, idle, a re-run, an edit above, the cap.
+local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
+local H = dofile(dir .. "/harness.lua")
+
+H.run(function()
+  H.setup({ filetypes = { "eager-test-none" } }) -- no server: notifications are fed by hand
+  local handlers = require("eager.handlers").handlers
+  local output = require("eager.output")
+  local path = H.params.file
+  vim.cmd.edit(vim.fn.fnameescape(path))
+  local buf = vim.api.nvim_get_current_buf()
+  local uri = vim.uri_from_bufnr(buf)
+  local r = H.result
+  r.output_events = {}
+  vim.api.nvim_create_autocmd("User", {
+    pattern = "EagerOutput",
+    callback = function(ev)
+      r.output_events[#r.output_events + 1] = { index = ev.data.chunk.index, stdout = ev.data.stdout, stderr = ev.data.stderr }
+    end,
+  })
+  vim.cmd("EagerOutput")
+  local out = vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(path, ":t"))
+  local function lines()
+    return vim.api.nvim_buf_get_lines(out, 0, -1, false)
+  end
+  -- what the buffer shows must be what a full redraw would show
+  r.mismatches = {}
+  local function check(label)
+    local expected = output.render(uri)
+    if not vim.deep_equal(expected, lines()) then
+      r.mismatches[#r.mismatches + 1] = { label = label, shown = lines(), expected = expected }
+    end
+    return lines()
+  end
+  local function chunk(index, first, last)
+    return { index = index, startLine = first, endLine = last,
+      range = { start = { line = first, character = 0 }, ["end"] = { line = last, character = 5 } } }
+  end
+  local function result(index, first, last, extra)
+    return vim.tbl_extend("force", {
+      uri = uri, version = 3, ok = true, skipped = false, values = {}, stdout = "", stderr = "",
+      chunk = chunk(index, first, last),
+    }, extra or {})
+  end
+  local function live(index, first, last, stdout, stderr)
+    handlers["eager/output"](nil, { uri = uri, version = 3, chunk = chunk(index, first, last), stdout = stdout or "", stderr = stderr or "" }, {})
+  end
+
+  handlers["eager/chunkResult"](nil, result(0, 0, 0, { stdout = "start\n" }), {})
+  -- pieces that end inside a line
+  live(1, 1, 2, "epoch 1 lo")
+  r.partial = check("partial")
+  live(1, 1, 2, "ss 0.5\nepoch 2")
+  live(1, 1, 2, "", "warn\n")
+  r.joined = check("joined")
+  -- a second statement running below (not with the server's gates; the buffer copes), then
+  -- the upper one grows: the lower one's section moves down with it
+  live(2, 4, 4, "other\n")
+  live(1, 1, 2, " loss 0.4\n")
+  live(2, 4, 4, "more\n")
+  r.two = check("two")
+  -- the result starts with what was shown live: each line once
+  handlers["eager/chunkResult"](nil, result(1, 1, 2, { stdout = "epoch 1 loss 0.5\nepoch 2 loss 0.4\nepoch 3\n", stderr = "warn\n" }), {})
+  r.after_result = check("after_result")
+  -- a result whose output does not start with it (a kernel's cut output): shown whole
+  handlers["eager/chunkResult"](nil, result(2, 4, 4, { stdout = "[cut]more\n" }), {})
+  r.after_cut_result = check("after_cut_result")
+
+  -- an edit above moves the section; the next piece draws it where it is now
+  live(3, 5, 5, "a\n")
+  vim.api.nvim_buf_set_lines(buf, 0, 0, false, { "# a new first line" })
+  live(3, 5, 5, "b\n")
+  r.moved = check("moved")
+  -- its lines went stale: the section goes
+  handlers["eager/stale"](nil, { uri = uri, fromLine = 6, toLine = 6 }, {})
+  r.after_stale = check("after_stale")
+  -- a statement that ran runs again: its new output replaces the old result's section
+  live(4, 1, 1, "again\n")
+  r.rerun = check("rerun")
+  -- idle: nothing runs, so a live output without a result is over
+  handlers["eager/status"](nil, { uri = uri, state = "idle" }, {})
+  r.after_idle = check("after_idle")
+  r.after_idle_results = #require("eager").results(buf)
+  -- bounded: past the cap the rest is counted, not kept
+  local cap = require("eager.state").LIVE_CAP
+  local piece = string.rep("x", 4095) .. "\n"
+  local pieces = math.floor(cap / #piece) + 3
+  for _ = 1, pieces do
+    live(5, 3, 3, piece)
+  end
+  local big = check("big")
+  local first, last
+  for i, line in ipairs(big) do
+    if line == "# line 4: running" then
+      first = i
+    elseif first and not last and line:match("^# ") then
+      last = i - 1
+    end
+  end
+  local section = vim.list_slice(big, first + 1, last)
+  r.big_section_last = section[#section]
+  r.big_kept = #table.concat(section, "\n", 1, #section - 1)
+  r.big_fed = pieces * #piece
+  r.cap = cap
+end)
