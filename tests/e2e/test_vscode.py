@@ -462,6 +462,63 @@ def test_run_file_from_the_context_menu_and_attach_info(
     assert "127.0.0.1:" in r["attachToast"] and "Copy" in r["attachToast"], r["attachToast"]
 
 
+# A loop that prints for 3 s, then one more statement.
+LIVE = 'import time\nfor i in range(5):\n    print("tick", i, flush=True)\n    time.sleep(0.6)\nprint("after")\n'
+
+
+def test_a_running_statement_shows_its_output_while_it_runs(
+    code_server: Path, vsix: Path, tmp_path: Path
+) -> None:
+    """`eager/output`: the "Eager" output channel shows what a running statement prints as it
+    prints it (tick 0 while the loop still runs), its line shows the last line so far, and its
+    result adds only the rest: every line once."""
+    bench = Workbench(
+        code_server,
+        vsix,
+        tmp_path,
+        {**WORKBENCH_SETTINGS, "eager.server.python": PYTHON, "eager.debug.enabled": False},
+    )
+    (bench.folder / "live.py").write_text(LIVE)
+    ARTIFACTS.mkdir(exist_ok=True)
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "liveOutput",
+                "url": bench.url,
+                "file": "live.py",
+                "first": "tick 0",
+                "last": "after",
+                "screenshot": str(ARTIFACTS / "vscode-e2e-live-output.png"),
+                "timeoutMs": 90000,
+            }
+        )
+    finally:
+        bench.stop()
+    (ARTIFACTS / "vscode-e2e-live-output.json").write_text(json.dumps(r, indent=1))
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    first = r["firstSeen"]
+    assert first is not None, debug
+    # Seen while the loop ran: its later lines and the next statement's were not there yet.
+    assert "tick 4" not in first["output"] and "after" not in first["output"], (first, debug)
+    assert "[live.py:2-4] stdout" in first["output"], first["output"]
+    assert "running" in first["status"], first
+    # Its line showed the last line printed so far.
+    assert any(d.startswith("⟵ … » tick ") for d in r["runningDecorations"]), r[
+        "runningDecorations"
+    ]
+    # The result added only the rest: every line once, under one header, no "(in full)" copy.
+    out = r["finalOutput"]
+    for i in range(5):
+        assert out.count(f"tick {i}") == 1, out
+    assert out.count("[live.py:2-4] stdout") == 1 and "(in full)" not in out, out
+    assert "[live.py:5] stdout\nafter" in out, out
+    decorations = [d["text"] for d in r["final"]["decorations"]]
+    assert any("» tick 0 … (5 lines)" in d for d in decorations), decorations
+    assert not any(d.startswith("⟵ …") for d in decorations), decorations
+
+
 # ---- typing while code streams in (issue 10) ------------------------------------------------
 
 STREAM_LINES = 150

@@ -24,6 +24,7 @@ import {
   type CursorParams,
   type GenerationSummaryParams,
   Notifications,
+  type OutputParams,
   Requests,
   STREAM_EDITS_CAPABILITY,
   type StaleParams,
@@ -46,6 +47,8 @@ export interface NotificationSink {
   status(p: StatusParams): void;
   stale(p: StaleParams): void;
   generationSummary(p: GenerationSummaryParams): void;
+  /** A statement still running printed (its chunkResult follows with all of its output). */
+  output(p: OutputParams): void;
   /** The server process went away (stopped or crashed). */
   stopped(): void;
 }
@@ -268,6 +271,7 @@ export class EagerClient implements vscode.Disposable {
     client.onNotification(Notifications.chunkResult, (p: ChunkResultParams) => this.sink.chunkResult(p));
     client.onNotification(Notifications.status, (p: StatusParams) => this.sink.status(p));
     client.onNotification(Notifications.stale, (p: StaleParams) => this.sink.stale(p));
+    client.onNotification(Notifications.output, (p: OutputParams) => this.sink.output(p));
     client.onNotification(Notifications.generationSummary, (p: GenerationSummaryParams) => {
       this.summaryAt.set(p.uri, Date.now());
       this.sink.generationSummary(p);

@@ -28,7 +28,13 @@ function activePythonEditor(): vscode.TextEditor | undefined {
   return undefined;
 }
 
-export function registerCommands(client: EagerClient, status: StatusBar, output: vscode.OutputChannel): vscode.Disposable[] {
+/** The "Eager" output channel as the commands use it (extension.ts: its lines go through OutputLog). */
+export interface CommandOutput {
+  appendLine(line: string): void;
+  show(preserveFocus?: boolean): void;
+}
+
+export function registerCommands(client: EagerClient, status: StatusBar, output: CommandOutput): vscode.Disposable[] {
   const follow = new Map<string, boolean>();
 
   const onDocument = async <T>(command: string, extra: object = {}): Promise<{ result: T | undefined; uri: string } | undefined> => {

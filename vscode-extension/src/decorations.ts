@@ -2,7 +2,7 @@
 // Pure: no `vscode` import, so it is unit-tested in plain Node (test/decorations.test.ts).
 // The VS Code side (decoration types, editors) lives in ui.ts and only renders `DecorationView`s.
 
-import type { ChunkInfo, ChunkResultParams, ValueInfo } from "./methods";
+import type { ChunkInfo, ChunkResultParams, OutputParams, ValueInfo } from "./methods";
 
 /** Reads one line of the document as it is now; undefined past the end. */
 export type LineReader = (line: number) => string | undefined;
@@ -80,6 +80,13 @@ function firstLine(s: string | undefined): string | undefined {
   return line === undefined ? undefined : line.trim();
 }
 
+/** The last line with text (after a carriage return: what a progress bar shows now). */
+function lastLine(s: string): string | undefined {
+  const lines = s.split(LINE_BREAK);
+  for (let i = lines.length - 1; i >= 0; i--) if (lines[i]!.trim() !== "") return lines[i]!.trim();
+  return undefined;
+}
+
 const TRUNCATION_MARK = "\n[... output truncated: "; // the worker's note on a cut stream
 const CLIPPED = /\n\[\.\.\. \d+ characters omitted \.\.\.\]\n/; // limits.CLIPPED_MARKER (clip_middle's)
 
@@ -137,6 +144,23 @@ export function inlineText(r: ChunkResultParams, maxLength: number, stale = fals
   if (time !== undefined) text += ` · ${time}`;
   if (stale) text += " · stale";
   return text;
+}
+
+/** The text drawn after a statement that is still running and has printed: `⟵ … » tick 2`, its
+ * last line so far (`⟵ …` while that is blank). */
+export function runningText(printed: string, maxLength: number): string {
+  const last = lastLine(printed);
+  return last === undefined ? `${ARROW} …` : `${ARROW} … » ${truncate(oneLine(last), Math.max(1, maxLength))}`;
+}
+
+/** The hover over a statement that is still running: what it printed so far (its end). */
+export function runningHover(printed: string, startLine: number, endLine: number, cut = false): string {
+  const lines = startLine === endLine ? `line ${startLine + 1}` : `lines ${startLine + 1}–${endLine + 1}`;
+  // Its end, which `fence` keeps whole (it cuts longer text after its head).
+  const room = HOVER_BLOCK_LIMIT - 2;
+  const end = printed.length > room ? printed.slice(-room).replace(/^[\udc00-\udfff]/, "") : printed;
+  const body = (cut || end !== printed ? "…\n" : "") + end;
+  return [`**Eager** · ${lines} · running`, "Output so far:", fence(body, "text")].join("\n\n");
 }
 
 function fence(body: string, lang = ""): string {
@@ -198,11 +222,16 @@ export function hoverMarkdown(
   return out.join("\n\n");
 }
 
+/** Where a chunk is, as the "Eager" output channel's headers name it: `a.py:3`, `a.py:2-4`. */
+export function chunkPlace(chunk: ChunkInfo, label: string): string {
+  const { start, end } = chunkLines(chunk);
+  return start === end ? `${label}:${start + 1}` : `${label}:${start + 1}-${end + 1}`;
+}
+
 /** What goes into the "Eager" output channel for one chunk (its stdout, stderr and error), or
  * undefined when it printed nothing. `label` names the file, e.g. "a.py". */
 export function outputChannelText(r: ChunkResultParams, label: string): string | undefined {
-  const { start, end } = chunkLines(r.chunk);
-  const where = start === end ? `${label}:${start + 1}` : `${label}:${start + 1}-${end + 1}`;
+  const where = chunkPlace(r.chunk, label);
   const parts: string[] = [];
   const body = (s: string): string => s.replace(/\s+$/, "");
   if (r.stdout) parts.push(`[${where}] stdout\n${body(r.stdout)}`);
@@ -236,20 +265,41 @@ function countNewlines(s: string): number {
   return n;
 }
 
-interface Tracked {
-  result: ChunkResultParams;
-  /** Current first line; the result spans `snapshot.length` lines from here. */
+/** Something drawn at a statement's lines, following them through edits. */
+interface Placed {
+  /** Current first line; the statement spans `snapshot.length` lines from here. */
   start: number;
-  /** Text of the chunk's lines when the result arrived. */
+  /** Text of the statement's lines when it arrived. */
   snapshot: string[];
   /** Its lines no longer hold `snapshot` (goes back to false if an undo restores them). */
   staleByText: boolean;
-  /** The server said so (`eager/stale`); stays until the result is replaced. */
-  staleByServer: boolean;
   /** Its statement is gone from its place (deleted, undone): nothing there resembles it, so it
    * is not drawn (it stayed, struck through, on whatever line moved up, a user's own line
    * included); kept, so an undo that brings the text back shows it fresh again. */
   gone: boolean;
+}
+
+interface Tracked extends Placed {
+  result: ChunkResultParams;
+  /** The server said so (`eager/stale`); stays until the result is replaced. */
+  staleByServer: boolean;
+}
+
+/** How much of a running statement's output is kept for its hover (the end of it). */
+export const RUNNING_TAIL = 4000;
+
+/** A statement still running that has printed (`eager/output`). */
+interface Running extends Placed {
+  /** Its chunk index in the run (its result has the same). */
+  index: number;
+  /** The end of what it printed so far, stdout and stderr as they came. */
+  printed: string;
+  /** `printed` lost its beginning. */
+  cut: boolean;
+}
+
+function overlaps(p: Placed, start: number, end: number): boolean {
+  return p.start <= end && p.start + p.snapshot.length - 1 >= start;
 }
 
 /** The name a line starts with (`x` of `x = 1`, `def` of `def f():`), "" for a blank line. */
@@ -294,6 +344,9 @@ function sameLines(a: string[] | undefined, b: string[]): boolean {
  * i.e. whose lines no longer hold the text that ran, or that the server declared stale. */
 export class ResultTracker {
   private items: Tracked[] = [];
+  /** Statements running now that printed: their last line is drawn instead of an earlier
+   * result at their lines, until their own result comes (or the run ends without it). */
+  private running: Running[] = [];
 
   /** Record a result; results it overlaps, and an earlier result of the same statement (the
    * server ledger's `statementId`) wherever it has moved, are replaced. `getLine` reads the
@@ -306,6 +359,7 @@ export class ResultTracker {
         (t.start + t.snapshot.length - 1 < start || t.start > end) &&
         (id === undefined || t.result.statementId !== id),
     );
+    this.running = this.running.filter((r) => r.index !== result.chunk.index && !overlaps(r, start, end));
     const snapshot = readLines(getLine, start, end - start + 1) ?? [];
     this.items.push({
       result,
@@ -318,12 +372,38 @@ export class ResultTracker {
     this.items.sort((a, b) => a.start - b.start);
   }
 
+  /** `eager/output`: a statement still running printed `p.stdout`/`p.stderr`; it is drawn as
+   * running, with its last line so far, at the lines the server names (as they are now). */
+  live(p: OutputParams, getLine: LineReader): void {
+    const { start, end } = chunkLines(p.chunk);
+    const before = this.running.find((r) => r.index === p.chunk.index);
+    this.running = this.running.filter((r) => r !== before && !overlaps(r, start, end));
+    const snapshot = readLines(getLine, start, end - start + 1);
+    if (snapshot === undefined) return; // not in the document as the extension has it
+    let printed = (before?.printed ?? "") + (p.stdout ?? "") + (p.stderr ?? "");
+    let cut = before?.cut ?? false;
+    if (printed.length > RUNNING_TAIL) {
+      printed = printed.slice(-RUNNING_TAIL).replace(/^[\udc00-\udfff]/, ""); // no half of a pair
+      cut = true;
+    }
+    this.running.push({ index: p.chunk.index, start, snapshot, printed, cut, staleByText: false, gone: false });
+  }
+
+  /** The document's run ended: a running statement whose result did not come (stopped) is
+   * no longer drawn as running. True when one was. */
+  settle(): boolean {
+    const had = this.running.length > 0;
+    this.running = [];
+    return had;
+  }
+
   clear(): void {
     this.items = [];
+    this.running = [];
   }
 
   get size(): number {
-    return this.items.length;
+    return this.items.length + this.running.length;
   }
 
   /** `eager/stale`: results on lines `fromLine`..`toLine` (inclusive; without `toLine`, to the end)
@@ -341,11 +421,12 @@ export class ResultTracker {
     if (changes.length === 0) return;
     // For each result, the line offsets it may have moved by. An edit on the chunk's own first or
     // last line is ambiguous (text inserted before it, after it, or into it); the text decides.
-    const offsets = new Map<Tracked, Set<number>>();
-    for (const t of this.items) offsets.set(t, new Set([0]));
+    const placed: Placed[] = [...this.items, ...this.running];
+    const offsets = new Map<Placed, Set<number>>();
+    for (const t of placed) offsets.set(t, new Set([0]));
     for (const c of changes) {
       const delta = countNewlines(c.text) - (c.endLine - c.startLine);
-      for (const t of this.items) {
+      for (const t of placed) {
         const set = offsets.get(t)!;
         const next = new Set<number>();
         for (const off of set) {
@@ -363,7 +444,7 @@ export class ResultTracker {
         offsets.set(t, next);
       }
     }
-    for (const t of this.items) {
+    for (const t of placed) {
       const candidates = [...offsets.get(t)!].sort((a, b) => Math.abs(a) - Math.abs(b) || a - b);
       const match = candidates.find((off) =>
         sameLines(readLines(getLine, t.start + off, t.snapshot.length), t.snapshot),
@@ -382,7 +463,10 @@ export class ResultTracker {
     }
     // The file was emptied (select all, delete): no code is left for any result to describe, so
     // none is drawn (a deleted statement elsewhere keeps its result, struck through as stale).
-    if (blankDocument(getLine)) this.items = [];
+    // A running statement edited meanwhile: the server sends no more of its output, and its
+    // result, which has it all, will be drawn stale.
+    this.running = this.running.filter((r) => !r.staleByText);
+    if (blankDocument(getLine)) this.clear();
     this.items.sort((a, b) => a.start - b.start);
   }
 
@@ -398,7 +482,21 @@ export class ResultTracker {
 
   /** Decorations to draw, in line order. */
   views(maxLength: number, image?: ImageReader): DecorationView[] {
-    return this.items.filter((t) => !t.gone).map((t) => {
+    const running = this.running.map((r): DecorationView => {
+      const endLine = r.start + r.snapshot.length - 1;
+      return {
+        startLine: r.start,
+        endLine,
+        kind: "ok",
+        stale: false,
+        text: runningText(r.printed, maxLength),
+        hover: runningHover(r.printed, r.start, endLine, r.cut),
+      };
+    });
+    const shown = this.items.filter(
+      (t) => !t.gone && !this.running.some((r) => overlaps(r, t.start, t.start + t.snapshot.length - 1)),
+    );
+    const results = shown.map((t) => {
       const stale = t.staleByText || t.staleByServer;
       const endLine = t.start + t.snapshot.length - 1;
       return {
@@ -410,5 +508,6 @@ export class ResultTracker {
         hover: hoverMarkdown(t.result, t.start, endLine, stale, image),
       };
     });
+    return [...results, ...running].sort((a, b) => a.startLine - b.startLine);
   }
 }

@@ -6,6 +6,7 @@ import { EagerClient, eagerConfiguration } from "./client";
 import { registerCommands } from "./commands";
 import { RESTART_KEYS } from "./config";
 import { CONFIG_SECTION, ClientCommands } from "./methods";
+import { OutputLog } from "./outputLog";
 import { ResultsPanel } from "./resultsPanel";
 import { summaryLogLine, summaryMessage } from "./status";
 import { ResultDecorations, StatusBar } from "./ui";
@@ -13,12 +14,19 @@ import { ResultDecorations, StatusBar } from "./ui";
 let eager: EagerClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  // Two channels: "Eager" has what the executed code printed (stdout, stderr, tracebacks) and the
-  // run summaries; "Eager Server" has the language server's log (languageclient writes to it).
+  // Two channels: "Eager" has what the executed code printed (stdout, stderr, tracebacks; a
+  // running statement's as it comes) and the run summaries; "Eager Server" has the language
+  // server's log (languageclient writes to it). Everything written to "Eager" goes through
+  // `log`, which knows whether the channel ends inside a running statement's output.
   const output = vscode.window.createOutputChannel("Eager");
+  const log = new OutputLog((text) => output.append(text));
+  const programOutput = {
+    appendLine: (line: string) => log.line(line),
+    show: (preserveFocus?: boolean) => output.show(preserveFocus),
+  };
   const serverLog = vscode.window.createOutputChannel("Eager Server");
   const status = new StatusBar();
-  const decorations = new ResultDecorations(output, () => {
+  const decorations = new ResultDecorations(log, () => {
     const c = eagerConfiguration();
     return { enabled: c.get<boolean>("inline.decorations", true), maxLength: c.get<number>("inline.maxLength", 80) };
   });
@@ -27,10 +35,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   eager = new EagerClient(serverLog, {
     chunkResult: (p) => decorations.onChunkResult(p),
-    status: (p) => status.onStatus(p),
+    status: (p) => {
+      status.onStatus(p);
+      decorations.onStatus(p);
+    },
+    output: (p) => decorations.onOutput(p),
     stale: (p) => decorations.onStale(p),
     generationSummary: (p) => {
-      output.appendLine(summaryLogLine(p));
+      log.line(summaryLogLine(p));
       // The server said why it stopped as it stopped (window/showMessage): not again.
       if (p.error && eager?.serverMessages.said(p.error)) return;
       const message = summaryMessage(p);
@@ -51,7 +63,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     results,
     vscode.commands.registerCommand(ClientCommands.showResults, () => results.show()),
     eager,
-    ...registerCommands(eager, status, output),
+    ...registerCommands(eager, status, programOutput),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (RESTART_KEYS.some((k) => e.affectsConfiguration(`${CONFIG_SECTION}.${k}`))) {
         serverLog.appendLine("[client] eager.server.python changed: restarting the server");

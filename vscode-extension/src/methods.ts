@@ -25,6 +25,8 @@ export const Notifications = {
   status: "eager/status",
   stale: "eager/stale",
   generationSummary: "eager/generationSummary",
+  /** What a statement still running printed since the last one (its chunkResult has all of it). */
+  output: "eager/output",
 } as const;
 
 /** Server → client requests. */
@@ -147,6 +149,17 @@ export interface ChunkResultParams {
   statementId?: number;
   /** The payload was cut to fit its cap; eager.resultDetail has more. */
   truncated?: boolean;
+}
+
+/** `eager/output`: what a statement that is still running wrote since the previous one for it
+ * (either text may be "" or end inside a line). Its `eager/chunkResult` (same `uri` and
+ * `chunk.index`) follows and holds all of its output, which starts with these texts joined. */
+export interface OutputParams {
+  uri: string;
+  version?: number | null;
+  chunk: ChunkInfo;
+  stdout: string;
+  stderr: string;
 }
 
 export type StatusState = "idle" | "generating" | "running" | "error";

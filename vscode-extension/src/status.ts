@@ -17,6 +17,12 @@ function rate(tps: number | undefined): string | undefined {
   return tps >= 10 ? `${Math.round(tps)} tok/s` : `${tps.toFixed(1)} tok/s`;
 }
 
+/** The document's run is over (idle, or stopped at an error): no statement of it runs any more,
+ * so one that printed while it ran and got no result (stopped) is no longer running. */
+export function runEnded(s: StatusParams): boolean {
+  return s.state === "idle" || s.state === "error";
+}
+
 /** "lines 5, 6, 7" for statements running side by side (gate `parallel`); undefined for one or none. */
 export function parallelText(s: StatusParams): string | undefined {
   const lines = s.runningLines ?? [];

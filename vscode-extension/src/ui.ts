@@ -4,11 +4,18 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 
-import { type DecorationView, ResultTracker, type TextChange, outputChannelText } from "./decorations";
-import { ClientCommands, type ChunkResultParams, type StaleParams, type StatusParams } from "./methods";
+import { type DecorationView, ResultTracker, type TextChange } from "./decorations";
+import {
+  ClientCommands,
+  type ChunkResultParams,
+  type OutputParams,
+  type StaleParams,
+  type StatusParams,
+} from "./methods";
+import type { OutputLog } from "./outputLog";
 import type { ResultEntry } from "./results";
 import { readImage } from "./resultsPanel";
-import { statusView } from "./status";
+import { runEnded, statusView } from "./status";
 
 /** Server URIs and VS Code's may differ in escaping; compare them in VS Code's form. */
 export function normalizeUri(uri: string): string {
@@ -27,6 +34,11 @@ function findDocument(uri: string): vscode.TextDocument | undefined {
   return vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
 }
 
+/** The file's name, as the output channel's headers give it ("a.py"). */
+function fileLabel(doc: vscode.TextDocument | undefined, uri: string): string {
+  return doc ? path.basename(doc.uri.fsPath || doc.uri.path) : uri;
+}
+
 export class ResultDecorations implements vscode.Disposable {
   private readonly trackers = new Map<string, ResultTracker>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -35,9 +47,10 @@ export class ResultDecorations implements vscode.Disposable {
   /** Called after a document's results changed (the results panel follows them). */
   onChanged: ((uri: string) => void) | undefined;
 
-  /** `output` receives the executed code's stdout, stderr and tracebacks (not the server's log). */
+  /** `output` writes the executed code's stdout, stderr and tracebacks into the "Eager" channel
+   * (not the server's log), a running statement's as it comes. */
   constructor(
-    private readonly output: vscode.OutputChannel,
+    private readonly output: OutputLog,
     private readonly settings: () => { enabled: boolean; maxLength: number },
   ) {
     const after = (color: vscode.ThemeColor, extra: vscode.ThemableDecorationAttachmentRenderOptions = {}) =>
@@ -72,10 +85,27 @@ export class ResultDecorations implements vscode.Disposable {
     const uri = normalizeUri(p.uri);
     const doc = findDocument(uri);
     this.tracker(uri).add(p, lineReader(doc));
-    const label = doc ? path.basename(doc.uri.fsPath || doc.uri.path) : uri;
-    const text = outputChannelText(p, label);
-    if (text !== undefined) this.output.appendLine(text);
+    this.output.result({ ...p, uri }, fileLabel(doc, uri));
     this.render(uri);
+  }
+
+  /** `eager/output`: a running statement printed; the channel shows it now, and its line its
+   * last line so far. */
+  onOutput(p: OutputParams): void {
+    const uri = normalizeUri(p.uri);
+    const doc = findDocument(uri);
+    this.tracker(uri).live(p, lineReader(doc));
+    this.output.output({ ...p, uri }, fileLabel(doc, uri));
+    this.render(uri, false); // the results panel lists results only
+  }
+
+  /** `eager/status`: once the document's run is over, a statement that printed while it ran
+   * and got no result (it was stopped) is no longer drawn or logged as running. */
+  onStatus(p: StatusParams): void {
+    if (!runEnded(p)) return;
+    const uri = normalizeUri(p.uri);
+    this.output.settle(uri);
+    if (this.trackers.get(uri)?.settle()) this.render(uri, false);
   }
 
   onStale(p: StaleParams): void {
@@ -87,6 +117,7 @@ export class ResultDecorations implements vscode.Disposable {
   /** Forget all results (the server restarted, so its interpreter's state is gone). */
   clear(): void {
     for (const t of this.trackers.values()) t.clear();
+    this.output.clear();
     this.renderAll();
   }
 
@@ -114,8 +145,9 @@ export class ResultDecorations implements vscode.Disposable {
     return this.trackers.get(normalizeUri(uri))?.entries() ?? [];
   }
 
-  private render(uri: string): void {
-    this.onChanged?.(uri);
+  /** Draws the document's decorations again; `panel`: its results changed (the panel follows). */
+  private render(uri: string, panel = true): void {
+    if (panel) this.onChanged?.(uri);
     for (const editor of vscode.window.visibleTextEditors) {
       if (editor.document.uri.toString() === uri) this.renderEditor(editor);
     }

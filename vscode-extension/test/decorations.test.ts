@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import {
+  RUNNING_TAIL,
   ResultTracker,
   type TextChange,
   chunkLines,
@@ -9,9 +10,10 @@ import {
   hoverMarkdown,
   inlineText,
   outputChannelText,
+  runningText,
   truncate,
 } from "../src/decorations";
-import type { ChunkResultParams } from "../src/methods";
+import type { ChunkResultParams, OutputParams } from "../src/methods";
 
 function result(start: number, end: number, extra: Partial<ChunkResultParams> = {}): ChunkResultParams {
   return {
@@ -318,5 +320,88 @@ describe("result tracker", () => {
     const t = tracked(doc);
     t.applyChanges([doc.edit(1, 0, 1, 9, "y = x + 2 + 3")], doc.reader);
     assert.deepEqual(lines(t), [[0, 0, false], [1, 1, true], [2, 2, false]]);
+  });
+});
+
+describe("a statement still running (eager/output)", () => {
+  const loop = "import time\nfor i in range(4):\n    print(\"tick\", i, flush=True)\n    time.sleep(0.6)\nprint(\"after\")";
+  const live = (stdout: string, start = 1, end = 3, index = 1): OutputParams => ({
+    uri: "file:///t/a.py",
+    version: 1,
+    chunk: { index, startLine: start, endLine: end, range: { start: { line: start, character: 0 }, end: { line: end, character: 19 } } },
+    stdout,
+    stderr: "",
+  });
+  const drawn = (t: ResultTracker): [number, number, string][] => t.views(60).map((v) => [v.startLine, v.endLine, v.text]);
+
+  it("draws its last printed line after it while it runs, then its result", () => {
+    const doc = new Doc(loop);
+    const t = new ResultTracker();
+    t.live(live("tick 0\n"), doc.reader);
+    assert.deepEqual(drawn(t), [[1, 3, "⟵ … » tick 0"]]);
+    t.live(live("tick 1\ntick 2"), doc.reader);
+    assert.deepEqual(drawn(t), [[1, 3, "⟵ … » tick 2"]]);
+    assert.match(t.views(60)[0]!.hover, /lines 2–4 · running[\s\S]*tick 0\ntick 1\ntick 2/);
+    assert.deepEqual(t.entries(), []); // the results panel lists results only
+    t.add(result(1, 3, { stdout: "tick 0\ntick 1\ntick 2\ntick 3\n", timings: { elapsedMs: 2400 } }), doc.reader);
+    assert.deepEqual(drawn(t), [[1, 3, "⟵ » tick 0 … (4 lines) · 2.4 s"]]);
+  });
+
+  it("shows a progress bar's state now, and only dots while nothing but blanks was printed", () => {
+    const doc = new Doc(loop);
+    const t = new ResultTracker();
+    t.live(live("\n\n"), doc.reader);
+    assert.deepEqual(drawn(t), [[1, 3, "⟵ …"]]);
+    t.live(live(" 10%|#   |\r 20%|##  |\r"), doc.reader);
+    assert.deepEqual(drawn(t), [[1, 3, "⟵ … » 20%|## |"]]);
+  });
+
+  it("draws it instead of the earlier run's result at its lines, which comes back if the run ends without a new one", () => {
+    const doc = new Doc(loop);
+    const t = new ResultTracker();
+    t.add(result(0, 0), doc.reader);
+    t.add(result(1, 3, { stdout: "tick 0\n" }), doc.reader);
+    assert.deepEqual(drawn(t), [[0, 0, "⟵ ✓ · 0.4 ms"], [1, 3, "⟵ » tick 0 · 0.4 ms"]]);
+    t.live(live("tick 0\n"), doc.reader);
+    assert.deepEqual(drawn(t), [[0, 0, "⟵ ✓ · 0.4 ms"], [1, 3, "⟵ … » tick 0"]]);
+    assert.equal(t.settle(), true); // stopped: its result never came
+    assert.deepEqual(drawn(t), [[0, 0, "⟵ ✓ · 0.4 ms"], [1, 3, "⟵ » tick 0 · 0.4 ms"]]);
+    assert.equal(t.settle(), false);
+  });
+
+  it("follows its lines through edits above it, and stops drawing it when its own text is edited", () => {
+    const doc = new Doc(loop);
+    const t = new ResultTracker();
+    t.live(live("tick 0\n"), doc.reader);
+    t.applyChanges([doc.insert(0, 0, "# note\n")], doc.reader);
+    assert.deepEqual(drawn(t), [[2, 4, "⟵ … » tick 0"]]);
+    t.live(live("tick 1\n", 2, 4), doc.reader); // the server names its lines now
+    assert.deepEqual(drawn(t), [[2, 4, "⟵ … » tick 1"]]);
+    t.applyChanges([doc.insert(3, 4, "#")], doc.reader); // inside it: the server sends no more
+    assert.deepEqual(drawn(t), []);
+  });
+
+  it("keeps only the end of a long output for the hover", () => {
+    const doc = new Doc(loop);
+    const t = new ResultTracker();
+    t.live(live("x".repeat(RUNNING_TAIL) + "\n"), doc.reader);
+    t.live(live("last line\n"), doc.reader);
+    const v = t.views(20)[0]!;
+    assert.equal(v.text, "⟵ … » last line");
+    assert.match(v.hover, /```text\n…\nx+\nlast line\n```/);
+    assert.ok(v.hover.length < RUNNING_TAIL + 200);
+    assert.equal(runningText("a very long line that goes on and on", 10), "⟵ … » a very lo…");
+  });
+
+  it("clears with the document", () => {
+    const doc = new Doc(loop);
+    const t = new ResultTracker();
+    t.live(live("tick 0\n"), doc.reader);
+    assert.equal(t.size, 1);
+    t.clear();
+    assert.deepEqual(drawn(t), []);
+    t.live(live("tick 0\n"), doc.reader);
+    t.applyChanges([doc.edit(0, 0, 4, 14, "")], doc.reader); // select all, delete
+    assert.deepEqual(drawn(t), []);
   });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { RecentMessages, statusView, summaryLogLine, summaryMessage } from "../src/status";
+import { RecentMessages, runEnded, statusView, summaryLogLine, summaryMessage } from "../src/status";
 
 const uri = "file:///t/a.py";
 
@@ -119,5 +119,15 @@ describe("follow mode's idle state", () => {
     assert.equal(v.text, "$(eye) Eager: following");
     assert.match(v.tooltip, /Last: re-ran 2 of 6 statements/);
     assert.equal(statusView({ uri: "file:///a.py", state: "idle", message: "re-ran 1 of 2 statements" }).text, "$(zap) Eager");
+  });
+});
+
+describe("the end of a document's run", () => {
+  it("is an idle or error status: nothing of the run is running any more", () => {
+    const uri = "file:///a.py";
+    assert.equal(runEnded({ uri, state: "idle" }), true);
+    assert.equal(runEnded({ uri, state: "error", message: "ZeroDivisionError" }), true);
+    assert.equal(runEnded({ uri, state: "running", chunksRunning: 1 }), false);
+    assert.equal(runEnded({ uri, state: "generating" }), false);
   });
 });

@@ -141,6 +141,8 @@ try {
     await editAboveUnfinished(page);
   } else if (params.scenario === "keys") {
     await keysGenerateAndStop(page);
+  } else if (params.scenario === "liveOutput") {
+    await liveOutput(page);
   } else {
     await generate(page);
   }
@@ -478,6 +480,48 @@ async function keysGenerateAndStop(page) {
 }
 
 // ---- typing while code streams in (issue 10) ---------------------------------------------------
+
+/** "Eager: Show Output", then "Eager: Run File Eagerly" on a file whose loop prints a line every
+ * 0.6 s: watches the "Eager" output channel, the status bar and the decorations every 100 ms
+ * until the run has ended. `firstSeen` is what the page showed when the channel first had
+ * `params.first` in it. */
+async function liveOutput(page) {
+  await palette(page, "Eager: Show Output");
+  const channel = ".panel .monaco-editor .view-lines";
+  await page.locator(channel).first().waitFor({ state: "visible" });
+  step("output channel shown");
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+  await palette(page, "Eager: Run File Eagerly");
+  const t0 = Date.now();
+  step("Run File Eagerly");
+  const read = async () => {
+    const s = await snapshot(page);
+    const output = await page.evaluate(
+      (sel) => (document.querySelector(sel)?.innerText ?? "").replace(/\u00a0/g, " "),
+      channel,
+    );
+    return { ...s, output, status: await eagerStatus(page), afterMs: Date.now() - t0 };
+  };
+  result.firstSeen = null;
+  result.runningDecorations = [];
+  result.ended = await until("the end of the run", async () => {
+    const s = await read();
+    if (result.firstSeen === null && s.output.includes(params.first)) {
+      result.firstSeen = { output: s.output, status: s.status, decorations: s.decorations.map((d) => d.text), afterMs: s.afterMs };
+      step(`${params.first} in the output channel`);
+    }
+    for (const d of s.decorations) {
+      if (d.text.startsWith("⟵ …") && !result.runningDecorations.includes(d.text)) result.runningDecorations.push(d.text);
+    }
+    return s.output.includes(params.last) && !/generating|running/.test(s.status) ? s : null;
+  }, timeout, 100);
+  step("run ended");
+  await page.waitForTimeout(1000);
+  const end = await read();
+  result.finalOutput = end.output;
+  result.final = end;
+  if (params.screenshot) await page.screenshot({ path: params.screenshot });
+}
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { outputChannelText } from "../src/decorations";
+import type { ChunkResultParams, OutputParams } from "../src/methods";
+import { OutputLog } from "../src/outputLog";
+
+const URI = "file:///t/a.py";
+
+/** The loop of lines 2-4 (0-based 1..3), chunk 1 of its run. */
+function chunk(index = 1, start = 1, end = 3): OutputParams["chunk"] {
+  return {
+    index,
+    startLine: start,
+    endLine: end,
+    range: { start: { line: start, character: 0 }, end: { line: end, character: 20 } },
+  };
+}
+
+function piece(stdout: string, stderr = "", extra: Partial<OutputParams> = {}): OutputParams {
+  return { uri: URI, version: 3, chunk: chunk(), stdout, stderr, ...extra };
+}
+
+function result(stdout: string, extra: Partial<ChunkResultParams> = {}): ChunkResultParams {
+  return {
+    uri: URI,
+    version: 3,
+    chunk: chunk(),
+    ok: true,
+    values: [],
+    stdout,
+    stderr: "",
+    timings: { elapsedMs: 2400 },
+    ...extra,
+  };
+}
+
+/** An OutputLog writing into a string, as the output channel shows it. */
+function channel(): { log: OutputLog; text: () => string; appends: string[] } {
+  const appends: string[] = [];
+  return { log: new OutputLog((s) => appends.push(s)), text: () => appends.join(""), appends };
+}
+
+const TICKS = "tick 0\ntick 1\ntick 2\ntick 3\n";
+
+describe("the Eager output channel, live", () => {
+  it("prints a result that had no live output exactly as before", () => {
+    const c = channel();
+    const r = result("hello 42\n");
+    c.log.result(r, "a.py");
+    assert.equal(c.text(), outputChannelText(r, "a.py") + "\n");
+    assert.equal(c.text(), "[a.py:2-4] stdout\nhello 42\n");
+    c.log.result(result("", { chunk: chunk(2, 4, 4) }), "a.py"); // printed nothing: nothing
+    assert.equal(c.text(), "[a.py:2-4] stdout\nhello 42\n");
+  });
+
+  it("shows a running statement's output as it arrives, under its header, and the rest once its result comes", () => {
+    const c = channel();
+    c.log.output(piece("tick 0\n"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0");
+    c.log.output(piece("tick 1\n"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\ntick 1");
+    const r = result(TICKS);
+    c.log.result(r, "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\ntick 1\ntick 2\ntick 3\n");
+    // The same text as without live output: nothing twice.
+    assert.equal(c.text(), outputChannelText(r, "a.py") + "\n");
+  });
+
+  it("goes on inside a line: a piece may end in the middle of one", () => {
+    const c = channel();
+    c.log.output(piece("epoch 3 lo"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\nepoch 3 lo");
+    c.log.output(piece("ss 0.41\nepoch 4"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\nepoch 3 loss 0.41\nepoch 4");
+    c.log.result(result("epoch 3 loss 0.41\nepoch 4 loss 0.39\n"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\nepoch 3 loss 0.41\nepoch 4 loss 0.39\n");
+  });
+
+  it("prints nothing more when the live text was all of it", () => {
+    const c = channel();
+    c.log.output(piece("tick 0\n\n"), "a.py");
+    c.log.output(piece("\n"), "a.py");
+    c.log.result(result("tick 0\n\n\n"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\n");
+    // Blank lines inside the output stay.
+    const d = channel();
+    d.log.output(piece("a\n\n"), "a.py");
+    d.log.output(piece("b\n"), "a.py");
+    d.log.result(result("a\n\nb\n"), "a.py");
+    assert.equal(d.text(), "[a.py:2-4] stdout\na\n\nb\n");
+  });
+
+  it("shows the result's output whole, saying so, when it does not start with what was shown", () => {
+    // (a Jupyter kernel's output cut in the middle)
+    const c = channel();
+    c.log.output(piece("tick 0\ntick 1\n"), "a.py");
+    c.log.result(result("tick 0\n[... 10 characters omitted ...]\ntick 3\n"), "a.py");
+    assert.equal(
+      c.text(),
+      "[a.py:2-4] stdout\ntick 0\ntick 1\n" + "[a.py:2-4] stdout (in full)\ntick 0\n[... 10 characters omitted ...]\ntick 3\n",
+    );
+  });
+
+  it("repeats the header, continued, when something else was written in between", () => {
+    const c = channel();
+    c.log.output(piece("tick 0\n"), "a.py");
+    c.log.line("[client] eager.runDocument: {\"started\":true}");
+    c.log.output(piece("tick 1\n"), "a.py");
+    c.log.line("[summary] elapsed 1.0 s");
+    c.log.result(result(TICKS), "a.py");
+    assert.equal(
+      c.text(),
+      [
+        "[a.py:2-4] stdout",
+        "tick 0",
+        '[client] eager.runDocument: {"started":true}',
+        "[a.py:2-4] stdout (continued)",
+        "tick 1",
+        "[summary] elapsed 1.0 s",
+        "[a.py:2-4] stdout (continued)",
+        "tick 2",
+        "tick 3",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("switches between stdout and stderr as they come, then adds each stream's rest", () => {
+    const c = channel();
+    c.log.output(piece("step 1\n", "warning: slow\n"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\nstep 1\n[a.py:2-4] stderr\nwarning: slow");
+    c.log.output(piece("", "still slow\n"), "a.py");
+    c.log.result(result("step 1\nstep 2\n", { stderr: "warning: slow\nstill slow\n" }), "a.py");
+    assert.equal(
+      c.text(),
+      [
+        "[a.py:2-4] stdout",
+        "step 1",
+        "[a.py:2-4] stderr",
+        "warning: slow",
+        "still slow",
+        "[a.py:2-4] stdout (continued)",
+        "step 2",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("puts the error after the output, as without live output", () => {
+    const c = channel();
+    c.log.output(piece("tick 0\n"), "a.py");
+    const r = result("tick 0\ntick 1\n", {
+      ok: false,
+      error: { type: "KeyboardInterrupt", message: "", line: 3, traceback: "Traceback (most recent call last):\nKeyboardInterrupt\n" },
+    });
+    c.log.result(r, "a.py");
+    assert.equal(c.text(), outputChannelText(r, "a.py") + "\n");
+    assert.match(c.text(), /^\[a\.py:2-4\] stdout\ntick 0\ntick 1\n\[a\.py:4\] KeyboardInterrupt: \nTraceback/);
+  });
+
+  it("keeps two documents' statements apart", () => {
+    const c = channel();
+    const b = "file:///t/b.py";
+    c.log.output(piece("a0\n"), "a.py");
+    c.log.output(piece("b0\n", "", { uri: b, chunk: chunk(0, 0, 0) }), "b.py");
+    c.log.output(piece("a1\n"), "a.py");
+    c.log.result(result("b0\nb1\n", { uri: b, chunk: chunk(0, 0, 0) }), "b.py");
+    c.log.result(result("a0\na1\n"), "a.py");
+    assert.equal(
+      c.text(),
+      [
+        "[a.py:2-4] stdout",
+        "a0",
+        "[b.py:1] stdout",
+        "b0",
+        "[a.py:2-4] stdout (continued)",
+        "a1",
+        "[b.py:1] stdout (continued)",
+        "b1",
+        "", // a.py's result: nothing more than was shown; the line is ended
+      ].join("\n"),
+    );
+  });
+
+  it("forgets a statement whose run ended without its result: a later run starts afresh", () => {
+    const c = channel();
+    c.log.output(piece("tick 0\n"), "a.py");
+    c.log.settle("file:///t/other.py"); // another document: no effect
+    c.log.output(piece("tick 1\n"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\ntick 1");
+    c.log.settle(URI); // stopped: no result comes
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\ntick 1\n");
+    // The next run's statement of the same index prints the same text, too fast for live output.
+    c.log.result(result("tick 0\ntick 1\ntick 2\n"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\ntick 1\n[a.py:2-4] stdout\ntick 0\ntick 1\ntick 2\n");
+  });
+
+  it("ends a live line when the server goes away", () => {
+    const c = channel();
+    c.log.output(piece("tick 0"), "a.py");
+    c.log.clear();
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\n");
+    c.log.output(piece("again\n"), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\n[a.py:2-4] stdout\nagain");
+  });
+
+  it("names the statement's lines as they are now", () => {
+    // Lines were inserted above while it ran: the server sends its lines now.
+    const c = channel();
+    c.log.output(piece("tick 0\n"), "a.py");
+    c.log.line("[summary] x");
+    c.log.output(piece("tick 1\n", "", { chunk: chunk(1, 3, 5) }), "a.py");
+    c.log.result(result("tick 0\ntick 1\n", { chunk: chunk(1, 3, 5) }), "a.py");
+    assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\n[summary] x\n[a.py:4-6] stdout (continued)\ntick 1\n");
+  });
+});
