@@ -55,7 +55,7 @@ async def test_a_child_process_output_arrives_too(worker: WorkerClient) -> None:
     code = (
         "import subprocess, sys\n"
         "subprocess.run([sys.executable, '-c', "
-        "'import time\\nprint(\"first\", flush=True)\\ntime.sleep(1.2)\\nprint(\"second\")'])\n"
+        '\'import time\\nprint("first", flush=True)\\ntime.sleep(1.2)\\nprint("second")\'])\n'
     )
     events, _ = await _run(worker, code)
     live = [e for e in events if e["ev"] == "output"]
