@@ -372,10 +372,12 @@ def test_the_parallel_gate_with_a_kernel_runs_in_order_and_says_so(tmp_path: Pat
 
 
 def test_a_kernels_output_is_printed_while_its_statement_runs(tmp_path: Path) -> None:
-    """The kernel's stream messages are passed on as they come (an "output" event), so the
-    terminal prints the loop's ticks before its result line, once each."""
+    """The kernel's output is passed on while its statement runs (an "output" event at most
+    every 0.25 s), so the terminal prints the loop's ticks before its result line, once
+    each."""
     (tmp_path / "loop.py").write_text(
         "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.6)\n"
+        "print('quick')\n"
     )
     out = cli("run", "--rate", "0", "--kernel", "python3", "loop.py", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -383,3 +385,6 @@ def test_a_kernels_output_is_printed_while_its_statement_runs(tmp_path: Path) ->
     running = text.index("L2-4    running…")
     assert running < text.index("out| tick 0") < text.index("L2-4    i = 2"), text
     assert text.count("tick 0") == 1 and text.count("tick 2") == 1, text
+    # as the worker: a statement that ends within 0.25 s sends none (one per display() call
+    # before, and a "running…" line for every statement that printed)
+    assert "L5      running…" not in text and "out| quick" in text, text

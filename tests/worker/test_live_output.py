@@ -5,6 +5,7 @@ last, the cap kept."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -104,3 +105,23 @@ async def test_output_is_not_lost_after_an_interrupt_or_error(worker: WorkerClie
     result = events[-1]
     assert result["ev"] == "result" and not result["ok"]
     assert result["stdout"] == "before\n"
+
+
+async def test_a_trace_function_that_prints_does_not_hang_the_statement(
+    worker: WorkerClient,
+) -> None:
+    """`trace.Trace` prints every line it traces, the capture writer's own among them: a
+    print from inside a print. The writer's lock (taken for the live thread) hung there on
+    every Python version until it was made reentrant (a reviewing helper found it)."""
+    code = (
+        "import trace\n"
+        "def f(n):\n"
+        "    print('total', sum(range(n)))\n"  # traced: the writer's lines print from inside it
+        "trace.Trace(count=False, trace=True).runfunc(f, 3)\n"
+    )
+    began = time.monotonic()
+    events, _ = await asyncio.wait_for(_run(worker, code), 60)
+    result = events[-1]
+    assert result["ok"], result["error"]
+    assert "funcname: write" in result["stdout"]  # (print writes "total", " ", "3" apart)
+    assert time.monotonic() - began < 60

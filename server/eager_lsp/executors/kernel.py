@@ -53,7 +53,7 @@ from eager_lsp.core.executor import (
     WireImage,
     WireValue,
 )
-from eager_lsp.limits import MESSAGE_CAP, STREAM_CAP, TRACEBACK_CAP, clip_middle
+from eager_lsp.limits import LIVE_OUTPUT_S, MESSAGE_CAP, STREAM_CAP, TRACEBACK_CAP, clip_middle
 
 if TYPE_CHECKING:
     from eager_lsp.core.interpreter import InterpreterConfig, KernelTarget
@@ -326,7 +326,22 @@ class _Pending:
     expr: dict[str, Any] | None = None
     images: list[WireImage] = field(default_factory=list)
     error: dict[str, Any] | None = None
-    live: tuple[int, int] = (0, 0)  # characters of stdout, stderr passed on as "output"
+    live_at: float = 0.0  # when its last "output" event was sent
+    ended: bool = False
+    kept: dict[str, int] = field(default_factory=lambda: {"stdout": 0, "stderr": 0})  # chars
+    # per stream: the parts and the characters of it passed on as "output" events
+    live: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {"stdout": (0, 0), "stderr": (0, 0)}
+    )
+
+    def keep(self, stream: str, text: str) -> bool:
+        """Add output while the stream holds less than STREAM_CAP (a count, not a sum over
+        the parts each time: a loop of a million display() calls made that quadratic)."""
+        if self.kept[stream] >= STREAM_CAP:
+            return False
+        (self.stderr if stream == "stderr" else self.stdout).append(text)
+        self.kept[stream] += len(text)
+        return True
 
 
 class KernelExecutor:
@@ -341,6 +356,7 @@ class KernelExecutor:
         self._grace = interrupt_grace_s
         self._lock = asyncio.Lock()
         self._idle = asyncio.Event()
+        self._heard = time.monotonic()  # the last message read (the liveness check's clock)
         self._idle.set()
         self._dead = False
         self._lost_reason: str | None = None
@@ -515,7 +531,11 @@ class KernelExecutor:
                     callback_error = exc
 
         while order:
-            item = await self._next_message()
+            # a statement's output waiting to be passed on is looked at every LIVE_OUTPUT_S
+            running = order[0] if order[0].started_at is not None else None
+            item = await self._next_message(LIVE_OUTPUT_S if running else LIVENESS_CHECK_S)
+            if running is not None:
+                self._pass_on(running, emit)
             if item is not None:
                 channel, msg = item
                 pending = by_id.get(msg.get("parent_header", {}).get("msg_id", ""))
@@ -529,6 +549,7 @@ class KernelExecutor:
                 order[0].idle = True
             while order and _finished(order[0]):
                 done = order.pop(0)
+                done.ended = True  # its result is sent now: no "output" after it
                 event = self._event_for(done)
                 out.append(event)
                 emit(event)
@@ -536,10 +557,18 @@ class KernelExecutor:
             raise callback_error
         return out
 
-    async def _next_message(self) -> tuple[str, dict[str, Any]] | None:
+    async def _next_message(
+        self, wait: float = LIVENESS_CHECK_S
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The next message, or None after `wait` s without one (the kernel is checked
+        once LIVENESS_CHECK_S has passed without one)."""
         try:
-            item = await asyncio.wait_for(self._t.queue.get(), LIVENESS_CHECK_S)
+            item = await asyncio.wait_for(self._t.queue.get(), wait)
+            self._heard = time.monotonic()
         except asyncio.TimeoutError:
+            if time.monotonic() - self._heard < LIVENESS_CHECK_S:
+                return None
+            self._heard = time.monotonic()
             if self._dead or not await self._t.check_alive():
                 self._dead = True
                 raise ExecutorLost(self._lost_reason or "the kernel died")
@@ -566,9 +595,8 @@ class KernelExecutor:
             elif state == "idle":
                 p.idle = True
         elif kind == "stream":
-            target = p.stderr if content.get("name") == "stderr" else p.stdout
-            if sum(map(len, target)) < STREAM_CAP:
-                target.append(str(content.get("text", "")))
+            stream = "stderr" if content.get("name") == "stderr" else "stdout"
+            if p.keep(stream, str(content.get("text", ""))):
                 self._pass_on(p, emit)
         elif kind in ("execute_result", "display_data"):
             data = content.get("data", {})
@@ -577,32 +605,30 @@ class KernelExecutor:
                 self._save_png(p, png, "value" if kind == "execute_result" else "figure")
             elif kind == "execute_result":
                 p.expr = data
-            elif "text/plain" in data and sum(map(len, p.stdout)) < STREAM_CAP:
+            elif "text/plain" in data and p.keep("stdout", _plain(data) + "\n"):
                 # display() of something that is not an image: output, as a notebook shows it,
                 # not the statement's value
-                p.stdout.append(_plain(data) + "\n")
                 self._pass_on(p, emit)
         elif kind == "error":
             p.error = content
 
     @staticmethod
     def _pass_on(p: _Pending, emit: EventCallback) -> None:
-        """The statement's new output as an "output" event, as the kernel sends it (it
-        flushes about every 0.2 s), within the first STREAM_CAP characters a stream."""
-        if p.started_at is None:
-            return
-        out, err = "".join(p.stdout)[:STREAM_CAP], "".join(p.stderr)[:STREAM_CAP]
-        sent_out, sent_err = p.live
-        if len(out) > sent_out or len(err) > sent_err:
-            p.live = (len(out), len(err))
-            emit(
-                {
-                    "ev": "output",
-                    "id": p.request["id"],
-                    "stdout": out[sent_out:],
-                    "stderr": err[sent_err:],
-                }
-            )
+        """The statement's new output as an "output" event, within the first STREAM_CAP
+        characters a stream: as the worker sends it, once the statement has run LIVE_OUTPUT_S
+        and at most every LIVE_OUTPUT_S (a loop of display() calls sent one per call)."""
+        now = time.monotonic()
+        if p.ended or p.started_at is None or now - max(p.started_at, p.live_at) < LIVE_OUTPUT_S:
+            return  # as the worker: not for a quick statement, at most every LIVE_OUTPUT_S
+        new = []
+        for stream, parts in (("stdout", p.stdout), ("stderr", p.stderr)):
+            done, chars = p.live[stream]
+            text = "".join(parts[done:])[: STREAM_CAP - chars]
+            p.live[stream] = (len(parts), chars + len(text))
+            new.append(text)
+        if new[0] or new[1]:
+            p.live_at = now
+            emit({"ev": "output", "id": p.request["id"], "stdout": new[0], "stderr": new[1]})
 
     def _save_png(self, p: _Pending, b64: str, label: str) -> None:
         directory = p.request.get("image_dir") or ""

@@ -75,8 +75,11 @@ class CappedWriter(_TextSink):
         self._kept = 0
         self._dropped = 0
         self._fileno = fileno
-        # the main thread writes, live.py's thread adds fd-level text and reads what is new
-        self._lock = threading.Lock()
+        # The main thread writes, live.py's thread adds fd-level text and reads what is new.
+        # Reentrant: a trace function or (before 3.11) a signal handler may print from inside
+        # write() on the same thread; a plain lock hung the statement there. Such a nested
+        # write can take the kept text past the cap by at most its own size.
+        self._lock = threading.RLock()
 
     def fileno(self) -> int:
         # Libraries (faulthandler, subprocess) may ask; the fd is the captured fd-level sink.
