@@ -155,30 +155,36 @@ _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # as str.s
 
 class LiveLines:
     """The output a running statement has sent, per stream, and how many of its lines the
-    printer has shown (at most MAX_OUTPUT_LINES each, as its result would show)."""
+    printer has shown (at most MAX_OUTPUT_LINES each, as its result would show). Each piece
+    costs its own length: only the unfinished last line is split again."""
 
     def __init__(self) -> None:
         self.announced = False
-        self.text = {"out": "", "err": ""}
-        self.shown = {"out": 0, "err": 0}
+        self._parts: dict[str, list[str]] = {"out": [], "err": []}
+        self._tail = {"out": "", "err": ""}  # the unfinished last line
+        self.shown = {"out": 0, "err": 0}  # lines printed
+        self._lines = {"out": 0, "err": 0}  # whole lines received
 
     def add(self, stream: str, text: str) -> list[tuple[str, str]]:
         """The whole lines `text` completes that are still to be shown, split as
         `output_block` splits (a progress bar's "\r" ends a line there too)."""
         if not text:
             return []
-        self.text[stream] += text
-        lines = self.text[stream].splitlines(keepends=True)
-        if lines and (lines[-1][-1] not in _LINE_BREAKS or lines[-1].endswith("\r")):
-            lines.pop()  # not finished yet (a "\r" may be the start of "\r\n")
-        new = lines[self.shown[stream] : MAX_OUTPUT_LINES]
+        self._parts[stream].append(text)
+        lines = (self._tail[stream] + text).splitlines(keepends=True)
+        tail = ""
+        if lines[-1][-1] not in _LINE_BREAKS or lines[-1].endswith("\r"):
+            tail = lines.pop()  # not finished yet (a "\r" may be the start of "\r\n")
+        self._tail[stream] = tail
+        new = lines[: max(0, MAX_OUTPUT_LINES - self._lines[stream])]  # all before were shown
+        self._lines[stream] += len(lines)
         self.shown[stream] += len(new)
         return [(stream, line.splitlines()[0]) for line in new]
 
     def printed_of(self, stream: str, final: str) -> int:
         """How many of `output_block`'s lines for the result's `final` output were printed
         already: none when `final` does not start with what was shown (a kernel cut it)."""
-        return self.shown[stream] if final.startswith(self.text[stream]) else 0
+        return self.shown[stream] if final.startswith("".join(self._parts[stream])) else 0
 
 
 def where(c: Chunk) -> str:

@@ -112,6 +112,7 @@ class RunBinding:
         self._lines: dict[int, int] = {}
         self._live: set[int] = set()
         self._overlap: dict[int, set[int]] = {}
+        self._unshown: set[int] = set()  # chunks whose live output stopped being passed on
 
     def __call__(self, event: Event) -> None:
         if self.cancelled:
@@ -146,13 +147,17 @@ class RunBinding:
     def _output(self, event: ChunkOutput) -> None:
         """Pass a running statement's output on at its lines now; not when its text was
         edited meanwhile, nor while a generation has not written it yet (its result, which
-        has all the output, is held until then)."""
+        has all the output, is held until then). Once a piece was not passed on, none of
+        that statement's later pieces are: the client would show text without its start
+        (and then the result's whole output after it)."""
         chunk = event.chunk
-        if self.on_output is None or (self.hold is not None and self.hold(chunk.end_line)):
+        if self.on_output is None or chunk.index in self._unshown:
             return
         first, last = self.mapper(chunk.start_line), self.mapper(chunk.end_line)
-        if first is not None and last is not None:
-            self.on_output(first, last, event)
+        if first is None or last is None or (self.hold is not None and self.hold(chunk.end_line)):
+            self._unshown.add(chunk.index)
+            return
+        self.on_output(first, last, event)
 
     @property
     def running(self) -> int:
