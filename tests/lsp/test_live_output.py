@@ -85,3 +85,33 @@ async def test_quick_statements_send_no_output_notes(editor: Editor, tmp_path: P
         r for r in editor.notes_for(methods.CHUNK_RESULT, uri) if r["chunk"]["startLine"] == 0
     ]
     assert first["stdout"] == "0\n1\n2\n"
+
+
+def test_a_statement_whose_output_was_held_back_sends_no_later_piece() -> None:
+    """A piece dropped (its generated text not written yet, or edited) drops the rest of that
+    statement's pieces: a client would show output without its start, then the result whole
+    after it. Another statement's pieces still go (RunBinding alone: no server needed)."""
+    from typing import cast
+
+    from eager_lsp.core.types import Chunk, ChunkOutput
+    from eager_lsp.lsp.runs import RunBinding
+
+    held = [True]
+    sent: list[tuple[int, int, str]] = []
+    binding = RunBinding(
+        cast(Any, None),  # the document is only read for results, not for output
+        lambda run_line: run_line - 1,
+        on_entry=lambda e: None,
+        hold=lambda last: held[0],
+        on_output=lambda first, last, out: sent.append((first, last, out.stdout)),
+    )
+
+    def chunk(index: int, line: int) -> Chunk:
+        return Chunk(index, line, line + 1, "x\n", 0, 0.0, "compound")
+
+    first, second = chunk(0, 1), chunk(1, 4)
+    binding(ChunkOutput(0.0, first, "a\n", ""))  # held: not written yet
+    held[0] = False
+    binding(ChunkOutput(0.3, first, "b\n", ""))  # written now, but its start was not sent
+    binding(ChunkOutput(0.6, second, "c\n", ""))
+    assert sent == [(3, 4, "c\n")]
