@@ -29,6 +29,78 @@ function keyOf(uri: string, index: number): string {
   return `${uri}\u0000${index}`;
 }
 
+// limits.clip_middle's marker (the server cuts a result's long strings in the middle to fit its
+// payload cap); N counts code points, as Python does.
+const CLIPPED = /\n\[\.\.\. (\d+) characters omitted \.\.\.\]\n/g;
+
+/** Code points in `s` (a surrogate pair is one, as Python counts). */
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i + 1 < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/** The last `n` code points of `s`. */
+function lastCodePoints(s: string, n: number): string {
+  let i = s.length;
+  for (; n > 0 && i > 0; n--) {
+    i--;
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      const h = s.charCodeAt(i - 1);
+      if (h >= 0xd800 && h <= 0xdbff) i--;
+    }
+  }
+  return s.slice(i);
+}
+
+/** What a stream shown live (`shown`) lacks of its output, known from its result cut to fit
+ * its payload (`cut`: the output's head and tail around clip_middle's marker, which counts what
+ * it left out): the end printed after the last `eager/output` (or the worker's "[... output
+ * truncated: …]" note), "" when `shown` has it all ("whole"); when the tail starts after
+ * `shown` ends, the tail after a marker of its own ("gap": a middle part nobody received);
+ * undefined when `cut` is not one such cut of text that starts with `shown` (cut twice, or by
+ * a kernel too), so that where `shown` ends in it is unknown. */
+function unseenEnd(shown: string, cut: string): { text: string; gap: boolean } | undefined {
+  const marks = [...cut.matchAll(CLIPPED)];
+  if (marks.length !== 1) return undefined;
+  const mark = marks[0]!;
+  const head = cut.slice(0, mark.index);
+  const tail = cut.slice(mark.index! + mark[0].length);
+  if (!shown.startsWith(head)) return undefined;
+  const tailLength = codePoints(tail);
+  const unseen = codePoints(head) + Number(mark[1]) + tailLength - codePoints(shown);
+  if (unseen < 0) return undefined;
+  if (unseen > tailLength) {
+    const gap = `[... ${unseen - tailLength} characters omitted ...]\n`;
+    return { text: `${shown.endsWith("\n") ? "" : "\n"}${gap}${tail}`, gap: true };
+  }
+  const end = lastCodePoints(tail, unseen);
+  return (shown + end).endsWith(tail) ? { text: end, gap: false } : undefined;
+}
+
+/** The line after a stream shown live whose result was cut to fit its payload, instead of the
+ * result's copy. Nothing in the editor has more of it: the hover and the results panel show
+ * that cut copy (only the server's `eager.resultDetail` has the whole output). */
+function cutNote(place: string, stream: Stream, end: { gap: boolean } | undefined): string {
+  const above =
+    end === undefined
+      ? "above is what was shown as it ran, maybe without its end"
+      : end.gap
+        ? "above is what was shown as it ran, then the end of the result's copy"
+        : "above is all of it";
+  return `[${place}] ${stream}: ${above} (the result's copy was cut to fit its payload; not repeated)`;
+}
+
 /** Writes the executed code's output into the "Eager" channel: live pieces as they come, then
  * each result's rest. Without live pieces a result reads exactly as `outputChannelText` says;
  * with them the channel ends up the same, unless something else was written in between (then
@@ -90,9 +162,14 @@ export class OutputLog {
     }
   }
 
-  /** `eager/chunkResult`: its output, less what was shown while it ran; a stream whose text
-   * does not start with what was shown (a backend cut its middle) is shown whole again, under
-   * a header that says "(in full)". Then its images and error, as `outputChannelText` has them. */
+  /** `eager/chunkResult`: its output, less what was shown while it ran. A stream whose text
+   * does not start with what was shown:
+   * - the result was cut to fit its payload (`truncated`: its middle left out): what was shown
+   *   stays, as it has more; only the end it did not have yet is added (`unseenEnd`), then one
+   *   line saying so (`cutNote`);
+   * - else (a Jupyter kernel cut its middle): shown whole again, under a header that says
+   *   "(in full)".
+   * Then its images and error, as `outputChannelText` has them. */
   result(p: ChunkResultParams, label: string): void {
     const key = keyOf(p.uri, p.chunk.index);
     const live = this.live.get(key);
@@ -109,18 +186,29 @@ export class OutputLog {
     for (const stream of order) {
       const all = p[stream] ?? "";
       const shown = live.shown[stream];
-      const follows = shown !== "" && all.startsWith(shown);
-      const rest = follows ? all.slice(shown.length) : all;
-      if (follows && ours(stream)) {
+      let rest: string | undefined; // what follows the shown text, when known
+      let note: string | undefined;
+      if (shown !== "" && all.startsWith(shown)) {
+        rest = all.slice(shown.length);
+      } else if (shown !== "" && p.truncated === true) {
+        const end = unseenEnd(shown, all);
+        rest = end?.text ?? "";
+        note = cutNote(place, stream, end);
+      }
+      if (rest !== undefined && ours(stream)) {
         this.write(splitTrailingSpace(this.pending + rest)[0]);
         this.pending = "";
-        continue;
+      } else if (rest !== undefined) {
+        const [body] = splitTrailingSpace(rest);
+        if (body !== "") {
+          this.endLine();
+          this.write(`[${place}] ${stream} (continued)\n${body}`);
+        }
+      } else if (all !== "") {
+        this.endLine();
+        this.write(`[${place}] ${stream}${shown === "" ? "" : " (in full)"}\n${splitTrailingSpace(all)[0]}`);
       }
-      const [body] = splitTrailingSpace(rest);
-      if (follows ? body === "" : all === "") continue;
-      this.endLine();
-      const note = shown === "" ? "" : follows ? " (continued)" : " (in full)";
-      this.write(`[${place}] ${stream}${note}\n${body}`);
+      if (note !== undefined) this.line(note);
     }
     const more = outputChannelText({ ...p, stdout: "", stderr: "" }, label);
     if (more !== undefined) {

@@ -41,6 +41,33 @@ function channel(): { log: OutputLog; text: () => string; appends: string[] } {
   return { log: new OutputLog((s) => appends.push(s)), text: () => appends.join(""), appends };
 }
 
+/** limits.clip_middle: the head and tail of `text` around a marker, `cap` code points in all. */
+function clipMiddle(text: string, cap: number): string {
+  const chars = Array.from(text);
+  if (chars.length <= cap) return text;
+  const keep = Math.max(cap - 60, 2);
+  const head = Math.floor(keep / 2);
+  const tail = keep - head;
+  const omitted = chars.length - head - tail;
+  return `${chars.slice(0, head).join("")}\n[... ${omitted} characters omitted ...]\n${chars.slice(chars.length - tail).join("")}`;
+}
+
+/** A result's stream as limits.fit_json cuts it once (to half its length), `truncated` set. */
+function cutResult(stdout: string, extra: Partial<ChunkResultParams> = {}): ChunkResultParams {
+  return result(clipMiddle(stdout, Math.floor(Array.from(stdout).length / 2)), { truncated: true, ...extra });
+}
+
+/** `text` as eager/output sends it: pieces of at most 4096 characters. */
+function pieces(text: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += 4096) out.push(text.slice(i, i + 4096));
+  return out;
+}
+
+function count(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1;
+}
+
 const TICKS = "tick 0\ntick 1\ntick 2\ntick 3\n";
 
 describe("the Eager output channel, live", () => {
@@ -99,6 +126,108 @@ describe("the Eager output channel, live", () => {
     assert.equal(
       c.text(),
       "[a.py:2-4] stdout\ntick 0\ntick 1\n" + "[a.py:2-4] stdout (in full)\ntick 0\n[... 10 characters omitted ...]\ntick 3\n",
+    );
+  });
+
+  it("keeps long output shown live when its result was cut to fit, adding only the end it lacked", () => {
+    // 8 lines of 10 KB: the worker keeps 65,536 characters (sent live) and notes the rest; the
+    // result's payload is cut in its middle. The first line must not be shown twice.
+    const printed = Array.from({ length: 8 }, (_, i) => `line ${i} ${"x".repeat(10_000)}\n`).join("");
+    const kept = printed.slice(0, 65_536);
+    const note = `\n[... output truncated: ${printed.length - kept.length} more characters]\n`;
+    const c = channel();
+    for (const text of pieces(kept)) c.log.output(piece(text), "a.py");
+    const r = cutResult(kept + note);
+    assert.ok(r.stdout!.length < 33_000 && !r.stdout!.startsWith(kept));
+    c.log.result(r, "a.py");
+    assert.equal(
+      c.text(),
+      `[a.py:2-4] stdout\n${kept}${note}` +
+        "[a.py:2-4] stdout: above is all of it (the result's copy was cut to fit its payload; not repeated)\n",
+    );
+    assert.equal(count(c.text(), "line 0 "), 1);
+    assert.equal(count(c.text(), "[a.py:2-4] stdout\n"), 1);
+  });
+
+  it("adds what a statement printed after its last live piece, when its result was cut to fit", () => {
+    const line = (i: number): string => `epoch ${i} loss ${"0".repeat(200)}\n`;
+    const all = Array.from({ length: 300 }, (_, i) => line(i)).join("") + "done, accuracy 0.93\n";
+    const shownLive = Array.from({ length: 296 }, (_, i) => line(i)).join("") + "epoch 296 lo";
+    const c = channel();
+    for (const text of pieces(shownLive)) c.log.output(piece(text), "a.py");
+    c.log.result(cutResult(all), "a.py");
+    assert.equal(
+      c.text(),
+      `[a.py:2-4] stdout\n${all.trimEnd()}\n` +
+        "[a.py:2-4] stdout: above is all of it (the result's copy was cut to fit its payload; not repeated)\n",
+    );
+    assert.equal(count(c.text(), "epoch 296 "), 1);
+  });
+
+  it("counts characters as Python does when it finds where the live text ends in a cut result", () => {
+    // Astral characters (two UTF-16 units each, one code point) before and after the cut.
+    const line = (i: number): string => `🙂 step ${i} ${"🚀".repeat(50)}\n`;
+    const all = Array.from({ length: 200 }, (_, i) => line(i)).join("");
+    const shownLive = Array.from({ length: 197 }, (_, i) => line(i)).join("");
+    const c = channel();
+    for (const text of pieces(shownLive)) c.log.output(piece(text), "a.py");
+    c.log.result(cutResult(all), "a.py");
+    assert.equal(
+      c.text(),
+      `[a.py:2-4] stdout\n${all.trimEnd()}\n` +
+        "[a.py:2-4] stdout: above is all of it (the result's copy was cut to fit its payload; not repeated)\n",
+    );
+  });
+
+  it("shows the cut result's end after a marker when it starts past what was shown", () => {
+    // A burst at the end, longer than the result keeps of its tail: the middle reached nobody.
+    const start = "warming up\n".repeat(100);
+    const burst = Array.from({ length: 400 }, (_, i) => `row ${i}\n`).join("");
+    const r = cutResult(start + burst);
+    const tail = r.stdout!.split(" characters omitted ...]\n")[1]!;
+    assert.ok(burst.endsWith(tail) && tail.length < burst.length);
+    const c = channel();
+    c.log.output(piece(start), "a.py");
+    c.log.result(r, "a.py");
+    assert.equal(
+      c.text(),
+      `[a.py:2-4] stdout\n${start}[... ${burst.length - tail.length} characters omitted ...]\n${tail.trimEnd()}\n` +
+        "[a.py:2-4] stdout: above is what was shown as it ran, then the end of the result's copy" +
+        " (the result's copy was cut to fit its payload; not repeated)\n",
+    );
+    assert.equal(count(c.text(), "warming up"), 100);
+  });
+
+  it("keeps what was shown when a cut result's text cannot be lined up with it, saying so", () => {
+    // A kernel cut its middle, then the payload was cut again: the marker left counts what was
+    // left out of the kernel's copy, not of what was shown.
+    const shownLive = Array.from({ length: 500 }, (_, i) => `tick ${i}\n`).join("");
+    const kernelCut = clipMiddle(shownLive + "tick 500\n", 3000);
+    const c = channel();
+    for (const text of pieces(shownLive)) c.log.output(piece(text), "a.py");
+    c.log.result(cutResult(kernelCut, { stderr: "a warning\n" }), "a.py");
+    assert.equal(
+      c.text(),
+      `[a.py:2-4] stdout\n${shownLive.trimEnd()}\n` +
+        "[a.py:2-4] stdout: above is what was shown as it ran, maybe without its end" +
+        " (the result's copy was cut to fit its payload; not repeated)\n" +
+        // A stream not shown live is printed as the result has it.
+        "[a.py:2-4] stderr\na warning\n",
+    );
+  });
+
+  it("adds the end of a cut result to a stream the channel no longer ends with, under its header", () => {
+    const all = Array.from({ length: 300 }, (_, i) => `tick ${i}\n`).join("");
+    const shownLive = Array.from({ length: 290 }, (_, i) => `tick ${i}\n`).join("");
+    const c = channel();
+    c.log.output(piece(shownLive), "a.py");
+    c.log.line("[summary] x");
+    c.log.result(cutResult(all), "a.py");
+    const rest = Array.from({ length: 10 }, (_, i) => `tick ${290 + i}`).join("\n");
+    assert.equal(
+      c.text(),
+      `[a.py:2-4] stdout\n${shownLive}[summary] x\n[a.py:2-4] stdout (continued)\n${rest}\n` +
+        "[a.py:2-4] stdout: above is all of it (the result's copy was cut to fit its payload; not repeated)\n",
     );
   });
 
