@@ -1378,3 +1378,23 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     assert r["big_section_last"] == f"[... live output cut: {r['big_fed'] - kept} more bytes]"
     assert len(r["output_events"]) >= 10
     assert r["output_events"][0] == {"index": 1, "stdout": "epoch 1 lo", "stderr": ""}
+    # an error status ends the run as idle does: no "running" section is left
+    assert "# line 7: running" in r["before_error"], r["before_error"]
+    assert not any(line.endswith(": running") for line in r["after_error"]), r["after_error"]
+    assert r["after_error_live"] == 0
+    # a result cut to fit its cap, whose stream does not start with the live text: that
+    # text stays (it has more), then one note line; the other stream is the result's
+    note = "[... the result's output was cut to fit: the server's eager.resultDetail has it whole]"
+    steps = [f"step {i}" for i in range(1, 21)]
+    assert r["truncated"] == [*steps, "last part", note, "warn 1", "warn 2"], r["truncated"]
+    assert r["truncated_stderr"] == ["out", "more", "e1", "e2", "e3", note]
+    assert r["truncated_prefix"] == ["p1", "p2", "q1"]  # starts with the live text: whole
+    assert r["not_truncated"] == ["k1", "[cut]k3"]  # not truncated: the result's, whole
+    # the kept text is bounded (the live cap) and goes with its result
+    assert r["big_truncated_last"] == note
+    assert r["cap"] - 4096 < r["big_truncated_kept"] <= r["cap"], r["big_truncated_kept"]
+    assert r["kept_before_replace"] == 3
+    assert r["replaced"] == ["fresh"]
+    assert not any(line.startswith(("step", "e1", "x")) for line in r["after_kept_gone"])
+    assert note not in r["after_kept_gone"], r["after_kept_gone"]
+    assert r["kept_after_replace"] == 0

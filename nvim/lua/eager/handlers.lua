@@ -163,9 +163,9 @@ M.handlers["eager/status"] = function(_, p)
   local doc = state.get(p.uri)
   local prev = doc.status
   doc.status = p
-  if p.state == "idle" and #doc.live > 0 then
+  if (p.state == "idle" or p.state == "error") and #doc.live > 0 then
     -- Nothing runs: a live output whose result never came (its lines were edited while it
-    -- ran, so it has none) is over too.
+    -- ran, or the run was stopped or lost its interpreter) is over too.
     state.clear_live(p.uri)
     require("eager.output").refresh(p.uri)
   end
@@ -206,8 +206,9 @@ M.handlers["eager/chunkResult"] = function(_, p)
     return
   end
   -- The result replaces the statement's live output (eager/output) in :EagerOutput: its
-  -- output starts with the text shown live, so that text stays and the rest follows it (and a
-  -- result whose output does not start with it, as a Jupyter kernel's cut one, shows whole).
+  -- output starts with the text shown live, so that text stays and the rest follows it (a
+  -- result whose output does not start with it shows whole, as a Jupyter kernel's cut one,
+  -- unless it is `truncated`: then the live text, which has more, stays with a note).
   state.add_result(p)
   require("eager.output").refresh(p.uri)
   emit("EagerChunkResult", p)

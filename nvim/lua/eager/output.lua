@@ -1,7 +1,8 @@
 -- :EagerOutput: a scratch buffer with each executed chunk's stdout, stderr, images (the PNG
 -- files of its matplotlib figures, one path a line) and error, kept up to date while it is open.
 -- A statement still running shows what it printed so far (eager/output) under "# line N:
--- running"; its result then replaces that section (its output starts with the same text).
+-- running"; its result then replaces that section (its output starts with the same text; when
+-- it does not and the result was cut to fit its cap, the text shown live stays, with a note).
 local state = require("eager.state")
 
 local M = {}
@@ -23,6 +24,10 @@ local function source_tick(uri)
   local buf = ok and vim.fn.bufnr(fname) or -1
   return buf > 0 and vim.api.nvim_buf_is_loaded(buf) and vim.b[buf].changedtick or nil
 end
+
+--- The line under a statement's live output kept in place of its result's (state.add_result):
+--- the result was cut to fit its payload cap, the server's eager.resultDetail has all of it.
+M.CUT_NOTE = "[... the result's output was cut to fit: the server's eager.resultDetail has it whole]"
 
 ---@param text any
 ---@param out string[]
@@ -71,8 +76,16 @@ local function add_result(r, first, last, out)
     mark = ("%s (in parallel with line%s %s)"):format(mark, #with == 1 and "" or "s", table.concat(shown, " "))
   end
   out[#out + 1] = ("# %s: %s"):format(label, mark)
-  add_text(r.stdout, out)
-  add_text(r.stderr, out)
+  for _, stream in ipairs({ "stdout", "stderr" }) do
+    local kept = type(r._live) == "table" and r._live[stream] or nil
+    if kept then
+      -- cut to fit its cap, the result lacks part of what was shown live: that stays
+      add_text(kept, out)
+      out[#out + 1] = M.CUT_NOTE
+    else
+      add_text(r[stream], out)
+    end
+  end
   for _, image in ipairs(type(r.images) == "table" and r.images or {}) do
     out[#out + 1] = ("image (%s): %s"):format(image.label or "PNG", image.path)
   end

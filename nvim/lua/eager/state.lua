@@ -120,15 +120,44 @@ local function anchor(r, uri, first, last)
   end
 end
 
+--- The live text of a statement to keep with its result: a stream whose result output does not
+--- start with the text shown live while the result is `truncated` (cut in its middle to fit the
+--- payload cap, so it lacks part of what was shown). Whole, not cut: it is shown instead.
+---@param p eager.ChunkResultParams
+---@param live eager.LiveOutput
+---@return { stdout?: string, stderr?: string }?
+local function kept_live(p, live)
+  if p.truncated ~= true then
+    return nil -- (not a prefix without `truncated`: a Jupyter kernel's cut output, shown whole)
+  end
+  local kept
+  for _, stream in ipairs({ "stdout", "stderr" }) do
+    local text = type(p[stream]) == "string" and p[stream] or ""
+    local shown = live[stream]
+    if shown ~= "" and text:sub(1, #shown) ~= shown then
+      kept = kept or {}
+      kept[stream] = shown
+    end
+  end
+  return kept
+end
+
 --- Store a chunk result; it replaces any result on the lines it covers, and an earlier result
 --- of the same statement (the server ledger's statementId) wherever it has moved. It ends the
---- statement's live output (same chunk index, or on its lines): the result has all of it.
+--- statement's live output (same chunk index, or on its lines): the result has all of it, or
+--- when cut to fit its cap, `_live` keeps the live text of a stream it lacks part of (bounded
+--- by LIVE_CAP, and gone with the result).
 ---@param p eager.ChunkResultParams
 function M.add_result(p)
   local range = p.chunk.range
   local first = range and range.start.line or p.chunk.startLine or 0
   local last = range and range["end"].line or p.chunk.endLine or first
   local index = p.chunk.index
+  for _, l in ipairs(M.get(p.uri).live) do
+    if l.index == index then
+      p._live = kept_live(p, l)
+    end
+  end
   forget_where(p.uri, function(l)
     return l.index == index
   end, "live")

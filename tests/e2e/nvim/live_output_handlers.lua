@@ -1,6 +1,7 @@
 -- :EagerOutput and eager/output, fed synthetic notifications (no server needed): pieces that
 -- end inside a line, two statements running at once, results whose output does or does not
--- start with the text shown live, stale lines, idle, a re-run, an edit above, the cap.
+-- start with the text shown live (cut to fit, `truncated`, or not), stale lines, idle, error, a
+-- re-run, an edit above, the cap.
 local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 local H = dofile(dir .. "/harness.lua")
 
@@ -104,4 +105,82 @@ H.run(function()
   r.big_kept = #table.concat(section, "\n", 1, #section - 1)
   r.big_fed = pieces * #piece
   r.cap = cap
+
+  -- the text under a header, up to the next header (nil: no such header)
+  local function section_of(shown, header)
+    local at
+    for i, line in ipairs(shown) do
+      if line == header then
+        at = i
+      elseif at and line:match("^# ") then
+        return vim.list_slice(shown, at + 1, i - 1)
+      end
+    end
+    return at and vim.list_slice(shown, at + 1) or nil
+  end
+  local st = require("eager.state")
+
+  -- an error ends the run: the live outputs whose result never came are over, as with idle
+  live(6, 6, 6, "half a line")
+  r.before_error = check("before_error")
+  handlers["eager/status"](nil, { uri = uri, state = "error", message = "ZeroDivisionError: division by zero" }, {})
+  r.after_error = check("after_error")
+  r.after_error_live = #st.get(uri).live
+
+  -- a result cut to fit its cap (`truncated`) lacks the middle of the output shown live: the
+  -- live text stays, with a note; a stream that still starts with it is the result's
+  local function steps(from, to)
+    local t = {}
+    for i = from, to do
+      t[#t + 1] = ("step %d"):format(i)
+    end
+    return table.concat(t, "\n") .. "\n"
+  end
+  live(7, 6, 6, steps(1, 10))
+  live(7, 6, 6, steps(11, 20) .. "last part")
+  live(7, 6, 6, "", "warn 1\n")
+  handlers["eager/chunkResult"](nil, result(7, 6, 6, {
+    truncated = true,
+    stdout = steps(1, 3) .. "\n[... 99 characters omitted ...]\n" .. steps(18, 20) .. "last part done\n",
+    stderr = "warn 1\nwarn 2\n",
+  }), {})
+  r.truncated = section_of(check("truncated"), "# line 7: ok")
+  -- only stderr lacks its middle
+  live(8, 7, 7, "out\n", "e1\ne2\ne3\n")
+  handlers["eager/chunkResult"](nil, result(8, 7, 7, {
+    truncated = true, stdout = "out\nmore\n", stderr = "e1\n[... 3 characters omitted ...]\ne3\n",
+  }), {})
+  r.truncated_stderr = section_of(check("truncated_stderr"), "# line 8: ok")
+  -- `truncated` (a value cut) but both streams start with the live text: the result's, whole
+  live(9, 4, 4, "p1\n", "q1\n")
+  handlers["eager/chunkResult"](nil, result(9, 4, 4, { truncated = true, stdout = "p1\np2\n", stderr = "q1\n" }), {})
+  r.truncated_prefix = section_of(check("truncated_prefix"), "# line 5: ok")
+  -- not a prefix and not `truncated` (a Jupyter kernel's output cut in its middle): whole
+  live(10, 4, 4, "k1\nk2\nk3\n")
+  handlers["eager/chunkResult"](nil, result(10, 4, 4, { truncated = false, stdout = "k1\n[cut]k3\n" }), {})
+  r.not_truncated = section_of(check("not_truncated"), "# line 5: ok")
+  -- the kept text is bounded as the live text is
+  for _ = 1, pieces do
+    live(11, 4, 4, piece)
+  end
+  handlers["eager/chunkResult"](nil, result(11, 4, 4, {
+    truncated = true, stdout = "x\n[... 9 characters omitted ...]\nx\n",
+  }), {})
+  local big_kept = section_of(check("big_truncated"), "# line 5: ok")
+  r.big_truncated_last = big_kept[#big_kept]
+  r.big_truncated_kept = #table.concat(big_kept, "\n", 1, #big_kept - 1) + 1
+  r.kept_before_replace = 0
+  for _, res in ipairs(st.get(uri).results) do
+    r.kept_before_replace = r.kept_before_replace + (res._live and 1 or 0)
+  end
+  -- the kept text goes with its result: replaced by a re-run's result, or stale
+  handlers["eager/chunkResult"](nil, result(12, 6, 6, { stdout = "fresh\n" }), {})
+  r.replaced = section_of(check("replaced"), "# line 7: ok")
+  handlers["eager/stale"](nil, { uri = uri, fromLine = 7, toLine = 7 }, {})
+  handlers["eager/stale"](nil, { uri = uri, fromLine = 4, toLine = 4 }, {})
+  r.after_kept_gone = check("after_kept_gone")
+  r.kept_after_replace = 0
+  for _, res in ipairs(st.get(uri).results) do
+    r.kept_after_replace = r.kept_after_replace + (res._live and 1 or 0)
+  end
 end)
