@@ -125,3 +125,29 @@ async def test_a_trace_function_that_prints_does_not_hang_the_statement(
     assert result["ok"], result["error"]
     assert "funcname: write" in result["stdout"]  # (print writes "total", " ", "3" apart)
     assert time.monotonic() - began < 60
+
+
+def test_quick_statements_do_not_wake_the_watcher_once_each() -> None:
+    """The watcher thread (in process here) wakes about once an interval while statements
+    follow one another, not once a statement: woken by a begin whose chunk had already
+    ended, it went back to sleep at once, which cost every quick statement a thread switch
+    (worker CPU per trivial statement +10-20 % in the many-documents benchmark)."""
+    from eager_lsp.executors.worker.capture import CappedWriter
+    from eager_lsp.executors.worker.live import LiveOutput
+
+    watcher = LiveOutput(lambda event: None, (None, None), interval=0.1)
+    waits = [0]
+    wait = watcher._cond.wait
+
+    def counted(timeout: float | None = None) -> bool:
+        waits[0] += 1
+        return wait(timeout)
+
+    watcher._cond.wait = counted  # type: ignore[method-assign]
+    began = time.monotonic()
+    for i in range(100):
+        watcher.begin(i, CappedWriter(), CappedWriter())
+        watcher.end()
+        time.sleep(0.01)
+    intervals = (time.monotonic() - began) / 0.1
+    assert waits[0] <= 2 * intervals + 4, (waits[0], intervals)  # 100 before the change
