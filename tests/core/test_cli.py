@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import select
 import socket
@@ -350,3 +351,18 @@ def test_run_prints_a_running_statements_output_as_it_comes(tmp_path: Path) -> N
     result = text.index("L2-4    i = 3")
     assert running < text.index("out| tick 0") < result, text
     assert text.count("tick 0") == 1 and text.count("tick 3") == 1, text
+
+
+def test_a_log_level_that_is_not_one_is_said_and_info_used(tmp_path: Path) -> None:
+    env = {**os.environ, "EAGER_LSP_LOG_LEVEL": "bogus"}
+    out = subprocess.run(
+        [sys.executable, "-m", "eager_lsp", "serve"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert "EAGER_LSP_LOG_LEVEL='bogus' is not a log level" in out.stderr, out.stderr
+    assert "INFO is used" in out.stderr

@@ -35,8 +35,16 @@ def _configure_logging(log_file: Path | None) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    level = os.environ.get("EAGER_LSP_LOG_LEVEL", "INFO").upper()
-    root.setLevel(getattr(logging, level, logging.INFO))
+    given = os.environ.get("EAGER_LSP_LOG_LEVEL", "INFO")
+    level = given.strip().upper()
+    known = level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    root.setLevel(getattr(logging, level) if known else logging.INFO)
+    if not known:  # said, not fatal: the editor starts the server and shows its log
+        log.warning(
+            "EAGER_LSP_LOG_LEVEL=%r is not a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL): "
+            "INFO is used",
+            given[:40],
+        )
     logging.getLogger("pygls").setLevel(logging.WARNING)
     for noisy in ("httpx", "httpcore", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
