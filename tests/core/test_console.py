@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from eager_lsp.cli.console import MAX_OUTPUT_LINES, ConsolePrinter, format_summary
+from eager_lsp.cli.console import LIVE_LINES, ConsolePrinter, format_summary
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import (
     Chunk,
@@ -191,9 +191,9 @@ def test_a_running_statements_lines_print_once_whole_lines_only() -> None:
     assert [line.strip() for line in lines[5:]] == ["out| partial end"]
 
 
-def test_a_progress_bar_and_many_lines_keep_the_results_cap() -> None:
-    """ "\r" ends a line for the result's block too; lines past MAX_OUTPUT_LINES are counted
-    at the result, as if none had been printed live."""
+def test_a_progress_bar_prints_live_and_the_result_goes_on_after_it() -> None:
+    """ "\r" ends a line live as in the result's block; the lines the result adds after what
+    was printed live are shown after it (up to MAX_OUTPUT_LINES), none twice."""
     out = io.StringIO()
     printer = ConsolePrinter(out, origin=0.0)
     chunk = _loop_chunk(1, 2)
@@ -201,14 +201,31 @@ def test_a_progress_bar_and_many_lines_keep_the_results_cap() -> None:
     bar = "".join(f"\r{p}%" for p in range(0, 100, 10))
     printer(ChunkOutput(0.3, chunk, bar[:7], ""))  # "\r0%\r10%": "10%" is not finished
     printer(ChunkOutput(0.6, chunk, bar[7:] + "\n", ""))
-    final = bar + "\n" + "".join(f"line {i}\n" for i in range(3))
+    final = bar + "\n" + "".join(f"line {i}\n" for i in range(12))
     printer(_finished(chunk, final))
-    text = out.getvalue()
-    assert text.splitlines()[0].endswith("L1-2    running…")  # the bar's states came live
-    shown = [line.strip() for line in text.splitlines() if "out|" in line]
-    assert shown[:MAX_OUTPUT_LINES] == ["out|"] + [f"out| {p}%" for p in range(0, 70, 10)]
-    # 14 lines in all ("" before the first "\r", ten bar states, three lines): 8 shown live
-    assert shown[MAX_OUTPUT_LINES:] == [f"out| … {14 - MAX_OUTPUT_LINES} more lines"]
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("L1-2    running…")  # the bar's states came live
+    shown = [line.strip() for line in lines if "out|" in line]
+    # "" before the first "\r", ten bar states, live; then the result's next 8 and a count
+    bar_lines = ["out|"] + [f"out| {p}%" for p in range(0, 100, 10)]
+    assert shown == bar_lines + [f"out| line {i}" for i in range(8)] + ["out| … 4 more lines"]
+    assert "L1-2    ok" in lines[1 + len(bar_lines)]
+
+
+def test_a_long_running_loop_prints_far_more_than_a_results_block() -> None:
+    out = io.StringIO()
+    printer = ConsolePrinter(out, origin=0.0)
+    chunk = _loop_chunk(1, 2)
+    printer(Release(0.0, chunk=chunk))
+    text = "".join(f"epoch {i}\n" for i in range(LIVE_LINES + 20))
+    for i in range(0, len(text), 100):
+        printer(ChunkOutput(0.3, chunk, text[i : i + 100], ""))
+    printer(_finished(chunk, text))
+    shown = [line.strip() for line in out.getvalue().splitlines() if "out|" in line]
+    assert shown[:LIVE_LINES] == [f"out| epoch {i}" for i in range(LIVE_LINES)]
+    assert shown[LIVE_LINES:] == [f"out| epoch {LIVE_LINES + i}" for i in range(8)] + [
+        "out| … 12 more lines"
+    ]
 
 
 def test_output_the_result_does_not_start_with_is_printed_whole() -> None:

@@ -36,6 +36,7 @@ from eager_lsp.executors.worker.capture import cut_output
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
+LIVE_LINES = 500  # per stream of a running statement, printed as they come (then counted)
 _KEPT_END = 24  # characters of a long line's end kept when it is cut
 
 
@@ -112,16 +113,14 @@ class ConsolePrinter:
             return
         self._line(t, where(r.chunk), result_text(r, self.width))
         for stream, text in (("out", r.stdout), ("err", r.stderr)):  # (before an error too)
-            block = output_block(stream, text, self.width, indent=17)
-            if live is not None:  # what was printed while it ran is not printed again
-                block = block[live.printed_of(stream, text) :]
-            for line in block:
+            shown = live.printed_of(stream, text) if live is not None else 0
+            for line in output_block(stream, text, self.width, indent=17, shown=shown):
                 self.out.write(line + "\n")
         self.out.flush()
 
     def _live_output(self, event: ChunkOutput) -> None:
-        """A running statement's whole new lines, under a line saying it runs, as
-        `output_block` would show them (its first MAX_OUTPUT_LINES lines a stream)."""
+        """A running statement's whole new lines as they come, under a line saying it runs
+        (its first LIVE_LINES lines a stream; its result counts the rest)."""
         live = self._live.setdefault(id(event.chunk), LiveLines())
         lines = live.add("out", event.stdout) + live.add("err", event.stderr)
         if not lines:
@@ -155,8 +154,9 @@ _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # as str.s
 
 class LiveLines:
     """The output a running statement has sent, per stream, and how many of its lines the
-    printer has shown (at most MAX_OUTPUT_LINES each, as its result would show). Each piece
-    costs its own length: only the unfinished last line is split again."""
+    printer has shown (at most LIVE_LINES each: a loop printing progress for minutes shows
+    it, not its first 8 lines and then nothing). Each piece costs its own length: only the
+    unfinished last line is split again."""
 
     def __init__(self) -> None:
         self.announced = False
@@ -176,14 +176,14 @@ class LiveLines:
         if lines[-1][-1] not in _LINE_BREAKS or lines[-1].endswith("\r"):
             tail = lines.pop()  # not finished yet (a "\r" may be the start of "\r\n")
         self._tail[stream] = tail
-        new = lines[: max(0, MAX_OUTPUT_LINES - self._lines[stream])]  # all before were shown
+        new = lines[: max(0, LIVE_LINES - self._lines[stream])]  # all before were shown
         self._lines[stream] += len(lines)
         self.shown[stream] += len(new)
         return [(stream, line.splitlines()[0]) for line in new]
 
     def printed_of(self, stream: str, final: str) -> int:
-        """How many of `output_block`'s lines for the result's `final` output were printed
-        already: none when `final` does not start with what was shown (a kernel cut it)."""
+        """How many of the result's `final` output lines were printed already: none when
+        `final` does not start with what was shown (a kernel cut it)."""
         return self.shown[stream] if final.startswith("".join(self._parts[stream])) else 0
 
 
@@ -209,21 +209,23 @@ def result_text(r: ChunkResult, width: int) -> str:
     return (body if len(body) <= room else body[: room - 1] + "…") + tail
 
 
-def output_block(stream: str, output: str, width: int, indent: int) -> list[str]:
+def output_block(stream: str, output: str, width: int, indent: int, shown: int = 0) -> list[str]:
     """A chunk's output as at most MAX_OUTPUT_LINES lines and a count of the rest, a lower
     bound when the output was cut (a loop printing 50,000 lines said "12768 more lines": the
-    lines that were kept, not those printed)."""
+    lines that were kept, not those printed). Its first `shown` lines were printed already,
+    while it ran: the block goes on after them (up to MAX_OUTPUT_LINES more)."""
     text, cut = cut_output(output)
     lines = text.splitlines() if text else []
     pad = " " * indent
-    shown = [f"{pad}{stream}| {line[:width]}" for line in lines[:MAX_OUTPUT_LINES]]
-    more = len(lines) - MAX_OUTPUT_LINES
+    upto = shown + MAX_OUTPUT_LINES
+    block = [f"{pad}{stream}| {line[:width]}" for line in lines[shown:upto]]
+    more = len(lines) - upto
     if cut:
         count = f"at least {more} more lines" if more > 0 else "more"
-        shown.append(f"{pad}{stream}| … {count} (the output was cut)")
+        block.append(f"{pad}{stream}| … {count} (the output was cut)")
     elif more > 0:
-        shown.append(f"{pad}{stream}| … {more} more lines")
-    return shown
+        block.append(f"{pad}{stream}| … {more} more lines")
+    return block
 
 
 def format_summary(report: RunReport, origin: float | None = None) -> str:

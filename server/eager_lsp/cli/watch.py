@@ -81,8 +81,8 @@ class WatchPrinter:
         live = self._live.pop(id(r.chunk), None)
         self._write(f"{where(r.chunk):<8}{why:<18} {result_text(r, self.width)}")
         for stream, output in (("out", r.stdout), ("err", r.stderr)):
-            block = output_block(stream, output, self.width, indent=8)
-            for line in block[live.printed_of(stream, output) if live else 0 :]:
+            shown = live.printed_of(stream, output) if live else 0
+            for line in output_block(stream, output, self.width, indent=8, shown=shown):
                 self._write(line)
 
     def running(self, event: ChunkOutput) -> None:
