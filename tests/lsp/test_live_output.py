@@ -115,3 +115,34 @@ def test_a_statement_whose_output_was_held_back_sends_no_later_piece() -> None:
     binding(ChunkOutput(0.3, first, "b\n", ""))  # written now, but its start was not sent
     binding(ChunkOutput(0.6, second, "c\n", ""))
     assert sent == [(3, 4, "c\n")]
+
+
+async def test_a_statement_whose_interpreter_dies_keeps_what_it_printed(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """The interpreter's copy of the output dies with it; what arrived live is put into the
+    statement's result, so its error comes with the lines printed before it (the Neovim
+    buffer showed only the error, the lines it had shown gone: a user's tour)."""
+    crash = (
+        "import os, time\n"
+        "for i in range(3):\n"
+        "    print('pre-crash', i, flush=True)\n"
+        "    time.sleep(0.6)\n"
+        "os._exit(3)\n"
+    )
+    uri = editor.open(
+        "crash.py",
+        "import os, time\nif True:\n"
+        + "".join("    " + line + "\n" for line in crash.splitlines()[1:]),
+        tmp_path,
+    )
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    summary = await editor.summary(uri)
+    assert summary["error"] and "exited with code 3" in summary["error"]
+    [lost] = [
+        r for r in editor.notes_for(methods.CHUNK_RESULT, uri) if r["chunk"]["startLine"] == 1
+    ]
+    assert lost["error"]["type"] == "InterpreterLost"
+    live = "".join(o["stdout"] for o in editor.notes_for(methods.OUTPUT, uri))
+    assert live.startswith("pre-crash 0\n")
+    assert lost["stdout"] == live  # what was shown stays, and the prefix rule holds

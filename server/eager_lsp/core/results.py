@@ -130,11 +130,20 @@ def skipped_result(chunk: Chunk, dispatched_at: float = 0.0) -> ChunkResult:
 
 
 def lost_result(
-    chunk: Chunk, error: ErrorInfo, dispatched_at: float, started_at: float, now: float
+    chunk: Chunk,
+    error: ErrorInfo,
+    dispatched_at: float,
+    started_at: float,
+    now: float,
+    output: tuple[str, str] = ("", ""),
 ) -> ChunkResult:
+    """A statement whose interpreter went away while it ran; `output` is what it had printed
+    as far as its live output said (the interpreter's copy went with it)."""
     return ChunkResult(
         chunk=chunk,
         ok=False,
+        stdout=output[0],
+        stderr=output[1],
         error=error,
         dispatched_at=dispatched_at,
         exec_start=started_at,

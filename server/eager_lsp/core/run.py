@@ -473,6 +473,9 @@ class Run:
         dispatched = self._clock()
         self._emit(Dispatch(dispatched, chunks=[c.index for c in batch], side_by_side=parallel))
         started: dict[int, float] = {}
+        # what each running statement printed, from its output events (bounded by the
+        # executor's cap): a lost interpreter's statement keeps it in its result
+        printed: dict[int, tuple[list[str], list[str]]] = {}
 
         def on_event(msg: ExecutorEvent) -> None:
             chunk = pending.get(int(msg.get("id", -1)))
@@ -483,8 +486,12 @@ class Run:
                 self._emit(ExecStart(started[chunk.index], chunk=chunk.index))
             elif msg["ev"] == "output":
                 stdout, stderr = str(msg.get("stdout", "")), str(msg.get("stderr", ""))
+                out, err = printed.setdefault(chunk.index, ([], []))
+                out.append(stdout)
+                err.append(stderr)
                 self._emit(ChunkOutput(self._clock(), chunk, stdout, stderr), keep=False)
             elif msg["ev"] == "result":
+                printed.pop(chunk.index, None)
                 result = result_from_wire(chunk, msg, dispatched, self._clock())
                 self._emit(ExecEnd(result.exec_end, chunk=chunk.index))
                 pending.pop(chunk.index, None)
@@ -537,7 +544,9 @@ class Run:
                 if (parallel and chunk.index in started) or (first and not parallel):
                     t0 = started.get(chunk.index, dispatched)
                     error = error_from_wire(None, reason)
-                    self._record(lost_result(chunk, error, dispatched, t0, self._clock()))
+                    out, err = printed.get(chunk.index, ([], []))
+                    output = ("".join(out), "".join(err))
+                    self._record(lost_result(chunk, error, dispatched, t0, self._clock(), output))
                     first = False
                 elif parallel and first and not any(i in started for i in pending):
                     t0 = dispatched  # nothing of it started: say why on its first statement
