@@ -192,8 +192,8 @@ def test_a_running_statements_lines_print_once_whole_lines_only() -> None:
 
 
 def test_a_progress_bar_prints_live_and_the_result_goes_on_after_it() -> None:
-    """ "\r" ends a line live as in the result's block; the lines the result adds after what
-    was printed live are shown after it (up to MAX_OUTPUT_LINES), none twice."""
+    """ "\r" ends a line live as in the result's block; of the lines the result adds after
+    what was printed live, the last MAX_OUTPUT_LINES are shown after a count, none twice."""
     out = io.StringIO()
     printer = ConsolePrinter(out, origin=0.0)
     chunk = _loop_chunk(1, 2)
@@ -206,9 +206,10 @@ def test_a_progress_bar_prints_live_and_the_result_goes_on_after_it() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].endswith("L1-2    running…")  # the bar's states came live
     shown = [line.strip() for line in lines if "out|" in line]
-    # "" before the first "\r", ten bar states, live; then the result's next 8 and a count
+    # "" before the first "\r", ten bar states, live; then a count and the result's last 8
     bar_lines = ["out|"] + [f"out| {p}%" for p in range(0, 100, 10)]
-    assert shown == bar_lines + [f"out| line {i}" for i in range(8)] + ["out| … 4 more lines"]
+    end = [f"out| line {i}" for i in range(4, 12)]
+    assert shown == [*bar_lines, "out| … 4 more lines", *end]
     assert "L1-2    ok" in lines[1 + len(bar_lines)]
 
 
@@ -223,9 +224,22 @@ def test_a_long_running_loop_prints_far_more_than_a_results_block() -> None:
     printer(_finished(chunk, text))
     shown = [line.strip() for line in out.getvalue().splitlines() if "out|" in line]
     assert shown[:LIVE_LINES] == [f"out| epoch {i}" for i in range(LIVE_LINES)]
-    assert shown[LIVE_LINES:] == [f"out| epoch {LIVE_LINES + i}" for i in range(8)] + [
-        "out| … 12 more lines"
-    ]
+    assert shown[LIVE_LINES].startswith("out| … more lines as it runs")  # said once
+    # its result: a count, then the loop's last 8 lines (what one waits for)
+    end = [f"out| epoch {LIVE_LINES + i}" for i in range(12, 20)]
+    assert shown[LIVE_LINES + 1 :] == ["out| … 12 more lines", *end]
+
+
+def test_a_piece_without_a_whole_line_says_the_statement_runs() -> None:
+    out = io.StringIO()
+    printer = ConsolePrinter(out, origin=0.0)
+    chunk = _loop_chunk(1, 2)
+    printer(Release(0.0, chunk=chunk))
+    printer(ChunkOutput(0.3, chunk, "0", ""))
+    printer(ChunkOutput(0.6, chunk, "1", ""))
+    assert out.getvalue().splitlines() == ["[   0.00s] L1-2    running…"]
+    printer(_finished(chunk, "0123\n"))
+    assert [line.strip() for line in out.getvalue().splitlines()[2:]] == ["out| 0123"]
 
 
 def test_output_the_result_does_not_start_with_is_printed_whole() -> None:

@@ -123,9 +123,7 @@ class ConsolePrinter:
         (its first LIVE_LINES lines a stream; its result counts the rest)."""
         live = self._live.setdefault(id(event.chunk), LiveLines())
         lines = live.add("out", event.stdout) + live.add("err", event.stderr)
-        if not lines:
-            return
-        if not live.announced:
+        if not live.announced:  # also before a whole line: print(..., end="") progress
             live.announced = True
             self._line(event.t, where(event.chunk), "running…")
         for stream, line in lines:
@@ -176,10 +174,19 @@ class LiveLines:
         if lines[-1][-1] not in _LINE_BREAKS or lines[-1].endswith("\r"):
             tail = lines.pop()  # not finished yet (a "\r" may be the start of "\r\n")
         self._tail[stream] = tail
-        new = lines[: max(0, LIVE_LINES - self._lines[stream])]  # all before were shown
+        before = self._lines[stream]
+        new = lines[: max(0, LIVE_LINES - before)]  # all before were shown
         self._lines[stream] += len(lines)
         self.shown[stream] += len(new)
-        return [(stream, line.splitlines()[0]) for line in new]
+        shown = [(stream, line.splitlines()[0]) for line in new]
+        if before <= LIVE_LINES < self._lines[stream]:  # said once, not counted as shown
+            shown.append(
+                (
+                    stream,
+                    f"… more lines as it runs: the last {MAX_OUTPUT_LINES} come with its result",
+                )
+            )
+        return shown
 
     def printed_of(self, stream: str, final: str) -> int:
         """How many of the result's `final` output lines were printed already: none when
@@ -212,18 +219,23 @@ def result_text(r: ChunkResult, width: int) -> str:
 def output_block(stream: str, output: str, width: int, indent: int, shown: int = 0) -> list[str]:
     """A chunk's output as at most MAX_OUTPUT_LINES lines and a count of the rest, a lower
     bound when the output was cut (a loop printing 50,000 lines said "12768 more lines": the
-    lines that were kept, not those printed). Its first `shown` lines were printed already,
-    while it ran: the block goes on after them (up to MAX_OUTPUT_LINES more)."""
+    lines that were kept, not those printed). When its first `shown` lines were printed
+    already, while it ran, the block is what came after them: all of it, or a count and its
+    last MAX_OUTPUT_LINES lines (a long loop's end is what one waits for)."""
     text, cut = cut_output(output)
     lines = text.splitlines() if text else []
     pad = " " * indent
-    upto = shown + MAX_OUTPUT_LINES
-    block = [f"{pad}{stream}| {line[:width]}" for line in lines[shown:upto]]
-    more = len(lines) - upto
+    rest = lines[shown:] if shown else lines[:MAX_OUTPUT_LINES]
+    more = len(lines) - shown - MAX_OUTPUT_LINES if shown else len(lines) - MAX_OUTPUT_LINES
+    block = []
+    if shown and more > 0:
+        rest = rest[-MAX_OUTPUT_LINES:]
+        block.append(f"{pad}{stream}| … {more} more lines")
+    block += [f"{pad}{stream}| {line[:width]}" for line in rest]
     if cut:
-        count = f"at least {more} more lines" if more > 0 else "more"
+        count = f"at least {more} more lines" if more > 0 and not shown else "more"
         block.append(f"{pad}{stream}| … {count} (the output was cut)")
-    elif more > 0:
+    elif more > 0 and not shown:
         block.append(f"{pad}{stream}| … {more} more lines")
     return block
 
