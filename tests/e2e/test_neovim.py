@@ -1384,7 +1384,10 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     assert r["after_error_live"] == 0
     # a result cut to fit its cap, whose stream does not start with the live text: that
     # text stays (it has more), then one note line; the other stream is the result's
-    note = "[... the result's output was cut to fit: the server's eager.resultDetail has it whole]"
+    note = (
+        "[... the result's copy of this output was cut to fit its message; "
+        "above is what was shown as it ran]"
+    )
     steps = [f"step {i}" for i in range(1, 21)]
     assert r["truncated"] == [*steps, "last part", note, "warn 1", "warn 2"], r["truncated"]
     assert r["truncated_stderr"] == ["out", "more", "e1", "e2", "e3", note]
@@ -1398,3 +1401,14 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     assert not any(line.startswith(("step", "e1", "x")) for line in r["after_kept_gone"])
     assert note not in r["after_kept_gone"], r["after_kept_gone"]
     assert r["kept_after_replace"] == 0
+    # '\r': a line shows its text after its last '\r', live and in the result; stored as received
+    assert r["cr_first"] == ["[#   ] 10%"], r["cr_first"]
+    assert r["cr_trailing"] == ["a", "b", "[##  ] 20%"], r["cr_trailing"]
+    assert r["cr_done"] == ["a", "b", "[####] 100%"], r["cr_done"]
+    assert r["cr_stored"] == "\r[#   ] 10%\r[##  ] 20%\r[### ] 30%\r[####] 100%\n"
+    assert r["cr_result"] == ["a", "b", "[####] 100%", "end"], r["cr_result"]
+    # the worker's mark of a stream cut at its cap stays under the kept live text
+    worker_mark = "[... output truncated: 1234 more characters]"
+    assert r["worker_cut"] == [*steps[:6], worker_mark, note], r["worker_cut"]
+    # a lost interpreter's result: what it printed, then the error
+    assert r["lost"] == ["tick 0", "tick 1", "WorkerDied: the worker exited (code 3)"], r["lost"]

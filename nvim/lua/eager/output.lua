@@ -3,6 +3,7 @@
 -- A statement still running shows what it printed so far (eager/output) under "# line N:
 -- running"; its result then replaces that section (its output starts with the same text; when
 -- it does not and the result was cut to fit its cap, the text shown live stays, with a note).
+-- Each line is shown as a terminal shows it: its text after its last '\r' (a progress bar).
 local state = require("eager.state")
 
 local M = {}
@@ -26,8 +27,26 @@ local function source_tick(uri)
 end
 
 --- The line under a statement's live output kept in place of its result's (state.add_result):
---- the result was cut to fit its payload cap, the server's eager.resultDetail has all of it.
-M.CUT_NOTE = "[... the result's output was cut to fit: the server's eager.resultDetail has it whole]"
+--- the result's copy of that stream was cut in its middle to fit the result message (whether
+--- the server's eager.resultDetail has more depends on whether the worker cut it first).
+M.CUT_NOTE = "[... the result's copy of this output was cut to fit its message; above is what was shown as it ran]"
+
+--- A line as a terminal leaves it: the text after its last '\r' ('\r's at its end first left
+--- out: "\r\n" is a line ending, and a '\r' ending the live text so far is overwritten by the
+--- next piece). The stored text stays as received.
+---@param line string
+---@return string
+local function as_terminal(line)
+  if not line:find("\r", 1, true) then
+    return line
+  end
+  local last = #line
+  while last > 0 and line:byte(last) == 13 do
+    last = last - 1
+  end
+  line = line:sub(1, last)
+  return line:match("^.*\r(.*)$") or line
+end
 
 ---@param text any
 ---@param out string[]
@@ -36,8 +55,19 @@ local function add_text(text, out)
     return
   end
   for _, line in ipairs(vim.split(text:gsub("\n$", ""), "\n", { plain = true })) do
-    out[#out + 1] = line
+    out[#out + 1] = as_terminal(line)
   end
+end
+
+--- The worker's line ending a stream it cut at its cap (`[... output truncated: N more
+--- characters]`), when `text` ends with it.
+---@param text any
+---@return string?
+local function truncation_line(text)
+  if type(text) ~= "string" then
+    return nil
+  end
+  return text:match("\n(%[%.%.%. output truncated: %d+ more characters%])\n?$")
 end
 
 ---@param first integer
@@ -79,8 +109,13 @@ local function add_result(r, first, last, out)
   for _, stream in ipairs({ "stdout", "stderr" }) do
     local kept = type(r._live) == "table" and r._live[stream] or nil
     if kept then
-      -- cut to fit its cap, the result lacks part of what was shown live: that stays
+      -- cut to fit its cap, the result lacks part of what was shown live: that stays, with
+      -- the worker's mark of a stream it cut (the live text never has it) from the result's end
       add_text(kept, out)
+      local mark = truncation_line(r[stream])
+      if mark and truncation_line(kept) ~= mark then
+        out[#out + 1] = mark
+      end
       out[#out + 1] = M.CUT_NOTE
     else
       add_text(r[stream], out)

@@ -1,7 +1,7 @@
 -- :EagerOutput and eager/output, fed synthetic notifications (no server needed): pieces that
 -- end inside a line, two statements running at once, results whose output does or does not
 -- start with the text shown live (cut to fit, `truncated`, or not), stale lines, idle, error, a
--- re-run, an edit above, the cap.
+-- re-run, an edit above, the cap, carriage returns, the worker's cut mark, a lost interpreter.
 local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 local H = dofile(dir .. "/harness.lua")
 
@@ -183,4 +183,35 @@ H.run(function()
   for _, res in ipairs(st.get(uri).results) do
     r.kept_after_replace = r.kept_after_replace + (res._live and 1 or 0)
   end
+
+  -- a progress bar written with '\r': each line as a terminal leaves it, live and in the result
+  live(13, 5, 5, "", "\r[#   ] 10%")
+  r.cr_first = section_of(check("cr_first"), "# line 6: running")
+  live(13, 5, 5, "a\r\nb", "\r[##  ] 20%\r")
+  r.cr_trailing = section_of(check("cr_trailing"), "# line 6: running")
+  live(13, 5, 5, "\n", "[### ] 30%\r[####] 100%\n")
+  r.cr_done = section_of(check("cr_done"), "# line 6: running")
+  r.cr_stored = st.get(uri).live[1] and st.get(uri).live[1].stderr or nil
+  handlers["eager/chunkResult"](nil, result(13, 5, 5, {
+    stdout = "a\r\nb\n", stderr = "\r[#   ] 10%\r[##  ] 20%\r[### ] 30%\r[####] 100%\nend\r\n",
+  }), {})
+  r.cr_result = section_of(check("cr_result"), "# line 6: ok")
+
+  -- the worker cut the stream at its cap (its mark ends the result's copy) and the result's
+  -- copy was cut in its middle too: the live text stays, then the worker's mark, then the note
+  live(14, 5, 5, steps(1, 6))
+  handlers["eager/chunkResult"](nil, result(14, 5, 5, {
+    truncated = true,
+    stdout = steps(1, 2) .. "\n[... 9 characters omitted ...]\n" .. steps(5, 6)
+      .. "\n[... output truncated: 1234 more characters]\n",
+  }), {})
+  r.worker_cut = section_of(check("worker_cut"), "# line 6: ok")
+
+  -- the interpreter went away mid-statement: its result (ok false) has what it printed live
+  live(15, 5, 5, "tick 0\ntick 1\n")
+  handlers["eager/status"](nil, { uri = uri, state = "error", message = "the worker exited (code 3)" }, {})
+  handlers["eager/chunkResult"](nil, result(15, 5, 5, {
+    ok = false, stdout = "tick 0\ntick 1\n", error = { type = "WorkerDied", message = "the worker exited (code 3)" },
+  }), {})
+  r.lost = section_of(check("lost"), "# line 6: error")
 end)
