@@ -334,14 +334,12 @@ class _Pending:
         default_factory=lambda: {"stdout": (0, 0), "stderr": (0, 0)}
     )
 
-    def keep(self, stream: str, text: str) -> bool:
+    def keep(self, stream: str, text: str) -> None:
         """Add output while the stream holds less than STREAM_CAP (a count, not a sum over
         the parts each time: a loop of a million display() calls made that quadratic)."""
-        if self.kept[stream] >= STREAM_CAP:
-            return False
-        (self.stderr if stream == "stderr" else self.stdout).append(text)
-        self.kept[stream] += len(text)
-        return True
+        if self.kept[stream] < STREAM_CAP:
+            (self.stderr if stream == "stderr" else self.stdout).append(text)
+            self.kept[stream] += len(text)
 
 
 class KernelExecutor:
@@ -532,21 +530,20 @@ class KernelExecutor:
 
         while order:
             # a statement's output waiting to be passed on is looked at every LIVE_OUTPUT_S
-            running = order[0] if order[0].started_at is not None else None
+            running = order[0].started_at is not None
             item = await self._next_message(LIVE_OUTPUT_S if running else LIVENESS_CHECK_S)
-            if running is not None:
-                self._pass_on(running, emit)
             if item is not None:
                 channel, msg = item
                 pending = by_id.get(msg.get("parent_header", {}).get("msg_id", ""))
-                if pending is None:
-                    continue  # another client's traffic on an attached kernel, or a late reply
-                self._absorb(pending, channel, msg, emit)
+                # None: another client's traffic on an attached kernel, or a late reply
+                if pending is not None:
+                    self._absorb(pending, channel, msg, emit)
             elif _idle_overdue(order[0]):
                 # The reply came but its idle status never did (lost on iopub): finish with
                 # what arrived rather than hold the executor forever.
                 log.warning("kernel: no idle status %g s after the reply", IDLE_GRACE_S)
                 order[0].idle = True
+            self._pass_on(order[0], emit)  # (only the first can be running)
             while order and _finished(order[0]):
                 done = order.pop(0)
                 done.ended = True  # its result is sent now: no "output" after it
@@ -596,8 +593,7 @@ class KernelExecutor:
                 p.idle = True
         elif kind == "stream":
             stream = "stderr" if content.get("name") == "stderr" else "stdout"
-            if p.keep(stream, str(content.get("text", ""))):
-                self._pass_on(p, emit)
+            p.keep(stream, str(content.get("text", "")))
         elif kind in ("execute_result", "display_data"):
             data = content.get("data", {})
             png = data.get("image/png")
@@ -605,10 +601,10 @@ class KernelExecutor:
                 self._save_png(p, png, "value" if kind == "execute_result" else "figure")
             elif kind == "execute_result":
                 p.expr = data
-            elif "text/plain" in data and p.keep("stdout", _plain(data) + "\n"):
+            elif "text/plain" in data:
                 # display() of something that is not an image: output, as a notebook shows it,
                 # not the statement's value
-                self._pass_on(p, emit)
+                p.keep("stdout", _plain(data) + "\n")
         elif kind == "error":
             p.error = content
 
