@@ -121,10 +121,8 @@ class ConsolePrinter:
     def _live_output(self, event: ChunkOutput) -> None:
         """A running statement's whole new lines as they come, under a line saying it runs
         (its first LIVE_LINES lines a stream; its result counts the rest)."""
-        live = self._live.setdefault(id(event.chunk), LiveLines())
-        lines = live.add("out", event.stdout) + live.add("err", event.stderr)
-        if not live.announced:  # also before a whole line: print(..., end="") progress
-            live.announced = True
+        first, lines = self._live.setdefault(id(event.chunk), LiveLines()).take(event)
+        if first:
             self._line(event.t, where(event.chunk), "running…")
         for stream, line in lines:
             self.out.write(f"{' ' * 17}{stream}| {line[: self.width]}\n")
@@ -162,6 +160,12 @@ class LiveLines:
         self._tail = {"out": "", "err": ""}  # the unfinished last line
         self.shown = {"out": 0, "err": 0}  # lines printed
         self._lines = {"out": 0, "err": 0}  # whole lines received
+
+    def take(self, event: ChunkOutput) -> tuple[bool, list[tuple[str, str]]]:
+        """Whether this is the statement's first output (the printers then say it runs, also
+        before a whole line: print(..., end="") progress), and the lines to print now."""
+        first, self.announced = not self.announced, True
+        return first, self.add("out", event.stdout) + self.add("err", event.stderr)
 
     def add(self, stream: str, text: str) -> list[tuple[str, str]]:
         """The whole lines `text` completes that are still to be shown, split as

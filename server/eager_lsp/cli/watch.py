@@ -89,10 +89,8 @@ class WatchPrinter:
         """A statement still running: its new whole lines, under a line saying so."""
         if self.as_json:
             return
-        live = self._live.setdefault(id(event.chunk), LiveLines())
-        lines = live.add("out", event.stdout) + live.add("err", event.stderr)
-        if lines and not live.announced:
-            live.announced = True
+        first, lines = self._live.setdefault(id(event.chunk), LiveLines()).take(event)
+        if first:
             why = self.why.get(event.chunk.start_line, "")
             self._write(f"{where(event.chunk):<8}{why:<18} running…")
         for stream, line in lines:

@@ -291,10 +291,10 @@ class ChunkResultParams:
 
 @dataclass
 class OutputParams:
-    """`eager/output`: what a statement that is still running wrote since the last one (the
-    worker: once it has run 0.25 s, at most every 0.25 s; a Jupyter kernel: as it sends
-    output; several when the text is long: each holds at most 4096 characters). Its `eager/chunkResult` (same `uri` and
-    `chunk.index`) follows and holds all the output, which starts with these texts joined."""
+    """`eager/output`: what a statement that is still running wrote since the last one (once
+    it has run 0.25 s, at most every 0.25 s; several when the text is long: each holds at most
+    4096 characters). Its `eager/chunkResult` (same `uri` and `chunk.index`) follows and holds
+    all the output, which starts with these texts joined (docs/protocol.md says when not)."""
 
     uri: str
     version: int | None
