@@ -227,6 +227,7 @@ def test_setup_registers_commands_and_the_server_attaches(tmp_path: Path) -> Non
     r = run_scenario("setup", tmp_path, {"file": str(tmp_path / "a.py"), "settings": settings})
     expected = [
         "EagerAttach",
+        "EagerDetail",
         "EagerFollow",
         "EagerGenerate",
         "EagerInterrupt",
@@ -1412,3 +1413,98 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     assert r["worker_cut"] == [*steps[:6], worker_mark, note], r["worker_cut"]
     # a lost interpreter's result: what it printed, then the error
     assert r["lost"] == ["tick 0", "tick 1", "WorkerDied: the worker exited (code 3)"], r["lost"]
+
+
+@requires_nvim
+def test_eager_detail_shows_a_statements_whole_output_and_traceback(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """:EagerDetail asks the server for the result on the cursor's line (eager.resultDetail)
+    and shows it whole in a read-only split that `q` closes: a loop's 4000 lines of stdout and
+    of stderr (its eager/chunkResult was cut to fit its cap, the hover too), a failure's
+    traceback, a value, a syntax error; a line where nothing ran and a buffer without the
+    server say so."""
+    target = tmp_path / "detail.py"
+    target.write_text(
+        "import sys\n"  # 1
+        "for i in range(4000):\n"  # 2-4
+        '    print(f"out line {i:05d}")\n'
+        '    print(f"err line {i:05d}", file=sys.stderr)\n'
+        "\n"  # 5: nothing ran here
+        "answer = 6 * 7\n"  # 6
+        "def boom(n):\n"  # 7-10
+        "    if n == 0:\n"
+        '        raise ValueError("deep bottom")\n'
+        "    return boom(n - 1)\n"
+        "boom(3)\n"  # 11
+    )
+    bad = tmp_path / "bad.py"
+    bad.write_text("a = 1\nb = (1,\n")
+    r = run_scenario(
+        "detail",
+        tmp_path,
+        {
+            "file": str(target),
+            "bad_file": str(bad),
+            "settings": _settings(openai_server.url),
+            "expect_results": 5,
+            "loop_line": 2,
+            "value_line": 6,
+            "failure_line": 11,
+            "blank_line": 5,
+            "syntax_line": 2,
+        },
+    )
+    debug = r["_debug"][:3000]
+    # more than the published result and the hover carry
+    assert r["loop_result"]["truncated"] is True, (r["loop_result"], debug)
+    assert r["hover_chars"] < 60_000, r["hover_chars"]
+
+    loop = r["loop"]
+    assert loop["opened"] and loop.get("lines"), (loop, debug)
+    assert loop["name"].startswith("eager://detail/"), loop["name"]
+    assert loop["filetype"] == "eager-detail"
+    assert loop["buftype"] == "nofile"
+    assert loop["modifiable"] is False and loop["edit_refused"] is True
+    assert loop["clients"] == 0  # no language server for the scratch buffer
+    assert loop["source_still_shown"] is True  # a split, the source stays
+    assert loop["closed_by_q"] is True and loop["back_in_source"] is True
+    lines = loop["lines"]
+    assert lines[0].startswith("# detail.py lines 2-4: ok"), lines[:5]
+    out = [f"out line {i:05d}" for i in range(4000)]
+    err = [f"err line {i:05d}" for i in range(4000)]
+    i_out, i_err = lines.index("# stdout"), lines.index("# stderr")
+    assert lines[i_out + 1 : i_out + 1 + 4000] == out, lines[i_out : i_out + 5]
+    assert lines[i_err + 1 : i_err + 1 + 4000] == err, lines[i_err : i_err + 5]
+    assert not any("omitted" in line or "cut" in line for line in lines), [
+        line for line in lines if "omitted" in line or "cut" in line
+    ]
+    assert r["loop_again"]["lines"] == lines  # asked again after `q`: the same
+
+    failure = r["failure"]["lines"]
+    assert failure[0].startswith("# detail.py line 11: error"), failure[:5]
+    assert "Traceback (most recent call last):" in failure, failure
+    assert failure[-1] == "ValueError: deep bottom", failure
+    assert sum("in boom" in line for line in failure) == 4, failure
+    assert r["failure"]["closed_by_q"] is True
+
+    value = r["value"]["lines"]
+    assert value[0].startswith("# detail.py line 6: ok"), value
+    assert "answer = 42" in value, value
+
+    nothing = r["nothing"]
+    assert "lines" not in nothing, nothing
+    assert nothing["notifications"] == ["eager: nothing ran on line 5 of detail.py"], nothing
+
+    syntax = r["syntax"]["lines"]
+    assert r["bad_diagnostics"], r["bad_diagnostics"]
+    message = r["bad_diagnostics"][0]["message"]
+    assert syntax[0] == f"# bad.py line {r['bad_diagnostics'][0]['lnum'] + 1}: syntax error", syntax
+    assert any(line.startswith("SyntaxError: ") and line[13:] in message for line in syntax), (
+        syntax,
+        message,
+    )
+
+    detached = r["detached"]
+    assert "lines" not in detached, detached
+    assert any("not attached" in m for m in detached["notifications"]), detached

@@ -1,21 +1,25 @@
 // The palette/context-menu commands. Each one gathers its argument from the editor and forwards it
 // to the server's command of docs/protocol.md; the server does the work and reports failures itself.
 
+import * as path from "node:path";
 import * as vscode from "vscode";
 
 import type { EagerClient } from "./client";
+import type { DetailDocuments } from "./detailView";
 import {
   ClientCommands,
   type DebugAttachInfo,
   type FollowResult,
   type GenerateArgs,
   type InterruptResult,
+  type LineArgs,
   type Refusal,
   type RestartResult,
   ServerCommands,
   type StartedResult,
   type StopResult,
 } from "./methods";
+import { type DetailAnswer, detailOutcome } from "./resultDetail";
 import { stopMessage } from "./stop";
 import type { StatusBar } from "./ui";
 
@@ -34,7 +38,12 @@ export interface CommandOutput {
   show(preserveFocus?: boolean): void;
 }
 
-export function registerCommands(client: EagerClient, status: StatusBar, output: CommandOutput): vscode.Disposable[] {
+export function registerCommands(
+  client: EagerClient,
+  status: StatusBar,
+  output: CommandOutput,
+  details: DetailDocuments,
+): vscode.Disposable[] {
   const follow = new Map<string, boolean>();
 
   const onDocument = async <T>(command: string, extra: object = {}): Promise<{ result: T | undefined; uri: string } | undefined> => {
@@ -217,6 +226,24 @@ export function registerCommands(client: EagerClient, status: StatusBar, output:
     ),
 
     vscode.commands.registerCommand(ClientCommands.showOutput, () => output.show(true)),
+
+    // The result on the cursor's line as the server keeps it: all of its output and its whole
+    // traceback (what is shown inline, in the hover and in the channel is cut to a cap).
+    vscode.commands.registerCommand(
+      ClientCommands.showResultDetail,
+      guarded("show whole output", async () => {
+        const editor = activePythonEditor();
+        if (!editor) return;
+        const doc = editor.document;
+        const line = editor.selection.active.line;
+        const args: LineArgs = { uri: client.uri(doc), line };
+        const answer = await client.executeOn<DetailAnswer>(doc, ServerCommands.resultDetail, args);
+        const label = path.basename(doc.uri.fsPath || doc.uri.path);
+        const outcome = detailOutcome(answer, line, label);
+        if (outcome.kind === "nothing") void vscode.window.showInformationMessage(outcome.message);
+        else if (outcome.kind === "show") await details.show(doc.uri, label, line, outcome.text);
+      }),
+    ),
 
     // The cursor to where the running generation inserts its next text (to type or look there).
     vscode.commands.registerCommand(

@@ -5,6 +5,7 @@ import * as vscode from "vscode";
 import { EagerClient, eagerConfiguration } from "./client";
 import { registerCommands } from "./commands";
 import { RESTART_KEYS } from "./config";
+import { DetailDocuments } from "./detailView";
 import { CONFIG_SECTION, ClientCommands } from "./methods";
 import { OutputLog } from "./outputLog";
 import { ResultsPanel } from "./resultsPanel";
@@ -31,6 +32,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     return { enabled: c.get<boolean>("inline.decorations", true), maxLength: c.get<number>("inline.maxLength", 80) };
   });
   const results = new ResultsPanel((uri) => decorations.entries(uri));
+  const details = new DetailDocuments();
   decorations.onChanged = (uri) => results.changed(uri);
 
   eager = new EagerClient(serverLog, {
@@ -61,9 +63,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     status,
     decorations,
     results,
+    details,
     vscode.commands.registerCommand(ClientCommands.showResults, () => results.show()),
     eager,
-    ...registerCommands(eager, status, programOutput),
+    ...registerCommands(eager, status, programOutput, details),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (RESTART_KEYS.some((k) => e.affectsConfiguration(`${CONFIG_SECTION}.${k}`))) {
         serverLog.appendLine("[client] eager.server.python changed: restarting the server");

@@ -16,6 +16,9 @@ export const ServerCommands = {
   restartInterpreter: "eager.restartInterpreter",
   debugAttachInfo: "eager.debugAttachInfo",
   fixWithAI: "eager.fixWithAI",
+  /** The result shown on a line with its whole output and traceback (ChunkResultParams or
+   * SyntaxErrorDetail; null when nothing ran there). */
+  resultDetail: "eager.resultDetail",
   info: "eager.info",
 } as const;
 
@@ -58,6 +61,7 @@ export const ClientCommands = {
   showOutput: "eager.client.showOutput",
   showResults: "eager.showResults",
   goToGenerationPoint: "eager.client.goToGenerationPoint",
+  showResultDetail: "eager.client.showResultDetail",
 } as const;
 
 /** The configuration section sent as initializationOptions and answered on workspace/configuration. */
@@ -201,6 +205,28 @@ export interface GenerationSummaryParams {
   tokens?: number;
   stoppedEarly?: boolean;
   error?: string | null;
+}
+
+/** A syntax error where `eager.resultDetail` was asked (nothing ran there: the detector found it). */
+export interface SyntaxErrorInfo {
+  /** 0-based: the first line of the statement it is in. */
+  line: number;
+  /** 0-based. */
+  column: number;
+  message: string;
+}
+
+/** `eager.resultDetail`'s answer on a syntax error. */
+export interface SyntaxErrorDetail {
+  uri: string;
+  version?: number | null;
+  syntaxError: SyntaxErrorInfo;
+}
+
+/** The argument of `eager.resultDetail` (0-based `line`). */
+export interface LineArgs {
+  uri: string;
+  line: number;
 }
 
 export interface GenerateArgs {

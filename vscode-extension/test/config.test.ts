@@ -107,9 +107,16 @@ describe("commands", () => {
     ]);
     assert.ok(manifest.contributes.menus["eager.editorContext"]!.some((i) => i.command === ClientCommands.runFile));
     const titles = manifest.contributes.commands.map((c) => `${c.category}: ${c.title}`);
-    for (const t of ["Eager: Generate Code Here…", "Eager: Stop", "Eager: Run File Eagerly", "Eager: Toggle Follow Mode", "Eager: Interrupt", "Eager: Restart Interpreter", "Eager: Attach Debugger"]) {
+    for (const t of ["Eager: Generate Code Here…", "Eager: Stop", "Eager: Run File Eagerly", "Eager: Toggle Follow Mode", "Eager: Interrupt", "Eager: Restart Interpreter", "Eager: Attach Debugger", "Eager: Show Whole Output"]) {
       assert.ok(titles.includes(t), t);
     }
+    // Show Whole Output: in the palette for Python files, and in the context menu (the line's result)
+    assert.ok(
+      manifest.contributes.menus["commandPalette"]!.some(
+        (i) => i.command === ClientCommands.showResultDetail && i.when === "editorLangId == python",
+      ),
+    );
+    assert.ok(manifest.contributes.menus["eager.editorContext"]!.some((i) => i.command === ClientCommands.showResultDetail));
   });
 
   it("targets VS Code 1.100", () => {

@@ -80,6 +80,12 @@ local commands = {
     end,
     { desc = "eager: show the output of the executed statements" },
   },
+  EagerDetail = {
+    function()
+      eager().detail()
+    end,
+    { desc = "eager: show the whole result of the statement on the cursor's line (output, traceback)" },
+  },
 }
 
 --- Create (or re-create) all commands; safe to call more than once.

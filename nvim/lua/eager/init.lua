@@ -456,6 +456,40 @@ function M.output(buf)
   return require("eager.output").open(resolve(buf))
 end
 
+--- Show the result on a line whole (the server's eager.resultDetail: its lines, status and
+--- values, all of its stdout and stderr, its whole traceback; a syntax error's message) in a
+--- read-only scratch split; `q` closes it. Says so when nothing ran on that line.
+---@param buf? integer
+---@param line? integer  0-based; default: the cursor's line (in the current window when it
+---                      shows `buf`)
+function M.detail(buf, line)
+  buf = resolve(buf)
+  if line == nil then
+    local win = vim.api.nvim_get_current_buf() == buf and vim.api.nvim_get_current_win() or vim.fn.bufwinid(buf)
+    line = win ~= -1 and vim.api.nvim_win_get_cursor(win)[1] - 1 or 0
+  end
+  return M.exec("eager.resultDetail", { line = line }, {
+    buf = buf,
+    ---@param r eager.ChunkResultParams|eager.SyntaxErrorDetail|eager.Refusal|nil
+    on_result = function(r)
+      -- A refusal comes back as { error = "...", reason = ... } (a chunk result's `error`
+      -- is a table), already shown by the server (window/showMessage).
+      if r and type(r.error) == "string" then
+        return
+      end
+      local detail = require("eager.detail")
+      if type(r) ~= "table" then
+        info(("nothing ran on line %d of %s"):format(line + 1, detail.file_label(buf)))
+        return
+      end
+      if not vim.api.nvim_buf_is_valid(buf) then
+        return
+      end
+      detail.open(buf, r)
+    end,
+  })
+end
+
 --- Results the server reported for a buffer (eager/chunkResult params in document order).
 ---@param buf? integer
 ---@return table[]

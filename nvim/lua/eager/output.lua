@@ -4,6 +4,8 @@
 -- running"; its result then replaces that section (its output starts with the same text; when
 -- it does not and the result was cut to fit its cap, the text shown live stays, with a note).
 -- Each line is shown as a terminal shows it: its text after its last '\r' (a progress bar).
+-- :EagerDetail (detail.lua) renders the server's whole copy of one result the same way
+-- (`detail_lines`).
 local state = require("eager.state")
 
 local M = {}
@@ -89,13 +91,36 @@ local function live_section(live)
   return out
 end
 
+--- A value's lines: `prefix` and its text's first line, then the rest of its lines.
+---@param prefix string
+---@param text any
+---@param out string[]
+local function add_value(prefix, text, out)
+  text = type(text) == "string" and text or ""
+  local lines = vim.split(text, "\n", { plain = true })
+  out[#out + 1] = prefix .. lines[1]
+  for i = 2, #lines do
+    out[#out + 1] = lines[i]
+  end
+end
+
+---@class eager.RenderOptions
+---@field file? string      named in the header ("# a.py lines 3-5: ok")
+---@field detail? boolean   :EagerDetail: the time and values in the header's wake, and each
+---                         stream and the traceback under a line of its own ("# stdout")
+
 --- The lines of one result (first..last: its lines now) appended to `out`.
----@param r table  an eager/chunkResult's params
+---@param r table  an eager/chunkResult's params (or an eager.resultDetail answer)
 ---@param first integer
 ---@param last integer
 ---@param out string[]
-local function add_result(r, first, last, out)
+---@param opts? eager.RenderOptions
+local function add_result(r, first, last, out, opts)
+  opts = opts or {}
   local label = label_of(first, last)
+  if opts.file then
+    label = opts.file .. " " .. label
+  end
   local mark = r.skipped and "skipped" or (r.ok and "ok" or "error")
   local with = type(r.timings) == "table" and r.timings.parallelWith or nil
   if not r.skipped and type(with) == "table" and #with > 0 then
@@ -105,9 +130,32 @@ local function add_result(r, first, last, out)
     local shown = vim.tbl_map(function(l) return tostring(l + 1 + delta) end, with)
     mark = ("%s (in parallel with line%s %s)"):format(mark, #with == 1 and "" or "s", table.concat(shown, " "))
   end
+  if opts.detail then
+    local ms = type(r.timings) == "table" and tonumber(r.timings.elapsedMs) or nil
+    if r.skipped then
+      mark = mark .. " (not run: an earlier statement failed or the run stopped)"
+    elseif ms then
+      mark = mark .. (ms < 1000 and (" (%.1f ms)"):format(ms) or (" (%.2f s)"):format(ms / 1000))
+    end
+  end
   out[#out + 1] = ("# %s: %s"):format(label, mark)
+  if opts.detail then
+    for _, v in ipairs(type(r.values) == "table" and r.values or {}) do
+      if type(v) == "table" then
+        add_value(tostring(v.name) .. " = ", v.repr or v.summary, out)
+      end
+    end
+    if type(r.expr) == "table" then
+      add_value("→ ", r.expr.repr or r.expr.summary, out)
+    elseif type(r.expr) == "string" then
+      add_value("→ ", r.expr, out)
+    end
+  end
   for _, stream in ipairs({ "stdout", "stderr" }) do
     local kept = type(r._live) == "table" and r._live[stream] or nil
+    if opts.detail and type(r[stream]) == "string" and r[stream] ~= "" then
+      out[#out + 1] = "# " .. stream
+    end
     if kept then
       -- cut to fit its cap, the result lacks part of what was shown live: that stays, with
       -- the worker's mark of a stream it cut (the live text never has it) from the result's end
@@ -125,11 +173,42 @@ local function add_result(r, first, last, out)
     out[#out + 1] = ("image (%s): %s"):format(image.label or "PNG", image.path)
   end
   if type(r.error) == "table" then
+    local traceback = type(r.error.traceback) == "string" and r.error.traceback ~= ""
+    if opts.detail and traceback then
+      out[#out + 1] = "# traceback"
+    end
     add_text(r.error.traceback, out)
-    if type(r.error.traceback) ~= "string" or r.error.traceback == "" then
+    if not traceback then
       out[#out + 1] = require("eager.handlers").describe_error(r.error)
     end
   end
+  if opts.detail and r.truncated == true then
+    out[#out + 1] = M.DETAIL_CUT_NOTE
+  end
+end
+
+--- The last line of :EagerDetail when even the server's eager.resultDetail answer was cut to
+--- fit its cap (1 MiB of JSON): its longest texts lack their middle ("[... N characters
+--- omitted ...]").
+M.DETAIL_CUT_NOTE = "[... the server cut this answer to fit its cap (1 MiB): the longest texts above lack their middle]"
+
+--- :EagerDetail's lines for an eager.resultDetail answer: the statement's lines and status,
+--- its values, its whole stdout and stderr, images and traceback, as :EagerOutput shows a
+--- result (with a header line per part); for a syntax error, its message at its line.
+---@param d eager.ChunkResultParams|eager.SyntaxErrorDetail
+---@param file string  the document's name, for the header
+---@return string[]
+function M.detail_lines(d, file)
+  local out = {}
+  if type(d.syntaxError) == "table" then
+    local line = tonumber(d.syntaxError.line) or 0
+    out[1] = ("# %s %s: syntax error"):format(file, label_of(line, line))
+    add_text("SyntaxError: " .. tostring(d.syntaxError.message), out)
+    return out
+  end
+  local first, last = state.lines_of(d)
+  add_result(d, first, last, out, { file = file, detail = true })
+  return out
 end
 
 --- The buffer's lines, and where each live output's section is in them.

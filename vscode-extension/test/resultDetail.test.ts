@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { outputChannelText } from "../src/decorations";
+import type { ChunkResultParams, SyntaxErrorDetail } from "../src/methods";
+import { DETAIL_CUT_NOTE, detailOutcome, resultDetailText } from "../src/resultDetail";
+
+const URI = "file:///t/a.py";
+
+function result(extra: Partial<ChunkResultParams> = {}): ChunkResultParams {
+  return {
+    uri: URI,
+    version: 3,
+    chunk: {
+      index: 1,
+      startLine: 1,
+      endLine: 3,
+      range: { start: { line: 1, character: 0 }, end: { line: 3, character: 20 } },
+    },
+    ok: true,
+    skipped: false,
+    values: [],
+    expr: null,
+    stdout: "",
+    stderr: "",
+    error: null,
+    images: [],
+    timings: { elapsedMs: 26.9 },
+    truncated: false,
+    ...extra,
+  };
+}
+
+/** 4000 lines, 60,000 characters: more than a chunkResult (64 KiB of JSON for both streams)
+ * and the hover carry. */
+const LONG_OUT = Array.from({ length: 4000 }, (_, i) => `out line ${String(i).padStart(5, "0")}\n`).join("");
+const LONG_ERR = LONG_OUT.replace(/out/g, "err");
+
+describe("resultDetailText", () => {
+  it("shows a long output whole, stdout then stderr, under the channel's headers", () => {
+    const r = result({ stdout: LONG_OUT, stderr: LONG_ERR, values: [{ name: "i", type: "int", repr: "3999", summary: "3999" }] });
+    const text = resultDetailText(r, "a.py");
+    const lines = text.split("\n");
+    assert.equal(lines[0], "[a.py:2-4] ok · 27 ms");
+    assert.equal(lines[1], "i = 3999");
+    assert.equal(lines[2], "[a.py:2-4] stdout");
+    const out = lines.indexOf("[a.py:2-4] stdout");
+    const err = lines.indexOf("[a.py:2-4] stderr");
+    assert.deepEqual(lines.slice(out + 1, out + 4001), LONG_OUT.trimEnd().split("\n"));
+    assert.deepEqual(lines.slice(err + 1, err + 4001), LONG_ERR.trimEnd().split("\n"));
+    assert.ok(!text.includes("omitted"));
+    // the body is the channel's rendering of the result, reused
+    assert.ok(text.includes(outputChannelText(r, "a.py")!));
+    assert.ok(text.endsWith("err line 03999\n"));
+  });
+
+  it("shows a failure's whole traceback", () => {
+    const frames = Array.from({ length: 50 }, (_, i) => `  File "a.py", line 10, in boom\n    return boom(n - 1)  # ${i}\n`).join("");
+    const traceback = `Traceback (most recent call last):\n${frames}ValueError: deep bottom\n`;
+    const r = result({
+      ok: false,
+      chunk: { index: 4, startLine: 10, endLine: 10 },
+      error: { type: "ValueError", message: "deep bottom", line: 8, traceback },
+      timings: { elapsedMs: 1500 },
+    });
+    const text = resultDetailText(r, "a.py");
+    const lines = text.split("\n");
+    assert.equal(lines[0], "[a.py:11] error · 1.5 s");
+    assert.equal(lines[1], "[a.py:9] ValueError: deep bottom");
+    assert.equal(lines[2], "Traceback (most recent call last):");
+    assert.equal(lines.filter((l) => l.includes("in boom")).length, 50);
+    assert.ok(text.endsWith("ValueError: deep bottom\n"));
+  });
+
+  it("shows values in full, a trailing expression, a skipped statement and a cut answer", () => {
+    const big = Array.from({ length: 30 }, (_, i) => `row ${i}`).join("\n");
+    const text = resultDetailText(
+      result({ values: [{ name: "df", type: "DataFrame", repr: big, summary: "DataFrame 30×1" }], expr: { name: "", type: "int", repr: "42", summary: "42" } }),
+      "a.py",
+    );
+    assert.ok(text.includes(`df = ${big}\n`), text);
+    assert.ok(text.includes("\n→ 42\n"), text);
+    assert.ok(text.endsWith("(no output)\n"), text);
+    assert.equal(
+      resultDetailText(result({ skipped: true, ok: false }), "a.py"),
+      "[a.py:2-4] skipped (not run: an earlier statement failed or the run stopped)\n",
+    );
+    const cut = resultDetailText(result({ stdout: "head\n[... 5 characters omitted ...]\ntail\n", truncated: true }), "a.py");
+    assert.ok(cut.endsWith(`${DETAIL_CUT_NOTE}\n`), cut);
+  });
+
+  it("shows a syntax error's message at its line", () => {
+    const d: SyntaxErrorDetail = { uri: URI, version: 2, syntaxError: { line: 1, column: 4, message: "'(' was never closed" } };
+    assert.equal(resultDetailText(d, "bad.py"), "[bad.py:2] SyntaxError: '(' was never closed (column 5)\n");
+  });
+});
+
+describe("detailOutcome", () => {
+  it("shows a result or a syntax error", () => {
+    const shown = detailOutcome(result({ stdout: "hi\n" }), 1, "a.py");
+    assert.equal(shown.kind, "show");
+    assert.ok(shown.kind === "show" && shown.text.includes("[a.py:2-4] stdout\nhi"));
+    const syntax = detailOutcome({ uri: URI, version: 1, syntaxError: { line: 0, column: 0, message: "bad" } }, 0, "a.py");
+    assert.equal(syntax.kind, "show");
+  });
+
+  it("says when nothing ran on the line", () => {
+    assert.deepEqual(detailOutcome(null, 4, "a.py"), { kind: "nothing", message: "Eager: nothing ran on line 5 of a.py." });
+  });
+
+  it("is quiet on a refusal or without a server (both are said elsewhere)", () => {
+    assert.deepEqual(detailOutcome({ error: "eager.resultDetail needs a 0-based `line` number", reason: "invalid" }, 0, "a.py"), { kind: "quiet" });
+    assert.deepEqual(detailOutcome(undefined, 0, "a.py"), { kind: "quiet" });
+  });
+
+  it("a failed result (its error an object) is shown, not taken for a refusal", () => {
+    const failed = result({ ok: false, error: { type: "KeyError", message: "'k'", traceback: "Traceback ...\nKeyError: 'k'\n" } });
+    assert.equal(detailOutcome(failed, 1, "a.py").kind, "show");
+  });
+});
