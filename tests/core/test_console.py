@@ -191,28 +191,6 @@ def test_a_running_statements_lines_print_once_whole_lines_only() -> None:
     assert [line.strip() for line in lines[5:]] == ["out| partial end"]
 
 
-def test_a_progress_bar_prints_live_and_the_result_goes_on_after_it() -> None:
-    """ "\r" ends a line live as in the result's block; of the lines the result adds after
-    what was printed live, the last MAX_OUTPUT_LINES are shown after a count, none twice."""
-    out = io.StringIO()
-    printer = ConsolePrinter(out, origin=0.0)
-    chunk = _loop_chunk(1, 2)
-    printer(Release(0.0, chunk=chunk))
-    bar = "".join(f"\r{p}%" for p in range(0, 100, 10))
-    printer(ChunkOutput(0.3, chunk, bar[:7], ""))  # "\r0%\r10%": "10%" is not finished
-    printer(ChunkOutput(0.6, chunk, bar[7:] + "\n", ""))
-    final = bar + "\n" + "".join(f"line {i}\n" for i in range(12))
-    printer(_finished(chunk, final))
-    lines = out.getvalue().splitlines()
-    assert lines[0].endswith("L1-2    running…")  # the bar's states came live
-    shown = [line.strip() for line in lines if "out|" in line]
-    # "" before the first "\r", ten bar states, live; then a count and the result's last 8
-    bar_lines = ["out|"] + [f"out| {p}%" for p in range(0, 100, 10)]
-    end = [f"out| line {i}" for i in range(4, 12)]
-    assert shown == [*bar_lines, "out| … 4 more lines", *end]
-    assert "L1-2    ok" in lines[1 + len(bar_lines)]
-
-
 def test_a_long_running_loop_prints_far_more_than_a_results_block() -> None:
     out = io.StringIO()
     printer = ConsolePrinter(out, origin=0.0)

@@ -5,12 +5,18 @@ Rules: the text is cut into pieces and fed as a model would feed it (at a token 
 fast as possible), so it goes through the same detector, gate and batching as generated code.
 A replay cannot break mid-way, but if its source ever raised, what ran is still reported
 (`RunOutcome.report`) and nothing is raised.
+
+A person stops a replay with `stop_text` (Ctrl-C of `eager-lsp run`), not by cancelling it:
+a cancelled `run_text` raises CancelledError, and what ran and what did not went with it.
+A stop is the run's own kind of stop (as an error's): the running statement is interrupted,
+nothing after it runs, and `run_text` returns the outcome with the stop's reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eager_lsp.core.executor import InterruptOutcome
 from eager_lsp.core.interpreter import Interpreter, StreamFailed
 from eager_lsp.core.run import Listener, RunReport
 from eager_lsp.core.types import failure_text
@@ -52,3 +58,15 @@ async def run_text(
     except StreamFailed as exc:
         report = exc.report
     return RunOutcome(report=report, chars_total=len(text), chars_streamed=stream.sent)
+
+
+async def stop_text(interpreter: Interpreter, reason: str) -> InterruptOutcome | None:
+    """Stop what `run_text` is replaying through `interpreter`, as its user: nothing not yet
+    run runs, and the running statement gets a KeyboardInterrupt (killed after the
+    interpreter's grace period). The report says `reason`. None: no run to stop (none has
+    begun, or it is over); else how the interrupt went (`Interpreter.interrupt`)."""
+    run = interpreter.run
+    if run is None or run.done:
+        return None
+    run.request_stop(reason)
+    return await interpreter.interrupt()

@@ -3,6 +3,7 @@
 - `commands.py`: the argument parser and the dispatch to a subcommand (`main`, the entry point);
 - `options.py`: settings from the command line, shared by the subcommands;
 - `console.py`: the terminal view of a run (`eager-lsp run`) and its summary;
+- `interrupt.py`: Ctrl-C during `eager-lsp run` (the run stops, its summary still comes);
 - `generate.py`: the terminal view of a generation (`eager-lsp generate`);
 - `watch.py`: `eager-lsp watch FILE`, re-running what an edit changed.
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import math
 import os
 import sys
+import tokenize
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -98,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run", help="stream a file through the pipeline as if a model wrote it", formatter_class=fmt
     )
-    p.add_argument("file", type=Path, help="a Python file")
+    p.add_argument("file", type=Path, help="a Python file, or - to read the script from stdin")
     p.add_argument(
         "--rate", type=_number_at_least(0), default=50.0, help="tokens per second (0: no limit)"
     )
@@ -412,15 +414,67 @@ def cmd_chunks(args: argparse.Namespace) -> int:
     return 0
 
 
+STDIN = "-"  # `run -`: the script comes on stdin
+STDIN_PATH = "<stdin>"  # its `__file__`, and what its tracebacks name, as with `python -`
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """`eager-lsp run FILE`, or `run -` for a script on stdin.
+
+    Rules:
+    - `-` reads stdin to its end first, then replays the text as a file is replayed (same
+      rate, same pieces): a pipe gives no text a model's pace, so its arrival is not the
+      stream. It is decoded as Python decodes a script (a PEP 263 declaration or a BOM is
+      honoured; else UTF-8), and the code's `__file__` is "<stdin>", as with `python -`;
+    - a script without code (empty, blank or only comments; a file or stdin) is said on
+      stderr and exits 0, not 2: `python` runs an empty script and exits 0, since it is a
+      program that does nothing, not a misused command. In a pipeline whose producer failed
+      and wrote nothing, the producer's status says so (`set -o pipefail`). With `--json` the
+      summary object is printed instead, as for any run;
+    - arguments after the script (`run a.py x y`) are refused by the parser: the worker
+      sets the code's `sys.argv` to [its path], and no start option carries more.
+    """
     from eager_lsp.cli.console import run_file
 
-    text = _read_source(args.file)
-    # a file without code says so (--json still prints its summary object)
+    if str(args.file) == STDIN:
+        text, name, path = _read_stdin(), "the script on stdin", STDIN_PATH
+    else:
+        text, name, path = _read_source(args.file), str(args.file), None
+    # a script without code says so (--json still prints its summary object)
     if not args.json and all(map(blank_or_comment, text.splitlines())):
-        print(f"eager-lsp: {args.file} has no code: nothing to run", file=sys.stderr)
+        print(f"eager-lsp: {name} has no code: nothing to run", file=sys.stderr)
         return 0
-    return asyncio.run(run_file(text, args))
+    return asyncio.run(run_file(text, args, path))
+
+
+def _read_stdin() -> str:
+    """The script on stdin, decoded as `read_python_source` decodes a file (stdin cannot be
+    read twice, as `tokenize.open` reads a file: first for its declaration, then whole)."""
+    if sys.stdin is None:  # (started with stdin closed)
+        raise SystemExit("eager-lsp: cannot read the script from stdin: it is closed")
+    if sys.stdin.isatty():
+        print(
+            "eager-lsp: reading the script from the terminal; end it with Ctrl-D", file=sys.stderr
+        )
+    try:
+        data = sys.stdin.buffer.read()
+    except OSError as exc:
+        raise SystemExit(f"eager-lsp: cannot read stdin: {exc.strerror or exc}")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        # (universal newlines, as tokenize.open: "\r\n" is a newline)
+        return io.TextIOWrapper(io.BytesIO(data), encoding).read()
+    except SyntaxError as exc:
+        if "invalid or missing encoding" in str(exc.msg):  # its first lines are not UTF-8
+            raise SystemExit(
+                "eager-lsp: stdin is not valid UTF-8 text and declares no other encoding (PEP 263)"
+            )
+        raise SystemExit(f"eager-lsp: stdin: {exc.msg}")  # e.g. an unknown encoding
+    except UnicodeDecodeError as exc:
+        raise SystemExit(
+            f"eager-lsp: stdin is not valid {exc.encoding.upper()} text (its declared or"
+            f" default encoding): {exc.reason} at byte {exc.start}"
+        )
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

@@ -3,22 +3,35 @@
 One time origin for everything a command prints: `origin` (when the command started, before the
 interpreter and the model start), for the `[  1.68s]` result lines and for the summary's
 timestamps alike. Durations (execution, the serial estimate, the saving) are durations.
+
+A statement's output is shown as a terminal would leave it (`screen_lines`): a line redrawn
+with "\r" (a progress bar: `print(f"\r{i}", end="")`) is one line, in its latest state. Each
+state printed as a line of its own flooded the terminal (five lines for five states, one of
+them empty). While the statement runs, such a line is drawn in place as it changes when stdout
+is a terminal (`ConsolePrinter.redraw`); elsewhere (a pipe, a file, a log) it is printed once,
+when it ends, in its final state, or with the statement's result if it never ends.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import json
+import re
+import shutil
 import sys
 import time
 from typing import TextIO
 
 from eager_lsp.app.run import run_text
+from eager_lsp.cli.interrupt import EXIT_INTERRUPTED, CtrlC
 from eager_lsp.cli.options import interpreter_config_from_args
 from eager_lsp.cli.terminal import watch_stdout
 from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport
+from eager_lsp.core.text_lines import blank_or_comment
 from eager_lsp.core.types import (
     Chunk,
     ChunkOutput,
@@ -38,6 +51,7 @@ from eager_lsp.providers.replay import CHARS_PER_TOKEN
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
 LIVE_LINES = 500  # per stream of a running statement, printed as they come (then counted)
 _KEPT_END = 24  # characters of a long line's end kept when it is cut
+_ERASE = "\r\x1b[K"  # back to the line's start, and clear it
 
 
 class ConsolePrinter:
@@ -46,7 +60,14 @@ class ConsolePrinter:
     Lines read in document order: a syntax error is found as soon as its text arrives, often
     before the statements above it have their results (at `--rate 0`, all of them), so its
     line (and the stop it causes) waits until every statement released before it has
-    printed its result, or until the run is done."""
+    printed its result, or until the run is done. So does a statement's "skipped": a stop by
+    the user skips the statements queued behind the running one before that one's result
+    (its KeyboardInterrupt) comes, and "L3 skipped" was printed before "L2 KeyboardInterrupt".
+
+    With `redraw` (default: when `out` is a terminal) the unfinished line of the statement
+    that printed last is drawn below the printed lines and redrawn as it changes; every
+    other write erases it first and draws it again after. Off, only whole lines are printed
+    (`eager-lsp generate` keeps the terminal's last line for its status line)."""
 
     def __init__(
         self,
@@ -55,15 +76,21 @@ class ConsolePrinter:
         quiet: bool = False,
         width: int = 100,
         origin: float | None = None,
+        redraw: bool | None = None,
     ) -> None:
         self.out: TextIO = out if out is not None else sys.stdout
         self.quiet = quiet
         self.width = width
         self.t0: float | None = origin  # None: the first event's time
+        self.redraw = _is_terminal(self.out) if redraw is None else redraw
         self._running: dict[int, Chunk] = {}  # released, no result yet (by identity)
         self._live: dict[int, LiveLines] = {}  # output printed while it ran (by identity)
         # lines waiting for the results of the statements released before them
         self._held: list[tuple[set[int], float, str, str]] = []
+        self._skipped: list[tuple[set[int], float, ChunkResult]] = []  # (the same, skipped)
+        self._drawing: int | None = None  # the statement whose unfinished line is drawn
+        self._drawn: tuple[str, str] | None = None  # drawn below the printed lines now
+        self._killed: str | None = None  # why the interpreter was killed on purpose
 
     def __call__(self, event: Event) -> None:
         if self.t0 is None:
@@ -75,8 +102,13 @@ class ConsolePrinter:
         elif isinstance(event, ChunkOutput):
             self._live_output(event)
         elif isinstance(event, ResultReady):
-            self._running.pop(id(event.result.chunk), None)
-            self.result(event.result, event.t, self._live.pop(id(event.result.chunk), None))
+            r = event.result
+            self._running.pop(id(r.chunk), None)
+            before = {k for k, c in self._running.items() if c.index < r.chunk.index}
+            if r.skipped and before:
+                self._skipped.append((before, event.t, r))
+            else:
+                self.result(r, event.t, self._live.pop(id(r.chunk), None))
             self._print_held()
         elif isinstance(event, SyntaxErrorFound):
             issue = event.issue
@@ -84,12 +116,13 @@ class ConsolePrinter:
         elif isinstance(event, StopRequested):
             self._hold(set(), event.t, "stop", event.reason)  # behind a held line, if any
         elif isinstance(event, WorkerLost):
-            self._line(event.t, "lost", f"interpreter lost: {event.reason}")
-            details = event.reason.partition("\n")[2].strip()  # (its stderr's tail: once, here)
-            for line in output_block("err", details, self.width, indent=17):
-                self.out.write(line + "\n")
+            if self._killed is None:  # (killed on purpose: `killing` said so)
+                self._line(event.t, "lost", f"interpreter lost: {event.reason}")
+                details = event.reason.partition("\n")[2].strip()  # (its stderr's tail, once)
+                self._write_block(output_block("err", details, self.width, indent=17))
         elif isinstance(event, Done):
             self.flush()
+        self._draw()
 
     def _hold(self, waits: set[int], t: float, where: str, text: str) -> None:
         self._held.append((waits, t, where, text))
@@ -99,34 +132,57 @@ class ConsolePrinter:
         while self._held and not (self._held[0][0] & self._running.keys()):
             _, t, where, text = self._held.pop(0)
             self._line(t, where, text)
+        while self._skipped and not (self._skipped[0][0] & self._running.keys()):
+            _, t, r = self._skipped.pop(0)
+            self.result(r, t)
 
     def flush(self) -> None:
         """Print every held line now (the run is over: no more results will come)."""
         for _, t, where, text in self._held:
             self._line(t, where, text)
+        for _, t, r in self._skipped:
+            self.result(r, t)
         self._held.clear()
+        self._skipped.clear()
         self._running.clear()
 
     def result(self, r: ChunkResult, t: float, live: LiveLines | None = None) -> None:
+        if id(r.chunk) == self._drawing:
+            self._drawing = None  # its unfinished line comes with the result, in its last state
         if r.skipped:
             self._line(t, where(r.chunk), "skipped")
             return
+        if self._killed is not None and r.error is not None and r.error.type == "InterpreterLost":
+            # The interpreter's own account of a kill it did not ask for ("killed by SIGKILL
+            # (out of memory?)") would mislead: the user asked for this one.
+            lost = dataclasses.replace(r.error, message=f"{self._killed}; its state is lost")
+            r = dataclasses.replace(r, error=lost)
         self._line(t, where(r.chunk), result_text(r, self.width))
         for stream, text in (("out", r.stdout), ("err", r.stderr)):  # (before an error too)
             shown = live.printed_of(stream, text) if live is not None else 0
-            for line in output_block(stream, text, self.width, indent=17, shown=shown):
-                self.out.write(line + "\n")
+            self._write_block(output_block(stream, text, self.width, indent=17, shown=shown))
         self.out.flush()
 
     def _live_output(self, event: ChunkOutput) -> None:
         """A running statement's whole new lines as they come, under a line saying it runs
-        (its first LIVE_LINES lines a stream; its result counts the rest)."""
-        first, lines = self._live.setdefault(id(event.chunk), LiveLines()).take(event)
+        (its first LIVE_LINES lines a stream; its result counts the rest); its unfinished
+        line is drawn by `_draw` (with `redraw`)."""
+        live = self._live.setdefault(id(event.chunk), LiveLines())
+        first, lines = live.take(event)
         if first:
             self._line(event.t, where(event.chunk), "running…")
         for stream, line in lines:
-            self.out.write(f"{' ' * 17}{stream}| {line[: self.width]}\n")
+            self._write(f"{' ' * 17}{stream}| {line[: self.width]}\n")
+        self._drawing = id(event.chunk)
         self.out.flush()
+
+    def killing(self, why: str) -> None:
+        """The interpreter is being killed on purpose (a second Ctrl-C: cli/interrupt.py):
+        said now, and its loss is then told as `why`."""
+        self._killed = why
+        if not self.quiet:
+            self._line(time.monotonic(), "stop", why)
+            self._draw()
 
     def _line(self, t: float, where: str, text: str) -> None:
         """One line: a multi-line text (a lost interpreter's reason) gives its first line."""
@@ -134,25 +190,79 @@ class ConsolePrinter:
         rel = t - (self.t0 or t)
         if len(text) > self.width:  # its end says where ("… at line 4"): keep it
             text = text[: self.width - _KEPT_END - 1] + "…" + text[-_KEPT_END:]
-        self.out.write(f"[{rel:7.2f}s] {where:<7} {text}\n")
+        self._write(f"[{rel:7.2f}s] {where:<7} {text}\n")
+        self.out.flush()
+
+    def _write_block(self, lines: list[str]) -> None:
+        for line in lines:
+            self._write(line + "\n")
+
+    def _write(self, text: str) -> None:
+        """Whole lines: a line drawn below them is erased first (`_draw` draws it again)."""
+        if self._drawn is not None:
+            self.out.write(_ERASE)
+            self._drawn = None
+        self.out.write(text)
+
+    def _draw(self) -> None:
+        """Draw the unfinished line of the statement that printed last, if it changed: within
+        the terminal's width, as a wrapped line could not be drawn over."""
+        live = self._live.get(self._drawing) if self._drawing is not None else None
+        want = live.unfinished() if live is not None and self.redraw else None
+        if want == self._drawn:
+            return
+        if want is None:
+            self.out.write(_ERASE)
+        else:
+            stream, state = want
+            room = max(10, min(self.width, shutil.get_terminal_size().columns - 23))
+            self.out.write(f"\r{' ' * 17}{stream}| {state[:room]}\x1b[K")
+        self._drawn = want
         self.out.flush()
 
     def summary(self, report: RunReport) -> None:
         if self.quiet:
             return
         self.flush()
-        self.out.write(format_summary(report, origin=self.t0) + "\n")
+        self._write(format_summary(report, origin=self.t0) + "\n")
         self.out.flush()
 
 
-_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # as str.splitlines
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+# A line's end, as str.splitlines ends one, except a lone "\r": that draws the line again.
+_LINE_END = re.compile("\r\n|[\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def latest(line: str) -> str:
+    """A line as a terminal last drew it: what came after its last "\r" (the earlier state,
+    if nothing came after that "\r" yet). A terminal would leave an earlier, longer state's
+    end visible under a shorter one; progress bars pad against that, and it shows no state."""
+    if "\r" not in line:
+        return line
+    return next((state for state in reversed(line.split("\r")) if state), "")
+
+
+def screen_lines(text: str) -> list[str]:
+    """`text` as lines on a terminal: one per line, in its latest state (`latest`)."""
+    lines = _LINE_END.split(text)
+    if lines[-1] == "":
+        lines.pop()  # (the text ended with a line's end, or was empty)
+    return [latest(line) for line in lines]
 
 
 class LiveLines:
     """The output a running statement has sent, per stream, and how many of its lines the
     printer has shown (at most LIVE_LINES each: a loop printing progress for minutes shows
-    it, not its first 8 lines and then nothing). Each piece costs its own length: only the
-    unfinished last line is split again."""
+    it, not its first 8 lines and then nothing). Lines are split as `output_block` splits
+    them (`screen_lines`). Each piece costs its own length: only the unfinished last line
+    is split again, and it is kept in its latest state (a bar redrawn for minutes stays one
+    state long)."""
 
     def __init__(self) -> None:
         self.announced = False
@@ -160,6 +270,7 @@ class LiveLines:
         self._tail = {"out": "", "err": ""}  # the unfinished last line
         self.shown = {"out": 0, "err": 0}  # lines printed
         self._lines = {"out": 0, "err": 0}  # whole lines received
+        self._last = "out"  # the stream that wrote last
 
     def take(self, event: ChunkOutput) -> tuple[bool, list[tuple[str, str]]]:
         """Whether this is the statement's first output (the printers then say it runs, also
@@ -168,21 +279,22 @@ class LiveLines:
         return first, self.add("out", event.stdout) + self.add("err", event.stderr)
 
     def add(self, stream: str, text: str) -> list[tuple[str, str]]:
-        """The whole lines `text` completes that are still to be shown, split as
-        `output_block` splits (a progress bar's "\r" ends a line there too)."""
+        """The whole lines `text` completes that are still to be shown, each in its latest
+        state (a progress bar's "\r" draws its line again; it ends none)."""
         if not text:
             return []
+        self._last = stream
         self._parts[stream].append(text)
-        lines = (self._tail[stream] + text).splitlines(keepends=True)
-        tail = ""
-        if lines[-1][-1] not in _LINE_BREAKS or lines[-1].endswith("\r"):
-            tail = lines.pop()  # not finished yet (a "\r" may be the start of "\r\n")
+        lines = _LINE_END.split(self._tail[stream] + text)
+        tail = lines.pop()  # not finished yet ("" if it was; a last "\r" may start "\r\n")
+        if "\r" in tail[:-1]:
+            tail = latest(tail) + ("\r" if tail.endswith("\r") else "")
         self._tail[stream] = tail
         before = self._lines[stream]
         new = lines[: max(0, LIVE_LINES - before)]  # all before were shown
         self._lines[stream] += len(lines)
         self.shown[stream] += len(new)
-        shown = [(stream, line.splitlines()[0]) for line in new]
+        shown = [(stream, latest(line)) for line in new]
         if before <= LIVE_LINES < self._lines[stream]:  # said once, not counted as shown
             shown.append(
                 (
@@ -191,6 +303,15 @@ class LiveLines:
                 )
             )
         return shown
+
+    def unfinished(self) -> tuple[str, str] | None:
+        """The stream that wrote last and the latest state of its unfinished line, while
+        that stream is still shown live; None: no such line (or an empty one)."""
+        stream = self._last
+        state = latest(self._tail[stream])
+        if not state or self._lines[stream] >= LIVE_LINES:
+            return None
+        return stream, state
 
     def printed_of(self, stream: str, final: str) -> int:
         """How many of the result's `final` output lines were printed already: none when
@@ -223,11 +344,12 @@ def result_text(r: ChunkResult, width: int) -> str:
 def output_block(stream: str, output: str, width: int, indent: int, shown: int = 0) -> list[str]:
     """A chunk's output as at most MAX_OUTPUT_LINES lines and a count of the rest, a lower
     bound when the output was cut (a loop printing 50,000 lines said "12768 more lines": the
-    lines that were kept, not those printed). When its first `shown` lines were printed
-    already, while it ran, the block is what came after them: all of it, or a count and its
-    last MAX_OUTPUT_LINES lines (a long loop's end is what one waits for)."""
+    lines that were kept, not those printed). Lines are those a terminal would show
+    (`screen_lines`: a progress bar is one line, its last state). When its first `shown`
+    lines were printed already, while it ran, the block is what came after them: all of it,
+    or a count and its last MAX_OUTPUT_LINES lines (a long loop's end is what one waits for)."""
     text, cut = cut_output(output)
-    lines = text.splitlines() if text else []
+    lines = screen_lines(text) if text else []
     pad = " " * indent
     rest = lines[shown:] if shown else lines[:MAX_OUTPUT_LINES]
     more = len(lines) - shown - MAX_OUTPUT_LINES if shown else len(lines) - MAX_OUTPUT_LINES
@@ -300,44 +422,68 @@ def _s(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f} s"
 
 
-async def run_file(text: str, args: argparse.Namespace) -> int:
-    """`eager-lsp run`: replay `text` at a token rate through a fresh interpreter."""
+async def run_file(text: str, args: argparse.Namespace, path: str | None = None) -> int:
+    """`eager-lsp run`: replay `text` at a token rate through a fresh interpreter. `path` is
+    the document as the code sees it (`__file__`, tracebacks; default: `args.file`'s), e.g.
+    "<stdin>". Ctrl-C stops the run and its summary still comes (cli/interrupt.py)."""
     origin = time.monotonic()  # every time this command prints counts from here
     watch_stdout()
-    config = interpreter_config_from_args(args, str(args.file.resolve()))
+    config = interpreter_config_from_args(args, path or str(args.file.resolve()))
     printer = ConsolePrinter(quiet=args.json, origin=origin)
-    interpreter = open_interpreter(
-        config, spares=0
-    )  # one run: no spare interpreter to start and stop
-    try:
+    # one run: no spare interpreter to start and stop
+    interpreter = open_interpreter(config, spares=0)
+    async with CtrlC(interpreter, printer.killing) as ctrl_c:
         try:
-            await interpreter.start()
-        except (
-            ExecutorUnavailable
-        ) as exc:  # no such kernel, unreachable server, bad connection file
-            print(f"eager-lsp: {exc.reason}", file=sys.stderr)
-            return 2
-        debug_port = announce_debugger(interpreter)
-        outcome = await run_text(
-            interpreter, text, listener=printer, rate=args.rate, piece_size=args.piece_size
-        )
-    finally:
-        await interpreter.close()
-    report = outcome.report
-    summary = report.to_json()
-    summary["debug_port"] = debug_port
-    summary["chars_total"] = outcome.chars_total
-    summary["chars_streamed"] = outcome.chars_streamed
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        printer.summary(report)
-        if outcome.chars_streamed < outcome.chars_total:
-            unsent = outcome.chars_total - outcome.chars_streamed
-            tokens = max(1, round(unsent / CHARS_PER_TOKEN))
-            print(
-                f"stopping early left {unsent} characters (~{tokens} token"
-                f"{'s' if tokens != 1 else ''}) unstreamed: a model would not have had to "
-                "write them"
+            try:
+                await interpreter.start()
+            except ExecutorUnavailable as exc:  # no such kernel, unreachable server, …
+                print(f"eager-lsp: {exc.reason}", file=sys.stderr)
+                return 2
+            debug_port = announce_debugger(interpreter)
+            outcome = await run_text(
+                interpreter, text, listener=printer, rate=args.rate, piece_size=args.piece_size
             )
+        except asyncio.CancelledError:
+            # Ctrl-C cancels only a command whose run has not begun; else the reader of
+            # stdout left (cli/terminal.py)
+            if not ctrl_c.stopped or interpreter.run is not None:
+                raise
+            print("eager-lsp: interrupted (Ctrl-C) before anything ran", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        finally:
+            await interpreter.close()
+        report = outcome.report
+        summary = report.to_json()
+        summary["debug_port"] = debug_port
+        summary["chars_total"] = outcome.chars_total
+        summary["chars_streamed"] = outcome.chars_streamed
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        else:
+            printer.summary(report)
+            unsent = outcome.chars_total - outcome.chars_streamed
+            if ctrl_c.stopped:
+                if (lines := _never_released(text, report)) is not None:
+                    print(f"{lines} had not been streamed yet: they did not run")
+            elif unsent > 0:
+                tokens = max(1, round(unsent / CHARS_PER_TOKEN))
+                print(
+                    f"stopping early left {unsent} characters (~{tokens} token"
+                    f"{'s' if tokens != 1 else ''}) unstreamed: a model would not have had to "
+                    "write them"
+                )
+    if ctrl_c.stopped:
+        return EXIT_INTERRUPTED
     return 0 if outcome.ok else 1
+
+
+def _never_released(text: str, report: RunReport) -> str | None:
+    """The lines below the last statement the run released ("lines 7-20", "line 9"), if any
+    of them has code: a run stopped by its user never saw them (the summary counts only
+    released statements). None: every statement was released."""
+    lines = text.splitlines()
+    last = max((c.end_line for c in report.chunks), default=0)
+    if all(map(blank_or_comment, lines[last:])):
+        return None
+    first = last + 1
+    return f"line {first}" if first == len(lines) else f"lines {first}-{len(lines)}"

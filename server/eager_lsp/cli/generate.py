@@ -148,7 +148,8 @@ async def generate_main(args: argparse.Namespace) -> int:
         out=sys.stdout,
         quiet=args.json,
         tty=sys.stdout.isatty(),
-        printer=ConsolePrinter(origin=origin),
+        # (its status line is the terminal's last line: the printer draws nothing there)
+        printer=ConsolePrinter(origin=origin, redraw=False),
         started=origin,
     )
     interpreter = open_interpreter(

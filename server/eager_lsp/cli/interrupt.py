@@ -1,0 +1,123 @@
+"""Ctrl-C during `eager-lsp run`: the run stops and still says what ran.
+
+asyncio.run's own SIGINT handling cancels the command's task: the run went down as an abort,
+its report with it (no summary, only "interrupted"), and a second Ctrl-C raised
+KeyboardInterrupt wherever the event loop happened to be. Under `CtrlC` instead:
+
+- the first Ctrl-C stops the run as its user does (app/run.py `stop_text`): the running
+  statement gets a KeyboardInterrupt (after the interpreter's grace period, 2 s, it is
+  killed), nothing after it runs, the printer's stop line says "interrupted by the user
+  (Ctrl-C)", and the usual summary follows. Before the run has begun (the interpreter still
+  starting) nothing ran and there is nothing to report: the command's task is cancelled and
+  it ends at once. Once the run is over (its summary being printed) there is nothing to stop;
+- a second Ctrl-C does not wait out the grace period (a statement may catch
+  KeyboardInterrupt): the interpreter is killed now, said on a line of its own, and the
+  summary still follows;
+- a third ends the process at once: nothing may hold a user who insists (an attached Jupyter
+  kernel may ignore both, and is not ours to kill);
+- the command then exits with 130 (128 + SIGINT, what a shell reports for a program Ctrl-C
+  ended), so `eager-lsp run a.py && next` does not go on.
+
+The handler is the event loop's (`loop.add_signal_handler`): it runs between callbacks, never
+in the middle of the pipeline's code as a KeyboardInterrupt raised by Python's own handler did.
+Where the loop cannot take signals (not the main thread, Windows), asyncio's handling stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any, NoReturn
+
+from eager_lsp.app.run import stop_text
+from eager_lsp.core.interpreter import Interpreter
+
+EXIT_INTERRUPTED = 130
+USER_STOP = "interrupted by the user (Ctrl-C)"
+KILLED = "Ctrl-C again: the interpreter is killed"
+
+
+class CtrlC:
+    """`async with CtrlC(interpreter, killing):` around a command that runs `run_text` through
+    `interpreter`; `killing(why)` is told before the second Ctrl-C kills the interpreter (the
+    printer says so, and then tells the statement's loss as that, not as a mystery)."""
+
+    def __init__(self, interpreter: Interpreter, killing: Callable[[str], None]) -> None:
+        self._interpreter = interpreter
+        self._killing = killing
+        self.presses = 0
+        self.stopped = False  # a Ctrl-C stopped the run, or the command before it began
+        self._task: asyncio.Task[Any] | None = None
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._previous: Any = None
+
+    async def __aenter__(self) -> CtrlC:
+        self._task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        previous = signal.getsignal(signal.SIGINT)
+        try:
+            loop.add_signal_handler(signal.SIGINT, self._pressed)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return self
+        self._loop, self._previous = loop, previous
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._loop is not None:
+            self._loop.remove_signal_handler(signal.SIGINT)
+            if self._previous is not None:  # asyncio.run's, back for it to remove
+                signal.signal(signal.SIGINT, self._previous)
+            self._loop = None
+        if self._pending:  # an interrupt or a kill still finishing: it ends with the run
+            done, left = await asyncio.wait(set(self._pending), timeout=3.0)
+            for task in left:
+                task.cancel()
+            for task in done:
+                with contextlib.suppress(Exception):
+                    task.result()
+
+    def _pressed(self) -> None:
+        self.presses += 1
+        if self.presses >= 3:
+            _exit_now()
+        run = self._interpreter.run
+        if run is None:  # still starting: nothing ran
+            self.stopped = True
+            if self._task is not None:
+                self._task.cancel()
+        elif run.done:
+            return  # over: its summary is on its way
+        elif not self.stopped:
+            self.stopped = True
+            self._start(stop_text(self._interpreter, USER_STOP))
+        else:
+            self._killing(KILLED)
+            self._start(self._interpreter.executor_lost(KILLED))
+
+    def _start(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+
+def _exit_now() -> NoReturn:
+    """The third Ctrl-C: out, now. The interpreter goes too: its zygote kills its workers
+    when this process's end closes their socket (executors/worker/zygote.py)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.write("\neager-lsp: interrupted\n")
+        sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)

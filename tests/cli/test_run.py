@@ -1,0 +1,379 @@
+"""`eager-lsp run`, as a user runs it in a terminal: Ctrl-C, a script on stdin, a progress bar.
+
+Real `eager-lsp` processes and real workers. Each command starts in its own process group, as
+a shell's foreground job: Ctrl-C is SIGINT to that group. Where the terminal matters (a line
+redrawn with "\\r"), its stdout is a pty and `screen` replays what a terminal would show.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import queue
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+INTERRUPTED = "interrupted by the user (Ctrl-C)"
+
+
+class Command:
+    """`eager-lsp run …` in its own process group, its stdout read line by line."""
+
+    def __init__(self, *args: str, cwd: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "eager_lsp", "run", "--no-debug", *args],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def until(self, text: str, timeout: float = 60.0) -> None:
+        """Read stdout up to the first line that contains `text`."""
+        deadline = time.monotonic() + timeout
+        while not self.seen or text not in self.seen[-1]:
+            try:
+                self.seen.append(self.lines.get(timeout=max(0.01, deadline - time.monotonic())))
+            except queue.Empty:
+                self.proc.kill()
+                raise AssertionError(f"no {text!r} within {timeout} s; saw {self.seen}") from None
+
+    def ctrl_c(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGINT)
+
+    def finish(self, timeout: float) -> tuple[int, str, str]:
+        """Exit status, all of stdout, stderr; the command must exit within `timeout`."""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError(f"still running after {timeout} s; saw {self.seen}") from None
+        time.sleep(0.1)  # (the pump reads what is left)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        assert self.proc.stderr is not None
+        return code, "\n".join(self.seen), self.proc.stderr.read()
+
+
+def _gone(pid: int, timeout: float = 10.0) -> bool:
+    """The process has exited (a zombie counts: it runs nothing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rpartition(")")[2].split()[0] in ("Z", "X"):
+                    return True
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _worker_pid(lines: list[str]) -> int:
+    found = [re.search(r"out\| pid (\d+)", line) for line in lines]
+    return int(next(m for m in found if m).group(1))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_ctrl_c_interrupts_the_statement_and_still_prints_the_summary(tmp_path: Path) -> None:
+    """Ctrl-C used to end the command with "interrupted" and nothing else: what ran and what
+    did not was lost. Now the running statement is interrupted, a line says the user did it,
+    the summary follows, the interpreter is gone and the status is 130."""
+    (tmp_path / "s.py").write_text(
+        "import os\n"
+        "x = 6 * 7\n"
+        "print('pid', os.getpid(), flush=True); import time; time.sleep(60)\n"
+        "y = 2\n"
+        "print('never')\n"
+    )
+    run = Command("--rate", "0", "s.py", cwd=tmp_path)
+    run.until("out| pid")
+    pid = _worker_pid(run.seen)
+    pressed = time.monotonic()
+    run.ctrl_c()
+    code, out, err = run.finish(timeout=30)
+    assert code == 130, (out, err)
+    assert time.monotonic() - pressed < 20  # not the 60 s sleep
+    assert re.search(rf"\] stop +{re.escape(INTERRUPTED)}$", out, re.M), out
+    assert re.search(r"\] L3 +KeyboardInterrupt at line 3", out), out
+    assert re.search(r"\] L4 +skipped$", out, re.M) and re.search(r"\] L5 +skipped$", out, re.M)
+    assert "x = 42" in out and "never" not in out
+    # the usual summary: what ran (3 of 5 statements), and why it stopped
+    assert re.search(r"· 3/5 chunks ran ·", out), out
+    assert out.rstrip().splitlines()[-1] == f"stopped early: {INTERRUPTED}", out
+    assert "Traceback" not in err and "Traceback" not in out, err
+    assert _gone(pid), "the interpreter outlived the command"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_a_second_ctrl_c_kills_a_statement_that_ignores_the_first(tmp_path: Path) -> None:
+    """A statement that ignores interrupts (here with its own SIGINT handler, whenever one
+    lands) keeps running through the interrupt's grace period (2 s, then a kill). A second
+    Ctrl-C does not wait for it: the interpreter is killed now, the statement's loss says
+    so (not "killed by SIGKILL (out of memory?)"), and the summary still comes."""
+    (tmp_path / "s.py").write_text(
+        "import os, signal, time\n"
+        "signal.signal(signal.SIGINT, lambda *_: print('ignored', flush=True)); "
+        "print('pid', os.getpid(), flush=True); time.sleep(60)\n"
+        "z = 1\n"
+    )
+    run = Command("--rate", "0", "s.py", cwd=tmp_path)
+    run.until("out| pid")
+    pid = _worker_pid(run.seen)
+    run.ctrl_c()
+    run.until("out| ignored")  # the first Ctrl-C landed, and was ignored
+    again = time.monotonic()
+    run.ctrl_c()
+    code, out, err = run.finish(timeout=30)
+    assert code == 130, (out, err)
+    assert re.search(r"\] stop +Ctrl-C again: the interpreter is killed", out), out
+    assert time.monotonic() - again < 10
+    assert re.search(r"\] L2 +InterpreterLost: Ctrl-C again: the interpreter is killed", out), out
+    assert re.search(r"\] L3 +skipped$", out, re.M), out
+    assert re.search(r"chunks ran", out) and f"stopped early: {INTERRUPTED}" in out, out
+    assert "out of memory" not in out  # (a kill the user asked for is not a mystery)
+    assert "Traceback" not in err and "Traceback" not in out, err
+    assert _gone(pid), "the interpreter outlived the command"
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_stream_reads_in_order_and_says_which_lines_never_ran(tmp_path: Path) -> None:
+    """At a model's pace the statements behind the running one are queued when Ctrl-C
+    comes: they are skipped before its KeyboardInterrupt arrives, and were printed before
+    it. Lines are in document order now, and the lines never streamed are named."""
+    lines = ["import time", "print('sleeping', flush=True); time.sleep(60)"]
+    lines += [f"v{i} = {i} * 2" for i in range(40)]
+    (tmp_path / "s.py").write_text("\n".join(lines) + "\n")
+    run = Command("--rate", "50", "s.py", cwd=tmp_path)
+    run.until("out| sleeping")
+    time.sleep(0.4)  # (at 50 tokens/s the next statements arrive and queue behind it)
+    run.ctrl_c()
+    code, out, err = run.finish(timeout=30)
+    assert code == 130, (out, err)
+    where = [m.group(1) for m in re.finditer(r"^\[ *[\d.]+s\] (\S+)", out, re.M)]
+    stop = where.index("stop")
+    assert where[stop + 1] == "L2" and re.search(r"\] L2 +KeyboardInterrupt", out), out
+    assert where[stop + 2 :] and all(re.fullmatch(r"L\d+", w) for w in where[stop + 2 :]), out
+    assert re.search(rf"\] {where[-1]} +skipped$", out, re.M), out
+    last = int(where[-1][1:])
+    assert out.rstrip().splitlines()[-1] == (
+        f"lines {last + 1}-42 had not been streamed yet: they did not run"
+    ), out
+    assert "Traceback" not in err, err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a shell script as --python")
+def test_ctrl_c_while_the_interpreter_starts_ends_the_command_at_once(tmp_path: Path) -> None:
+    """Nothing ran yet: nothing to report but that, and status 130 at once."""
+    slow = tmp_path / "slow-python"
+    slow.write_text(f'#!/bin/sh\nsleep 3\nexec {sys.executable} "$@"\n')
+    slow.chmod(0o755)
+    (tmp_path / "s.py").write_text("x = 1\n")
+    run = Command("--rate", "0", "--python", str(slow), "s.py", cwd=tmp_path)
+    time.sleep(1.0)
+    run.ctrl_c()
+    pressed = time.monotonic()
+    code, out, err = run.finish(timeout=30)
+    assert code == 130, (out, err)
+    assert time.monotonic() - pressed < 2.5  # not after the interpreter started
+    assert "interrupted (Ctrl-C) before anything ran" in err and "Traceback" not in err, err
+    assert out == "", out
+
+
+def _cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "eager_lsp", *args],
+        cwd=cwd,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_run_dash_reads_the_script_from_stdin(tmp_path: Path) -> None:
+    """`… | eager-lsp run -`, as `python -`: stdin is read to its end, then replayed like a
+    file; the code sees `__file__` "<stdin>" and its tracebacks name it."""
+    script = "x = 6 * 7\nprint('from', __file__, x)\ny = x / 0\nz = 'never'\n"
+    out = _cli("run", "--rate", "0", "--no-debug", "-", cwd=tmp_path, stdin=script)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "x = 42" in out.stdout and "out| from <stdin> 42" in out.stdout, out.stdout
+    assert "ZeroDivisionError: division by zero at line 3" in out.stdout, out.stdout
+    assert "never" not in out.stdout and "Traceback" not in out.stderr, out.stderr
+
+
+def test_run_dash_reads_stdin_in_its_declared_encoding(tmp_path: Path) -> None:
+    """As Python reads a script: a PEP 263 declaration is honoured, "\\r\\n" is a newline."""
+    script = "# -*- coding: latin-1 -*-\r\nname = 'café'\r\nprint(name)\r\n"
+    out = subprocess.run(
+        [sys.executable, "-m", "eager_lsp", "run", "--rate", "0", "--no-debug", "-"],
+        cwd=tmp_path,
+        input=script.encode("latin-1"),
+        capture_output=True,
+        timeout=120,
+    )
+    text = out.stdout.decode()
+    assert out.returncode == 0, text + out.stderr.decode()
+    assert "name = 'café'" in text and "out| café" in text, text
+
+
+def test_an_empty_script_on_stdin_says_there_is_nothing_to_run(tmp_path: Path) -> None:
+    """An empty stdin was taken silently: a pipeline whose producer wrote nothing looked like
+    a script that ran. Now it is said, with status 0 as `python - </dev/null` (an empty
+    script is a program that does nothing)."""
+    for script in ("", "\n   \n# just a comment\n"):
+        out = _cli("run", "--rate", "0", "--no-debug", "-", cwd=tmp_path, stdin=script)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert out.stderr == "eager-lsp: the script on stdin has no code: nothing to run\n"
+        assert out.stdout == "", out.stdout
+
+
+def test_run_dash_with_an_undecodable_stdin_says_why(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "eager_lsp", "run", "--no-debug", "-"],
+        cwd=tmp_path,
+        input=b"x = '\xff\xfe'\n",
+        capture_output=True,
+        timeout=120,
+    )
+    err = out.stderr.decode()
+    assert out.returncode == 1, err
+    assert "stdin is not valid UTF-8 text" in err and "Traceback" not in err, err
+
+
+BAR = """\
+import time
+for i in range(5):
+    print(f"\\r{i}", end="", flush=True)
+    time.sleep(0.3)
+for i in range(3):
+    print(f"\\rstep {i}", end="", flush=True)
+    time.sleep(0.3)
+print()
+"""
+
+
+def test_a_progress_bar_not_on_a_terminal_prints_only_its_final_state(tmp_path: Path) -> None:
+    """Each "\\r" state of a progress bar was printed as a line of its own: five lines for
+    `print(f"\\r{i}", end="")`, one of them empty. Into a pipe, a redrawn line is printed
+    once, as it ends: its last state."""
+    (tmp_path / "bar.py").write_text(BAR)
+    out = _cli("run", "--rate", "0", "--no-debug", "bar.py", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    shown = [line.strip() for line in out.stdout.splitlines() if "out|" in line]
+    # the first loop's line is still unfinished when its statement ends: its result shows it
+    assert shown == ["out| 4", "out| step 2"], out.stdout
+    assert "\r" not in out.stdout
+
+
+def screen(raw: str) -> list[str]:
+    """The lines a terminal shows after `raw`: "\\r" goes back to the line's start, "\\n" to
+    the next line, ESC[K erases to the end of the line, other characters overwrite."""
+    lines: list[list[str]] = [[]]
+    col = 0
+    for token in re.findall(r"\x1b\[K|\x1b\[[0-9;]*[A-Za-z]|.", raw, re.S):
+        line = lines[-1]
+        if token == "\r":
+            col = 0
+        elif token == "\n":
+            lines.append([])
+            col = 0
+        elif token == "\x1b[K":
+            del line[col:]
+        elif token.startswith("\x1b"):
+            continue  # colours
+        else:
+            if col < len(line):
+                line[col] = token
+            else:
+                line.extend(" " * (col - len(line)) + token)
+            col += 1
+    return ["".join(line).rstrip() for line in lines]
+
+
+def _run_on_a_pty(*args: str, cwd: Path, timeout: float = 60.0) -> tuple[int, str]:
+    """`eager-lsp run …` with a pty as its stdout (stderr stays a pipe); its status and all
+    it wrote there."""
+    main, sub = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eager_lsp", "run", "--no-debug", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=sub,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    os.close(sub)
+    raw = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(main, 65536)
+                except OSError:  # EIO: the last writer closed it
+                    break
+                if not data:
+                    break
+                raw += data
+            elif proc.poll() is not None:
+                break
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        proc.kill()
+        os.close(main)
+    return code, raw.decode("utf-8", "replace")
+
+
+def test_a_progress_bar_on_a_terminal_is_redrawn_in_place(tmp_path: Path) -> None:
+    """On a terminal the bar's line is drawn as it changes, in place (each state over the
+    last), and what stays on the screen is each line once, in its last state."""
+    (tmp_path / "bar.py").write_text(BAR)
+    code, raw = _run_on_a_pty("--rate", "0", "bar.py", cwd=tmp_path)
+    assert code == 0, raw
+    lines = screen(raw)
+    shown = [line.strip() for line in lines if "out|" in line]
+    assert shown == ["out| 4", "out| step 2"], lines
+    # the states were drawn while it ran, each at the start of the same line
+    drawn = re.findall(r"\r *out\| (\d)(?=\x1b\[K)", raw)
+    assert len(set(drawn)) >= 2, repr(raw)
+    assert lines.index(next(x for x in lines if "L2-4    running…" in x)) < lines.index(
+        next(x for x in lines if "L2-4    i = 4" in x)
+    )
+
+
+def test_a_line_redrawn_across_output_pieces_keeps_crlf_a_newline(tmp_path: Path) -> None:
+    """ "\\r\\n" is a line's end, not a redraw, also when its "\\r" and "\\n" come apart."""
+    (tmp_path / "crlf.py").write_text(
+        "import sys, time\n"
+        "for i in range(3):\n"
+        "    sys.stdout.write(f'row {i}\\r'); sys.stdout.flush(); time.sleep(0.2)\n"
+        "    sys.stdout.write('\\n'); sys.stdout.flush()\n"
+    )
+    out = _cli("run", "--rate", "0", "--no-debug", "crlf.py", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    shown = [line.strip() for line in out.stdout.splitlines() if "out|" in line]
+    assert shown == ["out| row 0", "out| row 1", "out| row 2"], out.stdout
