@@ -9,6 +9,7 @@ import pytest
 
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
+from eager_lsp.core.run import Run
 from eager_lsp.core.types import Event
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
@@ -159,6 +160,7 @@ async def test_a_crash_is_reported_and_a_fresh_interpreter_follows(
     assert failed is not None and failed.error is not None
     assert failed.error.type == "InterpreterLost" and failed.error.state_lost
     assert "3" in failed.error.message
+    assert not report.interrupted  # nobody asked: the code's own end, an error
     again = await interpreter.run_stream(ReplayStream("alive = 'yes'\n"))
     assert again.results[0].ok
 
@@ -175,8 +177,42 @@ async def test_interrupt_stops_a_runaway_chunk_and_keeps_state(interpreter: Inte
     report = await run.wait()
     assert report.results[1].error is not None
     assert report.results[1].error.type == "KeyboardInterrupt"
+    assert report.interrupted and report.stopped_early
     after = await interpreter.run_stream(ReplayStream("kept\n"))
     assert after.results[0].expr is not None and after.results[0].expr.repr == "7"
+    assert not after.interrupted
+
+
+async def _when_running(run: Run, chunk: int) -> None:
+    for _ in range(500):
+        if any(e.kind == "exec_start" and e.data["chunk"] == chunk for e in run.events):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"chunk {chunk} never started")
+
+
+async def test_only_an_interrupt_that_was_asked_for_is_reported_as_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`RunReport.interrupted` (what the editor shows as "interrupted", not as an error): a
+    KeyboardInterrupt the code raises itself is the code's error; an interrupt the code
+    ignored, so that the interpreter was killed, is still the interrupt asked for."""
+    interpreter = open_interpreter(config(tmp_path, interrupt_grace_s=0.5))
+    await interpreter.start()
+    try:
+        raised = await interpreter.run_stream(ReplayStream("raise KeyboardInterrupt\n"))
+        assert raised.failed is not None and not raised.interrupted
+
+        run = interpreter.new_run()
+        stubborn = "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass\n"
+        run.feed(stubborn)
+        run.end()
+        await _when_running(run, 1)
+        assert await interpreter.interrupt() == "killed"
+        killed = await run.wait()
+        failed = killed.failed
+        assert failed is not None and failed.error is not None and failed.error.state_lost
+        assert killed.interrupted
+    finally:
+        await interpreter.close()
 
 
 async def test_a_listener_that_raises_is_not_the_interpreter_lost(interpreter: Interpreter) -> None:

@@ -234,3 +234,34 @@ async def test_a_blank_body_line_then_its_fix_runs_again(editor: Editor, tmp_pat
     labels = await editor.wait_hints(uri, lambda h: h.get(4) == "z = 1", "the re-run")
     assert labels[3] == "y = 0"
     await editor.settle(uri, lambda ds: not ds)
+
+
+async def test_an_interrupt_pauses_following_without_an_error(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """An interrupt stops following at the statement it stopped (as an error would: edit it to
+    run it again), but the status says it was interrupted, not `error`."""
+    text = "import time\nwhile True:\n    time.sleep(0.01)\nafter = 1\n"
+    uri = editor.open("spin.py", text, tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await editor.wait_for(
+        lambda: any(
+            s["state"] == "running" and 1 in s.get("runningLines", [])
+            for s in editor.notes_for(methods.STATUS, uri)
+        ),
+        "the loop to run",
+    )
+    answer = await editor.command(methods.INTERRUPT, uri=uri)
+    assert answer == {"interrupted": True, "stateLost": False}
+    last = await editor.wait_for(  # (a status "idle" "following" may come first)
+        lambda: (
+            (s := editor.notes_for(methods.STATUS, uri)[-1])["message"] != methods.FOLLOWING
+            and s["state"] != "running"
+            and s
+        ),
+        "the status after the interrupt",
+    )
+    assert last["state"] == "idle", last
+    assert last["message"].startswith(methods.FOLLOWING) and "interrupted" in last["message"]
+    await asyncio.sleep(0.3)  # nothing runs after it: following waits for an edit
+    assert 3 not in await editor.hint_labels(uri)

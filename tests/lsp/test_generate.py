@@ -534,3 +534,30 @@ async def test_after_an_edit_stops_it_no_result_sits_on_a_line_that_was_never_wr
     for line, label in (await editor.hint_labels(uri)).items():
         name = label.split(" = ")[0]
         assert line < len(lines) and lines[line].startswith(name + " ="), (line, label, lines)
+
+
+async def test_an_interrupted_generated_statement_ends_it_without_an_error(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Interrupting a generated statement while it runs ends the generation there: the status
+    says "interrupted", not `error`, and no repair is offered for the KeyboardInterrupt."""
+    code = "import time\nwhile True:\n    time.sleep(0.01)\nafter = 1\n"
+    fake_openai.enqueue(text=code, chunk_chars=8, delay=0.005)
+    uri = editor.open("spin.py", "", tmp_path)
+    assert await editor.command(methods.GENERATE, uri=uri, prompt="spin") == {"started": True}
+    await editor.wait_for(
+        lambda: editor.notes_for(methods.CHUNK_RESULT, uri), "the import to have run"
+    )
+    nothing = {"interrupted": False, "stateLost": False}  # (until the loop runs)
+    for _ in range(600):
+        answer = await editor.command(methods.INTERRUPT, uri=uri)
+        if answer != nothing:
+            break
+        await asyncio.sleep(0.1)
+    assert answer == {"interrupted": True, "stateLost": False}
+    summary = await editor.summary(uri)
+    assert summary["stoppedEarly"] is True, summary
+    last = editor.notes_for(methods.STATUS, uri)[-1]
+    assert (last["state"], last["message"]) == ("idle", "interrupted"), last
+    await asyncio.sleep(0.3)  # (the offer came after the summary)
+    assert not [m for m in editor.messages() if methods.FIX_TITLE in m], editor.messages()

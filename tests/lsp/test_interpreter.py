@@ -30,6 +30,9 @@ async def test_interrupt_stops_a_runaway_statement_and_keeps_state(
     assert result == {"interrupted": True, "stateLost": False}
     summary = await editor.summary(uri)
     assert summary["error"].startswith("KeyboardInterrupt")
+    # The user stopped it: the status says so, it is no error of the code.
+    last = editor.notes_for(methods.STATUS, uri)[-1]
+    assert (last["state"], last["message"]) == ("idle", "interrupted"), last
     diags = await editor.settle(uri, lambda ds: len(ds) == 1)
     assert diags.diagnostics[0].range.start.line in (1, 2)
     assert await editor.command(methods.INTERRUPT, uri=uri) == {
@@ -58,6 +61,8 @@ async def test_an_interrupt_that_does_not_land_kills_and_says_state_is_lost(
         await asyncio.sleep(0.1)
     assert answer == {"interrupted": True, "stateLost": True}
     await editor.summary(uri)
+    last = editor.notes_for(methods.STATUS, uri)[-1]
+    assert (last["state"], last["message"]) == ("idle", "interrupted"), last
     editor.replace(uri, (0, 0), (6, 0), "fresh = 1\n")
     await editor.command(methods.RUN_DOCUMENT, uri=uri)
     assert (await editor.summary(uri, 2))["error"] is None
@@ -72,6 +77,54 @@ async def test_restart_gives_a_fresh_interpreter(editor: Editor, tmp_path: Path)
     editor.replace(uri, (0, 0), (1, 0), "b = 2\n")
     await editor.command(methods.RUN_DOCUMENT, uri=uri)
     assert (await editor.summary(uri, 2))["error"] is None
+
+
+async def _running_line(editor: Editor, uri: str, line: int, after: int = 0) -> None:
+    """Wait for a status (the `after`-th on) saying the statement at `line` runs."""
+    await editor.wait_for(
+        lambda: any(
+            s["state"] == "running" and line in s.get("runningLines", [])
+            for s in editor.notes_for(methods.STATUS, uri)[after:]
+        ),
+        f"line {line} to run",
+    )
+
+
+async def test_a_run_stopped_by_a_new_run_or_a_restart_is_no_error(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """Running the document again, or restarting the interpreter, while it runs stops the run:
+    its summary is a stop (`stoppedEarly`, no `error`: clients said "stopped early after 2.1 s
+    (stopped)"), and no status says `error`."""
+    uri = editor.open("again.py", "import time\nwhile True:\n    time.sleep(0.01)\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await _running_line(editor, uri, 1)
+    seen = len(editor.notes_for(methods.STATUS, uri))
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)  # again, while it runs
+    first = await editor.summary(uri)
+    assert (first["stoppedEarly"], first["error"]) == (True, None), first
+    await _running_line(editor, uri, 1, after=seen)
+    assert await editor.command(methods.RESTART_INTERPRETER, uri=uri) == {"restarted": True}
+    second = await editor.summary(uri, 2)
+    assert (second["stoppedEarly"], second["error"]) == (True, None), second
+    statuses = editor.notes_for(methods.STATUS, uri)
+    assert not [s for s in statuses if s["state"] == "error"], statuses
+    assert (statuses[-1]["state"], statuses[-1]["message"]) == ("idle", "interpreter restarted")
+
+
+async def test_a_restart_clears_the_error_status(editor: Editor, tmp_path: Path) -> None:
+    """A restart drops the results, the failing one with them: the status says so, it does not
+    stay at the error that is gone."""
+    uri = editor.open("failing.py", "x = 1 / 0\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    assert editor.notes_for(methods.STATUS, uri)[-1]["state"] == "error"
+    assert await editor.command(methods.RESTART_INTERPRETER, uri=uri) == {"restarted": True}
+    last = await editor.wait_for(
+        lambda: (s := editor.notes_for(methods.STATUS, uri)[-1])["state"] == "idle" and s,
+        "the status after the restart",
+    )
+    assert last["message"] == "interpreter restarted", last
 
 
 async def test_debug_attach_info_is_null_when_debugging_is_off(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 from eager_lsp.executors.worker.client import WorkerClient
+from eager_lsp.executors.worker.errors import error_info
 from tests.worker.helpers import DOC, chunk, run1
 
 
@@ -106,3 +108,21 @@ async def test_source_lines_survive_linecache_checkcache(worker: WorkerClient) -
     result = await run1(worker, "h()\n", first_line=7)
     assert "raise KeyError('gone')" in result["error"]["traceback"]
     assert "h()" in result["error"]["traceback"]
+
+
+def test_a_traceback_without_worker_frames_is_cpythons_own() -> None:
+    """`error_info` in this process (no worker frame at all in the traceback): the text is
+    CPython's, every frame once, chained exceptions included (stripping the worker's frames
+    once repeated every frame but the innermost here)."""
+    code = "def f(x):\n    return 1 / x\ntry:\n    {}['k']\nexcept KeyError:\n    f(0)\n"
+    try:
+        exec(compile(code, DOC, "exec"), {})
+    except ZeroDivisionError as exc:
+        info = error_info(exc, DOC)
+        expected = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    assert info["traceback"] == expected
+    assert info["traceback"].count("test_errors.py") == 1
+    assert [(f["function"], f["line"]) for f in info["frames"] if f["in_document"]] == [
+        ("f", 2),
+        ("<module>", 6),
+    ]

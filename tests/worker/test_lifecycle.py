@@ -59,6 +59,66 @@ async def test_interrupt_skips_rest_of_batch(worker: WorkerClient) -> None:
     assert [r["ev"] for r in results] == ["result", "skipped"]
 
 
+def _no_worker_frame(err: dict[str, Any]) -> None:
+    """Neither the frames nor the traceback text show the worker's own code."""
+    assert all(f["in_document"] for f in err["frames"]), err["frames"]
+    for worker_code in ("runner.py", "_on_sigint", "executors/worker"):
+        assert worker_code not in err["traceback"], err["traceback"]
+
+
+async def test_an_interrupt_shows_only_the_users_frames(worker: WorkerClient) -> None:
+    """The KeyboardInterrupt is raised in the worker's SIGINT handler (runner.py) on top of the
+    user's frames; the user sees their own frames only, as `python` shows them, whether the
+    interrupt came from the client or as a bare SIGINT (Ctrl-C)."""
+    code = "import time\ndef wait():\n    time.sleep(30)\nwait()\n"  # lines 10-13
+    for send in (lambda: os.kill(worker.pid, signal.SIGINT), worker.interrupt):
+        task = await _run_in_background(worker, code)
+        sent = send()
+        if sent is not None:
+            assert await sent == "interrupted"
+        [result] = await asyncio.wait_for(task, 10)
+        err = result["error"]
+        assert err["type"] == "KeyboardInterrupt"
+        frames = [(f["function"], f["line"]) for f in err["frames"]]
+        assert frames == [("wait", 12), ("<module>", 13)]
+        assert err["line"] == 12
+        _no_worker_frame(err)
+        text = err["traceback"]
+        assert text.endswith("    time.sleep(30)\nKeyboardInterrupt\n"), text
+
+
+async def test_an_interrupt_in_deep_or_chained_code_shows_only_the_users_frames(
+    worker: WorkerClient,
+) -> None:
+    """The same for a deep call chain (formatted by the worker, bounded) and for an exception
+    raised while handling the interrupt (the interrupt is its context)."""
+    deep = (
+        "import time\ndef deep(n):\n    if n == 0:\n        time.sleep(30)\n"
+        "    return deep(n - 1)\ndeep(100)\n"
+    )
+    task = await _run_in_background(worker, deep)
+    assert await worker.interrupt() == "interrupted"
+    [result] = await asyncio.wait_for(task, 10)
+    err = result["error"]
+    assert err["type"] == "KeyboardInterrupt" and err["line"] == 13
+    _no_worker_frame(err)
+    assert "[Previous line repeated 97 more times]" in err["traceback"]
+    assert err["traceback"].endswith("time.sleep(30)\nKeyboardInterrupt\n"), err["traceback"]
+
+    chained = (
+        "import time\ntry:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n"
+        "    raise ValueError('cancelled')\n"
+    )
+    task = await _run_in_background(worker, chained)
+    await worker.interrupt()  # ("idle": the statement ended with its own ValueError)
+    [result] = await asyncio.wait_for(task, 10)
+    err = result["error"]
+    assert err["type"] == "ValueError" and err["line"] == 14
+    _no_worker_frame(err)
+    assert "During handling of the above exception" in err["traceback"]
+    assert "time.sleep(30)\nKeyboardInterrupt\n" in err["traceback"], err["traceback"]
+
+
 async def test_an_interrupt_no_statement_took_is_not_called_interrupted(tmp_path: Path) -> None:
     """The statement ends by itself although SIGINT came (here its own handler swallows it;
     in the wild the signal comes just after the batch's last statement, and the worker drops

@@ -173,6 +173,8 @@ class Interpreter:
         may not kill, an attached kernel, ignored it)."""
         if self._executor is None:
             return "idle"
+        if self.run is not None and not self.run.done:
+            self.run.interrupt_asked = True  # (RunReport.interrupted)
         outcome = await self._executor.interrupt()
         if outcome == "killed":
             await self.executor_lost("interrupted by force after the grace period")

@@ -4,6 +4,11 @@ While the interpreter is busy, admitted chunks queue; when it frees up, everythi
 in one round trip (Eager's dynamic batching). Results still come back per chunk, as events.
 The first failing chunk stops later chunks (early error interruption) unless the interpreter's
 config says to keep going, and `stop_requested` tells the stream's consumer to stop the source.
+
+A run that ended at an interrupt someone asked for (`Interpreter.interrupt` while it ran: the
+user's interrupt, a stop, a restart) says so (`RunReport.interrupted`): the edges report it as
+such, not as the code's error. Only asking tells them apart: a KeyboardInterrupt the code raised
+by itself, or an interpreter that crashed on its own, is the code's error.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from eager_lsp.core.executor import (
     PlannedChunkRequest,
 )
 from eager_lsp.core.gate import Gate
-from eager_lsp.core.ledger import Ledger
+from eager_lsp.core.ledger import INTERRUPTED, Ledger, status_of
 from eager_lsp.core.parallel import Plan, Planner
 from eager_lsp.core.results import error_from_wire, lost_result, result_from_wire, skipped_result
 from eager_lsp.core.types import (
@@ -98,10 +103,19 @@ class RunReport:
     gate_fallback: str | None
     events: list[Event] = field(default_factory=list)
     parallel_note: str | None = None  # gate parallel ran one statement at a time: why
+    interrupt_asked: bool = False  # an interrupt was sent while it ran (Interpreter.interrupt)
 
     @property
     def failed(self) -> ChunkResult | None:
         return next((r for r in self.results if not r.ok and not r.skipped), None)
+
+    @property
+    def interrupted(self) -> bool:
+        """It ended at the interrupt someone asked for: its first failure is a
+        KeyboardInterrupt, or the interpreter killed when it ignored one (the ledger's
+        `interrupted`), and an interrupt was asked for while it ran."""
+        failed = self.failed
+        return self.interrupt_asked and failed is not None and status_of(failed) == INTERRUPTED
 
     @property
     def exec_total(self) -> float:
@@ -246,6 +260,8 @@ class Run:
         self.parallel_note: str | None = None
         self.stop_requested = asyncio.Event()
         self.stop_reason: str | None = None
+        # Set by Interpreter.interrupt before the signal goes: its result may come first.
+        self.interrupt_asked = False
         self.started_at = clock()
         self.first_piece_at: float | None = None
         self.last_piece_at: float | None = None
@@ -352,6 +368,7 @@ class Run:
             gate_fallback=self._gate.fallback_reason,
             parallel_note=self.parallel_note,
             events=list(self.events),
+            interrupt_asked=self.interrupt_asked,
         )
 
     # -- internals -------------------------------------------------------------------------

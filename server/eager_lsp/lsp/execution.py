@@ -3,6 +3,13 @@
 An activity is whatever is feeding the document's interpreter right now (a generation, a
 whole-document run, a follow-mode run). One at a time per document, since an interpreter runs one
 stream at a time; a new one replaces the old, except that a second generation is refused.
+
+A run the user ended is not an error: an interrupt that landed in its statement
+(`RunReport.interrupted`), a stop (`eager.stop`, a new activity, a restart), a restart. Its
+`eager/status` ends `idle` with `methods.INTERRUPTED`, `STOPPED` or `RESTARTED` as message; `error`
+is for the code's own failures. A stopped run's summary has `stoppedEarly` and no `error`
+(`error: "stopped"` made clients say "stopped early after 2.1 s (stopped)"); an interrupted
+one keeps the KeyboardInterrupt as its `error`, as its diagnostic shows it.
 """
 
 from __future__ import annotations
@@ -263,9 +270,19 @@ class DocumentRun(Activity):
         finally:
             binding.cancelled = report is None
             linemap.detach()
-            error = run_error_text(binding) if report is not None else "stopped"
-            progress.end(error or "done")
-            server.status(doc, "error" if error else "idle", message=error or "")
+            error = run_error_text(binding) if report is not None else None
+            ended = (
+                methods.STOPPED
+                if report is None
+                else methods.INTERRUPTED
+                if report.interrupted
+                else None
+            )
+            progress.end(ended or error or "done")
+            if ended is None and error:
+                server.status(doc, "error", message=error)
+            else:
+                server.status(doc, "idle", message=ended or "")
             server.notify(
                 methods.GENERATION_SUMMARY,
                 summary_payload(doc, report, tokens=0, error=error, binding=binding),
@@ -344,6 +361,9 @@ async def restart(server: ExecutionContext, doc: Document) -> RestartResult:
     if gone:
         server.stale(doc, 0)
         server.republish(doc)
+    # Its results are gone, a failing one with them: the status no longer says `error`.
+    following = f"{methods.FOLLOWING} · " if doc.follower is not None else ""
+    server.status(doc, "idle", message=following + methods.RESTARTED)
     if doc.follower is not None:
         doc.follower.rebuild_soon()
     return RestartResult(restarted=True)

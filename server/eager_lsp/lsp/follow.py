@@ -77,17 +77,23 @@ class Epoch(Activity):
                 self.stream, first_line=self.base + 1, listener=self.binding
             )
             stopped = report.stopped_early
+            interrupted = report.interrupted  # by the user: it halts, but is no error
             # Stopped by a syntax error alone: nothing at or after it was released or ran, so
             # it does not halt follow mode (an edit anywhere in the unrun tail restarts the
             # stream from there; released_upto, which `plan` checks edits against, is before
             # the error), as after a re-run that meets one (EditRun.halted).
             syntax_only = report.failed is None and report.syntax_error is not None
         except StreamFailed:
-            stopped = syntax_only = False  # abandoned: a newer stream takes over
+            stopped = syntax_only = interrupted = False  # abandoned: a newer stream takes over
         if stopped and not self.binding.cancelled:
             if not syntax_only:
                 self.follower.state.stopped_at_error()
-            server.status(doc, "error", message="follow: stopped at an error; edit it to re-run")
+            if interrupted:
+                message = f"{methods.FOLLOWING} · {methods.INTERRUPTED}; edit it to re-run"
+                server.status(doc, "idle", message=message)
+            else:
+                message = "follow: stopped at an error; edit it to re-run"
+                server.status(doc, "error", message=message)
         elif not self.binding.cancelled:
             server.status(doc, "idle", message=methods.FOLLOWING)
 

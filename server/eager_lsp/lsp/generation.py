@@ -329,8 +329,16 @@ class Generation(Activity):
         if error is not None and not attempt.unchanged and attempt.error is None:
             attempt.error = error  # the loop stops here
         self._learn_context()
-        self._finish(report, error=error or self._run_failure(attempt))
-        return self.stop_reason is None and self.writer.failure is None and not self.doc.closed
+        # The user interrupted a statement it ran: the generation ends there, as after a stop
+        # (no repair of a KeyboardInterrupt is offered or asked of the model).
+        interrupted = error is None and report is not None and report.interrupted
+        self._finish(report, error=error or self._run_failure(attempt), interrupted=interrupted)
+        return (
+            self.stop_reason is None
+            and self.writer.failure is None
+            and not self.doc.closed
+            and not interrupted
+        )
 
     def _run_failure(self, attempt: Attempt) -> str | None:
         """The run's error for the summary, but not the KeyboardInterrupt a stop caused in the
@@ -463,7 +471,11 @@ class Generation(Activity):
             await self._forget_unwritten()
         return report, error
 
-    def _finish(self, report: RunReport | None, *, error: str | None) -> None:
+    def _finish(
+        self, report: RunReport | None, *, error: str | None, interrupted: bool = False
+    ) -> None:
+        """The status, progress end and summary. `interrupted`: the user interrupted the
+        statement that failed (`error` is its KeyboardInterrupt): the status says so, idle."""
         server, doc = self.server, self.doc
         self._cancel_report()
         if self.region is not None:
@@ -474,17 +486,25 @@ class Generation(Activity):
         done = self.binding.done if self.binding is not None else 0
         released = self.binding.released if self.binding is not None else 0
         stopped = self.stop_reason is not None
-        self.progress.end(f"ended: {error}" if error else "stopped" if stopped else "done")
+        self.progress.end(
+            methods.INTERRUPTED
+            if interrupted
+            else f"ended: {error}"
+            if error
+            else "stopped"
+            if stopped
+            else "done"
+        )
         # The user's own edit inside the generated text (an undo, a deleted line) stopped it:
         # that is no error unless what it left fails (the summary says what happened).
         by_user = (self.writer.failure or "").startswith(EDITED_BY_USER) and not doc.store.failing
         server.status(
             doc,
-            "error" if error and not by_user else "idle",
+            "error" if error and not by_user and not interrupted else "idle",
             tokens=self.tokens,
             chunksDone=done,
             chunksTotal=released,
-            message=error or "",
+            message=methods.INTERRUPTED if interrupted else error or "",
         )
         payload = summary_payload(doc, report, tokens=self.tokens, error=error)
         self._time_from_request(payload, report)

@@ -10,7 +10,8 @@ its state and its results. Rules:
 - affected statements that do not run (below an unchanged error) have their results dropped
   and are reported stale: their values no longer hold;
 - the status's message says what happened: "re-ran 2 of 14 statements (0.03 s; a full
-  rebuild would take ≈4.1 s)", or "full rebuild (why): …".
+  rebuild would take ≈4.1 s)", or "full rebuild (why): …"; "…; interrupted" (idle, no error)
+  when the user interrupted a statement it ran.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ class EditRun(Activity):
         message = self.report.status()
         if self.label != "follow":
             message = f"{self.label}: {message}"
+        ran = self.report.report
+        if ran is not None and ran.interrupted:
+            error, message = None, f"{message}; {methods.INTERRUPTED}"
         if error:
             server.status(doc, "error", message=f"{message}; {error}")
         elif self.label == "follow":

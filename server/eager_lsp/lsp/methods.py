@@ -43,6 +43,12 @@ STREAM_EDITS_OPTION = "streamEdits"
 # eager/status `message` of follow mode's idle state; after an edit re-ran statements it goes
 # on with what re-ran ("following · re-ran 2 of 6 statements (…)"): clients test the start
 FOLLOWING = "following"
+# eager/status `message` of the idle state a run ends in when the user ended it (not `error`:
+# the code did not fail): an interrupt landed in its statement (RunReport.interrupted), it was
+# stopped (eager.stop, a new run or generation, a restart), the interpreter was restarted.
+INTERRUPTED = "interrupted"
+STOPPED = "stopped"
+RESTARTED = "interpreter restarted"
 
 # Client → server notification: where the user's cursor is (follow mode).
 CURSOR = "eager/cursor"
