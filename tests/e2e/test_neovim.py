@@ -510,6 +510,9 @@ def test_interrupt_a_running_statement_then_restart(
         "diagnostics"
     ]
     assert [n["msg"] for n in r["after_restart"]] == ["eager: interpreter restarted"], msgs
+    # the user ended the run: not an error, and it says how it ended
+    assert r["statusline_interrupted"] == "eager: idle · interrupted", r["statusline_interrupted"]
+    assert r["statusline_restarted"] == "eager: idle · interpreter restarted"
 
 
 @requires_nvim

@@ -52,6 +52,10 @@ export function modelText(s: StatusParams | undefined): string {
   return `Model: ${s.model ?? "?"} (${where})`;
 }
 
+/** The idle `message`s of a run the user ended (server lsp/methods.py INTERRUPTED, STOPPED,
+ * RESTARTED): shown, so an interrupt does not look like nothing happened. */
+const USER_ENDED = new Set(["interrupted", "stopped", "interpreter restarted"]);
+
 /** What the status bar shows for one document's `eager/status` (undefined: nothing heard yet). */
 export function statusView(s: StatusParams | undefined): StatusView {
   const clickHint = "Click to stop.";
@@ -62,10 +66,17 @@ export function statusView(s: StatusParams | undefined): StatusView {
     const message = s?.message ?? "";
     const following = message === "following" || message.startsWith("following · ");
     const reran = following ? message.slice("following · ".length) : "";
+    // otherwise how the last run ended when the user ended it: "interrupted", "stopped",
+    // "interpreter restarted" (an error is state "error")
+    const ended = USER_ENDED.has(message) ? message : "";
     return {
-      text: following ? "$(eye) Eager: following" : "$(zap) Eager",
+      text: following ? "$(eye) Eager: following" : ended ? `$(zap) Eager: ${ended}` : "$(zap) Eager",
       tooltip: tip(
-        following ? `Eager: follow mode; waiting for the next statement${reran ? `. Last: ${reran}` : ""}` : "Eager: idle",
+        following
+          ? `Eager: follow mode; waiting for the next statement${reran ? `. Last: ${reran}` : ""}`
+          : ended
+            ? `Eager: idle (${ended})`
+            : "Eager: idle",
       ),
       error: false,
       busy: false,

@@ -11,6 +11,13 @@ describe("status bar", () => {
     assert.deepEqual(statusView({ uri, state: "idle" }), statusView(undefined));
   });
 
+  it("says how a run the user ended ended", () => {
+    assert.equal(statusView({ uri, state: "idle", message: "interrupted" }).text, "$(zap) Eager: interrupted");
+    assert.equal(statusView({ uri, state: "idle", message: "interpreter restarted" }).tooltip, "Eager: idle (interpreter restarted)");
+    assert.equal(statusView({ uri, state: "idle", message: "" }).text, "$(zap) Eager");
+    assert.equal(statusView({ uri, state: "idle", message: "following · interpreter restarted" }).text, "$(eye) Eager: following");
+  });
+
   it("shows tokens per second while generating", () => {
     const v = statusView({ uri, state: "generating", tokens: 120, tokensPerSecond: 38.5, chunksDone: 3, chunksRunning: 1, chunksPending: 1, chunksTotal: 5 });
     assert.equal(v.text, "$(loading~spin) Eager: generating · 39 tok/s · 3 done · 1 running · 1 pending");

@@ -542,6 +542,12 @@ function M.statusline(buf)
   end
   if not s or s.state == "idle" then
     text = "eager: idle"
+    -- how the last run ended when the user ended it (server lsp/methods.py INTERRUPTED,
+    -- STOPPED, RESTARTED), so an interrupt does not look like nothing happened
+    local m = type(s) == "table" and s.message or nil
+    if m == "interrupted" or m == "stopped" or m == "interpreter restarted" then
+      text = text .. " · " .. m
+    end
   elseif s.state == "generating" then
     text = "eager: generating"
     if tonumber(s.tokensPerSecond) then

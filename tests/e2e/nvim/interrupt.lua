@@ -27,6 +27,10 @@ H.run(function()
   H.wait(10000, function()
     return #vim.diagnostic.get(buf) > 0
   end)
+  H.wait(10000, function()
+    return eager.statusline(buf) ~= "eager: running"
+  end)
+  r.statusline_interrupted = eager.statusline(buf)
   H.snapshot(buf, client)
   n = #r.notifications
   vim.cmd("EagerRestart")
@@ -34,4 +38,8 @@ H.run(function()
     return #r.notifications > n
   end)
   r.after_restart = vim.list_slice(r.notifications, n + 1)
+  H.wait(10000, function()
+    return eager.statusline(buf) == "eager: idle · interpreter restarted"
+  end)
+  r.statusline_restarted = eager.statusline(buf)
 end)
