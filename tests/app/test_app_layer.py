@@ -3,20 +3,22 @@ subprocess and a real HTTP server speaking the OpenAI streaming format."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from eager_lsp.app.attempt import NO_CODE, Attempt, line_end
-from eager_lsp.app.generate import generate
+from eager_lsp.app.generate import GenerationStop, generate
 from eager_lsp.app.run import run_text
 from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter
-from eager_lsp.core.types import ChunkResult, ErrorInfo, Event, SyntaxIssue, failure_text
+from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo, Event, SyntaxIssue, failure_text
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.config import LLMConfig
+from eager_lsp.providers.replay import ReplayStream
 from tests.support.openai_server import FakeOpenAIServer
 from tests.support.scripts import PRICES_BROKEN, PRICES_REPEATING_FIX
 
@@ -158,6 +160,69 @@ async def test_an_empty_answer_is_an_error(interpreter: Interpreter) -> None:
         srv.enqueue(pieces=[])
         outcome = await generate(interpreter, llm(srv), "nothing", Recorder(), path="gen.py")
     assert not outcome.ok and outcome.error == NO_CODE
+
+
+async def test_a_stop_between_attempts_starts_no_repair_and_keeps_the_failing_code(
+    interpreter: Interpreter,
+) -> None:
+    """Stopped while the repair's prompt is built (Ctrl-C of `eager-lsp generate`): the
+    repair never streams (the model is not asked), and the code it was to replace stays."""
+    stop = GenerationStop(interpreter)
+    stopping: list[asyncio.Future[object]] = []
+
+    @dataclass
+    class StopAfterFirst(Recorder):
+        def attempt_ended(self, attempt: Attempt, number: int) -> None:
+            super().attempt_ended(attempt, number)
+            if number == 0:  # (it lands while the repair's facts are read from the worker)
+                stopping.append(asyncio.ensure_future(stop.stop("stopped by the test")))
+
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text=BROKEN, delay=0.005)
+        srv.enqueue(text=REPEATING_FIX, delay=0.005)
+        view = StopAfterFirst()
+        outcome = await generate(
+            interpreter, llm(srv), "sum the prices", view, path="gen.py", repairs=2, stop=stop
+        )
+        asked = len(srv.chat_requests)
+    assert asked == 1 and stopping[0].done()
+    assert outcome.stopped and not outcome.ok and stop.over
+    assert view.started == [(0, 1)]
+    repair = outcome.attempts[1]
+    assert repair.stopped == "stopped by the test" and repair.report is None
+    assert repair.error is None  # (not "the model returned no code")
+    assert outcome.code == BROKEN[: BROKEN.index("print('total")]
+
+
+def test_a_stop_keeps_every_complete_line_unless_an_error_stopped_the_run_first() -> None:
+    """The KeyboardInterrupt a person's stop causes cuts nothing (the code after it was
+    written, it is not wrong); an error that had stopped the run before keeps its cut; an
+    unfinished last line never stays."""
+    text = "a = 1\nb = slow()\nc = 3\nd = ("
+    chunk = Chunk(
+        index=1,
+        start_line=2,
+        end_line=2,
+        code="b = slow()\n",
+        released_offset=6,
+        released_at=0.0,
+        kind="simple",
+    )
+    failed = ChunkResult(chunk, ok=False, error=ErrorInfo("KeyboardInterrupt", "", 2))
+
+    def attempt(stopped: str | None = None, error_first: bool = False) -> Attempt:
+        return Attempt(
+            first_line=1,
+            stream=ReplayStream(""),
+            text=text,
+            failed=failed,
+            stopped=stopped,
+            error_stopped_first=error_first,
+        )
+
+    assert attempt().kept_text() == "a = 1\nb = slow()\n"  # an error: cut after it
+    assert attempt("stopped").kept_text() == "a = 1\nb = slow()\nc = 3\n"
+    assert attempt("stopped", error_first=True).kept_text() == "a = 1\nb = slow()\n"
 
 
 async def test_run_text_reports_the_error_text_and_what_was_not_streamed(

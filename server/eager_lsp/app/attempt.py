@@ -14,6 +14,13 @@ Rules, and why:
   must never read as a normal end.
 - A repair attempt filters the answer through `repair.RepeatFilter`; when the model gave the
   failing statement back unchanged, nothing ran and `unchanged_message` says so.
+- A person stops an attempt with `stop` (Ctrl-C of `eager-lsp generate`), not by cancelling
+  it: a cancelled attempt raises CancelledError and what the model wrote went with it. A stop
+  is the run's own (app/run.py `stop_text`): the model's stream is closed, the running
+  statement interrupted, nothing after it runs, and `run` returns as after any stop. Every
+  complete line the model wrote stays (as the editor keeps them, lsp/generation.py): the
+  KeyboardInterrupt the stop causes is not an error to cut at. An error that had stopped the
+  run before the person did keeps its cut.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from typing import Any, Protocol
 
 from eager_lsp.app import repair
 from eager_lsp.app.repair import RepairRequest, RepairStats
+from eager_lsp.app.run import stop_text
+from eager_lsp.core.executor import InterruptOutcome
 from eager_lsp.core.interpreter import Interpreter, StreamFailed
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import (
@@ -89,6 +98,8 @@ class Attempt:
     stats: RepairStats | None = None  # a repair's filter: repeats dropped, unchanged
     request: RepairRequest | None = None  # what a repair asked
     replaced: str = ""  # the text a repair rewrites (kept when the answer is unchanged)
+    stopped: str | None = None  # a person stopped it (`stop`): why
+    error_stopped_first: bool = False  # its run had stopped at an error before that
 
     @classmethod
     def generation(
@@ -139,6 +150,7 @@ class Attempt:
             and not self.text.strip()
             and self.error is None
             and not self.unchanged
+            and self.stopped is None
         )
 
     @property
@@ -167,14 +179,17 @@ class Attempt:
 
     def keep_length(self) -> int | None:
         """How much of `text` stays: up to the end of the failing statement (with
-        stop-on-error) or of the line with a syntax error; after a broken stream, complete
-        lines only (an unfinished last line goes, as after a stop); None: all of it."""
+        stop-on-error) or of the line with a syntax error; after a broken stream or a
+        person's stop, complete lines only (an unfinished last line goes: it never ran), and
+        a stop's interrupt cuts nothing (`stop`); None: all of it."""
         keep: int | None = None
-        if self.failed is not None and self.stop_on_error:
-            keep = line_end(self.text, self.failed.chunk.end_line - self.first_line)
-        elif self.syntax is not None:
-            keep = line_end(self.text, self.syntax.line - self.first_line)
-        if self.cause is not None and self.text and not self.text.endswith("\n"):
+        if self.stopped is None or self.error_stopped_first:
+            if self.failed is not None and self.stop_on_error:
+                keep = line_end(self.text, self.failed.chunk.end_line - self.first_line)
+            elif self.syntax is not None:
+                keep = line_end(self.text, self.syntax.line - self.first_line)
+        broken = self.cause is not None or self.stopped is not None
+        if broken and self.text and not self.text.endswith("\n"):
             whole = self.text.rfind("\n") + 1
             keep = whole if keep is None else min(keep, whole)
         return keep
@@ -186,6 +201,16 @@ class Attempt:
         return kept if not kept or kept.endswith("\n") else kept + "\n"
 
     # -- running ---------------------------------------------------------------------------
+    async def stop(self, interpreter: Interpreter, reason: str) -> InterruptOutcome | None:
+        """A person stops this attempt while it runs through `interpreter` (`stop_text`):
+        `run` then returns with the stop's `reason` in its report, and every complete line
+        stays (the module's rules). None: its run is not running (not begun, or over)."""
+        if self.stopped is None:
+            run = interpreter.run
+            self.stopped = reason
+            self.error_stopped_first = run is not None and run.stopped
+        return await stop_text(interpreter, reason)
+
     async def run(self, interpreter: Interpreter, edge: AttemptEdge) -> RunReport | None:
         """Stream the model's text through `interpreter`; returns the report (None when the
         provider failed before a run could report)."""
@@ -204,7 +229,7 @@ class Attempt:
                 if not r.ok and not r.skipped:
                     if self.failed is None:
                         self.failed = r
-                    if self.stop_on_error:
+                    if self.stop_on_error and (self.stopped is None or self.error_stopped_first):
                         cut = line_end(self.text, r.chunk.end_line - self.first_line)
             elif isinstance(event, SyntaxErrorFound):
                 self.syntax = event.issue

@@ -16,6 +16,14 @@ Rules, and why:
 - A repair's text replaces the code from the failing statement on: the next attempt's
   `first_line` is the failing statement's line in the run that failed; an edge whose lines
   move (a document being typed in) maps it through its own record of where that run was.
+  A repair that kept no line (stopped before its model wrote one) replaces nothing: the code
+  it was to replace stays in `outcome.code`.
+- A person stops the terminal's loop from outside it with `GenerationStop` (Ctrl-C of
+  `eager-lsp generate`), never by cancelling it, which lost the outcome and the code: the
+  attempt running is stopped as a replay is (`Attempt.stop`: the model's stream closed, the
+  running statement interrupted, every complete line kept), and no attempt starts after it,
+  so the interrupt the stop caused is never sent to the model as an error to repair. A stop
+  between attempts (the repair's prompt being built) ends the loop before the next streams.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import Protocol
 
 from eager_lsp.app import repair
 from eager_lsp.app.attempt import NO_CODE, Attempt, AttemptEdge
+from eager_lsp.core.executor import InterruptOutcome
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import ChunkResult
 from eager_lsp.providers.base import TextStream
@@ -93,25 +102,65 @@ class GenerateOutcome:
         return any(a.request is not None and not a.unchanged for a in self.attempts)
 
 
+class GenerationStop:
+    """How a person stops `generate`'s loop from outside it (the module's rules): `stop`,
+    from any task of the loop's event loop, at any time."""
+
+    def __init__(self, interpreter: Interpreter) -> None:
+        self.interpreter = interpreter
+        self.reason: str | None = None  # the person's stop, once asked for
+        self.begun = False  # an attempt began to stream: a stop has something to report
+        self.over = False  # the loop returned: nothing is left to stop
+        self.attempt: Attempt | None = None  # the attempt streaming now (`ViewRunner`)
+
+    async def stop(self, reason: str) -> InterruptOutcome | None:
+        """Stop the loop: the attempt streaming now stops (`Attempt.stop`), no other starts.
+        None: no attempt was streaming (between two, or the loop is over); else how the
+        interrupt of the running statement went (`Interpreter.interrupt`)."""
+        if self.over:
+            return None
+        if self.reason is None:
+            self.reason = reason
+        if self.attempt is None:
+            return None
+        return await self.attempt.stop(self.interpreter, reason)
+
+
 class ViewRunner:
-    """The terminal's runner: stream into the interpreter, tell the view (`GenerateView`)."""
+    """The terminal's runner: stream into the interpreter, tell the view (`GenerateView`);
+    `stop` ends the loop (`GenerationStop`)."""
 
     def __init__(
-        self, interpreter: Interpreter, view: GenerateView, wrap: StreamWrap | None = None
+        self,
+        interpreter: Interpreter,
+        view: GenerateView,
+        wrap: StreamWrap | None = None,
+        stop: GenerationStop | None = None,
     ) -> None:
         self.interpreter = interpreter
         self.view = view
         self.wrap = wrap  # wraps each attempt's stream (a token-rate limit)
+        self.stop = stop if stop is not None else GenerationStop(interpreter)
 
     async def run_attempt(self, attempt: Attempt, number: int) -> bool:
+        stop = self.stop
+        if stop.reason is not None:  # stopped between attempts: this one never streams
+            attempt.stopped = stop.reason
+            await attempt.stream.aclose()  # (unread: no request was sent; closed all the same)
+            return False
         if self.wrap is not None:
             attempt.stream = self.wrap(attempt.stream)
         self.view.attempt_started(attempt, number)
-        await attempt.run(self.interpreter, self.view)
+        # (its run begins before `attempt.run` first waits: a stop from now on reaches it)
+        stop.begun, stop.attempt = True, attempt
+        try:
+            await attempt.run(self.interpreter, self.view)
+        finally:
+            stop.attempt = None
         if attempt.empty:
             attempt.error = NO_CODE
         self.view.attempt_ended(attempt, number)
-        return True
+        return stop.reason is None
 
 
 async def generate(
@@ -124,25 +173,31 @@ async def generate(
     repairs: int = 0,
     style: str = repair.DEFAULT_STYLE,
     wrap: StreamWrap | None = None,
+    stop: GenerationStop | None = None,
 ) -> GenerateOutcome:
     """Write `prompt`'s program with the model into `interpreter`, repairing up to `repairs` times.
 
-    `wrap(stream)` may wrap each attempt's stream (a token-rate limit)."""
+    `wrap(stream)` may wrap each attempt's stream (a token-rate limit); `stop` lets a person
+    stop the loop (`GenerationStop`; the outcome is then `stopped`)."""
     first = Attempt.generation(
         llm,
         generation_messages(prompt, before="", after="", path=path),
         first_line=1,
         stop_on_error=interpreter.config.stop_on_error,
     )
-    return await repair_loop(
-        interpreter,
-        llm,
-        first,
-        ViewRunner(interpreter, view, wrap),
-        context=RepairContext(task=prompt),
-        repairs=repairs,
-        style=style,
-    )
+    runner = ViewRunner(interpreter, view, wrap, stop)
+    try:
+        return await repair_loop(
+            interpreter,
+            llm,
+            first,
+            runner,
+            context=RepairContext(task=prompt),
+            repairs=repairs,
+            style=style,
+        )
+    finally:
+        runner.stop.over = True
 
 
 async def repair_loop(
@@ -175,6 +230,8 @@ async def repair_loop(
         kept = attempt.kept_text().splitlines(keepends=True)
         lines += kept
         if not go_on:
+            if not kept:  # a repair that kept nothing replaces nothing
+                lines += attempt.replaced.splitlines(keepends=True)
             outcome.ok, outcome.stopped = False, True
             break
         if attempt.unchanged and attempt.request is not None:

@@ -5,6 +5,14 @@ each chunk right under it, a live status line (tokens/s, chunks run) when on a t
 summary of the timeline at the end. When a chunk raises, generation stops at once; with
 `--repair N` the model is asked up to N times to rewrite from the failing statement, and the
 statements before it keep their interpreter state (they are not run again).
+
+Ctrl-C stops it as it stops `run` (cli/interrupt.py, app/generate.py `GenerationStop`): the
+model's stream is closed, the running statement interrupted, no repair follows, and what a
+finished generation gives is still given: the code so far (every complete line the model
+wrote; an unfinished last line is not shown, not kept, never ran) in `-o` and in `--json`'s
+`code`, and the summary, whose last line says the user stopped it ("… before the model wrote
+any code" when the attempt it stopped had none). Exit status 130. A stop that leaves no code
+at all does not touch the `-o` file (a previous program there is not replaced by nothing).
 """
 
 from __future__ import annotations
@@ -22,11 +30,12 @@ from typing import Any, TextIO
 
 from eager_lsp.app import repair
 from eager_lsp.app.attempt import Attempt
-from eager_lsp.app.generate import generate
+from eager_lsp.app.generate import GenerationStop, generate
 from eager_lsp.cli.console import ConsolePrinter, announce_debugger, format_summary
+from eager_lsp.cli.interrupt import EXIT_INTERRUPTED, CtrlC
 from eager_lsp.cli.options import interpreter_config_from_args, llm_config_from_args
 from eager_lsp.cli.terminal import watch_stdout
-from eager_lsp.core.types import Event
+from eager_lsp.core.types import EndOfStream, Event, ResultReady
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
 from eager_lsp.providers.throttle import ThrottledStream
@@ -59,15 +68,26 @@ class LiveView:
         self._status()
 
     def event(self, event: Event) -> None:
-        if event.kind == "result":
+        if isinstance(event, ResultReady) and not event.result.skipped:
             self.chunks_done += 1
         if self.quiet:
             return
         self._clear_status()
-        if event.kind == "end_of_stream" and self.partial:
-            self._code_line(self.partial)  # the last, unterminated line
+        if isinstance(event, EndOfStream):
+            # the last, unterminated line: code when the stream ended whole; after a stop or
+            # a break it never ran and is not kept (Attempt.keep_length), so not shown
+            if event.whole and self.partial:
+                self._code_line(self.partial)
             self.partial = ""
         self.printer(event)
+        self._status()
+
+    def killing(self, why: str) -> None:
+        """A second Ctrl-C kills the interpreter (cli/interrupt.py): the printer says so."""
+        if self.quiet:
+            return
+        self._clear_status()
+        self.printer.killing(why)
         self._status()
 
     def flush(self) -> None:
@@ -91,8 +111,7 @@ class LiveView:
             )
 
     def attempt_ended(self, attempt: Attempt, number: int) -> None:
-        if attempt.report is not None and attempt.report.stopped_early:
-            self.drop_partial()  # the unfinished line after the stop is not kept
+        self.drop_partial()  # (not shown at the end of a stream that was not whole)
         if self.quiet:
             return
         self._clear_status()
@@ -155,74 +174,106 @@ async def generate_main(args: argparse.Namespace) -> int:
     interpreter = open_interpreter(
         interpreter_config_from_args(args, doc_path), spares=0
     )  # one-shot: no spare
+    stop = GenerationStop(interpreter)
     warm = asyncio.ensure_future(interpreter.start())  # the interpreter starts while the model does
     debug_port: int | None = None
     model_start = (
         asyncio.ensure_future(_report_model_start(view)) if llm.provider == "local" else None
     )
     rate_limit = args.rate_limit
-    try:
-        await warm
-        debug_port = announce_debugger(interpreter)
-        outcome = await generate(
-            interpreter,
-            llm,
-            args.prompt,
-            view,
-            path=doc_path,
-            repairs=args.repair,
-            style=getattr(args, "repair_style", repair.DEFAULT_STYLE),
-            wrap=(lambda stream: ThrottledStream(stream, rate_limit)) if rate_limit else None,
-        )
-    finally:
-        if model_start is not None:
-            model_start.cancel()
-        view.flush()
-        await interpreter.close()
-    attempts = outcome.attempts
-    code = outcome.code
-    write_error = None
-    if out_path is not None:
+    async with CtrlC(interpreter, view.killing, stop) as ctrl_c:
         try:
-            out_path.write_text(code, encoding="utf-8")
-        except OSError as exc:  # (checked before the model started; it changed since)
-            write_error = f"cannot write {out_path}: {exc.strerror or exc}"
-    final = attempts[-1].report
-    if args.json:
-        summary: dict[str, Any] = final.to_json() if final else {}
-        summary.update(
-            {
-                "provider": llm.provider,
-                # (the local provider's model is the bundled one it runs)
-                "model": llm.model or (llm.local_model if llm.provider == "local" else None),
-                "attempts": len(attempts),
-                "repairs": [
-                    {"dropped": len(a.stats.dropped), "unchanged": a.stats.unchanged}
-                    for a in attempts
-                    if a.stats is not None
-                ],
-                "debug_port": debug_port,
-                "code": code,
-                "error": outcome.error,
-                "ok": outcome.ok,
-            }
-        )
-        print(json.dumps(summary, indent=2))
-    else:
-        for i, attempt in enumerate(attempts):
-            if attempt.error:
-                print(f"ended: {attempt.model_failure or attempt.error}", file=sys.stderr)
-            nothing = attempt.error and not attempt.text  # ("stream - → -": nothing to say)
-            if attempt.report is not None and not nothing:
-                label = "" if len(attempts) == 1 else f"attempt {i + 1}: "
-                text = format_summary(attempt.report, origin=origin)
-                print(label + text.replace("\n", "\n" + " " * len(label)))
-        if out_path is not None and write_error is None:
-            print(f"wrote {out_path}")
+            await warm
+            debug_port = announce_debugger(interpreter)
+            outcome = await generate(
+                interpreter,
+                llm,
+                args.prompt,
+                view,
+                path=doc_path,
+                repairs=args.repair,
+                style=getattr(args, "repair_style", repair.DEFAULT_STYLE),
+                wrap=(lambda stream: ThrottledStream(stream, rate_limit)) if rate_limit else None,
+                stop=stop,
+            )
+        except asyncio.CancelledError:
+            # Ctrl-C cancels only a command whose generation has not begun; else the reader
+            # of stdout left (cli/terminal.py)
+            if not ctrl_c.stopped or stop.begun:
+                raise
+            print("eager-lsp: interrupted (Ctrl-C) before anything ran", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        finally:
+            if model_start is not None:
+                model_start.cancel()
+            view.flush()
+            await interpreter.close()
+        interrupted = ctrl_c.stopped
+        attempts = outcome.attempts
+        code = outcome.code
+        write_error = None
+        written = False
+        if out_path is not None and (code or not interrupted):
+            try:
+                out_path.write_text(code, encoding="utf-8")
+                written = True
+            except OSError as exc:  # (checked before the model started; it changed since)
+                write_error = f"cannot write {out_path}: {exc.strerror or exc}"
+        final = attempts[-1].report
+        if args.json:
+            summary: dict[str, Any] = final.to_json() if final else {}
+            summary.update(
+                {
+                    "provider": llm.provider,
+                    # (the local provider's model is the bundled one it runs)
+                    "model": llm.model or (llm.local_model if llm.provider == "local" else None),
+                    "attempts": len(attempts),
+                    "repairs": [
+                        {"dropped": len(a.stats.dropped), "unchanged": a.stats.unchanged}
+                        for a in attempts
+                        if a.stats is not None
+                    ],
+                    "debug_port": debug_port,
+                    "code": code,
+                    "error": outcome.error,
+                    "ok": outcome.ok,
+                    "interrupted": interrupted,
+                }
+            )
+            print(json.dumps(summary, indent=2))
+        else:
+            for i, attempt in enumerate(attempts):
+                _print_attempt(attempt, "" if len(attempts) == 1 else f"attempt {i + 1}: ", origin)
+            if written:
+                print(f"wrote {out_path}")
     if write_error is not None:
         print(f"eager-lsp: {write_error}", file=sys.stderr)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if write_error is not None:
         return 1
     return 0 if outcome.ok else 1
+
+
+def _print_attempt(attempt: Attempt, label: str, origin: float) -> None:
+    """How an attempt ended (stderr, when the model ended it) and its summary: a person's
+    stop is its last line, said also when the run's report cannot say it (the attempt never
+    began, or its model wrote nothing: no summary of a stream that never came)."""
+    if attempt.error:
+        print(f"ended: {attempt.model_failure or attempt.error}", file=sys.stderr)
+    report = attempt.report
+    wrote = bool(attempt.text.strip())
+    # ("stream - → -": nothing to say of a stream that never came)
+    broke = bool(attempt.error) and not attempt.text
+    nothing = not wrote if attempt.stopped is not None else broke
+    said = False
+    if report is not None and not nothing:
+        text = format_summary(report, origin=origin)
+        print(label + text.replace("\n", "\n" + " " * len(label)))
+        said = report.stop_reason == attempt.stopped
+    if attempt.stopped is not None and not said:
+        tail = "" if wrote else " before the model wrote any code"
+        print(f"{label}stopped early: {attempt.stopped}{tail}")
 
 
 def _unwritable(path: Path) -> str | None:

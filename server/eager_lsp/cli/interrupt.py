@@ -1,18 +1,23 @@
-"""Ctrl-C during `eager-lsp run`: the run stops and still says what ran.
+"""Ctrl-C during `eager-lsp run` and `eager-lsp generate`: the work stops and still says
+what ran.
 
 asyncio.run's own SIGINT handling cancels the command's task: the run went down as an abort,
-its report with it (no summary, only "interrupted"), and a second Ctrl-C raised
-KeyboardInterrupt wherever the event loop happened to be. Under `CtrlC` instead:
+its report with it (no summary, only "interrupted"; for `generate`, the code the model had
+written and the `-o` file too), and a second Ctrl-C raised KeyboardInterrupt wherever the
+event loop happened to be. Under `CtrlC` instead:
 
-- the first Ctrl-C stops the run as its user does (app/run.py `stop_text`): the running
-  statement gets a KeyboardInterrupt (after the interpreter's grace period, 2 s, it is
-  killed), nothing after it runs, the printer's stop line says "interrupted by the user
-  (Ctrl-C)", and the usual summary follows. Before the run has begun (the interpreter still
-  starting) nothing ran and there is nothing to report: the command's task is cancelled and
-  it ends at once. Once the run is over (its summary being printed) there is nothing to stop;
+- the first Ctrl-C stops the command's work as its user does (`Work.stop`): for `run`, the
+  replay (app/run.py `stop_text`); for `generate`, the generation loop (app/generate.py
+  `GenerationStop`: the model's stream is closed, no repair follows, the code written so far
+  is kept). The running statement gets a KeyboardInterrupt (after the interpreter's grace
+  period, 2 s, it is killed), nothing after it runs, the printer's stop line says
+  "interrupted by the user (Ctrl-C)", and the usual summary follows. Before the work has
+  begun (the interpreter still starting, the model not asked yet) nothing ran and there is
+  nothing to report: the command's task is cancelled and it ends at once. Once the work is
+  over (its summary being printed) there is nothing to stop;
 - a second Ctrl-C does not wait out the grace period (a statement may catch
   KeyboardInterrupt): the interpreter is killed now, said on a line of its own, and the
-  summary still follows;
+  summary still follows. With no statement running there is nothing to kill;
 - a third ends the process at once: nothing may hold a user who insists (an attached Jupyter
   kernel may ignore both, and is not ours to kill);
 - the command then exits with 130 (128 + SIGINT, what a shell reports for a program Ctrl-C
@@ -32,7 +37,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from eager_lsp.app.run import stop_text
 from eager_lsp.core.interpreter import Interpreter
@@ -42,16 +47,60 @@ USER_STOP = "interrupted by the user (Ctrl-C)"
 KILLED = "Ctrl-C again: the interpreter is killed"
 
 
-class CtrlC:
-    """`async with CtrlC(interpreter, killing):` around a command that runs `run_text` through
-    `interpreter`; `killing(why)` is told before the second Ctrl-C kills the interpreter (the
-    printer says so, and then tells the statement's loss as that, not as a mystery)."""
+class Work(Protocol):
+    """What a command does through its interpreter, as a Ctrl-C sees it."""
 
-    def __init__(self, interpreter: Interpreter, killing: Callable[[str], None]) -> None:
+    @property
+    def begun(self) -> bool:
+        """Something runs or ran: a stop has something to report."""
+        ...
+
+    @property
+    def over(self) -> bool:
+        """Nothing is left to stop: the summary is on its way."""
+        ...
+
+    async def stop(self, reason: str) -> object:
+        """Stop it as its user does; the report then says `reason`."""
+        ...
+
+
+class Replay:
+    """`run`'s work: one replay through `interpreter` (app/run.py `run_text`)."""
+
+    def __init__(self, interpreter: Interpreter) -> None:
+        self._interpreter = interpreter
+
+    @property
+    def begun(self) -> bool:
+        return self._interpreter.run is not None
+
+    @property
+    def over(self) -> bool:
+        run = self._interpreter.run
+        return run is not None and run.done
+
+    async def stop(self, reason: str) -> object:
+        return await stop_text(self._interpreter, reason)
+
+
+class CtrlC:
+    """`async with CtrlC(interpreter, killing, work):` around a command whose `work` runs
+    through `interpreter` (default: a replay, `Replay`); `killing(why)` is told before the
+    second Ctrl-C kills the interpreter (the printer says so, and then tells the statement's
+    loss as that, not as a mystery)."""
+
+    def __init__(
+        self,
+        interpreter: Interpreter,
+        killing: Callable[[str], None],
+        work: Work | None = None,
+    ) -> None:
         self._interpreter = interpreter
         self._killing = killing
+        self._work: Work = work if work is not None else Replay(interpreter)
         self.presses = 0
-        self.stopped = False  # a Ctrl-C stopped the run, or the command before it began
+        self.stopped = False  # a Ctrl-C stopped the work, or the command before it began
         self._task: asyncio.Task[Any] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -91,22 +140,22 @@ class CtrlC:
         self.presses += 1
         if self.presses >= 3:
             _exit_now()
-        run = self._interpreter.run
-        if run is None:  # still starting: nothing ran
+        work = self._work
+        if not work.begun:  # still starting: nothing ran
             self.stopped = True
             if self._task is not None:
                 self._task.cancel()
-        elif run.done:
-            return  # over: its summary is on its way
+        elif work.over:
+            return  # its summary is on its way
         elif not self.stopped:
             self.stopped = True
-            self._start(stop_text(self._interpreter, USER_STOP))
-        else:
+            self._start(work.stop(USER_STOP))
+        elif (run := self._interpreter.run) is not None and not run.done:
             self._killing(KILLED)
             self._start(self._interpreter.executor_lost(KILLED))
 
-    def _start(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.ensure_future(work)
+    def _start(self, job: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(job)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
