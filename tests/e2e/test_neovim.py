@@ -727,6 +727,40 @@ def test_k_shows_the_full_value_output_and_traceback(
 
 
 @requires_nvim
+def test_hover_on_a_running_statement_shows_its_output_so_far(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """`K` on a loop that still runs: how long it has run and what it printed so far (the
+    server keeps it from eager/output); once its result is in, the result's hover."""
+    target = tmp_path / "loop.py"
+    stop = tmp_path / "stop"
+    target.write_text(
+        "import os, time\n"
+        "for i in range(600):\n"
+        '    print("tick", i, flush=True)\n'
+        f"    if os.path.exists({str(stop)!r}):\n"
+        "        break\n"
+        "    time.sleep(0.1)\n"
+    )
+    r = run_scenario(
+        "hover",
+        tmp_path,
+        {
+            "file": str(target),
+            "settings": _settings(openai_server.url),
+            "running_line": 2,
+            "stop_file": str(stop),
+            "expect_results": 2,
+        },
+    )
+    assert r.get("error") is None and r["printed"] and r["done"], r["_debug"]
+    running, result = r["running_hover"], r["result_hover"]
+    assert "lines 2–6 · running for" in running, running
+    assert "tick 0\ntick 1\ntick 2" in running, running
+    assert "running" not in result and "tick 0\ntick 1\ntick 2" in result, result
+
+
+@requires_nvim
 def test_output_buffer_lists_the_png_of_a_figure(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:

@@ -27,6 +27,7 @@ from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.types import Event
 from eager_lsp.executors.backend import SharedSources
 from eager_lsp.lsp.config import Settings
+from eager_lsp.lsp.running import RunningStatements
 from eager_lsp.lsp.store import ResultStore
 from eager_lsp.lsp.text import LineEdit, Text
 from eager_lsp.lsp.waits import wait_done
@@ -147,6 +148,8 @@ class Document:
     version: int
     text: Text
     store: ResultStore = field(default_factory=ResultStore)
+    # statements running now and the end of their output, until their results are in the store
+    running: RunningStatements = field(default_factory=RunningStatements)
     interpreter: Interpreter | None = None
     closed: bool = False
     observers: list[ChangeObserver] = field(default_factory=list)

@@ -357,6 +357,7 @@ async def restart(server: ExecutionContext, doc: Document) -> RestartResult:
         await doc.activity.stop("interpreter restarted")
     interpreter = server.interpreter_for(doc)
     await interpreter.restart()
+    doc.running.clear()  # nothing runs in the new process
     gone = doc.store.clear()
     if gone:
         server.stale(doc, 0)

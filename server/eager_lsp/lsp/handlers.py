@@ -117,14 +117,10 @@ def _results(server: EagerServer) -> None:
         doc = server.documents.get(params.text_document.uri)
         if doc is None or server.settings.client_draws_values:
             return None
-        entry = hover.entry_at(doc, params.position.line)
-        if entry is None:
+        text = hover.markdown_at(doc, params.position.line)
+        if text is None:
             return None
-        return lsp.Hover(
-            contents=lsp.MarkupContent(
-                kind=lsp.MarkupKind.Markdown, value=hover.hover_markdown(doc, entry)
-            )
-        )
+        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text))
 
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,

@@ -1,10 +1,17 @@
-"""`textDocument/hover` on a line that ran: the statement's full values, output and traceback.
+"""`textDocument/hover` on a line that ran: the statement's full values, output and traceback;
+on a statement still running, how long it has run and the end of what it printed so far.
 
 Inlay hints carry one short label per statement; the hover is where the whole result is read.
 Every part is bounded here (HOVER_* below are the only size limits of the hover), because a
 value's repr, a traceback or a chunk's output can each be large and an editor renders the whole
 Markdown string at once. Clients that draw values and their hover themselves (the VS Code
 extension, `inline.decorations`) are served no hover, so a value is shown once per editor.
+
+A statement still running (lsp/running.py) is shown in place of any earlier result at its
+lines, as the VS Code extension draws it; once its result is in, the hover is the result's.
+Of its output so far the newest part is shown (a block's last characters, where a result's
+block keeps its first), each line as a terminal shows it: the text after its last carriage
+return, so a progress bar that redraws itself is one line.
 """
 
 from __future__ import annotations
@@ -16,9 +23,19 @@ from eager_lsp.lsp.store import Entry
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
+    from eager_lsp.lsp.running import Running, Tail
 
 HOVER_LIMIT = 12_000  # characters of Markdown in one hover
 HOVER_BLOCK_LIMIT = 4_000  # characters of one value, output stream or traceback
+
+
+def markdown_at(doc: Document, line: int) -> str | None:
+    """The hover on `line`: the statement running there, else the result shown there."""
+    running = doc.running.at(line)
+    if running is not None:
+        return running_markdown(*running)
+    entry = entry_at(doc, line)
+    return hover_markdown(doc, entry) if entry is not None else None
 
 
 def entry_at(doc: Document, line: int) -> Entry | None:
@@ -54,9 +71,49 @@ def _value_blocks(v: Value, label: str) -> list[str]:
     return [head, fence(v.repr or v.summary, "python")]
 
 
+def _lines(first: int, last: int) -> str:
+    return f"line {first + 1}" if first == last else f"lines {first + 1}–{last + 1}"
+
+
+def running_markdown(running: Running, first: int, last: int) -> str:
+    """A statement still running at lines first..last: for how long, and its latest output."""
+    blocks = [f"**eager** · {_lines(first, last)} · running for {_duration(running.elapsed())}"]
+    for name, tail in (("stdout", running.stdout), ("stderr", running.stderr)):
+        if tail.text:
+            blocks += _tail_blocks(name, tail)
+    if len(blocks) == 1:
+        blocks.append("no output yet")
+    return _join_bounded(blocks)
+
+
+def _tail_blocks(name: str, tail: Tail) -> list[str]:
+    text = tail.text[-HOVER_BLOCK_LIMIT:]
+    before = tail.before + len(tail.text) - len(text)
+    label = f"**{name}** so far"
+    if before:
+        label += f" (its last {len(text)} characters; {before} characters before them)"
+    return [label, fence(_as_terminal_shows(text), "text")]
+
+
+def _as_terminal_shows(text: str) -> str:
+    """Each line as its text after its last carriage return (one just before the line
+    break is part of the break: Windows line ends)."""
+    lines = []
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        lines.append(line[line.rfind("\r") + 1 :])
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
 def hover_markdown(doc: Document, e: Entry) -> str:
-    lines = f"line {e.first + 1}" if e.first == e.last else f"lines {e.first + 1}–{e.last + 1}"
-    head = [f"**eager** · {lines}"]
+    head = [f"**eager** · {_lines(e.first, e.last)}"]
     if e.syntax is not None:
         return "\n\n".join([head[0], f"**SyntaxError**: {e.syntax.message}"])
     r = e.result

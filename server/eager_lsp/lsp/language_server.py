@@ -436,6 +436,7 @@ class EagerServer(LanguageServer):
         if doc.activity is not None:
             await doc.activity.stop("document closed")
         await self.interpreters.close(doc)
+        doc.running.clear()
 
     async def shutdown_all(self) -> None:
         """Stop every activity and interpreter, within the shutdown budget."""

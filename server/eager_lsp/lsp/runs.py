@@ -8,17 +8,23 @@ until its text has actually been written into the document.
 It keeps no result: a result reaches the store as the ledger's statement id (the `sid` of
 its `ResultReady`, core/ledger.py) and the document lines it maps to; a held result is only
 that sid (pinned in the ledger meanwhile, so it is still there when its text arrives).
+
+A binding that publishes also keeps the document's running statements (lsp/running.py) up to
+date, for the hover: each from its `ExecStart` until its result, the run's `Done`, or the run
+being cancelled; their lines are asked of the binding when the hover wants them (`_shown_at`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.types import (
     ChunkOutput,
     ChunkResult,
+    Done,
     Event,
     ExecStart,
     Release,
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
     from eager_lsp.core.ledger import Ledger
     from eager_lsp.lsp.context import Results
     from eager_lsp.lsp.documents import Document
+    from eager_lsp.lsp.running import RunningStatements
 
 LineMapper = Callable[[int], "int | None"]  # 1-based run line → 0-based document line
 # A running statement's new output at its document lines now (first, last; 0-based).
@@ -66,12 +73,13 @@ class LineMap:
 
 def publishing(server: Results, doc: Document, mapper: LineMapper, **kw: Any) -> RunBinding:
     """A binding whose results and live output go to `server` for `doc`, as the user sees
-    runs (`kw`: RunBinding's other arguments)."""
+    runs, and whose running statements the hover shows (`kw`: RunBinding's other arguments)."""
     return RunBinding(
         doc,
         mapper,
         on_entry=lambda e: server.add_entry(doc, e),
         on_output=lambda first, last, out: server.live_output(doc, first, last, out),
+        running_statements=doc.running,
         **kw,
     )
 
@@ -88,6 +96,7 @@ class RunBinding:
         on_event: Callable[[Event], None] | None = None,
         hold: Callable[[int], bool] | None = None,
         on_output: OutputSink | None = None,
+        running_statements: RunningStatements | None = None,
     ) -> None:
         self.doc = doc
         self.mapper = mapper
@@ -106,20 +115,33 @@ class RunBinding:
         # Results waiting for their text (a generation): (ledger sid, or None for the syntax
         # error; the run lines of the statement). The results stay in the ledger.
         self._waiting: list[tuple[int | None, int, int]] = []
-        self.cancelled = False
-        # Which statements run at the same time (gate `parallel`): run lines by chunk index,
-        # the chunks running now, and for each chunk the others it overlapped with.
-        self._lines: dict[int, int] = {}
+        self._cancelled = False
+        self._running_statements = running_statements  # lsp/running.py, or None
+        # Which statements run at the same time (gate `parallel`): run lines (first, last) by
+        # chunk index, the chunks running now, and for each chunk the others it overlapped with.
+        self._lines: dict[int, tuple[int, int]] = {}
         self._live: set[int] = set()
         self._overlap: dict[int, set[int]] = {}
         self._unshown: set[int] = set()  # chunks whose live output stopped being passed on
 
+    @property
+    def cancelled(self) -> bool:
+        """Nothing more of this run is shown (it was stopped, or another took over)."""
+        return self._cancelled
+
+    @cancelled.setter
+    def cancelled(self, value: bool) -> None:
+        self._cancelled = value
+        if value and self._running_statements is not None:
+            self._running_statements.run_ended(self.run_id)
+
     def __call__(self, event: Event) -> None:
         if self.cancelled:
             return
+        statements = self._running_statements
         if isinstance(event, Release):
             self.released += 1
-            self._lines[event.chunk.index] = event.chunk.start_line
+            self._lines[event.chunk.index] = (event.chunk.start_line, event.chunk.end_line)
         elif isinstance(event, ExecStart):
             self.started += 1
             index = event.chunk
@@ -127,9 +149,13 @@ class RunBinding:
                 self._overlap.setdefault(other, set()).add(index)
             self._overlap.setdefault(index, set()).update(self._live)
             self._live.add(index)
+            if statements is not None:
+                statements.started(self.run_id, index, event.t, partial(self._shown_at, index))
         elif isinstance(event, ResultReady):
             result = event.result
             self._live.discard(result.chunk.index)
+            if statements is not None:
+                statements.finished(self.run_id, result.chunk.index)
             self.done += 1
             if not result.skipped:
                 self.ran += 1
@@ -140,7 +166,11 @@ class RunBinding:
             self.syntax = event.issue
             self._offer(None, event.issue.line, event.issue.line)
         elif isinstance(event, ChunkOutput):
+            if statements is not None:
+                statements.output(self.run_id, event.chunk.index, event.stdout, event.stderr)
             self._output(event)
+        elif isinstance(event, Done) and statements is not None:
+            statements.run_ended(self.run_id)
         if self.on_event is not None:
             self.on_event(event)
 
@@ -158,6 +188,17 @@ class RunBinding:
             self._unshown.add(chunk.index)
             return
         self.on_output(first, last, event)
+
+    def _shown_at(self, index: int) -> tuple[int, int] | None:
+        """Where the running chunk `index` is in the document now (lsp/running.py `Where`):
+        None when its text was edited, or a generation has not written it yet."""
+        lines = self._lines.get(index)
+        if lines is None or self.cancelled:
+            return None
+        first, last = self.mapper(lines[0]), self.mapper(lines[1])
+        if first is None or last is None or (self.hold is not None and self.hold(lines[1])):
+            return None
+        return first, last
 
     @property
     def running(self) -> int:
@@ -181,7 +222,7 @@ class RunBinding:
         }
 
     def _doc_lines(self, indices: set[int]) -> list[int]:
-        lines = (self.mapper(self._lines[i]) for i in indices if i in self._lines)
+        lines = (self.mapper(self._lines[i][0]) for i in indices if i in self._lines)
         return sorted(line for line in lines if line is not None)
 
     def elapsed(self) -> float:

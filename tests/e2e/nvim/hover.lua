@@ -1,4 +1,6 @@
 -- :EagerRun, then `K` on lines with a result: the server's hover opens in a float (not pydoc).
+-- With `running_line`: `K` on a statement that still runs (it prints until `stop_file`
+-- exists) shows how long it has run and its output so far; once its result is in, the result.
 local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 local H = dofile(dir .. "/harness.lua")
 
@@ -10,9 +12,50 @@ local function float_lines()
   end
 end
 
+--- `K` on a 0-based line: the float's text (vim.NIL when none opened), the float closed.
+local function press_k(line)
+  vim.api.nvim_win_set_cursor(0, { line + 1, 0 })
+  vim.api.nvim_feedkeys("K", "mx", false)
+  local lines, win
+  H.wait(10000, function()
+    lines, win = float_lines()
+    return lines ~= nil
+  end)
+  if win then
+    vim.api.nvim_win_close(win, true)
+  end
+  return lines and table.concat(lines, "\n") or vim.NIL
+end
+
+local function while_running(buf)
+  local printed = ""
+  vim.api.nvim_create_autocmd("User", {
+    pattern = "EagerOutput",
+    callback = function(ev)
+      printed = printed .. (ev.data.stdout or "")
+    end,
+  })
+  vim.cmd("EagerRun")
+  H.result.printed = H.wait(H.timeout, function()
+    return printed:find("tick 2\n", 1, true) ~= nil
+  end)
+  H.result.running_hover = press_k(H.params.running_line)
+  vim.fn.writefile({}, H.params.stop_file)
+  H.wait_done()
+  H.wait(10000, function()
+    return #require("eager").results(buf) >= H.params.expect_results
+  end)
+  H.result.result_hover = press_k(H.params.running_line)
+end
+
 H.run(function()
   H.setup()
   local buf, client = H.open(H.params.file)
+  if H.params.running_line then
+    while_running(buf)
+    H.snapshot(buf, client)
+    return
+  end
   -- What `K` would do without the plugin's mapping: 'keywordprg' (pydoc, from the ftplugin).
   H.result.keywordprg = vim.bo[buf].keywordprg
   H.result.k_mapping = vim.fn.maparg("K", "n", false, true).desc
@@ -23,17 +66,7 @@ H.run(function()
   end)
   H.result.hovers = {}
   for _, line in ipairs(H.params.hover_lines) do
-    vim.api.nvim_win_set_cursor(0, { line + 1, 0 })
-    vim.api.nvim_feedkeys("K", "mx", false)
-    local lines, win
-    H.wait(10000, function()
-      lines, win = float_lines()
-      return lines ~= nil
-    end)
-    H.result.hovers[#H.result.hovers + 1] = lines and table.concat(lines, "\n") or vim.NIL
-    if win then
-      vim.api.nvim_win_close(win, true)
-    end
+    H.result.hovers[#H.result.hovers + 1] = press_k(line)
   end
   H.snapshot(buf, client)
 end)
