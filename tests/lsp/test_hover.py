@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types as lsp
 
+from eager_lsp import limits
 from eager_lsp.lsp import hover, methods
 
 from .conftest import Editor
@@ -107,3 +108,23 @@ async def test_hover_shows_a_data_frame_as_a_table_and_lists_figures(
     assert results[2]["values"][0]["table"].startswith("|  | a | b |")
     figure = await _hover(editor, uri, 3)
     assert figure is not None and image["path"] in figure and "**figure 1**" in figure
+
+
+async def test_hover_shows_output_as_a_terminal_and_stays_within_its_json_cap(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """A progress bar redrawn with "\\r" is its last state; emoji escape to 12 bytes of JSON
+    each, so the hover is bounded in bytes as well as characters (protocol.md, "Limits")."""
+    script = (
+        'print("".join(f"\\r{p}%" for p in range(0, 101, 10)))\n'
+        "import sys\n"
+        'for i in range(2):\n    print("\\U0001f600" * 3000); print("\\U0001f600" * 3000, file=sys.stderr)\n'
+    )
+    uri = editor.open("bars.py", script, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    bar = await _hover(editor, uri, 0)
+    assert bar is not None and "\n100%\n" in bar and "\r" not in bar, bar
+    emoji = await _hover(editor, uri, 2)
+    assert emoji is not None and "\U0001f600" in emoji
+    assert limits.json_size(emoji) <= limits.PAYLOAD_CAP, limits.json_size(emoji)

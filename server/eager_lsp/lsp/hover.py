@@ -10,8 +10,8 @@ extension, `inline.decorations`) are served no hover, so a value is shown once p
 A statement still running (lsp/running.py) is shown in place of any earlier result at its
 lines, as the VS Code extension draws it; once its result is in, the hover is the result's.
 Of its output so far the newest part is shown (a block's last characters, where a result's
-block keeps its first), each line as a terminal shows it: the text after its last carriage
-return, so a progress bar that redraws itself is one line.
+block keeps its first). Output, running or in a result, is shown each line as a terminal shows
+it: the text after its last carriage return, so a progress bar that redraws itself is one line.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from eager_lsp.core.types import Value
+from eager_lsp.limits import PAYLOAD_CAP, json_size
 from eager_lsp.lsp.store import Entry
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from eager_lsp.lsp.running import Running, Tail
 
 HOVER_LIMIT = 12_000  # characters of Markdown in one hover
+HOVER_BYTES = PAYLOAD_CAP - 1024  # bytes of JSON of its blocks (room for the response's own)
 HOVER_BLOCK_LIMIT = 4_000  # characters of one value, output stream or traceback
 
 
@@ -129,9 +131,9 @@ def hover_markdown(doc: Document, e: Entry) -> str:
     if r.expr is not None:
         blocks += _value_blocks(r.expr, "**→**")
     if r.stdout:
-        blocks += ["**stdout**", fence(r.stdout, "text")]
+        blocks += ["**stdout**", fence(_as_terminal_shows(r.stdout), "text")]
     if r.stderr:
-        blocks += ["**stderr**", fence(r.stderr, "text")]
+        blocks += ["**stderr**", fence(_as_terminal_shows(r.stderr), "text")]
     for image in r.images:  # PNG files; an editor that can show images draws them itself
         blocks.append(
             f"**{image.label or 'image'}** (PNG, {image.size // 1024 + 1} KiB): `{image.path}`"
@@ -145,13 +147,16 @@ def hover_markdown(doc: Document, e: Entry) -> str:
 
 
 def _join_bounded(blocks: list[str]) -> str:
-    """Whole blocks only (a cut fence would swallow the rest), up to HOVER_LIMIT."""
+    """Whole blocks only (a cut fence would swallow the rest), up to HOVER_LIMIT characters
+    and PAYLOAD_CAP bytes of JSON (12,000 characters of emoji escape to 144 KB)."""
     out: list[str] = []
-    used = 0
+    used = size = 0
     for i, block in enumerate(blocks):
-        if used + len(block) + 2 > HOVER_LIMIT:
+        block_size = json_size(block)
+        if used + len(block) + 2 > HOVER_LIMIT or size + block_size > HOVER_BYTES:
             out.append(f"… ({len(blocks) - i} more parts: see the output)")
             break
         out.append(block)
         used += len(block) + 2
+        size += block_size
     return "\n\n".join(out)
