@@ -48,6 +48,12 @@ INBOUND_HEADER_CAP = 8 * 1024  # bytes of one header line read from the editor
 # 64 MiB took 1.7 GB. At this cap a body's values take ~150 MB at most, plus its strings.
 INBOUND_VALUE_CAP = 2_000_000
 
+# -- what the command line may ask -------------------------------------------------------------
+# Bytes of JSON (`json_size`): the code's `sys.argv` (`eager-lsp run a.py x y`), which every
+# statement's request carries to the interpreter (core/executor.py `ChunkRequest.argv`). A shell
+# passes up to ~2 MB of arguments; taken whole, each statement of a run would send them again.
+ARGV_CAP = 64 * 1024
+
 # -- memory -------------------------------------------------------------------------------------
 MEMORY_SHARE = 0.5  # default execution.memoryLimitMB: this share of the machine's memory
 MIN_MEMORY_LIMIT_MB = 128  # below this the interpreter (with debugpy's threads) cannot start
@@ -75,6 +81,18 @@ def machine_memory_mb() -> int:
 def default_memory_limit_mb() -> int:
     """MEMORY_SHARE of machine_memory_mb(); 0 (no limit) when the memory is unknown."""
     return int(machine_memory_mb() * MEMORY_SHARE)
+
+
+def argv_problem(argv: list[str]) -> str | None:
+    """Why `argv` cannot be the code's `sys.argv` (over ARGV_CAP), or None: said to the user
+    as is, never cut silently (a script given half its arguments would do something else)."""
+    size = json_size(argv)
+    if size <= ARGV_CAP:
+        return None
+    return (
+        f"the script's arguments are too long ({size} bytes as sent to the interpreter; at most"
+        f" {ARGV_CAP}): pass large data in a file or on stdin"
+    )
 
 
 def clip(text: str, cap: int) -> str:

@@ -98,7 +98,9 @@ def test_a_cli_stopped_while_the_model_loads_leaves_no_model_process(
     the model's process ends too, not once it has loaded (a newcomer saw one spin for 8-25 s
     at 60-70 % CPU after Ctrl-C, reparented to init). Where the cached model loads within the
     10 s this waits, the old behaviour passes too: tests/providers/test_local_server_exit.py
-    tells them apart with a slow stand-in for llama.cpp."""
+    tells them apart with a slow stand-in for llama.cpp. Ctrl-C also ends the command at once
+    (it sat until the model had loaded, 4-10 s here, 15-60 s on a first start);
+    tests/cli/test_generate_local_stop.py checks that against a 60 s stand-in load."""
     import signal
     import time
 
@@ -119,8 +121,10 @@ def test_a_cli_stopped_while_the_model_loads_leaves_no_model_process(
             time.sleep(0.1)
         assert mine, "the model's process never started"
         time.sleep(1.0)  # loading now (it takes 5-25 s)
+        sent = time.monotonic()
         cli.send_signal(getattr(signal, how))
         cli.wait(30)
+        assert time.monotonic() - sent < 2.5, "the command waited for the model's start"
         deadline = time.monotonic() + 10
         while mine & set(_model_servers()) and time.monotonic() < deadline:
             time.sleep(0.1)

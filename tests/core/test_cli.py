@@ -59,7 +59,7 @@ def test_run_json_shows_execution_overlapping_the_stream(tmp_path: Path) -> None
     lines += ["print(total)"]
     src = tmp_path / "s.py"
     src.write_text("\n".join(lines) + "\n")
-    out = cli("run", str(src), "--rate", "40", "--json", "--no-debug", cwd=tmp_path)
+    out = cli("run", "--rate", "40", "--json", "--no-debug", str(src), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert set(summary) >= {"first_token_s", "last_token_s", "done_s", "exec_total_s", "chunks"}
@@ -84,7 +84,7 @@ def test_run_json_shows_execution_overlapping_the_stream(tmp_path: Path) -> None
 def test_run_prints_values_and_stops_at_the_first_error(tmp_path: Path) -> None:
     src = tmp_path / "f.py"
     src.write_text("x = 6 * 7\nprint('x is', x)\ny = x / 0\nz = 'never'\n")
-    out = cli("run", str(src), "--rate", "0", "--no-debug", cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--no-debug", str(src), cwd=tmp_path)
     assert out.returncode == 1
     assert "x = 42" in out.stdout
     assert "x is 42" in out.stdout
@@ -98,7 +98,7 @@ def test_run_prints_a_syntax_error_after_the_results_above_it(tmp_path: Path) ->
     before lines 1–3 have run. Its line and the stop were printed first; they follow now."""
     src = tmp_path / "s.py"
     src.write_text("a = 1\nprint('hi', a)\nb = a + 1\nc = (\nd = 2\n")
-    out = cli("run", str(src), "--rate", "0", "--no-debug", cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--no-debug", str(src), cwd=tmp_path)
     assert out.returncode == 1, out.stderr
     where = [line.split("]", 1)[1].split()[0] for line in out.stdout.splitlines() if "s]" in line]
     assert where == ["L1", "L2", "L3", "line", "stop"], out.stdout
@@ -111,7 +111,7 @@ def test_run_into_a_reader_that_leaves_stops_quietly(tmp_path: Path) -> None:
     src = tmp_path / "s.py"
     src.write_text("import time\n" + "".join(f"time.sleep(0.2); x{i} = {i}\n" for i in range(30)))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "eager_lsp", "run", str(src), "--no-debug"],
+        [sys.executable, "-m", "eager_lsp", "run", "--no-debug", str(src)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -137,12 +137,12 @@ def test_run_reads_a_file_in_its_declared_encoding_and_says_why_it_cannot(
     "not UTF-8"). A file that is not in its encoding gets one clear line, no traceback."""
     src = tmp_path / "latin.py"
     src.write_bytes("# -*- coding: latin-1 -*-\nname = 'café'\nprint(name)\n".encode("latin-1"))
-    out = cli("run", str(src), "--rate", "0", "--no-debug", cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--no-debug", str(src), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "café" in out.stdout
     bad = tmp_path / "bad.py"
     bad.write_bytes(b"a = '\xff'\n")
-    out = cli("run", str(bad), "--rate", "0", "--no-debug", cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--no-debug", str(bad), cwd=tmp_path)
     assert out.returncode != 0
     assert "is not valid UTF-8 text" in out.stderr and "Traceback" not in out.stderr, out.stderr
 
@@ -154,7 +154,7 @@ def test_workspace_files_cannot_shadow_the_stdlib_under_server_or_worker(tmp_pat
     (tmp_path / "mymod.py").write_text("VALUE = 7\n")
     src = tmp_path / "s.py"
     src.write_text("import mymod\nprint('value', mymod.VALUE)\n")
-    out = cli("run", str(src), "--rate", "0", "--no-debug", cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--no-debug", str(src), cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "value 7" in out.stdout  # the workspace's own modules stay importable for user code
     served = subprocess.run(
@@ -175,11 +175,11 @@ PROBE = "import sys\nprint('debugger', 'pydevd' in sys.modules, sys.gettrace() i
 def test_run_starts_no_debugger_unless_asked(tmp_path: Path) -> None:
     src = tmp_path / "d.py"
     src.write_text(PROBE)
-    out = cli("run", str(src), "--rate", "0", cwd=tmp_path)
+    out = cli("run", "--rate", "0", str(src), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "debugger False False" in out.stdout
     assert "debugpy" not in out.stderr
-    summary = cli("run", str(src), "--rate", "0", "--json", cwd=tmp_path)
+    summary = cli("run", "--rate", "0", "--json", str(src), cwd=tmp_path)
     assert json.loads(summary.stdout)["debug_port"] is None
 
 
@@ -187,12 +187,12 @@ def test_run_starts_no_debugger_unless_asked(tmp_path: Path) -> None:
 def test_run_debug_listens_from_the_start_and_says_where(tmp_path: Path) -> None:
     src = tmp_path / "d.py"
     src.write_text(PROBE)
-    out = cli("run", str(src), "--rate", "0", "--debug", cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--debug", str(src), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "debugger True True" in out.stdout  # listening and tracing before the first line
     found = re.search(r"debugpy: attach to 127\.0\.0\.1:(\d+) ", out.stderr)
     assert found and int(found.group(1)) > 0, out.stderr
-    summary = cli("run", str(src), "--rate", "0", "--debug", "--json", cwd=tmp_path)
+    summary = cli("run", "--rate", "0", "--debug", "--json", str(src), cwd=tmp_path)
     assert isinstance(json.loads(summary.stdout)["debug_port"], int)
 
 
@@ -242,13 +242,13 @@ def test_chunks_reports_code_this_python_rejects_without_a_traceback(
 def test_run_memory_limit_gives_a_memory_error_on_its_line(tmp_path: Path) -> None:
     src = tmp_path / "m.py"
     src.write_text("x = 1\nblob = bytearray(400 * 1024 * 1024)\n")
-    args = ("run", str(src), "--rate", "0", "--no-debug")
-    out = cli(*args, "--memory-limit-mb", "200", cwd=tmp_path)
+    args = ("run", "--rate", "0", "--no-debug")
+    out = cli(*args, "--memory-limit-mb", "200", str(src), cwd=tmp_path)
     assert out.returncode == 1
     assert "MemoryError: memory limit reached (200 MB) at line 2" in out.stdout
-    assert cli(*args, "--memory-limit-mb", "0", cwd=tmp_path).returncode == 0
+    assert cli(*args, "--memory-limit-mb", "0", str(src), cwd=tmp_path).returncode == 0
     for bad_value in ("-1", "16"):
-        bad = cli(*args, "--memory-limit-mb", bad_value, cwd=tmp_path)
+        bad = cli(*args, "--memory-limit-mb", bad_value, str(src), cwd=tmp_path)
         assert bad.returncode == 2 and "--memory-limit-mb" in bad.stderr  # a usage error
 
 
@@ -297,7 +297,7 @@ def test_run_json_says_what_each_statement_gave(tmp_path: Path) -> None:
     the values and the output too (a newcomer helper): the same fields now."""
     src = tmp_path / "s.py"
     src.write_text("x = 6 * 7\nprint('x is', x)\nx + 1\ny = x / 0\n")
-    out = cli("run", str(src), "--rate", "0", "--json", cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--json", str(src), cwd=tmp_path)
     assert out.returncode == 1, out.stderr
     chunks = json.loads(out.stdout)["chunks"]
     assert chunks[0]["values"] == {"x": "42"} and chunks[1]["stdout"] == "x is 42\n"

@@ -61,10 +61,10 @@ def test_negative_rates_and_a_zero_polling_interval_are_refused(tmp_path: Path) 
     src = tmp_path / "a.py"
     src.write_text("a = 1\n")
     for args, what in (
-        (("run", str(src), "--rate", "-1"), "--rate: must be a number of at least 0"),
-        (("run", str(src), "--rate", "nan"), "--rate: must be a number of at least 0"),
+        (("run", "--rate", "-1", str(src)), "--rate: must be a number of at least 0"),
+        (("run", "--rate", "nan", str(src)), "--rate: must be a number of at least 0"),
         (("watch", str(src), "--interval", "0"), "--interval: must be a number of at least 0.01"),
-        (("run", str(src), "--rate", "fast"), "--rate: not a number: 'fast'"),
+        (("run", "--rate", "fast", str(src)), "--rate: not a number: 'fast'"),
     ):
         out = cli(*args, cwd=tmp_path)
         assert out.returncode == 2 and what in out.stderr, (args, out.stderr)

@@ -298,3 +298,64 @@ async def test_an_exception_type_with_a_huge_name_is_cut(interpreter: Interprete
     error = report.results[1].error
     assert error is not None and len(error.type) == NAME_CAP
     assert report.stop_reason is not None and len(report.stop_reason) < 3 * NAME_CAP
+
+
+SLEEPER = "import time\ntime.sleep(60)\nafter = 1\n"
+
+
+async def test_a_kill_the_server_asks_for_says_its_reason(interpreter: Interpreter) -> None:
+    """`executor_lost(reason)` kills the interpreter on purpose (a second Ctrl-C, a restart):
+    the statement it killed said "killed by SIGKILL (out of memory?)", what the worker's
+    death looked like, and every client showed that. The reason travels with the kill now."""
+    run = interpreter.new_run()
+    run.feed(SLEEPER)
+    run.end()
+    await _when_running(run, 1)
+    await interpreter.executor_lost("the interpreter was killed: testing")
+    report = await asyncio.wait_for(run.wait(), 30)
+    lost = report.results[1]
+    assert lost.error is not None and lost.error.type == "InterpreterLost", lost
+    assert lost.error.message.startswith("the interpreter was killed: testing"), lost.error
+    assert "SIGKILL" not in lost.error.message and lost.error.state_lost
+    again = await interpreter.run_stream(ReplayStream("alive = 'yes'\n"))
+    assert again.results[0].ok
+
+
+async def test_a_kill_from_outside_still_says_what_it_looked_like(
+    interpreter: Interpreter,
+) -> None:
+    """A SIGKILL nobody here asked for (the OOM killer, `kill -9`) keeps its account."""
+    import os
+    import signal
+
+    run = interpreter.new_run()
+    run.feed(SLEEPER)
+    run.end()
+    await _when_running(run, 1)
+    assert interpreter.pid is not None
+    os.kill(interpreter.pid, signal.SIGKILL)
+    report = await asyncio.wait_for(run.wait(), 30)
+    lost = report.results[1]
+    assert lost.error is not None and lost.error.type == "InterpreterLost", lost
+    assert lost.error.message.startswith("killed by SIGKILL (out of memory?)"), lost.error
+
+
+async def test_the_interpreters_argv_is_the_codes_sys_argv(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`eager-lsp run a.py x` hands its argv to the interpreter; without one the code sees
+    [path], as a language server's document does."""
+    argv = ["a.py", "x", "--flag"]
+    interpreter = open_interpreter(config(tmp_path), spares=0, argv=argv)
+    try:
+        report = await interpreter.run_stream(ReplayStream("import sys\nseen = sys.argv\n"))
+    finally:
+        await interpreter.close()
+    assert report.results[1].values[0].repr == repr(argv)
+    plain = Interpreter(config(tmp_path), pool=None)  # type: ignore[arg-type]  (never started)
+    assert "argv" not in plain.chunk_request(report.chunks[0])
+
+
+def test_an_argv_over_the_cap_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from eager_lsp.limits import ARGV_CAP
+
+    with pytest.raises(ValueError, match="the script's arguments are too long"):
+        Interpreter(config(tmp_path), pool=None, argv=["x" * ARGV_CAP])  # type: ignore[arg-type]

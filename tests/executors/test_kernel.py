@@ -105,14 +105,14 @@ def running_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
 def test_run_with_a_local_kernelspec(tmp_path: Path) -> None:
     src = tmp_path / "prog.py"
     src.write_text(PROGRAM)
-    out = cli("run", str(src), "--rate", "0", "--kernel", "python3", cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--kernel", "python3", str(src), cwd=tmp_path)
     check_program_output(out)
 
 
 def test_an_unknown_kernelspec_is_a_clear_error(tmp_path: Path) -> None:
     src = tmp_path / "prog.py"
     src.write_text("x = 1\n")
-    out = cli("run", str(src), "--kernel", "no-such-kernel-xyz", cwd=tmp_path)
+    out = cli("run", "--kernel", "no-such-kernel-xyz", str(src), cwd=tmp_path)
     assert out.returncode == 2
     assert "no Jupyter kernelspec named 'no-such-kernel-xyz'" in out.stderr
     assert "Traceback" not in out.stderr
@@ -124,14 +124,14 @@ def test_attached_kernel_has_the_users_data_and_keeps_state_across_runs(
     conn, pid = running_kernel
     first = tmp_path / "first.py"
     first.write_text("data['rows'] * 10\nnew = data['rows'] + 1\n")
-    out = cli("run", str(first), "--rate", "0", "--kernel-connection", str(conn), cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--kernel-connection", str(conn), str(first), cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "→ 30" in out.stdout and "new = 4" in out.stdout
     # eager-lsp let go of the kernel; it did not shut it down, and the state is still there
     os.kill(pid, 0)
     second = tmp_path / "second.py"
     second.write_text("\n\nboth = new + data['rows']\nboth / 0\n")
-    out = cli("run", str(second), "--rate", "0", "--kernel-connection", str(conn), cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--kernel-connection", str(conn), str(second), cwd=tmp_path)
     assert "both = 7" in out.stdout, out.stdout + out.stderr
     assert "ZeroDivisionError: division by zero at line 4" in out.stdout
     os.kill(pid, 0)
@@ -144,7 +144,7 @@ def test_ctrl_c_interrupts_a_while_true_in_the_attached_kernel(
     loop = tmp_path / "loop.py"
     loop.write_text("total = 5\nwhile True:\n    total += 1\n")
     proc = subprocess.Popen(
-        [*CLI, "run", str(loop), "--rate", "0", "--kernel-connection", str(conn)],
+        [*CLI, "run", "--rate", "0", "--kernel-connection", str(conn), str(loop)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -160,7 +160,7 @@ def test_ctrl_c_interrupts_a_while_true_in_the_attached_kernel(
     # may still be 5: the Ctrl-C can land before the loop's first iteration on a busy machine)
     check = tmp_path / "check.py"
     check.write_text("total >= 5\n")
-    out = cli("run", str(check), "--rate", "0", "--kernel-connection", str(conn), cwd=tmp_path)
+    out = cli("run", "--rate", "0", "--kernel-connection", str(conn), str(check), cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "→ True" in out.stdout
     os.kill(pid, 0)
@@ -204,7 +204,7 @@ def test_run_through_a_jupyter_server_url(jupyter_server: tuple[str, str], tmp_p
     src = tmp_path / "prog.py"
     src.write_text(PROGRAM)
     env = {**os.environ, "EAGER_KERNEL_TOKEN": token}
-    out = cli("run", str(src), "--rate", "0", "--kernel-url", url, cwd=tmp_path, env=env)
+    out = cli("run", "--rate", "0", "--kernel-url", url, str(src), cwd=tmp_path, env=env)
     check_program_output(out)
     assert token not in out.stdout + out.stderr
     assert kernels_on(url, token) == []  # the kernel it started is gone again
@@ -217,7 +217,7 @@ def test_a_wrong_token_is_a_clear_error_that_does_not_echo_it(
     src = tmp_path / "prog.py"
     src.write_text("x = 1\n")
     env = {**os.environ, "EAGER_KERNEL_TOKEN": "wrong-token-123"}
-    out = cli("run", str(src), "--kernel-url", url, cwd=tmp_path, env=env)
+    out = cli("run", "--kernel-url", url, str(src), cwd=tmp_path, env=env)
     assert out.returncode == 2
     assert "HTTP 403" in out.stderr and "Traceback" not in out.stderr
     assert "wrong-token-123" not in out.stdout + out.stderr
@@ -334,7 +334,7 @@ def test_kernel_options_that_do_not_go_together_are_clear_errors(tmp_path: Path)
         (["--kernel-token", "t0ken"], "--kernel-token goes with --kernel-url"),
         (["--kernel", "python3", "--kernel-token", "t0ken"], "goes with --kernel-url"),
     ):
-        out = cli("run", str(src), *extra, cwd=tmp_path)
+        out = cli("run", *extra, str(src), cwd=tmp_path)
         assert out.returncode != 0 and message in out.stderr, out.stderr
         assert "Traceback" not in out.stderr
 
@@ -364,7 +364,7 @@ def test_the_parallel_gate_with_a_kernel_runs_in_order_and_says_so(tmp_path: Pat
     src = tmp_path / "prog.py"
     src.write_text("a = 1\nb = a + 1\nprint(b)\n")
     out = cli(
-        "run", str(src), "--rate", "0", "--kernel", "python3", "--gate", "parallel", cwd=tmp_path
+        "run", "--rate", "0", "--kernel", "python3", "--gate", "parallel", str(src), cwd=tmp_path
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "b = 2" in out.stdout
@@ -388,3 +388,34 @@ def test_a_kernels_output_is_printed_while_its_statement_runs(tmp_path: Path) ->
     # as the worker: a statement that ends within 0.25 s sends none (one per display() call
     # before, and a "running…" line for every statement that printed)
     assert "L5      running…" not in text and "out| quick" in text, text
+
+
+def test_a_kill_the_server_asks_for_says_its_reason_with_a_kernel(tmp_path: Path) -> None:
+    """`executor_lost(reason)` (a second Ctrl-C, a restart) kills a kernel we started: the
+    statement it cuts short says that reason, not "the kernel connection closed"."""
+
+    async def main() -> object:
+        config = InterpreterConfig(
+            path=str(tmp_path / "doc.py"),
+            cwd=str(tmp_path),
+            debug=False,
+            backend="kernel",
+            kernel=KernelTarget(name="python3"),
+        )
+        interpreter = open_interpreter(config)
+        try:
+            await interpreter.start()
+            text = "import time\ntime.sleep(60)\n"
+            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
+            while not (interpreter.run and 0 in interpreter.run.results):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # (asleep now)
+            await interpreter.executor_lost("the interpreter was killed: testing")
+            return await asyncio.wait_for(task, 30)
+        finally:
+            await interpreter.close()
+
+    report = asyncio.run(main())
+    failed = report.failed  # type: ignore[attr-defined]
+    assert failed is not None and failed.error.type == "InterpreterLost", failed
+    assert failed.error.message.startswith("the interpreter was killed: testing"), failed.error

@@ -90,7 +90,7 @@ def test_verification_is_cached_but_tampering_is_caught(
     path = bundled_model_path(environ=cache, modules=fake_parts, sha256=GOOD_SHA)
     hashed: list[Path] = []
     real = local_model._sha256
-    monkeypatch.setattr(local_model, "_sha256", lambda p: hashed.append(p) or real(p))
+    monkeypatch.setattr(local_model, "_sha256", lambda p, *a: hashed.append(p) or real(p, *a))
 
     bundled_model_path(environ=cache, modules=fake_parts, sha256=GOOD_SHA)
     assert hashed == []  # unchanged file: the sidecar vouches for it

@@ -115,7 +115,7 @@ def test_settings_and_cli_flags_reach_the_worker_options() -> None:
     assert bad.execution.env_allow == () and problems  # reported, default kept
 
     args = build_parser().parse_args(
-        ["run", "x.py", "--env-allow", "GH_PAT", "--env-allow", "DB_PASS", "--env-deny", "ACME_*"]
+        ["run", "--env-allow", "GH_PAT", "--env-allow", "DB_PASS", "--env-deny", "ACME_*", "x.py"]
     )
     options = worker_options(interpreter_config_from_args(args, "/x.py"))
     assert options.env_allow == ("GH_PAT", "DB_PASS")

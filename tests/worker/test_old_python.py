@@ -46,7 +46,7 @@ def test_code_runs_and_errors_map_on_an_older_interpreter(
     src = tmp_path / "old.py"
     src.write_text("import sys\nx = 6 * 7\nprint('ran on', sys.version_info[:2], x)\ny = x / 0\n")
     out = subprocess.run(
-        [sys.executable, "-m", "eager_lsp", "run", str(src), "--rate", "0", "--python", OLD]
+        [sys.executable, "-m", "eager_lsp", "run", "--rate", "0", "--python", OLD, str(src)]
         + ["--gate", gate]
         + (["--debug"] if debug else ["--no-debug"]),
         capture_output=True,
@@ -64,7 +64,7 @@ def test_an_interpreter_that_cannot_start_is_one_clear_line(tmp_path: Path) -> N
     src = tmp_path / "a.py"
     src.write_text("a = 1\n")
     out = subprocess.run(
-        [sys.executable, "-m", "eager_lsp", "run", str(src), "--python", "/bin/false"],
+        [sys.executable, "-m", "eager_lsp", "run", "--python", "/bin/false", str(src)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -13,6 +13,7 @@ import sys
 import tokenize
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from eager_lsp.cli.options import KERNEL_TOKEN_ENV, interpreter_config_from_args
 from eager_lsp.cli.terminal import EXIT_READER_GONE, GuardedStdout
@@ -21,6 +22,7 @@ from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.source_files import SourceError, read_python_source
 from eager_lsp.core.text_lines import blank_or_comment
 from eager_lsp.executors.worker.nodump import make_undumpable
+from eager_lsp.limits import argv_problem
 from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL, LOCAL_MODELS
 
 
@@ -98,9 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_chunks)
 
     p = sub.add_parser(
-        "run", help="stream a file through the pipeline as if a model wrote it", formatter_class=fmt
+        "run",
+        help="stream a file through the pipeline as if a model wrote it",
+        formatter_class=fmt,
+        description="Stream FILE through the pipeline as if a model wrote it. As with python, "
+        "everything after FILE is the script's own (its sys.argv[1:]), options and -- too: "
+        "`run a.py --rate 0` gives the script `--rate 0`; put run's options before FILE.",
     )
-    p.add_argument("file", type=Path, help="a Python file, or - to read the script from stdin")
+    p.add_argument(
+        "script",
+        nargs=argparse.REMAINDER,
+        action=_Script,
+        metavar="FILE [ARG ...]",
+        help="a Python file, or - to read the script from stdin; everything after FILE is "
+        "the script's arguments (sys.argv, as `python FILE ARG ...` gives them)",
+    )
     p.add_argument(
         "--rate", type=_number_at_least(0), default=50.0, help="tokens per second (0: no limit)"
     )
@@ -272,13 +286,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
     """Every option with a real default says it in --help: "(default: 50.0)". Switches and
-    options without a default (None) say nothing more, their help text tells."""
+    options without a default (None) say nothing more, their help text tells. A positional
+    that takes the rest of the line (`run`'s `FILE [ARG ...]`) shows its metavar, not
+    argparse's "..."."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         default = action.default
         if default is None or default is False or default == argparse.SUPPRESS or action.nargs == 0:
             return action.help
         return super()._get_help_string(action)
+
+    def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+        if action.nargs == argparse.REMAINDER and isinstance(action.metavar, str):
+            return action.metavar
+        return super()._format_args(action, default_metavar)
+
+
+class _Script(argparse.Action):
+    """`run`'s `FILE [ARG ...]`, taken as python takes `python [options] FILE [ARG ...]`: the
+    first word that is not one of run's options is the script, and every word after it is the
+    script's, verbatim (options, `--`, `-h` too: `run a.py --rate 0` gives the script
+    `--rate 0`, as `python a.py -X dev` gives it `-X dev`). A `--` before the script only
+    ends run's options. Sets `file` (a Path), `script` (FILE as typed: the code's sys.argv[0],
+    as python's) and `script_args`; an argv over limits.ARGV_CAP is a usage error."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        words = [str(v) for v in values or ()]
+        if words[:1] == ["--"]:
+            words = words[1:]
+        if not words:
+            parser.error("the following arguments are required: FILE")
+        if (problem := argv_problem(words)) is not None:
+            parser.error(problem)
+        namespace.file = Path(words[0])
+        namespace.script = words[0]
+        namespace.script_args = words[1:]
+        # run's own options written after the script: theirs, but likely meant for run
+        # (`run a.py --rate 0`): cmd_run says so once, on stderr
+        own = parser._option_string_actions  # (argparse keeps no public map of them)
+        namespace.misplaced = [w for w in words[1:] if w.split("=", 1)[0] in own]
 
 
 def _number_at_least(low: float) -> Callable[[str], float]:
@@ -431,8 +483,11 @@ def cmd_run(args: argparse.Namespace) -> int:
       program that does nothing, not a misused command. In a pipeline whose producer failed
       and wrote nothing, the producer's status says so (`set -o pipefail`). With `--json` the
       summary object is printed instead, as for any run;
-    - arguments after the script (`run a.py x y`) are refused by the parser: the worker
-      sets the code's `sys.argv` to [its path], and no start option carries more.
+    - the code's `sys.argv` is what python's would be: the script as typed, then every word
+      after it (`run a.py x y` → ['a.py', 'x', 'y'], `run - x` → ['-', 'x']; `_Script`),
+      carried to the worker with each statement (core/executor.py `ChunkRequest.argv`) and
+      bounded (limits.ARGV_CAP). Options after the script are the script's, as python's are.
+      A Jupyter kernel keeps its own `sys.argv`: arguments with one are refused (options.py).
     """
     from eager_lsp.cli.console import run_file
 
@@ -444,7 +499,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.json and all(map(blank_or_comment, text.splitlines())):
         print(f"eager-lsp: {name} has no code: nothing to run", file=sys.stderr)
         return 0
-    return asyncio.run(run_file(text, args, path))
+    if misplaced := getattr(args, "misplaced", None):
+        print(
+            f"eager-lsp: note: after {args.script}, {' '.join(misplaced)} is the script's (its"
+            " sys.argv, as with python), not run's: put run's options before the file",
+            file=sys.stderr,
+        )
+    return asyncio.run(run_file(text, args, path, argv=[args.script, *args.script_args]))
 
 
 def _read_stdin() -> str:

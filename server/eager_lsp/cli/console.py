@@ -152,10 +152,16 @@ class ConsolePrinter:
         if r.skipped:
             self._line(t, where(r.chunk), "skipped")
             return
-        if self._killed is not None and r.error is not None and r.error.type == "InterpreterLost":
-            # The interpreter's own account of a kill it did not ask for ("killed by SIGKILL
-            # (out of memory?)") would mislead: the user asked for this one.
-            lost = dataclasses.replace(r.error, message=f"{self._killed}; its state is lost")
+        error = r.error
+        if (
+            self._killed is not None
+            and error is not None
+            and error.type == "InterpreterLost"
+            and error.message.startswith(self._killed)
+        ):
+            # The kill the user asked for (its reason came with it: core/interpreter.py
+            # `executor_lost`), said in fewer words: this line has room for one.
+            lost = dataclasses.replace(error, message=f"{self._killed}; its state is lost")
             r = dataclasses.replace(r, error=lost)
         self._line(t, where(r.chunk), result_text(r, self.width))
         for stream, text in (("out", r.stdout), ("err", r.stderr)):  # (before an error too)
@@ -422,16 +428,23 @@ def _s(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f} s"
 
 
-async def run_file(text: str, args: argparse.Namespace, path: str | None = None) -> int:
+async def run_file(
+    text: str, args: argparse.Namespace, path: str | None = None, argv: list[str] | None = None
+) -> int:
     """`eager-lsp run`: replay `text` at a token rate through a fresh interpreter. `path` is
     the document as the code sees it (`__file__`, tracebacks; default: `args.file`'s), e.g.
-    "<stdin>". Ctrl-C stops the run and its summary still comes (cli/interrupt.py)."""
+    "<stdin>"; `argv` its `sys.argv` (default: [path]). Ctrl-C stops the run and its summary
+    still comes (cli/interrupt.py)."""
     origin = time.monotonic()  # every time this command prints counts from here
     watch_stdout()
     config = interpreter_config_from_args(args, path or str(args.file.resolve()))
     printer = ConsolePrinter(quiet=args.json, origin=origin)
     # one run: no spare interpreter to start and stop
-    interpreter = open_interpreter(config, spares=0)
+    try:
+        interpreter = open_interpreter(config, spares=0, argv=argv)
+    except ValueError as exc:  # (the parser checked the size already)
+        print(f"eager-lsp: {exc}", file=sys.stderr)
+        return 2
     async with CtrlC(interpreter, printer.killing) as ctrl_c:
         try:
             try:

@@ -13,6 +13,8 @@ wrote; an unfinished last line is not shown, not kept, never ran) in `-o` and in
 `code`, and the summary, whose last line says the user stopped it ("… before the model wrote
 any code" when the attempt it stopped had none). Exit status 130. A stop that leaves no code
 at all does not touch the `-o` file (a previous program there is not replaced by nothing).
+Pressed while the bundled local model still starts (15–60 s), it ends the command at once:
+the start is stopped and its process killed (`_stop_model_start`), not waited for.
 """
 
 from __future__ import annotations
@@ -206,6 +208,8 @@ async def generate_main(args: argparse.Namespace) -> int:
         finally:
             if model_start is not None:
                 model_start.cancel()
+            if llm.provider == "local":
+                _stop_model_start()
             view.flush()
             await interpreter.close()
         interrupted = ctrl_c.stopped
@@ -286,6 +290,16 @@ def _unwritable(path: Path) -> str | None:
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         return "permission denied"
     return None
+
+
+def _stop_model_start() -> None:
+    """The command is over (Ctrl-C while the local model starts, or a model that failed): a
+    start still under way is stopped and its process killed. Nobody waits for it any more,
+    and asyncio.run would wait for its thread at exit (the rest of a 15–60 s start). A model
+    that started is left to end with this process (its stdin closes)."""
+    from eager_lsp.providers.local_model import stop_local_start
+
+    stop_local_start()
 
 
 async def _report_model_start(view: LiveView, err: TextIO | None = None) -> None:

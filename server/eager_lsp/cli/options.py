@@ -39,6 +39,14 @@ def kernel_target_from_args(args: argparse.Namespace) -> KernelTarget | None:
         )
     if getattr(args, "python", None):
         raise SystemExit("eager-lsp: --python is for the worker; a kernel brings its own Python")
+    if getattr(args, "script_args", None):
+        # (the kernel's sys.argv is its launcher's: the script would run without them)
+        print(
+            "eager-lsp: arguments after the script are for the worker's sys.argv; a Jupyter"
+            " kernel keeps its own (leave out --kernel…, or the arguments)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)  # (a usage error, as argparse's are)
     if getattr(args, "debug", False):
         raise SystemExit("eager-lsp: --debug is not available with a Jupyter kernel")
     if url and not url.startswith(("http://", "https://")):

@@ -20,7 +20,11 @@ Rules:
   is the executor itself as a `ParallelExecutor` when it can, else None (the run then goes one
   statement at a time and says so). Nobody probes a backend with hasattr or a cast.
 - `kill()` must not destroy an interpreter the executor did not start (an attached Jupyter
-  kernel is the user's): it only lets go of it.
+  kernel is the user's): it only lets go of it. `kill(reason)` is a kill the server asks for
+  (a second Ctrl-C, a restart): a batch it cuts short fails with `ExecutorLost(reason)`, not
+  with what the interpreter's death looked like ("killed by SIGKILL (out of memory?)" is a
+  mystery to a user who pressed Ctrl-C twice). An interpreter that was already gone keeps
+  the account of its own end.
 
 The TypedDicts below are the one schema of what crosses to a backend and back: the worker
 sends exactly these on its wire (executors/worker/protocol.py adds only its own framing and
@@ -49,6 +53,12 @@ class ChunkRequest(TypedDict):
     names: list[str]  # top-level names it binds: their values are reported
     trailing_expr: bool  # report the value of a trailing expression
     image_dir: str  # where PNGs it produces are written (the interpreter's private directory)
+    # The code's `sys.argv`, set when the document is entered (its first statement, and after
+    # a reset), as `python a.py x` sets it once: `eager-lsp run a.py x` → ["a.py", "x"].
+    # Absent: [path] (a language server's document). At most limits.ARGV_CAP bytes of JSON
+    # (the Interpreter refuses more). A Jupyter kernel keeps its own (the CLI refuses
+    # arguments with one).
+    argv: NotRequired[list[str]]
 
 
 class PlannedChunkRequest(ChunkRequest):
@@ -189,7 +199,9 @@ class Executor(Protocol):
 
     async def debug_listen(self, timeout: float = 30.0) -> int: ...  # RuntimeError if it cannot
 
-    async def kill(self) -> None: ...  # at once; never destroys what it did not start
+    # At once; never destroys what it did not start; `reason`: why the server kills it, what a
+    # batch it cuts short says (None: what the backend saw).
+    async def kill(self, reason: str | None = None) -> None: ...
 
     async def shutdown(self, timeout: float = 1.0) -> None: ...  # politely, then kill
 

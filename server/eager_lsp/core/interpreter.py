@@ -18,13 +18,14 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Sequence
 
 from eager_lsp.core.config import InterpreterConfig, KernelTarget
 from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource, InterruptOutcome
 from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.run import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event, WorkerStarted
+from eager_lsp.limits import argv_problem
 
 __all__ = [
     "IMAGES_KEPT",
@@ -53,10 +54,16 @@ class Interpreter:
         *,
         listener: Listener | None = None,
         own_pool: bool = False,
+        argv: Sequence[str] | None = None,
     ) -> None:
         """`pool` hands out executors (the first one, and replacements); with `own_pool` it
-        is closed with this interpreter (eager_lsp.executors.backend.open_interpreter does that)."""
+        is closed with this interpreter (eager_lsp.executors.backend.open_interpreter does that).
+        `argv`: the code's `sys.argv` (`eager-lsp run a.py x`: ["a.py", "x"]); None: [path],
+        as a language server's document has. ValueError when it is over limits.ARGV_CAP."""
         self.config = config
+        self.argv: list[str] | None = None if argv is None else [str(a) for a in argv]
+        if self.argv is not None and (problem := argv_problem(self.argv)) is not None:
+            raise ValueError(problem)
         self._own_pool = own_pool
         self._pool: ExecutorSource = pool
         self._listener = listener
@@ -157,13 +164,16 @@ class Interpreter:
         return self._executor.pid if self._executor is not None else None
 
     async def executor_lost(self, reason: str) -> None:
-        """The interpreter died or was killed: drop it; the next use takes the warm spare."""
+        """The interpreter died, or is killed now (a second Ctrl-C, a restart): drop it; the
+        next use takes the warm spare. The kill carries `reason`: a statement it cuts short
+        says it (not "killed by SIGKILL (out of memory?)", what a killed worker looks like);
+        an interpreter that was already gone keeps its own account."""
         self.lost_reasons.append(reason)
         self.ledger.clear()
         executor, self._executor = self._executor, None
         if executor is not None:
             try:
-                await executor.kill()
+                await executor.kill(reason)
             except Exception:
                 pass
 
@@ -209,7 +219,7 @@ class Interpreter:
 
     def chunk_request(self, chunk: Chunk) -> ChunkRequest:
         """The wire form of one chunk (core/executor.py, executors/worker/protocol.py)."""
-        return {
+        request: ChunkRequest = {
             "id": chunk.index,
             "code": chunk.code,
             "path": self.config.path,
@@ -218,6 +228,9 @@ class Interpreter:
             "trailing_expr": chunk.trailing_expr,
             "image_dir": self.image_dir,
         }
+        if self.argv is not None:
+            request["argv"] = self.argv
+        return request
 
     def new_run(self, *, first_line: int = 1, listener: Listener | None = None) -> Run:
         """Begin a stream whose first character lands on document line `first_line`."""

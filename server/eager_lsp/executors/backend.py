@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.core.executor import Executor, ExecutorSource
@@ -60,13 +61,23 @@ def executor_source(config: InterpreterConfig, spares: int = 1) -> ExecutorSourc
 
 
 def open_interpreter(
-    config: InterpreterConfig, *, spares: int = 1, listener: Listener | None = None
+    config: InterpreterConfig,
+    *,
+    spares: int = 1,
+    listener: Listener | None = None,
+    argv: Sequence[str] | None = None,
 ) -> Interpreter:
     """An interpreter with its own source of executors for `config.backend`, closed with it.
     `spares`: warm workers kept ready for a restart; a one-shot command (`eager-lsp run`)
-    wants 0, or it starts a second interpreter it never uses and waits for it at exit."""
+    wants 0, or it starts a second interpreter it never uses and waits for it at exit.
+    `argv`: the code's `sys.argv` (core/interpreter.py; None: [path]); ValueError over
+    limits.ARGV_CAP, before anything starts (a source starts nothing until asked)."""
     return Interpreter(
-        config, executor_source(config, spares=spares), listener=listener, own_pool=True
+        config,
+        executor_source(config, spares=spares),
+        listener=listener,
+        own_pool=True,
+        argv=argv,
     )
 
 

@@ -708,10 +708,13 @@ class KernelExecutor:
     async def debug_listen(self, timeout: float = 30.0) -> int:
         raise RuntimeError(self.debug_error or "no debugger")
 
-    async def kill(self) -> None:
-        """Stop a kernel we started; only disconnect from one we attached to."""
+    async def kill(self, reason: str | None = None) -> None:
+        """Stop a kernel we started; only disconnect from one we attached to. `reason`: why,
+        what an execute it cuts short fails with (core/executor.py)."""
         if self._dead and self._t.closed:
             return
+        if reason is not None and not self._dead and self._lost_reason is None:
+            self._lost_reason = reason
         self._dead = True
         await self._t.close(destroy=self._t.owned)
         self._t.queue.put_nowait(None)  # a waiting execute() ends with ExecutorLost

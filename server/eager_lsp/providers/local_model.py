@@ -7,6 +7,15 @@ about them is trusted: the parts are joined into one cached file and its sha256 
 the official file's before llama.cpp ever opens it. The server runs in a child process
 (`local_server.py`) because llama.cpp writes to the process's stdout and the LSP speaks
 JSON-RPC there; the child is reused for the life of this process and stopped with it.
+
+A start is slow (15–60 s: the parts joined and hashed on first use, then the model loaded) and
+runs in a thread (`ensure_local_server`), so it must be stoppable from another: every loop of
+it (joining, hashing, waiting for the port, then for /health) looks at its stop flag at least
+every 0.1 s, and a stop kills the child it spawned at once (nothing to save mid-load), so a
+stopped start raises within a moment and leaves no process loading a model for nobody.
+`eager-lsp generate` stopped by Ctrl-C while the model starts stops its start
+(`stop_local_start`): Python's asyncio.run waits for its threads at exit, and the command sat
+until the model had loaded. A stopped start leaves no server: the next start starts afresh.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +52,7 @@ from .config import DEFAULT_LOCAL_MODEL, LLMConfig
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 120.0
+STOP_CHECK_S = 0.1  # how often a start's loops look at its stop flag
 
 
 @dataclass(frozen=True)
@@ -125,10 +136,20 @@ def part_paths(modules: Sequence[str] = PART_MODULES, hint: str = INSTALL_HINT) 
     return paths
 
 
-def _sha256(path: Path) -> str:
+def _stopped_error() -> ProviderError:
+    return ProviderError("server", "The local model's start was stopped")
+
+
+def _check(stopped: threading.Event | None) -> None:
+    if stopped is not None and stopped.is_set():
+        raise _stopped_error()
+
+
+def _sha256(path: Path, stopped: threading.Event | None = None) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         while block := f.read(1 << 20):
+            _check(stopped)
             h.update(block)
     return h.hexdigest()
 
@@ -142,17 +163,20 @@ def _stamp(path: Path) -> dict[str, int]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
 
 
-def verify(path: Path, sha256: str = MODEL_SHA256) -> None:
+def verify(
+    path: Path, sha256: str = MODEL_SHA256, *, stopped: threading.Event | None = None
+) -> None:
     """Raise `checksum` unless the file hashes to `sha256`, deleting a bad file so the next
     run rebuilds it. A sidecar remembers a good hash for this exact size/mtime/inode, so an
-    unchanged file is not re-read on every start, while any rewrite is hashed again."""
+    unchanged file is not re-read on every start, while any rewrite is hashed again. Once
+    `stopped` is set the hashing ends (ProviderError); the file stays for the next start."""
     sidecar = _sidecar(path)
     stamp = _stamp(path)
     with contextlib.suppress(OSError, ValueError):
         seen = json.loads(sidecar.read_text())
         if seen == {**stamp, "sha256": sha256}:
             return
-    actual = _sha256(path)
+    actual = _sha256(path, stopped)
     if actual != sha256:
         with contextlib.suppress(OSError):
             path.unlink()
@@ -199,12 +223,16 @@ def _write_atomic(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def join_parts(parts: Sequence[Path], dest: Path) -> None:
-    """Concatenate `parts` in order into `dest` atomically: a crash leaves no half file."""
+def join_parts(
+    parts: Sequence[Path], dest: Path, *, stopped: threading.Event | None = None
+) -> None:
+    """Concatenate `parts` in order into `dest` atomically: a crash leaves no half file, nor
+    does a stop (`stopped` set: ProviderError)."""
     with _atomic_output(dest, ".part") as out:
         for part in parts:
             with part.open("rb") as f:
                 while block := f.read(8 << 20):
+                    _check(stopped)
                     out.write(block)
 
 
@@ -217,8 +245,10 @@ def bundled_model_path(
     modules: Sequence[str] | None = None,
     sha256: str | None = None,
     model: str = DEFAULT.name,
+    stopped: threading.Event | None = None,
 ) -> Path:
-    """The verified joined model file, building it from the part packages if needed."""
+    """The verified joined model file, building it from the part packages if needed (until
+    `stopped` is set: then ProviderError)."""
     spec = BUNDLED_MODELS[model]
     modules = spec.part_modules if modules is None else modules
     sha256 = spec.sha256 if sha256 is None else sha256
@@ -227,20 +257,20 @@ def bundled_model_path(
         if not dest.is_file():
             parts = part_paths(modules, spec.install_hint)
             start = time.monotonic()
-            join_parts(parts, dest)
+            join_parts(parts, dest, stopped=stopped)
             log.info("joined %d model parts in %.1f s", len(parts), time.monotonic() - start)
-        verify(dest, sha256)
+        verify(dest, sha256, stopped=stopped)
         return dest
 
 
-def model_path_for(config: LLMConfig) -> Path:
+def model_path_for(config: LLMConfig, *, stopped: threading.Event | None = None) -> Path:
     """A user's own GGUF (`llm.localModelPath`, taken as is) or the verified bundled one."""
     if config.local_model_path:
         path = Path(config.local_model_path).expanduser()
         if not path.is_file():
             raise ProviderError("model_missing", f"llm.localModelPath does not exist: {path}")
         return path
-    return bundled_model_path(model=config.local_model)
+    return bundled_model_path(model=config.local_model, stopped=stopped)
 
 
 def _cores() -> int:
@@ -267,7 +297,10 @@ def default_threads() -> int:
 class LocalModelServer:
     """llama.cpp's HTTP server for one model file, in a child process on 127.0.0.1, which
     answers only requests that carry `api_key`: a random key made at each start and handed
-    to the child on its stdin (no command line, no environment, so `ps` shows nothing)."""
+    to the child on its stdin (no command line, no environment, so `ps` shows nothing).
+
+    `start` blocks (run it in a thread); `stop`, from any thread, also ends a start in
+    progress (it raises within STOP_CHECK_S) and kills the child at once while it loads."""
 
     def __init__(self, model_path: Path, *, ctx: int = 4096, threads: int | None = None) -> None:
         self.model_path = model_path
@@ -277,7 +310,8 @@ class LocalModelServer:
         self.api_key: str | None = None
         self.startup_s: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._stopped = False  # stop() came (maybe while start() runs in another thread)
+        self._stopping = threading.Event()  # stop() came (maybe while start() runs elsewhere)
+        self._proc_lock = threading.Lock()  # start() spawns, stop() takes: one at a time
         self._log_path = cache_dir() / "local-server.log"
 
     @property
@@ -286,11 +320,14 @@ class LocalModelServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        proc = self._proc
+        return proc is not None and proc.poll() is None
 
     def start(self, timeout: float = START_TIMEOUT_S) -> None:
-        """Spawn the child, learn its port over a private pipe, wait until it answers."""
+        """Spawn the child, learn its port over a private pipe, wait until it answers.
+        ProviderError if it fails, does not start within `timeout`, or is stopped."""
         start = time.monotonic()
+        deadline = start + timeout
         threads = self.threads or default_threads()
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         port_r, port_w = os.pipe()
@@ -309,46 +346,52 @@ class LocalModelServer:
             "--port-fd",
             str(port_w),
         ]
-        with self._log_path.open("wb") as logf:  # the latest server's log only
-            self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE,  # the child exits when this closes (we died)
-                stdout=subprocess.DEVNULL,  # our stdout may be a JSON-RPC channel
-                stderr=logf,
-                pass_fds=(port_w,),
-                start_new_session=True,  # a Ctrl-C in a terminal is ours to handle
-                env=scrub_env(os.environ),  # it needs no secret of ours (its key comes on stdin)
-            )
-        os.close(port_w)
-        if self._stopped:  # stopped while the child was being spawned
+        try:
+            with self._proc_lock:  # (a stop now either comes first or finds the child)
+                if self._stopping.is_set():
+                    raise _stopped_error()
+                with self._log_path.open("wb") as logf:  # the latest server's log only
+                    proc = self._proc = subprocess.Popen(
+                        cmd,
+                        stdin=subprocess.PIPE,  # the child exits when this closes (we died)
+                        stdout=subprocess.DEVNULL,  # our stdout may be a JSON-RPC channel
+                        stderr=logf,
+                        pass_fds=(port_w,),
+                        start_new_session=True,  # a Ctrl-C in a terminal is ours to handle
+                        env=scrub_env(os.environ),  # it needs no secret of ours (its key: stdin)
+                    )
+        except BaseException:
             os.close(port_r)
-            self.stop()
-            raise ProviderError("server", "The local model server was stopped while it started")
+            raise
+        finally:
+            os.close(port_w)
         self.api_key = secrets.token_urlsafe(32)
         try:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(f"{self.api_key}\n".encode())
-            self._proc.stdin.flush()
-        except OSError:
-            pass  # it died at once; _read_port reports why
+            assert proc.stdin is not None
+            proc.stdin.write(f"{self.api_key}\n".encode())
+            proc.stdin.flush()
+        except (OSError, ValueError):
+            pass  # it died at once (or a stop closed its stdin); _read_port reports why
         try:
-            self.port = self._read_port(port_r, start + timeout)
+            self.port = self._read_port(proc, port_r, deadline)
         finally:
             os.close(port_r)
-        self._wait_healthy(start + timeout)
+        self._wait_healthy(proc, deadline)
         self.startup_s = time.monotonic() - start
         log.info("local model server on port %d ready in %.1f s", self.port, self.startup_s)
 
-    def _read_port(self, fd: int, deadline: float) -> int:
+    def _read_port(self, proc: subprocess.Popen[bytes], fd: int, deadline: float) -> int:
         import selectors
 
         buf = b""
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
             while b"\n" not in buf:
+                if self._stopping.is_set():
+                    raise self._failure(None)
                 left = deadline - time.monotonic()
-                if left <= 0 or not sel.select(min(left, 0.5)):
-                    if self._proc is not None and self._proc.poll() is not None:
+                if left <= 0 or not sel.select(min(left, STOP_CHECK_S)):
+                    if proc.poll() is not None:
                         raise self._failure("exited while starting")
                     if left <= 0:
                         raise self._failure("did not start in time")
@@ -359,23 +402,31 @@ class LocalModelServer:
                 buf += chunk
         return int(buf.split(b"\n", 1)[0])
 
-    def _wait_healthy(self, deadline: float) -> None:
+    def _wait_healthy(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
         url = f"http://127.0.0.1:{self.port}/health"
         while True:
+            if self._stopping.is_set():
+                raise self._failure(None)
             try:
-                with urllib.request.urlopen(url, timeout=2) as r:
+                # (on loopback an answer is quick; a stop kills the child, which ends a wait)
+                with urllib.request.urlopen(url, timeout=1) as r:
                     if r.status == 200:
                         return
             except (urllib.error.URLError, OSError):
                 pass  # 503 while loading, or not listening yet
-            if self._proc is not None and self._proc.poll() is not None:
+            if proc.poll() is not None:
                 raise self._failure("exited while loading the model")
             if time.monotonic() > deadline:
                 raise self._failure("did not become ready in time")
-            time.sleep(0.1)
+            self._stopping.wait(STOP_CHECK_S)
 
-    def _failure(self, what: str) -> ProviderError:
+    def _failure(self, what: str | None) -> ProviderError:
+        """The start failed (`what` happened; None: it was stopped): the child is stopped,
+        and the error says why, with the log's last lines."""
+        stopped = what is None or self._stopping.is_set()  # (a stop's kill looks like an exit)
         self.stop()
+        if stopped:
+            return _stopped_error()
         tail = ""
         with contextlib.suppress(OSError):
             lines = self._log_path.read_text(errors="replace").strip().splitlines()
@@ -387,13 +438,26 @@ class LocalModelServer:
         )
 
     def stop(self) -> None:
-        self._stopped = True
-        proc, self._proc = self._proc, None
+        """Stop the server, or its start (from any thread: `start` then raises within
+        STOP_CHECK_S). A child still starting is killed at once, with whatever it started
+        (its process group): a model half loaded has nothing to save. One that serves is
+        asked to end (SIGTERM), then killed after 5 s."""
+        self._stopping.set()
+        with self._proc_lock:
+            proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             if proc.stdin:
                 proc.stdin.close()
+        if self.startup_s is None:  # still starting
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)  # (it leads its own session)
+            with contextlib.suppress(OSError):
+                proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
+            return
         proc.terminate()
         try:
             proc.wait(5)
@@ -404,31 +468,68 @@ class LocalModelServer:
 
 # -- process-wide singleton -------------------------------------------------------------------
 
+
+class _Start:
+    """One start of the server (get_local_server, under its lock), from the model file's
+    preparation (joining, hashing) to a server that answers: `stop` ends it from any thread.
+    Once it is over (`end`), a stop has nothing to end: a server it started is left alone."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self._server: LocalModelServer | None = None
+        self._over = False
+        self._lock = threading.Lock()
+
+    def begin(self, server: LocalModelServer) -> None:
+        """`server` is about to start: a stop from now on stops it (ProviderError if one came)."""
+        with self._lock:
+            if self.stopped.is_set():
+                raise _stopped_error()
+            self._server = server
+
+    def end(self) -> None:
+        with self._lock:
+            self._over = True
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self.stopped.set()
+            server = self._server
+        if server is not None:
+            server.stop()
+
+
 _server: LocalModelServer | None = None
-_starting: LocalModelServer | None = None  # being started (under the lock), stoppable meanwhile
+_starting: _Start | None = None  # the start under way (under the lock), stoppable meanwhile
 _server_lock = threading.Lock()
 
 
 def get_local_server(config: LLMConfig) -> LocalModelServer:
-    """The running server for this configuration, started (blocking) on first use."""
+    """The running server for this configuration, started (blocking) on first use.
+    ProviderError when it cannot start, or when its start is stopped (`stop_local_start`)."""
     global _server, _starting
     with _server_lock:
-        path = model_path_for(config)
-        wanted = (path, config.local_ctx, config.local_threads)
-        if _server is not None and (
-            (_server.model_path, _server.ctx, _server.threads) != wanted or not _server.running()
-        ):
-            _server.stop()
-            _server = None
-        if _server is None:
-            server = LocalModelServer(path, ctx=config.local_ctx, threads=config.local_threads)
-            _starting = server
-            try:
+        start = _starting = _Start()
+        try:
+            path = model_path_for(config, stopped=start.stopped)
+            wanted = (path, config.local_ctx, config.local_threads)
+            if _server is not None and (
+                (_server.model_path, _server.ctx, _server.threads) != wanted
+                or not _server.running()
+            ):
+                _server.stop()
+                _server = None
+            if _server is None:
+                server = LocalModelServer(path, ctx=config.local_ctx, threads=config.local_threads)
+                start.begin(server)
                 server.start()
-            finally:
-                _starting = None
-            _server = server
-        return _server
+                _server = server
+            return _server
+        finally:
+            start.end()
+            _starting = None
 
 
 def local_server_ready() -> bool:
@@ -438,17 +539,27 @@ def local_server_ready() -> bool:
 
 
 async def ensure_local_server(config: LLMConfig) -> tuple[str, str]:
-    """Async entry for the factory: start (in a thread) if needed; the base URL and the key."""
+    """Async entry for the factory: start (in a thread) if needed; the base URL and the key.
+    Cancelling the caller does not stop the thread's start (another caller may be waiting
+    for the same server); `stop_local_start` does."""
     server = await asyncio.to_thread(get_local_server, config)
     assert server.api_key is not None
     return server.base_url, server.api_key
 
 
+def stop_local_start() -> None:
+    """Stop the server's start if one is under way (its caller gets ProviderError at once,
+    and the child it spawned is killed); a server that already runs is left alone. For a
+    command that no longer wants the model (Ctrl-C while it starts): asyncio.run waits for
+    the start's thread at exit."""
+    starting = _starting
+    if starting is not None:
+        starting.stop()
+
+
 def stop_local_server() -> None:
     global _server
-    starting = _starting
-    if starting is not None:  # (its start holds the lock: stopping it first ends that start)
-        starting.stop()
+    stop_local_start()  # (its start holds the lock: stopping it first ends that start)
     with _server_lock:
         if _server is not None:
             _server.stop()

@@ -189,9 +189,14 @@ class WorkerClient:
                 pass
         await self.kill()
 
-    async def kill(self) -> None:
-        """SIGKILL the worker's whole process group (it leads its own session)."""
+    async def kill(self, reason: str | None = None) -> None:
+        """SIGKILL the worker's whole process group (it leads its own session). `reason`: why
+        the server kills it, what a batch it cuts short fails with (not "killed by SIGKILL
+        (out of memory?)", what the death looks like); a worker already gone, or killed
+        for another reason first (the interrupt's grace period), keeps that account."""
         if self._proc.returncode is None:
+            if reason is not None and self._kill_reason is None and not self._eof:
+                self._kill_reason = reason
             self._proc.kill_group()
             await self._proc.wait()
         await self._close()

@@ -285,7 +285,7 @@ class ParallelRunner:
         first_line = max(1, int(chunk.get("first_line", 1)))
         code = str(chunk.get("code", ""))
         executor.register_source(path, first_line, code)
-        executor.enter_document(path)
+        executor.enter_document(path, chunk.get("argv"))
         try:
             entry.compiled = executor.compile_chunk(
                 path, first_line, code, bool(chunk.get("trailing_expr"))

@@ -67,6 +67,10 @@ Semantics (version 1, extended compatibly):
   (eager_lsp/limits.py): a frame repeated more than 3 times in a row is kept 3 times, the
   third with "repeated": N more; of a longer chain only the outermost and innermost frames
   stay, and "frames_omitted" counts the rest. "traceback" keeps its head and tail.
+- A chunk's "path" is the code's `__file__`; its "argv" (optional), the code's `sys.argv`
+  (absent: [path]). Both are set when the worker enters the document (its first chunk, and
+  the first after a "reset"), as `python a.py x` sets them once: code that edits `sys.argv`
+  keeps its edit.
 - A chunk stopped by SIGINT fails with "KeyboardInterrupt"; the rest of its batch is
   skipped whatever stop_on_error says. SystemExit from user code is an ordinary error.
 - "table" (data frames only) is the head as a Markdown table. "images": PNG files the chunk

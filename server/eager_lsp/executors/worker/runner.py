@@ -180,7 +180,7 @@ class ChunkRunner:
         first_line = max(1, int(chunk.get("first_line", 1)))
         code = str(chunk.get("code", ""))
         self.register_source(path, first_line, code)
-        self.enter_document(path)
+        self.enter_document(path, chunk.get("argv"))
         for sink in (self._out_sink, self._err_sink):
             if sink is not None:
                 sink.drain(0)  # whatever arrived while idle is nobody's output
@@ -285,12 +285,14 @@ class ChunkRunner:
         doc[first_line - 1 : end] = lines
         linecache.cache[path] = (sum(map(len, doc)), None, doc, path)
 
-    def enter_document(self, path: str) -> None:
-        """Behave like `python path`: `__file__`, `sys.argv` and the script's directory."""
+    def enter_document(self, path: str, argv: Any = None) -> None:
+        """Behave like `python path` (`python a.py x` with the request's `argv`, else [path]):
+        `__file__`, `sys.argv` and the script's directory. Set once, on entering the document,
+        as python sets them once: code that edits `sys.argv` keeps its edit."""
         ns = self.namespace
         if ns.get("__file__") != path:
             ns["__file__"] = path
-            sys.argv = [path]
+            sys.argv = [str(a) for a in argv] if isinstance(argv, list) and argv else [path]
             directory = os.path.dirname(path)
             if os.path.isabs(path) and os.path.isdir(directory) and directory not in sys.path:
                 sys.path.insert(0, directory)
