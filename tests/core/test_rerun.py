@@ -16,6 +16,7 @@ from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.gate import GatePolicy
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import drop_unwritten, rerun
+from eager_lsp.core.types import ExecStart
 from eager_lsp.executors.backend import open_interpreter
 
 pytestmark = pytest.mark.slow
@@ -127,6 +128,29 @@ async def test_an_unchanged_failure_is_attempted_and_not_rerun(session: Interpre
     fixed = await rerun(session, "a = 1\nb = a / 1\nc = 3\n")
     assert [r.chunk.start_line for r in fixed.results] == [2, 3]
     assert "('c', 3)" in await namespace(session)
+
+
+async def test_an_unchanged_interrupted_statement_is_said_to_be_one(session: Interpreter) -> None:
+    """A statement the user interrupted halts the next re-run as a failure does, and the
+    status says which it was (it said "the error" of a statement that raised nothing)."""
+    text = "import time\nt = time.sleep(30)\nc = 3\n"
+    first = asyncio.ensure_future(rerun(session, text))
+    for _ in range(200):  # until the sleep runs
+        run = session.run
+        if run is not None and any(isinstance(e, ExecStart) and e.chunk == 1 for e in run.events):
+            break
+        await asyncio.sleep(0.05)
+    await session.interrupt()
+    report = await first
+    assert report.failed is not None and report.failed.chunk.start_line == 2
+    again = await rerun(session, text + "# note\n")
+    assert again.ran == 0 and again.plan.halted_interrupted
+    assert "stopped at the interrupted statement on line 2, unchanged" in again.status()
+    failing = await rerun(session, "a = 1 / 0\nc = 3\n")
+    assert failing.failed is not None
+    assert (
+        "stopped at the error on line 1" in (await rerun(session, "a = 1 / 0\nc = 3\n#\n")).status()
+    )
 
 
 # -- the property test ------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from eager_lsp.core.ledger import SKIPPED, Record, code_key
+from eager_lsp.core.ledger import INTERRUPTED, SKIPPED, Record, code_key
 from eager_lsp.core.parallel import Planner, writes_in_place
 from eager_lsp.core.types import Chunk
 
@@ -145,6 +145,7 @@ class Plan:
     removed: list[Record]  # statements gone from the text (or replaced by an edit)
     total: int  # statements in the new text
     halted_at: Chunk | None = None  # an unchanged failed statement nothing after runs past
+    halted_interrupted: bool = False  # `halted_at` was interrupted, not failed by itself
     not_run: list[Chunk] = field(default_factory=list)  # affected, but after `halted_at`
     # records matched to an unchanged statement that runs anyway (it is affected)
     matched_affected: list[tuple[Record, Chunk]] = field(default_factory=list)
@@ -304,6 +305,7 @@ def plan(
 
     run = [c for c in chunks if c.start_line in why]
     halted_at: Chunk | None = None
+    halted_interrupted = False
     not_run: list[Chunk] = []
     if halt_at_failure:
         for i, c in enumerate(chunks):
@@ -311,6 +313,7 @@ def plan(
                 continue
             if records[matched_old[i]].failed:
                 halted_at = c
+                halted_interrupted = records[matched_old[i]].status == INTERRUPTED
                 break
         if halted_at is not None:
             not_run = [c for c in run if c.start_line > halted_at.start_line]
@@ -334,6 +337,7 @@ def plan(
         removed=removed,
         total=total,
         halted_at=halted_at,
+        halted_interrupted=halted_interrupted,
         not_run=not_run,
         matched_affected=matched_affected,
     )

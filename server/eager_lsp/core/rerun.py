@@ -117,7 +117,8 @@ class RerunReport:
             f"({secs}; a full rebuild would take ≈{self.rebuild_estimate:.1f} s)"
         )
         if p.halted_at is not None:
-            text += f"; stopped at the error on line {p.halted_at.start_line}, unchanged"
+            what = "the interrupted statement" if p.halted_interrupted else "the error"
+            text += f"; stopped at {what} on line {p.halted_at.start_line}, unchanged"
         return text
 
     def to_json(self) -> dict[str, Any]:
