@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.llama_stub import model_servers
+
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 PROMPT = (  # the README's
@@ -73,21 +75,6 @@ def test_generate_with_the_bundled_model_runs_chunks_while_tokens_arrive(tmp_pat
     assert finished_early, json.dumps(summary, indent=1)
 
 
-def _model_servers() -> list[int]:
-    """Pids of the local model servers running on this machine."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"local_server import main" in cmd:
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(not _local_extra_installed(), reason="the `local` extra is not installed")
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the model's process")
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
@@ -104,7 +91,7 @@ def test_a_cli_stopped_while_the_model_loads_leaves_no_model_process(
     import signal
     import time
 
-    before = set(_model_servers())
+    before = set(model_servers())
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     cli = subprocess.Popen(
         [sys.executable, "-m", "eager_lsp", "generate", "print hello", "--no-debug"],
@@ -117,7 +104,7 @@ def test_a_cli_stopped_while_the_model_loads_leaves_no_model_process(
         deadline = time.monotonic() + 60
         mine: set[int] = set()
         while not mine and time.monotonic() < deadline:
-            mine = set(_model_servers()) - before
+            mine = set(model_servers()) - before
             time.sleep(0.1)
         assert mine, "the model's process never started"
         time.sleep(1.0)  # loading now (it takes 5-25 s)
@@ -126,9 +113,9 @@ def test_a_cli_stopped_while_the_model_loads_leaves_no_model_process(
         cli.wait(30)
         assert time.monotonic() - sent < 2.5, "the command waited for the model's start"
         deadline = time.monotonic() + 10
-        while mine & set(_model_servers()) and time.monotonic() < deadline:
+        while mine & set(model_servers()) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not mine & set(_model_servers()), "the model's process outlived the CLI"
+        assert not mine & set(model_servers()), "the model's process outlived the CLI"
     finally:
         if cli.poll() is None:
             cli.kill()

@@ -26,52 +26,18 @@ import pytest
 
 from eager_lsp.providers import local_model
 from tests.cli.test_run import _gone
+from tests.support.llama_stub import model_servers, stub_llama
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc"),
 ]
 
-STUB = """
-import time
-
-class _Part:
-    pass
-
-class CommonParams:
-    def __init__(self):
-        self.model = _Part()
-        self.cpuparams = _Part()
-        self.cpuparams_batch = _Part()
-
-class Server:
-    def __init__(self, params):
-        time.sleep(60)  # "loading the model"
-        self.listening_address = "http://127.0.0.1:9/"
-"""
-
-
-def _model_servers(parent: int) -> list[int]:
-    """Pids of the local model servers `parent` started (alive, not zombies)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes()
-            stat = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if b"local_server import main" in cmd and int(stat[1]) == parent and stat[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
 
 def _stand_in(tmp_path: Path) -> dict[str, str]:
     """The command's environment: no API key, the stub first on the path, a cache holding a
     stand-in for the default model that a first start has verified."""
-    (tmp_path / "stub" / "xllamacpp").mkdir(parents=True)
-    (tmp_path / "stub" / "xllamacpp" / "__init__.py").write_text(STUB)
+    stub_llama(tmp_path / "stub")
     cache = tmp_path / "cache"
     model = cache / "models" / local_model.MODEL_FILE
     model.parent.mkdir(parents=True)
@@ -101,7 +67,7 @@ def test_ctrl_c_while_the_local_model_starts_ends_the_command_at_once(tmp_path: 
     )
     try:
         deadline = time.monotonic() + 60
-        while not (servers := _model_servers(cli.pid)):
+        while not (servers := model_servers(cli.pid)):
             assert time.monotonic() < deadline and cli.poll() is None, "no model process"
             time.sleep(0.05)
         time.sleep(1.0)  # loading now (the stand-in takes 60 s)

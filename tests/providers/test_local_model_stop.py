@@ -23,65 +23,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.llama_stub import model_servers, stub_llama
 
 from eager_lsp.providers import local_model
 from eager_lsp.providers.base import ProviderError
 from eager_lsp.providers.config import LLMConfig
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc for processes")
-
-STUB = """
-import http.server, os, threading, time
-
-class _Part:
-    pass
-
-class CommonParams:
-    def __init__(self):
-        self.model = _Part()
-        self.cpuparams = _Part()
-        self.cpuparams_batch = _Part()
-
-class _Health(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        # STUB_HEALTH 503: a model that never finishes loading
-        self.send_response(int(os.environ.get("STUB_HEALTH", "200")))
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args):
-        pass
-
-class Server:
-    def __init__(self, params):
-        time.sleep(float(os.environ.get("STUB_LOAD_S", "60")))  # "loading the model"
-        httpd = http.server.HTTPServer(("127.0.0.1", 0), _Health)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        self.listening_address = f"http://127.0.0.1:{httpd.server_address[1]}/"
-"""
-
-
-def stub_llama(directory: Path) -> Path:
-    """A directory holding the stand-in `xllamacpp` package."""
-    (directory / "xllamacpp").mkdir(parents=True)
-    (directory / "xllamacpp" / "__init__.py").write_text(STUB)
-    return directory
-
-
-def model_servers(parent: int) -> list[int]:
-    """Pids of the local model servers `parent` started (alive, not zombies)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes()
-            stat = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if b"local_server import main" in cmd and int(stat[1]) == parent and stat[0] != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture

@@ -13,29 +13,15 @@ import sys
 import time
 from pathlib import Path
 
-import eager_lsp
+from tests.support.llama_stub import stub_llama
 
-STUB = """
-import time
-class _Part:
-    pass
-class CommonParams:
-    def __init__(self):
-        self.model = _Part()
-        self.cpuparams = _Part()
-        self.cpuparams_batch = _Part()
-class Server:
-    def __init__(self, params):
-        time.sleep(60)  # "loading the model" (releases the GIL, as llama.cpp's load does)
-        self.listening_address = "http://127.0.0.1:1/"
-"""
+import eager_lsp
 
 
 def test_the_model_server_ends_when_its_stdin_closes_while_the_model_loads(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "xllamacpp").mkdir()
-    (tmp_path / "xllamacpp" / "__init__.py").write_text(STUB)
+    stub_llama(tmp_path)
     code = (
         eager_lsp.DROP_CWD
         + f"sys.path.insert(0, {str(tmp_path)!r})\n"
