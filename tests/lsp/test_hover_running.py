@@ -9,8 +9,6 @@ import re
 from pathlib import Path
 from typing import Any, cast
 
-from lsprotocol import types as lsp
-
 from eager_lsp.core.types import (
     Chunk,
     ChunkOutput,
@@ -25,6 +23,7 @@ from eager_lsp.lsp.runs import RunBinding
 from eager_lsp.lsp.store import ResultStore
 
 from .conftest import Editor
+from .test_hover import _hover
 
 LOOP = """\
 import os, time
@@ -45,19 +44,6 @@ if True:
     while not os.path.exists({stop!r}):
         time.sleep(0.05)
 """
-
-
-async def _hover(editor: Editor, uri: str, line: int) -> str | None:
-    result = await editor.client.text_document_hover_async(
-        lsp.HoverParams(
-            text_document=lsp.TextDocumentIdentifier(uri=uri),
-            position=lsp.Position(line=line, character=0),
-        )
-    )
-    if result is None:
-        return None
-    assert isinstance(result.contents, lsp.MarkupContent), result.contents
-    return result.contents.value
 
 
 def _live(editor: Editor, uri: str, stream: str = "stdout") -> str:
