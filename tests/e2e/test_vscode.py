@@ -941,3 +941,231 @@ def test_ctrl_alt_g_generates_and_escape_stops(
     assert lines[:4] == ["v0 = 0", "v1 = 1", "v2 = 2", "v3 = 3"], r["fileText"]
     assert "v79 = 79" not in r["fileText"], r["fileText"]  # stopped, not finished
     assert all(ln == f"v{i} = {i}" for i, ln in enumerate(lines)), r["fileText"]
+
+
+# ---- "Eager: Show Whole Output"; the status after Interrupt and Restart Interpreter ----------
+
+# A loop whose output is more than any place but the whole output shows: 3000 lines of 20
+# characters (63,000 characters: under the worker's 64 Ki a stream, over the 64 KiB of JSON an
+# eager/chunkResult may take once its line breaks are escaped, and far over the hover's 4000),
+# then a failure 151 calls deep (the worker keeps the outermost and innermost frames).
+WHOLE = """\
+# every row, then a deep failure
+for i in range(3000):
+    print(f"row {i:04d} of 3000 ...")
+def ping(n):
+    return pong(n - 1) if n else 1 / 0
+def pong(n):
+    return ping(n - 1)
+ping(150)
+"""
+WHOLE_ROWS = [f"row {i:04d} of 3000 ..." for i in range(3000)]
+
+
+def _deep_traceback(path: Path) -> str:
+    """The traceback of `ping(150)` in WHOLE as the worker keeps it: CPython's text, with the
+    frames between the FRAMES_HEAD outermost and the FRAMES_TAIL innermost left out."""
+    from eager_lsp.limits import FRAMES_HEAD, FRAMES_TAIL
+
+    module = (8, "<module>", "ping(150)")
+    ping = (5, "ping", "return pong(n - 1) if n else 1 / 0")
+    pong = (7, "pong", "return ping(n - 1)")
+    calls = [module] + [ping if k % 2 == 0 else pong for k in range(151)]  # ping(150) … ping(0)
+    frame = [f'  File "{path}", line {ln}, in {fn}\n    {src}\n' for ln, fn, src in calls]
+    omitted = len(frame) - FRAMES_HEAD - FRAMES_TAIL
+    return (
+        "Traceback (most recent call last):\n"
+        + "".join(frame[:FRAMES_HEAD])
+        + f"  [... {omitted} more frames not shown ...]\n"
+        + "".join(frame[-FRAMES_TAIL:])
+        + "ZeroDivisionError: division by zero\n"
+    )
+
+
+def test_show_whole_output_has_every_line_and_the_whole_traceback(
+    code_server: Path, vsix: Path, tmp_path: Path
+) -> None:
+    """Eager: Show Whole Output from the palette, the cursor on the loop that printed 3000
+    lines: the read-only document beside the editor has every one of them, in order, although
+    the result drawn on the line, its hover and the channel have it cut. On the failing call,
+    and on the line deep inside where the error was raised: the whole traceback as the worker
+    kept it. On a line where nothing ran: a message, no document."""
+    bench = Workbench(
+        code_server,
+        vsix,
+        tmp_path,
+        {**WORKBENCH_SETTINGS, "eager.server.python": PYTHON, "eager.debug.enabled": False},
+    )
+    (bench.folder / "whole.py").write_text(WHOLE)
+    ARTIFACTS.mkdir(exist_ok=True)
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "wholeOutput",
+                "url": bench.url,
+                "file": "whole.py",
+                "minDecorations": 4,
+                "targets": [
+                    {"lineText": "# every row", "nothing": True},
+                    {"lineText": 'print(f"row', "hover": True},
+                    {"lineText": "ping(150)", "hover": True},
+                    {"lineText": "return pong(n - 1)"},
+                    {"lineText": 'print(f"row', "viaHover": True},
+                ],
+                "screenshot": str(ARTIFACTS / "vscode-e2e-whole-output.png"),
+                "timeoutMs": 90000,
+            }
+        )
+    finally:
+        bench.stop()
+    (ARTIFACTS / "vscode-e2e-whole-output.json").write_text(json.dumps(r, indent=1))
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    nothing, rows, call, raised, linked = r["details"]
+
+    # Nothing ran on the comment: said so, no document.
+    assert nothing["cursor"]["line"] == 1, nothing
+    assert nothing["message"].startswith("Eager: nothing ran on line 1 of whole.py"), nothing
+    assert not any("whole output" in t for t in nothing["tabs"]), nothing["tabs"]
+
+    # What the loop printed is cut everywhere else: its eager/chunkResult lost its middle (the
+    # count drawn on the line says "N+ lines"), and the hover shows its head.
+    decorations = [d["text"] for d in r["afterRun"]["decorations"]]
+    loop = next(d for d in decorations if "» row 0000 of 3000" in d)
+    assert "+ lines)" in loop, decorations
+    assert "row 0000 of 3000" in rows["hover"]["text"], rows["hover"]
+    assert "row 2999 of 3000" not in rows["hover"]["text"], rows["hover"]
+    # ...and says where all of it is, under its heading: its link runs Show Whole Output on the
+    # loop's first line.
+    assert rows["hover"]["text"].split("\n\n")[1] == "Cut to fit. Show whole output", rows["hover"]
+    assert linked["tab"] == "whole.py:2 whole output.txt", linked["tab"]
+    assert linked["text"] == rows["text"]
+
+    # The whole output document: beside the editor, named after the file and line, read-only,
+    # with every line the loop printed, once, in order, under the loop's header.
+    assert rows["cursor"]["line"] == 3, rows
+    assert rows["tab"] == "whole.py:3 whole output.txt", rows["tab"]
+    assert rows["groups"] == 2, rows
+    lines = rows["text"].split("\n")
+    assert lines[0].startswith("[whole.py:2-3] ok · "), lines[:3]
+    assert lines[1:3] == ["i = 2999", "[whole.py:2-3] stdout"], lines[:3]
+    assert lines[3:] == [*WHOLE_ROWS, ""], (len(lines), lines[3:6], lines[-3:])
+    assert rows["end"]["line"] == len(lines), (rows["end"], len(lines))  # all of it was copied
+    assert rows["firstLineAfterTyping"] == lines[0], rows["firstLineAfterTyping"]
+
+    # The failing call, and the line where its error was raised (inside ping, whose `def` ran
+    # fine): the failure, with the whole traceback the worker kept, and no frame of the worker.
+    tb = _deep_traceback(bench.folder / "whole.py")
+    assert call["cursor"]["line"] == 8 and raised["cursor"]["line"] == 5, (call, raised)
+    for d, line in ((call, 8), (raised, 5)):
+        assert d["tab"] == f"whole.py:{line} whole output.txt", d["tab"]
+        head = d["text"].split("\n")[:2]
+        assert head[0].startswith("[whole.py:8] error · "), head
+        assert head[1] == "[whole.py:5] ZeroDivisionError: division by zero", head
+        assert d["text"].endswith("\n" + tb), d["text"][-3000:]
+        assert "runner.py" not in d["text"] and "eager_lsp" not in d["text"], d["text"]
+    assert raised["text"] == call["text"]
+    # The hover shows the traceback's first frames and its end (where it was raised), not all.
+    hover = call["hover"]["text"]
+    assert tb not in hover and "characters not shown here" in hover, hover
+    assert tb[:300] in hover and tb[-600:].rstrip() in hover, hover
+    assert hover.split("\n\n")[1] == "Cut to fit. Show whole output", hover
+
+
+# A statement that sleeps for a minute, between two that do not.
+NAP = 'import time\nprint("before")\ntime.sleep(60)\nprint("after")\n'
+
+
+def test_interrupt_and_restart_from_the_palette_say_so_in_the_status_bar(
+    code_server: Path, vsix: Path, tmp_path: Path
+) -> None:
+    """Eager: Interrupt from the palette while `time.sleep(60)` runs (Eager: Show Whole Output
+    on it meanwhile says it is still running): the status bar says `Eager: interrupted`, not
+    drawn as an error, and the summary is no warning; the line's diagnostic and result say
+    KeyboardInterrupt, with a traceback (hover, channel, whole output) that has no frame of the
+    worker's own (runner.py raises it in the user's code). Then Eager: Restart Interpreter while
+    it runs again: `Eager: interpreter restarted`, every result stale (and Show Whole Output on
+    one shows the copy the editor draws)."""
+    bench = Workbench(
+        code_server,
+        vsix,
+        tmp_path,
+        {**WORKBENCH_SETTINGS, "eager.server.python": PYTHON, "eager.debug.enabled": False},
+    )
+    (bench.folder / "nap.py").write_text(NAP)
+    ARTIFACTS.mkdir(exist_ok=True)
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "interrupt",
+                "url": bench.url,
+                "file": "nap.py",
+                "sleepLine": "time.sleep(60)",
+                "printed": "» before",
+                "staleLine": 'print("before")',
+                "runningStatus": r"\b2 done · 1 running\b",
+                "screenshot": str(ARTIFACTS / "vscode-e2e-interrupt.png"),
+                "timeoutMs": 90000,
+            }
+        )
+    finally:
+        bench.stop()
+    (ARTIFACTS / "vscode-e2e-interrupt.json").write_text(json.dumps(r, indent=1))
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+
+    # Asked for its whole output while it ran: no result yet, and not "nothing ran" either.
+    assert r["detailWhileRunning"].startswith("Eager: line 3 of nap.py is still running"), r[
+        "detailWhileRunning"
+    ]
+    # The interrupt ended the run at once (not the minute's sleep, nor a restart's grace).
+    assert r["interruptSeconds"] < 20, r["interruptSeconds"]
+    after = r["afterInterrupt"]
+    assert after["texts"][-1] == "Eager: interrupted", after
+    assert after["later"]["text"] == "Eager: interrupted", after
+    assert "error-kind" not in after["later"]["className"], after
+    assert "Eager: idle (interrupted)" in after["later"]["aria"], after
+    # The run's summary says how it ended, as information: the user ended it (as with Stop).
+    summary = next(t for t in r["interruptToasts"] if t["text"].startswith("Eager: stopped after"))
+    assert "KeyboardInterrupt" in summary["text"] and summary["severity"] == "info", summary
+    # A clean interrupt: not "the interpreter was restarted", nor "nothing was interrupted".
+    toasts = r["toastsSeen"]
+    assert not any("variables are gone" in t or "nothing was" in t for t in toasts), toasts
+
+    # The interrupted statement: a diagnostic (squiggle) saying KeyboardInterrupt, its result
+    # in red, the next statement skipped.
+    snap = r["interruptSnapshot"]
+    assert snap["squiggles"] == 1, snap
+    assert any(d.startswith("⟵ ✗ KeyboardInterrupt") for d in snap["decorations"]), snap
+    assert any(d.startswith("⟵ skipped") for d in snap["decorations"]), snap
+    # The hover shows the diagnostic (its message, its frames) and the traceback: the user's
+    # line, no frame of the worker.
+    hover = r["hover"]["text"]
+    diagnostic, _, ours = hover.partition("Eager · line 3")
+    assert diagnostic.startswith("KeyboardInterrupt") and "nap.py(3, 1)" in diagnostic, hover
+    assert "KeyboardInterrupt" in ours and "Traceback (most recent call last)" in ours, hover
+    assert "time.sleep(60)" in ours, hover
+    for shown in (hover, r["output"], r["detail"]):
+        assert "runner.py" not in shown and "eager_lsp" not in shown, shown
+    assert "[nap.py:3] KeyboardInterrupt" in r["output"], r["output"]
+    tb = r["detail"].split("\n", 2)[2]
+    assert tb.startswith("Traceback (most recent call last):\n  File "), r["detail"]
+    assert tb.rstrip().endswith("line 3, in <module>\n    time.sleep(60)\nKeyboardInterrupt"), tb
+
+    # Restart Interpreter while it sleeps again: said in the status bar, not as an error; every
+    # result of the file is stale (its variables are gone).
+    restarted = r["afterRestart"]
+    assert restarted["later"]["text"] == "Eager: interpreter restarted", restarted
+    assert "error-kind" not in restarted["later"]["className"], restarted
+    decorations = r["restartSnapshot"]["decorations"]
+    assert decorations and all(d.endswith("· stale") for d in decorations), decorations
+    # The server keeps no result after the restart; on a line still drawn (stale), Show Whole
+    # Output shows the editor's copy, said to be that, not "nothing ran" beside a drawn result.
+    stale = r["staleDetail"].split("\n")
+    assert stale[0].startswith("[the server no longer has this result"), r["staleDetail"]
+    assert stale[1].startswith("[nap.py:2] ok · ") and stale[2:4] == [
+        "[nap.py:2] stdout",
+        "before",
+    ], stale

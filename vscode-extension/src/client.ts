@@ -152,6 +152,9 @@ export class EagerClient implements vscode.Disposable {
   /** When a generation summary last arrived, per document URI (the server's form): "Eager: Stop"
    * says nothing more when the summary of what it stopped already did. */
   readonly summaryAt = new Map<string, number>();
+  /** When "Eager: Interrupt" was last asked, per document URI (as normalizeUri has it): the
+   * summary of the run it ended is not a warning (status.ts `summaryIsWarning`). */
+  readonly interruptAskedAt = new Map<string, number>();
   private readonly writer: StreamWriter;
   private readonly cursor: CursorReporter;
 

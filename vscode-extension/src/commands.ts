@@ -19,9 +19,10 @@ import {
   type StartedResult,
   type StopResult,
 } from "./methods";
-import { type DetailAnswer, detailOutcome } from "./resultDetail";
+import { type DetailAnswer, detailOutcome, detailTarget, drawnAt, runningNow } from "./resultDetail";
+import type { ResultEntry } from "./results";
 import { stopMessage } from "./stop";
-import type { StatusBar } from "./ui";
+import { normalizeUri, type StatusBar } from "./ui";
 
 const DEBUGGER_EXTENSIONS = ["ms-python.debugpy", "ms-python.python"];
 
@@ -43,6 +44,9 @@ export function registerCommands(
   status: StatusBar,
   output: CommandOutput,
   details: DetailDocuments,
+  /** What the editor draws for a document (VS Code's URI): statements running that printed,
+   * results (ui.ts ResultDecorations). */
+  drawn: { runningAt(uri: string, line: number): boolean; entries(uri: string): ResultEntry[] },
 ): vscode.Disposable[] {
   const follow = new Map<string, boolean>();
 
@@ -155,6 +159,8 @@ export function registerCommands(
     vscode.commands.registerCommand(
       ClientCommands.interrupt,
       guarded("interrupt", async () => {
+        const active = vscode.window.activeTextEditor?.document;
+        if (active?.languageId === "python") client.interruptAskedAt.set(normalizeUri(client.uri(active)), Date.now());
         const r = await onDocument<InterruptResult>(ServerCommands.interrupt);
         if (!r?.result) return;
         if (r.result.stillRunning) {
@@ -228,21 +234,34 @@ export function registerCommands(
     vscode.commands.registerCommand(ClientCommands.showOutput, () => output.show(true)),
 
     // The result on the cursor's line as the server keeps it: all of its output and its whole
-    // traceback (what is shown inline, in the hover and in the channel is cut to a cap).
-    vscode.commands.registerCommand(
-      ClientCommands.showResultDetail,
+    // traceback (what is shown inline, in the hover and in the channel is cut to a cap). The
+    // hover's "Show whole output" link names its document and line instead (detailTarget).
+    vscode.commands.registerCommand(ClientCommands.showResultDetail, async (target?: unknown) =>
       guarded("show whole output", async () => {
-        const editor = activePythonEditor();
-        if (!editor) return;
-        const doc = editor.document;
-        const line = editor.selection.active.line;
+        let doc: vscode.TextDocument;
+        let line: number;
+        const asked = detailTarget(target);
+        if (asked) {
+          const found = vscode.workspace.textDocuments.find((d) => d.uri.toString() === normalizeUri(asked.uri));
+          if (!found) {
+            void vscode.window.showInformationMessage("Eager: that file is no longer open.");
+            return;
+          }
+          [doc, line] = [found, asked.line];
+        } else {
+          const editor = activePythonEditor();
+          if (!editor) return;
+          [doc, line] = [editor.document, editor.selection.active.line];
+        }
         const args: LineArgs = { uri: client.uri(doc), line };
         const answer = await client.executeOn<DetailAnswer>(doc, ServerCommands.resultDetail, args);
         const label = path.basename(doc.uri.fsPath || doc.uri.path);
-        const outcome = detailOutcome(answer, line, label);
+        const key = doc.uri.toString();
+        const running = runningNow(status.of(key), line, drawn.runningAt(key, line));
+        const outcome = detailOutcome(answer, line, label, running, drawnAt(drawn.entries(key), line));
         if (outcome.kind === "nothing") void vscode.window.showInformationMessage(outcome.message);
         else if (outcome.kind === "show") await details.show(doc.uri, label, line, outcome.text);
-      }),
+      })(),
     ),
 
     // The cursor to where the running generation inserts its next text (to type or look there).

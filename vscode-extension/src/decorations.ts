@@ -2,7 +2,7 @@
 // Pure: no `vscode` import, so it is unit-tested in plain Node (test/decorations.test.ts).
 // The VS Code side (decoration types, editors) lives in ui.ts and only renders `DecorationView`s.
 
-import type { ChunkInfo, ChunkResultParams, OutputParams, ValueInfo } from "./methods";
+import { type ChunkInfo, type ChunkResultParams, ClientCommands, type ErrorInfo, type OutputParams, type ValueInfo } from "./methods";
 
 /** Reads one line of the document as it is now; undefined past the end. */
 export type LineReader = (line: number) => string | undefined;
@@ -128,7 +128,7 @@ export function inlineText(r: ChunkResultParams, maxLength: number, stale = fals
     main = "skipped";
   } else if (kind === "error") {
     const e = r.error;
-    main = "✗ " + (e ? oneLine(e.message ? `${e.type}: ${e.message}` : e.type) : "error");
+    main = "✗ " + (e ? oneLine(errorHeadline(e)) : "error");
   } else {
     const parts: string[] = [];
     const values = (r.values ?? []).map((v) => (v.name ? `${v.name} = ${valueText(v)}` : valueText(v)));
@@ -163,11 +163,50 @@ export function runningHover(printed: string, startLine: number, endLine: number
   return [`**Eager** · ${lines} · running`, "Output so far:", fence(body, "text")].join("\n\n");
 }
 
-function fence(body: string, lang = ""): string {
+/** `Type: message`, or just `Type` when the message is empty (`KeyboardInterrupt`), as Python
+ * prints an exception's last line. */
+export function errorHeadline(e: Pick<ErrorInfo, "type" | "message">): string {
+  return e.message ? `${e.type}: ${e.message}` : e.type;
+}
+
+const FRAME = '\n  File "'; // a traceback's frame line, as CPython writes it
+
+/** What a hover block shows of `body`: all of it; longer than HOVER_BLOCK_LIMIT, its head
+ * (`keep: "head"`), or for a traceback (`"ends"`) its first lines and its last ones, where the
+ * innermost frames and the exception are, around a line saying how much is left out. */
+export function clipBlock(body: string, keep: "head" | "ends" = "head"): { text: string; cut: boolean } {
+  if (body.length <= HOVER_BLOCK_LIMIT) return { text: body, cut: false };
+  if (keep === "head") return { text: body.slice(0, HOVER_BLOCK_LIMIT).replace(/[\ud800-\udbff]$/, "") + "\n…", cut: true };
+  // a quarter for the outermost frames, the rest for the innermost ones; cut before a frame
+  // (`  File "…", line N, in f`), else at a line break
+  const headRoom = Math.floor(HOVER_BLOCK_LIMIT / 4);
+  const tailRoom = HOVER_BLOCK_LIMIT - headRoom;
+  const from = body.length - tailRoom;
+  let head = body.lastIndexOf(FRAME, headRoom);
+  if (head <= 0) head = body.lastIndexOf("\n", headRoom);
+  if (head <= 0) head = headRoom;
+  let tail = body.indexOf(FRAME, from);
+  if (tail < 0 || tail - from > tailRoom / 2) tail = body.indexOf("\n", from);
+  if (tail < head) tail = from;
+  const left = body.slice(0, head).replace(/[\ud800-\udbff]$/, "");
+  const right = body.slice(tail).replace(/^[\udc00-\udfff]/, "");
+  const omitted = body.length - left.length - right.length;
+  return { text: `${left}\n[... ${omitted} characters not shown here ...]${right.startsWith("\n") ? "" : "\n"}${right}`, cut: true };
+}
+
+function fence(body: string, lang = "", keep: "head" | "ends" = "head"): string {
   let ticks = "```";
   while (body.includes(ticks)) ticks += "`";
-  const cut = body.length > HOVER_BLOCK_LIMIT ? body.slice(0, HOVER_BLOCK_LIMIT) + "\n…" : body;
-  return `${ticks}${lang}\n${cut.replace(/\s+$/, "")}\n${ticks}`;
+  const { text } = clipBlock(body, keep);
+  return `${ticks}${lang}\n${text.replace(/\s+$/, "")}\n${ticks}`;
+}
+
+/** The hover's second paragraph when it shows a result cut (to fit the hover, or the server cut
+ * its copy to fit its payload): a link that runs "Eager: Show Whole Output" on the chunk's first
+ * line (the hover must trust that command: ui.ts). */
+export function wholeOutputLink(uri: string, line: number): string {
+  const args = encodeURIComponent(JSON.stringify([{ uri, line }]));
+  return `*Cut to fit.* [Show whole output](command:${ClientCommands.showResultDetail}?${args} "Eager: Show Whole Output")`;
 }
 
 /** Escape text for a Markdown paragraph. */
@@ -194,31 +233,41 @@ export function hoverMarkdown(
   if (r.skipped) head.push("skipped");
   const out: string[] = [head.join(" · ")];
   if (stale) out.push("*Stale: the code changed after this ran.*");
+  // whether a block is shown cut (the whole text is one command away)
+  let cut = r.truncated === true;
+  const block = (body: string, lang: string, keep: "head" | "ends" = "head"): string => {
+    if (body.length > HOVER_BLOCK_LIMIT) cut = true;
+    return fence(body, lang, keep);
+  };
   for (const v of r.values ?? []) {
     const label = v.name ? `\`${v.name.replace(/`/g, "")}\`` : "value";
     out.push(v.type ? `${label}: *${escapeMarkdown(v.type)}*` : label);
     // A data frame's head: the server built and escaped the table (cells cannot break out of it).
-    out.push(v.table ? v.table.slice(0, HOVER_BLOCK_LIMIT * 2) : fence(v.repr ?? v.summary ?? "", "python"));
+    out.push(v.table ? v.table.slice(0, HOVER_BLOCK_LIMIT * 2) : block(v.repr ?? v.summary ?? "", "python"));
   }
   if (r.expr !== undefined && r.expr !== null) {
     if (typeof r.expr === "string") {
-      out.push("Result:", fence(r.expr, "python"));
+      out.push("Result:", block(r.expr, "python"));
     } else {
       out.push(r.expr.type ? `Result: *${escapeMarkdown(r.expr.type)}*` : "Result:");
-      out.push(fence(r.expr.repr ?? r.expr.summary ?? "", "python"));
+      out.push(block(r.expr.repr ?? r.expr.summary ?? "", "python"));
     }
   }
-  if (r.stdout) out.push("Output:", fence(r.stdout, "text"));
+  if (r.stdout) out.push("Output:", block(r.stdout, "text"));
   for (const img of r.images ?? []) {
     const uri = image?.(img.path);
     const label = escapeMarkdown(img.label ?? "image");
     out.push(uri !== undefined ? `${label}:\n\n![${label}](${uri})` : `${label}: \`${img.path.replace(/`/g, "")}\``);
   }
-  if (r.stderr) out.push("stderr:", fence(r.stderr, "text"));
+  if (r.stderr) out.push("stderr:", block(r.stderr, "text"));
   if (r.error) {
-    out.push(`**${escapeMarkdown(r.error.type)}**: ${escapeMarkdown(r.error.message ?? "")}`);
-    if (r.error.traceback) out.push(fence(r.error.traceback, "text"));
+    const message = r.error.message ? `: ${escapeMarkdown(r.error.message)}` : "";
+    out.push(`**${escapeMarkdown(r.error.type)}**${message}`);
+    // its end is where it was raised
+    if (r.error.traceback) out.push(block(r.error.traceback, "text", "ends"));
   }
+  // right under the heading: a long hover is read from its top
+  if (cut) out.splice(1, 0, wholeOutputLink(r.uri, startLine));
   return out.join("\n\n");
 }
 
@@ -240,7 +289,7 @@ export function outputChannelText(r: ChunkResultParams, label: string): string |
   if (r.error) {
     const errLine = typeof r.error.line === "number" ? `${label}:${r.error.line + 1}` : where;
     const tb = r.error.traceback ? `\n${body(r.error.traceback)}` : "";
-    parts.push(`[${errLine}] ${r.error.type}: ${r.error.message ?? ""}${tb}`);
+    parts.push(`[${errLine}] ${errorHeadline(r.error)}${tb}`);
   }
   return parts.length > 0 ? parts.join("\n") : undefined;
 }
@@ -402,6 +451,11 @@ export class ResultTracker {
     this.running = [];
   }
 
+  /** A statement drawn as running (it printed) covers 0-based `line`. */
+  runningAt(line: number): boolean {
+    return this.running.some((r) => overlaps(r, line, line));
+  }
+
   get size(): number {
     return this.items.length + this.running.length;
   }
@@ -471,12 +525,13 @@ export class ResultTracker {
   }
 
   /** The results with their current lines, in line order (the results panel lists them). */
-  entries(): { result: ChunkResultParams; startLine: number; endLine: number; stale: boolean }[] {
+  entries(): { result: ChunkResultParams; startLine: number; endLine: number; stale: boolean; gone: boolean }[] {
     return this.items.map((t) => ({
       result: t.result,
       startLine: t.start,
       endLine: t.start + t.snapshot.length - 1,
       stale: t.staleByText || t.staleByServer,
+      gone: t.gone,
     }));
   }
 

@@ -9,8 +9,8 @@ import { DetailDocuments } from "./detailView";
 import { CONFIG_SECTION, ClientCommands } from "./methods";
 import { OutputLog } from "./outputLog";
 import { ResultsPanel } from "./resultsPanel";
-import { summaryLogLine, summaryMessage } from "./status";
-import { ResultDecorations, StatusBar } from "./ui";
+import { summaryIsWarning, summaryLogLine, summaryMessage } from "./status";
+import { normalizeUri, ResultDecorations, StatusBar } from "./ui";
 
 let eager: EagerClient | undefined;
 
@@ -48,7 +48,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       // The server said why it stopped as it stopped (window/showMessage): not again.
       if (p.error && eager?.serverMessages.said(p.error)) return;
       const message = summaryMessage(p);
-      if (p.error) void vscode.window.showWarningMessage(message);
+      // the KeyboardInterrupt of the user's own "Eager: Interrupt" is no warning
+      const uri = normalizeUri(p.uri);
+      const warning = summaryIsWarning(p, eager?.interruptAskedAt.get(uri), Date.now());
+      if (p.error && !warning) eager?.interruptAskedAt.delete(uri);
+      if (warning) void vscode.window.showWarningMessage(message);
       else void vscode.window.showInformationMessage(message);
     },
     stopped: () => {
@@ -66,7 +70,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     details,
     vscode.commands.registerCommand(ClientCommands.showResults, () => results.show()),
     eager,
-    ...registerCommands(eager, status, programOutput, details),
+    ...registerCommands(eager, status, programOutput, details, decorations),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (RESTART_KEYS.some((k) => e.affectsConfiguration(`${CONFIG_SECTION}.${k}`))) {
         serverLog.appendLine("[client] eager.server.python changed: restarting the server");

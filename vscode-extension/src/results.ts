@@ -3,7 +3,7 @@
 // resultsPanel.ts puts it in a webview.
 
 import type { ImageReader } from "./decorations";
-import { formatElapsed } from "./decorations";
+import { errorHeadline, formatElapsed } from "./decorations";
 import type { ChunkResultParams, ValueInfo } from "./methods";
 
 export interface ResultEntry {
@@ -11,6 +11,8 @@ export interface ResultEntry {
   startLine: number;
   endLine: number;
   stale: boolean;
+  /** Its statement is no longer at its place (deleted): the editor draws nothing for it. */
+  gone?: boolean;
 }
 
 /** Text of one block in the panel, at most this many characters. */
@@ -100,7 +102,7 @@ function entryHtml(e: ResultEntry, image: ImageReader): string {
     );
   }
   if (r.error) {
-    parts.push(`<div class="error">${escapeHtml(`${r.error.type}: ${r.error.message ?? ""}`)}</div>`);
+    parts.push(`<div class="error">${escapeHtml(errorHeadline(r.error))}</div>`);
     if (r.error.traceback) parts.push(pre(r.error.traceback, "stderr"));
   }
   return `<section data-line="${e.startLine}">${parts.join("")}</section>`;

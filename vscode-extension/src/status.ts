@@ -137,6 +137,20 @@ export function summaryMessage(s: GenerationSummaryParams): string {
   return `Eager: done in ${seconds(s.elapsedS)}${chunks ? ` (${chunks})` : ""}`;
 }
 
+/** Whether the summary of a run is shown as a warning: it ended at an error, unless that error is
+ * the KeyboardInterrupt of "Eager: Interrupt", asked (at `interruptAskedAt`) less than `windowMs`
+ * before: the user ended it, as with Stop (the status bar says "Eager: interrupted"). */
+export function summaryIsWarning(
+  s: GenerationSummaryParams,
+  interruptAskedAt: number | undefined,
+  now: number,
+  windowMs = 30000,
+): boolean {
+  if (!s.error) return false;
+  const asked = interruptAskedAt !== undefined && now - interruptAskedAt >= 0 && now - interruptAskedAt <= windowMs;
+  return !(asked && /^KeyboardInterrupt\b/.test(s.error));
+}
+
 /** One line for the output channel, with every number of the summary. */
 export function summaryLogLine(s: GenerationSummaryParams): string {
   const fields = [

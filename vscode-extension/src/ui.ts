@@ -140,6 +140,11 @@ export class ResultDecorations implements vscode.Disposable {
     for (const editor of vscode.window.visibleTextEditors) this.renderEditor(editor);
   }
 
+  /** A statement of the document drawn as running (it printed) covers 0-based `line`. */
+  runningAt(uri: string, line: number): boolean {
+    return this.trackers.get(normalizeUri(uri))?.runningAt(line) ?? false;
+  }
+
   /** The results of one document with their current lines (for the results panel). */
   entries(uri: string): ResultEntry[] {
     return this.trackers.get(normalizeUri(uri))?.entries() ?? [];
@@ -177,6 +182,8 @@ export class ResultDecorations implements vscode.Disposable {
     const first = doc.lineAt(Math.min(v.startLine, v.endLine));
     const hover = new vscode.MarkdownString(v.hover);
     hover.supportThemeIcons = false;
+    // its one link: "Show whole output" when it shows the result cut (decorations.ts)
+    hover.isTrusted = { enabledCommands: [ClientCommands.showResultDetail] };
     return {
       // Spanning the chunk puts the hover on all its lines; `after` draws at the range's end.
       range: new vscode.Range(first.range.start.line, first.firstNonWhitespaceCharacterIndex, last.range.end.line, last.range.end.character),
@@ -222,6 +229,11 @@ export class StatusBar implements vscode.Disposable {
   reset(): void {
     this.states.clear();
     this.render();
+  }
+
+  /** The last `eager/status` of one document. */
+  of(uri: string): StatusParams | undefined {
+    return this.states.get(normalizeUri(uri));
   }
 
   /** The status of the document the status bar talks about: the active one, else the last heard. */

@@ -6,6 +6,8 @@ import {
   ResultTracker,
   type TextChange,
   chunkLines,
+  clipBlock,
+  errorHeadline,
   formatElapsed,
   hoverMarkdown,
   inlineText,
@@ -144,6 +146,55 @@ describe("hover and output channel", () => {
     assert.match(md, /stderr:\n\n```text\nwarn\n```/);
     assert.match(md, /\*\*ZeroDivisionError\*\*: division by zero/);
     assert.match(md, /```text\nTraceback …\nZeroDivisionError\n```/);
+  });
+
+  it("writes an exception without a message as Python does: its type alone", () => {
+    assert.equal(errorHeadline({ type: "KeyboardInterrupt", message: "" }), "KeyboardInterrupt");
+    assert.equal(errorHeadline({ type: "ValueError", message: "bad" }), "ValueError: bad");
+    const r = result(2, 2, {
+      ok: false,
+      error: { type: "KeyboardInterrupt", message: "", line: 2, traceback: "Traceback (most recent call last):\nKeyboardInterrupt\n" },
+    });
+    const md = hoverMarkdown(r, 2, 2);
+    assert.match(md, /\*\*KeyboardInterrupt\*\*\n\n```text/);
+    assert.doesNotMatch(md, /KeyboardInterrupt\*\*:/);
+    assert.match(outputChannelText(r, "a.py")!, /^\[a\.py:3\] KeyboardInterrupt\nTraceback/);
+    assert.equal(inlineText(r, 80), "⟵ ✗ KeyboardInterrupt · 0.4 ms");
+  });
+
+  // 100 frames of a recursion, ~5,700 characters: more than a hover block
+  const frames = Array.from({ length: 100 }, (_, i) => `  File "/p/deep.py", line ${i % 2 ? 7 : 5}, in f${i}\n    return g(n - 1)\n`).join("");
+  const deep = `Traceback (most recent call last):\n${frames}ZeroDivisionError: division by zero\n`;
+
+  it("keeps a long traceback's first lines and its end, where it was raised", () => {
+    const { text, cut } = clipBlock(deep, "ends");
+    assert.equal(cut, true);
+    assert.ok(text.length <= 4100, String(text.length));
+    assert.ok(text.startsWith("Traceback (most recent call last):\n  File \"/p/deep.py\", line 5, in f0\n"), text.slice(0, 100));
+    assert.ok(text.endsWith('line 7, in f99\n    return g(n - 1)\nZeroDivisionError: division by zero\n'), text.slice(-200));
+    const marker = /\n\[\.\.\. (\d+) characters not shown here \.\.\.\]\n {2}File /.exec(text);
+    assert.ok(marker, text);
+    // whole lines on both sides, and the count is what is missing
+    assert.equal(text.replace(marker[0], "\n  File ").length + Number(marker[1]), deep.length);
+    assert.deepEqual(clipBlock("short\n", "ends"), { text: "short\n", cut: false });
+  });
+
+  it("links to the whole output when it shows a result cut, and only then", () => {
+    const failed = result(4, 4, { ok: false, error: { type: "ZeroDivisionError", message: "division by zero", line: 2, traceback: deep } });
+    const md = hoverMarkdown(failed, 4, 4);
+    assert.match(md, /ZeroDivisionError: division by zero\n```/); // the traceback's end is shown
+    // right under the heading
+    const link = /^\*\*Eager\*\* · line 5 · 0\.4 ms\n\n\*Cut to fit\.\* \[Show whole output\]\(command:eager\.client\.showResultDetail\?([^ )]+) "Eager: Show Whole Output"\)\n\n\*\*ZeroDivisionError/.exec(md);
+    assert.ok(link, md.slice(0, 300));
+    assert.deepEqual(JSON.parse(decodeURIComponent(link[1]!)), [{ uri: "file:///t/a.py", line: 4 }]);
+    // long output: its head, then the link
+    const printed = "row\n".repeat(2000);
+    const out = hoverMarkdown(result(1, 2, { stdout: printed }), 1, 2);
+    assert.match(out, /^\*\*Eager\*\* · lines 2–3 · 0\.4 ms\n\n\*Cut to fit\.\* \[Show whole output\]\([^)]+\)\n\nOutput:\n\n```text\n(row\n)+r?o?w?\n…\n```$/);
+    // the server cut its copy (truncated): the link, even when every block fits the hover
+    assert.match(hoverMarkdown(result(1, 1, { stdout: "a\n", truncated: true }), 1, 1), /\[Show whole output\]/);
+    // nothing cut: no link
+    assert.doesNotMatch(hoverMarkdown(result(1, 1, { stdout: "a\n" }), 1, 1), /Show whole output/);
   });
 
   it("uses a longer fence when the value contains backticks", () => {
@@ -403,5 +454,18 @@ describe("a statement still running (eager/output)", () => {
     t.live(live("tick 0\n"), doc.reader);
     t.applyChanges([doc.edit(0, 0, 4, 14, "")], doc.reader); // select all, delete
     assert.deepEqual(drawn(t), []);
+  });
+});
+
+describe("runningAt", () => {
+  it("is true on the lines of a statement drawn as running, until its result or the run's end", () => {
+    const t = new ResultTracker();
+    const doc = ["import time", "for i in range(3):", "    print(i)", "    time.sleep(1)", "print('done')"];
+    const get = (l: number): string | undefined => doc[l];
+    const chunk = { index: 1, startLine: 1, endLine: 3, range: { start: { line: 1, character: 0 }, end: { line: 3, character: 17 } } };
+    t.live({ uri: "file:///t/a.py", chunk, stdout: "0\n", stderr: "" }, get);
+    assert.deepEqual([0, 1, 2, 3, 4].map((l) => t.runningAt(l)), [false, true, true, true, false]);
+    t.settle();
+    assert.equal(t.runningAt(2), false);
   });
 });

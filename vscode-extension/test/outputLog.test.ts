@@ -285,7 +285,7 @@ describe("the Eager output channel, live", () => {
     });
     c.log.result(r, "a.py");
     assert.equal(c.text(), outputChannelText(r, "a.py") + "\n");
-    assert.match(c.text(), /^\[a\.py:2-4\] stdout\ntick 0\ntick 1\n\[a\.py:4\] KeyboardInterrupt: \nTraceback/);
+    assert.match(c.text(), /^\[a\.py:2-4\] stdout\ntick 0\ntick 1\n\[a\.py:4\] KeyboardInterrupt\nTraceback/);
   });
 
   it("keeps two documents' statements apart", () => {

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 
 import { outputChannelText } from "../src/decorations";
 import type { ChunkResultParams, SyntaxErrorDetail } from "../src/methods";
-import { DETAIL_CUT_NOTE, detailOutcome, resultDetailText } from "../src/resultDetail";
+import { DETAIL_CUT_NOTE, DRAWN_COPY_NOTE, detailOutcome, detailTarget, drawnAt, resultDetailText, runningNow } from "../src/resultDetail";
 
 const URI = "file:///t/a.py";
 
@@ -106,6 +106,19 @@ describe("detailOutcome", () => {
 
   it("says when nothing ran on the line", () => {
     assert.deepEqual(detailOutcome(null, 4, "a.py"), { kind: "nothing", message: "Eager: nothing ran on line 5 of a.py." });
+    assert.deepEqual(detailOutcome(null, 4, "a.py", undefined), detailOutcome(null, 4, "a.py"));
+  });
+
+  it("says the line is still running rather than that nothing ran there", () => {
+    const line = detailOutcome(null, 2, "a.py", "line");
+    assert.equal(line.kind, "nothing");
+    assert.ok(line.kind === "nothing" && line.message.startsWith("Eager: line 3 of a.py is still running"), JSON.stringify(line));
+    assert.deepEqual(detailOutcome(null, 6, "a.py", "file"), {
+      kind: "nothing",
+      message: "Eager: nothing has run on line 7 of a.py yet (the file is still running).",
+    });
+    // a result is shown as it is
+    assert.equal(detailOutcome(result({ stdout: "hi\n" }), 1, "a.py", "line").kind, "show");
   });
 
   it("is quiet on a refusal or without a server (both are said elsewhere)", () => {
@@ -116,5 +129,68 @@ describe("detailOutcome", () => {
   it("a failed result (its error an object) is shown, not taken for a refusal", () => {
     const failed = result({ ok: false, error: { type: "KeyError", message: "'k'", traceback: "Traceback ...\nKeyError: 'k'\n" } });
     assert.equal(detailOutcome(failed, 1, "a.py").kind, "show");
+  });
+});
+
+describe("detailTarget", () => {
+  it("takes the hover link's {uri, line}, nothing else (the palette passes nothing)", () => {
+    assert.deepEqual(detailTarget({ uri: URI, line: 4 }), { uri: URI, line: 4 });
+    assert.equal(detailTarget(undefined), undefined);
+    // the editor's context menu passes the file's Uri
+    assert.equal(detailTarget({ scheme: "file", path: "/t/a.py" }), undefined);
+    assert.equal(detailTarget({ uri: URI, line: -1 }), undefined);
+    assert.equal(detailTarget({ uri: URI, line: 1.5 }), undefined);
+    assert.equal(detailTarget({ uri: 3, line: 1 }), undefined);
+  });
+
+  it("writes an interrupted statement's error as Python does", () => {
+    const r = result({
+      ok: false,
+      error: { type: "KeyboardInterrupt", message: "", line: 2, traceback: "Traceback (most recent call last):\nKeyboardInterrupt\n" },
+    });
+    assert.match(resultDetailText(r, "a.py"), /^\[a\.py:2-4\] error · 27 ms\n\[a\.py:3\] KeyboardInterrupt\nTraceback/);
+  });
+});
+
+describe("runningNow", () => {
+  const running = { uri: URI, state: "running" as const, chunksRunning: 1, runningLines: [2] };
+  it("is the line when a statement starting there runs, or one drawn as running covers it", () => {
+    assert.equal(runningNow(running, 2, false), "line");
+    assert.equal(runningNow(running, 3, true), "line");
+    assert.equal(runningNow(undefined, 3, true), "line");
+  });
+  it("is the file when the file runs or generates elsewhere", () => {
+    assert.equal(runningNow(running, 5, false), "file");
+    assert.equal(runningNow({ uri: URI, state: "generating" }, 0, false), "file");
+  });
+  it("is nothing when the file does not run", () => {
+    assert.equal(runningNow({ uri: URI, state: "idle", message: "interrupted", runningLines: [2] }, 2, false), undefined);
+    assert.equal(runningNow({ uri: URI, state: "error" }, 2, false), undefined);
+    assert.equal(runningNow(undefined, 2, false), undefined);
+  });
+});
+
+describe("drawnAt", () => {
+  // ran on lines 2-4 (0-based 1-3), failed on line 3; two lines were inserted above it since
+  const failed = result({ ok: false, stdout: "partial\n", error: { type: "ValueError", message: "bad", line: 2, traceback: "Traceback ...\nValueError: bad\n" } });
+  const entries = [{ result: failed, startLine: 3, endLine: 5, stale: true }];
+
+  it("is the result drawn over the line, in its lines as they are now", () => {
+    assert.equal(drawnAt(entries, 2), undefined);
+    assert.equal(drawnAt(entries, 6), undefined);
+    const d = drawnAt(entries, 4)!;
+    assert.match(resultDetailText(d, "a.py"), /^\[a\.py:4-6\] error · 27 ms\n\[a\.py:4-6\] stdout\npartial\n\[a\.py:5\] ValueError: bad\n/);
+    // not a statement that is no longer there
+    assert.equal(drawnAt([{ ...entries[0]!, gone: true }], 4), undefined);
+  });
+
+  it("is shown, said to be the editor's copy, when the server no longer has a result there", () => {
+    const shown = detailOutcome(null, 4, "a.py", undefined, drawnAt(entries, 4));
+    assert.equal(shown.kind, "show");
+    assert.ok(shown.kind === "show" && shown.text.startsWith(`${DRAWN_COPY_NOTE}\n[a.py:4-6] error`), JSON.stringify(shown));
+    // the server's answer first; a line still running is said to be
+    const server = detailOutcome(result(), 4, "a.py", undefined, drawnAt(entries, 4));
+    assert.ok(server.kind === "show" && server.text.startsWith("[a.py:2-4] ok"), JSON.stringify(server));
+    assert.equal(detailOutcome(null, 4, "a.py", "line", drawnAt(entries, 4)).kind, "nothing");
   });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { RecentMessages, runEnded, statusView, summaryLogLine, summaryMessage } from "../src/status";
+import { RecentMessages, runEnded, statusView, summaryIsWarning, summaryLogLine, summaryMessage } from "../src/status";
 
 const uri = "file:///t/a.py";
 
@@ -136,5 +136,19 @@ describe("the end of a document's run", () => {
     assert.equal(runEnded({ uri, state: "error", message: "ZeroDivisionError" }), true);
     assert.equal(runEnded({ uri, state: "running", chunksRunning: 1 }), false);
     assert.equal(runEnded({ uri, state: "generating" }), false);
+  });
+});
+
+describe("summaryIsWarning", () => {
+  const interrupted = { uri, elapsedS: 2.3, stoppedEarly: true, error: "KeyboardInterrupt" };
+  it("is a warning when the run ended at an error", () => {
+    assert.equal(summaryIsWarning({ ...interrupted, error: "ZeroDivisionError: division by zero" }, 1000, 2000), true);
+    assert.equal(summaryIsWarning(interrupted, undefined, 2000), true); // no interrupt was asked
+    assert.equal(summaryIsWarning({ uri, elapsedS: 1 }, undefined, 2000), false);
+  });
+  it("is not when the error is the KeyboardInterrupt of the user's own interrupt", () => {
+    assert.equal(summaryIsWarning(interrupted, 1000, 2500), false);
+    assert.equal(summaryIsWarning(interrupted, 1000, 1000 + 31000), true); // long ago
+    assert.equal(summaryIsWarning({ ...interrupted, error: "ValueError: x" }, 1000, 2500), true);
   });
 });

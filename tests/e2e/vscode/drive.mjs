@@ -143,6 +143,10 @@ try {
     await keysGenerateAndStop(page);
   } else if (params.scenario === "liveOutput") {
     await liveOutput(page);
+  } else if (params.scenario === "wholeOutput") {
+    await wholeOutput(page);
+  } else if (params.scenario === "interrupt") {
+    await interruptAndRestart(page);
   } else {
     await generate(page);
   }
@@ -913,4 +917,268 @@ async function followTyping(page) {
     step(`typed ${JSON.stringify(st.text)} and paused`);
   }
   result.final = await snapshot(page);
+}
+
+// ---- "Eager: Show Whole Output"; Interrupt and Restart Interpreter --------------------------------
+
+/** Run a command from the palette by its exact title: F1, type it, and press Enter once the row
+ * with exactly that label is the focused one. (`palette` presses Enter on the first row, which is
+ * the recently used "Eager: Show Whole Output" when "Eager: Show Output" is typed after it.) */
+async function command(page, title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.waitFor({ state: "visible" });
+  await input.fill(`> ${title}`);
+  const label = (row) => row.evaluate((el) => el?.querySelector(".label-name")?.textContent?.trim() ?? "");
+  await until(`the palette row "${title}"`, async () => {
+    for (const row of await page.locator(".quick-input-list .monaco-list-row").all()) if ((await label(row)) === title) return true;
+    return null;
+  }, 20000, 100);
+  for (let i = 0; i < 10; i++) {
+    const focused = page.locator(".quick-input-list .monaco-list-row.focused").first();
+    if ((await label(focused).catch(() => "")) === title) break;
+    await page.keyboard.press("ArrowDown");
+  }
+  await page.keyboard.press("Enter");
+}
+
+/** The Eager status bar item (found by its id: the language client's progress item on the left
+ * reads "eager: running …" too): its text, class (`error-kind` when drawn as an error) and
+ * accessible label (the tooltip is in it). */
+async function eagerItem(page) {
+  return page.evaluate(() => {
+    const el = document.getElementById("eager-lsp.eager-lsp.eager.status");
+    return el ? { text: el.innerText.trim(), className: el.className, aria: el.getAttribute("aria-label") ?? "" } : null;
+  });
+}
+
+/** The cursor position the status bar shows ("Ln 12, Col 3"), as numbers. */
+async function cursorPosition(page) {
+  const t = await page.evaluate(() => [...document.querySelectorAll(".statusbar-item")].map((el) => el.innerText.trim()).find((x) => /^Ln \d+, Col \d+/.test(x)) ?? "");
+  const m = /^Ln (\d+), Col (\d+)/.exec(t);
+  return m ? { line: Number(m[1]), column: Number(m[2]) } : null;
+}
+
+/** Click in the code of the (first) line holding `text`; returns the cursor position once the
+ * status bar shows it there (it follows a moment later). */
+async function clickInLine(page, text) {
+  const before = await cursorPosition(page);
+  const line = page.locator(".editor-instance .view-line", { hasText: text }).first();
+  const box = await line.boundingBox();
+  await page.mouse.click(box.x + 20, box.y + box.height / 2);
+  let last = null;
+  // changed and steady for two reads (or steady and unchanged: the same line as before)
+  return until(`the cursor on the line of ${text}`, async () => {
+    const now = await cursorPosition(page);
+    const same = last !== null && now !== null && now.line === last.line && now.column === last.column;
+    const moved = before === null || now === null || now.line !== before.line || now.column !== before.column;
+    last = now;
+    return same && moved ? now : null;
+  }, 3000, 150).catch(() => last);
+}
+
+/** The whole text of the active editor, copied (Ctrl+A, Ctrl+C) and read from the clipboard: the
+ * view draws only the lines on screen. */
+async function copyActiveEditor(page) {
+  await page.evaluate(() => navigator.clipboard.writeText("\u0000"));
+  await page.keyboard.press("Control+a");
+  await page.keyboard.press("Control+c");
+  const text = await until("the copied text", async () => {
+    const t = await page.evaluate(() => navigator.clipboard.readText());
+    return t !== "\u0000" ? t : null;
+  }, 10000, 100);
+  await page.keyboard.press("Control+Home");
+  return text;
+}
+
+/** Run the file (palette), then for each of `params.targets` ({lineText}): hover its line, put
+ * the cursor in it (a click in its code) and run "Eager: Show Whole Output" from the palette; read
+ * the document it opens beside the editor (its tab title, its number of lines, its whole text),
+ * close it. A target on a line where nothing ran records the message shown instead. */
+async function wholeOutput(page) {
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(params.url).origin });
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+  await command(page, "Eager: Run File Eagerly");
+  step("Run File Eagerly");
+  let seen = null;
+  result.afterRun = await until("the end of the run", async () => {
+    const s = (seen = await snapshot(page));
+    const status = (await eagerItem(page))?.text ?? "";
+    return s.decorations.length >= params.minDecorations && !/generating|running/.test(status) ? s : null;
+  }).catch((e) => {
+    throw new Error(`${e.message}; decorations ${JSON.stringify(seen?.decorations)}, toasts ${JSON.stringify(result.toastsSeen)}`);
+  });
+  step("run ended");
+  await page.waitForTimeout(1000);
+  result.afterRun = await snapshot(page);
+  result.details = [];
+  for (const [i, target] of params.targets.entries()) {
+    const d = { lineText: target.lineText };
+    result.details.push(d);
+    if (target.hover) {
+      d.hover = await hoverLine(page, target.lineText);
+      await page.mouse.move(5, 5);
+      await page.keyboard.press("Escape");
+    }
+    const before = result.toastsSeen.length;
+    if (target.viaHover) {
+      // The hover's "Show whole output" link (shown when the hover has the result cut).
+      await hoverLine(page, target.lineText);
+      const link = page.locator(".monaco-hover a", { hasText: "Show whole output" }).first();
+      await link.waitFor({ state: "visible", timeout: 10000 });
+      await link.click();
+      step(`the hover's Show whole output link (${target.lineText})`);
+    } else {
+      d.cursor = await clickInLine(page, target.lineText);
+      await command(page, "Eager: Show Whole Output");
+      step(`Show Whole Output on line ${d.cursor?.line} (${target.lineText})`);
+    }
+    if (target.nothing) {
+      d.message = await until("a message", async () => {
+        await snapshot(page);
+        return result.toastsSeen.slice(before).find((t) => t.includes("nothing ran")) ?? null;
+      }, 20000, 100);
+      d.tabs = await page.locator(".tab").allInnerTexts();
+      continue;
+    }
+    d.tab = await until("the whole output document", async () => {
+      const t = await page.locator(".editor-group-container.active .tab.active").first().innerText().catch(() => "");
+      return t.includes("whole output") ? t.trim() : null;
+    }, 30000, 100);
+    d.groups = await page.locator(".editor-group-container").count();
+    const view = page.locator(".editor-group-container.active .editor-instance .monaco-editor .view-lines").first();
+    await view.waitFor({ state: "visible" });
+    await view.click();
+    await page.keyboard.press("Control+End");
+    await page.waitForTimeout(300);
+    d.end = await cursorPosition(page);
+    d.text = await copyActiveEditor(page);
+    // The document is read-only: typing changes nothing.
+    await page.keyboard.type("x");
+    await page.waitForTimeout(300);
+    d.firstLineAfterTyping = (await view.innerText()).replace(/\u00a0/g, " ").split("\n")[0];
+    if (params.screenshot) await page.screenshot({ path: params.screenshot.replace(/\.png$/, `-${i}.png`) });
+    // Close it: the source editor is the only one again.
+    await page.keyboard.press("Control+w");
+    await until("the whole output document closed", async () => {
+      const tabs = await page.locator(".tab").allInnerTexts();
+      return tabs.every((t) => !t.includes("whole output")) ? true : null;
+    }, 10000, 100);
+    await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+  }
+  result.final = await snapshot(page);
+}
+
+/** Run a file whose third statement sleeps; once it runs, "Eager: Interrupt" from the palette.
+ * Then what the page shows: the status bar item, the decorations, the squiggle, the hover of the
+ * interrupted line, the "Eager" channel, "Eager: Show Whole Output" on that line. Then run it
+ * again and "Eager: Restart Interpreter" while it sleeps; the status bar item and decorations. */
+async function interruptAndRestart(page) {
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(params.url).origin });
+  const runUntilItSleeps = async (what) => {
+    await page.locator(".editor-instance .view-line", { hasText: params.sleepLine }).first().click();
+    await command(page, "Eager: Run File Eagerly");
+    step(`${what}: Run File Eagerly`);
+    const s = await until("the sleeping statement running", async () => {
+      const snap = await snapshot(page);
+      const item = await eagerItem(page);
+      // the statements before it have run (their results are drawn), and it runs
+      const printed = snap.decorations.some((d) => d.text.includes(params.printed) && !d.text.includes("stale"));
+      return printed && new RegExp(params.runningStatus).test(item?.text ?? "") ? { item, decorations: snap.decorations.map((d) => d.text) } : null;
+    });
+    await page.waitForTimeout(500); // it sleeps now
+    return s;
+  };
+  /** Every text the status bar item shows until it is no longer busy, then a second more. */
+  const watchUntilIdle = async () => {
+    const texts = [];
+    const item = await until("the run to end", async () => {
+      const it = await eagerItem(page);
+      if (it && texts[texts.length - 1] !== it.text) texts.push(it.text);
+      await snapshot(page);
+      return it && !/generating|running/.test(it.text) ? it : null;
+    }, 30000, 100);
+    await page.waitForTimeout(1000);
+    const later = await eagerItem(page);
+    if (later && texts[texts.length - 1] !== later.text) texts.push(later.text);
+    return { item, later, texts };
+  };
+
+  result.whileRunning = await runUntilItSleeps("interrupt");
+  // "Eager: Show Whole Output" on the line while it runs (the cursor is in it): there is no
+  // result yet, and the message says why.
+  const seenBefore = result.toastsSeen.length;
+  await command(page, "Eager: Show Whole Output");
+  result.detailWhileRunning = await until("a message", async () => {
+    await snapshot(page);
+    return result.toastsSeen.slice(seenBefore).find((t) => t.startsWith("Eager: ")) ?? null;
+  }, 20000, 100);
+  step(`Show Whole Output while it runs: ${result.detailWhileRunning}`);
+  const asked = Date.now();
+  await command(page, "Eager: Interrupt");
+  step("Eager: Interrupt");
+  result.afterInterrupt = await watchUntilIdle();
+  result.interruptSeconds = (Date.now() - asked) / 1000;
+  // The run's summary: shown as information or as a warning (its icon).
+  result.interruptToasts = await until("the run's summary", async () => {
+    const toasts = await page.evaluate(() =>
+      [...document.querySelectorAll(".notification-toast")].map((el) => ({
+        text: el.innerText.trim(),
+        severity: el.querySelector(".codicon-error") ? "error" : el.querySelector(".codicon-warning") ? "warning" : "info",
+      })),
+    );
+    return toasts.some((t) => t.text.startsWith("Eager: stopped after")) ? toasts : null;
+  }, 15000, 100);
+  step(`interrupted: ${result.afterInterrupt.later?.text}`);
+  const snap = await snapshot(page);
+  result.interruptSnapshot = { decorations: snap.decorations.map((d) => d.text), squiggles: snap.squiggles, statusItems: snap.statusItems };
+  result.hover = await hoverLine(page, params.sleepLine, params.screenshot);
+  await page.mouse.move(5, 5);
+  await page.keyboard.press("Escape");
+
+  await command(page, "Eager: Show Output");
+  const channel = ".panel .monaco-editor .view-lines";
+  result.output = await until("the interrupted statement in the Eager channel", async () => {
+    const t = (await page.locator(channel).first().innerText()).replace(/\u00a0/g, " ");
+    return t.includes("KeyboardInterrupt") && t.includes("[summary]") ? t : null;
+  }, 20000, 200);
+  step("read the output channel");
+
+  await clickInLine(page, params.sleepLine);
+  await command(page, "Eager: Show Whole Output");
+  await until("the whole output document", async () => {
+    const t = await page.locator(".editor-group-container.active .tab.active").first().innerText().catch(() => "");
+    return t.includes("whole output") ? t : null;
+  }, 30000, 100);
+  await page.locator(".editor-group-container.active .editor-instance .monaco-editor .view-lines").first().click();
+  result.detail = await copyActiveEditor(page);
+  await page.keyboard.press("Control+w");
+  step("read the interrupted statement's whole output");
+
+  result.beforeRestart = await runUntilItSleeps("restart");
+  await command(page, "Eager: Restart Interpreter");
+  step("Eager: Restart Interpreter");
+  result.afterRestart = await watchUntilIdle();
+  step(`restarted: ${result.afterRestart.later?.text}`);
+  const end = await snapshot(page);
+  result.restartSnapshot = { decorations: end.decorations.map((d) => d.text), squiggles: end.squiggles };
+  // "Eager: Show Whole Output" on a line whose result is drawn stale now.
+  await clickInLine(page, params.staleLine);
+  const seen = result.toastsSeen.length;
+  await command(page, "Eager: Show Whole Output");
+  const shown = await until("the whole output document or a message", async () => {
+    await snapshot(page);
+    const t = await page.locator(".editor-group-container.active .tab.active").first().innerText().catch(() => "");
+    if (t.includes("whole output")) return "document";
+    return result.toastsSeen.slice(seen).find((x) => x.includes("nothing ran")) ?? null;
+  }, 30000, 100);
+  if (shown === "document") {
+    await page.locator(".editor-group-container.active .editor-instance .monaco-editor .view-lines").first().click();
+    result.staleDetail = await copyActiveEditor(page);
+  } else {
+    result.staleDetail = shown;
+  }
+  step("Show Whole Output on a stale line");
+  if (params.screenshot) await page.screenshot({ path: params.screenshot.replace(/\.png$/, "-restart.png") });
+  result.final = end;
 }
