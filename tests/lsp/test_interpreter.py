@@ -13,6 +13,7 @@ from lsprotocol import types as lsp
 from eager_lsp.lsp import methods
 
 from .conftest import WAIT_S, Editor
+from .test_repair import _code_actions
 
 
 async def test_interrupt_stops_a_runaway_statement_and_keeps_state(
@@ -35,6 +36,8 @@ async def test_interrupt_stops_a_runaway_statement_and_keeps_state(
     assert (last["state"], last["message"]) == ("idle", "interrupted"), last
     diags = await editor.settle(uri, lambda ds: len(ds) == 1)
     assert diags.diagnostics[0].range.start.line in (1, 2)
+    # nothing for a model to fix: no "Fix with AI" on the interrupt
+    assert await _code_actions(editor, uri, diags.diagnostics[0]) == []
     assert await editor.command(methods.INTERRUPT, uri=uri) == {
         "interrupted": False,
         "stateLost": False,

@@ -929,17 +929,28 @@ class _InterpreterOf:
 
 
 def fix_actions(server: GenerationContext, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-    """ "Fix with AI" on each eager runtime-error diagnostic in the request."""
+    """ "Fix with AI" on each eager runtime-error diagnostic in the request, except a
+    KeyboardInterrupt: an interrupted statement is not wrong, and a model asked to repair it
+    can only guess (a generation the user interrupted offers none either)."""
     if server.settings.repair.mode == "off":
         return []
     doc = server.documents.get(params.text_document.uri)
     if doc is None or not doc.python:
         return []
+    interrupted = {
+        e.error_line
+        for e in doc.store.failing
+        if e.result is not None
+        and e.result.error is not None
+        and e.result.error.type == "KeyboardInterrupt"
+    }
     actions = []
     for d in params.context.diagnostics:
         if d.source != methods.SOURCE or d.code != methods.CODE_RUNTIME:
             continue
         line = d.range.start.line
+        if line in interrupted:
+            continue
         actions.append(
             lsp.CodeAction(
                 title=methods.FIX_TITLE,
