@@ -98,3 +98,27 @@ def test_the_line_count_of_output_that_was_cut_is_a_lower_bound() -> None:
     # the middle left out (the kernel backend's limits.clip_middle): a lower bound too
     assert _more_lines("1\n2\n\n[... 900 characters omitted ...]\n8\n9\n") == " … (5+ lines)"
     assert _more_lines(clip_middle("x\n" * 1000, 200)).endswith("+ lines)")  # its own marker
+
+
+async def test_the_progress_bar_says_what_ran_before_a_long_statement(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """Reports are throttled; one held back is sent when the interval ends. Before, the bar
+    kept the first report ("0/1 statements run", or "1/2") while three statements ran and the
+    fourth slept."""
+    uri = editor.open("slow.py", "a = 1\nb = 2\nimport time\ntime.sleep(60)\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+
+    def messages() -> list[str]:
+        return [
+            getattr(v, "message", None) or ""
+            for values in editor.client.progress_reports.values()
+            for v in values
+        ]
+
+    await editor.wait_for(
+        lambda: any(m == "3/4 statements run" for m in messages()), "the report after the third"
+    )
+    assert messages()[-1] == "3/4 statements run", messages()
+    await editor.command(methods.INTERRUPT, uri=uri)
+    await editor.summary(uri)

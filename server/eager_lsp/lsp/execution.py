@@ -51,7 +51,12 @@ REPORT_INTERVAL_S = 0.2
 
 
 class Progress:
-    """A cancellable `$/progress` (when the client supports it); cancelling stops `owner`."""
+    """A cancellable `$/progress` (when the client supports it); cancelling stops `owner`.
+
+    Reports are throttled to one per REPORT_INTERVAL_S, on both edges: a report that comes
+    too soon is sent when the interval ends, if no newer one replaced it. With the leading
+    edge alone the bar kept the message of the last report sent ("0/1 statements run") while
+    the run went on to "2/3" and then waited in a long statement."""
 
     def __init__(self, server: ProgressClient, owner: Activity, title: str) -> None:
         self.server = server
@@ -59,6 +64,8 @@ class Progress:
         self.title = title
         self.token: str | None = None
         self._last = 0.0
+        self._held: str | None = None  # the latest report that came too soon
+        self._timer: asyncio.TimerHandle | None = None
 
     async def begin(self, message: str) -> None:
         if not self.server.client_supports("window", "work_done_progress"):
@@ -82,15 +89,30 @@ class Progress:
         )
 
     def report(self, message: str, *, force: bool = False) -> None:
-        if not self.due(force=force):
+        if self.token is None:
             return
-        assert self.token is not None
+        if not self.due(force=force):
+            self._held = message
+            if self._timer is None:
+                wait = REPORT_INTERVAL_S - (time.monotonic() - self._last)
+                self._timer = asyncio.get_running_loop().call_later(wait, self._send_held)
+            return
+        self._held = None
         self._last = time.monotonic()
         self.server.work_done_progress.report(
             self.token, lsp.WorkDoneProgressReport(message=message, cancellable=True)
         )
 
+    def _send_held(self) -> None:
+        self._timer = None
+        if self._held is not None:
+            self.report(self._held, force=True)
+
     def end(self, message: str) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._held = None
         if self.token is None:
             return
         token, self.token = self.token, None
