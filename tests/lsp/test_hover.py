@@ -125,6 +125,7 @@ async def test_hover_shows_output_as_a_terminal_and_stays_within_its_json_cap(
     await editor.summary(uri)
     bar = await _hover(editor, uri, 0)
     assert bar is not None and "\n100%\n" in bar and "\r" not in bar, bar
+    assert (await editor.hint_labels(uri))[0] == "» 100%"  # the bar's latest state, not 0%
     emoji = await _hover(editor, uri, 2)
     assert emoji is not None and "\U0001f600" in emoji
     assert limits.json_size(emoji) <= limits.PAYLOAD_CAP, limits.json_size(emoji)

@@ -70,13 +70,24 @@ function exprText(expr: ChunkResultParams["expr"]): string | undefined {
   return t === "" ? undefined : t;
 }
 
-// Line breaks as Python's str.splitlines() has them (the server's inlay hint takes the first
-// line with it): "1\r2\r3" is three lines in both.
+// Line breaks as Python's str.splitlines() has them: "1\r2\r3" is three lines (lastLine).
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
+/** A line of output as a terminal leaves it: its text after its last carriage return (a
+ * progress bar's latest state; a "\r" just before the line break is part of it). */
+function screenLine(line: string): string {
+  const l = line.endsWith("\r") ? line.slice(0, -1) : line;
+  return l.slice(l.lastIndexOf("\r") + 1);
+}
+
+/** The first line with text, as a terminal shows it, as the server's inlay hint takes it
+ * (publish.py `hint_label`): a finished progress bar reads "100%", not its first state "0%". */
 function firstLine(s: string | undefined): string | undefined {
   if (!s) return undefined;
-  const line = s.split(LINE_BREAK).find((l) => l.trim() !== "");
+  const line = s
+    .split("\n")
+    .map(screenLine)
+    .find((l) => l.trim() !== "");
   return line === undefined ? undefined : line.trim();
 }
 

@@ -83,7 +83,9 @@ describe("inline text", () => {
     assert.equal(out("x\n".repeat(5) + "\n[... output truncated: 99 more characters]\n"), "⟵ » x … (5+ lines) · 12 ms");
     assert.equal(out("1\n2\n\n[... 900 characters omitted ...]\n8\n9\n"), "⟵ » 1 … (5+ lines) · 12 ms");
     assert.equal(out("hi\n", true), "⟵ » hi · 12 ms"); // another field was cut to fit, not this
-    assert.equal(out("1\r2\r3\r"), "⟵ » 1 · 12 ms"); // (lines are counted at \n, as the server does)
+    // a line redrawn with \r shows its latest state, as the server's hint (test_hover.py)
+    assert.equal(out("1\r2\r3\r"), "⟵ » 3 · 12 ms"); // (lines are counted at \n, as the server does)
+    assert.equal(out("\r0%\r50%\r100%\n"), "⟵ » 100% · 12 ms");
   });
 
   it("accepts a trailing expression given as a plain string", () => {

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from eager_lsp.core.types import Value
 from eager_lsp.limits import PAYLOAD_CAP, json_size
 from eager_lsp.lsp.store import Entry
+from eager_lsp.lsp.text import screen_line
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -100,11 +101,7 @@ def _tail_blocks(name: str, tail: Tail) -> list[str]:
 def _as_terminal_shows(text: str) -> str:
     """Each line as its text after its last carriage return (one just before the line
     break is part of the break: Windows line ends)."""
-    lines = []
-    for line in text.split("\n"):
-        line = line.removesuffix("\r")
-        lines.append(line[line.rfind("\r") + 1 :])
-    return "\n".join(lines)
+    return "\n".join(screen_line(line) for line in text.split("\n"))
 
 
 def _duration(seconds: float) -> str:

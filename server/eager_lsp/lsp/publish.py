@@ -49,7 +49,7 @@ from eager_lsp.lsp import methods
 from eager_lsp.lsp import payloads as P
 from eager_lsp.lsp.payloads import DiagnosticData, SyntaxErrorDetail, SyntaxErrorInfo, to_wire
 from eager_lsp.lsp.store import Entry
-from eager_lsp.lsp.text import Text, units
+from eager_lsp.lsp.text import Text, screen_line, units
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.documents import Document
@@ -81,7 +81,9 @@ def hint_label(result: ChunkResult, max_length: int) -> str:
     parts = [value_label(v) for v in result.values]
     if result.expr is not None:
         parts.append(f"→ {result.expr.summary or result.expr.repr}")
-    first_out = next((ln for ln in result.stdout.splitlines() if ln.strip()), "")
+    # its first line with text, as a terminal shows it (a bar's latest state, not "0%")
+    shown = (screen_line(ln) for ln in result.stdout.split("\n"))
+    first_out = next((ln for ln in shown if ln.strip()), "")
     if first_out:
         parts.append(f"» {first_out.strip()}{_more_lines(result.stdout)}")
     label = "  ".join(parts)

@@ -40,6 +40,14 @@ def _chars_for_units(line: str, n: int, encoding: str) -> int:
     return len(line)
 
 
+def screen_line(line: str) -> str:
+    """A line of output as a terminal leaves it: its text after its last carriage return (a
+    progress bar redrawn with "\\r" is its latest state; one "\\r" just before the line
+    break is part of the break, a Windows line end)."""
+    line = line.removesuffix("\r")
+    return line[line.rfind("\r") + 1 :]
+
+
 @dataclass(frozen=True)
 class LineEdit:
     """What one text change did to whole lines (0-based, in the text before the change):
