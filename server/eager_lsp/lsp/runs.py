@@ -183,20 +183,24 @@ class RunBinding:
         chunk = event.chunk
         if self.on_output is None or chunk.index in self._unshown:
             return
-        first, last = self.mapper(chunk.start_line), self.mapper(chunk.end_line)
-        if first is None or last is None or (self.hold is not None and self.hold(chunk.end_line)):
+        shown = self._doc_span(chunk.start_line, chunk.end_line)
+        if shown is None:
             self._unshown.add(chunk.index)
             return
-        self.on_output(first, last, event)
+        self.on_output(*shown, event)
 
     def _shown_at(self, index: int) -> tuple[int, int] | None:
-        """Where the running chunk `index` is in the document now (lsp/running.py `Where`):
-        None when its text was edited, or a generation has not written it yet."""
+        """Where the running chunk `index` is in the document now (lsp/running.py `Where`)."""
         lines = self._lines.get(index)
         if lines is None or self.cancelled:
             return None
-        first, last = self.mapper(lines[0]), self.mapper(lines[1])
-        if first is None or last is None or (self.hold is not None and self.hold(lines[1])):
+        return self._doc_span(*lines)
+
+    def _doc_span(self, start_line: int, end_line: int) -> tuple[int, int] | None:
+        """A running statement's run lines as document lines now (0-based); None when its
+        text was edited, or a generation has not written it yet."""
+        first, last = self.mapper(start_line), self.mapper(end_line)
+        if first is None or last is None or (self.hold is not None and self.hold(end_line)):
             return None
         return first, last
 
