@@ -199,6 +199,78 @@ def test_session_interrupt_maps_keyboard_interrupt_to_the_loop_line(
     assert not failed.error.state_lost
 
 
+# Run in the kernel by the test (as the user's own code could): from now on the kernel drops
+# the execute_reply of any code containing "drop-reply", as ipykernel does when an interrupt
+# lands between a request's code and its reply ("KeyboardInterrupt caught in kernel"), which
+# cannot be timed from outside. Deterministic fault injection into the real kernel.
+DROP_REPLIES = """
+_k = get_ipython().kernel
+_eager_test_send = _k.session.send
+def _dropping(stream, msg_or_type, content=None, parent=None, *args, **kw):
+    code = ((parent or {}).get("content") or {}).get("code", "")
+    if msg_or_type == "execute_reply" and "drop" + "-reply" in code:  # (not this code)
+        return _k.session.msg(msg_or_type, content, parent)  # built, never sent
+    return _eager_test_send(stream, msg_or_type, content, parent, *args, **kw)
+_k.session.send = _dropping
+"""
+
+
+def _in_kernel(conn: Path, code: str) -> None:
+    from jupyter_client import BlockingKernelClient
+
+    kc = BlockingKernelClient()
+    kc.load_connection_file(str(conn))
+    kc.start_channels()
+    try:
+        reply = kc.execute_interactive(code, timeout=30)
+        assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        kc.stop_channels()
+
+
+def test_an_interrupted_request_whose_reply_never_comes_ends(
+    running_kernel: tuple[Path, int], tmp_path: Path
+) -> None:
+    """The kernel runs the statement but never replies to it (an interrupt landed in its
+    reply path): the interrupt ends the statement as interrupted instead of waiting forever
+    (the CLI's Ctrl-C hung in CI), and the kernel is usable afterwards."""
+    conn, _ = running_kernel
+    _in_kernel(conn, DROP_REPLIES)
+
+    async def main() -> tuple[str, object, object]:
+        config = InterpreterConfig(
+            path=str(tmp_path / "doc.py"),
+            backend="kernel",
+            kernel=KernelTarget(connection_file=str(conn)),
+        )
+        interpreter = open_interpreter(config)
+        try:
+            await interpreter.start()
+            text = "a = 1\nb = a + 1  # drop-reply\nc = 3\n"
+            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
+            while not (interpreter.run and 0 in interpreter.run.results):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # b's reply was dropped: the run waits for it
+            assert not task.done()
+            outcome = await asyncio.wait_for(interpreter.interrupt(), 60)  # (a hang guard)
+            report = await asyncio.wait_for(task, 60)
+            after = await interpreter.run_stream(ReplayStream("b * 10\n", rate=None))
+            return outcome, report, after
+        finally:
+            await interpreter.close()
+
+    try:
+        outcome, report, after = asyncio.run(main())
+    finally:
+        _in_kernel(conn, "get_ipython().kernel.session.send = _eager_test_send")
+    assert outcome == "interrupted"
+    failed = report.failed  # type: ignore[attr-defined]
+    assert failed is not None and failed.error.type == "KeyboardInterrupt"
+    assert report.interrupted  # type: ignore[attr-defined]
+    last = after.results[-1]  # type: ignore[attr-defined]
+    assert last.ok and last.expr is not None and "20" in last.expr.repr, last
+
+
 def test_run_through_a_jupyter_server_url(jupyter_server: tuple[str, str], tmp_path: Path) -> None:
     url, token = jupyter_server
     src = tmp_path / "prog.py"

@@ -20,6 +20,13 @@ entries are parsed into frames. stream → stdout/stderr, execute_result (and te
 display_data) → the expression's value, `image/png` → a PNG file in the session's image dir,
 bound names → `user_expressions` (repr and type). Everything is bounded by eager_lsp.limits.
 jupyter_client is imported only here and only when a kernel is used (extra `kernel`).
+
+An interrupt that lands while the kernel is between a request's code and its reply (ipykernel
+logs "KeyboardInterrupt caught in kernel") ends that request with no execute_reply at all: the
+kernel goes on, idle, and waiting for the reply would hold the run forever. So while an
+interrupt is being resent, a `kernel_info_request` follows it on the shell channel: the shell
+handles its requests in order, so its reply means every execute_request sent before it is
+over; those still without a reply end as interrupted (`_reply_lost`).
 """
 
 from __future__ import annotations
@@ -328,6 +335,7 @@ class _Pending:
     error: dict[str, Any] | None = None
     live_at: float = 0.0  # when its last "output" event was sent
     ended: bool = False
+    sent: int = 0  # KernelExecutor._sent when it was sent (a probe ends only earlier ones)
     kept: dict[str, int] = field(default_factory=lambda: {"stdout": 0, "stderr": 0})  # chars
     # per stream: the parts and the characters of it passed on as "output" events
     live: dict[str, tuple[int, int]] = field(
@@ -358,6 +366,8 @@ class KernelExecutor:
         self._idle.set()
         self._dead = False
         self._lost_reason: str | None = None
+        self._sent = 0  # shell requests sent: orders execute requests and probes
+        self._probes: dict[str, int] = {}  # kernel_info_request msg_id → `_sent` then
         self.version = ""
         self.start_seconds = 0.0
 
@@ -500,6 +510,7 @@ class KernelExecutor:
             try:
                 return await self._execute(batch, stop_on_error, on_event)
             finally:
+                self._probes.clear()  # they were about this batch's requests
                 self._idle.set()
 
     async def _execute(
@@ -515,7 +526,9 @@ class KernelExecutor:
                 "allow_stdin": False,
                 "stop_on_error": stop_on_error,
             }
-            order.append(_Pending(request, self._t.send("shell", "execute_request", content)))
+            self._sent += 1
+            msg_id = self._t.send("shell", "execute_request", content)
+            order.append(_Pending(request, msg_id, sent=self._sent))
         by_id = {p.msg_id: p for p in order}
         out: list[ResultEvent | SkippedEvent] = []
         callback_error: BaseException | None = None
@@ -538,6 +551,8 @@ class KernelExecutor:
                 # None: another client's traffic on an attached kernel, or a late reply
                 if pending is not None:
                     self._absorb(pending, channel, msg, emit)
+                elif channel == "shell":
+                    self._reply_lost(order, msg)
             elif _idle_overdue(order[0]):
                 # The reply came but its idle status never did (lost on iopub): finish with
                 # what arrived rather than hold the executor forever.
@@ -574,6 +589,23 @@ class KernelExecutor:
             self._dead = True
             raise ExecutorLost(self._lost_reason or "the kernel connection closed")
         return item
+
+    def _reply_lost(self, order: list[_Pending], msg: dict[str, Any]) -> None:
+        """A probe's reply (see the module docstring): the requests sent before it that have
+        no reply never will; they end as interrupted."""
+        sent = self._probes.pop(msg.get("parent_header", {}).get("msg_id", ""), None)
+        if sent is None:
+            return
+        for p in order:
+            if p.sent < sent and p.reply is None:
+                log.info("kernel: no reply to an interrupted request; it ends as interrupted")
+                p.reply = {"status": "error", "ename": "KeyboardInterrupt", "evalue": ""}
+                p.replied_at, p.idle = time.monotonic(), True
+
+    def _probe(self) -> None:
+        """Ask the shell for its kernel info, after every execute request sent so far."""
+        self._sent += 1
+        self._probes[self._t.send("shell", "kernel_info_request", {})] = self._sent
 
     def _absorb(self, p: _Pending, channel: str, msg: dict[str, Any], emit: EventCallback) -> None:
         kind = msg.get("msg_type") or msg.get("header", {}).get("msg_type")
@@ -686,6 +718,8 @@ class KernelExecutor:
                 await asyncio.wait_for(self._idle.wait(), timeout)
                 return "interrupted" if self.alive else "killed"
             except asyncio.TimeoutError:
+                with contextlib.suppress(Exception):
+                    self._probe()  # the reply may be lost for good (module docstring)
                 continue
         if not self._t.owned:
             return "running"
