@@ -18,16 +18,26 @@ import re
 from typing import Any
 
 # -- worker side ------------------------------------------------------------------------------
-STREAM_CAP = 64 * 1024  # characters of stdout (and of stderr) kept per chunk
+# Characters of stdout (and of stderr) kept per chunk: its first half and its last half, around
+# an `omission_marker` that counts the rest (a progress bar's last state, the lines before an
+# error: the end of an output is often what matters).
+STREAM_CAP = 64 * 1024
 IDLE_SINK_CAP = 1024 * 1024  # bytes a capture file may hold; the rest is counted and dropped
 SINK_CHECK_S = 0.1  # how often the worker trims its capture files
 LIVE_OUTPUT_S = 0.25  # a running statement's new output is sent this often (after this long)
+# Characters of one stream in one "output" event once that stream has passed STREAM_CAP: its
+# newest ones, after an `omission_marker` for the rest. (Before, an event carries all that is
+# new.) With LIVE_OUTPUT_S this bounds what a statement printing forever sends per second.
+LIVE_OUTPUT_CAP = 8 * 1024
 MESSAGE_CAP = 2000  # characters of an exception message
 NAME_CAP = 200  # characters of an exception's type name (`type("E" * 10**7, ...)` is legal)
-TRACEBACK_CAP = 128 * 1024  # characters of a formatted traceback (head and tail kept)
+# Characters of a formatted traceback: every frame (repeats collapsed as CPython does) while
+# it fits, else its outermost and innermost frames around a line counting the rest.
+TRACEBACK_CAP = 128 * 1024
+TRACEBACK_FRAMES = 4000  # entries of each end of a call chain kept for that text, at most
 REPEATED_FRAMES_SHOWN = 3  # as CPython: a frame repeated more often is collapsed
-FRAMES_HEAD = 20  # outermost frames kept when a traceback is still too long...
-FRAMES_TAIL = 20  # ...and innermost ones
+FRAMES_HEAD = 20  # outermost frames kept as an error's `frames` when its chain is longer...
+FRAMES_TAIL = 20  # ...and innermost ones (its traceback text keeps more)
 
 # -- LSP side: one message each ----------------------------------------------------------------
 PAYLOAD_CAP = 64 * 1024  # bytes of JSON: one eager/chunkResult, one hover (use fit_text)
@@ -109,7 +119,13 @@ def clip_middle(text: str, cap: int) -> str:
     keep = max(cap - marker_room, 2)
     head, tail = keep // 2, keep - keep // 2
     omitted = len(text) - head - tail
-    return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[len(text) - tail :]}"
+    return f"{text[:head]}{omission_marker(omitted)}{text[len(text) - tail :]}"
+
+
+def omission_marker(omitted: int) -> str:
+    """The line that stands for `omitted` characters left out of a text (`clip_middle`, a
+    chunk's captured output in the worker)."""
+    return f"\n[... {omitted} characters omitted ...]\n"
 
 
 # The marker `clip_middle` leaves, for readers that must know a text was clipped (an inlay

@@ -1,7 +1,7 @@
 """A running statement's output arrives while it runs (executors/worker/live.py), through the
 real worker subprocess: Python-level prints, fd-level writes of a child process, what is
 sent joined is where the result's output starts, nothing for quick statements, the result
-last, the cap kept."""
+last, past the cap bounded events that keep coming."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import time
 from typing import Any
 
 from eager_lsp.executors.worker.client import WorkerClient
-from eager_lsp.limits import LIVE_OUTPUT_S, STREAM_CAP
+from eager_lsp.limits import (
+    CLIPPED_MARKER,
+    LIVE_OUTPUT_CAP,
+    LIVE_OUTPUT_S,
+    STREAM_CAP,
+    omission_marker,
+)
 from tests.worker.helpers import chunk
 
 
@@ -87,14 +93,46 @@ async def test_an_unfinished_character_waits_for_its_end(worker: WorkerClient) -
     assert "\ufffd" not in live
 
 
-async def test_live_output_keeps_the_cap(worker: WorkerClient) -> None:
-    code = "import time\nfor _ in range(200):\n    print('x' * 1000)\n    time.sleep(0.005)\n"
+async def test_live_output_within_the_cap_is_where_the_result_starts(
+    worker: WorkerClient,
+) -> None:
+    code = "import time\nfor _ in range(50):\n    print('x' * 1000)\n    time.sleep(0.02)\n"
     events, _ = await _run(worker, code)
     live = "".join(e["stdout"] for e in events if e["ev"] == "output")
     result = events[-1]
     assert 0 < len(live) <= STREAM_CAP, [e["ev"] for e in events]
-    assert "output truncated" in result["stdout"]
+    assert result["stdout"] == ("x" * 1000 + "\n") * 50  # under the cap: all of it
     assert result["stdout"].startswith(live)
+
+
+async def test_live_output_goes_on_past_the_cap_bounded_per_event(worker: WorkerClient) -> None:
+    """Past STREAM_CAP the writer keeps head and tail, and live output keeps coming: each
+    event after the head at most LIVE_OUTPUT_CAP characters and a marker (it used to stop
+    at the cap: a long statement's output froze)."""
+    code = (
+        "import time\n"
+        "for i in range(300):\n"
+        "    print(f'line {i:04d} ' + 'x' * 990)\n"
+        "    time.sleep(0.005)\n"
+        "print('last line')\n"
+        f"time.sleep({LIVE_OUTPUT_S * 8})\n"  # several looks see it before the result
+    )
+    events, _ = await _run(worker, code)
+    live = [e["stdout"] for e in events if e["ev"] == "output"]
+    assert live and "last line\n" in live[-1], [len(t) for t in live]
+    marker = len(omission_marker(10**9))
+    for text in live:  # all that is new while under the cap; later the head's rest at most
+        assert len(text) <= STREAM_CAP + marker, len(text)
+    # once the stream was cut (an event said so), an event is only the newest part: bounded
+    # whatever was printed
+    cut = [i for i, text in enumerate(live) if CLIPPED_MARKER.search(text)]
+    assert cut, [len(t) for t in live]
+    for text in live[cut[0] + 1 :]:
+        assert len(text) <= LIVE_OUTPUT_CAP + marker, len(text)
+    result = events[-1]
+    assert result["stdout"].startswith("line 0000 ")
+    assert result["stdout"].endswith("line 0299 " + "x" * 990 + "\nlast line\n")
+    assert len(CLIPPED_MARKER.findall(result["stdout"])) == 1
 
 
 async def test_output_is_not_lost_after_an_interrupt_or_error(worker: WorkerClient) -> None:

@@ -198,8 +198,12 @@ class ExecStart(Event):
 class ChunkOutput(Event):
     """What a statement that is still running wrote since its last `ChunkOutput` (the
     executor's `output` event, core/executor.py). Its result holds all of its output, which
-    starts with these texts joined. A run does not keep these in its `events`: the result has
-    the text, and a statement that prints for hours would make the list grow with time."""
+    starts with these texts joined, while a stream stays within the executor's cap
+    (limits.STREAM_CAP). Past it the worker's events go on (each at most
+    limits.LIVE_OUTPUT_CAP of the newest characters, after a `limits.omission_marker`) and the
+    result keeps the stream's head and end around such a marker: joined, the events of a
+    statement that prints for hours grow with time, so nothing may keep them all. A run does
+    not keep these in its `events`: the result has the text."""
 
     kind: ClassVar[str] = "output"
     chunk: Chunk

@@ -11,14 +11,20 @@ raised while handling an interrupt). The exception's own `__traceback__` is left
 Bounded the way CPython bounds a printed traceback (eager_lsp/limits.py): a frame repeated
 more than three times in a row is kept three times, the third carrying `"repeated": N`
 (CPython's "[Previous line repeated N more times]"); if the call chain is still longer than
-FRAMES_HEAD + FRAMES_TAIL, only its outermost and innermost frames are kept and the ERROR says
-how many were left out (`"frames_omitted"`). The formatted text keeps its head and its tail.
+FRAMES_HEAD + FRAMES_TAIL, only its outermost and innermost frames are kept as `frames` and
+the ERROR says how many were left out (`"frames_omitted"`). The formatted text is bounded in
+characters, not in frames (a frame is a line or two of text; the editor's diagnostic points
+at that text for the frames it leaves out): it has every frame, repeats collapsed the same
+way, while it fits in TRACEBACK_CAP; past that its outermost and innermost frames around
+one line that counts the rest. Only TRACEBACK_FRAMES entries of each end are kept for it
+from the one walk (nothing collapses two functions that call each other 100,000 times).
 """
 
 from __future__ import annotations
 
 import os
 import traceback
+from collections import deque
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +35,7 @@ from eager_lsp.limits import (
     NAME_CAP,
     REPEATED_FRAMES_SHOWN,
     TRACEBACK_CAP,
+    TRACEBACK_FRAMES,
     clip,
     clip_middle,
 )
@@ -78,7 +85,8 @@ def error_info(exc: BaseException, document: str, *, compiling: bool = False) ->
     if isinstance(exc, MemoryError) and not message:
         message = memory_error_message()
     tb = user_traceback(exc.__traceback__)
-    entries, omitted = bounded_entries(tb)
+    walked = bounded_entries(tb, TRACEBACK_FRAMES, TRACEBACK_FRAMES)
+    entries, omitted = cut_entries(*walked, FRAMES_HEAD, FRAMES_TAIL)
     calls = wire_frames(entries, document)
     frames = list(reversed(calls))
     frames.sort(key=lambda f: not f["in_document"])  # stable: innermost first in each group
@@ -87,7 +95,7 @@ def error_info(exc: BaseException, document: str, *, compiling: bool = False) ->
         "type": clip(type(exc).__name__, NAME_CAP),
         "message": clip(message, MESSAGE_CAP),
         "line": line,
-        "traceback": clip_middle(_format(exc, tb, (entries, omitted)), TRACEBACK_CAP),
+        "traceback": clip_middle(_format(exc, tb, walked), TRACEBACK_CAP),
         "frames": frames,
     }
     if omitted:
@@ -99,11 +107,15 @@ if TYPE_CHECKING:  # annotations only: `tuple[...]` fails at runtime on 3.8, whi
     Entry = tuple[FrameType, int, int]  # frame, line, how many more times it repeated
 
 
-def bounded_entries(tb: TracebackType | None) -> tuple[list[Entry], int]:
-    """The entries of `tb` outermost first, repeats collapsed and the middle of a long chain left
-    out; and how many frames were left out in the middle. One walk, nothing formatted or read
-    from disk: extract_tb on 100,000 frames took seconds."""
-    entries: list[Entry] = []
+def bounded_entries(
+    tb: TracebackType | None, head: int = FRAMES_HEAD, tail: int = FRAMES_TAIL
+) -> tuple[list[Entry], int]:
+    """The entries of `tb` outermost first, repeats collapsed; of a longer chain the `head`
+    outermost and `tail` innermost entries, and how many frames were left out between them.
+    One walk, nothing formatted or read from disk: extract_tb on 100,000 frames took seconds."""
+    first: list[Entry] = []
+    last: deque[Entry] = deque()
+    omitted = 0
     previous: tuple[str, int, str] | None = None
     run = 0
     while tb is not None:
@@ -114,15 +126,29 @@ def bounded_entries(tb: TracebackType | None) -> tuple[list[Entry], int]:
         run = run + 1 if key == previous else 1
         previous = key
         if run > REPEATED_FRAMES_SHOWN:
-            last = entries[-1]
-            entries[-1] = (last[0], last[1], last[2] + 1)
+            kept = last or first
+            frame_, line_, repeated = kept[-1]
+            kept[-1] = (frame_, line_, repeated + 1)
             continue
-        entries.append((frame, line, 0))
-    omitted = 0
-    if len(entries) > FRAMES_HEAD + FRAMES_TAIL:
-        omitted = sum(1 + e[2] for e in entries[FRAMES_HEAD:-FRAMES_TAIL])
-        entries = entries[:FRAMES_HEAD] + entries[-FRAMES_TAIL:]
-    return entries, omitted
+        if len(first) < head:
+            first.append((frame, line, 0))
+            continue
+        last.append((frame, line, 0))
+        if len(last) > tail:
+            gone = last.popleft()
+            omitted += 1 + gone[2]
+    return first + list(last), omitted
+
+
+def cut_entries(
+    entries: list[Entry], omitted: int, head: int, tail: int
+) -> tuple[list[Entry], int]:
+    """Bounded `entries` (and the frames already left out in their middle) cut further to their
+    `head` outermost and `tail` innermost."""
+    if len(entries) <= head + tail:
+        return entries, omitted
+    middle = entries[head : len(entries) - tail]
+    return entries[:head] + entries[len(entries) - tail :], omitted + sum(1 + e[2] for e in middle)
 
 
 def wire_frames(entries: list[Entry], document: str) -> list[dict[str, Any]]:
@@ -171,17 +197,18 @@ CHAIN_CAP = 5  # chained exceptions formatted before the one raised
 
 
 def _format(
-    exc: BaseException, tb: TracebackType | None, bounded: tuple[list[Entry], int] | None = None
+    exc: BaseException, tb: TracebackType | None, walked: tuple[list[Entry], int] | None = None
 ) -> str:
     """CPython's text, unless a traceback in the chain is long: then the bounded entries are
-    formatted one by one (no column carets), in the same words CPython uses. `bounded`: the
-    entries of `tb` when the caller has them already (walking 100,000 frames takes a while)."""
+    formatted one by one (no column carets), in the same words CPython uses. `walked`: the
+    entries of `tb` (`bounded_entries` with TRACEBACK_FRAMES) when the caller has them already
+    (walking 100,000 frames takes a while)."""
     try:
         if not _any_long(exc, tb):
             formatted = traceback.TracebackException(type(exc), exc, tb)
             _drop_worker_frames(formatted, set())
             return "".join(formatted.format())
-        return _format_bounded(exc, tb, set(), bounded)
+        return _format_bounded(exc, tb, set(), walked)
     except Exception:
         return f"{type(exc).__name__}: <traceback formatting failed>\n"
 
@@ -222,13 +249,21 @@ def _any_long(exc: BaseException, tb: TracebackType | None) -> bool:
     return False
 
 
+# Characters of frames formatted per exception: the one raised, and each one it chains. With
+# CHAIN_CAP chained ones the text stays under TRACEBACK_CAP (clip_middle still bounds it: an
+# exception's message may be long).
+RAISED_FRAMES_TEXT = TRACEBACK_CAP // 2
+CHAINED_FRAMES_TEXT = TRACEBACK_CAP // (2 * (CHAIN_CAP + 1))
+
+
 def _format_bounded(
     exc: BaseException,
     tb: TracebackType | None,
     seen: set[int],
-    bounded: tuple[list[Entry], int] | None = None,
+    walked: tuple[list[Entry], int] | None = None,
 ) -> str:
     seen.add(id(exc))
+    raised = len(seen) == 1
     parts: list[str] = []
     cause, context = exc.__cause__, exc.__context__
     if len(seen) <= CHAIN_CAP:
@@ -237,14 +272,45 @@ def _format_bounded(
         elif context is not None and not exc.__suppress_context__ and id(context) not in seen:
             context_tb = user_traceback(context.__traceback__)
             parts += [_format_bounded(context, context_tb, seen), _CONTEXT]
-    entries, omitted = bounded if bounded is not None else bounded_entries(tb)
+    if walked is None:
+        walked = bounded_entries(tb, TRACEBACK_FRAMES, TRACEBACK_FRAMES)
+    entries, omitted = walked
     if entries:
         parts.append("Traceback (most recent call last):\n")
-    for i, (frame, line, repeated) in enumerate(entries):
-        if omitted and i == FRAMES_HEAD:
-            parts.append(f"  [... {omitted} more frames not shown ...]\n")
-        parts.extend(traceback.StackSummary.extract([(frame, line)]).format())
-        if repeated:
-            parts.append(f"  [Previous line repeated {repeated} more times]\n")
+    budget = RAISED_FRAMES_TEXT if raised else CHAINED_FRAMES_TEXT
+    parts += _frames_text(entries, omitted, TRACEBACK_FRAMES, budget)
     parts.extend(traceback.format_exception_only(type(exc), exc))
     return "".join(parts)
+
+
+def _frames_text(entries: list[Entry], omitted: int, cut_at: int, budget: int) -> list[str]:
+    """`entries` (outermost first; `omitted` frames left out before index `cut_at`) as
+    CPython's lines, in about `budget` characters: from the outermost down while half of it
+    lasts, from the innermost up with the rest, and one line for the frames in between."""
+    head: list[str] = []
+    tail: list[str] = []
+    used = 0
+    i, j = 0, len(entries)  # entries[i:j] are not formatted
+    stop = cut_at if omitted else j
+    while i < min(j, stop) and used < budget // 2:
+        text = _entry_text(entries[i])
+        head.append(text)
+        used += len(text)
+        i += 1
+    while j > i and used < budget:
+        text = _entry_text(entries[j - 1])
+        tail.append(text)
+        used += len(text)
+        j -= 1
+    left_out = omitted + sum(1 + e[2] for e in entries[i:j])
+    if left_out:
+        head.append(f"  [... {left_out} more frames not shown ...]\n")
+    return head + tail[::-1]
+
+
+def _entry_text(entry: Entry) -> str:
+    frame, line, repeated = entry
+    text = "".join(traceback.StackSummary.extract([(frame, line)]).format())
+    if repeated:
+        text += f"  [Previous line repeated {repeated} more times]\n"
+    return text

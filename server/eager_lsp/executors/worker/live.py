@@ -9,8 +9,16 @@ sends the new text as an "output" event (protocol.py).
 Rules, and why:
 - Nothing is sent for a chunk that ends within LIVE_OUTPUT_S: the result carries its output,
   and quick statements (most of them) cost nothing extra.
-- What is sent is what the chunk's capped writers kept, so it is bounded by STREAM_CAP like
-  the result, and the events of a chunk, joined, are where its result's stdout/stderr start.
+- What is sent is what the chunk's writers kept (capture.py: the head and the newest part
+  of each stream), so each event is bounded. While a stream has not passed STREAM_CAP an event
+  carries all that is new, and the events of a chunk, joined, are where its result's
+  stdout/stderr start. Past it, output keeps flowing (a progress bar's latest state is what
+  the user waits for), at most LIVE_OUTPUT_CAP of the newest characters a stream per event,
+  after an `omission_marker` that counts what was left out: with one event per
+  LIVE_OUTPUT_S, a statement printing in a tight loop forever sends at most about
+  2 * LIVE_OUTPUT_CAP / LIVE_OUTPUT_S characters a second. The result then keeps the head
+  and the end of each stream (around its own marker), so it does not start with all the
+  events joined.
 - `end()` returns only once no event of that chunk can follow: the result always comes last.
 - The thread sleeps on a condition once a whole LIVE_OUTPUT_S passed in which no chunk began:
   an idle worker does not wake up, and statements that follow one another quickly wake it
@@ -25,7 +33,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from eager_lsp.limits import LIVE_OUTPUT_S
+from eager_lsp.limits import LIVE_OUTPUT_CAP, LIVE_OUTPUT_S
 
 from .capture import CappedWriter, FdSink
 
@@ -41,7 +49,7 @@ class _Watched:
         self.out = out
         self.err = err
         self.since = time.monotonic()
-        self.sent_out = 0  # parts of each writer already sent
+        self.sent_out = 0  # position of each writer sent up to (CappedWriter.since)
         self.sent_err = 0
 
 
@@ -104,10 +112,9 @@ class LiveOutput:
 
     def _send(self, w: _Watched) -> None:
         for sink, writer in ((self._sinks[0], w.out), (self._sinks[1], w.err)):
-            text = sink.read_new(writer.room) if sink is not None else ""
-            if text:
-                writer.write(text)
-        stdout, w.sent_out = w.out.since(w.sent_out)
-        stderr, w.sent_err = w.err.since(w.sent_err)
+            if sink is not None:
+                sink.move_into(writer)
+        stdout, w.sent_out = w.out.since(w.sent_out, LIVE_OUTPUT_CAP)
+        stderr, w.sent_err = w.err.since(w.sent_err, LIVE_OUTPUT_CAP)
         if stdout or stderr:
             self._emit({"ev": "output", "id": w.chunk_id, "stdout": stdout, "stderr": stderr})

@@ -554,7 +554,7 @@ class ParallelRunner:
                 router.target = ThreadRouter(router.idle)
         for sink in self._sinks:
             if sink is not None:
-                sink.drain(0)  # whatever arrived while idle is nobody's output
+                sink.discard()  # whatever arrived while idle is nobody's output
         self._routers = routers
 
     def _route_off(self) -> None:

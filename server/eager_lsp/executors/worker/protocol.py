@@ -51,22 +51,29 @@ Semantics (version 1, extended compatibly):
 - Events for one request are written in order: per chunk "started", any "output", then
   "result" (or just "skipped"), then "batch_done". "output" (live.py) carries what a chunk
   that has run for LIVE_OUTPUT_S wrote since its last "output", at most every LIVE_OUTPUT_S;
-  its result's stdout/stderr still hold everything, starting with those texts. Statements
-  run side by side (parallel) send none. When the batch ends with a "result", that result carries
+  while a stream is within its cap its result's stdout/stderr hold everything, starting with
+  those texts; past it "output" goes on with at most LIVE_OUTPUT_CAP of the newest characters
+  a stream, after a marker for what it left out. Statements run side by side (parallel) send
+  none. When the batch ends with a "result", that result carries
   `"batch_done": <batch>` instead of a "batch_done" event after it (one event, not two).
   "reset" has no reply: follow it with a "ping".
 - "values" lists the requested names bound after the chunk, only when ok. "expr" is the
   trailing expression's value when trailing_expr is set, the last statement is an
   expression and the value is not None; it is also bound to `_`. VALUE "name" is "" for it.
-- "stdout"/"stderr" hold the chunk's output, Python-level and fd-level, capped at 64 KiB
-  each; a cut stream ends with "[... output truncated: N more characters]".
+- "stdout"/"stderr" hold the chunk's output, Python-level and fd-level, capped at STREAM_CAP
+  (64 Ki) characters each: of a longer stream its first and its last 32 Ki characters stay,
+  around a line "[... N characters omitted ...]" (limits.omission_marker; fd-level output
+  left out is counted in bytes).
 - "frames": innermost frame in the document first, then the document's outer frames, then
   frames outside the document (innermost first); the worker's own frames are left out.
   "line" is the first frame's line when it is in the document. A chunk that does not
   compile gives a SyntaxError with one frame at the offending line. Frames are bounded
   (eager_lsp/limits.py): a frame repeated more than 3 times in a row is kept 3 times, the
   third with "repeated": N more; of a longer chain only the outermost and innermost frames
-  stay, and "frames_omitted" counts the rest. "traceback" keeps its head and tail.
+  stay, and "frames_omitted" counts the rest. "traceback" has every frame, repeats collapsed
+  the same way ("[Previous line repeated N more times]"), while it fits in TRACEBACK_CAP
+  characters; past that its outermost and innermost frames around a line
+  "[... N more frames not shown ...]".
 - A chunk's "path" is the code's `__file__`; its "argv" (optional), the code's `sys.argv`
   (absent: [path]). Both are set when the worker enters the document (its first chunk, and
   the first after a "reset"), as `python a.py x` sets them once: code that edits `sys.argv`

@@ -181,12 +181,12 @@ class ChunkRunner:
         code = str(chunk.get("code", ""))
         self.register_source(path, first_line, code)
         self.enter_document(path, chunk.get("argv"))
-        for sink in (self._out_sink, self._err_sink):
+        out, err = CappedWriter(STREAM_CAP, 1), CappedWriter(STREAM_CAP, 2)
+        for sink, writer in ((self._out_sink, out), (self._err_sink, err)):
             if sink is not None:
-                sink.drain(0)  # whatever arrived while idle is nobody's output
+                sink.attach(writer)  # whatever arrived while idle is nobody's output
 
         self._emit({"ev": "started", "id": chunk_id, "t": time.monotonic()})
-        out, err = CappedWriter(STREAM_CAP, 1), CappedWriter(STREAM_CAP, 2)
         routers = self.stream_routers()
         routers[0].target, routers[1].target = out, err
         error: dict[str, Any] | None = None
@@ -298,13 +298,10 @@ class ChunkRunner:
                 sys.path.insert(0, directory)
 
     def collect_fd_output(self, out: CappedWriter, err: CappedWriter) -> None:
+        """The rest of the fd-level output, after a chunk (in order, or on a thread)."""
         for sink, writer in ((self._out_sink, out), (self._err_sink, err)):
-            if sink is None:
-                continue
-            text, dropped = sink.drain(writer.room)
-            if text:
-                writer.write(text)
-            writer.add_dropped(dropped)
+            if sink is not None:
+                sink.finish(writer)
 
     def png_reprs(
         self, names: list[str], value: Any, image_dir: str | None, have: list[dict[str, Any]]
