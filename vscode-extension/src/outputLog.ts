@@ -12,11 +12,21 @@ import type { ChunkResultParams, OutputParams } from "./methods";
 type Stream = "stdout" | "stderr";
 const STREAMS: readonly Stream[] = ["stdout", "stderr"];
 
+/** Characters of a stream's live text kept to match its result against (the worker keeps a
+ * result's first and last 32 Ki characters; a statement may print for hours). */
+export const LIVE_KEEP = 256 * 1024;
+/** Characters of a stream's newest live text kept to find where it ends in the result. */
+const END_KEEP = 512;
+
 /** A statement whose output was shown while it ran. */
 interface Live {
   uri: string;
-  /** Each stream's text shown so far, joined (the result's text starts with it). */
+  /** Each stream's text shown so far, joined (the result's text starts with it), up to
+   * LIVE_KEEP characters; `over` once more was shown. */
   shown: Record<Stream, string>;
+  over: Record<Stream, boolean>;
+  /** The newest END_KEEP characters shown of each stream, after the last omission marker. */
+  end: Record<Stream, string>;
 }
 
 /** `s` without the whitespace it ends with, and that whitespace. */
@@ -32,6 +42,7 @@ function keyOf(uri: string, index: number): string {
 // limits.clip_middle's marker (the server cuts a result's long strings in the middle to fit its
 // payload cap); N counts code points, as Python does.
 const CLIPPED = /\n\[\.\.\. (\d+) characters omitted \.\.\.\]\n/g;
+const HAS_CLIP = new RegExp(CLIPPED.source); // (a test with no lastIndex kept between calls)
 
 /** Code points in `s` (a surrogate pair is one, as Python counts). */
 function codePoints(s: string): number {
@@ -143,14 +154,25 @@ export class OutputLog {
     const key = keyOf(p.uri, p.chunk.index);
     let live = this.live.get(key);
     if (live === undefined) {
-      live = { uri: p.uri, shown: { stdout: "", stderr: "" } };
+      live = {
+        uri: p.uri,
+        shown: { stdout: "", stderr: "" },
+        over: { stdout: false, stderr: false },
+        end: { stdout: "", stderr: "" },
+      };
       this.live.set(key, live);
     }
     for (const stream of STREAMS) {
       const text = p[stream];
       if (!text) continue;
       const continued = live.shown[stream] !== "";
-      live.shown[stream] += text;
+      if (live.shown[stream].length + text.length <= LIVE_KEEP) live.shown[stream] += text;
+      else live.over[stream] = true; // (kept bounded: only matching the result needs it)
+      // (a piece past the cap starts with the worker's marker, which the result has not)
+      const marks = [...text.matchAll(CLIPPED)];
+      const last = marks[marks.length - 1];
+      const fresh = last === undefined ? live.end[stream] + text : text.slice(last.index! + last[0].length);
+      live.end[stream] = fresh.slice(-END_KEEP);
       if (this.tail?.key !== key || this.tail.stream !== stream) {
         this.endLine();
         this.write(`[${chunkPlace(p.chunk, label)}] ${stream}${continued ? " (continued)" : ""}\n`);
@@ -169,6 +191,8 @@ export class OutputLog {
    *   line saying so (`cutNote`);
    * - else (a Jupyter kernel cut its middle): shown whole again, under a header that says
    *   "(in full)".
+   * - past the worker's cap (the result keeps its output's head and end, the live pieces went
+   *   on with the newest text): what follows the newest text shown, found in the result's end;
    * Then its images and error, as `outputChannelText` has them. */
   result(p: ChunkResultParams, label: string): void {
     const key = keyOf(p.uri, p.chunk.index);
@@ -188,8 +212,13 @@ export class OutputLog {
       const shown = live.shown[stream];
       let rest: string | undefined; // what follows the shown text, when known
       let note: string | undefined;
-      if (shown !== "" && all.startsWith(shown)) {
+      const endAt = live.end[stream] === "" ? -1 : all.lastIndexOf(live.end[stream]);
+      if (shown !== "" && !live.over[stream] && all.startsWith(shown)) {
         rest = all.slice(shown.length);
+      } else if (shown !== "" && (live.over[stream] || (p.truncated !== true && HAS_CLIP.test(all))) && endAt >= 0) {
+        // Past the worker's cap (its result keeps the head and the end; its live pieces went on
+        // with the newest text): what follows the last text shown, found in the result's end.
+        rest = all.slice(endAt + live.end[stream].length);
       } else if (shown !== "" && p.truncated === true) {
         const end = unseenEnd(shown, all);
         rest = end?.text ?? "";

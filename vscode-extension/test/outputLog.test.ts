@@ -343,4 +343,30 @@ describe("the Eager output channel, live", () => {
     c.log.result(result("tick 0\ntick 1\n", { chunk: chunk(1, 3, 5) }), "a.py");
     assert.equal(c.text(), "[a.py:2-4] stdout\ntick 0\n[summary] x\n[a.py:4-6] stdout (continued)\ntick 1\n");
   });
+
+  it("goes on past the worker's cap: only what followed the newest piece, nothing twice", () => {
+    // The worker keeps a result's first and last 32 Ki characters; its live pieces go on past
+    // the cap with the newest text after a marker of their own.
+    const c = channel();
+    const head = "h".repeat(32 * 1024);
+    c.log.output(piece(head), "a.py");
+    c.log.output(piece("\n[... 900 characters omitted ...]\nstep 41\nstep 42\n"), "a.py");
+    const tail = `${"t".repeat(1000)}\nstep 41\nstep 42\nfinal 43\n`;
+    c.log.result(result(`${head}\n[... 5000 characters omitted ...]\n${tail}`), "a.py");
+    assert.equal(count(c.text(), "final 43"), 1);
+    assert.equal(count(c.text(), "step 42"), 1);
+    assert.ok(!c.text().includes("(in full)"), c.text().slice(-300));
+    assert.ok(c.text().endsWith("step 42\nfinal 43\n"), c.text().slice(-100));
+  });
+
+  it("keeps a statement printing for hours bounded, and still ends it right", () => {
+    const c = channel();
+    const line = "x".repeat(4000) + "\n";
+    for (let i = 0; i < 200; i++) c.log.output(piece(`${i} ${line}`), "a.py"); // ~800 K
+    const tail = `199 ${line}done\n`;
+    c.log.result(result(`${"0 x"}\n[... 790000 characters omitted ...]\n${tail}`), "a.py");
+    assert.equal(count(c.text(), "done\n"), 1);
+    assert.ok(!c.text().includes("(in full)"));
+    assert.equal(count(c.text(), "199 x"), 1);
+  });
 });
