@@ -128,6 +128,40 @@ def omission_marker(omitted: int) -> str:
     return f"\n[... {omitted} characters omitted ...]\n"
 
 
+class HeadAndEnd:
+    """Text that arrives in pieces, kept as its first `cap // 2` and last `cap // 2`
+    characters around an `omission_marker` counting the rest: what a statement printed for
+    hours costs `cap` characters (the end is kept in pieces, joined once it doubles)."""
+
+    def __init__(self, cap: int = STREAM_CAP) -> None:
+        self._half = cap // 2
+        self._head = ""
+        self._end: list[str] = []
+        self._end_size = 0
+        self._omitted = 0
+
+    def add(self, text: str) -> None:
+        room = self._half - len(self._head)
+        if room > 0:
+            self._head += text[:room]
+            text = text[room:]
+        if not text:
+            return
+        self._end.append(text)
+        self._end_size += len(text)
+        if self._end_size > 2 * self._half:
+            joined = "".join(self._end)
+            keep = joined[len(joined) - self._half :]
+            self._omitted += len(joined) - len(keep)
+            self._end, self._end_size = [keep], len(keep)
+
+    def text(self) -> str:
+        end = "".join(self._end)
+        extra = max(0, len(end) - self._half)
+        omitted = self._omitted + extra
+        return self._head + (omission_marker(omitted) if omitted else "") + end[extra:]
+
+
 # The marker `clip_middle` leaves, for readers that must know a text was clipped (an inlay
 # hint's line count; vscode-extension/src/decorations.ts has its own copy).
 CLIPPED_MARKER = re.compile(r"\n\[\.\.\. \d+ characters omitted \.\.\.\]\n")

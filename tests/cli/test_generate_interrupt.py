@@ -177,7 +177,7 @@ def test_ctrl_c_stops_the_model_interrupts_the_statement_and_keeps_the_code(
     assert re.search(r"\] L3 +KeyboardInterrupt at line 3", text), text
     assert "x = 42" in text
     # the usual summary, saying why it stopped, and the file written
-    assert re.search(r"^stream .* chunks ran · execution", text, re.M), text
+    assert re.search(r"^stream .* chunks ran · 1 interrupted · execution", text, re.M), text
     assert f"stopped early: {INTERRUPTED}" in lines, text
     assert lines[-1] == f"wrote {out_file}", text
     # the model's stream was closed at the stop (not read to its end), and nothing more asked

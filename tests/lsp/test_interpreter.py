@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types as lsp
@@ -65,7 +66,8 @@ async def test_an_interrupt_that_does_not_land_kills_and_says_state_is_lost(
     assert answer == {"interrupted": True, "stateLost": True}
     await editor.summary(uri)
     last = editor.notes_for(methods.STATUS, uri)[-1]
-    assert (last["state"], last["message"]) == ("idle", "interrupted"), last
+    # what is true at the end: the interpreter was killed and replaced
+    assert (last["state"], last["message"]) == ("idle", "interpreter restarted"), last
     editor.replace(uri, (0, 0), (6, 0), "fresh = 1\n")
     await editor.command(methods.RUN_DOCUMENT, uri=uri)
     assert (await editor.summary(uri, 2))["error"] is None
@@ -279,3 +281,22 @@ def _alive(pid: int) -> bool:
             return f.read().split(") ")[1][0] != "Z"
     except OSError:
         return False
+
+
+@pytest.mark.settings({"execution": {"python": "/nonexistent/python3", "startOnOpen": False}})
+async def test_a_run_whose_interpreter_cannot_start_says_so(
+    editor: Editor, fake_openai: Any, tmp_path: Path
+) -> None:
+    """Nothing was stopped: the summary is not `stoppedEarly` (clients said "stopped early
+    after 0.0 s"); its `error` says the interpreter could not start, and why."""
+    fake_openai.enqueue(text="x = 1\n")
+    uri = editor.open("nopython.py", "x = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.command(methods.GENERATE, uri=uri, prompt="x")
+    for n in (1, 2):
+        summary = await editor.summary(uri, n)
+        assert summary["stoppedEarly"] is False, summary
+        error = summary["error"] or ""
+        assert "could not start the Python interpreter" in error, summary
+        assert "/nonexistent/python3" in error, summary  # why

@@ -120,26 +120,40 @@ export function seconds(s: number | undefined): string {
   return `${(Math.abs(v) < 0.05 ? 0 : v).toFixed(1)} s`;
 }
 
+/** How long a run took, as a person reads it: seconds with one decimal ("4.1 s"), but
+ * milliseconds under a tenth of a second ("60 ms": one decimal read "0.0 s" or "0.1 s"). */
+export function duration(s: number | undefined): string {
+  const v = Math.max(0, s ?? 0);
+  return v < 0.0995 ? `${Math.round(v * 1000)} ms` : `${v.toFixed(1)} s`;
+}
+
 /** The message shown when a generation or run ends. `error` is what ended it early (the code's
- * exception, or a failure of the model endpoint). */
+ * exception, or a failure of the model endpoint). `chunks` counts the statements that ran to their
+ * end (not one interrupted). A run the user interrupted (its `error` a KeyboardInterrupt) says
+ * "interrupted"; one that could not start (nothing ran, nothing was stopped) says why, not
+ * "ended after 0 ms"; a stopped run claims no saving. */
 export function summaryMessage(s: GenerationSummaryParams): string {
   const n = s.chunks;
   const chunks = n !== undefined ? `${n} statement${n === 1 ? "" : "s"} run` : undefined;
+  const took = duration(s.elapsedS);
   if (s.error) {
-    const verb = s.stoppedEarly ? "stopped" : "ended";
-    return `Eager: ${verb} after ${seconds(s.elapsedS)} (${s.error})`;
+    if (!s.stoppedEarly && !s.elapsedS && !n) return `Eager: ${s.error.replace(/^eager: /, "")}`;
+    const verb = !s.stoppedEarly ? "ended" : /^KeyboardInterrupt\b/.test(s.error) ? "interrupted" : "stopped";
+    return `Eager: ${verb} after ${took} (${s.error})`;
   }
-  if (s.stoppedEarly) return `Eager: stopped after ${seconds(s.elapsedS)}${chunks ? ` (${chunks})` : ""}`;
+  if (s.stoppedEarly) return `Eager: stopped after ${took}${chunks ? ` (${chunks})` : ""}`;
   const saved = s.savedS ?? 0;
   if (saved >= 0.05) {
-    return `Eager: done in ${seconds(s.elapsedS)} — ${seconds(saved)} saved against generating first and running afterwards`;
+    return `Eager: done in ${took} — ${duration(saved)} saved against generating first and running afterwards`;
   }
-  return `Eager: done in ${seconds(s.elapsedS)}${chunks ? ` (${chunks})` : ""}`;
+  return `Eager: done in ${took}${chunks ? ` (${chunks})` : ""}`;
 }
 
-/** Whether the summary of a run is shown as a warning: it ended at an error, unless that error is
- * the KeyboardInterrupt of "Eager: Interrupt", asked (at `interruptAskedAt`) less than `windowMs`
- * before: the user ended it, as with Stop (the status bar says "Eager: interrupted"). */
+/** Whether the summary of a run is shown as a warning: it ended at an error, unless the user ended
+ * it with "Eager: Interrupt", asked (at `interruptAskedAt`) less than `windowMs` before: its
+ * KeyboardInterrupt, or the loss of the interpreter the interrupt had to kill (InterpreterLost; the
+ * interrupt's own answer says the variables are gone). As with Stop, the status bar says how it
+ * ended ("Eager: interrupted", "Eager: interpreter restarted"). */
 export function summaryIsWarning(
   s: GenerationSummaryParams,
   interruptAskedAt: number | undefined,
@@ -148,7 +162,7 @@ export function summaryIsWarning(
 ): boolean {
   if (!s.error) return false;
   const asked = interruptAskedAt !== undefined && now - interruptAskedAt >= 0 && now - interruptAskedAt <= windowMs;
-  return !(asked && /^KeyboardInterrupt\b/.test(s.error));
+  return !(asked && /^(KeyboardInterrupt|InterpreterLost)\b/.test(s.error));
 }
 
 /** One line for the output channel, with every number of the summary. */

@@ -39,30 +39,69 @@ local function describe_error(err)
 end
 M.describe_error = describe_error
 
+--- How long a run took, as a person reads it: seconds with one decimal ("4.1 s"), but
+--- milliseconds under a tenth of a second ("60 ms": one decimal read "0.0 s" or "0.1 s").
+---@param s number?
+---@return string
+function M.duration(s)
+  local v = math.max(0, tonumber(s) or 0)
+  if v < 0.0995 then
+    return ("%d ms"):format(math.floor(v * 1000 + 0.5))
+  end
+  return ("%.1f s"):format(v)
+end
+
 --- "done" only when nothing went wrong: an `error` without `stoppedEarly` is a generation the
 --- model ended (a dropped stream, an HTTP error: the server's `error` says which), "ended after".
+--- The user's own end is no warning: a stop ("stopped early after …", no `error`) and an
+--- interrupt (its KeyboardInterrupt: "interrupted after …") are INFO. A run whose interpreter
+--- could not start (nothing ran, nothing stopped) says why, not "ended after 0 ms". A stopped
+--- run claims no saving.
 ---@param p eager.GenerationSummaryParams
 ---@return string message, integer level
 function M.summary_message(p)
   local parts = {}
   local elapsed = tonumber(p.elapsedS) or 0
+  local took = M.duration(elapsed)
   local err = describe_error(p.error)
-  if p.stoppedEarly then
-    parts[#parts + 1] = ("eager: stopped early after %.1f s"):format(elapsed)
+  local interrupted = p.stoppedEarly and err and err:find("^KeyboardInterrupt") ~= nil
+  if err and not p.stoppedEarly and elapsed == 0 and (tonumber(p.chunks) or 0) == 0 then
+    return "eager: " .. (err:gsub("^eager: ", "")), vim.log.levels.ERROR
+  elseif interrupted then
+    parts[#parts + 1] = ("eager: interrupted after %s"):format(took)
+  elseif p.stoppedEarly then
+    parts[#parts + 1] = ("eager: stopped early after %s"):format(took)
   elseif err then
-    parts[#parts + 1] = ("eager: ended after %.1f s"):format(elapsed)
+    parts[#parts + 1] = ("eager: ended after %s"):format(took)
   else
-    parts[#parts + 1] = ("eager: done in %.1f s"):format(elapsed)
+    parts[#parts + 1] = ("eager: done in %s"):format(took)
   end
   local saved = tonumber(p.savedS)
-  if saved and saved > 0.05 and not err then
-    parts[#parts + 1] = (", %.1f s saved"):format(saved)
+  if saved and saved > 0.05 and not err and not p.stoppedEarly then
+    parts[#parts + 1] = (", %s saved"):format(M.duration(saved))
   end
   if err then
     parts[#parts + 1] = " (" .. err .. ")"
   end
-  local level = (p.stoppedEarly or err) and vim.log.levels.WARN or vim.log.levels.INFO
+  local level = (err and not interrupted) and vim.log.levels.WARN or vim.log.levels.INFO
   return table.concat(parts), level
+end
+
+--- The eager/status message of a run the user ended with :EagerInterrupt or :EagerRestart
+--- (server lsp/methods.py INTERRUPTED, RESTARTED; follow mode prefixes "following · "). The
+--- command's own answer says how it went ("eager: interrupted", "eager: interrupted; the
+--- interpreter had to restart …", "eager: interpreter restarted"), so the run's summary is not
+--- notified as well: one user action, one message. (An eager/status arrives before its run's
+--- summary.)
+local TOLD_BY_THE_COMMAND = { ["interrupted"] = true, ["interpreter restarted"] = true }
+
+---@param status eager.StatusParams?
+---@return boolean
+local function ended_by_a_command(status)
+  if type(status) ~= "table" or status.state ~= "idle" or type(status.message) ~= "string" then
+    return false
+  end
+  return TOLD_BY_THE_COMMAND[(status.message:gsub("^following · ", ""))] == true
 end
 
 M.handlers = {}
@@ -241,12 +280,14 @@ M.handlers["eager/generationSummary"] = function(_, p)
   if type(p) ~= "table" or not p.uri then
     return
   end
-  state.get(p.uri).summary = p
+  local doc = state.get(p.uri)
+  doc.summary = p
   last_tick[p.uri] = nil -- the next generation is a new undo step
   local err = describe_error(p.error)
   -- The server says why a generation stopped with window/showMessage as it stops (for every
-  -- client); the summary would say it again a moment later.
-  if not (err and shown_recently(err)) then
+  -- client); the summary would say it again a moment later. A run ended by :EagerInterrupt or
+  -- :EagerRestart: the command said it.
+  if not (err and shown_recently(err)) and not (p.stoppedEarly and ended_by_a_command(doc.status)) then
     local msg, level = M.summary_message(p)
     local fname = vim.uri_to_fname(p.uri)
     local buf = vim.fn.bufnr(fname)

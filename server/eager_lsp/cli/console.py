@@ -30,7 +30,7 @@ from eager_lsp.cli.options import interpreter_config_from_args
 from eager_lsp.cli.terminal import watch_stdout
 from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
-from eager_lsp.core.run import RunReport
+from eager_lsp.core.run import RunReport, ended_by_user
 from eager_lsp.core.text_lines import blank_or_comment
 from eager_lsp.core.types import (
     Chunk,
@@ -46,6 +46,7 @@ from eager_lsp.core.types import (
 )
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.executors.worker.capture import cut_output
+from eager_lsp.limits import STREAM_CAP
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
@@ -272,7 +273,11 @@ class LiveLines:
 
     def __init__(self) -> None:
         self.announced = False
-        self._parts: dict[str, list[str]] = {"out": [], "err": []}
+        # The start of each stream, to match the result against (STREAM_CAP characters: a
+        # statement may print for hours; past the cap the result keeps the first half of it).
+        self._start: dict[str, list[str]] = {"out": [], "err": []}
+        self._start_size = {"out": 0, "err": 0}
+        self._over = {"out": False, "err": False}  # more came than `_start` kept
         self._tail = {"out": "", "err": ""}  # the unfinished last line
         self.shown = {"out": 0, "err": 0}  # lines printed
         self._lines = {"out": 0, "err": 0}  # whole lines received
@@ -290,7 +295,12 @@ class LiveLines:
         if not text:
             return []
         self._last = stream
-        self._parts[stream].append(text)
+        room = STREAM_CAP - self._start_size[stream]
+        if room > 0:
+            self._start[stream].append(text[:room])
+            self._start_size[stream] += min(room, len(text))
+        if len(text) > room:
+            self._over[stream] = True
         lines = _LINE_END.split(self._tail[stream] + text)
         tail = lines.pop()  # not finished yet ("" if it was; a last "\r" may start "\r\n")
         if "\r" in tail[:-1]:
@@ -321,8 +331,16 @@ class LiveLines:
 
     def printed_of(self, stream: str, final: str) -> int:
         """How many of the result's `final` output lines were printed already: none when
-        `final` does not start with what was shown (a kernel cut it)."""
-        return self.shown[stream] if final.startswith("".join(self._parts[stream])) else 0
+        `final` does not start with what was shown (a kernel cut it). Past the worker's cap
+        `final` is the output's first half-cap and its end: of the lines shown, those that
+        lie whole in that first part (the others were left out of `final`)."""
+        start = "".join(self._start[stream])
+        if not self._over[stream]:
+            return self.shown[stream] if final.startswith(start) else 0
+        head = start[: STREAM_CAP // 2]
+        if not final.startswith(head):
+            return 0
+        return min(self.shown[stream], len(_LINE_END.findall(head)))
 
 
 def where(c: Chunk) -> str:
@@ -374,19 +392,30 @@ def output_block(stream: str, output: str, width: int, indent: int, shown: int =
 
 def format_summary(report: RunReport, origin: float | None = None) -> str:
     """The summary lines. Timestamps (`stream a → b`, `all results c`) count from `origin`
-    (default: the run's start), like the printer's result lines."""
+    (default: the run's start), like the printer's result lines.
+
+    "N/M chunks ran" counts the statements that ran to their end: one the user interrupted
+    (its KeyboardInterrupt, or its interpreter killed on request: core/run.py
+    `ended_by_user`) is counted as interrupted, not as run. A run the user interrupted or
+    stopped (`RunReport.interrupt_asked`) is not compared with generate-then-run: where the
+    user pressed Ctrl-C decided how long it took, so any "saved" would be made up."""
     j = report.to_json()
     shift = 0.0 if origin is None else report.started_at - origin
 
     def at(x: float | None) -> str:
         return _s(None if x is None else x + shift)
 
-    ran = sum(1 for c in j["chunks"] if not c["skipped"])
+    ran_results = [r for r in report.results if not r.skipped]
+    stopped = sum(1 for r in ran_results if ended_by_user(r))
+    interrupted = f" · {stopped} interrupted" if stopped else ""
     lines = [
         f"stream {at(j['first_token_s'])} → {at(j['last_token_s'])} · all results {at(j['done_s'])}"
-        f" · {ran}/{len(j['chunks'])} chunks ran · execution {_s(j['exec_total_s'])}",
+        f" · {len(ran_results) - stopped}/{len(j['chunks'])} chunks ran{interrupted}"
+        f" · execution {_s(j['exec_total_s'])}",
     ]
-    if j["serial_estimate_s"] is not None:
+    if report.interrupt_asked:
+        lines.append("generate-then-run: not compared (the user interrupted the run)")
+    elif j["serial_estimate_s"] is not None:
         hidden = (j["done_s"] or 0) - (j["last_token_s"] or 0)
         saved = j["saved_s"] or 0.0
         shown = round(saved, 2)  # (as `_s` prints it)

@@ -163,11 +163,18 @@ class Interpreter:
     def pid(self) -> int | None:
         return self._executor.pid if self._executor is not None else None
 
-    async def executor_lost(self, reason: str) -> None:
+    async def executor_lost(self, reason: str, executor: Executor | None = None) -> None:
         """The interpreter died, or is killed now (a second Ctrl-C, a restart): drop it; the
         next use takes the warm spare. The kill carries `reason`: a statement it cuts short
         says it (not "killed by SIGKILL (out of memory?)", what a killed worker looks like);
-        an interpreter that was already gone keeps its own account."""
+        an interpreter that was already gone keeps its own account.
+
+        `executor`: the one that was lost, as a run saw it die. Each loss is recorded once
+        (`lost_reasons`): when that executor is no longer the current one, whoever killed it
+        (an interrupt past its grace period, a second Ctrl-C, a restart) recorded it already,
+        and the replacement started since is not touched."""
+        if executor is not None and executor is not self._executor:
+            return
         self.lost_reasons.append(reason)
         self.ledger.clear()
         executor, self._executor = self._executor, None
@@ -185,16 +192,19 @@ class Interpreter:
             return "idle"
         if self.run is not None and not self.run.done:
             self.run.interrupt_asked = True  # (RunReport.interrupted)
-        outcome = await self._executor.interrupt()
-        if outcome == "killed":
-            await self.executor_lost("interrupted by force after the grace period")
+        executor = self._executor
+        outcome = await executor.interrupt()
+        if outcome == "killed":  # (a run that saw it die may have recorded it first)
+            await self.executor_lost("interrupted by force after the grace period", executor)
         return outcome
 
     async def restart(self) -> None:
         """A fresh interpreter (state is lost by design)."""
         if self.run is not None and not self.run.done:
             await self.run.cancel()
-        await self.executor_lost("restarted on request")
+        if self._executor is not None:  # (else it is gone already: its loss was recorded)
+            await self.executor_lost("restarted on request", self._executor)
+        self.ledger.clear()
         await self.executor()
 
     async def close(self) -> None:

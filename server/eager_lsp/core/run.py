@@ -8,7 +8,10 @@ config says to keep going, and `stop_requested` tells the stream's consumer to s
 A run that ended at an interrupt someone asked for (`Interpreter.interrupt` while it ran: the
 user's interrupt, a stop, a restart) says so (`RunReport.interrupted`): the edges report it as
 such, not as the code's error. Only asking tells them apart: a KeyboardInterrupt the code raised
-by itself, or an interpreter that crashed on its own, is the code's error.
+by itself, or an interpreter that crashed on its own, is the code's error. When the interrupt
+did not land and the interpreter was killed (or a second Ctrl-C killed it), the statement it
+cut short fails with a `LostOnRequest` (`RunReport.restarted`): still `InterpreterLost` by
+name, but the user ended it, so no edge offers to repair it or calls the run an error.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from eager_lsp.core.config import InterpreterConfig
@@ -42,6 +45,7 @@ from eager_lsp.core.types import (
     Dispatch,
     Done,
     EndOfStream,
+    ErrorInfo,
     Event,
     ExecEnd,
     ExecStart,
@@ -56,6 +60,7 @@ from eager_lsp.core.types import (
     WorkerLost,
     failure_text,
 )
+from eager_lsp.limits import HeadAndEnd
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +83,32 @@ class RunHost(Protocol):
 
     async def executor(self) -> Executor: ...
 
-    async def executor_lost(self, reason: str) -> None: ...
+    async def executor_lost(self, reason: str, executor: Executor | None = None) -> None: ...
 
     async def interrupt(self) -> str: ...
 
     @property
     def ledger(self) -> Ledger: ...  # what ran in its namespace: every result goes there
+
+
+@dataclass(frozen=True)
+class LostOnRequest(ErrorInfo):
+    """The error of a statement whose interpreter was killed while an interrupt someone asked
+    for was pending (`Interpreter.interrupt` while its run ran: an interrupt the code ignored
+    past the grace period, a stop or a restart that had to kill, a second Ctrl-C). Named
+    `InterpreterLost` as any loss is (the ledger, `--json` and the clients read the type), but
+    the user ended it: no "Fix with AI", no error status, no warning that the interpreter
+    stopped (the user's own command says so)."""
+
+
+def ended_by_user(result: ChunkResult | None) -> bool:
+    """`result` did not fail: it was stopped. Its KeyboardInterrupt (an interrupted statement
+    is not wrong, and a model asked to repair it can only guess), or its interpreter killed
+    on request (`LostOnRequest`)."""
+    error = result.error if result is not None else None
+    return error is not None and (
+        error.type == "KeyboardInterrupt" or isinstance(error, LostOnRequest)
+    )
 
 
 @dataclass
@@ -116,6 +141,13 @@ class RunReport:
         `interrupted`), and an interrupt was asked for while it ran."""
         failed = self.failed
         return self.interrupt_asked and failed is not None and status_of(failed) == INTERRUPTED
+
+    @property
+    def restarted(self) -> bool:
+        """It ended at the interrupt someone asked for, and the interpreter was killed for it
+        (`LostOnRequest`): its namespace is gone and a fresh interpreter replaces it."""
+        failed = self.failed
+        return self.interrupted and failed is not None and isinstance(failed.error, LostOnRequest)
 
     @property
     def exec_total(self) -> float:
@@ -490,9 +522,10 @@ class Run:
         dispatched = self._clock()
         self._emit(Dispatch(dispatched, chunks=[c.index for c in batch], side_by_side=parallel))
         started: dict[int, float] = {}
-        # what each running statement printed, from its output events (bounded by the
-        # executor's cap): a lost interpreter's statement keeps it in its result
-        printed: dict[int, tuple[list[str], list[str]]] = {}
+        # what each running statement printed, from its output events (its head and end: past
+        # the worker's cap they go on for as long as it prints): a lost interpreter's
+        # statement keeps it in its result
+        printed: dict[int, tuple[HeadAndEnd, HeadAndEnd]] = {}
 
         def on_event(msg: ExecutorEvent) -> None:
             chunk = pending.get(int(msg.get("id", -1)))
@@ -503,9 +536,9 @@ class Run:
                 self._emit(ExecStart(started[chunk.index], chunk=chunk.index))
             elif msg["ev"] == "output":
                 stdout, stderr = str(msg.get("stdout", "")), str(msg.get("stderr", ""))
-                out, err = printed.setdefault(chunk.index, ([], []))
-                out.append(stdout)
-                err.append(stderr)
+                out, err = printed.setdefault(chunk.index, (HeadAndEnd(), HeadAndEnd()))
+                out.add(stdout)
+                err.add(stderr)
                 self._emit(ChunkOutput(self._clock(), chunk, stdout, stderr), keep=False)
             elif msg["ev"] == "result":
                 printed.pop(chunk.index, None)
@@ -552,7 +585,9 @@ class Run:
             if worker is not None:
                 self._lost.add(id(worker))
             if not already:
-                await interpreter.executor_lost(reason)
+                # (the loss is the interpreter's to record once: a kill it did, an interrupt's
+                # or a second Ctrl-C's, recorded it already, and a replacement stays)
+                await interpreter.executor_lost(reason, worker)
                 self._emit(WorkerLost(self._clock(), reason=reason, state_lost=True))
             first = not already
             for chunk in batch:
@@ -560,14 +595,14 @@ class Run:
                     continue
                 if (parallel and chunk.index in started) or (first and not parallel):
                     t0 = started.get(chunk.index, dispatched)
-                    error = error_from_wire(None, reason)
-                    out, err = printed.get(chunk.index, ([], []))
-                    output = ("".join(out), "".join(err))
+                    error = self._lost_error(reason)
+                    kept = printed.get(chunk.index)
+                    output = (kept[0].text(), kept[1].text()) if kept else ("", "")
                     self._record(lost_result(chunk, error, dispatched, t0, self._clock(), output))
                     first = False
                 elif parallel and first and not any(i in started for i in pending):
                     t0 = dispatched  # nothing of it started: say why on its first statement
-                    error = error_from_wire(None, reason)
+                    error = self._lost_error(reason)
                     self._record(lost_result(chunk, error, dispatched, t0, self._clock()))
                     first = False
                 else:
@@ -578,6 +613,14 @@ class Run:
             self._in_flight -= 1
             if accepted is not None and not accepted.done():
                 accepted.set_result(None)
+
+    def _lost_error(self, reason: str) -> ErrorInfo:
+        """The error of a statement the interpreter's loss cut short: a `LostOnRequest` when
+        an interrupt was asked for while this run ran (the user ended it)."""
+        error = error_from_wire(None, reason)
+        if not self.interrupt_asked:
+            return error
+        return LostOnRequest(**{f.name: getattr(error, f.name) for f in fields(error)})
 
     def _record(self, result: ChunkResult) -> None:
         rec = self._interpreter.ledger.record(result, self._log)

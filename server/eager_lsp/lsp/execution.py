@@ -10,6 +10,15 @@ A run the user ended is not an error: an interrupt that landed in its statement
 is for the code's own failures. A stopped run's summary has `stoppedEarly` and no `error`
 (`error: "stopped"` made clients say "stopped early after 2.1 s (stopped)"); an interrupted
 one keeps the KeyboardInterrupt as its `error`, as its diagnostic shows it.
+
+The message is what is true at the end, and only that is sent (`user_ending`): an interrupt
+or a stop that had to kill the interpreter (the code ignored the interrupt past the grace
+period; its statement's error is a `LostOnRequest`) ends `RESTARTED`, not `INTERRUPTED`: the
+variables are gone. A run that a restart stopped ends `RESTARTED` too, the restart's own last
+word, before its summary (a `stopped` sent first flashed in the status bar; a client that
+reads the status with the summary knows the user ended it). The summary's
+`chunks` counts the statements that ran to their end (`ran_to_end`): not the one interrupted,
+nor those skipped after it.
 """
 
 from __future__ import annotations
@@ -27,8 +36,8 @@ from lsprotocol import types as lsp
 from eager_lsp.app.run import run_text
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.interpreter import Interpreter
-from eager_lsp.core.run import RunReport
-from eager_lsp.core.types import Event, failure_text
+from eager_lsp.core.run import LostOnRequest, RunReport, ended_by_user
+from eager_lsp.core.types import ChunkResult, Event, failure_text
 from eager_lsp.executors.worker.debugging import DEBUG_HOST
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import client_answer
@@ -48,6 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 0.2
+# The stop reason of an activity a restart stops (`restart`): it ends `RESTARTED`, not `stopped`.
+RESTART_STOP = "interpreter restarted"
 
 
 class Progress:
@@ -209,13 +220,19 @@ def summary_payload(
     tokens: int,
     error: str | None,
     binding: RunCounts | None = None,
+    started: bool = True,
 ) -> GenerationSummaryParams:
     """`eager/generationSummary` (docs/protocol.md). Without a report (the run was stopped
     before it could finish) the numbers come from the run's binding (given, or the document's
-    current activity's): what ran before the stop, and for how long."""
+    current activity's): what ran before the stop, and for how long. Not `started` (its
+    interpreter could not start; `error` says why): nothing was stopped, so not
+    `stoppedEarly` (clients said "stopped early after 0.0 s")."""
     if report is None:
         if binding is None and doc.activity is not None:
             binding = doc.activity.binding
+        ran = binding.ran if binding is not None else 0
+        if isinstance(binding, RunBinding) and ended_by_user(binding.failed):
+            ran -= 1  # the statement the stop interrupted did not run to its end
         return GenerationSummaryParams(
             uri=doc.uri,
             elapsedS=round(binding.elapsed(), 4) if binding is not None else 0.0,
@@ -223,9 +240,9 @@ def summary_payload(
             execTotalS=0.0,
             serialEstimateS=None,
             savedS=None,
-            chunks=binding.ran if binding is not None else 0,
+            chunks=max(0, ran),
             tokens=tokens,
-            stoppedEarly=True,
+            stoppedEarly=started,
             error=error,
         )
     return GenerationSummaryParams(
@@ -235,7 +252,7 @@ def summary_payload(
         execTotalS=round(report.exec_total, 4),
         serialEstimateS=_r(report.serial_estimate),
         savedS=_r(report.saved),
-        chunks=len(report.chunks),
+        chunks=ran_to_end(report),
         tokens=tokens,
         stoppedEarly=report.stopped_early,
         error=error,
@@ -244,6 +261,28 @@ def summary_payload(
 
 def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
+
+
+def ran_to_end(report: RunReport) -> int:
+    """The statements that ran to their end (ok, or failed by themselves): not one the user
+    interrupted (`ended_by_user`), nor one skipped after it (or after an error)."""
+    return sum(1 for r in report.results if not r.skipped and not ended_by_user(r))
+
+
+def user_ending(report: RunReport | None, failed: ChunkResult | None) -> str | None:
+    """The `eager/status` message of a run the user ended, as it is true at its end
+    (`methods.INTERRUPTED`, `STOPPED`, `RESTARTED`); None: the user did not end it. `report`
+    None: it was stopped; `failed`: its first failing statement, if any. An interrupt or a
+    stop that had to kill the interpreter (its statement's error is a `LostOnRequest`) says
+    the interpreter was restarted: its variables are gone."""
+    lost = failed is not None and isinstance(failed.error, LostOnRequest)
+    if report is None:
+        return methods.RESTARTED if lost else methods.STOPPED
+    if report.restarted:
+        return methods.RESTARTED
+    if report.interrupted:
+        return methods.INTERRUPTED
+    return None
 
 
 def run_error_text(binding: RunBinding) -> str | None:
@@ -263,7 +302,8 @@ class DocumentRun(Activity):
             server.show(exc.message, error=True)
             server.status(doc, "error", message=exc.message)
             server.notify(
-                methods.GENERATION_SUMMARY, summary_payload(doc, None, tokens=0, error=exc.message)
+                methods.GENERATION_SUMMARY,
+                summary_payload(doc, None, tokens=0, error=exc.message, started=False),
             )
             return
         if doc.follower is not None:
@@ -293,13 +333,9 @@ class DocumentRun(Activity):
             binding.cancelled = report is None
             linemap.detach()
             error = run_error_text(binding) if report is not None else None
-            ended = (
-                methods.STOPPED
-                if report is None
-                else methods.INTERRUPTED
-                if report.interrupted
-                else None
-            )
+            ended = user_ending(report, binding.failed)
+            if self.stop_reason == RESTART_STOP:
+                ended = methods.RESTARTED  # (the restart's own last word, said first here)
             progress.end(ended or error or "done")
             if ended is None and error:
                 server.status(doc, "error", message=error)
@@ -376,7 +412,7 @@ async def interrupt(doc: Document) -> InterruptResult:
 
 async def restart(server: ExecutionContext, doc: Document) -> RestartResult:
     if doc.activity is not None:
-        await doc.activity.stop("interpreter restarted")
+        await doc.activity.stop(RESTART_STOP)
     interpreter = server.interpreter_for(doc)
     await interpreter.restart()
     doc.running.clear()  # nothing runs in the new process

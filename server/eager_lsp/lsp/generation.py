@@ -51,18 +51,20 @@ from eager_lsp.app.generate import GenerateOutcome, RepairContext, repair_loop
 from eager_lsp.app.repair import RepairRequest
 from eager_lsp.core.executor import Executor
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
-from eager_lsp.core.run import RunReport
+from eager_lsp.core.run import RunReport, ended_by_user
 from eager_lsp.core.types import ChunkResult, EndOfStream, Event
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import EDITED_BY_USER, EDITED_MEANWHILE, EditWriter, Region, Writer
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.execution import (
+    RESTART_STOP,
     Activity,
     Progress,
     prelude_code,
     replace_activity,
     run_prelude,
     summary_payload,
+    user_ending,
 )
 from eager_lsp.lsp.payloads import (
     OMIT,
@@ -216,6 +218,7 @@ class Generation(Activity):
         self._cleanup: asyncio.Task[str] | None = None
         self._stop_asked = False
         self._reported_at = 0.0  # the last status/progress while streaming (`_report`)
+        self._no_interpreter = False  # it could not start: its interpreter did not
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def stop(self, reason: str) -> None:
@@ -305,6 +308,7 @@ class Generation(Activity):
         except RequestError as exc:
             self.server.show(exc.message, error=True)
             started, error = False, exc.message
+            self._no_interpreter = exc.reason == "interpreter"
         except Exception as exc:
             log.exception("generation failed to start")
             started, error = False, f"{type(exc).__name__}: {exc}"
@@ -342,14 +346,9 @@ class Generation(Activity):
 
     def _run_failure(self, attempt: Attempt) -> str | None:
         """The run's error for the summary, but not the KeyboardInterrupt a stop caused in the
-        statement it interrupted: the user asked for it, and `stoppedEarly` says so."""
-        failed = attempt.failed
-        if (
-            self.stop_reason is not None
-            and failed is not None
-            and failed.error is not None
-            and failed.error.type == "KeyboardInterrupt"
-        ):
+        statement it interrupted, nor the loss of an interpreter the stop had to kill: the
+        user asked for it, and `stoppedEarly` says so."""
+        if self.stop_reason is not None and ended_by_user(attempt.failed):
             return None
         return attempt.failure
 
@@ -475,7 +474,9 @@ class Generation(Activity):
         self, report: RunReport | None, *, error: str | None, interrupted: bool = False
     ) -> None:
         """The status, progress end and summary. `interrupted`: the user interrupted the
-        statement that failed (`error` is its KeyboardInterrupt): the status says so, idle."""
+        statement that failed (`error` is its KeyboardInterrupt, or the loss of the
+        interpreter the interrupt had to kill): the status says so, idle (execution.py's
+        rules: `user_ending`; stopped by a restart, it says the restart's last word)."""
         server, doc = self.server, self.doc
         self._cancel_report()
         if self.region is not None:
@@ -486,27 +487,31 @@ class Generation(Activity):
         done = self.binding.done if self.binding is not None else 0
         released = self.binding.released if self.binding is not None else 0
         stopped = self.stop_reason is not None
+        failed = self.attempt.failed if self.attempt is not None else None
+        ended: str | None = None
+        if self.stop_reason == RESTART_STOP:
+            ended = methods.RESTARTED
+        elif interrupted:
+            ended = user_ending(report, failed)
+        elif stopped and not error and user_ending(None, failed) == methods.RESTARTED:
+            ended = methods.RESTARTED  # a stop that had to kill the interpreter (else plain idle)
         self.progress.end(
-            methods.INTERRUPTED
-            if interrupted
-            else f"ended: {error}"
-            if error
-            else "stopped"
-            if stopped
-            else "done"
+            ended or (f"ended: {error}" if error else "stopped" if stopped else "done")
         )
         # The user's own edit inside the generated text (an undo, a deleted line) stopped it:
         # that is no error unless what it left fails (the summary says what happened).
         by_user = (self.writer.failure or "").startswith(EDITED_BY_USER) and not doc.store.failing
         server.status(
             doc,
-            "error" if error and not by_user and not interrupted else "idle",
+            "error" if error and not by_user and not interrupted and not ended else "idle",
             tokens=self.tokens,
             chunksDone=done,
             chunksTotal=released,
-            message=methods.INTERRUPTED if interrupted else error or "",
+            message=ended or error or "",
         )
-        payload = summary_payload(doc, report, tokens=self.tokens, error=error)
+        payload = summary_payload(
+            doc, report, tokens=self.tokens, error=error, started=not self._no_interpreter
+        )
         self._time_from_request(payload, report)
         if stopped:
             payload.stoppedEarly = True
@@ -929,21 +934,17 @@ class _InterpreterOf:
 
 
 def fix_actions(server: GenerationContext, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-    """ "Fix with AI" on each eager runtime-error diagnostic in the request, except a
-    KeyboardInterrupt: an interrupted statement is not wrong, and a model asked to repair it
-    can only guess (a generation the user interrupted offers none either)."""
+    """ "Fix with AI" on each eager runtime-error diagnostic in the request, except a statement
+    the user ended (core/run.py `ended_by_user`): a KeyboardInterrupt, or the loss of an
+    interpreter the user's interrupt, stop or restart had to kill. An interrupted statement
+    is not wrong, and a model asked to repair it can only guess (a generation the user
+    interrupted offers none either)."""
     if server.settings.repair.mode == "off":
         return []
     doc = server.documents.get(params.text_document.uri)
     if doc is None or not doc.python:
         return []
-    interrupted = {
-        e.error_line
-        for e in doc.store.failing
-        if e.result is not None
-        and e.result.error is not None
-        and e.result.error.type == "KeyboardInterrupt"
-    }
+    interrupted = {e.error_line for e in doc.store.failing if ended_by_user(e.result)}
     actions = []
     for d in params.context.diagnostics:
         if d.source != methods.SOURCE or d.code != methods.CODE_RUNTIME:

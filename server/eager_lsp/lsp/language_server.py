@@ -354,7 +354,12 @@ class EagerServer(LanguageServer):
 
     def _interpreter_listener(self, doc: Document) -> Any:
         def on_event(event: Event) -> None:
-            if isinstance(event, WorkerLost) and not doc.closed and not self.shutting_down:
+            if (
+                isinstance(event, WorkerLost)
+                and not doc.closed
+                and not self.shutting_down
+                and not _lost_on_request(doc)
+            ):
                 reason = event.reason.splitlines()[0:1]
                 self.show(
                     f"eager: the interpreter for {Path(doc.path).name} stopped "
@@ -471,6 +476,16 @@ class EagerServer(LanguageServer):
             if pid:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pid, signal.SIGKILL)
+
+
+def _lost_on_request(doc: Document) -> bool:
+    """The interpreter was lost while an interrupt the user asked for was pending (an
+    interrupt the code ignored past its grace period, a stop or a restart that had to kill
+    it): the user's command says what happened, and the status ends `interpreter restarted`;
+    a warning that "the interpreter stopped" too made three messages of one action. A loss
+    nobody asked for (a crash, the memory limit) is still told."""
+    run = doc.interpreter.run if doc.interpreter is not None else None
+    return run is not None and run.interrupt_asked
 
 
 class _StoreKeeper:

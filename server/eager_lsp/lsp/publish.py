@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from eager_lsp import limits
+from eager_lsp.core.run import ended_by_user
 from eager_lsp.core.types import ChunkOutput, ChunkResult, Frame, Value, failure_text
 from eager_lsp.executors.worker.capture import cut_output
 from eager_lsp.lsp import methods
@@ -169,7 +170,7 @@ def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
             lsp.Diagnostic(
                 range=rng,
                 message=message,
-                severity=lsp.DiagnosticSeverity.Error,
+                severity=severity(e),
                 source=methods.SOURCE,
                 code=code,
                 related_information=related or None,
@@ -177,6 +178,15 @@ def diagnostics(doc: Document) -> list[lsp.Diagnostic]:
             )
         )
     return out
+
+
+def severity(e: Entry) -> lsp.DiagnosticSeverity:
+    """Error, but Information for a statement the user ended (core/run.py `ended_by_user`: its
+    KeyboardInterrupt, or its interpreter killed on request): an interrupted statement is not
+    wrong. It is still shown where it stopped, and its traceback says where that was."""
+    if e.syntax is None and ended_by_user(e.result):
+        return lsp.DiagnosticSeverity.Information
+    return lsp.DiagnosticSeverity.Error
 
 
 def _estimate(message: str, related: list[lsp.DiagnosticRelatedInformation]) -> int:
