@@ -1477,6 +1477,15 @@ def test_eager_detail_shows_a_statements_whole_output_and_traceback(
     )
     bad = tmp_path / "bad.py"
     bad.write_text("a = 1\nb = (1,\n")
+    nap = tmp_path / "nap.py"
+    stop = tmp_path / "stop"
+    nap.write_text(
+        "import os, time\n"
+        "i = 0\n"
+        f"while not os.path.exists({str(stop)!r}):\n"  # 3-5
+        '    print("tick", i, flush=True); i += 1\n'
+        "    time.sleep(0.1)\n"
+    )
     r = run_scenario(
         "detail",
         tmp_path,
@@ -1490,6 +1499,9 @@ def test_eager_detail_shows_a_statements_whole_output_and_traceback(
             "failure_line": 11,
             "blank_line": 5,
             "syntax_line": 2,
+            "running_file": str(nap),
+            "stop_file": str(stop),
+            "running_line": 4,
         },
     )
     debug = r["_debug"][:3000]
@@ -1541,7 +1553,86 @@ def test_eager_detail_shows_a_statements_whole_output_and_traceback(
         syntax,
         message,
     )
+    # under its header, the line of code and a caret under the error's column, as Python shows
+    assert syntax[1:3] == ["    b = (1,", "        ^"], syntax
+
+    # a statement still running: said so, with what it printed so far (not "nothing ran")
+    running = r["running"]
+    assert running.get("lines"), running
+    assert running["lines"][0].startswith("# nap.py lines 3-5: running for "), running["lines"]
+    assert running["lines"][1:4] == ["# stdout so far", "tick 0", "tick 1"], running["lines"]
+    assert running["name"].endswith("eager://detail/nap.py:3"), running["name"]
+    done = r["running_done"]["lines"]
+    assert done[0].startswith("# nap.py lines 3-5: ok"), done
 
     detached = r["detached"]
     assert "lines" not in detached, detached
     assert any("not attached" in m for m in detached["notifications"]), detached
+
+
+@requires_nvim
+def test_eager_detail_buffers_and_text_from_synthetic_answers(tmp_path: Path) -> None:
+    """:EagerDetail fed eager.resultDetail answers by hand: a statement still running shows as
+    running, with the end of its output so far (how much is left out above, when cut); a syntax
+    error shows its line with a caret under the column, as Python does; output lines show as a
+    terminal shows them. Buffers are named per file and statement (two files named a.py: no
+    E95), the same statement's buffer is reused, and an open detail window shows the next one."""
+    (tmp_path / "a.py").write_text("x = 0\nb = (1,\nfor i in range(3):\n    print(i)\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.py").write_text("y = 1\n")
+    r = run_scenario(
+        "detail_render",
+        tmp_path,
+        {"file": str(tmp_path / "a.py"), "other_file": str(tmp_path / "sub" / "a.py")},
+    )
+    assert r["running_text"] == [
+        "# a.py lines 2-4: running for 1 min 15 s, no result yet (:EagerDetail again shows more)",
+        "# stdout so far",
+        "epoch 1",
+        "epoch 2",
+        "100%",
+        "# stderr so far",
+        "warn",
+    ], r["running_text"]
+    assert r["running_quiet"] == [
+        "# a.py line 5: running for 2.0 s, no result yet (:EagerDetail again shows more)",
+        "(no output yet)",
+    ], r["running_quiet"]
+    assert r["running_long"] == [
+        "# a.py lines 2-4: running for 1 min 15 s, no result yet (:EagerDetail again shows more)",
+        "# stdout so far",
+        "[... 123456 characters above not kept: the last 18 follow]",
+        "row 9998",
+        "row 9999",
+    ], r["running_long"]
+    assert r["progress"][-3:] == ["# stdout", "100%", "done"], r["progress"]
+    # the caret under the column, the line without its indentation, as Python prints them
+    assert r["caret"] == ["    b = (1,", "        ^"], r["caret"]
+    assert r["caret_indented"] == ["    return f(x))", "               ^"], r["caret_indented"]
+    assert r["caret_tab"] == ["    \tx = 1 +", "    \t       ^"], r["caret_tab"]
+    assert r["caret_past_end"] == ["    x = (", "         ^"], r["caret_past_end"]
+
+    syntax = r["syntax"]
+    assert syntax["lines"] == [
+        "# a.py line 2: syntax error",
+        "    b = (1,",
+        "        ^",
+        "SyntaxError: '(' was never closed",
+    ], syntax
+    first, second, again = r["first"], r["second"], r["second_again"]
+    assert syntax["name"].endswith("eager://detail/a.py:2"), syntax["name"]
+    assert first["name"].endswith("eager://detail/a.py:1"), first["name"]
+    assert second["name"].endswith("eager://detail/a.py:3"), second["name"]
+    assert second["lines"][0].startswith("# a.py lines 3-4: running for"), second["lines"]
+    # one detail window: each detail replaced the one shown there (two windows in all)
+    assert syntax["windows"] == first["windows"] == second["windows"] == 2, (syntax, first)
+    assert r["syntax_buffer_gone"] is True
+    # the same statement: the same buffer, its text replaced by the result's
+    assert again["buf"] == second["buf"] and again["name"] == second["name"], (again, second)
+    assert again["lines"][0].startswith("# a.py lines 3-4: ok"), again["lines"]
+    assert r["back_in_source"] is True and r["windows_after_q"] == 1
+    # a file of the same name elsewhere: a name of its own, and a.py's name again after it
+    assert r["other"]["name"].endswith("eager://detail/sub/a.py:1"), r["other"]["name"]
+    assert r["first_again"]["name"] == first["name"], r["first_again"]
+    assert r["first_again"]["lines"] == first["lines"]
+    assert r["errmsg"] == "", r["errmsg"]

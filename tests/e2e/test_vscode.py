@@ -943,7 +943,7 @@ def test_ctrl_alt_g_generates_and_escape_stops(
     assert all(ln == f"v{i} = {i}" for i, ln in enumerate(lines)), r["fileText"]
 
 
-# ---- "Eager: Show Whole Output"; the status after Interrupt and Restart Interpreter ----------
+# ---- "Eager: Whole Output of Statement"; the status after Interrupt and Restart Interpreter ---
 
 # A loop whose output is more than any place but the whole output shows: 3000 lines of 20
 # characters (63,000 characters: under the worker's 64 Ki a stream, over the 64 KiB of JSON an
@@ -985,11 +985,12 @@ def _deep_traceback(path: Path) -> str:
 def test_show_whole_output_has_every_line_and_the_whole_traceback(
     code_server: Path, vsix: Path, tmp_path: Path
 ) -> None:
-    """Eager: Show Whole Output from the palette, the cursor on the loop that printed 3000
-    lines: the read-only document beside the editor has every one of them, in order, although
-    the result drawn on the line, its hover and the channel have it cut. On the failing call,
-    and on the line deep inside where the error was raised: the whole traceback as the worker
-    kept it. On a line where nothing ran: a message, no document."""
+    """Eager: Whole Output of Statement from the palette, the cursor on the loop that printed
+    3000 lines: the read-only document beside the editor has every one of them, in order,
+    although the result drawn on the line, its hover and the channel have it cut. On the failing
+    call, and on the line deep inside where the error was raised: the whole traceback as the
+    worker kept it. On a line where nothing ran: a message, no document. Asked from the
+    rightmost group while another group shows whole output: that group shows it, no new one."""
     bench = Workbench(
         code_server,
         vsix,
@@ -1012,6 +1013,9 @@ def test_show_whole_output_has_every_line_and_the_whole_traceback(
                     {"lineText": "ping(150)", "hover": True},
                     {"lineText": "return pong(n - 1)"},
                     {"lineText": 'print(f"row', "viaHover": True},
+                    # kept open, its group moved left of the source's; then asked again
+                    {"lineText": 'print(f"row', "moveLeft": True},
+                    {"lineText": "return ping(n - 1)"},
                 ],
                 "screenshot": str(ARTIFACTS / "vscode-e2e-whole-output.png"),
                 "timeoutMs": 90000,
@@ -1022,7 +1026,7 @@ def test_show_whole_output_has_every_line_and_the_whole_traceback(
     (ARTIFACTS / "vscode-e2e-whole-output.json").write_text(json.dumps(r, indent=1))
     debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
     assert r["error"] is None, r["error"] + debug
-    nothing, rows, call, raised, linked = r["details"]
+    nothing, rows, call, raised, linked, kept, from_right = r["details"]
 
     # Nothing ran on the comment: said so, no document.
     assert nothing["cursor"]["line"] == 1, nothing
@@ -1036,8 +1040,8 @@ def test_show_whole_output_has_every_line_and_the_whole_traceback(
     assert "+ lines)" in loop, decorations
     assert "row 0000 of 3000" in rows["hover"]["text"], rows["hover"]
     assert "row 2999 of 3000" not in rows["hover"]["text"], rows["hover"]
-    # ...and says where all of it is, under its heading: its link runs Show Whole Output on the
-    # loop's first line.
+    # ...and says where all of it is, under its heading: its link runs Whole Output of Statement
+    # on the loop's first line.
     assert rows["hover"]["text"].split("\n\n")[1] == "Cut to fit. Show whole output", rows["hover"]
     assert linked["tab"] == "whole.py:2 whole output.txt", linked["tab"]
     assert linked["text"] == rows["text"]
@@ -1072,6 +1076,14 @@ def test_show_whole_output_has_every_line_and_the_whole_traceback(
     assert tb[:300] in hover and tb[-600:].rstrip() in hover, hover
     assert hover.split("\n\n")[1] == "Cut to fit. Show whole output", hover
 
+    # Asked from the rightmost group (the source's), the whole output group on its left: shown
+    # there, not in one more group.
+    assert kept["groups"] == 2 and kept["tab"] == "whole.py:3 whole output.txt", kept
+    assert from_right["cursor"]["line"] == 7, from_right
+    assert from_right["tab"] == "whole.py:7 whole output.txt", from_right["tab"]
+    assert from_right["groups"] == 2, from_right
+    assert from_right["text"].startswith("[whole.py:6-7] ok"), from_right["text"][:200]
+
 
 # A statement that sleeps for a minute, between two that do not.
 NAP = 'import time\nprint("before")\ntime.sleep(60)\nprint("after")\n'
@@ -1080,13 +1092,13 @@ NAP = 'import time\nprint("before")\ntime.sleep(60)\nprint("after")\n'
 def test_interrupt_and_restart_from_the_palette_say_so_in_the_status_bar(
     code_server: Path, vsix: Path, tmp_path: Path
 ) -> None:
-    """Eager: Interrupt from the palette while `time.sleep(60)` runs (Eager: Show Whole Output
-    on it meanwhile says it is still running): the status bar says `Eager: interrupted`, not
+    """Eager: Interrupt from the palette while `time.sleep(60)` runs (Eager: Whole Output of
+    Statement on it meanwhile says it is running): the status bar says `Eager: interrupted`, not
     drawn as an error, and the summary is no warning; the line's diagnostic and result say
     KeyboardInterrupt, with a traceback (hover, channel, whole output) that has no frame of the
     worker's own (runner.py raises it in the user's code). Then Eager: Restart Interpreter while
-    it runs again: `Eager: interpreter restarted`, every result stale (and Show Whole Output on
-    one shows the copy the editor draws)."""
+    it runs again: `Eager: interpreter restarted`, every result stale (and Whole Output of
+    Statement on one shows the copy the editor draws)."""
     bench = Workbench(
         code_server,
         vsix,
@@ -1116,10 +1128,11 @@ def test_interrupt_and_restart_from_the_palette_say_so_in_the_status_bar(
     debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
     assert r["error"] is None, r["error"] + debug
 
-    # Asked for its whole output while it ran: no result yet, and not "nothing ran" either.
-    assert r["detailWhileRunning"].startswith("Eager: line 3 of nap.py is still running"), r[
-        "detailWhileRunning"
-    ]
+    # Asked for its whole output while it ran: no result yet, and not "nothing ran" either: it
+    # runs, for how long, and it printed nothing yet.
+    running = r["detailWhileRunning"].split("\n")
+    assert running[0].startswith("[nap.py:3] running for "), r["detailWhileRunning"]
+    assert running[1] == "(no output yet)", r["detailWhileRunning"]
     # The interrupt ended the run at once (not the minute's sleep, nor a restart's grace).
     assert r["interruptSeconds"] < 20, r["interruptSeconds"]
     after = r["afterInterrupt"]
@@ -1161,8 +1174,9 @@ def test_interrupt_and_restart_from_the_palette_say_so_in_the_status_bar(
     assert "error-kind" not in restarted["later"]["className"], restarted
     decorations = r["restartSnapshot"]["decorations"]
     assert decorations and all(d.endswith("· stale") for d in decorations), decorations
-    # The server keeps no result after the restart; on a line still drawn (stale), Show Whole
-    # Output shows the editor's copy, said to be that, not "nothing ran" beside a drawn result.
+    # The server keeps no result after the restart; on a line still drawn (stale), Whole Output
+    # of Statement shows the editor's copy, said to be that, not "nothing ran" beside a drawn
+    # result.
     stale = r["staleDetail"].split("\n")
     assert stale[0].startswith("[the server no longer has this result"), r["staleDetail"]
     assert stale[1].startswith("[nap.py:2] ok · ") and stale[2:4] == [

@@ -258,7 +258,8 @@ export function registerCommands(
         const label = path.basename(doc.uri.fsPath || doc.uri.path);
         const key = doc.uri.toString();
         const running = runningNow(status.of(key), line, drawn.runningAt(key, line));
-        const outcome = detailOutcome(answer, line, label, running, drawnAt(drawn.entries(key), line));
+        const source = (n: number): string | undefined => (n < doc.lineCount ? doc.lineAt(n).text : undefined);
+        const outcome = detailOutcome(answer, line, label, running, drawnAt(drawn.entries(key), line), source);
         if (outcome.kind === "nothing") void vscode.window.showInformationMessage(outcome.message);
         else if (outcome.kind === "show") await details.show(doc.uri, label, line, outcome.text);
       })(),

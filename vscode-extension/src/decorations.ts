@@ -75,7 +75,7 @@ const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
 /** A line of output as a terminal leaves it: its text after its last carriage return (a
  * progress bar's latest state; a "\r" just before the line break is part of it). */
-function screenLine(line: string): string {
+export function screenLine(line: string): string {
   const l = line.endsWith("\r") ? line.slice(0, -1) : line;
   return l.slice(l.lastIndexOf("\r") + 1);
 }
@@ -213,11 +213,11 @@ function fence(body: string, lang = "", keep: "head" | "ends" = "head"): string 
 }
 
 /** The hover's second paragraph when it shows a result cut (to fit the hover, or the server cut
- * its copy to fit its payload): a link that runs "Eager: Show Whole Output" on the chunk's first
+ * its copy to fit its payload): a link that runs "Eager: Whole Output of Statement" on the chunk's first
  * line (the hover must trust that command: ui.ts). */
 export function wholeOutputLink(uri: string, line: number): string {
   const args = encodeURIComponent(JSON.stringify([{ uri, line }]));
-  return `*Cut to fit.* [Show whole output](command:${ClientCommands.showResultDetail}?${args} "Eager: Show Whole Output")`;
+  return `*Cut to fit.* [Show whole output](command:${ClientCommands.showResultDetail}?${args} "Eager: Whole Output of Statement")`;
 }
 
 /** Escape text for a Markdown paragraph. */

@@ -1,7 +1,11 @@
-// The read-only documents of "Eager: Show Whole Output" (scheme `eager-detail`): one per file and
-// line asked about, its text from resultDetail.ts. Showing the same line again replaces its text.
+// The read-only documents of "Eager: Whole Output of Statement" (scheme `eager-detail`): one per
+// file and line asked about, its text from resultDetail.ts. Showing the same line again replaces
+// its text. They open beside the editor, in one group: a group that shows one already takes the
+// next (`detailColumn`), so asking from the rightmost group does not open a new group each time.
 
 import * as vscode from "vscode";
+
+import { detailColumn } from "./resultDetail";
 
 export const DETAIL_SCHEME = "eager-detail";
 
@@ -23,11 +27,11 @@ export class DetailDocuments implements vscode.TextDocumentContentProvider, vsco
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.texts.get(uri.toString()) ?? "(closed: ask again with Eager: Show Whole Output)\n";
+    return this.texts.get(uri.toString()) ?? "(closed: ask again with Eager: Whole Output of Statement)\n";
   }
 
-  /** Show `text` beside the editor, as the document of `label` (e.g. "a.py") line `line`
-   * (0-based) of `source`. */
+  /** Show `text` beside the editor (in the group that shows whole output already, if one
+   * does), as the document of `label` (e.g. "a.py") line `line` (0-based) of `source`. */
   async show(source: vscode.Uri, label: string, line: number, text: string): Promise<void> {
     const uri = vscode.Uri.from({
       scheme: DETAIL_SCHEME,
@@ -38,8 +42,20 @@ export class DetailDocuments implements vscode.TextDocumentContentProvider, vsco
     const open = this.texts.has(key);
     this.texts.set(key, text);
     if (open) this.changed.fire(uri);
+    const uriOf = (t: vscode.Tab | undefined): string | undefined =>
+      t?.input instanceof vscode.TabInputText ? t.input.uri.toString() : undefined;
+    const groups = vscode.window.tabGroups.all.map((g) => ({
+      viewColumn: g.viewColumn,
+      active: g.isActive,
+      details: g.tabs.flatMap((t) => {
+        const u = t.input instanceof vscode.TabInputText && t.input.uri.scheme === DETAIL_SCHEME ? uriOf(t) : undefined;
+        return u === undefined ? [] : [u];
+      }),
+      showsSource: uriOf(g.activeTab) === source.toString(),
+    }));
+    const viewColumn = detailColumn(groups, key) ?? vscode.ViewColumn.Beside;
     const doc = await vscode.workspace.openTextDocument(uri);
-    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    await vscode.window.showTextDocument(doc, { viewColumn, preview: true });
   }
 
   dispose(): void {

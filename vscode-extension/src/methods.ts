@@ -223,6 +223,24 @@ export interface SyntaxErrorDetail {
   syntaxError: SyntaxErrorInfo;
 }
 
+/** `eager.resultDetail` about a statement running now (RunningDetail in payloads.py). */
+export interface RunningDetail {
+  uri: string;
+  version?: number | null;
+  running: true;
+  /** 0-based: its lines now. */
+  startLine: number;
+  endLine: number;
+  /** Seconds it has run so far. */
+  elapsedS: number;
+  /** The end of what it printed so far (the server keeps each stream's last 32,000 characters). */
+  stdout: string;
+  stderr: string;
+  /** Characters printed before `stdout` / `stderr`, not kept. */
+  stdoutBefore: number;
+  stderrBefore: number;
+}
+
 /** The argument of `eager.resultDetail` (0-based `line`). */
 export interface LineArgs {
   uri: string;

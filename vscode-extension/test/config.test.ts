@@ -107,10 +107,27 @@ describe("commands", () => {
     ]);
     assert.ok(manifest.contributes.menus["eager.editorContext"]!.some((i) => i.command === ClientCommands.runFile));
     const titles = manifest.contributes.commands.map((c) => `${c.category}: ${c.title}`);
-    for (const t of ["Eager: Generate Code Here…", "Eager: Stop", "Eager: Run File Eagerly", "Eager: Toggle Follow Mode", "Eager: Interrupt", "Eager: Restart Interpreter", "Eager: Attach Debugger", "Eager: Show Whole Output"]) {
+    for (const t of ["Eager: Generate Code Here…", "Eager: Stop", "Eager: Run File Eagerly", "Eager: Toggle Follow Mode", "Eager: Interrupt", "Eager: Restart Interpreter", "Eager: Attach Debugger", "Eager: Whole Output of Statement"]) {
       assert.ok(titles.includes(t), t);
     }
-    // Show Whole Output: in the palette for Python files, and in the context menu (the line's result)
+    // Typing one command's title lists no other whose words it also starts (as the palette
+    // matches them, in order): "Eager: Show Whole Output", once used, came first for "Eager:
+    // Show Output" and ran in its place.
+    const words = (t: string): string[] => t.toLowerCase().split(/[\s:]+/).filter((w) => w !== "");
+    const matches = (query: string, title: string): boolean => {
+      const have = words(title);
+      let at = 0;
+      for (const w of words(query)) {
+        while (at < have.length && !have[at]!.startsWith(w)) at++;
+        if (at++ >= have.length) return false;
+      }
+      return true;
+    };
+    for (const t of titles) {
+      const shadows = titles.filter((o) => o !== t && matches(t, o));
+      assert.deepEqual(shadows, [], `typing "${t}" also lists ${shadows.join(", ")}`);
+    }
+    // Whole Output of Statement: in the palette for Python files, and in the context menu (the line's result)
     assert.ok(
       manifest.contributes.menus["commandPalette"]!.some(
         (i) => i.command === ClientCommands.showResultDetail && i.when === "editorLangId == python",

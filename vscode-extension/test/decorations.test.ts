@@ -186,7 +186,7 @@ describe("hover and output channel", () => {
     const md = hoverMarkdown(failed, 4, 4);
     assert.match(md, /ZeroDivisionError: division by zero\n```/); // the traceback's end is shown
     // right under the heading
-    const link = /^\*\*Eager\*\* · line 5 · 0\.4 ms\n\n\*Cut to fit\.\* \[Show whole output\]\(command:eager\.client\.showResultDetail\?([^ )]+) "Eager: Show Whole Output"\)\n\n\*\*ZeroDivisionError/.exec(md);
+    const link = /^\*\*Eager\*\* · line 5 · 0\.4 ms\n\n\*Cut to fit\.\* \[Show whole output\]\(command:eager\.client\.showResultDetail\?([^ )]+) "Eager: Whole Output of Statement"\)\n\n\*\*ZeroDivisionError/.exec(md);
     assert.ok(link, md.slice(0, 300));
     assert.deepEqual(JSON.parse(decodeURIComponent(link[1]!)), [{ uri: "file:///t/a.py", line: 4 }]);
     // long output: its head, then the link

@@ -2,8 +2,18 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { outputChannelText } from "../src/decorations";
-import type { ChunkResultParams, SyntaxErrorDetail } from "../src/methods";
-import { DETAIL_CUT_NOTE, DRAWN_COPY_NOTE, detailOutcome, detailTarget, drawnAt, resultDetailText, runningNow } from "../src/resultDetail";
+import type { ChunkResultParams, RunningDetail, SyntaxErrorDetail } from "../src/methods";
+import {
+  caretLines,
+  DETAIL_CUT_NOTE,
+  DRAWN_COPY_NOTE,
+  detailColumn,
+  detailOutcome,
+  detailTarget,
+  drawnAt,
+  resultDetailText,
+  runningNow,
+} from "../src/resultDetail";
 
 const URI = "file:///t/a.py";
 
@@ -89,9 +99,74 @@ describe("resultDetailText", () => {
     assert.ok(cut.endsWith(`${DETAIL_CUT_NOTE}\n`), cut);
   });
 
-  it("shows a syntax error's message at its line", () => {
+  it("shows a syntax error's line with a caret under its column, as Python does", () => {
     const d: SyntaxErrorDetail = { uri: URI, version: 2, syntaxError: { line: 1, column: 4, message: "'(' was never closed" } };
-    assert.equal(resultDetailText(d, "bad.py"), "[bad.py:2] SyntaxError: '(' was never closed (column 5)\n");
+    const source = (n: number): string | undefined => ["a = 1", "b = (1,"][n];
+    assert.equal(
+      resultDetailText(d, "bad.py", source),
+      "[bad.py:2] syntax error (column 5)\n    b = (1,\n        ^\nSyntaxError: '(' was never closed\n",
+    );
+    // without the file's text (or past its end): where, and the message
+    assert.equal(resultDetailText(d, "bad.py"), "[bad.py:2] syntax error (column 5)\nSyntaxError: '(' was never closed\n");
+    assert.equal(resultDetailText(d, "bad.py", () => undefined), resultDetailText(d, "bad.py"));
+    // the caret comes through detailOutcome too
+    const shown = detailOutcome(d, 1, "bad.py", undefined, undefined, source);
+    assert.ok(shown.kind === "show" && shown.text.includes("    b = (1,\n        ^\n"), JSON.stringify(shown));
+  });
+
+  it("puts the caret as Python does: indentation dropped, tabs kept, at most one past the end", () => {
+    assert.deepEqual(caretLines("    return f(x))", 15), ["    return f(x))", "               ^"]);
+    assert.deepEqual(caretLines("\tx = 1 +", 8), ["    \tx = 1 +", "    \t       ^"]);
+    assert.deepEqual(caretLines("x = (", 40), ["    x = (", "         ^"]);
+    assert.deepEqual(caretLines("  é = (", 6), ["    é = (", "        ^"]);
+    assert.deepEqual(caretLines("", 0), ["    ", "    ^"]);
+  });
+
+  it("shows each line of output as a terminal leaves it (a progress bar's latest state)", () => {
+    const text = resultDetailText(result({ stdout: "\r 0%\r 50%\r100%\ndone\r\n", stderr: "a\rb\n" }), "a.py");
+    assert.equal(text, "[a.py:2-4] ok · 27 ms\n[a.py:2-4] stdout\n100%\ndone\n[a.py:2-4] stderr\nb\n");
+  });
+});
+
+function runningDetail(extra: Partial<RunningDetail> = {}): RunningDetail {
+  return { uri: URI, version: 3, running: true, startLine: 1, endLine: 5, elapsedS: 75.25, stdout: "", stderr: "", stdoutBefore: 0, stderrBefore: 0, ...extra };
+}
+
+describe("a statement still running", () => {
+  it("is shown as running, with its output so far, not as a result", () => {
+    const d = runningDetail({ stdout: "epoch 1\nepoch 2\r\n\r 10%\r100%\n", stderr: "warn\n" });
+    const shown = detailOutcome(d, 3, "a.py");
+    assert.equal(shown.kind, "show");
+    assert.equal(
+      shown.kind === "show" && shown.text,
+      [
+        "[a.py:2-6] running for 1 min 15 s, no result yet (ask again for more of its output)",
+        "[a.py:2-6] stdout so far",
+        "epoch 1",
+        "epoch 2",
+        "100%",
+        "[a.py:2-6] stderr so far",
+        "warn",
+        "",
+      ].join("\n"),
+    );
+    // whether or not the extension has seen it print
+    assert.deepEqual(detailOutcome(d, 3, "a.py", "line"), shown);
+  });
+
+  it("says when it printed nothing yet, and how much of a long output is left out above", () => {
+    assert.equal(
+      resultDetailText(runningDetail({ startLine: 4, endLine: 4, elapsedS: 2.04 }), "a.py"),
+      "[a.py:5] running for 2.0 s, no result yet (ask again for more of its output)\n(no output yet)\n",
+    );
+    const long = resultDetailText(runningDetail({ stdout: "row 9998\nrow 9999\n", stdoutBefore: 123456 }), "a.py").split("\n");
+    assert.deepEqual(long.slice(1), [
+      "[a.py:2-6] stdout so far",
+      "[... 123456 characters above not kept: the last 18 follow]",
+      "row 9998",
+      "row 9999",
+      "",
+    ]);
   });
 });
 
@@ -178,10 +253,21 @@ describe("drawnAt", () => {
   it("is the result drawn over the line, in its lines as they are now", () => {
     assert.equal(drawnAt(entries, 2), undefined);
     assert.equal(drawnAt(entries, 6), undefined);
-    const d = drawnAt(entries, 4)!;
+    const d = drawnAt(entries, 4) as ChunkResultParams;
     assert.match(resultDetailText(d, "a.py"), /^\[a\.py:4-6\] error · 27 ms\n\[a\.py:4-6\] stdout\npartial\n\[a\.py:5\] ValueError: bad\n/);
-    // not a statement that is no longer there
-    assert.equal(drawnAt([{ ...entries[0]!, gone: true }], 4), undefined);
+    // not a statement that is no longer there: that one was edited (or deleted) since it ran
+    assert.equal(drawnAt([{ ...entries[0]!, gone: true }], 4), "edited");
+    assert.equal(drawnAt([{ ...entries[0]!, gone: true }], 6), undefined);
+  });
+
+  it("says a line was edited since it ran, rather than that nothing ran there", () => {
+    const gone = [{ ...entries[0]!, gone: true }];
+    assert.deepEqual(detailOutcome(null, 4, "a.py", undefined, drawnAt(gone, 4)), {
+      kind: "nothing",
+      message: "Eager: line 5 of a.py was edited since it ran: nothing has run there as it is now.",
+    });
+    // a result drawn over the line takes precedence over one gone from it
+    assert.equal(detailOutcome(null, 4, "a.py", undefined, drawnAt([...gone, entries[0]!], 4)).kind, "show");
   });
 
   it("is shown, said to be the editor's copy, when the server no longer has a result there", () => {
@@ -192,5 +278,28 @@ describe("drawnAt", () => {
     const server = detailOutcome(result(), 4, "a.py", undefined, drawnAt(entries, 4));
     assert.ok(server.kind === "show" && server.text.startsWith("[a.py:2-4] ok"), JSON.stringify(server));
     assert.equal(detailOutcome(null, 4, "a.py", "line", drawnAt(entries, 4)).kind, "nothing");
+  });
+});
+
+describe("detailColumn", () => {
+  const doc = "eager-detail:/a.py%3A3%20whole%20output.txt?file%3A%2F%2F%2Ft%2Fa.py";
+  const other = "eager-detail:/a.py%3A7%20whole%20output.txt?file%3A%2F%2F%2Ft%2Fa.py";
+  const group = (viewColumn: number, active: boolean, details: string[], showsSource = false) => ({ viewColumn, active, details, showsSource });
+  it("reuses the group that shows whole output, rather than a new group beside", () => {
+    // asked from the rightmost group (2), the detail group (1) left of it: there
+    assert.equal(detailColumn([group(1, false, [other]), group(2, true, [], true)], doc), 1);
+    assert.equal(detailColumn([group(1, true, [], true), group(2, false, [other])], doc), 2);
+    // asked while the whole output group (the rightmost) is the active one: that group again
+    assert.equal(detailColumn([group(1, false, [], true), group(2, true, [other])], doc), 2);
+    assert.equal(detailColumn([group(1, false, [other]), group(2, false, [], true), group(3, true, [other])], doc), 3);
+  });
+  it("shows a document where it is open already", () => {
+    assert.equal(detailColumn([group(1, false, [other]), group(2, true, [doc])], doc), 2);
+    assert.equal(detailColumn([group(1, true, [doc], true), group(2, false, [other])], doc), 2);
+  });
+  it("is beside the editor when no group shows whole output but the source's", () => {
+    assert.equal(detailColumn([group(1, true, [], true)], doc), undefined);
+    assert.equal(detailColumn([group(1, true, [other, doc], true)], doc), undefined);
+    assert.equal(detailColumn([], doc), undefined);
   });
 });

@@ -192,19 +192,92 @@ end
 --- omitted ...]").
 M.DETAIL_CUT_NOTE = "[... the server cut this answer to fit its cap (1 MiB): the longest texts above lack their middle]"
 
+--- The seconds a statement has run, as the detail's header says them: 4.2 s, 2 min 5 s.
+---@param seconds number
+---@return string
+local function duration(seconds)
+  if seconds < 60 then
+    return ("%.1f s"):format(seconds)
+  end
+  local whole = math.floor(seconds)
+  return ("%d min %d s"):format(math.floor(whole / 60), whole % 60)
+end
+
+--- The line of code a syntax error is on and a caret under its column, as Python prints them:
+--- the line without its leading spaces, indented by four; under it, the caret, after as many
+--- columns as the text before the error takes (tabs kept, so they line up).
+---@param code string  the document's line
+---@param column integer  0-based, in characters
+---@return string[]
+function M.caret_lines(code, column)
+  local indent = #(code:match("^[ \f]*"))
+  local text = code:sub(indent + 1)
+  local chars = vim.fn.strchars(text)
+  local at = math.max(0, math.min(column - vim.fn.strchars(code:sub(1, indent)), chars))
+  local before = vim.fn.strcharpart(text, 0, at)
+  local pad = before:gsub("[^\t]+", function(run)
+    return (" "):rep(vim.fn.strdisplaywidth(run))
+  end)
+  return { "    " .. text, "    " .. pad .. "^" }
+end
+
+--- :EagerDetail's lines for a statement still running: its lines and for how long, then the
+--- end of each stream it printed so far (what the server kept: when it printed more, a first
+--- line says how much is left out above), each line as a terminal shows it.
+---@param d eager.RunningDetail
+---@param file string
+---@return string[]
+local function running_lines(d, file)
+  local first = tonumber(d.startLine) or 0
+  local last = tonumber(d.endLine) or first
+  local out = {
+    ("# %s %s: running for %s, no result yet (:EagerDetail again shows more)"):format(
+      file,
+      label_of(first, last),
+      duration(tonumber(d.elapsedS) or 0)
+    ),
+  }
+  local printed = false
+  for _, stream in ipairs({ "stdout", "stderr" }) do
+    local text = type(d[stream]) == "string" and d[stream] or ""
+    local before = tonumber(d[stream .. "Before"]) or 0
+    if text ~= "" or before > 0 then
+      printed = true
+      out[#out + 1] = ("# %s so far"):format(stream)
+      if before > 0 then
+        out[#out + 1] = ("[... %d characters above not kept: the last %d follow]"):format(before, vim.fn.strchars(text))
+      end
+      add_text(text, out)
+    end
+  end
+  if not printed then
+    out[#out + 1] = "(no output yet)"
+  end
+  return out
+end
+
 --- :EagerDetail's lines for an eager.resultDetail answer: the statement's lines and status,
 --- its values, its whole stdout and stderr, images and traceback, as :EagerOutput shows a
---- result (with a header line per part); for a syntax error, its message at its line.
----@param d eager.ChunkResultParams|eager.SyntaxErrorDetail
+--- result (with a header line per part); for a syntax error, its message at its line, under
+--- that line's code with a caret at the error's column (`code`: the document's line); for a
+--- statement still running, for how long and the end of its output so far.
+---@param d eager.ChunkResultParams|eager.SyntaxErrorDetail|eager.RunningDetail
 ---@param file string  the document's name, for the header
+---@param code? string  the document's line of a syntax error
 ---@return string[]
-function M.detail_lines(d, file)
+function M.detail_lines(d, file, code)
   local out = {}
   if type(d.syntaxError) == "table" then
     local line = tonumber(d.syntaxError.line) or 0
     out[1] = ("# %s %s: syntax error"):format(file, label_of(line, line))
+    if type(code) == "string" then
+      vim.list_extend(out, M.caret_lines(code, tonumber(d.syntaxError.column) or 0))
+    end
     add_text("SyntaxError: " .. tostring(d.syntaxError.message), out)
     return out
+  end
+  if d.running == true then
+    return running_lines(d, file)
   end
   local first, last = state.lines_of(d)
   add_result(d, first, last, out, { file = file, detail = true })

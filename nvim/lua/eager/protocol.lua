@@ -87,6 +87,18 @@
 ---@field version integer|nil
 ---@field syntaxError eager.SyntaxErrorInfo
 
+---@class eager.RunningDetail
+---@field uri string
+---@field version integer|nil
+---@field running true
+---@field startLine integer
+---@field endLine integer
+---@field elapsedS number
+---@field stdout string
+---@field stderr string
+---@field stdoutBefore integer
+---@field stderrBefore integer
+
 ---@class eager.StatusParams
 ---@field uri string
 ---@field state "idle"|"generating"|"running"|"error"

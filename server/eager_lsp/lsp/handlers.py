@@ -184,7 +184,9 @@ def _commands(server: EagerServer) -> None:
 
     @command(methods.RESULT_DETAIL)
     async def result_detail(server: EagerServer, arg: dict[str, Any]) -> Any:
-        return publish.detail_at(server.document(arg), arg.get("line"))
+        doc, line = server.document(arg), arg.get("line")
+        running = hover.running_detail(doc, line)  # a statement running there, first
+        return running if running is not None else publish.detail_at(doc, line)
 
     @command(methods.INFO)
     async def info(server: EagerServer, arg: dict[str, Any]) -> Any:

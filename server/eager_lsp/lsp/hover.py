@@ -1,5 +1,6 @@
 """`textDocument/hover` on a line that ran: the statement's full values, output and traceback;
 on a statement still running, how long it has run and the end of what it printed so far.
+Also `eager.resultDetail`'s answer on a statement still running (`running_detail`).
 
 Inlay hints carry one short label per statement; the hover is where the whole result is read.
 Every part is bounded here (HOVER_* below are the only size limits of the hover), because a
@@ -9,17 +10,21 @@ extension, `inline.decorations`) are served no hover, so a value is shown once p
 
 A statement still running (lsp/running.py) is shown in place of any earlier result at its
 lines, as the VS Code extension draws it; once its result is in, the hover is the result's.
-Of its output so far the newest part is shown (a block's last characters, where a result's
-block keeps its first). Output, running or in a result, is shown each line as a terminal shows
+`eager.resultDetail` answers the same way: a statement running at the line is what it
+describes (`running: true`), with the end of each stream it kept, never an earlier result.
+A block too long for the hover keeps its end when it is output or a traceback (where the last
+progress, the error and the exception are), saying how much above it is left out; a value keeps
+its start. Output, running or in a result, is shown each line as a terminal shows
 it: the text after its last carriage return, so a progress bar that redraws itself is one line.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from eager_lsp.core.types import Value
 from eager_lsp.limits import PAYLOAD_CAP, json_size
+from eager_lsp.lsp.payloads import RunningDetail
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import screen_line
 
@@ -52,11 +57,46 @@ def entry_at(doc: Document, line: int) -> Entry | None:
     return None
 
 
-def fence(body: str, lang: str = "") -> str:
-    """A fenced block that the body cannot break out of, cut to HOVER_BLOCK_LIMIT."""
+def running_detail(doc: Document, line: Any) -> RunningDetail | None:
+    """`eager.resultDetail` on `line` while a statement runs there: its lines now, for how
+    long it has run, and the end of each stream it printed so far (None when none runs there,
+    or `line` is no line number: publish.detail_at answers, or refuses, then)."""
+    if isinstance(line, bool) or not isinstance(line, int):
+        return None
+    found = doc.running.at(line)
+    if found is None:
+        return None
+    running, first, last = found
+    return RunningDetail(
+        uri=doc.uri,
+        version=doc.version,
+        running=True,
+        startLine=first,
+        endLine=last,
+        elapsedS=round(running.elapsed(), 3),
+        stdout=running.stdout.text,
+        stderr=running.stderr.text,
+        stdoutBefore=running.stdout.before,
+        stderrBefore=running.stderr.before,
+    )
+
+
+def fence(body: str, lang: str = "", keep: Literal["head", "tail"] = "head") -> str:
+    """A fenced block that the body cannot break out of, cut to HOVER_BLOCK_LIMIT: its start
+    kept (a value), or its end (`keep="tail"`: output, a traceback), with a line that says
+    how much was left out."""
     body = body.rstrip()
     if len(body) > HOVER_BLOCK_LIMIT:
-        body = body[:HOVER_BLOCK_LIMIT] + f"\n… ({len(body) - HOVER_BLOCK_LIMIT} more characters)"
+        if keep == "tail":
+            end = body[-HOVER_BLOCK_LIMIT:]
+            start = end.find("\n")  # from a line's start, when one is near
+            if 0 <= start < HOVER_BLOCK_LIMIT // 4:
+                end = end[start + 1 :]
+            body = f"… ({len(body) - len(end)} characters above not shown)\n{end}"
+        else:
+            body = (
+                body[:HOVER_BLOCK_LIMIT] + f"\n… ({len(body) - HOVER_BLOCK_LIMIT} more characters)"
+            )
     ticks = "```"
     while ticks in body:
         ticks += "`"
@@ -128,9 +168,9 @@ def hover_markdown(doc: Document, e: Entry) -> str:
     if r.expr is not None:
         blocks += _value_blocks(r.expr, "**→**")
     if r.stdout:
-        blocks += ["**stdout**", fence(_as_terminal_shows(r.stdout), "text")]
+        blocks += ["**stdout**", fence(_as_terminal_shows(r.stdout), "text", "tail")]
     if r.stderr:
-        blocks += ["**stderr**", fence(_as_terminal_shows(r.stderr), "text")]
+        blocks += ["**stderr**", fence(_as_terminal_shows(r.stderr), "text", "tail")]
     for image in r.images:  # PNG files; an editor that can show images draws them itself
         blocks.append(
             f"**{image.label or 'image'}** (PNG, {image.size // 1024 + 1} KiB): `{image.path}`"
@@ -139,7 +179,7 @@ def hover_markdown(doc: Document, e: Entry) -> str:
         err = r.error
         blocks.append(f"**{err.type}**: {err.message}" if err.message else f"**{err.type}**")
         if err.traceback:
-            blocks.append(fence(err.traceback, "text"))
+            blocks.append(fence(err.traceback, "text", "tail"))
     return _join_bounded(blocks)
 
 

@@ -319,6 +319,23 @@ class SyntaxErrorDetail:
     syntaxError: SyntaxErrorInfo
 
 
+@dataclass
+class RunningDetail:
+    """`eager.resultDetail` on a statement still running (it has no result yet): for how long,
+    and the end of what it printed so far (its eager/chunkResult, once it ends, has it all)."""
+
+    uri: str
+    version: int | None
+    running: Literal[True]  # tells this answer from a result's
+    startLine: int  # 0-based: its lines now
+    endLine: int
+    elapsedS: float  # seconds it has run so far
+    stdout: str  # the end of its stdout so far
+    stderr: str
+    stdoutBefore: int  # characters of stdout it printed before `stdout` (not kept)
+    stderrBefore: int
+
+
 # -- other notifications ------------------------------------------------------------------------
 
 StatusState = Literal["idle", "generating", "running", "error"]
@@ -544,7 +561,9 @@ COMMANDS: dict[str, Command] = {
     methods.RESTART_INTERPRETER: Command(UriArgs, (RestartResult,)),
     methods.DEBUG_ATTACH_INFO: Command(UriArgs, (DebugAttachInfo,), nullable=True),
     methods.FIX_WITH_AI: Command(LineArgs, (StartedResult,)),
-    methods.RESULT_DETAIL: Command(LineArgs, (ChunkResultParams, SyntaxErrorDetail), True),
+    methods.RESULT_DETAIL: Command(
+        LineArgs, (ChunkResultParams, SyntaxErrorDetail, RunningDetail), True
+    ),
     methods.INFO: Command(InfoArgs, (InfoResult,)),
 }
 

@@ -1,14 +1,16 @@
 """The statements of a document that are running now, and the end of what they printed so far.
 
 A statement that runs longer than 0.25 s sends its output while it runs (core `ChunkOutput`,
-passed on as `eager/output`); its result, which holds all of it, comes when it ends. Until
-then the hover (lsp/hover.py) shows how long it has been running and the latest of its
-output. This is what the hover reads; the result store (lsp/store.py) takes over once the
-result is in.
+passed on as `eager/output`; past the worker's cap each piece is its newest text after a
+marker counting what was left out); its result, which holds the head and the end of it, comes
+when it ends. Until then the hover and `eager.resultDetail` (lsp/hover.py) show how long it
+has been running and the latest of its output. This is what they read; the result store
+(lsp/store.py) takes over once the result is in.
 
 Rules:
 - Bounded: of each stream only the last TAIL_LIMIT characters are kept, and how many came
-  before them (a loop that prints for hours keeps 4000 characters). A document keeps at most
+  before them (a loop that prints for hours keeps 32,000 characters: what the detail shows;
+  the hover shows the last few thousand of them). A document keeps at most
   MAX_RUNNING statements: one runs at a time in the sequential gates, gate `parallel` runs a
   few side by side (they send no output: only their start is kept); past that the oldest goes.
 - Kept from the statement's start (`ExecStart`) until its result arrives or its run ends or
@@ -25,7 +27,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-TAIL_LIMIT = 4_000  # characters kept of each stream: all a hover shows of one
+# Characters kept of each stream: what eager.resultDetail shows of a running statement. Two of
+# them take at most 768 KB of JSON (12 bytes a character escaped), under limits.DETAIL_CAP.
+TAIL_LIMIT = 32_000
 MAX_RUNNING = 16  # statements kept per document
 
 # The statement's document lines now (first, last; 0-based), or None while it is not shown.

@@ -82,6 +82,25 @@ H.run(function()
   H.result.bad_diagnostics = H.diagnostics(bad)
   H.result.syntax = detail_at(H.params.syntax_line)
 
+  -- a statement still running: shown as running, with its output so far (then its result)
+  if H.params.running_file then
+    H.result.summary = nil
+    local nap = H.open(H.params.running_file)
+    vim.cmd("EagerRun")
+    H.wait(H.timeout, function()
+      for _, l in ipairs(require("eager.state").get(vim.uri_from_bufnr(nap)).live) do
+        if l.stdout:find("tick 2\n", 1, true) then
+          return true
+        end
+      end
+      return false
+    end)
+    H.result.running = detail_at(H.params.running_line)
+    io.open(H.params.stop_file, "w"):close()
+    H.wait_done()
+    H.result.running_done = detail_at(H.params.running_line)
+  end
+
   -- no server for a scratch buffer
   vim.cmd("enew")
   H.result.detached = detail_at(1)

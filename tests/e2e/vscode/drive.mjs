@@ -919,11 +919,12 @@ async function followTyping(page) {
   result.final = await snapshot(page);
 }
 
-// ---- "Eager: Show Whole Output"; Interrupt and Restart Interpreter --------------------------------
+// ---- "Eager: Whole Output of Statement"; Interrupt and Restart Interpreter -------------------------
 
 /** Run a command from the palette by its exact title: F1, type it, and press Enter once the row
  * with exactly that label is the focused one. (`palette` presses Enter on the first row, which is
- * the recently used "Eager: Show Whole Output" when "Eager: Show Output" is typed after it.) */
+ * a recently used command whose title has the words typed, such as the former "Eager: Show Whole
+ * Output" when "Eager: Show Output" was typed after it.) */
 async function command(page, title) {
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input").first();
@@ -992,9 +993,11 @@ async function copyActiveEditor(page) {
 }
 
 /** Run the file (palette), then for each of `params.targets` ({lineText}): hover its line, put
- * the cursor in it (a click in its code) and run "Eager: Show Whole Output" from the palette; read
- * the document it opens beside the editor (its tab title, its number of lines, its whole text),
- * close it. A target on a line where nothing ran records the message shown instead. */
+ * the cursor in it (a click in its code) and run "Eager: Whole Output of Statement" from the
+ * palette; read the document it opens beside the editor (its tab title, its number of lines, its
+ * whole text, how many editor groups there are), close it. A target on a line where nothing ran
+ * records the message shown instead. A target with `moveLeft` keeps its document open and moves
+ * its group left of the source's, so that the next one is asked from the rightmost group. */
 async function wholeOutput(page) {
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(params.url).origin });
   await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
@@ -1030,8 +1033,8 @@ async function wholeOutput(page) {
       step(`the hover's Show whole output link (${target.lineText})`);
     } else {
       d.cursor = await clickInLine(page, target.lineText);
-      await command(page, "Eager: Show Whole Output");
-      step(`Show Whole Output on line ${d.cursor?.line} (${target.lineText})`);
+      await command(page, "Eager: Whole Output of Statement");
+      step(`Whole Output of Statement on line ${d.cursor?.line} (${target.lineText})`);
     }
     if (target.nothing) {
       d.message = await until("a message", async () => {
@@ -1058,12 +1061,22 @@ async function wholeOutput(page) {
     await page.waitForTimeout(300);
     d.firstLineAfterTyping = (await view.innerText()).replace(/\u00a0/g, " ").split("\n")[0];
     if (params.screenshot) await page.screenshot({ path: params.screenshot.replace(/\.png$/, `-${i}.png`) });
-    // Close it: the source editor is the only one again.
-    await page.keyboard.press("Control+w");
-    await until("the whole output document closed", async () => {
+    if (target.moveLeft) {
+      // Its group (the active one) left of the source's: the source is in the rightmost group now.
+      await command(page, "View: Move Editor Group Left");
+      step("the whole output group moved left");
+      await page.waitForTimeout(500);
+      continue;
+    }
+    // Close it (and any other left open): the source editor is the only one again.
+    await until("the whole output documents closed", async () => {
       const tabs = await page.locator(".tab").allInnerTexts();
-      return tabs.every((t) => !t.includes("whole output")) ? true : null;
-    }, 10000, 100);
+      if (tabs.every((t) => !t.includes("whole output"))) return true;
+      const active = await page.locator(".editor-group-container.active .tab.active").first().innerText().catch(() => "");
+      if (active.includes("whole output")) await page.keyboard.press("Control+w");
+      else await page.locator(".tab", { hasText: "whole output" }).first().click();
+      return null;
+    }, 10000, 300);
     await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
   }
   result.final = await snapshot(page);
@@ -1071,7 +1084,7 @@ async function wholeOutput(page) {
 
 /** Run a file whose third statement sleeps; once it runs, "Eager: Interrupt" from the palette.
  * Then what the page shows: the status bar item, the decorations, the squiggle, the hover of the
- * interrupted line, the "Eager" channel, "Eager: Show Whole Output" on that line. Then run it
+ * interrupted line, the "Eager" channel, "Eager: Whole Output of Statement" on that line. Then run it
  * again and "Eager: Restart Interpreter" while it sleeps; the status bar item and decorations. */
 async function interruptAndRestart(page) {
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(params.url).origin });
@@ -1105,15 +1118,26 @@ async function interruptAndRestart(page) {
   };
 
   result.whileRunning = await runUntilItSleeps("interrupt");
-  // "Eager: Show Whole Output" on the line while it runs (the cursor is in it): there is no
-  // result yet, and the message says why.
+  // "Eager: Whole Output of Statement" on the line while it runs (the cursor is in it): there is
+  // no result yet; the document says it is running (a message, from an extension that gets no
+  // answer for it).
   const seenBefore = result.toastsSeen.length;
-  await command(page, "Eager: Show Whole Output");
-  result.detailWhileRunning = await until("a message", async () => {
+  await command(page, "Eager: Whole Output of Statement");
+  const runningShown = await until("the whole output document or a message", async () => {
     await snapshot(page);
-    return result.toastsSeen.slice(seenBefore).find((t) => t.startsWith("Eager: ")) ?? null;
+    const t = await page.locator(".editor-group-container.active .tab.active").first().innerText().catch(() => "");
+    if (t.includes("whole output")) return "document";
+    return result.toastsSeen.slice(seenBefore).find((x) => x.startsWith("Eager: ")) ?? null;
   }, 20000, 100);
-  step(`Show Whole Output while it runs: ${result.detailWhileRunning}`);
+  if (runningShown === "document") {
+    await page.locator(".editor-group-container.active .editor-instance .monaco-editor .view-lines").first().click();
+    result.detailWhileRunning = await copyActiveEditor(page);
+    await page.keyboard.press("Control+w");
+    await page.locator(".editor-instance .view-line", { hasText: params.sleepLine }).first().click();
+  } else {
+    result.detailWhileRunning = runningShown;
+  }
+  step(`Whole Output of Statement while it runs: ${result.detailWhileRunning}`);
   const asked = Date.now();
   await command(page, "Eager: Interrupt");
   step("Eager: Interrupt");
@@ -1145,7 +1169,7 @@ async function interruptAndRestart(page) {
   step("read the output channel");
 
   await clickInLine(page, params.sleepLine);
-  await command(page, "Eager: Show Whole Output");
+  await command(page, "Eager: Whole Output of Statement");
   await until("the whole output document", async () => {
     const t = await page.locator(".editor-group-container.active .tab.active").first().innerText().catch(() => "");
     return t.includes("whole output") ? t : null;
@@ -1162,10 +1186,10 @@ async function interruptAndRestart(page) {
   step(`restarted: ${result.afterRestart.later?.text}`);
   const end = await snapshot(page);
   result.restartSnapshot = { decorations: end.decorations.map((d) => d.text), squiggles: end.squiggles };
-  // "Eager: Show Whole Output" on a line whose result is drawn stale now.
+  // "Eager: Whole Output of Statement" on a line whose result is drawn stale now.
   await clickInLine(page, params.staleLine);
   const seen = result.toastsSeen.length;
-  await command(page, "Eager: Show Whole Output");
+  await command(page, "Eager: Whole Output of Statement");
   const shown = await until("the whole output document or a message", async () => {
     await snapshot(page);
     const t = await page.locator(".editor-group-container.active .tab.active").first().innerText().catch(() => "");
@@ -1178,7 +1202,7 @@ async function interruptAndRestart(page) {
   } else {
     result.staleDetail = shown;
   }
-  step("Show Whole Output on a stale line");
+  step("Whole Output of Statement on a stale line");
   if (params.screenshot) await page.screenshot({ path: params.screenshot.replace(/\.png$/, "-restart.png") });
   result.final = end;
 }
