@@ -123,3 +123,26 @@ def test_a_skipped_statement_waits_for_the_one_still_running_before_it() -> None
     printer(_finished(running, error=interrupted))
     where = [line.split("]", 1)[1].split()[0] for line in out.getvalue().splitlines()]
     assert where == ["stop", "L2", "L3"], out.getvalue()
+
+
+# One rule for a line of output in every view (core/text_lines.py `terminal_line`): the
+# terminal, the hover and inlay hints; vscode-extension/test/decorations.test.ts checks the
+# same table against the extension's `screenLine`, tests/e2e/nvim against the plugin's.
+TERMINAL_LINES = [
+    ("plain", "plain"),
+    ("0%\r50%\r100%", "100%"),
+    ("done   \r", "done   "),
+    ("a\rb\r\r", "b"),  # the hover said "" here, the terminal "b"
+    ("x\r\r", "x"),
+    ("\r\r", ""),
+    ("a\r\rb", "b"),
+]
+
+
+def test_the_terminal_and_the_editor_views_draw_a_line_alike() -> None:
+    from eager_lsp.cli.console import latest
+    from eager_lsp.lsp.text import screen_line
+
+    for line, drawn in TERMINAL_LINES:
+        assert latest(line) == drawn, line
+        assert screen_line(line) == drawn, line

@@ -76,7 +76,7 @@ const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 /** A line of output as a terminal leaves it: its text after its last carriage return (a
  * progress bar's latest state; a "\r" just before the line break is part of it). */
 export function screenLine(line: string): string {
-  const l = line.endsWith("\r") ? line.slice(0, -1) : line;
+  const l = line.replace(/\r+$/, ""); // (nothing drawn over it yet: the state before stays)
   return l.slice(l.lastIndexOf("\r") + 1);
 }
 

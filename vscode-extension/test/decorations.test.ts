@@ -13,6 +13,7 @@ import {
   inlineText,
   outputChannelText,
   runningText,
+  screenLine,
   truncate,
 } from "../src/decorations";
 import type { ChunkResultParams, OutputParams } from "../src/methods";
@@ -469,5 +470,20 @@ describe("runningAt", () => {
     assert.deepEqual([0, 1, 2, 3, 4].map((l) => t.runningAt(l)), [false, true, true, true, false]);
     t.settle();
     assert.equal(t.runningAt(2), false);
+  });
+});
+
+describe("a line of output as a terminal leaves it", () => {
+  it("draws it as the server and the terminal do (tests/cli/test_console_lines.py's table)", () => {
+    const table: [string, string][] = [
+      ["plain", "plain"],
+      ["0%\r50%\r100%", "100%"],
+      ["done   \r", "done   "],
+      ["a\rb\r\r", "b"],
+      ["x\r\r", "x"],
+      ["\r\r", ""],
+      ["a\r\rb", "b"],
+    ];
+    for (const [line, drawn] of table) assert.equal(screenLine(line), drawn, JSON.stringify(line));
   });
 });

@@ -31,7 +31,7 @@ from eager_lsp.cli.terminal import watch_stdout
 from eager_lsp.core.executor import ExecutorUnavailable
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import RunReport, ended_by_user
-from eager_lsp.core.text_lines import blank_or_comment
+from eager_lsp.core.text_lines import blank_or_comment, terminal_line
 from eager_lsp.core.types import (
     Chunk,
     ChunkOutput,
@@ -247,12 +247,8 @@ _LINE_END = re.compile("\r\n|[\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def latest(line: str) -> str:
-    """A line as a terminal last drew it: what came after its last "\r" (the earlier state,
-    if nothing came after that "\r" yet). A terminal would leave an earlier, longer state's
-    end visible under a shorter one; progress bars pad against that, and it shows no state."""
-    if "\r" not in line:
-        return line
-    return next((state for state in reversed(line.split("\r")) if state), "")
+    """A line as a terminal last drew it (core/text_lines.py `terminal_line`)."""
+    return terminal_line(line)
 
 
 def screen_lines(text: str) -> list[str]:

@@ -78,3 +78,16 @@ def blank_or_comment(line: str) -> bool:
     """A line that holds no code: blank, or a comment."""
     s = line.strip()
     return not s or s.startswith("#")
+
+
+def terminal_line(line: str) -> str:
+    """A line of output as a terminal last drew it: what came after its last "\r" (a progress
+    bar redrawn with "\r" is its latest state), or the earlier state if nothing came after
+    that "\r" yet (so a "\r" just before the line break, a Windows line end, changes nothing).
+    A terminal would leave an earlier, longer state's end visible under a shorter one; progress
+    bars pad against that, and it shows no state. The one rule for every view of output: the
+    terminal (cli/console.py), the hover and the inlay hints (lsp/); the VS Code extension
+    mirrors it (decorations.ts `screenLine`), as does the Neovim plugin (output.lua)."""
+    if "\r" not in line:
+        return line
+    return next((state for state in reversed(line.split("\r")) if state), "")

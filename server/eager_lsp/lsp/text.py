@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from lsprotocol import types as lsp
 
 from eager_lsp.app.follow import common_prefix
-from eager_lsp.core.text_lines import TextLines
+from eager_lsp.core.text_lines import TextLines, terminal_line
 
 
 def units(text: str, encoding: str) -> int:
@@ -41,11 +41,8 @@ def _chars_for_units(line: str, n: int, encoding: str) -> int:
 
 
 def screen_line(line: str) -> str:
-    """A line of output as a terminal leaves it: its text after its last carriage return (a
-    progress bar redrawn with "\\r" is its latest state; one "\\r" just before the line
-    break is part of the break, a Windows line end)."""
-    line = line.removesuffix("\r")
-    return line[line.rfind("\r") + 1 :]
+    """A line of output as a terminal leaves it (core/text_lines.py `terminal_line`)."""
+    return terminal_line(line)
 
 
 @dataclass(frozen=True)
