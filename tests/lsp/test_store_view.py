@@ -121,16 +121,19 @@ def test_an_edit_touching_no_result_maps_no_line_of_the_others(monkeypatch) -> N
     assert [e.first for e in doc.store.entries][:3] == [50, 51, 52]
 
 
-# -- moving lines: the view against the rule it replaced (each entry mapped by every edit) ----
+# -- moving lines: the view against the rule it replaced (each line mapped by every edit) -----
 
 
 def _reference_move(
     e: tuple[int, int, int | None, tuple[int | None, ...]], edit: LineEdit
 ) -> tuple[int, int, int | None, tuple[int | None, ...]] | None:
     first, last, err, frames = e
-    nf, nl = edit.map(first), edit.map(last)
-    if nf is None or nl is None or nl - nf != last - first:
+    nf = edit.map(first)
+    if nf is None:
         return None
+    nl = nf + last - first
+    if [edit.map(line) for line in range(first, last + 1)] != list(range(nf, nl + 1)):
+        return None  # a line of it edited (any), or lines put between two of its own
     if err is not None:
         err = edit.map(err)
         if err is None:
@@ -274,3 +277,42 @@ def test_opening_a_line_below_a_statement_keeps_its_result_and_the_next_ones() -
     doc.store.apply(doc.text.replace(6, 6, "c"))
     labels = {h.position.line: h.label for h in publish.inlay_hints(doc, None, 80)}
     assert labels == {0: "x = 1", 2: "y = 2"}
+
+
+def test_an_edit_of_any_line_of_a_statement_drops_its_result() -> None:
+    """A body line of a `for` edited (the line count kept) drops its result as an edit of its
+    first or last line does: the value shown would not be that of the text beside it. Lines
+    put between two of its lines do too; lines opened above or below it only move it."""
+    source = "total = 0\nfor i in range(3):\n    total += i\n    total -= 0\nend = total\n"
+    doc = _doc(source)
+    chunks, _ = statements(doc.text.source)
+    for c in chunks:
+        _show(doc, _value(c, "total", "3"))
+    assert [(e.first, e.last) for e in doc.store.entries] == [(0, 0), (1, 3), (4, 4)]
+
+    nothing = doc.text.replace(30, 30, "")  # a change that changed nothing
+    assert doc.store.apply(nothing) == [] and len(doc.store) == 3
+    at = doc.text.line_start(1)
+    above = doc.store.apply(doc.text.replace(at, at, "# loop\n"))  # a line opened above it
+    at = doc.text.line_start(5)
+    below = doc.store.apply(doc.text.replace(at, at, "\n"))  # a line opened below it
+    assert above == below == [] and [(e.first, e.last) for e in doc.store.entries] == [
+        (0, 0),
+        (2, 4),
+        (6, 6),
+    ]
+    assert doc.text.line(3) == "    total += i"
+    start = doc.text.line_start(3) + len("    total += i")
+    (gone,) = doc.store.apply(doc.text.replace(start, start, " * 10"))  # same line count
+    assert (gone.first, gone.last) == (2, 4)
+    assert [(e.first, e.last) for e in doc.store.entries] == [(0, 0), (6, 6)]
+
+    # Run again; then a line put between two of its body lines.
+    doc = _doc(source)
+    chunks, _ = statements(doc.text.source)
+    for c in chunks:
+        _show(doc, _value(c, "total", "3"))
+    body = doc.text.line_start(3)
+    (gone,) = doc.store.apply(doc.text.replace(body, body, "    pass\n"))
+    assert (gone.first, gone.last) == (1, 3)
+    assert [(e.first, e.last) for e in doc.store.entries] == [(0, 0), (5, 5)]

@@ -2,8 +2,15 @@
 
 A run's chunk lines are fixed when the text is fed, while the document keeps changing (the
 user types, a generation inserts). `RunBinding` maps each result to the lines it has *now*
-and drops results whose text was edited meanwhile; a generation can also hold a result back
-until its text has actually been written into the document.
+and drops results whose text was edited meanwhile: any line of the statement, not only its
+first or last, since what would be shown is no longer the text that ran. Its live output and
+running hover stop at that edit too. Two checks, both cheap for a statement of thousands of
+lines: a run bound through a `LineMap` asks it whether an edit touched the statement's lines
+(`LineMap.span`: one walk of the edits for the whole statement, not one per line); and a
+binding that publishes compares those lines with the statement's code (`check_text`), for
+the mappers that do not follow edits and the texts that were not the document's when taken.
+A generation can also hold a result back until its text has actually been written into the
+document.
 
 It keeps no result: a result reaches the store as the ledger's statement id (the `sid` of
 its `ResultReady`, core/ledger.py) and the document lines it maps to; a held result is only
@@ -21,7 +28,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from eager_lsp.core.ledger import code_key
 from eager_lsp.core.types import (
+    Chunk,
     ChunkOutput,
     ChunkResult,
     Done,
@@ -42,6 +51,9 @@ if TYPE_CHECKING:
     from eager_lsp.lsp.running import RunningStatements
 
 LineMapper = Callable[[int], "int | None"]  # 1-based run line → 0-based document line
+# A statement's run lines (first, last; 1-based) → its document lines now (0-based), or None
+# when its text is no longer the text that ran (`LineMap.span`).
+SpanMapper = Callable[[int, int], "tuple[int, int] | None"]
 # A running statement's new output at its document lines now (first, last; 0-based).
 OutputSink = Callable[[int, int, ChunkOutput], None]
 
@@ -66,20 +78,71 @@ class LineMap:
             line = edit.map(line)
         return line
 
+    def span(self, first_line: int, last_line: int) -> tuple[int, int] | None:
+        """Run lines first..last (a statement) as document lines now, or None when an edit
+        since touched any of them: changed one, or put lines between two of them. One walk
+        of the edits for the whole span, however long the statement (mapping every line
+        would cost lines × edits)."""
+        first, last = first_line - 1, last_line - 1
+        for edit in self._edits:
+            if edit.first > last:
+                continue  # below it (lines inserted after its last line included)
+            if edit.last < first:
+                first, last = first + edit.delta, last + edit.delta  # above it
+                continue
+            if edit.last < edit.first and not edit.delta:
+                continue  # nothing changed
+            return None
+        return first, last
+
     def detach(self) -> None:
         if self in self._doc.observers:
             self._doc.observers.remove(self)
 
 
+def spans(mapper: LineMapper) -> SpanMapper:
+    """How a binding with `mapper` finds a statement's document lines: a LineMap's `map`
+    brings its own `span` (any edit inside the statement counts); any other mapper maps the
+    statement's first and last line, and what was edited between them is seen by comparing
+    the text (`RunBinding.check_text`). Such others: a generation's (lsp/generation.py
+    `_to_doc`, lines through its region; an edit inside the region stops its writing and its
+    run, and the interrupted statement's result arrives after that edit), follow mode's
+    stream (lsp/follow.py, run lines are document lines), lsp/unwritten.py's."""
+    owner = getattr(mapper, "__self__", None)
+    if isinstance(owner, LineMap) and mapper == owner.map:
+        return owner.span
+
+    def ends(first_line: int, last_line: int) -> tuple[int, int] | None:
+        first, last = mapper(first_line), mapper(last_line)
+        return None if first is None or last is None else (first, last)
+
+    return ends
+
+
+def shows_code(doc: Document, first: int, last: int, code: str) -> bool:
+    """Document lines first..last (0-based) hold `code` (as the ledger compares statements:
+    trailing whitespace aside; a byte-order mark that starts the text is no code, as for the
+    detector)."""
+    text = doc.text
+    if first < 0 or last >= text.line_count:
+        return False
+    lines = "\n".join(text.line(i) for i in range(first, last + 1))
+    if first == 0:
+        lines = lines.removeprefix("\ufeff")
+    return code_key(lines) == code_key(code)
+
+
 def publishing(server: Results, doc: Document, mapper: LineMapper, **kw: Any) -> RunBinding:
     """A binding whose results and live output go to `server` for `doc`, as the user sees
-    runs, and whose running statements the hover shows (`kw`: RunBinding's other arguments)."""
+    runs, and whose running statements the hover shows (`kw`: RunBinding's other arguments).
+    What it shows stands next to the text that ran (`check_text`)."""
     return RunBinding(
         doc,
         mapper,
         on_entry=lambda e: server.add_entry(doc, e),
         on_output=lambda first, last, out: server.live_output(doc, first, last, out),
         running_statements=doc.running,
+        check_text=True,
         **kw,
     )
 
@@ -97,9 +160,18 @@ class RunBinding:
         hold: Callable[[int], bool] | None = None,
         on_output: OutputSink | None = None,
         running_statements: RunningStatements | None = None,
+        check_text: bool = False,
     ) -> None:
         self.doc = doc
         self.mapper = mapper
+        self.span = spans(mapper)  # a statement's lines, None once its text was edited
+        # Also compare the lines with the statement's code (O(its lines), once per result,
+        # output piece or hover): a mapper that does not follow edits (follow mode's stream,
+        # a generation's region after an edit inside it) or a run of a text that was not the
+        # document's when taken (follow mode runs an edited line as it ran while it is
+        # still being typed) would place it next to other text. A binding that places its
+        # results itself (lsp/unwritten.py) leaves it off.
+        self.check_text = check_text
         self.on_entry = on_entry
         self.on_event = on_event
         self.on_output = on_output
@@ -117,9 +189,9 @@ class RunBinding:
         self._waiting: list[tuple[int | None, int, int]] = []
         self._cancelled = False
         self._running_statements = running_statements  # lsp/running.py, or None
-        # Which statements run at the same time (gate `parallel`): run lines (first, last) by
-        # chunk index, the chunks running now, and for each chunk the others it overlapped with.
-        self._lines: dict[int, tuple[int, int]] = {}
+        # Which statements run at the same time (gate `parallel`): the chunks released (their
+        # run lines) by index, the chunks running now, and for each the others it overlapped.
+        self._chunks: dict[int, Chunk] = {}
         self._live: set[int] = set()
         self._overlap: dict[int, set[int]] = {}
         self._unshown: set[int] = set()  # chunks whose live output stopped being passed on
@@ -141,7 +213,7 @@ class RunBinding:
         statements = self._running_statements
         if isinstance(event, Release):
             self.released += 1
-            self._lines[event.chunk.index] = (event.chunk.start_line, event.chunk.end_line)
+            self._chunks[event.chunk.index] = event.chunk
         elif isinstance(event, ExecStart):
             self.started += 1
             index = event.chunk
@@ -183,7 +255,7 @@ class RunBinding:
         chunk = event.chunk
         if self.on_output is None or chunk.index in self._unshown:
             return
-        shown = self._doc_span(chunk.start_line, chunk.end_line)
+        shown = self._doc_span(chunk)
         if shown is None:
             self._unshown.add(chunk.index)
             return
@@ -191,18 +263,25 @@ class RunBinding:
 
     def _shown_at(self, index: int) -> tuple[int, int] | None:
         """Where the running chunk `index` is in the document now (lsp/running.py `Where`)."""
-        lines = self._lines.get(index)
-        if lines is None or self.cancelled:
+        chunk = self._chunks.get(index)
+        if chunk is None or self.cancelled:
             return None
-        return self._doc_span(*lines)
+        return self._doc_span(chunk)
 
-    def _doc_span(self, start_line: int, end_line: int) -> tuple[int, int] | None:
+    def _doc_span(self, chunk: Chunk) -> tuple[int, int] | None:
         """A running statement's run lines as document lines now (0-based); None when its
-        text was edited, or a generation has not written it yet."""
-        first, last = self.mapper(start_line), self.mapper(end_line)
-        if first is None or last is None or (self.hold is not None and self.hold(end_line)):
+        text was edited (any line of it), or a generation has not written it yet."""
+        if self.hold is not None and self.hold(chunk.end_line):
             return None
-        return first, last
+        return self._where(chunk.start_line, chunk.end_line, chunk.code)
+
+    def _where(self, first_line: int, last_line: int, code: str) -> tuple[int, int] | None:
+        """Where the statement `code` that ran at run lines first..last is shown now; None
+        when the document no longer shows that text there (it was edited)."""
+        lines = self.span(first_line, last_line)
+        if lines is None or (self.check_text and not shows_code(self.doc, *lines, code)):
+            return None
+        return lines
 
     @property
     def running(self) -> int:
@@ -226,7 +305,7 @@ class RunBinding:
         }
 
     def _doc_lines(self, indices: set[int]) -> list[int]:
-        lines = (self.mapper(self._lines[i][0]) for i in indices if i in self._lines)
+        lines = (self.mapper(self._chunks[i].start_line) for i in indices if i in self._chunks)
         return sorted(line for line in lines if line is not None)
 
     def elapsed(self) -> float:
@@ -287,8 +366,9 @@ class RunBinding:
     def entry_for(self, sid: int | None, run_line: int) -> Entry | None:
         """The store entry for the ledger's statement `sid` (None: this run's syntax error),
         which this run released at `run_line`, at the document lines it has now; None when
-        its text was edited while it ran. (The ledger's record may come from an earlier run,
-        when this one skipped a statement that had run: its lines are taken as this run's.)"""
+        its text was edited while it ran (any line of it: what is shown would not be what
+        ran; `_where`). (The ledger's record may come from an earlier run, when this one
+        skipped a statement that had run: its lines are taken as this run's.)"""
         store = self.doc.store
         if sid is None:
             item = self.syntax
@@ -311,10 +391,10 @@ class RunBinding:
             return None
         r = rec.result
         shift = run_line - r.chunk.start_line  # 0 unless the record is an earlier run's
-        first = self.mapper(run_line)
-        last = self.mapper(r.chunk.end_line + shift)
-        if first is None or last is None:
-            return None  # its text was edited while it ran
+        lines = self._where(run_line, r.chunk.end_line + shift, r.chunk.code)
+        if lines is None:
+            return None  # its text was edited while it ran (any line of it)
+        first, last = lines
         error_line = None
         frames: tuple[int | None, ...] = ()
         if r.error is not None:

@@ -12,8 +12,14 @@ Rules:
   what the editor shows stays until its lines change or a new result replaces it.
 - Lines are the view's, not the ledger's: the run's lines mapped to the document when the
   result arrived (lsp/runs.py), then moved by every text change (`apply`). Results below a
-  change move with it; results whose lines were edited are dropped and reported stale. A new
-  result for overlapping lines replaces the old one, so re-runs never show two values at once.
+  change move with it; results whose lines were edited are dropped and reported stale: any
+  line of the statement (a body line of a `for` or a `def` as much as its first or last; lines
+  put between two of its lines too), since what is shown would no longer be what ran, and a
+  value is shown only as the result of the text it stands next to (a run drops a result whose
+  text was edited while it ran by the same rule, lsp/runs.py). Its error line outside it (in
+  a function defined elsewhere) edited drops it too; an edited frame line outside it is only
+  forgotten. A new result for overlapping lines replaces the old one, so re-runs never show
+  two values at once.
 - An edit costs O(entries it touches), not O(entries): each entry's first line is one anchor
   in a gap buffer (`_Lines`): anchors above the last edit hold their line, anchors below it
   hold their distance from a moving end, so moving everything below an edit is one addition
@@ -329,22 +335,6 @@ class Entry:
         elapsed = round(max(0.0, r.exec_end - r.exec_start) * 1000.0, 3)
         return {**self._timings, "elapsedMs": elapsed, "parallelWith": []}
 
-    # -- moving -------------------------------------------------------------------------------
-    def _edited_inside(self, edit: LineEdit) -> bool:
-        """An edit starting inside this entry (below its first line): False when the entry
-        survives it (its own lines keep their count and its error line is untouched); edited
-        frame lines are forgotten."""
-        first, last = self.first, self.last
-        new_last = edit.map(last)
-        if new_last is None or new_last - first != self._span:
-            return True
-        if isinstance(self._error, int) and edit.map(first + self._error) is None:
-            return True
-        for i, pos in enumerate(self._frames):
-            if isinstance(pos, int) and edit.map(first + pos) is None:
-                self._frames[i] = None
-        return False
-
 
 class ResultStore:
     """The results shown in one document (see the module docstring)."""
@@ -459,9 +449,9 @@ class ResultStore:
         far.move_gap(f)
         stale: list[Entry] = []
         spanning = firsts.last_above()  # the one entry that can start above and reach f
-        if spanning is not None:
+        if spanning is not None and (last >= f or delta):  # (an edit that changed nothing)
             e = spanning.entry
-            if e.last >= f and e._edited_inside(edit):
+            if e.last >= f:  # a line of it changed, or lines were put between two of its own
                 stale.append(e)
         if last >= f:  # lines f..last were modified: entries starting there are stale
             stale += [a.entry for a in firsts.take(last)]  # (their anchors are off the list)
