@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 
+from tests.core.test_interpreter import interpreter  # noqa: F401  (the real worker)
+
 from eager_lsp.cli.console import LiveLines
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.limits import STREAM_CAP, HeadAndEnd
 from eager_lsp.providers.replay import ReplayStream
-from tests.core.test_interpreter import interpreter  # noqa: F401  (the real worker)
 
 
 def test_head_and_end_keeps_both_ends_and_counts_the_rest_exactly() -> None:
