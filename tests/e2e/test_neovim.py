@@ -512,6 +512,9 @@ def test_interrupt_a_running_statement_then_restart(
     assert [n["msg"] for n in r["after_restart"]] == ["eager: interpreter restarted"], msgs
     # the user ended the run: not an error, and it says how it ended
     assert r["statusline_interrupted"] == "eager: idle · interrupted", r["statusline_interrupted"]
+    # :EagerOutput heads the statement as interrupted, as its INFO diagnostic is: not an error
+    heads = [ln for ln in r["output_interrupted"] if ln.startswith("# line 2:")]
+    assert heads and heads[0].startswith("# line 2: interrupted"), r["output_interrupted"]
     assert r["statusline_restarted"] == "eager: idle · interpreter restarted"
 
 
@@ -1410,10 +1413,12 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     assert r["after_idle"][:2] == ["# line 2: ok", "start"]  # the old result again
     assert not any(line.endswith(": running") for line in r["after_idle"])
     assert r["after_idle_results"] == 3
-    # bounded: about LIVE_CAP bytes kept, the rest counted
-    kept = r["big_kept"] + 1  # (the last newline)
+    # bounded: about LIVE_CAP bytes kept, its head and its newest text (a progress bar's latest
+    # state goes on showing), the middle counted on one line
+    kept = r["big_kept"]
     assert r["cap"] - 4096 < kept <= r["cap"], (kept, r["cap"])
-    assert r["big_section_last"] == f"[... live output cut: {r['big_fed'] - kept} more bytes]"
+    assert r["big_markers"] == [f"[... {r['big_fed'] - kept} bytes not kept ...]"], r["big_markers"]
+    assert r["big_section_last"].startswith("newest y"), r["big_section_last"][:40]
     assert len(r["output_events"]) >= 10
     assert r["output_events"][0] == {"index": 1, "stdout": "epoch 1 lo", "stderr": ""}
     # an error status ends the run as idle does: no "running" section is left
@@ -1434,6 +1439,7 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     # the kept text is bounded (the live cap) and goes with its result
     assert r["big_truncated_last"] == note
     assert r["cap"] - 4096 < r["big_truncated_kept"] <= r["cap"], r["big_truncated_kept"]
+    assert r["big_truncated_gaps"] == 1  # its head and its newest text, the middle counted
     assert r["kept_before_replace"] == 3
     assert r["replaced"] == ["fresh"]
     assert not any(line.startswith(("step", "e1", "x")) for line in r["after_kept_gone"])
@@ -1606,6 +1612,10 @@ def test_eager_detail_buffers_and_text_from_synthetic_answers(tmp_path: Path) ->
         "row 9999",
     ], r["running_long"]
     assert r["progress"][-3:] == ["# stdout", "100%", "done"], r["progress"]
+    # an interpreter killed for the user's interrupt is headed as interrupted (its `byUser`);
+    # one that died by itself stays an error (both are InterpreterLost with stateLost)
+    assert r["killed"][0] == "# a.py line 2: interrupted (12.5 ms)", r["killed"]
+    assert r["crashed"][0] == "# a.py line 2: error (12.5 ms)", r["crashed"]
     # the caret under the column, the line without its indentation, as Python prints them
     assert r["caret"] == ["    b = (1,", "        ^"], r["caret"]
     assert r["caret_indented"] == ["    return f(x))", "               ^"], r["caret_indented"]

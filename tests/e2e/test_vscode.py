@@ -948,7 +948,8 @@ def test_ctrl_alt_g_generates_and_escape_stops(
 # A loop whose output is more than any place but the whole output shows: 3000 lines of 20
 # characters (63,000 characters: under the worker's 64 Ki a stream, over the 64 KiB of JSON an
 # eager/chunkResult may take once its line breaks are escaped, and far over the hover's 4000),
-# then a failure 151 calls deep (the worker keeps the outermost and innermost frames).
+# then a failure 151 calls deep (the traceback's text keeps every frame: 152 frames are far
+# within its 128 Ki characters).
 WHOLE = """\
 # every row, then a deep failure
 for i in range(3000):
@@ -962,22 +963,21 @@ ping(150)
 WHOLE_ROWS = [f"row {i:04d} of 3000 ..." for i in range(3000)]
 
 
-def _deep_traceback(path: Path) -> str:
-    """The traceback of `ping(150)` in WHOLE as the worker keeps it: CPython's text, with the
-    frames between the FRAMES_HEAD outermost and the FRAMES_TAIL innermost left out."""
-    from eager_lsp.limits import FRAMES_HEAD, FRAMES_TAIL
+DEEP_FRAMES = 152  # <module>, then ping(150) … ping(0)
 
+
+def _deep_traceback(path: Path) -> str:
+    """The traceback of `ping(150)` in WHOLE as the worker keeps it: CPython's text, every
+    frame of it (nothing is left out within the traceback's cap, limits.TRACEBACK_CAP)."""
     module = (8, "<module>", "ping(150)")
     ping = (5, "ping", "return pong(n - 1) if n else 1 / 0")
     pong = (7, "pong", "return ping(n - 1)")
     calls = [module] + [ping if k % 2 == 0 else pong for k in range(151)]  # ping(150) … ping(0)
+    assert len(calls) == DEEP_FRAMES
     frame = [f'  File "{path}", line {ln}, in {fn}\n    {src}\n' for ln, fn, src in calls]
-    omitted = len(frame) - FRAMES_HEAD - FRAMES_TAIL
     return (
         "Traceback (most recent call last):\n"
-        + "".join(frame[:FRAMES_HEAD])
-        + f"  [... {omitted} more frames not shown ...]\n"
-        + "".join(frame[-FRAMES_TAIL:])
+        + "".join(frame)
         + "ZeroDivisionError: division by zero\n"
     )
 
@@ -1068,6 +1068,9 @@ def test_show_whole_output_has_every_line_and_the_whole_traceback(
         assert head[0].startswith("[whole.py:8] error · "), head
         assert head[1] == "[whole.py:5] ZeroDivisionError: division by zero", head
         assert d["text"].endswith("\n" + tb), d["text"][-3000:]
+        # all of it: every frame, none left out
+        assert d["text"].count('\n  File "') == DEEP_FRAMES, d["text"][-3000:]
+        assert "more frames not shown" not in d["text"], d["text"][-3000:]
         assert "runner.py" not in d["text"] and "eager_lsp" not in d["text"], d["text"]
     assert raised["text"] == call["text"]
     # The hover shows the traceback's first frames and its end (where it was raised), not all.
@@ -1094,10 +1097,12 @@ def test_interrupt_and_restart_from_the_palette_say_so_in_the_status_bar(
 ) -> None:
     """Eager: Interrupt from the palette while `time.sleep(60)` runs (Eager: Whole Output of
     Statement on it meanwhile says it is running): the status bar says `Eager: interrupted`, not
-    drawn as an error, and the summary is no warning; the line's diagnostic and result say
-    KeyboardInterrupt, with a traceback (hover, channel, whole output) that has no frame of the
-    worker's own (runner.py raises it in the user's code). Then Eager: Restart Interpreter while
-    it runs again: `Eager: interpreter restarted`, every result stale (and Whole Output of
+    drawn as an error, and one message says so (the interrupt's own, as information: no summary
+    of the run besides); the line's diagnostic (Information: no error squiggle) and its result,
+    headed interrupted, say KeyboardInterrupt, with a traceback (hover, channel, whole output)
+    that has no frame of the worker's own (runner.py raises it in the user's code). Then Eager:
+    Restart Interpreter while it runs again: `Eager: interpreter restarted`, one message (the
+    restart's, no summary of the run it stopped), every result stale (and Whole Output of
     Statement on one shows the copy the editor draws)."""
     bench = Workbench(
         code_server,
@@ -1140,29 +1145,35 @@ def test_interrupt_and_restart_from_the_palette_say_so_in_the_status_bar(
     assert after["later"]["text"] == "Eager: interrupted", after
     assert "error-kind" not in after["later"]["className"], after
     assert "Eager: idle (interrupted)" in after["later"]["aria"], after
-    # The run's summary says how it ended, as information: the user ended it (as with Stop).
-    summary = next(t for t in r["interruptToasts"] if t["text"].startswith("Eager: stopped after"))
-    assert "KeyboardInterrupt" in summary["text"] and summary["severity"] == "info", summary
+    # One action, one message: the interrupt's own, as information (the user ended the run);
+    # the run's summary is not shown besides (it is in the channel).
+    assert r["interruptMessages"] == [{"text": "Eager: interrupted.", "severity": "info"}], r[
+        "interruptMessages"
+    ]
     # A clean interrupt: not "the interpreter was restarted", nor "nothing was interrupted".
     toasts = r["toastsSeen"]
     assert not any("variables are gone" in t or "nothing was" in t for t in toasts), toasts
 
-    # The interrupted statement: a diagnostic (squiggle) saying KeyboardInterrupt, its result
-    # in red, the next statement skipped.
+    # The interrupted statement: an Information diagnostic saying KeyboardInterrupt (its
+    # squiggle, no error's), its result drawn as interrupted (no ✗), the next statement skipped.
     snap = r["interruptSnapshot"]
-    assert snap["squiggles"] == 1, snap
-    assert any(d.startswith("⟵ ✗ KeyboardInterrupt") for d in snap["decorations"]), snap
+    assert (snap["squiggles"], snap["infoSquiggles"]) == (0, 1), snap
+    assert any(d.startswith("⟵ interrupted: KeyboardInterrupt") for d in snap["decorations"]), snap
+    assert not any("✗" in d for d in snap["decorations"]), snap
     assert any(d.startswith("⟵ skipped") for d in snap["decorations"]), snap
     # The hover shows the diagnostic (its message, its frames) and the traceback: the user's
     # line, no frame of the worker.
     hover = r["hover"]["text"]
     diagnostic, _, ours = hover.partition("Eager · line 3")
     assert diagnostic.startswith("KeyboardInterrupt") and "nap.py(3, 1)" in diagnostic, hover
+    assert ours.split("\n")[0].endswith("· interrupted"), hover  # its heading
     assert "KeyboardInterrupt" in ours and "Traceback (most recent call last)" in ours, hover
     assert "time.sleep(60)" in ours, hover
     for shown in (hover, r["output"], r["detail"]):
         assert "runner.py" not in shown and "eager_lsp" not in shown, shown
     assert "[nap.py:3] KeyboardInterrupt" in r["output"], r["output"]
+    assert "[summary]" in r["output"], r["output"]  # (the summary is in the channel)
+    assert r["detail"].startswith("[nap.py:3] interrupted · "), r["detail"]
     tb = r["detail"].split("\n", 2)[2]
     assert tb.startswith("Traceback (most recent call last):\n  File "), r["detail"]
     assert tb.rstrip().endswith("line 3, in <module>\n    time.sleep(60)\nKeyboardInterrupt"), tb
@@ -1172,6 +1183,10 @@ def test_interrupt_and_restart_from_the_palette_say_so_in_the_status_bar(
     restarted = r["afterRestart"]
     assert restarted["later"]["text"] == "Eager: interpreter restarted", restarted
     assert "error-kind" not in restarted["later"]["className"], restarted
+    # one message: the restart's (the run it stopped has no summary message besides)
+    assert r["restartMessages"] == [
+        {"text": "Eager: interpreter restarted.", "severity": "info"}
+    ], r["restartMessages"]
     decorations = r["restartSnapshot"]["decorations"]
     assert decorations and all(d.endswith("· stale") for d in decorations), decorations
     # The server keeps no result after the restart; on a line still drawn (stale), Whole Output

@@ -166,6 +166,61 @@ def test_ctrl_c_interrupts_a_while_true_in_the_attached_kernel(
     os.kill(pid, 0)
 
 
+# A statement that ignores interrupts for a while (SIGINT ignored, then put back as it was: the
+# kernel is shared by this module's tests).
+DEAF_IN_KERNEL = """kept = 7
+import signal, time
+try:
+    _was = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print("deaf", flush=True)
+    time.sleep(20)
+finally:
+    signal.signal(signal.SIGINT, _was)
+"""
+
+
+def test_a_second_ctrl_c_lets_go_of_the_attached_kernel_and_says_so(
+    running_kernel: tuple[Path, int], tmp_path: Path
+) -> None:
+    """An attached kernel is never ours to kill (executors/kernel.py): a second Ctrl-C lets go
+    of it. The CLI said "the interpreter is killed" and "its state is lost"; the kernel went
+    on, its state with it."""
+    from eager_lsp.cli.interrupt import CUT_SHORT, KILLED, LET_GO
+
+    conn, pid = running_kernel
+    deaf = tmp_path / "deaf.py"
+    deaf.write_text(DEAF_IN_KERNEL)
+    proc = subprocess.Popen(
+        [*CLI, "run", "--rate", "0", "--kernel-connection", str(conn), str(deaf)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen = ""
+    while "out| deaf" not in seen:  # its live output: the statement runs
+        line = proc.stdout.readline()
+        assert line, seen
+        seen += line
+    proc.send_signal(signal.SIGINT)  # the first: an interrupt, which the statement ignores
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)  # the second: let go of the kernel
+    rest, _ = proc.communicate(timeout=60)
+    out = seen + rest
+    assert proc.returncode == 130, out
+    assert KILLED not in out and "its state is lost" not in out, out
+    assert f"stop    {LET_GO}" in out, out
+    assert f"InterpreterLost: {CUT_SHORT[LET_GO]} (" in out, out  # the statement, whole
+    # ...as it does: still there, and its variables with it (once the statement is over)
+    os.kill(pid, 0)
+    check = tmp_path / "check.py"
+    check.write_text("kept\n")
+    after = cli("run", "--rate", "0", "--kernel-connection", str(conn), str(check), cwd=tmp_path)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "→ 7" in after.stdout, after.stdout
+
+
 def test_session_interrupt_maps_keyboard_interrupt_to_the_loop_line(
     running_kernel: tuple[Path, int], tmp_path: Path
 ) -> None:

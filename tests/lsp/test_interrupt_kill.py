@@ -61,6 +61,16 @@ def _status_with_summary(editor: Editor, uri: str) -> tuple[str, str]:
     raise AssertionError("no summary")
 
 
+def _error_at(editor: Editor, uri: str, line: int) -> dict[str, Any]:
+    """The error of the last eager/chunkResult of the statement at (0-based) `line`."""
+    results = [
+        n for n in editor.notes_for(methods.CHUNK_RESULT, uri) if n["chunk"]["startLine"] == line
+    ]
+    assert results and results[-1]["error"] is not None, results
+    error: dict[str, Any] = results[-1]["error"]
+    return error
+
+
 async def _interrupt_until_it_runs(editor: Editor, uri: str) -> dict[str, Any]:
     """eager.interrupt once the statement runs (an interrupt between statements reaches none
     and says so)."""
@@ -99,6 +109,9 @@ async def test_an_interrupt_that_had_to_kill_is_the_users_not_an_error(
     assert diag.range.start.line == SLEEP_LINE and "InterpreterLost" in diag.message
     assert diag.severity == lsp.DiagnosticSeverity.Information, diag  # not wrong: stopped
     assert await _code_actions(editor, uri, diag) == []  # no "Fix with AI" on the user's kill
+    # its result says the user ended it: `stateLost` alone reads as a crash
+    error = _error_at(editor, uri, SLEEP_LINE)
+    assert (error["type"], error["stateLost"], error["byUser"]) == ("InterpreterLost", True, True)
     await asyncio.sleep(0.3)  # (a message would have come with the loss)
     # the interrupt's answer says the state is lost: no server warning says it again
     assert _warnings(editor) == [], _warnings(editor)
@@ -118,6 +131,8 @@ async def test_a_crash_nobody_asked_for_stays_an_error_with_its_warning(
     assert diag.severity == lsp.DiagnosticSeverity.Error, diag
     actions = await _code_actions(editor, uri, diag)
     assert [a["title"] for a in actions] == [methods.FIX_TITLE], actions
+    error = _error_at(editor, uri, 2)
+    assert (error["type"], error["stateLost"], error["byUser"]) == ("InterpreterLost", True, False)
     await editor.wait_for(
         lambda: [m for m in _warnings(editor) if "interpreter for crash.py stopped" in m],
         "the warning that the interpreter stopped",
@@ -139,6 +154,12 @@ async def test_a_landed_interrupt_is_information_and_did_not_run(
     assert summary["chunks"] == 1, summary  # `kept = 7`; the loop was interrupted
     diags = await editor.settle(uri, lambda ds: len(ds) == 1)
     assert diags.diagnostics[0].severity == lsp.DiagnosticSeverity.Information, diags
+    error = _error_at(editor, uri, 1)
+    assert (error["type"], error["stateLost"], error["byUser"]) == (
+        "KeyboardInterrupt",
+        False,
+        True,
+    )
 
 
 async def test_a_restart_during_a_run_sends_only_its_last_word(
@@ -205,3 +226,32 @@ async def test_a_stop_that_had_to_kill_says_the_interpreter_was_restarted(
     await asyncio.sleep(0.3)
     assert _warnings(editor) == [], _warnings(editor)
     assert not [m for m in editor.messages() if methods.FIX_TITLE in m], editor.messages()
+
+
+@pytest.mark.settings(GRACE)
+async def test_following_says_the_interpreter_was_restarted_after_an_interrupt_that_killed(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """Follow mode, as the document's run: an interrupt that had to kill the interpreter ends
+    `interpreter restarted` (its variables are gone), not `interrupted`."""
+    uri = editor.open("follow.py", DEAF, tmp_path)
+    assert await editor.command(methods.FOLLOW, uri=uri, enabled=True) == {"enabled": True}
+    await _running_line(editor, uri, SLEEP_LINE)
+    seen = len(_statuses(editor, uri))
+    assert await _interrupt_until_it_runs(editor, uri) == {
+        "interrupted": True,
+        "stateLost": True,
+    }
+    ended = await editor.wait_for(
+        lambda: [
+            s
+            for s in _statuses(editor, uri, seen)
+            if s["state"] != "running" and s["message"] != methods.FOLLOWING
+        ],
+        "the status after the interrupt",
+    )
+    restarted = f"{methods.FOLLOWING} · {methods.RESTARTED}; edit it to re-run"
+    assert [(s["state"], s["message"]) for s in ended] == [("idle", restarted)], ended
+    await asyncio.sleep(0.3)  # (a later word would come now)
+    late = [s for s in _statuses(editor, uri, seen) if s["state"] != "running"]
+    assert all(methods.INTERRUPTED not in s["message"] for s in late), late

@@ -149,8 +149,9 @@ export class EagerClient implements vscode.Disposable {
   readonly sync = new DocumentSync();
   /** What the server said lately with window/showMessage. */
   readonly serverMessages = new RecentMessages();
-  /** When a generation summary last arrived, per document URI (the server's form): "Eager: Stop"
-   * says nothing more when the summary of what it stopped already did. */
+  /** When a generation summary was last said, per document URI (the server's form; set by
+   * extension.ts, which leaves out the summary of a run the user's own command ended): "Eager:
+   * Stop" says nothing more when the summary of what it stopped already did. */
   readonly summaryAt = new Map<string, number>();
   /** When "Eager: Interrupt" was last asked, per document URI (as normalizeUri has it): the
    * summary of the run it ended is not a warning (status.ts `summaryIsWarning`). */
@@ -276,7 +277,6 @@ export class EagerClient implements vscode.Disposable {
     client.onNotification(Notifications.stale, (p: StaleParams) => this.sink.stale(p));
     client.onNotification(Notifications.output, (p: OutputParams) => this.sink.output(p));
     client.onNotification(Notifications.generationSummary, (p: GenerationSummaryParams) => {
-      this.summaryAt.set(p.uri, Date.now());
       this.sink.generationSummary(p);
     });
     // The client's own window/showMessage handler, replaced (it is registered first) to keep

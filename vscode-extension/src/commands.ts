@@ -21,6 +21,7 @@ import {
 } from "./methods";
 import { type DetailAnswer, detailOutcome, detailTarget, drawnAt, runningNow } from "./resultDetail";
 import type { ResultEntry } from "./results";
+import { interruptMessage } from "./status";
 import { stopMessage } from "./stop";
 import { normalizeUri, type StatusBar } from "./ui";
 
@@ -163,17 +164,10 @@ export function registerCommands(
         if (active?.languageId === "python") client.interruptAskedAt.set(normalizeUri(client.uri(active)), Date.now());
         const r = await onDocument<InterruptResult>(ServerCommands.interrupt);
         if (!r?.result) return;
-        if (r.result.stillRunning) {
-          void vscode.window.showWarningMessage(
-            "Eager: the kernel ignored the interrupt and is still running (an attached kernel is never restarted by eager).",
-          );
-        } else if (r.result.stateLost) {
-          void vscode.window.showWarningMessage(
-            "Eager: the code did not stop in time; the interpreter was restarted and its variables are gone.",
-          );
-        } else if (!r.result.interrupted) {
-          void vscode.window.showInformationMessage("Eager: nothing was interrupted (no code was running, or it finished first).");
-        }
+        // the one message of the interrupt: the run's summary is not shown (status.ts)
+        const { text, warning } = interruptMessage(r.result);
+        if (warning) void vscode.window.showWarningMessage(text);
+        else void vscode.window.showInformationMessage(text);
       }),
     ),
 

@@ -16,7 +16,10 @@ export interface TextChange {
   text: string;
 }
 
-export type ResultKind = "ok" | "error" | "skipped";
+/** "interrupted": the user ended it (its error's `byUser`: a KeyboardInterrupt, or the
+ * interpreter killed for an interrupt, a stop or a restart), not wrong, as its Information
+ * diagnostic says. */
+export type ResultKind = "ok" | "error" | "interrupted" | "skipped";
 
 /** Everything the renderer needs for one chunk. Lines are 0-based and inclusive. */
 export interface DecorationView {
@@ -127,7 +130,8 @@ function outputText(s: string | undefined): string | undefined {
 
 export function resultKind(r: ChunkResultParams): ResultKind {
   if (r.skipped) return "skipped";
-  return r.ok ? "ok" : "error";
+  if (r.ok) return "ok";
+  return r.error?.byUser === true ? "interrupted" : "error";
 }
 
 /** The text drawn after a chunk, e.g. `⟵ x = 42 · 0.4 ms`. `maxLength` bounds the part between the
@@ -140,6 +144,8 @@ export function inlineText(r: ChunkResultParams, maxLength: number, stale = fals
   } else if (kind === "error") {
     const e = r.error;
     main = "✗ " + (e ? oneLine(errorHeadline(e)) : "error");
+  } else if (kind === "interrupted") {
+    main = "interrupted: " + oneLine(errorHeadline(r.error!));
   } else {
     const parts: string[] = [];
     const values = (r.values ?? []).map((v) => (v.name ? `${v.name} = ${valueText(v)}` : valueText(v)));
@@ -241,7 +247,8 @@ export function hoverMarkdown(
   const head = [`**Eager** · ${lines}`];
   const time = formatElapsed(r.timings?.elapsedMs);
   if (time !== undefined) head.push(time);
-  if (r.skipped) head.push("skipped");
+  const kind = resultKind(r);
+  if (kind === "skipped" || kind === "interrupted") head.push(kind);
   const out: string[] = [head.join(" · ")];
   if (stale) out.push("*Stale: the code changed after this ran.*");
   // whether a block is shown cut (the whole text is one command away)

@@ -9,7 +9,7 @@ import { DetailDocuments } from "./detailView";
 import { CONFIG_SECTION, ClientCommands } from "./methods";
 import { OutputLog } from "./outputLog";
 import { ResultsPanel } from "./resultsPanel";
-import { summaryIsWarning, summaryLogLine, summaryMessage } from "./status";
+import { summaryIsWarning, summaryLogLine, summaryMessage, summaryToldByCommand } from "./status";
 import { normalizeUri, ResultDecorations, StatusBar } from "./ui";
 
 let eager: EagerClient | undefined;
@@ -45,11 +45,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     stale: (p) => decorations.onStale(p),
     generationSummary: (p) => {
       log.line(summaryLogLine(p));
+      const uri = normalizeUri(p.uri);
+      // The user's own Interrupt or Restart Interpreter ended it (the status that came before
+      // says so): that command says what happened, not the summary too.
+      if (summaryToldByCommand(p, status.of(uri))) {
+        eager?.interruptAskedAt.delete(uri);
+        return;
+      }
+      // (from here on the summary is said: "Eager: Stop" does not say it again)
+      eager?.summaryAt.set(p.uri, Date.now());
       // The server said why it stopped as it stopped (window/showMessage): not again.
       if (p.error && eager?.serverMessages.said(p.error)) return;
       const message = summaryMessage(p);
       // the KeyboardInterrupt of the user's own "Eager: Interrupt" is no warning
-      const uri = normalizeUri(p.uri);
       const warning = summaryIsWarning(p, eager?.interruptAskedAt.get(uri), Date.now());
       if (p.error && !warning) eager?.interruptAskedAt.delete(uri);
       if (warning) void vscode.window.showWarningMessage(message);

@@ -111,6 +111,10 @@ export interface ErrorInfo {
   traceback?: string;
   /** The interpreter died or was killed; its state is gone. */
   stateLost?: boolean;
+  /** The user ended it: its KeyboardInterrupt, or its interpreter killed for an interrupt, a
+   * stop or a restart the user asked for (`stateLost` alone cannot tell that from a crash).
+   * Shown as interrupted, not as an error. */
+  byUser?: boolean;
   frames?: FrameInfo[];
   /** Frames left out in the middle of a very long chain. */
   framesOmitted?: number;

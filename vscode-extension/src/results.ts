@@ -3,7 +3,7 @@
 // resultsPanel.ts puts it in a webview.
 
 import type { ImageReader } from "./decorations";
-import { errorHeadline, formatElapsed } from "./decorations";
+import { errorHeadline, formatElapsed, resultKind } from "./decorations";
 import type { ChunkResultParams, ValueInfo } from "./methods";
 
 export interface ResultEntry {
@@ -74,7 +74,7 @@ function valueHtml(v: ValueInfo, fallbackName: string): string {
 function entryHtml(e: ResultEntry, image: ImageReader): string {
   const r = e.result;
   const lines = e.startLine === e.endLine ? `line ${e.startLine + 1}` : `lines ${e.startLine + 1}–${e.endLine + 1}`;
-  const kind = r.skipped ? "skipped" : r.ok ? "ok" : "error";
+  const kind = resultKind(r); // "interrupted": the user ended it (not drawn as an error)
   const head = [lines, kind];
   const time = r.skipped ? undefined : formatElapsed(r.timings?.elapsedMs);
   if (time) head.push(time);
@@ -102,8 +102,9 @@ function entryHtml(e: ResultEntry, image: ImageReader): string {
     );
   }
   if (r.error) {
-    parts.push(`<div class="error">${escapeHtml(errorHeadline(r.error))}</div>`);
-    if (r.error.traceback) parts.push(pre(r.error.traceback, "stderr"));
+    const cls = kind === "interrupted" ? "interrupted" : "error";
+    parts.push(`<div class="${cls}">${escapeHtml(errorHeadline(r.error))}</div>`);
+    if (r.error.traceback) parts.push(pre(r.error.traceback, kind === "interrupted" ? "interrupted" : "stderr"));
   }
   return `<section data-line="${e.startLine}">${parts.join("")}</section>`;
 }
@@ -121,6 +122,7 @@ h3.error { color: var(--vscode-errorForeground); }
 h3.skipped, h3.stale { opacity: 0.6; }
 pre { font-family: var(--vscode-editor-font-family); background: var(--vscode-textCodeBlock-background); padding: 4px 6px; margin: 2px 0; white-space: pre-wrap; }
 pre.stderr, .error { color: var(--vscode-errorForeground); }
+h3.interrupted, .interrupted { color: var(--vscode-editorInfo-foreground); }
 .name { font-family: var(--vscode-editor-font-family); font-weight: bold; }
 .type, .note, .label, figcaption { opacity: 0.75; font-weight: normal; font-size: 0.9em; }
 table.frame { border-collapse: collapse; font-family: var(--vscode-editor-font-family); font-size: 0.9em; margin: 2px 0; }

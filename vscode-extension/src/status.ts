@@ -1,6 +1,6 @@
 // Status bar text and the end-of-generation summary. Pure: no `vscode` import (unit-tested in Node).
 
-import type { GenerationSummaryParams, StatusParams } from "./methods";
+import type { GenerationSummaryParams, InterruptResult, StatusParams } from "./methods";
 
 export interface StatusView {
   /** Status bar text; `$(name)` are codicons. */
@@ -163,6 +163,36 @@ export function summaryIsWarning(
   if (!s.error) return false;
   const asked = interruptAskedAt !== undefined && now - interruptAskedAt >= 0 && now - interruptAskedAt <= windowMs;
   return !(asked && /^(KeyboardInterrupt|InterpreterLost)\b/.test(s.error));
+}
+
+/** The idle `message`s of a run ended by the user's own "Eager: Interrupt" or "Eager: Restart
+ * Interpreter" (server lsp/methods.py INTERRUPTED, RESTARTED; an interrupt or a stop that had to
+ * kill the interpreter ends RESTARTED too). Neovim's handlers.lua has the same list. */
+const TOLD_BY_THE_COMMAND = new Set(["interrupted", "interpreter restarted"]);
+
+/** Whether a run's summary is not shown as a message: it stopped early and the document's last
+ * `eager/status` (which comes before the summary) says the user's own command ended it. That
+ * command says what happened (`interruptMessage`, "Eager: interpreter restarted.", the Stop's
+ * message): one action, one message, as in Neovim (handlers.lua `ended_by_a_command`; follow
+ * mode prefixes "following · "). The summary still goes to the "Eager" channel. */
+export function summaryToldByCommand(s: GenerationSummaryParams, status: StatusParams | undefined): boolean {
+  if (!s.stoppedEarly || status === undefined || status.state !== "idle" || typeof status.message !== "string") return false;
+  return TOLD_BY_THE_COMMAND.has(status.message.replace(/^following · /, ""));
+}
+
+/** What "Eager: Interrupt" says of the server's answer (the run's summary then says nothing:
+ * `summaryToldByCommand`); `warning`: shown as a warning (the variables are gone, or the code
+ * still runs). */
+export function interruptMessage(r: InterruptResult): { text: string; warning: boolean } {
+  if (r.stillRunning) {
+    return {
+      text: "Eager: the kernel ignored the interrupt and is still running (an attached kernel is never restarted by eager).",
+      warning: true,
+    };
+  }
+  if (!r.interrupted) return { text: "Eager: nothing was interrupted (no code was running, or it finished first).", warning: false };
+  if (r.stateLost) return { text: "Eager: the code did not stop in time; the interpreter was restarted and its variables are gone.", warning: true };
+  return { text: "Eager: interrupted.", warning: false };
 }
 
 /** One line for the output channel, with every number of the summary. */

@@ -42,7 +42,7 @@ function fileLabel(doc: vscode.TextDocument | undefined, uri: string): string {
 export class ResultDecorations implements vscode.Disposable {
   private readonly trackers = new Map<string, ResultTracker>();
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly types: Record<"ok" | "error" | "skipped" | "stale", vscode.TextEditorDecorationType>;
+  private readonly types: Record<"ok" | "error" | "interrupted" | "skipped" | "stale", vscode.TextEditorDecorationType>;
 
   /** Called after a document's results changed (the results panel follows them). */
   onChanged: ((uri: string) => void) | undefined;
@@ -61,6 +61,8 @@ export class ResultDecorations implements vscode.Disposable {
     this.types = {
       ok: after(new vscode.ThemeColor("editorCodeLens.foreground")),
       error: after(new vscode.ThemeColor("editorError.foreground")),
+      // ended by the user: drawn as its Information diagnostic is, not as an error
+      interrupted: after(new vscode.ThemeColor("editorInfo.foreground")),
       skipped: after(new vscode.ThemeColor("disabledForeground")),
       stale: after(new vscode.ThemeColor("disabledForeground"), { textDecoration: "line-through; opacity: 0.6" }),
     };
@@ -164,6 +166,7 @@ export class ResultDecorations implements vscode.Disposable {
     const byType: Record<keyof typeof this.types, vscode.DecorationOptions[]> = {
       ok: [],
       error: [],
+      interrupted: [],
       skipped: [],
       stale: [],
     };

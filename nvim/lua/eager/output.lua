@@ -83,10 +83,9 @@ end
 ---@return string[]
 local function live_section(live)
   local out = { ("# %s: running"):format(label_of(state.lines_of(live))) }
-  add_text(live.stdout, out)
-  add_text(live.stderr, out)
-  if live.dropped > 0 then
-    out[#out + 1] = ("[... live output cut: %d more bytes]"):format(live.dropped)
+  for _, stream in ipairs({ "stdout", "stderr" }) do
+    local gap = live.gaps and live.gaps[stream] -- (its head, a line for the middle, its newest)
+    add_text(gap and state.with_gap(live[stream], gap) or live[stream], out)
   end
   return out
 end
@@ -102,6 +101,21 @@ local function add_value(prefix, text, out)
   for i = 2, #lines do
     out[#out + 1] = lines[i]
   end
+end
+
+--- How a result is headed: "ok", "skipped", "error", or "interrupted" for a statement the user
+--- ended (its error's `byUser`: its KeyboardInterrupt, or its interpreter killed for an
+--- interrupt, a stop or a restart; `stateLost` alone cannot tell that kill from a crash): not
+--- wrong, as its INFO diagnostic says.
+---@param r table  an eager/chunkResult's params (or an eager.resultDetail answer)
+---@return "ok"|"skipped"|"error"|"interrupted"
+function M.result_mark(r)
+  if r.skipped then
+    return "skipped"
+  elseif r.ok then
+    return "ok"
+  end
+  return (type(r.error) == "table" and r.error.byUser == true) and "interrupted" or "error"
 end
 
 ---@class eager.RenderOptions
@@ -121,7 +135,7 @@ local function add_result(r, first, last, out, opts)
   if opts.file then
     label = opts.file .. " " .. label
   end
-  local mark = r.skipped and "skipped" or (r.ok and "ok" or "error")
+  local mark = M.result_mark(r)
   local with = type(r.timings) == "table" and r.timings.parallelWith or nil
   if not r.skipped and type(with) == "table" and #with > 0 then
     -- gate `parallel`: the statements that ran at the same time, moved as far as this

@@ -36,6 +36,7 @@
 ---@field line integer|nil
 ---@field traceback string
 ---@field stateLost boolean
+---@field byUser boolean
 ---@field frames eager.FrameInfo[]
 ---@field framesOmitted integer
 

@@ -136,7 +136,8 @@ local function kept_live(p, live)
     local shown = live[stream]
     if shown ~= "" and text:sub(1, #shown) ~= shown then
       kept = kept or {}
-      kept[stream] = shown
+      local gap = live.gaps[stream]
+      kept[stream] = gap and M.with_gap(shown, gap) or shown
     end
   end
   return kept
@@ -171,34 +172,55 @@ function M.add_result(p)
   table.insert(M.get(p.uri).results, p)
 end
 
---- Output a running statement printed, kept until its eager/chunkResult. Either text is
---- capped at LIVE_CAP bytes (the server sends no more than 64 Ki characters a stream).
+--- Output a running statement printed, kept until its eager/chunkResult. Either text is kept
+--- in LIVE_CAP bytes: past that, its first half and its newest half (live output goes on past
+--- the interpreter's own cap: a progress bar's latest state is what the user waits for); `gaps`
+--- says where the middle was left out and how many bytes it had.
 ---@class eager.LiveOutput
 ---@field index integer        chunk.index of the statement (its eager/chunkResult has the same)
 ---@field chunk table          the chunk as the first eager/output placed it
 ---@field stdout string
 ---@field stderr string
----@field dropped integer      bytes past the cap, not kept
+---@field gaps table<string, {at: integer, bytes: integer}>  per stream: bytes kept before the gap, bytes left out
 ---@field _buf? integer
 ---@field _mark? integer
 
 M.LIVE_CAP = 4 * 64 * 1024 -- bytes: 64 Ki characters of UTF-8 at most four bytes each
 
---- `text` appended to `kept` up to LIVE_CAP bytes (cut at a character boundary), and how many
---- bytes did not fit.
----@param kept string
+--- Append `text` to `live`'s `stream`, kept as its head and its end within LIVE_CAP bytes
+--- (cut at UTF-8 character boundaries; the gap grows as more comes).
+---@param live eager.LiveOutput
+---@param stream "stdout"|"stderr"
 ---@param text string
----@return string, integer
-local function append_capped(kept, text)
-  local room = M.LIVE_CAP - #kept
-  if #text <= room then
-    return kept .. text, 0
+local function append_kept(live, stream, text)
+  local all = live[stream] .. text
+  if #all <= M.LIVE_CAP then
+    live[stream] = all
+    return
   end
-  local cut = math.max(room, 0)
-  while cut > 0 and cut < #text and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do
-    cut = cut - 1 -- not inside a UTF-8 sequence
+  local half = math.floor(M.LIVE_CAP / 2)
+  local gap = live.gaps[stream]
+  local head = gap and gap.at or half
+  while head > 0 and all:byte(head + 1) and all:byte(head + 1) >= 0x80 and all:byte(head + 1) < 0xC0 do
+    head = head - 1 -- not inside a UTF-8 sequence
   end
-  return kept .. text:sub(1, cut), #text - cut
+  local rest = all:sub(head + 1)
+  local skip = math.max(#rest - half, 0)
+  while skip < #rest and rest:byte(skip + 1) >= 0x80 and rest:byte(skip + 1) < 0xC0 do
+    skip = skip + 1
+  end
+  live[stream] = all:sub(1, head) .. rest:sub(skip + 1)
+  live.gaps[stream] = { at = head, bytes = (gap and gap.bytes or 0) + skip }
+end
+
+--- A live stream's kept text with a line where its middle was left out (`gap`).
+---@param text string
+---@param gap {at: integer, bytes: integer}
+---@return string
+function M.with_gap(text, gap)
+  local head = text:sub(1, gap.at)
+  local nl = (head == "" or head:sub(-1) == "\n") and "" or "\n"
+  return ("%s%s[... %d bytes not kept ...]\n%s"):format(head, nl, gap.bytes, text:sub(gap.at + 1))
 end
 
 --- Add what a running statement printed (eager/output) to its live output, made on the first.
@@ -219,20 +241,14 @@ function M.add_output(p)
     local first = range and range.start.line or p.chunk.startLine or 0
     local last = range and range["end"].line or p.chunk.endLine or first
     forget_where(p.uri, on_lines(first, last), "live")
-    live = { index = index, chunk = p.chunk, stdout = "", stderr = "", dropped = 0 }
+    live = { index = index, chunk = p.chunk, stdout = "", stderr = "", gaps = {} }
     anchor(live, p.uri, first, last)
     table.insert(doc.live, live)
   end
   local out = type(p.stdout) == "string" and p.stdout or ""
   local err = type(p.stderr) == "string" and p.stderr or ""
-  if live.dropped > 0 then -- past the cap once: nothing after a gap
-    live.dropped = live.dropped + #out + #err
-    return live
-  end
-  local dropped_out, dropped_err
-  live.stdout, dropped_out = append_capped(live.stdout, out)
-  live.stderr, dropped_err = append_capped(live.stderr, err)
-  live.dropped = dropped_out + dropped_err
+  append_kept(live, "stdout", out)
+  append_kept(live, "stderr", err)
   return live
 end
 

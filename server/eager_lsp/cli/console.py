@@ -25,7 +25,7 @@ import time
 from typing import TextIO
 
 from eager_lsp.app.run import run_text
-from eager_lsp.cli.interrupt import EXIT_INTERRUPTED, CtrlC
+from eager_lsp.cli.interrupt import CUT_SHORT, EXIT_INTERRUPTED, CtrlC
 from eager_lsp.cli.options import interpreter_config_from_args
 from eager_lsp.cli.terminal import watch_stdout
 from eager_lsp.core.executor import ExecutorUnavailable
@@ -91,7 +91,7 @@ class ConsolePrinter:
         self._skipped: list[tuple[set[int], float, ChunkResult]] = []  # (the same, skipped)
         self._drawing: int | None = None  # the statement whose unfinished line is drawn
         self._drawn: tuple[str, str] | None = None  # drawn below the printed lines now
-        self._killed: str | None = None  # why the interpreter was killed on purpose
+        self._killed: str | None = None  # why it was killed (or let go of) on purpose
 
     def __call__(self, event: Event) -> None:
         if self.t0 is None:
@@ -161,8 +161,10 @@ class ConsolePrinter:
             and error.message.startswith(self._killed)
         ):
             # The kill the user asked for (its reason came with it: core/interpreter.py
-            # `executor_lost`), said in fewer words: this line has room for one.
-            lost = dataclasses.replace(error, message=f"{self._killed}; its state is lost")
+            # `executor_lost`), said in fewer words: this line has room for one. An attached
+            # kernel was only let go of: its state is not lost (cli/interrupt.py CUT_SHORT).
+            said = CUT_SHORT.get(self._killed, f"{self._killed}; its state is lost")
+            lost = dataclasses.replace(error, message=said)
             r = dataclasses.replace(r, error=lost)
         self._line(t, where(r.chunk), result_text(r, self.width))
         for stream, text in (("out", r.stdout), ("err", r.stderr)):  # (before an error too)

@@ -85,7 +85,8 @@ class LiveView:
         self._status()
 
     def killing(self, why: str) -> None:
-        """A second Ctrl-C kills the interpreter (cli/interrupt.py): the printer says so."""
+        """A second Ctrl-C kills the interpreter, or lets go of an attached kernel
+        (cli/interrupt.py): the printer says so."""
         if self.quiet:
             return
         self._clear_status()

@@ -17,7 +17,10 @@ event loop happened to be. Under `CtrlC` instead:
   over (its summary being printed) there is nothing to stop;
 - a second Ctrl-C does not wait out the grace period (a statement may catch
   KeyboardInterrupt): the interpreter is killed now, said on a line of its own, and the
-  summary still follows. With no statement running there is nothing to kill;
+  summary still follows. With no statement running there is nothing to kill. An interpreter
+  that is not ours to kill (an attached Jupyter kernel: `Interpreter.may_kill`,
+  executors/kernel.py) is let go of instead, and the words say that (`LET_GO`): it goes on
+  with its state, maybe still running the statement;
 - a third ends the process at once: nothing may hold a user who insists (an attached Jupyter
   kernel may ignore both, and is not ours to kill);
 - the command then exits with 130 (128 + SIGINT, what a shell reports for a program Ctrl-C
@@ -45,6 +48,12 @@ from eager_lsp.core.interpreter import Interpreter
 EXIT_INTERRUPTED = 130
 USER_STOP = "interrupted by the user (Ctrl-C)"
 KILLED = "Ctrl-C again: the interpreter is killed"
+LET_GO = "Ctrl-C again: the attached kernel is let go, not killed (it may still be running)"
+# What the statement the second Ctrl-C cut short says, in the room of its line.
+CUT_SHORT = {
+    KILLED: f"{KILLED}; its state is lost",
+    LET_GO: "Ctrl-C again: the kernel is let go; it keeps its state",
+}
 
 
 class Work(Protocol):
@@ -87,8 +96,9 @@ class Replay:
 class CtrlC:
     """`async with CtrlC(interpreter, killing, work):` around a command whose `work` runs
     through `interpreter` (default: a replay, `Replay`); `killing(why)` is told before the
-    second Ctrl-C kills the interpreter (the printer says so, and then tells the statement's
-    loss as that, not as a mystery)."""
+    second Ctrl-C kills the interpreter, or lets go of one that is not ours (`KILLED`,
+    `LET_GO`: the printer says so, and then tells the statement's loss as that, not as a
+    mystery)."""
 
     def __init__(
         self,
@@ -151,8 +161,9 @@ class CtrlC:
             self.stopped = True
             self._start(work.stop(USER_STOP))
         elif (run := self._interpreter.run) is not None and not run.done:
-            self._killing(KILLED)
-            self._start(self._interpreter.executor_lost(KILLED))
+            why = KILLED if self._interpreter.may_kill else LET_GO
+            self._killing(why)
+            self._start(self._interpreter.executor_lost(why))
 
     def _start(self, job: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(job)

@@ -20,7 +20,9 @@ Rules:
   is the executor itself as a `ParallelExecutor` when it can, else None (the run then goes one
   statement at a time and says so). Nobody probes a backend with hasattr or a cast.
 - `kill()` must not destroy an interpreter the executor did not start (an attached Jupyter
-  kernel is the user's): it only lets go of it. `kill(reason)` is a kill the server asks for
+  kernel is the user's): it only lets go of it, and `may_kill` is False, so that what the
+  edges say of a kill is true (the CLI's second Ctrl-C lets go of such a kernel, which keeps
+  its state). `kill(reason)` is a kill the server asks for
   (a second Ctrl-C, a restart): a batch it cuts short fails with `ExecutorLost(reason)`, not
   with what the interpreter's death looked like ("killed by SIGKILL (out of memory?)" is a
   mystery to a user who pressed Ctrl-C twice). An interpreter that was already gone keeps
@@ -184,6 +186,11 @@ class Executor(Protocol):
     # Itself when it can run statements side by side (gate `parallel`), else None.
     @property
     def parallel(self) -> ParallelExecutor | None: ...
+
+    # True: we started it, and `kill()` ends it. False: it is not ours (an attached Jupyter
+    # kernel): `kill()` only lets go of it, and it goes on with its state.
+    @property
+    def may_kill(self) -> bool: ...
 
     async def execute(
         self,

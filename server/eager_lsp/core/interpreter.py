@@ -163,6 +163,12 @@ class Interpreter:
     def pid(self) -> int | None:
         return self._executor.pid if self._executor is not None else None
 
+    @property
+    def may_kill(self) -> bool:
+        """`executor_lost` ends the current interpreter (else, an attached Jupyter kernel, it
+        only lets go of it: the kernel goes on with its state). True when there is none."""
+        return self._executor is None or self._executor.may_kill
+
     async def executor_lost(self, reason: str, executor: Executor | None = None) -> None:
         """The interpreter died, or is killed now (a second Ctrl-C, a restart): drop it; the
         next use takes the warm spare. The kill carries `reason`: a statement it cuts short

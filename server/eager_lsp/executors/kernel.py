@@ -497,6 +497,12 @@ class KernelExecutor:
         """We started this kernel (so we may stop it)."""
         return self._t.owned
 
+    @property
+    def may_kill(self) -> bool:
+        """A kernel we started (local, or through a Jupyter server) is shut down by `kill()`;
+        an attached one is only let go of."""
+        return self._t.owned
+
     async def execute(
         self,
         batch: Sequence[ChunkRequest],

@@ -78,18 +78,23 @@ class Epoch(Activity):
             )
             stopped = report.stopped_early
             interrupted = report.interrupted  # by the user: it halts, but is no error
+            # ...and it had to kill the interpreter: its variables are gone (lsp/execution.py
+            # `user_ending`: the document's run says so too)
+            restarted = report.restarted
             # Stopped by a syntax error alone: nothing at or after it was released or ran, so
             # it does not halt follow mode (an edit anywhere in the unrun tail restarts the
             # stream from there; released_upto, which `plan` checks edits against, is before
             # the error), as after a re-run that meets one (EditRun.halted).
             syntax_only = report.failed is None and report.syntax_error is not None
         except StreamFailed:
-            stopped = syntax_only = interrupted = False  # abandoned: a newer stream takes over
+            # abandoned: a newer stream takes over
+            stopped = syntax_only = interrupted = restarted = False
         if stopped and not self.binding.cancelled:
             if not syntax_only:
                 self.follower.state.stopped_at_error()
             if interrupted:
-                message = f"{methods.FOLLOWING} · {methods.INTERRUPTED}; edit it to re-run"
+                ended = methods.RESTARTED if restarted else methods.INTERRUPTED
+                message = f"{methods.FOLLOWING} · {ended}; edit it to re-run"
                 server.status(doc, "idle", message=message)
             else:
                 message = "follow: stopped at an error; edit it to re-run"

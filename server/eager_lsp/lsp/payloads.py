@@ -242,6 +242,11 @@ class ErrorInfo:
     line: int | None  # 0-based document line
     traceback: str
     stateLost: bool
+    # The user ended it (core/run.py `ended_by_user`): its KeyboardInterrupt, or its
+    # interpreter killed for an interrupt, a stop or a restart the user asked for. Clients
+    # head it "interrupted", not "error" (its diagnostic is Information); `stateLost` alone
+    # cannot tell such a kill from a crash.
+    byUser: bool
     frames: list[FrameInfo]
     framesOmitted: int
 

@@ -364,6 +364,7 @@ def _result_payload(doc: Document, e: Entry, traceback_cap: int) -> P.ChunkResul
             line=e.error_line,
             traceback=limits.clip_middle(r.error.traceback, traceback_cap),
             stateLost=r.error.state_lost,
+            byUser=ended_by_user(r),
             frames=[
                 P.FrameInfo(
                     path=f.path,

@@ -53,6 +53,15 @@ H.run(function()
     "a.py"
   )
   r.progress = output.detail_lines(result(0, 0, { stdout = "\r 0%\r 50%\r100%\ndone\n" }), "a.py")
+  -- the interpreter lost: killed for the user's interrupt (`byUser`), or by itself (a crash)
+  local function lost(by_user)
+    return result(1, 1, { ok = false, error = {
+      type = "InterpreterLost", message = "gone; the interpreter was restarted and its state is lost",
+      line = 1, traceback = "", stateLost = true, byUser = by_user, frames = {}, framesOmitted = 0,
+    } })
+  end
+  r.killed = output.detail_lines(lost(true), "a.py")
+  r.crashed = output.detail_lines(lost(false), "a.py")
   r.caret = output.caret_lines("b = (1,", 4)
   r.caret_indented = output.caret_lines("    return f(x))", 15)
   r.caret_tab = output.caret_lines("\tx = 1 +", 8)

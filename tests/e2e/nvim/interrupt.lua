@@ -31,6 +31,8 @@ H.run(function()
     return eager.statusline(buf) ~= "eager: running"
   end)
   r.statusline_interrupted = eager.statusline(buf)
+  -- :EagerOutput's text for the interrupted statement (its heading)
+  r.output_interrupted = (require("eager.output").render(vim.uri_from_bufnr(buf)))
   H.snapshot(buf, client)
   n = #r.notifications
   vim.cmd("EagerRestart")

@@ -84,13 +84,14 @@ H.run(function()
   handlers["eager/status"](nil, { uri = uri, state = "idle" }, {})
   r.after_idle = check("after_idle")
   r.after_idle_results = #require("eager").results(buf)
-  -- bounded: past the cap the rest is counted, not kept
+  -- bounded: past the cap the head and the newest text are kept, the middle counted
   local cap = require("eager.state").LIVE_CAP
   local piece = string.rep("x", 4095) .. "\n"
   local pieces = math.floor(cap / #piece) + 3
-  for _ = 1, pieces do
+  for _ = 1, pieces - 1 do
     live(5, 3, 3, piece)
   end
+  live(5, 3, 3, "newest " .. string.rep("y", 4088) .. "\n") -- (a bar's latest state, say)
   local big = check("big")
   local first, last
   for i, line in ipairs(big) do
@@ -102,7 +103,16 @@ H.run(function()
   end
   local section = vim.list_slice(big, first + 1, last)
   r.big_section_last = section[#section]
-  r.big_kept = #table.concat(section, "\n", 1, #section - 1)
+  local kept, markers = 0, {}
+  for _, line in ipairs(section) do
+    if line:match("^%[%.%.%. %d+ bytes not kept %.%.%.%]$") then
+      markers[#markers + 1] = line
+    else
+      kept = kept + #line + 1 -- (its newline)
+    end
+  end
+  r.big_markers = markers
+  r.big_kept = kept
   r.big_fed = pieces * #piece
   r.cap = cap
 
@@ -168,7 +178,11 @@ H.run(function()
   }), {})
   local big_kept = section_of(check("big_truncated"), "# line 5: ok")
   r.big_truncated_last = big_kept[#big_kept]
-  r.big_truncated_kept = #table.concat(big_kept, "\n", 1, #big_kept - 1) + 1
+  local gap_lines = vim.tbl_filter(function(line)
+    return line:match("^%[%.%.%. %d+ bytes not kept %.%.%.%]$") ~= nil
+  end, big_kept)
+  r.big_truncated_gaps = #gap_lines
+  r.big_truncated_kept = #table.concat(big_kept, "\n", 1, #big_kept - 1) + 1 - (#gap_lines > 0 and #gap_lines[1] + 1 or 0)
   r.kept_before_replace = 0
   for _, res in ipairs(st.get(uri).results) do
     r.kept_before_replace = r.kept_before_replace + (res._live and 1 or 0)

@@ -12,7 +12,7 @@ import { chromium } from "playwright-core";
 
 const params = JSON.parse(process.env.EAGER_E2E ?? "{}");
 const timeout = params.timeoutMs ?? 90000;
-const result = { steps: [], error: null, toastsSeen: [] };
+const result = { steps: [], error: null, toastsSeen: [], messagesSeen: [] };
 /** The toasts seen during the current typing run (streamTyping), each text once: the summary of
  * a run can read exactly like an earlier run's ("Eager: done in 11.3 s …"). */
 let runToasts = null;
@@ -40,10 +40,12 @@ async function until(what, fn, ms = timeout, every = 250) {
 }
 
 /** Everything on the page the test asserts on, read from the DOM. Notification toasts fade, so
- * every one seen is also kept in `result.toastsSeen`. */
+ * every one seen is also kept in `result.toastsSeen`, and its message with its severity (its
+ * icon) in `result.messagesSeen`, each once, in the order they came. */
 async function snapshot(page) {
   const s = await readPage(page);
   for (const t of s.toasts) if (!result.toastsSeen.includes(t)) result.toastsSeen.push(t);
+  for (const m of s.messages) if (!result.messagesSeen.some((x) => x.text === m.text)) result.messagesSeen.push(m);
   if (runToasts) for (const t of s.toasts) if (!runToasts.includes(t)) runToasts.push(t);
   return s;
 }
@@ -74,13 +76,20 @@ async function readPage(page) {
     const toasts = [...document.querySelectorAll(".notification-toast, .notifications-list-container .monaco-list-row")].map(
       (el) => el.innerText.trim(),
     );
+    const messages = [...document.querySelectorAll(".notification-toast")].map((el) => ({
+      text: (el.querySelector(".notification-list-item-message")?.innerText ?? el.innerText).trim(),
+      severity: el.querySelector(".codicon-error") ? "error" : el.querySelector(".codicon-warning") ? "warning" : "info",
+    }));
     return {
       // Monaco draws spaces as no-break spaces.
       text: viewLines ? viewLines.innerText.replace(/\u00a0/g, " ") : null,
       decorations,
       squiggles: editor ? editor.querySelectorAll(".squiggly-error").length : 0,
+      // Information diagnostics (an interrupted statement's)
+      infoSquiggles: editor ? editor.querySelectorAll(".squiggly-info").length : 0,
       statusItems,
       toasts,
+      messages,
       title: document.title,
     };
   });
@@ -1083,9 +1092,10 @@ async function wholeOutput(page) {
 }
 
 /** Run a file whose third statement sleeps; once it runs, "Eager: Interrupt" from the palette.
- * Then what the page shows: the status bar item, the decorations, the squiggle, the hover of the
- * interrupted line, the "Eager" channel, "Eager: Whole Output of Statement" on that line. Then run it
- * again and "Eager: Restart Interpreter" while it sleeps; the status bar item and decorations. */
+ * Then what the page shows: the status bar item, the messages the interrupt brought, the
+ * decorations, the squiggle, the hover of the interrupted line, the "Eager" channel, "Eager:
+ * Whole Output of Statement" on that line. Then run it again and "Eager: Restart Interpreter"
+ * while it sleeps; the status bar item, its messages and the decorations. */
 async function interruptAndRestart(page) {
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(params.url).origin });
   const runUntilItSleeps = async (what) => {
@@ -1101,6 +1111,20 @@ async function interruptAndRestart(page) {
     });
     await page.waitForTimeout(500); // it sleeps now
     return s;
+  };
+  /** The messages (toasts) that came since `mark` (a length of `result.messagesSeen`), once
+   * `first` is among them and two more seconds have passed (a second message of the same
+   * action comes within milliseconds: the run's summary right after its status). */
+  const messagesSince = async (mark, first) => {
+    await until(`the message "${first}"`, async () => {
+      await snapshot(page);
+      return result.messagesSeen.slice(mark).some((m) => m.text.startsWith(first));
+    }, 20000, 100);
+    for (let i = 0; i < 20; i++) {
+      await snapshot(page);
+      await page.waitForTimeout(100);
+    }
+    return result.messagesSeen.slice(mark);
   };
   /** Every text the status bar item shows until it is no longer busy, then a second more. */
   const watchUntilIdle = async () => {
@@ -1138,24 +1162,23 @@ async function interruptAndRestart(page) {
     result.detailWhileRunning = runningShown;
   }
   step(`Whole Output of Statement while it runs: ${result.detailWhileRunning}`);
+  await snapshot(page);
+  const beforeInterrupt = result.messagesSeen.length;
   const asked = Date.now();
   await command(page, "Eager: Interrupt");
   step("Eager: Interrupt");
   result.afterInterrupt = await watchUntilIdle();
   result.interruptSeconds = (Date.now() - asked) / 1000;
-  // The run's summary: shown as information or as a warning (its icon).
-  result.interruptToasts = await until("the run's summary", async () => {
-    const toasts = await page.evaluate(() =>
-      [...document.querySelectorAll(".notification-toast")].map((el) => ({
-        text: el.innerText.trim(),
-        severity: el.querySelector(".codicon-error") ? "error" : el.querySelector(".codicon-warning") ? "warning" : "info",
-      })),
-    );
-    return toasts.some((t) => t.text.startsWith("Eager: stopped after")) ? toasts : null;
-  }, 15000, 100);
-  step(`interrupted: ${result.afterInterrupt.later?.text}`);
+  // Every message the interrupt brought: its own, and no summary of the run besides.
+  result.interruptMessages = await messagesSince(beforeInterrupt, "Eager: interrupted");
+  step(`interrupted: ${result.afterInterrupt.later?.text}; messages ${JSON.stringify(result.interruptMessages)}`);
   const snap = await snapshot(page);
-  result.interruptSnapshot = { decorations: snap.decorations.map((d) => d.text), squiggles: snap.squiggles, statusItems: snap.statusItems };
+  result.interruptSnapshot = {
+    decorations: snap.decorations.map((d) => d.text),
+    squiggles: snap.squiggles,
+    infoSquiggles: snap.infoSquiggles,
+    statusItems: snap.statusItems,
+  };
   result.hover = await hoverLine(page, params.sleepLine, params.screenshot);
   await page.mouse.move(5, 5);
   await page.keyboard.press("Escape");
@@ -1180,10 +1203,13 @@ async function interruptAndRestart(page) {
   step("read the interrupted statement's whole output");
 
   result.beforeRestart = await runUntilItSleeps("restart");
+  await snapshot(page);
+  const beforeRestart = result.messagesSeen.length;
   await command(page, "Eager: Restart Interpreter");
   step("Eager: Restart Interpreter");
   result.afterRestart = await watchUntilIdle();
-  step(`restarted: ${result.afterRestart.later?.text}`);
+  result.restartMessages = await messagesSince(beforeRestart, "Eager: interpreter restarted");
+  step(`restarted: ${result.afterRestart.later?.text}; messages ${JSON.stringify(result.restartMessages)}`);
   const end = await snapshot(page);
   result.restartSnapshot = { decorations: end.decorations.map((d) => d.text), squiggles: end.squiggles };
   // "Eager: Whole Output of Statement" on a line whose result is drawn stale now.

@@ -224,6 +224,11 @@ class WorkerClient:
         """The worker runs statements side by side (`execute_parallel`)."""
         return self
 
+    @property
+    def may_kill(self) -> bool:
+        """We started the worker: `kill()` ends it."""
+        return True
+
     async def execute(
         self,
         batch: Sequence[ChunkRequest],
