@@ -255,3 +255,35 @@ async def test_following_says_the_interpreter_was_restarted_after_an_interrupt_t
     await asyncio.sleep(0.3)  # (a later word would come now)
     late = [s for s in _statuses(editor, uri, seen) if s["state"] != "running"]
     assert all(methods.INTERRUPTED not in s["message"] for s in late), late
+
+
+@pytest.mark.settings(GRACE)
+async def test_a_rerun_after_an_edit_says_the_interpreter_was_restarted_after_an_interrupt_that_killed(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """Follow mode's re-run of an edit (lsp/incremental.py), not its first run: an interrupt
+    that had to kill the interpreter ends `interpreter restarted`, not `interrupted` (it said
+    `interrupted` although the variables were gone)."""
+    uri = editor.open("edit.py", DEAF.replace("sleep(60)", "sleep(0)"), tmp_path)
+    assert await editor.command(methods.FOLLOW, uri=uri, enabled=True) == {"enabled": True}
+    await editor.wait_hints(uri, lambda h: h.get(4) == "after = 1", "the first run")
+    editor.type(uri, SLEEP_LINE, len("time.sleep("), "6")  # time.sleep(60)
+    editor.cursor(uri, 4, 0)
+    await _running_line(editor, uri, SLEEP_LINE)
+    seen = len(_statuses(editor, uri))
+    assert await _interrupt_until_it_runs(editor, uri) == {
+        "interrupted": True,
+        "stateLost": True,
+    }
+    ended = await editor.wait_for(
+        lambda: [
+            s
+            for s in _statuses(editor, uri, seen)
+            if s["state"] != "running" and s["message"] != methods.FOLLOWING
+        ],
+        "the status after the interrupt",
+    )
+    state, message = ended[-1]["state"], ended[-1]["message"]
+    assert state == "idle" and message.startswith(methods.FOLLOWING), ended
+    assert message.endswith(f"; {methods.RESTARTED}"), ended
+    assert methods.INTERRUPTED not in message, ended

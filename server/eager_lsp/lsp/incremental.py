@@ -11,7 +11,8 @@ its state and its results. Rules:
   and are reported stale: their values no longer hold;
 - the status's message says what happened: "re-ran 2 of 14 statements (0.03 s; a full
   rebuild would take ≈4.1 s)", or "full rebuild (why): …"; "…; interrupted" (idle, no error)
-  when the user interrupted a statement it ran.
+  when the user interrupted a statement it ran, "…; interpreter restarted" when that interrupt
+  had to kill the interpreter (its variables are gone).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from eager_lsp.core.dependencies import Plan
 from eager_lsp.core.rerun import RerunReport, rerun
 from eager_lsp.core.types import Event, ExecStart, ResultReady
 from eager_lsp.lsp import methods
-from eager_lsp.lsp.execution import Activity, replace_activity, run_error_text
+from eager_lsp.lsp.execution import Activity, replace_activity, run_error_text, user_ending
 from eager_lsp.lsp.runs import LineMap, publishing
 
 if TYPE_CHECKING:
@@ -85,8 +86,9 @@ class EditRun(Activity):
         if self.label != "follow":
             message = f"{self.label}: {message}"
         ran = self.report.report
-        if ran is not None and ran.interrupted:
-            error, message = None, f"{message}; {methods.INTERRUPTED}"
+        ended = user_ending(ran, ran.failed) if ran is not None else None
+        if ended is not None:  # interrupted, or an interrupt that had to kill the interpreter
+            error, message = None, f"{message}; {ended}"
         if error:
             server.status(doc, "error", message=f"{message}; {error}")
         elif self.label == "follow":
