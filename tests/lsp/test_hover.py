@@ -129,3 +129,26 @@ async def test_hover_shows_output_as_a_terminal_and_stays_within_its_json_cap(
     emoji = await _hover(editor, uri, 2)
     assert emoji is not None and "\U0001f600" in emoji
     assert limits.json_size(emoji) <= limits.PAYLOAD_CAP, limits.json_size(emoji)
+
+
+async def test_hover_heads_a_statement_the_user_interrupted_as_interrupted(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """A statement the user interrupted is headed `interrupted` (as VS Code's own hover and
+    both editors' output are): its KeyboardInterrupt is not the code's error."""
+    from .test_interpreter import _running_line
+    from .test_interrupt_kill import _interrupt_until_it_runs
+
+    uri = editor.open("stop.py", "import time\ntime.sleep(30)\nz = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await _running_line(editor, uri, 1)
+    assert (await _interrupt_until_it_runs(editor, uri))["interrupted"] is True
+    await editor.summary(uri)
+    text = await _hover(editor, uri, 1)
+    if text is None:  # a client that draws its own hover (VS Code) gets none from the server
+        return
+    head = text.split("\n\n")[0]
+    assert head.endswith(" · interrupted"), text
+    assert "**KeyboardInterrupt**" in text
+    done = await _hover(editor, uri, 0)
+    assert done is not None and "interrupted" not in done

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from eager_lsp.core.run import ended_by_user
 from eager_lsp.core.types import Value
 from eager_lsp.limits import PAYLOAD_CAP, json_size
 from eager_lsp.lsp.payloads import RunningDetail
@@ -162,6 +163,8 @@ def hover_markdown(doc: Document, e: Entry) -> str:
         head.append(f"{elapsed:.1f} ms" if elapsed < 1000 else f"{elapsed / 1000:.2f} s")
     if r.skipped:
         head.append("skipped (not run: an earlier statement failed or the run stopped)")
+    elif ended_by_user(r):  # its KeyboardInterrupt or lost interpreter is not the code's error
+        head.append("interrupted")
     blocks = [" · ".join(head)]
     for v in r.values:
         blocks += _value_blocks(v, f"**{v.name}**")
