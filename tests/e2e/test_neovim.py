@@ -1604,6 +1604,8 @@ def test_eager_detail_buffers_and_text_from_synthetic_answers(tmp_path: Path) ->
         "# a.py line 5: running for 2.0 s, no result yet (:EagerDetail again shows more)",
         "(no output yet)",
     ], r["running_quiet"]
+    # under a tenth of a second in milliseconds (one decimal read "0.0 s")
+    assert r["running_just"].startswith("# a.py line 5: running for 30 ms, "), r["running_just"]
     assert r["running_long"] == [
         "# a.py lines 2-4: running for 1 min 15 s, no result yet (:EagerDetail again shows more)",
         "# stdout so far",

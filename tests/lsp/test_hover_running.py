@@ -235,3 +235,11 @@ def test_a_running_statements_hover_shows_lines_as_a_terminal_does() -> None:
     assert text.startswith("**eager** · line 2 · running for "), text
     assert "```text\na\nb\n```" in text and "```text\n100%|####|\n```" in text, text
     assert "50%" not in text and "\r" not in text
+
+
+def test_a_statement_just_started_has_run_for_milliseconds() -> None:
+    """One decimal of a second read "running for 0.0 s" for a statement just started."""
+    assert hover._duration(0.03) == "30 ms"
+    assert hover._duration(0.0994) == "99 ms"
+    assert hover._duration(0.1) == "0.1 s"
+    assert hover._duration(125.5) == "2 min 5 s"

@@ -206,12 +206,12 @@ end
 --- omitted ...]").
 M.DETAIL_CUT_NOTE = "[... the server cut this answer to fit its cap (1 MiB): the longest texts above lack their middle]"
 
---- The seconds a statement has run, as the detail's header says them: 4.2 s, 2 min 5 s.
+--- The seconds a statement has run, as the detail's header says them: 30 ms, 4.2 s, 2 min 5 s.
 ---@param seconds number
 ---@return string
 local function duration(seconds)
   if seconds < 60 then
-    return ("%.1f s"):format(seconds)
+    return require("eager.handlers").duration(seconds)
   end
   local whole = math.floor(seconds)
   return ("%d min %d s"):format(math.floor(whole / 60), whole % 60)

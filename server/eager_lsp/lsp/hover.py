@@ -146,6 +146,10 @@ def _as_terminal_shows(text: str) -> str:
 
 
 def _duration(seconds: float) -> str:
+    """30 ms, 4.2 s, 2 min 5 s (one decimal of a second read "0.0 s" for a statement just
+    started; Neovim's `handlers.duration` has the same rule)."""
+    if seconds < 0.0995:
+        return f"{round(max(0.0, seconds) * 1000)} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(int(seconds), 60)

@@ -48,6 +48,7 @@ H.run(function()
     "a.py"
   )
   r.running_quiet = output.detail_lines(running(4, 4, { elapsedS = 2.04 }), "a.py")
+  r.running_just = output.detail_lines(running(4, 4, { elapsedS = 0.03 }), "a.py")[1]
   r.running_long = output.detail_lines(
     running(1, 3, { stdout = "row 9998\nrow 9999\n", stdoutBefore = 123456 }),
     "a.py"
