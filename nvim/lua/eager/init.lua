@@ -457,7 +457,8 @@ function M.output(buf)
 end
 
 --- Show the result on a line whole (the server's eager.resultDetail: its lines, status and
---- values, all of its stdout and stderr, its whole traceback; a syntax error's message) in a
+--- values, all of its stdout and stderr, its whole traceback; a syntax error's message; a
+--- statement still running: how long, and the end of its output so far) in a
 --- read-only scratch split; `q` closes it. Says so when nothing ran on that line.
 ---@param buf? integer
 ---@param line? integer  0-based; default: the cursor's line (in the current window when it
@@ -470,7 +471,7 @@ function M.detail(buf, line)
   end
   return M.exec("eager.resultDetail", { line = line }, {
     buf = buf,
-    ---@param r eager.ChunkResultParams|eager.SyntaxErrorDetail|eager.Refusal|nil
+    ---@param r eager.ChunkResultParams|eager.SyntaxErrorDetail|eager.RunningDetail|eager.Refusal|nil
     on_result = function(r)
       -- A refusal comes back as { error = "...", reason = ... } (a chunk result's `error`
       -- is a table), already shown by the server (window/showMessage).
