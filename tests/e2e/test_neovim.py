@@ -496,6 +496,29 @@ def test_stop_ends_the_generation_and_keeps_the_text(
 
 
 @requires_nvim
+def test_a_stop_that_had_to_kill_says_the_state_is_lost(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """:EagerStop of code that ignores SIGINT: after the grace period the interpreter is
+    killed; the user is told (a warning), not only the statusline."""
+    target = tmp_path / "deaf.py"
+    target.write_text(
+        "kept = 7\n"
+        "import signal, time\n"
+        "_ = signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "time.sleep(60)\n"
+        "after = 1\n"
+    )
+    settings = _settings(openai_server.url, execution={"interruptGraceSeconds": 0.5})
+    r = run_scenario("stop_kill", tmp_path, {"file": str(target), "settings": settings})
+    assert r.get("error") is None, r["_debug"]
+    said = [(n["msg"], n["level"]) for n in r["after_stop"] if "state is lost" in n["msg"]]
+    assert len(said) == 1 and said[0][0].startswith("eager: stopped;"), r["after_stop"]
+    assert said[0][1] == 3, said  # vim.log.levels.WARN
+    assert r["statusline_stopped"] == "eager: idle · interpreter restarted", r["statusline_stopped"]
+
+
+@requires_nvim
 def test_interrupt_a_running_statement_then_restart(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:

@@ -230,14 +230,14 @@ async def test_stop_ends_generation_and_the_model_stream(
     uri = editor.open("stop.py", "", tmp_path)
     await editor.command(methods.GENERATE, uri=uri, prompt="slow")
     await editor.wait_for(lambda: len(editor.apply_requests) >= 2, "some text")
-    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
     summary = await editor.summary(uri)
     assert summary["stoppedEarly"] is True
     request = fake_openai.chat_requests[0]
     assert request.wait_done() and request.disconnected
     assert request.pieces_sent < len(reply.content_pieces())
     assert editor.docs[uri].source.startswith("a = 1\n")
-    assert await editor.command(methods.STOP, uri=uri) == {"stopped": False}
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is False
 
 
 async def test_cancelling_the_progress_stops_generation(
@@ -446,7 +446,7 @@ async def test_stop_interrupts_the_code_the_generation_started(
         labels = await editor.hint_labels(uri)
     await asyncio.sleep(0.3)  # the loop runs
     assert not editor.notes_for(methods.GENERATION_SUMMARY, uri)  # still running
-    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
     summary = await editor.summary(uri)
     assert summary["stoppedEarly"] is True
     # the KeyboardInterrupt the stop caused is not the run's error: the user asked for it
@@ -496,7 +496,7 @@ async def test_stop_during_a_loop_keeps_the_complete_lines_after_it(
         while labels.get(0) != "x = 1":
             await asyncio.sleep(0.05)
             labels = await editor.hint_labels(uri)
-        assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+        assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
         summary = await editor.summary(uri)
     finally:
         held.set()

@@ -212,7 +212,12 @@ async def test_a_stop_that_had_to_kill_says_the_interpreter_was_restarted(
         lambda: any(SLEEP_LINE in s.get("runningLines", []) for s in _statuses(editor, uri)),
         "the sleep to run",
     )
-    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    # the answer says the code was interrupted, and the interpreter killed for it
+    assert await editor.command(methods.STOP, uri=uri) == {
+        "stopped": True,
+        "interrupted": True,
+        "stateLost": True,
+    }
     summary = await editor.summary(uri)
     # the stop's kill is no error of the code's; the statement shows what happened
     assert (summary["stoppedEarly"], summary["error"]) == (True, None), summary
@@ -287,3 +292,53 @@ async def test_a_rerun_after_an_edit_says_the_interpreter_was_restarted_after_an
     assert state == "idle" and message.startswith(methods.FOLLOWING), ended
     assert message.endswith(f"; {methods.RESTARTED}"), ended
     assert methods.INTERRUPTED not in message, ended
+
+
+async def test_a_stop_says_whether_it_interrupted_code(editor: Editor, tmp_path: Path) -> None:
+    """eager.stop's answer: the code it was running was interrupted (the interrupt landed: the
+    interpreter keeps its variables); a stop between runs interrupted nothing."""
+    uri = editor.open("stop.py", "kept = 7\nimport time\ntime.sleep(60)\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await _running_line(editor, uri, 2)
+    assert await editor.command(methods.STOP, uri=uri) == {
+        "stopped": True,
+        "interrupted": True,
+        "stateLost": False,
+    }
+    summary = await editor.summary(uri)
+    assert (summary["stoppedEarly"], summary["error"]) == (True, None), summary
+    assert _status_with_summary(editor, uri) == ("idle", methods.STOPPED)
+    error = _error_at(editor, uri, 2)
+    assert (error["type"], error["byUser"]) == ("KeyboardInterrupt", True), error
+    assert await editor.command(methods.STOP, uri=uri) == {
+        "stopped": False,
+        "interrupted": False,
+        "stateLost": False,
+    }
+
+
+@pytest.mark.settings(GRACE)
+async def test_a_stop_of_a_document_run_that_had_to_kill_says_so(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """eager.stop of eager.runDocument whose statement ignores the interrupt: the interpreter is
+    killed, and the answer, the status and the statement say so. (The run was cancelled: the
+    killed statement showed nothing, the status said `stopped` and the answer nothing, while
+    `kept` was gone.)"""
+    uri = editor.open("deaf.py", DEAF, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await _running_line(editor, uri, SLEEP_LINE)
+    assert await editor.command(methods.STOP, uri=uri) == {
+        "stopped": True,
+        "interrupted": True,
+        "stateLost": True,
+    }
+    summary = await editor.summary(uri)
+    assert (summary["stoppedEarly"], summary["error"], summary["chunks"]) == (True, None, 3)
+    assert _status_with_summary(editor, uri) == ("idle", methods.RESTARTED)
+    error = _error_at(editor, uri, SLEEP_LINE)
+    assert (error["type"], error["stateLost"], error["byUser"]) == ("InterpreterLost", True, True)
+    diags = await editor.settle(uri, lambda ds: len(ds) == 1)
+    assert diags.diagnostics[0].severity == lsp.DiagnosticSeverity.Information, diags
+    await asyncio.sleep(0.3)
+    assert _warnings(editor) == [], _warnings(editor)

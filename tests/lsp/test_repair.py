@@ -347,7 +347,7 @@ async def test_a_stopped_fix_says_stopped_not_keyboard_interrupt(
     await editor.wait_for(lambda: editor.docs[uri].source == "x = 1\n" + spin, "the loop")
     await asyncio.sleep(0.3)  # the loop runs
     assert len(editor.notes_for(methods.GENERATION_SUMMARY, uri)) == 1  # the fix still runs
-    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
     summary = await editor.summary(uri, 2)
     assert summary["stoppedEarly"] is True
     assert summary["error"] is None, summary

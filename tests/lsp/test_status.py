@@ -51,7 +51,7 @@ async def test_a_stopped_generation_counts_what_ran(
     await editor.wait_for(
         lambda: len(editor.notes_for(methods.CHUNK_RESULT, uri)) >= 4, "four results"
     )
-    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
     summary = await editor.summary(uri)
     assert summary["stoppedEarly"] is True
     shown = len(editor.notes_for(methods.CHUNK_RESULT, uri))

@@ -198,7 +198,7 @@ async def test_stop_interrupts_the_cleanup_and_nothing_runs_after(
         ),
         "`n = 0` to run again",
     )
-    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
     summary = await editor.summary(uri)
     assert "stopped while removing statements that ran but were not written" in summary["error"]
     assert await editor.command(methods.INTERRUPT, uri=uri) == {

@@ -452,7 +452,7 @@ async def test_applyedit_a_stop_during_a_refusal_wait_still_writes_the_refused_l
     )
     summary = await editor.summary(uri)
     assert refused and stops, "the second edit was never refused"
-    assert (await stops[0]) == {"stopped": True}
+    assert (await stops[0])["stopped"] is True
     assert summary["stoppedEarly"] is True and summary["error"] is None, summary
     lines = editor.docs[uri].source.split("\n")
     assert lines[:2] == ["# typed", "start = 0"], lines
@@ -1025,7 +1025,7 @@ async def test_stream_edits_stop_removes_an_unfinished_last_line(
     uri = editor.open("partial.py", "", tmp_path)
     await editor.command(methods.GENERATE, uri=uri, prompt="p")
     await editor.wait_for(lambda: "c = [1, 1" in editor.docs[uri].source, "a partial line")
-    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
     summary = await editor.summary(uri)
     assert summary["stoppedEarly"] is True
     assert editor.docs[uri].source == "a = 1\nb = 2\n"  # the unfinished line was removed
@@ -1046,7 +1046,7 @@ async def test_stream_edits_a_stop_after_the_stream_ended_does_not_call_the_cut_
     uri = editor.open("cut.py", "", tmp_path)
     await editor.command(methods.GENERATE, uri=uri, prompt="p")
     await editor.wait_for(lambda: editor.docs[uri].source.endswith("x = 1"), "the last line")
-    assert await editor.command(methods.STOP, uri=uri) == {"stopped": True}
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
     await editor.summary(uri)
     end = streams.requests[-1]
     assert end["op"] == "end" and end.get("keepLines") == 2 and "complete" not in end, end

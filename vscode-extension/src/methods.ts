@@ -346,5 +346,7 @@ export interface CursorParams {
 
 export interface StopResult {
   stopped: boolean;
-  [more: string]: unknown;
+  /** The code it was running was interrupted; `stateLost`: the interpreter was killed for it. */
+  interrupted?: boolean;
+  stateLost?: boolean;
 }

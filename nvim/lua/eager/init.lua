@@ -372,6 +372,8 @@ function M.stop(buf)
     on_result = function(r)
       if r and r.stopped == false then
         info("nothing to stop")
+      elseif r and r.stateLost then
+        vim.notify("eager: stopped; the code did not stop in time, so the interpreter was restarted and its state is lost", vim.log.levels.WARN)
       end
     end,
   })

@@ -206,6 +206,8 @@
 
 ---@class eager.StopResult
 ---@field stopped boolean
+---@field interrupted boolean
+---@field stateLost boolean
 
 ---@class eager.FollowResult
 ---@field enabled boolean

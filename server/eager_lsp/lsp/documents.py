@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types as lsp
 
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
-from eager_lsp.core.types import Event
+from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.executors.backend import SharedSources
 from eager_lsp.lsp.config import Settings
 from eager_lsp.lsp.running import RunningStatements
@@ -62,6 +62,11 @@ class RunCounts(Protocol):
 
     @property
     def ran(self) -> int: ...
+
+    @property
+    def failed(self) -> ChunkResult | None:
+        """Its first failing statement (one the user interrupted included)."""
+        ...
 
     def counts(self) -> dict[str, int]: ...
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from eager_lsp.app.run import run_text
+from eager_lsp.app.run import run_text, stop_text
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.run import LostOnRequest, RunReport, ended_by_user
@@ -293,11 +293,26 @@ class DocumentRun(Activity):
     """`eager.runDocument`: a fresh namespace, then the whole text streamed through at once."""
 
     kind = "run"
+    _interpreter: Interpreter | None = None  # once it has one
+
+    async def stop(self, reason: str) -> None:
+        """Stop as its user would (app/run.py `stop_text`): the running statement gets its
+        KeyboardInterrupt (the interpreter is killed after the grace period) and the run ends
+        with its report, so that statement shows what happened and the status and the
+        `eager.stop` answer say whether the variables are gone. (Cancelled at once, the run
+        dropped that statement's result and said `stopped` over a killed interpreter.) A
+        restart, which kills anyway, cancels at once."""
+        self.stop_reason = self.stop_reason or reason
+        interpreter = self._interpreter
+        if reason != RESTART_STOP and interpreter is not None and self.running:
+            await stop_text(interpreter, reason)
+            await self.wait_done(5.0)
+        await super().stop(reason)
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
         try:
-            interpreter = await server.ensure_interpreter(doc)
+            interpreter = self._interpreter = await server.ensure_interpreter(doc)
         except RequestError as exc:
             server.show(exc.message, error=True)
             server.status(doc, "error", message=exc.message)
@@ -333,7 +348,11 @@ class DocumentRun(Activity):
             binding.cancelled = report is None
             linemap.detach()
             error = run_error_text(binding) if report is not None else None
+            if self.stop_reason is not None and ended_by_user(binding.failed):
+                error = None  # a stop is no error (its statement's result says what happened)
             ended = user_ending(report, binding.failed)
+            if ended == methods.INTERRUPTED and self.stop_reason is not None:
+                ended = methods.STOPPED  # (the stop's interrupt landed: the user said stop)
             if self.stop_reason == RESTART_STOP:
                 ended = methods.RESTARTED  # (the restart's own last word, said first here)
             progress.end(ended or error or "done")

@@ -51,7 +51,7 @@ from eager_lsp.app.generate import GenerateOutcome, RepairContext, repair_loop
 from eager_lsp.app.repair import RepairRequest
 from eager_lsp.core.executor import Executor
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
-from eager_lsp.core.run import RunReport, ended_by_user
+from eager_lsp.core.run import LostOnRequest, RunReport, ended_by_user
 from eager_lsp.core.types import ChunkResult, EndOfStream, Event
 from eager_lsp.lsp import methods
 from eager_lsp.lsp.edits import EDITED_BY_USER, EDITED_MEANWHILE, EditWriter, Region, Writer
@@ -888,11 +888,18 @@ def repair_plan(doc: Document, entry: Entry) -> tuple[RepairRequest, int, int]:
 
 
 async def stop(server: GenerationContext, doc: Document) -> StopResult:
+    """Stop what the document runs; say whether code was interrupted, and whether that took
+    killing the interpreter (its variables are gone): the editors tell the user so."""
     activity = doc.activity
     if activity is None or not activity.running:
         return StopResult(stopped=False)
     await activity.stop("stopped on request")
-    return StopResult(stopped=True)
+    failed = activity.binding.failed if activity.binding is not None else None
+    if failed is None or not ended_by_user(failed):
+        return StopResult(stopped=True)
+    return StopResult(
+        stopped=True, interrupted=True, stateLost=isinstance(failed.error, LostOnRequest)
+    )
 
 
 def after_failure(server: GenerationContext, doc: Document, failed: ChunkResult) -> None:

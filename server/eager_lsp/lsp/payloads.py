@@ -500,6 +500,10 @@ class StartedResult:
 @dataclass
 class StopResult:
     stopped: bool
+    # The code it was running was interrupted (its statement shows `byUser`); `stateLost`:
+    # the code ignored the interrupt and the interpreter was killed and restarted for it.
+    interrupted: bool = False
+    stateLost: bool = False
 
 
 @dataclass
