@@ -128,7 +128,8 @@ export function registerCommands(
         output.appendLine(`[client] stop: ${JSON.stringify(result)}`);
         // The server answers once what it stopped has wound down, after its summary.
         const message = stopMessage(result, (client.summaryAt.get(uri) ?? 0) >= asked);
-        if (message) void vscode.window.showInformationMessage(message);
+        if (message && result.stateLost === true) void vscode.window.showWarningMessage(message);
+        else if (message) void vscode.window.showInformationMessage(message);
       }),
     ),
 

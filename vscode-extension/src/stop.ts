@@ -3,13 +3,16 @@
 
 import type { StopResult } from "./methods";
 
-/** `summarized`: the summary of what was stopped ("Eager: stopped after 3.2 s …") was shown
- * already; then only what it does not say is told, if anything. */
+/** `summarized`: the summary of what was stopped came already (shown, "Eager: stopped after
+ * 3.2 s …", or left to this message when the status says the interpreter was restarted:
+ * status.ts `summaryToldByCommand`); then only what it does not say is told, if anything: that
+ * the variables are gone (a stopped run that was interrupted says so by being stopped). */
 export function stopMessage(r: StopResult, summarized = false): string | undefined {
   if (!r.stopped) return "Eager: nothing was running.";
+  const lost = "The code did not stop in time; the interpreter was restarted and its variables are gone.";
+  if (summarized) return r.stateLost === true ? `Eager: stopped. ${lost}` : undefined;
   const more: string[] = [];
-  if (r.interrupted === true) more.push("The code it started was interrupted.");
-  if (r.stateLost === true) more.push("The interpreter did not stop in time and was restarted; its variables are gone.");
-  if (!summarized) return ["Eager: stopped.", ...more].join(" ");
-  return more.length > 0 ? `Eager: ${more.join(" ")}` : undefined;
+  if (r.interrupted === true && r.stateLost !== true) more.push("The code it started was interrupted.");
+  if (r.stateLost === true) more.push(lost);
+  return ["Eager: stopped.", ...more].join(" ");
 }

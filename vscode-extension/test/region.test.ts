@@ -430,7 +430,9 @@ describe("withEol and stopMessage", () => {
 
   it("says nothing the summary of what it stopped already said", () => {
     assert.equal(stopMessage({ stopped: true }, true), undefined);
-    assert.equal(stopMessage({ stopped: true, interrupted: true }, true), "Eager: The code it started was interrupted.");
+    // a stop whose interrupt landed is told by its summary; one that killed, by this message
+    assert.equal(stopMessage({ stopped: true, interrupted: true }, true), undefined);
+    assert.match(stopMessage({ stopped: true, interrupted: true, stateLost: true }, true) ?? "", /^Eager: stopped\. .*variables are gone/);
     assert.equal(stopMessage({ stopped: false }, true), "Eager: nothing was running.");
   });
 });
