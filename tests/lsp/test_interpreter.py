@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +302,24 @@ async def test_a_run_whose_interpreter_cannot_start_says_so(
         error = summary["error"] or ""
         assert "could not start the Python interpreter" in error, summary
         assert "/nonexistent/python3" in error, summary  # why
+
+
+SLOW_PYTHON = Path(tempfile.gettempdir()) / f"eager-test-slow-python-{os.getuid()}.sh"
+
+
+@pytest.mark.settings({"execution": {"python": str(SLOW_PYTHON), "startOnOpen": False}})
+async def test_a_run_stopped_while_its_interpreter_starts_ends_as_a_stop(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """eager.stop while the interpreter is still starting (a slow `execution.python`): the run
+    still ends with a status and a summary (it sent neither: the editors waited on it)."""
+    SLOW_PYTHON.write_text(f'#!/bin/sh\nsleep 3\nexec {sys.executable} "$@"\n')
+    SLOW_PYTHON.chmod(0o755)
+    uri = editor.open("slow.py", "x = 1\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await asyncio.sleep(0.3)
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
+    summary = await editor.summary(uri)
+    assert (summary["stoppedEarly"], summary["error"], summary["chunks"]) == (True, None, 0)
+    last = editor.notes_for(methods.STATUS, uri)[-1]
+    assert (last["state"], last.get("message")) == ("idle", methods.STOPPED), last

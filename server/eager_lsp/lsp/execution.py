@@ -313,6 +313,15 @@ class DocumentRun(Activity):
         server, doc = self.server, self.doc
         try:
             interpreter = self._interpreter = await server.ensure_interpreter(doc)
+        except asyncio.CancelledError:
+            # stopped while its interpreter starts: nothing ran, but the run ends as any does
+            # (its status and summary; the clients' statuslines said `running` no more)
+            ended = methods.RESTARTED if self.stop_reason == RESTART_STOP else methods.STOPPED
+            server.status(doc, "idle", message=ended)
+            server.notify(
+                methods.GENERATION_SUMMARY, summary_payload(doc, None, tokens=0, error=None)
+            )
+            raise
         except RequestError as exc:
             server.show(exc.message, error=True)
             server.status(doc, "error", message=exc.message)
