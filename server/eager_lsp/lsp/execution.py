@@ -316,8 +316,8 @@ class DocumentRun(Activity):
         except asyncio.CancelledError:
             # stopped while its interpreter starts: nothing ran, but the run ends as any does
             # (its status and summary; the clients' statuslines said `running` no more)
-            ended = methods.RESTARTED if self.stop_reason == RESTART_STOP else methods.STOPPED
-            server.status(doc, "idle", message=ended)
+            word = methods.RESTARTED if self.stop_reason == RESTART_STOP else methods.STOPPED
+            server.status(doc, "idle", message=word)
             server.notify(
                 methods.GENERATION_SUMMARY, summary_payload(doc, None, tokens=0, error=None)
             )
