@@ -265,3 +265,38 @@ async def test_an_interrupt_pauses_following_without_an_error(
     assert last["message"].startswith(methods.FOLLOWING) and "interrupted" in last["message"]
     await asyncio.sleep(0.3)  # nothing runs after it: following waits for an edit
     assert 3 not in await editor.hint_labels(uri)
+
+
+async def test_editing_a_statement_while_it_re_runs_interrupts_it_and_runs_the_new_text(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """Follow mode re-runs an edited statement; edited again while that re-run still runs, it
+    is interrupted and the new text runs (follow mode waited for the old text to end: a
+    minute here, forever for a loop)."""
+    from .test_interpreter import _running_line
+
+    uri = editor.open("again.py", "import time\ntime.sleep(0)\nz = 1\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await editor.wait_hints(uri, lambda h: h.get(2) == "z = 1", "the first run")
+    seen = len(editor.notes_for(methods.STATUS, uri))
+    editor.replace(uri, (1, len("time.sleep(")), (1, len("time.sleep(0")), "60")
+    editor.cursor(uri, 2, 0)
+    await _running_line(editor, uri, 1, after=seen)
+    await asyncio.sleep(0.3)
+    t0 = asyncio.get_running_loop().time()
+    seen = len(editor.notes_for(methods.STATUS, uri))
+    editor.replace(uri, (1, len("time.sleep(")), (1, len("time.sleep(60")), "0.2")
+    editor.cursor(uri, 2, 0)
+    last = await editor.wait_for(
+        lambda: [
+            s
+            for s in editor.notes_for(methods.STATUS, uri)[seen:]
+            if s["state"] != "running" and "re-ran" in s.get("message", "")
+        ],
+        "the re-run of the new text",
+    )
+    assert asyncio.get_running_loop().time() - t0 < 30, last  # not after the minute's sleep
+    assert last[-1]["state"] == "idle", last
+    labels = await editor.wait_hints(uri, lambda h: h.get(2) == "z = 1", "z after the re-run")
+    assert 1 not in labels or "Interrupt" not in labels[1], labels
+    await editor.settle(uri, lambda ds: not ds)

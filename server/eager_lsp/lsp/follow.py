@@ -206,6 +206,18 @@ class Follower:
             self.edit_line = line
         if not self.suspended:
             self._dirty.set()
+            if not own:
+                self._stop_an_edited_rerun()
+
+    def _stop_an_edited_rerun(self) -> None:
+        """A re-run of an edit (lsp/incremental.py) whose running statement was edited again
+        is interrupted, so the loop re-runs the new text at once: it waited for the old text
+        to end (a `while True:` never did). An Epoch is stopped by the loop itself."""
+        from eager_lsp.lsp.incremental import EditRun
+
+        run = self.doc.activity
+        if isinstance(run, EditRun) and run.stop_reason is None and run.running_edited():
+            self.server.spawn(run.stop("its running statement was edited"), "follow")
 
     async def _loop(self) -> None:
         while True:

@@ -17,6 +17,7 @@ its state and its results. Rules:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,10 @@ class EditRun(Activity):
         self.fresh_since = fresh_since
         self.label = label
         self.report: RerunReport | None = None
+
+    def running_edited(self) -> bool:
+        """A statement it runs now was edited since: what it computes is for the old text."""
+        return self.running and self.binding is not None and self.binding.running_edited()
 
     @property
     def halted(self) -> bool:
@@ -143,6 +148,11 @@ async def run_edits(
         if run.task is not None:
             try:
                 await run.task
+            except asyncio.CancelledError:
+                if run.stop_reason is None:
+                    raise  # this wait itself was cancelled
+                # it was stopped (an edit of its running statement, another activity): the
+                # caller (follow mode's loop) goes on, and must not end with it
             except Exception:  # the server's task wrapper logs and shows it
                 log.debug("edit run failed", exc_info=True)
     finally:

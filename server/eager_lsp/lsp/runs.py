@@ -283,6 +283,10 @@ class RunBinding:
             return None
         return lines
 
+    def running_edited(self) -> bool:
+        """A statement running now has had its text edited (its result will be dropped)."""
+        return any(self._doc_span(self._chunks[i]) is None for i in self._live if i in self._chunks)
+
     @property
     def running(self) -> int:
         """Chunks executing now (begun, no result yet)."""
