@@ -300,3 +300,22 @@ async def test_editing_a_statement_while_it_re_runs_interrupts_it_and_runs_the_n
     labels = await editor.wait_hints(uri, lambda h: h.get(2) == "z = 1", "z after the re-run")
     assert 1 not in labels or "Interrupt" not in labels[1], labels
     await editor.settle(uri, lambda ds: not ds)
+
+
+async def test_following_goes_on_after_a_stopped_re_run(editor: Editor, tmp_path: Path) -> None:
+    """eager.stop of a re-run of an edit: follow mode still follows the next edit of the
+    statement it stopped (the stopped re-run's cancellation must not end follow mode's loop)."""
+    from .test_interpreter import _running_line
+
+    uri = editor.open("on.py", "import time\nx = time.sleep(0) or 1\nz = x\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await editor.wait_hints(uri, lambda h: h.get(2) == "z = 1", "the first run")
+    seen = len(editor.notes_for(methods.STATUS, uri))
+    editor.replace(uri, (1, 0), (1, len("x = time.sleep(0) or 1")), "x = time.sleep(60) or 1")
+    editor.cursor(uri, 2, 0)
+    await _running_line(editor, uri, 1, after=seen)
+    assert (await editor.command(methods.STOP, uri=uri))["stopped"] is True
+    await asyncio.sleep(0.5)
+    editor.replace(uri, (1, 0), (1, len("x = time.sleep(60) or 1")), "x = time.sleep(0) or 2")
+    editor.cursor(uri, 2, 0)
+    await editor.wait_hints(uri, lambda h: h.get(2) == "z = 2", "the edit followed after the stop")
