@@ -83,6 +83,11 @@ export function screenLine(line: string): string {
   return l.slice(l.lastIndexOf("\r") + 1);
 }
 
+/** Each line of `text` as a terminal leaves it (its text after its last carriage return). */
+export function asTerminal(text: string): string {
+  return text.split("\n").map(screenLine).join("\n");
+}
+
 /** The first line with text, as a terminal shows it, as the server's inlay hint takes it
  * (publish.py `hint_label`): a finished progress bar reads "100%", not its first state "0%". */
 function firstLine(s: string | undefined): string | undefined {
@@ -271,13 +276,15 @@ export function hoverMarkdown(
       out.push(block(r.expr.repr ?? r.expr.summary ?? "", "python"));
     }
   }
-  if (r.stdout) out.push("Output:", block(r.stdout, "text"));
+  // output as a terminal shows it (a progress bar's latest state), its start and its end (the
+  // server's hover, Neovim's, keeps the end; the worker keeps head and end of long output)
+  if (r.stdout) out.push("Output:", block(asTerminal(r.stdout), "text", "ends"));
   for (const img of r.images ?? []) {
     const uri = image?.(img.path);
     const label = escapeMarkdown(img.label ?? "image");
     out.push(uri !== undefined ? `${label}:\n\n![${label}](${uri})` : `${label}: \`${img.path.replace(/`/g, "")}\``);
   }
-  if (r.stderr) out.push("stderr:", block(r.stderr, "text"));
+  if (r.stderr) out.push("stderr:", block(asTerminal(r.stderr), "text", "ends"));
   if (r.error) {
     const message = r.error.message ? `: ${escapeMarkdown(r.error.message)}` : "";
     out.push(`**${escapeMarkdown(r.error.type)}**${message}`);

@@ -9,7 +9,7 @@
 // shows its line of code with a caret under its column, as Python prints it.
 // Pure: no `vscode` import (test/resultDetail.test.ts); detailView.ts shows it.
 
-import { chunkLines, chunkPlace, formatElapsed, outputChannelText, resultKind, screenLine } from "./decorations";
+import { asTerminal, chunkLines, chunkPlace, formatElapsed, outputChannelText, resultKind } from "./decorations";
 import type { ChunkResultParams, Refusal, RunningDetail, StatusParams, SyntaxErrorDetail, ValueInfo } from "./methods";
 import type { ResultEntry } from "./results";
 
@@ -23,11 +23,6 @@ export type SourceLine = (line: number) => string | undefined;
 /** The last line when even the detail answer was cut to fit its cap (1 MiB of JSON). */
 export const DETAIL_CUT_NOTE =
   "[... the server cut this answer to fit its cap (1 MiB): the longest texts above lack their middle]";
-
-/** Each line of `text` as a terminal leaves it (its text after its last carriage return). */
-function asTerminal(text: string): string {
-  return text.split("\n").map(screenLine).join("\n");
-}
 
 /** Where lines `start`..`end` (0-based) are, as the channel's headers name them: `a.py:3`, `a.py:2-4`. */
 function linesPlace(start: number, end: number, label: string): string {

@@ -190,10 +190,12 @@ describe("hover and output channel", () => {
     const link = /^\*\*Eager\*\* · line 5 · 0\.4 ms\n\n\*Cut to fit\.\* \[Show whole output\]\(command:eager\.client\.showResultDetail\?([^ )]+) "Eager: Whole Output of Statement"\)\n\n\*\*ZeroDivisionError/.exec(md);
     assert.ok(link, md.slice(0, 300));
     assert.deepEqual(JSON.parse(decodeURIComponent(link[1]!)), [{ uri: "file:///t/a.py", line: 4 }]);
-    // long output: its head, then the link
-    const printed = "row\n".repeat(2000);
+    // long output: the link, then its start and its end (where a run says how it went)
+    const printed = "first\n" + "row\n".repeat(2000) + "last\n";
     const out = hoverMarkdown(result(1, 2, { stdout: printed }), 1, 2);
-    assert.match(out, /^\*\*Eager\*\* · lines 2–3 · 0\.4 ms\n\n\*Cut to fit\.\* \[Show whole output\]\([^)]+\)\n\nOutput:\n\n```text\n(row\n)+r?o?w?\n…\n```$/);
+    assert.match(out, /^\*\*Eager\*\* · lines 2–3 · 0\.4 ms\n\n\*Cut to fit\.\* \[Show whole output\]\([^)]+\)\n\nOutput:\n\n```text\nfirst\n(row\n)+\[\.\.\. \d+ characters not shown here \.\.\.\]\n(row\n)+last\n```$/);
+    // a progress bar as a terminal shows it: its latest state
+    assert.match(hoverMarkdown(result(1, 1, { stdout: "10%\r50%\r100%\ndone\n" }), 1, 1), /```text\n100%\ndone\n```/);
     // the server cut its copy (truncated): the link, even when every block fits the hover
     assert.match(hoverMarkdown(result(1, 1, { stdout: "a\n", truncated: true }), 1, 1), /\[Show whole output\]/);
     // nothing cut: no link
