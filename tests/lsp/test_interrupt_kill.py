@@ -109,6 +109,12 @@ async def test_an_interrupt_that_had_to_kill_is_the_users_not_an_error(
     assert diag.range.start.line == SLEEP_LINE and "InterpreterLost" in diag.message
     assert diag.severity == lsp.DiagnosticSeverity.Information, diag  # not wrong: stopped
     assert await _code_actions(editor, uri, diag) == []  # no "Fix with AI" on the user's kill
+    # the values of the killed interpreter are gone from the editor too (`kept = 7` stayed
+    # drawn although `kept` no longer existed), as after a restart; the statement's own stays
+    stale = editor.notes_for(methods.STALE, uri)
+    assert stale and stale[-1]["fromLine"] == 0 and "toLine" not in stale[-1], stale
+    labels = await editor.hint_labels(uri)
+    assert 0 not in labels, labels
     # its result says the user ended it: `stateLost` alone reads as a crash
     error = _error_at(editor, uri, SLEEP_LINE)
     assert (error["type"], error["stateLost"], error["byUser"]) == ("InterpreterLost", True, True)

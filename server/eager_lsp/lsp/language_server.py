@@ -310,6 +310,11 @@ class EagerServer(LanguageServer):
         """A result (or syntax error) is ready in document lines: store, notify, publish."""
         if doc.closed:
             return
+        error = entry.result.error if entry.result is not None else None
+        if error is not None and error.state_lost and doc.store.clear():
+            # The interpreter died or was killed (for the user's interrupt or stop): no value
+            # shown holds any more, as after eager.restartInterpreter. Its own result follows.
+            self.stale(doc, 0)
         doc.store.add(entry)
         if entry.result is not None:
             # Built from payloads.ChunkResultParams, then bounded (limits.PAYLOAD_CAP).
