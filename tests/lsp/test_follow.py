@@ -319,3 +319,60 @@ async def test_following_goes_on_after_a_stopped_re_run(editor: Editor, tmp_path
     editor.replace(uri, (1, 0), (1, len("x = time.sleep(60) or 1")), "x = time.sleep(0) or 2")
     editor.cursor(uri, 2, 0)
     await editor.wait_hints(uri, lambda h: h.get(2) == "z = 2", "the edit followed after the stop")
+
+
+async def test_stop_during_a_re_run_says_how_it_ended(editor: Editor, tmp_path: Path) -> None:
+    """eager.stop of follow mode's re-run of an edit: the statement it cut short shows its
+    KeyboardInterrupt, the answer says code was interrupted, and the status ends idle
+    `…; stopped` (it stayed `running` until the next edit, and the answer said nothing)."""
+    from .test_interpreter import _running_line
+
+    uri = editor.open("stop.py", "import time\nx = time.sleep(0) or 1\nz = x\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await editor.wait_hints(uri, lambda h: h.get(2) == "z = 1", "the first run")
+    seen = len(editor.notes_for(methods.STATUS, uri))
+    editor.replace(uri, (1, 0), (1, len("x = time.sleep(0) or 1")), "x = time.sleep(60) or 1")
+    editor.cursor(uri, 2, 0)
+    await _running_line(editor, uri, 1, after=seen)
+    seen = len(editor.notes_for(methods.STATUS, uri))
+    assert await editor.command(methods.STOP, uri=uri) == {
+        "stopped": True,
+        "interrupted": True,
+        "stateLost": False,
+    }
+    await asyncio.sleep(0.3)
+    last = editor.notes_for(methods.STATUS, uri)[-1]
+    assert last["state"] == "idle", editor.notes_for(methods.STATUS, uri)[seen:]
+    assert last["message"].startswith(methods.FOLLOWING + " · re-ran"), last
+    assert last["message"].endswith(f"; {methods.STOPPED}"), last
+    results = [
+        n for n in editor.notes_for(methods.CHUNK_RESULT, uri) if n["chunk"]["startLine"] == 1
+    ]
+    assert results[-1]["error"]["type"] == "KeyboardInterrupt", results[-1]
+    assert results[-1]["error"]["byUser"] is True
+
+
+async def test_stop_during_the_first_follow_run_says_how_it_ended(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """eager.stop while follow mode's own stream runs a statement: as above, `following ·
+    stopped; edit it to re-run`, and editing the statement runs it again."""
+    from .test_interpreter import _running_line
+
+    uri = editor.open("first.py", "import time\nx = time.sleep(60) or 1\nz = x\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await _running_line(editor, uri, 1)
+    assert await editor.command(methods.STOP, uri=uri) == {
+        "stopped": True,
+        "interrupted": True,
+        "stateLost": False,
+    }
+    await asyncio.sleep(0.3)
+    last = editor.notes_for(methods.STATUS, uri)[-1]
+    assert (last["state"], last["message"]) == (
+        "idle",
+        f"{methods.FOLLOWING} · {methods.STOPPED}; edit it to re-run",
+    ), last
+    editor.replace(uri, (1, 0), (1, len("x = time.sleep(60) or 1")), "x = time.sleep(0) or 2")
+    editor.cursor(uri, 2, 0)
+    await editor.wait_hints(uri, lambda h: h.get(2) == "z = 2", "the edit followed after the stop")

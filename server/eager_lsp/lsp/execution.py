@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 REPORT_INTERVAL_S = 0.2
 # The stop reason of an activity a restart stops (`restart`): it ends `RESTARTED`, not `stopped`.
 RESTART_STOP = "interpreter restarted"
+# The stop reason of `eager.stop` (the user's Stop): follow mode's runs stop as its user would
+# for it (`Activity.stop_as_its_user`), not only cancelled as for an edit that replaces them.
+USER_STOP = "stopped on request"
 
 
 class Progress:
@@ -170,6 +173,18 @@ class Activity:
             return
         with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
             await asyncio.wait_for(asyncio.shield(task), timeout)
+
+    async def stop_as_its_user(self, interpreter: Interpreter | None, reason: str) -> None:
+        """Stop its run as its user would (app/run.py `stop_text`): the running statement gets
+        its KeyboardInterrupt (the interpreter is killed after the grace period) and the run
+        ends with its report, so that statement shows what happened, and the status and the
+        `eager.stop` answer say whether the variables are gone. (Cancelled, a run drops that
+        statement's result and says nothing over a killed interpreter.) A restart, which
+        kills anyway, does not wait for it. `stop` then cancels what is left."""
+        self.stop_reason = self.stop_reason or reason
+        if reason != RESTART_STOP and interpreter is not None and self.running:
+            await stop_text(interpreter, reason)
+            await self.wait_done(5.0)
 
     async def stop(self, reason: str) -> None:
         """Cancel and wait until it has wound down."""
@@ -296,17 +311,8 @@ class DocumentRun(Activity):
     _interpreter: Interpreter | None = None  # once it has one
 
     async def stop(self, reason: str) -> None:
-        """Stop as its user would (app/run.py `stop_text`): the running statement gets its
-        KeyboardInterrupt (the interpreter is killed after the grace period) and the run ends
-        with its report, so that statement shows what happened and the status and the
-        `eager.stop` answer say whether the variables are gone. (Cancelled at once, the run
-        dropped that statement's result and said `stopped` over a killed interpreter.) A
-        restart, which kills anyway, cancels at once."""
-        self.stop_reason = self.stop_reason or reason
-        interpreter = self._interpreter
-        if reason != RESTART_STOP and interpreter is not None and self.running:
-            await stop_text(interpreter, reason)
-            await self.wait_done(5.0)
+        """Whatever stops it (a stop, a new run or generation), as its user would."""
+        await self.stop_as_its_user(self._interpreter, reason)
         await super().stop(reason)
 
     async def main(self) -> None:

@@ -19,11 +19,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.app.follow import FollowState, follow_step, settled_text, typed_line
-from eager_lsp.core.interpreter import StreamFailed
+from eager_lsp.core.interpreter import Interpreter, StreamFailed
 from eager_lsp.core.text_lines import TextLines
 from eager_lsp.core.types import Event, Release
 from eager_lsp.lsp import methods
-from eager_lsp.lsp.execution import Activity, reset_namespace
+from eager_lsp.lsp.execution import USER_STOP, Activity, reset_namespace
 from eager_lsp.lsp.payloads import OMIT, CursorParams, FollowResult, from_wire
 from eager_lsp.lsp.runs import RunBinding, publishing
 from eager_lsp.lsp.text import LineEdit
@@ -56,6 +56,7 @@ class Epoch(Activity):
             on_event=self._on_event,
         )
         self.reset_first = False
+        self._interpreter: Interpreter | None = None  # once it has one
         self.ready = asyncio.Event()  # the interpreter is there; pushing text makes sense
 
     def _on_event(self, event: Event) -> None:
@@ -67,7 +68,7 @@ class Epoch(Activity):
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
-        interpreter = await server.ensure_interpreter(doc)
+        interpreter = self._interpreter = await server.ensure_interpreter(doc)
         if self.reset_first:
             await reset_namespace(interpreter)
         self.ready.set()
@@ -89,11 +90,16 @@ class Epoch(Activity):
         except StreamFailed:
             # abandoned: a newer stream takes over
             stopped = syntax_only = interrupted = restarted = False
-        if stopped and not self.binding.cancelled:
+        by_user = self.stop_reason == USER_STOP  # eager.stop (Epoch.stop)
+        if stopped and not self.binding.cancelled and by_user and not interrupted:
+            # stopped between statements: nothing was cut short, following goes on
+            server.status(doc, "idle", message=f"{methods.FOLLOWING} · {methods.STOPPED}")
+        elif stopped and not self.binding.cancelled:
             if not syntax_only:
                 self.follower.state.stopped_at_error()
             if interrupted:
-                ended = methods.RESTARTED if restarted else methods.INTERRUPTED
+                ended = methods.INTERRUPTED if not by_user else methods.STOPPED
+                ended = methods.RESTARTED if restarted else ended
                 message = f"{methods.FOLLOWING} · {ended}; edit it to re-run"
                 server.status(doc, "idle", message=message)
             else:
@@ -103,7 +109,11 @@ class Epoch(Activity):
             server.status(doc, "idle", message=methods.FOLLOWING)
 
     async def stop(self, reason: str) -> None:
-        """Cancel: nothing more from this stream is run or shown."""
+        """Cancel: nothing more from this stream is run or shown. The user's Stop first stops
+        it as its user would (`stop_as_its_user`): the statement it cut short shows that,
+        and the status says how it ended (it stayed `running`, and the answer said nothing)."""
+        if reason == USER_STOP:
+            await self.stop_as_its_user(self._interpreter, reason)
         self.binding.cancelled = True
         self.stream.abandon()
         await super().stop(reason)

@@ -58,6 +58,7 @@ from eager_lsp.lsp.edits import EDITED_BY_USER, EDITED_MEANWHILE, EditWriter, Re
 from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.execution import (
     RESTART_STOP,
+    USER_STOP,
     Activity,
     Progress,
     prelude_code,
@@ -893,7 +894,7 @@ async def stop(server: GenerationContext, doc: Document) -> StopResult:
     activity = doc.activity
     if activity is None or not activity.running:
         return StopResult(stopped=False)
-    await activity.stop("stopped on request")
+    await activity.stop(USER_STOP)
     failed = activity.binding.failed if activity.binding is not None else None
     if failed is None or not ended_by_user(failed):
         return StopResult(stopped=True)

@@ -22,10 +22,17 @@ import logging
 from typing import TYPE_CHECKING
 
 from eager_lsp.core.dependencies import Plan
+from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import RerunReport, rerun
 from eager_lsp.core.types import Event, ExecStart, ResultReady
 from eager_lsp.lsp import methods
-from eager_lsp.lsp.execution import Activity, replace_activity, run_error_text, user_ending
+from eager_lsp.lsp.execution import (
+    USER_STOP,
+    Activity,
+    replace_activity,
+    run_error_text,
+    user_ending,
+)
 from eager_lsp.lsp.runs import LineMap, publishing
 
 if TYPE_CHECKING:
@@ -56,6 +63,7 @@ class EditRun(Activity):
         self.fresh_since = fresh_since
         self.label = label
         self.report: RerunReport | None = None
+        self._interpreter: Interpreter | None = None  # once it has one
 
     def running_edited(self) -> bool:
         """A statement it runs now was edited since: what it computes is for the old text."""
@@ -76,7 +84,7 @@ class EditRun(Activity):
 
     async def main(self) -> None:
         server, doc = self.server, self.doc
-        session = await server.ensure_interpreter(doc)
+        session = self._interpreter = await server.ensure_interpreter(doc)
         self.binding = publishing(server, doc, self.linemap.map, on_event=self._event)
         server.status(doc, "running", message=self.label)
         self.report = await rerun(
@@ -92,6 +100,8 @@ class EditRun(Activity):
             message = f"{self.label}: {message}"
         ran = self.report.report
         ended = user_ending(ran, ran.failed) if ran is not None else None
+        if ended == methods.INTERRUPTED and self.stop_reason == USER_STOP:
+            ended = methods.STOPPED  # (the user's Stop, whose interrupt landed)
         if ended is not None:  # interrupted, or an interrupt that had to kill the interpreter
             error, message = None, f"{message}; {ended}"
         if error:
@@ -104,7 +114,11 @@ class EditRun(Activity):
             server.status(doc, "idle", message=message)
 
     async def stop(self, reason: str) -> None:
-        """Cancel: nothing more of it runs (a running statement is interrupted) or is shown."""
+        """Cancel: nothing more of it runs (a running statement is interrupted) or is shown.
+        The user's Stop first stops it as its user would (`stop_as_its_user`: its status then
+        says how it ended; it stayed `running`)."""
+        if reason == USER_STOP:
+            await self.stop_as_its_user(self._interpreter, reason)
         if self.binding is not None:
             self.binding.cancelled = True
         await super().stop(reason)
