@@ -214,6 +214,10 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     )
     assert r["statusline_model_start"] == "eager: generating · starting the local model… (3 s)"
     assert r["statusline_idle"] == "eager: idle"
+    # (the buffer is not in follow mode here: no "(follow)")
+    assert r["statusline_follow_interrupted"] == "eager: idle · interrupted"
+    assert r["statusline_follow_restarted"] == "eager: idle · interpreter restarted"
+    assert r["statusline_follow_reran"] == "eager: idle"
     assert r["statusline_detached"] == ""
 
 

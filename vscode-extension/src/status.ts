@@ -56,6 +56,15 @@ export function modelText(s: StatusParams | undefined): string {
  * RESTARTED): shown, so an interrupt does not look like nothing happened. */
 const USER_ENDED = new Set(["interrupted", "stopped", "interpreter restarted"]);
 
+/** How the user ended the last run, from an idle `message`: the message itself, or in follow
+ * mode one of its parts ("following · interrupted; edit it to re-run", "following · re-ran 1
+ * of 5 statements (…); interpreter restarted"); "" when the user did not end it. Neovim's
+ * init.lua `user_ended` has the same rule. */
+export function userEnded(message: string): string {
+  const rest = message.startsWith("following · ") ? message.slice("following · ".length) : message;
+  return rest.split("; ").find((part) => USER_ENDED.has(part)) ?? "";
+}
+
 /** What the status bar shows for one document's `eager/status` (undefined: nothing heard yet). */
 export function statusView(s: StatusParams | undefined): StatusView {
   const clickHint = "Click to stop.";
@@ -68,9 +77,13 @@ export function statusView(s: StatusParams | undefined): StatusView {
     const reran = following ? message.slice("following · ".length) : "";
     // otherwise how the last run ended when the user ended it: "interrupted", "stopped",
     // "interpreter restarted" (an error is state "error")
-    const ended = USER_ENDED.has(message) ? message : "";
+    const ended = userEnded(message);
     return {
-      text: following ? "$(eye) Eager: following" : ended ? `$(zap) Eager: ${ended}` : "$(zap) Eager",
+      text: following
+        ? `$(eye) Eager: following${ended ? ` · ${ended}` : ""}`
+        : ended
+          ? `$(zap) Eager: ${ended}`
+          : "$(zap) Eager",
       tooltip: tip(
         following
           ? `Eager: follow mode; waiting for the next statement${reran ? `. Last: ${reran}` : ""}`

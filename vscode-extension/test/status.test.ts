@@ -15,7 +15,13 @@ describe("status bar", () => {
     assert.equal(statusView({ uri, state: "idle", message: "interrupted" }).text, "$(zap) Eager: interrupted");
     assert.equal(statusView({ uri, state: "idle", message: "interpreter restarted" }).tooltip, "Eager: idle (interpreter restarted)");
     assert.equal(statusView({ uri, state: "idle", message: "" }).text, "$(zap) Eager");
-    assert.equal(statusView({ uri, state: "idle", message: "following · interpreter restarted" }).text, "$(eye) Eager: following");
+    assert.equal(statusView({ uri, state: "idle", message: "following · interpreter restarted" }).text, "$(eye) Eager: following · interpreter restarted");
+    // follow mode's own words around it (its stream, a re-run of an edit)
+    assert.equal(statusView({ uri, state: "idle", message: "following · interrupted; edit it to re-run" }).text, "$(eye) Eager: following · interrupted");
+    assert.equal(
+      statusView({ uri, state: "idle", message: "following · re-ran 1 of 5 statements (0.51 s; a full rebuild would take ≈0.5 s); stopped" }).text,
+      "$(eye) Eager: following · stopped",
+    );
   });
 
   it("shows tokens per second while generating", () => {

@@ -510,6 +510,27 @@ end
 --- not attached to the buffer.
 ---@param buf? integer
 ---@return string
+local USER_ENDED = { interrupted = true, stopped = true, ["interpreter restarted"] = true }
+
+--- How the user ended the last run, from an idle status message: the message itself, or in
+--- follow mode one of its parts ("following · interrupted; edit it to re-run", "following ·
+--- re-ran 1 of 5 statements (…); stopped"); nil when the user did not end it. VS Code's
+--- status.ts `userEnded` has the same rule.
+---@param message string?
+---@return string?
+local function user_ended(message)
+  if type(message) ~= "string" then
+    return nil
+  end
+  local rest = message:gsub("^following · ", "", 1)
+  for part in (rest .. "; "):gmatch("(.-); ") do
+    if USER_ENDED[part] then
+      return part
+    end
+  end
+  return nil
+end
+
 function M.statusline(buf)
   buf = resolve(buf)
   if not M.client(buf) then
@@ -547,9 +568,9 @@ function M.statusline(buf)
     text = "eager: idle"
     -- how the last run ended when the user ended it (server lsp/methods.py INTERRUPTED,
     -- STOPPED, RESTARTED), so an interrupt does not look like nothing happened
-    local m = type(s) == "table" and s.message or nil
-    if m == "interrupted" or m == "stopped" or m == "interpreter restarted" then
-      text = text .. " · " .. m
+    local ended = user_ended(type(s) == "table" and s.message or nil)
+    if ended then
+      text = text .. " · " .. ended
     end
   elseif s.state == "generating" then
     text = "eager: generating"

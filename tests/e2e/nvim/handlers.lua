@@ -96,6 +96,13 @@ H.run(function()
   r.statusline_model_start = eager.statusline(buf)
   handlers["eager/status"](nil, { uri = uri, state = "idle" }, {})
   r.statusline_idle = eager.statusline(buf)
+  -- how the user ended a follow-mode run, among follow mode's own words
+  handlers["eager/status"](nil, { uri = uri, state = "idle", message = "following · interrupted; edit it to re-run" }, {})
+  r.statusline_follow_interrupted = eager.statusline(buf)
+  handlers["eager/status"](nil, { uri = uri, state = "idle", message = "following · re-ran 1 of 5 statements (0.5 s); interpreter restarted" }, {})
+  r.statusline_follow_restarted = eager.statusline(buf)
+  handlers["eager/status"](nil, { uri = uri, state = "idle", message = "following · re-ran 2 of 6 statements (0.01 s)" }, {})
+  r.statusline_follow_reran = eager.statusline(buf)
   eager.client = orig
   r.statusline_detached = eager.statusline(buf)
 end)
