@@ -212,6 +212,7 @@ def test_handlers_keep_state_for_statusline_output_and_summaries(tmp_path: Path)
     assert (
         r["statusline_parallel"] == "eager: running 1/5 (3 running in parallel: 5 6 7, 1 pending)"
     )
+    assert r["statusline_held"] == "eager: running 2/4 (2 held from line 3: calls signal.getsignal)"
     assert r["statusline_model_start"] == "eager: generating · starting the local model… (3 s)"
     assert r["statusline_idle"] == "eager: idle"
     # (the buffer is not in follow mode here: no "(follow)")
@@ -474,6 +475,32 @@ def test_follow_runs_appended_statements(tmp_path: Path, openai_server: FakeOpen
     assert "a = 21" in labels and "b = 42" in labels, labels
     assert "follow" not in r["statusline_after_toggle"], r["statusline_after_toggle"]
     assert "eager: follow on" in _messages(r) and "eager: follow off" in _messages(r)
+
+
+@requires_nvim
+def test_whole_line_replacements_drop_only_their_results(tmp_path: Path) -> None:
+    """nvim_buf_set_lines replacing a statement's line (or a block's first line) drops its
+    result and no other: :EagerOutput shows each result once, on its line."""
+    target = tmp_path / "replace.py"
+    target.write_text(
+        "import time\nx = 1\ntime.sleep(0)\ny = x + 1\nfor i in range(2):\n    z = i\nw = 3\n"
+    )
+    r = run_scenario(
+        "replace_lines",
+        tmp_path,
+        {
+            "file": str(target),
+            "replace": [[3, "time.sleep(0.01)"], [5, "for i in range(3):"]],
+            "settings": {},
+            "timeout_ms": 30000,
+        },
+    )
+    ok = ["# line 1: ok", "# line 2: ok", "# line 3: ok", "# line 4: ok"]
+    assert r["before"] == [*ok, "# lines 5-6: ok", "# line 7: ok"], r["before"]
+    first, second = r["after"]
+    assert first["stale"] and second["stale"], r["_debug"]
+    assert first["headings"] == [*ok[:2], ok[3], "# lines 5-6: ok", "# line 7: ok"], first
+    assert second["headings"] == [*ok[:2], ok[3], "# line 7: ok"], second
 
 
 @requires_nvim

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from eager_lsp.lsp import methods
 
 from .conftest import Editor
@@ -376,3 +378,24 @@ async def test_stop_during_the_first_follow_run_says_how_it_ended(
     editor.replace(uri, (1, 0), (1, len("x = time.sleep(60) or 1")), "x = time.sleep(0) or 2")
     editor.cursor(uri, 2, 0)
     await editor.wait_hints(uri, lambda h: h.get(2) == "z = 2", "the edit followed after the stop")
+
+
+@pytest.mark.settings({"execution": {"gate": "safe"}})
+async def test_the_status_says_where_and_why_the_safe_gate_holds(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """Follow mode's stream has no end while the user types: a statement the safe gate holds
+    (and all after it) waits, and the status says so, where and why (it read `running 2/4
+    (2 pending)` and looked stuck; a user's report)."""
+    text = "x = 1\nimport signal\nh = signal.getsignal(2)\ny = 2\n"
+    uri = editor.open("held.py", text, tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    held = await editor.wait_for(
+        lambda: [s for s in editor.notes_for(methods.STATUS, uri) if "heldLine" in s],
+        "a status that says the gate holds",
+    )
+    assert held[-1]["heldLine"] == 2, held[-1]
+    assert "signal.getsignal" in held[-1]["heldReason"], held[-1]
+    assert held[-1]["chunksPending"] >= 1, held[-1]
+    labels = await editor.hint_labels(uri)
+    assert 2 not in labels and 3 not in labels, labels  # held: not run

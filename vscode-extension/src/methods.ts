@@ -184,6 +184,10 @@ export interface StatusParams {
   chunksTotal?: number;
   /** First lines (0-based) of the statements running now; more than one with gate `parallel`. */
   runningLines?: number[];
+  /** The safe gate holds the statements from this (0-based) line on until the stream ends,
+   * and why ("calls os.remove"); they are among `chunksPending`. */
+  heldLine?: number;
+  heldReason?: string;
   message?: string;
   /** The model in use ("openai" | "local"), its name, and the endpoint. */
   provider?: string;

@@ -41,8 +41,16 @@ export function countsText(s: StatusParams): string | undefined {
   const parallel = parallelText(s);
   if (parallel !== undefined) parts.push(`${s.runningLines?.length} running in parallel (${parallel})`);
   else if (s.chunksRunning) parts.push(`${s.chunksRunning} running`);
-  if (s.chunksPending) parts.push(`${s.chunksPending} pending`);
+  if (s.chunksPending && s.heldLine !== undefined) parts.push(`${s.chunksPending} held from line ${s.heldLine + 1}`);
+  else if (s.chunksPending) parts.push(`${s.chunksPending} pending`);
   return parts.join(" · ");
+}
+
+/** The tooltip's sentence on what the safe gate holds, or "" (`heldLine`, `heldReason`). */
+export function heldText(s: StatusParams): string {
+  if (!s.chunksPending || s.heldLine === undefined) return "";
+  const why = s.heldReason ? ` (it ${s.heldReason})` : "";
+  return ` The safe gate holds line ${s.heldLine + 1}${why} and what follows until the stream ends (execution.gate).`;
 }
 
 /** "Model: gpt-4o-mini (openai, https://…/v1)", or "" when the server has not said. */
@@ -106,14 +114,14 @@ export function statusView(s: StatusParams | undefined): StatusView {
       const tokens = s.tokens ? `${s.tokens} tokens so far. ` : "";
       return {
         text: parts.join(" · "),
-        tooltip: tip(`Eager: generating code. ${tokens}${clickHint}`),
+        tooltip: tip(`Eager: generating code. ${tokens}${clickHint}${heldText(s)}`),
         error: false,
         busy: true,
       };
     }
     case "running": {
       const text = counts !== undefined ? `$(play) Eager: running · ${counts}` : "$(play) Eager: running";
-      return { text, tooltip: tip(`Eager: running code. ${clickHint}`), error: false, busy: true };
+      return { text, tooltip: tip(`Eager: running code. ${clickHint}${heldText(s)}`), error: false, busy: true };
     }
     case "error":
       return {

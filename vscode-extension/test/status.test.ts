@@ -127,6 +127,15 @@ describe("recent server messages", () => {
 });
 
 describe("follow mode's idle state", () => {
+  it("says where and why the safe gate holds what waits", () => {
+    const s = { uri: "file:///a.py", state: "running" as const, chunksDone: 2, chunksPending: 2, chunksTotal: 4, heldLine: 2, heldReason: "calls signal.getsignal" };
+    const v = statusView(s);
+    assert.equal(v.text, "$(play) Eager: running · 2 done · 2 held from line 3");
+    assert.match(v.tooltip, /The safe gate holds line 3 \(it calls signal\.getsignal\) and what follows/);
+    // nothing pending: nothing held (the fields may linger in no status, but say nothing then)
+    assert.equal(statusView({ ...s, chunksPending: 0 }).text, "$(play) Eager: running · 2 done");
+  });
+
   it("stays 'following' after an edit re-ran statements, and says what re-ran", () => {
     const v = statusView({ uri: "file:///a.py", state: "idle", message: "following · re-ran 2 of 6 statements (0.01 s)" });
     assert.equal(v.text, "$(eye) Eager: following");

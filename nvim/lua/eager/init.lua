@@ -558,7 +558,12 @@ function M.statusline(buf)
     elseif (tonumber(s.chunksRunning) or 0) > 0 then
       more[#more + 1] = s.chunksRunning .. " running"
     end
-    if (tonumber(s.chunksPending) or 0) > 0 then
+    local pending = tonumber(s.chunksPending) or 0
+    if pending > 0 and tonumber(s.heldLine) then
+      -- the safe gate holds them until the stream ends: where and why
+      local why = type(s.heldReason) == "string" and (": " .. s.heldReason) or ""
+      more[#more + 1] = ("%d held from line %d%s"):format(pending, s.heldLine + 1, why)
+    elseif pending > 0 then
       more[#more + 1] = s.chunksPending .. " pending"
     end
     local tail = #more > 0 and (" (" .. table.concat(more, ", ") .. ")") or ""

@@ -110,6 +110,8 @@
 ---@field chunksPending? integer
 ---@field chunksTotal? integer
 ---@field runningLines? integer[]
+---@field heldLine? integer
+---@field heldReason? string
 ---@field message? string
 ---@field provider? string
 ---@field model? string

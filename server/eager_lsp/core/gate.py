@@ -238,6 +238,7 @@ class Gate:
     policy: GatePolicy = field(default_factory=GatePolicy)
     fallen_back: bool = False  # safe mode met an unsafe chunk: the rest runs at the end
     fallback_reason: str | None = None
+    held_because: str | None = None  # the reason alone (fallback_reason names its line too)
     _held: list[Chunk] = field(default_factory=list)
     _denied_names: set[str] = field(default_factory=set)
     _aliases: dict[str, str] = field(default_factory=dict)  # bound name → module path
@@ -254,6 +255,7 @@ class Gate:
         if reason is not None:
             self.fallen_back = True
             self.fallback_reason = f"line {chunk.start_line}: {reason}"
+            self.held_because = reason
             return []
         if chunk.kind in ("def", "class"):
             return []

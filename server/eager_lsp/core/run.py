@@ -49,6 +49,7 @@ from eager_lsp.core.types import (
     Event,
     ExecEnd,
     ExecStart,
+    GateHeld,
     GateMode,
     ParallelUnavailable,
     Piece,
@@ -407,8 +408,14 @@ class Run:
     def _accept(self, released: list[Chunk]) -> None:
         for chunk in released:
             self.chunks.append(chunk)
+            held = self._gate.fallen_back
+            ready = self._gate.admit(chunk)
+            if self._gate.fallen_back and not held:  # (before its Release: a status sent
+                # for the Release already says it)
+                why = self._gate.held_because or "may act outside the interpreter"
+                self._emit(GateHeld(self._clock(), line=chunk.start_line, reason=why))
             self._emit(Release(chunk.released_at, chunk=chunk))
-            self._enqueue(self._gate.admit(chunk))
+            self._enqueue(ready)
         issue = self._detector.error
         if issue is not None and self.syntax_error is None:
             self.syntax_error = issue

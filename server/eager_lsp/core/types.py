@@ -270,6 +270,17 @@ class ParallelUnavailable(Event):
 
 
 @dataclass(frozen=True)
+class GateHeld(Event):
+    """The safe gate met a statement that may act outside the interpreter: it and everything
+    after it wait for the end of the stream (`line`: its first, in run lines). Sent just before
+    that statement's Release."""
+
+    kind: ClassVar[str] = "gate_held"
+    line: int
+    reason: str  # "calls os.remove", "imports subprocess", …
+
+
+@dataclass(frozen=True)
 class Done(Event):
     """All results of the run are in."""
 
@@ -290,6 +301,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     WorkerLost,
     WorkerStarted,
     ParallelUnavailable,
+    GateHeld,
     Done,
 )
 EVENT_KINDS = tuple(e.kind for e in EVENT_TYPES)

@@ -359,6 +359,10 @@ class StatusParams:
     # first lines (0-based) of the statements executing now: more than one when they run in
     # parallel (gate `parallel`)
     runningLines: list[int] = OMIT
+    # The safe gate holds the statements from this (0-based) line on until the generation or
+    # stream ends, and why ("calls os.remove"): they are among `chunksPending`.
+    heldLine: int = OMIT
+    heldReason: str = OMIT
     message: str = OMIT
     provider: str = OMIT
     model: str = OMIT

@@ -34,8 +34,10 @@ from eager_lsp.core.types import (
     ChunkOutput,
     ChunkResult,
     Done,
+    EndOfStream,
     Event,
     ExecStart,
+    GateHeld,
     Release,
     ResultReady,
     SyntaxErrorFound,
@@ -195,6 +197,9 @@ class RunBinding:
         self._live: set[int] = set()
         self._overlap: dict[int, set[int]] = {}
         self._unshown: set[int] = set()  # chunks whose live output stopped being passed on
+        # The safe gate holds the statements from this one on until the stream ends (its run
+        # line, why): the status says so, or a run that waits looks stuck (a user's report).
+        self._held: tuple[int, str] | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -241,6 +246,10 @@ class RunBinding:
             if statements is not None:
                 statements.output(self.run_id, event.chunk.index, event.stdout, event.stderr)
             self._output(event)
+        elif isinstance(event, GateHeld):
+            self._held = (event.line, event.reason)
+        elif isinstance(event, EndOfStream):
+            self._held = None  # what the gate held runs now
         elif isinstance(event, Done) and statements is not None:
             statements.run_ended(self.run_id)
         if self.on_event is not None:
@@ -298,15 +307,21 @@ class RunBinding:
         return max(0, self.released - self.done - self.running)
 
     def counts(self) -> dict[str, Any]:
-        """The `eager/status` counts (docs/protocol.md), and the first lines (0-based) of the
-        statements running now: more than one when they run in parallel."""
-        return {
+        """The `eager/status` counts (docs/protocol.md), the first lines (0-based) of the
+        statements running now (more than one when they run in parallel), and where the safe
+        gate holds what waits, while it does."""
+        counts: dict[str, Any] = {
             "chunksDone": self.done,
             "chunksRunning": self.running,
             "chunksPending": self.pending,
             "chunksTotal": self.released,
             "runningLines": self._doc_lines(self._live),
         }
+        held = self._held
+        line = self.mapper(held[0]) if held is not None and self.pending else None
+        if held is not None and line is not None:
+            counts["heldLine"], counts["heldReason"] = line, held[1]
+        return counts
 
     def _doc_lines(self, indices: set[int]) -> list[int]:
         lines = (self.mapper(self._chunks[i].start_line) for i in indices if i in self._chunks)
