@@ -399,3 +399,33 @@ async def test_the_status_says_where_and_why_the_safe_gate_holds(
     assert held[-1]["chunksPending"] >= 1, held[-1]
     labels = await editor.hint_labels(uri)
     assert 2 not in labels and 3 not in labels, labels  # held: not run
+
+
+async def test_follow_on_after_a_run_runs_only_what_differs(editor: Editor, tmp_path: Path) -> None:
+    """Turning follow mode on after eager.runDocument does not run the document again (its
+    side effects happened twice): only what differs from what ran runs."""
+    log = tmp_path / "ran.log"
+    text = f"with open({str(log)!r}, 'a') as f:\n    f.write('ran\\n')\nz = 1\n"
+    uri = editor.open("once.py", text, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    assert log.read_text() == "ran\n"
+    seen = len(editor.notes_for(methods.STATUS, uri))
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await editor.wait_for(
+        lambda: [
+            s
+            for s in editor.notes_for(methods.STATUS, uri)[seen:]
+            if s["state"] == "idle" and s.get("message", "").startswith(methods.FOLLOWING + " ·")
+        ],
+        "follow mode's first round",
+    )
+    await asyncio.sleep(0.5)
+    assert log.read_text() == "ran\n"  # not run again
+    labels = await editor.hint_labels(uri)
+    assert labels.get(2) == "z = 1", labels
+    # and it follows: an edit runs
+    editor.replace(uri, (2, 0), (2, len("z = 1")), "z = 2")
+    editor.cursor(uri, 3, 0)
+    await editor.wait_hints(uri, lambda h: h.get(2) == "z = 2", "the edit")
+    assert log.read_text() == "ran\n"

@@ -211,6 +211,14 @@ class FollowState:
     def interpreter_replaced(self) -> None:
         self.rebuild_next = True
 
+    def ran_before(self) -> None:
+        """The interpreter already ran statements of this document (a run, a generation): the
+        first round brings it to the text by re-running what differs from what ran (RERUN),
+        not everything again in a fresh namespace (side effects twice: a user's report)."""
+        self.rebuild_next = False
+        self.snapshot = ""
+        self.released_upto = 1 << 30  # any text differs "above what ran": a re-run
+
 
 class FollowEdge(Protocol):
     """What a text source being followed does for `follow_step`."""

@@ -307,7 +307,9 @@ class Follower:
 
 
 async def set_follow(server: ExecutionContext, doc: Document, enabled: bool) -> FollowResult:
-    """eager.follow: on runs the document from a fresh namespace, then follows it."""
+    """eager.follow: on runs the document from a fresh namespace, then follows it; when its
+    interpreter already ran statements of it (a run, a generation), only what differs from
+    them runs (lsp/incremental.py), the rest keeps its state and results."""
     if not enabled:
         if doc.follower is not None:
             follower, doc.follower = doc.follower, None
@@ -316,6 +318,9 @@ async def set_follow(server: ExecutionContext, doc: Document, enabled: bool) -> 
     if doc.follower is None:
         busy = doc.activity is not None and doc.activity.running
         follower = Follower(server, doc, suspended=busy)
+        interpreter = doc.interpreter
+        if not busy and interpreter is not None and len(interpreter.ledger):
+            follower.state.ran_before()  # re-run only what differs from what ran
         doc.follower = follower
         follower.start()
     return FollowResult(enabled=True)
