@@ -1,5 +1,14 @@
 -- What the eager server has told us, per document URI. Chunk results are anchored to the
--- buffer with extmarks, so they move with edits as the server's own copy does.
+-- buffer with extmarks, so they move with edits as the server's own copy does. A mark spans its
+-- statement's text (first line's start to last line's end) and is `invalidate`d when an edit
+-- deletes all of it. A whole-line replacement (nvim_buf_set_lines, `cc`, a formatter) deletes
+-- the lines and inserts new ones: a mark starting on a replaced line moves past the inserted
+-- text, onto the next line (another statement's), while the server, which is sent the change
+-- as the characters that differ, keeps the statement on its line and drops its result
+-- (eager/stale names that line, which the mark has left). So a result whose whole text was
+-- deleted is forgotten (also when an identical line was put back: the server keeps that one).
+-- (A block whose first line alone is replaced: its mark starts a line lower, still within the
+-- lines eager/stale names, which are all of the block's.)
 local M = {}
 
 M.ns = vim.api.nvim_create_namespace("eager.results")
@@ -50,7 +59,7 @@ end
 function M.lines_of(r)
   if r._mark and vim.api.nvim_buf_is_valid(r._buf) then
     local pos = vim.api.nvim_buf_get_extmark_by_id(r._buf, M.ns, r._mark, { details = true })
-    if pos[1] then
+    if pos[1] and not (pos[3] and pos[3].invalid) then
       return pos[1], math.max(pos[1], pos[3] and pos[3].end_row or pos[1])
     end
   end
@@ -58,6 +67,17 @@ function M.lines_of(r)
   local first = range and range.start.line or r.chunk.startLine or 0
   local last = range and range["end"].line or r.chunk.endLine or first
   return first, last
+end
+
+--- The text `r` was anchored to was deleted whole (its mark is invalid, see the top): it is gone.
+---@param r table
+---@return boolean
+local function replaced(r)
+  if not (r._mark and vim.api.nvim_buf_is_valid(r._buf)) then
+    return false
+  end
+  local pos = vim.api.nvim_buf_get_extmark_by_id(r._buf, M.ns, r._mark, { details = true })
+  return pos[3] ~= nil and pos[3].invalid == true
 end
 
 ---@param r table
@@ -77,7 +97,7 @@ local function forget_where(uri, gone, list)
   local doc = M.get(uri)
   local keep = {}
   for _, r in ipairs(doc[list]) do
-    if gone(r) then
+    if replaced(r) or gone(r) then
       forget(r)
     else
       keep[#keep + 1] = r
@@ -105,7 +125,9 @@ function M.drop(uri, from, to)
   forget_where(uri, on_lines(from, to), "live")
 end
 
---- An extmark over lines first..last of the loaded buffer of `uri` (so `r` moves with edits).
+--- An extmark over lines first..last of the loaded buffer of `uri` (so `r` moves with edits):
+--- from the start of `first` to the end of `last`, invalidated when all of that is deleted
+--- (its end stays before text typed at it, such as a line opened below with `o`).
 ---@param r table
 ---@param uri string
 ---@param first integer
@@ -113,7 +135,9 @@ end
 local function anchor(r, uri, first, last)
   local buf = loaded_buf(uri)
   if buf and last < vim.api.nvim_buf_line_count(buf) then
-    local ok, id = pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, first, 0, { end_row = last, end_col = 0 })
+    local end_col = #(vim.api.nvim_buf_get_lines(buf, last, last + 1, false)[1] or "")
+    local opts = { end_row = last, end_col = end_col, invalidate = true }
+    local ok, id = pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, first, 0, opts)
     if ok then
       r._buf, r._mark = buf, id
     end
@@ -264,6 +288,7 @@ end
 ---@param uri string
 ---@return eager.LiveOutput[]
 function M.sorted_live(uri)
+  forget_where(uri, replaced, "live")
   local list = vim.list_extend({}, M.get(uri).live)
   table.sort(list, function(a, b)
     return M.lines_of(a) < M.lines_of(b)
@@ -275,6 +300,7 @@ end
 ---@param uri string
 ---@return table[]
 function M.sorted_results(uri)
+  forget_where(uri, replaced)
   local list = vim.list_extend({}, M.get(uri).results)
   table.sort(list, function(a, b)
     local la, lb = M.lines_of(a), M.lines_of(b)
