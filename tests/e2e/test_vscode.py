@@ -1034,12 +1034,15 @@ def test_show_whole_output_has_every_line_and_the_whole_traceback(
     assert not any("whole output" in t for t in nothing["tabs"]), nothing["tabs"]
 
     # What the loop printed is cut everywhere else: its eager/chunkResult lost its middle (the
-    # count drawn on the line says "N+ lines"), and the hover shows its head.
+    # count drawn on the line says "N+ lines"), and the hover shows its start and its end
+    # around how much it leaves out.
     decorations = [d["text"] for d in r["afterRun"]["decorations"]]
     loop = next(d for d in decorations if "» row 0000 of 3000" in d)
     assert "+ lines)" in loop, decorations
     assert "row 0000 of 3000" in rows["hover"]["text"], rows["hover"]
-    assert "row 2999 of 3000" not in rows["hover"]["text"], rows["hover"]
+    assert "row 2999 of 3000" in rows["hover"]["text"], rows["hover"]
+    assert "characters not shown here" in rows["hover"]["text"], rows["hover"]
+    assert "row 1500 of 3000" not in rows["hover"]["text"], rows["hover"]
     # ...and says where all of it is, under its heading: its link runs Whole Output of Statement
     # on the loop's first line.
     assert rows["hover"]["text"].split("\n\n")[1] == "Cut to fit. Show whole output", rows["hover"]
