@@ -12,6 +12,7 @@ from eager_lsp.core.types import (
     ChunkOutput,
     ChunkResult,
     Done,
+    GateHeld,
     Piece,
     Release,
     ResultReady,
@@ -229,3 +230,19 @@ def test_output_the_result_does_not_start_with_is_printed_whole() -> None:
     printer(_finished(chunk, "HEAD\n"))
     shown = [line.strip() for line in out.getvalue().splitlines() if "out|" in line]
     assert shown == ["out| head", "out| HEAD"]
+
+
+def test_the_safe_gates_hold_is_said_when_it_begins_after_the_results_above() -> None:
+    """A terminal run under the safe gate said nothing while statements waited for the end
+    (only the summary's `gate:` line did): the hold is said when it begins, after the results
+    of the statements running above it, with where and why."""
+    out = io.StringIO()
+    printer = ConsolePrinter(out, origin=0.0)
+    a = _chunk(0)
+    printer(Release(0.1, chunk=a))
+    printer(GateHeld(0.1, line=2, reason="calls os.remove"))
+    printer(Release(0.1, chunk=_chunk(1)))
+    assert _where(out) == []  # the statement above has no result yet
+    printer(_ok(a))
+    assert _where(out) == ["L1", "gate"]
+    assert "line 2 calls os.remove: it and what follows run at the end" in out.getvalue()

@@ -38,6 +38,7 @@ from eager_lsp.core.types import (
     ChunkResult,
     Done,
     Event,
+    GateHeld,
     Release,
     ResultReady,
     StopRequested,
@@ -116,6 +117,9 @@ class ConsolePrinter:
             self._hold(set(self._running), event.t, f"line {issue.line}", issue.text)
         elif isinstance(event, StopRequested):
             self._hold(set(), event.t, "stop", event.reason)  # behind a held line, if any
+        elif isinstance(event, GateHeld):  # said when it begins, not only in the summary
+            why = f"line {event.line} {event.reason}: it and what follows run at the end"
+            self._hold(set(self._running), event.t, "gate", why)
         elif isinstance(event, WorkerLost):
             if self._killed is None:  # (killed on purpose: `killing` said so)
                 self._line(event.t, "lost", f"interpreter lost: {event.reason}")
