@@ -1201,3 +1201,68 @@ def test_interrupt_and_restart_from_the_palette_say_so_in_the_status_bar(
         "[nap.py:2] stdout",
         "before",
     ], stale
+
+
+DEAF_NAP = (
+    "import signal, time\n"
+    'print("before")\n'
+    "_ = signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    "time.sleep(60)\n"
+    'print("after")\n'
+)
+
+
+def test_a_stop_that_has_to_kill_warns_once_and_clears_the_values(
+    code_server: Path, vsix: Path, tmp_path: Path
+) -> None:
+    """Eager: Stop while a statement that ignores SIGINT sleeps: the interpreter is killed after
+    the grace period. The status bar says `Eager: interpreter restarted`; one message, a
+    warning, says the variables are gone (no summary of the run besides); the values drawn
+    before are drawn stale, gone with the namespace (they stayed drawn as current), and the
+    sleeping line shows what happened as information, not as an error."""
+    bench = Workbench(
+        code_server,
+        vsix,
+        tmp_path,
+        {
+            **WORKBENCH_SETTINGS,
+            "eager.server.python": PYTHON,
+            "eager.debug.enabled": False,
+            "eager.execution.interruptGraceSeconds": 0.5,
+        },
+    )
+    (bench.folder / "deaf.py").write_text(DEAF_NAP)
+    ARTIFACTS.mkdir(exist_ok=True)
+    bench.start()
+    try:
+        r = drive(
+            {
+                "scenario": "stopKill",
+                "url": bench.url,
+                "file": "deaf.py",
+                "sleepLine": "time.sleep(60)",
+                "printed": "» before",
+                "runningStatus": r"\b3 done · 1 running\b",
+                "screenshot": str(ARTIFACTS / "vscode-e2e-stop-kill.png"),
+                "timeoutMs": 90000,
+            }
+        )
+    finally:
+        bench.stop()
+    (ARTIFACTS / "vscode-e2e-stop-kill.json").write_text(json.dumps(r, indent=1))
+    debug = f"\nsteps: {r.get('steps')}\n{r['_stderr'][-2000:]}\n{bench.logs()}"
+    assert r["error"] is None, r["error"] + debug
+    after = r["afterStop"]
+    assert after["later"]["text"] == "Eager: interpreter restarted", after
+    messages = r["stopMessages"]
+    assert len(messages) == 1, messages
+    assert messages[0]["severity"] == "warning", messages
+    assert "variables are gone" in messages[0]["text"], messages
+    snap = r["stopSnapshot"]
+    # `» before` was drawn while it slept; the kill took the namespace: it is drawn stale now,
+    # as after Restart Interpreter (it was drawn as current)
+    assert any("» before" in d for d in r["whileRunning"]["decorations"]), r["whileRunning"]
+    before = [d for d in snap["decorations"] if "» before" in d]
+    assert before and all(d.endswith("· stale") for d in before), snap
+    # no error squiggle (the user ended it): the sleeping line's is information
+    assert (snap["squiggles"], snap["infoSquiggles"]) == (0, 1), snap

@@ -156,6 +156,8 @@ try {
     await wholeOutput(page);
   } else if (params.scenario === "interrupt") {
     await interruptAndRestart(page);
+  } else if (params.scenario === "stopKill") {
+    await stopThatKills(page);
   } else {
     await generate(page);
   }
@@ -1091,6 +1093,72 @@ async function wholeOutput(page) {
   result.final = await snapshot(page);
 }
 
+/** Run the file eagerly from the sleeping line and wait until that statement sleeps (the
+ * statements before it drawn, the status bar matching `params.runningStatus`). */
+async function runUntilItSleeps(page, what) {
+  await page.locator(".editor-instance .view-line", { hasText: params.sleepLine }).first().click();
+  await command(page, "Eager: Run File Eagerly");
+  step(`${what}: Run File Eagerly`);
+  const s = await until("the sleeping statement running", async () => {
+    const snap = await snapshot(page);
+    const item = await eagerItem(page);
+    // the statements before it have run (their results are drawn), and it runs
+    const printed = snap.decorations.some((d) => d.text.includes(params.printed) && !d.text.includes("stale"));
+    return printed && new RegExp(params.runningStatus).test(item?.text ?? "") ? { item, decorations: snap.decorations.map((d) => d.text) } : null;
+  });
+  await page.waitForTimeout(500); // it sleeps now
+  return s;
+}
+
+/** The messages (toasts) that came since `mark` (a length of `result.messagesSeen`), once
+ * `first` is among them and two more seconds have passed (a second message of the same
+ * action comes within milliseconds: the run's summary right after its status). */
+async function messagesSince(page, mark, first) {
+  await until(`the message "${first}"`, async () => {
+    await snapshot(page);
+    return result.messagesSeen.slice(mark).some((m) => m.text.startsWith(first));
+  }, 20000, 100);
+  for (let i = 0; i < 20; i++) {
+    await snapshot(page);
+    await page.waitForTimeout(100);
+  }
+  return result.messagesSeen.slice(mark);
+}
+
+/** Every text the status bar item shows until it is no longer busy, then a second more. */
+async function watchUntilIdle(page) {
+  const texts = [];
+  const item = await until("the run to end", async () => {
+    const it = await eagerItem(page);
+    if (it && texts[texts.length - 1] !== it.text) texts.push(it.text);
+    await snapshot(page);
+    return it && !/generating|running/.test(it.text) ? it : null;
+  }, 30000, 100);
+  await page.waitForTimeout(1000);
+  const later = await eagerItem(page);
+  if (later && texts[texts.length - 1] !== later.text) texts.push(later.text);
+  return { item, later, texts };
+}
+
+/** "Eager: Stop" while a statement that ignores SIGINT sleeps: the interrupt cannot land, the
+ * interpreter is killed after the grace period. What the page shows then: the status bar, the
+ * messages the stop brought, the decorations and squiggles. */
+async function stopThatKills(page) {
+  result.whileRunning = await runUntilItSleeps(page, "stop");
+  const before = result.messagesSeen.length;
+  await command(page, "Eager: Stop");
+  step("Eager: Stop");
+  result.afterStop = await watchUntilIdle(page);
+  result.stopMessages = await messagesSince(page, before, "Eager: stopped.");
+  step(`stopped: ${result.afterStop.later?.text}; messages ${JSON.stringify(result.stopMessages)}`);
+  const snap = await snapshot(page);
+  result.stopSnapshot = {
+    decorations: snap.decorations.map((d) => d.text),
+    squiggles: snap.squiggles,
+    infoSquiggles: snap.infoSquiggles,
+  };
+}
+
 /** Run a file whose third statement sleeps; once it runs, "Eager: Interrupt" from the palette.
  * Then what the page shows: the status bar item, the messages the interrupt brought, the
  * decorations, the squiggle, the hover of the interrupted line, the "Eager" channel, "Eager:
@@ -1098,50 +1166,7 @@ async function wholeOutput(page) {
  * while it sleeps; the status bar item, its messages and the decorations. */
 async function interruptAndRestart(page) {
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(params.url).origin });
-  const runUntilItSleeps = async (what) => {
-    await page.locator(".editor-instance .view-line", { hasText: params.sleepLine }).first().click();
-    await command(page, "Eager: Run File Eagerly");
-    step(`${what}: Run File Eagerly`);
-    const s = await until("the sleeping statement running", async () => {
-      const snap = await snapshot(page);
-      const item = await eagerItem(page);
-      // the statements before it have run (their results are drawn), and it runs
-      const printed = snap.decorations.some((d) => d.text.includes(params.printed) && !d.text.includes("stale"));
-      return printed && new RegExp(params.runningStatus).test(item?.text ?? "") ? { item, decorations: snap.decorations.map((d) => d.text) } : null;
-    });
-    await page.waitForTimeout(500); // it sleeps now
-    return s;
-  };
-  /** The messages (toasts) that came since `mark` (a length of `result.messagesSeen`), once
-   * `first` is among them and two more seconds have passed (a second message of the same
-   * action comes within milliseconds: the run's summary right after its status). */
-  const messagesSince = async (mark, first) => {
-    await until(`the message "${first}"`, async () => {
-      await snapshot(page);
-      return result.messagesSeen.slice(mark).some((m) => m.text.startsWith(first));
-    }, 20000, 100);
-    for (let i = 0; i < 20; i++) {
-      await snapshot(page);
-      await page.waitForTimeout(100);
-    }
-    return result.messagesSeen.slice(mark);
-  };
-  /** Every text the status bar item shows until it is no longer busy, then a second more. */
-  const watchUntilIdle = async () => {
-    const texts = [];
-    const item = await until("the run to end", async () => {
-      const it = await eagerItem(page);
-      if (it && texts[texts.length - 1] !== it.text) texts.push(it.text);
-      await snapshot(page);
-      return it && !/generating|running/.test(it.text) ? it : null;
-    }, 30000, 100);
-    await page.waitForTimeout(1000);
-    const later = await eagerItem(page);
-    if (later && texts[texts.length - 1] !== later.text) texts.push(later.text);
-    return { item, later, texts };
-  };
-
-  result.whileRunning = await runUntilItSleeps("interrupt");
+  result.whileRunning = await runUntilItSleeps(page, "interrupt");
   // "Eager: Whole Output of Statement" on the line while it runs (the cursor is in it): there is
   // no result yet; the document says it is running (a message, from an extension that gets no
   // answer for it).
@@ -1167,10 +1192,10 @@ async function interruptAndRestart(page) {
   const asked = Date.now();
   await command(page, "Eager: Interrupt");
   step("Eager: Interrupt");
-  result.afterInterrupt = await watchUntilIdle();
+  result.afterInterrupt = await watchUntilIdle(page);
   result.interruptSeconds = (Date.now() - asked) / 1000;
   // Every message the interrupt brought: its own, and no summary of the run besides.
-  result.interruptMessages = await messagesSince(beforeInterrupt, "Eager: interrupted");
+  result.interruptMessages = await messagesSince(page, beforeInterrupt, "Eager: interrupted");
   step(`interrupted: ${result.afterInterrupt.later?.text}; messages ${JSON.stringify(result.interruptMessages)}`);
   const snap = await snapshot(page);
   result.interruptSnapshot = {
@@ -1202,13 +1227,13 @@ async function interruptAndRestart(page) {
   await page.keyboard.press("Control+w");
   step("read the interrupted statement's whole output");
 
-  result.beforeRestart = await runUntilItSleeps("restart");
+  result.beforeRestart = await runUntilItSleeps(page, "restart");
   await snapshot(page);
   const beforeRestart = result.messagesSeen.length;
   await command(page, "Eager: Restart Interpreter");
   step("Eager: Restart Interpreter");
-  result.afterRestart = await watchUntilIdle();
-  result.restartMessages = await messagesSince(beforeRestart, "Eager: interpreter restarted");
+  result.afterRestart = await watchUntilIdle(page);
+  result.restartMessages = await messagesSince(page, beforeRestart, "Eager: interpreter restarted");
   step(`restarted: ${result.afterRestart.later?.text}; messages ${JSON.stringify(result.restartMessages)}`);
   const end = await snapshot(page);
   result.restartSnapshot = { decorations: end.decorations.map((d) => d.text), squiggles: end.squiggles };
