@@ -31,6 +31,7 @@ LIVE_OUTPUT_S = 0.25  # a running statement's new output is sent this often (aft
 LIVE_OUTPUT_CAP = 8 * 1024
 MESSAGE_CAP = 2000  # characters of an exception message
 NAME_CAP = 200  # characters of an exception's type name (`type("E" * 10**7, ...)` is legal)
+HELD_REASON_CAP = 200  # characters of why the safe gate holds (eager/status heldReason)
 # Characters of a formatted traceback: every frame (repeats collapsed as CPython does) while
 # it fits, else its outermost and innermost frames around a line counting the rest.
 TRACEBACK_CAP = 128 * 1024

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from eager_lsp import limits
 from eager_lsp.lsp import methods
 
 from .conftest import Editor
@@ -429,3 +430,19 @@ async def test_follow_on_after_a_run_runs_only_what_differs(editor: Editor, tmp_
     editor.cursor(uri, 3, 0)
     await editor.wait_hints(uri, lambda h: h.get(2) == "z = 2", "the edit")
     assert log.read_text() == "ran\n"
+
+
+@pytest.mark.settings({"execution": {"gate": "safe"}})
+async def test_why_the_gate_holds_is_bounded(editor: Editor, tmp_path: Path) -> None:
+    """`heldReason` names code the model wrote (a dotted name of any length), in every
+    status: it is cut to its cap."""
+    name = "os." + ".".join(["a" * 50] * 100)  # 5,000 characters
+    uri = editor.open("long.py", f"import os\n{name}()\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    held = await editor.wait_for(
+        lambda: [s for s in editor.notes_for(methods.STATUS, uri) if "heldLine" in s],
+        "a status that says the gate holds",
+    )
+    assert held[-1]["heldLine"] == 1, held[-1]
+    assert len(held[-1]["heldReason"]) <= limits.HELD_REASON_CAP, len(held[-1]["heldReason"])
+    assert held[-1]["heldReason"].startswith("calls os.aaaa"), held[-1]["heldReason"][:80]

@@ -43,6 +43,7 @@ from eager_lsp.core.types import (
     SyntaxErrorFound,
     SyntaxIssue,
 )
+from eager_lsp.limits import HELD_REASON_CAP, clip
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import LineEdit
 
@@ -320,7 +321,8 @@ class RunBinding:
         held = self._held
         line = self.mapper(held[0]) if held is not None and self.pending else None
         if held is not None and line is not None:
-            counts["heldLine"], counts["heldReason"] = line, held[1]
+            # (a dotted name in the code is the model's to make long: sent with every status)
+            counts["heldLine"], counts["heldReason"] = line, clip(held[1], HELD_REASON_CAP)
         return counts
 
     def _doc_lines(self, indices: set[int]) -> list[int]:
