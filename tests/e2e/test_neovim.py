@@ -1482,8 +1482,8 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     # a result cut to fit its cap, whose stream does not start with the live text: that
     # text stays (it has more), then one note line; the other stream is the result's
     note = (
-        "[... the result's copy of this output was cut to fit its message; "
-        "above is what was shown as it ran]"
+        "[... above: this output as it was printed live; its copy in the result was cut to "
+        "fit. :EagerDetail on the statement shows all the server kept]"
     )
     steps = [f"step {i}" for i in range(1, 21)]
     assert r["truncated"] == [*steps, "last part", note, "warn 1", "warn 2"], r["truncated"]

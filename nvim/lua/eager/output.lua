@@ -31,7 +31,7 @@ end
 --- The line under a statement's live output kept in place of its result's (state.add_result):
 --- the result's copy of that stream was cut in its middle to fit the result message (whether
 --- the server's eager.resultDetail has more depends on whether the worker cut it first).
-M.CUT_NOTE = "[... the result's copy of this output was cut to fit its message; above is what was shown as it ran]"
+M.CUT_NOTE = "[... above: this output as it was printed live; its copy in the result was cut to fit. :EagerDetail on the statement shows all the server kept]"
 
 --- A line as a terminal leaves it: the text after its last '\r' ('\r's at its end first left
 --- out: "\r\n" is a line ending, and a '\r' ending the live text so far is overwritten by the
