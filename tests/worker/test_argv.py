@@ -53,3 +53,24 @@ async def test_statements_run_side_by_side_see_the_argv_too(worker: WorkerClient
     )
     assert result["ok"], result["error"]
     assert ast.literal_eval(result["values"][0]["repr"]) == ["-", "a", "b"]
+
+
+async def test_the_servers_own_code_leaves_the_documents_argv_and_file_alone(
+    worker: WorkerClient,
+) -> None:
+    """The statement that forgets names (core/rerun.py, path "<eager: forget names>") entered
+    a document of that name: the next statement re-entered the real one, resetting the
+    `sys.argv` the code had edited, and `__file__` read "<eager: forget names>" meanwhile."""
+    from eager_lsp.core.rerun import FORGET_ID, forget_code
+
+    first = {**chunk("import sys\nsys.argv[1:] = ['--version']\n"), "argv": ["s.py", "x"]}
+    forget = {
+        **chunk(forget_code(["nothing"]), path="<eager: forget names>"),
+        "id": FORGET_ID,
+    }
+    seen = chunk("seen = (list(sys.argv), __file__)\n", names=["seen"])
+    results = await worker.execute([first, forget, seen], stop_on_error=True)  # type: ignore[list-item]
+    assert all(r["ok"] for r in results), results
+    argv, file = ast.literal_eval(results[-1]["values"][0]["repr"])
+    assert argv == ["s.py", "--version"]
+    assert file == DOC

@@ -301,7 +301,7 @@ async def forget_names(session: Interpreter, names: Sequence[str]) -> None:
             {
                 "id": FORGET_ID,
                 "code": forget_code(names),
-                "path": "<eager: forget names>",
+                "path": "<eager: forget names>",  # (the worker enters no document for it)
                 "first_line": 1,
                 "names": [],
                 "trailing_expr": False,

@@ -77,7 +77,9 @@ Semantics (version 1, extended compatibly):
 - A chunk's "path" is the code's `__file__`; its "argv" (optional), the code's `sys.argv`
   (absent: [path]). Both are set when the worker enters the document (its first chunk, and
   the first after a "reset"), as `python a.py x` sets them once: code that edits `sys.argv`
-  keeps its edit.
+  keeps its edit. A "path" that starts with "<eager: " is the server's own code (the statement
+  that forgets names): it enters no document, so the document's `__file__` and `sys.argv`
+  stay as they are.
 - A chunk stopped by SIGINT fails with "KeyboardInterrupt"; the rest of its batch is
   skipped whatever stop_on_error says. SystemExit from user code is an ordinary error.
 - "table" (data frames only) is the head as a Markdown table. "images": PNG files the chunk

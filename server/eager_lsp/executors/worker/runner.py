@@ -74,6 +74,11 @@ def result_message(
     }
 
 
+# The path of the server's own code (core/rerun.py's "<eager: forget names>"): it enters no
+# document (`enter_document`); it reset the document's `sys.argv` and `__file__`.
+INTERNAL_PATH = "<eager: "
+
+
 class Interrupts:
     """Where a SIGINT lands depends on what the main thread is doing."""
 
@@ -289,6 +294,8 @@ class ChunkRunner:
         """Behave like `python path` (`python a.py x` with the request's `argv`, else [path]):
         `__file__`, `sys.argv` and the script's directory. Set once, on entering the document,
         as python sets them once: code that edits `sys.argv` keeps its edit."""
+        if path.startswith(INTERNAL_PATH):  # the server's own code: no document's
+            return
         ns = self.namespace
         if ns.get("__file__") != path:
             ns["__file__"] = path
