@@ -147,6 +147,7 @@ class Activity:
         self.binding: RunBinding | None = None  # the run it feeds, once begun
         self.tokens = 0  # model pieces received (a generation)
         self.progress: Progress | None = None
+        self._interpreter: Interpreter | None = None  # the one it feeds, once it has it
 
     def start(self) -> None:
         self.doc.activity = self
@@ -174,7 +175,14 @@ class Activity:
         with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
             await asyncio.wait_for(asyncio.shield(task), timeout)
 
-    async def stop_as_its_user(self, interpreter: Interpreter | None, reason: str) -> None:
+    def ending(self, report: RunReport | None, failed: ChunkResult | None) -> str | None:
+        """`user_ending`, where a stop made the interrupt that landed: `STOPPED`."""
+        ended = user_ending(report, failed)
+        if ended == methods.INTERRUPTED and self.stop_reason is not None:
+            return methods.STOPPED  # (the user said stop)
+        return ended
+
+    async def stop_as_its_user(self, reason: str) -> None:
         """Stop its run as its user would (app/run.py `stop_text`): the running statement gets
         its KeyboardInterrupt (the interpreter is killed after the grace period) and the run
         ends with its report, so that statement shows what happened, and the status and the
@@ -182,6 +190,7 @@ class Activity:
         statement's result and says nothing over a killed interpreter.) A restart, which
         kills anyway, does not wait for it. `stop` then cancels what is left."""
         self.stop_reason = self.stop_reason or reason
+        interpreter = self._interpreter
         if reason != RESTART_STOP and interpreter is not None and self.running:
             await stop_text(interpreter, reason)
             await self.wait_done(5.0)
@@ -308,11 +317,10 @@ class DocumentRun(Activity):
     """`eager.runDocument`: a fresh namespace, then the whole text streamed through at once."""
 
     kind = "run"
-    _interpreter: Interpreter | None = None  # once it has one
 
     async def stop(self, reason: str) -> None:
         """Whatever stops it (a stop, a new run or generation), as its user would."""
-        await self.stop_as_its_user(self._interpreter, reason)
+        await self.stop_as_its_user(reason)
         await super().stop(reason)
 
     async def main(self) -> None:
@@ -365,9 +373,7 @@ class DocumentRun(Activity):
             error = run_error_text(binding) if report is not None else None
             if self.stop_reason is not None and ended_by_user(binding.failed):
                 error = None  # a stop is no error (its statement's result says what happened)
-            ended = user_ending(report, binding.failed)
-            if ended == methods.INTERRUPTED and self.stop_reason is not None:
-                ended = methods.STOPPED  # (the stop's interrupt landed: the user said stop)
+            ended = self.ending(report, binding.failed)
             if self.stop_reason == RESTART_STOP:
                 ended = methods.RESTARTED  # (the restart's own last word, said first here)
             progress.end(ended or error or "done")

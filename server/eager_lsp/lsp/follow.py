@@ -19,7 +19,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from eager_lsp.app.follow import FollowState, follow_step, settled_text, typed_line
-from eager_lsp.core.interpreter import Interpreter, StreamFailed
+from eager_lsp.core.interpreter import StreamFailed
 from eager_lsp.core.text_lines import TextLines
 from eager_lsp.core.types import Event, Release
 from eager_lsp.lsp import methods
@@ -56,7 +56,6 @@ class Epoch(Activity):
             on_event=self._on_event,
         )
         self.reset_first = False
-        self._interpreter: Interpreter | None = None  # once it has one
         self.ready = asyncio.Event()  # the interpreter is there; pushing text makes sense
 
     def _on_event(self, event: Event) -> None:
@@ -113,7 +112,7 @@ class Epoch(Activity):
         it as its user would (`stop_as_its_user`): the statement it cut short shows that,
         and the status says how it ended (it stayed `running`, and the answer said nothing)."""
         if reason == USER_STOP:
-            await self.stop_as_its_user(self._interpreter, reason)
+            await self.stop_as_its_user(reason)
         self.binding.cancelled = True
         self.stream.abandon()
         await super().stop(reason)

@@ -22,7 +22,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from eager_lsp.core.dependencies import Plan
-from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.rerun import RerunReport, rerun
 from eager_lsp.core.types import Event, ExecStart, ResultReady
 from eager_lsp.lsp import methods
@@ -31,7 +30,6 @@ from eager_lsp.lsp.execution import (
     Activity,
     replace_activity,
     run_error_text,
-    user_ending,
 )
 from eager_lsp.lsp.runs import LineMap, publishing
 
@@ -63,7 +61,6 @@ class EditRun(Activity):
         self.fresh_since = fresh_since
         self.label = label
         self.report: RerunReport | None = None
-        self._interpreter: Interpreter | None = None  # once it has one
 
     def running_edited(self) -> bool:
         """A statement it runs now was edited since: what it computes is for the old text."""
@@ -99,9 +96,7 @@ class EditRun(Activity):
         if self.label != "follow":
             message = f"{self.label}: {message}"
         ran = self.report.report
-        ended = user_ending(ran, ran.failed) if ran is not None else None
-        if ended == methods.INTERRUPTED and self.stop_reason == USER_STOP:
-            ended = methods.STOPPED  # (the user's Stop, whose interrupt landed)
+        ended = self.ending(ran, ran.failed) if ran is not None else None
         if ended is not None:  # interrupted, or an interrupt that had to kill the interpreter
             error, message = None, f"{message}; {ended}"
         if error:
@@ -118,7 +113,7 @@ class EditRun(Activity):
         The user's Stop first stops it as its user would (`stop_as_its_user`: its status then
         says how it ended; it stayed `running`)."""
         if reason == USER_STOP:
-            await self.stop_as_its_user(self._interpreter, reason)
+            await self.stop_as_its_user(reason)
         if self.binding is not None:
             self.binding.cancelled = True
         await super().stop(reason)
