@@ -504,6 +504,41 @@ def test_whole_line_replacements_drop_only_their_results(tmp_path: Path) -> None
 
 
 @requires_nvim
+def test_lines_replaced_by_the_same_text_keep_their_results(tmp_path: Path) -> None:
+    """A formatter or `:%!` that rewrites lines with the text they had: the server, which saw no
+    change there, kept their results, and the plugin asks for them again (eager.results) after
+    its marks went with the deleted lines. A rewrite that changed a line keeps the rest, where
+    the server has them."""
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\ny = x + 1\ndef f(a):\n    return a * 2\nz = f(y)\nprint(z)\n")
+    changed = ["# formatted", "x = 1", "y = x + 2", "def f(a):", "    return a * 2"]
+    r = run_scenario(
+        "replace_same",
+        tmp_path,
+        {
+            "file": str(target),
+            "steps": [
+                [1, 2, None, 5],  # one line, by itself
+                [0, -1, None, 5],  # the whole buffer, by itself
+                [2, 4, None, 5],  # a definition's two lines
+                [0, -1, [*changed, "z = f(y)", "print(z)"], 3],
+            ],
+            "settings": {},
+            "timeout_ms": 30000,
+        },
+    )
+    heads = ["# line 1: ok", "# line 2: ok", "# lines 3-4: ok", "# line 5: ok", "# line 6: ok"]
+    assert r["before"] == heads, r["before"]
+    for step in r["after"][:3]:
+        assert step["reached"] and step["headings"] == heads, (step, r["_debug"])
+    # The edit the server sees runs from the inserted first line to the changed one: those two
+    # statements' results go; the others moved one line down.
+    last = r["after"][3]
+    assert last["reached"], (last, r["_debug"])
+    assert last["headings"] == ["# lines 4-5: ok", "# line 6: ok", "# line 7: ok"], last
+
+
+@requires_nvim
 def test_stop_ends_the_generation_and_keeps_the_text(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:

@@ -149,3 +149,26 @@ def test_a_running_detail_is_bounded_and_counts_what_came_before() -> None:
     assert limits.json_size({"result": detail.__dict__}) <= limits.DETAIL_CAP
     assert hover.running_detail(cast(Any, doc), 3) is None  # not its lines
     assert hover.running_detail(cast(Any, doc), True) is None  # not a line number
+
+
+async def test_results_are_sent_again_where_the_server_holds_them_now(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """`eager.results`: every result the server holds for the document comes again as
+    `eager/chunkResult`, at its current lines (a line inserted above moved them), before the
+    answer, which counts them; a statement whose lines were edited has none to send. (Neovim
+    asks when lines were replaced by identical text, which its marks do not survive.)"""
+    uri = editor.open("again.py", "a = 1\nb = a + 1\nprint(b)\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    assert len(editor.notes_for(methods.CHUNK_RESULT, uri)) == 3
+    editor.type(uri, 0, 0, "# above\n")
+    editor.replace(uri, (2, 4), (2, 5), "2")  # b = a + 2: edited, its result dropped
+    seen = len(editor.notes_for(methods.CHUNK_RESULT, uri))
+
+    answer = await editor.command(methods.RESULTS, uri=uri)
+    again = editor.notes_for(methods.CHUNK_RESULT, uri)[seen:]
+    assert answer == {"sent": 2}, answer
+    lines = [(r["chunk"]["startLine"], r["chunk"]["endLine"]) for r in again]
+    assert lines == [(1, 1), (3, 3)], again
+    assert again[1]["stdout"] == "2\n" and again[0]["values"][0]["name"] == "a", again

@@ -157,6 +157,7 @@ function M.setup(opts)
       end
       if client and client.name == "eager" then
         M.track_cursor(args.buf)
+        M.track_lines(args.buf)
       end
     end,
   })
@@ -268,6 +269,56 @@ function M.track_cursor(buf)
       end
     end,
   })
+end
+
+local watched = {} ---@type table<integer, boolean>  buffers whose changes track_lines watches
+local checking = {} ---@type table<integer, boolean>  a check is scheduled
+
+--- After changes to `buf`, forget the results whose text was deleted whole; when lines were put
+--- back with the same text (a formatter, `:%!`, `:e!`), ask the server for its results again
+--- (eager.results): it kept them, having seen no change there (state.lua, the top).
+---@param buf integer
+local function check_replaced(buf)
+  checking[buf] = nil
+  if not vim.api.nvim_buf_is_loaded(buf) or not M.client(buf) then
+    return
+  end
+  local uri = vim.uri_from_bufnr(buf)
+  local doc = state.get(uri)
+  if #doc.results + #doc.live + #doc.deleted == 0 then
+    return
+  end
+  local maybe_kept, forgot = state.forget_replaced(uri, buf)
+  if forgot then
+    require("eager.output").refresh(uri)
+  end
+  if maybe_kept then
+    M.exec("eager.results", {}, { buf = buf })
+  end
+end
+
+--- Watch `buf`'s changes for results to forget or to ask for again (check_replaced), once per
+--- buffer, checked once per batch of changes.
+---@param buf integer
+function M.track_lines(buf)
+  if watched[buf] then
+    return
+  end
+  local function schedule()
+    if not checking[buf] then
+      checking[buf] = true
+      vim.schedule(function()
+        check_replaced(buf)
+      end)
+    end
+  end
+  watched[buf] = vim.api.nvim_buf_attach(buf, false, {
+    on_lines = schedule,
+    on_reload = schedule,
+    on_detach = function()
+      watched[buf], checking[buf] = nil, nil
+    end,
+  }) or nil
 end
 
 ---@param buf? integer

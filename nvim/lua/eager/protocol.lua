@@ -232,6 +232,9 @@
 ---@field model? string
 ---@field baseUrl? string
 
+---@class eager.ResultsResult
+---@field sent integer
+
 ---@class eager.DiagnosticData
 ---@field kind string
 ---@field line integer
@@ -250,6 +253,7 @@ M.commands = {
   "eager.fixWithAI",
   "eager.resultDetail",
   "eager.info",
+  "eager.results",
 }
 
 M.notifications = {

@@ -6,7 +6,9 @@
 -- text, onto the next line (another statement's), while the server, which is sent the change
 -- as the characters that differ, keeps the statement on its line and drops its result
 -- (eager/stale names that line, which the mark has left). So a result whose whole text was
--- deleted is forgotten (also when an identical line was put back: the server keeps that one).
+-- deleted is forgotten. When an identical line was put back (`:%!fmt`, a formatter that
+-- rewrites the buffer, `:e!`), the server, which saw no change there, kept it: the plugin then
+-- asks for the results again (eager.results), and they come back where the server has them.
 -- (A block whose first line alone is replaced: its mark starts a line lower, still within the
 -- lines eager/stale names, which are all of the block's.)
 local M = {}
@@ -20,6 +22,8 @@ M.ns = vim.api.nvim_create_namespace("eager.results")
 ---@field live eager.LiveOutput[]  output of statements still running (eager/output), until
 ---                            their eager/chunkResult
 ---@field follow boolean       follow mode as last confirmed by the server
+---@field deleted string[]     first lines of the results forgotten since forget_replaced
+---                            looked, their text deleted whole (are they back?)
 
 ---@type table<string, eager.DocState>
 M.docs = {}
@@ -29,7 +33,7 @@ M.docs = {}
 function M.get(uri)
   local doc = M.docs[uri]
   if not doc then
-    doc = { results = {}, live = {}, follow = false }
+    doc = { results = {}, live = {}, follow = false, deleted = {} }
     M.docs[uri] = doc
   end
   return doc
@@ -69,7 +73,10 @@ function M.lines_of(r)
   return first, last
 end
 
---- The text `r` was anchored to was deleted whole (its mark is invalid, see the top): it is gone.
+--- The text `r` was anchored to was deleted whole (its mark is invalid, see the top), or its
+--- lines were rewritten one by one (nvim_buf_set_lines over as many lines as it had): its
+--- start went past the new lines and its end stayed, so the mark ends before it starts. It
+--- is gone.
 ---@param r table
 ---@return boolean
 local function replaced(r)
@@ -77,7 +84,12 @@ local function replaced(r)
     return false
   end
   local pos = vim.api.nvim_buf_get_extmark_by_id(r._buf, M.ns, r._mark, { details = true })
-  return pos[3] ~= nil and pos[3].invalid == true
+  local d = pos[3]
+  if d == nil or pos[1] == nil then
+    return false
+  end
+  local inverted = d.end_row ~= nil and (d.end_row < pos[1] or (d.end_row == pos[1] and (d.end_col or 0) < pos[2]))
+  return d.invalid == true or inverted
 end
 
 ---@param r table
@@ -97,7 +109,11 @@ local function forget_where(uri, gone, list)
   local doc = M.get(uri)
   local keep = {}
   for _, r in ipairs(doc[list]) do
-    if replaced(r) or gone(r) then
+    local deleted = replaced(r)
+    if deleted and r._head and #doc.deleted < 10000 then
+      doc.deleted[#doc.deleted + 1] = r._head -- for forget_replaced, whoever forgets it first
+    end
+    if deleted or gone(r) then
       forget(r)
     else
       keep[#keep + 1] = r
@@ -139,7 +155,9 @@ local function anchor(r, uri, first, last)
     local opts = { end_row = last, end_col = end_col, invalidate = true }
     local ok, id = pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, first, 0, opts)
     if ok then
+      -- (its first line: is the statement still in the buffer once its mark is invalid?)
       r._buf, r._mark = buf, id
+      r._head = vim.api.nvim_buf_get_lines(buf, first, first + 1, false)[1]
     end
   end
 end
@@ -282,6 +300,36 @@ function M.clear_live(uri)
   forget_where(uri, function()
     return true
   end, "live")
+end
+
+--- Forget the results and live outputs of `uri` whose text was deleted whole (see the top).
+--- True when one of them may be one the server kept: its first line is in `buf` again, as when
+--- lines were replaced by the same text (the caller then asks for the results again).
+---@param uri string
+---@param buf integer
+---@return boolean maybe_kept, boolean forgot
+function M.forget_replaced(uri, buf)
+  local doc = M.get(uri)
+  for _, list in ipairs({ "results", "live" }) do
+    forget_where(uri, function()
+      return false
+    end, list)
+  end
+  local deleted = doc.deleted
+  doc.deleted = {}
+  local heads, maybe_kept = nil, false
+  for _, head in ipairs(deleted) do
+    if head ~= "" and not maybe_kept then
+      if not heads then
+        heads = {}
+        for _, line in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+          heads[line] = true
+        end
+      end
+      maybe_kept = heads[head] == true
+    end
+  end
+  return maybe_kept, #deleted > 0
 end
 
 --- Live outputs of a document in document order.

@@ -19,6 +19,7 @@ from eager_lsp.lsp.payloads import (
     InterruptResult,
     Refusal,
     RestartResult,
+    ResultsResult,
     StartedResult,
     StopResult,
     to_wire,
@@ -198,6 +199,10 @@ def _commands(server: EagerServer) -> None:
         from eager_lsp import __version__
 
         return InfoResult(version=__version__, **server.llm_info())
+
+    @command(methods.RESULTS)
+    async def results(server: EagerServer, arg: dict[str, Any]) -> Any:
+        return ResultsResult(sent=server.resend_results(server.document(arg)))
 
     @command(methods.DEBUG_ATTACH_INFO)
     async def debug_attach_info(server: EagerServer, arg: dict[str, Any]) -> Any:

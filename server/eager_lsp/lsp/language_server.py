@@ -321,6 +321,18 @@ class EagerServer(LanguageServer):
             self.protocol.notify_json(methods.CHUNK_RESULT, publish.chunk_result_json(doc, entry))
         self.publisher.schedule(doc)
 
+    def resend_results(self, doc: Document) -> int:
+        """`eager.results`: every result held for `doc` again, where it is now (a client's
+        anchors can lose what the server kept: lines replaced by identical text)."""
+        sent = 0
+        for entry in doc.store.entries:
+            if entry.result is not None:
+                self.protocol.notify_json(
+                    methods.CHUNK_RESULT, publish.chunk_result_json(doc, entry)
+                )
+                sent += 1
+        return sent
+
     def live_output(self, doc: Document, first: int, last: int, output: ChunkOutput) -> None:
         """`eager/output`: a running statement's new output (its result follows with all)."""
         if doc.closed:

@@ -14,6 +14,10 @@ DEBUG_ATTACH_INFO = "eager.debugAttachInfo"
 FIX_WITH_AI = "eager.fixWithAI"
 RESULT_DETAIL = "eager.resultDetail"
 INFO = "eager.info"
+# Sends every result the server holds for a document again (eager/chunkResult, where each is
+# now): a client whose own anchors lost results the server kept (lines replaced by identical
+# text, as a formatter or `:%!` does) asks for them.
+RESULTS = "eager.results"
 
 COMMANDS = (
     GENERATE,
@@ -26,6 +30,7 @@ COMMANDS = (
     FIX_WITH_AI,
     RESULT_DETAIL,
     INFO,
+    RESULTS,
 )
 
 # Server → client notifications.

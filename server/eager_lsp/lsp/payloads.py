@@ -543,6 +543,14 @@ class InfoResult:
     baseUrl: str = OMIT
 
 
+@dataclass
+class ResultsResult:
+    """`eager.results`: how many results were sent again as `eager/chunkResult` (sent before
+    this answer)."""
+
+    sent: int
+
+
 # -- diagnostics --------------------------------------------------------------------------------
 
 
@@ -578,6 +586,7 @@ COMMANDS: dict[str, Command] = {
         LineArgs, (ChunkResultParams, SyntaxErrorDetail, RunningDetail), True
     ),
     methods.INFO: Command(InfoArgs, (InfoResult,)),
+    methods.RESULTS: Command(UriArgs, (ResultsResult,)),
 }
 
 # Server → client notifications.
