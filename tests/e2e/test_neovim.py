@@ -650,6 +650,49 @@ def test_fix_with_ai_code_action_regenerates_from_the_error(
 
 
 @requires_nvim
+def test_a_fix_of_the_last_statement_leaves_no_blank_line_below(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """The failing statement ends the buffer: the fix replaces it through the buffer's final
+    newline, which Neovim keeps, and a blank last line was left below the fixed code."""
+    openai_server.enqueue(text=SCRIPT_HEAD, chunk_chars=PIECE_CHARS, delay=0.02)
+    openai_server.enqueue(text="z = x / 2\n", chunk_chars=PIECE_CHARS, delay=0.02)
+    target = tmp_path / "fix.py"
+    target.write_text("")
+    params = {"file": str(target), "prompt": "compute", "fix": True, "expect_hints": 4}
+    r = run_scenario("generate", tmp_path, {**params, "settings": _settings(openai_server.url)})
+    assert r["first"]["lines"][-1] == "z = x / 0", r["first"]["lines"]
+    assert r["lines"] == [*SCRIPT_HEAD.splitlines()[:3], "z = x / 2"], r["lines"]
+
+
+@requires_nvim
+def test_a_fix_whose_model_fails_leaves_the_failing_statement_to_fix_again(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """The model answers the repair with HTTP 500: the failing statement, its error and the
+    Fix with AI code action stay (the statement was deleted as the repair began, and its error
+    and the fix with it)."""
+    openai_server.enqueue(text=SCRIPT_HEAD, chunk_chars=PIECE_CHARS, delay=0.02)
+    openai_server.enqueue(status=500, error_message="boom")
+    target = tmp_path / "fix.py"
+    target.write_text("")
+    params = {
+        "file": str(target),
+        "prompt": "compute",
+        "fix": True,
+        "fix_diagnostics": 1,
+        "fix_again": True,
+        "settings": _settings(openai_server.url),
+    }
+    r = run_scenario("generate", tmp_path, params)
+    assert r["lines"] == r["first"]["lines"] == SCRIPT_HEAD.splitlines(), r["lines"]
+    assert [d["lnum"] for d in r["diagnostics"]] == [3], r["diagnostics"]
+    assert "ZeroDivisionError" in r["diagnostics"][0]["message"], r["diagnostics"]
+    assert "Fix with AI" in r["actions_again"], r["actions_again"]
+    assert [x["chunk"]["startLine"] for x in r["results"]] == [0, 1, 2, 3], r["results"]
+
+
+@requires_nvim
 @pytest.mark.parametrize(
     "at,edits", [("top", "stream"), ("bottom", "stream"), ("top", "apply"), ("bottom", "apply")]
 )

@@ -187,7 +187,11 @@ async def test_fix_refuses_an_unchanged_failing_statement(
     # Nothing ran, and the user's text is as it was.
     assert editor.docs[uri].source == before
     results = editor.notes_for(methods.CHUNK_RESULT, uri)
-    assert len(results) == 3  # the first generation's three statements only
+    # The first generation's three statements, then its failing one shown again where it is
+    # back (the same ledger record: nothing ran again).
+    assert len(results) == 4, results
+    assert results[3]["statementId"] == results[2]["statementId"], results
+    assert results[3]["error"]["type"] == "KeyError" and results[3]["chunk"]["startLine"] == 2
 
 
 async def test_fix_prompt_has_the_runtime_facts(

@@ -236,8 +236,12 @@ local function begin(p, client)
     sr, sc, er, ec = n, 0, math.min(er, n), 0
   end
   if er >= api.nvim_buf_line_count(buf) then
+    -- replacing through the buffer's final newline (a repair of its last statement): that
+    -- newline is the buffer's own end of line and stays, so the line it leaves goes at `end`
+    -- as a line opened at the end does (else a blank last line was left after the code)
     er = api.nvim_buf_line_count(buf) - 1
     ec = #line(buf, er)
+    st.eof = true
   end
   local rr, rc = sr, sc
   if before ~= "" or after ~= "" or er ~= sr or ec ~= sc then

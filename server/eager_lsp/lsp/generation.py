@@ -75,6 +75,7 @@ from eager_lsp.lsp.payloads import (
     StopResult,
     from_wire,
 )
+from eager_lsp.lsp.put_back import Opened
 from eager_lsp.lsp.runs import LineMap, RunBinding, publishing
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.stream_edits import StreamEditWriter
@@ -193,18 +194,15 @@ class Generation(Activity):
 
     def _new_attempt_state(self) -> None:
         """What one attempt writes: a writer, a region, a run binding, a progress bar."""
-        server, doc = self.server, self.doc
+        server = self.server
         self._cancel_report()
         self.tokens = 0
         self.first_piece_at: float | None = None
-        self.writer: Writer = (
-            StreamEditWriter(server, doc, pace=server.edit_pace)
-            if server.stream_edits
-            else EditWriter(server, doc, pace=server.edit_pace)
-        )
+        self.writer = self._make_writer()
         self.writer.on_abort = self._writer_failed
         self._writer_gave_up = False  # the stream was cancelled for it (not a stop: a failure)
         self.region: Region | None = None
+        self._opened: Opened | None = None  # what opening the region replaced (put_back.py)
         self.first_line = 1
         self.binding: RunBinding | None = None
         self.keep: int | None = None  # characters of generated text to keep (after an error)
@@ -220,6 +218,12 @@ class Generation(Activity):
         self._stop_asked = False
         self._reported_at = 0.0  # the last status/progress while streaming (`_report`)
         self._no_interpreter = False  # it could not start: its interpreter did not
+
+    def _make_writer(self) -> Writer:
+        server = self.server
+        if server.stream_edits:
+            return StreamEditWriter(server, self.doc, pace=server.edit_pace)
+        return EditWriter(server, self.doc, pace=server.edit_pace)
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def stop(self, reason: str) -> None:
@@ -243,6 +247,8 @@ class Generation(Activity):
             await self._main()
         finally:
             self.asked.detach()
+            if self._opened is not None:
+                self._opened.release()
 
     async def _main(self) -> None:
         server, doc = self.server, self.doc
@@ -316,6 +322,8 @@ class Generation(Activity):
             self.server.show(f"eager: generation failed: {error}", error=True)
         if not started:
             self.writer.detach()
+            with contextlib.suppress(Exception):
+                await self._put_back()  # (stopped during the code above: nothing was written)
             if self.region is not None:
                 self.region.detach()
             error = error or self.writer.failure
@@ -452,9 +460,12 @@ class Generation(Activity):
             self.server.show(f"eager: generation failed: {error}", error=True)
         finally:
             self.keep = self._keep_length()
-            if self.attempt.unchanged:
-                self.writer.push(self.replaced)  # nothing ran: the user's text comes back
+            if self.attempt.unchanged and self.writer.received:
+                # nothing ran, but comments came before it: the user's text follows them
+                # (with nothing written at all, `_put_back` puts it back with its error)
+                self.writer.push(self.replaced)
             await self.writer.finish(self.keep, self._writer_task, trim_separator=self.separator)
+            await self._put_back()
             only: Callable[[Entry], bool] | None = None
             if self.keep is not None:
                 self._drop_removed(self.writer.received[: self.keep])
@@ -579,13 +590,40 @@ class Generation(Activity):
         # `end` is at the line's start: that blank line stays after the code.)
         ends_line = not after and end > text.line_start(text.line_of(end))
         self.separator = bool(suffix) or ends_line
+        opened = Opened(self.doc, start, end, prefix, suffix)
         region = await self.writer.open(start, end, prefix, suffix, trim_trailing=self.separator)
         if region is None:
+            opened.release()
             return False
-        self.region = region
+        self.region, self._opened = region, opened
         region.on_conflict = self._conflict
         self.first_line = self.doc.text.line_of(region.start) + 1
         return True
+
+    async def _put_back(self) -> None:
+        """The attempt left nothing where it replaced text and opened lines: put the document
+        back as it was, a repair's failing statement with its error (lsp/put_back.py)."""
+        opened, region, doc = self._opened, self.region, self.doc
+        self._opened = None
+        if opened is None:
+            return
+        try:
+            if region is None or not region.intact or doc.closed or self.writer.failure:
+                return
+            span = opened.span(region.start, region.end)
+            if span is None or (span[0] == span[1] and not opened.original):
+                return  # not as it was left, or nothing was replaced or opened
+            writer = self._make_writer()
+            back = await writer.open(span[0], span[1], opened.original, "")
+            if back is None:
+                return
+            await writer.finish(None, None, trim_separator=False)
+            back.detach()
+            entry = opened.failing_entry(span[0])
+            if entry is not None:
+                self.server.add_entry(doc, entry)
+        finally:
+            opened.release()
 
     def _asked_range(self) -> tuple[int, int]:
         """The range the generation was asked for, moved over what the user typed since

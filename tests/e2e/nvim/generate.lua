@@ -37,9 +37,26 @@ H.run(function()
   })
   H.wait_done()
   H.wait(H.params.settle_ms or 10000, function()
-    return #vim.diagnostic.get(buf) == 0 and #(H.inlay_hints(buf, client) or {}) >= (H.params.expect_hints or 0)
+    return #vim.diagnostic.get(buf) == (H.params.fix_diagnostics or 0)
+      and #(H.inlay_hints(buf, client) or {}) >= (H.params.expect_hints or 0)
   end)
   H.snapshot(buf, client)
+  if H.params.fix_again then
+    -- what the code action offers now on the error's line (nothing applied)
+    local line = (H.result.diagnostics[1] or { lnum = 0 }).lnum
+    vim.api.nvim_win_set_cursor(0, { line + 1, 0 })
+    H.result.actions_again = {}
+    vim.lsp.buf.code_action({
+      apply = true,
+      filter = function(action)
+        table.insert(H.result.actions_again, action.title)
+        return false
+      end,
+    })
+    H.wait(5000, function()
+      return #H.result.actions_again > 0
+    end)
+  end
   if H.params.undo_fix then
     -- The repair is one undo step of its own: one `u` brings the failing text back, `<C-r>` the fix.
     vim.api.nvim_buf_call(buf, function()

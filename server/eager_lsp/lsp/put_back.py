@@ -1,0 +1,136 @@
+"""What an attempt replaced comes back when it leaves nothing in its place.
+
+An attempt replaces text as it opens its region (a selection, a repair's failing statement
+through the end of the previous attempt's code) and may open a line of its own: a line break
+before the region (a point after text) or after it (text follows). When it ends with nothing
+written there (the model failed or answered nothing, the user stopped it before any code, a
+repair answered the failing statement unchanged), the document is put back as it was, in one
+edit: the replaced text returns and the opened line breaks go (a failed generation used to
+leave a blank line each time; a failed repair deleted the failing statement). A repair's
+failing statement shows its error again, the same result from the ledger placed on the lines
+it is back on, so that it can be fixed again.
+
+Rules:
+- Nothing is written over the user's text: only when the region is empty, intact, and the
+  opened line breaks are still there as they were; else it stays as it is.
+- The failing statement's record is pinned in the ledger from the open until the put-back or
+  `release`, so its result is still there to show.
+- Lines of the error outside the statement (a function above it) follow the edits made since
+  the open (a LineMap); inside it they keep their place in the statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eager_lsp.lsp.documents import Document
+from eager_lsp.lsp.runs import LineMap
+from eager_lsp.lsp.store import Entry
+
+
+@dataclass
+class _Failing:
+    """A failing statement's result as it was shown when its text was replaced."""
+
+    sid: int
+    offset: int  # its first line, counted from the replaced text's first line
+    span: int  # last - first
+    error_line: int | None
+    frame_lines: tuple[int | None, ...]
+    run_id: int
+    timings: dict[str, object]
+
+
+class Opened:
+    """What `Generation._open_line` did: the text it replaced, the line breaks it opened."""
+
+    def __init__(self, doc: Document, start: int, end: int, prefix: str, suffix: str) -> None:
+        self.doc = doc
+        text = doc.text
+        self.original = text.source[start:end]
+        self.prefix, self.suffix = prefix, suffix
+        self.at_line_start = start == 0 or text.source[start - 1] == "\n"
+        self._first_line = text.line_of(start)
+        self._failing = _failing_in(doc, start, end)
+        self._lines = LineMap(doc) if self._failing is not None else None
+        ledger = doc.store.ledger
+        if self._failing is not None and ledger is not None:
+            ledger.pin(self._failing.sid)
+
+    def span(self, region_start: int, region_end: int) -> tuple[int, int] | None:
+        """The range to replace with `original` (the region with the line breaks around it),
+        or None when the document is not as the attempt left it with nothing written."""
+        if region_start != region_end:
+            return None
+        source = self.doc.text.source
+        p, q = region_start - len(self.prefix), region_end + len(self.suffix)
+        if p < 0 or source[p:q] != self.prefix + self.suffix:
+            return None
+        if not self.prefix and self.at_line_start and p > 0 and source[p - 1] != "\n":
+            return None  # the user typed on the line it opened: the text would be glued on
+        return p, q
+
+    def failing_entry(self, at: int) -> Entry | None:
+        """The failing statement's result, placed on its lines now that `original` is back at
+        offset `at` (None when there was none, or its record is gone)."""
+        f, doc = self._failing, self.doc
+        if f is None or self._lines is None or doc.store.ledger is None:
+            return None
+        if doc.store.ledger.get(f.sid) is None:
+            return None
+        first = doc.text.line_of(at) + f.offset
+        old_first = self._old_first
+        last = first + f.span
+
+        def moved(line: int | None) -> int | None:
+            if line is None:
+                return None
+            if old_first <= line <= old_first + f.span:
+                return first + (line - old_first)
+            assert self._lines is not None
+            return self._lines.map(line + 1)  # (outside the statement: followed through edits)
+
+        error_line = moved(f.error_line)
+        return doc.store.entry(
+            f.sid,
+            first,
+            last,
+            error_line=error_line if error_line is not None else first,
+            frame_lines=tuple(moved(ln) for ln in f.frame_lines),
+            run_id=f.run_id,
+            timings=dict(f.timings),
+        )
+
+    @property
+    def _old_first(self) -> int:
+        assert self._failing is not None
+        return self._first_line + self._failing.offset
+
+    def release(self) -> None:
+        if self._lines is not None:
+            self._lines.detach()
+            self._lines = None
+        ledger = self.doc.store.ledger
+        if self._failing is not None and ledger is not None:
+            ledger.unpin(self._failing.sid)
+        self._failing = None
+
+
+def _failing_in(doc: Document, start: int, end: int) -> _Failing | None:
+    text = doc.text
+    top = text.line_of(start)
+    for e in doc.store.failing:
+        r = e.result
+        if r is None or r.error is None or r.error.state_lost or e.sid is None:
+            continue
+        if start <= text.line_start(e.first) < end:
+            return _Failing(
+                sid=e.sid,
+                offset=e.first - top,
+                span=e.last - e.first,
+                error_line=e.error_line,
+                frame_lines=tuple(ln for _, ln in e.frames),
+                run_id=e.run_id,
+                timings=dict(e.timings),
+            )
+    return None
