@@ -355,3 +355,46 @@ async def test_a_stopped_fix_says_stopped_not_keyboard_interrupt(
     summary = await editor.summary(uri, 2)
     assert summary["stoppedEarly"] is True
     assert summary["error"] is None, summary
+
+
+async def test_a_fix_of_one_statement_asks_for_that_statement_only(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The code below a statement the fix replaces alone stays: the prompt shows it as staying
+    and asks for the statement only (it asked for "the rest of the solution", which the model
+    wrote above the code that stayed: the rest twice, both run)."""
+    fake_openai.enqueue(text="y = x / 2\n", chunk_chars=3)
+    uri = editor.open("own.py", "x = 4\ny = x / 0\nz = y + 1\nprint(z)\n", tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=1)
+    await editor.summary(uri, 2)
+    assert editor.docs[uri].source == "x = 4\ny = x / 2\nz = y + 1\nprint(z)\n"
+    system, user = (m["content"] for m in fake_openai.chat_requests[0].body["messages"])
+    assert "the code after it stays as it is" in system, system
+    assert "The code after it, which stays as it is (do not write it):\nz = y + 1\nprint(z)" in user
+    assert "rest of the solution" not in user, user
+
+
+@pytest.mark.settings({"execution": {"stopOnError": False}})
+async def test_a_line_opened_below_the_generated_code_keeps_the_fix_of_the_rest(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """A line the user opens below the generated code's last line, reported the way Neovim
+    diffs lines (a line break and the text inserted before that line's own line break), is
+    below the code, not an edit inside it: Fix with AI still rewrites from the failing
+    statement to the end of the generated code, and the user's line stays once, below."""
+    script = "x = 10\ny = x / 0\nz = y + 1\n"
+    fake_openai.enqueue(text=script, chunk_chars=3)
+    fake_openai.enqueue(text="y = x / 2\nz = y + 1\n", chunk_chars=3)
+    uri = editor.open("gen.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="halve")
+    await editor.summary(uri)
+    assert editor.docs[uri].source == script, editor.docs[uri].source
+    editor.type(uri, 2, len("z = y + 1"), "\nprint('mine')")
+    await editor.settle(uri, lambda ds: len(ds) >= 1)
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=1)
+    await editor.summary(uri, 2)
+    assert editor.docs[uri].source == "x = 10\ny = x / 2\nz = y + 1\nprint('mine')\n"
+    user = fake_openai.chat_requests[1].body["messages"][-1]["content"]
+    assert "the rest of the solution" in user and "stays as it is" not in user, user

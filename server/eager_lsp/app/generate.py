@@ -78,6 +78,7 @@ class RepairContext:
     task: str  # the user's request
     before: str = ""  # text above the generated code (an edge may update it as it learns)
     earlier: list[ChunkResult] = field(default_factory=list)  # results of that text
+    after: str = ""  # text below the loop's code that stays (a fix of one statement of it)
 
 
 @dataclass
@@ -277,6 +278,7 @@ async def repair_loop(
             style=style,
         )
         req.earlier = [*context.earlier, *req.earlier]
+        req.after = context.after
         attempt = Attempt.repair(
             llm,
             req,

@@ -59,6 +59,7 @@ class RepairRequest:
     failing: str  # the failing statement's source
     error: ErrorInfo
     before: str = ""  # the file before the generated code
+    after: str = ""  # code after the failing statement that stays (only the statement is asked)
     failing_line: int | None = None  # 1-based document line of the failing statement
     earlier: Sequence[ChunkResult] = ()  # results of the statements before it, in order
     facts: Sequence[Value] = ()  # values of the names the failing statement reads
@@ -101,6 +102,7 @@ def messages_for(req: RepairRequest, style: str = DEFAULT_STYLE) -> list[dict[st
         facts=format_facts(req.facts),
         earlier=format_earlier(req.earlier),
         rejected=bool(req.rejected),
+        after=req.after,
     )
 
 

@@ -132,6 +132,14 @@ class Region:
             self.start += delta  # before (an insertion at the start included)
             self.end += delta
             return
+        if s == e == self.end - 1 and self.end > self.start and text[:1] == "\n" and self.judge:
+            src = self.doc.text.source
+            if src[s + len(text) : s + len(text) + 1] == "\n":
+                # a line opened below the region's last line, as a line-diffing client (Neovim)
+                # reports `o` there: "\nX" inserted before its final line break, the same text
+                # as "X\n" inserted after it: after it (it was a conflict, so a later Fix with
+                # AI replaced only the failing statement)
+                return
         if s >= self.end:
             at_end = s == e == self.end and self.judge and self.writing
             if not (at_end and text[:1] not in ("", "\r", "\n")):

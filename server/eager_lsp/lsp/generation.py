@@ -179,7 +179,10 @@ class Generation(Activity):
         # user asked for, what its request says is above the failing statement.
         self.context = (
             RepairContext(
-                task=fix.task, before=fix.before + fix.code_ran, earlier=list(fix.earlier)
+                task=fix.task,
+                before=fix.before + fix.code_ran,
+                earlier=list(fix.earlier),
+                after=fix.after,
             )
             if fix is not None
             else RepairContext(task=doc.last_prompt or DEFAULT_REPAIR_TASK)
@@ -906,10 +909,12 @@ def repair_plan(doc: Document, entry: Entry) -> tuple[RepairRequest, int, int]:
         code_ran = text.source[region.start : stmt_start]
         before = text.source[: region.start]
         end = max(region.end, stmt_end)
+        after = ""
     else:
         code_ran = text.source[:stmt_start]
         before = ""
         end = stmt_end
+        after = text.source[stmt_end:]  # stays: the model is asked for the statement alone
     earlier = sorted(
         (e for e in doc.store.entries if e.result is not None and e.last < entry.first),
         key=lambda e: e.first,
@@ -920,6 +925,7 @@ def repair_plan(doc: Document, entry: Entry) -> tuple[RepairRequest, int, int]:
         failing=failing,
         error=err,
         before=before,
+        after=after,
         failing_line=entry.first + 1,
         earlier=[e.result for e in earlier if e.result is not None],
     )

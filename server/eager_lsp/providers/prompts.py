@@ -143,6 +143,13 @@ Reply with plain Python source only (no Markdown fences, no explanations): first
 replacement for the failing statement (it must differ from it and avoid the error, using the \
 runtime values shown), then the rest of the solution to the task."""
 
+# When the code after the failing statement stays (the user's own, or edited since it was
+# generated), only the statement is replaced: the rest would be written twice.
+SYSTEM_REPAIR_FACTS_ONLY = SYSTEM_REPAIR_FACTS.replace(
+    "then the rest of the solution to the task.",
+    "and nothing else: the code after it stays as it is.",
+)
+
 
 def repair_messages_with_facts(
     *,
@@ -154,9 +161,11 @@ def repair_messages_with_facts(
     facts: str,
     earlier: str,
     rejected: bool = False,
+    after: str = "",
 ) -> list[dict[str, Any]]:
     """A repair request with the runtime facts (LDB-style): what ran and what it produced, the
-    failing statement, its error and the current values of the names it reads."""
+    failing statement, its error and the current values of the names it reads. With `after`
+    (code below the failing statement that stays) only the statement is asked for."""
     tb = traceback if len(traceback) <= MAX_TRACEBACK else "…\n" + traceback[-MAX_TRACEBACK:]
     sections = [f"Task: {task.strip()}"]
     if before.strip():
@@ -176,11 +185,21 @@ def repair_messages_with_facts(
             "Your previous answer began with this same failing statement, unchanged; it would "
             "raise the same error again, so it was not run. Change it."
         )
-    sections.append(
-        "Write only the corrected replacement for the failing statement and the rest of the "
-        "solution after it, as plain Python."
-    )
+    if after.strip():
+        sections.append(
+            "The code after it, which stays as it is (do not write it):\n"
+            + _head(after, MAX_AFTER).rstrip("\n")
+        )
+        sections.append(
+            "Write only the corrected replacement for the failing statement, as plain Python."
+        )
+    else:
+        sections.append(
+            "Write only the corrected replacement for the failing statement and the rest of "
+            "the solution after it, as plain Python."
+        )
+    system = SYSTEM_REPAIR_FACTS_ONLY if after.strip() else SYSTEM_REPAIR_FACTS
     return [
-        {"role": "system", "content": SYSTEM_REPAIR_FACTS},
+        {"role": "system", "content": system},
         {"role": "user", "content": "\n\n".join(sections)},
     ]
