@@ -177,3 +177,20 @@ async def test_the_status_names_the_model_of_the_settings_now(
     await editor.command(methods.RUN_DOCUMENT, uri=uri)
     await editor.summary(uri, 2)
     assert _statuses(editor, uri)[-1]["model"] == "another"
+
+
+async def test_a_generation_whose_model_is_done_says_running_while_its_code_runs(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Once the model's text is all in, a statement still running makes the status `running`
+    (no token rate): it said `generating 16 tok/s` for as long as the statement slept."""
+    fake_openai.enqueue(text="import time\nx = 1\ntime.sleep(1.5)\ny = 2\n", chunk_chars=4)
+    uri = editor.open("late.py", "", tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="sleep")
+    await editor.summary(uri)
+    states = [n["state"] for n in editor.notes_for(methods.STATUS, uri)]
+    assert "running" in states, states
+    after = states[states.index("running") :]
+    assert "generating" not in after and after[-1] == "idle", states
+    running = next(n for n in editor.notes_for(methods.STATUS, uri) if n["state"] == "running")
+    assert running["tokens"] > 0 and "tokensPerSecond" not in running, running

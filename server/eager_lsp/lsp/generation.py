@@ -201,6 +201,8 @@ class Generation(Activity):
         self._cancel_report()
         self.tokens = 0
         self.first_piece_at: float | None = None
+        self.model_done = False  # the model's text is all in: statements may still run
+        self._ended = False  # `_finish` sent the end: no report may follow it
         self.writer = self._make_writer()
         self.writer.on_abort = self._writer_failed
         self._writer_gave_up = False  # the stream was cancelled for it (not a stop: a failure)
@@ -494,6 +496,7 @@ class Generation(Activity):
         rules: `user_ending`; stopped by a restart, it says the restart's last word)."""
         server, doc = self.server, self.doc
         self._cancel_report()
+        self._ended = True
         if self.region is not None:
             self.region.freeze()
             if doc.last_region is not None and doc.last_region is not self.region:
@@ -667,8 +670,10 @@ class Generation(Activity):
     def _on_event(self, event: Event) -> None:
         if event.kind == "result":
             self._report()
-        elif isinstance(event, EndOfStream) and event.whole:
-            self.writer.whole = True
+        elif isinstance(event, EndOfStream):
+            self.writer.whole = self.writer.whole or event.whole
+            self.model_done = True
+            self._report()  # the status says "running" from now on, not "generating"
 
     def _keep_length(self) -> int | None:
         """How much generated text stays (`Attempt.keep_length`, the CLI's rule too): up to
@@ -750,6 +755,8 @@ class Generation(Activity):
         `STATUS_INTERVAL_S`. A report that falls inside the interval is sent when it ends,
         so the latest counts always arrive. (Called for every piece and every result: with
         ten documents generating, sending each was over half of the server's messages.)"""
+        if self._ended:
+            return  # (a late event of a stopped stream)
         wait = self._reported_at + STATUS_INTERVAL_S - time.monotonic()
         if wait > 0:
             if self._report_timer is None:
@@ -777,11 +784,13 @@ class Generation(Activity):
         # No rate from the first moments: a report microseconds after the first piece read
         # "422119 tok/s" in the statusline.
         rate = round(self.tokens / elapsed, 1) if elapsed >= RATE_AFTER_S else OMIT
+        # Once the model is done what is left is running the code (a statusline read
+        # "generating 16 tok/s" for as long as a statement slept after the last token).
         self.server.status(
             self.doc,
-            "generating",
+            "running" if self.model_done else "generating",
             tokens=self.tokens,
-            tokensPerSecond=rate,
+            tokensPerSecond=OMIT if self.model_done else rate,
             chunksDone=b.done,
             chunksTotal=b.released,
         )
