@@ -201,6 +201,21 @@ function H.snapshot(buf, client)
   r.statusline = require("eager").statusline(buf)
 end
 
+--- The headings ("# line 2: ok") :EagerOutput shows for `file` now.
+---@param file string
+---@return string[]
+function H.output_headings(file)
+  vim.cmd("EagerOutput")
+  local out = vim.fn.bufnr("eager://output/" .. vim.fn.fnamemodify(file, ":t"))
+  local heads = {}
+  for _, line in ipairs(vim.api.nvim_buf_get_lines(out, 0, -1, false)) do
+    if line:sub(1, 2) == "# " then
+      heads[#heads + 1] = line
+    end
+  end
+  return heads
+end
+
 --- Print the result, stop the servers and quit. Never returns.
 function H.finish()
   H.result.elapsed_ms = now_ms()

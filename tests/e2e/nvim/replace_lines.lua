@@ -19,17 +19,8 @@ H.run(function()
   })
   vim.cmd("EagerRun")
   assert(H.wait_done(), "the run did not end")
-  local name = "eager://output/" .. vim.fn.fnamemodify(H.params.file, ":t")
   local function headings()
-    vim.cmd("EagerOutput")
-    local out = vim.fn.bufnr(name)
-    local heads = {}
-    for _, line in ipairs(vim.api.nvim_buf_get_lines(out, 0, -1, false)) do
-      if line:sub(1, 2) == "# " then
-        heads[#heads + 1] = line
-      end
-    end
-    return heads
+    return H.output_headings(H.params.file)
   end
   r.before = headings()
   r.after = {}
