@@ -671,7 +671,7 @@ def test_a_fix_whose_model_fails_leaves_the_failing_statement_to_fix_again(
 ) -> None:
     """The model answers the repair with HTTP 500: the failing statement, its error and the
     Fix with AI code action stay (the statement was deleted as the repair began, and its error
-    and the fix with it)."""
+    and the fix with it), and undoing the fix changes nothing."""
     openai_server.enqueue(text=SCRIPT_HEAD, chunk_chars=PIECE_CHARS, delay=0.02)
     openai_server.enqueue(status=500, error_message="boom")
     target = tmp_path / "fix.py"
@@ -682,10 +682,13 @@ def test_a_fix_whose_model_fails_leaves_the_failing_statement_to_fix_again(
         "fix": True,
         "fix_diagnostics": 1,
         "fix_again": True,
+        "undo_fix": True,
         "settings": _settings(openai_server.url),
     }
     r = run_scenario("generate", tmp_path, params)
     assert r["lines"] == r["first"]["lines"] == SCRIPT_HEAD.splitlines(), r["lines"]
+    # The failed fix is one undo step that changed nothing: `u` shows no deleted statement.
+    assert r["after_undo"] == r["lines"], r["after_undo"]
     assert [d["lnum"] for d in r["diagnostics"]] == [3], r["diagnostics"]
     assert "ZeroDivisionError" in r["diagnostics"][0]["message"], r["diagnostics"]
     assert "Fix with AI" in r["actions_again"], r["actions_again"]

@@ -465,12 +465,15 @@ class Generation(Activity):
             self.server.show(f"eager: generation failed: {error}", error=True)
         finally:
             self.keep = self._keep_length()
-            if self.attempt.unchanged and self.writer.received:
+            in_place = self._put_back_in_place()
+            if not in_place and self.attempt.unchanged and self.writer.received:
                 # nothing ran, but comments came before it: the user's text follows them
-                # (with nothing written at all, `_put_back` puts it back with its error)
                 self.writer.push(self.replaced)
             await self.writer.finish(self.keep, self._writer_task, trim_separator=self.separator)
-            await self._put_back()
+            if in_place:
+                self._show_failing_again()
+            else:
+                await self._put_back()
             only: Callable[[Entry], bool] | None = None
             if self.keep is not None:
                 self._drop_removed(self.writer.received[: self.keep])
@@ -605,6 +608,35 @@ class Generation(Activity):
         region.on_conflict = self._conflict
         self.first_line = self.doc.text.line_of(region.start) + 1
         return True
+
+    def _put_back_in_place(self) -> bool:
+        """Nothing came from the model (an HTTP error, an empty or unchanged answer, a stop
+        before the first token): what the attempt replaced is written back by its own writer,
+        as if the model had said it (never run), so the attempt is one undo step that changed
+        nothing (lsp/put_back.py). True when it will be."""
+        opened, region, writer = self._opened, self.region, self.writer
+        if opened is None or region is None or not region.intact or self.doc.closed:
+            return False
+        if writer.received or writer.failure is not None or not opened.original:
+            return False  # something came (`_put_back` sees what is left), or nothing to put
+        writer.limit, self.keep = None, None  # (a stop's cut at the last line end: 0)
+        writer.whole = True
+        writer.push(opened.original)
+        return True
+
+    def _show_failing_again(self) -> None:
+        """After `_put_back_in_place`: the failing statement's error, where it is back."""
+        opened, region = self._opened, self.region
+        self._opened = None
+        if opened is None:
+            return
+        try:
+            if region is not None and region.intact and region.text() == opened.original:
+                entry = opened.failing_entry(region.start)
+                if entry is not None:
+                    self.server.add_entry(self.doc, entry)
+        finally:
+            opened.release()
 
     async def _put_back(self) -> None:
         """The attempt left nothing where it replaced text and opened lines: put the document

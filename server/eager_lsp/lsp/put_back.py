@@ -4,11 +4,16 @@ An attempt replaces text as it opens its region (a selection, a repair's failing
 through the end of the previous attempt's code) and may open a line of its own: a line break
 before the region (a point after text) or after it (text follows). When it ends with nothing
 written there (the model failed or answered nothing, the user stopped it before any code, a
-repair answered the failing statement unchanged), the document is put back as it was, in one
-edit: the replaced text returns and the opened line breaks go (a failed generation used to
-leave a blank line each time; a failed repair deleted the failing statement). A repair's
-failing statement shows its error again, the same result from the ledger placed on the lines
-it is back on, so that it can be fixed again.
+repair answered the failing statement unchanged), the document is put back as it was: the
+replaced text returns and the opened line breaks go (a failed generation used to leave a blank
+line each time; a failed repair deleted the failing statement). A repair's failing statement
+shows its error again, the same result from the ledger placed on the lines it is back on, so
+that it can be fixed again.
+
+When nothing came from the model at all, the attempt's own writer writes the replaced text back
+as if the model had said it (never run), so the attempt is one undo step that changed nothing
+(`Generation._put_back_in_place`); when text came and was taken out again (a partial line cut
+by a stop), a second edit puts it back (`Generation._put_back`), an undo step of its own.
 
 Rules:
 - Nothing is written over the user's text: only when the region is empty, intact, and the
