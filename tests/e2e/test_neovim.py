@@ -666,6 +666,31 @@ def test_a_fix_of_the_last_statement_leaves_no_blank_line_below(
 
 
 @requires_nvim
+def test_auto_repair_repairs_through_the_plugins_stream_edits(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """`repair.mode = "auto"`: the failing statement is replaced by the model's repair, written
+    by the plugin (its first edit, replacing the statement, was taken for the user's edit:
+    the repair stopped at once, the failing line deleted), and no error is notified that the
+    repair already fixed."""
+    openai_server.enqueue(text=SCRIPT_HEAD, chunk_chars=PIECE_CHARS, delay=0.02)
+    openai_server.enqueue(text="z = x / nothing\n", chunk_chars=PIECE_CHARS, delay=0.02)
+    openai_server.enqueue(text="z = x / 2\n", chunk_chars=PIECE_CHARS, delay=0.02)
+    target = tmp_path / "auto.py"
+    target.write_text("")
+    settings = {**_settings(openai_server.url), "repair": {"mode": "auto", "maxAttempts": 2}}
+    params = {"file": str(target), "prompt": "compute", "summaries": 3, "settings": settings}
+    r = run_scenario("auto_repair", tmp_path, params)
+    assert len(openai_server.chat_requests) == 3, r["_debug"]
+    assert r["lines"] == [*SCRIPT_HEAD.splitlines()[:3], "z = x / 2"], r["lines"]
+    assert "NameError" in r["summaries"][1]["error"], r["summaries"]
+    assert r["summaries"][2]["error"] is None, r["summaries"]
+    assert r["diagnostics"] == [], r["diagnostics"]
+    errors = [n["msg"] for n in r["notifications"] if n["level"] == 4]
+    assert errors == [], errors
+
+
+@requires_nvim
 def test_a_fix_whose_model_fails_leaves_the_failing_statement_to_fix_again(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:

@@ -202,6 +202,10 @@ M.handlers["eager/status"] = function(_, p)
   local doc = state.get(p.uri)
   local prev = doc.status
   doc.status = p
+  if p.state == "generating" or p.state == "running" then
+    doc.work = (doc.work or 0) + 1 -- (counts work begun or going on: see the error below)
+  end
+  local work = doc.work
   if (p.state == "idle" or p.state == "error") and #doc.live > 0 then
     -- Nothing runs: a live output whose result never came (its lines were edited while it
     -- ran, or the run was stopped or lost its interpreter) is over too.
@@ -215,6 +219,9 @@ M.handlers["eager/status"] = function(_, p)
     -- NameError: …". In follow mode that came as an ERROR notification at every pause in
     -- typing, the diagnostic on its line already saying it.)
     vim.defer_fn(function()
+      if doc.work ~= work then
+        return -- new work began meanwhile (an auto repair of this error): it says how it ends
+      end
       for _, r in ipairs(doc.results) do
         local said = describe_error(r.error)
         if said and p.message:find(said, 1, true) then

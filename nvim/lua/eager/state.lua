@@ -22,6 +22,7 @@ M.ns = vim.api.nvim_create_namespace("eager.results")
 ---@field live eager.LiveOutput[]  output of statements still running (eager/output), until
 ---                            their eager/chunkResult
 ---@field follow boolean       follow mode as last confirmed by the server
+---@field work? integer        eager/status notifications of work going on (generating, running)
 ---@field deleted string[]     first lines of the results forgotten since forget_replaced
 ---                            looked, their text deleted whole (are they back?)
 

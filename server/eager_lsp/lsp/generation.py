@@ -502,6 +502,10 @@ class Generation(Activity):
         self._ended = True
         if self.region is not None:
             self.region.freeze()
+            # An edit inside it from now on is no conflict of this attempt's: a later one of
+            # the loop replaces part of it (with stream edits that edit is the client's, not
+            # known as ours, and stopped the auto repair as "the generated text was edited").
+            self.region.on_conflict = None
             if doc.last_region is not None and doc.last_region is not self.region:
                 doc.last_region.detach()
             doc.last_region = self.region
