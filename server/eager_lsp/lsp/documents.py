@@ -195,10 +195,14 @@ class Document:
         # without rebuilding the text; several, or a whole-text one, are compared as a result.
         single = len(changes) == 1 and isinstance(changes[0], lsp.TextDocumentContentChangePartial)
         whole = None if single else self._as_own_edit(changes)
+        merged = None if single or writer is not None else self._as_one_edit(changes)
         if whole is not None:
             edits.append(self._apply(*whole, own=True))
             applied.append(whole)
             claimed = True
+        elif merged is not None:
+            edits.append(self._apply(*merged, own=False))
+            applied.append(merged)
         else:
             for change in changes:
                 if isinstance(change, lsp.TextDocumentContentChangePartial):
@@ -258,6 +262,28 @@ class Document:
             scratch.replace(s, e, change.text)
         return self.writer.own_edit() if scratch.source == expected else None
 
+    def _as_one_edit(
+        self, changes: Sequence[lsp.TextDocumentContentChangeEvent]
+    ) -> tuple[int, int, str]:
+        """Several changes in one didChange, or the whole text, as the one edit that makes
+        the same text, the least of it: what is the same before and after is not touched.
+        Neovim sends a filter (`:%!fmt`) as the new text inserted after the old, then the old
+        deleted: taken change by change, every statement looked edited and lost its result,
+        though most of the text was the same. (A whole-text change alone was already taken by
+        what it changed.)"""
+        old = self.text.source
+        scratch = Text(old, self.text.encoding)
+        for change in changes:
+            if isinstance(change, lsp.TextDocumentContentChangePartial):
+                s, e = scratch.offset(change.range.start), scratch.offset(change.range.end)
+            else:
+                s, e = 0, len(scratch.source)
+            scratch.replace(s, e, change.text)
+        new = scratch.source
+        head = _common_prefix(old, new)
+        tail = _common_prefix(old[head:][::-1], new[head:][::-1])
+        return head, len(old) - tail, new[head : len(new) - tail]
+
     def _apply(self, start: int, end: int, text: str, *, own: bool) -> LineEdit:
         edit = self.text.replace(start, end, text)
         for observer in list(self.observers):
@@ -284,6 +310,18 @@ class Document:
         for predicate, fut in list(self.version_waiters):
             if not fut.done() and predicate():
                 fut.set_result(None)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many characters `a` and `b` start with alike (slices compared in C, halving)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 class Interpreters:
