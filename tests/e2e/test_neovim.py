@@ -539,6 +539,18 @@ def test_lines_replaced_by_the_same_text_keep_their_results(tmp_path: Path) -> N
 
 
 @requires_nvim
+def test_a_reloaded_or_wiped_buffer_shows_no_old_results(tmp_path: Path) -> None:
+    """`:e!` and `:bwipeout!` close the document on the server, which forgets its results; the
+    plugin showed them still (and an "error" statusline) over a server that had none."""
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\ny = x / 0\n")
+    r = run_scenario("reload", tmp_path, {"file": str(target), "timeout_ms": 30000})
+    assert r["before"] == {"results": 2, "statusline": "eager: error"}, r["before"]
+    assert r["reloaded"], (r["after_reload"], r["_debug"])
+    assert r["after_wipe"] == {"results": 0, "headings": ["# no results yet"]}, r["after_wipe"]
+
+
+@requires_nvim
 def test_stop_ends_the_generation_and_keeps_the_text(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:

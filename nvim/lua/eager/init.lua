@@ -312,11 +312,22 @@ function M.track_lines(buf)
       end)
     end
   end
+  local uri = vim.uri_from_bufnr(buf)
+  local function gone()
+    -- reloaded (`:e!`: Neovim closes and reopens the document; the server starts it afresh)
+    -- or unloaded (the server forgot it): what the plugin showed for it goes too
+    vim.schedule(function()
+      state.forget_doc(uri)
+      require("eager.output").refresh(uri)
+      pcall(vim.cmd.redrawstatus)
+    end)
+  end
   watched[buf] = vim.api.nvim_buf_attach(buf, false, {
     on_lines = schedule,
-    on_reload = schedule,
+    on_reload = gone,
     on_detach = function()
       watched[buf], checking[buf] = nil, nil
+      gone()
     end,
   }) or nil
 end

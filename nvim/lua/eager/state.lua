@@ -7,8 +7,9 @@
 -- as the characters that differ, keeps the statement on its line and drops its result
 -- (eager/stale names that line, which the mark has left). So a result whose whole text was
 -- deleted is forgotten. When an identical line was put back (`:%!fmt`, a formatter that
--- rewrites the buffer, `:e!`), the server, which saw no change there, kept it: the plugin then
--- asks for the results again (eager.results), and they come back where the server has them.
+-- rewrites the buffer), the server, which saw no change there, kept it: the plugin then asks
+-- for the results again (eager.results), and they come back where the server has them. A
+-- reloaded (`:e!`) or unloaded buffer's document was closed: all of it is forgotten.
 -- (A block whose first line alone is replaced: its mark starts a line lower, still within the
 -- lines eager/stale names, which are all of the block's.)
 local M = {}
@@ -293,6 +294,22 @@ function M.add_output(p)
   append_kept(live, "stdout", out)
   append_kept(live, "stderr", err)
   return live
+end
+
+--- Forget all that `uri`'s document showed: its buffer was reloaded (`:e!`: Neovim closes and
+--- reopens the document, which the server starts afresh) or unloaded (the server forgot it).
+---@param uri string
+function M.forget_doc(uri)
+  local doc = M.docs[uri]
+  if not doc then
+    return
+  end
+  for _, list in ipairs({ "results", "live" }) do
+    for _, r in ipairs(doc[list]) do
+      forget(r)
+    end
+  end
+  M.docs[uri] = nil
 end
 
 --- Forget every live output of `uri` (nothing runs any more).
