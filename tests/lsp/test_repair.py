@@ -398,3 +398,18 @@ async def test_a_line_opened_below_the_generated_code_keeps_the_fix_of_the_rest(
     assert editor.docs[uri].source == "x = 10\ny = x / 2\nz = y + 1\nprint('mine')\n"
     user = fake_openai.chat_requests[1].body["messages"][-1]["content"]
     assert "the rest of the solution" in user and "stays as it is" not in user, user
+
+
+async def test_a_statement_only_fix_does_not_write_the_code_after_it_again(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The model is asked for the statement only, but writes the code that follows it too:
+    those statements are dropped as repeats (they were written and run twice)."""
+    fake_openai.enqueue(text="y = x / 2\nz = y + 1\nprint(z)\n", chunk_chars=3)
+    text = "x = 4\ny = x / 0\nz = y + 1\nprint(z)\n"
+    uri = editor.open("again.py", text, tmp_path)
+    await editor.command(methods.RUN_DOCUMENT, uri=uri)
+    await editor.summary(uri)
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=1)
+    await editor.summary(uri, 2)
+    assert editor.docs[uri].source == "x = 4\ny = x / 2\nz = y + 1\nprint(z)\n"

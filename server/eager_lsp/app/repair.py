@@ -116,7 +116,8 @@ def open_repair_stream(
     stream = open_stream(llm, messages_for(req, style))
     if style == "legacy":
         return stream, None
-    filtered = RepeatFilter(stream, ran=req.before + req.code_ran, failing=req.failing)
+    # (the code after a statement-only fix stays: a model that writes it again is not run twice)
+    filtered = RepeatFilter(stream, ran=req.before + req.code_ran + req.after, failing=req.failing)
     return filtered, filtered.stats
 
 
