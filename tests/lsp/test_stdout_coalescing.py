@@ -7,8 +7,13 @@ host a turn can take longer than that, which writes early (correctly) and fails 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import logging
+import os
 from unittest import mock
+
+import pytest
 
 from eager_lsp.lsp import stdout
 from eager_lsp.lsp.stdout import CoalescingStdout
@@ -119,3 +124,30 @@ def test_what_the_loop_left_is_written_at_its_end() -> None:
     assert raw.writes == 0
     out.write_pending()
     assert raw.getvalue() == b"answer"
+
+
+async def test_an_editor_gone_is_said_once_not_logged_as_an_error_per_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A real pipe whose reading end (the editor) is closed: the write fails with
+    BrokenPipeError inside a loop callback, which asyncio logged as an ERROR with a
+    traceback for every message after the editor quit. Now it is said once and the rest is
+    dropped (the server ends at stdin's EOF)."""
+    r, w = os.pipe()
+    os.close(r)
+    errors: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    raw = os.fdopen(w, "wb")
+    out = CoalescingStdout(raw)
+    with caplog.at_level(logging.INFO, logger="eager_lsp.lsp.stdout"):
+        for message in (b"one", b"two"):
+            out.write(message)
+            out.flush()
+            await asyncio.sleep(0.01)
+    loop.set_exception_handler(None)
+    assert errors == [], errors
+    said = [rec.getMessage() for rec in caplog.records if "closed" in rec.getMessage()]
+    assert len(said) == 1, caplog.records
+    with contextlib.suppress(OSError):
+        raw.close()

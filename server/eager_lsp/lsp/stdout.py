@@ -16,7 +16,10 @@ shutdown) it writes at once, and `write_pending()` writes what is left when the 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 MAX_TURNS = 8  # loop turns a write waits for the loop to go idle, at most
 MAX_DELAY_S = 0.002  # and seconds after the first message it carries
@@ -33,9 +36,11 @@ class CoalescingStdout:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._turns = 0
         self._since = 0.0
+        self._gone = False  # the editor closed its end: nothing more can reach it
 
     def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
+        if not self._gone:
+            self._parts.append(bytes(data))
         return len(data)
 
     def flush(self) -> None:
@@ -74,8 +79,15 @@ class CoalescingStdout:
             return
         data = b"".join(self._parts)
         self._parts.clear()
-        self._raw.write(data)
-        self._raw.flush()
+        try:
+            self._raw.write(data)
+            self._raw.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The editor went away (it quit, or killed us late): said once, not as an error
+            # logged from the event loop at every later message; the server ends at stdin's EOF.
+            if not self._gone:
+                log.info("the editor closed the server's stdout; messages to it are dropped")
+            self._gone = True
 
     def close(self) -> None:
         self.write_pending()
