@@ -195,7 +195,14 @@ class Document:
         # without rebuilding the text; several, or a whole-text one, are compared as a result.
         single = len(changes) == 1 and isinstance(changes[0], lsp.TextDocumentContentChangePartial)
         whole = None if single else self._as_own_edit(changes)
-        merged = None if single or writer is not None else self._as_one_edit(changes)
+        merged = None if single else self._as_one_edit(changes)
+        if merged is not None and merged[0] == merged[1] and not merged[2]:
+            pass  # the same text in the end (`:%!cat`, an undo that put back what it took)
+        elif merged is not None and (writer is not None or self._busy()):
+            # While something runs here (a generation starting or writing, a run) where each
+            # change lands matters (a region's boundaries, the point a generation was asked
+            # at), and one merged edit can move it within identical text: change by change.
+            merged = None
         if whole is not None:
             edits.append(self._apply(*whole, own=True))
             applied.append(whole)
@@ -261,6 +268,12 @@ class Document:
                 s, e = 0, len(scratch.source)
             scratch.replace(s, e, change.text)
         return self.writer.own_edit() if scratch.source == expected else None
+
+    def _busy(self) -> bool:
+        activity = self.activity
+        return (activity is not None and bool(getattr(activity, "running", False))) or any(
+            getattr(o, "writing", False) for o in self.observers
+        )
 
     def _as_one_edit(
         self, changes: Sequence[lsp.TextDocumentContentChangeEvent]
