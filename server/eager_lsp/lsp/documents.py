@@ -260,6 +260,10 @@ class Document:
         expected = self.writer.expected_source()
         if expected is None:
             return None
+        return self.writer.own_edit() if self._after(changes) == expected else None
+
+    def _after(self, changes: Sequence[lsp.TextDocumentContentChangeEvent]) -> str:
+        """The text these changes make, applied in order to a copy."""
         scratch = Text(self.text.source, self.text.encoding)
         for change in changes:
             if isinstance(change, lsp.TextDocumentContentChangePartial):
@@ -267,7 +271,7 @@ class Document:
             else:
                 s, e = 0, len(scratch.source)
             scratch.replace(s, e, change.text)
-        return self.writer.own_edit() if scratch.source == expected else None
+        return scratch.source
 
     def _busy(self) -> bool:
         activity = self.activity
@@ -284,15 +288,7 @@ class Document:
         deleted: taken change by change, every statement looked edited and lost its result,
         though most of the text was the same. (A whole-text change alone was already taken by
         what it changed.)"""
-        old = self.text.source
-        scratch = Text(old, self.text.encoding)
-        for change in changes:
-            if isinstance(change, lsp.TextDocumentContentChangePartial):
-                s, e = scratch.offset(change.range.start), scratch.offset(change.range.end)
-            else:
-                s, e = 0, len(scratch.source)
-            scratch.replace(s, e, change.text)
-        new = scratch.source
+        old, new = self.text.source, self._after(changes)
         head = _common_prefix(old, new)
         tail = _common_prefix(old[head:][::-1], new[head:][::-1])
         return head, len(old) - tail, new[head : len(new) - tail]
