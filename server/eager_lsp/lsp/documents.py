@@ -194,14 +194,15 @@ class Document:
         # One ranged change (what clients send for our edits) is recognised by `claims` below
         # without rebuilding the text; several, or a whole-text one, are compared as a result.
         single = len(changes) == 1 and isinstance(changes[0], lsp.TextDocumentContentChangePartial)
-        whole = None if single else self._as_own_edit(changes)
-        merged = None if single else self._as_one_edit(changes)
-        if merged is not None and merged[0] == merged[1] and not merged[2]:
-            pass  # the same text in the end (`:%!cat`, an undo that put back what it took)
-        elif merged is not None and (writer is not None or self._busy()):
-            # While something runs here (a generation starting or writing, a run) where each
-            # change lands matters (a region's boundaries, the point a generation was asked
-            # at), and one merged edit can move it within identical text: change by change.
+        after = None if single else self._after(changes)  # (the text they make, once)
+        whole = None if after is None else self._as_own_edit(after)
+        merged = None if after is None or whole is not None else self._as_one_edit(after)
+        if merged is not None and (merged[0] != merged[1] or merged[2]) and self._busy():
+            # The text changed while something runs here (a generation starting or writing,
+            # a run): where each change lands matters (a region's boundaries, the point a
+            # generation was asked at), and one merged edit can move it within identical
+            # text: change by change. (The same text in the end, `:%!cat` or an undo that put
+            # back what it took, is one empty edit.)
             merged = None
         if whole is not None:
             edits.append(self._apply(*whole, own=True))
@@ -249,18 +250,16 @@ class Document:
                     offset = s if stay_before else s + len(text)
         return offset
 
-    def _as_own_edit(
-        self, changes: Sequence[lsp.TextDocumentContentChangeEvent]
-    ) -> tuple[int, int, str] | None:
+    def _as_own_edit(self, after: str) -> tuple[int, int, str] | None:
         """A client may report our applyEdit differently (Neovim diffs lines; a full-sync
-        client sends the whole text): if the result is exactly what our edit produces, it
-        was our edit."""
+        client sends the whole text): if the text its changes make (`after`) is exactly what
+        our edit produces, it was our edit."""
         if self.writer is None:
             return None
         expected = self.writer.expected_source()
         if expected is None:
             return None
-        return self.writer.own_edit() if self._after(changes) == expected else None
+        return self.writer.own_edit() if after == expected else None
 
     def _after(self, changes: Sequence[lsp.TextDocumentContentChangeEvent]) -> str:
         """The text these changes make, applied in order to a copy."""
@@ -274,21 +273,22 @@ class Document:
         return scratch.source
 
     def _busy(self) -> bool:
+        """A generation writes here, or an activity runs (see `apply_changes`)."""
+        if self.writer is not None:
+            return True
         activity = self.activity
         return (activity is not None and bool(getattr(activity, "running", False))) or any(
             getattr(o, "writing", False) for o in self.observers
         )
 
-    def _as_one_edit(
-        self, changes: Sequence[lsp.TextDocumentContentChangeEvent]
-    ) -> tuple[int, int, str]:
-        """Several changes in one didChange, or the whole text, as the one edit that makes
-        the same text, the least of it: what is the same before and after is not touched.
+    def _as_one_edit(self, after: str) -> tuple[int, int, str]:
+        """Several changes in one didChange, or the whole text, making `after`, as the one
+        edit that makes the same text, the least of it: what is the same before and after is not touched.
         Neovim sends a filter (`:%!fmt`) as the new text inserted after the old, then the old
         deleted: taken change by change, every statement looked edited and lost its result,
         though most of the text was the same. (A whole-text change alone was already taken by
         what it changed.)"""
-        old, new = self.text.source, self._after(changes)
+        old, new = self.text.source, after
         head = _common_prefix(old, new)
         tail = _common_prefix(old[head:][::-1], new[head:][::-1])
         return head, len(old) - tail, new[head : len(new) - tail]
