@@ -64,10 +64,9 @@ def check_program_output(out: subprocess.CompletedProcess) -> None:
     assert "L10     skipped" in text
 
 
-@pytest.fixture(scope="module")
-def running_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
-    """An ipykernel started the way a notebook front end starts one, not by eager-lsp."""
-    root = tmp_path_factory.mktemp("kernel")
+def _notebook_kernel(root: Path) -> tuple[Path, subprocess.Popen[bytes]]:
+    """An ipykernel started the way a notebook front end starts one, not by eager-lsp; its
+    connection file once it is ready."""
     conn = root / "kernel-test.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn)],
@@ -92,14 +91,28 @@ def running_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
         reply = kc.execute_interactive("data = {'rows': 3}\ntotal = 0", timeout=30)
         assert reply["content"]["status"] == "ok"
         kc.stop_channels()
+    except BaseException:
+        _stop(proc)
+        raise
+    return conn, proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def running_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    conn, proc = _notebook_kernel(tmp_path_factory.mktemp("kernel"))
+    try:
         yield conn, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 def test_run_with_a_local_kernelspec(tmp_path: Path) -> None:
@@ -324,6 +337,77 @@ def test_an_interrupted_request_whose_reply_never_comes_ends(
     assert report.interrupted  # type: ignore[attr-defined]
     last = after.results[-1]  # type: ignore[attr-defined]
     assert last.ok and last.expr is not None and "20" in last.expr.repr, last
+
+
+def test_an_attached_kernel_that_misses_heartbeats_for_a_while_is_not_lost(
+    running_kernel: tuple[Path, int], tmp_path: Path
+) -> None:
+    """A loaded machine can hold a kernel's heartbeat past jupyter_client's 1 s for a moment
+    (CI once saw an interrupt end as "killed" that way). Here the kernel process is stopped
+    (SIGSTOP, every thread, the heartbeat's too) for 3 s while a statement waits for it: the
+    run must go on when it wakes, not end with "the kernel died"."""
+    conn, pid = running_kernel
+
+    async def main() -> tuple[object, bool]:
+        config = InterpreterConfig(
+            path=str(tmp_path / "doc.py"),
+            backend="kernel",
+            kernel=KernelTarget(connection_file=str(conn)),
+        )
+        interpreter = open_interpreter(config)
+        try:
+            await interpreter.start()
+            text = "paused = 1\nimport time; time.sleep(1)\npaused + 1\n"
+            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
+            while not (interpreter.run and 0 in interpreter.run.results):
+                await asyncio.sleep(0.05)
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                await asyncio.sleep(3.0)
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            report = await asyncio.wait_for(task, 60)
+            executor = interpreter._executor  # (is the same kernel still attached?)
+            return report, executor is not None and executor.alive
+        finally:
+            await interpreter.close()
+
+    report, alive = asyncio.run(main())
+    assert report.failed is None and not report.stopped_early, report  # type: ignore[attr-defined]
+    last = report.results[-1]  # type: ignore[attr-defined]
+    assert last.ok and last.expr is not None and last.expr.repr == "2", last
+    assert alive
+
+
+def test_an_attached_kernel_that_dies_ends_the_run_that_waits_for_it(tmp_path: Path) -> None:
+    """The other side of the heartbeat's patience: a kernel that is really gone (killed,
+    its heartbeat silent for good) ends the statement waiting for it, with a reason."""
+    conn, proc = _notebook_kernel(tmp_path)
+
+    async def main() -> object:
+        config = InterpreterConfig(
+            path=str(tmp_path / "doc.py"),
+            backend="kernel",
+            kernel=KernelTarget(connection_file=str(conn)),
+        )
+        interpreter = open_interpreter(config)
+        try:
+            await interpreter.start()
+            text = "a = 1\nimport time; time.sleep(120)\n"
+            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
+            while not (interpreter.run and 0 in interpreter.run.results):
+                await asyncio.sleep(0.05)
+            proc.kill()
+            return await asyncio.wait_for(task, 60)
+        finally:
+            await interpreter.close()
+
+    try:
+        report = asyncio.run(main())
+    finally:
+        _stop(proc)
+    failed = report.failed  # type: ignore[attr-defined]
+    assert failed is not None and "the kernel died" in failed.error.message, failed
 
 
 def test_run_through_a_jupyter_server_url(jupyter_server: tuple[str, str], tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ Three ways in (`KernelTarget`, core/config.py):
   own minus secret-looking variables (executors/worker/launch.py).
 - `connection_file`: attach to a running kernel (the user's notebook kernel, data loaded) over
   ZMQ. It is never shut down, restarted or killed by us: `kill()` and `restart` only let go and
-  reconnect, so the state stays. An interrupt it ignores is reported as "running".
+  reconnect, so the state stays. An interrupt it ignores is reported as "running". It is
+  taken for gone once its heartbeat has been silent for HEARTBEAT_SILENCE_S (one missed beat
+  is a loaded machine, not a death).
 - `url` (+ token): a Jupyter Server or Enterprise Gateway. `POST /api/kernels` starts a kernel
   (ours: `DELETE` on close), messages go over the websocket `/api/kernels/{id}/channels`
   (tornado, which jupyter_client already depends on), interrupts over REST. The token travels
@@ -75,6 +77,7 @@ SUMMARY_CAP = 60
 INTERRUPT_RESEND_S = 0.5
 ZMQ_POLL_S = 0.1
 IDLE_GRACE_S = 10.0  # after an execute_reply, how long its iopub idle status may lag
+HEARTBEAT_SILENCE_S = 10.0  # an attached kernel whose heartbeat is silent this long is gone
 MISSING = (
     "the Jupyter kernel backend needs jupyter_client (and ipykernel for local kernels): "
     "pip install 'eager-lsp[kernel]'"
@@ -140,6 +143,7 @@ class _ZmqTransport(_Transport):
         self.owned = km is not None
         proc = getattr(getattr(km, "provisioner", None), "process", None)
         self.pid = getattr(proc, "pid", None)
+        self._silent_since: float | None = None  # (check_alive)
         self._readers = [
             asyncio.create_task(self._read("iopub", kc.iopub_channel)),
             asyncio.create_task(self._read("shell", kc.shell_channel)),
@@ -183,7 +187,15 @@ class _ZmqTransport(_Transport):
         if self._km is not None:
             return bool(await self._km.is_alive())
         hb = getattr(self._kc, "hb_channel", None)
-        return hb is None or bool(hb.is_beating())
+        if hb is None or hb.is_beating():
+            self._silent_since = None
+            return True
+        # jupyter_client calls one heartbeat missed for 1 s "not beating"; a loaded machine
+        # or a stopped process does that for a moment, so only a silence that lasts is death
+        now = time.monotonic()
+        if self._silent_since is None:
+            self._silent_since = now
+        return now - self._silent_since < HEARTBEAT_SILENCE_S
 
     async def close(self, *, destroy: bool) -> None:
         self.closed = True
