@@ -720,12 +720,19 @@ def test_a_fix_whose_model_fails_leaves_the_failing_statement_to_fix_again(
         "fix_diagnostics": 1,
         "fix_again": True,
         "undo_fix": True,
+        "actions_after_undo": True,
+        "undo_after_ms": 400,  # (more than Neovim's 150 ms didChange debounce)
         "settings": _settings(openai_server.url),
     }
     r = run_scenario("generate", tmp_path, params)
     assert r["lines"] == r["first"]["lines"] == SCRIPT_HEAD.splitlines(), r["lines"]
-    # The failed fix is one undo step that changed nothing: `u` shows no deleted statement.
+    # The failed fix is one undo step that changed nothing: `u` shows no deleted statement,
+    # and the statement keeps its error and its fix (Neovim sends that undo as the last line's
+    # newline made two, then one deleted; the statement was taken as edited, its error dropped).
     assert r["after_undo"] == r["lines"], r["after_undo"]
+    assert r["diagnosed_after_undo"], r["_debug"]
+    assert [d["lnum"] for d in r["diagnostics_after_undo"]] == [3], r["diagnostics_after_undo"]
+    assert "Fix with AI" in r["actions_after_undo"], r["actions_after_undo"]
     assert [d["lnum"] for d in r["diagnostics"]] == [3], r["diagnostics"]
     assert "ZeroDivisionError" in r["diagnostics"][0]["message"], r["diagnostics"]
     assert "Fix with AI" in r["actions_again"], r["actions_again"]

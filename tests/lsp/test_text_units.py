@@ -86,3 +86,23 @@ def test_a_cr_neovim_counts_as_text_keeps_the_copy_in_step() -> None:
     assert (edit.map(0), edit.map(1)) == (0, 2)
     # past that one character, a position clamps to the line's end, before its "\r"
     assert enter.offset_at(0, 7) == enter.offset_at(0, 99) == 5
+
+
+def test_deleting_a_lines_newline_above_an_empty_line_changes_no_line_of_text() -> None:
+    """Neovim sends `u` of a fix put back at the end of the buffer as "replace the newline
+    ending `y = x / 0` with two", then "delete the newline ending `y = x / 0`": the text is as
+    before, and the second change is the empty line below deleted, not an edit of line 2 (its
+    error and Fix action were dropped). Deleting it above a line of text joins the two."""
+    text = Text("x = 10\nprint(x)\ny = x / 0\n")
+    end = text.offset_at(2, 9)
+    assert text.line_edit(end, end + 1, "\n\n").map(2) == 2
+    text.replace(end, end + 1, "\n\n")
+    edit = text.line_edit(end, end + 1, "")
+    assert (edit.map(1), edit.map(2), edit.map(3)) == (1, 2, None)
+    text.replace(end, end + 1, "")
+    assert text.source == "x = 10\nprint(x)\ny = x / 0\n"
+    joined = Text("y = x / 0\nfoo\n").line_edit(9, 10, "")
+    assert (joined.map(0), joined.map(1)) == (None, None)
+    # several lines' worth: "\nA\nB" deleted before a newline is lines A and B deleted
+    lines = Text("x\nA\nB\ny\n").line_edit(1, 5, "")
+    assert (lines.map(0), lines.map(1), lines.map(3)) == (0, None, 1)

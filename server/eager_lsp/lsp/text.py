@@ -115,13 +115,19 @@ class Text(TextLines):
 
         What the change keeps of the old text at either end is not a change: Neovim sends `o`
         below line n as "replace line n's newline with two", which is an insertion of one
-        line after line n, not an edit of lines n and n + 1."""
+        line after line n, not an edit of lines n and n + 1. A deletion that starts with a line's
+        newline and ends before another newline deletes the same text as the one a character
+        later, which is whole lines: Neovim sends an undo as "delete the newline ending line n"
+        (an empty line n + 1 below), which leaves line n as it was."""
         old = self.source[start:end]
         keep = common_prefix(old, text)
         start, text, old = start + keep, text[keep:], old[keep:]
         keep = common_prefix(old[::-1], text[::-1])
         if keep:
             end, text = end - keep, text[: len(text) - keep]
+        at_lf = start == 0 or self.source[start - 1] != "\r"  # (not inside a "\r\n")
+        if not text and old[:1] == "\n" and self.source[end : end + 1] == "\n" and at_lf:
+            start, end = start + 1, end + 1
         sl, el = self.line_of(start), self.line_of(end)
         if start == end and not text:
             return LineEdit(sl, sl - 1, 0)  # nothing changed

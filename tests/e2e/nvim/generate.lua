@@ -59,10 +59,31 @@ H.run(function()
   end
   if H.params.undo_fix then
     -- The repair is one undo step of its own: one `u` brings the failing text back, `<C-r>` the fix.
+    -- (A pause first, as a person makes: Neovim then sends the undo's first change at once and
+    -- the rest in a second didChange, not all of them in one.)
+    vim.wait(H.params.undo_after_ms or 0)
     vim.api.nvim_buf_call(buf, function()
       vim.cmd("silent undo")
     end)
     H.result.after_undo = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+    if H.params.actions_after_undo then
+      -- the diagnostics once the server's name the undone text's version, and what the code
+      -- action offers on the last line then
+      H.result.diagnosed_after_undo = H.diagnosed(buf)
+      H.result.diagnostics_after_undo = H.diagnostics(buf)
+      vim.api.nvim_win_set_cursor(0, { #H.result.after_undo, 0 })
+      H.result.actions_after_undo = {}
+      vim.lsp.buf.code_action({
+        apply = true,
+        filter = function(action)
+          table.insert(H.result.actions_after_undo, action.title)
+          return false
+        end,
+      })
+      H.wait(5000, function()
+        return #H.result.actions_after_undo > 0
+      end)
+    end
     vim.api.nvim_buf_call(buf, function()
       vim.cmd("silent redo")
     end)

@@ -46,6 +46,14 @@ function H.setup(extra)
   local base = { cmd = cmd, settings = p.settings or {}, trust = p.trust or "always" }
   require("eager").setup(vim.tbl_deep_extend("force", base, extra or {}))
 
+  -- the version each buffer's last diagnostics named (H.diagnosed)
+  local publish = vim.lsp.handlers["textDocument/publishDiagnostics"]
+  vim.lsp.handlers["textDocument/publishDiagnostics"] = function(err, params, ctx, config)
+    if params and params.version then
+      H.diagnosed_version[params.uri] = params.version
+    end
+    return publish(err, params, ctx, config)
+  end
   for _, pattern in ipairs({ "EagerStatus", "EagerChunkResult", "EagerStale", "EagerDone" }) do
     vim.api.nvim_create_autocmd("User", {
       pattern = pattern,
@@ -72,6 +80,19 @@ function H.setup(extra)
       end,
     })
   end
+end
+
+H.diagnosed_version = {}
+
+--- Wait until the server's diagnostics name the buffer's last version the client sent (the
+--- server sends them again, unchanged, once typing pauses): its view of the text as it is.
+---@param buf integer
+---@return boolean
+function H.diagnosed(buf)
+  local uri = vim.uri_from_bufnr(buf)
+  return H.wait(H.timeout, function()
+    return H.diagnosed_version[uri] == vim.lsp.util.buf_versions[buf]
+  end)
 end
 
 ---@param ms integer
