@@ -635,6 +635,8 @@ def test_fix_with_ai_code_action_regenerates_from_the_error(
             "prompt": "compute things",
             "fix": True,
             "undo_fix": True,
+            "actions_after_undo": True,
+            "undo_after_ms": 400,  # (more than Neovim's 150 ms didChange debounce)
             "expect_hints": 4,
             "settings": _settings(openai_server.url),
         },
@@ -658,6 +660,10 @@ def test_fix_with_ai_code_action_regenerates_from_the_error(
         r["after_undo"],
         before_fix,
     )
+    # and the failing statement is back with its error and Fix with AI, to be fixed again
+    assert r["diagnosed_after_undo"], r["_debug"]
+    assert [d["lnum"] for d in r["diagnostics_after_undo"]] == [3], r["diagnostics_after_undo"]
+    assert "Fix with AI" in r["actions_after_undo"], r["actions_after_undo"]
     assert "\n".join(r["after_redo"]).rstrip("\n") == r["text"].rstrip("\n"), r["after_redo"]
 
 

@@ -131,3 +131,47 @@ async def test_a_selection_a_failed_generation_was_to_replace_comes_back(
     await editor.command(methods.GENERATE, uri=uri, prompt="better b", range=selection)
     await editor.summary(uri)
     assert editor.docs[uri].source == text, editor.docs[uri].source
+
+
+async def test_undoing_a_fix_brings_the_failing_statement_back_with_its_error(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The fix wrote code the user did not want; they undo it (the editor sends the text it
+    replaced back): the failing statement shows its error and offers Fix with AI again, as
+    it did before the fix. Before, both had gone with the text the fix replaced. A text that
+    is not the whole way back shows nothing of it."""
+    fake_openai.enqueue(text="y = x / 2\n")
+    uri, _ = await _failing(editor, tmp_path)
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=1)
+    summary = await editor.summary(uri, 2)
+    assert summary["error"] is None, summary
+    fixed = editor.docs[uri].source
+    assert fixed == "x = 4\ny = x / 2\nz = 1\n", fixed
+    await editor.settle(uri, lambda ds: not ds)
+    # an undo that is not the whole way back (a comment typed meanwhile stays)
+    editor.type(uri, 0, 5, "  # four")
+    editor.replace(uri, (1, 0), (1, 9), "y = x / 0")
+    await editor.settle(uri, lambda ds: not ds)
+    assert "ZeroDivisionError" not in str(
+        await editor.command(methods.RESULT_DETAIL, uri=uri, line=1)
+    )
+    editor.replace(uri, (0, 5), (0, 13), "")  # the comment undone too: the text it began on
+    await _still_fixable(editor, uri, USER, 1)
+
+
+async def test_after_a_restart_undoing_a_fix_shows_no_error_from_before_it(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """A restart clears every result shown: the error of the statement a fix replaced is not
+    brought back by undoing the fix afterwards."""
+    fake_openai.enqueue(text="y = x / 2\n")
+    uri, _ = await _failing(editor, tmp_path)
+    await editor.command(methods.FIX_WITH_AI, uri=uri, line=1)
+    await editor.summary(uri, 2)
+    await editor.settle(uri, lambda ds: not ds)
+    await editor.command(methods.RESTART_INTERPRETER, uri=uri)
+    editor.replace(uri, (1, 0), (1, 9), "y = x / 0")  # the undo: the text the fix began on
+    assert editor.docs[uri].source == USER
+    await editor.settle(uri, lambda ds: not ds)
+    detail = await editor.command(methods.RESULT_DETAIL, uri=uri, line=1)
+    assert "ZeroDivisionError" not in str(detail), detail

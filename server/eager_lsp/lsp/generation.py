@@ -644,11 +644,13 @@ class Generation(Activity):
 
     async def _put_back(self) -> None:
         """The attempt left nothing where it replaced text and opened lines: put the document
-        back as it was, a repair's failing statement with its error (lsp/put_back.py)."""
+        back as it was, a repair's failing statement with its error. When it did write, a
+        repair's failing statement waits for an undo of it (lsp/put_back.py)."""
         opened, region, doc = self._opened, self.region, self.doc
         self._opened = None
         if opened is None:
             return
+        put_back = False
         try:
             if region is None or not region.intact or doc.closed or self.writer.failure:
                 return
@@ -661,11 +663,15 @@ class Generation(Activity):
                 return
             await writer.finish(None, None, trim_separator=False)
             back.detach()
+            put_back = True
             entry = opened.failing_entry(span[0])
             if entry is not None:
                 self.server.add_entry(doc, entry)
         finally:
-            opened.release()
+            if put_back:
+                opened.release()
+            else:
+                opened.watch_undo(functools.partial(self.server.add_entry, doc))
 
     def _asked_range(self) -> tuple[int, int]:
         """The range the generation was asked for, moved over what the user typed since

@@ -15,9 +15,17 @@ as if the model had said it (never run), so the attempt is one undo step that ch
 (`Generation._put_back_in_place`); when text came and was taken out again (a partial line cut
 by a stop), a second edit puts it back (`Generation._put_back`), an undo step of its own.
 
+A repair that did write code leaves an `UndoWatch`: when an undo brings the whole document back
+to the text the repair began on, the failing statement shows its error again where it was, so
+the user who undid a fix they did not want can ask for another (its error and Fix with AI had
+gone with the text the fix replaced).
+
 Rules:
 - Nothing is written over the user's text: only when the region is empty, intact, and the
   opened line breaks are still there as they were; else it stays as it is.
+- An undo is recognised only by the document's whole text being the text the repair began on,
+  nothing less: then every line is where it was, the error's and its frames' too. At most
+  UNDO_WATCHES per document wait (each keeps a copy of the text and pins one record).
 - The failing statement's record is pinned in the ledger from the open until the put-back or
   `release`, so its result is still there to show.
 - Lines of the error outside the statement (a function above it) follow the edits made since
@@ -26,11 +34,19 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from eager_lsp.lsp.documents import Document
 from eager_lsp.lsp.runs import LineMap
 from eager_lsp.lsp.store import Entry
+from eager_lsp.lsp.text import LineEdit
+
+if TYPE_CHECKING:
+    from eager_lsp.core.ledger import Ledger, Record
+
+UNDO_WATCHES = 3
 
 
 @dataclass
@@ -58,7 +74,9 @@ class Opened:
         self._first_line = text.line_of(start)
         self._failing = _failing_in(doc, start, end)
         self._lines = LineMap(doc) if self._failing is not None else None
-        ledger = doc.store.ledger
+        # the text it began on, for an undo of what it writes (UndoWatch): a repair's only
+        self.before = text.source if self._failing is not None else None
+        self.ledger = ledger = doc.store.ledger  # (the one its sid is of, and pinned in)
         if self._failing is not None and ledger is not None:
             ledger.pin(self._failing.sid)
 
@@ -75,21 +93,27 @@ class Opened:
             return None  # the user typed on the line it opened: the text would be glued on
         return p, q
 
-    def failing_entry(self, at: int) -> Entry | None:
+    def failing_entry(self, at: int | None) -> Entry | None:
         """The failing statement's result, placed on its lines now that `original` is back at
-        offset `at` (None when there was none, or its record is gone)."""
-        f, doc = self._failing, self.doc
-        if f is None or self._lines is None or doc.store.ledger is None:
+        offset `at`, or (None) where it was: the whole text is as it was (None when there was
+        no failing statement, or its record is gone)."""
+        f, doc, ledger = self._failing, self.doc, self.ledger
+        if (
+            f is None
+            or ledger is None
+            or doc.store.ledger is not ledger
+            or ledger.get(f.sid) is None
+        ):
             return None
-        if doc.store.ledger.get(f.sid) is None:
+        if at is not None and self._lines is None:
             return None
-        first = doc.text.line_of(at) + f.offset
         old_first = self._old_first
+        first = old_first if at is None else doc.text.line_of(at) + f.offset
         last = first + f.span
 
         def moved(line: int | None) -> int | None:
-            if line is None:
-                return None
+            if line is None or at is None:
+                return line
             if old_first <= line <= old_first + f.span:
                 return first + (line - old_first)
             assert self._lines is not None
@@ -112,13 +136,70 @@ class Opened:
         return self._first_line + self._failing.offset
 
     def release(self) -> None:
-        if self._lines is not None:
-            self._lines.detach()
-            self._lines = None
-        ledger = self.doc.store.ledger
+        self._stop_following()
+        ledger = self.ledger
         if self._failing is not None and ledger is not None:
             ledger.unpin(self._failing.sid)
         self._failing = None
+        self.before = None
+
+    def _stop_following(self) -> None:
+        if self._lines is not None:
+            self._lines.detach()
+            self._lines = None
+
+    def watch_undo(self, show: Callable[[Entry], None]) -> None:
+        """The attempt wrote code (it is not put back): a repair's failing statement waits for
+        an undo (`UndoWatch`); anything else is released."""
+        doc, before, ledger = self.doc, self.before, self.ledger
+        if self._failing is None or before is None or ledger is None or doc.closed:
+            self.release()
+            return
+        if doc.text.source == before:  # (nothing to undo)
+            self.release()
+            return
+        self._stop_following()  # (no line is mapped: it is shown only on the same text)
+        UndoWatch(self, before, ledger, show)
+
+
+class UndoWatch:
+    """A repair's failing statement, shown again when the document is back to the text the
+    repair began on (an undo of the fix); forgotten once the namespace is emptied (a restart
+    clears every result shown)."""
+
+    def __init__(
+        self, opened: Opened, before: str, ledger: Ledger, show: Callable[[Entry], None]
+    ) -> None:
+        self._opened, self._before, self._ledger, self._show = opened, before, ledger, show
+        doc = opened.doc
+        waiting = [o for o in doc.observers if isinstance(o, UndoWatch)]
+        for old in waiting[: max(0, len(waiting) - UNDO_WATCHES + 1)]:
+            old.detach()
+        doc.observers.append(self)
+        ledger.listeners.append(self._recorded)
+
+    def _recorded(self, kind: str, record: Record | None) -> None:
+        if kind == "clear":
+            self.detach()
+
+    def on_change(self, start: int, end: int, text: str, edit: LineEdit, own: bool) -> None:
+        source = self._opened.doc.text.source
+        if len(source) != len(self._before) or source != self._before:
+            return
+        try:
+            entry = self._opened.failing_entry(None)
+            if entry is not None:
+                self._show(entry)  # (before the release: the store pins its record first)
+        finally:
+            self.detach()
+
+    def detach(self) -> None:
+        doc = self._opened.doc
+        if self in doc.observers:
+            doc.observers.remove(self)
+        if self._recorded in self._ledger.listeners:
+            self._ledger.listeners.remove(self._recorded)
+        self._opened.release()
 
 
 def _failing_in(doc: Document, start: int, end: int) -> _Failing | None:
