@@ -6,13 +6,15 @@ user's notebook kernel would be, with the user's data loaded), and a real `jupyt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,7 @@ pytest.importorskip("ipykernel")
 
 from tests.support.jupyter import kernels_on
 
-from eager_lsp.core.interpreter import InterpreterConfig, KernelTarget
+from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, KernelTarget
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.providers.replay import ReplayStream
 
@@ -234,30 +236,42 @@ def test_a_second_ctrl_c_lets_go_of_the_attached_kernel_and_says_so(
     assert "→ 7" in after.stdout, after.stdout
 
 
+@contextlib.asynccontextmanager
+async def _attached(conn: Path, tmp_path: Path) -> AsyncIterator[Interpreter]:
+    """An interpreter attached to the running kernel of `conn`, started; closed after."""
+    config = InterpreterConfig(
+        path=str(tmp_path / "doc.py"),
+        backend="kernel",
+        kernel=KernelTarget(connection_file=str(conn)),
+    )
+    interpreter = open_interpreter(config)
+    try:
+        await interpreter.start()
+        yield interpreter
+    finally:
+        await interpreter.close()
+
+
+async def _running(interpreter: Interpreter, text: str) -> asyncio.Future[Any]:
+    """`text` run in the background, returned once its first statement's result is in."""
+    task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
+    while not (interpreter.run and 0 in interpreter.run.results):
+        await asyncio.sleep(0.05)
+    return task
+
+
 def test_session_interrupt_maps_keyboard_interrupt_to_the_loop_line(
     running_kernel: tuple[Path, int], tmp_path: Path
 ) -> None:
     conn, _ = running_kernel
 
     async def main() -> tuple[str, object]:
-        config = InterpreterConfig(
-            path=str(tmp_path / "doc.py"),
-            backend="kernel",
-            kernel=KernelTarget(connection_file=str(conn)),
-        )
-        interpreter = open_interpreter(config)
-        try:
-            await interpreter.start()
-            text = "a = 1\n\nwhile True:\n    pass\n"
-            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
-            while not (interpreter.run and 0 in interpreter.run.results):
-                await asyncio.sleep(0.05)
+        async with _attached(conn, tmp_path) as interpreter:
+            task = await _running(interpreter, "a = 1\n\nwhile True:\n    pass\n")
             await asyncio.sleep(0.5)
             outcome = await interpreter.interrupt()
             report = await task
             return outcome, report
-        finally:
-            await interpreter.close()
 
     outcome, report = asyncio.run(main())
     assert outcome == "interrupted"
@@ -306,26 +320,14 @@ def test_an_interrupted_request_whose_reply_never_comes_ends(
     _in_kernel(conn, DROP_REPLIES)
 
     async def main() -> tuple[str, object, object]:
-        config = InterpreterConfig(
-            path=str(tmp_path / "doc.py"),
-            backend="kernel",
-            kernel=KernelTarget(connection_file=str(conn)),
-        )
-        interpreter = open_interpreter(config)
-        try:
-            await interpreter.start()
-            text = "a = 1\nb = a + 1  # drop-reply\nc = 3\n"
-            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
-            while not (interpreter.run and 0 in interpreter.run.results):
-                await asyncio.sleep(0.05)
+        async with _attached(conn, tmp_path) as interpreter:
+            task = await _running(interpreter, "a = 1\nb = a + 1  # drop-reply\nc = 3\n")
             await asyncio.sleep(0.5)  # b's reply was dropped: the run waits for it
             assert not task.done()
             outcome = await asyncio.wait_for(interpreter.interrupt(), 60)  # (a hang guard)
             report = await asyncio.wait_for(task, 60)
             after = await interpreter.run_stream(ReplayStream("b * 10\n", rate=None))
             return outcome, report, after
-        finally:
-            await interpreter.close()
 
     try:
         outcome, report, after = asyncio.run(main())
@@ -349,18 +351,10 @@ def test_an_attached_kernel_that_misses_heartbeats_for_a_while_is_not_lost(
     conn, pid = running_kernel
 
     async def main() -> tuple[object, bool]:
-        config = InterpreterConfig(
-            path=str(tmp_path / "doc.py"),
-            backend="kernel",
-            kernel=KernelTarget(connection_file=str(conn)),
-        )
-        interpreter = open_interpreter(config)
-        try:
-            await interpreter.start()
-            text = "paused = 1\nimport time; time.sleep(1)\npaused + 1\n"
-            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
-            while not (interpreter.run and 0 in interpreter.run.results):
-                await asyncio.sleep(0.05)
+        async with _attached(conn, tmp_path) as interpreter:
+            task = await _running(
+                interpreter, "paused = 1\nimport time; time.sleep(1)\npaused + 1\n"
+            )
             os.kill(pid, signal.SIGSTOP)
             try:
                 await asyncio.sleep(3.0)
@@ -369,8 +363,6 @@ def test_an_attached_kernel_that_misses_heartbeats_for_a_while_is_not_lost(
             report = await asyncio.wait_for(task, 60)
             executor = interpreter._executor  # (is the same kernel still attached?)
             return report, executor is not None and executor.alive
-        finally:
-            await interpreter.close()
 
     report, alive = asyncio.run(main())
     assert report.failed is None and not report.stopped_early, report  # type: ignore[attr-defined]
@@ -385,22 +377,10 @@ def test_an_attached_kernel_that_dies_ends_the_run_that_waits_for_it(tmp_path: P
     conn, proc = _notebook_kernel(tmp_path)
 
     async def main() -> object:
-        config = InterpreterConfig(
-            path=str(tmp_path / "doc.py"),
-            backend="kernel",
-            kernel=KernelTarget(connection_file=str(conn)),
-        )
-        interpreter = open_interpreter(config)
-        try:
-            await interpreter.start()
-            text = "a = 1\nimport time; time.sleep(120)\n"
-            task = asyncio.ensure_future(interpreter.run_stream(ReplayStream(text, rate=None)))
-            while not (interpreter.run and 0 in interpreter.run.results):
-                await asyncio.sleep(0.05)
+        async with _attached(conn, tmp_path) as interpreter:
+            task = await _running(interpreter, "a = 1\nimport time; time.sleep(120)\n")
             proc.kill()
             return await asyncio.wait_for(task, 60)
-        finally:
-            await interpreter.close()
 
     try:
         report = asyncio.run(main())
