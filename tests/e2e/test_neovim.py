@@ -619,6 +619,15 @@ def test_interrupt_a_running_statement_then_restart(
     assert r["statusline_restarted"] == "eager: idle · interpreter restarted"
 
 
+def _fixable_after_undo(r: dict[str, Any], line: int) -> None:
+    """After `u` (once the server's diagnostics named the undone text), the failing statement
+    on `line` has its error and Fix with AI."""
+    assert r["diagnosed_after_undo"], r["_debug"]
+    after = r["diagnostics_after_undo"]
+    assert [d["lnum"] for d in after] == [line], after
+    assert "Fix with AI" in r["actions_after_undo"], r["actions_after_undo"]
+
+
 @requires_nvim
 def test_fix_with_ai_code_action_regenerates_from_the_error(
     tmp_path: Path, openai_server: FakeOpenAIServer
@@ -661,9 +670,7 @@ def test_fix_with_ai_code_action_regenerates_from_the_error(
         before_fix,
     )
     # and the failing statement is back with its error and Fix with AI, to be fixed again
-    assert r["diagnosed_after_undo"], r["_debug"]
-    assert [d["lnum"] for d in r["diagnostics_after_undo"]] == [3], r["diagnostics_after_undo"]
-    assert "Fix with AI" in r["actions_after_undo"], r["actions_after_undo"]
+    _fixable_after_undo(r, 3)
     assert "\n".join(r["after_redo"]).rstrip("\n") == r["text"].rstrip("\n"), r["after_redo"]
 
 
@@ -736,9 +743,7 @@ def test_a_fix_whose_model_fails_leaves_the_failing_statement_to_fix_again(
     # and the statement keeps its error and its fix (Neovim sends that undo as the last line's
     # newline made two, then one deleted; the statement was taken as edited, its error dropped).
     assert r["after_undo"] == r["lines"], r["after_undo"]
-    assert r["diagnosed_after_undo"], r["_debug"]
-    assert [d["lnum"] for d in r["diagnostics_after_undo"]] == [3], r["diagnostics_after_undo"]
-    assert "Fix with AI" in r["actions_after_undo"], r["actions_after_undo"]
+    _fixable_after_undo(r, 3)
     assert [d["lnum"] for d in r["diagnostics"]] == [3], r["diagnostics"]
     assert "ZeroDivisionError" in r["diagnostics"][0]["message"], r["diagnostics"]
     assert "Fix with AI" in r["actions_again"], r["actions_again"]

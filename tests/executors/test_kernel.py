@@ -21,7 +21,7 @@ import pytest
 pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
 
-from tests.support.jupyter import kernels_on
+from tests.support.jupyter import kernels_on, stop_process
 
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, KernelTarget
 from eager_lsp.executors.backend import open_interpreter
@@ -94,18 +94,9 @@ def _notebook_kernel(root: Path) -> tuple[Path, subprocess.Popen[bytes]]:
         assert reply["content"]["status"] == "ok"
         kc.stop_channels()
     except BaseException:
-        _stop(proc)
+        stop_process(proc, 10)
         raise
     return conn, proc
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +105,7 @@ def running_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
     try:
         yield conn, proc.pid
     finally:
-        _stop(proc)
+        stop_process(proc, 10)
 
 
 def test_run_with_a_local_kernelspec(tmp_path: Path) -> None:
@@ -385,7 +376,7 @@ def test_an_attached_kernel_that_dies_ends_the_run_that_waits_for_it(tmp_path: P
     try:
         report = asyncio.run(main())
     finally:
-        _stop(proc)
+        stop_process(proc, 10)
     failed = report.failed  # type: ignore[attr-defined]
     assert failed is not None and "the kernel died" in failed.error.message, failed
 

@@ -133,13 +133,8 @@ async def test_a_selection_a_failed_generation_was_to_replace_comes_back(
     assert editor.docs[uri].source == text, editor.docs[uri].source
 
 
-async def test_undoing_a_fix_brings_the_failing_statement_back_with_its_error(
-    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
-) -> None:
-    """The fix wrote code the user did not want; they undo it (the editor sends the text it
-    replaced back): the failing statement shows its error and offers Fix with AI again, as
-    it did before the fix. Before, both had gone with the text the fix replaced. A text that
-    is not the whole way back shows nothing of it."""
+async def _fixed(editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path) -> str:
+    """USER's failing `y = x / 0` fixed by Fix with AI to `y = x / 2`, no error left."""
     fake_openai.enqueue(text="y = x / 2\n")
     uri, _ = await _failing(editor, tmp_path)
     await editor.command(methods.FIX_WITH_AI, uri=uri, line=1)
@@ -148,6 +143,17 @@ async def test_undoing_a_fix_brings_the_failing_statement_back_with_its_error(
     fixed = editor.docs[uri].source
     assert fixed == "x = 4\ny = x / 2\nz = 1\n", fixed
     await editor.settle(uri, lambda ds: not ds)
+    return uri
+
+
+async def test_undoing_a_fix_brings_the_failing_statement_back_with_its_error(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The fix wrote code the user did not want; they undo it (the editor sends the text it
+    replaced back): the failing statement shows its error and offers Fix with AI again, as
+    it did before the fix. Before, both had gone with the text the fix replaced. A text that
+    is not the whole way back shows nothing of it."""
+    uri = await _fixed(editor, fake_openai, tmp_path)
     # an undo that is not the whole way back (a comment typed meanwhile stays)
     editor.type(uri, 0, 5, "  # four")
     editor.replace(uri, (1, 0), (1, 9), "y = x / 0")
@@ -164,11 +170,7 @@ async def test_after_a_restart_undoing_a_fix_shows_no_error_from_before_it(
 ) -> None:
     """A restart clears every result shown: the error of the statement a fix replaced is not
     brought back by undoing the fix afterwards."""
-    fake_openai.enqueue(text="y = x / 2\n")
-    uri, _ = await _failing(editor, tmp_path)
-    await editor.command(methods.FIX_WITH_AI, uri=uri, line=1)
-    await editor.summary(uri, 2)
-    await editor.settle(uri, lambda ds: not ds)
+    uri = await _fixed(editor, fake_openai, tmp_path)
     await editor.command(methods.RESTART_INTERPRETER, uri=uri)
     editor.replace(uri, (1, 0), (1, 9), "y = x / 0")  # the undo: the text the fix began on
     assert editor.docs[uri].source == USER

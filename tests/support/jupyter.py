@@ -53,13 +53,18 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
             time.sleep(0.3)
         yield url, token
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 15)
         log.close()
+
+
+def stop_process(proc: subprocess.Popen[bytes], wait_s: float) -> None:
+    """Terminate `proc` (a kernel, a server), killed if it has not exited within `wait_s`."""
+    proc.terminate()
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def kernels_on(url: str, token: str) -> list[dict]:

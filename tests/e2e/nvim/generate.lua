@@ -3,6 +3,25 @@
 local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 local H = dofile(dir .. "/harness.lua")
 
+--- The titles of the code actions offered on (1-based) `line`, none applied.
+---@param line integer
+---@return string[]
+local function offered(line)
+  vim.api.nvim_win_set_cursor(0, { line, 0 })
+  local titles = {}
+  vim.lsp.buf.code_action({
+    apply = true,
+    filter = function(action)
+      table.insert(titles, action.title)
+      return false
+    end,
+  })
+  H.wait(5000, function()
+    return #titles > 0
+  end)
+  return titles
+end
+
 H.run(function()
   H.setup()
   local buf, client = H.open(H.params.file)
@@ -43,19 +62,7 @@ H.run(function()
   H.snapshot(buf, client)
   if H.params.fix_again then
     -- what the code action offers now on the error's line (nothing applied)
-    local line = (H.result.diagnostics[1] or { lnum = 0 }).lnum
-    vim.api.nvim_win_set_cursor(0, { line + 1, 0 })
-    H.result.actions_again = {}
-    vim.lsp.buf.code_action({
-      apply = true,
-      filter = function(action)
-        table.insert(H.result.actions_again, action.title)
-        return false
-      end,
-    })
-    H.wait(5000, function()
-      return #H.result.actions_again > 0
-    end)
+    H.result.actions_again = offered((H.result.diagnostics[1] or { lnum = 0 }).lnum + 1)
   end
   if H.params.undo_fix then
     -- The repair is one undo step of its own: one `u` brings the failing text back, `<C-r>` the fix.
@@ -71,18 +78,7 @@ H.run(function()
       -- action offers on the last line then
       H.result.diagnosed_after_undo = H.diagnosed(buf)
       H.result.diagnostics_after_undo = H.diagnostics(buf)
-      vim.api.nvim_win_set_cursor(0, { #H.result.after_undo, 0 })
-      H.result.actions_after_undo = {}
-      vim.lsp.buf.code_action({
-        apply = true,
-        filter = function(action)
-          table.insert(H.result.actions_after_undo, action.title)
-          return false
-        end,
-      })
-      H.wait(5000, function()
-        return #H.result.actions_after_undo > 0
-      end)
+      H.result.actions_after_undo = offered(#H.result.after_undo)
     end
     vim.api.nvim_buf_call(buf, function()
       vim.cmd("silent redo")
