@@ -73,6 +73,9 @@ class Sample:
     tokens: int | None = None
     decode_tok_s: float | None = None  # llama.cpp's own decode rate
     wall_s: float | None = None
+    first_piece_s: float | None = None  # request sent → first piece of code out of the stream
+    prompt_tokens_evaluated: int | None = None  # llama.cpp: what its prompt cache did not hold
+    prompt_eval_s: float | None = None  # llama.cpp: time to evaluate them
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -81,6 +84,7 @@ class _Timed:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
+        self.opened: float | None = None
         self.first: float | None = None
         self.last: float | None = None
         self.text = ""
@@ -89,6 +93,7 @@ class _Timed:
         return self._iter()
 
     async def _iter(self) -> Any:
+        self.opened = time.monotonic()  # the request goes out on the first iteration
         async for piece in self.inner:
             now = time.monotonic()
             self.first = self.first or now
@@ -109,6 +114,12 @@ class _Timed:
             sample.decode_tok_s = round(float(timings["predicted_per_second"]), 2)
         if self.first is not None and self.last is not None:
             sample.wall_s = round(self.last - self.first, 3)
+        if self.opened is not None and self.first is not None:
+            sample.first_piece_s = round(self.first - self.opened, 3)
+        if timings.get("prompt_n") is not None:
+            sample.prompt_tokens_evaluated = int(timings["prompt_n"])
+        if timings.get("prompt_ms") is not None:
+            sample.prompt_eval_s = round(float(timings["prompt_ms"]) / 1000, 3)
 
 
 async def _namespace_check(interpreter: Interpreter, expr: str, first_line: int) -> bool:
@@ -297,6 +308,11 @@ def summarize(samples: list[Sample]) -> dict[str, Any]:
         "median_wall_tok_s": _median(list(rates)),
         "median_tokens": _median([float(s.tokens) for s in samples if s.tokens is not None]),
         "median_wall_s": _median([s.wall_s for s in samples]),
+        "median_first_piece_s": _median([s.first_piece_s for s in samples]),
+        "median_prompt_eval_s": _median([s.prompt_eval_s for s in samples]),
+        "median_prompt_tokens_evaluated": _median(
+            [float(s.prompt_tokens_evaluated) for s in samples if s.prompt_tokens_evaluated]
+        ),
     }
 
 
@@ -371,17 +387,22 @@ def _save(out: Path, results: dict[str, Any]) -> None:
 
 
 def format_table(results: dict[str, Any]) -> str:
-    rows = ["model | measure | passed | median decode tok/s | median wall tok/s"]
+    rows = [
+        "model | measure | passed | median decode tok/s | median wall tok/s | "
+        "median first piece s | median prompt tokens evaluated"
+    ]
+
+    def row(model: str, measure: str, r: dict[str, Any]) -> str:
+        return (
+            f"{model} | {measure} | {r['passed']}/{r['total']} | {r['median_decode_tok_s']} | "
+            f"{r['median_wall_tok_s']} | {r.get('median_first_piece_s')} | "
+            f"{r.get('median_prompt_tokens_evaluated')}"
+        )
+
     for model, entry in results["models"].items():
         for style, r in entry["repair"].items():
-            rows.append(
-                f"{model} | fix rate ({style}) | {r['passed']}/{r['total']} | "
-                f"{r['median_decode_tok_s']} | {r['median_wall_tok_s']}"
-            )
+            rows.append(row(model, f"fix rate ({style})", r))
         h = entry.get("humaneval")
         if h:
-            rows.append(
-                f"{model} | HumanEval first {h['total']} | {h['passed']}/{h['total']} | "
-                f"{h['median_decode_tok_s']} | {h['median_wall_tok_s']}"
-            )
+            rows.append(row(model, f"HumanEval first {h['total']}", h))
     return "\n".join(rows)

@@ -273,10 +273,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure the pass rate on the first N HumanEval problems through the generate path",
     )
     p.add_argument(
+        "--first-token",
+        action="store_true",
+        help="time to first token of the bundled model: cold, then warm with a new task and "
+        "with the same task (bench/first_token.py)",
+    )
+    p.add_argument(
         "--models",
         default=None,
-        help="comma-separated bundled models for --repair/--humaneval (default: the default "
-        "local model)",
+        help="comma-separated bundled models for --repair/--humaneval/--first-token (default: "
+        "the default local model)",
     )
     p.add_argument("--repair-styles", default="legacy,facts", help="comma-separated, for --repair")
     p.add_argument("--threads", type=int, help="llama.cpp threads (default: cores - 1)")
@@ -597,6 +603,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from eager_lsp.bench import rerun_edits
 
         return rerun_edits.main(args.out, reps=args.reps or 3)
+    if args.first_token:
+        from eager_lsp.bench import first_token
+        from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL
+
+        models = [m.strip() for m in (args.models or DEFAULT_LOCAL_MODEL).split(",")]
+        return asyncio.run(first_token.main(models, args.threads, args.out))
     if args.repair or args.humaneval:
         from eager_lsp.bench.ai_loop import ai_loop_main
         from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL
