@@ -30,6 +30,20 @@ def test_empty_document() -> None:
     assert "say hi" in user["content"] and CURSOR not in user["content"]
 
 
+def _prompt_text(messages: list[dict[str, str]]) -> str:
+    return "".join(f"<{m['role']}>{m['content']}" for m in messages)
+
+
+def test_the_task_comes_last_so_a_new_task_reuses_the_cached_prefix() -> None:
+    # The local model's prompt cache keeps the longest prefix it already evaluated: whatever
+    # follows the task is evaluated again for every new task. Nothing may follow it.
+    for before in ("", "import math\nx = 1\n"):
+        a = _prompt_text(generation_messages("print the squares", before, "", "/w/a.py"))
+        b = _prompt_text(generation_messages("count the words", before, "", "/w/a.py"))
+        assert a.endswith("Task: print the squares") and b.endswith("Task: count the words")
+        assert a.removesuffix("print the squares") == b.removesuffix("count the words")
+
+
 def test_document_context_is_bounded_to_whole_lines_near_the_cursor() -> None:
     before = "".join(f"line_{i} = {i}\n" for i in range(2000))
     after = "".join(f"after_{i} = {i}\n" for i in range(1000))

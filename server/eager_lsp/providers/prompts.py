@@ -92,20 +92,25 @@ def document_context(before: str, after: str, path: str | None = None) -> str:
 def generation_messages(
     prompt: str, before: str, after: str, path: str | None = None
 ) -> list[dict[str, Any]]:
-    """Messages asking the model to continue the document at the insertion point."""
+    """Messages asking the model to continue the document at the insertion point.
+
+    The task comes last: everything before it is the same from one request to the next (or,
+    with a document, grows only where the document did), so the local model's prompt cache
+    holds it and a warm generation evaluates little more than the task itself (with the
+    reminder after the task, about 35 fixed tokens were evaluated again every time: most of a
+    second on two cores with the default model; docs/benchmarks.md, "Time to first token")."""
     if before.strip() or after.strip():
         user = (
             f"{document_context(before, after, path)}\n\n"
-            f"Task: {prompt.strip()}\n\n"
-            f"Write the Python to insert at {CURSOR}."
+            f"Write the Python to insert at {CURSOR}. {STYLE_REMINDER}\n\n"
+            f"Task: {prompt.strip()}"
         )
     else:
-        user = f"Task: {prompt.strip()}\n\nThe file is empty; write the whole program."
-    user += f"\n\n{STYLE_REMINDER}"
+        user = f"The file is empty; write the whole program. {STYLE_REMINDER}\n\nTask: {prompt.strip()}"
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_GENERATE}]
     if not (before.strip() or after.strip()):
         messages += [
-            {"role": "user", "content": f"{EXAMPLE_TASK}\n\n{STYLE_REMINDER}"},
+            {"role": "user", "content": f"{STYLE_REMINDER}\n\n{EXAMPLE_TASK}"},
             {"role": "assistant", "content": EXAMPLE_ANSWER},
         ]
     messages.append({"role": "user", "content": user})
