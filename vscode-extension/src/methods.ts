@@ -20,6 +20,8 @@ export const ServerCommands = {
    * SyntaxErrorDetail; null when nothing ran there). */
   resultDetail: "eager.resultDetail",
   info: "eager.info",
+  /** Sent when the prompt box opens: the bundled model loads while the prompt is typed. */
+  prepareModel: "eager.prepareModel",
 } as const;
 
 /** Server → client notifications. */
@@ -291,6 +293,12 @@ export interface InterruptResult {
 
 export interface RestartResult {
   restarted: boolean;
+}
+
+export interface PrepareResult {
+  preparing: boolean;
+  /** "not_local": generations go to an endpoint, nothing to prepare. */
+  reason?: string;
 }
 
 // ---- the streamed write path (docs/protocol.md, "eager/streamEdit") ------------------------------

@@ -13,6 +13,7 @@ local commands = {
         eager().generate(o.args, range)
         return
       end
+      eager().prepare_model(range) -- the bundled model loads while the prompt is typed
       vim.ui.input({ prompt = "Eager prompt: " }, function(prompt)
         if prompt and prompt ~= "" then
           eager().generate(prompt, range)

@@ -394,6 +394,35 @@ local function info(msg)
   vim.notify("eager: " .. msg, vim.log.levels.INFO)
 end
 
+--- Where a generation writes, as eager.generate's arguments (`range` or `position`): without
+--- `range` at the cursor when the cursor's line is blank, else at the end of its line.
+---@param buf integer
+---@param range? { line1: integer, line2: integer }
+---@param enc string
+---@return table
+local function generate_at(buf, range, enc)
+  local args = {}
+  if range then
+    local last = vim.api.nvim_buf_get_lines(buf, range.line2 - 1, range.line2, false)[1] or ""
+    args.range = {
+      start = { line = range.line1 - 1, character = 0 },
+      ["end"] = { line = range.line2 - 1, character = vim.str_utfindex(last, enc) },
+    }
+  else
+    local win = vim.fn.bufwinid(buf)
+    if win ~= -1 then
+      local row = vim.api.nvim_win_get_cursor(win)[1]
+      local line = vim.api.nvim_buf_get_lines(buf, row - 1, row, false)[1] or ""
+      if line:match("^%s*$") then
+        args.position = vim.lsp.util.make_position_params(win, enc).position
+      else -- not in the middle of code: at the end of the line (the server opens a new line)
+        args.position = { line = row - 1, character = vim.str_utfindex(line, enc) }
+      end
+    end
+  end
+  return args
+end
+
 --- Generate code from `prompt`. Without `line1`/`line2` it goes at the cursor when the cursor's
 --- line is blank, else on a new line after the cursor's line; with them (1-based, inclusive)
 --- the generated code replaces those lines.
@@ -403,28 +432,29 @@ end
 function M.generate(prompt, range, buf)
   buf = resolve(buf)
   return M.exec("eager.generate", function(client)
-    local enc = client.offset_encoding
-    local args = { prompt = prompt }
-    if range then
-      local last = vim.api.nvim_buf_get_lines(buf, range.line2 - 1, range.line2, false)[1] or ""
-      args.range = {
-        start = { line = range.line1 - 1, character = 0 },
-        ["end"] = { line = range.line2 - 1, character = vim.str_utfindex(last, enc) },
-      }
-    else
-      local win = vim.fn.bufwinid(buf)
-      if win ~= -1 then
-        local row = vim.api.nvim_win_get_cursor(win)[1]
-        local line = vim.api.nvim_buf_get_lines(buf, row - 1, row, false)[1] or ""
-        if line:match("^%s*$") then
-          args.position = vim.lsp.util.make_position_params(win, enc).position
-        else -- not in the middle of code: at the end of the line (the server opens a new line)
-          args.position = { line = row - 1, character = vim.str_utfindex(line, enc) }
-        end
-      end
-    end
+    local args = generate_at(buf, range, client.offset_encoding)
+    args.prompt = prompt
     return args
   end, { buf = buf })
+end
+
+--- The prompt is about to be asked for: the server loads the bundled model meanwhile
+--- (eager.prepareModel). Silent: without a client, or on any failure, the generation that
+--- follows says what is wrong.
+---@param range? { line1: integer, line2: integer }
+---@param buf? integer
+function M.prepare_model(range, buf)
+  buf = resolve(buf)
+  local client = M.client(buf)
+  if not client then
+    return
+  end
+  local args = generate_at(buf, range, client.offset_encoding)
+  if args.range then
+    args = { position = args.range.start }
+  end
+  args.uri = vim.uri_from_bufnr(buf)
+  client:exec_cmd({ title = "eager.prepareModel", command = "eager.prepareModel", arguments = { args } }, { bufnr = buf }, function() end)
 end
 
 function M.stop(buf)

@@ -189,6 +189,10 @@
 ---@field position? eager.Position
 ---@field range? eager.Range
 
+---@class eager.PrepareArgs
+---@field uri string
+---@field position? eager.Position
+
 ---@class eager.LineArgs
 ---@field uri string
 ---@field line integer
@@ -235,6 +239,10 @@
 ---@class eager.ResultsResult
 ---@field sent integer
 
+---@class eager.PrepareResult
+---@field preparing boolean
+---@field reason? string
+
 ---@class eager.DiagnosticData
 ---@field kind string
 ---@field line integer
@@ -254,6 +262,7 @@ M.commands = {
   "eager.resultDetail",
   "eager.info",
   "eager.results",
+  "eager.prepareModel",
 }
 
 M.notifications = {

@@ -71,6 +71,7 @@ from eager_lsp.lsp.payloads import (
     OMIT,
     PayloadError,
     Position,
+    PrepareResult,
     StartedResult,
     StopResult,
     from_wire,
@@ -891,6 +892,21 @@ async def start_generate(server: GenerationContext, doc: Document, arg: dict[str
     doc.repair_attempts = 0
     Generation(server, doc, messages=messages, start=start, end=end, asked=asked).start()
     return StartedResult(started=True)
+
+
+def prepare_model(server: GenerationContext, doc: Document, arg: dict[str, Any]) -> Any:
+    """`eager.prepareModel`: the user opened the prompt box. With the bundled model, start it
+    and evaluate the generate prompt without its task (the document around `position`), while
+    the prompt is typed. Answers at once; RequestError for unusable settings."""
+    _check_llm(server)
+    from eager_lsp.providers import prepare_local, prompts
+
+    source = doc.text.source
+    at = _position(doc, arg.get("position"), len(source))
+    messages = prompts.generation_messages("", source[:at], source[at:], doc.path)
+    if prepare_local(server.settings.llm_config(), messages) is None:
+        return PrepareResult(preparing=False, reason="not_local")
+    return PrepareResult(preparing=True)
 
 
 def _check_llm(server: GenerationContext) -> None:

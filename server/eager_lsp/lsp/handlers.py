@@ -17,6 +17,7 @@ from eager_lsp.lsp.payloads import (
     FollowResult,
     InfoResult,
     InterruptResult,
+    PrepareResult,
     Refusal,
     RestartResult,
     ResultsResult,
@@ -203,6 +204,14 @@ def _commands(server: EagerServer) -> None:
     @command(methods.RESULTS)
     async def results(server: EagerServer, arg: dict[str, Any]) -> Any:
         return ResultsResult(sent=server.resend_results(server.document(arg)))
+
+    @command(methods.PREPARE_MODEL)
+    async def prepare_model(server: EagerServer, arg: dict[str, Any]) -> Any:
+        # Silent: the prompt box is open, and the generation that follows reports any problem.
+        try:
+            return generation.prepare_model(server, server.document(arg), arg)
+        except RequestError as exc:
+            return PrepareResult(preparing=False, reason=exc.reason)
 
     @command(methods.DEBUG_ATTACH_INFO)
     async def debug_attach_info(server: EagerServer, arg: dict[str, Any]) -> Any:

@@ -18,6 +18,10 @@ INFO = "eager.info"
 # now): a client whose own anchors lost results the server kept (lines replaced by identical
 # text, as a formatter or `:%!` does) asks for them.
 RESULTS = "eager.results"
+# Starts the bundled model and evaluates the fixed part of the generate prompt, while the user
+# types the prompt (the clients send it when they open the prompt box): the first generation
+# of a session then does not wait for the model to load.
+PREPARE_MODEL = "eager.prepareModel"
 
 COMMANDS = (
     GENERATE,
@@ -31,6 +35,7 @@ COMMANDS = (
     RESULT_DETAIL,
     INFO,
     RESULTS,
+    PREPARE_MODEL,
 )
 
 # Server → client notifications.

@@ -469,6 +469,12 @@ class GenerateArgs:
 
 
 @dataclass
+class PrepareArgs:
+    uri: str
+    position: Position = OMIT  # where the generation will write (default: end of document)
+
+
+@dataclass
 class LineArgs:
     uri: str
     line: int  # 0-based
@@ -551,6 +557,16 @@ class ResultsResult:
     sent: int
 
 
+@dataclass
+class PrepareResult:
+    """`eager.prepareModel`: `preparing` true when the bundled model is being started (or is
+    running) and the prompt's fixed part is evaluated in the background; false with `reason`
+    "not_local" when generations go to an endpoint (nothing to prepare)."""
+
+    preparing: bool
+    reason: str = OMIT
+
+
 # -- diagnostics --------------------------------------------------------------------------------
 
 
@@ -587,6 +603,7 @@ COMMANDS: dict[str, Command] = {
     ),
     methods.INFO: Command(InfoArgs, (InfoResult,)),
     methods.RESULTS: Command(UriArgs, (ResultsResult,)),
+    methods.PREPARE_MODEL: Command(PrepareArgs, (PrepareResult,)),
 }
 
 # Server → client notifications.

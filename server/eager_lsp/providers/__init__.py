@@ -32,6 +32,7 @@ __all__ = [
     "TextStream",
     "open_raw_stream",
     "open_stream",
+    "prepare_local",
     "resolve",
 ]
 
@@ -75,6 +76,37 @@ def _provider_for(cfg: LLMConfig) -> OpenAIChatProvider:
         while len(_providers) > 8:
             del _providers[next(iter(_providers))]
         return p
+
+
+_warming: asyncio.Task[None] | None = None
+
+
+def prepare_local(config: LLMConfig, messages: list[dict[str, Any]]) -> asyncio.Task[None] | None:
+    """For the bundled model: start its server and have it evaluate `messages` once (answering
+    a single token), in the background, so that a generation whose prompt begins the same way
+    finds that part in llama.cpp's prompt cache and, on a session's first generation, the model
+    loaded. Returns that background task; None (nothing done) when generations go to an
+    endpoint. One preparation at a time: while one runs, it is returned again. A failure is
+    left for the generation to report (a broken model file, a stopped start), as the
+    generation would meet it anyway."""
+    global _warming
+    cfg = resolve(config)
+    if cfg.provider != "local":
+        return None
+    if _warming is None or _warming.done():
+        _warming = asyncio.ensure_future(_prepare(dataclasses.replace(cfg, max_tokens=1), messages))
+    return _warming
+
+
+async def _prepare(cfg: LLMConfig, messages: list[dict[str, Any]]) -> None:
+    stream = open_raw_stream(cfg, messages)
+    try:
+        async for _piece in stream:
+            pass
+    except ProviderError:
+        pass  # its one-token limit, or a start that failed: the generation says it if so
+    finally:
+        await stream.aclose()
 
 
 async def _open_local(cfg: LLMConfig, messages: list[dict[str, Any]]) -> TextStream:

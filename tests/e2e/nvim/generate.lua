@@ -27,7 +27,32 @@ H.run(function()
   local buf, client = H.open(H.params.file)
   H.result.statusline_before = require("eager").statusline(buf)
   vim.api.nvim_win_set_cursor(0, H.params.cursor or { 1, 0 })
-  vim.cmd("EagerGenerate " .. H.params.prompt)
+  if H.params.prompt_box then
+    -- :EagerGenerate with no prompt asks for one (vim.ui.input, answered here); the commands
+    -- the plugin sent before it asked, and the answer to eager.prepareModel
+    local sent = {}
+    local exec_cmd = client.exec_cmd
+    client.exec_cmd = function(self, command, ctx, handler)
+      sent[#sent + 1] = command.command
+      return exec_cmd(self, command, ctx, function(err, result, ...)
+        if command.command == "eager.prepareModel" then
+          H.result.prepared = err and { error = err.message } or result
+        end
+        if handler then
+          return handler(err, result, ...)
+        end
+      end)
+    end
+    local input = vim.ui.input
+    vim.ui.input = function(_, on_confirm)
+      vim.ui.input = input
+      H.result.sent_before_prompt = vim.deepcopy(sent)
+      on_confirm(H.params.prompt)
+    end
+    vim.cmd("EagerGenerate")
+  else
+    vim.cmd("EagerGenerate " .. H.params.prompt)
+  end
   H.wait_done()
   -- After the summary, give the last diagnostics and hints time to arrive (no timing asserts).
   H.wait(H.params.settle_ms or 10000, function()
