@@ -29,7 +29,7 @@ TASKS = ("Print the number 7.", "Print the word hello.")
 
 
 async def test_a_new_task_evaluates_little_more_than_the_task() -> None:
-    report = await first_token.measure(DEFAULT_LOCAL_MODEL, None, TASKS)
+    report = await first_token.measure(DEFAULT_LOCAL_MODEL, None, TASKS, typing=())
     groups = report["groups"]
     assert list(groups) == ["cold", "warm, new task", "warm, same task"]
     cold, new, same = (groups[name]["requests"] for name in groups)

@@ -9,7 +9,10 @@ in one process, as a user meets them:
 - cold: the first generation (the model server starts and loads the model);
 - warm, new task: each of the other tasks once, one after another (what every new request in
   an editor is);
-- warm, same task: the last task again (everything but the answer is cached).
+- warm, same task: the last task again (everything but the answer is cached);
+- cold, prepared: a first generation again (the model server stopped), after
+  `eager.prepareModel` was sent when the prompt box opened and the prompt took
+  TYPING_S seconds to type (`prepare_local`); its first token is timed from Enter.
 
 Each request is the generate path's own prompt (`generation_messages`, an empty file) through
 `open_raw_stream`: the first token is the first piece of text the model sends (what the
@@ -21,6 +24,7 @@ llama.cpp's own `timings` give the prompt tokens it evaluated and how long that 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import statistics
@@ -28,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eager_lsp.providers import open_raw_stream
+from eager_lsp.providers import open_raw_stream, prepare_local
 from eager_lsp.providers.config import LLMConfig, resolve
 from eager_lsp.providers.prompts import generation_messages
 
@@ -43,6 +47,7 @@ TASKS = (
     "Print the first 15 Fibonacci numbers.",
 )
 MAX_TOKENS = 256  # answers are short programs; the first token is what is timed
+TYPING_S = (5.0, 15.0)  # how long a prompt takes to type: a short one, a sentence
 
 
 async def _one(llm: LLMConfig, task: str) -> dict[str, Any]:
@@ -72,9 +77,13 @@ def _median(rows: list[dict[str, Any]], key: str) -> float | None:
 
 
 async def measure(
-    model: str, threads: int | None, tasks: tuple[str, ...] = TASKS
+    model: str,
+    threads: int | None,
+    tasks: tuple[str, ...] = TASKS,
+    typing: tuple[float, ...] = TYPING_S,
 ) -> dict[str, Any]:
-    """The first task cold, the others warm, then the last one again (at least two tasks)."""
+    """The first task cold, the others warm, then the last one again (at least two tasks),
+    then the first task cold again once for each `typing` time after a preparation."""
     from eager_lsp.providers.local_model import stop_local_server
 
     llm = resolve(
@@ -84,9 +93,15 @@ async def measure(
         cold = await _one(llm, tasks[0])
         new = [await _one(llm, task) for task in tasks[1:]]
         same = [await _one(llm, tasks[-1])]
+        prepared: dict[str, list[dict[str, Any]]] = {}
+        for typing_s in typing:
+            stop_local_server()
+            prepare_local(llm, generation_messages("", before="", after="", path=None))
+            await asyncio.sleep(typing_s)
+            prepared[f"cold, prepared {typing_s:g} s before"] = [await _one(llm, tasks[0])]
     finally:
         stop_local_server()
-    groups = {"cold": [cold], "warm, new task": new, "warm, same task": same}
+    groups = {"cold": [cold], "warm, new task": new, "warm, same task": same, **prepared}
     return {
         "model": model,
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
@@ -107,12 +122,12 @@ async def measure(
 def format_table(report: dict[str, Any]) -> str:
     lines = [
         f"{report['model']} ({report['cores']} cores): time to first token through the providers",
-        f"{'':<16} {'n':>3} {'median s':>9} {'max s':>7} {'prompt tokens evaluated':>24} "
+        f"{'':<28} {'n':>3} {'median s':>9} {'max s':>7} {'prompt tokens evaluated':>24} "
         f"{'prompt tok/s':>13}",
     ]
     for name, g in report["groups"].items():
         lines.append(
-            f"{name:<16} {g['n']:>3} {g['median_first_token_s']!s:>9} "
+            f"{name:<28} {g['n']:>3} {g['median_first_token_s']!s:>9} "
             f"{g['max_first_token_s']:>7.3f} {g['median_prompt_tokens_evaluated']!s:>24} "
             f"{g['median_prompt_tok_s']!s:>13}"
         )
