@@ -103,8 +103,8 @@ export function registerCommands(
         if (!editor) return;
         // Where the user asked, in this version: the text may change before the prompt is typed.
         const asked = { selection: editor.selection, version: editor.document.version };
-        // While the prompt is typed, the server starts (if it has not) and loads the bundled model:
-        // a session's first generation would otherwise wait for both after Enter.
+        // While the prompt is typed, the running server loads the bundled model: a session's first
+        // generation would otherwise wait for it after Enter.
         void prepareModel(editor, asked.selection.start);
         const prompt = await vscode.window.showInputBox({
           title: "Eager: Generate Code Here",
