@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from eager_lsp.app import repair
+from eager_lsp.bench.model_timings import model_timings
 from eager_lsp.core.interpreter import Interpreter, InterpreterConfig, StreamFailed
 from eager_lsp.core.results import value_from_wire
 from eager_lsp.executors.backend import open_interpreter
@@ -107,19 +108,15 @@ class _Timed:
             await close()
 
     def speed(self, sample: Sample) -> None:
-        usage = getattr(self.inner, "usage", None) or {}
-        timings = usage.get("timings") or {}
-        sample.tokens = usage.get("completion_tokens")
-        if timings.get("predicted_per_second"):
-            sample.decode_tok_s = round(float(timings["predicted_per_second"]), 2)
+        timings = model_timings(self.inner)
+        sample.tokens = timings.completion_tokens
+        sample.decode_tok_s = timings.decode_tok_s or None  # 0: a request that wrote nothing
         if self.first is not None and self.last is not None:
             sample.wall_s = round(self.last - self.first, 3)
         if self.opened is not None and self.first is not None:
             sample.first_piece_s = round(self.first - self.opened, 3)
-        if timings.get("prompt_n") is not None:
-            sample.prompt_tokens_evaluated = int(timings["prompt_n"])
-        if timings.get("prompt_ms") is not None:
-            sample.prompt_eval_s = round(float(timings["prompt_ms"]) / 1000, 3)
+        sample.prompt_tokens_evaluated = timings.prompt_tokens_evaluated
+        sample.prompt_eval_s = timings.prompt_eval_s
 
 
 async def _namespace_check(interpreter: Interpreter, expr: str, first_line: int) -> bool:
@@ -311,7 +308,11 @@ def summarize(samples: list[Sample]) -> dict[str, Any]:
         "median_first_piece_s": _median([s.first_piece_s for s in samples]),
         "median_prompt_eval_s": _median([s.prompt_eval_s for s in samples]),
         "median_prompt_tokens_evaluated": _median(
-            [float(s.prompt_tokens_evaluated) for s in samples if s.prompt_tokens_evaluated]
+            [
+                float(s.prompt_tokens_evaluated)
+                for s in samples
+                if s.prompt_tokens_evaluated is not None
+            ]
         ),
     }
 

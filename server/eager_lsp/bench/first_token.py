@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from eager_lsp.bench.model_timings import model_timings
 from eager_lsp.providers import open_raw_stream, prepare_local
 from eager_lsp.providers.config import LLMConfig, resolve
 from eager_lsp.providers.prompts import generation_messages
@@ -60,14 +61,14 @@ async def _one(llm: LLMConfig, task: str) -> dict[str, Any]:
                 first = time.monotonic() - opened
     finally:
         await stream.aclose()
-    timings = (getattr(stream, "usage", None) or {}).get("timings") or {}
+    timings = model_timings(stream)
     return {
         "task": task,
         "first_token_s": None if first is None else round(first, 3),
-        "prompt_tokens_evaluated": timings.get("prompt_n"),
-        "prompt_eval_s": round(timings["prompt_ms"] / 1000, 3) if "prompt_ms" in timings else None,
-        "prompt_tok_s": timings.get("prompt_per_second"),
-        "decode_tok_s": timings.get("predicted_per_second"),
+        "prompt_tokens_evaluated": timings.prompt_tokens_evaluated,
+        "prompt_eval_s": timings.prompt_eval_s,
+        "prompt_tok_s": timings.prompt_tok_s,
+        "decode_tok_s": timings.decode_tok_s,
     }
 
 
