@@ -64,3 +64,64 @@ def test_new_code_streams_before_its_statement_is_complete() -> None:
     f = RepeatFilter(None, ran=RAN, failing=FAILING)
     assert f.feed("total = sum(") == "total = sum("  # cannot be a repeat: not held back
     assert f.feed("items)\n") == "items)\n"
+
+
+# -- a generation into a file: only the answer's opening echo of the code above is dropped ----
+
+ABOVE = "import random\nrandom.seed(1)\nscores = [random.randint(0, 100) for _ in range(30)]\n"
+
+
+def echo_run(answer: str, size: int) -> tuple[str, RepeatFilter]:
+    f = RepeatFilter(None, ran=ABOVE, failing="", leading_only=True)
+    out = "".join(f.feed(answer[i : i + size]) for i in range(0, len(answer), size))
+    return out + f.finish(), f
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
+def test_a_generation_drops_its_opening_echo_of_the_file_and_keeps_later_repeats(
+    size: int,
+) -> None:
+    # As the bundled model answered "print how many scores are at least 50" at the end of
+    # ABOVE: the file's code again (re-drawing `scores` would change them), then the answer.
+    answer = (
+        "import random\n"
+        "\n"
+        "scores = [random.randint(0, 100) for _ in range(30)]\n"
+        "# count them\n"
+        "print(sum(1 for s in scores if s >= 50))\n"
+        "random.seed(1)\n"  # after new code: meant to run again, kept
+        "print(max(scores))\n"
+    )
+    out, f = echo_run(answer, size)
+    assert out == (
+        "# count them\n"
+        "print(sum(1 for s in scores if s >= 50))\n"
+        "random.seed(1)\n"
+        "print(max(scores))\n"
+    )
+    assert [d.strip() for d in f.stats.dropped] == [
+        "import random",
+        "scores = [random.randint(0, 100) for _ in range(30)]",
+    ]
+    assert not f.stats.unchanged
+
+
+def test_past_the_echo_the_answer_streams_piece_by_piece() -> None:
+    f = RepeatFilter(None, ran=ABOVE, failing="", leading_only=True)
+    assert f.feed("import random\n") == ""  # may be the echo: held
+    # the line after a held statement waits for its end (it may be a continuation)...
+    assert f.feed("x = sum(") == ""
+    assert f.feed("scores)\n") == "x = sum(scores)\n"
+    # ...and past the echo nothing waits: not even a new line at column 0 not yet complete,
+    # which the repair filter holds back until it is whole
+    assert f.feed("print(x") == "print(x"
+    assert f.feed(")\nimport random\n") == ")\nimport random\n"
+    assert f.finish() == ""
+    assert [d.strip() for d in f.stats.dropped] == ["import random"]
+
+
+@pytest.mark.parametrize("size", [1, 1000])
+def test_an_answer_that_echoes_nothing_is_passed_whole(size: int) -> None:
+    answer = "total = 0\nfor s in [1, 2]:\n    total += s\nprint(total)\n"
+    out, f = echo_run(answer, size)
+    assert out == answer and not f.stats.dropped

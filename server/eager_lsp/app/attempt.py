@@ -13,7 +13,8 @@ Rules, and why:
   (the caller stopped the attempt). `model_failure` phrases such an end for the user: it
   must never read as a normal end.
 - A repair attempt filters the answer through `repair.RepeatFilter`; when the model gave the
-  failing statement back unchanged, nothing ran and `unchanged_message` says so.
+  failing statement back unchanged, nothing ran and `unchanged_message` says so. A generation
+  into a file drops only the answer's opening echo of the code above (`leading_only`).
 - A person stops an attempt with `stop` (Ctrl-C of `eager-lsp generate`), not by cancelling
   it: a cancelled attempt raises CancelledError and what the model wrote went with it. A stop
   is the run's own (app/run.py `stop_text`): the model's stream is closed, the running
@@ -95,7 +96,7 @@ class Attempt:
     cause: BaseException | None = None  # what broke it
     failed: ChunkResult | None = None  # the first statement that failed
     syntax: SyntaxIssue | None = None
-    stats: RepairStats | None = None  # a repair's filter: repeats dropped, unchanged
+    stats: RepairStats | None = None  # its filter's (a repair's; a generation's echo)
     request: RepairRequest | None = None  # what a repair asked
     replaced: str = ""  # the text a repair rewrites (kept when the answer is unchanged)
     stopped: str | None = None  # a person stopped it (`stop`): why
@@ -103,11 +104,25 @@ class Attempt:
 
     @classmethod
     def generation(
-        cls, llm: LLMConfig, messages: list[dict[str, Any]], *, first_line: int, **kw: Any
+        cls,
+        llm: LLMConfig,
+        messages: list[dict[str, Any]],
+        *,
+        first_line: int,
+        above: str = "",
+        **kw: Any,
     ) -> Attempt:
+        """With `above` (the file's code above the insertion point, which runs first), the
+        answer's opening echo of it is dropped before it is written or run: models restate
+        the file they were shown (its imports, its data) before they answer, and the echo
+        would run that code again (a `random` draw, a slow load) and duplicate it in the file."""
         from eager_lsp.providers import open_stream
 
-        return cls(first_line=first_line, stream=open_stream(llm, messages), **kw)
+        stream: TextStream = open_stream(llm, messages)
+        if not above.strip():
+            return cls(first_line=first_line, stream=stream, **kw)
+        echo = repair.RepeatFilter(stream, ran=above, failing="", leading_only=True)
+        return cls(first_line=first_line, stream=echo, stats=echo.stats, **kw)
 
     @classmethod
     def repair(
@@ -135,6 +150,18 @@ class Attempt:
     def unchanged(self) -> bool:
         """The repair answer began with the failing statement as it was: nothing ran."""
         return self.stats is not None and self.stats.unchanged
+
+    @property
+    def no_code_message(self) -> str:
+        """Why an attempt that wrote nothing did: no code came, or (a generation into a file)
+        only the code above it again, which was dropped (`generation`)."""
+        if self.request is None and self.stats is not None and self.stats.dropped:
+            n = len(self.stats.dropped)
+            return (
+                f"The model only wrote the code above again ({n} statement"
+                f"{'' if n == 1 else 's'}); nothing new was written"
+            )
+        return NO_CODE
 
     @property
     def unchanged_message(self) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from eager_lsp.app import repair
-from eager_lsp.app.attempt import NO_CODE, Attempt, AttemptEdge
+from eager_lsp.app.attempt import Attempt, AttemptEdge
 from eager_lsp.core.executor import InterruptOutcome
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.core.types import ChunkResult
@@ -159,7 +159,7 @@ class ViewRunner:
         finally:
             stop.attempt = None
         if attempt.empty:
-            attempt.error = NO_CODE
+            attempt.error = attempt.no_code_message
         self.view.attempt_ended(attempt, number)
         return stop.reason is None
 
@@ -227,7 +227,7 @@ async def repair_loop(
         go_on = await runner.run_attempt(attempt, number)
         report = attempt.report
         if attempt.empty and attempt.error is None:
-            attempt.error = NO_CODE
+            attempt.error = attempt.no_code_message
         kept = attempt.kept_text().splitlines(keepends=True)
         lines += kept
         if not go_on:

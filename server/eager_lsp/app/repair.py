@@ -285,10 +285,19 @@ class RepeatFilter:
     parses (an `else:`/`except:` line continues the statement). A statement is held back
     only while its text can still become one that ran (or the failing one); as soon as it
     differs it streams through unchanged, so the usual cost is a few characters of delay.
+
+    With `leading_only` (a generation into a file: `ran` is the code above the insertion
+    point) only the answer's opening echo of that code is dropped: from its first statement
+    that repeats none, everything streams through as it arrives, repeats included (code that
+    did new things may mean to run a line of the file again, such as `total = 0`).
     """
 
-    def __init__(self, source: TextStream, *, ran: str, failing: str) -> None:
+    def __init__(
+        self, source: TextStream, *, ran: str, failing: str, leading_only: bool = False
+    ) -> None:
         self.source = source
+        self._leading_only = leading_only
+        self._through = False  # leading_only, past the echo: pieces pass as they come
         self.stats = RepairStats()
         self._ran = {d for s in _statements(ran) for d in (_dumps(s) or [])}
         self._failing = _dumps(failing) or []
@@ -326,6 +335,8 @@ class RepeatFilter:
 
     # -- the text machine ---------------------------------------------------------------------
     def feed(self, piece: str) -> str:
+        if self._through:
+            return piece
         if self.stats.unchanged:
             return ""
         self._partial += piece
@@ -335,10 +346,16 @@ class RepeatFilter:
             out.append(self._line(line + "\n"))
         if not self.stats.unchanged:
             out.append(self._peek())
+        if self._leading_only and self._passing:
+            # The first statement that is no echo: what it has of an unfinished line goes out
+            # now, and from here on the filter only counts (no more holding back).
+            out.append(self._partial[self._partial_sent :])
+            self._through, self._partial, self._unit = True, "", []
+            self.stats.kept += 1
         return "".join(out)
 
     def finish(self) -> str:
-        if self.stats.unchanged:
+        if self.stats.unchanged or self._through:
             return ""
         out = ""
         if self._partial:
@@ -394,6 +411,8 @@ class RepeatFilter:
         return ""
 
     def _could_repeat(self, partial: str) -> bool:
+        if self._leading_only and self.stats.kept:
+            return False  # past the echo (a statement kept when it was complete)
         text = _norm("".join(self._unit) + partial)
         return any(c.startswith(text) for c in self._candidates)
 

@@ -268,7 +268,11 @@ class Generation(Activity):
                 )
             else:
                 first = Attempt.generation(
-                    llm, self.messages, first_line=1, stop_on_error=stop_on_error
+                    llm,
+                    self.messages,
+                    first_line=1,
+                    above=self.asked.above,
+                    stop_on_error=stop_on_error,
                 )
         except Exception as exc:  # the settings changed meanwhile: say so, publish, stop
             error = f"{type(exc).__name__}: {exc}"
@@ -341,6 +345,9 @@ class Generation(Activity):
         report, error = await self._follow_stream()
         if attempt.unchanged:
             error = attempt.unchanged_message
+            self.server.show(f"eager: {error}", warn=True)
+        elif error is None and attempt.empty:  # e.g. only the code above again (its echo)
+            error = attempt.no_code_message
             self.server.show(f"eager: {error}", warn=True)
         if self.writer.failure is not None and error is None:
             error = self.writer.failure
