@@ -223,6 +223,11 @@ class Workbench:
                 )
         return "\n".join(out)
 
+    def server_log(self) -> str:
+        """The whole "Eager Server" output channel (the language server's log), as saved."""
+        paths = sorted(self.user_data.glob("logs/**/*Eager Server*.log"))
+        return "\n".join(p.read_text(errors="replace") for p in paths)
+
 
 @pytest.fixture
 def openai_server() -> Iterator[FakeOpenAIServer]:
@@ -323,6 +328,7 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
                 "timeoutMs": 120000,
             }
         )
+        server_log = bench.server_log()
     finally:
         bench.stop()
     (ARTIFACTS / "vscode-e2e.json").write_text(json.dumps(r, indent=1))
@@ -332,6 +338,10 @@ def test_generate_here_streams_runs_and_shows_values_and_errors(
     )
     assert r["error"] is None, r["error"] + debug
     final = r["final"]
+
+    # Opening the prompt box asked the running server to prepare the model (eager.prepareModel;
+    # with an endpoint there is nothing to prepare, and the server's log says so).
+    assert "prompt box opened" in server_log and "a.py" in server_log, server_log[-3000:] + debug
 
     # The generated text streamed into the editor (and stopOnError kept the rest out of the run).
     text = final["text"]

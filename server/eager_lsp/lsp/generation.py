@@ -86,6 +86,7 @@ if TYPE_CHECKING:
     from eager_lsp.lsp.context import GenerationContext
     from eager_lsp.lsp.documents import Document
     from eager_lsp.lsp.text import Text
+    from eager_lsp.providers.config import LLMConfig
 
 log = logging.getLogger(__name__)
 
@@ -905,20 +906,28 @@ def prepare_model(server: GenerationContext, doc: Document, arg: dict[str, Any])
     """`eager.prepareModel`: the user opened the prompt box. With the bundled model, start it
     and evaluate the generate prompt without its task (the document around `position`), while
     the prompt is typed. Answers at once; RequestError for unusable settings."""
-    _check_llm(server)
+    llm = _check_llm(server)
     from eager_lsp.providers import prepare_local, prompts
 
     source = doc.text.source
     at = _position(doc, arg.get("position"), len(source))
     messages = prompts.generation_messages("", source[:at], source[at:], doc.path)
-    if prepare_local(server.settings.llm_config(), messages) is None:
+    # Logged: the answer is shown nowhere, and a slow first generation is explained by this
+    # line's absence (an editor that does not send it) or its reason.
+    if prepare_local(llm, messages) is None:
+        log.info(
+            "prompt box opened (%s): nothing to prepare, generations go to an endpoint", doc.uri
+        )
         return PrepareResult(preparing=False, reason="not_local")
+    log.info(
+        "prompt box opened (%s): the bundled model is prepared while the prompt is typed", doc.uri
+    )
     return PrepareResult(preparing=True)
 
 
-def _check_llm(server: GenerationContext) -> None:
+def _check_llm(server: GenerationContext) -> LLMConfig:
     try:
-        server.settings.llm_config()
+        return server.settings.llm_config()
     except (TypeError, ValueError) as exc:
         raise RequestError(f"eager: the llm settings are not usable: {exc}", "settings")
 
