@@ -411,6 +411,25 @@ async def test_the_models_opening_echo_of_the_code_above_is_neither_written_nor_
     assert labels[2] == "» 1 ['above']", labels  # the code above ran once, the echo never
 
 
+async def test_the_models_closing_echo_of_the_code_below_is_neither_written_nor_run(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Asked for code above the file's last lines, the model wrote them again at its end: the
+    file would have them twice, and they would run twice."""
+    below = "print('done', len(calls))\n"
+    answer = "calls.append('new')\nprint('done', len(calls))\n"
+    fake_openai.enqueue(text=answer, chunk_chars=3, delay=0.002)
+    uri = editor.open("below.py", ECHO_ABOVE + below, tmp_path)
+    await editor.command(
+        methods.GENERATE, uri=uri, prompt="one more call", position={"line": 2, "character": 0}
+    )
+    summary = await editor.summary(uri)
+    assert summary["error"] is None, summary
+    assert editor.docs[uri].source == ECHO_ABOVE + "calls.append('new')\n" + below
+    printed = [r["stdout"] for r in editor.notes_for(methods.CHUNK_RESULT, uri) if r.get("stdout")]
+    assert printed == [], printed  # the line below is the user's to run: the echo never ran
+
+
 async def test_an_answer_that_only_echoes_the_code_above_says_so_and_writes_nothing(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
@@ -419,7 +438,8 @@ async def test_an_answer_that_only_echoes_the_code_above_says_so_and_writes_noth
     await editor.command(methods.GENERATE, uri=uri, prompt="count the calls")
     summary = await editor.summary(uri)
     assert summary["error"] == (
-        "The model only wrote the code above again (2 statements); nothing new was written"
+        "The model only wrote code that is already in the file (2 statements); nothing new "
+        "was written"
     ), summary
     assert editor.docs[uri].source == ECHO_ABOVE
 

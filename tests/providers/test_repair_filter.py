@@ -120,6 +120,32 @@ def test_past_the_echo_the_answer_streams_piece_by_piece() -> None:
     assert [d.strip() for d in f.stats.dropped] == ["import random"]
 
 
+@pytest.mark.parametrize("size", [1, 2, 5, 1000])
+def test_new_imports_first_do_not_end_the_echo(size: int) -> None:
+    # The bundled model's answer to "count each word" below a `words = ...` line.
+    above = "words = 'the fox the end'.split()\n"
+    answer = (
+        "from collections import Counter\n"
+        "import math\n"
+        "\n"
+        "words = 'the fox the end'.split()\n"
+        "counts = Counter(words)\n"
+        "import os\n"  # after new code: kept, and so is what follows
+        "words = 'the fox the end'.split()\n"
+    )
+    f = RepeatFilter(None, ran=above, failing="", leading_only=True)
+    out = "".join(f.feed(answer[i : i + size]) for i in range(0, len(answer), size)) + f.finish()
+    assert out == (
+        "from collections import Counter\n"
+        "import math\n"
+        "\n"
+        "counts = Counter(words)\n"
+        "import os\n"
+        "words = 'the fox the end'.split()\n"
+    )
+    assert [d.strip() for d in f.stats.dropped] == ["words = 'the fox the end'.split()"]
+
+
 @pytest.mark.parametrize("size", [1, 1000])
 def test_an_answer_that_echoes_nothing_is_passed_whole(size: int) -> None:
     answer = "total = 0\nfor s in [1, 2]:\n    total += s\nprint(total)\n"

@@ -14,7 +14,7 @@ Rules, and why:
   must never read as a normal end.
 - A repair attempt filters the answer through `repair.RepeatFilter`; when the model gave the
   failing statement back unchanged, nothing ran and `unchanged_message` says so. A generation
-  into a file drops only the answer's opening echo of the code above (`leading_only`).
+  into a file drops the answer's echo of the code around it (app/echo.py).
 - A person stops an attempt with `stop` (Ctrl-C of `eager-lsp generate`), not by cancelling
   it: a cancelled attempt raises CancelledError and what the model wrote went with it. A stop
   is the run's own (app/run.py `stop_text`): the model's stream is closed, the running
@@ -110,19 +110,20 @@ class Attempt:
         *,
         first_line: int,
         above: str = "",
+        below: str = "",
         **kw: Any,
     ) -> Attempt:
-        """With `above` (the file's code above the insertion point, which runs first), the
-        answer's opening echo of it is dropped before it is written or run: models restate
-        the file they were shown (its imports, its data) before they answer, and the echo
-        would run that code again (a `random` draw, a slow load) and duplicate it in the file."""
+        """With `above` and `below` (a generation into a file: the code around the insertion
+        point), the answer's echo of that code is dropped before it is written or run
+        (app/echo.py)."""
+        from eager_lsp.app.echo import without_echo
         from eager_lsp.providers import open_stream
 
-        stream: TextStream = open_stream(llm, messages)
-        if not above.strip():
+        stream = open_stream(llm, messages)
+        if not (above.strip() or below.strip()):
             return cls(first_line=first_line, stream=stream, **kw)
-        echo = repair.RepeatFilter(stream, ran=above, failing="", leading_only=True)
-        return cls(first_line=first_line, stream=echo, stats=echo.stats, **kw)
+        filtered, stats = without_echo(stream, above, below)
+        return cls(first_line=first_line, stream=filtered, stats=stats, **kw)
 
     @classmethod
     def repair(
@@ -154,11 +155,11 @@ class Attempt:
     @property
     def no_code_message(self) -> str:
         """Why an attempt that wrote nothing did: no code came, or (a generation into a file)
-        only the code above it again, which was dropped (`generation`)."""
+        only the file's own code again, which was dropped (`generation`)."""
         if self.request is None and self.stats is not None and self.stats.dropped:
             n = len(self.stats.dropped)
             return (
-                f"The model only wrote the code above again ({n} statement"
+                f"The model only wrote code that is already in the file ({n} statement"
                 f"{'' if n == 1 else 's'}); nothing new was written"
             )
         return NO_CODE

@@ -278,6 +278,21 @@ def repeated_statements(answer: str, ran: str) -> int:
     return sum(1 for d in dumps if d and all(x in done for x in d))
 
 
+def _begins_with_import(lines: Sequence[str]) -> bool:
+    """Do `lines` (a statement, its last line perhaps unfinished) begin with an import, or may
+    they still (the first word not yet complete, or nothing but blank lines and comments)?"""
+    for line in lines:
+        if blank_or_comment(line):
+            continue
+        word = _WORD.match(line)
+        if word is None:
+            return False
+        if word.end() == len(line):  # still being written: "im", "fro"
+            return "import".startswith(word.group()) or "from".startswith(word.group())
+        return word.group() in ("import", "from")
+    return True
+
+
 class RepeatFilter:
     """An async text stream: the model's answer minus the statements that already ran.
 
@@ -288,8 +303,10 @@ class RepeatFilter:
 
     With `leading_only` (a generation into a file: `ran` is the code above the insertion
     point) only the answer's opening echo of that code is dropped: from its first statement
-    that repeats none, everything streams through as it arrives, repeats included (code that
-    did new things may mean to run a line of the file again, such as `total = 0`).
+    that repeats none and is no import, everything streams through as it arrives, repeats
+    included (code that did new things may mean to run a line of the file again, such as
+    `total = 0`). New imports do not end the echo: models put the imports they add first,
+    then restate the file.
     """
 
     def __init__(
@@ -297,7 +314,8 @@ class RepeatFilter:
     ) -> None:
         self.source = source
         self._leading_only = leading_only
-        self._through = False  # leading_only, past the echo: pieces pass as they come
+        self._echo_over = False  # leading_only: a statement that is new and no import came
+        self._through = False  # ... and it is being passed on: pieces pass as they come
         self.stats = RepairStats()
         self._ran = {d for s in _statements(ran) for d in (_dumps(s) or [])}
         self._failing = _dumps(failing) or []
@@ -346,13 +364,19 @@ class RepeatFilter:
             out.append(self._line(line + "\n"))
         if not self.stats.unchanged:
             out.append(self._peek())
-        if self._leading_only and self._passing:
-            # The first statement that is no echo: what it has of an unfinished line goes out
-            # now, and from here on the filter only counts (no more holding back).
+        if self._leading_only and self._passing and not self._is_import(self._partial):
+            # The first statement that is no echo nor an import: what it has of an unfinished
+            # line goes out now, and from here on the filter only counts (no holding back).
             out.append(self._partial[self._partial_sent :])
-            self._through, self._partial, self._unit = True, "", []
+            self._echo_over = self._through = True
+            self._partial, self._unit = "", []
             self.stats.kept += 1
         return "".join(out)
+
+    def _is_import(self, partial: str) -> bool:
+        """Does the current statement (its lines, then `partial`) begin with an import, or
+        may it still (its first word not yet complete)?"""
+        return _begins_with_import([*self._unit, partial])
 
     def finish(self) -> str:
         if self.stats.unchanged or self._through:
@@ -411,8 +435,8 @@ class RepeatFilter:
         return ""
 
     def _could_repeat(self, partial: str) -> bool:
-        if self._leading_only and self.stats.kept:
-            return False  # past the echo (a statement kept when it was complete)
+        if self._echo_over:
+            return False  # leading_only, past the echo: nothing is held back any more
         text = _norm("".join(self._unit) + partial)
         return any(c.startswith(text) for c in self._candidates)
 
@@ -422,6 +446,8 @@ class RepeatFilter:
         self._unit, self._passing, self._has_code = [], False, False
         if passing:
             self.stats.kept += 1
+            if self._leading_only and not _begins_with_import(unit):
+                self._echo_over = True  # (a piece that held more statements than this one)
             return ""
         if not has_code:
             return "".join(unit)
@@ -440,4 +466,6 @@ class RepeatFilter:
             self._unit = trailing  # held again, with the next statement
             return ""
         self.stats.kept += 1
+        if self._leading_only and not _begins_with_import(body):
+            self._echo_over = True
         return text + "".join(trailing)

@@ -279,10 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
         "with the same task (bench/first_token.py)",
     )
     p.add_argument(
+        "--insert",
+        action="store_true",
+        help="generation into a file with the bundled model: how often its answer restates "
+        "the file, and what the product keeps (bench/insert_echo.py)",
+    )
+    p.add_argument(
         "--models",
         default=None,
-        help="comma-separated bundled models for --repair/--humaneval/--first-token (default: "
-        "the default local model)",
+        help="comma-separated bundled models for --repair/--humaneval/--first-token/--insert "
+        "(default: the default local model)",
     )
     p.add_argument("--repair-styles", default="legacy,facts", help="comma-separated, for --repair")
     p.add_argument("--threads", type=int, help="llama.cpp threads (default: cores - 1)")
@@ -609,6 +615,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         models = [m.strip() for m in (args.models or DEFAULT_LOCAL_MODEL).split(",")]
         return asyncio.run(first_token.main(models, args.threads, args.out))
+    if args.insert:
+        from eager_lsp.bench import insert_echo
+        from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL
+
+        models = [m.strip() for m in (args.models or DEFAULT_LOCAL_MODEL).split(",")]
+        return asyncio.run(insert_echo.main(models, args.threads, args.out))
     if args.repair or args.humaneval:
         from eager_lsp.bench.ai_loop import ai_loop_main
         from eager_lsp.providers.config import DEFAULT_LOCAL_MODEL

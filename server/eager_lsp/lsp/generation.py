@@ -100,13 +100,30 @@ def code_above(text: Text, start: int, end: int) -> str:
     """The lines above the generated code when it is asked for at `start`-`end` of `text`
     (`Generation._open_line`'s rule): the text before the point, and the whole line when the
     point is inside it (the code continues below that line)."""
+    line_stop = _inside_line(text, start, end)
+    if line_stop is not None:
+        return text.source[:line_stop] + "\n"
+    before = text.source[text.line_start(text.line_of(start)) : start]  # of the point's line
+    return text.source[:start] + ("\n" if before else "")
+
+
+def code_below(text: Text, start: int, end: int) -> str:
+    """The text below the generated code (`code_above`'s counterpart): after the selection,
+    or after the line the point is inside of."""
+    line_stop = _inside_line(text, start, end)
+    return text.source[end if line_stop is None else line_stop :]
+
+
+def _inside_line(text: Text, start: int, end: int) -> int | None:
+    """Where the line ends when the point (no selection) is inside a line, text on both sides
+    of it: the generated code then goes below that line."""
     line = text.line_of(start)
     before = text.source[text.line_start(line) : start]
     end_line = text.line_of(end)
     line_stop = text.line_start(end_line) + len(text.line(end_line))
     if start == end and before and text.source[end:line_stop].strip():
-        return text.source[:line_stop] + "\n"
-    return text.source[:start] + ("\n" if before else "")
+        return line_stop
+    return None
 
 
 class Asked:
@@ -121,6 +138,7 @@ class Asked:
         self.at = time.monotonic()
         self.version = doc.version
         self.above = code_above(doc.text, start, end)
+        self.below = code_below(doc.text, start, end)  # only to know an echo of it
         self.replaces = doc.text.source[start:end]  # the text the generation is to replace
         self.lines = LineMap(doc)
 
@@ -273,6 +291,7 @@ class Generation(Activity):
                     self.messages,
                     first_line=1,
                     above=self.asked.above,
+                    below=self.asked.below,
                     stop_on_error=stop_on_error,
                 )
         except Exception as exc:  # the settings changed meanwhile: say so, publish, stop
