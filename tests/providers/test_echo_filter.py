@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 
 from eager_lsp.app.echo import TrailingEcho, without_echo
-from eager_lsp.app.repair import _statements
+from eager_lsp.app.statement_stream import statements
 
 BELOW = "print('done')\nresult = {'n': 1}\n"
 
 
 def run(answer: str, size: int, below: str = BELOW) -> tuple[str, TrailingEcho]:
-    f = TrailingEcho(None, _statements(below))
+    f = TrailingEcho(None, statements(below))
     out = "".join(f.feed(answer[i : i + size]) for i in range(0, len(answer), size))
     return out + f.finish(), f
 
@@ -51,7 +51,7 @@ def test_only_the_first_statements_below_in_order_count(size: int) -> None:
 
 
 def test_new_code_streams_as_it_arrives_and_only_a_possible_echo_waits() -> None:
-    f = TrailingEcho(None, _statements(BELOW))
+    f = TrailingEcho(None, statements(BELOW))
     assert f.feed("total = su") == "total = su"
     assert f.feed("m([1])\n") == "m([1])\n"
     assert f.feed("print(") == ""  # may become print('done'): held

@@ -20,15 +20,19 @@ Rules, and why:
 
 from __future__ import annotations
 
-import ast
 import builtins
-import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from eager_lsp.app.statement_stream import (
+    StatementStream,
+    begins_with_import,
+    dumps,
+    norm,
+    statements,
+)
 from eager_lsp.core.results import value_from_wire
-from eager_lsp.core.text_lines import blank_or_comment
 from eager_lsp.core.types import Chunk, ChunkResult, ErrorInfo, Value
 
 if TYPE_CHECKING:
@@ -45,9 +49,6 @@ MAX_VALUE_CHARS = 300  # per value repr
 MAX_EARLIER = 12  # earlier statements whose output is shown (the last ones)
 MAX_OUTPUT_CHARS = 200  # per earlier statement
 MAX_EARLIER_CHARS = 1500  # all earlier outputs together
-
-CONTINUATION_WORDS = frozenset({"else", "elif", "except", "finally"})
-_WORD = re.compile(r"[A-Za-z_]\w*")
 
 
 @dataclass
@@ -236,64 +237,15 @@ def format_earlier(results: Sequence[ChunkResult]) -> str:
 # -- dropping repeats -------------------------------------------------------------------------
 
 
-def _norm(text: str) -> str:
-    """Text for a cheap "could this still become that statement?" test: comments (naively, up
-    to the end of the line) and all whitespace removed. Only used to decide what to hold
-    back; the real comparison is `ast.dump`."""
-    out = []
-    for line in text.splitlines():
-        hash_at = line.find("#")
-        out.append(line if hash_at < 0 else line[:hash_at])
-    return re.sub(r"\s+", "", "".join(out))
-
-
-def _dumps(text: str) -> list[str] | None:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-    return [ast.dump(stmt) for stmt in tree.body]
-
-
-def _statements(code: str) -> list[str]:
-    """The source of each top-level statement of `code` (empty when it does not parse)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return []
-    lines = code.splitlines(keepends=True)
-    out = []
-    for stmt in tree.body:
-        first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
-        end = stmt.end_lineno or stmt.lineno
-        out.append("".join(lines[first - 1 : end]))
-    return out
-
-
 def repeated_statements(answer: str, ran: str) -> int:
     """How many top-level statements of `answer` repeat statements of `ran` (the measure the
     AI-loop benchmark reports for an unfiltered answer)."""
-    done = {d for s in _statements(ran) for d in (_dumps(s) or [])}
-    dumps = [_dumps(s) or [] for s in _statements(answer)]
-    return sum(1 for d in dumps if d and all(x in done for x in d))
+    done = {d for s in statements(ran) for d in (dumps(s) or [])}
+    answer_dumps = [dumps(s) or [] for s in statements(answer)]
+    return sum(1 for d in answer_dumps if d and all(x in done for x in d))
 
 
-def _begins_with_import(lines: Sequence[str]) -> bool:
-    """Do `lines` (a statement, its last line perhaps unfinished) begin with an import, or may
-    they still (the first word not yet complete, or nothing but blank lines and comments)?"""
-    for line in lines:
-        if blank_or_comment(line):
-            continue
-        word = _WORD.match(line)
-        if word is None:
-            return False
-        if word.end() == len(line):  # still being written: "im", "fro"
-            return "import".startswith(word.group()) or "from".startswith(word.group())
-        return word.group() in ("import", "from")
-    return True
-
-
-class RepeatFilter:
+class RepeatFilter(StatementStream):
     """An async text stream: the model's answer minus the statements that already ran.
 
     Top-level statements are cut where a new line starts at column 0 and the text so far
@@ -310,162 +262,67 @@ class RepeatFilter:
     """
 
     def __init__(
-        self, source: TextStream, *, ran: str, failing: str, leading_only: bool = False
+        self, source: TextStream | None, *, ran: str, failing: str, leading_only: bool = False
     ) -> None:
-        self.source = source
+        super().__init__(source)
         self._leading_only = leading_only
         self._echo_over = False  # leading_only: a statement that is new and no import came
         self._through = False  # ... and it is being passed on: pieces pass as they come
         self.stats = RepairStats()
-        self._ran = {d for s in _statements(ran) for d in (_dumps(s) or [])}
-        self._failing = _dumps(failing) or []
-        self._candidates = [_norm(s) for s in (*_statements(ran), failing)]
-        self._candidates = [c for c in self._candidates if c]
-        self._unit: list[str] = []  # complete lines of the current statement
-        self._has_code = False
-        self._passing = False  # the current statement differs from all: stream it through
-        self._partial = ""  # the current line, not yet complete
-        self._partial_sent = 0  # characters of it already passed on
+        ran_statements = statements(ran)
+        self._ran = {d for s in ran_statements for d in (dumps(s) or [])}
+        self._failing = dumps(failing) or []
+        self._candidates = [c for c in (norm(s) for s in (*ran_statements, failing)) if c]
 
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._iter()
+    def _ended(self) -> bool:
+        return self.stats.unchanged
 
-    async def _iter(self) -> AsyncIterator[str]:
-        async for piece in self.source:
-            out = self.feed(piece)
-            if out:
-                yield out
-            if self.stats.unchanged:
-                return
-        out = self.finish()
-        if out:
-            yield out
-
-    async def aclose(self) -> None:
-        close = getattr(self.source, "aclose", None)
-        if close is not None:
-            await close()
-
-    def __getattr__(self, name: str) -> Any:  # usage, timings, … of the underlying stream
-        if name == "source":
-            raise AttributeError(name)
-        return getattr(self.source, name)
-
-    # -- the text machine ---------------------------------------------------------------------
     def feed(self, piece: str) -> str:
         if self._through:
             return piece
         if self.stats.unchanged:
             return ""
-        self._partial += piece
-        out: list[str] = []
-        while "\n" in self._partial and not self.stats.unchanged:
-            line, self._partial = self._partial.split("\n", 1)
-            out.append(self._line(line + "\n"))
-        if not self.stats.unchanged:
-            out.append(self._peek())
-        if self._leading_only and self._passing and not self._is_import(self._partial):
+        out = super().feed(piece)
+        if (
+            self._leading_only
+            and self._passing
+            and not begins_with_import([*self._unit, self._partial])
+        ):
             # The first statement that is no echo nor an import: what it has of an unfinished
             # line goes out now, and from here on the filter only counts (no holding back).
-            out.append(self._partial[self._partial_sent :])
+            out += self._partial[self._sent :]
             self._echo_over = self._through = True
             self._partial, self._unit = "", []
             self.stats.kept += 1
-        return "".join(out)
-
-    def _is_import(self, partial: str) -> bool:
-        """Does the current statement (its lines, then `partial`) begin with an import, or
-        may it still (its first word not yet complete)?"""
-        return _begins_with_import([*self._unit, partial])
+        return out
 
     def finish(self) -> str:
         if self.stats.unchanged or self._through:
             return ""
-        out = ""
-        if self._partial:
-            line, self._partial = self._partial, ""
-            out += self._line(line)
-        return out + self._close()
+        return super().finish()
 
-    def _starts_statement(self, line: str) -> bool:
-        """Does `line` (at column 0) begin a new statement after the current one?"""
-        if not self._has_code or line[:1] in ("", " ", "\t", "#", "\n", "\r", ")", "]", "}"):
-            return False
-        word = _WORD.match(line)
-        if word is not None and word.group() in CONTINUATION_WORDS:
-            return False
-        return _dumps("".join(self._unit)) is not None
-
-    def _line(self, line: str) -> str:
-        out = ""
-        if self._starts_statement(line):
-            out += self._close()
-            if self.stats.unchanged:
-                return out
-        sent, self._partial_sent = self._partial_sent, 0
-        self._unit.append(line)
-        if not blank_or_comment(line):
-            self._has_code = True
-        if self._passing:
-            return out + line[sent:]
-        if not self._could_repeat(""):
-            self._passing = True
-            return out + "".join(self._unit)
-        return out
-
-    def _peek(self) -> str:
-        """Pass on the unfinished line when it surely belongs to a statement being passed."""
-        p = self._partial
-        if not p:
-            return ""
-        if self._has_code and p[:1] not in (" ", "\t", ")", "]", "}"):
-            word = _WORD.match(p)
-            undecided = word is None or word.end() == len(p)
-            may_start = undecided or (word is not None and word.group() not in CONTINUATION_WORDS)
-            if may_start and _dumps("".join(self._unit)) is not None:
-                return ""  # may start the next statement: wait for the whole line
-        if self._passing:
-            out = p[self._partial_sent :]
-            self._partial_sent = len(p)
-            return out
-        if not self._could_repeat(p):
-            self._passing = True
-            self._partial_sent = len(p)
-            return "".join(self._unit) + p
-        return ""
-
-    def _could_repeat(self, partial: str) -> bool:
+    def _may_hold(self, partial: str) -> bool:
         if self._echo_over:
             return False  # leading_only, past the echo: nothing is held back any more
-        text = _norm("".join(self._unit) + partial)
+        text = norm("".join(self._unit) + partial)
         return any(c.startswith(text) for c in self._candidates)
 
-    def _close(self) -> str:
-        """The current statement is complete: drop it, stop on it, or pass it on."""
-        unit, passing, has_code = self._unit, self._passing, self._has_code
-        self._unit, self._passing, self._has_code = [], False, False
-        if passing:
-            self.stats.kept += 1
-            if self._leading_only and not _begins_with_import(unit):
-                self._echo_over = True  # (a piece that held more statements than this one)
-            return ""
-        if not has_code:
-            return "".join(unit)
-        # Comments and blank lines after the code belong to whatever follows.
-        cut = len(unit)
-        while cut > 0 and blank_or_comment(unit[cut - 1]):
-            cut -= 1
-        body, trailing = unit[:cut], unit[cut:]
-        text = "".join(body)
-        dumps = _dumps(text)
-        if dumps is not None and self.stats.kept == 0 and dumps == self._failing:
+    def _passed(self, unit: list[str]) -> None:
+        self.stats.kept += 1
+        if self._leading_only and not begins_with_import(unit):
+            self._echo_over = True  # (a piece that held more statements than this one)
+
+    def _complete(self, text: str, trailing: list[str]) -> str:
+        """Drop it (it ran), stop on it (the failing one, first), or pass it on."""
+        text_dumps = dumps(text)
+        if text_dumps is not None and self.stats.kept == 0 and text_dumps == self._failing:
             self.stats.unchanged = True
             return ""
-        if dumps and all(d in self._ran for d in dumps):
+        if text_dumps and all(d in self._ran for d in text_dumps):
             self.stats.dropped.append(text)
             self._unit = trailing  # held again, with the next statement
             return ""
         self.stats.kept += 1
-        if self._leading_only and not _begins_with_import(body):
+        if self._leading_only and not begins_with_import(text.splitlines(keepends=True)):
             self._echo_over = True
         return text + "".join(trailing)

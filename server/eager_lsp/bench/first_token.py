@@ -25,7 +25,6 @@ llama.cpp's own `timings` give the prompt tokens it evaluated and how long that 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from eager_lsp.bench.model_timings import model_timings
+from eager_lsp.bench.per_model import run_per_model
 from eager_lsp.providers import open_raw_stream, prepare_local
 from eager_lsp.providers.config import LLMConfig, resolve
 from eager_lsp.providers.prompts import generation_messages
@@ -136,12 +136,6 @@ def format_table(report: dict[str, Any]) -> str:
 
 
 async def main(models: list[str], threads: int | None, out: Path) -> int:
-    out.mkdir(parents=True, exist_ok=True)
-    reports = []
-    for model in models:
-        report = await measure(model, threads)
-        reports.append(report)
-        print(format_table(report), flush=True)
-    (out / "first-token.json").write_text(json.dumps(reports, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {out / 'first-token.json'}")
-    return 0
+    return await run_per_model(
+        models, lambda model: measure(model, threads), format_table, out, "first-token.json"
+    )

@@ -15,7 +15,6 @@ benchmark's Python (a person's `python file.py`): "runs" is its exit status 0.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 
 from eager_lsp.app.echo import without_echo
 from eager_lsp.app.repair import repeated_statements
+from eager_lsp.bench.per_model import run_per_model
 from eager_lsp.providers import open_stream
 from eager_lsp.providers.base import TextStream
 from eager_lsp.providers.config import LLMConfig, resolve
@@ -201,12 +201,6 @@ def format_table(report: dict[str, Any]) -> str:
 
 
 async def main(models: list[str], threads: int | None, out: Path) -> int:
-    out.mkdir(parents=True, exist_ok=True)
-    reports = []
-    for model in models:
-        report = await measure(model, threads)
-        reports.append(report)
-        print(format_table(report), flush=True)
-    (out / "insert-echo.json").write_text(json.dumps(reports, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {out / 'insert-echo.json'}")
-    return 0
+    return await run_per_model(
+        models, lambda model: measure(model, threads), format_table, out, "insert-echo.json"
+    )
