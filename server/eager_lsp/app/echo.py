@@ -16,6 +16,9 @@ slow load, a print). Rules, and why:
 - Statements are compared as `ast.dump`: spacing and comments do not matter. A statement
   that is being written is held only while its text can still become the one it would
   repeat, so new code streams as it arrives.
+- The price: an answer that means to begin by running a line of the file again (to restart
+  a timer, `start = time.time()`), or to end by running the line below twice, loses that
+  line. Models restate the file far more often (`eager-lsp bench --insert`: 7 of 8 answers).
 """
 
 from __future__ import annotations
