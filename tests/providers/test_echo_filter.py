@@ -50,6 +50,17 @@ def test_only_the_first_statements_below_in_order_count(size: int) -> None:
     assert out == "x = 1\nresult = {'n': 1}\n" and len(f.stats.dropped) == 1
 
 
+def test_a_line_the_stream_stalls_in_is_passed_as_far_as_it_came() -> None:
+    """A stalled stream's partial line is written (the writer's partial line): the filter
+    must not hold back `v3=` until its end when it cannot be the line below (the Neovim
+    e2e tests of a stall mid-line found that it did)."""
+    f = TrailingEcho(None, statements("end = 1\n"))
+    assert f.feed("v0=0\nv1=1\nv2=2\nv3=") == "v0=0\nv1=1\nv2=2\nv3="
+    assert f.feed("3\nen") == "3\n"  # `en` may become `end = 1`: held
+    assert f.feed("d = 2\n") == "end = 2\n"
+    assert f.finish() == ""
+
+
 def test_new_code_streams_as_it_arrives_and_only_a_possible_echo_waits() -> None:
     f = TrailingEcho(None, statements(BELOW))
     assert f.feed("total = su") == "total = su"

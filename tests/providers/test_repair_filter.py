@@ -109,15 +109,24 @@ def test_a_generation_drops_its_opening_echo_of_the_file_and_keeps_later_repeats
 def test_past_the_echo_the_answer_streams_piece_by_piece() -> None:
     f = RepeatFilter(None, ran=ABOVE, failing="", leading_only=True)
     assert f.feed("import random\n") == ""  # may be the echo: held
-    # the line after a held statement waits for its end (it may be a continuation)...
-    assert f.feed("x = sum(") == ""
-    assert f.feed("scores)\n") == "x = sum(scores)\n"
-    # ...and past the echo nothing waits: not even a new line at column 0 not yet complete,
-    # which the repair filter holds back until it is whole
+    # a line that surely begins the next statement ends the one held (dropped) and is no echo
+    assert f.feed("x = sum(") == "x = sum("
+    assert f.feed("scores)\n") == "scores)\n"
+    # past the echo nothing waits, not even a line whose first word may become `else`
+    assert f.feed("el") == "el"
+    assert f.feed("apsed = 0\n") == "apsed = 0\n"
     assert f.feed("print(x") == "print(x"
     assert f.feed(")\nimport random\n") == ")\nimport random\n"
     assert f.finish() == ""
     assert [d.strip() for d in f.stats.dropped] == ["import random"]
+
+
+def test_a_line_that_may_still_continue_the_statement_before_it_waits() -> None:
+    f = RepeatFilter(None, ran=RAN, failing=FAILING)
+    assert f.feed("if items:\n    print(1)\n") == "if items:\n    print(1)\n"
+    assert f.feed("el") == ""  # `else:` or `elapsed = …`?
+    assert f.feed("se:\n") == "else:\n"  # it continues the `if`
+    assert f.feed("    print(2)\n# a note") == "    print(2)\n"  # a comment waits for what follows
 
 
 @pytest.mark.parametrize("size", [1, 2, 5, 1000])

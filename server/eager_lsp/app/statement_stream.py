@@ -7,8 +7,9 @@ Rules, and why:
 - A statement is held back only while it may still be one to drop (`_may_hold`: its text,
   comments and spacing aside, is still the start of one); as soon as it cannot, what it has
   streams through, and its next pieces pass as they arrive. The usual cost is a few
-  characters of delay; a line at column 0 after a statement that parses waits for its end
-  (it may start the next statement, which is then judged from its start).
+  characters of delay: a line at column 0 after a statement that parses waits only while its
+  first word may still be `else`/`elif`/`except`/`finally` (it would continue that
+  statement); otherwise it begins the next statement and is judged as it comes.
 - Statements are compared as `ast.dump` (`dumps`): spacing and comments do not matter.
 """
 
@@ -73,6 +74,21 @@ def begins_with_import(lines: Sequence[str]) -> bool:
             return "import".startswith(word.group()) or "from".startswith(word.group())
         return word.group() in ("import", "from")
     return True
+
+
+def _begins_statement(partial: str) -> bool | None:
+    """Does `partial`, the start of a line at column 0 after a statement that parses, begin
+    the next statement (True), continue that one (`else:`, False), or is it too early to say
+    (None: a word that may still become `else`, `except`, …; a comment, which belongs to
+    whatever follows it)?"""
+    if partial.startswith("#"):
+        return None
+    word = WORD.match(partial)
+    if word is None:
+        return True  # a quote, a bracket, a decorator, a number
+    if word.end() == len(partial):  # the word is still being written
+        return None if any(w.startswith(word.group()) for w in CONTINUATION_WORDS) else True
+    return word.group() not in CONTINUATION_WORDS
 
 
 def split_trailing(unit: list[str]) -> tuple[list[str], list[str]]:
@@ -188,16 +204,23 @@ class StatementStream:
         return out
 
     def _peek(self) -> str:
-        """Pass on the unfinished line when it surely belongs to a statement being passed."""
+        """Pass on the unfinished line when it surely belongs to a statement being passed, or
+        surely begins the next one, which is then judged from this start (a stream that stalls
+        mid-line shows that line: the writer's partial line, lsp/edits.py)."""
         p = self._partial
         if not p:
             return ""
-        if self._has_code and p[:1] not in (" ", "\t", ")", "]", "}"):
-            word = WORD.match(p)
-            undecided = word is None or word.end() == len(p)
-            may_start = undecided or (word is not None and word.group() not in CONTINUATION_WORDS)
-            if may_start and dumps("".join(self._unit)) is not None:
-                return ""  # may start the next statement: wait for the whole line
+        if (
+            self._has_code
+            and p[:1] not in (" ", "\t", ")", "]", "}")
+            and dumps("".join(self._unit)) is not None
+        ):
+            begins = _begins_statement(p)
+            if begins is None:
+                return ""  # "el" may become `else:` or `elapsed = 1`: wait for more
+            if begins:
+                out = self._close()  # the statement before it is complete
+                return out if self._ended() else out + self._peek()
         if self._passing:
             out = p[self._sent :]
             self._sent = len(p)
