@@ -919,6 +919,21 @@ def test_checkhealth(tmp_path: Path) -> None:
 
 
 @requires_nvim
+def test_checkhealth_says_whether_the_bundled_model_is_loaded(tmp_path: Path) -> None:
+    """With the bundled model, whether it is loaded now (eager.info's modelLoaded): it loads
+    for a generation or a prompt box, and unloads after llm.localIdleMinutes unused."""
+    (tmp_path / "a.py").write_text("a = 1\n")
+    r = run_scenario(
+        "health",
+        tmp_path,
+        {"file": str(tmp_path / "a.py"), "settings": {"llm": {"provider": "local"}}},
+    )
+    text = "\n".join(r["health"])
+    assert "(bundled) (local, not loaded: it loads when a prompt box opens" in text, text
+    assert "ERROR" not in text, text
+
+
+@requires_nvim
 def test_k_shows_the_full_value_output_and_traceback(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:

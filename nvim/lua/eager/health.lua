@@ -68,6 +68,9 @@ function M.check()
     local info = resp and resp.result
     if type(info) == "table" and info.provider then
       local where = info.provider == "openai" and info.baseUrl and (", " .. info.baseUrl) or ""
+      if info.provider == "local" then -- loaded for a generation or a prompt box; unloaded when idle
+        where = info.modelLoaded and ", loaded" or ", not loaded: it loads when a prompt box opens or a generation starts"
+      end
       health.ok(("model: %s (%s%s)"):format(tostring(info.model), info.provider, where))
     else
       health.warn("the server did not say which model it uses: " .. vim.inspect(resp and (resp.err or resp.result)))

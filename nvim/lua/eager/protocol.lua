@@ -235,6 +235,7 @@
 ---@field provider? string
 ---@field model? string
 ---@field baseUrl? string
+---@field modelLoaded? boolean
 
 ---@class eager.ResultsResult
 ---@field sent integer

@@ -14,6 +14,7 @@ from eager_lsp.lsp.errors import RequestError
 from eager_lsp.lsp.follow import set_cursor, set_follow
 from eager_lsp.lsp.language_server import EagerServer
 from eager_lsp.lsp.payloads import (
+    OMIT,
     FollowResult,
     InfoResult,
     InterruptResult,
@@ -54,6 +55,7 @@ def _lifecycle(server: EagerServer) -> None:
     def initialized(params: lsp.InitializedParams) -> None:
         server.spawn(server.pull_configuration(), "reading settings")
         server.spawn(server.warm_up(), "loading the model layer")
+        server.spawn(server.unload_idle_model(), "unloading the idle bundled model")
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(params: lsp.DidChangeConfigurationParams) -> None:
@@ -199,7 +201,18 @@ def _commands(server: EagerServer) -> None:
         await asyncio.to_thread(importlib.import_module, "eager_lsp.providers")
         from eager_lsp import __version__
 
-        return InfoResult(version=__version__, **server.llm_info())
+        llm = server.llm_info()
+        info = InfoResult(
+            version=__version__,
+            provider=llm.get("provider", OMIT),
+            model=llm.get("model", OMIT),
+            baseUrl=llm.get("baseUrl", OMIT),
+        )
+        if info.provider == "local":
+            from eager_lsp.providers.local_model import local_server_ready
+
+            info.modelLoaded = local_server_ready()
+        return info
 
     @command(methods.RESULTS)
     async def results(server: EagerServer, arg: dict[str, Any]) -> Any:

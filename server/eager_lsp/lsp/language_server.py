@@ -178,6 +178,27 @@ class EagerServer(LanguageServer):
         gc.collect()
         gc.freeze()
 
+    async def unload_idle_model(self) -> None:
+        """For the life of the server: stop the bundled model's server once it has been unused
+        for `llm.localIdleMinutes` (about 2 GB held for nothing otherwise). Looked at once a
+        minute (more often for a shorter setting); never while a stream uses it."""
+        while True:
+            idle_s = self._idle_unload_s()
+            await asyncio.sleep(min(60.0, max(1.0, idle_s / 4)) if idle_s else 60.0)
+            if not idle_s or "eager_lsp.providers.local_model" not in sys.modules:
+                continue  # (never unloaded, or never loaded)
+            from eager_lsp.providers import local_model
+
+            if await asyncio.to_thread(local_model.unload_if_idle, idle_s):
+                minutes = f"{idle_s / 60:g}"
+                log.info("the bundled model was unused for %s min: unloaded", minutes)
+
+    def _idle_unload_s(self) -> float:
+        try:
+            return self.settings.llm_config().local_idle_minutes * 60
+        except (TypeError, ValueError):
+            return 0.0  # unusable settings: a generation says so; nothing is unloaded meanwhile
+
     # -- messages -----------------------------------------------------------------------------
     def report_server_error(self, error: Exception, source: Any) -> None:
         """pygls's report of a failure outside a request: logged, and shown as pygls shows it

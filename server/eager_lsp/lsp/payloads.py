@@ -547,6 +547,9 @@ class InfoResult:
     provider: str = OMIT  # "openai" | "local"; absent until the model layer has loaded
     model: str = OMIT
     baseUrl: str = OMIT
+    # provider "local": its server runs now, the model loaded (it loads for a generation or an
+    # opened prompt box, and is unloaded after `llm.localIdleMinutes` unused)
+    modelLoaded: bool = OMIT
 
 
 @dataclass

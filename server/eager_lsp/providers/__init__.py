@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .base import ProviderError, TextStream
+from .base import ProviderError, StreamWrapper, TextStream
 from .bounded import BoundedStream
 from .config import LLMConfig, resolve
 from .filtered import FencedStream
@@ -110,11 +110,48 @@ async def _prepare(cfg: LLMConfig, messages: list[dict[str, Any]]) -> None:
 
 
 async def _open_local(cfg: LLMConfig, messages: list[dict[str, Any]]) -> TextStream:
-    from .local_model import ensure_local_server
+    """The local server's stream, held in use (`local_model.hold`) from before its start until
+    the stream ends or is closed, so an idle unload never stops a server a stream needs."""
+    from . import local_model
 
-    url, key = await ensure_local_server(cfg)
-    local = dataclasses.replace(cfg, provider="openai", base_url=url, api_key=key, model="local")
-    return _provider_for(local).stream(messages)
+    local_model.hold()
+    try:
+        url, key = await local_model.ensure_local_server(cfg)
+        local = dataclasses.replace(
+            cfg, provider="openai", base_url=url, api_key=key, model="local"
+        )
+        stream = _provider_for(local).stream(messages)
+    except BaseException:
+        local_model.release()
+        raise
+    return _HeldStream(stream, local_model.release)
+
+
+class _HeldStream(StreamWrapper):
+    """A stream that calls `release` once, when it ends, fails or is closed."""
+
+    def __init__(self, raw: TextStream, release: Callable[[], None]) -> None:
+        super().__init__(raw)
+        self._release: Callable[[], None] | None = release
+
+    def _let_go(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+    async def __anext__(self) -> str:
+        try:
+            return await self.raw.__aiter__().__anext__()
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):  # (a cancelled read may go on)
+                self._let_go()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            await self.raw.aclose()
+        finally:
+            self._let_go()
 
 
 class _DeferredStream:

@@ -33,6 +33,7 @@ _CAMEL = {
     "localModelPath": "local_model_path",
     "localCtx": "local_ctx",
     "localThreads": "local_threads",
+    "localIdleMinutes": "local_idle_minutes",
 }
 
 
@@ -53,6 +54,9 @@ class LLMConfig:
     local_model_path: str | None = None
     local_ctx: int = 4096
     local_threads: int | None = None
+    # The language server stops the bundled model's server after this long unused (0: never):
+    # it holds about 2 GB (the 1.5B). The next generation loads it again.
+    local_idle_minutes: float = 30.0
 
     def __repr__(self) -> str:
         # Configs end up in logs and tracebacks; the key must not.
@@ -97,6 +101,13 @@ class LLMConfig:
         self.local_ctx = int(self.local_ctx)
         if self.local_threads is not None:
             self.local_threads = int(self.local_threads)
+        if isinstance(self.local_idle_minutes, bool):
+            raise TypeError("llm.localIdleMinutes must be a number")
+        self.local_idle_minutes = float(self.local_idle_minutes)
+        if not self.local_idle_minutes >= 0:  # (also NaN)
+            raise ValueError(
+                f"llm.localIdleMinutes must be 0 (never) or more, not {self.local_idle_minutes}"
+            )
 
 
 def resolve(config: LLMConfig, environ: Mapping[str, str] | None = None) -> LLMConfig:

@@ -504,6 +504,11 @@ class _Start:
 _server: LocalModelServer | None = None
 _starting: _Start | None = None  # the start under way (under the lock), stoppable meanwhile
 _server_lock = threading.Lock()
+# Idle unload (`unload_if_idle`): streams using the server, or starting it for one, and when
+# the last of them ended (or the server started).
+_users = 0
+_last_used = 0.0
+_use_lock = threading.Lock()
 
 
 def get_local_server(config: LLMConfig) -> LocalModelServer:
@@ -526,6 +531,7 @@ def get_local_server(config: LLMConfig) -> LocalModelServer:
                 start.begin(server)
                 server.start()
                 _server = server
+                _mark_used()
             return _server
         finally:
             start.end()
@@ -555,6 +561,47 @@ def stop_local_start() -> None:
     starting = _starting
     if starting is not None:
         starting.stop()
+
+
+def hold() -> None:
+    """A stream is about to use the local server, or to start it: it is not idle until the
+    matching `release`."""
+    global _users
+    with _use_lock:
+        _users += 1
+
+
+def release() -> None:
+    global _users
+    with _use_lock:
+        _users = max(0, _users - 1)
+    _mark_used()
+
+
+def _mark_used() -> None:
+    global _last_used
+    with _use_lock:
+        _last_used = time.monotonic()
+
+
+def unload_if_idle(idle_s: float) -> bool:
+    """Stop the local model's server when it runs and nothing used it for `idle_s` seconds: no
+    stream open, no start under way. True when it was stopped. The next generation starts it
+    again (cold: the model loads). Blocks while the child is stopped: call it off the loop."""
+    global _server
+    with _use_lock:
+        if _users or time.monotonic() - _last_used < idle_s:
+            return False
+        if not _server_lock.acquire(blocking=False):
+            return False  # a start is under way
+        try:
+            if _server is None:
+                return False
+            _server.stop()
+            _server = None
+            return True
+        finally:
+            _server_lock.release()
 
 
 def stop_local_server() -> None:
