@@ -206,6 +206,13 @@ export class EagerClient implements vscode.Disposable {
     this.output.appendLine(s);
   }
 
+  /** Whether the server runs, once the start under way (if any) has ended; starts nothing, so a
+   * failed start is reported once, by whoever started it. */
+  async runningOnceStarted(): Promise<boolean> {
+    if (this.starting) await this.starting;
+    return this.running;
+  }
+
   /** Start the server unless it runs; resolves to whether it runs. */
   start(): Promise<boolean> {
     if (this.client && this.client.state === State.Stopped) {

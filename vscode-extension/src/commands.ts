@@ -67,9 +67,11 @@ export function registerCommands(
    * what went wrong, if anything. */
   const prepareModel = async (editor: vscode.TextEditor, at: vscode.Position): Promise<void> => {
     try {
-      // Only a running server: a start that fails is reported once, by the generation.
+      // A running server, or one starting (the first prompt box of a session often opens while it
+      // starts: the case preparing is for); a start that fails is reported once, by the start.
+      if (!(await client.runningOnceStarted())) return;
       const lc = client.languageClient;
-      if (!client.running || !lc) return;
+      if (!lc) return;
       const position = lc.code2ProtocolConverter.asPosition(at);
       await client.executeOn<PrepareResult>(editor.document, ServerCommands.prepareModel, {
         uri: client.uri(editor.document),

@@ -15,6 +15,7 @@ export const SETTING_KEYS = [
   "llm.localModelPath",
   "llm.localCtx",
   "llm.localThreads",
+  "llm.localIdleMinutes",
   "execution.gate",
   "execution.stopOnError",
   "execution.interruptGraceSeconds",
