@@ -59,33 +59,46 @@ class TrailingEcho(StatementStream):
         self._held: list[str] = []  # complete statements that are below[0], below[1], ...
 
     def _may_hold(self, partial: str) -> bool:
-        """Can the current statement still become the next statement below?"""
-        k = len(self._held)
-        if k >= len(self._below_norm):
-            return False
-        return self._below_norm[k].startswith(norm("".join(self._unit) + partial))
+        """Can the current statement still become the next statement below, or the first
+        (beginning the echo again: what was held before it was not the end)?"""
+        text = norm("".join(self._unit) + partial)
+        nexts = {len(self._held), 0}
+        return any(self._below_norm[i].startswith(text) for i in nexts if i < len(self._below))
 
     def _passes(self) -> str:
         return self._release()  # what was held is followed by other code: not the end
 
     def _complete(self, text: str, trailing: list[str]) -> str:
         self._unit = trailing  # comments and blank lines after it belong to what follows
-        if dumps(text) == self._below[len(self._held)]:
-            self._held.append(text)
-            return ""
-        return self._release() + text
+        out, echo = self._as_echo(text)
+        if echo is None:
+            return out + text
+        self._held = echo
+        return out
 
     def _end(self) -> str:
-        """What is held, with the last statement if it is the next one below, was the
-        answer's closing echo."""
+        """What is held, with the last statement if it continues it, was the answer's closing
+        echo."""
         if self._passing:  # its text went out already, and what was held before it
             return ""
         body, trailing = split_trailing(self._unit)
-        if body and dumps("".join(body)) != self._below[len(self._held)]:
-            return self._release() + "".join(self._unit)
-        self.stats.dropped += [*self._held, "".join(body)] if body else self._held
-        self._held, self._unit = [], []
-        return "".join(trailing)  # comments after it stay
+        self._unit = []
+        out, echo = self._as_echo("".join(body)) if body else ("", self._held)
+        if echo is None:
+            return out + "".join(body) + "".join(trailing)
+        self.stats.dropped += echo
+        self._held = []
+        return out + "".join(trailing)  # comments after it stay
+
+    def _as_echo(self, text: str) -> tuple[str, list[str] | None]:
+        """`text`, a complete statement, after what is held: what goes out now, and the echo
+        held with it (None: it is no part of one, and what was held goes out before it)."""
+        found, k = dumps(text), len(self._held)
+        if k < len(self._below) and found == self._below[k]:
+            return "", [*self._held, text]
+        if self._below and found == self._below[0]:  # the echo begins again with it
+            return self._release(), [text]
+        return self._release(), None
 
     def _release(self) -> str:
         held, self._held = self._held, []

@@ -26,33 +26,39 @@ CONTINUATION_WORDS = frozenset({"else", "elif", "except", "finally"})
 WORD = re.compile(r"[A-Za-z_]\w*")
 
 
+# What `ast` cannot take: not Python, a null byte, or nesting too deep for it (a sum of a
+# thousand terms is valid Python of 4 KB whose `ast.dump` recurses a thousand deep).
+_UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
+# Python's own line ends: not str.splitlines's, which also breaks at a form feed or U+2028
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 def norm(text: str) -> str:
     """Text for a cheap "could this still become that statement?" test: comments (naively, up
-    to the end of the line) and all whitespace removed. Only used to decide what to hold
-    back; the real comparison is `dumps`."""
+    to the end of the line), all whitespace and the kind of quotes removed. Only used to
+    decide what to hold back; the real comparison is `dumps`."""
     out = []
-    for line in text.splitlines():
+    for line in _LINE.findall(text):
         hash_at = line.find("#")
         out.append(line if hash_at < 0 else line[:hash_at])
-    return re.sub(r"\s+", "", "".join(out))
+    return re.sub(r"\s+", "", "".join(out)).replace("'", '"')
 
 
 def dumps(text: str) -> list[str] | None:
-    """`ast.dump` of each top-level statement of `text`; None when it does not parse."""
+    """`ast.dump` of each top-level statement of `text`; None when `ast` cannot take it."""
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+        return [ast.dump(stmt) for stmt in ast.parse(text).body]
+    except _UNPARSABLE:
         return None
-    return [ast.dump(stmt) for stmt in tree.body]
 
 
 def statements(code: str) -> list[str]:
-    """The source of each top-level statement of `code` (empty when it does not parse)."""
+    """The source of each top-level statement of `code` (empty when `ast` cannot take it)."""
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except _UNPARSABLE:
         return []
-    lines = code.splitlines(keepends=True)
+    lines = _LINE.findall(code)
     out = []
     for stmt in tree.body:
         first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
@@ -81,8 +87,8 @@ def _begins_statement(partial: str) -> bool | None:
     the next statement (True), continue that one (`else:`, False), or is it too early to say
     (None: a word that may still become `else`, `except`, …; a comment, which belongs to
     whatever follows it)?"""
-    if partial.startswith("#"):
-        return None
+    if partial.startswith("#") or not partial.strip():
+        return None  # (a blank line, "\r" of "\r\n" so far, continues nothing and begins nothing)
     word = WORD.match(partial)
     if word is None:
         return True  # a quote, a bracket, a decorator, a number
@@ -158,8 +164,11 @@ class StatementStream:
         """A statement that streamed through is complete."""
 
     def _end(self) -> str:
-        """The answer ended (its last line already read): what the current statement becomes."""
-        return self._close()
+        """The answer ended (its last line already read): what the current statement becomes,
+        and the comments and blank lines after it, which nothing follows now."""
+        out = self._close()
+        carried, self._unit = self._unit, []
+        return out + "".join(carried)
 
     # -- the machine ---------------------------------------------------------------------------
     def feed(self, piece: str) -> str:
