@@ -589,19 +589,20 @@ def unload_if_idle(idle_s: float) -> bool:
     stream open, no start under way. True when it was stopped. The next generation starts it
     again (cold: the model loads). Blocks while the child is stopped: call it off the loop."""
     global _server
-    with _use_lock:
+    with _use_lock:  # (not held while the child stops: `hold` runs on the event loop)
         if _users or time.monotonic() - _last_used < idle_s:
             return False
         if not _server_lock.acquire(blocking=False):
             return False  # a start is under way
-        try:
-            if _server is None:
-                return False
-            _server.stop()
-            _server = None
-            return True
-        finally:
-            _server_lock.release()
+    # A stream held from here on waits for this lock in its start, then starts afresh.
+    try:
+        if _server is None:
+            return False
+        _server.stop()
+        _server = None
+        return True
+    finally:
+        _server_lock.release()
 
 
 def stop_local_server() -> None:
