@@ -38,9 +38,7 @@ def without_echo(source: TextStream, above: str, below: str) -> tuple[TextStream
     stats = RepairStats()
     stream: TextStream = source
     if above.strip():
-        opening = RepeatFilter(stream, ran=above, failing="", leading_only=True)
-        opening.stats = stats
-        stream = opening
+        stream = RepeatFilter(stream, ran=above, failing="", leading_only=True, stats=stats)
     below_statements = statements(below)
     if below_statements:
         stream = TrailingEcho(stream, below_statements, stats)

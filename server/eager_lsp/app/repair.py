@@ -262,13 +262,19 @@ class RepeatFilter(StatementStream):
     """
 
     def __init__(
-        self, source: TextStream | None, *, ran: str, failing: str, leading_only: bool = False
+        self,
+        source: TextStream | None,
+        *,
+        ran: str,
+        failing: str,
+        leading_only: bool = False,
+        stats: RepairStats | None = None,
     ) -> None:
         super().__init__(source)
         self._leading_only = leading_only
         self._echo_over = False  # leading_only: a statement that is new and no import came
         self._through = False  # ... and it is being passed on: pieces pass as they come
-        self.stats = RepairStats()
+        self.stats = stats if stats is not None else RepairStats()
         ran_statements = statements(ran)
         self._ran = {d for s in ran_statements for d in (dumps(s) or [])}
         self._failing = dumps(failing) or []
