@@ -444,6 +444,23 @@ async def test_an_answer_that_only_echoes_the_code_above_says_so_and_writes_noth
     assert editor.docs[uri].source == ECHO_ABOVE
 
 
+async def test_a_stream_that_broke_after_only_echoing_the_file_says_it_restated_it(
+    editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The model did write before its stream broke: the file's own code, left out. "Failed
+    before writing any code" would tell the user something false."""
+    fake_openai.enqueue(pieces=["calls = []\n", "calls.append('above')\n", "x = "], drop_after=3)
+    uri = editor.open("echo.py", ECHO_ABOVE, tmp_path)
+    await editor.command(methods.GENERATE, uri=uri, prompt="count the calls")
+    summary = await editor.summary(uri)
+    error = summary["error"]
+    assert error is not None and error.startswith(
+        "the model stream broke after restating 2 of the file's statements (left out), before"
+        " any new code: "
+    ), summary
+    assert editor.docs[uri].source == ECHO_ABOVE
+
+
 async def test_interrupted_code_above_is_not_run_again(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:

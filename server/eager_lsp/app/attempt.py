@@ -152,12 +152,19 @@ class Attempt:
         """The repair answer began with the failing statement as it was: nothing ran."""
         return self.stats is not None and self.stats.unchanged
 
+    def _echoed(self) -> int:
+        """How many statements of the file's own code a generation into it left out (0 for a
+        repair, whose dropped repeats are another thing: `RepairStats.message`)."""
+        if self.request is None and self.stats is not None:
+            return len(self.stats.dropped)
+        return 0
+
     @property
     def no_code_message(self) -> str:
         """Why an attempt that wrote nothing did: no code came, or (a generation into a file)
         only the file's own code again, which was dropped (`generation`)."""
-        if self.request is None and self.stats is not None and self.stats.dropped:
-            n = len(self.stats.dropped)
+        n = self._echoed()
+        if n:
             return (
                 f"The model only wrote code that is already in the file ({n} statement"
                 f"{'' if n == 1 else 's'}); nothing new was written"
@@ -200,9 +207,14 @@ class Attempt:
                 short = cause.detail if cause.status >= 500 and cause.detail else cause.message
                 return f"the model answered HTTP {cause.status}: {short}"
         reason = str(cause) or type(cause).__name__
+        lines, echoed = self.text.count("\n"), self._echoed()
+        if echoed and not lines:  # it did write: the file's own code, which was left out
+            return (
+                f"the model stream broke after restating {echoed} of the file's statements"
+                f" (left out), before any new code: {reason}"
+            )
         if not self.pieces:
             return f"the model failed before writing any code: {reason}"
-        lines = self.text.count("\n")
         return f"the model stream broke after {lines} line{'' if lines == 1 else 's'}: {reason}"
 
     def keep_length(self) -> int | None:
