@@ -1,7 +1,8 @@
-"""Several changes in one didChange are taken as the one edit that makes the same text
-(lsp/documents.py `_as_one_edit`): Neovim sends a filter (`:%!fmt`) as the new text inserted
-after the old and the old deleted. Taken change by change, every statement looked edited and
-lost its result. (A whole-text change, as a full-sync client sends, kept them before too: its
+"""Several changes in one didChange are taken as the least edits, line by line, that make the
+same text (lsp/least_edits.py): Neovim sends a filter (`:%!fmt`) as the new text inserted
+after the old and the old deleted, and `:1s/$/ #/ | 6s/$/ #/` as two changes. Taken change by
+change, or as one edit from the first difference to the last, every statement between looked
+edited and lost its result. (A whole-text change, as a full-sync client sends, kept them before too: its
 test guards that.) Through the real server and worker."""
 
 from __future__ import annotations
@@ -68,3 +69,32 @@ async def test_a_whole_text_change_keeps_what_it_did_not_change(
     assert (await editor.command(methods.RESULTS, uri=uri)) == {"sent": 5}
     labels = await editor.hint_labels(uri)
     assert labels[1] == "x = 1" and labels[6] == "» 4", labels
+
+
+async def test_two_changes_far_apart_keep_the_results_between_them(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """As Neovim sends `:1s/$/  # first/ | 5s/$/  # last/`: the results of the lines between
+    (and of the untouched statement `def f`) stay; the two edited lines lose theirs."""
+    uri = await _ran(editor, tmp_path)
+    doc = editor.docs[uri]
+    first, last = len("x = 1"), len("z = f(y)")
+    editor._change(
+        doc,
+        [
+            (lsp.Range(start=lsp.Position(0, first), end=lsp.Position(0, first)), "  # first"),
+            (lsp.Range(start=lsp.Position(4, last), end=lsp.Position(4, last)), "  # last"),
+        ],
+    )
+    assert doc.source.splitlines()[4] == "z = f(y)  # last"
+    stale = await editor.wait_for(lambda: editor.notes_for(methods.STALE, uri), "eager/stale")
+    await editor.wait_for(lambda: len(editor.notes_for(methods.STALE, uri)) >= 2, "both stale")
+    assert sorted(
+        (s["fromLine"], s.get("toLine")) for s in editor.notes_for(methods.STALE, uri)
+    ) == [
+        (0, 0),
+        (4, 4),
+    ], stale
+    assert (await editor.command(methods.RESULTS, uri=uri)) == {"sent": 3}
+    labels = await editor.hint_labels(uri)
+    assert labels[1] == "y = 2" and labels[5] == "» 4", labels

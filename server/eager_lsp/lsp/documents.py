@@ -27,6 +27,7 @@ from eager_lsp.core.interpreter import Interpreter, InterpreterConfig
 from eager_lsp.core.types import ChunkResult, Event
 from eager_lsp.executors.backend import SharedSources
 from eager_lsp.lsp.config import Settings
+from eager_lsp.lsp.least_edits import least_edits
 from eager_lsp.lsp.running import RunningStatements
 from eager_lsp.lsp.store import ResultStore
 from eager_lsp.lsp.text import LineEdit, Text
@@ -196,8 +197,10 @@ class Document:
         single = len(changes) == 1 and isinstance(changes[0], lsp.TextDocumentContentChangePartial)
         after = None if single else self._after(changes)  # (the text they make, once)
         whole = None if after is None else self._as_own_edit(after)
-        merged = None if after is None or whole is not None else self._as_one_edit(after)
-        if merged is not None and (merged[0] != merged[1] or merged[2]) and self._busy():
+        merged = (
+            None if after is None or whole is not None else least_edits(self.text.source, after)
+        )
+        if merged is not None and (merged[0][0] != merged[0][1] or merged[0][2]) and self._busy():
             # The text changed while something runs here (a generation starting or writing,
             # a run): where each change lands matters (a region's boundaries, the point a
             # generation was asked at), and one merged edit can move it within identical
@@ -209,8 +212,9 @@ class Document:
             applied.append(whole)
             claimed = True
         elif merged is not None:
-            edits.append(self._apply(*merged, own=False))
-            applied.append(merged)
+            for one in merged:
+                edits.append(self._apply(*one, own=False))
+                applied.append(one)
         else:
             for change in changes:
                 if isinstance(change, lsp.TextDocumentContentChangePartial):
@@ -281,18 +285,6 @@ class Document:
             getattr(o, "writing", False) for o in self.observers
         )
 
-    def _as_one_edit(self, after: str) -> tuple[int, int, str]:
-        """Several changes in one didChange, or the whole text, making `after`, as the one
-        edit that makes the same text, the least of it: what is the same before and after is not touched.
-        Neovim sends a filter (`:%!fmt`) as the new text inserted after the old, then the old
-        deleted: taken change by change, every statement looked edited and lost its result,
-        though most of the text was the same. (A whole-text change alone was already taken by
-        what it changed.)"""
-        old, new = self.text.source, after
-        head = _common_prefix(old, new)
-        tail = _common_prefix(old[head:][::-1], new[head:][::-1])
-        return head, len(old) - tail, new[head : len(new) - tail]
-
     def _apply(self, start: int, end: int, text: str, *, own: bool) -> LineEdit:
         edit = self.text.replace(start, end, text)
         for observer in list(self.observers):
@@ -319,18 +311,6 @@ class Document:
         for predicate, fut in list(self.version_waiters):
             if not fut.done() and predicate():
                 fut.set_result(None)
-
-
-def _common_prefix(a: str, b: str) -> int:
-    """How many characters `a` and `b` start with alike (slices compared in C, halving)."""
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 class Interpreters:
