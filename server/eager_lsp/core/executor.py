@@ -202,6 +202,12 @@ class Executor(Protocol):
 
     async def interrupt(self) -> InterruptOutcome: ...
 
+    # The chunks of the batch out now (a parallel run's batches) from id `from_id` on that
+    # have not begun are skipped (`skipped` events, as after a failure): their text was
+    # edited. At once, without waiting; what began runs on. A backend that cannot take back
+    # what it was sent (a Jupyter kernel queues every request of a batch) does nothing.
+    def withdraw(self, from_id: int) -> None: ...
+
     async def reset(self) -> None: ...  # a fresh namespace in the same interpreter
 
     async def debug_listen(self, timeout: float = 30.0) -> int: ...  # RuntimeError if it cannot

@@ -282,6 +282,9 @@ class Run:
         self._ended = False
         self._in_flight = 0
         self._skip_rest = False
+        # Chunks from this index on never run (`withdraw`): their text was edited.
+        self._withdrawn_from: int | None = None
+        self._executor_now: Executor | None = None  # the executor a batch is out to
         self._planner = Planner() if parallel else None
         self._plans: dict[int, Plan] = {}
         self._unplanned: deque[Chunk] = deque()  # released, not planned yet (release order)
@@ -370,6 +373,29 @@ class Run:
         self.stop_requested.set()
         self._emit(StopRequested(self._clock(), reason=reason))
 
+    def withdraw(self, index: int, reason: str) -> bool:
+        """Chunk `index` and every chunk after it never run, unless they have begun: their
+        text was edited, or deleted, before they ran (the user no longer asks for that
+        code). What is queued here is skipped at once; the executor skips what it holds of
+        them (`Executor.withdraw`: a Jupyter kernel cannot, it runs what it was sent); the
+        statements before go on, a running one is not interrupted; and the run stops there
+        as at a syntax error (`reason`): nothing released later runs. False: nothing more
+        was withdrawn (the run is over, or it was withdrawn from there or earlier)."""
+        if self.done or (self._withdrawn_from is not None and self._withdrawn_from <= index):
+            return False
+        self._withdrawn_from = index
+        gone = [c for c in self._queue if c.index >= index]
+        self._queue = [c for c in self._queue if c.index < index]
+        for chunk in gone:
+            self._record(skipped_result(chunk))
+        if self._executor_now is not None:
+            self._executor_now.withdraw(index)
+        self.request_stop(reason, skip_rest=False)
+        return True
+
+    def _withdrawn(self, chunk: Chunk) -> bool:
+        return self._withdrawn_from is not None and chunk.index >= self._withdrawn_from
+
     async def cancel(self) -> None:
         """The user stopped it: no more chunks run, a running one is interrupted."""
         self.request_stop("cancelled")
@@ -426,10 +452,13 @@ class Run:
     def _enqueue(self, ready: list[Chunk]) -> None:
         if not ready:
             return
-        if self._skip_rest:
+        if self._skip_rest or self._withdrawn_from is not None:
             for chunk in ready:
-                self._record(skipped_result(chunk))
-            return
+                if self._skip_rest or self._withdrawn(chunk):
+                    self._record(skipped_result(chunk))
+            ready = [c for c in ready if not self._skip_rest and not self._withdrawn(c)]
+            if not ready:
+                return
         self._queue.extend(ready)
         if self._planner is not None:
             self._unplanned.extend(ready)
@@ -565,6 +594,15 @@ class Run:
         worker: Executor | None = None
         try:
             worker = await interpreter.executor()
+            if self._withdrawn_from is not None:  # meanwhile (from here to the send, no wait)
+                for chunk in [c for c in batch if self._withdrawn(c)]:
+                    pending.pop(chunk.index, None)
+                    self._record(skipped_result(chunk, dispatched))
+                on = [i for i, c in enumerate(batch) if not self._withdrawn(c)]
+                batch, requests = [batch[i] for i in on], [requests[i] for i in on]
+                if not batch:
+                    return
+            self._executor_now = worker
             side_by_side = worker.parallel if parallel else None
             if side_by_side is not None:
                 self._sent_parallel.update((c.index, side_by_side) for c in batch)
@@ -618,6 +656,8 @@ class Run:
                 self.request_stop(f"interpreter lost: {reason}")
         finally:
             self._in_flight -= 1
+            if not self._in_flight:
+                self._executor_now = None
             if accepted is not None and not accepted.done():
                 accepted.set_result(None)
 

@@ -719,6 +719,10 @@ class KernelExecutor:
             "t_end": max(t_start, p.replied_at),
         }
 
+    def withdraw(self, from_id: int) -> None:
+        """Nothing: the kernel has every request of the batch queued (a Jupyter kernel takes
+        no request back but by an interrupt, which would stop the statement running too)."""
+
     async def interrupt(self) -> InterruptOutcome:
         """Interrupt the running chunks; a kernel of ours that ignores it for the grace period
         is shut down ("killed": the interpreter starts a new one). An attached kernel is never

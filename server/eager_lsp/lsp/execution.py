@@ -228,6 +228,35 @@ async def replace_activity(doc: Document, kind: str) -> None:
         await current.stop(f"replaced by {kind}")
 
 
+# Activities whose statements wait to run behind a running one, as their user asked for them:
+# a whole-document run and a generation (or its fix). Follow mode runs what the text is now
+# by itself (lsp/follow.py).
+WITHDRAWS = frozenset({"run", "generate", "fix"})
+
+
+def withdraw_edited(server: ExecutionContext, doc: Document) -> None:
+    """After a didChange: a statement of the run in progress that waits to run (behind a
+    running one, or held by the safe gate) and whose text the user has edited or deleted
+    since never runs, nor anything after it (`Run.withdraw`). Code runs only as the user asked
+    for it: the text that would have run is no longer what they see (a loop runs, the user
+    deletes the file write below it; a generation has ended, its sleep still runs, the user
+    undoes the text). The run ends there, stopped early; a message says which line."""
+    activity, interpreter = doc.activity, doc.interpreter
+    binding = getattr(activity, "binding", None)
+    if activity is None or getattr(activity, "kind", None) not in WITHDRAWS:
+        return
+    run = interpreter.run if interpreter is not None else None
+    if binding is None or run is None or run.done:
+        return
+    chunk = binding.edited_before_running()
+    if chunk is not None:
+        where = binding.mapper(chunk.start_line)
+        line = f"line {(where + 1) if where is not None else chunk.start_line}"
+        why = f"{line} was edited or deleted before it ran"
+        if run.withdraw(chunk.index, why):
+            server.show(f"eager: {why}: it and what follows did not run")
+
+
 async def reset_namespace(interpreter: Interpreter) -> None:
     """A fresh namespace for a reproducible run (a new process if the reset fails)."""
     try:

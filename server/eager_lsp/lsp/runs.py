@@ -196,6 +196,7 @@ class RunBinding:
         # run lines) by index, the chunks running now, and for each the others it overlapped.
         self._chunks: dict[int, Chunk] = {}
         self._live: set[int] = set()
+        self._waiting_to_run: dict[int, Chunk] = {}  # released, not begun, no result
         self._overlap: dict[int, set[int]] = {}
         self._unshown: set[int] = set()  # chunks whose live output stopped being passed on
         # The safe gate holds the statements from this one on until the stream ends (its run
@@ -220,9 +221,11 @@ class RunBinding:
         if isinstance(event, Release):
             self.released += 1
             self._chunks[event.chunk.index] = event.chunk
+            self._waiting_to_run[event.chunk.index] = event.chunk
         elif isinstance(event, ExecStart):
             self.started += 1
             index = event.chunk
+            self._waiting_to_run.pop(index, None)
             for other in self._live:
                 self._overlap.setdefault(other, set()).add(index)
             self._overlap.setdefault(index, set()).update(self._live)
@@ -232,6 +235,7 @@ class RunBinding:
         elif isinstance(event, ResultReady):
             result = event.result
             self._live.discard(result.chunk.index)
+            self._waiting_to_run.pop(result.chunk.index, None)
             if statements is not None:
                 statements.finished(self.run_id, result.chunk.index)
             self.done += 1
@@ -292,6 +296,20 @@ class RunBinding:
         if lines is None or (self.check_text and not shows_code(self.doc, *lines, code)):
             return None
         return lines
+
+    def edited_before_running(self) -> Chunk | None:
+        """The first statement that waits to run (released, not begun) whose text was edited
+        or deleted since it was taken; None: none was. One not written yet (a generation's)
+        is not edited."""
+        if self.cancelled:
+            return None
+        for index in sorted(self._waiting_to_run):
+            chunk = self._waiting_to_run[index]
+            if self.hold is not None and self.hold(chunk.end_line):
+                continue
+            if self._where(chunk.start_line, chunk.end_line, chunk.code) is None:
+                return chunk
+        return None
 
     def running_edited(self) -> bool:
         """A statement running now has had its text edited (its result will be dropped)."""

@@ -93,6 +93,7 @@ class WorkerClient:
         self._ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._route: _Route | None = None
         self._in_flight: int | None = None
+        self._parallel_run: int | None = None  # the run of the parallel batches out now
         self._parallel: dict[int, _Route] = {}  # batch → route
         self._idle = asyncio.Event()
         self._idle.set()
@@ -280,6 +281,7 @@ class WorkerClient:
             self._idle.clear()
             request = {"op": "exec", "batch": batch_id, "stop_on_error": stop_on_error}
             request.update(parallel=True, run=run, chunks=list(batch))
+            self._parallel_run = run
             try:
                 await self._send(request)
             except WorkerCrashed:
@@ -291,6 +293,23 @@ class WorkerClient:
                 route.finished.cancel()  # cancelled while sending: hand the caller nothing
                 raise
         return await self._outcome(route)
+
+    def withdraw(self, from_id: int) -> None:
+        """Skip the chunks out now from `from_id` on that have not begun (protocol.py
+        "withdraw": the worker takes it on its reader thread, also mid-chunk). Written
+        without waiting for the pipe: a few bytes, behind the batch they are about."""
+        request: dict[str, Any] = {"op": "withdraw", "from": from_id}
+        if self._in_flight is not None:
+            request["batch"] = self._in_flight
+        if self._parallel and self._parallel_run is not None:
+            request["run"] = self._parallel_run
+        stdin = self._proc.stdin
+        if len(request) == 2 or stdin is None or not self.alive:
+            return
+        try:
+            stdin.write(encode(request))
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            pass  # gone: its loss is told where its batch is read
 
     async def _idle_of_sequential(self) -> None:
         """Wait for a sequential batch (a cancelled execute may still run) but not for

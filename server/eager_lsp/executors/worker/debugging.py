@@ -140,11 +140,19 @@ class RequestReader:
     """Reads the parent's request lines on a thread. `debug_listen` is answered at once, on
     this thread; every other request is queued for the main thread (`requests()`)."""
 
-    def __init__(self, stream: IO[bytes], emit: Emit, debugger: Debugger, decode: Any) -> None:
+    def __init__(
+        self,
+        stream: IO[bytes],
+        emit: Emit,
+        debugger: Debugger,
+        decode: Any,
+        withdraw: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self._stream = stream
         self._emit = emit
         self._debugger = debugger
         self._decode = decode
+        self._withdraw = withdraw
         self._queue: queue.Queue[bytes | None] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="eager-lsp-requests", daemon=True)
         # pydevd leaves threads so marked alone: neither traced nor listed to the client.
@@ -165,12 +173,19 @@ class RequestReader:
             self._queue.put(None)
 
     def _answer_here(self, line: bytes) -> bool:
-        if b"debug_listen" not in line:  # cheap: exec lines can be large
+        """`debug_listen` and `withdraw` are taken here, while a chunk may run: the one to
+        break into it, the other to skip what waits behind it."""
+        head = line[:32]  # cheap: exec lines can be large, and "op" comes first
+        if b'"debug_listen"' not in head and b'"withdraw"' not in head:
             return False
         try:
             request = self._decode(line)
         except ValueError:
             return False  # the main thread reports it
+        if request.get("op") == "withdraw":
+            if self._withdraw is not None:
+                self._withdraw(request)
+            return True
         if request.get("op") != "debug_listen":
             return False
         port, error = self._debugger.listen()

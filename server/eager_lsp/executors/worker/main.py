@@ -139,7 +139,17 @@ def main(argv: list[str] | None = None) -> None:
 
     runner = ChunkRunner(emit, interrupts, sinks)
     parallel = ParallelRunner(runner, emit, interrupts, sinks, emit_many=emit.many)
-    reader = RequestReader(requests, emit, Debugger(allowed=not args.no_debug), decode)
+
+    def withdraw(request: dict[str, Any]) -> None:
+        first = int(request.get("from", 0))
+        if "batch" in request:
+            runner.withdraw(request["batch"], first)
+        if "run" in request:
+            parallel.withdraw(request["run"], first)
+
+    reader = RequestReader(
+        requests, emit, Debugger(allowed=not args.no_debug), decode, withdraw=withdraw
+    )
     isolation.open_to_user()  # last: from here on, imports may resolve to workspace files
     emit(
         {

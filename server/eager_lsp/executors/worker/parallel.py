@@ -197,6 +197,8 @@ class ParallelRunner:
         # out in the order their locked sections ran (a result before its batch's end).
         self._outbox: list[dict[str, Any]] = []
         self._writing = threading.Lock()
+        # run → first id withdrawn before the run's statements came (`withdraw`)
+        self._withdrawn: dict[Any, int] = {}
         interrupts.elsewhere = self.interrupt_all
 
     # -- main thread ---------------------------------------------------------------------
@@ -222,6 +224,9 @@ class ParallelRunner:
                 # Everything of the run so far is committed (and it may have run statements
                 # in order since): a rollback restores `_` to what it is now at the latest.
                 state.underscore, state.shown = namespace.get("_", _MISSING), {}
+            withdrawn = self._withdrawn.pop(run, None)
+            if withdrawn is not None:  # (the withdraw was read before this request)
+                self._doom(state, withdrawn - 1)
             for entry in entries:  # document order (no bisect key=: the worker runs on 3.8)
                 at = len(state.queue)
                 while at > 0 and state.queue[at - 1].id > entry.id:
@@ -239,6 +244,20 @@ class ParallelRunner:
             self._speculative.sort(key=lambda e: e.id)
             self._settle(run)
             self._post({"ev": "accepted", "batch": batch})
+            out = self._take_outbox()
+        self._send(out)
+
+    def withdraw(self, run: Any, first: int) -> None:
+        """The run's statements from id `first` on never run (from the request-reader
+        thread): those not started are skipped, speculative ones running are abandoned, as
+        after a failure just before them."""
+        with self._lock:
+            state = self._runs.get(run)
+            if state is None or not state.queue:
+                self._withdrawn[run] = first
+                return
+            self._doom(state, first - 1)
+            self._settle(run)
             out = self._take_outbox()
         self._send(out)
 

@@ -27,6 +27,11 @@ Parent → worker ("op"):
   {"op": "shutdown"}
   {"op": "ping", "id": int}
   {"op": "debug_listen", "id": int}     start debugpy on 127.0.0.1 (answered even mid-chunk)
+  {"op": "withdraw", "from": int, "batch": int}  and/or  "run": int
+                                        the batch's (a parallel run's) chunks from id "from"
+                                        on that have not started are skipped ("skipped",
+                                        as after a failure); taken at once, also mid-chunk,
+                                        and also before the batch is read; no reply
 Interrupt is not a message: the parent sends SIGINT to the worker process.
 
 Worker → parent ("ev"):
@@ -45,8 +50,8 @@ Semantics (version 1, extended compatibly):
 - "ready" also carries "protocol" (PROTOCOL_VERSION) and "t". Its debug_port and
   debug_error are always null (kept for older parents): debugpy starts only on a
   "debug_listen" request. That request is read and answered on the worker's request-reader
-  thread, so it is answered while a chunk runs; every other request waits for the main
-  thread. "debug" carries the port, or null and the reason (--no-debug: refused; debugpy
+  thread, so it is answered while a chunk runs, and so is "withdraw"; every other request
+  waits for the main thread. "debug" carries the port, or null and the reason (--no-debug: refused; debugpy
   missing or too old a Python). A second "debug_listen" returns the same port.
 - Events for one request are written in order: per chunk "started", any "output", then
   "result" (or just "skipped"), then "batch_done". "output" (live.py) carries what a chunk

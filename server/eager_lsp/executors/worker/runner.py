@@ -134,6 +134,9 @@ class ChunkRunner:
         self._interrupts = interrupts
         self._out_sink, self._err_sink = sinks
         self._live = LiveOutput(emit, sinks)
+        # (batch, first id): that batch's chunks from that id on that have not started are
+        # skipped (`withdraw`, set on the request-reader thread: their text was edited)
+        self._withdrawn: tuple[Any, int] | None = None
         self._documents: dict[str, list[str]] = {}
         self._future_flags = 0
         self.module = self._fresh_module()
@@ -159,13 +162,24 @@ class ChunkRunner:
         # collection each reset kept the previous run's objects (~24 MiB a run in the bench).
         gc.collect()
 
+    def withdraw(self, batch: Any, first: int) -> None:
+        """Chunks of `batch` from id `first` on do not run, unless they started already
+        (called from the request-reader thread, also before the batch begins)."""
+        self._withdrawn = (batch, first)
+
+    def _is_withdrawn(self, batch: Any, chunk_id: Any) -> bool:
+        withdrawn = self._withdrawn
+        return withdrawn is not None and withdrawn[0] == batch and chunk_id >= withdrawn[1]
+
     def run_batch(self, request: dict[str, Any]) -> None:
         stop_on_error = bool(request.get("stop_on_error", True))
         skipping = False
         chunks = request.get("chunks", [])
+        batch = request.get("batch")
         with self._interrupts.batch():
             for n, chunk in enumerate(chunks):
-                if skipping:
+                if skipping or self._is_withdrawn(batch, chunk["id"]):
+                    skipping = True
                     self._emit({"ev": "skipped", "id": chunk["id"]})
                     continue
                 result = self.run_chunk(chunk)
