@@ -93,7 +93,10 @@ async def test_generated_code_undone_after_the_stream_ended_does_not_run(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     """The model's stream is over (everything is written) while its loop still waits; the
-    user takes the generated text back: the write behind the loop does not run."""
+    user takes the generated text back: the write behind the loop does not run. (On this
+    client's path, the server's applyEdit, the edit also stops the generation as a conflict,
+    which skipped it before `withdraw` too; the editors' own path, eager/streamEdit, where
+    the undo is no conflict, is tests/e2e/test_neovim.py's.)"""
     go, side = tmp_path / "go", tmp_path / "side"
     text = SCRIPT.format(go=str(go), side=str(side))
     fake_openai.enqueue(text=text, chunk_chars=40)
