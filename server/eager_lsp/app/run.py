@@ -6,6 +6,14 @@ fast as possible), so it goes through the same detector, gate and batching as ge
 A replay cannot break mid-way, but if its source ever raised, what ran is still reported
 (`RunOutcome.report`) and nothing is raised.
 
+A script run to its end ends as `python script.py` ends (`at_exit`, `eager-lsp run`): its
+threads that are not daemons are waited for, its `atexit` functions run (multiprocessing's
+joins its children there), its objects are let go (a file it left open is closed, its buffer
+written) and any file still open is flushed; what that prints is the script's output too.
+Without it the worker's exit (`os._exit`) lost all of it: a file written but not closed stayed
+empty, a thread's last write and an `atexit` print never happened. Only our worker: a Jupyter
+kernel's threads and exit functions are the kernel's own.
+
 A person stops a replay with `stop_text` (Ctrl-C of `eager-lsp run`), not by cancelling it:
 a cancelled `run_text` raises CancelledError, and what ran and what did not went with it.
 A stop is the run's own kind of stop (as an error's): the running statement is interrupted,
@@ -15,14 +23,39 @@ nothing after it runs, and `run_text` returns the outcome with the stop's reason
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from eager_lsp.core.executor import InterruptOutcome
+from eager_lsp.core.executor import ExecutorLost, InterruptOutcome
 from eager_lsp.core.interpreter import Interpreter, StreamFailed
 from eager_lsp.core.run import Listener, RunReport
 from eager_lsp.core.types import failure_text
 from eager_lsp.providers.replay import ReplayStream
 
 RUN_PIECE = 512  # characters per piece when a text is replayed "as fast as possible"
+AT_EXIT_ID = -2  # the chunk id of the script's ending (no statement of a run has it)
+# Run in the script's namespace as its last statement (names start with `_eager_`: nothing
+# of the script's is shadowed before it is let go).
+AT_EXIT_CODE = """\
+def _eager_at_exit():
+    import atexit, gc, io, threading
+    me = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not me and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    names = globals()
+    for name in [n for n in names if not (n.startswith("__") and n.endswith("__"))]:
+        if name != "_eager_at_exit":
+            del names[name]
+    gc.collect()
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, io.IOBase) and not obj.closed and obj.writable():
+                obj.flush()
+        except Exception:
+            pass
+_eager_at_exit()
+"""
 
 
 @dataclass
@@ -70,3 +103,29 @@ async def stop_text(interpreter: Interpreter, reason: str) -> InterruptOutcome |
         return None
     run.request_stop(reason)
     return await interpreter.interrupt()
+
+
+async def at_exit(interpreter: Interpreter) -> dict[str, Any] | None:
+    """End the script as Python ends it (the module's rules) in our worker; its result event
+    (`stdout`, `stderr`, `error`), or None: not a worker, or nothing to end (it is gone)."""
+    if interpreter.config.backend != "worker":
+        return None
+    try:
+        executor = await interpreter.executor()
+        [outcome] = await executor.execute(
+            [
+                {
+                    "id": AT_EXIT_ID,
+                    "code": AT_EXIT_CODE,
+                    "path": "<eager: at exit>",  # (the worker enters no document for it)
+                    "first_line": 1,
+                    "names": [],
+                    "trailing_expr": False,
+                    "image_dir": interpreter.image_dir,
+                }
+            ],
+            stop_on_error=False,
+        )
+    except ExecutorLost:
+        return None
+    return dict(outcome) if outcome["ev"] == "result" else None

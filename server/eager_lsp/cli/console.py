@@ -22,9 +22,9 @@ import re
 import shutil
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
-from eager_lsp.app.run import run_text
+from eager_lsp.app.run import at_exit, run_text
 from eager_lsp.cli.interrupt import CUT_SHORT, EXIT_INTERRUPTED, CtrlC
 from eager_lsp.cli.options import interpreter_config_from_args
 from eager_lsp.cli.terminal import watch_stdout
@@ -231,6 +231,21 @@ class ConsolePrinter:
             room = max(10, min(self.width, shutil.get_terminal_size().columns - 23))
             self.out.write(f"\r{' ' * 17}{stream}| {state[:room]}\x1b[K")
         self._drawn = want
+        self.out.flush()
+
+    def at_exit(self, ended: dict[str, Any]) -> None:
+        """What ending the script printed (app/run.py `at_exit`: its threads, its `atexit`
+        functions), or its error, under an `exit` line; nothing when it printed nothing."""
+        out, err = str(ended.get("stdout") or ""), str(ended.get("stderr") or "")
+        error = ended.get("error")
+        if self.quiet or not (out or err or error):
+            return
+        self.flush()
+        self._line(
+            time.monotonic(), "exit", f"{error['type']}: {error['message']}" if error else "at exit"
+        )
+        for stream, text in (("out", out), ("err", err)):
+            self._write_block(output_block(stream, text, self.width, indent=17))
         self.out.flush()
 
     def summary(self, report: RunReport) -> None:
@@ -487,6 +502,8 @@ async def run_file(
             outcome = await run_text(
                 interpreter, text, listener=printer, rate=args.rate, piece_size=args.piece_size
             )
+            # the script ends as python ends it (its threads, atexit), unless Ctrl-C stopped it
+            ended = None if ctrl_c.stopped else await at_exit(interpreter)
         except asyncio.CancelledError:
             # Ctrl-C cancels only a command whose run has not begun; else the reader of
             # stdout left (cli/terminal.py)
@@ -501,9 +518,18 @@ async def run_file(
         summary["debug_port"] = debug_port
         summary["chars_total"] = outcome.chars_total
         summary["chars_streamed"] = outcome.chars_streamed
+        if ended is not None:
+            error = ended.get("error")
+            summary["at_exit"] = {
+                "stdout": ended.get("stdout", ""),
+                "stderr": ended.get("stderr", ""),
+                "error": f"{error['type']}: {error['message']}" if error else None,
+            }
         if args.json:
             print(json.dumps(summary, indent=2))
         else:
+            if ended is not None:
+                printer.at_exit(ended)
             printer.summary(report)
             unsent = outcome.chars_total - outcome.chars_streamed
             if ctrl_c.stopped:
