@@ -115,6 +115,18 @@ async def test_keep_alive_comments_are_a_sign_of_life(fake_openai: FakeOpenAISer
     assert await collect(stream) == "x = 1\n"
 
 
+async def test_keep_alive_comments_alone_do_not_hold_the_stream_for_ever(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    """A server that only ever sends `: ping` (a user tour: `--timeout 3` waited for good) is
+    stalled after KEEP_ALIVE_LIMIT times `timeout_s` without text."""
+    fake_openai.enqueue(pieces=["x = 1\n"], split_every=1000, pings=200, delay=0.05)
+    stream = provider(fake_openai, timeout_s=0.2).stream(MESSAGES)
+    with pytest.raises(ProviderError) as err:
+        await collect(stream)
+    assert "sent no text for 1 s after 0 characters, only keep-alive messages" in str(err.value)
+
+
 async def test_a_line_that_comes_a_byte_at_a_time_arrives_whole(
     fake_openai: FakeOpenAIServer,
 ) -> None:

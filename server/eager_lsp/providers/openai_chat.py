@@ -63,6 +63,8 @@ def _tick_cap() -> float:
 
 _TICK_MAX_S = _tick_cap()
 _BACKOFF_S = 0.25  # first retry delay; doubles per attempt
+# Keep-alive comments and empty deltas extend a wait for text up to this many times `timeout_s`.
+KEEP_ALIVE_LIMIT = 5
 
 
 class OpenAIChatProvider:
@@ -131,7 +133,16 @@ class OpenAIChatProvider:
             self._model = ids[0]
         return self._model
 
-    def timeout_error(self, *, chars: int, started: bool) -> ProviderError:
+    def timeout_error(
+        self, *, chars: int, started: bool, keep_alive: bool = False
+    ) -> ProviderError:
+        if keep_alive:
+            return ProviderError(
+                "connection",
+                f"The model sent no text for {self.config.timeout_s * KEEP_ALIVE_LIMIT:g} s"
+                f" after {chars} characters, only keep-alive messages"
+                f" ({KEEP_ALIVE_LIMIT} times llm.timeoutSeconds)",
+            )
         if started:
             return ProviderError(
                 "connection",
@@ -324,6 +335,7 @@ class OpenAIChatStream:
         self._direct: sse_http.Response | None = None  # a direct response handing us its text
         self._begun = time.monotonic()
         self._last_activity = self._begun
+        self._last_text = self._begun  # (keep-alives extend a wait, but not for ever: `_deadline`)
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self
@@ -332,7 +344,7 @@ class OpenAIChatStream:
         if self._closed:
             raise StopAsyncIteration
         if self._pump is None:  # the first read: the request starts now
-            self._begun = self._last_activity = time.monotonic()
+            self._begun = self._last_activity = self._last_text = time.monotonic()
             self._pump = asyncio.ensure_future(self._run_pump())
             self._arm_watchdog()
         while not self._text:
@@ -358,10 +370,10 @@ class OpenAIChatStream:
         self._ahead = 0
         if self._direct is not None:
             if self._direct.held_by_consumer:
-                self._last_activity = time.monotonic()  # the pause was ours, not the server's
+                self._last_activity = self._last_text = time.monotonic()  # our pause
             self._direct.consumer_ready()
         if self._room is not None and not self._room.done():
-            self._last_activity = time.monotonic()  # the pause was ours, not the server's
+            self._last_activity = self._last_text = time.monotonic()  # our pause
             _wake(self._room)
         return text
 
@@ -402,16 +414,26 @@ class OpenAIChatStream:
         if time.monotonic() < self._deadline():
             self._arm_watchdog()
             return
-        self._error = self._provider.timeout_error(chars=self._chars, started=self._started)
+        cfg = self._provider.config
+        keep_alive = self._started and self._last_activity + cfg.timeout_s > time.monotonic()
+        self._error = self._provider.timeout_error(
+            chars=self._chars, started=self._started, keep_alive=keep_alive
+        )
         if self._pump is not None:
             self._pump.cancel()
 
     def _deadline(self) -> float:
-        """When silence becomes an error: `timeout_s` after the last sign of life; before the
-        server answered, room for every connection attempt and the backoff between them."""
+        """When silence becomes an error: `timeout_s` after the last sign of life, a keep-alive
+        comment or an empty delta included (a server thinking about a long prompt), but no
+        later than KEEP_ALIVE_LIMIT times `timeout_s` after the last text (a server that only
+        ever sends keep-alives held `--timeout 3` for good); before the server answered, room
+        for every connection attempt and the backoff between them."""
         cfg = self._provider.config
         if self._started:
-            return self._last_activity + cfg.timeout_s
+            return min(
+                self._last_activity + cfg.timeout_s,
+                self._last_text + cfg.timeout_s * KEEP_ALIVE_LIMIT,
+            )
         retries = cfg.connect_retries
         return self._begun + cfg.timeout_s * (retries + 1) + _BACKOFF_S * 2 ** (retries + 1)
 
@@ -508,6 +530,7 @@ class OpenAIChatStream:
                     self._last_activity = time.monotonic()
                     text = self._text_of(batch)
                     if text:
+                        self._last_text = self._last_activity
                         yield text
             except (openai.APIConnectionError, sse_http.Dropped) as e:
                 if self._chars == 0 and attempt < p.config.connect_retries:
@@ -570,6 +593,8 @@ class OpenAIChatStream:
         `_MAX_AHEAD` characters (the response stops reading until the consumer takes)."""
         self._last_activity = time.monotonic()  # (an empty batch: a sign of life)
         text = self._text_of(batch)
+        if text:
+            self._last_text = self._last_activity
         if text and not self._closed:
             self._text.append(text)
             self._ahead += len(text)
