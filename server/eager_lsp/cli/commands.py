@@ -131,7 +131,18 @@ def build_parser() -> argparse.ArgumentParser:
         "model writes the code (the `local` extra); --model names a model of an endpoint.",
     )
     p.add_argument("prompt", help="what the code should do")
-    p.add_argument("-o", "--output", type=Path, help="also write the code to this file")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="also write the code to this file, a new or empty one (an existing file needs"
+        " --overwrite); nothing is written when the model wrote no code",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="let -o replace a file that holds text (not after Ctrl-C or a model failure)",
+    )
     p.add_argument(
         "--provider",
         choices=["auto", "local", "openai"],
