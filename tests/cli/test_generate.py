@@ -171,6 +171,72 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_the_model_runs(
     assert f"cannot write {where}" in out.stderr and "Traceback" not in out.stderr, out.stderr
 
 
+MY_WORK = "# my work\nX = 42\n"
+
+
+def test_an_existing_file_is_not_replaced_unless_asked(tmp_path: Path) -> None:
+    """`-o` naming a file that holds text: a usage error before the model is asked (it was
+    replaced without a word), and the file is as it was."""
+    mine = tmp_path / "p.py"
+    mine.write_text(MY_WORK)
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text="x = 1\n")
+        out = generate(srv, tmp_path, "-o", "p.py")
+        assert srv.chat_requests == []
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "p.py already exists" in out.stderr and "--overwrite" in out.stderr, out.stderr
+    assert mine.read_text() == MY_WORK and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [{"status": 500, "error_message": "boom"}, {"status": 401}, {"pieces": []}],
+    ids=["http500", "http401", "empty"],
+)
+def test_a_generation_that_wrote_nothing_writes_no_file(
+    tmp_path: Path, reply: dict[str, object]
+) -> None:
+    """The model failed or answered nothing: the file, even with --overwrite, keeps the
+    user's text (it was emptied: "wrote p.py", 0 bytes), a new one is not created, and the
+    command says so."""
+    mine = tmp_path / "p.py"
+    mine.write_text(MY_WORK)
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(**reply)
+        srv.enqueue(**reply)
+        kept = generate(srv, tmp_path, "-o", "p.py", "--overwrite")
+        new = generate(srv, tmp_path, "-o", "new.py")
+    for out, name in ((kept, "p.py"), (new, "new.py")):
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert "wrote" not in out.stdout, out.stdout
+        assert f"nothing was generated: {name} " in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+    assert mine.read_text() == MY_WORK
+    assert not (tmp_path / "new.py").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.py"]  # (no temporary file left)
+
+
+def test_overwrite_replaces_an_existing_file_whole_and_keeps_its_mode(tmp_path: Path) -> None:
+    """`--overwrite`: the generated code replaces the file (through a temporary file renamed
+    over it: never half-written), with the file's permissions; an empty file needs no flag."""
+    mine = tmp_path / "p.py"
+    mine.write_text(MY_WORK)
+    mine.chmod(0o640)
+    (tmp_path / "empty.py").write_text("")
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text="x = 6 * 7\nprint(x)\n")
+        srv.enqueue(text="y = 1\n")
+        out = generate(srv, tmp_path, "-o", "p.py", "--overwrite")
+        into_empty = generate(srv, tmp_path, "-o", "empty.py")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "wrote p.py" in out.stdout.splitlines(), out.stdout
+    assert mine.read_text() == "x = 6 * 7\nprint(x)\n"
+    assert mine.stat().st_mode & 0o777 == 0o640
+    assert into_empty.returncode == 0, into_empty.stderr
+    assert (tmp_path / "empty.py").read_text() == "y = 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.py", "p.py"]
+
+
 def test_serve_reports_a_bad_address_or_log_file_without_a_traceback(tmp_path: Path) -> None:
     """`serve` mistakes are told in one line: a malformed or out-of-range --tcp (before the
     TCP warning), an address this machine does not have, a port already taken, a log file in

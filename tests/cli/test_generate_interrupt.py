@@ -302,7 +302,7 @@ def test_ctrl_c_before_the_model_writes_anything_leaves_the_file_alone(tmp_path:
     out_file.write_text("earlier = 1\n")
     with FakeOpenAIServer() as srv:
         srv.enqueue(text="x = 1\n", first_delay=30)  # silent for 30 s
-        gen = OnATerminal(srv, "-o", str(out_file), cwd=tmp_path)
+        gen = OnATerminal(srv, "-o", str(out_file), "--overwrite", cwd=tmp_path)
         deadline = time.monotonic() + 60
         while not srv.chat_requests and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -316,6 +316,27 @@ def test_ctrl_c_before_the_model_writes_anything_leaves_the_file_alone(tmp_path:
     assert lines[1:] == [f"stopped early: {INTERRUPTED} before the model wrote any code"], lines
     assert out_file.read_text() == "earlier = 1\n"
     assert "Traceback" not in err and "returned no code" not in err, err
+
+
+def test_ctrl_c_mid_stream_does_not_replace_an_existing_file(tmp_path: Path) -> None:
+    """`--overwrite` asks to replace the file with the generated program; Ctrl-C in the
+    middle leaves only part of one, which replaced the user's file. The file stays as it was
+    (the command says so), the code so far is on the screen."""
+    out_file = tmp_path / "out.py"
+    out_file.write_text("earlier = 1\n")
+    with FakeOpenAIServer() as srv:
+        srv.enqueue(text=SLEEPER, delay=0.02)
+        gen = OnATerminal(srv, "-o", str(out_file), "--overwrite", cwd=tmp_path)
+        gen.until("out| pid")
+        gen.ctrl_c()
+        code, lines, err = gen.finish(timeout=30)
+    assert code == 130, (lines, err)
+    assert f"stopped early: {INTERRUPTED}" in lines, lines
+    assert not any(line.startswith("wrote") for line in lines), lines
+    assert "x = 6 * 7" in _code_lines(lines), lines
+    assert out_file.read_text() == "earlier = 1\n"
+    assert f"{out_file} left as it was" in err, err
+    assert "Traceback" not in err, err
 
 
 def test_ctrl_c_with_json_prints_the_summary_object(tmp_path: Path) -> None:

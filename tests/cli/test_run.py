@@ -478,3 +478,31 @@ def test_a_second_ctrl_c_says_why_in_the_json_too(tmp_path: Path) -> None:
     assert "out of memory" not in out and "SIGKILL" not in out, lost
     assert "Traceback" not in err, err
     assert _gone(pid), "the interpreter outlived the command"
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "said"),
+    [
+        ("sys.exit(0)", 0, ""),
+        ("exit()", 0, ""),
+        ("sys.exit()", 0, ""),
+        ("sys.exit(3)", 3, ""),
+        ("raise SystemExit(3)", 3, ""),
+        ("sys.exit('fatal msg')", 1, "fatal msg"),
+    ],
+)
+def test_a_script_that_exits_ends_as_python_ends_it(
+    tmp_path: Path, call: str, status: int, said: str
+) -> None:
+    """`sys.exit(0)` printed "stopped early: SystemExit: 0 at line 2" and exited 1 (and
+    `sys.exit(3)` 1). As with python: nothing after it runs, the status is its code (1 and
+    the message on stderr for a string), and it is no error."""
+    (tmp_path / "e.py").write_text(f"import sys\nprint('a')\n{call}\nprint('later')\n")
+    out = _cli("run", "--rate", "0", "--no-debug", "e.py", cwd=tmp_path)
+    assert out.returncode == status, out.stdout + out.stderr
+    assert "out| a" in out.stdout and "later" not in out.stdout, out.stdout
+    assert "SystemExit" not in out.stdout and "stopped early" not in out.stdout, out.stdout
+    assert f"exited with status {status} at line 3" in out.stdout, out.stdout
+    assert out.stderr == (f"{said}\n" if said else ""), out.stderr
+    quiet = _cli("run", "--rate", "0", "--no-debug", "--json", "e.py", cwd=tmp_path)
+    assert quiet.returncode == status, quiet.stdout + quiet.stderr

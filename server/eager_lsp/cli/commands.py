@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eager_lsp.cli.options import KERNEL_TOKEN_ENV, interpreter_config_from_args
-from eager_lsp.cli.terminal import EXIT_READER_GONE, GuardedStdout
+from eager_lsp.cli.terminal import EXIT_OUTPUT_FAILED, EXIT_READER_GONE, GuardedStdout
 from eager_lsp.core.detector import BoundaryDetector
 from eager_lsp.core.executor import ExecutorLost
 from eager_lsp.core.source_files import SourceError, read_python_source
@@ -57,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 1
     if guard is not None:
         guard.flush()  # (what is still buffered finds out now whether anyone reads it)
-        if guard.gone:
+        if guard.failed is not None:  # one line, not a traceback (cli/terminal.py)
+            print(f"eager-lsp: cannot write to stdout: {guard.failed}", file=sys.stderr)
+            code = EXIT_OUTPUT_FAILED
+        elif guard.gone:
             code = EXIT_READER_GONE
     if argv is None and args.command in _ONE_SHOT:
         _exit_now(code)
@@ -131,7 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
         "model writes the code (the `local` extra); --model names a model of an endpoint.",
     )
     p.add_argument("prompt", help="what the code should do")
-    p.add_argument("-o", "--output", type=Path, help="also write the code to this file")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="also write the code to this file, a new or empty one (an existing file needs"
+        " --overwrite); nothing is written when the model wrote no code",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="let -o replace a file that holds text (not after Ctrl-C or a model failure)",
+    )
     p.add_argument(
         "--provider",
         choices=["auto", "local", "openai"],

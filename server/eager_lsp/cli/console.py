@@ -10,6 +10,13 @@ state printed as a line of its own flooded the terminal (five lines for five sta
 them empty). While the statement runs, such a line is drawn in place as it changes when stdout
 is a terminal (`ConsolePrinter.redraw`); elsewhere (a pipe, a file, a log) it is printed once,
 when it ends, in its final state, or with the statement's result if it never ends.
+
+A script that calls `sys.exit()` (`exit()`, `raise SystemExit`) ends as under python
+(`script_exit`): nothing after it runs, its result line says `exited with status N`, not an
+error, and `run` exits with that status (0 for none, the code, or 1 with a message, which is
+printed on stderr as python prints it). The worker reports it as an error like any other (the
+language server shows it so); the status is read back from its message, so a string that
+reads as a number or None (`sys.exit("3")`) gives that status where python gives 1.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from eager_lsp.core.types import (
     StopRequested,
     SyntaxErrorFound,
     WorkerLost,
+    failure_text,
 )
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.executors.worker.capture import cut_output
@@ -93,6 +101,7 @@ class ConsolePrinter:
         self._drawing: int | None = None  # the statement whose unfinished line is drawn
         self._drawn: tuple[str, str] | None = None  # drawn below the printed lines now
         self._killed: str | None = None  # why it was killed (or let go of) on purpose
+        self._exit_stop: tuple[str, str] | None = None  # the stop a script's exit caused, said
 
     def __call__(self, event: Event) -> None:
         if self.t0 is None:
@@ -116,7 +125,10 @@ class ConsolePrinter:
             issue = event.issue
             self._hold(set(self._running), event.t, f"line {issue.line}", issue.text)
         elif isinstance(event, StopRequested):
-            self._hold(set(), event.t, "stop", event.reason)  # behind a held line, if any
+            reason = event.reason
+            if self._exit_stop is not None and reason == self._exit_stop[0]:
+                reason = self._exit_stop[1]
+            self._hold(set(), event.t, "stop", reason)  # behind a held line, if any
         elif isinstance(event, GateHeld):  # said when it begins, not only in the summary
             why = f"line {event.line} {event.reason}: it and what follows run at the end"
             self._hold(set(self._running), event.t, "gate", why)
@@ -170,6 +182,8 @@ class ConsolePrinter:
             said = CUT_SHORT.get(self._killed, f"{self._killed}; its state is lost")
             lost = dataclasses.replace(error, message=said)
             r = dataclasses.replace(r, error=lost)
+        if (ended := script_exit(r)) is not None:
+            self._exit_stop = (stop_reason_of(r), exit_text(ended, r))
         self._line(t, where(r.chunk), result_text(r, self.width))
         for stream, text in (("out", r.stdout), ("err", r.stderr)):  # (before an error too)
             shown = live.printed_of(stream, text) if live is not None else 0
@@ -370,7 +384,9 @@ def result_text(r: ChunkResult, width: int) -> str:
     cut with "…", never where it failed and how long it took (a long JSONDecodeError lost
     its "at line 2" and its time to the cut)."""
     took = f" ({(r.exec_end - r.exec_start) * 1000:.1f} ms)"
-    if r.error is not None:
+    if (ended := script_exit(r)) is not None:
+        body, tail = exit_text(ended, r).partition(" at line ")[0], took
+    elif r.error is not None:
         body = r.error.text
         tail = (f" at line {r.error.line}" if r.error.line else "") + took
     else:
@@ -380,6 +396,39 @@ def result_text(r: ChunkResult, width: int) -> str:
         body, tail = "  ".join(parts) or "ok", took
     room = max(width - len(tail), 10)
     return (body if len(body) <= room else body[: room - 1] + "…") + tail
+
+
+def script_exit(r: ChunkResult | None) -> tuple[int, str] | None:
+    """The status python exits with after the SystemExit `r` raised, and what it prints on
+    stderr ("" for nothing); None: `r` raised none. (The status is read from the message:
+    the module's rules.)"""
+    if r is None or r.skipped or r.error is None or r.error.type != "SystemExit":
+        return None
+    message = r.error.message
+    if message in ("", "None"):  # (str(SystemExit()) and str(SystemExit(None)): exit())
+        return 0, ""
+    if re.fullmatch(r"-?\d{1,9}", message):
+        return int(message), ""
+    return 1, message
+
+
+def exit_text(ended: tuple[int, str], r: ChunkResult) -> str:
+    """ "exited with status 3 at line 2": a script's exit, said as no error."""
+    line = r.error.line if r.error is not None else None
+    return f"exited with status {ended[0]}" + (f" at line {line}" if line else "")
+
+
+def stop_reason_of(r: ChunkResult) -> str:
+    """The run's stop reason for a failing `r` (core/run.py says it so)."""
+    return f"{failure_text(r)} at line {r.error.line if r.error else None}"
+
+
+def run_exit(report: RunReport) -> tuple[int, str] | None:
+    """The script's exit that stopped `report`'s run (`script_exit`), if one did."""
+    for r in report.results:
+        if (ended := script_exit(r)) is not None and report.stop_reason == stop_reason_of(r):
+            return ended
+    return None
 
 
 def output_block(stream: str, output: str, width: int, indent: int, shown: int = 0) -> list[str]:
@@ -451,7 +500,12 @@ def format_summary(report: RunReport, origin: float | None = None) -> str:
         lines.append(f"gate: ran serially from {report.gate_fallback}")
     if report.parallel_note:
         lines.append(f"gate {report.parallel_note}")
-    if report.stopped_early:
+    ended = next((r for r in report.results if script_exit(r) is not None), None)
+    if ended is not None and report.stop_reason == stop_reason_of(ended):
+        exited = script_exit(ended)
+        assert exited is not None
+        lines.append(f"the script {exit_text(exited, ended)}: nothing after it ran")
+    elif report.stopped_early:
         lines.append(f"stopped early: {(report.stop_reason or '').partition(chr(10))[0]}")
     return "\n".join(lines)
 
@@ -544,6 +598,11 @@ async def run_file(
                 )
     if ctrl_c.stopped:
         return EXIT_INTERRUPTED
+    if (ended := run_exit(report)) is not None:  # sys.exit(): python's status (module rules)
+        status, said = ended
+        if said:
+            print(said, file=sys.stderr)
+        return status
     return 0 if outcome.ok else 1
 
 

@@ -11,19 +11,34 @@ model's stream is closed, the running statement interrupted, no repair follows, 
 finished generation gives is still given: the code so far (every complete line the model
 wrote; an unfinished last line is not shown, not kept, never ran) in `-o` and in `--json`'s
 `code`, and the summary, whose last line says the user stopped it ("… before the model wrote
-any code" when the attempt it stopped had none). Exit status 130. A stop that leaves no code
-at all does not touch the `-o` file (a previous program there is not replaced by nothing).
-Pressed while the bundled local model still starts (15–60 s), it ends the command at once:
-the start is stopped and its process killed (`_stop_model_start`), not waited for.
+any code" when the attempt it stopped had none). Exit status 130. Pressed while the bundled
+local model still starts (15–60 s), it ends the command at once: the start is stopped and its
+process killed (`_stop_model_start`), not waited for.
+
+The `-o` file is the user's (`OutputFile`); it was emptied by a model that answered HTTP 500
+and replaced without a word. Rules:
+- a file that holds text is replaced only with `--overwrite`; without it the command is
+  refused before the model is asked (status 2). A new or empty file needs no flag;
+- nothing is written when the model wrote no code (a failed request, an empty answer, a stop
+  before any code): the file stays as it was, and the command says so;
+- a replaced file is replaced only by a generation that ended by itself: after Ctrl-C or a
+  model failure what is left is part of a program, and the user's file stays (the code so far
+  is on the screen and in `--json`'s `code`). A new or empty file gets it, as before;
+- the write is a temporary file in the same directory renamed over the file, with the file's
+  permissions: a crash or a full disk leaves the old file or the new one, never half of one.
+  A device or a pipe (`-o /dev/stdout`) cannot be renamed over and is written as it is.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
+import secrets
+import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -160,9 +175,19 @@ async def generate_main(args: argparse.Namespace) -> int:
         print(f"eager-lsp: {exc}", file=sys.stderr)
         return 2
     out_path: Path | None = args.output
-    if out_path is not None and (problem := _unwritable(out_path)):
-        print(f"eager-lsp: cannot write {out_path}: {problem}", file=sys.stderr)
-        return 2
+    output = None
+    if out_path is not None:
+        if problem := _unwritable(out_path):
+            print(f"eager-lsp: cannot write {out_path}: {problem}", file=sys.stderr)
+            return 2
+        output = OutputFile(out_path, overwrite=getattr(args, "overwrite", False))
+        if output.replaces and not output.overwrite:
+            print(
+                f"eager-lsp: {out_path} already exists and is not empty: pass --overwrite to"
+                " replace it with the generated code, or name another file with -o",
+                file=sys.stderr,
+            )
+            return 2
     doc_path = str(out_path.resolve()) if out_path else str(Path("generated.py").resolve())
     origin = time.monotonic()  # every time this command prints counts from here
     watch_stdout()
@@ -218,12 +243,9 @@ async def generate_main(args: argparse.Namespace) -> int:
         code = outcome.code
         write_error = None
         written = False
-        if out_path is not None and (code or not interrupted):
-            try:
-                out_path.write_text(code, encoding="utf-8")
-                written = True
-            except OSError as exc:  # (checked before the model started; it changed since)
-                write_error = f"cannot write {out_path}: {exc.strerror or exc}"
+        if output is not None:
+            cut_short = interrupted or any(a.model_failure for a in attempts)
+            written, write_error = output.save(code, cut_short)
         final = attempts[-1].report
         if args.json:
             summary: dict[str, Any] = final.to_json() if final else {}
@@ -279,6 +301,84 @@ def _print_attempt(attempt: Attempt, label: str, origin: float) -> None:
     if attempt.stopped is not None and not said:
         tail = "" if wrote else " before the model wrote any code"
         print(f"{label}stopped early: {attempt.stopped}{tail}")
+
+
+def _holds_text(path: Path) -> bool:
+    """A regular file with something in it (following a symlink)."""
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+@dataclass
+class OutputFile:
+    """`-o FILE`, written by the module's rules."""
+
+    path: Path
+    overwrite: bool = False
+    replaces: bool = field(init=False)  # it held text when the command started
+
+    def __post_init__(self) -> None:
+        self.replaces = _holds_text(self.path)
+
+    def save(self, code: str, cut_short: bool) -> tuple[bool, str | None]:
+        """Write `code` if the rules let it: (written, why it could not be, for stderr and
+        status 1). A file the rules keep is said on stderr here."""
+        path = self.path
+        if not code.strip():
+            state = "left as it was" if path.exists() else "not written"
+            print(f"eager-lsp: nothing was generated: {path} {state}", file=sys.stderr)
+            return False, None
+        if self.replaces and cut_short:
+            print(
+                f"eager-lsp: {path} left as it was: the generation was cut short, and what"
+                " it wrote does not replace a file (the code so far is above)",
+                file=sys.stderr,
+            )
+            return False, None
+        if _holds_text(path) and not self.replaces and not self.overwrite:
+            return False, f"{path} was written by something else meanwhile: left as it was"
+        try:
+            write_atomically(path, code)
+        except OSError as exc:  # (checked before the model started; it changed since)
+            return False, f"cannot write {path}: {exc.strerror or exc}"
+        return True, None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """`text` into `path` through a temporary file in its directory renamed over it (the
+    module's rules): a symlink's target is replaced, with the permissions it had (a new file
+    gets the umask's, as open() would give it)."""
+    target = path.resolve()
+    if target.exists() and not target.is_file():  # a device, a pipe: cannot be renamed over
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(text)
+        return
+    try:
+        mode: int | None = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(temp, flags, 0o666)  # (the umask applies)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 def _unwritable(path: Path) -> str | None:
