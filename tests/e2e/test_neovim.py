@@ -396,6 +396,41 @@ def test_run_an_existing_file_then_show_its_output(
 
 
 @requires_nvim
+def test_output_buffer_ends_with_what_a_long_output_printed_last(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """A statement prints 200,000 lines, then FINAL: its live output stops at the last
+    eager/output, and its result, cut to fit its cap, holds the head and the end. :EagerOutput
+    keeps the live text and shows the end the result kept, so it ends with FINAL (it ended
+    mid-line, under a note that the result was cut, without it)."""
+    target = tmp_path / "fin.py"
+    source = (
+        "import time\n"
+        "def work():\n"
+        "    time.sleep(0.3)\n"  # (live output starts before the loop)
+        "    for i in range(200000):\n"
+        '        print("row", i)\n'
+        '    print("FINAL total=42")\n'
+        "work()\n"
+    )
+    target.write_text(source)
+    r = run_scenario(
+        "run", tmp_path, {"file": str(target), "settings": _settings(openai_server.url)}
+    )
+    assert r["done"], r["_debug"]
+    loop = [c for c in r["results"] if c["chunk"]["startLine"] == 6]
+    assert loop and loop[0]["truncated"] is True, r["results"]
+    assert loop[0].get("_live"), "no live output was kept: the case was not exercised"
+    lines = r["output_lines"]
+    assert lines[-1] == "FINAL total=42", lines[-4:]
+    assert lines.count("FINAL total=42") == 1
+    start = lines.index("# line 7: ok")
+    rows = [int(x[4:]) for x in lines[start + 1 :] if re.fullmatch(r"row \d+", x)]
+    assert rows == sorted(set(rows)), "a row shown twice or out of order"
+    assert rows[0] == 0 and rows[-1] == 199999, rows[-3:]
+
+
+@requires_nvim
 def test_attach_shows_host_and_port_without_nvim_dap(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:
@@ -1660,18 +1695,23 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     assert not any(line.endswith(": running") for line in r["after_error"]), r["after_error"]
     assert r["after_error_live"] == 0
     # a result cut to fit its cap, whose stream does not start with the live text: that
-    # text stays (it has more), then one note line; the other stream is the result's
+    # text stays (it has more), then the end the result kept, joined to it where the live text
+    # runs into it, else under a note; the other stream is the result's
     note = (
         "[... above: this output as it was printed live; its copy in the result was cut to "
         "fit. :EagerDetail on the statement shows all the server kept]"
     )
+    gap = (
+        "[... not shown: what was printed between the live output above and the end the "
+        "result kept, below. :EagerDetail on the statement shows all the server kept]"
+    )
     steps = [f"step {i}" for i in range(1, 21)]
-    assert r["truncated"] == [*steps, "last part", note, "warn 1", "warn 2"], r["truncated"]
-    assert r["truncated_stderr"] == ["out", "more", "e1", "e2", "e3", note]
+    assert r["truncated"] == [*steps, "last part done", "warn 1", "warn 2"], r["truncated"]
+    assert r["truncated_stderr"] == ["out", "more", "e1", "e2", "e3", gap, "e4", "e5"]
     assert r["truncated_prefix"] == ["p1", "p2", "q1"]  # starts with the live text: whole
     assert r["not_truncated"] == ["k1", "[cut]k3"]  # not truncated: the result's, whole
     # the kept text is bounded (the live cap) and goes with its result
-    assert r["big_truncated_last"] == note
+    assert r["big_truncated_last"] == [gap, "tail end"]
     assert r["cap"] - 4096 < r["big_truncated_kept"] <= r["cap"], r["big_truncated_kept"]
     assert r["big_truncated_gaps"] == 1  # its head and its newest text, the middle counted
     assert r["kept_before_replace"] == 3
@@ -1688,6 +1728,9 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     # the worker's mark of a stream cut at its cap stays under the kept live text
     worker_mark = "[... output truncated: 1234 more characters]"
     assert r["worker_cut"] == [*steps[:6], worker_mark, note], r["worker_cut"]
+    # the end of a long fast loop's output (what it printed last) is shown, each line once
+    assert r["end_joined"] == ["a 1", "a 2", "a 3", "a 4", "FINAL"], r["end_joined"]
+    assert r["end_apart"] == ["row 1", "row 39995", gap, "9995", "row 99996", "FINAL"]
     # a lost interpreter's result: what it printed, then the error
     assert r["lost"] == ["tick 0", "tick 1", "WorkerDied: the worker exited (code 3)"], r["lost"]
 

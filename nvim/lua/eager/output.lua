@@ -2,7 +2,8 @@
 -- files of its matplotlib figures, one path a line) and error, kept up to date while it is open.
 -- A statement still running shows what it printed so far (eager/output) under "# line N:
 -- running"; its result then replaces that section (its output starts with the same text; when
--- it does not and the result was cut to fit its cap, the text shown live stays, with a note).
+-- it does not and the result was cut to fit its cap, the text shown live stays, then the end of
+-- the result's copy, which was printed last, under a note when something between is not shown).
 -- Each line is shown as a terminal shows it: its text after its last '\r' (a progress bar).
 -- :EagerDetail (detail.lua) renders the server's whole copy of one result the same way
 -- (`detail_lines`).
@@ -32,6 +33,11 @@ end
 --- the result's copy of that stream was cut in its middle to fit the result message (whether
 --- the server's eager.resultDetail has more depends on whether the worker cut it first).
 M.CUT_NOTE = "[... above: this output as it was printed live; its copy in the result was cut to fit. :EagerDetail on the statement shows all the server kept]"
+
+--- The line between a statement's live output and the end its result kept, when the live
+--- text does not run into that end (it stopped at the last eager/output, the result's copy
+--- lost its middle): what was printed between them is not shown.
+M.GAP_NOTE = "[... not shown: what was printed between the live output above and the end the result kept, below. :EagerDetail on the statement shows all the server kept]"
 
 --- A line as a terminal leaves it: the text after its last '\r' ('\r's at its end first left
 --- out: "\r\n" is a line ending, and a '\r' ending the live text so far is overwritten by the
@@ -171,14 +177,20 @@ local function add_result(r, first, last, out, opts)
       out[#out + 1] = "# " .. stream
     end
     if kept then
-      -- cut to fit its cap, the result lacks part of what was shown live: that stays, with
-      -- the worker's mark of a stream it cut (the live text never has it) from the result's end
-      add_text(kept, out)
-      local mark = truncation_line(r[stream])
-      if mark and truncation_line(kept) ~= mark then
-        out[#out + 1] = mark
+      -- cut to fit its cap, the result lacks part of what was shown live: that stays, then
+      -- the end the result kept (state.kept_live); without one, the worker's mark of a stream
+      -- it cut after its head (the live text never has it) and a note
+      add_text(kept.text, out)
+      if kept.the_end then
+        out[#out + 1] = M.GAP_NOTE
+        add_text(kept.the_end, out)
+      elseif not kept.joined then
+        local mark = truncation_line(r[stream])
+        if mark and truncation_line(kept.text) ~= mark then
+          out[#out + 1] = mark
+        end
+        out[#out + 1] = M.CUT_NOTE
       end
-      out[#out + 1] = M.CUT_NOTE
     else
       add_text(r[stream], out)
     end
