@@ -979,6 +979,7 @@ def test_k_shows_the_full_value_output_and_traceback(
         "def boom():\n"
         "    return 1 / 0\n"
         "boom()\n"
+        "\n"
     )
     r = run_scenario(
         "hover",
@@ -987,6 +988,7 @@ def test_k_shows_the_full_value_output_and_traceback(
             "file": str(target),
             "settings": _settings(openai_server.url),
             "hover_lines": [0, 1, 4],
+            "no_word_line": 5,
         },
     )
     assert "pydoc" in r["keywordprg"], r["keywordprg"]  # what K did before
@@ -996,6 +998,10 @@ def test_k_shows_the_full_value_output_and_traceback(
     assert "list[500]" not in value.split("\n", 1)[1], value  # the values, not the summary
     assert "hello from the hover" in out, out
     assert "ZeroDivisionError" in err and "in boom" in err and "return 1 / 0" in err, err
+    # `K` on a line without a result or a word: Neovim's own message, no Lua error
+    messages = r["no_word_messages"].strip()
+    assert messages == "E349: No identifier under cursor", (messages, r["no_word_errors"])
+    assert r["no_word_errors"] == [] and r["no_word_float"] is False
 
 
 @requires_nvim

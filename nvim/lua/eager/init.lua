@@ -184,7 +184,9 @@ function M.map_hover(buf)
   end, { buffer = buf, desc = "eager: hover" })
 end
 
---- The result on the cursor's line in a float; without one, the usual `K`.
+--- The result on the cursor's line in a float; without one, the usual `K`. Its error (E349 on
+--- a line without a word) is said as `K` says it, as an error message: raised, it would come
+--- from the answer's callback with "vim.schedule callback:" and a Lua traceback.
 ---@param buf? integer
 function M.hover(buf)
   buf = (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
@@ -194,9 +196,12 @@ function M.hover(buf)
       return c.name ~= "eager" and c:supports_method("textDocument/hover")
     end, vim.lsp.get_clients({ bufnr = buf }))
     if #others > 0 then
-      vim.lsp.buf.hover()
-    else
-      vim.cmd("normal! K")
+      return vim.lsp.buf.hover()
+    end
+    local ok, err = pcall(vim.cmd, "normal! K")
+    if not ok then
+      err = tostring(err)
+      vim.api.nvim_echo({ { err:match("E%d+: .*$") or err, "ErrorMsg" } }, true, {})
     end
   end
   if not client then
