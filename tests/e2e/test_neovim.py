@@ -1078,6 +1078,14 @@ def test_nothing_runs_in_a_folder_until_it_is_trusted(
     assert r["attached_after"] is True, r["_debug"]
     assert r["done"] and any("a = 42" in h["label"] for h in r["inlay_hints"]), r["_debug"]
     assert r["trust_file"] == {str(project.resolve()): "allow"}
+    # :checkhealth eager names the Python file's folder (not its own health buffer's)
+    folder = str(project.resolve())
+    assert any(f"trust: {folder} is not trusted" in line for line in r["health_before"]), r[
+        "health_before"
+    ]
+    assert any(f"trust: {folder} is trusted" in line for line in r["health_after"]), r[
+        "health_after"
+    ]
 
     # A new Neovim in the same folder: trusted without asking (a prompt would be an error).
     r = run_scenario("trust", tmp_path, {**common, "expect_attach": True})
