@@ -1750,6 +1750,26 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
 
 
 @requires_nvim
+def test_output_buffers_of_two_files_of_the_same_name_are_named_apart(tmp_path: Path) -> None:
+    """p/a.py and q/a.py: each :EagerOutput buffer is named after its file's path as :ls
+    shows it (the second was left an unnamed scratch buffer: "eager://output/a.py" was the
+    first's); a name that is taken falls back to the full path."""
+    files = []
+    for folder in ("p", "q", "r"):
+        (tmp_path / folder).mkdir()
+        files.append(tmp_path / folder / "a.py")
+        files[-1].write_text("a = 1\n")
+    r = run_scenario("output_names", tmp_path, {"files": [str(f) for f in files]})
+    p, q, taken = r["outputs"]
+    assert p["name"] == "eager://output/p/a.py", p
+    assert q["name"] == "eager://output/q/a.py", q
+    assert taken["name"] == f"eager://output/{files[2]}", taken
+    assert len({p["buf"], q["buf"], taken["buf"]}) == 3
+    for out, f in zip(r["outputs"], files, strict=True):
+        assert out["lines"] == ["# line 1: ok", f"from {f}"], out
+
+
+@requires_nvim
 def test_eager_detail_shows_a_statements_whole_output_and_traceback(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:

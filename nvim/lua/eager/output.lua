@@ -5,6 +5,7 @@
 -- it does not and the result was cut to fit its cap, the text shown live stays, then the end of
 -- the result's copy, which was printed last, under a note when something between is not shown).
 -- Each line is shown as a terminal shows it: its text after its last '\r' (a progress bar).
+-- One buffer per document, named after its path (`eager://output/src/a.py`).
 -- :EagerDetail (detail.lua) renders the server's whole copy of one result the same way
 -- (`detail_lines`).
 local state = require("eager.state")
@@ -424,6 +425,23 @@ function M.refresh_live(uri, live)
   at.count = #section
 end
 
+--- Name an output buffer after its document's path as :ls shows it (`eager://output/src/a.py`,
+--- as :EagerDetail's buffers are named: two files of the same name never share a name); when
+--- that is taken (another file's, named under another working directory, or a buffer the
+--- plugin lost track of), after its full path, else that and the buffer's number.
+---@param buf integer
+---@param uri string
+local function name_buffer(buf, uri)
+  local ok, fname = pcall(vim.uri_to_fname, uri)
+  fname = ok and fname or uri
+  local full = "eager://output/" .. vim.fn.fnamemodify(fname, ":p")
+  for _, name in ipairs({ "eager://output/" .. vim.fn.fnamemodify(fname, ":~:."), full, ("%s (%d)"):format(full, buf) }) do
+    if pcall(vim.api.nvim_buf_set_name, buf, name) then
+      return
+    end
+  end
+end
+
 --- Open (or show) the output buffer of a document in a split.
 ---@param source_buf integer
 ---@return integer buf
@@ -435,7 +453,7 @@ function M.open(source_buf)
     vim.bo[buf].bufhidden = "hide"
     vim.bo[buf].undolevels = -1 -- rewritten on every result: no undo history to keep
     vim.bo[buf].filetype = "eager-output"
-    pcall(vim.api.nvim_buf_set_name, buf, "eager://output/" .. vim.fn.fnamemodify(vim.uri_to_fname(uri), ":t"))
+    name_buffer(buf, uri)
     buffers[uri] = buf
   end
   M.refresh(uri)
