@@ -469,6 +469,37 @@ def test_attach_shows_host_and_port_without_nvim_dap(
 
 
 @requires_nvim
+def test_generate_in_a_buffer_without_a_file_says_to_save_it_first(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """`:enew`, `:set ft=python`, `:EagerGenerate ...`: the buffer's URI is "file://" (shared by
+    every unnamed buffer), and the generation failed with a false "the document was closed".
+    Now nothing starts and the message says to save it; after `:w` the generation works."""
+    openai_server.enqueue(text="x = 6 * 7\nprint(x)\n")
+    target = tmp_path / "new.py"
+    r = run_scenario(
+        "unnamed",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "compute",
+            "settings": _settings(openai_server.url),
+            "expect_results": 2,
+        },
+    )
+    assert r["attached"], r["_debug"]
+    assert r["asked_for_prompt"] == 0  # refused before the prompt box
+    assert r["summary_unsaved"] is None and r["lines_unsaved"] == [""], r["notes_unsaved"]
+    save = "eager: this buffer has no file: save it first (:w name.py), then eager can run it"
+    assert r["notes_unsaved"] == [save, save], r["notes_unsaved"]
+    assert len(openai_server.chat_requests) == 1  # only the generation after :w
+    assert r["uri_after_write"] == target.as_uri()
+    assert r["done"] and r["summary"]["stoppedEarly"] is False, (r["summary"], r["_debug"])
+    assert r["lines"][:2] == ["x = 6 * 7", "print(x)"], r["lines"]
+    assert len(r["results"]) == 2 and not any(c.get("error") for c in r["results"])
+
+
+@requires_nvim
 def test_generate_on_a_line_of_code_goes_on_a_new_line_after_it(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:
