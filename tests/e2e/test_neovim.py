@@ -396,6 +396,41 @@ def test_run_an_existing_file_then_show_its_output(
 
 
 @requires_nvim
+def test_output_buffer_ends_with_what_a_long_output_printed_last(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """A statement prints 200,000 lines, then FINAL: its live output stops at the last
+    eager/output, and its result, cut to fit its cap, holds the head and the end. :EagerOutput
+    keeps the live text and shows the end the result kept, so it ends with FINAL (it ended
+    mid-line, under a note that the result was cut, without it)."""
+    target = tmp_path / "fin.py"
+    source = (
+        "import time\n"
+        "def work():\n"
+        "    time.sleep(0.3)\n"  # (live output starts before the loop)
+        "    for i in range(200000):\n"
+        '        print("row", i)\n'
+        '    print("FINAL total=42")\n'
+        "work()\n"
+    )
+    target.write_text(source)
+    r = run_scenario(
+        "run", tmp_path, {"file": str(target), "settings": _settings(openai_server.url)}
+    )
+    assert r["done"], r["_debug"]
+    loop = [c for c in r["results"] if c["chunk"]["startLine"] == 6]
+    assert loop and loop[0]["truncated"] is True, r["results"]
+    assert loop[0].get("_live"), "no live output was kept: the case was not exercised"
+    lines = r["output_lines"]
+    assert lines[-1] == "FINAL total=42", lines[-4:]
+    assert lines.count("FINAL total=42") == 1
+    start = lines.index("# line 7: ok")
+    rows = [int(x[4:]) for x in lines[start + 1 :] if re.fullmatch(r"row \d+", x)]
+    assert rows == sorted(set(rows)), "a row shown twice or out of order"
+    assert rows[0] == 0 and rows[-1] == 199999, rows[-3:]
+
+
+@requires_nvim
 def test_attach_shows_host_and_port_without_nvim_dap(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:
@@ -431,6 +466,37 @@ def test_attach_shows_host_and_port_without_nvim_dap(
     # with nvim-dap-python's adapter: its `python` type and `connect`
     assert r["with_python_adapter"]["config"]["type"] == "python"
     assert r["with_python_adapter"]["config"]["connect"] == {"host": "127.0.0.1", "port": port}
+
+
+@requires_nvim
+def test_generate_in_a_buffer_without_a_file_says_to_save_it_first(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """`:enew`, `:set ft=python`, `:EagerGenerate ...`: the buffer's URI is "file://" (shared by
+    every unnamed buffer), and the generation failed with a false "the document was closed".
+    Now nothing starts and the message says to save it; after `:w` the generation works."""
+    openai_server.enqueue(text="x = 6 * 7\nprint(x)\n")
+    target = tmp_path / "new.py"
+    r = run_scenario(
+        "unnamed",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "compute",
+            "settings": _settings(openai_server.url),
+            "expect_results": 2,
+        },
+    )
+    assert r["attached"], r["_debug"]
+    assert r["asked_for_prompt"] == 0  # refused before the prompt box
+    assert r["summary_unsaved"] is None and r["lines_unsaved"] == [""], r["notes_unsaved"]
+    save = "eager: this buffer has no file: save it first (:w name.py), then eager can run it"
+    assert r["notes_unsaved"] == [save, save], r["notes_unsaved"]
+    assert len(openai_server.chat_requests) == 1  # only the generation after :w
+    assert r["uri_after_write"] == target.as_uri()
+    assert r["done"] and r["summary"]["stoppedEarly"] is False, (r["summary"], r["_debug"])
+    assert r["lines"][:2] == ["x = 6 * 7", "print(x)"], r["lines"]
+    assert len(r["results"]) == 2 and not any(c.get("error") for c in r["results"])
 
 
 @requires_nvim
@@ -944,6 +1010,7 @@ def test_k_shows_the_full_value_output_and_traceback(
         "def boom():\n"
         "    return 1 / 0\n"
         "boom()\n"
+        "\n"
     )
     r = run_scenario(
         "hover",
@@ -952,6 +1019,7 @@ def test_k_shows_the_full_value_output_and_traceback(
             "file": str(target),
             "settings": _settings(openai_server.url),
             "hover_lines": [0, 1, 4],
+            "no_word_line": 5,
         },
     )
     assert "pydoc" in r["keywordprg"], r["keywordprg"]  # what K did before
@@ -961,6 +1029,10 @@ def test_k_shows_the_full_value_output_and_traceback(
     assert "list[500]" not in value.split("\n", 1)[1], value  # the values, not the summary
     assert "hello from the hover" in out, out
     assert "ZeroDivisionError" in err and "in boom" in err and "return 1 / 0" in err, err
+    # `K` on a line without a result or a word: Neovim's own message, no Lua error
+    messages = r["no_word_messages"].strip()
+    assert messages == "E349: No identifier under cursor", (messages, r["no_word_errors"])
+    assert r["no_word_errors"] == [] and r["no_word_float"] is False
 
 
 @requires_nvim
@@ -1037,6 +1109,14 @@ def test_nothing_runs_in_a_folder_until_it_is_trusted(
     assert r["attached_after"] is True, r["_debug"]
     assert r["done"] and any("a = 42" in h["label"] for h in r["inlay_hints"]), r["_debug"]
     assert r["trust_file"] == {str(project.resolve()): "allow"}
+    # :checkhealth eager names the Python file's folder (not its own health buffer's)
+    folder = str(project.resolve())
+    assert any(f"trust: {folder} is not trusted" in line for line in r["health_before"]), r[
+        "health_before"
+    ]
+    assert any(f"trust: {folder} is trusted" in line for line in r["health_after"]), r[
+        "health_after"
+    ]
 
     # A new Neovim in the same folder: trusted without asking (a prompt would be an error).
     r = run_scenario("trust", tmp_path, {**common, "expect_attach": True})
@@ -1660,18 +1740,23 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     assert not any(line.endswith(": running") for line in r["after_error"]), r["after_error"]
     assert r["after_error_live"] == 0
     # a result cut to fit its cap, whose stream does not start with the live text: that
-    # text stays (it has more), then one note line; the other stream is the result's
+    # text stays (it has more), then the end the result kept, joined to it where the live text
+    # runs into it, else under a note; the other stream is the result's
     note = (
         "[... above: this output as it was printed live; its copy in the result was cut to "
         "fit. :EagerDetail on the statement shows all the server kept]"
     )
+    gap = (
+        "[... not shown: what was printed between the live output above and the end the "
+        "result kept, below. :EagerDetail on the statement shows all the server kept]"
+    )
     steps = [f"step {i}" for i in range(1, 21)]
-    assert r["truncated"] == [*steps, "last part", note, "warn 1", "warn 2"], r["truncated"]
-    assert r["truncated_stderr"] == ["out", "more", "e1", "e2", "e3", note]
+    assert r["truncated"] == [*steps, "last part done", "warn 1", "warn 2"], r["truncated"]
+    assert r["truncated_stderr"] == ["out", "more", "e1", "e2", "e3", gap, "e4", "e5"]
     assert r["truncated_prefix"] == ["p1", "p2", "q1"]  # starts with the live text: whole
     assert r["not_truncated"] == ["k1", "[cut]k3"]  # not truncated: the result's, whole
     # the kept text is bounded (the live cap) and goes with its result
-    assert r["big_truncated_last"] == note
+    assert r["big_truncated_last"] == [gap, "tail end"]
     assert r["cap"] - 4096 < r["big_truncated_kept"] <= r["cap"], r["big_truncated_kept"]
     assert r["big_truncated_gaps"] == 1  # its head and its newest text, the middle counted
     assert r["kept_before_replace"] == 3
@@ -1688,8 +1773,31 @@ def test_output_buffer_live_sections_from_synthetic_notifications(tmp_path: Path
     # the worker's mark of a stream cut at its cap stays under the kept live text
     worker_mark = "[... output truncated: 1234 more characters]"
     assert r["worker_cut"] == [*steps[:6], worker_mark, note], r["worker_cut"]
+    # the end of a long fast loop's output (what it printed last) is shown, each line once
+    assert r["end_joined"] == ["a 1", "a 2", "a 3", "a 4", "FINAL"], r["end_joined"]
+    assert r["end_apart"] == ["row 1", "row 39995", gap, "9995", "row 99996", "FINAL"]
     # a lost interpreter's result: what it printed, then the error
     assert r["lost"] == ["tick 0", "tick 1", "WorkerDied: the worker exited (code 3)"], r["lost"]
+
+
+@requires_nvim
+def test_output_buffers_of_two_files_of_the_same_name_are_named_apart(tmp_path: Path) -> None:
+    """p/a.py and q/a.py: each :EagerOutput buffer is named after its file's path as :ls
+    shows it (the second was left an unnamed scratch buffer: "eager://output/a.py" was the
+    first's); a name that is taken falls back to the full path."""
+    files = []
+    for folder in ("p", "q", "r"):
+        (tmp_path / folder).mkdir()
+        files.append(tmp_path / folder / "a.py")
+        files[-1].write_text("a = 1\n")
+    r = run_scenario("output_names", tmp_path, {"files": [str(f) for f in files]})
+    p, q, taken = r["outputs"]
+    assert p["name"] == "eager://output/p/a.py", p
+    assert q["name"] == "eager://output/q/a.py", q
+    assert taken["name"] == f"eager://output/{files[2]}", taken
+    assert len({p["buf"], q["buf"], taken["buf"]}) == 3
+    for out, f in zip(r["outputs"], files, strict=True):
+        assert out["lines"] == ["# line 1: ok", f"from {f}"], out
 
 
 @requires_nvim

@@ -13,6 +13,9 @@ local commands = {
         eager().generate(o.args, range)
         return
       end
+      if not eager().has_file() then -- (said before a prompt is asked for in vain)
+        return
+      end
       eager().prepare_model(range) -- the bundled model loads while the prompt is typed
       vim.ui.input({ prompt = "Eager prompt: " }, function(prompt)
         if prompt and prompt ~= "" then

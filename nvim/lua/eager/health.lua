@@ -49,10 +49,32 @@ function M.check()
   if cfg.trust == "always" then
     health.info('trust = "always": every folder is trusted without asking')
   else
-    local folder = require("eager").folder(vim.api.nvim_get_current_buf())
-    local state = require("eager.trust").state(folder)
-    local what = state == "allow" and "trusted" or state == "deny" and "denied" or "not decided yet"
-    health.info(("trust: %s is %s (%s; :EagerTrust trusts it)"):format(folder, what, require("eager.trust").file()))
+    -- the folder of each buffer the server would attach to (the current buffer is the
+    -- health report's own, `health://`)
+    local trust = require("eager.trust")
+    local folders, seen = {}, {}
+    for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.api.nvim_buf_is_loaded(b) and vim.tbl_contains(cfg.filetypes or {}, vim.bo[b].filetype) then
+        local folder = trust.real(require("eager").folder(b))
+        if not seen[folder] then
+          seen[folder] = true
+          folders[#folders + 1] = folder
+        end
+      end
+    end
+    table.sort(folders)
+    if #folders == 0 then
+      health.info(("trust: no %s buffer is open; its folder is asked about when one opens (%s)"):format(
+        table.concat(cfg.filetypes or {}, "/"), trust.file()))
+    end
+    for _, folder in ipairs(folders) do
+      local state = trust.state(folder)
+      local what = state == "allow" and "trusted"
+        or state == "deny" and "denied (Never)"
+        or trust.session[folder] and "not trusted in this session (Not now)"
+        or "not decided yet"
+      health.info(("trust: %s is %s (%s; :EagerTrust in one of its files trusts it)"):format(folder, what, trust.file()))
+    end
   end
 
   local clients = vim.lsp.get_clients({ name = "eager" })

@@ -158,6 +158,24 @@ function M.setup(opts)
       if client and client.name == "eager" then
         M.track_cursor(args.buf)
         M.track_lines(args.buf)
+        vim.b[args.buf].eager_unnamed = vim.api.nvim_buf_get_name(args.buf) == ""
+      end
+    end,
+  })
+  -- A buffer attached without a file (`:enew`) and then written to one (`:w a.py`) is named
+  -- by the write, which runs no buffer-local autocommand: Neovim's didSave handler, which
+  -- reopens a renamed buffer under its new URI, does not run, and the server would go on
+  -- knowing it as "file://" only. Attached again, it is opened under its file's URI.
+  vim.api.nvim_create_autocmd("BufWritePost", {
+    group = group,
+    callback = function(args)
+      if vim.b[args.buf].eager_unnamed and vim.api.nvim_buf_get_name(args.buf) ~= "" then
+        vim.b[args.buf].eager_unnamed = false
+        local client = M.client(args.buf)
+        if client then
+          vim.lsp.buf_detach_client(args.buf, client.id)
+          vim.lsp.buf_attach_client(args.buf, client.id)
+        end
       end
     end,
   })
@@ -184,7 +202,9 @@ function M.map_hover(buf)
   end, { buffer = buf, desc = "eager: hover" })
 end
 
---- The result on the cursor's line in a float; without one, the usual `K`.
+--- The result on the cursor's line in a float; without one, the usual `K`. Its error (E349 on
+--- a line without a word) is said as `K` says it, as an error message: raised, it would come
+--- from the answer's callback with "vim.schedule callback:" and a Lua traceback.
 ---@param buf? integer
 function M.hover(buf)
   buf = (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
@@ -194,9 +214,12 @@ function M.hover(buf)
       return c.name ~= "eager" and c:supports_method("textDocument/hover")
     end, vim.lsp.get_clients({ bufnr = buf }))
     if #others > 0 then
-      vim.lsp.buf.hover()
-    else
-      vim.cmd("normal! K")
+      return vim.lsp.buf.hover()
+    end
+    local ok, err = pcall(vim.cmd, "normal! K")
+    if not ok then
+      err = tostring(err)
+      vim.api.nvim_echo({ { err:match("E%d+: .*$") or err, "ErrorMsg" } }, true, {})
     end
   end
   if not client then
@@ -345,8 +368,26 @@ function M.client(buf)
   return vim.lsp.get_clients({ name = "eager", bufnr = resolve(buf) })[1]
 end
 
---- Send one of the server's commands for a buffer. `args` (or `args(client)`) is the argument
---- object; `uri` is filled in. `on_result(result)` runs when the server answers.
+--- False, having said to save it first, when the server is attached to `buf` and it has no
+--- file. Such a buffer (`:enew`, `:set ft=python`) has the URI "file://", every such buffer the
+--- same one, which names no document of its own: a generation's edits could not find it (the
+--- plugin answered "the document was closed"). Once written to a file (`:w a.py`), it is
+--- opened to the server under that file's URI (the BufWritePost in setup). Without the server
+--- (not a Python buffer, a folder not trusted), true: the caller says why nothing runs.
+---@param buf? integer
+---@return boolean
+function M.has_file(buf)
+  buf = resolve(buf)
+  if vim.api.nvim_buf_get_name(buf) ~= "" or not M.client(buf) then
+    return true
+  end
+  vim.notify("eager: this buffer has no file: save it first (:w name.py), then eager can run it", vim.log.levels.WARN)
+  return false
+end
+
+--- Send one of the server's commands for a buffer (not for one without a file: has_file).
+--- `args` (or `args(client)`) is the argument object; `uri` is filled in. `on_result(result)`
+--- runs when the server answers.
 ---@param command string
 ---@param args? table|fun(client: vim.lsp.Client): table?
 ---@param opts? { buf?: integer, on_result?: fun(result: any) }
@@ -354,6 +395,9 @@ end
 function M.exec(command, args, opts)
   opts = opts or {}
   local buf = resolve(opts.buf)
+  if not M.has_file(buf) then
+    return false
+  end
   local client = M.client(buf)
   if not client then
     local folder = M.folder(buf)
@@ -446,7 +490,7 @@ end
 function M.prepare_model(range, buf)
   buf = resolve(buf)
   local client = M.client(buf)
-  if not client then
+  if not client or vim.api.nvim_buf_get_name(buf) == "" then
     return
   end
   local args = generate_at(buf, range, client.offset_encoding)

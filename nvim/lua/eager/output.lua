@@ -2,8 +2,10 @@
 -- files of its matplotlib figures, one path a line) and error, kept up to date while it is open.
 -- A statement still running shows what it printed so far (eager/output) under "# line N:
 -- running"; its result then replaces that section (its output starts with the same text; when
--- it does not and the result was cut to fit its cap, the text shown live stays, with a note).
+-- it does not and the result was cut to fit its cap, the text shown live stays, then the end of
+-- the result's copy, which was printed last, under a note when something between is not shown).
 -- Each line is shown as a terminal shows it: its text after its last '\r' (a progress bar).
+-- One buffer per document, named after its path (`eager://output/src/a.py`).
 -- :EagerDetail (detail.lua) renders the server's whole copy of one result the same way
 -- (`detail_lines`).
 local state = require("eager.state")
@@ -32,6 +34,11 @@ end
 --- the result's copy of that stream was cut in its middle to fit the result message (whether
 --- the server's eager.resultDetail has more depends on whether the worker cut it first).
 M.CUT_NOTE = "[... above: this output as it was printed live; its copy in the result was cut to fit. :EagerDetail on the statement shows all the server kept]"
+
+--- The line between a statement's live output and the end its result kept, when the live
+--- text does not run into that end (it stopped at the last eager/output, the result's copy
+--- lost its middle): what was printed between them is not shown.
+M.GAP_NOTE = "[... not shown: what was printed between the live output above and the end the result kept, below. :EagerDetail on the statement shows all the server kept]"
 
 --- A line as a terminal leaves it: the text after its last '\r' ('\r's at its end first left
 --- out: "\r\n" is a line ending, and a '\r' ending the live text so far is overwritten by the
@@ -171,14 +178,20 @@ local function add_result(r, first, last, out, opts)
       out[#out + 1] = "# " .. stream
     end
     if kept then
-      -- cut to fit its cap, the result lacks part of what was shown live: that stays, with
-      -- the worker's mark of a stream it cut (the live text never has it) from the result's end
-      add_text(kept, out)
-      local mark = truncation_line(r[stream])
-      if mark and truncation_line(kept) ~= mark then
-        out[#out + 1] = mark
+      -- cut to fit its cap, the result lacks part of what was shown live: that stays, then
+      -- the end the result kept (state.kept_live); without one, the worker's mark of a stream
+      -- it cut after its head (the live text never has it) and a note
+      add_text(kept.text, out)
+      if kept.the_end then
+        out[#out + 1] = M.GAP_NOTE
+        add_text(kept.the_end, out)
+      elseif not kept.joined then
+        local mark = truncation_line(r[stream])
+        if mark and truncation_line(kept.text) ~= mark then
+          out[#out + 1] = mark
+        end
+        out[#out + 1] = M.CUT_NOTE
       end
-      out[#out + 1] = M.CUT_NOTE
     else
       add_text(r[stream], out)
     end
@@ -412,6 +425,23 @@ function M.refresh_live(uri, live)
   at.count = #section
 end
 
+--- Name an output buffer after its document's path as :ls shows it (`eager://output/src/a.py`,
+--- as :EagerDetail's buffers are named: two files of the same name never share a name); when
+--- that is taken (another file's, named under another working directory, or a buffer the
+--- plugin lost track of), after its full path, else that and the buffer's number.
+---@param buf integer
+---@param uri string
+local function name_buffer(buf, uri)
+  local ok, fname = pcall(vim.uri_to_fname, uri)
+  fname = ok and fname or uri
+  local full = "eager://output/" .. vim.fn.fnamemodify(fname, ":p")
+  for _, name in ipairs({ "eager://output/" .. vim.fn.fnamemodify(fname, ":~:."), full, ("%s (%d)"):format(full, buf) }) do
+    if pcall(vim.api.nvim_buf_set_name, buf, name) then
+      return
+    end
+  end
+end
+
 --- Open (or show) the output buffer of a document in a split.
 ---@param source_buf integer
 ---@return integer buf
@@ -423,7 +453,7 @@ function M.open(source_buf)
     vim.bo[buf].bufhidden = "hide"
     vim.bo[buf].undolevels = -1 -- rewritten on every result: no undo history to keep
     vim.bo[buf].filetype = "eager-output"
-    pcall(vim.api.nvim_buf_set_name, buf, "eager://output/" .. vim.fn.fnamemodify(vim.uri_to_fname(uri), ":t"))
+    name_buffer(buf, uri)
     buffers[uri] = buf
   end
   M.refresh(uri)

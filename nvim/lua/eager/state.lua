@@ -164,12 +164,58 @@ local function anchor(r, uri, first, last)
   end
 end
 
---- The live text of a statement to keep with its result: a stream whose result output does not
---- start with the text shown live while the result is `truncated` (cut in its middle to fit the
---- payload cap, so it lacks part of what was shown). Whole, not cut: it is shown instead.
+--- The end of a result's stream: what follows its last omission mark (the line the worker or
+--- the payload cap puts where it left out the middle, `limits.omission_marker`), or nil.
+---@param text string
+---@return string?
+local function end_after_mark(text)
+  local from, last = 1, nil
+  while true do
+    local _, e = text:find("\n%[%.%.%. %d+ characters omitted %.%.%.%]\n", from)
+    if not e then
+      return last and text:sub(last + 1) or nil
+    end
+    last, from = e, e + 1
+  end
+end
+
+--- How much of `the_end` (a result's stream after its omission mark) the live text `shown`
+--- already ends with: the longest such overlap that holds the end's first two line ends (its
+--- first line is mostly a piece of one, where it was cut: a shorter match, "9995\n" ending
+--- "row 39995\n", would be chance and hide what was printed between), else 0.
+---@param shown string
+---@param the_end string
+---@return integer
+local function overlap(shown, the_end)
+  local probe = the_end:match("^[^\n]*\n[^\n]*\n")
+  local from = math.max(1, #shown - #the_end + 1)
+  for _ = 1, probe and 100 or 0 do
+    local at = shown:find(probe, from, true)
+    if not at then
+      break
+    end
+    if the_end:sub(1, #shown - at + 1) == shown:sub(at) then
+      return #shown - at + 1
+    end
+    from = at + 1
+  end
+  return 0
+end
+
+--- What a result `truncated` (cut in its middle to fit the payload cap) shows of a stream
+--- shown live whose result copy does not start with the text shown live: that text (whole,
+--- not cut: it has more of the middle); then the end the result kept after its last omission
+--- mark (the live text stops at the last eager/output, up to a quarter second before the
+--- statement ended): `joined` to it when the live text ends with its start, else as `the_end`,
+--- under a note that what came between is not shown. Without such a mark: the live text alone.
+---@class eager.KeptStream
+---@field text string       the live text (with the rest of the end when `joined`)
+---@field the_end? string   the result's end, shown under a note (not `joined`)
+---@field joined? boolean
+
 ---@param p eager.ChunkResultParams
 ---@param live eager.LiveOutput
----@return { stdout?: string, stderr?: string }?
+---@return { stdout?: eager.KeptStream, stderr?: eager.KeptStream }?
 local function kept_live(p, live)
   if p.truncated ~= true then
     return nil -- (not a prefix without `truncated`: a Jupyter kernel's cut output, shown whole)
@@ -181,7 +227,14 @@ local function kept_live(p, live)
     if shown ~= "" and text:sub(1, #shown) ~= shown then
       kept = kept or {}
       local gap = live.gaps[stream]
-      kept[stream] = gap and M.with_gap(shown, gap) or shown
+      shown = gap and M.with_gap(shown, gap) or shown
+      local the_end = end_after_mark(text)
+      local n = the_end and overlap(shown, the_end) or 0
+      if n > 0 then
+        kept[stream] = { text = shown .. the_end:sub(n + 1), joined = true }
+      else
+        kept[stream] = { text = shown, the_end = the_end }
+      end
     end
   end
   return kept
@@ -190,8 +243,8 @@ end
 --- Store a chunk result; it replaces any result on the lines it covers, and an earlier result
 --- of the same statement (the server ledger's statementId) wherever it has moved. It ends the
 --- statement's live output (same chunk index, or on its lines): the result has all of it, or
---- when cut to fit its cap, `_live` keeps the live text of a stream it lacks part of (bounded
---- by LIVE_CAP, and gone with the result).
+--- when cut to fit its cap, `_live` keeps the live text of a stream it lacks part of and the
+--- end the result has of it (bounded by LIVE_CAP and the result's cap, gone with the result).
 ---@param p eager.ChunkResultParams
 function M.add_result(p)
   local range = p.chunk.range

@@ -1,6 +1,8 @@
 -- :EagerRun, then `K` on lines with a result: the server's hover opens in a float (not pydoc).
 -- With `running_line`: `K` on a statement that still runs (it prints until `stop_file`
 -- exists) shows how long it has run and its output so far; once its result is in, the result.
+-- With `no_word_line`: `K` on a line without a result or a word says what `K` says there
+-- without the plugin (E349), and no Lua error.
 local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 local H = dofile(dir .. "/harness.lua")
 
@@ -67,6 +69,23 @@ H.run(function()
   H.result.hovers = {}
   for _, line in ipairs(H.params.hover_lines) do
     H.result.hovers[#H.result.hovers + 1] = press_k(line)
+  end
+  if H.params.no_word_line then
+    vim.cmd("messages clear")
+    vim.api.nvim_win_set_cursor(0, { H.params.no_word_line + 1, 0 })
+    local errors = {}
+    local ok, err = pcall(vim.api.nvim_feedkeys, "K", "mx", false)
+    errors[#errors + 1] = not ok and tostring(err) or nil
+    -- (the server answers null, then the fallback runs in the answer's callback)
+    H.wait(3000, function()
+      return vim.fn.execute("messages"):find("E349", 1, true) ~= nil
+    end)
+    H.wait(300, function()
+      return false
+    end)
+    H.result.no_word_messages = vim.fn.execute("messages")
+    H.result.no_word_errors = errors
+    H.result.no_word_float = float_lines() ~= nil
   end
   H.snapshot(buf, client)
 end)

@@ -138,7 +138,8 @@ H.run(function()
   r.after_error_live = #st.get(uri).live
 
   -- a result cut to fit its cap (`truncated`) lacks the middle of the output shown live: the
-  -- live text stays, with a note; a stream that still starts with it is the result's
+  -- live text stays, then the result's end (after its omission mark), joined to it where the
+  -- live text ends with that end's start; a stream that still starts with it is the result's
   local function steps(from, to)
     local t = {}
     for i = from, to do
@@ -155,10 +156,11 @@ H.run(function()
     stderr = "warn 1\nwarn 2\n",
   }), {})
   r.truncated = section_of(check("truncated"), "# line 7: ok")
-  -- only stderr lacks its middle
+  -- only stderr lacks its middle, and the live text stopped before the end it kept: a note
+  -- between them
   live(8, 7, 7, "out\n", "e1\ne2\ne3\n")
   handlers["eager/chunkResult"](nil, result(8, 7, 7, {
-    truncated = true, stdout = "out\nmore\n", stderr = "e1\n[... 3 characters omitted ...]\ne3\n",
+    truncated = true, stdout = "out\nmore\n", stderr = "e1\n[... 9 characters omitted ...]\ne4\ne5\n",
   }), {})
   r.truncated_stderr = section_of(check("truncated_stderr"), "# line 8: ok")
   -- `truncated` (a value cut) but both streams start with the live text: the result's, whole
@@ -174,10 +176,11 @@ H.run(function()
     live(11, 4, 4, piece)
   end
   handlers["eager/chunkResult"](nil, result(11, 4, 4, {
-    truncated = true, stdout = "x\n[... 9 characters omitted ...]\nx\n",
+    truncated = true, stdout = "x\n[... 9 characters omitted ...]\ntail end\n",
   }), {})
   local big_kept = section_of(check("big_truncated"), "# line 5: ok")
-  r.big_truncated_last = big_kept[#big_kept]
+  r.big_truncated_last = vim.list_slice(big_kept, #big_kept - 1)
+  big_kept = vim.list_slice(big_kept, 1, #big_kept - 1)
   local gap_lines = vim.tbl_filter(function(line)
     return line:match("^%[%.%.%. %d+ bytes not kept %.%.%.%]$") ~= nil
   end, big_kept)
@@ -211,15 +214,29 @@ H.run(function()
   }), {})
   r.cr_result = section_of(check("cr_result"), "# line 6: ok")
 
-  -- the worker cut the stream at its cap (its mark ends the result's copy) and the result's
-  -- copy was cut in its middle too: the live text stays, then the worker's mark, then the note
+  -- the worker cut the stream after its head (its mark ends the result's copy, an older
+  -- worker's way) and the result's copy lacks part of the live text, with no end of its own
+  -- after an omission mark: the live text stays, then the worker's mark, then the note
   live(14, 5, 5, steps(1, 6))
   handlers["eager/chunkResult"](nil, result(14, 5, 5, {
     truncated = true,
-    stdout = steps(1, 2) .. "\n[... 9 characters omitted ...]\n" .. steps(5, 6)
-      .. "\n[... output truncated: 1234 more characters]\n",
+    stdout = steps(1, 2) .. "\n[... output truncated: 1234 more characters]\n",
   }), {})
   r.worker_cut = section_of(check("worker_cut"), "# line 6: ok")
+  -- the shape of a long fast loop's: the live text ended inside a line at the last
+  -- eager/output; the result's end starts inside a line too, and what was printed last is
+  -- shown. It runs into the live text: joined, each line once
+  live(16, 5, 5, "a 1\na 2\na 3\na")
+  handlers["eager/chunkResult"](nil, result(16, 5, 5, {
+    truncated = true, stdout = "a 1\n[... 5 characters omitted ...]\n 2\na 3\na 4\nFINAL\n",
+  }), {})
+  r.end_joined = section_of(check("end_joined"), "# line 6: ok")
+  -- a start that the live text's end matches by chance only ("9995\n"): not joined
+  live(17, 5, 5, "row 1\nrow 39995\n")
+  handlers["eager/chunkResult"](nil, result(17, 5, 5, {
+    truncated = true, stdout = "row 1\n[... 5 characters omitted ...]\n9995\nrow 99996\nFINAL\n",
+  }), {})
+  r.end_apart = section_of(check("end_apart"), "# line 6: ok")
 
   -- the interpreter went away mid-statement: its result (ok false) has what it printed live
   live(15, 5, 5, "tick 0\ntick 1\n")

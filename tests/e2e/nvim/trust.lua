@@ -1,7 +1,8 @@
 -- Workspace trust (trust = "ask"): the user's answers are scripted through vim.ui.select.
 -- params.answer: the index to pick (1 trust, 2 not now, 3 never), or nil: a prompt is an error.
 -- Records the prompts, whether the client attached, what :EagerRun said, and (after
--- :EagerTrust when params.trust_later) the run's results.
+-- :EagerTrust when params.trust_later) the run's results, and the trust :checkhealth eager
+-- reports before and after :EagerTrust.
 local dir = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 local H = dofile(dir .. "/harness.lua")
 
@@ -18,6 +19,20 @@ H.run(function()
     end)
   end
   H.setup()
+  --- The trust lines of :checkhealth eager (run from the Python buffer), the health buffer
+  --- closed again.
+  local function health_trust()
+    local win = vim.api.nvim_get_current_win()
+    vim.cmd("checkhealth eager")
+    local lines = vim.tbl_filter(function(l)
+      return l:find("trust", 1, true) ~= nil
+    end, vim.api.nvim_buf_get_lines(0, 0, -1, false))
+    vim.cmd("bwipe!")
+    if vim.api.nvim_win_is_valid(win) then
+      vim.api.nvim_set_current_win(win)
+    end
+    return lines
+  end
   vim.cmd.edit(vim.fn.fnameescape(H.params.file))
   local buf = vim.api.nvim_get_current_buf()
   local eager = require("eager")
@@ -36,12 +51,14 @@ H.run(function()
   r.clients_before = #vim.lsp.get_clients({ name = "eager" })
   r.run_sent = eager.run(buf)
   if H.params.trust_later then
+    r.health_before = health_trust()
     vim.cmd("EagerTrust")
     local ok = H.wait(H.timeout, function()
       local c = eager.client(buf)
       return c ~= nil and c.initialized == true
     end)
     r.attached_after = ok
+    r.health_after = health_trust()
     if ok then
       vim.cmd("EagerRun")
       H.wait_done()
