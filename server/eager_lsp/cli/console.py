@@ -557,7 +557,7 @@ async def run_file(
                 interpreter, text, listener=printer, rate=args.rate, piece_size=args.piece_size
             )
             # the script ends as python ends it (its threads, atexit), unless Ctrl-C stopped it
-            ended = None if ctrl_c.stopped else await at_exit(interpreter)
+            ending = None if ctrl_c.stopped else await at_exit(interpreter)
         except asyncio.CancelledError:
             # Ctrl-C cancels only a command whose run has not begun; else the reader of
             # stdout left (cli/terminal.py)
@@ -572,18 +572,18 @@ async def run_file(
         summary["debug_port"] = debug_port
         summary["chars_total"] = outcome.chars_total
         summary["chars_streamed"] = outcome.chars_streamed
-        if ended is not None:
-            error = ended.get("error")
+        if ending is not None:
+            error = ending.get("error")
             summary["at_exit"] = {
-                "stdout": ended.get("stdout", ""),
-                "stderr": ended.get("stderr", ""),
+                "stdout": ending.get("stdout", ""),
+                "stderr": ending.get("stderr", ""),
                 "error": f"{error['type']}: {error['message']}" if error else None,
             }
         if args.json:
             print(json.dumps(summary, indent=2))
         else:
-            if ended is not None:
-                printer.at_exit(ended)
+            if ending is not None:
+                printer.at_exit(ending)
             printer.summary(report)
             unsent = outcome.chars_total - outcome.chars_streamed
             if ctrl_c.stopped:
