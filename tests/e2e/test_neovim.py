@@ -669,6 +669,39 @@ def test_stop_ends_the_generation_and_keeps_the_text(
 
 
 @requires_nvim
+def test_undone_generated_code_that_waited_behind_a_running_loop_never_runs(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """A user tour: the stream was over, the loop still ran, `u` took the generated text back,
+    and the file write behind the loop ran all the same (lsp/execution.py `withdraw_edited`).
+    The undo is no conflict on this path (the plugin applies the text: eager/streamEdit)."""
+    go, side = tmp_path / "go", tmp_path / "side.txt"
+    last = f"open({str(side)!r}, 'w').write('ran')"
+    script = (
+        f"import os, time\nwhile not os.path.exists({str(go)!r}):\n    time.sleep(0.02)\n{last}\n"
+    )
+    openai_server.enqueue(text=script, chunk_chars=PIECE_CHARS)
+    target = tmp_path / "undo.py"
+    target.write_text("x = 10\n\nprint('below', x)\n")
+    r = run_scenario(
+        "undo_waiting",
+        tmp_path,
+        {
+            "file": str(target),
+            "prompt": "wait then write",
+            "go": str(go),
+            "last_line": last,
+            "settings": _settings(openai_server.url),
+        },
+    )
+    assert last in r["before_undo"], r["before_undo"]
+    assert r["after_undo"] == ["x = 10", "", "print('below', x)"], r["after_undo"]
+    assert not side.exists(), "the undone statement ran"
+    said = [m for m in _messages(r) if "before it ran" in m]
+    assert said and "line 5 was edited or deleted before it ran" in said[0], _messages(r)
+
+
+@requires_nvim
 def test_a_stop_that_had_to_kill_says_the_state_is_lost(
     tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:
