@@ -446,3 +446,20 @@ async def test_why_the_gate_holds_is_bounded(editor: Editor, tmp_path: Path) -> 
     assert held[-1]["heldLine"] == 1, held[-1]
     assert len(held[-1]["heldReason"]) <= limits.HELD_REASON_CAP, len(held[-1]["heldReason"])
     assert held[-1]["heldReason"].startswith("calls os.aaaa"), held[-1]["heldReason"][:80]
+
+
+async def test_a_restart_runs_the_line_being_typed_as_it_is_shown(
+    editor: Editor, tmp_path: Path
+) -> None:
+    """While a line is typed its old text stands in for it (the line below goes on working);
+    a restart runs the text as shown (a user tour: `b = 2` beside `a = 5` after :EagerRestart,
+    and after an undo an error of the old text with no diagnostic anywhere)."""
+    uri = editor.open("held.py", "a = 1\nb = a + 1\nprint('b is', b)\n", tmp_path)
+    await editor.command(methods.FOLLOW, uri=uri, enabled=True)
+    await editor.wait_hints(uri, lambda h: h.get(1) == "b = 2", "the first run")
+
+    editor.replace(uri, (0, 4), (0, 5), "5")  # a = 5, the cursor still on it: held
+    editor.cursor(uri, 0, 5)
+    await editor.command(methods.RESTART_INTERPRETER, uri=uri)
+    labels = await editor.wait_hints(uri, lambda h: h.get(1) == "b = 6", "the text as shown")
+    assert labels.get(0) == "a = 5" and labels.get(2) == "» b is 6", labels

@@ -149,8 +149,13 @@ class Follower:
         self._dirty.set()
 
     def rebuild_soon(self) -> None:
-        """The interpreter was replaced: run everything again from the top."""
+        """The interpreter was replaced (the user's restart): run everything again from the
+        top, the text as it is shown. The line being typed is no longer held: its old text
+        would run unseen (a user tour: `b = 2` beside `a = 5`; after an undo left the cursor
+        on a line, its undone `1 / 0` failed with no diagnostic anywhere). An unfinished line
+        is then a syntax error at that line, shown there, until it is finished."""
         self.suspended = False
+        self.edit_line, self.held = None, ""
         self.state.interpreter_replaced()
         self._dirty.set()
 
