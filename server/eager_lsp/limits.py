@@ -113,14 +113,22 @@ def clip(text: str, cap: int) -> str:
 
 def clip_middle(text: str, cap: int) -> str:
     """`text` if it fits in `cap` characters, else its head and tail around a marker that says
-    how much was left out (the end of a traceback or of an output is often what matters)."""
+    how much was left out (the end of a traceback or of an output is often what matters).
+    A marker the text had in what is cut (the worker's own cut of a long output) counts with
+    it: what the user is told is left out is what was printed and is not shown (a 100,000-line
+    output said "32847 characters omitted" of about a million)."""
     if len(text) <= cap:
         return text
     marker_room = 60
     keep = max(cap - marker_room, 2)
     head, tail = keep // 2, keep - keep // 2
     omitted = len(text) - head - tail
+    for inner in _MARKER.finditer(text, head, len(text) - tail):
+        omitted += int(inner.group(1)) - len(inner.group(0))
     return f"{text[:head]}{omission_marker(omitted)}{text[len(text) - tail :]}"
+
+
+_MARKER = re.compile(r"\n\[\.\.\. (\d{1,18}) characters omitted \.\.\.\]\n")
 
 
 def omission_marker(omitted: int) -> str:

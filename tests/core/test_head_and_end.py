@@ -10,7 +10,7 @@ from tests.core.test_interpreter import interpreter  # noqa: F401  (the real wor
 
 from eager_lsp.cli.console import LiveLines
 from eager_lsp.core.interpreter import Interpreter
-from eager_lsp.limits import STREAM_CAP, HeadAndEnd
+from eager_lsp.limits import STREAM_CAP, HeadAndEnd, clip_middle, omission_marker
 from eager_lsp.providers.replay import ReplayStream
 
 
@@ -71,3 +71,13 @@ async def test_a_lost_interpreter_keeps_the_head_and_end_of_what_arrived_live(
     assert len(out) <= STREAM_CAP + 200, len(out)  # 600 K were printed, in 3 s
     assert out.startswith("000y")
     assert out.rstrip("\n").split("\n")[-1].startswith("299y")  # the end, not only the head
+
+
+def test_a_second_cut_counts_what_the_first_left_out() -> None:
+    """The server cuts a result the worker cut already (to fit its payload): the marker says
+    all that is not shown, not only the second cut's share."""
+    text = "a" * 1000 + omission_marker(999_999) + "b" * 1000
+    clipped = clip_middle(text, 300)
+    shown = len(clipped.partition("\n[...")[0]) + len(clipped.rpartition("...]\n")[2])
+    assert omission_marker(2000 - shown + 999_999) in clipped, clipped
+    assert clip_middle("x" * 10, 300) == "x" * 10
