@@ -111,21 +111,7 @@ async def at_exit(interpreter: Interpreter) -> dict[str, Any] | None:
     if interpreter.config.backend != "worker":
         return None
     try:
-        executor = await interpreter.executor()
-        [outcome] = await executor.execute(
-            [
-                {
-                    "id": AT_EXIT_ID,
-                    "code": AT_EXIT_CODE,
-                    "path": "<eager: at exit>",  # (the worker enters no document for it)
-                    "first_line": 1,
-                    "names": [],
-                    "trailing_expr": False,
-                    "image_dir": interpreter.image_dir,
-                }
-            ],
-            stop_on_error=False,
-        )
+        outcome = await interpreter.run_own(AT_EXIT_CODE, "at exit", AT_EXIT_ID)
     except ExecutorLost:
         return None
     return dict(outcome) if outcome["ev"] == "result" else None

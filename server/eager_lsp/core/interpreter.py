@@ -21,7 +21,13 @@ import time
 from collections.abc import AsyncIterable, Callable, Sequence
 
 from eager_lsp.core.config import InterpreterConfig, KernelTarget
-from eager_lsp.core.executor import ChunkRequest, Executor, ExecutorSource, InterruptOutcome
+from eager_lsp.core.executor import (
+    ChunkOutcome,
+    ChunkRequest,
+    Executor,
+    ExecutorSource,
+    InterruptOutcome,
+)
 from eager_lsp.core.ledger import Ledger
 from eager_lsp.core.run import Listener, Run, RunReport
 from eager_lsp.core.types import Chunk, Event, WorkerStarted
@@ -227,6 +233,23 @@ class Interpreter:
             self._image_dir = None
 
     # -- streams -----------------------------------------------------------------------------
+    async def run_own(self, code: str, label: str, chunk_id: int) -> ChunkOutcome:
+        """Run the server's own `code` in the namespace, not the document's: its path is
+        "<eager: label>" (the worker enters no document for it) and nothing is recorded in
+        the ledger. Its result (or skipped) event; ExecutorLost if the interpreter is gone."""
+        executor = await self.executor()
+        request: ChunkRequest = {
+            "id": chunk_id,
+            "code": code,
+            "path": f"<eager: {label}>",
+            "first_line": 1,
+            "names": [],
+            "trailing_expr": False,
+            "image_dir": self.image_dir,
+        }
+        [outcome] = await executor.execute([request], stop_on_error=False)
+        return outcome
+
     async def reset(self) -> None:
         """A fresh namespace in the same interpreter (raises if the executor cannot)."""
         executor = await self.executor()

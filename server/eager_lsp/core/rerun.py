@@ -295,18 +295,4 @@ async def _fresh_namespace(session: Interpreter) -> None:
 
 async def forget_names(session: Interpreter, names: Sequence[str]) -> None:
     """Delete `names` from the namespace (those that exist); nothing is reported back."""
-    worker = await session.executor()
-    await worker.execute(
-        [
-            {
-                "id": FORGET_ID,
-                "code": forget_code(names),
-                "path": "<eager: forget names>",  # (the worker enters no document for it)
-                "first_line": 1,
-                "names": [],
-                "trailing_expr": False,
-                "image_dir": session.image_dir,
-            }
-        ],
-        stop_on_error=False,
-    )
+    await session.run_own(forget_code(names), "forget names", FORGET_ID)
