@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from eager_lsp.lsp.least_edits import LINE_LIMIT, least_edits
+from eager_lsp.lsp.text import Text
 
 
 def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
@@ -55,3 +58,59 @@ def test_past_the_line_limit_it_is_the_one_edit_from_first_difference_to_last() 
     new = "# top\n" + old + "# end\n"
     edits = least_edits(old, new)
     assert len(edits) == 1 and edits[0][0] == 0 and _apply(old, edits) == new
+
+
+def _map(edits, line):
+    for e in edits:
+        if line is None:
+            return None
+        line = e.map(line)
+    return line
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("final", [True, False])
+def test_kept_unique_lines_stay_untouched(eol: str, final: bool) -> None:
+    """A line the new text keeps is not marked edited, a text's last line without its line end
+    included (a review found `s1 = 1` marked edited when the line below it was deleted)."""
+    rng = random.Random(11)
+    bad = []
+    for trial in range(3000):
+        n = rng.randint(1, 10)
+        old_lines = [f"s{i} = {i}" for i in range(n)]
+        new_lines = list(old_lines)
+        kept = set(range(n))
+        # operations tracked as (old index or None) per new line
+        origin = list(range(n))
+        for _ in range(rng.randint(1, 3)):
+            op = rng.random()
+            if op < 0.35:
+                at = rng.randint(0, len(new_lines))
+                new_lines.insert(at, f"new{trial}_{at}_{rng.random():.6f}")
+                origin.insert(at, None)
+            elif op < 0.6 and new_lines:
+                at = rng.randrange(len(new_lines))
+                if origin[at] is not None:
+                    kept.discard(origin[at])
+                del new_lines[at], origin[at]
+            elif new_lines:
+                at = rng.randrange(len(new_lines))
+                if origin[at] is not None:
+                    kept.discard(origin[at])
+                new_lines[at] = new_lines[at] + rng.choice([" # c", "x", ""])
+                if new_lines[at] == old_lines[origin[at]] if origin[at] is not None else False:
+                    kept.add(origin[at])
+            else:
+                new_lines.append("")
+                origin.append(None)
+        old = eol.join(old_lines) + (eol if final else "")
+        new = eol.join(new_lines) + (eol if final else "")
+        text = Text(old)
+        edits = [text.replace(s, e, t) for s, e, t in least_edits(old, new)]
+        assert text.source == new
+        for i in sorted(kept):
+            want = origin.index(i)
+            got = _map(edits, i)
+            if got != want:
+                bad.append((old, new, i, want, got, least_edits(old, new)))
+    assert not bad, bad[:3]

@@ -201,8 +201,8 @@ class Document:
             None if after is None or whole is not None else least_edits(self.text.source, after)
         )
         if merged is not None and (merged[0][0] != merged[0][1] or merged[0][2]) and self._busy():
-            # The text changed while something runs here (a generation starting or writing,
-            # a run): where each change lands matters (a region's boundaries, the point a
+            # The text changed while a generation starts or writes here (`_busy`): where each
+            # change lands matters (a region's boundaries, the point a
             # generation was asked at), and one merged edit can move it within identical
             # text: change by change. (The same text in the end, `:%!cat` or an undo that put
             # back what it took, is one empty edit.)
@@ -277,11 +277,16 @@ class Document:
         return scratch.source
 
     def _busy(self) -> bool:
-        """A generation writes here, or an activity runs (see `apply_changes`)."""
+        """A generation writes here or is starting (see `apply_changes`: its region and the
+        point it was asked at need each change where it landed). A document run or follow
+        mode is not: their lines follow the least edits as well (lsp/runs.py `LineMap`), and
+        a filter taken change by change during a run marked every statement edited (a
+        review: the write below a running loop was taken back by a `:%!` that changed line 1)."""
         if self.writer is not None:
             return True
         activity = self.activity
-        return (activity is not None and bool(getattr(activity, "running", False))) or any(
+        generating = getattr(activity, "kind", None) in ("generate", "fix")
+        return (generating and bool(getattr(activity, "running", False))) or any(
             getattr(o, "writing", False) for o in self.observers
         )
 

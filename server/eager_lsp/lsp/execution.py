@@ -28,6 +28,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,7 @@ from eager_lsp.lsp.payloads import (
     RestartResult,
 )
 from eager_lsp.lsp.runs import LineMap, RunBinding, publishing
+from eager_lsp.lsp.text import LineEdit
 
 if TYPE_CHECKING:
     from eager_lsp.lsp.context import ExecutionContext, ProgressClient
@@ -145,6 +147,7 @@ class Activity:
         self.task: asyncio.Task[Any] | None = None
         self.stop_reason: str | None = None
         self.binding: RunBinding | None = None  # the run it feeds, once begun
+        self.prelude_binding: RunBinding | None = None  # the code above it, while that runs
         self.tokens = 0  # model pieces received (a generation)
         self.progress: Progress | None = None
         self._interpreter: Interpreter | None = None  # the one it feeds, once it has it
@@ -229,32 +232,64 @@ async def replace_activity(doc: Document, kind: str) -> None:
 
 
 # Activities whose statements wait to run behind a running one, as their user asked for them:
-# a whole-document run and a generation (or its fix). Follow mode runs what the text is now
-# by itself (lsp/follow.py).
+# a whole-document run and a generation (or its fix), the code above it included. Follow mode
+# runs what the text is now by itself (lsp/follow.py).
 WITHDRAWS = frozenset({"run", "generate", "fix"})
 
 
-def withdraw_edited(server: ExecutionContext, doc: Document) -> None:
-    """After a didChange: a statement of the run in progress that waits to run (behind a
-    running one, or held by the safe gate) and whose text the user has edited or deleted
-    since never runs, nor anything after it (`Run.withdraw`). Code runs only as the user asked
-    for it: the text that would have run is no longer what they see (a loop runs, the user
-    deletes the file write below it; a generation has ended, its sleep still runs, the user
-    undoes the text). The run ends there, stopped early; a message says which line."""
-    activity, interpreter = doc.activity, doc.interpreter
-    binding = getattr(activity, "binding", None)
+def _waiting_binding(doc: Document) -> RunBinding | None:
+    """The binding of the run whose statements may wait to run now (a generation's code above
+    runs before its stream, under its own binding)."""
+    activity = doc.activity
     if activity is None or getattr(activity, "kind", None) not in WITHDRAWS:
-        return
+        return None
+    binding = getattr(activity, "prelude_binding", None) or getattr(activity, "binding", None)
+    return binding if isinstance(binding, RunBinding) and not binding.cancelled else None
+
+
+def place_waiting(doc: Document) -> None:
+    """Before a didChange: where the statements that wait to run are (`withdraw_edited`)."""
+    binding = _waiting_binding(doc)
+    if binding is not None:
+        binding.place_waiting()
+
+
+def withdraw_edited(server: ExecutionContext, doc: Document, edits: Sequence[LineEdit]) -> None:
+    """After a didChange: a statement of the run in progress that waits to run (behind a
+    running one, or held by the safe gate) and whose text the change edited or deleted never
+    runs, nor anything after it (`Run.withdraw`). Code runs only as the user asked for it: the
+    text that would have run is no longer what they see (a loop runs, the user deletes the file
+    write below it; a generation has ended, its sleep still runs, the user undoes it). The run
+    ends there, stopped early; a message says which line once its fate is known: skipped, or
+    run all the same (it had begun in the interpreter, or a Jupyter kernel had it)."""
+    binding, interpreter = _waiting_binding(doc), doc.interpreter
     run = interpreter.run if interpreter is not None else None
     if binding is None or run is None or run.done:
         return
-    chunk = binding.edited_before_running()
-    if chunk is not None:
-        where = binding.mapper(chunk.start_line)
-        line = f"line {(where + 1) if where is not None else chunk.start_line}"
-        why = f"{line} was edited or deleted before it ran"
-        if run.withdraw(chunk.index, why):
-            server.show(f"eager: {why}: it and what follows did not run")
+    found = binding.edited_before_running(edits)
+    if found is None:
+        return
+    chunk, at = found
+    line = f"line {at + 1}"
+
+    def told(result: ChunkResult) -> None:
+        binding.on_withdrawn = None
+        if result.skipped:
+            server.show(
+                f"eager: {line} was edited or deleted before it ran: it and what follows did"
+                " not run"
+            )
+        else:
+            server.show(
+                f"eager: {line} was edited or deleted after it was sent to the interpreter: it"
+                " ran as it was; what follows it and waited did not"
+            )
+
+    # (told before the withdraw: what it skips at once is skipped within the call)
+    earlier = binding.withdrawn, binding.on_withdrawn
+    binding.withdrawn, binding.on_withdrawn = chunk.index, told
+    if not run.withdraw(chunk.index, f"{line} was edited or deleted before it ran"):
+        binding.withdrawn, binding.on_withdrawn = earlier
 
 
 async def reset_namespace(interpreter: Interpreter) -> None:
@@ -460,9 +495,14 @@ async def run_prelude(
     await reset_namespace(interpreter)
     linemap = lines if lines is not None else LineMap(doc)
     binding = publishing(server, doc, linemap.map)
+    activity = doc.activity
+    if isinstance(activity, Activity):
+        activity.prelude_binding = binding  # (its statements are withdrawn when edited too)
     try:
         await run_text(interpreter, prefix, listener=binding)  # never raises StreamFailed
     finally:
+        if isinstance(activity, Activity):
+            activity.prelude_binding = None
         if lines is None:
             linemap.detach()
 

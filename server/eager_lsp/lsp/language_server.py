@@ -40,7 +40,7 @@ from eager_lsp.lsp.edit_pace import EditPace
 from eager_lsp.lsp.edits import client_answer
 from eager_lsp.lsp.error_popups import ErrorPopups
 from eager_lsp.lsp.errors import RequestError
-from eager_lsp.lsp.execution import withdraw_edited
+from eager_lsp.lsp.execution import place_waiting, withdraw_edited
 from eager_lsp.lsp.protocol import EagerProtocol, eager_converter
 from eager_lsp.lsp.store import Entry
 from eager_lsp.lsp.text import LineEdit, Text
@@ -462,8 +462,9 @@ class EagerServer(LanguageServer):
         doc = self.documents.get(params.text_document.uri)
         if doc is None or doc.closed:
             return
-        doc.apply_changes(params.text_document.version, params.content_changes)
-        withdraw_edited(self, doc)
+        place_waiting(doc)
+        edits = doc.apply_changes(params.text_document.version, params.content_changes)
+        withdraw_edited(self, doc, edits)
         self.publisher.catch_up(doc)
 
     def forget_document(self, uri: str) -> None:

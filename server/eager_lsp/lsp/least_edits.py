@@ -9,8 +9,9 @@ the same. Compared line by line, only the lines that differ are edited.
 
 Rules:
 - The texts' common head and tail are skipped (compared in C); what is left is compared as
-  lines (difflib), and each block of lines that differs becomes one edit, trimmed to the
-  characters that differ in it (a comment appended to a line is an insertion at its end).
+  lines (difflib) without their line ends (a text's last line may have none, and is the same
+  line), and each block of lines that differs becomes one edit, trimmed to the characters
+  that differ in it (a comment appended to a line is an insertion at its end).
 - The edits come bottom-up: each one's offsets are those of the text as the edits before it
   left it (they changed only what is below), so they are applied, and recorded, in order.
 - Bounded: past LINE_LIMIT lines in the middle, the one edit from the first difference to the
@@ -60,12 +61,20 @@ def least_edits(old: str, new: str) -> list[tuple[int, int, str]]:
     if max(len(a), len(b)) > LINE_LIMIT:
         return [whole]
     a_at, b_at = _offsets(a), _offsets(b)
-    edits = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
-        if tag == "equal":
-            continue
+    keys_a, keys_b = [line.rstrip("\r\n") for line in a], [line.rstrip("\r\n") for line in b]
+    edits: list[tuple[int, int, str]] = []
+    for _tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, keys_a, keys_b).get_opcodes():
         old_block, new_block = old_mid[a_at[i1] : a_at[i2]], new_mid[b_at[j1] : b_at[j2]]
-        edits.append(_one_edit(old_block, new_block, start + a_at[i1]))
+        if old_block == new_block:
+            continue
+        edit = _one_edit(old_block, new_block, start + a_at[i1])
+        if edits and edits[-1][1] == edit[0]:
+            # Touching the one before (an equal block that differs only in its last line's
+            # end, then lines added or taken after it): one edit, "\nnew" after a line's end
+            # and not "new" on it, then "\n".
+            before = edits.pop()
+            edit = (before[0], edit[1], before[2] + edit[2])
+        edits.append(edit)
     return edits[::-1] or [whole]
 
 

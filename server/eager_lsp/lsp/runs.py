@@ -24,7 +24,7 @@ being cancelled; their lines are asked of the binding when the hover wants them 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -86,21 +86,29 @@ class LineMap:
         since touched any of them: changed one, or put lines between two of them. One walk
         of the edits for the whole span, however long the statement (mapping every line
         would cost lines × edits)."""
-        first, last = first_line - 1, last_line - 1
-        for edit in self._edits:
-            if edit.first > last:
-                continue  # below it (lines inserted after its last line included)
-            if edit.last < first:
-                first, last = first + edit.delta, last + edit.delta  # above it
-                continue
-            if edit.last < edit.first and not edit.delta:
-                continue  # nothing changed
-            return None
-        return first, last
+        return follow_lines(first_line - 1, last_line - 1, self._edits)[0]
 
     def detach(self) -> None:
         if self in self._doc.observers:
             self._doc.observers.remove(self)
+
+
+def follow_lines(
+    first: int, last: int, edits: Sequence[LineEdit]
+) -> tuple[tuple[int, int] | None, int]:
+    """Lines first..last (0-based) after `edits`, in order: where they are now, or None once
+    an edit touched one of them (changed it, or put lines between two of them), with the
+    first line as it was just before that edit."""
+    for edit in edits:
+        if edit.first > last:
+            continue  # below them (lines inserted after the last one included)
+        if edit.last < first:
+            first, last = first + edit.delta, last + edit.delta  # above them
+            continue
+        if edit.last < edit.first and not edit.delta:
+            continue  # nothing changed
+        return None, first
+    return (first, last), first
 
 
 def spans(mapper: LineMapper) -> SpanMapper:
@@ -197,6 +205,11 @@ class RunBinding:
         self._chunks: dict[int, Chunk] = {}
         self._live: set[int] = set()
         self._waiting_to_run: dict[int, Chunk] = {}  # released, not begun, no result
+        self._placed: dict[int, tuple[int, int]] = {}  # of those, the lines their text is on
+        # The statement a withdraw began at (lsp/execution.py `withdraw_edited`), told its
+        # result: skipped (it never ran), or run (it had begun, or a kernel had it).
+        self.withdrawn: int | None = None
+        self.on_withdrawn: Callable[[ChunkResult], None] | None = None
         self._overlap: dict[int, set[int]] = {}
         self._unshown: set[int] = set()  # chunks whose live output stopped being passed on
         # The safe gate holds the statements from this one on until the stream ends (its run
@@ -236,6 +249,8 @@ class RunBinding:
             result = event.result
             self._live.discard(result.chunk.index)
             self._waiting_to_run.pop(result.chunk.index, None)
+            if result.chunk.index == self.withdrawn and self.on_withdrawn is not None:
+                self.on_withdrawn(result)
             if statements is not None:
                 statements.finished(self.run_id, result.chunk.index)
             self.done += 1
@@ -297,19 +312,42 @@ class RunBinding:
             return None
         return lines
 
-    def edited_before_running(self) -> Chunk | None:
-        """The first statement that waits to run (released, not begun) whose text was edited
-        or deleted since it was taken; None: none was. One not written yet (a generation's)
-        is not edited."""
+    def place_waiting(self) -> None:
+        """Before a didChange: the lines each statement that waits to run shows its text on
+        now, for those not placed yet (one a generation has not written yet waits to be);
+        `edited_before_running` follows them through the change."""
         if self.cancelled:
-            return None
-        for index in sorted(self._waiting_to_run):
-            chunk = self._waiting_to_run[index]
-            if self.hold is not None and self.hold(chunk.end_line):
+            return
+        for index, chunk in self._waiting_to_run.items():
+            if index in self._placed or (self.hold is not None and self.hold(chunk.end_line)):
                 continue
-            if self._where(chunk.start_line, chunk.end_line, chunk.code) is None:
-                return chunk
-        return None
+            lines = self._where(chunk.start_line, chunk.end_line, chunk.code)
+            if lines is not None and shows_code(self.doc, *lines, chunk.code):
+                self._placed[index] = lines
+
+    def edited_before_running(self, edits: Sequence[LineEdit]) -> tuple[Chunk, int] | None:
+        """After a didChange of `edits`: the first statement that waits to run whose text they
+        edited or deleted, with the line (0-based) it was on; None: none. The placed ones
+        follow the change (lines above them added or taken, or a generation's text above
+        them edited: its lines are the region's, `_to_doc`, not followed); one the change
+        touched stays when its lines still show its text (spaces typed after it)."""
+        found: tuple[Chunk, int] | None = None
+        for index in sorted(self._placed):
+            chunk = self._waiting_to_run.get(index)
+            if chunk is None:  # begun, or done
+                del self._placed[index]
+                continue
+            first, last = self._placed[index]
+            moved, at = follow_lines(first, last, edits)
+            if moved is None:
+                height = last - first
+                if not shows_code(self.doc, at, at + height, chunk.code):
+                    del self._placed[index]
+                    found = found or (chunk, at)
+                    continue
+                moved = (at, at + height)
+            self._placed[index] = moved
+        return found
 
     def running_edited(self) -> bool:
         """A statement running now has had its text edited (its result will be dropped)."""

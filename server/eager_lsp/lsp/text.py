@@ -128,6 +128,11 @@ class Text(TextLines):
         at_lf = start == 0 or self.source[start - 1] != "\r"  # (not inside a "\r\n")
         if not text and old[:1] == "\n" and self.source[end : end + 1] == "\n" and at_lf:
             start, end = start + 1, end + 1
+        elif not text and end == len(self.source) and old.startswith(("\n", "\r\n")) and at_lf:
+            sl, el = self.line_of(start), self.line_of(end)
+            # The last lines of a text without a final newline, deleted with the line end
+            # before them (VS Code's Delete Line): the line above keeps its text.
+            return LineEdit(sl + 1, el, sl - el)
         sl, el = self.line_of(start), self.line_of(end)
         if start == end and not text:
             return LineEdit(sl, sl - 1, 0)  # nothing changed

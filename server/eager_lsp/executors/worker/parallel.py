@@ -143,13 +143,14 @@ class _Entry:
 class _RunState:
     """One run's statements not committed yet (document order) and how it stopped."""
 
-    __slots__ = ("done", "doomed", "queue", "shown", "stopped", "underscore")
+    __slots__ = ("done", "doomed", "queue", "shown", "stopped", "underscore", "withdrawn")
 
     def __init__(self, underscore: Any) -> None:
         self.queue: list[_Entry] = []
         self.done: set[int] = set()  # ids finished running (or skipped): for "after"
         self.doomed: int | None = None  # a statement failed: nothing after it may start
         self.stopped: int | None = None  # committed stop: everything after it is skipped
+        self.withdrawn: int | None = None  # statements from this id on never begin (`withdraw`)
         self.shown: dict[int, Any] = {}  # id → shown value, of statements not rolled back
         self.underscore = underscore  # `_` before the run
 
@@ -226,7 +227,7 @@ class ParallelRunner:
                 state.underscore, state.shown = namespace.get("_", _MISSING), {}
             withdrawn = self._withdrawn.pop(run, None)
             if withdrawn is not None:  # (the withdraw was read before this request)
-                self._doom(state, withdrawn - 1)
+                state.withdrawn = withdrawn
             for entry in entries:  # document order (no bisect key=: the worker runs on 3.8)
                 at = len(state.queue)
                 while at > 0 and state.queue[at - 1].id > entry.id:
@@ -234,7 +235,9 @@ class ParallelRunner:
                 state.queue.insert(at, entry)
             self._batches[batch] = self._batches.get(batch, 0) + len(entries)
             for entry in entries:
-                if state.doomed is not None and entry.id > state.doomed:
+                if (state.doomed is not None and entry.id > state.doomed) or (
+                    state.withdrawn is not None and entry.id >= state.withdrawn
+                ):
                     entry.state = SKIPPED  # after a failure (a later batch of a stopped run)
                     state.done.add(entry.id)
                     continue
@@ -248,18 +251,33 @@ class ParallelRunner:
         self._send(out)
 
     def withdraw(self, run: Any, first: int) -> None:
-        """The run's statements from id `first` on never run (from the request-reader
-        thread): those not started are skipped, speculative ones running are abandoned, as
-        after a failure just before them."""
+        """The run's statements from id `first` on that have not begun never do (from the
+        request-reader thread): they are skipped, and the first of them stops the run when it
+        is committed, as a failure would. A statement that has begun goes on (a review: it
+        was abandoned halfway, its file half written)."""
         with self._lock:
             state = self._runs.get(run)
             if state is None or not state.queue:
                 self._withdrawn[run] = first
                 return
-            self._doom(state, first - 1)
+            self._withdraw_in(state, first)
             self._settle(run)
             out = self._take_outbox()
         self._send(out)
+
+    def _withdraw_in(self, state: _RunState, first: int) -> None:
+        state.withdrawn = first if state.withdrawn is None else min(state.withdrawn, first)
+        for entry in state.queue:
+            if entry.id < first:
+                continue
+            if entry.state == PENDING:
+                entry.state = SKIPPED
+                state.done.add(entry.id)
+                self._pending.pop((entry.run, entry.id), None)
+            elif entry.state == RUNNING and entry in self._ready:  # not taken: never ran
+                self._ready.remove(entry)
+                self._unready(entry)
+        self._speculative = [e for e in self._speculative if e.state == PENDING]
 
     def wait_idle(self) -> None:
         """Block until every statement has finished (before a sequential request)."""
