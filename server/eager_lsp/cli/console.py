@@ -565,6 +565,16 @@ def _count(items: list[str | int]) -> str:
     return f"… at least {max(lines, 0)} more lines (the output was cut)"
 
 
+def at_exit_json(ended: dict[str, Any]) -> dict[str, Any]:
+    """The script's ending (app/run.py `at_exit`) as `--json` gives it (`at_exit`)."""
+    error = ended.get("error")
+    return {
+        "stdout": ended.get("stdout", ""),
+        "stderr": ended.get("stderr", ""),
+        "error": f"{error['type']}: {error['message']}" if error else None,
+    }
+
+
 def format_summary(report: RunReport, origin: float | None = None) -> str:
     """The summary lines. Timestamps (`stream a → b`, `all results c`) count from `origin`
     (default: the run's start), like the printer's result lines.
@@ -682,12 +692,7 @@ async def run_file(
         summary["chars_total"] = outcome.chars_total
         summary["chars_streamed"] = outcome.chars_streamed
         if ending is not None:
-            error = ending.get("error")
-            summary["at_exit"] = {
-                "stdout": ending.get("stdout", ""),
-                "stderr": ending.get("stderr", ""),
-                "error": f"{error['type']}: {error['message']}" if error else None,
-            }
+            summary["at_exit"] = at_exit_json(ending)
         if args.json:
             print(json.dumps(summary, indent=2))
         else:
