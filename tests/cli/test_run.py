@@ -565,3 +565,36 @@ def test_on_a_terminal_the_last_lines_said_to_come_are_the_last(tmp_path: Path) 
     assert lines[500] == "… more lines as it runs: the last 8 come with its result", lines[500]
     assert re.fullmatch(r"… at least \d+ more lines \(the output was cut\)", lines[501]), lines
     assert lines[502:] == [f"line {i}" for i in range(199992, 200000)] + ["done"], lines[500:]
+
+
+READS_STDIN = "import sys\ndata = sys.stdin.read()\nprint(len(data))\n"
+STDIN_NOTE = (
+    "eager-lsp: note: the script's stdin is empty (sys.stdin reads nothing): eager-lsp does"
+    " not pass its own stdin on"
+)
+
+
+def test_data_piped_to_run_is_said_not_to_reach_the_script(tmp_path: Path) -> None:
+    """`printf 'abc\\n' | eager-lsp run rd.py` printed 0 without a word: the interpreter's
+    stdin is /dev/null (it runs in the background). Now stderr says so, once; an empty pipe,
+    /dev/null or an empty file say nothing."""
+    (tmp_path / "rd.py").write_text(READS_STDIN)
+    out = _cli("run", "--rate", "0", "--no-debug", "rd.py", cwd=tmp_path, stdin="abc\n")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "out| 0" in out.stdout, out.stdout  # (what the script read: nothing)
+    assert out.stderr.count(STDIN_NOTE) == 1, out.stderr
+    with open(tmp_path / "data.txt", "w+") as f:
+        f.write("abc\n")
+        f.seek(0)
+        from_file = subprocess.run(
+            [sys.executable, "-m", "eager_lsp", "run", "--rate", "0", "--no-debug", "rd.py"],
+            cwd=tmp_path,
+            stdin=f,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert from_file.stderr.count(STDIN_NOTE) == 1, from_file.stderr
+    for quiet in ("", None):  # an empty pipe, /dev/null
+        out = _cli("run", "--rate", "0", "--no-debug", "rd.py", cwd=tmp_path, stdin=quiet)
+        assert out.returncode == 0 and out.stderr == "", out.stderr
