@@ -67,17 +67,18 @@ def test_live_lines_take_a_redrawn_line_once_it_ends_in_its_last_state() -> None
         live.add("out", f"\r{i:>5}")
     assert len(live._tail["out"]) < 10
     assert live.add("out", "\n") == [("out", " 1999")]
-    assert (
-        live.printed_of("out", "\r0\r1\r\n" + "".join(f"\r{i:>5}" for i in range(2000)) + "\n") == 2
-    )
+    final = "\r0\r1\r\n" + "".join(f"\r{i:>5}" for i in range(2000)) + "\n"
+    assert live.rest("out", final) == ""  # (every line was shown, by position)
+    assert live.rest("out", final + "more\n") == "more\n"
 
 
 def test_a_progress_bar_prints_once_and_the_result_goes_on_after_it() -> None:
     """(Replaces tests/core/test_console.py's test of the same name, which pinned a line per
-    "\\r" state.) Into a pipe the bar is one line, printed when it ends, in its last state; of
-    the lines the result adds after it, the last MAX_OUTPUT_LINES come after a count."""
+    "\\r" state.) Not redrawn, the bar is one line, printed when it ends, in its last state;
+    of the lines the result adds after it, the short view shows the last MAX_OUTPUT_LINES
+    after a count."""
     out = io.StringIO()
-    printer = ConsolePrinter(out, origin=0.0)
+    printer = ConsolePrinter(out, origin=0.0, whole=False)
     chunk = _chunk(0, 1, 2)
     printer(Release(0.0, chunk=chunk))
     bar = "".join(f"\r{p}%" for p in range(0, 100, 10))

@@ -506,3 +506,95 @@ def test_a_script_that_exits_ends_as_python_ends_it(
     assert out.stderr == (f"{said}\n" if said else ""), out.stderr
     quiet = _cli("run", "--rate", "0", "--no-debug", "--json", "e.py", cwd=tmp_path)
     assert quiet.returncode == status, quiet.stdout + quiet.stderr
+
+
+def _out_lines(stdout: str) -> list[str]:
+    return [line.strip()[5:] for line in stdout.splitlines() if line.strip().startswith("out| ")]
+
+
+def test_output_into_a_pipe_is_printed_whole(tmp_path: Path) -> None:
+    """Into a file or a pipe each statement's output was cut to 8 lines ("… 12 more lines":
+    rows 8-19 appeared nowhere, and no flag showed them). Not on a terminal, all of it is
+    printed, long lines whole."""
+    (tmp_path / "rows.py").write_text(
+        'for i in range(20):\n    print("row", i)\nprint("y" * 300)\n'
+    )
+    out = _cli("run", "--rate", "0", "--no-debug", "rows.py", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert _out_lines(out.stdout) == [f"row {i}" for i in range(20)] + ["y" * 300], out.stdout
+    assert "more lines" not in out.stdout, out.stdout
+
+
+HUGE = 'for i in range(200000):\n    print("line", i)\nprint("done")\n'
+
+
+def test_a_flood_into_a_pipe_is_printed_as_far_as_it_was_kept(tmp_path: Path) -> None:
+    """200,000 lines: 500 came as it ran, then the result printed lines 0-7 again and "… at
+    least 6112 more lines". Now the result goes on from line 500 through what the worker kept
+    (a stream's first and last 32 Ki characters), says where and how much it left out, and
+    ends with the real last lines; nothing twice."""
+    (tmp_path / "huge.py").write_text(HUGE)
+    out = _cli("run", "--rate", "0", "--no-debug", "huge.py", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    lines = _out_lines(out.stdout)
+    gaps = [i for i, line in enumerate(lines) if "characters left out here" in line]
+    assert len(gaps) == 1, lines[:3]
+    gap = gaps[0]
+    assert re.fullmatch(r"… \d+ characters left out here \(.*32 Ki.*\)", lines[gap]), lines[gap]
+    said = [i for i, line in enumerate(lines) if line.startswith("… more lines as it runs")]
+    assert said == [500] and "the rest comes with its result" in lines[500], lines[500]
+    head, tail = lines[:500] + lines[501:gap], lines[gap + 1 :]
+    # (the cut goes through a line: the head may end and the end begin with a piece of one)
+    assert head[:-1] == [f"line {i}" for i in range(len(head) - 1)], head[-3:]
+    assert f"line {len(head) - 1}".startswith(head[-1]) and len(head) > 3000, head[-1]
+    assert tail[-1] == "done" and tail[-2] == "line 199999", tail[-3:]
+    first = 200000 - (len(tail) - 2)
+    assert tail[1:-1] == [f"line {i}" for i in range(first, 200000)], tail[:3]
+    assert f"line {first - 1}".endswith(tail[0]) and len(tail) > 2500, tail[0]
+
+
+def test_on_a_terminal_the_last_lines_said_to_come_are_the_last(tmp_path: Path) -> None:
+    """On a terminal the short view stays, and says true things: "the last 8 come with its
+    result" then gave the first 8 (lines 0-7); the count is a lower bound where the worker
+    left characters out."""
+    (tmp_path / "huge.py").write_text(HUGE)
+    code, raw = _run_on_a_pty("--rate", "0", "huge.py", cwd=tmp_path)
+    assert code == 0, raw[-2000:]
+    lines = _out_lines("\n".join(screen(raw)))
+    assert lines[:500] == [f"line {i}" for i in range(500)], lines[:3]
+    assert lines[500] == "… more lines as it runs: the last 8 come with its result", lines[500]
+    assert re.fullmatch(r"… at least \d+ more lines \(the output was cut\)", lines[501]), lines
+    assert lines[502:] == [f"line {i}" for i in range(199992, 200000)] + ["done"], lines[500:]
+
+
+READS_STDIN = "import sys\ndata = sys.stdin.read()\nprint(len(data))\n"
+STDIN_NOTE = (
+    "eager-lsp: note: the script's stdin is empty (sys.stdin reads nothing): eager-lsp does"
+    " not pass its own stdin on"
+)
+
+
+def test_data_piped_to_run_is_said_not_to_reach_the_script(tmp_path: Path) -> None:
+    """`printf 'abc\\n' | eager-lsp run rd.py` printed 0 without a word: the interpreter's
+    stdin is /dev/null (it runs in the background). Now stderr says so, once; an empty pipe,
+    /dev/null or an empty file say nothing."""
+    (tmp_path / "rd.py").write_text(READS_STDIN)
+    out = _cli("run", "--rate", "0", "--no-debug", "rd.py", cwd=tmp_path, stdin="abc\n")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "out| 0" in out.stdout, out.stdout  # (what the script read: nothing)
+    assert out.stderr.count(STDIN_NOTE) == 1, out.stderr
+    with open(tmp_path / "data.txt", "w+") as f:
+        f.write("abc\n")
+        f.seek(0)
+        from_file = subprocess.run(
+            [sys.executable, "-m", "eager_lsp", "run", "--rate", "0", "--no-debug", "rd.py"],
+            cwd=tmp_path,
+            stdin=f,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert from_file.stderr.count(STDIN_NOTE) == 1, from_file.stderr
+    for quiet in ("", None):  # an empty pipe, /dev/null
+        out = _cli("run", "--rate", "0", "--no-debug", "rd.py", cwd=tmp_path, stdin=quiet)
+        assert out.returncode == 0 and out.stderr == "", out.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from eager_lsp.cli.console import LIVE_LINES, ConsolePrinter, format_summary
 from eager_lsp.core.run import RunReport
 from eager_lsp.core.types import (
@@ -192,9 +194,10 @@ def test_a_running_statements_lines_print_once_whole_lines_only() -> None:
     assert [line.strip() for line in lines[5:]] == ["out| partial end"]
 
 
-def test_a_long_running_loop_prints_far_more_than_a_results_block() -> None:
+@pytest.mark.parametrize("whole", [False, True])
+def test_a_long_running_loop_prints_far_more_than_a_results_block(whole: bool) -> None:
     out = io.StringIO()
-    printer = ConsolePrinter(out, origin=0.0)
+    printer = ConsolePrinter(out, origin=0.0, whole=whole)
     chunk = _loop_chunk(1, 2)
     printer(Release(0.0, chunk=chunk))
     text = "".join(f"epoch {i}\n" for i in range(LIVE_LINES + 20))
@@ -204,7 +207,10 @@ def test_a_long_running_loop_prints_far_more_than_a_results_block() -> None:
     shown = [line.strip() for line in out.getvalue().splitlines() if "out|" in line]
     assert shown[:LIVE_LINES] == [f"out| epoch {i}" for i in range(LIVE_LINES)]
     assert shown[LIVE_LINES].startswith("out| … more lines as it runs")  # said once
-    # its result: a count, then the loop's last 8 lines (what one waits for)
+    if whole:  # (not a terminal) its result: every line not shown yet
+        assert shown[LIVE_LINES + 1 :] == [f"out| epoch {LIVE_LINES + i}" for i in range(20)]
+        return
+    # on a terminal: a count, then the loop's last 8 lines (what one waits for)
     end = [f"out| epoch {LIVE_LINES + i}" for i in range(12, 20)]
     assert shown[LIVE_LINES + 1 :] == ["out| … 12 more lines", *end]
 

@@ -8,7 +8,7 @@ import re
 
 from tests.core.test_interpreter import interpreter  # noqa: F401  (the real worker)
 
-from eager_lsp.cli.console import LiveLines
+from eager_lsp.cli.console import LIVE_LINES, LiveLines
 from eager_lsp.core.interpreter import Interpreter
 from eager_lsp.limits import STREAM_CAP, HeadAndEnd, clip_middle, omission_marker
 from eager_lsp.providers.replay import ReplayStream
@@ -34,21 +34,25 @@ def test_head_and_end_is_the_text_itself_while_it_fits() -> None:
     assert kept.text() == "abc" + "def\n" * 20
 
 
-def test_live_lines_keep_a_bounded_start_and_count_only_lines_the_result_still_has() -> None:
+def test_live_lines_keep_a_bounded_start_and_give_what_the_result_has_after_the_lines_shown() -> (
+    None
+):
     live = LiveLines()
     line = "x" * 99 + "\n"
     total = 0
     while total < 4 * STREAM_CAP:  # a statement printing on and on
         live.add("out", line * 10)
         total += len(line) * 10
-    assert sum(len(p) for p in live._start["out"]) <= STREAM_CAP
+    assert sum(len(p) for p in live._start["out"]) <= 2 * STREAM_CAP
+    assert live.shown["out"] == LIVE_LINES
     # the worker's result: the output's first and last half-cap around its marker
     text = line * (total // len(line))
     half = STREAM_CAP // 2
     final = text[:half] + f"\n[... {len(text) - 2 * half} characters omitted ...]\n" + text[-half:]
-    printed = live.printed_of("out", final)
-    assert printed == min(live.shown["out"], text[:half].count("\n"))
-    assert printed > 0
+    # the lines shown end past the head: the rest is what was left out after them, counted,
+    # and the end
+    left_out = len(text) - half - LIVE_LINES * len(line)
+    assert live.rest("out", final) == f"[... {left_out} characters omitted ...]\n" + text[-half:]
 
 
 async def test_a_lost_interpreter_keeps_the_head_and_end_of_what_arrived_live(

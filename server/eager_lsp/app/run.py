@@ -6,10 +6,11 @@ fast as possible), so it goes through the same detector, gate and batching as ge
 A replay cannot break mid-way, but if its source ever raised, what ran is still reported
 (`RunOutcome.report`) and nothing is raised.
 
-A script run to its end ends as `python script.py` ends (`at_exit`, `eager-lsp run`): its
-threads that are not daemons are waited for, its `atexit` functions run (multiprocessing's
-joins its children there), its objects are let go (a file it left open is closed, its buffer
-written) and any file still open is flushed; what that prints is the script's output too.
+A script run to its end ends as `python script.py` ends (`at_exit`, `eager-lsp run` and
+`eager-lsp generate`): its threads that are not daemons are waited for, its `atexit`
+functions run (multiprocessing's joins its children there), its objects are let go (a file
+it left open is closed, its buffer written) and any file still open is flushed; what that
+prints is the script's output too.
 Without it the worker's exit (`os._exit`) lost all of it: a file written but not closed stayed
 empty, a thread's last write and an `atexit` print never happened. Only our worker: a Jupyter
 kernel's threads and exit functions are the kernel's own.

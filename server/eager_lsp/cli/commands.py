@@ -9,6 +9,8 @@ import json
 import logging
 import math
 import os
+import select
+import stat
 import sys
 import tokenize
 from collections.abc import Callable, Sequence
@@ -513,7 +515,13 @@ def cmd_run(args: argparse.Namespace) -> int:
       after it (`run a.py x y` → ['a.py', 'x', 'y'], `run - x` → ['-', 'x']; `_Script`),
       carried to the worker with each statement (core/executor.py `ChunkRequest.argv`) and
       bounded (limits.ARGV_CAP). Options after the script are the script's, as python's are.
-      A Jupyter kernel keeps its own `sys.argv`: arguments with one are refused (options.py).
+      A Jupyter kernel keeps its own `sys.argv`: arguments with one are refused (options.py);
+    - run's own stdin is not the script's: the code runs in a background interpreter whose
+      stdin is /dev/null (`input()` raises at once rather than hang). Data piped to `run
+      FILE` (or a file given as its stdin) is said on stderr not to reach it (`_stdin_data`),
+      before the run, or after it when a pipe had nothing yet: the script read nothing and
+      said nothing. It is not passed on: the stream of statements, Ctrl-C and the debugger
+      share the interpreter, and a script's read would wait on run's pipe for good.
     """
     from eager_lsp.cli.console import run_file
 
@@ -531,7 +539,39 @@ def cmd_run(args: argparse.Namespace) -> int:
             " sys.argv, as with python), not run's: put run's options before the file",
             file=sys.stderr,
         )
-    return asyncio.run(run_file(text, args, path, argv=[args.script, *args.script_args]))
+    pending = None if str(args.file) == STDIN else _stdin_data()
+    if pending:
+        print(STDIN_NOTE, file=sys.stderr, flush=True)
+    status = asyncio.run(run_file(text, args, path, argv=[args.script, *args.script_args]))
+    if pending is None and _stdin_data():  # (a pipe that had nothing when the run began)
+        print(STDIN_NOTE, file=sys.stderr, flush=True)
+    return status
+
+
+STDIN_NOTE = (
+    "eager-lsp: note: the script's stdin is empty (sys.stdin reads nothing): eager-lsp does not"
+    " pass its own stdin on; give the data in a file"
+)
+
+
+def _stdin_data() -> bool | None:
+    """Whether run's own stdin holds data (a pipe or a file with something in it) that the
+    script does not get (`cmd_run`); None: a pipe nothing was written to yet. A terminal or
+    /dev/null holds none. A pipe's readiness is checked by reading a byte nobody would read."""
+    try:
+        fd = sys.stdin.fileno() if sys.stdin is not None else -1
+        mode = os.fstat(fd).st_mode if fd >= 0 else 0
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    try:
+        if stat.S_ISREG(mode):
+            return os.fstat(fd).st_size > os.lseek(fd, 0, os.SEEK_CUR)
+        if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+            return False
+        ready, _, _ = select.select([fd], [], [], 0)
+        return bool(os.read(fd, 1)) if ready else None
+    except (OSError, ValueError):  # (no select on a pipe: Windows)
+        return False
 
 
 def _read_stdin() -> str:

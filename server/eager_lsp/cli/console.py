@@ -11,6 +11,14 @@ them empty). While the statement runs, such a line is drawn in place as it chang
 is a terminal (`ConsolePrinter.redraw`); elsewhere (a pipe, a file, a log) it is printed once,
 when it ends, in its final state, or with the statement's result if it never ends.
 
+Where stdout is not a terminal (a file, a pipe, a log: kept to be read later) each statement's
+output is printed whole (`output_block`), as far as the worker kept it: it keeps a stream's
+first and last 32 Ki characters and counts the rest, and a line says where and how many
+characters were left out. Cut to 8 lines there ("… 12 more lines"), the rest was lost with no
+way to see it. On a terminal a person reads it as it comes: a short view of 8 lines and a
+count of the others ("at least" where characters were left out: their lines are not known);
+after lines shown while it ran, the last 8, as the line that stops them says.
+
 A script that calls `sys.exit()` (`exit()`, `raise SystemExit`) ends as under python
 (`script_exit`): nothing after it runs, its result line says `exited with status N`, not an
 error, and `run` exits with that status (0 for none, the code, or 1 with a message, which is
@@ -55,11 +63,12 @@ from eager_lsp.core.types import (
 )
 from eager_lsp.executors.backend import open_interpreter
 from eager_lsp.executors.worker.capture import cut_output
-from eager_lsp.limits import STREAM_CAP
+from eager_lsp.limits import CLIPPED_MARKER, STREAM_CAP, omission_marker
 from eager_lsp.providers.replay import CHARS_PER_TOKEN
 
 MAX_OUTPUT_LINES = 8  # per chunk and stream; the rest is counted, not shown
 LIVE_LINES = 500  # per stream of a running statement, printed as they come (then counted)
+_LIVE_KEPT = 2 * STREAM_CAP  # characters of a stream's live text lines are shown from
 _KEPT_END = 24  # characters of a long line's end kept when it is cut
 _ERASE = "\r\x1b[K"  # back to the line's start, and clear it
 
@@ -77,7 +86,10 @@ class ConsolePrinter:
     With `redraw` (default: when `out` is a terminal) the unfinished line of the statement
     that printed last is drawn below the printed lines and redrawn as it changes; every
     other write erases it first and draws it again after. Off, only whole lines are printed
-    (`eager-lsp generate` keeps the terminal's last line for its status line)."""
+    (`eager-lsp generate` keeps the terminal's last line for its status line).
+
+    With `whole` (default: when `out` is not a terminal) each statement's output is printed
+    whole, as far as it was kept (`output_block`); else in a short view."""
 
     def __init__(
         self,
@@ -87,12 +99,14 @@ class ConsolePrinter:
         width: int = 100,
         origin: float | None = None,
         redraw: bool | None = None,
+        whole: bool | None = None,
     ) -> None:
         self.out: TextIO = out if out is not None else sys.stdout
         self.quiet = quiet
         self.width = width
         self.t0: float | None = origin  # None: the first event's time
-        self.redraw = _is_terminal(self.out) if redraw is None else redraw
+        self.redraw = is_terminal(self.out) if redraw is None else redraw
+        self.whole = not is_terminal(self.out) if whole is None else whole
         self._running: dict[int, Chunk] = {}  # released, no result yet (by identity)
         self._live: dict[int, LiveLines] = {}  # output printed while it ran (by identity)
         # lines waiting for the results of the statements released before them
@@ -136,7 +150,8 @@ class ConsolePrinter:
             if self._killed is None:  # (killed on purpose: `killing` said so)
                 self._line(event.t, "lost", f"interpreter lost: {event.reason}")
                 details = event.reason.partition("\n")[2].strip()  # (its stderr's tail, once)
-                self._write_block(output_block("err", details, self.width, indent=17))
+                block = output_block("err", details, self.width, indent=17, whole=self.whole)
+                self._write_block(block)
         elif isinstance(event, Done):
             self.flush()
         self._draw()
@@ -186,20 +201,24 @@ class ConsolePrinter:
             self._exit_stop = (stop_reason_of(r), exit_text(ended, r))
         self._line(t, where(r.chunk), result_text(r, self.width))
         for stream, text in (("out", r.stdout), ("err", r.stderr)):  # (before an error too)
-            shown = live.printed_of(stream, text) if live is not None else 0
-            self._write_block(output_block(stream, text, self.width, indent=17, shown=shown))
+            after_live = live is not None and live.printed(stream)
+            rest = live.rest(stream, text) if live is not None else text
+            block = output_block(
+                stream, rest, self.width, indent=17, after_live=after_live, whole=self.whole
+            )
+            self._write_block(block)
         self.out.flush()
 
     def _live_output(self, event: ChunkOutput) -> None:
         """A running statement's whole new lines as they come, under a line saying it runs
         (its first LIVE_LINES lines a stream; its result counts the rest); its unfinished
         line is drawn by `_draw` (with `redraw`)."""
-        live = self._live.setdefault(id(event.chunk), LiveLines())
+        live = self._live.setdefault(id(event.chunk), LiveLines(whole=self.whole))
         first, lines = live.take(event)
         if first:
             self._line(event.t, where(event.chunk), "running…")
         for stream, line in lines:
-            self._write(f"{' ' * 17}{stream}| {line[: self.width]}\n")
+            self._write(f"{' ' * 17}{stream}| {line if self.whole else line[: self.width]}\n")
         self._drawing = id(event.chunk)
         self.out.flush()
 
@@ -259,7 +278,7 @@ class ConsolePrinter:
             time.monotonic(), "exit", f"{error['type']}: {error['message']}" if error else "at exit"
         )
         for stream, text in (("out", out), ("err", err)):
-            self._write_block(output_block(stream, text, self.width, indent=17))
+            self._write_block(output_block(stream, text, self.width, indent=17, whole=self.whole))
         self.out.flush()
 
     def summary(self, report: RunReport) -> None:
@@ -270,7 +289,7 @@ class ConsolePrinter:
         self.out.flush()
 
 
-def _is_terminal(out: TextIO) -> bool:
+def is_terminal(out: TextIO) -> bool:
     try:
         return out.isatty()
     except (AttributeError, ValueError, OSError):
@@ -295,20 +314,29 @@ def screen_lines(text: str) -> list[str]:
 
 
 class LiveLines:
-    """The output a running statement has sent, per stream, and how many of its lines the
-    printer has shown (at most LIVE_LINES each: a loop printing progress for minutes shows
-    it, not its first 8 lines and then nothing). Lines are split as `output_block` splits
-    them (`screen_lines`). Each piece costs its own length: only the unfinished last line
-    is split again, and it is kept in its latest state (a bar redrawn for minutes stays one
-    state long)."""
+    """The output a running statement has sent, per stream, and how much of it the printer
+    has shown: its first whole lines (at most LIVE_LINES each: a loop printing progress for
+    minutes shows it, not its first 8 lines and then nothing), up to where the worker first
+    left output out (`limits.omission_marker`, once a stream passes STREAM_CAP: what follows
+    is the newest text, not the next). Lines are split as `output_block` splits them
+    (`screen_lines`). Each piece costs its own length: only the unfinished last line is split
+    again, and it is kept in its latest state (a bar redrawn for minutes stays one state long).
 
-    def __init__(self) -> None:
+    `rest` gives what of the result's output was not shown yet, by position: the live text
+    before the worker's first marker is the output itself, so the end of the last line shown
+    is a position in the output, and the result (its head, a marker counting what it left
+    out, its end) is cut there. Counting lines instead printed the result's first 8 lines
+    again after 500 shown live, whenever the live pieces did not add up to the result."""
+
+    def __init__(self, *, whole: bool = False) -> None:
         self.announced = False
-        # The start of each stream, to match the result against (STREAM_CAP characters: a
-        # statement may print for hours; past the cap the result keeps the first half of it).
+        self.whole = whole  # the result prints all of the rest (else its last lines)
+        # The live text while lines are shown (up to the first marker, at most _LIVE_KEPT),
+        # to match the result against.
         self._start: dict[str, list[str]] = {"out": [], "err": []}
-        self._start_size = {"out": 0, "err": 0}
-        self._over = {"out": False, "err": False}  # more came than `_start` kept
+        self._printed = {"out": 0, "err": 0}  # the position after the last line shown
+        self._size = {"out": 0, "err": 0}  # characters received (markers as sent)
+        self._open = {"out": True, "err": True}  # lines are still shown as they come
         self._tail = {"out": "", "err": ""}  # the unfinished last line
         self.shown = {"out": 0, "err": 0}  # lines printed
         self._lines = {"out": 0, "err": 0}  # whole lines received
@@ -326,30 +354,42 @@ class LiveLines:
         if not text:
             return []
         self._last = stream
-        room = STREAM_CAP - self._start_size[stream]
-        if room > 0:
+        tail = self._tail[stream]
+        at = self._size[stream] - len(tail)  # the position of `joined[i]` is at + i (past `tail`)
+        joined = tail + text
+        gap = CLIPPED_MARKER.search(text) if self._open[stream] else None
+        shown_until = at + len(tail) + gap.start() if gap else None  # (the marker's own "\n")
+        if self._open[stream] and (room := _LIVE_KEPT - self._size[stream]) > 0:
             self._start[stream].append(text[:room])
-            self._start_size[stream] += min(room, len(text))
-        if len(text) > room:
-            self._over[stream] = True
-        lines = _LINE_END.split(self._tail[stream] + text)
-        tail = lines.pop()  # not finished yet ("" if it was; a last "\r" may start "\r\n")
-        if "\r" in tail[:-1]:
-            tail = latest(tail) + ("\r" if tail.endswith("\r") else "")
-        self._tail[stream] = tail
-        before = self._lines[stream]
-        new = lines[: max(0, LIVE_LINES - before)]  # all before were shown
-        self._lines[stream] += len(lines)
-        self.shown[stream] += len(new)
-        shown = [(stream, latest(line)) for line in new]
-        if before <= LIVE_LINES < self._lines[stream]:  # said once, not counted as shown
-            shown.append(
-                (
-                    stream,
-                    f"… more lines as it runs: the last {MAX_OUTPUT_LINES} come with its result",
-                )
-            )
+        shown: list[tuple[str, str]] = []
+        begin = 0
+        for end in _LINE_END.finditer(joined):
+            line, begin = joined[begin : end.start()], end.end()
+            self._lines[stream] += 1
+            if not self._open[stream]:
+                continue
+            fits = self.shown[stream] < LIVE_LINES and at + begin <= _LIVE_KEPT
+            if fits and (shown_until is None or at + begin <= shown_until):
+                shown.append((stream, latest(line)))
+                self.shown[stream] += 1
+                self._printed[stream] = at + begin
+            else:
+                shown.append(self._close(stream))
+        if gap is not None and self._open[stream]:
+            shown.append(self._close(stream))  # (what follows its marker is not the next text)
+        self._size[stream] += len(text)
+        rest = joined[begin:]  # not finished yet ("" if it was; a last "\r" may start "\r\n")
+        if "\r" in rest[:-1]:
+            rest = latest(rest) + ("\r" if rest.endswith("\r") else "")
+        self._tail[stream] = rest
         return shown
+
+    def _close(self, stream: str) -> tuple[str, str]:
+        """Stop showing `stream`'s lines as they come; the line that says so."""
+        self._open[stream] = False
+        self._start[stream] = ["".join(self._start[stream])[: self._printed[stream]]]
+        then = "the rest comes" if self.whole else f"the last {MAX_OUTPUT_LINES} come"
+        return stream, f"… more lines as it runs: {then} with its result"
 
     def unfinished(self) -> tuple[str, str] | None:
         """The stream that wrote last and the latest state of its unfinished line, while
@@ -360,18 +400,33 @@ class LiveLines:
             return None
         return stream, state
 
-    def printed_of(self, stream: str, final: str) -> int:
-        """How many of the result's `final` output lines were printed already: none when
-        `final` does not start with what was shown (a kernel cut it). Past the worker's cap
-        `final` is the output's first half-cap and its end: of the lines shown, those that
-        lie whole in that first part (the others were left out of `final`)."""
-        start = "".join(self._start[stream])
-        if not self._over[stream]:
-            return self.shown[stream] if final.startswith(start) else 0
-        head = start[: STREAM_CAP // 2]
-        if not final.startswith(head):
-            return 0
-        return min(self.shown[stream], len(_LINE_END.findall(head)))
+    def printed(self, stream: str) -> bool:
+        """Whether any whole line of `stream` was shown as it came."""
+        return self._printed[stream] > 0
+
+    def rest(self, stream: str, final: str) -> str:
+        """The result's `final` output after what was shown (all of it when it does not start
+        with what was shown: a kernel cut it otherwise). `final` is the output, or its head,
+        an `omission_marker` counting the characters left out, and its end: the rest is then
+        cut from the head, from the characters left out (a marker for those not shown) or
+        from the end, wherever the lines shown ended."""
+        printed = self._printed[stream]
+        if printed == 0:
+            return final
+        start = "".join(self._start[stream])[:printed]
+        gap = CLIPPED_MARKER.search(final)
+        if gap is None:
+            return final[printed:] if final.startswith(start) else final
+        head_end = gap.start()
+        if not final.startswith(start[:head_end]):
+            return final
+        if printed <= head_end:  # (at the marker, its "\n" ends no line shown)
+            return final[printed + (printed == head_end) :]
+        end_at = head_end + int(re.findall(r"\d+", gap.group())[0])
+        end = final[gap.end() :]
+        if printed < end_at:
+            return omission_marker(end_at - printed)[1:] + end
+        return end[printed - end_at :]
 
 
 def where(c: Chunk) -> str:
@@ -431,29 +486,93 @@ def run_exit(report: RunReport) -> tuple[int, str] | None:
     return None
 
 
-def output_block(stream: str, output: str, width: int, indent: int, shown: int = 0) -> list[str]:
-    """A chunk's output as at most MAX_OUTPUT_LINES lines and a count of the rest, a lower
-    bound when the output was cut (a loop printing 50,000 lines said "12768 more lines": the
-    lines that were kept, not those printed). Lines are those a terminal would show
-    (`screen_lines`: a progress bar is one line, its last state). When its first `shown`
-    lines were printed already, while it ran, the block is what came after them: all of it,
-    or a count and its last MAX_OUTPUT_LINES lines (a long loop's end is what one waits for)."""
+# Where the worker (or a kernel) left characters out of a stream, and how many; at the
+# start of a text too (`LiveLines.rest` cut there) and before its end (a trailing blank line).
+_OMITTED = re.compile(r"(?:\A|\n)\[\.\.\. (\d+) characters omitted \.\.\.\](?:\n|\Z)")
+_DROPPED = -1  # the text's end was not kept (an older worker's head-only cut)
+
+
+def output_items(output: str) -> list[str | int]:
+    """`output` as the lines a terminal would show (`screen_lines`: a progress bar is one
+    line, its last state), with the number of characters left out where the worker left
+    them out (`_DROPPED` where it kept only the head)."""
     text, cut = cut_output(output)
-    lines = screen_lines(text) if text else []
-    pad = " " * indent
-    rest = lines[shown:] if shown else lines[:MAX_OUTPUT_LINES]
-    more = len(lines) - shown - MAX_OUTPUT_LINES if shown else len(lines) - MAX_OUTPUT_LINES
-    block = []
-    if shown and more > 0:
-        rest = rest[-MAX_OUTPUT_LINES:]
-        block.append(f"{pad}{stream}| … {more} more lines")
-    block += [f"{pad}{stream}| {line[:width]}" for line in rest]
-    if cut:
-        count = f"at least {more} more lines" if more > 0 and not shown else "more"
-        block.append(f"{pad}{stream}| … {count} (the output was cut)")
-    elif more > 0 and not shown:
-        block.append(f"{pad}{stream}| … {more} more lines")
-    return block
+    items: list[str | int] = []
+    at = 0
+    for gap in _OMITTED.finditer(text):
+        items += screen_lines(text[at : gap.start()])
+        items.append(int(gap.group(1)))
+        at = gap.end()
+    items += screen_lines(text[at:])
+    if cut and at == 0:
+        items.append(_DROPPED)
+    return items
+
+
+def output_block(
+    stream: str,
+    output: str,
+    width: int,
+    indent: int,
+    *,
+    after_live: bool = False,
+    whole: bool = False,
+) -> list[str]:
+    """A chunk's output (`output_items`), to print under its result.
+
+    `whole` (stdout is not a terminal: a file, a pipe, a log): every line, whole, and where
+    the worker left characters out, how many (it keeps a stream's first and last 32 Ki
+    characters). Else a short view for a person at a terminal: at most MAX_OUTPUT_LINES lines
+    cut to `width`, and a count of the others, "at least" when characters were left out among
+    them (a line count is not known there). The lines shown are the first ones, or with
+    `after_live` (its first lines were printed while it ran: `output` is what came after
+    them, `LiveLines.rest`) the last ones, after the count: a long loop's end is what one
+    waits for."""
+    items = output_items(output)
+    pad = f"{' ' * indent}{stream}| "
+    lines_at = [i for i, item in enumerate(items) if isinstance(item, str)]
+    kept, before, after = items, [], []
+    if not whole and len(lines_at) > MAX_OUTPUT_LINES:
+        if after_live:
+            cut = lines_at[-MAX_OUTPUT_LINES]
+            before, kept = [_count(items[:cut])], items[cut:]
+        else:
+            cut = lines_at[MAX_OUTPUT_LINES - 1] + 1
+            kept, after = items[:cut], [_count(items[cut:])]
+    said = [_said(item, width, whole) for item in kept]
+    return [pad + line for line in before + said + after]
+
+
+def _said(item: str | int, width: int, whole: bool) -> str:
+    if isinstance(item, str):
+        return item if whole else item[:width]
+    if item == _DROPPED:
+        return "… more (the output was cut)"
+    kept = STREAM_CAP // 2 // 1024
+    return (
+        f"… {item} characters left out here (eager-lsp keeps a stream's first and last {kept} Ki)"
+    )
+
+
+def _count(items: list[str | int]) -> str:
+    """ "… N more lines" for the lines `items` holds; "at least" when characters were left
+    out among them (the lines around a cut may be one line)."""
+    lines = sum(isinstance(item, str) for item in items)
+    gaps = [item for item in items if isinstance(item, int)]
+    if not gaps:
+        return f"… {lines} more lines"
+    lines -= sum(1 for gap in gaps if gap != _DROPPED)
+    return f"… at least {max(lines, 0)} more lines (the output was cut)"
+
+
+def at_exit_json(ended: dict[str, Any]) -> dict[str, Any]:
+    """The script's ending (app/run.py `at_exit`) as `--json` gives it (`at_exit`)."""
+    error = ended.get("error")
+    return {
+        "stdout": ended.get("stdout", ""),
+        "stderr": ended.get("stderr", ""),
+        "error": f"{error['type']}: {error['message']}" if error else None,
+    }
 
 
 def format_summary(report: RunReport, origin: float | None = None) -> str:
@@ -573,12 +692,7 @@ async def run_file(
         summary["chars_total"] = outcome.chars_total
         summary["chars_streamed"] = outcome.chars_streamed
         if ending is not None:
-            error = ending.get("error")
-            summary["at_exit"] = {
-                "stdout": ending.get("stdout", ""),
-                "stderr": ending.get("stderr", ""),
-                "error": f"{error['type']}: {error['message']}" if error else None,
-            }
+            summary["at_exit"] = at_exit_json(ending)
         if args.json:
             print(json.dumps(summary, indent=2))
         else:

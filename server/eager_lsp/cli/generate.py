@@ -15,6 +15,10 @@ any code" when the attempt it stopped had none). Exit status 130. Pressed while 
 local model still starts (15–60 s), it ends the command at once: the start is stopped and its
 process killed (`_stop_model_start`), not waited for.
 
+Unless Ctrl-C stopped it, the script then ends as `run` ends one, as python would (app/run.py
+`at_exit`: its threads, its `atexit` functions, its open files written), and what that prints
+is shown as `run` shows it: a file the generated code wrote and left open stayed empty.
+
 The `-o` file is the user's (`OutputFile`); it was emptied by a model that answered HTTP 500
 and replaced without a word. Rules:
 - a file that holds text is replaced only with `--overwrite`; without it the command is
@@ -48,7 +52,13 @@ from typing import Any, TextIO
 from eager_lsp.app import repair
 from eager_lsp.app.attempt import Attempt
 from eager_lsp.app.generate import GenerationStop, generate
-from eager_lsp.cli.console import ConsolePrinter, announce_debugger, format_summary
+from eager_lsp.app.run import at_exit
+from eager_lsp.cli.console import (
+    ConsolePrinter,
+    announce_debugger,
+    at_exit_json,
+    format_summary,
+)
 from eager_lsp.cli.interrupt import EXIT_INTERRUPTED, CtrlC
 from eager_lsp.cli.options import interpreter_config_from_args, llm_config_from_args
 from eager_lsp.cli.terminal import watch_stdout
@@ -224,6 +234,8 @@ async def generate_main(args: argparse.Namespace) -> int:
                 wrap=(lambda stream: ThrottledStream(stream, rate_limit)) if rate_limit else None,
                 stop=stop,
             )
+            # the script ends as python ends it (its threads, atexit), unless Ctrl-C stopped it
+            ending = None if ctrl_c.stopped else await at_exit(interpreter)
         except asyncio.CancelledError:
             # Ctrl-C cancels only a command whose generation has not begun; else the reader
             # of stdout left (cli/terminal.py)
@@ -267,8 +279,12 @@ async def generate_main(args: argparse.Namespace) -> int:
                     "interrupted": interrupted,
                 }
             )
+            if ending is not None:
+                summary["at_exit"] = at_exit_json(ending)
             print(json.dumps(summary, indent=2))
         else:
+            if ending is not None:
+                view.printer.at_exit(ending)
             for i, attempt in enumerate(attempts):
                 _print_attempt(attempt, "" if len(attempts) == 1 else f"attempt {i + 1}: ", origin)
             if written:

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from eager_lsp.cli.console import LiveLines, output_block, result_text, where
+from eager_lsp.cli.console import LiveLines, is_terminal, output_block, result_text, where
 from eager_lsp.cli.terminal import watch_stdout
 from eager_lsp.core.config import InterpreterConfig
 from eager_lsp.core.executor import ExecutorUnavailable
@@ -52,12 +52,14 @@ def statement_json(r: ChunkResult, why: str) -> dict[str, Any]:
 
 
 class WatchPrinter:
-    """Prints each statement as its result arrives, with why it ran."""
+    """Prints each statement as its result arrives, with why it ran; its output whole when
+    `out` is not a terminal (cli/console.py `output_block`)."""
 
     def __init__(self, out: TextIO, *, as_json: bool, width: int = 100) -> None:
         self.out = out
         self.as_json = as_json
         self.width = width
+        self.whole = not is_terminal(out)
         self.why: dict[int, str] = {}  # start line → why, for the round in progress
         self._live: dict[int, LiveLines] = {}  # output printed while it ran (by chunk identity)
 
@@ -81,20 +83,25 @@ class WatchPrinter:
         live = self._live.pop(id(r.chunk), None)
         self._write(f"{where(r.chunk):<8}{why:<18} {result_text(r, self.width)}")
         for stream, output in (("out", r.stdout), ("err", r.stderr)):
-            shown = live.printed_of(stream, output) if live else 0
-            for line in output_block(stream, output, self.width, indent=8, shown=shown):
+            after_live = live is not None and live.printed(stream)
+            rest = live.rest(stream, output) if live is not None else output
+            block = output_block(
+                stream, rest, self.width, indent=8, after_live=after_live, whole=self.whole
+            )
+            for line in block:
                 self._write(line)
 
     def running(self, event: ChunkOutput) -> None:
         """A statement still running: its new whole lines, under a line saying so."""
         if self.as_json:
             return
-        first, lines = self._live.setdefault(id(event.chunk), LiveLines()).take(event)
+        live = self._live.setdefault(id(event.chunk), LiveLines(whole=self.whole))
+        first, lines = live.take(event)
         if first:
             why = self.why.get(event.chunk.start_line, "")
             self._write(f"{where(event.chunk):<8}{why:<18} running…")
         for stream, line in lines:
-            self._write(f"{' ' * 8}{stream}| {line[: self.width]}")
+            self._write(f"{' ' * 8}{stream}| {line if self.whole else line[: self.width]}")
 
     def round(self, report: RerunReport, path: Path) -> None:
         if self.as_json:
