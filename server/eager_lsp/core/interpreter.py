@@ -321,6 +321,11 @@ class Interpreter:
             raise
         finally:
             stopper.cancel()
+            if not consumer.done():
+                # This call was cancelled while the source streamed: the consumer would feed
+                # the run after its end (RuntimeError in a task nobody awaits).
+                consumer.cancel()
+                consumer.add_done_callback(_retrieved)
             await _aclose(source)
             run.end(flush_tail=failure is None and not run.stopped)
         try:
@@ -350,6 +355,12 @@ class Interpreter:
     def _notify(self, event: Event) -> None:
         if self._listener is not None:
             self._listener(event)
+
+
+def _retrieved(task: asyncio.Future[None]) -> None:
+    """Its outcome is nobody's to report (the call that owned it was cancelled)."""
+    if not task.cancelled():
+        task.exception()
 
 
 class StreamFailed(Exception):
