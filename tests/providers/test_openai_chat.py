@@ -233,6 +233,31 @@ async def test_missing_finish_reason_counts_as_a_drop(fake_openai: FakeOpenAISer
     assert err.kind == "connection" and "after 6 characters" in str(err)
 
 
+async def test_a_web_page_is_named_not_taken_for_a_drop(fake_openai: FakeOpenAIServer) -> None:
+    """A 200 with an HTML page (a base URL that is a web server, not the API): the error says
+    what came instead of an event stream, not that the connection dropped."""
+    fake_openai.enqueue(not_stream="html")
+    err, got = await failure(provider(fake_openai).stream(MESSAGES))
+    assert (err.kind, got) == ("bad_stream", "")
+    assert str(err) == (
+        "The endpoint did not answer with an event stream (Content-Type: text/html):"
+        " is llm.baseUrl an OpenAI-compatible /v1 URL?"
+    )
+
+
+async def test_a_completion_not_streamed_is_named(fake_openai: FakeOpenAIServer) -> None:
+    """A server that ignores `stream: true` and sends one chat.completion: the error says so
+    (its text is not taken: the code is run as it streams, and that server never streams)."""
+    fake_openai.enqueue(text="x = 1\n", not_stream="json")
+    err, got = await failure(provider(fake_openai).stream(MESSAGES))
+    assert (err.kind, got) == ("bad_stream", "")
+    assert str(err) == (
+        "The endpoint answered with one JSON completion, not an event stream: the server"
+        " ignored `stream: true`"
+    )
+    assert len(fake_openai.chat_requests) == 1
+
+
 async def test_drop_before_the_first_token_is_retried(fake_openai: FakeOpenAIServer) -> None:
     fake_openai.enqueue(pieces=["x = 1\n"], drop_after=0)
     fake_openai.enqueue(pieces=["x = 1\n"])

@@ -36,6 +36,8 @@ any of these keys (all optional):
 * ``malformed_after``: after that many pieces send ``data: {not json`` and end the stream.
 * ``drop_after``: after that many pieces close the socket without ``[DONE]`` or the final
   chunk of the chunked body.
+* ``not_stream``: a 200 that is no event stream: ``"html"`` (a web page with a
+  Content-Length) or ``"json"`` (one ``chat.completion``, ``stream: true`` ignored).
 * ``finish_reason`` (default ``"stop"``; ``null`` to omit it).
 * ``usage``: object sent as the last chunk when the client asked for
   ``stream_options.include_usage`` (a default with token counts is sent otherwise).
@@ -91,6 +93,9 @@ class Reply:
     raw_replace: tuple[bytes, bytes] | None = None  # with split_every: bytes swapped in the body
     bom: bool = False  # with split_every: the body starts with a UTF-8 byte-order mark
     pings: int = 0  # with split_every: this many `: ping` comments first, `delay` apart
+    # Set: a 200 that is no event stream: "html" (a web page), "json" (one chat.completion,
+    # as a server that ignores `stream: true` sends).
+    not_stream: str | None = None
 
     def content_pieces(self) -> list[str]:
         if self.pieces is not None:
@@ -211,7 +216,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         pieces = reply.content_pieces()
         model = req.get("model") or self.server.owner.model
-        if not req.get("stream"):
+        if reply.not_stream == "html":
+            page = b"<html><body>Welcome to nginx!</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            self.wfile.flush()
+            return
+        if not req.get("stream") or reply.not_stream == "json":
             self._json(200, _completion(model, "".join(pieces), reply.finish_reason))
             return
         self.send_response(200)

@@ -82,6 +82,12 @@ def _humaneval_problems() -> dict[str, dict[str, Any]]:
     return _problems
 
 
+def names(manifest: Path = MANIFEST) -> dict[str, str]:
+    """Every workload's name, with its file name or HumanEval task id (installed or not)."""
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    return {e["name"]: e.get("file") or e.get("humaneval", "") for e in data["workloads"]}
+
+
 def load(quick: bool = False, manifest: Path = MANIFEST) -> Catalog:
     """Workloads whose modules are importable here; the rest are listed with the reason."""
     data = json.loads(manifest.read_text(encoding="utf-8"))

@@ -207,8 +207,14 @@ async def run_bench(plan: Plan, out: Path) -> dict[str, Any]:
     cat = catalog_mod.load(quick=plan.quick and not plan.only)
     if plan.only:
         unknown = set(plan.only) - {w.name for w in cat.workloads}
+        for s in cat.skipped:  # (a name here, but its modules are not installed)
+            if s["name"] in unknown:
+                raise SystemExit(f"eager-lsp bench: workload {s['name']}: {s['reason']}")
         if unknown:
-            raise SystemExit(f"eager-lsp bench: no such workload: {', '.join(sorted(unknown))}")
+            raise SystemExit(
+                f"eager-lsp bench: no such workload: {', '.join(sorted(unknown))}"
+                f" (choose from {', '.join(catalog_mod.names())})"
+            )
         cat.workloads = [w for w in cat.workloads if w.name in plan.only]
     notes = list(plan.notes)
     for s in cat.skipped:

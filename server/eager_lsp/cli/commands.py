@@ -637,7 +637,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(tcp=args.tcp, log_file=args.log_file)
 
 
+def _unknown_workloads(given: list[str]) -> str | None:
+    """Why some of these are no workload's name (listing the names), or None. A file name
+    (what the workloads directory shows) is told which workload it is."""
+    from eager_lsp.bench.catalog import names
+
+    known = names()
+    unknown = [w for w in given if w not in known]
+    if not unknown:
+        return None
+    by_file = {Path(f).stem: n for n, f in known.items()} | {f: n for n, f in known.items()}
+    hints = [f"{known[by_file[w]]} is workload {by_file[w]}" for w in unknown if w in by_file]
+    hint = f"; {', '.join(hints)}" if hints else ""
+    return f"unknown workload {', '.join(unknown)} (choose from {', '.join(known)}{hint})"
+
+
+def _results_dir_problem(out: Path) -> str | None:
+    """Make the results directory; why it cannot be, as a phrase, or None."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = "it is a file" if out.exists() else e.strerror or type(e).__name__
+        return f"cannot use {out} for the results: {why}"
+    return None
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    # Arguments that cannot be used are one line and exit 2 before anything runs (a bench
+    # takes minutes): unknown workload names, an output directory that cannot be made.
+    if args.workload:
+        problem = _unknown_workloads(args.workload)
+        if problem:
+            print(f"eager-lsp: {problem}", file=sys.stderr)
+            return 2
+    if not args.parallel:  # (the only kind that writes no file)
+        problem = _results_dir_problem(args.out)
+        if problem:
+            print(f"eager-lsp: {problem}", file=sys.stderr)
+            return 2
     if args.many_docs:
         from eager_lsp.bench import many_docs
 

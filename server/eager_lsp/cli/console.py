@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
+import os
 import re
 import shutil
 import sys
@@ -52,6 +54,7 @@ from eager_lsp.core.types import (
     ChunkOutput,
     ChunkResult,
     Done,
+    ErrorInfo,
     Event,
     GateHeld,
     Release,
@@ -71,6 +74,7 @@ LIVE_LINES = 500  # per stream of a running statement, printed as they come (the
 _LIVE_KEPT = 2 * STREAM_CAP  # characters of a stream's live text lines are shown from
 _KEPT_END = 24  # characters of a long line's end kept when it is cut
 _ERASE = "\r\x1b[K"  # back to the line's start, and clear it
+_PATH_SHOWN = 60  # characters of the path an error was raised in, at most (its end kept)
 
 
 class ConsolePrinter:
@@ -443,7 +447,7 @@ def result_text(r: ChunkResult, width: int) -> str:
         body, tail = exit_text(ended, r).partition(" at line ")[0], took
     elif r.error is not None:
         body = r.error.text
-        tail = (f" at line {r.error.line}" if r.error.line else "") + took
+        tail = (f" at line {r.error.line}" if r.error.line else "") + raised_in(r.error) + took
     else:
         parts = [f"{v.name} = {v.summary}" for v in r.values]
         if r.expr is not None:
@@ -451,6 +455,21 @@ def result_text(r: ChunkResult, width: int) -> str:
         body, tail = "  ".join(parts) or "ok", took
     room = max(width - len(tail), 10)
     return (body if len(body) <= room else body[: room - 1] + "…") + tail
+
+
+def raised_in(error: ErrorInfo) -> str:
+    """ " (raised in sub/mod2.py:3)" when it was raised outside the script (ErrorInfo.raised_in):
+    the path relative to the current directory when under it, its end (…) past 60 characters."""
+    frame = error.raised_in
+    if frame is None:
+        return ""
+    path = frame.path
+    with contextlib.suppress(ValueError):
+        if os.path.isabs(path) and not os.path.relpath(path).startswith(".."):
+            path = os.path.relpath(path)
+    if len(path) > _PATH_SHOWN:
+        path = "…" + path[-(_PATH_SHOWN - 1) :]
+    return f" (raised in {path}:{frame.line})"
 
 
 def script_exit(r: ChunkResult | None) -> tuple[int, str] | None:

@@ -214,6 +214,7 @@ def result_fields(r: ChunkResult | None) -> dict[str, Any]:
     return {
         "error": _error_text(r),
         "error_line": None if err is None else err.line,
+        "traceback": None if err is None else err.traceback,
         "values": {} if r is None else {v.name: v.summary for v in r.values},
         "expr": None if r is None or r.expr is None else r.expr.summary,
         "stdout": "" if r is None else r.stdout,

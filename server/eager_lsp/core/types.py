@@ -8,6 +8,7 @@ worker's timestamps are comparable with the parent's).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -91,6 +92,9 @@ class Frame:
     repeated: int = 0  # this same frame followed N more times (collapsed, as CPython does)
 
 
+_TB_FILE = re.compile(r'^  File "(.+)", line (\d+)', re.MULTILINE)  # a traceback's frame
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     type: str  # "ZeroDivisionError"
@@ -106,6 +110,19 @@ class ErrorInfo:
         """ "Type: message" (just "Type" without a message): the one way every edge (terminal,
         diagnostics, summaries, benchmarks, repair prompts) names an error."""
         return f"{self.type}: {self.message}" if self.message else self.type
+
+    @property
+    def raised_in(self) -> Frame | None:
+        """The frame it was raised in when that is outside the code run (a module it called),
+        else None. `frames` cannot say (the document's come first); the traceback's last
+        `File "…", line N` is the innermost frame, taken only if it is one of `frames` (an
+        exception's message could read like such a line)."""
+        found = _TB_FILE.findall(self.traceback)
+        if not found:
+            return None
+        path, line = found[-1][0], int(found[-1][1])
+        frame = next((f for f in self.frames if (f.path, f.line) == (path, line)), None)
+        return None if frame is None or frame.in_document else frame
 
 
 @dataclass(frozen=True)

@@ -541,6 +541,11 @@ class OpenAIChatStream:
             finally:
                 self._direct = None
                 await stream.close()
+            if self.finish_reason is None and (why := stream.not_a_stream()):
+                # A 200 that is no stream at all (a web page, a completion sent whole): named,
+                # not taken for a drop. Its text is not taken from a completion sent whole:
+                # the code runs as it streams, and that server never streams.
+                raise ProviderError("bad_stream", p.scrub(why))
             break
         if self.finish_reason is None:
             # The body ended without a finish_reason: the server went away mid-answer.
@@ -626,6 +631,7 @@ class _RawStream:
         self._response = response
         self._closed = False
         self._network: Any = None  # the connection's stream, while its reads are paced
+        self._lines: sse_http.EventLines | None = None
         self._clock: ReadClock | None = None  # the clock that counts this response
 
     @classmethod
@@ -666,7 +672,7 @@ class _RawStream:
         """The events of each piece of body as it arrives, one list per piece: the layers
         above wake once per read, not once per token."""
         http = self._response.http_response
-        lines = sse_http.EventLines(_EVENT_LINE_CAP)
+        lines = self._lines = sse_http.EventLines(_EVENT_LINE_CAP)
         seen = 0  # complete lines when the last batch was handed on
         body = http.aiter_bytes()
         try:
@@ -691,6 +697,13 @@ class _RawStream:
                     yield batch  # (empty when only comments came: a keep-alive is a sign of life)
         except _TransportError as exc:
             raise openai.APIConnectionError(request=http.request) from exc
+
+    def not_a_stream(self) -> str | None:
+        """After the body ended with no event: why it is no event stream (sse_http)."""
+        if self._lines is None:
+            return None
+        content_type = self._response.http_response.headers.get("content-type", "")
+        return sse_http.not_a_stream(content_type, self._lines)
 
     async def close(self) -> None:
         if not self._closed:
@@ -723,6 +736,10 @@ class _DirectStream:
             if batch is None:
                 return
             yield batch
+
+    def not_a_stream(self) -> str | None:
+        """After the body ended with no event: why it is no event stream (sse_http)."""
+        return self._response.not_a_stream()
 
     async def close(self) -> None:
         if not self._closed:

@@ -46,6 +46,8 @@ ERROR_BODY_CAP = 1 << 20  # bytes of an error answer kept for its message, at mo
 _CHUNK_LINE_CAP = 1024  # bytes of one chunk-size line (with extensions), at most
 _INTERIM_CAP = 8  # interim (1xx) answers before the real one, at most
 _MESSAGE_CAP = 300  # characters of a server's own message in an error, at most
+_HEAD_CAP = 1024  # bytes of a body's start kept to tell what it is
+_MEDIA = re.compile(r"[a-z0-9!#$&^_.+-]{1,40}/[a-z0-9!#$&^_.+-]{1,60}")  # a media type, bounded
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 # asyncio's transport for a plain TCP socket (Response._read_now reads through it on a tick)
 _PLAIN_TRANSPORT: Any = getattr(
@@ -112,6 +114,8 @@ class EventLines:
         self.line_cap = line_cap
         self.done = False  # `data: [DONE]` came
         self.lines = 0  # complete lines seen (each feed that completes one adds one)
+        self.events = 0  # `data:` lines seen (none: the body may be no event stream at all)
+        self.head = b""  # the body's first bytes (to name what came instead of events)
         self._rest = bytearray()  # the start of a line whose end has not come
         self._first = True
 
@@ -122,6 +126,7 @@ class EventLines:
             return
         if self._first and data:
             self._first = False
+            self.head = data[:_HEAD_CAP]
             data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark (SSE allows one)
         if b"\r" in data:  # (a CRLF cut between reads adds an empty line: ignored)
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -143,6 +148,7 @@ class EventLines:
         for line in lines:
             if not line.startswith(b"data:"):
                 continue  # comments (keep-alives), other fields, the blank line between events
+            self.events += 1
             payload = line[5:].strip()
             if payload == b"[DONE]":
                 self.done = True
@@ -153,6 +159,36 @@ class EventLines:
         """The body ended: a last line without its line end counts too."""
         if self._rest and not self.done:
             self.feed(b"\n", out)
+
+
+def not_a_stream(content_type: str, lines: EventLines) -> str | None:
+    """Why a 2xx answer whose body ended with no event is no event stream, as a sentence; None
+    if it may still be one (labelled `text/event-stream`, or a `data:` line came).
+
+    Named from the media type (cut to a token: the rest is the server's) and the body's first
+    bytes, never quoted: a completion sent whole (`stream: true` ignored), else anything else
+    (a web page where the API was expected)."""
+    if lines.events:
+        return None
+    media = content_type.partition(";")[0].strip().lower()
+    if media == "text/event-stream":
+        return None
+    head = lines.head.lstrip()
+    if (
+        media.endswith("json")
+        and head.startswith(b"{")
+        and (b'"chat.completion"' in head or b'"choices"' in head)
+    ):
+        return (
+            "The endpoint answered with one JSON completion, not an event stream: the server"
+            " ignored `stream: true`"
+        )
+    if not _MEDIA.fullmatch(media):
+        media = "none" if not media else "unreadable"
+    return (
+        f"The endpoint did not answer with an event stream (Content-Type: {media}):"
+        " is llm.baseUrl an OpenAI-compatible /v1 URL?"
+    )
 
 
 def _event(payload: bytes) -> dict[str, Any]:
@@ -677,6 +713,12 @@ class Response(asyncio.Protocol):
         self._ahead, self._news = 0, False
         self.consumer_ready()
         return events
+
+    def not_a_stream(self) -> str | None:
+        """After the body ended with no event: why it is no event stream (`not_a_stream`)."""
+        if self._lines is None:
+            return None
+        return not_a_stream(self.headers.get("content-type", ""), self._lines)
 
     @property
     def finished(self) -> bool:
