@@ -267,6 +267,12 @@ class ParallelRunner:
 
     def _withdraw_in(self, state: _RunState, first: int) -> None:
         state.withdrawn = first if state.withdrawn is None else min(state.withdrawn, first)
+        self._skip_unbegun(state, first)  # (what has begun goes on)
+
+    def _skip_unbegun(self, state: _RunState, first: int) -> list[_Entry]:
+        """The run's statements from id `first` on that have not begun never do; returns
+        those that have begun (on a thread)."""
+        begun = []
         for entry in state.queue:
             if entry.id < first:
                 continue
@@ -277,7 +283,10 @@ class ParallelRunner:
             elif entry.state == RUNNING and entry in self._ready:  # not taken: never ran
                 self._ready.remove(entry)
                 self._unready(entry)
+            elif entry.state == RUNNING:
+                begun.append(entry)
         self._speculative = [e for e in self._speculative if e.state == PENDING]
+        return begun
 
     def wait_idle(self) -> None:
         """Block until every statement has finished (before a sequential request)."""
@@ -375,22 +384,12 @@ class ParallelRunner:
         if state.doomed is not None and state.doomed <= at:
             return
         state.doomed = at
-        for entry in state.queue:
-            if entry.id <= at:
-                continue
-            if entry.state == PENDING:
-                entry.state = SKIPPED
-                state.done.add(entry.id)
-                self._pending.pop((entry.run, entry.id), None)
-            elif entry.state == RUNNING and entry in self._ready:  # not taken: never ran
-                self._ready.remove(entry)
-                self._unready(entry)
-            elif entry.state == RUNNING and not entry.cancelled:
+        for entry in self._skip_unbegun(state, at + 1):
+            if not entry.cancelled:
                 entry.cancelled = Abandoned
                 for ident, running in self._idents.items():
                     if running is entry:
                         self._raise(ident, Abandoned)
-        self._speculative = [e for e in self._speculative if e.state == PENDING]
 
     def _rollback(self, state: _RunState) -> None:
         """Once a run is stopped and nothing after the stop still runs, undo the statements
