@@ -8,21 +8,7 @@ from pathlib import Path
 from lsprotocol import types as lsp
 
 from .conftest import Editor
-from .test_withdraw_lines import _start
-
-
-def _send(editor: Editor, uri: str, changes, new_source: str) -> None:
-    doc = editor.docs[uri]
-    from eager_lsp.lsp.text import Text
-
-    doc.text = Text(new_source, editor.encoding)
-    doc.version += 1
-    editor.client.text_document_did_change(
-        lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
-            content_changes=changes,
-        )
-    )
+from .test_withdraw_lines import _ran_on, _start
 
 
 def _pos(line: int, ch: int = 0) -> lsp.Position:
@@ -39,17 +25,12 @@ async def test_a_neovim_filter_that_changes_only_the_first_line_takes_nothing_ba
     n = old.count("\n")
     new = old.replace("import os, time\n", "import os, time  # std\n", 1)
     changes = [
-        lsp.TextDocumentContentChangePartial(range=lsp.Range(start=_pos(n), end=_pos(n)), text=new),
-        lsp.TextDocumentContentChangePartial(range=lsp.Range(start=_pos(0), end=_pos(n)), text=""),
+        (lsp.Range(start=_pos(n), end=_pos(n)), new),
+        (lsp.Range(start=_pos(0), end=_pos(n)), ""),
     ]
-    _send(editor, uri, changes, new)
-    await editor.hint_labels(uri)
-    go.touch()
-    summary = await editor.summary(uri)
-    said = [m for m in editor.messages() if "before it ran" in m]
-    assert not said, said
-    assert not summary["stoppedEarly"], summary
-    assert side.exists()
+    editor._change(editor.docs[uri], changes)
+    assert editor.docs[uri].source == new
+    await _ran_on(editor, uri, go, side)
 
 
 async def test_two_substitutions_on_other_lines_take_nothing_back(
@@ -60,22 +41,14 @@ async def test_two_substitutions_on_other_lines_take_nothing_back(
     old = editor.docs[uri].source
     lines = old.split("\n")
     changes = [
-        lsp.TextDocumentContentChangePartial(
-            range=lsp.Range(start=_pos(0, len(lines[0])), end=_pos(0, len(lines[0]))), text=" #"
-        ),
-        lsp.TextDocumentContentChangePartial(
-            range=lsp.Range(start=_pos(4, 0), end=_pos(4, 0)), text=" #"
-        ),
+        (lsp.Range(start=_pos(0, len(lines[0])), end=_pos(0, len(lines[0]))), " #"),
+        (lsp.Range(start=_pos(4, 0), end=_pos(4, 0)), " #"),
     ]
     lines[0] += " #"
     lines[4] += " #"
-    _send(editor, uri, changes, "\n".join(lines))
-    await editor.hint_labels(uri)
-    go.touch()
-    await editor.summary(uri)
-    said = [m for m in editor.messages() if "before it ran" in m]
-    assert not said, said
-    assert side.exists()
+    editor._change(editor.docs[uri], changes)
+    assert editor.docs[uri].source == "\n".join(lines)
+    await _ran_on(editor, uri, go, side)
 
 
 async def test_a_whole_text_change_adding_a_line_on_top_takes_nothing_back(
@@ -83,10 +56,8 @@ async def test_a_whole_text_change_adding_a_line_on_top_takes_nothing_back(
 ) -> None:
     uri, go, side = await _start(editor, tmp_path)
     new = "# top\n" + editor.docs[uri].source
-    _send(editor, uri, [lsp.TextDocumentContentChangeWholeDocument(text=new)], new)
-    await editor.hint_labels(uri)
-    go.touch()
-    await editor.summary(uri)
-    said = [m for m in editor.messages() if "before it ran" in m]
-    assert not said, said
-    assert side.exists()
+    editor._change(
+        editor.docs[uri], [(lsp.Range(start=_pos(0), end=_pos(0)), "# top\n")], full=True
+    )
+    assert editor.docs[uri].source == new
+    await _ran_on(editor, uri, go, side)

@@ -14,25 +14,9 @@ from eager_lsp.lsp import methods
 from tests.support.openai_server import FakeOpenAIServer
 
 from .conftest import Editor
+from .test_withdraw_edited import SCRIPT, _started
+from .test_withdraw_lines import _len
 from .test_write_path import stream_client  # noqa: F401  (the fixture)
-
-SCRIPT = """\
-import os, time
-for i in range(1):
-    while not os.path.exists({go!r}):
-        time.sleep(0.02)
-open({side!r}, "w").write("ran")
-print("after")
-"""
-
-
-def _started(editor: Editor, uri: str) -> bool:
-    return any(s.get("chunksRunning") for s in editor.notes_for(methods.STATUS, uri))
-
-
-def _len(editor, uri, line):
-    return len(editor.docs[uri].source.split("\n")[line])
-
 
 EDITS = {
     # Enter at the end of the first line (a new blank line above the loop and the write)

@@ -11,6 +11,7 @@ import pytest
 from eager_lsp.lsp import methods
 
 from .conftest import Editor
+from .test_withdraw_edited import _started
 
 SCRIPT = """\
 import os, time
@@ -19,10 +20,6 @@ for i in range(1):
         time.sleep(0.02)
 open({side!r}, "w").write("ran")
 print("after")"""
-
-
-def _started(editor: Editor, uri: str) -> bool:
-    return any(s.get("chunksRunning") for s in editor.notes_for(methods.STATUS, uri))
 
 
 @pytest.mark.parametrize("how", ["from_end_of_line_above", "whole_last_line_then_newline"])

@@ -11,6 +11,7 @@ import pytest
 from eager_lsp.lsp import methods
 
 from .conftest import Editor
+from .test_withdraw_edited import _started
 
 # 0 import; 1-3 loop waits for `go`; 4 blank; 5 write; 6 blank; 7 print
 SCRIPT = """\
@@ -25,16 +26,24 @@ print("after")
 """
 
 
-def _started(editor: Editor, uri: str) -> bool:
-    return any(s.get("chunksRunning") for s in editor.notes_for(methods.STATUS, uri))
-
-
 async def _start(editor: Editor, tmp_path: Path):
     go, side = tmp_path / "go", tmp_path / "side"
     uri = editor.open("w.py", SCRIPT.format(go=str(go), side=str(side)), tmp_path)
     await editor.command(methods.RUN_DOCUMENT, uri=uri)
     await editor.wait_for(lambda: _started(editor, uri), "the loop to run")
     return uri, go, side
+
+
+async def _ran_on(editor: Editor, uri: str, go: Path, side: Path) -> None:
+    """The edits sent so far took nothing back: once the loop ends, the write runs and no
+    message says anything was edited."""
+    await editor.hint_labels(uri)  # (the server has taken them)
+    go.touch()
+    summary = await editor.summary(uri)
+    said = [m for m in editor.messages() if "before it ran" in m]
+    assert not said, said
+    assert not summary["stoppedEarly"], summary
+    assert side.exists()
 
 
 def _len(editor, uri, line):
@@ -60,13 +69,7 @@ async def test_an_edit_that_leaves_the_write_as_it_was_takes_nothing_back(
 ) -> None:
     uri, go, side = await _start(editor, tmp_path)
     EDITS[edit](editor, uri)
-    await editor.hint_labels(uri)
-    go.touch()
-    summary = await editor.summary(uri)
-    said = [m for m in editor.messages() if "before it ran" in m]
-    assert not said, said
-    assert not summary["stoppedEarly"], summary
-    assert side.exists()
+    await _ran_on(editor, uri, go, side)
 
 
 async def test_the_message_names_the_line_the_edited_statement_is_on_now(

@@ -23,10 +23,6 @@ open({side!r}, "w").write("ran")
 """
 
 
-def _started(editor: Editor, uri: str) -> bool:
-    return any(s.get("chunksRunning") for s in editor.notes_for(methods.STATUS, uri))
-
-
 async def test_a_statement_above_a_generation_deleted_while_it_waits_never_runs(
     editor: Editor, fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
